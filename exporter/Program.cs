@@ -1,0 +1,1 @@
+return VisualGen.Exporter.ExporterApp.Run(args);

@@ -1,0 +1,1 @@
+return VisualGen.Cli.CliApp.Run(args);

@@ -1,0 +1,20 @@
+namespace VisualGen.Engines;
+
+/// <summary>What an engine is compiled for beyond the graph itself. Every field is part of the cache key.</summary>
+public sealed record EngineBuildOptions
+{
+    /// <summary>"fp32", "bf16", "fp16", "fp8", "fp8-block", "nvfp4".</summary>
+    public string Precision { get; init; } = "fp32";
+
+    /// <summary>Shape profiles: input name → min/opt/max dims. Empty: fully dynamic.</summary>
+    public IReadOnlyDictionary<string, ShapeProfile> Profiles { get; init; } = new Dictionary<string, ShapeProfile>();
+
+    public int Opset { get; init; } = 23;
+
+    public string ProfileText => string.Join(";", Profiles.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
+}
+
+public sealed record ShapeProfile(long[] Min, long[] Opt, long[] Max)
+{
+    public override string ToString() => $"{string.Join("x", Min)}/{string.Join("x", Opt)}/{string.Join("x", Max)}";
+}

@@ -1,0 +1,21 @@
+namespace VisualGen.Engines;
+
+/// <summary>One execution backend (ONNX Runtime CPU/CUDA, native CUDA, TensorRT): builds engines from ONNX graphs and loads them.</summary>
+public interface IEngineBackend
+{
+    /// <summary>Short name used in cache keys and on the command line (for example "ort-cpu").</summary>
+    string Name { get; }
+
+    /// <summary>Backend version, part of every cache key.</summary>
+    string Version { get; }
+
+    /// <summary>The device this backend builds for (for example "cpu" or "sm90/driver 580.159"), part of every cache key.</summary>
+    string Device { get; }
+
+    /// <summary>Compiles the graph at <paramref name="onnxPath"/> into files under <paramref name="entryDirectory"/>.
+    /// Returns the file names it wrote (relative to the entry directory); the first is the one <see cref="Load"/> opens.</summary>
+    IReadOnlyList<string> Build(string onnxPath, string entryDirectory, EngineBuildOptions options);
+
+    /// <summary>Loads an engine from a complete cache entry.</summary>
+    IEngine Load(string entryDirectory, EngineManifest manifest);
+}

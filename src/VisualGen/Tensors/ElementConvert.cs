@@ -1,0 +1,92 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using VisualGen.Checkpoints;
+
+namespace VisualGen.Tensors;
+
+/// <summary>Conversions between stored element types and float32 / int64.</summary>
+public static class ElementConvert
+{
+    public static float[] ToFloat32(ReadOnlySpan<byte> bytes, TensorDType dtype, long count)
+    {
+        var dst = new float[count];
+        ToFloat32(bytes, dtype, dst);
+        return dst;
+    }
+
+    public static void ToFloat32(ReadOnlySpan<byte> bytes, TensorDType dtype, Span<float> dst)
+    {
+        switch (dtype)
+        {
+            case TensorDType.F32: MemoryMarshal.Cast<byte, float>(bytes).CopyTo(dst); break;
+            case TensorDType.F64:
+                { var s = MemoryMarshal.Cast<byte, double>(bytes); for (int i = 0; i < dst.Length; i++) dst[i] = (float)s[i]; break; }
+            case TensorDType.F16:
+                { var s = MemoryMarshal.Cast<byte, Half>(bytes); for (int i = 0; i < dst.Length; i++) dst[i] = (float)s[i]; break; }
+            case TensorDType.BF16:
+                { var s = MemoryMarshal.Cast<byte, ushort>(bytes); for (int i = 0; i < dst.Length; i++) dst[i] = BFloat16ToFloat(s[i]); break; }
+            case TensorDType.F8E4M3: for (int i = 0; i < dst.Length; i++) dst[i] = Float8E4M3ToFloat(bytes[i]); break;
+            case TensorDType.F8E5M2: for (int i = 0; i < dst.Length; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf((ushort)(bytes[i] << 8)); break;
+            case TensorDType.I64: { var s = MemoryMarshal.Cast<byte, long>(bytes); for (int i = 0; i < dst.Length; i++) dst[i] = s[i]; break; }
+            case TensorDType.I32: { var s = MemoryMarshal.Cast<byte, int>(bytes); for (int i = 0; i < dst.Length; i++) dst[i] = s[i]; break; }
+            case TensorDType.U8 or TensorDType.Bool: for (int i = 0; i < dst.Length; i++) dst[i] = bytes[i]; break;
+            case TensorDType.I8: for (int i = 0; i < dst.Length; i++) dst[i] = (sbyte)bytes[i]; break;
+            case TensorDType.I16: { var s = MemoryMarshal.Cast<byte, short>(bytes); for (int i = 0; i < dst.Length; i++) dst[i] = s[i]; break; }
+            default: throw new NotSupportedException($"conversion from {dtype} to float32");
+        }
+    }
+
+    public static long[] ToInt64(ReadOnlySpan<byte> bytes, TensorDType dtype, long count, string file, string name)
+    {
+        var dst = new long[count];
+        switch (dtype)
+        {
+            case TensorDType.I64: MemoryMarshal.Cast<byte, long>(bytes).CopyTo(dst); break;
+            case TensorDType.I32: { var s = MemoryMarshal.Cast<byte, int>(bytes); for (int i = 0; i < dst.Length; i++) dst[i] = s[i]; break; }
+            case TensorDType.U8 or TensorDType.Bool: for (int i = 0; i < dst.Length; i++) dst[i] = bytes[i]; break;
+            default: throw new CheckpointException(file, $"tensor '{name}' is {dtype}, expected an integer type");
+        }
+        return dst;
+    }
+
+    public static float BFloat16ToFloat(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
+
+    /// <summary>Round-to-nearest-even float32 → bfloat16 bits (NaN stays NaN).</summary>
+    public static ushort FloatToBFloat16(float f)
+    {
+        uint u = BitConverter.SingleToUInt32Bits(f);
+        if ((u & 0x7fffffff) > 0x7f800000) return (ushort)((u >> 16) | 0x40);
+        uint rounding = 0x7fff + ((u >> 16) & 1);
+        return (ushort)((u + rounding) >> 16);
+    }
+
+    /// <summary>OCP FP8 E4M3 (finite, no infinities; 0x7f/0xff are NaN).</summary>
+    public static float Float8E4M3ToFloat(byte b)
+    {
+        int sign = b >> 7, exp = (b >> 3) & 0xf, man = b & 7;
+        if (exp == 0xf && man == 7) return float.NaN;
+        float v = exp == 0 ? man / 8f * MathF.Pow(2, -6) : (1 + man / 8f) * MathF.Pow(2, exp - 7);
+        return sign == 1 ? -v : v;
+    }
+
+    public static byte[] FromFloat32(ReadOnlySpan<float> src, TensorDType dtype)
+    {
+        switch (dtype)
+        {
+            case TensorDType.F32: return MemoryMarshal.AsBytes(src).ToArray();
+            case TensorDType.F16:
+                {
+                    var b = new byte[src.Length * 2];
+                    for (int i = 0; i < src.Length; i++) BinaryPrimitives.WriteHalfLittleEndian(b.AsSpan(i * 2), (Half)src[i]);
+                    return b;
+                }
+            case TensorDType.BF16:
+                {
+                    var b = new byte[src.Length * 2];
+                    for (int i = 0; i < src.Length; i++) BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(i * 2), FloatToBFloat16(src[i]));
+                    return b;
+                }
+            default: throw new NotSupportedException($"conversion from float32 to {dtype}");
+        }
+    }
+}
