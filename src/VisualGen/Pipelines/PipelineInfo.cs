@@ -1,0 +1,22 @@
+namespace VisualGen.Pipelines;
+
+/// <summary>What a loaded pipeline is and what it accepts.</summary>
+public sealed record PipelineInfo
+{
+    /// <summary>model_index.json's _class_name, for example "WanPipeline".</summary>
+    public required string ClassName { get; init; }
+    /// <summary>Family, for example "wan21".</summary>
+    public required string Family { get; init; }
+    public required bool ProducesVideo { get; init; }
+    /// <summary>True when the pipeline takes a conditioning image (image-to-video, edits).</summary>
+    public required bool AcceptsImage { get; init; }
+    /// <summary>True when the pipeline cannot run without an image.</summary>
+    public bool RequiresImage { get; init; }
+    public required int DefaultHeight { get; init; }
+    public required int DefaultWidth { get; init; }
+    public int DefaultNumFrames { get; init; } = 1;
+    public required int DefaultSteps { get; init; }
+    /// <summary>Height and width must be multiples of this.</summary>
+    public required int SizeMultiple { get; init; }
+    public int FramesPerSecond { get; init; } = 16;
+}
