@@ -6,8 +6,14 @@ namespace VisualGen.Tokenizers;
 /// <summary>
 /// The T5/UMT5 tokenizer: SentencePiece (Unigram) from a checkpoint's spiece.model, through
 /// Microsoft.ML.Tokenizers. Encodes without special tokens; <see cref="EosId"/> and <see cref="PadId"/>
-/// come from the model (T5 has no BOS).
+/// come from the model (T5 has no BOS). The added tokens of tokenizer_config.json (<c>&lt;pad&gt;</c>,
+/// <c>&lt;/s&gt;</c>, <c>&lt;unk&gt;</c>, <c>&lt;extra_id_N&gt;</c>) are matched in the text as Hugging Face
+/// matches them; plain SentencePiece would spell "&lt;/s&gt;" out piece by piece.
 /// </summary>
+/// <remarks>
+/// SentencePiece applies the model's own normalizer (nmt_nfkc for T5/UMT5), as the real checkpoints'
+/// tokenizer.json does with its precompiled charsmap. ASCII text is unaffected by it.
+/// </remarks>
 public sealed class T5SentencePieceTokenizer : ITextTokenizer
 {
     public const string ModelFileName = "spiece.model";
@@ -23,11 +29,17 @@ public sealed class T5SentencePieceTokenizer : ITextTokenizer
         _tokenizer = tokenizer; EosId = eosId; PadId = padId; UnknownId = unknownId;
     }
 
-    /// <summary>Loads <c>spiece.model</c> from a checkpoint's tokenizer folder.</summary>
-    public static T5SentencePieceTokenizer Load(string folder) => LoadModel(TokenizerFiles.Require(folder, ModelFileName));
+    /// <summary>Loads <c>spiece.model</c> and the added tokens of <c>tokenizer_config.json</c> from a checkpoint's tokenizer folder.</summary>
+    public static T5SentencePieceTokenizer Load(string folder)
+    {
+        string modelPath = TokenizerFiles.Require(folder, ModelFileName);
+        string configPath = TokenizerFiles.Require(folder, "tokenizer_config.json");
+        using var config = TokenizerFiles.ReadConfig(folder);
+        return LoadModel(modelPath, TokenizerFiles.AddedTokens(config.RootElement, configPath));
+    }
 
-    /// <summary>Loads a SentencePiece model file.</summary>
-    public static T5SentencePieceTokenizer LoadModel(string modelPath)
+    /// <summary>Loads a SentencePiece model file, with optional added tokens (content → id) matched in the text.</summary>
+    public static T5SentencePieceTokenizer LoadModel(string modelPath, IReadOnlyDictionary<string, int>? addedTokens = null)
     {
         if (!File.Exists(modelPath)) throw new CheckpointException(modelPath, "SentencePiece model not found");
         byte[] bytes = SentencePieceModelPatch.WithBosIdDefined(File.ReadAllBytes(modelPath), modelPath);
@@ -35,7 +47,8 @@ public sealed class T5SentencePieceTokenizer : ITextTokenizer
         try
         {
             using var stream = new MemoryStream(bytes, writable: false);
-            tokenizer = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: true);
+            tokenizer = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: true,
+                addedTokens is { Count: > 0 } ? addedTokens : null);
         }
         catch (Exception e) when (e is not CheckpointException)
         {

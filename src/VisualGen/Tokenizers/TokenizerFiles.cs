@@ -52,8 +52,4 @@ internal static class TokenizerFiles
         }
         return tokens;
     }
-
-    /// <summary>The id of a named token that must be in <paramref name="tokens"/>.</summary>
-    public static int IdOf(IReadOnlyDictionary<string, int> tokens, string token, string path, string role) =>
-        tokens.TryGetValue(token, out int id) ? id : throw new CheckpointException(path, $"{role} token '{token}' is not in the vocabulary");
 }

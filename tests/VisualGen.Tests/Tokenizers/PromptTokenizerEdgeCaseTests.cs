@@ -149,9 +149,26 @@ public class PromptTokenizerEdgeCaseTests
         try
         {
             File.WriteAllBytes(Path.Combine(dir, "spiece.model"), [0x12, 0x7f, 0x01]);
+            File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), "{}");
             var e = Assert.Throws<CheckpointException>(() => T5SentencePieceTokenizer.Load(dir));
             Assert.Contains(Path.Combine(dir, "spiece.model"), e.Message);
         }
         finally { Directory.Delete(dir, recursive: true); }
+    }
+}
+
+public class T5AddedTokenTests
+{
+    [ConformanceFact]
+    public void AddedTokensInTheTextAreSingleIds()
+    {
+        // Hugging Face splits added tokens out first and gives each remaining segment its own "▁" prefix,
+        // so "a</s>b" is encode("a") + [</s>] + encode("b"); <extra_id_0> is id 200 in tokenizer_config.json.
+        var t5 = T5SentencePieceTokenizer.Load(Path.Combine(Fixtures.Checkpoint("wan21_t2v"), "tokenizer"));
+        var a = t5.EncodeToIds("a");
+        var b = t5.EncodeToIds("b");
+        Assert.Equal(a.Append(t5.EosId).Concat(b), t5.EncodeToIds("a</s>b"));
+        Assert.Equal(a.Append(t5.EosId).Concat(b), t5.EncodeToIds("a </s> b"));
+        Assert.Equal(a.Append(200), t5.EncodeToIds("a<extra_id_0>"));
     }
 }

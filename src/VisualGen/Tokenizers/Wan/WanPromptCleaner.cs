@@ -7,10 +7,10 @@ namespace VisualGen.Tokenizers.Wan;
 /// <c>whitespace_clean</c> (collapse whitespace runs to one space, strip).
 /// </summary>
 /// <remarks>
-/// diffusers also runs <c>ftfy.fix_text</c> first when the optional ftfy package is installed; without
-/// it (its default in a plain install, and how the conformance goldens were made) that step is skipped.
-/// ftfy is not reproduced here: for ASCII prompts it changes nothing beyond the HTML unescaping that
-/// follows anyway; for mojibake or curly quotes results may differ from an ftfy-enabled Python install.
+/// diffusers also runs <c>ftfy.fix_text</c> first when the optional ftfy package is installed (it is not a
+/// diffusers dependency; without it the step is skipped). ftfy is not reproduced here: for ASCII prompts
+/// it changes nothing beyond the HTML unescaping that follows anyway; for mojibake or curly quotes the
+/// result can differ from a Python install that has ftfy.
 /// </remarks>
 public sealed class WanPromptCleaner
 {
