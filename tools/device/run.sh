@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/vg_out}
 mkdir -p "$OUT"
 STAGES=${*:-build check bench}
-LIB=native/build/libvisualgen_native.so
+LIB=${VG_LIB:-native/build/libvisualgen_native.so}
 status=0
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 
@@ -25,19 +25,26 @@ if has build; then
   if cmake -S native -B native/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUDNN_HINT="$CUDNN_HINT" >> "$OUT/build.log" 2>&1 &&
      cmake --build native/build -j 16 >> "$OUT/build.log" 2>&1; then
     echo "build: ok in $(( $(date +%s) - t0 )) s ($LIB)"
-    grep -E "registers|spill" "$OUT/build.log" | grep -v " 0 bytes spill" | head -5 || true
+    grep -E "spill" "$OUT/build.log" | grep -v " 0 bytes spill" | head -5 || true
+    echo "exports: $(nm -D --defined-only "$LIB" | grep -c ' T vg_') vg_* functions, $(nm -D --defined-only "$LIB" | grep -vc ' vg_') other symbols"
   else
     echo "build: FAILED"; grep -E "error|Error" "$OUT/build.log" | head -40; tail -20 "$OUT/build.log"; exit 1
   fi
 fi
 
 if has check; then
+  native/build/abi_smoke > "$OUT/abi_smoke.log" 2>&1 || { status=1; echo "abi_smoke FAILED"; tail -5 "$OUT/abi_smoke.log"; }
   python3 native/tests/check_kernels.py --lib "$LIB" > "$OUT/check.log" 2>&1 || status=1
   grep -E "^(FAIL|correctness)" "$OUT/check.log"; tail -3 "$OUT/check.log" | grep -i -E "error|Traceback" || true
 fi
 
 if has bench; then
   python3 tools/bench/bench_native.py --lib "$LIB" --md "$OUT/results.md" > "$OUT/bench.log" 2>&1 || status=1
+  # Attention from plain C, no PyTorch in the process (the C# engine's situation: system cuDNN).
+  if [ -x native/build/abi_smoke ]; then
+    native/build/abi_smoke bench > "$OUT/abi_smoke.log" 2>&1 || status=1
+    grep "abi_smoke" "$OUT/abi_smoke.log" | sed 's/^/    /' >> "$OUT/results.md"
+  fi
 fi
 
 # Later phases: the .NET engine (self-contained publish carried in .publish) runs the whole transformer.
