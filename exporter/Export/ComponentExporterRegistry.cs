@@ -1,0 +1,34 @@
+using VisualGen.Checkpoints;
+using VisualGen.Exporter.Models.Wan;
+
+namespace VisualGen.Exporter.Export;
+
+/// <summary>Component classes the exporter can trace, keyed by model_index.json's class name. Families register
+/// their components in <see cref="CreateDefault"/>; nothing switches on class names elsewhere.</summary>
+public sealed class ComponentExporterRegistry
+{
+    readonly Dictionary<string, ComponentExporter> _byClass = new(StringComparer.Ordinal);
+
+    public ComponentExporterRegistry Register(ComponentExporter exporter)
+    {
+        _byClass[exporter.ClassName] = exporter;
+        return this;
+    }
+
+    public IEnumerable<string> ClassNames => _byClass.Keys.OrderBy(k => k, StringComparer.Ordinal);
+
+    public bool TryGet(string className, out ComponentExporter exporter) => _byClass.TryGetValue(className, out exporter!);
+
+    public ComponentExporter Get(ModelIndex model, string component)
+    {
+        if (!model.Components.TryGetValue(component, out var c) || !c.IsPresent)
+            throw new CheckpointException(model.FilePath, $"the model has no component '{component}' (components: {string.Join(", ", model.Components.Values.Where(v => v.IsPresent).Select(v => v.Name))})");
+        return _byClass.TryGetValue(c.ClassName!, out var e) ? e
+            : throw new CheckpointException(model.FilePath, $"component '{component}' is a {c.ClassName}, which the exporter cannot trace (known: {string.Join(", ", ClassNames)})");
+    }
+
+    public static ComponentExporterRegistry CreateDefault() => new ComponentExporterRegistry()
+        .Register(new ComponentExporter("WanTransformer3DModel", [""], ctx =>
+            WanTransformer3D.Trace(ctx.ComponentDirectory, ctx.Weights,
+                perTokenTimesteps: ctx.Model.Fields.GetOptionalBool("expand_timesteps") ?? false)));
+}
