@@ -1,5 +1,7 @@
 using VisualGen.Checkpoints;
+using VisualGen.Exporter.Models.Shared.T5;
 using VisualGen.Exporter.Models.Wan;
+using VisualGen.Exporter.Models.Wan.Vae;
 
 namespace VisualGen.Exporter.Export;
 
@@ -30,5 +32,14 @@ public sealed class ComponentExporterRegistry
     public static ComponentExporterRegistry CreateDefault() => new ComponentExporterRegistry()
         .Register(new ComponentExporter("WanTransformer3DModel", [""], ctx =>
             WanTransformer3D.Trace(ctx.ComponentDirectory, ctx.Weights,
-                perTokenTimesteps: ctx.Model.Fields.GetOptionalBool("expand_timesteps") ?? false)));
+                perTokenTimesteps: ctx.Model.Fields.GetOptionalBool("expand_timesteps") ?? false)))
+        .Register(new ComponentExporter("AutoencoderKLWan", ["decoder_first", "decoder_next", "encoder_first", "encoder_next"], ctx => ctx.Part switch
+        {
+            "decoder_first" => AutoencoderKLWan.TraceDecoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.First),
+            "decoder_next" => AutoencoderKLWan.TraceDecoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.Next),
+            "encoder_first" => AutoencoderKLWan.TraceEncoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.First),
+            _ => AutoencoderKLWan.TraceEncoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.Next),
+        }))
+        .Register(new ComponentExporter("UMT5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("T5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)));
 }
