@@ -7,5 +7,6 @@ namespace VisualGen.Pipelines;
 public static class ModelFamilies
 {
     public static PipelineRegistry CreateRegistry() => new PipelineRegistry()
-        .Register("WanPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)));
+        .Register("WanPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
+        .Register("WanImageToVideoPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)));
 }
