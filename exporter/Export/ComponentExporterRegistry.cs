@@ -1,4 +1,5 @@
 using VisualGen.Checkpoints;
+using VisualGen.Exporter.Models.Flux;
 using VisualGen.Exporter.Models.Shared.T5;
 using VisualGen.Exporter.Models.Wan;
 using VisualGen.Exporter.Models.Wan.Vae;
@@ -41,5 +42,6 @@ public sealed class ComponentExporterRegistry
             _ => AutoencoderKLWan.TraceEncoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.Next),
         }))
         .Register(new ComponentExporter("UMT5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("T5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)));
+        .Register(new ComponentExporter("T5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)));
 }
