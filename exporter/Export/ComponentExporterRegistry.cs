@@ -1,6 +1,7 @@
 using VisualGen.Checkpoints;
 using VisualGen.Exporter.Models.Flux;
 using VisualGen.Exporter.Models.Shared.T5;
+using VisualGen.Exporter.Models.Shared.Vae;
 using VisualGen.Exporter.Models.Wan;
 using VisualGen.Exporter.Models.Wan.Vae;
 
@@ -43,5 +44,8 @@ public sealed class ComponentExporterRegistry
         }))
         .Register(new ComponentExporter("UMT5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("T5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)));
+        .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
+            ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
+            : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)));
 }
