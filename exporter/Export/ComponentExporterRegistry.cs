@@ -1,7 +1,9 @@
 using VisualGen.Checkpoints;
+using VisualGen.Exporter.Models.Flux;
 using VisualGen.Exporter.Models.Shared.Clip;
 using VisualGen.Exporter.Models.Shared.Qwen25VL;
 using VisualGen.Exporter.Models.Shared.T5;
+using VisualGen.Exporter.Models.Shared.Vae;
 using VisualGen.Exporter.Models.Wan;
 using VisualGen.Exporter.Models.Wan.Vae;
 
@@ -46,5 +48,9 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("T5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("CLIPTextModel", [""], ctx => ClipTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("CLIPVisionModel", [""], ctx => ClipVisionModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("Qwen2_5_VLForConditionalGeneration", [""], ctx => Qwen25VLTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)));
+        .Register(new ComponentExporter("Qwen2_5_VLForConditionalGeneration", [""], ctx => Qwen25VLTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
+            ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
+            : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)));
 }

@@ -1,4 +1,5 @@
 using VisualGen.Checkpoints;
+using VisualGen.Pipelines.Flux;
 using VisualGen.Pipelines.Wan;
 
 namespace VisualGen.Pipelines;
@@ -8,5 +9,6 @@ public static class ModelFamilies
 {
     public static PipelineRegistry CreateRegistry() => new PipelineRegistry()
         .Register("WanPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
-        .Register("WanImageToVideoPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)));
+        .Register("WanImageToVideoPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
+        .Register("FluxPipeline", new PipelineDescriptor("flux", (model, engines) => new FluxPipeline(model, engines)));
 }
