@@ -5,7 +5,7 @@ using VisualGen.Tools.ServerLoad;
 namespace VisualGen.Tests.Server;
 
 /// <summary>tools/bench's load run against the real server: 50 concurrent requests, a queue of 8.</summary>
-public sealed class LoadTests
+public sealed class LoadTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
     public async Task Fifty_concurrent_requests_against_a_queue_of_eight_lose_nothing()
@@ -22,10 +22,13 @@ public sealed class LoadTests
         }
         gate.Open();
         var r = await run;
+        output.WriteLine(LoadRun.Markdown(r));
         Assert.True(r.Passed, LoadRun.Markdown(r) + string.Join("\n", r.Problems));
-        Assert.Equal(9, r.Accepted); // one running + eight waiting
-        Assert.Equal(41, r.Rejected429);
-        Assert.Equal(9, pipeline.Generations);
+        // eight waiting, plus the one the worker took if it took one before the burst filled the queue
+        // (it holds at the gate, so it cannot take a second)
+        Assert.InRange(r.Accepted, 8, 9);
+        Assert.Equal(50 - r.Accepted, r.Rejected429);
+        Assert.Equal(r.Accepted, pipeline.Generations);
     }
 
     static long Answered(string metrics) => metrics.Split('\n')
