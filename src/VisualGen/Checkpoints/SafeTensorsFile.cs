@@ -103,13 +103,16 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
         }
         if (!e.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
             throw new CheckpointException(path, $"tensor '{name}': 'data_offsets' must be [begin, end]");
-        long begin = off[0].TryGetInt64(out var b) ? b : -1, end = off[1].TryGetInt64(out var en) ? en : -1;
+        long begin = off[0].ValueKind == JsonValueKind.Number && off[0].TryGetInt64(out var b) ? b : -1;
+        long end = off[1].ValueKind == JsonValueKind.Number && off[1].TryGetInt64(out var en) ? en : -1;
         if (begin < 0 || end < begin)
-            throw new CheckpointException(path, $"tensor '{name}': invalid data_offsets [{off[0]}, {off[1]}]");
+            throw new CheckpointException(path, $"tensor '{name}': invalid data_offsets [{off[0].GetRawText()}, {off[1].GetRawText()}]");
         if (end > dataLength)
             throw new CheckpointException(path, $"tensor '{name}': data_offsets [{begin}, {end}] out of range: data section has {dataLength} bytes (file truncated?)");
         var info = new TensorInfo(name, dtype, shape, begin, end);
-        long expected = info.ElementCount * dtype.SizeOf();
+        long expected;
+        try { expected = checked(shape.Aggregate(1L, (a, d) => a * d) * dtype.SizeOf()); }
+        catch (OverflowException) { throw new CheckpointException(path, $"tensor '{name}': shape {info.ShapeText} overflows a 64-bit byte count"); }
         if (expected != end - begin)
             throw new CheckpointException(path, $"tensor '{name}': {end - begin} bytes for shape {info.ShapeText} of {dtype.SafeTensorsName()} (expected {expected})");
         return info;
@@ -139,7 +142,9 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
     public ReadOnlySpan<byte> GetBytes(string name)
     {
         var t = Info(name);
-        return new ReadOnlySpan<byte>(_base + _dataStart + t.Begin, checked((int)t.ByteLength));
+        if (t.ByteLength > int.MaxValue)
+            throw new CheckpointException(Path, $"tensor '{name}' has {t.ByteLength} bytes, over the 2 GB a span can hold: use GetPointer");
+        return new ReadOnlySpan<byte>(_base + _dataStart + t.Begin, (int)t.ByteLength);
     }
 
     /// <summary>A pointer to a tensor's bytes (valid while this file is open); for tensors over 2 GB.</summary>

@@ -1,0 +1,65 @@
+using Microsoft.ML.OnnxRuntime;
+using VisualGen.Engines;
+
+namespace VisualGen.Engines.OnnxRuntime;
+
+/// <summary>ONNX Runtime as an engine backend: CPU everywhere, the CUDA execution provider where its native library exists.</summary>
+public sealed class OrtBackend : IEngineBackend
+{
+    public OrtDevice Target { get; }
+    public int IntraOpThreads { get; init; }
+
+    public OrtBackend(OrtDevice target = OrtDevice.Cpu) { Target = target; }
+
+    public string Name => Target == OrtDevice.Cpu ? "ort-cpu" : "ort-cuda";
+
+    public string Version => OrtEnv.Instance().GetVersionString();
+
+    public string Device => Target == OrtDevice.Cpu ? $"cpu-{System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}".ToLowerInvariant() : "cuda:0";
+
+    // ORT 1.31's CPU EP segfaults while applying its EXTENDED-level fusions to the Wan transformer graph (reproduced:
+    // exit 139 in session creation, every time; BASIC and DISABLE_ALL load and match the goldens). ONNX Runtime is
+    // the parity backend here, not the fast path, so BASIC (constant folding, MatMul+Add) is used.
+    /// <summary>"Building" for ONNX Runtime: the graph already sits in the entry folder; a session is created once so
+    /// that a node ONNX Runtime cannot run fails the build (naming it) rather than the first generation.</summary>
+    public IReadOnlyList<string> Build(string onnxPath, string entryDirectory, EngineBuildOptions options)
+    {
+        if (!File.Exists(onnxPath)) throw new EngineException($"graph file not found: {onnxPath}");
+        using var session = CreateSession(onnxPath);
+        var files = new List<string> { Path.GetRelativePath(entryDirectory, onnxPath) };
+        string data = onnxPath + ".data";
+        if (File.Exists(data)) files.Add(Path.GetRelativePath(entryDirectory, data));
+        return files;
+    }
+
+    public IEngine Load(string entryDirectory, EngineManifest manifest) =>
+        new OrtEngine(CreateSession(Path.Combine(entryDirectory, manifest.EntryFile)), manifest);
+
+    InferenceSession CreateSession(string path)
+    {
+        var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC };
+        if (IntraOpThreads > 0) so.IntraOpNumThreads = IntraOpThreads;
+        try
+        {
+            if (Target == OrtDevice.Cuda)
+            {
+                try { so.AppendExecutionProvider_CUDA(0); }
+                catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+                {
+                    throw new EngineException(
+                        "ONNX Runtime's CUDA execution provider was requested but its native library is not available " +
+                        "(this build ships the CPU package). Install the Microsoft.ML.OnnxRuntime.Gpu package and CUDA/cuDNN, " +
+                        $"or use --engine ort-cpu / native-cuda. ({e.Message})", e);
+                }
+            }
+            return new InferenceSession(path, so);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new EngineException($"ONNX Runtime cannot load {path}: {e.Message}", e);
+        }
+        finally { so.Dispose(); }
+    }
+}
+
+public enum OrtDevice { Cpu, Cuda }

@@ -1,0 +1,16 @@
+namespace VisualGen.Exporter.Graph;
+
+/// <summary>
+/// Scaled dot-product attention: the one node kind every backend maps to its own fused kernel.
+/// Emitted as ONNX opset-23 <c>Attention</c> with 3-D inputs ([batch, seq, heads*head_dim]) and head counts,
+/// which ONNX Runtime runs as is and the native CUDA engine maps to its flash/cuDNN kernel.
+/// </summary>
+public static class AttentionOp
+{
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, float? scale = null, Tensor? mask = null)
+    {
+        var attrs = new Dictionary<string, object> { ["q_num_heads"] = (long)heads, ["kv_num_heads"] = (long)heads };
+        if (scale is float s) attrs["scale"] = s;
+        return q.Tracer.Op("Attention", [q, k, v, mask], attrs);
+    }
+}

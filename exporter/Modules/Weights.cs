@@ -1,0 +1,70 @@
+using VisualGen.Checkpoints;
+using VisualGen.Exporter.Graph;
+
+namespace VisualGen.Exporter.Modules;
+
+/// <summary>
+/// Checkpoint weights by module path (candle's VarBuilder): module paths equal checkpoint keys, so loading is a
+/// lookup. A missing key is an error that names it; <see cref="CheckAllUsed"/> reports keys the model never read.
+/// </summary>
+public sealed class Weights
+{
+    readonly ITensorSource _source;
+    readonly string _prefix;
+    readonly HashSet<string> _used;
+    readonly string _origin;
+
+    public Tracer Tracer { get; }
+
+    public Weights(Tracer tracer, ITensorSource source, string origin) : this(tracer, source, "", [], origin) { }
+
+    Weights(Tracer tracer, ITensorSource source, string prefix, HashSet<string> used, string origin)
+    {
+        Tracer = tracer; _source = source; _prefix = prefix; _used = used; _origin = origin;
+    }
+
+    /// <summary>The weights under <paramref name="name"/> ("blocks.0", "attn1").</summary>
+    public Weights Sub(string name) => new(Tracer, _source, _prefix + name + ".", _used, _origin);
+
+    public string Path(string key) => _prefix + key;
+
+    public bool Has(string key) => _source.Contains(_prefix + key);
+
+    public TensorInfo Info(string key) => _source.Contains(_prefix + key)
+        ? _source.Info(_prefix + key)
+        : throw new CheckpointException(_origin, $"missing weight '{_prefix + key}'");
+
+    /// <summary>A weight as a float32 initializer, checked against <paramref name="shape"/> when given.
+    /// <paramref name="transpose"/> stores a 2-D [out, in] matrix as [in, out], ready for MatMul.</summary>
+    public Tensor Get(string key, long[]? shape = null, bool transpose = false)
+    {
+        string full = _prefix + key;
+        var info = Info(key);
+        if (shape is not null && !info.Shape.SequenceEqual(shape))
+            throw new CheckpointException(_origin, $"weight '{full}' has shape {info.ShapeText}, the config implies [{string.Join(", ", shape)}]");
+        if (transpose && info.Shape.Length != 2)
+            throw new CheckpointException(_origin, $"weight '{full}' has shape {info.ShapeText}; a 2-D matrix was expected");
+        _used.Add(full);
+        long[] outShape = transpose ? [info.Shape[1], info.Shape[0]] : info.Shape;
+        return Tracer.Initializer(full + (transpose ? ".T" : ""), TensorDType.F32, outShape, new CheckpointData(_source, full, transpose));
+    }
+
+    /// <summary>Reads a small weight's values now (for tables the exporter folds into constants).</summary>
+    public float[] Read(string key)
+    {
+        Info(key);
+        _used.Add(_prefix + key);
+        return _source.ReadFloat32(_prefix + key);
+    }
+
+    /// <summary>Throws when the checkpoint holds keys the model did not read (a config/checkpoint mismatch),
+    /// except those matching <paramref name="ignoredPrefixes"/> (diffusers' _keys_to_ignore_on_load_unexpected).</summary>
+    public void CheckAllUsed(params string[] ignoredPrefixes)
+    {
+        var unused = _source.Names.Where(n => !_used.Contains(n) && !ignoredPrefixes.Any(p => n.Contains(p, StringComparison.Ordinal)))
+            .OrderBy(n => n, StringComparer.Ordinal).ToList();
+        if (unused.Count > 0)
+            throw new CheckpointException(_origin,
+                $"{unused.Count} checkpoint weight(s) not used by the model definition (config mismatch?): {string.Join(", ", unused.Take(10))}{(unused.Count > 10 ? ", ..." : "")}");
+    }
+}

@@ -1,0 +1,125 @@
+using Google.Protobuf;
+using VisualGen.Exporter.Graph;
+using VisualGen.Exporter.Onnx.Proto;
+
+namespace VisualGen.Exporter.Onnx;
+
+/// <summary>
+/// Writes a traced <see cref="Graph.Graph"/> as a standard ONNX model (IR 11, opset 23). Initializers larger than
+/// <see cref="InlineLimit"/> go to one external-data file beside the model when the total would risk the 2 GB
+/// protobuf limit, streamed straight from the checkpoint.
+/// </summary>
+public sealed class OnnxWriter
+{
+    public const int Opset = 23;
+    public const long IrVersion = 11;
+
+    /// <summary>Total initializer bytes above which weights are written as external data.</summary>
+    public long ExternalDataThreshold { get; init; } = 1L << 30;
+
+    /// <summary>Initializers at or under this size stay inside the model even with external data.</summary>
+    public long InlineLimit { get; init; } = 1024;
+
+    /// <summary>Writes <paramref name="graph"/> to <paramref name="modelPath"/>; returns the files written (model first).</summary>
+    public IReadOnlyList<string> Write(Graph.Graph graph, string modelPath, IProgress<double>? progress = null)
+    {
+        bool external = graph.InitializerBytes > ExternalDataThreshold;
+        string dataName = Path.GetFileName(modelPath) + ".data";
+        string dataPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, dataName);
+        var files = new List<string> { modelPath };
+
+        var g = new GraphProto { Name = graph.Name };
+        foreach (var p in graph.Inputs) g.Input.Add(ValueInfo(p));
+        foreach (var p in graph.Outputs) g.Output.Add(ValueInfo(p));
+        foreach (var n in graph.Nodes) g.Node.Add(NodeProtoOf(n));
+
+        long total = Math.Max(1, graph.InitializerBytes), done = 0;
+        FileStream? data = external ? new FileStream(dataPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20) : null;
+        try
+        {
+            foreach (var init in graph.Initializers)
+            {
+                var t = new TensorProto { Name = init.Value.Name, DataType = OnnxTypes.ToOnnx(init.Value.DType) };
+                t.Dims.AddRange(init.Shape);
+                if (data is not null && init.ByteLength > InlineLimit)
+                {
+                    long offset = data.Position;
+                    init.Data.WriteTo(data);
+                    long written = data.Position - offset;
+                    if (written != init.ByteLength)
+                        throw new InvalidOperationException($"initializer '{init.Value.Name}' wrote {written} bytes, expected {init.ByteLength}");
+                    t.DataLocation = TensorProto.Types.DataLocation.External;
+                    t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = dataName });
+                    t.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString() });
+                    t.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = written.ToString() });
+                    // keep offsets 64-byte aligned so backends can map weights directly
+                    long pad = (64 - data.Position % 64) % 64;
+                    for (int i = 0; i < pad; i++) data.WriteByte(0);
+                }
+                else
+                {
+                    using var ms = new MemoryStream((int)init.ByteLength);
+                    init.Data.WriteTo(ms);
+                    if (ms.Length != init.ByteLength)
+                        throw new InvalidOperationException($"initializer '{init.Value.Name}' has {ms.Length} bytes, expected {init.ByteLength}");
+                    t.RawData = ByteString.CopyFrom(ms.GetBuffer(), 0, (int)ms.Length);
+                }
+                g.Initializer.Add(t);
+                done += init.ByteLength;
+                progress?.Report((double)done / total);
+            }
+        }
+        finally { data?.Dispose(); }
+        if (external) files.Add(dataPath);
+
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "VisualGen",
+            ProducerVersion = ExporterInfo.Version,
+            Graph = g,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        foreach (var (k, v) in graph.Metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
+        using (var fs = new FileStream(modelPath, FileMode.Create, FileAccess.Write))
+            model.WriteTo(fs);
+        return files;
+    }
+
+    static ValueInfoProto ValueInfo(GraphPort p)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var d in p.Dims)
+            shape.Dim.Add(long.TryParse(d, out long v) ? new TensorShapeProto.Types.Dimension { DimValue = v } : new TensorShapeProto.Types.Dimension { DimParam = d });
+        return new ValueInfoProto
+        {
+            Name = p.Value.Name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = OnnxTypes.ToOnnx(p.Value.DType), Shape = shape } },
+        };
+    }
+
+    static NodeProto NodeProtoOf(GraphNode n)
+    {
+        var node = new NodeProto { OpType = n.OpType, Name = n.Name, Domain = n.Domain };
+        node.Input.AddRange(n.Inputs.Select(i => i?.Name ?? ""));
+        node.Output.AddRange(n.Outputs.Select(o => o.Name));
+        foreach (var (k, v) in n.Attributes.OrderBy(a => a.Key, StringComparer.Ordinal)) node.Attribute.Add(Attribute(k, v));
+        return node;
+    }
+
+    static AttributeProto Attribute(string name, object v)
+    {
+        var a = new AttributeProto { Name = name };
+        switch (v)
+        {
+            case long i: a.Type = AttributeProto.Types.AttributeType.Int; a.I = i; break;
+            case int i: a.Type = AttributeProto.Types.AttributeType.Int; a.I = i; break;
+            case float f: a.Type = AttributeProto.Types.AttributeType.Float; a.F = f; break;
+            case string s: a.Type = AttributeProto.Types.AttributeType.String; a.S = ByteString.CopyFromUtf8(s); break;
+            case long[] ints: a.Type = AttributeProto.Types.AttributeType.Ints; a.Ints.AddRange(ints); break;
+            case float[] fs: a.Type = AttributeProto.Types.AttributeType.Floats; a.Floats.AddRange(fs); break;
+            default: throw new NotSupportedException($"attribute '{name}' of type {v.GetType().Name}");
+        }
+        return a;
+    }
+}

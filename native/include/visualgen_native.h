@@ -1,0 +1,322 @@
+/*
+ * visualgen_native.h — the flat C ABI of libvisualgen_native.so.
+ *
+ * This header is the contract between the native CUDA library and the C# engine
+ * (engines/VisualGen.Engines.Cuda, through P/Invoke). Rules that hold for every function:
+ *
+ *  - Plain C: opaque handles, fixed-width integers, no C++ types, no exceptions across the boundary.
+ *  - Every function returns a vg_status. On anything but VG_OK, vg_last_error() returns a message
+ *    (thread-local, valid until the next vg_* call on the same thread) that names the function, the
+ *    argument and the problem.
+ *  - Every device function takes the CUDA stream as `void* stream` (a cudaStream_t; NULL = legacy
+ *    default stream). Work is only enqueued: nothing synchronizes the host, except where a function
+ *    says so (plan creation and tuning). Kernel launches are checked with cudaGetLastError().
+ *  - Tensors are device pointers; shapes and strides are counted in elements (not bytes).
+ *    "Row-major [R, C]" means element (r, c) lives at ptr[r * row_stride + c].
+ *  - Launch functions allocate nothing and never synchronize, so they are safe inside CUDA-graph
+ *    capture. Scratch memory (GEMM and attention workspaces) is passed in by the caller, whose memory
+ *    planner owns it; each plan reports how much it needs.
+ *  - Descriptor structs begin with `struct_size` (set it to sizeof(the struct)); new fields are
+ *    only ever appended, and the library rejects sizes it does not know.
+ *  - Enum values are stable: new values are appended, none is renumbered.
+ *
+ * Numerics: bf16 storage, fp32 arithmetic everywhere (accumulators, norms, softmax).
+ */
+#ifndef VISUALGEN_NATIVE_H
+#define VISUALGEN_NATIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define VG_API __declspec(dllexport)
+#else
+#define VG_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped when a signature or a struct layout changes incompatibly. */
+#define VG_ABI_VERSION 1
+
+/* ------------------------------------------------------------------------------------------------
+ * Status, errors, versions
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef enum vg_status {
+    VG_OK = 0,
+    VG_ERROR_INVALID_ARGUMENT = 1, /* a shape, stride, pointer, alignment or enum value is wrong */
+    VG_ERROR_NOT_SUPPORTED = 2,    /* valid request that this build/device/library cannot run */
+    VG_ERROR_CUDA = 3,             /* a CUDA runtime call or kernel launch failed */
+    VG_ERROR_CUBLAS = 4,           /* a cuBLASLt call failed */
+    VG_ERROR_CUDNN = 5,            /* a cuDNN (frontend or backend) call failed */
+    VG_ERROR_OUT_OF_MEMORY = 6,    /* a host allocation failed */
+    VG_ERROR_INTERNAL = 7          /* a bug in this library */
+} vg_status;
+
+/* The message of the last failed call on this thread ("" if none). Never NULL. */
+VG_API const char* vg_last_error(void);
+
+/* Versions, for the engine-cache key. Any pointer may be NULL. Values are run-time versions of the
+ * loaded libraries (cudaRuntimeGetVersion, cublasLtGetVersion, cudnnGetVersion). */
+typedef struct vg_versions {
+    int32_t abi;          /* VG_ABI_VERSION of the loaded library */
+    int32_t cuda_runtime; /* e.g. 13000 */
+    int32_t cuda_driver;  /* e.g. 13000 */
+    int64_t cublaslt;     /* e.g. 130100 */
+    int64_t cudnn;        /* e.g. 91400 */
+} vg_versions;
+VG_API vg_status vg_get_versions(vg_versions* out);
+
+/* ------------------------------------------------------------------------------------------------
+ * Types
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef enum vg_dtype {
+    VG_DTYPE_FP32 = 0,
+    VG_DTYPE_BF16 = 1,
+    VG_DTYPE_FP16 = 2,
+    VG_DTYPE_FP8_E4M3 = 3, /* reserved for quantized GEMM/attention; no function accepts it yet */
+    VG_DTYPE_FP8_E5M2 = 4  /* reserved, as above */
+} vg_dtype;
+
+/* ------------------------------------------------------------------------------------------------
+ * Context: one per device. Holds the cuBLASLt and cuDNN handles. Not thread-safe: use one context
+ * per host thread that enqueues work (handles are cheap), or serialize calls.
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct vg_context_t* vg_context;
+
+/* Creates a context on `device` (cudaSetDevice is called on the calling thread). */
+VG_API vg_status vg_context_create(int32_t device, vg_context* out);
+VG_API vg_status vg_context_destroy(vg_context ctx); /* NULL is accepted and ignored */
+
+/* ------------------------------------------------------------------------------------------------
+ * GEMM (cuBLASLt): out[M, N] = alpha * (a[M, K] · op(w)) + beta * c[M, N] (+ bias[N]) (-> GELU)
+ *
+ * Row-major throughout. `a` is the activation [M, K] (row stride lda >= K).
+ * The weight layout is chosen per plan:
+ *   VG_WEIGHT_NK: w is [N, K] row-major (ldw >= K) and out = a · wᵀ — the PyTorch nn.Linear layout,
+ *                 and ONNX MatMul(a, B[K, N]) with B pre-transposed at engine build. Preferred: it is
+ *                 cuBLASLt's "TN" case, the fastest on Hopper.
+ *   VG_WEIGHT_KN: w is [K, N] row-major (ldw >= N) and out = a · w — ONNX MatMul's B as stored.
+ * Epilogues apply per output column n (bias has N elements, dtype `bias_dtype`); GELU is the tanh
+ * approximation (PyTorch gelu(approximate="tanh")), applied after bias.
+ * A batch of activations [B, S, K] is one GEMM with M = B*S.
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef enum vg_weight_layout {
+    VG_WEIGHT_NK = 0,
+    VG_WEIGHT_KN = 1
+} vg_weight_layout;
+
+typedef enum vg_epilogue {
+    VG_EPILOGUE_NONE = 0,
+    VG_EPILOGUE_BIAS = 1,
+    VG_EPILOGUE_GELU_TANH = 2,
+    VG_EPILOGUE_BIAS_GELU_TANH = 3
+} vg_epilogue;
+
+typedef struct vg_gemm_desc {
+    uint32_t struct_size;          /* sizeof(vg_gemm_desc) */
+    int64_t m, n, k;
+    int64_t lda;                   /* row stride of a; 0 = K */
+    int64_t ldw;                   /* row stride of w; 0 = K (NK) or N (KN) */
+    int64_t ldc;                   /* row stride of c and out; 0 = N */
+    vg_dtype a_dtype;              /* VG_DTYPE_BF16 */
+    vg_dtype w_dtype;              /* VG_DTYPE_BF16 */
+    vg_dtype out_dtype;            /* VG_DTYPE_BF16 or VG_DTYPE_FP32; c has the same dtype */
+    vg_dtype bias_dtype;           /* with a bias epilogue: out_dtype's type (bf16 or fp32) */
+    vg_weight_layout w_layout;
+    vg_epilogue epilogue;
+    int32_t has_c;                 /* 1: add beta * c (c may alias out, e.g. a residual) */
+    float alpha;                   /* usually 1 */
+    float beta;                    /* used only when has_c */
+} vg_gemm_desc;
+
+typedef struct vg_gemm_plan_t* vg_gemm_plan;
+
+/* Size of the opaque algorithm blob that vg_gemm_plan_get_algo writes. */
+#define VG_GEMM_ALGO_BLOB_BYTES 96
+
+/* Validates the descriptor and picks cuBLASLt's heuristic first choice (no timing). */
+VG_API vg_status vg_gemm_plan_create(vg_context ctx, const vg_gemm_desc* desc, vg_gemm_plan* out);
+VG_API vg_status vg_gemm_plan_destroy(vg_gemm_plan plan);
+
+/* Workspace bytes the plan's current algorithm needs (pass at least this much to vg_gemm_run). */
+VG_API vg_status vg_gemm_plan_workspace_size(vg_gemm_plan plan, size_t* bytes);
+
+/* Times up to `max_candidates` heuristic algorithms (each `iterations` launches after one warm-up,
+ * median by CUDA events on `stream`) on the given buffers and keeps the fastest in the plan.
+ * Synchronizes `stream`. `out` is overwritten. workspace_bytes bounds the candidates considered.
+ * best_ms (may be NULL) receives the chosen algorithm's time; tried (may be NULL) the number timed. */
+VG_API vg_status vg_gemm_plan_tune(vg_gemm_plan plan, const void* a, const void* w, const void* bias,
+                                   const void* c, void* out, void* workspace, size_t workspace_bytes,
+                                   int32_t max_candidates, int32_t iterations, void* stream,
+                                   float* best_ms, int32_t* tried);
+
+/* Serializes the chosen algorithm into blob[VG_GEMM_ALGO_BLOB_BYTES] for the engine cache. The
+ * blob records the cuBLASLt version; set_algo rejects blobs from another version or an algorithm
+ * that cuBLASLt says does not fit the descriptor (VG_ERROR_NOT_SUPPORTED, re-tune then). */
+VG_API vg_status vg_gemm_plan_get_algo(vg_gemm_plan plan, void* blob, size_t blob_bytes);
+VG_API vg_status vg_gemm_plan_set_algo(vg_gemm_plan plan, const void* blob, size_t blob_bytes);
+
+/* Enqueues the GEMM. bias: required iff the epilogue has a bias, else NULL. c: required iff has_c. */
+VG_API vg_status vg_gemm_run(vg_gemm_plan plan, const void* a, const void* w, const void* bias,
+                             const void* c, void* out, void* workspace, size_t workspace_bytes,
+                             void* stream);
+
+/* ------------------------------------------------------------------------------------------------
+ * Attention: out = softmax(scale · q·kᵀ) · v per (batch, head); no N×N buffer, no mask (DiT
+ * attention is full, bidirectional). fp32 softmax and accumulation.
+ *
+ * Shapes: q [B, Sq, H, D], k and v [B, Skv, Hkv, D], out [B, Sq, H, D] in the logical order
+ * (batch, sequence, head, dim); H must be a multiple of Hkv (grouped-query when Hkv < H). Each tensor
+ * has its own strides (elements) for that order, the dim stride must be 1, so both the natural
+ * projection output [B, S, H, D] (strides {S*H*D, H*D, D, 1}) and [B, H, S, D]
+ * (strides {H*S*D, D, S*D, 1}) work without copies. All strides 0 = contiguous [B, S, H, D].
+ *
+ * Kernel variants: VG_ATTENTION_AUTO picks the fastest implemented kernel for the dtypes
+ * (today: cuDNN's fused flash attention for bf16). Quantized variants (FP8, Sage-style int8/fp8 with
+ * per-block scales) will be appended to vg_attention_kernel; their scale tensors travel in
+ * vg_attention_args, whose scale pointers must be NULL for the bf16 kernels.
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef enum vg_attention_kernel {
+    VG_ATTENTION_AUTO = 0,
+    VG_ATTENTION_CUDNN = 1 /* cuDNN fused SDPA (flash), bf16/fp16, head_dim % 8 == 0, <= 256 */
+} vg_attention_kernel;
+
+typedef struct vg_attention_desc {
+    uint32_t struct_size;   /* sizeof(vg_attention_desc) */
+    vg_attention_kernel kernel;
+    vg_dtype qkv_dtype;     /* VG_DTYPE_BF16 (or FP16) */
+    vg_dtype out_dtype;     /* same as qkv_dtype */
+    int64_t batch, heads, kv_heads, q_len, kv_len, head_dim; /* kv_heads 0 = heads */
+    int64_t q_strides[4];   /* (b, s, h, d) element strides; all 0 = contiguous [B, S, H, D] */
+    int64_t k_strides[4];
+    int64_t v_strides[4];
+    int64_t out_strides[4];
+    float scale;            /* softmax scale; 0 = 1/sqrt(head_dim) */
+} vg_attention_desc;
+
+typedef struct vg_attention_args {
+    uint32_t struct_size;   /* sizeof(vg_attention_args) */
+    const void* q;
+    const void* k;
+    const void* v;
+    void* out;
+    /* Quantized variants only (device fp32 scale tensors); must be NULL for bf16/fp16 kernels. */
+    const float* q_scale;
+    const float* k_scale;
+    const float* v_scale;
+    const float* out_scale;
+    void* workspace;
+    size_t workspace_bytes;
+} vg_attention_args;
+
+typedef struct vg_attention_plan_t* vg_attention_plan;
+
+/* Builds the kernel for one shape (cuDNN: builds and compiles its execution plan; tens to hundreds
+ * of milliseconds, synchronous). Fails with VG_ERROR_NOT_SUPPORTED when no kernel can run it. */
+VG_API vg_status vg_attention_plan_create(vg_context ctx, const vg_attention_desc* desc,
+                                          vg_attention_plan* out);
+VG_API vg_status vg_attention_plan_destroy(vg_attention_plan plan);
+VG_API vg_status vg_attention_plan_workspace_size(vg_attention_plan plan, size_t* bytes);
+/* Which kernel the plan runs (resolves VG_ATTENTION_AUTO). */
+VG_API vg_status vg_attention_plan_kernel(vg_attention_plan plan, vg_attention_kernel* kernel);
+VG_API vg_status vg_attention_run(vg_attention_plan plan, const vg_attention_args* args, void* stream);
+
+/* ------------------------------------------------------------------------------------------------
+ * Fused normalization kernels. Rows are tokens: x is [rows, C] row-major (row stride x_stride >= C,
+ * 0 = C), rows = batch * tokens; out is [rows, C] contiguous unless out_stride says otherwise. C must
+ * be a multiple of 8 and every pointer/stride 16-byte aligned (bf16: multiples of 8 elements).
+ * ---------------------------------------------------------------------------------------------- */
+
+/* A per-batch (or per-token) vector broadcast over rows: element (row, c) of the broadcast tensor is
+ * ptr[b * batch_stride + t * token_stride + c], with b = row / tokens, t = row % tokens.
+ * token_stride 0 = one vector per batch item (Wan 2.1's AdaLN); batch_stride 0 too = one vector
+ * for all rows (e.g. a norm weight). */
+typedef struct vg_row_vector {
+    const void* ptr;
+    vg_dtype dtype;        /* VG_DTYPE_FP32 or VG_DTYPE_BF16 */
+    int64_t batch_stride;
+    int64_t token_stride;
+} vg_row_vector;
+
+typedef enum vg_norm_kind {
+    VG_NORM_LAYER = 0, /* (x - mean) / sqrt(var + eps), biased variance */
+    VG_NORM_RMS = 1    /* x / sqrt(mean(x²) + eps) */
+} vg_norm_kind;
+
+/* out = (norm(x) [* weight] [+ bias]) [* (1 + scale) + shift], computed in fp32, stored as out_dtype.
+ * weight/bias: optional C-vectors (NULL = none; bias only with VG_NORM_LAYER); fp32 or bf16 (dtype
+ * given by param_dtype). scale/shift: optional vg_row_vector pointers (NULL = no modulation; both or
+ * neither). Covers Wan's `norm1(x.float()) * (1 + scale_msa) + shift_msa`, its affine norm2, and
+ * FLUX/Qwen AdaLN. x_dtype: BF16 or FP32; out_dtype: BF16 or FP32. */
+VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
+                                  void* out, vg_dtype out_dtype, int64_t out_stride,
+                                  int64_t rows, int64_t tokens, int64_t channels, float eps,
+                                  const void* weight, const void* bias, vg_dtype param_dtype,
+                                  const vg_row_vector* scale, const vg_row_vector* shift,
+                                  void* stream);
+
+/* QK norm + rotary embedding, bf16 in and out (Wan's "rms_norm_across_heads" + 3D RoPE):
+ *   y = bf16(rmsnorm(x[row, 0:C]) * weight)      (RMSNorm over the full C = heads * head_dim)
+ *   out[row, h, 2i]   = y[2i] * cos[t, i] - y[2i+1] * sin[t, i]
+ *   out[row, h, 2i+1] = y[2i] * sin[t, i] + y[2i+1] * cos[t, i]   (interleaved pairs, i < head_dim/2)
+ * with t = row % tokens the token position. cos/sin are fp32 tables [tokens, head_dim/2] with row
+ * stride table_stride (0 = head_dim/2), the same frequencies for every head and batch item — ONNX
+ * RotaryEmbedding's interleaved cos/sin caches; diffusers' repeat-interleaved [S, D] tables are
+ * cos[:, 0::2] / sin[:, 1::2]. apply_norm 0 skips the RMSNorm (RoPE only); weight: bf16 or fp32 [C]
+ * (weight_dtype), NULL = no affine weight. cos == NULL (and sin == NULL) = norm only. head_dim % 8
+ * == 0. out may equal x (in place) when strides match. */
+VG_API vg_status vg_rmsnorm_rope(const void* x, int64_t x_stride, void* out, int64_t out_stride,
+                                 int64_t rows, int64_t tokens, int64_t heads, int64_t head_dim,
+                                 int32_t apply_norm, float eps, const void* weight, vg_dtype weight_dtype,
+                                 const float* cos, const float* sin, int64_t table_stride,
+                                 void* stream);
+
+/* ------------------------------------------------------------------------------------------------
+ * Elementwise glue. All tensors [rows, C] row-major contiguous (C % 8 == 0 where stated).
+ * ---------------------------------------------------------------------------------------------- */
+
+/* Gated residual: out = x + y * gate, computed in fp32 (Wan: `(x.float() + y * gate).type_as(x)`).
+ * x, out: bf16 or fp32 (x_dtype, both); y: bf16 or fp32; gate: a vg_row_vector (per batch/token).
+ * out may alias x. C % 8 == 0. */
+VG_API vg_status vg_gated_residual(const void* x, vg_dtype x_dtype, const void* y, vg_dtype y_dtype,
+                                   const vg_row_vector* gate, void* out,
+                                   int64_t rows, int64_t tokens, int64_t channels, void* stream);
+
+typedef enum vg_unary_op {
+    VG_UNARY_GELU_TANH = 0, /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x³))) */
+    VG_UNARY_GELU_ERF = 1,  /* 0.5 x (1 + erf(x / sqrt(2))) */
+    VG_UNARY_SILU = 2,      /* x * sigmoid(x) */
+    VG_UNARY_IDENTITY = 3   /* a cast when in and out dtypes differ */
+} vg_unary_op;
+
+/* out[i] = op(x[i]) for count elements, fp32 math. in/out dtypes: any pair of FP32/BF16
+ * (VG_UNARY_IDENTITY with FP32<->BF16 is the cast). out may alias x when the dtypes match. */
+VG_API vg_status vg_unary(vg_unary_op op, const void* x, vg_dtype x_dtype, void* out,
+                          vg_dtype out_dtype, int64_t count, void* stream);
+
+typedef enum vg_binary_op {
+    VG_BINARY_ADD = 0,
+    VG_BINARY_MUL = 1,
+    VG_BINARY_SUB = 2
+} vg_binary_op;
+
+/* out[r, c] = a[r, c] op b[r * b_row_stride + c] for a [rows, C]: b_row_stride = C is a full
+ * tensor, 0 broadcasts one C-vector over all rows (ONNX Add/Mul with a last-dim vector).
+ * a, out: same dtype (FP32 or BF16); b: FP32 or BF16. out may alias a. */
+VG_API vg_status vg_binary(vg_binary_op op, const void* a, vg_dtype a_dtype, const void* b,
+                           vg_dtype b_dtype, int64_t b_row_stride, void* out,
+                           int64_t rows, int64_t channels, void* stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VISUALGEN_NATIVE_H */

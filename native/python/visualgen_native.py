@@ -1,0 +1,199 @@
+"""ctypes binding of libvisualgen_native.so (mirrors native/include/visualgen_native.h) for the
+device-side correctness checks and benchmarks. Every call's status is checked: a non-zero status
+raises VgError with the library's vg_last_error() message."""
+import ctypes as C
+
+FP32, BF16, FP16 = 0, 1, 2
+WEIGHT_NK, WEIGHT_KN = 0, 1
+EPI_NONE, EPI_BIAS, EPI_GELU, EPI_BIAS_GELU = 0, 1, 2, 3
+ATTN_AUTO, ATTN_CUDNN = 0, 1
+NORM_LAYER, NORM_RMS = 0, 1
+GELU_TANH, GELU_ERF, SILU, IDENTITY = 0, 1, 2, 3
+ADD, MUL, SUB = 0, 1, 2
+ALGO_BLOB_BYTES = 96
+STATUS = {0: "VG_OK", 1: "INVALID_ARGUMENT", 2: "NOT_SUPPORTED", 3: "CUDA", 4: "CUBLAS", 5: "CUDNN",
+          6: "OUT_OF_MEMORY", 7: "INTERNAL"}
+
+
+class VgError(RuntimeError):
+    def __init__(self, status, message):
+        super().__init__(f"{STATUS.get(status, status)}: {message}")
+        self.status = status
+
+
+class Versions(C.Structure):
+    _fields_ = [("abi", C.c_int32), ("cuda_runtime", C.c_int32), ("cuda_driver", C.c_int32),
+                ("cublaslt", C.c_int64), ("cudnn", C.c_int64)]
+
+
+class GemmDesc(C.Structure):
+    _fields_ = [("struct_size", C.c_uint32), ("m", C.c_int64), ("n", C.c_int64), ("k", C.c_int64),
+                ("lda", C.c_int64), ("ldw", C.c_int64), ("ldc", C.c_int64),
+                ("a_dtype", C.c_int32), ("w_dtype", C.c_int32), ("out_dtype", C.c_int32), ("bias_dtype", C.c_int32),
+                ("w_layout", C.c_int32), ("epilogue", C.c_int32), ("has_c", C.c_int32),
+                ("alpha", C.c_float), ("beta", C.c_float)]
+
+
+class AttentionDesc(C.Structure):
+    _fields_ = [("struct_size", C.c_uint32), ("kernel", C.c_int32), ("qkv_dtype", C.c_int32),
+                ("out_dtype", C.c_int32), ("batch", C.c_int64), ("heads", C.c_int64), ("kv_heads", C.c_int64),
+                ("q_len", C.c_int64), ("kv_len", C.c_int64), ("head_dim", C.c_int64),
+                ("q_strides", C.c_int64 * 4), ("k_strides", C.c_int64 * 4), ("v_strides", C.c_int64 * 4),
+                ("out_strides", C.c_int64 * 4), ("scale", C.c_float)]
+
+
+class AttentionArgs(C.Structure):
+    _fields_ = [("struct_size", C.c_uint32), ("q", C.c_void_p), ("k", C.c_void_p), ("v", C.c_void_p),
+                ("out", C.c_void_p), ("q_scale", C.c_void_p), ("k_scale", C.c_void_p), ("v_scale", C.c_void_p),
+                ("out_scale", C.c_void_p), ("workspace", C.c_void_p), ("workspace_bytes", C.c_size_t)]
+
+
+class RowVector(C.Structure):
+    _fields_ = [("ptr", C.c_void_p), ("dtype", C.c_int32), ("batch_stride", C.c_int64), ("token_stride", C.c_int64)]
+
+
+def dtype_of(t):
+    import torch
+    return {torch.float32: FP32, torch.bfloat16: BF16, torch.float16: FP16}[t.dtype]
+
+
+def ptr(t):
+    return None if t is None else C.c_void_p(t.data_ptr())
+
+
+def row_vector(t, batch_stride, token_stride=0):
+    return None if t is None else RowVector(t.data_ptr(), dtype_of(t), batch_stride, token_stride)
+
+
+class Native:
+    def __init__(self, path):
+        self.lib = L = C.CDLL(path)
+        L.vg_last_error.restype = C.c_char_p
+        vp, i32, i64, f32, sz = C.c_void_p, C.c_int32, C.c_int64, C.c_float, C.c_size_t
+        sig = {
+            "vg_get_versions": [C.POINTER(Versions)],
+            "vg_context_create": [i32, C.POINTER(vp)],
+            "vg_context_destroy": [vp],
+            "vg_gemm_plan_create": [vp, C.POINTER(GemmDesc), C.POINTER(vp)],
+            "vg_gemm_plan_destroy": [vp],
+            "vg_gemm_plan_workspace_size": [vp, C.POINTER(sz)],
+            "vg_gemm_plan_tune": [vp, vp, vp, vp, vp, vp, vp, sz, i32, i32, vp, C.POINTER(f32), C.POINTER(i32)],
+            "vg_gemm_plan_get_algo": [vp, vp, sz],
+            "vg_gemm_plan_set_algo": [vp, vp, sz],
+            "vg_gemm_run": [vp, vp, vp, vp, vp, vp, vp, sz, vp],
+            "vg_attention_plan_create": [vp, C.POINTER(AttentionDesc), C.POINTER(vp)],
+            "vg_attention_plan_destroy": [vp],
+            "vg_attention_plan_workspace_size": [vp, C.POINTER(sz)],
+            "vg_attention_plan_kernel": [vp, C.POINTER(i32)],
+            "vg_attention_run": [vp, C.POINTER(AttentionArgs), vp],
+            "vg_norm_modulate": [i32, vp, i32, i64, vp, i32, i64, i64, i64, i64, f32, vp, vp, i32,
+                                 C.POINTER(RowVector), C.POINTER(RowVector), vp],
+            "vg_rmsnorm_rope": [vp, i64, vp, i64, i64, i64, i64, i64, i32, f32, vp, i32, vp, vp, i64, vp],
+            "vg_gated_residual": [vp, i32, vp, i32, C.POINTER(RowVector), vp, i64, i64, i64, vp],
+            "vg_unary": [i32, vp, i32, vp, i32, i64, vp],
+            "vg_binary": [i32, vp, i32, vp, i32, i64, vp, i64, i64, vp],
+        }
+        for name, args in sig.items():
+            f = getattr(L, name)
+            f.argtypes = args
+            f.restype = C.c_int
+        ctx = C.c_void_p()
+        self.check(L.vg_context_create(0, C.byref(ctx)))
+        self.ctx = ctx
+
+    def check(self, status):
+        if status != 0:
+            raise VgError(status, self.lib.vg_last_error().decode())
+
+    def call(self, name, *args):
+        self.check(getattr(self.lib, name)(*args))
+
+    def versions(self):
+        v = Versions()
+        self.call("vg_get_versions", C.byref(v))
+        return {f: getattr(v, f) for f, _ in Versions._fields_}
+
+    # ---- GEMM ----
+    def gemm_plan(self, m, n, k, layout=WEIGHT_NK, epilogue=EPI_NONE, out_dtype=BF16, bias_dtype=BF16, has_c=False,
+                  alpha=1.0, beta=0.0, lda=0, ldw=0, ldc=0):
+        d = GemmDesc(C.sizeof(GemmDesc), m, n, k, lda, ldw, ldc, BF16, BF16, out_dtype, bias_dtype, layout, epilogue,
+                     int(has_c), alpha, beta)
+        p = C.c_void_p()
+        self.call("vg_gemm_plan_create", self.ctx, C.byref(d), C.byref(p))
+        return p
+
+    def gemm_workspace(self, plan):
+        s = C.c_size_t()
+        self.call("vg_gemm_plan_workspace_size", plan, C.byref(s))
+        return s.value
+
+    def gemm_run(self, plan, a, w, bias, c, out, ws, stream=0):
+        self.call("vg_gemm_run", plan, ptr(a), ptr(w), ptr(bias), ptr(c), ptr(out), ptr(ws),
+                  0 if ws is None else ws.numel(), C.c_void_p(stream))
+
+    def gemm_tune(self, plan, a, w, bias, c, out, ws, candidates=8, iterations=5, stream=0):
+        best, tried = C.c_float(), C.c_int32()
+        self.call("vg_gemm_plan_tune", plan, ptr(a), ptr(w), ptr(bias), ptr(c), ptr(out), ptr(ws), ws.numel(),
+                  candidates, iterations, C.c_void_p(stream), C.byref(best), C.byref(tried))
+        return best.value, tried.value
+
+    def gemm_get_algo(self, plan):
+        buf = (C.c_uint8 * ALGO_BLOB_BYTES)()
+        self.call("vg_gemm_plan_get_algo", plan, buf, ALGO_BLOB_BYTES)
+        return bytes(buf)
+
+    def gemm_set_algo(self, plan, blob):
+        buf = (C.c_uint8 * len(blob)).from_buffer_copy(blob)
+        self.call("vg_gemm_plan_set_algo", plan, buf, len(blob))
+
+    # ---- attention ----
+    def attention_plan(self, b, h, sq, skv, d, q_strides=(0, 0, 0, 0), k_strides=(0, 0, 0, 0), v_strides=(0, 0, 0, 0),
+                       o_strides=(0, 0, 0, 0), kv_heads=0, scale=0.0, kernel=ATTN_AUTO, dtype=BF16):
+        arr = C.c_int64 * 4
+        desc = AttentionDesc(C.sizeof(AttentionDesc), kernel, dtype, dtype, b, h, kv_heads, sq, skv, d,
+                             arr(*q_strides), arr(*k_strides), arr(*v_strides), arr(*o_strides), scale)
+        p = C.c_void_p()
+        self.call("vg_attention_plan_create", self.ctx, C.byref(desc), C.byref(p))
+        return p
+
+    def attention_workspace(self, plan):
+        s = C.c_size_t()
+        self.call("vg_attention_plan_workspace_size", plan, C.byref(s))
+        return s.value
+
+    def attention_run(self, plan, q, k, v, out, ws, stream=0):
+        a = AttentionArgs(C.sizeof(AttentionArgs), q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(),
+                          None, None, None, None, None if ws is None else ws.data_ptr(),
+                          0 if ws is None else ws.numel())
+        self.call("vg_attention_run", plan, C.byref(a), C.c_void_p(stream))
+
+    # ---- fused kernels ----
+    def norm_modulate(self, kind, x, out, rows, tokens, channels, eps, weight=None, bias=None, scale=None, shift=None,
+                      x_stride=0, out_stride=0, stream=0):
+        pd = dtype_of(weight if weight is not None else bias) if (weight is not None or bias is not None) else FP32
+        self.call("vg_norm_modulate", kind, ptr(x), dtype_of(x), x_stride, ptr(out), dtype_of(out), out_stride, rows,
+                  tokens, channels, eps, ptr(weight), ptr(bias), pd,
+                  None if scale is None else C.byref(scale), None if shift is None else C.byref(shift),
+                  C.c_void_p(stream))
+
+    def rmsnorm_rope(self, x, out, rows, tokens, heads, head_dim, eps, weight, cos, sin, apply_norm=1, x_stride=0,
+                     out_stride=0, table_stride=0, stream=0):
+        self.call("vg_rmsnorm_rope", ptr(x), x_stride, ptr(out), out_stride, rows, tokens, heads, head_dim, apply_norm,
+                  eps, ptr(weight), dtype_of(weight) if weight is not None else FP32, ptr(cos), ptr(sin),
+                  table_stride, C.c_void_p(stream))
+
+    def gated_residual(self, x, y, gate, out, rows, tokens, channels, stream=0):
+        self.call("vg_gated_residual", ptr(x), dtype_of(x), ptr(y), dtype_of(y), C.byref(gate), ptr(out), rows,
+                  tokens, channels, C.c_void_p(stream))
+
+    def unary(self, op, x, out, stream=0):
+        self.call("vg_unary", op, ptr(x), dtype_of(x), ptr(out), dtype_of(out), x.numel(), C.c_void_p(stream))
+
+    def binary(self, op, a, b, b_row_stride, out, rows, channels, stream=0):
+        self.call("vg_binary", op, ptr(a), dtype_of(a), ptr(b), dtype_of(b), b_row_stride, ptr(out), rows, channels,
+                  C.c_void_p(stream))
+
+    def close(self):
+        if self.ctx:
+            self.call("vg_context_destroy", self.ctx)
+            self.ctx = None

@@ -1,0 +1,207 @@
+// Elementwise glue: gated residual, unary activations/casts, binary ops with last-dim broadcast.
+#include "internal.h"
+#include "vec.cuh"
+
+namespace {
+
+using bf = __nv_bfloat16;
+
+int grid_for(int64_t work, int threads) {
+    int64_t blocks = (work + threads - 1) / threads;
+    return static_cast<int>(blocks < 1 ? 1 : (blocks > 65536 ? 65536 : blocks));
+}
+
+bool is_f32_or_bf16(vg_dtype t) { return t == VG_DTYPE_FP32 || t == VG_DTYPE_BF16; }
+
+// ---- gated residual ----------------------------------------------------------------------------
+template <typename TX, typename TY>
+__global__ void gated_residual_kernel(const TX* x, const TY* y, vg_row_vector gate, TX* out, int64_t rows,
+                                      int64_t tokens, int64_t channels) {
+    const int64_t vpr = channels / 8, total = rows * vpr;
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const int64_t row = i / vpr, c = (i % vpr) * 8, b = row / tokens, t = row % tokens;
+        float xv[8], yv[8], g[8];
+        vg::load8(x + row * channels + c, xv);
+        vg::load8(y + row * channels + c, yv);
+        vg::load8_any(gate.ptr, b * gate.batch_stride + t * gate.token_stride + c, gate.dtype, g);
+#pragma unroll
+        for (int k = 0; k < 8; ++k) xv[k] += yv[k] * g[k];
+        vg::store8(out + row * channels + c, xv);
+    }
+}
+
+// ---- unary ---------------------------------------------------------------------------------------
+__device__ __forceinline__ float apply_unary(vg_unary_op op, float x) {
+    switch (op) {
+        case VG_UNARY_GELU_TANH: {
+            const float k0 = 0.7978845608028654f, k1 = 0.044715f;
+            return 0.5f * x * (1.0f + tanhf(k0 * (x + k1 * x * x * x)));
+        }
+        case VG_UNARY_GELU_ERF: return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f));
+        case VG_UNARY_SILU: return x / (1.0f + __expf(-x));
+        default: return x;
+    }
+}
+
+template <typename TI, typename TO>
+__global__ void unary_vec_kernel(vg_unary_op op, const TI* x, TO* out, int64_t vecs) {
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < vecs;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        float v[8];
+        vg::load8(x + i * 8, v);
+#pragma unroll
+        for (int k = 0; k < 8; ++k) v[k] = apply_unary(op, v[k]);
+        vg::store8(out + i * 8, v);
+    }
+}
+
+template <typename TI, typename TO>
+__global__ void unary_scalar_kernel(vg_unary_op op, const TI* x, TO* out, int64_t count) {
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+        out[i] = vg::from_float<TO>(apply_unary(op, vg::to_float(x[i])));
+}
+
+template <typename TI, typename TO>
+vg_status launch_unary(vg_unary_op op, const void* x, void* out, int64_t count, cudaStream_t st) {
+    const TI* xi = static_cast<const TI*>(x);
+    TO* o = static_cast<TO*>(out);
+    if (count % 8 == 0 && vg::aligned16(x) && vg::aligned16(out)) {
+        unary_vec_kernel<TI, TO><<<grid_for(count / 8, 256), 256, 0, st>>>(op, xi, o, count / 8);
+        return vg::launch_check("unary_vec_kernel");
+    }
+    unary_scalar_kernel<TI, TO><<<grid_for(count, 256), 256, 0, st>>>(op, xi, o, count);
+    return vg::launch_check("unary_scalar_kernel");
+}
+
+// ---- binary --------------------------------------------------------------------------------------
+__device__ __forceinline__ float apply_binary(vg_binary_op op, float a, float b) {
+    switch (op) {
+        case VG_BINARY_ADD: return a + b;
+        case VG_BINARY_MUL: return a * b;
+        default: return a - b;
+    }
+}
+
+template <typename TA, typename TB>
+__global__ void binary_vec_kernel(vg_binary_op op, const TA* a, const TB* b, int64_t b_row_stride, TA* out,
+                                  int64_t rows, int64_t channels) {
+    const int64_t vpr = channels / 8, total = rows * vpr;
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const int64_t row = i / vpr, c = (i % vpr) * 8;
+        float av[8], bv[8];
+        vg::load8(a + row * channels + c, av);
+        vg::load8(b + row * b_row_stride + c, bv);
+#pragma unroll
+        for (int k = 0; k < 8; ++k) av[k] = apply_binary(op, av[k], bv[k]);
+        vg::store8(out + row * channels + c, av);
+    }
+}
+
+template <typename TA, typename TB>
+__global__ void binary_scalar_kernel(vg_binary_op op, const TA* a, const TB* b, int64_t b_row_stride, TA* out,
+                                     int64_t rows, int64_t channels) {
+    const int64_t total = rows * channels;
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const int64_t row = i / channels, c = i % channels;
+        out[i] = vg::from_float<TA>(apply_binary(op, vg::to_float(a[i]), vg::to_float(b[row * b_row_stride + c])));
+    }
+}
+
+template <typename TA, typename TB>
+vg_status launch_binary(vg_binary_op op, const void* a, const void* b, int64_t bs, void* out, int64_t rows,
+                        int64_t channels, cudaStream_t st) {
+    auto* ap = static_cast<const TA*>(a);
+    auto* bp = static_cast<const TB*>(b);
+    auto* op_ = static_cast<TA*>(out);
+    if (channels % 8 == 0 && bs % 8 == 0 && vg::aligned16(a) && vg::aligned16(b) && vg::aligned16(out)) {
+        binary_vec_kernel<TA, TB><<<grid_for(rows * channels / 8, 256), 256, 0, st>>>(op, ap, bp, bs, op_, rows, channels);
+        return vg::launch_check("binary_vec_kernel");
+    }
+    binary_scalar_kernel<TA, TB><<<grid_for(rows * channels, 256), 256, 0, st>>>(op, ap, bp, bs, op_, rows, channels);
+    return vg::launch_check("binary_scalar_kernel");
+}
+
+}  // namespace
+
+extern "C" {
+
+VG_API vg_status vg_gated_residual(const void* x, vg_dtype x_dtype, const void* y, vg_dtype y_dtype,
+                                   const vg_row_vector* gate, void* out, int64_t rows, int64_t tokens,
+                                   int64_t channels, void* stream) {
+    VG_GUARD_BEGIN
+    const std::string fn = "vg_gated_residual";
+    vg::clear_error();
+    auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": " + m); };
+    if (!x || !y || !out || !gate || !gate->ptr) return bad("x, y, out and gate->ptr must not be NULL");
+    if (!is_f32_or_bf16(x_dtype) || !is_f32_or_bf16(y_dtype) || !is_f32_or_bf16(gate->dtype))
+        return bad("x_dtype, y_dtype and gate->dtype must be fp32 or bf16");
+    if (rows <= 0 || tokens <= 0 || channels <= 0 || rows % tokens)
+        return bad("rows, tokens, channels must be positive and rows a multiple of tokens");
+    if (channels % 8) return bad("channels " + std::to_string(channels) + " is not a multiple of 8");
+    if (!vg::aligned16(x) || !vg::aligned16(y) || !vg::aligned16(out) || !vg::aligned16(gate->ptr))
+        return bad("x, y, out and gate->ptr must be 16-byte aligned");
+    if (gate->batch_stride % 8 || gate->token_stride % 8 || gate->batch_stride < 0 || gate->token_stride < 0)
+        return bad("gate strides must be non-negative multiples of 8");
+    cudaStream_t st = static_cast<cudaStream_t>(stream);
+    int g = grid_for(rows * channels / 8, 256);
+    if (x_dtype == VG_DTYPE_BF16 && y_dtype == VG_DTYPE_BF16)
+        gated_residual_kernel<bf, bf><<<g, 256, 0, st>>>(static_cast<const bf*>(x), static_cast<const bf*>(y), *gate,
+                                                         static_cast<bf*>(out), rows, tokens, channels);
+    else if (x_dtype == VG_DTYPE_BF16)
+        gated_residual_kernel<bf, float><<<g, 256, 0, st>>>(static_cast<const bf*>(x), static_cast<const float*>(y),
+                                                            *gate, static_cast<bf*>(out), rows, tokens, channels);
+    else if (y_dtype == VG_DTYPE_BF16)
+        gated_residual_kernel<float, bf><<<g, 256, 0, st>>>(static_cast<const float*>(x), static_cast<const bf*>(y),
+                                                            *gate, static_cast<float*>(out), rows, tokens, channels);
+    else
+        gated_residual_kernel<float, float><<<g, 256, 0, st>>>(static_cast<const float*>(x),
+                                                               static_cast<const float*>(y), *gate,
+                                                               static_cast<float*>(out), rows, tokens, channels);
+    return vg::launch_check("gated_residual_kernel");
+    VG_GUARD_END("vg_gated_residual")
+}
+
+VG_API vg_status vg_unary(vg_unary_op op, const void* x, vg_dtype x_dtype, void* out, vg_dtype out_dtype,
+                          int64_t count, void* stream) {
+    VG_GUARD_BEGIN
+    const std::string fn = "vg_unary";
+    vg::clear_error();
+    auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": " + m); };
+    if (op < VG_UNARY_GELU_TANH || op > VG_UNARY_IDENTITY) return bad("op is not a vg_unary_op");
+    if (!x || !out) return bad("x and out must not be NULL");
+    if (!is_f32_or_bf16(x_dtype) || !is_f32_or_bf16(out_dtype)) return bad("dtypes must be fp32 or bf16");
+    if (count <= 0) return bad("count must be positive");
+    if (x == out && x_dtype != out_dtype) return bad("out may alias x only when the dtypes match");
+    cudaStream_t st = static_cast<cudaStream_t>(stream);
+    if (x_dtype == VG_DTYPE_BF16 && out_dtype == VG_DTYPE_BF16) return launch_unary<bf, bf>(op, x, out, count, st);
+    if (x_dtype == VG_DTYPE_BF16) return launch_unary<bf, float>(op, x, out, count, st);
+    if (out_dtype == VG_DTYPE_BF16) return launch_unary<float, bf>(op, x, out, count, st);
+    return launch_unary<float, float>(op, x, out, count, st);
+    VG_GUARD_END("vg_unary")
+}
+
+VG_API vg_status vg_binary(vg_binary_op op, const void* a, vg_dtype a_dtype, const void* b, vg_dtype b_dtype,
+                           int64_t b_row_stride, void* out, int64_t rows, int64_t channels, void* stream) {
+    VG_GUARD_BEGIN
+    const std::string fn = "vg_binary";
+    vg::clear_error();
+    auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": " + m); };
+    if (op < VG_BINARY_ADD || op > VG_BINARY_SUB) return bad("op is not a vg_binary_op");
+    if (!a || !b || !out) return bad("a, b and out must not be NULL");
+    if (!is_f32_or_bf16(a_dtype) || !is_f32_or_bf16(b_dtype)) return bad("dtypes must be fp32 or bf16");
+    if (rows <= 0 || channels <= 0) return bad("rows and channels must be positive");
+    if (b_row_stride != 0 && b_row_stride < channels) return bad("b_row_stride must be 0 (broadcast) or >= channels");
+    cudaStream_t st = static_cast<cudaStream_t>(stream);
+    if (a_dtype == VG_DTYPE_BF16 && b_dtype == VG_DTYPE_BF16)
+        return launch_binary<bf, bf>(op, a, b, b_row_stride, out, rows, channels, st);
+    if (a_dtype == VG_DTYPE_BF16) return launch_binary<bf, float>(op, a, b, b_row_stride, out, rows, channels, st);
+    if (b_dtype == VG_DTYPE_BF16) return launch_binary<float, bf>(op, a, b, b_row_stride, out, rows, channels, st);
+    return launch_binary<float, float>(op, a, b, b_row_stride, out, rows, channels, st);
+    VG_GUARD_END("vg_binary")
+}
+
+}  // extern "C"

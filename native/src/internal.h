@@ -1,0 +1,60 @@
+// Internal helpers shared by the library's translation units. Nothing here crosses the C ABI.
+#pragma once
+
+#include <cuda_runtime.h>
+#include <cublasLt.h>
+#include <cudnn.h>
+
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "visualgen_native.h"
+
+struct vg_context_t {
+    int device = 0;
+    int sm_count = 0;
+    cublasLtHandle_t lt = nullptr;
+    cudnnHandle_t cudnn = nullptr;
+};
+
+namespace vg {
+
+// Records the message for vg_last_error() and returns the status.
+vg_status fail(vg_status status, const std::string& message);
+void clear_error();
+
+// Checks a CUDA runtime result; on failure records "<where>: <cuda error name>: <string>".
+vg_status cuda_check(cudaError_t result, const char* where);
+// Checks the last kernel launch (cudaGetLastError).
+vg_status launch_check(const char* kernel);
+vg_status cublas_check(cublasStatus_t result, const char* where);
+vg_status cudnn_check(cudnnStatus_t result, const char* where);
+
+const char* dtype_name(vg_dtype t);
+
+inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
+
+}  // namespace vg
+
+#define VG_TRY(expr)                      \
+    do {                                  \
+        vg_status vg_try_status_ = (expr); \
+        if (vg_try_status_ != VG_OK)      \
+            return vg_try_status_;        \
+    } while (0)
+
+// Wraps an exported function body so that no C++ exception crosses the ABI.
+#define VG_GUARD_BEGIN try {
+#define VG_GUARD_END(fn)                                                                   \
+    }                                                                                      \
+    catch (const std::bad_alloc&) {                                                        \
+        return vg::fail(VG_ERROR_OUT_OF_MEMORY, std::string(fn) + ": host allocation failed"); \
+    }                                                                                      \
+    catch (const std::exception& e) {                                                      \
+        return vg::fail(VG_ERROR_INTERNAL, std::string(fn) + ": " + e.what());            \
+    }                                                                                      \
+    catch (...) {                                                                          \
+        return vg::fail(VG_ERROR_INTERNAL, std::string(fn) + ": unknown exception");      \
+    }

@@ -1,0 +1,143 @@
+// LayerNorm / RMSNorm with optional affine parameters and AdaLN modulation, one block per row.
+#include "internal.h"
+#include "vec.cuh"
+
+namespace {
+
+struct NormArgs {
+    const void* x;
+    void* out;
+    int64_t x_stride, out_stride, rows, tokens, channels;
+    float eps;
+    int layer;  // 1 = LayerNorm, 0 = RMSNorm
+    const void* weight;
+    const void* bias;
+    vg_dtype param_dtype;
+    vg_row_vector scale, shift;
+    int modulate;
+};
+
+template <typename TX, typename TO, int NV>
+__global__ void norm_modulate_kernel(NormArgs a) {
+    __shared__ float scratch[32];
+    const int64_t row = blockIdx.x;
+    const TX* x = static_cast<const TX*>(a.x) + row * a.x_stride;
+    float v[NV][8];
+    bool active[NV];
+    float sum = 0.0f;
+#pragma unroll
+    for (int j = 0; j < NV; ++j) {
+        int64_t c = (threadIdx.x + static_cast<int64_t>(j) * blockDim.x) * 8;
+        active[j] = c < a.channels;
+        if (active[j]) {
+            vg::load8(x + c, v[j]);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) sum += v[j][i];
+        } else {
+#pragma unroll
+            for (int i = 0; i < 8; ++i) v[j][i] = 0.0f;
+        }
+    }
+    const float inv_c = 1.0f / static_cast<float>(a.channels);
+    float mean = 0.0f;
+    if (a.layer) mean = vg::block_sum(sum, scratch) * inv_c;
+    float sq = 0.0f;
+#pragma unroll
+    for (int j = 0; j < NV; ++j)
+        if (active[j])
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                float d = v[j][i] - mean;
+                sq += d * d;
+            }
+    const float rstd = rsqrtf(vg::block_sum(sq, scratch) * inv_c + a.eps);
+    const int64_t b = row / a.tokens, t = row % a.tokens;
+    TO* out = static_cast<TO*>(a.out) + row * a.out_stride;
+#pragma unroll
+    for (int j = 0; j < NV; ++j) {
+        if (!active[j]) continue;
+        int64_t c = (threadIdx.x + static_cast<int64_t>(j) * blockDim.x) * 8;
+        float y[8], p[8];
+#pragma unroll
+        for (int i = 0; i < 8; ++i) y[i] = (v[j][i] - mean) * rstd;
+        if (a.weight) {
+            vg::load8_any(a.weight, c, a.param_dtype, p);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) y[i] *= p[i];
+        }
+        if (a.bias) {
+            vg::load8_any(a.bias, c, a.param_dtype, p);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) y[i] += p[i];
+        }
+        if (a.modulate) {
+            float sc[8], sh[8];
+            vg::load8_any(a.scale.ptr, b * a.scale.batch_stride + t * a.scale.token_stride + c, a.scale.dtype, sc);
+            vg::load8_any(a.shift.ptr, b * a.shift.batch_stride + t * a.shift.token_stride + c, a.shift.dtype, sh);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) y[i] = y[i] * (1.0f + sc[i]) + sh[i];
+        }
+        vg::store8(out + c, y);
+    }
+}
+
+template <typename TX, typename TO>
+vg_status launch_norm(const NormArgs& a, cudaStream_t st) {
+    const int64_t vecs = a.channels / 8;
+    int nv = vecs <= 1024 ? 1 : vecs <= 2048 ? 2 : 4;
+    int threads = static_cast<int>((vecs + nv - 1) / nv);
+    threads = (threads + 31) / 32 * 32;
+    dim3 grid(static_cast<unsigned>(a.rows));
+    if (nv == 1) norm_modulate_kernel<TX, TO, 1><<<grid, threads, 0, st>>>(a);
+    else if (nv == 2) norm_modulate_kernel<TX, TO, 2><<<grid, threads, 0, st>>>(a);
+    else norm_modulate_kernel<TX, TO, 4><<<grid, threads, 0, st>>>(a);
+    return vg::launch_check("norm_modulate_kernel");
+}
+
+bool is_f32_or_bf16(vg_dtype t) { return t == VG_DTYPE_FP32 || t == VG_DTYPE_BF16; }
+
+}  // namespace
+
+extern "C" VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
+                                             void* out, vg_dtype out_dtype, int64_t out_stride, int64_t rows,
+                                             int64_t tokens, int64_t channels, float eps, const void* weight,
+                                             const void* bias, vg_dtype param_dtype, const vg_row_vector* scale,
+                                             const vg_row_vector* shift, void* stream) {
+    VG_GUARD_BEGIN
+    const std::string fn = "vg_norm_modulate";
+    vg::clear_error();
+    auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": " + m); };
+    if (kind != VG_NORM_LAYER && kind != VG_NORM_RMS) return bad("kind is not a vg_norm_kind");
+    if (!x || !out) return bad("x and out must not be NULL");
+    if (!is_f32_or_bf16(x_dtype) || !is_f32_or_bf16(out_dtype)) return bad("x_dtype and out_dtype must be fp32 or bf16");
+    if (rows <= 0 || tokens <= 0 || channels <= 0 || rows % tokens)
+        return bad("rows, tokens, channels must be positive and rows a multiple of tokens");
+    if (rows > 0x7fffffff) return bad("rows exceeds 2^31-1");
+    if (channels % 8) return bad("channels " + std::to_string(channels) + " is not a multiple of 8");
+    if (channels > 32768) return vg::fail(VG_ERROR_NOT_SUPPORTED, fn + ": channels > 32768");
+    if (!x_stride) x_stride = channels;
+    if (!out_stride) out_stride = channels;
+    if (x_stride < channels || out_stride < channels || x_stride % 8 || out_stride % 8)
+        return bad("x_stride/out_stride must be >= channels and multiples of 8");
+    if (!vg::aligned16(x) || !vg::aligned16(out)) return bad("x and out must be 16-byte aligned");
+    if (bias && kind != VG_NORM_LAYER) return bad("bias is only defined for VG_NORM_LAYER");
+    if ((weight || bias) && !is_f32_or_bf16(param_dtype)) return bad("param_dtype must be fp32 or bf16");
+    if ((weight && !vg::aligned16(weight)) || (bias && !vg::aligned16(bias))) return bad("weight/bias must be 16-byte aligned");
+    if ((scale == nullptr) != (shift == nullptr)) return bad("scale and shift must be given together");
+    for (const vg_row_vector* r : {scale, shift})
+        if (r && (!r->ptr || !is_f32_or_bf16(r->dtype) || !vg::aligned16(r->ptr) || r->batch_stride % 8 ||
+                  r->token_stride % 8 || r->batch_stride < 0 || r->token_stride < 0))
+            return bad("scale/shift need a 16-byte aligned ptr, dtype fp32/bf16 and non-negative strides that are multiples of 8");
+    NormArgs a{};
+    a.x = x; a.out = out; a.x_stride = x_stride; a.out_stride = out_stride; a.rows = rows; a.tokens = tokens;
+    a.channels = channels; a.eps = eps; a.layer = kind == VG_NORM_LAYER; a.weight = weight; a.bias = bias;
+    a.param_dtype = param_dtype; a.modulate = scale != nullptr;
+    if (scale) { a.scale = *scale; a.shift = *shift; }
+    cudaStream_t st = static_cast<cudaStream_t>(stream);
+    using bf = __nv_bfloat16;
+    if (x_dtype == VG_DTYPE_BF16 && out_dtype == VG_DTYPE_BF16) return launch_norm<bf, bf>(a, st);
+    if (x_dtype == VG_DTYPE_BF16) return launch_norm<bf, float>(a, st);
+    if (out_dtype == VG_DTYPE_BF16) return launch_norm<float, bf>(a, st);
+    return launch_norm<float, float>(a, st);
+    VG_GUARD_END("vg_norm_modulate")
+}

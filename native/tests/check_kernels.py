@@ -1,0 +1,330 @@
+"""Correctness checks of libvisualgen_native.so on the GPU: fresh random inputs every run (never zeros),
+outputs poisoned with NaN before each call (so unwritten elements fail), results compared with a
+float64 reference by ||out - ref|| / ||ref|| (bf16 tolerance 1e-2, fp32 1e-5 where the math is fp32
+end to end). Exit status 1 if any check fails.
+
+    python3 native/tests/check_kernels.py --lib native/build/libvisualgen_native.so [--seed N]
+"""
+import argparse
+import math
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
+import visualgen_native as vgn  # noqa: E402
+
+dev = "cuda"
+results = []
+
+
+def rel(out, ref):
+    out, ref = out.double(), ref.double()
+    return ((out - ref).norm() / ref.norm()).item()
+
+
+def record(name, out, ref, tol=1e-2):
+    written = bool(torch.isfinite(out).all().item())
+    err = rel(out, ref) if written else float("nan")
+    ok = written and err <= tol
+    results.append((name, err, tol, ok))
+    print(f"{'PASS' if ok else 'FAIL'} {name}: rel err {err:.2e} (tol {tol:.0e}){'' if written else ' UNWRITTEN/NaN'}",
+          flush=True)
+
+
+def expect_error(name, fn, status):
+    try:
+        fn()
+    except vgn.VgError as e:
+        ok = e.status == status and len(str(e)) > 20
+        results.append((name, 0.0, 0.0, ok))
+        print(f"{'PASS' if ok else 'FAIL'} {name}: rejected with {e}")
+        return
+    results.append((name, 0.0, 0.0, False))
+    print(f"FAIL {name}: accepted invalid input")
+
+
+def poison(*shape, dtype=torch.bfloat16):
+    return torch.full(shape, float("nan"), device=dev, dtype=dtype)
+
+
+def rnd(*shape, dtype=torch.bfloat16, scale=1.0):
+    return (torch.randn(*shape, device=dev, dtype=torch.float32) * scale).to(dtype)
+
+
+def gelu_tanh(x):
+    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+# ------------------------------------------------------------------------------------------------
+def check_gemm(vg):
+    ws = torch.empty(64 << 20, device=dev, dtype=torch.uint8)
+    cases = [  # m, n, k, layout, epilogue, out dtype, has_c
+        (517, 1536, 1536, vgn.WEIGHT_NK, vgn.EPI_BIAS, torch.bfloat16, False),
+        (300, 8960, 1536, vgn.WEIGHT_NK, vgn.EPI_BIAS_GELU, torch.bfloat16, False),
+        (1024, 1536, 8960, vgn.WEIGHT_NK, vgn.EPI_BIAS, torch.bfloat16, True),
+        (333, 1536, 4096, vgn.WEIGHT_KN, vgn.EPI_NONE, torch.bfloat16, False),
+        (256, 264, 520, vgn.WEIGHT_KN, vgn.EPI_GELU, torch.float32, False),
+        (128, 1536, 1536, vgn.WEIGHT_NK, vgn.EPI_BIAS, torch.float32, True),
+    ]
+    for m, n, k, layout, epi, odt, has_c in cases:
+        a = rnd(m, k)
+        w = rnd(n, k, scale=1 / math.sqrt(k)) if layout == vgn.WEIGHT_NK else rnd(k, n, scale=1 / math.sqrt(k))
+        has_bias = epi in (vgn.EPI_BIAS, vgn.EPI_BIAS_GELU)
+        bias = rnd(n, dtype=odt) if has_bias else None
+        c = rnd(m, n, dtype=odt) if has_c else None
+        beta = 0.5 if has_c else 0.0
+        plan = vg.gemm_plan(m, n, k, layout, epi, vgn.dtype_of(torch.empty(0, dtype=odt)),
+                            vgn.dtype_of(bias) if has_bias else vgn.BF16, has_c, 1.0, beta)
+        out = poison(m, n, dtype=odt)
+        vg.gemm_run(plan, a, w, bias, c, out, ws)
+        torch.cuda.synchronize()
+        wk = w.double().t() if layout == vgn.WEIGHT_NK else w.double()
+        ref = a.double() @ wk
+        if has_c:
+            ref = ref + beta * c.double()
+        if has_bias:
+            ref = ref + bias.double()
+        if epi in (vgn.EPI_GELU, vgn.EPI_BIAS_GELU):
+            ref = gelu_tanh(ref)
+        name = f"gemm m{m} n{n} k{k} {'NK' if layout == 0 else 'KN'} epi{epi} {str(odt)[6:]}{' +c' if has_c else ''}"
+        record(name, out, ref)
+        vg.call("vg_gemm_plan_destroy", plan)
+
+    # Tuning, blob round trip into a fresh plan (what the engine cache does at load).
+    m, n, k = 2048, 1536, 1536
+    a, w, bias = rnd(m, k), rnd(n, k, scale=1 / math.sqrt(k)), rnd(n)
+    plan = vg.gemm_plan(m, n, k, vgn.WEIGHT_NK, vgn.EPI_BIAS)
+    out = poison(m, n)
+    best, tried = vg.gemm_tune(plan, a, w, bias, None, out, ws, candidates=8, iterations=3)
+    blob = vg.gemm_get_algo(plan)
+    plan2 = vg.gemm_plan(m, n, k, vgn.WEIGHT_NK, vgn.EPI_BIAS)
+    vg.gemm_set_algo(plan2, blob)
+    out = poison(m, n)
+    vg.gemm_run(plan2, a, w, bias, None, out, ws)
+    torch.cuda.synchronize()
+    record(f"gemm tuned ({tried} algos, best {best * 1e3:.0f} us) + algo blob reload", out,
+           a.double() @ w.double().t() + bias.double())
+    bad = bytearray(blob)
+    bad[0] ^= 0xFF
+    expect_error("gemm set_algo rejects a corrupt blob", lambda: vg.gemm_set_algo(plan2, bytes(bad)), 1)
+    expect_error("gemm m=0 rejected", lambda: vg.gemm_plan(0, 16, 16), 1)
+    expect_error("gemm missing bias rejected", lambda: vg.gemm_run(plan2, a, w, None, None, out, ws), 1)
+
+
+# ------------------------------------------------------------------------------------------------
+def attention_ref(q, k, v, scale):
+    """q [B, Sq, H, D], k/v [B, Skv, Hkv, D] -> [B, Sq, H, D] in float64-accumulated float32 chunks."""
+    B, Sq, H, D = q.shape
+    Hkv = k.shape[2]
+    qh = q.double().permute(0, 2, 1, 3)
+    kh = k.double().permute(0, 2, 1, 3).repeat_interleave(H // Hkv, dim=1)
+    vh = v.double().permute(0, 2, 1, 3).repeat_interleave(H // Hkv, dim=1)
+    p = torch.softmax((qh @ kh.transpose(-1, -2)) * scale, dim=-1)
+    return (p @ vh).permute(0, 2, 1, 3)
+
+
+def check_attention(vg):
+    cases = [  # B, H, Hkv, Sq, Skv, D, layout
+        (2, 12, 12, 1000, 1000, 128, "bshd"),
+        (2, 12, 12, 777, 512, 128, "bshd"),
+        (1, 8, 8, 640, 640, 64, "bshd"),
+        (2, 12, 12, 500, 500, 128, "bhsd"),
+        (1, 8, 2, 384, 384, 64, "bshd"),
+    ]
+    for B, H, Hkv, Sq, Skv, D, layout in cases:
+        q, k, v = rnd(B, Sq, H, D), rnd(B, Skv, Hkv, D), rnd(B, Skv, Hkv, D)
+        out = poison(B, Sq, H, D)
+        if layout == "bhsd":  # physical [B, H, S, D]; pass views' strides in (b, s, h, d) order
+            qp, kp, vp_ = (t.permute(0, 2, 1, 3).contiguous() for t in (q, k, v))
+            op = poison(B, H, Sq, D)
+            st = lambda t: (t.stride(0), t.stride(2), t.stride(1), t.stride(3))  # noqa: E731
+            plan = vg.attention_plan(B, H, Sq, Skv, D, st(qp), st(kp), st(vp_), st(op), kv_heads=Hkv)
+            ws_n = vg.attention_workspace(plan)
+            ws = torch.empty(max(ws_n, 1), device=dev, dtype=torch.uint8)
+            vg.attention_run(plan, qp, kp, vp_, op, ws)
+            out = op.permute(0, 2, 1, 3)
+        else:
+            plan = vg.attention_plan(B, H, Sq, Skv, D, kv_heads=Hkv)
+            ws_n = vg.attention_workspace(plan)
+            ws = torch.empty(max(ws_n, 1), device=dev, dtype=torch.uint8)
+            vg.attention_run(plan, q, k, v, out, ws)
+        torch.cuda.synchronize()
+        record(f"attention B{B} H{H}/{Hkv} Sq{Sq} Skv{Skv} D{D} {layout}", out, attention_ref(q, k, v, D ** -0.5))
+        vg.call("vg_attention_plan_destroy", plan)
+    expect_error("attention head_dim 12 rejected", lambda: vg.attention_plan(1, 2, 64, 64, 12), 2)
+    expect_error("attention heads % kv_heads rejected", lambda: vg.attention_plan(1, 6, 64, 64, 64, kv_heads=4), 1)
+
+
+# ------------------------------------------------------------------------------------------------
+def check_norms(vg):
+    # Wan norm1: LayerNorm (no affine, eps 1e-6) * (1 + scale) + shift, fp32 per-batch vectors.
+    for B, T, Cc, xdt in [(2, 300, 1536, torch.bfloat16), (2, 77, 5120, torch.bfloat16), (1, 50, 10240, torch.float32)]:
+        rows = B * T
+        x = rnd(rows, Cc, dtype=xdt, scale=3.0) + 0.5
+        sc, sh = rnd(B, Cc, dtype=torch.float32, scale=0.3), rnd(B, Cc, dtype=torch.float32)
+        out = poison(rows, Cc)
+        vg.norm_modulate(vgn.NORM_LAYER, x, out, rows, T, Cc, 1e-6, scale=vgn.row_vector(sc, Cc),
+                         shift=vgn.row_vector(sh, Cc))
+        torch.cuda.synchronize()
+        xd = x.double().view(B, T, Cc)
+        ref = torch.nn.functional.layer_norm(xd, (Cc,), eps=1e-6) * (1 + sc.double()[:, None]) + sh.double()[:, None]
+        record(f"layernorm+modulate B{B} T{T} C{Cc} x {str(xdt)[6:]}", out, ref.view(rows, Cc))
+    # Wan norm2: affine LayerNorm (fp32 params), no modulation; x read with a row stride.
+    B, T, Cc = 2, 129, 1536
+    xs = rnd(B * T, 2 * Cc)
+    w, b = rnd(Cc, dtype=torch.float32) + 1, rnd(Cc, dtype=torch.float32)
+    out = poison(B * T, Cc)
+    vg.norm_modulate(vgn.NORM_LAYER, xs, out, B * T, T, Cc, 1e-6, weight=w, bias=b, x_stride=2 * Cc)
+    torch.cuda.synchronize()
+    ref = torch.nn.functional.layer_norm(xs[:, :Cc].double(), (Cc,), w.double(), b.double(), eps=1e-6)
+    record("layernorm affine, strided x", out, ref)
+    # RMSNorm with bf16 weight and per-token bf16 modulation (Wan 2.2-style per-token timestep).
+    out = poison(B * T, Cc, dtype=torch.float32)
+    x = rnd(B * T, Cc)
+    w = rnd(Cc) + 1
+    sc, sh = rnd(B, T, Cc, scale=0.2), rnd(B, T, Cc)
+    vg.norm_modulate(vgn.NORM_RMS, x, out, B * T, T, Cc, 1e-5, weight=w, scale=vgn.row_vector(sc, T * Cc, Cc),
+                     shift=vgn.row_vector(sh, T * Cc, Cc))
+    torch.cuda.synchronize()
+    xd = x.double()
+    ref = xd * torch.rsqrt(xd.pow(2).mean(-1, keepdim=True) + 1e-5) * w.double()
+    ref = ref * (1 + sc.double().view(B * T, Cc)) + sh.double().view(B * T, Cc)
+    record("rmsnorm weight + per-token modulation -> fp32", out, ref, tol=1e-2)
+    expect_error("norm channels % 8 rejected", lambda: vg.norm_modulate(vgn.NORM_LAYER, x, out, B * T, T, 1532, 1e-6), 1)
+
+
+def wan_rope_tables(T, H, W, D, theta=10000.0):
+    """Wan's 3D RoPE cos/sin per token as [T*H*W, D/2] (pair frequencies), float64 math like diffusers."""
+    h_dim = w_dim = 2 * (D // 6)
+    t_dim = D - h_dim - w_dim
+    cos_l, sin_l = [], []
+    for dim, n, view in [(t_dim, T, (T, 1, 1, -1)), (h_dim, H, (1, H, 1, -1)), (w_dim, W, (1, 1, W, -1))]:
+        freqs = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.float64)[: dim // 2] / dim))
+        ang = torch.outer(torch.arange(n, dtype=torch.float64), freqs)
+        cos_l.append(ang.cos().view(*view).expand(T, H, W, -1))
+        sin_l.append(ang.sin().view(*view).expand(T, H, W, -1))
+    cos = torch.cat(cos_l, -1).reshape(T * H * W, D // 2)
+    sin = torch.cat(sin_l, -1).reshape(T * H * W, D // 2)
+    return cos.float().to(dev).contiguous(), sin.float().to(dev).contiguous()
+
+
+def check_rope(vg):
+    B, Hh, D = 2, 12, 128
+    T, Hs, Ws = 3, 6, 10
+    tokens = T * Hs * Ws
+    Cc = Hh * D
+    cos, sin = wan_rope_tables(T, Hs, Ws, D)
+    qkv = rnd(B * tokens, 3 * Cc, scale=2.0)  # fused projection output; q is columns [0, C)
+    w = rnd(Cc) + 1
+    out = poison(B * tokens, Cc)
+    vg.rmsnorm_rope(qkv, out, B * tokens, tokens, Hh, D, 1e-6, w, cos, sin, x_stride=3 * Cc)
+    torch.cuda.synchronize()
+    # Reference, following diffusers' WanAttnProcessor: RMSNorm across heads, then interleaved rotation.
+    x = qkv[:, :Cc].double()
+    y = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * w.double()
+    y = y.view(B, tokens, Hh, D // 2, 2)
+    c = cos.double().view(1, tokens, 1, D // 2)
+    s = sin.double().view(1, tokens, 1, D // 2)
+    x1, x2 = y[..., 0], y[..., 1]
+    ref = torch.stack([x1 * c - x2 * s, x1 * s + x2 * c], -1).view(B * tokens, Cc)
+    record("qk rmsnorm_across_heads + 3D rope (strided qkv)", out, ref)
+    # RoPE only, in place, head_dim 64.
+    D2, H2 = 64, 6
+    cos2, sin2 = wan_rope_tables(T, Hs, Ws, D2)
+    x = rnd(B * tokens, H2 * D2)
+    x0 = x.clone()
+    vg.rmsnorm_rope(x, x, B * tokens, tokens, H2, D2, 0.0, None, cos2, sin2, apply_norm=0)
+    torch.cuda.synchronize()
+    y = x0.double().view(B, tokens, H2, D2 // 2, 2)
+    c = cos2.double().view(1, tokens, 1, D2 // 2)
+    s = sin2.double().view(1, tokens, 1, D2 // 2)
+    ref = torch.stack([y[..., 0] * c - y[..., 1] * s, y[..., 0] * s + y[..., 1] * c], -1).view(B * tokens, H2 * D2)
+    record("rope only, in place, head_dim 64", x, ref)
+
+
+def check_elementwise(vg):
+    B, T, Cc = 2, 211, 1536
+    rows = B * T
+    x, y = rnd(rows, Cc), rnd(rows, Cc)
+    gate = rnd(B, Cc, dtype=torch.float32)
+    ref = x.double() + y.double() * gate.double().repeat_interleave(T, 0)
+    vg.gated_residual(x, y, vgn.row_vector(gate, Cc), x, rows, T, Cc)  # in place
+    torch.cuda.synchronize()
+    record("gated residual bf16 + fp32 gate, in place", x, ref)
+    xf = rnd(rows, Cc, dtype=torch.float32)
+    out = poison(rows, Cc, dtype=torch.float32)
+    gate_b = rnd(Cc)
+    vg.gated_residual(xf, y, vgn.row_vector(gate_b, 0), out, rows, T, Cc)
+    torch.cuda.synchronize()
+    record("gated residual fp32 x, shared bf16 gate", out, xf.double() + y.double() * gate_b.double(), tol=1e-5)
+
+    for op, name, f in [(vgn.GELU_TANH, "gelu_tanh", gelu_tanh),
+                        (vgn.GELU_ERF, "gelu_erf", lambda t: torch.nn.functional.gelu(t)),
+                        (vgn.SILU, "silu", lambda t: t * torch.sigmoid(t))]:
+        for n in (1 << 20, 1000003):
+            x = rnd(n, scale=2.0)
+            out = poison(n)
+            vg.unary(op, x, out)
+            torch.cuda.synchronize()
+            record(f"{name} bf16 n={n}", out, f(x.double()))
+    x = rnd(4097, dtype=torch.float32)
+    out = poison(4097)
+    vg.unary(vgn.IDENTITY, x, out)
+    torch.cuda.synchronize()
+    record("cast fp32->bf16", out, x.double())
+    xb = rnd(4096)
+    outf = poison(4096, dtype=torch.float32)
+    vg.unary(vgn.IDENTITY, xb, outf)
+    torch.cuda.synchronize()
+    record("cast bf16->fp32 (exact)", outf, xb.double(), tol=0.0)
+
+    a = rnd(rows, Cc)
+    bvec = rnd(Cc, dtype=torch.float32)
+    out = poison(rows, Cc)
+    vg.binary(vgn.ADD, a, bvec, 0, out, rows, Cc)
+    torch.cuda.synchronize()
+    record("add, last-dim broadcast fp32 vector", out, a.double() + bvec.double())
+    bfull = rnd(rows, Cc)
+    out = poison(rows, Cc)
+    vg.binary(vgn.MUL, a, bfull, Cc, out, rows, Cc)
+    torch.cuda.synchronize()
+    record("mul, full tensor", out, a.double() * bfull.double())
+    a3, b3 = rnd(7, 13), rnd(13)
+    out = poison(7, 13)
+    vg.binary(vgn.SUB, a3, b3, 0, out, 7, 13)
+    torch.cuda.synchronize()
+    record("sub, odd sizes (scalar path)", out, a3.double() - b3.double())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lib", required=True)
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--only", default="gemm,attention,norms,rope,elementwise")
+    args = ap.parse_args()
+    seed = args.seed if args.seed is not None else int(time.time_ns() % (1 << 31))
+    torch.manual_seed(seed)
+    print(f"seed {seed}; device {torch.cuda.get_device_name()}")
+    vg = vgn.Native(args.lib)
+    print("versions:", vg.versions())
+    for check in (check_gemm, check_attention, check_norms, check_rope, check_elementwise):
+        if check.__name__[len("check_"):] not in args.only.split(","):
+            continue
+        try:
+            check(vg)
+        except Exception as e:  # a crash in one group is a failure, reported, not hidden
+            results.append((check.__name__, float("nan"), 0, False))
+            print(f"FAIL {check.__name__} raised {type(e).__name__}: {e}")
+        torch.cuda.synchronize()  # surfaces asynchronous CUDA errors here
+    vg.close()
+    failed = [r for r in results if not r[3]]
+    print(f"\ncorrectness: {len(results) - len(failed)}/{len(results)} passed" +
+          ("" if not failed else "; FAILED: " + ", ".join(r[0] for r in failed)))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

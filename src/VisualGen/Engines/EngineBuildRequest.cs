@@ -1,0 +1,34 @@
+namespace VisualGen.Engines;
+
+/// <summary>
+/// One component to build: its ONNX graph, what the graph depends on (hashes from the exporter), its
+/// inputs and outputs for the manifest, and the build options. With a backend this gives the cache key.
+/// </summary>
+public sealed record EngineBuildRequest
+{
+    /// <summary>Component name (for example "transformer"); names the cache folder.</summary>
+    public required string Component { get; init; }
+    public required string OnnxPath { get; init; }
+    /// <summary>SHA-256 (or any stable hash) of the graph bytes.</summary>
+    public required string GraphHash { get; init; }
+    /// <summary>Fingerprint of the weights (external data or checkpoint files).</summary>
+    public required string WeightFingerprint { get; init; }
+    public required string ExporterVersion { get; init; }
+    public required IReadOnlyList<EngineTensorSpec> Inputs { get; init; }
+    public required IReadOnlyList<EngineTensorSpec> Outputs { get; init; }
+    public EngineBuildOptions Options { get; init; } = new();
+
+    /// <summary>Everything the engine depends on for <paramref name="backend"/>.</summary>
+    public EngineKeyParts KeyParts(IEngineBackend backend) => new()
+    {
+        GraphHash = GraphHash,
+        WeightFingerprint = WeightFingerprint,
+        Backend = backend.Name,
+        BackendVersion = backend.Version,
+        Device = backend.Device,
+        Precision = Options.Precision,
+        Profiles = Options.ProfileText,
+        Opset = Options.Opset,
+        ExporterVersion = ExporterVersion,
+    };
+}

@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace VisualGen.Engines;
+
+/// <summary>
+/// Built engines on disk, one folder per key (<c>&lt;component&gt;-&lt;key prefix&gt;</c>) holding the backend's files
+/// and a <c>manifest.json</c> with every file's SHA-256. An entry is built in a temporary folder under the root and
+/// renamed into place, so a crash never leaves a half entry; builds of one key are serialized by a lock file, so
+/// concurrent processes build it once; on load every checksum is verified and a corrupt entry is moved aside and rebuilt.
+/// A valid entry is loaded without taking the lock, so a copied, read-only cache works.
+/// </summary>
+public sealed class EngineCache
+{
+    public const string ManifestFileName = "manifest.json";
+    const string TempPrefix = ".tmp-", TrashPrefix = ".trash-", LocksFolder = ".locks";
+
+    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    public string Root { get; }
+
+    /// <summary>How long to wait for another process building the same key.</summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromHours(1);
+
+    public EngineCache(string root)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(root);
+        Root = Path.GetFullPath(root);
+    }
+
+    /// <summary>The entry folder name: the component (for readers) and the key's first 16 hex digits.</summary>
+    public static string FolderName(string component, string key) =>
+        string.Concat(component.Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' ? c : '_')) + "-" + key[..16];
+
+    public string EntryDirectory(EngineBuildRequest request, IEngineBackend backend) =>
+        Path.Combine(Root, FolderName(request.Component, EngineCacheKey.Compute(request.KeyParts(backend))));
+
+    /// <summary>Loads the engine of <paramref name="request"/> from the cache, building it first when it is missing or corrupt.</summary>
+    public EngineCacheEntry GetOrBuild(EngineBuildRequest request, IEngineBackend backend, IProgress<string>? progress = null)
+    {
+        var parts = request.KeyParts(backend);
+        string key = EngineCacheKey.Compute(parts);
+        string folder = FolderName(request.Component, key);
+        string entryDir = Path.Combine(Root, folder);
+
+        EngineManifest? manifest = null;
+        if (Directory.Exists(entryDir) && Check(entryDir, key, parts, out manifest) is null)
+            return Load(entryDir, manifest!, backend, hit: true, progress);
+
+        Directory.CreateDirectory(Path.Combine(Root, LocksFolder));
+        string lockPath = Path.Combine(Root, LocksFolder, folder + ".lock");
+        bool hit = false;
+        using (EngineCacheLock.Acquire(lockPath, LockTimeout,
+            () => progress?.Report($"waiting for another process building {request.Component} (lock {lockPath})")))
+        {
+            DeleteLeftovers(folder);
+            if (Directory.Exists(entryDir))
+            {
+                string? problem = Check(entryDir, key, parts, out manifest);
+                if (problem is null) hit = true;
+                else
+                {
+                    progress?.Report($"corrupt entry {entryDir}: {problem}; rebuilding");
+                    MoveAside(entryDir, folder);
+                }
+            }
+            if (!hit) manifest = Build(request, backend, key, parts, entryDir, folder, progress);
+        }
+        return Load(entryDir, manifest!, backend, hit, progress);
+    }
+
+    /// <summary>Deletes temporary and moved-aside folders that no live build owns (their key's lock is free). Returns how many.</summary>
+    public int CleanStale()
+    {
+        if (!Directory.Exists(Root)) return 0;
+        int removed = 0;
+        foreach (var dir in Directory.GetDirectories(Root))
+        {
+            string name = Path.GetFileName(dir);
+            string? folder = LeftoverOwner(name);
+            if (folder is null) continue;
+            string lockPath = Path.Combine(Root, LocksFolder, folder + ".lock");
+            Directory.CreateDirectory(Path.Combine(Root, LocksFolder));
+            using var held = EngineCacheLock.TryAcquire(lockPath);
+            if (held is not null && TryDelete(dir)) removed++;
+        }
+        return removed;
+    }
+
+    // ".tmp-<folder>-<pid>-<guid>" / ".trash-<folder>-<guid>" → "<folder>".
+    static string? LeftoverOwner(string name)
+    {
+        string rest;
+        int tail;
+        if (name.StartsWith(TempPrefix, StringComparison.Ordinal)) { rest = name[TempPrefix.Length..]; tail = 2; }
+        else if (name.StartsWith(TrashPrefix, StringComparison.Ordinal)) { rest = name[TrashPrefix.Length..]; tail = 1; }
+        else return null;
+        for (int i = 0; i < tail; i++)
+        {
+            int dash = rest.LastIndexOf('-');
+            if (dash <= 0) return null;
+            rest = rest[..dash];
+        }
+        return rest;
+    }
+
+    // Runs under the key's lock: any temporary or moved-aside folder of this key belongs to a dead build.
+    void DeleteLeftovers(string folder)
+    {
+        foreach (var dir in Directory.GetDirectories(Root))
+            if (LeftoverOwner(Path.GetFileName(dir)) == folder) TryDelete(dir);
+    }
+
+    EngineManifest Build(EngineBuildRequest request, IEngineBackend backend, string key, EngineKeyParts parts,
+        string entryDir, string folder, IProgress<string>? progress)
+    {
+        string temp = Path.Combine(Root, $"{TempPrefix}{folder}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            progress?.Report($"building {request.Component} with {backend.Name} on {backend.Device} ({request.Options.Precision})");
+            var clock = Stopwatch.StartNew();
+            var written = backend.Build(request.OnnxPath, temp, request.Options);
+            double seconds = clock.Elapsed.TotalSeconds;
+            if (written is null || written.Count == 0)
+                throw new EngineException($"backend {backend.Name} built '{request.Component}' but reported no files");
+            foreach (var f in written)
+                if (!File.Exists(InsideEntry(temp, f)))
+                    throw new EngineException($"backend {backend.Name} reported file '{f}' for '{request.Component}' but did not write it");
+
+            var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (var path in Directory.EnumerateFiles(temp, "*", SearchOption.AllDirectories))
+            {
+                string rel = Path.GetRelativePath(temp, path).Replace('\\', '/');
+                if (rel == ManifestFileName)
+                    throw new EngineException($"backend {backend.Name} wrote {ManifestFileName}, which the engine cache owns");
+                files[rel] = EngineCacheKey.HashFile(path);
+            }
+            var manifest = new EngineManifest
+            {
+                Key = key,
+                Component = request.Component,
+                KeyParts = parts,
+                Inputs = request.Inputs,
+                Outputs = request.Outputs,
+                Files = files,
+                EntryFile = written[0].Replace('\\', '/'),
+                BuiltAt = DateTimeOffset.UtcNow,
+                BuildSeconds = seconds,
+            };
+            using (var fs = new FileStream(Path.Combine(temp, ManifestFileName), FileMode.CreateNew, FileAccess.Write))
+            {
+                JsonSerializer.Serialize(fs, manifest, Json);
+                fs.Flush(flushToDisk: true);
+            }
+            Directory.Move(temp, entryDir);
+            progress?.Report($"built {request.Component} in {seconds:0.0} s → {entryDir}");
+            return manifest;
+        }
+        catch (Exception e)
+        {
+            TryDelete(temp);
+            if (e is EngineException) throw;
+            throw new EngineException($"building engine '{request.Component}' from {request.OnnxPath} with backend {backend.Name} failed: {e.Message}", e);
+        }
+    }
+
+    static EngineCacheEntry Load(string entryDir, EngineManifest manifest, IEngineBackend backend, bool hit, IProgress<string>? progress)
+    {
+        if (hit) progress?.Report($"engine cache hit: {manifest.Component} ({entryDir})");
+        try { return new EngineCacheEntry(backend.Load(entryDir, manifest), hit, manifest, entryDir); }
+        catch (Exception e) when (e is not EngineException)
+        {
+            throw new EngineException($"loading engine entry {entryDir} with backend {backend.Name} failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Null when the entry is complete and intact; otherwise what is wrong with it.</summary>
+    static string? Check(string entryDir, string key, EngineKeyParts parts, out EngineManifest? manifest)
+    {
+        manifest = null;
+        string path = Path.Combine(entryDir, ManifestFileName);
+        if (!File.Exists(path)) return $"{ManifestFileName} is missing";
+        try
+        {
+            using var fs = File.OpenRead(path);
+            manifest = JsonSerializer.Deserialize<EngineManifest>(fs, Json);
+        }
+        catch (JsonException e) { return $"{ManifestFileName} is not a valid manifest ({e.Message})"; }
+        if (manifest is null) return $"{ManifestFileName} is empty";
+        if (manifest.Key != key) return $"{ManifestFileName} has key {manifest.Key}, expected {key}";
+        if (manifest.KeyParts != parts) return $"{ManifestFileName} key parts differ from the request";
+        if (manifest.Files is null || !manifest.Files.ContainsKey(manifest.EntryFile ?? ""))
+            return $"{ManifestFileName} does not list its entry file '{manifest.EntryFile}'";
+        foreach (var (rel, sha) in manifest.Files)
+        {
+            string file;
+            try { file = InsideEntry(entryDir, rel); }
+            catch (EngineException e) { return e.Message; }
+            if (!File.Exists(file)) return $"file '{rel}' is missing";
+            string actual = EngineCacheKey.HashFile(file);
+            if (!string.Equals(actual, sha, StringComparison.OrdinalIgnoreCase))
+                return $"file '{rel}' has SHA-256 {actual}, manifest says {sha}";
+        }
+        return null;
+    }
+
+    static string InsideEntry(string entryDir, string relative)
+    {
+        string root = Path.GetFullPath(entryDir) + Path.DirectorySeparatorChar;
+        string full = Path.GetFullPath(Path.Combine(entryDir, relative));
+        return full.StartsWith(root, StringComparison.Ordinal) ? full
+            : throw new EngineException($"file '{relative}' lies outside the entry folder {entryDir}");
+    }
+
+    void MoveAside(string entryDir, string folder)
+    {
+        string trash = Path.Combine(Root, $"{TrashPrefix}{folder}-{Guid.NewGuid():N}");
+        Directory.Move(entryDir, trash);
+        TryDelete(trash); // what cannot be deleted now (a file still open elsewhere) is removed by a later clean
+    }
+
+    static bool TryDelete(string dir)
+    {
+        try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); return true; }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+}

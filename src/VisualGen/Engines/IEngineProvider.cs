@@ -1,0 +1,14 @@
+namespace VisualGen.Engines;
+
+/// <summary>
+/// Gives a pipeline the engine of one of its components (for example "transformer" or "vae_decoder"),
+/// exporting and building it on first use. The exporter implements it over the engine cache.
+/// </summary>
+public interface IEngineProvider
+{
+    /// <summary>The engine for <paramref name="component"/> of the model at <paramref name="modelPath"/>;
+    /// <paramref name="progress"/> receives one line per export/build step.</summary>
+    IEngine GetEngine(string modelPath, string component, IProgress<string>? progress);
+
+    IEngine GetEngine(string modelPath, string component) => GetEngine(modelPath, component, null);
+}

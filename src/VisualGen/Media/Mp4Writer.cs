@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace VisualGen.Media;
+
+/// <summary>
+/// Writes H.264 MP4 by piping raw rgb24 frames to an ffmpeg process (libx264, yuv420p, +faststart). The file is
+/// written under a temporary name in the target folder and renamed into place, so a failure leaves no half file.
+/// yuv420p subsamples chroma 2×2, so libx264 needs even sizes: an odd width or height is padded by one column or
+/// row repeating the edge pixels (no resampling, no black border; the extra line is hidden in the last macroblock).
+/// </summary>
+public sealed class Mp4Writer
+{
+    readonly string? _ffmpegPath;
+    readonly string? _searchPath;
+
+    /// <param name="ffmpegPath">The ffmpeg executable; null finds it when writing.</param>
+    /// <param name="searchPath">Folders to search for ffmpeg, PATH-style; null uses the PATH environment variable.</param>
+    public Mp4Writer(string? ffmpegPath = null, string? searchPath = null)
+    {
+        _ffmpegPath = ffmpegPath;
+        _searchPath = searchPath;
+    }
+
+    /// <summary>libx264's constant rate factor (lower is better quality; 18 is visually near lossless).</summary>
+    public int Crf { get; init; } = 18;
+
+    public void Write(string path, IReadOnlyList<RgbImage> frames, int framesPerSecond)
+    {
+        if (frames.Count == 0) throw new ArgumentException("a video needs at least one frame", nameof(frames));
+        if (framesPerSecond < 1) throw new ArgumentOutOfRangeException(nameof(framesPerSecond), framesPerSecond, "frames per second must be >= 1");
+        int w = frames[0].Width, h = frames[0].Height;
+        for (int i = 1; i < frames.Count; i++)
+            if (frames[i].Width != w || frames[i].Height != h)
+                throw new ArgumentException($"frame {i} is {frames[i].Width}x{frames[i].Height}, frame 0 is {w}x{h}");
+        var ffmpeg = _ffmpegPath ?? Ffmpeg.Find(_searchPath) ?? throw new MediaException($"{path}: {Ffmpeg.MissingHelp}");
+        if (!File.Exists(ffmpeg)) throw new MediaException($"{path}: ffmpeg not found at {ffmpeg}. {Ffmpeg.MissingHelp}");
+
+        int ew = w + (w & 1), eh = h + (h & 1);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(dir);
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        var psi = new ProcessStartInfo(ffmpeg)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[]
+                 {
+                     "-hide_banner", "-loglevel", "error", "-y",
+                     "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", $"{ew}x{eh}",
+                     "-r", framesPerSecond.ToString(CultureInfo.InvariantCulture), "-i", "-",
+                     "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", Crf.ToString(CultureInfo.InvariantCulture),
+                     "-movflags", "+faststart", "-f", "mp4", tmp,
+                 })
+            psi.ArgumentList.Add(a);
+
+        try
+        {
+            using var process = Process.Start(psi) ?? throw new MediaException($"{path}: could not start {ffmpeg}");
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var buffer = new byte[ew * eh * 3];
+            string? pipeError = null;
+            try
+            {
+                using var stdin = process.StandardInput.BaseStream;
+                foreach (var frame in frames)
+                {
+                    PadToEven(frame, ew, eh, buffer);
+                    stdin.Write(buffer);
+                }
+            }
+            catch (IOException e) { pipeError = e.Message; }   // ffmpeg exited early: its stderr says why
+            process.WaitForExit();
+            string err = stderr.Result.Trim();
+            _ = stdout.Result;
+            if (process.ExitCode != 0 || pipeError is not null)
+                throw new MediaException($"{path}: ffmpeg ({ffmpeg}) failed with exit code {process.ExitCode}: {(err.Length > 0 ? err : pipeError)}");
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new MediaException($"{path}: could not run {ffmpeg}: {e.Message}. {Ffmpeg.MissingHelp}", e);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    /// <summary>Copies a frame into an even-sized buffer, repeating the last column and row where the size was odd.</summary>
+    static void PadToEven(RgbImage f, int ew, int eh, byte[] buffer)
+    {
+        for (int y = 0; y < eh; y++)
+        {
+            int sy = Math.Min(y, f.Height - 1);
+            f.Pixels.AsSpan(sy * f.Width * 3, f.Width * 3).CopyTo(buffer.AsSpan(y * ew * 3));
+            if (ew != f.Width) f.Pixels.AsSpan((sy * f.Width + f.Width - 1) * 3, 3).CopyTo(buffer.AsSpan((y * ew + f.Width) * 3));
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using VisualGen.Checkpoints;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Checkpoints;
+
+public sealed class ComponentConfigTests : IDisposable
+{
+    readonly string _dir = Fixtures.TempDir("vg-cfg");
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    string Write(string json, string file = "config.json")
+    {
+        string path = Path.Combine(_dir, file);
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    const string Sample = """
+        {"_class_name": "M", "num_layers": 4, "eps": 1e-6, "ratio": 2, "float_int": 3.0, "name": "rms",
+         "flag": true, "patch": [1, 2, 2], "scales": [0.5, 1], "names": ["a", "b"], "nothing": null,
+         "quantization_config": {"quant_algo": "FP8", "group_size": 128}}
+        """;
+
+    [Fact]
+    public void TypedGetters()
+    {
+        Write(Sample);
+        var c = ComponentConfig.Load(_dir);
+        Assert.Equal("M", c.ClassName);
+        Assert.Equal(4, c.GetInt("num_layers"));
+        Assert.Equal(4L, c.GetLong("num_layers"));
+        Assert.Equal(1e-6, c.GetDouble("eps"));
+        Assert.Equal(2.0, c.GetDouble("ratio"));
+        Assert.Equal(3, c.GetInt("float_int"));
+        Assert.Equal("rms", c.GetString("name"));
+        Assert.True(c.GetBool("flag"));
+        Assert.Equal([1, 2, 2], c.GetIntArray("patch"));
+        Assert.Equal([0.5, 1.0], c.GetDoubleArray("scales"));
+        Assert.Equal(["a", "b"], c.GetStringArray("names"));
+        Assert.True(c.Has("eps"));
+        Assert.False(c.Has("nothing"));
+        Assert.False(c.Has("absent"));
+        Assert.Null(c.GetOptionalDouble("nothing"));
+        Assert.Null(c.GetOptionalInt("absent"));
+        Assert.Null(c.GetOptionalIntArray("absent"));
+        Assert.Equal(4, c.GetOptionalInt("num_layers"));
+        var q = c.GetObject("quantization_config");
+        Assert.Equal("FP8", q.GetString("quant_algo"));
+        Assert.Equal(128, q.GetInt("group_size"));
+    }
+
+    [Fact]
+    public void SchedulerConfigFileIsFound()
+    {
+        Write("""{"_class_name": "FlowMatchEulerDiscreteScheduler", "shift": 5.0}""", "scheduler_config.json");
+        Assert.Equal(5.0, ComponentConfig.Load(_dir).GetDouble("shift"));
+    }
+
+    [Fact]
+    public void MissingKey()
+    {
+        string path = Write(Sample);
+        var e = Assert.Throws<CheckpointException>(() => ComponentConfig.Load(_dir).GetInt("num_heads"));
+        Assert.Equal($"{path}: missing key 'num_heads' (expected an integer)", e.Message);
+    }
+
+    public static TheoryData<Func<ComponentConfig, object>, string> WrongKinds => new()
+    {
+        { c => c.GetInt("name"), "key 'name': expected an integer, found a string \"rms\"" },
+        { c => c.GetInt("eps"), "key 'eps': expected an integer, found a number 1e-6" },
+        { c => c.GetString("num_layers"), "key 'num_layers': expected a string, found a number 4" },
+        { c => c.GetDouble("patch"), "key 'patch': expected a number, found an array" },
+        { c => c.GetBool("name"), "key 'name': expected a boolean, found a string \"rms\"" },
+        { c => c.GetIntArray("num_layers"), "key 'num_layers': expected an array of integers, found a number 4" },
+        { c => c.GetIntArray("scales"), "key 'scales'[0]: expected an array of integers, found a number 0.5" },
+        { c => c.GetDoubleArray("names"), "key 'names'[0]: expected an array of numbers, found a string \"a\"" },
+        { c => c.GetDouble("nothing"), "key 'nothing': expected a number, found null" },
+        { c => c.GetOptionalInt("name")!, "key 'name': expected an integer, found a string \"rms\"" },
+        { c => c.GetObject("quantization_config").GetInt("quant_algo"), "key 'quantization_config.quant_algo': expected an integer, found a string \"FP8\"" },
+        { c => c.GetObject("flag"), "key 'flag': expected an object, found a boolean" },
+    };
+
+    [Theory]
+    [MemberData(nameof(WrongKinds))]
+    public void WrongKindNamesFileKeyExpectedAndFound(Func<ComponentConfig, object> get, string problem)
+    {
+        string path = Write(Sample);
+        var c = ComponentConfig.Load(_dir);
+        var e = Assert.Throws<CheckpointException>(() => get(c));
+        Assert.Equal($"{path}: {problem}", e.Message);
+    }
+
+    [Fact]
+    public void ConfigThatIsAnArray()
+    {
+        string path = Write("[1, 2, 3]");
+        var e = Assert.Throws<CheckpointException>(() => ComponentConfig.Load(_dir));
+        Assert.Equal($"{path}: expected a JSON object, found an array", e.Message);
+    }
+
+    [Fact]
+    public void ConfigThatIsNotJson()
+    {
+        string path = Write("{\"a\": ");
+        var e = Assert.Throws<CheckpointException>(() => ComponentConfig.Load(_dir));
+        Assert.StartsWith($"{path}: not valid JSON", e.Message);
+    }
+
+    [Fact]
+    public void MissingConfigJson()
+    {
+        var e = Assert.Throws<CheckpointException>(() => ComponentConfig.Load(_dir));
+        Assert.Equal(Path.Combine(_dir, "config.json"), e.FilePath);
+        Assert.Contains($"config file not found (looked for config.json and scheduler_config.json in {_dir})", e.Message);
+    }
+
+    [Fact]
+    public void MissingComponentFolder()
+    {
+        string dir = Path.Combine(_dir, "vae");
+        var e = Assert.Throws<CheckpointException>(() => ComponentConfig.Load(dir));
+        Assert.Equal($"{dir}: component folder not found", e.Message);
+    }
+}

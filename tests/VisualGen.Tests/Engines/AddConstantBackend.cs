@@ -1,0 +1,63 @@
+using System.Globalization;
+using VisualGen.Engines;
+using VisualGen.Tensors;
+
+namespace VisualGen.Tests.Engines;
+
+/// <summary>
+/// A real, tiny backend for cache tests. Its "graph" is a text file holding a constant c; building copies it
+/// to <c>engine.txt</c> and writes the shape profiles to <c>profiles.txt</c>; loading reads the constant back and
+/// returns an engine computing y = x + c. Builds are counted (and appended to <see cref="BuildLog"/> when set,
+/// so builds in other processes are counted too).
+/// </summary>
+sealed class AddConstantBackend(string version = "1") : IEngineBackend
+{
+    int _builds;
+
+    public string Name => "test-add";
+    public string Version => version;
+    public string Device => "cpu";
+    public int BuildCount => Volatile.Read(ref _builds);
+    public TimeSpan BuildDelay { get; init; }
+    public string? BuildLog { get; init; }
+    /// <summary>Writes a partial engine file, then throws (a build that fails half way).</summary>
+    public bool FailDuringBuild { get; init; }
+
+    public static string WriteGraph(string dir, float constant)
+    {
+        string path = Path.Combine(dir, $"graph-{Guid.NewGuid():N}.txt");
+        File.WriteAllText(path, constant.ToString("R", CultureInfo.InvariantCulture));
+        return path;
+    }
+
+    public IReadOnlyList<string> Build(string onnxPath, string entryDirectory, EngineBuildOptions options)
+    {
+        Interlocked.Increment(ref _builds);
+        if (BuildLog is not null) File.AppendAllText(BuildLog, $"{Environment.ProcessId}\n");
+        File.WriteAllText(Path.Combine(entryDirectory, "engine.txt"), "");
+        if (BuildDelay > TimeSpan.Zero) Thread.Sleep(BuildDelay);
+        if (FailDuringBuild) throw new InvalidOperationException("simulated compiler failure");
+        File.Copy(onnxPath, Path.Combine(entryDirectory, "engine.txt"), overwrite: true);
+        File.WriteAllText(Path.Combine(entryDirectory, "profiles.txt"), options.ProfileText);
+        return ["engine.txt", "profiles.txt"];
+    }
+
+    public IEngine Load(string entryDirectory, EngineManifest manifest)
+    {
+        string text = File.ReadAllText(Path.Combine(entryDirectory, manifest.EntryFile));
+        return new AddConstantEngine(manifest, float.Parse(text, CultureInfo.InvariantCulture));
+    }
+
+    sealed class AddConstantEngine(EngineManifest manifest, float constant) : IEngine
+    {
+        public EngineManifest Manifest => manifest;
+
+        public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs)
+        {
+            if (!inputs.TryGetValue("x", out var x)) throw new EngineException("input 'x' is missing");
+            return new Dictionary<string, HostTensor> { ["y"] = HostTensor.Float32(x.Floats.Select(v => v + constant).ToArray(), x.Shape) };
+        }
+
+        public void Dispose() { }
+    }
+}

@@ -1,0 +1,29 @@
+using System.Globalization;
+using VisualGen.Engines;
+
+namespace VisualGen.Tests.Engines;
+
+/// <summary>
+/// The test assembly's entry point (the test runner never calls it): lets a test start this assembly as a
+/// separate process (<c>dotnet VisualGen.Tests.dll engine-cache-build ...</c>) to exercise cross-process locking.
+/// </summary>
+public static class TestHelperProgram
+{
+    public static int Main(string[] args)
+    {
+        if (args is ["engine-cache-build", var root, var graph, var delayMs, var buildLog])
+        {
+            var backend = new AddConstantBackend
+            {
+                BuildDelay = TimeSpan.FromMilliseconds(int.Parse(delayMs, CultureInfo.InvariantCulture)),
+                BuildLog = buildLog,
+            };
+            var result = new EngineCache(root).GetOrBuild(EngineCacheTestSupport.Request(graph), backend);
+            using (result.Engine)
+                Console.WriteLine(FormattableString.Invariant($"hit={result.Hit} y={EngineCacheTestSupport.Run(result.Engine, 1f)[0]}"));
+            return 0;
+        }
+        Console.Error.WriteLine("usage: engine-cache-build <root> <graph> <build delay ms> <build log>");
+        return 2;
+    }
+}

@@ -1,0 +1,211 @@
+"""Benchmark of libvisualgen_native.so against PyTorch on the same GPU, same run: bf16 GEMM ceiling,
+Wan 2.1 1.3B GEMM shapes (M = 2 * 32760 tokens), attention at Wan shapes (self [2,12,32760,128],
+cross q 32760 / kv 512) against torch SDPA's cuDNN and flash backends, and the fused memory-bound
+kernels against their eager PyTorch equivalents. Median of CUDA-event timings after warm-up.
+Prints a markdown table last and writes it to --md.
+
+    python3 tools/bench/bench_native.py --lib native/build/libvisualgen_native.so --md $OUT/results.md
+"""
+import argparse
+import math
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "native", "python"))
+import visualgen_native as vgn  # noqa: E402
+
+dev = "cuda"
+rows = []
+
+
+def bench(fn, warm=3, rep=10):
+    for _ in range(warm):
+        fn()
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(rep):
+        a = torch.cuda.Event(enable_timing=True)
+        b = torch.cuda.Event(enable_timing=True)
+        a.record(); fn(); b.record()
+        torch.cuda.synchronize()
+        ts.append(a.elapsed_time(b))
+    ts.sort()
+    return ts[len(ts) // 2]
+
+
+def add(group, what, ms, work, unit, base_ms=None):
+    rate = work / ms / 1e9 if work else 0.0  # flops -> TFLOP/s; bytes*1e3 -> GB/s
+    rows.append((group, what, ms, rate, unit, (base_ms / ms) if base_ms else None))
+    print(f"{group:10s} {what:58s} {ms:9.3f} ms  {rate:8.1f} {unit}" +
+          (f"  x{base_ms / ms:.2f} vs torch" if base_ms else ""), flush=True)
+
+
+def bench_gemm(vg, ceiling_only=False):
+    ws = torch.empty(64 << 20, device=dev, dtype=torch.uint8)
+    M = 8192
+    x = torch.randn(M, M, device=dev, dtype=torch.bfloat16)
+    y = torch.randn(M, M, device=dev, dtype=torch.bfloat16)
+    t_ms = bench(lambda: x @ y)
+    add("ceiling", "torch bf16 8192^3 (x @ y)", t_ms, 2 * M ** 3, "TFLOP/s")
+    yt = y.t().contiguous()  # NK layout of the same product
+    out = torch.empty(M, M, device=dev, dtype=torch.bfloat16)
+    plan = vg.gemm_plan(M, M, M, vgn.WEIGHT_NK)
+    vg.gemm_tune(plan, x, yt, None, None, out, ws, candidates=8, iterations=5)
+    ms = bench(lambda: vg.gemm_run(plan, x, yt, None, None, out, ws))
+    add("ceiling", "ours bf16 8192^3 (cuBLASLt, tuned)", ms, 2 * M ** 3, "TFLOP/s", t_ms)
+    err = ((out.double() - (x.double() @ y.double())).norm() / (x.double() @ y.double()).norm()).item()
+    print(f"  check 8192^3 vs fp64: rel err {err:.2e}")
+    del x, y, yt, out
+    Mw = 2 * 32760
+    shapes = [("qkv fused 1536->4608 +bias", 4608, 1536, vgn.EPI_BIAS),
+              ("attn proj 1536->1536 +bias", 1536, 1536, vgn.EPI_BIAS),
+              ("ffn up 1536->8960 +bias+gelu", 8960, 1536, vgn.EPI_BIAS_GELU),
+              ("ffn down 8960->1536 +bias", 1536, 8960, vgn.EPI_BIAS)]
+    for name, N, K, epi in shapes:
+        a = torch.randn(Mw, K, device=dev, dtype=torch.bfloat16)
+        w = torch.randn(N, K, device=dev, dtype=torch.bfloat16) / math.sqrt(K)
+        bias = torch.randn(N, device=dev, dtype=torch.bfloat16)
+        out = torch.empty(Mw, N, device=dev, dtype=torch.bfloat16)
+        if epi == vgn.EPI_BIAS_GELU:
+            tfn = lambda: F.gelu(F.linear(a, w, bias), approximate="tanh")  # noqa: E731
+        else:
+            tfn = lambda: F.linear(a, w, bias)  # noqa: E731
+        t_ms = bench(tfn)
+        flops = 2 * Mw * N * K
+        add("gemm", f"torch {name} M={Mw}", t_ms, flops, "TFLOP/s")
+        plan = vg.gemm_plan(Mw, N, K, vgn.WEIGHT_NK, epi)
+        best, tried = vg.gemm_tune(plan, a, w, bias, None, out, ws, candidates=8, iterations=5)
+        ms = bench(lambda: vg.gemm_run(plan, a, w, bias, None, out, ws))
+        add("gemm", f"ours  {name} ({tried} algos timed)", ms, flops, "TFLOP/s", t_ms)
+        ref = tfn()[:512].double()
+        err = ((out[:512].double() - ref).norm() / ref.norm()).item()
+        print(f"  check vs torch: rel err {err:.2e}")
+        vg.call("vg_gemm_plan_destroy", plan)
+
+
+def bench_attention(vg):
+    B, H, D = 2, 12, 128
+    for name, Sq, Skv in [("self 32760", 32760, 32760), ("cross q32760 kv512", 32760, 512)]:
+        flops = 4 * B * H * Sq * Skv * D
+        qh = torch.randn(B, H, Sq, D, device=dev, dtype=torch.bfloat16)
+        kh = torch.randn(B, H, Skv, D, device=dev, dtype=torch.bfloat16)
+        vh = torch.randn(B, H, Skv, D, device=dev, dtype=torch.bfloat16)
+        best = None
+        for be_name, be in [("cudnn", torch.nn.attention.SDPBackend.CUDNN_ATTENTION),
+                            ("flash", torch.nn.attention.SDPBackend.FLASH_ATTENTION)]:
+            try:
+                with torch.nn.attention.sdpa_kernel([be]):
+                    ms = bench(lambda: F.scaled_dot_product_attention(qh, kh, vh), 2, 5)
+                add("attention", f"torch sdpa {be_name} {name} [B,H,S,D]", ms, flops, "TFLOP/s")
+                best = ms if best is None else min(best, ms)
+            except Exception as e:  # report, do not hide
+                print(f"  torch sdpa {be_name} unavailable: {type(e).__name__}: {str(e)[:100]}")
+        with torch.nn.attention.sdpa_kernel([torch.nn.attention.SDPBackend.CUDNN_ATTENTION]):
+            ref = F.scaled_dot_product_attention(qh, kh, vh)
+        # Ours on [B, S, H, D] (the projection output layout) and on [B, H, S, D] strides.
+        q, k, v = (t.transpose(1, 2).contiguous() for t in (qh, kh, vh))
+        out = torch.empty(B, Sq, H, D, device=dev, dtype=torch.bfloat16)
+        plan = vg.attention_plan(B, H, Sq, Skv, D)
+        ws = torch.empty(max(vg.attention_workspace(plan), 1), device=dev, dtype=torch.uint8)
+        ms = bench(lambda: vg.attention_run(plan, q, k, v, out, ws), 2, 5)
+        add("attention", f"ours cudnn {name} [B,S,H,D]", ms, flops, "TFLOP/s", best)
+        err = ((out.transpose(1, 2).double() - ref.double()).norm() / ref.double().norm()).item()
+        print(f"  check [B,S,H,D] vs torch cudnn: rel err {err:.2e}")
+        st = lambda t: (t.stride(0), t.stride(2), t.stride(1), t.stride(3))  # noqa: E731
+        oh = torch.empty(B, H, Sq, D, device=dev, dtype=torch.bfloat16)
+        plan2 = vg.attention_plan(B, H, Sq, Skv, D, st(qh), st(kh), st(vh), st(oh))
+        ws2 = torch.empty(max(vg.attention_workspace(plan2), 1), device=dev, dtype=torch.uint8)
+        ms = bench(lambda: vg.attention_run(plan2, qh, kh, vh, oh, ws2), 2, 5)
+        add("attention", f"ours cudnn {name} [B,H,S,D]", ms, flops, "TFLOP/s", best)
+        err = ((oh.double() - ref.double()).norm() / ref.double().norm()).item()
+        print(f"  check [B,H,S,D] vs torch cudnn: rel err {err:.2e}")
+        del qh, kh, vh, q, k, v, out, oh, ref
+
+
+def bench_fused(vg):
+    B, T, Cc, Hh, D = 2, 32760, 1536, 12, 128
+    R = B * T
+    x = torch.randn(R, Cc, device=dev, dtype=torch.bfloat16)
+    y = torch.randn(R, Cc, device=dev, dtype=torch.bfloat16)
+    out = torch.empty_like(x)
+    sc, sh, gate = (torch.randn(B, Cc, device=dev) * 0.1 for _ in range(3))
+    nbytes = 2 * R * Cc * 2
+
+    def torch_norm_mod():
+        xf = F.layer_norm(x.float().view(B, T, Cc), (Cc,), eps=1e-6)
+        return (xf * (1 + sc[:, None]) + sh[:, None]).to(torch.bfloat16)
+    t_ms = bench(torch_norm_mod)
+    add("fused", "torch layernorm+modulate (eager)", t_ms, nbytes * 1e3, "GB/s")
+    ms = bench(lambda: vg.norm_modulate(vgn.NORM_LAYER, x, out, R, T, Cc, 1e-6, scale=vgn.row_vector(sc, Cc),
+                                        shift=vgn.row_vector(sh, Cc)))
+    add("fused", "ours layernorm+modulate", ms, nbytes * 1e3, "GB/s", t_ms)
+
+    w = torch.randn(Cc, device=dev, dtype=torch.bfloat16)
+    cos = torch.randn(T, D // 2, device=dev)
+    sin = torch.randn(T, D // 2, device=dev)
+    cos_full = cos.repeat_interleave(2, -1).view(1, T, 1, D)
+    sin_full = sin.repeat_interleave(2, -1).view(1, T, 1, D)
+    rms = torch.nn.RMSNorm(Cc, eps=1e-6, device=dev, dtype=torch.bfloat16)
+
+    def torch_rope():
+        h = rms(x.view(B, T, Cc)).unflatten(2, (Hh, D))
+        x1, x2 = h.unflatten(-1, (-1, 2)).unbind(-1)
+        c, s = cos_full[..., 0::2], sin_full[..., 1::2]
+        o = torch.empty_like(h)
+        o[..., 0::2] = x1 * c - x2 * s
+        o[..., 1::2] = x1 * s + x2 * c
+        return o
+    t_ms = bench(torch_rope)
+    add("fused", "torch qk rmsnorm + rope (diffusers eager)", t_ms, nbytes * 1e3, "GB/s")
+    ms = bench(lambda: vg.rmsnorm_rope(x, out, R, T, Hh, D, 1e-6, w, cos, sin))
+    add("fused", "ours qk rmsnorm + rope", ms, nbytes * 1e3, "GB/s", t_ms)
+
+    t_ms = bench(lambda: (x.float().view(B, T, Cc) + y.view(B, T, Cc) * gate[:, None]).to(torch.bfloat16))
+    add("fused", "torch gated residual (eager)", t_ms, 3 * R * Cc * 2 * 1e3, "GB/s")
+    ms = bench(lambda: vg.gated_residual(x, y, vgn.row_vector(gate, Cc), out, R, T, Cc))
+    add("fused", "ours gated residual", ms, 3 * R * Cc * 2 * 1e3, "GB/s", t_ms)
+
+    xc = torch.randn(R, 8960, device=dev, dtype=torch.bfloat16)
+    oc = torch.empty_like(xc)
+    t_ms = bench(lambda: F.gelu(xc, approximate="tanh"))
+    add("fused", "torch gelu_tanh [65520,8960]", t_ms, 2 * xc.numel() * 2 * 1e3, "GB/s")
+    ms = bench(lambda: vg.unary(vgn.GELU_TANH, xc, oc))
+    add("fused", "ours gelu_tanh [65520,8960]", ms, 2 * xc.numel() * 2 * 1e3, "GB/s", t_ms)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lib", required=True)
+    ap.add_argument("--md", default=None)
+    ap.add_argument("--only", default="gemm,attention,fused")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    vg = vgn.Native(args.lib)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    gpu = torch.cuda.get_device_name()
+    vers = vg.versions()
+    print(f"device {gpu}; torch {torch.__version__}; torch cudnn {torch.backends.cudnn.version()}; native {vers}")
+    only = args.only.split(",")
+    if "gemm" in only:
+        bench_gemm(vg)
+    if "attention" in only:
+        bench_attention(vg)
+    if "fused" in only:
+        bench_fused(vg)
+    lines = [f"device: {gpu}; torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}); "
+             f"libvisualgen_native: cuBLASLt {vers['cublaslt']}, cuDNN {vers['cudnn']}, CUDA {vers['cuda_runtime']}",
+             "", "| group | what | ms | rate | ours/torch speed |", "| --- | --- | ---: | ---: | ---: |"]
+    for g, w, ms, rate, unit, ratio in rows:
+        lines.append(f"| {g} | {w} | {ms:.3f} | {rate:.0f} {unit} | {'' if ratio is None else f'{ratio:.2f}x'} |")
+    table = "\n".join(lines)
+    if args.md:
+        with open(args.md, "w") as f:
+            f.write(table + "\n")
+    print("\n" + table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
+# prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
+#
+#   tools/device/run.sh [stage ...]     stages: build check bench engine peer (default: build check bench)
+#
+# carry: .third_party (cudnn-frontend headers: native/ needs them), and for later stages
+#   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/vg_out}
+mkdir -p "$OUT"
+STAGES=${*:-build check bench}
+LIB=${VG_LIB:-native/build/libvisualgen_native.so}
+status=0
+has() { [[ " $STAGES " == *" $1 "* ]]; }
+
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader > "$OUT/gpu.txt" 2>&1
+echo "gpu: $(cat "$OUT/gpu.txt")"
+
+if has build; then
+  t0=$(date +%s)
+  CUDNN_HINT=$(python3 -c "import nvidia.cudnn, os; print(list(nvidia.cudnn.__path__)[0])" 2>/dev/null || true)
+  { nvcc --version | tail -2; ls /usr/include/x86_64-linux-gnu/cudnn*.h /usr/lib/x86_64-linux-gnu/libcudnn.so* 2>&1 | head; } > "$OUT/build.log" 2>&1
+  if cmake -S native -B native/build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUDNN_HINT="$CUDNN_HINT" >> "$OUT/build.log" 2>&1 &&
+     cmake --build native/build -j 16 >> "$OUT/build.log" 2>&1; then
+    echo "build: ok in $(( $(date +%s) - t0 )) s ($LIB)"
+    grep -E "spill" "$OUT/build.log" | grep -v " 0 bytes spill" | head -5 || true
+    echo "exports: $(nm -D --defined-only "$LIB" | grep -c ' T vg_') vg_* functions, $(nm -D --defined-only "$LIB" | grep -vc ' vg_') other symbols"
+  else
+    echo "build: FAILED"; grep -E "error|Error" "$OUT/build.log" | head -40; tail -20 "$OUT/build.log"; exit 1
+  fi
+fi
+
+if has check; then
+  native/build/abi_smoke > "$OUT/abi_smoke.log" 2>&1 || { status=1; echo "abi_smoke FAILED"; tail -5 "$OUT/abi_smoke.log"; }
+  python3 native/tests/check_kernels.py --lib "$LIB" > "$OUT/check.log" 2>&1 || status=1
+  grep -E "^(FAIL|correctness)" "$OUT/check.log"; tail -3 "$OUT/check.log" | grep -i -E "error|Traceback" || true
+fi
+
+if has bench; then
+  python3 tools/bench/bench_native.py --lib "$LIB" --md "$OUT/results.md" > "$OUT/bench.log" 2>&1 || status=1
+  # Attention from plain C, no PyTorch in the process (the C# engine's situation: system cuDNN).
+  if [ -x native/build/abi_smoke ]; then
+    native/build/abi_smoke bench > "$OUT/abi_smoke.log" 2>&1 || status=1
+    grep "abi_smoke" "$OUT/abi_smoke.log" | sed 's/^/    /' >> "$OUT/results.md"
+  fi
+fi
+
+# Later phases: the .NET engine (self-contained publish carried in .publish) runs the whole transformer.
+if has engine; then
+  if [ -x .publish/VisualGen.Cli ]; then
+    VISUALGEN_NATIVE_LIB="$PWD/$LIB" .publish/VisualGen.Cli bench --native "$PWD/$LIB" > "$OUT/engine.log" 2>&1 || status=1
+    tail -20 "$OUT/engine.log"
+  else
+    echo "engine: .publish/VisualGen.Cli missing (carry .publish)"; status=1
+  fi
+fi
+
+# The diffusers peer: carry .peer (a copy of shared/peer); diffusers' src is unpacked from its tarball.
+if has peer; then
+  if [ -f .peer/diffusers_src.tar.xz ]; then
+    mkdir -p /tmp/py && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
+    PYTHONPATH=/tmp/py python3 .peer/bench_torch_wan.py > "$OUT/peer.log" 2>&1 || status=1
+    tail -12 "$OUT/peer.log"
+  else
+    echo "peer: .peer/diffusers_src.tar.xz missing (carry .peer)"; status=1
+  fi
+fi
+
+if has bench && [ -f "$OUT/results.md" ]; then echo; cat "$OUT/results.md"; elif has bench; then tail -30 "$OUT/bench.log"; fi
+exit $status
