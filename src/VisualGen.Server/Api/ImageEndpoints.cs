@@ -7,7 +7,7 @@ using VisualGen.Tensors;
 namespace VisualGen.Server.Api;
 
 /// <summary>
-/// POST /v1/images/generations and /v1/images/edits (synchronous; they wait in the same bounded queue
+/// POST /v1/images/generations and /v1/images/edits (multipart, PNG "image" for models that take one; synchronous; they wait in the same bounded queue
 /// as video jobs). OpenAI fields: model, prompt, n, size, response_format ("b64_json", the default, or
 /// "url"), output_format ("png" only); extensions: negative_prompt, num_inference_steps,
 /// guidance_scale, seed (each data item reports the seed it used: seed + index). A video model answers with the single frame of a one-frame generation.
@@ -36,8 +36,18 @@ public static class ImageEndpoints
                 throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model",
                     $"The model '{model.Id}' does not take an input image; use /v1/images/generations.");
             if (image.Length == 0) throw ApiException.BadValue("image", "'image' is an empty file.");
-            throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "image", "unsupported_image",
-                $"The model '{model.Id}' takes an image, but this server cannot decode uploads yet (PNG decoding arrives with src/VisualGen/Media).");
+            using var buffer = new MemoryStream();
+            await image.CopyToAsync(buffer, http.RequestAborted);
+            VisualGen.Tensors.HostTensor input;
+            try
+            {
+                input = encoder.DecodeImage(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), $"upload '{image.FileName}'");
+            }
+            catch (VisualGen.Media.MediaException e)
+            {
+                throw ApiException.BadValue("image", $"'image' could not be read as PNG: {e.Message}");
+            }
+            return await Generate(http, fields, model, validator, queue, files, encoder, clock, input);
         });
 
         app.MapGet("/v1/images/{id}/content", (string id, ImageFiles files) =>
@@ -48,7 +58,7 @@ public static class ImageEndpoints
     }
 
     static async Task<IResult> Generate(HttpContext http, RequestFields fields, ServedModel model, RequestValidator validator,
-        WorkQueue queue, ImageFiles files, IMediaEncoder encoder, TimeProvider clock)
+        WorkQueue queue, ImageFiles files, IMediaEncoder encoder, TimeProvider clock, HostTensor? image = null)
     {
         var spec = validator.Image(fields, model);
         int n = (int)(fields.Integer("n", 1, validator.MaxImagesPerRequest) ?? 1);
@@ -59,7 +69,7 @@ public static class ImageEndpoints
         if (output != "png")
             throw ApiException.BadValue("output_format", $"'output_format' must be 'png' (the only format this server writes), got '{output}'.");
 
-        var work = new ImageWork(model, spec, n, http.RequestAborted);
+        var work = new ImageWork(model, spec, n, image, http.RequestAborted);
         if (!queue.TryEnqueue(work)) throw JobService.QueueFull(queue);
         var results = await work.Result;
 

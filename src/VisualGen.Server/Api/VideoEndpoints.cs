@@ -69,7 +69,9 @@ public static class VideoEndpoints
         var model = models.Resolve(fields.String("model"));
         if (fields.Files.Count > 0 || fields.Has("input_reference"))
             throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "input_reference", "unsupported_parameter",
-                $"The model '{model.Id}' does not take an input reference image.");
+                model.Info.AcceptsImage
+                    ? $"'input_reference' (image-to-video) is not served yet; the model '{model.Id}' takes an image, but video jobs store no input images so far."
+                    : $"The model '{model.Id}' does not take an input reference image.");
         var spec = validator.Video(fields, model);
         return jobs.Submit(model, spec);
     }

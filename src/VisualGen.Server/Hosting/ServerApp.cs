@@ -45,7 +45,7 @@ public static class ServerApp
         s.AddSingleton(new WorkQueue(options.QueueSize));
         s.AddSingleton(new JobStore(options.DataDir, Json));
         s.AddSingleton(new ImageFiles(options.DataDir));
-        s.AddSingleton(encoder ?? new FfmpegPngEncoder());
+        s.AddSingleton(encoder ?? new LibraryMediaEncoder());
         s.AddSingleton(new ApiKeySet(options.ApiKeys));
         s.AddSingleton<RequestValidator>();
         s.AddSingleton<JobService>();

@@ -7,15 +7,16 @@ namespace VisualGen.Tests.Server;
 /// A real, deterministic IGenerationPipeline for server tests of queueing, validation and persistence:
 /// pixel (f, y, x, c) = frac(0.1·seed + 0.3·c + 0.5·x/W + 0.25·y/H + 0.2·f/F). Steps can be held at
 /// a <see cref="PipelineGate"/> so a test sees a job in_progress, or kills the server mid-job.
+/// With <c>acceptsImage</c>, a request's conditioning image (same size) comes back inverted: 1 - x.
 /// </summary>
-public sealed class GradientPipeline(bool producesVideo = true, PipelineGate? gate = null) : IGenerationPipeline
+public sealed class GradientPipeline(bool producesVideo = true, PipelineGate? gate = null, bool acceptsImage = false) : IGenerationPipeline
 {
     public PipelineInfo Info { get; } = new()
     {
         ClassName = "GradientTestPipeline",
         Family = producesVideo ? "gradient-video" : "gradient-image",
         ProducesVideo = producesVideo,
-        AcceptsImage = false,
+        AcceptsImage = acceptsImage,
         DefaultHeight = 32,
         DefaultWidth = 48,
         DefaultNumFrames = producesVideo ? 9 : 1,
@@ -46,6 +47,12 @@ public sealed class GradientPipeline(bool producesVideo = true, PipelineGate? ga
         progress?.Report(new GenerationProgress("decode", steps, steps));
         Interlocked.Increment(ref Generations);
         var data = Pixels(r.Seed ?? 0, frames, h, w);
+        if (r.Image is { } image)
+        {
+            if (!acceptsImage) throw new GenerationException("image", "this pipeline takes no image");
+            if (image.Shape[0] != h || image.Shape[1] != w) throw new GenerationException("image", $"image {image.ShapeText} is not {h}x{w}");
+            for (int i = 0; i < data.Length; i++) data[i] = 1f - image.Floats[i % image.Floats.Length];
+        }
         var output = producesVideo ? HostTensor.Float32(data, 1, frames, h, w, 3) : HostTensor.Float32(data, 1, h, w, 3);
         return new GenerationResult(HostTensor.Zeros(1, 1), output, producesVideo, Info.FramesPerSecond);
     }
@@ -63,6 +70,18 @@ public sealed class GradientPipeline(bool producesVideo = true, PipelineGate? ga
                         data[i++] = (float)(v - Math.Floor(v));
                     }
         return data;
+    }
+
+    /// <summary>Independent 8-bit conversion for expectations: round half to even (numpy_to_pil) or truncate (export_to_video).</summary>
+    public static byte[] To8Bit(ReadOnlySpan<float> values, bool truncate = false)
+    {
+        var b = new byte[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            double v = Math.Clamp((double)values[i], 0, 1) * 255;
+            b[i] = (byte)(truncate ? Math.Floor(v) : Math.Round((float)v, MidpointRounding.ToEven));
+        }
+        return b;
     }
 
     public void Dispose() => Disposed = true;

@@ -1,7 +1,6 @@
 using System.ClientModel;
 using OpenAI;
 using OpenAI.Images;
-using VisualGen.Server.Media;
 
 namespace VisualGen.Tests.Server;
 
@@ -13,9 +12,7 @@ public sealed class ImageTests
 
     static byte[] ExpectedRgb(long seed, int h, int w)
     {
-        var rgb = new byte[h * w * 3];
-        Rgb8.Convert(GradientPipeline.Pixels(seed, 1, h, w), rgb);
-        return rgb;
+        return GradientPipeline.To8Bit(GradientPipeline.Pixels(seed, 1, h, w));
     }
 
     [Fact]
@@ -67,6 +64,36 @@ public sealed class ImageTests
         Assert.Equal("image/png", r.Content.Headers.ContentType?.MediaType);
         var (w, h, _) = MediaProbe.Png(await r.Content.ReadAsByteArrayAsync());
         Assert.Equal((32, 32), (w, h));
+    }
+
+    [Fact]
+    public async Task Edits_send_the_uploaded_png_to_the_pipeline()
+    {
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(producesVideo: false, acceptsImage: true));
+        var input = new byte[16 * 32 * 3];
+        for (int i = 0; i < input.Length; i++) input[i] = (byte)(i * 7 % 256);
+        byte[] png = VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(32, 16, input));
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("invert it"), "prompt" },
+            { new StringContent("32x16"), "size" },
+            { new ByteArrayContent(png), "image", "in.png" },
+        };
+        using var r = await server.Http.PostAsync("/v1/images/edits", form);
+        var body = await LiveServer.ReadJson(r);
+        Assert.Equal(System.Net.HttpStatusCode.OK, r.StatusCode);
+        var (w, h, rgb) = MediaProbe.Png(Convert.FromBase64String(body.GetProperty("data")[0].GetProperty("b64_json").GetString()!));
+        Assert.Equal((32, 16), (w, h));
+        Assert.Equal(input.Select(b => (byte)(255 - b)).ToArray(), rgb); // 1 - b/255, back to 8 bits, is exactly 255 - b
+
+        using var bad = new MultipartFormDataContent
+        {
+            { new StringContent("invert it"), "prompt" },
+            { new ByteArrayContent("GIF89a not a png"u8.ToArray()), "image", "in.gif" },
+        };
+        using var r2 = await server.Http.PostAsync("/v1/images/edits", bad);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, r2.StatusCode);
+        LiveServer.AssertError(await LiveServer.ReadJson(r2), "invalid_value", "image");
     }
 
     [Fact]

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using VisualGen.Server.Media;
 using VisualGen.Tests.Support;
 
 namespace VisualGen.Tests.Server;
@@ -189,8 +188,7 @@ public sealed class VideoJobTests
         Assert.Equal(0, p.ExitCode);
         var (w, h, rgb) = MediaProbe.Png(await File.ReadAllBytesAsync(png));
         Assert.Equal((64, 48), (w, h));
-        var expected = new byte[rgb.Length];
-        Rgb8.Convert(GradientPipeline.Pixels(3, 5, 48, 64).AsSpan(0, rgb.Length), expected);
+        var expected = GradientPipeline.To8Bit(GradientPipeline.Pixels(3, 5, 48, 64).AsSpan(0, rgb.Length), truncate: true);
         double mean = 0;
         for (int i = 0; i < rgb.Length; i++) mean += Math.Abs(rgb[i] - expected[i]);
         mean /= rgb.Length;
