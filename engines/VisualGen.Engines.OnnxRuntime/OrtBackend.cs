@@ -25,11 +25,25 @@ public sealed class OrtBackend : IEngineBackend
     public IReadOnlyList<string> Build(string onnxPath, string entryDirectory, EngineBuildOptions options)
     {
         if (!File.Exists(onnxPath)) throw new EngineException($"graph file not found: {onnxPath}");
-        using var session = CreateSession(onnxPath);
-        var files = new List<string> { Path.GetRelativePath(entryDirectory, onnxPath) };
+        string model = Path.Combine(entryDirectory, "model.onnx");
+        var files = new List<string> { "model.onnx" };
+        Place(onnxPath, model);
+        // external data keeps the name the ONNX file refers to
         string data = onnxPath + ".data";
-        if (File.Exists(data)) files.Add(Path.GetRelativePath(entryDirectory, data));
+        if (File.Exists(data))
+        {
+            Place(data, Path.Combine(entryDirectory, Path.GetFileName(data)));
+            files.Add(Path.GetFileName(data));
+        }
+        using var session = CreateSession(model);
         return files;
+    }
+
+    // the graph file belongs to the build (IEngineBackend.Build): move it when it is elsewhere, keep it when it is already here
+    static void Place(string source, string target)
+    {
+        if (Path.GetFullPath(source) == Path.GetFullPath(target)) return;
+        File.Move(source, target, overwrite: true);
     }
 
     public IEngine Load(string entryDirectory, EngineManifest manifest) =>
@@ -37,7 +51,7 @@ public sealed class OrtBackend : IEngineBackend
 
     InferenceSession CreateSession(string path)
     {
-        var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC };
+        var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         if (IntraOpThreads > 0) so.IntraOpNumThreads = IntraOpThreads;
         try
         {

@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using VisualGen.Exporter.Graph;
-using VisualGen.Exporter.Onnx.Proto;
+using VisualGen.Onnx.Proto;
 
 namespace VisualGen.Exporter.Onnx;
 

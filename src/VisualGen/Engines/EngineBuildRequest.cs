@@ -8,7 +8,15 @@ public sealed record EngineBuildRequest
 {
     /// <summary>Component name (for example "transformer"); names the cache folder.</summary>
     public required string Component { get; init; }
-    public required string OnnxPath { get; init; }
+    /// <summary>The ONNX graph, when it is already written; otherwise <see cref="WriteGraph"/> writes it on demand.</summary>
+    public string? OnnxPath { get; init; }
+    /// <summary>Writes the ONNX graph and returns its path; called only when the entry must be built, so a cache
+    /// hit never exports. The file belongs to the build: backends may move it into the entry.</summary>
+    public Func<string>? WriteGraph { get; init; }
+
+    /// <summary>The graph path, writing the graph first when needed.</summary>
+    public string ResolveGraph() => OnnxPath ?? WriteGraph?.Invoke()
+        ?? throw new EngineException($"build request for '{Component}' has neither OnnxPath nor WriteGraph");
     /// <summary>SHA-256 (or any stable hash) of the graph bytes.</summary>
     public required string GraphHash { get; init; }
     /// <summary>Fingerprint of the weights (external data or checkpoint files).</summary>

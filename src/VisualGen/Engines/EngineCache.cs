@@ -120,7 +120,7 @@ public sealed class EngineCache
         {
             progress?.Report($"building {request.Component} with {backend.Name} on {backend.Device} ({request.Options.Precision})");
             var clock = Stopwatch.StartNew();
-            var written = backend.Build(request.OnnxPath, temp, request.Options);
+            var written = backend.Build(request.ResolveGraph(), temp, request.Options);
             double seconds = clock.Elapsed.TotalSeconds;
             if (written is null || written.Count == 0)
                 throw new EngineException($"backend {backend.Name} built '{request.Component}' but reported no files");
@@ -161,7 +161,7 @@ public sealed class EngineCache
         {
             TryDelete(temp);
             if (e is EngineException) throw;
-            throw new EngineException($"building engine '{request.Component}' from {request.OnnxPath} with backend {backend.Name} failed: {e.Message}", e);
+            throw new EngineException($"building engine '{request.Component}' with backend {backend.Name} failed: {e.Message}", e);
         }
     }
 

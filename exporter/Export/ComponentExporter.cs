@@ -1,0 +1,11 @@
+using VisualGen.Checkpoints;
+
+namespace VisualGen.Exporter.Export;
+
+/// <summary>What a component's graph is traced from: the model, the component folder and its weights, and the
+/// part to trace (for example "decoder" of a VAE; "" for single-graph components).</summary>
+public sealed record TraceContext(ModelIndex Model, string ComponentName, string ComponentDirectory, ITensorSource Weights, string Part);
+
+/// <summary>How one component class (model_index's class name, e.g. "WanTransformer3DModel") becomes graphs:
+/// the parts it exports and a trace function per part.</summary>
+public sealed record ComponentExporter(string ClassName, IReadOnlyList<string> Parts, Func<TraceContext, Graph.Graph> Trace);

@@ -1,0 +1,50 @@
+using VisualGen.Checkpoints;
+using VisualGen.Exporter.Models.Shared.Clip;
+using VisualGen.Exporter.Models.Shared.Qwen25VL;
+using VisualGen.Exporter.Models.Shared.T5;
+using VisualGen.Exporter.Models.Wan;
+using VisualGen.Exporter.Models.Wan.Vae;
+
+namespace VisualGen.Exporter.Export;
+
+/// <summary>Component classes the exporter can trace, keyed by model_index.json's class name. Families register
+/// their components in <see cref="CreateDefault"/>; nothing switches on class names elsewhere.</summary>
+public sealed class ComponentExporterRegistry
+{
+    readonly Dictionary<string, ComponentExporter> _byClass = new(StringComparer.Ordinal);
+
+    public ComponentExporterRegistry Register(ComponentExporter exporter)
+    {
+        _byClass[exporter.ClassName] = exporter;
+        return this;
+    }
+
+    public IEnumerable<string> ClassNames => _byClass.Keys.OrderBy(k => k, StringComparer.Ordinal);
+
+    public bool TryGet(string className, out ComponentExporter exporter) => _byClass.TryGetValue(className, out exporter!);
+
+    public ComponentExporter Get(ModelIndex model, string component)
+    {
+        if (!model.Components.TryGetValue(component, out var c) || !c.IsPresent)
+            throw new CheckpointException(model.FilePath, $"the model has no component '{component}' (components: {string.Join(", ", model.Components.Values.Where(v => v.IsPresent).Select(v => v.Name))})");
+        return _byClass.TryGetValue(c.ClassName!, out var e) ? e
+            : throw new CheckpointException(model.FilePath, $"component '{component}' is a {c.ClassName}, which the exporter cannot trace (known: {string.Join(", ", ClassNames)})");
+    }
+
+    public static ComponentExporterRegistry CreateDefault() => new ComponentExporterRegistry()
+        .Register(new ComponentExporter("WanTransformer3DModel", [""], ctx =>
+            WanTransformer3D.Trace(ctx.ComponentDirectory, ctx.Weights,
+                perTokenTimesteps: ctx.Model.Fields.GetOptionalBool("expand_timesteps") ?? false)))
+        .Register(new ComponentExporter("AutoencoderKLWan", ["decoder_first", "decoder_next", "encoder_first", "encoder_next"], ctx => ctx.Part switch
+        {
+            "decoder_first" => AutoencoderKLWan.TraceDecoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.First),
+            "decoder_next" => AutoencoderKLWan.TraceDecoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.Next),
+            "encoder_first" => AutoencoderKLWan.TraceEncoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.First),
+            _ => AutoencoderKLWan.TraceEncoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.Next),
+        }))
+        .Register(new ComponentExporter("UMT5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("T5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("CLIPTextModel", [""], ctx => ClipTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("CLIPVisionModel", [""], ctx => ClipVisionModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("Qwen2_5_VLForConditionalGeneration", [""], ctx => Qwen25VLTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)));
+}

@@ -1,0 +1,11 @@
+using VisualGen.Checkpoints;
+using VisualGen.Pipelines.Wan;
+
+namespace VisualGen.Pipelines;
+
+/// <summary>Every pipeline VisualGen runs, registered by model_index.json's _class_name.</summary>
+public static class ModelFamilies
+{
+    public static PipelineRegistry CreateRegistry() => new PipelineRegistry()
+        .Register("WanPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)));
+}
