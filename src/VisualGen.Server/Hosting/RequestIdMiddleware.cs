@@ -16,7 +16,7 @@ public sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestIdM
             ? given : "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         http.TraceIdentifier = id;
         http.Response.Headers[Header] = id;
-        using var scope = log.BeginScope(new Dictionary<string, object> { ["RequestId"] = id });
+        using var scope = log.BeginScope("request {RequestId}", id);
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {

@@ -32,7 +32,7 @@ public static class ServerApp
         builder.Services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = options.MaxUploadBytes);
         builder.Logging.ClearProviders();
         if (logging is not null) logging(builder.Logging);
-        else builder.Logging.AddSimpleConsole(c => { c.IncludeScopes = true; c.SingleLine = true; c.TimestampFormat = "HH:mm:ss.fff "; });
+        else ServerLogging.Console(builder.Logging);
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
 
         var pipeline = loadPipeline(options);
@@ -41,7 +41,7 @@ public static class ServerApp
         s.AddSingleton(options);
         s.AddSingleton(Json);
         s.AddSingleton(TimeProvider.System);
-        s.AddSingleton(new ModelRegistry([model]));
+        s.AddSingleton(_ => new ModelRegistry([model])); // created by the container, so disposed (with the pipeline) on shutdown
         s.AddSingleton(new WorkQueue(options.QueueSize));
         s.AddSingleton(new JobStore(options.DataDir, Json));
         s.AddSingleton(new ImageFiles(options.DataDir));

@@ -9,7 +9,10 @@ public sealed record ServerOptions
     public string? ModelDir { get; init; }
     /// <summary>The id clients put in "model"; null uses the pipeline's family.</summary>
     public string? ModelName { get; init; }
+    /// <summary>Engine cache folder; null: $VISUALGEN_CACHE, else ~/.cache/visualgen/engines.</summary>
     public string? EngineCacheDir { get; init; }
+    /// <summary>Engine backend ("ort-cpu", "ort-cuda"); null: ort-cpu.</summary>
+    public string? Engine { get; init; }
     /// <summary>Listen port on loopback (127.0.0.1); 0 picks a free port. Use --urls to listen elsewhere.</summary>
     public int Port { get; init; } = 8000;
     /// <summary>Explicit listen URLs (ASP.NET's --urls), overriding Port.</summary>
@@ -29,7 +32,7 @@ public sealed record ServerOptions
     public const string ApiKeysVariable = "VISUALGEN_API_KEYS";
 
     public const string Usage =
-        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--port N | --urls URLS] [--data DIR]\n" +
+        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--port N | --urls URLS] [--data DIR]\n" +
         "                        [--queue-size N] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
         $"  API keys also come from ${ApiKeysVariable} (comma-separated).";
 
@@ -55,6 +58,7 @@ public sealed record ServerOptions
                 "--model" => o with { ModelDir = Value() },
                 "--model-name" => o with { ModelName = Value() },
                 "--engine-cache" => o with { EngineCacheDir = Value() },
+                "--engine" => o with { Engine = Value() },
                 "--port" => o with { Port = Int(0, 65535) },
                 "--urls" => o with { Urls = Value() },
                 "--data" => o with { DataDir = Value() },

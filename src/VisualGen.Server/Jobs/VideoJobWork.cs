@@ -14,7 +14,7 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
     {
         var job = store.Update(jobId, j => j with { Status = JobStatus.InProgress, StartedAt = Now(), Progress = 0 });
         if (job is null) return; // deleted while queued
-        using var scope = log.BeginScope(new Dictionary<string, object> { ["JobId"] = jobId });
+        using var scope = log.BeginScope("job {JobId}", jobId);
         log.LogInformation("job started: {Size}, {Frames} frames, {Steps} steps, seed {Seed}",
             job.Spec.Size, job.Spec.NumFrames, job.Spec.NumInferenceSteps, job.Spec.Seed);
         var progress = new SyncProgress<GenerationProgress>(p =>

@@ -51,38 +51,15 @@ public sealed class LiveServer : IAsyncDisposable
     public static StringContent JsonBody(object body) =>
         new(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json");
 
-    public async Task<(int Status, JsonElement Body)> PostJsonAsync(string path, object body)
-    {
-        using var r = await Http.PostAsync(path, JsonBody(body));
-        return ((int)r.StatusCode, await ReadJson(r));
-    }
+    public Task<(int Status, JsonElement Body)> PostJsonAsync(string path, object body) => HttpJson.PostAsync(Http, path, body);
 
-    public async Task<(int Status, JsonElement Body)> GetJsonAsync(string path)
-    {
-        using var r = await Http.GetAsync(path);
-        return ((int)r.StatusCode, await ReadJson(r));
-    }
+    public Task<(int Status, JsonElement Body)> GetJsonAsync(string path) => HttpJson.GetAsync(Http, path);
 
-    public static async Task<JsonElement> ReadJson(HttpResponseMessage r)
-    {
-        string text = await r.Content.ReadAsStringAsync();
-        Assert.True(r.Content.Headers.ContentType?.MediaType == "application/json", $"{(int)r.StatusCode}: not JSON: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
+    public static Task<JsonElement> ReadJson(HttpResponseMessage r) => HttpJson.ReadAsync(r);
 
     /// <summary>Polls GET /v1/videos/{id} until the status is one of <paramref name="statuses"/>; returns the video object.</summary>
-    public async Task<JsonElement> WaitForStatusAsync(string id, TimeSpan timeout, params string[] statuses)
-    {
-        var end = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var (code, v) = await GetJsonAsync($"/v1/videos/{id}");
-            Assert.Equal(200, code);
-            if (statuses.Contains(v.GetProperty("status").GetString())) return v;
-            Assert.True(DateTime.UtcNow < end, $"video {id} still {v.GetProperty("status")} after {timeout}; wanted {string.Join("/", statuses)}");
-            await Task.Delay(20);
-        }
-    }
+    public Task<JsonElement> WaitForStatusAsync(string id, TimeSpan timeout, params string[] statuses) =>
+        HttpJson.WaitForStatusAsync(Http, id, timeout, statuses);
 
     /// <summary>Asserts an OpenAI error body: {"error": {"message", "type", "param", "code"}}.</summary>
     public static void AssertError(JsonElement body, string code, string? param = null, string type = "invalid_request_error")
@@ -92,6 +69,42 @@ public sealed class LiveServer : IAsyncDisposable
         Assert.Equal(type, e.GetProperty("type").GetString());
         Assert.False(string.IsNullOrWhiteSpace(e.GetProperty("message").GetString()));
         if (param is not null) Assert.Equal(param, e.GetProperty("param").GetString());
+    }
+}
+
+/// <summary>JSON requests to a server (in process or a child process) and the video-status poll.</summary>
+public static class HttpJson
+{
+    public static async Task<(int Status, JsonElement Body)> PostAsync(HttpClient http, string path, object body)
+    {
+        using var r = await http.PostAsync(path, LiveServer.JsonBody(body));
+        return ((int)r.StatusCode, await ReadAsync(r));
+    }
+
+    public static async Task<(int Status, JsonElement Body)> GetAsync(HttpClient http, string path)
+    {
+        using var r = await http.GetAsync(path);
+        return ((int)r.StatusCode, await ReadAsync(r));
+    }
+
+    public static async Task<JsonElement> ReadAsync(HttpResponseMessage r)
+    {
+        string text = await r.Content.ReadAsStringAsync();
+        Assert.True(r.Content.Headers.ContentType?.MediaType == "application/json", $"{(int)r.StatusCode}: not JSON: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    public static async Task<JsonElement> WaitForStatusAsync(HttpClient http, string id, TimeSpan timeout, params string[] statuses)
+    {
+        var end = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var (code, v) = await GetAsync(http, $"/v1/videos/{id}");
+            Assert.Equal(200, code);
+            if (statuses.Contains(v.GetProperty("status").GetString())) return v;
+            Assert.True(DateTime.UtcNow < end, $"video {id} still {v.GetProperty("status")} after {timeout}; wanted {string.Join("/", statuses)}");
+            await Task.Delay(20);
+        }
     }
 }
 
