@@ -47,6 +47,7 @@ public sealed class WanPipeline : IGenerationPipeline
             DefaultHeight = 480,
             DefaultWidth = 832,
             DefaultNumFrames = 81,
+            FrameMultiple = _config.VaeScaleTemporal,
             DefaultSteps = 50,
             SizeMultiple = _config.SizeMultiple,
             FramesPerSecond = 16,
