@@ -1,4 +1,6 @@
 using VisualGen.Checkpoints;
+using VisualGen.Exporter.Models.Shared.Clip;
+using VisualGen.Exporter.Models.Shared.Qwen25VL;
 using VisualGen.Exporter.Models.Shared.T5;
 using VisualGen.Exporter.Models.Wan;
 using VisualGen.Exporter.Models.Wan.Vae;
@@ -41,5 +43,8 @@ public sealed class ComponentExporterRegistry
             _ => AutoencoderKLWan.TraceEncoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.Next),
         }))
         .Register(new ComponentExporter("UMT5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("T5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)));
+        .Register(new ComponentExporter("T5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("CLIPTextModel", [""], ctx => ClipTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("CLIPVisionModel", [""], ctx => ClipVisionModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("Qwen2_5_VLForConditionalGeneration", [""], ctx => Qwen25VLTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)));
 }

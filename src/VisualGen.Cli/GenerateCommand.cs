@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using VisualGen.Checkpoints;
+using VisualGen.Demo;
 using VisualGen.Exporter.Commands;
 using VisualGen.Media;
 using VisualGen.Pipelines;
@@ -24,8 +25,8 @@ public static class GenerateCommand
         if (cl.String("model") is { } m) model = Path.GetFullPath(m);
         else
         {
-            model = DemoModels.Ensure(); // DEMO-PENDING
-            log.WriteLine($"no --model given: using the built-in tiny demo model at {model} (random weights: the output is noise-like, not a real video)");
+            model = DemoModels.Ensure();
+            log.WriteLine($"no --model given: using the built-in tiny demo model at {model}. {DemoModel.Notice}");
         }
         var format = MediaFormats.Parse(cl.String("format") ?? "mp4");
         string outputPath = cl.String("output") ?? (format == MediaFormat.Mp4 ? "output.mp4" : "output");
