@@ -1,4 +1,5 @@
 using VisualGen.Checkpoints;
+using VisualGen.Pipelines.QwenImage;
 using VisualGen.Pipelines.Wan;
 
 namespace VisualGen.Pipelines;
@@ -7,5 +8,6 @@ namespace VisualGen.Pipelines;
 public static class ModelFamilies
 {
     public static PipelineRegistry CreateRegistry() => new PipelineRegistry()
-        .Register("WanPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)));
+        .Register("WanPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
+        .Register("QwenImagePipeline", new PipelineDescriptor("qwenimage", (model, engines) => new QwenImagePipeline(model, engines)));
 }
