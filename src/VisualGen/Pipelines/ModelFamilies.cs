@@ -9,5 +9,6 @@ public static class ModelFamilies
 {
     public static PipelineRegistry CreateRegistry() => new PipelineRegistry()
         .Register("WanPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
+        .Register("WanImageToVideoPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
         .Register("QwenImagePipeline", new PipelineDescriptor("qwenimage", (model, engines) => new QwenImagePipeline(model, engines)));
 }

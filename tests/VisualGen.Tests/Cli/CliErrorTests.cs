@@ -100,3 +100,40 @@ public class CliErrorTests
         }
     }
 }
+
+public class CliImageArgumentTests
+{
+    [ConformanceFact]
+    public void Image_to_video_without_image_is_refused()
+    {
+        var err = new StringWriter();
+        int rc = CliApp.Run(["generate", "--model", Fixtures.Checkpoint("wan21_i2v"), "--prompt", "x", "--height", "32", "--width", "32",
+            "--frames", "9", "--engine-cache", ConformancePipelines.CacheDir], new StringWriter(), err);
+        Assert.Equal(2, rc);
+        Assert.Contains("image-to-video: an image is required", err.ToString());
+    }
+
+    [ConformanceFact]
+    public void Text_to_video_with_image_is_refused()
+    {
+        var err = new StringWriter();
+        int rc = CliApp.Run(["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "x", "--height", "32", "--width", "48",
+            "--frames", "9", "--image", Path.Combine(Fixtures.Family("wan21_i2v"), "image.png"), "--engine-cache", ConformancePipelines.CacheDir],
+            new StringWriter(), err);
+        Assert.Equal(2, rc);
+        Assert.Contains("takes no image", err.ToString());
+    }
+
+    [ConformanceFact]
+    public void Non_png_image_is_refused_by_name()
+    {
+        string tmp = Fixtures.TempDir("img");
+        string path = Path.Combine(tmp, "photo.jpg");
+        File.WriteAllBytes(path, [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]);
+        var err = new StringWriter();
+        int rc = CliApp.Run(["generate", "--model", Fixtures.Checkpoint("wan21_i2v"), "--prompt", "x", "--image", path], new StringWriter(), err);
+        Assert.NotEqual(0, rc);
+        Assert.Contains("photo.jpg", err.ToString());
+        Assert.DoesNotContain("   at ", err.ToString());
+    }
+}

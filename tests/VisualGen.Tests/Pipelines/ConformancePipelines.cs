@@ -37,7 +37,14 @@ public static class ConformancePipelines
             TrueCfgScale = Dbl("true_cfg_scale"),
             MaxSequenceLength = Int("max_sequence_length"),
             Latents = HostTensor.FromSource(golden, "pipeline.latents_init"),
+            Image = Str("image") is { } img ? ImageTensor(Path.Combine(Fixtures.Family(family), img)) : null,
         };
+    }
+
+    static HostTensor ImageTensor(string path)
+    {
+        var image = VisualGen.Media.PngReader.Read(path);
+        return HostTensor.Float32(image.ToFloat(), image.Height, image.Width, 3);
     }
 
     public static GenerationResult Run(string family)

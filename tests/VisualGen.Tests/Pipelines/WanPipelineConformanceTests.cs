@@ -7,7 +7,10 @@ public class WanPipelineConformanceTests
     [ConformanceTheory]
     [InlineData("wan21_t2v")]
     [InlineData("wan21_t2v_euler")]
-    public void Wan21_text_to_video_matches_diffusers(string family)
+    [InlineData("wan22_t2v_a14b")]
+    [InlineData("wan22_ti2v_5b")]
+    [InlineData("wan21_i2v")]
+    public void Wan_pipelines_match_diffusers(string family)
     {
         var result = ConformancePipelines.Run(family);
         ConformancePipelines.AssertMatchesGolden(family, result);

@@ -7,7 +7,12 @@ namespace VisualGen.Pipelines.Wan;
 public sealed record WanModelConfig
 {
     public required int[] PatchSize { get; init; }
+    /// <summary>The VAE's latent channels (z_dim): the denoised latents.</summary>
     public required int LatentChannels { get; init; }
+    /// <summary>The transformer's input channels: more than the latents when a condition is concatenated (I2V: 16 + 4 + 16).</summary>
+    public required int TransformerInChannels { get; init; }
+    public bool HasImageEncoder { get; init; }
+    public bool ImageToVideo => TransformerInChannels > LatentChannels;
     public required int VaeScaleSpatial { get; init; }
     public required int VaeScaleTemporal { get; init; }
     public double? BoundaryRatio { get; init; }
@@ -26,7 +31,9 @@ public sealed record WanModelConfig
         return new WanModelConfig
         {
             PatchSize = transformer.GetIntArray("patch_size"),
-            LatentChannels = transformer.GetInt("in_channels"),
+            LatentChannels = vae.GetInt("z_dim"),
+            TransformerInChannels = transformer.GetInt("in_channels"),
+            HasImageEncoder = index.HasComponent("image_encoder"),
             VaeScaleSpatial = vae.GetOptionalInt("scale_factor_spatial") ?? 8,
             VaeScaleTemporal = vae.GetOptionalInt("scale_factor_temporal") ?? 4,
             BoundaryRatio = index.Fields.GetOptionalDouble("boundary_ratio"),

@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
+using VisualGen.Pipelines.Images;
 using VisualGen.Schedulers;
 using VisualGen.Tensors;
 using VisualGen.Tokenizers.Wan;
@@ -8,8 +9,9 @@ namespace VisualGen.Pipelines.Wan;
 
 /// <summary>
 /// diffusers' WanPipeline (Wan 2.1 text-to-video; Wan 2.2 A14B with two experts; Wan 2.2 TI2V-5B with per-token
-/// timesteps): prompt encoding with UMT5, classifier-free guidance batched into one transformer call, the shared
-/// denoising loop, and VAE decoding. Engines come from an <see cref="IEngineProvider"/> on first use.
+/// timesteps) and WanImageToVideoPipeline (Wan 2.1 I2V: CLIP image tokens and a VAE-encoded first-frame condition):
+/// prompt encoding with UMT5, classifier-free guidance batched into one transformer call, the shared denoising loop,
+/// and VAE decoding. The task is the conditioning, not a subclass. Engines come from an <see cref="IEngineProvider"/> on first use.
 /// </summary>
 public sealed class WanPipeline : IGenerationPipeline
 {
@@ -40,7 +42,8 @@ public sealed class WanPipeline : IGenerationPipeline
             ClassName = _index.ClassName,
             Family = model.Family,
             ProducesVideo = true,
-            AcceptsImage = false,
+            AcceptsImage = _config.ImageToVideo,
+            RequiresImage = _config.ImageToVideo,
             DefaultHeight = 480,
             DefaultWidth = 832,
             DefaultNumFrames = 81,
@@ -72,8 +75,12 @@ public sealed class WanPipeline : IGenerationPipeline
         float guidance2 = (float)(r.GuidanceScale2 ?? guidance);
         int maxSeq = r.MaxSequenceLength ?? 512;
         WanRequestRules.Validate(r, _config, height, width, frames, steps, maxSeq, Info);
-        if (r.Image is not null)
+        if (r.Image is not null && !_config.ImageToVideo)
             throw new GenerationException("image", $"{_index.ClassName} is text-to-video and takes no image; use an image-to-video model");
+        if (r.Image is null && _config.ImageToVideo)
+            throw new GenerationException("image", $"{_index.ClassName} is image-to-video: an image is required (--image FILE)");
+        if (r.Image is { } im && (im.Rank != 3 || im.Shape[2] != 3))
+            throw new GenerationException("image", $"image must be [height, width, 3], got {im.ShapeText}");
 
         var shape = WanLatents.Shape(_config, 1, frames, height, width);
         float[] latents = r.Latents is { } given ? WanRequestRules.CheckLatents(given, shape) : LatentNoise.Gaussian(shape.Aggregate(1L, (a, b) => a * b), r.Seed ?? 0);
@@ -83,6 +90,15 @@ public sealed class WanPipeline : IGenerationPipeline
         bool cfg = guidance > 1f || (_config.BoundaryRatio is not null && guidance2 > 1f);
         var promptEmbeds = EncodePrompt(tokenizer, r.Prompt);
         var negativeEmbeds = cfg ? EncodePrompt(tokenizer, r.NegativePrompt ?? "") : null;
+
+        HostTensor? imageEmbeds = null, condition = null;
+        if (_config.ImageToVideo)
+        {
+            if (_config.HasImageEncoder)
+                imageEmbeds = WanImageCondition.ImageEmbeds(Engine("image_encoder"), new ClipImageProcessor(_index.ComponentDirectory("image_processor")), r.Image!);
+            var encoder = new WanVaeEncoder(Engine("vae.encoder_first"), Engine("vae.encoder_next"));
+            condition = WanImageCondition.Condition(encoder, _latentStats, r.Image!, frames, height, width, ct);
+        }
 
         var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
         scheduler.SetTimesteps(steps);
@@ -95,7 +111,7 @@ public sealed class WanPipeline : IGenerationPipeline
             string expert = high || !_config.HasTransformer2 ? "transformer" : "transformer_2";
             if (!high && !_config.HasTransformer2) expert = "transformer";
             float scale = high ? guidance : guidance2;
-            return Predict(Engine(expert), sample, shape, (float)t, tokens, promptEmbeds, cfg ? negativeEmbeds : null, scale).Floats;
+            return Predict(Engine(expert), sample, shape, (float)t, tokens, promptEmbeds, cfg ? negativeEmbeds : null, scale, condition, imageEmbeds).Floats;
         }, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
@@ -117,22 +133,33 @@ public sealed class WanPipeline : IGenerationPipeline
     }
 
     /// <summary>One guided prediction: cond and uncond batched into one transformer call.</summary>
-    HostTensor Predict(IEngine transformer, float[] sample, long[] shape, float t, long tokens, HostTensor cond, HostTensor? uncond, float scale)
+    HostTensor Predict(IEngine transformer, float[] sample, long[] shape, float t, long tokens, HostTensor cond, HostTensor? uncond, float scale,
+        HostTensor? condition, HostTensor? imageEmbeds)
     {
         int batch = uncond is null ? 1 : 2;
         long n = sample.Length;
-        var hs = new float[n * batch];
-        for (int b = 0; b < batch; b++) Array.Copy(sample, 0, hs, b * n, n);
+        long c = condition?.Floats.LongLength ?? 0;
+        var hs = new float[(n + c) * batch];
+        for (int b = 0; b < batch; b++)
+        {
+            // I2V: cat([latents, condition], dim=1) per batch row
+            Array.Copy(sample, 0, hs, b * (n + c), n);
+            if (condition is not null) Array.Copy(condition.Floats, 0, hs, b * (n + c) + n, c);
+        }
+        long channels = shape[1] + (condition?.Shape[1] ?? 0);
         var context = uncond is null ? cond : Concat(cond, uncond);
         HostTensor timestep = _config.ExpandTimesteps
             ? HostTensor.Float32(Enumerable.Repeat(t, (int)(tokens * batch)).ToArray(), batch, tokens)
             : HostTensor.Float32(Enumerable.Repeat(t, batch).ToArray(), batch);
-        var output = transformer.Run(new Dictionary<string, HostTensor>
+        var inputs = new Dictionary<string, HostTensor>
         {
-            ["hidden_states"] = HostTensor.Float32(hs, [batch, .. shape[1..]]),
+            ["hidden_states"] = HostTensor.Float32(hs, [batch, channels, .. shape[2..]]),
             ["timestep"] = timestep,
             ["encoder_hidden_states"] = context,
-        })["sample"].Floats;
+        };
+        if (imageEmbeds is not null)
+            inputs["encoder_hidden_states_image"] = batch == 1 ? imageEmbeds : Concat(imageEmbeds, imageEmbeds);
+        var output = transformer.Run(inputs)["sample"].Floats;
         if (uncond is null) return HostTensor.Float32(output, shape);
         return HostTensor.Float32(Guidance.Combine(output.AsSpan(0, (int)n), output.AsSpan((int)n, (int)n), scale), shape);
     }
