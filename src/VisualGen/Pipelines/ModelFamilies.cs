@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Pipelines.Flux;
+using VisualGen.Pipelines.QwenImage;
 using VisualGen.Pipelines.Wan;
 
 namespace VisualGen.Pipelines;
@@ -10,5 +11,6 @@ public static class ModelFamilies
     public static PipelineRegistry CreateRegistry() => new PipelineRegistry()
         .Register("WanPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
         .Register("WanImageToVideoPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
-        .Register("FluxPipeline", new PipelineDescriptor("flux", (model, engines) => new FluxPipeline(model, engines)));
+        .Register("FluxPipeline", new PipelineDescriptor("flux", (model, engines) => new FluxPipeline(model, engines)))
+        .Register("QwenImagePipeline", new PipelineDescriptor("qwenimage", (model, engines) => new QwenImagePipeline(model, engines)));
 }

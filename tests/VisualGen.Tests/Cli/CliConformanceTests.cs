@@ -44,6 +44,7 @@ public class CliConformanceTests
     [InlineData("wan22_ti2v_5b", "frames/frame_0000.png")]
     [InlineData("wan21_i2v", "frames/frame_0000.png")]
     [InlineData("flux1", "frames.png")]
+    [InlineData("qwenimage", "frames.png")]
     public void Cli_generate_matches_goldens(string family, string writtenFile)
     {
         string tmp = Fixtures.TempDir("cli");

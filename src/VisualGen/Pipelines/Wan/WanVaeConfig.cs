@@ -20,6 +20,8 @@ public sealed record WanVaeConfig
     public int InChannels { get; init; } = 3;
     public int OutChannels { get; init; } = 3;
     public int? PatchSize { get; init; }
+    /// <summary>AutoencoderKLQwenImage's single name for in_channels and out_channels (otherwise the Wan 2.1 VAE).</summary>
+    public int? InputChannels { get; init; }
     public int? ScaleFactorTemporal { get; init; } = 4;
     public int? ScaleFactorSpatial { get; init; } = 8;
 
@@ -33,6 +35,7 @@ public sealed record WanVaeConfig
     {
         string path = Path.Combine(componentDir, "config.json");
         var c = ConfigReader.Read<WanVaeConfig>(path);
+        if (c.InputChannels is int channels) c = c with { InChannels = channels, OutChannels = channels };
         c.Validate(path);
         return c;
     }
