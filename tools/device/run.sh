@@ -64,7 +64,7 @@ if has engine; then
   $B load "$W/wan13b" "$W/cache" 2>&1 | tee -a "$OUT/engine.log" | tail -5 || status=1
 fi
 if has compile; then
-  [ -f "$W/wan13b/transformer/config.json" ] || python3 tools/bench/wan_peer.py make "$W" > "$OUT/peer_make.log" 2>&1
+  [ -f "$W/wan13b/transformer/config.json" ] || VG_NO_EAGER=1 python3 tools/bench/wan_peer.py make "$W" > "$OUT/peer_make.log" 2>&1
   python3 tools/bench/wan_peer.py compile "$W" 2>&1 | tee "$OUT/compile.log" | grep -E "torch|rror" || status=1
 fi
 if has engine || has compile; then
