@@ -74,6 +74,12 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         return (entry.Engine, new ComponentReport(component, entry.Hit, graphBytes, clock.Elapsed.TotalSeconds, graph.Nodes.Count, entry.Directory));
     }
 
+    public void Release(IEngine engine)
+    {
+        lock (_loaded) _loaded.Remove(engine);
+        engine.Dispose();
+    }
+
     void DeleteStaging()
     {
         foreach (var d in Directory.EnumerateDirectories(cache.Root, $".export-{Environment.ProcessId}-*"))

@@ -11,4 +11,7 @@ public interface IEngineProvider
     IEngine GetEngine(string modelPath, string component, IProgress<string>? progress);
 
     IEngine GetEngine(string modelPath, string component) => GetEngine(modelPath, component, null);
+
+    /// <summary>Frees an engine this provider gave out (for example the Wan 2.2 expert no longer in use).</summary>
+    void Release(IEngine engine) => engine.Dispose();
 }

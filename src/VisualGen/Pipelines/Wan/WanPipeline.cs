@@ -64,6 +64,18 @@ public sealed class WanPipeline : IGenerationPipeline
         }
     }
 
+    /// <summary>Wan 2.2 A14B: only the expert in use stays resident; the other is released when the boundary is crossed.</summary>
+    void ReleaseOtherExpert(string expert)
+    {
+        string other = expert == "transformer" ? "transformer_2" : "transformer";
+        IEngine? engine;
+        lock (_loaded)
+        {
+            if (!_loaded.Remove(other, out engine)) return;
+        }
+        _engines.Release(engine);
+    }
+
     public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
         CancellationToken cancellationToken = default) =>
         Task.Run(() => Generate(request, progress, cancellationToken), cancellationToken);
@@ -112,6 +124,7 @@ public sealed class WanPipeline : IGenerationPipeline
             string expert = high || !_config.HasTransformer2 ? "transformer" : "transformer_2";
             if (!high && !_config.HasTransformer2) expert = "transformer";
             float scale = high ? guidance : guidance2;
+            ReleaseOtherExpert(expert);
             return Predict(Engine(expert), sample, shape, (float)t, tokens, promptEmbeds, cfg ? negativeEmbeds : null, scale, condition, imageEmbeds).Floats;
         }, progress, ct);
 
