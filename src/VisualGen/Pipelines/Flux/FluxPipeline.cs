@@ -19,24 +19,19 @@ public sealed class FluxPipeline : IGenerationPipeline
     const int DefaultSampleSize = 128;
     const double DefaultGuidanceScale = 3.5;
 
-    readonly string _modelDir;
     readonly ModelIndex _index;
-    readonly IEngineProvider _engines;
+    readonly PipelineEngines _engines;
     readonly FluxModelConfig _config;
     readonly ClipPromptTokenizer _clipTokenizer;
     readonly FluxT5PromptTokenizer _t5Tokenizer;
     readonly SchedulerConfig _schedulerConfig;
-    readonly Dictionary<string, IEngine> _loaded = [];
-    readonly IProgress<string>? _log;
 
     public PipelineInfo Info { get; }
 
     public FluxPipeline(DetectedModel model, IEngineProvider engines, IProgress<string>? log = null)
     {
-        _modelDir = model.Path;
         _index = model.RequireIndex();
-        _engines = engines;
-        _log = log;
+        _engines = new PipelineEngines(model.Path, engines, log);
         _config = FluxModelConfig.Load(_index);
         _clipTokenizer = ClipPromptTokenizer.Load(_index.ComponentDirectory("tokenizer"));
         _t5Tokenizer = FluxT5PromptTokenizer.Load(_index.ComponentDirectory("tokenizer_2"));
@@ -54,15 +49,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         };
     }
 
-    IEngine Engine(string component)
-    {
-        lock (_loaded)
-        {
-            if (!_loaded.TryGetValue(component, out var e))
-                _loaded[component] = e = _engines.GetEngine(_modelDir, component, _log);
-            return e;
-        }
-    }
+    IEngine Engine(string component) => _engines.Get(component);
 
     public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
         CancellationToken cancellationToken = default) =>
@@ -88,7 +75,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         var shape = FluxLatents.PackedShape(1, _config.LatentChannels, height, width, vsf);
         float[] latents = r.Latents is { } given
             ? FluxRequestRules.CheckLatents(given, shape)
-            : FluxLatents.Pack(HostTensor.Float32(LatentNoise.Gaussian(shape[1] * shape[2], r.Seed ?? 0), 1, _config.LatentChannels, latentH, latentW)).Floats;
+            : LatentPacking.Pack(HostTensor.Float32(LatentNoise.Gaussian(shape[1] * shape[2], r.Seed ?? 0), 1, _config.LatentChannels, latentH, latentW)).Floats;
         var imageIds = FluxLatents.ImageIds(latentH / 2, latentW / 2);
 
         var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
@@ -111,7 +98,7 @@ public sealed class FluxPipeline : IGenerationPipeline
 
         var finalLatents = HostTensor.Float32(final, shape);
         progress?.Report(new GenerationProgress("decode", steps, steps));
-        var image = Decode(FluxLatents.Unpack(finalLatents, latentH, latentW));
+        var image = Decode(LatentPacking.Unpack(finalLatents, latentH, latentW));
         return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond);
     }
 
@@ -163,6 +150,6 @@ public sealed class FluxPipeline : IGenerationPipeline
     public void Dispose()
     {
         // engines belong to the provider, which disposes them
-        _loaded.Clear();
+        _engines.Clear();
     }
 }

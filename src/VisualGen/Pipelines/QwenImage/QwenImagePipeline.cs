@@ -19,23 +19,18 @@ public sealed class QwenImagePipeline : IGenerationPipeline
     /// <summary>diffusers' default true_cfg_scale.</summary>
     public const double DefaultTrueCfgScale = 4.0;
 
-    readonly string _modelDir;
-    readonly IEngineProvider _engines;
+    readonly PipelineEngines _engines;
     readonly QwenImageModelConfig _config;
     readonly QwenImagePromptTokenizer _tokenizer;
     readonly SchedulerConfig _schedulerConfig;
     readonly WanLatentStats _latentStats;
-    readonly Dictionary<string, IEngine> _loaded = [];
-    readonly IProgress<string>? _log;
 
     public PipelineInfo Info { get; }
 
     public QwenImagePipeline(DetectedModel model, IEngineProvider engines, IProgress<string>? log = null)
     {
-        _modelDir = model.Path;
         var index = model.RequireIndex();
-        _engines = engines;
-        _log = log;
+        _engines = new PipelineEngines(model.Path, engines, log);
         _config = QwenImageModelConfig.Load(index);
         _tokenizer = QwenImagePromptTokenizer.Load(index.ComponentDirectory("tokenizer"));
         _schedulerConfig = SchedulerConfig.Load(index.ComponentDirectory("scheduler"));
@@ -54,15 +49,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         };
     }
 
-    IEngine Engine(string component)
-    {
-        lock (_loaded)
-        {
-            if (!_loaded.TryGetValue(component, out var e))
-                _loaded[component] = e = _engines.GetEngine(_modelDir, component, _log);
-            return e;
-        }
-    }
+    IEngine Engine(string component) => _engines.Get(component);
 
     public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
         CancellationToken cancellationToken = default) =>
@@ -142,6 +129,6 @@ public sealed class QwenImagePipeline : IGenerationPipeline
     public void Dispose()
     {
         // engines belong to the provider, which disposes them
-        _loaded.Clear();
+        _engines.Clear();
     }
 }

@@ -15,24 +15,19 @@ namespace VisualGen.Pipelines.Wan;
 /// </summary>
 public sealed class WanPipeline : IGenerationPipeline
 {
-    readonly string _modelDir;
     readonly ModelIndex _index;
-    readonly IEngineProvider _engines;
+    readonly PipelineEngines _engines;
     readonly WanModelConfig _config;
     readonly WanPromptTokenizer _tokenizer;
     readonly SchedulerConfig _schedulerConfig;
     readonly WanLatentStats _latentStats;
-    readonly Dictionary<string, IEngine> _loaded = [];
-    readonly IProgress<string>? _log;
 
     public PipelineInfo Info { get; }
 
     public WanPipeline(DetectedModel model, IEngineProvider engines, IProgress<string>? log = null)
     {
-        _modelDir = model.Path;
         _index = model.RequireIndex();
-        _engines = engines;
-        _log = log;
+        _engines = new PipelineEngines(model.Path, engines, log);
         _config = WanModelConfig.Load(_index);
         _tokenizer = WanPromptTokenizer.Load(_index.ComponentDirectory("tokenizer"));
         _schedulerConfig = SchedulerConfig.Load(_index.ComponentDirectory("scheduler"));
@@ -54,26 +49,12 @@ public sealed class WanPipeline : IGenerationPipeline
         };
     }
 
-    IEngine Engine(string component)
-    {
-        lock (_loaded)
-        {
-            if (!_loaded.TryGetValue(component, out var e))
-                _loaded[component] = e = _engines.GetEngine(_modelDir, component, _log);
-            return e;
-        }
-    }
+    IEngine Engine(string component) => _engines.Get(component);
 
     /// <summary>Wan 2.2 A14B: only the expert in use stays resident; the other is released when the boundary is crossed.</summary>
     void ReleaseOtherExpert(string expert)
     {
-        string other = expert == "transformer" ? "transformer_2" : "transformer";
-        IEngine? engine;
-        lock (_loaded)
-        {
-            if (!_loaded.Remove(other, out engine)) return;
-        }
-        _engines.Release(engine);
+        _engines.Release(expert == "transformer" ? "transformer_2" : "transformer");
     }
 
     public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
@@ -184,6 +165,6 @@ public sealed class WanPipeline : IGenerationPipeline
     public void Dispose()
     {
         // engines belong to the provider, which disposes them
-        _loaded.Clear();
+        _engines.Clear();
     }
 }
