@@ -24,12 +24,12 @@ public static class HostOps
             case "Reshape" or "Unsqueeze" or "Squeeze" or "Flatten":
             {
                 var x = In(0);
-                return [new HostValue(Layout.ShapeOf(n, [x.Shape], i => inputs[i]), x.Data, x.IsInt)];
+                return [new HostValue(Layout.ShapeOf(n, [x.Shape], i => i < inputs.Length ? inputs[i] : null), x.Data, x.IsInt)];
             }
             case "Transpose" or "Expand" or "Slice" or "Split" or "Concat":
             {
                 var ins = n.Op == "Concat" ? inputs.Select((_, i) => In(i)).ToArray() : [In(0)];
-                var (shapes, copies) = Layout.Copies(n, ins.Select(i => i.Shape).ToArray(), i => inputs[i]);
+                var (shapes, copies) = Layout.Copies(n, ins.Select(i => i.Shape).ToArray(), i => i < inputs.Length ? inputs[i] : null);
                 var outs = shapes.Select(s => new double[Layout.Count(s)]).ToArray();
                 foreach (var c in copies) Copy(c, ins[c.Src].Data, outs[c.Dst]);
                 bool isInt = ins.All(i => i.IsInt);

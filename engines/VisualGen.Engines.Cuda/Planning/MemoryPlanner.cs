@@ -42,14 +42,16 @@ public static class MemoryPlanner
         return (blocks, blockOf);
     }
 
-    internal static void Assign(ShapePlan plan)
+    internal static void Assign(ShapePlan plan, bool allocate = true)
     {
         var roots = plan.Values.Where(v => v.Alias is null).ToList();
         var intervals = roots.Select(v => new Interval(v.Name + "@" + roots.IndexOf(v), v.Bytes, v.Persistent ? -1 : Math.Max(v.Def, 0),
             v.LastUse, v.Persistent)).ToList();
         var (blocks, blockOf) = Place(intervals);
+        plan.MemoryReport = (blocks.Sum(b => b.Bytes), roots.Sum(v => v.Bytes));
+        plan.BlockCount = blocks.Count;
+        if (!allocate) return;
         plan.AllocateBlocks(blocks.Select(b => b.Bytes).ToList());
         for (int i = 0; i < roots.Count; i++) roots[i].BasePtr = plan.BlockPointer(blockOf[intervals[i].Name]);
-        plan.MemoryReport = (blocks.Sum(b => b.Bytes), roots.Sum(v => v.Bytes));
     }
 }

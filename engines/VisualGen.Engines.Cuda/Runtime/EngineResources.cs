@@ -26,11 +26,15 @@ internal sealed unsafe class EngineResources : IDisposable
     readonly Dictionary<string, IntPtr> _weights = new(StringComparer.Ordinal);
     DeviceMemory? _arena;
 
-    public ContextHandle Context { get; }
-    public StreamHandle Stream { get; }
+    public ContextHandle Context { get; } = null!;
+    public StreamHandle Stream { get; } = null!;
+    /// <summary>Plans without a GPU: no handles, no allocations (the CPU tests of the planner).</summary>
+    public bool DryRun { get; }
     public long Bf16MinRows { get; init; } = 64;
     /// <summary>Tuned algorithms by GEMM signature (from the engine file, or from tuning at build).</summary>
     public Dictionary<string, byte[]> Algorithms { get; } = new(StringComparer.Ordinal);
+
+    public EngineResources() { DryRun = true; }
 
     public EngineResources(int device)
     {
@@ -56,13 +60,14 @@ internal sealed unsafe class EngineResources : IDisposable
         }
     }
 
-    public IntPtr Weight(string name) =>
+    public IntPtr Weight(string name) => DryRun ? IntPtr.Zero :
         _weights.TryGetValue(name, out var p) ? p : throw new EngineException($"packed weight '{name}' is not in the engine");
 
     public GemmPlan GemmPlan(long m, long n, long k, int epilogue, VgDType outType)
     {
         string key = $"m{m}n{n}k{k}e{epilogue}o{(int)outType}";
         if (_gemm.TryGetValue(key, out var p)) return p;
+        if (DryRun) return _gemm[key] = new GemmPlan(key, null!, 0);
         var d = new GemmDesc
         {
             StructSize = (uint)sizeof(GemmDesc), M = m, N = n, K = k, ADType = 1, WDType = 1, OutDType = (int)outType, BiasDType = (int)outType,
@@ -83,6 +88,7 @@ internal sealed unsafe class EngineResources : IDisposable
     {
         string key = $"b{b}h{h}kv{hkv}q{sq}k{skv}d{d}s{scale}";
         if (_attention.TryGetValue(key, out var p)) return p;
+        if (DryRun) return _attention[key] = new AttentionPlan(null!, 0);
         var desc = new AttentionDesc
         {
             StructSize = (uint)sizeof(AttentionDesc), Kernel = 0, QkvDType = 1, OutDType = 1,
@@ -120,11 +126,11 @@ internal sealed unsafe class EngineResources : IDisposable
 
     public void Dispose()
     {
-        foreach (var p in _gemm.Values) p.Handle.Dispose();
-        foreach (var p in _attention.Values) p.Handle.Dispose();
+        foreach (var p in _gemm.Values) p.Handle?.Dispose();
+        foreach (var p in _attention.Values) p.Handle?.Dispose();
         _gemm.Clear(); _attention.Clear();
         _arena?.Dispose();
-        Stream.Dispose();
-        Context.Dispose();
+        Stream?.Dispose();
+        Context?.Dispose();
     }
 }

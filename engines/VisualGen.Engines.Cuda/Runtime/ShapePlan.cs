@@ -20,6 +20,7 @@ internal sealed class ShapePlan(EngineResources res) : IDisposable
     public CudaGraphHandle? Graph { get; set; }
     public double PlanSeconds { get; set; }
     public double AttentionFlops { get; set; }
+    public int BlockCount { get; set; }
 
     public IntPtr Workspace => _workspace?.Ptr ?? IntPtr.Zero;
     public long WorkspaceBytes => _workspace?.Bytes ?? 0;

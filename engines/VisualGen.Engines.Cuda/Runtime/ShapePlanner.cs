@@ -31,8 +31,8 @@ internal sealed unsafe class ShapePlanner
         {
             var p = new ShapePlanner(g, res, plan);
             p.Build(inputShapes);
-            MemoryPlanner.Assign(plan);
-            plan.UploadConstants();
+            MemoryPlanner.Assign(plan, allocate: !res.DryRun);
+            if (!res.DryRun) plan.UploadConstants();
             return plan;
         }
         catch

@@ -135,3 +135,31 @@ public class CudaEngineTests
         Assert.True(dot / Math.Sqrt(na * nb) >= 0.999, $"cosine {dot / Math.Sqrt(na * nb)}");
     }
 }
+
+public class CudaPlannerTests
+{
+    [ConformanceFact]
+    public void Planner_folds_shapes_and_rope_tables_and_shares_memory()
+    {
+        string dir = Path.Combine(Fixtures.Checkpoint("wan21_t2v"), "transformer");
+        using var weights = SafeTensorsFile.Open(Path.Combine(dir, "diffusion_pytorch_model.safetensors"));
+        var graph = WanTransformer3D.Trace(dir, weights);
+        string path = Path.Combine(Fixtures.TempDir("cuda"), "model.onnx");
+        new OnnxWriter().Write(graph, path);
+        var (g, _) = CudaBackend.Compile(path);
+        using var res = new VisualGen.Engines.Cuda.Runtime.EngineResources();
+        using var plan = VisualGen.Engines.Cuda.Runtime.ShapePlanner.Plan(g, res, new Dictionary<string, long[]>
+        {
+            ["hidden_states"] = [2, 16, 3, 4, 6], ["timestep"] = [2], ["encoder_hidden_states"] = [2, 16, 32],
+        });
+        Assert.Equal(new long[] { 2, 16, 3, 4, 6 }, plan.Outputs["sample"].Shape);
+        // shape arithmetic and the RoPE grid are folded: no step for Shape/Gather, the cos/sin tables are uploads
+        Assert.DoesNotContain(plan.Steps, s => s.Name.Contains("Shape"));
+        Assert.Equal(4 * 2, plan.HostUploads.Count(u => u.Value.Shape.SequenceEqual(new long[] { 3 * 2 * 3, 8 })));
+        Assert.Equal(26 + 1, plan.Gemms.Count); // the linears and the patch conv
+        Assert.Equal(4, plan.Steps.Count(s => s.Kind == VisualGen.Engines.Cuda.Runtime.KernelClass.Attention));
+        // lifetime planning: fewer blocks than values, and less memory than giving each value its own buffer
+        Assert.True(plan.BlockCount < plan.Values.Count(v => v.Alias is null) / 2, $"{plan.BlockCount} blocks");
+        Assert.True(plan.MemoryReport.Planned < plan.MemoryReport.Naive, $"{plan.MemoryReport}");
+    }
+}
