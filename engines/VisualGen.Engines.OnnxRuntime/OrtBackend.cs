@@ -51,7 +51,7 @@ public sealed class OrtBackend : IEngineBackend
 
     InferenceSession CreateSession(string path)
     {
-        var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC };
+        var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         if (IntraOpThreads > 0) so.IntraOpNumThreads = IntraOpThreads;
         try
         {

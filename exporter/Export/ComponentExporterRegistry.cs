@@ -1,5 +1,12 @@
 using VisualGen.Checkpoints;
+using VisualGen.Exporter.Models.Flux;
+using VisualGen.Exporter.Models.QwenImage;
+using VisualGen.Exporter.Models.Shared.Clip;
+using VisualGen.Exporter.Models.Shared.Qwen25VL;
+using VisualGen.Exporter.Models.Shared.T5;
+using VisualGen.Exporter.Models.Shared.Vae;
 using VisualGen.Exporter.Models.Wan;
+using VisualGen.Exporter.Models.Wan.Vae;
 
 namespace VisualGen.Exporter.Export;
 
@@ -30,5 +37,28 @@ public sealed class ComponentExporterRegistry
     public static ComponentExporterRegistry CreateDefault() => new ComponentExporterRegistry()
         .Register(new ComponentExporter("WanTransformer3DModel", [""], ctx =>
             WanTransformer3D.Trace(ctx.ComponentDirectory, ctx.Weights,
-                perTokenTimesteps: ctx.Model.Fields.GetOptionalBool("expand_timesteps") ?? false)));
+                perTokenTimesteps: ctx.Model.Fields.GetOptionalBool("expand_timesteps") ?? false)))
+        .Register(WanVae("AutoencoderKLWan"))
+        // Qwen-Image's VAE is the Wan 2.1 VAE (same modules and keys; input_channels names in/out channels)
+        .Register(WanVae("AutoencoderKLQwenImage"))
+        .Register(new ComponentExporter("UMT5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("T5EncoderModel", [""], ctx => T5Encoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("CLIPTextModel", [""], ctx => ClipTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("CLIPVisionModel", [""], ctx => ClipVisionModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("Qwen2_5_VLForConditionalGeneration", [""], ctx => Qwen25VLTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
+            ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
+            : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)));
+
+    /// <summary>The Wan VAE's chunk graphs (decoder and encoder, first and next chunk) under a class name.</summary>
+    static ComponentExporter WanVae(string className) =>
+        new(className, ["decoder_first", "decoder_next", "encoder_first", "encoder_next"], ctx => ctx.Part switch
+        {
+            "decoder_first" => AutoencoderKLWan.TraceDecoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.First),
+            "decoder_next" => AutoencoderKLWan.TraceDecoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.Next),
+            "encoder_first" => AutoencoderKLWan.TraceEncoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.First),
+            _ => AutoencoderKLWan.TraceEncoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.Next),
+        });
 }

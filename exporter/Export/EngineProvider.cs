@@ -19,6 +19,9 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
     readonly List<IEngine> _loaded = [];
 
     public EngineCache Cache => cache;
+
+    /// <summary>Receives export/build lines when a caller passes no progress of its own.</summary>
+    public IProgress<string>? Log { get; init; }
     public IEngineBackend Backend => backend;
 
     /// <summary>What the last <see cref="Prepare"/> did per component, for summaries.</summary>
@@ -33,6 +36,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
     /// <summary>Exports (on a miss) and loads one component; returns the engine and what happened.</summary>
     public (IEngine Engine, ComponentReport Report) Prepare(string modelPath, string component, IProgress<string>? progress)
     {
+        progress ??= Log;
         var clock = Stopwatch.StartNew();
         var index = ModelIndex.Load(modelPath);
         string folder = component.Split('.')[0];

@@ -7,9 +7,11 @@ namespace VisualGen.Exporter.Graph;
 /// </summary>
 public static class AttentionOp
 {
-    public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, float? scale = null, Tensor? mask = null)
+    /// <param name="kvHeads">key/value heads for grouped-query attention (q heads a multiple of it); null: same as <paramref name="heads"/>.</param>
+    /// <param name="mask">a bool mask (true = attend) or an additive float mask broadcastable to [batch, heads, q_len, kv_len].</param>
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, float? scale = null, Tensor? mask = null, int? kvHeads = null)
     {
-        var attrs = new Dictionary<string, object> { ["q_num_heads"] = (long)heads, ["kv_num_heads"] = (long)heads };
+        var attrs = new Dictionary<string, object> { ["q_num_heads"] = (long)heads, ["kv_num_heads"] = (long)(kvHeads ?? heads) };
         if (scale is float s) attrs["scale"] = s;
         return q.Tracer.Op("Attention", [q, k, v, mask], attrs);
     }

@@ -315,6 +315,78 @@ VG_API vg_status vg_binary(vg_binary_op op, const void* a, vg_dtype a_dtype, con
                            vg_dtype b_dtype, int64_t b_row_stride, void* out,
                            int64_t rows, int64_t channels, void* stream);
 
+/* ------------------------------------------------------------------------------------------------
+ * Runtime: device memory, streams, CUDA graphs, events, device properties. What the C# engine needs
+ * beyond the kernels, so that it links no CUDA library of its own. Memory functions that say
+ * "async" only enqueue on `stream`; vg_malloc/vg_free synchronize as cudaMalloc/cudaFree do.
+ * ---------------------------------------------------------------------------------------------- */
+
+VG_API vg_status vg_malloc(size_t bytes, void** out);   /* cudaMalloc; bytes 0 gives NULL */
+VG_API vg_status vg_free(void* ptr);                    /* NULL is accepted */
+
+typedef enum vg_copy_kind {
+    VG_COPY_HOST_TO_DEVICE = 0,
+    VG_COPY_DEVICE_TO_HOST = 1,
+    VG_COPY_DEVICE_TO_DEVICE = 2
+} vg_copy_kind;
+/* Async copy on stream (pageable host memory is staged by the driver). */
+VG_API vg_status vg_memcpy_async(void* dst, const void* src, size_t bytes, vg_copy_kind kind, void* stream);
+VG_API vg_status vg_memset_async(void* dst, int32_t byte_value, size_t bytes, void* stream);
+
+VG_API vg_status vg_stream_create(void** out);          /* non-blocking stream */
+VG_API vg_status vg_stream_destroy(void* stream);
+VG_API vg_status vg_stream_synchronize(void* stream);
+
+/* CUDA graphs: capture everything enqueued on `stream` between begin and end (thread-local capture
+ * mode), instantiate, replay. */
+typedef struct vg_graph_t* vg_graph;
+VG_API vg_status vg_graph_capture_begin(void* stream);
+VG_API vg_status vg_graph_capture_end(void* stream, vg_graph* out);
+VG_API vg_status vg_graph_launch(vg_graph graph, void* stream);
+VG_API vg_status vg_graph_destroy(vg_graph graph);      /* NULL is accepted */
+
+VG_API vg_status vg_event_create(void** out);
+VG_API vg_status vg_event_destroy(void* event);
+VG_API vg_status vg_event_record(void* event, void* stream);
+/* Waits for `end`, then gives the milliseconds between the two recorded events. */
+VG_API vg_status vg_event_elapsed_ms(void* start, void* end, float* ms);
+
+typedef struct vg_device_info {
+    uint32_t struct_size;   /* sizeof(vg_device_info) */
+    int32_t cc_major, cc_minor, sm_count;
+    int64_t total_memory;
+    char name[256];
+} vg_device_info;
+VG_API vg_status vg_get_device_info(int32_t device, vg_device_info* out);
+
+/* ------------------------------------------------------------------------------------------------
+ * Generic N-d elementwise: out[i] = op(a[i] (, b[i])) over an index space of `rank` dims (<= 8,
+ * innermost last) with per-tensor element strides (0 = broadcast along that dim). Covers ONNX's
+ * broadcast arithmetic, activations, casts and every layout copy (Transpose, Expand, Slice, Concat
+ * into an offset view, Split, im2col of a kernel==stride Conv): copies are VG_ND_COPY with strided
+ * views. fp32 math; each tensor FP32 or BF16 independently. Descriptors are read at enqueue time
+ * (capture-safe). Adjacent dims that are contiguous for all tensors are merged before launch.
+ * ---------------------------------------------------------------------------------------------- */
+
+#define VG_MAX_RANK 8
+typedef struct vg_nd_tensor {
+    void* ptr;
+    vg_dtype dtype;
+    int64_t strides[VG_MAX_RANK];
+} vg_nd_tensor;
+
+typedef enum vg_nd_op {
+    VG_ND_COPY = 0, VG_ND_ADD = 1, VG_ND_SUB = 2, VG_ND_MUL = 3, VG_ND_DIV = 4, VG_ND_POW = 5,
+    VG_ND_MAX = 6, VG_ND_MIN = 7,
+    VG_ND_SIN = 16, VG_ND_COS = 17, VG_ND_EXP = 18, VG_ND_SIGMOID = 19, VG_ND_NEG = 20, VG_ND_SQRT = 21,
+    VG_ND_TANH = 22, VG_ND_RECIPROCAL = 23, VG_ND_ABS = 24, VG_ND_RELU = 25, VG_ND_GELU_TANH = 26,
+    VG_ND_GELU_ERF = 27, VG_ND_SILU = 28, VG_ND_ERF = 29, VG_ND_LOG = 30
+} vg_nd_op;
+
+/* b must be NULL for unary ops (values < 16) other than the binary ones (1..7), and non-NULL for them. */
+VG_API vg_status vg_nd(vg_nd_op op, int32_t rank, const int64_t* sizes, const vg_nd_tensor* out,
+                       const vg_nd_tensor* a, const vg_nd_tensor* b, void* stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench engine peer (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench engine compile peer (default: build check bench)
 #
 # carry: .third_party (cudnn-frontend headers: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -47,14 +47,29 @@ if has bench; then
   fi
 fi
 
-# Later phases: the .NET engine (self-contained publish carried in .publish) runs the whole transformer.
+# The native CUDA engine end to end (carry .publish = self-contained tools/bench/VisualGen.Bench, .peer = shared/peer
+# with conformance/wan21_t2v): conformance golden, the 1.3B config vs PyTorch bf16, benchmark, second-process load.
+W=${VG_WORK:-/tmp/vgwork}
+if has engine || has compile; then
+  mkdir -p /tmp/py "$W" && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
+  export PYTHONPATH=/tmp/py PYTHONUNBUFFERED=1 VISUALGEN_NATIVE_LIB="$PWD/$LIB" DOTNET_gcServer=1
+fi
 if has engine; then
-  if [ -x .publish/VisualGen.Cli ]; then
-    VISUALGEN_NATIVE_LIB="$PWD/$LIB" .publish/VisualGen.Cli bench --native "$PWD/$LIB" > "$OUT/engine.log" 2>&1 || status=1
-    tail -20 "$OUT/engine.log"
-  else
-    echo "engine: .publish/VisualGen.Cli missing (carry .publish)"; status=1
-  fi
+  B=.publish/visualgen-bench
+  [ -x $B ] || { echo "engine: $B missing (carry .publish)"; exit 1; }
+  $B conformance .peer/conformance/wan21_t2v 2>&1 | tee "$OUT/conformance.log" | grep -E "conformance|FAIL|rror" || status=1
+  python3 tools/bench/wan_peer.py make "$W" 2>&1 | tee "$OUT/peer_make.log" | grep -vE "^\s*$" | tail -8 || status=1
+  $B wan "$W/wan13b" "$W/io" "$W/cache" 2>&1 | tee "$OUT/engine.log" | tail -40 || status=1
+  python3 tools/bench/wan_peer.py compare "$W" 2>&1 | tee -a "$OUT/engine.log" | tail -3 || status=1
+  $B load "$W/wan13b" "$W/cache" 2>&1 | tee -a "$OUT/engine.log" | tail -5 || status=1
+fi
+if has compile; then
+  [ -f "$W/wan13b/transformer/config.json" ] || VG_NO_EAGER=1 python3 tools/bench/wan_peer.py make "$W" > "$OUT/peer_make.log" 2>&1
+  python3 tools/bench/wan_peer.py compile "$W" 2>&1 | tee "$OUT/compile.log" | grep -E "torch|rror" || status=1
+fi
+if has engine || has compile; then
+  echo; echo "| what | ms (CUDA graphs) | ms (no graphs) | notes |"; echo "| --- | ---: | ---: | --- |"
+  cat "$W/io/torch_table.txt" "$W/io/ours_table.txt" 2>/dev/null | sed 's/^TABLE //; s/^/| /; s/$/ |/'
 fi
 
 # The diffusers peer: carry .peer (a copy of shared/peer); diffusers' src is unpacked from its tarball.

@@ -15,6 +15,8 @@ public sealed record PipelineInfo
     public required int DefaultHeight { get; init; }
     public required int DefaultWidth { get; init; }
     public int DefaultNumFrames { get; init; } = 1;
+    /// <summary>num_frames - 1 must be a multiple of this (Wan: the VAE's temporal factor 4); 1 for image models.</summary>
+    public int FrameMultiple { get; init; } = 1;
     public required int DefaultSteps { get; init; }
     /// <summary>Height and width must be multiples of this.</summary>
     public required int SizeMultiple { get; init; }

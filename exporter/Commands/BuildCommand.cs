@@ -1,0 +1,37 @@
+using System.Diagnostics;
+using VisualGen.Checkpoints;
+
+namespace VisualGen.Exporter.Commands;
+
+/// <summary><c>build --model DIR [--components a,b] [--cache DIR] [--engine ort-cpu]</c>: exports and builds every
+/// component into the engine cache, one summary line each (graph size, time, hit or built).</summary>
+public static class BuildCommand
+{
+    public static readonly string[] Flags = ["model", "components", "cache", "engine-cache", "engine"];
+
+    public static int Run(string[] args, TextWriter output, TextWriter log)
+    {
+        var cl = new CommandLine(args, Flags);
+        string model = Path.GetFullPath(cl.Required("model"));
+        using var provider = Runtime.CreateEngineProvider(cl.String("cache") ?? cl.String("engine-cache"), cl.String("engine"),
+            new LineProgress(line => log.WriteLine("  " + line)));
+        var all = provider.ComponentsOf(model);
+        var selected = cl.String("components") is { } list
+            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
+            : all.ToList();
+        foreach (var c in selected)
+            if (!all.Contains(c))
+                throw new UsageException($"--components: '{c}' is not a component of {model} (exportable: {string.Join(", ", all)})");
+        output.WriteLine($"model {model} -> cache {provider.Cache.Root} ({provider.Backend.Name}, {provider.Backend.Device})");
+        var clock = Stopwatch.StartNew();
+        int i = 0;
+        foreach (var c in selected)
+        {
+            log.WriteLine($"[{++i}/{selected.Count}] {c}");
+            var (engine, report) = provider.Prepare(model, c, new LineProgress(line => log.WriteLine("  " + line)));
+            output.WriteLine($"{c,-16} {report.Nodes,6} nodes {report.GraphBytes / 1e6,10:F2} MB {report.Seconds,8:F2} s  {(report.Hit ? "hit" : "built")}");
+        }
+        output.WriteLine($"{selected.Count} component(s) in {clock.Elapsed.TotalSeconds:F2} s");
+        return 0;
+    }
+}

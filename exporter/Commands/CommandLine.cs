@@ -1,0 +1,50 @@
+namespace VisualGen.Exporter.Commands;
+
+/// <summary>A command-line mistake; the message says which flag and what is expected.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Flags of one subcommand: <c>--name value</c> pairs; each command declares the names it knows.</summary>
+public sealed class CommandLine
+{
+    readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+    readonly HashSet<string> _read = [];
+
+    public CommandLine(IEnumerable<string> args, IReadOnlyCollection<string> known)
+    {
+        var list = args.ToList();
+        for (int i = 0; i < list.Count; i++)
+        {
+            string a = list[i];
+            if (!a.StartsWith("--", StringComparison.Ordinal) || a.Length < 3)
+                throw new UsageException($"unexpected argument '{a}' (flags are --name value)");
+            string name = a[2..];
+            string? inline = null;
+            int eq = name.IndexOf('=');
+            if (eq > 0) { inline = name[(eq + 1)..]; name = name[..eq]; }
+            if (!known.Contains(name))
+                throw new UsageException($"unknown flag --{name}; known: {string.Join(" ", known.Order().Select(k => "--" + k))}");
+            string value = inline ?? (i + 1 < list.Count ? list[++i] : throw new UsageException($"--{name} needs a value"));
+            if (_values.ContainsKey(name)) throw new UsageException($"--{name} given twice");
+            _values[name] = value;
+        }
+    }
+
+    public bool Has(string name) => _values.ContainsKey(name);
+
+    public string? String(string name) => _values.TryGetValue(name, out var v) ? v : null;
+
+    public string Required(string name) => String(name) ?? throw new UsageException($"--{name} is required");
+
+    public int? Int(string name) => String(name) is { } s
+        ? int.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out int v) ? v : throw new UsageException($"--{name} must be an integer, got '{s}'")
+        : null;
+
+    public long? Long(string name) => String(name) is { } s
+        ? long.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out long v) ? v : throw new UsageException($"--{name} must be an integer, got '{s}'")
+        : null;
+
+    public double? Double(string name) => String(name) is { } s
+        ? double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) && double.IsFinite(v)
+            ? v : throw new UsageException($"--{name} must be a number, got '{s}'")
+        : null;
+}

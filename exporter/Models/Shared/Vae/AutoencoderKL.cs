@@ -1,0 +1,66 @@
+using VisualGen.Checkpoints;
+using VisualGen.Exporter.Graph;
+using VisualGen.Exporter.Modules;
+using VisualGen.Pipelines.Flux;
+
+namespace VisualGen.Exporter.Models.Shared.Vae;
+
+/// <summary>
+/// AutoencoderKL (diffusers' autoencoder_kl.py; FLUX.1, SD3, SDXL), traced as two graphs:
+/// <list type="bullet">
+/// <item>decoder: input <c>latents</c> [batch, latent_channels, h, w] (raw: the pipeline has already applied
+/// /scaling_factor + shift_factor) → post_quant_conv (when use_post_quant_conv) → Decoder → output <c>sample</c>
+/// [batch, out_channels, h·s, w·s], not clamped (s = 2^(blocks − 1)).</item>
+/// <item>encoder: input <c>image</c> [batch, in_channels, H, W] in [-1, 1] → Encoder → quant_conv (when use_quant_conv)
+/// → output <c>latent_mean</c> [batch, latent_channels, H/s, W/s]: the latent distribution's mean, before shift/scale.</item>
+/// </list>
+/// </summary>
+public static class AutoencoderKL
+{
+    public const string LatentsInput = "latents", SampleOutput = "sample", ImageInput = "image", MeanOutput = "latent_mean";
+
+    public static Graph.Graph TraceDecoder(string componentDir, ITensorSource weights)
+    {
+        var (tracer, w, c, origin) = Open(componentDir, weights, "autoencoder_kl_decoder");
+        var latents = tracer.Input(LatentsInput, TensorDType.F32, "batch", c.LatentChannels.ToString(), "latent_height", "latent_width");
+        var z = latents;
+        if (c.UsePostQuantConv) z = new Conv2d(w.Sub("post_quant_conv"), c.LatentChannels, c.LatentChannels, 1).Forward(z);
+        var decoder = new VaeDecoder(w.Sub("decoder"), c, origin);
+        Tensor sample;
+        using (tracer.Scope("decoder")) sample = decoder.Forward(z);
+        w.CheckAllUsed("encoder.", "quant_conv.");
+        tracer.Output(sample, SampleOutput, "batch", c.OutChannels.ToString(), "height", "width");
+        Describe(tracer.Graph, "decoder");
+        return tracer.Graph;
+    }
+
+    public static Graph.Graph TraceEncoder(string componentDir, ITensorSource weights)
+    {
+        var (tracer, w, c, origin) = Open(componentDir, weights, "autoencoder_kl_encoder");
+        var image = tracer.Input(ImageInput, TensorDType.F32, "batch", c.InChannels.ToString(), "height", "width");
+        var encoder = new VaeEncoder(w.Sub("encoder"), c, origin);
+        Tensor moments;
+        using (tracer.Scope("encoder")) moments = encoder.Forward(image);
+        if (c.UseQuantConv) moments = new Conv2d(w.Sub("quant_conv"), 2 * c.LatentChannels, 2 * c.LatentChannels, 1).Forward(moments);
+        // ignore "decoder." and "post_quant_conv." but not "quant_conv." itself: CheckAllUsed matches by substring
+        w.CheckAllUsed("decoder.", "post_quant_conv.");
+        tracer.Output(moments.Slice(1, 0, c.LatentChannels), MeanOutput, "batch", c.LatentChannels.ToString(), "latent_height", "latent_width");
+        Describe(tracer.Graph, "encoder");
+        return tracer.Graph;
+    }
+
+    static (Tracer, Weights, AutoencoderKLConfig, string) Open(string componentDir, ITensorSource weights, string graphName)
+    {
+        string origin = Path.Combine(componentDir, "config.json");
+        var c = AutoencoderKLConfig.Read(componentDir);
+        var tracer = new Tracer(graphName);
+        return (tracer, new Weights(tracer, weights, componentDir), c, origin);
+    }
+
+    static void Describe(Graph.Graph g, string part)
+    {
+        g.Metadata["visualgen.class"] = "AutoencoderKL";
+        g.Metadata["visualgen.part"] = part;
+        g.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
+    }
+}

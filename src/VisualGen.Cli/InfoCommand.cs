@@ -1,0 +1,30 @@
+using VisualGen.Checkpoints;
+using VisualGen.Exporter.Commands;
+using VisualGen.Exporter.Export;
+using VisualGen.Pipelines;
+
+namespace VisualGen.Cli;
+
+/// <summary><c>info --model DIR</c>: what was detected — pipeline class, family, components and which ones export.</summary>
+public static class InfoCommand
+{
+    public static int Run(string[] args, TextWriter output)
+    {
+        var cl = new CommandLine(args, ["model"]);
+        string model = Path.GetFullPath(cl.Required("model"));
+        var detected = ModelFamilies.CreateRegistry().Detect(model);
+        var index = detected.RequireIndex();
+        var exporters = ComponentExporterRegistry.CreateDefault();
+        output.WriteLine($"model      {model}");
+        output.WriteLine($"pipeline   {detected.ClassName} (family {detected.Family})");
+        foreach (var c in index.Components.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
+        {
+            if (!c.IsPresent) { output.WriteLine($"  {c.Name,-16} (absent)"); continue; }
+            string how = exporters.TryGet(c.ClassName!, out var e)
+                ? "exports " + string.Join(", ", e.Parts.Select(p => p.Length == 0 ? c.Name : $"{c.Name}.{p}"))
+                : "runtime (not a graph)";
+            output.WriteLine($"  {c.Name,-16} {c.Library}/{c.ClassName,-32} {how}");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,53 @@
+using System.Text.Json;
+using VisualGen.Pipelines;
+
+namespace VisualGen.Server.Api;
+
+/// <summary>
+/// Turns refusals into OpenAI error bodies: <see cref="ApiException"/> as given, a pipeline's
+/// <see cref="GenerationException"/> as 400 naming its parameter, Kestrel's body limit as 413;
+/// anything else is a logged 500 that names no internals.
+/// </summary>
+public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddleware> log, JsonSerializerOptions json, Hosting.ServerOptions options)
+{
+    public async Task InvokeAsync(HttpContext http)
+    {
+        try
+        {
+            await next(http);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // the client went away; nothing to answer
+        }
+        catch (Exception e) when (!http.Response.HasStarted)
+        {
+            var api = e switch
+            {
+                ApiException a => a,
+                GenerationException g => ApiException.BadValue(g.Parameter, g.Message),
+                BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
+                    new ApiException(StatusCodes.Status413PayloadTooLarge, ApiException.InvalidRequest, null, "request_too_large",
+                        $"The request body is larger than the server's limit of {options.MaxUploadBytes} bytes."),
+                BadHttpRequestException b => new ApiException(b.StatusCode, ApiException.InvalidRequest, null, "bad_request", b.Message),
+                InvalidDataException d => new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "body", "bad_request", d.Message),
+                _ => null,
+            };
+            if (api is null)
+            {
+                log.LogError(e, "unhandled error: {Message}", e.Message);
+                api = new ApiException(StatusCodes.Status500InternalServerError, "server_error", null, "internal_error",
+                    $"The server failed on this request (request id {http.TraceIdentifier}); see its log.");
+            }
+            else if (api.Status >= 500) log.LogError(e, "{Message}", e.Message);
+            await Write(http, api, json);
+        }
+    }
+
+    public static Task Write(HttpContext http, ApiException e, JsonSerializerOptions json)
+    {
+        http.Response.StatusCode = e.Status;
+        if (e.Status == StatusCodes.Status401Unauthorized) http.Response.Headers.WWWAuthenticate = "Bearer";
+        return http.Response.WriteAsJsonAsync(ErrorBody.From(e), json);
+    }
+}

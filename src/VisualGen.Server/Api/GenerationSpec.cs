@@ -1,0 +1,38 @@
+using System.Globalization;
+using VisualGen.Pipelines;
+
+namespace VisualGen.Server.Api;
+
+/// <summary>
+/// A validated generation: every default resolved, the seed drawn when the client gave none, so a
+/// job stored on disk reruns to the same output. Field names in JSON are the request's snake_case ones.
+/// </summary>
+public sealed record GenerationSpec
+{
+    public required string Prompt { get; init; }
+    public string? NegativePrompt { get; init; }
+    public required int Width { get; init; }
+    public required int Height { get; init; }
+    public required int NumFrames { get; init; }
+    public required int NumInferenceSteps { get; init; }
+    public double? GuidanceScale { get; init; }
+    public required long Seed { get; init; }
+    public required int Fps { get; init; }
+
+    public string Size => $"{Width}x{Height}";
+
+    /// <summary>Duration as OpenAI's "seconds" string (frames / fps, invariant culture).</summary>
+    public string Seconds => (NumFrames / (double)Fps).ToString("0.####", CultureInfo.InvariantCulture);
+
+    public GenerationRequest ToRequest() => new()
+    {
+        Prompt = Prompt,
+        NegativePrompt = NegativePrompt,
+        Width = Width,
+        Height = Height,
+        NumFrames = NumFrames,
+        NumInferenceSteps = NumInferenceSteps,
+        GuidanceScale = GuidanceScale,
+        Seed = Seed,
+    };
+}

@@ -1,0 +1,111 @@
+using VisualGen.Pipelines;
+using VisualGen.Server.Hosting;
+using VisualGen.Server.Jobs;
+using VisualGen.Server.Media;
+using VisualGen.Tensors;
+
+namespace VisualGen.Server.Api;
+
+/// <summary>
+/// POST /v1/images/generations and /v1/images/edits (multipart, PNG "image" for models that take one; synchronous; they wait in the same bounded queue
+/// as video jobs). OpenAI fields: model, prompt, n, size, response_format ("b64_json", the default, or
+/// "url"), output_format ("png" only); extensions: negative_prompt, num_inference_steps,
+/// guidance_scale, seed (each data item reports the seed it used: seed + index). A video model answers with the single frame of a one-frame generation.
+/// </summary>
+public static class ImageEndpoints
+{
+    public static void MapImages(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/images/generations", async (HttpContext http, ModelRegistry models, RequestValidator validator, WorkQueue queue,
+            ImageFiles files, IMediaEncoder encoder, TimeProvider clock) =>
+        {
+            var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
+            var model = models.Resolve(fields.String("model"));
+            return await Generate(http, fields, model, validator, queue, files, encoder, clock);
+        });
+
+        app.MapPost("/v1/images/edits", async (HttpContext http, ModelRegistry models, RequestValidator validator, WorkQueue queue,
+            ImageFiles files, IMediaEncoder encoder, TimeProvider clock) =>
+        {
+            if (!http.Request.HasFormContentType)
+                throw ApiException.BadValue("image", "/v1/images/edits takes multipart/form-data with an 'image' file and a 'prompt'.");
+            var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
+            var model = models.Resolve(fields.String("model"));
+            var image = fields.Files.GetFile("image") ?? fields.Files.GetFile("image[]") ?? throw ApiException.Missing("image");
+            if (!model.Info.AcceptsImage)
+                throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model",
+                    $"The model '{model.Id}' does not take an input image; use /v1/images/generations.");
+            if (image.Length == 0) throw ApiException.BadValue("image", "'image' is an empty file.");
+            using var buffer = new MemoryStream();
+            await image.CopyToAsync(buffer, http.RequestAborted);
+            VisualGen.Tensors.HostTensor input;
+            try
+            {
+                input = encoder.DecodeImage(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), $"upload '{image.FileName}'");
+            }
+            catch (VisualGen.Media.MediaException e)
+            {
+                throw ApiException.BadValue("image", $"'image' could not be read as PNG: {e.Message}");
+            }
+            return await Generate(http, fields, model, validator, queue, files, encoder, clock, input);
+        });
+
+        app.MapGet("/v1/images/{id}/content", (string id, ImageFiles files) =>
+        {
+            if (!JobId.IsValid(id, JobId.ImagePrefix) || !File.Exists(files.PathOf(id))) throw ApiException.NotFound("image", id);
+            return Results.File(files.PathOf(id), "image/png", enableRangeProcessing: true);
+        });
+    }
+
+    static async Task<IResult> Generate(HttpContext http, RequestFields fields, ServedModel model, RequestValidator validator,
+        WorkQueue queue, ImageFiles files, IMediaEncoder encoder, TimeProvider clock, HostTensor? image = null)
+    {
+        var spec = validator.Image(fields, model);
+        int n = (int)(fields.Integer("n", 1, validator.MaxImagesPerRequest) ?? 1);
+        string format = fields.String("response_format") ?? "b64_json";
+        if (format is not ("b64_json" or "url"))
+            throw ApiException.BadValue("response_format", $"'response_format' must be 'b64_json' or 'url', got '{format}'.");
+        string output = fields.String("output_format") ?? "png";
+        if (output != "png")
+            throw ApiException.BadValue("output_format", $"'output_format' must be 'png' (the only format this server writes), got '{output}'.");
+
+        var work = new ImageWork(model, spec, n, image, http.RequestAborted);
+        if (!queue.TryEnqueue(work)) throw JobService.QueueFull(queue);
+        var results = await work.Result;
+
+        var data = new List<ImageData>(n);
+        for (int i = 0; i < results.Count; i++)
+        {
+            byte[] png = encoder.EncodePng(FirstImage(results[i]));
+            long seed = unchecked(spec.Seed + i);
+            if (format == "b64_json") data.Add(new ImageData(Convert.ToBase64String(png), null, null, seed));
+            else
+            {
+                string id = JobId.New(JobId.ImagePrefix);
+                await files.SaveAsync(id, png, http.RequestAborted);
+                data.Add(new ImageData(null, $"{http.Request.Scheme}://{http.Request.Host}/v1/images/{id}/content", null, seed));
+            }
+        }
+        return Results.Json(new ImagesResponse(clock.GetUtcNow().ToUnixTimeSeconds(), data, "png", spec.Size));
+    }
+
+    /// <summary>[1, h, w, 3] from an image model, or frame 0 of [1, frames, h, w, 3] from a video model.</summary>
+    static HostTensor FirstImage(GenerationResult r)
+    {
+        var s = r.Output.Shape;
+        return r.Output.Rank switch
+        {
+            4 => r.Output.Reshape(s[1], s[2], s[3]),
+            5 when s[1] == 1 => r.Output.Reshape(s[2], s[3], s[4]),
+            _ => throw new InvalidOperationException($"pipeline output {r.Output.ShapeText} is not one image"),
+        };
+    }
+}
+
+public sealed record ImagesResponse(long Created, IReadOnlyList<ImageData> Data, string OutputFormat, string Size);
+
+public sealed record ImageData(
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? B64Json,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Url,
+    string? RevisedPrompt,
+    long Seed);

@@ -1,0 +1,34 @@
+using VisualGen.Server.Hosting;
+using VisualGen.Server.Jobs;
+
+namespace VisualGen.Server.Api;
+
+/// <summary>GET /v1/models (OpenAI's list of model objects, with what each makes) and GET /health.</summary>
+public static class ModelEndpoints
+{
+    public static void MapModels(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/models", (ModelRegistry models) =>
+        {
+            var data = models.All.Select(ModelObject.From).ToList();
+            return Results.Json(new ListPage<ModelObject>("list", data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, false));
+        });
+
+        app.MapGet("/v1/models/{id}", (string id, ModelRegistry models) =>
+            Results.Json(ModelObject.From(models.Find(id) ?? throw new ApiException(StatusCodes.Status404NotFound, ApiException.InvalidRequest,
+                "model", "model_not_found", $"The model '{id}' does not exist."))));
+
+        app.MapGet("/health", (WorkQueue queue, ModelRegistry models) =>
+            Results.Json(new Health("ok", models.All.Select(m => m.Id).ToList(), queue.Depth, queue.Capacity, queue.IsBusy)));
+    }
+}
+
+public sealed record ModelObject(string Id, string Object, long Created, string OwnedBy, string Family, string ClassName, bool ProducesVideo,
+    bool AcceptsImage, string DefaultSize, int DefaultNumFrames, int DefaultNumInferenceSteps, int SizeMultiple, int FramesPerSecond)
+{
+    public static ModelObject From(ServedModel m) => new(m.Id, "model", m.LoadedAt.ToUnixTimeSeconds(), "visualgen", m.Info.Family,
+        m.Info.ClassName, m.Info.ProducesVideo, m.Info.AcceptsImage, $"{m.Info.DefaultWidth}x{m.Info.DefaultHeight}", m.Info.DefaultNumFrames,
+        m.Info.DefaultSteps, m.Info.SizeMultiple, m.Info.FramesPerSecond);
+}
+
+public sealed record Health(string Status, IReadOnlyList<string> Models, int QueueDepth, int QueueCapacity, bool Busy);

@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace VisualGen.Server.Api;
+
+/// <summary>
+/// The fields of one request body, JSON object or multipart form alike (OpenAI takes both for videos
+/// and edits). Getters turn a wrong type or range into a 400 naming the field.
+/// </summary>
+public sealed class RequestFields
+{
+    readonly Dictionary<string, string?> _text = new(StringComparer.Ordinal);
+    readonly Dictionary<string, JsonElement> _json = new(StringComparer.Ordinal);
+    public IFormFileCollection Files { get; }
+
+    RequestFields(IFormFileCollection files) => Files = files;
+
+    public static RequestFields FromJson(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+            throw ApiException.BadValue("body", "The request body must be a JSON object.");
+        var f = new RequestFields(new FormFileCollection());
+        foreach (var p in root.EnumerateObject())
+            if (p.Value.ValueKind != JsonValueKind.Null) f._json[p.Name] = p.Value.Clone();
+        return f;
+    }
+
+    public static RequestFields FromForm(IFormCollection form)
+    {
+        var f = new RequestFields(form.Files);
+        foreach (var (k, v) in form) f._text[k] = v.ToString();
+        return f;
+    }
+
+    /// <summary>Reads a JSON or multipart body; any other content type is a 400.</summary>
+    public static async Task<RequestFields> ReadAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (request.HasFormContentType) return FromForm(await request.ReadFormAsync(ct));
+        if (request.HasJsonContentType())
+        {
+            try
+            {
+                using var doc = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
+                return FromJson(doc.RootElement);
+            }
+            catch (JsonException e)
+            {
+                throw ApiException.BadValue("body", $"The request body is not valid JSON: {e.Message}");
+            }
+        }
+        throw new ApiException(StatusCodes.Status415UnsupportedMediaType, ApiException.InvalidRequest, "body", "unsupported_media_type",
+            $"Content-Type '{request.ContentType}' is not supported; send application/json or multipart/form-data.");
+    }
+
+    public bool Has(string name) => _json.ContainsKey(name) || _text.ContainsKey(name);
+
+    public string? String(string name)
+    {
+        if (_text.TryGetValue(name, out var t)) return t;
+        if (!_json.TryGetValue(name, out var e)) return null;
+        return e.ValueKind == JsonValueKind.String ? e.GetString()
+            : throw ApiException.BadValue(name, $"'{name}' must be a string, got {Kind(e)}.");
+    }
+
+    public long? Integer(string name, long min, long max)
+    {
+        string? raw = Raw(name, out bool isString);
+        if (raw is null) return null;
+        if (!long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v))
+            throw ApiException.BadValue(name, $"'{name}' must be an integer, got {(isString ? "'" + raw + "'" : raw)}.");
+        if (v < min || v > max)
+            throw ApiException.BadValue(name, $"'{name}' must be in [{min}, {max}], got {v}.");
+        return v;
+    }
+
+    public double? Number(string name, double min, double max)
+    {
+        string? raw = Raw(name, out bool isString);
+        if (raw is null) return null;
+        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+            throw ApiException.BadValue(name, $"'{name}' must be a number, got {(isString ? "'" + raw + "'" : raw)}.");
+        if (v < min || v > max)
+            throw ApiException.BadValue(name, $"'{name}' must be in [{min}, {max}], got {v.ToString(CultureInfo.InvariantCulture)}.");
+        return v;
+    }
+
+    /// <summary>The field as text: JSON numbers and numeric strings both pass (OpenAI sends seconds as "4").</summary>
+    string? Raw(string name, out bool isString)
+    {
+        isString = true;
+        if (_text.TryGetValue(name, out var t)) return t;
+        if (!_json.TryGetValue(name, out var e)) return null;
+        if (e.ValueKind == JsonValueKind.String) return e.GetString();
+        isString = false;
+        return e.ValueKind == JsonValueKind.Number ? e.GetRawText()
+            : throw ApiException.BadValue(name, $"'{name}' must be a number, got {Kind(e)}.");
+    }
+
+    static string Kind(JsonElement e) => e.ValueKind.ToString().ToLowerInvariant();
+}

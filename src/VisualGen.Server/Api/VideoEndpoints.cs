@@ -1,0 +1,88 @@
+using VisualGen.Server.Hosting;
+using VisualGen.Server.Jobs;
+
+namespace VisualGen.Server.Api;
+
+/// <summary>
+/// OpenAI's Videos API: POST /v1/videos (async job; JSON or multipart: model, prompt, seconds, size;
+/// extensions negative_prompt, num_frames, fps, num_inference_steps, guidance_scale, seed),
+/// POST /v1/videos/generations (the same, answered when the job is finished), GET /v1/videos (after,
+/// limit, order), GET /v1/videos/{id}, GET /v1/videos/{id}/content (MP4, range requests),
+/// DELETE /v1/videos/{id}. Ids that are not "video_" + 32 hex digits are 404 before any lookup.
+/// </summary>
+public static class VideoEndpoints
+{
+    public static void MapVideos(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/videos", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs) =>
+        {
+            var job = await SubmitAsync(http, models, validator, jobs);
+            return Results.Json(VideoObject.From(job));
+        });
+
+        app.MapPost("/v1/videos/generations", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs) =>
+        {
+            var job = await SubmitAsync(http, models, validator, jobs);
+            var done = await jobs.Store.WaitFinishedAsync(job.Id, http.RequestAborted) ?? throw ApiException.NotFound("video", job.Id);
+            return Results.Json(VideoObject.From(done));
+        });
+
+        app.MapGet("/v1/videos", (HttpContext http, JobStore store) =>
+        {
+            var q = http.Request.Query;
+            int limit = ParseLimit(q["limit"]);
+            string order = q["order"].ToString() is { Length: > 0 } o ? o : "desc";
+            if (order is not ("asc" or "desc")) throw ApiException.BadValue("order", $"'order' must be 'asc' or 'desc', got '{order}'.");
+            string? after = q["after"].ToString() is { Length: > 0 } a ? a : null;
+            if (after is not null && (!JobId.IsValid(after, JobId.VideoPrefix) || store.Get(after) is null))
+                throw ApiException.BadValue("after", $"'after' must be the id of a listed video, got '{after}'.");
+            var (page, more) = store.List(after, limit, order == "desc");
+            var data = page.Select(VideoObject.From).ToList();
+            return Results.Json(new ListPage<VideoObject>("list", data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, more));
+        });
+
+        app.MapGet("/v1/videos/{id}", (string id, JobStore store) => Results.Json(VideoObject.From(Find(store, id))));
+
+        app.MapGet("/v1/videos/{id}/content", (string id, HttpContext http, JobStore store) =>
+        {
+            var job = Find(store, id);
+            string variant = http.Request.Query["variant"].ToString() is { Length: > 0 } v ? v : "video";
+            if (variant != "video") throw ApiException.BadValue("variant", $"'variant' must be 'video' (thumbnails are not made), got '{variant}'.");
+            if (job.Status != JobStatus.Completed)
+                throw new ApiException(StatusCodes.Status409Conflict, ApiException.InvalidRequest, null, "video_not_ready",
+                    $"Video '{id}' is {job.Status}; its content exists once it is completed.");
+            string path = store.VideoPath(id);
+            if (!File.Exists(path)) throw ApiException.NotFound("video content", id);
+            return Results.File(path, "video/mp4", fileDownloadName: null, enableRangeProcessing: true);
+        });
+
+        app.MapDelete("/v1/videos/{id}", (string id, JobService jobs) =>
+        {
+            if (!JobId.IsValid(id, JobId.VideoPrefix) || !jobs.Delete(id)) throw ApiException.NotFound("video", id);
+            return Results.Json(new DeletedObject(id, "video.deleted", true));
+        });
+    }
+
+    static async Task<VideoJob> SubmitAsync(HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs)
+    {
+        var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
+        var model = models.Resolve(fields.String("model"));
+        if (fields.Files.Count > 0 || fields.Has("input_reference"))
+            throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "input_reference", "unsupported_parameter",
+                model.Info.AcceptsImage
+                    ? $"'input_reference' (image-to-video) is not served yet; the model '{model.Id}' takes an image, but video jobs store no input images so far."
+                    : $"The model '{model.Id}' does not take an input reference image.");
+        var spec = validator.Video(fields, model);
+        return jobs.Submit(model, spec);
+    }
+
+    static VideoJob Find(JobStore store, string id) =>
+        JobId.IsValid(id, JobId.VideoPrefix) && store.Get(id) is { } job ? job : throw ApiException.NotFound("video", id);
+
+    static int ParseLimit(string? raw)
+    {
+        if (string.IsNullOrEmpty(raw)) return 20;
+        return int.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= 100
+            ? n : throw ApiException.BadValue("limit", $"'limit' must be an integer in [1, 100], got '{raw}'.");
+    }
+}

@@ -1,0 +1,25 @@
+using VisualGen.Server.Jobs;
+
+namespace VisualGen.Server.Api;
+
+/// <summary>
+/// OpenAI's video object (id, object "video", model, status, progress, created_at, completed_at,
+/// expires_at, size, seconds, error) plus our extensions: prompt, num_frames, fps, num_inference_steps, seed.
+/// </summary>
+public sealed record VideoObject(
+    string Id, string Object, string Model, string Status, int Progress, long CreatedAt, long? CompletedAt, long? ExpiresAt,
+    string Size, string Seconds, ErrorPart? Error, string Prompt, int NumFrames, int Fps, int NumInferenceSteps, long Seed)
+{
+    public static VideoObject From(VideoJob j) => new(
+        j.Id, "video", j.Model, j.Status, j.Progress, j.CreatedAt, j.CompletedAt, null, j.Spec.Size, j.Spec.Seconds,
+        j.Error is null ? null : new ErrorPart(j.Error.Code, j.Error.Message),
+        j.Spec.Prompt, j.Spec.NumFrames, j.Spec.Fps, j.Spec.NumInferenceSteps, j.Spec.Seed);
+}
+
+public sealed record ErrorPart(string Code, string Message);
+
+/// <summary>OpenAI's list envelope.</summary>
+public sealed record ListPage<T>(string Object, IReadOnlyList<T> Data, string? FirstId, string? LastId, bool HasMore);
+
+/// <summary>DELETE's answer.</summary>
+public sealed record DeletedObject(string Id, string Object, bool Deleted);

@@ -1,0 +1,18 @@
+using VisualGen.Pipelines;
+
+namespace VisualGen.Server.Hosting;
+
+/// <summary>A pipeline together with the resources it runs on (its engine provider): disposing it disposes both.</summary>
+public sealed class OwnedPipeline(IGenerationPipeline pipeline, IDisposable resources) : IGenerationPipeline
+{
+    public PipelineInfo Info => pipeline.Info;
+
+    public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
+        CancellationToken cancellationToken = default) => pipeline.GenerateAsync(request, progress, cancellationToken);
+
+    public void Dispose()
+    {
+        pipeline.Dispose();
+        resources.Dispose();
+    }
+}

@@ -1,0 +1,47 @@
+using VisualGen.Demo;
+using VisualGen.Exporter.Commands;
+using VisualGen.Pipelines;
+
+namespace VisualGen.Server.Hosting;
+
+/// <summary>
+/// Loads the pipeline the command line names (the library's family registry), or the built-in demo model when
+/// --model is absent, over one engine provider that lives as long as the server (engines are exported and built
+/// into the engine cache on first use).
+/// </summary>
+public static class PipelineLoading
+{
+    /// <summary>Environment variable naming the demo model's folder (as the CLI's); else the demo's default folder.</summary>
+    public const string DemoVariable = "VISUALGEN_DEMO";
+
+    public static IGenerationPipeline Load(ServerOptions options, ILogger log)
+    {
+        string model;
+        if (options.ModelDir is { } dir) model = Path.GetFullPath(dir);
+        else
+        {
+            model = DemoModel.EnsureCreated(Environment.GetEnvironmentVariable(DemoVariable) ?? DemoModel.DefaultDirectory());
+            log.LogInformation("no --model given: serving the built-in tiny demo model at {Model}. {Notice}", model, DemoModel.Notice);
+        }
+        string cache = Runtime.CacheDirectory(options.EngineCacheDir);
+        var engines = Runtime.CreateEngineProvider(cache, options.Engine, new Progress(log));
+        try
+        {
+            var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
+            log.LogInformation("loaded {Class} ({Family}) from {Model}; engines: {Backend} in {Cache}",
+                pipeline.Info.ClassName, pipeline.Info.Family, model, options.Engine ?? "ort-cpu", cache);
+            return new OwnedPipeline(pipeline, engines);
+        }
+        catch
+        {
+            engines.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Export and build lines of the engine provider, as log lines.</summary>
+    sealed class Progress(ILogger log) : IProgress<string>
+    {
+        public void Report(string value) => log.LogInformation("engines: {Line}", value);
+    }
+}

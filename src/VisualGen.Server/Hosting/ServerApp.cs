@@ -1,0 +1,84 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using VisualGen.Pipelines;
+using VisualGen.Server.Api;
+using VisualGen.Server.Jobs;
+using VisualGen.Server.Media;
+using VisualGen.Server.Metrics;
+using VisualGen.Server.Security;
+
+namespace VisualGen.Server.Hosting;
+
+/// <summary>
+/// Builds the server around a pipeline factory (the CLI's loader, a test's pipeline), so everything
+/// here runs against <see cref="IGenerationPipeline"/> alone.
+/// </summary>
+public static class ServerApp
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    /// <param name="loadPipeline">Loads the model of <see cref="ServerOptions.ModelDir"/>; called once, before the server listens.</param>
+    public static WebApplication Create(ServerOptions options, Func<ServerOptions, IGenerationPipeline> loadPipeline,
+        Action<ILoggingBuilder>? logging = null, IMediaEncoder? encoder = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseUrls(options.ListenUrls);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxUploadBytes);
+        builder.Services.Configure<FormOptions>(f => f.MultipartBodyLengthLimit = options.MaxUploadBytes);
+        builder.Logging.ClearProviders();
+        if (logging is not null) logging(builder.Logging);
+        else ServerLogging.Console(builder.Logging);
+        builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+
+        var pipeline = loadPipeline(options);
+        var model = new ServedModel(options.ModelName ?? ModelRegistry.DefaultId(pipeline.Info), pipeline, DateTimeOffset.UtcNow);
+        var s = builder.Services;
+        s.AddSingleton(options);
+        s.AddSingleton(Json);
+        s.AddSingleton(TimeProvider.System);
+        s.AddSingleton(_ => new ModelRegistry([model])); // created by the container, so disposed (with the pipeline) on shutdown
+        s.AddSingleton(new WorkQueue(options.QueueSize));
+        s.AddSingleton(new JobStore(options.DataDir, Json));
+        s.AddSingleton(new ImageFiles(options.DataDir));
+        s.AddSingleton(encoder ?? new LibraryMediaEncoder());
+        s.AddSingleton(new ApiKeySet(options.ApiKeys));
+        s.AddSingleton<RequestValidator>();
+        s.AddSingleton<JobService>();
+        s.AddSingleton<ServerMetrics>();
+        s.AddHostedService<GenerationWorker>();
+
+        var app = builder.Build();
+        app.Services.GetRequiredService<JobService>().Restore();
+        app.UseMiddleware<RequestIdMiddleware>();
+        app.UseMiddleware<MetricsMiddleware>();
+        app.UseMiddleware<ErrorMiddleware>();
+        app.UseStatusCodePages(ctx => ctx.HttpContext.Response.HasStarted ? Task.CompletedTask
+            : ErrorMiddleware.Write(ctx.HttpContext, NoRoute(ctx.HttpContext), Json));
+        app.UseRouting();
+        app.UseMiddleware<ApiKeyMiddleware>();
+        app.MapModels();
+        app.MapImages();
+        app.MapVideos();
+        app.MapGet("/metrics", (ServerMetrics metrics, WorkQueue queue, JobStore store) =>
+            Results.Text(metrics.Render(queue.Depth, queue.Capacity, queue.IsBusy, store.CountByStatus()), "text/plain; version=0.0.4; charset=utf-8"));
+        return app;
+    }
+
+    /// <summary>The first address the started server listens on (with the real port when 0 was asked).</summary>
+    public static Uri BaseAddress(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+
+    static ApiException NoRoute(HttpContext http) => http.Response.StatusCode switch
+    {
+        StatusCodes.Status404NotFound => new ApiException(404, ApiException.InvalidRequest, null, "unknown_url",
+            $"Unknown request URL: {http.Request.Method} {http.Request.Path}."),
+        StatusCodes.Status405MethodNotAllowed => new ApiException(405, ApiException.InvalidRequest, null, "method_not_allowed",
+            $"{http.Request.Method} is not allowed on {http.Request.Path}."),
+        int status => new ApiException(status, ApiException.InvalidRequest, null, "http_" + status, $"HTTP {status}."),
+    };
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+
+namespace VisualGen.Server.Hosting;
+
+/// <summary>Command-line settings of the server. Limits bound what one request may ask for.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>Diffusers checkpoint folder; null serves the built-in demo model.</summary>
+    public string? ModelDir { get; init; }
+    /// <summary>The id clients put in "model"; null uses the pipeline's family.</summary>
+    public string? ModelName { get; init; }
+    /// <summary>Engine cache folder; null: $VISUALGEN_CACHE, else ~/.cache/visualgen/engines.</summary>
+    public string? EngineCacheDir { get; init; }
+    /// <summary>Engine backend ("ort-cpu", "ort-cuda"); null: ort-cpu.</summary>
+    public string? Engine { get; init; }
+    /// <summary>Listen port on loopback (127.0.0.1); 0 picks a free port. Use --urls to listen elsewhere.</summary>
+    public int Port { get; init; } = 8000;
+    /// <summary>Explicit listen URLs (ASP.NET's --urls), overriding Port.</summary>
+    public string? Urls { get; init; }
+    public string DataDir { get; init; } = "visualgen-data";
+    /// <summary>Requests waiting for the worker (the running one not counted); more answer 429.</summary>
+    public int QueueSize { get; init; } = 16;
+    public IReadOnlyList<string> ApiKeys { get; init; } = [];
+    public long MaxUploadBytes { get; init; } = 20 * 1024 * 1024;
+    public int MaxSide { get; init; } = 2048;
+    public int MaxFrames { get; init; } = 257;
+    public int MaxSteps { get; init; } = 200;
+    public int MaxImagesPerRequest { get; init; } = 4;
+    public int MaxPromptChars { get; init; } = 10_000;
+
+    /// <summary>Environment variable with comma-separated API keys, added to --api-key.</summary>
+    public const string ApiKeysVariable = "VISUALGEN_API_KEYS";
+
+    public const string Usage =
+        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--port N | --urls URLS] [--data DIR]\n" +
+        "                        [--queue-size N] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
+        $"  API keys also come from ${ApiKeysVariable} (comma-separated).";
+
+    /// <summary>Parses the command line; an unknown flag or a bad value throws an ArgumentException naming it.</summary>
+    public static ServerOptions Parse(IReadOnlyList<string> args, Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        var o = new ServerOptions();
+        var keys = new List<string>();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string flag = args[i];
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{flag} needs a value. {Usage}");
+            int Int(int min, int max)
+            {
+                string v = Value();
+                if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) || n < min || n > max)
+                    throw new ArgumentException($"{flag} must be an integer in [{min}, {max}], got '{v}'");
+                return n;
+            }
+            o = flag switch
+            {
+                "--model" => o with { ModelDir = Value() },
+                "--model-name" => o with { ModelName = Value() },
+                "--engine-cache" => o with { EngineCacheDir = Value() },
+                "--engine" => o with { Engine = Value() },
+                "--port" => o with { Port = Int(0, 65535) },
+                "--urls" => o with { Urls = Value() },
+                "--data" => o with { DataDir = Value() },
+                "--queue-size" => o with { QueueSize = Int(1, 100_000) },
+                "--max-upload-bytes" => o with { MaxUploadBytes = Int(1024, int.MaxValue) },
+                "--max-side" => o with { MaxSide = Int(16, 16384) },
+                "--max-frames" => o with { MaxFrames = Int(1, 10_000) },
+                "--max-steps" => o with { MaxSteps = Int(1, 10_000) },
+                "--api-key" => AddKey(o, keys, Value()),
+                _ => throw new ArgumentException($"unknown argument '{flag}'. {Usage}"),
+            };
+        }
+        foreach (var k in (environment(ApiKeysVariable) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            keys.Add(k);
+        if (o.ModelDir is not null && !Directory.Exists(o.ModelDir))
+            throw new ArgumentException($"--model: folder '{o.ModelDir}' does not exist");
+        return o with { ApiKeys = keys };
+    }
+
+    static ServerOptions AddKey(ServerOptions o, List<string> keys, string key)
+    {
+        if (string.IsNullOrWhiteSpace(key)) throw new ArgumentException("--api-key must not be empty");
+        keys.Add(key);
+        return o;
+    }
+
+    public string ListenUrls => Urls ?? $"http://127.0.0.1:{Port}";
+}

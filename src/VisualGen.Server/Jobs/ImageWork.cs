@@ -1,0 +1,35 @@
+using VisualGen.Pipelines;
+using VisualGen.Server.Api;
+using VisualGen.Server.Hosting;
+
+namespace VisualGen.Server.Jobs;
+
+/// <summary>
+/// A synchronous image request waiting its turn (one queue slot for all its n images, seeds seed, seed+1, ...);
+/// its caller awaits <see cref="Result"/>.
+/// </summary>
+public sealed class ImageWork(ServedModel model, GenerationSpec spec, int count, VisualGen.Tensors.HostTensor? image, CancellationToken callerGone) : QueuedWork(model)
+{
+    readonly TaskCompletionSource<IReadOnlyList<GenerationResult>> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<IReadOnlyList<GenerationResult>> Result => _result.Task;
+
+    public override async Task RunAsync(CancellationToken ct)
+    {
+        if (callerGone.IsCancellationRequested) { _result.TrySetCanceled(callerGone); return; }
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, callerGone);
+        try
+        {
+            var results = new List<GenerationResult>(count);
+            for (int i = 0; i < count; i++)
+                results.Add(await Model.Pipeline.GenerateAsync((spec with { Seed = unchecked(spec.Seed + i) }).ToRequest() with { Image = image }, null, linked.Token));
+            _result.TrySetResult(results);
+        }
+        catch (OperationCanceledException e) { _result.TrySetCanceled(e.CancellationToken); }
+        catch (Exception e) { _result.TrySetException(e); }
+    }
+
+    public override void Abandon() =>
+        _result.TrySetException(new ApiException(StatusCodes.Status503ServiceUnavailable, "server_error", null, "shutting_down",
+            "The server is shutting down; the request did not run."));
+}

@@ -1,0 +1,73 @@
+using VisualGen.Server.Api;
+using VisualGen.Server.Hosting;
+using VisualGen.Server.Media;
+
+namespace VisualGen.Server.Jobs;
+
+/// <summary>Submits, restores and deletes video jobs: the store and the queue kept in step.</summary>
+public sealed class JobService(JobStore store, WorkQueue queue, ModelRegistry models, IMediaEncoder encoder, TimeProvider clock,
+    ILogger<JobService> log)
+{
+    public JobStore Store => store;
+
+    /// <summary>Stores a new queued job and queues it; a full queue is a 429 and nothing is kept.</summary>
+    public VideoJob Submit(ServedModel model, GenerationSpec spec)
+    {
+        var job = new VideoJob
+        {
+            Id = JobId.New(JobId.VideoPrefix),
+            Model = model.Id,
+            Spec = spec,
+            Status = JobStatus.Queued,
+            CreatedAt = clock.GetUtcNow().ToUnixTimeSeconds(),
+            Sequence = store.NextSequence(),
+        };
+        store.Add(job);
+        if (!queue.TryEnqueue(Work(model, job.Id)))
+        {
+            store.Delete(job.Id);
+            throw QueueFull(queue);
+        }
+        log.LogInformation("job {JobId} queued ({Depth} waiting)", job.Id, queue.Depth);
+        return job;
+    }
+
+    /// <summary>At startup: reads the data folder, re-queues queued jobs in submission order (see <see cref="JobStore.Load"/> for in_progress ones).</summary>
+    public void Restore()
+    {
+        long now = clock.GetUtcNow().ToUnixTimeSeconds();
+        var jobs = store.Load(now, (path, e) => log.LogError(e, "skipping unreadable job file {Path}: {Message}", path, e.Message));
+        int requeued = 0;
+        foreach (var job in jobs.Where(j => j.Status == JobStatus.Queued))
+        {
+            if (models.Find(job.Model) is { } model)
+            {
+                queue.Requeue(Work(model, job.Id));
+                requeued++;
+            }
+            else
+            {
+                store.Update(job.Id, j => j with
+                {
+                    Status = JobStatus.Failed,
+                    CompletedAt = now,
+                    Error = new JobError("model_not_found", $"the server no longer serves model '{job.Model}'"),
+                });
+            }
+        }
+        log.LogInformation("restored {Count} jobs from disk, {Requeued} re-queued", jobs.Count, requeued);
+    }
+
+    /// <summary>Deletes a job whatever its state: a queued one leaves the queue, a running one is cancelled.</summary>
+    public bool Delete(string id)
+    {
+        queue.Cancel(id);
+        return store.Delete(id);
+    }
+
+    public static ApiException QueueFull(WorkQueue queue) =>
+        new(StatusCodes.Status429TooManyRequests, "rate_limit_error", null, "queue_full",
+            $"The generation queue is full ({queue.Capacity} requests waiting); retry later.");
+
+    VideoJobWork Work(ServedModel model, string id) => new(model, id, store, encoder, clock, log);
+}

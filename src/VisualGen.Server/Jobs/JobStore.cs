@@ -1,0 +1,191 @@
+using System.Text.Json;
+
+namespace VisualGen.Server.Jobs;
+
+/// <summary>
+/// Video jobs in memory and on disk: data/jobs/{id}.json (written to a temporary file and renamed over
+/// the old one, so a crash leaves the old or the new state, never half of one) and data/videos/{id}.mp4.
+/// Every change goes through one lock; waiters of a job are released when it finishes or is deleted.
+/// </summary>
+public sealed class JobStore
+{
+    readonly string _jobsDir, _videosDir;
+    readonly JsonSerializerOptions _json;
+    readonly Lock _lock = new();
+    readonly Dictionary<string, VideoJob> _jobs = new(StringComparer.Ordinal);
+    readonly Dictionary<string, List<TaskCompletionSource<VideoJob?>>> _waiters = new(StringComparer.Ordinal);
+    long _sequence;
+
+    public JobStore(string dataDir, JsonSerializerOptions json)
+    {
+        _jobsDir = Path.Combine(dataDir, "jobs");
+        _videosDir = Path.Combine(dataDir, "videos");
+        Directory.CreateDirectory(_jobsDir);
+        Directory.CreateDirectory(_videosDir);
+        _json = json;
+    }
+
+    /// <summary>
+    /// Reads every stored job. A job stored as in_progress was running when the process ended: it is
+    /// marked failed (code "server_restarted") and saved; the caller re-queues the queued ones.
+    /// Unreadable files are reported to <paramref name="onBadFile"/> and skipped.
+    /// </summary>
+    public IReadOnlyList<VideoJob> Load(long now, Action<string, Exception> onBadFile)
+    {
+        foreach (var tmp in Directory.EnumerateFiles(_jobsDir, "*.tmp")) File.Delete(tmp);
+        foreach (var tmp in Directory.EnumerateFiles(_videosDir, "*.tmp")) File.Delete(tmp);
+        lock (_lock)
+        {
+            foreach (var path in Directory.EnumerateFiles(_jobsDir, "*.json"))
+            {
+                try
+                {
+                    var job = JsonSerializer.Deserialize<VideoJob>(File.ReadAllText(path), _json)
+                        ?? throw new JsonException("the file holds null");
+                    if (!JobId.IsValid(job.Id, JobId.VideoPrefix) || Path.GetFileNameWithoutExtension(path) != job.Id)
+                        throw new JsonException($"id '{job.Id}' does not match the file name");
+                    if (job.Status == JobStatus.InProgress)
+                    {
+                        job = job with
+                        {
+                            Status = JobStatus.Failed,
+                            CompletedAt = now,
+                            Error = new JobError("server_restarted", "server restarted while the job was running"),
+                        };
+                        Write(job);
+                    }
+                    _jobs[job.Id] = job;
+                    _sequence = Math.Max(_sequence, job.Sequence);
+                }
+                catch (Exception e) when (e is JsonException or IOException or NotSupportedException)
+                {
+                    onBadFile(path, e);
+                }
+            }
+            return _jobs.Values.OrderBy(j => j.Sequence).ToList();
+        }
+    }
+
+    public long NextSequence()
+    {
+        lock (_lock) return ++_sequence;
+    }
+
+    public void Add(VideoJob job)
+    {
+        lock (_lock)
+        {
+            Write(job);
+            _jobs.Add(job.Id, job);
+        }
+    }
+
+    public VideoJob? Get(string id)
+    {
+        lock (_lock) return _jobs.GetValueOrDefault(id);
+    }
+
+    /// <summary>Applies a change to a job that still exists; null when it was deleted. <paramref name="persist"/> false keeps it in memory (progress ticks).</summary>
+    public VideoJob? Update(string id, Func<VideoJob, VideoJob> change, bool persist = true)
+    {
+        List<TaskCompletionSource<VideoJob?>>? release = null;
+        VideoJob? updated;
+        lock (_lock)
+        {
+            if (!_jobs.TryGetValue(id, out var job)) return null;
+            updated = change(job);
+            if (persist) Write(updated);
+            _jobs[id] = updated;
+            if (JobStatus.IsFinished(updated.Status) && _waiters.Remove(id, out release)) { }
+        }
+        release?.ForEach(t => t.TrySetResult(updated));
+        return updated;
+    }
+
+    /// <summary>Removes a job and its video; false when there was none.</summary>
+    public bool Delete(string id)
+    {
+        List<TaskCompletionSource<VideoJob?>>? release;
+        lock (_lock)
+        {
+            if (!_jobs.Remove(id)) return false;
+            File.Delete(JobPath(id));
+            File.Delete(VideoPath(id));
+            _waiters.Remove(id, out release);
+        }
+        release?.ForEach(t => t.TrySetResult(null));
+        return true;
+    }
+
+    /// <summary>Completes when the job is completed or failed (its final state) or deleted (null).</summary>
+    public Task<VideoJob?> WaitFinishedAsync(string id, CancellationToken ct)
+    {
+        var tcs = new TaskCompletionSource<VideoJob?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lock)
+        {
+            if (!_jobs.TryGetValue(id, out var job)) return Task.FromResult<VideoJob?>(null);
+            if (JobStatus.IsFinished(job.Status)) return Task.FromResult<VideoJob?>(job);
+            if (!_waiters.TryGetValue(id, out var list)) _waiters[id] = list = [];
+            list.Add(tcs);
+        }
+        return tcs.Task.WaitAsync(ct);
+    }
+
+    /// <summary>One page in submission order: jobs after the cursor id, up to limit, and whether more follow.</summary>
+    public (IReadOnlyList<VideoJob> Page, bool HasMore) List(string? after, int limit, bool descending)
+    {
+        lock (_lock)
+        {
+            IEnumerable<VideoJob> all = descending ? _jobs.Values.OrderByDescending(j => j.Sequence) : _jobs.Values.OrderBy(j => j.Sequence);
+            if (after is not null)
+            {
+                if (!_jobs.TryGetValue(after, out var cursor)) return ([], false);
+                all = all.Where(j => descending ? j.Sequence < cursor.Sequence : j.Sequence > cursor.Sequence);
+            }
+            var page = all.Take(limit + 1).ToList();
+            bool more = page.Count > limit;
+            if (more) page.RemoveAt(limit);
+            return (page, more);
+        }
+    }
+
+    public IReadOnlyDictionary<string, int> CountByStatus()
+    {
+        lock (_lock)
+        {
+            var counts = JobStatus.All.ToDictionary(s => s, _ => 0);
+            foreach (var j in _jobs.Values) counts[j.Status]++;
+            return counts;
+        }
+    }
+
+    /// <summary>Where a job's video lives (the id is checked by the caller: <see cref="JobId.IsValid"/>).</summary>
+    public string VideoPath(string id) => Path.Combine(_videosDir, id + ".mp4");
+
+    /// <summary>A temporary path in the videos folder, renamed into place by <see cref="CommitVideo"/>.</summary>
+    public string TempVideoPath(string id) => Path.Combine(_videosDir, $"{id}.{Guid.NewGuid():N}.mp4.tmp");
+
+    /// <summary>Moves a finished video into place unless the job was deleted meanwhile (then drops it); false when dropped.</summary>
+    public bool CommitVideo(string id, string tempPath)
+    {
+        lock (_lock)
+        {
+            if (!_jobs.ContainsKey(id)) { File.Delete(tempPath); return false; }
+            File.Move(tempPath, VideoPath(id), overwrite: true);
+            return true;
+        }
+    }
+
+    string JobPath(string id) => Path.Combine(_jobsDir, id + ".json");
+
+    void Write(VideoJob job)
+    {
+        string final = JobPath(job.Id), tmp = Path.Combine(_jobsDir, $"{job.Id}.{Guid.NewGuid():N}.tmp");
+        using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+        {
+            JsonSerializer.Serialize(fs, job, _json);
+            fs.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, final, overwrite: true);
+    }
+}

@@ -1,0 +1,71 @@
+using VisualGen.Pipelines;
+using VisualGen.Server.Hosting;
+using VisualGen.Server.Media;
+
+namespace VisualGen.Server.Jobs;
+
+/// <summary>Runs one stored video job: in_progress, generate, write the MP4, completed (or failed with the reason).</summary>
+public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store, IMediaEncoder encoder, TimeProvider clock, ILogger log)
+    : QueuedWork(model)
+{
+    public override string? JobId => jobId;
+
+    public override async Task RunAsync(CancellationToken ct)
+    {
+        var job = store.Update(jobId, j => j with { Status = JobStatus.InProgress, StartedAt = Now(), Progress = 0 });
+        if (job is null) return; // deleted while queued
+        using var scope = log.BeginScope("job {JobId}", jobId);
+        log.LogInformation("job started: {Size}, {Frames} frames, {Steps} steps, seed {Seed}",
+            job.Spec.Size, job.Spec.NumFrames, job.Spec.NumInferenceSteps, job.Spec.Seed);
+        var progress = new SyncProgress<GenerationProgress>(p =>
+            store.Update(jobId, j => j with { Progress = Math.Max(j.Progress, ProgressPercent.Of(p)) }, persist: false));
+        string tmp = store.TempVideoPath(jobId);
+        try
+        {
+            var result = await Model.Pipeline.GenerateAsync(job.Spec.ToRequest(), progress, ct);
+            var frames = VideoFrames(result);
+            await encoder.WriteMp4Async(frames, job.Spec.Fps, tmp, ct);
+            if (!store.CommitVideo(jobId, tmp)) return;
+            store.Update(jobId, j => j with { Status = JobStatus.Completed, Progress = 100, CompletedAt = Now() });
+            log.LogInformation("job completed");
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Deleted (the job is gone) or shutting down: the stored job stays in_progress and the
+            // next start marks it failed ("server restarted while the job was running").
+            File.Delete(tmp);
+            log.LogInformation("job cancelled");
+            throw;
+        }
+        catch (Exception e)
+        {
+            File.Delete(tmp);
+            var error = e is GenerationException g
+                ? new JobError("invalid_request", $"{g.Parameter}: {g.Message}")
+                : new JobError("generation_failed", e.Message);
+            log.LogError(e, "job failed: {Message}", e.Message);
+            store.Update(jobId, j => j with { Status = JobStatus.Failed, CompletedAt = Now(), Error = error });
+        }
+    }
+
+    /// <summary>The pipeline's [1, frames, h, w, 3] (or an image model's [1, h, w, 3]) as [frames, h, w, 3].</summary>
+    static VisualGen.Tensors.HostTensor VideoFrames(GenerationResult r)
+    {
+        var s = r.Output.Shape;
+        if (s[0] != 1) throw new InvalidOperationException($"the pipeline returned a batch of {s[0]}; the server asks for one");
+        return r.Output.Rank switch
+        {
+            5 => r.Output.Reshape(s[1], s[2], s[3], s[4]),
+            4 => r.Output.Reshape(1, s[1], s[2], s[3]),
+            _ => throw new InvalidOperationException($"pipeline output {r.Output.ShapeText} is neither a video nor an image"),
+        };
+    }
+
+    long Now() => clock.GetUtcNow().ToUnixTimeSeconds();
+}
+
+/// <summary>IProgress that reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool, out of order).</summary>
+public sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}

@@ -1,0 +1,16 @@
+using VisualGen.Tensors;
+
+namespace VisualGen.Server.Media;
+
+/// <summary>Turns pipeline output (float32 in [0, 1], diffusers' "np" layout) into files clients download, and uploads into input images.</summary>
+public interface IMediaEncoder
+{
+    /// <summary>Writes frames [frames, height, width, 3] as an H.264 MP4 at <paramref name="path"/>.</summary>
+    Task WriteMp4Async(HostTensor frames, int fps, string path, CancellationToken ct);
+
+    /// <summary>Encodes one image [height, width, 3] as PNG.</summary>
+    byte[] EncodePng(HostTensor image);
+
+    /// <summary>Decodes an uploaded PNG to [height, width, 3] float32 in [0, 1]; a bad file throws VisualGen.Media.MediaException naming <paramref name="source"/>.</summary>
+    HostTensor DecodeImage(ReadOnlySpan<byte> png, string source);
+}

@@ -1,0 +1,34 @@
+using VisualGen.Checkpoints;
+
+namespace VisualGen.Pipelines.Flux;
+
+/// <summary>What FluxPipeline reads from a checkpoint's configs: the transformer's packed channels and whether it
+/// embeds guidance (FLUX.1-dev) or not (schnell), and the VAE's scale factor and latent scaling/shift.</summary>
+public sealed record FluxModelConfig
+{
+    public required int TransformerInChannels { get; init; }
+    public required bool GuidanceEmbeds { get; init; }
+    public required AutoencoderKLConfig Vae { get; init; }
+
+    /// <summary>num_channels_latents = in_channels // 4 (the transformer sees 2×2 patches).</summary>
+    public int LatentChannels => TransformerInChannels / 4;
+    public int VaeScaleFactor => Vae.ScaleFactor;
+    /// <summary>Height and width must be multiples of vae_scale_factor · 2 (the 2×2 packing).</summary>
+    public int SizeMultiple => VaeScaleFactor * 2;
+
+    public static FluxModelConfig Load(ModelIndex index)
+    {
+        var transformer = index.LoadConfig("transformer");
+        int inChannels = transformer.GetOptionalInt("in_channels") ?? 64;
+        var vae = AutoencoderKLConfig.Read(index.ComponentDirectory("vae"));
+        if (inChannels % 4 != 0 || inChannels / 4 != vae.LatentChannels)
+            throw new CheckpointException(transformer.FilePath,
+                $"in_channels {inChannels} must be 4 × the VAE's latent_channels ({vae.LatentChannels}) for 2×2 packed latents");
+        return new FluxModelConfig
+        {
+            TransformerInChannels = inChannels,
+            GuidanceEmbeds = transformer.GetOptionalBool("guidance_embeds") ?? false,
+            Vae = vae,
+        };
+    }
+}

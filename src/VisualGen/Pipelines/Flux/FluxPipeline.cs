@@ -1,0 +1,168 @@
+using VisualGen.Checkpoints;
+using VisualGen.Engines;
+using VisualGen.Schedulers;
+using VisualGen.Tensors;
+using VisualGen.Tokenizers.Flux;
+
+namespace VisualGen.Pipelines.Flux;
+
+/// <summary>
+/// diffusers' FluxPipeline (FLUX.1 text-to-image; dev with embedded guidance, schnell without): CLIP pooled and T5
+/// prompt embeddings (T5 attends to its padding: no mask), 2×2 packed latents with image position ids, the
+/// flow-matching schedule sigmas = linspace(1, 1/n, n) shifted by mu from the image token count, the shared
+/// denoising loop (true CFG with a negative prompt when true_cfg_scale > 1, as diffusers), unpacking, the VAE's
+/// scaling/shift and decoding. Engines come from an <see cref="IEngineProvider"/> on first use.
+/// </summary>
+public sealed class FluxPipeline : IGenerationPipeline
+{
+    /// <summary>FluxPipeline.default_sample_size (in latent pixels; × vae_scale_factor gives 1024).</summary>
+    const int DefaultSampleSize = 128;
+    const double DefaultGuidanceScale = 3.5;
+
+    readonly string _modelDir;
+    readonly ModelIndex _index;
+    readonly IEngineProvider _engines;
+    readonly FluxModelConfig _config;
+    readonly ClipPromptTokenizer _clipTokenizer;
+    readonly FluxT5PromptTokenizer _t5Tokenizer;
+    readonly SchedulerConfig _schedulerConfig;
+    readonly Dictionary<string, IEngine> _loaded = [];
+    readonly IProgress<string>? _log;
+
+    public PipelineInfo Info { get; }
+
+    public FluxPipeline(DetectedModel model, IEngineProvider engines, IProgress<string>? log = null)
+    {
+        _modelDir = model.Path;
+        _index = model.RequireIndex();
+        _engines = engines;
+        _log = log;
+        _config = FluxModelConfig.Load(_index);
+        _clipTokenizer = ClipPromptTokenizer.Load(_index.ComponentDirectory("tokenizer"));
+        _t5Tokenizer = FluxT5PromptTokenizer.Load(_index.ComponentDirectory("tokenizer_2"));
+        _schedulerConfig = SchedulerConfig.Load(_index.ComponentDirectory("scheduler"));
+        Info = new PipelineInfo
+        {
+            ClassName = _index.ClassName,
+            Family = model.Family,
+            ProducesVideo = false,
+            AcceptsImage = false,
+            DefaultHeight = DefaultSampleSize * _config.VaeScaleFactor,
+            DefaultWidth = DefaultSampleSize * _config.VaeScaleFactor,
+            DefaultSteps = 28,
+            SizeMultiple = _config.SizeMultiple,
+        };
+    }
+
+    IEngine Engine(string component)
+    {
+        lock (_loaded)
+        {
+            if (!_loaded.TryGetValue(component, out var e))
+                _loaded[component] = e = _engines.GetEngine(_modelDir, component, _log);
+            return e;
+        }
+    }
+
+    public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        Task.Run(() => Generate(request, progress, cancellationToken), cancellationToken);
+
+    GenerationResult Generate(GenerationRequest r, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        int height = r.Height ?? Info.DefaultHeight, width = r.Width ?? Info.DefaultWidth;
+        int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
+        int maxSeq = r.MaxSequenceLength ?? FluxT5PromptTokenizer.DefaultMaxSequenceLength;
+        FluxRequestRules.Validate(r, _config, _index.ClassName, height, width, steps, maxSeq);
+        float guidanceScale = (float)(r.GuidanceScale ?? DefaultGuidanceScale);
+        float trueCfgScale = (float)(r.TrueCfgScale ?? 1.0);
+        bool doTrueCfg = trueCfgScale > 1 && r.NegativePrompt is not null;
+
+        progress?.Report(new GenerationProgress("encode", 0, steps));
+        var t5 = _t5Tokenizer.WithMaxSequenceLength(maxSeq);
+        var prompt = EncodePrompt(t5, r.Prompt);
+        var negative = doTrueCfg ? EncodePrompt(t5, r.NegativePrompt!) : null;
+
+        int vsf = _config.VaeScaleFactor;
+        long latentH = FluxLatents.LatentSize(height, vsf), latentW = FluxLatents.LatentSize(width, vsf);
+        var shape = FluxLatents.PackedShape(1, _config.LatentChannels, height, width, vsf);
+        float[] latents = r.Latents is { } given
+            ? FluxRequestRules.CheckLatents(given, shape)
+            : FluxLatents.Pack(HostTensor.Float32(LatentNoise.Gaussian(shape[1] * shape[2], r.Seed ?? 0), 1, _config.LatentChannels, latentH, latentW)).Floats;
+        var imageIds = FluxLatents.ImageIds(latentH / 2, latentW / 2);
+
+        var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
+        double mu = FlowSigmas.CalculateShift(shape[1],
+            _schedulerConfig.GetInt("base_image_seq_len", 256), _schedulerConfig.GetInt("max_image_seq_len", 4096),
+            _schedulerConfig.GetDouble("base_shift", 0.5), _schedulerConfig.GetDouble("max_shift", 1.15));
+        scheduler.SetTimesteps(steps, mu, FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
+        HostTensor? guidance = _config.GuidanceEmbeds ? HostTensor.Float32([guidanceScale], 1) : null;
+
+        var transformer = Engine("transformer");
+        var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
+        {
+            // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
+            var timestep = HostTensor.Float32([(float)t / 1000f], 1);
+            var noisePred = Predict(transformer, sample, shape, timestep, guidance, imageIds, prompt);
+            if (negative is null) return noisePred;
+            var negPred = Predict(transformer, sample, shape, timestep, guidance, imageIds, negative);
+            return Guidance.Combine(noisePred, negPred, trueCfgScale);
+        }, progress, ct);
+
+        var finalLatents = HostTensor.Float32(final, shape);
+        progress?.Report(new GenerationProgress("decode", steps, steps));
+        var image = Decode(FluxLatents.Unpack(finalLatents, latentH, latentW));
+        return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond);
+    }
+
+    /// <summary>encode_prompt: CLIP's pooled output and T5's last hidden state (no attention mask), and text_ids.</summary>
+    FluxPromptEmbeds EncodePrompt(FluxT5PromptTokenizer t5, string prompt)
+    {
+        var clipTokens = _clipTokenizer.Tokenize(prompt);
+        var pooled = Engine("text_encoder").Run(new Dictionary<string, HostTensor>
+        {
+            ["input_ids"] = HostTensor.Int64(clipTokens.InputIds, 1, clipTokens.Length),
+        })["pooler_output"];
+        var t5Tokens = t5.Tokenize(prompt);
+        var ones = Enumerable.Repeat(1L, t5Tokens.Length).ToArray();
+        var states = Engine("text_encoder_2").Run(new Dictionary<string, HostTensor>
+        {
+            ["input_ids"] = HostTensor.Int64(t5Tokens.InputIds, 1, t5Tokens.Length),
+            ["attention_mask"] = HostTensor.Int64(ones, 1, t5Tokens.Length),
+        })["last_hidden_state"];
+        return new FluxPromptEmbeds(states, pooled, FluxLatents.TextIds(t5Tokens.Length));
+    }
+
+    static float[] Predict(IEngine transformer, float[] sample, long[] shape, HostTensor timestep, HostTensor? guidance,
+        HostTensor imageIds, FluxPromptEmbeds text)
+    {
+        var inputs = new Dictionary<string, HostTensor>
+        {
+            ["hidden_states"] = HostTensor.Float32(sample, shape),
+            ["encoder_hidden_states"] = text.PromptEmbeds,
+            ["pooled_projections"] = text.PooledPromptEmbeds,
+            ["timestep"] = timestep,
+            ["img_ids"] = imageIds,
+            ["txt_ids"] = text.TextIds,
+        };
+        if (guidance is not null) inputs["guidance"] = guidance;
+        return transformer.Run(inputs)["sample"].Floats;
+    }
+
+    /// <summary>(latents / scaling_factor) + shift_factor, then the VAE decoder: [1, 3, H, W] in about [−1, 1].</summary>
+    HostTensor Decode(HostTensor latents)
+    {
+        float scaling = _config.Vae.ScalingFactor, shift = _config.Vae.ShiftFactor ?? 0f;
+        var raw = latents.Floats.Select(x => x / scaling + shift).ToArray();
+        return Engine("vae.decoder").Run(new Dictionary<string, HostTensor>
+        {
+            ["latents"] = HostTensor.Float32(raw, latents.Shape),
+        })["sample"];
+    }
+
+    public void Dispose()
+    {
+        // engines belong to the provider, which disposes them
+        _loaded.Clear();
+    }
+}

@@ -1,0 +1,40 @@
+using VisualGen.Tensors;
+
+namespace VisualGen.Pipelines.Flux;
+
+/// <summary>What a FLUX request must satisfy; each violation is a <see cref="GenerationException"/> naming the argument.
+/// diffusers resizes sizes that are not multiples of 16 with a warning; we refuse them so the output has the size asked for.</summary>
+public static class FluxRequestRules
+{
+    public const int MaxSequenceLengthLimit = 512;
+
+    public static void Validate(GenerationRequest r, FluxModelConfig c, string className, int height, int width, int steps, int maxSeq)
+    {
+        if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
+        if (r.Image is not null)
+            throw new GenerationException("image", $"{className} is text-to-image and takes no image; remove --image (image editing needs an editing model)");
+        int m = c.SizeMultiple;
+        if (height <= 0 || height % m != 0)
+            throw new GenerationException("height", $"height must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 latent packing), got {height}");
+        if (width <= 0 || width % m != 0)
+            throw new GenerationException("width", $"width must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 latent packing), got {width}");
+        if ((long)height * width > 4096L * 4096)
+            throw new GenerationException("height", $"{width}x{height} is larger than this pipeline accepts (4096×4096)");
+        if (steps <= 0) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at least 1, got {steps}");
+        if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
+        if (maxSeq <= 0 || maxSeq > MaxSequenceLengthLimit)
+            throw new GenerationException("max_sequence_length", $"max_sequence_length must be between 1 and {MaxSequenceLengthLimit}, got {maxSeq}");
+        if (r.GuidanceScale is double g && (g < 0 || double.IsNaN(g) || double.IsInfinity(g)))
+            throw new GenerationException("guidance_scale", $"guidance_scale must be a finite number ≥ 0, got {g}");
+        if (r.TrueCfgScale is double t && (t < 0 || double.IsNaN(t) || double.IsInfinity(t)))
+            throw new GenerationException("true_cfg_scale", $"true_cfg_scale must be a finite number ≥ 0, got {t}");
+    }
+
+    /// <summary>The explicit initial latents, checked against the packed shape the request implies.</summary>
+    public static float[] CheckLatents(HostTensor latents, long[] expected)
+    {
+        if (latents.DType != Checkpoints.TensorDType.F32 || !latents.Shape.SequenceEqual(expected))
+            throw new GenerationException("latents", $"latents must be packed float32 of shape [{string.Join(", ", expected)}] ([batch, (height/16)·(width/16), 4·latent_channels]) for this size, got {latents.DType} {latents.ShapeText}");
+        return latents.Floats;
+    }
+}

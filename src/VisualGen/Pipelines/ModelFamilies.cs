@@ -1,0 +1,16 @@
+using VisualGen.Checkpoints;
+using VisualGen.Pipelines.Flux;
+using VisualGen.Pipelines.QwenImage;
+using VisualGen.Pipelines.Wan;
+
+namespace VisualGen.Pipelines;
+
+/// <summary>Every pipeline VisualGen runs, registered by model_index.json's _class_name.</summary>
+public static class ModelFamilies
+{
+    public static PipelineRegistry CreateRegistry() => new PipelineRegistry()
+        .Register("WanPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
+        .Register("WanImageToVideoPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
+        .Register("FluxPipeline", new PipelineDescriptor("flux", (model, engines) => new FluxPipeline(model, engines)))
+        .Register("QwenImagePipeline", new PipelineDescriptor("qwenimage", (model, engines) => new QwenImagePipeline(model, engines)));
+}

@@ -1,0 +1,147 @@
+using VisualGen.Checkpoints;
+using VisualGen.Engines;
+using VisualGen.Pipelines.Wan;
+using VisualGen.Schedulers;
+using VisualGen.Tensors;
+using VisualGen.Tokenizers.QwenImage;
+
+namespace VisualGen.Pipelines.QwenImage;
+
+/// <summary>
+/// diffusers' QwenImagePipeline (Qwen-Image and Qwen-Image-2512, text-to-image): the chat-templated prompt through
+/// the Qwen2.5-VL text encoder (template states dropped), packed 2×2 latents, FlowMatchEuler with mu from the image
+/// token count and sigmas linspace(1, 1/n, n), true classifier-free guidance (a second transformer call on the
+/// negative prompt, norm rescaling) when true_cfg_scale > 1 and a negative prompt is given, and the Wan-style VAE
+/// decoding one frame. Engines come from an <see cref="IEngineProvider"/> on first use.
+/// </summary>
+public sealed class QwenImagePipeline : IGenerationPipeline
+{
+    /// <summary>diffusers' default true_cfg_scale.</summary>
+    public const double DefaultTrueCfgScale = 4.0;
+
+    readonly string _modelDir;
+    readonly IEngineProvider _engines;
+    readonly QwenImageModelConfig _config;
+    readonly QwenImagePromptTokenizer _tokenizer;
+    readonly SchedulerConfig _schedulerConfig;
+    readonly WanLatentStats _latentStats;
+    readonly Dictionary<string, IEngine> _loaded = [];
+    readonly IProgress<string>? _log;
+
+    public PipelineInfo Info { get; }
+
+    public QwenImagePipeline(DetectedModel model, IEngineProvider engines, IProgress<string>? log = null)
+    {
+        _modelDir = model.Path;
+        var index = model.RequireIndex();
+        _engines = engines;
+        _log = log;
+        _config = QwenImageModelConfig.Load(index);
+        _tokenizer = QwenImagePromptTokenizer.Load(index.ComponentDirectory("tokenizer"));
+        _schedulerConfig = SchedulerConfig.Load(index.ComponentDirectory("scheduler"));
+        _latentStats = new WanLatentStats(WanVaeConfig.Read(index.ComponentDirectory("vae")));
+        Info = new PipelineInfo
+        {
+            ClassName = index.ClassName,
+            Family = model.Family,
+            ProducesVideo = false,
+            AcceptsImage = false,
+            // default_sample_size 128 × vae_scale_factor
+            DefaultHeight = 128 * _config.VaeScaleFactor,
+            DefaultWidth = 128 * _config.VaeScaleFactor,
+            DefaultSteps = 50,
+            SizeMultiple = _config.SizeMultiple,
+        };
+    }
+
+    IEngine Engine(string component)
+    {
+        lock (_loaded)
+        {
+            if (!_loaded.TryGetValue(component, out var e))
+                _loaded[component] = e = _engines.GetEngine(_modelDir, component, _log);
+            return e;
+        }
+    }
+
+    public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        Task.Run(() => Generate(request, progress, cancellationToken), cancellationToken);
+
+    GenerationResult Generate(GenerationRequest r, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        int height = r.Height ?? Info.DefaultHeight, width = r.Width ?? Info.DefaultWidth;
+        int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
+        int maxSeq = r.MaxSequenceLength ?? 512;
+        double trueCfgScale = r.TrueCfgScale ?? DefaultTrueCfgScale;
+        QwenImageRequestRules.Validate(r, _config, height, width, steps, maxSeq, trueCfgScale);
+
+        // latent grid (h/8, w/8) and its 2×2 patches, img_shapes [(1, h/16, w/16)]
+        long latentH = height / _config.VaeScaleFactor, latentW = width / _config.VaeScaleFactor;
+        long gridH = latentH / 2, gridW = latentW / 2, tokens = gridH * gridW;
+        long[] packedShape = [1, tokens, _config.PackedChannels];
+        float[] latents = r.Latents is { } given
+            ? QwenImageRequestRules.CheckLatents(given, packedShape)
+            : LatentNoise.Gaussian(tokens * _config.PackedChannels, r.Seed ?? 0);
+
+        progress?.Report(new GenerationProgress("encode", 0, steps));
+        bool trueCfg = trueCfgScale > 1 && r.NegativePrompt is not null;
+        var promptEmbeds = EncodePrompt(r.Prompt, maxSeq);
+        var negativeEmbeds = trueCfg ? EncodePrompt(r.NegativePrompt!, maxSeq) : null;
+
+        var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
+        if (scheduler is not FlowMatchEulerDiscreteScheduler flowMatch)
+            throw new SchedulerException($"QwenImagePipeline needs {FlowMatchEulerDiscreteScheduler.Name} (it passes mu and sigmas), the checkpoint has {scheduler.ClassName}");
+        scheduler.SetTimesteps(steps, flowMatch.CalculateShift(tokens), FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
+
+        var imgShapes = HostTensor.Int64([1, gridH, gridW], 3);
+        var transformer = Engine("transformer");
+        var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
+        {
+            var hiddenStates = HostTensor.Float32(sample, packedShape);
+            // timestep / 1000 in float32, as the pipeline passes it
+            var timestep = HostTensor.Float32([(float)t / 1000f], 1);
+            var cond = Predict(transformer, hiddenStates, timestep, promptEmbeds, imgShapes);
+            if (negativeEmbeds is null) return cond;
+            var neg = Predict(transformer, hiddenStates, timestep, negativeEmbeds, imgShapes);
+            return TrueCfg.Combine(cond, neg, (float)trueCfgScale, _config.PackedChannels);
+        }, progress, ct);
+
+        var finalLatents = HostTensor.Float32(final, packedShape);
+        progress?.Report(new GenerationProgress("decode", steps, steps));
+        var unpacked = LatentPacking.Unpack(finalLatents, latentH, latentW);
+        var vaeLatents = _latentStats.Denormalize(unpacked.Reshape(1, _config.LatentChannels, 1, latentH, latentW));
+        // one latent frame is exactly the VAE decoder's first chunk
+        var decoded = Engine("vae.decoder_first").Run(new Dictionary<string, HostTensor> { [WanVaeDecoder.LatentsInput] = vaeLatents });
+        if (!decoded.TryGetValue(WanVaeDecoder.SampleOutput, out var video))
+            throw new EngineException($"the VAE decoder engine has no output '{WanVaeDecoder.SampleOutput}'");
+        var image = VideoPostprocess.ToNumpyLayout(video).Reshape(1, height, width, 3);
+        return new GenerationResult(finalLatents, image, IsVideo: false, Info.FramesPerSecond);
+    }
+
+    HostTensor EncodePrompt(string prompt, int maxSequenceLength)
+    {
+        var tok = _tokenizer.Tokenize(prompt);
+        var outputs = Engine("text_encoder").Run(new Dictionary<string, HostTensor>
+        {
+            ["input_ids"] = HostTensor.Int64(tok.InputIds, 1, tok.Length),
+            ["attention_mask"] = HostTensor.Int64(tok.AttentionMask, 1, tok.Length),
+        });
+        return QwenImagePromptEmbeds.FromHiddenStates(outputs["last_hidden_state"], maxSequenceLength);
+    }
+
+    static float[] Predict(IEngine transformer, HostTensor hiddenStates, HostTensor timestep, HostTensor encoderHiddenStates, HostTensor imgShapes) =>
+        transformer.Run(new Dictionary<string, HostTensor>
+        {
+            ["hidden_states"] = hiddenStates,
+            ["timestep"] = timestep,
+            ["encoder_hidden_states"] = encoderHiddenStates,
+            ["img_shapes"] = imgShapes,
+        })["sample"].Floats;
+
+    public void Dispose()
+    {
+        // engines belong to the provider, which disposes them
+        _loaded.Clear();
+    }
+}

@@ -1,0 +1,37 @@
+using VisualGen.Engines;
+using VisualGen.Pipelines.Images;
+using VisualGen.Tensors;
+
+namespace VisualGen.Pipelines.Wan;
+
+/// <summary>
+/// WanImageToVideoPipeline's conditioning: CLIP image tokens (hidden_states[−2]) for the cross-attention's added
+/// K/V, and the channel condition = [first-frame mask (4 channels), normalized VAE mode of [image, zeros…]].
+/// </summary>
+public static class WanImageCondition
+{
+    /// <summary>CLIP vision tokens of the image: [1, tokens, dim].</summary>
+    public static HostTensor ImageEmbeds(IEngine imageEncoder, ClipImageProcessor processor, HostTensor image) =>
+        imageEncoder.Run(new Dictionary<string, HostTensor> { ["pixel_values"] = processor.Process(image) })["hidden_state"];
+
+    /// <summary>The [1, 4 + z, latent_frames, h, w] condition for a [height, width, 3] image in [0, 1].</summary>
+    public static HostTensor Condition(WanVaeEncoder encoder, WanLatentStats stats, HostTensor image, int frames, int height, int width,
+        CancellationToken ct)
+    {
+        var resized = BicubicResize.Resize(image, height, width).Floats;
+        long plane = (long)height * width;
+        var video = new float[3 * frames * plane]; // [1, 3, frames, H, W]: frame 0 is the image in [−1, 1], the rest zeros
+        for (long p = 0; p < plane; p++)
+            for (int c = 0; c < 3; c++)
+                video[c * frames * plane + p] = 2f * resized[p * 3 + c] - 1f;
+        var mean = encoder.Encode(HostTensor.Float32(video, 1, 3, frames, height, width), ct);
+        var latent = stats.Normalize(mean);
+        long z = latent.Shape[1], lf = latent.Shape[2], lh = latent.Shape[3], lw = latent.Shape[4];
+        long framePlane = lh * lw, perChannel = lf * framePlane;
+        var cond = new float[(4 + z) * perChannel];
+        for (int c = 0; c < 4; c++)
+            Array.Fill(cond, 1f, (int)(c * perChannel), (int)framePlane); // mask: latent frame 0 is given, the rest generated
+        Array.Copy(latent.Floats, 0, cond, 4 * perChannel, z * perChannel);
+        return HostTensor.Float32(cond, 1, 4 + z, lf, lh, lw);
+    }
+}

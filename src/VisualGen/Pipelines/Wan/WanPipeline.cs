@@ -1,0 +1,176 @@
+using VisualGen.Checkpoints;
+using VisualGen.Engines;
+using VisualGen.Pipelines.Images;
+using VisualGen.Schedulers;
+using VisualGen.Tensors;
+using VisualGen.Tokenizers.Wan;
+
+namespace VisualGen.Pipelines.Wan;
+
+/// <summary>
+/// diffusers' WanPipeline (Wan 2.1 text-to-video; Wan 2.2 A14B with two experts; Wan 2.2 TI2V-5B with per-token
+/// timesteps) and WanImageToVideoPipeline (Wan 2.1 I2V: CLIP image tokens and a VAE-encoded first-frame condition):
+/// prompt encoding with UMT5, classifier-free guidance batched into one transformer call, the shared denoising loop,
+/// and VAE decoding. The task is the conditioning, not a subclass. Engines come from an <see cref="IEngineProvider"/> on first use.
+/// </summary>
+public sealed class WanPipeline : IGenerationPipeline
+{
+    readonly string _modelDir;
+    readonly ModelIndex _index;
+    readonly IEngineProvider _engines;
+    readonly WanModelConfig _config;
+    readonly WanPromptTokenizer _tokenizer;
+    readonly SchedulerConfig _schedulerConfig;
+    readonly WanLatentStats _latentStats;
+    readonly Dictionary<string, IEngine> _loaded = [];
+    readonly IProgress<string>? _log;
+
+    public PipelineInfo Info { get; }
+
+    public WanPipeline(DetectedModel model, IEngineProvider engines, IProgress<string>? log = null)
+    {
+        _modelDir = model.Path;
+        _index = model.RequireIndex();
+        _engines = engines;
+        _log = log;
+        _config = WanModelConfig.Load(_index);
+        _tokenizer = WanPromptTokenizer.Load(_index.ComponentDirectory("tokenizer"));
+        _schedulerConfig = SchedulerConfig.Load(_index.ComponentDirectory("scheduler"));
+        _latentStats = new WanLatentStats(WanVaeConfig.Read(_index.ComponentDirectory("vae")));
+        Info = new PipelineInfo
+        {
+            ClassName = _index.ClassName,
+            Family = model.Family,
+            ProducesVideo = true,
+            AcceptsImage = _config.ImageToVideo,
+            RequiresImage = _config.ImageToVideo,
+            DefaultHeight = 480,
+            DefaultWidth = 832,
+            DefaultNumFrames = 81,
+            FrameMultiple = _config.VaeScaleTemporal,
+            DefaultSteps = 50,
+            SizeMultiple = _config.SizeMultiple,
+            FramesPerSecond = 16,
+        };
+    }
+
+    IEngine Engine(string component)
+    {
+        lock (_loaded)
+        {
+            if (!_loaded.TryGetValue(component, out var e))
+                _loaded[component] = e = _engines.GetEngine(_modelDir, component, _log);
+            return e;
+        }
+    }
+
+    public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        Task.Run(() => Generate(request, progress, cancellationToken), cancellationToken);
+
+    GenerationResult Generate(GenerationRequest r, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        int height = r.Height ?? Info.DefaultHeight, width = r.Width ?? Info.DefaultWidth;
+        int frames = r.NumFrames ?? Info.DefaultNumFrames, steps = r.NumInferenceSteps ?? Info.DefaultSteps;
+        float guidance = (float)(r.GuidanceScale ?? 5.0);
+        float guidance2 = (float)(r.GuidanceScale2 ?? guidance);
+        int maxSeq = r.MaxSequenceLength ?? 512;
+        WanRequestRules.Validate(r, _config, height, width, frames, steps, maxSeq, Info);
+        if (r.Image is not null && !_config.ImageToVideo)
+            throw new GenerationException("image", $"{_index.ClassName} is text-to-video and takes no image; use an image-to-video model");
+        if (r.Image is null && _config.ImageToVideo)
+            throw new GenerationException("image", $"{_index.ClassName} is image-to-video: an image is required (--image FILE)");
+        if (r.Image is { } im && (im.Rank != 3 || im.Shape[2] != 3))
+            throw new GenerationException("image", $"image must be [height, width, 3], got {im.ShapeText}");
+
+        var shape = WanLatents.Shape(_config, 1, frames, height, width);
+        float[] latents = r.Latents is { } given ? WanRequestRules.CheckLatents(given, shape) : LatentNoise.Gaussian(shape.Aggregate(1L, (a, b) => a * b), r.Seed ?? 0);
+
+        progress?.Report(new GenerationProgress("encode", 0, steps));
+        var tokenizer = _tokenizer.WithMaxSequenceLength(maxSeq);
+        bool cfg = guidance > 1f || (_config.BoundaryRatio is not null && guidance2 > 1f);
+        var promptEmbeds = EncodePrompt(tokenizer, r.Prompt);
+        var negativeEmbeds = cfg ? EncodePrompt(tokenizer, r.NegativePrompt ?? "") : null;
+
+        HostTensor? imageEmbeds = null, condition = null;
+        if (_config.ImageToVideo)
+        {
+            if (_config.HasImageEncoder)
+                imageEmbeds = WanImageCondition.ImageEmbeds(Engine("image_encoder"), new ClipImageProcessor(_index.ComponentDirectory("image_processor")), r.Image!);
+            var encoder = new WanVaeEncoder(Engine("vae.encoder_first"), Engine("vae.encoder_next"));
+            condition = WanImageCondition.Condition(encoder, _latentStats, r.Image!, frames, height, width, ct);
+        }
+
+        var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
+        scheduler.SetTimesteps(steps);
+        double? boundary = _config.BoundaryRatio * _config.NumTrainTimesteps;
+        long tokens = shape[2] / _config.PatchSize[0] * (shape[3] / _config.PatchSize[1]) * (shape[4] / _config.PatchSize[2]);
+
+        var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
+        {
+            bool high = boundary is null || t >= boundary;
+            string expert = high || !_config.HasTransformer2 ? "transformer" : "transformer_2";
+            if (!high && !_config.HasTransformer2) expert = "transformer";
+            float scale = high ? guidance : guidance2;
+            return Predict(Engine(expert), sample, shape, (float)t, tokens, promptEmbeds, cfg ? negativeEmbeds : null, scale, condition, imageEmbeds).Floats;
+        }, progress, ct);
+
+        var finalLatents = HostTensor.Float32(final, shape);
+        progress?.Report(new GenerationProgress("decode", steps, steps));
+        var vaeLatents = _latentStats.Denormalize(finalLatents);
+        var video = new WanVaeDecoder(Engine("vae.decoder_first"), Engine("vae.decoder_next")).Decode(vaeLatents, ct);
+        return new GenerationResult(finalLatents, VideoPostprocess.ToNumpyLayout(video), IsVideo: true, Info.FramesPerSecond);
+    }
+
+    HostTensor EncodePrompt(WanPromptTokenizer tokenizer, string prompt)
+    {
+        var tok = tokenizer.Tokenize(prompt);
+        var outputs = Engine("text_encoder").Run(new Dictionary<string, HostTensor>
+        {
+            ["input_ids"] = HostTensor.Int64(tok.InputIds, 1, tok.Length),
+            ["attention_mask"] = HostTensor.Int64(tok.AttentionMask, 1, tok.Length),
+        });
+        return WanPromptEmbeds.ZeroPastPromptLength(outputs["last_hidden_state"], HostTensor.Int64(tok.AttentionMask, 1, tok.Length));
+    }
+
+    /// <summary>One guided prediction: cond and uncond batched into one transformer call.</summary>
+    HostTensor Predict(IEngine transformer, float[] sample, long[] shape, float t, long tokens, HostTensor cond, HostTensor? uncond, float scale,
+        HostTensor? condition, HostTensor? imageEmbeds)
+    {
+        int batch = uncond is null ? 1 : 2;
+        long n = sample.Length;
+        long c = condition?.Floats.LongLength ?? 0;
+        var hs = new float[(n + c) * batch];
+        for (int b = 0; b < batch; b++)
+        {
+            // I2V: cat([latents, condition], dim=1) per batch row
+            Array.Copy(sample, 0, hs, b * (n + c), n);
+            if (condition is not null) Array.Copy(condition.Floats, 0, hs, b * (n + c) + n, c);
+        }
+        long channels = shape[1] + (condition?.Shape[1] ?? 0);
+        var context = uncond is null ? cond : Concat(cond, uncond);
+        HostTensor timestep = _config.ExpandTimesteps
+            ? HostTensor.Float32(Enumerable.Repeat(t, (int)(tokens * batch)).ToArray(), batch, tokens)
+            : HostTensor.Float32(Enumerable.Repeat(t, batch).ToArray(), batch);
+        var inputs = new Dictionary<string, HostTensor>
+        {
+            ["hidden_states"] = HostTensor.Float32(hs, [batch, channels, .. shape[2..]]),
+            ["timestep"] = timestep,
+            ["encoder_hidden_states"] = context,
+        };
+        if (imageEmbeds is not null)
+            inputs["encoder_hidden_states_image"] = batch == 1 ? imageEmbeds : Concat(imageEmbeds, imageEmbeds);
+        var output = transformer.Run(inputs)["sample"].Floats;
+        if (uncond is null) return HostTensor.Float32(output, shape);
+        return HostTensor.Float32(Guidance.Combine(output.AsSpan(0, (int)n), output.AsSpan((int)n, (int)n), scale), shape);
+    }
+
+    static HostTensor Concat(HostTensor a, HostTensor b) =>
+        HostTensor.Float32([.. a.Floats, .. b.Floats], [a.Shape[0] + b.Shape[0], .. a.Shape[1..]]);
+
+    public void Dispose()
+    {
+        // engines belong to the provider, which disposes them
+        _loaded.Clear();
+    }
+}

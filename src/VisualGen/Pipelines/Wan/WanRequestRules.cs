@@ -1,0 +1,33 @@
+using VisualGen.Tensors;
+
+namespace VisualGen.Pipelines.Wan;
+
+/// <summary>What a Wan request must satisfy; each violation is a <see cref="GenerationException"/> naming the argument.</summary>
+public static class WanRequestRules
+{
+    public static void Validate(GenerationRequest r, WanModelConfig c, int height, int width, int frames, int steps, int maxSeq, PipelineInfo info)
+    {
+        if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
+        int m = c.SizeMultiple;
+        if (height <= 0 || height % m != 0)
+            throw new GenerationException("height", $"height must be a positive multiple of {m} (VAE scale {c.VaeScaleSpatial} × patch {c.PatchSize[1]}), got {height}");
+        if (width <= 0 || width % m != 0)
+            throw new GenerationException("width", $"width must be a positive multiple of {m} (VAE scale {c.VaeScaleSpatial} × patch {c.PatchSize[2]}), got {width}");
+        if (frames < 1 || (frames - 1) % c.VaeScaleTemporal != 0)
+            throw new GenerationException("num_frames", $"num_frames must be {c.VaeScaleTemporal}k+1 (1, {1 + c.VaeScaleTemporal}, {1 + 2 * c.VaeScaleTemporal}, ..., 81), got {frames}");
+        if (steps <= 0) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at least 1, got {steps}");
+        if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
+        if (maxSeq <= 0) throw new GenerationException("max_sequence_length", $"max_sequence_length must be at least 1, got {maxSeq}");
+        if (r.GuidanceScale is double g && (g < 0 || double.IsNaN(g))) throw new GenerationException("guidance_scale", $"guidance_scale must be ≥ 0, got {g}");
+        if (height * (long)width * frames > 1280L * 1280 * 241)
+            throw new GenerationException("height", $"{width}x{height}x{frames} is larger than this server accepts");
+    }
+
+    /// <summary>The explicit initial latents, checked against the shape the request implies.</summary>
+    public static float[] CheckLatents(HostTensor latents, long[] expected)
+    {
+        if (latents.DType != Checkpoints.TensorDType.F32 || !latents.Shape.SequenceEqual(expected))
+            throw new GenerationException("latents", $"latents must be float32 of shape [{string.Join(", ", expected)}] for this size and frame count, got {latents.DType} {latents.ShapeText}");
+        return latents.Floats;
+    }
+}

@@ -1,0 +1,49 @@
+using VisualGen.Engines;
+using VisualGen.Tensors;
+
+namespace VisualGen.Pipelines.Wan;
+
+/// <summary>
+/// Decodes Wan latents chunk by chunk as diffusers does: the first latent frame through the first-chunk engine,
+/// then <see cref="LatentFramesPerChunk"/> latent frames at a time through the next-chunk engine, each call
+/// feeding back the previous call's feature cache (outputs <c>cache_out.X</c> → inputs <c>cache.X</c>), so memory
+/// stays bounded by one chunk. The engines are the exporter's AutoencoderKLWan decoder graphs (WanChunk.First and
+/// WanChunk.Next); they stay owned by the caller.
+/// </summary>
+public sealed class WanVaeDecoder
+{
+    public const string LatentsInput = "latents", SampleOutput = "sample";
+
+    readonly IEngine _first, _next;
+
+    public WanVaeDecoder(IEngine firstChunk, IEngine nextChunk, int latentFramesPerChunk = 1)
+    {
+        if (latentFramesPerChunk < 1) throw new ArgumentOutOfRangeException(nameof(latentFramesPerChunk), "at least one latent frame per chunk");
+        (_first, _next, LatentFramesPerChunk) = (firstChunk, nextChunk, latentFramesPerChunk);
+    }
+
+    /// <summary>Latent frames per later chunk (diffusers: 1; more frames give the same result with fewer calls).</summary>
+    public int LatentFramesPerChunk { get; }
+
+    /// <summary>De-normalized latents [B, z_dim, F, h, w] → video [B, 3, 1 + 4(F − 1), H, W] in [-1, 1].</summary>
+    public HostTensor Decode(HostTensor latents, CancellationToken cancellationToken = default)
+    {
+        VideoFrames.CheckVideo(latents, nameof(latents));
+        long frames = latents.Shape[2];
+        var outputs = new List<HostTensor>();
+        var result = _first.Run(new Dictionary<string, HostTensor> { [LatentsInput] = VideoFrames.Slice(latents, 0, 1) });
+        outputs.Add(Sample(result));
+        for (long start = 1; start < frames; start += LatentFramesPerChunk)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var inputs = WanFeatureCacheState.NextInputs(result);
+            inputs[LatentsInput] = VideoFrames.Slice(latents, start, Math.Min(LatentFramesPerChunk, frames - start));
+            result = _next.Run(inputs);
+            outputs.Add(Sample(result));
+        }
+        return VideoFrames.Concat(outputs);
+    }
+
+    static HostTensor Sample(IReadOnlyDictionary<string, HostTensor> r) =>
+        r.TryGetValue(SampleOutput, out var s) ? s : throw new EngineException($"the VAE decoder engine has no output '{SampleOutput}'");
+}

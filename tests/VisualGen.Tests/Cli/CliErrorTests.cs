@@ -1,0 +1,139 @@
+using VisualGen.Checkpoints;
+using VisualGen.Cli;
+using VisualGen.Tests.Pipelines;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Cli;
+
+/// <summary>Bad requests get one clear line naming the argument, and a non-zero exit; never a stack trace.</summary>
+public class CliErrorTests
+{
+    static (int Rc, string Err) Run(params string[] extra)
+    {
+        var args = new List<string> { "generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "a fox",
+            "--engine-cache", ConformancePipelines.CacheDir, "--output", Path.Combine(Fixtures.TempDir("err"), "o"), "--format", "png" };
+        args.AddRange(extra);
+        var err = new StringWriter();
+        int rc = CliApp.Run(args.ToArray(), new StringWriter(), err);
+        Assert.DoesNotContain("   at ", err.ToString());
+        return (rc, err.ToString());
+    }
+
+    [ConformanceTheory]
+    [InlineData(new[] { "--height", "33", "--width", "48", "--frames", "9" }, "height must be a positive multiple of 16")]
+    [InlineData(new[] { "--height", "32", "--width", "40", "--frames", "9" }, "width must be a positive multiple of 16")]
+    [InlineData(new[] { "--height", "32", "--width", "48", "--frames", "8" }, "num_frames must be 4k+1")]
+    [InlineData(new[] { "--height", "32", "--width", "48", "--frames", "9", "--steps", "0" }, "num_inference_steps must be at least 1")]
+    [InlineData(new[] { "--height", "32", "--width", "48", "--frames", "9", "--steps", "-2" }, "num_inference_steps must be at least 1")]
+    [InlineData(new[] { "--steps", "two" }, "--steps must be an integer")]
+    [InlineData(new[] { "--bogus", "1" }, "unknown flag --bogus")]
+    public void Bad_arguments_are_named(string[] extra, string message)
+    {
+        var (rc, err) = Run(extra);
+        Assert.NotEqual(0, rc);
+        Assert.Contains(message, err);
+    }
+
+    [ConformanceFact]
+    public void Empty_prompt_is_refused()
+    {
+        var err = new StringWriter();
+        int rc = CliApp.Run(["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "  ", "--height", "32", "--width", "48",
+            "--frames", "9", "--engine-cache", ConformancePipelines.CacheDir], new StringWriter(), err);
+        Assert.Equal(2, rc);
+        Assert.Contains("prompt must not be empty", err.ToString());
+    }
+
+    [ConformanceFact]
+    public void Wrong_latents_shape_names_the_expected_shape()
+    {
+        string tmp = Fixtures.TempDir("lat");
+        string path = Path.Combine(tmp, "l.safetensors");
+        SafeTensorsWriter.Write(path, [TensorData.Float32("latents", [1, 16, 2, 4, 6], new float[16 * 2 * 4 * 6])]);
+        var (rc, err) = Run("--height", "32", "--width", "48", "--frames", "9", "--latents", path);
+        Assert.Equal(2, rc);
+        Assert.Contains("latents must be float32 of shape [1, 16, 3, 4, 6]", err);
+    }
+
+    [ConformanceFact]
+    public void Latents_file_without_latents_tensor_is_named()
+    {
+        string tmp = Fixtures.TempDir("lat");
+        string path = Path.Combine(tmp, "l.safetensors");
+        SafeTensorsWriter.Write(path, [TensorData.Float32("x", [1], [0f])]);
+        var (rc, err) = Run("--latents", path);
+        Assert.Equal(2, rc);
+        Assert.Contains("no tensor named 'latents'", err);
+    }
+
+    [Fact]
+    public void Missing_model_folder_is_named()
+    {
+        var err = new StringWriter();
+        int rc = CliApp.Run(["generate", "--model", "/nonexistent/model", "--prompt", "x"], new StringWriter(), err);
+        Assert.Equal(1, rc);
+        Assert.Contains("/nonexistent/model", err.ToString());
+    }
+
+    [ConformanceFact]
+    public void Missing_component_is_named()
+    {
+        string tmp = Fixtures.TempDir("broken");
+        CopyDirectory(Fixtures.Checkpoint("wan21_t2v"), tmp);
+        Directory.Delete(Path.Combine(tmp, "vae"), recursive: true);
+        var err = new StringWriter();
+        int rc = CliApp.Run(["generate", "--model", tmp, "--prompt", "x", "--height", "32", "--width", "48", "--frames", "9",
+            "--engine-cache", ConformancePipelines.CacheDir], new StringWriter(), err);
+        Assert.Equal(1, rc);
+        Assert.Contains("vae", err.ToString());
+    }
+
+    static void CopyDirectory(string from, string to)
+    {
+        foreach (var d in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, d)));
+        foreach (var f in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            string dst = Path.Combine(to, Path.GetRelativePath(from, f));
+            File.Copy(f, dst);
+            File.SetAttributes(dst, FileAttributes.Normal);
+        }
+    }
+}
+
+public class CliImageArgumentTests
+{
+    [ConformanceFact]
+    public void Image_to_video_without_image_is_refused()
+    {
+        var err = new StringWriter();
+        int rc = CliApp.Run(["generate", "--model", Fixtures.Checkpoint("wan21_i2v"), "--prompt", "x", "--height", "32", "--width", "32",
+            "--frames", "9", "--engine-cache", ConformancePipelines.CacheDir], new StringWriter(), err);
+        Assert.Equal(2, rc);
+        Assert.Contains("image-to-video: an image is required", err.ToString());
+    }
+
+    [ConformanceFact]
+    public void Text_to_video_with_image_is_refused()
+    {
+        var err = new StringWriter();
+        int rc = CliApp.Run(["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "x", "--height", "32", "--width", "48",
+            "--frames", "9", "--image", Path.Combine(Fixtures.Family("wan21_i2v"), "image.png"), "--engine-cache", ConformancePipelines.CacheDir],
+            new StringWriter(), err);
+        Assert.Equal(2, rc);
+        Assert.Contains("takes no image", err.ToString());
+    }
+
+    [ConformanceFact]
+    public void Non_png_image_is_refused_by_name()
+    {
+        string tmp = Fixtures.TempDir("img");
+        string path = Path.Combine(tmp, "photo.jpg");
+        File.WriteAllBytes(path, [0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]);
+        var err = new StringWriter();
+        int rc = CliApp.Run(["generate", "--model", Fixtures.Checkpoint("wan21_i2v"), "--prompt", "x", "--image", path], new StringWriter(), err);
+        Assert.NotEqual(0, rc);
+        Assert.Contains("photo.jpg", err.ToString());
+        Assert.DoesNotContain("   at ", err.ToString());
+    }
+}

@@ -1,0 +1,43 @@
+using VisualGen.Cli;
+using VisualGen.Media;
+using VisualGen.Tests.Pipelines;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Cli;
+
+/// <summary>FLUX.1 bad requests through the CLI: one clear line naming the argument, a non-zero exit, no stack trace.</summary>
+public class FluxCliErrorTests
+{
+    static (int Rc, string Err) Run(params string[] extra)
+    {
+        var args = new List<string> { "generate", "--model", Fixtures.Checkpoint("flux1"), "--prompt", "a lighthouse", "--steps", "1",
+            "--engine-cache", ConformancePipelines.CacheDir,
+            "--output", Path.Combine(Fixtures.TempDir("err"), "o"), "--format", "png" };
+        args.AddRange(extra);
+        var err = new StringWriter();
+        int rc = CliApp.Run(args.ToArray(), new StringWriter(), err);
+        Assert.DoesNotContain("   at ", err.ToString());
+        return (rc, err.ToString());
+    }
+
+    [ConformanceTheory]
+    [InlineData(new[] { "--height", "72", "--width", "48" }, "height must be a positive multiple of 16")]
+    [InlineData(new[] { "--height", "64", "--width", "40" }, "width must be a positive multiple of 16")]
+    [InlineData(new[] { "--height", "64", "--width", "48", "--max-sequence-length", "600" }, "max_sequence_length must be between 1 and 512")]
+    public void Bad_sizes_are_named(string[] extra, string message)
+    {
+        var (rc, err) = Run(extra);
+        Assert.NotEqual(0, rc);
+        Assert.Contains(message, err);
+    }
+
+    [ConformanceFact]
+    public void An_image_given_to_flux_is_refused()
+    {
+        string png = Path.Combine(Fixtures.TempDir("img"), "in.png");
+        PngWriter.Write(png, RgbImage.FromFloat(new float[16 * 16 * 3], 16, 16));
+        var (rc, err) = Run("--height", "64", "--width", "48", "--image", png);
+        Assert.NotEqual(0, rc);
+        Assert.Contains("FluxPipeline is text-to-image and takes no image", err);
+    }
+}

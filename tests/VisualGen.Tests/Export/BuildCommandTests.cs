@@ -1,0 +1,76 @@
+using VisualGen.Cli;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Export;
+
+public class BuildCommandTests
+{
+    static (int Rc, string Out, string Err) Build(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int rc = CliApp.Run(["build", .. args], o, e);
+        return (rc, o.ToString(), e.ToString());
+    }
+
+    [ConformanceFact]
+    public void Second_build_is_a_hit_for_every_component_and_exports_nothing()
+    {
+        string cache = Fixtures.TempDir("build-cache");
+        string model = Fixtures.Checkpoint("wan21_t2v");
+        var first = Build("--model", model, "--cache", cache);
+        Assert.True(first.Rc == 0, first.Err);
+        var lines = first.Out.Split('\n').Where(l => l.Contains(" nodes ")).ToList();
+        Assert.Equal(["text_encoder", "transformer", "vae.decoder_first", "vae.decoder_next", "vae.encoder_first", "vae.encoder_next"],
+            lines.Select(l => l.Split(' ')[0]).Order().ToList());
+        Assert.All(lines, l => Assert.EndsWith("built", l.TrimEnd()));
+        Assert.Contains("exporting transformer", first.Err);
+
+        var second = Build("--model", model, "--cache", cache);
+        Assert.True(second.Rc == 0, second.Err);
+        var again = second.Out.Split('\n').Where(l => l.Contains(" nodes ")).ToList();
+        Assert.Equal(6, again.Count);
+        Assert.All(again, l => Assert.EndsWith("hit", l.TrimEnd()));
+        Assert.DoesNotContain("exporting", second.Err);
+        Assert.DoesNotContain("building", second.Err);
+        Assert.Empty(Directory.GetDirectories(cache, ".export-*"));
+    }
+
+    [ConformanceFact]
+    public void Selected_components_only_and_unknown_component_is_named()
+    {
+        string cache = Fixtures.TempDir("build-cache");
+        var one = Build("--model", Fixtures.Checkpoint("wan21_t2v"), "--cache", cache, "--components", "transformer");
+        Assert.True(one.Rc == 0, one.Err);
+        Assert.Single(Directory.GetDirectories(cache), d => !Path.GetFileName(d).StartsWith('.'));
+        var bad = Build("--model", Fixtures.Checkpoint("wan21_t2v"), "--cache", cache, "--components", "unet");
+        Assert.Equal(2, bad.Rc);
+        Assert.Contains("'unet' is not a component", bad.Err);
+    }
+
+    [ConformanceFact]
+    public void Corrupted_entry_is_detected_and_rebuilt()
+    {
+        string cache = Fixtures.TempDir("build-cache");
+        string model = Fixtures.Checkpoint("wan21_t2v");
+        Assert.Equal(0, Build("--model", model, "--cache", cache, "--components", "transformer").Rc);
+        string entry = Directory.GetDirectories(cache, "transformer-*").Single();
+        string onnx = Path.Combine(entry, "model.onnx");
+        var bytes = File.ReadAllBytes(onnx);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(onnx, bytes);
+        var rebuilt = Build("--model", model, "--cache", cache, "--components", "transformer");
+        Assert.True(rebuilt.Rc == 0, rebuilt.Err);
+        Assert.Contains("corrupt entry", rebuilt.Err);
+        Assert.EndsWith("built", rebuilt.Out.Split('\n').First(l => l.Contains(" nodes ")).TrimEnd());
+    }
+
+    [Fact]
+    public void Missing_model_is_one_line_error()
+    {
+        var r = Build("--model", "/no/such/model", "--cache", Fixtures.TempDir("c"));
+        Assert.Equal(1, r.Rc);
+        Assert.Contains("/no/such/model", r.Err);
+        Assert.DoesNotContain("   at ", r.Err);
+    }
+}

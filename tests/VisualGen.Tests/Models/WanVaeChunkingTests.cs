@@ -1,0 +1,132 @@
+using VisualGen.Checkpoints;
+using VisualGen.Exporter.Models.Wan.Vae;
+using VisualGen.Pipelines.Wan;
+using VisualGen.Tensors;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Models;
+
+/// <summary>
+/// The Wan VAE on small random checkpoints of our own configs (other base_dim, dim_mult, num_res_blocks, z_dim,
+/// decoder_base_dim, patch size): shape rules, determinism, causality, and agreement between three ways of running
+/// it that share no cache logic — one latent frame per chunk (diffusers), two per chunk, and the single-pass graph.
+/// </summary>
+public class WanVaeChunkingTests
+{
+    static WanVaeRandomCheckpoint Plain() => new()
+    {
+        BaseDim = 4, ZDim = 4, DimMult = [1, 2, 3], NumResBlocks = 2, TemperalDownsample = [true, true],
+    };
+
+    static WanVaeRandomCheckpoint Residual() => new()
+    {
+        BaseDim = 4, DecoderBaseDim = 6, ZDim = 8, DimMult = [1, 2, 2], NumResBlocks = 1, TemperalDownsample = [true, true],
+        IsResidual = true, PatchSize = 2,
+    };
+
+    public static TheoryData<string> Variants => ["plain", "residual"];
+
+    static string Checkpoint(string variant) =>
+        (variant == "plain" ? Plain() : Residual()).Write(Fixtures.TempDir("wanvae"), seed: variant.Length);
+
+    static HostTensor Random(int seed, params long[] shape)
+    {
+        var rng = new Random(seed);
+        var v = new float[shape.Aggregate(1L, (a, b) => a * b)];
+        for (int i = 0; i < v.Length; i++) v[i] = 2 * rng.NextSingle() - 1;
+        return HostTensor.Float32(v, shape);
+    }
+
+    static void Close(HostTensor expected, HostTensor actual, string what)
+    {
+        Assert.Equal(expected.Shape, actual.Shape);
+        double err = Compare.MaxAbs(expected.Floats, actual.Floats);
+        Assert.True(err <= 2e-5, $"{what}: max abs difference {err:g3}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Decode_chunkings_and_single_pass_agree_and_follow_the_shape_rule(string variant)
+    {
+        string dir = Checkpoint(variant);
+        var config = WanVaeConfig.Read(dir);
+        using var vae = new WanVaeEngines(dir);
+        var first = vae.Decoder(WanChunk.First);
+        var next = vae.Decoder(WanChunk.Next);
+        // dim_mult [1, 2, x] with two temporal stages: ×4 in time, ×4 in space (×2 more with patch size 2)
+        int s = 4 * (config.PatchSize ?? 1);
+        var latents = Random(1, 1, config.ZDim, 4, 3, 2);
+
+        var byOne = new WanVaeDecoder(first, next, 1).Decode(latents);
+        Assert.Equal(new long[] { 1, 3, 1 + 4 * 3, 3 * s, 2 * s }, byOne.Shape);
+        Assert.All(byOne.Floats, v => Assert.InRange(v, -1f, 1f));
+        Assert.Contains(byOne.Floats, v => v is > -1f and < 1f);
+
+        Close(byOne, new WanVaeDecoder(first, next, 2).Decode(latents), "2 latent frames per chunk vs 1");
+        Close(byOne, new WanVaeDecoder(first, next, 3).Decode(latents), "3 latent frames per chunk vs 1");
+        var single = vae.Decoder(WanChunk.Full).Run(new Dictionary<string, HostTensor> { ["latents"] = latents })["sample"];
+        Close(byOne, single, "single pass vs chunked");
+
+        // deterministic, and causal: the first 2 latent frames decode to the same first 5 frames
+        Assert.Equal(byOne.Floats, new WanVaeDecoder(first, next, 1).Decode(latents).Floats);
+        var prefix = new WanVaeDecoder(first, next, 1).Decode(VideoFrames.Slice(latents, 0, 2));
+        Close(VideoFrames.Slice(byOne, 0, 5), prefix, "decode of a latent prefix");
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Encode_chunkings_and_single_pass_agree_and_follow_the_shape_rule(string variant)
+    {
+        string dir = Checkpoint(variant);
+        var config = WanVaeConfig.Read(dir);
+        using var vae = new WanVaeEngines(dir);
+        var first = vae.Encoder(WanChunk.First);
+        var next = vae.Encoder(WanChunk.Next);
+        int s = 4 * (config.PatchSize ?? 1);
+        var video = Random(2, 1, 3, 9, 2 * s, 3 * s);
+
+        var byOne = new WanVaeEncoder(first, next, 1).Encode(video);
+        Assert.Equal(new long[] { 1, config.ZDim, 3, 2, 3 }, byOne.Shape);
+        Close(byOne, new WanVaeEncoder(first, next, 2).Encode(video), "8 frames per chunk vs 4");
+        var single = vae.Encoder(WanChunk.Full).Run(new Dictionary<string, HostTensor> { ["video"] = video })["latent_mean"];
+        Close(byOne, single, "single pass vs chunked");
+        var prefix = new WanVaeEncoder(first, next, 1).Encode(VideoFrames.Slice(video, 0, 5));
+        Close(VideoFrames.Slice(byOne, 0, 2), prefix, "encode of a video prefix");
+
+        var bad = Assert.Throws<ArgumentException>(() => new WanVaeEncoder(first, next).Encode(VideoFrames.Slice(video, 0, 6)));
+        Assert.Contains("1 + 4k frames", bad.Message);
+    }
+
+    [Fact]
+    public void Checkpoint_config_mismatches_are_named()
+    {
+        string dir = Plain().Write(Fixtures.TempDir("wanvae"), seed: 3);
+        using var weights = SafeTensorsFile.Open(Path.Combine(dir, "diffusion_pytorch_model.safetensors"));
+        string config = Path.Combine(dir, "config.json");
+        string text = File.ReadAllText(config);
+
+        File.WriteAllText(config, text.Replace("\"num_res_blocks\":2", "\"num_res_blocks\":1"));
+        var unused = Assert.Throws<CheckpointException>(() => AutoencoderKLWan.TraceDecoder(dir, weights, WanChunk.First));
+        Assert.Contains("not used by the model definition", unused.Message);
+
+        File.WriteAllText(config, text.Replace("\"num_res_blocks\":2", "\"num_res_blocks\":3"));
+        var missing = Assert.Throws<CheckpointException>(() => AutoencoderKLWan.TraceEncoder(dir, weights, WanChunk.Next));
+        Assert.Contains("missing weight 'encoder.down_blocks.", missing.Message);
+
+        File.WriteAllText(config, text.Replace("\"attn_scales\":[]", "\"attn_scales\":[1.0]"));
+        var attn = Assert.Throws<CheckpointException>(() => AutoencoderKLWan.TraceDecoder(dir, weights, WanChunk.Full));
+        Assert.Contains("attn_scales", attn.Message);
+    }
+
+    [Fact]
+    public void Latent_statistics_invert_each_other_per_channel()
+    {
+        var stats = new WanLatentStats([0.5f, -1f], [2f, 0.25f]);
+        var x = HostTensor.Float32([1, 2, 3, 4], 1, 2, 2, 1, 1);
+        var d = stats.Denormalize(x);
+        Assert.Equal(new[] { 1 * 2f + 0.5f, 2 * 2f + 0.5f, 3 * 0.25f - 1f, 4 * 0.25f - 1f }, d.Floats);
+        var back = stats.Normalize(d);
+        for (int i = 0; i < 4; i++) Assert.Equal(x.Floats[i], back.Floats[i], 6);
+        Assert.Throws<ArgumentException>(() => stats.Denormalize(HostTensor.Zeros(1, 3, 1, 1, 1)));
+    }
+}

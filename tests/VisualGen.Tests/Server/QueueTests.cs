@@ -1,0 +1,126 @@
+using VisualGen.Server.Hosting;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Server;
+
+/// <summary>The bounded queue, the restart behaviour, metrics and request-id logging.</summary>
+public sealed class QueueTests
+{
+    static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    static ServerOptions Options(int queue) => new() { DataDir = Fixtures.TempDir("vg-server"), QueueSize = queue };
+
+    [Fact]
+    public async Task Full_queue_answers_429_and_keeps_nothing()
+    {
+        var gate = new PipelineGate(open: false);
+        var pipeline = new GradientPipeline(gate: gate);
+        await using var server = await LiveServer.StartAsync(pipeline, Options(2));
+        var accepted = new List<string>();
+        accepted.Add((await server.PostJsonAsync("/v1/videos", new { prompt = "running", num_inference_steps = 1 })).Body.GetProperty("id").GetString()!);
+        await server.WaitForStatusAsync(accepted[0], Wait, "in_progress");
+        for (int i = 0; i < 2; i++)
+        {
+            var (s, v) = await server.PostJsonAsync("/v1/videos", new { prompt = $"waiting {i}", num_inference_steps = 1 });
+            Assert.Equal(200, s);
+            accepted.Add(v.GetProperty("id").GetString()!);
+        }
+        var (status, body) = await server.PostJsonAsync("/v1/videos", new { prompt = "one too many" });
+        Assert.Equal(429, status);
+        LiveServer.AssertError(body, "queue_full", type: "rate_limit_error");
+        var (imgStatus, imgBody) = await server.PostJsonAsync("/v1/images/generations", new { prompt = "image too" });
+        Assert.Equal(429, imgStatus);
+        LiveServer.AssertError(imgBody, "queue_full", type: "rate_limit_error");
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(server.Options.DataDir, "jobs"), "*.json").Length);
+
+        gate.Open();
+        foreach (var id in accepted) await server.WaitForStatusAsync(id, Wait, "completed");
+        Assert.Equal(3, pipeline.Generations);
+        // with the queue drained, new work is accepted again
+        Assert.Equal(200, (await server.PostJsonAsync("/v1/videos", new { prompt = "again", num_inference_steps = 1 })).Status);
+    }
+
+    [Fact]
+    public async Task Restart_keeps_finished_and_queued_jobs_and_fails_the_running_one()
+    {
+        var options = Options(8);
+        string done, running;
+        var queued = new List<string>();
+        var gate = new PipelineGate();
+        await using (var first = await LiveServer.StartAsync(new GradientPipeline(gate: gate), options))
+        {
+            done = (await first.PostJsonAsync("/v1/videos", new { prompt = "finished before", num_frames = 5, num_inference_steps = 1 })).Body.GetProperty("id").GetString()!;
+            await first.WaitForStatusAsync(done, Wait, "completed");
+            gate.Close();
+            running = (await first.PostJsonAsync("/v1/videos", new { prompt = "running at stop", num_inference_steps = 2 })).Body.GetProperty("id").GetString()!;
+            await first.WaitForStatusAsync(running, Wait, "in_progress");
+            for (int i = 0; i < 3; i++)
+                queued.Add((await first.PostJsonAsync("/v1/videos", new { prompt = $"queued {i}", num_frames = 5, num_inference_steps = 1, seed = i })).Body.GetProperty("id").GetString()!);
+        } // stopped mid-queue: the running job is cancelled and stays in_progress on disk, as after a kill
+
+        var mp4Before = await File.ReadAllBytesAsync(Path.Combine(options.DataDir, "videos", done + ".mp4"));
+        var secondGate = new PipelineGate(open: false);
+        var second = new GradientPipeline(gate: secondGate); // holds the re-queued jobs so their state is seen
+        await using var restarted = await LiveServer.StartAsync(second, options);
+
+        var (_, d) = await restarted.GetJsonAsync($"/v1/videos/{done}");
+        Assert.Equal("completed", d.GetProperty("status").GetString());
+        Assert.Equal(mp4Before, await restarted.Http.GetByteArrayAsync($"/v1/videos/{done}/content"));
+
+        var (_, r) = await restarted.GetJsonAsync($"/v1/videos/{running}");
+        Assert.Equal("failed", r.GetProperty("status").GetString());
+        Assert.Equal("server_restarted", r.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("server restarted while the job was running", r.GetProperty("error").GetProperty("message").GetString());
+
+        // queued jobs are back in their order: the first runs (held at the gate), the others wait
+        await restarted.WaitForStatusAsync(queued[0], Wait, "in_progress");
+        foreach (var id in queued.Skip(1)) Assert.Equal("queued", (await restarted.GetJsonAsync($"/v1/videos/{id}")).Body.GetProperty("status").GetString());
+        var (_, health) = await restarted.GetJsonAsync("/health");
+        Assert.Equal(2, health.GetProperty("queue_depth").GetInt32());
+        // the list shows all five in submission order
+        var (_, list) = await restarted.GetJsonAsync("/v1/videos?order=asc");
+        Assert.Equal([done, running, .. queued], list.GetProperty("data").EnumerateArray().Select(v => v.GetProperty("id").GetString()!).ToArray());
+
+        secondGate.Open();
+        foreach (var id in queued) await restarted.WaitForStatusAsync(id, Wait, "completed");
+    }
+
+    [Fact]
+    public async Task Metrics_count_requests_per_route_with_latency_and_queue_gauges()
+    {
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(), Options(4));
+        var id = (await server.PostJsonAsync("/v1/videos", new { prompt = "m", num_frames = 1, num_inference_steps = 1 })).Body.GetProperty("id").GetString()!;
+        await server.WaitForStatusAsync(id, Wait, "completed");
+        await server.GetJsonAsync("/v1/videos/video_0123456789abcdef0123456789abcdef");
+        using var r = await server.Http.GetAsync("/metrics");
+        Assert.Equal("text/plain", r.Content.Headers.ContentType?.MediaType);
+        string text = await r.Content.ReadAsStringAsync();
+        var lines = text.Split('\n');
+        Assert.Contains("visualgen_http_requests_total{method=\"POST\",route=\"/v1/videos\",status=\"200\"} 1", lines);
+        Assert.Contains("visualgen_http_requests_total{method=\"GET\",route=\"/v1/videos/{id}\",status=\"404\"} 1", lines);
+        long polls = long.Parse(lines.Single(l => l.StartsWith("visualgen_http_requests_total{method=\"GET\",route=\"/v1/videos/{id}\",status=\"200\"}")).Split(' ')[1]);
+        Assert.True(polls >= 1);
+        // the histogram's +Inf bucket and count equal all requests on that route
+        Assert.Contains($"visualgen_http_request_duration_seconds_count{{method=\"GET\",route=\"/v1/videos/{{id}}\"}} {polls + 1}", lines);
+        Assert.Contains($"visualgen_http_request_duration_seconds_bucket{{method=\"GET\",route=\"/v1/videos/{{id}}\",le=\"+Inf\"}} {polls + 1}", lines);
+        Assert.Contains("visualgen_queue_depth 0", lines);
+        Assert.Contains("visualgen_queue_capacity 4", lines);
+        Assert.Contains("visualgen_video_jobs{status=\"completed\"} 1", lines);
+        Assert.Contains("visualgen_video_jobs{status=\"queued\"} 0", lines);
+        Assert.Contains("# TYPE visualgen_http_request_duration_seconds histogram", lines);
+    }
+
+    [Fact]
+    public async Task Request_ids_are_answered_and_logged()
+    {
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(), Options(4));
+        using var req = new HttpRequestMessage(HttpMethod.Get, "/v1/models") { Headers = { { "X-Request-Id", "client-id-42" } } };
+        using var r = await server.Http.SendAsync(req);
+        Assert.Equal("client-id-42", r.Headers.GetValues("x-request-id").Single());
+        using var r2 = await server.Http.GetAsync("/v1/videos/nope");
+        string generated = r2.Headers.GetValues("x-request-id").Single();
+        Assert.Matches("^req_[0-9a-f]{32}$", generated);
+        Assert.Contains(server.Logs.Lines, l => l.Contains("GET /v1/models -> 200") && l.Contains("[RequestId=client-id-42]"));
+        Assert.Contains(server.Logs.Lines, l => l.Contains("GET /v1/videos/nope -> 404") && l.Contains($"[RequestId={generated}]"));
+    }
+}

@@ -1,0 +1,248 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using VisualGen.Server.Hosting;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Server;
+
+/// <summary>Bad input: status codes and OpenAI error bodies; ids; API keys; upload limits.</summary>
+public sealed class ValidationTests : IAsyncLifetime
+{
+    LiveServer _server = null!;
+    GradientPipeline _pipeline = null!;
+
+    public async Task InitializeAsync()
+    {
+        _pipeline = new GradientPipeline();
+        _server = await LiveServer.StartAsync(_pipeline, new ServerOptions
+        {
+            DataDir = Fixtures.TempDir("vg-server"), MaxUploadBytes = 64 * 1024, MaxSide = 512, MaxFrames = 33, MaxSteps = 50,
+        });
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Theory]
+    [InlineData("{\"prompt\":\"p\",\"size\":\"48 by 32\"}", 400, "invalid_value", "size")]
+    [InlineData("{\"prompt\":\"p\",\"size\":\"50x32\"}", 400, "invalid_value", "size")]
+    [InlineData("{\"prompt\":\"p\",\"size\":\"48x0\"}", 400, "invalid_value", "size")]
+    [InlineData("{\"prompt\":\"p\",\"size\":\"1024x32\"}", 400, "invalid_value", "size")]
+    [InlineData("{\"prompt\":\"p\",\"num_frames\":10}", 400, "invalid_value", "num_frames")]
+    [InlineData("{\"prompt\":\"p\",\"num_frames\":37}", 400, "invalid_value", "num_frames")]
+    [InlineData("{\"prompt\":\"p\",\"num_frames\":\"many\"}", 400, "invalid_value", "num_frames")]
+    [InlineData("{\"prompt\":\"p\",\"seconds\":\"60\"}", 400, "invalid_value", "seconds")]
+    [InlineData("{\"prompt\":\"p\",\"seconds\":0}", 400, "invalid_value", "seconds")]
+    [InlineData("{\"prompt\":\"p\",\"num_inference_steps\":0}", 400, "invalid_value", "num_inference_steps")]
+    [InlineData("{\"prompt\":\"p\",\"num_inference_steps\":51}", 400, "invalid_value", "num_inference_steps")]
+    [InlineData("{\"prompt\":\"p\",\"num_inference_steps\":2.5}", 400, "invalid_value", "num_inference_steps")]
+    [InlineData("{\"prompt\":\"p\",\"guidance_scale\":-1}", 400, "invalid_value", "guidance_scale")]
+    [InlineData("{\"prompt\":\"p\",\"seed\":-3}", 400, "invalid_value", "seed")]
+    [InlineData("{\"prompt\":\"p\",\"fps\":0}", 400, "invalid_value", "fps")]
+    [InlineData("{\"size\":\"48x32\"}", 400, "missing_required_parameter", "prompt")]
+    [InlineData("{\"prompt\":\"   \"}", 400, "invalid_value", "prompt")]
+    [InlineData("{\"prompt\":42}", 400, "invalid_value", "prompt")]
+    [InlineData("{\"prompt\":\"p\",\"model\":\"sora-2\"}", 404, "model_not_found", "model")]
+    [InlineData("[1,2]", 400, "invalid_value", "body")]
+    [InlineData("{\"prompt\":", 400, "invalid_value", "body")]
+    public async Task Bad_video_requests_are_refused_with_an_error_body(string json, int status, string code, string param)
+    {
+        using var r = await _server.Http.PostAsync("/v1/videos", new StringContent(json, Encoding.UTF8, "application/json"));
+        var body = await LiveServer.ReadJson(r);
+        Assert.Equal(status, (int)r.StatusCode);
+        LiveServer.AssertError(body, code, param);
+        var (_, list) = await _server.GetJsonAsync("/v1/videos");
+        Assert.Empty(list.GetProperty("data").EnumerateArray()); // nothing was stored
+    }
+
+    [Theory]
+    [InlineData("{\"prompt\":\"p\",\"n\":9}", "n")]
+    [InlineData("{\"prompt\":\"p\",\"response_format\":\"jpeg\"}", "response_format")]
+    [InlineData("{\"prompt\":\"p\",\"output_format\":\"webp\"}", "output_format")]
+    [InlineData("{\"prompt\":\"p\",\"size\":\"7x7\"}", "size")]
+    public async Task Bad_image_requests_are_refused(string json, string param)
+    {
+        using var r = await _server.Http.PostAsync("/v1/images/generations", new StringContent(json, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        LiveServer.AssertError(await LiveServer.ReadJson(r), "invalid_value", param);
+        Assert.Equal(0, _pipeline.Generations);
+    }
+
+    [Fact]
+    public async Task Wrong_content_type_is_415()
+    {
+        using var r = await _server.Http.PostAsync("/v1/videos", new StringContent("prompt=p", Encoding.UTF8, "text/plain"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, r.StatusCode);
+        LiveServer.AssertError(await LiveServer.ReadJson(r), "unsupported_media_type", "body");
+    }
+
+    [Theory]
+    [InlineData("video_0123")]
+    [InlineData("video_0123456789abcdef0123456789ABCDEF")]
+    [InlineData("img_0123456789abcdef0123456789abcdef")]
+    [InlineData("..%2F..%2Fjobs%2Fx")]
+    [InlineData("video_0123456789abcdef0123456789abcdef")] // well formed, never issued
+    public async Task Bad_or_unknown_ids_are_404(string id)
+    {
+        foreach (var path in new[] { $"/v1/videos/{id}", $"/v1/videos/{id}/content" })
+        {
+            var (status, body) = await _server.GetJsonAsync(path);
+            Assert.Equal(404, status);
+            LiveServer.AssertError(body, "not_found");
+        }
+        using var del = await _server.Http.DeleteAsync($"/v1/videos/{id}");
+        Assert.Equal(HttpStatusCode.NotFound, del.StatusCode);
+    }
+
+    [Fact]
+    public async Task Traversal_through_the_path_never_reaches_a_file()
+    {
+        // a file beside the data folder that a path-joining server would serve
+        File.WriteAllText(Path.Combine(_server.Options.DataDir, "secret.mp4"), "secret");
+        var (status, body) = await _server.GetJsonAsync("/v1/videos/..%2Fsecret/content");
+        Assert.Equal(404, status);
+        LiveServer.AssertError(body, "not_found");
+    }
+
+    [Fact]
+    public async Task List_rejects_bad_paging_arguments()
+    {
+        foreach (var (q, param) in new[] { ("limit=0", "limit"), ("limit=101", "limit"), ("limit=x", "limit"), ("order=up", "order"),
+                     ("after=video_0123456789abcdef0123456789abcdef", "after"), ("after=../x", "after") })
+        {
+            var (status, body) = await _server.GetJsonAsync("/v1/videos?" + q);
+            Assert.Equal(400, status);
+            LiveServer.AssertError(body, "invalid_value", param);
+        }
+    }
+
+    [Fact]
+    public async Task Edits_for_a_model_without_image_input_is_400_unsupported_model()
+    {
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("edit it"), "prompt" },
+            { new ByteArrayContent(new byte[100]) { Headers = { ContentType = new MediaTypeHeaderValue("image/png") } }, "image", "in.png" },
+        };
+        using var r = await _server.Http.PostAsync("/v1/images/edits", form);
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        LiveServer.AssertError(await LiveServer.ReadJson(r), "unsupported_model", "model");
+    }
+
+    [Fact]
+    public async Task Edits_without_an_image_is_400_missing()
+    {
+        using var form = new MultipartFormDataContent { { new StringContent("edit it"), "prompt" } };
+        using var r = await _server.Http.PostAsync("/v1/images/edits", form);
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        LiveServer.AssertError(await LiveServer.ReadJson(r), "missing_required_parameter", "image");
+    }
+
+    [Fact]
+    public async Task Oversized_upload_is_413()
+    {
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("edit it"), "prompt" },
+            { new ByteArrayContent(new byte[200 * 1024]), "image", "big.png" },
+        };
+        using var r = await _server.Http.PostAsync("/v1/images/edits", form);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode);
+        LiveServer.AssertError(await LiveServer.ReadJson(r), "request_too_large");
+        // the same limit holds for a JSON body
+        using var big = await _server.Http.PostAsync("/v1/videos",
+            new StringContent("{\"prompt\":\"" + new string('a', 100 * 1024) + "\"}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, big.StatusCode);
+    }
+
+    [Fact]
+    public async Task Video_endpoints_refuse_an_image_model()
+    {
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(producesVideo: false));
+        var (status, body) = await server.PostJsonAsync("/v1/videos", new { prompt = "p" });
+        Assert.Equal(400, status);
+        LiveServer.AssertError(body, "unsupported_model", "model");
+    }
+
+    [Fact]
+    public async Task Unknown_route_is_an_error_body()
+    {
+        var (status, body) = await _server.GetJsonAsync("/v1/audio/speech");
+        Assert.Equal(404, status);
+        LiveServer.AssertError(body, "unknown_url");
+    }
+
+    [Fact]
+    public async Task Models_and_health()
+    {
+        var (s1, models) = await _server.GetJsonAsync("/v1/models");
+        Assert.Equal(200, s1);
+        var m = Assert.Single(models.GetProperty("data").EnumerateArray());
+        Assert.Equal("gradient-video", m.GetProperty("id").GetString());
+        Assert.Equal("model", m.GetProperty("object").GetString());
+        Assert.True(m.GetProperty("produces_video").GetBoolean());
+        Assert.Equal("48x32", m.GetProperty("default_size").GetString());
+        var (s2, health) = await _server.GetJsonAsync("/health");
+        Assert.Equal(200, s2);
+        Assert.Equal("ok", health.GetProperty("status").GetString());
+        Assert.Equal(16, health.GetProperty("queue_capacity").GetInt32());
+    }
+}
+
+public sealed class ApiKeyTests
+{
+    [Fact]
+    public async Task Keys_are_required_when_configured()
+    {
+        var options = new ServerOptions { DataDir = Fixtures.TempDir("vg-server"), ApiKeys = ["sk-one", "sk-two-longer"] };
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(), options);
+        using var anonymous = new HttpClient { BaseAddress = server.BaseAddress };
+
+        using (var r = await anonymous.GetAsync("/v1/models"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+            LiveServer.AssertError(await LiveServer.ReadJson(r), "missing_api_key");
+        }
+        foreach (var wrong in new[] { "sk-on", "sk-onex", "SK-ONE", "sk-two" })
+        {
+            using var req = new HttpRequestMessage(HttpMethod.Get, "/v1/models") { Headers = { Authorization = new("Bearer", wrong) } };
+            using var r = await anonymous.SendAsync(req);
+            Assert.True(r.StatusCode == HttpStatusCode.Unauthorized, $"key '{wrong}' got {r.StatusCode}");
+            LiveServer.AssertError(await LiveServer.ReadJson(r), "invalid_api_key");
+        }
+        foreach (var right in new[] { "sk-one", "sk-two-longer" })
+        {
+            using var req = new HttpRequestMessage(HttpMethod.Get, "/v1/models") { Headers = { Authorization = new("Bearer", right) } };
+            using var r = await anonymous.SendAsync(req);
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        }
+        using (var r = await anonymous.GetAsync("/health")) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        using (var r = await anonymous.PostAsync("/v1/videos", LiveServer.JsonBody(new { prompt = "p" })))
+            Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+        var (_, list) = await server.GetJsonAsync("/v1/videos");
+        Assert.Empty(list.GetProperty("data").EnumerateArray());
+    }
+
+    [Fact]
+    public void Options_parse_flags_and_environment_keys()
+    {
+        var o = ServerOptions.Parse(["--port", "0", "--queue-size", "8", "--api-key", "a", "--data", "/tmp/x"], v => v == ServerOptions.ApiKeysVariable ? "b, c" : null);
+        Assert.Equal((0, 8, "/tmp/x"), (o.Port, o.QueueSize, o.DataDir));
+        Assert.Equal(["a", "b", "c"], o.ApiKeys);
+        Assert.Equal("http://127.0.0.1:0", o.ListenUrls);
+        Assert.Contains("--queue-size", Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--queue-size", "0"], _ => null)).Message);
+        Assert.Contains("--port", Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--port"], _ => null)).Message);
+        Assert.Contains("--bogus", Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--bogus"], _ => null)).Message);
+        Assert.Contains("does not exist", Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--model", "/no/such/dir"], _ => null)).Message);
+    }
+
+    [Fact]
+    public void Ids_are_checked_strictly()
+    {
+        var id = VisualGen.Server.Jobs.JobId.New("video_");
+        Assert.True(VisualGen.Server.Jobs.JobId.IsValid(id, "video_"));
+        Assert.NotEqual(id, VisualGen.Server.Jobs.JobId.New("video_"));
+        foreach (var bad in new[] { "", "video_", id + "0", id[..^1], id.ToUpperInvariant(), id.Replace("video_", "video-"), "video_../../../../etc/passwd0000000", id[..^1] + "/" })
+            Assert.False(VisualGen.Server.Jobs.JobId.IsValid(bad, "video_"), bad);
+    }
+}

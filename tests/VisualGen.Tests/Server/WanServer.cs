@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using VisualGen.Pipelines;
+using VisualGen.Server.Hosting;
+using VisualGen.Tests.Pipelines;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Server;
+
+/// <summary>
+/// The real server on the tiny conformance Wan 2.1 T2V checkpoint, loaded by the server's own loader
+/// (<see cref="PipelineLoading"/>), with the engine cache the pipeline tests share (built once per test run).
+/// </summary>
+public static class WanServer
+{
+    public const string Family = "wan21_t2v";
+    /// <summary>The id the server gives the Wan family when --model-name is absent.</summary>
+    public const string ModelId = "wan";
+
+    public static string Checkpoint => Fixtures.Checkpoint(Family);
+
+    public static ServerOptions Options(int queueSize = 16) => new()
+    {
+        ModelDir = Checkpoint,
+        EngineCacheDir = ConformancePipelines.CacheDir,
+        DataDir = Fixtures.TempDir("vg-server"),
+        QueueSize = queueSize,
+    };
+
+    public static IGenerationPipeline Load(ServerOptions options) => PipelineLoading.Load(options, NullLogger.Instance);
+
+    public static Task<LiveServer> StartAsync(ServerOptions? options = null) => LiveServer.StartAsync(Load, options ?? Options());
+
+    /// <summary>The library's pipeline, outside the server, for reference outputs.</summary>
+    public static GenerationResult Generate(GenerationRequest request)
+    {
+        using var provider = ConformancePipelines.Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Checkpoint, provider);
+        return pipeline.GenerateAsync(request).GetAwaiter().GetResult();
+    }
+}
+
+/// <summary>The server as a separate <c>dotnet VisualGen.Server.dll</c> process (from the test output), to kill it.</summary>
+public sealed class ServerProcess : IDisposable
+{
+    readonly Process _process;
+
+    public Uri BaseAddress { get; }
+    public HttpClient Http { get; }
+
+    ServerProcess(Process process, Uri address)
+    {
+        _process = process;
+        BaseAddress = address;
+        Http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(2) };
+    }
+
+    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "VisualGen.Server.dll");
+
+    static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    {
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(ServerDll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Remove(ServerOptions.ApiKeysVariable);
+        return psi;
+    }
+
+    /// <summary>Starts the server on a free loopback port and waits for its "Now listening on" line.</summary>
+    public static async Task<ServerProcess> StartAsync(ServerOptions o)
+    {
+        var output = new StringBuilder();
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var p = new Process { StartInfo = StartInfo(["--model", o.ModelDir!, "--engine-cache", o.EngineCacheDir!, "--data", o.DataDir, "--port", "0", "--queue-size", o.QueueSize.ToString()]) };
+        void Line(string? l)
+        {
+            if (l is null) return;
+            lock (output) output.AppendLine(l);
+            const string marker = "Now listening on: ";
+            int at = l.IndexOf(marker, StringComparison.Ordinal);
+            if (at >= 0) listening.TrySetResult(new Uri(l[(at + marker.Length)..].Trim()));
+        }
+        p.OutputDataReceived += (_, e) => Line(e.Data);
+        p.ErrorDataReceived += (_, e) => Line(e.Data);
+        p.EnableRaisingEvents = true;
+        p.Exited += (_, _) => listening.TrySetException(new InvalidOperationException($"server exited ({p.ExitCode}) before listening:\n{Text(output)}"));
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        return new ServerProcess(p, address);
+    }
+
+    static string Text(StringBuilder b)
+    {
+        lock (b) return b.ToString();
+    }
+
+    /// <summary>Runs the server with these arguments to its exit; returns (exit code, stdout, stderr).</summary>
+    public static (int Code, string Out, string Err) RunToExit(params string[] args)
+    {
+        using var p = Process.Start(StartInfo(args))!;
+        Task<string> o = p.StandardOutput.ReadToEndAsync(), e = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(60_000), "the server did not exit in 60 s");
+        return (p.ExitCode, o.Result, e.Result);
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, as after a crash or an OOM kill.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        Assert.True(_process.WaitForExit(30_000), "the killed server did not exit");
+    }
+
+    public void Dispose()
+    {
+        Http.Dispose();
+        if (!_process.HasExited) Kill();
+        _process.Dispose();
+    }
+}
