@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using VisualGen.Engines.Cuda.Model;
+using VisualGen.Engines.Cuda.Native;
+using VisualGen.Engines.Cuda.Planning;
+using VisualGen.Engines.Cuda.Runtime;
+
+namespace VisualGen.Engines.Cuda;
+
+/// <summary>
+/// The native CUDA engine as a backend. Build: read the ONNX graph, fuse the exporter's patterns, check that every
+/// node can run (a build error names any that cannot), pack weights (bf16 [N,K] for GEMMs), and, when shape profiles
+/// are given, tune the GEMM algorithms at the profiles' opt shapes on the device. The entry holds plan.json +
+/// weights.bin; Load reads them and uploads the weights, with no re-tuning.
+/// </summary>
+public sealed class CudaBackend : IEngineBackend
+{
+    readonly Lazy<(string Version, string Device)> _ids;
+
+    public int DeviceIndex { get; init; }
+    /// <summary>Activations of at least this many rows are bf16; smaller ones (per-batch vectors) stay fp32.</summary>
+    public long Bf16MinRows { get; init; } = 64;
+    /// <summary>Lines of what the last build did (fusions, tuning), for logs.</summary>
+    public List<string> BuildLog { get; } = [];
+
+    public CudaBackend()
+    {
+        _ids = new Lazy<(string, string)>(() =>
+        {
+            if (!NativeMethods.TryLoad(out var why)) throw new EngineException($"the native CUDA engine needs libvisualgen_native.so and a GPU: {why}");
+            unsafe
+            {
+                NativeMethods.Versions v;
+                NativeMethods.Check(NativeMethods.vg_get_versions(&v), "vg_get_versions");
+                NativeMethods.DeviceInfo info = default;
+                info.StructSize = (uint)sizeof(NativeMethods.DeviceInfo);
+                NativeMethods.Check(NativeMethods.vg_get_device_info(DeviceIndex, &info), "vg_get_device_info");
+                string name = System.Text.Encoding.UTF8.GetString(new ReadOnlySpan<byte>(info.Name, 256)).TrimEnd('\0');
+                return ($"abi{v.Abi}/cudart{v.CudaRuntime}/cublaslt{v.CublasLt}/cudnn{v.Cudnn}/plan{PlanFile.FormatVersion}",
+                        $"sm{info.CcMajor}{info.CcMinor}/driver{v.CudaDriver}/{name.Replace(' ', '_')}");
+            }
+        });
+    }
+
+    public string Name => "native-cuda";
+    public string Version => _ids.Value.Version;
+    public string Device => _ids.Value.Device;
+
+    /// <summary>Reads and fuses a graph without touching the GPU (also what the CPU tests check).</summary>
+    public static (OpGraph Graph, FusionReport Report) Compile(string onnxPath)
+    {
+        var g = OnnxGraphReader.Read(onnxPath);
+        var report = Fusion.Apply(g);
+        OpRegistry.Validate(g, onnxPath);
+        return (g, report);
+    }
+
+    public IReadOnlyList<string> Build(string onnxPath, string entryDirectory, EngineBuildOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        var (g, report) = Compile(onnxPath);
+        BuildLog.Add($"fused: {report} ({g.Nodes.Count} nodes after fusion)");
+        long bytes = PlanFile.Write(g, entryDirectory, new Dictionary<string, byte[]>());
+        BuildLog.Add($"weights: {bytes / 1e6:F1} MB packed in {clock.Elapsed.TotalSeconds:F1} s");
+        if (options.Profiles.Count > 0)
+        {
+            var shapes = options.Profiles.ToDictionary(kv => kv.Key, kv => kv.Value.Opt);
+            var (g2, algos) = PlanFile.Read(entryDirectory);
+            using var engine = new CudaEngine(g2, algos, Placeholder(), Bf16MinRows, DeviceIndex);
+            var lines = engine.Tune(shapes);
+            BuildLog.AddRange(lines.Select(l => "tuned " + l));
+            // rewrite plan.json with the algorithms (weights.bin is unchanged)
+            var (g3, _) = PlanFile.Read(entryDirectory);
+            RewritePlan(g3, entryDirectory, engine.Algorithms);
+        }
+        BuildLog.Add($"build: {clock.Elapsed.TotalSeconds:F1} s");
+        return [PlanFile.PlanName, PlanFile.WeightsName];
+    }
+
+    static void RewritePlan(OpGraph g, string dir, IReadOnlyDictionary<string, byte[]> algorithms)
+    {
+        // weights.bin keeps its layout: write the plan to a scratch folder and take only plan.json
+        string tmp = Path.Combine(dir, ".plan-rewrite");
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            File.Copy(Path.Combine(dir, PlanFile.PlanName), Path.Combine(tmp, "old.json"));
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, PlanFile.PlanName)))!;
+            var algos = new System.Text.Json.Nodes.JsonObject();
+            foreach (var kv in algorithms) algos[kv.Key] = Convert.ToHexString(kv.Value);
+            json["GemmAlgorithms"] = algos;
+            File.WriteAllText(Path.Combine(dir, PlanFile.PlanName), json.ToJsonString());
+        }
+        finally { Directory.Delete(tmp, true); }
+        _ = g;
+    }
+
+    static EngineManifest Placeholder() => new()
+    {
+        Key = "build", Component = "build", EntryFile = PlanFile.PlanName, Files = new Dictionary<string, string>(), Inputs = [], Outputs = [],
+        KeyParts = new EngineKeyParts { GraphHash = "", WeightFingerprint = "", Backend = "native-cuda", BackendVersion = "", Device = "", Precision = "", Profiles = "", Opset = 23, ExporterVersion = "" },
+    };
+
+    public IEngine Load(string entryDirectory, EngineManifest manifest) => LoadEngine(entryDirectory, manifest);
+
+    public CudaEngine LoadEngine(string entryDirectory, EngineManifest manifest)
+    {
+        var (g, algos) = PlanFile.Read(entryDirectory);
+        return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex);
+    }
+}

@@ -1,0 +1,96 @@
+using VisualGen.Checkpoints;
+using VisualGen.Onnx.Proto;
+
+namespace VisualGen.Engines.Cuda.Model;
+
+/// <summary>Reads an ONNX model (with external data beside it) into an <see cref="OpGraph"/>. Weights stay on disk
+/// until a constant's bytes are asked for.</summary>
+public static class OnnxGraphReader
+{
+    public static OpGraph Read(string onnxPath)
+    {
+        if (!File.Exists(onnxPath)) throw new EngineException($"graph file not found: {onnxPath}");
+        ModelProto model;
+        using (var s = File.OpenRead(onnxPath)) model = ModelProto.Parser.ParseFrom(s);
+        string dir = Path.GetDirectoryName(Path.GetFullPath(onnxPath))!;
+        var g = new OpGraph();
+        var graph = model.Graph;
+        foreach (var t in graph.Initializer)
+            g.Constants[t.Name] = ReadTensor(t, dir, onnxPath);
+        foreach (var i in graph.Input)
+            if (!g.Constants.ContainsKey(i.Name)) g.Inputs.Add(Port(i));
+        foreach (var o in graph.Output) g.Outputs.Add(Port(o));
+        int unnamed = 0;
+        foreach (var n in graph.Node)
+        {
+            var attrs = new Dictionary<string, OpAttr>(StringComparer.Ordinal);
+            foreach (var a in n.Attribute)
+                attrs[a.Name] = a.Type switch
+                {
+                    AttributeProto.Types.AttributeType.Int => new OpAttr(Int: a.I),
+                    AttributeProto.Types.AttributeType.Float => new OpAttr(Float: a.F),
+                    AttributeProto.Types.AttributeType.String => new OpAttr(Text: a.S.ToStringUtf8()),
+                    AttributeProto.Types.AttributeType.Ints => new OpAttr(Ints: a.Ints.ToArray()),
+                    AttributeProto.Types.AttributeType.Floats => new OpAttr(),
+                    var other => throw new EngineException($"{onnxPath}: node '{n.Name}' ({n.OpType}) attribute '{a.Name}' has type {other}, which the native CUDA engine does not read"),
+                };
+            if (n.Domain.Length > 0 && n.Domain != "ai.onnx")
+                throw new EngineException($"{onnxPath}: node '{n.Name}' ({n.OpType}) is in domain '{n.Domain}', which the native CUDA engine does not run");
+            g.Nodes.Add(new OpNode(n.OpType, n.Name.Length > 0 ? n.Name : $"{n.OpType}_{unnamed++}",
+                n.Input.Select(x => x.Length == 0 ? null : x).ToList(), n.Output.ToList(), attrs));
+        }
+        return g;
+    }
+
+    static OpPort Port(ValueInfoProto v)
+    {
+        var tt = v.Type.TensorType;
+        var dims = tt.Shape?.Dim.Select(d => d.HasDimValue ? d.DimValue.ToString() : d.DimParam).ToArray() ?? [];
+        return new OpPort(v.Name, FromOnnx(tt.ElemType, v.Name), dims);
+    }
+
+    public static TensorDType FromOnnx(int t, string what) => t switch
+    {
+        1 => TensorDType.F32,
+        7 => TensorDType.I64,
+        6 => TensorDType.I32,
+        11 => TensorDType.F64,
+        16 => TensorDType.BF16,
+        10 => TensorDType.F16,
+        9 => TensorDType.Bool,
+        _ => throw new EngineException($"'{what}': ONNX element type {t} is not supported by the native CUDA engine"),
+    };
+
+    static ConstTensor ReadTensor(TensorProto t, string dir, string onnxPath)
+    {
+        var dtype = FromOnnx(t.DataType, t.Name);
+        long[] shape = t.Dims.ToArray();
+        if (t.DataLocation == TensorProto.Types.DataLocation.External)
+        {
+            string? loc = null; long offset = 0, length = -1;
+            foreach (var e in t.ExternalData)
+            {
+                if (e.Key == "location") loc = e.Value;
+                else if (e.Key == "offset") offset = long.Parse(e.Value);
+                else if (e.Key == "length") length = long.Parse(e.Value);
+            }
+            if (loc is null) throw new EngineException($"{onnxPath}: initializer '{t.Name}' has external data without a location");
+            string file = Path.Combine(dir, loc);
+            long count = shape.Aggregate(1L, (a, b) => a * b);
+            if (length < 0) length = count * dtype.SizeOf();
+            return new ConstTensor(t.Name, dtype, shape, () =>
+            {
+                if (!File.Exists(file)) throw new EngineException($"{onnxPath}: external data file '{file}' of '{t.Name}' not found");
+                var buf = new byte[length];
+                using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+                fs.Seek(offset, SeekOrigin.Begin);
+                fs.ReadExactly(buf);
+                return buf;
+            });
+        }
+        if (t.RawData.Length > 0) { var raw = t.RawData.ToByteArray(); return new ConstTensor(t.Name, dtype, shape, () => raw); }
+        if (t.FloatData.Count > 0) { var f = t.FloatData.ToArray(); return new ConstTensor(t.Name, dtype, shape, () => System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.AsSpan()).ToArray()); }
+        if (t.Int64Data.Count > 0) { var l = t.Int64Data.ToArray(); return new ConstTensor(t.Name, dtype, shape, () => System.Runtime.InteropServices.MemoryMarshal.AsBytes(l.AsSpan()).ToArray()); }
+        return new ConstTensor(t.Name, dtype, shape, () => []);
+    }
+}

@@ -1,0 +1,84 @@
+using System.Runtime.InteropServices;
+using static VisualGen.Engines.Cuda.Native.NativeMethods;
+
+namespace VisualGen.Engines.Cuda.Native;
+
+/// <summary>Base of every native handle: released exactly once by its destroy function.</summary>
+internal abstract class NativeHandle : SafeHandle
+{
+    protected NativeHandle(IntPtr h) : base(IntPtr.Zero, true) { SetHandle(h); }
+    public override bool IsInvalid => handle == IntPtr.Zero;
+    public IntPtr Ptr => handle;
+}
+
+internal sealed class ContextHandle(IntPtr h) : NativeHandle(h)
+{
+    public static ContextHandle Create(int device)
+    {
+        Check(vg_context_create(device, out var h), "vg_context_create");
+        return new ContextHandle(h);
+    }
+    protected override bool ReleaseHandle() => vg_context_destroy(handle) == 0;
+}
+
+internal sealed class GemmPlanHandle(IntPtr h) : NativeHandle(h)
+{
+    protected override bool ReleaseHandle() => vg_gemm_plan_destroy(handle) == 0;
+}
+
+internal sealed class AttentionPlanHandle(IntPtr h) : NativeHandle(h)
+{
+    protected override bool ReleaseHandle() => vg_attention_plan_destroy(handle) == 0;
+}
+
+internal sealed class StreamHandle(IntPtr h) : NativeHandle(h)
+{
+    public static StreamHandle Create()
+    {
+        Check(vg_stream_create(out var h), "vg_stream_create");
+        return new StreamHandle(h);
+    }
+    public void Synchronize() => Check(vg_stream_synchronize(handle), "vg_stream_synchronize");
+    protected override bool ReleaseHandle() => vg_stream_destroy(handle) == 0;
+}
+
+internal sealed class CudaGraphHandle(IntPtr h) : NativeHandle(h)
+{
+    protected override bool ReleaseHandle() => vg_graph_destroy(handle) == 0;
+}
+
+internal sealed class EventHandle(IntPtr h) : NativeHandle(h)
+{
+    public static EventHandle Create()
+    {
+        Check(vg_event_create(out var h), "vg_event_create");
+        return new EventHandle(h);
+    }
+    public void Record(StreamHandle s) => Check(vg_event_record(handle, s.Ptr), "vg_event_record");
+    public float ElapsedSince(EventHandle start)
+    {
+        Check(vg_event_elapsed_ms(start.Ptr, handle, out var ms), "vg_event_elapsed_ms");
+        return ms;
+    }
+    protected override bool ReleaseHandle() => vg_event_destroy(handle) == 0;
+}
+
+/// <summary>One cudaMalloc'd block.</summary>
+internal sealed class DeviceMemory : NativeHandle
+{
+    public long Bytes { get; }
+    DeviceMemory(IntPtr h, long bytes) : base(h) { Bytes = bytes; }
+    public static DeviceMemory Allocate(long bytes)
+    {
+        Check(vg_malloc((nuint)Math.Max(bytes, 256), out var p), $"vg_malloc({bytes} bytes)");
+        return new DeviceMemory(p, bytes);
+    }
+    protected override bool ReleaseHandle() => vg_free(handle) == 0;
+
+    public unsafe void Upload<T>(ReadOnlySpan<T> data, StreamHandle stream, long byteOffset = 0) where T : unmanaged
+    {
+        fixed (T* p = data)
+            Check(vg_memcpy_async(handle + (nint)byteOffset, (IntPtr)p, (nuint)(data.Length * sizeof(T)), 0, stream.Ptr), "upload");
+        stream.Synchronize();
+    }
+}

@@ -1,0 +1,147 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace VisualGen.Engines.Cuda.Native;
+
+/// <summary>P/Invoke declarations of libvisualgen_native.so (native/include/visualgen_native.h). The library is found
+/// through <c>VISUALGEN_NATIVE_LIB</c> (a path), next to the application, or by the loader's search path.</summary>
+internal static unsafe partial class NativeMethods
+{
+    public const string Library = "visualgen_native";
+    public const int MaxRank = 8;
+
+    static NativeMethods()
+    {
+        NativeLibrary.SetDllImportResolver(typeof(NativeMethods).Assembly, Resolve);
+    }
+
+    static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path)
+    {
+        if (name != Library) return IntPtr.Zero;
+        string? explicitPath = Environment.GetEnvironmentVariable("VISUALGEN_NATIVE_LIB");
+        if (!string.IsNullOrEmpty(explicitPath))
+        {
+            if (!File.Exists(explicitPath))
+                throw new EngineException($"VISUALGEN_NATIVE_LIB points to '{explicitPath}', which does not exist");
+            return NativeLibrary.Load(explicitPath);
+        }
+        string local = Path.Combine(AppContext.BaseDirectory, "libvisualgen_native.so");
+        if (File.Exists(local)) return NativeLibrary.Load(local);
+        return NativeLibrary.TryLoad("libvisualgen_native.so", out var h) ? h : IntPtr.Zero;
+    }
+
+    /// <summary>Whether the native library can be loaded (tests skip GPU cases otherwise).</summary>
+    public static bool TryLoad(out string reason)
+    {
+        try
+        {
+            Versions v;
+            int s = vg_get_versions(&v);
+            reason = s == 0 ? "" : Marshal.PtrToStringUTF8(vg_last_error()) ?? "vg_get_versions failed";
+            return s == 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or EngineException or TypeInitializationException)
+        {
+            reason = e.Message;
+            return false;
+        }
+    }
+
+    /// <summary>Throws an <see cref="EngineException"/> with the library's message when <paramref name="status"/> is not VG_OK.</summary>
+    public static void Check(int status, string what)
+    {
+        if (status == 0) return;
+        string msg = Marshal.PtrToStringUTF8(vg_last_error()) ?? "";
+        throw new EngineException($"{what}: native status {status}: {msg}");
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Versions { public int Abi, CudaRuntime, CudaDriver; public long CublasLt, Cudnn; }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct GemmDesc
+    {
+        public uint StructSize;
+        public long M, N, K, Lda, Ldw, Ldc;
+        public int ADType, WDType, OutDType, BiasDType, WLayout, Epilogue, HasC;
+        public float Alpha, Beta;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct AttentionDesc
+    {
+        public uint StructSize;
+        public int Kernel, QkvDType, OutDType;
+        public long Batch, Heads, KvHeads, QLen, KvLen, HeadDim;
+        public fixed long QStrides[4];
+        public fixed long KStrides[4];
+        public fixed long VStrides[4];
+        public fixed long OutStrides[4];
+        public float Scale;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct AttentionArgs
+    {
+        public uint StructSize;
+        public IntPtr Q, K, V, Out, QScale, KScale, VScale, OutScale, Workspace;
+        public nuint WorkspaceBytes;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct RowVector { public IntPtr Ptr; public int DType; public long BatchStride, TokenStride; }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct NdTensor { public IntPtr Ptr; public int DType; public fixed long Strides[MaxRank]; }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct DeviceInfo { public uint StructSize; public int CcMajor, CcMinor, SmCount; public long TotalMemory; public fixed byte Name[256]; }
+
+    [DllImport(Library)] public static extern IntPtr vg_last_error();
+    [DllImport(Library)] public static extern int vg_get_versions(Versions* v);
+    [DllImport(Library)] public static extern int vg_get_device_info(int device, DeviceInfo* info);
+    [DllImport(Library)] public static extern int vg_context_create(int device, out IntPtr ctx);
+    [DllImport(Library)] public static extern int vg_context_destroy(IntPtr ctx);
+
+    [DllImport(Library)] public static extern int vg_gemm_plan_create(IntPtr ctx, GemmDesc* desc, out IntPtr plan);
+    [DllImport(Library)] public static extern int vg_gemm_plan_destroy(IntPtr plan);
+    [DllImport(Library)] public static extern int vg_gemm_plan_workspace_size(IntPtr plan, out nuint bytes);
+    [DllImport(Library)] public static extern int vg_gemm_plan_tune(IntPtr plan, IntPtr a, IntPtr w, IntPtr bias, IntPtr c, IntPtr o,
+        IntPtr ws, nuint wsBytes, int maxCandidates, int iterations, IntPtr stream, float* bestMs, int* tried);
+    [DllImport(Library)] public static extern int vg_gemm_plan_get_algo(IntPtr plan, byte* blob, nuint bytes);
+    [DllImport(Library)] public static extern int vg_gemm_plan_set_algo(IntPtr plan, byte* blob, nuint bytes);
+    [DllImport(Library)] public static extern int vg_gemm_run(IntPtr plan, IntPtr a, IntPtr w, IntPtr bias, IntPtr c, IntPtr o,
+        IntPtr ws, nuint wsBytes, IntPtr stream);
+
+    [DllImport(Library)] public static extern int vg_attention_plan_create(IntPtr ctx, AttentionDesc* desc, out IntPtr plan);
+    [DllImport(Library)] public static extern int vg_attention_plan_destroy(IntPtr plan);
+    [DllImport(Library)] public static extern int vg_attention_plan_workspace_size(IntPtr plan, out nuint bytes);
+    [DllImport(Library)] public static extern int vg_attention_run(IntPtr plan, AttentionArgs* args, IntPtr stream);
+
+    [DllImport(Library)] public static extern int vg_norm_modulate(int kind, IntPtr x, int xDType, long xStride, IntPtr o, int outDType, long outStride,
+        long rows, long tokens, long channels, float eps, IntPtr weight, IntPtr bias, int paramDType, RowVector* scale, RowVector* shift, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_rmsnorm_rope(IntPtr x, long xStride, IntPtr o, long outStride, long rows, long tokens, long heads, long headDim,
+        int applyNorm, float eps, IntPtr weight, int weightDType, IntPtr cos, IntPtr sin, long tableStride, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_gated_residual(IntPtr x, int xDType, IntPtr y, int yDType, RowVector* gate, IntPtr o,
+        long rows, long tokens, long channels, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_nd(int op, int rank, long* sizes, NdTensor* o, NdTensor* a, NdTensor* b, IntPtr stream);
+
+    [DllImport(Library)] public static extern int vg_malloc(nuint bytes, out IntPtr ptr);
+    [DllImport(Library)] public static extern int vg_free(IntPtr ptr);
+    [DllImport(Library)] public static extern int vg_memcpy_async(IntPtr dst, IntPtr src, nuint bytes, int kind, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_memset_async(IntPtr dst, int value, nuint bytes, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_stream_create(out IntPtr stream);
+    [DllImport(Library)] public static extern int vg_stream_destroy(IntPtr stream);
+    [DllImport(Library)] public static extern int vg_stream_synchronize(IntPtr stream);
+    [DllImport(Library)] public static extern int vg_graph_capture_begin(IntPtr stream);
+    [DllImport(Library)] public static extern int vg_graph_capture_end(IntPtr stream, out IntPtr graph);
+    [DllImport(Library)] public static extern int vg_graph_launch(IntPtr graph, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_graph_destroy(IntPtr graph);
+    [DllImport(Library)] public static extern int vg_event_create(out IntPtr ev);
+    [DllImport(Library)] public static extern int vg_event_destroy(IntPtr ev);
+    [DllImport(Library)] public static extern int vg_event_record(IntPtr ev, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_event_elapsed_ms(IntPtr start, IntPtr end, out float ms);
+}
+
+/// <summary>vg_dtype values.</summary>
+internal enum VgDType { F32 = 0, BF16 = 1 }

@@ -1,0 +1,121 @@
+using VisualGen.Engines.Cuda.Model;
+
+namespace VisualGen.Engines.Cuda.Planning;
+
+/// <summary>Plan-time evaluation of nodes whose inputs are all known on the host (shape arithmetic, constant tables).
+/// Floats are computed in double and rounded to float32 per node, as an fp32 graph would.</summary>
+public static class HostOps
+{
+    public static HostValue[] Eval(OpNode n, HostValue?[] inputs, Func<int, long[]?> shapeOf)
+    {
+        HostValue In(int i) => inputs[i] ?? throw new EngineException($"node {n}: input {i} ('{n.In(i)}') is not known at plan time");
+        switch (n.Op)
+        {
+            case "Shape":
+            {
+                var s = shapeOf(0) ?? throw new EngineException($"node {n}: shape of its input is unknown");
+                long r = s.Length, start = n.Int("start", 0), end = n.Int("end", r);
+                if (start < 0) start += r; if (end < 0) end += r;
+                start = Math.Clamp(start, 0, r); end = Math.Clamp(end, start, r);
+                var d = s[(int)start..(int)end].Select(x => (double)x).ToArray();
+                return [new HostValue([d.Length], d, true)];
+            }
+            case "Identity": return [In(0)];
+            case "Reshape" or "Unsqueeze" or "Squeeze" or "Flatten":
+            {
+                var x = In(0);
+                return [new HostValue(Layout.ShapeOf(n, [x.Shape], i => i < inputs.Length ? inputs[i] : null), x.Data, x.IsInt)];
+            }
+            case "Transpose" or "Expand" or "Slice" or "Split" or "Concat":
+            {
+                var ins = n.Op == "Concat" ? inputs.Select((_, i) => In(i)).ToArray() : [In(0)];
+                var (shapes, copies) = Layout.Copies(n, ins.Select(i => i.Shape).ToArray(), i => i < inputs.Length ? inputs[i] : null);
+                var outs = shapes.Select(s => new double[Layout.Count(s)]).ToArray();
+                foreach (var c in copies) Copy(c, ins[c.Src].Data, outs[c.Dst]);
+                bool isInt = ins.All(i => i.IsInt);
+                return shapes.Select((s, i) => new HostValue(s, outs[i], isInt)).ToArray();
+            }
+            case "Gather":
+            {
+                var x = In(0); var idx = In(1);
+                int axis = (int)n.Int("axis", 0); if (axis < 0) axis += x.Shape.Length;
+                long outer = Layout.Count(x.Shape[..axis]), inner = Layout.Count(x.Shape[(axis + 1)..]), dim = x.Shape[axis];
+                var o = new double[outer * idx.Count * inner];
+                for (long a = 0; a < outer; a++)
+                    for (long j = 0; j < idx.Count; j++)
+                    {
+                        long id = (long)idx.Data[j]; if (id < 0) id += dim;
+                        Array.Copy(x.Data, (a * dim + id) * inner, o, (a * idx.Count + j) * inner, inner);
+                    }
+                long[] shape = [.. x.Shape[..axis], .. idx.Shape, .. x.Shape[(axis + 1)..]];
+                return [new HostValue(shape, o, x.IsInt)];
+            }
+            case "Cast":
+            {
+                var x = In(0); long to = n.Int("to", 1);
+                bool toInt = to is 6 or 7 or 9;
+                var d = x.Data.Select(v => toInt ? Math.Truncate(v) : (double)(float)v).ToArray();
+                return [new HostValue(x.Shape, d, toInt)];
+            }
+            case "ConstantOfShape":
+            {
+                var s = In(0).Longs;
+                return [new HostValue(s, new double[Layout.Count(s)], false)];
+            }
+            case "Range":
+            {
+                double start = In(0).Data[0], limit = In(1).Data[0], delta = In(2).Data[0];
+                long count = Math.Max(0, (long)Math.Ceiling((limit - start) / delta));
+                return [new HostValue([count], Enumerable.Range(0, (int)count).Select(i => start + i * delta).ToArray(), In(0).IsInt)];
+            }
+        }
+        if (OpRegistry.Binary.ContainsKey(n.Op))
+        {
+            var a = In(0); var b = In(1);
+            var shape = Layout.Broadcast(a.Shape, b.Shape, n.ToString());
+            bool isInt = a.IsInt && b.IsInt;
+            var sa = Layout.BroadcastStrides(a.Shape, shape); var sb = Layout.BroadcastStrides(b.Shape, shape);
+            var o = new double[Layout.Count(shape)];
+            var idx = new long[shape.Length];
+            for (long i = 0; i < o.Length; i++)
+            {
+                long rem = i, oa = 0, ob = 0;
+                for (int d = shape.Length - 1; d >= 0; d--) { long c = rem % shape[d]; rem /= shape[d]; oa += c * sa[d]; ob += c * sb[d]; }
+                double x = a.Data[oa], y = b.Data[ob];
+                double r = n.Op switch
+                {
+                    "Add" => x + y, "Sub" => x - y, "Mul" => x * y,
+                    "Div" => isInt ? Math.Floor(x / y) : x / y,
+                    "Pow" => Math.Pow(x, y), "Max" => Math.Max(x, y), _ => Math.Min(x, y),
+                };
+                o[i] = isInt ? r : (float)r;
+            }
+            return [new HostValue(shape, o, isInt)];
+        }
+        if (OpRegistry.Unary.ContainsKey(n.Op))
+        {
+            var x = In(0);
+            Func<double, double> f = n.Op switch
+            {
+                "Sin" => Math.Sin, "Cos" => Math.Cos, "Exp" => Math.Exp, "Sigmoid" => v => 1 / (1 + Math.Exp(-v)), "Neg" => v => -v,
+                "Sqrt" => Math.Sqrt, "Tanh" => Math.Tanh, "Reciprocal" => v => 1 / v, "Abs" => Math.Abs, "Relu" => v => Math.Max(v, 0),
+                "Log" => Math.Log,
+                _ => throw new EngineException($"node {n}: {n.Op} is not evaluated at plan time; its inputs must come from the device"),
+            };
+            return [new HostValue(x.Shape, x.Data.Select(v => (double)(float)f(v)).ToArray(), false)];
+        }
+        throw new EngineException($"node {n}: {n.Op} cannot be computed at plan time");
+    }
+
+    static void Copy(StridedCopy c, double[] src, double[] dst)
+    {
+        long total = Layout.Count(c.Sizes);
+        int r = c.Sizes.Length;
+        for (long i = 0; i < total; i++)
+        {
+            long rem = i, os = c.SrcOffset, od = c.DstOffset;
+            for (int d = r - 1; d >= 0; d--) { long k = rem % c.Sizes[d]; rem /= c.Sizes[d]; os += k * c.SrcStrides[d]; od += k * c.DstStrides[d]; }
+            dst[od] = src[os];
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using VisualGen.Engines.Cuda.Model;
+
+namespace VisualGen.Engines.Cuda.Planning;
+
+/// <summary>What the engine can run, by op type. A node whose op is not here fails the build, naming the node.</summary>
+public static class OpRegistry
+{
+    public static readonly IReadOnlySet<string> Views = new HashSet<string> { "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Identity" };
+    public static readonly IReadOnlySet<string> LayoutCopies = new HashSet<string> { "Transpose", "Expand", "Slice", "Split", "Concat" };
+
+    /// <summary>ONNX binary ops → vg_nd_op.</summary>
+    public static readonly IReadOnlyDictionary<string, int> Binary = new Dictionary<string, int>
+    {
+        ["Add"] = 1, ["Sub"] = 2, ["Mul"] = 3, ["Div"] = 4, ["Pow"] = 5, ["Max"] = 6, ["Min"] = 7,
+    };
+
+    /// <summary>ONNX unary ops → vg_nd_op (Gelu by its approximate attribute; Cast is a copy).</summary>
+    public static readonly IReadOnlyDictionary<string, int> Unary = new Dictionary<string, int>
+    {
+        ["Cast"] = 0, ["Sin"] = 16, ["Cos"] = 17, ["Exp"] = 18, ["Sigmoid"] = 19, ["Neg"] = 20, ["Sqrt"] = 21, ["Tanh"] = 22,
+        ["Reciprocal"] = 23, ["Abs"] = 24, ["Relu"] = 25, ["Gelu"] = 26, ["Erf"] = 29, ["Log"] = 30,
+    };
+
+    /// <summary>Ops computed only on the host at plan time (from shapes and constants).</summary>
+    public static readonly IReadOnlySet<string> HostOnly = new HashSet<string> { "Shape", "Gather", "ConstantOfShape", "Range" };
+
+    public static readonly IReadOnlySet<string> Fused = new HashSet<string>
+    {
+        "VgLinear", "VgNorm", "VgRmsNormRope", "VgGatedResidual", "VgPatchConv", "Attention",
+    };
+
+    public static bool Supports(string op) =>
+        Views.Contains(op) || LayoutCopies.Contains(op) || Binary.ContainsKey(op) || Unary.ContainsKey(op) || HostOnly.Contains(op) || Fused.Contains(op);
+
+    /// <summary>Throws an <see cref="EngineException"/> naming every node the engine cannot run.</summary>
+    public static void Validate(OpGraph g, string source)
+    {
+        var bad = g.Nodes.Where(n => !Supports(n.Op)).ToList();
+        if (bad.Count > 0)
+            throw new EngineException($"{source}: the native CUDA engine cannot run {bad.Count} node(s): " +
+                string.Join(", ", bad.Take(8).Select(n => $"'{n.Name}' (op {n.Op})")) + (bad.Count > 8 ? ", ..." : "") +
+                ". Add a kernel for the op in native/ and engines/VisualGen.Engines.Cuda, or export the model without it.");
+        foreach (var n in g.Nodes.Where(n => n.Op == "Attention"))
+            if (n.In(3) is not null || n.Int("is_causal", 0) != 0 || n.Inputs.Count > 4)
+                throw new EngineException($"{source}: node '{n.Name}' (Attention) has a mask, causal flag or KV cache, which the native CUDA engine does not run");
+    }
+}

@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using VisualGen.Checkpoints;
+using VisualGen.Engines.Cuda.Model;
+using VisualGen.Engines.Cuda.Native;
+using VisualGen.Tensors;
+using static VisualGen.Engines.Cuda.Native.NativeMethods;
+
+namespace VisualGen.Engines.Cuda.Runtime;
+
+/// <summary>
+/// The native CUDA engine: a fused graph with its weights on the device. Each new set of input shapes is planned
+/// once (folding, kernels, memory) and, with <see cref="UseCudaGraphs"/>, captured into a CUDA graph on its first
+/// run and replayed after. Host inputs/outputs are float32.
+/// </summary>
+public sealed class CudaEngine : IEngine
+{
+    readonly OpGraph _graph;
+    readonly EngineResources _res;
+    readonly Dictionary<string, ShapePlan> _plans = new(StringComparer.Ordinal);
+    bool _disposed;
+
+    public EngineManifest Manifest { get; }
+    /// <summary>Capture one CUDA graph per input shape and replay it (default on).</summary>
+    public bool UseCudaGraphs { get; set; } = true;
+    public double LoadSeconds { get; }
+    public double WeightBytes { get; }
+
+    internal CudaEngine(OpGraph graph, Dictionary<string, byte[]> algorithms, EngineManifest manifest, long bf16MinRows = 64, int device = 0)
+    {
+        var clock = Stopwatch.StartNew();
+        _graph = graph;
+        Manifest = manifest;
+        _res = new EngineResources(device) { Bf16MinRows = bf16MinRows };
+        try
+        {
+            foreach (var kv in algorithms) _res.Algorithms[kv.Key] = kv.Value;
+            var packed = graph.Constants.Values.Where(c => c.DType == TensorDType.BF16)
+                .Select(c => (c.Name, c.Count * 2, (Func<byte[]>)(() => { var b = c.Bytes; c.Release(); return b; }))).ToList();
+            WeightBytes = packed.Sum(p => p.Item2);
+            _res.UploadWeights(packed);
+        }
+        catch
+        {
+            _res.Dispose();
+            throw;
+        }
+        LoadSeconds = clock.Elapsed.TotalSeconds;
+    }
+
+    internal IReadOnlyDictionary<string, byte[]> Algorithms => _res.Algorithms;
+
+    static string Key(IReadOnlyDictionary<string, long[]> shapes) =>
+        string.Join(";", shapes.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + string.Join("x", kv.Value)));
+
+    ShapePlan PlanFor(IReadOnlyDictionary<string, long[]> shapes)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        string key = Key(shapes);
+        if (_plans.TryGetValue(key, out var p)) return p;
+        var clock = Stopwatch.StartNew();
+        p = ShapePlanner.Plan(_graph, _res, shapes);
+        p.PlanSeconds = clock.Elapsed.TotalSeconds;
+        _plans[key] = p;
+        return p;
+    }
+
+    /// <summary>Describes the plan of one input shape (steps per kernel class, memory), planning it if needed.</summary>
+    public string Describe(IReadOnlyDictionary<string, long[]> shapes)
+    {
+        var p = PlanFor(shapes);
+        var counts = p.Steps.GroupBy(s => s.Kind).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}");
+        return $"{p.Steps.Count} steps ({string.Join(", ", counts)}); activations {p.MemoryReport.Planned / 1e6:F1} MB planned " +
+               $"vs {p.MemoryReport.Naive / 1e6:F1} MB unshared; planned in {p.PlanSeconds:F2} s";
+    }
+
+    public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs)
+    {
+        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        foreach (var i in _graph.Inputs)
+        {
+            if (!inputs.TryGetValue(i.Name, out var t)) throw new EngineException($"engine '{Manifest.Component}' needs input '{i.Name}'; got {string.Join(", ", inputs.Keys)}");
+            if (t.DType != TensorDType.F32) throw new EngineException($"input '{i.Name}' is {t.DType}; the native CUDA engine takes float32");
+            shapes[i.Name] = t.Shape;
+        }
+        foreach (var k in inputs.Keys)
+            if (!shapes.ContainsKey(k)) throw new EngineException($"engine '{Manifest.Component}' has no input '{k}' (inputs: {string.Join(", ", shapes.Keys)})");
+        var p = PlanFor(shapes);
+        var stream = _res.Stream;
+        foreach (var (name, v) in p.Inputs)
+            unsafe
+            {
+                fixed (float* src = inputs[name].Floats)
+                    Check(vg_memcpy_async(v.Ptr, (IntPtr)src, (nuint)v.Bytes, 0, stream.Ptr), $"upload of input '{name}'");
+            }
+        Forward(p);
+        var result = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
+        foreach (var (name, v) in p.Outputs)
+        {
+            var data = new float[v.Count];
+            unsafe
+            {
+                fixed (float* dst = data)
+                    Check(vg_memcpy_async((IntPtr)dst, v.Ptr, (nuint)v.Bytes, 1, stream.Ptr), $"download of output '{name}'");
+            }
+            stream.Synchronize();
+            result[name] = HostTensor.Float32(data, v.Shape);
+        }
+        return result;
+    }
+
+    void Forward(ShapePlan p)
+    {
+        var s = _res.Stream.Ptr;
+        if (!UseCudaGraphs) { p.RunSteps(s); return; }
+        if (p.Graph is null)
+        {
+            Check(vg_graph_capture_begin(s), "CUDA graph capture");
+            try { p.RunSteps(s); }
+            catch
+            {
+                vg_graph_capture_end(s, out var broken);
+                if (broken != IntPtr.Zero) vg_graph_destroy(broken);
+                throw;
+            }
+            Check(vg_graph_capture_end(s, out var g), "CUDA graph capture");
+            p.Graph = new CudaGraphHandle(g);
+        }
+        Check(vg_graph_launch(p.Graph.Ptr, s), "CUDA graph launch");
+    }
+
+    /// <summary>Median milliseconds of one forward on the device (inputs already uploaded by a <see cref="Run"/> of the same shapes).</summary>
+    public double TimeForward(IReadOnlyDictionary<string, long[]> shapes, int warmup, int iterations, bool cudaGraphs)
+    {
+        var p = PlanFor(shapes);
+        bool saved = UseCudaGraphs;
+        UseCudaGraphs = cudaGraphs;
+        try
+        {
+            using var a = EventHandle.Create();
+            using var b = EventHandle.Create();
+            for (int i = 0; i < warmup; i++) Forward(p);
+            _res.Stream.Synchronize();
+            var times = new List<double>();
+            for (int i = 0; i < iterations; i++)
+            {
+                a.Record(_res.Stream); Forward(p); b.Record(_res.Stream);
+                times.Add(b.ElapsedSince(a));
+            }
+            times.Sort();
+            return times[times.Count / 2];
+        }
+        finally { UseCudaGraphs = saved; }
+    }
+
+    /// <summary>Milliseconds per kernel class of one forward (events between steps, no graph).</summary>
+    public Dictionary<KernelClass, double> ProfileClasses(IReadOnlyDictionary<string, long[]> shapes)
+    {
+        var p = PlanFor(shapes);
+        var events = Enumerable.Range(0, p.Steps.Count + 1).Select(_ => EventHandle.Create()).ToList();
+        try
+        {
+            var s = _res.Stream;
+            events[0].Record(s);
+            for (int i = 0; i < p.Steps.Count; i++) { p.Steps[i].Run(s.Ptr); events[i + 1].Record(s); }
+            s.Synchronize();
+            var r = Enum.GetValues<KernelClass>().ToDictionary(k => k, _ => 0.0);
+            for (int i = 0; i < p.Steps.Count; i++) r[p.Steps[i].Kind] += events[i + 1].ElapsedSince(events[i]);
+            return r;
+        }
+        finally { foreach (var e in events) e.Dispose(); }
+    }
+
+    /// <summary>FLOPs of GEMMs (2·M·N·K) and attention (4·B·H·Sq·Skv·D) in one forward of these shapes.</summary>
+    public (double Gemm, double Attention) Flops(IReadOnlyDictionary<string, long[]> shapes)
+    {
+        var p = PlanFor(shapes);
+        double gemm = p.Gemms.Sum(g => 2.0 * g.A.Count * g.Out.Shape[^1]);
+        return (gemm, p.AttentionFlops);
+    }
+
+    /// <summary>Plans <paramref name="shapes"/>, runs one forward on random inputs and tunes the GEMM algorithms.</summary>
+    internal List<string> Tune(IReadOnlyDictionary<string, long[]> shapes)
+    {
+        var rng = new Random(1234);
+        var inputs = shapes.ToDictionary(kv => kv.Key, kv =>
+        {
+            var d = new float[kv.Value.Aggregate(1L, (a, b) => a * b)];
+            for (int i = 0; i < d.Length; i++) d[i] = (float)(rng.NextDouble() * 2 - 1);
+            return HostTensor.Float32(d, kv.Value);
+        });
+        bool saved = UseCudaGraphs;
+        UseCudaGraphs = false;
+        try { Run(inputs); } finally { UseCudaGraphs = saved; }
+        var lines = _res.TuneGemms(PlanFor(shapes));
+        // plans hold the old algorithm choices' workspace sizes: plan again with the tuned algorithms
+        foreach (var pl in _plans.Values) pl.Dispose();
+        _plans.Clear();
+        return lines;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var p in _plans.Values) p.Dispose();
+        _plans.Clear();
+        _res.Dispose();
+    }
+}

@@ -1,0 +1,136 @@
+using VisualGen.Engines.Cuda.Native;
+using static VisualGen.Engines.Cuda.Native.NativeMethods;
+
+namespace VisualGen.Engines.Cuda.Runtime;
+
+/// <summary>A cuBLASLt plan shared by every GEMM of one signature.</summary>
+internal sealed class GemmPlan(string key, GemmPlanHandle handle, long workspaceBytes)
+{
+    public string Key { get; } = key;
+    public GemmPlanHandle Handle { get; } = handle;
+    public long WorkspaceBytes { get; set; } = workspaceBytes;
+}
+
+internal sealed class AttentionPlan(AttentionPlanHandle handle, long workspaceBytes)
+{
+    public AttentionPlanHandle Handle { get; } = handle;
+    public long WorkspaceBytes { get; } = workspaceBytes;
+}
+
+/// <summary>What one loaded engine holds on the device for all shapes: the context, the stream, the packed weights,
+/// and GEMM/attention plans by signature (with the tuned GEMM algorithms of the engine file).</summary>
+internal sealed unsafe class EngineResources : IDisposable
+{
+    readonly Dictionary<string, GemmPlan> _gemm = new(StringComparer.Ordinal);
+    readonly Dictionary<string, AttentionPlan> _attention = new(StringComparer.Ordinal);
+    readonly Dictionary<string, IntPtr> _weights = new(StringComparer.Ordinal);
+    DeviceMemory? _arena;
+
+    public ContextHandle Context { get; } = null!;
+    public StreamHandle Stream { get; } = null!;
+    /// <summary>Plans without a GPU: no handles, no allocations (the CPU tests of the planner).</summary>
+    public bool DryRun { get; }
+    public long Bf16MinRows { get; init; } = 64;
+    /// <summary>Tuned algorithms by GEMM signature (from the engine file, or from tuning at build).</summary>
+    public Dictionary<string, byte[]> Algorithms { get; } = new(StringComparer.Ordinal);
+
+    public EngineResources() { DryRun = true; }
+
+    public EngineResources(int device)
+    {
+        Context = ContextHandle.Create(device);
+        Stream = StreamHandle.Create();
+    }
+
+    public IEnumerable<GemmPlan> GemmPlans => _gemm.Values;
+
+    /// <summary>Uploads the packed weights into one arena.</summary>
+    public void UploadWeights(IReadOnlyList<(string Name, long Bytes, Func<byte[]> Read)> weights)
+    {
+        long total = weights.Sum(w => (w.Bytes + 255) / 256 * 256);
+        _arena = DeviceMemory.Allocate(total);
+        long at = 0;
+        foreach (var (name, bytes, read) in weights)
+        {
+            var data = read();
+            if (data.LongLength != bytes) throw new EngineException($"weight '{name}' has {data.LongLength} bytes, the plan says {bytes}");
+            _arena.Upload<byte>(data, Stream, at);
+            _weights[name] = _arena.Ptr + (nint)at;
+            at += (bytes + 255) / 256 * 256;
+        }
+    }
+
+    public IntPtr Weight(string name) => DryRun ? IntPtr.Zero :
+        _weights.TryGetValue(name, out var p) ? p : throw new EngineException($"packed weight '{name}' is not in the engine");
+
+    public GemmPlan GemmPlan(long m, long n, long k, int epilogue, VgDType outType)
+    {
+        string key = $"m{m}n{n}k{k}e{epilogue}o{(int)outType}";
+        if (_gemm.TryGetValue(key, out var p)) return p;
+        if (DryRun) return _gemm[key] = new GemmPlan(key, null!, 0);
+        var d = new GemmDesc
+        {
+            StructSize = (uint)sizeof(GemmDesc), M = m, N = n, K = k, ADType = 1, WDType = 1, OutDType = (int)outType, BiasDType = (int)outType,
+            WLayout = 0, Epilogue = epilogue, Alpha = 1, Beta = 0,
+        };
+        Check(vg_gemm_plan_create(Context.Ptr, &d, out var h), $"GEMM plan {key}");
+        var handle = new GemmPlanHandle(h);
+        if (Algorithms.TryGetValue(key, out var blob))
+            fixed (byte* b = blob)
+                if (vg_gemm_plan_set_algo(h, b, (nuint)blob.Length) != 0) { /* another cuBLASLt: keep the heuristic choice */ }
+        Check(vg_gemm_plan_workspace_size(h, out var ws), "vg_gemm_plan_workspace_size");
+        p = new GemmPlan(key, handle, (long)ws);
+        _gemm[key] = p;
+        return p;
+    }
+
+    public AttentionPlan AttentionPlan(long b, long h, long hkv, long sq, long skv, long d, float scale)
+    {
+        string key = $"b{b}h{h}kv{hkv}q{sq}k{skv}d{d}s{scale}";
+        if (_attention.TryGetValue(key, out var p)) return p;
+        if (DryRun) return _attention[key] = new AttentionPlan(null!, 0);
+        var desc = new AttentionDesc
+        {
+            StructSize = (uint)sizeof(AttentionDesc), Kernel = 0, QkvDType = 1, OutDType = 1,
+            Batch = b, Heads = h, KvHeads = hkv, QLen = sq, KvLen = skv, HeadDim = d, Scale = scale,
+        };
+        Check(vg_attention_plan_create(Context.Ptr, &desc, out var ph), $"attention plan {key}");
+        var handle = new AttentionPlanHandle(ph);
+        Check(vg_attention_plan_workspace_size(ph, out var ws), "vg_attention_plan_workspace_size");
+        p = new AttentionPlan(handle, (long)ws);
+        _attention[key] = p;
+        return p;
+    }
+
+    /// <summary>Times the GEMM algorithms of every plan on a shape plan's buffers (after a forward filled them with
+    /// real activations) and records the winners.</summary>
+    public List<string> TuneGemms(ShapePlan plan, int candidates = 8, int iterations = 5)
+    {
+        var lines = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (g, a, w, bias, o) in plan.Gemms)
+        {
+            if (!seen.Add(g.Key)) continue;
+            float ms; int tried;
+            Check(vg_gemm_plan_tune(g.Handle.Ptr, a.Ptr, w, bias?.Ptr ?? IntPtr.Zero, IntPtr.Zero, o.Ptr, plan.Workspace, (nuint)plan.WorkspaceBytes,
+                candidates, iterations, Stream.Ptr, &ms, &tried), $"tuning GEMM {g.Key}");
+            var blob = new byte[96];
+            fixed (byte* p = blob) Check(vg_gemm_plan_get_algo(g.Handle.Ptr, p, 96), "vg_gemm_plan_get_algo");
+            Algorithms[g.Key] = blob;
+            Check(vg_gemm_plan_workspace_size(g.Handle.Ptr, out var ws), "vg_gemm_plan_workspace_size");
+            g.WorkspaceBytes = (long)ws;
+            lines.Add($"{g.Key}: {ms:F3} ms ({tried} algorithms timed)");
+        }
+        return lines;
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _gemm.Values) p.Handle?.Dispose();
+        foreach (var p in _attention.Values) p.Handle?.Dispose();
+        _gemm.Clear(); _attention.Clear();
+        _arena?.Dispose();
+        Stream?.Dispose();
+        Context?.Dispose();
+    }
+}

@@ -1,0 +1,399 @@
+using VisualGen.Checkpoints;
+using VisualGen.Engines.Cuda.Model;
+using VisualGen.Engines.Cuda.Native;
+using VisualGen.Engines.Cuda.Planning;
+using static VisualGen.Engines.Cuda.Native.NativeMethods;
+
+namespace VisualGen.Engines.Cuda.Runtime;
+
+/// <summary>
+/// Plans one concrete set of input shapes: folds everything computable from shapes and constants on the host
+/// (shape arithmetic, the RoPE tables of the latent grid), turns every other node into device steps with
+/// bf16 activations (fp32 for small per-batch tensors, norm statistics and modulation), and leaves memory
+/// assignment to <see cref="MemoryPlanner"/>.
+/// </summary>
+internal sealed unsafe class ShapePlanner
+{
+    readonly OpGraph _g;
+    readonly EngineResources _res;
+    readonly ShapePlan _plan;
+    readonly Dictionary<string, HostValue> _host = new(StringComparer.Ordinal);
+    readonly Dictionary<string, DeviceValue> _dev = new(StringComparer.Ordinal);
+    readonly Dictionary<(string, VgDType), DeviceValue> _casts = [];
+    int _tmp;
+
+    ShapePlanner(OpGraph g, EngineResources res, ShapePlan plan) { _g = g; _res = res; _plan = plan; }
+
+    public static ShapePlan Plan(OpGraph g, EngineResources res, IReadOnlyDictionary<string, long[]> inputShapes)
+    {
+        var plan = new ShapePlan(res);
+        try
+        {
+            var p = new ShapePlanner(g, res, plan);
+            p.Build(inputShapes);
+            MemoryPlanner.Assign(plan, allocate: !res.DryRun);
+            if (!res.DryRun) plan.UploadConstants();
+            return plan;
+        }
+        catch
+        {
+            plan.Dispose();
+            throw;
+        }
+    }
+
+    void Build(IReadOnlyDictionary<string, long[]> inputShapes)
+    {
+        foreach (var i in _g.Inputs)
+        {
+            if (!inputShapes.TryGetValue(i.Name, out var s)) throw new EngineException($"input '{i.Name}' is missing");
+            if (i.DType != TensorDType.F32) throw new EngineException($"input '{i.Name}' has type {i.DType}; the native CUDA engine takes float32 inputs");
+            var v = new DeviceValue(i.Name, s, VgDType.F32) { Persistent = true, Def = -1 };
+            _dev[i.Name] = v;
+            _plan.Inputs[i.Name] = v;
+            _plan.Values.Add(v);
+        }
+        foreach (var n in _g.Nodes) Node(n);
+        foreach (var o in _g.Outputs)
+        {
+            DeviceValue v;
+            if (_dev.TryGetValue(o.Name, out var d)) v = Cast(d, VgDType.F32, forceCopy: true);
+            else if (_host.TryGetValue(o.Name, out var h)) v = Cast(UploadHost(h, o.Name), VgDType.F32, forceCopy: true);
+            else throw new EngineException($"graph output '{o.Name}' is never computed");
+            v.Persistent = true;
+            _plan.Outputs[o.Name] = v;
+        }
+    }
+
+    // ---- values ------------------------------------------------------------------------------------------
+    HostValue? HostOf(string? name)
+    {
+        if (name is null) return null;
+        if (_host.TryGetValue(name, out var h)) return h;
+        if (_g.Constants.TryGetValue(name, out var c) && c.DType is TensorDType.F32 or TensorDType.I64 or TensorDType.I32 && c.Count <= (1 << 24))
+        {
+            h = new HostValue(c.Shape, c.ToDoubles(), c.DType != TensorDType.F32);
+            _host[name] = h;
+            return h;
+        }
+        return null;
+    }
+
+    bool IsHost(string? name) => name is null || _host.ContainsKey(name) || (!_dev.ContainsKey(name) && HostOf(name) is not null);
+
+    long[] ShapeOfValue(string name) =>
+        _dev.TryGetValue(name, out var d) ? d.Shape : HostOf(name)?.Shape ?? throw new EngineException($"value '{name}' is not computed before use");
+
+    DeviceValue Dev(string name, VgDType? want = null)
+    {
+        if (!_dev.TryGetValue(name, out var d))
+        {
+            var h = HostOf(name) ?? throw new EngineException($"value '{name}' is not computed before use");
+            if (h.IsInt) throw new EngineException($"value '{name}' is an integer tensor used by a device op; the native CUDA engine computes integer tensors only at plan time");
+            d = UploadHost(h, name);
+            _dev[name] = d;
+        }
+        return want is VgDType w ? Cast(d, w) : d;
+    }
+
+    DeviceValue UploadHost(HostValue h, string name)
+    {
+        var v = new DeviceValue(name + "#const", h.Shape, VgDType.F32) { Persistent = true };
+        _plan.Values.Add(v);
+        _plan.HostUploads.Add((v, h.Data.Select(x => (float)x).ToArray()));
+        return v;
+    }
+
+    DeviceValue New(string name, long[] shape, VgDType dtype)
+    {
+        var v = new DeviceValue(name, shape, dtype);
+        _plan.Values.Add(v);
+        return v;
+    }
+
+    DeviceValue Temp(long[] shape, VgDType dtype) => New($"tmp{_tmp++}", shape, dtype);
+
+    void Use(params DeviceValue?[] vs) { foreach (var v in vs) if (v is not null) v.Root.LastUse = Math.Max(v.Root.LastUse, _plan.Steps.Count); }
+
+    void Add(Step s, DeviceValue[] reads, DeviceValue[] writes)
+    {
+        Use(reads);
+        foreach (var w in writes) { if (w.Root.Def < 0 && !w.Root.Persistent) w.Root.Def = _plan.Steps.Count; Use(w); }
+        _plan.Steps.Add(s);
+    }
+
+    DeviceValue Cast(DeviceValue v, VgDType to, bool forceCopy = false)
+    {
+        if (v.DType == to && !forceCopy) return v;
+        if (!forceCopy && _casts.TryGetValue((v.Name, to), out var c)) return c;
+        var o = New(v.Name + "#" + to, v.Shape, to);
+        Nd("cast " + v.Name, KernelClass.Other, 0, v.Shape, o, 0, Layout.Contiguous(v.Shape), v, 0, Layout.Contiguous(v.Shape), null, 0, null);
+        if (!forceCopy) _casts[(v.Name, to)] = o;
+        return o;
+    }
+
+    /// <summary>bf16 for large activations, fp32 for small tensors (per-batch vectors, embeddings).</summary>
+    VgDType ActDType(long rows) => rows >= _res.Bf16MinRows ? VgDType.BF16 : VgDType.F32;
+
+    // ---- the generic N-d step --------------------------------------------------------------------------
+    void Nd(string name, KernelClass kind, int op, long[] sizes, DeviceValue o, long oOff, long[] oSt, DeviceValue a, long aOff, long[] aSt,
+        DeviceValue? b, long bOff, long[]? bSt)
+    {
+        if (sizes.Length > MaxRank) throw new EngineException($"{name}: rank {sizes.Length} exceeds the engine's {MaxRank}");
+        long[] sz = sizes.ToArray(), os = oSt.ToArray(), ast = aSt.ToArray(), bs = bSt?.ToArray() ?? [];
+        Add(new ActionStep(name, kind, stream =>
+        {
+            NdTensor to = default, ta = default, tb = default;
+            to.Ptr = o.Ptr + (nint)(oOff * o.ElementSize); to.DType = (int)o.DType;
+            ta.Ptr = a.Ptr + (nint)(aOff * a.ElementSize); ta.DType = (int)a.DType;
+            for (int i = 0; i < sz.Length; i++) { to.Strides[i] = os[i]; ta.Strides[i] = ast[i]; }
+            if (b is not null)
+            {
+                tb.Ptr = b.Ptr + (nint)(bOff * b.ElementSize); tb.DType = (int)b.DType;
+                for (int i = 0; i < sz.Length; i++) tb.Strides[i] = bs[i];
+            }
+            fixed (long* ps = sz)
+                Check(vg_nd(op, sz.Length, ps, &to, &ta, b is null ? null : &tb, stream), name);
+        }), b is null ? [a] : [a, b], [o]);
+    }
+
+    // ---- nodes ---------------------------------------------------------------------------------------
+    void Node(OpNode n)
+    {
+        bool fused = OpRegistry.Fused.Contains(n.Op);
+        if (!fused && (OpRegistry.HostOnly.Contains(n.Op) || n.Inputs.All(IsHost)))
+        {
+            var outs = HostOps.Eval(n, n.Inputs.Select(HostOf).ToArray(), i => n.In(i) is string s ? ShapeOfValue(s) : null);
+            for (int i = 0; i < outs.Length; i++) _host[n.Outputs[i]] = outs[i];
+            return;
+        }
+        if (OpRegistry.Views.Contains(n.Op)) { View(n); return; }
+        if (OpRegistry.LayoutCopies.Contains(n.Op)) { LayoutCopy(n); return; }
+        if (OpRegistry.Binary.TryGetValue(n.Op, out int bop)) { Binary(n, bop); return; }
+        if (OpRegistry.Unary.TryGetValue(n.Op, out int uop)) { Unary(n, uop); return; }
+        switch (n.Op)
+        {
+            case "VgLinear": Linear(n); return;
+            case "VgPatchConv": PatchConv(n); return;
+            case "VgNorm": Norm(n); return;
+            case "VgRmsNormRope": RmsNormRope(n); return;
+            case "VgGatedResidual": GatedResidual(n); return;
+            case "Attention": Attention(n); return;
+        }
+        throw new EngineException($"node '{n.Name}' (op {n.Op}) cannot run on the device");
+    }
+
+    void View(OpNode n)
+    {
+        var x = Dev(n.In(0)!);
+        var shape = Layout.ShapeOf(n, [x.Shape], i => HostOf(n.In(i)));
+        _dev[n.Outputs[0]] = new DeviceValue(n.Outputs[0], shape, x.DType, x);
+    }
+
+    void LayoutCopy(OpNode n)
+    {
+        var ins = n.Op == "Concat" ? n.Inputs.Select(i => Dev(i!)).ToArray() : [Dev(n.In(0)!)];
+        var dtype = ins.All(i => i.DType == VgDType.BF16) ? VgDType.BF16 : VgDType.F32;
+        var (shapes, copies) = Layout.Copies(n, ins.Select(i => i.Shape).ToArray(), i => HostOf(n.In(i)));
+        var outs = shapes.Select((s, i) => New(n.Outputs[i], s, dtype)).ToArray();
+        foreach (var c in copies)
+            Nd(n.Name, KernelClass.Other, 0, c.Sizes, outs[c.Dst], c.DstOffset, c.DstStrides, ins[c.Src], c.SrcOffset, c.SrcStrides, null, 0, null);
+        for (int i = 0; i < outs.Length; i++) _dev[n.Outputs[i]] = outs[i];
+    }
+
+    void Binary(OpNode n, int op)
+    {
+        var a = Dev(n.In(0)!); var b = Dev(n.In(1)!);
+        var shape = Layout.Broadcast(a.Shape, b.Shape, n.ToString());
+        long rows = shape.Length > 0 ? Layout.Count(shape) / shape[^1] : 1;
+        var dt = (a.DType == VgDType.BF16 || b.DType == VgDType.BF16) ? ActDType(rows) : VgDType.F32;
+        var o = New(n.Outputs[0], shape, dt);
+        Nd(n.Name, KernelClass.Other, op, shape, o, 0, Layout.Contiguous(shape), a, 0, Layout.BroadcastStrides(a.Shape, shape), b, 0, Layout.BroadcastStrides(b.Shape, shape));
+        _dev[n.Outputs[0]] = o;
+    }
+
+    void Unary(OpNode n, int op)
+    {
+        var a = Dev(n.In(0)!);
+        var dt = a.DType;
+        if (n.Op == "Cast")
+        {
+            long to = n.Int("to", 1);
+            if (to is not (1 or 16 or 10)) throw new EngineException($"node '{n.Name}' (Cast) to ONNX type {to} on the device is not supported (float types only)");
+            dt = to == 1 ? VgDType.F32 : VgDType.BF16;
+        }
+        if (n.Op == "Gelu" && n.Text("approximate", "none") != "tanh") op = 27;
+        var o = New(n.Outputs[0], a.Shape, dt);
+        var c = Layout.Contiguous(a.Shape);
+        Nd(n.Name, KernelClass.Other, op, a.Shape, o, 0, c, a, 0, c, null, 0, null);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    // ---- GEMM ------------------------------------------------------------------------------------------
+    void Linear(OpNode n)
+    {
+        var x = Dev(n.In(0)!, VgDType.BF16);
+        long k = n.Int("k", 0), nn = n.Int("n", 0);
+        if (x.Shape[^1] != k) throw new EngineException($"node '{n.Name}' (MatMul): input has {x.Shape[^1]} features, the weight {k}");
+        long m = x.Count / k;
+        var shape = x.Shape.ToArray(); shape[^1] = nn;
+        var o = New(n.Outputs[0], shape, ActDType(m));
+        Gemm(n.Name, x, n.In(1)!, n.In(2), (int)n.Int("epilogue", 0), m, nn, k, o);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    void Gemm(string name, DeviceValue a, string weight, string? bias, int epilogue, long m, long n, long k, DeviceValue o)
+    {
+        var plan = _res.GemmPlan(m, n, k, epilogue, o.DType);
+        IntPtr w = _res.Weight(weight);
+        DeviceValue? b = bias is null ? null : Cast(Dev(bias), o.DType);
+        Add(new ActionStep(name, KernelClass.Gemm, stream =>
+            Check(vg_gemm_run(plan.Handle.Ptr, a.Ptr, w, b?.Ptr ?? IntPtr.Zero, IntPtr.Zero, o.Ptr, _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), name)),
+            b is null ? [a] : [a, b], [o]);
+        _plan.NoteWorkspace(plan.WorkspaceBytes);
+        _plan.Gemms.Add((plan, a, w, b, o));
+    }
+
+    void PatchConv(OpNode n)
+    {
+        var x = Dev(n.In(0)!);
+        long[] kernel = n.Ints("kernel")!;
+        int sp = kernel.Length;
+        if (x.Shape.Length != sp + 2) throw new EngineException($"node '{n.Name}' (Conv): input rank {x.Shape.Length}, kernel rank {sp}");
+        long batch = x.Shape[0], ch = x.Shape[1], nOut = n.Int("n", 0);
+        var outSp = new long[sp];
+        for (int i = 0; i < sp; i++)
+        {
+            if (x.Shape[2 + i] % kernel[i] != 0) throw new EngineException($"node '{n.Name}' (Conv): spatial size {x.Shape[2 + i]} is not a multiple of the kernel {kernel[i]}");
+            outSp[i] = x.Shape[2 + i] / kernel[i];
+        }
+        long l = Layout.Count(outSp), kk = ch * Layout.Count(kernel);
+        // im2col: [B, o..., C, k...] ← x[b, c, o_i*k_i + j_i]
+        var xs = Layout.Contiguous(x.Shape);
+        var sizes = new List<long> { batch }; var st = new List<long> { xs[0] };
+        for (int i = 0; i < sp; i++) { sizes.Add(outSp[i]); st.Add(xs[2 + i] * kernel[i]); }
+        sizes.Add(ch); st.Add(xs[1]);
+        for (int i = 0; i < sp; i++) { sizes.Add(kernel[i]); st.Add(xs[2 + i]); }
+        var cols = Temp([batch * l, kk], VgDType.BF16);
+        Nd(n.Name + "/im2col", KernelClass.Other, 0, sizes.ToArray(), cols, 0, Layout.Contiguous(sizes.ToArray()), x, 0, st.ToArray(), null, 0, null);
+        var dt = ActDType(batch * l);
+        var y = Temp([batch * l, nOut], dt);
+        Gemm(n.Name, cols, n.In(1)!, n.In(2), n.In(2) is null ? 0 : 1, batch * l, nOut, kk, y);
+        long[] outShape = [batch, nOut, .. outSp];
+        var o = New(n.Outputs[0], outShape, dt);
+        Nd(n.Name + "/to_ncdhw", KernelClass.Other, 0, [batch, nOut, l], o, 0, [nOut * l, l, 1], y, 0, [l * nOut, 1, nOut], null, 0, null);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    // ---- norms -----------------------------------------------------------------------------------------
+    RowVector RowVec(DeviceValue? v, long[] xShape, string node)
+    {
+        if (v is null) return default;
+        long c = xShape[^1];
+        long tokens = xShape.Length >= 3 ? xShape[^2] : 1;
+        var s = v.Shape;
+        if (s.Length == 0 || s[^1] != c) throw new EngineException($"node '{node}': modulation vector {v} does not end in {c} channels");
+        long t = s.Length >= 2 ? s[^2] : 1;
+        long b = s.Length >= 3 ? Layout.Count(s[..^2]) : 1;
+        if ((t != 1 && t != tokens) || (b != 1 && b != Layout.Count(xShape) / c / tokens))
+            throw new EngineException($"node '{node}': modulation vector {v} does not broadcast over [{string.Join(",", xShape)}] as per-batch or per-token rows");
+        return new RowVector { Ptr = IntPtr.Zero, DType = (int)v.DType, BatchStride = b == 1 ? 0 : t * c, TokenStride = t == 1 ? 0 : c };
+    }
+
+    void Norm(OpNode n)
+    {
+        var x = Dev(n.In(0)!);
+        long c = x.Shape[^1], rows = x.Count / c, tokens = x.Shape.Length >= 3 ? x.Shape[^2] : rows;
+        if (c % 8 != 0) throw new EngineException($"node '{n.Name}': the fused norm needs channels % 8 == 0, got {c}");
+        var w = n.In(1) is string ws ? Dev(ws, VgDType.F32) : null;
+        var b = n.In(2) is string bs ? Dev(bs, VgDType.F32) : null;
+        var scale = n.In(3) is string ss ? Dev(ss) : null;
+        var shift = n.In(4) is string hs ? Dev(hs) : null;
+        var rs = RowVec(scale, x.Shape, n.Name); var rh = RowVec(shift, x.Shape, n.Name);
+        var o = New(n.Outputs[0], x.Shape, ActDType(rows));
+        int kind = (int)n.Int("kind", 0); float eps = (float)n.Float("epsilon", 1e-5);
+        Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
+        {
+            RowVector s1 = rs, s2 = rh;
+            s1.Ptr = scale?.Ptr ?? IntPtr.Zero; s2.Ptr = shift?.Ptr ?? IntPtr.Zero;
+            Check(vg_norm_modulate(kind, x.Ptr, (int)x.DType, c, o.Ptr, (int)o.DType, c, rows, tokens, c, eps,
+                w?.Ptr ?? IntPtr.Zero, b?.Ptr ?? IntPtr.Zero, 0, scale is null ? null : &s1, shift is null ? null : &s2, stream), n.Name);
+        }), new[] { x, w, b, scale, shift }.Where(v => v is not null).ToArray()!, [o]);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    void RmsNormRope(OpNode n)
+    {
+        var x = Dev(n.In(0)!, VgDType.BF16);
+        long heads = n.Int("heads", 0), hd = n.Int("head_dim", 0), c = heads * hd;
+        if (x.Shape[^1] != c || x.Shape.Length != 3) throw new EngineException($"node '{n.Name}': RoPE input {x} is not [batch, tokens, {c}]");
+        long rows = x.Count / c, tokens = x.Shape[1];
+        var w = n.In(1) is string ws ? Dev(ws, VgDType.F32) : null;
+        var cos = HostOf(n.In(2)) ?? throw new EngineException($"node '{n.Name}': the RoPE cos table must be computable at plan time");
+        var sin = HostOf(n.In(3)) ?? throw new EngineException($"node '{n.Name}': the RoPE sin table must be computable at plan time");
+        if (cos.Count != tokens * hd / 2 || sin.Count != cos.Count)
+            throw new EngineException($"node '{n.Name}': RoPE tables have {cos.Count} entries, expected tokens {tokens} × {hd / 2}");
+        var dc = UploadHost(cos, n.In(2)!); var ds = UploadHost(sin, n.In(3)!);
+        var o = New(n.Outputs[0], x.Shape, VgDType.BF16);
+        int norm = (int)n.Int("apply_norm", 1); float eps = (float)n.Float("epsilon", 1e-6);
+        Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
+            Check(vg_rmsnorm_rope(x.Ptr, c, o.Ptr, c, rows, tokens, heads, hd, norm, eps, w?.Ptr ?? IntPtr.Zero, 0, dc.Ptr, ds.Ptr, 0, stream), n.Name)),
+            w is null ? [x, dc, ds] : [x, w, dc, ds], [o]);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    void GatedResidual(OpNode n)
+    {
+        var x = Dev(n.In(0)!); var a = Dev(n.In(1)!); var b = Dev(n.In(2)!);
+        var (y, gate) = a.Shape.SequenceEqual(x.Shape) ? (a, b) : (b, a);
+        long c = x.Shape[^1];
+        bool fusedOk = y.Shape.SequenceEqual(x.Shape) && c % 8 == 0 && x.Shape.Length == 3 && gate.Shape.Length >= 1 && gate.Shape[^1] == c
+            && Layout.Broadcast(x.Shape, gate.Shape, n.Name).SequenceEqual(x.Shape) && (gate.Shape.Length < 2 || gate.Shape[^2] == 1 || gate.Shape[^2] == x.Shape[^2]);
+        if (!fusedOk)
+        {
+            // the same function through the generic kernels: t = a * b; out = x + t
+            var shapeT = Layout.Broadcast(a.Shape, b.Shape, n.Name);
+            var t = Temp(shapeT, VgDType.F32);
+            Nd(n.Name + "/mul", KernelClass.Other, 3, shapeT, t, 0, Layout.Contiguous(shapeT), a, 0, Layout.BroadcastStrides(a.Shape, shapeT), b, 0, Layout.BroadcastStrides(b.Shape, shapeT));
+            var shapeO = Layout.Broadcast(x.Shape, shapeT, n.Name);
+            var oo = New(n.Outputs[0], shapeO, x.DType);
+            Nd(n.Name + "/add", KernelClass.Other, 1, shapeO, oo, 0, Layout.Contiguous(shapeO), x, 0, Layout.BroadcastStrides(x.Shape, shapeO), t, 0, Layout.BroadcastStrides(shapeT, shapeO));
+            _dev[n.Outputs[0]] = oo;
+            return;
+        }
+        long rows = x.Count / c, tokens = x.Shape[1];
+        var rg = RowVec(gate, x.Shape, n.Name);
+        var o = New(n.Outputs[0], x.Shape, x.DType);
+        Add(new ActionStep(n.Name, KernelClass.Other, stream =>
+        {
+            RowVector g = rg; g.Ptr = gate.Ptr;
+            Check(vg_gated_residual(x.Ptr, (int)x.DType, y.Ptr, (int)y.DType, &g, o.Ptr, rows, tokens, c, stream), n.Name);
+        }), [x, y, gate], [o]);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    void Attention(OpNode n)
+    {
+        var q = Dev(n.In(0)!, VgDType.BF16); var k = Dev(n.In(1)!, VgDType.BF16); var v = Dev(n.In(2)!, VgDType.BF16);
+        if (q.Shape.Length != 3 || k.Shape.Length != 3 || v.Shape.Length != 3)
+            throw new EngineException($"node '{n.Name}' (Attention): the native CUDA engine runs 3-D [batch, seq, heads*head_dim] inputs; got {q}, {k}, {v}");
+        long heads = n.Int("q_num_heads", 0), kvHeads = n.Int("kv_num_heads", heads);
+        if (heads <= 0 || q.Shape[2] % heads != 0) throw new EngineException($"node '{n.Name}' (Attention): q_num_heads {heads} does not divide {q.Shape[2]}");
+        long hd = q.Shape[2] / heads;
+        float scale = (float)n.Float("scale", 0);
+        var plan = _res.AttentionPlan(q.Shape[0], heads, kvHeads, q.Shape[1], k.Shape[1], hd, scale);
+        var o = New(n.Outputs[0], q.Shape, VgDType.BF16);
+        Add(new ActionStep(n.Name, KernelClass.Attention, stream =>
+        {
+            var args = new AttentionArgs
+            {
+                StructSize = (uint)sizeof(AttentionArgs), Q = q.Ptr, K = k.Ptr, V = v.Ptr, Out = o.Ptr,
+                Workspace = _plan.Workspace, WorkspaceBytes = (nuint)_plan.WorkspaceBytes,
+            };
+            Check(vg_attention_run(plan.Handle.Ptr, &args, stream), n.Name);
+        }), [q, k, v], [o]);
+        _plan.NoteWorkspace(plan.WorkspaceBytes);
+        _plan.AttentionFlops += 4.0 * q.Shape[0] * heads * q.Shape[1] * k.Shape[1] * hd;
+        _dev[n.Outputs[0]] = o;
+    }
+}

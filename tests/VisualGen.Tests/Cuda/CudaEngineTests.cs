@@ -1,0 +1,165 @@
+using VisualGen.Checkpoints;
+using VisualGen.Engines;
+using VisualGen.Engines.Cuda;
+using VisualGen.Engines.Cuda.Native;
+using VisualGen.Engines.Cuda.Planning;
+using VisualGen.Exporter.Graph;
+using VisualGen.Exporter.Models.Wan;
+using VisualGen.Exporter.Onnx;
+using VisualGen.Tensors;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Cuda;
+
+/// <summary>A fact that needs libvisualgen_native.so and a GPU; skipped with the reason elsewhere (CI has no GPU).</summary>
+public sealed class GpuFactAttribute : FactAttribute
+{
+    public GpuFactAttribute()
+    {
+        if (!NativeMethods.TryLoad(out var why)) Skip = "native CUDA library or GPU not available: " + why;
+        else if (Fixtures.ConformanceRoot is null) Skip = "../shared/conformance is not beside this checkout";
+    }
+}
+
+public class CudaEngineTests
+{
+    static string ExportConformanceWan()
+    {
+        string dir = Path.Combine(Fixtures.Checkpoint("wan21_t2v"), "transformer");
+        using var weights = SafeTensorsFile.Open(Path.Combine(dir, "diffusion_pytorch_model.safetensors"));
+        var graph = WanTransformer3D.Trace(dir, weights);
+        string path = Path.Combine(Fixtures.TempDir("cuda"), "model.onnx");
+        new OnnxWriter().Write(graph, path);
+        return path;
+    }
+
+    [ConformanceFact]
+    public void Wan_graph_fuses_into_the_engine_ops()
+    {
+        var (g, report) = CudaBackend.Compile(ExportConformanceWan());
+        // 2 blocks: per block 10 linears (q,k,v,o ×2 + ffn ×2), 2 RoPE'd norms, 2 modulated norms, 1 affine LayerNorm,
+        // 2 cross-attention RMSNorms, 2 gated residuals; plus 5 condition-embedder linears, proj_out, the final norm, the patch conv.
+        Assert.Equal(26, report.Counts["VgLinear"]);
+        Assert.Equal(4, report.Counts["VgRmsNormRope"]);
+        Assert.Equal(5, report.Counts["VgNorm(modulate)"]);
+        Assert.Equal(2, report.Counts["VgNorm(layer)"]);
+        Assert.Equal(4, report.Counts["VgNorm(rms)"]);
+        Assert.Equal(4, report.Counts["VgGatedResidual"]);
+        Assert.Equal(1, report.Counts["VgPatchConv"]);
+        Assert.Equal(4, g.Nodes.Count(n => n.Op == "Attention"));
+        Assert.DoesNotContain(g.Nodes, n => n.Op is "MatMul" or "Gelu" or "LayerNormalization" or "RMSNormalization" or "Conv");
+        // the GEMM weights are packed as bf16 [N, K]
+        var lin = g.Nodes.First(n => n.Op == "VgLinear" && n.Name.Contains("blocks.0"));
+        var w = g.Constants[lin.Inputs[1]!];
+        Assert.Equal(TensorDType.BF16, w.DType);
+        Assert.Equal(new[] { lin.Int("n", 0), lin.Int("k", 0) }, w.Shape);
+    }
+
+    [ConformanceFact]
+    public void Packed_weight_is_the_transposed_bf16_of_the_matmul_weight()
+    {
+        string path = ExportConformanceWan();
+        var raw = VisualGen.Engines.Cuda.Model.OnnxGraphReader.Read(path);
+        var (g, _) = CudaBackend.Compile(path);
+        var lin = g.Nodes.First(n => n.Op == "VgLinear" && n.Name.Contains("blocks.1"));
+        string kn = lin.Inputs[1]!.Replace("#bf16nk", "");
+        var src = raw.Constants[kn].ToDoubles();
+        long k = lin.Int("k", 0), n = lin.Int("n", 0);
+        var packed = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(g.Constants[lin.Inputs[1]!].Bytes).ToArray();
+        for (long j = 0; j < n; j++)
+            for (long i = 0; i < k; i++)
+                Assert.Equal((float)src[i * n + j], ElementConvert.BFloat16ToFloat(packed[j * k + i]), 0.01f * Math.Max(1f, Math.Abs((float)src[i * n + j])));
+    }
+
+    [Fact]
+    public void Unsupported_op_is_a_build_error_naming_the_node()
+    {
+        var t = new Tracer("softmax_graph");
+        var x = t.Input("x", TensorDType.F32, "batch", "8");
+        t.Output(x.Softmax(), "y", "batch", "8");
+        string path = Path.Combine(Fixtures.TempDir("cuda"), "model.onnx");
+        new OnnxWriter().Write(t.Graph, path);
+        var e = Assert.Throws<EngineException>(() => CudaBackend.Compile(path));
+        Assert.Contains("Softmax", e.Message);
+        Assert.Contains("'Softmax'", e.Message); // the node's name (the tracer names it after its op)
+    }
+
+    [Fact]
+    public void Memory_planner_reuses_blocks_after_last_use()
+    {
+        var iv = new List<MemoryPlanner.Interval>
+        {
+            new("in", 1000, -1, 5, true),
+            new("a", 4096, 0, 1, false),   // dies after step 1
+            new("b", 4096, 1, 2, false),   // overlaps a: new block
+            new("c", 2048, 2, 3, false),   // a's block is free (smallest fit)
+            new("d", 8192, 3, 4, false),   // larger than any free block: new
+            new("e", 4096, 4, 5, false),   // b or c's blocks are free again
+        };
+        var (blocks, of) = MemoryPlanner.Place(iv);
+        Assert.NotEqual(of["a"], of["b"]);
+        Assert.Equal(of["a"], of["c"]);
+        Assert.NotEqual(of["d"], of["a"]); Assert.NotEqual(of["d"], of["b"]);
+        Assert.True(of["e"] == of["b"] || of["e"] == of["a"]);
+        Assert.NotEqual(of["in"], of["a"]);
+        Assert.Equal(4, blocks.Count); // in, a/c(/e), b(/e), d
+        // no two values that live at the same time share a block
+        foreach (var x in iv) foreach (var y in iv)
+            if (x != y && of[x.Name] == of[y.Name])
+                Assert.True(x.LastUse < y.Def || y.LastUse < x.Def, $"{x.Name} and {y.Name} overlap in one block");
+    }
+
+    [GpuFact]
+    public void Conformance_wan_transformer_matches_golden_on_the_gpu()
+    {
+        string path = ExportConformanceWan();
+        string entry = Path.Combine(Path.GetDirectoryName(path)!, "entry");
+        Directory.CreateDirectory(entry);
+        var backend = new CudaBackend();
+        backend.Build(path, entry, new EngineBuildOptions { Precision = "bf16" });
+        using var engine = backend.LoadEngine(entry, new EngineManifest
+        {
+            Key = "t", Component = "transformer", EntryFile = "plan.json", Files = new Dictionary<string, string>(), Inputs = [], Outputs = [],
+            KeyParts = new EngineKeyParts { GraphHash = "", WeightFingerprint = "", Backend = backend.Name, BackendVersion = "", Device = "", Precision = "bf16", Profiles = "", Opset = 23, ExporterVersion = "" },
+        });
+        using var golden = Fixtures.Golden("wan21_t2v");
+        var outT = engine.Run(new Dictionary<string, HostTensor>
+        {
+            ["hidden_states"] = Fixtures.GoldenTensor(golden, "transformer.in.hidden_states"),
+            ["timestep"] = Fixtures.GoldenTensor(golden, "transformer.in.timestep"),
+            ["encoder_hidden_states"] = Fixtures.GoldenTensor(golden, "transformer.in.encoder_hidden_states"),
+        })["sample"];
+        var expected = Fixtures.GoldenTensor(golden, "transformer.out").Floats;
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < expected.Length; i++) { dot += expected[i] * (double)outT.Floats[i]; na += expected[i] * (double)expected[i]; nb += outT.Floats[i] * (double)outT.Floats[i]; }
+        Assert.True(dot / Math.Sqrt(na * nb) >= 0.999, $"cosine {dot / Math.Sqrt(na * nb)}");
+    }
+}
+
+public class CudaPlannerTests
+{
+    [ConformanceFact]
+    public void Planner_folds_shapes_and_rope_tables_and_shares_memory()
+    {
+        string dir = Path.Combine(Fixtures.Checkpoint("wan21_t2v"), "transformer");
+        using var weights = SafeTensorsFile.Open(Path.Combine(dir, "diffusion_pytorch_model.safetensors"));
+        var graph = WanTransformer3D.Trace(dir, weights);
+        string path = Path.Combine(Fixtures.TempDir("cuda"), "model.onnx");
+        new OnnxWriter().Write(graph, path);
+        var (g, _) = CudaBackend.Compile(path);
+        using var res = new VisualGen.Engines.Cuda.Runtime.EngineResources();
+        using var plan = VisualGen.Engines.Cuda.Runtime.ShapePlanner.Plan(g, res, new Dictionary<string, long[]>
+        {
+            ["hidden_states"] = [2, 16, 3, 4, 6], ["timestep"] = [2], ["encoder_hidden_states"] = [2, 16, 32],
+        });
+        Assert.Equal(new long[] { 2, 16, 3, 4, 6 }, plan.Outputs["sample"].Shape);
+        // shape arithmetic and the RoPE grid are folded: no step for Shape/Gather, the cos/sin tables are uploads
+        Assert.DoesNotContain(plan.Steps, s => s.Name.Contains("Shape"));
+        Assert.Equal(4 * 2, plan.HostUploads.Count(u => u.Value.Shape.SequenceEqual(new long[] { 3 * 2 * 3, 8 })));
+        Assert.Equal(26 + 1, plan.Gemms.Count); // the linears and the patch conv
+        Assert.Equal(4, plan.Steps.Count(s => s.Kind == VisualGen.Engines.Cuda.Runtime.KernelClass.Attention));
+        // lifetime planning: fewer blocks than values, and less memory than giving each value its own buffer
+        Assert.True(plan.BlockCount < plan.Values.Count(v => v.Alias is null) / 2, $"{plan.BlockCount} blocks");
+        Assert.True(plan.MemoryReport.Planned < plan.MemoryReport.Naive, $"{plan.MemoryReport}");
+    }
+}
