@@ -11,7 +11,7 @@ public static class ExporterApp
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
-            Console.Error.WriteLine("usage: dotnet run --project exporter -- build --model DIR [--components transformer,vae.decoder,...] [--cache DIR] [--engine ort-cpu|ort-cuda]");
+            Console.Error.WriteLine("usage: dotnet run --project exporter -- build --model DIR [--components transformer,vae.decoder,...] [--cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]");
             return args.Length == 0 ? 2 : 0;
         }
         try

@@ -20,6 +20,10 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
 
     public EngineCache Cache => cache;
 
+    /// <summary>Backends for particular component folders ("transformer"), overriding the default backend (for
+    /// example the native CUDA engine for the DiT while encoders and the VAE run on ONNX Runtime).</summary>
+    public IReadOnlyDictionary<string, IEngineBackend> ComponentBackends { get; init; } = new Dictionary<string, IEngineBackend>();
+
     /// <summary>Receives export/build lines when a caller passes no progress of its own.</summary>
     public IProgress<string>? Log { get; init; }
     public IEngineBackend Backend => backend;
@@ -68,7 +72,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
                 return path;
             },
         };
-        var entry = cache.GetOrBuild(request, backend, progress);
+        var entry = cache.GetOrBuild(request, ComponentBackends.TryGetValue(folder, out var chosen) ? chosen : backend, progress);
         DeleteStaging();
         lock (_loaded) _loaded.Add(entry.Engine);
         return (entry.Engine, new ComponentReport(component, entry.Hit, graphBytes, clock.Elapsed.TotalSeconds, graph.Nodes.Count, entry.Directory));

@@ -15,10 +15,10 @@ public static class CliApp
           generate  [--model DIR] --prompt TEXT [--negative-prompt TEXT] [--height N] [--width N] [--frames N]
                     [--steps N] [--guidance-scale X] [--guidance-scale-2 X] [--true-cfg-scale X] [--shift X] [--seed N]
                     [--max-sequence-length N] [--image FILE] [--latents FILE] [--save-tensors FILE]
-                    [--output PATH] [--format mp4|png] [--engine ort-cpu|ort-cuda] [--engine-cache DIR]
+                    [--output PATH] [--format mp4|png] [--engine ort-cpu|ort-cuda|native-cuda] [--engine-cache DIR]
                     Without --model, a built-in tiny demo model (random weights) is used.
           info      --model DIR
-          build     --model DIR [--components a,b] [--cache DIR] [--engine ort-cpu|ort-cuda]
+          build     --model DIR [--components a,b] [--cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]
         """;
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
