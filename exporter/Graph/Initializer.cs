@@ -36,41 +36,52 @@ public sealed class InlineData(byte[] bytes) : IInitializerData
     public static InlineData Of(ReadOnlySpan<long> v) => new(MemoryMarshal.AsBytes(v).ToArray());
 }
 
-/// <summary>A checkpoint tensor converted to float32, optionally transposed ([out, in] → [in, out] for MatMul).</summary>
+/// <summary>A checkpoint tensor converted to float32, optionally transposed ([out, in] → [in, out] for MatMul).
+/// Streams from the memory-mapped checkpoint: at most <see cref="ChunkElements"/> converted floats are held at a time,
+/// never a whole tensor.</summary>
 public sealed class CheckpointData(ITensorSource source, string tensorName, bool transpose2d) : IInitializerData
 {
+    /// <summary>The most float32 values held while converting (4 MB).</summary>
+    public const int ChunkElements = 1 << 20;
+
     public string Identity { get; } = $"ckpt:{tensorName}:{source.Info(tensorName).DType}:{source.Info(tensorName).ShapeText}{(transpose2d ? ":T" : "")}";
 
     public void WriteTo(Stream sink)
     {
         var info = source.Info(tensorName);
+        var bytes = source.GetBytes(tensorName);
+        int es = info.DType.SizeOf();
         if (!transpose2d && info.DType == TensorDType.F32)
         {
-            sink.Write(source.GetBytes(tensorName));
+            sink.Write(bytes);
             return;
         }
         if (!transpose2d)
         {
-            // convert in chunks so a large tensor never exists twice in memory
-            const int chunk = 1 << 20;
-            var bytes = source.GetBytes(tensorName);
-            int es = info.DType.SizeOf();
-            var buf = new float[chunk];
-            for (long off = 0; off < info.ElementCount; off += chunk)
+            var buf = new float[(int)Math.Min(ChunkElements, info.ElementCount)];
+            for (long off = 0; off < info.ElementCount; off += buf.Length)
             {
-                int n = (int)Math.Min(chunk, info.ElementCount - off);
+                int n = (int)Math.Min(buf.Length, info.ElementCount - off);
                 ElementConvert.ToFloat32(bytes.Slice((int)(off * es), n * es), info.DType, buf.AsSpan(0, n));
                 sink.Write(MemoryMarshal.AsBytes(buf.AsSpan(0, n)));
             }
             return;
         }
+        // [rows, cols] → [cols, rows], a band of output rows (source columns) at a time: each source row's slice of
+        // the band is converted and scattered into the band, so only the band is ever held in float32
         long rows = info.Shape[0], cols = info.Shape[1];
-        var src = ElementConvert.ToFloat32(source.GetBytes(tensorName), info.DType, info.ElementCount);
-        var row = new float[rows];
-        for (long c = 0; c < cols; c++)
+        int band = (int)Math.Clamp(ChunkElements / Math.Max(rows, 1), 1, Math.Max(cols, 1));
+        var outBuf = new float[band * rows];
+        var rowBuf = new float[band];
+        for (long c0 = 0; c0 < cols; c0 += band)
         {
-            for (long r = 0; r < rows; r++) row[r] = src[r * cols + c];
-            sink.Write(MemoryMarshal.AsBytes(row.AsSpan()));
+            int nc = (int)Math.Min(band, cols - c0);
+            for (long r = 0; r < rows; r++)
+            {
+                ElementConvert.ToFloat32(bytes.Slice((int)((r * cols + c0) * es), nc * es), info.DType, rowBuf.AsSpan(0, nc));
+                for (int j = 0; j < nc; j++) outBuf[j * rows + r] = rowBuf[j];
+            }
+            sink.Write(MemoryMarshal.AsBytes(outBuf.AsSpan(0, (int)(nc * rows))));
         }
     }
 }
