@@ -183,6 +183,6 @@ public sealed class WanServerTests
 
         var (code2, _, err2) = ServerProcess.RunToExit("--model", WanServer.Checkpoint, "--engine", "ort-tpu", "--port", "0", "--data", Fixtures.TempDir("vg-server"));
         Assert.Equal(1, code2);
-        Assert.Equal("VisualGen.Server: cannot start: unknown engine 'ort-tpu'; available: ort-cpu, ort-cuda", err2.Trim());
+        Assert.Equal("VisualGen.Server: cannot start: unknown engine 'ort-tpu'; available: ort-cpu, ort-cuda, native-cuda", err2.Trim());
     }
 }
