@@ -219,8 +219,10 @@ typedef struct vg_attention_args {
 
 typedef struct vg_attention_plan_t* vg_attention_plan;
 
-/* Builds the kernel for one shape (cuDNN: builds and compiles its execution plan; tens to hundreds
- * of milliseconds, synchronous). Fails with VG_ERROR_NOT_SUPPORTED when no kernel can run it. */
+/* Builds the kernel for one shape (cuDNN: builds and compiles its candidate execution plans — the first
+ * few engine configurations of its unified and of its composite SDPA implementation; tens of
+ * milliseconds to a few seconds, synchronous) and selects cuDNN's own first choice until
+ * vg_attention_plan_tune times them. Fails with VG_ERROR_NOT_SUPPORTED when no kernel can run it. */
 VG_API vg_status vg_attention_plan_create(vg_context ctx, const vg_attention_desc* desc,
                                           vg_attention_plan* out);
 VG_API vg_status vg_attention_plan_destroy(vg_attention_plan plan);
@@ -228,6 +230,20 @@ VG_API vg_status vg_attention_plan_workspace_size(vg_attention_plan plan, size_t
 /* Which kernel the plan runs (resolves VG_ATTENTION_AUTO). */
 VG_API vg_status vg_attention_plan_kernel(vg_attention_plan plan, vg_attention_kernel* kernel);
 VG_API vg_status vg_attention_run(vg_attention_plan plan, const vg_attention_args* args, void* stream);
+/* The largest workspace any candidate of the plan needs: pass this much to vg_attention_plan_tune so
+ * that every candidate can be timed (vg_attention_plan_workspace_size is the chosen one's need). */
+VG_API vg_status vg_attention_plan_tune_workspace_size(vg_attention_plan plan, size_t* bytes);
+/* Times every candidate (one warm-up, then `iterations` launches, median by CUDA events on `stream`;
+ * a candidate whose warm-up is over 3x the best so far is not iterated) on args' buffers and keeps the
+ * fastest. Candidates needing more than args->workspace_bytes, or that fail to launch, are skipped.
+ * Synchronizes `stream`; args->out is overwritten. best_ms / tried (may be NULL) receive the chosen
+ * candidate's time and the number timed. Afterwards vg_attention_plan_workspace_size reports the
+ * chosen candidate's need. */
+VG_API vg_status vg_attention_plan_tune(vg_attention_plan plan, const vg_attention_args* args,
+                                        int32_t iterations, void* stream, float* best_ms, int32_t* tried);
+/* One line for logs: the chosen candidate, then every candidate with its time (once tuned) and its
+ * workspace bytes. Writes at most `bytes` bytes including the NUL (truncates). */
+VG_API vg_status vg_attention_plan_describe(vg_attention_plan plan, char* buf, size_t bytes);
 
 /* ------------------------------------------------------------------------------------------------
  * Fused normalization kernels. Rows are tokens: x is [rows, C] row-major (row stride x_stride >= C,

@@ -57,11 +57,27 @@ fi
 if has engine; then
   B=.publish/visualgen-bench
   [ -x $B ] || { echo "engine: $B missing (carry .publish)"; exit 1; }
+  # SM clock, power and throttle reasons every 200 ms during the engine stage (is sustained load throttled?)
+  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu,clocks_throttle_reasons.active \
+    --format=csv,noheader,nounits -lms 200 > "$OUT/clocks.csv" 2>&1 &
+  SMI_PID=$!
   $B conformance .peer/conformance/wan21_t2v 2>&1 | tee "$OUT/conformance.log" | grep -E "conformance|FAIL|rror" || status=1
   python3 tools/bench/wan_peer.py make "$W" 2>&1 | tee "$OUT/peer_make.log" | grep -vE "^\s*$" | tail -8 || status=1
-  $B wan "$W/wan13b" "$W/io" "$W/cache" 2>&1 | tee "$OUT/engine.log" | tail -40 || status=1
+  $B wan "$W/wan13b" "$W/io" "$W/cache" 2>&1 | tee "$OUT/engine.log" | tail -60 || status=1
   python3 tools/bench/wan_peer.py compare "$W" 2>&1 | tee -a "$OUT/engine.log" | tail -3 || status=1
   $B load "$W/wan13b" "$W/cache" 2>&1 | tee -a "$OUT/engine.log" | tail -5 || status=1
+  kill "$SMI_PID" 2>/dev/null
+  python3 - "$OUT/clocks.csv" <<'PY'
+import sys, statistics
+rows = [l.split(", ") for l in open(sys.argv[1]) if l.count(",") >= 4]
+busy = [r for r in rows if r[2].replace(".", "", 1).isdigit() and float(r[2]) > 300]  # samples under load (> 300 W)
+if busy:
+    clk = [float(r[1]) for r in busy]; pw = [float(r[2]) for r in busy]
+    reasons = sorted({r[4].strip() for r in busy})
+    print(f"clocks under load (> 300 W, {len(busy)} of {len(rows)} samples): SM MHz median {statistics.median(clk):.0f}, "
+          f"min {min(clk):.0f}, max {max(clk):.0f}; power median {statistics.median(pw):.0f} W, max {max(pw):.0f} W; "
+          f"max temp {max(float(r[3]) for r in busy):.0f} C; throttle reasons seen {reasons}")
+PY
 fi
 if has compile; then
   [ -f "$W/wan13b/transformer/config.json" ] || VG_NO_EAGER=1 python3 tools/bench/wan_peer.py make "$W" > "$OUT/peer_make.log" 2>&1

@@ -117,6 +117,9 @@ internal static unsafe partial class NativeMethods
     [DllImport(Library)] public static extern int vg_attention_plan_destroy(IntPtr plan);
     [DllImport(Library)] public static extern int vg_attention_plan_workspace_size(IntPtr plan, out nuint bytes);
     [DllImport(Library)] public static extern int vg_attention_run(IntPtr plan, AttentionArgs* args, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_attention_plan_tune_workspace_size(IntPtr plan, out nuint bytes);
+    [DllImport(Library)] public static extern int vg_attention_plan_tune(IntPtr plan, AttentionArgs* args, int iterations, IntPtr stream, float* bestMs, int* tried);
+    [DllImport(Library)] public static extern int vg_attention_plan_describe(IntPtr plan, byte* buf, nuint bytes);
 
     [DllImport(Library)] public static extern int vg_norm_modulate(int kind, IntPtr x, int xDType, long xStride, IntPtr o, int outDType, long outStride,
         long rows, long tokens, long channels, float eps, IntPtr weight, IntPtr bias, int paramDType, RowVector* scale, RowVector* shift, IntPtr stream);

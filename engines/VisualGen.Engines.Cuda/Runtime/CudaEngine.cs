@@ -22,6 +22,11 @@ public sealed class CudaEngine : IEngine
     public EngineManifest Manifest { get; }
     /// <summary>Capture one CUDA graph per input shape and replay it (default on).</summary>
     public bool UseCudaGraphs { get; set; } = true;
+    /// <summary>Time cuDNN's attention candidates when a shape's attention plan is made, keep the fastest (default off:
+    /// cuDNN's own choice measured as fast).</summary>
+    public bool TuneAttention { get => _res.TuneAttention; set => _res.TuneAttention = value; }
+    /// <summary>Per attention plan made: key, chosen kernel, every candidate's time.</summary>
+    public IReadOnlyList<string> AttentionLog => _res.AttentionLog;
     public double LoadSeconds { get; }
     public double WeightBytes { get; }
 
@@ -155,6 +160,15 @@ public sealed class CudaEngine : IEngine
     /// <summary>Milliseconds per kernel class of one forward (events between steps, no graph).</summary>
     public Dictionary<KernelClass, double> ProfileClasses(IReadOnlyDictionary<string, long[]> shapes)
     {
+        var r = Enum.GetValues<KernelClass>().ToDictionary(k => k, _ => 0.0);
+        foreach (var (_, kind, _, ms) in ProfileSteps(shapes)) r[kind] += ms;
+        return r;
+    }
+
+    /// <summary>Milliseconds of every step of one forward (events between steps, no graph): name, class, detail
+    /// (attention: the plan key), ms.</summary>
+    public List<(string Name, KernelClass Kind, string? Detail, double Ms)> ProfileSteps(IReadOnlyDictionary<string, long[]> shapes)
+    {
         var p = PlanFor(shapes);
         var events = Enumerable.Range(0, p.Steps.Count + 1).Select(_ => EventHandle.Create()).ToList();
         try
@@ -163,11 +177,48 @@ public sealed class CudaEngine : IEngine
             events[0].Record(s);
             for (int i = 0; i < p.Steps.Count; i++) { p.Steps[i].Run(s.Ptr); events[i + 1].Record(s); }
             s.Synchronize();
-            var r = Enum.GetValues<KernelClass>().ToDictionary(k => k, _ => 0.0);
-            for (int i = 0; i < p.Steps.Count; i++) r[p.Steps[i].Kind] += events[i + 1].ElapsedSince(events[i]);
-            return r;
+            return p.Steps.Select((st, i) => (st.Name, st.Kind, st.Detail, (double)events[i + 1].ElapsedSince(events[i]))).ToList();
         }
         finally { foreach (var e in events) e.Dispose(); }
+    }
+
+    /// <summary>Re-tunes each attention plan of a shape on real activations: runs the forward's steps up to the last
+    /// attention step of that plan (inputs as uploaded by the last <see cref="Run"/>), then times every candidate on
+    /// that step's buffers. Drops the shape's CUDA graph (the choice may change). Returns the plans' descriptions.</summary>
+    public List<string> RetuneAttentionInPlace(IReadOnlyDictionary<string, long[]> shapes, int iterations = 5)
+    {
+        var p = PlanFor(shapes);
+        var s = _res.Stream;
+        var lines = new List<string>();
+        foreach (var g in p.Attentions.GroupBy(a => a.Plan.Key))
+        {
+            var (plan, step, q, k, v, o) = g.Last();
+            for (int i = 0; i < step; i++) p.Steps[i].Run(s.Ptr);
+            s.Synchronize();
+            unsafe
+            {
+                var args = new AttentionArgs
+                {
+                    StructSize = (uint)sizeof(AttentionArgs), Q = q.Ptr, K = k.Ptr, V = v.Ptr, Out = o.Ptr,
+                    Workspace = p.Workspace, WorkspaceBytes = (nuint)p.WorkspaceBytes,
+                };
+                float ms; int tried;
+                Check(vg_attention_plan_tune(plan.Handle.Ptr, &args, iterations, s.Ptr, &ms, &tried), $"re-tuning attention {plan.Key}");
+            }
+            lines.Add(plan.Describe());
+        }
+        p.Graph?.Dispose();
+        p.Graph = null;
+        return lines;
+    }
+
+    /// <summary>Disposes every shape plan and attention plan (the next run plans again; with <see cref="TuneAttention"/>
+    /// on, attention is tuned again).</summary>
+    public void ReleasePlans()
+    {
+        foreach (var pl in _plans.Values) pl.Dispose();
+        _plans.Clear();
+        _res.ReleaseAttentionPlans();
     }
 
     /// <summary>FLOPs of GEMMs (2·M·N·K) and attention (4·B·H·Sq·Skv·D) in one forward of these shapes.</summary>

@@ -31,6 +31,8 @@ internal abstract class Step(string name, KernelClass kind)
 {
     public string Name { get; } = name;
     public KernelClass Kind { get; } = kind;
+    /// <summary>What the step runs when its name does not say (attention: the plan key, e.g. its kv length).</summary>
+    public string? Detail { get; init; }
     public abstract void Run(IntPtr stream);
     public override string ToString() => $"{Kind}:{Name}";
 }

@@ -11,10 +11,21 @@ internal sealed class GemmPlan(string key, GemmPlanHandle handle, long workspace
     public long WorkspaceBytes { get; set; } = workspaceBytes;
 }
 
-internal sealed class AttentionPlan(AttentionPlanHandle handle, long workspaceBytes)
+internal sealed class AttentionPlan(string key, AttentionPlanHandle handle, long workspaceBytes)
 {
+    public string Key { get; } = key;
     public AttentionPlanHandle Handle { get; } = handle;
-    public long WorkspaceBytes { get; } = workspaceBytes;
+    public long WorkspaceBytes { get; set; } = workspaceBytes;
+
+    /// <summary>The chosen kernel and every candidate's time (vg_attention_plan_describe).</summary>
+    public unsafe string Describe()
+    {
+        if (Handle is null) return Key;
+        var buf = new byte[2048];
+        fixed (byte* b = buf) Check(vg_attention_plan_describe(Handle.Ptr, b, (nuint)buf.Length), "vg_attention_plan_describe");
+        int n = Array.IndexOf(buf, (byte)0);
+        return Key + ": " + System.Text.Encoding.UTF8.GetString(buf, 0, n < 0 ? buf.Length : n);
+    }
 }
 
 /// <summary>What one loaded engine holds on the device for all shapes: the context, the stream, the packed weights,
@@ -31,6 +42,12 @@ internal sealed unsafe class EngineResources : IDisposable
     /// <summary>Plans without a GPU: no handles, no allocations (the CPU tests of the planner).</summary>
     public bool DryRun { get; }
     public long Bf16MinRows { get; init; } = 64;
+    /// <summary>Time every cuDNN candidate of a new attention plan on random data of its shape and keep the fastest.
+    /// Off by default: on H100 cuDNN's own first choice was the fastest within noise at the Wan shapes
+    /// (tools/bench/RESULTS.md, 2026-11-26 attention gap), and tuning adds seconds to planning a shape.</summary>
+    public bool TuneAttention { get; set; }
+    /// <summary>One line per attention plan made: its key, the chosen kernel and the candidates' times.</summary>
+    public List<string> AttentionLog { get; } = [];
     /// <summary>Tuned algorithms by GEMM signature (from the engine file, or from tuning at build).</summary>
     public Dictionary<string, byte[]> Algorithms { get; } = new(StringComparer.Ordinal);
 
@@ -88,7 +105,7 @@ internal sealed unsafe class EngineResources : IDisposable
     {
         string key = $"b{b}h{h}kv{hkv}q{sq}k{skv}d{d}s{scale}";
         if (_attention.TryGetValue(key, out var p)) return p;
-        if (DryRun) return _attention[key] = new AttentionPlan(null!, 0);
+        if (DryRun) return _attention[key] = new AttentionPlan(key, null!, 0);
         var desc = new AttentionDesc
         {
             StructSize = (uint)sizeof(AttentionDesc), Kernel = 0, QkvDType = 1, OutDType = 1,
@@ -96,10 +113,49 @@ internal sealed unsafe class EngineResources : IDisposable
         };
         Check(vg_attention_plan_create(Context.Ptr, &desc, out var ph), $"attention plan {key}");
         var handle = new AttentionPlanHandle(ph);
+        if (TuneAttention) TuneAttentionPlan(handle, b, h, hkv, sq, skv, d);
         Check(vg_attention_plan_workspace_size(ph, out var ws), "vg_attention_plan_workspace_size");
-        p = new AttentionPlan(handle, (long)ws);
+        p = new AttentionPlan(key, handle, (long)ws);
         _attention[key] = p;
+        AttentionLog.Add(p.Describe());
         return p;
+    }
+
+    /// <summary>Times the plan's candidates on scratch q/k/v filled with uniform random bf16 in [-1, 1) (a 16 MiB random
+    /// block repeated) and keeps the fastest. Runs while a shape is planned, before its buffers exist.</summary>
+    void TuneAttentionPlan(AttentionPlanHandle plan, long b, long h, long hkv, long sq, long skv, long d)
+    {
+        Check(vg_attention_plan_tune_workspace_size(plan.Ptr, out var wsAll), "vg_attention_plan_tune_workspace_size");
+        wsAll = Math.Min(wsAll, (nuint)1 << 30); // candidates needing more than 1 GiB of workspace are skipped
+        long qBytes = b * sq * h * d * 2, kvBytes = b * skv * hkv * d * 2;
+        using var q = DeviceMemory.Allocate(qBytes);
+        using var k = DeviceMemory.Allocate(kvBytes);
+        using var v = DeviceMemory.Allocate(kvBytes);
+        using var o = DeviceMemory.Allocate(qBytes);
+        using var ws = wsAll > 0 ? DeviceMemory.Allocate((long)wsAll) : null;
+        var rng = new Random(20261126);
+        const int chunk = 8 << 20;
+        var block = new ushort[chunk + (3 << 20)];
+        for (int i = 0; i < block.Length; i++)
+            block[i] = (ushort)(BitConverter.SingleToUInt32Bits((float)(rng.NextDouble() * 2 - 1)) >> 16);
+        // k and v start at other offsets of the block than q, so q·k is not a repeated row against itself
+        foreach (var (mem, bytes, shift) in new[] { (q, qBytes, 0), (k, kvBytes, 1 << 20), (v, kvBytes, 3 << 20) })
+            for (long at = 0; at < bytes; at += chunk * 2L)
+                mem.Upload<ushort>(block.AsSpan(shift, (int)Math.Min(chunk, (bytes - at) / 2)), Stream, at);
+        var args = new AttentionArgs
+        {
+            StructSize = (uint)sizeof(AttentionArgs), Q = q.Ptr, K = k.Ptr, V = v.Ptr, Out = o.Ptr,
+            Workspace = ws?.Ptr ?? IntPtr.Zero, WorkspaceBytes = wsAll,
+        };
+        float ms; int tried;
+        Check(vg_attention_plan_tune(plan.Ptr, &args, 5, Stream.Ptr, &ms, &tried), "vg_attention_plan_tune");
+    }
+
+    /// <summary>Drops the attention plans (the next shape plans make and, with <see cref="TuneAttention"/>, tune new ones).</summary>
+    public void ReleaseAttentionPlans()
+    {
+        foreach (var p in _attention.Values) p.Handle?.Dispose();
+        _attention.Clear();
     }
 
     /// <summary>Times the GEMM algorithms of every plan on a shape plan's buffers (after a forward filled them with

@@ -383,6 +383,7 @@ internal sealed unsafe class ShapePlanner
         float scale = (float)n.Float("scale", 0);
         var plan = _res.AttentionPlan(q.Shape[0], heads, kvHeads, q.Shape[1], k.Shape[1], hd, scale);
         var o = New(n.Outputs[0], q.Shape, VgDType.BF16);
+        _plan.Attentions.Add((plan, _plan.Steps.Count, q, k, v, o));
         Add(new ActionStep(n.Name, KernelClass.Attention, stream =>
         {
             var args = new AttentionArgs
@@ -391,7 +392,7 @@ internal sealed unsafe class ShapePlanner
                 Workspace = _plan.Workspace, WorkspaceBytes = (nuint)_plan.WorkspaceBytes,
             };
             Check(vg_attention_run(plan.Handle.Ptr, &args, stream), n.Name);
-        }), [q, k, v], [o]);
+        }) { Detail = plan.Key }, [q, k, v], [o]);
         _plan.NoteWorkspace(plan.WorkspaceBytes);
         _plan.AttentionFlops += 4.0 * q.Shape[0] * heads * q.Shape[1] * k.Shape[1] * hd;
         _dev[n.Outputs[0]] = o;

@@ -109,13 +109,27 @@ static int Wan(string model, string io, string cacheDir)
         if (!File.Exists(path)) continue;
         var inputs = res == "480" ? in480 : ReadInputs(path);
         var shapes = inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape);
+        // Before: attention on cuDNN's own first choice (what phase 2 ran), same process and machine.
+        engine.ReleasePlans();
+        engine.TuneAttention = false;
+        int logAt = engine.AttentionLog.Count;
+        engine.Run(inputs);
+        double untunedMs = engine.TimeForward(shapes, 1, 3, true);
+        var untunedAttn = AttentionByPlan(engine.ProfileSteps(shapes));
+        Console.WriteLine($"{res}p forward, attention on cuDNN's own choice: {untunedMs:F1} ms with CUDA graphs; attention {untunedAttn}");
+        foreach (var l in engine.AttentionLog.Skip(logAt)) Console.WriteLine("  attention plan " + l);
+        engine.ReleasePlans();
+        engine.TuneAttention = true;
+        logAt = engine.AttentionLog.Count;
         var t0 = Stopwatch.StartNew();
         var outT = engine.Run(inputs)["sample"];
-        Console.WriteLine($"{res}p first run (plan + capture): {t0.Elapsed.TotalSeconds:F2} s; {engine.Describe(shapes)}");
+        Console.WriteLine($"{res}p first run (plan incl. attention tuning + capture): {t0.Elapsed.TotalSeconds:F2} s; {engine.Describe(shapes)}");
+        foreach (var l in engine.AttentionLog.Skip(logAt)) Console.WriteLine("  attention plan (tuned on random data) " + l);
         SafeTensorsWriter.Write(Path.Combine(io, $"ours_{res}.safetensors"), [outT.ToTensorData("sample")]);
         double graphMs = engine.TimeForward(shapes, 2, 5, true);
         double eagerMs = engine.TimeForward(shapes, 1, 3, false);
-        var classes = engine.ProfileClasses(shapes);
+        var steps = engine.ProfileSteps(shapes);
+        var classes = Enum.GetValues<KernelClass>().ToDictionary(k => k, k => steps.Where(x => x.Kind == k).Sum(x => x.Ms));
         var (gf, af) = engine.Flops(shapes);
         double total = classes.Values.Sum();
         Console.WriteLine($"{res}p forward: {graphMs:F1} ms with CUDA graphs, {eagerMs:F1} ms without");
@@ -124,12 +138,23 @@ static int Wan(string model, string io, string cacheDir)
             string rate = k == KernelClass.Gemm ? $", {gf / ms / 1e9:F0} TFLOP/s" : k == KernelClass.Attention ? $", {af / ms / 1e9:F0} TFLOP/s" : "";
             Console.WriteLine($"  {k,-10} {ms,8:F1} ms {100 * ms / total,5:F1}%{rate}");
         }
+        Console.WriteLine($"  attention by plan: {AttentionByPlan(steps)}");
+        // Diagnosis: the same candidates timed in place on the forward's real activations (the last attention of each plan).
+        foreach (var l in engine.RetuneAttentionInPlace(shapes)) Console.WriteLine("  attention plan (re-timed on real activations) " + l);
+        double retunedMs = engine.TimeForward(shapes, 1, 3, true);
+        Console.WriteLine($"{res}p forward after the in-place re-tune: {retunedMs:F1} ms with CUDA graphs");
+        table.Add($"ours {res}p, attention on cuDNN's own choice | {untunedMs:F1} | | attention {untunedAttn}");
+        table.Add($"ours {res}p, attention re-tuned on real activations | {retunedMs:F1} | | ");
         table.Add($"ours {res}p | {graphMs:F1} | {eagerMs:F1} | gemm {classes[KernelClass.Gemm]:F0} ms ({gf / classes[KernelClass.Gemm] / 1e9:F0} TFLOP/s), attention {classes[KernelClass.Attention]:F0} ms ({af / classes[KernelClass.Attention] / 1e9:F0} TFLOP/s), norm+rope {classes[KernelClass.NormRope]:F0} ms, other {classes[KernelClass.Other]:F0} ms");
     }
     File.WriteAllLines(Path.Combine(io, "ours_table.txt"), table);
     foreach (var l in table) Console.WriteLine("TABLE " + l);
     return status;
 }
+
+static string AttentionByPlan(List<(string Name, KernelClass Kind, string? Detail, double Ms)> steps) =>
+    string.Join(", ", steps.Where(x => x.Kind == KernelClass.Attention).GroupBy(x => x.Detail ?? "?")
+        .Select(g => $"{g.Key}: {g.Sum(x => x.Ms):F1} ms / {g.Count()} = {g.Average(x => x.Ms):F3} ms each"));
 
 static int Load(string model, string cacheDir)
 {
