@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench engine compile peer (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench engine compile peer pipeline (default: build check bench)
 #
 # carry: .third_party (cudnn-frontend headers: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -100,4 +100,15 @@ if has peer; then
 fi
 
 if has bench && [ -f "$OUT/results.md" ]; then echo; cat "$OUT/results.md"; elif has bench; then tail -30 "$OUT/bench.log"; fi
+# The whole pipeline on the GPU through the published CLI (carry .publish-cli = self-contained src/VisualGen.Cli with
+# libonnxruntime.so xz-compressed to fit the carried tree, .peer = conformance fixtures + st.py):
+# `generate --engine native-cuda` on each fixture, compared with the float32 diffusers goldens.
+if has pipeline; then
+  C=.publish-cli
+  [ -x $C/VisualGen.Cli ] || { echo "pipeline: $C/VisualGen.Cli missing (carry .publish-cli)"; exit 1; }
+  [ -f $C/libonnxruntime.so ] || xz -dk $C/libonnxruntime.so.xz
+  export VISUALGEN_NATIVE_LIB="$PWD/$LIB"
+  python3 tools/device/pipeline_check.py $C/VisualGen.Cli .peer/conformance/*/ | tee "$OUT/pipeline.md" || status=1
+fi
+
 exit $status

@@ -1,0 +1,70 @@
+"""Runs the published CLI on conformance fixtures with --engine native-cuda (DiT on the GPU, encoders and VAE on
+ONNX Runtime CPU) and compares --save-tensors with the float32 diffusers goldens. bf16 on the GPU: the bar is
+cosine >= 0.999 (the conformance README's reduced-precision rule); max abs error is reported too.
+
+    python3 tools/device/pipeline_check.py CLI FIXTURE_DIR [FIXTURE_DIR ...]
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".peer"))
+import st  # noqa: E402  (copy of shared/tools/conformance/st.py, carried in .peer)
+
+RENAMED = {"num_frames": "--frames", "num_inference_steps": "--steps"}
+
+
+def cosine(a, b):
+    dot = sum(x * y for x, y in zip(a, b))
+    return dot / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+
+
+def run(cli, fx):
+    meta = json.load(open(os.path.join(fx, "golden.json")))
+    gold = st.read(os.path.join(fx, "golden.safetensors"))
+    tmp = tempfile.mkdtemp()
+    lat, out = os.path.join(tmp, "latents.safetensors"), os.path.join(tmp, "out.safetensors")
+    st.write(lat, {"latents": gold["pipeline.latents_init"]})
+    args = [cli, "generate", "--model", os.path.join(fx, "checkpoint"), "--engine", "native-cuda",
+            "--engine-cache", "/tmp/vgcache", "--latents", lat, "--save-tensors", out,
+            "--output", os.path.join(tmp, "out"), "--format", "png"]
+    for k, v in meta["call"].items():
+        if k == "image":
+            args += ["--image", os.path.join(fx, v)]
+        elif k != "latents":
+            args += [RENAMED.get(k, "--" + k.replace("_", "-")), str(v)]
+    t0 = time.time()
+    p = subprocess.run(args, capture_output=True, text=True)
+    secs = time.time() - t0
+    fam = os.path.basename(fx.rstrip("/"))
+    if p.returncode != 0:
+        print(f"| {fam} | FAILED ({p.returncode}) | | | {(p.stdout + p.stderr).strip().splitlines()[-1][:160]} |")
+        return False
+    got = st.read(out)
+    ok = True
+    cells = []
+    for ref, name in (("pipeline.latents_final", "latents"), ("pipeline.output", "output")):
+        r, g = gold[ref][2], got[name][2]
+        c = cosine(r, g)
+        m = max(abs(x - y) for x, y in zip(r, g))
+        ok &= c >= 0.999
+        cells.append(f"cos {c:.6f}, max abs {m:.2e}")
+    engines = "native-cuda" if "native-cuda" in p.stderr else "?"
+    print(f"| {fam} | {'ok' if ok else 'FAIL'} | {cells[0]} | {cells[1]} | {secs:.1f} s (first run builds engines; {engines}) |")
+    return ok
+
+
+def main():
+    cli, fixtures = sys.argv[1], sys.argv[2:]
+    print("| fixture | cos >= 0.999 | latents_final | output | time |")
+    print("| --- | --- | --- | --- | --- |")
+    results = [run(cli, fx) for fx in fixtures]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
