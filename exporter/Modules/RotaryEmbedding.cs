@@ -2,8 +2,9 @@ using VisualGen.Exporter.Graph;
 
 namespace VisualGen.Exporter.Modules;
 
-/// <summary>diffusers' apply_rotary_emb with use_real and use_real_unbind_dim = -1 (FLUX, HunyuanDiT, CogVideoX):
-/// consecutive pairs (x₂ᵢ, x₂ᵢ₊₁) of each head are rotated by one angle each.</summary>
+/// <summary>Rotary embedding on interleaved pairs: diffusers' apply_rotary_emb with use_real_unbind_dim = -1 (FLUX),
+/// Wan's and Qwen-Image's complex rotation — consecutive pairs (x₂ᵢ, x₂ᵢ₊₁) of each head are rotated by one angle
+/// each: (x₂ᵢ·cos − x₂ᵢ₊₁·sin, x₂ᵢ·sin + x₂ᵢ₊₁·cos).</summary>
 public static class RotaryEmbedding
 {
     /// <param name="x">[batch, tokens, heads·head_dim]</param>
@@ -11,14 +12,14 @@ public static class RotaryEmbedding
     /// <param name="sin">sin of the angles, [tokens, head_dim/2]</param>
     public static Tensor ApplyInterleaved(Tensor x, Tensor cos, Tensor sin, int heads, int headDim)
     {
-        var pairs = x.Reshape(0, 0, heads, headDim / 2, 2).Split(-1, 1, 1);
-        var real = pairs[0].Squeeze(-1);
-        var imag = pairs[1].Squeeze(-1);
+        // the native CUDA engine fuses exactly this node sequence (with the preceding RMSNorm) into one kernel
+        var parts = x.Reshape(0, 0, heads, headDim / 2, 2).Split(-1, 1, 1);
+        var x1 = parts[0].Squeeze(-1);
+        var x2 = parts[1].Squeeze(-1);
         var c = cos.Unsqueeze(1);
         var s = sin.Unsqueeze(1);
-        // x·cos + rotate(x)·sin with rotate(x) = (−imag, real), as diffusers computes it
-        var outReal = real * c + (-imag) * s;
-        var outImag = imag * c + real * s;
-        return Tensor.Concat(-1, outReal.Unsqueeze(-1), outImag.Unsqueeze(-1)).Reshape(0, 0, heads * headDim);
+        var o1 = x1 * c - x2 * s;
+        var o2 = x1 * s + x2 * c;
+        return Tensor.Concat(-1, o1.Unsqueeze(-1), o2.Unsqueeze(-1)).Reshape(0, 0, heads * headDim);
     }
 }

@@ -9,7 +9,7 @@ namespace VisualGen.Engines.Cuda.Planning;
 /// <list type="bullet">
 /// <item><c>MatMul(x, W) [+ Add bias] [+ Gelu(tanh)]</c> → <c>VgLinear</c> (cuBLASLt GEMM with epilogue; W packed bf16 [N,K]);</item>
 /// <item><c>LayerNormalization(x, ones) · Add(1, scale) + shift</c> → <c>VgNorm</c> with modulation; other Layer/RMS norms → <c>VgNorm</c>;</item>
-/// <item><c>RMSNormalization</c> + WanRotaryPosEmbed.Apply's reshape/split/rotate/concat → <c>VgRmsNormRope</c>;</item>
+/// <item><c>RMSNormalization</c> + RotaryEmbedding.ApplyInterleaved's reshape/split/rotate/concat → <c>VgRmsNormRope</c>;</item>
 /// <item><c>x + y · gate</c> → <c>VgGatedResidual</c>;</item>
 /// <item><c>Conv</c> with kernel == stride, no padding → <c>VgPatchConv</c> (im2col permute + GEMM).</item>
 /// </list>
@@ -197,7 +197,7 @@ public static class Fusion
         }
     }
 
-    // ---- RMSNorm + WanRotaryPosEmbed.Apply → VgRmsNormRope -------------------------------------------
+    // ---- RMSNorm + RotaryEmbedding.ApplyInterleaved → VgRmsNormRope -------------------------------------------
     static void FuseRope(OpGraph g, FusionReport report)
     {
         var consumers = g.Consumers();

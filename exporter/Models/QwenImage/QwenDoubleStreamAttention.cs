@@ -1,5 +1,4 @@
 using VisualGen.Exporter.Graph;
-using VisualGen.Exporter.Models.Wan;
 using VisualGen.Exporter.Modules;
 
 namespace VisualGen.Exporter.Models.QwenImage;
@@ -55,5 +54,5 @@ public sealed class QwenDoubleStreamAttention
     Tensor HeadNorm(RmsNorm norm, Tensor x) => norm.Forward(x.Reshape(0, 0, _heads, _headDim));
 
     /// <summary>apply_rotary_emb_qwen: x as complex pairs (interleaved) times e^{iθ}; back to [batch, tokens, heads·head_dim].</summary>
-    Tensor Rotate(Tensor x, (Tensor Cos, Tensor Sin) rope) => WanRotaryPosEmbed.Apply(x, rope.Cos, rope.Sin, _heads, _headDim);
+    Tensor Rotate(Tensor x, (Tensor Cos, Tensor Sin) rope) => RotaryEmbedding.ApplyInterleaved(x, rope.Cos, rope.Sin, _heads, _headDim);
 }

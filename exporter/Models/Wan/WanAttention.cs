@@ -53,8 +53,8 @@ public sealed class WanAttention
         if (_normQ is not null) { q = _normQ.Forward(q); k = _normK!.Forward(k); }
         if (rope is var (cos, sin))
         {
-            q = WanRotaryPosEmbed.Apply(q, cos, sin, _heads, _headDim);
-            k = WanRotaryPosEmbed.Apply(k, cos, sin, _heads, _headDim);
+            q = RotaryEmbedding.ApplyInterleaved(q, cos, sin, _heads, _headDim);
+            k = RotaryEmbedding.ApplyInterleaved(k, cos, sin, _heads, _headDim);
         }
         var o = AttentionOp.Attention(q, k, v, _heads);
         if (contextImage is not null)

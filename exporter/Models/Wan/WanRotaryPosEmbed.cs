@@ -44,18 +44,4 @@ public sealed class WanRotaryPosEmbed(int attentionHeadDim, int maxSeqLen, doubl
             }
         return (t.Const(cos, maxSeqLen, pairs), t.Const(sin, maxSeqLen, pairs));
     }
-
-    /// <summary>Rotates interleaved pairs of x ([batch, tokens, heads, head_dim]) by the angles (cos/sin [tokens, head_dim/2]).</summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin, int heads, int headDim)
-    {
-        var pairs = x.Reshape(0, 0, heads, headDim / 2, 2);
-        var parts = pairs.Split(-1, 1, 1);
-        var x1 = parts[0].Squeeze(-1);
-        var x2 = parts[1].Squeeze(-1);
-        var c = cos.Unsqueeze(1);
-        var s = sin.Unsqueeze(1);
-        var o1 = x1 * c - x2 * s;
-        var o2 = x1 * s + x2 * c;
-        return Tensor.Concat(-1, o1.Unsqueeze(-1), o2.Unsqueeze(-1)).Reshape(0, 0, heads * headDim);
-    }
 }
