@@ -16,6 +16,8 @@ public sealed record GenerationSpec
     public required int NumFrames { get; init; }
     public required int NumInferenceSteps { get; init; }
     public double? GuidanceScale { get; init; }
+    /// <summary>Qwen-Image and FLUX: true classifier-free guidance with the negative prompt; null when the client sent none.</summary>
+    public double? TrueCfgScale { get; init; }
     public required long Seed { get; init; }
     public required int Fps { get; init; }
 
@@ -33,6 +35,7 @@ public sealed record GenerationSpec
         NumFrames = NumFrames,
         NumInferenceSteps = NumInferenceSteps,
         GuidanceScale = GuidanceScale,
+        TrueCfgScale = TrueCfgScale,
         Seed = Seed,
     };
 }

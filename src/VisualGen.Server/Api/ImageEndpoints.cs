@@ -10,7 +10,7 @@ namespace VisualGen.Server.Api;
 /// POST /v1/images/generations and /v1/images/edits (multipart, PNG "image" for models that take one; synchronous; they wait in the same bounded queue
 /// as video jobs). OpenAI fields: model, prompt, n, size, response_format ("b64_json", the default, or
 /// "url"), output_format ("png" only); extensions: negative_prompt, num_inference_steps,
-/// guidance_scale, seed (each data item reports the seed it used: seed + index). A video model answers with the single frame of a one-frame generation.
+/// guidance_scale, true_cfg_scale, seed (each data item reports the seed it used: seed + index). A video model answers with the single frame of a one-frame generation.
 /// </summary>
 public static class ImageEndpoints
 {

@@ -51,7 +51,9 @@ public sealed partial class RequestValidator(ServerOptions limits)
             Height = height,
             NumFrames = frames,
             NumInferenceSteps = (int)(f.Integer("num_inference_steps", 1, limits.MaxSteps) ?? info.DefaultSteps),
+            // only what the client sent: a default here would reach pipelines that refuse the field (Qwen-Image refuses guidance_scale)
             GuidanceScale = f.Number("guidance_scale", 0, 100),
+            TrueCfgScale = f.Number("true_cfg_scale", 0, 100),
             Seed = f.Integer("seed", 0, long.MaxValue) ?? RandomNumberGenerator.GetInt32(int.MaxValue),
             Fps = fps,
         };

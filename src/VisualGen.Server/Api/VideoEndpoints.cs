@@ -5,7 +5,7 @@ namespace VisualGen.Server.Api;
 
 /// <summary>
 /// OpenAI's Videos API: POST /v1/videos (async job; JSON or multipart: model, prompt, seconds, size;
-/// extensions negative_prompt, num_frames, fps, num_inference_steps, guidance_scale, seed),
+/// extensions negative_prompt, num_frames, fps, num_inference_steps, guidance_scale, true_cfg_scale, seed),
 /// POST /v1/videos/generations (the same, answered when the job is finished), GET /v1/videos (after,
 /// limit, order), GET /v1/videos/{id}, GET /v1/videos/{id}/content (MP4, range requests),
 /// DELETE /v1/videos/{id}. Ids that are not "video_" + 32 hex digits are 404 before any lookup.

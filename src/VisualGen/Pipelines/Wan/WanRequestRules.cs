@@ -19,6 +19,8 @@ public static class WanRequestRules
         if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
         if (maxSeq <= 0) throw new GenerationException("max_sequence_length", $"max_sequence_length must be at least 1, got {maxSeq}");
         if (r.GuidanceScale is double g && (g < 0 || double.IsNaN(g))) throw new GenerationException("guidance_scale", $"guidance_scale must be ≥ 0, got {g}");
+        if (r.TrueCfgScale is not null)
+            throw new GenerationException("true_cfg_scale", "Wan takes guidance_scale (classifier-free guidance with the negative prompt); true_cfg_scale applies to Qwen-Image and FLUX only");
         if (height * (long)width * frames > 1280L * 1280 * 241)
             throw new GenerationException("height", $"{width}x{height}x{frames} is larger than this server accepts");
     }

@@ -1,0 +1,181 @@
+using System.ClientModel;
+using System.Net;
+using System.Text.Json;
+using OpenAI;
+using OpenAI.Images;
+using VisualGen.Pipelines;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Server;
+
+/// <summary>
+/// Acceptance on the real image families: the server loads the tiny conformance FLUX.1 and Qwen-Image checkpoints
+/// with its own loader and is driven over HTTP (and by the OpenAI .NET client); PNGs are checked pixel for pixel
+/// against the library's pipeline with the same seed.
+/// </summary>
+public sealed class ImageModelServerTests
+{
+    static long SeedOf(JsonElement body, int index = 0) => body.GetProperty("data")[index].GetProperty("seed").GetInt64();
+
+    static (int W, int H, byte[] Rgb) Png(JsonElement body, int index = 0) =>
+        MediaProbe.Png(Convert.FromBase64String(body.GetProperty("data")[index].GetProperty("b64_json").GetString()!));
+
+    [ConformanceFact]
+    public async Task Flux_OpenAI_client_png_is_the_library_generation()
+    {
+        var flux = ImageModelServer.Flux;
+        await using var server = await flux.StartAsync();
+        var client = new ImageClient(flux.ModelId, new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "/v1") });
+        var result = await client.GenerateImageAsync("a lighthouse in the fog",
+            new ImageGenerationOptions { Size = new GeneratedImageSize(64, 48), ResponseFormat = GeneratedImageFormat.Bytes });
+        long seed = SeedOf(JsonDocument.Parse(result.GetRawResponse().Content.ToString()).RootElement);
+        var (w, h, rgb) = MediaProbe.Png(result.Value.ImageBytes.ToArray());
+        Assert.Equal((64, 48), (w, h));
+
+        // the client sends no steps or guidance: the pipeline's defaults (28 steps, guidance 3.5) on both sides
+        var reference = flux.Generate(new GenerationRequest { Prompt = "a lighthouse in the fog", Height = 48, Width = 64, Seed = seed });
+        Assert.Equal([1, 48, 64, 3], reference.Output.Shape);
+        Assert.Equal(GradientPipeline.To8Bit(reference.Output.Floats), rgb);
+        Assert.True(rgb.Distinct().Count() > 16, "the image is (nearly) flat");
+    }
+
+    [ConformanceFact]
+    public async Task Flux_extensions_reach_the_pipeline()
+    {
+        var flux = ImageModelServer.Flux;
+        await using var server = await flux.StartAsync();
+        var (status, body) = await server.PostJsonAsync("/v1/images/generations",
+            new { prompt = "a lighthouse", size = "48x32", num_inference_steps = 2, guidance_scale = 1.5, seed = 5, n = 2 });
+        Assert.Equal(200, status);
+        Assert.Equal("48x32", body.GetProperty("size").GetString());
+        for (int i = 0; i < 2; i++)
+        {
+            var (w, h, rgb) = Png(body, i);
+            Assert.Equal((48, 32), (w, h));
+            Assert.Equal(5 + i, SeedOf(body, i));
+            var reference = flux.Generate(new GenerationRequest { Prompt = "a lighthouse", Height = 32, Width = 48, NumInferenceSteps = 2, GuidanceScale = 1.5, Seed = 5 + i });
+            Assert.Equal(GradientPipeline.To8Bit(reference.Output.Floats), rgb);
+        }
+        // guidance 1.5 is not FLUX's default 3.5: had the server dropped it the PNG would be the default one
+        var byDefault = flux.Generate(new GenerationRequest { Prompt = "a lighthouse", Height = 32, Width = 48, NumInferenceSteps = 2, Seed = 5 });
+        Assert.NotEqual(GradientPipeline.To8Bit(byDefault.Output.Floats), Png(body).Rgb);
+    }
+
+    [ConformanceFact]
+    public async Task QwenImage_true_cfg_scale_and_negative_prompt_reach_the_pipeline()
+    {
+        var qwen = ImageModelServer.QwenImage;
+        await using var server = await qwen.StartAsync();
+        var (status, body) = await server.PostJsonAsync("/v1/images/generations",
+            new { model = qwen.ModelId, prompt = "a hummingbird", negative_prompt = "blurry, dark", true_cfg_scale = 2.5, size = "48x64", num_inference_steps = 2, seed = 7 });
+        Assert.Equal(200, status);
+        var (w, h, rgb) = Png(body);
+        Assert.Equal((48, 64), (w, h));
+        Assert.Equal(7, SeedOf(body));
+
+        var asked = new GenerationRequest { Prompt = "a hummingbird", NegativePrompt = "blurry, dark", TrueCfgScale = 2.5, Height = 64, Width = 48, NumInferenceSteps = 2, Seed = 7 };
+        var reference = qwen.Generate(asked);
+        Assert.Equal([1, 64, 48, 3], reference.Output.Shape);
+        Assert.Equal(GradientPipeline.To8Bit(reference.Output.Floats), rgb);
+        Assert.True(rgb.Distinct().Count() > 16, "the image is (nearly) flat");
+
+        // each extension changes the image, so a server that dropped one could not pass the equality above
+        Assert.NotEqual(GradientPipeline.To8Bit(qwen.Generate(asked with { TrueCfgScale = null }).Output.Floats), rgb); // default 4.0
+        Assert.NotEqual(GradientPipeline.To8Bit(qwen.Generate(asked with { NegativePrompt = null }).Output.Floats), rgb); // no true CFG
+
+        // without guidance fields the request runs (the server adds no guidance_scale of its own). 2 steps, not 1:
+        // with the scheduler's shift_terminal, one step is 0/0 in stretch_shift_to_terminal (NaN, as in diffusers)
+        var (s2, plain) = await server.PostJsonAsync("/v1/images/generations", new { prompt = "a hummingbird", size = "32x32", num_inference_steps = 2, seed = 3 });
+        Assert.Equal(200, s2);
+        var plainRef = qwen.Generate(new GenerationRequest { Prompt = "a hummingbird", Height = 32, Width = 32, NumInferenceSteps = 2, Seed = 3 });
+        Assert.Equal(GradientPipeline.To8Bit(plainRef.Output.Floats), Png(plain).Rgb);
+    }
+
+    [ConformanceFact]
+    public async Task QwenImage_refuses_guidance_scale_naming_true_cfg_scale()
+    {
+        await using var server = await ImageModelServer.QwenImage.StartAsync();
+        var (status, body) = await server.PostJsonAsync("/v1/images/generations",
+            new { prompt = "a hummingbird", size = "32x32", num_inference_steps = 1, guidance_scale = 3.5 });
+        Assert.Equal(400, status);
+        LiveServer.AssertError(body, "invalid_value", "guidance_scale");
+        Assert.Contains("true_cfg_scale", body.GetProperty("error").GetProperty("message").GetString());
+
+        var (s2, e2) = await server.PostJsonAsync("/v1/images/generations", new { prompt = "x", size = "32x32", true_cfg_scale = -1 });
+        Assert.Equal(400, s2);
+        LiveServer.AssertError(e2, "invalid_value", "true_cfg_scale");
+    }
+
+    [ConformanceFact]
+    public async Task Videos_on_an_image_model_are_400_unsupported_model()
+    {
+        foreach (var family in new[] { ImageModelServer.Flux, ImageModelServer.QwenImage })
+        {
+            await using var server = await family.StartAsync();
+            foreach (var route in new[] { "/v1/videos", "/v1/videos/generations" })
+            {
+                var (status, body) = await server.PostJsonAsync(route, new { model = family.ModelId, prompt = "a video", size = "48x32", seconds = "1" });
+                Assert.Equal(400, status);
+                LiveServer.AssertError(body, "unsupported_model", "model");
+                Assert.Equal($"The model '{family.ModelId}' produces images; use /v1/images/generations.", body.GetProperty("error").GetProperty("message").GetString());
+            }
+            Assert.Empty((await server.GetJsonAsync("/v1/videos")).Body.GetProperty("data").EnumerateArray());
+        }
+    }
+
+    [ConformanceFact]
+    public async Task Edits_on_a_text_to_image_model_are_400_unsupported_model()
+    {
+        byte[] png = VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(32, 16, new byte[16 * 32 * 3]));
+        foreach (var family in new[] { ImageModelServer.Flux, ImageModelServer.QwenImage })
+        {
+            await using var server = await family.StartAsync();
+            using var form = new MultipartFormDataContent
+            {
+                { new StringContent("make it red"), "prompt" },
+                { new StringContent(family.ModelId), "model" },
+                { new ByteArrayContent(png), "image", "in.png" },
+            };
+            using var r = await server.Http.PostAsync("/v1/images/edits", form);
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+            var body = await LiveServer.ReadJson(r);
+            LiveServer.AssertError(body, "unsupported_model", "model");
+            Assert.Equal($"The model '{family.ModelId}' does not take an input image; use /v1/images/generations.", body.GetProperty("error").GetProperty("message").GetString());
+        }
+    }
+
+    [ConformanceFact]
+    public async Task Models_list_says_the_model_makes_images()
+    {
+        foreach (var family in new[] { ImageModelServer.Flux, ImageModelServer.QwenImage })
+        {
+            await using var server = await family.StartAsync();
+            var (status, list) = await server.GetJsonAsync("/v1/models");
+            Assert.Equal(200, status);
+            Assert.Equal("list", list.GetProperty("object").GetString());
+            var m = Assert.Single(list.GetProperty("data").EnumerateArray());
+            Assert.Equal(family.ModelId, m.GetProperty("id").GetString());
+            Assert.Equal("model", m.GetProperty("object").GetString());
+            Assert.Equal("visualgen", m.GetProperty("owned_by").GetString());
+            Assert.Equal(family.ModelId, m.GetProperty("family").GetString());
+            Assert.False(m.GetProperty("produces_video").GetBoolean());
+            Assert.False(m.GetProperty("accepts_image").GetBoolean());
+            Assert.Equal(16, m.GetProperty("size_multiple").GetInt32());
+            Assert.Equal(1, m.GetProperty("default_num_frames").GetInt32());
+            var (s2, one) = await server.GetJsonAsync($"/v1/models/{family.ModelId}");
+            Assert.Equal(200, s2);
+            Assert.Equal(m.GetRawText(), one.GetRawText());
+        }
+    }
+
+    [ConformanceFact]
+    public async Task Wan_refuses_true_cfg_scale_instead_of_ignoring_it()
+    {
+        await using var server = await WanServer.StartAsync();
+        var (status, body) = await server.PostJsonAsync("/v1/images/generations",
+            new { prompt = "x", size = "48x32", num_inference_steps = 1, true_cfg_scale = 4, negative_prompt = "y" });
+        Assert.Equal(400, status);
+        LiveServer.AssertError(body, "invalid_value", "true_cfg_scale");
+        Assert.Contains("guidance_scale", body.GetProperty("error").GetProperty("message").GetString());
+    }
+}
