@@ -45,5 +45,6 @@ public class QwenImagePipelineConformanceTests(ITestOutputHelper log)
         Refused(good with { Image = Tensors.HostTensor.Zeros(64, 48, 3) }, "image", "no image");
         Refused(good with { TrueCfgScale = -1 }, "true_cfg_scale", "≥ 0");
         Refused(good with { Latents = Tensors.HostTensor.Zeros(1, 16, 1, 8, 6) }, "latents", "[1, 12, 64]");
+        Refused(good with { NumInferenceSteps = 1 }, "num_inference_steps", "at least 2");
     }
 }

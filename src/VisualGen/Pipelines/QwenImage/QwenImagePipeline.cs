@@ -79,6 +79,10 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
         if (scheduler is not FlowMatchEulerDiscreteScheduler flowMatch)
             throw new SchedulerException($"QwenImagePipeline needs {FlowMatchEulerDiscreteScheduler.Name} (it passes mu and sigmas), the checkpoint has {scheduler.ClassName}");
+        // with shift_terminal, one step stretches sigmas [1] by 0/0 (diffusers returns NaN latents): refuse it
+        if (steps < 2 && flowMatch.Options.ShiftTerminal is { } terminal && terminal != 0)
+            throw new GenerationException("num_inference_steps",
+                $"num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal {terminal}), got {steps}");
         scheduler.SetTimesteps(steps, flowMatch.CalculateShift(tokens), FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
 
         var imgShapes = HostTensor.Int64([1, gridH, gridW], 3);
