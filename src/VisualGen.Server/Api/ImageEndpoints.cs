@@ -69,6 +69,7 @@ public static class ImageEndpoints
         if (output != "png")
             throw ApiException.BadValue("output_format", $"'output_format' must be 'png' (the only format this server writes), got '{output}'.");
 
+        model.Pipeline.Validate(spec.ToRequest() with { Image = image }); // refused at once, before queueing
         var work = new ImageWork(model, spec, n, image, http.RequestAborted);
         if (!queue.TryEnqueue(work)) throw JobService.QueueFull(queue);
         var results = await work.Result;

@@ -73,6 +73,7 @@ public static class VideoEndpoints
                     ? $"'input_reference' (image-to-video) is not served yet; the model '{model.Id}' takes an image, but video jobs store no input images so far."
                     : $"The model '{model.Id}' does not take an input reference image.");
         var spec = validator.Video(fields, model);
+        model.Pipeline.Validate(spec.ToRequest()); // the pipeline's own rules, before the job takes a queue slot
         return jobs.Submit(model, spec);
     }
 

@@ -7,6 +7,8 @@ public sealed class OwnedPipeline(IGenerationPipeline pipeline, IDisposable reso
 {
     public PipelineInfo Info => pipeline.Info;
 
+    public void Validate(GenerationRequest request) => pipeline.Validate(request);
+
     public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
         CancellationToken cancellationToken = default) => pipeline.GenerateAsync(request, progress, cancellationToken);
 

@@ -21,6 +21,8 @@ public sealed class PipelineRegistryTests : IDisposable
             ClassName = model.ClassName, Family = model.Family, ProducesVideo = false, AcceptsImage = false,
             DefaultHeight = 64, DefaultWidth = 64, DefaultSteps = 2, SizeMultiple = 16,
         };
+        public void Validate(GenerationRequest request) =>
+            throw new NotSupportedException("recording pipeline: requests are not part of registry tests");
         public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
             CancellationToken cancellationToken = default) =>
             throw new NotSupportedException("recording pipeline: generation is not part of registry tests");

@@ -29,14 +29,20 @@ public sealed class GradientPipeline(bool producesVideo = true, PipelineGate? ga
     public int Generations;
     public bool Disposed { get; private set; }
 
+    public void Validate(GenerationRequest r)
+    {
+        int frames = producesVideo ? r.NumFrames ?? Info.DefaultNumFrames : 1;
+        if ((frames - 1) % Info.FrameMultiple != 0) throw new GenerationException("num_frames", $"num_frames {frames}: num_frames - 1 must be a multiple of 4");
+    }
+
     public async Task<GenerationResult> GenerateAsync(GenerationRequest r, IProgress<GenerationProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Disposed, this);
+        Validate(r);
         int h = r.Height ?? Info.DefaultHeight, w = r.Width ?? Info.DefaultWidth;
         int frames = producesVideo ? r.NumFrames ?? Info.DefaultNumFrames : 1;
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
-        if ((frames - 1) % Info.FrameMultiple != 0) throw new GenerationException("num_frames", $"num_frames {frames}: num_frames - 1 must be a multiple of 4");
         progress?.Report(new GenerationProgress("encode", 0, steps));
         for (int s = 1; s <= steps; s++)
         {

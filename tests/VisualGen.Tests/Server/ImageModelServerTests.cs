@@ -177,5 +177,13 @@ public sealed class ImageModelServerTests
         Assert.Equal(400, status);
         LiveServer.AssertError(body, "invalid_value", "true_cfg_scale");
         Assert.Contains("guidance_scale", body.GetProperty("error").GetProperty("message").GetString());
+
+        // a video job is checked by the pipeline before it takes a queue slot: 400 now, no job stored
+        var (videoStatus, videoBody) = await server.PostJsonAsync("/v1/videos",
+            new { prompt = "x", size = "48x32", num_frames = 9, num_inference_steps = 1, true_cfg_scale = 4 });
+        Assert.Equal(400, videoStatus);
+        LiveServer.AssertError(videoBody, "invalid_value", "true_cfg_scale");
+        var (_, list) = await server.GetJsonAsync("/v1/videos");
+        Assert.Equal(0, list.GetProperty("data").GetArrayLength());
     }
 }

@@ -40,7 +40,7 @@ public sealed class WanServerTests
     {
         await using var server = await WanServer.StartAsync();
         // a first job keeps the worker busy so the second is seen waiting
-        var (s0, first) = await server.PostJsonAsync("/v1/videos", new { prompt = "keeps the worker busy", size = "96x64", num_frames = 17, num_inference_steps = 200 });
+        var (s0, first) = await server.PostJsonAsync("/v1/videos", new { prompt = "keeps the worker busy", size = "192x128", num_frames = 33, num_inference_steps = 200 });
         Assert.Equal(200, s0);
         var (s1, created) = await server.PostJsonAsync("/v1/videos",
             new { model = WanServer.ModelId, prompt = "a red fox in the snow", size = "48x32", seconds = "0.5", num_inference_steps = 8, seed = 11 });

@@ -55,12 +55,21 @@ public sealed class FluxPipeline : IGenerationPipeline
         CancellationToken cancellationToken = default) =>
         Task.Run(() => Generate(request, progress, cancellationToken), cancellationToken);
 
-    GenerationResult Generate(GenerationRequest r, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    public void Validate(GenerationRequest request) => Resolve(request);
+
+    /// <summary>The request's size, steps and text length with defaults filled in, validated.</summary>
+    (int Height, int Width, int Steps, int MaxSeq) Resolve(GenerationRequest r)
     {
         int height = r.Height ?? Info.DefaultHeight, width = r.Width ?? Info.DefaultWidth;
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? FluxT5PromptTokenizer.DefaultMaxSequenceLength;
         FluxRequestRules.Validate(r, _config, _index.ClassName, height, width, steps, maxSeq);
+        return (height, width, steps, maxSeq);
+    }
+
+    GenerationResult Generate(GenerationRequest r, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var (height, width, steps, maxSeq) = Resolve(r);
         float guidanceScale = (float)(r.GuidanceScale ?? DefaultGuidanceScale);
         float trueCfgScale = (float)(r.TrueCfgScale ?? 1.0);
         bool doTrueCfg = trueCfgScale > 1 && r.NegativePrompt is not null;

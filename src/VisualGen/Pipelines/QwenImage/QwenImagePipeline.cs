@@ -55,13 +55,26 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         CancellationToken cancellationToken = default) =>
         Task.Run(() => Generate(request, progress, cancellationToken), cancellationToken);
 
-    GenerationResult Generate(GenerationRequest r, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    public void Validate(GenerationRequest request) => Resolve(request);
+
+    /// <summary>The request's size, steps, text length and true-CFG scale with defaults filled in, validated.</summary>
+    (int Height, int Width, int Steps, int MaxSeq, double TrueCfgScale) Resolve(GenerationRequest r)
     {
         int height = r.Height ?? Info.DefaultHeight, width = r.Width ?? Info.DefaultWidth;
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? 512;
         double trueCfgScale = r.TrueCfgScale ?? DefaultTrueCfgScale;
         QwenImageRequestRules.Validate(r, _config, height, width, steps, maxSeq, trueCfgScale);
+        // with shift_terminal, one step stretches sigmas [1] by 0/0 (diffusers returns NaN latents): refuse it
+        if (steps < 2 && _schedulerConfig.GetNullableDouble("shift_terminal") is { } terminal && terminal != 0)
+            throw new GenerationException("num_inference_steps",
+                $"num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal {terminal}), got {steps}");
+        return (height, width, steps, maxSeq, trueCfgScale);
+    }
+
+    GenerationResult Generate(GenerationRequest r, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var (height, width, steps, maxSeq, trueCfgScale) = Resolve(r);
 
         // latent grid (h/8, w/8) and its 2×2 patches, img_shapes [(1, h/16, w/16)]
         long latentH = height / _config.VaeScaleFactor, latentW = width / _config.VaeScaleFactor;
@@ -79,10 +92,6 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
         if (scheduler is not FlowMatchEulerDiscreteScheduler flowMatch)
             throw new SchedulerException($"QwenImagePipeline needs {FlowMatchEulerDiscreteScheduler.Name} (it passes mu and sigmas), the checkpoint has {scheduler.ClassName}");
-        // with shift_terminal, one step stretches sigmas [1] by 0/0 (diffusers returns NaN latents): refuse it
-        if (steps < 2 && flowMatch.Options.ShiftTerminal is { } terminal && terminal != 0)
-            throw new GenerationException("num_inference_steps",
-                $"num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal {terminal}), got {steps}");
         scheduler.SetTimesteps(steps, flowMatch.CalculateShift(tokens), FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
 
         var imgShapes = HostTensor.Int64([1, gridH, gridW], 3);

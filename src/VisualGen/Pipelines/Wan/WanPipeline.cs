@@ -61,7 +61,10 @@ public sealed class WanPipeline : IGenerationPipeline
         CancellationToken cancellationToken = default) =>
         Task.Run(() => Generate(request, progress, cancellationToken), cancellationToken);
 
-    GenerationResult Generate(GenerationRequest r, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    public void Validate(GenerationRequest request) => Resolve(request);
+
+    /// <summary>The request with defaults filled in, validated.</summary>
+    (int Height, int Width, int Frames, int Steps, float Guidance, float Guidance2, int MaxSeq, long[] Shape) Resolve(GenerationRequest r)
     {
         int height = r.Height ?? Info.DefaultHeight, width = r.Width ?? Info.DefaultWidth;
         int frames = r.NumFrames ?? Info.DefaultNumFrames, steps = r.NumInferenceSteps ?? Info.DefaultSteps;
@@ -75,9 +78,15 @@ public sealed class WanPipeline : IGenerationPipeline
             throw new GenerationException("image", $"{_index.ClassName} is image-to-video: an image is required (--image FILE)");
         if (r.Image is { } im && (im.Rank != 3 || im.Shape[2] != 3))
             throw new GenerationException("image", $"image must be [height, width, 3], got {im.ShapeText}");
-
         var shape = WanLatents.Shape(_config, 1, frames, height, width);
-        float[] latents = r.Latents is { } given ? WanRequestRules.CheckLatents(given, shape) : LatentNoise.Gaussian(shape.Aggregate(1L, (a, b) => a * b), r.Seed ?? 0);
+        if (r.Latents is { } given) WanRequestRules.CheckLatents(given, shape);
+        return (height, width, frames, steps, guidance, guidance2, maxSeq, shape);
+    }
+
+    GenerationResult Generate(GenerationRequest r, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var (height, width, frames, steps, guidance, guidance2, maxSeq, shape) = Resolve(r);
+        float[] latents = r.Latents is { } given ? given.Floats : LatentNoise.Gaussian(shape.Aggregate(1L, (a, b) => a * b), r.Seed ?? 0);
 
         progress?.Report(new GenerationProgress("encode", 0, steps));
         var tokenizer = _tokenizer.WithMaxSequenceLength(maxSeq);
