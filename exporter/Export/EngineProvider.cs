@@ -53,6 +53,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         using var weights = ComponentWeights.Open(componentDir);
         var graph = exporter.Trace(new TraceContext(index, folder, componentDir, weights, part));
         long graphBytes = graph.InitializerBytes;
+        string? staging = null;
         var request = new EngineBuildRequest
         {
             Component = component,
@@ -64,7 +65,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
             Options = _options,
             WriteGraph = () =>
             {
-                string staging = Path.Combine(cache.Root, $".export-{Environment.ProcessId}-{Guid.NewGuid():N}");
+                staging = Path.Combine(cache.Root, $".export-{Environment.ProcessId}-{Guid.NewGuid():N}");
                 Directory.CreateDirectory(staging);
                 string path = Path.Combine(staging, "model.onnx");
                 progress?.Report($"exporting {component} ({graph.Nodes.Count} nodes, {graphBytes / 1e6:F1} MB of weights)");
@@ -72,8 +73,9 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
                 return path;
             },
         };
-        var entry = cache.GetOrBuild(request, ComponentBackends.TryGetValue(folder, out var chosen) ? chosen : backend, progress);
-        DeleteStaging();
+        EngineCacheEntry entry;
+        try { entry = cache.GetOrBuild(request, ComponentBackends.TryGetValue(folder, out var chosen) ? chosen : backend, progress); }
+        finally { DeleteStaging(staging); }
         lock (_loaded) _loaded.Add(entry.Engine);
         return (entry.Engine, new ComponentReport(component, entry.Hit, graphBytes, clock.Elapsed.TotalSeconds, graph.Nodes.Count, entry.Directory));
     }
@@ -84,10 +86,12 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         engine.Dispose();
     }
 
-    void DeleteStaging()
+    /// <summary>Deletes this call's staging folder only: another build of this process (another provider on the same
+    /// cache, or a concurrent call) may be writing its own .export folder right now.</summary>
+    static void DeleteStaging(string? staging)
     {
-        foreach (var d in Directory.EnumerateDirectories(cache.Root, $".export-{Environment.ProcessId}-*"))
-            try { Directory.Delete(d, recursive: true); } catch (IOException) { }
+        if (staging is null || !Directory.Exists(staging)) return;
+        try { Directory.Delete(staging, recursive: true); } catch (IOException) { }
     }
 
     static EngineTensorSpec Spec(GraphPort p) => new(p.Value.Name, OnnxTypes.Name(p.Value.DType), p.Dims);

@@ -114,11 +114,13 @@ public class QwenImageTransformerRandomTests
     }
 
     /// <summary>A random QwenImageTransformer2DModel folder; the key list follows diffusers' module tree, written out
-    /// here independently of the exporter.</summary>
-    static string WriteRandomCheckpoint(int heads, int headDim, int[] axes, int layers, int inChannels, int outChannels, int jointDim)
+    /// here independently of the exporter. Written into <paramref name="dir"/> (a new temporary folder when null).</summary>
+    internal static string WriteRandomCheckpoint(int heads, int headDim, int[] axes, int layers, int inChannels, int outChannels, int jointDim,
+        string? dir = null, int seed = 11)
     {
-        string dir = Fixtures.TempDir("qwen-transformer");
-        var rng = new Random(11);
+        dir ??= Fixtures.TempDir("qwen-transformer");
+        Directory.CreateDirectory(dir);
+        var rng = new Random(seed);
         var tensors = new List<TensorData>();
         int dim = heads * headDim;
         void Add(string name, params long[] shape)

@@ -70,7 +70,7 @@ public class WanTransformerReferenceTests(ITestOutputHelper output)
     /// transformer_wan.py's module tree (not from the exporter), so the exporter's unused-key check also tests its
     /// naming. Linear weights and biases uniform ±1/√fan_in, norm weights 1 ± 0.1, norm biases ±0.1, scale_shift_tables
     /// randn/√dim (as diffusers initializes them).</summary>
-    static List<TensorData> RandomWeights(WanTransformerTestConfig c, Random rng)
+    internal static List<TensorData> RandomWeights(WanTransformerTestConfig c, Random rng)
     {
         var w = new List<TensorData>();
         int d = c.Dim, pp = c.Patch[0] * c.Patch[1] * c.Patch[2];
@@ -114,7 +114,7 @@ public class WanTransformerReferenceTests(ITestOutputHelper output)
         return w;
     }
 
-    static void WriteCheckpoint(string dir, WanTransformerTestConfig c, List<TensorData> weights)
+    internal static void WriteCheckpoint(string dir, WanTransformerTestConfig c, List<TensorData> weights)
     {
         SafeTensorsWriter.Write(Path.Combine(dir, "diffusion_pytorch_model.safetensors"), weights);
         File.WriteAllText(Path.Combine(dir, "config.json"), JsonSerializer.Serialize(new Dictionary<string, object?>
