@@ -15,7 +15,7 @@ namespace VisualGen.Exporter.Export;
 public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, ComponentExporterRegistry exporters, EngineBuildOptions? options = null)
     : IEngineProvider, IDisposable
 {
-    readonly EngineBuildOptions _options = options ?? new EngineBuildOptions();
+    readonly EngineBuildOptions _options = options ?? new EngineBuildOptions { Opset = OnnxWriter.Opset };
     readonly List<IEngine> _loaded = [];
 
     public EngineCache Cache => cache;

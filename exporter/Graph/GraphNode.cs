@@ -1,7 +1,7 @@
 namespace VisualGen.Exporter.Graph;
 
 /// <summary>
-/// One operation. Op types are ONNX's (opset 23, default domain) so every graph runs on ONNX Runtime CPU;
+/// One operation. Op types are ONNX's (default domain, all present since opset 23; written at <see cref="Onnx.OnnxWriter.Opset"/>) so every graph runs on ONNX Runtime CPU;
 /// <c>Attention</c> is the one node kind backends map to their own fused kernel.
 /// Attribute values are long, float, string, long[], float[] or <see cref="ConstantTensor"/>.
 /// </summary>

@@ -5,14 +5,15 @@ using VisualGen.Onnx.Proto;
 namespace VisualGen.Exporter.Onnx;
 
 /// <summary>
-/// Writes a traced <see cref="Graph.Graph"/> as a standard ONNX model (IR 11, opset 23). Initializers larger than
+/// Writes a traced <see cref="Graph.Graph"/> as a standard ONNX model (IR 13, opset 26: the newest opset ONNX Runtime
+/// 1.31 officially runs; the ops used exist since opset 23). Initializers larger than
 /// <see cref="InlineLimit"/> go to one external-data file beside the model when the total would risk the 2 GB
 /// protobuf limit, streamed straight from the checkpoint.
 /// </summary>
 public sealed class OnnxWriter
 {
-    public const int Opset = 23;
-    public const long IrVersion = 11;
+    public const int Opset = 26;
+    public const long IrVersion = 13;
 
     /// <summary>Total initializer bytes above which weights are written as external data.</summary>
     public long ExternalDataThreshold { get; init; } = 1L << 30;
