@@ -28,8 +28,7 @@ public static class GenerateCommand
             model = DemoModels.Ensure();
             log.WriteLine($"no --model given: using the built-in tiny demo model at {model}. {DemoModel.Notice}");
         }
-        var format = MediaFormats.Parse(cl.String("format") ?? "mp4");
-        string outputPath = cl.String("output") ?? (format == MediaFormat.Mp4 ? "output.mp4" : "output");
+        MediaFormat? format = cl.String("format") is { } formatFlag ? MediaFormats.Parse(formatFlag) : FormatFromExtension(cl.String("output"));
 
         var request = new GenerationRequest
         {
@@ -54,18 +53,31 @@ public static class GenerateCommand
         var clock = Stopwatch.StartNew();
         using var engines = Runtime.CreateEngineProvider(cl.String("engine-cache"), cl.String("engine"), new LineProgress(l => log.WriteLine("  " + l)));
         using var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
+        // images are PNG; videos MP4 unless --format png (a frame folder) — decided before any work is done
+        var chosen = format ?? (pipeline.Info.ProducesVideo ? MediaFormat.Mp4 : MediaFormat.Png);
+        if (!pipeline.Info.ProducesVideo && chosen == MediaFormat.Mp4)
+            throw new UsageException($"{pipeline.Info.ClassName} makes images, which are written as PNG: use --format png or an --output ending in .png");
+        string outputPath = cl.String("output") ?? (chosen == MediaFormat.Mp4 ? "output.mp4" : pipeline.Info.ProducesVideo ? "output" : "output.png");
+        pipeline.Validate(request);
         var progress = new ConsoleProgress(log);
         var result = pipeline.GenerateAsync(request, progress).GetAwaiter().GetResult();
         progress.Done();
 
         if (cl.String("save-tensors") is { } tensorsPath)
             SafeTensorsWriter.Write(tensorsPath, [result.Latents.ToTensorData("latents"), result.Output.ToTensorData("output")]);
-        var written = MediaWriter.Save(result, outputPath, format);
+        var written = MediaWriter.Save(result, outputPath, chosen);
         foreach (var f in written.Take(3)) output.WriteLine($"wrote {f}");
         if (written.Count > 3) output.WriteLine($"... {written.Count} files");
         output.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1} s");
         return 0;
     }
+
+    static MediaFormat? FormatFromExtension(string? output) => Path.GetExtension(output ?? "").ToLowerInvariant() switch
+    {
+        ".mp4" => MediaFormat.Mp4,
+        ".png" => MediaFormat.Png,
+        _ => null,
+    };
 
     static HostTensor ReadLatents(string path)
     {

@@ -137,3 +137,24 @@ public class CliImageArgumentTests
         Assert.DoesNotContain("   at ", err.ToString());
     }
 }
+
+public class CliOutputFormatTests
+{
+    [ConformanceFact]
+    public void Image_model_writes_png_by_default_and_refuses_mp4_before_generating()
+    {
+        string dir = Fixtures.TempDir("imgout");
+        string[] common = ["generate", "--model", Fixtures.Checkpoint("flux1"), "--prompt", "a lighthouse", "--height", "64", "--width", "48",
+            "--steps", "2", "--engine-cache", ConformancePipelines.CacheDir];
+        var err = new StringWriter();
+        int rc = CliApp.Run([.. common, "--output", Path.Combine(dir, "lighthouse.png")], new StringWriter(), err);
+        Assert.True(rc == 0, err.ToString());
+        Assert.True(File.Exists(Path.Combine(dir, "lighthouse.png")));
+
+        err = new StringWriter();
+        rc = CliApp.Run([.. common, "--output", Path.Combine(dir, "lighthouse.mp4")], new StringWriter(), err);
+        Assert.Equal(2, rc);
+        Assert.Contains("FluxPipeline makes images, which are written as PNG", err.ToString());
+        Assert.DoesNotContain("denoise", err.ToString());
+    }
+}
