@@ -23,7 +23,7 @@ public static class InfoCommand
             string how = exporters.TryGet(c.ClassName!, out var e)
                 ? "exports " + string.Join(", ", e.Parts.Select(p => p.Length == 0 ? c.Name : $"{c.Name}.{p}"))
                 : "runtime (not a graph)";
-            output.WriteLine($"  {c.Name,-16} {c.Library}/{c.ClassName,-32} {how}");
+            output.WriteLine($"  {c.Name,-16} {$"{c.Library}/{c.ClassName}",-62} {how}");
         }
         return 0;
     }
