@@ -60,7 +60,13 @@ public static class GenerateCommand
         string outputPath = cl.String("output") ?? (chosen == MediaFormat.Mp4 ? "output.mp4" : pipeline.Info.ProducesVideo ? "output" : "output.png");
         pipeline.Validate(request);
         var progress = new ConsoleProgress(log);
-        var result = pipeline.GenerateAsync(request, progress).GetAwaiter().GetResult();
+        // Ctrl+C cancels between steps (outputs are written atomically, so nothing is left half-written)
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); log.WriteLine("cancelling..."); };
+        Console.CancelKeyPress += onCancel;
+        GenerationResult result;
+        try { result = pipeline.GenerateAsync(request, progress, cancel.Token).GetAwaiter().GetResult(); }
+        finally { Console.CancelKeyPress -= onCancel; }
         progress.Done();
 
         if (cl.String("save-tensors") is { } tensorsPath)
