@@ -34,7 +34,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         _config = QwenImageModelConfig.Load(index);
         _tokenizer = QwenImagePromptTokenizer.Load(index.ComponentDirectory("tokenizer"));
         _schedulerConfig = SchedulerConfig.Load(index.ComponentDirectory("scheduler"));
-        _latentStats = new WanLatentStats(WanVaeConfig.Read(index.ComponentDirectory("vae")));
+        _latentStats = new WanLatentStats(_config.Vae);
         Info = new PipelineInfo
         {
             ClassName = index.ClassName,

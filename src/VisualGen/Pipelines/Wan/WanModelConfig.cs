@@ -2,19 +2,20 @@ using VisualGen.Checkpoints;
 
 namespace VisualGen.Pipelines.Wan;
 
-/// <summary>What the Wan pipelines read from a checkpoint's configs: patching, latent channels, VAE scales and
-/// latent normalization, the A14B expert boundary and TI2V's per-token timesteps.</summary>
+/// <summary>What the Wan pipelines read from a checkpoint's configs: patching, the VAE's config (latent channels,
+/// scales, latent normalization), the A14B expert boundary and TI2V's per-token timesteps.</summary>
 public sealed record WanModelConfig
 {
     public required int[] PatchSize { get; init; }
+    public required WanVaeConfig Vae { get; init; }
     /// <summary>The VAE's latent channels (z_dim): the denoised latents.</summary>
-    public required int LatentChannels { get; init; }
+    public int LatentChannels => Vae.ZDim;
     /// <summary>The transformer's input channels: more than the latents when a condition is concatenated (I2V: 16 + 4 + 16).</summary>
     public required int TransformerInChannels { get; init; }
     public bool HasImageEncoder { get; init; }
     public bool ImageToVideo => TransformerInChannels > LatentChannels;
-    public required int VaeScaleSpatial { get; init; }
-    public required int VaeScaleTemporal { get; init; }
+    public int VaeScaleSpatial => Vae.ScaleFactorSpatial ?? 8;
+    public int VaeScaleTemporal => Vae.ScaleFactorTemporal ?? 4;
     public double? BoundaryRatio { get; init; }
     public bool ExpandTimesteps { get; init; }
     public bool HasTransformer2 { get; init; }
@@ -26,16 +27,13 @@ public sealed record WanModelConfig
     {
         string main = index.HasComponent("transformer") ? "transformer" : "transformer_2";
         var transformer = index.LoadConfig(main);
-        var vae = index.LoadConfig("vae");
         var scheduler = index.LoadConfig("scheduler");
         return new WanModelConfig
         {
             PatchSize = transformer.GetIntArray("patch_size"),
-            LatentChannels = vae.GetInt("z_dim"),
+            Vae = WanVaeConfig.Read(index.ComponentDirectory("vae")),
             TransformerInChannels = transformer.GetInt("in_channels"),
             HasImageEncoder = index.HasComponent("image_encoder"),
-            VaeScaleSpatial = vae.GetOptionalInt("scale_factor_spatial") ?? 8,
-            VaeScaleTemporal = vae.GetOptionalInt("scale_factor_temporal") ?? 4,
             BoundaryRatio = index.Fields.GetOptionalDouble("boundary_ratio"),
             ExpandTimesteps = index.Fields.GetOptionalBool("expand_timesteps") ?? false,
             HasTransformer2 = index.HasComponent("transformer_2"),

@@ -31,7 +31,7 @@ public sealed class WanPipeline : IGenerationPipeline
         _config = WanModelConfig.Load(_index);
         _tokenizer = WanPromptTokenizer.Load(_index.ComponentDirectory("tokenizer"));
         _schedulerConfig = SchedulerConfig.Load(_index.ComponentDirectory("scheduler"));
-        _latentStats = new WanLatentStats(WanVaeConfig.Read(_index.ComponentDirectory("vae")));
+        _latentStats = new WanLatentStats(_config.Vae);
         Info = new PipelineInfo
         {
             ClassName = _index.ClassName,

@@ -29,21 +29,6 @@ public sealed class WanVaeDecoder
     public HostTensor Decode(HostTensor latents, CancellationToken cancellationToken = default)
     {
         VideoFrames.CheckVideo(latents, nameof(latents));
-        long frames = latents.Shape[2];
-        var outputs = new List<HostTensor>();
-        var result = _first.Run(new Dictionary<string, HostTensor> { [LatentsInput] = VideoFrames.Slice(latents, 0, 1) });
-        outputs.Add(Sample(result));
-        for (long start = 1; start < frames; start += LatentFramesPerChunk)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var inputs = WanFeatureCacheState.NextInputs(result);
-            inputs[LatentsInput] = VideoFrames.Slice(latents, start, Math.Min(LatentFramesPerChunk, frames - start));
-            result = _next.Run(inputs);
-            outputs.Add(Sample(result));
-        }
-        return VideoFrames.Concat(outputs);
+        return WanFeatureCacheState.RunChunked(_first, _next, latents, LatentsInput, SampleOutput, LatentFramesPerChunk, "decoder", cancellationToken);
     }
-
-    static HostTensor Sample(IReadOnlyDictionary<string, HostTensor> r) =>
-        r.TryGetValue(SampleOutput, out var s) ? s : throw new EngineException($"the VAE decoder engine has no output '{SampleOutput}'");
 }

@@ -32,21 +32,7 @@ public sealed class WanVaeEncoder
         long frames = video.Shape[2];
         if ((frames - 1) % TemporalFactor != 0)
             throw new ArgumentException($"video {video.ShapeText} has {frames} frames; the Wan VAE encodes 1 + 4k frames", nameof(video));
-        var outputs = new List<HostTensor>();
-        var result = _first.Run(new Dictionary<string, HostTensor> { [VideoInput] = VideoFrames.Slice(video, 0, 1) });
-        outputs.Add(Mean(result));
-        long step = (long)TemporalFactor * LatentFramesPerChunk;
-        for (long start = 1; start < frames; start += step)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var inputs = WanFeatureCacheState.NextInputs(result);
-            inputs[VideoInput] = VideoFrames.Slice(video, start, Math.Min(step, frames - start));
-            result = _next.Run(inputs);
-            outputs.Add(Mean(result));
-        }
-        return VideoFrames.Concat(outputs);
+        return WanFeatureCacheState.RunChunked(_first, _next, video, VideoInput, MeanOutput, (long)TemporalFactor * LatentFramesPerChunk,
+            "encoder", cancellationToken);
     }
-
-    static HostTensor Mean(IReadOnlyDictionary<string, HostTensor> r) =>
-        r.TryGetValue(MeanOutput, out var s) ? s : throw new EngineException($"the VAE encoder engine has no output '{MeanOutput}'");
 }
