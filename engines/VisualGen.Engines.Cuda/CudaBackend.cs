@@ -19,6 +19,9 @@ public sealed class CudaBackend : IEngineBackend
     public int DeviceIndex { get; init; }
     /// <summary>Activations of at least this many rows are bf16; smaller ones (per-batch vectors) stay fp32.</summary>
     public long Bf16MinRows { get; init; } = 64;
+    /// <summary>Self-attention precision of the engines this backend loads. Not part of the cache key: the built entry
+    /// (plan and packed bf16 weights) is the same; the attention kernels are chosen when a shape is planned.</summary>
+    public AttentionPrecision Attention { get; init; } = AttentionPrecision.Bf16;
     /// <summary>Lines of what the last build did (fusions, tuning), for logs.</summary>
     public List<string> BuildLog { get; } = [];
 
@@ -105,6 +108,6 @@ public sealed class CudaBackend : IEngineBackend
     public CudaEngine LoadEngine(string entryDirectory, EngineManifest manifest)
     {
         var (g, algos) = PlanFile.Read(entryDirectory);
-        return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex);
+        return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex, Attention);
     }
 }

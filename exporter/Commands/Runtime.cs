@@ -1,5 +1,6 @@
 using VisualGen.Engines;
 using VisualGen.Engines.Cuda;
+using VisualGen.Engines.Cuda.Runtime;
 using VisualGen.Engines.OnnxRuntime;
 using VisualGen.Exporter.Export;
 
@@ -28,12 +29,27 @@ public static class Runtime
     /// cover DiT graphs; the VAEs' 3-D convolutions and the text encoders run on ONNX Runtime).</summary>
     public static readonly string[] NativeComponents = ["transformer", "transformer_2"];
 
-    public static EngineProvider CreateEngineProvider(string? cacheFlag, string? engineFlag, IProgress<string>? log)
+    /// <summary>--attention: "bf16" (default) or "fp8" (self-attention in FP8 on the native CUDA engine).</summary>
+    public static AttentionPrecision Attention(string? attentionFlag, string? engineFlag)
+    {
+        var precision = (attentionFlag ?? "bf16") switch
+        {
+            "bf16" => AttentionPrecision.Bf16,
+            "fp8" => AttentionPrecision.Fp8,
+            var other => throw new UsageException($"unknown attention precision '{other}'; available: bf16, fp8"),
+        };
+        if (precision == AttentionPrecision.Fp8 && engineFlag != "native-cuda")
+            throw new UsageException($"--attention fp8 runs on the native CUDA engine; add --engine native-cuda (the engine is {engineFlag ?? "ort-cpu"})");
+        return precision;
+    }
+
+    public static EngineProvider CreateEngineProvider(string? cacheFlag, string? engineFlag, IProgress<string>? log, string? attentionFlag = null)
     {
         var overrides = new Dictionary<string, IEngineBackend>();
+        var attention = Attention(attentionFlag, engineFlag);
         if (engineFlag == "native-cuda")
         {
-            var cuda = new CudaBackend();
+            var cuda = new CudaBackend { Attention = attention };
             foreach (var c in NativeComponents) overrides[c] = cuda;
         }
         return new(new EngineCache(CacheDirectory(cacheFlag)), Backend(engineFlag), ComponentExporterRegistry.CreateDefault())

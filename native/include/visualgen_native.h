@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 /* Bumped when a signature or a struct layout changes incompatibly. */
-#define VG_ABI_VERSION 1
+#define VG_ABI_VERSION 2
 
 /* ------------------------------------------------------------------------------------------------
  * Status, errors, versions
@@ -78,8 +78,8 @@ typedef enum vg_dtype {
     VG_DTYPE_FP32 = 0,
     VG_DTYPE_BF16 = 1,
     VG_DTYPE_FP16 = 2,
-    VG_DTYPE_FP8_E4M3 = 3, /* reserved for quantized GEMM/attention; no function accepts it yet */
-    VG_DTYPE_FP8_E5M2 = 4  /* reserved, as above */
+    VG_DTYPE_FP8_E4M3 = 3, /* FP8 attention (VG_ATTENTION_CUDNN_FP8) and vg_quantize_fp8 */
+    VG_DTYPE_FP8_E5M2 = 4  /* reserved for quantized GEMMs; no function accepts it yet */
 } vg_dtype;
 
 /* ------------------------------------------------------------------------------------------------
@@ -178,21 +178,26 @@ VG_API vg_status vg_gemm_run(vg_gemm_plan plan, const void* a, const void* w, co
  * projection output [B, S, H, D] (strides {S*H*D, H*D, D, 1}) and [B, H, S, D]
  * (strides {H*S*D, D, S*D, 1}) work without copies. All strides 0 = contiguous [B, S, H, D].
  *
- * Kernel variants: VG_ATTENTION_AUTO picks the fastest implemented kernel for the dtypes
- * (today: cuDNN's fused flash attention for bf16). Quantized variants (FP8, Sage-style int8/fp8 with
- * per-block scales) will be appended to vg_attention_kernel; their scale tensors travel in
- * vg_attention_args, whose scale pointers must be NULL for the bf16 kernels.
+ * Kernel variants: VG_ATTENTION_AUTO picks the implemented kernel for the dtypes: cuDNN's fused
+ * flash attention for bf16/fp16, cuDNN's FP8 flash attention for FP8 E4M3 q/k/v. The FP8 kernel
+ * takes per-tensor scale blocks (see vg_quantize_fp8) in vg_attention_args: q_scale, k_scale and
+ * v_scale dequantize the inputs; out is written as FP8 with out_scale's quantize factor
+ * (dequantize it with vg_dequantize_fp8 and the same block). Since every output row is a convex
+ * combination of v rows, |out| <= max|v|: v's own block is a valid out_scale. P (the softmax
+ * probabilities, in [0, 1]) is quantized with the fixed factor 448. Scale pointers must be NULL for
+ * the bf16/fp16 kernel. Sage-style per-block scales would be a further kernel variant.
  * ---------------------------------------------------------------------------------------------- */
 
 typedef enum vg_attention_kernel {
     VG_ATTENTION_AUTO = 0,
-    VG_ATTENTION_CUDNN = 1 /* cuDNN fused SDPA (flash), bf16/fp16, head_dim % 8 == 0, <= 256 */
+    VG_ATTENTION_CUDNN = 1,    /* cuDNN fused SDPA (flash), bf16/fp16, head_dim % 8 == 0, <= 256 */
+    VG_ATTENTION_CUDNN_FP8 = 2 /* cuDNN FP8 SDPA (Hopper+), q/k/v/out FP8 E4M3, head_dim % 16 == 0, <= 128 */
 } vg_attention_kernel;
 
 typedef struct vg_attention_desc {
     uint32_t struct_size;   /* sizeof(vg_attention_desc) */
     vg_attention_kernel kernel;
-    vg_dtype qkv_dtype;     /* VG_DTYPE_BF16 (or FP16) */
+    vg_dtype qkv_dtype;     /* VG_DTYPE_BF16 (or FP16), or VG_DTYPE_FP8_E4M3 */
     vg_dtype out_dtype;     /* same as qkv_dtype */
     int64_t batch, heads, kv_heads, q_len, kv_len, head_dim; /* kv_heads 0 = heads */
     int64_t q_strides[4];   /* (b, s, h, d) element strides; all 0 = contiguous [B, S, H, D] */
@@ -208,7 +213,8 @@ typedef struct vg_attention_args {
     const void* k;
     const void* v;
     void* out;
-    /* Quantized variants only (device fp32 scale tensors); must be NULL for bf16/fp16 kernels. */
+    /* FP8 kernel only: scale blocks (VG_FP8_SCALE_FLOATS device floats each, see vg_quantize_fp8);
+     * must be NULL for bf16/fp16 kernels. */
     const float* q_scale;
     const float* k_scale;
     const float* v_scale;
@@ -244,6 +250,27 @@ VG_API vg_status vg_attention_plan_tune(vg_attention_plan plan, const vg_attenti
 /* One line for logs: the chosen candidate, then every candidate with its time (once tuned) and its
  * workspace bytes. Writes at most `bytes` bytes including the NUL (truncates). */
 VG_API vg_status vg_attention_plan_describe(vg_attention_plan plan, char* buf, size_t bytes);
+
+/* ------------------------------------------------------------------------------------------------
+ * FP8 (E4M3) quantization with one scale per tensor, computed on the device (no host sync, so it
+ * runs inside CUDA graphs). A scale block is VG_FP8_SCALE_FLOATS floats of device memory, 16-byte
+ * aligned: [VG_FP8_DEQUANT] real = stored * this; [VG_FP8_AMAX] max|x| (scratch);
+ * [VG_FP8_QUANT] stored = real * this = 448 / max|x| (1 when x is all zeros). Each factor sits
+ * 16-byte aligned so it can be bound as its own cuDNN tensor.
+ * ---------------------------------------------------------------------------------------------- */
+
+#define VG_FP8_SCALE_FLOATS 8
+#define VG_FP8_DEQUANT 0
+#define VG_FP8_AMAX 2
+#define VG_FP8_QUANT 4
+
+/* out[i] = fp8_e4m3(x[i] * 448 / max|x|) (saturating), and writes the scale block. x: bf16 or fp32;
+ * count % 8 == 0; x and out 16-byte aligned. Three launches on `stream` (reset, amax, quantize). */
+VG_API vg_status vg_quantize_fp8(const void* x, vg_dtype x_dtype, int64_t count, void* out, float* scale_block,
+                                 void* stream);
+/* out[i] = x[i] * scale_block[VG_FP8_DEQUANT]; x FP8 E4M3, out bf16 or fp32; count % 8 == 0. */
+VG_API vg_status vg_dequantize_fp8(const void* x, const float* scale_block, int64_t count, void* out,
+                                   vg_dtype out_dtype, void* stream);
 
 /* ------------------------------------------------------------------------------------------------
  * Fused normalization kernels. Rows are tokens: x is [rows, C] row-major (row stride x_stride >= C,

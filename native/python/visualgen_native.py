@@ -3,10 +3,11 @@ device-side correctness checks and benchmarks. Every call's status is checked: a
 raises VgError with the library's vg_last_error() message."""
 import ctypes as C
 
-FP32, BF16, FP16 = 0, 1, 2
+FP32, BF16, FP16, FP8_E4M3 = 0, 1, 2, 3
+FP8_SCALE_FLOATS, FP8_DEQUANT, FP8_AMAX, FP8_QUANT = 8, 0, 2, 4
 WEIGHT_NK, WEIGHT_KN = 0, 1
 EPI_NONE, EPI_BIAS, EPI_GELU, EPI_BIAS_GELU = 0, 1, 2, 3
-ATTN_AUTO, ATTN_CUDNN = 0, 1
+ATTN_AUTO, ATTN_CUDNN, ATTN_CUDNN_FP8 = 0, 1, 2
 NORM_LAYER, NORM_RMS = 0, 1
 GELU_TANH, GELU_ERF, SILU, IDENTITY = 0, 1, 2, 3
 ADD, MUL, SUB = 0, 1, 2
@@ -54,7 +55,7 @@ class RowVector(C.Structure):
 
 def dtype_of(t):
     import torch
-    return {torch.float32: FP32, torch.bfloat16: BF16, torch.float16: FP16}[t.dtype]
+    return {torch.float32: FP32, torch.bfloat16: BF16, torch.float16: FP16, torch.float8_e4m3fn: FP8_E4M3}[t.dtype]
 
 
 def ptr(t):
@@ -92,6 +93,8 @@ class Native:
             "vg_gated_residual": [vp, i32, vp, i32, C.POINTER(RowVector), vp, i64, i64, i64, vp],
             "vg_unary": [i32, vp, i32, vp, i32, i64, vp],
             "vg_binary": [i32, vp, i32, vp, i32, i64, vp, i64, i64, vp],
+            "vg_quantize_fp8": [vp, i32, i64, vp, vp, vp],
+            "vg_dequantize_fp8": [vp, vp, i64, vp, i32, vp],
         }
         for name, args in sig.items():
             f = getattr(L, name)
@@ -161,11 +164,19 @@ class Native:
         self.call("vg_attention_plan_workspace_size", plan, C.byref(s))
         return s.value
 
-    def attention_run(self, plan, q, k, v, out, ws, stream=0):
+    def attention_run(self, plan, q, k, v, out, ws, stream=0, scales=None):
+        """scales: FP8 kernel only, the (q, k, v, out) scale blocks (float32 tensors of FP8_SCALE_FLOATS)."""
+        sp = [None] * 4 if scales is None else [t.data_ptr() for t in scales]
         a = AttentionArgs(C.sizeof(AttentionArgs), q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(),
-                          None, None, None, None, None if ws is None else ws.data_ptr(),
-                          0 if ws is None else ws.numel())
+                          *sp, None if ws is None else ws.data_ptr(), 0 if ws is None else ws.numel())
         self.call("vg_attention_run", plan, C.byref(a), C.c_void_p(stream))
+
+    # ---- FP8 quantization ----
+    def quantize_fp8(self, x, out, block, stream=0):
+        self.call("vg_quantize_fp8", ptr(x), dtype_of(x), x.numel(), ptr(out), ptr(block), C.c_void_p(stream))
+
+    def dequantize_fp8(self, x, block, out, stream=0):
+        self.call("vg_dequantize_fp8", ptr(x), ptr(block), x.numel(), ptr(out), dtype_of(out), C.c_void_p(stream))
 
     # ---- fused kernels ----
     def norm_modulate(self, kind, x, out, rows, tokens, channels, eps, weight=None, bias=None, scale=None, shift=None,

@@ -1,4 +1,5 @@
-// Attention through cuDNN's fused flash SDPA, built with the header-only cudnn-frontend graph API.
+// Attention through cuDNN's fused flash SDPA (bf16/fp16, and FP8 E4M3 with per-tensor scales), built with the
+// header-only cudnn-frontend graph API.
 // cuDNN's logical order is (b, h, s, d); the ABI's strides are given in (b, s, h, d) order and are
 // permuted here, so [B, S, H, D] and [B, H, S, D] buffers both run without copies.
 #include "internal.h"
@@ -17,7 +18,15 @@
 namespace fe = cudnn_frontend;
 
 namespace {
-enum : int64_t { kQ = 1, kK = 2, kV = 3, kO = 4 };
+enum : int64_t {
+    kQ = 1, kK = 2, kV = 3, kO = 4,
+    // FP8 only: per-tensor factors (scale blocks of the caller, constants of the plan) and amax outputs.
+    kDescaleQ, kDescaleK, kDescaleV, kDescaleS, kScaleS, kScaleO, kAmaxS, kAmaxO
+};
+// The plan's own device floats for the FP8 kernel, each 16-byte aligned: P's fixed factors (P is in [0, 1],
+// quantized with 448) and the amax outputs cuDNN writes (unused here).
+enum : int { kConstDescaleS = 0, kConstScaleS = 4, kConstAmaxS = 8, kConstAmaxO = 12, kConstFloats = 16 };
+constexpr float kFp8Max = 448.0f;
 }
 
 // One way to run the shape: an execution plan (engine configuration) of one cuDNN SDPA implementation.
@@ -35,6 +44,12 @@ struct vg_attention_plan_t {
     std::vector<AttentionCandidate> candidates;  // [0] = cuDNN's own choice (what AUTO would run)
     size_t chosen = 0;
     bool tuned = false;
+    float* constants = nullptr;  // FP8 only: kConstFloats device floats
+
+    bool fp8() const { return desc.kernel == VG_ATTENTION_CUDNN_FP8; }
+    ~vg_attention_plan_t() {
+        if (constants) cudaFree(constants);
+    }
 };
 
 namespace {
@@ -55,8 +70,42 @@ bool all_zero(const int64_t st[4]) { return !st[0] && !st[1] && !st[2] && !st[3]
 // (b, s, h, d) strides -> cuDNN's (b, h, s, d) order.
 std::vector<int64_t> bhsd(const int64_t st[4]) { return {st[0], st[2], st[1], st[3]}; }
 
+fe::DataType_t io_type(vg_dtype t) {
+    return t == VG_DTYPE_BF16 ? fe::DataType_t::BFLOAT16 : t == VG_DTYPE_FP16 ? fe::DataType_t::HALF : fe::DataType_t::FP8_E4M3;
+}
+
+// FP8: q, k, v dequantized by their per-tensor factors, P quantized with 448, out quantized by out's factor.
+std::shared_ptr<fe::graph::Graph> make_fp8_graph(const vg_attention_desc& d, fe::AttentionImplementation_t impl) {
+    auto g = std::make_shared<fe::graph::Graph>();
+    g->set_io_data_type(fe::DataType_t::FP8_E4M3).set_intermediate_data_type(fe::DataType_t::FLOAT)
+        .set_compute_data_type(fe::DataType_t::FLOAT);
+    auto Q = g->tensor(fe::graph::Tensor_attributes().set_name("Q").set_uid(kQ)
+                           .set_dim({d.batch, d.heads, d.q_len, d.head_dim}).set_stride(bhsd(d.q_strides)));
+    auto K = g->tensor(fe::graph::Tensor_attributes().set_name("K").set_uid(kK)
+                           .set_dim({d.batch, d.kv_heads, d.kv_len, d.head_dim}).set_stride(bhsd(d.k_strides)));
+    auto V = g->tensor(fe::graph::Tensor_attributes().set_name("V").set_uid(kV)
+                           .set_dim({d.batch, d.kv_heads, d.kv_len, d.head_dim}).set_stride(bhsd(d.v_strides)));
+    auto scalar = [&](const char* name, int64_t uid) {
+        return g->tensor(fe::graph::Tensor_attributes().set_name(name).set_uid(uid).set_dim({1, 1, 1, 1})
+                             .set_stride({1, 1, 1, 1}).set_data_type(fe::DataType_t::FLOAT));
+    };
+    auto opts = fe::graph::SDPA_fp8_attributes().set_name("sdpa_fp8").set_generate_stats(false)
+                    .set_attn_scale(d.scale).set_implementation(impl);
+    auto [O, stats, amax_s, amax_o] =
+        g->sdpa_fp8(Q, K, V, scalar("descale_q", kDescaleQ), scalar("descale_k", kDescaleK),
+                    scalar("descale_v", kDescaleV), scalar("descale_s", kDescaleS), scalar("scale_s", kScaleS),
+                    scalar("scale_o", kScaleO), opts);
+    (void)stats;
+    O->set_output(true).set_uid(kO).set_dim({d.batch, d.heads, d.q_len, d.head_dim}).set_stride(bhsd(d.out_strides))
+        .set_data_type(fe::DataType_t::FP8_E4M3);
+    amax_s->set_output(true).set_uid(kAmaxS).set_dim({1, 1, 1, 1}).set_stride({1, 1, 1, 1}).set_data_type(fe::DataType_t::FLOAT);
+    amax_o->set_output(true).set_uid(kAmaxO).set_dim({1, 1, 1, 1}).set_stride({1, 1, 1, 1}).set_data_type(fe::DataType_t::FLOAT);
+    return g;
+}
+
 std::shared_ptr<fe::graph::Graph> make_graph(const vg_attention_desc& d, fe::AttentionImplementation_t impl) {
-    auto io = d.qkv_dtype == VG_DTYPE_BF16 ? fe::DataType_t::BFLOAT16 : fe::DataType_t::HALF;
+    if (d.kernel == VG_ATTENTION_CUDNN_FP8) return make_fp8_graph(d, impl);
+    auto io = io_type(d.qkv_dtype);
     auto g = std::make_shared<fe::graph::Graph>();
     g->set_io_data_type(io).set_intermediate_data_type(fe::DataType_t::FLOAT).set_compute_data_type(fe::DataType_t::FLOAT);
     auto Q = g->tensor(fe::graph::Tensor_attributes().set_name("Q").set_uid(kQ)
@@ -128,12 +177,28 @@ VG_API vg_status vg_attention_plan_create(vg_context ctx, const vg_attention_des
         return bad("desc->struct_size is " + std::to_string(desc->struct_size) + ", expected " +
                    std::to_string(sizeof(vg_attention_desc)));
     vg_attention_desc d = *desc;
-    if (d.kernel != VG_ATTENTION_AUTO && d.kernel != VG_ATTENTION_CUDNN)
+    if (d.kernel != VG_ATTENTION_AUTO && d.kernel != VG_ATTENTION_CUDNN && d.kernel != VG_ATTENTION_CUDNN_FP8)
         return vg::fail(VG_ERROR_NOT_SUPPORTED, fn + ": kernel " + std::to_string(d.kernel) + " is not implemented");
-    if (d.qkv_dtype != VG_DTYPE_BF16 && d.qkv_dtype != VG_DTYPE_FP16)
+    if (d.qkv_dtype != VG_DTYPE_BF16 && d.qkv_dtype != VG_DTYPE_FP16 && d.qkv_dtype != VG_DTYPE_FP8_E4M3)
         return vg::fail(VG_ERROR_NOT_SUPPORTED,
-                        fn + ": qkv_dtype " + vg::dtype_name(d.qkv_dtype) + " has no kernel (bf16 or fp16)");
+                        fn + ": qkv_dtype " + vg::dtype_name(d.qkv_dtype) + " has no kernel (bf16, fp16 or fp8_e4m3)");
     if (d.out_dtype != d.qkv_dtype) return bad("out_dtype must equal qkv_dtype");
+    const bool fp8 = d.qkv_dtype == VG_DTYPE_FP8_E4M3;
+    if (d.kernel == VG_ATTENTION_AUTO) d.kernel = fp8 ? VG_ATTENTION_CUDNN_FP8 : VG_ATTENTION_CUDNN;
+    if (fp8 != (d.kernel == VG_ATTENTION_CUDNN_FP8))
+        return bad(std::string("kernel ") + (fp8 ? "VG_ATTENTION_CUDNN runs bf16/fp16" : "VG_ATTENTION_CUDNN_FP8 runs fp8_e4m3") +
+                   ", qkv_dtype is " + vg::dtype_name(d.qkv_dtype));
+    if (fp8) {
+        int major = 0, dev = 0;
+        VG_TRY(vg::cuda_check(cudaGetDevice(&dev), "vg_attention_plan_create: cudaGetDevice"));
+        VG_TRY(vg::cuda_check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev),
+                              "vg_attention_plan_create: cudaDeviceGetAttribute"));
+        if (major < 9)
+            return vg::fail(VG_ERROR_NOT_SUPPORTED, fn + ": FP8 attention needs compute capability 9.0 (Hopper) or newer");
+        if (d.head_dim % 16 || d.head_dim > 128)
+            return vg::fail(VG_ERROR_NOT_SUPPORTED,
+                            fn + ": FP8 attention needs head_dim a multiple of 16 and <= 128, got " + std::to_string(d.head_dim));
+    }
     if (!d.kv_heads) d.kv_heads = d.heads;
     if (d.batch <= 0 || d.heads <= 0 || d.kv_heads <= 0 || d.q_len <= 0 || d.kv_len <= 0 || d.head_dim <= 0)
         return bad("batch, heads, kv_heads, q_len, kv_len and head_dim must be positive");
@@ -148,7 +213,8 @@ VG_API vg_status vg_attention_plan_create(vg_context ctx, const vg_attention_des
     for (const int64_t* st : {d.q_strides, d.k_strides, d.v_strides, d.out_strides}) {
         if (st[3] != 1) return bad("the head_dim stride (index 3) must be 1");
         for (int i = 0; i < 3; ++i)
-            if (st[i] <= 0 || st[i] % 8) return bad("b/s/h strides must be positive multiples of 8 elements");
+            if (st[i] <= 0 || st[i] % (fp8 ? 16 : 8))
+                return bad(std::string("b/s/h strides must be positive multiples of ") + (fp8 ? "16" : "8") + " elements");
     }
     if (d.scale == 0.0f) d.scale = 1.0f / std::sqrt(static_cast<float>(d.head_dim));
 
@@ -162,12 +228,19 @@ VG_API vg_status vg_attention_plan_create(vg_context ctx, const vg_attention_des
                                                     " H=" + std::to_string(d.heads) + " Sq=" + std::to_string(d.q_len) +
                                                     " Skv=" + std::to_string(d.kv_len) + " D=" +
                                                     std::to_string(d.head_dim) + ": " + unified_err + "; " + composite_err);
-    auto* p = new vg_attention_plan_t();
+    std::unique_ptr<vg_attention_plan_t> p(new vg_attention_plan_t());
     p->ctx = ctx;
     p->desc = d;
-    p->desc.kernel = VG_ATTENTION_CUDNN;
     p->candidates = std::move(cands);
-    *out = p;
+    if (fp8) {
+        float host[kConstFloats] = {};
+        host[kConstDescaleS] = 1.0f / kFp8Max;
+        host[kConstScaleS] = kFp8Max;
+        VG_TRY(vg::cuda_check(cudaMalloc(&p->constants, sizeof host), "vg_attention_plan_create: cudaMalloc"));
+        VG_TRY(vg::cuda_check(cudaMemcpy(p->constants, host, sizeof host, cudaMemcpyHostToDevice),
+                              "vg_attention_plan_create: cudaMemcpy"));
+    }
+    *out = p.release();
     return VG_OK;
     VG_GUARD_END("vg_attention_plan_create")
 }
@@ -211,7 +284,7 @@ VG_API vg_status vg_attention_plan_kernel(vg_attention_plan plan, vg_attention_k
 
 namespace {
 
-vg_status check_args(const char* fn, const vg_attention_args* args) {
+vg_status check_args(const char* fn, vg_attention_plan plan, const vg_attention_args* args) {
     auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": " + m); };
     if (!args) return bad("args must not be NULL");
     if (args->struct_size != sizeof(vg_attention_args))
@@ -220,8 +293,14 @@ vg_status check_args(const char* fn, const vg_attention_args* args) {
     if (!args->q || !args->k || !args->v || !args->out) return bad("q, k, v and out must not be NULL");
     for (const void* p : {args->q, args->k, args->v, static_cast<const void*>(args->out)})
         if (!vg::aligned16(p)) return bad("q, k, v and out must be 16-byte aligned");
-    if (args->q_scale || args->k_scale || args->v_scale || args->out_scale)
-        return bad("scale pointers must be NULL for the bf16/fp16 cuDNN kernel");
+    const float* scales[] = {args->q_scale, args->k_scale, args->v_scale, args->out_scale};
+    if (!plan->fp8()) {
+        for (const float* p : scales)
+            if (p) return bad("scale pointers must be NULL for the bf16/fp16 cuDNN kernel");
+        return VG_OK;
+    }
+    for (const float* p : scales)
+        if (!p || !vg::aligned16(p)) return bad("the FP8 kernel needs q_scale, k_scale, v_scale and out_scale (16-byte aligned scale blocks)");
     return VG_OK;
 }
 
@@ -230,6 +309,17 @@ fe::error_t execute(vg_attention_plan plan, const AttentionCandidate& c, const v
     std::unordered_map<fe::graph::Tensor_attributes::uid_t, void*> pack = {
         {kQ, const_cast<void*>(args->q)}, {kK, const_cast<void*>(args->k)},
         {kV, const_cast<void*>(args->v)}, {kO, args->out}};
+    if (plan->fp8()) {
+        auto at = [](const float* block, int i) { return const_cast<float*>(block + i); };
+        pack[kDescaleQ] = at(args->q_scale, VG_FP8_DEQUANT);
+        pack[kDescaleK] = at(args->k_scale, VG_FP8_DEQUANT);
+        pack[kDescaleV] = at(args->v_scale, VG_FP8_DEQUANT);
+        pack[kScaleO] = at(args->out_scale, VG_FP8_QUANT);
+        pack[kDescaleS] = plan->constants + kConstDescaleS;
+        pack[kScaleS] = plan->constants + kConstScaleS;
+        pack[kAmaxS] = plan->constants + kConstAmaxS;
+        pack[kAmaxO] = plan->constants + kConstAmaxO;
+    }
     return c.graph->execute_plan_at_index(plan->ctx->cudnn, pack, args->workspace, c.index);
 }
 
@@ -242,7 +332,7 @@ VG_API vg_status vg_attention_run(vg_attention_plan plan, const vg_attention_arg
     static const std::string fn = "vg_attention_run";
     vg::clear_error();
     if (!plan) return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": plan must not be NULL");
-    VG_TRY(check_args("vg_attention_run", args));
+    VG_TRY(check_args("vg_attention_run", plan, args));
     const auto& c = plan->candidates[plan->chosen];
     if (args->workspace_bytes < static_cast<size_t>(c.workspace))
         return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": workspace_bytes " + std::to_string(args->workspace_bytes) +
@@ -253,7 +343,7 @@ VG_API vg_status vg_attention_run(vg_attention_plan plan, const vg_attention_arg
                            "vg_attention_run: cudnnSetStream"));
     auto err = execute(plan, c, args);
     if (!err.is_good()) return vg::fail(VG_ERROR_CUDNN, fn + ": cuDNN execute (" + c.name + "): " + err.get_message());
-    return vg::launch_check("cuDNN SDPA");
+    return vg::launch_check(plan->fp8() ? "cuDNN FP8 SDPA" : "cuDNN SDPA");
     VG_GUARD_END("vg_attention_run")
 }
 
@@ -263,7 +353,7 @@ VG_API vg_status vg_attention_plan_tune(vg_attention_plan plan, const vg_attenti
     static const std::string fn = "vg_attention_plan_tune";
     vg::clear_error();
     if (!plan) return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": plan must not be NULL");
-    VG_TRY(check_args("vg_attention_plan_tune", args));
+    VG_TRY(check_args("vg_attention_plan_tune", plan, args));
     if (iterations < 1 || iterations > 1000)
         return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": iterations " + std::to_string(iterations) + " must be 1..1000");
     auto s = static_cast<cudaStream_t>(stream);

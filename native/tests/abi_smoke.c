@@ -56,6 +56,88 @@ static uint16_t* dev_random(size_t n, float* host_f) {
     return d;
 }
 
+static float median10(float* t) {
+    for (int i = 0; i < 10; ++i)
+        for (int j = i + 1; j < 10; ++j)
+            if (t[j] < t[i]) { float x = t[i]; t[i] = t[j]; t[j] = x; }
+    return t[5];
+}
+
+/* The FP8 kernel on the same bf16 inputs: quantize q, k, v per tensor, time the attention alone and with its
+ * quantize/dequantize glue, and compare the dequantized output with the bf16 kernel's output `o_ref`. */
+static void bench_attention_fp8(vg_context ctx, int64_t B, int64_t H, int64_t Sq, int64_t Skv, int64_t D,
+                                const uint16_t* q, const uint16_t* k, const uint16_t* v, const uint16_t* o_ref,
+                                double flops) {
+    size_t nq = (size_t)(B * Sq * H * D), nkv = (size_t)(B * Skv * H * D);
+    void *q8, *k8, *v8, *o8;
+    uint16_t* o;
+    float* blocks; /* q, k, v scale blocks */
+    CU_CHECK(cudaMalloc(&q8, nq)); CU_CHECK(cudaMalloc(&k8, nkv)); CU_CHECK(cudaMalloc(&v8, nkv));
+    CU_CHECK(cudaMalloc(&o8, nq)); CU_CHECK(cudaMalloc((void**)&o, nq * 2));
+    CU_CHECK(cudaMalloc((void**)&blocks, 3 * VG_FP8_SCALE_FLOATS * sizeof(float)));
+    float *sq = blocks, *sk = blocks + VG_FP8_SCALE_FLOATS, *sv = blocks + 2 * VG_FP8_SCALE_FLOATS;
+    vg_attention_desc ad;
+    memset(&ad, 0, sizeof ad);
+    ad.struct_size = sizeof ad;
+    ad.qkv_dtype = ad.out_dtype = VG_DTYPE_FP8_E4M3;
+    ad.batch = B; ad.heads = H; ad.q_len = Sq; ad.kv_len = Skv; ad.head_dim = D;
+    vg_attention_plan ap;
+    vg_status st = vg_attention_plan_create(ctx, &ad, &ap);
+    if (st != VG_OK) {
+        printf("abi_smoke bench: attention fp8 B%lld H%lld Sq%lld Skv%lld D%lld: not available: %s\n", (long long)B,
+               (long long)H, (long long)Sq, (long long)Skv, (long long)D, vg_last_error());
+        cudaFree(q8); cudaFree(k8); cudaFree(v8); cudaFree(o8); cudaFree(o); cudaFree(blocks);
+        return;
+    }
+    size_t ws_bytes = 0;
+    VG_CHECK(vg_attention_plan_workspace_size(ap, &ws_bytes));
+    void* ws = NULL;
+    if (ws_bytes) CU_CHECK(cudaMalloc(&ws, ws_bytes));
+    vg_attention_args aa;
+    memset(&aa, 0, sizeof aa);
+    aa.struct_size = sizeof aa;
+    aa.q = q8; aa.k = k8; aa.v = v8; aa.out = o8; aa.workspace = ws; aa.workspace_bytes = ws_bytes;
+    aa.q_scale = sq; aa.k_scale = sk; aa.v_scale = sv; aa.out_scale = sv;
+    cudaEvent_t e0, e1;
+    CU_CHECK(cudaEventCreate(&e0));
+    CU_CHECK(cudaEventCreate(&e1));
+    float t[10], tg[10];
+    for (int glue = 0; glue < 2; ++glue)
+        for (int i = 0; i < 13; ++i) {
+            CU_CHECK(cudaEventRecord(e0, NULL));
+            if (glue || i == 0) {
+                VG_CHECK(vg_quantize_fp8(q, VG_DTYPE_BF16, (int64_t)nq, q8, sq, NULL));
+                VG_CHECK(vg_quantize_fp8(k, VG_DTYPE_BF16, (int64_t)nkv, k8, sk, NULL));
+                VG_CHECK(vg_quantize_fp8(v, VG_DTYPE_BF16, (int64_t)nkv, v8, sv, NULL));
+            }
+            VG_CHECK(vg_attention_run(ap, &aa, NULL));
+            if (glue) VG_CHECK(vg_dequantize_fp8(o8, sv, (int64_t)nq, o, VG_DTYPE_BF16, NULL));
+            CU_CHECK(cudaEventRecord(e1, NULL));
+            CU_CHECK(cudaEventSynchronize(e1));
+            if (i >= 3) CU_CHECK(cudaEventElapsedTime(glue ? &tg[i - 3] : &t[i - 3], e0, e1));
+        }
+    /* compare with the bf16 kernel's output */
+    uint16_t *h = malloc(nq * 2), *r = malloc(nq * 2);
+    CU_CHECK(cudaMemcpy(h, o, nq * 2, cudaMemcpyDeviceToHost));
+    CU_CHECK(cudaMemcpy(r, o_ref, nq * 2, cudaMemcpyDeviceToHost));
+    double d2 = 0, r2 = 0, dot = 0, h2 = 0;
+    for (size_t i = 0; i < nq; ++i) {
+        double a = from_bf16(h[i]), b = from_bf16(r[i]);
+        d2 += (a - b) * (a - b); r2 += b * b; dot += a * b; h2 += a * a;
+    }
+    free(h); free(r);
+    char desc[2048];
+    VG_CHECK(vg_attention_plan_describe(ap, desc, sizeof desc));
+    float ms = median10(t), msg = median10(tg);
+    printf("abi_smoke bench: attention fp8 B%lld H%lld Sq%lld Skv%lld D%lld: %.3f ms = %.0f TFLOP/s; with quantize q/k/v "
+           "+ dequantize out %.3f ms; vs the bf16 kernel: rel L2 %.2e, cosine %.6f\n",
+           (long long)B, (long long)H, (long long)Sq, (long long)Skv, (long long)D, ms, flops / ms / 1e9, msg,
+           sqrt(d2 / r2), dot / sqrt(h2 * r2));
+    printf("abi_smoke bench:   %s\n", desc);
+    VG_CHECK(vg_attention_plan_destroy(ap));
+    cudaFree(q8); cudaFree(k8); cudaFree(v8); cudaFree(o8); cudaFree(o); cudaFree(blocks); if (ws) cudaFree(ws);
+}
+
 /* Times attention at a Wan shape without PyTorch in the process (median of 10 after 3 warm-ups). */
 static void bench_attention(vg_context ctx, int64_t B, int64_t H, int64_t Sq, int64_t Skv, int64_t D) {
     size_t nq = (size_t)(B * Sq * H * D), nkv = (size_t)(B * Skv * H * D);
@@ -107,6 +189,7 @@ static void bench_attention(vg_context ctx, int64_t B, int64_t H, int64_t Sq, in
     printf("abi_smoke bench:   %s\n", desc);
     }
     VG_CHECK(vg_attention_plan_destroy(ap));
+    bench_attention_fp8(ctx, B, H, Sq, Skv, D, q, k, v, o, flops);
     cudaFree(q); cudaFree(k); cudaFree(v); cudaFree(o); if (ws) cudaFree(ws);
 }
 

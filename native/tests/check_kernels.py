@@ -115,6 +115,66 @@ def check_gemm(vg):
 
 
 # ------------------------------------------------------------------------------------------------
+FP8_UNIT = 2.0 ** -4  # E4M3 keeps 3 mantissa bits: one rounding is off by at most 1/16 relative
+
+
+def fp8_quantize(vg, x):
+    """x (bf16) -> (fp8 tensor, scale block) through the library."""
+    q = torch.empty(x.shape, device=dev, dtype=torch.float8_e4m3fn)
+    block = torch.full((vgn.FP8_SCALE_FLOATS,), float("nan"), device=dev, dtype=torch.float32)
+    vg.quantize_fp8(x, q, block)
+    return q, block
+
+
+def check_fp8(vg):
+    # quantize: per-tensor factor 448 / max|x|, round to nearest E4M3 (saturating), same as torch's cast
+    x = rnd(3001, 128, scale=3.0)
+    x[17, 5] = -11.5  # a known extreme
+    q, block = fp8_quantize(vg, x)
+    torch.cuda.synchronize()
+    amax = x.float().abs().max()
+    s = torch.tensor(448.0, device=dev) / amax
+    ref = (x.float() * s).to(torch.float8_e4m3fn)
+    same = (q.view(torch.uint8) == ref.view(torch.uint8)).float().mean().item()
+    ok = same == 1.0 and abs(block[vgn.FP8_AMAX].item() - amax.item()) == 0 and \
+        abs(block[vgn.FP8_QUANT].item() - s.item()) <= 1e-6 * s.item() and \
+        abs(block[vgn.FP8_DEQUANT].item() * s.item() - 1) <= 1e-6
+    results.append(("fp8 quantize == torch cast, scale block", 1 - same, 0, ok))
+    print(f"{'PASS' if ok else 'FAIL'} fp8 quantize == torch cast: {same:.6f} of bytes equal, amax {block[2].item():.4f} "
+          f"(ref {amax.item():.4f}), quant {block[4].item():.4f}, dequant {block[0].item():.6f}")
+    for out_dtype in (torch.float32, torch.bfloat16):
+        out = poison(3001, 128, dtype=out_dtype)
+        vg.dequantize_fp8(q, block, out)
+        torch.cuda.synchronize()
+        record(f"fp8 dequantize to {str(out_dtype)[6:]} (vs x: one E4M3 rounding)", out, x.double(), tol=FP8_UNIT)
+    z = torch.zeros(64, device=dev, dtype=torch.bfloat16)
+    qz, bz = fp8_quantize(vg, z)
+    torch.cuda.synchronize()
+    ok = bz[vgn.FP8_QUANT].item() == 1.0 and bool((qz.float() == 0).all().item())
+    results.append(("fp8 quantize of zeros: factor 1, zeros", 0.0, 0, ok))
+    print(f"{'PASS' if ok else 'FAIL'} fp8 quantize of zeros: factor {bz[4].item()}")
+    expect_error("fp8 quantize count % 8 rejected", lambda: vg.call("vg_quantize_fp8", vgn.ptr(x), vgn.BF16, 12,
+                                                                    vgn.ptr(q), vgn.ptr(block), None), 1)
+
+    # FP8 attention: q, k, v quantized per tensor by the library, out written in FP8 with v's factor (|out| <= max|v|)
+    # and dequantized; compared with float64 attention on the bf16 inputs. Tolerance: a few E4M3 roundings
+    # (inputs, P, out) -> 2 * FP8_UNIT on the relative L2 error.
+    for B, H, Sq, Skv, D in [(2, 12, 1000, 1000, 128), (2, 12, 777, 512, 128), (1, 8, 640, 640, 64)]:
+        qb, kb, vb = rnd(B, Sq, H, D), rnd(B, Skv, H, D), rnd(B, Skv, H, D)
+        (q8, sq), (k8, sk), (v8, sv) = (fp8_quantize(vg, t) for t in (qb, kb, vb))
+        o8 = torch.empty(B, Sq, H, D, device=dev, dtype=torch.float8_e4m3fn)
+        plan = vg.attention_plan(B, H, Sq, Skv, D, dtype=vgn.FP8_E4M3)
+        ws = torch.empty(max(vg.attention_workspace(plan), 1), device=dev, dtype=torch.uint8)
+        vg.attention_run(plan, q8, k8, v8, o8, ws, scales=(sq, sk, sv, sv))
+        out = poison(B, Sq, H, D)
+        vg.dequantize_fp8(o8, sv, out)
+        torch.cuda.synchronize()
+        record(f"attention fp8 B{B} H{H} Sq{Sq} Skv{Skv} D{D} (vs float64 on the bf16 inputs)", out,
+               attention_ref(qb, kb, vb, D ** -0.5), tol=2 * FP8_UNIT)
+        expect_error("attention fp8 without scales rejected", lambda: vg.attention_run(plan, q8, k8, v8, o8, ws), 1)
+        vg.call("vg_attention_plan_destroy", plan)
+
+
 def attention_ref(q, k, v, scale):
     """q [B, Sq, H, D], k/v [B, Skv, Hkv, D] -> [B, Sq, H, D] in float64-accumulated float32 chunks."""
     B, Sq, H, D = q.shape
@@ -155,6 +215,8 @@ def check_attention(vg):
         record(f"attention B{B} H{H}/{Hkv} Sq{Sq} Skv{Skv} D{D} {layout}", out, attention_ref(q, k, v, D ** -0.5))
         vg.call("vg_attention_plan_destroy", plan)
     expect_error("attention head_dim 12 rejected", lambda: vg.attention_plan(1, 2, 64, 64, 12), 2)
+    expect_error("attention fp8 head_dim 256 rejected",
+                 lambda: vg.attention_plan(1, 2, 64, 64, 256, dtype=vgn.FP8_E4M3), 2)
     expect_error("attention heads % kv_heads rejected", lambda: vg.attention_plan(1, 6, 64, 64, 64, kv_heads=4), 1)
 
 
@@ -303,14 +365,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", required=True)
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--only", default="gemm,attention,norms,rope,elementwise")
+    ap.add_argument("--only", default="gemm,attention,fp8,norms,rope,elementwise")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else int(time.time_ns() % (1 << 31))
     torch.manual_seed(seed)
     print(f"seed {seed}; device {torch.cuda.get_device_name()}")
     vg = vgn.Native(args.lib)
     print("versions:", vg.versions())
-    for check in (check_gemm, check_attention, check_norms, check_rope, check_elementwise):
+    for check in (check_gemm, check_attention, check_fp8, check_norms, check_rope, check_elementwise):
         if check.__name__[len("check_"):] not in args.only.split(","):
             continue
         try:

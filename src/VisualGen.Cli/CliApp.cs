@@ -16,6 +16,7 @@ public static class CliApp
                     [--steps N] [--guidance-scale X] [--guidance-scale-2 X] [--true-cfg-scale X] [--shift X] [--seed N]
                     [--max-sequence-length N] [--image FILE] [--latents FILE] [--save-tensors FILE]
                     [--output PATH] [--format mp4|png] [--engine ort-cpu|ort-cuda|native-cuda] [--engine-cache DIR]
+                    [--attention bf16|fp8]   (fp8: self-attention in FP8 on native-cuda)
                     Without --model, a built-in tiny demo model (random weights) is used.
           info      --model DIR
           build     --model DIR [--components a,b] [--cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]

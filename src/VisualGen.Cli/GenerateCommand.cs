@@ -15,7 +15,7 @@ public static class GenerateCommand
     [
         "model", "prompt", "negative-prompt", "height", "width", "frames", "steps", "guidance-scale", "guidance-scale-2",
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "image", "latents", "save-tensors", "output", "format",
-        "engine", "engine-cache",
+        "engine", "engine-cache", "attention",
     ];
 
     public static int Run(string[] args, TextWriter output, TextWriter log)
@@ -51,7 +51,8 @@ public static class GenerateCommand
             request = request with { Height = request.Height ?? 32, Width = request.Width ?? 48, NumFrames = request.NumFrames ?? 9, NumInferenceSteps = request.NumInferenceSteps ?? 4, MaxSequenceLength = request.MaxSequenceLength ?? 16 };
 
         var clock = Stopwatch.StartNew();
-        using var engines = Runtime.CreateEngineProvider(cl.String("engine-cache"), cl.String("engine"), new LineProgress(l => log.WriteLine("  " + l)));
+        using var engines = Runtime.CreateEngineProvider(cl.String("engine-cache"), cl.String("engine"), new LineProgress(l => log.WriteLine("  " + l)),
+            cl.String("attention"));
         using var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
         // images are PNG; videos MP4 unless --format png (a frame folder) — decided before any work is done
         var chosen = format ?? (pipeline.Info.ProducesVideo ? MediaFormat.Mp4 : MediaFormat.Png);

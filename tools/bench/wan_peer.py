@@ -93,13 +93,19 @@ def make(d):
 
 def compare(d):
     ref = load_file(os.path.join(d, "io", "ref_480.safetensors"))["sample"].double()
-    ours = load_file(os.path.join(d, "io", "ours_480.safetensors"))["sample"].double()
-    assert ref.shape == ours.shape, (ref.shape, ours.shape)
-    cos = torch.nn.functional.cosine_similarity(ref.flatten(), ours.flatten(), dim=0).item()
-    rel = ((ref - ours).norm() / ref.norm()).item()
-    ok = cos >= 0.999 and not torch.isnan(ours).any()
-    print(f"1.3B 480p vs PyTorch bf16: cosine {cos:.6f}, rel L2 {rel:.3e} -> {'PASS' if ok else 'FAIL'}")
-    return 0 if ok else 1
+    status = 0
+    for tag, label in (("", "bf16 attention"), ("_fp8", "FP8 self-attention")):
+        path = os.path.join(d, "io", f"ours{tag}_480.safetensors")
+        if not os.path.exists(path):
+            continue
+        ours = load_file(path)["sample"].double()
+        assert ref.shape == ours.shape, (ref.shape, ours.shape)
+        cos = torch.nn.functional.cosine_similarity(ref.flatten(), ours.flatten(), dim=0).item()
+        rel = ((ref - ours).norm() / ref.norm()).item()
+        ok = cos >= 0.999 and not torch.isnan(ours).any()
+        status |= 0 if ok else 1
+        print(f"1.3B 480p, ours with {label} vs PyTorch bf16: cosine {cos:.6f}, rel L2 {rel:.3e} -> {'PASS' if ok else 'FAIL'}")
+    return status
 
 
 def compile_(d):

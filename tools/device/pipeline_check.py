@@ -2,7 +2,7 @@
 ONNX Runtime CPU) and compares --save-tensors with the float32 diffusers goldens. bf16 on the GPU: the bar is
 cosine >= 0.999 (the conformance README's reduced-precision rule); max abs error is reported too.
 
-    python3 tools/device/pipeline_check.py CLI FIXTURE_DIR [FIXTURE_DIR ...]
+    python3 tools/device/pipeline_check.py CLI [--attention bf16|fp8] FIXTURE_DIR [FIXTURE_DIR ...]
 """
 import json
 import math
@@ -23,7 +23,7 @@ def cosine(a, b):
     return dot / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
 
 
-def run(cli, fx):
+def run(cli, fx, attention):
     meta = json.load(open(os.path.join(fx, "golden.json")))
     gold = st.read(os.path.join(fx, "golden.safetensors"))
     tmp = tempfile.mkdtemp()
@@ -31,7 +31,7 @@ def run(cli, fx):
     st.write(lat, {"latents": gold["pipeline.latents_init"]})
     args = [cli, "generate", "--model", os.path.join(fx, "checkpoint"), "--engine", "native-cuda",
             "--engine-cache", "/tmp/vgcache", "--latents", lat, "--save-tensors", out,
-            "--output", os.path.join(tmp, "out"), "--format", "png"]
+            "--output", os.path.join(tmp, "out"), "--format", "png", "--attention", attention]
     for k, v in meta["call"].items():
         if k == "image":
             args += ["--image", os.path.join(fx, v)]
@@ -42,7 +42,7 @@ def run(cli, fx):
     secs = time.time() - t0
     fam = os.path.basename(fx.rstrip("/"))
     if p.returncode != 0:
-        print(f"| {fam} | FAILED ({p.returncode}) | | | {(p.stdout + p.stderr).strip().splitlines()[-1][:160]} |")
+        print(f"| {fam}, {attention} attention | FAILED ({p.returncode}) | | | {(p.stdout + p.stderr).strip().splitlines()[-1][:160]} |")
         return False
     got = st.read(out)
     ok = True
@@ -54,15 +54,18 @@ def run(cli, fx):
         ok &= c >= 0.999
         cells.append(f"cos {c:.6f}, max abs {m:.2e}")
     engines = "native-cuda" if "native-cuda" in p.stderr else "?"
-    print(f"| {fam} | {'ok' if ok else 'FAIL'} | {cells[0]} | {cells[1]} | {secs:.1f} s (first run builds engines; {engines}) |")
+    print(f"| {fam}, {attention} attention | {'ok' if ok else 'FAIL'} | {cells[0]} | {cells[1]} | {secs:.1f} s (first run builds engines; {engines}) |")
     return ok
 
 
 def main():
     cli, fixtures = sys.argv[1], sys.argv[2:]
+    attention = "bf16"
+    if fixtures[:1] == ["--attention"]:
+        attention, fixtures = fixtures[1], fixtures[2:]
     print("| fixture | cos >= 0.999 | latents_final | output | time |")
     print("| --- | --- | --- | --- | --- |")
-    results = [run(cli, fx) for fx in fixtures]
+    results = [run(cli, fx, attention) for fx in fixtures]
     return 0 if all(results) else 1
 
 

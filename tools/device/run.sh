@@ -109,6 +109,7 @@ if has pipeline; then
   [ -f $C/libonnxruntime.so ] || xz -dk $C/libonnxruntime.so.xz
   export VISUALGEN_NATIVE_LIB="$PWD/$LIB"
   python3 tools/device/pipeline_check.py $C/VisualGen.Cli .peer/conformance/*/ | tee "$OUT/pipeline.md" || status=1
+  python3 tools/device/pipeline_check.py $C/VisualGen.Cli --attention fp8 .peer/conformance/*/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1
 fi
 
 exit $status

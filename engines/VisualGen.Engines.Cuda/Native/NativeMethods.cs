@@ -121,6 +121,11 @@ internal static unsafe partial class NativeMethods
     [DllImport(Library)] public static extern int vg_attention_plan_tune(IntPtr plan, AttentionArgs* args, int iterations, IntPtr stream, float* bestMs, int* tried);
     [DllImport(Library)] public static extern int vg_attention_plan_describe(IntPtr plan, byte* buf, nuint bytes);
 
+    /// <summary>Floats in one FP8 scale block, and the block's slots (visualgen_native.h).</summary>
+    public const int Fp8ScaleFloats = 8;
+    [DllImport(Library)] public static extern int vg_quantize_fp8(IntPtr x, int xDType, long count, IntPtr o, IntPtr scaleBlock, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_dequantize_fp8(IntPtr x, IntPtr scaleBlock, long count, IntPtr o, int outDType, IntPtr stream);
+
     [DllImport(Library)] public static extern int vg_norm_modulate(int kind, IntPtr x, int xDType, long xStride, IntPtr o, int outDType, long outStride,
         long rows, long tokens, long channels, float eps, IntPtr weight, IntPtr bias, int paramDType, RowVector* scale, RowVector* shift, IntPtr stream);
     [DllImport(Library)] public static extern int vg_rmsnorm_rope(IntPtr x, long xStride, IntPtr o, long outStride, long rows, long tokens, long heads, long headDim,
@@ -147,4 +152,4 @@ internal static unsafe partial class NativeMethods
 }
 
 /// <summary>vg_dtype values.</summary>
-internal enum VgDType { F32 = 0, BF16 = 1 }
+internal enum VgDType { F32 = 0, BF16 = 1, FP8E4M3 = 3 }

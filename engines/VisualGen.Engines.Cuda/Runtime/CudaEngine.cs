@@ -27,15 +27,18 @@ public sealed class CudaEngine : IEngine
     public bool TuneAttention { get => _res.TuneAttention; set => _res.TuneAttention = value; }
     /// <summary>Per attention plan made: key, chosen kernel, every candidate's time.</summary>
     public IReadOnlyList<string> AttentionLog => _res.AttentionLog;
+    /// <summary>Self-attention in bf16 or FP8 (fixed when the engine is loaded).</summary>
+    public AttentionPrecision Attention => _res.Attention;
     public double LoadSeconds { get; }
     public double WeightBytes { get; }
 
-    internal CudaEngine(OpGraph graph, Dictionary<string, byte[]> algorithms, EngineManifest manifest, long bf16MinRows = 64, int device = 0)
+    internal CudaEngine(OpGraph graph, Dictionary<string, byte[]> algorithms, EngineManifest manifest, long bf16MinRows = 64, int device = 0,
+        AttentionPrecision attention = AttentionPrecision.Bf16)
     {
         var clock = Stopwatch.StartNew();
         _graph = graph;
         Manifest = manifest;
-        _res = new EngineResources(device) { Bf16MinRows = bf16MinRows };
+        _res = new EngineResources(device) { Bf16MinRows = bf16MinRows, Attention = attention };
         try
         {
             foreach (var kv in algorithms) _res.Algorithms[kv.Key] = kv.Value;
@@ -180,36 +183,6 @@ public sealed class CudaEngine : IEngine
             return p.Steps.Select((st, i) => (st.Name, st.Kind, st.Detail, (double)events[i + 1].ElapsedSince(events[i]))).ToList();
         }
         finally { foreach (var e in events) e.Dispose(); }
-    }
-
-    /// <summary>Re-tunes each attention plan of a shape on real activations: runs the forward's steps up to the last
-    /// attention step of that plan (inputs as uploaded by the last <see cref="Run"/>), then times every candidate on
-    /// that step's buffers. Drops the shape's CUDA graph (the choice may change). Returns the plans' descriptions.</summary>
-    public List<string> RetuneAttentionInPlace(IReadOnlyDictionary<string, long[]> shapes, int iterations = 5)
-    {
-        var p = PlanFor(shapes);
-        var s = _res.Stream;
-        var lines = new List<string>();
-        foreach (var g in p.Attentions.GroupBy(a => a.Plan.Key))
-        {
-            var (plan, step, q, k, v, o) = g.Last();
-            for (int i = 0; i < step; i++) p.Steps[i].Run(s.Ptr);
-            s.Synchronize();
-            unsafe
-            {
-                var args = new AttentionArgs
-                {
-                    StructSize = (uint)sizeof(AttentionArgs), Q = q.Ptr, K = k.Ptr, V = v.Ptr, Out = o.Ptr,
-                    Workspace = p.Workspace, WorkspaceBytes = (nuint)p.WorkspaceBytes,
-                };
-                float ms; int tried;
-                Check(vg_attention_plan_tune(plan.Handle.Ptr, &args, iterations, s.Ptr, &ms, &tried), $"re-tuning attention {plan.Key}");
-            }
-            lines.Add(plan.Describe());
-        }
-        p.Graph?.Dispose();
-        p.Graph = null;
-        return lines;
     }
 
     /// <summary>Disposes every shape plan and attention plan (the next run plans again; with <see cref="TuneAttention"/>

@@ -18,7 +18,7 @@ internal sealed class DeviceValue(string name, long[] shape, VgDType dtype, Devi
     public DeviceValue Root => Alias?.Root ?? this;
     public IntPtr Ptr => Root.BasePtr;
     public long Count => Shape.Aggregate(1L, (a, b) => a * b);
-    public int ElementSize => DType == VgDType.BF16 ? 2 : 4;
+    public int ElementSize => DType switch { VgDType.BF16 => 2, VgDType.FP8E4M3 => 1, _ => 4 };
     public long Bytes => Count * ElementSize;
     public override string ToString() => $"{Name}[{string.Join(",", Shape)}]:{DType}";
 }

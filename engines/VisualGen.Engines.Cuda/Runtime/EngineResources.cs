@@ -46,6 +46,8 @@ internal sealed unsafe class EngineResources : IDisposable
     /// Off by default: on H100 cuDNN's own first choice was the fastest within noise at the Wan shapes
     /// (tools/bench/RESULTS.md, 2026-11-26 attention gap), and tuning adds seconds to planning a shape.</summary>
     public bool TuneAttention { get; set; }
+    /// <summary>Self-attention in FP8 (<see cref="AttentionPrecision.Fp8"/>) or bf16.</summary>
+    public AttentionPrecision Attention { get; init; }
     /// <summary>One line per attention plan made: its key, the chosen kernel and the candidates' times.</summary>
     public List<string> AttentionLog { get; } = [];
     /// <summary>Tuned algorithms by GEMM signature (from the engine file, or from tuning at build).</summary>
@@ -101,19 +103,25 @@ internal sealed unsafe class EngineResources : IDisposable
         return p;
     }
 
-    public AttentionPlan AttentionPlan(long b, long h, long hkv, long sq, long skv, long d, float scale)
+    /// <summary>Whether an attention of this shape runs in FP8 under <see cref="Attention"/>: self-attention whose
+    /// head_dim the FP8 kernel takes.</summary>
+    public bool Fp8Attention(long sq, long skv, long d) =>
+        Attention == AttentionPrecision.Fp8 && sq == skv && d % 16 == 0 && d <= 128;
+
+    public AttentionPlan AttentionPlan(long b, long h, long hkv, long sq, long skv, long d, float scale, bool fp8 = false)
     {
-        string key = $"b{b}h{h}kv{hkv}q{sq}k{skv}d{d}s{scale}";
+        string key = $"b{b}h{h}kv{hkv}q{sq}k{skv}d{d}s{scale}{(fp8 ? "fp8" : "")}";
         if (_attention.TryGetValue(key, out var p)) return p;
         if (DryRun) return _attention[key] = new AttentionPlan(key, null!, 0);
+        int dtype = (int)(fp8 ? VgDType.FP8E4M3 : VgDType.BF16);
         var desc = new AttentionDesc
         {
-            StructSize = (uint)sizeof(AttentionDesc), Kernel = 0, QkvDType = 1, OutDType = 1,
+            StructSize = (uint)sizeof(AttentionDesc), Kernel = 0, QkvDType = dtype, OutDType = dtype,
             Batch = b, Heads = h, KvHeads = hkv, QLen = sq, KvLen = skv, HeadDim = d, Scale = scale,
         };
         Check(vg_attention_plan_create(Context.Ptr, &desc, out var ph), $"attention plan {key}");
         var handle = new AttentionPlanHandle(ph);
-        if (TuneAttention) TuneAttentionPlan(handle, b, h, hkv, sq, skv, d);
+        if (TuneAttention && !fp8) TuneAttentionPlan(handle, b, h, hkv, sq, skv, d);
         Check(vg_attention_plan_workspace_size(ph, out var ws), "vg_attention_plan_workspace_size");
         p = new AttentionPlan(key, handle, (long)ws);
         _attention[key] = p;

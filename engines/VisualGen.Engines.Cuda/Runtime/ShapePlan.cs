@@ -16,7 +16,6 @@ internal sealed class ShapePlan(EngineResources res) : IDisposable
     public Dictionary<string, DeviceValue> Outputs { get; } = new(StringComparer.Ordinal);
     public List<(DeviceValue Value, float[] Data)> HostUploads { get; } = [];
     public List<(GemmPlan Plan, DeviceValue A, IntPtr W, DeviceValue? Bias, DeviceValue Out)> Gemms { get; } = [];
-    public List<(AttentionPlan Plan, int Step, DeviceValue Q, DeviceValue K, DeviceValue V, DeviceValue Out)> Attentions { get; } = [];
     public (long Planned, long Naive) MemoryReport { get; set; }
     public CudaGraphHandle? Graph { get; set; }
     public double PlanSeconds { get; set; }

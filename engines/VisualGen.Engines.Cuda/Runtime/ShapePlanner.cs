@@ -381,9 +381,14 @@ internal sealed unsafe class ShapePlanner
         if (heads <= 0 || q.Shape[2] % heads != 0) throw new EngineException($"node '{n.Name}' (Attention): q_num_heads {heads} does not divide {q.Shape[2]}");
         long hd = q.Shape[2] / heads;
         float scale = (float)n.Float("scale", 0);
+        _plan.AttentionFlops += 4.0 * q.Shape[0] * heads * q.Shape[1] * k.Shape[1] * hd;
+        if (_res.Fp8Attention(q.Shape[1], k.Shape[1], hd))
+        {
+            Fp8Attention(n, q, k, v, _res.AttentionPlan(q.Shape[0], heads, kvHeads, q.Shape[1], k.Shape[1], hd, scale, fp8: true));
+            return;
+        }
         var plan = _res.AttentionPlan(q.Shape[0], heads, kvHeads, q.Shape[1], k.Shape[1], hd, scale);
         var o = New(n.Outputs[0], q.Shape, VgDType.BF16);
-        _plan.Attentions.Add((plan, _plan.Steps.Count, q, k, v, o));
         Add(new ActionStep(n.Name, KernelClass.Attention, stream =>
         {
             var args = new AttentionArgs
@@ -394,7 +399,39 @@ internal sealed unsafe class ShapePlanner
             Check(vg_attention_run(plan.Handle.Ptr, &args, stream), n.Name);
         }) { Detail = plan.Key }, [q, k, v], [o]);
         _plan.NoteWorkspace(plan.WorkspaceBytes);
-        _plan.AttentionFlops += 4.0 * q.Shape[0] * heads * q.Shape[1] * k.Shape[1] * hd;
+        _dev[n.Outputs[0]] = o;
+    }
+
+    /// <summary>q, k, v quantized to FP8 with per-tensor scales computed on the device, FP8 attention, output
+    /// dequantized to bf16. The output is quantized with v's scale: every output row is a convex combination of v
+    /// rows, so |out| ≤ max|v| and it cannot overflow.</summary>
+    void Fp8Attention(OpNode n, DeviceValue q, DeviceValue k, DeviceValue v, AttentionPlan plan)
+    {
+        DeviceValue Quantized(DeviceValue x) => New(n.Name + "/" + x.Name + "#fp8", x.Shape, VgDType.FP8E4M3);
+        DeviceValue ScaleBlock(string what) => New(n.Name + "/" + what + "_scale", [Fp8ScaleFloats], VgDType.F32);
+        var (q8, k8, v8) = (Quantized(q), Quantized(k), Quantized(v));
+        var (sq, sk, sv) = (ScaleBlock("q"), ScaleBlock("k"), ScaleBlock("v"));
+        var o8 = New(n.Name + "/out#fp8", q.Shape, VgDType.FP8E4M3);
+        var o = New(n.Outputs[0], q.Shape, VgDType.BF16);
+        Add(new ActionStep(n.Name + "/quantize", KernelClass.Attention, stream =>
+        {
+            foreach (var (x, x8, s) in new[] { (q, q8, sq), (k, k8, sk), (v, v8, sv) })
+                Check(vg_quantize_fp8(x.Ptr, (int)x.DType, x.Count, x8.Ptr, s.Ptr, stream), n.Name + " (quantize " + x.Name + ")");
+        }), [q, k, v], [q8, k8, v8, sq, sk, sv]);
+        Add(new ActionStep(n.Name, KernelClass.Attention, stream =>
+        {
+            var args = new AttentionArgs
+            {
+                StructSize = (uint)sizeof(AttentionArgs), Q = q8.Ptr, K = k8.Ptr, V = v8.Ptr, Out = o8.Ptr,
+                QScale = sq.Ptr, KScale = sk.Ptr, VScale = sv.Ptr, OutScale = sv.Ptr,
+                Workspace = _plan.Workspace, WorkspaceBytes = (nuint)_plan.WorkspaceBytes,
+            };
+            Check(vg_attention_run(plan.Handle.Ptr, &args, stream), n.Name);
+        }) { Detail = plan.Key }, [q8, k8, v8, sq, sk, sv], [o8]);
+        Add(new ActionStep(n.Name + "/dequantize", KernelClass.Attention, stream =>
+            Check(vg_dequantize_fp8(o8.Ptr, sv.Ptr, o8.Count, o.Ptr, (int)VgDType.BF16, stream), n.Name + " (dequantize)")),
+            [o8, sv], [o]);
+        _plan.NoteWorkspace(plan.WorkspaceBytes);
         _dev[n.Outputs[0]] = o;
     }
 }

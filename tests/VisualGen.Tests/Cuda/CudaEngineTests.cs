@@ -3,6 +3,7 @@ using VisualGen.Engines;
 using VisualGen.Engines.Cuda;
 using VisualGen.Engines.Cuda.Native;
 using VisualGen.Engines.Cuda.Planning;
+using VisualGen.Engines.Cuda.Runtime;
 using VisualGen.Exporter.Graph;
 using VisualGen.Exporter.Models.Wan;
 using VisualGen.Exporter.Onnx;
@@ -161,5 +162,53 @@ public class CudaPlannerTests
         // lifetime planning: fewer blocks than values, and less memory than giving each value its own buffer
         Assert.True(plan.BlockCount < plan.Values.Count(v => v.Alias is null) / 2, $"{plan.BlockCount} blocks");
         Assert.True(plan.MemoryReport.Planned < plan.MemoryReport.Naive, $"{plan.MemoryReport}");
+    }
+
+    [ConformanceFact]
+    public void Fp8_attention_quantizes_self_attention_and_keeps_cross_attention_bf16()
+    {
+        string dir = Path.Combine(Fixtures.Checkpoint("wan21_t2v"), "transformer");
+        using var weights = SafeTensorsFile.Open(Path.Combine(dir, "diffusion_pytorch_model.safetensors"));
+        string path = Path.Combine(Fixtures.TempDir("cuda-fp8"), "model.onnx");
+        new OnnxWriter().Write(WanTransformer3D.Trace(dir, weights), path);
+        var (g, _) = CudaBackend.Compile(path);
+        using var res = new EngineResources { Attention = AttentionPrecision.Fp8 };
+        using var plan = ShapePlanner.Plan(g, res, new Dictionary<string, long[]>
+        {
+            ["hidden_states"] = [2, 16, 3, 4, 6], ["timestep"] = [2], ["encoder_hidden_states"] = [2, 16, 32],
+        });
+        // 2 blocks: self-attention (18 tokens each way) -> quantize, FP8 attention, dequantize; cross-attention (kv 16) bf16
+        var attention = plan.Steps.Where(s => s.Kind == KernelClass.Attention).ToList();
+        Assert.Equal(2 * 3 + 2, attention.Count);
+        Assert.Equal(2, attention.Count(s => s.Name.EndsWith("/quantize")));
+        Assert.Equal(2, attention.Count(s => s.Name.EndsWith("/dequantize")));
+        Assert.Equal(2, attention.Count(s => s.Detail is { } d && d.EndsWith("fp8") && d.Contains("q18k18")));
+        Assert.Equal(2, attention.Count(s => s.Detail is { } d && !d.EndsWith("fp8") && d.Contains("q18k16")));
+        // q, k, v and the output of each self-attention in one byte per element; 3 scale blocks of 8 floats each
+        var fp8 = plan.Values.Where(v => v.DType == VgDType.FP8E4M3).ToList();
+        Assert.Equal(2 * 4, fp8.Count);
+        Assert.All(fp8, v => Assert.Equal(2L * 18 * 32, v.Bytes));
+        Assert.Equal(2 * 3, plan.Values.Count(v => v.Name.EndsWith("_scale") && v.Bytes == 8 * 4));
+        // the attention output the rest of the graph reads is bf16
+        Assert.All(attention.Where(s => s.Name.EndsWith("/dequantize")), s => Assert.DoesNotContain("fp8", s.Detail ?? ""));
+
+        using var bf16Res = new EngineResources();
+        using var bf16Plan = ShapePlanner.Plan(g, bf16Res, new Dictionary<string, long[]>
+        {
+            ["hidden_states"] = [2, 16, 3, 4, 6], ["timestep"] = [2], ["encoder_hidden_states"] = [2, 16, 32],
+        });
+        Assert.DoesNotContain(bf16Plan.Values, v => v.DType == VgDType.FP8E4M3);
+    }
+
+    [Theory]
+    [InlineData("fp8", "ort-cpu", "--attention fp8 runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cpu)")]
+    [InlineData("fp8", null, "--attention fp8 runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cpu)")]
+    [InlineData("int8", "native-cuda", "unknown attention precision 'int8'; available: bf16, fp8")]
+    public void Attention_flag_is_checked(string flag, string? engine, string message)
+    {
+        var e = Assert.Throws<VisualGen.Exporter.Commands.UsageException>(() => VisualGen.Exporter.Commands.Runtime.Attention(flag, engine));
+        Assert.Equal(message, e.Message);
+        Assert.Equal(AttentionPrecision.Fp8, VisualGen.Exporter.Commands.Runtime.Attention("fp8", "native-cuda"));
+        Assert.Equal(AttentionPrecision.Bf16, VisualGen.Exporter.Commands.Runtime.Attention(null, "native-cuda"));
     }
 }

@@ -1,6 +1,7 @@
 // Benchmark and check driver for the native CUDA engine (run on the GPU machine by tools/device/run.sh).
 //   visualgen-bench conformance <family dir>             transformer vs the diffusers golden (bf16 thresholds 64 and 1)
-//   visualgen-bench wan <model dir> <io dir> <cache dir>  export + build (cache) + run io/inputs_*.safetensors + bench
+//   visualgen-bench wan <model dir> <io dir> <cache dir>  export + build (cache) + run io/inputs_*.safetensors + bench,
+//                                                         bf16 attention and FP8 self-attention
 //   visualgen-bench load <model dir> <cache dir>         second process: cached engine load time
 using System.Diagnostics;
 using VisualGen.Checkpoints;
@@ -69,6 +70,13 @@ static int Conformance(string family)
             Console.WriteLine($"conformance wan21_t2v transformer (bf16 from {minRows} rows, cuda graphs {graphs}): cosine {cos:F6}, rel L2 {rel:E2}, max abs {max:E2} -> {(ok ? "PASS" : "FAIL")}");
         }
         Console.WriteLine("  plan: " + engine.Describe(inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape)));
+        if (minRows != 64) continue;
+        using var fp8 = new CudaBackend { Attention = AttentionPrecision.Fp8 }.LoadEngine(entry, Manifest("transformer"));
+        var outFp8 = fp8.Run(inputs)["sample"];
+        var (c8, m8, r8) = Compare(expected.Floats, outFp8.Floats);
+        bool ok8 = c8 >= 0.999;
+        if (!ok8) status = 1;
+        Console.WriteLine($"conformance wan21_t2v transformer (bf16, FP8 self-attention, cuda graphs): cosine {c8:F6}, rel L2 {r8:E2}, max abs {m8:E2} -> {(ok8 ? "PASS" : "FAIL")}");
     }
     return status;
 }
@@ -85,23 +93,28 @@ static Dictionary<string, HostTensor> ReadInputs(string path)
     return new[] { "hidden_states", "timestep", "encoder_hidden_states" }.ToDictionary(n => n, n => HostTensor.FromSource(f, n));
 }
 
-static EngineProvider Provider(string cacheDir, Dictionary<string, HostTensor> opt) =>
-    new(new EngineCache(cacheDir), new CudaBackend(), ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
+static EngineProvider Provider(string cacheDir, Dictionary<string, HostTensor> opt, AttentionPrecision attention = AttentionPrecision.Bf16) =>
+    new(new EngineCache(cacheDir), new CudaBackend { Attention = attention }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
     {
         Precision = "bf16",
         Profiles = opt.ToDictionary(kv => kv.Key, kv => new ShapeProfile(kv.Value.Shape, kv.Value.Shape, kv.Value.Shape)),
     });
 
+// The 1.3B forward at 480p and 720p with bf16 attention and with FP8 self-attention: two engines loaded from the same
+// cache entry (the second Prepare is a hit), measured alternately in one process.
 static int Wan(string model, string io, string cacheDir)
 {
     var in480 = ReadInputs(Path.Combine(io, "inputs_480.safetensors"));
     var clock = Stopwatch.StartNew();
     using var provider = Provider(cacheDir, in480);
     var (eng, report) = provider.Prepare(model, "transformer", new Progress<string>(l => Console.WriteLine("  " + l)));
-    var engine = (CudaEngine)eng;
-    Console.WriteLine($"export+build+load: {clock.Elapsed.TotalSeconds:F1} s (cache hit {report.Hit}, {report.Nodes} graph nodes; weights uploaded in {engine.LoadSeconds:F1} s)");
+    var bf16 = (CudaEngine)eng;
+    Console.WriteLine($"export+build+load: {clock.Elapsed.TotalSeconds:F1} s (cache hit {report.Hit}, {report.Nodes} graph nodes; weights uploaded in {bf16.LoadSeconds:F1} s)");
     if (provider.Backend is CudaBackend cb) foreach (var l in cb.BuildLog) Console.WriteLine("  " + l);
-    int status = 0;
+    using var providerFp8 = Provider(cacheDir, in480, AttentionPrecision.Fp8);
+    var (engFp8, reportFp8) = providerFp8.Prepare(model, "transformer", null);
+    var fp8 = (CudaEngine)engFp8;
+    Console.WriteLine($"FP8-attention engine from the same entry: cache hit {reportFp8.Hit}");
     var table = new List<string>();
     foreach (var res in new[] { "480", "720" })
     {
@@ -109,47 +122,41 @@ static int Wan(string model, string io, string cacheDir)
         if (!File.Exists(path)) continue;
         var inputs = res == "480" ? in480 : ReadInputs(path);
         var shapes = inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape);
-        // Before: attention on cuDNN's own first choice (what phase 2 ran), same process and machine.
-        engine.ReleasePlans();
-        engine.TuneAttention = false;
-        int logAt = engine.AttentionLog.Count;
-        engine.Run(inputs);
-        double untunedMs = engine.TimeForward(shapes, 1, 3, true);
-        var untunedAttn = AttentionByPlan(engine.ProfileSteps(shapes));
-        Console.WriteLine($"{res}p forward, attention on cuDNN's own choice: {untunedMs:F1} ms with CUDA graphs; attention {untunedAttn}");
-        foreach (var l in engine.AttentionLog.Skip(logAt)) Console.WriteLine("  attention plan " + l);
-        engine.ReleasePlans();
-        engine.TuneAttention = true;
-        logAt = engine.AttentionLog.Count;
-        var t0 = Stopwatch.StartNew();
-        var outT = engine.Run(inputs)["sample"];
-        Console.WriteLine($"{res}p first run (plan incl. attention tuning + capture): {t0.Elapsed.TotalSeconds:F2} s; {engine.Describe(shapes)}");
-        foreach (var l in engine.AttentionLog.Skip(logAt)) Console.WriteLine("  attention plan (tuned on random data) " + l);
-        SafeTensorsWriter.Write(Path.Combine(io, $"ours_{res}.safetensors"), [outT.ToTensorData("sample")]);
-        double graphMs = engine.TimeForward(shapes, 2, 5, true);
-        double eagerMs = engine.TimeForward(shapes, 1, 3, false);
-        var steps = engine.ProfileSteps(shapes);
-        var classes = Enum.GetValues<KernelClass>().ToDictionary(k => k, k => steps.Where(x => x.Kind == k).Sum(x => x.Ms));
-        var (gf, af) = engine.Flops(shapes);
-        double total = classes.Values.Sum();
-        Console.WriteLine($"{res}p forward: {graphMs:F1} ms with CUDA graphs, {eagerMs:F1} ms without");
-        foreach (var (k, ms) in classes)
+        foreach (var (engine, tag) in new[] { (bf16, ""), (fp8, "_fp8") })
         {
-            string rate = k == KernelClass.Gemm ? $", {gf / ms / 1e9:F0} TFLOP/s" : k == KernelClass.Attention ? $", {af / ms / 1e9:F0} TFLOP/s" : "";
-            Console.WriteLine($"  {k,-10} {ms,8:F1} ms {100 * ms / total,5:F1}%{rate}");
+            string label = engine.Attention == AttentionPrecision.Fp8 ? "FP8 self-attention" : "bf16 attention";
+            var t0 = Stopwatch.StartNew();
+            var outT = engine.Run(inputs)["sample"];
+            Console.WriteLine($"{res}p {label}: first run (plan + capture) {t0.Elapsed.TotalSeconds:F2} s; {engine.Describe(shapes)}");
+            SafeTensorsWriter.Write(Path.Combine(io, $"ours{tag}_{res}.safetensors"), [outT.ToTensorData("sample")]);
         }
-        Console.WriteLine($"  attention by plan: {AttentionByPlan(steps)}");
-        // Diagnosis: the same candidates timed in place on the forward's real activations (the last attention of each plan).
-        foreach (var l in engine.RetuneAttentionInPlace(shapes)) Console.WriteLine("  attention plan (re-timed on real activations) " + l);
-        double retunedMs = engine.TimeForward(shapes, 1, 3, true);
-        Console.WriteLine($"{res}p forward after the in-place re-tune: {retunedMs:F1} ms with CUDA graphs");
-        table.Add($"ours {res}p, attention on cuDNN's own choice | {untunedMs:F1} | | attention {untunedAttn}");
-        table.Add($"ours {res}p, attention re-tuned on real activations | {retunedMs:F1} | | ");
-        table.Add($"ours {res}p | {graphMs:F1} | {eagerMs:F1} | gemm {classes[KernelClass.Gemm]:F0} ms ({gf / classes[KernelClass.Gemm] / 1e9:F0} TFLOP/s), attention {classes[KernelClass.Attention]:F0} ms ({af / classes[KernelClass.Attention] / 1e9:F0} TFLOP/s), norm+rope {classes[KernelClass.NormRope]:F0} ms, other {classes[KernelClass.Other]:F0} ms");
+        // alternate the two engines so that both see the same thermal and power state
+        var graphMs = new Dictionary<CudaEngine, List<double>> { [bf16] = [], [fp8] = [] };
+        for (int round = 0; round < 3; round++)
+            foreach (var engine in new[] { bf16, fp8 }) graphMs[engine].Add(engine.TimeForward(shapes, 1, 3, true));
+        double eagerMs = bf16.TimeForward(shapes, 1, 3, false);
+        foreach (var engine in new[] { bf16, fp8 })
+        {
+            string label = engine.Attention == AttentionPrecision.Fp8 ? "FP8 self-attention" : "bf16 attention";
+            double ms = graphMs[engine].Order().ElementAt(1);
+            var steps = engine.ProfileSteps(shapes);
+            var classes = Enum.GetValues<KernelClass>().ToDictionary(k => k, k => steps.Where(x => x.Kind == k).Sum(x => x.Ms));
+            var (gf, af) = engine.Flops(shapes);
+            double total = classes.Values.Sum();
+            Console.WriteLine($"{res}p forward, {label}: {ms:F1} ms with CUDA graphs (rounds: {string.Join(", ", graphMs[engine].Select(x => x.ToString("F1")))})" +
+                              (engine == bf16 ? $", {eagerMs:F1} ms without" : ""));
+            foreach (var (k, kms) in classes)
+            {
+                string rate = k == KernelClass.Gemm ? $", {gf / kms / 1e9:F0} TFLOP/s" : k == KernelClass.Attention ? $", {af / kms / 1e9:F0} TFLOP/s" : "";
+                Console.WriteLine($"  {k,-10} {kms,8:F1} ms {100 * kms / total,5:F1}%{rate}");
+            }
+            Console.WriteLine($"  attention by plan: {AttentionByPlan(steps)}");
+            table.Add($"ours {res}p, {label} | {ms:F1} | {(engine == bf16 ? eagerMs.ToString("F1") : "")} | gemm {classes[KernelClass.Gemm]:F0} ms ({gf / classes[KernelClass.Gemm] / 1e9:F0} TFLOP/s), attention {classes[KernelClass.Attention]:F0} ms ({af / classes[KernelClass.Attention] / 1e9:F0} TFLOP/s incl. quantize), norm+rope {classes[KernelClass.NormRope]:F0} ms, other {classes[KernelClass.Other]:F0} ms");
+        }
     }
     File.WriteAllLines(Path.Combine(io, "ours_table.txt"), table);
     foreach (var l in table) Console.WriteLine("TABLE " + l);
-    return status;
+    return 0;
 }
 
 static string AttentionByPlan(List<(string Name, KernelClass Kind, string? Detail, double Ms)> steps) =>
