@@ -37,7 +37,7 @@ public sealed class ComponentExporterRegistry
     public static ComponentExporterRegistry CreateDefault() => new ComponentExporterRegistry()
         .Register(new ComponentExporter("WanTransformer3DModel", [""], ctx =>
             WanTransformer3D.Trace(ctx.ComponentDirectory, ctx.Weights,
-                perTokenTimesteps: ctx.Model.Fields.GetOptionalBool("expand_timesteps") ?? false)))
+                perTokenTimesteps: ctx.Model.Fields.GetBool("expand_timesteps", false))))
         .Register(WanVae("AutoencoderKLWan"))
         // Qwen-Image's VAE is the Wan 2.1 VAE (same modules and keys; input_channels names in/out channels)
         .Register(WanVae("AutoencoderKLQwenImage"))

@@ -23,7 +23,7 @@ public sealed record FluxTransformerConfig
     public static FluxTransformerConfig Read(string componentDir)
     {
         string path = Path.Combine(componentDir, "config.json");
-        var c = ConfigReader.Read<FluxTransformerConfig>(path);
+        var c = ComponentConfig.FromFile(path).ToRecord<FluxTransformerConfig>();
         if (c.AxesDimsRope.Sum() != c.AttentionHeadDim)
             throw new CheckpointException(path, $"axes_dims_rope [{string.Join(", ", c.AxesDimsRope)}] sum to {c.AxesDimsRope.Sum()}; attention_head_dim is {c.AttentionHeadDim}");
         if (c.AxesDimsRope.Any(d => d <= 0 || d % 2 != 0))

@@ -59,7 +59,7 @@ public sealed class QwenImageTransformer2DModel
     public static Graph.Graph Trace(string componentDir, ITensorSource weights)
     {
         string configPath = Path.Combine(componentDir, "config.json");
-        var config = ConfigReader.Read<QwenImageTransformerConfig>(configPath);
+        var config = ComponentConfig.FromFile(configPath).ToRecord<QwenImageTransformerConfig>();
         config.Validate(configPath);
         var tracer = new Tracer("qwenimage_transformer");
         var w = new Weights(tracer, weights, componentDir);

@@ -80,7 +80,7 @@ public sealed class WanTransformer3D
     /// <summary>Traces the whole transformer of a checkpoint component folder into a graph.</summary>
     public static Graph.Graph Trace(string componentDir, ITensorSource weights, bool perTokenTimesteps = false)
     {
-        var config = ConfigReader.Read<WanTransformerConfig>(Path.Combine(componentDir, "config.json"));
+        var config = ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")).ToRecord<WanTransformerConfig>();
         var tracer = new Tracer("wan_transformer");
         var w = new Weights(tracer, weights, componentDir);
         var model = new WanTransformer3D(w, config);

@@ -1,20 +1,24 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace VisualGen.Checkpoints;
 
 /// <summary>
-/// A component's <c>config.json</c> (or <c>scheduler_config.json</c>) with typed getters. Required
-/// getters throw a <see cref="CheckpointException"/> naming the file, the key, the expected and the
-/// found JSON kind; <c>GetOptional*</c> return null when the key is absent or JSON null.
+/// A diffusers config file (a component's <c>config.json</c> or <c>scheduler_config.json</c>, model_index.json,
+/// preprocessor_config.json) or a nested object of one, read the way diffusers' <c>from_config</c> reads it:
+/// an absent key takes the default the caller gives; a key present with null is None (null for nullable reads, an
+/// error otherwise). Every problem is a <see cref="CheckpointException"/> naming the file and the key: a missing
+/// key, a value of the wrong kind (expected and found), a value VisualGen does not support.
+/// Typed getters are in ComponentConfig.Getters.cs; the mapping onto records in ComponentConfig.Records.cs.
 /// </summary>
-public sealed class ComponentConfig
+public sealed partial class ComponentConfig
 {
     static readonly string[] FileNames = ["config.json", "scheduler_config.json"];
 
     readonly JsonElement _root;
     readonly string _prefix;
 
-    /// <summary>The JSON file this object came from.</summary>
+    /// <summary>The JSON file this object came from (or what a config built in memory is called in errors).</summary>
     public string FilePath { get; }
 
     ComponentConfig(string filePath, JsonElement root, string prefix)
@@ -35,10 +39,33 @@ public sealed class ComponentConfig
             $"config file not found (looked for {string.Join(" and ", FileNames)} in {componentDir})");
     }
 
-    /// <summary>Reads any JSON object file (for example preprocessor_config.json).</summary>
-    public static ComponentConfig FromFile(string path) => new(path, JsonKinds.ReadObjectFile(path), "");
+    /// <summary>Reads any JSON object file (for example preprocessor_config.json or a safetensors index).</summary>
+    public static ComponentConfig FromFile(string path)
+    {
+        if (!File.Exists(path)) throw new CheckpointException(path, "file not found");
+        JsonElement root;
+        try
+        {
+            var options = new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip };
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path), options);
+            root = doc.RootElement.Clone();
+        }
+        catch (JsonException e) { throw new CheckpointException(path, $"not valid JSON ({e.Message})", e); }
+        return FromElement(path, root);
+    }
 
-    internal static ComponentConfig FromElement(string path, JsonElement root) => new(path, root, "");
+    /// <summary>A config from parsed JSON; <paramref name="source"/> names it in errors.</summary>
+    public static ComponentConfig FromElement(string source, JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object ? new(source, root.Clone(), "")
+            : throw new CheckpointException(source, $"expected a JSON object, found {ConfigKind.Describe(root.ValueKind)}");
+
+    /// <summary>A copy with <paramref name="key"/> set to a number, as diffusers' <c>from_config(config, key=value)</c>.</summary>
+    public ComponentConfig With(string key, double value)
+    {
+        var copy = JsonObject.Create(_root)!;
+        copy[key] = value;
+        return new ComponentConfig(FilePath, JsonSerializer.SerializeToElement(copy), _prefix);
+    }
 
     /// <summary>The raw JSON object.</summary>
     public JsonElement Root => _root;
@@ -51,93 +78,47 @@ public sealed class ComponentConfig
     /// <summary>True when the key is present with a non-null value.</summary>
     public bool Has(string key) => _root.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null;
 
-    public int GetInt(string key) => AsInt(key, Required(key, "an integer"));
-    public long GetLong(string key) => AsLong(key, Required(key, "an integer"));
-    public double GetDouble(string key) => AsDouble(key, Required(key, "a number"));
-    public string GetString(string key) => AsString(key, Required(key, "a string"));
-    public bool GetBool(string key) => AsBool(key, Required(key, "a boolean"));
-    public int[] GetIntArray(string key) => AsArray(key, Required(key, "an array of integers"), "integers", e => AsInt(key, e));
-    public double[] GetDoubleArray(string key) => AsArray(key, Required(key, "an array of numbers"), "numbers", e => AsDouble(key, e));
-    public string[] GetStringArray(string key) => AsArray(key, Required(key, "an array of strings"), "strings", e => AsString(key, e));
-
-    /// <summary>A nested object (for example <c>quantization_config</c>); its errors name the dotted key.</summary>
-    public ComponentConfig GetObject(string key) => AsObject(key, Required(key, "an object"));
-
-    public int? GetOptionalInt(string key) => Optional(key) is { } e ? AsInt(key, e) : null;
-    public long? GetOptionalLong(string key) => Optional(key) is { } e ? AsLong(key, e) : null;
-    public double? GetOptionalDouble(string key) => Optional(key) is { } e ? AsDouble(key, e) : null;
-    public string? GetOptionalString(string key) => Optional(key) is { } e ? AsString(key, e) : null;
-    public bool? GetOptionalBool(string key) => Optional(key) is { } e ? AsBool(key, e) : null;
-    public int[]? GetOptionalIntArray(string key) => Optional(key) is { } e ? AsArray(key, e, "integers", x => AsInt(key, x)) : null;
-    public double[]? GetOptionalDoubleArray(string key) => Optional(key) is { } e ? AsArray(key, e, "numbers", x => AsDouble(key, x)) : null;
-    public string[]? GetOptionalStringArray(string key) => Optional(key) is { } e ? AsArray(key, e, "strings", x => AsString(key, x)) : null;
-    public ComponentConfig? GetOptionalObject(string key) => Optional(key) is { } e ? AsObject(key, e) : null;
-
-    JsonElement Required(string key, string expected)
+    /// <summary>The key's value; when absent, <paramref name="fallback"/>, or a "missing key" error when that is null.
+    /// A null value is an error: callers that accept None read with <see cref="ReadOptional"/>.</summary>
+    internal object Read(string key, ConfigKind kind, object? fallback = null)
     {
         if (!_root.TryGetProperty(key, out var v))
-            throw new CheckpointException(FilePath, $"missing key '{_prefix}{key}' (expected {expected})");
-        if (v.ValueKind == JsonValueKind.Null)
-            throw Wrong(key, expected, v);
-        return v;
+            return fallback ?? throw new CheckpointException(FilePath, $"missing key '{_prefix}{key}' (expected {kind.Name})");
+        return kind.Read(this, key, v);
     }
 
-    JsonElement? Optional(string key) =>
-        _root.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+    /// <summary>The key's value; null when it is JSON null; <paramref name="fallback"/> when absent.</summary>
+    internal object? ReadOptional(string key, ConfigKind kind, object? fallback = null)
+    {
+        if (!_root.TryGetProperty(key, out var v)) return fallback;
+        return v.ValueKind == JsonValueKind.Null ? null : kind.Read(this, key, v);
+    }
 
-    CheckpointException Wrong(string key, string expected, JsonElement found) =>
-        new(FilePath, $"key '{_prefix}{key}': expected {expected}, found {JsonKinds.Describe(found.ValueKind)}"
+    internal ComponentConfig Nested(string key, JsonElement value) => new(FilePath, value, _prefix + key + ".");
+
+    internal CheckpointException WrongKind(string key, string expected, JsonElement found, int? index = null) =>
+        new(FilePath, $"key '{_prefix}{key}'{(index is int i ? $"[{i}]" : "")}: expected {expected}, found {ConfigKind.Describe(found.ValueKind)}"
             + (found.ValueKind is JsonValueKind.Number or JsonValueKind.String ? $" {found.GetRawText()}" : ""));
 
-    long AsLong(string key, JsonElement e)
+    /// <summary>An error for a value VisualGen does not run, naming the file, the key, the value and why.</summary>
+    public CheckpointException Unsupported(string key, string why)
     {
-        if (e.ValueKind == JsonValueKind.Number)
-        {
-            if (e.TryGetInt64(out long v)) return v;
-            // Python writes some integers as floats (3.0): exact integral values are accepted, others are not.
-            double d = e.GetDouble();
-            if (d == Math.Floor(d) && Math.Abs(d) < 9.0e15) return (long)d;
-        }
-        throw Wrong(key, "an integer", e);
+        string value = _root.TryGetProperty(key, out var v) ? v.GetRawText() : "(absent)";
+        return new(FilePath, $"key '{_prefix}{key}': {value} is not supported ({why})");
     }
 
-    int AsInt(string key, JsonElement e)
+    /// <summary>Throws when a boolean option VisualGen does not implement is true.</summary>
+    public void RejectTrue(string key)
     {
-        long v = AsLong(key, e);
-        if (v < int.MinValue || v > int.MaxValue) throw Wrong(key, "a 32-bit integer", e);
-        return (int)v;
+        if (GetBool(key, false)) throw Unsupported(key, "VisualGen implements only false");
     }
 
-    double AsDouble(string key, JsonElement e) =>
-        e.ValueKind == JsonValueKind.Number ? e.GetDouble() : throw Wrong(key, "a number", e);
-
-    string AsString(string key, JsonElement e) =>
-        e.ValueKind == JsonValueKind.String ? e.GetString()! : throw Wrong(key, "a string", e);
-
-    bool AsBool(string key, JsonElement e) => e.ValueKind switch
+    /// <summary>The string option, <paramref name="fallback"/> when absent; throws unless it is one of <paramref name="supported"/>.</summary>
+    public string RequireOneOf(string key, string fallback, params string[] supported)
     {
-        JsonValueKind.True => true,
-        JsonValueKind.False => false,
-        _ => throw Wrong(key, "a boolean", e),
-    };
-
-    ComponentConfig AsObject(string key, JsonElement e) =>
-        e.ValueKind == JsonValueKind.Object ? new ComponentConfig(FilePath, e, _prefix + key + ".") : throw Wrong(key, "an object", e);
-
-    T[] AsArray<T>(string key, JsonElement e, string what, Func<JsonElement, T> item)
-    {
-        if (e.ValueKind != JsonValueKind.Array) throw Wrong(key, "an array of " + what, e);
-        var result = new T[e.GetArrayLength()];
-        int i = 0;
-        foreach (var x in e.EnumerateArray())
-        {
-            try { result[i] = item(x); }
-            catch (CheckpointException)
-            {
-                throw new CheckpointException(FilePath, $"key '{_prefix}{key}'[{i}]: expected an array of {what}, found {JsonKinds.Describe(x.ValueKind)} {x.GetRawText()}");
-            }
-            i++;
-        }
-        return result;
+        var v = GetString(key, fallback);
+        if (Array.IndexOf(supported, v) < 0)
+            throw Unsupported(key, $"supported: {string.Join(", ", supported)}");
+        return v;
     }
 }

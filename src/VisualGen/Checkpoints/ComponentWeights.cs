@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace VisualGen.Checkpoints;
 
 /// <summary>
@@ -110,18 +108,15 @@ public sealed unsafe class ComponentWeights : ITensorSource
 
     static Dictionary<string, string> ReadWeightMap(string indexPath)
     {
-        JsonElement root = JsonKinds.ReadObjectFile(indexPath);
-        if (!root.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-            throw new CheckpointException(indexPath, "missing object 'weight_map' (tensor name → shard file)");
+        var map = ComponentConfig.FromFile(indexPath).GetOptionalObject("weight_map")
+            ?? throw new CheckpointException(indexPath, "missing object 'weight_map' (tensor name → shard file)");
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var p in map.EnumerateObject())
+        foreach (var name in map.Keys)
         {
-            if (p.Value.ValueKind != JsonValueKind.String)
-                throw new CheckpointException(indexPath, $"weight_map['{p.Name}']: expected a shard file name (string), found {JsonKinds.Describe(p.Value.ValueKind)}");
-            string shard = p.Value.GetString()!;
+            string shard = map.GetString(name);
             if (shard.Length == 0 || shard != Path.GetFileName(shard) || shard is "." or "..")
-                throw new CheckpointException(indexPath, $"weight_map['{p.Name}']: shard '{shard}' must be a file name inside the component folder");
-            result[p.Name] = shard;
+                throw new CheckpointException(indexPath, $"weight_map['{name}']: shard '{shard}' must be a file name inside the component folder");
+            result[name] = shard;
         }
         if (result.Count == 0) throw new CheckpointException(indexPath, "weight_map is empty");
         return result;

@@ -42,12 +42,11 @@ public sealed class ModelIndex
         if (!System.IO.Directory.Exists(modelDir)) throw new CheckpointException(modelDir, "model folder not found");
         string path = Path.Combine(modelDir, FileName);
         if (!File.Exists(path)) throw new CheckpointException(path, "model_index.json not found: not a diffusers model folder");
-        var root = JsonKinds.ReadObjectFile(path);
-        var fields = ComponentConfig.FromElement(path, root);
+        var fields = ComponentConfig.FromFile(path);
         string className = fields.GetString("_class_name");
 
         var components = new Dictionary<string, ModelComponent>(StringComparer.Ordinal);
-        foreach (var p in root.EnumerateObject())
+        foreach (var p in fields.Root.EnumerateObject())
         {
             if (p.Name.StartsWith('_') || !IsComponentEntry(p.Value)) continue;
             string? library = p.Value[0].ValueKind == JsonValueKind.String ? p.Value[0].GetString() : null;

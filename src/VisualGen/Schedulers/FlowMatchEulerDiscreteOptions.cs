@@ -1,3 +1,5 @@
+using VisualGen.Checkpoints;
+
 namespace VisualGen.Schedulers;
 
 /// <summary>FlowMatchEulerDiscreteScheduler's config (diffusers' names and defaults).</summary>
@@ -16,7 +18,7 @@ public sealed record FlowMatchEulerDiscreteOptions
     public TimeShiftType TimeShiftType { get; init; } = TimeShiftType.Exponential;
 
     /// <summary>Reads the options; karras/exponential/beta sigmas and stochastic sampling are refused with the key named.</summary>
-    public static FlowMatchEulerDiscreteOptions FromConfig(SchedulerConfig c)
+    public static FlowMatchEulerDiscreteOptions FromConfig(ComponentConfig c)
     {
         foreach (var key in new[] { "use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas", "stochastic_sampling" })
             c.RejectTrue(key);
@@ -25,19 +27,17 @@ public sealed record FlowMatchEulerDiscreteOptions
             NumTrainTimesteps = c.GetInt("num_train_timesteps", 1000),
             Shift = c.GetDouble("shift", 1.0),
             UseDynamicShifting = c.GetBool("use_dynamic_shifting", false),
-            BaseShift = c.GetNullableDouble("base_shift", 0.5),
-            MaxShift = c.GetNullableDouble("max_shift", 1.15),
+            BaseShift = c.GetOptionalDouble("base_shift", 0.5),
+            MaxShift = c.GetOptionalDouble("max_shift", 1.15),
             BaseImageSeqLen = c.GetInt("base_image_seq_len", 256),
             MaxImageSeqLen = c.GetInt("max_image_seq_len", 4096),
             InvertSigmas = c.GetBool("invert_sigmas", false),
-            ShiftTerminal = c.GetNullableDouble("shift_terminal"),
+            ShiftTerminal = c.GetOptionalDouble("shift_terminal"),
             TimeShiftType = c.RequireOneOf("time_shift_type", "exponential", "exponential", "linear") == "linear"
                 ? TimeShiftType.Linear : TimeShiftType.Exponential,
         };
-        if (o.NumTrainTimesteps < 1)
-            throw new SchedulerException($"{c.Source}: \"num_train_timesteps\" is {o.NumTrainTimesteps}, expected >= 1");
-        if (o.ShiftTerminal is >= 1)
-            throw new SchedulerException($"{c.Source}: \"shift_terminal\" is {o.ShiftTerminal}, expected < 1");
+        if (o.NumTrainTimesteps < 1) throw c.Unsupported("num_train_timesteps", "expected >= 1");
+        if (o.ShiftTerminal is >= 1) throw c.Unsupported("shift_terminal", "expected < 1");
         return o;
     }
 

@@ -1,3 +1,5 @@
+using VisualGen.Checkpoints;
+
 namespace VisualGen.Schedulers;
 
 /// <summary>
@@ -32,7 +34,7 @@ public sealed class FlowMatchEulerDiscreteScheduler : IScheduler
         _sigmaMin = TrainSigma(1, n);
     }
 
-    public FlowMatchEulerDiscreteScheduler(SchedulerConfig config) : this(FlowMatchEulerDiscreteOptions.FromConfig(config)) { }
+    public FlowMatchEulerDiscreteScheduler(ComponentConfig config) : this(FlowMatchEulerDiscreteOptions.FromConfig(config)) { }
 
     float TrainSigma(int t, int n)
     {

@@ -1,4 +1,5 @@
 namespace VisualGen.Schedulers;
 
-/// <summary>A scheduler config or call the scheduler cannot take. The message names the config file or argument, the key and the value.</summary>
+/// <summary>A scheduler call or argument the scheduler cannot take (no mu, a step out of order, a bad shift). The message
+/// names the argument and the value. Problems in scheduler_config.json are <see cref="Checkpoints.CheckpointException"/>s.</summary>
 public sealed class SchedulerException(string message, Exception? inner = null) : Exception(message, inner);

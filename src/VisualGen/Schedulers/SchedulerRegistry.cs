@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using VisualGen.Checkpoints;
 
 namespace VisualGen.Schedulers;
 
@@ -7,7 +8,7 @@ namespace VisualGen.Schedulers;
 /// override (the CLI's --shift, <c>GenerationRequest.Shift</c>) replaces: "shift" for FlowMatchEuler,
 /// "flow_shift" for UniPC, as diffusers' <c>from_config(config, flow_shift=...)</c> does.
 /// </summary>
-public sealed record SchedulerEntry(string ClassName, string ShiftKey, Func<SchedulerConfig, IScheduler> Create);
+public sealed record SchedulerEntry(string ClassName, string ShiftKey, Func<ComponentConfig, IScheduler> Create);
 
 /// <summary>Schedulers by diffusers' <c>_class_name</c>. <see cref="Default"/> holds the built-in ones and never changes.</summary>
 public sealed class SchedulerRegistry
@@ -27,11 +28,10 @@ public sealed class SchedulerRegistry
     public bool Contains(string className) => _entries.ContainsKey(className);
 
     /// <summary>Builds the scheduler the config names, with <paramref name="shift"/> replacing its shift key when given.</summary>
-    public IScheduler Create(SchedulerConfig config, double? shift = null)
+    public IScheduler Create(ComponentConfig config, double? shift = null)
     {
-        if (!_entries.TryGetValue(config.ClassName, out var entry))
-            throw new SchedulerException(
-                $"{config.Source}: scheduler \"{config.ClassName}\" is not supported (supported: {string.Join(", ", _entries.Keys.Order())})");
+        if (!_entries.TryGetValue(config.GetString("_class_name"), out var entry))
+            throw config.Unsupported("_class_name", $"supported schedulers: {string.Join(", ", _entries.Keys.Order())}");
         if (shift is { } s)
         {
             if (!(s > 0) || double.IsInfinity(s)) throw new SchedulerException($"shift is {s}, expected a positive number");
@@ -41,5 +41,6 @@ public sealed class SchedulerRegistry
     }
 
     /// <summary>Reads scheduler_config.json (a file or the checkpoint's scheduler/ folder) and builds its scheduler.</summary>
-    public IScheduler Load(string path, double? shift = null) => Create(SchedulerConfig.Load(path), shift);
+    public IScheduler Load(string path, double? shift = null) =>
+        Create(Directory.Exists(path) ? ComponentConfig.Load(path) : ComponentConfig.FromFile(path), shift);
 }

@@ -1,3 +1,5 @@
+using VisualGen.Checkpoints;
+
 namespace VisualGen.Schedulers;
 
 /// <summary>
@@ -19,19 +21,16 @@ public sealed record UniPCMultistepOptions
     /// <summary>True: the last sigma is 0 ("zero"); false: the last step's sigma is repeated ("sigma_min").</summary>
     public bool FinalSigmaZero { get; init; } = true;
 
-    public static UniPCMultistepOptions FromConfig(SchedulerConfig c)
+    public static UniPCMultistepOptions FromConfig(ComponentConfig c)
     {
-        string cls = c.ClassName;
-        string Unsupported(string key, string why) => $"{c.Source}: \"{key}\": {c.Raw(key)} is not supported by {cls} in VisualGen ({why})";
-
         c.RequireOneOf("prediction_type", "epsilon", "flow_prediction");
         if (!c.GetBool("use_flow_sigmas", false))
-            throw new SchedulerException(Unsupported("use_flow_sigmas", "only the flow-matching mode (use_flow_sigmas: true) is implemented"));
+            throw c.Unsupported("use_flow_sigmas", "only the flow-matching mode (use_flow_sigmas: true) is implemented");
         if (!c.GetBool("predict_x0", true))
-            throw new SchedulerException(Unsupported("predict_x0", "flow_prediction needs predict_x0: true"));
+            throw c.Unsupported("predict_x0", "flow_prediction needs predict_x0: true");
         foreach (var key in new[] { "thresholding", "use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas" })
             c.RejectTrue(key);
-        if (c.IsSet("solver_p")) throw new SchedulerException(Unsupported("solver_p", "an external predictor scheduler"));
+        if (c.Has("solver_p")) throw c.Unsupported("solver_p", "an external predictor scheduler");
         // With flow sigmas the timesteps are sigma·N whatever the spacing; diffusers still rejects unknown values.
         c.RequireOneOf("timestep_spacing", "linspace", "linspace", "leading", "trailing");
         // diffusers maps these legacy names to bh2.
@@ -42,20 +41,20 @@ public sealed record UniPCMultistepOptions
             SolverOrder = c.GetInt("solver_order", 2),
             SolverType = solver == "bh1" ? UniPCSolverType.Bh1 : UniPCSolverType.Bh2,
             LowerOrderFinal = c.GetBool("lower_order_final", true),
-            DisableCorrector = c.GetIntList("disable_corrector"),
+            DisableCorrector = c.GetIntArray("disable_corrector", []),
             FlowShift = c.GetDouble("flow_shift", 1.0),
             UseDynamicShifting = c.GetBool("use_dynamic_shifting", false),
             TimeShiftType = c.RequireOneOf("time_shift_type", "exponential", "exponential", "linear") == "linear"
                 ? TimeShiftType.Linear : TimeShiftType.Exponential,
-            ShiftTerminal = c.GetNullableDouble("shift_terminal"),
+            ShiftTerminal = c.GetOptionalDouble("shift_terminal"),
             FinalSigmaZero = c.RequireOneOf("final_sigmas_type", "zero", "zero", "sigma_min") == "zero",
         };
-        if (o.SolverOrder < 1) throw new SchedulerException(Unsupported("solver_order", "expected >= 1"));
-        if (o.NumTrainTimesteps < 1) throw new SchedulerException(Unsupported("num_train_timesteps", "expected >= 1"));
-        if (o.ShiftTerminal is >= 1) throw new SchedulerException(Unsupported("shift_terminal", "expected < 1"));
+        if (o.SolverOrder < 1) throw c.Unsupported("solver_order", "expected >= 1");
+        if (o.NumTrainTimesteps < 1) throw c.Unsupported("num_train_timesteps", "expected >= 1");
+        if (o.ShiftTerminal is >= 1) throw c.Unsupported("shift_terminal", "expected < 1");
         if (!o.LowerOrderFinal && o.SolverOrder > 1 && o.FinalSigmaZero)
-            throw new SchedulerException(Unsupported("lower_order_final",
-                "false with final_sigmas_type \"zero\" makes the last multistep update divide by log(0); diffusers returns inf/NaN there"));
+            throw c.Unsupported("lower_order_final",
+                "false with final_sigmas_type \"zero\" makes the last multistep update divide by log(0); diffusers returns inf/NaN there");
         return o;
     }
 }

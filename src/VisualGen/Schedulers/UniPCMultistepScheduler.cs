@@ -1,3 +1,5 @@
+using VisualGen.Checkpoints;
+
 namespace VisualGen.Schedulers;
 
 /// <summary>
@@ -35,7 +37,7 @@ public sealed class UniPCMultistepScheduler : IScheduler
 
     public UniPCMultistepScheduler(UniPCMultistepOptions options) => Options = options;
 
-    public UniPCMultistepScheduler(SchedulerConfig config) : this(UniPCMultistepOptions.FromConfig(config)) { }
+    public UniPCMultistepScheduler(ComponentConfig config) : this(UniPCMultistepOptions.FromConfig(config)) { }
 
     public void SetTimesteps(int numInferenceSteps, double? mu = null, IReadOnlyList<double>? sigmas = null)
     {

@@ -92,6 +92,108 @@ public sealed class ComponentConfigTests : IDisposable
     }
 
     [Fact]
+    public void DefaultsApplyOnlyToAbsentKeysAndNullIsNone()
+    {
+        string path = Write(Sample);
+        var c = ComponentConfig.Load(_dir);
+        Assert.Equal(4, c.GetInt("num_layers", 7));
+        Assert.Equal(7, c.GetInt("absent", 7));
+        Assert.Equal([9], c.GetIntArray("absent", [9]));
+        Assert.Equal(0.5, c.GetOptionalDouble("absent", 0.5));
+        Assert.Null(c.GetOptionalDouble("nothing", 0.5));
+        Assert.Equal($"{path}: key 'nothing': expected a number, found null",
+            Assert.Throws<CheckpointException>(() => c.GetDouble("nothing", 0.5)).Message);
+        Assert.Equal($"{path}: key 'name': expected a boolean, found a string \"rms\"",
+            Assert.Throws<CheckpointException>(() => c.GetBool("name", false)).Message);
+    }
+
+    [Fact]
+    public void UnsupportedValuesNameFileKeyAndValue()
+    {
+        string path = Write(Sample);
+        var c = ComponentConfig.Load(_dir);
+        Assert.Equal("rms", c.RequireOneOf("name", "layer", "layer", "rms"));
+        Assert.Equal("layer", c.RequireOneOf("absent", "layer", "layer", "rms"));
+        Assert.Equal($"{path}: key 'name': \"rms\" is not supported (supported: layer)",
+            Assert.Throws<CheckpointException>(() => c.RequireOneOf("name", "layer", "layer")).Message);
+        Assert.Equal($"{path}: key 'flag': true is not supported (VisualGen implements only false)",
+            Assert.Throws<CheckpointException>(() => c.RejectTrue("flag")).Message);
+        c.RejectTrue("absent");
+        Assert.Equal($"{path}: key 'quantization_config.group_size': 128 is not supported (why)",
+            c.GetObject("quantization_config").Unsupported("group_size", "why").Message);
+    }
+
+    [Fact]
+    public void WithOverridesOneKeyOfACopy()
+    {
+        Write(Sample);
+        var c = ComponentConfig.Load(_dir);
+        var shifted = c.With("eps", 3.5).With("shift", 2);
+        Assert.Equal(3.5, shifted.GetDouble("eps"));
+        Assert.Equal(2.0, shifted.GetDouble("shift"));
+        Assert.Equal(1e-6, c.GetDouble("eps"));
+        Assert.False(c.Has("shift"));
+        Assert.Equal(4, shifted.GetInt("num_layers"));
+        Assert.Equal(c.FilePath, shifted.FilePath);
+    }
+
+    sealed record Quant
+    {
+        public string QuantAlgo { get; init; } = "none";
+        public int GroupSize { get; init; }
+    }
+
+    sealed record Model
+    {
+        public int NumLayers { get; init; } = 1;
+        public float Eps { get; init; } = 1;
+        public int FloatInt { get; init; }
+        public int[] Patch { get; init; } = [];
+        public float[] Scales { get; init; } = [];
+        public string? Nothing { get; init; } = "default";
+        public int? Absent { get; init; } = 5;
+        public string Name { get; init; } = "";
+        public bool Flag { get; init; }
+        public Quant? QuantizationConfig { get; init; }
+        public int ComputedIsIgnored => NumLayers * 2;
+    }
+
+    [Fact]
+    public void RecordsTakeKeysByDiffusersNames()
+    {
+        Write(Sample);
+        var m = ComponentConfig.Load(_dir).ToRecord<Model>();
+        Assert.Equal(4, m.NumLayers);
+        Assert.Equal(1e-6f, m.Eps);
+        Assert.Equal(3, m.FloatInt);
+        Assert.Equal([1, 2, 2], m.Patch);
+        Assert.Equal([0.5f, 1f], m.Scales);
+        Assert.Null(m.Nothing);
+        Assert.Equal(5, m.Absent);
+        Assert.Equal("rms", m.Name);
+        Assert.True(m.Flag);
+        Assert.Equal(new Quant { QuantAlgo = "FP8", GroupSize = 128 }, m.QuantizationConfig);
+    }
+
+    sealed record NeedsNumber { public double NumLayers { get; init; } public int[] Name { get; init; } = []; }
+    sealed record NotNullable { public string Nothing { get; init; } = "x"; }
+    sealed record NestedWrong { public Quant QuantizationConfig { get; init; } = new(); public int[] Scales { get; init; } = []; }
+
+    [Fact]
+    public void RecordErrorsAreTheGettersErrors()
+    {
+        string path = Write(Sample);
+        var c = ComponentConfig.Load(_dir);
+        Assert.Equal($"{path}: key 'name': expected an array of integers, found a string \"rms\"",
+            Assert.Throws<CheckpointException>(() => c.ToRecord<NeedsNumber>()).Message);
+        Assert.Equal($"{path}: key 'nothing': expected a string, found null",
+            Assert.Throws<CheckpointException>(() => c.ToRecord<NotNullable>()).Message);
+        Write(Sample.Replace("\"quant_algo\": \"FP8\"", "\"quant_algo\": 3"));
+        Assert.Equal($"{path}: key 'quantization_config.quant_algo': expected a string, found a number 3",
+            Assert.Throws<CheckpointException>(() => ComponentConfig.Load(_dir).ToRecord<NestedWrong>()).Message);
+    }
+
+    [Fact]
     public void ConfigThatIsAnArray()
     {
         string path = Write("[1, 2, 3]");

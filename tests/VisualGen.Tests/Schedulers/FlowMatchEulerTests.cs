@@ -1,13 +1,14 @@
 using System.Text.Json;
+using VisualGen.Checkpoints;
 using VisualGen.Schedulers;
 
 namespace VisualGen.Tests.Schedulers;
 
 public class FlowMatchEulerTests
 {
-    static SchedulerConfig Config(string extra = "") =>
-        SchedulerConfig.FromJson(JsonDocument.Parse(
-            $$"""{ "_class_name": "FlowMatchEulerDiscreteScheduler", "shift": 5.0 {{extra}} }""").RootElement, "test config");
+    static ComponentConfig Config(string extra = "") =>
+        ComponentConfig.FromElement("test config", JsonDocument.Parse(
+            $$"""{ "_class_name": "FlowMatchEulerDiscreteScheduler", "shift": 5.0 {{extra}} }""").RootElement);
 
     [Fact]
     public void StepIsEulerOnTheFloat32Sigmas()
@@ -61,21 +62,21 @@ public class FlowMatchEulerTests
     [InlineData("stochastic_sampling")]
     public void UnsupportedOptionsAreNamed(string key)
     {
-        var e = Assert.Throws<SchedulerException>(() => new FlowMatchEulerDiscreteScheduler(Config($", \"{key}\": true")));
-        Assert.Contains(key, e.Message);
-        Assert.Contains("not supported", e.Message);
+        var e = Assert.Throws<CheckpointException>(() => new FlowMatchEulerDiscreteScheduler(Config($", \"{key}\": true")));
+        Assert.Equal($"test config: key '{key}': true is not supported (VisualGen implements only false)", e.Message);
     }
 
     [Fact]
     public void UnknownSchedulerAndBadValuesAreNamed()
     {
-        var cfg = SchedulerConfig.FromJson(JsonDocument.Parse("""{ "_class_name": "DDIMScheduler" }""").RootElement, "x.json");
-        Assert.Contains("DDIMScheduler", Assert.Throws<SchedulerException>(() => SchedulerRegistry.Default.Create(cfg)).Message);
-        var e = Assert.Throws<SchedulerException>(() => new FlowMatchEulerDiscreteScheduler(Config(""", "time_shift_type": "cosine" """)));
-        Assert.Contains("time_shift_type", e.Message); Assert.Contains("cosine", e.Message);
-        var u = SchedulerConfig.FromJson(JsonDocument.Parse(
-            """{ "_class_name": "UniPCMultistepScheduler", "prediction_type": "flow_prediction", "use_flow_sigmas": false }""").RootElement, "u.json");
-        var ue = Assert.Throws<SchedulerException>(() => SchedulerRegistry.Default.Create(u));
+        var cfg = ComponentConfig.FromElement("x.json", JsonDocument.Parse("""{ "_class_name": "DDIMScheduler" }""").RootElement);
+        Assert.Equal("x.json: key '_class_name': \"DDIMScheduler\" is not supported (supported schedulers: FlowMatchEulerDiscreteScheduler, UniPCMultistepScheduler)",
+            Assert.Throws<CheckpointException>(() => SchedulerRegistry.Default.Create(cfg)).Message);
+        var e = Assert.Throws<CheckpointException>(() => new FlowMatchEulerDiscreteScheduler(Config(""", "time_shift_type": "cosine" """)));
+        Assert.Equal("test config: key 'time_shift_type': \"cosine\" is not supported (supported: exponential, linear)", e.Message);
+        var u = ComponentConfig.FromElement("u.json", JsonDocument.Parse(
+            """{ "_class_name": "UniPCMultistepScheduler", "prediction_type": "flow_prediction", "use_flow_sigmas": false }""").RootElement);
+        var ue = Assert.Throws<CheckpointException>(() => SchedulerRegistry.Default.Create(u));
         Assert.Contains("use_flow_sigmas", ue.Message); Assert.Contains("u.json", ue.Message);
     }
 

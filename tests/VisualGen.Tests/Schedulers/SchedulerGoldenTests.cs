@@ -1,4 +1,5 @@
 using System.Text.Json;
+using VisualGen.Checkpoints;
 using VisualGen.Schedulers;
 using VisualGen.Tests.Support;
 
@@ -22,7 +23,7 @@ public class SchedulerGoldenTests
         var call = root.GetProperty("call");
         int steps = call.GetProperty("num_inference_steps").GetInt32();
 
-        var config = SchedulerConfig.Load(Path.Combine(Fixtures.Checkpoint(family), "scheduler"));
+        var config = ComponentConfig.Load(Path.Combine(Fixtures.Checkpoint(family), "scheduler"));
         Assert.Equal(root.GetProperty("scheduler").GetString(), config.ClassName);
         var scheduler = SchedulerRegistry.Default.Create(config);
 

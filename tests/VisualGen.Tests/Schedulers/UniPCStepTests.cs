@@ -1,4 +1,5 @@
 using System.Text.Json;
+using VisualGen.Checkpoints;
 using VisualGen.Schedulers;
 
 namespace VisualGen.Tests.Schedulers;
@@ -10,14 +11,14 @@ namespace VisualGen.Tests.Schedulers;
 /// </summary>
 public class UniPCStepTests
 {
-    static SchedulerConfig Config(string solverType, string disableCorrector = "[]", double flowShift = 3.0) =>
-        SchedulerConfig.FromJson(JsonDocument.Parse($$"""
+    static ComponentConfig Config(string solverType, string disableCorrector = "[]", double flowShift = 3.0) =>
+        ComponentConfig.FromElement("test config", JsonDocument.Parse($$"""
             { "_class_name": "UniPCMultistepScheduler", "num_train_timesteps": 1000, "solver_order": 2,
               "prediction_type": "flow_prediction", "predict_x0": true, "solver_type": "{{solverType}}",
               "lower_order_final": true, "disable_corrector": {{disableCorrector}}, "final_sigmas_type": "zero",
               "use_flow_sigmas": true, "flow_shift": {{flowShift}}, "timestep_spacing": "linspace",
               "use_dynamic_shifting": false, "thresholding": false, "solver_p": null }
-            """).RootElement, "test config");
+            """).RootElement);
 
     static readonly double[] X0 = [0.8, -1.3, 0.25, 2.0, -0.6];
     static readonly double[] C = [0.1, 0.3, -0.2, 0.05, -0.4];

@@ -55,7 +55,7 @@ public sealed class ClipTextModel
     public static Graph.Graph Trace(string componentDir, ITensorSource weights)
     {
         string configPath = Path.Combine(componentDir, "config.json");
-        var config = ConfigReader.Read<ClipTextConfig>(configPath);
+        var config = ComponentConfig.FromFile(configPath).ToRecord<ClipTextConfig>();
         var tracer = new Tracer("clip_text_model");
         var root = new Weights(tracer, weights, componentDir);
         // transformers 4.x saved CLIPTextModel under "text_model."; 5.x checkpoints have no prefix

@@ -53,7 +53,7 @@ public sealed class ClipVisionModel
     public static Graph.Graph Trace(string componentDir, ITensorSource weights, int hiddenStateIndex = -2)
     {
         string configPath = Path.Combine(componentDir, "config.json");
-        var config = ConfigReader.Read<ClipVisionConfig>(configPath);
+        var config = ComponentConfig.FromFile(configPath).ToRecord<ClipVisionConfig>();
         int states = config.NumHiddenLayers + 1;
         int index = hiddenStateIndex < 0 ? states + hiddenStateIndex : hiddenStateIndex;
         if (index < 0 || index >= states)

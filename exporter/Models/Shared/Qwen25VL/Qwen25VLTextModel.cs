@@ -46,8 +46,8 @@ public sealed class Qwen25VLTextModel
     public static Graph.Graph Trace(string componentDir, ITensorSource weights)
     {
         string configPath = Path.Combine(componentDir, "config.json");
-        var file = ConfigReader.Read<Qwen25VLConfigFile>(configPath);
-        var config = file.TextConfig ?? ConfigReader.Read<Qwen25VLTextConfig>(configPath);
+        var file = ComponentConfig.FromFile(configPath);
+        var config = file.ToRecord<Qwen25VLConfigFile>().TextConfig ?? file.ToRecord<Qwen25VLTextConfig>();
         var tracer = new Tracer("qwen2_5_vl_text_model");
         var root = new Weights(tracer, weights, componentDir);
         // transformers ≥ 4.52 saves the language model under "model.language_model."; earlier checkpoints under "model."

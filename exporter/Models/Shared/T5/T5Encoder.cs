@@ -60,7 +60,7 @@ public sealed class T5Encoder
     public static Graph.Graph Trace(string componentDir, ITensorSource weights)
     {
         string configPath = Path.Combine(componentDir, "config.json");
-        var config = ConfigReader.Read<T5Config>(configPath);
+        var config = ComponentConfig.FromFile(configPath).ToRecord<T5Config>();
         var tracer = new Tracer($"{config.ModelType}_encoder");
         var w = new Weights(tracer, weights, componentDir);
         var model = new T5Encoder(w, config, configPath);

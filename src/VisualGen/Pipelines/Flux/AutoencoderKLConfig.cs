@@ -28,7 +28,7 @@ public sealed record AutoencoderKLConfig
     public static AutoencoderKLConfig Read(string componentDir)
     {
         string path = Path.Combine(componentDir, "config.json");
-        var c = ConfigReader.Read<AutoencoderKLConfig>(path);
+        var c = ComponentConfig.FromFile(path).ToRecord<AutoencoderKLConfig>();
         c.Validate(path);
         return c;
     }

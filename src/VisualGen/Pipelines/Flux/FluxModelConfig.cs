@@ -19,7 +19,7 @@ public sealed record FluxModelConfig
     public static FluxModelConfig Load(ModelIndex index)
     {
         var transformer = index.LoadConfig("transformer");
-        int inChannels = transformer.GetOptionalInt("in_channels") ?? 64;
+        int inChannels = transformer.GetInt("in_channels", 64);
         var vae = AutoencoderKLConfig.Read(index.ComponentDirectory("vae"));
         if (inChannels % 4 != 0 || inChannels / 4 != vae.LatentChannels)
             throw new CheckpointException(transformer.FilePath,
@@ -27,7 +27,7 @@ public sealed record FluxModelConfig
         return new FluxModelConfig
         {
             TransformerInChannels = inChannels,
-            GuidanceEmbeds = transformer.GetOptionalBool("guidance_embeds") ?? false,
+            GuidanceEmbeds = transformer.GetBool("guidance_embeds", false),
             Vae = vae,
         };
     }

@@ -24,7 +24,7 @@ public sealed class FluxPipeline : IGenerationPipeline
     readonly FluxModelConfig _config;
     readonly ClipPromptTokenizer _clipTokenizer;
     readonly FluxT5PromptTokenizer _t5Tokenizer;
-    readonly SchedulerConfig _schedulerConfig;
+    readonly ComponentConfig _schedulerConfig;
 
     public PipelineInfo Info { get; }
 
@@ -35,7 +35,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         _config = FluxModelConfig.Load(_index);
         _clipTokenizer = ClipPromptTokenizer.Load(_index.ComponentDirectory("tokenizer"));
         _t5Tokenizer = FluxT5PromptTokenizer.Load(_index.ComponentDirectory("tokenizer_2"));
-        _schedulerConfig = SchedulerConfig.Load(_index.ComponentDirectory("scheduler"));
+        _schedulerConfig = _index.LoadConfig("scheduler");
         Info = new PipelineInfo
         {
             ClassName = _index.ClassName,

@@ -22,7 +22,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
     readonly PipelineEngines _engines;
     readonly QwenImageModelConfig _config;
     readonly QwenImagePromptTokenizer _tokenizer;
-    readonly SchedulerConfig _schedulerConfig;
+    readonly ComponentConfig _schedulerConfig;
     readonly WanLatentStats _latentStats;
 
     public PipelineInfo Info { get; }
@@ -33,7 +33,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         _engines = new PipelineEngines(model.Path, engines, log);
         _config = QwenImageModelConfig.Load(index);
         _tokenizer = QwenImagePromptTokenizer.Load(index.ComponentDirectory("tokenizer"));
-        _schedulerConfig = SchedulerConfig.Load(index.ComponentDirectory("scheduler"));
+        _schedulerConfig = index.LoadConfig("scheduler");
         _latentStats = new WanLatentStats(_config.Vae);
         Info = new PipelineInfo
         {
@@ -66,7 +66,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         double trueCfgScale = r.TrueCfgScale ?? DefaultTrueCfgScale;
         QwenImageRequestRules.Validate(r, _config, height, width, steps, maxSeq, trueCfgScale);
         // with shift_terminal, one step stretches sigmas [1] by 0/0 (diffusers returns NaN latents): refuse it
-        if (steps < 2 && _schedulerConfig.GetNullableDouble("shift_terminal") is { } terminal && terminal != 0)
+        if (steps < 2 && _schedulerConfig.GetOptionalDouble("shift_terminal") is { } terminal && terminal != 0)
             throw new GenerationException("num_inference_steps",
                 $"num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal {terminal}), got {steps}");
         return (height, width, steps, maxSeq, trueCfgScale);

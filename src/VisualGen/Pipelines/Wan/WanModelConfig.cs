@@ -35,9 +35,9 @@ public sealed record WanModelConfig
             TransformerInChannels = transformer.GetInt("in_channels"),
             HasImageEncoder = index.HasComponent("image_encoder"),
             BoundaryRatio = index.Fields.GetOptionalDouble("boundary_ratio"),
-            ExpandTimesteps = index.Fields.GetOptionalBool("expand_timesteps") ?? false,
+            ExpandTimesteps = index.Fields.GetBool("expand_timesteps", false),
             HasTransformer2 = index.HasComponent("transformer_2"),
-            NumTrainTimesteps = scheduler.GetOptionalInt("num_train_timesteps") ?? 1000,
+            NumTrainTimesteps = scheduler.GetInt("num_train_timesteps", 1000),
         };
     }
 }

@@ -19,7 +19,7 @@ public sealed class WanPipeline : IGenerationPipeline
     readonly PipelineEngines _engines;
     readonly WanModelConfig _config;
     readonly WanPromptTokenizer _tokenizer;
-    readonly SchedulerConfig _schedulerConfig;
+    readonly ComponentConfig _schedulerConfig;
     readonly WanLatentStats _latentStats;
 
     public PipelineInfo Info { get; }
@@ -30,7 +30,7 @@ public sealed class WanPipeline : IGenerationPipeline
         _engines = new PipelineEngines(model.Path, engines, log);
         _config = WanModelConfig.Load(_index);
         _tokenizer = WanPromptTokenizer.Load(_index.ComponentDirectory("tokenizer"));
-        _schedulerConfig = SchedulerConfig.Load(_index.ComponentDirectory("scheduler"));
+        _schedulerConfig = _index.LoadConfig("scheduler");
         _latentStats = new WanLatentStats(_config.Vae);
         Info = new PipelineInfo
         {

@@ -34,7 +34,7 @@ public sealed record WanVaeConfig
     public static WanVaeConfig Read(string componentDir)
     {
         string path = Path.Combine(componentDir, "config.json");
-        var c = ConfigReader.Read<WanVaeConfig>(path);
+        var c = ComponentConfig.FromFile(path).ToRecord<WanVaeConfig>();
         if (c.InputChannels is int channels) c = c with { InChannels = channels, OutChannels = channels };
         c.Validate(path);
         return c;
