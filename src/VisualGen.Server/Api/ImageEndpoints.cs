@@ -35,18 +35,7 @@ public static class ImageEndpoints
             if (!model.Info.AcceptsImage)
                 throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model",
                     $"The model '{model.Id}' does not take an input image; use /v1/images/generations.");
-            if (image.Length == 0) throw ApiException.BadValue("image", "'image' is an empty file.");
-            using var buffer = new MemoryStream();
-            await image.CopyToAsync(buffer, http.RequestAborted);
-            VisualGen.Tensors.HostTensor input;
-            try
-            {
-                input = encoder.DecodeImage(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), $"upload '{image.FileName}'");
-            }
-            catch (VisualGen.Media.MediaException e)
-            {
-                throw ApiException.BadValue("image", $"'image' could not be read as PNG: {e.Message}");
-            }
+            var input = (await UploadedImage.ReadAsync(image, "image", encoder, http.RequestAborted)).Image;
             return await Generate(http, fields, model, validator, queue, files, encoder, clock, input);
         });
 

@@ -24,10 +24,10 @@ public static class ModelEndpoints
 }
 
 public sealed record ModelObject(string Id, string Object, long Created, string OwnedBy, string Family, string ClassName, bool ProducesVideo,
-    bool AcceptsImage, string DefaultSize, int DefaultNumFrames, int DefaultNumInferenceSteps, int SizeMultiple, int FramesPerSecond)
+    bool AcceptsImage, bool RequiresImage, string DefaultSize, int DefaultNumFrames, int DefaultNumInferenceSteps, int SizeMultiple, int FramesPerSecond)
 {
     public static ModelObject From(ServedModel m) => new(m.Id, "model", m.LoadedAt.ToUnixTimeSeconds(), "visualgen", m.Info.Family,
-        m.Info.ClassName, m.Info.ProducesVideo, m.Info.AcceptsImage, $"{m.Info.DefaultWidth}x{m.Info.DefaultHeight}", m.Info.DefaultNumFrames,
+        m.Info.ClassName, m.Info.ProducesVideo, m.Info.AcceptsImage, m.Info.RequiresImage, $"{m.Info.DefaultWidth}x{m.Info.DefaultHeight}", m.Info.DefaultNumFrames,
         m.Info.DefaultSteps, m.Info.SizeMultiple, m.Info.FramesPerSecond);
 }
 

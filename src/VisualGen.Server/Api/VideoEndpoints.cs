@@ -1,11 +1,12 @@
 using VisualGen.Server.Hosting;
 using VisualGen.Server.Jobs;
+using VisualGen.Server.Media;
 
 namespace VisualGen.Server.Api;
 
 /// <summary>
-/// OpenAI's Videos API: POST /v1/videos (async job; JSON or multipart: model, prompt, seconds, size;
-/// extensions negative_prompt, num_frames, fps, num_inference_steps, guidance_scale, true_cfg_scale, seed),
+/// OpenAI's Videos API: POST /v1/videos (async job; JSON or multipart: model, prompt, seconds, size, and for models
+/// that take an image the multipart file input_reference (PNG; required by image-to-video models); extensions negative_prompt, num_frames, fps, num_inference_steps, guidance_scale, true_cfg_scale, seed),
 /// POST /v1/videos/generations (the same, answered when the job is finished), GET /v1/videos (after,
 /// limit, order), GET /v1/videos/{id}, GET /v1/videos/{id}/content (MP4, range requests),
 /// DELETE /v1/videos/{id}. Ids that are not "video_" + 32 hex digits are 404 before any lookup.
@@ -14,15 +15,15 @@ public static class VideoEndpoints
 {
     public static void MapVideos(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/videos", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs) =>
+        app.MapPost("/v1/videos", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder) =>
         {
-            var job = await SubmitAsync(http, models, validator, jobs);
+            var job = await SubmitAsync(http, models, validator, jobs, encoder);
             return Results.Json(VideoObject.From(job));
         });
 
-        app.MapPost("/v1/videos/generations", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs) =>
+        app.MapPost("/v1/videos/generations", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder) =>
         {
-            var job = await SubmitAsync(http, models, validator, jobs);
+            var job = await SubmitAsync(http, models, validator, jobs, encoder);
             var done = await jobs.Store.WaitFinishedAsync(job.Id, http.RequestAborted) ?? throw ApiException.NotFound("video", job.Id);
             return Results.Json(VideoObject.From(done));
         });
@@ -63,18 +64,40 @@ public static class VideoEndpoints
         });
     }
 
-    static async Task<VideoJob> SubmitAsync(HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs)
+    static async Task<VideoJob> SubmitAsync(HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder)
     {
         var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
         var model = models.Resolve(fields.String("model"));
-        if (fields.Files.Count > 0 || fields.Has("input_reference"))
-            throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "input_reference", "unsupported_parameter",
-                model.Info.AcceptsImage
-                    ? $"'input_reference' (image-to-video) is not served yet; the model '{model.Id}' takes an image, but video jobs store no input images so far."
-                    : $"The model '{model.Id}' does not take an input reference image.");
+        var file = InputReferenceFile(fields, model);
         var spec = validator.Video(fields, model);
-        model.Pipeline.Validate(spec.ToRequest()); // the pipeline's own rules, before the job takes a queue slot
-        return jobs.Submit(model, spec);
+        if (file is null && model.Info.RequiresImage)
+            throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "input_reference", "missing_required_parameter",
+                $"Missing required parameter: 'input_reference'. The model '{model.Id}' is image-to-video: send the first frame as a PNG file part 'input_reference' of a multipart/form-data request.");
+        var upload = file is null ? null : await UploadedImage.ReadAsync(file, "input_reference", encoder, http.RequestAborted);
+        model.Pipeline.Validate(spec.ToRequest() with { Image = upload?.Image }); // the pipeline's own rules, before the job takes a queue slot
+        return jobs.Submit(model, spec, upload?.Png);
+    }
+
+    /// <summary>
+    /// The input_reference file part, or null when none was sent. A model that takes no image refuses it (and any
+    /// other file part); input_reference sent as a text or JSON field (a URL, base64) is refused: OpenAI takes a file.
+    /// </summary>
+    static IFormFile? InputReferenceFile(RequestFields fields, ServedModel model)
+    {
+        if (!model.Info.AcceptsImage && (fields.Files.Count > 0 || fields.Has("input_reference")))
+            throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "input_reference", "unsupported_parameter",
+                $"The model '{model.Id}' does not take an input reference image.");
+        if (fields.Has("input_reference"))
+            throw ApiException.BadValue("input_reference",
+                "'input_reference' must be an image file part of a multipart/form-data request (PNG), not a text or JSON field.");
+        foreach (var f in fields.Files)
+            if (f.Name != "input_reference")
+                throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, f.Name, "unsupported_parameter",
+                    $"Unexpected file part '{f.Name}'; /v1/videos takes one file, 'input_reference'.");
+        var files = fields.Files.GetFiles("input_reference");
+        if (files.Count > 1)
+            throw ApiException.BadValue("input_reference", $"'input_reference' was sent {files.Count} times; send one image.");
+        return files.Count == 1 ? files[0] : null;
     }
 
     static VideoJob Find(JobStore store, string id) =>

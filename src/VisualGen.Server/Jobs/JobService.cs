@@ -10,8 +10,8 @@ public sealed class JobService(JobStore store, WorkQueue queue, ModelRegistry mo
 {
     public JobStore Store => store;
 
-    /// <summary>Stores a new queued job and queues it; a full queue is a 429 and nothing is kept.</summary>
-    public VideoJob Submit(ServedModel model, GenerationSpec spec)
+    /// <summary>Stores a new queued job (with its input reference PNG, for image-to-video) and queues it; a full queue is a 429 and nothing is kept.</summary>
+    public VideoJob Submit(ServedModel model, GenerationSpec spec, byte[]? inputReference = null)
     {
         var job = new VideoJob
         {
@@ -21,8 +21,9 @@ public sealed class JobService(JobStore store, WorkQueue queue, ModelRegistry mo
             Status = JobStatus.Queued,
             CreatedAt = clock.GetUtcNow().ToUnixTimeSeconds(),
             Sequence = store.NextSequence(),
+            HasInputReference = inputReference is not null,
         };
-        store.Add(job);
+        store.Add(job, inputReference);
         if (!queue.TryEnqueue(Work(model, job.Id)))
         {
             store.Delete(job.Id);

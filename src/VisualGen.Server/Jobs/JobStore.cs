@@ -4,12 +4,13 @@ namespace VisualGen.Server.Jobs;
 
 /// <summary>
 /// Video jobs in memory and on disk: data/jobs/{id}.json (written to a temporary file and renamed over
-/// the old one, so a crash leaves the old or the new state, never half of one) and data/videos/{id}.mp4.
+/// the old one, so a crash leaves the old or the new state, never half of one), data/videos/{id}.mp4 and, for
+/// image-to-video jobs, the uploaded input reference data/inputs/{id}.png (written before the job, deleted with it).
 /// Every change goes through one lock; waiters of a job are released when it finishes or is deleted.
 /// </summary>
 public sealed class JobStore
 {
-    readonly string _jobsDir, _videosDir;
+    readonly string _jobsDir, _videosDir, _inputsDir;
     readonly JsonSerializerOptions _json;
     readonly Lock _lock = new();
     readonly Dictionary<string, VideoJob> _jobs = new(StringComparer.Ordinal);
@@ -20,20 +21,24 @@ public sealed class JobStore
     {
         _jobsDir = Path.Combine(dataDir, "jobs");
         _videosDir = Path.Combine(dataDir, "videos");
+        _inputsDir = Path.Combine(dataDir, "inputs");
         Directory.CreateDirectory(_jobsDir);
         Directory.CreateDirectory(_videosDir);
+        Directory.CreateDirectory(_inputsDir);
         _json = json;
     }
 
     /// <summary>
     /// Reads every stored job. A job stored as in_progress was running when the process ended: it is
     /// marked failed (code "server_restarted") and saved; the caller re-queues the queued ones.
-    /// Unreadable files are reported to <paramref name="onBadFile"/> and skipped.
+    /// Unreadable files are reported to <paramref name="onBadFile"/> and skipped. Input images without a job (the
+    /// process ended between writing the image and the job) are deleted.
     /// </summary>
     public IReadOnlyList<VideoJob> Load(long now, Action<string, Exception> onBadFile)
     {
         foreach (var tmp in Directory.EnumerateFiles(_jobsDir, "*.tmp")) File.Delete(tmp);
         foreach (var tmp in Directory.EnumerateFiles(_videosDir, "*.tmp")) File.Delete(tmp);
+        foreach (var tmp in Directory.EnumerateFiles(_inputsDir, "*.tmp")) File.Delete(tmp);
         lock (_lock)
         {
             foreach (var path in Directory.EnumerateFiles(_jobsDir, "*.json"))
@@ -62,6 +67,8 @@ public sealed class JobStore
                     onBadFile(path, e);
                 }
             }
+            foreach (var input in Directory.EnumerateFiles(_inputsDir, "*.png"))
+                if (!_jobs.ContainsKey(Path.GetFileNameWithoutExtension(input))) File.Delete(input);
             return _jobs.Values.OrderBy(j => j.Sequence).ToList();
         }
     }
@@ -71,11 +78,24 @@ public sealed class JobStore
         lock (_lock) return ++_sequence;
     }
 
-    public void Add(VideoJob job)
+    /// <summary>Stores a new job; <paramref name="inputPng"/> (required when the job has an input reference) is written first,
+    /// so a stored job never lacks its image.</summary>
+    public void Add(VideoJob job, byte[]? inputPng = null)
     {
+        if (job.HasInputReference != inputPng is not null)
+            throw new ArgumentException($"job {job.Id}: an input image must be given exactly when the job has an input reference", nameof(inputPng));
         lock (_lock)
         {
-            Write(job);
+            if (inputPng is not null) WriteInput(job.Id, inputPng);
+            try
+            {
+                Write(job);
+            }
+            catch
+            {
+                File.Delete(InputPath(job.Id));
+                throw;
+            }
             _jobs.Add(job.Id, job);
         }
     }
@@ -102,7 +122,7 @@ public sealed class JobStore
         return updated;
     }
 
-    /// <summary>Removes a job and its video; false when there was none.</summary>
+    /// <summary>Removes a job, its video and its input image; false when there was none.</summary>
     public bool Delete(string id)
     {
         List<TaskCompletionSource<VideoJob?>>? release;
@@ -111,6 +131,7 @@ public sealed class JobStore
             if (!_jobs.Remove(id)) return false;
             File.Delete(JobPath(id));
             File.Delete(VideoPath(id));
+            File.Delete(InputPath(id));
             _waiters.Remove(id, out release);
         }
         release?.ForEach(t => t.TrySetResult(null));
@@ -174,6 +195,20 @@ public sealed class JobStore
             File.Move(tempPath, VideoPath(id), overwrite: true);
             return true;
         }
+    }
+
+    /// <summary>Where a job's input reference image lives (the id is checked by the caller: <see cref="JobId.IsValid"/>).</summary>
+    public string InputPath(string id) => Path.Combine(_inputsDir, id + ".png");
+
+    void WriteInput(string id, byte[] png)
+    {
+        string tmp = Path.Combine(_inputsDir, $"{id}.{Guid.NewGuid():N}.tmp");
+        using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+        {
+            fs.Write(png);
+            fs.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, InputPath(id), overwrite: true);
     }
 
     string JobPath(string id) => Path.Combine(_jobsDir, id + ".json");

@@ -18,6 +18,8 @@ public sealed record VideoJob
     /// <summary>Submission order, for listing and re-queueing after a restart (created_at has only seconds).</summary>
     public required long Sequence { get; init; }
     public JobError? Error { get; init; }
+    /// <summary>True when the job has an input reference image (image-to-video), stored as data/inputs/{id}.png.</summary>
+    public bool HasInputReference { get; init; }
 }
 
 public sealed record JobError(string Code, string Message);

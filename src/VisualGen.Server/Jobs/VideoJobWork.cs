@@ -4,7 +4,7 @@ using VisualGen.Server.Media;
 
 namespace VisualGen.Server.Jobs;
 
-/// <summary>Runs one stored video job: in_progress, generate, write the MP4, completed (or failed with the reason).</summary>
+/// <summary>Runs one stored video job: in_progress, read its input reference (image-to-video), generate, write the MP4, completed (or failed with the reason).</summary>
 public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store, IMediaEncoder encoder, TimeProvider clock, ILogger log)
     : QueuedWork(model)
 {
@@ -22,7 +22,21 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
         string tmp = store.TempVideoPath(jobId);
         try
         {
-            var result = await Model.Pipeline.GenerateAsync(job.Spec.ToRequest(), progress, ct);
+            if (job.HasInputReference && !File.Exists(store.InputPath(jobId)))
+            {
+                log.LogError("job failed: its input reference image {Path} is missing", store.InputPath(jobId));
+                store.Update(jobId, j => j with
+                {
+                    Status = JobStatus.Failed,
+                    CompletedAt = Now(),
+                    Error = new JobError("input_reference_missing", "the job's stored input reference image is missing from the server's data folder"),
+                });
+                return;
+            }
+            var image = job.HasInputReference
+                ? encoder.DecodeImage(await File.ReadAllBytesAsync(store.InputPath(jobId), ct), $"input reference of {jobId}")
+                : null;
+            var result = await Model.Pipeline.GenerateAsync(job.Spec.ToRequest() with { Image = image }, progress, ct);
             var frames = VideoFrames(result);
             await encoder.WriteMp4Async(frames, job.Spec.Fps, tmp, ct);
             if (!store.CommitVideo(jobId, tmp)) return;

@@ -26,6 +26,21 @@ public static class MediaProbe
         return (int.Parse(kv["nb_read_frames"]), int.Parse(kv["width"]), int.Parse(kv["height"]), kv["codec_name"]);
     }
 
+    /// <summary>Every frame of an MP4 decoded by ffmpeg to rgb24, concatenated (frame, y, x, channel).</summary>
+    public static byte[] Mp4Frames(string path)
+    {
+        var psi = new ProcessStartInfo("ffmpeg") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-" })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        using var frames = new MemoryStream();
+        p.StandardOutput.BaseStream.CopyTo(frames);
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"ffmpeg could not decode {path}: {err.Result}");
+        return frames.ToArray();
+    }
+
     /// <summary>Decodes an 8-bit RGB, non-interlaced PNG (all five filter types) to (width, height, rgb bytes).</summary>
     public static (int Width, int Height, byte[] Rgb) Png(byte[] png)
     {
