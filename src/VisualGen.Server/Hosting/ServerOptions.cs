@@ -13,6 +13,8 @@ public sealed record ServerOptions
     public string? EngineCacheDir { get; init; }
     /// <summary>Engine backend ("ort-cpu", "ort-cuda"); null: ort-cpu.</summary>
     public string? Engine { get; init; }
+    /// <summary>Self-attention precision on the native CUDA engine ("bf16", "fp8"); null: bf16.</summary>
+    public string? Attention { get; init; }
     /// <summary>Listen port on loopback (127.0.0.1); 0 picks a free port. Use --urls to listen elsewhere.</summary>
     public int Port { get; init; } = 8000;
     /// <summary>Explicit listen URLs (ASP.NET's --urls), overriding Port.</summary>
@@ -32,7 +34,8 @@ public sealed record ServerOptions
     public const string ApiKeysVariable = "VISUALGEN_API_KEYS";
 
     public const string Usage =
-        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--port N | --urls URLS] [--data DIR]\n" +
+        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8]\n" +
+        "                        [--port N | --urls URLS] [--data DIR]\n" +
         "                        [--queue-size N] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
         $"  API keys also come from ${ApiKeysVariable} (comma-separated).";
 
@@ -59,6 +62,7 @@ public sealed record ServerOptions
                 "--model-name" => o with { ModelName = Value() },
                 "--engine-cache" => o with { EngineCacheDir = Value() },
                 "--engine" => o with { Engine = Value() },
+                "--attention" => o with { Attention = Value() },
                 "--port" => o with { Port = Int(0, 65535) },
                 "--urls" => o with { Urls = Value() },
                 "--data" => o with { DataDir = Value() },
