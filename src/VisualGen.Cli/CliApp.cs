@@ -18,7 +18,7 @@ public static class CliApp
                     [--output PATH] [--format mp4|png] [--engine ort-cpu|ort-cuda|native-cuda] [--engine-cache DIR]
                     Without --model, a built-in tiny demo model (random weights) is used.
           info      --model DIR
-          build     --model DIR [--components a,b] [--cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]
+          build     --model DIR [--components a,b] [--cache DIR] [--engine ort-cpu|ort-cuda|native-cuda] [--verify full|changed]
         """;
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
