@@ -22,7 +22,8 @@ public static class BuildCommand
             var other => throw new UsageException($"--verify must be 'full' or 'changed', got '{other}'"),
         };
         using var provider = Runtime.CreateEngineProvider(cl.String("cache") ?? cl.String("engine-cache"), cl.String("engine"),
-            new LineProgress(line => log.WriteLine("  " + line)), verifyAll);
+            new LineProgress(line => log.WriteLine("  " + line)));
+        provider.Cache.VerifyAllFiles = verifyAll;
         var all = provider.ComponentsOf(model);
         var selected = cl.String("components") is { } list
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()

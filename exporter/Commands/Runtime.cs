@@ -28,8 +28,7 @@ public static class Runtime
     /// cover DiT graphs; the VAEs' 3-D convolutions and the text encoders run on ONNX Runtime).</summary>
     public static readonly string[] NativeComponents = ["transformer", "transformer_2"];
 
-    /// <param name="verifyAllFiles">hash every file of every entry on load (<see cref="EngineCache.VerifyAllFiles"/>).</param>
-    public static EngineProvider CreateEngineProvider(string? cacheFlag, string? engineFlag, IProgress<string>? log, bool verifyAllFiles = false)
+    public static EngineProvider CreateEngineProvider(string? cacheFlag, string? engineFlag, IProgress<string>? log)
     {
         var overrides = new Dictionary<string, IEngineBackend>();
         if (engineFlag == "native-cuda")
@@ -37,7 +36,7 @@ public static class Runtime
             var cuda = new CudaBackend();
             foreach (var c in NativeComponents) overrides[c] = cuda;
         }
-        return new(new EngineCache(CacheDirectory(cacheFlag)) { VerifyAllFiles = verifyAllFiles }, Backend(engineFlag), ComponentExporterRegistry.CreateDefault())
+        return new(new EngineCache(CacheDirectory(cacheFlag)), Backend(engineFlag), ComponentExporterRegistry.CreateDefault())
         {
             Log = log,
             ComponentBackends = overrides,

@@ -25,8 +25,9 @@ public sealed class EngineCache
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>Hash every file of an entry on every load, ignoring verification stamps: catches a change that kept
-    /// a file's size and write time (a restored timestamp, bit rot), at the cost of reading the whole entry.</summary>
-    public bool VerifyAllFiles { get; init; }
+    /// a file's size and write time (a restored timestamp, bit rot), at the cost of reading the whole entry. Set it
+    /// before the cache is used (the build command's <c>--verify full</c>).</summary>
+    public bool VerifyAllFiles { get; set; }
 
     public EngineCache(string root)
     {
