@@ -3,18 +3,27 @@ using VisualGen.Checkpoints;
 
 namespace VisualGen.Exporter.Commands;
 
-/// <summary><c>build --model DIR [--components a,b] [--cache DIR] [--engine ort-cpu]</c>: exports and builds every
-/// component into the engine cache, one summary line each (graph size, time, hit or built).</summary>
+/// <summary><c>build --model DIR [--components a,b] [--cache DIR] [--engine ort-cpu] [--verify full|changed]</c>: exports
+/// and builds every component into the engine cache, one summary line each (graph size, time, hit or built).
+/// <c>--verify full</c> hashes every file of every cached entry (default <c>changed</c>: files whose size or write time
+/// changed since they were last verified).</summary>
 public static class BuildCommand
 {
-    public static readonly string[] Flags = ["model", "components", "cache", "engine-cache", "engine"];
+    public static readonly string[] Flags = ["model", "components", "cache", "engine-cache", "engine", "verify"];
 
     public static int Run(string[] args, TextWriter output, TextWriter log)
     {
         var cl = new CommandLine(args, Flags);
         string model = Path.GetFullPath(cl.Required("model"));
+        bool verifyAll = cl.String("verify") switch
+        {
+            null or "changed" => false,
+            "full" => true,
+            var other => throw new UsageException($"--verify must be 'full' or 'changed', got '{other}'"),
+        };
         using var provider = Runtime.CreateEngineProvider(cl.String("cache") ?? cl.String("engine-cache"), cl.String("engine"),
             new LineProgress(line => log.WriteLine("  " + line)));
+        provider.Cache.VerifyAllFiles = verifyAll;
         var all = provider.ComponentsOf(model);
         var selected = cl.String("components") is { } list
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()

@@ -37,7 +37,10 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         return engine;
     }
 
-    /// <summary>Exports (on a miss) and loads one component; returns the engine and what happened.</summary>
+    /// <summary>Exports (on a miss) and loads one component; returns the engine and what happened. The cache key is
+    /// looked up in the cache's <see cref="EngineKeyIndex"/> by the component's <see cref="EngineSourceKey"/> first,
+    /// so a hit traces nothing; without a usable record (first use, changed source, stale or unreadable record, entry
+    /// missing or corrupt) the component is traced as before and the record written.</summary>
     public (IEngine Engine, ComponentReport Report) Prepare(string modelPath, string component, IProgress<string>? progress)
     {
         progress ??= Log;
@@ -49,7 +52,26 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         if (!exporter.Parts.Contains(part))
             throw new CheckpointException(index.FilePath, $"component '{folder}' ({exporter.ClassName}) has no part '{part}' (parts: {string.Join(", ", exporter.Parts.Select(p => p.Length == 0 ? "(whole)" : p))})");
         string componentDir = index.ComponentDirectory(folder);
+        var chosen = ComponentBackends.TryGetValue(folder, out var own) ? own : backend;
 
+        string fingerprint = WeightFingerprint.Of(componentDir);
+        var source = EngineSourceKey.Of(index, component, componentDir, exporter, fingerprint, ExporterInfo.Version, chosen, _options);
+        string sourceKey = source.Hash();
+        var keys = new EngineKeyIndex(cache.Root);
+        if (keys.Read(source, sourceKey, out var knownParts, out string why) is { } known)
+        {
+            if (cache.TryLoad(component, knownParts!, chosen, progress, out string? problem) is { } found)
+                return Loaded(found, new ComponentReport(component, true, known.InitializerBytes, clock.Elapsed.TotalSeconds, known.Nodes, found.Directory));
+            why = problem is null ? $"the entry of {component} it names is not in the cache" : $"the entry of {component} it names is not usable ({problem})";
+        }
+        progress?.Report($"engine key index: {why}; tracing {component}");
+        return TraceAndGet(index, folder, part, component, componentDir, exporter, fingerprint, chosen, source, sourceKey, keys, progress, clock);
+    }
+
+    (IEngine, ComponentReport) TraceAndGet(ModelIndex index, string folder, string part, string component, string componentDir,
+        ComponentExporter exporter, string fingerprint, IEngineBackend chosen, EngineSourceKey source, string sourceKey,
+        EngineKeyIndex keys, IProgress<string>? progress, Stopwatch clock)
+    {
         using var weights = ComponentWeights.Open(componentDir);
         var graph = exporter.Trace(new TraceContext(index, folder, componentDir, weights, part));
         long graphBytes = graph.InitializerBytes;
@@ -58,7 +80,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         {
             Component = component,
             GraphHash = graph.StructureHash(),
-            WeightFingerprint = WeightFingerprint.Of(componentDir),
+            WeightFingerprint = fingerprint,
             ExporterVersion = ExporterInfo.Version,
             Inputs = graph.Inputs.Select(Spec).ToList(),
             Outputs = graph.Outputs.Select(Spec).ToList(),
@@ -74,10 +96,41 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
             },
         };
         EngineCacheEntry entry;
-        try { entry = cache.GetOrBuild(request, ComponentBackends.TryGetValue(folder, out var chosen) ? chosen : backend, progress); }
+        try { entry = cache.GetOrBuild(request, chosen, progress); }
         finally { DeleteStaging(staging); }
+        var found = Loaded(entry, new ComponentReport(component, entry.Hit, graphBytes, clock.Elapsed.TotalSeconds, graph.Nodes.Count, entry.Directory));
+        Record(keys, source, sourceKey, entry, request.GraphHash, graph.Nodes.Count, graphBytes, progress);
+        return found;
+    }
+
+    (IEngine, ComponentReport) Loaded(EngineCacheEntry entry, ComponentReport report)
+    {
         lock (_loaded) _loaded.Add(entry.Engine);
-        return (entry.Engine, new ComponentReport(component, entry.Hit, graphBytes, clock.Elapsed.TotalSeconds, graph.Nodes.Count, entry.Directory));
+        return (entry.Engine, report);
+    }
+
+    /// <summary>Writes the key index record of a traced component; files written moments ago are not recorded (their
+    /// write time may not yet tell a second write apart), nor is anything on a cache folder that cannot be written.</summary>
+    static void Record(EngineKeyIndex keys, EngineSourceKey source, string sourceKey, EngineCacheEntry entry, string graphHash,
+        int nodes, long graphBytes, IProgress<string>? progress)
+    {
+        if (!source.Settled)
+        {
+            progress?.Report($"engine key index: not recording {source.Component}: a file of {source.ComponentDirectory} was written less than {FileState.SettleTime.TotalSeconds:0} s ago");
+            return;
+        }
+        try
+        {
+            keys.Write(new EngineKeyIndex.Record
+            {
+                SourceKey = sourceKey, Component = source.Component, Key = entry.Manifest.Key, GraphHash = graphHash,
+                Nodes = nodes, InitializerBytes = graphBytes,
+            });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            progress?.Report($"engine key index: could not record {source.Component} in {keys.Directory} ({e.Message}); the next run traces it again");
+        }
     }
 
     public void Release(IEngine engine)

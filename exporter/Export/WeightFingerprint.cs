@@ -5,8 +5,8 @@ using VisualGen.Checkpoints;
 namespace VisualGen.Exporter.Export;
 
 /// <summary>
-/// A cheap fingerprint of a component's weights: each safetensors file's name, size and full header (names,
-/// dtypes, shapes, offsets) plus a sample of its data. Hashing every byte of a 28 GB checkpoint on each load would
+/// A cheap fingerprint of a component's weights: each safetensors file's name, size, its first 64 KiB (the header
+/// — names, dtypes, shapes, offsets — or, for a header over 64 KiB, its start) and its last 64 KiB of data. Hashing every byte of a 28 GB checkpoint on each load would
 /// cost more than the load; a changed file almost always changes its size, header or sampled bytes.
 /// </summary>
 public static class WeightFingerprint

@@ -19,7 +19,7 @@ public static class CliApp
                     [--attention bf16|fp8]   (fp8: self-attention in FP8 on native-cuda)
                     Without --model, a built-in tiny demo model (random weights) is used.
           info      --model DIR
-          build     --model DIR [--components a,b] [--cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]
+          build     --model DIR [--components a,b] [--cache DIR] [--engine ort-cpu|ort-cuda|native-cuda] [--verify full|changed]
         """;
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);

@@ -27,16 +27,5 @@ public sealed record EngineBuildRequest
     public EngineBuildOptions Options { get; init; } = new();
 
     /// <summary>Everything the engine depends on for <paramref name="backend"/>.</summary>
-    public EngineKeyParts KeyParts(IEngineBackend backend) => new()
-    {
-        GraphHash = GraphHash,
-        WeightFingerprint = WeightFingerprint,
-        Backend = backend.Name,
-        BackendVersion = backend.Version,
-        Device = backend.Device,
-        Precision = Options.Precision,
-        Profiles = Options.ProfileText,
-        Opset = Options.Opset,
-        ExporterVersion = ExporterVersion,
-    };
+    public EngineKeyParts KeyParts(IEngineBackend backend) => EngineKeyParts.For(GraphHash, WeightFingerprint, ExporterVersion, Options, backend);
 }

@@ -7,7 +7,9 @@ namespace VisualGen.Engines;
 /// Built engines on disk, one folder per key (<c>&lt;component&gt;-&lt;key prefix&gt;</c>) holding the backend's files
 /// and a <c>manifest.json</c> with every file's SHA-256. An entry is built in a temporary folder under the root and
 /// renamed into place, so a crash never leaves a half entry; builds of one key are serialized by a lock file, so
-/// concurrent processes build it once; on load every checksum is verified and a corrupt entry is moved aside and rebuilt.
+/// concurrent processes build it once; a corrupt entry is moved aside and rebuilt. On load every file's SHA-256 is
+/// checked against the manifest unless the entry's <see cref="EngineVerificationStamp"/> shows the file unchanged
+/// (same size and write time) since it last matched; <see cref="VerifyAllFiles"/> hashes every file on every load.
 /// A valid entry is loaded without taking the lock, so a copied, read-only cache works.
 /// </summary>
 public sealed class EngineCache
@@ -21,6 +23,11 @@ public sealed class EngineCache
 
     /// <summary>How long to wait for another process building the same key.</summary>
     public TimeSpan LockTimeout { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Hash every file of an entry on every load, ignoring verification stamps: catches a change that kept
+    /// a file's size and write time (a restored timestamp, bit rot), at the cost of reading the whole entry. Set it
+    /// before the cache is used (the build command's <c>--verify full</c>).</summary>
+    public bool VerifyAllFiles { get; set; }
 
     public EngineCache(string root)
     {
@@ -39,13 +46,11 @@ public sealed class EngineCache
     public EngineCacheEntry GetOrBuild(EngineBuildRequest request, IEngineBackend backend, IProgress<string>? progress = null)
     {
         var parts = request.KeyParts(backend);
+        if (TryLoad(request.Component, parts, backend, progress, out _) is { } found) return found;
         string key = EngineCacheKey.Compute(parts);
         string folder = FolderName(request.Component, key);
         string entryDir = Path.Combine(Root, folder);
-
         EngineManifest? manifest = null;
-        if (Directory.Exists(entryDir) && Check(entryDir, key, parts, out manifest) is null)
-            return Load(entryDir, manifest!, backend, hit: true, progress);
 
         Directory.CreateDirectory(Path.Combine(Root, LocksFolder));
         string lockPath = Path.Combine(Root, LocksFolder, folder + ".lock");
@@ -56,7 +61,7 @@ public sealed class EngineCache
             DeleteLeftovers(folder);
             if (Directory.Exists(entryDir))
             {
-                string? problem = Check(entryDir, key, parts, out manifest);
+                string? problem = Check(entryDir, key, parts, progress, out manifest);
                 if (problem is null) hit = true;
                 else
                 {
@@ -67,6 +72,19 @@ public sealed class EngineCache
             if (!hit) manifest = Build(request, backend, key, parts, entryDir, folder, progress);
         }
         return Load(entryDir, manifest!, backend, hit, progress);
+    }
+
+    /// <summary>Loads the entry of <paramref name="parts"/> when it is in the cache and intact, without building and
+    /// without the lock; null otherwise, with <paramref name="problem"/> saying what is wrong (null: no such entry).
+    /// A corrupt entry is left in place: <see cref="GetOrBuild"/> moves it aside and rebuilds it.</summary>
+    public EngineCacheEntry? TryLoad(string component, EngineKeyParts parts, IEngineBackend backend, IProgress<string>? progress, out string? problem)
+    {
+        string key = EngineCacheKey.Compute(parts);
+        string entryDir = Path.Combine(Root, FolderName(component, key));
+        problem = null;
+        if (!Directory.Exists(entryDir)) return null;
+        problem = Check(entryDir, key, parts, progress, out var manifest);
+        return problem is null ? Load(entryDir, manifest!, backend, hit: true, progress) : null;
     }
 
     /// <summary>Deletes temporary and moved-aside folders that no live build owns (their key's lock is free). Returns how many.</summary>
@@ -132,8 +150,8 @@ public sealed class EngineCache
             foreach (var path in Directory.EnumerateFiles(temp, "*", SearchOption.AllDirectories))
             {
                 string rel = Path.GetRelativePath(temp, path).Replace('\\', '/');
-                if (rel == ManifestFileName)
-                    throw new EngineException($"backend {backend.Name} wrote {ManifestFileName}, which the engine cache owns");
+                if (rel is ManifestFileName or EngineVerificationStamp.FileName)
+                    throw new EngineException($"backend {backend.Name} wrote {rel}, which the engine cache owns");
                 files[rel] = EngineCacheKey.HashFile(path);
             }
             var manifest = new EngineManifest
@@ -175,8 +193,10 @@ public sealed class EngineCache
         }
     }
 
-    /// <summary>Null when the entry is complete and intact; otherwise what is wrong with it.</summary>
-    static string? Check(string entryDir, string key, EngineKeyParts parts, out EngineManifest? manifest)
+    /// <summary>Null when the entry is complete and intact; otherwise what is wrong with it. Files the entry's
+    /// verification stamp shows unchanged are not hashed (unless <see cref="VerifyAllFiles"/>); after hashing, the
+    /// stamp is rewritten with what was verified.</summary>
+    string? Check(string entryDir, string key, EngineKeyParts parts, IProgress<string>? progress, out EngineManifest? manifest)
     {
         manifest = null;
         string path = Path.Combine(entryDir, ManifestFileName);
@@ -192,17 +212,48 @@ public sealed class EngineCache
         if (manifest.KeyParts != parts) return $"{ManifestFileName} key parts differ from the request";
         if (manifest.Files is null || !manifest.Files.ContainsKey(manifest.EntryFile ?? ""))
             return $"{ManifestFileName} does not list its entry file '{manifest.EntryFile}'";
+
+        EngineVerificationStamp? stamp = null;
+        if (!VerifyAllFiles && (stamp = EngineVerificationStamp.Read(entryDir, key, out string? stampProblem)) is null && stampProblem is not null)
+            progress?.Report($"engine cache: ignoring the verification stamp of {entryDir}: {stampProblem}; hashing every file");
+        var verified = new SortedDictionary<string, EngineVerificationStamp.VerifiedFile>(StringComparer.Ordinal);
+        int hashed = 0;
         foreach (var (rel, sha) in manifest.Files)
         {
             string file;
             try { file = InsideEntry(entryDir, rel); }
             catch (EngineException e) { return e.Message; }
             if (!File.Exists(file)) return $"file '{rel}' is missing";
+            // the state is taken before hashing: a write during or after the hash changes it, so the stamp won't match
+            var state = FileState.Of(file);
+            if (stamp is not null && stamp.Files.TryGetValue(rel, out var seen) && seen.Matches(state, sha))
+            {
+                verified[rel] = seen;
+                continue;
+            }
             string actual = EngineCacheKey.HashFile(file);
+            hashed++;
             if (!string.Equals(actual, sha, StringComparison.OrdinalIgnoreCase))
                 return $"file '{rel}' has SHA-256 {actual}, manifest says {sha}";
+            verified[rel] = new(state.Size, state.LastWriteTicks, sha);
         }
+        if (hashed > 0) RecordVerification(entryDir, key, verified, progress);
         return null;
+    }
+
+    /// <summary>Writes the verification stamp with the files whose writes are settled; a file written moments ago is
+    /// left out (hashed again next time). A read-only cache cannot take a stamp: it is hashed in full on every load.</summary>
+    static void RecordVerification(string entryDir, string key, IDictionary<string, EngineVerificationStamp.VerifiedFile> verified, IProgress<string>? progress)
+    {
+        var now = DateTime.UtcNow;
+        var settled = verified.Where(f => new FileState(f.Value.Size, f.Value.LastWriteTicks).IsSettled(now))
+            .ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
+        if (settled.Count == 0) return;
+        try { new EngineVerificationStamp { Key = key, Files = settled }.Write(entryDir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            progress?.Report($"engine cache: could not record the verification stamp in {entryDir} ({e.Message}); the next load hashes every file again");
+        }
     }
 
     static string InsideEntry(string entryDir, string relative)

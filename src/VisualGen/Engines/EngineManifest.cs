@@ -31,4 +31,18 @@ public sealed record EngineKeyParts
     public required string Profiles { get; init; }
     public required int Opset { get; init; }
     public required string ExporterVersion { get; init; }
+
+    /// <summary>The parts of a graph (its hash and weight fingerprint, from the exporter) built with <paramref name="options"/> for <paramref name="backend"/>.</summary>
+    public static EngineKeyParts For(string graphHash, string weightFingerprint, string exporterVersion, EngineBuildOptions options, IEngineBackend backend) => new()
+    {
+        GraphHash = graphHash,
+        WeightFingerprint = weightFingerprint,
+        Backend = backend.Name,
+        BackendVersion = backend.Version,
+        Device = backend.Device,
+        Precision = options.Precision,
+        Profiles = options.ProfileText,
+        Opset = options.Opset,
+        ExporterVersion = exporterVersion,
+    };
 }

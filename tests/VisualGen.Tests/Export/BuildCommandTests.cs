@@ -65,6 +65,43 @@ public class BuildCommandTests
         Assert.EndsWith("built", rebuilt.Out.Split('\n').First(l => l.Contains(" nodes ")).TrimEnd());
     }
 
+    /// <summary>After a stamped load, a change that keeps model.onnx's size and write time is not re-hashed by a plain
+    /// build (the documented limit of stamps); <c>--verify full</c> hashes every file and rebuilds the entry.</summary>
+    [ConformanceFact]
+    public void Verify_full_finds_a_change_that_kept_size_and_write_time()
+    {
+        string cache = Fixtures.TempDir("build-cache");
+        string model = Fixtures.Checkpoint("wan21_t2v");
+        Assert.Equal(0, Build("--model", model, "--cache", cache, "--components", "transformer").Rc);
+        string entry = Directory.GetDirectories(cache, "transformer-*").Single();
+        foreach (var f in Directory.GetFiles(entry)) File.SetLastWriteTimeUtc(f, DateTime.UtcNow.AddHours(-1));
+        var stamped = Build("--model", model, "--cache", cache, "--components", "transformer");
+        Assert.True(stamped.Rc == 0, stamped.Err);
+        Assert.True(File.Exists(Path.Combine(entry, "verified.json")));
+
+        string onnx = Path.Combine(entry, "model.onnx");
+        var time = File.GetLastWriteTimeUtc(onnx);
+        var bytes = File.ReadAllBytes(onnx);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(onnx, bytes);
+        File.SetLastWriteTimeUtc(onnx, time);
+        var plain = Build("--model", model, "--cache", cache, "--components", "transformer");
+        Assert.EndsWith("hit", plain.Out.Split('\n').First(l => l.Contains(" nodes ")).TrimEnd());
+
+        var full = Build("--model", model, "--cache", cache, "--components", "transformer", "--verify", "full");
+        Assert.True(full.Rc == 0, full.Err);
+        Assert.Contains($"corrupt entry {entry}: file 'model.onnx' has SHA-256", full.Err);
+        Assert.EndsWith("built", full.Out.Split('\n').First(l => l.Contains(" nodes ")).TrimEnd());
+    }
+
+    [Fact]
+    public void Unknown_verify_mode_is_named()
+    {
+        var r = Build("--model", "/no/such/model", "--cache", Fixtures.TempDir("c"), "--verify", "sometimes");
+        Assert.Equal(2, r.Rc);
+        Assert.Contains("--verify must be 'full' or 'changed', got 'sometimes'", r.Err);
+    }
+
     [Fact]
     public void Missing_model_is_one_line_error()
     {
