@@ -64,7 +64,9 @@ public sealed class CudaBackend : IEngineBackend
         BuildLog.Add($"fused: {report} ({g.Nodes.Count} nodes after fusion)");
         long bytes = PlanFile.Write(g, entryDirectory, new Dictionary<string, byte[]>());
         BuildLog.Add($"weights: {bytes / 1e6:F1} MB packed in {clock.Elapsed.TotalSeconds:F1} s");
-        if (options.Profiles.Count > 0)
+        if (options.Profiles.Count > 0 && g.Inputs.Any(i => i.PlanTime))
+            BuildLog.Add($"GEMM tuning skipped: inputs {string.Join(", ", g.Inputs.Where(i => i.PlanTime).Select(i => i.Name))} are read when a shape is planned, and profiles give only shapes (cuBLASLt's heuristic algorithms are used)");
+        else if (options.Profiles.Count > 0)
         {
             var shapes = options.Profiles.ToDictionary(kv => kv.Key, kv => kv.Value.Opt);
             var (g2, algos) = PlanFile.Read(entryDirectory);

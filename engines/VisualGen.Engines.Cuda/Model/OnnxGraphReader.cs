@@ -1,4 +1,5 @@
 using VisualGen.Checkpoints;
+using VisualGen.Engines;
 using VisualGen.Onnx.Proto;
 
 namespace VisualGen.Engines.Cuda.Model;
@@ -7,6 +8,9 @@ namespace VisualGen.Engines.Cuda.Model;
 /// until a constant's bytes are asked for.</summary>
 public static class OnnxGraphReader
 {
+    /// <summary>Model metadata key: comma-separated graph inputs whose values fix the plan (see <see cref="OpPort.PlanTime"/>).</summary>
+    public const string PlanTimeInputsKey = GraphMetadata.PlanTimeInputs;
+
     public static OpGraph Read(string onnxPath)
     {
         if (!File.Exists(onnxPath)) throw new EngineException($"graph file not found: {onnxPath}");
@@ -17,8 +21,13 @@ public static class OnnxGraphReader
         var graph = model.Graph;
         foreach (var t in graph.Initializer)
             g.Constants[t.Name] = ReadTensor(t, dir, onnxPath);
+        var planTime = model.MetadataProps.FirstOrDefault(p => p.Key == PlanTimeInputsKey)?.Value
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal) ?? [];
         foreach (var i in graph.Input)
-            if (!g.Constants.ContainsKey(i.Name)) g.Inputs.Add(Port(i));
+            if (!g.Constants.ContainsKey(i.Name)) g.Inputs.Add(Port(i) with { PlanTime = planTime.Contains(i.Name) });
+        foreach (var name in planTime)
+            if (!g.Inputs.Any(i => i.Name == name))
+                throw new EngineException($"{onnxPath}: metadata '{PlanTimeInputsKey}' names '{name}', which is not a graph input");
         foreach (var o in graph.Output) g.Outputs.Add(Port(o));
         int unnamed = 0;
         foreach (var n in graph.Node)

@@ -51,7 +51,10 @@ public sealed class ConstTensor(string name, TensorDType dtype, long[] shape, Fu
 }
 
 /// <summary>A graph input or output with its ONNX element type and dims (numbers or symbolic names).</summary>
-public sealed record OpPort(string Name, TensorDType DType, string[] Dims);
+/// <summary>A graph input or output. <see cref="PlanTime"/> inputs (named by the exporter in the model metadata
+/// <see cref="OnnxGraphReader.PlanTimeInputsKey"/>, e.g. position ids) are read on the host when a shape is planned and
+/// folded like constants; their values are part of the plan's key.</summary>
+public sealed record OpPort(string Name, TensorDType DType, string[] Dims, bool PlanTime = false);
 
 /// <summary>The graph the engine plans from: nodes in topological order, constants, inputs and outputs.</summary>
 public sealed class OpGraph

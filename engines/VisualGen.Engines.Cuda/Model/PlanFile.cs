@@ -11,11 +11,11 @@ public static class PlanFile
 {
     public const string PlanName = "plan.json";
     public const string WeightsName = "weights.bin";
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     sealed record NodeDto(string Op, string Name, string?[] Inputs, string[] Outputs, Dictionary<string, OpAttr> Attrs);
     sealed record ConstDto(string Name, string DType, long[] Shape, long Offset, long Length);
-    sealed record PortDto(string Name, string DType, string[] Dims);
+    sealed record PortDto(string Name, string DType, string[] Dims, bool PlanTime = false);
     sealed record PlanDto(int Format, List<NodeDto> Nodes, List<ConstDto> Constants, List<PortDto> Inputs, List<PortDto> Outputs, Dictionary<string, string> GemmAlgorithms);
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = false, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
@@ -40,7 +40,7 @@ public static class PlanFile
         }
         var dto = new PlanDto(FormatVersion,
             g.Nodes.Select(n => new NodeDto(n.Op, n.Name, n.Inputs.ToArray(), n.Outputs.ToArray(), n.Attrs)).ToList(), consts,
-            g.Inputs.Select(p => new PortDto(p.Name, p.DType.ToString(), p.Dims)).ToList(),
+            g.Inputs.Select(p => new PortDto(p.Name, p.DType.ToString(), p.Dims, p.PlanTime)).ToList(),
             g.Outputs.Select(p => new PortDto(p.Name, p.DType.ToString(), p.Dims)).ToList(),
             algorithms.ToDictionary(kv => kv.Key, kv => Convert.ToHexString(kv.Value)));
         File.WriteAllText(Path.Combine(dir, PlanName), JsonSerializer.Serialize(dto, Json));
@@ -68,7 +68,7 @@ public static class PlanFile
                 return buf;
             });
         }
-        foreach (var p in dto.Inputs) g.Inputs.Add(new OpPort(p.Name, Enum.Parse<TensorDType>(p.DType), p.Dims));
+        foreach (var p in dto.Inputs) g.Inputs.Add(new OpPort(p.Name, Enum.Parse<TensorDType>(p.DType), p.Dims, p.PlanTime));
         foreach (var p in dto.Outputs) g.Outputs.Add(new OpPort(p.Name, Enum.Parse<TensorDType>(p.DType), p.Dims));
         return (g, dto.GemmAlgorithms.ToDictionary(kv => kv.Key, kv => Convert.FromHexString(kv.Value)));
     }

@@ -53,9 +53,27 @@ public static class HostOps
             case "Cast":
             {
                 var x = In(0); long to = n.Int("to", 1);
-                bool toInt = to is 6 or 7 or 9;
-                var d = x.Data.Select(v => toInt ? Math.Truncate(v) : (double)(float)v).ToArray();
-                return [new HostValue(x.Shape, d, toInt)];
+                bool toInt = to is 6 or 7 or 9, toF64 = to == 11;
+                var d = x.Data.Select(v => toInt ? Math.Truncate(v) : toF64 ? v : (double)(float)v).ToArray();
+                return [new HostValue(x.Shape, d, toInt, toF64)];
+            }
+            case "MatMul":
+            {
+                // [..., M, K] · [K, N] (the weight-free matmuls of position embeddings; weight GEMMs are VgLinear)
+                var a = In(0); var b = In(1);
+                if (a.Shape.Length < 2 || b.Shape.Length != 2 || a.Shape[^1] != b.Shape[0])
+                    throw new EngineException($"node {n}: plan-time MatMul takes [..., M, K] x [K, N]; got [{string.Join(",", a.Shape)}] x [{string.Join(",", b.Shape)}]");
+                long k = b.Shape[0], cols = b.Shape[1], rows = a.Count / k;
+                bool f64 = a.IsF64 || b.IsF64;
+                var o = new double[rows * cols];
+                for (long r = 0; r < rows; r++)
+                    for (long c = 0; c < cols; c++)
+                    {
+                        double acc = 0;
+                        for (long j = 0; j < k; j++) acc += a.Data[r * k + j] * b.Data[j * cols + c];
+                        o[r * cols + c] = f64 ? acc : (float)acc;
+                    }
+                return [new HostValue([.. a.Shape[..^1], cols], o, false, f64)];
             }
             case "ConstantOfShape":
             {
@@ -73,7 +91,7 @@ public static class HostOps
         {
             var a = In(0); var b = In(1);
             var shape = Layout.Broadcast(a.Shape, b.Shape, n.ToString());
-            bool isInt = a.IsInt && b.IsInt;
+            bool isInt = a.IsInt && b.IsInt, f64 = a.IsF64 || b.IsF64;
             var sa = Layout.BroadcastStrides(a.Shape, shape); var sb = Layout.BroadcastStrides(b.Shape, shape);
             var o = new double[Layout.Count(shape)];
             var idx = new long[shape.Length];
@@ -88,9 +106,9 @@ public static class HostOps
                     "Div" => isInt ? Math.Floor(x / y) : x / y,
                     "Pow" => Math.Pow(x, y), "Max" => Math.Max(x, y), _ => Math.Min(x, y),
                 };
-                o[i] = isInt ? r : (float)r;
+                o[i] = isInt || f64 ? r : (float)r;
             }
-            return [new HostValue(shape, o, isInt)];
+            return [new HostValue(shape, o, isInt, f64)];
         }
         if (OpRegistry.Unary.ContainsKey(n.Op))
         {
@@ -102,7 +120,7 @@ public static class HostOps
                 "Log" => Math.Log,
                 _ => throw new EngineException($"node {n}: {n.Op} is not evaluated at plan time; its inputs must come from the device"),
             };
-            return [new HostValue(x.Shape, x.Data.Select(v => (double)(float)f(v)).ToArray(), false)];
+            return [new HostValue(x.Shape, x.Data.Select(v => x.IsF64 ? f(v) : (double)(float)f(v)).ToArray(), false, x.IsF64)];
         }
         throw new EngineException($"node {n}: {n.Op} cannot be computed at plan time");
     }

@@ -4,11 +4,13 @@ namespace VisualGen.Engines.Cuda.Planning;
 
 /// <summary>A value during planning: its shape, and its contents when they are known on the host (constants and
 /// everything computed only from constants and shapes, folded at plan time).</summary>
-public sealed class HostValue(long[] shape, double[] data, bool isInt)
+public sealed class HostValue(long[] shape, double[] data, bool isInt, bool isF64 = false)
 {
     public long[] Shape { get; } = shape;
     public double[] Data { get; } = data;
     public bool IsInt { get; } = isInt;
+    /// <summary>A float64 value (the graph computes it in double): results derived from it are not rounded to float32.</summary>
+    public bool IsF64 { get; } = isF64;
     public long Count => Data.LongLength;
     public long[] Longs => Data.Select(d => (long)d).ToArray();
 }

@@ -21,8 +21,9 @@ public static class OpRegistry
         ["Reciprocal"] = 23, ["Abs"] = 24, ["Relu"] = 25, ["Gelu"] = 26, ["Erf"] = 29, ["Log"] = 30,
     };
 
-    /// <summary>Ops computed only on the host at plan time (from shapes and constants).</summary>
-    public static readonly IReadOnlySet<string> HostOnly = new HashSet<string> { "Shape", "Gather", "ConstantOfShape", "Range" };
+    /// <summary>Ops computed only on the host at plan time (from shapes, constants and plan-time inputs). MatMul here is
+    /// the weight-free kind (position embeddings); weight GEMMs are fused into VgLinear.</summary>
+    public static readonly IReadOnlySet<string> HostOnly = new HashSet<string> { "Shape", "Gather", "ConstantOfShape", "Range", "MatMul" };
 
     public static readonly IReadOnlySet<string> Fused = new HashSet<string>
     {
@@ -40,6 +41,17 @@ public static class OpRegistry
             throw new EngineException($"{source}: the native CUDA engine cannot run {bad.Count} node(s): " +
                 string.Join(", ", bad.Take(8).Select(n => $"'{n.Name}' (op {n.Op})")) + (bad.Count > 8 ? ", ..." : "") +
                 ". Add a kernel for the op in native/ and engines/VisualGen.Engines.Cuda, or export the model without it.");
+        // host-only ops need inputs known at plan time: constants, plan-time inputs, shapes, and what is computed from them
+        var known = new HashSet<string>(g.Constants.Keys, StringComparer.Ordinal);
+        foreach (var i in g.Inputs.Where(i => i.PlanTime)) known.Add(i.Name);
+        foreach (var n in g.Nodes)
+        {
+            bool folds = n.Op == "Shape" || (!Fused.Contains(n.Op) && n.Inputs.All(x => x is null || known.Contains(x)));
+            if (folds) foreach (var o in n.Outputs) known.Add(o);
+            else if (HostOnly.Contains(n.Op))
+                throw new EngineException($"{source}: node '{n.Name}' ({n.Op}) runs only at plan time, but its input " +
+                    $"'{n.Inputs.First(x => x is not null && !known.Contains(x))}' is computed on the device (a graph input the exporter did not mark as plan-time, or a device result)");
+        }
         foreach (var n in g.Nodes.Where(n => n.Op == "Attention"))
             if (n.In(3) is not null || n.Int("is_causal", 0) != 0 || n.Inputs.Count > 4)
                 throw new EngineException($"{source}: node '{n.Name}' (Attention) has a mask, causal flag or KV cache, which the native CUDA engine does not run");

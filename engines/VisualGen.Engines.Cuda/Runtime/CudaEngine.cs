@@ -60,13 +60,41 @@ public sealed class CudaEngine : IEngine
     static string Key(IReadOnlyDictionary<string, long[]> shapes) =>
         string.Join(";", shapes.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key + "=" + string.Join("x", kv.Value)));
 
-    ShapePlan PlanFor(IReadOnlyDictionary<string, long[]> shapes)
+    /// <summary>The values of plan-time inputs last run with each shape key (what shape-only calls such as
+    /// <see cref="TimeForward"/> plan with).</summary>
+    readonly Dictionary<string, IReadOnlyDictionary<string, HostTensor>> _planTimeValues = new(StringComparer.Ordinal);
+
+    /// <summary>Inputs whose values are read when a shape is planned (position ids): a new value is a new plan.</summary>
+    public IEnumerable<string> PlanTimeInputs => _graph.Inputs.Where(i => i.PlanTime).Select(i => i.Name);
+
+    static string ValuesKey(IReadOnlyDictionary<string, HostTensor> values)
+    {
+        if (values.Count == 0) return "";
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var (name, t) in values.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(name + ":" + t.DType + ":"));
+            if (t.DType == TensorDType.I64) sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.Longs.AsSpan()));
+            else sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.Floats.AsSpan()));
+        }
+        return "|" + Convert.ToHexString(sha.GetHashAndReset());
+    }
+
+    ShapePlan PlanFor(IReadOnlyDictionary<string, long[]> shapes, IReadOnlyDictionary<string, HostTensor>? planTimeValues = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        string key = Key(shapes);
+        string shapeKey = Key(shapes);
+        if (planTimeValues is null && !_planTimeValues.TryGetValue(shapeKey, out planTimeValues))
+        {
+            if (PlanTimeInputs.Any())
+                throw new EngineException($"engine '{Manifest.Component}': inputs {string.Join(", ", PlanTimeInputs)} are read when a shape is planned; run it once with these shapes first");
+            planTimeValues = new Dictionary<string, HostTensor>();
+        }
+        _planTimeValues[shapeKey] = planTimeValues;
+        string key = shapeKey + ValuesKey(planTimeValues);
         if (_plans.TryGetValue(key, out var p)) return p;
         var clock = Stopwatch.StartNew();
-        p = ShapePlanner.Plan(_graph, _res, shapes);
+        p = ShapePlanner.Plan(_graph, _res, shapes, planTimeValues);
         p.PlanSeconds = clock.Elapsed.TotalSeconds;
         _plans[key] = p;
         return p;
@@ -84,15 +112,25 @@ public sealed class CudaEngine : IEngine
     public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs)
     {
         var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        var planTime = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
         foreach (var i in _graph.Inputs)
         {
             if (!inputs.TryGetValue(i.Name, out var t)) throw new EngineException($"engine '{Manifest.Component}' needs input '{i.Name}'; got {string.Join(", ", inputs.Keys)}");
-            if (t.DType != TensorDType.F32) throw new EngineException($"input '{i.Name}' is {t.DType}; the native CUDA engine takes float32");
-            shapes[i.Name] = t.Shape;
+            if (i.PlanTime)
+            {
+                if (t.DType is not (TensorDType.F32 or TensorDType.I64)) throw new EngineException($"input '{i.Name}' is {t.DType}; the native CUDA engine reads it as float32 or int64");
+                planTime[i.Name] = t;
+            }
+            else
+            {
+                if (t.DType != TensorDType.F32) throw new EngineException($"input '{i.Name}' is {t.DType}; the native CUDA engine takes float32");
+                shapes[i.Name] = t.Shape;
+            }
         }
         foreach (var k in inputs.Keys)
-            if (!shapes.ContainsKey(k)) throw new EngineException($"engine '{Manifest.Component}' has no input '{k}' (inputs: {string.Join(", ", shapes.Keys)})");
-        var p = PlanFor(shapes);
+            if (!_graph.Inputs.Any(i => i.Name == k)) throw new EngineException($"engine '{Manifest.Component}' has no input '{k}' (inputs: {string.Join(", ", _graph.Inputs.Select(i => i.Name))})");
+        foreach (var (name, t) in planTime) shapes[name] = t.Shape;
+        var p = PlanFor(shapes, planTime);
         var stream = _res.Stream;
         foreach (var (name, v) in p.Inputs)
             unsafe

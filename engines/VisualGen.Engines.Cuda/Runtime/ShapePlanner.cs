@@ -1,4 +1,5 @@
 using VisualGen.Checkpoints;
+using VisualGen.Tensors;
 using VisualGen.Engines.Cuda.Model;
 using VisualGen.Engines.Cuda.Native;
 using VisualGen.Engines.Cuda.Planning;
@@ -24,13 +25,15 @@ internal sealed unsafe class ShapePlanner
 
     ShapePlanner(OpGraph g, EngineResources res, ShapePlan plan) { _g = g; _res = res; _plan = plan; }
 
-    public static ShapePlan Plan(OpGraph g, EngineResources res, IReadOnlyDictionary<string, long[]> inputShapes)
+    /// <param name="planTimeValues">The values of the graph's plan-time inputs (<see cref="OpPort.PlanTime"/>).</param>
+    public static ShapePlan Plan(OpGraph g, EngineResources res, IReadOnlyDictionary<string, long[]> inputShapes,
+        IReadOnlyDictionary<string, HostTensor>? planTimeValues = null)
     {
         var plan = new ShapePlan(res);
         try
         {
             var p = new ShapePlanner(g, res, plan);
-            p.Build(inputShapes);
+            p.Build(inputShapes, planTimeValues ?? new Dictionary<string, HostTensor>());
             MemoryPlanner.Assign(plan, allocate: !res.DryRun);
             if (!res.DryRun) plan.UploadConstants();
             return plan;
@@ -42,10 +45,18 @@ internal sealed unsafe class ShapePlanner
         }
     }
 
-    void Build(IReadOnlyDictionary<string, long[]> inputShapes)
+    void Build(IReadOnlyDictionary<string, long[]> inputShapes, IReadOnlyDictionary<string, HostTensor> planTimeValues)
     {
         foreach (var i in _g.Inputs)
         {
+            if (i.PlanTime)
+            {
+                var t = planTimeValues.TryGetValue(i.Name, out var value) ? value
+                    : throw new EngineException($"input '{i.Name}' is read when a shape is planned, and its values were not given");
+                var data = t.DType == TensorDType.I64 ? t.Longs.Select(x => (double)x).ToArray() : t.Floats.Select(x => (double)x).ToArray();
+                _host[i.Name] = new HostValue(t.Shape, data, t.DType == TensorDType.I64);
+                continue;
+            }
             if (!inputShapes.TryGetValue(i.Name, out var s)) throw new EngineException($"input '{i.Name}' is missing");
             if (i.DType != TensorDType.F32) throw new EngineException($"input '{i.Name}' has type {i.DType}; the native CUDA engine takes float32 inputs");
             var v = new DeviceValue(i.Name, s, VgDType.F32) { Persistent = true, Def = -1 };
@@ -70,9 +81,9 @@ internal sealed unsafe class ShapePlanner
     {
         if (name is null) return null;
         if (_host.TryGetValue(name, out var h)) return h;
-        if (_g.Constants.TryGetValue(name, out var c) && c.DType is TensorDType.F32 or TensorDType.I64 or TensorDType.I32 && c.Count <= (1 << 24))
+        if (_g.Constants.TryGetValue(name, out var c) && c.DType is TensorDType.F32 or TensorDType.F64 or TensorDType.I64 or TensorDType.I32 && c.Count <= (1 << 24))
         {
-            h = new HostValue(c.Shape, c.ToDoubles(), c.DType != TensorDType.F32);
+            h = new HostValue(c.Shape, c.ToDoubles(), c.DType is TensorDType.I64 or TensorDType.I32, c.DType == TensorDType.F64);
             _host[name] = h;
             return h;
         }
@@ -326,16 +337,28 @@ internal sealed unsafe class ShapePlanner
     {
         var x = Dev(n.In(0)!, VgDType.BF16);
         long heads = n.Int("heads", 0), hd = n.Int("head_dim", 0), c = heads * hd;
-        if (x.Shape[^1] != c || x.Shape.Length != 3) throw new EngineException($"node '{n.Name}': RoPE input {x} is not [batch, tokens, {c}]");
-        long rows = x.Count / c, tokens = x.Shape[1];
+        int norm = (int)n.Int("apply_norm", 1); float eps = (float)n.Float("epsilon", 1e-6);
         var w = n.In(1) is string ws ? Dev(ws, VgDType.F32) : null;
+        bool perHead = x.Shape.Length == 4 && x.Shape[2] == heads && x.Shape[3] == hd;
+        if (!perHead && (x.Shape[^1] != c || x.Shape.Length != 3))
+            throw new EngineException($"node '{n.Name}': RoPE input {x} is neither [batch, tokens, {c}] nor [batch, tokens, {heads}, {hd}]");
+        long rows = x.Count / c, tokens = x.Shape[1];
+        if (perHead && norm == 1)
+        {
+            // [batch, tokens, heads, head_dim]: the RMSNorm is per head (over head_dim), the kernel's over the row: norm first
+            var normed = Temp(x.Shape, VgDType.BF16);
+            var (xin, nw) = (x, w);
+            Add(new ActionStep(n.Name + "/rms_per_head", KernelClass.NormRope, stream =>
+                Check(vg_norm_modulate(1, xin.Ptr, (int)xin.DType, hd, normed.Ptr, (int)VgDType.BF16, hd, rows * heads, rows * heads, hd, eps,
+                    nw?.Ptr ?? IntPtr.Zero, IntPtr.Zero, 0, null, null, stream), n.Name)), nw is null ? [xin] : [xin, nw], [normed]);
+            x = normed; norm = 0; w = null;
+        }
         var cos = HostOf(n.In(2)) ?? throw new EngineException($"node '{n.Name}': the RoPE cos table must be computable at plan time");
         var sin = HostOf(n.In(3)) ?? throw new EngineException($"node '{n.Name}': the RoPE sin table must be computable at plan time");
         if (cos.Count != tokens * hd / 2 || sin.Count != cos.Count)
             throw new EngineException($"node '{n.Name}': RoPE tables have {cos.Count} entries, expected tokens {tokens} × {hd / 2}");
         var dc = UploadHost(cos, n.In(2)!); var ds = UploadHost(sin, n.In(3)!);
-        var o = New(n.Outputs[0], x.Shape, VgDType.BF16);
-        int norm = (int)n.Int("apply_norm", 1); float eps = (float)n.Float("epsilon", 1e-6);
+        var o = New(n.Outputs[0], [x.Shape[0], x.Shape[1], c], VgDType.BF16); // ApplyInterleaved's output: [batch, tokens, heads·head_dim]
         Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
             Check(vg_rmsnorm_rope(x.Ptr, c, o.Ptr, c, rows, tokens, heads, hd, norm, eps, w?.Ptr ?? IntPtr.Zero, 0, dc.Ptr, ds.Ptr, 0, stream), n.Name)),
             w is null ? [x, dc, ds] : [x, w, dc, ds], [o]);

@@ -1,4 +1,5 @@
 using VisualGen.Checkpoints;
+using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
 using VisualGen.Exporter.Modules;
 
@@ -84,6 +85,7 @@ public sealed class FluxTransformer2D
         var outT = model.Forward(hs, ctx, pooled, ts, imgIds, txtIds, guidance);
         tracer.Output(outT, "sample", "batch", "image_tokens", (config.PatchSize * config.PatchSize * config.OutChannelsOrIn).ToString());
         tracer.Graph.Metadata["visualgen.class"] = "FluxTransformer2DModel";
+        tracer.Graph.Metadata[GraphMetadata.PlanTimeInputs] = "img_ids,txt_ids";
         tracer.Graph.Metadata["visualgen.guidance_embeds"] = config.GuidanceEmbeds ? "true" : "false";
         tracer.Graph.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
         return tracer.Graph;

@@ -1,4 +1,5 @@
 using VisualGen.Checkpoints;
+using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
 using VisualGen.Exporter.Modules;
 
@@ -72,6 +73,7 @@ public sealed class QwenImageTransformer2DModel
         var outT = model.Forward(hs, ts, ctx, shapes);
         tracer.Output(outT, "sample", "batch", "image_tokens", (config.PatchSize * config.PatchSize * config.OutChannelsOrIn).ToString());
         tracer.Graph.Metadata["visualgen.class"] = "QwenImageTransformer2DModel";
+        tracer.Graph.Metadata[GraphMetadata.PlanTimeInputs] = "img_shapes";
         tracer.Graph.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
         return tracer.Graph;
     }

@@ -86,6 +86,29 @@ public class CudaEngineTests
     }
 
     [Fact]
+    public void Plan_time_op_fed_by_a_device_value_is_a_build_error_naming_the_node()
+    {
+        // a weight-free MatMul is folded at plan time; fed by an ordinary (device) input it cannot run
+        var t = new Tracer("matmul_graph");
+        var x = t.Input("x", TensorDType.F32, "8", "3");
+        var f = t.Input("f", TensorDType.F32, "3", "4");
+        t.Output(x.MatMul(f), "y", "8", "4");
+        string path = Path.Combine(Fixtures.TempDir("cuda"), "model.onnx");
+        new OnnxWriter().Write(t.Graph, path);
+        var e = Assert.Throws<EngineException>(() => CudaBackend.Compile(path));
+        Assert.Contains("node 'MatMul", e.Message);
+        Assert.Contains("runs only at plan time, but its input 'x' is computed on the device", e.Message);
+        // marked as a plan-time input, the same graph compiles
+        t.Graph.Metadata[GraphMetadata.PlanTimeInputs] = "x,f";
+        new OnnxWriter().Write(t.Graph, path);
+        var (g, _) = CudaBackend.Compile(path);
+        Assert.All(g.Inputs, i => Assert.True(i.PlanTime));
+        t.Graph.Metadata[GraphMetadata.PlanTimeInputs] = "x,nope";
+        new OnnxWriter().Write(t.Graph, path);
+        Assert.Contains("names 'nope', which is not a graph input", Assert.Throws<EngineException>(() => CudaBackend.Compile(path)).Message);
+    }
+
+    [Fact]
     public void Memory_planner_reuses_blocks_after_last_use()
     {
         var iv = new List<MemoryPlanner.Interval>
@@ -198,6 +221,40 @@ public class CudaPlannerTests
             ["hidden_states"] = [2, 16, 3, 4, 6], ["timestep"] = [2], ["encoder_hidden_states"] = [2, 16, 32],
         });
         Assert.DoesNotContain(bf16Plan.Values, v => v.DType == VgDType.FP8E4M3);
+    }
+
+    [ConformanceFact]
+    public void Flux_and_qwen_image_transformers_plan_with_position_inputs_folded()
+    {
+        // FLUX: img_ids/txt_ids feed a float64 MatMul + cos/sin (FluxPosEmbed); Qwen-Image: img_shapes feeds the
+        // RoPE table gathers. Both are plan-time inputs: their tables become host uploads, no device input.
+        foreach (var (fam, ropeTokens, shapes, values) in new (string, long, Dictionary<string, long[]>, Dictionary<string, HostTensor>)[]
+        {
+            ("flux1", 16 + 12, new() { ["hidden_states"] = [1, 12, 16], ["encoder_hidden_states"] = [1, 16, 32], ["pooled_projections"] = [1, 32], ["timestep"] = [1], ["guidance"] = [1] },
+                new() { ["img_ids"] = HostTensor.Float32(Enumerable.Range(0, 36).Select(i => (float)(i % 3 == 0 ? 0 : i / 3 % 4)).ToArray(), 12, 3), ["txt_ids"] = HostTensor.Zeros(16, 3) }),
+            ("qwenimage", 12, new() { ["hidden_states"] = [1, 12, 64], ["encoder_hidden_states"] = [1, 84, 32], ["timestep"] = [1] },
+                new() { ["img_shapes"] = HostTensor.Int64([1, 3, 4], 3) }),
+        })
+        {
+            string model = Fixtures.Checkpoint(fam);
+            var index = ModelIndex.Load(model);
+            var exporter = VisualGen.Exporter.Export.ComponentExporterRegistry.CreateDefault().Get(index, "transformer");
+            string dir = index.ComponentDirectory("transformer");
+            string path = Path.Combine(Fixtures.TempDir("cuda-" + fam), "model.onnx");
+            using (var weights = ComponentWeights.Open(dir))
+                new OnnxWriter().Write(exporter.Trace(new VisualGen.Exporter.Export.TraceContext(index, "transformer", dir, weights, "")), path);
+            var (g, report) = CudaBackend.Compile(path);
+            Assert.Equal(values.Keys.Order(), g.Inputs.Where(i => i.PlanTime).Select(i => i.Name).Order());
+            Assert.True(report.Counts.GetValueOrDefault("VgRmsNormRope") > 0, $"{fam}: {report}");
+            foreach (var (k, v) in values) shapes[k] = v.Shape;
+            using var res = new EngineResources();
+            using var plan = ShapePlanner.Plan(g, res, shapes, values);
+            Assert.DoesNotContain(plan.Inputs.Keys, k => values.ContainsKey(k));
+            Assert.Equal(12, plan.Outputs["sample"].Shape[1]);
+            // the (joint or image) RoPE tables [tokens, head_dim/2] are computed at plan time and uploaded
+            Assert.Contains(plan.HostUploads, u => u.Value.Shape.SequenceEqual(new long[] { ropeTokens, 8 }));
+            Assert.Contains("read when a shape is planned", Assert.Throws<EngineException>(() => ShapePlanner.Plan(g, res, shapes)).Message);
+        }
     }
 
     [Theory]

@@ -1,0 +1,9 @@
+namespace VisualGen.Engines;
+
+/// <summary>Keys of the model metadata the exporter writes into its graphs and engines may read.</summary>
+public static class GraphMetadata
+{
+    /// <summary>Comma-separated graph inputs whose values depend only on the input shapes (position ids, the latent
+    /// grid): an engine may read them when it plans a shape and fold what they feed (rotary tables) like constants.</summary>
+    public const string PlanTimeInputs = "visualgen.plan_time_inputs";
+}
