@@ -69,7 +69,7 @@ public sealed record EngineSourceKey
     /// <summary>The builds of the code a trace runs: the exporter's trace function, the exporter and the library.</summary>
     static string CodeIdentity(ComponentExporter exporter) => string.Join(",",
         new[] { exporter.Trace.Method.Module, typeof(EngineSourceKey).Module, typeof(ModelIndex).Module }
-            .Select(m => $"{m.Name}:{m.ModuleVersionId:N}"));
+            .Select(m => $"{m.Assembly.GetName().Name}:{m.ModuleVersionId:N}"));
 
     /// <summary>SHA-256 (hex) of every field but <see cref="Settled"/>, one "name=json-string" line each.</summary>
     public string Hash()
