@@ -24,20 +24,7 @@ __global__ void norm_modulate_kernel(NormArgs a) {
     const TX* x = static_cast<const TX*>(a.x) + row * a.x_stride;
     float v[NV][8];
     bool active[NV];
-    float sum = 0.0f;
-#pragma unroll
-    for (int j = 0; j < NV; ++j) {
-        int64_t c = (threadIdx.x + static_cast<int64_t>(j) * blockDim.x) * 8;
-        active[j] = c < a.channels;
-        if (active[j]) {
-            vg::load8(x + c, v[j]);
-#pragma unroll
-            for (int i = 0; i < 8; ++i) sum += v[j][i];
-        } else {
-#pragma unroll
-            for (int i = 0; i < 8; ++i) v[j][i] = 0.0f;
-        }
-    }
+    const float sum = vg::load_row<NV>(x, a.channels, v, active, false);
     const float inv_c = 1.0f / static_cast<float>(a.channels);
     float mean = 0.0f;
     if (a.layer) mean = vg::block_sum(sum, scratch) * inv_c;
@@ -56,7 +43,7 @@ __global__ void norm_modulate_kernel(NormArgs a) {
 #pragma unroll
     for (int j = 0; j < NV; ++j) {
         if (!active[j]) continue;
-        int64_t c = (threadIdx.x + static_cast<int64_t>(j) * blockDim.x) * 8;
+        const int64_t c = vg::row_vec_offset(j);
         float y[8], p[8];
 #pragma unroll
         for (int i = 0; i < 8; ++i) y[i] = (v[j][i] - mean) * rstd;
@@ -83,10 +70,8 @@ __global__ void norm_modulate_kernel(NormArgs a) {
 
 template <typename TX, typename TO>
 vg_status launch_norm(const NormArgs& a, cudaStream_t st) {
-    const int64_t vecs = a.channels / 8;
-    int nv = vecs <= 1024 ? 1 : vecs <= 2048 ? 2 : 4;
-    int threads = static_cast<int>((vecs + nv - 1) / nv);
-    threads = (threads + 31) / 32 * 32;
+    int nv = 1, threads = 32;
+    vg::row_launch(a.channels, nv, threads);
     dim3 grid(static_cast<unsigned>(a.rows));
     if (nv == 1) norm_modulate_kernel<TX, TO, 1><<<grid, threads, 0, st>>>(a);
     else if (nv == 2) norm_modulate_kernel<TX, TO, 2><<<grid, threads, 0, st>>>(a);

@@ -23,17 +23,7 @@ __global__ void rmsnorm_rope_kernel(RopeArgs a) {
     const __nv_bfloat16* x = a.x + row * a.x_stride;
     float v[NV][8];
     bool active[NV];
-    float sq = 0.0f;
-#pragma unroll
-    for (int j = 0; j < NV; ++j) {
-        int64_t c = (threadIdx.x + static_cast<int64_t>(j) * blockDim.x) * 8;
-        active[j] = c < a.channels;
-        if (active[j]) {
-            vg::load8(x + c, v[j]);
-#pragma unroll
-            for (int i = 0; i < 8; ++i) sq += v[j][i] * v[j][i];
-        }
-    }
+    const float sq = vg::load_row<NV>(x, a.channels, v, active, true);
     float rstd = 1.0f;
     if (a.norm) rstd = rsqrtf(vg::block_sum(sq, scratch) / static_cast<float>(a.channels) + a.eps);
     const int64_t t = row % a.tokens;
@@ -41,7 +31,7 @@ __global__ void rmsnorm_rope_kernel(RopeArgs a) {
 #pragma unroll
     for (int j = 0; j < NV; ++j) {
         if (!active[j]) continue;
-        int64_t c = (threadIdx.x + static_cast<int64_t>(j) * blockDim.x) * 8;
+        const int64_t c = vg::row_vec_offset(j);
         float y[8];
         if (a.norm) {
             float w[8];
@@ -103,10 +93,8 @@ extern "C" VG_API vg_status vg_rmsnorm_rope(const void* x, int64_t x_stride, voi
     a.x_stride = x_stride; a.out_stride = out_stride; a.rows = rows; a.tokens = tokens; a.channels = channels;
     a.head_dim = head_dim; a.table_stride = table_stride; a.norm = apply_norm != 0; a.eps = eps;
     a.weight = weight; a.weight_dtype = weight_dtype; a.cos = cos; a.sin = sin;
-    const int64_t vecs = channels / 8;
-    int nv = vecs <= 1024 ? 1 : vecs <= 2048 ? 2 : 4;
-    int threads = static_cast<int>((vecs + nv - 1) / nv);
-    threads = (threads + 31) / 32 * 32;
+    int nv = 1, threads = 32;
+    vg::row_launch(channels, nv, threads);
     cudaStream_t st = static_cast<cudaStream_t>(stream);
     dim3 grid(static_cast<unsigned>(rows));
     if (nv == 1) rmsnorm_rope_kernel<1><<<grid, threads, 0, st>>>(a);

@@ -68,4 +68,40 @@ __device__ __forceinline__ float block_sum(float x, float* scratch) {
     return y;
 }
 
+// ---- one row per block, held in registers -------------------------------------------------------------
+// Thread t owns the row's 8-element vectors t, t + blockDim.x, ... (NV of them; NV from row_launch). Vectors past
+// `channels` are inactive and read as zeros.
+
+__device__ __forceinline__ int64_t row_vec_offset(int j) {
+    return (threadIdx.x + static_cast<int64_t>(j) * blockDim.x) * 8;
+}
+
+// Loads the thread's vectors of one row; returns the sum of x (squares: the sum of x²) over them.
+template <int NV, typename T>
+__device__ __forceinline__ float load_row(const T* x, int64_t channels, float v[NV][8], bool active[NV], bool squares) {
+    float s = 0.0f;
+#pragma unroll
+    for (int j = 0; j < NV; ++j) {
+        const int64_t c = row_vec_offset(j);
+        active[j] = c < channels;
+        if (active[j]) {
+            load8(x + c, v[j]);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) s += squares ? v[j][i] * v[j][i] : v[j][i];
+        } else {
+#pragma unroll
+            for (int i = 0; i < 8; ++i) v[j][i] = 0.0f;
+        }
+    }
+    return s;
+}
+
+// Vectors per thread (1, 2 or 4: the kernels' NV) and threads per block (a multiple of 32) for rows of `channels`.
+inline void row_launch(int64_t channels, int& nv, int& threads) {
+    const int64_t vecs = channels / 8;
+    nv = vecs <= 1024 ? 1 : vecs <= 2048 ? 2 : 4;
+    threads = static_cast<int>((vecs + nv - 1) / nv);
+    threads = (threads + 31) / 32 * 32;
+}
+
 }  // namespace vg

@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench engine compile peer pipeline (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile peer pipeline (default: build check bench)
 #
 # carry: .third_party (cudnn-frontend headers: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -86,6 +86,24 @@ fi
 if has engine || has compile; then
   echo; echo "| what | ms (CUDA graphs) | ms (no graphs) | notes |"; echo "| --- | ---: | ---: | --- |"
   cat "$W/io/torch_table.txt" "$W/io/ours_table.txt" 2>/dev/null | sed 's/^TABLE //; s/^/| /; s/$/ |/'
+fi
+# FLUX (FLUX.1-dev widths, reduced depth: FLUX_LAYERS double + 2x single blocks) at 1024x1024: PyTorch eager, ours
+# (bf16 and FP8 attention), comparison, torch.compile. Carry .publish and .peer.
+if has flux; then
+  mkdir -p /tmp/py "$W" && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
+  export PYTHONPATH=/tmp/py PYTHONUNBUFFERED=1 VISUALGEN_NATIVE_LIB="$PWD/$LIB" DOTNET_gcServer=1
+  rm -f "$W/io/flux_torch_table.txt"
+  python3 tools/bench/flux_peer.py make "$W" 2>&1 | tee "$OUT/flux_make.log" | grep -E "params|torch|rror" || status=1
+  .publish/visualgen-bench flux "$W/flux" "$W/io" "$W/cache" 2>&1 | tee "$OUT/flux.log" | grep -E "FLUX|TABLE|rror|built|skipped" | grep -v "^TABLE" || status=1
+  python3 tools/bench/flux_peer.py compare "$W" 2>&1 | tee -a "$OUT/flux.log" | tail -2 || status=1
+fi
+if has fluxcompile; then  # a separate stage (and call): compiling takes minutes
+  mkdir -p /tmp/py && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
+  PYTHONPATH=/tmp/py python3 tools/bench/flux_peer.py compile "$W" 2>&1 | tee -a "$OUT/flux.log" | grep -E "torch|rror" || status=1
+fi
+if has flux || has fluxcompile; then
+  echo; echo "| what | ms (CUDA graphs) | ms (no graphs) | notes |"; echo "| --- | ---: | ---: | --- |"
+  cat "$W/io/flux_torch_table.txt" "$W/io/flux_ours_table.txt" 2>/dev/null | sed 's/^TABLE //; s/^/| /; s/$/ |/'
 fi
 
 # The diffusers peer: carry .peer (a copy of shared/peer); diffusers' src is unpacked from its tarball.

@@ -240,11 +240,12 @@ public sealed class CudaEngine : IEngine
         return (gemm, p.AttentionFlops);
     }
 
-    /// <summary>Plans <paramref name="shapes"/>, runs one forward on random inputs and tunes the GEMM algorithms.</summary>
-    internal List<string> Tune(IReadOnlyDictionary<string, long[]> shapes)
+    /// <summary>Plans <paramref name="shapes"/>, runs one forward and tunes the GEMM algorithms of that plan. The forward
+    /// runs on <paramref name="inputs"/> when given (needed when the graph has plan-time inputs), else on random ones.</summary>
+    public List<string> Tune(IReadOnlyDictionary<string, long[]> shapes, IReadOnlyDictionary<string, HostTensor>? inputs = null)
     {
         var rng = new Random(1234);
-        var inputs = shapes.ToDictionary(kv => kv.Key, kv =>
+        inputs ??= shapes.ToDictionary(kv => kv.Key, kv =>
         {
             var d = new float[kv.Value.Aggregate(1L, (a, b) => a * b)];
             for (int i = 0; i < d.Length; i++) d[i] = (float)(rng.NextDouble() * 2 - 1);
