@@ -70,8 +70,10 @@ def make(d):
     x = {"hidden_states": torch.randn(1, N_IMG, 64, device="cuda", generator=g),
          "encoder_hidden_states": torch.randn(1, N_TXT, 4096, device="cuda", generator=g),
          "pooled_projections": torch.randn(1, 768, device="cuda", generator=g),
-         "timestep": torch.rand(1, device="cuda", generator=g),
-         "guidance": torch.tensor([3.5], device="cuda"),
+         # diffusers casts timestep and guidance to bf16 and multiplies by 1000 in bf16; 0.5 and 4.0 (500, 4000) are
+         # exact there, so both sides embed the same values (ours computes in fp32)
+         "timestep": torch.tensor([0.5], device="cuda"),
+         "guidance": torch.tensor([4.0], device="cuda"),
          "img_ids": ids.reshape(-1, 3), "txt_ids": torch.zeros(N_TXT, 3, device="cuda")}
     save_file({k: v.float().contiguous().cpu() for k, v in x.items()}, os.path.join(d, "io", "flux_inputs.safetensors"))
     print(f"params: {sum(p.numel() for p in m.parameters()) / 1e9:.3f} B ({LAYERS} double + {2 * LAYERS} single blocks)")
@@ -79,6 +81,16 @@ def make(d):
         kw = inputs(d)
         ref = m(**kw)[0]
         save_file({"sample": ref.float().contiguous().cpu()}, os.path.join(d, "io", "flux_ref.safetensors"))
+        # the same weights in float32: how far bf16 itself is from the float32 result on this random model
+        m32 = m.float()
+        kw32 = {k: (v.float() if torch.is_tensor(v) else v) for k, v in kw.items()}
+        ref32 = m32(**kw32)[0]
+        save_file({"sample": ref32.contiguous().cpu()}, os.path.join(d, "io", "flux_ref32.safetensors"))
+        r, r32 = ref.double().flatten(), ref32.double().flatten()
+        print(f"PyTorch bf16 vs PyTorch fp32 (same weights): cosine {torch.nn.functional.cosine_similarity(r, r32, dim=0).item():.6f}, "
+              f"rel L2 {((r - r32).norm() / r32.norm()).item():.3e}")
+        m = m32.to(torch.bfloat16)
+        del m32
         best = None
         for name, be in [("default", None), ("cudnn", torch.nn.attention.SDPBackend.CUDNN_ATTENTION)]:
             if be is None:
@@ -106,6 +118,9 @@ def compare(d):
         ok = cos >= 0.999 and not torch.isnan(ours).any()
         status |= 0 if ok else 1
         print(f"FLUX 1024x1024, ours with {label} vs PyTorch bf16: cosine {cos:.6f}, rel L2 {rel:.3e} -> {'PASS' if ok else 'FAIL'}")
+        ref32 = load_file(os.path.join(d, "io", "flux_ref32.safetensors"))["sample"].double()
+        c32 = torch.nn.functional.cosine_similarity(ref32.flatten(), ours.flatten(), dim=0).item()
+        print(f"FLUX 1024x1024, ours with {label} vs PyTorch fp32: cosine {c32:.6f}, rel L2 {((ref32 - ours).norm() / ref32.norm()).item():.3e}")
     return status
 
 
