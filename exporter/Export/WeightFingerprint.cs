@@ -45,7 +45,13 @@ public static class WeightFingerprint
         var clock = Stopwatch.StartNew();
         foreach (var file in pending)
         {
-            file.Sha256 = HashFile(file.Path);
+            (file.Sha256, long read) = Hash(file.Path);
+            if (read != file.Size) // written while it was listed: the fingerprint is of what was read
+            {
+                progress?.Report($"weight file {file.Path} was {Size(file.Size)} when listed and {Size(read)} when hashed");
+                file.Size = read;
+                file.Stamp = null;
+            }
             if (memo is not null) Remember(file, memo, progress);
         }
         if (pending.Count > 0)
@@ -61,14 +67,21 @@ public static class WeightFingerprint
     }
 
     /// <summary>SHA-256 (hex) of every byte of <paramref name="path"/>, streamed.</summary>
-    public static string HashFile(string path)
+    public static string HashFile(string path) => Hash(path).Sha256;
+
+    static (string Sha256, long Bytes) Hash(string path)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0, FileOptions.SequentialScan);
         var buffer = new byte[BufferBytes];
+        long total = 0;
         int n;
-        while ((n = fs.Read(buffer)) > 0) sha.AppendData(buffer, 0, n);
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
+        while ((n = fs.Read(buffer)) > 0)
+        {
+            sha.AppendData(buffer, 0, n);
+            total += n;
+        }
+        return (Convert.ToHexStringLower(sha.GetHashAndReset()), total);
     }
 
     sealed class WeightFile(string path)
