@@ -25,7 +25,7 @@ public readonly record struct WeightFileStamp(long Size, long LastWriteTicks, lo
     public bool IsSettled(DateTime nowUtc) =>
         nowUtc.Ticks - Math.Max(LastWriteTicks, ChangeTicks) >= VisualGen.Engines.FileState.SettleTime.Ticks;
 
-    const int AtFdCwd = -100;
+    const int AtFdCwd = -100, EPERM = 1, ENOSYS = 38;
     const uint StatxMtime = 0x40, StatxCtime = 0x80, StatxIno = 0x100, StatxSize = 0x200;
     const uint Needed = StatxMtime | StatxCtime | StatxIno | StatxSize;
 
@@ -47,6 +47,7 @@ public readonly record struct WeightFileStamp(long Size, long LastWriteTicks, lo
             if (NativeStatx(AtFdCwd, p, 0, Needed, b) != 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
+                if (errno is ENOSYS or EPERM) return null; // a kernel without statx, or a sandbox (seccomp) that refuses it
                 throw new IOException($"cannot examine weight file {path}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
             }
             var s = new ReadOnlySpan<byte>(b, StatxBytes);

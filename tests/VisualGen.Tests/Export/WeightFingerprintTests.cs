@@ -78,6 +78,28 @@ public sealed class WeightFingerprintTests : IDisposable
     }
 
     [Fact]
+    public void StampAgreesWithFileInfoAndSeesARestoredWriteTime()
+    {
+        var first = WeightFileStamp.Of(_model.WeightsPath) ?? throw new InvalidOperationException("statx gives no change time here");
+        var info = new FileInfo(_model.WeightsPath);
+        Assert.Equal(info.Length, first.Size);
+        Assert.Equal(info.LastWriteTimeUtc.Ticks, first.LastWriteTicks);
+        Assert.True(first.ChangeTicks > first.LastWriteTicks); // the write time was set an hour back after the write
+
+        Thread.Sleep(20);
+        _model.EditWeightsInPlace(Edited);
+        File.SetLastWriteTimeUtc(_model.WeightsPath, TinyAddModel.Settled);
+        var edited = WeightFileStamp.Of(_model.WeightsPath)!.Value;
+        Assert.Equal((first.Size, first.LastWriteTicks, first.Device, first.Inode), (edited.Size, edited.LastWriteTicks, edited.Device, edited.Inode));
+        Assert.True(edited.ChangeTicks > first.ChangeTicks);
+        Assert.False(edited.IsSettled(DateTime.UtcNow));
+        Assert.True(edited.IsSettled(DateTime.UtcNow + FileState.SettleTime));
+
+        _model.WriteWeights(W); // a new file renamed over the old one
+        Assert.NotEqual(first.Inode, WeightFileStamp.Of(_model.WeightsPath)!.Value.Inode);
+    }
+
+    [Fact]
     public void SecondRunReadsNoWeightBytesAndUsesTheMemo()
     {
         LetFilesSettle();
