@@ -54,7 +54,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         string componentDir = index.ComponentDirectory(folder);
         var chosen = ComponentBackends.TryGetValue(folder, out var own) ? own : backend;
 
-        string fingerprint = WeightFingerprint.Of(componentDir);
+        string fingerprint = WeightFingerprint.Compute(componentDir, new WeightHashMemo(cache.Root), progress, folder).Value;
         var source = EngineSourceKey.Of(index, component, componentDir, exporter, fingerprint, ExporterInfo.Version, chosen, _options);
         string sourceKey = source.Hash();
         var keys = new EngineKeyIndex(cache.Root);
