@@ -49,6 +49,10 @@ class AttentionArgs(C.Structure):
                 ("out_scale", C.c_void_p), ("workspace", C.c_void_p), ("workspace_bytes", C.c_size_t)]
 
 
+class NdTensor(C.Structure):
+    _fields_ = [("ptr", C.c_void_p), ("dtype", C.c_int32), ("strides", C.c_int64 * 8)]
+
+
 class RowVector(C.Structure):
     _fields_ = [("ptr", C.c_void_p), ("dtype", C.c_int32), ("batch_stride", C.c_int64), ("token_stride", C.c_int64)]
 
@@ -94,6 +98,7 @@ class Native:
             "vg_unary": [i32, vp, i32, vp, i32, i64, vp],
             "vg_binary": [i32, vp, i32, vp, i32, i64, vp, i64, i64, vp],
             "vg_quantize_fp8": [vp, i32, i64, vp, vp, vp],
+            "vg_nd": [i32, i32, C.POINTER(i64), C.POINTER(NdTensor), C.POINTER(NdTensor), C.POINTER(NdTensor), vp],
             "vg_dequantize_fp8": [vp, vp, i64, vp, i32, vp],
         }
         for name, args in sig.items():
@@ -170,6 +175,14 @@ class Native:
         a = AttentionArgs(C.sizeof(AttentionArgs), q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(),
                           *sp, None if ws is None else ws.data_ptr(), 0 if ws is None else ws.numel())
         self.call("vg_attention_run", plan, C.byref(a), C.c_void_p(stream))
+
+    # ---- N-d elementwise (op 0 = copy) ----
+    def nd_copy(self, sizes, out, out_offset, out_strides, a, a_offset, a_strides, stream=0):
+        """out[view] = a[view]: element offsets and strides per dim (elements)."""
+        arr = C.c_int64 * 8
+        o = NdTensor(out.data_ptr() + out_offset * out.element_size(), dtype_of(out), arr(*out_strides))
+        x = NdTensor(a.data_ptr() + a_offset * a.element_size(), dtype_of(a), arr(*a_strides))
+        self.call("vg_nd", 0, len(sizes), (C.c_int64 * len(sizes))(*sizes), C.byref(o), C.byref(x), None, C.c_void_p(stream))
 
     # ---- FP8 quantization ----
     def quantize_fp8(self, x, out, block, stream=0):

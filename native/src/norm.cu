@@ -17,17 +17,21 @@ struct NormArgs {
     int modulate;
 };
 
-template <typename TX, typename TO, int NV>
+// WARP_ROWS: each warp holds one row (rows of <= kWarpRowChannels, NV = 1), else the block holds one row.
+template <typename TX, typename TO, int NV, bool WARP_ROWS>
 __global__ void norm_modulate_kernel(NormArgs a) {
     __shared__ float scratch[32];
-    const int64_t row = blockIdx.x;
+    const int64_t row = WARP_ROWS ? blockIdx.x * static_cast<int64_t>(blockDim.x / 32) + threadIdx.x / 32 : blockIdx.x;
+    if (WARP_ROWS && row >= a.rows) return;  // whole warps only: no block-wide barrier in this mode
+    const int tid = WARP_ROWS ? threadIdx.x & 31 : threadIdx.x, nthreads = WARP_ROWS ? 32 : blockDim.x;
+    auto reduce = [&](float s) { return WARP_ROWS ? vg::warp_sum(s) : vg::block_sum(s, scratch); };
     const TX* x = static_cast<const TX*>(a.x) + row * a.x_stride;
     float v[NV][8];
     bool active[NV];
-    const float sum = vg::load_row<NV>(x, a.channels, v, active, false);
+    const float sum = vg::load_row<NV>(x, a.channels, v, active, false, tid, nthreads);
     const float inv_c = 1.0f / static_cast<float>(a.channels);
     float mean = 0.0f;
-    if (a.layer) mean = vg::block_sum(sum, scratch) * inv_c;
+    if (a.layer) mean = reduce(sum) * inv_c;
     float sq = 0.0f;
 #pragma unroll
     for (int j = 0; j < NV; ++j)
@@ -37,13 +41,13 @@ __global__ void norm_modulate_kernel(NormArgs a) {
                 float d = v[j][i] - mean;
                 sq += d * d;
             }
-    const float rstd = rsqrtf(vg::block_sum(sq, scratch) * inv_c + a.eps);
+    const float rstd = rsqrtf(reduce(sq) * inv_c + a.eps);
     const int64_t b = row / a.tokens, t = row % a.tokens;
     TO* out = static_cast<TO*>(a.out) + row * a.out_stride;
 #pragma unroll
     for (int j = 0; j < NV; ++j) {
         if (!active[j]) continue;
-        const int64_t c = vg::row_vec_offset(j);
+        const int64_t c = vg::row_vec_offset(j, tid, nthreads);
         float y[8], p[8];
 #pragma unroll
         for (int i = 0; i < 8; ++i) y[i] = (v[j][i] - mean) * rstd;
@@ -70,12 +74,17 @@ __global__ void norm_modulate_kernel(NormArgs a) {
 
 template <typename TX, typename TO>
 vg_status launch_norm(const NormArgs& a, cudaStream_t st) {
+    if (a.channels <= vg::kWarpRowChannels) {
+        const unsigned blocks = static_cast<unsigned>((a.rows + 7) / 8);
+        norm_modulate_kernel<TX, TO, 1, true><<<blocks, 256, 0, st>>>(a);
+        return vg::launch_check("norm_modulate_kernel (warp rows)");
+    }
     int nv = 1, threads = 32;
     vg::row_launch(a.channels, nv, threads);
     dim3 grid(static_cast<unsigned>(a.rows));
-    if (nv == 1) norm_modulate_kernel<TX, TO, 1><<<grid, threads, 0, st>>>(a);
-    else if (nv == 2) norm_modulate_kernel<TX, TO, 2><<<grid, threads, 0, st>>>(a);
-    else norm_modulate_kernel<TX, TO, 4><<<grid, threads, 0, st>>>(a);
+    if (nv == 1) norm_modulate_kernel<TX, TO, 1, false><<<grid, threads, 0, st>>>(a);
+    else if (nv == 2) norm_modulate_kernel<TX, TO, 2, false><<<grid, threads, 0, st>>>(a);
+    else norm_modulate_kernel<TX, TO, 4, false><<<grid, threads, 0, st>>>(a);
     return vg::launch_check("norm_modulate_kernel");
 }
 

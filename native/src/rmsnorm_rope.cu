@@ -23,7 +23,7 @@ __global__ void rmsnorm_rope_kernel(RopeArgs a) {
     const __nv_bfloat16* x = a.x + row * a.x_stride;
     float v[NV][8];
     bool active[NV];
-    const float sq = vg::load_row<NV>(x, a.channels, v, active, true);
+    const float sq = vg::load_row<NV>(x, a.channels, v, active, true, threadIdx.x, blockDim.x);
     float rstd = 1.0f;
     if (a.norm) rstd = rsqrtf(vg::block_sum(sq, scratch) / static_cast<float>(a.channels) + a.eps);
     const int64_t t = row % a.tokens;
@@ -31,7 +31,7 @@ __global__ void rmsnorm_rope_kernel(RopeArgs a) {
 #pragma unroll
     for (int j = 0; j < NV; ++j) {
         if (!active[j]) continue;
-        const int64_t c = vg::row_vec_offset(j);
+        const int64_t c = vg::row_vec_offset(j, threadIdx.x, blockDim.x);
         float y[8];
         if (a.norm) {
             float w[8];

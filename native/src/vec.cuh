@@ -68,21 +68,29 @@ __device__ __forceinline__ float block_sum(float x, float* scratch) {
     return y;
 }
 
-// ---- one row per block, held in registers -------------------------------------------------------------
-// Thread t owns the row's 8-element vectors t, t + blockDim.x, ... (NV of them; NV from row_launch). Vectors past
-// `channels` are inactive and read as zeros.
+// Sum over the warp; every lane gets the result.
+__device__ __forceinline__ float warp_sum(float x) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+    return x;
+}
 
-__device__ __forceinline__ int64_t row_vec_offset(int j) {
-    return (threadIdx.x + static_cast<int64_t>(j) * blockDim.x) * 8;
+// ---- one row held in registers by a block (or by a warp, for short rows) ------------------------------------
+// Thread `tid` of the `nthreads` that share a row owns its 8-element vectors tid, tid + nthreads, ... (NV of them;
+// NV from row_launch). Vectors past `channels` are inactive and read as zeros.
+
+__device__ __forceinline__ int64_t row_vec_offset(int j, int tid, int nthreads) {
+    return (tid + static_cast<int64_t>(j) * nthreads) * 8;
 }
 
 // Loads the thread's vectors of one row; returns the sum of x (squares: the sum of x²) over them.
 template <int NV, typename T>
-__device__ __forceinline__ float load_row(const T* x, int64_t channels, float v[NV][8], bool active[NV], bool squares) {
+__device__ __forceinline__ float load_row(const T* x, int64_t channels, float v[NV][8], bool active[NV], bool squares,
+                                          int tid, int nthreads) {
     float s = 0.0f;
 #pragma unroll
     for (int j = 0; j < NV; ++j) {
-        const int64_t c = row_vec_offset(j);
+        const int64_t c = row_vec_offset(j, tid, nthreads);
         active[j] = c < channels;
         if (active[j]) {
             load8(x + c, v[j]);
@@ -96,7 +104,12 @@ __device__ __forceinline__ float load_row(const T* x, int64_t channels, float v[
     return s;
 }
 
-// Vectors per thread (1, 2 or 4: the kernels' NV) and threads per block (a multiple of 32) for rows of `channels`.
+// Rows of at most this many channels are held by one warp each (8 rows per block): a block per row would leave most
+// of each block idle and pay a block-wide reduction for 32 values.
+constexpr int64_t kWarpRowChannels = 256;
+
+// Vectors per thread (1, 2 or 4: the kernels' NV) and threads per block (a multiple of 32) for rows of `channels`
+// held by a whole block.
 inline void row_launch(int64_t channels, int& nv, int& threads) {
     const int64_t vecs = channels / 8;
     nv = vecs <= 1024 ? 1 : vecs <= 2048 ? 2 : 4;

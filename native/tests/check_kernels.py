@@ -256,6 +256,22 @@ def check_norms(vg):
     ref = ref * (1 + sc.double().view(B * T, Cc)) + sh.double().view(B * T, Cc)
     record("rmsnorm weight + per-token modulation -> fp32", out, ref, tol=1e-2)
     expect_error("norm channels % 8 rejected", lambda: vg.norm_modulate(vgn.NORM_LAYER, x, out, B * T, T, 1532, 1e-6), 1)
+    # short rows, one warp each: per-head QK RMSNorm (FLUX, Qwen-Image: rows = tokens * heads, C = head_dim), an odd row
+    # count (the last block partly empty), and a LayerNorm with modulation at C = 256 (the warp path's limit)
+    for rows, Cc, kind in [(4608 * 24 + 5, 128, vgn.NORM_RMS), (1001, 64, vgn.NORM_RMS), (333, 256, vgn.NORM_LAYER)]:
+        x = rnd(rows, Cc, scale=2.0) + 0.25
+        w = rnd(Cc, dtype=torch.float32) + 1
+        out = poison(rows, Cc)
+        if kind == vgn.NORM_RMS:
+            vg.norm_modulate(kind, x, out, rows, rows, Cc, 1e-6, weight=w)
+            xd = x.double()
+            ref = xd * torch.rsqrt(xd.pow(2).mean(-1, keepdim=True) + 1e-6) * w.double()
+        else:
+            sc, sh = rnd(1, Cc, dtype=torch.float32, scale=0.3), rnd(1, Cc, dtype=torch.float32)
+            vg.norm_modulate(kind, x, out, rows, rows, Cc, 1e-6, weight=w, scale=vgn.row_vector(sc, Cc), shift=vgn.row_vector(sh, Cc))
+            ref = torch.nn.functional.layer_norm(x.double(), (Cc,), w.double(), eps=1e-6) * (1 + sc.double()) + sh.double()
+        torch.cuda.synchronize()
+        record(f"{'rmsnorm' if kind == vgn.NORM_RMS else 'layernorm+modulate'} short rows: {rows} x C{Cc} (warp per row)", out, ref)
 
 
 def wan_rope_tables(T, H, W, D, theta=10000.0):
@@ -359,6 +375,20 @@ def check_elementwise(vg):
     vg.binary(vgn.SUB, a3, b3, 0, out, 7, 13)
     torch.cuda.synchronize()
     record("sub, odd sizes (scalar path)", out, a3.double() - b3.double())
+    # layout copies: a last-dim concat [rows, wa] + [rows, wb] -> [rows, wa + wb] as two strided copies; 16-byte vector
+    # path when widths are multiples of a vector, element path otherwise; copies are exact
+    for dt, wa, wb, path in ((torch.bfloat16, 3072, 12288, "vector"), (torch.float32, 24, 40, "vector"),
+                             (torch.bfloat16, 12, 28, "element"), (torch.bfloat16, 3072, 12288, "element, odd offset")):
+        n_rows = 333
+        a4, b4 = rnd(n_rows, wa, dtype=dt), rnd(n_rows, wb, dtype=dt)
+        w = wa + wb
+        out = poison(n_rows, w + (1 if path.endswith("offset") else 0), dtype=dt)
+        at = 1 if path.endswith("offset") else 0
+        vg.nd_copy([n_rows, wa], out, at, [out.shape[1], 1], a4, 0, [wa, 1])
+        vg.nd_copy([n_rows, wb], out, at + wa, [out.shape[1], 1], b4, 0, [wb, 1])
+        torch.cuda.synchronize()
+        ref = torch.cat([a4, b4], dim=1).double()
+        record(f"concat as strided copies, {str(dt)[6:]} {wa}+{wb} ({path} path)", out[:, at:at + w], ref, tol=0.0)
 
 
 def main():

@@ -200,6 +200,11 @@ static int Flux(string model, string io, string cacheDir)
         var (gf, af) = e.Flops(shapes);
         Console.WriteLine($"FLUX 1024x1024, {label}: {med:F1} ms with CUDA graphs (rounds: {string.Join(", ", ms[e].Select(x => x.ToString("F1")))}); " +
                           string.Join(", ", classes.Select(kv => $"{kv.Key} {kv.Value:F1} ms")));
+        // where the glue goes: steps outside GEMM/attention grouped by op (the node name's last segment without its number)
+        var glue = steps.Where(x => x.Kind is KernelClass.Other or KernelClass.NormRope)
+            .GroupBy(x => System.Text.RegularExpressions.Regex.Replace(x.Name[(x.Name.LastIndexOf('/') + 1)..], @"_\d+$", ""))
+            .Select(g => (Op: g.Key, Ms: g.Sum(x => x.Ms), N: g.Count())).OrderByDescending(g => g.Ms).Take(12);
+        Console.WriteLine("  glue by op: " + string.Join(", ", glue.Select(g => $"{g.Op} {g.Ms:F2} ms/{g.N}")));
         table.Add($"ours FLUX 1024x1024, {label} | {med:F1} | | gemm {classes[KernelClass.Gemm]:F1} ms ({gf / classes[KernelClass.Gemm] / 1e9:F0} TFLOP/s), attention {classes[KernelClass.Attention]:F1} ms ({af / classes[KernelClass.Attention] / 1e9:F0} TFLOP/s), norm+rope {classes[KernelClass.NormRope]:F1} ms, other {classes[KernelClass.Other]:F1} ms");
     }
     File.WriteAllLines(Path.Combine(io, "flux_ours_table.txt"), table);
