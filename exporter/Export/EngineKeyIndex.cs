@@ -1,4 +1,3 @@
-using System.Text.Json;
 using VisualGen.Engines;
 
 namespace VisualGen.Exporter.Export;
@@ -14,8 +13,6 @@ public sealed class EngineKeyIndex(string cacheRoot)
 {
     public const string FolderName = ".keys";
     const string Schema = "visualgen-key-index/1";
-
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     public string Directory { get; } = Path.Combine(cacheRoot, FolderName);
 
@@ -40,17 +37,8 @@ public sealed class EngineKeyIndex(string cacheRoot)
         parts = null;
         string path = PathOf(sourceKey);
         if (!File.Exists(path)) { problem = $"no record for {source.Component}"; return null; }
-        Record? record;
-        try
-        {
-            using var fs = File.OpenRead(path);
-            record = JsonSerializer.Deserialize<Record>(fs, Json);
-        }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
-        {
-            problem = $"record {path} is unreadable ({e.Message})";
-            return null;
-        }
+        var record = JsonRecordFile.Read<Record>(path, out string? why);
+        if (why is not null) { problem = $"record {path} {why}"; return null; }
         if (record is null || record.Schema != Schema || record.SourceKey != sourceKey || record.Component != source.Component
             || string.IsNullOrEmpty(record.GraphHash))
         {
@@ -69,19 +57,5 @@ public sealed class EngineKeyIndex(string cacheRoot)
     }
 
     /// <summary>Records what <paramref name="record"/>'s source key traced to (temporary file, then rename).</summary>
-    public void Write(Record record)
-    {
-        System.IO.Directory.CreateDirectory(Directory);
-        string temp = Path.Combine(Directory, $".{record.SourceKey}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        try
-        {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-                JsonSerializer.Serialize(fs, record, Json);
-            File.Move(temp, PathOf(record.SourceKey), overwrite: true);
-        }
-        finally
-        {
-            try { if (File.Exists(temp)) File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
-    }
+    public void Write(Record record) => JsonRecordFile.Write(PathOf(record.SourceKey), record);
 }

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
+using VisualGen.Engines;
 
 namespace VisualGen.Exporter.Export;
 
@@ -17,8 +17,6 @@ public sealed class WeightHashMemo(string cacheRoot)
 {
     public const string FolderName = ".weight-hashes";
     const string Schema = "visualgen-weight-hash/1";
-
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     public string Directory { get; } = Path.Combine(cacheRoot, FolderName);
 
@@ -51,17 +49,8 @@ public sealed class WeightHashMemo(string cacheRoot)
         problem = null;
         string path = PathOf(fullPath);
         if (!File.Exists(path)) return null;
-        Record? record;
-        try
-        {
-            using var fs = File.OpenRead(path);
-            record = JsonSerializer.Deserialize<Record>(fs, Json);
-        }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
-        {
-            problem = $"weight hash record {path} is unreadable ({e.Message})";
-            return null;
-        }
+        var record = JsonRecordFile.Read<Record>(path, out string? why);
+        if (why is not null) { problem = $"weight hash record {path} {why}"; return null; }
         if (record is null || record.Schema != Schema || record.Sha256 is not { Length: 64 } sha || !sha.All(char.IsAsciiHexDigitLower))
         {
             problem = $"weight hash record {path} is not a record of {Schema}";
@@ -79,18 +68,6 @@ public sealed class WeightHashMemo(string cacheRoot)
             Path = fullPath, Size = stamp.Size, LastWriteTicks = stamp.LastWriteTicks, ChangeTicks = stamp.ChangeTicks,
             Device = stamp.Device, Inode = stamp.Inode, Sha256 = sha256,
         };
-        System.IO.Directory.CreateDirectory(Directory);
-        string target = PathOf(fullPath);
-        string temp = System.IO.Path.Combine(Directory, $".{System.IO.Path.GetFileName(target)}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        try
-        {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-                JsonSerializer.Serialize(fs, record, Json);
-            File.Move(temp, target, overwrite: true);
-        }
-        finally
-        {
-            try { if (File.Exists(temp)) File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
+        JsonRecordFile.Write(PathOf(fullPath), record);
     }
 }

@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -70,6 +71,16 @@ bool all_zero(const int64_t st[4]) { return !st[0] && !st[1] && !st[2] && !st[3]
 // (b, s, h, d) strides -> cuDNN's (b, h, s, d) order.
 std::vector<int64_t> bhsd(const int64_t st[4]) { return {st[0], st[2], st[1], st[3]}; }
 
+// q, k, v in cuDNN's (b, h, s, d) order with the descriptor's strides (their data type is the graph's io type).
+std::array<std::shared_ptr<fe::graph::Tensor_attributes>, 3> qkv_tensors(fe::graph::Graph& g, const vg_attention_desc& d) {
+    auto tensor = [&](const char* name, int64_t uid, int64_t heads, int64_t len, const int64_t strides[4]) {
+        return g.tensor(fe::graph::Tensor_attributes().set_name(name).set_uid(uid)
+                            .set_dim({d.batch, heads, len, d.head_dim}).set_stride(bhsd(strides)));
+    };
+    return {tensor("Q", kQ, d.heads, d.q_len, d.q_strides), tensor("K", kK, d.kv_heads, d.kv_len, d.k_strides),
+            tensor("V", kV, d.kv_heads, d.kv_len, d.v_strides)};
+}
+
 fe::DataType_t io_type(vg_dtype t) {
     return t == VG_DTYPE_BF16 ? fe::DataType_t::BFLOAT16 : t == VG_DTYPE_FP16 ? fe::DataType_t::HALF : fe::DataType_t::FP8_E4M3;
 }
@@ -79,12 +90,7 @@ std::shared_ptr<fe::graph::Graph> make_fp8_graph(const vg_attention_desc& d, fe:
     auto g = std::make_shared<fe::graph::Graph>();
     g->set_io_data_type(fe::DataType_t::FP8_E4M3).set_intermediate_data_type(fe::DataType_t::FLOAT)
         .set_compute_data_type(fe::DataType_t::FLOAT);
-    auto Q = g->tensor(fe::graph::Tensor_attributes().set_name("Q").set_uid(kQ)
-                           .set_dim({d.batch, d.heads, d.q_len, d.head_dim}).set_stride(bhsd(d.q_strides)));
-    auto K = g->tensor(fe::graph::Tensor_attributes().set_name("K").set_uid(kK)
-                           .set_dim({d.batch, d.kv_heads, d.kv_len, d.head_dim}).set_stride(bhsd(d.k_strides)));
-    auto V = g->tensor(fe::graph::Tensor_attributes().set_name("V").set_uid(kV)
-                           .set_dim({d.batch, d.kv_heads, d.kv_len, d.head_dim}).set_stride(bhsd(d.v_strides)));
+    auto [Q, K, V] = qkv_tensors(*g, d);
     auto scalar = [&](const char* name, int64_t uid) {
         return g->tensor(fe::graph::Tensor_attributes().set_name(name).set_uid(uid).set_dim({1, 1, 1, 1})
                              .set_stride({1, 1, 1, 1}).set_data_type(fe::DataType_t::FLOAT));
@@ -108,12 +114,7 @@ std::shared_ptr<fe::graph::Graph> make_graph(const vg_attention_desc& d, fe::Att
     auto io = io_type(d.qkv_dtype);
     auto g = std::make_shared<fe::graph::Graph>();
     g->set_io_data_type(io).set_intermediate_data_type(fe::DataType_t::FLOAT).set_compute_data_type(fe::DataType_t::FLOAT);
-    auto Q = g->tensor(fe::graph::Tensor_attributes().set_name("Q").set_uid(kQ)
-                           .set_dim({d.batch, d.heads, d.q_len, d.head_dim}).set_stride(bhsd(d.q_strides)));
-    auto K = g->tensor(fe::graph::Tensor_attributes().set_name("K").set_uid(kK)
-                           .set_dim({d.batch, d.kv_heads, d.kv_len, d.head_dim}).set_stride(bhsd(d.k_strides)));
-    auto V = g->tensor(fe::graph::Tensor_attributes().set_name("V").set_uid(kV)
-                           .set_dim({d.batch, d.kv_heads, d.kv_len, d.head_dim}).set_stride(bhsd(d.v_strides)));
+    auto [Q, K, V] = qkv_tensors(*g, d);
     auto opts = fe::graph::SDPA_attributes().set_name("sdpa").set_generate_stats(false).set_attn_scale(d.scale)
                     .set_implementation(impl);
     auto [O, stats] = g->sdpa(Q, K, V, opts);

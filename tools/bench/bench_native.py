@@ -16,24 +16,16 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "native", "python"))
 import visualgen_native as vgn  # noqa: E402
+from cuda_timing import bench as _bench  # noqa: E402
+
+
+def bench(fn, warm=3, rep=10):
+    return _bench(fn, warm, rep)
 
 dev = "cuda"
 rows = []
 
 
-def bench(fn, warm=3, rep=10):
-    for _ in range(warm):
-        fn()
-    torch.cuda.synchronize()
-    ts = []
-    for _ in range(rep):
-        a = torch.cuda.Event(enable_timing=True)
-        b = torch.cuda.Event(enable_timing=True)
-        a.record(); fn(); b.record()
-        torch.cuda.synchronize()
-        ts.append(a.elapsed_time(b))
-    ts.sort()
-    return ts[len(ts) // 2]
 
 
 def add(group, what, ms, work, unit, base_ms=None):

@@ -17,6 +17,8 @@ import time
 import torch
 from safetensors.torch import load_file, save_file
 
+from cuda_timing import bench
+
 LAYERS = int(os.environ.get("FLUX_LAYERS", "5"))
 CFG = dict(patch_size=1, in_channels=64, num_layers=LAYERS, num_single_layers=2 * LAYERS, attention_head_dim=128,
            num_attention_heads=24, joint_attention_dim=4096, pooled_projection_dim=768, guidance_embeds=True,
@@ -24,16 +26,6 @@ CFG = dict(patch_size=1, in_channels=64, num_layers=LAYERS, num_single_layers=2 
 N_IMG, N_TXT = 4096, 512
 
 
-def bench(fn, warm=2, rep=5):
-    for _ in range(warm):
-        fn()
-    torch.cuda.synchronize()
-    ts = []
-    for _ in range(rep):
-        a = torch.cuda.Event(enable_timing=True); b = torch.cuda.Event(enable_timing=True)
-        a.record(); fn(); b.record(); torch.cuda.synchronize(); ts.append(a.elapsed_time(b))
-    ts.sort()
-    return ts[len(ts) // 2]
 
 
 def model(d):

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace VisualGen.Engines;
 
 /// <summary>
@@ -12,8 +10,6 @@ namespace VisualGen.Engines;
 public sealed record EngineVerificationStamp
 {
     public const string FileName = "verified.json";
-
-    static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     /// <summary>The entry's key (a stamp copied into another entry does not apply).</summary>
     public required string Key { get; init; }
@@ -33,36 +29,13 @@ public sealed record EngineVerificationStamp
         problem = null;
         string path = Path.Combine(entryDir, FileName);
         if (!File.Exists(path)) return null;
-        EngineVerificationStamp? stamp;
-        try
-        {
-            using var fs = File.OpenRead(path);
-            stamp = JsonSerializer.Deserialize<EngineVerificationStamp>(fs, Json);
-        }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
-        {
-            problem = $"{FileName} is unreadable ({e.Message})";
-            return null;
-        }
+        var stamp = JsonRecordFile.Read<EngineVerificationStamp>(path, out string? why);
+        if (why is not null) { problem = $"{FileName} {why}"; return null; }
         if (stamp?.Files is null) { problem = $"{FileName} is empty"; return null; }
         if (stamp.Key != key) { problem = $"{FileName} belongs to key {stamp.Key}"; return null; }
         return stamp;
     }
 
     /// <summary>Writes the stamp into <paramref name="entryDir"/> (temporary file, then rename).</summary>
-    public void Write(string entryDir)
-    {
-        string path = Path.Combine(entryDir, FileName);
-        string temp = Path.Combine(entryDir, $".{FileName}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        try
-        {
-            using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-                JsonSerializer.Serialize(fs, this, Json);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            try { if (File.Exists(temp)) File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
-    }
+    public void Write(string entryDir) => JsonRecordFile.Write(Path.Combine(entryDir, FileName), this);
 }
