@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile peer pipeline (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer pipeline (default: build check bench)
 #
 # carry: .third_party (cudnn-frontend headers: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -87,24 +87,29 @@ if has engine || has compile; then
   echo; echo "| what | ms (CUDA graphs) | ms (no graphs) | notes |"; echo "| --- | ---: | ---: | --- |"
   cat "$W/io/torch_table.txt" "$W/io/ours_table.txt" 2>/dev/null | sed 's/^TABLE //; s/^/| /; s/$/ |/'
 fi
-# FLUX (FLUX.1-dev widths, reduced depth: FLUX_LAYERS double + 2x single blocks) at 1024x1024: PyTorch eager, ours
-# (bf16 and FP8 attention), comparison, torch.compile. Carry .publish and .peer.
-if has flux; then
-  mkdir -p /tmp/py "$W" && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
-  export PYTHONPATH=/tmp/py PYTHONUNBUFFERED=1 VISUALGEN_NATIVE_LIB="$PWD/$LIB" DOTNET_gcServer=1
-  rm -f "$W/io/flux_torch_table.txt"
-  python3 tools/bench/flux_peer.py make "$W" 2>&1 | tee "$OUT/flux_make.log" | grep -E "params|torch|PyTorch|rror" || status=1
-  .publish/visualgen-bench flux "$W/flux" "$W/io" "$W/cache" 2>&1 | tee "$OUT/flux.log" | grep -E "FLUX|TABLE|rror|built|skipped|glue by op" | grep -v "^TABLE" || status=1
-  python3 tools/bench/flux_peer.py compare "$W" 2>&1 | tee -a "$OUT/flux.log" | tail -2 || status=1
-fi
-if has fluxcompile; then  # a separate stage (and call): compiling takes minutes
-  mkdir -p /tmp/py && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
-  PYTHONPATH=/tmp/py python3 tools/bench/flux_peer.py compile "$W" 2>&1 | tee -a "$OUT/flux.log" | grep -E "torch|rror" || status=1
-fi
-if has flux || has fluxcompile; then
-  echo; echo "| what | ms (CUDA graphs) | ms (no graphs) | notes |"; echo "| --- | ---: | ---: | --- |"
-  cat "$W/io/flux_torch_table.txt" "$W/io/flux_ours_table.txt" 2>/dev/null | sed 's/^TABLE //; s/^/| /; s/$/ |/'
-fi
+# Image DiTs at 1024x1024 with the real widths and a reduced depth (DIT_LAYERS): FLUX (FLUX.1-dev) and Qwen-Image.
+# Stage <name> (flux, qwen): PyTorch eager, ours (bf16 and FP8 attention), comparison; <name>compile: torch.compile (a
+# separate call: compiling takes minutes). Carry .publish and .peer.
+for name in flux qwen; do
+  if has $name || has ${name}compile; then
+    mkdir -p /tmp/py "$W" && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
+    export PYTHONPATH=/tmp/py PYTHONUNBUFFERED=1 VISUALGEN_NATIVE_LIB="$PWD/$LIB" DOTNET_gcServer=1
+  fi
+  if has $name; then
+    rm -f "$W/io/${name}_torch_table.txt"
+    python3 tools/bench/dit_peer.py make $name "$W" 2>&1 | tee "$OUT/${name}_make.log" | grep -E "params|torch|PyTorch|rror" || status=1
+    .publish/visualgen-bench dit "$W/$name" "$W/io" "$W/cache" $name 2>&1 | tee "$OUT/$name.log" \
+      | grep -E "1024x1024|rror|built|skipped|glue by op" | grep -v "^TABLE" || status=1
+    python3 tools/bench/dit_peer.py compare $name "$W" 2>&1 | tee -a "$OUT/$name.log" | tail -4 || status=1
+  fi
+  if has ${name}compile; then
+    python3 tools/bench/dit_peer.py compile $name "$W" 2>&1 | tee -a "$OUT/$name.log" | grep -E "torch|rror" || status=1
+  fi
+  if has $name || has ${name}compile; then
+    echo; echo "| what | ms (CUDA graphs) | ms (no graphs) | notes |"; echo "| --- | ---: | ---: | --- |"
+    cat "$W/io/${name}_torch_table.txt" "$W/io/${name}_ours_table.txt" 2>/dev/null | sed 's/^TABLE //; s/^/| /; s/$/ |/'
+  fi
+done
 
 # The diffusers peer: carry .peer (a copy of shared/peer); diffusers' src is unpacked from its tarball.
 if has peer; then

@@ -2,7 +2,8 @@
 //   visualgen-bench conformance <family dir>             transformer vs the diffusers golden (bf16 thresholds 64 and 1)
 //   visualgen-bench wan <model dir> <io dir> <cache dir>  export + build (cache) + run io/inputs_*.safetensors + bench,
 //                                                         bf16 attention and FP8 self-attention
-//   visualgen-bench flux <model dir> <io dir> <cache dir> FLUX (reduced depth) at 1024x1024: io/flux_inputs.safetensors,
+//   visualgen-bench dit <model dir> <io dir> <cache dir> <name>  an image DiT (FLUX / Qwen-Image, reduced depth) at
+//                                                         1024x1024 on io/<name>_inputs.safetensors (tools/bench/dit_peer.py):
 //                                                         bf16 attention and FP8 self-attention, GEMMs tuned on the real inputs
 //   visualgen-bench load <model dir> <cache dir>         second process: cached engine load time
 using System.Diagnostics;
@@ -20,11 +21,11 @@ return args.Length > 0 ? args[0] switch
     "conformance" => Conformance(args[1]),
     "wan" => Wan(args[1], args[2], args[3]),
     "load" => Load(args[1], args[2]),
-    "flux" => Flux(args[1], args[2], args[3]),
+    "dit" => ImageDit(args[1], args[2], args[3], args[4]),
     _ => Usage(),
 } : Usage();
 
-static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | wan MODEL IO CACHE | flux MODEL IO CACHE | load MODEL CACHE"); return 2; }
+static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | wan MODEL IO CACHE | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
 
 static (double Cos, double MaxAbs, double RelL2) Compare(float[] a, float[] b)
 {
@@ -162,18 +163,18 @@ static int Wan(string model, string io, string cacheDir)
     return 0;
 }
 
-// FLUX at 1024x1024 (4096 image + 512 text tokens): its position ids are plan-time inputs, so GEMM tuning at build is
+// An image DiT (FLUX, Qwen-Image) at 1024x1024: its position inputs are plan-time inputs, so GEMM tuning at build is
 // skipped (profiles carry shapes only) and done here on the real inputs instead, for both engines.
-static int Flux(string model, string io, string cacheDir)
+static int ImageDit(string model, string io, string cacheDir, string name)
 {
     Dictionary<string, HostTensor> inputs;
-    using (var f = SafeTensorsFile.Open(Path.Combine(io, "flux_inputs.safetensors")))
+    using (var f = SafeTensorsFile.Open(Path.Combine(io, $"{name}_inputs.safetensors")))
         inputs = f.Names.ToDictionary(n => n, n => HostTensor.FromSource(f, n));
     var shapes = inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape);
     var clock = Stopwatch.StartNew();
     using var provider = Provider(cacheDir, inputs);
     var (eng, report) = provider.Prepare(model, "transformer", new Progress<string>(l => Console.WriteLine("  " + l)));
-    Console.WriteLine($"FLUX export+build+load: {clock.Elapsed.TotalSeconds:F1} s (cache hit {report.Hit}, {report.Nodes} graph nodes)");
+    Console.WriteLine($"{name} export+build+load: {clock.Elapsed.TotalSeconds:F1} s (cache hit {report.Hit}, {report.Nodes} graph nodes)");
     if (provider.Backend is CudaBackend cb) foreach (var l in cb.BuildLog) Console.WriteLine("  " + l);
     using var providerFp8 = Provider(cacheDir, inputs, AttentionPrecision.Fp8);
     var (engFp8, _) = providerFp8.Prepare(model, "transformer", null);
@@ -184,8 +185,8 @@ static int Flux(string model, string io, string cacheDir)
         var t0 = Stopwatch.StartNew();
         foreach (var l in engine.Tune(shapes, inputs)) Console.WriteLine("  tuned " + l);
         var outT = engine.Run(inputs)["sample"];
-        Console.WriteLine($"FLUX {engine.Attention}: tune + plan + capture {t0.Elapsed.TotalSeconds:F1} s; {engine.Describe(shapes)}");
-        SafeTensorsWriter.Write(Path.Combine(io, $"flux_ours{tag}.safetensors"), [outT.ToTensorData("sample")]);
+        Console.WriteLine($"{name} {engine.Attention}: tune + plan + capture {t0.Elapsed.TotalSeconds:F1} s; {engine.Describe(shapes)}");
+        SafeTensorsWriter.Write(Path.Combine(io, $"{name}_ours{tag}.safetensors"), [outT.ToTensorData("sample")]);
     }
     var ms = engines.ToDictionary(e => e, _ => new List<double>());
     for (int round = 0; round < 3; round++)
@@ -198,16 +199,16 @@ static int Flux(string model, string io, string cacheDir)
         var steps = e.ProfileSteps(shapes);
         var classes = Enum.GetValues<KernelClass>().ToDictionary(k => k, k => steps.Where(x => x.Kind == k).Sum(x => x.Ms));
         var (gf, af) = e.Flops(shapes);
-        Console.WriteLine($"FLUX 1024x1024, {label}: {med:F1} ms with CUDA graphs (rounds: {string.Join(", ", ms[e].Select(x => x.ToString("F1")))}); " +
+        Console.WriteLine($"{name} 1024x1024, {label}: {med:F1} ms with CUDA graphs (rounds: {string.Join(", ", ms[e].Select(x => x.ToString("F1")))}); " +
                           string.Join(", ", classes.Select(kv => $"{kv.Key} {kv.Value:F1} ms")));
         // where the glue goes: steps outside GEMM/attention grouped by op (the node name's last segment without its number)
         var glue = steps.Where(x => x.Kind is KernelClass.Other or KernelClass.NormRope)
             .GroupBy(x => System.Text.RegularExpressions.Regex.Replace(x.Name[(x.Name.LastIndexOf('/') + 1)..], @"_\d+$", ""))
             .Select(g => (Op: g.Key, Ms: g.Sum(x => x.Ms), N: g.Count())).OrderByDescending(g => g.Ms).Take(12);
         Console.WriteLine("  glue by op: " + string.Join(", ", glue.Select(g => $"{g.Op} {g.Ms:F2} ms/{g.N}")));
-        table.Add($"ours FLUX 1024x1024, {label} | {med:F1} | | gemm {classes[KernelClass.Gemm]:F1} ms ({gf / classes[KernelClass.Gemm] / 1e9:F0} TFLOP/s), attention {classes[KernelClass.Attention]:F1} ms ({af / classes[KernelClass.Attention] / 1e9:F0} TFLOP/s), norm+rope {classes[KernelClass.NormRope]:F1} ms, other {classes[KernelClass.Other]:F1} ms");
+        table.Add($"ours {name} 1024x1024, {label} | {med:F1} | | gemm {classes[KernelClass.Gemm]:F1} ms ({gf / classes[KernelClass.Gemm] / 1e9:F0} TFLOP/s), attention {classes[KernelClass.Attention]:F1} ms ({af / classes[KernelClass.Attention] / 1e9:F0} TFLOP/s), norm+rope {classes[KernelClass.NormRope]:F1} ms, other {classes[KernelClass.Other]:F1} ms");
     }
-    File.WriteAllLines(Path.Combine(io, "flux_ours_table.txt"), table);
+    File.WriteAllLines(Path.Combine(io, $"{name}_ours_table.txt"), table);
     foreach (var l in table) Console.WriteLine("TABLE " + l);
     return 0;
 }
