@@ -97,7 +97,7 @@ public static class GenerateCommand
     static HostTensor ReadImage(string path)
     {
         if (!File.Exists(path)) throw new UsageException($"--image {path}: file not found");
-        var image = PngReader.Read(path);
+        var image = ImageReader.Read(path);
         return HostTensor.Float32(image.ToFloat(), image.Height, image.Width, 3);
     }
 }

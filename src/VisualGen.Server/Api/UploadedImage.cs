@@ -5,9 +5,10 @@ namespace VisualGen.Server.Api;
 
 /// <summary>
 /// An image file part of a multipart request (/v1/images/edits' "image", /v1/videos' "input_reference"): the bytes
-/// as uploaded (kept with a video job) and the decoded [height, width, 3] image the pipeline takes. PNG only, as the
-/// library reads; anything else (JPEG included) is a 400 naming the parameter. Any size is taken: the pipeline
-/// resizes the image to the requested size, as the CLI's --image does.
+/// as PNG (kept with a video job; an upload in another format is stored re-encoded) and the decoded [height, width, 3]
+/// image the pipeline takes. PNG is read directly, other formats (JPEG, WebP, …) through ffmpeg as the CLI's --image
+/// does; an unreadable file is a 400 naming the parameter. Any size is taken: the pipeline resizes the image to the
+/// requested size, as the CLI's --image does.
 /// </summary>
 public sealed record UploadedImage(byte[] Png, HostTensor Image)
 {
@@ -19,11 +20,12 @@ public sealed record UploadedImage(byte[] Png, HostTensor Image)
         byte[] bytes = buffer.ToArray();
         try
         {
-            return new UploadedImage(bytes, encoder.DecodeImage(bytes, $"upload '{file.FileName}'"));
+            var image = encoder.DecodeImage(bytes, $"upload '{file.FileName}'");
+            return new UploadedImage(VisualGen.Media.ImageReader.IsPng(bytes) ? bytes : encoder.EncodePng(image), image);
         }
         catch (VisualGen.Media.MediaException e)
         {
-            throw ApiException.BadValue(param, $"'{param}' could not be read as PNG: {e.Message}");
+            throw ApiException.BadValue(param, $"'{param}' could not be read as an image: {e.Message}");
         }
     }
 }

@@ -11,6 +11,7 @@ public interface IMediaEncoder
     /// <summary>Encodes one image [height, width, 3] as PNG.</summary>
     byte[] EncodePng(HostTensor image);
 
-    /// <summary>Decodes an uploaded PNG to [height, width, 3] float32 in [0, 1]; a bad file throws VisualGen.Media.MediaException naming <paramref name="source"/>.</summary>
-    HostTensor DecodeImage(ReadOnlySpan<byte> png, string source);
+    /// <summary>Decodes an uploaded image (PNG; other formats through ffmpeg) to [height, width, 3] float32 in [0, 1]; a bad
+    /// file throws VisualGen.Media.MediaException naming <paramref name="source"/>.</summary>
+    HostTensor DecodeImage(ReadOnlySpan<byte> data, string source);
 }

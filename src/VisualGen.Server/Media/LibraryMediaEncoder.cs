@@ -30,9 +30,9 @@ public sealed class LibraryMediaEncoder(Mp4Writer? mp4 = null) : IMediaEncoder
         return PngWriter.Encode(RgbImage.FromFloat(image.Floats, (int)image.Shape[0], (int)image.Shape[1]));
     }
 
-    public HostTensor DecodeImage(ReadOnlySpan<byte> png, string source)
+    public HostTensor DecodeImage(ReadOnlySpan<byte> data, string source)
     {
-        var rgb = PngReader.Decode(png, source);
+        var rgb = ImageReader.Decode(data.ToArray(), source);
         return HostTensor.Float32(rgb.ToFloat(), rgb.Height, rgb.Width, 3);
     }
 }

@@ -125,7 +125,7 @@ public class CliImageArgumentTests
     }
 
     [ConformanceFact]
-    public void Non_png_image_is_refused_by_name()
+    public void Unreadable_image_is_refused_by_name()
     {
         string tmp = Fixtures.TempDir("img");
         string path = Path.Combine(tmp, "photo.jpg");

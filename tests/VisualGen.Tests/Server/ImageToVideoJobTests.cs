@@ -57,6 +57,30 @@ public sealed class ImageToVideoJobTests
         Assert.True(want.AsSpan().SequenceEqual(got), "the served video's frames differ from the inverted input's");
     }
 
+    [VisualGen.Tests.Media.FfmpegFact]
+    public async Task Jpeg_input_reference_is_decoded_through_ffmpeg_and_stored_as_png()
+    {
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(acceptsImage: true));
+        var (_, png) = SmoothImage();
+        string dir = Fixtures.TempDir("vg-jpeg"), pngPath = Path.Combine(dir, "in.png"), jpgPath = Path.Combine(dir, "in.jpg");
+        await File.WriteAllBytesAsync(pngPath, png);
+        var psi = new System.Diagnostics.ProcessStartInfo(Ffmpeg.Find()!) { UseShellExecute = false };
+        foreach (var a in new[] { "-hide_banner", "-loglevel", "error", "-y", "-i", pngPath, "-q:v", "2", jpgPath }) psi.ArgumentList.Add(a);
+        using (var p = System.Diagnostics.Process.Start(psi)!) { p.WaitForExit(); Assert.Equal(0, p.ExitCode); }
+        byte[] jpeg = await File.ReadAllBytesAsync(jpgPath);
+        using var form = Form(jpeg, "photo.jpg", fields: Fields(5));
+        var (status, created) = await PostForm(server.Http, form);
+        Assert.True(status == 200, created.ToString());
+        string id = created.GetProperty("id").GetString()!;
+        // stored as the PNG of what was decoded, so a restart decodes the same pixels without ffmpeg
+        byte[] stored = await File.ReadAllBytesAsync(Path.Combine(server.Options.DataDir, "inputs", id + ".png"));
+        Assert.True(ImageReader.IsPng(stored));
+        var decoded = ImageReader.Decode(jpeg, "photo.jpg");
+        Assert.Equal(decoded.Pixels, PngReader.Decode(stored).Pixels);
+        Assert.Equal("completed", (await server.WaitForStatusAsync(id, Wait, "completed", "failed")).GetProperty("status").GetString());
+        await AssertFramesAreTheInvertedInput(server.Http, id, decoded.Pixels);
+    }
+
     [Fact]
     public async Task Input_reference_reaches_the_pipeline_is_stored_and_leaves_with_the_job()
     {
@@ -140,9 +164,9 @@ public sealed class ImageToVideoJobTests
         var cases = new (string What, Func<HttpContent> Body, string Code, string Param, string? Says)[]
         {
             ("jpeg", () => Form([0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, (byte)'J', (byte)'F', (byte)'I', (byte)'F'], "photo.jpg", fields: Fields(0)),
-                "invalid_value", "input_reference", "a JPEG file; only PNG images are supported"),
+                "invalid_value", "input_reference", "upload 'photo.jpg': a JPEG file"),
             ("garbage", () => Form("GIF89a not a png"u8.ToArray(), "x.gif", fields: Fields(0)), "invalid_value", "input_reference", "not a PNG file"),
-            ("truncated png", () => Form(png[..40], fields: Fields(0)), "invalid_value", "input_reference", "could not be read as PNG"),
+            ("truncated png", () => Form(png[..40], fields: Fields(0)), "invalid_value", "input_reference", "could not be read as an image"),
             ("empty", () => Form([], fields: Fields(0)), "invalid_value", "input_reference", "empty file"),
             ("json string", () => LiveServer.JsonBody(new { prompt = "x", input_reference = "https://example.com/a.png" }),
                 "invalid_value", "input_reference", "file part"),

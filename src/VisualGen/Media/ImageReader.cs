@@ -1,0 +1,70 @@
+using System.Diagnostics;
+
+namespace VisualGen.Media;
+
+/// <summary>
+/// Reads conditioning images (--image, uploads): PNG with <see cref="PngReader"/>; any other format ffmpeg decodes
+/// (JPEG, WebP, BMP, …) through ffmpeg, which turns its first frame into an RGB PNG in a pipe. ffmpeg's YUV→RGB
+/// conversion can differ from PIL's (diffusers' load_image) by a few levels, and EXIF orientation is not applied.
+/// Without ffmpeg, a non-PNG file is refused with a message naming the file, its format and how to install ffmpeg.
+/// </summary>
+public static class ImageReader
+{
+    static readonly TimeSpan DecodeTimeout = TimeSpan.FromSeconds(60);
+
+    public static RgbImage Read(string path)
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        { throw new MediaException($"{path}: cannot read image: {e.Message}", e); }
+        return Decode(bytes, path);
+    }
+
+    public static RgbImage Decode(byte[] data, string source = "image data") => Decode(data, source, Ffmpeg.Find());
+
+    /// <param name="ffmpeg">the ffmpeg to decode non-PNG formats with; null: none available.</param>
+    internal static RgbImage Decode(byte[] data, string source, string? ffmpeg)
+    {
+        if (IsPng(data)) return PngReader.Decode(data, source);
+        string what = Describe(data);
+        if (ffmpeg is null)
+            throw new MediaException($"{source}: {what}; PNG is read directly, other formats need ffmpeg, which was not found on PATH " +
+                                     "(install it: Debian/Ubuntu `sudo apt-get install ffmpeg`, macOS `brew install ffmpeg`; or convert the image to PNG)");
+        var psi = new ProcessStartInfo(ffmpeg) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-hide_banner", "-loglevel", "error", "-i", "pipe:0", "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-pix_fmt", "rgb24", "pipe:1" })
+            psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi) ?? throw new MediaException($"{source}: could not start {ffmpeg}");
+        var png = new MemoryStream();
+        var stdout = process.StandardOutput.BaseStream.CopyToAsync(png);
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            using var stdin = process.StandardInput.BaseStream;
+            stdin.Write(data);
+        }
+        catch (IOException) { }  // ffmpeg stopped reading (it failed, or had enough): its exit code and stderr say which
+        if (!process.WaitForExit(DecodeTimeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new MediaException($"{source}: ffmpeg did not decode {what} within {DecodeTimeout.TotalSeconds:F0} s");
+        }
+        stdout.Wait();
+        string err = stderr.Result.Trim();
+        if (process.ExitCode != 0 || png.Length == 0)
+        {
+            string reason = err.Length == 0 ? $"exit code {process.ExitCode}" : err.Split('\n')[^1].Trim();
+            throw new MediaException($"{source}: {what} that ffmpeg cannot decode: {reason}");
+        }
+        return PngReader.Decode(png.ToArray(), source);
+    }
+
+    /// <summary>Whether the bytes start with the PNG signature.</summary>
+    public static bool IsPng(ReadOnlySpan<byte> data) => data.Length >= 8 && data[..8].SequenceEqual(PngWriter.Signature);
+
+    static string Describe(ReadOnlySpan<byte> d) =>
+        d.Length >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF ? "a JPEG file"
+        : d.Length >= 12 && d[..4].SequenceEqual("RIFF"u8) && d[8..12].SequenceEqual("WEBP"u8) ? "a WebP file"
+        : d.Length >= 2 && d[0] == (byte)'B' && d[1] == (byte)'M' ? "a BMP file"
+        : "not a PNG file";
+}

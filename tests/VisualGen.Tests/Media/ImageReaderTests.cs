@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using VisualGen.Media;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Media;
+
+public class ImageReaderTests
+{
+    static RgbImage Gradient(int w, int h)
+    {
+        var px = new byte[w * h * 3];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+            {
+                int i = (y * w + x) * 3;
+                px[i] = (byte)(x * 255 / (w - 1)); px[i + 1] = (byte)(y * 255 / (h - 1)); px[i + 2] = 128;
+            }
+        return new RgbImage(w, h, px);
+    }
+
+    static void RunFfmpeg(params string[] args)
+    {
+        var psi = new ProcessStartInfo(Ffmpeg.Find()!) { RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, err);
+    }
+
+    [FfmpegFact]
+    public void Jpeg_and_webp_are_decoded_through_ffmpeg_close_to_the_original()
+    {
+        string dir = Fixtures.TempDir("imgread");
+        var original = Gradient(48, 32);
+        string png = Path.Combine(dir, "in.png");
+        File.WriteAllBytes(png, PngWriter.Encode(original));
+        foreach (var (name, codec) in new[] { ("photo.jpg", new[] { "-q:v", "1" }), ("photo.bmp", Array.Empty<string>()) })
+        {
+            string path = Path.Combine(dir, name);
+            RunFfmpeg(["-hide_banner", "-loglevel", "error", "-y", "-i", png, .. codec, path]);
+            var img = ImageReader.Read(path);
+            Assert.Equal((48, 32), (img.Width, img.Height));
+            double mad = img.Pixels.Zip(original.Pixels, (a, b) => Math.Abs(a - b)).Average();
+            // BMP is lossless; JPEG at its best quality stays within a few levels on a smooth gradient
+            Assert.True(name.EndsWith(".bmp") ? mad == 0 : mad < 3, $"{name}: mean abs difference {mad:F2} levels");
+        }
+    }
+
+    [FfmpegFact]
+    public void Broken_jpeg_names_the_file_and_ffmpegs_reason()
+    {
+        var e = Assert.Throws<MediaException>(() => ImageReader.Decode([0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, (byte)'J', (byte)'F', 1, 2, 3], "photo.jpg"));
+        Assert.StartsWith("photo.jpg: a JPEG file that ffmpeg cannot decode: ", e.Message);
+        e = Assert.Throws<MediaException>(() => ImageReader.Decode("hello, not an image"u8.ToArray(), "notes.txt"));
+        Assert.StartsWith("notes.txt: not a PNG file that ffmpeg cannot decode: ", e.Message);
+    }
+
+    [Fact]
+    public void Without_ffmpeg_png_still_reads_and_other_formats_are_refused_by_name()
+    {
+        var original = Gradient(8, 4);
+        Assert.Equal(original.Pixels, ImageReader.Decode(PngWriter.Encode(original), "x.png", ffmpeg: null).Pixels);
+        var e = Assert.Throws<MediaException>(() => ImageReader.Decode([0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10], "photo.jpg", ffmpeg: null));
+        Assert.StartsWith("photo.jpg: a JPEG file; PNG is read directly, other formats need ffmpeg, which was not found on PATH", e.Message);
+        e = Assert.Throws<MediaException>(() => ImageReader.Decode("RIFF\0\0\0\0WEBPVP8 "u8.ToArray(), "a.webp", ffmpeg: null));
+        Assert.StartsWith("a.webp: a WebP file;", e.Message);
+    }
+}
