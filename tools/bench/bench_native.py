@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "native", "python"))
 import visualgen_native as vgn  # noqa: E402
-from cuda_timing import bench as _bench  # noqa: E402
+from peer_common import bench as _bench  # noqa: E402
 
 
 def bench(fn, warm=3, rep=10):

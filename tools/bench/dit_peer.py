@@ -20,7 +20,7 @@ import time
 import torch
 from safetensors.torch import load_file, save_file
 
-from cuda_timing import bench
+from peer_common import bench, compare_outputs
 
 LAYERS = int(os.environ.get("DIT_LAYERS", "5"))
 N_IMG = 4096
@@ -137,21 +137,9 @@ def make(name, d):
 def compare(name, d):
     ref = load_file(os.path.join(d, "io", f"{name}_ref.safetensors"))["sample"].double()
     ref32 = load_file(os.path.join(d, "io", f"{name}_ref32.safetensors"))["sample"].double()
-    status = 0
-    for tag, what in (("", "bf16 attention"), ("_fp8", "FP8 self-attention")):
-        path = os.path.join(d, "io", f"{name}_ours{tag}.safetensors")
-        if not os.path.exists(path):
-            continue
-        ours = load_file(path)["sample"].double()
-        assert ref.shape == ours.shape, (ref.shape, ours.shape)
-        cos = torch.nn.functional.cosine_similarity(ref.flatten(), ours.flatten(), dim=0).item()
-        rel = ((ref - ours).norm() / ref.norm()).item()
-        ok = cos >= 0.999 and not torch.isnan(ours).any()
-        status |= 0 if ok else 1
-        print(f"{label(name)}, ours with {what} vs PyTorch bf16: cosine {cos:.6f}, rel L2 {rel:.3e} -> {'PASS' if ok else 'FAIL'}")
-        c32 = torch.nn.functional.cosine_similarity(ref32.flatten(), ours.flatten(), dim=0).item()
-        print(f"{label(name)}, ours with {what} vs PyTorch fp32: cosine {c32:.6f}, rel L2 {((ref32 - ours).norm() / ref32.norm()).item():.3e}")
-    return status
+    results = [compare_outputs(ref, os.path.join(d, "io", f"{name}_ours{tag}.safetensors"), f"{label(name)}, ours with {what}", ref32)
+               for tag, what in (("", "bf16 attention"), ("_fp8", "FP8 self-attention"))]
+    return 1 if any(r == 1 for r in results) else 0
 
 
 def compile_(name, d):

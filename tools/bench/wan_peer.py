@@ -14,7 +14,7 @@ import time
 import torch
 from safetensors.torch import load_file, save_file
 
-from cuda_timing import bench
+from peer_common import bench, compare_outputs
 
 CFG = dict(patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16, out_channels=16,
            text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30, cross_attn_norm=True,
@@ -85,19 +85,9 @@ def make(d):
 
 def compare(d):
     ref = load_file(os.path.join(d, "io", "ref_480.safetensors"))["sample"].double()
-    status = 0
-    for tag, label in (("", "bf16 attention"), ("_fp8", "FP8 self-attention")):
-        path = os.path.join(d, "io", f"ours{tag}_480.safetensors")
-        if not os.path.exists(path):
-            continue
-        ours = load_file(path)["sample"].double()
-        assert ref.shape == ours.shape, (ref.shape, ours.shape)
-        cos = torch.nn.functional.cosine_similarity(ref.flatten(), ours.flatten(), dim=0).item()
-        rel = ((ref - ours).norm() / ref.norm()).item()
-        ok = cos >= 0.999 and not torch.isnan(ours).any()
-        status |= 0 if ok else 1
-        print(f"1.3B 480p, ours with {label} vs PyTorch bf16: cosine {cos:.6f}, rel L2 {rel:.3e} -> {'PASS' if ok else 'FAIL'}")
-    return status
+    results = [compare_outputs(ref, os.path.join(d, "io", f"ours{tag}_480.safetensors"), f"1.3B 480p, ours with {what}")
+               for tag, what in (("", "bf16 attention"), ("_fp8", "FP8 self-attention"))]
+    return 1 if any(r == 1 for r in results) else 0
 
 
 def compile_(d):

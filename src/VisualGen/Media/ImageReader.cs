@@ -12,13 +12,14 @@ public static class ImageReader
 {
     static readonly TimeSpan DecodeTimeout = TimeSpan.FromSeconds(60);
 
-    public static RgbImage Read(string path)
+    public static RgbImage Read(string path) => Decode(ReadBytes(path), path);
+
+    /// <summary>The file's bytes; a read failure is a <see cref="MediaException"/> naming the file.</summary>
+    internal static byte[] ReadBytes(string path)
     {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
+        try { return File.ReadAllBytes(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         { throw new MediaException($"{path}: cannot read image: {e.Message}", e); }
-        return Decode(bytes, path);
     }
 
     public static RgbImage Decode(byte[] data, string source = "image data") => Decode(data, source, Ffmpeg.Find());

@@ -11,14 +11,7 @@ namespace VisualGen.Media;
 /// </summary>
 public static class PngReader
 {
-    public static RgbImage Read(string path)
-    {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        { throw new MediaException($"{path}: cannot read image: {e.Message}", e); }
-        return Decode(bytes, path);
-    }
+    public static RgbImage Read(string path) => Decode(ImageReader.ReadBytes(path), path);
 
     public static RgbImage Decode(ReadOnlySpan<byte> png, string source = "PNG data")
     {

@@ -1,0 +1,39 @@
+"""Shared by the PyTorch-side benchmark scripts: GPU timing by CUDA events, and comparing our outputs with PyTorch's."""
+import os
+
+import torch
+from safetensors.torch import load_file
+
+
+def bench(fn, warm=2, rep=5):
+    """Median milliseconds of `rep` calls of fn after `warm` calls, each timed by CUDA events on the current stream."""
+    for _ in range(warm):
+        fn()
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(rep):
+        a = torch.cuda.Event(enable_timing=True)
+        b = torch.cuda.Event(enable_timing=True)
+        a.record(); fn(); b.record()
+        torch.cuda.synchronize()
+        ts.append(a.elapsed_time(b))
+    ts.sort()
+    return ts[len(ts) // 2]
+
+
+def compare_outputs(ref, ours_path, label, ref32=None):
+    """Prints our output (a safetensors file with "sample") against PyTorch bf16 `ref` (and float32 `ref32` when given):
+    cosine and rel. L2; PASS needs cosine >= 0.999 and no NaN. Returns 0 when it passes, 1 when not, None when
+    there is no such output."""
+    if not os.path.exists(ours_path):
+        return None
+    ours = load_file(ours_path)["sample"].double()
+    assert ref.shape == ours.shape, (ref.shape, ours.shape)
+    cos = torch.nn.functional.cosine_similarity(ref.flatten(), ours.flatten(), dim=0).item()
+    rel = ((ref - ours).norm() / ref.norm()).item()
+    ok = cos >= 0.999 and not torch.isnan(ours).any()
+    print(f"{label} vs PyTorch bf16: cosine {cos:.6f}, rel L2 {rel:.3e} -> {'PASS' if ok else 'FAIL'}")
+    if ref32 is not None:
+        c32 = torch.nn.functional.cosine_similarity(ref32.flatten(), ours.flatten(), dim=0).item()
+        print(f"{label} vs PyTorch fp32: cosine {c32:.6f}, rel L2 {((ref32 - ours).norm() / ref32.norm()).item():.3e}")
+    return 0 if ok else 1
