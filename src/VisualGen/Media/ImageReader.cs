@@ -4,8 +4,9 @@ namespace VisualGen.Media;
 
 /// <summary>
 /// Reads conditioning images (--image, uploads): PNG with <see cref="PngReader"/>; any other format ffmpeg decodes
-/// (JPEG, WebP, BMP, …) through ffmpeg, which turns its first frame into an RGB PNG in a pipe. ffmpeg's YUV→RGB
-/// conversion can differ from PIL's (diffusers' load_image) by a few levels, and EXIF orientation is not applied.
+/// (JPEG, WebP, BMP, …) through ffmpeg, which turns its first frame into an RGB PNG in a pipe. ffmpeg applies a JPEG's
+/// EXIF orientation as diffusers' load_image (PIL's exif_transpose) does; its YUV→RGB conversion can differ from PIL's
+/// by a few levels.
 /// Without ffmpeg, a non-PNG file is refused with a message naming the file, its format and how to install ffmpeg.
 /// </summary>
 public static class ImageReader

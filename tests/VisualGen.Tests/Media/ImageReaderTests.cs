@@ -48,6 +48,29 @@ public class ImageReaderTests
     }
 
     [FfmpegFact]
+    public void Exif_orientation_is_applied_as_diffusers_load_image_does()
+    {
+        // a JPEG whose EXIF says "rotate 90° clockwise to display" (orientation 6): PIL's exif_transpose, which
+        // diffusers' load_image applies, turns a 48x32 picture into 32x48; ffmpeg's decoder does the same
+        string dir = Fixtures.TempDir("imgexif");
+        string png = Path.Combine(dir, "in.png"), jpg = Path.Combine(dir, "in.jpg");
+        File.WriteAllBytes(png, PngWriter.Encode(Gradient(48, 32)));
+        RunFfmpeg("-hide_banner", "-loglevel", "error", "-y", "-i", png, "-q:v", "1", jpg);
+        byte[] plain = File.ReadAllBytes(jpg);
+        byte[] tiff = [(byte)'I', (byte)'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0];
+        byte[] app1 = [.. "Exif\0\0"u8, .. tiff];
+        byte[] rotated = [0xFF, 0xD8, 0xFF, 0xE1, (byte)((app1.Length + 2) >> 8), (byte)(app1.Length + 2), .. app1, .. plain[2..]];
+        var upright = ImageReader.Decode(plain, "plain.jpg");
+        var turned = ImageReader.Decode(rotated, "rotated.jpg");
+        Assert.Equal((32, 48), (turned.Width, turned.Height));
+        // turned(x, y) = upright(y, H - 1 - x): the same decoded pixels, rotated clockwise
+        for (int y = 0; y < 48; y++)
+            for (int x = 0; x < 32; x++)
+                for (int c = 0; c < 3; c++)
+                    Assert.Equal(upright.Pixels[((31 - x) * 48 + y) * 3 + c], turned.Pixels[(y * 32 + x) * 3 + c]);
+    }
+
+    [FfmpegFact]
     public void Broken_jpeg_names_the_file_and_ffmpegs_reason()
     {
         var e = Assert.Throws<MediaException>(() => ImageReader.Decode([0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, (byte)'J', (byte)'F', 1, 2, 3], "photo.jpg"));
