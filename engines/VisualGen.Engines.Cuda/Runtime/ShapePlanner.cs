@@ -412,17 +412,26 @@ internal sealed unsafe class ShapePlanner
         }
         var plan = _res.AttentionPlan(q.Shape[0], heads, kvHeads, q.Shape[1], k.Shape[1], hd, scale);
         var o = New(n.Outputs[0], q.Shape, VgDType.BF16);
-        Add(new ActionStep(n.Name, KernelClass.Attention, stream =>
+        AttentionStep(n.Name, plan, q, k, v, o, null);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    /// <summary>The attention kernel's step; <paramref name="scales"/> (the q, k, v scale blocks) for the FP8 kernel,
+    /// whose output is quantized with v's scale.</summary>
+    void AttentionStep(string name, AttentionPlan plan, DeviceValue q, DeviceValue k, DeviceValue v, DeviceValue o,
+        (DeviceValue Q, DeviceValue K, DeviceValue V)? scales)
+    {
+        Add(new ActionStep(name, KernelClass.Attention, stream =>
         {
             var args = new AttentionArgs
             {
                 StructSize = (uint)sizeof(AttentionArgs), Q = q.Ptr, K = k.Ptr, V = v.Ptr, Out = o.Ptr,
                 Workspace = _plan.Workspace, WorkspaceBytes = (nuint)_plan.WorkspaceBytes,
             };
-            Check(vg_attention_run(plan.Handle.Ptr, &args, stream), n.Name);
-        }) { Detail = plan.Key }, [q, k, v], [o]);
+            if (scales is { } sc) { args.QScale = sc.Q.Ptr; args.KScale = sc.K.Ptr; args.VScale = sc.V.Ptr; args.OutScale = sc.V.Ptr; }
+            Check(vg_attention_run(plan.Handle.Ptr, &args, stream), name);
+        }) { Detail = plan.Key }, scales is { } t ? [q, k, v, t.Q, t.K, t.V] : [q, k, v], [o]);
         _plan.NoteWorkspace(plan.WorkspaceBytes);
-        _dev[n.Outputs[0]] = o;
     }
 
     /// <summary>q, k, v quantized to FP8 with per-tensor scales computed on the device, FP8 attention, output
@@ -441,20 +450,10 @@ internal sealed unsafe class ShapePlanner
             foreach (var (x, x8, s) in new[] { (q, q8, sq), (k, k8, sk), (v, v8, sv) })
                 Check(vg_quantize_fp8(x.Ptr, (int)x.DType, x.Count, x8.Ptr, s.Ptr, stream), n.Name + " (quantize " + x.Name + ")");
         }), [q, k, v], [q8, k8, v8, sq, sk, sv]);
-        Add(new ActionStep(n.Name, KernelClass.Attention, stream =>
-        {
-            var args = new AttentionArgs
-            {
-                StructSize = (uint)sizeof(AttentionArgs), Q = q8.Ptr, K = k8.Ptr, V = v8.Ptr, Out = o8.Ptr,
-                QScale = sq.Ptr, KScale = sk.Ptr, VScale = sv.Ptr, OutScale = sv.Ptr,
-                Workspace = _plan.Workspace, WorkspaceBytes = (nuint)_plan.WorkspaceBytes,
-            };
-            Check(vg_attention_run(plan.Handle.Ptr, &args, stream), n.Name);
-        }) { Detail = plan.Key }, [q8, k8, v8, sq, sk, sv], [o8]);
+        AttentionStep(n.Name, plan, q8, k8, v8, o8, (sq, sk, sv));
         Add(new ActionStep(n.Name + "/dequantize", KernelClass.Attention, stream =>
             Check(vg_dequantize_fp8(o8.Ptr, sv.Ptr, o8.Count, o.Ptr, (int)VgDType.BF16, stream), n.Name + " (dequantize)")),
             [o8, sv], [o]);
-        _plan.NoteWorkspace(plan.WorkspaceBytes);
         _dev[n.Outputs[0]] = o;
     }
 }
