@@ -97,28 +97,13 @@ static Dictionary<string, HostTensor> ReadInputs(string path)
     return new[] { "hidden_states", "timestep", "encoder_hidden_states" }.ToDictionary(n => n, n => HostTensor.FromSource(f, n));
 }
 
-static EngineProvider Provider(string cacheDir, Dictionary<string, HostTensor> opt, AttentionPrecision attention = AttentionPrecision.Bf16) =>
-    new(new EngineCache(cacheDir), new CudaBackend { Attention = attention }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
-    {
-        Precision = "bf16",
-        Profiles = opt.ToDictionary(kv => kv.Key, kv => new ShapeProfile(kv.Value.Shape, kv.Value.Shape, kv.Value.Shape)),
-    });
-
 // The 1.3B forward at 480p and 720p with bf16 attention and with FP8 self-attention: two engines loaded from the same
 // cache entry (the second Prepare is a hit), measured alternately in one process.
 static int Wan(string model, string io, string cacheDir)
 {
     var in480 = ReadInputs(Path.Combine(io, "inputs_480.safetensors"));
-    var clock = Stopwatch.StartNew();
-    using var provider = Provider(cacheDir, in480);
-    var (eng, report) = provider.Prepare(model, "transformer", new Progress<string>(l => Console.WriteLine("  " + l)));
-    var bf16 = (CudaEngine)eng;
-    Console.WriteLine($"export+build+load: {clock.Elapsed.TotalSeconds:F1} s (cache hit {report.Hit}, {report.Nodes} graph nodes; weights uploaded in {bf16.LoadSeconds:F1} s)");
-    if (provider.Backend is CudaBackend cb) foreach (var l in cb.BuildLog) Console.WriteLine("  " + l);
-    using var providerFp8 = Provider(cacheDir, in480, AttentionPrecision.Fp8);
-    var (engFp8, reportFp8) = providerFp8.Prepare(model, "transformer", null);
-    var fp8 = (CudaEngine)engFp8;
-    Console.WriteLine($"FP8-attention engine from the same entry: cache hit {reportFp8.Hit}");
+    using var pair = EnginePair.Prepare(model, cacheDir, in480, "");
+    var (bf16, fp8) = (pair.Bf16, pair.Fp8);
     var table = new List<string>();
     foreach (var res in new[] { "480", "720" })
     {
@@ -126,26 +111,21 @@ static int Wan(string model, string io, string cacheDir)
         if (!File.Exists(path)) continue;
         var inputs = res == "480" ? in480 : ReadInputs(path);
         var shapes = inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape);
-        foreach (var (engine, tag) in new[] { (bf16, ""), (fp8, "_fp8") })
+        foreach (var engine in pair.Both)
         {
-            string label = engine.Attention == AttentionPrecision.Fp8 ? "FP8 self-attention" : "bf16 attention";
+            string label = Label(engine);
             var t0 = Stopwatch.StartNew();
             var outT = engine.Run(inputs)["sample"];
             Console.WriteLine($"{res}p {label}: first run (plan + capture) {t0.Elapsed.TotalSeconds:F2} s; {engine.Describe(shapes)}");
-            SafeTensorsWriter.Write(Path.Combine(io, $"ours{tag}_{res}.safetensors"), [outT.ToTensorData("sample")]);
+            SafeTensorsWriter.Write(Path.Combine(io, $"ours{Tag(engine)}_{res}.safetensors"), [outT.ToTensorData("sample")]);
         }
-        // alternate the two engines so that both see the same thermal and power state
-        var graphMs = new Dictionary<CudaEngine, List<double>> { [bf16] = [], [fp8] = [] };
-        for (int round = 0; round < 3; round++)
-            foreach (var engine in new[] { bf16, fp8 }) graphMs[engine].Add(engine.TimeForward(shapes, 1, 3, true));
+        var graphMs = TimeAlternately(pair.Both, shapes, 1, 3);
         double eagerMs = bf16.TimeForward(shapes, 1, 3, false);
-        foreach (var engine in new[] { bf16, fp8 })
+        foreach (var engine in pair.Both)
         {
-            string label = engine.Attention == AttentionPrecision.Fp8 ? "FP8 self-attention" : "bf16 attention";
+            string label = Label(engine);
             double ms = graphMs[engine].Order().ElementAt(1);
-            var steps = engine.ProfileSteps(shapes);
-            var classes = Enum.GetValues<KernelClass>().ToDictionary(k => k, k => steps.Where(x => x.Kind == k).Sum(x => x.Ms));
-            var (gf, af) = engine.Flops(shapes);
+            var (steps, classes, gf, af) = Profile(engine, shapes);
             double total = classes.Values.Sum();
             Console.WriteLine($"{res}p forward, {label}: {ms:F1} ms with CUDA graphs (rounds: {string.Join(", ", graphMs[engine].Select(x => x.ToString("F1")))})" +
                               (engine == bf16 ? $", {eagerMs:F1} ms without" : ""));
@@ -171,34 +151,24 @@ static int ImageDit(string model, string io, string cacheDir, string name)
     using (var f = SafeTensorsFile.Open(Path.Combine(io, $"{name}_inputs.safetensors")))
         inputs = f.Names.ToDictionary(n => n, n => HostTensor.FromSource(f, n));
     var shapes = inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape);
-    var clock = Stopwatch.StartNew();
-    using var provider = Provider(cacheDir, inputs);
-    var (eng, report) = provider.Prepare(model, "transformer", new Progress<string>(l => Console.WriteLine("  " + l)));
-    Console.WriteLine($"{name} export+build+load: {clock.Elapsed.TotalSeconds:F1} s (cache hit {report.Hit}, {report.Nodes} graph nodes)");
-    if (provider.Backend is CudaBackend cb) foreach (var l in cb.BuildLog) Console.WriteLine("  " + l);
-    using var providerFp8 = Provider(cacheDir, inputs, AttentionPrecision.Fp8);
-    var (engFp8, _) = providerFp8.Prepare(model, "transformer", null);
-    var engines = new[] { (CudaEngine)eng, (CudaEngine)engFp8 };
+    using var pair = EnginePair.Prepare(model, cacheDir, inputs, name + " ");
+    var engines = pair.Both;
     foreach (var engine in engines)
     {
-        string tag = engine.Attention == AttentionPrecision.Fp8 ? "_fp8" : "";
+        string tag = Tag(engine);
         var t0 = Stopwatch.StartNew();
         foreach (var l in engine.Tune(shapes, inputs)) Console.WriteLine("  tuned " + l);
         var outT = engine.Run(inputs)["sample"];
         Console.WriteLine($"{name} {engine.Attention}: tune + plan + capture {t0.Elapsed.TotalSeconds:F1} s; {engine.Describe(shapes)}");
         SafeTensorsWriter.Write(Path.Combine(io, $"{name}_ours{tag}.safetensors"), [outT.ToTensorData("sample")]);
     }
-    var ms = engines.ToDictionary(e => e, _ => new List<double>());
-    for (int round = 0; round < 3; round++)
-        foreach (var e in engines) ms[e].Add(e.TimeForward(shapes, 2, 5, true));
+    var ms = TimeAlternately(engines, shapes, 2, 5);
     var table = new List<string>();
     foreach (var e in engines)
     {
-        string label = e.Attention == AttentionPrecision.Fp8 ? "FP8 self-attention" : "bf16 attention";
+        string label = Label(e);
         double med = ms[e].Order().ElementAt(1);
-        var steps = e.ProfileSteps(shapes);
-        var classes = Enum.GetValues<KernelClass>().ToDictionary(k => k, k => steps.Where(x => x.Kind == k).Sum(x => x.Ms));
-        var (gf, af) = e.Flops(shapes);
+        var (steps, classes, gf, af) = Profile(e, shapes);
         Console.WriteLine($"{name} 1024x1024, {label}: {med:F1} ms with CUDA graphs (rounds: {string.Join(", ", ms[e].Select(x => x.ToString("F1")))}); " +
                           string.Join(", ", classes.Select(kv => $"{kv.Key} {kv.Value:F1} ms")));
         // where the glue goes: steps outside GEMM/attention grouped by op (the node name's last segment without its number)
@@ -213,6 +183,29 @@ static int ImageDit(string model, string io, string cacheDir, string name)
     return 0;
 }
 
+static string Label(CudaEngine e) => e.Attention == AttentionPrecision.Fp8 ? "FP8 self-attention" : "bf16 attention";
+static string Tag(CudaEngine e) => e.Attention == AttentionPrecision.Fp8 ? "_fp8" : "";
+
+// CUDA-graph forward times of each engine, `rounds` rounds alternating between them so that both see the same thermal
+// and power state (each time: `warmup` runs, then the median of `iterations`).
+static Dictionary<CudaEngine, List<double>> TimeAlternately(CudaEngine[] engines, Dictionary<string, long[]> shapes, int warmup, int iterations, int rounds = 3)
+{
+    var ms = engines.ToDictionary(e => e, _ => new List<double>());
+    for (int round = 0; round < rounds; round++)
+        foreach (var e in engines) ms[e].Add(e.TimeForward(shapes, warmup, iterations, true));
+    return ms;
+}
+
+// One forward step by step: the steps, milliseconds per kernel class, and the GEMM and attention FLOPs.
+static (List<(string Name, KernelClass Kind, string? Detail, double Ms)> Steps, Dictionary<KernelClass, double> Classes, double GemmFlops, double AttentionFlops)
+    Profile(CudaEngine engine, Dictionary<string, long[]> shapes)
+{
+    var steps = engine.ProfileSteps(shapes);
+    var classes = Enum.GetValues<KernelClass>().ToDictionary(k => k, k => steps.Where(x => x.Kind == k).Sum(x => x.Ms));
+    var (gf, af) = engine.Flops(shapes);
+    return (steps, classes, gf, af);
+}
+
 static string AttentionByPlan(List<(string Name, KernelClass Kind, string? Detail, double Ms)> steps) =>
     string.Join(", ", steps.Where(x => x.Kind == KernelClass.Attention).GroupBy(x => x.Detail ?? "?")
         .Select(g => $"{g.Key}: {g.Sum(x => x.Ms):F1} ms / {g.Count()} = {g.Average(x => x.Ms):F3} ms each"));
@@ -221,7 +214,7 @@ static int Load(string model, string cacheDir)
 {
     var in480 = ReadInputs(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(model))!, "io", "inputs_480.safetensors"));
     var clock = Stopwatch.StartNew();
-    using var provider = Provider(cacheDir, in480);
+    using var provider = EnginePair.Provider(cacheDir, in480);
     var (eng, report) = provider.Prepare(model, "transformer", null);
     var engine = (CudaEngine)eng;
     Console.WriteLine($"second process: cache hit {report.Hit}; Prepare (trace for the key + checksum + load) {clock.Elapsed.TotalSeconds:F1} s, of which weight read+upload {engine.LoadSeconds:F1} s ({engine.WeightBytes / 1e9:F2} GB)");
@@ -229,4 +222,45 @@ static int Load(string model, string cacheDir)
     engine.Run(in480);
     Console.WriteLine($"second process: first 480p run (plan + capture + forward) {t.Elapsed.TotalSeconds:F1} s");
     return report.Hit ? 0 : 1;
+}
+
+// The transformer of `model` loaded twice from one cache entry: bf16 attention (built on a miss) and FP8 self-attention
+// (the second Prepare is a hit). The providers own the engines.
+sealed class EnginePair : IDisposable
+{
+    readonly EngineProvider _bf16, _fp8;
+    public CudaEngine Bf16 { get; }
+    public CudaEngine Fp8 { get; }
+    public CudaEngine[] Both => [Bf16, Fp8];
+
+    EnginePair(EngineProvider bf16Provider, CudaEngine bf16, EngineProvider fp8Provider, CudaEngine fp8) =>
+        (_bf16, Bf16, _fp8, Fp8) = (bf16Provider, bf16, fp8Provider, fp8);
+
+    // An engine provider over the cache folder, built with each input's own shape as its profile (GEMMs tuned there).
+    public static EngineProvider Provider(string cacheDir, Dictionary<string, HostTensor> opt, AttentionPrecision attention = AttentionPrecision.Bf16) =>
+        new(new EngineCache(cacheDir), new CudaBackend { Attention = attention }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
+        {
+            Precision = "bf16",
+            Profiles = opt.ToDictionary(kv => kv.Key, kv => new ShapeProfile(kv.Value.Shape, kv.Value.Shape, kv.Value.Shape)),
+        });
+
+    public static EnginePair Prepare(string model, string cacheDir, Dictionary<string, HostTensor> opt, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        var provider = Provider(cacheDir, opt);
+        var (eng, report) = provider.Prepare(model, "transformer", new Progress<string>(l => Console.WriteLine("  " + l)));
+        var bf16 = (CudaEngine)eng;
+        Console.WriteLine($"{what}export+build+load: {clock.Elapsed.TotalSeconds:F1} s (cache hit {report.Hit}, {report.Nodes} graph nodes; weights uploaded in {bf16.LoadSeconds:F1} s)");
+        if (provider.Backend is CudaBackend cb) foreach (var l in cb.BuildLog) Console.WriteLine("  " + l);
+        var providerFp8 = Provider(cacheDir, opt, AttentionPrecision.Fp8);
+        var (engFp8, reportFp8) = providerFp8.Prepare(model, "transformer", null);
+        Console.WriteLine($"{what}FP8-attention engine from the same entry: cache hit {reportFp8.Hit}");
+        return new EnginePair(provider, bf16, providerFp8, (CudaEngine)engFp8);
+    }
+
+    public void Dispose()
+    {
+        _fp8.Dispose();
+        _bf16.Dispose();
+    }
 }
