@@ -18,7 +18,8 @@ public class ImageReaderTests
         return new RgbImage(w, h, px);
     }
 
-    static void RunFfmpeg(params string[] args)
+    /// <summary>Runs ffmpeg with <paramref name="args"/>; fails the test with its stderr when it fails.</summary>
+    internal static void RunFfmpeg(params string[] args)
     {
         var psi = new ProcessStartInfo(Ffmpeg.Find()!) { RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);

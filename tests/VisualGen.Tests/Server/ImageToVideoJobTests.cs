@@ -64,9 +64,7 @@ public sealed class ImageToVideoJobTests
         var (_, png) = SmoothImage();
         string dir = Fixtures.TempDir("vg-jpeg"), pngPath = Path.Combine(dir, "in.png"), jpgPath = Path.Combine(dir, "in.jpg");
         await File.WriteAllBytesAsync(pngPath, png);
-        var psi = new System.Diagnostics.ProcessStartInfo(Ffmpeg.Find()!) { UseShellExecute = false };
-        foreach (var a in new[] { "-hide_banner", "-loglevel", "error", "-y", "-i", pngPath, "-q:v", "2", jpgPath }) psi.ArgumentList.Add(a);
-        using (var p = System.Diagnostics.Process.Start(psi)!) { p.WaitForExit(); Assert.Equal(0, p.ExitCode); }
+        VisualGen.Tests.Media.ImageReaderTests.RunFfmpeg("-hide_banner", "-loglevel", "error", "-y", "-i", pngPath, "-q:v", "2", jpgPath);
         byte[] jpeg = await File.ReadAllBytesAsync(jpgPath);
         using var form = Form(jpeg, "photo.jpg", fields: Fields(5));
         var (status, created) = await PostForm(server.Http, form);
