@@ -17,7 +17,7 @@ public static class Runtime
     public const string Engines = "ort-cpu, ort-cuda, native-cuda";
 
     /// <summary>The backend named on the command line ("ort-cpu" default, "ort-cuda"); "native-cuda" runs on ONNX
-    /// Runtime CPU except for the components <see cref="NativeComponents"/> lists.</summary>
+    /// Runtime CPU except for the component classes <see cref="NativeClasses"/> lists.</summary>
     public static IEngineBackend Backend(string? name) => (name ?? "ort-cpu") switch
     {
         "ort-cpu" or "native-cuda" => new OrtBackend(OrtDevice.Cpu),
@@ -25,9 +25,23 @@ public static class Runtime
         var other => throw new UsageException($"unknown engine '{other}'; available: {Engines}"),
     };
 
-    /// <summary>The component folders the native CUDA engine runs: the diffusion transformers (its fused kernels
-    /// cover DiT graphs; the VAEs' 3-D convolutions and the text encoders run on ONNX Runtime).</summary>
-    public static readonly string[] NativeComponents = ["transformer", "transformer_2"];
+    /// <summary>The component classes the native CUDA engine runs, each with its activation precision: the diffusion
+    /// transformers and the text/image encoders in bf16 (diffusers runs them in the pipeline's bf16), the VAEs in float32
+    /// (diffusers' default for Wan's VAE). Classes not listed (FLUX's CLIP text model and AutoencoderKL, Qwen2.5-VL) run
+    /// on ONNX Runtime CPU: the native engine has no causal-mask, argmax or GroupNorm kernels yet.</summary>
+    public static readonly IReadOnlyDictionary<string, NativePrecision> NativeClasses = new Dictionary<string, NativePrecision>(StringComparer.Ordinal)
+    {
+        ["WanTransformer3DModel"] = NativePrecision.Bf16,
+        ["FluxTransformer2DModel"] = NativePrecision.Bf16,
+        ["QwenImageTransformer2DModel"] = NativePrecision.Bf16,
+        ["UMT5EncoderModel"] = NativePrecision.Bf16,
+        ["T5EncoderModel"] = NativePrecision.Bf16,
+        ["CLIPVisionModel"] = NativePrecision.Bf16,
+        ["AutoencoderKLWan"] = NativePrecision.Float32,
+        ["AutoencoderKLQwenImage"] = NativePrecision.Float32,
+    };
+
+    public enum NativePrecision { Bf16, Float32 }
 
     /// <summary>--attention: "bf16" (default) or "fp8" (self-attention in FP8 on the native CUDA engine).</summary>
     public static AttentionPrecision Attention(string? attentionFlag, string? engineFlag)
@@ -49,13 +63,14 @@ public static class Runtime
         var attention = Attention(attentionFlag, engineFlag);
         if (engineFlag == "native-cuda")
         {
-            var cuda = new CudaBackend { Attention = attention };
-            foreach (var c in NativeComponents) overrides[c] = cuda;
+            var bf16 = new CudaBackend { Attention = attention };
+            var fp32 = new CudaBackend { Attention = attention, Bf16MinRows = long.MaxValue };
+            foreach (var (c, precision) in NativeClasses) overrides[c] = precision == NativePrecision.Float32 ? fp32 : bf16;
         }
         return new(new EngineCache(CacheDirectory(cacheFlag)), Backend(engineFlag), ComponentExporterRegistry.CreateDefault())
         {
             Log = log,
-            ComponentBackends = overrides,
+            ClassBackends = overrides,
         };
     }
 }

@@ -20,9 +20,10 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
 
     public EngineCache Cache => cache;
 
-    /// <summary>Backends for particular component folders ("transformer"), overriding the default backend (for
-    /// example the native CUDA engine for the DiT while encoders and the VAE run on ONNX Runtime).</summary>
-    public IReadOnlyDictionary<string, IEngineBackend> ComponentBackends { get; init; } = new Dictionary<string, IEngineBackend>();
+    /// <summary>Backends for particular component classes (model_index.json's class name, "WanTransformer3DModel"),
+    /// overriding the default backend (for example the native CUDA engine for the classes it runs while the others
+    /// run on ONNX Runtime).</summary>
+    public IReadOnlyDictionary<string, IEngineBackend> ClassBackends { get; init; } = new Dictionary<string, IEngineBackend>();
 
     /// <summary>Receives export/build lines when a caller passes no progress of its own.</summary>
     public IProgress<string>? Log { get; init; }
@@ -52,7 +53,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         if (!exporter.Parts.Contains(part))
             throw new CheckpointException(index.FilePath, $"component '{folder}' ({exporter.ClassName}) has no part '{part}' (parts: {string.Join(", ", exporter.Parts.Select(p => p.Length == 0 ? "(whole)" : p))})");
         string componentDir = index.ComponentDirectory(folder);
-        var chosen = ComponentBackends.TryGetValue(folder, out var own) ? own : backend;
+        var chosen = ClassBackends.TryGetValue(exporter.ClassName, out var own) ? own : backend;
 
         string fingerprint = WeightFingerprint.Compute(componentDir, new WeightHashMemo(cache.Root), progress, folder).Value;
         var source = EngineSourceKey.Of(index, component, componentDir, exporter, fingerprint, ExporterInfo.Version, chosen, _options);

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 /* Bumped when a signature or a struct layout changes incompatibly. */
-#define VG_ABI_VERSION 2
+#define VG_ABI_VERSION 3
 
 /* ------------------------------------------------------------------------------------------------
  * Status, errors, versions
@@ -79,7 +79,8 @@ typedef enum vg_dtype {
     VG_DTYPE_BF16 = 1,
     VG_DTYPE_FP16 = 2,
     VG_DTYPE_FP8_E4M3 = 3, /* FP8 attention (VG_ATTENTION_CUDNN_FP8) and vg_quantize_fp8 */
-    VG_DTYPE_FP8_E5M2 = 4  /* reserved for quantized GEMMs; no function accepts it yet */
+    VG_DTYPE_FP8_E5M2 = 4, /* reserved for quantized GEMMs; no function accepts it yet */
+    VG_DTYPE_INT64 = 5     /* token ids and masks: vg_gather_rows indices, vg_nd's `a` operand (read as float) */
 } vg_dtype;
 
 /* ------------------------------------------------------------------------------------------------
@@ -357,6 +358,83 @@ typedef enum vg_binary_op {
 VG_API vg_status vg_binary(vg_binary_op op, const void* a, vg_dtype a_dtype, const void* b,
                            vg_dtype b_dtype, int64_t b_row_stride, void* out,
                            int64_t rows, int64_t channels, void* stream);
+
+/* ------------------------------------------------------------------------------------------------
+ * Convolution (cuDNN): y = conv(x, w) (+ bias[c]) over 1, 2 or 3 spatial dims, NC[D]HW contiguous,
+ * groups 1, symmetric zero padding (asymmetric padding is a copy into a padded buffer first).
+ * FP32 tensors run with cuDNN's default math, which allows TF32 tensor cores, as PyTorch does by
+ * default (torch.backends.cudnn.allow_tf32); BF16 tensors accumulate in fp32. The algorithm is
+ * cuDNN's heuristic first choice whose workspace fits max_workspace (PyTorch's default without
+ * cudnn.benchmark). w is [out_channels, in_channels, kernel...] in the tensor dtype; bias fp32 or the
+ * tensor dtype (bias_dtype).
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct vg_conv_desc {
+    uint32_t struct_size;   /* sizeof(vg_conv_desc) */
+    vg_dtype dtype;         /* x, w, y: VG_DTYPE_FP32 or VG_DTYPE_BF16 */
+    int32_t spatial_dims;   /* 1..3 */
+    int64_t batch, in_channels, out_channels;
+    int64_t in_size[3];     /* input spatial sizes (first spatial_dims used) */
+    int64_t kernel[3], stride[3], pad[3], dilation[3];
+    size_t max_workspace;   /* 0 = 1 GiB */
+} vg_conv_desc;
+
+typedef struct vg_conv_plan_t* vg_conv_plan;
+VG_API vg_status vg_conv_plan_create(vg_context ctx, const vg_conv_desc* desc, vg_conv_plan* out);
+VG_API vg_status vg_conv_plan_destroy(vg_conv_plan plan);
+/* Workspace bytes and output spatial sizes (out_size[3], first spatial_dims written). */
+VG_API vg_status vg_conv_plan_info(vg_conv_plan plan, size_t* workspace_bytes, int64_t* out_size);
+/* bias may be NULL (then bias_dtype is ignored). Capture-safe. */
+VG_API vg_status vg_conv_run(vg_conv_plan plan, const void* x, const void* w, const void* bias, vg_dtype bias_dtype,
+                             void* y, void* workspace, size_t workspace_bytes, void* stream);
+
+/* ------------------------------------------------------------------------------------------------
+ * Batched matrix product (cuBLASLt), row-major: out[i] = alpha * a[i] · op(b[i]) for i < batch, with
+ * a[i] = a + i * stride_a ([M, K], row stride lda), b[i] = b + i * stride_b ([K, N] row stride ldb when
+ * trans_b = 0; [N, K] when trans_b = 1), out[i] = out + i * stride_c ([M, N], row stride ldc).
+ * a and b share a dtype (FP32 or BF16); out FP32 or BF16; fp32 accumulation (FP32 inputs: full fp32
+ * math). The general attention path (scores and probabilities · values) and weight-free MatMuls.
+ * workspace may be NULL (0 bytes). Capture-safe (descriptors are made on the host per call).
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct vg_bgemm_desc {
+    uint32_t struct_size;   /* sizeof(vg_bgemm_desc) */
+    int64_t batch, m, n, k;
+    int32_t trans_b;
+    int64_t lda, ldb, ldc;
+    int64_t stride_a, stride_b, stride_c;
+    vg_dtype in_dtype, out_dtype;
+    float alpha;
+} vg_bgemm_desc;
+VG_API vg_status vg_bgemm(vg_context ctx, const vg_bgemm_desc* desc, const void* a, const void* b, void* out,
+                          void* workspace, size_t workspace_bytes, void* stream);
+
+/* ------------------------------------------------------------------------------------------------
+ * Row softmax with an optional additive bias (attention scores): for every row r of [rows, n]
+ * (row stride n), out[r, j] = softmax_j(x[r, j] * scale + bias(r, j)) in fp32. Rows are indexed as
+ * (i0, i1, i2) with sizes row_dims[3] (rows = product); bias element (r, j) is
+ * bias[i0 * bias_strides[0] + i1 * bias_strides[1] + i2 * bias_strides[2] + j * bias_strides[3]]
+ * (0 strides broadcast), so [B, H, Sq, Skv] masks broadcast over heads or queries. A row whose
+ * every entry is -inf gives zeros. x and out may alias. x/out FP32 or BF16, bias FP32 or BF16.
+ * ---------------------------------------------------------------------------------------------- */
+VG_API vg_status vg_softmax_rows(const void* x, vg_dtype x_dtype, void* out, vg_dtype out_dtype,
+                                 const int64_t* row_dims, int64_t n, float scale,
+                                 const void* bias, vg_dtype bias_dtype, const int64_t* bias_strides, void* stream);
+
+/* ------------------------------------------------------------------------------------------------
+ * Small fused kernels for encoders and VAEs.
+ * ---------------------------------------------------------------------------------------------- */
+
+/* Embedding lookup: out[i, :] = table[indices[i], :] for i < count; table [rows, width] (FP32 or BF16),
+ * indices INT64 on the device (clamped to [0, rows)), out [count, width] FP32 or BF16. */
+VG_API vg_status vg_gather_rows(const void* table, vg_dtype table_dtype, int64_t rows, int64_t width,
+                                const int64_t* indices, int64_t count, void* out, vg_dtype out_dtype, void* stream);
+
+/* Channel-first L2 normalization (PyTorch F.normalize(x, dim=1) * weight, Wan's VAE RMS norm):
+ * x [batch, channels, inner] contiguous, out[b, c, s] = x[b, c, s] / max(||x[b, :, s]||_2, eps) * weight[c].
+ * weight fp32 [channels] (NULL = 1). x/out FP32 or BF16 (same dtype); out may alias x. */
+VG_API vg_status vg_channel_l2norm(const void* x, void* out, vg_dtype dtype, int64_t batch, int64_t channels,
+                                   int64_t inner, float eps, const float* weight, void* stream);
 
 /* ------------------------------------------------------------------------------------------------
  * Runtime: device memory, streams, CUDA graphs, events, device properties. What the C# engine needs

@@ -3,7 +3,7 @@ device-side correctness checks and benchmarks. Every call's status is checked: a
 raises VgError with the library's vg_last_error() message."""
 import ctypes as C
 
-FP32, BF16, FP16, FP8_E4M3 = 0, 1, 2, 3
+FP32, BF16, FP16, FP8_E4M3, INT64 = 0, 1, 2, 3, 5
 FP8_SCALE_FLOATS, FP8_DEQUANT, FP8_AMAX, FP8_QUANT = 8, 0, 2, 4
 WEIGHT_NK, WEIGHT_KN = 0, 1
 EPI_NONE, EPI_BIAS, EPI_GELU, EPI_BIAS_GELU = 0, 1, 2, 3
@@ -57,9 +57,24 @@ class RowVector(C.Structure):
     _fields_ = [("ptr", C.c_void_p), ("dtype", C.c_int32), ("batch_stride", C.c_int64), ("token_stride", C.c_int64)]
 
 
+class ConvDesc(C.Structure):
+    _fields_ = [("struct_size", C.c_uint32), ("dtype", C.c_int32), ("spatial_dims", C.c_int32),
+                ("batch", C.c_int64), ("in_channels", C.c_int64), ("out_channels", C.c_int64),
+                ("in_size", C.c_int64 * 3), ("kernel", C.c_int64 * 3), ("stride", C.c_int64 * 3), ("pad", C.c_int64 * 3),
+                ("dilation", C.c_int64 * 3), ("max_workspace", C.c_size_t)]
+
+
+class BgemmDesc(C.Structure):
+    _fields_ = [("struct_size", C.c_uint32), ("batch", C.c_int64), ("m", C.c_int64), ("n", C.c_int64), ("k", C.c_int64),
+                ("trans_b", C.c_int32), ("lda", C.c_int64), ("ldb", C.c_int64), ("ldc", C.c_int64),
+                ("stride_a", C.c_int64), ("stride_b", C.c_int64), ("stride_c", C.c_int64),
+                ("in_dtype", C.c_int32), ("out_dtype", C.c_int32), ("alpha", C.c_float)]
+
+
 def dtype_of(t):
     import torch
-    return {torch.float32: FP32, torch.bfloat16: BF16, torch.float16: FP16, torch.float8_e4m3fn: FP8_E4M3}[t.dtype]
+    return {torch.float32: FP32, torch.bfloat16: BF16, torch.float16: FP16, torch.float8_e4m3fn: FP8_E4M3,
+            torch.int64: INT64}[t.dtype]
 
 
 def ptr(t):
@@ -100,6 +115,14 @@ class Native:
             "vg_quantize_fp8": [vp, i32, i64, vp, vp, vp],
             "vg_nd": [i32, i32, C.POINTER(i64), C.POINTER(NdTensor), C.POINTER(NdTensor), C.POINTER(NdTensor), vp],
             "vg_dequantize_fp8": [vp, vp, i64, vp, i32, vp],
+            "vg_conv_plan_create": [vp, C.POINTER(ConvDesc), C.POINTER(vp)],
+            "vg_conv_plan_destroy": [vp],
+            "vg_conv_plan_info": [vp, C.POINTER(sz), C.POINTER(i64)],
+            "vg_conv_run": [vp, vp, vp, vp, i32, vp, vp, sz, vp],
+            "vg_bgemm": [vp, C.POINTER(BgemmDesc), vp, vp, vp, vp, sz, vp],
+            "vg_softmax_rows": [vp, i32, vp, i32, C.POINTER(i64), i64, f32, vp, i32, C.POINTER(i64), vp],
+            "vg_gather_rows": [vp, i32, i64, i64, vp, i64, vp, i32, vp],
+            "vg_channel_l2norm": [vp, vp, i32, i64, i64, i64, f32, vp, vp],
         }
         for name, args in sig.items():
             f = getattr(L, name)
@@ -215,6 +238,46 @@ class Native:
 
     def binary(self, op, a, b, b_row_stride, out, rows, channels, stream=0):
         self.call("vg_binary", op, ptr(a), dtype_of(a), ptr(b), dtype_of(b), b_row_stride, ptr(out), rows, channels,
+                  C.c_void_p(stream))
+
+    # ---- encoder / VAE kernels ----
+    def conv(self, x, w, bias, out, stride, pad, dilation, stream=0):
+        """NC[D]HW convolution (groups 1, symmetric pads); returns the plan's workspace bytes used."""
+        sd = x.dim() - 2
+        arr = C.c_int64 * 3
+        fill = lambda v: arr(*(list(v) + [1] * (3 - len(v))))
+        d = ConvDesc(C.sizeof(ConvDesc), dtype_of(x), sd, x.shape[0], x.shape[1], w.shape[0], fill(x.shape[2:]),
+                     fill(w.shape[2:]), fill(stride), arr(*(list(pad) + [0] * (3 - len(pad)))), fill(dilation), 0)
+        p = C.c_void_p()
+        self.call("vg_conv_plan_create", self.ctx, C.byref(d), C.byref(p))
+        try:
+            ws, osz = C.c_size_t(), (C.c_int64 * 3)()
+            self.call("vg_conv_plan_info", p, C.byref(ws), osz)
+            import torch
+            buf = torch.empty(max(ws.value, 1), dtype=torch.uint8, device=x.device)
+            self.call("vg_conv_run", p, ptr(x), ptr(w), ptr(bias), dtype_of(bias) if bias is not None else FP32, ptr(out),
+                      ptr(buf), ws.value, C.c_void_p(stream))
+            return ws.value, list(osz)[:sd]
+        finally:
+            self.call("vg_conv_plan_destroy", p)
+
+    def bgemm(self, a, b, out, batch, m, n, k, trans_b, lda, ldb, ldc, sa, sb, sc, alpha=1.0, ws=None, stream=0):
+        d = BgemmDesc(C.sizeof(BgemmDesc), batch, m, n, k, int(trans_b), lda, ldb, ldc, sa, sb, sc, dtype_of(a),
+                      dtype_of(out), alpha)
+        self.call("vg_bgemm", self.ctx, C.byref(d), ptr(a), ptr(b), ptr(out), ptr(ws), 0 if ws is None else ws.numel(),
+                  C.c_void_p(stream))
+
+    def softmax_rows(self, x, out, row_dims, n, scale=1.0, bias=None, bias_strides=(0, 0, 0, 0), stream=0):
+        self.call("vg_softmax_rows", ptr(x), dtype_of(x), ptr(out), dtype_of(out), (C.c_int64 * 3)(*row_dims), n, scale,
+                  ptr(bias), dtype_of(bias) if bias is not None else FP32, (C.c_int64 * 4)(*bias_strides), C.c_void_p(stream))
+
+    def gather_rows(self, table, indices, out, stream=0):
+        self.call("vg_gather_rows", ptr(table), dtype_of(table), table.shape[0], table.shape[1], ptr(indices),
+                  indices.numel(), ptr(out), dtype_of(out), C.c_void_p(stream))
+
+    def channel_l2norm(self, x, out, eps, weight=None, stream=0):
+        b, c = x.shape[0], x.shape[1]
+        self.call("vg_channel_l2norm", ptr(x), ptr(out), dtype_of(x), b, c, x.numel() // (b * c), eps, ptr(weight),
                   C.c_void_p(stream))
 
     def close(self):

@@ -17,6 +17,7 @@ struct NdArgs {
 
 __device__ __forceinline__ float ld(const float* p) { return *p; }
 __device__ __forceinline__ float ld(const bf* p) { return __bfloat162float(*p); }
+__device__ __forceinline__ float ld(const int64_t* p) { return static_cast<float>(*p); }  // token ids, masks (Cast)
 __device__ __forceinline__ void st(float* p, float v) { *p = v; }
 __device__ __forceinline__ void st(bf* p, float v) { *p = __float2bfloat16_rn(v); }
 
@@ -143,6 +144,7 @@ vg_status pick_b(vg_nd_op op, const NdArgs& g, void* out, const void* a, const v
 template <typename TO>
 vg_status pick_a(vg_nd_op op, const NdArgs& g, void* out, const void* a, vg_dtype at, const void* b, vg_dtype bt, int64_t total, cudaStream_t s) {
     if (at == VG_DTYPE_BF16) return pick_b<TO, bf>(op, g, out, a, b, bt, total, s);
+    if (at == VG_DTYPE_INT64) return pick_b<TO, int64_t>(op, g, out, a, b, bt, total, s);
     return pick_b<TO, float>(op, g, out, a, b, bt, total, s);
 }
 
@@ -160,8 +162,8 @@ VG_API vg_status vg_nd(vg_nd_op op, int32_t rank, const int64_t* sizes, const vg
     if (!out || !a || !out->ptr || !a->ptr) return bad("out and a (and their pointers) must not be NULL");
     if (binary != (b != nullptr)) return bad(binary ? "binary op needs b" : "unary op takes no b");
     if (b && !b->ptr) return bad("b->ptr is NULL");
-    if (!f32_or_bf16(out->dtype) || !f32_or_bf16(a->dtype) || (b && !f32_or_bf16(b->dtype)))
-        return bad("dtypes must be FP32 or BF16");
+    if (!f32_or_bf16(out->dtype) || !(f32_or_bf16(a->dtype) || a->dtype == VG_DTYPE_INT64) || (b && !f32_or_bf16(b->dtype)))
+        return bad("dtypes must be FP32 or BF16 (a may be INT64, read as float)");
     if (rank > 0 && !sizes) return bad("sizes is NULL");
     // merge dims (drop size-1 dims; merge neighbours contiguous in every tensor)
     NdArgs g{};

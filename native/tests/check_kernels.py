@@ -391,18 +391,90 @@ def check_elementwise(vg):
         record(f"concat as strided copies, {str(dt)[6:]} {wa}+{wb} ({path} path)", out[:, at:at + w], ref, tol=0.0)
 
 
+def check_encoders(vg):
+    """Convolutions (cuDNN, fp32 with TF32 as PyTorch's default), batched products, masked softmax, embedding gather,
+    Wan's channel L2 norm and the int64 cast: the kernels text encoders and VAEs run on."""
+    import torch.nn.functional as F
+    for name, x, w, stride, pad in (
+            ("conv3d 3x3x3 pad (0,1,1)", rnd(1, 16, 6, 20, 24, dtype=torch.float32), rnd(32, 16, 3, 3, 3, dtype=torch.float32, scale=0.1), (1, 1, 1), (0, 1, 1)),
+            ("conv3d 1x1x1", rnd(2, 24, 3, 5, 7, dtype=torch.float32), rnd(40, 24, 1, 1, 1, dtype=torch.float32, scale=0.2), (1, 1, 1), (0, 0, 0)),
+            ("conv3d time 3x1x1 stride (2,1,1)", rnd(1, 8, 5, 6, 10, dtype=torch.float32), rnd(8, 8, 3, 1, 1, dtype=torch.float32, scale=0.3), (2, 1, 1), (0, 0, 0)),
+            ("conv2d 3x3 stride 2 pad 1", rnd(2, 12, 33, 17, dtype=torch.float32), rnd(20, 12, 3, 3, dtype=torch.float32, scale=0.1), (2, 2), (1, 1))):
+        bias = rnd(w.shape[0], dtype=torch.float32)
+        conv = F.conv3d if x.dim() == 5 else F.conv2d
+        ref = conv(x.double(), w.double(), bias.double(), stride=stride, padding=pad)
+        out = poison(*ref.shape, dtype=torch.float32)
+        _, osz = vg.conv(x, w, bias, out, stride, pad, (1,) * len(stride))
+        ok_shape = list(osz) == list(ref.shape[2:])
+        record(f"{name} fp32 (TF32){'' if ok_shape else ' WRONG SHAPE'}", out if ok_shape else out * float("nan"), ref, tol=3e-3)
+    # batched q·kᵀ over heads ([S, H, D] rows: lda = H*D, batch stride D), then p·v, fp32 and bf16 inputs
+    S, T, H, D = 37, 29, 3, 40
+    for dt, tol in ((torch.float32, 1e-5), (torch.bfloat16, 1e-2)):
+        q, k, v = rnd(S, H, D, dtype=dt), rnd(T, H, D, dtype=dt), rnd(T, H, D, dtype=dt)
+        scores = poison(H, S, T, dtype=torch.float32)
+        vg.bgemm(q, k, scores, H, S, T, D, True, H * D, H * D, T, D, D, S * T, alpha=0.5)
+        ref = torch.einsum("shd,thd->hst", q.double(), k.double()) * 0.5
+        record(f"bgemm q·kT {str(dt)[6:]} batch over heads", scores, ref, tol=tol)
+        p = rnd(H, S, T, dtype=dt)
+        o = poison(S, H, D, dtype=dt)
+        vg.bgemm(p, v, o, H, S, D, T, False, T, H * D, H * D, S * T, D, D)
+        record(f"bgemm p·v {str(dt)[6:]} into [S, H, D]", o, torch.einsum("hst,thd->shd", p.double(), v.double()), tol=tol)
+    # softmax with a [B, 1, 1, N] padding mask plus a [1, H, S, N] bias; one row fully masked gives zeros
+    B, H, S, N = 2, 3, 5, 33
+    x = rnd(B, H, S, N, dtype=torch.float32)
+    pad = torch.zeros(B, 1, 1, N, device=dev)
+    pad[1, :, :, 20:] = torch.finfo(torch.float32).min
+    bias = rnd(1, H, S, N, dtype=torch.float32)
+    mask = (bias + pad).contiguous()  # [B, H, S, N]
+    out = poison(B, H, S, N, dtype=torch.float32)
+    vg.softmax_rows(x, out, (B, H, S), N, scale=0.7, bias=mask, bias_strides=(H * S * N, S * N, N, 1))
+    record("softmax rows with mask + bias", out, torch.softmax(x.double() * 0.7 + mask.double(), -1), tol=1e-5)
+    out = poison(B, H, S, N, dtype=torch.bfloat16)
+    vg.softmax_rows(x, out, (B, H, S), N, scale=1.0, bias=pad, bias_strides=(N, 0, 0, 1))
+    record("softmax rows, broadcast padding mask, bf16 out", out, torch.softmax(x.double() + pad.double(), -1), tol=1e-2)
+    inf = torch.full((1, 1, 1, 8), float("-inf"), device=dev)
+    out = poison(1, 1, 1, 8, dtype=torch.float32)
+    vg.softmax_rows(rnd(1, 1, 1, 8, dtype=torch.float32), out, (1, 1, 1), 8, bias=inf, bias_strides=(0, 0, 0, 1))
+    ok = bool((out == 0).all().item())
+    results.append(("softmax of a fully masked row is zeros", 0.0, 0, ok))
+    print(f"{'PASS' if ok else 'FAIL'} softmax of a fully masked row is zeros")
+    # embedding rows by int64 ids on the device
+    table = rnd(1000, 72, dtype=torch.bfloat16)
+    ids = torch.randint(0, 1000, (3, 17), device=dev, dtype=torch.int64)
+    out = poison(3, 17, 72, dtype=torch.float32)
+    vg.gather_rows(table, ids, out)
+    same = bool((out == table[ids].float()).all().item())
+    results.append(("gather rows (bf16 table, int64 ids) exact", 0.0 if same else 1.0, 0, same))
+    print(f"{'PASS' if same else 'FAIL'} gather rows (bf16 table, int64 ids) exact")
+    # Wan's VAE norm: F.normalize over channels times a per-channel weight
+    x = rnd(2, 96, 3, 5, 7, dtype=torch.float32)
+    w = rnd(96, dtype=torch.float32)
+    out = poison(*x.shape, dtype=torch.float32)
+    vg.channel_l2norm(x, out, 1e-12, w)
+    record("channel L2 norm fp32", out, F.normalize(x.double(), dim=1) * w.double().view(1, -1, 1, 1, 1), tol=1e-5)
+    # the int64 → float cast (attention masks) through vg_nd
+    m = torch.randint(0, 2, (4, 9), device=dev, dtype=torch.int64)
+    o = poison(4, 9, dtype=torch.float32)
+    arr = vgn.C.c_int64 * 8
+    vg.call("vg_nd", 0, 2, (vgn.C.c_int64 * 2)(4, 9), vgn.C.byref(vgn.NdTensor(o.data_ptr(), vgn.FP32, arr(9, 1))),
+            vgn.C.byref(vgn.NdTensor(m.data_ptr(), vgn.INT64, arr(9, 1))), None, None)
+    same = bool((o == m.float()).all().item())
+    results.append(("vg_nd int64 -> fp32 cast exact", 0.0 if same else 1.0, 0, same))
+    print(f"{'PASS' if same else 'FAIL'} vg_nd int64 -> fp32 cast exact")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", required=True)
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--only", default="gemm,attention,fp8,norms,rope,elementwise")
+    ap.add_argument("--only", default="gemm,attention,fp8,norms,rope,elementwise,encoders")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else int(time.time_ns() % (1 << 31))
     torch.manual_seed(seed)
     print(f"seed {seed}; device {torch.cuda.get_device_name()}")
     vg = vgn.Native(args.lib)
     print("versions:", vg.versions())
-    for check in (check_gemm, check_attention, check_fp8, check_norms, check_rope, check_elementwise):
+    for check in (check_gemm, check_attention, check_fp8, check_norms, check_rope, check_elementwise, check_encoders):
         if check.__name__[len("check_"):] not in args.only.split(","):
             continue
         try:

@@ -1,8 +1,8 @@
-"""Runs the published CLI on conformance fixtures with --engine native-cuda (DiT on the GPU, encoders and VAE on
-ONNX Runtime CPU) and compares --save-tensors with the float32 diffusers goldens. bf16 on the GPU: the bar is
+"""Runs the CLI on conformance fixtures with --engine native-cuda (every component the native engine runs on the GPU,
+the rest on ONNX Runtime CPU) and compares --save-tensors with the float32 diffusers goldens. bf16 on the GPU: the bar is
 cosine >= 0.999 (the conformance README's reduced-precision rule); max abs error is reported too.
 
-    python3 tools/device/pipeline_check.py CLI [--attention bf16|fp8] FIXTURE_DIR [FIXTURE_DIR ...]
+    python3 tools/device/pipeline_check.py "CLI COMMAND" [--attention bf16|fp8] FIXTURE_DIR [FIXTURE_DIR ...]
 """
 import json
 import math
@@ -29,7 +29,7 @@ def run(cli, fx, attention):
     tmp = tempfile.mkdtemp()
     lat, out = os.path.join(tmp, "latents.safetensors"), os.path.join(tmp, "out.safetensors")
     st.write(lat, {"latents": gold["pipeline.latents_init"]})
-    args = [cli, "generate", "--model", os.path.join(fx, "checkpoint"), "--engine", "native-cuda",
+    args = cli.split() + ["generate", "--model", os.path.join(fx, "checkpoint"), "--engine", "native-cuda",
             "--engine-cache", "/tmp/vgcache", "--latents", lat, "--save-tensors", out,
             "--output", os.path.join(tmp, "out"), "--format", "png", "--attention", attention]
     for k, v in meta["call"].items():

@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer pipeline (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer components pipeline e2e (default: build check bench)
 #
 # carry: .third_party (cudnn-frontend headers: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -123,16 +123,23 @@ if has peer; then
 fi
 
 if has bench && [ -f "$OUT/results.md" ]; then echo; cat "$OUT/results.md"; elif has bench; then tail -30 "$OUT/bench.log"; fi
-# The whole pipeline on the GPU through the published CLI (carry .publish-cli = self-contained src/VisualGen.Cli with
-# libonnxruntime.so xz-compressed to fit the carried tree, .peer = conformance fixtures + st.py):
-# `generate --engine native-cuda` on each fixture, compared with the float32 diffusers goldens.
-if has pipeline; then
-  C=.publish-cli
-  [ -x $C/VisualGen.Cli ] || { echo "pipeline: $C/VisualGen.Cli missing (carry .publish-cli)"; exit 1; }
-  [ -f $C/libonnxruntime.so ] || xz -dk $C/libonnxruntime.so.xz
+# Every encoder and VAE the native engine runs, against its float32 golden (carry .publish with libonnxruntime.so.xz,
+# .peer = conformance fixtures): one row per component.
+if has components; then
+  [ -f .publish/libonnxruntime.so ] || xz -dk .publish/libonnxruntime.so.xz
   export VISUALGEN_NATIVE_LIB="$PWD/$LIB"
-  python3 tools/device/pipeline_check.py $C/VisualGen.Cli .peer/conformance/*/ | tee "$OUT/pipeline.md" || status=1
-  python3 tools/device/pipeline_check.py $C/VisualGen.Cli --attention fp8 .peer/conformance/*/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1
+  echo "| fixture | component | cos >= 0.999 | vs float32 golden | time (first: build) |"; echo "| --- | --- | --- | --- | --- |"
+  .publish/visualgen-bench components /tmp/vgcache-components .peer/conformance/*/ 2>&1 | tee "$OUT/components.md" | grep -E "^\||rror" || status=1
+fi
+# The whole pipeline on the GPU through the CLI (carry .publish-cli = self-contained src/VisualGen.Cli, or .publish,
+# whose `visualgen-bench cli` is the same CliApp; libonnxruntime.so xz-compressed to fit the carried tree, .peer =
+# conformance fixtures + st.py): `generate --engine native-cuda` on each fixture, compared with the float32 goldens.
+if has pipeline; then
+  if [ -x .publish-cli/VisualGen.Cli ]; then C=.publish-cli/VisualGen.Cli; D=.publish-cli; else C=".publish/visualgen-bench cli"; D=.publish; fi
+  [ -f $D/libonnxruntime.so ] || xz -dk $D/libonnxruntime.so.xz
+  export VISUALGEN_NATIVE_LIB="$PWD/$LIB"
+  python3 tools/device/pipeline_check.py "$C" .peer/conformance/*/ | tee "$OUT/pipeline.md" || status=1
+  python3 tools/device/pipeline_check.py "$C" --attention fp8 .peer/conformance/*/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1
 fi
 
 exit $status

@@ -26,6 +26,11 @@ internal sealed class GemmPlanHandle(IntPtr h) : NativeHandle(h)
     protected override bool ReleaseHandle() => vg_gemm_plan_destroy(handle) == 0;
 }
 
+internal sealed class ConvPlanHandle(IntPtr h) : NativeHandle(h)
+{
+    protected override bool ReleaseHandle() => vg_conv_plan_destroy(handle) == 0;
+}
+
 internal sealed class AttentionPlanHandle(IntPtr h) : NativeHandle(h)
 {
     protected override bool ReleaseHandle() => vg_attention_plan_destroy(handle) == 0;

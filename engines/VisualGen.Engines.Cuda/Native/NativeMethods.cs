@@ -134,6 +134,41 @@ internal static unsafe partial class NativeMethods
         long rows, long tokens, long channels, IntPtr stream);
     [DllImport(Library)] public static extern int vg_nd(int op, int rank, long* sizes, NdTensor* o, NdTensor* a, NdTensor* b, IntPtr stream);
 
+    [StructLayout(LayoutKind.Sequential)]
+    public struct ConvDesc
+    {
+        public uint StructSize;
+        public int DType, SpatialDims;
+        public long Batch, InChannels, OutChannels;
+        public fixed long InSize[3];
+        public fixed long Kernel[3];
+        public fixed long Stride[3];
+        public fixed long Pad[3];
+        public fixed long Dilation[3];
+        public nuint MaxWorkspace;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct BgemmDesc
+    {
+        public uint StructSize;
+        public long Batch, M, N, K;
+        public int TransB;
+        public long Lda, Ldb, Ldc, StrideA, StrideB, StrideC;
+        public int InDType, OutDType;
+        public float Alpha;
+    }
+
+    [DllImport(Library)] public static extern int vg_conv_plan_create(IntPtr ctx, ConvDesc* desc, out IntPtr plan);
+    [DllImport(Library)] public static extern int vg_conv_plan_destroy(IntPtr plan);
+    [DllImport(Library)] public static extern int vg_conv_plan_info(IntPtr plan, out nuint workspaceBytes, long* outSize);
+    [DllImport(Library)] public static extern int vg_conv_run(IntPtr plan, IntPtr x, IntPtr w, IntPtr bias, int biasDType, IntPtr y, IntPtr ws, nuint wsBytes, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_bgemm(IntPtr ctx, BgemmDesc* desc, IntPtr a, IntPtr b, IntPtr o, IntPtr ws, nuint wsBytes, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_softmax_rows(IntPtr x, int xDType, IntPtr o, int outDType, long* rowDims, long n, float scale,
+        IntPtr bias, int biasDType, long* biasStrides, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_gather_rows(IntPtr table, int tableDType, long rows, long width, IntPtr indices, long count, IntPtr o, int outDType, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_channel_l2norm(IntPtr x, IntPtr o, int dtype, long batch, long channels, long inner, float eps, IntPtr weight, IntPtr stream);
+
     [DllImport(Library)] public static extern int vg_malloc(nuint bytes, out IntPtr ptr);
     [DllImport(Library)] public static extern int vg_free(IntPtr ptr);
     [DllImport(Library)] public static extern int vg_memcpy_async(IntPtr dst, IntPtr src, nuint bytes, int kind, IntPtr stream);
@@ -152,4 +187,4 @@ internal static unsafe partial class NativeMethods
 }
 
 /// <summary>vg_dtype values.</summary>
-internal enum VgDType { F32 = 0, BF16 = 1, FP8E4M3 = 3 }
+internal enum VgDType { F32 = 0, BF16 = 1, FP8E4M3 = 3, I64 = 5 }

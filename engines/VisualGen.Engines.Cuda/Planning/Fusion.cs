@@ -26,6 +26,7 @@ public static class Fusion
         FuseNormModulate(g, report);
         FuseGatedResidual(g, report);
         FuseNorms(g, report);
+        EncoderFusion.Apply(g, report);
         g.RemoveDeadNodes();
         return report;
     }
@@ -111,6 +112,22 @@ public static class Fusion
         return name;
     }
 
+    /// <summary>Adds the bf16 copy of an fp32 constant in its own layout (embedding tables).</summary>
+    internal static string PackBf16(OpGraph g, ConstTensor c)
+    {
+        string name = c.Name + "#bf16";
+        if (g.Constants.ContainsKey(name)) return name;
+        g.Constants[name] = new ConstTensor(name, TensorDType.BF16, c.Shape, () =>
+        {
+            var src = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(c.Bytes);
+            var dst = new ushort[src.Length];
+            for (int i = 0; i < src.Length; i++) dst[i] = ElementConvert.FloatToBFloat16(src[i]);
+            c.Release();
+            return System.Runtime.InteropServices.MemoryMarshal.AsBytes(dst.AsSpan()).ToArray();
+        });
+        return name;
+    }
+
     // ---- Conv (kernel == stride) → VgPatchConv ------------------------------------------------------
     static void FuseConv(OpGraph g, FusionReport report)
     {
@@ -122,7 +139,8 @@ public static class Fusion
             long[] strides = conv.Ints("strides") ?? Enumerable.Repeat(1L, kernel.Length).ToArray();
             long[] pads = conv.Ints("pads") ?? new long[kernel.Length * 2];
             long[] dil = conv.Ints("dilations") ?? Enumerable.Repeat(1L, kernel.Length).ToArray();
-            if (!kernel.SequenceEqual(strides) || pads.Any(p => p != 0) || dil.Any(d => d != 1) || conv.Int("group", 1) != 1) continue;
+            // 1×1 convolutions (VAE projections) stay Conv: cuDNN runs them in the activations' precision
+            if (kernel.All(k => k == 1) || !kernel.SequenceEqual(strides) || pads.Any(p => p != 0) || dil.Any(d => d != 1) || conv.Int("group", 1) != 1) continue;
             long n = wc.Shape[0], kTotal = wc.Count / n;
             string name = w + "#bf16nk";
             g.Constants[name] = new ConstTensor(name, TensorDType.BF16, [n, kTotal], () =>

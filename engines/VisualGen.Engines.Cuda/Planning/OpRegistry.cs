@@ -19,6 +19,7 @@ public static class OpRegistry
     {
         ["Cast"] = 0, ["Sin"] = 16, ["Cos"] = 17, ["Exp"] = 18, ["Sigmoid"] = 19, ["Neg"] = 20, ["Sqrt"] = 21, ["Tanh"] = 22,
         ["Reciprocal"] = 23, ["Abs"] = 24, ["Relu"] = 25, ["Gelu"] = 26, ["Erf"] = 29, ["Log"] = 30,
+        ["VgSilu"] = 28,
     };
 
     /// <summary>Ops computed only on the host at plan time (from shapes, constants and plan-time inputs). MatMul here is
@@ -28,6 +29,7 @@ public static class OpRegistry
     public static readonly IReadOnlySet<string> Fused = new HashSet<string>
     {
         "VgLinear", "VgNorm", "VgRmsNormRope", "VgGatedResidual", "VgPatchConv", "Attention",
+        "Conv", "Pad", "VgChannelNorm", "VgGather",
     };
 
     public static bool Supports(string op) =>
@@ -53,7 +55,10 @@ public static class OpRegistry
                     $"'{n.Inputs.First(x => x is not null && !known.Contains(x))}' is computed on the device (a graph input the exporter did not mark as plan-time, or a device result)");
         }
         foreach (var n in g.Nodes.Where(n => n.Op == "Attention"))
-            if (n.In(3) is not null || n.Int("is_causal", 0) != 0 || n.Inputs.Count > 4)
-                throw new EngineException($"{source}: node '{n.Name}' (Attention) has a mask, causal flag or KV cache, which the native CUDA engine does not run");
+            if (n.Int("is_causal", 0) != 0 || n.Inputs.Count > 4 || n.Outputs.Count > 1)
+                throw new EngineException($"{source}: node '{n.Name}' (Attention) has a causal flag, KV cache or extra outputs, which the native CUDA engine does not run (an additive or boolean mask input is run)");
+        foreach (var n in g.Nodes.Where(n => n.Op == "Conv"))
+            if (n.Int("group", 1) != 1 || n.In(1) is not string w || !w.EndsWith(EncoderFusion.F32Weight, StringComparison.Ordinal))
+                throw new EngineException($"{source}: node '{n.Name}' (Conv) has groups or a weight that is not a float32 constant, which the native CUDA engine does not run");
     }
 }

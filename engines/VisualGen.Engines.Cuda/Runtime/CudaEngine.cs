@@ -42,8 +42,9 @@ public sealed class CudaEngine : IEngine
         try
         {
             foreach (var kv in algorithms) _res.Algorithms[kv.Key] = kv.Value;
-            var packed = graph.Constants.Values.Where(c => c.DType == TensorDType.BF16)
-                .Select(c => (c.Name, c.Count * 2, (Func<byte[]>)(() => { var b = c.Bytes; c.Release(); return b; }))).ToList();
+            // device weights: packed bf16 GEMM/embedding tables and fp32 convolution kernels
+            var packed = graph.Constants.Values.Where(c => c.DType == TensorDType.BF16 || c.Name.EndsWith(Planning.EncoderFusion.F32Weight, StringComparison.Ordinal))
+                .Select(c => (c.Name, c.Count * (c.DType == TensorDType.BF16 ? 2 : 4), (Func<byte[]>)(() => { var b = c.Bytes; c.Release(); return b; }))).ToList();
             WeightBytes = packed.Sum(p => p.Item2);
             _res.UploadWeights(packed);
         }
@@ -123,7 +124,7 @@ public sealed class CudaEngine : IEngine
             }
             else
             {
-                if (t.DType != TensorDType.F32) throw new EngineException($"input '{i.Name}' is {t.DType}; the native CUDA engine takes float32");
+                if (t.DType != i.DType) throw new EngineException($"input '{i.Name}' is {t.DType}; engine '{Manifest.Component}' takes {i.DType}");
                 shapes[i.Name] = t.Shape;
             }
         }
@@ -135,8 +136,13 @@ public sealed class CudaEngine : IEngine
         foreach (var (name, v) in p.Inputs)
             unsafe
             {
-                fixed (float* src = inputs[name].Floats)
-                    Check(vg_memcpy_async(v.Ptr, (IntPtr)src, (nuint)v.Bytes, 0, stream.Ptr), $"upload of input '{name}'");
+                var t = inputs[name];
+                if (t.DType == TensorDType.I64)
+                    fixed (long* src = t.Longs)
+                        Check(vg_memcpy_async(v.Ptr, (IntPtr)src, (nuint)v.Bytes, 0, stream.Ptr), $"upload of input '{name}'");
+                else
+                    fixed (float* src = t.Floats)
+                        Check(vg_memcpy_async(v.Ptr, (IntPtr)src, (nuint)v.Bytes, 0, stream.Ptr), $"upload of input '{name}'");
             }
         Forward(p);
         var result = new Dictionary<string, HostTensor>(StringComparer.Ordinal);

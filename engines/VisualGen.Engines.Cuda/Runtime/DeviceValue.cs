@@ -18,13 +18,13 @@ internal sealed class DeviceValue(string name, long[] shape, VgDType dtype, Devi
     public DeviceValue Root => Alias?.Root ?? this;
     public IntPtr Ptr => Root.BasePtr;
     public long Count => Shape.Aggregate(1L, (a, b) => a * b);
-    public int ElementSize => DType switch { VgDType.BF16 => 2, VgDType.FP8E4M3 => 1, _ => 4 };
+    public int ElementSize => DType switch { VgDType.BF16 => 2, VgDType.FP8E4M3 => 1, VgDType.I64 => 8, _ => 4 };
     public long Bytes => Count * ElementSize;
     public override string ToString() => $"{Name}[{string.Join(",", Shape)}]:{DType}";
 }
 
 /// <summary>Kernel classes for the time-share report.</summary>
-public enum KernelClass { Gemm, Attention, NormRope, Other }
+public enum KernelClass { Gemm, Attention, NormRope, Other, Conv }
 
 /// <summary>One launch (or a few) of a shape plan. Steps only enqueue work on the stream: capture-safe.</summary>
 internal abstract class Step(string name, KernelClass kind)

@@ -11,6 +11,14 @@ internal sealed class GemmPlan(string key, GemmPlanHandle handle, long workspace
     public long WorkspaceBytes { get; set; } = workspaceBytes;
 }
 
+internal sealed class ConvPlan(string key, ConvPlanHandle handle, long workspaceBytes, long[] outSize)
+{
+    public string Key { get; } = key;
+    public ConvPlanHandle Handle { get; } = handle;
+    public long WorkspaceBytes { get; } = workspaceBytes;
+    public long[] OutSize { get; } = outSize;
+}
+
 internal sealed class AttentionPlan(string key, AttentionPlanHandle handle, long workspaceBytes)
 {
     public string Key { get; } = key;
@@ -42,6 +50,10 @@ internal sealed unsafe class EngineResources : IDisposable
     /// <summary>Plans without a GPU: no handles, no allocations (the CPU tests of the planner).</summary>
     public bool DryRun { get; }
     public long Bf16MinRows { get; init; } = 64;
+    /// <summary>Every activation in float32 (<see cref="Bf16MinRows"/> = long.MaxValue): VAEs, as diffusers runs
+    /// them; convolutions then use TF32 tensor cores as PyTorch's defaults do, attention takes the general fp32 path.</summary>
+    public bool Float32Activations => Bf16MinRows == long.MaxValue;
+    readonly Dictionary<string, ConvPlan> _conv = new(StringComparer.Ordinal);
     /// <summary>Time every cuDNN candidate of a new attention plan on random data of its shape and keep the fastest.
     /// Off by default: on H100 cuDNN's own first choice was the fastest within noise at the Wan shapes
     /// (tools/bench/RESULTS.md, 2026-11-26 attention gap), and tuning adds seconds to planning a shape.</summary>
@@ -159,6 +171,28 @@ internal sealed unsafe class EngineResources : IDisposable
         Check(vg_attention_plan_tune(plan.Ptr, &args, 5, Stream.Ptr, &ms, &tried), "vg_attention_plan_tune");
     }
 
+    /// <summary>A cuDNN convolution plan for one signature (shared by every conv of that shape); in a dry run the
+    /// output size is computed here.</summary>
+    public ConvPlan ConvPlan(ConvDesc d)
+    {
+        var p = &d;
+        string key = $"c{d.DType}s{d.SpatialDims}b{d.Batch}i{d.InChannels}o{d.OutChannels}";
+        for (int i = 0; i < d.SpatialDims; i++) key += $"|{p->InSize[i]},{p->Kernel[i]},{p->Stride[i]},{p->Pad[i]},{p->Dilation[i]}";
+        if (_conv.TryGetValue(key, out var cp)) return cp;
+        var outSize = new long[d.SpatialDims];
+        for (int i = 0; i < d.SpatialDims; i++)
+            outSize[i] = (p->InSize[i] + 2 * p->Pad[i] - p->Dilation[i] * (p->Kernel[i] - 1) - 1) / p->Stride[i] + 1;
+        if (DryRun) return _conv[key] = new ConvPlan(key, null!, 0, outSize);
+        d.StructSize = (uint)sizeof(ConvDesc);
+        Check(vg_conv_plan_create(Context.Ptr, &d, out var h), $"convolution plan {key}");
+        var handle = new ConvPlanHandle(h);
+        long* os = stackalloc long[3];
+        Check(vg_conv_plan_info(h, out var ws, os), "vg_conv_plan_info");
+        for (int i = 0; i < d.SpatialDims; i++)
+            if (os[i] != outSize[i]) throw new EngineException($"convolution plan {key}: cuDNN's output size {os[i]} differs from {outSize[i]}");
+        return _conv[key] = new ConvPlan(key, handle, (long)ws, outSize);
+    }
+
     /// <summary>Drops the attention plans (the next shape plans make and, with <see cref="TuneAttention"/>, tune new ones).</summary>
     public void ReleaseAttentionPlans()
     {
@@ -192,7 +226,8 @@ internal sealed unsafe class EngineResources : IDisposable
     {
         foreach (var p in _gemm.Values) p.Handle?.Dispose();
         foreach (var p in _attention.Values) p.Handle?.Dispose();
-        _gemm.Clear(); _attention.Clear();
+        foreach (var p in _conv.Values) p.Handle?.Dispose();
+        _gemm.Clear(); _attention.Clear(); _conv.Clear();
         _arena?.Dispose();
         Stream?.Dispose();
         Context?.Dispose();

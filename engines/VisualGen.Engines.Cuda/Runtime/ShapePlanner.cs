@@ -13,7 +13,7 @@ namespace VisualGen.Engines.Cuda.Runtime;
 /// bf16 activations (fp32 for small per-batch tensors, norm statistics and modulation), and leaves memory
 /// assignment to <see cref="MemoryPlanner"/>.
 /// </summary>
-internal sealed unsafe class ShapePlanner
+internal sealed unsafe partial class ShapePlanner
 {
     readonly OpGraph _g;
     readonly EngineResources _res;
@@ -23,7 +23,14 @@ internal sealed unsafe class ShapePlanner
     readonly Dictionary<(string, VgDType), DeviceValue> _casts = [];
     int _tmp;
 
-    ShapePlanner(OpGraph g, EngineResources res, ShapePlan plan) { _g = g; _res = res; _plan = plan; }
+    /// <summary>Values used as attention masks: kept float32 (a bf16 mask would round the relative position bias).</summary>
+    readonly HashSet<string> _maskValues;
+
+    ShapePlanner(OpGraph g, EngineResources res, ShapePlan plan)
+    {
+        _g = g; _res = res; _plan = plan;
+        _maskValues = g.Nodes.Where(n => n.Op == "Attention" && n.In(3) is not null).Select(n => n.In(3)!).ToHashSet(StringComparer.Ordinal);
+    }
 
     /// <param name="planTimeValues">The values of the graph's plan-time inputs (<see cref="OpPort.PlanTime"/>).</param>
     public static ShapePlan Plan(OpGraph g, EngineResources res, IReadOnlyDictionary<string, long[]> inputShapes,
@@ -58,8 +65,8 @@ internal sealed unsafe class ShapePlanner
                 continue;
             }
             if (!inputShapes.TryGetValue(i.Name, out var s)) throw new EngineException($"input '{i.Name}' is missing");
-            if (i.DType != TensorDType.F32) throw new EngineException($"input '{i.Name}' has type {i.DType}; the native CUDA engine takes float32 inputs");
-            var v = new DeviceValue(i.Name, s, VgDType.F32) { Persistent = true, Def = -1 };
+            if (i.DType is not (TensorDType.F32 or TensorDType.I64)) throw new EngineException($"input '{i.Name}' has type {i.DType}; the native CUDA engine takes float32 and int64 inputs");
+            var v = new DeviceValue(i.Name, s, i.DType == TensorDType.I64 ? VgDType.I64 : VgDType.F32) { Persistent = true, Def = -1 };
             _dev[i.Name] = v;
             _plan.Inputs[i.Name] = v;
             _plan.Values.Add(v);
@@ -190,6 +197,10 @@ internal sealed unsafe class ShapePlanner
             case "VgRmsNormRope": RmsNormRope(n); return;
             case "VgGatedResidual": GatedResidual(n); return;
             case "Attention": Attention(n); return;
+            case "Conv": Conv(n); return;
+            case "Pad": Pad(n); return;
+            case "VgChannelNorm": ChannelNorm(n); return;
+            case "VgGather": GatherRows(n); return;
         }
         throw new EngineException($"node '{n.Name}' (op {n.Op}) cannot run on the device");
     }
@@ -217,7 +228,7 @@ internal sealed unsafe class ShapePlanner
         var a = Dev(n.In(0)!); var b = Dev(n.In(1)!);
         var shape = Layout.Broadcast(a.Shape, b.Shape, n.ToString());
         long rows = shape.Length > 0 ? Layout.Count(shape) / shape[^1] : 1;
-        var dt = (a.DType == VgDType.BF16 || b.DType == VgDType.BF16) ? ActDType(rows) : VgDType.F32;
+        var dt = (a.DType == VgDType.BF16 || b.DType == VgDType.BF16) && !_maskValues.Contains(n.Outputs[0]) ? ActDType(rows) : VgDType.F32;
         var o = New(n.Outputs[0], shape, dt);
         Nd(n.Name, KernelClass.Other, op, shape, o, 0, Layout.Contiguous(shape), a, 0, Layout.BroadcastStrides(a.Shape, shape), b, 0, Layout.BroadcastStrides(b.Shape, shape));
         _dev[n.Outputs[0]] = o;
@@ -226,7 +237,7 @@ internal sealed unsafe class ShapePlanner
     void Unary(OpNode n, int op)
     {
         var a = Dev(n.In(0)!);
-        var dt = a.DType;
+        var dt = a.DType == VgDType.I64 ? VgDType.F32 : a.DType;
         if (n.Op == "Cast")
         {
             long to = n.Int("to", 1);
@@ -397,14 +408,22 @@ internal sealed unsafe class ShapePlanner
 
     void Attention(OpNode n)
     {
-        var q = Dev(n.In(0)!, VgDType.BF16); var k = Dev(n.In(1)!, VgDType.BF16); var v = Dev(n.In(2)!, VgDType.BF16);
+        var q = Dev(n.In(0)!); var k = Dev(n.In(1)!); var v = Dev(n.In(2)!);
         if (q.Shape.Length != 3 || k.Shape.Length != 3 || v.Shape.Length != 3)
             throw new EngineException($"node '{n.Name}' (Attention): the native CUDA engine runs 3-D [batch, seq, heads*head_dim] inputs; got {q}, {k}, {v}");
         long heads = n.Int("q_num_heads", 0), kvHeads = n.Int("kv_num_heads", heads);
         if (heads <= 0 || q.Shape[2] % heads != 0) throw new EngineException($"node '{n.Name}' (Attention): q_num_heads {heads} does not divide {q.Shape[2]}");
+        if (kvHeads <= 0 || heads % kvHeads != 0 || k.Shape[2] % kvHeads != 0)
+            throw new EngineException($"node '{n.Name}' (Attention): kv_num_heads {kvHeads} does not divide q_num_heads {heads} and {k.Shape[2]}");
         long hd = q.Shape[2] / heads;
         float scale = (float)n.Float("scale", 0);
         _plan.AttentionFlops += 4.0 * q.Shape[0] * heads * q.Shape[1] * k.Shape[1] * hd;
+        if (n.In(3) is not null || hd % 8 != 0 || hd > 256 || _res.Float32Activations)
+        {
+            GeneralAttention(n, q, k, v, heads, kvHeads, hd, scale);
+            return;
+        }
+        q = Cast(q, VgDType.BF16); k = Cast(k, VgDType.BF16); v = Cast(v, VgDType.BF16);
         if (_res.Fp8Attention(q.Shape[1], k.Shape[1], hd))
         {
             Fp8Attention(n, q, k, v, _res.AttentionPlan(q.Shape[0], heads, kvHeads, q.Shape[1], k.Shape[1], hd, scale, fp8: true));

@@ -6,6 +6,8 @@
 //                                                         1024x1024 on io/<name>_inputs.safetensors (tools/bench/dit_peer.py):
 //                                                         bf16 attention and FP8 self-attention, GEMMs tuned on the real inputs
 //   visualgen-bench load <model dir> <cache dir>         second process: cached engine load time
+//   visualgen-bench cli <visualgen arguments>            the command line (src/VisualGen.Cli) in this binary
+//   visualgen-bench components <cache dir> <fixture>...  every natively run encoder/VAE vs its diffusers golden
 using System.Diagnostics;
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
@@ -19,13 +21,16 @@ using VisualGen.Tensors;
 return args.Length > 0 ? args[0] switch
 {
     "conformance" => Conformance(args[1]),
+    // the CLI itself (the same CliApp as src/VisualGen.Cli), so one carried publish runs checks and generations
+    "cli" => VisualGen.Cli.CliApp.Run(args[1..]),
+    "components" => args.Skip(2).Select(f => ComponentCheck.Run(f, args[1])).Max(),
     "wan" => Wan(args[1], args[2], args[3]),
     "load" => Load(args[1], args[2]),
     "dit" => ImageDit(args[1], args[2], args[3], args[4]),
     _ => Usage(),
 } : Usage();
 
-static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | wan MODEL IO CACHE | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
+static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | components CACHE FIXTURE... | wan MODEL IO CACHE | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
 
 static (double Cos, double MaxAbs, double RelL2) Compare(float[] a, float[] b)
 {

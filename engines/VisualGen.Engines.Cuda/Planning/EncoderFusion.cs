@@ -1,0 +1,155 @@
+using VisualGen.Checkpoints;
+using VisualGen.Engines.Cuda.Model;
+
+namespace VisualGen.Engines.Cuda.Planning;
+
+/// <summary>
+/// The fusions text encoders and VAEs need, beside the DiT ones in <see cref="Fusion"/>:
+/// <list type="bullet">
+/// <item><c>x · Sigmoid(x)</c> → <c>VgSilu</c> (one pass instead of two);</item>
+/// <item>Wan's VAE norm <c>x / max(√ΣcX², eps) · scale · gamma</c> (F.normalize over channels) → <c>VgChannelNorm</c>
+/// with the per-channel weight scale·gamma folded;</item>
+/// <item><c>Gather(table, ids)</c> with a large constant table and device ids → <c>VgGather</c> (the token embedding,
+/// table packed bf16);</item>
+/// <item><c>Conv</c> weights (possibly through Unsqueeze/Reshape views of a constant) → an fp32 device weight
+/// <c>name#f32</c> with the kernel's shape, for cuDNN.</item>
+/// </list>
+/// </summary>
+public static class EncoderFusion
+{
+    /// <summary>Suffix of constants uploaded to the device as fp32 weights (conv kernels).</summary>
+    public const string F32Weight = "#f32";
+
+    public static void Apply(OpGraph g, FusionReport report)
+    {
+        FuseSilu(g, report);
+        FuseChannelNorm(g, report);
+        FuseEmbedding(g, report);
+        PackConvWeights(g, report);
+    }
+
+    static OpNode? Single(Dictionary<string, List<OpNode>> consumers, string value) =>
+        consumers.TryGetValue(value, out var l) && l.Count == 1 ? l[0] : null;
+
+    static void Replace(OpGraph g, IReadOnlyCollection<OpNode> remove, OpNode insertAt, OpNode fused)
+    {
+        int idx = g.Nodes.IndexOf(insertAt);
+        g.Nodes[idx] = fused;
+        foreach (var r in remove) if (r != insertAt) g.Nodes.Remove(r);
+    }
+
+    /// <summary>The constant behind <paramref name="name"/> seen through Identity/Unsqueeze/Reshape/Squeeze views of
+    /// constants (same bytes, other shape): the constant and the viewed shape, or null.</summary>
+    internal static (ConstTensor Const, long[] Shape)? ViewedConstant(OpGraph g, Dictionary<string, OpNode> producers, string? name)
+    {
+        if (name is null) return null;
+        if (g.Constants.TryGetValue(name, out var c)) return (c, c.Shape);
+        if (!producers.TryGetValue(name, out var p) || p.Op is not ("Identity" or "Unsqueeze" or "Reshape" or "Squeeze")) return null;
+        if (p.Inputs.Skip(1).Any(i => i is not null && !g.Constants.ContainsKey(i))) return null;
+        var src = ViewedConstant(g, producers, p.In(0));
+        if (src is null) return null;
+        var shape = Layout.ShapeOf(p, [src.Value.Shape], i =>
+            p.In(i) is string s && g.Constants.TryGetValue(s, out var k) ? new HostValue(k.Shape, k.ToDoubles(), k.DType is TensorDType.I64 or TensorDType.I32) : null);
+        return (src.Value.Const, shape);
+    }
+
+    // ---- x * sigmoid(x) → VgSilu ----------------------------------------------------------------------
+    static void FuseSilu(OpGraph g, FusionReport report)
+    {
+        var consumers = g.Consumers();
+        foreach (var sig in g.Nodes.Where(n => n.Op == "Sigmoid").ToList())
+        {
+            string x = sig.In(0)!;
+            var mul = Single(consumers, sig.Outputs[0]);
+            if (mul is not { Op: "Mul" } || !(mul.In(0) == x && mul.In(1) == sig.Outputs[0] || mul.In(1) == x && mul.In(0) == sig.Outputs[0])) continue;
+            Replace(g, [sig, mul], mul, new OpNode("VgSilu", mul.Name, [x], [mul.Outputs[0]], []));
+            report.Count("VgSilu");
+        }
+    }
+
+    // ---- Div(x, Max(Sqrt(ReduceSum(x·x, [1])), eps)) · scale · gamma → VgChannelNorm -----------------------
+    static void FuseChannelNorm(OpGraph g, FusionReport report)
+    {
+        var consumers = g.Consumers();
+        var producers = g.Producers();
+        foreach (var div in g.Nodes.Where(n => n.Op == "Div").ToList())
+        {
+            string x = div.In(0)!;
+            if (!producers.TryGetValue(div.In(1)!, out var max) || max.Op != "Max") continue;
+            var epsC = ViewedConstant(g, producers, max.In(1));
+            if (epsC is null || epsC.Value.Const.Count != 1 || !producers.TryGetValue(max.In(0)!, out var sqrt) || sqrt.Op != "Sqrt") continue;
+            if (!producers.TryGetValue(sqrt.In(0)!, out var sum) || sum.Op != "ReduceSum" || sum.Int("keepdims", 1) != 1) continue;
+            var axes = ViewedConstant(g, producers, sum.In(1));
+            if (axes is null || axes.Value.Const.ToDoubles() is not [1.0]) continue;
+            if (!producers.TryGetValue(sum.In(0)!, out var sq) || sq.Op != "Mul" || sq.In(0) != x || sq.In(1) != x) continue;
+            // the weight: the Muls by constants that follow (scale, then gamma [C,1,...]); at least none
+            var removed = new List<OpNode> { sq, sum, sqrt, max, div };
+            string output = div.Outputs[0];
+            double scale = 1;
+            double[]? gamma = null;
+            while (Single(consumers, output) is { Op: "Mul" } m && !g.Outputs.Any(o => o.Name == output))
+            {
+                string other = m.In(0) == output ? m.In(1)! : m.In(0)!;
+                var c = ViewedConstant(g, producers, other);
+                if (c is null || c.Value.Const.DType != TensorDType.F32) break;
+                var data = c.Value.Const.ToDoubles();
+                if (data.Length == 1) scale *= data[0];
+                else if (gamma is null && c.Value.Shape.Length >= 2 && c.Value.Shape.Skip(1).All(d => d == 1)) gamma = data;
+                else break;
+                removed.Add(m);
+                output = m.Outputs[0];
+            }
+            string wName = div.Name + "#channel_weight";
+            var weight = (gamma ?? [1.0]).Select(v => (float)(v * scale)).ToArray();
+            if (gamma is null) weight = [(float)scale];
+            g.Constants[wName] = new ConstTensor(wName, TensorDType.F32, [weight.Length], () =>
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(weight.AsSpan()).ToArray());
+            var fused = new OpNode("VgChannelNorm", div.Name, [x, wName], [output],
+                new() { ["epsilon"] = new(Float: epsC.Value.Const.ToDoubles()[0]) });
+            Replace(g, removed, removed[^1], fused);
+            report.Count("VgChannelNorm");
+        }
+    }
+
+    // ---- Gather(table, device ids) → VgGather with a bf16 table ------------------------------------------------
+    static void FuseEmbedding(OpGraph g, FusionReport report)
+    {
+        foreach (var gather in g.Nodes.Where(n => n.Op == "Gather").ToList())
+        {
+            if (gather.Int("axis", 0) != 0 || gather.In(0) is not string t || !g.Constants.TryGetValue(t, out var table)) continue;
+            if (table.Shape.Length != 2 || table.DType != TensorDType.F32 || g.Constants.ContainsKey(gather.In(1)!)) continue;
+            if (!DependsOnDeviceInput(g, gather.In(1)!)) continue;
+            string packed = Fusion.PackBf16(g, table);
+            Replace(g, [gather], gather, new OpNode("VgGather", gather.Name, [packed, gather.In(1)], [gather.Outputs[0]],
+                new() { ["rows"] = new(Int: table.Shape[0]), ["width"] = new(Int: table.Shape[1]) }));
+            report.Count("VgGather");
+        }
+    }
+
+    /// <summary>Whether a value is computed from a graph input that is not plan-time (so it lives on the device).</summary>
+    static bool DependsOnDeviceInput(OpGraph g, string value)
+    {
+        var device = new HashSet<string>(g.Inputs.Where(i => !i.PlanTime).Select(i => i.Name), StringComparer.Ordinal);
+        foreach (var n in g.Nodes)
+            if (n.Op != "Shape" && n.Inputs.Any(i => i is not null && device.Contains(i))) foreach (var o in n.Outputs) device.Add(o);
+        return device.Contains(value);
+    }
+
+    // ---- Conv weights → fp32 device weights --------------------------------------------------------------------
+    static void PackConvWeights(OpGraph g, FusionReport report)
+    {
+        var producers = g.Producers();
+        foreach (var conv in g.Nodes.Where(n => n.Op == "Conv").ToList())
+        {
+            var w = ViewedConstant(g, producers, conv.In(1));
+            if (w is null || w.Value.Const.DType != TensorDType.F32) continue;
+            var (c, shape) = w.Value;
+            string name = c.Name + "@" + string.Join("x", shape) + F32Weight;
+            if (!g.Constants.ContainsKey(name)) g.Constants[name] = new ConstTensor(name, TensorDType.F32, shape, () => c.Bytes);
+            var inputs = conv.Inputs.ToArray();
+            inputs[1] = name;
+            Replace(g, [conv], conv, new OpNode("Conv", conv.Name, inputs, conv.Outputs, conv.Attrs));
+            report.Count("Conv(cuDNN)");
+        }
+    }
+}

@@ -1,0 +1,181 @@
+using VisualGen.Engines.Cuda.Model;
+using VisualGen.Engines.Cuda.Native;
+using VisualGen.Engines.Cuda.Planning;
+using static VisualGen.Engines.Cuda.Native.NativeMethods;
+
+namespace VisualGen.Engines.Cuda.Runtime;
+
+/// <summary>The steps text encoders and VAEs add: cuDNN convolutions, zero padding, Wan's channel norm, token
+/// embeddings from device ids.</summary>
+internal sealed unsafe partial class ShapePlanner
+{
+    /// <summary>ONNX Conv (groups 1) through cuDNN in float32 (TF32 tensor cores, PyTorch's default for convolutions);
+    /// asymmetric padding is a zero-padded copy first.</summary>
+    void Conv(OpNode n)
+    {
+        var x = Dev(n.In(0)!, VgDType.F32);
+        var wc = _g.Constants[n.In(1)!];
+        int sp = x.Shape.Length - 2;
+        if (sp is < 1 or > 3 || wc.Shape.Length != sp + 2)
+            throw new EngineException($"node '{n.Name}' (Conv): input {x} and weight [{string.Join(",", wc.Shape)}] are not a 1-3-d convolution");
+        if (wc.Shape[1] != x.Shape[1]) throw new EngineException($"node '{n.Name}' (Conv): input has {x.Shape[1]} channels, the weight {wc.Shape[1]}");
+        long[] strides = n.Ints("strides") ?? Enumerable.Repeat(1L, sp).ToArray();
+        long[] dil = n.Ints("dilations") ?? Enumerable.Repeat(1L, sp).ToArray();
+        long[] pads = n.Ints("pads") ?? new long[2 * sp];
+        if (n.Text("auto_pad", "NOTSET") != "NOTSET") throw new EngineException($"node '{n.Name}' (Conv): auto_pad is not supported; the exporter writes explicit pads");
+        bool symmetric = Enumerable.Range(0, sp).All(i => pads[i] == pads[sp + i]);
+        if (!symmetric)
+        {
+            x = PadCopy(n.Name + "/pad", x, [0, 0, .. pads[..sp]], [0, 0, .. pads[sp..]]);
+            pads = new long[2 * sp];
+        }
+        var d = new ConvDesc { DType = (int)VgDType.F32, SpatialDims = sp, Batch = x.Shape[0], InChannels = x.Shape[1], OutChannels = wc.Shape[0] };
+        for (int i = 0; i < sp; i++)
+        {
+            d.InSize[i] = x.Shape[2 + i]; d.Kernel[i] = wc.Shape[2 + i]; d.Stride[i] = strides[i]; d.Pad[i] = pads[i]; d.Dilation[i] = dil[i];
+        }
+        var plan = _res.ConvPlan(d);
+        var bias = n.In(2) is string bs ? Dev(bs, VgDType.F32) : null;
+        IntPtr w = _res.Weight(n.In(1)!);
+        var o = New(n.Outputs[0], [x.Shape[0], wc.Shape[0], .. plan.OutSize], VgDType.F32);
+        _plan.NoteWorkspace(plan.WorkspaceBytes);
+        Add(new ActionStep(n.Name, KernelClass.Conv, stream =>
+            Check(vg_conv_run(plan.Handle.Ptr, x.Ptr, w, bias?.Ptr ?? IntPtr.Zero, (int)VgDType.F32, o.Ptr, _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), n.Name)),
+            bias is null ? [x] : [x, bias], [o]);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    /// <summary>ONNX Pad, constant mode with value 0, non-negative pads known at plan time.</summary>
+    void Pad(OpNode n)
+    {
+        var x = Dev(n.In(0)!);
+        if (n.Text("mode", "constant") != "constant") throw new EngineException($"node '{n.Name}' (Pad): mode '{n.Text("mode", "")}' is not supported (constant only)");
+        var pads = HostOf(n.In(1)) ?? throw new EngineException($"node '{n.Name}' (Pad): pads must be known at plan time");
+        if (n.In(2) is string v && HostOf(v) is { } value && value.Data.Any(z => z != 0))
+            throw new EngineException($"node '{n.Name}' (Pad): only zero padding is supported");
+        if (n.In(3) is not null) throw new EngineException($"node '{n.Name}' (Pad): the axes input is not supported");
+        int r = x.Shape.Length;
+        var p = pads.Data.Select(z => (long)z).ToArray();
+        if (p.Length != 2 * r) throw new EngineException($"node '{n.Name}' (Pad): {p.Length} pads for rank {r}");
+        _dev[n.Outputs[0]] = PadCopy(n.Name, x, p[..r], p[r..], n.Outputs[0]);
+    }
+
+    DeviceValue PadCopy(string name, DeviceValue x, long[] begin, long[] end, string? output = null)
+    {
+        if (begin.Concat(end).Any(z => z < 0)) throw new EngineException($"node '{name}' (Pad): negative pads (cropping) are not supported");
+        var shape = x.Shape.Select((s, i) => s + begin[i] + end[i]).ToArray();
+        var o = output is null ? Temp(shape, x.DType) : New(output, shape, x.DType);
+        var st = Layout.Contiguous(shape);
+        long offset = begin.Select((b, i) => b * st[i]).Sum();
+        Add(new ActionStep(name + "/zero", KernelClass.Other, stream =>
+            Check(vg_memset_async(o.Ptr, 0, (nuint)o.Bytes, stream), name)), [], [o]);
+        Nd(name, KernelClass.Other, 0, x.Shape, o, offset, st, x, 0, Layout.Contiguous(x.Shape), null, 0, null);
+        return o;
+    }
+
+    /// <summary>Wan's VAE norm: x / max(‖x[b, :, s]‖₂, eps) · weight[c] over channels (dim 1).</summary>
+    void ChannelNorm(OpNode n)
+    {
+        var x = Dev(n.In(0)!);
+        if (x.Shape.Length < 2) throw new EngineException($"node '{n.Name}': channel norm of {x} needs [batch, channels, ...]");
+        long b = x.Shape[0], c = x.Shape[1], inner = x.Count / (b * c);
+        var wh = HostOf(n.In(1)) ?? throw new EngineException($"node '{n.Name}': the channel weight must be a constant");
+        if (wh.Count != c && wh.Count != 1) throw new EngineException($"node '{n.Name}': channel weight has {wh.Count} values for {c} channels");
+        var weight = UploadHost(wh.Count == c ? wh : new HostValue([c], Enumerable.Repeat(wh.Data[0], (int)c).ToArray(), false), n.In(1)!);
+        float eps = (float)n.Float("epsilon", 1e-12);
+        var o = New(n.Outputs[0], x.Shape, x.DType);
+        Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
+            Check(vg_channel_l2norm(x.Ptr, o.Ptr, (int)x.DType, b, c, inner, eps, weight.Ptr, stream), n.Name)), [x, weight], [o]);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    /// <summary>Token embedding: rows of the packed bf16 table by int64 ids on the device.</summary>
+    void GatherRows(OpNode n)
+    {
+        var ids = Dev(n.In(1)!);
+        if (ids.DType != VgDType.I64) throw new EngineException($"node '{n.Name}' (Gather): indices {ids} must be int64 on the device");
+        long rows = n.Int("rows", 0), width = n.Int("width", 0);
+        IntPtr table = _res.Weight(n.In(0)!);
+        var o = New(n.Outputs[0], [.. ids.Shape, width], ActDType(ids.Count));
+        Add(new ActionStep(n.Name, KernelClass.Other, stream =>
+            Check(vg_gather_rows(table, (int)VgDType.BF16, rows, width, ids.Ptr, ids.Count, o.Ptr, (int)o.DType, stream), n.Name)), [ids], [o]);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    /// <summary>Attention for what the fused kernel does not take (masks, any head size, float32 activations): per batch
+    /// item, scores = scale·q·kᵀ (batched over heads), softmax with the broadcast additive mask, out = p·v — the
+    /// [heads, q_len, kv_len] scores are materialized (fp32).</summary>
+    void GeneralAttention(OpNode n, DeviceValue q, DeviceValue k, DeviceValue v, long heads, long kvHeads, long hd, float scale)
+    {
+        var dt = _res.Float32Activations ? VgDType.F32 : VgDType.BF16;
+        q = Cast(q, dt); k = Cast(k, dt); v = Cast(v, dt);
+        long batch = q.Shape[0], sq = q.Shape[1], skv = k.Shape[1];
+        if (k.Shape[0] != batch || v.Shape[0] != batch || v.Shape[1] != skv || k.Shape[2] != kvHeads * hd || v.Shape[2] != kvHeads * hd)
+            throw new EngineException($"node '{n.Name}' (Attention): q {q}, k {k}, v {v} do not agree ({heads} heads, {kvHeads} kv heads of {hd})");
+        if (scale == 0) scale = 1f / MathF.Sqrt(hd);
+        DeviceValue? mask = null;
+        long[] maskStrides = new long[4];
+        if (n.In(3) is string m)
+        {
+            mask = Dev(m);
+            var ms = mask.Shape;
+            if (ms.Length > 4) throw new EngineException($"node '{n.Name}' (Attention): mask {mask} has more than 4 dims");
+            long[] full = [.. Enumerable.Repeat(1L, 4 - ms.Length), .. ms];
+            long[] target = [batch, heads, sq, skv];
+            var cs = Layout.Contiguous(full);
+            for (int i = 0; i < 4; i++)
+            {
+                if (full[i] != 1 && full[i] != target[i]) throw new EngineException($"node '{n.Name}' (Attention): mask {mask} does not broadcast to [{string.Join(",", target)}]");
+                maskStrides[i] = full[i] == 1 ? 0 : cs[i];
+            }
+            if (full[0] == 1) maskStrides[0] = 0;
+        }
+        var scores = Temp([batch, heads, sq, skv], VgDType.F32);
+        var probs = dt == VgDType.F32 ? scores : Temp([batch, heads, sq, skv], VgDType.BF16);
+        var o = New(n.Outputs[0], [batch, sq, heads * hd], dt);
+        long group = heads / kvHeads, qRow = heads * hd, kvRow = kvHeads * hd, es = dt == VgDType.F32 ? 4 : 2;
+        const long workspace = 32 << 20;
+        _plan.NoteWorkspace(workspace);
+        var ctx = _res.Context;
+        long[] rowDims = [batch, heads, sq];
+        Add(new ActionStep(n.Name + "/scores", KernelClass.Attention, stream =>
+        {
+            for (long b = 0; b < batch; b++)
+                // heads sharing a kv head (grouped-query) are one strided batch when group == 1, else one call per head
+                for (long h0 = 0; h0 < heads; h0 += group == 1 ? heads : 1)
+                {
+                    long count = group == 1 ? heads : 1;
+                    var d = new BgemmDesc
+                    {
+                        StructSize = (uint)sizeof(BgemmDesc), Batch = count, M = sq, N = skv, K = hd, TransB = 1, Lda = qRow, Ldb = kvRow, Ldc = skv,
+                        StrideA = hd, StrideB = hd, StrideC = sq * skv, InDType = (int)dt, OutDType = (int)VgDType.F32, Alpha = scale,
+                    };
+                    Check(vg_bgemm(ctx.Ptr, &d, q.Ptr + (nint)((b * sq * qRow + h0 * hd) * es), k.Ptr + (nint)((b * skv * kvRow + h0 / group * hd) * es),
+                        scores.Ptr + (nint)(((b * heads + h0) * sq * skv) * 4), _plan.Workspace, (nuint)Math.Min(workspace, _plan.WorkspaceBytes), stream), n.Name + " (q·kᵀ)");
+                }
+        }), [q, k], [scores]);
+        Add(new ActionStep(n.Name + "/softmax", KernelClass.Attention, stream =>
+        {
+            fixed (long* rd = rowDims) fixed (long* bs = maskStrides)
+                Check(vg_softmax_rows(scores.Ptr, (int)VgDType.F32, probs.Ptr, (int)probs.DType, rd, skv, 1f,
+                    mask?.Ptr ?? IntPtr.Zero, (int)(mask?.DType ?? VgDType.F32), bs, stream), n.Name + " (softmax)");
+        }), mask is null ? [scores] : [scores, mask], [probs]);
+        Add(new ActionStep(n.Name + "/values", KernelClass.Attention, stream =>
+        {
+            long pes = probs.DType == VgDType.F32 ? 4 : 2;
+            for (long b = 0; b < batch; b++)
+                for (long h0 = 0; h0 < heads; h0 += group == 1 ? heads : 1)
+                {
+                    long count = group == 1 ? heads : 1;
+                    var d = new BgemmDesc
+                    {
+                        StructSize = (uint)sizeof(BgemmDesc), Batch = count, M = sq, N = hd, K = skv, TransB = 0, Lda = skv, Ldb = kvRow, Ldc = qRow,
+                        StrideA = sq * skv, StrideB = hd, StrideC = hd, InDType = (int)dt, OutDType = (int)dt, Alpha = 1,
+                    };
+                    Check(vg_bgemm(ctx.Ptr, &d, probs.Ptr + (nint)(((b * heads + h0) * sq * skv) * pes), v.Ptr + (nint)((b * skv * kvRow + h0 / group * hd) * es),
+                        o.Ptr + (nint)((b * sq * qRow + h0 * hd) * es), _plan.Workspace, (nuint)Math.Min(workspace, _plan.WorkspaceBytes), stream), n.Name + " (p·v)");
+                }
+        }), [probs, v], [o]);
+        _dev[n.Outputs[0]] = o;
+    }
+}

@@ -1,0 +1,105 @@
+using VisualGen.Checkpoints;
+using VisualGen.Engines;
+using VisualGen.Engines.Cuda;
+using VisualGen.Engines.Cuda.Model;
+using VisualGen.Engines.Cuda.Native;
+using VisualGen.Engines.Cuda.Runtime;
+using VisualGen.Exporter.Export;
+using VisualGen.Exporter.Onnx;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Cuda;
+
+/// <summary>The native engine's build and plan of text encoders and VAEs, without a GPU (dry-run plans): what the
+/// fusions make of the exporter's graphs and which steps a shape becomes.</summary>
+public class EncoderPlanTests
+{
+    static OpGraph Compile(string family, string component, out FusionReportView report)
+    {
+        string model = Fixtures.Checkpoint(family);
+        var index = ModelIndex.Load(model);
+        string folder = component.Split('.')[0], part = component.Contains('.') ? component[(component.IndexOf('.') + 1)..] : "";
+        var exporter = ComponentExporterRegistry.CreateDefault().Get(index, folder);
+        string dir = index.ComponentDirectory(folder);
+        string path = Path.Combine(Fixtures.TempDir("enc-" + family), "model.onnx");
+        using (var weights = ComponentWeights.Open(dir))
+            new OnnxWriter().Write(exporter.Trace(new TraceContext(index, folder, dir, weights, part)), path);
+        var (g, r) = CudaBackend.Compile(path);
+        report = new FusionReportView(r.Counts);
+        return g;
+    }
+
+    public sealed record FusionReportView(IReadOnlyDictionary<string, int> Counts)
+    {
+        public int this[string op] => Counts.GetValueOrDefault(op);
+    }
+
+    static ShapePlan Plan(OpGraph g, Dictionary<string, long[]> shapes, bool float32) =>
+        ShapePlanner.Plan(g, new EngineResources { Bf16MinRows = float32 ? long.MaxValue : 64 }, shapes);
+
+    [ConformanceFact]
+    public void Wan_vae_decoder_runs_convolutions_channel_norms_and_general_attention_in_float32()
+    {
+        var g = Compile("wan21_t2v", "vae.decoder_first", out var report);
+        // every WanRMS_norm is one VgChannelNorm, every SiLU one VgSilu, every Conv3d/Conv2d a cuDNN convolution
+        Assert.DoesNotContain(g.Nodes, n => n.Op is "ReduceSum" or "Sqrt" or "Div" or "Sigmoid");
+        Assert.Equal(22, report["VgChannelNorm"]);
+        Assert.Equal(21, report["VgSilu"]);
+        Assert.True(report["Conv(cuDNN)"] >= 27, report.Counts.Count.ToString());
+        var plan = Plan(g, new() { ["latents"] = [1, 16, 1, 4, 6] }, float32: true);
+        Assert.Equal([1, 3, 1, 32, 48], plan.Outputs["sample"].Shape);
+        Assert.All(plan.Values.Where(v => v.DType != VgDType.I64), v => Assert.Equal(VgDType.F32, v.DType));
+        Assert.Contains(plan.Steps, s => s.Kind == KernelClass.Conv);
+        // the mid-block attention (one head of 16 channels over the 4x6 positions): scores, softmax, values
+        Assert.Equal(["decoder/Attention/scores", "decoder/Attention/softmax", "decoder/Attention/values"],
+            plan.Steps.Where(s => s.Kind == KernelClass.Attention).Select(s => s.Name));
+        plan.Dispose();
+
+        var next = Compile("wan21_t2v", "vae.decoder_next", out _);
+        var cacheShapes = next.Inputs.Where(i => i.Name.StartsWith("cache.")).ToDictionary(i => i.Name, i => (long[])[1, long.Parse(i.Dims[1]), 2, 4, 6]);
+        Assert.NotEmpty(cacheShapes);
+    }
+
+    [ConformanceFact]
+    public void Wan_vae_encoder_pads_asymmetrically_before_its_strided_convolutions()
+    {
+        var g = Compile("wan21_t2v", "vae.encoder_first", out _);
+        using var plan = Plan(g, new() { ["video"] = [1, 3, 1, 32, 48] }, float32: true);
+        Assert.Equal(16, plan.Outputs["latent_mean"].Shape[1]);
+        Assert.Equal([1, 4, 6], plan.Outputs["latent_mean"].Shape[2..]);
+        // ZeroPad2d((0, 1, 0, 1)) before each stride-2 conv: a zero-fill and a copy into the padded buffer
+        Assert.Contains(plan.Steps, s => s.Name.EndsWith("/pad/zero"));
+    }
+
+    [ConformanceFact]
+    public void Umt5_runs_on_device_ids_with_its_position_bias_and_padding_mask_in_float32()
+    {
+        var g = Compile("wan21_t2v", "text_encoder", out var report);
+        Assert.Equal(1, report["VgGather"]);
+        Assert.Equal(TensorDType.I64, g.Inputs.Single(i => i.Name == "input_ids").DType);
+        using var plan = Plan(g, new() { ["input_ids"] = [1, 16], ["attention_mask"] = [1, 16] }, float32: false);
+        Assert.Equal(VgDType.I64, plan.Inputs["input_ids"].DType);
+        Assert.Equal(VgDType.I64, plan.Inputs["attention_mask"].DType);
+        Assert.Equal([1, 16, 32], plan.Outputs["last_hidden_state"].Shape);
+        // two layers: general attention with the mask (relative bias + padding, fp32) per layer
+        Assert.Equal(2, plan.Steps.Count(s => s.Name.EndsWith("/softmax")));
+        // the per-layer relative position bias [1, heads, 16, 16] is folded at plan time and uploaded
+        Assert.Equal(2, plan.HostUploads.Count(u => u.Value.Shape.Length == 4 && u.Value.Shape[2] == 16 && u.Value.Shape[3] == 16));
+        // the masks (bias + padding) stay float32: a bf16 mask would round the bias
+        var masks = g.Nodes.Where(n => n.Op == "Attention").Select(n => n.Inputs[3]!).ToHashSet();
+        Assert.Equal(2, masks.Count);
+        Assert.All(plan.Values.Where(v => masks.Contains(v.Name)), v => Assert.Equal(VgDType.F32, v.DType));
+        Assert.Equal(2, plan.Values.Count(v => masks.Contains(v.Name)));
+    }
+
+    [ConformanceFact]
+    public void Clip_vision_and_the_wan22_residual_vae_plan()
+    {
+        var clip = Compile("wan21_i2v", "image_encoder", out _);
+        using (var plan = Plan(clip, new() { ["pixel_values"] = [1, 3, 32, 32] }, float32: false))
+            Assert.Equal(257, plan.Outputs["hidden_state"].Shape[1]);
+        var vae = Compile("wan22_ti2v_5b", "vae.decoder_first", out _);
+        using (var plan = Plan(vae, new() { ["latents"] = [1, 48, 1, 4, 6] }, float32: true))
+            Assert.Equal([1, 3, 1, 64, 96], plan.Outputs["sample"].Shape);
+    }
+}

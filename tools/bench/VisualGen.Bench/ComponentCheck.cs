@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using VisualGen.Checkpoints;
+using VisualGen.Engines;
+using VisualGen.Exporter.Commands;
+using VisualGen.Pipelines.Wan;
+using VisualGen.Tensors;
+
+/// <summary>
+/// <c>visualgen-bench components FIXTURE CACHE</c>: every component of a conformance fixture that the native CUDA engine
+/// runs (<see cref="Runtime.NativeClasses"/>), through the same engine provider and pipeline parts as <c>generate
+/// --engine native-cuda</c>, against its float32 diffusers golden: UMT5/T5 text encoders, the CLIP image encoder, the
+/// Wan-family VAE decoder and encoder. One table row per component; the bar is cosine ≥ 0.999.
+/// </summary>
+static class ComponentCheck
+{
+    public static int Run(string fixture, string cacheDir)
+    {
+        string model = Path.Combine(fixture, "checkpoint");
+        string fam = Path.GetFileName(fixture.TrimEnd('/'));
+        var index = ModelIndex.Load(model);
+        using var golden = SafeTensorsFile.Open(Path.Combine(fixture, "golden.safetensors"));
+        using var provider = Runtime.CreateEngineProvider(cacheDir, "native-cuda", null);
+        bool Has(string n) => golden.Names.Contains(n);
+        HostTensor G(string n) => HostTensor.FromSource(golden, n);
+        string? ClassOf(string folder) => index.Components.TryGetValue(folder, out var c) && c.IsPresent ? c.ClassName : null;
+        bool Native(string folder) => ClassOf(folder) is { } cls && Runtime.NativeClasses.ContainsKey(cls);
+        int status = 0;
+        void Row(string what, HostTensor expected, Func<HostTensor> run)
+        {
+            try
+            {
+                var clock = Stopwatch.StartNew();
+                var got = run();
+                double secs = clock.Elapsed.TotalSeconds;
+                var (cos, max, rel) = Compare(expected.Floats, got.Floats);
+                bool ok = cos >= 0.999 && got.Shape.SequenceEqual(expected.Shape);
+                if (!ok) status = 1;
+                Console.WriteLine($"| {fam} | {what} | {(ok ? "ok" : "FAIL")} | cos {cos:F6}, rel L2 {rel:E2}, max abs {max:E2} | {secs:F2} s |");
+            }
+            catch (Exception e)
+            {
+                status = 1;
+                Console.WriteLine($"| {fam} | {what} | FAILED | {e.GetType().Name}: {e.Message.Split('\n')[0][..Math.Min(200, e.Message.Split('\n')[0].Length)]} | |");
+            }
+        }
+        IEngine E(string component) => provider.GetEngine(model, component, null);
+
+        foreach (var (folder, tok, expectedName) in new[] { ("text_encoder", "tokenizer", "text_encoder.raw_last_hidden_state"), ("text_encoder_2", "tokenizer_2", "text_encoder_2.prompt_embeds") })
+        {
+            if (!Native(folder) || !Has(expectedName) || !Has($"{tok}.prompt.input_ids")) continue;
+            var ids = G($"{tok}.prompt.input_ids");
+            var mask = Has($"{tok}.prompt.attention_mask") ? G($"{tok}.prompt.attention_mask") : HostTensor.Int64(Enumerable.Repeat(1L, (int)ids.ElementCount).ToArray(), ids.Shape);
+            Row($"{folder} ({ClassOf(folder)})", G(expectedName), () =>
+                E(folder).Run(new Dictionary<string, HostTensor> { ["input_ids"] = ids, ["attention_mask"] = mask })["last_hidden_state"]);
+        }
+        if (Native("text_encoder") && !Has("text_encoder.raw_last_hidden_state") && Has("text_encoder.prompt_embeds") && Has("tokenizer.prompt.attention_mask"))
+        {
+            var ids = G("tokenizer.prompt.input_ids"); var mask = G("tokenizer.prompt.attention_mask");
+            Row($"text_encoder ({ClassOf("text_encoder")}, padding zeroed)", G("text_encoder.prompt_embeds"), () => WanPromptEmbeds.ZeroPastPromptLength(
+                E("text_encoder").Run(new Dictionary<string, HostTensor> { ["input_ids"] = ids, ["attention_mask"] = mask })["last_hidden_state"], mask));
+        }
+        if (Native("image_encoder") && Has("image_encoder.in"))
+            Row($"image_encoder ({ClassOf("image_encoder")})", G("image_encoder.out"), () =>
+                E("image_encoder").Run(new Dictionary<string, HostTensor> { ["pixel_values"] = G("image_encoder.in") })["hidden_state"]);
+        if (Native("vae") && Has("vae.decode.in"))
+        {
+            Row($"vae decode ({ClassOf("vae")})", G("vae.decode.out"), () =>
+                new WanVaeDecoder(E("vae.decoder_first"), E("vae.decoder_next")).Decode(G("vae.decode.in")));
+            Row($"vae encode ({ClassOf("vae")})", G("vae.encode.out_mean"), () =>
+                new WanVaeEncoder(E("vae.encoder_first"), E("vae.encoder_next")).Encode(G("vae.encode.in")));
+        }
+        return status;
+    }
+
+    static (double Cos, double MaxAbs, double RelL2) Compare(float[] a, float[] b)
+    {
+        if (a.Length != b.Length) return (double.NaN, double.NaN, double.NaN);
+        double dot = 0, na = 0, nb = 0, max = 0, d2 = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (float.IsNaN(b[i])) return (double.NaN, double.NaN, double.NaN);
+            dot += (double)a[i] * b[i]; na += (double)a[i] * a[i]; nb += (double)b[i] * b[i];
+            double d = Math.Abs((double)a[i] - b[i]); max = Math.Max(max, d); d2 += d * d;
+        }
+        return (dot / Math.Sqrt(na * nb), max, Math.Sqrt(d2 / na));
+    }
+}
