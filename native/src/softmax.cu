@@ -22,14 +22,15 @@ struct RowIndex {
 struct MaxOp { __device__ float operator()(float a, float b) const { return fmaxf(a, b); } };
 struct SumOp { __device__ float operator()(float a, float b) const { return a + b; } };
 
+// Reduces v over the block; lanes past the last warp's partial contribute `identity` (-inf for max, 0 for sum).
 template <typename T>
-__device__ float block_reduce(float v, T op, float* shared) {
+__device__ float block_reduce(float v, T op, float identity, float* shared) {
     for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     if (lane == 0) shared[warp] = v;
     __syncthreads();
     const int warps = (blockDim.x + 31) >> 5;
-    v = threadIdx.x < warps ? shared[threadIdx.x] : shared[0];
+    v = threadIdx.x < warps ? shared[threadIdx.x] : identity;
     if (warp == 0)
         for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
     if (threadIdx.x == 0) shared[0] = v;
@@ -49,11 +50,11 @@ __global__ void softmax_kernel(const TX* x, TO* out, int64_t n, float scale, con
     TO* orow = out + row * n;
     float m = -INFINITY;
     for (int64_t j = threadIdx.x; j < n; j += blockDim.x) m = fmaxf(m, (ld(xr, j) * scale + (bias ? ld(bias, boff + j * ri.bs[3]) : 0.0f)));
-    m = block_reduce(m, MaxOp{}, red);
+    m = block_reduce(m, MaxOp{}, -INFINITY, red);
     float sum = 0.0f;
     if (m != -INFINITY)
         for (int64_t j = threadIdx.x; j < n; j += blockDim.x) sum += __expf((ld(xr, j) * scale + (bias ? ld(bias, boff + j * ri.bs[3]) : 0.0f)) - m);
-    sum = block_reduce(sum, SumOp{}, red);
+    sum = block_reduce(sum, SumOp{}, 0.0f, red);
     const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
     for (int64_t j = threadIdx.x; j < n; j += blockDim.x) st(orow, j, m == -INFINITY ? 0.0f : __expf((ld(xr, j) * scale + (bias ? ld(bias, boff + j * ri.bs[3]) : 0.0f)) - m) * inv);
 }

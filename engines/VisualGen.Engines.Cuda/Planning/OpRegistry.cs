@@ -29,7 +29,7 @@ public static class OpRegistry
     public static readonly IReadOnlySet<string> Fused = new HashSet<string>
     {
         "VgLinear", "VgNorm", "VgRmsNormRope", "VgGatedResidual", "VgPatchConv", "Attention",
-        "Conv", "Pad", "VgChannelNorm", "VgGather",
+        "Conv", "Pad", "VgChannelNorm", "VgGather", "ReduceMean", "ReduceSum",
     };
 
     public static bool Supports(string op) =>

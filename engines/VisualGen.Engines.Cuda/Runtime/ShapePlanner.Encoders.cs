@@ -178,4 +178,66 @@ internal sealed unsafe partial class ShapePlanner
         }), [probs, v], [o]);
         _dev[n.Outputs[0]] = o;
     }
+
+    /// <summary>A linear layer whose K or N is not a multiple of 8 (cuBLASLt's fused-epilogue GEMM needs 16-byte rows):
+    /// the plain product through vg_bgemm, then bias and GELU as elementwise steps. Same function, slower path.</summary>
+    void UnalignedLinear(string name, DeviceValue x, string weight, string? bias, int epilogue, long m, long n, long k, DeviceValue o)
+    {
+        IntPtr w = _res.Weight(weight);
+        var y = epilogue == 0 ? o : Temp(o.Shape, VgDType.F32);
+        var ctx = _res.Context;
+        Add(new ActionStep(name, KernelClass.Gemm, stream =>
+        {
+            var d = new BgemmDesc
+            {
+                StructSize = (uint)sizeof(BgemmDesc), Batch = 1, M = m, N = n, K = k, TransB = 1, Lda = k, Ldb = k, Ldc = n,
+                StrideA = m * k, StrideB = n * k, StrideC = m * n, InDType = (int)VgDType.BF16, OutDType = (int)y.DType, Alpha = 1,
+            };
+            Check(vg_bgemm(ctx.Ptr, &d, x.Ptr, w, y.Ptr, IntPtr.Zero, 0, stream), name);
+        }), [x], [y]);
+        if (epilogue == 0) return;
+        var rows = new[] { m, n };
+        var c = Layout.Contiguous(rows);
+        var src = y;
+        if (bias is not null)
+        {
+            var b = Dev(bias);
+            var t = epilogue is 1 ? o : Temp(o.Shape, VgDType.F32);
+            Nd(name + "/bias", KernelClass.Other, 1, rows, t, 0, c, src, 0, c, b, 0, [0, 1]);
+            src = t;
+        }
+        if (epilogue is 2 or 3) Nd(name + "/gelu", KernelClass.Other, 26, rows, o, 0, c, src, 0, c, null, 0, null);
+    }
+
+    /// <summary>ONNX ReduceMean/ReduceSum over a few positions (Wan 2.2's AvgDown3D averages groups of channels): one
+    /// strided add per reduced position into a float32 accumulator. More than 256 reduced positions per output is refused.</summary>
+    void Reduce(OpNode n)
+    {
+        var x = Dev(n.In(0)!);
+        int r = x.Shape.Length;
+        var axesValue = n.In(1) is string an ? (HostOf(an) ?? throw new EngineException($"node '{n.Name}' ({n.Op}): axes must be known at plan time")).Data.Select(v => (long)v).ToArray()
+            : n.Ints("axes") ?? [];
+        if (axesValue.Length == 0) throw new EngineException($"node '{n.Name}' ({n.Op}): reducing every axis is not supported on the device");
+        var axes = axesValue.Select(a => (int)(a < 0 ? a + r : a)).Distinct().Order().ToArray();
+        bool keep = n.Int("keepdims", 1) != 0;
+        var kept = x.Shape.Select((s, i) => axes.Contains(i) ? 1L : s).ToArray();
+        long count = axes.Aggregate(1L, (p, a) => p * x.Shape[a]);
+        if (count > 256) throw new EngineException($"node '{n.Name}' ({n.Op}): {count} positions per output; the native CUDA engine reduces at most 256");
+        var xs = Layout.Contiguous(x.Shape);
+        var acc = New(keep ? n.Outputs[0] : n.Name + "/sum", kept, VgDType.F32);
+        var ks = Layout.Contiguous(kept);
+        for (long i = 0; i < count; i++)
+        {
+            long rem = i, offset = 0;
+            for (int j = axes.Length - 1; j >= 0; j--) { offset += rem % x.Shape[axes[j]] * xs[axes[j]]; rem /= x.Shape[axes[j]]; }
+            if (i == 0) Nd(n.Name, KernelClass.Other, 0, kept, acc, 0, ks, x, offset, xs, null, 0, null);
+            else Nd(n.Name, KernelClass.Other, 1, kept, acc, 0, ks, acc, 0, ks, x, offset, xs);
+        }
+        if (n.Op == "ReduceMean" && count > 1)
+        {
+            var scale = UploadHost(new HostValue([1], [1.0 / count], false), n.Name + "/inverse_count");
+            Nd(n.Name + "/mean", KernelClass.Other, 3, kept, acc, 0, ks, acc, 0, ks, scale, 0, new long[kept.Length]);
+        }
+        _dev[n.Outputs[0]] = keep ? acc : new DeviceValue(n.Outputs[0], x.Shape.Where((_, i) => !axes.Contains(i)).ToArray(), VgDType.F32, acc);
+    }
 }

@@ -201,6 +201,7 @@ internal sealed unsafe partial class ShapePlanner
             case "Pad": Pad(n); return;
             case "VgChannelNorm": ChannelNorm(n); return;
             case "VgGather": GatherRows(n); return;
+            case "ReduceMean" or "ReduceSum": Reduce(n); return;
         }
         throw new EngineException($"node '{n.Name}' (op {n.Op}) cannot run on the device");
     }
@@ -260,7 +261,8 @@ internal sealed unsafe partial class ShapePlanner
         long m = x.Count / k;
         var shape = x.Shape.ToArray(); shape[^1] = nn;
         var o = New(n.Outputs[0], shape, ActDType(m));
-        Gemm(n.Name, x, n.In(1)!, n.In(2), (int)n.Int("epilogue", 0), m, nn, k, o);
+        if (k % 8 != 0 || nn % 8 != 0) UnalignedLinear(n.Name, x, n.In(1)!, n.In(2), (int)n.Int("epilogue", 0), m, nn, k, o);
+        else Gemm(n.Name, x, n.In(1)!, n.In(2), (int)n.Int("epilogue", 0), m, nn, k, o);
         _dev[n.Outputs[0]] = o;
     }
 

@@ -101,5 +101,13 @@ public class EncoderPlanTests
         var vae = Compile("wan22_ti2v_5b", "vae.decoder_first", out _);
         using (var plan = Plan(vae, new() { ["latents"] = [1, 48, 1, 4, 6] }, float32: true))
             Assert.Equal([1, 3, 1, 64, 96], plan.Outputs["sample"].Shape);
+        // the residual encoder's AvgDown3D: ReduceMean over channel groups as strided adds and one scale
+        var enc = Compile("wan22_ti2v_5b", "vae.encoder_first", out _);
+        Assert.Contains(enc.Nodes, n => n.Op == "ReduceMean");
+        using (var plan = Plan(enc, new() { ["video"] = [1, 3, 1, 64, 96] }, float32: true))
+        {
+            Assert.Equal([1, 48, 1, 4, 6], plan.Outputs["latent_mean"].Shape);
+            Assert.Contains(plan.Steps, s => s.Name.EndsWith("ReduceMean/mean"));
+        }
     }
 }
