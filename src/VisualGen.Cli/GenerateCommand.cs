@@ -113,7 +113,7 @@ sealed class ConsoleProgress(TextWriter log) : IProgress<GenerationProgress>
         lock (this)
         {
             if (p.Stage != _stage) { _stage = p.Stage; log.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:F1}s] {p.Stage}"); }
-            if (p.Stage == "denoise") log.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:F1}s]   step {p.Step}/{p.TotalSteps}");
+            if (p.Stage == "denoise" && p.Step > 0) log.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:F1}s]   step {p.Step}/{p.TotalSteps}");
         }
     }
 

@@ -123,6 +123,32 @@ if has peer; then
 fi
 
 if has bench && [ -f "$OUT/results.md" ]; then echo; cat "$OUT/results.md"; elif has bench; then tail -30 "$OUT/bench.log"; fi
+# Wan 2.1 1.3B end to end at full size (random weights; carry .publish, .peer with diffusers_src.tar.xz, bench_e2e_wan.py
+# and conformance/wan21_t2v's tokenizer): diffusers (bench_e2e_wan.py) and ours (visualgen-bench e2e) in one call, the
+# 480x832x17 4-step configuration (ours from an empty engine cache: the cold first run) and 480x832x81 50 steps.
+# E2E_CONFIGS overrides the list ("H W FRAMES STEPS" separated by commas).
+if has e2e; then
+  mkdir -p /tmp/py "$W" && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
+  [ -f .publish/libonnxruntime.so ] || xz -dk .publish/libonnxruntime.so.xz
+  export PYTHONPATH=/tmp/py PYTHONUNBUFFERED=1 VISUALGEN_NATIVE_LIB="$PWD/$LIB" DOTNET_gcServer=1
+  export VG_TOKENIZER="$PWD/.peer/conformance/wan21_t2v/checkpoint/tokenizer"
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 250 > "$OUT/gpumem.csv" 2>/dev/null &
+  SMI_PID=$!
+  peak() { awk -v a="$1" 'NR > a && $1 > m { m = $1 } END { printf "%.1f GiB", m / 1024 }' "$OUT/gpumem.csv"; }
+  t0=$(date +%s); python3 .peer/bench_e2e_wan.py make "$W" 2>&1 | tail -2 | tee "$OUT/e2e.log"
+  echo "checkpoint: $(du -sb "$W/wan13b_full" | awk '{printf "%.2f GB", $1/1e9}') (made in $(( $(date +%s) - t0 )) s)" | tee -a "$OUT/e2e.log"
+  IFS=',' read -ra CONFIGS <<< "${E2E_CONFIGS:-480 832 17 4,480 832 81 50}"
+  for cfg in "${CONFIGS[@]}"; do
+    read -r H Wd F S <<< "$cfg"
+    a=$(wc -l < "$OUT/gpumem.csv"); python3 .peer/bench_e2e_wan.py run "$W" $H $Wd $F $S 2>&1 | grep -E "diffusers e2e|Error|error" | tee -a "$OUT/e2e.log"
+    echo "  diffusers GPU memory used (nvidia-smi peak): $(peak $a)" | tee -a "$OUT/e2e.log"
+    a=$(wc -l < "$OUT/gpumem.csv"); t0=$(date +%s)
+    .publish/visualgen-bench e2e "$W/wan13b_full" /tmp/e2ecache $H $Wd $F $S bf16 > "$OUT/e2e_ours_${F}.log" 2>&1 || { status=1; tail -5 "$OUT/e2e_ours_${F}.log"; }
+    grep -E "^TABLE|peak host" "$OUT/e2e_ours_${F}.log" | tee -a "$OUT/e2e.log"
+    echo "  ours: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a); engine cache $(du -sb /tmp/e2ecache | awk '{printf "%.2f GB", $1/1e9}')" | tee -a "$OUT/e2e.log"
+  done
+  kill $SMI_PID 2>/dev/null
+fi
 # Every encoder and VAE the native engine runs, against its float32 golden (carry .publish with libonnxruntime.so.xz,
 # .peer = conformance fixtures): one row per component.
 if has components; then

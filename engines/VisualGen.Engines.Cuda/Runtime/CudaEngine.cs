@@ -12,7 +12,7 @@ namespace VisualGen.Engines.Cuda.Runtime;
 /// once (folding, kernels, memory) and, with <see cref="UseCudaGraphs"/>, captured into a CUDA graph on its first
 /// run and replayed after. Host inputs/outputs are float32.
 /// </summary>
-public sealed class CudaEngine : IEngine
+public sealed class CudaEngine : IResidentEngine
 {
     readonly OpGraph _graph;
     readonly EngineResources _res;
@@ -156,6 +156,53 @@ public sealed class CudaEngine : IEngine
             }
             stream.Synchronize();
             result[name] = HostTensor.Float32(data, v.Shape);
+        }
+        return result;
+    }
+
+    public IEngineTensor Upload(HostTensor tensor)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return CudaTensor.FromHost(tensor, _res.Stream);
+    }
+
+    /// <summary>Runs on device tensors: inputs are copied device to device into the plan's input buffers (the captured
+    /// CUDA graph reads fixed addresses), outputs into new device tensors the caller owns; nothing crosses to the host
+    /// except plan-time inputs, which are read there.</summary>
+    public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs)
+    {
+        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        var planTime = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
+        foreach (var i in _graph.Inputs)
+        {
+            if (!inputs.TryGetValue(i.Name, out var t)) throw new EngineException($"engine '{Manifest.Component}' needs input '{i.Name}'; got {string.Join(", ", inputs.Keys)}");
+            if (i.PlanTime) planTime[i.Name] = t.ToHost();
+            else if (t is not CudaTensor) throw new EngineException($"input '{i.Name}' of engine '{Manifest.Component}' is not a CUDA device tensor ({t.GetType().Name})");
+            else if (t.DType != i.DType) throw new EngineException($"input '{i.Name}' is {t.DType}; engine '{Manifest.Component}' takes {i.DType}");
+            shapes[i.Name] = t.Shape;
+        }
+        foreach (var k in inputs.Keys)
+            if (!_graph.Inputs.Any(i => i.Name == k)) throw new EngineException($"engine '{Manifest.Component}' has no input '{k}' (inputs: {string.Join(", ", _graph.Inputs.Select(i => i.Name))})");
+        var p = PlanFor(shapes, planTime);
+        var stream = _res.Stream;
+        foreach (var (name, v) in p.Inputs)
+            Check(vg_memcpy_async(v.Ptr, ((CudaTensor)inputs[name]).Ptr, (nuint)v.Bytes, 2, stream.Ptr), $"copy of input '{name}'");
+        Forward(p);
+        var result = new Dictionary<string, IEngineTensor>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var (name, v) in p.Outputs)
+            {
+                var o = new CudaTensor(v.Shape, TensorDType.F32);
+                result[name] = o;
+                Check(vg_memcpy_async(o.Ptr, v.Ptr, (nuint)v.Bytes, 2, stream.Ptr), $"copy of output '{name}'");
+            }
+            stream.Synchronize();
+        }
+        catch
+        {
+            foreach (var t in result.Values) t.Dispose();
+            throw;
         }
         return result;
     }

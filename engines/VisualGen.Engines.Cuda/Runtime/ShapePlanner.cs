@@ -261,13 +261,13 @@ internal sealed unsafe partial class ShapePlanner
         long m = x.Count / k;
         var shape = x.Shape.ToArray(); shape[^1] = nn;
         var o = New(n.Outputs[0], shape, ActDType(m));
-        if (k % 8 != 0 || nn % 8 != 0) UnalignedLinear(n.Name, x, n.In(1)!, n.In(2), (int)n.Int("epilogue", 0), m, nn, k, o);
-        else Gemm(n.Name, x, n.In(1)!, n.In(2), (int)n.Int("epilogue", 0), m, nn, k, o);
+        Gemm(n.Name, x, n.In(1)!, n.In(2), (int)n.Int("epilogue", 0), m, nn, k, o);
         _dev[n.Outputs[0]] = o;
     }
 
     void Gemm(string name, DeviceValue a, string weight, string? bias, int epilogue, long m, long n, long k, DeviceValue o)
     {
+        if (k % 8 != 0 || n % 8 != 0) { UnalignedLinear(name, a, weight, bias, epilogue, m, n, k, o); return; }
         var plan = _res.GemmPlan(m, n, k, epilogue, o.DType);
         IntPtr w = _res.Weight(weight);
         DeviceValue? b = bias is null ? null : Cast(Dev(bias), o.DType);

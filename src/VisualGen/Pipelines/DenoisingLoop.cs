@@ -16,6 +16,7 @@ public static class DenoisingLoop
     {
         int steps = scheduler.Timesteps.Count;
         var sample = (float[])latents.Clone();
+        progress?.Report(new GenerationProgress("denoise", 0, steps));   // the stage begins (encoding is done)
         for (int i = 0; i < steps; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();

@@ -1,4 +1,5 @@
 using VisualGen.Checkpoints;
+using VisualGen.Engines;
 using VisualGen.Exporter.Models.Wan.Vae;
 using VisualGen.Pipelines.Wan;
 using VisualGen.Tensors;
@@ -95,6 +96,61 @@ public class WanVaeChunkingTests
 
         var bad = Assert.Throws<ArgumentException>(() => new WanVaeEncoder(first, next).Encode(VideoFrames.Slice(video, 0, 6)));
         Assert.Contains("1 + 4k frames", bad.Message);
+    }
+
+    /// <summary>Hides <see cref="IResidentEngine"/>: the chunk loop then passes its feature cache through host tensors.</summary>
+    sealed class HostOnly(IEngine inner) : IEngine
+    {
+        public EngineManifest Manifest => inner.Manifest;
+        public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => inner.Run(inputs);
+        public void Dispose() { }
+    }
+
+    /// <summary>A resident engine that records which tensors it was given and handed out, and which were disposed.</summary>
+    sealed class Tracking(IResidentEngine inner, List<Tracked> handedOut, List<IEngineTensor> given) : IResidentEngine
+    {
+        public EngineManifest Manifest => inner.Manifest;
+        public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => throw new InvalidOperationException("the resident loop must not run on host tensors");
+        public IEngineTensor Upload(HostTensor t) => inner.Upload(t);
+        public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs)
+        {
+            given.AddRange(inputs.Values);
+            var r = inner.RunResident(inputs.ToDictionary(kv => kv.Key, kv => kv.Value is Tracked t ? t.Inner : kv.Value));
+            return r.ToDictionary(kv => kv.Key, kv => { var t = new Tracked(kv.Value); handedOut.Add(t); return (IEngineTensor)t; });
+        }
+        public void Dispose() { }
+    }
+
+    sealed class Tracked(IEngineTensor inner) : IEngineTensor
+    {
+        public IEngineTensor Inner { get; } = inner;
+        public bool Disposed { get; private set; }
+        public long[] Shape => Inner.Shape;
+        public TensorDType DType => Inner.DType;
+        public HostTensor ToHost() => Disposed ? throw new ObjectDisposedException("tensor") : Inner.ToHost();
+        public void Dispose() { Disposed = true; Inner.Dispose(); }
+    }
+
+    [Fact]
+    public void Resident_chunk_loop_hands_each_call_the_previous_cache_and_matches_the_host_loop()
+    {
+        string dir = Checkpoint("plain");
+        using var vae = new WanVaeEngines(dir);
+        var first = (IResidentEngine)vae.Decoder(WanChunk.First);
+        var next = (IResidentEngine)vae.Decoder(WanChunk.Next);
+        var latents = Random(1, 1, 4, 4, 3, 2);
+        var handedOut = new List<Tracked>();
+        var given = new List<IEngineTensor>();
+        var resident = new WanVaeDecoder(new Tracking(first, handedOut, given), new Tracking(next, handedOut, given)).Decode(latents);
+        var host = new WanVaeDecoder(new HostOnly(first), new HostOnly(next)).Decode(latents);
+        Assert.Equal(host.Shape, resident.Shape);
+        Assert.Equal(host.Floats, resident.Floats);
+        // 4 calls; every cache output of calls 1-3 is an input of the following call, and nothing is left undisposed
+        var caches = handedOut.Where(t => t != handedOut.Last() && t.Shape.Length == 5).ToList();
+        Assert.True(caches.Count > 0);
+        int cachesPerCall = handedOut.Count / 4 - 1;
+        Assert.Equal(3 * cachesPerCall, handedOut.Take(3 * (cachesPerCall + 1)).Count(t => given.Contains(t)));
+        Assert.All(handedOut, t => Assert.True(t.Disposed));
     }
 
     [Fact]

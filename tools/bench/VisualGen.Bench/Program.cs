@@ -7,6 +7,7 @@
 //                                                         bf16 attention and FP8 self-attention, GEMMs tuned on the real inputs
 //   visualgen-bench load <model dir> <cache dir>         second process: cached engine load time
 //   visualgen-bench cli <visualgen arguments>            the command line (src/VisualGen.Cli) in this binary
+//   visualgen-bench e2e <model> <cache> H W FRAMES STEPS [bf16|fp8]  Wan generation end to end, first and warm run by stage
 //   visualgen-bench components <cache dir> <fixture>...  every natively run encoder/VAE vs its diffusers golden
 using System.Diagnostics;
 using VisualGen.Checkpoints;
@@ -23,6 +24,7 @@ return args.Length > 0 ? args[0] switch
     "conformance" => Conformance(args[1]),
     // the CLI itself (the same CliApp as src/VisualGen.Cli), so one carried publish runs checks and generations
     "cli" => VisualGen.Cli.CliApp.Run(args[1..]),
+    "e2e" => EndToEnd.Run(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), int.Parse(args[6]), args.Length > 7 ? args[7] : "bf16"),
     "components" => args.Skip(2).Select(f => ComponentCheck.Run(f, args[1])).Max(),
     "wan" => Wan(args[1], args[2], args[3]),
     "load" => Load(args[1], args[2]),

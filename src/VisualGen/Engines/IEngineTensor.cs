@@ -1,0 +1,28 @@
+using VisualGen.Checkpoints;
+using VisualGen.Tensors;
+
+namespace VisualGen.Engines;
+
+/// <summary>A tensor where an engine computes (GPU memory for the native CUDA engine, host memory for ONNX Runtime CPU),
+/// owned by the engine layer. Pipelines pass it between calls of engines of one backend (VAE chunks and their feature
+/// cache) so that nothing crosses to the host in between; <see cref="ToHost"/> is where data leaves.</summary>
+public interface IEngineTensor : IDisposable
+{
+    long[] Shape { get; }
+    TensorDType DType { get; }
+
+    /// <summary>A host copy (waits for the work that produced the tensor).</summary>
+    HostTensor ToHost();
+}
+
+/// <summary>An engine whose inputs and outputs can stay where it computes. Tensors it returns belong to the caller
+/// (dispose them); it accepts the tensors of any engine of the same backend and device.</summary>
+public interface IResidentEngine : IEngine
+{
+    /// <summary>Copies a host tensor to where the engine computes.</summary>
+    IEngineTensor Upload(HostTensor tensor);
+
+    /// <summary>Runs the graph on resident inputs; every output stays resident. The work is complete when this returns
+    /// (another engine may read the outputs on its own stream).</summary>
+    IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs);
+}

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using VisualGen.Exporter.Commands;
+using VisualGen.Pipelines;
+
+/// <summary>
+/// <c>visualgen-bench e2e MODEL CACHE HEIGHT WIDTH FRAMES STEPS [bf16|fp8]</c>: a Wan text-to-video generation through the
+/// library (the CLI's code path, <c>--engine native-cuda</c>), timed as <c>../shared/peer/bench_e2e_wan.py run</c> times
+/// diffusers: a first generation (engines exported/built or loaded from the cache, shapes planned, CUDA graphs captured),
+/// then a second one timed by stage (encode, denoise, decode; progress callbacks, every stage ends with its results
+/// on the host). Prints one TABLE line per run and the process's peak host memory.
+/// </summary>
+static class EndToEnd
+{
+    public static int Run(string model, string cacheDir, int height, int width, int frames, int steps, string attention)
+    {
+        var clock = Stopwatch.StartNew();
+        using var provider = Runtime.CreateEngineProvider(cacheDir, "native-cuda", new Progress<string>(l => Console.WriteLine("  " + l)), attention);
+        using var pipeline = ModelFamilies.CreateRegistry().Create(model, provider);
+        var request = new GenerationRequest
+        {
+            Prompt = "A red fox runs across a snowy field at dawn.", NegativePrompt = "low quality",
+            Height = height, Width = width, NumFrames = frames, NumInferenceSteps = steps, GuidanceScale = 5.0, Seed = 42,
+        };
+        string label = $"{height}x{width}x{frames}, {steps} steps, {attention} attention";
+        // the first generation loads (or builds) the engines, plans the shapes and captures the CUDA graphs; like the
+        // diffusers script's warm-up it runs one step when the timed run has many
+        int firstSteps = steps <= 4 ? steps : 1;
+        double before = clock.Elapsed.TotalSeconds;
+        var first = Timed(pipeline, request with { NumInferenceSteps = firstSteps });
+        Console.WriteLine($"TABLE ours first run in a new process ({height}x{width}x{frames}, {firstSteps} steps) | encode {first.Encode:F2} s | denoise {first.Denoise:F2} s | decode {first.Decode:F2} s | total {first.Total:F2} s; process start to first step done {before + first.FirstStepAt:F1} s, to result {clock.Elapsed.TotalSeconds:F1} s");
+        var second = Timed(pipeline, request);
+        Console.WriteLine($"TABLE ours warm ({label}) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s");
+        using var self = Process.GetCurrentProcess();
+        Console.WriteLine($"peak host memory (RSS) {self.PeakWorkingSet64 / 1e9:F1} GB");
+        return 0;
+    }
+
+    sealed record Times(double Encode, double Denoise, double Decode, double Total, double FirstStepAt);
+
+    static Times Timed(IGenerationPipeline pipeline, GenerationRequest request)
+    {
+        var marks = new Dictionary<string, double>();
+        double firstStep = double.NaN;
+        var clock = Stopwatch.StartNew();
+        var progress = new SyncProgress(p =>
+        {
+            marks.TryAdd(p.Stage, clock.Elapsed.TotalSeconds);
+            if (p.Stage == "denoise" && p.Step == 1 && double.IsNaN(firstStep)) firstStep = clock.Elapsed.TotalSeconds;
+        });
+        var result = pipeline.GenerateAsync(request, progress).GetAwaiter().GetResult();
+        double end = clock.Elapsed.TotalSeconds;
+        _ = result.Output.Floats.Length;
+        double enc = marks["denoise"] - marks["encode"], den = marks["decode"] - marks["denoise"], dec = end - marks["decode"];
+        return new Times(enc, den, dec, end - marks["encode"], firstStep);
+    }
+
+    /// <summary>Progress reported on the calling thread (Progress&lt;T&gt; posts to the thread pool, which would skew stamps).</summary>
+    sealed class SyncProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value) { lock (this) report(value); }
+    }
+}
