@@ -376,7 +376,7 @@ typedef struct vg_conv_desc {
     int64_t batch, in_channels, out_channels;
     int64_t in_size[3];     /* input spatial sizes (first spatial_dims used) */
     int64_t kernel[3], stride[3], pad[3], dilation[3];
-    size_t max_workspace;   /* 0 = 1 GiB */
+    size_t max_workspace;   /* 0 = 4 GiB */
 } vg_conv_desc;
 
 typedef struct vg_conv_plan_t* vg_conv_plan;

@@ -88,7 +88,7 @@ VG_API vg_status vg_conv_plan_create(vg_context ctx, const vg_conv_desc* d, vg_c
     if (s == VG_OK) s = tensor_desc(&plan->bias, t, bd, sd + 2, "vg_conv_plan_create: bias descriptor");
     if (s == VG_OK) s = tensor_desc(&plan->bias_f32, CUDNN_DATA_FLOAT, bd, sd + 2, "vg_conv_plan_create: bias descriptor");
     if (s == VG_OK) {
-        const size_t cap = d->max_workspace ? d->max_workspace : (size_t(1) << 30);
+        const size_t cap = d->max_workspace ? d->max_workspace : (size_t(4) << 30);
         cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
         int found = 0;
         s = vg::cudnn_check(cudnnGetConvolutionForwardAlgorithm_v7(ctx->cudnn, plan->x, plan->w, plan->conv, plan->y,

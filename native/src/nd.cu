@@ -53,17 +53,21 @@ __device__ __forceinline__ float apply(vg_nd_op op, float a, float b) {
     }
 }
 
-template <typename TO, typename TA, typename TB>
+// Index math in 32 bits when every offset fits (Idx = uint32_t): a rank-7 strided view (nearest upsampling through
+// Expand) costs seven divisions per element, and 64-bit divisions are several times slower than 32-bit ones.
+template <typename Idx, typename TO, typename TA, typename TB>
 __global__ void nd_kernel(vg_nd_op op, NdArgs g, TO* out, const TA* a, const TB* b, int64_t total) {
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-        int64_t rem = i, oo = 0, oa = 0, ob = 0;
+        Idx rem = static_cast<Idx>(i);
+        int64_t oo = 0, oa = 0, ob = 0;
         for (int d = g.rank - 1; d >= 0; --d) {
-            const int64_t c = rem % g.sizes[d];
-            rem /= g.sizes[d];
-            oo += c * g.so[d];
-            oa += c * g.sa[d];
-            ob += c * g.sb[d];
+            const Idx size = static_cast<Idx>(g.sizes[d]);
+            const Idx c = rem % size;
+            rem /= size;
+            oo += static_cast<int64_t>(c) * g.so[d];
+            oa += static_cast<int64_t>(c) * g.sa[d];
+            ob += static_cast<int64_t>(c) * g.sb[d];
         }
         const float bv = b ? ld(b + ob) : 0.0f;
         st(out + oo, apply(op, ld(a + oa), bv));
@@ -82,15 +86,18 @@ __global__ void flat_kernel(vg_nd_op op, TO* out, const TA* a, const TB* b, int6
 
 // Layout copies (Concat, Slice, Split, Transpose with a contiguous last dim) in 16-byte vectors: the index math runs
 // once per vector instead of once per element. g is in vectors (last dim contiguous, size and strides in units of V).
+template <typename Idx>
 __global__ void vec_copy_kernel(NdArgs g, uint4* out, const uint4* a, int64_t total) {
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-        int64_t rem = i, oo = 0, oa = 0;
+        Idx rem = static_cast<Idx>(i);
+        int64_t oo = 0, oa = 0;
         for (int d = g.rank - 1; d >= 0; --d) {
-            const int64_t c = rem % g.sizes[d];
-            rem /= g.sizes[d];
-            oo += c * g.so[d];
-            oa += c * g.sa[d];
+            const Idx size = static_cast<Idx>(g.sizes[d]);
+            const Idx c = rem % size;
+            rem /= size;
+            oo += static_cast<int64_t>(c) * g.so[d];
+            oa += static_cast<int64_t>(c) * g.sa[d];
         }
         out[oo] = a[oa];
     }
@@ -112,7 +119,10 @@ bool vector_copy(const NdArgs& g, void* out, const void* a, int element_bytes, i
     const int64_t vecs = total / v;
     int64_t blocks = (vecs + 255) / 256;
     if (blocks > 65536 * 4) blocks = 65536 * 4;
-    vec_copy_kernel<<<static_cast<unsigned>(blocks), 256, 0, s>>>(w, static_cast<uint4*>(out), static_cast<const uint4*>(a), vecs);
+    if (vecs <= UINT32_MAX)
+        vec_copy_kernel<uint32_t><<<static_cast<unsigned>(blocks), 256, 0, s>>>(w, static_cast<uint4*>(out), static_cast<const uint4*>(a), vecs);
+    else
+        vec_copy_kernel<uint64_t><<<static_cast<unsigned>(blocks), 256, 0, s>>>(w, static_cast<uint4*>(out), static_cast<const uint4*>(a), vecs);
     return true;
 }
 
@@ -129,8 +139,11 @@ vg_status launch(vg_nd_op op, const NdArgs& g, void* out, const void* a, const v
     if (flat)
         flat_kernel<TO, TA, TB><<<static_cast<unsigned>(blocks), threads, 0, s>>>(
             op, static_cast<TO*>(out), static_cast<const TA*>(a), static_cast<const TB*>(b), b ? g.sb[0] : 0, total);
+    else if (total <= UINT32_MAX)
+        nd_kernel<uint32_t, TO, TA, TB><<<static_cast<unsigned>(blocks), threads, 0, s>>>(
+            op, g, static_cast<TO*>(out), static_cast<const TA*>(a), static_cast<const TB*>(b), total);
     else
-        nd_kernel<TO, TA, TB><<<static_cast<unsigned>(blocks), threads, 0, s>>>(
+        nd_kernel<uint64_t, TO, TA, TB><<<static_cast<unsigned>(blocks), threads, 0, s>>>(
             op, g, static_cast<TO*>(out), static_cast<const TA*>(a), static_cast<const TB*>(b), total);
     return vg::launch_check("vg_nd kernel");
 }

@@ -163,7 +163,7 @@ public sealed class CudaEngine : IResidentEngine
     public IEngineTensor Upload(HostTensor tensor)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return CudaTensor.FromHost(tensor, _res.Stream);
+        return CudaTensor.FromHost(tensor, _res.Stream, _res.Tensors);
     }
 
     /// <summary>Runs on device tensors: inputs are copied device to device into the plan's input buffers (the captured
@@ -193,7 +193,7 @@ public sealed class CudaEngine : IResidentEngine
         {
             foreach (var (name, v) in p.Outputs)
             {
-                var o = new CudaTensor(v.Shape, TensorDType.F32);
+                var o = new CudaTensor(v.Shape, TensorDType.F32, _res.Tensors);
                 result[name] = o;
                 Check(vg_memcpy_async(o.Ptr, v.Ptr, (nuint)v.Bytes, 2, stream.Ptr), $"copy of output '{name}'");
             }

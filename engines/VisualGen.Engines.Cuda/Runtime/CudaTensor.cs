@@ -9,12 +9,14 @@ namespace VisualGen.Engines.Cuda.Runtime;
 public sealed class CudaTensor : IEngineTensor
 {
     readonly DeviceMemory _memory;
+    readonly TensorPool _pool;
+    bool _disposed;
 
-    internal CudaTensor(long[] shape, TensorDType dtype)
+    internal CudaTensor(long[] shape, TensorDType dtype, TensorPool pool)
     {
         if (dtype is not (TensorDType.F32 or TensorDType.I64)) throw new EngineException($"device tensors are float32 or int64, not {dtype}");
-        Shape = shape; DType = dtype;
-        _memory = DeviceMemory.Allocate(Bytes);
+        Shape = shape; DType = dtype; _pool = pool;
+        _memory = pool.Rent(Bytes);
     }
 
     public long[] Shape { get; }
@@ -23,9 +25,9 @@ public sealed class CudaTensor : IEngineTensor
     public long Bytes => Count * (DType == TensorDType.I64 ? 8 : 4);
     internal IntPtr Ptr => _memory.Ptr;
 
-    internal static unsafe CudaTensor FromHost(HostTensor t, StreamHandle stream)
+    internal static unsafe CudaTensor FromHost(HostTensor t, StreamHandle stream, TensorPool pool)
     {
-        var d = new CudaTensor(t.Shape, t.DType);
+        var d = new CudaTensor(t.Shape, t.DType, pool);
         if (t.DType == TensorDType.I64) d._memory.Upload<long>(t.Longs, stream);
         else d._memory.Upload<float>(t.Floats, stream);
         return d;
@@ -33,6 +35,7 @@ public sealed class CudaTensor : IEngineTensor
 
     public unsafe HostTensor ToHost()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         // the producing engine synchronized its stream before handing the tensor out: a plain synchronous copy suffices
         if (DType == TensorDType.I64)
         {
@@ -47,7 +50,51 @@ public sealed class CudaTensor : IEngineTensor
         return HostTensor.Float32(f, Shape);
     }
 
-    public void Dispose() => _memory.Dispose();
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _pool.Return(_memory);
+    }
 
     public override string ToString() => $"cuda[{string.Join(",", Shape)}]:{DType}";
+}
+
+/// <summary>Device allocations of resident tensors, reused by size: a VAE chunk loop hands out and frees the same sizes
+/// every call, and cudaMalloc/cudaFree of gigabytes per chunk (cudaFree synchronizes the device) cost more than the
+/// chunk's copies. Holds at most what was in use at once; freed with the engine.</summary>
+internal sealed class TensorPool : IDisposable
+{
+    readonly Dictionary<long, Stack<DeviceMemory>> _free = [];
+    bool _disposed;
+
+    public DeviceMemory Rent(long bytes)
+    {
+        lock (_free)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_free.TryGetValue(bytes, out var s) && s.Count > 0) return s.Pop();
+        }
+        return DeviceMemory.Allocate(bytes);
+    }
+
+    public void Return(DeviceMemory memory)
+    {
+        lock (_free)
+        {
+            if (_disposed) { memory.Dispose(); return; }
+            if (!_free.TryGetValue(memory.Bytes, out var s)) _free[memory.Bytes] = s = new Stack<DeviceMemory>();
+            s.Push(memory);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_free)
+        {
+            _disposed = true;
+            foreach (var s in _free.Values) foreach (var m in s) m.Dispose();
+            _free.Clear();
+        }
+    }
 }

@@ -54,6 +54,8 @@ internal sealed unsafe class EngineResources : IDisposable
     /// them; convolutions then use TF32 tensor cores as PyTorch's defaults do, attention takes the general fp32 path.</summary>
     public bool Float32Activations => Bf16MinRows == long.MaxValue;
     readonly Dictionary<string, ConvPlan> _conv = new(StringComparer.Ordinal);
+    /// <summary>Allocations of the resident tensors this engine hands out (<see cref="CudaTensor"/>).</summary>
+    public TensorPool Tensors { get; } = new();
     /// <summary>Time every cuDNN candidate of a new attention plan on random data of its shape and keep the fastest.
     /// Off by default: on H100 cuDNN's own first choice was the fastest within noise at the Wan shapes
     /// (tools/bench/RESULTS.md, 2026-11-26 attention gap), and tuning adds seconds to planning a shape.</summary>
@@ -229,6 +231,7 @@ internal sealed unsafe class EngineResources : IDisposable
         foreach (var p in _conv.Values) p.Handle?.Dispose();
         _gemm.Clear(); _attention.Clear(); _conv.Clear();
         _arena?.Dispose();
+        Tensors.Dispose();
         Stream?.Dispose();
         Context?.Dispose();
     }

@@ -1,6 +1,10 @@
 using System.Diagnostics;
 using VisualGen.Exporter.Commands;
+using VisualGen.Engines;
+using VisualGen.Engines.Cuda.Runtime;
 using VisualGen.Pipelines;
+using VisualGen.Pipelines.Wan;
+using VisualGen.Tensors;
 
 /// <summary>
 /// <c>visualgen-bench e2e MODEL CACHE HEIGHT WIDTH FRAMES STEPS [bf16|fp8]</c>: a Wan text-to-video generation through the
@@ -30,9 +34,54 @@ static class EndToEnd
         Console.WriteLine($"TABLE ours first run in a new process ({height}x{width}x{frames}, {firstSteps} steps) | encode {first.Encode:F2} s | denoise {first.Denoise:F2} s | decode {first.Decode:F2} s | total {first.Total:F2} s; process start to first step done {before + first.FirstStepAt:F1} s, to result {clock.Elapsed.TotalSeconds:F1} s");
         var second = Timed(pipeline, request);
         Console.WriteLine($"TABLE ours warm ({label}) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s");
+        ProfileDecode(provider, model, frames, height, width);
         using var self = Process.GetCurrentProcess();
         Console.WriteLine($"peak host memory (RSS) {self.PeakWorkingSet64 / 1e9:F1} GB");
         return 0;
+    }
+
+    /// <summary>The VAE decode of the warm run's latent shape again, call by call (wall time of each chunk), and one later
+    /// chunk's device time by kernel class and its slowest steps (events between steps, no CUDA graph).</summary>
+    static void ProfileDecode(VisualGen.Exporter.Export.EngineProvider provider, string model, int frames, int height, int width)
+    {
+        var first = new TimedEngine((IResidentEngine)provider.GetEngine(model, "vae.decoder_first", null));
+        var next = new TimedEngine((IResidentEngine)provider.GetEngine(model, "vae.decoder_next", null));
+        long f = (frames - 1) / 4 + 1, h = height / 8, w = width / 8;
+        var rng = new Random(7);
+        var z = new float[16 * f * h * w];
+        for (int i = 0; i < z.Length; i++) z[i] = (float)(rng.NextDouble() * 2 - 1);
+        var clock = Stopwatch.StartNew();
+        new WanVaeDecoder(first, next).Decode(HostTensor.Float32(z, 1, 16, f, h, w));
+        double total = clock.Elapsed.TotalSeconds;
+        next.Calls.Sort();
+        Console.WriteLine($"decode profile: {total:F2} s for 1 + {next.Calls.Count} chunks; first chunk {first.Calls[0]:F0} ms, later chunks median {next.Calls[next.Calls.Count / 2]:F0} ms (wall, resident)");
+        if (next.Inner is CudaEngine cuda && next.LastShapes is { } shapes)
+        {
+            var steps = cuda.ProfileSteps(shapes);
+            Console.WriteLine("  one later chunk on the device: " + string.Join(", ", steps.GroupBy(x => x.Kind).Select(g => $"{g.Key} {g.Sum(x => x.Ms):F1} ms ({g.Count()})")) +
+                $"; total {steps.Sum(x => x.Ms):F1} ms, graph replay {cuda.TimeForward(shapes, 1, 3, true):F1} ms");
+            foreach (var (name, kind, _, ms) in steps.OrderByDescending(x => x.Ms).Take(12))
+                Console.WriteLine($"    {ms,8:F2} ms  {kind,-9} {name}");
+        }
+    }
+
+    sealed class TimedEngine(IResidentEngine inner) : IResidentEngine
+    {
+        public IResidentEngine Inner => inner;
+        public List<double> Calls { get; } = [];
+        public Dictionary<string, long[]>? LastShapes { get; private set; }
+        public EngineManifest Manifest => inner.Manifest;
+        public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => inner.Run(inputs);
+        public IEngineTensor Upload(HostTensor t) => inner.Upload(t);
+        public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs)
+        {
+            var c = Stopwatch.StartNew();
+            var r = inner.RunResident(inputs);
+            Calls.Add(c.Elapsed.TotalMilliseconds);
+            LastShapes = inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape);
+            return r;
+        }
+        public void Dispose() => inner.Dispose();
     }
 
     sealed record Times(double Encode, double Denoise, double Decode, double Total, double FirstStepAt);
