@@ -126,7 +126,8 @@ if has bench && [ -f "$OUT/results.md" ]; then echo; cat "$OUT/results.md"; elif
 # Wan 2.1 1.3B end to end at full size (random weights; carry .publish, .peer with diffusers_src.tar.xz, bench_e2e_wan.py
 # and conformance/wan21_t2v's tokenizer): diffusers (bench_e2e_wan.py) and ours (visualgen-bench e2e) in one call, the
 # 480x832x17 4-step configuration (ours from an empty engine cache: the cold first run) and 480x832x81 50 steps.
-# E2E_CONFIGS overrides the list ("H W FRAMES STEPS" separated by commas).
+# E2E_CONFIGS overrides the list ("H W FRAMES STEPS" separated by commas), E2E_ATTENTION the attention precisions of
+# our runs (bf16 default; "bf16,fp8" runs both in one process, sharing the text encoder and VAE).
 if has e2e; then
   mkdir -p /tmp/py "$W" && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
   [ -f .publish/libonnxruntime.so ] || xz -dk .publish/libonnxruntime.so.xz
@@ -143,8 +144,8 @@ if has e2e; then
     a=$(wc -l < "$OUT/gpumem.csv"); python3 .peer/bench_e2e_wan.py run "$W" $H $Wd $F $S 2>&1 | grep -E "diffusers e2e|Error|error" | tee -a "$OUT/e2e.log"
     echo "  diffusers GPU memory used (nvidia-smi peak): $(peak $a)" | tee -a "$OUT/e2e.log"
     a=$(wc -l < "$OUT/gpumem.csv"); t0=$(date +%s)
-    .publish/visualgen-bench e2e "$W/wan13b_full" /tmp/e2ecache $H $Wd $F $S bf16 > "$OUT/e2e_ours_${F}.log" 2>&1 || { status=1; tail -5 "$OUT/e2e_ours_${F}.log"; }
-    grep -E "^TABLE|peak host" "$OUT/e2e_ours_${F}.log" | tee -a "$OUT/e2e.log"
+    .publish/visualgen-bench e2e "$W/wan13b_full" /tmp/e2ecache $H $Wd $F $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2e_ours_${F}.log" 2>&1 || { status=1; tail -5 "$OUT/e2e_ours_${F}.log"; }
+    grep -E "^TABLE|peak host|decode profile|one later chunk" "$OUT/e2e_ours_${F}.log" | tee -a "$OUT/e2e.log"
     echo "  ours: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a); engine cache $(du -sb /tmp/e2ecache | awk '{printf "%.2f GB", $1/1e9}')" | tee -a "$OUT/e2e.log"
   done
   kill $SMI_PID 2>/dev/null

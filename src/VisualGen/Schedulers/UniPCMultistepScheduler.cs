@@ -1,3 +1,4 @@
+using VisualGen.Tensors;
 using VisualGen.Checkpoints;
 
 namespace VisualGen.Schedulers;
@@ -72,7 +73,7 @@ public sealed class UniPCMultistepScheduler : IScheduler
         _thisOrder = 0;
     }
 
-    public void Step(ReadOnlySpan<float> modelOutput, int stepIndex, ReadOnlySpan<float> sample, Span<float> prevSample)
+    public unsafe void Step(ReadOnlySpan<float> modelOutput, int stepIndex, ReadOnlySpan<float> sample, Span<float> prevSample)
     {
         int len = sample.Length;
         SchedulerSteps.CheckStep(Name, stepIndex, ref _nextStep, _timesteps.Length, modelOutput.Length, len, prevSample.Length);
@@ -84,7 +85,15 @@ public sealed class UniPCMultistepScheduler : IScheduler
         var x0 = _spare is { } sp && sp.Length == len ? sp : new float[len];
         _spare = null;
         float sigma = _sigmas[k];
-        for (int i = 0; i < len; i++) x0[i] = sample[i] - sigma * modelOutput[i];
+        fixed (float* ps = sample, pm = modelOutput, px = x0)
+        {
+            nint sa = (nint)ps, mo = (nint)pm, xo = (nint)px;
+            ElementRanges.For(len, (start, end) =>
+            {
+                float* sp = (float*)sa, mp = (float*)mo, xp = (float*)xo;
+                for (int i = start; i < end; i++) xp[i] = sp[i] - sigma * mp[i];
+            });
+        }
 
         // Corrector (UniC) on the previous step's result, then remember the corrected sample.
         _lastSample ??= new float[len];
@@ -184,17 +193,26 @@ public sealed class UniPCMultistepScheduler : IScheduler
     /// result = cx·x + cm0·m0 + Σ cd_i·(m_i − m0) + cNew·(x0New − m0), with m0 the newest history entry and m_i the
     /// i-th older one; float64 per element, stored as float32. <paramref name="result"/> may be <paramref name="x"/>.
     /// </summary>
-    void Combine(ReadOnlySpan<float> x, double cx, double cm0, double[] cd, float[]? x0New, double cNew, Span<float> result)
+    unsafe void Combine(ReadOnlySpan<float> x, double cx, double cm0, double[] cd, float[]? x0New, double cNew, Span<float> result)
     {
         int n = _history.Count;
         var m0 = _history[n - 1];
-        for (int j = 0; j < x.Length; j++)
+        var older = Enumerable.Range(0, cd.Length).Select(i => _history[n - 2 - i]).ToArray();
+        fixed (float* px = x, pr = result)
         {
-            double m0j = m0[j];
-            double v = cx * x[j] + cm0 * m0j;
-            for (int i = 0; i < cd.Length; i++) v += cd[i] * (_history[n - 2 - i][j] - m0j);
-            if (x0New is not null) v += cNew * (x0New[j] - m0j);
-            result[j] = (float)v;
+            nint xa = (nint)px, ra = (nint)pr;
+            ElementRanges.For(x.Length, (start, end) =>
+            {
+                float* xs = (float*)xa, rs = (float*)ra;
+                for (int j = start; j < end; j++)
+                {
+                    double m0j = m0[j];
+                    double v = cx * xs[j] + cm0 * m0j;
+                    for (int i = 0; i < cd.Length; i++) v += cd[i] * (older[i][j] - m0j);
+                    if (x0New is not null) v += cNew * (x0New[j] - m0j);
+                    rs[j] = (float)v;
+                }
+            });
         }
     }
 }

@@ -15,34 +15,64 @@ using VisualGen.Tensors;
 /// </summary>
 static class EndToEnd
 {
-    public static int Run(string model, string cacheDir, int height, int width, int frames, int steps, string attention)
+    public static int Run(string model, string cacheDir, int height, int width, int frames, int steps, string attentions)
     {
         var clock = Stopwatch.StartNew();
-        using var provider = Runtime.CreateEngineProvider(cacheDir, "native-cuda", new Progress<string>(l => Console.WriteLine("  " + l)), attention);
-        using var pipeline = ModelFamilies.CreateRegistry().Create(model, provider);
-        var request = new GenerationRequest
+        var log = new Progress<string>(l => Console.WriteLine("  " + l));
+        var precisions = attentions.Split(',');
+        using var built = Runtime.CreateEngineProvider(cacheDir, "native-cuda", log, precisions[0]);
+        var provider = new Loaded(built);
+        foreach (var attention in precisions)
         {
-            Prompt = "A red fox runs across a snowy field at dawn.", NegativePrompt = "low quality",
-            Height = height, Width = width, NumFrames = frames, NumInferenceSteps = steps, GuidanceScale = 5.0, Seed = 42,
-        };
-        string label = $"{height}x{width}x{frames}, {steps} steps, {attention} attention";
-        // the first generation loads (or builds) the engines, plans the shapes and captures the CUDA graphs; like the
-        // diffusers script's warm-up it runs one step when the timed run has many
-        int firstSteps = steps <= 4 ? steps : 1;
-        double before = clock.Elapsed.TotalSeconds;
-        var first = Timed(pipeline, request with { NumInferenceSteps = firstSteps });
-        Console.WriteLine($"TABLE ours first run in a new process ({height}x{width}x{frames}, {firstSteps} steps) | encode {first.Encode:F2} s | denoise {first.Denoise:F2} s | decode {first.Decode:F2} s | total {first.Total:F2} s; process start to first step done {before + first.FirstStepAt:F1} s, to result {clock.Elapsed.TotalSeconds:F1} s");
-        var second = Timed(pipeline, request);
-        Console.WriteLine($"TABLE ours warm ({label}) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s");
-        ProfileDecode(provider, model, frames, height, width);
+            // a later precision shares the text encoder and VAE already loaded; only the transformers load again
+            using var transformers = attention == precisions[0] ? null : Runtime.CreateEngineProvider(cacheDir, "native-cuda", log, attention);
+            IEngineProvider engines = transformers is null ? provider : new TransformersFrom(provider, transformers);
+            using var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
+            var request = new GenerationRequest
+            {
+                Prompt = "A red fox runs across a snowy field at dawn.", NegativePrompt = "low quality",
+                Height = height, Width = width, NumFrames = frames, NumInferenceSteps = steps, GuidanceScale = 5.0, Seed = 42,
+            };
+            // the first generation loads (or builds) the engines, plans the shapes and captures the CUDA graphs; like the
+            // diffusers script's warm-up it runs one step when the timed run has many
+            int firstSteps = steps <= 4 ? steps : 1;
+            double before = clock.Elapsed.TotalSeconds;
+            var first = Timed(pipeline, request with { NumInferenceSteps = firstSteps });
+            Console.WriteLine($"TABLE ours first run, {attention} attention ({height}x{width}x{frames}, {firstSteps} steps) | encode {first.Encode:F2} s | denoise {first.Denoise:F2} s | decode {first.Decode:F2} s | total {first.Total:F2} s; process start to first step done {before + first.FirstStepAt:F1} s, to result {clock.Elapsed.TotalSeconds:F1} s");
+            var second = Timed(pipeline, request);
+            Console.WriteLine($"TABLE ours warm ({height}x{width}x{frames}, {steps} steps, {attention} attention) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s");
+            if (attention == precisions[0]) ProfileDecode(provider, model, frames, height, width);
+        }
         using var self = Process.GetCurrentProcess();
         Console.WriteLine($"peak host memory (RSS) {self.PeakWorkingSet64 / 1e9:F1} GB");
         return 0;
     }
 
+    /// <summary>Each component loaded once for the whole run (the provider loads an engine on every request).</summary>
+    sealed class Loaded(IEngineProvider inner) : IEngineProvider
+    {
+        readonly Dictionary<string, IEngine> _engines = [];
+        public IEngine GetEngine(string modelPath, string component, IProgress<string>? progress)
+        {
+            string key = modelPath + "|" + component;
+            if (!_engines.TryGetValue(key, out var e)) _engines[key] = e = inner.GetEngine(modelPath, component, progress);
+            return e;
+        }
+        public void Release(IEngine engine) { }
+    }
+
+    /// <summary>Transformers from one provider (another attention precision), every other component from the main one.</summary>
+    sealed class TransformersFrom(IEngineProvider main, IEngineProvider transformers) : IEngineProvider
+    {
+        static bool IsTransformer(string c) => c is "transformer" or "transformer_2";
+        public IEngine GetEngine(string modelPath, string component, IProgress<string>? progress) =>
+            (IsTransformer(component) ? transformers : main).GetEngine(modelPath, component, progress);
+        public void Release(IEngine engine) => engine.Dispose();
+    }
+
     /// <summary>The VAE decode of the warm run's latent shape again, call by call (wall time of each chunk), and one later
     /// chunk's device time by kernel class and its slowest steps (events between steps, no CUDA graph).</summary>
-    static void ProfileDecode(VisualGen.Exporter.Export.EngineProvider provider, string model, int frames, int height, int width)
+    static void ProfileDecode(IEngineProvider provider, string model, int frames, int height, int width)
     {
         var first = new TimedEngine((IResidentEngine)provider.GetEngine(model, "vae.decoder_first", null));
         var next = new TimedEngine((IResidentEngine)provider.GetEngine(model, "vae.decoder_next", null));

@@ -7,7 +7,7 @@
 //                                                         bf16 attention and FP8 self-attention, GEMMs tuned on the real inputs
 //   visualgen-bench load <model dir> <cache dir>         second process: cached engine load time
 //   visualgen-bench cli <visualgen arguments>            the command line (src/VisualGen.Cli) in this binary
-//   visualgen-bench e2e <model> <cache> H W FRAMES STEPS [bf16|fp8]  Wan generation end to end, first and warm run by stage
+//   visualgen-bench e2e <model> <cache> H W FRAMES STEPS [bf16,fp8]  Wan generation end to end, first and warm run by stage
 //   visualgen-bench components <cache dir> <fixture>...  every natively run encoder/VAE vs its diffusers golden
 using System.Diagnostics;
 using VisualGen.Checkpoints;

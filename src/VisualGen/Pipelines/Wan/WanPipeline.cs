@@ -108,6 +108,10 @@ public sealed class WanPipeline : IGenerationPipeline
         double? boundary = _config.BoundaryRatio * _config.NumTrainTimesteps;
         long tokens = shape[2] / _config.PatchSize[0] * (shape[3] / _config.PatchSize[1]) * (shape[4] / _config.PatchSize[2]);
 
+        // the text context (cond and uncond batched) and image tokens are the same every step: built once, kept resident
+        var constant = new Dictionary<string, HostTensor> { ["encoder_hidden_states"] = cfg ? Concat(promptEmbeds, negativeEmbeds!) : promptEmbeds };
+        if (imageEmbeds is not null) constant["encoder_hidden_states_image"] = cfg ? Concat(imageEmbeds, imageEmbeds) : imageEmbeds;
+        using var stepInputs = new StepInputs(constant);
         var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
         {
             bool high = boundary is null || t >= boundary;
@@ -115,7 +119,7 @@ public sealed class WanPipeline : IGenerationPipeline
             if (!high && !_config.HasTransformer2) expert = "transformer";
             float scale = high ? guidance : guidance2;
             ReleaseOtherExpert(expert);
-            return Predict(Engine(expert), sample, shape, (float)t, tokens, promptEmbeds, cfg ? negativeEmbeds : null, scale, condition, imageEmbeds).Floats;
+            return Predict(Engine(expert), stepInputs, sample, shape, (float)t, tokens, cfg, scale, condition).Floats;
         }, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
@@ -137,10 +141,10 @@ public sealed class WanPipeline : IGenerationPipeline
     }
 
     /// <summary>One guided prediction: cond and uncond batched into one transformer call.</summary>
-    HostTensor Predict(IEngine transformer, float[] sample, long[] shape, float t, long tokens, HostTensor cond, HostTensor? uncond, float scale,
-        HostTensor? condition, HostTensor? imageEmbeds)
+    HostTensor Predict(IEngine transformer, StepInputs stepInputs, float[] sample, long[] shape, float t, long tokens, bool cfg, float scale,
+        HostTensor? condition)
     {
-        int batch = uncond is null ? 1 : 2;
+        int batch = cfg ? 2 : 1;
         long n = sample.Length;
         long c = condition?.Floats.LongLength ?? 0;
         var hs = new float[(n + c) * batch];
@@ -151,20 +155,15 @@ public sealed class WanPipeline : IGenerationPipeline
             if (condition is not null) Array.Copy(condition.Floats, 0, hs, b * (n + c) + n, c);
         }
         long channels = shape[1] + (condition?.Shape[1] ?? 0);
-        var context = uncond is null ? cond : Concat(cond, uncond);
         HostTensor timestep = _config.ExpandTimesteps
             ? HostTensor.Float32(Enumerable.Repeat(t, (int)(tokens * batch)).ToArray(), batch, tokens)
             : HostTensor.Float32(Enumerable.Repeat(t, batch).ToArray(), batch);
-        var inputs = new Dictionary<string, HostTensor>
+        var output = stepInputs.Run(transformer, new Dictionary<string, HostTensor>
         {
             ["hidden_states"] = HostTensor.Float32(hs, [batch, channels, .. shape[2..]]),
             ["timestep"] = timestep,
-            ["encoder_hidden_states"] = context,
-        };
-        if (imageEmbeds is not null)
-            inputs["encoder_hidden_states_image"] = batch == 1 ? imageEmbeds : Concat(imageEmbeds, imageEmbeds);
-        var output = transformer.Run(inputs)["sample"].Floats;
-        if (uncond is null) return HostTensor.Float32(output, shape);
+        }, "sample").Floats;
+        if (!cfg) return HostTensor.Float32(output, shape);
         return HostTensor.Float32(Guidance.Combine(output.AsSpan(0, (int)n), output.AsSpan((int)n, (int)n), scale), shape);
     }
 

@@ -1,0 +1,55 @@
+using VisualGen.Engines;
+using VisualGen.Tensors;
+
+namespace VisualGen.Pipelines;
+
+/// <summary>
+/// A denoising model's inputs that are the same at every step (text embeddings, image tokens): on an engine whose
+/// tensors can stay where it computes (<see cref="IResidentEngine"/>), they are uploaded once per engine and reused,
+/// so a step moves only its latents and timestep in and its prediction out. Other engines get them as host tensors.
+/// </summary>
+public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant) : IDisposable
+{
+    readonly Dictionary<(IEngine Engine, string Name), IEngineTensor> _resident = [];
+
+    /// <summary>Runs <paramref name="engine"/> on the constant inputs plus <paramref name="perStep"/>; returns <paramref name="output"/> on the host.</summary>
+    public HostTensor Run(IEngine engine, IReadOnlyDictionary<string, HostTensor> perStep, string output)
+    {
+        if (engine is not IResidentEngine resident)
+        {
+            var all = new Dictionary<string, HostTensor>(constant);
+            foreach (var (k, v) in perStep) all[k] = v;
+            return engine.Run(all)[output];
+        }
+        var inputs = new Dictionary<string, IEngineTensor>();
+        var uploaded = new List<IEngineTensor>();
+        try
+        {
+            foreach (var (name, value) in constant)
+            {
+                if (!_resident.TryGetValue((engine, name), out var t)) _resident[(engine, name)] = t = resident.Upload(value);
+                inputs[name] = t;
+            }
+            foreach (var (name, value) in perStep)
+            {
+                var t = resident.Upload(value);
+                uploaded.Add(t);
+                inputs[name] = t;
+            }
+            var outputs = resident.RunResident(inputs);
+            try
+            {
+                return outputs.TryGetValue(output, out var o) ? o.ToHost()
+                    : throw new EngineException($"engine '{engine.Manifest.Component}' has no output '{output}'");
+            }
+            finally { foreach (var o in outputs.Values) o.Dispose(); }
+        }
+        finally { foreach (var t in uploaded) t.Dispose(); }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _resident.Values) t.Dispose();
+        _resident.Clear();
+    }
+}
