@@ -45,6 +45,12 @@ public sealed class CudaBackend : IEngineBackend
     }
 
     public string Name => "native-cuda";
+
+    /// <summary>What an entry holds whatever the exported graph's precision: GEMM weights and embedding tables packed to
+    /// bf16, convolution kernels and small constants (biases, norm weights) in fp32.</summary>
+    public const string PackedPrecision = "bf16-weights+fp32-conv";
+
+    public string BuiltPrecision(EngineBuildOptions options) => PackedPrecision;
     public string Version => _ids.Value.Version;
     public string Device => _ids.Value.Device;
 

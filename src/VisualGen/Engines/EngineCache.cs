@@ -136,7 +136,7 @@ public sealed class EngineCache
         Directory.CreateDirectory(temp);
         try
         {
-            progress?.Report($"building {request.Component} with {backend.Name} on {backend.Device} ({request.Options.Precision})");
+            progress?.Report($"building {request.Component} with {backend.Name} on {backend.Device} ({backend.BuiltPrecision(request.Options)})");
             var clock = Stopwatch.StartNew();
             var written = backend.Build(request.ResolveGraph(), temp, request.Options);
             double seconds = clock.Elapsed.TotalSeconds;

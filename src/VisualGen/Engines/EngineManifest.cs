@@ -40,7 +40,7 @@ public sealed record EngineKeyParts
         Backend = backend.Name,
         BackendVersion = backend.Version,
         Device = backend.Device,
-        Precision = options.Precision,
+        Precision = backend.BuiltPrecision(options),
         Profiles = options.ProfileText,
         Opset = options.Opset,
         ExporterVersion = exporterVersion,

@@ -16,6 +16,10 @@ public interface IEngineBackend
     /// Returns the file names it wrote (relative to the entry directory); the first is the one <see cref="Load"/> opens.</summary>
     IReadOnlyList<string> Build(string onnxPath, string entryDirectory, EngineBuildOptions options);
 
+    /// <summary>The precision of what <see cref="Build"/> writes for these options, as the cache key records it (a backend
+    /// that packs weights to bf16 says so, whatever precision the exported graph has). Default: the options' precision.</summary>
+    string BuiltPrecision(EngineBuildOptions options) => options.Precision;
+
     /// <summary>Loads an engine from a complete cache entry.</summary>
     IEngine Load(string entryDirectory, EngineManifest manifest);
 }

@@ -22,6 +22,10 @@ sealed class AddConstantBackend(string version = "1") : IEngineBackend
     public string? BuildLog { get; init; }
     /// <summary>Writes a partial engine file, then throws (a build that fails half way).</summary>
     public bool FailDuringBuild { get; init; }
+    /// <summary>When set, what the backend says it builds (<see cref="IEngineBackend.BuiltPrecision"/>).</summary>
+    public string? Packs { get; init; }
+
+    public string BuiltPrecision(EngineBuildOptions options) => Packs ?? options.Precision;
 
     public static string WriteGraph(string dir, float constant)
     {
