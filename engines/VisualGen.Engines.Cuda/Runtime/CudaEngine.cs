@@ -16,10 +16,13 @@ public sealed class CudaEngine : IResidentEngine
 {
     readonly OpGraph _graph;
     readonly EngineResources _res;
-    readonly Dictionary<string, ShapePlan> _plans = new(StringComparer.Ordinal);
+    readonly PlanCache<ShapePlan> _plans = new(p => p.MemoryReport.Planned + p.WorkspaceBytes);
     bool _disposed;
 
     public EngineManifest Manifest { get; }
+    /// <summary>Device memory the shape plans of this engine may hold together; least recently used plans are freed
+    /// beyond it (default 16 GiB).</summary>
+    public long PlanMemoryLimit { get => _plans.MaxBytes; set => _plans.MaxBytes = value; }
     /// <summary>Capture one CUDA graph per input shape and replay it (default on).</summary>
     public bool UseCudaGraphs { get; set; } = true;
     /// <summary>Time cuDNN's attention candidates when a shape's attention plan is made, keep the fastest (default off:
@@ -93,11 +96,11 @@ public sealed class CudaEngine : IResidentEngine
         }
         _planTimeValues[shapeKey] = planTimeValues;
         string key = shapeKey + ValuesKey(planTimeValues);
-        if (_plans.TryGetValue(key, out var p)) return p;
+        if (_plans.TryGet(key, out var p)) return p;
         var clock = Stopwatch.StartNew();
         p = ShapePlanner.Plan(_graph, _res, shapes, planTimeValues);
         p.PlanSeconds = clock.Elapsed.TotalSeconds;
-        _plans[key] = p;
+        _plans.Add(key, p);
         return p;
     }
 
@@ -280,7 +283,6 @@ public sealed class CudaEngine : IResidentEngine
     /// on, attention is tuned again).</summary>
     public void ReleasePlans()
     {
-        foreach (var pl in _plans.Values) pl.Dispose();
         _plans.Clear();
         _res.ReleaseAttentionPlans();
     }
@@ -309,7 +311,6 @@ public sealed class CudaEngine : IResidentEngine
         try { Run(inputs); } finally { UseCudaGraphs = saved; }
         var lines = _res.TuneGemms(PlanFor(shapes));
         // plans hold the old algorithm choices' workspace sizes: plan again with the tuned algorithms
-        foreach (var pl in _plans.Values) pl.Dispose();
         _plans.Clear();
         return lines;
     }
@@ -318,7 +319,6 @@ public sealed class CudaEngine : IResidentEngine
     {
         if (_disposed) return;
         _disposed = true;
-        foreach (var p in _plans.Values) p.Dispose();
         _plans.Clear();
         _res.Dispose();
     }
