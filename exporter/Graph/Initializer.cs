@@ -85,3 +85,32 @@ public sealed class CheckpointData(ITensorSource source, string tensorName, bool
         }
     }
 }
+
+/// <summary>A checkpoint tensor in its own dtype (bf16, fp16), optionally transposed ([out, in] → [in, out]): what the
+/// exporter writes for 16-bit checkpoints, so the graph is half the size of a float32 export and every consumer sees
+/// the checkpoint's exact values (the graph casts to float32 where it computes). Transposes a band of rows at a time.</summary>
+public sealed class CheckpointRawData(ITensorSource source, string tensorName, bool transpose2d) : IInitializerData
+{
+    public string Identity { get; } = $"ckpt-raw:{tensorName}:{source.Info(tensorName).DType}:{source.Info(tensorName).ShapeText}{(transpose2d ? ":T" : "")}";
+
+    public void WriteTo(Stream sink)
+    {
+        var info = source.Info(tensorName);
+        var bytes = source.GetBytes(tensorName);
+        if (!transpose2d) { sink.Write(bytes); return; }
+        int es = info.DType.SizeOf();
+        long rows = info.Shape[0], cols = info.Shape[1];
+        int band = (int)Math.Clamp(CheckpointData.ChunkElements / Math.Max(rows, 1), 1, Math.Max(cols, 1));
+        var outBuf = new byte[band * rows * es];
+        for (long c0 = 0; c0 < cols; c0 += band)
+        {
+            int nc = (int)Math.Min(band, cols - c0);
+            for (long r = 0; r < rows; r++)
+            {
+                var row = bytes.Slice((int)((r * cols + c0) * es), nc * es);
+                for (int j = 0; j < nc; j++) row.Slice(j * es, es).CopyTo(outBuf.AsSpan((int)((j * rows + r) * es), es));
+            }
+            sink.Write(outBuf.AsSpan(0, (int)(nc * rows * es)));
+        }
+    }
+}

@@ -34,8 +34,11 @@ public sealed class Weights
         ? _source.Info(_prefix + key)
         : throw new CheckpointException(_origin, $"missing weight '{_prefix + key}'");
 
-    /// <summary>A weight as a float32 initializer, checked against <paramref name="shape"/> when given.
-    /// <paramref name="transpose"/> stores a 2-D [out, in] matrix as [in, out], ready for MatMul.</summary>
+    /// <summary>A weight as a float32 tensor, checked against <paramref name="shape"/> when given.
+    /// <paramref name="transpose"/> stores a 2-D [out, in] matrix as [in, out], ready for MatMul. A bf16/fp16 checkpoint
+    /// tensor stays in its dtype in the graph, followed by a Cast to float32 (the checkpoint's values exactly, half the
+    /// bytes of a float32 export; backends fold or fuse the cast: ONNX Runtime folds it at load, the native engine packs
+    /// from the 16-bit values).</summary>
     public Tensor Get(string key, long[]? shape = null, bool transpose = false)
     {
         string full = _prefix + key;
@@ -46,6 +49,8 @@ public sealed class Weights
             throw new CheckpointException(_origin, $"weight '{full}' has shape {info.ShapeText}; a 2-D matrix was expected");
         _used.Add(full);
         long[] outShape = transpose ? [info.Shape[1], info.Shape[0]] : info.Shape;
+        if (info.DType is TensorDType.BF16 or TensorDType.F16)
+            return Tracer.Initializer(full + (transpose ? ".T" : ""), info.DType, outShape, new CheckpointRawData(_source, full, transpose)).Cast(TensorDType.F32);
         return Tracer.Initializer(full + (transpose ? ".T" : ""), TensorDType.F32, outShape, new CheckpointData(_source, full, transpose));
     }
 

@@ -44,6 +44,12 @@ public sealed class ConstTensor(string name, TensorDType dtype, long[] shape, Fu
             case TensorDType.I64: { var s = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(b); for (int i = 0; i < r.Length; i++) r[i] = s[i]; break; }
             case TensorDType.I32: { var s = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(b); for (int i = 0; i < r.Length; i++) r[i] = s[i]; break; }
             case TensorDType.F64: { var s = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(b); s.CopyTo(r); break; }
+            case TensorDType.BF16 or TensorDType.F16:
+            {
+                var f = VisualGen.Tensors.ElementConvert.ToFloat32(b, DType, Count);
+                for (int i = 0; i < r.Length; i++) r[i] = f[i];
+                break;
+            }
             default: throw new EngineException($"constant '{Name}': element type {DType} is not supported by the native CUDA engine");
         }
         return r;

@@ -20,6 +20,11 @@ public static class EncoderFusion
     /// <summary>Suffix of constants uploaded to the device as fp32 weights (conv kernels).</summary>
     public const string F32Weight = "#f32";
 
+    /// <summary>Whether a constant is a packed device weight (GEMM [N,K] bf16, embedding table bf16, conv kernel fp32),
+    /// uploaded when the engine loads; every other constant is read at plan time.</summary>
+    public static bool IsDeviceWeight(string name) =>
+        name.EndsWith(F32Weight, StringComparison.Ordinal) || name.EndsWith("#bf16nk", StringComparison.Ordinal) || name.EndsWith("#bf16", StringComparison.Ordinal);
+
     public static void Apply(OpGraph g, FusionReport report)
     {
         FuseSilu(g, report);
@@ -39,12 +44,17 @@ public static class EncoderFusion
     }
 
     /// <summary>The constant behind <paramref name="name"/> seen through Identity/Unsqueeze/Reshape/Squeeze views of
-    /// constants (same bytes, other shape): the constant and the viewed shape, or null.</summary>
+    /// constants (same bytes, other shape) and the float32 Cast of a 16-bit checkpoint weight: the constant (in its own
+    /// dtype) and the viewed shape, or null.</summary>
     internal static (ConstTensor Const, long[] Shape)? ViewedConstant(OpGraph g, Dictionary<string, OpNode> producers, string? name)
     {
         if (name is null) return null;
         if (g.Constants.TryGetValue(name, out var c)) return (c, c.Shape);
-        if (!producers.TryGetValue(name, out var p) || p.Op is not ("Identity" or "Unsqueeze" or "Reshape" or "Squeeze")) return null;
+        if (!producers.TryGetValue(name, out var p)) return null;
+        if (p.Op == "Cast" && p.Int("to", 0) == 1 && p.In(0) is string castFrom && g.Constants.TryGetValue(castFrom, out var half)
+            && half.DType is TensorDType.BF16 or TensorDType.F16)
+            return (half, half.Shape);
+        if (p.Op is not ("Identity" or "Unsqueeze" or "Reshape" or "Squeeze")) return null;
         if (p.Inputs.Skip(1).Any(i => i is not null && !g.Constants.ContainsKey(i))) return null;
         var src = ViewedConstant(g, producers, p.In(0));
         if (src is null) return null;
@@ -91,7 +101,7 @@ public static class EncoderFusion
             {
                 string other = m.In(0) == output ? m.In(1)! : m.In(0)!;
                 var c = ViewedConstant(g, producers, other);
-                if (c is null || c.Value.Const.DType != TensorDType.F32) break;
+                if (c is null || c.Value.Const.DType is not (TensorDType.F32 or TensorDType.BF16 or TensorDType.F16)) break;
                 var data = c.Value.Const.ToDoubles();
                 if (data.Length == 1) scale *= data[0];
                 else if (gamma is null && c.Value.Shape.Length >= 2 && c.Value.Shape.Skip(1).All(d => d == 1)) gamma = data;
@@ -114,10 +124,12 @@ public static class EncoderFusion
     // ---- Gather(table, device ids) → VgGather with a bf16 table ------------------------------------------------
     static void FuseEmbedding(OpGraph g, FusionReport report)
     {
+        var producers = g.Producers();
         foreach (var gather in g.Nodes.Where(n => n.Op == "Gather").ToList())
         {
-            if (gather.Int("axis", 0) != 0 || gather.In(0) is not string t || !g.Constants.TryGetValue(t, out var table)) continue;
-            if (table.Shape.Length != 2 || table.DType != TensorDType.F32 || g.Constants.ContainsKey(gather.In(1)!)) continue;
+            if (gather.Int("axis", 0) != 0 || ViewedConstant(g, producers, gather.In(0)) is not { } found) continue;
+            var table = found.Const;
+            if (table.Shape.Length != 2 || found.Shape.Length != 2 || table.DType is not (TensorDType.F32 or TensorDType.BF16) || g.Constants.ContainsKey(gather.In(1)!)) continue;
             if (!DependsOnDeviceInput(g, gather.In(1)!)) continue;
             string packed = Fusion.PackBf16(g, table);
             Replace(g, [gather], gather, new OpNode("VgGather", gather.Name, [packed, gather.In(1)], [gather.Outputs[0]],
@@ -142,10 +154,12 @@ public static class EncoderFusion
         foreach (var conv in g.Nodes.Where(n => n.Op == "Conv").ToList())
         {
             var w = ViewedConstant(g, producers, conv.In(1));
-            if (w is null || w.Value.Const.DType != TensorDType.F32) continue;
+            if (w is null || w.Value.Const.DType is not (TensorDType.F32 or TensorDType.BF16 or TensorDType.F16)) continue;
             var (c, shape) = w.Value;
             string name = c.Name + "@" + string.Join("x", shape) + F32Weight;
-            if (!g.Constants.ContainsKey(name)) g.Constants[name] = new ConstTensor(name, TensorDType.F32, shape, () => c.Bytes);
+            if (!g.Constants.ContainsKey(name))
+                g.Constants[name] = new ConstTensor(name, TensorDType.F32, shape, () => c.DType == TensorDType.F32 ? c.Bytes
+                    : System.Runtime.InteropServices.MemoryMarshal.AsBytes(VisualGen.Tensors.ElementConvert.ToFloat32(c.Bytes, c.DType, c.Count).AsSpan()).ToArray());
             var inputs = conv.Inputs.ToArray();
             inputs[1] = name;
             Replace(g, [conv], conv, new OpNode("Conv", conv.Name, inputs, conv.Outputs, conv.Attrs));

@@ -60,10 +60,13 @@ public static class Fusion
     static void FuseLinear(OpGraph g, FusionReport report)
     {
         var consumers = g.Consumers();
+        var producers = g.Producers();
         foreach (var mm in g.Nodes.Where(n => n.Op == "MatMul").ToList())
         {
-            string? w = mm.In(1);
-            if (w is null || !g.Constants.TryGetValue(w, out var wc) || wc.Shape.Length != 2 || wc.DType != TensorDType.F32) continue;
+            // the weight: a float32 constant, or the float32 Cast of a 16-bit checkpoint weight
+            if (EncoderFusion.ViewedConstant(g, producers, mm.In(1)) is not { } found || found.Shape.Length != 2 || found.Const.Shape.Length != 2) continue;
+            var wc = found.Const;
+            if (wc.DType is not (TensorDType.F32 or TensorDType.BF16 or TensorDType.F16)) continue;
             long k = wc.Shape[0], n = wc.Shape[1];
             var removed = new List<OpNode> { mm };
             string output = mm.Outputs[0];
@@ -73,9 +76,10 @@ public static class Fusion
             if (add is { Op: "Add" } && !g.Outputs.Any(o => o.Name == output))
             {
                 string other = Other(add, output);
-                if (g.Constants.TryGetValue(other, out var bc) && bc.Shape.Length == 1 && bc.Shape[0] == n && bc.DType == TensorDType.F32)
+                if (EncoderFusion.ViewedConstant(g, producers, other) is { } b && b.Shape.Length == 1 && b.Shape[0] == n
+                    && b.Const.Shape.Length == 1 && b.Const.DType is TensorDType.F32 or TensorDType.BF16 or TensorDType.F16)
                 {
-                    bias = other; epilogue = 1; removed.Add(add); output = add.Outputs[0];
+                    bias = b.Const.Name; epilogue = 1; removed.Add(add); output = add.Outputs[0];
                 }
             }
             var gelu = Single(consumers, output);
@@ -91,7 +95,8 @@ public static class Fusion
         }
     }
 
-    /// <summary>Adds the bf16 [N,K] copy of an fp32 [K,N] MatMul weight (converted when its bytes are read).</summary>
+    /// <summary>Adds the bf16 [N,K] copy of a [K,N] MatMul weight (fp32, or the 16-bit checkpoint values), converted
+    /// when its bytes are read.</summary>
     static string PackNk(OpGraph g, ConstTensor kn)
     {
         string name = kn.Name + "#bf16nk";
@@ -99,13 +104,21 @@ public static class Fusion
         long k = kn.Shape[0], n = kn.Shape[1];
         g.Constants[name] = new ConstTensor(name, TensorDType.BF16, [n, k], () =>
         {
-            var src = new float[n * k];
-            Buffer.BlockCopy(kn.Bytes, 0, src, 0, src.Length * 4);
             var dst = new ushort[n * k];
-            Parallel.For(0, n, j =>
+            if (kn.DType == TensorDType.BF16)
             {
-                for (long i = 0; i < k; i++) dst[j * k + i] = ElementConvert.FloatToBFloat16(src[i * n + j]);
-            });
+                var src = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(kn.Bytes).ToArray();
+                Parallel.For(0, n, j => { for (long i = 0; i < k; i++) dst[j * k + i] = src[i * n + j]; });
+            }
+            else
+            {
+                var src = kn.DType == TensorDType.F32 ? null : ElementConvert.ToFloat32(kn.Bytes, kn.DType, kn.Count);
+                if (src is null) { src = new float[n * k]; Buffer.BlockCopy(kn.Bytes, 0, src, 0, src.Length * 4); }
+                Parallel.For(0, n, j =>
+                {
+                    for (long i = 0; i < k; i++) dst[j * k + i] = ElementConvert.FloatToBFloat16(src[i * n + j]);
+                });
+            }
             kn.Release();
             return System.Runtime.InteropServices.MemoryMarshal.AsBytes(dst.AsSpan()).ToArray();
         });
@@ -119,7 +132,9 @@ public static class Fusion
         if (g.Constants.ContainsKey(name)) return name;
         g.Constants[name] = new ConstTensor(name, TensorDType.BF16, c.Shape, () =>
         {
-            var src = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(c.Bytes);
+            if (c.DType == TensorDType.BF16) { var same = c.Bytes; c.Release(); return same; }
+            var src = c.DType == TensorDType.F32 ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(c.Bytes).ToArray()
+                : ElementConvert.ToFloat32(c.Bytes, c.DType, c.Count);
             var dst = new ushort[src.Length];
             for (int i = 0; i < src.Length; i++) dst[i] = ElementConvert.FloatToBFloat16(src[i]);
             c.Release();
@@ -131,21 +146,25 @@ public static class Fusion
     // ---- Conv (kernel == stride) → VgPatchConv ------------------------------------------------------
     static void FuseConv(OpGraph g, FusionReport report)
     {
+        var producers = g.Producers();
         foreach (var conv in g.Nodes.Where(n => n.Op == "Conv").ToList())
         {
-            string? w = conv.In(1);
-            if (w is null || !g.Constants.TryGetValue(w, out var wc) || wc.DType != TensorDType.F32) continue;
-            long[] kernel = wc.Shape[2..];
+            if (EncoderFusion.ViewedConstant(g, producers, conv.In(1)) is not { } found) continue;
+            var wc = found.Const;
+            if (wc.DType is not (TensorDType.F32 or TensorDType.BF16 or TensorDType.F16) || found.Shape.Length < 3 || wc.Count != found.Shape.Aggregate(1L, (a, b) => a * b)) continue;
+            long[] kernel = found.Shape[2..];
             long[] strides = conv.Ints("strides") ?? Enumerable.Repeat(1L, kernel.Length).ToArray();
             long[] pads = conv.Ints("pads") ?? new long[kernel.Length * 2];
             long[] dil = conv.Ints("dilations") ?? Enumerable.Repeat(1L, kernel.Length).ToArray();
             // 1×1 convolutions (VAE projections) stay Conv: cuDNN runs them in the activations' precision
             if (kernel.All(k => k == 1) || !kernel.SequenceEqual(strides) || pads.Any(p => p != 0) || dil.Any(d => d != 1) || conv.Int("group", 1) != 1) continue;
-            long n = wc.Shape[0], kTotal = wc.Count / n;
-            string name = w + "#bf16nk";
+            long n = found.Shape[0], kTotal = wc.Count / n;
+            string name = wc.Name + "#bf16nk";
             g.Constants[name] = new ConstTensor(name, TensorDType.BF16, [n, kTotal], () =>
             {
-                var src = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(wc.Bytes);
+                if (wc.DType == TensorDType.BF16) return wc.Bytes;
+                var src = wc.DType == TensorDType.F32 ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(wc.Bytes).ToArray()
+                    : ElementConvert.ToFloat32(wc.Bytes, wc.DType, wc.Count);
                 var dst = new ushort[src.Length];
                 for (int i = 0; i < src.Length; i++) dst[i] = ElementConvert.FloatToBFloat16(src[i]);
                 return System.Runtime.InteropServices.MemoryMarshal.AsBytes(dst.AsSpan()).ToArray();

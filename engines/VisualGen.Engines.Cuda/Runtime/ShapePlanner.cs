@@ -88,7 +88,7 @@ internal sealed unsafe partial class ShapePlanner
     {
         if (name is null) return null;
         if (_host.TryGetValue(name, out var h)) return h;
-        if (_g.Constants.TryGetValue(name, out var c) && c.DType is TensorDType.F32 or TensorDType.F64 or TensorDType.I64 or TensorDType.I32 && c.Count <= (1 << 24))
+        if (_g.Constants.TryGetValue(name, out var c) && c.DType is TensorDType.F32 or TensorDType.F64 or TensorDType.I64 or TensorDType.I32 or TensorDType.BF16 or TensorDType.F16 && c.Count <= (1 << 24))
         {
             h = new HostValue(c.Shape, c.ToDoubles(), c.DType is TensorDType.I64 or TensorDType.I32, c.DType == TensorDType.F64);
             _host[name] = h;
