@@ -90,6 +90,44 @@ vg_status launch_norm(const NormArgs& a, cudaStream_t st) {
 
 bool is_f32_or_bf16(vg_dtype t) { return t == VG_DTYPE_FP32 || t == VG_DTYPE_BF16; }
 
+__device__ __forceinline__ float ld1(const void* p, int64_t i, vg_dtype t) {
+    return t == VG_DTYPE_BF16 ? __bfloat162float(static_cast<const __nv_bfloat16*>(p)[i]) : static_cast<const float*>(p)[i];
+}
+
+// The same function for any channel count, stride and alignment (the vectorized kernel needs multiples of 8 and
+// 16-byte alignment): one block per row, element by element, x read three times. fp32 math.
+template <typename TX, typename TO>
+__global__ void norm_general_kernel(NormArgs a) {
+    __shared__ float scratch[32];
+    const int64_t row = blockIdx.x;
+    const TX* x = static_cast<const TX*>(a.x) + row * a.x_stride;
+    TO* out = static_cast<TO*>(a.out) + row * a.out_stride;
+    const float inv_c = 1.0f / static_cast<float>(a.channels);
+    float s = 0.0f;
+    if (a.layer)
+        for (int64_t c = threadIdx.x; c < a.channels; c += blockDim.x) s += vg::to_float(x[c]);
+    const float mean = a.layer ? vg::block_sum(s, scratch) * inv_c : 0.0f;
+    float sq = 0.0f;
+    for (int64_t c = threadIdx.x; c < a.channels; c += blockDim.x) { const float d = vg::to_float(x[c]) - mean; sq += d * d; }
+    const float rstd = rsqrtf(vg::block_sum(sq, scratch) * inv_c + a.eps);
+    const int64_t b = row / a.tokens, t = row % a.tokens;
+    for (int64_t c = threadIdx.x; c < a.channels; c += blockDim.x) {
+        float y = (vg::to_float(x[c]) - mean) * rstd;
+        if (a.weight) y *= ld1(a.weight, c, a.param_dtype);
+        if (a.bias) y += ld1(a.bias, c, a.param_dtype);
+        if (a.modulate)
+            y = y * (1.0f + ld1(a.scale.ptr, b * a.scale.batch_stride + t * a.scale.token_stride + c, a.scale.dtype)) +
+                ld1(a.shift.ptr, b * a.shift.batch_stride + t * a.shift.token_stride + c, a.shift.dtype);
+        out[c] = vg::from_float<TO>(y);
+    }
+}
+
+template <typename TX, typename TO>
+vg_status launch_general(const NormArgs& a, cudaStream_t st) {
+    norm_general_kernel<TX, TO><<<static_cast<unsigned>(a.rows), 128, 0, st>>>(a);
+    return vg::launch_check("norm_general_kernel");
+}
+
 }  // namespace
 
 extern "C" VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
@@ -107,21 +145,20 @@ extern "C" VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, v
     if (rows <= 0 || tokens <= 0 || channels <= 0 || rows % tokens)
         return bad("rows, tokens, channels must be positive and rows a multiple of tokens");
     if (rows > 0x7fffffff) return bad("rows exceeds 2^31-1");
-    if (channels % 8) return bad("channels " + std::to_string(channels) + " is not a multiple of 8");
-    if (channels > 32768) return vg::fail(VG_ERROR_NOT_SUPPORTED, fn + ": channels > 32768");
     if (!x_stride) x_stride = channels;
     if (!out_stride) out_stride = channels;
-    if (x_stride < channels || out_stride < channels || x_stride % 8 || out_stride % 8)
-        return bad("x_stride/out_stride must be >= channels and multiples of 8");
-    if (!vg::aligned16(x) || !vg::aligned16(out)) return bad("x and out must be 16-byte aligned");
+    if (x_stride < channels || out_stride < channels) return bad("x_stride/out_stride must be >= channels");
     if (bias && kind != VG_NORM_LAYER) return bad("bias is only defined for VG_NORM_LAYER");
     if ((weight || bias) && !is_f32_or_bf16(param_dtype)) return bad("param_dtype must be fp32 or bf16");
-    if ((weight && !vg::aligned16(weight)) || (bias && !vg::aligned16(bias))) return bad("weight/bias must be 16-byte aligned");
     if ((scale == nullptr) != (shift == nullptr)) return bad("scale and shift must be given together");
     for (const vg_row_vector* r : {scale, shift})
-        if (r && (!r->ptr || !is_f32_or_bf16(r->dtype) || !vg::aligned16(r->ptr) || r->batch_stride % 8 ||
-                  r->token_stride % 8 || r->batch_stride < 0 || r->token_stride < 0))
-            return bad("scale/shift need a 16-byte aligned ptr, dtype fp32/bf16 and non-negative strides that are multiples of 8");
+        if (r && (!r->ptr || !is_f32_or_bf16(r->dtype) || r->batch_stride < 0 || r->token_stride < 0))
+            return bad("scale/shift need a ptr, dtype fp32/bf16 and non-negative strides");
+    // the vectorized kernels take 8-channel vectors from 16-byte aligned rows; anything else runs the general kernel
+    bool vectorized = channels % 8 == 0 && channels <= 32768 && x_stride % 8 == 0 && out_stride % 8 == 0 &&
+                      vg::aligned16(x) && vg::aligned16(out) && (!weight || vg::aligned16(weight)) && (!bias || vg::aligned16(bias));
+    for (const vg_row_vector* r : {scale, shift})
+        if (r && (!vg::aligned16(r->ptr) || r->batch_stride % 8 || r->token_stride % 8)) vectorized = false;
     NormArgs a{};
     a.x = x; a.out = out; a.x_stride = x_stride; a.out_stride = out_stride; a.rows = rows; a.tokens = tokens;
     a.channels = channels; a.eps = eps; a.layer = kind == VG_NORM_LAYER; a.weight = weight; a.bias = bias;
@@ -129,6 +166,12 @@ extern "C" VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, v
     if (scale) { a.scale = *scale; a.shift = *shift; }
     cudaStream_t st = static_cast<cudaStream_t>(stream);
     using bf = __nv_bfloat16;
+    if (!vectorized) {
+        if (x_dtype == VG_DTYPE_BF16 && out_dtype == VG_DTYPE_BF16) return launch_general<bf, bf>(a, st);
+        if (x_dtype == VG_DTYPE_BF16) return launch_general<bf, float>(a, st);
+        if (out_dtype == VG_DTYPE_BF16) return launch_general<float, bf>(a, st);
+        return launch_general<float, float>(a, st);
+    }
     if (x_dtype == VG_DTYPE_BF16 && out_dtype == VG_DTYPE_BF16) return launch_norm<bf, bf>(a, st);
     if (x_dtype == VG_DTYPE_BF16) return launch_norm<bf, float>(a, st);
     if (out_dtype == VG_DTYPE_BF16) return launch_norm<float, bf>(a, st);

@@ -255,7 +255,24 @@ def check_norms(vg):
     ref = xd * torch.rsqrt(xd.pow(2).mean(-1, keepdim=True) + 1e-5) * w.double()
     ref = ref * (1 + sc.double().view(B * T, Cc)) + sh.double().view(B * T, Cc)
     record("rmsnorm weight + per-token modulation -> fp32", out, ref, tol=1e-2)
-    expect_error("norm channels % 8 rejected", lambda: vg.norm_modulate(vgn.NORM_LAYER, x, out, B * T, T, 1532, 1e-6), 1)
+    # any channel count and stride: the general kernel (Wan 2.1 I2V image embeddings 12 wide; awkward test widths)
+    for Cc, xdt, kind in [(12, torch.float32, vgn.NORM_LAYER), (1532, torch.bfloat16, vgn.NORM_LAYER), (37, torch.bfloat16, vgn.NORM_RMS)]:
+        B, T = 2, 21
+        x = rnd(B * T, Cc + 3, dtype=xdt, scale=2.0)[:, :Cc]   # row stride Cc + 3: unaligned rows
+        w, bb = rnd(Cc, dtype=torch.float32) + 1, rnd(Cc, dtype=torch.float32)
+        sc, sh = rnd(B, Cc, dtype=torch.float32, scale=0.3), rnd(B, Cc, dtype=torch.float32)
+        out = poison(B * T, Cc, dtype=torch.float32)
+        vg.norm_modulate(kind, x, out, B * T, T, Cc, 1e-6, weight=w, bias=bb if kind == vgn.NORM_LAYER else None,
+                         scale=vgn.row_vector(sc, Cc), shift=vgn.row_vector(sh, Cc), x_stride=Cc + 3)
+        torch.cuda.synchronize()
+        xd = x.double()
+        if kind == vgn.NORM_LAYER:
+            ref = torch.nn.functional.layer_norm(xd, (Cc,), w.double(), bb.double(), eps=1e-6)
+        else:
+            ref = xd * torch.rsqrt(xd.pow(2).mean(-1, keepdim=True) + 1e-6) * w.double()
+        ref = (ref.view(B, T, Cc) * (1 + sc.double()[:, None]) + sh.double()[:, None]).view(B * T, Cc)
+        record(f"{'layernorm' if kind == vgn.NORM_LAYER else 'rmsnorm'} general C{Cc} stride {Cc + 3} x {str(xdt)[6:]} (+modulation)", out, ref,
+               tol=1e-5 if xdt == torch.float32 else 1e-2)
     # short rows, one warp each: per-head QK RMSNorm (FLUX, Qwen-Image: rows = tokens * heads, C = head_dim), an odd row
     # count (the last block partly empty), and a LayerNorm with modulation at C = 256 (the warp path's limit)
     for rows, Cc, kind in [(4608 * 24 + 5, 128, vgn.NORM_RMS), (1001, 64, vgn.NORM_RMS), (333, 256, vgn.NORM_LAYER)]:

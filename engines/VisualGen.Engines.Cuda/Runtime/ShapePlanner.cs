@@ -328,7 +328,6 @@ internal sealed unsafe partial class ShapePlanner
     {
         var x = Dev(n.In(0)!);
         long c = x.Shape[^1], rows = x.Count / c, tokens = x.Shape.Length >= 3 ? x.Shape[^2] : rows;
-        if (c % 8 != 0) throw new EngineException($"node '{n.Name}': the fused norm needs channels % 8 == 0, got {c}");
         var w = n.In(1) is string ws ? Dev(ws, VgDType.F32) : null;
         var b = n.In(2) is string bs ? Dev(bs, VgDType.F32) : null;
         var scale = n.In(3) is string ss ? Dev(ss) : null;

@@ -110,4 +110,20 @@ public class EncoderPlanTests
             Assert.Contains(plan.Steps, s => s.Name.EndsWith("ReduceMean/mean"));
         }
     }
+
+    [Fact]
+    public void Norms_of_any_width_plan_instead_of_refusing()
+    {
+        // Wan 2.1 I2V's image embedding can be 12 wide: the vectorized norm kernel takes multiples of 8, the general one the rest
+        var t = new VisualGen.Exporter.Graph.Tracer("norm12");
+        var x = t.Input("x", TensorDType.F32, "batch", "5", "12");
+        t.Output(x.LayerNorm(null, null, 1e-5f, 12), "y", "batch", "5", "12");
+        string path = Path.Combine(Fixtures.TempDir("norm12"), "model.onnx");
+        new OnnxWriter().Write(t.Graph, path);
+        var (g, report) = CudaBackend.Compile(path);
+        Assert.Equal(1, report.Counts["VgNorm(layer)"]);
+        using var plan = ShapePlanner.Plan(g, new EngineResources(), new Dictionary<string, long[]> { ["x"] = [2, 5, 12] });
+        Assert.Equal([2, 5, 12], plan.Outputs["y"].Shape);
+        Assert.Contains(plan.Steps, s => s.Kind == KernelClass.NormRope);
+    }
 }
