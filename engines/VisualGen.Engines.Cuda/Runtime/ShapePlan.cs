@@ -15,6 +15,7 @@ internal sealed class ShapePlan(EngineResources res) : IDisposable
     public Dictionary<string, DeviceValue> Inputs { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, DeviceValue> Outputs { get; } = new(StringComparer.Ordinal);
     public List<(DeviceValue Value, float[] Data)> HostUploads { get; } = [];
+    public List<(DeviceValue Value, long[] Data)> HostUploadsI64 { get; } = [];
     public List<(GemmPlan Plan, DeviceValue A, IntPtr W, DeviceValue? Bias, DeviceValue Out)> Gemms { get; } = [];
     public (long Planned, long Naive) MemoryReport { get; set; }
     public CudaGraphHandle? Graph { get; set; }
@@ -42,6 +43,12 @@ internal sealed class ShapePlan(EngineResources res) : IDisposable
             {
                 fixed (float* p = data)
                     NativeMethods.Check(NativeMethods.vg_memcpy_async(v.Ptr, (IntPtr)p, (nuint)(data.Length * 4), 0, res.Stream.Ptr), $"upload of {v.Name}");
+            }
+        foreach (var (v, data) in HostUploadsI64)
+            unsafe
+            {
+                fixed (long* p = data)
+                    NativeMethods.Check(NativeMethods.vg_memcpy_async(v.Ptr, (IntPtr)p, (nuint)(data.Length * 8), 0, res.Stream.Ptr), $"upload of {v.Name}");
             }
         res.Stream.Synchronize();
     }

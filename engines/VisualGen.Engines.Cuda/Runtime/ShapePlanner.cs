@@ -181,6 +181,7 @@ internal sealed unsafe partial class ShapePlanner
         bool fused = OpRegistry.Fused.Contains(n.Op);
         if (!fused && (OpRegistry.HostOnly.Contains(n.Op) || n.Inputs.All(IsHost)))
         {
+            if (LargeTableGather(n)) { DeviceTableGather(n); return; }
             var outs = HostOps.Eval(n, n.Inputs.Select(HostOf).ToArray(), i => n.In(i) is string s ? ShapeOfValue(s) : null);
             for (int i = 0; i < outs.Length; i++) _host[n.Outputs[i]] = outs[i];
             return;

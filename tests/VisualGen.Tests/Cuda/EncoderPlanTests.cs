@@ -90,6 +90,12 @@ public class EncoderPlanTests
         Assert.Equal(2, masks.Count);
         Assert.All(plan.Values.Where(v => masks.Contains(v.Name)), v => Assert.Equal(VgDType.F32, v.DType));
         Assert.Equal(2, plan.Values.Count(v => masks.Contains(v.Name)));
+        // at 512 tokens the bias table gather ([512, 512] buckets × 4 heads) runs on the device from uploaded int64 buckets
+        using var large = Plan(g, new() { ["input_ids"] = [1, 512], ["attention_mask"] = [1, 512] }, float32: false);
+        Assert.Equal(2, large.HostUploadsI64.Count(u => u.Data.Length == 512 * 512));
+        Assert.DoesNotContain(large.HostUploads, u => u.Value.Shape.Length == 4);
+        var gathers = g.Nodes.Where(n => n.Op == "Gather").Select(n => n.Name).ToHashSet();
+        Assert.Equal(2, large.Steps.Count(s => gathers.Contains(s.Name)));
     }
 
     [ConformanceFact]
