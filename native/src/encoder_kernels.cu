@@ -3,15 +3,14 @@
 #include <string>
 
 #include "internal.h"
+#include "vec.cuh"
 
 namespace {
 
 using bf = __nv_bfloat16;
 
-__device__ __forceinline__ float ld(const float* p, int64_t i) { return p[i]; }
-__device__ __forceinline__ float ld(const bf* p, int64_t i) { return __bfloat162float(p[i]); }
-__device__ __forceinline__ void st(float* p, int64_t i, float v) { p[i] = v; }
-__device__ __forceinline__ void st(bf* p, int64_t i, float v) { p[i] = __float2bfloat16_rn(v); }
+template <typename T> __device__ __forceinline__ float ld(const T* p, int64_t i) { return vg::to_float(p[i]); }
+template <typename T> __device__ __forceinline__ void st(T* p, int64_t i, float v) { p[i] = vg::from_float<T>(v); }
 
 template <typename TT, typename TO>
 __global__ void gather_kernel(const TT* table, int64_t rows, int64_t width, const int64_t* idx, int64_t count, TO* out) {

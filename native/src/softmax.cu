@@ -4,15 +4,14 @@
 #include <string>
 
 #include "internal.h"
+#include "vec.cuh"
 
 namespace {
 
 using bf = __nv_bfloat16;
 
-__device__ __forceinline__ float ld(const float* p, int64_t i) { return p[i]; }
-__device__ __forceinline__ float ld(const bf* p, int64_t i) { return __bfloat162float(p[i]); }
-__device__ __forceinline__ void st(float* p, int64_t i, float v) { p[i] = v; }
-__device__ __forceinline__ void st(bf* p, int64_t i, float v) { p[i] = __float2bfloat16_rn(v); }
+template <typename T> __device__ __forceinline__ float ld(const T* p, int64_t i) { return vg::to_float(p[i]); }
+template <typename T> __device__ __forceinline__ void st(T* p, int64_t i, float v) { p[i] = vg::from_float<T>(v); }
 
 struct RowIndex {
     int64_t d1, d2;        // row_dims[1], row_dims[2]
