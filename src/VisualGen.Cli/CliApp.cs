@@ -46,7 +46,7 @@ public static class CliApp
             {
                 "generate" => GenerateCommand.Run(args[1..], output, log, environment),
                 "info" => InfoCommand.Run(args[1..], output),
-                "build" => BuildCommand.Run(args[1..], output, log),
+                "build" => Build(args[1..], output, log),
                 _ => throw new UsageException($"unknown command '{args[0]}' (commands: {string.Join(", ", Commands)}; visualgen --help lists their flags)"),
             };
         }
@@ -76,6 +76,14 @@ public static class CliApp
             log.WriteLine("cancelled");
             return ExitCode.Cancelled;
         }
+    }
+
+    /// <summary>build, with its engine cache checked before any component is traced.</summary>
+    static int Build(string[] args, TextWriter output, TextWriter log)
+    {
+        var cl = new CommandLine(args, BuildCommand.Flags);
+        EngineCacheLocation.Require(Runtime.CacheDirectory(EngineCacheLocation.Flag(cl)), log);
+        return BuildCommand.Run(args, output, log);
     }
 
     /// <summary>The CLI's informational version (the project's Version, and the commit when the build knew it).</summary>

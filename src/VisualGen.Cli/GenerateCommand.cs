@@ -27,7 +27,7 @@ public static class GenerateCommand
     {
         var cl = new CommandLine(args, Flags);
         var requested = OutputTarget.FromFlags(cl.String("output"), cl.String("format"));
-        string? cacheFlag = CacheFlag(cl);
+        string? cacheFlag = EngineCacheLocation.Flag(cl);
         string model;
         if (cl.String("model") is { } m) model = Path.GetFullPath(m);
         else
@@ -54,7 +54,7 @@ public static class GenerateCommand
             request = request with { Height = request.Height ?? 32, Width = request.Width ?? 48, NumFrames = request.NumFrames ?? 9, NumInferenceSteps = request.NumInferenceSteps ?? 4, MaxSequenceLength = request.MaxSequenceLength ?? 16 };
 
         var clock = Stopwatch.StartNew();
-        RequireCacheLocation(Runtime.CacheDirectory(cacheFlag), log);
+        EngineCacheLocation.Require(Runtime.CacheDirectory(cacheFlag), log);
         using var engines = Runtime.CreateEngineProvider(cacheFlag, cl.String("engine"), new LineProgress(l => log.WriteLine("  " + l)),
             cl.String("attention"));
         // loading a pipeline reads configs and tokenizers only: engines are built on first use
@@ -94,23 +94,6 @@ public static class GenerateCommand
         if (written.Count > 3) output.WriteLine($"... {written.Count} files");
         output.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1} s");
         return ExitCode.Success;
-    }
-
-    /// <summary>--engine-cache, or --cache as build spells it; not both.</summary>
-    static string? CacheFlag(CommandLine cl) => (cl.String("engine-cache"), cl.String("cache")) switch
-    {
-        ({ } a, { } b) when a != b => throw new UsageException($"--engine-cache {a} and --cache {b} name two engine caches; give one"),
-        var (a, b) => a ?? b,
-    };
-
-    /// <summary>The engine cache must be a folder that exists or can be created. One that exists but cannot be written
-    /// is a read-only deployment: its entries load, a missing one cannot be built (the note says so).</summary>
-    static void RequireCacheLocation(string root, TextWriter log)
-    {
-        if (File.Exists(root)) throw new MediaException($"engine cache {root}: is a file, not a folder (--engine-cache names a folder)");
-        if (WritableLocation.Problem(root) is not { } problem) return;
-        if (!Directory.Exists(root)) throw new MediaException($"engine cache {root}: cannot create it: {problem}");
-        log.WriteLine($"note: engine cache {root} is read-only ({problem}): cached engines load, a missing one cannot be built");
     }
 
     static void WarnAboutTruncation(string model, GenerationRequest request, TextWriter log)
