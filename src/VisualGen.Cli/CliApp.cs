@@ -1,3 +1,4 @@
+using System.Reflection;
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Commands;
@@ -7,59 +8,86 @@ using VisualGen.Schedulers;
 
 namespace VisualGen.Cli;
 
-/// <summary>The <c>visualgen</c> command line: generate, info, build. Errors from user data are one line, never a stack trace.</summary>
+/// <summary>The <c>visualgen</c> command line: generate, info, build. Errors from user data are one line, never a
+/// stack trace, and every command exits by one convention (<see cref="ExitCode"/>).</summary>
 public static class CliApp
 {
-    const string Usage = """
-        usage: visualgen <command> [flags]
-          generate  [--model DIR] --prompt TEXT [--negative-prompt TEXT] [--height N] [--width N] [--frames N]
-                    [--steps N] [--guidance-scale X] [--guidance-scale-2 X] [--true-cfg-scale X] [--shift X] [--seed N]
-                    [--max-sequence-length N] [--image FILE] [--latents FILE] [--save-tensors FILE]
-                    [--output PATH] [--format mp4|png] [--engine ort-cpu|ort-cuda|native-cuda] [--engine-cache DIR]
-                    [--attention bf16|fp8]   (fp8: self-attention in FP8 on native-cuda)
-                    Without --model, a built-in tiny demo model (random weights) is used.
-          info      --model DIR
-          build     --model DIR [--components a,b] [--cache DIR] [--engine ort-cpu|ort-cuda|native-cuda] [--verify full|changed]
-        """;
+    static readonly string[] Commands = ["generate", "info", "build"];
 
-    public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Run(string[] args) => Run(args, Console.Out, Console.Error, CliEnvironment.FromProcess());
 
-    public static int Run(string[] args, TextWriter output, TextWriter log)
+    public static int Run(string[] args, TextWriter output, TextWriter log) => Run(args, output, log, new CliEnvironment());
+
+    public static int Run(string[] args, TextWriter output, TextWriter log, CliEnvironment environment)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        if (args.Length == 0)
         {
-            (args.Length == 0 ? log : output).WriteLine(Usage);
-            return args.Length == 0 ? 2 : 0;
+            log.WriteLine(CliUsage.Tool);
+            return ExitCode.Usage;
+        }
+        if (args[0] is "-h" or "--help" or "help")
+        {
+            output.WriteLine(CliUsage.Tool);
+            return ExitCode.Success;
+        }
+        if (args[0] is "--version" or "version")
+        {
+            output.WriteLine($"visualgen {Version} (.NET {Environment.Version})");
+            return ExitCode.Success;
+        }
+        if (Commands.Contains(args[0]) && args.Skip(1).Any(a => a is "-h" or "--help"))
+        {
+            output.WriteLine(CliUsage.Of(args[0]));
+            return ExitCode.Success;
         }
         try
         {
             return args[0] switch
             {
-                "generate" => GenerateCommand.Run(args[1..], output, log),
+                "generate" => GenerateCommand.Run(args[1..], output, log, environment),
                 "info" => InfoCommand.Run(args[1..], output),
-                "build" => BuildCommand.Run(args[1..], output, log),
-                _ => throw new UsageException($"unknown command '{args[0]}' (commands: generate, info, build)"),
+                "build" => Build(args[1..], output, log),
+                _ => throw new UsageException($"unknown command '{args[0]}' (commands: {string.Join(", ", Commands)}; visualgen --help lists their flags)"),
             };
         }
         catch (UsageException e)
         {
             log.WriteLine($"error: {e.Message}");
-            return 2;
+            return ExitCode.Usage;
         }
         catch (GenerationException e)
         {
             log.WriteLine($"error: {e.Parameter}: {e.Message}");
-            return 2;
+            return ExitCode.Usage;
         }
         catch (Exception e) when (e is CheckpointException or EngineException or MediaException or SchedulerException)
         {
             log.WriteLine($"error: {e.Message}");
-            return 1;
+            return ExitCode.Failure;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // a file-system failure no check foresaw (the disk filled, a folder vanished): still one line
+            log.WriteLine($"error: {e.Message}");
+            return ExitCode.Failure;
         }
         catch (OperationCanceledException)
         {
             log.WriteLine("cancelled");
-            return 130;
+            return ExitCode.Cancelled;
         }
     }
+
+    /// <summary>build, with its engine cache checked before any component is traced.</summary>
+    static int Build(string[] args, TextWriter output, TextWriter log)
+    {
+        var cl = new CommandLine(args, BuildCommand.Flags);
+        EngineCacheLocation.Require(Runtime.CacheDirectory(EngineCacheLocation.Flag(cl)), log);
+        return BuildCommand.Run(args, output, log);
+    }
+
+    /// <summary>The CLI's informational version (the project's Version, and the commit when the build knew it).</summary>
+    public static string Version =>
+        typeof(CliApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+        ?? typeof(CliApp).Assembly.GetName().Version?.ToString() ?? "unknown";
 }

@@ -5,22 +5,29 @@ using VisualGen.Exporter.Commands;
 using VisualGen.Media;
 using VisualGen.Pipelines;
 using VisualGen.Tensors;
+using VisualGen.Tokenizers;
 
 namespace VisualGen.Cli;
 
-/// <summary><c>generate</c>: flags named after diffusers' call arguments; writes MP4/PNG and optionally the tensors.</summary>
+/// <summary>
+/// <c>generate</c>: flags named after diffusers' call arguments; writes MP4/PNG and optionally the tensors. Everything
+/// that can be checked is checked before the prompt is encoded: flags, the engine cache and output locations, ffmpeg
+/// for MP4, whether the pipeline takes an image (before the image is decoded), the request, and prompt truncation.
+/// </summary>
 public static class GenerateCommand
 {
-    static readonly string[] Flags =
+    public static readonly string[] Flags =
     [
         "model", "prompt", "negative-prompt", "height", "width", "frames", "steps", "guidance-scale", "guidance-scale-2",
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "image", "latents", "save-tensors", "output", "format",
-        "engine", "engine-cache", "attention",
+        "engine", "engine-cache", "cache", "attention",
     ];
 
-    public static int Run(string[] args, TextWriter output, TextWriter log)
+    public static int Run(string[] args, TextWriter output, TextWriter log, CliEnvironment environment)
     {
         var cl = new CommandLine(args, Flags);
+        var requested = OutputTarget.FromFlags(cl.String("output"), cl.String("format"));
+        string? cacheFlag = EngineCacheLocation.Flag(cl);
         string model;
         if (cl.String("model") is { } m) model = Path.GetFullPath(m);
         else
@@ -28,8 +35,6 @@ public static class GenerateCommand
             model = DemoModels.Ensure();
             log.WriteLine($"no --model given: using the built-in tiny demo model at {model}. {DemoModel.Notice}");
         }
-        MediaFormat? format = cl.String("format") is { } formatFlag ? MediaFormats.Parse(formatFlag) : FormatFromExtension(cl.String("output"));
-
         var request = new GenerationRequest
         {
             Prompt = cl.String("prompt") ?? (cl.Has("model") ? throw new UsageException("--prompt is required") : "A red fox runs across a snowy field at dawn."),
@@ -44,23 +49,35 @@ public static class GenerateCommand
             Shift = cl.Double("shift"),
             Seed = cl.Long("seed"),
             MaxSequenceLength = cl.Int("max-sequence-length"),
-            Latents = cl.String("latents") is { } lat ? ReadLatents(lat) : null,
-            Image = cl.String("image") is { } img ? ReadImage(img) : null,
         };
         if (!cl.Has("model"))
             request = request with { Height = request.Height ?? 32, Width = request.Width ?? 48, NumFrames = request.NumFrames ?? 9, NumInferenceSteps = request.NumInferenceSteps ?? 4, MaxSequenceLength = request.MaxSequenceLength ?? 16 };
 
         var clock = Stopwatch.StartNew();
-        using var engines = Runtime.CreateEngineProvider(cl.String("engine-cache"), cl.String("engine"), new LineProgress(l => log.WriteLine("  " + l)),
+        EngineCacheLocation.Require(Runtime.CacheDirectory(cacheFlag), log);
+        using var engines = Runtime.CreateEngineProvider(cacheFlag, cl.String("engine"), new LineProgress(l => log.WriteLine("  " + l)),
             cl.String("attention"));
+        // loading a pipeline reads configs and tokenizers only: engines are built on first use
         using var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
-        // images are PNG; videos MP4 unless --format png (a frame folder) — decided before any work is done
-        var chosen = format ?? (pipeline.Info.ProducesVideo ? MediaFormat.Mp4 : MediaFormat.Png);
-        if (!pipeline.Info.ProducesVideo && chosen == MediaFormat.Mp4)
-            throw new UsageException($"{pipeline.Info.ClassName} makes images, which are written as PNG: use --format png or an --output ending in .png");
-        string outputPath = cl.String("output") ?? (chosen == MediaFormat.Mp4 ? "output.mp4" : pipeline.Info.ProducesVideo ? "output" : "output.png");
+        var info = pipeline.Info;
+        if (cl.String("image") is { } imagePath)
+        {
+            if (!info.AcceptsImage)  // refused before the image is decoded
+                throw new GenerationException("image", $"{info.ClassName} is text-to-{(info.ProducesVideo ? "video" : "image")} and takes no image; remove --image");
+            request = request with { Image = ReadImage(imagePath) };
+        }
+        if (cl.String("latents") is { } latentsPath) request = request with { Latents = ReadLatents(latentsPath) };
         pipeline.Validate(request);
-        var progress = new ConsoleProgress(log);
+
+        var target = requested.For(info);
+        var writer = new MediaWriter(new Mp4Writer(searchPath: environment.FfmpegSearchPath));
+        writer.CheckTarget(target.Path, target.Format, info.ProducesVideo);
+        string? tensorsPath = cl.String("save-tensors");
+        if (tensorsPath is not null && WritableLocation.Problem(Path.GetDirectoryName(Path.GetFullPath(tensorsPath))!) is { } problem)
+            throw new MediaException($"--save-tensors {tensorsPath}: cannot write: {problem}");
+        WarnAboutTruncation(model, request, log);
+
+        var progress = new ConsoleProgress(log, environment.LogIsTerminal);
         // Ctrl+C cancels between steps (outputs are written atomically, so nothing is left half-written)
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); log.WriteLine("cancelling..."); };
@@ -70,21 +87,28 @@ public static class GenerateCommand
         finally { Console.CancelKeyPress -= onCancel; }
         progress.Done();
 
-        if (cl.String("save-tensors") is { } tensorsPath)
+        if (tensorsPath is not null)
             SafeTensorsWriter.Write(tensorsPath, [result.Latents.ToTensorData("latents"), result.Output.ToTensorData("output")]);
-        var written = MediaWriter.Save(result, outputPath, chosen);
+        var written = writer.Write(result, target.Path, target.Format);
         foreach (var f in written.Take(3)) output.WriteLine($"wrote {f}");
         if (written.Count > 3) output.WriteLine($"... {written.Count} files");
         output.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1} s");
-        return 0;
+        return ExitCode.Success;
     }
 
-    static MediaFormat? FormatFromExtension(string? output) => Path.GetExtension(output ?? "").ToLowerInvariant() switch
+    static void WarnAboutTruncation(string model, GenerationRequest request, TextWriter log)
     {
-        ".mp4" => MediaFormat.Mp4,
-        ".png" => MediaFormat.Png,
-        _ => null,
-    };
+        if (!File.Exists(Path.Combine(model, ModelIndex.FileName))) return;
+        var index = ModelIndex.Load(model);
+        foreach (var (name, text) in new[] { ("prompt", request.Prompt), ("negative prompt", request.NegativePrompt) })
+        {
+            if (string.IsNullOrEmpty(text)) continue;
+            foreach (var cut in PromptTruncation.Check(index, text, request.MaxSequenceLength))
+                log.WriteLine($"warning: the {name} is cut to {cut.Limit} tokens ({cut.LimitName}) for {cut.Encoder}: its last " +
+                              $"{cut.DroppedTokens} token(s) are dropped, as diffusers drops them; " +
+                              (cut.LimitName == "max_sequence_length" ? "raise --max-sequence-length or shorten it" : "shorten it"));
+        }
+    }
 
     static HostTensor ReadLatents(string path)
     {
@@ -96,26 +120,8 @@ public static class GenerateCommand
 
     static HostTensor ReadImage(string path)
     {
-        if (!File.Exists(path)) throw new UsageException($"--image {path}: file not found");
+        if (!File.Exists(path)) throw new MediaException($"--image {path}: file not found");
         var image = ImageReader.Read(path);
         return HostTensor.Float32(image.ToFloat(), image.Height, image.Width, 3);
     }
-}
-
-/// <summary>Progress on stderr: a line per stage and a step counter.</summary>
-sealed class ConsoleProgress(TextWriter log) : IProgress<GenerationProgress>
-{
-    readonly Stopwatch _clock = Stopwatch.StartNew();
-    string _stage = "";
-
-    public void Report(GenerationProgress p)
-    {
-        lock (this)
-        {
-            if (p.Stage != _stage) { _stage = p.Stage; log.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:F1}s] {p.Stage}"); }
-            if (p.Stage == "denoise" && p.Step > 0) log.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:F1}s]   step {p.Step}/{p.TotalSteps}");
-        }
-    }
-
-    public void Done() => log.WriteLine($"[{_clock.Elapsed.TotalSeconds,6:F1}s] finished");
 }

@@ -55,8 +55,9 @@ public static class ImageReader
         string err = stderr.Result.Trim();
         if (process.ExitCode != 0 || png.Length == 0)
         {
-            string reason = err.Length == 0 ? $"exit code {process.ExitCode}" : err.Split('\n')[^1].Trim();
-            throw new MediaException($"{source}: {what} that ffmpeg cannot decode: {reason}");
+            string reason = err.Length == 0 ? $"exit code {process.ExitCode}, no message" : err.Split('\n')[^1].Trim();
+            throw new MediaException($"{source}: {what}; PNG is read directly, other formats are decoded with ffmpeg ({ffmpeg}), " +
+                                     $"which failed: {reason}");
         }
         return PngReader.Decode(png.ToArray(), source);
     }
@@ -65,8 +66,9 @@ public static class ImageReader
     public static bool IsPng(ReadOnlySpan<byte> data) => data.Length >= 8 && data[..8].SequenceEqual(PngWriter.Signature);
 
     static string Describe(ReadOnlySpan<byte> d) =>
-        d.Length >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF ? "a JPEG file"
+        d.Length == 0 ? "an empty file"
+        : d.Length >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF ? "a JPEG file"
         : d.Length >= 12 && d[..4].SequenceEqual("RIFF"u8) && d[8..12].SequenceEqual("WEBP"u8) ? "a WebP file"
         : d.Length >= 2 && d[0] == (byte)'B' && d[1] == (byte)'M' ? "a BMP file"
-        : "not a PNG file";
+        : $"not a PNG file (it starts with bytes {string.Join(' ', d[..Math.Min(d.Length, 8)].ToArray().Select(b => b.ToString("x2")))})";
 }

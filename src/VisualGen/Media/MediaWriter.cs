@@ -15,8 +15,42 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
     public static IReadOnlyList<string> Save(GenerationResult result, string path, MediaFormat format) =>
         new MediaWriter().Write(result, path, format);
 
-    /// <summary>Writes the result and returns the paths written (files, or frame folders for PNG video).</summary>
+    /// <summary>
+    /// Refuses, before a generation, what <see cref="Write"/> would refuse after it: MP4 for an image, a target that
+    /// cannot be written (a file where a folder is needed, a folder where the file goes, no write permission, /proc),
+    /// and MP4 without ffmpeg. Throws <see cref="MediaException"/> naming the path and the problem.
+    /// </summary>
+    public void CheckTarget(string path, MediaFormat format, bool isVideo)
+    {
+        if (!isVideo && format != MediaFormat.Png) throw new MediaException($"{path}: images are written as PNG, not {format}");
+        string folder;
+        if (isVideo && format == MediaFormat.Png)
+        {
+            folder = FrameFolder(path, 0, 1);
+            if (File.Exists(folder)) throw new MediaException($"{folder}: is a file; PNG frames need a folder there");
+        }
+        else
+        {
+            string file = Path.GetFullPath(Indexed(path, 0, 1, format == MediaFormat.Mp4 ? ".mp4" : ".png"));
+            if (Directory.Exists(file)) throw new MediaException($"{file}: is a folder; the output file cannot be written there");
+            folder = Path.GetDirectoryName(file)!;
+        }
+        if (WritableLocation.Problem(folder) is { } problem) throw new MediaException($"{path}: cannot write the output: {problem}");
+        if (format == MediaFormat.Mp4) _mp4.RequireFfmpeg(path);
+    }
+
+    /// <summary>Writes the result and returns the paths written (files, or frame folders for PNG video). A file-system
+    /// failure is a <see cref="MediaException"/> naming the path.</summary>
     public IReadOnlyList<string> Write(GenerationResult result, string path, MediaFormat format)
+    {
+        try { return WriteFiles(result, path, format); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MediaException($"{path}: cannot write the output: {e.Message}", e);
+        }
+    }
+
+    IReadOnlyList<string> WriteFiles(GenerationResult result, string path, MediaFormat format)
     {
         var output = result.Output;
         var shape = output.Shape;
@@ -57,13 +91,19 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
             }
             else
             {
-                var folder = Path.Combine(Path.GetDirectoryName(path) ?? "", Path.GetFileNameWithoutExtension(path));
-                if (batch > 1) folder += $"_{b}";
+                var folder = FrameFolder(path, b, batch);
                 FrameFolderWriter.Write(folder, images);
                 written.Add(folder);
             }
         }
         return written;
+    }
+
+    /// <summary>The frame folder of a PNG video: the path without its extension (name_i for a larger batch).</summary>
+    static string FrameFolder(string path, int index, int count)
+    {
+        var folder = Path.Combine(Path.GetDirectoryName(path) ?? "", Path.GetFileNameWithoutExtension(path));
+        return count > 1 ? folder + $"_{index}" : folder;
     }
 
     /// <summary>path for a batch of one; name_i.ext for a larger batch (the extension defaults to <paramref name="ext"/>).</summary>

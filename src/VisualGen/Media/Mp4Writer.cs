@@ -33,8 +33,7 @@ public sealed class Mp4Writer
         for (int i = 1; i < frames.Count; i++)
             if (frames[i].Width != w || frames[i].Height != h)
                 throw new ArgumentException($"frame {i} is {frames[i].Width}x{frames[i].Height}, frame 0 is {w}x{h}");
-        var ffmpeg = _ffmpegPath ?? Ffmpeg.Find(_searchPath) ?? throw new MediaException($"{path}: {Ffmpeg.MissingHelp}");
-        if (!File.Exists(ffmpeg)) throw new MediaException($"{path}: ffmpeg not found at {ffmpeg}. {Ffmpeg.MissingHelp}");
+        var ffmpeg = RequireFfmpeg(path);
 
         int ew = w + (w & 1), eh = h + (h & 1);
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
@@ -89,6 +88,15 @@ public sealed class Mp4Writer
         {
             if (File.Exists(tmp)) File.Delete(tmp);
         }
+    }
+
+    /// <summary>The ffmpeg this writer runs; a <see cref="MediaException"/> for <paramref name="path"/> saying how to
+    /// install it when there is none (checked before a generation, so its absence does not waste one).</summary>
+    public string RequireFfmpeg(string path)
+    {
+        var ffmpeg = _ffmpegPath ?? Ffmpeg.Find(_searchPath) ?? throw new MediaException($"{path}: {Ffmpeg.MissingHelp}");
+        if (!File.Exists(ffmpeg)) throw new MediaException($"{path}: ffmpeg not found at {ffmpeg}. {Ffmpeg.MissingHelp}");
+        return ffmpeg;
     }
 
     /// <summary>Copies a frame into an even-sized buffer, repeating the last column and row where the size was odd.</summary>

@@ -3,7 +3,7 @@ namespace VisualGen.Tokenizers;
 /// <summary>
 /// Hugging Face's truncation and padding for one sequence: the content is cut so that it and the
 /// special tokens fit <c>maxLength</c> (so BOS/EOS always survive truncation), then padded on the
-/// right with the pad id and mask 0.
+/// right with the pad id and mask 0. The result counts the content tokens that were cut.
 /// </summary>
 public static class TokenSequence
 {
@@ -30,6 +30,6 @@ public static class TokenSequence
         if (eos.HasValue) ids[at++] = eos.Value;
         for (int i = 0; i < used; i++) mask[i] = 1;
         for (int i = used; i < length; i++) ids[i] = padId;
-        return new TokenizedText(ids, mask);
+        return new TokenizedText(ids, mask, truncatedTokenCount: content.Count - kept);
     }
 }

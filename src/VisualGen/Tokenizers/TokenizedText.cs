@@ -13,8 +13,12 @@ public sealed class TokenizedText
     /// <summary>Number of real (unpadded) tokens: the sum of the mask.</summary>
     public int TokenCount { get; }
 
-    public TokenizedText(long[] inputIds, long[] attentionMask)
+    /// <summary>Tokens of the text cut off by truncation (0 when it fit): diffusers warns when this is not 0.</summary>
+    public int TruncatedTokenCount { get; }
+
+    public TokenizedText(long[] inputIds, long[] attentionMask, int truncatedTokenCount = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(truncatedTokenCount);
         ArgumentNullException.ThrowIfNull(inputIds);
         ArgumentNullException.ThrowIfNull(attentionMask);
         if (inputIds.Length != attentionMask.Length)
@@ -25,6 +29,6 @@ public sealed class TokenizedText
             if (m is not (0 or 1)) throw new ArgumentException($"attention mask holds {m}; only 0 and 1 are allowed", nameof(attentionMask));
             count += (int)m;
         }
-        InputIds = inputIds; AttentionMask = attentionMask; TokenCount = count;
+        InputIds = inputIds; AttentionMask = attentionMask; TokenCount = count; TruncatedTokenCount = truncatedTokenCount;
     }
 }

@@ -1,0 +1,51 @@
+namespace VisualGen.Cli;
+
+/// <summary>The usage text of each command (printed by <c>COMMAND --help</c>) and of the whole tool.</summary>
+public static class CliUsage
+{
+    public const string Generate = """
+          generate  [--model DIR] --prompt TEXT [--negative-prompt TEXT] [--height N] [--width N] [--frames N]
+                    [--steps N] [--guidance-scale X] [--guidance-scale-2 X] [--true-cfg-scale X] [--shift X] [--seed N]
+                    [--max-sequence-length N] [--image FILE] [--latents FILE] [--save-tensors FILE]
+                    [--output PATH] [--format mp4|png] [--engine ort-cpu|ort-cuda|native-cuda]
+                    [--engine-cache DIR | --cache DIR] [--attention bf16|fp8]   (fp8: self-attention in FP8 on native-cuda)
+                    Without --model, a built-in tiny demo model (random weights) is used.
+                    --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;
+                    an extension that disagrees with --format is refused. PNG video is a folder of frames.
+        """;
+
+    public const string Info = """
+          info      --model DIR
+                    Prints the detected pipeline class, family and components, and which components export.
+        """;
+
+    public const string Build = """
+          build     --model DIR [--components a,b] [--cache DIR | --engine-cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]
+                    [--verify full|changed]
+                    Exports and builds every component (or those listed) into the engine cache.
+        """;
+
+    public const string ExitStatus = """
+        exit status: 0 success; 1 the command ran and failed (a model, engine, input or output file missing, unreadable
+                     or unwritable; ffmpeg missing; an engine failure); 2 usage error (unknown command or flag, a bad
+                     value, flags that disagree, a request the model refuses); 130 cancelled (Ctrl+C)
+        """;
+
+    public static string Of(string command) => command switch
+    {
+        "generate" => Command("generate", Generate),
+        "info" => Command("info", Info),
+        "build" => Command("build", Build),
+        _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a command"),
+    };
+
+    public static string Tool => $"""
+        usage: visualgen <command> [flags]      (visualgen <command> --help: that command's flags; visualgen --version)
+        {Generate}
+        {Info}
+        {Build}
+        {ExitStatus}
+        """;
+
+    static string Command(string name, string text) => $"usage: visualgen {name} [flags]\n{text}\n{ExitStatus}";
+}

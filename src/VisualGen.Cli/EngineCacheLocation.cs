@@ -1,0 +1,27 @@
+using VisualGen.Exporter.Commands;
+using VisualGen.Media;
+
+namespace VisualGen.Cli;
+
+/// <summary>
+/// The engine cache folder, checked before anything is traced or built: it must be a folder that exists or can be
+/// created. One that exists but cannot be written is a read-only deployment: its entries load, a missing one cannot
+/// be built, and a note says so.
+/// </summary>
+static class EngineCacheLocation
+{
+    /// <summary>--engine-cache, or --cache (generate and build take both); two different folders are refused.</summary>
+    public static string? Flag(CommandLine cl) => (cl.String("engine-cache"), cl.String("cache")) switch
+    {
+        ({ } a, { } b) when a != b => throw new UsageException($"--engine-cache {a} and --cache {b} name two engine caches; give one"),
+        var (a, b) => a ?? b,
+    };
+
+    public static void Require(string root, TextWriter log)
+    {
+        if (File.Exists(root)) throw new MediaException($"engine cache {root}: is a file, not a folder (--engine-cache names a folder)");
+        if (WritableLocation.Problem(root) is not { } problem) return;
+        if (!Directory.Exists(root)) throw new MediaException($"engine cache {root}: cannot create it: {problem}");
+        log.WriteLine($"note: engine cache {root} is read-only ({problem}): cached engines load, a missing one cannot be built");
+    }
+}

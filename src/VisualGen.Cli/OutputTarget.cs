@@ -1,0 +1,50 @@
+using VisualGen.Exporter.Commands;
+using VisualGen.Media;
+using VisualGen.Pipelines;
+
+namespace VisualGen.Cli;
+
+/// <summary>
+/// Where generate writes and in which format, from --output and --format: the format is --format, else the
+/// extension of --output (.png, .mp4), else MP4 for video and PNG for images. An extension that names the other
+/// format is refused, and so is MP4 for an image model; both before anything is loaded or generated.
+/// </summary>
+sealed record OutputTarget(string Path, MediaFormat Format)
+{
+    /// <summary>What the flags ask for, checked against each other; the model's kind is applied by <see cref="Requested.For"/>.</summary>
+    public static Requested FromFlags(string? output, string? format)
+    {
+        MediaFormat? flagged = format is null ? null
+            : format.Trim().ToLowerInvariant() switch
+            {
+                "png" => MediaFormat.Png,
+                "mp4" => MediaFormat.Mp4,
+                _ => throw new UsageException($"--format must be 'mp4' or 'png', got '{format}'"),
+            };
+        MediaFormat? byExtension = System.IO.Path.GetExtension(output ?? "").ToLowerInvariant() switch
+        {
+            ".mp4" => MediaFormat.Mp4,
+            ".png" => MediaFormat.Png,
+            _ => null,
+        };
+        if (flagged is { } f && byExtension is { } e && f != e)
+            throw new UsageException($"--output {output} ends in .{Name(e)} but --format is {Name(f)}; make them agree " +
+                                     $"(for PNG video frames, give --output a folder name without an extension)");
+        return new Requested(output, flagged ?? byExtension);
+    }
+
+    static string Name(MediaFormat f) => f == MediaFormat.Mp4 ? "mp4" : "png";
+
+    public sealed record Requested(string? Output, MediaFormat? Format)
+    {
+        /// <summary>The target for a pipeline: default format and file name from whether it makes video.</summary>
+        public OutputTarget For(PipelineInfo info)
+        {
+            var format = Format ?? (info.ProducesVideo ? MediaFormat.Mp4 : MediaFormat.Png);
+            if (!info.ProducesVideo && format == MediaFormat.Mp4)
+                throw new UsageException($"{info.ClassName} makes images, which are written as PNG: use --format png or an --output ending in .png");
+            string path = Output ?? (format == MediaFormat.Mp4 ? "output.mp4" : info.ProducesVideo ? "output" : "output.png");
+            return new OutputTarget(path, format);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using VisualGen.Cli;
+using VisualGen.Tests.Pipelines;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Cli;
+
+/// <summary>One exit-code convention (<see cref="ExitCode"/>, README and usage text): 2 for a wrong command line,
+/// 1 for a command that ran and failed; in both cases one error line.</summary>
+public class CliExitCodeTests
+{
+    static string[] Generate(params string[] extra) =>
+        ["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "a fox", "--height", "32", "--width", "48", "--frames", "5",
+         "--steps", "1", "--engine-cache", ConformancePipelines.CacheDir, .. extra];
+
+    [ConformanceTheory]
+    [InlineData(new[] { "--format", "gif" }, "--format must be 'mp4' or 'png', got 'gif'")]
+    [InlineData(new[] { "--format", "png", "--output", "x.mp4" }, "--output x.mp4 ends in .mp4 but --format is png")]
+    [InlineData(new[] { "--format", "mp4", "--output", "x.png" }, "--output x.png ends in .png but --format is mp4")]
+    [InlineData(new[] { "--engine", "tpu" }, "unknown engine 'tpu'")]
+    [InlineData(new[] { "--max-sequence-length", "0" }, "max_sequence_length must be at least 1")]
+    public void Command_line_mistakes_exit_2(string[] extra, string message)
+    {
+        var run = CliRun.Of(Generate(extra));
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Contains(message, Assert.Single(run.ErrorLines));
+    }
+
+    [ConformanceFact]
+    public void Missing_image_file_is_a_runtime_failure_like_a_missing_model()
+    {
+        var run = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("wan21_i2v"), "--prompt", "x", "--height", "32", "--width", "32",
+            "--frames", "5", "--engine-cache", ConformancePipelines.CacheDir, "--image", "/nonexistent/first-frame.png"]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Contains("--image /nonexistent/first-frame.png: file not found", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
+    public void Format_and_extension_disagreement_is_refused_before_the_model_is_read()
+    {
+        var run = CliRun.Of(["generate", "--model", "/nonexistent/model", "--prompt", "x", "--format", "png", "--output", "fox.mp4"]);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Contains("--output fox.mp4 ends in .mp4 but --format is png", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
+    public void Readme_documents_the_same_exit_statuses()
+    {
+        string readme = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "README.md"));
+        Assert.Contains("Exit status", readme);
+        Assert.Contains("`2`", readme);
+        Assert.Contains("`1`", readme);
+    }
+}
