@@ -30,6 +30,7 @@ public class T5EncoderConformanceTests(ITestOutputHelper output)
     [InlineData("wan22_t2v_a14b")]
     [InlineData("wan22_ti2v_5b")]
     [InlineData("wan21_i2v")]
+    [InlineData("wan22_i2v_a14b")]
     public void Wan_umt5_encoder_and_prompt_embeds_match_diffusers_golden(string family)
     {
         string dir = Path.Combine(Fixtures.Checkpoint(family), "text_encoder");

@@ -8,7 +8,7 @@ namespace VisualGen.Tests.Models;
 /// <summary>AutoencoderKLWan decode/encode, chunked as diffusers runs it, against the diffusers goldens.</summary>
 public class WanVaeConformanceTests(ITestOutputHelper log)
 {
-    public static TheoryData<string> Families => ["wan21_t2v", "wan21_t2v_euler", "wan21_i2v", "wan22_t2v_a14b", "wan22_ti2v_5b"];
+    public static TheoryData<string> Families => ["wan21_t2v", "wan21_t2v_euler", "wan21_i2v", "wan22_t2v_a14b", "wan22_i2v_a14b", "wan22_ti2v_5b"];
 
     [ConformanceTheory]
     [MemberData(nameof(Families))]

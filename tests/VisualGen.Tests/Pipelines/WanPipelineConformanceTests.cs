@@ -10,6 +10,7 @@ public class WanPipelineConformanceTests
     [InlineData("wan22_t2v_a14b")]
     [InlineData("wan22_ti2v_5b")]
     [InlineData("wan21_i2v")]
+    [InlineData("wan22_i2v_a14b")]
     public void Wan_pipelines_match_diffusers(string family)
     {
         var result = ConformancePipelines.Run(family);

@@ -14,6 +14,7 @@ public class SchedulerGoldenTests
     [InlineData("wan22_t2v_a14b")]
     [InlineData("wan22_ti2v_5b")]
     [InlineData("wan21_i2v")]
+    [InlineData("wan22_i2v_a14b")]
     [InlineData("flux1")]
     [InlineData("qwenimage")]
     public void TimestepsAndSigmasMatchDiffusers(string family)

@@ -11,6 +11,7 @@ public class WanPromptTokenizerConformanceTests
     [InlineData("wan22_t2v_a14b")]
     [InlineData("wan22_ti2v_5b")]
     [InlineData("wan21_i2v")]
+    [InlineData("wan22_i2v_a14b")]
     public void PromptAndNegativeMatchGoldens(string family)
     {
         int maxLength = TokenizerGoldens.CallInt(family, "max_sequence_length");
