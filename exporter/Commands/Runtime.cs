@@ -57,7 +57,17 @@ public static class Runtime
         return precision;
     }
 
-    public static EngineProvider CreateEngineProvider(string? cacheFlag, string? engineFlag, IProgress<string>? log, string? attentionFlag = null)
+    /// <summary>--gpu-memory: GiB (a positive number) → bytes; null when not given.</summary>
+    public static long? GpuMemory(string? flag)
+    {
+        if (flag is null) return null;
+        if (!double.TryParse(flag, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double gib) || !(gib > 0) || double.IsInfinity(gib))
+            throw new UsageException($"--gpu-memory must be a positive number of GiB, got '{flag}'");
+        return (long)(gib * (1L << 30));
+    }
+
+    public static EngineProvider CreateEngineProvider(string? cacheFlag, string? engineFlag, IProgress<string>? log, string? attentionFlag = null,
+        long? gpuMemoryBudget = null)
     {
         var overrides = new Dictionary<string, IEngineBackend>();
         var attention = Attention(attentionFlag, engineFlag);
@@ -71,6 +81,7 @@ public static class Runtime
         {
             Log = log,
             ClassBackends = overrides,
+            GpuMemoryBudget = gpuMemoryBudget,
         };
     }
 }

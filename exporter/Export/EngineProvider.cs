@@ -25,6 +25,9 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
     /// run on ONNX Runtime).</summary>
     public IReadOnlyDictionary<string, IEngineBackend> ClassBackends { get; init; } = new Dictionary<string, IEngineBackend>();
 
+    /// <summary>GPU memory the engines of one pipeline may hold together (<c>--gpu-memory</c>); null: no limit.</summary>
+    public long? GpuMemoryBudget { get; init; }
+
     /// <summary>Receives export/build lines when a caller passes no progress of its own.</summary>
     public IProgress<string>? Log { get; init; }
     public IEngineBackend Backend => backend;

@@ -9,6 +9,7 @@ public static class CliUsage
                     [--max-sequence-length N] [--image FILE] [--latents FILE] [--save-tensors FILE]
                     [--output PATH] [--format mp4|png] [--engine ort-cpu|ort-cuda|native-cuda]
                     [--engine-cache DIR | --cache DIR] [--attention bf16|fp8]   (fp8: self-attention in FP8 on native-cuda)
+                    [--gpu-memory GiB]   (native-cuda: engines of earlier stages are released to stay within it)
                     Without --model, a built-in tiny demo model (random weights) is used.
                     --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;
                     an extension that disagrees with --format is refused. PNG video is a folder of frames.

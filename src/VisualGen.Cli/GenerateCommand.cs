@@ -20,13 +20,14 @@ public static class GenerateCommand
     [
         "model", "prompt", "negative-prompt", "height", "width", "frames", "steps", "guidance-scale", "guidance-scale-2",
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "image", "latents", "save-tensors", "output", "format",
-        "engine", "engine-cache", "cache", "attention",
+        "engine", "engine-cache", "cache", "attention", "gpu-memory",
     ];
 
     public static int Run(string[] args, TextWriter output, TextWriter log, CliEnvironment environment)
     {
         var cl = new CommandLine(args, Flags);
         var requested = OutputTarget.FromFlags(cl.String("output"), cl.String("format"));
+        long? gpuMemory = Runtime.GpuMemory(cl.String("gpu-memory"));
         string? cacheFlag = EngineCacheLocation.Flag(cl);
         string model;
         if (cl.String("model") is { } m) model = Path.GetFullPath(m);
@@ -56,7 +57,7 @@ public static class GenerateCommand
         var clock = Stopwatch.StartNew();
         EngineCacheLocation.Require(Runtime.CacheDirectory(cacheFlag), log);
         using var engines = Runtime.CreateEngineProvider(cacheFlag, cl.String("engine"), new LineProgress(l => log.WriteLine("  " + l)),
-            cl.String("attention"));
+            cl.String("attention"), gpuMemory);
         // loading a pipeline reads configs and tokenizers only: engines are built on first use
         using var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
         var info = pipeline.Info;

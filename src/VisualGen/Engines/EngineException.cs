@@ -1,4 +1,4 @@
 namespace VisualGen.Engines;
 
 /// <summary>An engine could not be built, loaded or run. The message says what and what to do.</summary>
-public sealed class EngineException(string message, Exception? inner = null) : Exception(message, inner);
+public class EngineException(string message, Exception? inner = null) : Exception(message, inner);

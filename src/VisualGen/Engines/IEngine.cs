@@ -9,4 +9,7 @@ public interface IEngine : IDisposable
 
     /// <summary>Runs the graph on named host inputs; returns every graph output by name.</summary>
     IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs);
+
+    /// <summary>GPU memory the engine holds now (weights, planned buffers); 0 for engines that compute on the host.</summary>
+    long DeviceBytes => 0;
 }

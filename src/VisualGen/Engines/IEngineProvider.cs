@@ -12,6 +12,9 @@ public interface IEngineProvider
 
     IEngine GetEngine(string modelPath, string component) => GetEngine(modelPath, component, null);
 
+    /// <summary>GPU memory the engines of one pipeline may hold together (null: no limit); see PipelineEngines.</summary>
+    long? GpuMemoryBudget => null;
+
     /// <summary>Frees an engine this provider gave out (for example the Wan 2.2 expert no longer in use).</summary>
     void Release(IEngine engine) => engine.Dispose();
 }

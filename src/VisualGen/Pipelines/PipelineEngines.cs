@@ -2,27 +2,84 @@ using VisualGen.Engines;
 
 namespace VisualGen.Pipelines;
 
-/// <summary>A pipeline's engines, loaded from its provider on first use and kept until released.</summary>
+/// <summary>
+/// A pipeline's engines, loaded from its provider on first use and kept until released — within the provider's GPU
+/// memory budget (<see cref="IEngineProvider.GpuMemoryBudget"/>, <c>--gpu-memory</c>). Pipelines mark their stages
+/// (<see cref="BeginStage"/>: encode, denoise, decode); when an engine would not fit, engines not used in the current
+/// stage are released, least recently used first (diffusers' model offload: a later stage's engines are loaded again
+/// from the engine cache). A stage whose own engines do not fit together is refused with what it needs.
+/// </summary>
 public sealed class PipelineEngines(string modelDir, IEngineProvider provider, IProgress<string>? log = null)
 {
-    readonly Dictionary<string, IEngine> _loaded = [];
+    readonly Dictionary<string, (IEngine Engine, long LastUse, int Stage)> _loaded = [];
+    readonly Dictionary<string, long> _knownBytes = [];   // device bytes each component held when last seen
+    long _clock;
+    int _stage;
+    string _stageName = "";
+
+    /// <summary>The components loaded now (for tests and logs).</summary>
+    public IReadOnlyCollection<string> Loaded { get { lock (_loaded) return _loaded.Keys.ToList(); } }
+
+    /// <summary>Starts a stage: engines used from now on are the stage's own; earlier ones may be released for them.</summary>
+    public void BeginStage(string name)
+    {
+        lock (_loaded) { _stage++; _stageName = name; }
+    }
 
     public IEngine Get(string component)
     {
         lock (_loaded)
         {
-            if (!_loaded.TryGetValue(component, out var e))
-                _loaded[component] = e = provider.GetEngine(modelDir, component, log);
-            return e;
+            if (_loaded.TryGetValue(component, out var e))
+            {
+                _loaded[component] = (e.Engine, ++_clock, _stage);
+                return e.Engine;
+            }
+            long? budget = provider.GpuMemoryBudget;
+            if (budget is long b) MakeRoom(b, _knownBytes.GetValueOrDefault(component), component);
+            var engine = provider.GetEngine(modelDir, component, log);
+            _loaded[component] = (engine, ++_clock, _stage);
+            if (budget is long b2)
+            {
+                MakeRoom(b2, 0, component);
+                long stageBytes = _loaded.Values.Where(v => v.Stage == _stage).Sum(v => v.Engine.DeviceBytes);
+                if (stageBytes > b2)
+                {
+                    var names = _loaded.Where(kv => kv.Value.Stage == _stage).Select(kv => $"{kv.Key} {Gib(kv.Value.Engine.DeviceBytes)}").ToList();
+                    Release(component);
+                    throw new GpuMemoryException($"the {_stageName} stage needs {string.Join(" + ", names)} = {Gib(stageBytes)} of GPU memory at once; " +
+                        $"--gpu-memory is {Gib(b2)}: set it to at least {Math.Ceiling(stageBytes / (double)(1L << 30))} GiB");
+                }
+            }
+            return engine;
         }
     }
+
+    /// <summary>Releases engines of earlier stages, least recently used first, until <paramref name="incoming"/> more bytes fit.</summary>
+    void MakeRoom(long budget, long incoming, string forComponent)
+    {
+        long Resident() => _loaded.Values.Sum(v => v.Engine.DeviceBytes);
+        while (Resident() + incoming > budget)
+        {
+            var victim = _loaded.Where(kv => kv.Value.Stage != _stage && kv.Key != forComponent).OrderBy(kv => kv.Value.LastUse).Select(kv => kv.Key).FirstOrDefault();
+            if (victim is null) return;
+            log?.Report($"GPU memory budget {Gib(budget)}: releasing {victim} ({Gib(_loaded[victim].Engine.DeviceBytes)}) for {forComponent}");
+            Release(victim);
+        }
+    }
+
+    static string Gib(long bytes) => $"{bytes / (double)(1L << 30):F2} GiB";
 
     /// <summary>Frees <paramref name="component"/>'s engine if it is loaded (a later Get loads it again).</summary>
     public void Release(string component)
     {
         IEngine? engine;
         lock (_loaded)
-            if (!_loaded.Remove(component, out engine)) return;
+        {
+            if (!_loaded.Remove(component, out var e)) return;
+            engine = e.Engine;
+            _knownBytes[component] = engine.DeviceBytes;
+        }
         provider.Release(engine);
     }
 
@@ -32,3 +89,6 @@ public sealed class PipelineEngines(string modelDir, IEngineProvider provider, I
         lock (_loaded) _loaded.Clear();
     }
 }
+
+/// <summary>What a pipeline stage needs at once does not fit the GPU memory budget; the message says what to set.</summary>
+public sealed class GpuMemoryException(string message) : EngineException(message);

@@ -74,6 +74,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         float trueCfgScale = (float)(r.TrueCfgScale ?? 1.0);
         bool doTrueCfg = trueCfgScale > 1 && r.NegativePrompt is not null;
 
+        _engines.BeginStage("encode");
         progress?.Report(new GenerationProgress("encode", 0, steps));
         var t5 = _t5Tokenizer.WithMaxSequenceLength(maxSeq);
         var prompt = EncodePrompt(t5, r.Prompt);
@@ -94,6 +95,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         scheduler.SetTimesteps(steps, mu, FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
         HostTensor? guidance = _config.GuidanceEmbeds ? HostTensor.Float32([guidanceScale], 1) : null;
 
+        _engines.BeginStage("denoise");
         var transformer = Engine("transformer");
         var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
         {
@@ -106,6 +108,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         }, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
+        _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
         var image = Decode(LatentPacking.Unpack(finalLatents, latentH, latentW));
         return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond);

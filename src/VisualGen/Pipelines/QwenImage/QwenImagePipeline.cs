@@ -84,6 +84,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             ? QwenImageRequestRules.CheckLatents(given, packedShape)
             : LatentNoise.Gaussian(tokens * _config.PackedChannels, r.Seed ?? 0);
 
+        _engines.BeginStage("encode");
         progress?.Report(new GenerationProgress("encode", 0, steps));
         bool trueCfg = trueCfgScale > 1 && r.NegativePrompt is not null;
         var promptEmbeds = EncodePrompt(r.Prompt, maxSeq);
@@ -95,6 +96,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         scheduler.SetTimesteps(steps, flowMatch.CalculateShift(tokens), FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
 
         var imgShapes = HostTensor.Int64([1, gridH, gridW], 3);
+        _engines.BeginStage("denoise");
         var transformer = Engine("transformer");
         var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
         {
@@ -108,6 +110,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         }, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, packedShape);
+        _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
         var unpacked = LatentPacking.Unpack(finalLatents, latentH, latentW);
         var vaeLatents = _latentStats.Denormalize(unpacked.Reshape(1, _config.LatentChannels, 1, latentH, latentW));

@@ -88,6 +88,7 @@ public sealed class WanPipeline : IGenerationPipeline
         var (height, width, frames, steps, guidance, guidance2, maxSeq, shape) = Resolve(r);
         float[] latents = r.Latents is { } given ? given.Floats : LatentNoise.Gaussian(shape.Aggregate(1L, (a, b) => a * b), r.Seed ?? 0);
 
+        _engines.BeginStage("encode");
         progress?.Report(new GenerationProgress("encode", 0, steps));
         var tokenizer = _tokenizer.WithMaxSequenceLength(maxSeq);
         bool cfg = guidance > 1f || (_config.BoundaryRatio is not null && guidance2 > 1f);
@@ -112,6 +113,7 @@ public sealed class WanPipeline : IGenerationPipeline
         var constant = new Dictionary<string, HostTensor> { ["encoder_hidden_states"] = cfg ? Concat(promptEmbeds, negativeEmbeds!) : promptEmbeds };
         if (imageEmbeds is not null) constant["encoder_hidden_states_image"] = cfg ? Concat(imageEmbeds, imageEmbeds) : imageEmbeds;
         using var stepInputs = new StepInputs(constant);
+        _engines.BeginStage("denoise");
         var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
         {
             bool high = boundary is null || t >= boundary;
@@ -123,6 +125,7 @@ public sealed class WanPipeline : IGenerationPipeline
         }, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
+        _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
         var vaeLatents = _latentStats.Denormalize(finalLatents);
         var video = new WanVaeDecoder(Engine("vae.decoder_first"), Engine("vae.decoder_next")).Decode(vaeLatents, ct);
