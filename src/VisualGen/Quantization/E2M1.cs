@@ -10,7 +10,8 @@ namespace VisualGen.Quantization;
 public static class E2M1
 {
     static readonly float[] Midpoints = [0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5f];
-    static readonly float[] Magnitudes = [0f, 0.5f, 1f, 1.5f, 2f, 3f, 4f, 6f];
+    /// <summary>The value of each code, ModelOpt's table: code 8 ("−0") decodes to +0, as the goldens' dequant has it.</summary>
+    static readonly float[] Values = [0f, 0.5f, 1f, 1.5f, 2f, 3f, 4f, 6f, 0f, -0.5f, -1f, -1.5f, -2f, -3f, -4f, -6f];
 
     public const byte SignBit = 0x8;
 
@@ -25,9 +26,5 @@ public static class E2M1
         return (byte)(value < 0 ? code | SignBit : code);
     }
 
-    public static float Decode(byte code)
-    {
-        float magnitude = Magnitudes[code & 7];
-        return (code & SignBit) != 0 ? -magnitude : magnitude;
-    }
+    public static float Decode(byte code) => Values[code & 0xf];
 }
