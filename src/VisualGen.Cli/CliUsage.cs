@@ -30,7 +30,7 @@ public static class CliUsage
     public static readonly string Quantize = $"""
           quantize  --tensors FILE --scheme {string.Join("|", QuantizationSchemeRegistry.CreateDefault().Names)} --output FILE
                     Quantizes every tensor of a safetensors file (F32, BF16 or F16) and writes TENSOR.SCHEME.PART:
-        {string.Join("\n", QuantizationSchemeRegistry.CreateDefault().Schemes.Select(s => $"              {s.Name,-10}{s.Summary}"))}
+        {string.Join("\n", QuantizationSchemeRegistry.CreateDefault().Schemes.Select(s => $"              {s.Name,-11}{s.Summary}"))}
         """;
 
     public const string ExitStatus = """
