@@ -4,15 +4,16 @@ using VisualGen.Engines;
 using VisualGen.Exporter.Commands;
 using VisualGen.Media;
 using VisualGen.Pipelines;
+using VisualGen.Quantization;
 using VisualGen.Schedulers;
 
 namespace VisualGen.Cli;
 
-/// <summary>The <c>visualgen</c> command line: generate, info, build. Errors from user data are one line, never a
+/// <summary>The <c>visualgen</c> command line: generate, info, build, quantize. Errors from user data are one line, never a
 /// stack trace, and every command exits by one convention (<see cref="ExitCode"/>).</summary>
 public static class CliApp
 {
-    static readonly string[] Commands = ["generate", "info", "build"];
+    static readonly string[] Commands = ["generate", "info", "build", "quantize"];
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error, CliEnvironment.FromProcess());
 
@@ -47,6 +48,7 @@ public static class CliApp
                 "generate" => GenerateCommand.Run(args[1..], output, log, environment),
                 "info" => InfoCommand.Run(args[1..], output),
                 "build" => Build(args[1..], output, log),
+                "quantize" => QuantizeCommand.Run(args[1..], output, QuantizationSchemeRegistry.CreateDefault()),
                 _ => throw new UsageException($"unknown command '{args[0]}' (commands: {string.Join(", ", Commands)}; visualgen --help lists their flags)"),
             };
         }
@@ -60,7 +62,7 @@ public static class CliApp
             log.WriteLine($"error: {e.Parameter}: {e.Message}");
             return ExitCode.Usage;
         }
-        catch (Exception e) when (e is CheckpointException or EngineException or MediaException or SchedulerException)
+        catch (Exception e) when (e is CheckpointException or EngineException or MediaException or SchedulerException or QuantizationException)
         {
             log.WriteLine($"error: {e.Message}");
             return ExitCode.Failure;

@@ -1,3 +1,5 @@
+using VisualGen.Quantization;
+
 namespace VisualGen.Cli;
 
 /// <summary>The usage text of each command (printed by <c>COMMAND --help</c>) and of the whole tool.</summary>
@@ -26,6 +28,12 @@ public static class CliUsage
                     Exports and builds every component (or those listed) into the engine cache.
         """;
 
+    public static readonly string Quantize = $"""
+          quantize  --tensors FILE --scheme {string.Join("|", QuantizationSchemeRegistry.CreateDefault().Names)} --output FILE
+                    Quantizes every tensor of a safetensors file (F32, BF16 or F16) and writes TENSOR.SCHEME.PART:
+        {string.Join("\n", QuantizationSchemeRegistry.CreateDefault().Schemes.Select(s => $"              {s.Name,-11}{s.Summary}"))}
+        """;
+
     public const string ExitStatus = """
         exit status: 0 success; 1 the command ran and failed (a model, engine, input or output file missing, unreadable
                      or unwritable; ffmpeg missing; an engine failure); 2 usage error (unknown command or flag, a bad
@@ -37,6 +45,7 @@ public static class CliUsage
         "generate" => Command("generate", Generate),
         "info" => Command("info", Info),
         "build" => Command("build", Build),
+        "quantize" => Command("quantize", Quantize),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a command"),
     };
 
@@ -45,6 +54,7 @@ public static class CliUsage
         {Generate}
         {Info}
         {Build}
+        {Quantize}
         {ExitStatus}
         """;
 

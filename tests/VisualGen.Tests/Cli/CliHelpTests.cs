@@ -11,6 +11,7 @@ public class CliHelpTests
         { "generate", GenerateCommand.Flags },
         { "info", ["model"] },
         { "build", BuildCommand.Flags },
+        { "quantize", QuantizeCommand.Flags },
     };
 
     [Theory]

@@ -1,0 +1,36 @@
+using VisualGen.Checkpoints;
+using VisualGen.Exporter.Commands;
+using VisualGen.Quantization;
+
+namespace VisualGen.Cli;
+
+/// <summary>
+/// <c>quantize --tensors FILE --scheme NAME --output FILE</c>: quantizes every tensor of a safetensors file with one
+/// scheme and writes each part as <c>{tensor}.{scheme}.{part}</c> (the names of the quantization fixtures), atomically.
+/// An unknown scheme is a usage error listing the schemes; a tensor the scheme cannot take is a one-line error naming it.
+/// </summary>
+public static class QuantizeCommand
+{
+    public static readonly string[] Flags = ["tensors", "scheme", "output"];
+
+    public static int Run(string[] args, TextWriter output, QuantizationSchemeRegistry schemes)
+    {
+        var cl = new CommandLine(args, Flags);
+        string input = cl.Required("tensors");
+        string name = cl.Required("scheme");
+        string target = cl.Required("output");
+        if (!schemes.TryGet(name, out var scheme))
+            throw new UsageException($"unknown --scheme '{name}' (schemes: {string.Join(", ", schemes.Names)})");
+
+        var quantized = new List<QuantizedTensor>();
+        using (var file = SafeTensorsFile.Open(input))
+        {
+            if (!file.Names.Any()) throw new CheckpointException(input, "holds no tensors to quantize");
+            foreach (string tensor in file.Names) quantized.Add(scheme.Quantize(SourceTensor.Read(file, tensor)));
+        }
+        SafeTensorsWriter.Write(target, quantized.SelectMany(q => q.Tensors));
+        foreach (var q in quantized) output.WriteLine($"{q.Source}: {string.Join(", ", q.Tensors.Select(t => t.Name))}");
+        output.WriteLine($"wrote {quantized.Sum(q => q.Tensors.Count())} tensors ({scheme.Name}) to {target}");
+        return ExitCode.Success;
+    }
+}

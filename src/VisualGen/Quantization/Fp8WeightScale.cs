@@ -1,0 +1,14 @@
+namespace VisualGen.Quantization;
+
+/// <summary>
+/// The dequantization scale of FP8 weights (per tensor and per 128×128 block): s = max(amax/448, 1/(448·512)) in
+/// float32, then rounded to the weight's dtype (a bf16 weight gets a bf16 scale, as ModelOpt computes it in the
+/// weight's dtype). The floor keeps an all-zero tensor or block from dividing by zero.
+/// </summary>
+public static class Fp8WeightScale
+{
+    /// <summary>1/(448·512): the smallest scale.</summary>
+    public const float Floor = 1f / (E4M3.Max * 512f);
+
+    public static float For(float amax, SourceTensor weight) => weight.RoundToDType(MathF.Max(amax / E4M3.Max, Floor));
+}

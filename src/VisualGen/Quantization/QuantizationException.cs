@@ -1,0 +1,5 @@
+namespace VisualGen.Quantization;
+
+/// <summary>A tensor that a quantization scheme cannot take (its dtype, rank, shape or values). The message names
+/// the tensor, the scheme and what it needs.</summary>
+public sealed class QuantizationException(string message) : Exception(message);

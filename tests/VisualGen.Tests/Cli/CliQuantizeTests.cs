@@ -1,0 +1,102 @@
+using VisualGen.Checkpoints;
+using VisualGen.Cli;
+using VisualGen.Quantization;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Cli;
+
+/// <summary><c>quantize</c>: writes every tensor's parts under the fixture names, atomically; an unknown scheme is a
+/// usage error listing the schemes; a tensor the scheme cannot take is one error line naming it.</summary>
+public class CliQuantizeTests
+{
+    static string Input(params TensorData[] tensors)
+    {
+        string path = Path.Combine(Fixtures.TempDir("quant"), "in.safetensors");
+        SafeTensorsWriter.Write(path, tensors);
+        return path;
+    }
+
+    static TensorData Weight(string name, int rows, int columns) =>
+        TensorData.Float32(name, [rows, columns], Enumerable.Range(0, rows * columns).Select(i => (i % 37 - 18) / 8f).ToArray());
+
+    [Fact]
+    public void Writes_every_part_of_every_tensor_as_the_library_makes_them()
+    {
+        string input = Input(Weight("a.weight", 4, 32), Weight("b.weight", 2, 16));
+        string output = Path.Combine(Path.GetDirectoryName(input)!, "out.safetensors");
+        var run = CliRun.Of(["quantize", "--tensors", input, "--scheme", "nvfp4", "--output", output]);
+        Assert.Equal(ExitCode.Success, run.Rc);
+        Assert.Contains("wrote 8 tensors (nvfp4)", run.Out);
+        Assert.Equal(["in.safetensors", "out.safetensors"], Directory.GetFiles(Path.GetDirectoryName(input)!).Select(Path.GetFileName).Order());
+
+        using var written = SafeTensorsFile.Open(output);
+        using var source = SafeTensorsFile.Open(input);
+        foreach (string name in new[] { "a.weight", "b.weight" })
+        foreach (var expected in new Nvfp4Scheme().Quantize(SourceTensor.Read(source, name)).Tensors)
+        {
+            Assert.Equal(expected.Shape, written.Info(expected.Name).Shape);
+            Assert.Equal(expected.Bytes.ToArray(), written.GetBytes(expected.Name).ToArray());
+        }
+        Assert.Equal(8, written.Names.Count());
+    }
+
+    [Fact]
+    public void Unknown_scheme_is_a_usage_error_listing_the_schemes()
+    {
+        var run = CliRun.Of(["quantize", "--tensors", Input(Weight("w", 2, 16)), "--scheme", "int4", "--output", "o.safetensors"]);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Equal("error: unknown --scheme 'int4' (schemes: fp8, fp8_block, nvfp4, fp8_1x128)", Assert.Single(run.ErrorLines));
+    }
+
+    [Theory]
+    [InlineData("--tensors")]
+    [InlineData("--scheme")]
+    [InlineData("--output")]
+    public void Each_flag_is_required(string missing)
+    {
+        string[] all = ["--tensors", "in.safetensors", "--scheme", "fp8", "--output", "o.safetensors"];
+        int at = Array.IndexOf(all, missing);
+        var run = CliRun.Of(["quantize", .. all[..at], .. all[(at + 2)..]]);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Contains($"{missing} is required", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
+    public void Tensor_of_the_wrong_rank_is_one_line_naming_it_and_nothing_is_written()
+    {
+        string input = Input(Weight("proj.weight", 2, 16), TensorData.Float32("proj.bias", [16], new float[16]));
+        string output = Path.Combine(Path.GetDirectoryName(input)!, "out.safetensors");
+        var run = CliRun.Of(["quantize", "--tensors", input, "--scheme", "fp8_block", "--output", output]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        string error = Assert.Single(run.ErrorLines);
+        Assert.Contains("'proj.bias'", error);
+        Assert.Contains("fp8_block quantizes 2-D tensors", error);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void Tensor_of_a_non_float_dtype_is_one_line_naming_it()
+    {
+        string input = Input(TensorData.Int64("token_ids", [2, 16], new long[32]));
+        var run = CliRun.Of(["quantize", "--tensors", input, "--scheme", "fp8", "--output", input + ".out"]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Equal("error: tensor 'token_ids' is I64; only F32, BF16 and F16 tensors can be quantized", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
+    public void Non_finite_values_are_one_line_naming_the_tensor()
+    {
+        string input = Input(TensorData.Float32("w", [1, 16], [.. new float[15], float.NaN]));
+        var run = CliRun.Of(["quantize", "--tensors", input, "--scheme", "fp8", "--output", input + ".out"]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Contains("tensor 'w' holds NaN at element 15", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
+    public void Missing_input_file_is_a_runtime_failure()
+    {
+        var run = CliRun.Of(["quantize", "--tensors", "/nonexistent/in.safetensors", "--scheme", "fp8", "--output", "o.safetensors"]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Contains("/nonexistent/in.safetensors: file not found", Assert.Single(run.ErrorLines));
+    }
+}
