@@ -25,7 +25,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
             var api = e switch
             {
                 ApiException a => a,
-                GenerationException g => ApiException.BadValue(g.Parameter, g.Message),
+                GenerationException g => ApiException.BadValue(g.Parameter, ClientText.WithoutPaths(g.Message)),
                 BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
                     new ApiException(StatusCodes.Status413PayloadTooLarge, ApiException.InvalidRequest, null, "request_too_large",
                         $"The request body is larger than the server's limit of {options.MaxUploadBytes} bytes."),
@@ -48,6 +48,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
     {
         http.Response.StatusCode = e.Status;
         if (e.Status == StatusCodes.Status401Unauthorized) http.Response.Headers.WWWAuthenticate = "Bearer";
+        if (e.RetryAfterSeconds is int seconds) http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return http.Response.WriteAsJsonAsync(ErrorBody.From(e), json);
     }
 }

@@ -13,6 +13,13 @@ namespace VisualGen.Server.Api;
 /// </summary>
 public static class VideoEndpoints
 {
+    /// <summary>The fields POST /v1/videos and /v1/videos/generations take; any other is a 400 unknown_parameter.</summary>
+    public static readonly IReadOnlySet<string> Fields = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "model", "prompt", "seconds", "size", "input_reference",
+        "negative_prompt", "num_frames", "fps", "num_inference_steps", "guidance_scale", "true_cfg_scale", "seed",
+    };
+
     public static void MapVideos(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/videos", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder) =>
@@ -67,6 +74,7 @@ public static class VideoEndpoints
     static async Task<VideoJob> SubmitAsync(HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder)
     {
         var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
+        fields.RefuseUnknown(Fields, http.Request.Path.Value ?? "/v1/videos");
         var model = models.Resolve(fields.String("model"));
         var file = InputReferenceFile(fields, model);
         var spec = validator.Video(fields, model);

@@ -48,6 +48,7 @@ public static class ServerApp
         s.AddSingleton(encoder ?? new LibraryMediaEncoder());
         s.AddSingleton(new ApiKeySet(options.ApiKeys));
         s.AddSingleton<RequestValidator>();
+        s.AddSingleton<PublicAddress>();
         s.AddSingleton<JobService>();
         s.AddSingleton<ServerMetrics>();
         s.AddHostedService<GenerationWorker>();

@@ -19,6 +19,11 @@ public sealed record ServerOptions
     public int Port { get; init; } = 8000;
     /// <summary>Explicit listen URLs (ASP.NET's --urls), overriding Port.</summary>
     public string? Urls { get; init; }
+    /// <summary>
+    /// Base of the URLs the server answers (images by URL), e.g. "https://gen.example.com/visualgen"; null: the first
+    /// address it listens on. Never taken from the request's Host header, which a client can forge.
+    /// </summary>
+    public string? PublicUrl { get; init; }
     public string DataDir { get; init; } = "visualgen-data";
     /// <summary>Requests waiting for the worker (the running one not counted); more answer 429.</summary>
     public int QueueSize { get; init; } = 16;
@@ -35,7 +40,7 @@ public sealed record ServerOptions
 
     public const string Usage =
         "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8]\n" +
-        "                        [--port N | --urls URLS] [--data DIR]\n" +
+        "                        [--port N | --urls URLS] [--public-url URL] [--data DIR]\n" +
         "                        [--queue-size N] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
         $"  API keys also come from ${ApiKeysVariable} (comma-separated).";
 
@@ -65,6 +70,7 @@ public sealed record ServerOptions
                 "--attention" => o with { Attention = Value() },
                 "--port" => o with { Port = Int(0, 65535) },
                 "--urls" => o with { Urls = Value() },
+                "--public-url" => o with { PublicUrl = PublicBase(Value()) },
                 "--data" => o with { DataDir = Value() },
                 "--queue-size" => o with { QueueSize = Int(1, 100_000) },
                 "--max-upload-bytes" => o with { MaxUploadBytes = Int(1024, int.MaxValue) },
@@ -80,6 +86,14 @@ public sealed record ServerOptions
         if (o.ModelDir is not null && !Directory.Exists(o.ModelDir))
             throw new ArgumentException($"--model: folder '{o.ModelDir}' does not exist");
         return o with { ApiKeys = keys };
+    }
+
+    /// <summary>An absolute http(s) URL without query or fragment, kept without its trailing slash.</summary>
+    static string PublicBase(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https") || u.Query.Length > 0 || u.Fragment.Length > 0)
+            throw new ArgumentException($"--public-url must be an absolute http:// or https:// URL without query or fragment, got '{url}'");
+        return url.TrimEnd('/');
     }
 
     static ServerOptions AddKey(ServerOptions o, List<string> keys, string key)

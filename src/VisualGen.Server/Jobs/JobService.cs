@@ -66,9 +66,13 @@ public sealed class JobService(JobStore store, WorkQueue queue, ModelRegistry mo
         return store.Delete(id);
     }
 
+    /// <summary>Seconds a client told "queue full" waits before retrying (Retry-After): about one short generation.</summary>
+    public const int QueueFullRetryAfterSeconds = 10;
+
     public static ApiException QueueFull(WorkQueue queue) =>
         new(StatusCodes.Status429TooManyRequests, "rate_limit_error", null, "queue_full",
-            $"The generation queue is full ({queue.Capacity} requests waiting); retry later.");
+            $"The generation queue is full ({queue.Capacity} requests waiting); retry in {QueueFullRetryAfterSeconds} seconds.")
+        { RetryAfterSeconds = QueueFullRetryAfterSeconds };
 
     VideoJobWork Work(ServedModel model, string id) => new(model, id, store, encoder, clock, log);
 }

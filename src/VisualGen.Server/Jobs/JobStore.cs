@@ -49,6 +49,8 @@ public sealed class JobStore
                         ?? throw new JsonException("the file holds null");
                     if (!JobId.IsValid(job.Id, JobId.VideoPrefix) || Path.GetFileNameWithoutExtension(path) != job.Id)
                         throw new JsonException($"id '{job.Id}' does not match the file name");
+                    if (!JobStatus.All.Contains(job.Status))
+                        throw new JsonException($"status '{job.Status}' is none of {string.Join(", ", JobStatus.All)}");
                     if (job.Status == JobStatus.InProgress)
                     {
                         job = job with
@@ -175,7 +177,7 @@ public sealed class JobStore
         lock (_lock)
         {
             var counts = JobStatus.All.ToDictionary(s => s, _ => 0);
-            foreach (var j in _jobs.Values) counts[j.Status]++;
+            foreach (var j in _jobs.Values) counts[j.Status] = counts.GetValueOrDefault(j.Status) + 1; // Load refuses other statuses; a gauge never throws
             return counts;
         }
     }

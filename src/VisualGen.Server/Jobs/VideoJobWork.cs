@@ -54,9 +54,10 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
         catch (Exception e)
         {
             File.Delete(tmp);
+            // the pipeline's refusals name a parameter and are meant for clients; anything else (ONNX Runtime, I/O) stays in the log
             var error = e is GenerationException g
-                ? new JobError("invalid_request", $"{g.Parameter}: {g.Message}")
-                : new JobError("generation_failed", e.Message);
+                ? new JobError("invalid_request", Api.ClientText.WithoutPaths($"{g.Parameter}: {g.Message}"))
+                : new JobError("generation_failed", $"the generation failed on the server; its log has the details (job {jobId})");
             log.LogError(e, "job failed: {Message}", e.Message);
             store.Update(jobId, j => j with { Status = JobStatus.Failed, CompletedAt = Now(), Error = error });
         }
