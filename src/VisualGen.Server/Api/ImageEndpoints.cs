@@ -56,6 +56,12 @@ public static class ImageEndpoints
             if (!JobId.IsValid(id, JobId.ImagePrefix) || !File.Exists(files.PathOf(id))) throw ApiException.NotFound("image", id);
             return Results.File(files.PathOf(id), "image/png", enableRangeProcessing: true);
         });
+
+        app.MapDelete("/v1/images/{id}", (string id, ImageFiles files) =>
+        {
+            if (!JobId.IsValid(id, JobId.ImagePrefix) || !files.Delete(id)) throw ApiException.NotFound("image", id);
+            return Results.Json(new DeletedObject(id, "image.deleted", true));
+        });
     }
 
     static async Task<IResult> Generate(HttpContext http, RequestFields fields, ServedModel model, RequestValidator validator,

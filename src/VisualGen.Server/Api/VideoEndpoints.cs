@@ -22,20 +22,20 @@ public static class VideoEndpoints
 
     public static void MapVideos(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/videos", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder) =>
+        app.MapPost("/v1/videos", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder, RetentionPolicy retention) =>
         {
             var job = await SubmitAsync(http, models, validator, jobs, encoder);
-            return Results.Json(VideoObject.From(job));
+            return Results.Json(VideoObject.From(job, retention));
         });
 
-        app.MapPost("/v1/videos/generations", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder) =>
+        app.MapPost("/v1/videos/generations", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder, RetentionPolicy retention) =>
         {
             var job = await SubmitAsync(http, models, validator, jobs, encoder);
             var done = await jobs.Store.WaitFinishedAsync(job.Id, http.RequestAborted) ?? throw ApiException.NotFound("video", job.Id);
-            return Results.Json(VideoObject.From(done));
+            return Results.Json(VideoObject.From(done, retention));
         });
 
-        app.MapGet("/v1/videos", (HttpContext http, JobStore store) =>
+        app.MapGet("/v1/videos", (HttpContext http, JobStore store, RetentionPolicy retention) =>
         {
             var q = http.Request.Query;
             int limit = ParseLimit(q["limit"]);
@@ -45,11 +45,11 @@ public static class VideoEndpoints
             if (after is not null && (!JobId.IsValid(after, JobId.VideoPrefix) || store.Get(after) is null))
                 throw ApiException.BadValue("after", $"'after' must be the id of a listed video, got '{after}'.");
             var (page, more) = store.List(after, limit, order == "desc");
-            var data = page.Select(VideoObject.From).ToList();
+            var data = page.Select(j => VideoObject.From(j, retention)).ToList();
             return Results.Json(new ListPage<VideoObject>("list", data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, more));
         });
 
-        app.MapGet("/v1/videos/{id}", (string id, JobStore store) => Results.Json(VideoObject.From(Find(store, id))));
+        app.MapGet("/v1/videos/{id}", (string id, JobStore store, RetentionPolicy retention) => Results.Json(VideoObject.From(Find(store, id), retention)));
 
         app.MapGet("/v1/videos/{id}/content", (string id, HttpContext http, JobStore store) =>
         {

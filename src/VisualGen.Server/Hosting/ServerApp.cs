@@ -52,9 +52,13 @@ public static class ServerApp
         s.AddSingleton<JobService>();
         s.AddSingleton<ServerMetrics>();
         s.AddHostedService<GenerationWorker>();
+        s.AddSingleton<RetentionPolicy>();
+        s.AddSingleton<RetentionSweeper>();
+        s.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
 
         var app = builder.Build();
         app.Services.GetRequiredService<JobService>().Restore();
+        app.Services.GetRequiredService<RetentionSweeper>().Sweep(); // what expired while the server was down goes before it listens
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseMiddleware<MetricsMiddleware>();
         app.UseMiddleware<ErrorMiddleware>();

@@ -1,6 +1,6 @@
 namespace VisualGen.Server.Jobs;
 
-/// <summary>PNGs answered by URL (response_format "url"): data/images/{img_id}.png.</summary>
+/// <summary>PNGs answered by URL (response_format "url"): data/images/{img_id}.png, kept until deleted or expired (retention).</summary>
 public sealed class ImageFiles
 {
     readonly string _dir;
@@ -9,6 +9,7 @@ public sealed class ImageFiles
     {
         _dir = Path.Combine(dataDir, "images");
         Directory.CreateDirectory(_dir);
+        foreach (var tmp in Directory.EnumerateFiles(_dir, "*.tmp")) File.Delete(tmp); // a write the last process did not finish
     }
 
     /// <summary>The file of an id the caller has checked with <see cref="JobId.IsValid"/>.</summary>
@@ -20,4 +21,30 @@ public sealed class ImageFiles
         await File.WriteAllBytesAsync(tmp, png, ct);
         File.Move(tmp, PathOf(id));
     }
+
+    /// <summary>Deletes an image; false when there was none.</summary>
+    public bool Delete(string id)
+    {
+        var file = new FileInfo(PathOf(id));
+        if (!file.Exists) return false;
+        file.Delete();
+        return true;
+    }
+
+    /// <summary>The stored images with their size and write time (files of other names are left alone).</summary>
+    public IReadOnlyList<StoredImage> List()
+    {
+        var list = new List<StoredImage>();
+        foreach (var file in new DirectoryInfo(_dir).EnumerateFiles("*.png"))
+        {
+            string id = Path.GetFileNameWithoutExtension(file.Name);
+            if (!JobId.IsValid(id, JobId.ImagePrefix)) continue;
+            file.Refresh();
+            if (file.Exists) list.Add(new StoredImage(id, file.Length, new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero)));
+        }
+        return list;
+    }
 }
+
+/// <summary>One image of <see cref="ImageFiles"/>.</summary>
+public sealed record StoredImage(string Id, long Bytes, DateTimeOffset WrittenAt);

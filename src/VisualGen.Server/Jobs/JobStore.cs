@@ -71,6 +71,9 @@ public sealed class JobStore
             }
             foreach (var input in Directory.EnumerateFiles(_inputsDir, "*.png"))
                 if (!_jobs.ContainsKey(Path.GetFileNameWithoutExtension(input))) File.Delete(input);
+            // a video whose job is gone (the process ended while deleting it) would never be served nor removed
+            foreach (var video in Directory.EnumerateFiles(_videosDir, "*.mp4"))
+                if (!_jobs.ContainsKey(Path.GetFileNameWithoutExtension(video))) File.Delete(video);
             return _jobs.Values.OrderBy(j => j.Sequence).ToList();
         }
     }
@@ -171,6 +174,26 @@ public sealed class JobStore
             return (page, more);
         }
     }
+
+    /// <summary>Completed and failed jobs with the bytes of their files (record, video, input image), for retention; the
+    /// earliest finished first (ties in submission order).</summary>
+    public IReadOnlyList<(VideoJob Job, long Bytes)> FinishedWithBytes()
+    {
+        List<VideoJob> finished;
+        lock (_lock)
+            finished = _jobs.Values.Where(j => JobStatus.IsFinished(j.Status)).OrderBy(j => j.CompletedAt).ThenBy(j => j.Sequence).ToList();
+        return finished.Select(j => (j, BytesOf(j.Id))).ToList();
+    }
+
+    /// <summary>Bytes held by queued and running jobs (records, input images): counted by retention's size bound, never evicted.</summary>
+    public long UnfinishedBytes()
+    {
+        List<string> ids;
+        lock (_lock) ids = _jobs.Values.Where(j => !JobStatus.IsFinished(j.Status)).Select(j => j.Id).ToList();
+        return ids.Sum(BytesOf);
+    }
+
+    long BytesOf(string id) => new[] { JobPath(id), VideoPath(id), InputPath(id) }.Sum(p => new FileInfo(p) is { Exists: true } f ? f.Length : 0);
 
     public IReadOnlyDictionary<string, int> CountByStatus()
     {
