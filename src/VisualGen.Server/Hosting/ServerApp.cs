@@ -43,8 +43,10 @@ public static class ServerApp
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton(_ => new ModelRegistry([model])); // created by the container, so disposed (with the pipeline) on shutdown
         s.AddSingleton(new WorkQueue(options.QueueSize));
-        s.AddSingleton(new JobStore(options.DataDir, Json));
-        s.AddSingleton(new ImageFiles(options.DataDir));
+        var storage = new StorageHealth(options.DataDir, TimeProvider.System);
+        s.AddSingleton(storage);
+        s.AddSingleton(new JobStore(options.DataDir, Json, storage));
+        s.AddSingleton(new ImageFiles(options.DataDir, storage));
         s.AddSingleton(encoder ?? new LibraryMediaEncoder());
         s.AddSingleton(new ApiKeySet(options.ApiKeys));
         s.AddSingleton<RequestValidator>();

@@ -5,8 +5,11 @@ public sealed class ImageFiles
 {
     readonly string _dir;
 
-    public ImageFiles(string dataDir)
+    readonly StorageHealth? health;
+
+    public ImageFiles(string dataDir, StorageHealth? health = null)
     {
+        this.health = health;
         _dir = Path.Combine(dataDir, "images");
         Directory.CreateDirectory(_dir);
         foreach (var tmp in Directory.EnumerateFiles(_dir, "*.tmp")) File.Delete(tmp); // a write the last process did not finish
@@ -18,8 +21,18 @@ public sealed class ImageFiles
     public async Task SaveAsync(string id, byte[] png, CancellationToken ct)
     {
         string tmp = Path.Combine(_dir, $"{id}.{Guid.NewGuid():N}.tmp");
-        await File.WriteAllBytesAsync(tmp, png, ct);
-        File.Move(tmp, PathOf(id));
+        try
+        {
+            await File.WriteAllBytesAsync(tmp, png, ct);
+            File.Move(tmp, PathOf(id));
+        }
+        catch (Exception e) when (StorageException.IsStorageFault(e))
+        {
+            StorageException.DeleteQuietly(tmp);
+            var fault = StorageException.Writing($"the image {id}", e);
+            health?.Failed(fault);
+            throw fault;
+        }
     }
 
     /// <summary>Deletes an image; false when there was none.</summary>
@@ -27,7 +40,14 @@ public sealed class ImageFiles
     {
         var file = new FileInfo(PathOf(id));
         if (!file.Exists) return false;
-        file.Delete();
+        try
+        {
+            file.Delete();
+        }
+        catch (Exception e) when (StorageException.IsStorageFault(e))
+        {
+            throw StorageException.Deleting($"the image {id}", e);
+        }
         return true;
     }
 

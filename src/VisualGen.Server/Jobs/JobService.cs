@@ -60,10 +60,12 @@ public sealed class JobService(JobStore store, WorkQueue queue, ModelRegistry mo
     }
 
     /// <summary>Deletes a job whatever its state: a queued one leaves the queue, a running one is cancelled.</summary>
+    /// <remarks>The record goes first: when the data folder refuses that, a <see cref="StorageException"/> leaves the job as it was, queued or running.</remarks>
     public bool Delete(string id)
     {
-        queue.Cancel(id);
-        return store.Delete(id);
+        if (!store.Delete(id)) return false;
+        queue.Cancel(id); // after: a worker that takes it meanwhile finds no job and skips it
+        return true;
     }
 
     /// <summary>Seconds a client told "queue full" waits before retrying (Retry-After): about one short generation.</summary>

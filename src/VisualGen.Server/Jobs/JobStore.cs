@@ -12,13 +12,15 @@ public sealed class JobStore
 {
     readonly string _jobsDir, _videosDir, _inputsDir;
     readonly JsonSerializerOptions _json;
+    readonly StorageHealth? _health;
     readonly Lock _lock = new();
     readonly Dictionary<string, VideoJob> _jobs = new(StringComparer.Ordinal);
     readonly Dictionary<string, List<TaskCompletionSource<VideoJob?>>> _waiters = new(StringComparer.Ordinal);
     long _sequence;
 
-    public JobStore(string dataDir, JsonSerializerOptions json)
+    public JobStore(string dataDir, JsonSerializerOptions json, StorageHealth? health = null)
     {
+        _health = health;
         _jobsDir = Path.Combine(dataDir, "jobs");
         _videosDir = Path.Combine(dataDir, "videos");
         _inputsDir = Path.Combine(dataDir, "inputs");
@@ -98,7 +100,7 @@ public sealed class JobStore
             }
             catch
             {
-                File.Delete(InputPath(job.Id));
+                StorageException.DeleteQuietly(InputPath(job.Id));
                 throw;
             }
             _jobs.Add(job.Id, job);
@@ -127,16 +129,45 @@ public sealed class JobStore
         return updated;
     }
 
-    /// <summary>Removes a job, its video and its input image; false when there was none.</summary>
+    /// <summary>
+    /// A final state that is kept even when it cannot be saved: in memory (what clients see) at least, on disk if the
+    /// data folder takes it. False when it could not be saved (the record keeps its previous state: at the next start
+    /// an in_progress record is marked failed, a queued one runs again). Null result: the job was deleted.
+    /// </summary>
+    public bool? Finish(string id, Func<VideoJob, VideoJob> change)
+    {
+        try
+        {
+            return Update(id, change) is null ? null : true;
+        }
+        catch (StorageException)
+        {
+            return Update(id, change, persist: false) is null ? null : false;
+        }
+    }
+
+    /// <summary>
+    /// Removes a job, its video and its input image; false when there was none. The record goes first: when it cannot
+    /// be deleted this throws a <see cref="StorageException"/> and the job stays, in memory as on disk. A video or image
+    /// left behind by a failed delete has no job and is removed at the next start.
+    /// </summary>
     public bool Delete(string id)
     {
         List<TaskCompletionSource<VideoJob?>>? release;
         lock (_lock)
         {
-            if (!_jobs.Remove(id)) return false;
-            File.Delete(JobPath(id));
-            File.Delete(VideoPath(id));
-            File.Delete(InputPath(id));
+            if (!_jobs.ContainsKey(id)) return false;
+            try
+            {
+                File.Delete(JobPath(id));
+            }
+            catch (Exception e) when (StorageException.IsStorageFault(e))
+            {
+                throw Fault(StorageException.Deleting($"the record of {id}", e));
+            }
+            _jobs.Remove(id);
+            StorageException.DeleteQuietly(VideoPath(id));
+            StorageException.DeleteQuietly(InputPath(id));
             _waiters.Remove(id, out release);
         }
         release?.ForEach(t => t.TrySetResult(null));
@@ -216,8 +247,15 @@ public sealed class JobStore
     {
         lock (_lock)
         {
-            if (!_jobs.ContainsKey(id)) { File.Delete(tempPath); return false; }
-            File.Move(tempPath, VideoPath(id), overwrite: true);
+            if (!_jobs.ContainsKey(id)) { StorageException.DeleteQuietly(tempPath); return false; }
+            try
+            {
+                File.Move(tempPath, VideoPath(id), overwrite: true);
+            }
+            catch (Exception e) when (StorageException.IsStorageFault(e))
+            {
+                throw Fault(StorageException.Writing($"the video of {id}", e));
+            }
             return true;
         }
     }
@@ -228,12 +266,27 @@ public sealed class JobStore
     void WriteInput(string id, byte[] png)
     {
         string tmp = Path.Combine(_inputsDir, $"{id}.{Guid.NewGuid():N}.tmp");
-        using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+        try
         {
-            fs.Write(png);
-            fs.Flush(flushToDisk: true);
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+            {
+                fs.Write(png);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, InputPath(id), overwrite: true);
         }
-        File.Move(tmp, InputPath(id), overwrite: true);
+        catch (Exception e) when (StorageException.IsStorageFault(e))
+        {
+            StorageException.DeleteQuietly(tmp);
+            throw Fault(StorageException.Writing($"the input reference image of {id}", e));
+        }
+    }
+
+    /// <summary>Reports a storage fault to /health and returns it to throw.</summary>
+    StorageException Fault(StorageException e)
+    {
+        _health?.Failed(e);
+        return e;
     }
 
     string JobPath(string id) => Path.Combine(_jobsDir, id + ".json");
@@ -241,11 +294,20 @@ public sealed class JobStore
     void Write(VideoJob job)
     {
         string final = JobPath(job.Id), tmp = Path.Combine(_jobsDir, $"{job.Id}.{Guid.NewGuid():N}.tmp");
-        using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+        try
         {
-            JsonSerializer.Serialize(fs, job, _json);
-            fs.Flush(flushToDisk: true);
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+            {
+                JsonSerializer.Serialize(fs, job, _json);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, final, overwrite: true);
         }
-        File.Move(tmp, final, overwrite: true);
+        catch (Exception e) when (StorageException.IsStorageFault(e))
+        {
+            StorageException.DeleteQuietly(tmp);
+            throw Fault(StorageException.Writing($"the record of {job.Id}", e));
+        }
+        _health?.Succeeded();
     }
 }

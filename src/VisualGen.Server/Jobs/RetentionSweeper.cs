@@ -22,12 +22,12 @@ public sealed class RetentionSweeper(RetentionPolicy policy, JobStore store, Ima
         var left = new List<Evictable>();
         foreach (var (job, bytes) in store.FinishedWithBytes())
         {
-            if (policy.IsExpired(job, now)) { if (store.Delete(job.Id)) { deletedJobs++; freed += bytes; } }
+            if (policy.IsExpired(job, now)) { if (Deleted(() => store.Delete(job.Id))) { deletedJobs++; freed += bytes; } }
             else left.Add(new Evictable(DateTimeOffset.FromUnixTimeSeconds(job.CompletedAt ?? job.CreatedAt), bytes, job.Id, false));
         }
         foreach (var image in images.List())
         {
-            if (policy.IsExpired(image, now)) { if (images.Delete(image.Id)) { deletedImages++; freed += image.Bytes; } }
+            if (policy.IsExpired(image, now)) { if (Deleted(() => images.Delete(image.Id))) { deletedImages++; freed += image.Bytes; } }
             else left.Add(new Evictable(image.WrittenAt, image.Bytes, image.Id, true));
         }
         if (policy.MaxBytes is long max)
@@ -36,7 +36,7 @@ public sealed class RetentionSweeper(RetentionPolicy policy, JobStore store, Ima
             foreach (var e in left.OrderBy(e => e.When))
             {
                 if (total <= max) break;
-                bool deleted = e.IsImage ? images.Delete(e.Id) : store.Delete(e.Id);
+                bool deleted = Deleted(() => e.IsImage ? images.Delete(e.Id) : store.Delete(e.Id));
                 if (!deleted) continue;
                 if (e.IsImage) deletedImages++; else deletedJobs++;
                 total -= e.Bytes;
@@ -47,6 +47,20 @@ public sealed class RetentionSweeper(RetentionPolicy policy, JobStore store, Ima
         }
         if (deletedJobs + deletedImages > 0)
             log.LogInformation("retention: deleted {Jobs} video jobs and {Images} images ({Bytes} bytes)", deletedJobs, deletedImages, freed);
+    }
+
+    /// <summary>A delete the data folder refuses is logged and left to the next sweep; /health reports the folder.</summary>
+    bool Deleted(Func<bool> delete)
+    {
+        try
+        {
+            return delete();
+        }
+        catch (StorageException e)
+        {
+            log.LogError(e, "retention: {Message}", e.Message);
+            return false;
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -61,7 +75,7 @@ public sealed class RetentionSweeper(RetentionPolicy policy, JobStore store, Ima
                 {
                     Sweep();
                 }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                catch (Exception e) when (StorageException.IsStorageFault(e))
                 {
                     log.LogError(e, "retention: sweep failed, retried at the next tick: {Message}", e.Message);
                 }
