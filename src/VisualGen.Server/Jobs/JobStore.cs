@@ -239,6 +239,9 @@ public sealed class JobStore
     /// <summary>Where a job's video lives (the id is checked by the caller: <see cref="JobId.IsValid"/>).</summary>
     public string VideoPath(string id) => Path.Combine(_videosDir, id + ".mp4");
 
+    /// <summary>Null when the videos folder takes a write, else why not: tells a failed MP4 write apart from a failed encoder.</summary>
+    public string? VideosFolderProblem() => StorageHealth.Probe(_videosDir);
+
     /// <summary>A temporary path in the videos folder, renamed into place by <see cref="CommitVideo"/>.</summary>
     public string TempVideoPath(string id) => Path.Combine(_videosDir, $"{id}.{Guid.NewGuid():N}.mp4.tmp");
 

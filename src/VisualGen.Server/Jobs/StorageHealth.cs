@@ -29,23 +29,28 @@ public sealed class StorageHealth(string dataDir, TimeProvider clock)
     public string? Problem()
     {
         foreach (var folder in Folders)
-        {
-            string probe = Path.Combine(dataDir, folder, $".probe-{Guid.NewGuid():N}.tmp"); // *.tmp: removed at the next start if left
-            try
-            {
-                using (var fs = new FileStream(probe, FileMode.CreateNew, FileAccess.Write))
-                {
-                    fs.WriteByte(0);
-                    fs.Flush(flushToDisk: true);
-                }
-                File.Delete(probe);
-            }
-            catch (Exception e) when (StorageException.IsStorageFault(e))
-            {
-                return $"the data folder's '{folder}' folder does not take writes: {ClientText.WithoutPaths(e.Message)}";
-            }
-        }
+            if (Probe(Path.Combine(dataDir, folder)) is { } problem) return problem;
         lock (_lock)
             return _lastFailure is { } f && clock.GetUtcNow() - f.At < FailureReported ? f.Reason : null;
+    }
+
+    /// <summary>Writes, flushes and deletes a one-byte file in <paramref name="folder"/>: null when it can, else why not (no full path).</summary>
+    public static string? Probe(string folder)
+    {
+        string probe = Path.Combine(folder, $".probe-{Guid.NewGuid():N}.tmp"); // *.tmp: removed at the next start if left
+        try
+        {
+            using (var fs = new FileStream(probe, FileMode.CreateNew, FileAccess.Write))
+            {
+                fs.WriteByte(0);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Delete(probe);
+            return null;
+        }
+        catch (Exception e) when (StorageException.IsStorageFault(e))
+        {
+            return $"the data folder's '{Path.GetFileName(folder)}' folder does not take writes: {ClientText.WithoutPaths(e.Message)}";
+        }
     }
 }

@@ -44,7 +44,7 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
                 : null;
             var result = await Model.Pipeline.GenerateAsync(job.Spec.ToRequest() with { Image = image }, progress, ct);
             var frames = VideoFrames(result);
-            await encoder.WriteMp4Async(frames, job.Spec.Fps, tmp, ct);
+            await WriteMp4Async(frames, job.Spec.Fps, tmp, ct);
             if (!store.CommitVideo(jobId, tmp)) return;
             store.Update(jobId, j => j with { Status = JobStatus.Completed, Progress = 100, CompletedAt = Now() });
             log.LogInformation("job completed");
@@ -85,6 +85,23 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
             4 => r.Output.Reshape(1, s[1], s[2], s[3]),
             _ => throw new InvalidOperationException($"pipeline output {r.Output.ShapeText} is neither a video nor an image"),
         };
+    }
+
+    /// <summary>The encoder's MP4, with a failure that comes from the videos folder (not the encoder) as a <see cref="StorageException"/>.</summary>
+    async Task WriteMp4Async(VisualGen.Tensors.HostTensor frames, int fps, string path, CancellationToken ct)
+    {
+        try
+        {
+            await encoder.WriteMp4Async(frames, fps, path, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && store.VideosFolderProblem() is { } problem)
+        {
+            throw new StorageException($"The server could not write the video of {jobId} to its data folder: {problem}", e, isDelete: false);
+        }
+        catch (Exception e) when (StorageException.IsStorageFault(e))
+        {
+            throw StorageException.Writing($"the video of {jobId}", e);
+        }
     }
 
     /// <summary>Marks the job failed, in memory even when the data folder does not take the record.</summary>

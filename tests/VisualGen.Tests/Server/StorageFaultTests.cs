@@ -114,6 +114,24 @@ public sealed class StorageFaultTests
     }
 
     [Fact]
+    public async Task A_video_that_cannot_be_written_fails_the_job_with_storage_failed()
+    {
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(), Options());
+        using (new BrokenFolder(server.Options.DataDir, "videos"))
+        {
+            string id = (await server.PostJsonAsync("/v1/videos", new { prompt = "p", num_frames = 1, num_inference_steps = 1 })).Body.GetProperty("id").GetString()!;
+            var failed = await server.WaitForStatusAsync(id, Wait, "failed", "completed");
+            Assert.Equal("failed", failed.GetProperty("status").GetString());
+            Assert.Equal("storage_failed", failed.GetProperty("error").GetProperty("code").GetString());
+            string message = failed.GetProperty("error").GetProperty("message").GetString()!;
+            Assert.Contains("'videos'", message);
+            Assert.DoesNotContain(server.Options.DataDir, message);
+            await AssertHealth(server, ok: false, mentions: "'videos'");
+        }
+        await AssertHealth(server, ok: true);
+    }
+
+    [Fact]
     public async Task Delete_that_cannot_remove_the_record_is_503_and_keeps_the_job()
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline(), Options());
