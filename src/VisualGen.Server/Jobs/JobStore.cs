@@ -71,11 +71,10 @@ public sealed class JobStore
                     onBadFile(path, e);
                 }
             }
-            foreach (var input in Directory.EnumerateFiles(_inputsDir, "*.png"))
-                if (!_jobs.ContainsKey(Path.GetFileNameWithoutExtension(input))) File.Delete(input);
-            // a video whose job is gone (the process ended while deleting it) would never be served nor removed
-            foreach (var video in Directory.EnumerateFiles(_videosDir, "*.mp4"))
-                if (!_jobs.ContainsKey(Path.GetFileNameWithoutExtension(video))) File.Delete(video);
+            // files whose job record is gone (the process ended between writing them and the record, or while deleting a
+            // job) would never be served nor removed; those of a record that is only unreadable are kept with it
+            foreach (var file in Directory.EnumerateFiles(_inputsDir, "*.png").Concat(Directory.EnumerateFiles(_videosDir, "*.mp4")))
+                if (!File.Exists(JobPath(Path.GetFileNameWithoutExtension(file)))) File.Delete(file);
             return _jobs.Values.OrderBy(j => j.Sequence).ToList();
         }
     }

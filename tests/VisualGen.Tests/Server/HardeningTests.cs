@@ -67,6 +67,7 @@ public sealed class HardeningTests
         Assert.DoesNotContain("paused", text);
         Assert.Contains(server.Logs.Lines, l => l.Contains("skipping unreadable job file") && l.Contains("status 'paused'"));
         Assert.Equal(404, (await server.GetJsonAsync($"/v1/videos/{id}")).Status);
+        Assert.True(File.Exists(Path.Combine(options.DataDir, "videos", id + ".mp4"))); // kept with its unreadable record, not taken for an orphan
     }
 
     [Fact]

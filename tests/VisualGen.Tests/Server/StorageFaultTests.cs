@@ -114,6 +114,21 @@ public sealed class StorageFaultTests
     }
 
     [Fact]
+    public async Task Files_left_by_a_failed_delete_are_removed_at_the_next_start()
+    {
+        var options = Options();
+        string id;
+        await using (var first = await LiveServer.StartAsync(new GradientPipeline(), options))
+        {
+            id = (await first.PostJsonAsync("/v1/videos", new { prompt = "p", num_frames = 1, num_inference_steps = 1 })).Body.GetProperty("id").GetString()!;
+            await first.WaitForStatusAsync(id, Wait, "completed");
+        }
+        File.Delete(Path.Combine(options.DataDir, "jobs", id + ".json")); // the record went, the video could not
+        await using var second = await LiveServer.StartAsync(new GradientPipeline(), options);
+        Assert.Empty(Directory.GetFiles(Path.Combine(options.DataDir, "videos")));
+    }
+
+    [Fact]
     public async Task A_video_that_cannot_be_written_fails_the_job_with_storage_failed()
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline(), Options());
