@@ -7,6 +7,8 @@ public sealed class ApiException(int status, string type, string? param, string 
     public string Type { get; } = type;
     public string? Param { get; } = param;
     public string Code { get; } = code;
+    /// <summary>Answered as the Retry-After header (seconds) when set: 429 and 503, which a client should retry.</summary>
+    public int? RetryAfterSeconds { get; init; }
 
     public const string InvalidRequest = "invalid_request_error";
 

@@ -1,15 +1,20 @@
 using System.Text.Json;
 using VisualGen.Pipelines;
+using VisualGen.Server.Jobs;
 
 namespace VisualGen.Server.Api;
 
 /// <summary>
 /// Turns refusals into OpenAI error bodies: <see cref="ApiException"/> as given, a pipeline's
-/// <see cref="GenerationException"/> as 400 naming its parameter, Kestrel's body limit as 413;
+/// <see cref="GenerationException"/> as 400 naming its parameter, Kestrel's body limit as 413, a data folder that refuses
+/// a write as 507 (a delete: 503);
 /// anything else is a logged 500 that names no internals.
 /// </summary>
 public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddleware> log, JsonSerializerOptions json, Hosting.ServerOptions options)
 {
+    /// <summary>Retry-After of 503/507 answers when the data folder refuses a write or delete: time for an operator to act.</summary>
+    public const int StorageRetryAfterSeconds = 60;
+
     public async Task InvokeAsync(HttpContext http)
     {
         try
@@ -25,11 +30,15 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
             var api = e switch
             {
                 ApiException a => a,
-                GenerationException g => ApiException.BadValue(g.Parameter, g.Message),
+                GenerationException g => ApiException.BadValue(g.Parameter, ClientText.WithoutPaths(g.Message)),
                 BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
                     new ApiException(StatusCodes.Status413PayloadTooLarge, ApiException.InvalidRequest, null, "request_too_large",
                         $"The request body is larger than the server's limit of {options.MaxUploadBytes} bytes."),
                 BadHttpRequestException b => new ApiException(b.StatusCode, ApiException.InvalidRequest, null, "bad_request", b.Message),
+                StorageException { IsDelete: true } s => new ApiException(StatusCodes.Status503ServiceUnavailable, "server_error", null,
+                    "storage_unavailable", $"{s.Message} Nothing was deleted; retry later.") { RetryAfterSeconds = StorageRetryAfterSeconds },
+                StorageException s => new ApiException(StatusCodes.Status507InsufficientStorage, "server_error", null,
+                    "insufficient_storage", $"{s.Message} Nothing was stored; retry later.") { RetryAfterSeconds = StorageRetryAfterSeconds },
                 InvalidDataException d => new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "body", "bad_request", d.Message),
                 _ => null,
             };
@@ -48,6 +57,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
     {
         http.Response.StatusCode = e.Status;
         if (e.Status == StatusCodes.Status401Unauthorized) http.Response.Headers.WWWAuthenticate = "Bearer";
+        if (e.RetryAfterSeconds is int seconds) http.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return http.Response.WriteAsJsonAsync(ErrorBody.From(e), json);
     }
 }

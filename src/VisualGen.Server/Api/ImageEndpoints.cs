@@ -14,29 +14,41 @@ namespace VisualGen.Server.Api;
 /// </summary>
 public static class ImageEndpoints
 {
+    /// <summary>The fields /v1/images/generations takes ("user", OpenAI's end-user id, is taken and has no effect); any other is a 400 unknown_parameter.</summary>
+    public static readonly IReadOnlySet<string> GenerationFields = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "model", "prompt", "n", "size", "response_format", "output_format", "user",
+        "negative_prompt", "num_inference_steps", "guidance_scale", "true_cfg_scale", "seed",
+    };
+
+    /// <summary>The text fields /v1/images/edits takes: those of generations beside the "image" file part.</summary>
+    public static readonly IReadOnlySet<string> EditFields = new HashSet<string>(GenerationFields.Append("image"), StringComparer.Ordinal);
+
     public static void MapImages(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/images/generations", async (HttpContext http, ModelRegistry models, RequestValidator validator, WorkQueue queue,
-            ImageFiles files, IMediaEncoder encoder, TimeProvider clock) =>
+            ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address) =>
         {
             var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
+            fields.RefuseUnknown(GenerationFields, "/v1/images/generations");
             var model = models.Resolve(fields.String("model"));
-            return await Generate(http, fields, model, validator, queue, files, encoder, clock);
+            return await Generate(http, fields, model, validator, queue, files, encoder, clock, address);
         });
 
         app.MapPost("/v1/images/edits", async (HttpContext http, ModelRegistry models, RequestValidator validator, WorkQueue queue,
-            ImageFiles files, IMediaEncoder encoder, TimeProvider clock) =>
+            ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address) =>
         {
             if (!http.Request.HasFormContentType)
                 throw ApiException.BadValue("image", "/v1/images/edits takes multipart/form-data with an 'image' file and a 'prompt'.");
             var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
+            fields.RefuseUnknown(EditFields, "/v1/images/edits");
             var model = models.Resolve(fields.String("model"));
             var image = fields.Files.GetFile("image") ?? fields.Files.GetFile("image[]") ?? throw ApiException.Missing("image");
             if (!model.Info.AcceptsImage)
                 throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model",
                     $"The model '{model.Id}' does not take an input image; use /v1/images/generations.");
             var input = (await UploadedImage.ReadAsync(image, "image", encoder, http.RequestAborted)).Image;
-            return await Generate(http, fields, model, validator, queue, files, encoder, clock, input);
+            return await Generate(http, fields, model, validator, queue, files, encoder, clock, address, input);
         });
 
         app.MapGet("/v1/images/{id}/content", (string id, ImageFiles files) =>
@@ -44,10 +56,16 @@ public static class ImageEndpoints
             if (!JobId.IsValid(id, JobId.ImagePrefix) || !File.Exists(files.PathOf(id))) throw ApiException.NotFound("image", id);
             return Results.File(files.PathOf(id), "image/png", enableRangeProcessing: true);
         });
+
+        app.MapDelete("/v1/images/{id}", (string id, ImageFiles files) =>
+        {
+            if (!JobId.IsValid(id, JobId.ImagePrefix) || !files.Delete(id)) throw ApiException.NotFound("image", id);
+            return Results.Json(new DeletedObject(id, "image.deleted", true));
+        });
     }
 
     static async Task<IResult> Generate(HttpContext http, RequestFields fields, ServedModel model, RequestValidator validator,
-        WorkQueue queue, ImageFiles files, IMediaEncoder encoder, TimeProvider clock, HostTensor? image = null)
+        WorkQueue queue, ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address, HostTensor? image = null)
     {
         var spec = validator.Image(fields, model);
         int n = (int)(fields.Integer("n", 1, validator.MaxImagesPerRequest) ?? 1);
@@ -73,7 +91,7 @@ public static class ImageEndpoints
             {
                 string id = JobId.New(JobId.ImagePrefix);
                 await files.SaveAsync(id, png, http.RequestAborted);
-                data.Add(new ImageData(null, $"{http.Request.Scheme}://{http.Request.Host}/v1/images/{id}/content", null, seed));
+                data.Add(new ImageData(null, address.UrlOf($"/v1/images/{id}/content"), null, seed));
             }
         }
         return Results.Json(new ImagesResponse(clock.GetUtcNow().ToUnixTimeSeconds(), data, "png", spec.Size));

@@ -18,8 +18,13 @@ public static class ModelEndpoints
             Results.Json(ModelObject.From(models.Find(id) ?? throw new ApiException(StatusCodes.Status404NotFound, ApiException.InvalidRequest,
                 "model", "model_not_found", $"The model '{id}' does not exist."))));
 
-        app.MapGet("/health", (WorkQueue queue, ModelRegistry models) =>
-            Results.Json(new Health("ok", models.All.Select(m => m.Id).ToList(), queue.Depth, queue.Capacity, queue.IsBusy)));
+        // 503 "degraded" while the data folder takes no writes: video jobs and URL images would fail
+        app.MapGet("/health", (WorkQueue queue, ModelRegistry models, StorageHealth storage) =>
+        {
+            string? problem = storage.Problem();
+            return Results.Json(new Health(problem is null ? "ok" : "degraded", models.All.Select(m => m.Id).ToList(), queue.Depth, queue.Capacity,
+                queue.IsBusy, problem is null ? "ok" : problem), statusCode: problem is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        });
     }
 }
 
@@ -31,4 +36,5 @@ public sealed record ModelObject(string Id, string Object, long Created, string 
         m.Info.DefaultSteps, m.Info.SizeMultiple, m.Info.FramesPerSecond);
 }
 
-public sealed record Health(string Status, IReadOnlyList<string> Models, int QueueDepth, int QueueCapacity, bool Busy);
+/// <summary>/health's answer; <see cref="Storage"/> is "ok" or why the data folder takes no writes.</summary>
+public sealed record Health(string Status, IReadOnlyList<string> Models, int QueueDepth, int QueueCapacity, bool Busy, string Storage);

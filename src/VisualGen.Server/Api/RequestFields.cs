@@ -19,10 +19,48 @@ public sealed class RequestFields
     {
         if (root.ValueKind != JsonValueKind.Object)
             throw ApiException.BadValue("body", "The request body must be a JSON object.");
+        RequireDecodableText(root);
         var f = new RequestFields(new FormFileCollection());
         foreach (var p in root.EnumerateObject())
             if (p.Value.ValueKind != JsonValueKind.Null) f._json[p.Name] = p.Value.Clone();
         return f;
+    }
+
+    /// <summary>
+    /// System.Text.Json decodes strings only when they are read: invalid UTF-8 bytes or an escaped lone surrogate
+    /// ("\ud800") would throw InvalidOperationException from a getter deep in validation (a 500). Every name and
+    /// string of the body is decoded once here instead, and a failure is a 400 about the body.
+    /// </summary>
+    static void RequireDecodableText(JsonElement root)
+    {
+        static void Walk(JsonElement e)
+        {
+            switch (e.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    foreach (var p in e.EnumerateObject())
+                    {
+                        _ = p.Name;
+                        Walk(p.Value);
+                    }
+                    break;
+                case JsonValueKind.Array:
+                    foreach (var item in e.EnumerateArray()) Walk(item);
+                    break;
+                case JsonValueKind.String:
+                    _ = e.GetString();
+                    break;
+            }
+        }
+        try
+        {
+            Walk(root);
+        }
+        catch (InvalidOperationException)
+        {
+            throw ApiException.BadValue("body",
+                "The request body is not valid text: a string or field name holds bytes that are not UTF-8, or an escaped lone surrogate (\\uD800-\\uDFFF without its pair).");
+        }
     }
 
     public static RequestFields FromForm(IFormCollection form)
@@ -50,6 +88,18 @@ public sealed class RequestFields
         }
         throw new ApiException(StatusCodes.Status415UnsupportedMediaType, ApiException.InvalidRequest, "body", "unsupported_media_type",
             $"Content-Type '{request.ContentType}' is not supported; send application/json or multipart/form-data.");
+    }
+
+    /// <summary>
+    /// Refuses a field the endpoint does not take, as OpenAI does ("Unrecognized request argument supplied"): a
+    /// misspelt or unsupported option is an error, never silently ignored. File parts are checked by the endpoints.
+    /// </summary>
+    public void RefuseUnknown(IReadOnlySet<string> known, string endpoint)
+    {
+        foreach (var name in _json.Keys.Concat(_text.Keys).Order(StringComparer.Ordinal))
+            if (!known.Contains(name))
+                throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, name, "unknown_parameter",
+                    $"Unrecognized request argument supplied: '{name}'. {endpoint} takes: {string.Join(", ", known.Order(StringComparer.Ordinal))}.");
     }
 
     public bool Has(string name) => _json.ContainsKey(name) || _text.ContainsKey(name);

@@ -25,7 +25,7 @@ public sealed record UploadedImage(byte[] Png, HostTensor Image)
         }
         catch (VisualGen.Media.MediaException e)
         {
-            throw ApiException.BadValue(param, $"'{param}' could not be read as an image: {e.Message}");
+            throw ApiException.BadValue(param, $"'{param}' could not be read as an image: {ClientText.WithoutPaths(e.Message)}");
         }
     }
 }

@@ -13,22 +13,29 @@ namespace VisualGen.Server.Api;
 /// </summary>
 public static class VideoEndpoints
 {
+    /// <summary>The fields POST /v1/videos and /v1/videos/generations take; any other is a 400 unknown_parameter.</summary>
+    public static readonly IReadOnlySet<string> Fields = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "model", "prompt", "seconds", "size", "input_reference",
+        "negative_prompt", "num_frames", "fps", "num_inference_steps", "guidance_scale", "true_cfg_scale", "seed",
+    };
+
     public static void MapVideos(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/videos", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder) =>
+        app.MapPost("/v1/videos", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder, RetentionPolicy retention) =>
         {
             var job = await SubmitAsync(http, models, validator, jobs, encoder);
-            return Results.Json(VideoObject.From(job));
+            return Results.Json(VideoObject.From(job, retention));
         });
 
-        app.MapPost("/v1/videos/generations", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder) =>
+        app.MapPost("/v1/videos/generations", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder, RetentionPolicy retention) =>
         {
             var job = await SubmitAsync(http, models, validator, jobs, encoder);
             var done = await jobs.Store.WaitFinishedAsync(job.Id, http.RequestAborted) ?? throw ApiException.NotFound("video", job.Id);
-            return Results.Json(VideoObject.From(done));
+            return Results.Json(VideoObject.From(done, retention));
         });
 
-        app.MapGet("/v1/videos", (HttpContext http, JobStore store) =>
+        app.MapGet("/v1/videos", (HttpContext http, JobStore store, RetentionPolicy retention) =>
         {
             var q = http.Request.Query;
             int limit = ParseLimit(q["limit"]);
@@ -38,11 +45,11 @@ public static class VideoEndpoints
             if (after is not null && (!JobId.IsValid(after, JobId.VideoPrefix) || store.Get(after) is null))
                 throw ApiException.BadValue("after", $"'after' must be the id of a listed video, got '{after}'.");
             var (page, more) = store.List(after, limit, order == "desc");
-            var data = page.Select(VideoObject.From).ToList();
+            var data = page.Select(j => VideoObject.From(j, retention)).ToList();
             return Results.Json(new ListPage<VideoObject>("list", data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, more));
         });
 
-        app.MapGet("/v1/videos/{id}", (string id, JobStore store) => Results.Json(VideoObject.From(Find(store, id))));
+        app.MapGet("/v1/videos/{id}", (string id, JobStore store, RetentionPolicy retention) => Results.Json(VideoObject.From(Find(store, id), retention)));
 
         app.MapGet("/v1/videos/{id}/content", (string id, HttpContext http, JobStore store) =>
         {
@@ -67,6 +74,7 @@ public static class VideoEndpoints
     static async Task<VideoJob> SubmitAsync(HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder)
     {
         var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
+        fields.RefuseUnknown(Fields, http.Request.Path.Value ?? "/v1/videos");
         var model = models.Resolve(fields.String("model"));
         var file = InputReferenceFile(fields, model);
         var spec = validator.Video(fields, model);

@@ -10,8 +10,8 @@ public sealed record VideoObject(
     string Id, string Object, string Model, string Status, int Progress, long CreatedAt, long? CompletedAt, long? ExpiresAt,
     string Size, string Seconds, ErrorPart? Error, string Prompt, int NumFrames, int Fps, int NumInferenceSteps, long Seed)
 {
-    public static VideoObject From(VideoJob j) => new(
-        j.Id, "video", j.Model, j.Status, j.Progress, j.CreatedAt, j.CompletedAt, null, j.Spec.Size, j.Spec.Seconds,
+    public static VideoObject From(VideoJob j, RetentionPolicy retention) => new(
+        j.Id, "video", j.Model, j.Status, j.Progress, j.CreatedAt, j.CompletedAt, retention.ExpiresAt(j), j.Spec.Size, j.Spec.Seconds,
         j.Error is null ? null : new ErrorPart(j.Error.Code, j.Error.Message),
         j.Spec.Prompt, j.Spec.NumFrames, j.Spec.Fps, j.Spec.NumInferenceSteps, j.Spec.Seed);
 }

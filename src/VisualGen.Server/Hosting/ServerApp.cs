@@ -43,17 +43,24 @@ public static class ServerApp
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton(_ => new ModelRegistry([model])); // created by the container, so disposed (with the pipeline) on shutdown
         s.AddSingleton(new WorkQueue(options.QueueSize));
-        s.AddSingleton(new JobStore(options.DataDir, Json));
-        s.AddSingleton(new ImageFiles(options.DataDir));
+        var storage = new StorageHealth(options.DataDir, TimeProvider.System);
+        s.AddSingleton(storage);
+        s.AddSingleton(new JobStore(options.DataDir, Json, storage));
+        s.AddSingleton(new ImageFiles(options.DataDir, storage));
         s.AddSingleton(encoder ?? new LibraryMediaEncoder());
         s.AddSingleton(new ApiKeySet(options.ApiKeys));
         s.AddSingleton<RequestValidator>();
+        s.AddSingleton<PublicAddress>();
         s.AddSingleton<JobService>();
         s.AddSingleton<ServerMetrics>();
         s.AddHostedService<GenerationWorker>();
+        s.AddSingleton<RetentionPolicy>();
+        s.AddSingleton<RetentionSweeper>();
+        s.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
 
         var app = builder.Build();
         app.Services.GetRequiredService<JobService>().Restore();
+        app.Services.GetRequiredService<RetentionSweeper>().Sweep(); // what expired while the server was down goes before it listens
         app.UseMiddleware<RequestIdMiddleware>();
         app.UseMiddleware<MetricsMiddleware>();
         app.UseMiddleware<ErrorMiddleware>();

@@ -19,7 +19,18 @@ public sealed record ServerOptions
     public int Port { get; init; } = 8000;
     /// <summary>Explicit listen URLs (ASP.NET's --urls), overriding Port.</summary>
     public string? Urls { get; init; }
+    /// <summary>
+    /// Base of the URLs the server answers (images by URL), e.g. "https://gen.example.com/visualgen"; null: the first
+    /// address it listens on. Never taken from the request's Host header, which a client can forge.
+    /// </summary>
+    public string? PublicUrl { get; init; }
     public string DataDir { get; init; } = "visualgen-data";
+    /// <summary>Finished video jobs (record, video, input image) and URL images older than this are deleted; null keeps them.</summary>
+    public TimeSpan? RetentionMaxAge { get; init; }
+    /// <summary>Most bytes of stored media (videos, input images, URL images, job records); the oldest finished are deleted past it. Null: no bound.</summary>
+    public long? RetentionMaxBytes { get; init; }
+    /// <summary>How often retention runs (it also runs once at startup).</summary>
+    public TimeSpan RetentionSweepInterval { get; init; } = TimeSpan.FromMinutes(1);
     /// <summary>Requests waiting for the worker (the running one not counted); more answer 429.</summary>
     public int QueueSize { get; init; } = 16;
     public IReadOnlyList<string> ApiKeys { get; init; } = [];
@@ -35,7 +46,8 @@ public sealed record ServerOptions
 
     public const string Usage =
         "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8]\n" +
-        "                        [--port N | --urls URLS] [--data DIR]\n" +
+        "                        [--port N | --urls URLS] [--public-url URL] [--data DIR]\n" +
+        "                        [--retention-max-age AGE] [--retention-max-bytes N] [--retention-sweep AGE]   (AGE: 90s, 30m, 24h, 7d)\n" +
         "                        [--queue-size N] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
         $"  API keys also come from ${ApiKeysVariable} (comma-separated).";
 
@@ -65,7 +77,11 @@ public sealed record ServerOptions
                 "--attention" => o with { Attention = Value() },
                 "--port" => o with { Port = Int(0, 65535) },
                 "--urls" => o with { Urls = Value() },
+                "--public-url" => o with { PublicUrl = PublicBase(Value()) },
                 "--data" => o with { DataDir = Value() },
+                "--retention-max-age" => o with { RetentionMaxAge = Duration(flag, Value()) },
+                "--retention-max-bytes" => o with { RetentionMaxBytes = Bytes(flag, Value()) },
+                "--retention-sweep" => o with { RetentionSweepInterval = Duration(flag, Value()) },
                 "--queue-size" => o with { QueueSize = Int(1, 100_000) },
                 "--max-upload-bytes" => o with { MaxUploadBytes = Int(1024, int.MaxValue) },
                 "--max-side" => o with { MaxSide = Int(16, 16384) },
@@ -80,6 +96,33 @@ public sealed record ServerOptions
         if (o.ModelDir is not null && !Directory.Exists(o.ModelDir))
             throw new ArgumentException($"--model: folder '{o.ModelDir}' does not exist");
         return o with { ApiKeys = keys };
+    }
+
+    /// <summary>An absolute http(s) URL without query or fragment, kept without its trailing slash.</summary>
+    static string PublicBase(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https") || u.Query.Length > 0 || u.Fragment.Length > 0)
+            throw new ArgumentException($"--public-url must be an absolute http:// or https:// URL without query or fragment, got '{url}'");
+        return url.TrimEnd('/');
+    }
+
+    /// <summary>A positive duration: a number with a unit s, m, h or d ("90s", "24h", "7d"; "0.5s" for tests).</summary>
+    static TimeSpan Duration(string flag, string v)
+    {
+        double unit = v.Length == 0 ? 0 : v[^1] switch { 's' => 1, 'm' => 60, 'h' => 3600, 'd' => 86400, _ => 0 };
+        if (unit == 0 || !double.TryParse(v[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out double n) || !(n > 0) || n * unit > 100L * 365 * 86400)
+            throw new ArgumentException($"{flag} must be a positive duration with a unit s, m, h or d (for example 24h or 7d), got '{v}'");
+        return TimeSpan.FromSeconds(n * unit);
+    }
+
+    /// <summary>A positive byte count, with an optional suffix K, M, G or T (powers of 1024).</summary>
+    static long Bytes(string flag, string v)
+    {
+        int shift = v.Length == 0 ? 0 : char.ToUpperInvariant(v[^1]) switch { 'K' => 10, 'M' => 20, 'G' => 30, 'T' => 40, _ => 0 };
+        string digits = shift == 0 ? v : v[..^1];
+        if (!long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0 || n > long.MaxValue >> shift)
+            throw new ArgumentException($"{flag} must be a positive number of bytes, optionally with K, M, G or T (for example 50G), got '{v}'");
+        return n << shift;
     }
 
     static ServerOptions AddKey(ServerOptions o, List<string> keys, string key)

@@ -1,14 +1,18 @@
 namespace VisualGen.Server.Jobs;
 
-/// <summary>PNGs answered by URL (response_format "url"): data/images/{img_id}.png.</summary>
+/// <summary>PNGs answered by URL (response_format "url"): data/images/{img_id}.png, kept until deleted or expired (retention).</summary>
 public sealed class ImageFiles
 {
     readonly string _dir;
 
-    public ImageFiles(string dataDir)
+    readonly StorageHealth? health;
+
+    public ImageFiles(string dataDir, StorageHealth? health = null)
     {
+        this.health = health;
         _dir = Path.Combine(dataDir, "images");
         Directory.CreateDirectory(_dir);
+        foreach (var tmp in Directory.EnumerateFiles(_dir, "*.tmp")) File.Delete(tmp); // a write the last process did not finish
     }
 
     /// <summary>The file of an id the caller has checked with <see cref="JobId.IsValid"/>.</summary>
@@ -17,7 +21,50 @@ public sealed class ImageFiles
     public async Task SaveAsync(string id, byte[] png, CancellationToken ct)
     {
         string tmp = Path.Combine(_dir, $"{id}.{Guid.NewGuid():N}.tmp");
-        await File.WriteAllBytesAsync(tmp, png, ct);
-        File.Move(tmp, PathOf(id));
+        try
+        {
+            await File.WriteAllBytesAsync(tmp, png, ct);
+            File.Move(tmp, PathOf(id));
+        }
+        catch (Exception e) when (StorageException.IsStorageFault(e))
+        {
+            StorageException.DeleteQuietly(tmp);
+            var fault = StorageException.Writing($"the image {id}", e);
+            health?.Failed(fault);
+            throw fault;
+        }
+    }
+
+    /// <summary>Deletes an image; false when there was none.</summary>
+    public bool Delete(string id)
+    {
+        var file = new FileInfo(PathOf(id));
+        if (!file.Exists) return false;
+        try
+        {
+            file.Delete();
+        }
+        catch (Exception e) when (StorageException.IsStorageFault(e))
+        {
+            throw StorageException.Deleting($"the image {id}", e);
+        }
+        return true;
+    }
+
+    /// <summary>The stored images with their size and write time (files of other names are left alone).</summary>
+    public IReadOnlyList<StoredImage> List()
+    {
+        var list = new List<StoredImage>();
+        foreach (var file in new DirectoryInfo(_dir).EnumerateFiles("*.png"))
+        {
+            string id = Path.GetFileNameWithoutExtension(file.Name);
+            if (!JobId.IsValid(id, JobId.ImagePrefix)) continue;
+            file.Refresh();
+            if (file.Exists) list.Add(new StoredImage(id, file.Length, new DateTimeOffset(file.LastWriteTimeUtc, TimeSpan.Zero)));
+        }
+        return list;
     }
 }
+
+/// <summary>One image of <see cref="ImageFiles"/>.</summary>
+public sealed record StoredImage(string Id, long Bytes, DateTimeOffset WrittenAt);

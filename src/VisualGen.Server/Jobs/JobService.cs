@@ -60,15 +60,21 @@ public sealed class JobService(JobStore store, WorkQueue queue, ModelRegistry mo
     }
 
     /// <summary>Deletes a job whatever its state: a queued one leaves the queue, a running one is cancelled.</summary>
+    /// <remarks>The record goes first: when the data folder refuses that, a <see cref="StorageException"/> leaves the job as it was, queued or running.</remarks>
     public bool Delete(string id)
     {
-        queue.Cancel(id);
-        return store.Delete(id);
+        if (!store.Delete(id)) return false;
+        queue.Cancel(id); // after: a worker that takes it meanwhile finds no job and skips it
+        return true;
     }
+
+    /// <summary>Seconds a client told "queue full" waits before retrying (Retry-After): about one short generation.</summary>
+    public const int QueueFullRetryAfterSeconds = 10;
 
     public static ApiException QueueFull(WorkQueue queue) =>
         new(StatusCodes.Status429TooManyRequests, "rate_limit_error", null, "queue_full",
-            $"The generation queue is full ({queue.Capacity} requests waiting); retry later.");
+            $"The generation queue is full ({queue.Capacity} requests waiting); retry in {QueueFullRetryAfterSeconds} seconds.")
+        { RetryAfterSeconds = QueueFullRetryAfterSeconds };
 
     VideoJobWork Work(ServedModel model, string id) => new(model, id, store, encoder, clock, log);
 }

@@ -12,13 +12,15 @@ public sealed class JobStore
 {
     readonly string _jobsDir, _videosDir, _inputsDir;
     readonly JsonSerializerOptions _json;
+    readonly StorageHealth? _health;
     readonly Lock _lock = new();
     readonly Dictionary<string, VideoJob> _jobs = new(StringComparer.Ordinal);
     readonly Dictionary<string, List<TaskCompletionSource<VideoJob?>>> _waiters = new(StringComparer.Ordinal);
     long _sequence;
 
-    public JobStore(string dataDir, JsonSerializerOptions json)
+    public JobStore(string dataDir, JsonSerializerOptions json, StorageHealth? health = null)
     {
+        _health = health;
         _jobsDir = Path.Combine(dataDir, "jobs");
         _videosDir = Path.Combine(dataDir, "videos");
         _inputsDir = Path.Combine(dataDir, "inputs");
@@ -49,6 +51,8 @@ public sealed class JobStore
                         ?? throw new JsonException("the file holds null");
                     if (!JobId.IsValid(job.Id, JobId.VideoPrefix) || Path.GetFileNameWithoutExtension(path) != job.Id)
                         throw new JsonException($"id '{job.Id}' does not match the file name");
+                    if (!JobStatus.All.Contains(job.Status))
+                        throw new JsonException($"status '{job.Status}' is none of {string.Join(", ", JobStatus.All)}");
                     if (job.Status == JobStatus.InProgress)
                     {
                         job = job with
@@ -67,8 +71,10 @@ public sealed class JobStore
                     onBadFile(path, e);
                 }
             }
-            foreach (var input in Directory.EnumerateFiles(_inputsDir, "*.png"))
-                if (!_jobs.ContainsKey(Path.GetFileNameWithoutExtension(input))) File.Delete(input);
+            // files whose job record is gone (the process ended between writing them and the record, or while deleting a
+            // job) would never be served nor removed; those of a record that is only unreadable are kept with it
+            foreach (var file in Directory.EnumerateFiles(_inputsDir, "*.png").Concat(Directory.EnumerateFiles(_videosDir, "*.mp4")))
+                if (!File.Exists(JobPath(Path.GetFileNameWithoutExtension(file)))) File.Delete(file);
             return _jobs.Values.OrderBy(j => j.Sequence).ToList();
         }
     }
@@ -93,7 +99,7 @@ public sealed class JobStore
             }
             catch
             {
-                File.Delete(InputPath(job.Id));
+                StorageException.DeleteQuietly(InputPath(job.Id));
                 throw;
             }
             _jobs.Add(job.Id, job);
@@ -122,16 +128,45 @@ public sealed class JobStore
         return updated;
     }
 
-    /// <summary>Removes a job, its video and its input image; false when there was none.</summary>
+    /// <summary>
+    /// A final state that is kept even when it cannot be saved: in memory (what clients see) at least, on disk if the
+    /// data folder takes it. False when it could not be saved (the record keeps its previous state: at the next start
+    /// an in_progress record is marked failed, a queued one runs again). Null result: the job was deleted.
+    /// </summary>
+    public bool? Finish(string id, Func<VideoJob, VideoJob> change)
+    {
+        try
+        {
+            return Update(id, change) is null ? null : true;
+        }
+        catch (StorageException)
+        {
+            return Update(id, change, persist: false) is null ? null : false;
+        }
+    }
+
+    /// <summary>
+    /// Removes a job, its video and its input image; false when there was none. The record goes first: when it cannot
+    /// be deleted this throws a <see cref="StorageException"/> and the job stays, in memory as on disk. A video or image
+    /// left behind by a failed delete has no job and is removed at the next start.
+    /// </summary>
     public bool Delete(string id)
     {
         List<TaskCompletionSource<VideoJob?>>? release;
         lock (_lock)
         {
-            if (!_jobs.Remove(id)) return false;
-            File.Delete(JobPath(id));
-            File.Delete(VideoPath(id));
-            File.Delete(InputPath(id));
+            if (!_jobs.ContainsKey(id)) return false;
+            try
+            {
+                File.Delete(JobPath(id));
+            }
+            catch (Exception e) when (StorageException.IsStorageFault(e))
+            {
+                throw Fault(StorageException.Deleting($"the record of {id}", e));
+            }
+            _jobs.Remove(id);
+            StorageException.DeleteQuietly(VideoPath(id));
+            StorageException.DeleteQuietly(InputPath(id));
             _waiters.Remove(id, out release);
         }
         release?.ForEach(t => t.TrySetResult(null));
@@ -170,18 +205,41 @@ public sealed class JobStore
         }
     }
 
+    /// <summary>Completed and failed jobs with the bytes of their files (record, video, input image), for retention; the
+    /// earliest finished first (ties in submission order).</summary>
+    public IReadOnlyList<(VideoJob Job, long Bytes)> FinishedWithBytes()
+    {
+        List<VideoJob> finished;
+        lock (_lock)
+            finished = _jobs.Values.Where(j => JobStatus.IsFinished(j.Status)).OrderBy(j => j.CompletedAt).ThenBy(j => j.Sequence).ToList();
+        return finished.Select(j => (j, BytesOf(j.Id))).ToList();
+    }
+
+    /// <summary>Bytes held by queued and running jobs (records, input images): counted by retention's size bound, never evicted.</summary>
+    public long UnfinishedBytes()
+    {
+        List<string> ids;
+        lock (_lock) ids = _jobs.Values.Where(j => !JobStatus.IsFinished(j.Status)).Select(j => j.Id).ToList();
+        return ids.Sum(BytesOf);
+    }
+
+    long BytesOf(string id) => new[] { JobPath(id), VideoPath(id), InputPath(id) }.Sum(p => new FileInfo(p) is { Exists: true } f ? f.Length : 0);
+
     public IReadOnlyDictionary<string, int> CountByStatus()
     {
         lock (_lock)
         {
             var counts = JobStatus.All.ToDictionary(s => s, _ => 0);
-            foreach (var j in _jobs.Values) counts[j.Status]++;
+            foreach (var j in _jobs.Values) counts[j.Status] = counts.GetValueOrDefault(j.Status) + 1; // Load refuses other statuses; a gauge never throws
             return counts;
         }
     }
 
     /// <summary>Where a job's video lives (the id is checked by the caller: <see cref="JobId.IsValid"/>).</summary>
     public string VideoPath(string id) => Path.Combine(_videosDir, id + ".mp4");
+
+    /// <summary>Null when the videos folder takes a write, else why not: tells a failed MP4 write apart from a failed encoder.</summary>
+    public string? VideosFolderProblem() => StorageHealth.Probe(_videosDir);
 
     /// <summary>A temporary path in the videos folder, renamed into place by <see cref="CommitVideo"/>.</summary>
     public string TempVideoPath(string id) => Path.Combine(_videosDir, $"{id}.{Guid.NewGuid():N}.mp4.tmp");
@@ -191,8 +249,15 @@ public sealed class JobStore
     {
         lock (_lock)
         {
-            if (!_jobs.ContainsKey(id)) { File.Delete(tempPath); return false; }
-            File.Move(tempPath, VideoPath(id), overwrite: true);
+            if (!_jobs.ContainsKey(id)) { StorageException.DeleteQuietly(tempPath); return false; }
+            try
+            {
+                File.Move(tempPath, VideoPath(id), overwrite: true);
+            }
+            catch (Exception e) when (StorageException.IsStorageFault(e))
+            {
+                throw Fault(StorageException.Writing($"the video of {id}", e));
+            }
             return true;
         }
     }
@@ -203,12 +268,27 @@ public sealed class JobStore
     void WriteInput(string id, byte[] png)
     {
         string tmp = Path.Combine(_inputsDir, $"{id}.{Guid.NewGuid():N}.tmp");
-        using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+        try
         {
-            fs.Write(png);
-            fs.Flush(flushToDisk: true);
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+            {
+                fs.Write(png);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, InputPath(id), overwrite: true);
         }
-        File.Move(tmp, InputPath(id), overwrite: true);
+        catch (Exception e) when (StorageException.IsStorageFault(e))
+        {
+            StorageException.DeleteQuietly(tmp);
+            throw Fault(StorageException.Writing($"the input reference image of {id}", e));
+        }
+    }
+
+    /// <summary>Reports a storage fault to /health and returns it to throw.</summary>
+    StorageException Fault(StorageException e)
+    {
+        _health?.Failed(e);
+        return e;
     }
 
     string JobPath(string id) => Path.Combine(_jobsDir, id + ".json");
@@ -216,11 +296,20 @@ public sealed class JobStore
     void Write(VideoJob job)
     {
         string final = JobPath(job.Id), tmp = Path.Combine(_jobsDir, $"{job.Id}.{Guid.NewGuid():N}.tmp");
-        using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+        try
         {
-            JsonSerializer.Serialize(fs, job, _json);
-            fs.Flush(flushToDisk: true);
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
+            {
+                JsonSerializer.Serialize(fs, job, _json);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, final, overwrite: true);
         }
-        File.Move(tmp, final, overwrite: true);
+        catch (Exception e) when (StorageException.IsStorageFault(e))
+        {
+            StorageException.DeleteQuietly(tmp);
+            throw Fault(StorageException.Writing($"the record of {job.Id}", e));
+        }
+        _health?.Succeeded();
     }
 }

@@ -12,9 +12,20 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
 
     public override async Task RunAsync(CancellationToken ct)
     {
-        var job = store.Update(jobId, j => j with { Status = JobStatus.InProgress, StartedAt = Now(), Progress = 0 });
-        if (job is null) return; // deleted while queued
         using var scope = log.BeginScope("job {JobId}", jobId);
+        VideoJob? job;
+        try
+        {
+            job = store.Update(jobId, j => j with { Status = JobStatus.InProgress, StartedAt = Now(), Progress = 0 });
+        }
+        catch (StorageException e)
+        {
+            // the data folder takes no writes: the job fails now rather than waiting forever (a queued record reruns after a restart)
+            log.LogError(e, "job failed before it started: {Message}", e.Message);
+            Fail(new JobError("storage_failed", e.Message));
+            return;
+        }
+        if (job is null) return; // deleted while queued
         log.LogInformation("job started: {Size}, {Frames} frames, {Steps} steps, seed {Seed}",
             job.Spec.Size, job.Spec.NumFrames, job.Spec.NumInferenceSteps, job.Spec.Seed);
         var progress = new SyncProgress<GenerationProgress>(p =>
@@ -25,12 +36,7 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
             if (job.HasInputReference && !File.Exists(store.InputPath(jobId)))
             {
                 log.LogError("job failed: its input reference image {Path} is missing", store.InputPath(jobId));
-                store.Update(jobId, j => j with
-                {
-                    Status = JobStatus.Failed,
-                    CompletedAt = Now(),
-                    Error = new JobError("input_reference_missing", "the job's stored input reference image is missing from the server's data folder"),
-                });
+                Fail(new JobError("input_reference_missing", "the job's stored input reference image is missing from the server's data folder"));
                 return;
             }
             var image = job.HasInputReference
@@ -38,7 +44,7 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
                 : null;
             var result = await Model.Pipeline.GenerateAsync(job.Spec.ToRequest() with { Image = image }, progress, ct);
             var frames = VideoFrames(result);
-            await encoder.WriteMp4Async(frames, job.Spec.Fps, tmp, ct);
+            await WriteMp4Async(frames, job.Spec.Fps, tmp, ct);
             if (!store.CommitVideo(jobId, tmp)) return;
             store.Update(jobId, j => j with { Status = JobStatus.Completed, Progress = 100, CompletedAt = Now() });
             log.LogInformation("job completed");
@@ -47,18 +53,24 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
         {
             // Deleted (the job is gone) or shutting down: the stored job stays in_progress and the
             // next start marks it failed ("server restarted while the job was running").
-            File.Delete(tmp);
+            StorageException.DeleteQuietly(tmp);
             log.LogInformation("job cancelled");
             throw;
         }
         catch (Exception e)
         {
-            File.Delete(tmp);
-            var error = e is GenerationException g
-                ? new JobError("invalid_request", $"{g.Parameter}: {g.Message}")
-                : new JobError("generation_failed", e.Message);
+            StorageException.DeleteQuietly(tmp);
+            // the pipeline's refusals name a parameter and are meant for clients, as are storage faults (paths cut);
+            // anything else (ONNX Runtime, CUDA) stays in the log
+            var error = e switch
+            {
+                GenerationException g => new JobError("invalid_request", Api.ClientText.WithoutPaths($"{g.Parameter}: {g.Message}")),
+                StorageException d => new JobError("storage_failed", d.Message),
+                _ => new JobError("generation_failed", $"the generation failed on the server; its log has the details (job {jobId})"),
+            };
+            if (e is StorageException) StorageException.DeleteQuietly(store.VideoPath(jobId)); // committed but its completion not saved: the job failed
             log.LogError(e, "job failed: {Message}", e.Message);
-            store.Update(jobId, j => j with { Status = JobStatus.Failed, CompletedAt = Now(), Error = error });
+            Fail(error);
         }
     }
 
@@ -73,6 +85,30 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
             4 => r.Output.Reshape(1, s[1], s[2], s[3]),
             _ => throw new InvalidOperationException($"pipeline output {r.Output.ShapeText} is neither a video nor an image"),
         };
+    }
+
+    /// <summary>The encoder's MP4, with a failure that comes from the videos folder (not the encoder) as a <see cref="StorageException"/>.</summary>
+    async Task WriteMp4Async(VisualGen.Tensors.HostTensor frames, int fps, string path, CancellationToken ct)
+    {
+        try
+        {
+            await encoder.WriteMp4Async(frames, fps, path, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && store.VideosFolderProblem() is { } problem)
+        {
+            throw new StorageException($"The server could not write the video of {jobId} to its data folder: {problem}", e, isDelete: false);
+        }
+        catch (Exception e) when (StorageException.IsStorageFault(e))
+        {
+            throw StorageException.Writing($"the video of {jobId}", e);
+        }
+    }
+
+    /// <summary>Marks the job failed, in memory even when the data folder does not take the record.</summary>
+    void Fail(JobError error)
+    {
+        if (store.Finish(jobId, j => j with { Status = JobStatus.Failed, CompletedAt = Now(), Error = error }) == false)
+            log.LogError("job failed ({Code}) but its record could not be saved: the data folder keeps its previous state", error.Code);
     }
 
     long Now() => clock.GetUtcNow().ToUnixTimeSeconds();

@@ -64,7 +64,7 @@ public sealed class ServerMetrics
         sb.Append($"visualgen_worker_busy {(busy ? 1 : 0)}\n");
         sb.Append("# HELP visualgen_video_jobs Stored video jobs by status.\n# TYPE visualgen_video_jobs gauge\n");
         foreach (var (status, n) in jobsByStatus.OrderBy(k => k.Key))
-            sb.Append($"visualgen_video_jobs{{status=\"{status}\"}} {n}\n");
+            sb.Append($"visualgen_video_jobs{{status=\"{Escape(status)}\"}} {n}\n");
         return sb.ToString();
     }
 
