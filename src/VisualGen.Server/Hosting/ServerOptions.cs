@@ -15,6 +15,8 @@ public sealed record ServerOptions
     public string? Engine { get; init; }
     /// <summary>Self-attention precision on the native CUDA engine ("bf16", "fp8"); null: bf16.</summary>
     public string? Attention { get; init; }
+    /// <summary>GPU memory (GiB, as given) the pipeline's engines may hold together; null: no limit.</summary>
+    public string? GpuMemory { get; init; }
     /// <summary>Listen port on loopback (127.0.0.1); 0 picks a free port. Use --urls to listen elsewhere.</summary>
     public int Port { get; init; } = 8000;
     /// <summary>Explicit listen URLs (ASP.NET's --urls), overriding Port.</summary>
@@ -46,10 +48,18 @@ public sealed record ServerOptions
 
     public const string Usage =
         "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8]\n" +
+        "                        [--gpu-memory GiB]\n" +
         "                        [--port N | --urls URLS] [--public-url URL] [--data DIR]\n" +
         "                        [--retention-max-age AGE] [--retention-max-bytes N] [--retention-sweep AGE]   (AGE: 90s, 30m, 24h, 7d)\n" +
         "                        [--queue-size N] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
         $"  API keys also come from ${ApiKeysVariable} (comma-separated).";
+
+    static string CheckedGpuMemory(string value)
+    {
+        try { VisualGen.Exporter.Commands.Runtime.GpuMemory(value); }
+        catch (VisualGen.Exporter.Commands.UsageException e) { throw new ArgumentException(e.Message); }
+        return value;
+    }
 
     /// <summary>Parses the command line; an unknown flag or a bad value throws an ArgumentException naming it.</summary>
     public static ServerOptions Parse(IReadOnlyList<string> args, Func<string, string?>? environment = null)
@@ -75,6 +85,7 @@ public sealed record ServerOptions
                 "--engine-cache" => o with { EngineCacheDir = Value() },
                 "--engine" => o with { Engine = Value() },
                 "--attention" => o with { Attention = Value() },
+                "--gpu-memory" => o with { GpuMemory = CheckedGpuMemory(Value()) },
                 "--port" => o with { Port = Int(0, 65535) },
                 "--urls" => o with { Urls = Value() },
                 "--public-url" => o with { PublicUrl = PublicBase(Value()) },

@@ -110,4 +110,12 @@ public class GpuMemoryBudgetTests
         Assert.Equal(["error: --gpu-memory must be a positive number of GiB, got 'none'"], run.ErrorLines);
         Assert.False(run.Generated);
     }
+
+    [Fact]
+    public void Server_takes_gpu_memory_and_refuses_a_bad_value_at_parse()
+    {
+        Assert.Equal("24", VisualGen.Server.Hosting.ServerOptions.Parse(["--gpu-memory", "24"], _ => null).GpuMemory);
+        var e = Assert.Throws<ArgumentException>(() => VisualGen.Server.Hosting.ServerOptions.Parse(["--gpu-memory", "-1"], _ => null));
+        Assert.Equal("--gpu-memory must be a positive number of GiB, got '-1'", e.Message);
+    }
 }
