@@ -87,6 +87,25 @@ public static class HostOps
                 return [new HostValue([count], Enumerable.Range(0, (int)count).Select(i => start + i * delta).ToArray(), In(0).IsInt)];
             }
         }
+        if (n.Op is "Equal" or "Less" or "LessOrEqual" or "Greater" or "GreaterOrEqual")
+        {
+            var a = In(0); var b = In(1);
+            return [Broadcast(n, [a, b], v => n.Op switch
+            {
+                "Equal" => v[0] == v[1] ? 1 : 0, "Less" => v[0] < v[1] ? 1 : 0, "LessOrEqual" => v[0] <= v[1] ? 1 : 0,
+                "Greater" => v[0] > v[1] ? 1 : 0, _ => v[0] >= v[1] ? 1 : 0,
+            }, isInt: true, f64: false)];
+        }
+        if (n.Op == "Not")
+        {
+            var x = In(0);
+            return [new HostValue(x.Shape, x.Data.Select(v => v == 0 ? 1.0 : 0.0).ToArray(), true)];
+        }
+        if (n.Op == "Where")
+        {
+            var c = In(0); var x = In(1); var y = In(2);
+            return [Broadcast(n, [c, x, y], v => v[0] != 0 ? v[1] : v[2], isInt: x.IsInt && y.IsInt, f64: x.IsF64 || y.IsF64)];
+        }
         if (OpRegistry.Binary.ContainsKey(n.Op))
         {
             var a = In(0); var b = In(1);
@@ -123,6 +142,26 @@ public static class HostOps
             return [new HostValue(x.Shape, x.Data.Select(v => x.IsF64 ? f(v) : (double)(float)f(v)).ToArray(), false, x.IsF64)];
         }
         throw new EngineException($"node {n}: {n.Op} cannot be computed at plan time");
+    }
+
+    /// <summary>An elementwise function of broadcast inputs (numpy rules), values as the inputs hold them.</summary>
+    static HostValue Broadcast(OpNode n, HostValue[] ins, Func<double[], double> f, bool isInt, bool f64)
+    {
+        var shape = ins.Skip(1).Aggregate(ins[0].Shape, (s, v) => Layout.Broadcast(s, v.Shape, n.ToString()));
+        var strides = ins.Select(v => Layout.BroadcastStrides(v.Shape, shape)).ToArray();
+        var o = new double[Layout.Count(shape)];
+        var vals = new double[ins.Length];
+        for (long i = 0; i < o.Length; i++)
+        {
+            for (int k = 0; k < ins.Length; k++)
+            {
+                long rem = i, off = 0;
+                for (int d = shape.Length - 1; d >= 0; d--) { long c = rem % shape[d]; rem /= shape[d]; off += c * strides[k][d]; }
+                vals[k] = ins[k].Data[off];
+            }
+            o[i] = f(vals);
+        }
+        return new HostValue(shape, o, isInt, f64);
     }
 
     static void Copy(StridedCopy c, double[] src, double[] dst)

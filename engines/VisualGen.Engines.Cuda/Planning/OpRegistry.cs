@@ -24,7 +24,12 @@ public static class OpRegistry
 
     /// <summary>Ops computed only on the host at plan time (from shapes, constants and plan-time inputs). MatMul here is
     /// the weight-free kind (position embeddings); weight GEMMs are fused into VgLinear.</summary>
-    public static readonly IReadOnlySet<string> HostOnly = new HashSet<string> { "Shape", "Gather", "ConstantOfShape", "Range", "MatMul" };
+    public static readonly IReadOnlySet<string> HostOnly = new HashSet<string>
+    {
+        "Shape", "Gather", "ConstantOfShape", "Range", "MatMul",
+        // masks built from positions (causal, windowed): comparisons give 0/1, Where selects
+        "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "Where",
+    };
 
     public static readonly IReadOnlySet<string> Fused = new HashSet<string>
     {

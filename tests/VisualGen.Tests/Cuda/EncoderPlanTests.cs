@@ -132,4 +132,39 @@ public class EncoderPlanTests
         Assert.Equal([2, 5, 12], plan.Outputs["y"].Shape);
         Assert.Contains(plan.Steps, s => s.Kind == KernelClass.NormRope);
     }
+
+    [Fact]
+    public void Causal_masks_built_from_positions_fold_at_plan_time()
+    {
+        // CLIP's causal mask: Range, Greater, Where over the sequence length — computed when a shape is planned
+        var t = new VisualGen.Exporter.Graph.Tracer("causal");
+        var q = t.Input("q", TensorDType.F32, "batch", "seq", "16");
+        var mask = VisualGen.Exporter.Modules.AttentionMasks.Causal(t, q.Size(1));
+        t.Output(VisualGen.Exporter.Graph.AttentionOp.Attention(q, q, q, heads: 2, mask: mask), "y", "batch", "seq", "16");
+        string path = Path.Combine(Fixtures.TempDir("causal"), "model.onnx");
+        new OnnxWriter().Write(t.Graph, path);
+        var (g, _) = CudaBackend.Compile(path);
+        using var plan = ShapePlanner.Plan(g, new EngineResources(), new Dictionary<string, long[]> { ["q"] = [1, 7, 16] });
+        var upload = Assert.Single(plan.HostUploads, u => u.Value.Shape.SequenceEqual(new long[] { 1, 1, 7, 7 }));
+        for (int i = 0; i < 7; i++)
+            for (int j = 0; j < 7; j++)
+                Assert.Equal(j > i ? float.MinValue : 0f, upload.Data[i * 7 + j]);
+        Assert.Contains(plan.Steps, s => s.Name.EndsWith("/softmax"));
+    }
+
+    [ConformanceFact]
+    public void Clip_text_pooling_argmax_is_the_one_node_left_a_build_error_names()
+    {
+        // the causal mask's Range/Greater/Where are accepted (they fold at plan time); the pooled output's ArgMax over the
+        // device token ids is the one node the engine cannot run yet (issue 11)
+        string model = Fixtures.Checkpoint("flux1");
+        var index = ModelIndex.Load(model);
+        var exporter = ComponentExporterRegistry.CreateDefault().Get(index, "text_encoder");
+        string dir = index.ComponentDirectory("text_encoder");
+        string path = Path.Combine(Fixtures.TempDir("clip"), "model.onnx");
+        using (var weights = ComponentWeights.Open(dir))
+            new OnnxWriter().Write(exporter.Trace(new TraceContext(index, "text_encoder", dir, weights, "")), path);
+        var e = Assert.Throws<EngineException>(() => CudaBackend.Compile(path));
+        Assert.Contains("cannot run 1 node(s): 'ArgMax' (op ArgMax)", e.Message);
+    }
 }
