@@ -5,7 +5,8 @@ namespace VisualGen.Tests.Engines;
 
 /// <summary>
 /// The test assembly's entry point (the test runner never calls it): lets a test start this assembly as a
-/// separate process (<c>dotnet VisualGen.Tests.dll engine-cache-build ...</c>) to exercise cross-process locking.
+/// separate process (<c>dotnet VisualGen.Tests.dll engine-cache-build ...</c>) to exercise cross-process locking, or
+/// (<c>readme-example</c>) to run README's C# example with its default folders.
 /// </summary>
 public static class TestHelperProgram
 {
@@ -21,6 +22,11 @@ public static class TestHelperProgram
             var result = new EngineCache(root).GetOrBuild(EngineCacheTestSupport.Request(graph), backend);
             using (result.Engine)
                 Console.WriteLine(FormattableString.Invariant($"hit={result.Hit} y={EngineCacheTestSupport.Run(result.Engine, 1f)[0]}"));
+            return 0;
+        }
+        if (args is ["readme-example"])
+        {
+            Library.ReadmeExample.RunAsync().GetAwaiter().GetResult();
             return 0;
         }
         Console.Error.WriteLine("usage: engine-cache-build <root> <graph> <build delay ms> <build log>");

@@ -1,0 +1,45 @@
+using VisualGen.Engines.Cuda.Runtime;
+
+namespace VisualGen;
+
+/// <summary>
+/// How <see cref="VisualGenPipeline.Load"/> runs a model: what the command line's --engine, --engine-cache,
+/// --attention and --gpu-memory flags say, and where export/build lines go.
+/// </summary>
+public sealed record VisualGenOptions
+{
+    /// <summary>ONNX Runtime on the CPU (the default; runs everywhere).</summary>
+    public const string OrtCpu = "ort-cpu";
+    /// <summary>ONNX Runtime's CUDA execution provider (where its native libraries are installed).</summary>
+    public const string OrtCuda = "ort-cuda";
+    /// <summary>The native CUDA engine for the classes it runs, ONNX Runtime CPU for the rest.</summary>
+    public const string NativeCuda = "native-cuda";
+
+    /// <summary>"ort-cpu" (default), "ort-cuda" or "native-cuda".</summary>
+    public string Engine { get; init; } = OrtCpu;
+
+    /// <summary>The engine cache folder; null: $VISUALGEN_CACHE, else ~/.cache/visualgen/engines.</summary>
+    public string? EngineCacheDirectory { get; init; }
+
+    /// <summary>Self-attention precision; <see cref="AttentionPrecision.Fp8"/> needs the "native-cuda" engine.</summary>
+    public AttentionPrecision Attention { get; init; } = AttentionPrecision.Bf16;
+
+    /// <summary>GPU memory (bytes) the pipeline's engines may hold together; null: no limit.</summary>
+    public long? GpuMemoryBudget { get; init; }
+
+    /// <summary>Receives the engine export/build lines ("exporting transformer ..."); null: none.</summary>
+    public Action<string>? Log { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> saying what to change when the options do not fit together.</summary>
+    public void Validate()
+    {
+        if (Engine is not (OrtCpu or OrtCuda or NativeCuda))
+            throw new ArgumentException($"unknown engine '{Engine}'; set {nameof(Engine)} to one of: {OrtCpu}, {OrtCuda}, {NativeCuda}", nameof(Engine));
+        if (!Enum.IsDefined(Attention))
+            throw new ArgumentException($"unknown attention precision {(int)Attention}; use {nameof(AttentionPrecision)}.Bf16 or .Fp8", nameof(Attention));
+        if (Attention == AttentionPrecision.Fp8 && Engine != NativeCuda)
+            throw new ArgumentException($"FP8 attention runs on the native CUDA engine; set {nameof(Engine)} = \"{NativeCuda}\" (it is \"{Engine}\")", nameof(Attention));
+        if (GpuMemoryBudget is <= 0)
+            throw new ArgumentException($"{nameof(GpuMemoryBudget)} must be a positive number of bytes (or null for no limit), got {GpuMemoryBudget}", nameof(GpuMemoryBudget));
+    }
+}

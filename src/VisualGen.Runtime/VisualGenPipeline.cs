@@ -1,0 +1,116 @@
+using VisualGen.Demo;
+using VisualGen.Engines.Cuda.Runtime;
+using VisualGen.Exporter.Export;
+using VisualGen.Pipelines;
+using EngineWiring = VisualGen.Exporter.Commands.Runtime;
+
+namespace VisualGen;
+
+/// <summary>
+/// A model loaded for generation, in one call: <c>VisualGenPipeline.Load(folder)</c>, then
+/// <see cref="GenerateAsync"/> and <see cref="GenerationResultExtensions.SaveAsync"/>. Loading reads configs and
+/// tokenizers only; each component is exported and built into the engine cache on its first use (a later run, or
+/// another process with the same cache, loads it without exporting). Dispose to free the engines.
+/// </summary>
+public sealed class VisualGenPipeline : IDisposable
+{
+    /// <summary>Environment variable naming the built-in demo model's folder (as the CLI's and the server's).</summary>
+    public const string DemoVariable = "VISUALGEN_DEMO";
+
+    readonly IGenerationPipeline _pipeline;
+    readonly EngineProvider _engines;
+    bool _disposed;
+
+    VisualGenPipeline(IGenerationPipeline pipeline, EngineProvider engines, string modelPath)
+    {
+        _pipeline = pipeline;
+        _engines = engines;
+        ModelPath = modelPath;
+    }
+
+    /// <summary>The model folder (full path).</summary>
+    public string ModelPath { get; }
+
+    /// <summary>What the model is: class, family, whether it makes video, takes an image, its defaults.</summary>
+    public PipelineInfo Info => _pipeline.Info;
+
+    /// <summary>The engine cache folder in use.</summary>
+    public string EngineCacheDirectory => _engines.Cache.Root;
+
+    /// <summary>
+    /// Loads a diffusers-format model folder (model_index.json with its component folders). Throws
+    /// <see cref="ArgumentException"/> for options that do not fit together and the checkpoint's own errors
+    /// (naming the file and the problem) for a folder that is not a model VisualGen knows.
+    /// </summary>
+    public static VisualGenPipeline Load(string modelPath, VisualGenOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        options ??= new VisualGenOptions();
+        options.Validate();
+        string model = Path.GetFullPath(modelPath);
+        if (!Directory.Exists(model))
+            throw new DirectoryNotFoundException($"model folder {model} does not exist; pass a diffusers-format folder (with model_index.json) or use {nameof(LoadDemo)}()");
+        var log = options.Log is { } write ? new Progress(write) : null;
+        var engines = EngineWiring.CreateEngineProvider(EngineWiring.CacheDirectory(options.EngineCacheDirectory), options.Engine, log,
+            options.Attention == AttentionPrecision.Fp8 ? "fp8" : "bf16", options.GpuMemoryBudget);
+        try
+        {
+            return new VisualGenPipeline(ModelFamilies.CreateRegistry().Create(model, engines), engines, model);
+        }
+        catch
+        {
+            engines.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Loads the built-in tiny demo model (a Wan 2.1 text-to-video checkpoint with RANDOM weights: its output is
+    /// noise), creating it first in $VISUALGEN_DEMO, else the demo's default folder. It generates at the sizes of
+    /// <see cref="DemoRequest"/>.
+    /// </summary>
+    public static VisualGenPipeline LoadDemo(VisualGenOptions? options = null) =>
+        Load(DemoModel.EnsureCreated(Environment.GetEnvironmentVariable(DemoVariable) ?? DemoModel.DefaultDirectory()), options);
+
+    /// <summary>A request the demo model runs in a second on a CPU (the CLI's demo defaults: 48x32, 9 frames, 4 steps).</summary>
+    public static GenerationRequest DemoRequest(string prompt) => new()
+    {
+        Prompt = prompt,
+        Height = 32,
+        Width = 48,
+        NumFrames = 9,
+        NumInferenceSteps = 4,
+        MaxSequenceLength = 16,
+    };
+
+    /// <summary>Checks a request without running anything; throws the <see cref="GenerationException"/> that
+    /// <see cref="GenerateAsync"/> would.</summary>
+    public void Validate(GenerationRequest request)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _pipeline.Validate(request);
+    }
+
+    /// <summary>Generates; progress reports each stage and denoising step; cancellation is honoured between steps.</summary>
+    public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(request);
+        return _pipeline.GenerateAsync(request, progress, cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _pipeline.Dispose();
+        _engines.Dispose();
+    }
+
+    /// <summary>Engine export/build lines to the caller's log callback, synchronously (no synchronization context).</summary>
+    sealed class Progress(Action<string> write) : IProgress<string>
+    {
+        public void Report(string value) => write(value);
+    }
+}

@@ -1,0 +1,86 @@
+using VisualGen.Demo;
+using VisualGen.Engines.Cuda.Runtime;
+using VisualGen.Media;
+using VisualGen.Pipelines;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Library;
+
+/// <summary>The library entry: <see cref="VisualGenPipeline"/>, <see cref="VisualGenOptions"/> and SaveAsync, on the demo model.</summary>
+public sealed class VisualGenPipelineTests : IDisposable
+{
+    readonly string _dir = Fixtures.TempDir("vg-lib");
+    string Model => DemoModel.EnsureCreated(Path.Combine(_dir, "model"));
+    VisualGenOptions Options => new() { EngineCacheDirectory = Path.Combine(_dir, "engines") };
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    [Fact]
+    public async Task Loads_generates_and_saves_png_frames_with_log_and_progress()
+    {
+        var lines = new List<string>();
+        var steps = new List<GenerationProgress>();
+        using var pipeline = VisualGenPipeline.Load(Model, Options with { Log = l => { lock (lines) lines.Add(l); } });
+        Assert.Equal("WanPipeline", pipeline.Info.ClassName);
+        Assert.True(pipeline.Info.ProducesVideo);
+        Assert.Equal(Path.Combine(_dir, "engines"), pipeline.EngineCacheDirectory);
+
+        var result = await pipeline.GenerateAsync(VisualGenPipeline.DemoRequest("a fox") with { Seed = 1 }, new SyncProgress(steps.Add));
+        Assert.True(result.IsVideo);
+        Assert.NotEmpty(lines);
+        Assert.Contains(steps, p => p.TotalSteps == 4 && p.Step == 4);
+
+        var written = await result.SaveAsync(Path.Combine(_dir, "frames"), MediaFormat.Png);
+        Assert.Equal([Path.Combine(_dir, "frames")], written);
+        Assert.Equal(9, Directory.GetFiles(written[0], "*.png").Length);
+    }
+
+    [Fact]
+    public async Task Dispose_twice_is_harmless_and_generating_afterwards_is_refused()
+    {
+        var pipeline = VisualGenPipeline.Load(Model, Options);
+        pipeline.Dispose();
+        pipeline.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => pipeline.GenerateAsync(VisualGenPipeline.DemoRequest("x")));
+    }
+
+    [Fact]
+    public void A_missing_model_folder_says_what_to_pass()
+    {
+        var e = Assert.Throws<DirectoryNotFoundException>(() => VisualGenPipeline.Load(Path.Combine(_dir, "nowhere"), Options));
+        Assert.Contains("model_index.json", e.Message);
+    }
+
+    [Fact]
+    public void Bad_options_are_refused_before_loading_with_what_to_change()
+    {
+        Assert.Contains("ort-cpu, ort-cuda, native-cuda",
+            Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { Engine = "tensorrt" })).Message);
+        Assert.Contains("Engine = \"native-cuda\"",
+            Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { Attention = AttentionPrecision.Fp8 })).Message);
+        Assert.Contains("GpuMemoryBudget",
+            Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { GpuMemoryBudget = 0 })).Message);
+    }
+
+    [Fact]
+    public void The_cache_defaults_to_VISUALGEN_CACHE_or_the_home_cache_as_the_cli()
+    {
+        using var pipeline = VisualGenPipeline.Load(Model, new VisualGenOptions());
+        string expected = Environment.GetEnvironmentVariable("VISUALGEN_CACHE")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "visualgen", "engines");
+        Assert.Equal(Path.GetFullPath(expected), pipeline.EngineCacheDirectory);
+    }
+
+    [Fact]
+    public async Task SaveAsync_refuses_mp4_for_an_image_before_writing()
+    {
+        var image = new GenerationResult(Tensors.HostTensor.Float32(new float[2 * 2 * 3], 1, 2, 2, 3), Tensors.HostTensor.Float32(new float[2 * 2 * 3], 1, 2, 2, 3), false, 0);
+        await Assert.ThrowsAsync<MediaException>(() => image.SaveAsync(Path.Combine(_dir, "x.mp4")));
+        Assert.Equal([Path.Combine(_dir, "x.png")], await image.SaveAsync(Path.Combine(_dir, "x")));
+    }
+
+    sealed class SyncProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value) => report(value);
+    }
+}
