@@ -45,7 +45,9 @@ public static class VideoEndpoints
             }
             catch (OperationCanceledException) when (drain.Drained.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested)
             {
-                throw ShutdownDrain.ShuttingDown($"video job {job.Id} is stored as queued and runs when the server is back: GET /v1/videos/{job.Id}");
+                // the drain ends right after the running job finishes: that may be this one
+                done = jobs.Store.Get(job.Id) is { } now && JobStatus.IsFinished(now.Status) ? now
+                    : throw ShutdownDrain.ShuttingDown($"video job {job.Id} is stored as queued and runs when the server is back: GET /v1/videos/{job.Id}");
             }
             if (done is null) throw ApiException.NotFound("video", job.Id);
             return Results.Json(VideoObject.From(done, retention));
