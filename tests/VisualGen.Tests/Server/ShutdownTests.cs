@@ -61,9 +61,9 @@ public sealed class ShutdownTests(ITestOutputHelper output)
     {
         var options = WanServer.Options(queueSize: 8);
         string running, queued;
-        using (var first = await ServerProcess.StartAsync(options, "--shutdown-grace", "0.5s", "--max-steps", "2000"))
+        using (var first = await ServerProcess.StartAsync(options, "--shutdown-grace", "0.3s", "--max-steps", "1000"))
         {
-            running = (await HttpJson.PostAsync(first.Http, "/v1/videos", new { prompt = "longer than the grace", size = "48x32", num_frames = 9, num_inference_steps = 2000, seed = 5 }))
+            running = (await HttpJson.PostAsync(first.Http, "/v1/videos", new { prompt = "longer than the grace", size = "96x64", num_frames = 17, num_inference_steps = 1000, seed = 5 }))
                 .Body.GetProperty("id").GetString()!;
             await HttpJson.WaitForStatusAsync(first.Http, running, Wait, "in_progress");
             queued = (await HttpJson.PostAsync(first.Http, "/v1/videos", new { prompt = "queued at SIGTERM", size = "48x32", num_frames = 5, num_inference_steps = 2 }))
