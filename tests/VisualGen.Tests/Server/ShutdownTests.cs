@@ -144,6 +144,29 @@ public sealed class ShutdownTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Image_request_stopped_past_the_grace_period_is_answered_503()
+    {
+        var gate = new PipelineGate(open: false);
+        var options = new ServerOptions { DataDir = Fixtures.TempDir("vg-server"), ShutdownGrace = TimeSpan.FromSeconds(0.2) };
+        var server = await LiveServer.StartAsync(new GradientPipeline(gate: gate), options);
+        try
+        {
+            var image = server.PostJsonAsync("/v1/images/generations", new { prompt = "held", num_inference_steps = 1 });
+            while (gate.Arrivals == 0) await Task.Delay(10);
+            await server.App.StopAsync().WaitAsync(Wait);
+            var (status, body) = await image.WaitAsync(Wait);
+            Assert.Equal(503, status);
+            LiveServer.AssertError(body, "shutting_down", type: "server_error");
+        }
+        finally
+        {
+            gate.Open();
+            server.Http.Dispose();
+            await server.App.DisposeAsync();
+        }
+    }
+
     /// <summary>The id of the first (only) video job, once the server has stored it.</summary>
     static async Task<string> FirstJobId(HttpClient http)
     {
