@@ -27,8 +27,9 @@ public static class ImageEndpoints
     public static void MapImages(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/images/generations", async (HttpContext http, ModelRegistry models, RequestValidator validator, WorkQueue queue,
-            ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address) =>
+            ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address, ShutdownDrain drain) =>
         {
+            drain.ThrowIfDraining();
             var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
             fields.RefuseUnknown(GenerationFields, "/v1/images/generations");
             var model = models.Resolve(fields.String("model"));
@@ -36,8 +37,9 @@ public static class ImageEndpoints
         });
 
         app.MapPost("/v1/images/edits", async (HttpContext http, ModelRegistry models, RequestValidator validator, WorkQueue queue,
-            ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address) =>
+            ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address, ShutdownDrain drain) =>
         {
+            drain.ThrowIfDraining();
             if (!http.Request.HasFormContentType)
                 throw ApiException.BadValue("image", "/v1/images/edits takes multipart/form-data with an 'image' file and a 'prompt'.");
             var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
@@ -78,7 +80,7 @@ public static class ImageEndpoints
 
         model.Pipeline.Validate(spec.ToRequest() with { Image = image }); // refused at once, before queueing
         var work = new ImageWork(model, spec, n, image, http.RequestAborted);
-        if (!queue.TryEnqueue(work)) throw JobService.QueueFull(queue);
+        if (!queue.TryEnqueue(work)) throw queue.IsClosed ? ShutdownDrain.ShuttingDown() : JobService.QueueFull(queue);
         var results = await work.Result;
 
         var data = new List<ImageData>(n);

@@ -19,11 +19,13 @@ public static class ModelEndpoints
                 "model", "model_not_found", $"The model '{id}' does not exist."))));
 
         // 503 "degraded" while the data folder takes no writes: video jobs and URL images would fail
-        app.MapGet("/health", (WorkQueue queue, ModelRegistry models, StorageHealth storage) =>
+        // 503 "draining" from SIGTERM until the process stops: a load balancer sends new work elsewhere
+        app.MapGet("/health", (WorkQueue queue, ModelRegistry models, StorageHealth storage, ShutdownDrain drain) =>
         {
             string? problem = storage.Problem();
-            return Results.Json(new Health(problem is null ? "ok" : "degraded", models.All.Select(m => m.Id).ToList(), queue.Depth, queue.Capacity,
-                queue.IsBusy, problem is null ? "ok" : problem), statusCode: problem is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+            string status = drain.IsDraining ? "draining" : problem is null ? "ok" : "degraded";
+            return Results.Json(new Health(status, models.All.Select(m => m.Id).ToList(), queue.Depth, queue.Capacity,
+                queue.IsBusy, problem is null ? "ok" : problem), statusCode: status == "ok" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
     }
 }

@@ -22,16 +22,34 @@ public static class VideoEndpoints
 
     public static void MapVideos(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/videos", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder, RetentionPolicy retention) =>
+        app.MapPost("/v1/videos", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder, RetentionPolicy retention,
+            ShutdownDrain drain) =>
         {
+            drain.ThrowIfDraining();
             var job = await SubmitAsync(http, models, validator, jobs, encoder);
             return Results.Json(VideoObject.From(job, retention));
         });
 
-        app.MapPost("/v1/videos/generations", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder, RetentionPolicy retention) =>
+        app.MapPost("/v1/videos/generations", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder, RetentionPolicy retention,
+            ShutdownDrain drain) =>
         {
+            drain.ThrowIfDraining();
             var job = await SubmitAsync(http, models, validator, jobs, encoder);
-            var done = await jobs.Store.WaitFinishedAsync(job.Id, http.RequestAborted) ?? throw ApiException.NotFound("video", job.Id);
+            // a shutdown lets the running job finish (this client gets it); a job still unfinished when the drain ends
+            // stays queued on disk and runs at the next start: its client is told so
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, drain.Drained);
+            VideoJob? done;
+            try
+            {
+                done = await jobs.Store.WaitFinishedAsync(job.Id, wait.Token);
+            }
+            catch (OperationCanceledException) when (drain.Drained.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested)
+            {
+                // the drain ends right after the running job finishes: that may be this one
+                done = jobs.Store.Get(job.Id) is { } now && JobStatus.IsFinished(now.Status) ? now
+                    : throw ShutdownDrain.ShuttingDown($"video job {job.Id} is stored as queued and runs when the server is back: GET /v1/videos/{job.Id}");
+            }
+            if (done is null) throw ApiException.NotFound("video", job.Id);
             return Results.Json(VideoObject.From(done, retention));
         });
 

@@ -54,6 +54,10 @@ public static class ServerApp
         s.AddSingleton<JobService>();
         s.AddSingleton<ServerMetrics>();
         s.AddHostedService<GenerationWorker>();
+        s.AddSingleton<ShutdownDrain>();
+        s.AddHostedService(sp => sp.GetRequiredService<ShutdownDrain>()); // its StoppingAsync runs before any service (Kestrel too) stops
+        // the host's stop (drain, Kestrel's own close, disposal) must outlast the grace period, plus time to put the job back
+        s.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownGrace + TimeSpan.FromSeconds(30));
         s.AddSingleton<RetentionPolicy>();
         s.AddSingleton<RetentionSweeper>();
         s.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());

@@ -35,6 +35,11 @@ public sealed record ServerOptions
     public TimeSpan RetentionSweepInterval { get; init; } = TimeSpan.FromMinutes(1);
     /// <summary>Requests waiting for the worker (the running one not counted); more answer 429.</summary>
     public int QueueSize { get; init; } = 16;
+    /// <summary>
+    /// On SIGTERM (ApplicationStopping) the server stops admitting work and lets the running job finish for this long;
+    /// past it the job is cancelled and stored as queued again, so the next start reruns it.
+    /// </summary>
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(60);
     public IReadOnlyList<string> ApiKeys { get; init; } = [];
     public long MaxUploadBytes { get; init; } = 20 * 1024 * 1024;
     public int MaxSide { get; init; } = 2048;
@@ -51,7 +56,7 @@ public sealed record ServerOptions
         "                        [--gpu-memory GiB]\n" +
         "                        [--port N | --urls URLS] [--public-url URL] [--data DIR]\n" +
         "                        [--retention-max-age AGE] [--retention-max-bytes N] [--retention-sweep AGE]   (AGE: 90s, 30m, 24h, 7d)\n" +
-        "                        [--queue-size N] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
+        "                        [--queue-size N] [--shutdown-grace AGE] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
         $"  API keys also come from ${ApiKeysVariable} (comma-separated).";
 
     static string CheckedGpuMemory(string value)
@@ -94,6 +99,7 @@ public sealed record ServerOptions
                 "--retention-max-bytes" => o with { RetentionMaxBytes = Bytes(flag, Value()) },
                 "--retention-sweep" => o with { RetentionSweepInterval = Duration(flag, Value()) },
                 "--queue-size" => o with { QueueSize = Int(1, 100_000) },
+                "--shutdown-grace" => o with { ShutdownGrace = Duration(flag, Value()) },
                 "--max-upload-bytes" => o with { MaxUploadBytes = Int(1024, int.MaxValue) },
                 "--max-side" => o with { MaxSide = Int(16, 16384) },
                 "--max-frames" => o with { MaxFrames = Int(1, 10_000) },

@@ -25,11 +25,10 @@ public sealed class ImageWork(ServedModel model, GenerationSpec spec, int count,
                 results.Add(await Model.Pipeline.GenerateAsync((spec with { Seed = unchecked(spec.Seed + i) }).ToRequest() with { Image = image }, null, linked.Token));
             _result.TrySetResult(results);
         }
-        catch (OperationCanceledException e) { _result.TrySetCanceled(e.CancellationToken); }
+        catch (OperationCanceledException e) when (callerGone.IsCancellationRequested) { _result.TrySetCanceled(e.CancellationToken); }
+        catch (OperationCanceledException) { _result.TrySetException(ShutdownDrain.ShuttingDown("the generation was stopped")); } // past the shutdown grace period
         catch (Exception e) { _result.TrySetException(e); }
     }
 
-    public override void Abandon() =>
-        _result.TrySetException(new ApiException(StatusCodes.Status503ServiceUnavailable, "server_error", null, "shutting_down",
-            "The server is shutting down; the request did not run."));
+    public override void Abandon() => _result.TrySetException(ShutdownDrain.ShuttingDown("the request did not run"));
 }

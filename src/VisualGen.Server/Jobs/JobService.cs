@@ -27,7 +27,7 @@ public sealed class JobService(JobStore store, WorkQueue queue, ModelRegistry mo
         if (!queue.TryEnqueue(Work(model, job.Id)))
         {
             store.Delete(job.Id);
-            throw QueueFull(queue);
+            throw queue.IsClosed ? ShutdownDrain.ShuttingDown() : QueueFull(queue);
         }
         log.LogInformation("job {JobId} queued ({Depth} waiting)", job.Id, queue.Depth);
         return job;

@@ -51,10 +51,19 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // Deleted (the job is gone) or shutting down: the stored job stays in_progress and the
-            // next start marks it failed ("server restarted while the job was running").
+            // Deleted (the job is gone: nothing to store) or stopped at shutdown past its grace period: the job goes back to
+            // queued, in memory and on disk, so the next start runs it again from the start.
             StorageException.DeleteQuietly(tmp);
-            log.LogInformation("job cancelled");
+            try
+            {
+                if (store.Update(jobId, j => j with { Status = JobStatus.Queued, Progress = 0, StartedAt = null }) is null)
+                    log.LogInformation("job cancelled");
+                else log.LogInformation("job stopped by shutdown: stored as queued again");
+            }
+            catch (StorageException e)
+            {
+                log.LogError(e, "job stopped by shutdown, but its queued state could not be saved: {Message}", e.Message);
+            }
             throw;
         }
         catch (Exception e)

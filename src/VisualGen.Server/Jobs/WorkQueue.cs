@@ -12,6 +12,15 @@ public sealed class WorkQueue(int capacity)
     readonly SemaphoreSlim _signal = new(0);
     QueuedWork? _running;
     CancellationTokenSource? _runningCts;
+    TaskCompletionSource _idle = Completed();
+    bool _closed;
+
+    static TaskCompletionSource Completed()
+    {
+        var t = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        t.SetResult();
+        return t;
+    }
 
     public int Capacity { get; } = capacity > 0 ? capacity : throw new ArgumentOutOfRangeException(nameof(capacity), "queue size must be positive");
 
@@ -25,11 +34,18 @@ public sealed class WorkQueue(int capacity)
         get { lock (_lock) return _running is not null; }
     }
 
+    /// <summary>True once <see cref="Close"/> ran (shutdown): nothing more is taken or admitted.</summary>
+    public bool IsClosed
+    {
+        get { lock (_lock) return _closed; }
+    }
+
+    /// <summary>False when the queue is full or closed (shutdown; see <see cref="IsClosed"/>).</summary>
     public bool TryEnqueue(QueuedWork work)
     {
         lock (_lock)
         {
-            if (_items.Count >= Capacity) return false;
+            if (_closed || _items.Count >= Capacity) return false;
             _items.AddLast(work);
         }
         _signal.Release();
@@ -51,12 +67,37 @@ public sealed class WorkQueue(int capacity)
             await _signal.WaitAsync(stopping);
             lock (_lock)
             {
+                if (_closed) break; // draining: what waits stays queued (on disk, for video jobs)
                 if (_items.First is not { } first) continue; // removed by Cancel before it ran
                 _items.RemoveFirst();
                 _running = first.Value;
                 _runningCts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                _idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 return (_running, _runningCts.Token);
             }
+        }
+        await Task.Delay(Timeout.Infinite, stopping);
+        throw new OperationCanceledException(stopping);
+    }
+
+    /// <summary>Shutdown: admits and hands out nothing more; the running item (if any) goes on. Returns a task that
+    /// completes when no item runs.</summary>
+    public Task Close()
+    {
+        lock (_lock)
+        {
+            _closed = true;
+            return _idle.Task; // a worker blocked in TakeAsync stays blocked until the host stops it
+        }
+    }
+
+    /// <summary>Cancels the running item (shutdown past its grace period); returns a task that completes when it has stopped.</summary>
+    public Task CancelRunning()
+    {
+        lock (_lock)
+        {
+            _runningCts?.Cancel();
+            return _idle.Task;
         }
     }
 
@@ -68,6 +109,7 @@ public sealed class WorkQueue(int capacity)
             _running = null;
             _runningCts?.Dispose();
             _runningCts = null;
+            _idle.TrySetResult();
         }
     }
 

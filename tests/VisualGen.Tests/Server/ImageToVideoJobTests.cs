@@ -100,9 +100,9 @@ public sealed class ImageToVideoJobTests
     }
 
     [Fact]
-    public async Task Restart_keeps_the_input_reference_of_a_queued_job()
+    public async Task Restart_keeps_the_input_reference_of_a_queued_job_and_of_one_stopped_past_the_grace_period()
     {
-        var options = new VisualGen.Server.Hosting.ServerOptions { DataDir = Fixtures.TempDir("vg-server"), QueueSize = 4 };
+        var options = new VisualGen.Server.Hosting.ServerOptions { DataDir = Fixtures.TempDir("vg-server"), QueueSize = 4, ShutdownGrace = TimeSpan.FromSeconds(0.2) };
         var (rgb, png) = SmoothImage();
         string running, queued;
         var gate = new PipelineGate(open: false);
@@ -112,20 +112,22 @@ public sealed class ImageToVideoJobTests
             await first.WaitForStatusAsync(running, Wait, "in_progress");
             using (var f = Form(png, fields: Fields(2))) queued = (await PostForm(first.Http, f)).Body.GetProperty("id").GetString()!;
             Assert.Equal("queued", (await first.GetJsonAsync($"/v1/videos/{queued}")).Body.GetProperty("status").GetString());
-        } // stopped: the running job stays in_progress on disk, the queued one queued
+        } // stopped: the running job outlasts the grace period and is stored as queued again, with the queued one
 
+        Assert.True(File.Exists(Path.Combine(options.DataDir, "inputs", running + ".png")));
         Assert.True(File.Exists(Path.Combine(options.DataDir, "inputs", queued + ".png")));
         await using var restarted = await LiveServer.StartAsync(new GradientPipeline(acceptsImage: true), options);
-        var r = (await restarted.GetJsonAsync($"/v1/videos/{running}")).Body;
-        Assert.Equal("server_restarted", r.GetProperty("error").GetProperty("code").GetString());
-        Assert.Equal("completed", (await restarted.WaitForStatusAsync(queued, Wait, "completed", "failed")).GetProperty("status").GetString());
-        await AssertFramesAreTheInvertedInput(restarted.Http, queued, rgb);
+        foreach (var id in new[] { running, queued })
+        {
+            Assert.Equal("completed", (await restarted.WaitForStatusAsync(id, Wait, "completed", "failed")).GetProperty("status").GetString());
+            await AssertFramesAreTheInvertedInput(restarted.Http, id, rgb);
+        }
 
-        // the failed job's image stays until it is deleted, like its record
-        string failedInput = Path.Combine(options.DataDir, "inputs", running + ".png");
-        Assert.True(File.Exists(failedInput));
+        // a finished job's image stays until it is deleted, like its record
+        string input = Path.Combine(options.DataDir, "inputs", running + ".png");
+        Assert.True(File.Exists(input));
         Assert.Equal(200, (int)(await restarted.Http.DeleteAsync($"/v1/videos/{running}")).StatusCode);
-        Assert.False(File.Exists(failedInput));
+        Assert.False(File.Exists(input));
     }
 
     [Fact]

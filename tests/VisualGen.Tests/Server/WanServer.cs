@@ -49,9 +49,12 @@ public sealed class ServerProcess : IDisposable
     public Uri BaseAddress { get; }
     public HttpClient Http { get; }
 
-    ServerProcess(Process process, Uri address)
+    readonly StringBuilder _output;
+
+    ServerProcess(Process process, Uri address, StringBuilder output)
     {
         _process = process;
+        _output = output;
         BaseAddress = address;
         Http = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(2) };
     }
@@ -69,11 +72,11 @@ public sealed class ServerProcess : IDisposable
     }
 
     /// <summary>Starts the server on a free loopback port and waits for its "Now listening on" line.</summary>
-    public static async Task<ServerProcess> StartAsync(ServerOptions o)
+    public static async Task<ServerProcess> StartAsync(ServerOptions o, params string[] extraArgs)
     {
         var output = new StringBuilder();
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var p = new Process { StartInfo = StartInfo(["--model", o.ModelDir!, "--engine-cache", o.EngineCacheDir!, "--data", o.DataDir, "--port", "0", "--queue-size", o.QueueSize.ToString()]) };
+        var p = new Process { StartInfo = StartInfo(["--model", o.ModelDir!, "--engine-cache", o.EngineCacheDir!, "--data", o.DataDir, "--port", "0", "--queue-size", o.QueueSize.ToString(), .. extraArgs]) };
         void Line(string? l)
         {
             if (l is null) return;
@@ -90,7 +93,7 @@ public sealed class ServerProcess : IDisposable
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         var address = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        return new ServerProcess(p, address);
+        return new ServerProcess(p, address, output);
     }
 
     static string Text(StringBuilder b)
@@ -105,6 +108,32 @@ public sealed class ServerProcess : IDisposable
         Task<string> o = p.StandardOutput.ReadToEndAsync(), e = p.StandardError.ReadToEndAsync();
         Assert.True(p.WaitForExit(60_000), "the server did not exit in 60 s");
         return (p.ExitCode, o.Result, e.Result);
+    }
+
+    /// <summary>What the process wrote so far (stdout and stderr), for assertion messages.</summary>
+    public string Output => Text(_output);
+
+    /// <summary>SIGTERM (as systemd, Docker or Kubernetes stop a service), through /bin/kill: .NET's Process has no API for it.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("/bin/kill", ["-TERM", _process.Id.ToString()])!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    /// <summary>Waits for the process to exit on its own; its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"the server did not exit within {timeout}:\n{Output}");
+        }
+        return _process.ExitCode;
     }
 
     /// <summary>SIGKILL: no shutdown code runs, as after a crash or an OOM kill.</summary>
