@@ -14,7 +14,7 @@ namespace VisualGen.Demo;
 public static class DemoModel
 {
     /// <summary>Bumped whenever the generated files change; a folder of another version is regenerated.</summary>
-    public const int Version = 1;
+    public const int Version = 2;   // 2: rope_max_seq_len 1024 (1 took at most 32 patches per axis)
 
     /// <summary>The seed of every weight.</summary>
     public const ulong Seed = 20250301;

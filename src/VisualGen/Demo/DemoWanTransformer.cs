@@ -22,7 +22,8 @@ internal sealed record DemoWanTransformer
     public bool CrossAttnNorm { get; init; } = true;
     public string QkNorm { get; init; } = "rms_norm_across_heads";
     public double Eps { get; init; } = 1e-6;
-    public int RopeMaxSeqLen { get; init; } = 32;
+    /// <summary>As the real checkpoints: the demo takes the README's 480×832×81 (52 patches across).</summary>
+    public int RopeMaxSeqLen { get; init; } = 1024;
 
     int InnerDim => NumAttentionHeads * AttentionHeadDim;
 

@@ -61,7 +61,7 @@ public class DemoModelLoadingTests(DemoModelFixture demo) : IClassFixture<DemoMo
     public void Transformer_config_reads_as_the_exporters_config()
     {
         var c = ComponentConfig.FromFile(Path.Combine(demo.Directory, "transformer", "config.json")).ToRecord<WanTransformerConfig>();
-        Assert.Equal((2, 16, 2, 64, 32, 256, 16, 16, 32), (c.NumAttentionHeads, c.AttentionHeadDim, c.NumLayers, c.FfnDim, c.TextDim, c.FreqDim, c.InChannels, c.OutChannels, c.RopeMaxSeqLen));
+        Assert.Equal((2, 16, 2, 64, 32, 256, 16, 16, 1024), (c.NumAttentionHeads, c.AttentionHeadDim, c.NumLayers, c.FfnDim, c.TextDim, c.FreqDim, c.InChannels, c.OutChannels, c.RopeMaxSeqLen));
         Assert.Equal([1, 2, 2], c.PatchSize);
         Assert.True(c.CrossAttnNorm);
         Assert.Equal("rms_norm_across_heads", c.QkNorm);

@@ -20,6 +20,8 @@ public sealed record WanModelConfig
     public bool ExpandTimesteps { get; init; }
     public bool HasTransformer2 { get; init; }
     public int NumTrainTimesteps { get; init; } = 1000;
+    /// <summary>The transformer's rotary table length (rope_max_seq_len): patches per axis (frames, height, width) it covers.</summary>
+    public int RopeMaxSeqLen { get; init; } = 1024;
 
     public int SizeMultiple => VaeScaleSpatial * PatchSize[1];
 
@@ -38,6 +40,7 @@ public sealed record WanModelConfig
             ExpandTimesteps = index.Fields.GetBool("expand_timesteps", false),
             HasTransformer2 = index.HasComponent("transformer_2"),
             NumTrainTimesteps = scheduler.GetInt("num_train_timesteps", 1000),
+            RopeMaxSeqLen = transformer.GetInt("rope_max_seq_len", 1024),
         };
     }
 }

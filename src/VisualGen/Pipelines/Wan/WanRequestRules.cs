@@ -21,6 +21,21 @@ public static class WanRequestRules
         if (r.GuidanceScale is double g && (g < 0 || double.IsNaN(g))) throw new GenerationException("guidance_scale", $"guidance_scale must be ≥ 0, got {g}");
         if (r.TrueCfgScale is not null)
             throw new GenerationException("true_cfg_scale", "Wan takes guidance_scale (classifier-free guidance with the negative prompt); true_cfg_scale applies to Qwen-Image and FLUX only");
+        // the rotary table covers rope_max_seq_len patches per axis; beyond it the transformer cannot place a patch
+        int rope = c.RopeMaxSeqLen;
+        long latentFrames = (frames - 1) / c.VaeScaleTemporal + 1;
+        foreach (var (param, value, patches, perPatch) in new[]
+        {
+            ("num_frames", (long)frames, latentFrames / c.PatchSize[0], (long)c.VaeScaleTemporal * c.PatchSize[0]),
+            ("height", height, height / c.SizeMultiple, (long)c.SizeMultiple),
+            ("width", width, width / ((long)c.VaeScaleSpatial * c.PatchSize[2]), (long)c.VaeScaleSpatial * c.PatchSize[2]),
+        })
+            if (patches > rope)
+            {
+                string most = param == "num_frames" ? $"{(rope * (long)c.PatchSize[0] - 1) * c.VaeScaleTemporal + 1}" : $"{rope * perPatch}";
+                throw new GenerationException(param, $"{param} {value} needs {patches} rotary positions along that axis; this checkpoint's " +
+                    $"transformer covers {rope} (rope_max_seq_len in transformer/config.json): {param} can be at most {most}");
+            }
         if (height * (long)width * frames > 1280L * 1280 * 241)
             throw new GenerationException("height", $"{width}x{height}x{frames} is larger than this server accepts");
     }
