@@ -33,16 +33,6 @@ public static class EncoderFusion
         PackConvWeights(g, report);
     }
 
-    static OpNode? Single(Dictionary<string, List<OpNode>> consumers, string value) =>
-        consumers.TryGetValue(value, out var l) && l.Count == 1 ? l[0] : null;
-
-    static void Replace(OpGraph g, IReadOnlyCollection<OpNode> remove, OpNode insertAt, OpNode fused)
-    {
-        int idx = g.Nodes.IndexOf(insertAt);
-        g.Nodes[idx] = fused;
-        foreach (var r in remove) if (r != insertAt) g.Nodes.Remove(r);
-    }
-
     /// <summary>The constant behind <paramref name="name"/> seen through Identity/Unsqueeze/Reshape/Squeeze views of
     /// constants (same bytes, other shape) and the float32 Cast of a 16-bit checkpoint weight: the constant (in its own
     /// dtype) and the viewed shape, or null.</summary>
@@ -70,9 +60,9 @@ public static class EncoderFusion
         foreach (var sig in g.Nodes.Where(n => n.Op == "Sigmoid").ToList())
         {
             string x = sig.In(0)!;
-            var mul = Single(consumers, sig.Outputs[0]);
+            var mul = Fusion.Single(consumers, sig.Outputs[0]);
             if (mul is not { Op: "Mul" } || !(mul.In(0) == x && mul.In(1) == sig.Outputs[0] || mul.In(1) == x && mul.In(0) == sig.Outputs[0])) continue;
-            Replace(g, [sig, mul], mul, new OpNode("VgSilu", mul.Name, [x], [mul.Outputs[0]], []));
+            Fusion.Replace(g, [sig, mul], mul, new OpNode("VgSilu", mul.Name, [x], [mul.Outputs[0]], []));
             report.Count("VgSilu");
         }
     }
@@ -97,7 +87,7 @@ public static class EncoderFusion
             string output = div.Outputs[0];
             double scale = 1;
             double[]? gamma = null;
-            while (Single(consumers, output) is { Op: "Mul" } m && !g.Outputs.Any(o => o.Name == output))
+            while (Fusion.Single(consumers, output) is { Op: "Mul" } m && !g.Outputs.Any(o => o.Name == output))
             {
                 string other = m.In(0) == output ? m.In(1)! : m.In(0)!;
                 var c = ViewedConstant(g, producers, other);
@@ -116,7 +106,7 @@ public static class EncoderFusion
                 System.Runtime.InteropServices.MemoryMarshal.AsBytes(weight.AsSpan()).ToArray());
             var fused = new OpNode("VgChannelNorm", div.Name, [x, wName], [output],
                 new() { ["epsilon"] = new(Float: epsC.Value.Const.ToDoubles()[0]) });
-            Replace(g, removed, removed[^1], fused);
+            Fusion.Replace(g, removed, removed[^1], fused);
             report.Count("VgChannelNorm");
         }
     }
@@ -132,7 +122,7 @@ public static class EncoderFusion
             if (table.Shape.Length != 2 || found.Shape.Length != 2 || table.DType is not (TensorDType.F32 or TensorDType.BF16) || g.Constants.ContainsKey(gather.In(1)!)) continue;
             if (!DependsOnDeviceInput(g, gather.In(1)!)) continue;
             string packed = Fusion.PackBf16(g, table);
-            Replace(g, [gather], gather, new OpNode("VgGather", gather.Name, [packed, gather.In(1)], [gather.Outputs[0]],
+            Fusion.Replace(g, [gather], gather, new OpNode("VgGather", gather.Name, [packed, gather.In(1)], [gather.Outputs[0]],
                 new() { ["rows"] = new(Int: table.Shape[0]), ["width"] = new(Int: table.Shape[1]) }));
             report.Count("VgGather");
         }
@@ -162,7 +152,7 @@ public static class EncoderFusion
                     : System.Runtime.InteropServices.MemoryMarshal.AsBytes(VisualGen.Tensors.ElementConvert.ToFloat32(c.Bytes, c.DType, c.Count).AsSpan()).ToArray());
             var inputs = conv.Inputs.ToArray();
             inputs[1] = name;
-            Replace(g, [conv], conv, new OpNode("Conv", conv.Name, inputs, conv.Outputs, conv.Attrs));
+            Fusion.Replace(g, [conv], conv, new OpNode("Conv", conv.Name, inputs, conv.Outputs, conv.Attrs));
             report.Count("Conv(cuDNN)");
         }
     }

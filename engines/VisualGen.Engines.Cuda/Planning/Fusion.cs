@@ -32,7 +32,7 @@ public static class Fusion
     }
 
     // ---- helpers -------------------------------------------------------------------------------
-    static OpNode? Single(Dictionary<string, List<OpNode>> consumers, string value) =>
+    internal static OpNode? Single(Dictionary<string, List<OpNode>> consumers, string value) =>
         consumers.TryGetValue(value, out var l) && l.Count == 1 ? l[0] : null;
 
     static double? Scalar(OpGraph g, string? name)
@@ -49,7 +49,7 @@ public static class Fusion
 
     static string Other(OpNode n, string value) => n.In(0) == value ? n.In(1)! : n.In(0)!;
 
-    static void Replace(OpGraph g, IReadOnlyCollection<OpNode> remove, OpNode insertAt, OpNode fused)
+    internal static void Replace(OpGraph g, IReadOnlyCollection<OpNode> remove, OpNode insertAt, OpNode fused)
     {
         int idx = g.Nodes.IndexOf(insertAt);
         g.Nodes[idx] = fused;
@@ -112,8 +112,7 @@ public static class Fusion
             }
             else
             {
-                var src = kn.DType == TensorDType.F32 ? null : ElementConvert.ToFloat32(kn.Bytes, kn.DType, kn.Count);
-                if (src is null) { src = new float[n * k]; Buffer.BlockCopy(kn.Bytes, 0, src, 0, src.Length * 4); }
+                var src = ElementConvert.ToFloat32(kn.Bytes, kn.DType, kn.Count);
                 Parallel.For(0, n, j =>
                 {
                     for (long i = 0; i < k; i++) dst[j * k + i] = ElementConvert.FloatToBFloat16(src[i * n + j]);
@@ -130,17 +129,25 @@ public static class Fusion
     {
         string name = c.Name + "#bf16";
         if (g.Constants.ContainsKey(name)) return name;
-        g.Constants[name] = new ConstTensor(name, TensorDType.BF16, c.Shape, () =>
+        g.Constants[name] = new ConstTensor(name, TensorDType.BF16, c.Shape, () => Bf16Bytes(c));
+        return name;
+    }
+
+    /// <summary>A float constant's values as bf16 bytes in its own layout (16-bit checkpoint values as they are), the
+    /// source's cached bytes released.</summary>
+    static byte[] Bf16Bytes(ConstTensor c)
+    {
+        byte[] result;
+        if (c.DType == TensorDType.BF16) result = c.Bytes;
+        else
         {
-            if (c.DType == TensorDType.BF16) { var same = c.Bytes; c.Release(); return same; }
-            var src = c.DType == TensorDType.F32 ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(c.Bytes).ToArray()
-                : ElementConvert.ToFloat32(c.Bytes, c.DType, c.Count);
+            var src = ElementConvert.ToFloat32(c.Bytes, c.DType, c.Count);
             var dst = new ushort[src.Length];
             for (int i = 0; i < src.Length; i++) dst[i] = ElementConvert.FloatToBFloat16(src[i]);
-            c.Release();
-            return System.Runtime.InteropServices.MemoryMarshal.AsBytes(dst.AsSpan()).ToArray();
-        });
-        return name;
+            result = System.Runtime.InteropServices.MemoryMarshal.AsBytes(dst.AsSpan()).ToArray();
+        }
+        c.Release();
+        return result;
     }
 
     // ---- Conv (kernel == stride) → VgPatchConv ------------------------------------------------------
@@ -160,15 +167,8 @@ public static class Fusion
             if (kernel.All(k => k == 1) || !kernel.SequenceEqual(strides) || pads.Any(p => p != 0) || dil.Any(d => d != 1) || conv.Int("group", 1) != 1) continue;
             long n = found.Shape[0], kTotal = wc.Count / n;
             string name = wc.Name + "#bf16nk";
-            g.Constants[name] = new ConstTensor(name, TensorDType.BF16, [n, kTotal], () =>
-            {
-                if (wc.DType == TensorDType.BF16) return wc.Bytes;
-                var src = wc.DType == TensorDType.F32 ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(wc.Bytes).ToArray()
-                    : ElementConvert.ToFloat32(wc.Bytes, wc.DType, wc.Count);
-                var dst = new ushort[src.Length];
-                for (int i = 0; i < src.Length; i++) dst[i] = ElementConvert.FloatToBFloat16(src[i]);
-                return System.Runtime.InteropServices.MemoryMarshal.AsBytes(dst.AsSpan()).ToArray();
-            });
+            // [out, in, k...] row-major is already [N, K] with K = in · k...: only the precision changes
+            g.Constants[name] = new ConstTensor(name, TensorDType.BF16, [n, kTotal], () => Bf16Bytes(wc));
             var fused = new OpNode("VgPatchConv", conv.Name, [conv.In(0), name, conv.In(2)], [conv.Outputs[0]],
                 new() { ["kernel"] = new(Ints: kernel), ["n"] = new(Int: n) });
             Replace(g, [conv], conv, fused);
