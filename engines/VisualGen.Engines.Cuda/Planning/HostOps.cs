@@ -109,25 +109,18 @@ public static class HostOps
         if (OpRegistry.Binary.ContainsKey(n.Op))
         {
             var a = In(0); var b = In(1);
-            var shape = Layout.Broadcast(a.Shape, b.Shape, n.ToString());
             bool isInt = a.IsInt && b.IsInt, f64 = a.IsF64 || b.IsF64;
-            var sa = Layout.BroadcastStrides(a.Shape, shape); var sb = Layout.BroadcastStrides(b.Shape, shape);
-            var o = new double[Layout.Count(shape)];
-            var idx = new long[shape.Length];
-            for (long i = 0; i < o.Length; i++)
+            return [Broadcast(n, [a, b], v =>
             {
-                long rem = i, oa = 0, ob = 0;
-                for (int d = shape.Length - 1; d >= 0; d--) { long c = rem % shape[d]; rem /= shape[d]; oa += c * sa[d]; ob += c * sb[d]; }
-                double x = a.Data[oa], y = b.Data[ob];
+                double x = v[0], y = v[1];
                 double r = n.Op switch
                 {
                     "Add" => x + y, "Sub" => x - y, "Mul" => x * y,
                     "Div" => isInt ? Math.Floor(x / y) : x / y,
                     "Pow" => Math.Pow(x, y), "Max" => Math.Max(x, y), _ => Math.Min(x, y),
                 };
-                o[i] = isInt || f64 ? r : (float)r;
-            }
-            return [new HostValue(shape, o, isInt, f64)];
+                return isInt || f64 ? r : (float)r;
+            }, isInt, f64)];
         }
         if (OpRegistry.Unary.ContainsKey(n.Op))
         {
@@ -151,14 +144,18 @@ public static class HostOps
         var strides = ins.Select(v => Layout.BroadcastStrides(v.Shape, shape)).ToArray();
         var o = new double[Layout.Count(shape)];
         var vals = new double[ins.Length];
+        var offsets = new long[ins.Length];
         for (long i = 0; i < o.Length; i++)
         {
-            for (int k = 0; k < ins.Length; k++)
+            Array.Clear(offsets);
+            long rem = i;
+            for (int d = shape.Length - 1; d >= 0; d--)
             {
-                long rem = i, off = 0;
-                for (int d = shape.Length - 1; d >= 0; d--) { long c = rem % shape[d]; rem /= shape[d]; off += c * strides[k][d]; }
-                vals[k] = ins[k].Data[off];
+                long c = rem % shape[d];
+                rem /= shape[d];
+                for (int k = 0; k < ins.Length; k++) offsets[k] += c * strides[k][d];
             }
+            for (int k = 0; k < ins.Length; k++) vals[k] = ins[k].Data[offsets[k]];
             o[i] = f(vals);
         }
         return new HostValue(shape, o, isInt, f64);
