@@ -115,7 +115,10 @@ public sealed class CudaEngine : IResidentEngine
                $"vs {p.MemoryReport.Naive / 1e6:F1} MB unshared; planned in {p.PlanSeconds:F2} s";
     }
 
-    public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs)
+    /// <summary>Checks the inputs against the graph's (every one given, none unknown, dtypes) and splits them into the
+    /// shapes to plan and the plan-time values, read on the host. Host and resident runs share it.</summary>
+    (Dictionary<string, long[]> Shapes, Dictionary<string, HostTensor> PlanTime) ReadInputs<T>(IReadOnlyDictionary<string, T> inputs,
+        Func<T, long[]> shapeOf, Func<T, TensorDType> dtypeOf, Func<T, HostTensor> toHost, Action<OpPort, T>? check = null)
     {
         var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
         var planTime = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
@@ -124,18 +127,25 @@ public sealed class CudaEngine : IResidentEngine
             if (!inputs.TryGetValue(i.Name, out var t)) throw new EngineException($"engine '{Manifest.Component}' needs input '{i.Name}'; got {string.Join(", ", inputs.Keys)}");
             if (i.PlanTime)
             {
-                if (t.DType is not (TensorDType.F32 or TensorDType.I64)) throw new EngineException($"input '{i.Name}' is {t.DType}; the native CUDA engine reads it as float32 or int64");
-                planTime[i.Name] = t;
+                var h = toHost(t);
+                if (h.DType is not (TensorDType.F32 or TensorDType.I64)) throw new EngineException($"input '{i.Name}' is {h.DType}; the native CUDA engine reads it as float32 or int64");
+                planTime[i.Name] = h;
             }
             else
             {
-                if (t.DType != i.DType) throw new EngineException($"input '{i.Name}' is {t.DType}; engine '{Manifest.Component}' takes {i.DType}");
-                shapes[i.Name] = t.Shape;
+                check?.Invoke(i, t);
+                if (dtypeOf(t) != i.DType) throw new EngineException($"input '{i.Name}' is {dtypeOf(t)}; engine '{Manifest.Component}' takes {i.DType}");
             }
+            shapes[i.Name] = shapeOf(t);
         }
         foreach (var k in inputs.Keys)
             if (!_graph.Inputs.Any(i => i.Name == k)) throw new EngineException($"engine '{Manifest.Component}' has no input '{k}' (inputs: {string.Join(", ", _graph.Inputs.Select(i => i.Name))})");
-        foreach (var (name, t) in planTime) shapes[name] = t.Shape;
+        return (shapes, planTime);
+    }
+
+    public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs)
+    {
+        var (shapes, planTime) = ReadInputs(inputs, t => t.Shape, t => t.DType, t => t);
         var p = PlanFor(shapes, planTime);
         var stream = _res.Stream;
         foreach (var (name, v) in p.Inputs)
@@ -176,18 +186,10 @@ public sealed class CudaEngine : IResidentEngine
     /// except plan-time inputs, which are read there.</summary>
     public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs)
     {
-        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
-        var planTime = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
-        foreach (var i in _graph.Inputs)
+        var (shapes, planTime) = ReadInputs(inputs, t => t.Shape, t => t.DType, t => t.ToHost(), (i, t) =>
         {
-            if (!inputs.TryGetValue(i.Name, out var t)) throw new EngineException($"engine '{Manifest.Component}' needs input '{i.Name}'; got {string.Join(", ", inputs.Keys)}");
-            if (i.PlanTime) planTime[i.Name] = t.ToHost();
-            else if (t is not CudaTensor) throw new EngineException($"input '{i.Name}' of engine '{Manifest.Component}' is not a CUDA device tensor ({t.GetType().Name})");
-            else if (t.DType != i.DType) throw new EngineException($"input '{i.Name}' is {t.DType}; engine '{Manifest.Component}' takes {i.DType}");
-            shapes[i.Name] = t.Shape;
-        }
-        foreach (var k in inputs.Keys)
-            if (!_graph.Inputs.Any(i => i.Name == k)) throw new EngineException($"engine '{Manifest.Component}' has no input '{k}' (inputs: {string.Join(", ", _graph.Inputs.Select(i => i.Name))})");
+            if (t is not CudaTensor) throw new EngineException($"input '{i.Name}' of engine '{Manifest.Component}' is not a CUDA device tensor ({t.GetType().Name})");
+        });
         var p = PlanFor(shapes, planTime);
         var stream = _res.Stream;
         foreach (var (name, v) in p.Inputs)

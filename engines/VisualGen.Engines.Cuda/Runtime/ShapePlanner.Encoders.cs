@@ -128,7 +128,6 @@ internal sealed unsafe partial class ShapePlanner
                 if (full[i] != 1 && full[i] != target[i]) throw new EngineException($"node '{n.Name}' (Attention): mask {mask} does not broadcast to [{string.Join(",", target)}]");
                 maskStrides[i] = full[i] == 1 ? 0 : cs[i];
             }
-            if (full[0] == 1) maskStrides[0] = 0;
         }
         var scores = Temp([batch, heads, sq, skv], VgDType.F32);
         var probs = dt == VgDType.F32 ? scores : Temp([batch, heads, sq, skv], VgDType.BF16);
