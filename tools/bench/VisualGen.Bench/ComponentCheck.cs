@@ -32,7 +32,7 @@ static class ComponentCheck
                 var clock = Stopwatch.StartNew();
                 var got = run();
                 double secs = clock.Elapsed.TotalSeconds;
-                var (cos, max, rel) = Compare(expected.Floats, got.Floats);
+                var (cos, max, rel) = Similarity.Compare(expected.Floats, got.Floats);
                 bool ok = cos >= 0.999 && got.Shape.SequenceEqual(expected.Shape);
                 if (!ok) status = 1;
                 Console.WriteLine($"| {fam} | {what} | {(ok ? "ok" : "FAIL")} | cos {cos:F6}, rel L2 {rel:E2}, max abs {max:E2} | {secs:F2} s |");
@@ -70,18 +70,5 @@ static class ComponentCheck
                 new WanVaeEncoder(E("vae.encoder_first"), E("vae.encoder_next")).Encode(G("vae.encode.in")));
         }
         return status;
-    }
-
-    static (double Cos, double MaxAbs, double RelL2) Compare(float[] a, float[] b)
-    {
-        if (a.Length != b.Length) return (double.NaN, double.NaN, double.NaN);
-        double dot = 0, na = 0, nb = 0, max = 0, d2 = 0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            if (float.IsNaN(b[i])) return (double.NaN, double.NaN, double.NaN);
-            dot += (double)a[i] * b[i]; na += (double)a[i] * a[i]; nb += (double)b[i] * b[i];
-            double d = Math.Abs((double)a[i] - b[i]); max = Math.Max(max, d); d2 += d * d;
-        }
-        return (dot / Math.Sqrt(na * nb), max, Math.Sqrt(d2 / na));
     }
 }

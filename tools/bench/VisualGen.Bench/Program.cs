@@ -34,18 +34,6 @@ return args.Length > 0 ? args[0] switch
 
 static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | components CACHE FIXTURE... | wan MODEL IO CACHE | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
 
-static (double Cos, double MaxAbs, double RelL2) Compare(float[] a, float[] b)
-{
-    double dot = 0, na = 0, nb = 0, max = 0, d2 = 0;
-    for (int i = 0; i < a.Length; i++)
-    {
-        dot += (double)a[i] * b[i]; na += (double)a[i] * a[i]; nb += (double)b[i] * b[i];
-        double d = Math.Abs((double)a[i] - b[i]); max = Math.Max(max, d); d2 += d * d;
-        if (float.IsNaN(b[i])) return (double.NaN, double.NaN, double.NaN);
-    }
-    return (dot / Math.Sqrt(na * nb), max, Math.Sqrt(d2 / na));
-}
-
 static int Conformance(string family)
 {
     string dir = Path.Combine(family, "checkpoint", "transformer");
@@ -75,7 +63,7 @@ static int Conformance(string family)
         {
             engine.UseCudaGraphs = graphs;
             var outT = engine.Run(inputs)["sample"];
-            var (cos, max, rel) = Compare(expected.Floats, outT.Floats);
+            var (cos, max, rel) = Similarity.Compare(expected.Floats, outT.Floats);
             bool ok = cos >= 0.999 && outT.Shape.SequenceEqual(expected.Shape);
             if (!ok) status = 1;
             Console.WriteLine($"conformance wan21_t2v transformer (bf16 from {minRows} rows, cuda graphs {graphs}): cosine {cos:F6}, rel L2 {rel:E2}, max abs {max:E2} -> {(ok ? "PASS" : "FAIL")}");
@@ -84,7 +72,7 @@ static int Conformance(string family)
         if (minRows != 64) continue;
         using var fp8 = new CudaBackend { Attention = AttentionPrecision.Fp8 }.LoadEngine(entry, Manifest("transformer"));
         var outFp8 = fp8.Run(inputs)["sample"];
-        var (c8, m8, r8) = Compare(expected.Floats, outFp8.Floats);
+        var (c8, m8, r8) = Similarity.Compare(expected.Floats, outFp8.Floats);
         bool ok8 = c8 >= 0.999;
         if (!ok8) status = 1;
         Console.WriteLine($"conformance wan21_t2v transformer (bf16, FP8 self-attention, cuda graphs): cosine {c8:F6}, rel L2 {r8:E2}, max abs {m8:E2} -> {(ok8 ? "PASS" : "FAIL")}");
