@@ -8,16 +8,9 @@ namespace VisualGen.Engines.OnnxRuntime;
 
 /// <summary>An ONNX Runtime session behind <see cref="IEngine"/>: host tensors in, host tensors out, no copies
 /// beyond the ones ONNX Runtime makes (inputs are pinned and wrapped in place). The CPU execution provider computes in
-/// host memory, so its resident tensors are host tensors.</summary>
-public sealed class OrtEngine(InferenceSession session, EngineManifest manifest) : IResidentEngine
+/// host memory: pipelines run it resident through <see cref="ResidentEngines.AsResident"/>, whose tensors are host tensors.</summary>
+public sealed class OrtEngine(InferenceSession session, EngineManifest manifest) : IEngine
 {
-    public IEngineTensor Upload(HostTensor tensor) => new HostResidentTensor(tensor);
-
-    public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs) =>
-        Run(inputs.ToDictionary(kv => kv.Key, kv => kv.Value is HostResidentTensor h ? h.Tensor
-            : throw new EngineException($"input '{kv.Key}' of engine '{Manifest.Component}' is not an ONNX Runtime CPU tensor ({kv.Value.GetType().Name})")))
-        .ToDictionary(kv => kv.Key, kv => (IEngineTensor)new HostResidentTensor(kv.Value));
-
     public EngineManifest Manifest { get; } = manifest;
 
     public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs)

@@ -6,7 +6,8 @@ namespace VisualGen.Pipelines;
 /// <summary>
 /// A denoising model's inputs that are the same at every step (text embeddings, image tokens): on an engine whose
 /// tensors can stay where it computes (<see cref="IResidentEngine"/>), they are uploaded once per engine and reused,
-/// so a step moves only its latents and timestep in and its prediction out. Other engines get them as host tensors.
+/// so a step moves only its latents and timestep in and its prediction out (an engine computing on the host gets host
+/// tensors through <see cref="ResidentEngines.AsResident"/>).
 /// </summary>
 public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant) : IDisposable
 {
@@ -15,12 +16,7 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
     /// <summary>Runs <paramref name="engine"/> on the constant inputs plus <paramref name="perStep"/>; returns <paramref name="output"/> on the host.</summary>
     public HostTensor Run(IEngine engine, IReadOnlyDictionary<string, HostTensor> perStep, string output)
     {
-        if (engine is not IResidentEngine resident)
-        {
-            var all = new Dictionary<string, HostTensor>(constant);
-            foreach (var (k, v) in perStep) all[k] = v;
-            return engine.Run(all)[output];
-        }
+        var resident = engine.AsResident();
         var inputs = new Dictionary<string, IEngineTensor>();
         var uploaded = new List<IEngineTensor>();
         try

@@ -22,34 +22,14 @@ static class WanFeatureCacheState
     /// <summary>
     /// Runs a Wan VAE over the frame axis as diffusers does: frame 0 through <paramref name="first"/>, then chunks of
     /// <paramref name="framesPerChunk"/> frames through <paramref name="next"/>, each call fed the previous call's
-    /// cache; returns <paramref name="output"/> of every call concatenated over frames.
+    /// cache; returns <paramref name="output"/> of every call concatenated over frames. The cache stays where the engines
+    /// compute (on the GPU for the native engine: a 480×832 decoder's cache is about 2.8 GB per chunk, which would
+    /// otherwise cross PCIe twice per chunk); only each chunk's frames and output cross to the host.
     /// </summary>
-    public static HostTensor RunChunked(IEngine first, IEngine next, HostTensor x, string input, string output, long framesPerChunk,
+    public static HostTensor RunChunked(IEngine firstEngine, IEngine nextEngine, HostTensor x, string input, string output, long framesPerChunk,
         string what, CancellationToken cancellationToken)
     {
-        if (first is IResidentEngine f && next is IResidentEngine n)
-            return RunChunkedResident(f, n, x, input, output, framesPerChunk, what, cancellationToken);
-        long frames = x.Shape[2];
-        var outputs = new List<HostTensor>();
-        var result = first.Run(new Dictionary<string, HostTensor> { [input] = VideoFrames.Slice(x, 0, 1) });
-        outputs.Add(Output(result, output, what));
-        for (long start = 1; start < frames; start += framesPerChunk)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var inputs = NextInputs(result);
-            inputs[input] = VideoFrames.Slice(x, start, Math.Min(framesPerChunk, frames - start));
-            result = next.Run(inputs);
-            outputs.Add(Output(result, output, what));
-        }
-        return VideoFrames.Concat(outputs);
-    }
-
-    /// <summary><see cref="RunChunked"/> with the feature cache kept where the engines compute (on the GPU for the native
-    /// engine: a 480×832 decoder's cache is about 2.8 GB per chunk, which would otherwise cross PCIe twice per chunk);
-    /// only each chunk's frames and output cross to the host.</summary>
-    static HostTensor RunChunkedResident(IResidentEngine first, IResidentEngine next, HostTensor x, string input, string output,
-        long framesPerChunk, string what, CancellationToken cancellationToken)
-    {
+        var (first, next) = (firstEngine.AsResident(), nextEngine.AsResident());
         long frames = x.Shape[2];
         var outputs = new List<HostTensor>();
         IReadOnlyDictionary<string, IEngineTensor>? result = null;

@@ -1,0 +1,37 @@
+using VisualGen.Checkpoints;
+using VisualGen.Tensors;
+
+namespace VisualGen.Engines;
+
+/// <summary>A resident tensor that is a host tensor: what an engine computing on the host hands out.</summary>
+public sealed class HostResidentTensor(HostTensor tensor) : IEngineTensor
+{
+    public HostTensor Tensor { get; } = tensor;
+    public long[] Shape => Tensor.Shape;
+    public TensorDType DType => Tensor.DType;
+    public HostTensor ToHost() => Tensor;
+    public void Dispose() { }
+}
+
+/// <summary>Every engine as an <see cref="IResidentEngine"/>: engines that keep tensors where they compute (the native CUDA
+/// engine) as they are, the others (ONNX Runtime CPU, which computes in host memory) behind an adapter whose resident
+/// tensors are host tensors. Pipeline code has one path for both.</summary>
+public static class ResidentEngines
+{
+    public static IResidentEngine AsResident(this IEngine engine) => engine as IResidentEngine ?? new HostEngine(engine);
+
+    sealed class HostEngine(IEngine inner) : IResidentEngine
+    {
+        public EngineManifest Manifest => inner.Manifest;
+        public long DeviceBytes => inner.DeviceBytes;
+        public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => inner.Run(inputs);
+        public IEngineTensor Upload(HostTensor tensor) => new HostResidentTensor(tensor);
+
+        public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs) =>
+            inner.Run(inputs.ToDictionary(kv => kv.Key, kv => kv.Value is HostResidentTensor h ? h.Tensor
+                    : throw new EngineException($"input '{kv.Key}' of engine '{inner.Manifest.Component}' is not a host tensor ({kv.Value.GetType().Name})")))
+                .ToDictionary(kv => kv.Key, kv => (IEngineTensor)new HostResidentTensor(kv.Value));
+
+        public void Dispose() => inner.Dispose();
+    }
+}
