@@ -128,3 +128,21 @@ public sealed class PipelineGate(bool open = true)
         return t.WaitAsync(ct);
     }
 }
+
+/// <summary>A real pipeline whose requests with <paramref name="heldPrompt"/> wait at <paramref name="gate"/> before they run,
+/// so a test holds the worker busy for exactly as long as it needs, whatever the machine's speed.</summary>
+public sealed class GatedPipeline(IGenerationPipeline inner, PipelineGate gate, string heldPrompt) : IGenerationPipeline
+{
+    public PipelineInfo Info => inner.Info;
+
+    public void Validate(GenerationRequest request) => inner.Validate(request);
+
+    public async Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (request.Prompt == heldPrompt) await gate.WaitAsync(cancellationToken);
+        return await inner.GenerateAsync(request, progress, cancellationToken);
+    }
+
+    public void Dispose() => inner.Dispose();
+}

@@ -26,7 +26,7 @@ public sealed class ShutdownTests(ITestOutputHelper output)
         {
             // a synchronous client waits on the job that runs when SIGTERM comes
             var sync = HttpJson.PostAsync(first.Http, "/v1/videos/generations",
-                new { prompt = "running at SIGTERM", size = "48x32", num_frames = 9, num_inference_steps = 400, seed = 3 });
+                new { prompt = "running at SIGTERM", size = "96x64", num_frames = 9, num_inference_steps = 400, seed = 3 });
             running = await FirstJobId(first.Http);
             await HttpJson.WaitForStatusAsync(first.Http, running, Wait, "in_progress");
             queued = (await HttpJson.PostAsync(first.Http, "/v1/videos", new { prompt = "queued at SIGTERM", size = "48x32", num_frames = 5, num_inference_steps = 2 }))
@@ -53,7 +53,7 @@ public sealed class ShutdownTests(ITestOutputHelper output)
         Assert.Equal("completed", (await HttpJson.WaitForStatusAsync(second.Http, queued, Wait, "completed", "failed")).GetProperty("status").GetString());
         string file = Path.Combine(Fixtures.TempDir("vg-mp4"), "r.mp4");
         await File.WriteAllBytesAsync(file, await second.Http.GetByteArrayAsync($"/v1/videos/{running}/content"));
-        Assert.Equal((9, 48, 32, "h264"), MediaProbe.Mp4(file));
+        Assert.Equal((9, 96, 64, "h264"), MediaProbe.Mp4(file));
     }
 
     [ConformanceFact]

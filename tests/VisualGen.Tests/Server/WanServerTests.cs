@@ -38,9 +38,11 @@ public sealed class WanServerTests
     [ConformanceFact]
     public async Task Video_job_goes_queued_in_progress_completed_with_a_nine_frame_mp4_and_delete_removes_it()
     {
-        await using var server = await WanServer.StartAsync();
-        // a first job keeps the worker busy so the second is seen waiting
-        var (s0, first) = await server.PostJsonAsync("/v1/videos", new { prompt = "keeps the worker busy", size = "192x128", num_frames = 33, num_inference_steps = 200 });
+        // a first job keeps the worker busy (held at a gate, so no machine is fast enough to finish it early) so the second is seen waiting
+        var gate = new PipelineGate(open: false);
+        var options = WanServer.Options();
+        await using var server = await LiveServer.StartAsync(o => new GatedPipeline(WanServer.Load(o), gate, "keeps the worker busy"), options);
+        var (s0, first) = await server.PostJsonAsync("/v1/videos", new { prompt = "keeps the worker busy", size = "48x32", num_frames = 5, num_inference_steps = 2 });
         Assert.Equal(200, s0);
         var (s1, created) = await server.PostJsonAsync("/v1/videos",
             new { model = WanServer.ModelId, prompt = "a red fox in the snow", size = "48x32", seconds = "0.5", num_inference_steps = 8, seed = 11 });
@@ -49,6 +51,7 @@ public sealed class WanServerTests
         Assert.Equal("queued", created.GetProperty("status").GetString());
         Assert.Equal(9, created.GetProperty("num_frames").GetInt32()); // 0.5 s × 16 fps = 8 → the nearest 4k + 1
         Assert.Equal("queued", (await server.GetJsonAsync($"/v1/videos/{id}")).Body.GetProperty("status").GetString());
+        gate.Open();
 
         var running = await server.WaitForStatusAsync(id, Wait, "in_progress");
         Assert.InRange(running.GetProperty("progress").GetInt32(), 0, 99);
@@ -140,12 +143,12 @@ public sealed class WanServerTests
         string done, running;
         var queued = new List<string>();
         byte[] mp4Before;
-        using (var first = await ServerProcess.StartAsync(options))
+        using (var first = await ServerProcess.StartAsync(options, "--max-steps", "1000"))
         {
             done = (await HttpJson.PostAsync(first.Http, "/v1/videos", new { prompt = "finished before", size = "48x32", num_frames = 5, num_inference_steps = 2 })).Body.GetProperty("id").GetString()!;
             await HttpJson.WaitForStatusAsync(first.Http, done, Wait, "completed");
             mp4Before = await first.Http.GetByteArrayAsync($"/v1/videos/{done}/content");
-            running = (await HttpJson.PostAsync(first.Http, "/v1/videos", new { prompt = "running when killed", size = "48x32", num_frames = 9, num_inference_steps = 200 })).Body.GetProperty("id").GetString()!;
+            running = (await HttpJson.PostAsync(first.Http, "/v1/videos", new { prompt = "running when killed", size = "192x128", num_frames = 33, num_inference_steps = 1000 })).Body.GetProperty("id").GetString()!;
             await HttpJson.WaitForStatusAsync(first.Http, running, Wait, "in_progress");
             for (int i = 0; i < 3; i++)
                 queued.Add((await HttpJson.PostAsync(first.Http, "/v1/videos", new { prompt = $"queued {i}", size = "48x32", num_frames = 5, num_inference_steps = 2, seed = i })).Body.GetProperty("id").GetString()!);
