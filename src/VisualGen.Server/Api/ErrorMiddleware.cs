@@ -39,6 +39,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
                     "storage_unavailable", $"{s.Message} Nothing was deleted; retry later.") { RetryAfterSeconds = StorageRetryAfterSeconds },
                 StorageException s => new ApiException(StatusCodes.Status507InsufficientStorage, "server_error", null,
                     "insufficient_storage", $"{s.Message} Nothing was stored; retry later.") { RetryAfterSeconds = StorageRetryAfterSeconds },
+                Hosting.JobTimeoutException t => new ApiException(StatusCodes.Status503ServiceUnavailable, "server_error", null, "timeout", t.Message),
                 InvalidDataException d => new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "body", "bad_request", d.Message),
                 _ => null,
             };

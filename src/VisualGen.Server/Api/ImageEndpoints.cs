@@ -49,7 +49,7 @@ public static class ImageEndpoints
             if (!model.Info.AcceptsImage)
                 throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model",
                     $"The model '{model.Id}' does not take an input image; use /v1/images/generations.");
-            var input = (await UploadedImage.ReadAsync(image, "image", encoder, http.RequestAborted)).Image;
+            var input = (await UploadedImage.ReadAsync(image, "image", encoder, validator.MaxImagePixels, http.RequestAborted)).Image;
             return await Generate(http, fields, model, validator, queue, files, encoder, clock, address, input);
         });
 

@@ -14,6 +14,7 @@ public sealed partial class RequestValidator(ServerOptions limits)
 
     /// <summary>For /v1/videos and /v1/videos/generations.</summary>
     public int MaxImagesPerRequest => limits.MaxImagesPerRequest;
+    public long MaxImagePixels => limits.MaxImagePixels;
 
     public GenerationSpec Video(RequestFields f, ServedModel model)
     {

@@ -12,12 +12,15 @@ namespace VisualGen.Server.Api;
 /// </summary>
 public sealed record UploadedImage(byte[] Png, HostTensor Image)
 {
-    public static async Task<UploadedImage> ReadAsync(IFormFile file, string param, IMediaEncoder encoder, CancellationToken ct)
+    /// <param name="maxPixels">the most pixels the file may declare in its header; more is refused before decoding.</param>
+    public static async Task<UploadedImage> ReadAsync(IFormFile file, string param, IMediaEncoder encoder, long maxPixels, CancellationToken ct)
     {
         if (file.Length == 0) throw ApiException.BadValue(param, $"'{param}' is an empty file.");
         using var buffer = new MemoryStream();
         await file.CopyToAsync(buffer, ct);
         byte[] bytes = buffer.ToArray();
+        if (VisualGen.Media.ImageHeader.Dimensions(bytes) is var (w, h) && w * h > maxPixels)
+            throw ApiException.BadValue(param, $"'{param}' declares {w}x{h} pixels ({w * h / 1e6:0.#} megapixels); this server decodes images up to {maxPixels / 1e6:0.#} megapixels (--max-image-pixels).");
         try
         {
             var image = encoder.DecodeImage(bytes, $"upload '{file.FileName}'");

@@ -99,7 +99,7 @@ public static class VideoEndpoints
         if (file is null && model.Info.RequiresImage)
             throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "input_reference", "missing_required_parameter",
                 $"Missing required parameter: 'input_reference'. The model '{model.Id}' is image-to-video: send the first frame as a PNG file part 'input_reference' of a multipart/form-data request.");
-        var upload = file is null ? null : await UploadedImage.ReadAsync(file, "input_reference", encoder, http.RequestAborted);
+        var upload = file is null ? null : await UploadedImage.ReadAsync(file, "input_reference", encoder, validator.MaxImagePixels, http.RequestAborted);
         model.Pipeline.Validate(spec.ToRequest() with { Image = upload?.Image }); // the pipeline's own rules, before the job takes a queue slot
         return jobs.Submit(model, spec, upload?.Png);
     }

@@ -9,6 +9,8 @@ public sealed class OwnedPipeline(IGenerationPipeline pipeline, IDisposable reso
 
     public void Validate(GenerationRequest request) => pipeline.Validate(request);
 
+    public GenerationCost? EstimateCost(GenerationRequest request) => pipeline.EstimateCost(request);
+
     public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
         CancellationToken cancellationToken = default) => pipeline.GenerateAsync(request, progress, cancellationToken);
 

@@ -30,7 +30,10 @@ public static class PipelineLoading
             var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
             log.LogInformation("loaded {Class} ({Family}) from {Model}; engines: {Backend} in {Cache}",
                 pipeline.Info.ClassName, pipeline.Info.Family, model, options.Engine ?? "ort-cpu", cache);
-            return new OwnedPipeline(pipeline, engines);
+            long maxJobMemory = options.MaxJobMemory ?? AdmittedPipeline.DefaultMaxJobMemory();
+            log.LogInformation("admission: jobs up to {Memory:F1} GiB of working memory{Timeout}", maxJobMemory / (double)(1L << 30),
+                options.JobTimeout is { } t ? $", stopped after {t.TotalSeconds:0.#} s" : "");
+            return new AdmittedPipeline(new OwnedPipeline(pipeline, engines), maxJobMemory, options.JobTimeout, AdmittedPipeline.MaterializesScores(options.Engine));
         }
         catch
         {

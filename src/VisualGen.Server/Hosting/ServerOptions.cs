@@ -47,6 +47,16 @@ public sealed record ServerOptions
     public int MaxSteps { get; init; } = 200;
     public int MaxImagesPerRequest { get; init; } = 4;
     public int MaxPromptChars { get; init; } = 10_000;
+    /// <summary>
+    /// Working memory one generation may need, as the pipeline estimates it from size, frames and the model
+    /// (<see cref="VisualGen.Pipelines.GenerationCost"/>); a request over it is refused before it is queued. Null: 80% of
+    /// the memory available to the process (its container limit where there is one).
+    /// </summary>
+    public long? MaxJobMemory { get; init; }
+    /// <summary>A generation running longer than this is stopped and fails with code "timeout"; null: no limit.</summary>
+    public TimeSpan? JobTimeout { get; init; }
+    /// <summary>Most pixels an uploaded image may declare in its header (checked before it is decoded).</summary>
+    public long MaxImagePixels { get; init; } = 40_000_000;
 
     /// <summary>Environment variable with comma-separated API keys, added to --api-key.</summary>
     public const string ApiKeysVariable = "VISUALGEN_API_KEYS";
@@ -57,6 +67,7 @@ public sealed record ServerOptions
         "                        [--port N | --urls URLS] [--public-url URL] [--data DIR]\n" +
         "                        [--retention-max-age AGE] [--retention-max-bytes N] [--retention-sweep AGE]   (AGE: 90s, 30m, 24h, 7d)\n" +
         "                        [--queue-size N] [--shutdown-grace AGE] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
+        "                        [--max-job-memory N] [--job-timeout AGE] [--max-image-pixels N]\n" +
         $"  API keys also come from ${ApiKeysVariable} (comma-separated).";
 
     static string CheckedGpuMemory(string value)
@@ -104,6 +115,9 @@ public sealed record ServerOptions
                 "--max-side" => o with { MaxSide = Int(16, 16384) },
                 "--max-frames" => o with { MaxFrames = Int(1, 10_000) },
                 "--max-steps" => o with { MaxSteps = Int(1, 10_000) },
+                "--max-job-memory" => o with { MaxJobMemory = Bytes(flag, Value()) },
+                "--job-timeout" => o with { JobTimeout = Duration(flag, Value()) },
+                "--max-image-pixels" => o with { MaxImagePixels = Int(1, int.MaxValue) },
                 "--api-key" => AddKey(o, keys, Value()),
                 _ => throw new ArgumentException($"unknown argument '{flag}'. {Usage}"),
             };

@@ -75,6 +75,7 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
             {
                 GenerationException g => new JobError("invalid_request", Api.ClientText.WithoutPaths($"{g.Parameter}: {g.Message}")),
                 StorageException d => new JobError("storage_failed", d.Message),
+                Hosting.JobTimeoutException t => new JobError("timeout", t.Message),
                 _ => new JobError("generation_failed", $"the generation failed on the server; its log has the details (job {jobId})"),
             };
             if (e is StorageException) StorageException.DeleteQuietly(store.VideoPath(jobId)); // committed but its completion not saved: the job failed

@@ -10,6 +10,10 @@ public interface IGenerationPipeline : IDisposable
     /// queueing so a bad request is refused at once.</summary>
     void Validate(GenerationRequest request);
 
+    /// <summary>The working memory a valid request needs (see <see cref="GenerationCost"/>); null when the pipeline
+    /// cannot tell. Servers refuse what can never fit before it takes a queue slot.</summary>
+    GenerationCost? EstimateCost(GenerationRequest request) => null;
+
     Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
         CancellationToken cancellationToken = default);
 }

@@ -8,6 +8,7 @@ public sealed record FluxModelConfig
 {
     public required int TransformerInChannels { get; init; }
     public required bool GuidanceEmbeds { get; init; }
+    public required TransformerSize Transformer { get; init; }
     public required AutoencoderKLConfig Vae { get; init; }
 
     /// <summary>num_channels_latents = in_channels // 4 (the transformer sees 2×2 patches).</summary>
@@ -28,6 +29,7 @@ public sealed record FluxModelConfig
         {
             TransformerInChannels = inChannels,
             GuidanceEmbeds = transformer.GetBool("guidance_embeds", false),
+            Transformer = TransformerSize.Read(transformer),
             Vae = vae,
         };
     }

@@ -57,6 +57,22 @@ public sealed class FluxPipeline : IGenerationPipeline
 
     public void Validate(GenerationRequest request) => Resolve(request);
 
+    /// <summary>Joint attention over the 2×2 image patches and the T5 tokens, one sequence per call (true CFG runs
+    /// its negative prompt as a second call); the AutoencoderKL decoder at full resolution.</summary>
+    public GenerationCost EstimateCost(GenerationRequest request)
+    {
+        var (height, width, _, maxSeq) = Resolve(request);
+        long tokens = (long)(height / _config.SizeMultiple) * (width / _config.SizeMultiple) + maxSeq;
+        var t = _config.Transformer;
+        return new GenerationCost
+        {
+            TransformerTokens = tokens, Batch = 1, Heads = t.Heads,
+            ActivationBytes = GenerationCost.TransformerActivations(1, tokens, t.WidestDim) +
+                GenerationCost.VaeDecoder(height, width, _config.Vae.BlockOutChannels[0], 1),
+            OutputBytes = GenerationCost.Output(1, height, width),
+        };
+    }
+
     /// <summary>The request's size, steps and text length with defaults filled in, validated.</summary>
     (int Height, int Width, int Steps, int MaxSeq) Resolve(GenerationRequest r)
     {

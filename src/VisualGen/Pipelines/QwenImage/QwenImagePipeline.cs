@@ -57,6 +57,22 @@ public sealed class QwenImagePipeline : IGenerationPipeline
 
     public void Validate(GenerationRequest request) => Resolve(request);
 
+    /// <summary>Joint attention over the 2×2 image patches and the prompt tokens, one sequence per call (true CFG runs
+    /// the negative prompt as a second call); the causal VAE decoder at full resolution with its two cached frames.</summary>
+    public GenerationCost EstimateCost(GenerationRequest request)
+    {
+        var (height, width, _, maxSeq, _) = Resolve(request);
+        long tokens = (long)(height / _config.SizeMultiple) * (width / _config.SizeMultiple) + maxSeq;
+        var t = _config.Transformer;
+        return new GenerationCost
+        {
+            TransformerTokens = tokens, Batch = 1, Heads = t.Heads,
+            ActivationBytes = GenerationCost.TransformerActivations(1, tokens, t.WidestDim) +
+                GenerationCost.VaeDecoder(height, width, _config.Vae.DecoderDim * _config.Vae.DimMult[0], 3),
+            OutputBytes = GenerationCost.Output(1, height, width),
+        };
+    }
+
     /// <summary>The request's size, steps, text length and true-CFG scale with defaults filled in, validated.</summary>
     (int Height, int Width, int Steps, int MaxSeq, double TrueCfgScale) Resolve(GenerationRequest r)
     {

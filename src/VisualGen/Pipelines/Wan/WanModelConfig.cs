@@ -12,6 +12,7 @@ public sealed record WanModelConfig
     public int LatentChannels => Vae.ZDim;
     /// <summary>The transformer's input channels: more than the latents when a condition is concatenated (I2V: 16 + 4 + 16).</summary>
     public required int TransformerInChannels { get; init; }
+    public required TransformerSize Transformer { get; init; }
     public bool HasImageEncoder { get; init; }
     public bool ImageToVideo => TransformerInChannels > LatentChannels;
     public int VaeScaleSpatial => Vae.ScaleFactorSpatial ?? 8;
@@ -35,6 +36,7 @@ public sealed record WanModelConfig
             PatchSize = transformer.GetIntArray("patch_size"),
             Vae = WanVaeConfig.Read(index.ComponentDirectory("vae")),
             TransformerInChannels = transformer.GetInt("in_channels"),
+            Transformer = TransformerSize.Read(transformer, "ffn_dim"),
             HasImageEncoder = index.HasComponent("image_encoder"),
             BoundaryRatio = index.Fields.GetOptionalDouble("boundary_ratio"),
             ExpandTimesteps = index.Fields.GetBool("expand_timesteps", false),

@@ -63,6 +63,24 @@ public sealed class WanPipeline : IGenerationPipeline
 
     public void Validate(GenerationRequest request) => Resolve(request);
 
+    /// <summary>Self-attention over the video patches with classifier-free guidance batched (two sequences); the causal
+    /// VAE decoder at full resolution on one chunk of frames and its two cached ones; every decoded frame.</summary>
+    public GenerationCost EstimateCost(GenerationRequest request)
+    {
+        var (height, width, frames, _, guidance, guidance2, _, shape) = Resolve(request);
+        bool cfg = guidance > 1f || (_config.BoundaryRatio is not null && guidance2 > 1f);
+        long tokens = shape[2] / _config.PatchSize[0] * (shape[3] / _config.PatchSize[1]) * (shape[4] / _config.PatchSize[2]);
+        var t = _config.Transformer;
+        int batch = cfg ? 2 : 1;
+        return new GenerationCost
+        {
+            TransformerTokens = tokens, Batch = batch, Heads = t.Heads,
+            ActivationBytes = GenerationCost.TransformerActivations(batch, tokens, t.WidestDim) +
+                GenerationCost.VaeDecoder(height, width, _config.Vae.DecoderDim * _config.Vae.DimMult[0], _config.VaeScaleTemporal + 2),
+            OutputBytes = GenerationCost.Output(frames, height, width),
+        };
+    }
+
     /// <summary>The request with defaults filled in, validated.</summary>
     (int Height, int Width, int Frames, int Steps, float Guidance, float Guidance2, int MaxSeq, long[] Shape) Resolve(GenerationRequest r)
     {

@@ -1,0 +1,55 @@
+using System.Buffers.Binary;
+
+namespace VisualGen.Media;
+
+/// <summary>
+/// The width and height an image file declares in its header (PNG's IHDR, a JPEG's start-of-frame, WebP's VP8/VP8L/VP8X
+/// chunk), read without decoding, so a server can refuse a small file that would decode to gigabytes.
+/// </summary>
+public static class ImageHeader
+{
+    /// <summary>The declared size, or null when the format is not one of these or its header is cut short.</summary>
+    public static (long Width, long Height)? Dimensions(ReadOnlySpan<byte> d)
+    {
+        if (ImageReader.IsPng(d))
+            return d.Length >= 24 && d[12..16].SequenceEqual("IHDR"u8)
+                ? (BinaryPrimitives.ReadUInt32BigEndian(d[16..]), BinaryPrimitives.ReadUInt32BigEndian(d[20..]))
+                : null;
+        if (d.Length >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return Jpeg(d);
+        if (d.Length >= 30 && d[..4].SequenceEqual("RIFF"u8) && d[8..12].SequenceEqual("WEBP"u8)) return WebP(d);
+        return null;
+    }
+
+    /// <summary>The first start-of-frame marker (SOF0–SOF15 but DHT, JPG and DAC): precision, height, width.</summary>
+    static (long, long)? Jpeg(ReadOnlySpan<byte> d)
+    {
+        int i = 2;
+        while (i + 9 < d.Length)
+        {
+            if (d[i] != 0xFF) return null;
+            byte marker = d[i + 1];
+            if (marker == 0xFF) { i++; continue; }
+            if (marker is 0xD8 or 0x01 or (>= 0xD0 and <= 0xD7)) { i += 2; continue; } // no length
+            int length = BinaryPrimitives.ReadUInt16BigEndian(d[(i + 2)..]);
+            if (marker is >= 0xC0 and <= 0xCF and not 0xC4 and not 0xC8 and not 0xCC)
+                return (BinaryPrimitives.ReadUInt16BigEndian(d[(i + 7)..]), BinaryPrimitives.ReadUInt16BigEndian(d[(i + 5)..]));
+            i += 2 + length;
+        }
+        return null;
+    }
+
+    static (long, long)? WebP(ReadOnlySpan<byte> d)
+    {
+        var chunk = d[12..16];
+        if (chunk.SequenceEqual("VP8X"u8))
+            return (1 + (d[24] | d[25] << 8 | d[26] << 16), 1 + (d[27] | d[28] << 8 | d[29] << 16));
+        if (chunk.SequenceEqual("VP8L"u8) && d[20] == 0x2F)
+        {
+            uint bits = BinaryPrimitives.ReadUInt32LittleEndian(d[21..]);
+            return (1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF));
+        }
+        if (chunk.SequenceEqual("VP8 "u8))
+            return (BinaryPrimitives.ReadUInt16LittleEndian(d[26..]) & 0x3FFF, BinaryPrimitives.ReadUInt16LittleEndian(d[28..]) & 0x3FFF);
+        return null;
+    }
+}

@@ -1,0 +1,103 @@
+using System.Buffers.Binary;
+using VisualGen.Media;
+using VisualGen.Pipelines;
+using VisualGen.Server.Hosting;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Server;
+
+/// <summary>Admission by cost (issue 16, item 8): the request that was OOM-killed is refused with what it needs, a
+/// job that outlasts --job-timeout fails with "timeout", and an upload is refused by the size its header declares.</summary>
+public sealed class AdmissionTests
+{
+    static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    [ConformanceFact]
+    public void Wan_cost_counts_the_video_tokens_and_the_batched_guidance()
+    {
+        using var provider = Pipelines.ConformancePipelines.Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(WanServer.Checkpoint, provider);
+        var config = VisualGen.Checkpoints.ComponentConfig.FromFile(Path.Combine(WanServer.Checkpoint, "transformer", "config.json"));
+        int heads = config.GetInt("num_attention_heads");
+        // 121 frames → 31 latent frames; 512/8 = 64 latent rows and columns in 2×2 patches → 32 × 32
+        var cost = pipeline.EstimateCost(new GenerationRequest { Prompt = "x", Height = 512, Width = 512, NumFrames = 121, NumInferenceSteps = 1 })!;
+        Assert.Equal(31L * 32 * 32, cost.TransformerTokens);
+        Assert.Equal(2, cost.Batch);
+        Assert.Equal(2L * heads * 31744 * 31744 * 4 * 2, cost.AttentionScoreBytes);
+        Assert.Equal(121L * 512 * 512 * 3 * 4 * 2, cost.OutputBytes);
+        var unguided = pipeline.EstimateCost(new GenerationRequest { Prompt = "x", Height = 512, Width = 512, NumFrames = 121, GuidanceScale = 1 })!;
+        Assert.Equal(1, unguided.Batch);
+        Assert.Equal(cost.AttentionScoreBytes / 2, unguided.AttentionScoreBytes);
+        Assert.True(cost.WorkingBytes(scoresMaterialized: false) < cost.WorkingBytes(scoresMaterialized: true) - cost.AttentionScoreBytes + 1);
+    }
+
+    [ConformanceFact]
+    public async Task The_request_that_killed_the_server_is_refused_naming_what_it_needs_and_small_ones_run()
+    {
+        var options = WanServer.Options() with { MaxJobMemory = 8L << 30 };
+        await using var server = await LiveServer.StartAsync(WanServer.Load, options);
+        var (status, error) = await server.PostJsonAsync("/v1/videos", new { prompt = "x", size = "512x512", num_frames = 121, num_inference_steps = 1 });
+        Assert.Equal(400, status);
+        LiveServer.AssertError(error, "invalid_value", "size");
+        string message = error.GetProperty("error").GetProperty("message").GetString()!;
+        Assert.Contains("512x512 with 121 frames needs about", message);
+        Assert.Contains("31744 transformer tokens", message);
+        Assert.Contains("up to 8.0 GiB (--max-job-memory)", message);
+        var (_, health) = await server.GetJsonAsync("/health");
+        Assert.Equal(0, health.GetProperty("queue_depth").GetInt32());
+
+        var (ok, job) = await server.PostJsonAsync("/v1/videos", new { prompt = "x", size = "48x32", num_frames = 5, num_inference_steps = 1 });
+        Assert.Equal(200, ok);
+        var done = await server.WaitForStatusAsync(job.GetProperty("id").GetString()!, Wait, "completed", "failed");
+        Assert.Equal("completed", done.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task A_job_past_the_timeout_fails_with_code_timeout_and_the_next_one_runs()
+    {
+        var gate = new PipelineGate(open: false);
+        var pipeline = new AdmittedPipeline(new GatedPipeline(new GradientPipeline(), gate, "never finishes"), long.MaxValue, TimeSpan.FromSeconds(0.3), scoresMaterialized: true);
+        await using var server = await LiveServer.StartAsync(pipeline);
+        var (_, held) = await server.PostJsonAsync("/v1/videos", new { prompt = "never finishes", num_frames = 5, num_inference_steps = 1 });
+        var (_, next) = await server.PostJsonAsync("/v1/videos", new { prompt = "runs after", num_frames = 5, num_inference_steps = 1 });
+        var failed = await server.WaitForStatusAsync(held.GetProperty("id").GetString()!, Wait, "completed", "failed");
+        Assert.Equal("failed", failed.GetProperty("status").GetString());
+        Assert.Equal("timeout", failed.GetProperty("error").GetProperty("code").GetString());
+        Assert.Contains("job timeout (0.3 s, --job-timeout)", failed.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal("completed", (await server.WaitForStatusAsync(next.GetProperty("id").GetString()!, Wait, "completed", "failed")).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task An_upload_declaring_20000x20000_is_refused_before_it_is_decoded()
+    {
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(acceptsImage: true));
+        var (_, png) = ImageToVideoJobTests.SmoothImage();
+        var bomb = png.ToArray();
+        BinaryPrimitives.WriteUInt32BigEndian(bomb.AsSpan(16), 20000); // IHDR width and height: 389 KB files can declare this
+        BinaryPrimitives.WriteUInt32BigEndian(bomb.AsSpan(20), 20000);
+        using var form = ImageToVideoJobTests.Form(bomb, fields: [("prompt", "x"), ("size", "48x32"), ("num_frames", "5"), ("num_inference_steps", "1")]);
+        using var r = await server.Http.PostAsync("/v1/videos", form);
+        Assert.Equal(400, (int)r.StatusCode);
+        var body = await LiveServer.ReadJson(r);
+        LiveServer.AssertError(body, "invalid_value", "input_reference");
+        Assert.Contains("declares 20000x20000 pixels (400 megapixels)", body.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public void Headers_give_the_declared_size_of_png_jpeg_and_webp()
+    {
+        var (_, png) = ImageToVideoJobTests.SmoothImage(48, 32);
+        Assert.Equal((48L, 32L), ImageHeader.Dimensions(png));
+        // JPEG: SOI, an APP0 segment, then SOF0 (length 17, precision 8, height 600, width 800)
+        byte[] jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x02, 0x58, 0x03, 0x20, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        Assert.Equal((800L, 600L), ImageHeader.Dimensions(jpeg));
+        // WebP VP8X: canvas width-1 and height-1 as 24-bit little-endian at bytes 24 and 27
+        var webp = new byte[30];
+        "RIFF"u8.CopyTo(webp);
+        "WEBPVP8X"u8.CopyTo(webp.AsSpan(8));
+        webp[24] = 0x1F; webp[25] = 0x4E; // 19999 → 20000 wide
+        webp[27] = 0x0F; webp[28] = 0x27; // 9999 → 10000 high
+        Assert.Equal((20000L, 10000L), ImageHeader.Dimensions(webp));
+        Assert.Null(ImageHeader.Dimensions("GIF89a not a png"u8));
+    }
+}
