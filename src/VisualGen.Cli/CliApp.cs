@@ -84,7 +84,7 @@ public static class CliApp
     static int Build(string[] args, TextWriter output, TextWriter log)
     {
         var cl = new CommandLine(args, BuildCommand.Flags);
-        EngineCacheLocation.Require(Runtime.CacheDirectory(EngineCacheLocation.Flag(cl)), log);
+        EngineCacheLocation.Require(Runtime.CacheDirectory(RunConfiguration.FromFlags(cl).EngineCache), log);
         return BuildCommand.Run(args, output, log);
     }
 

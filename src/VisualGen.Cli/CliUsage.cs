@@ -12,19 +12,21 @@ public static class CliUsage
                     [--output PATH] [--format mp4|png] [--engine ort-cpu|ort-cuda|native-cuda]
                     [--engine-cache DIR | --cache DIR] [--attention bf16|fp8]   (fp8: self-attention in FP8 on native-cuda)
                     [--gpu-memory GiB]   (native-cuda: engines of earlier stages are released to stay within it)
+                    [--config FILE.yaml]   (engine, engine_cache, gpu_memory, attention_config, parallel_config; flags win)
                     Without --model, a built-in tiny demo model (random weights) is used.
                     --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;
                     an extension that disagrees with --format is refused. PNG video is a folder of frames.
         """;
 
     public const string Info = """
-          info      --model DIR
-                    Prints the detected pipeline class, family and components, and which components export.
+          info      --model DIR [--config FILE.yaml] [--engine E] [--engine-cache DIR] [--attention P] [--gpu-memory GiB]
+                    Prints the detected pipeline class, family and components, which components export, and the
+                    run configuration the config file and the flags give together.
         """;
 
     public const string Build = """
           build     --model DIR [--components a,b] [--cache DIR | --engine-cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]
-                    [--verify full|changed]
+                    [--verify full|changed] [--attention bf16|fp8] [--gpu-memory GiB] [--config FILE.yaml]
                     Exports and builds every component (or those listed) into the engine cache.
         """;
 

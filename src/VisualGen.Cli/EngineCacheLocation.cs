@@ -10,13 +10,6 @@ namespace VisualGen.Cli;
 /// </summary>
 static class EngineCacheLocation
 {
-    /// <summary>--engine-cache, or --cache (generate and build take both); two different folders are refused.</summary>
-    public static string? Flag(CommandLine cl) => (cl.String("engine-cache"), cl.String("cache")) switch
-    {
-        ({ } a, { } b) when a != b => throw new UsageException($"--engine-cache {a} and --cache {b} name two engine caches; give one"),
-        var (a, b) => a ?? b,
-    };
-
     public static void Require(string root, TextWriter log)
     {
         if (File.Exists(root)) throw new MediaException($"engine cache {root}: is a file, not a folder (--engine-cache names a folder)");

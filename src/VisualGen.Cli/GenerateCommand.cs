@@ -20,15 +20,14 @@ public static class GenerateCommand
     [
         "model", "prompt", "negative-prompt", "height", "width", "frames", "steps", "guidance-scale", "guidance-scale-2",
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "image", "latents", "save-tensors", "output", "format",
-        "engine", "engine-cache", "cache", "attention", "gpu-memory",
+        .. RunConfiguration.Flags,
     ];
 
     public static int Run(string[] args, TextWriter output, TextWriter log, CliEnvironment environment)
     {
         var cl = new CommandLine(args, Flags);
         var requested = OutputTarget.FromFlags(cl.String("output"), cl.String("format"));
-        long? gpuMemory = Runtime.GpuMemory(cl.String("gpu-memory"));
-        string? cacheFlag = EngineCacheLocation.Flag(cl);
+        var settings = RunConfiguration.FromFlags(cl);
         string model;
         if (cl.String("model") is { } m) model = Path.GetFullPath(m);
         else
@@ -55,9 +54,8 @@ public static class GenerateCommand
             request = request with { Height = request.Height ?? 32, Width = request.Width ?? 48, NumFrames = request.NumFrames ?? 9, NumInferenceSteps = request.NumInferenceSteps ?? 4, MaxSequenceLength = request.MaxSequenceLength ?? 16 };
 
         var clock = Stopwatch.StartNew();
-        EngineCacheLocation.Require(Runtime.CacheDirectory(cacheFlag), log);
-        using var engines = Runtime.CreateEngineProvider(cacheFlag, cl.String("engine"), new LineProgress(l => log.WriteLine("  " + l)),
-            cl.String("attention"), gpuMemory);
+        EngineCacheLocation.Require(Runtime.CacheDirectory(settings.EngineCache), log);
+        using var engines = RunConfiguration.CreateEngineProvider(settings, new LineProgress(l => log.WriteLine("  " + l)));
         // loading a pipeline reads configs and tokenizers only: engines are built on first use
         using var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
         var info = pipeline.Info;

@@ -5,12 +5,14 @@ using VisualGen.Pipelines;
 
 namespace VisualGen.Cli;
 
-/// <summary><c>info --model DIR</c>: what was detected — pipeline class, family, components and which ones export.</summary>
+/// <summary><c>info --model DIR [--config FILE] [flags]</c>: what was detected — pipeline class, family, components and
+/// which ones export — and the run configuration that --config and the engine flags give together.</summary>
 public static class InfoCommand
 {
     public static int Run(string[] args, TextWriter output)
     {
-        var cl = new CommandLine(args, ["model"]);
+        var cl = new CommandLine(args, ["model", .. RunConfiguration.Flags]);
+        var settings = RunConfiguration.FromFlags(cl);
         string model = Path.GetFullPath(cl.Required("model"));
         var detected = ModelFamilies.CreateRegistry().Detect(model);
         var index = detected.RequireIndex();
@@ -25,6 +27,8 @@ public static class InfoCommand
                 : "runtime (not a graph)";
             output.WriteLine($"  {c.Name,-16} {$"{c.Library}/{c.ClassName}",-62} {how}");
         }
+        output.WriteLine("configuration (--config with the flags over it):");
+        foreach (var line in settings.ToYaml().TrimEnd().Split('\n')) output.WriteLine("  " + line);
         return 0;
     }
 }

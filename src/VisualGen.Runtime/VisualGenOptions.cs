@@ -30,6 +30,16 @@ public sealed record VisualGenOptions
     /// <summary>Receives the engine export/build lines ("exporting transformer ..."); null: none.</summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>The options a <see cref="Configuration.VisualGenConfig"/> (a YAML file through
+    /// <see cref="Configuration.VisualGenConfig.Load"/>, or built in code) describes.</summary>
+    public static VisualGenOptions FromConfig(Configuration.VisualGenConfig config) => new()
+    {
+        Engine = config.Engine ?? OrtCpu,
+        EngineCacheDirectory = config.EngineCache,
+        Attention = config.Attention.Precision == "fp8" ? AttentionPrecision.Fp8 : AttentionPrecision.Bf16,
+        GpuMemoryBudget = config.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null,
+    };
+
     /// <summary>Throws <see cref="ArgumentException"/> saying what to change when the options do not fit together.</summary>
     public void Validate()
     {

@@ -5,6 +5,8 @@ namespace VisualGen.Server.Hosting;
 /// <summary>Command-line settings of the server. Limits bound what one request may ask for.</summary>
 public sealed record ServerOptions
 {
+    /// <summary>A YAML run configuration (<see cref="VisualGen.Configuration.VisualGenConfig"/>); the flags override it.</summary>
+    public string? ConfigFile { get; init; }
     /// <summary>Diffusers checkpoint folder; null serves the built-in demo model.</summary>
     public string? ModelDir { get; init; }
     /// <summary>The id clients put in "model"; null uses the pipeline's family.</summary>
@@ -63,7 +65,7 @@ public sealed record ServerOptions
 
     public const string Usage =
         "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8]\n" +
-        "                        [--gpu-memory GiB]\n" +
+        "                        [--gpu-memory GiB] [--config FILE.yaml]   (engine, engine_cache, gpu_memory, attention_config; flags win)\n" +
         "                        [--port N | --urls URLS] [--public-url URL] [--data DIR]\n" +
         "                        [--retention-max-age AGE] [--retention-max-bytes N] [--retention-sweep AGE]   (AGE: 90s, 30m, 24h, 7d)\n" +
         "                        [--queue-size N] [--shutdown-grace AGE] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
@@ -96,6 +98,7 @@ public sealed record ServerOptions
             }
             o = flag switch
             {
+                "--config" => o with { ConfigFile = Value() },
                 "--model" => o with { ModelDir = Value() },
                 "--model-name" => o with { ModelName = Value() },
                 "--engine-cache" => o with { EngineCacheDir = Value() },
@@ -124,6 +127,19 @@ public sealed record ServerOptions
         }
         foreach (var k in (environment(ApiKeysVariable) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             keys.Add(k);
+        if (o.ConfigFile is { } file)
+        {
+            VisualGen.Configuration.VisualGenConfig c;
+            try { c = VisualGen.Configuration.VisualGenConfig.Load(file); }
+            catch (VisualGen.Configuration.ConfigException e) { throw new ArgumentException($"--config {e.Message}"); }
+            o = o with
+            {
+                Engine = o.Engine ?? c.Engine,
+                EngineCacheDir = o.EngineCacheDir ?? c.EngineCache,
+                Attention = o.Attention ?? c.Attention.Precision,
+                GpuMemory = o.GpuMemory ?? (c.GpuMemoryGib is double g ? g.ToString(CultureInfo.InvariantCulture) : null),
+            };
+        }
         if (o.ModelDir is not null && !Directory.Exists(o.ModelDir))
             throw new ArgumentException($"--model: folder '{o.ModelDir}' does not exist");
         return o with { ApiKeys = keys };

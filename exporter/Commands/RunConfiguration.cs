@@ -1,0 +1,37 @@
+using VisualGen.Configuration;
+using VisualGen.Exporter.Export;
+
+namespace VisualGen.Exporter.Commands;
+
+/// <summary>
+/// A command's run settings: the <c>--config FILE</c> YAML (<see cref="VisualGenConfig"/>) with the command line's
+/// --engine, --engine-cache/--cache, --gpu-memory and --attention over it (a flag wins over the file).
+/// </summary>
+public static class RunConfiguration
+{
+    public static readonly string[] Flags = ["config", "engine", "engine-cache", "cache", "attention", "gpu-memory"];
+
+    public static VisualGenConfig FromFlags(CommandLine cl)
+    {
+        VisualGenConfig file;
+        try { file = cl.String("config") is { } path ? VisualGenConfig.Load(path) : new VisualGenConfig(); }
+        catch (ConfigException e) { throw new UsageException($"--config {e.Message}"); }
+        string? cache = (cl.String("engine-cache"), cl.String("cache")) switch
+        {
+            ({ } a, { } b) when a != b => throw new UsageException($"--engine-cache {a} and --cache {b} name two engine caches; give one"),
+            var (a, b) => a ?? b,
+        };
+        return file with
+        {
+            Engine = cl.String("engine") ?? file.Engine,
+            EngineCache = cache ?? file.EngineCache,
+            GpuMemoryGib = cl.String("gpu-memory") is { } g ? Runtime.GpuMemory(g) / (double)(1L << 30) : file.GpuMemoryGib,
+            Attention = cl.String("attention") is { } precision ? file.Attention with { Precision = precision } : file.Attention,
+        };
+    }
+
+    public static long? GpuMemoryBytes(VisualGenConfig c) => c.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null;
+
+    public static EngineProvider CreateEngineProvider(VisualGenConfig c, IProgress<string>? log) =>
+        Runtime.CreateEngineProvider(c.EngineCache, c.Engine, log, c.Attention.Precision, GpuMemoryBytes(c));
+}

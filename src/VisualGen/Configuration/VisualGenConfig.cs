@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Text;
+
+namespace VisualGen.Configuration;
+
+/// <summary>
+/// One configuration of a run, shaped as NVIDIA's VisualGen (TensorRT-LLM's <c>VisualGenArgs</c>) has it: sections
+/// <c>attention_config</c>, <c>parallel_config</c> (and, where implemented, <c>cache_config</c> and
+/// <c>quant_config</c>), plus this project's engine settings. Given in code or as a YAML file (<c>--config FILE</c> on
+/// the CLI and the server, whose flags override it). Unknown keys are refused with their path; sections and values the
+/// project does not implement are refused by name, never ignored.
+/// </summary>
+public sealed record VisualGenConfig
+{
+    public static readonly string[] Engines = ["ort-cpu", "ort-cuda", "native-cuda"];
+
+    /// <summary><c>engine</c>: ort-cpu, ort-cuda or native-cuda; null: the default (ort-cpu).</summary>
+    public string? Engine { get; init; }
+
+    /// <summary><c>engine_cache</c>: the engine cache folder; null: $VISUALGEN_CACHE, else ~/.cache/visualgen/engines.</summary>
+    public string? EngineCache { get; init; }
+
+    /// <summary><c>gpu_memory</c>: GiB the pipeline's engines may hold together on the GPU; null: no limit.</summary>
+    public double? GpuMemoryGib { get; init; }
+
+    public AttentionConfig Attention { get; init; } = new();
+
+    public ParallelConfig Parallel { get; init; } = new();
+
+    /// <summary>Reads and checks a YAML configuration file.</summary>
+    public static VisualGenConfig Load(string path)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ConfigException(path, $"cannot read the configuration: {e.Message}"); }
+        return Parse(text, path);
+    }
+
+    public static VisualGenConfig Parse(string yaml, string origin)
+    {
+        var root = ConfigSection.Root(yaml, origin);
+        var config = new VisualGenConfig
+        {
+            Engine = root.String("engine", Engines),
+            EngineCache = root.String("engine_cache"),
+            GpuMemoryGib = root.Number("gpu_memory", min: 1.0 / 1024),
+            Attention = AttentionConfig.Read(root.Section("attention_config")),
+            Parallel = ParallelConfig.Read(root.Section("parallel_config")),
+        };
+        root.Refuse("quant_config", "quantized linears are not implemented in this build (issue 13); remove the section");
+        root.Refuse("cache_config", "step caching (TeaCache, Cache-DiT) is not implemented in this build (issue 13); remove the section");
+        root.Refuse("cpu_offload_config", "VisualGen offloads by a memory budget instead: set gpu_memory (GiB)");
+        root.Refuse("cuda_graph_config", "the native engine always captures its transformer step as a CUDA graph; there is nothing to set");
+        root.Refuse("torch_compile_config", "VisualGen does not run PyTorch; its engines are built ahead of time into the engine cache");
+        root.Refuse("compilation_config", "engines are built for the shapes requested, on first use, into the engine cache; there is no warm-up list");
+        root.Refuse("runtime_lora_config", "LoRA adapters are not implemented");
+        root.Refuse("pipeline_config", "no pipeline takes per-architecture knobs yet");
+        root.Refuse("model", "name the model on the command line (--model) or in VisualGenPipeline.Load");
+        root.RejectUnknown();
+        if (config.Attention.Precision == "fp8" && config.Engine is not "native-cuda")
+            throw new ConfigException(origin, $"attention_config.quant_attention_config (FP8 attention) runs on the native CUDA engine; set engine: native-cuda (it is {config.Engine ?? "ort-cpu, the default"})");
+        return config;
+    }
+
+    /// <summary>The configuration as YAML (the merged result that <c>info</c> prints).</summary>
+    public string ToYaml()
+    {
+        var b = new StringBuilder();
+        b.AppendLine($"engine: {Engine ?? "ort-cpu"}");
+        b.AppendLine($"engine_cache: {EngineCache ?? "null  # $VISUALGEN_CACHE, else ~/.cache/visualgen/engines"}");
+        b.AppendLine($"gpu_memory: {(GpuMemoryGib is double g ? g.ToString(CultureInfo.InvariantCulture) : "null  # no limit")}");
+        b.AppendLine("attention_config:");
+        b.AppendLine("  backend: default");
+        if (Attention.Precision == "fp8")
+            b.AppendLine("  quant_attention_config: {qk_dtype: fp8, v_dtype: fp8, q_block_size: 0, k_block_size: 0, v_block_size: 0}");
+        b.AppendLine($"parallel_config: {{cfg_size: {Parallel.CfgSize}, ulysses_size: {Parallel.UlyssesSize}}}");
+        return b.ToString();
+    }
+}
+
+/// <summary><c>attention_config</c>: <c>backend</c> (default: the engine's fused kernel) and an optional
+/// <c>quant_attention_config</c> recipe; FP8 Q/K/V with one scale per tensor (all block sizes 0) is the recipe the
+/// native engine runs.</summary>
+public sealed record AttentionConfig
+{
+    /// <summary>"bf16" or "fp8": the precision the engines take (<c>--attention</c>); null: the default (bf16).</summary>
+    public string? Precision { get; init; }
+
+    internal static AttentionConfig Read(ConfigSection? s)
+    {
+        if (s is null) return new AttentionConfig();
+        s.String("backend", "default");
+        string? precision = null;
+        if (s.Section("quant_attention_config") is { } q)
+        {
+            string qk = q.String("qk_dtype", "bf16", "int8", "fp8", "mxfp8", "nvfp4") ?? "bf16";
+            string v = q.String("v_dtype", "fp8") ?? "fp8";
+            int qb = q.Integer("q_block_size", 0) ?? 0, kb = q.Integer("k_block_size", 0) ?? 0, vb = q.Integer("v_block_size", 0) ?? 0;
+            q.RejectUnknown();
+            if ((qk, v, qb, kb, vb) != ("fp8", "fp8", 0, 0, 0))
+                throw s.Error("quant_attention_config",
+                    $"the recipe qk_dtype {qk}, v_dtype {v}, blocks ({qb}, {kb}, {vb}) is not implemented; the native engine runs qk_dtype fp8, v_dtype fp8 with one scale per tensor (block sizes 0)");
+            precision = "fp8";
+        }
+        s.Refuse("sparse_attention_config", "sparse attention is not implemented");
+        s.RejectUnknown();
+        return new AttentionConfig { Precision = precision };
+    }
+}
+
+/// <summary><c>parallel_config</c>: every degree must be 1 — this build runs on one GPU (multi-GPU is issue 15).</summary>
+public sealed record ParallelConfig
+{
+    public int CfgSize { get; init; } = 1;
+    public int UlyssesSize { get; init; } = 1;
+
+    static readonly string[] Degrees = ["cfg_size", "ulysses_size", "ring_size", "tp_size", "parallel_vae_size"];
+
+    internal static ParallelConfig Read(ConfigSection? s)
+    {
+        if (s is null) return new ParallelConfig();
+        foreach (var key in Degrees)
+            if (s.Integer(key, min: 1) is int n && n != 1)
+                throw s.Error(key, $"{n} GPUs: multi-GPU parallelism is not implemented in this build (one GPU); set it to 1 or remove it");
+        s.Refuse("attn2d_size", "multi-GPU parallelism is not implemented in this build");
+        if (s.Boolean("async_ulysses") == true) throw s.Error("async_ulysses", "needs ulysses_size > 1, and multi-GPU parallelism is not implemented in this build");
+        s.String("parallel_vae_split_dim", "width", "height");
+        s.RejectUnknown();
+        return new ParallelConfig();
+    }
+}

@@ -1,0 +1,117 @@
+using VisualGen.Cli;
+using VisualGen.Configuration;
+using VisualGen.Engines.Cuda.Runtime;
+using VisualGen.Server.Hosting;
+using VisualGen.Tests.Pipelines;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Cli;
+
+/// <summary>One configuration (issue 16, item 2): a YAML file shaped like TensorRT-LLM's VisualGenArgs, read strictly,
+/// taken by the CLI, the server and the C# API, with flags over it.</summary>
+public sealed class ConfigFileTests
+{
+    static string Write(string yaml)
+    {
+        string path = Path.Combine(Fixtures.TempDir("config"), "visualgen.yaml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    [Fact]
+    public void A_full_configuration_reads_every_section()
+    {
+        var c = VisualGenConfig.Parse("""
+            engine: native-cuda
+            engine_cache: /srv/engines
+            gpu_memory: 40
+            attention_config:
+              backend: default
+              quant_attention_config: {qk_dtype: fp8, v_dtype: fp8}
+            parallel_config:
+              cfg_size: 1
+              ulysses_size: 1
+            """, "a.yaml");
+        Assert.Equal("native-cuda", c.Engine);
+        Assert.Equal("/srv/engines", c.EngineCache);
+        Assert.Equal(40, c.GpuMemoryGib);
+        Assert.Equal("fp8", c.Attention.Precision);
+        var options = VisualGenOptions.FromConfig(c);
+        Assert.Equal(AttentionPrecision.Fp8, options.Attention);
+        Assert.Equal(40L << 30, options.GpuMemoryBudget);
+        Assert.Equal("/srv/engines", options.EngineCacheDirectory);
+        // what info prints reads back to the same configuration
+        Assert.Equal(c, VisualGenConfig.Parse(c.ToYaml(), "printed"));
+        Assert.Equal(new VisualGenConfig(), VisualGenConfig.Parse("", "empty.yaml"));
+    }
+
+    [Theory]
+    [InlineData("attention_config:\n  backnd: default\n", "a.yaml: attention_config.backnd: unknown key (known here: backend, quant_attention_config, sparse_attention_config)")]
+    [InlineData("engine: native-cuda\nquant_attention: fp8\n", "quant_attention: unknown key")]
+    [InlineData("cache_config:\n  cache_backend: teacache\n", "cache_config: step caching (TeaCache, Cache-DiT) is not implemented in this build")]
+    [InlineData("quant_config:\n  quant_algo: FP8\n", "quant_config: quantized linears are not implemented in this build")]
+    [InlineData("parallel_config:\n  ulysses_size: 2\n", "parallel_config.ulysses_size: 2 GPUs: multi-GPU parallelism is not implemented")]
+    [InlineData("engine: native-cuda\nattention_config:\n  quant_attention_config: {qk_dtype: int8, v_dtype: fp8, q_block_size: 1, k_block_size: 4, v_block_size: 1}\n",
+        "the recipe qk_dtype int8, v_dtype fp8, blocks (1, 4, 1) is not implemented")]
+    [InlineData("attention_config:\n  quant_attention_config: {qk_dtype: fp8}\n", "runs on the native CUDA engine; set engine: native-cuda")]
+    [InlineData("engine: tpu\n", "engine: 'tpu' is not one of ort-cpu, ort-cuda, native-cuda")]
+    [InlineData("gpu_memory: lots\n", "gpu_memory: 'lots' is not a number")]
+    [InlineData("attention_config: fp8\n", "attention_config must be a mapping")]
+    [InlineData("- engine\n", "the document root must be a mapping")]
+    [InlineData("engine: [a\n", "not valid YAML")]
+    [InlineData("cuda_graph_config:\n  enable: true\n", "cuda_graph_config: the native engine always captures")]
+    public void Mistakes_are_refused_naming_the_key(string yaml, string message)
+    {
+        var e = Assert.Throws<ConfigException>(() => VisualGenConfig.Parse(yaml, "a.yaml"));
+        Assert.Contains(message, e.Message);
+        Assert.StartsWith("a.yaml: ", e.Message);
+    }
+
+    [ConformanceFact]
+    public void Info_prints_the_file_merged_with_the_flags_and_a_flag_wins()
+    {
+        string config = Write("engine: native-cuda\ngpu_memory: 12\nattention_config:\n  quant_attention_config: {qk_dtype: fp8, v_dtype: fp8}\n");
+        var run = CliRun.Of(["info", "--model", Fixtures.Checkpoint("wan21_t2v"), "--config", config, "--gpu-memory", "20"]);
+        Assert.Equal(ExitCode.Success, run.Rc);
+        Assert.Contains("  engine: native-cuda", run.Out);
+        Assert.Contains("  gpu_memory: 20", run.Out);
+        Assert.Contains("quant_attention_config: {qk_dtype: fp8", run.Out);
+
+        var plain = CliRun.Of(["info", "--model", Fixtures.Checkpoint("wan21_t2v"), "--config", config, "--engine", "ort-cpu", "--attention", "bf16"]);
+        Assert.Contains("  engine: ort-cpu", plain.Out);
+        Assert.DoesNotContain("quant_attention_config", plain.Out);
+    }
+
+    [ConformanceFact]
+    public void Generate_refuses_a_bad_file_before_any_work_with_exit_2_and_takes_a_good_one()
+    {
+        var bad = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "x", "--config", Write("cache_config: {cache_backend: teacache}\n")]);
+        Assert.Equal(ExitCode.Usage, bad.Rc);
+        Assert.Contains("--config ", Assert.Single(bad.ErrorLines));
+        Assert.Contains("cache_config: step caching", bad.Err);
+        Assert.False(bad.Generated);
+        var missing = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "x", "--config", "/nonexistent/vg.yaml"]);
+        Assert.Equal(ExitCode.Usage, missing.Rc);
+        Assert.Contains("/nonexistent/vg.yaml: cannot read the configuration", Assert.Single(missing.ErrorLines));
+
+        // the engine cache comes from the file: the run finds the suite's built engines there
+        string output = Path.Combine(Fixtures.TempDir("cfg-out"), "f.png");
+        var good = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "x", "--height", "32", "--width", "48", "--frames", "1",
+            "--steps", "1", "--output", output, "--config", Write($"engine: ort-cpu\nengine_cache: {ConformancePipelines.CacheDir}\n")]);
+        Assert.Equal(ExitCode.Success, good.Rc);
+        Assert.Contains($"{ConformancePipelines.CacheDir}{Path.DirectorySeparatorChar}transformer-", good.Err);
+        Assert.Contains("wrote ", good.Out);
+    }
+
+    [Fact]
+    public void The_server_takes_the_file_under_its_flags()
+    {
+        string config = Write("engine: native-cuda\nengine_cache: /srv/engines\ngpu_memory: 24\n");
+        var o = ServerOptions.Parse(["--config", config, "--engine-cache", "/other"], _ => null);
+        Assert.Equal("native-cuda", o.Engine);
+        Assert.Equal("/other", o.EngineCacheDir);
+        Assert.Equal("24", o.GpuMemory);
+        var e = Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--config", Write("parallel_config: {cfg_size: 2}\n")], _ => null));
+        Assert.Contains("parallel_config.cfg_size: 2 GPUs", e.Message);
+    }
+}
