@@ -43,4 +43,30 @@ public class Cosmos3PromptTemplateTests
             Assert.Equal([bpe.AddedTokenId("<|im_end|>"), bpe.AddedTokenId("<|vision_start|>")], expected[^2..].Select(i => (int)i));
         }
     }
+
+    [ConformanceTheory]
+    [InlineData("cosmos3_t2i")]
+    [InlineData("cosmos3_t2v")]
+    [InlineData("cosmos3_i2v")]
+    public void Prompt_tokenizer_gives_the_golden_ids(string family)
+    {
+        using var golden = Fixtures.Golden(family);
+        var request = VisualGen.Tests.Pipelines.ConformancePipelines.RequestFromGolden(family, golden);
+        var tokenizer = Cosmos3PromptTokenizer.Load(Path.Combine(Fixtures.Checkpoint(family), "text_tokenizer"), useSystemPrompt: true);
+        var (prompt, negative) = tokenizer.Tokenize(request.Prompt, request.NegativePrompt, request.NumFrames!.Value, request.Height!.Value,
+            request.Width!.Value, request.Fps!.Value);
+        Assert.Equal(golden.ReadInt64("tokenizer.prompt.input_ids").Select(i => (int)i), prompt);
+        Assert.Equal(golden.ReadInt64("tokenizer.negative.input_ids").Select(i => (int)i), negative);
+    }
+
+    [ConformanceFact]
+    public void Without_the_system_prompt_only_the_user_turn_is_rendered()
+    {
+        var tokenizer = Cosmos3PromptTokenizer.Load(Path.Combine(Fixtures.Checkpoint("cosmos3_t2i"), "text_tokenizer"), useSystemPrompt: false);
+        Assert.Equal("<|im_start|>user\na cat<|im_end|><|im_start|>assistant", tokenizer.Render("a cat", 1));
+        var (prompt, negative) = tokenizer.Tokenize("a cat", null, 1, 32, 48, 24);
+        Assert.Equal([tokenizer.EosId, tokenizer.VisionStartId], prompt.TakeLast(2));
+        Assert.Equal([tokenizer.EosId, tokenizer.VisionStartId], negative.TakeLast(2));
+        Assert.NotEqual(prompt, negative);
+    }
 }
