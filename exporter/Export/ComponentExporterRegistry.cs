@@ -1,4 +1,5 @@
 using VisualGen.Checkpoints;
+using VisualGen.Exporter.Models.Cosmos3;
 using VisualGen.Exporter.Models.Flux;
 using VisualGen.Exporter.Models.QwenImage;
 using VisualGen.Exporter.Models.Shared.Clip;
@@ -47,6 +48,7 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("CLIPVisionModel", [""], ctx => ClipVisionModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("Qwen2_5_VLForConditionalGeneration", [""], ctx => Qwen25VLTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("Cosmos3OmniTransformer", [""], ctx => Cosmos3OmniTransformer.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
             ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)

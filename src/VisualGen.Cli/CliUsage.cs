@@ -8,7 +8,7 @@ public static class CliUsage
     public const string Generate = """
           generate  [--model DIR] --prompt TEXT [--negative-prompt TEXT] [--height N] [--width N] [--frames N]
                     [--steps N] [--guidance-scale X] [--guidance-scale-2 X] [--true-cfg-scale X] [--shift X] [--seed N]
-                    [--max-sequence-length N] [--image FILE] [--latents FILE] [--save-tensors FILE]
+                    [--max-sequence-length N] [--fps X] [--image FILE] [--latents FILE] [--save-tensors FILE]
                     [--output PATH] [--format mp4|png] [--engine ort-cpu|ort-cuda|native-cuda]
                     [--engine-cache DIR | --cache DIR] [--attention bf16|fp8]   (fp8: self-attention in FP8 on native-cuda)
                     [--gpu-memory GiB]   (native-cuda: engines of earlier stages are released to stay within it)

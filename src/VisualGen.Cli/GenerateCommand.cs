@@ -19,7 +19,7 @@ public static class GenerateCommand
     public static readonly string[] Flags =
     [
         "model", "prompt", "negative-prompt", "height", "width", "frames", "steps", "guidance-scale", "guidance-scale-2",
-        "true-cfg-scale", "shift", "seed", "max-sequence-length", "image", "latents", "save-tensors", "output", "format",
+        "true-cfg-scale", "shift", "seed", "max-sequence-length", "fps", "image", "latents", "save-tensors", "output", "format",
         .. RunConfiguration.Flags,
     ];
 
@@ -49,6 +49,7 @@ public static class GenerateCommand
             Shift = cl.Double("shift"),
             Seed = cl.Long("seed"),
             MaxSequenceLength = cl.Int("max-sequence-length"),
+            Fps = cl.Double("fps"),
         };
         if (!cl.Has("model"))
             request = request with { Height = request.Height ?? 32, Width = request.Width ?? 48, NumFrames = request.NumFrames ?? 9, NumInferenceSteps = request.NumInferenceSteps ?? 4, MaxSequenceLength = request.MaxSequenceLength ?? 16 };

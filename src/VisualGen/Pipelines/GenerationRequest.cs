@@ -21,6 +21,8 @@ public sealed record GenerationRequest
     public double? Shift { get; init; }
     public long? Seed { get; init; }
     public int? MaxSequenceLength { get; init; }
+    /// <summary>Frame rate of the video to generate (Cosmos3: its duration template and mRoPE time scale).</summary>
+    public double? Fps { get; init; }
     /// <summary>Explicit initial latents (the pipeline's latent layout: packed for FLUX/Qwen-Image).</summary>
     public HostTensor? Latents { get; init; }
     /// <summary>Conditioning image for image-to-video or editing: [height, width, 3] float32 in [0, 1].</summary>

@@ -6,7 +6,8 @@ using VisualGen.Tokenizers.Text;
 namespace VisualGen.Tokenizers;
 
 /// <summary>
-/// Qwen2's byte-level BPE (vocab.json + merges.txt) through Microsoft.ML.Tokenizers: NFC, Qwen2's split
+/// Qwen2's byte-level BPE (vocab.json + merges.txt, or tokenizer.json's model.vocab and model.merges where a checkpoint
+/// ships only that, as Cosmos3's text_tokenizer does) through Microsoft.ML.Tokenizers: NFC, Qwen2's split
 /// pattern, and the added tokens of tokenizer_config.json's <c>added_tokens_decoder</c>
 /// (<c>&lt;|im_start|&gt;</c>, <c>&lt;|im_end|&gt;</c>, …) matched in the text before splitting.
 /// </summary>
@@ -26,31 +27,32 @@ public sealed class Qwen2BpeTokenizer : ITextTokenizer
 
     public static Qwen2BpeTokenizer Load(string folder)
     {
-        string vocab = TokenizerFiles.Require(folder, "vocab.json");
-        string merges = TokenizerFiles.Require(folder, "merges.txt");
         string configPath = TokenizerFiles.Require(folder, "tokenizer_config.json");
         using var config = TokenizerFiles.ReadConfig(folder);
         var added = TokenizerFiles.AddedTokens(config.RootElement, configPath);
         if (added.Count == 0) throw new CheckpointException(configPath, "no 'added_tokens_decoder' (Qwen2 needs <|im_start|>, <|im_end|>, <|endoftext|>)");
         string pad = TokenizerFiles.TokenString(config.RootElement, "pad_token") ?? "<|endoftext|>";
 
+        bool separateFiles = File.Exists(Path.Combine(folder, "vocab.json")) || !File.Exists(Path.Combine(folder, "tokenizer.json"));
+        string source = separateFiles ? "vocab.json + merges.txt" : "tokenizer.json";
         BpeTokenizer bpe;
         try
         {
-            bpe = BpeTokenizer.Create(new BpeOptions(vocab, merges)
-            {
-                ByteLevel = true,
-                Normalizer = new NfcNormalizer(),
-                PreTokenizer = new RegexPreTokenizer(new Regex(SplitPattern, RegexOptions.Compiled | RegexOptions.CultureInvariant), added),
-                SpecialTokens = added,
-            });
+            var options = separateFiles
+                ? new BpeOptions(TokenizerFiles.Require(folder, "vocab.json"), TokenizerFiles.Require(folder, "merges.txt"))
+                : TokenizerJsonBpe.Options(TokenizerFiles.Require(folder, "tokenizer.json"));
+            options.ByteLevel = true;
+            options.Normalizer = new NfcNormalizer();
+            options.PreTokenizer = new RegexPreTokenizer(new Regex(SplitPattern, RegexOptions.Compiled | RegexOptions.CultureInvariant), added);
+            options.SpecialTokens = added;
+            bpe = BpeTokenizer.Create(options);
         }
         catch (Exception e) when (e is not CheckpointException)
         {
-            throw new CheckpointException(folder, $"cannot load the Qwen2 BPE tokenizer from vocab.json + merges.txt ({e.GetType().Name}: {e.Message})", e);
+            throw new CheckpointException(folder, $"cannot load the Qwen2 BPE tokenizer from {source} ({e.GetType().Name}: {e.Message})", e);
         }
         int padId = added.TryGetValue(pad, out int p) ? p : bpe.Vocabulary.TryGetValue(pad, out p) ? p
-            : throw new CheckpointException(configPath, $"pad token '{pad}' is neither an added token nor in vocab.json");
+            : throw new CheckpointException(configPath, $"pad token '{pad}' is neither an added token nor in the vocabulary");
         return new Qwen2BpeTokenizer(bpe, added, padId);
     }
 

@@ -36,6 +36,7 @@ public static class ConformancePipelines
             GuidanceScale2 = Dbl("guidance_scale_2"),
             TrueCfgScale = Dbl("true_cfg_scale"),
             MaxSequenceLength = Int("max_sequence_length"),
+            Fps = Dbl("fps"),
             Latents = HostTensor.FromSource(golden, "pipeline.latents_init"),
             Image = Str("image") is { } img ? ImageTensor(Path.Combine(Fixtures.Family(family), img)) : null,
         };

@@ -70,6 +70,20 @@ static class OtherConfigurationCheckpoints
         return dir;
     }
 
+    /// <summary>Cosmos3 with 4 query heads of 8 over 2 K/V heads, hidden size 24, one layer, mRoPE sections (2, 1, 1) and
+    /// rope_theta 10⁴ (the fixture: 2 × 16 over 1, hidden 32, two layers, (4, 2, 2), 5·10⁶); latent width 48 as the VAE's.</summary>
+    public static (string Dir, Cosmos3TransformerReference Transformer) Cosmos3()
+    {
+        string dir = FromFixture("cosmos3_t2v", "cosmos3", "text_tokenizer", "vae", "scheduler");
+        var transformer = new Cosmos3TransformerReference
+        {
+            HiddenSize = 24, Heads = 4, KvHeads = 2, HeadDim = 8, IntermediateSize = 40, Layers = 1, VocabSize = 425,
+            LatentChannels = 48, RopeAxesDim = [2, 1, 1], RopeTheta = 10000,
+        };
+        transformer.Write(Path.Combine(dir, "transformer"), seed: 13);
+        return (dir, transformer);
+    }
+
     /// <summary>A new folder with the fixture's model_index.json and the named component folders copied.</summary>
     static string FromFixture(string family, string name, params string[] components)
     {

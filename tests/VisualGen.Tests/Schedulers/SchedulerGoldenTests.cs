@@ -17,6 +17,9 @@ public class SchedulerGoldenTests
     [InlineData("wan22_i2v_a14b")]
     [InlineData("flux1")]
     [InlineData("qwenimage")]
+    [InlineData("cosmos3_t2i")]
+    [InlineData("cosmos3_t2v")]
+    [InlineData("cosmos3_i2v")]
     public void TimestepsAndSigmasMatchDiffusers(string family)
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Fixtures.Family(family), "golden.json")));

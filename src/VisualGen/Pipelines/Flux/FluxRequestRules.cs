@@ -11,6 +11,7 @@ public static class FluxRequestRules
     public static void Validate(GenerationRequest r, FluxModelConfig c, string className, int height, int width, int steps, int maxSeq)
     {
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
+        if (r.Fps is not null) throw new GenerationException("fps", "FLUX makes images and takes no fps; fps applies to Cosmos3");
         if (r.Image is not null)
             throw new GenerationException("image", $"{className} is text-to-image and takes no image; remove --image (image editing needs an editing model)");
         int m = c.SizeMultiple;

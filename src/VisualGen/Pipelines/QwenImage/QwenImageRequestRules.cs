@@ -31,6 +31,8 @@ public static class QwenImageRequestRules
                 "Qwen-Image is not guidance-distilled: it takes true_cfg_scale with a negative prompt, not guidance_scale");
         if (r.GuidanceScale2 is not null)
             throw new GenerationException("guidance_scale_2", "guidance_scale_2 applies to Wan 2.2 A14B only");
+        if (r.Fps is not null)
+            throw new GenerationException("fps", "Qwen-Image makes images and takes no fps; fps applies to Cosmos3");
         if (r.Image is not null)
             throw new GenerationException("image", "QwenImagePipeline is text-to-image and takes no image");
     }

@@ -19,6 +19,8 @@ public static class WanRequestRules
         if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
         if (maxSeq <= 0) throw new GenerationException("max_sequence_length", $"max_sequence_length must be at least 1, got {maxSeq}");
         if (r.GuidanceScale is double g && (g < 0 || double.IsNaN(g))) throw new GenerationException("guidance_scale", $"guidance_scale must be ≥ 0, got {g}");
+        if (r.Fps is not null)
+            throw new GenerationException("fps", $"Wan takes no fps (its videos are {info.FramesPerSecond} fps); fps applies to Cosmos3");
         if (r.TrueCfgScale is not null)
             throw new GenerationException("true_cfg_scale", "Wan takes guidance_scale (classifier-free guidance with the negative prompt); true_cfg_scale applies to Qwen-Image and FLUX only");
         // the rotary table covers rope_max_seq_len patches per axis; beyond it the transformer cannot place a patch

@@ -1,0 +1,49 @@
+using VisualGen.Tensors;
+
+namespace VisualGen.Pipelines.Cosmos3;
+
+/// <summary>What a Cosmos3 request must satisfy; each violation is a <see cref="GenerationException"/> naming the argument.</summary>
+public static class Cosmos3RequestRules
+{
+    public static void Validate(GenerationRequest r, Cosmos3ModelConfig c, int height, int width, int frames, int steps, double fps, double guidance)
+    {
+        if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
+        int m = c.VaeScaleSpatial;
+        // the resolution template states height x width; the VAE compresses by its spatial factor
+        if (height <= 0 || height % m != 0)
+            throw new GenerationException("height", $"height must be a positive multiple of {m} (the VAE's spatial compression), got {height}");
+        if (width <= 0 || width % m != 0)
+            throw new GenerationException("width", $"width must be a positive multiple of {m} (the VAE's spatial compression), got {width}");
+        int tf = c.VaeScaleTemporal;
+        if (frames < 1 || (frames - 1) % tf != 0)
+            throw new GenerationException("num_frames", $"num_frames must be 1 (an image) or {tf}k+1 ({1 + tf}, {1 + 2 * tf}, ..., 189), got {frames}");
+        if (steps <= 0 || steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be between 1 and 1000, got {steps}");
+        if (!(fps > 0) || double.IsInfinity(fps)) throw new GenerationException("fps", $"fps must be a positive number (the duration template and the time positions use it), got {fps}");
+        if (!(guidance >= 0)) throw new GenerationException("guidance_scale", $"guidance_scale must be ≥ 0, got {guidance}");
+        if (r.GuidanceScale2 is not null)
+            throw new GenerationException("guidance_scale_2", "Cosmos3 has one transformer and takes guidance_scale only; guidance_scale_2 applies to Wan 2.2 A14B");
+        if (r.TrueCfgScale is not null)
+            throw new GenerationException("true_cfg_scale", "Cosmos3 takes guidance_scale (classifier-free guidance with the negative prompt); true_cfg_scale applies to Qwen-Image");
+        if (r.MaxSequenceLength is not null)
+            throw new GenerationException("max_sequence_length", "Cosmos3 reads the whole templated prompt (there is no text encoder with a length limit); remove max_sequence_length");
+        if (height * (long)width * frames > 1280L * 1280 * 241)
+            throw new GenerationException("height", $"{width}x{height}x{frames} is larger than this server accepts");
+        if (r.Image is { } im)
+        {
+            if (frames == 1)
+                throw new GenerationException("image", "Cosmos3 makes an image when num_frames is 1 and takes no conditioning image then; give num_frames > 1 for image-to-video");
+            if (im.Rank != 3 || im.Shape[2] != 3)
+                throw new GenerationException("image", $"image must be [height, width, 3], got {im.ShapeText}");
+            if (im.Shape[0] != height || im.Shape[1] != width)
+                throw new GenerationException("image", $"image is {im.Shape[1]}x{im.Shape[0]} (width x height); this pipeline takes a conditioning image of the requested size {width}x{height}: resize and crop it first");
+        }
+    }
+
+    /// <summary>The explicit initial latents, checked against the shape the request implies.</summary>
+    public static float[] CheckLatents(HostTensor latents, long[] expected)
+    {
+        if (latents.DType != Checkpoints.TensorDType.F32 || !latents.Shape.SequenceEqual(expected))
+            throw new GenerationException("latents", $"latents must be float32 of shape [{string.Join(", ", expected)}] for this size and frame count, got {latents.DType} {latents.ShapeText}");
+        return latents.Floats;
+    }
+}
