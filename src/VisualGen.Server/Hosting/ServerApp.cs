@@ -52,7 +52,7 @@ public static class ServerApp
         s.AddSingleton(storage);
         if (shared is not null) AddSharedStore(s, shared);
         else s.AddSingleton<IJobStore>(new JobStore(options.DataDir, Json, storage, options.OutputsDir));
-        s.AddSingleton(new ImageFiles(options.OutputsDir ?? options.DataDir, storage));
+        s.AddSingleton(new ImageFiles(options.OutputsDir ?? options.DataDir, storage, shared: shared is not null));
         s.AddSingleton(encoder ?? new LibraryMediaEncoder());
         s.AddSingleton(new ApiKeySet(options.ApiKeys));
         s.AddSingleton<RequestValidator>();
