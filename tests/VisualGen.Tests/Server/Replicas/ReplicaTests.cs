@@ -72,6 +72,8 @@ public sealed class ReplicaTests(PostgresFixture pg) : IClassFixture<PostgresFix
         var waiting = new[] { await SubmitAsync(s1.Http, "c"), await SubmitAsync(s2.Http, "d"), await SubmitAsync(s1.Http, "e") };
         foreach (var s in new[] { s1, s2 })
         {
+            var (hs, health) = await s.GetJsonAsync("/health");
+            Assert.Equal((200, 3, 3), (hs, health.GetProperty("queue_depth").GetInt32(), health.GetProperty("queue_capacity").GetInt32()));
             var (status, body) = await s.PostJsonAsync("/v1/videos", new { prompt = "one too many" });
             Assert.Equal(429, status);
             LiveServer.AssertError(body, "queue_full", type: "rate_limit_error");
@@ -155,12 +157,16 @@ public sealed class ReplicaTests(PostgresFixture pg) : IClassFixture<PostgresFix
             LiveServer.AssertError(body, "store_unavailable", type: "server_error");
             (status, body) = await s2.PostJsonAsync("/v1/videos", new { prompt = "while the store is down" });
             Assert.Equal(503, status);
+            (status, body) = await s2.GetJsonAsync("/health");
+            Assert.Equal((503, "degraded"), (status, body.GetProperty("status").GetString()));
+            Assert.Equal("the job store (PostgreSQL) is unreachable", body.GetProperty("storage").GetString());
         }
         finally
         {
             pg.Cluster.Start();
         }
         gate.Open();
+        Assert.Equal(200, (await s1.GetJsonAsync("/health")).Status);
         var after = new List<string>();
         for (int i = 0; i < 10; i++) after.Add(await SubmitAsync((i % 2 == 0 ? s2 : s1).Http, $"after {i}", 100 + i));
         foreach (var id in before.Concat(after))
