@@ -27,7 +27,7 @@ public sealed class Deployment(string storeUrl)
     /// <summary>A replica as a child process (to kill it) on the gradient pipeline; requests with <paramref name="heldPrompt"/> never finish there.</summary>
     public Task<ServerProcess> StartProcessAsync(string heldPrompt) =>
         ServerProcess.StartGradientAsync(heldPrompt, "--data", Fixtures.TempDir("vg-replica"), "--store", StoreUrl, "--outputs", Outputs,
-            "--lease", $"{Lease.TotalSeconds}s");
+            "--lease", $"{Lease.TotalSeconds}s", "--shutdown-grace", "0.5s");
 
     /// <summary>One value from the store's tables (for what the API does not show: claims per job).</summary>
     public T Query<T>(string sql)

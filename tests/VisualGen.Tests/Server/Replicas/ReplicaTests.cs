@@ -134,6 +134,23 @@ public sealed class ReplicaTests(PostgresFixture pg) : IClassFixture<PostgresFix
     }
 
     [ReplicaFact]
+    public async Task A_replica_stopped_with_SIGTERM_hands_its_unfinished_job_to_the_other_at_once()
+    {
+        var d = new Deployment(pg.Cluster.NewDatabase());
+        using var stopping = await d.StartProcessAsync(heldPrompt: "held until stopped");
+        string id = await SubmitAsync(stopping.Http, "held until stopped", seed: 5);
+        await HttpJson.WaitForStatusAsync(stopping.Http, id, Patience, "in_progress");
+        var survivor = new GradientPipeline();
+        await using var s2 = await d.StartAsync(survivor);
+
+        stopping.Terminate(); // past the grace period the job is stopped and stored as queued: no lease to wait for
+        Assert.Equal(0, await stopping.WaitForExitAsync(Patience));
+        await s2.WaitForStatusAsync(id, Patience, "completed");
+        Assert.Equal(1, survivor.Generations);
+        Assert.DoesNotContain(s2.Logs.Lines, l => l.Contains("lease ran out"));
+    }
+
+    [ReplicaFact]
     public async Task Replicas_survive_a_restart_of_PostgreSQL_and_lose_no_job()
     {
         var d = new Deployment(pg.Cluster.NewDatabase());
