@@ -19,7 +19,7 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
     public const string Channel = "visualgen_jobs";
     const string Columns = "id, sequence, model, spec, status, progress, created_at, started_at, completed_at, error, has_input_reference";
 
-    readonly NpgsqlDataSource _db;
+    readonly NpgsqlDataSource _db, _background;
     readonly IOutputStore _outputs;
     readonly JsonSerializerOptions _json;
     readonly StoreSignals _signals;
@@ -27,6 +27,8 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
     PostgresJobStore(NpgsqlDataSource db, StoreAddress address, IOutputStore outputs, JsonSerializerOptions json, StoreSignals signals, TimeSpan lease)
     {
         _db = db;
+        // the replica's own services (lease renewals, LISTEN) on connections requests cannot take
+        _background = NpgsqlDataSource.Create(address.ConnectionString + ";Maximum Pool Size=3");
         Address = address;
         _outputs = outputs;
         _json = json;
@@ -47,12 +49,12 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
         catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
         {
             // reached but refused: a wrong password, no such database, a schema newer than this server
-            db.Dispose();
+            store.Dispose();
             throw new StoreUnavailableException($"The job store {address.Display} cannot be used: {e.Message}", e);
         }
         catch
         {
-            db.Dispose();
+            store.Dispose();
             throw;
         }
         return store;
@@ -72,7 +74,8 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
 
     public IOutputStore Outputs => _outputs;
 
-    public NpgsqlDataSource DataSource => _db;
+    /// <summary>Connections for the replica's own services (LISTEN), apart from those of requests.</summary>
+    public NpgsqlDataSource BackgroundDataSource => _background;
 
     /// <summary>What this replica hears from the store (<see cref="StoreListener"/> raises them).</summary>
     public StoreSignals Signals => _signals;
@@ -284,8 +287,9 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
         return (IReadOnlyList<string>)ids;
     });
 
-    /// <summary>Renews the lease of the given jobs where this replica still owns and runs them; the ids renewed.</summary>
-    public IReadOnlySet<string> RenewLeases(IReadOnlyCollection<string> ids) => Run(c =>
+    /// <summary>Renews the lease of the given jobs where this replica still owns and runs them; the ids renewed. On a pool
+    /// of its own, so requests that hold every pooled connection never delay a renewal.</summary>
+    public IReadOnlySet<string> RenewLeases(IReadOnlyCollection<string> ids) => Run(_background, c =>
     {
         var cmd = Command(c, """
             UPDATE visualgen_jobs SET lease_until = now() + make_interval(secs => @lease)
@@ -305,18 +309,20 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
     /// cleared and the statement runs again on a new connection; a store still unreachable is a
     /// <see cref="StoreUnavailableException"/> naming it.
     /// </summary>
-    T Run<T>(Func<NpgsqlConnection, T> statement)
+    T Run<T>(Func<NpgsqlConnection, T> statement) => Run(_db, statement);
+
+    T Run<T>(NpgsqlDataSource db, Func<NpgsqlConnection, T> statement)
     {
         for (int attempt = 1; ; attempt++)
         {
             try
             {
-                using var c = _db.OpenConnection();
+                using var c = db.OpenConnection();
                 return statement(c);
             }
             catch (Exception e) when (IsConnectionFault(e))
             {
-                _db.Clear();
+                db.Clear();
                 if (attempt >= 2)
                     throw new StoreUnavailableException($"The job store {Address.Display} is unreachable: {ClientText.WithoutPaths(e.Message)}", e);
             }
@@ -381,7 +387,11 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
         HasInputReference = r.GetBoolean(10),
     };
 
-    public void Dispose() => _db.Dispose();
+    public void Dispose()
+    {
+        _db.Dispose();
+        _background.Dispose();
+    }
 }
 
 /// <summary>A job this replica claimed, and how long it had waited queued.</summary>

@@ -18,7 +18,7 @@ public sealed class StoreListener(PostgresJobStore store, StoreSignals signals, 
         {
             try
             {
-                await using var connection = await store.DataSource.OpenConnectionAsync(stoppingToken);
+                await using var connection = await store.BackgroundDataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) => Heard(e.Payload);
                 await using (var listen = new NpgsqlCommand($"LISTEN {PostgresJobStore.Channel}", connection))
                     await listen.ExecuteNonQueryAsync(stoppingToken);

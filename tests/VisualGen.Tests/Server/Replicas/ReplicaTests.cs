@@ -38,7 +38,8 @@ public sealed class ReplicaTests(PostgresFixture pg) : IClassFixture<PostgresFix
         Assert.Equal(100, ids.Distinct().Count());
         foreach (var id in ids) await s1.WaitForStatusAsync(id, Patience, "completed", "failed");
 
-        Assert.Equal(100, p1.Generations + p2.Generations);
+        Assert.True(p1.Generations + p2.Generations == 100, $"{p1.Generations} + {p2.Generations} generations for 100 jobs; lease lines:\n" +
+            string.Join("\n", s1.Logs.Lines.Concat(s2.Logs.Lines).Where(l => l.Contains("lease") || l.Contains("no longer"))));
         Assert.True(p1.Generations > 0 && p2.Generations > 0, $"one replica ran every job ({p1.Generations} / {p2.Generations})");
         Assert.Equal(100L, d.Query<long>("SELECT count(*) FROM visualgen_jobs WHERE status = 'completed' AND claims = 1"));
         foreach (var id in ids)
