@@ -15,6 +15,9 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
     /// <summary>Retry-After of 503/507 answers when the data folder refuses a write or delete: time for an operator to act.</summary>
     public const int StorageRetryAfterSeconds = 60;
 
+    /// <summary>Retry-After when the shared job store is unreachable: about a database restart.</summary>
+    public const int StoreRetryAfterSeconds = 5;
+
     public async Task InvokeAsync(HttpContext http)
     {
         try
@@ -40,6 +43,8 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
                 StorageException s => new ApiException(StatusCodes.Status507InsufficientStorage, "server_error", null,
                     "insufficient_storage", $"{s.Message} Nothing was stored; retry later.") { RetryAfterSeconds = StorageRetryAfterSeconds },
                 Hosting.JobTimeoutException t => new ApiException(StatusCodes.Status503ServiceUnavailable, "server_error", null, "timeout", t.Message),
+                Jobs.Postgres.StoreUnavailableException u => new ApiException(StatusCodes.Status503ServiceUnavailable, "server_error", null,
+                    "store_unavailable", $"{u.Message} Retry later.") { RetryAfterSeconds = StoreRetryAfterSeconds },
                 InvalidDataException d => new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "body", "bad_request", d.Message),
                 _ => null,
             };

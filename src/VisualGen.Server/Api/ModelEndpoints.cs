@@ -20,11 +20,19 @@ public static class ModelEndpoints
 
         // 503 "degraded" while the data folder takes no writes: video jobs and URL images would fail
         // 503 "draining" from SIGTERM until the process stops: a load balancer sends new work elsewhere
-        app.MapGet("/health", (WorkQueue queue, ModelRegistry models, StorageHealth storage, ShutdownDrain drain) =>
+        // with a shared store: queue_depth counts the deployment's queued jobs (the bound applies to them), and a store
+        // that cannot be reached is "degraded" (named without its address: /health needs no key)
+        app.MapGet("/health", (WorkQueue queue, ModelRegistry models, StorageHealth storage, ShutdownDrain drain, IJobStore store) =>
         {
             string? problem = storage.Problem();
+            int depth = queue.Depth;
+            if (store.IsShared)
+            {
+                try { depth = store.CountByStatus()[JobStatus.Queued]; }
+                catch (Jobs.Postgres.StoreUnavailableException) { problem ??= "the job store (PostgreSQL) is unreachable"; }
+            }
             string status = drain.IsDraining ? "draining" : problem is null ? "ok" : "degraded";
-            return Results.Json(new Health(status, models.All.Select(m => m.Id).ToList(), queue.Depth, queue.Capacity,
+            return Results.Json(new Health(status, models.All.Select(m => m.Id).ToList(), depth, queue.Capacity,
                 queue.IsBusy, problem is null ? "ok" : problem), statusCode: status == "ok" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
     }

@@ -53,7 +53,7 @@ public static class VideoEndpoints
             return Results.Json(VideoObject.From(done, retention));
         });
 
-        app.MapGet("/v1/videos", (HttpContext http, JobStore store, RetentionPolicy retention) =>
+        app.MapGet("/v1/videos", (HttpContext http, IJobStore store, RetentionPolicy retention) =>
         {
             var q = http.Request.Query;
             int limit = ParseLimit(q["limit"]);
@@ -67,9 +67,9 @@ public static class VideoEndpoints
             return Results.Json(new ListPage<VideoObject>("list", data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, more));
         });
 
-        app.MapGet("/v1/videos/{id}", (string id, JobStore store, RetentionPolicy retention) => Results.Json(VideoObject.From(Find(store, id), retention)));
+        app.MapGet("/v1/videos/{id}", (string id, IJobStore store, RetentionPolicy retention) => Results.Json(VideoObject.From(Find(store, id), retention)));
 
-        app.MapGet("/v1/videos/{id}/content", (string id, HttpContext http, JobStore store) =>
+        app.MapGet("/v1/videos/{id}/content", (string id, HttpContext http, IJobStore store) =>
         {
             var job = Find(store, id);
             string variant = http.Request.Query["variant"].ToString() is { Length: > 0 } v ? v : "video";
@@ -77,9 +77,8 @@ public static class VideoEndpoints
             if (job.Status != JobStatus.Completed)
                 throw new ApiException(StatusCodes.Status409Conflict, ApiException.InvalidRequest, null, "video_not_ready",
                     $"Video '{id}' is {job.Status}; its content exists once it is completed.");
-            string path = store.VideoPath(id);
-            if (!File.Exists(path)) throw ApiException.NotFound("video content", id);
-            return Results.File(path, "video/mp4", fileDownloadName: null, enableRangeProcessing: true);
+            var video = store.Outputs.OpenVideo(id) ?? throw ApiException.NotFound("video content", id);
+            return Results.Stream(video, "video/mp4", fileDownloadName: null, enableRangeProcessing: true);
         });
 
         app.MapDelete("/v1/videos/{id}", (string id, JobService jobs) =>
@@ -126,7 +125,7 @@ public static class VideoEndpoints
         return files.Count == 1 ? files[0] : null;
     }
 
-    static VideoJob Find(JobStore store, string id) =>
+    static VideoJob Find(IJobStore store, string id) =>
         JobId.IsValid(id, JobId.VideoPrefix) && store.Get(id) is { } job ? job : throw ApiException.NotFound("video", id);
 
     static int ParseLimit(string? raw)

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using VisualGen.Pipelines;
 using VisualGen.Server.Api;
 using VisualGen.Server.Jobs;
+using VisualGen.Server.Jobs.Postgres;
 using VisualGen.Server.Media;
 using VisualGen.Server.Metrics;
 using VisualGen.Server.Security;
@@ -35,6 +36,11 @@ public static class ServerApp
         else ServerLogging.Console(builder.Logging);
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
 
+        // the store first: an unreachable one stops the start before the model is loaded
+        var storage = StorageHealth.For(options, TimeProvider.System);
+        var shared = options.Store is { } url
+            ? PostgresJobStore.Open(StoreAddress.Parse(url), new OutputFolder(options.OutputsDir!, storage), Json, new StoreSignals(), options.Lease)
+            : null;
         var pipeline = loadPipeline(options);
         var model = new ServedModel(options.ModelName ?? ModelRegistry.DefaultId(pipeline.Info), pipeline, DateTimeOffset.UtcNow);
         var s = builder.Services;
@@ -43,10 +49,10 @@ public static class ServerApp
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton(_ => new ModelRegistry([model])); // created by the container, so disposed (with the pipeline) on shutdown
         s.AddSingleton(new WorkQueue(options.QueueSize));
-        var storage = new StorageHealth(options.DataDir, TimeProvider.System);
         s.AddSingleton(storage);
-        s.AddSingleton(new JobStore(options.DataDir, Json, storage));
-        s.AddSingleton(new ImageFiles(options.DataDir, storage));
+        if (shared is not null) AddSharedStore(s, shared);
+        else s.AddSingleton<IJobStore>(new JobStore(options.DataDir, Json, storage, options.OutputsDir));
+        s.AddSingleton(new ImageFiles(options.OutputsDir ?? options.DataDir, storage, shared: shared is not null));
         s.AddSingleton(encoder ?? new LibraryMediaEncoder());
         s.AddSingleton(new ApiKeySet(options.ApiKeys));
         s.AddSingleton<RequestValidator>();
@@ -75,9 +81,24 @@ public static class ServerApp
         app.MapModels();
         app.MapImages();
         app.MapVideos();
-        app.MapGet("/metrics", (ServerMetrics metrics, WorkQueue queue, JobStore store) =>
-            Results.Text(metrics.Render(queue.Depth, queue.Capacity, queue.IsBusy, store.CountByStatus()), "text/plain; version=0.0.4; charset=utf-8"));
+        app.MapGet("/metrics", (ServerMetrics metrics, WorkQueue queue, IJobStore store, IServiceProvider services) =>
+            Results.Text(metrics.Render(queue.Depth, queue.Capacity, queue.IsBusy, store.CountByStatus(), services.GetService<ClaimTimings>()),
+                "text/plain; version=0.0.4; charset=utf-8"));
         return app;
+    }
+
+    /// <summary>
+    /// The PostgreSQL job store (reached and migrated before the model loads: an unreachable store stops the start), and the services that claim jobs, renew their leases and listen for the store's notifications.
+    /// </summary>
+    static void AddSharedStore(IServiceCollection s, PostgresJobStore store)
+    {
+        s.AddSingleton(store.Signals);
+        s.AddSingleton(store); // disposed (its connections closed) by the container
+        s.AddSingleton<IJobStore>(store);
+        s.AddSingleton<ClaimTimings>();
+        s.AddHostedService<StoreListener>();
+        s.AddHostedService<LeaseHeartbeat>();
+        s.AddHostedService<JobClaimer>();
     }
 
     /// <summary>The first address the started server listens on (with the real port when 0 was asked).</summary>

@@ -29,6 +29,13 @@ public sealed record ServerOptions
     /// </summary>
     public string? PublicUrl { get; init; }
     public string DataDir { get; init; } = "visualgen-data";
+    /// <summary>Where finished videos, input images and URL images go; null: the data folder. With a shared store, a
+    /// folder every replica reads (a network file system).</summary>
+    public string? OutputsDir { get; init; }
+    /// <summary>The shared job store (postgres://…); null keeps jobs in the data folder, for this process alone.</summary>
+    public string? Store { get; init; }
+    /// <summary>With a shared store: how long a claimed job stays this replica's without a renewal (renewed every quarter of it).</summary>
+    public TimeSpan Lease { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Finished video jobs (record, video, input image) and URL images older than this are deleted; null keeps them.</summary>
     public TimeSpan? RetentionMaxAge { get; init; }
     /// <summary>Most bytes of stored media (videos, input images, URL images, job records); the oldest finished are deleted past it. Null: no bound.</summary>
@@ -66,11 +73,11 @@ public sealed record ServerOptions
     public const string Usage =
         "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8]\n" +
         "                        [--gpu-memory GiB] [--config FILE.yaml]   (engine, engine_cache, gpu_memory, attention_config; flags win)\n" +
-        "                        [--port N | --urls URLS] [--public-url URL] [--data DIR]\n" +
+        "                        [--port N | --urls URLS] [--public-url URL] [--data DIR] [--store postgres://USER:PASSWORD@HOST:PORT/DB] [--outputs DIR] [--lease AGE]\n" +
         "                        [--retention-max-age AGE] [--retention-max-bytes N] [--retention-sweep AGE]   (AGE: 90s, 30m, 24h, 7d)\n" +
         "                        [--queue-size N] [--shutdown-grace AGE] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
         "                        [--max-job-memory N] [--job-timeout AGE] [--max-image-pixels N]\n" +
-        $"  API keys also come from ${ApiKeysVariable} (comma-separated).";
+        $"  API keys also come from ${ApiKeysVariable} (comma-separated); the store from ${Jobs.Postgres.StoreAddress.Variable}.";
 
     static string CheckedGpuMemory(string value)
     {
@@ -109,6 +116,9 @@ public sealed record ServerOptions
                 "--urls" => o with { Urls = Value() },
                 "--public-url" => o with { PublicUrl = PublicBase(Value()) },
                 "--data" => o with { DataDir = Value() },
+                "--outputs" => o with { OutputsDir = Value() },
+                "--store" => o with { Store = Value() },
+                "--lease" => o with { Lease = Duration(flag, Value()) },
                 "--retention-max-age" => o with { RetentionMaxAge = Duration(flag, Value()) },
                 "--retention-max-bytes" => o with { RetentionMaxBytes = Bytes(flag, Value()) },
                 "--retention-sweep" => o with { RetentionSweepInterval = Duration(flag, Value()) },
@@ -140,6 +150,15 @@ public sealed record ServerOptions
                 GpuMemory = o.GpuMemory ?? (c.GpuMemoryGib is double g ? g.ToString(CultureInfo.InvariantCulture) : null),
             };
         }
+        if (o.Store is null && environment(Jobs.Postgres.StoreAddress.Variable) is { Length: > 0 } store) o = o with { Store = store };
+        if (o.Store is not null)
+        {
+            Jobs.Postgres.StoreAddress.Parse(o.Store);
+            if (o.OutputsDir is null)
+                throw new ArgumentException("--store needs --outputs DIR: the folder, shared by every server on the store (a network file system), where videos and images go");
+            if (o.Lease < TimeSpan.FromSeconds(1)) throw new ArgumentException($"--lease must be at least 1s, got {o.Lease.TotalSeconds}s");
+        }
+        else if (args.Contains("--lease")) throw new ArgumentException("--lease applies to a shared store only (--store postgres://…)");
         if (o.ModelDir is not null && !Directory.Exists(o.ModelDir))
             throw new ArgumentException($"--model: folder '{o.ModelDir}' does not exist");
         return o with { ApiKeys = keys };

@@ -15,7 +15,7 @@ public static class StartupError
         while (e is AggregateException { InnerExceptions.Count: 1 } a) e = a.InnerException!;
         string message = e.Message.ReplaceLineEndings(" ");
         return e is CheckpointException or GenerationException or EngineException or UsageException or SchedulerException
-            or IOException or UnauthorizedAccessException
+            or IOException or UnauthorizedAccessException or Jobs.Postgres.StoreUnavailableException
             ? message
             : $"{e.GetType().Name}: {message}";
     }

@@ -7,12 +7,14 @@ public sealed class ImageFiles
 
     readonly StorageHealth? health;
 
-    public ImageFiles(string dataDir, StorageHealth? health = null)
+    /// <param name="shared">The folder is shared by replicas: temporary files may be another replica's writes in progress, so they stay.</param>
+    public ImageFiles(string dataDir, StorageHealth? health = null, bool shared = false)
     {
         this.health = health;
         _dir = Path.Combine(dataDir, "images");
         Directory.CreateDirectory(_dir);
-        foreach (var tmp in Directory.EnumerateFiles(_dir, "*.tmp")) File.Delete(tmp); // a write the last process did not finish
+        if (!shared)
+            foreach (var tmp in Directory.EnumerateFiles(_dir, "*.tmp")) File.Delete(tmp); // a write the last process did not finish
     }
 
     /// <summary>The file of an id the caller has checked with <see cref="JobId.IsValid"/>.</summary>

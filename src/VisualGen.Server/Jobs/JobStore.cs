@@ -6,11 +6,13 @@ namespace VisualGen.Server.Jobs;
 /// Video jobs in memory and on disk: data/jobs/{id}.json (written to a temporary file and renamed over
 /// the old one, so a crash leaves the old or the new state, never half of one), data/videos/{id}.mp4 and, for
 /// image-to-video jobs, the uploaded input reference data/inputs/{id}.png (written before the job, deleted with it).
-/// Every change goes through one lock; waiters of a job are released when it finishes or is deleted.
+/// Every change goes through one lock; waiters of a job are released when it finishes or is deleted. The embedded
+/// default: one process owns the folder (replicas share a <see cref="Postgres.PostgresJobStore"/> instead).
 /// </summary>
-public sealed class JobStore
+public sealed class JobStore : IJobStore
 {
-    readonly string _jobsDir, _videosDir, _inputsDir;
+    readonly string _jobsDir;
+    readonly OutputFolder _outputs;
     readonly JsonSerializerOptions _json;
     readonly StorageHealth? _health;
     readonly Lock _lock = new();
@@ -18,17 +20,19 @@ public sealed class JobStore
     readonly Dictionary<string, List<TaskCompletionSource<VideoJob?>>> _waiters = new(StringComparer.Ordinal);
     long _sequence;
 
-    public JobStore(string dataDir, JsonSerializerOptions json, StorageHealth? health = null)
+    /// <param name="outputsDir">Where videos and input images go (--outputs); null: the data folder.</param>
+    public JobStore(string dataDir, JsonSerializerOptions json, StorageHealth? health = null, string? outputsDir = null)
     {
         _health = health;
         _jobsDir = Path.Combine(dataDir, "jobs");
-        _videosDir = Path.Combine(dataDir, "videos");
-        _inputsDir = Path.Combine(dataDir, "inputs");
         Directory.CreateDirectory(_jobsDir);
-        Directory.CreateDirectory(_videosDir);
-        Directory.CreateDirectory(_inputsDir);
+        _outputs = new OutputFolder(outputsDir ?? dataDir, health);
         _json = json;
     }
+
+    public bool IsShared => false;
+
+    public IOutputStore Outputs => _outputs;
 
     /// <summary>
     /// Reads every stored job. A job stored as in_progress was running when the process ended: it is
@@ -39,8 +43,7 @@ public sealed class JobStore
     public IReadOnlyList<VideoJob> Load(long now, Action<string, Exception> onBadFile)
     {
         foreach (var tmp in Directory.EnumerateFiles(_jobsDir, "*.tmp")) File.Delete(tmp);
-        foreach (var tmp in Directory.EnumerateFiles(_videosDir, "*.tmp")) File.Delete(tmp);
-        foreach (var tmp in Directory.EnumerateFiles(_inputsDir, "*.tmp")) File.Delete(tmp);
+        _outputs.DeleteTemporaryFiles();
         lock (_lock)
         {
             foreach (var path in Directory.EnumerateFiles(_jobsDir, "*.json"))
@@ -73,8 +76,8 @@ public sealed class JobStore
             }
             // files whose job record is gone (the process ended between writing them and the record, or while deleting a
             // job) would never be served nor removed; those of a record that is only unreadable are kept with it
-            foreach (var file in Directory.EnumerateFiles(_inputsDir, "*.png").Concat(Directory.EnumerateFiles(_videosDir, "*.mp4")))
-                if (!File.Exists(JobPath(Path.GetFileNameWithoutExtension(file)))) File.Delete(file);
+            foreach (var id in _outputs.StoredIds())
+                if (!File.Exists(JobPath(id))) { File.Delete(_outputs.VideoPath(id)); File.Delete(_outputs.InputPath(id)); }
             return _jobs.Values.OrderBy(j => j.Sequence).ToList();
         }
     }
@@ -92,18 +95,25 @@ public sealed class JobStore
             throw new ArgumentException($"job {job.Id}: an input image must be given exactly when the job has an input reference", nameof(inputPng));
         lock (_lock)
         {
-            if (inputPng is not null) WriteInput(job.Id, inputPng);
+            if (inputPng is not null) _outputs.WriteInput(job.Id, inputPng);
             try
             {
                 Write(job);
             }
             catch
             {
-                StorageException.DeleteQuietly(InputPath(job.Id));
+                StorageException.DeleteQuietly(_outputs.InputPath(job.Id));
                 throw;
             }
             _jobs.Add(job.Id, job);
         }
+    }
+
+    /// <summary>The data folder's store has no bound of its own: this process's queue refuses work past its capacity.</summary>
+    public bool Add(VideoJob job, byte[]? inputPng, int queueBound)
+    {
+        Add(job, inputPng);
+        return true;
     }
 
     public VideoJob? Get(string id)
@@ -165,8 +175,7 @@ public sealed class JobStore
                 throw Fault(StorageException.Deleting($"the record of {id}", e));
             }
             _jobs.Remove(id);
-            StorageException.DeleteQuietly(VideoPath(id));
-            StorageException.DeleteQuietly(InputPath(id));
+            _outputs.DeleteFilesOf(id);
             _waiters.Remove(id, out release);
         }
         release?.ForEach(t => t.TrySetResult(null));
@@ -223,7 +232,7 @@ public sealed class JobStore
         return ids.Sum(BytesOf);
     }
 
-    long BytesOf(string id) => new[] { JobPath(id), VideoPath(id), InputPath(id) }.Sum(p => new FileInfo(p) is { Exists: true } f ? f.Length : 0);
+    long BytesOf(string id) => (new FileInfo(JobPath(id)) is { Exists: true } f ? f.Length : 0) + _outputs.BytesOf(id);
 
     public IReadOnlyDictionary<string, int> CountByStatus()
     {
@@ -235,52 +244,14 @@ public sealed class JobStore
         }
     }
 
-    /// <summary>Where a job's video lives (the id is checked by the caller: <see cref="JobId.IsValid"/>).</summary>
-    public string VideoPath(string id) => Path.Combine(_videosDir, id + ".mp4");
-
-    /// <summary>Null when the videos folder takes a write, else why not: tells a failed MP4 write apart from a failed encoder.</summary>
-    public string? VideosFolderProblem() => StorageHealth.Probe(_videosDir);
-
-    /// <summary>A temporary path in the videos folder, renamed into place by <see cref="CommitVideo"/>.</summary>
-    public string TempVideoPath(string id) => Path.Combine(_videosDir, $"{id}.{Guid.NewGuid():N}.mp4.tmp");
-
     /// <summary>Moves a finished video into place unless the job was deleted meanwhile (then drops it); false when dropped.</summary>
     public bool CommitVideo(string id, string tempPath)
     {
         lock (_lock)
         {
             if (!_jobs.ContainsKey(id)) { StorageException.DeleteQuietly(tempPath); return false; }
-            try
-            {
-                File.Move(tempPath, VideoPath(id), overwrite: true);
-            }
-            catch (Exception e) when (StorageException.IsStorageFault(e))
-            {
-                throw Fault(StorageException.Writing($"the video of {id}", e));
-            }
+            _outputs.CommitVideo(id, tempPath);
             return true;
-        }
-    }
-
-    /// <summary>Where a job's input reference image lives (the id is checked by the caller: <see cref="JobId.IsValid"/>).</summary>
-    public string InputPath(string id) => Path.Combine(_inputsDir, id + ".png");
-
-    void WriteInput(string id, byte[] png)
-    {
-        string tmp = Path.Combine(_inputsDir, $"{id}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            {
-                fs.Write(png);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, InputPath(id), overwrite: true);
-        }
-        catch (Exception e) when (StorageException.IsStorageFault(e))
-        {
-            StorageException.DeleteQuietly(tmp);
-            throw Fault(StorageException.Writing($"the input reference image of {id}", e));
         }
     }
 

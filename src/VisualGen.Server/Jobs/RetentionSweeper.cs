@@ -7,7 +7,7 @@ namespace VisualGen.Server.Jobs;
 /// image) and URL images, then, while the stored bytes exceed the bound, the oldest finished jobs and images. Runs
 /// once at startup (<see cref="Sweep"/>, before the server listens) and then every --retention-sweep.
 /// </summary>
-public sealed class RetentionSweeper(RetentionPolicy policy, JobStore store, ImageFiles images, ServerOptions options, TimeProvider clock,
+public sealed class RetentionSweeper(RetentionPolicy policy, IJobStore store, ImageFiles images, ServerOptions options, TimeProvider clock,
     ILogger<RetentionSweeper> log) : BackgroundService
 {
     /// <summary>Something the size bound may delete: a finished job or a URL image, oldest first.</summary>

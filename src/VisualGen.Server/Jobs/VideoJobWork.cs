@@ -5,7 +5,7 @@ using VisualGen.Server.Media;
 namespace VisualGen.Server.Jobs;
 
 /// <summary>Runs one stored video job: in_progress, read its input reference (image-to-video), generate, write the MP4, completed (or failed with the reason).</summary>
-public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store, IMediaEncoder encoder, TimeProvider clock, ILogger log)
+public sealed class VideoJobWork(ServedModel model, string jobId, IJobStore store, IMediaEncoder encoder, TimeProvider clock, ILogger log)
     : QueuedWork(model)
 {
     public override string? JobId => jobId;
@@ -17,6 +17,11 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
         try
         {
             job = store.Update(jobId, j => j with { Status = JobStatus.InProgress, StartedAt = Now(), Progress = 0 });
+        }
+        catch (Postgres.StoreUnavailableException e)
+        {
+            log.LogError(e, "job not started: {Message}; its lease runs out and it runs again", e.Message);
+            return;
         }
         catch (StorageException e)
         {
@@ -30,18 +35,17 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
             job.Spec.Size, job.Spec.NumFrames, job.Spec.NumInferenceSteps, job.Spec.Seed);
         var progress = new SyncProgress<GenerationProgress>(p =>
             store.Update(jobId, j => j with { Progress = Math.Max(j.Progress, ProgressPercent.Of(p)) }, persist: false));
-        string tmp = store.TempVideoPath(jobId);
+        string tmp = store.Outputs.TempVideoPath(jobId);
         try
         {
-            if (job.HasInputReference && !File.Exists(store.InputPath(jobId)))
+            byte[]? png = job.HasInputReference ? store.Outputs.ReadInput(jobId) : null;
+            if (job.HasInputReference && png is null)
             {
-                log.LogError("job failed: its input reference image {Path} is missing", store.InputPath(jobId));
+                log.LogError("job failed: its input reference image {Id}.png is missing", jobId);
                 Fail(new JobError("input_reference_missing", "the job's stored input reference image is missing from the server's data folder"));
                 return;
             }
-            var image = job.HasInputReference
-                ? encoder.DecodeImage(await File.ReadAllBytesAsync(store.InputPath(jobId), ct), $"input reference of {jobId}")
-                : null;
+            var image = png is null ? null : encoder.DecodeImage(png, $"input reference of {jobId}");
             var result = await Model.Pipeline.GenerateAsync(job.Spec.ToRequest() with { Image = image }, progress, ct);
             var frames = VideoFrames(result);
             await WriteMp4Async(frames, job.Spec.Fps, tmp, ct);
@@ -60,11 +64,17 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
                     log.LogInformation("job cancelled");
                 else log.LogInformation("job stopped by shutdown: stored as queued again");
             }
-            catch (StorageException e)
+            catch (Exception e) when (e is StorageException or Postgres.StoreUnavailableException)
             {
-                log.LogError(e, "job stopped by shutdown, but its queued state could not be saved: {Message}", e.Message);
+                log.LogError(e, "job stopped, but its queued state could not be saved: {Message}", e.Message);
             }
             throw;
+        }
+        catch (Postgres.StoreUnavailableException e)
+        {
+            // a shared store that cannot be reached: the job keeps its state there, its lease runs out and it runs again
+            StorageException.DeleteQuietly(tmp);
+            log.LogError(e, "job stopped: {Message}; it runs again once its lease runs out", e.Message);
         }
         catch (Exception e)
         {
@@ -78,9 +88,23 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
                 Hosting.JobTimeoutException t => new JobError("timeout", t.Message),
                 _ => new JobError("generation_failed", $"the generation failed on the server; its log has the details (job {jobId})"),
             };
-            if (e is StorageException) StorageException.DeleteQuietly(store.VideoPath(jobId)); // committed but its completion not saved: the job failed
+            if (e is StorageException) store.Outputs.DeleteVideo(jobId); // committed but its completion not saved: the job failed
             log.LogError(e, "job failed: {Message}", e.Message);
             Fail(error);
+        }
+    }
+
+    /// <summary>Claimed from a shared store but never run (shutdown): the job goes back to queued there, for another replica.</summary>
+    public override void Abandon()
+    {
+        if (!store.IsShared) return; // the data folder's record is still queued: the next start runs it
+        try
+        {
+            store.Update(jobId, j => j with { Status = JobStatus.Queued, Progress = 0, StartedAt = null });
+        }
+        catch (Exception e) when (e is StorageException or Postgres.StoreUnavailableException)
+        {
+            log.LogError(e, "job {JobId} claimed but not run; it could not be put back (its lease expires instead): {Message}", jobId, e.Message);
         }
     }
 
@@ -104,7 +128,7 @@ public sealed class VideoJobWork(ServedModel model, string jobId, JobStore store
         {
             await encoder.WriteMp4Async(frames, fps, path, ct);
         }
-        catch (Exception e) when (e is not OperationCanceledException && store.VideosFolderProblem() is { } problem)
+        catch (Exception e) when (e is not OperationCanceledException && store.Outputs.VideosProblem() is { } problem)
         {
             throw new StorageException($"The server could not write the video of {jobId} to its data folder: {problem}", e, isDelete: false);
         }

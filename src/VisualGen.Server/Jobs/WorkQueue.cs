@@ -13,6 +13,7 @@ public sealed class WorkQueue(int capacity)
     QueuedWork? _running;
     CancellationTokenSource? _runningCts;
     TaskCompletionSource _idle = Completed();
+    readonly List<TaskCompletionSource> _empty = [];
     bool _closed;
 
     static TaskCompletionSource Completed()
@@ -38,6 +39,33 @@ public sealed class WorkQueue(int capacity)
     public bool IsClosed
     {
         get { lock (_lock) return _closed; }
+    }
+
+    /// <summary>Completes when nothing runs and nothing waits (a replica of a shared store then claims its next job).</summary>
+    public Task WhenEmpty()
+    {
+        lock (_lock)
+        {
+            if (_running is null && _items.Count == 0) return Task.CompletedTask;
+            var t = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _empty.Add(t);
+            return t.Task;
+        }
+    }
+
+    /// <summary>The video jobs this process holds: the running one and those waiting.</summary>
+    public IReadOnlyList<string> JobIds()
+    {
+        lock (_lock)
+            return _items.Select(w => w.JobId).Append(_running?.JobId).OfType<string>().ToList();
+    }
+
+    /// <summary>Under the lock: releases <see cref="WhenEmpty"/> waiters once nothing runs or waits.</summary>
+    void ReleaseEmptyWaiters()
+    {
+        if (_running is not null || _items.Count > 0 || _empty.Count == 0) return;
+        foreach (var t in _empty) t.TrySetResult();
+        _empty.Clear();
     }
 
     /// <summary>False when the queue is full or closed (shutdown; see <see cref="IsClosed"/>).</summary>
@@ -110,6 +138,7 @@ public sealed class WorkQueue(int capacity)
             _runningCts?.Dispose();
             _runningCts = null;
             _idle.TrySetResult();
+            ReleaseEmptyWaiters();
         }
     }
 
@@ -119,7 +148,7 @@ public sealed class WorkQueue(int capacity)
         lock (_lock)
         {
             for (var node = _items.First; node is not null; node = node.Next)
-                if (node.Value.JobId == jobId) { _items.Remove(node); return true; }
+                if (node.Value.JobId == jobId) { _items.Remove(node); ReleaseEmptyWaiters(); return true; }
             if (_running?.JobId != jobId) return false;
             _runningCts?.Cancel();
             return true;
@@ -134,6 +163,7 @@ public sealed class WorkQueue(int capacity)
         {
             left = [.. _items];
             _items.Clear();
+            ReleaseEmptyWaiters();
         }
         foreach (var w in left) w.Abandon();
     }

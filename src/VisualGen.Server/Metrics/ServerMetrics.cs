@@ -35,7 +35,7 @@ public sealed class ServerMetrics
         }
     }
 
-    public string Render(int queueDepth, int queueCapacity, bool busy, IReadOnlyDictionary<string, int> jobsByStatus)
+    public string Render(int queueDepth, int queueCapacity, bool busy, IReadOnlyDictionary<string, int> jobsByStatus, Jobs.Postgres.ClaimTimings? claims = null)
     {
         var sb = new StringBuilder();
         sb.Append("# HELP visualgen_http_requests_total HTTP requests by method, route and status code.\n");
@@ -65,6 +65,20 @@ public sealed class ServerMetrics
         sb.Append("# HELP visualgen_video_jobs Stored video jobs by status.\n# TYPE visualgen_video_jobs gauge\n");
         foreach (var (status, n) in jobsByStatus.OrderBy(k => k.Key))
             sb.Append($"visualgen_video_jobs{{status=\"{Escape(status)}\"}} {n}\n");
+        if (claims is not null)
+        {
+            var (count, claim, waited) = claims.Snapshot();
+            sb.Append("# HELP visualgen_job_claims_total Jobs this server claimed from the shared store.\n# TYPE visualgen_job_claims_total counter\n");
+            sb.Append($"visualgen_job_claims_total {count}\n");
+            sb.Append("# HELP visualgen_job_claim_seconds The claim statement's round trip, over the last 1024 claims.\n# TYPE visualgen_job_claim_seconds summary\n");
+            sb.Append("# HELP visualgen_job_queued_seconds How long claimed jobs had waited queued, over the last 1024 claims.\n# TYPE visualgen_job_queued_seconds summary\n");
+            string[] q = ["0.5", "0.95", "1"];
+            for (int i = 0; i < 3; i++)
+            {
+                sb.Append($"visualgen_job_claim_seconds{{quantile=\"{q[i]}\"}} {Num(claim[i])}\n");
+                sb.Append($"visualgen_job_queued_seconds{{quantile=\"{q[i]}\"}} {Num(waited[i])}\n");
+            }
+        }
         return sb.ToString();
     }
 

@@ -24,6 +24,15 @@ public static class TestHelperProgram
                 Console.WriteLine(FormattableString.Invariant($"hit={result.Hit} y={EngineCacheTestSupport.Run(result.Engine, 1f)[0]}"));
             return 0;
         }
+        if (args is ["gradient-server", var heldPrompt, .. var serverArgs])
+        {
+            // the server (its own command line) on the gradient test pipeline; requests with the held prompt wait forever
+            var options = VisualGen.Server.Hosting.ServerOptions.Parse(serverArgs);
+            var pipeline = new VisualGen.Tests.Server.GatedPipeline(new VisualGen.Tests.Server.GradientPipeline(), new VisualGen.Tests.Server.PipelineGate(open: false), heldPrompt);
+            var app = VisualGen.Server.Hosting.ServerApp.Create(options, _ => pipeline);
+            app.Run();
+            return 0;
+        }
         if (args is ["readme-example"])
         {
             Library.ReadmeExample.RunAsync().GetAwaiter().GetResult();

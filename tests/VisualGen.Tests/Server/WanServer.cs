@@ -68,15 +68,30 @@ public sealed class ServerProcess : IDisposable
         psi.ArgumentList.Add(ServerDll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove(ServerOptions.ApiKeysVariable);
+        psi.Environment.Remove(VisualGen.Server.Jobs.Postgres.StoreAddress.Variable);
         return psi;
     }
 
     /// <summary>Starts the server on a free loopback port and waits for its "Now listening on" line.</summary>
-    public static async Task<ServerProcess> StartAsync(ServerOptions o, params string[] extraArgs)
+    public static Task<ServerProcess> StartAsync(ServerOptions o, params string[] extraArgs) =>
+        LaunchAsync(StartInfo(["--model", o.ModelDir!, "--engine-cache", o.EngineCacheDir!, "--data", o.DataDir, "--port", "0", "--queue-size", o.QueueSize.ToString(), .. extraArgs]));
+
+    /// <summary>The server on the gradient test pipeline (this test assembly's <c>gradient-server</c> mode), with its own
+    /// command line; requests whose prompt is <paramref name="heldPrompt"/> wait until the process is killed.</summary>
+    public static Task<ServerProcess> StartGradientAsync(string heldPrompt, params string[] serverArgs)
+    {
+        var psi = StartInfo([]);
+        psi.ArgumentList.Clear();
+        foreach (var a in (string[])[typeof(VisualGen.Tests.Engines.TestHelperProgram).Assembly.Location, "gradient-server", heldPrompt, "--port", "0", .. serverArgs])
+            psi.ArgumentList.Add(a);
+        return LaunchAsync(psi);
+    }
+
+    static async Task<ServerProcess> LaunchAsync(ProcessStartInfo startInfo)
     {
         var output = new StringBuilder();
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var p = new Process { StartInfo = StartInfo(["--model", o.ModelDir!, "--engine-cache", o.EngineCacheDir!, "--data", o.DataDir, "--port", "0", "--queue-size", o.QueueSize.ToString(), .. extraArgs]) };
+        var p = new Process { StartInfo = startInfo };
         void Line(string? l)
         {
             if (l is null) return;

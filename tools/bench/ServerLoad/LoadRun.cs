@@ -10,6 +10,9 @@ namespace VisualGen.Tools.ServerLoad;
 public sealed record LoadOptions
 {
     public required Uri Server { get; init; }
+    /// <summary>More servers of one deployment (replicas on a shared store): submissions go round-robin over
+    /// <see cref="Server"/> and these; each job is polled on the server that took it.</summary>
+    public IReadOnlyList<Uri> Replicas { get; init; } = [];
     public int Requests { get; init; } = 50;
     public string Prompt { get; init; } = "A red fox runs across a snowy field at dawn.";
     public string? Size { get; init; }
@@ -25,6 +28,9 @@ public sealed record LoadResult(
     int Requests, int Accepted, int Rejected429, int OtherStatus, int Lost, int Completed, int Failed, int Unfinished,
     bool HealthyAfter, double SubmitSeconds, double DrainSeconds, IReadOnlyList<double> JobSeconds, IReadOnlyList<string> Problems)
 {
+    /// <summary>Completed jobs per second, from the first submission to the last job finished.</summary>
+    public double JobsPerSecond => DrainSeconds > 0 ? Completed / DrainSeconds : 0;
+
     public bool Passed => Lost == 0 && OtherStatus == 0 && Accepted + Rejected429 == Requests && Completed == Accepted && HealthyAfter && Problems.Count == 0;
 }
 
@@ -38,8 +44,13 @@ public static class LoadRun
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(o.Timeout);
-        using var http = new HttpClient { BaseAddress = o.Server, Timeout = Timeout.InfiniteTimeSpan };
-        if (o.ApiKey is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", o.ApiKey);
+        var clients = new[] { o.Server }.Concat(o.Replicas).Select(u =>
+        {
+            var c = new HttpClient { BaseAddress = u, Timeout = Timeout.InfiniteTimeSpan };
+            if (o.ApiKey is not null) c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", o.ApiKey);
+            return c;
+        }).ToList();
+        using var http = clients[0];
         var problems = new List<string>();
 
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -53,7 +64,7 @@ public static class LoadRun
             if (o.Steps is int s) body["num_inference_steps"] = s;
             try
             {
-                using var r = await http.PostAsJsonAsync("/v1/videos", body, cts.Token);
+                using var r = await clients[i % clients.Count].PostAsJsonAsync("/v1/videos", body, cts.Token);
                 string text = await r.Content.ReadAsStringAsync(cts.Token);
                 string? id = r.StatusCode == HttpStatusCode.OK ? JsonDocument.Parse(text).RootElement.GetProperty("id").GetString() : null;
                 return (Status: (int)r.StatusCode, Id: id, Text: text);
@@ -86,13 +97,17 @@ public static class LoadRun
         }
         double drain = sw.Elapsed.TotalSeconds;
 
-        bool healthy;
-        try
+        bool healthy = true;
+        foreach (var c in clients)
         {
-            using var h = await http.GetAsync("/health", CancellationToken.None);
-            healthy = h.IsSuccessStatusCode;
+            try
+            {
+                using var h = await c.GetAsync("/health", CancellationToken.None);
+                healthy &= h.IsSuccessStatusCode;
+            }
+            catch (HttpRequestException) { healthy = false; }
         }
-        catch (HttpRequestException) { healthy = false; }
+        foreach (var c in clients.Skip(1)) c.Dispose();
 
         var jobSeconds = final.Values.Where(v => v.GetProperty("completed_at").ValueKind == JsonValueKind.Number)
             .Select(v => (double)(v.GetProperty("completed_at").GetInt64() - v.GetProperty("created_at").GetInt64())).OrderBy(x => x).ToList();
@@ -101,6 +116,21 @@ public static class LoadRun
         return new LoadResult(o.Requests, accepted.Count, rejected, answers.Count(a => a.Status is not (0 or 200 or 429)), lost,
             final.Values.Count(v => v.GetProperty("status").GetString() == "completed"),
             final.Values.Count(v => v.GetProperty("status").GetString() == "failed"), pending.Count, healthy, submit, drain, jobSeconds, problems);
+    }
+
+    /// <summary>The claim lines of each server's /metrics (servers on a shared store), for the benchmark's claim latency.</summary>
+    public static async Task<IReadOnlyList<string>> ClaimMetricsAsync(LoadOptions o)
+    {
+        var lines = new List<string>();
+        foreach (var server in new[] { o.Server }.Concat(o.Replicas))
+        {
+            using var http = new HttpClient { BaseAddress = server };
+            if (o.ApiKey is not null) http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", o.ApiKey);
+            string text = await http.GetStringAsync("/metrics");
+            lines.AddRange(text.Split('\n').Where(l => l.StartsWith("visualgen_job_cl", StringComparison.Ordinal) || l.StartsWith("visualgen_job_queued", StringComparison.Ordinal))
+                .Select(l => $"{server.Authority} {l}"));
+        }
+        return lines;
     }
 
     public static string Markdown(LoadResult r) =>

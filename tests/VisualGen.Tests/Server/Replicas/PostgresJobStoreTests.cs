@@ -1,0 +1,141 @@
+using Npgsql;
+using VisualGen.Server.Jobs;
+using VisualGen.Server.Jobs.Postgres;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Server.Replicas;
+
+/// <summary>The PostgreSQL job store against a real server: migrations, claims (SKIP LOCKED), leases, fencing, admission.</summary>
+public sealed class PostgresJobStoreTests(PostgresFixture pg) : IClassFixture<PostgresFixture>
+{
+    static readonly string[] Models = ["gradient-video"];
+
+    [PostgresFact]
+    public void Migrations_run_once_and_a_later_start_finds_the_schema_current()
+    {
+        string url = pg.Cluster.NewDatabase(), outputs = Fixtures.TempDir("vg-outputs");
+        using (var first = PostgresFixture.Open(url, outputs)) Assert.Equal([1], first.AppliedMigrations);
+        using (var second = PostgresFixture.Open(url, outputs)) Assert.Empty(second.AppliedMigrations);
+        using var c = new NpgsqlConnection(PostgresCluster.ConnectionString(url));
+        c.Open();
+        using var cmd = new NpgsqlCommand("SELECT string_agg(version::text, ',') FROM visualgen_migrations", c);
+        Assert.Equal("1", cmd.ExecuteScalar());
+    }
+
+    [PostgresFact]
+    public async Task Replicas_claiming_at_once_take_each_job_exactly_once_oldest_first()
+    {
+        string url = pg.Cluster.NewDatabase(), outputs = Fixtures.TempDir("vg-outputs");
+        var stores = Enumerable.Range(0, 4).Select(_ => PostgresFixture.Open(url, outputs)).ToList();
+        try
+        {
+            var ids = new List<string>();
+            for (int i = 0; i < 60; i++)
+            {
+                var job = PostgresFixture.NewJob(stores[i % 4]);
+                Assert.True(stores[i % 4].Add(job, null, 1000));
+                ids.Add(job.Id);
+            }
+            Assert.Null(stores[0].TryClaim(["another-model"], 0)); // only models a replica serves
+            var claims = await Task.WhenAll(stores.Select(s => Task.Run(() =>
+            {
+                var mine = new List<string>();
+                while (s.TryClaim(Models, 0) is { } claim) mine.Add(claim.Job.Id);
+                return mine;
+            })));
+            var all = claims.SelectMany(c => c).ToList();
+            Assert.Equal(ids.Count, all.Count);
+            Assert.Equal(ids.Order(), all.Order());
+            foreach (var mine in claims) Assert.Equal(mine.OrderBy(id => ids.IndexOf(id)), mine); // each replica took them in submission order
+            Assert.All(stores[0].List(null, 100, false).Page, j => Assert.Equal(JobStatus.InProgress, j.Status));
+        }
+        finally
+        {
+            stores.ForEach(s => s.Dispose());
+        }
+    }
+
+    [PostgresFact]
+    public async Task A_lapsed_lease_is_queued_again_and_its_old_owner_can_no_longer_change_the_job()
+    {
+        string url = pg.Cluster.NewDatabase(), outputs = Fixtures.TempDir("vg-outputs");
+        using var a = PostgresFixture.Open(url, outputs, TimeSpan.FromSeconds(1));
+        using var b = PostgresFixture.Open(url, outputs, TimeSpan.FromSeconds(1));
+        var job = PostgresFixture.NewJob(a);
+        a.Add(job, null, 10);
+        Assert.Equal(job.Id, a.TryClaim(Models, 0)!.Job.Id);
+        Assert.NotNull(a.Update(job.Id, j => j with { Progress = 50 }));
+
+        var end = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!b.RequeueExpired().Contains(job.Id))
+        {
+            Assert.True(DateTime.UtcNow < end, "the lapsed lease was not requeued");
+            await Task.Delay(100);
+        }
+        var requeued = b.Get(job.Id)!;
+        Assert.Equal((JobStatus.Queued, 0), (requeued.Status, requeued.Progress));
+        Assert.Equal(job.Id, b.TryClaim(Models, 0)!.Job.Id);
+
+        // a's lease is gone: its writes are refused, b's go through
+        Assert.Empty(a.RenewLeases([job.Id]));
+        Assert.Null(a.Update(job.Id, j => j with { Status = JobStatus.Completed, CompletedAt = 1 }));
+        string tmp = a.Outputs.TempVideoPath(job.Id);
+        File.WriteAllBytes(tmp, [1, 2, 3]);
+        Assert.False(a.CommitVideo(job.Id, tmp));
+        Assert.False(File.Exists(tmp));
+        Assert.Equal([job.Id], b.RenewLeases([job.Id]));
+        Assert.Equal(JobStatus.Completed, b.Update(job.Id, j => j with { Status = JobStatus.Completed, CompletedAt = 1, Progress = 100 })!.Status);
+    }
+
+    [PostgresFact]
+    public async Task A_renewed_lease_is_never_taken()
+    {
+        string url = pg.Cluster.NewDatabase(), outputs = Fixtures.TempDir("vg-outputs");
+        using var a = PostgresFixture.Open(url, outputs, TimeSpan.FromSeconds(1));
+        using var b = PostgresFixture.Open(url, outputs, TimeSpan.FromSeconds(1));
+        var job = PostgresFixture.NewJob(a);
+        a.Add(job, null, 10);
+        a.TryClaim(Models, 0);
+        var end = DateTime.UtcNow + TimeSpan.FromSeconds(3); // three leases
+        while (DateTime.UtcNow < end)
+        {
+            Assert.Equal([job.Id], a.RenewLeases([job.Id]));
+            Assert.Empty(b.RequeueExpired());
+            Assert.Null(b.TryClaim(Models, 0));
+            await Task.Delay(200);
+        }
+        Assert.Equal(JobStatus.InProgress, b.Get(job.Id)!.Status);
+    }
+
+    [PostgresFact]
+    public async Task The_queue_bound_holds_across_replicas_submitting_at_once()
+    {
+        string url = pg.Cluster.NewDatabase(), outputs = Fixtures.TempDir("vg-outputs");
+        using var a = PostgresFixture.Open(url, outputs);
+        using var b = PostgresFixture.Open(url, outputs);
+        var png = new byte[] { 0x89, 0x50, 0x4E, 0x47 };
+        var added = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Task.Run(() =>
+        {
+            var store = i % 2 == 0 ? a : b;
+            var job = PostgresFixture.NewJob(store) with { HasInputReference = true };
+            return (job.Id, Added: store.Add(job, png, 5));
+        })));
+        Assert.Equal(5, added.Count(x => x.Added));
+        Assert.Equal(5, a.CountByStatus()[JobStatus.Queued]);
+        foreach (var (id, ok) in added) Assert.Equal(ok, a.Outputs.ReadInput(id) is not null); // a refused job keeps no image
+        // a claimed job leaves room for one more
+        a.TryClaim(Models, 0);
+        Assert.True(b.Add(PostgresFixture.NewJob(b), null, 5));
+        Assert.False(a.Add(PostgresFixture.NewJob(a), null, 5));
+    }
+
+    [Fact]
+    public void An_unreachable_store_is_named_without_its_password()
+    {
+        int port;
+        using (var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0)) { l.Start(); port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port; }
+        var e = Assert.Throws<StoreUnavailableException>(() => PostgresFixture.Open($"postgres://vg:secret@127.0.0.1:{port}/jobs", Fixtures.TempDir("vg-outputs")));
+        Assert.Contains($"postgres://vg@127.0.0.1:{port}/jobs", e.Message);
+        Assert.DoesNotContain("secret", e.Message);
+    }
+}
