@@ -28,6 +28,17 @@ public static class CliUsage
                     Exports and builds every component (or those listed) into the engine cache.
         """;
 
+    public const string RunComponent = """
+          run-component --model DIR --component NAME --inputs FILE [--prefix P] --output FILE
+                    [--engine ort-cpu|ort-cuda|native-cuda] [--engine-cache DIR | --cache DIR]
+                    [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]
+                    Builds one component (transformer, vae.decoder, ...) and runs it on the tensors of FILE named
+                    P + input name; writes the output as 'out' (several outputs: each by its name). For checking
+                    a quantized checkpoint against a reference. A checkpoint whose config.json has a ModelOpt
+                    quantization_config is loaded quantized as stored; --quant-algo quantizes a float checkpoint's
+                    transformer linears when the graph is built (--quant-ignore: module paths left as they are, * any run).
+        """;
+
     public static readonly string Quantize = $"""
           quantize  --tensors FILE --scheme {string.Join("|", QuantizationSchemeRegistry.CreateDefault().Names)} --output FILE
                     Quantizes every tensor of a safetensors file (F32, BF16 or F16) and writes TENSOR.SCHEME.PART:
@@ -45,6 +56,7 @@ public static class CliUsage
         "generate" => Command("generate", Generate),
         "info" => Command("info", Info),
         "build" => Command("build", Build),
+        "run-component" => Command("run-component", RunComponent),
         "quantize" => Command("quantize", Quantize),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a command"),
     };
@@ -54,6 +66,7 @@ public static class CliUsage
         {Generate}
         {Info}
         {Build}
+        {RunComponent}
         {Quantize}
         {ExitStatus}
         """;

@@ -1,0 +1,65 @@
+using VisualGen.Checkpoints;
+using VisualGen.Exporter.Modules;
+using VisualGen.Quantization;
+
+namespace VisualGen.Exporter.Quantization;
+
+/// <summary>
+/// Decides, linear by linear, how a component's linears enter the graph under a <see cref="QuantizationConfig"/>.
+/// <b>Static</b> (the config came from the checkpoint): a linear with a <c>weight_scale</c> is loaded as it is stored;
+/// one without (or one the config ignores) stays as it is. <b>Dynamic</b> (the config came from the user, the checkpoint
+/// holds float weights): every linear the config does not ignore is quantized now, with the scheme's exact quantizer.
+/// A weight whose shape the algorithm's blocks do not divide stays unquantized (TensorRT-LLM's <c>ignore</c> does the
+/// same) and <see cref="Log"/> says which; <see cref="Unquantized"/> lists them.
+/// </summary>
+public sealed class QuantizedLinears(QuantizationConfig config, bool fromCheckpoint, IProgress<string>? log = null)
+{
+    readonly List<string> _unquantized = [];
+    readonly List<string> _quantized = [];
+
+    public QuantizationConfig Config => config;
+
+    /// <summary>True when the checkpoint holds the quantized weights (static), false when they are quantized at build time.</summary>
+    public bool FromCheckpoint => fromCheckpoint;
+
+    /// <summary>"path: why" for each linear left unquantized because of its shape.</summary>
+    public IReadOnlyList<string> Unquantized => _unquantized;
+
+    /// <summary>The module paths of the linears quantized so far.</summary>
+    public IReadOnlyList<string> Quantized => _quantized;
+
+    /// <summary>The quantized form of the linear at <paramref name="w"/>'s path, or null when it stays a plain linear.</summary>
+    public QuantizedLinear? For(Weights w, int inFeatures, int outFeatures)
+    {
+        string path = w.ModulePath;
+        bool stored = w.Has("weight_scale");
+        if (config.IsIgnored(path))
+        {
+            if (stored)
+                throw new CheckpointException(w.Origin, $"'{path}' has quantized weights but quantization_config ignores it ({config.KeyText})");
+            return null;
+        }
+        if (stored && !fromCheckpoint)
+            throw new CheckpointException(w.Origin, $"'{path}' already holds quantized weights; dynamic quantization ({config.Algo.Name}) takes float checkpoints");
+        if (!stored && fromCheckpoint)
+        {
+            Report(path, "the checkpoint stores it unquantized (no weight_scale)");
+            return null;
+        }
+        if (config.Algo.ShapeProblem(outFeatures, inFeatures) is { } why)
+        {
+            if (stored) throw new CheckpointException(w.Origin, $"'{path}' is stored quantized but {why}");
+            Report(path, why);
+            return null;
+        }
+        var weight = stored ? StoredWeight.Load(w, config.Algo, inFeatures, outFeatures) : StoredWeight.Quantize(w, config.Algo, inFeatures, outFeatures);
+        _quantized.Add(path);
+        return new QuantizedLinear(weight, weight.InputScale);
+    }
+
+    void Report(string path, string why)
+    {
+        _unquantized.Add($"{path}: {why}");
+        log?.Report($"{path} left unquantized ({config.Algo.Name}): {why}");
+    }
+}
