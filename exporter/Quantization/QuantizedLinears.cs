@@ -16,6 +16,12 @@ public sealed class QuantizedLinears(QuantizationConfig config, bool fromCheckpo
 {
     readonly List<string> _unquantized = [];
     readonly List<string> _quantized = [];
+    readonly List<string> _leftOut = [];
+
+    /// <summary>Survey mode: the trace stays unquantized, and <see cref="Quantized"/> lists the linears a dynamic
+    /// quantization would quantize (what <c>quantize --model</c> writes), <see cref="LeftOut"/> those whose shape
+    /// the algorithm cannot take.</summary>
+    public bool SurveyOnly { get; init; }
 
     public QuantizationConfig Config => config;
 
@@ -27,6 +33,9 @@ public sealed class QuantizedLinears(QuantizationConfig config, bool fromCheckpo
 
     /// <summary>The module paths of the linears quantized so far.</summary>
     public IReadOnlyList<string> Quantized => _quantized;
+
+    /// <summary>The module paths of the linears left unquantized because of their shape.</summary>
+    public IReadOnlyList<string> LeftOut => _leftOut;
 
     /// <summary>The quantized form of the linear at <paramref name="w"/>'s path, or null when it stays a plain linear.</summary>
     public QuantizedLinear? For(Weights w, int inFeatures, int outFeatures)
@@ -49,7 +58,13 @@ public sealed class QuantizedLinears(QuantizationConfig config, bool fromCheckpo
         if (config.Algo.ShapeProblem(outFeatures, inFeatures) is { } why)
         {
             if (stored) throw new CheckpointException(w.Origin, $"'{path}' is stored quantized but {why}");
+            _leftOut.Add(path);
             Report(path, why);
+            return null;
+        }
+        if (SurveyOnly)
+        {
+            _quantized.Add(path);
             return null;
         }
         var weight = stored ? StoredWeight.Load(w, config.Algo, inFeatures, outFeatures) : StoredWeight.Quantize(w, config.Algo, inFeatures, outFeatures);

@@ -49,7 +49,7 @@ public static class CliApp
                 "info" => InfoCommand.Run(args[1..], output),
                 "build" => Build(args[1..], output, log),
                 "run-component" => RunComponent(args[1..], output, log),
-                "quantize" => QuantizeCommand.Run(args[1..], output, QuantizationSchemeRegistry.CreateDefault()),
+                "quantize" => QuantizeCommand.Run(args[1..], output, log, QuantizationSchemeRegistry.CreateDefault()),
                 _ => throw new UsageException($"unknown command '{args[0]}' (commands: {string.Join(", ", Commands)}; visualgen --help lists their flags)"),
             };
         }

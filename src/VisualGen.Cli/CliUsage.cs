@@ -40,6 +40,10 @@ public static class CliUsage
         """;
 
     public static readonly string Quantize = $"""
+          quantize  --model DIR --scheme fp8|fp8_block|nvfp4 --output DIR2 [--ignore PATTERN,...]
+                    Writes a ModelOpt-style quantized copy of a checkpoint: the diffusion transformers' linears as
+                    codes + scales with quantization_config in config.json (linears whose shape the blocks do not
+                    divide stay unquantized, are logged and ignored), everything else copied. Runs as stored.
           quantize  --tensors FILE --scheme {string.Join("|", QuantizationSchemeRegistry.CreateDefault().Names)} --output FILE
                     Quantizes every tensor of a safetensors file (F32, BF16 or F16) and writes TENSOR.SCHEME.PART:
         {string.Join("\n", QuantizationSchemeRegistry.CreateDefault().Schemes.Select(s => $"              {s.Name,-11}{s.Summary}"))}
