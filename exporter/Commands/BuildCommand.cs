@@ -9,7 +9,7 @@ namespace VisualGen.Exporter.Commands;
 /// changed since they were last verified).</summary>
 public static class BuildCommand
 {
-    public static readonly string[] Flags = ["model", "components", "cache", "engine-cache", "engine", "verify"];
+    public static readonly string[] Flags = ["model", "components", "cache", "engine-cache", "engine", "verify", .. QuantizationFlags.Flags];
 
     public static int Run(string[] args, TextWriter output, TextWriter log)
     {
@@ -22,7 +22,7 @@ public static class BuildCommand
             var other => throw new UsageException($"--verify must be 'full' or 'changed', got '{other}'"),
         };
         using var provider = Runtime.CreateEngineProvider(cl.String("cache") ?? cl.String("engine-cache"), cl.String("engine"),
-            new LineProgress(line => log.WriteLine("  " + line)));
+            new LineProgress(line => log.WriteLine("  " + line)), quantization: QuantizationFlags.Parse(cl));
         provider.Cache.VerifyAllFiles = verifyAll;
         var all = provider.ComponentsOf(model);
         var selected = cl.String("components") is { } list

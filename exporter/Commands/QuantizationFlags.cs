@@ -9,10 +9,12 @@ public static class QuantizationFlags
     public static readonly string[] Flags = ["quant-algo", "quant-ignore"];
 
     /// <summary>The config the flags ask for; null without <c>--quant-algo</c>.</summary>
-    public static QuantizationConfig? Parse(CommandLine cl)
+    public static QuantizationConfig? Parse(CommandLine cl) => Parse(cl.String("quant-algo"), cl.String("quant-ignore"));
+
+    /// <summary>The config of a <c>--quant-algo</c> value and a <c>--quant-ignore</c> list (either may be null).</summary>
+    public static QuantizationConfig? Parse(string? algo, string? ignore)
     {
-        string? ignore = cl.String("quant-ignore");
-        if (cl.String("quant-algo") is not { } algo)
+        if (algo is null)
             return ignore is null ? null : throw new UsageException("--quant-ignore needs --quant-algo");
         QuantAlgo parsed;
         try { parsed = QuantAlgo.Parse(algo, "--quant-algo"); }

@@ -12,6 +12,8 @@ public static class CliUsage
                     [--output PATH] [--format mp4|png] [--engine ort-cpu|ort-cuda|native-cuda]
                     [--engine-cache DIR | --cache DIR] [--attention bf16|fp8]   (fp8: self-attention in FP8 on native-cuda)
                     [--gpu-memory GiB]   (native-cuda: engines of earlier stages are released to stay within it)
+                    [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]   (quantize the transformer's
+                    linears when its graph is built; a checkpoint with a quantization_config runs quantized as stored)
                     Without --model, a built-in tiny demo model (random weights) is used.
                     --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;
                     an extension that disagrees with --format is refused. PNG video is a folder of frames.
@@ -24,7 +26,7 @@ public static class CliUsage
 
     public const string Build = """
           build     --model DIR [--components a,b] [--cache DIR | --engine-cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]
-                    [--verify full|changed]
+                    [--verify full|changed] [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]
                     Exports and builds every component (or those listed) into the engine cache.
         """;
 

@@ -20,7 +20,7 @@ public static class GenerateCommand
     [
         "model", "prompt", "negative-prompt", "height", "width", "frames", "steps", "guidance-scale", "guidance-scale-2",
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "image", "latents", "save-tensors", "output", "format",
-        "engine", "engine-cache", "cache", "attention", "gpu-memory",
+        "engine", "engine-cache", "cache", "attention", "gpu-memory", .. QuantizationFlags.Flags,
     ];
 
     public static int Run(string[] args, TextWriter output, TextWriter log, CliEnvironment environment)
@@ -28,6 +28,7 @@ public static class GenerateCommand
         var cl = new CommandLine(args, Flags);
         var requested = OutputTarget.FromFlags(cl.String("output"), cl.String("format"));
         long? gpuMemory = Runtime.GpuMemory(cl.String("gpu-memory"));
+        var quantization = QuantizationFlags.Parse(cl);
         string? cacheFlag = EngineCacheLocation.Flag(cl);
         string model;
         if (cl.String("model") is { } m) model = Path.GetFullPath(m);
@@ -57,7 +58,7 @@ public static class GenerateCommand
         var clock = Stopwatch.StartNew();
         EngineCacheLocation.Require(Runtime.CacheDirectory(cacheFlag), log);
         using var engines = Runtime.CreateEngineProvider(cacheFlag, cl.String("engine"), new LineProgress(l => log.WriteLine("  " + l)),
-            cl.String("attention"), gpuMemory);
+            cl.String("attention"), gpuMemory, quantization);
         // loading a pipeline reads configs and tokenizers only: engines are built on first use
         using var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
         var info = pipeline.Info;

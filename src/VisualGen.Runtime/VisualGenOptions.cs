@@ -27,6 +27,11 @@ public sealed record VisualGenOptions
     /// <summary>GPU memory (bytes) the pipeline's engines may hold together; null: no limit.</summary>
     public long? GpuMemoryBudget { get; init; }
 
+    /// <summary>Dynamic quantization of the diffusion transformer's linears when its graph is built (ModelOpt
+    /// <c>quant_algo</c> and <c>ignore</c> patterns); null: none. A checkpoint whose config.json has a
+    /// <c>quantization_config</c> runs quantized as stored (and refuses this).</summary>
+    public VisualGen.Quantization.QuantizationConfig? Quantization { get; init; }
+
     /// <summary>Receives the engine export/build lines ("exporting transformer ..."); null: none.</summary>
     public Action<string>? Log { get; init; }
 

@@ -17,6 +17,8 @@ public sealed record ServerOptions
     public string? Attention { get; init; }
     /// <summary>GPU memory (GiB, as given) the pipeline's engines may hold together; null: no limit.</summary>
     public string? GpuMemory { get; init; }
+    /// <summary>Dynamic quantization of the transformer's linears (--quant-algo, --quant-ignore); null: none.</summary>
+    public VisualGen.Quantization.QuantizationConfig? Quantization { get; init; }
     /// <summary>Listen port on loopback (127.0.0.1); 0 picks a free port. Use --urls to listen elsewhere.</summary>
     public int Port { get; init; } = 8000;
     /// <summary>Explicit listen URLs (ASP.NET's --urls), overriding Port.</summary>
@@ -53,11 +55,19 @@ public sealed record ServerOptions
 
     public const string Usage =
         "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8]\n" +
-        "                        [--gpu-memory GiB]\n" +
+        "                        [--gpu-memory GiB] [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]\n" +
         "                        [--port N | --urls URLS] [--public-url URL] [--data DIR]\n" +
         "                        [--retention-max-age AGE] [--retention-max-bytes N] [--retention-sweep AGE]   (AGE: 90s, 30m, 24h, 7d)\n" +
         "                        [--queue-size N] [--shutdown-grace AGE] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
         $"  API keys also come from ${ApiKeysVariable} (comma-separated).";
+
+    static VisualGen.Quantization.QuantizationConfig CheckedQuantization(string algo, IReadOnlyList<string>? ignore)
+    {
+        try { return VisualGen.Exporter.Commands.QuantizationFlags.Parse(algo, ignore is null ? null : string.Join(",", ignore))!; }
+        catch (VisualGen.Exporter.Commands.UsageException e) { throw new ArgumentException(e.Message); }
+    }
+
+    static string[] Patterns(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     static string CheckedGpuMemory(string value)
     {
@@ -91,6 +101,8 @@ public sealed record ServerOptions
                 "--engine" => o with { Engine = Value() },
                 "--attention" => o with { Attention = Value() },
                 "--gpu-memory" => o with { GpuMemory = CheckedGpuMemory(Value()) },
+                "--quant-algo" => o with { Quantization = CheckedQuantization(Value(), o.Quantization?.Ignore) },
+                "--quant-ignore" => o with { Quantization = o.Quantization is { } q ? q with { Ignore = Patterns(Value()) } : throw new ArgumentException("--quant-ignore needs --quant-algo before it") },
                 "--port" => o with { Port = Int(0, 65535) },
                 "--urls" => o with { Urls = Value() },
                 "--public-url" => o with { PublicUrl = PublicBase(Value()) },
