@@ -29,6 +29,7 @@ public static class CheckpointQuantizer
                 if (!weights.Contains(path + ".weight"))
                     throw new CheckpointException(sourceDir, $"linear '{path}' has no weight '{path}.weight'");
             var linearWeights = linears.Select(p => p + ".weight").ToHashSet(StringComparer.Ordinal);
+            var sharedAmax = config.Algo == QuantAlgo.Nvfp4 ? SharedAmax(weights, linears) : [];
             foreach (string name in weights.Names.Order(StringComparer.Ordinal))
             {
                 if (!linearWeights.Contains(name))
@@ -38,12 +39,36 @@ public static class CheckpointQuantizer
                     continue;
                 }
                 string module = name[..^".weight".Length];
-                var q = scheme.Quantize(Source(weights, name));
+                var source = Source(weights, name);
+                var q = sharedAmax.TryGetValue(module, out float amax) ? ((Nvfp4Scheme)scheme).Quantize(source, amax) : scheme.Quantize(source);
                 tensors.AddRange(Stored(module, config.Algo, q));
             }
         }
         SafeTensorsWriter.Write(Path.Combine(targetDir, weightsName), tensors);
         WriteConfig(sourceDir, targetDir, config with { Ignore = [.. config.Ignore, .. leftOut.Order(StringComparer.Ordinal)] });
+    }
+
+    /// <summary>Attention projections that one fused GEMM computes: q, k and v of one attention (diffusers'
+    /// <c>to_q/to_k/to_v</c>, and <c>add_q_proj/add_k_proj/add_v_proj</c> of a joint attention's context stream).</summary>
+    static readonly string[][] FusedGroups = [["to_q", "to_k", "to_v"], ["add_q_proj", "add_k_proj", "add_v_proj"]];
+
+    /// <summary>For NVFP4: the amax q, k and v of one attention share (the largest of the three), when all three are
+    /// quantized, so their weight_scale_2 is one number as ModelOpt writes it for a fused QKV GEMM.</summary>
+    static Dictionary<string, float> SharedAmax(ComponentWeights weights, IReadOnlyCollection<string> linears)
+    {
+        var set = linears.ToHashSet(StringComparer.Ordinal);
+        var shared = new Dictionary<string, float>(StringComparer.Ordinal);
+        foreach (string path in linears)
+        {
+            int dot = path.LastIndexOf('.');
+            string parent = dot < 0 ? "" : path[..(dot + 1)], leaf = path[(dot + 1)..];
+            if (FusedGroups.FirstOrDefault(g => g[0] == leaf) is not { } group) continue;
+            var members = group.Select(m => parent + m).ToArray();
+            if (!members.All(set.Contains)) continue;
+            float amax = members.Max(m => AbsMax.Of(Source(weights, m + ".weight").Values));
+            foreach (var m in members) shared[m] = amax;
+        }
+        return shared;
     }
 
     static IQuantizationScheme Scheme(QuantAlgo algo)

@@ -21,8 +21,8 @@ public class QuantizeModelRoundTripTests
 {
     static readonly DemoWanTransformer Config = new() { NumAttentionHeads = 8, AttentionHeadDim = 16, FfnDim = 256, NumLayers = 1, RopeMaxSeqLen = 32 };
 
-    /// <summary>A model folder with only a bf16 Wan transformer.</summary>
-    internal static string TinyModel()
+    /// <summary>A model folder with only a bf16 Wan transformer; <paramref name="doubled"/> names a weight made twice as large.</summary>
+    internal static string TinyModel(string? doubled = null)
     {
         string dir = Fixtures.TempDir("quant-model");
         File.WriteAllText(Path.Combine(dir, "model_index.json"), new JsonObject
@@ -35,7 +35,7 @@ public class QuantizeModelRoundTripTests
         File.WriteAllText(Path.Combine(t, "config.json"), Config.Config().ToJsonString());
         SafeTensorsWriter.Write(Path.Combine(t, "diffusion_pytorch_model.safetensors"), Config.Parameters().Select(p =>
         {
-            var bits = p.Draw(7, "transformer").Select(ElementConvert.FloatToBFloat16).ToArray();
+            var bits = p.Draw(7, "transformer").Select(v => ElementConvert.FloatToBFloat16(p.Name == doubled ? 2 * v : v)).ToArray();
             return new TensorData(p.Name, TensorDType.BF16, p.Shape, MemoryMarshal.AsBytes(bits.AsSpan()).ToArray());
         }));
         return dir;
@@ -91,7 +91,9 @@ public class QuantizeModelRoundTripTests
             float[] w = Dequantize(q, module, algo, (int)o.Shape[0], (int)o.Shape[1]);
             // the written codes and scales are the library quantizer's, bit for bit
             QuantizationSchemeRegistry.CreateDefault().TryGet(algo.Scheme, out var scheme);
-            var expected = scheme.Quantize(new SourceTensor(name, o.DType, o.Shape, original.ReadFloat32(name))).Floats("dequant");
+            var source = new SourceTensor(name, o.DType, o.Shape, original.ReadFloat32(name));
+            var expected = (algo == QuantAlgo.Nvfp4 && SharedAmax(original, module) is { } amax
+                ? new Nvfp4Scheme().Quantize(source, amax) : scheme.Quantize(source)).Floats("dequant");
             Assert.Equal(expected, w);
             tensors.Add(TensorData.Float32(name, o.Shape, w));
             dequantized++;
@@ -99,6 +101,14 @@ public class QuantizeModelRoundTripTests
         Assert.True(dequantized > 0);
         SafeTensorsWriter.Write(Path.Combine(t, "diffusion_pytorch_model.safetensors"), tensors);
         return dir;
+    }
+
+    /// <summary>NVFP4's q, k and v of one attention share the largest amax of the three.</summary>
+    static float? SharedAmax(SafeTensorsFile original, string module)
+    {
+        string leaf = module[(module.LastIndexOf('.') + 1)..], parent = module[..(module.LastIndexOf('.') + 1)];
+        if (leaf is not ("to_q" or "to_k" or "to_v")) return null;
+        return new[] { "to_q", "to_k", "to_v" }.Max(p => original.ReadFloat32(parent + p + ".weight").Max(MathF.Abs));
     }
 
     static float[] Dequantize(SafeTensorsFile q, string module, QuantAlgo algo, int rows, int columns)
@@ -160,5 +170,53 @@ public class QuantizeModelRoundTripTests
         Assert.True(Compare.MaxAbs(unquantized, actual) > 1e-3, "the quantized checkpoint computes what the bf16 one does");
         // dynamic quantization of the bf16 checkpoint at build time is the same computation
         Assert.Equal(actual, RunComponent(model, inputs, "--quant-algo", algo.Name));
+    }
+
+    [Fact]
+    public void Nvfp4_gives_q_k_and_v_of_one_attention_one_scale_2()
+    {
+        string model = TinyModel(doubled: "blocks.0.attn2.to_k.weight");
+        string target = Path.Combine(Fixtures.TempDir("quant-target"), "q");
+        Assert.Equal(ExitCode.Success, CliRun.Of(["quantize", "--model", model, "--scheme", "nvfp4", "--output", target]).Rc);
+        using var q = SafeTensorsFile.Open(Path.Combine(target, "transformer", "diffusion_pytorch_model.safetensors"));
+        using var original = SafeTensorsFile.Open(Path.Combine(model, "transformer", "diffusion_pytorch_model.safetensors"));
+        foreach (string attention in new[] { "blocks.0.attn1", "blocks.0.attn2" })
+        {
+            float amax = new[] { "to_q", "to_k", "to_v" }.Max(p => original.ReadFloat32($"{attention}.{p}.weight").Max(MathF.Abs));
+            foreach (string p in new[] { "to_q", "to_k", "to_v" })
+                Assert.Equal(amax / (6f * 448f), q.ReadFloat32($"{attention}.{p}.weight_scale_2")[0]);
+            if (attention.EndsWith("attn2", StringComparison.Ordinal))  // to_k, doubled, sets the scale of all three
+                Assert.Equal(2 * original.ReadFloat32($"{attention}.to_q.weight").Max(MathF.Abs), amax);
+            float own = original.ReadFloat32($"{attention}.to_out.0.weight").Max(MathF.Abs);
+            Assert.Equal(own / (6f * 448f), q.ReadFloat32($"{attention}.to_out.0.weight_scale_2")[0]);
+        }
+    }
+
+    /// <summary>wan21_t2v_nvfp4 is wan21_t2v's transformer quantized by ModelOpt: quantize --model with the fixture's
+    /// ignore list writes its layout, its config and every weight_scale_2 (q, k and v sharing one) bit for bit.</summary>
+    [ConformanceFact]
+    public void Quantize_model_writes_the_nvfp4_fixture_layout_and_scales()
+    {
+        string target = Path.Combine(Fixtures.TempDir("quant-target"), "q");
+        string fixture = Path.Combine(Fixtures.Checkpoint("wan21_t2v_nvfp4"), "transformer");
+        var expected = QuantizationConfig.FromComponentConfig(Path.Combine(fixture, "config.json"))!;
+        var run = CliRun.Of(["quantize", "--model", Fixtures.Checkpoint("wan21_t2v"), "--scheme", "nvfp4", "--output", target,
+            "--ignore", string.Join(",", expected.Ignore)]);
+        Assert.True(run.Rc == ExitCode.Success, run.Err);
+        var written = QuantizationConfig.FromComponentConfig(Path.Combine(target, "transformer", "config.json"))!;
+        Assert.Equal(expected.KeyText, written.KeyText);
+        using var ours = SafeTensorsFile.Open(Path.Combine(target, "transformer", "diffusion_pytorch_model.safetensors"));
+        using var theirs = SafeTensorsFile.Open(Path.Combine(fixture, "diffusion_pytorch_model.safetensors"));
+        Assert.Equal(theirs.Names.Order(), ours.Names.Order());
+        int scales = 0;
+        foreach (string name in theirs.Names)
+        {
+            Assert.Equal(theirs.Info(name).DType, ours.Info(name).DType);
+            Assert.Equal(theirs.Info(name).Shape, ours.Info(name).Shape);
+            if (!name.EndsWith(".weight_scale_2", StringComparison.Ordinal)) continue;
+            Assert.Equal(theirs.ReadFloat32(name), ours.ReadFloat32(name));
+            scales++;
+        }
+        Assert.Equal(22, scales);
     }
 }
