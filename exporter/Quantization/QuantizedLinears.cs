@@ -67,9 +67,21 @@ public sealed class QuantizedLinears(QuantizationConfig config, bool fromCheckpo
             _quantized.Add(path);
             return null;
         }
-        var weight = stored ? StoredWeight.Load(w, config.Algo, inFeatures, outFeatures) : StoredWeight.Quantize(w, config.Algo, inFeatures, outFeatures);
+        var weight = stored ? StoredWeight.Load(w, config.Algo, inFeatures, outFeatures)
+            : StoredWeight.Quantize(w, config.Algo, inFeatures, outFeatures, SharedAmax(w, path));
         _quantized.Add(path);
         return new QuantizedLinear(weight, weight.InputScale);
+    }
+
+    /// <summary>NVFP4: the amax q, k and v of one attention share when all three are quantized (what
+    /// <c>quantize --model</c> writes); null for every other linear.</summary>
+    float? SharedAmax(Weights w, string path)
+    {
+        if (config.Algo != QuantAlgo.Nvfp4 || FusedProjections.GroupOf(path) is not { } members) return null;
+        if (members.Any(m => config.IsIgnored(m) || !w.Source.Contains(m + ".weight"))) return null;
+        var infos = members.Select(m => w.Source.Info(m + ".weight")).ToList();
+        if (infos.Any(i => i.Shape.Length != 2 || config.Algo.ShapeProblem(i.Shape[0], i.Shape[1]) is not null)) return null;
+        return members.Max(m => AbsMax.Of(w.Source.ReadFloat32(m + ".weight")));
     }
 
     void Report(string path, string why)

@@ -49,8 +49,9 @@ public sealed record StoredWeight(QuantAlgo Algo, int InFeatures, int OutFeature
         return new StoredWeight(algo, inFeatures, outFeatures, q, null, scales) { InputScale = inputScale };
     }
 
-    /// <summary>Quantizes a float linear weight now, with the algorithm's exact scheme.</summary>
-    public static StoredWeight Quantize(Weights w, QuantAlgo algo, int inFeatures, int outFeatures)
+    /// <summary>Quantizes a float linear weight now, with the algorithm's exact scheme (NVFP4: with
+    /// <paramref name="sharedAmax"/> for scale_2 where q, k and v share one).</summary>
+    public static StoredWeight Quantize(Weights w, QuantAlgo algo, int inFeatures, int outFeatures, float? sharedAmax = null)
     {
         string name = w.Path("weight");
         var info = w.Info("weight");
@@ -61,7 +62,7 @@ public sealed record StoredWeight(QuantAlgo Algo, int InFeatures, int OutFeature
         var source = new SourceTensor(name, info.DType, info.Shape, w.Read("weight"));
         var schemes = QuantizationSchemeRegistry.CreateDefault();
         schemes.TryGet(algo.Scheme, out var scheme);
-        var q = scheme.Quantize(source);
+        var q = sharedAmax is { } amax ? new Nvfp4Scheme().Quantize(source, amax) : scheme.Quantize(source);
         var t = w.Tracer;
         if (algo == QuantAlgo.Nvfp4)
             return new StoredWeight(algo, inFeatures, outFeatures,

@@ -48,10 +48,6 @@ public static class CheckpointQuantizer
         WriteConfig(sourceDir, targetDir, config with { Ignore = [.. config.Ignore, .. leftOut.Order(StringComparer.Ordinal)] });
     }
 
-    /// <summary>Attention projections that one fused GEMM computes: q, k and v of one attention (diffusers'
-    /// <c>to_q/to_k/to_v</c>, and <c>add_q_proj/add_k_proj/add_v_proj</c> of a joint attention's context stream).</summary>
-    static readonly string[][] FusedGroups = [["to_q", "to_k", "to_v"], ["add_q_proj", "add_k_proj", "add_v_proj"]];
-
     /// <summary>For NVFP4: the amax q, k and v of one attention share (the largest of the three), when all three are
     /// quantized, so their weight_scale_2 is one number as ModelOpt writes it for a fused QKV GEMM.</summary>
     static Dictionary<string, float> SharedAmax(ComponentWeights weights, IReadOnlyCollection<string> linears)
@@ -60,11 +56,7 @@ public static class CheckpointQuantizer
         var shared = new Dictionary<string, float>(StringComparer.Ordinal);
         foreach (string path in linears)
         {
-            int dot = path.LastIndexOf('.');
-            string parent = dot < 0 ? "" : path[..(dot + 1)], leaf = path[(dot + 1)..];
-            if (FusedGroups.FirstOrDefault(g => g[0] == leaf) is not { } group) continue;
-            var members = group.Select(m => parent + m).ToArray();
-            if (!members.All(set.Contains)) continue;
+            if (FusedProjections.GroupOf(path) is not { } members || members[0] != path || !members.All(set.Contains)) continue;
             float amax = members.Max(m => AbsMax.Of(Source(weights, m + ".weight").Values));
             foreach (var m in members) shared[m] = amax;
         }

@@ -173,7 +173,7 @@ public class QuantizeModelRoundTripTests
     }
 
     [Fact]
-    public void Nvfp4_gives_q_k_and_v_of_one_attention_one_scale_2()
+    public void Nvfp4_gives_q_k_and_v_of_one_attention_one_scale_2_written_and_dynamic()
     {
         string model = TinyModel(doubled: "blocks.0.attn2.to_k.weight");
         string target = Path.Combine(Fixtures.TempDir("quant-target"), "q");
@@ -190,6 +190,9 @@ public class QuantizeModelRoundTripTests
             float own = original.ReadFloat32($"{attention}.to_out.0.weight").Max(MathF.Abs);
             Assert.Equal(own / (6f * 448f), q.ReadFloat32($"{attention}.to_out.0.weight_scale_2")[0]);
         }
+        // dynamic NVFP4 at build time shares scale_2 the same way
+        string inputs = Inputs();
+        Assert.Equal(RunComponent(target, inputs), RunComponent(model, inputs, "--quant-algo", "NVFP4"));
     }
 
     /// <summary>wan21_t2v_nvfp4 is wan21_t2v's transformer quantized by ModelOpt: quantize --model with the fixture's
