@@ -33,13 +33,22 @@ public sealed record QuantizationConfig(QuantAlgo Algo, IReadOnlyList<string> Ig
         JsonNode? root;
         try { root = JsonNode.Parse(File.ReadAllText(configPath)); }
         catch (JsonException e) { throw new QuantizationException($"{configPath}: not valid JSON ({e.Message})"); }
-        if (root?["quantization_config"] is not JsonObject q) return null;
+        if (root is not JsonObject || root["quantization_config"] is not JsonObject q) return null;
         string where = $"{configPath}: quantization_config";
+        try { return Read(q, where); }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new QuantizationException($"{where}: a value has the wrong type ({e.Message}); quant_method and quant_algo are strings, ignore a list of strings");
+        }
+    }
+
+    static QuantizationConfig Read(JsonObject q, string where)
+    {
         string? method = q["quant_method"]?.GetValue<string>();
         if (method is not null && method != "modelopt")
             throw new QuantizationException($"{where}: quant_method '{method}' is not supported (VisualGen reads ModelOpt checkpoints: 'modelopt')");
         string algo = q["quant_algo"]?.GetValue<string>() ?? throw new QuantizationException($"{where} has no quant_algo");
-        var ignore = q["ignore"] is JsonArray list ? list.Select(n => n!.GetValue<string>()).ToList() : [];
+        var ignore = q["ignore"] is JsonArray list ? list.Select(n => n?.GetValue<string>() ?? throw new QuantizationException($"{where}: ignore holds a null")).ToList() : [];
         bool staticInputs = q["config_groups"] is JsonObject groups && groups.Any(g => g.Value?["input_activations"]?["dynamic"]?.GetValue<bool>() == false);
         return new QuantizationConfig(QuantAlgo.Parse(algo, where), ignore) { StaticActivations = staticInputs };
     }

@@ -50,6 +50,19 @@ public class QuantizationErrorTests
     }
 
     [Fact]
+    public void Quant_algo_of_the_wrong_type_is_an_error_naming_the_file()
+    {
+        string model = Quantized("fp8");
+        string config = Path.Combine(model, "transformer", "config.json");
+        var json = JsonNode.Parse(File.ReadAllText(config))!;
+        json["quantization_config"]!["quant_algo"] = 8;
+        File.WriteAllText(config, json.ToJsonString());
+        var run = RunComponent(model, Fixtures.TempDir("quant-cache"));
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.StartsWith($"error: {config}: quantization_config: a value has the wrong type", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
     public void Dynamic_quantization_of_a_quantized_checkpoint_is_refused()
     {
         var run = RunComponent(Quantized("fp8"), Fixtures.TempDir("quant-cache"), "--quant-algo", "NVFP4");
