@@ -21,11 +21,8 @@ public sealed class QuantizedLinear
     readonly Tensor _weight;
     readonly float? _inputScale;
 
-    public StoredWeight Stored { get; }
-
     public QuantizedLinear(StoredWeight weight, float? inputScale)
     {
-        Stored = weight;
         _inputScale = inputScale;
         _weight = Dequantize(weight).Transpose(1, 0);
     }

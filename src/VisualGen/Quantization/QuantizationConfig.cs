@@ -12,10 +12,6 @@ namespace VisualGen.Quantization;
 /// </summary>
 public sealed record QuantizationConfig(QuantAlgo Algo, IReadOnlyList<string> Ignore)
 {
-    /// <summary>Whether activations are fake-quantized with static per-tensor scales where the checkpoint has them
-    /// (<c>input_scale</c>); informational: the graph follows the tensors present.</summary>
-    public bool StaticActivations { get; init; }
-
     /// <summary>Whether <paramref name="modulePath"/> ("blocks.0.attn1.to_q") matches an ignore pattern.</summary>
     public bool IsIgnored(string modulePath) => Ignore.Any(p => Matches(p, modulePath));
 
@@ -49,8 +45,8 @@ public sealed record QuantizationConfig(QuantAlgo Algo, IReadOnlyList<string> Ig
             throw new QuantizationException($"{where}: quant_method '{method}' is not supported (VisualGen reads ModelOpt checkpoints: 'modelopt')");
         string algo = q["quant_algo"]?.GetValue<string>() ?? throw new QuantizationException($"{where} has no quant_algo");
         var ignore = q["ignore"] is JsonArray list ? list.Select(n => n?.GetValue<string>() ?? throw new QuantizationException($"{where}: ignore holds a null")).ToList() : [];
-        bool staticInputs = q["config_groups"] is JsonObject groups && groups.Any(g => g.Value?["input_activations"]?["dynamic"]?.GetValue<bool>() == false);
-        return new QuantizationConfig(QuantAlgo.Parse(algo, where), ignore) { StaticActivations = staticInputs };
+        // config_groups is not needed: which tensors a linear has (input_scale for static FP8 activations) says the rest
+        return new QuantizationConfig(QuantAlgo.Parse(algo, where), ignore);
     }
 
     /// <summary>The <c>quantization_config</c> object ModelOpt writes for this config (weights static, activations
