@@ -9,7 +9,7 @@ namespace VisualGen.Exporter.Commands;
 /// </summary>
 public static class RunConfiguration
 {
-    public static readonly string[] Flags = ["config", "engine", "engine-cache", "cache", "attention", "gpu-memory"];
+    public static readonly string[] Flags = ["config", "engine", "engine-cache", "cache", "attention", "gpu-memory", .. QuantizationFlags.Flags];
 
     public static VisualGenConfig FromFlags(CommandLine cl)
     {
@@ -27,11 +27,12 @@ public static class RunConfiguration
             EngineCache = cache ?? file.EngineCache,
             GpuMemoryGib = cl.String("gpu-memory") is { } g ? Runtime.GpuMemory(g) / (double)(1L << 30) : file.GpuMemoryGib,
             Attention = cl.String("attention") is { } precision ? file.Attention with { Precision = precision } : file.Attention,
+            Quantization = QuantizationFlags.Parse(cl) ?? file.Quantization,
         };
     }
 
     public static long? GpuMemoryBytes(VisualGenConfig c) => c.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null;
 
     public static EngineProvider CreateEngineProvider(VisualGenConfig c, IProgress<string>? log) =>
-        Runtime.CreateEngineProvider(c.EngineCache, c.Engine, log, c.Attention.Precision, GpuMemoryBytes(c));
+        Runtime.CreateEngineProvider(c.EngineCache, c.Engine, log, c.Attention.Precision, GpuMemoryBytes(c), c.Quantization);
 }

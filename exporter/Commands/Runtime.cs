@@ -67,7 +67,7 @@ public static class Runtime
     }
 
     public static EngineProvider CreateEngineProvider(string? cacheFlag, string? engineFlag, IProgress<string>? log, string? attentionFlag = null,
-        long? gpuMemoryBudget = null)
+        long? gpuMemoryBudget = null, VisualGen.Quantization.QuantizationConfig? quantization = null)
     {
         var overrides = new Dictionary<string, IEngineBackend>();
         var attention = Attention(attentionFlag, engineFlag);
@@ -82,6 +82,7 @@ public static class Runtime
             Log = log,
             ClassBackends = overrides,
             GpuMemoryBudget = gpuMemoryBudget,
+            DynamicQuantization = quantization,
         };
     }
 }

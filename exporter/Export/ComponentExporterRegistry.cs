@@ -38,7 +38,7 @@ public sealed class ComponentExporterRegistry
     public static ComponentExporterRegistry CreateDefault() => new ComponentExporterRegistry()
         .Register(new ComponentExporter("WanTransformer3DModel", [""], ctx =>
             WanTransformer3D.Trace(ctx.ComponentDirectory, ctx.Weights,
-                perTokenTimesteps: ctx.Model.Fields.GetBool("expand_timesteps", false))))
+                perTokenTimesteps: ctx.Model.Fields.GetBool("expand_timesteps", false), ctx.Quantization)) { Quantizable = true })
         .Register(WanVae("AutoencoderKLWan"))
         // Qwen-Image's VAE is the Wan 2.1 VAE (same modules and keys; input_channels names in/out channels)
         .Register(WanVae("AutoencoderKLQwenImage"))
@@ -47,9 +47,9 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("CLIPTextModel", [""], ctx => ClipTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("CLIPVisionModel", [""], ctx => ClipVisionModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("Qwen2_5_VLForConditionalGeneration", [""], ctx => Qwen25VLTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights, ctx.Quantization)) { Quantizable = true })
         .Register(new ComponentExporter("Cosmos3OmniTransformer", [""], ctx => Cosmos3OmniTransformer.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights, ctx.Quantization)) { Quantizable = true })
         .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
             ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
             : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)));

@@ -3,6 +3,8 @@ using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
 using VisualGen.Exporter.Onnx;
+using VisualGen.Exporter.Quantization;
+using VisualGen.Quantization;
 
 namespace VisualGen.Exporter.Export;
 
@@ -32,6 +34,27 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
     public IProgress<string>? Log { get; init; }
     public IEngineBackend Backend => backend;
 
+    /// <summary>Dynamic quantization of the diffusion transformers' linears at build time (the CLI's
+    /// <c>--quant-algo</c>, the API, the server's model config); null: none. A checkpoint that carries its own
+    /// <c>quantization_config</c> is loaded as it is stored, and refuses this.</summary>
+    public QuantizationConfig? DynamicQuantization { get; init; }
+
+    /// <summary>The quantization a component is traced with: its checkpoint's <c>quantization_config</c> (static), else
+    /// <see cref="DynamicQuantization"/> for components that quantize; null for the others.</summary>
+    public (QuantizationConfig Config, bool FromCheckpoint)? QuantizationOf(ComponentExporter exporter, string component, string componentDir)
+    {
+        var stored = QuantizationConfig.FromComponentConfig(Path.Combine(componentDir, "config.json"));
+        if (stored is not null)
+        {
+            if (!exporter.Quantizable)
+                throw new QuantizationException($"{componentDir}: component '{component}' ({exporter.ClassName}) has a quantization_config, but VisualGen quantizes only the diffusion transformers' linears");
+            if (DynamicQuantization is not null)
+                throw new QuantizationException($"{componentDir}: component '{component}' is already quantized ({stored.Algo.Name}); dynamic quantization ({DynamicQuantization.Algo.Name}) takes unquantized checkpoints");
+            return (stored, true);
+        }
+        return DynamicQuantization is not null && exporter.Quantizable ? (DynamicQuantization, false) : null;
+    }
+
     /// <summary>What the last <see cref="Prepare"/> did per component, for summaries.</summary>
     public sealed record ComponentReport(string Component, bool Hit, long GraphBytes, double Seconds, int Nodes, string EntryDirectory);
 
@@ -57,9 +80,11 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
             throw new CheckpointException(index.FilePath, $"component '{folder}' ({exporter.ClassName}) has no part '{part}' (parts: {string.Join(", ", exporter.Parts.Select(p => p.Length == 0 ? "(whole)" : p))})");
         string componentDir = index.ComponentDirectory(folder);
         var chosen = ClassBackends.TryGetValue(exporter.ClassName, out var own) ? own : backend;
+        var quantization = QuantizationOf(exporter, folder, componentDir);
+        var options = _options with { Quantization = quantization?.Config.KeyText ?? "" };
 
         string fingerprint = WeightFingerprint.Compute(componentDir, new WeightHashMemo(cache.Root), progress, folder).Value;
-        var source = EngineSourceKey.Of(index, component, componentDir, exporter, fingerprint, ExporterInfo.Version, chosen, _options);
+        var source = EngineSourceKey.Of(index, component, componentDir, exporter, fingerprint, ExporterInfo.Version, chosen, options);
         string sourceKey = source.Hash();
         var keys = new EngineKeyIndex(cache.Root);
         if (keys.Read(source, sourceKey, out var knownParts, out string why) is { } known)
@@ -69,15 +94,19 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
             why = problem is null ? $"the entry of {component} it names is not in the cache" : $"the entry of {component} it names is not usable ({problem})";
         }
         progress?.Report($"engine key index: {why}; tracing {component}");
-        return TraceAndGet(index, folder, part, component, componentDir, exporter, fingerprint, chosen, source, sourceKey, keys, progress, clock);
+        var linears = quantization is { } q ? new QuantizedLinears(q.Config, q.FromCheckpoint, progress) : null;
+        return TraceAndGet(index, folder, part, component, componentDir, exporter, fingerprint, chosen, options, linears, source, sourceKey, keys, progress, clock);
     }
 
     (IEngine, ComponentReport) TraceAndGet(ModelIndex index, string folder, string part, string component, string componentDir,
-        ComponentExporter exporter, string fingerprint, IEngineBackend chosen, EngineSourceKey source, string sourceKey,
+        ComponentExporter exporter, string fingerprint, IEngineBackend chosen, EngineBuildOptions options, QuantizedLinears? linears,
+        EngineSourceKey source, string sourceKey,
         EngineKeyIndex keys, IProgress<string>? progress, Stopwatch clock)
     {
         using var weights = ComponentWeights.Open(componentDir);
-        var graph = exporter.Trace(new TraceContext(index, folder, componentDir, weights, part));
+        var graph = exporter.Trace(new TraceContext(index, folder, componentDir, weights, part, linears));
+        if (linears is not null)
+            progress?.Report($"{component}: {linears.Quantized.Count} linear(s) quantized ({linears.Config.Algo.Name}, {(linears.FromCheckpoint ? "stored in the checkpoint" : "quantized now")}), {linears.Unquantized.Count} left unquantized");
         long graphBytes = graph.InitializerBytes;
         string? staging = null;
         var request = new EngineBuildRequest
@@ -88,7 +117,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
             ExporterVersion = ExporterInfo.Version,
             Inputs = graph.Inputs.Select(Spec).ToList(),
             Outputs = graph.Outputs.Select(Spec).ToList(),
-            Options = _options,
+            Options = options,
             WriteGraph = () =>
             {
                 staging = Path.Combine(cache.Root, $".export-{Environment.ProcessId}-{Guid.NewGuid():N}");

@@ -82,6 +82,7 @@ public sealed record EngineSourceKey
             ("device", Target.Device), ("precision", Target.Precision), ("profiles", Target.Profiles),
             ("opset", Target.Opset.ToString(CultureInfo.InvariantCulture)),
         };
+        if (Target.Quantization.Length > 0) fields = [.. fields, ("quantization", Target.Quantization)];
         var sb = new StringBuilder(Schema).Append('\n');
         foreach (var (name, value) in fields) sb.Append(name).Append('=').Append(JsonSerializer.Serialize(value)).Append('\n');
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));

@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Exporter.Graph;
+using VisualGen.Exporter.Quantization;
 
 namespace VisualGen.Exporter.Modules;
 
@@ -16,15 +17,46 @@ public sealed class Weights
 
     public Tracer Tracer { get; }
 
-    public Weights(Tracer tracer, ITensorSource source, string origin) : this(tracer, source, "", [], origin) { }
+    /// <summary>How this component's linears are quantized (null: not at all); every <see cref="Sub"/> shares it.</summary>
+    public QuantizedLinears? Quantization { get; }
 
-    Weights(Tracer tracer, ITensorSource source, string prefix, HashSet<string> used, string origin)
+    public Weights(Tracer tracer, ITensorSource source, string origin, QuantizedLinears? quantization = null)
+        : this(tracer, source, "", [], origin, quantization) { }
+
+    Weights(Tracer tracer, ITensorSource source, string prefix, HashSet<string> used, string origin, QuantizedLinears? quantization)
     {
-        Tracer = tracer; _source = source; _prefix = prefix; _used = used; _origin = origin;
+        Tracer = tracer; _source = source; _prefix = prefix; _used = used; _origin = origin; Quantization = quantization;
     }
 
     /// <summary>The weights under <paramref name="name"/> ("blocks.0", "attn1").</summary>
-    public Weights Sub(string name) => new(Tracer, _source, _prefix + name + ".", _used, _origin);
+    public Weights Sub(string name) => new(Tracer, _source, _prefix + name + ".", _used, _origin, Quantization);
+
+    /// <summary>This module's own path ("blocks.0.attn1.to_q"), the prefix without its trailing dot.</summary>
+    public string ModulePath => _prefix.TrimEnd('.');
+
+    /// <summary>The file or folder the weights come from, for errors.</summary>
+    public string Origin => _origin;
+
+    /// <summary>The tensor source (quantization reads a weight's values to quantize it at build time).</summary>
+    public ITensorSource Source => _source;
+
+    /// <summary>A weight as it is stored (e4m3 codes, packed nibbles), checked for dtype and shape, not converted.</summary>
+    public Tensor Stored(string key, TensorDType dtype, long[] shape)
+    {
+        string full = _prefix + key;
+        var info = Info(key);
+        if (info.DType != dtype || !info.Shape.SequenceEqual(shape))
+            throw new CheckpointException(_origin, $"weight '{full}' is {info.DType.SafeTensorsName()} {info.ShapeText}; the quantization config implies {dtype.SafeTensorsName()} [{string.Join(", ", shape)}]");
+        _used.Add(full);
+        return Tracer.Initializer(full, dtype, shape, new CheckpointRawData(_source, full, false));
+    }
+
+    /// <summary>Marks a weight as read without putting it in the graph (a scale the CPU path does not apply).</summary>
+    public void Skip(string key)
+    {
+        Info(key);
+        _used.Add(_prefix + key);
+    }
 
     public string Path(string key) => _prefix + key;
 

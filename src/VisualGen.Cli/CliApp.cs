@@ -9,11 +9,11 @@ using VisualGen.Schedulers;
 
 namespace VisualGen.Cli;
 
-/// <summary>The <c>visualgen</c> command line: generate, info, build, quantize. Errors from user data are one line, never a
+/// <summary>The <c>visualgen</c> command line: generate, info, build, run-component, quantize. Errors from user data are one line, never a
 /// stack trace, and every command exits by one convention (<see cref="ExitCode"/>).</summary>
 public static class CliApp
 {
-    static readonly string[] Commands = ["generate", "info", "build", "quantize"];
+    static readonly string[] Commands = ["generate", "info", "build", "run-component", "quantize"];
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error, CliEnvironment.FromProcess());
 
@@ -48,7 +48,8 @@ public static class CliApp
                 "generate" => GenerateCommand.Run(args[1..], output, log, environment),
                 "info" => InfoCommand.Run(args[1..], output),
                 "build" => Build(args[1..], output, log),
-                "quantize" => QuantizeCommand.Run(args[1..], output, QuantizationSchemeRegistry.CreateDefault()),
+                "run-component" => RunComponent(args[1..], output, log),
+                "quantize" => QuantizeCommand.Run(args[1..], output, log, QuantizationSchemeRegistry.CreateDefault()),
                 _ => throw new UsageException($"unknown command '{args[0]}' (commands: {string.Join(", ", Commands)}; visualgen --help lists their flags)"),
             };
         }
@@ -86,6 +87,14 @@ public static class CliApp
         var cl = new CommandLine(args, BuildCommand.Flags);
         EngineCacheLocation.Require(Runtime.CacheDirectory(RunConfiguration.FromFlags(cl).EngineCache), log);
         return BuildCommand.Run(args, output, log);
+    }
+
+    /// <summary>run-component, with its engine cache checked before the component is traced.</summary>
+    static int RunComponent(string[] args, TextWriter output, TextWriter log)
+    {
+        var cl = new CommandLine(args, RunComponentCommand.Flags);
+        EngineCacheLocation.Require(Runtime.CacheDirectory(RunConfiguration.FromFlags(cl).EngineCache), log);
+        return RunComponentCommand.Run(args, output, log);
     }
 
     /// <summary>The CLI's informational version (the project's Version, and the commit when the build knew it).</summary>

@@ -12,7 +12,10 @@ public static class CliUsage
                     [--output PATH] [--format mp4|png] [--engine ort-cpu|ort-cuda|native-cuda]
                     [--engine-cache DIR | --cache DIR] [--attention bf16|fp8]   (fp8: self-attention in FP8 on native-cuda)
                     [--gpu-memory GiB]   (native-cuda: engines of earlier stages are released to stay within it)
-                    [--config FILE.yaml]   (engine, engine_cache, gpu_memory, attention_config, parallel_config; flags win)
+                    [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]   (quantize the transformer's
+                    linears when its graph is built; a checkpoint with a quantization_config runs quantized as stored)
+                    [--config FILE.yaml]   (engine, engine_cache, gpu_memory, attention_config, quant_config,
+                    parallel_config; flags win)
                     Without --model, a built-in tiny demo model (random weights) is used.
                     --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;
                     an extension that disagrees with --format is refused. PNG video is a folder of frames.
@@ -27,10 +30,26 @@ public static class CliUsage
     public const string Build = """
           build     --model DIR [--components a,b] [--cache DIR | --engine-cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]
                     [--verify full|changed] [--attention bf16|fp8] [--gpu-memory GiB] [--config FILE.yaml]
+                    [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]
                     Exports and builds every component (or those listed) into the engine cache.
         """;
 
+    public const string RunComponent = """
+          run-component --model DIR --component NAME --inputs FILE [--prefix P] --output FILE
+                    [--engine ort-cpu|ort-cuda|native-cuda] [--engine-cache DIR | --cache DIR]
+                    [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]
+                    Builds one component (transformer, vae.decoder, ...) and runs it on the tensors of FILE named
+                    P + input name; writes the output as 'out' (several outputs: each by its name). For checking
+                    a quantized checkpoint against a reference. A checkpoint whose config.json has a ModelOpt
+                    quantization_config is loaded quantized as stored; --quant-algo quantizes a float checkpoint's
+                    transformer linears when the graph is built (--quant-ignore: module paths left as they are, * any run).
+        """;
+
     public static readonly string Quantize = $"""
+          quantize  --model DIR --scheme fp8|fp8_block|nvfp4 --output DIR2 [--ignore PATTERN,...]
+                    Writes a ModelOpt-style quantized copy of a checkpoint: the diffusion transformers' linears as
+                    codes + scales with quantization_config in config.json (linears whose shape the blocks do not
+                    divide stay unquantized, are logged and ignored), everything else copied. Runs as stored.
           quantize  --tensors FILE --scheme {string.Join("|", QuantizationSchemeRegistry.CreateDefault().Names)} --output FILE
                     Quantizes every tensor of a safetensors file (F32, BF16 or F16) and writes TENSOR.SCHEME.PART:
         {string.Join("\n", QuantizationSchemeRegistry.CreateDefault().Schemes.Select(s => $"              {s.Name,-11}{s.Summary}"))}
@@ -47,6 +66,7 @@ public static class CliUsage
         "generate" => Command("generate", Generate),
         "info" => Command("info", Info),
         "build" => Command("build", Build),
+        "run-component" => Command("run-component", RunComponent),
         "quantize" => Command("quantize", Quantize),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a command"),
     };
@@ -56,6 +76,7 @@ public static class CliUsage
         {Generate}
         {Info}
         {Build}
+        {RunComponent}
         {Quantize}
         {ExitStatus}
         """;

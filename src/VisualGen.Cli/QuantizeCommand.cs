@@ -5,17 +5,20 @@ using VisualGen.Quantization;
 namespace VisualGen.Cli;
 
 /// <summary>
+/// <c>quantize --model DIR ...</c> writes a quantized checkpoint (<see cref="QuantizeModelCommand"/>);
 /// <c>quantize --tensors FILE --scheme NAME --output FILE</c>: quantizes every tensor of a safetensors file with one
 /// scheme and writes each part as <c>{tensor}.{scheme}.{part}</c> (the names of the quantization fixtures), atomically.
 /// An unknown scheme is a usage error listing the schemes; a tensor the scheme cannot take is a one-line error naming it.
 /// </summary>
 public static class QuantizeCommand
 {
-    public static readonly string[] Flags = ["tensors", "scheme", "output"];
+    public static readonly string[] Flags = ["tensors", "model", "scheme", "output", "ignore"];
 
-    public static int Run(string[] args, TextWriter output, QuantizationSchemeRegistry schemes)
+    public static int Run(string[] args, TextWriter output, TextWriter log, QuantizationSchemeRegistry schemes)
     {
         var cl = new CommandLine(args, Flags);
+        if (cl.Has("model")) return QuantizeModelCommand.Run(cl, output, log);
+        if (cl.Has("ignore")) throw new UsageException("--ignore goes with --model");
         string input = cl.Required("tensors");
         string name = cl.Required("scheme");
         string target = cl.Required("output");

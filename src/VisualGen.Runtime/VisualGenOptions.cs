@@ -27,6 +27,11 @@ public sealed record VisualGenOptions
     /// <summary>GPU memory (bytes) the pipeline's engines may hold together; null: no limit.</summary>
     public long? GpuMemoryBudget { get; init; }
 
+    /// <summary>Dynamic quantization of the diffusion transformer's linears when its graph is built (ModelOpt
+    /// <c>quant_algo</c> and <c>ignore</c> patterns); null: none. A checkpoint whose config.json has a
+    /// <c>quantization_config</c> runs quantized as stored (and refuses this).</summary>
+    public VisualGen.Quantization.QuantizationConfig? Quantization { get; init; }
+
     /// <summary>Receives the engine export/build lines ("exporting transformer ..."); null: none.</summary>
     public Action<string>? Log { get; init; }
 
@@ -38,6 +43,7 @@ public sealed record VisualGenOptions
         EngineCacheDirectory = config.EngineCache,
         Attention = config.Attention.Precision == "fp8" ? AttentionPrecision.Fp8 : AttentionPrecision.Bf16,
         GpuMemoryBudget = config.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null,
+        Quantization = config.Quantization,
     };
 
     /// <summary>Throws <see cref="ArgumentException"/> saying what to change when the options do not fit together.</summary>

@@ -16,6 +16,7 @@ public static class OnnxGraphReader
         if (!File.Exists(onnxPath)) throw new EngineException($"graph file not found: {onnxPath}");
         ModelProto model;
         using (var s = File.OpenRead(onnxPath)) model = ModelProto.Parser.ParseFrom(s);
+        Planning.QuantizedLinearCheck.Refuse(model, onnxPath);
         string dir = Path.GetDirectoryName(Path.GetFullPath(onnxPath))!;
         var g = new OpGraph();
         var graph = model.Graph;

@@ -1,3 +1,4 @@
+using VisualGen.Exporter.Quantization;
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
@@ -68,11 +69,11 @@ public sealed class FluxTransformer2D
     }
 
     /// <summary>Traces the transformer of a checkpoint component folder into a graph.</summary>
-    public static Graph.Graph Trace(string componentDir, ITensorSource weights)
+    public static Graph.Graph Trace(string componentDir, ITensorSource weights, QuantizedLinears? quantization = null)
     {
         var config = FluxTransformerConfig.Read(componentDir);
         var tracer = new Tracer("flux_transformer");
-        var w = new Weights(tracer, weights, componentDir);
+        var w = new Weights(tracer, weights, componentDir, quantization);
         var model = new FluxTransformer2D(w, config);
         w.CheckAllUsed();
         var hs = tracer.Input("hidden_states", TensorDType.F32, "batch", "image_tokens", config.InChannels.ToString());

@@ -1,3 +1,4 @@
+using VisualGen.Exporter.Quantization;
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
@@ -57,13 +58,13 @@ public sealed class QwenImageTransformer2DModel
     }
 
     /// <summary>Traces the transformer of a checkpoint component folder into a graph.</summary>
-    public static Graph.Graph Trace(string componentDir, ITensorSource weights)
+    public static Graph.Graph Trace(string componentDir, ITensorSource weights, QuantizedLinears? quantization = null)
     {
         string configPath = Path.Combine(componentDir, "config.json");
         var config = ComponentConfig.FromFile(configPath).ToRecord<QwenImageTransformerConfig>();
         config.Validate(configPath);
         var tracer = new Tracer("qwenimage_transformer");
-        var w = new Weights(tracer, weights, componentDir);
+        var w = new Weights(tracer, weights, componentDir, quantization);
         var model = new QwenImageTransformer2DModel(w, config);
         w.CheckAllUsed();
         var hs = tracer.Input("hidden_states", TensorDType.F32, "batch", "image_tokens", config.InChannels.ToString());

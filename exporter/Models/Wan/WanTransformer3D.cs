@@ -1,3 +1,4 @@
+using VisualGen.Exporter.Quantization;
 using VisualGen.Checkpoints;
 using VisualGen.Exporter.Graph;
 using VisualGen.Exporter.Modules;
@@ -78,11 +79,11 @@ public sealed class WanTransformer3D
     }
 
     /// <summary>Traces the whole transformer of a checkpoint component folder into a graph.</summary>
-    public static Graph.Graph Trace(string componentDir, ITensorSource weights, bool perTokenTimesteps = false)
+    public static Graph.Graph Trace(string componentDir, ITensorSource weights, bool perTokenTimesteps = false, QuantizedLinears? quantization = null)
     {
         var config = ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")).ToRecord<WanTransformerConfig>();
         var tracer = new Tracer("wan_transformer");
-        var w = new Weights(tracer, weights, componentDir);
+        var w = new Weights(tracer, weights, componentDir, quantization);
         var model = new WanTransformer3D(w, config);
         w.CheckAllUsed("norm_added_q");
         var hs = tracer.Input("hidden_states", TensorDType.F32, "batch", config.InChannels.ToString(), "frames", "height", "width");

@@ -19,6 +19,8 @@ public sealed record ServerOptions
     public string? Attention { get; init; }
     /// <summary>GPU memory (GiB, as given) the pipeline's engines may hold together; null: no limit.</summary>
     public string? GpuMemory { get; init; }
+    /// <summary>Dynamic quantization of the transformer's linears (--quant-algo, --quant-ignore); null: none.</summary>
+    public VisualGen.Quantization.QuantizationConfig? Quantization { get; init; }
     /// <summary>Listen port on loopback (127.0.0.1); 0 picks a free port. Use --urls to listen elsewhere.</summary>
     public int Port { get; init; } = 8000;
     /// <summary>Explicit listen URLs (ASP.NET's --urls), overriding Port.</summary>
@@ -72,12 +74,21 @@ public sealed record ServerOptions
 
     public const string Usage =
         "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8]\n" +
-        "                        [--gpu-memory GiB] [--config FILE.yaml]   (engine, engine_cache, gpu_memory, attention_config; flags win)\n" +
+        "                        [--gpu-memory GiB] [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]\n" +
+        "                        [--config FILE.yaml]   (engine, engine_cache, gpu_memory, attention_config, quant_config; flags win)\n" +
         "                        [--port N | --urls URLS] [--public-url URL] [--data DIR] [--store postgres://USER:PASSWORD@HOST:PORT/DB] [--outputs DIR] [--lease AGE]\n" +
         "                        [--retention-max-age AGE] [--retention-max-bytes N] [--retention-sweep AGE]   (AGE: 90s, 30m, 24h, 7d)\n" +
         "                        [--queue-size N] [--shutdown-grace AGE] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
         "                        [--max-job-memory N] [--job-timeout AGE] [--max-image-pixels N]\n" +
         $"  API keys also come from ${ApiKeysVariable} (comma-separated); the store from ${Jobs.Postgres.StoreAddress.Variable}.";
+
+    static VisualGen.Quantization.QuantizationConfig CheckedQuantization(string algo, IReadOnlyList<string>? ignore)
+    {
+        try { return VisualGen.Exporter.Commands.QuantizationFlags.Parse(algo, ignore is null ? null : string.Join(",", ignore))!; }
+        catch (VisualGen.Exporter.Commands.UsageException e) { throw new ArgumentException(e.Message); }
+    }
+
+    static string[] Patterns(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     static string CheckedGpuMemory(string value)
     {
@@ -112,6 +123,8 @@ public sealed record ServerOptions
                 "--engine" => o with { Engine = Value() },
                 "--attention" => o with { Attention = Value() },
                 "--gpu-memory" => o with { GpuMemory = CheckedGpuMemory(Value()) },
+                "--quant-algo" => o with { Quantization = CheckedQuantization(Value(), o.Quantization?.Ignore) },
+                "--quant-ignore" => o with { Quantization = o.Quantization is { } q ? q with { Ignore = Patterns(Value()) } : throw new ArgumentException("--quant-ignore needs --quant-algo before it") },
                 "--port" => o with { Port = Int(0, 65535) },
                 "--urls" => o with { Urls = Value() },
                 "--public-url" => o with { PublicUrl = PublicBase(Value()) },
@@ -145,6 +158,7 @@ public sealed record ServerOptions
             o = o with
             {
                 Engine = o.Engine ?? c.Engine,
+                Quantization = o.Quantization ?? c.Quantization,
                 EngineCacheDir = o.EngineCacheDir ?? c.EngineCache,
                 Attention = o.Attention ?? c.Attention.Precision,
                 GpuMemory = o.GpuMemory ?? (c.GpuMemoryGib is double g ? g.ToString(CultureInfo.InvariantCulture) : null),

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using VisualGen.Quantization;
 
 namespace VisualGen.Configuration;
 
@@ -27,6 +28,10 @@ public sealed record VisualGenConfig
 
     public ParallelConfig Parallel { get; init; } = new();
 
+    /// <summary><c>quant_config</c>: dynamic quantization of the transformers' linears when their graphs are built
+    /// (ModelOpt's <c>quant_algo</c> and <c>ignore</c>); null: none (a checkpoint's own quantization_config still applies).</summary>
+    public QuantizationConfig? Quantization { get; init; }
+
     /// <summary>Reads and checks a YAML configuration file.</summary>
     public static VisualGenConfig Load(string path)
     {
@@ -46,8 +51,8 @@ public sealed record VisualGenConfig
             GpuMemoryGib = root.Number("gpu_memory", min: 1.0 / 1024),
             Attention = AttentionConfig.Read(root.Section("attention_config")),
             Parallel = ParallelConfig.Read(root.Section("parallel_config")),
+            Quantization = ReadQuantization(root.Section("quant_config"), origin),
         };
-        root.Refuse("quant_config", "quantized linears are not implemented in this build (issue 13); remove the section");
         root.Refuse("cache_config", "step caching (TeaCache, Cache-DiT) is not implemented in this build (issue 13); remove the section");
         root.Refuse("cpu_offload_config", "VisualGen offloads by a memory budget instead: set gpu_memory (GiB)");
         root.Refuse("cuda_graph_config", "the native engine always captures its transformer step as a CUDA graph; there is nothing to set");
@@ -62,6 +67,21 @@ public sealed record VisualGenConfig
         return config;
     }
 
+    /// <summary><c>quant_config: {quant_algo: FP8 | FP8_BLOCK_SCALES | NVFP4, dynamic: true, ignore: [patterns]}</c>.</summary>
+    static QuantizationConfig? ReadQuantization(ConfigSection? s, string origin)
+    {
+        if (s is null) return null;
+        string? algo = s.String("quant_algo");
+        bool? dynamic = s.Boolean("dynamic");
+        var ignore = s.Strings("ignore") ?? [];
+        s.RejectUnknown();
+        if (algo is null) throw s.Error("quant_algo", "missing: FP8, FP8_BLOCK_SCALES or NVFP4");
+        if (dynamic == false)
+            throw s.Error("dynamic", "false describes a pre-quantized (static) checkpoint, whose config.json carries its own quantization_config and is loaded as it is; remove quant_config for it");
+        try { return new QuantizationConfig(QuantAlgo.Parse(algo, "quant_config.quant_algo"), ignore); }
+        catch (QuantizationException e) { throw new ConfigException(origin, e.Message); }
+    }
+
     /// <summary>The configuration as YAML (the merged result that <c>info</c> prints).</summary>
     public string ToYaml()
     {
@@ -74,6 +94,8 @@ public sealed record VisualGenConfig
         if (Attention.Precision == "fp8")
             b.AppendLine("  quant_attention_config: {qk_dtype: fp8, v_dtype: fp8, q_block_size: 0, k_block_size: 0, v_block_size: 0}");
         b.AppendLine($"parallel_config: {{cfg_size: {Parallel.CfgSize}, ulysses_size: {Parallel.UlyssesSize}}}");
+        if (Quantization is { } q)
+            b.AppendLine($"quant_config: {{quant_algo: {q.Algo.Name}, dynamic: true, ignore: [{string.Join(", ", q.Ignore.Select(p => $"'{p}'"))}]}}");
         return b.ToString();
     }
 }

@@ -11,6 +11,10 @@ public sealed record EngineBuildOptions
 
     public int Opset { get; init; } = 23;
 
+    /// <summary>How the graph's linears are quantized (<c>QuantizationConfig.KeyText</c>: algorithm and ignore
+    /// patterns); "" when they are not. A quantized and an unquantized build never share a cache entry.</summary>
+    public string Quantization { get; init; } = "";
+
     public string ProfileText => string.Join(";", Profiles.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
 }
 

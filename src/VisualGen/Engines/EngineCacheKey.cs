@@ -19,6 +19,8 @@ public static class EngineCacheKey
             ("profiles", parts.Profiles), ("opset", parts.Opset.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ("exporter_version", parts.ExporterVersion),
         };
+        // the quantization line only where there is one, so unquantized keys stay what they were
+        if (parts.Quantization.Length > 0) fields = [.. fields, ("quantization", parts.Quantization)];
         var sb = new StringBuilder(Schema).Append('\n');
         foreach (var (name, value) in fields) sb.Append(name).Append('=').Append(JsonSerializer.Serialize(value)).Append('\n');
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));

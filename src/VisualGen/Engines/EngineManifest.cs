@@ -31,6 +31,8 @@ public sealed record EngineKeyParts
     public required string Profiles { get; init; }
     public required int Opset { get; init; }
     public required string ExporterVersion { get; init; }
+    /// <summary><see cref="EngineBuildOptions.Quantization"/> ("" for unquantized graphs and manifests written before it).</summary>
+    public string Quantization { get; init; } = "";
 
     /// <summary>The parts of a graph (its hash and weight fingerprint, from the exporter) built with <paramref name="options"/> for <paramref name="backend"/>.</summary>
     public static EngineKeyParts For(string graphHash, string weightFingerprint, string exporterVersion, EngineBuildOptions options, IEngineBackend backend) => new()
@@ -44,5 +46,6 @@ public sealed record EngineKeyParts
         Profiles = options.ProfileText,
         Opset = options.Opset,
         ExporterVersion = exporterVersion,
+        Quantization = options.Quantization,
     };
 }

@@ -20,7 +20,11 @@ public sealed class Nvfp4Scheme : IQuantizationScheme
 
     public string Summary => "NVFP4 (E2M1, e4m3 scale per 16 inputs, fp32 scale_2): packed, block_scale, scale_2, dequant";
 
-    public QuantizedTensor Quantize(SourceTensor tensor)
+    public QuantizedTensor Quantize(SourceTensor tensor) => Quantize(tensor, AbsMax.Of(tensor.Values));
+
+    /// <summary>Quantizes with scale_2 = <paramref name="tensorAmax"/>/(6·448): the tensor's own amax, or the largest of
+    /// linears that share one scale_2 (ModelOpt gives q, k and v one, for a fused QKV GEMM).</summary>
+    public QuantizedTensor Quantize(SourceTensor tensor, float tensorAmax)
     {
         tensor.RequireMatrix(Name);
         int rows = tensor.Rows, columns = tensor.Columns;
@@ -28,7 +32,7 @@ public sealed class Nvfp4Scheme : IQuantizationScheme
             throw new QuantizationException($"tensor '{tensor.Name}' has {columns} input columns (shape [{rows}, {columns}]); {Name} needs a multiple of {BlockSize}");
         int blocksPerRow = columns / BlockSize;
         var x = tensor.Values;
-        float scale2 = AbsMax.Of(x) / Range;
+        float scale2 = tensorAmax / Range;
         float blockRange = 6f * scale2;
         var packed = new byte[x.Length / 2];
         var blockScales = new byte[rows * blocksPerRow];

@@ -49,7 +49,9 @@ public sealed class ConfigFileTests
     [InlineData("attention_config:\n  backnd: default\n", "a.yaml: attention_config.backnd: unknown key (known here: backend, quant_attention_config, sparse_attention_config)")]
     [InlineData("engine: native-cuda\nquant_attention: fp8\n", "quant_attention: unknown key")]
     [InlineData("cache_config:\n  cache_backend: teacache\n", "cache_config: step caching (TeaCache, Cache-DiT) is not implemented in this build")]
-    [InlineData("quant_config:\n  quant_algo: FP8\n", "quant_config: quantized linears are not implemented in this build")]
+    [InlineData("quant_config:\n  quant_algo: FP4\n", "unknown quant_algo 'FP4' (known: FP8, FP8_BLOCK_SCALES, NVFP4)")]
+    [InlineData("quant_config:\n  quant_algo: FP8\n  dynamic: false\n", "quant_config.dynamic: false describes a pre-quantized (static) checkpoint")]
+    [InlineData("quant_config:\n  ignore: [proj_out]\n", "quant_config.quant_algo: missing")]
     [InlineData("parallel_config:\n  ulysses_size: 2\n", "parallel_config.ulysses_size: 2 GPUs: multi-GPU parallelism is not implemented")]
     [InlineData("engine: native-cuda\nattention_config:\n  quant_attention_config: {qk_dtype: int8, v_dtype: fp8, q_block_size: 1, k_block_size: 4, v_block_size: 1}\n",
         "the recipe qk_dtype int8, v_dtype fp8, blocks (1, 4, 1) is not implemented")]

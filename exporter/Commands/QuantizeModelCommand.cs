@@ -1,0 +1,93 @@
+using VisualGen.Checkpoints;
+using VisualGen.Exporter.Export;
+using VisualGen.Exporter.Quantization;
+using VisualGen.Quantization;
+
+namespace VisualGen.Exporter.Commands;
+
+/// <summary>
+/// <c>quantize --model DIR --scheme fp8|fp8_block|nvfp4 --output DIR2 [--ignore P,Q]</c>: writes a ModelOpt-style
+/// quantized copy of a diffusers checkpoint. The diffusion transformers' linears (found by tracing each one, so
+/// exactly the linears its graph has) are quantized with the scheme's exact quantizer; the rest of every folder is
+/// copied. Linears whose shape the algorithm's blocks do not divide stay unquantized, are named in the log and join
+/// the written config's <c>ignore</c>. The copy is made beside DIR2 and renamed into place.
+/// </summary>
+public static class QuantizeModelCommand
+{
+    public static int Run(CommandLine cl, TextWriter output, TextWriter log)
+    {
+        string model = Path.GetFullPath(cl.Required("model"));
+        string scheme = cl.Required("scheme");
+        string target = Path.GetFullPath(cl.Required("output"));
+        if (cl.Has("tensors")) throw new UsageException("give --model (a checkpoint folder) or --tensors (a safetensors file), not both");
+        QuantAlgo algo;
+        try { algo = QuantAlgo.Parse(scheme, "--scheme"); }
+        catch (QuantizationException)
+        {
+            throw new UsageException($"--scheme '{scheme}' does not quantize a checkpoint's weights; --model takes {string.Join(", ", QuantAlgo.All.Select(a => a.Scheme))}");
+        }
+        var ignore = cl.String("ignore")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        var config = new QuantizationConfig(algo, ignore);
+        if (Directory.Exists(target) || File.Exists(target))
+            throw new UsageException($"--output {target} exists; quantize writes a new folder");
+
+        var index = ModelIndex.Load(model);
+        var registry = ComponentExporterRegistry.CreateDefault();
+        var components = index.Components.Values
+            .Where(c => c.IsPresent && registry.TryGet(c.ClassName!, out var e) && e.Quantizable).Select(c => c.Name).ToList();
+        if (components.Count == 0)
+            throw new CheckpointException(index.FilePath, "has no component VisualGen quantizes (the diffusion transformers: WanTransformer3DModel, FluxTransformer2DModel, QwenImageTransformer2DModel)");
+        foreach (var c in components)
+            if (QuantizationConfig.FromComponentConfig(Path.Combine(index.ComponentDirectory(c), "config.json")) is { } existing)
+                throw new QuantizationException($"{index.ComponentDirectory(c)}: component '{c}' is already quantized ({existing.Algo.Name}); quantize takes unquantized checkpoints");
+
+        string root = Path.GetDirectoryName(index.FilePath)!;
+        string staging = $"{target}.tmp-{Environment.ProcessId}";
+        try
+        {
+            var folders = components.Select(c => Path.GetFullPath(index.ComponentDirectory(c))).ToHashSet(StringComparer.Ordinal);
+            Copy(root, staging, folders);
+            foreach (var c in components)
+            {
+                string dir = index.ComponentDirectory(c);
+                var linears = Survey(index, c, dir, registry, config, new LineProgress(line => log.WriteLine("  " + line)));
+                CheckpointQuantizer.QuantizeComponent(dir, Path.Combine(staging, Path.GetRelativePath(root, dir)), config, linears.Quantized, linears.LeftOut);
+                output.WriteLine($"{c}: {linears.Quantized.Count} linear(s) quantized ({algo.Name}), {linears.LeftOut.Count} left unquantized");
+            }
+            Directory.Move(staging, target);
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+        output.WriteLine($"wrote {target}");
+        return 0;
+    }
+
+    /// <summary>Traces the component with a survey that records which linears the config quantizes.</summary>
+    static QuantizedLinears Survey(ModelIndex index, string component, string dir, ComponentExporterRegistry registry,
+        QuantizationConfig config, IProgress<string> log)
+    {
+        var exporter = registry.Get(index, component);
+        var survey = new QuantizedLinears(config, fromCheckpoint: false, log) { SurveyOnly = true };
+        using var weights = ComponentWeights.Open(dir);
+        foreach (var part in exporter.Parts) exporter.Trace(new TraceContext(index, component, dir, weights, part, survey));
+        return survey;
+    }
+
+    /// <summary>Copies the checkpoint; in the folders to quantize only what is not weights or config.json.</summary>
+    static void Copy(string source, string target, IReadOnlySet<string> quantized)
+    {
+        Directory.CreateDirectory(target);
+        bool isQuantized = quantized.Contains(Path.GetFullPath(source));
+        foreach (var file in Directory.EnumerateFiles(source))
+        {
+            string name = Path.GetFileName(file);
+            if (isQuantized && (name == "config.json" || name.EndsWith(".safetensors", StringComparison.Ordinal)
+                || name.EndsWith(".safetensors.index.json", StringComparison.Ordinal))) continue;
+            File.Copy(file, Path.Combine(target, name));
+        }
+        foreach (var dir in Directory.EnumerateDirectories(source))
+            Copy(dir, Path.Combine(target, Path.GetFileName(dir)), quantized);
+    }
+}

@@ -1,0 +1,58 @@
+using VisualGen.Checkpoints;
+using VisualGen.Tensors;
+
+namespace VisualGen.Exporter.Commands;
+
+/// <summary><c>run-component --model DIR --component NAME --inputs FILE [--prefix P] --output FILE [--engine E]
+/// [--cache DIR] [--quant-algo A] [--quant-ignore P,Q]</c>: builds (or loads from the engine cache) one component and
+/// runs it on the tensors of a safetensors file whose names start with the prefix (the rest of each name is the
+/// component's input name). Writes the output as <c>out</c> when the component has one, else each under its own name:
+/// what a user needs to check a quantized checkpoint against a reference.</summary>
+public static class RunComponentCommand
+{
+    public static readonly string[] Flags = ["model", "component", "inputs", "prefix", "output", .. RunConfiguration.Flags];
+
+    public static int Run(string[] args, TextWriter output, TextWriter log)
+    {
+        var cl = new CommandLine(args, Flags);
+        string model = Path.GetFullPath(cl.Required("model"));
+        string component = cl.Required("component");
+        string inputsPath = cl.Required("inputs");
+        string prefix = cl.String("prefix") ?? "";
+        string target = cl.Required("output");
+        using var provider = RunConfiguration.CreateEngineProvider(RunConfiguration.FromFlags(cl), new LineProgress(line => log.WriteLine("  " + line)));
+        var all = provider.ComponentsOf(model);
+        if (!all.Contains(component))
+            throw new UsageException($"--component: '{component}' is not a component of {model} (exportable: {string.Join(", ", all)})");
+
+        var inputs = ReadInputs(inputsPath, prefix);
+        var (engine, _) = provider.Prepare(model, component, null);
+        var expected = engine.Manifest.Inputs.Select(i => i.Name).ToList();
+        var missing = expected.Where(n => !inputs.ContainsKey(n)).ToList();
+        if (missing.Count > 0)
+            throw new UsageException($"--inputs {inputsPath} lacks {string.Join(", ", missing.Select(n => $"'{prefix}{n}'"))} ({component} takes {string.Join(", ", expected)})");
+        var extra = inputs.Keys.Where(n => !expected.Contains(n)).Order(StringComparer.Ordinal).ToList();
+        if (extra.Count > 0)
+            throw new UsageException($"--inputs {inputsPath}: {string.Join(", ", extra.Select(n => $"'{prefix}{n}'"))} name no input of {component} (it takes {string.Join(", ", expected)})");
+
+        var outputs = engine.Run(inputs);
+        var written = outputs.Count == 1
+            ? [outputs.Single().Value.ToTensorData("out")]
+            : outputs.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => o.Value.ToTensorData(o.Key)).ToList();
+        SafeTensorsWriter.Write(target, written);
+        foreach (var t in written) output.WriteLine($"{t.Name} [{string.Join(", ", t.Shape)}]");
+        output.WriteLine($"wrote {written.Count} tensor(s) of {component} to {target}");
+        return 0;
+    }
+
+    static Dictionary<string, HostTensor> ReadInputs(string path, string prefix)
+    {
+        using var file = SafeTensorsFile.Open(path);
+        var inputs = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
+        foreach (string name in file.Names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal)))
+            inputs[name[prefix.Length..]] = HostTensor.FromSource(file, name);
+        if (inputs.Count == 0)
+            throw new UsageException($"--inputs {path} holds no tensor whose name starts with '{prefix}' (it holds {string.Join(", ", file.Names.Take(8))})");
+        return inputs;
+    }
+}

@@ -1,0 +1,134 @@
+using System.Text.Json.Nodes;
+using VisualGen.Checkpoints;
+using VisualGen.Cli;
+using VisualGen.Engines;
+using VisualGen.Quantization;
+using VisualGen.Tests.Cli;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Quantization;
+
+/// <summary>Quantization configs from checkpoints and flags: clear errors for what VisualGen cannot take, ignore
+/// patterns, and the engine cache keeping quantized and unquantized builds apart.</summary>
+public class QuantizationErrorTests
+{
+    static CliRun RunComponent(string model, string cache, params string[] extra) =>
+        CliRun.Of(["run-component", "--model", model, "--component", "transformer", "--inputs", QuantizeModelRoundTripTests.Inputs(),
+            "--prefix", "x.", "--output", Path.Combine(Fixtures.TempDir("quant-out"), "out.safetensors"), "--engine-cache", cache, .. extra]);
+
+    static string Quantized(string scheme)
+    {
+        string target = Path.Combine(Fixtures.TempDir("quant-target"), "q");
+        Assert.Equal(ExitCode.Success, CliRun.Of(["quantize", "--model", QuantizeModelRoundTripTests.TinyModel(), "--scheme", scheme, "--output", target]).Rc);
+        return target;
+    }
+
+    [Fact]
+    public void Unknown_quant_algo_in_a_checkpoint_is_an_error_naming_the_file_and_the_known_ones()
+    {
+        string model = Quantized("fp8");
+        string config = Path.Combine(model, "transformer", "config.json");
+        var json = JsonNode.Parse(File.ReadAllText(config))!;
+        json["quantization_config"]!["quant_algo"] = "INT4_AWQ";
+        File.WriteAllText(config, json.ToJsonString());
+        var run = RunComponent(model, Fixtures.TempDir("quant-cache"));
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Equal($"error: {config}: quantization_config: unknown quant_algo 'INT4_AWQ' (known: FP8, FP8_BLOCK_SCALES, NVFP4)", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
+    public void Unknown_quant_method_is_an_error()
+    {
+        string model = Quantized("nvfp4");
+        string config = Path.Combine(model, "transformer", "config.json");
+        var json = JsonNode.Parse(File.ReadAllText(config))!;
+        json["quantization_config"]!["quant_method"] = "gptq";
+        File.WriteAllText(config, json.ToJsonString());
+        var run = RunComponent(model, Fixtures.TempDir("quant-cache"));
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Contains("quant_method 'gptq' is not supported", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
+    public void Quant_algo_of_the_wrong_type_is_an_error_naming_the_file()
+    {
+        string model = Quantized("fp8");
+        string config = Path.Combine(model, "transformer", "config.json");
+        var json = JsonNode.Parse(File.ReadAllText(config))!;
+        json["quantization_config"]!["quant_algo"] = 8;
+        File.WriteAllText(config, json.ToJsonString());
+        var run = RunComponent(model, Fixtures.TempDir("quant-cache"));
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.StartsWith($"error: {config}: quantization_config: a value has the wrong type", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
+    public void Dynamic_quantization_of_a_quantized_checkpoint_is_refused()
+    {
+        var run = RunComponent(Quantized("fp8"), Fixtures.TempDir("quant-cache"), "--quant-algo", "NVFP4");
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Contains("component 'transformer' is already quantized (FP8); dynamic quantization (NVFP4) takes unquantized checkpoints", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
+    public void Quantizing_a_quantized_checkpoint_is_refused_and_writes_nothing()
+    {
+        string target = Path.Combine(Fixtures.TempDir("quant-target"), "again");
+        var run = CliRun.Of(["quantize", "--model", Quantized("fp8_block"), "--scheme", "fp8", "--output", target]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Contains("is already quantized (FP8_BLOCK_SCALES); quantize takes unquantized checkpoints", Assert.Single(run.ErrorLines));
+        Assert.False(Directory.Exists(target));
+    }
+
+    [Theory]
+    [InlineData(new[] { "--quant-algo", "int8" }, "error: --quant-algo: unknown quant_algo 'int8' (known: FP8, FP8_BLOCK_SCALES, NVFP4)")]
+    [InlineData(new[] { "--quant-ignore", "proj_out" }, "error: --quant-ignore needs --quant-algo")]
+    public void Bad_quantization_flags_are_usage_errors(string[] flags, string expected)
+    {
+        var run = RunComponent(QuantizeModelRoundTripTests.TinyModel(), Fixtures.TempDir("quant-cache"), flags);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Equal(expected, Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
+    public void Quantize_model_takes_weight_schemes_only()
+    {
+        var run = CliRun.Of(["quantize", "--model", QuantizeModelRoundTripTests.TinyModel(), "--scheme", "fp8_1x128", "--output", Path.Combine(Fixtures.TempDir("q"), "o")]);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Equal("error: --scheme 'fp8_1x128' does not quantize a checkpoint's weights; --model takes fp8, fp8_block, nvfp4", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
+    public void Ignore_patterns_leave_the_linears_they_match_unquantized()
+    {
+        string target = Path.Combine(Fixtures.TempDir("quant-target"), "q");
+        var run = CliRun.Of(["quantize", "--model", QuantizeModelRoundTripTests.TinyModel(), "--scheme", "fp8", "--output", target,
+            "--ignore", "condition_embedder.*,blocks.0.attn2.to_out.0"]);
+        Assert.True(run.Rc == ExitCode.Success, run.Err);
+        Assert.Contains("transformer: 10 linear(s) quantized (FP8), 0 left unquantized", run.Out);
+        using var weights = SafeTensorsFile.Open(Path.Combine(target, "transformer", "diffusion_pytorch_model.safetensors"));
+        Assert.Equal(TensorDType.BF16, weights.Info("condition_embedder.time_proj.weight").DType);
+        Assert.Equal(TensorDType.BF16, weights.Info("blocks.0.attn2.to_out.0.weight").DType);
+        Assert.Equal(TensorDType.F8E4M3, weights.Info("blocks.0.attn2.to_q.weight").DType);
+        Assert.False(weights.Contains("blocks.0.attn2.to_out.0.weight_scale"));
+        var config = new QuantizationConfig(QuantAlgo.Fp8, ["blocks.*.to_q", "proj_out"]);
+        Assert.True(config.IsIgnored("blocks.3.attn1.to_q"));
+        Assert.False(config.IsIgnored("blocks.3.attn1.to_qk"));
+        Assert.False(config.IsIgnored("proj_out_2"));
+    }
+
+    [Fact]
+    public void Quantized_and_unquantized_builds_never_share_a_cache_entry()
+    {
+        string model = QuantizeModelRoundTripTests.TinyModel(), cache = Fixtures.TempDir("quant-cache");
+        var plain = RunComponent(model, cache);
+        var fp8 = RunComponent(model, cache, "--quant-algo", "FP8");
+        var nvfp4 = RunComponent(model, cache, "--quant-algo", "NVFP4");
+        Assert.All(new[] { plain, fp8, nvfp4 }, r => Assert.True(r.Rc == ExitCode.Success, r.Err));
+        var entries = Directory.GetFiles(cache, "manifest.json", SearchOption.AllDirectories);
+        Assert.Equal(3, entries.Length);
+        var parts = new EngineKeyParts { GraphHash = "g", WeightFingerprint = "w", Backend = "b", BackendVersion = "1", Device = "d", Precision = "fp32", Profiles = "", Opset = 23, ExporterVersion = "e" };
+        Assert.NotEqual(EngineCacheKey.Compute(parts), EngineCacheKey.Compute(parts with { Quantization = "FP8;ignore=" }));
+        Assert.NotEqual(EngineCacheKey.Compute(parts with { Quantization = "FP8;ignore=" }), EngineCacheKey.Compute(parts with { Quantization = "NVFP4;ignore=" }));
+    }
+}
