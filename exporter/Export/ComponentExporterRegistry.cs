@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Exporter.Models.Flux;
+using VisualGen.Exporter.Models.Flux2;
 using VisualGen.Exporter.Models.QwenImage;
 using VisualGen.Exporter.Models.Shared.Clip;
 using VisualGen.Exporter.Models.Shared.Qwen25VL;
@@ -48,6 +49,7 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("Qwen2_5_VLForConditionalGeneration", [""], ctx => Qwen25VLTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("Flux2Transformer2DModel", [""], ctx => Flux2Transformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
             ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
             : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)));
