@@ -50,6 +50,10 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("Flux2Transformer2DModel", [""], ctx => Flux2Transformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        // FLUX.2's VAE: AutoencoderKL's graphs; its latent batch-norm statistics ("bn.") are the pipeline's
+        .Register(new ComponentExporter(AutoencoderKLFlux2.ClassName, ["decoder", "encoder"], ctx => ctx.Part == "decoder"
+            ? AutoencoderKLFlux2.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
+            : AutoencoderKLFlux2.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
             ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
             : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)));
