@@ -49,6 +49,7 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("Qwen2_5_VLForConditionalGeneration", [""], ctx => Qwen25VLTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("Mistral3ForConditionalGeneration", [""], ctx => Flux2TextEncoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("Flux2Transformer2DModel", [""], ctx => Flux2Transformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
         // FLUX.2's VAE: AutoencoderKL's graphs; its latent batch-norm statistics ("bn.") are the pipeline's
         .Register(new ComponentExporter(AutoencoderKLFlux2.ClassName, ["decoder", "encoder"], ctx => ctx.Part == "decoder"
