@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Pipelines.Flux;
+using VisualGen.Pipelines.Flux2;
 using VisualGen.Pipelines.QwenImage;
 using VisualGen.Pipelines.Wan;
 
@@ -12,5 +13,6 @@ public static class ModelFamilies
         .Register("WanPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
         .Register("WanImageToVideoPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
         .Register("FluxPipeline", new PipelineDescriptor("flux", (model, engines) => new FluxPipeline(model, engines)))
+        .Register("Flux2Pipeline", new PipelineDescriptor("flux2", (model, engines) => new Flux2Pipeline(model, engines)))
         .Register("QwenImagePipeline", new PipelineDescriptor("qwenimage", (model, engines) => new QwenImagePipeline(model, engines)));
 }
