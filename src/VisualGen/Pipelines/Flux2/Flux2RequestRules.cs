@@ -7,10 +7,6 @@ namespace VisualGen.Pipelines.Flux2;
 /// size asked for. Flux2Pipeline has no negative prompt: FLUX.2-dev is guidance-distilled.</summary>
 public static class Flux2RequestRules
 {
-    /// <summary>The longest prompt the pipeline pads to (its tokenizer_max_length is 512; the text encoder takes more,
-    /// but the transformer's text RoPE and the reference run with at most this).</summary>
-    public const int MaxSequenceLengthLimit = 512;
-
     public static void Validate(GenerationRequest r, Flux2ModelConfig c, int height, int width, int steps, int maxSeq)
     {
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
@@ -27,8 +23,9 @@ public static class Flux2RequestRules
             throw new GenerationException("num_frames", $"FLUX.2 generates images: num_frames must be 1 or absent, got {f}");
         if (steps <= 0) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at least 1, got {steps}");
         if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
-        if (maxSeq <= 0 || maxSeq > MaxSequenceLengthLimit)
-            throw new GenerationException("max_sequence_length", $"max_sequence_length must be between 1 and {MaxSequenceLengthLimit}, got {maxSeq}");
+        // diffusers sets no upper limit; the text encoder's positions do
+        if (maxSeq <= 0 || maxSeq > c.TextMaxPositions)
+            throw new GenerationException("max_sequence_length", $"max_sequence_length must be between 1 and the text encoder's max_position_embeddings ({c.TextMaxPositions}), got {maxSeq}");
         if (r.GuidanceScale is double g && (g < 0 || double.IsNaN(g) || double.IsInfinity(g)))
             throw new GenerationException("guidance_scale", $"guidance_scale must be a finite number ≥ 0, got {g}");
         if (r.NegativePrompt is not null)
