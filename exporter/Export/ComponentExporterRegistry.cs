@@ -1,6 +1,7 @@
 using VisualGen.Checkpoints;
 using VisualGen.Exporter.Models.Cosmos3;
 using VisualGen.Exporter.Models.Flux;
+using VisualGen.Exporter.Models.Flux2;
 using VisualGen.Exporter.Models.QwenImage;
 using VisualGen.Exporter.Models.Shared.Clip;
 using VisualGen.Exporter.Models.Shared.Qwen25VL;
@@ -50,6 +51,12 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights, ctx.Quantization)) { Quantizable = true })
         .Register(new ComponentExporter("Cosmos3OmniTransformer", [""], ctx => Cosmos3OmniTransformer.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights, ctx.Quantization)) { Quantizable = true })
+        .Register(new ComponentExporter("Mistral3ForConditionalGeneration", [""], ctx => Flux2TextEncoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("Flux2Transformer2DModel", [""], ctx => Flux2Transformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        // FLUX.2's VAE: AutoencoderKL's graphs; its latent batch-norm statistics ("bn.") are the pipeline's
+        .Register(new ComponentExporter(AutoencoderKLFlux2.ClassName, ["decoder", "encoder"], ctx => ctx.Part == "decoder"
+            ? AutoencoderKLFlux2.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
+            : AutoencoderKLFlux2.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
             ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
             : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)));

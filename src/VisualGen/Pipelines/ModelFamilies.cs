@@ -1,6 +1,7 @@
 using VisualGen.Checkpoints;
 using VisualGen.Pipelines.Cosmos3;
 using VisualGen.Pipelines.Flux;
+using VisualGen.Pipelines.Flux2;
 using VisualGen.Pipelines.QwenImage;
 using VisualGen.Pipelines.Wan;
 
@@ -13,6 +14,7 @@ public static class ModelFamilies
         .Register("WanPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
         .Register("WanImageToVideoPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
         .Register("FluxPipeline", new PipelineDescriptor("flux", (model, engines) => new FluxPipeline(model, engines)))
+        .Register("Flux2Pipeline", new PipelineDescriptor("flux2", (model, engines) => new Flux2Pipeline(model, engines)))
         .Register("QwenImagePipeline", new PipelineDescriptor("qwenimage", (model, engines) => new QwenImagePipeline(model, engines)))
         .Register("Cosmos3OmniPipeline", new PipelineDescriptor("cosmos3", (model, engines) => new Cosmos3Pipeline(model, engines)));
 }

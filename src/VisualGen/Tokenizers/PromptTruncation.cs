@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Tokenizers.Flux;
+using VisualGen.Tokenizers.Flux2;
 using VisualGen.Tokenizers.QwenImage;
 using VisualGen.Tokenizers.Wan;
 
@@ -13,7 +14,8 @@ public sealed record PromptCut(string Encoder, string LimitName, int Limit, int 
 /// Which prompt tokens a pipeline class cuts off, found before generating, so a caller can warn as diffusers does
 /// ("The following part of your input was truncated ..."). Each entry tokenizes as that pipeline's encoders do:
 /// Wan's UMT5 and FLUX's T5 at max_sequence_length, FLUX's CLIP at its 77 tokens, Qwen-Image's template at the
-/// tokenizer's 1024 tokens and then max_sequence_length after the 34 dropped template tokens.
+/// tokenizer's 1024 tokens and then max_sequence_length after the 34 dropped template tokens, FLUX.2's chat-formatted
+/// prompt (system message included) at max_sequence_length.
 /// </summary>
 public static class PromptTruncation
 {
@@ -25,6 +27,7 @@ public static class PromptTruncation
         ["WanImageToVideoPipeline"] = Wan,
         ["FluxPipeline"] = Flux,
         ["QwenImagePipeline"] = QwenImage,
+        ["Flux2Pipeline"] = Flux2,
     };
 
     /// <summary>The cuts made to <paramref name="prompt"/> by the pipeline of <paramref name="index"/>; empty when it
@@ -46,6 +49,13 @@ public static class PromptTruncation
         yield return new("text_encoder (CLIP)", "CLIP's model_max_length", clip.MaxLength, clip.Tokenize(prompt).TruncatedTokenCount);
         var t5 = FluxT5PromptTokenizer.Load(index.ComponentDirectory("tokenizer_2"), maxSequenceLength ?? FluxT5PromptTokenizer.DefaultMaxSequenceLength);
         yield return new("text_encoder_2 (T5)", "max_sequence_length", t5.MaxSequenceLength, t5.Tokenize(prompt).TruncatedTokenCount);
+    }
+
+    static IEnumerable<PromptCut> Flux2(ModelIndex index, string prompt, int? maxSequenceLength)
+    {
+        var tokenizer = Flux2PromptTokenizer.Load(index.ComponentDirectory("tokenizer"), maxSequenceLength ?? Flux2PromptTokenizer.DefaultMaxSequenceLength);
+        // the chat template's system message counts: it is cut with the prompt
+        yield return new("text_encoder", "max_sequence_length", tokenizer.MaxSequenceLength, tokenizer.Tokenize(prompt).TruncatedTokenCount);
     }
 
     /// <summary>diffusers' QwenImagePipeline default max_sequence_length.</summary>

@@ -45,6 +45,7 @@ public class CliConformanceTests
     [InlineData("wan21_i2v", "frames/frame_0000.png")]
     [InlineData("flux1", "frames.png")]
     [InlineData("qwenimage", "frames.png")]
+    [InlineData("flux2", "frames.png")]
     public void Cli_generate_matches_goldens(string family, string writtenFile)
     {
         string tmp = Fixtures.TempDir("cli");

@@ -44,6 +44,18 @@ public class CliPromptTruncationTests
     }
 
     [ConformanceFact]
+    public void Flux2_cut_counts_the_chat_formatted_prompt()
+    {
+        var index = ModelIndex.Load(Fixtures.Checkpoint("flux2"));
+        var tokenizer = VisualGen.Tokenizers.Flux2.Flux2PromptTokenizer.Load(index.ComponentDirectory("tokenizer"));
+        int total = tokenizer.Tokenize(LongPrompt).TokenCount;   // system message, prompt and the template's tokens
+        var cut = Assert.Single(PromptTruncation.Check(index, LongPrompt, maxSequenceLength: 64));
+        Assert.Equal(("text_encoder", "max_sequence_length", 64), (cut.Encoder, cut.LimitName, cut.Limit));
+        Assert.Equal(total - 64, cut.DroppedTokens);
+        Assert.Empty(PromptTruncation.Check(index, LongPrompt, maxSequenceLength: null));
+    }
+
+    [ConformanceFact]
     public void Cli_warns_on_stderr_when_the_prompt_is_cut()
     {
         var run = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", LongPrompt, "--max-sequence-length", "8",

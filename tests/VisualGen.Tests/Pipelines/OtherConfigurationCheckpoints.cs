@@ -49,6 +49,19 @@ static class OtherConfigurationCheckpoints
         return dir;
     }
 
+    /// <summary>FLUX.2 with 3 heads of 8, two double blocks and one single block, mlp_ratio 2, rope_theta 500, RoPE axes
+    /// (2, 2, 2, 2) (the fixture: 2 × 16, one double and two single blocks, mlp_ratio 3, theta 2000, (4, 4, 4, 4)).</summary>
+    public static string Flux2()
+    {
+        string dir = FromFixture("flux2", "flux2", "tokenizer", "text_encoder", "vae", "scheduler");
+        new Flux2TransformerReference
+        {
+            InChannels = 32, Heads = 3, HeadDim = 8, JointAttentionDim = 48, NumLayers = 2, NumSingleLayers = 1,
+            GuidanceEmbeds = true, AxesDimsRope = [2, 2, 2, 2], MlpRatio = 2.0, RopeTheta = 500,
+        }.Write(Path.Combine(dir, "transformer"), seed: 6);
+        return dir;
+    }
+
     /// <summary>Qwen-Image with 3 heads of 8, one block and RoPE axes (2, 2, 4) (the fixture: 2 × 16, two blocks, (8, 4, 4)).</summary>
     public static string QwenImage()
     {

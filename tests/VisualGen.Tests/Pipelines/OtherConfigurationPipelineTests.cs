@@ -78,6 +78,25 @@ public class OtherConfigurationPipelineTests(ITestOutputHelper output)
     }
 
     [ConformanceFact]
+    public void Flux2_with_other_transformer_configuration_generates_and_embeds_guidance()
+    {
+        string dir = OtherConfigurationCheckpoints.Flux2();
+        using var cleanup = new DeletedOnDispose(dir);
+        Assert.Equal(3, OtherConfigurationCheckpoints.TransformerConfig(dir).GetProperty("num_attention_heads").GetInt32());
+        using var provider = ConformancePipelines.Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(dir, provider);
+        Assert.Equal("Flux2Pipeline", pipeline.Info.ClassName);
+        // a shorter max_sequence_length than the fixture's 512: the text ids and RoPE follow the prompt length
+        var request = new GenerationRequest { Prompt = Prompt, Height = 48, Width = 32, NumInferenceSteps = 2, GuidanceScale = 4.0, MaxSequenceLength = 64, Seed = 1 };
+        var first = Timed(pipeline, request, "flux2 other sizes (export, build, run)");
+        AssertImage(first, 48, 32);
+        Assert.Equal([1L, 3 * 2, 32], first.Latents.Shape);
+        AssertSeedDeterminism(pipeline, request, first);
+        var otherGuidance = Generate(pipeline, request with { GuidanceScale = 1.5 });
+        Assert.True(Compare.MaxAbs(first.Latents.Floats, otherGuidance.Latents.Floats) > 1e-4, "guidance_scale must reach the guidance embedding");
+    }
+
+    [ConformanceFact]
     public void Qwen_image_with_other_transformer_configuration_generates()
     {
         string dir = OtherConfigurationCheckpoints.QwenImage();

@@ -14,12 +14,14 @@ namespace VisualGen.Exporter.Models.Shared.Vae;
 /// <item>encoder: input <c>image</c> [batch, in_channels, H, W] in [-1, 1] → Encoder → quant_conv (when use_quant_conv)
 /// → output <c>latent_mean</c> [batch, latent_channels, H/s, W/s]: the latent distribution's mean, before shift/scale.</item>
 /// </list>
+/// Variants with the same encoder/decoder (FLUX.2's AutoencoderKLFlux2) trace through here under their own class name,
+/// naming the extra weights they keep for the pipeline (<c>ignoredWeights</c>).
 /// </summary>
 public static class AutoencoderKL
 {
     public const string LatentsInput = "latents", SampleOutput = "sample", ImageInput = "image", MeanOutput = "latent_mean";
 
-    public static Graph.Graph TraceDecoder(string componentDir, ITensorSource weights)
+    public static Graph.Graph TraceDecoder(string componentDir, ITensorSource weights, string className = "AutoencoderKL", params string[] ignoredWeights)
     {
         var (tracer, w, c, origin) = Open(componentDir, weights, "autoencoder_kl_decoder");
         var latents = tracer.Input(LatentsInput, TensorDType.F32, "batch", c.LatentChannels.ToString(), "latent_height", "latent_width");
@@ -28,13 +30,13 @@ public static class AutoencoderKL
         var decoder = new VaeDecoder(w.Sub("decoder"), c, origin);
         Tensor sample;
         using (tracer.Scope("decoder")) sample = decoder.Forward(z);
-        w.CheckAllUsed("encoder.", "quant_conv.");
+        w.CheckAllUsed(["encoder.", "quant_conv.", .. ignoredWeights]);
         tracer.Output(sample, SampleOutput, "batch", c.OutChannels.ToString(), "height", "width");
-        Describe(tracer.Graph, "decoder");
+        Describe(tracer.Graph, className, "decoder");
         return tracer.Graph;
     }
 
-    public static Graph.Graph TraceEncoder(string componentDir, ITensorSource weights)
+    public static Graph.Graph TraceEncoder(string componentDir, ITensorSource weights, string className = "AutoencoderKL", params string[] ignoredWeights)
     {
         var (tracer, w, c, origin) = Open(componentDir, weights, "autoencoder_kl_encoder");
         var image = tracer.Input(ImageInput, TensorDType.F32, "batch", c.InChannels.ToString(), "height", "width");
@@ -43,9 +45,9 @@ public static class AutoencoderKL
         using (tracer.Scope("encoder")) moments = encoder.Forward(image);
         if (c.UseQuantConv) moments = new Conv2d(w.Sub("quant_conv"), 2 * c.LatentChannels, 2 * c.LatentChannels, 1).Forward(moments);
         // ignore "decoder." and "post_quant_conv." but not "quant_conv." itself: CheckAllUsed matches by substring
-        w.CheckAllUsed("decoder.", "post_quant_conv.");
+        w.CheckAllUsed(["decoder.", "post_quant_conv.", .. ignoredWeights]);
         tracer.Output(moments.Slice(1, 0, c.LatentChannels), MeanOutput, "batch", c.LatentChannels.ToString(), "latent_height", "latent_width");
-        Describe(tracer.Graph, "encoder");
+        Describe(tracer.Graph, className, "encoder");
         return tracer.Graph;
     }
 
@@ -57,9 +59,9 @@ public static class AutoencoderKL
         return (tracer, new Weights(tracer, weights, componentDir), c, origin);
     }
 
-    static void Describe(Graph.Graph g, string part)
+    static void Describe(Graph.Graph g, string className, string part)
     {
-        g.Metadata["visualgen.class"] = "AutoencoderKL";
+        g.Metadata["visualgen.class"] = className;
         g.Metadata["visualgen.part"] = part;
         g.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
     }

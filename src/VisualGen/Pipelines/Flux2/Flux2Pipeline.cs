@@ -1,0 +1,148 @@
+using VisualGen.Checkpoints;
+using VisualGen.Engines;
+using VisualGen.Schedulers;
+using VisualGen.Tensors;
+using VisualGen.Tokenizers.Flux2;
+
+namespace VisualGen.Pipelines.Flux2;
+
+/// <summary>
+/// diffusers' Flux2Pipeline (FLUX.2-dev text-to-image): the prompt in the Mistral chat format with the pipeline's
+/// system message, the Mistral3 language model's hidden states of layers 10, 20 and 30 stacked as prompt embeddings,
+/// patchified latents packed into tokens with (T, H, W, L) position ids, the flow-matching schedule
+/// linspace(1, 1/n, n) shifted by the empirical mu, embedded guidance (no CFG), then the VAE's latent batch-norm
+/// undone, unpatchified and decoded. Engines come from an <see cref="IEngineProvider"/> on first use.
+/// </summary>
+public sealed class Flux2Pipeline : IGenerationPipeline
+{
+    /// <summary>Flux2Pipeline.default_sample_size (in latent pixels; × vae_scale_factor gives 1024).</summary>
+    const int DefaultSampleSize = 128;
+    const double DefaultGuidanceScale = 4.0;
+
+    readonly ModelIndex _index;
+    readonly PipelineEngines _engines;
+    readonly Flux2ModelConfig _config;
+    readonly Flux2PromptTokenizer _tokenizer;
+    readonly Flux2LatentStats _stats;
+    readonly ComponentConfig _schedulerConfig;
+
+    public PipelineInfo Info { get; }
+
+    public Flux2Pipeline(DetectedModel model, IEngineProvider engines, IProgress<string>? log = null)
+    {
+        _index = model.RequireIndex();
+        _engines = new PipelineEngines(model.Path, engines, log);
+        _config = Flux2ModelConfig.Load(_index);
+        _tokenizer = Flux2PromptTokenizer.Load(_index.ComponentDirectory("tokenizer"));
+        _stats = Flux2LatentStats.Load(_index.ComponentDirectory("vae"), _config.Vae);
+        _schedulerConfig = _index.LoadConfig("scheduler");
+        Info = new PipelineInfo
+        {
+            ClassName = _index.ClassName,
+            Family = model.Family,
+            ProducesVideo = false,
+            AcceptsImage = false,
+            DefaultHeight = DefaultSampleSize * _config.VaeScaleFactor,
+            DefaultWidth = DefaultSampleSize * _config.VaeScaleFactor,
+            DefaultSteps = 50,
+            SizeMultiple = _config.SizeMultiple,
+        };
+    }
+
+    IEngine Engine(string component) => _engines.Get(component);
+
+    public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        Task.Run(() => Generate(request, progress, cancellationToken), cancellationToken);
+
+    public void Validate(GenerationRequest request) => Resolve(request);
+
+    (int Height, int Width, int Steps, int MaxSeq) Resolve(GenerationRequest r)
+    {
+        int height = r.Height ?? Info.DefaultHeight, width = r.Width ?? Info.DefaultWidth;
+        int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
+        int maxSeq = r.MaxSequenceLength ?? Flux2PromptTokenizer.DefaultMaxSequenceLength;
+        Flux2RequestRules.Validate(r, _config, height, width, steps, maxSeq);
+        if (r.Latents is { } given) Flux2RequestRules.CheckLatents(given, GridShape(height, width));
+        return (height, width, steps, maxSeq);
+    }
+
+    /// <summary>The patchified latent grid [1, 4·latent_channels, height/16, width/16] of a size.</summary>
+    long[] GridShape(int height, int width)
+    {
+        var (h, w) = Flux2Latents.Grid(height, width, _config.VaeScaleFactor);
+        return [1, _config.TransformerInChannels, h, w];
+    }
+
+    GenerationResult Generate(GenerationRequest r, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var (height, width, steps, maxSeq) = Resolve(r);
+        float guidanceScale = (float)(r.GuidanceScale ?? DefaultGuidanceScale);
+
+        _engines.BeginStage("encode");
+        progress?.Report(new GenerationProgress("encode", 0, steps));
+        var promptEmbeds = EncodePrompt(r.Prompt, maxSeq);
+        var textIds = Flux2Latents.TextIds(promptEmbeds.Shape[1]);
+
+        long[] gridShape = GridShape(height, width);
+        long h = gridShape[2], w = gridShape[3];
+        var grid = r.Latents is { } given
+            ? Flux2RequestRules.CheckLatents(given, gridShape)
+            : HostTensor.Float32(LatentNoise.Gaussian(gridShape[1] * h * w, r.Seed ?? 0), gridShape);
+        var packed = Flux2Latents.Pack(grid);
+        var imageIds = Flux2Latents.ImageIds(h, w);
+
+        var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
+        Flux2Schedule.SetTimesteps(scheduler, steps, packed.Shape[1]);
+        HostTensor? guidance = _config.GuidanceEmbeds ? HostTensor.Float32([guidanceScale], 1) : null;
+
+        _engines.BeginStage("denoise");
+        var transformer = Engine("transformer");
+        var final = DenoisingLoop.Run(scheduler, packed.Floats, (step, t, sample) =>
+        {
+            var inputs = new Dictionary<string, HostTensor>
+            {
+                ["hidden_states"] = HostTensor.Float32(sample, packed.Shape),
+                ["encoder_hidden_states"] = promptEmbeds,
+                // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
+                ["timestep"] = HostTensor.Float32([(float)t / 1000f], 1),
+                ["img_ids"] = imageIds,
+                ["txt_ids"] = textIds,
+            };
+            if (guidance is not null) inputs["guidance"] = guidance;
+            return transformer.Run(inputs)["sample"].Floats;
+        }, progress, ct);
+
+        var finalLatents = HostTensor.Float32(final, packed.Shape);
+        _engines.BeginStage("decode");
+        progress?.Report(new GenerationProgress("decode", steps, steps));
+        var image = Decode(finalLatents, h, w);
+        return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond);
+    }
+
+    /// <summary>_get_mistral_3_small_prompt_embeds: the chat-formatted prompt padded to max_sequence_length through
+    /// the text encoder graph (hidden states of layers 10, 20, 30 stacked): [1, seq, 3·hidden].</summary>
+    HostTensor EncodePrompt(string prompt, int maxSeq)
+    {
+        var tokens = _tokenizer.WithMaxSequenceLength(maxSeq).Tokenize(prompt);
+        return Engine("text_encoder").Run(new Dictionary<string, HostTensor>
+        {
+            ["input_ids"] = HostTensor.Int64(tokens.InputIds, 1, tokens.Length),
+            ["attention_mask"] = HostTensor.Int64(tokens.AttentionMask, 1, tokens.Length),
+        })["prompt_embeds"];
+    }
+
+    /// <summary>Batch-norm statistics undone (x·std + mean), tokens back to the grid, 2×2 unpatchify, VAE decoder:
+    /// [1, 3, H, W] in about [−1, 1].</summary>
+    HostTensor Decode(HostTensor packed, long h, long w)
+    {
+        var latents = Flux2Latents.Unpatchify(Flux2Latents.Unpack(_stats.Denormalize(packed), h, w));
+        return Engine("vae.decoder").Run(new Dictionary<string, HostTensor> { ["latents"] = latents })["sample"];
+    }
+
+    public void Dispose()
+    {
+        // engines belong to the provider, which disposes them
+        _engines.Clear();
+    }
+}

@@ -1,0 +1,47 @@
+using VisualGen.Tensors;
+
+namespace VisualGen.Pipelines.Flux2;
+
+/// <summary>What a FLUX.2 request must satisfy; each violation is a <see cref="GenerationException"/> naming the
+/// argument. diffusers resizes sizes that are not multiples of 16 with a warning; we refuse them so the output has the
+/// size asked for. Flux2Pipeline has no negative prompt: FLUX.2-dev is guidance-distilled.</summary>
+public static class Flux2RequestRules
+{
+    public static void Validate(GenerationRequest r, Flux2ModelConfig c, int height, int width, int steps, int maxSeq)
+    {
+        if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
+        if (r.Image is not null)
+            throw new GenerationException("image", "Flux2Pipeline with reference images is not supported yet; remove --image for text-to-image");
+        int m = c.SizeMultiple;
+        if (height <= 0 || height % m != 0)
+            throw new GenerationException("height", $"height must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 patchify), got {height}");
+        if (width <= 0 || width % m != 0)
+            throw new GenerationException("width", $"width must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 patchify), got {width}");
+        if ((long)height * width > 4096L * 4096)
+            throw new GenerationException("height", $"{width}x{height} is larger than this pipeline accepts (4096×4096)");
+        if (r.NumFrames is int f && f != 1)
+            throw new GenerationException("num_frames", $"FLUX.2 generates images: num_frames must be 1 or absent, got {f}");
+        if (steps <= 0) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at least 1, got {steps}");
+        if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
+        // diffusers sets no upper limit; the text encoder's positions do
+        if (maxSeq <= 0 || maxSeq > c.TextMaxPositions)
+            throw new GenerationException("max_sequence_length", $"max_sequence_length must be between 1 and the text encoder's max_position_embeddings ({c.TextMaxPositions}), got {maxSeq}");
+        if (r.GuidanceScale is double g && (g < 0 || double.IsNaN(g) || double.IsInfinity(g)))
+            throw new GenerationException("guidance_scale", $"guidance_scale must be a finite number ≥ 0, got {g}");
+        if (r.NegativePrompt is not null)
+            throw new GenerationException("negative_prompt", "Flux2Pipeline takes no negative prompt (FLUX.2-dev is guidance-distilled: use guidance_scale)");
+        if (r.TrueCfgScale is not null)
+            throw new GenerationException("true_cfg_scale", "Flux2Pipeline has no true CFG (FLUX.2-dev is guidance-distilled: use guidance_scale)");
+        if (r.GuidanceScale2 is not null)
+            throw new GenerationException("guidance_scale_2", "guidance_scale_2 applies to Wan 2.2 A14B only");
+    }
+
+    /// <summary>The explicit initial latents as diffusers takes them: patchified [1, 4·latent_channels, h, w].</summary>
+    public static HostTensor CheckLatents(HostTensor latents, long[] expected)
+    {
+        if (latents.DType != Checkpoints.TensorDType.F32 || !latents.Shape.SequenceEqual(expected))
+            throw new GenerationException("latents",
+                $"latents must be float32 of shape [{string.Join(", ", expected)}] ([batch, 4·latent_channels, height/16, width/16], patchified and unpacked as Flux2Pipeline takes them) for this size, got {latents.DType} {latents.ShapeText}");
+        return latents;
+    }
+}
