@@ -8,4 +8,11 @@ public sealed record TraceContext(ModelIndex Model, string ComponentName, string
 
 /// <summary>How one component class (model_index's class name, e.g. "WanTransformer3DModel") becomes graphs:
 /// the parts it exports and a trace function per part.</summary>
-public sealed record ComponentExporter(string ClassName, IReadOnlyList<string> Parts, Func<TraceContext, Graph.Graph> Trace);
+public sealed record ComponentExporter(string ClassName, IReadOnlyList<string> Parts, Func<TraceContext, Graph.Graph> Trace)
+{
+    /// <summary>Parts traced only when a pipeline asks for them (a step cache's transformer parts), never by
+    /// <c>build</c>: null when the class has none.</summary>
+    public Func<string, bool>? OnDemandParts { get; init; }
+
+    public bool HasPart(string part) => Parts.Contains(part) || OnDemandParts?.Invoke(part) == true;
+}

@@ -7,6 +7,7 @@ using VisualGen.Exporter.Models.Shared.T5;
 using VisualGen.Exporter.Models.Shared.Vae;
 using VisualGen.Exporter.Models.Wan;
 using VisualGen.Exporter.Models.Wan.Vae;
+using VisualGen.Pipelines.Caching;
 
 namespace VisualGen.Exporter.Export;
 
@@ -35,9 +36,12 @@ public sealed class ComponentExporterRegistry
     }
 
     public static ComponentExporterRegistry CreateDefault() => new ComponentExporterRegistry()
-        .Register(new ComponentExporter("WanTransformer3DModel", [""], ctx =>
-            WanTransformer3D.Trace(ctx.ComponentDirectory, ctx.Weights,
-                perTokenTimesteps: ctx.Model.Fields.GetBool("expand_timesteps", false))))
+        .Register(new ComponentExporter("WanTransformer3DModel", [""], ctx => ctx.Part.Length == 0
+            ? WanTransformer3D.Trace(ctx.ComponentDirectory, ctx.Weights, perTokenTimesteps: ctx.Model.Fields.GetBool("expand_timesteps", false))
+            : WanTransformer3D.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Model.Fields.GetBool("expand_timesteps", false), ctx.Part))
+        {
+            OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
+        })
         .Register(WanVae("AutoencoderKLWan"))
         // Qwen-Image's VAE is the Wan 2.1 VAE (same modules and keys; input_channels names in/out channels)
         .Register(WanVae("AutoencoderKLQwenImage"))

@@ -1,0 +1,46 @@
+namespace VisualGen.Pipelines.Caching;
+
+/// <summary>A step cache's state for one transformer (Wan 2.2 A14B keeps one per expert): predicts a step, computing
+/// or reusing what it cached, and records the decision in the generation's <see cref="StepCacheLog"/>.</summary>
+public interface IStepCache
+{
+    float[] Predict(int step, ICachedTransformer transformer);
+}
+
+/// <summary>The per-step decisions of one generation, shared by the caches of its transformers.</summary>
+public sealed class StepCacheLog(string method, int steps)
+{
+    readonly bool?[] _computed = new bool?[steps];
+
+    public int Steps => steps;
+
+    public void Record(int step, bool computed) => _computed[step] = computed;
+
+    public StepCacheReport Report() => new(method, _computed.Select((c, i) =>
+        c ?? throw new InvalidOperationException($"{method}: step {i} was never predicted")).ToArray());
+}
+
+/// <summary>Creates the step cache a request asks for, one per transformer.</summary>
+public static class StepCaches
+{
+    /// <summary>Checks a request's cache options: at most one cache, each valid (Cache-DiT against <paramref name="blocks"/>).</summary>
+    public static void Validate(GenerationRequest r, int blocks)
+    {
+        if (r.TeaCache is not null && r.CacheDit is not null)
+            throw new GenerationException("teacache_thresh", "TeaCache and Cache-DiT cannot be combined: choose one step cache");
+        r.TeaCache?.Validate();
+        r.CacheDit?.Validate(blocks);
+    }
+
+    /// <summary>The log of a request's cache, or null when the request asks for none.</summary>
+    public static StepCacheLog? Log(GenerationRequest r, int steps) =>
+        r.TeaCache is not null ? new StepCacheLog("teacache", steps)
+        : r.CacheDit is not null ? new StepCacheLog("cache-dit", steps)
+        : null;
+
+    /// <summary>A fresh cache for one transformer; <paramref name="defaultCoefficients"/> are the family's TeaCache table.</summary>
+    public static IStepCache Create(GenerationRequest r, StepCacheLog log, IReadOnlyList<double> defaultCoefficients) =>
+        r.TeaCache is { } tea ? new TeaCache(tea.Threshold, tea.Coefficients ?? defaultCoefficients, log)
+        : r.CacheDit is { } dit ? new DbCache(dit, log)
+        : throw new InvalidOperationException("the request asks for no step cache");
+}
