@@ -20,7 +20,7 @@ public static class GenerateCommand
     [
         "model", "prompt", "negative-prompt", "height", "width", "frames", "steps", "guidance-scale", "guidance-scale-2",
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "image", "latents", "save-tensors", "output", "format",
-        "engine", "engine-cache", "cache", "attention", "gpu-memory",
+        "engine", "engine-cache", "cache", "attention", "gpu-memory", .. StepCacheFlags.Names,
     ];
 
     public static int Run(string[] args, TextWriter output, TextWriter log, CliEnvironment environment)
@@ -50,6 +50,8 @@ public static class GenerateCommand
             Shift = cl.Double("shift"),
             Seed = cl.Long("seed"),
             MaxSequenceLength = cl.Int("max-sequence-length"),
+            TeaCache = StepCacheFlags.TeaCache(cl),
+            CacheDit = StepCacheFlags.CacheDit(cl),
         };
         if (!cl.Has("model"))
             request = request with { Height = request.Height ?? 32, Width = request.Width ?? 48, NumFrames = request.NumFrames ?? 9, NumInferenceSteps = request.NumInferenceSteps ?? 4, MaxSequenceLength = request.MaxSequenceLength ?? 16 };
@@ -87,6 +89,8 @@ public static class GenerateCommand
         try { result = pipeline.GenerateAsync(request, progress, cancel.Token).GetAwaiter().GetResult(); }
         finally { Console.CancelKeyPress -= onCancel; }
         progress.Done();
+        if (result.StepCache is { } cache)
+            log.WriteLine($"{cache} (computed: {string.Join("", cache.Computed.Select(c => c ? '1' : '0'))})");
 
         if (tensorsPath is not null)
             SafeTensorsWriter.Write(tensorsPath, [result.Latents.ToTensorData("latents"), result.Output.ToTensorData("output")]);
