@@ -81,7 +81,7 @@ public sealed partial class WanTransformer3D
             var ts = Timestep();
             var ctx = tracer.Input("encoder_hidden_states", TensorDType.F32, "batch", "text_len", config.TextDim.ToString());
             var img = config.ImageDim is int id ? tracer.Input("encoder_hidden_states_image", TensorDType.F32, "batch", "image_len", id.ToString()) : null;
-            tracer.Output(model.Blocks(hidden, from, to, ts, perTokenTimesteps, ctx, img), "hidden", grid);
+            tracer.Output(model.Blocks(hidden, from, to, ts, perTokenTimesteps, ctx, img), "hidden_out", grid);
         }
         else if (part == TransformerParts.Output)
         {

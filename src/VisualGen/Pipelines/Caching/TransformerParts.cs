@@ -9,7 +9,7 @@ namespace VisualGen.Pipelines.Caching;
 /// <list type="bullet">
 /// <item><c>time_embedding</c>: timestep → <c>temb</c> (the tensor TeaCache compares between steps)</item>
 /// <item><c>embed</c>: the transformer's inputs → <c>hidden</c>, the tokens before the first block</item>
-/// <item><c>blocks_A_B</c>: <c>hidden</c> + the conditioning inputs → <c>hidden</c> after blocks A..B-1</item>
+/// <item><c>blocks_A_B</c>: <c>hidden</c> + the conditioning inputs → <c>hidden_out</c>, the tokens after blocks A..B-1</item>
 /// <item><c>output</c>: <c>hidden</c> + the timestep → <c>sample</c> (output norm, projection, unpatchify)</item>
 /// </list>
 /// </summary>

@@ -26,7 +26,7 @@ sealed class WanCachedTransformer(Func<string, IEngine> engine, string expert, S
     public HostTensor Embed() => Run(TransformerParts.Embed, new() { ["hidden_states"] = hiddenStates }, "hidden");
 
     public HostTensor Blocks(int from, int to, HostTensor hidden) =>
-        Run(TransformerParts.Blocks(from, to), new() { ["hidden"] = hidden, ["timestep"] = timestep }, "hidden");
+        Run(TransformerParts.Blocks(from, to), new() { ["hidden"] = hidden, ["timestep"] = timestep }, "hidden_out");
 
     public float[] Output(HostTensor hidden) =>
         Run(TransformerParts.Output, new() { ["hidden"] = hidden, ["timestep"] = timestep }, "sample").Floats;
