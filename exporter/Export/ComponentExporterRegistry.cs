@@ -50,8 +50,18 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("CLIPTextModel", [""], ctx => ClipTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("CLIPVisionModel", [""], ctx => ClipVisionModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("Qwen2_5_VLForConditionalGeneration", [""], ctx => Qwen25VLTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => ctx.Part.Length == 0
+            ? QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights)
+            : QwenImageTransformer2DModel.TraceTimeEmbedding(ctx.ComponentDirectory, ctx.Weights))
+        {
+            OnDemandParts = part => part == TransformerParts.TimeEmbedding,
+        })
+        .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => ctx.Part.Length == 0
+            ? FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)
+            : FluxTransformer2D.TraceTimeEmbedding(ctx.ComponentDirectory, ctx.Weights))
+        {
+            OnDemandParts = part => part == TransformerParts.TimeEmbedding,
+        })
         .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
             ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
             : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)));

@@ -143,7 +143,7 @@ public sealed class WanTransformerPartsTests : IDisposable
     }
 
     /// <summary>One step's transformer over part engines built straight from the traced graphs (no engine cache).</summary>
-    sealed class EngineParts(Func<string, IEngine> engine, HostTensor x, HostTensor t, HostTensor text, int blocks) : ICachedTransformer
+    sealed class EngineParts(Func<string, IEngine> engine, HostTensor x, HostTensor t, HostTensor text, int blocks) : ISplitTransformer
     {
         public int BlockCount => blocks;
         public float[] LatentInput => x.Floats;

@@ -15,8 +15,10 @@ public sealed class DbCache(CacheDitOptions options, StepCacheLog log) : IStepCa
     float[]? _middleResidual;
     int _cachedSteps;
 
-    public float[] Predict(int step, ICachedTransformer transformer)
+    public float[] Predict(int step, ICachedTransformer call)
     {
+        var transformer = call as ISplitTransformer
+            ?? throw new InvalidOperationException("Cache-DiT runs the transformer in parts; this family's transformer has none");
         int blocks = transformer.BlockCount;
         options.Validate(blocks);
         int middleEnd = blocks - options.Bn;

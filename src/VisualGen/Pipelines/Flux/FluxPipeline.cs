@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
+using VisualGen.Pipelines.Caching;
 using VisualGen.Schedulers;
 using VisualGen.Tensors;
 using VisualGen.Tokenizers.Flux;
@@ -64,6 +65,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? FluxT5PromptTokenizer.DefaultMaxSequenceLength;
         FluxRequestRules.Validate(r, _config, _index.ClassName, height, width, steps, maxSeq);
+        StepCaches.Validate(r, blocks: null, "FLUX");
         return (height, width, steps, maxSeq);
     }
 
@@ -95,15 +97,24 @@ public sealed class FluxPipeline : IGenerationPipeline
         scheduler.SetTimesteps(steps, mu, FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
         HostTensor? guidance = _config.GuidanceEmbeds ? HostTensor.Float32([guidanceScale], 1) : null;
 
+        // TeaCache: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
+        var cacheLog = StepCaches.Log(r, steps);
+        var coefficients = _config.GuidanceEmbeds ? TeaCacheCoefficients.FluxDev : TeaCacheCoefficients.FluxSchnell;
+        IStepCache? condCache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, coefficients);
+        IStepCache? negCache = cacheLog is null || negative is null ? null : StepCaches.Create(r, cacheLog, coefficients);
+
         _engines.BeginStage("denoise");
         var transformer = Engine("transformer");
         var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
         {
             // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
             var timestep = HostTensor.Float32([(float)t / 1000f], 1);
-            var noisePred = Predict(transformer, sample, shape, timestep, guidance, imageIds, prompt);
+            var temb = new Lazy<float[]>(() => TimeEmbedding(timestep, guidance));
+            var noisePred = StepCaches.Predict(condCache, step, () => Predict(transformer, sample, shape, timestep, guidance, imageIds, prompt),
+                () => temb.Value, sample);
             if (negative is null) return noisePred;
-            var negPred = Predict(transformer, sample, shape, timestep, guidance, imageIds, negative);
+            var negPred = StepCaches.Predict(negCache, step, () => Predict(transformer, sample, shape, timestep, guidance, imageIds, negative),
+                () => temb.Value, sample);
             return Guidance.Combine(noisePred, negPred, trueCfgScale);
         }, progress, ct);
 
@@ -111,7 +122,18 @@ public sealed class FluxPipeline : IGenerationPipeline
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
         var image = Decode(LatentPacking.Unpack(finalLatents, latentH, latentW));
-        return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond);
+        return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond)
+        {
+            StepCache = cacheLog?.Report(),
+        };
+    }
+
+    /// <summary>TeaCache's compared tensor: the timestep (+ guidance) embedding (the transformer's time_embedding part).</summary>
+    float[] TimeEmbedding(HostTensor timestep, HostTensor? guidance)
+    {
+        var inputs = new Dictionary<string, HostTensor> { ["timestep"] = timestep };
+        if (guidance is not null) inputs["guidance"] = guidance;
+        return Engine($"transformer.{TransformerParts.TimeEmbedding}").Run(inputs)["temb"].Floats;
     }
 
     /// <summary>encode_prompt: CLIP's pooled output and T5's last hidden state (no attention mask), and text_ids.</summary>

@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
+using VisualGen.Pipelines.Caching;
 using VisualGen.Pipelines.Wan;
 using VisualGen.Schedulers;
 using VisualGen.Tensors;
@@ -69,6 +70,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         if (steps < 2 && _schedulerConfig.GetOptionalDouble("shift_terminal") is { } terminal && terminal != 0)
             throw new GenerationException("num_inference_steps",
                 $"num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal {terminal}), got {steps}");
+        StepCaches.Validate(r, blocks: null, "Qwen-Image");
         return (height, width, steps, maxSeq, trueCfgScale);
     }
 
@@ -96,6 +98,11 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         scheduler.SetTimesteps(steps, flowMatch.CalculateShift(tokens), FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
 
         var imgShapes = HostTensor.Int64([1, gridH, gridW], 3);
+        // TeaCache: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
+        var cacheLog = StepCaches.Log(r, steps);
+        IStepCache? condCache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, TeaCacheCoefficients.QwenImage);
+        IStepCache? negCache = cacheLog is null || negativeEmbeds is null ? null : StepCaches.Create(r, cacheLog, TeaCacheCoefficients.QwenImage);
+
         _engines.BeginStage("denoise");
         var transformer = Engine("transformer");
         var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
@@ -103,9 +110,13 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             var hiddenStates = HostTensor.Float32(sample, packedShape);
             // timestep / 1000 in float32, as the pipeline passes it
             var timestep = HostTensor.Float32([(float)t / 1000f], 1);
-            var cond = Predict(transformer, hiddenStates, timestep, promptEmbeds, imgShapes);
+            var temb = new Lazy<float[]>(() => Engine($"transformer.{TransformerParts.TimeEmbedding}")
+                .Run(new Dictionary<string, HostTensor> { ["timestep"] = timestep })["temb"].Floats);
+            var cond = StepCaches.Predict(condCache, step, () => Predict(transformer, hiddenStates, timestep, promptEmbeds, imgShapes),
+                () => temb.Value, sample);
             if (negativeEmbeds is null) return cond;
-            var neg = Predict(transformer, hiddenStates, timestep, negativeEmbeds, imgShapes);
+            var neg = StepCaches.Predict(negCache, step, () => Predict(transformer, hiddenStates, timestep, negativeEmbeds, imgShapes),
+                () => temb.Value, sample);
             return TrueCfg.Combine(cond, neg, (float)trueCfgScale, _config.PackedChannels);
         }, progress, ct);
 
@@ -119,7 +130,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         if (!decoded.TryGetValue(WanVaeDecoder.SampleOutput, out var video))
             throw new EngineException($"the VAE decoder engine has no output '{WanVaeDecoder.SampleOutput}'");
         var image = VideoPostprocess.ToNumpyLayout(video).Reshape(1, height, width, 3);
-        return new GenerationResult(finalLatents, image, IsVideo: false, Info.FramesPerSecond);
+        return new GenerationResult(finalLatents, image, IsVideo: false, Info.FramesPerSecond) { StepCache = cacheLog?.Report() };
     }
 
     HostTensor EncodePrompt(string prompt, int maxSequenceLength)

@@ -8,7 +8,7 @@ namespace VisualGen.Pipelines.Wan;
 /// (<see cref="TransformerParts"/>, components "transformer.embed", "transformer.blocks_0_8", ...) on the step's
 /// batched inputs (cond row first, then uncond).</summary>
 sealed class WanCachedTransformer(Func<string, IEngine> engine, string expert, StepInputs stepInputs, HostTensor hiddenStates,
-    HostTensor timestep, float[] latentInput, int blockCount) : ICachedTransformer
+    HostTensor timestep, float[] latentInput, int blockCount) : ISplitTransformer
 {
     public int BlockCount => blockCount;
 
