@@ -52,15 +52,15 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("Qwen2_5_VLForConditionalGeneration", [""], ctx => Qwen25VLTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => ctx.Part.Length == 0
             ? QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights)
-            : QwenImageTransformer2DModel.TraceTimeEmbedding(ctx.ComponentDirectory, ctx.Weights))
+            : QwenImageTransformer2DModel.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Part))
         {
-            OnDemandParts = part => part == TransformerParts.TimeEmbedding,
+            OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
         })
         .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => ctx.Part.Length == 0
             ? FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)
-            : FluxTransformer2D.TraceTimeEmbedding(ctx.ComponentDirectory, ctx.Weights))
+            : FluxTransformer2D.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Part))
         {
-            OnDemandParts = part => part == TransformerParts.TimeEmbedding,
+            OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
         })
         .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
             ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)

@@ -15,7 +15,7 @@ namespace VisualGen.Exporter.Models.Flux;
 /// txt_ids [text_tokens, 3] (float), and guidance [batch] only when guidance_embeds (FLUX.1-dev; not schnell).
 /// Output: sample [batch, image_tokens, patch²·out_channels].
 /// </summary>
-public sealed class FluxTransformer2D
+public sealed partial class FluxTransformer2D
 {
     readonly FluxTransformerConfig _c;
     readonly FluxPosEmbed _posEmbed;

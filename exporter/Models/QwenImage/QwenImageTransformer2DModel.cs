@@ -15,7 +15,7 @@ namespace VisualGen.Exporter.Models.QwenImage;
 /// No text mask: QwenImagePipeline passes none for a single prompt (an all-ones mask becomes None in encode_prompt).
 /// Output: sample [batch, image_tokens, patch_size²·out_channels].
 /// </summary>
-public sealed class QwenImageTransformer2DModel
+public sealed partial class QwenImageTransformer2DModel
 {
     readonly QwenImageTransformerConfig _c;
     readonly QwenEmbedRope _posEmbed;

@@ -50,18 +50,6 @@ public class TeaCacheImageFamiliesTests
         Compare.Component(expected.Select(v => (float)v).ToArray(), temb.Floats, $"{family} time embedding");
     }
 
-    [ConformanceFact]
-    public void Cache_dit_on_an_image_family_is_refused_by_name()
-    {
-        using var provider = ConformancePipelines.Provider();
-        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("flux1"), provider);
-        var e = Assert.Throws<GenerationException>(() => pipeline.Validate(new GenerationRequest
-        {
-            Prompt = "a lighthouse", Height = 64, Width = 48, CacheDit = new CacheDitOptions(Fn: 1),
-        }));
-        Assert.Contains("Cache-DiT is not available for FLUX", e.Message);
-    }
-
     /// <summary>linear_2(silu(linear_1([cos(t·f), sin(t·f)]))), f_i = exp(−ln(10000)·i/128), in float64.</summary>
     static double[] Embedder(SafeTensorsFile w, string prefix, double t)
     {

@@ -34,11 +34,3 @@ public interface ISplitTransformer : ICachedTransformer
     /// <summary>The output head on the tokens after the last block: the prediction.</summary>
     float[] Output(HostTensor hidden);
 }
-
-/// <summary>A transformer run whole, with its time embedding for TeaCache (families without block parts).</summary>
-public sealed class WholeTransformer(Func<float[]> whole, Func<float[]> timeEmbedding, float[] latentInput) : ICachedTransformer
-{
-    public float[] LatentInput => latentInput;
-    public float[] Whole() => whole();
-    public float[] TimeEmbedding() => timeEmbedding();
-}

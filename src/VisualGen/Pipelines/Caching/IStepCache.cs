@@ -23,17 +23,13 @@ public sealed class StepCacheLog(string method, int steps)
 /// <summary>Creates the step cache a request asks for, one per transformer.</summary>
 public static class StepCaches
 {
-    /// <summary>Checks a request's cache options: at most one cache, each valid (Cache-DiT against the transformer's
-    /// <paramref name="blocks"/>; null where the family's transformer has no block parts yet, naming <paramref name="family"/>).</summary>
-    public static void Validate(GenerationRequest r, int? blocks, string family = "")
+    /// <summary>Checks a request's cache options: at most one cache, each valid (Cache-DiT against the transformer's <paramref name="blocks"/>).</summary>
+    public static void Validate(GenerationRequest r, int blocks)
     {
         if (r.TeaCache is not null && r.CacheDit is not null)
             throw new GenerationException("teacache_thresh", "TeaCache and Cache-DiT cannot be combined: choose one step cache");
         r.TeaCache?.Validate();
-        if (r.CacheDit is null) return;
-        if (blocks is not int n)
-            throw new GenerationException("cache_dit_fn", $"Cache-DiT is not available for {family} (its transformer has no block parts yet; Wan has them): use TeaCache");
-        r.CacheDit.Validate(n);
+        r.CacheDit?.Validate(blocks);
     }
 
     /// <summary>The log of a request's cache, or null when the request asks for none.</summary>
@@ -41,11 +37,6 @@ public static class StepCaches
         r.TeaCache is not null ? new StepCacheLog("teacache", steps)
         : r.CacheDit is not null ? new StepCacheLog("cache-dit", steps)
         : null;
-
-    /// <summary>One prediction of a transformer run whole: straight through without a cache, else through it
-    /// (TeaCache; the embedding is computed only when the cache asks for it).</summary>
-    public static float[] Predict(IStepCache? cache, int step, Func<float[]> whole, Func<float[]> timeEmbedding, float[] latentInput) =>
-        cache is null ? whole() : cache.Predict(step, new WholeTransformer(whole, timeEmbedding, latentInput));
 
     /// <summary>A fresh cache for one transformer; <paramref name="defaultCoefficients"/> are the family's TeaCache table.</summary>
     public static IStepCache Create(GenerationRequest r, StepCacheLog log, IReadOnlyList<double> defaultCoefficients) =>

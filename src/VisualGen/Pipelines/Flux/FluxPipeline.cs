@@ -65,7 +65,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? FluxT5PromptTokenizer.DefaultMaxSequenceLength;
         FluxRequestRules.Validate(r, _config, _index.ClassName, height, width, steps, maxSeq);
-        StepCaches.Validate(r, blocks: null, "FLUX");
+        StepCaches.Validate(r, _config.NumBlocks);
         return (height, width, steps, maxSeq);
     }
 
@@ -97,7 +97,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         scheduler.SetTimesteps(steps, mu, FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
         HostTensor? guidance = _config.GuidanceEmbeds ? HostTensor.Float32([guidanceScale], 1) : null;
 
-        // TeaCache: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
+        // step caches: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
         var cacheLog = StepCaches.Log(r, steps);
         var coefficients = _config.GuidanceEmbeds ? TeaCacheCoefficients.FluxDev : TeaCacheCoefficients.FluxSchnell;
         IStepCache? condCache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, coefficients);
@@ -110,11 +110,16 @@ public sealed class FluxPipeline : IGenerationPipeline
             // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
             var timestep = HostTensor.Float32([(float)t / 1000f], 1);
             var temb = new Lazy<float[]>(() => TimeEmbedding(timestep, guidance));
-            var noisePred = StepCaches.Predict(condCache, step, () => Predict(transformer, sample, shape, timestep, guidance, imageIds, prompt),
-                () => temb.Value, sample);
+            float[] Branch(IStepCache? cache, FluxPromptEmbeds text)
+            {
+                var inputs = Inputs(sample, shape, timestep, guidance, imageIds, text);
+                return cache is null ? transformer.Run(inputs)["sample"].Floats
+                    : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
+                        inputs, () => temb.Value, sample, _config.NumBlocks));
+            }
+            var noisePred = Branch(condCache, prompt);
             if (negative is null) return noisePred;
-            var negPred = StepCaches.Predict(negCache, step, () => Predict(transformer, sample, shape, timestep, guidance, imageIds, negative),
-                () => temb.Value, sample);
+            var negPred = Branch(negCache, negative);
             return Guidance.Combine(noisePred, negPred, trueCfgScale);
         }, progress, ct);
 
@@ -154,7 +159,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         return new FluxPromptEmbeds(states, pooled, FluxLatents.TextIds(t5Tokens.Length));
     }
 
-    static float[] Predict(IEngine transformer, float[] sample, long[] shape, HostTensor timestep, HostTensor? guidance,
+    static Dictionary<string, HostTensor> Inputs(float[] sample, long[] shape, HostTensor timestep, HostTensor? guidance,
         HostTensor imageIds, FluxPromptEmbeds text)
     {
         var inputs = new Dictionary<string, HostTensor>
@@ -167,7 +172,7 @@ public sealed class FluxPipeline : IGenerationPipeline
             ["txt_ids"] = text.TextIds,
         };
         if (guidance is not null) inputs["guidance"] = guidance;
-        return transformer.Run(inputs)["sample"].Floats;
+        return inputs;
     }
 
     /// <summary>(latents / scaling_factor) + shift_factor, then the VAE decoder: [1, 3, H, W] in about [−1, 1].</summary>

@@ -70,7 +70,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         if (steps < 2 && _schedulerConfig.GetOptionalDouble("shift_terminal") is { } terminal && terminal != 0)
             throw new GenerationException("num_inference_steps",
                 $"num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal {terminal}), got {steps}");
-        StepCaches.Validate(r, blocks: null, "Qwen-Image");
+        StepCaches.Validate(r, _config.NumLayers);
         return (height, width, steps, maxSeq, trueCfgScale);
     }
 
@@ -98,7 +98,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         scheduler.SetTimesteps(steps, flowMatch.CalculateShift(tokens), FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
 
         var imgShapes = HostTensor.Int64([1, gridH, gridW], 3);
-        // TeaCache: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
+        // step caches: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
         var cacheLog = StepCaches.Log(r, steps);
         IStepCache? condCache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, TeaCacheCoefficients.QwenImage);
         IStepCache? negCache = cacheLog is null || negativeEmbeds is null ? null : StepCaches.Create(r, cacheLog, TeaCacheCoefficients.QwenImage);
@@ -112,11 +112,16 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             var timestep = HostTensor.Float32([(float)t / 1000f], 1);
             var temb = new Lazy<float[]>(() => Engine($"transformer.{TransformerParts.TimeEmbedding}")
                 .Run(new Dictionary<string, HostTensor> { ["timestep"] = timestep })["temb"].Floats);
-            var cond = StepCaches.Predict(condCache, step, () => Predict(transformer, hiddenStates, timestep, promptEmbeds, imgShapes),
-                () => temb.Value, sample);
+            float[] Branch(IStepCache? cache, HostTensor text) => cache is null
+                ? Predict(transformer, hiddenStates, timestep, text, imgShapes)
+                : cache.Predict(step, new PartsTransformer(part => Engine(part.Length == 0 ? "transformer" : $"transformer.{part}"),
+                    new Dictionary<string, HostTensor>
+                    {
+                        ["hidden_states"] = hiddenStates, ["timestep"] = timestep, ["encoder_hidden_states"] = text, ["img_shapes"] = imgShapes,
+                    }, () => temb.Value, sample, _config.NumLayers));
+            var cond = Branch(condCache, promptEmbeds);
             if (negativeEmbeds is null) return cond;
-            var neg = StepCaches.Predict(negCache, step, () => Predict(transformer, hiddenStates, timestep, negativeEmbeds, imgShapes),
-                () => temb.Value, sample);
+            var neg = Branch(negCache, negativeEmbeds);
             return TrueCfg.Combine(cond, neg, (float)trueCfgScale, _config.PackedChannels);
         }, progress, ct);
 
