@@ -74,6 +74,29 @@ public class StepCachePipelineTests(ITestOutputHelper output)
         Assert.All(tea.Output.Floats.Concat(dit.Output.Floats), v => Assert.True(float.IsFinite(v)));
     }
 
+    [ConformanceTheory]
+    [InlineData("wan21_i2v")]
+    [InlineData("wan22_ti2v_5b")]
+    [InlineData("wan22_i2v_a14b")]
+    public void Wan_variants_with_caches_that_compute_every_step_give_the_goldens(string family)
+    {
+        // I2V (image tokens and condition channels reach the block parts), TI2V-5B (per-token timesteps in every part)
+        using var golden = Fixtures.Golden(family);
+        var request = ConformancePipelines.RequestFromGolden(family, golden);
+        using var provider = ConformancePipelines.Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint(family), provider);
+        foreach (var cached in new[] { request with { TeaCache = new TeaCacheOptions(0) }, request with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 0, Threshold: 0, Warmup: 0) } })
+        {
+            var result = Generate(pipeline, cached);
+            Assert.All(result.StepCache!.Computed, Assert.True);
+            ConformancePipelines.AssertMatchesGolden(family, result);
+        }
+        // and caching every step it may still runs to a finite result
+        var skipping = Generate(pipeline, request with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 0, Threshold: 1e9, Warmup: 1) });
+        Assert.Contains(false, skipping.StepCache!.Computed);
+        Assert.All(skipping.Output.Floats, v => Assert.True(float.IsFinite(v)));
+    }
+
     static void AssertFiniteAndDifferent(GenerationResult plain, GenerationResult cached, string what)
     {
         Assert.All(cached.Output.Floats, v => Assert.True(float.IsFinite(v) && v >= 0 && v <= 1, $"{what}: output {v}"));
