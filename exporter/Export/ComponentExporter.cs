@@ -15,4 +15,10 @@ public sealed record TraceContext(ModelIndex Model, string ComponentName, string
 public sealed record ComponentExporter(string ClassName, IReadOnlyList<string> Parts, Func<TraceContext, Graph.Graph> Trace)
 {
     public bool Quantizable { get; init; }
+
+    /// <summary>Parts traced only when a pipeline asks for them (a step cache's transformer parts), never by
+    /// <c>build</c>: null when the class has none.</summary>
+    public Func<string, bool>? OnDemandParts { get; init; }
+
+    public bool HasPart(string part) => Parts.Contains(part) || OnDemandParts?.Invoke(part) == true;
 }

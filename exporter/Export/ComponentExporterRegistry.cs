@@ -9,6 +9,7 @@ using VisualGen.Exporter.Models.Shared.T5;
 using VisualGen.Exporter.Models.Shared.Vae;
 using VisualGen.Exporter.Models.Wan;
 using VisualGen.Exporter.Models.Wan.Vae;
+using VisualGen.Pipelines.Caching;
 
 namespace VisualGen.Exporter.Export;
 
@@ -37,9 +38,13 @@ public sealed class ComponentExporterRegistry
     }
 
     public static ComponentExporterRegistry CreateDefault() => new ComponentExporterRegistry()
-        .Register(new ComponentExporter("WanTransformer3DModel", [""], ctx =>
-            WanTransformer3D.Trace(ctx.ComponentDirectory, ctx.Weights,
-                perTokenTimesteps: ctx.Model.Fields.GetBool("expand_timesteps", false), ctx.Quantization)) { Quantizable = true })
+        .Register(new ComponentExporter("WanTransformer3DModel", [""], ctx => ctx.Part.Length == 0
+            ? WanTransformer3D.Trace(ctx.ComponentDirectory, ctx.Weights, perTokenTimesteps: ctx.Model.Fields.GetBool("expand_timesteps", false), ctx.Quantization)
+            : WanTransformer3D.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Model.Fields.GetBool("expand_timesteps", false), UnquantizedPart(ctx)))
+        {
+            Quantizable = true,
+            OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
+        })
         .Register(WanVae("AutoencoderKLWan"))
         // Qwen-Image's VAE is the Wan 2.1 VAE (same modules and keys; input_channels names in/out channels)
         .Register(WanVae("AutoencoderKLQwenImage"))
@@ -48,9 +53,21 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("CLIPTextModel", [""], ctx => ClipTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("CLIPVisionModel", [""], ctx => ClipVisionModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("Qwen2_5_VLForConditionalGeneration", [""], ctx => Qwen25VLTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights, ctx.Quantization)) { Quantizable = true })
+        .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => ctx.Part.Length == 0
+            ? QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights, ctx.Quantization)
+            : QwenImageTransformer2DModel.TracePart(ctx.ComponentDirectory, ctx.Weights, UnquantizedPart(ctx)))
+        {
+            Quantizable = true,
+            OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
+        })
         .Register(new ComponentExporter("Cosmos3OmniTransformer", [""], ctx => Cosmos3OmniTransformer.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights, ctx.Quantization)) { Quantizable = true })
+        .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => ctx.Part.Length == 0
+            ? FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights, ctx.Quantization)
+            : FluxTransformer2D.TracePart(ctx.ComponentDirectory, ctx.Weights, UnquantizedPart(ctx)))
+        {
+            Quantizable = true,
+            OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
+        })
         .Register(new ComponentExporter("Mistral3ForConditionalGeneration", [""], ctx => Flux2TextEncoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("Flux2Transformer2DModel", [""], ctx => Flux2Transformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
         // FLUX.2's VAE: AutoencoderKL's graphs; its latent batch-norm statistics ("bn.") are the pipeline's
@@ -60,6 +77,15 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
             ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
             : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)));
+
+    /// <summary>A step cache's transformer part: the time embedding of a quantized transformer is traced unquantized
+    /// (TeaCache only compares it); the block parts of Cache-DiT are refused on a quantized transformer, whose whole
+    /// graph they would not rebuild.</summary>
+    static string UnquantizedPart(TraceContext ctx) =>
+        ctx.Quantization is null || ctx.Part == TransformerParts.TimeEmbedding
+            ? ctx.Part
+            : throw new VisualGen.Quantization.QuantizationException(
+                $"{ctx.ComponentName}: Cache-DiT runs the transformer in parts, which are not quantized yet; run a quantized transformer without Cache-DiT (TeaCache works)");
 
     /// <summary>The Wan VAE's chunk graphs (decoder and encoder, first and next chunk) under a class name.</summary>
     static ComponentExporter WanVae(string className) =>

@@ -76,7 +76,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         string folder = component.Split('.')[0];
         string part = component.Contains('.') ? component[(component.IndexOf('.') + 1)..] : "";
         var exporter = exporters.Get(index, folder);
-        if (!exporter.Parts.Contains(part))
+        if (!exporter.HasPart(part))
             throw new CheckpointException(index.FilePath, $"component '{folder}' ({exporter.ClassName}) has no part '{part}' (parts: {string.Join(", ", exporter.Parts.Select(p => p.Length == 0 ? "(whole)" : p))})");
         string componentDir = index.ComponentDirectory(folder);
         var chosen = ClassBackends.TryGetValue(exporter.ClassName, out var own) ? own : backend;

@@ -36,6 +36,25 @@ public sealed class Graph(string name)
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString()))).ToLowerInvariant();
     }
 
+    /// <summary>Drops the nodes no output depends on and the initializers no remaining node reads: a graph traced from
+    /// a whole model for one part of it (a step cache's transformer parts) keeps only that part's weights.</summary>
+    public void RemoveUnused()
+    {
+        var needed = new HashSet<GraphValue>(Outputs.Select(o => o.Value));
+        var kept = new List<GraphNode>();
+        for (int i = Nodes.Count - 1; i >= 0; i--)
+        {
+            var n = Nodes[i];
+            if (!n.Outputs.Any(needed.Contains)) continue;
+            kept.Add(n);
+            foreach (var v in n.Inputs) if (v is not null) needed.Add(v);
+        }
+        kept.Reverse();
+        Nodes.Clear();
+        Nodes.AddRange(kept);
+        Initializers.RemoveAll(i => !needed.Contains(i.Value));
+    }
+
     static string AttrText(object v) => v switch
     {
         long[] a => string.Join(",", a),

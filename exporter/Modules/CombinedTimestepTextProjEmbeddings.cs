@@ -24,8 +24,15 @@ public sealed class CombinedTimestepTextProjEmbeddings(Weights w, int embeddingD
     {
         if ((guidance is null) != (_guidanceEmbedder is null))
             throw new ArgumentException(_guidanceEmbedder is null ? "this embedding has no guidance_embedder; pass no guidance" : "guidance is required (guidance_embeds)");
+        return TimeGuidance(timestep, guidance) + _textEmbedder.Forward(pooledProjection);
+    }
+
+    /// <summary>The timestep embedding plus, with a guidance embedder, the guidance embedding: everything but the
+    /// pooled text projection (what TensorRT-LLM's TeaCache compares for FLUX).</summary>
+    public Tensor TimeGuidance(Tensor timestep, Tensor? guidance)
+    {
         var emb = _timestepEmbedder.Forward(_timeProj.Forward(timestep));
         if (_guidanceEmbedder is not null) emb = emb + _guidanceEmbedder.Forward(_timeProj.Forward(guidance!));
-        return emb + _textEmbedder.Forward(pooledProjection);
+        return emb;
     }
 }

@@ -16,6 +16,11 @@ public static class CliUsage
                     linears when its graph is built; a checkpoint with a quantization_config runs quantized as stored)
                     [--config FILE.yaml]   (engine, engine_cache, gpu_memory, attention_config, quant_config,
                     parallel_config; flags win)
+                    [--teacache-thresh X [--teacache-coefficients a,b,...]]   (TeaCache; coefficients highest power
+                    first, default: the family's shipped table)
+                    [--cache-dit-fn N] [--cache-dit-bn N] [--cache-dit-threshold X] [--cache-dit-warmup N]
+                    [--cache-dit-max-cached N]   (Cache-DiT DBCache; defaults F8B0, 0.08, 8 warm-up steps, -1 = no limit)
+                    A step cache reports the steps it computed and skipped on stderr.
                     Without --model, a built-in tiny demo model (random weights) is used.
                     --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;
                     an extension that disagrees with --format is refused. PNG video is a folder of frames.

@@ -20,7 +20,7 @@ public static class GenerateCommand
     [
         "model", "prompt", "negative-prompt", "height", "width", "frames", "steps", "guidance-scale", "guidance-scale-2",
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "fps", "image", "latents", "save-tensors", "output", "format",
-        .. RunConfiguration.Flags,
+        .. RunConfiguration.Flags, .. StepCacheFlags.Names,
     ];
 
     public static int Run(string[] args, TextWriter output, TextWriter log, CliEnvironment environment)
@@ -50,6 +50,8 @@ public static class GenerateCommand
             Seed = cl.Long("seed"),
             MaxSequenceLength = cl.Int("max-sequence-length"),
             Fps = cl.Double("fps"),
+            TeaCache = StepCacheFlags.TeaCache(cl),
+            CacheDit = StepCacheFlags.CacheDit(cl),
         };
         if (!cl.Has("model"))
             request = request with { Height = request.Height ?? 32, Width = request.Width ?? 48, NumFrames = request.NumFrames ?? 9, NumInferenceSteps = request.NumInferenceSteps ?? 4, MaxSequenceLength = request.MaxSequenceLength ?? 16 };
@@ -86,6 +88,8 @@ public static class GenerateCommand
         try { result = pipeline.GenerateAsync(request, progress, cancel.Token).GetAwaiter().GetResult(); }
         finally { Console.CancelKeyPress -= onCancel; }
         progress.Done();
+        if (result.StepCache is { } cache)
+            log.WriteLine($"{cache} (computed: {string.Join("", cache.Computed.Select(c => c ? '1' : '0'))})");
 
         if (tensorsPath is not null)
             SafeTensorsWriter.Write(tensorsPath, [result.Latents.ToTensorData("latents"), result.Output.ToTensorData("output")]);

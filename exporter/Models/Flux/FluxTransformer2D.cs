@@ -16,7 +16,7 @@ namespace VisualGen.Exporter.Models.Flux;
 /// txt_ids [text_tokens, 3] (float), and guidance [batch] only when guidance_embeds (FLUX.1-dev; not schnell).
 /// Output: sample [batch, image_tokens, patch²·out_channels].
 /// </summary>
-public sealed class FluxTransformer2D
+public sealed partial class FluxTransformer2D
 {
     readonly FluxTransformerConfig _c;
     readonly FluxPosEmbed _posEmbed;
@@ -66,6 +66,25 @@ public sealed class FluxTransformer2D
 
         hiddenStates = _normOut.Forward(hiddenStates, temb);
         return _projOut.Forward(hiddenStates);
+    }
+
+    /// <summary>The on-demand part <c>time_embedding</c> for TeaCache: timestep (t/1000) [and guidance] → temb, the
+    /// timestep (+ guidance) embedding without the pooled text projection, as TensorRT-LLM's FLUX pipeline compares it.</summary>
+    public static Graph.Graph TraceTimeEmbedding(string componentDir, ITensorSource weights)
+    {
+        var config = FluxTransformerConfig.Read(componentDir);
+        var tracer = new Tracer("flux_transformer_time_embedding");
+        var w = new Weights(tracer, weights, componentDir);
+        var embed = new CombinedTimestepTextProjEmbeddings(w.Sub("time_text_embed"), config.InnerDim, config.PooledProjectionDim, config.GuidanceEmbeds);
+        var ts = tracer.Input("timestep", TensorDType.F32, "batch");
+        var guidance = config.GuidanceEmbeds ? tracer.Input("guidance", TensorDType.F32, "batch") : null;
+        var temb = embed.TimeGuidance(ts * 1000f, guidance is null ? null : guidance * 1000f);
+        tracer.Output(temb, "temb", "batch", config.InnerDim.ToString());
+        tracer.Graph.RemoveUnused();   // the pooled text projection's weights
+        tracer.Graph.Metadata["visualgen.class"] = "FluxTransformer2DModel";
+        tracer.Graph.Metadata["visualgen.part"] = "time_embedding";
+        tracer.Graph.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
+        return tracer.Graph;
     }
 
     /// <summary>Traces the transformer of a checkpoint component folder into a graph.</summary>

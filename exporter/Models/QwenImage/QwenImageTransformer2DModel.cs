@@ -16,7 +16,7 @@ namespace VisualGen.Exporter.Models.QwenImage;
 /// No text mask: QwenImagePipeline passes none for a single prompt (an all-ones mask becomes None in encode_prompt).
 /// Output: sample [batch, image_tokens, patch_size²·out_channels].
 /// </summary>
-public sealed class QwenImageTransformer2DModel
+public sealed partial class QwenImageTransformer2DModel
 {
     readonly QwenImageTransformerConfig _c;
     readonly QwenEmbedRope _posEmbed;
@@ -55,6 +55,25 @@ public sealed class QwenImageTransformer2DModel
                 (text, image) = _blocks[i].Forward(image, text, temb, imageRope, textRope);
 
         return _projOut.Forward(_normOut.Forward(image, temb));
+    }
+
+    /// <summary>The on-demand part <c>time_embedding</c> for TeaCache: timestep (t/1000) → temb.</summary>
+    public static Graph.Graph TraceTimeEmbedding(string componentDir, ITensorSource weights)
+    {
+        string configPath = Path.Combine(componentDir, "config.json");
+        var config = ComponentConfig.FromFile(configPath).ToRecord<QwenImageTransformerConfig>();
+        config.Validate(configPath);
+        var tracer = new Tracer("qwenimage_transformer_time_embedding");
+        var w = new Weights(tracer, weights, componentDir);
+        var embed = new QwenTimestepProjEmbeddings(w.Sub("time_text_embed"), config.InnerDim);
+        var ts = tracer.Input("timestep", TensorDType.F32, "batch");
+        Tensor temb;
+        using (tracer.Scope("time_text_embed")) temb = embed.Forward(ts);
+        tracer.Output(temb, "temb", "batch", config.InnerDim.ToString());
+        tracer.Graph.Metadata["visualgen.class"] = "QwenImageTransformer2DModel";
+        tracer.Graph.Metadata["visualgen.part"] = "time_embedding";
+        tracer.Graph.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
+        return tracer.Graph;
     }
 
     /// <summary>Traces the transformer of a checkpoint component folder into a graph.</summary>

@@ -29,14 +29,20 @@ public sealed class WanTimeTextImageEmbedding
     /// projected text tokens, and projected image tokens (or null).</returns>
     public (Tensor Temb, Tensor TimestepProj, Tensor Text, Tensor? Image) Forward(Tensor timestep, bool perToken, Tensor text, Tensor? image)
     {
-        Tensor flat = perToken ? timestep.Reshape(-1) : timestep;
-        var t = _timestepsProj.Forward(flat);
-        if (perToken) t = t.Reshape(timestep.Size(0), -1, t.Size(1));
-        var temb = _timeEmbedder.Forward(t);
+        var temb = Temb(timestep, perToken);
         var proj = _timeProj.Forward(temb.Silu());
         proj = perToken ? proj.Reshape(0, 0, 6, _dim) : proj.Reshape(0, 6, _dim);
         var textOut = _text2.Forward(_text1.Forward(text).Gelu(tanhApproximation: true));
         return (temb, proj, textOut, image is null ? null : _imageEmbedder!.Forward(image));
+    }
+
+    /// <summary>temb = time_embedder(timesteps_proj(timestep)): [batch, dim], or [batch, tokens, dim] per token.</summary>
+    public Tensor Temb(Tensor timestep, bool perToken)
+    {
+        Tensor flat = perToken ? timestep.Reshape(-1) : timestep;
+        var t = _timestepsProj.Forward(flat);
+        if (perToken) t = t.Reshape(timestep.Size(0), -1, t.Size(1));
+        return _timeEmbedder.Forward(t);
     }
 }
 

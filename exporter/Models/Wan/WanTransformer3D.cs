@@ -13,7 +13,7 @@ namespace VisualGen.Exporter.Models.Wan;
 /// encoder_hidden_states_image [batch, image_tokens, image_dim]. Output: sample, shaped like hidden_states
 /// with out_channels.
 /// </summary>
-public sealed class WanTransformer3D
+public sealed partial class WanTransformer3D
 {
     readonly WanTransformerConfig _c;
     readonly WanRotaryPosEmbed _rope;
@@ -60,6 +60,13 @@ public sealed class WanTransformer3D
             using (t.Scope($"blocks.{i}"))
                 x = _blocks[i].Forward(x, context, timestepProj, perTokenTimesteps, rope, imageTokens);
 
+        return OutputHead(x, temb, perTokenTimesteps, batch, ppf, pph, ppw);
+    }
+
+    /// <summary>The modulated output norm, the projection and unpatchify: tokens [batch, seq, dim] → sample.</summary>
+    Tensor OutputHead(Tensor x, Tensor temb, bool perTokenTimesteps, Dim batch, Dim ppf, Dim pph, Dim ppw)
+    {
+        int[] p = _c.PatchSize;
         Tensor shift, scale;
         if (perTokenTimesteps)
         {

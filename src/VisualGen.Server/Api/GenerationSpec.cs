@@ -1,5 +1,6 @@
 using System.Globalization;
 using VisualGen.Pipelines;
+using VisualGen.Pipelines.Caching;
 
 namespace VisualGen.Server.Api;
 
@@ -18,6 +19,8 @@ public sealed record GenerationSpec
     public double? GuidanceScale { get; init; }
     /// <summary>Qwen-Image and FLUX: true classifier-free guidance with the negative prompt; null when the client sent none.</summary>
     public double? TrueCfgScale { get; init; }
+    /// <summary>TeaCache's threshold with the model's shipped coefficients; null: no step cache.</summary>
+    public double? TeacacheThresh { get; init; }
     public required long Seed { get; init; }
     public required int Fps { get; init; }
 
@@ -37,5 +40,6 @@ public sealed record GenerationSpec
         GuidanceScale = GuidanceScale,
         TrueCfgScale = TrueCfgScale,
         Seed = Seed,
+        TeaCache = TeacacheThresh is double thresh ? new TeaCacheOptions(thresh) : null,
     };
 }

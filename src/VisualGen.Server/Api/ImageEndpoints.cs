@@ -19,6 +19,7 @@ public static class ImageEndpoints
     {
         "model", "prompt", "n", "size", "response_format", "output_format", "user",
         "negative_prompt", "num_inference_steps", "guidance_scale", "true_cfg_scale", "seed",
+        "teacache_thresh",
     };
 
     /// <summary>The text fields /v1/images/edits takes: those of generations beside the "image" file part.</summary>

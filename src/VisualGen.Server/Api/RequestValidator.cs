@@ -55,6 +55,7 @@ public sealed partial class RequestValidator(ServerOptions limits)
             // only what the client sent: a default here would reach pipelines that refuse the field (Qwen-Image refuses guidance_scale)
             GuidanceScale = f.Number("guidance_scale", 0, 100),
             TrueCfgScale = f.Number("true_cfg_scale", 0, 100),
+            TeacacheThresh = f.Number("teacache_thresh", 0, 1e9),
             Seed = f.Integer("seed", 0, long.MaxValue) ?? RandomNumberGenerator.GetInt32(int.MaxValue),
             Fps = fps,
         };

@@ -18,6 +18,7 @@ public static class VideoEndpoints
     {
         "model", "prompt", "seconds", "size", "input_reference",
         "negative_prompt", "num_frames", "fps", "num_inference_steps", "guidance_scale", "true_cfg_scale", "seed",
+        "teacache_thresh",
     };
 
     public static void MapVideos(this IEndpointRouteBuilder app)

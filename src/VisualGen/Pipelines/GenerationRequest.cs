@@ -1,3 +1,4 @@
+using VisualGen.Pipelines.Caching;
 using VisualGen.Tensors;
 
 namespace VisualGen.Pipelines;
@@ -27,4 +28,8 @@ public sealed record GenerationRequest
     public HostTensor? Latents { get; init; }
     /// <summary>Conditioning image for image-to-video or editing: [height, width, 3] float32 in [0, 1].</summary>
     public HostTensor? Image { get; init; }
+    /// <summary>Step caching with TeaCache (null: off).</summary>
+    public TeaCacheOptions? TeaCache { get; init; }
+    /// <summary>Step caching with Cache-DiT's DBCache (null: off).</summary>
+    public CacheDitOptions? CacheDit { get; init; }
 }

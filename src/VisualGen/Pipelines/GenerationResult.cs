@@ -1,3 +1,4 @@
+using VisualGen.Pipelines.Caching;
 using VisualGen.Tensors;
 
 namespace VisualGen.Pipelines;
@@ -7,4 +8,8 @@ namespace VisualGen.Pipelines;
 /// output_type="latent") and the decoded output as float32 in [0, 1] in diffusers' "np" layout:
 /// [batch, frames, height, width, 3] for video, [batch, height, width, 3] for images.
 /// </summary>
-public sealed record GenerationResult(HostTensor Latents, HostTensor Output, bool IsVideo, int FramesPerSecond);
+public sealed record GenerationResult(HostTensor Latents, HostTensor Output, bool IsVideo, int FramesPerSecond)
+{
+    /// <summary>What the request's step cache did (steps computed and skipped); null without a step cache.</summary>
+    public StepCacheReport? StepCache { get; init; }
+}

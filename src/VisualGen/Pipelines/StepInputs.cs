@@ -13,8 +13,9 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
 {
     readonly Dictionary<(IEngine Engine, string Name), IEngineTensor> _resident = [];
 
-    /// <summary>Runs <paramref name="engine"/> on the constant inputs plus <paramref name="perStep"/>; returns <paramref name="output"/> on the host.</summary>
-    public HostTensor Run(IEngine engine, IReadOnlyDictionary<string, HostTensor> perStep, string output)
+    /// <summary>Runs <paramref name="engine"/> on the constant inputs plus <paramref name="perStep"/>; returns <paramref name="output"/> on the host.
+    /// <paramref name="withConstants"/> false runs it on <paramref name="perStep"/> alone (a part of a model that takes none of them).</summary>
+    public HostTensor Run(IEngine engine, IReadOnlyDictionary<string, HostTensor> perStep, string output, bool withConstants = true)
     {
         var resident = engine.AsResident();
         var inputs = new Dictionary<string, IEngineTensor>();
@@ -23,6 +24,7 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
         {
             foreach (var (name, value) in constant)
             {
+                if (!withConstants) continue;
                 if (!_resident.TryGetValue((engine, name), out var t)) _resident[(engine, name)] = t = resident.Upload(value);
                 inputs[name] = t;
             }

@@ -4,6 +4,7 @@ using VisualGen.Engines;
 using VisualGen.Exporter.Commands;
 using VisualGen.Exporter.Export;
 using VisualGen.Pipelines;
+using VisualGen.Pipelines.Caching;
 using VisualGen.Tensors;
 using VisualGen.Tests.Support;
 
@@ -39,6 +40,9 @@ public static class ConformancePipelines
             Fps = Dbl("fps"),
             Latents = HostTensor.FromSource(golden, "pipeline.latents_init"),
             Image = Str("image") is { } img ? ImageTensor(Path.Combine(Fixtures.Family(family), img)) : null,
+            TeaCache = Dbl("teacache_thresh") is double thresh
+                ? new TeaCacheOptions(thresh, call.TryGetProperty("teacache_coefficients", out var c) ? [.. c.EnumerateArray().Select(e => e.GetDouble())] : null)
+                : null,
         };
     }
 

@@ -71,12 +71,12 @@ static class OtherConfigurationCheckpoints
         return dir;
     }
 
-    /// <summary>Wan 2.1 T2V with 3 heads of 12, one block, ffn 40, freq_dim 32, rope_max_seq_len 24
+    /// <summary>Wan 2.1 T2V with 3 heads of 12, one block (or <paramref name="layers"/>), ffn 40, freq_dim 32, rope_max_seq_len 24
     /// (the fixture: 2 × 16, two blocks, ffn 64, freq_dim 256, 32).</summary>
-    public static string Wan21()
+    public static string Wan21(int layers = 1)
     {
         string dir = FromFixture("wan21_t2v", "wan21", "tokenizer", "text_encoder", "vae", "scheduler");
-        var config = new WanTransformerTestConfig(Heads: 3, HeadDim: 12, Layers: 1, FfnDim: 40, TextDim: 32, FreqDim: 32,
+        var config = new WanTransformerTestConfig(Heads: 3, HeadDim: 12, Layers: layers, FfnDim: 40, TextDim: 32, FreqDim: 32,
             InChannels: 16, OutChannels: 16, Patch: [1, 2, 2], RopeMaxSeqLen: 24, Eps: 1e-6);
         string transformer = Directory.CreateDirectory(Path.Combine(dir, "transformer")).FullName;
         WanTransformerReferenceTests.WriteCheckpoint(transformer, config, WanTransformerReferenceTests.RandomWeights(config, new Random(9)));

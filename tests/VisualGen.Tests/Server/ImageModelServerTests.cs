@@ -4,6 +4,7 @@ using System.Text.Json;
 using OpenAI;
 using OpenAI.Images;
 using VisualGen.Pipelines;
+using VisualGen.Pipelines.Caching;
 using VisualGen.Tests.Support;
 
 namespace VisualGen.Tests.Server;
@@ -89,6 +90,25 @@ public sealed class ImageModelServerTests
         Assert.Equal(200, s2);
         var plainRef = qwen.Generate(new GenerationRequest { Prompt = "a hummingbird", Height = 32, Width = 32, NumInferenceSteps = 2, Seed = 3 });
         Assert.Equal(GradientPipeline.To8Bit(plainRef.Output.Floats), Png(plain).Rgb);
+    }
+
+    [ConformanceFact]
+    public async Task Flux_teacache_thresh_reaches_the_pipeline()
+    {
+        var flux = ImageModelServer.Flux;
+        await using var server = await flux.StartAsync();
+        // a threshold the accumulator never reaches: every step but the first and the last reuses the cached residual
+        var (status, body) = await server.PostJsonAsync("/v1/images/generations",
+            new { model = flux.ModelId, prompt = "a lighthouse", size = "48x32", num_inference_steps = 4, seed = 2, teacache_thresh = 1e6 });
+        Assert.Equal(200, status);
+        var asked = new GenerationRequest { Prompt = "a lighthouse", Height = 32, Width = 48, NumInferenceSteps = 4, Seed = 2, TeaCache = new TeaCacheOptions(1e6) };
+        var reference = flux.Generate(asked);
+        Assert.Equal(GradientPipeline.To8Bit(reference.Output.Floats), Png(body).Rgb);
+        Assert.NotEqual(GradientPipeline.To8Bit(flux.Generate(asked with { TeaCache = null }).Output.Floats), Png(body).Rgb);
+
+        var (s2, e2) = await server.PostJsonAsync("/v1/images/generations", new { prompt = "x", size = "48x32", teacache_thresh = -1 });
+        Assert.Equal(400, s2);
+        LiveServer.AssertError(e2, "invalid_value", "teacache_thresh");
     }
 
     [ConformanceFact]

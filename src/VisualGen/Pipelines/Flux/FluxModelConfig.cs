@@ -10,6 +10,9 @@ public sealed record FluxModelConfig
     public required bool GuidanceEmbeds { get; init; }
     public required TransformerSize Transformer { get; init; }
     public required AutoencoderKLConfig Vae { get; init; }
+    /// <summary>The transformer's blocks, double-stream then single-stream (num_layers + num_single_layers): what
+    /// Cache-DiT's Fn and Bn count.</summary>
+    public int NumBlocks { get; init; } = 19 + 38;
 
     /// <summary>num_channels_latents = in_channels // 4 (the transformer sees 2×2 patches).</summary>
     public int LatentChannels => TransformerInChannels / 4;
@@ -30,6 +33,7 @@ public sealed record FluxModelConfig
             TransformerInChannels = inChannels,
             GuidanceEmbeds = transformer.GetBool("guidance_embeds", false),
             Transformer = TransformerSize.Read(transformer),
+            NumBlocks = transformer.GetInt("num_layers", 19) + transformer.GetInt("num_single_layers", 38),
             Vae = vae,
         };
     }

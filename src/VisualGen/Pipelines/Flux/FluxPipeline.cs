@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
+using VisualGen.Pipelines.Caching;
 using VisualGen.Schedulers;
 using VisualGen.Tensors;
 using VisualGen.Tokenizers.Flux;
@@ -80,6 +81,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? FluxT5PromptTokenizer.DefaultMaxSequenceLength;
         FluxRequestRules.Validate(r, _config, _index.ClassName, height, width, steps, maxSeq);
+        StepCaches.Validate(r, _config.NumBlocks);
         return (height, width, steps, maxSeq);
     }
 
@@ -111,15 +113,29 @@ public sealed class FluxPipeline : IGenerationPipeline
         scheduler.SetTimesteps(steps, mu, FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
         HostTensor? guidance = _config.GuidanceEmbeds ? HostTensor.Float32([guidanceScale], 1) : null;
 
+        // step caches: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
+        var cacheLog = StepCaches.Log(r, steps);
+        var coefficients = _config.GuidanceEmbeds ? TeaCacheCoefficients.FluxDev : TeaCacheCoefficients.FluxSchnell;
+        IStepCache? condCache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, coefficients);
+        IStepCache? negCache = cacheLog is null || negative is null ? null : StepCaches.Create(r, cacheLog, coefficients);
+
         _engines.BeginStage("denoise");
         var transformer = Engine("transformer");
         var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
         {
             // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
             var timestep = HostTensor.Float32([(float)t / 1000f], 1);
-            var noisePred = Predict(transformer, sample, shape, timestep, guidance, imageIds, prompt);
+            var temb = new Lazy<float[]>(() => TimeEmbedding(timestep, guidance));
+            float[] Branch(IStepCache? cache, FluxPromptEmbeds text)
+            {
+                var inputs = Inputs(sample, shape, timestep, guidance, imageIds, text);
+                return cache is null ? transformer.Run(inputs)["sample"].Floats
+                    : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
+                        inputs, () => temb.Value, sample, _config.NumBlocks));
+            }
+            var noisePred = Branch(condCache, prompt);
             if (negative is null) return noisePred;
-            var negPred = Predict(transformer, sample, shape, timestep, guidance, imageIds, negative);
+            var negPred = Branch(negCache, negative);
             return Guidance.Combine(noisePred, negPred, trueCfgScale);
         }, progress, ct);
 
@@ -127,7 +143,18 @@ public sealed class FluxPipeline : IGenerationPipeline
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
         var image = Decode(LatentPacking.Unpack(finalLatents, latentH, latentW));
-        return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond);
+        return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond)
+        {
+            StepCache = cacheLog?.Report(),
+        };
+    }
+
+    /// <summary>TeaCache's compared tensor: the timestep (+ guidance) embedding (the transformer's time_embedding part).</summary>
+    float[] TimeEmbedding(HostTensor timestep, HostTensor? guidance)
+    {
+        var inputs = new Dictionary<string, HostTensor> { ["timestep"] = timestep };
+        if (guidance is not null) inputs["guidance"] = guidance;
+        return Engine($"transformer.{TransformerParts.TimeEmbedding}").Run(inputs)["temb"].Floats;
     }
 
     /// <summary>encode_prompt: CLIP's pooled output and T5's last hidden state (no attention mask), and text_ids.</summary>
@@ -148,7 +175,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         return new FluxPromptEmbeds(states, pooled, FluxLatents.TextIds(t5Tokens.Length));
     }
 
-    static float[] Predict(IEngine transformer, float[] sample, long[] shape, HostTensor timestep, HostTensor? guidance,
+    static Dictionary<string, HostTensor> Inputs(float[] sample, long[] shape, HostTensor timestep, HostTensor? guidance,
         HostTensor imageIds, FluxPromptEmbeds text)
     {
         var inputs = new Dictionary<string, HostTensor>
@@ -161,7 +188,7 @@ public sealed class FluxPipeline : IGenerationPipeline
             ["txt_ids"] = text.TextIds,
         };
         if (guidance is not null) inputs["guidance"] = guidance;
-        return transformer.Run(inputs)["sample"].Floats;
+        return inputs;
     }
 
     /// <summary>(latents / scaling_factor) + shift_factor, then the VAE decoder: [1, 3, H, W] in about [−1, 1].</summary>

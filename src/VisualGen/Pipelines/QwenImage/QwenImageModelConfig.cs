@@ -13,6 +13,8 @@ public sealed record QwenImageModelConfig
     /// <summary>The VAE's config (latent normalization comes from it).</summary>
     public required WanVaeConfig Vae { get; init; }
     public required TransformerSize Transformer { get; init; }
+    /// <summary>The transformer's blocks (num_layers): what Cache-DiT's Fn and Bn count.</summary>
+    public int NumLayers { get; init; } = 60;
 
     /// <summary>Height and width must be multiples of this: the VAE scale times the 2×2 packing.</summary>
     public int SizeMultiple => VaeScaleFactor * 2;
@@ -25,7 +27,11 @@ public sealed record QwenImageModelConfig
         int latent = vae.ZDim;
         if (packed != latent * 4)
             throw new CheckpointException(transformer.FilePath, $"in_channels {packed} must be 4 × the VAE's z_dim {latent} (2×2 packed latents)");
-        return new QwenImageModelConfig { PackedChannels = packed, LatentChannels = latent, VaeScaleFactor = 1 << vae.TemperalDownsample.Length, Vae = vae,
-            Transformer = TransformerSize.Read(transformer) };
+        return new QwenImageModelConfig
+        {
+            PackedChannels = packed, LatentChannels = latent, VaeScaleFactor = 1 << vae.TemperalDownsample.Length, Vae = vae,
+            NumLayers = transformer.GetInt("num_layers", 60),
+            Transformer = TransformerSize.Read(transformer),
+        };
     }
 }

@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
+using VisualGen.Pipelines.Caching;
 using VisualGen.Pipelines.Wan;
 using VisualGen.Schedulers;
 using VisualGen.Tensors;
@@ -85,6 +86,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         if (steps < 2 && _schedulerConfig.GetOptionalDouble("shift_terminal") is { } terminal && terminal != 0)
             throw new GenerationException("num_inference_steps",
                 $"num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal {terminal}), got {steps}");
+        StepCaches.Validate(r, _config.NumLayers);
         return (height, width, steps, maxSeq, trueCfgScale);
     }
 
@@ -112,6 +114,11 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         scheduler.SetTimesteps(steps, flowMatch.CalculateShift(tokens), FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
 
         var imgShapes = HostTensor.Int64([1, gridH, gridW], 3);
+        // step caches: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
+        var cacheLog = StepCaches.Log(r, steps);
+        IStepCache? condCache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, TeaCacheCoefficients.QwenImage);
+        IStepCache? negCache = cacheLog is null || negativeEmbeds is null ? null : StepCaches.Create(r, cacheLog, TeaCacheCoefficients.QwenImage);
+
         _engines.BeginStage("denoise");
         var transformer = Engine("transformer");
         var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
@@ -119,9 +126,18 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             var hiddenStates = HostTensor.Float32(sample, packedShape);
             // timestep / 1000 in float32, as the pipeline passes it
             var timestep = HostTensor.Float32([(float)t / 1000f], 1);
-            var cond = Predict(transformer, hiddenStates, timestep, promptEmbeds, imgShapes);
+            var temb = new Lazy<float[]>(() => Engine($"transformer.{TransformerParts.TimeEmbedding}")
+                .Run(new Dictionary<string, HostTensor> { ["timestep"] = timestep })["temb"].Floats);
+            float[] Branch(IStepCache? cache, HostTensor text) => cache is null
+                ? Predict(transformer, hiddenStates, timestep, text, imgShapes)
+                : cache.Predict(step, new PartsTransformer(part => Engine(part.Length == 0 ? "transformer" : $"transformer.{part}"),
+                    new Dictionary<string, HostTensor>
+                    {
+                        ["hidden_states"] = hiddenStates, ["timestep"] = timestep, ["encoder_hidden_states"] = text, ["img_shapes"] = imgShapes,
+                    }, () => temb.Value, sample, _config.NumLayers));
+            var cond = Branch(condCache, promptEmbeds);
             if (negativeEmbeds is null) return cond;
-            var neg = Predict(transformer, hiddenStates, timestep, negativeEmbeds, imgShapes);
+            var neg = Branch(negCache, negativeEmbeds);
             return TrueCfg.Combine(cond, neg, (float)trueCfgScale, _config.PackedChannels);
         }, progress, ct);
 
@@ -135,7 +151,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         if (!decoded.TryGetValue(WanVaeDecoder.SampleOutput, out var video))
             throw new EngineException($"the VAE decoder engine has no output '{WanVaeDecoder.SampleOutput}'");
         var image = VideoPostprocess.ToNumpyLayout(video).Reshape(1, height, width, 3);
-        return new GenerationResult(finalLatents, image, IsVideo: false, Info.FramesPerSecond);
+        return new GenerationResult(finalLatents, image, IsVideo: false, Info.FramesPerSecond) { StepCache = cacheLog?.Report() };
     }
 
     HostTensor EncodePrompt(string prompt, int maxSequenceLength)

@@ -23,6 +23,10 @@ public sealed record WanModelConfig
     public int NumTrainTimesteps { get; init; } = 1000;
     /// <summary>The transformer's rotary table length (rope_max_seq_len): patches per axis (frames, height, width) it covers.</summary>
     public int RopeMaxSeqLen { get; init; } = 1024;
+    /// <summary>The transformer's blocks (num_layers): what Cache-DiT's Fn and Bn count.</summary>
+    public int NumLayers { get; init; }
+    /// <summary>The transformer's width (heads × head dim): picks the shipped TeaCache table.</summary>
+    public int InnerDim { get; init; }
 
     public int SizeMultiple => VaeScaleSpatial * PatchSize[1];
 
@@ -43,6 +47,8 @@ public sealed record WanModelConfig
             HasTransformer2 = index.HasComponent("transformer_2"),
             NumTrainTimesteps = scheduler.GetInt("num_train_timesteps", 1000),
             RopeMaxSeqLen = transformer.GetInt("rope_max_seq_len", 1024),
+            NumLayers = transformer.GetInt("num_layers", 40),   // diffusers' defaults where a config omits them
+            InnerDim = transformer.GetInt("num_attention_heads", 40) * transformer.GetInt("attention_head_dim", 128),
         };
     }
 }

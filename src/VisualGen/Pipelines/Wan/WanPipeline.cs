@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
+using VisualGen.Pipelines.Caching;
 using VisualGen.Pipelines.Images;
 using VisualGen.Schedulers;
 using VisualGen.Tensors;
@@ -54,7 +55,10 @@ public sealed class WanPipeline : IGenerationPipeline
     /// <summary>Wan 2.2 A14B: only the expert in use stays resident; the other is released when the boundary is crossed.</summary>
     void ReleaseOtherExpert(string expert)
     {
-        _engines.Release(expert == "transformer" ? "transformer_2" : "transformer");
+        string other = expert == "transformer" ? "transformer_2" : "transformer";
+        _engines.Release(other);
+        foreach (var part in _engines.Loaded.Where(c => c.StartsWith(other + ".", StringComparison.Ordinal)))   // step-cache parts
+            _engines.Release(part);
     }
 
     public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
@@ -98,6 +102,7 @@ public sealed class WanPipeline : IGenerationPipeline
             throw new GenerationException("image", $"image must be [height, width, 3], got {im.ShapeText}");
         var shape = WanLatents.Shape(_config, 1, frames, height, width);
         if (r.Latents is { } given) WanRequestRules.CheckLatents(given, shape);
+        StepCaches.Validate(r, _config.NumLayers);
         return (height, width, frames, steps, guidance, guidance2, maxSeq, shape);
     }
 
@@ -131,6 +136,12 @@ public sealed class WanPipeline : IGenerationPipeline
         var constant = new Dictionary<string, HostTensor> { ["encoder_hidden_states"] = cfg ? Concat(promptEmbeds, negativeEmbeds!) : promptEmbeds };
         if (imageEmbeds is not null) constant["encoder_hidden_states_image"] = cfg ? Concat(imageEmbeds, imageEmbeds) : imageEmbeds;
         using var stepInputs = new StepInputs(constant);
+        // step caches: one state per expert (A14B's experts never share a residual)
+        var cacheLog = StepCaches.Log(r, steps);
+        var caches = new Dictionary<string, IStepCache>();
+        IStepCache? Cache(string expert) => cacheLog is null ? null
+            : caches.TryGetValue(expert, out var c) ? c
+            : caches[expert] = StepCaches.Create(r, cacheLog, TeaCacheCoefficients.Wan(_config.InnerDim));
         _engines.BeginStage("denoise");
         var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
         {
@@ -139,7 +150,7 @@ public sealed class WanPipeline : IGenerationPipeline
             if (!high && !_config.HasTransformer2) expert = "transformer";
             float scale = high ? guidance : guidance2;
             ReleaseOtherExpert(expert);
-            return Predict(Engine(expert), stepInputs, sample, shape, (float)t, tokens, cfg, scale, condition).Floats;
+            return Predict(expert, Cache(expert), step, stepInputs, sample, shape, (float)t, tokens, cfg, scale, condition).Floats;
         }, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
@@ -147,7 +158,10 @@ public sealed class WanPipeline : IGenerationPipeline
         progress?.Report(new GenerationProgress("decode", steps, steps));
         var vaeLatents = _latentStats.Denormalize(finalLatents);
         var video = new WanVaeDecoder(Engine("vae.decoder_first"), Engine("vae.decoder_next")).Decode(vaeLatents, ct);
-        return new GenerationResult(finalLatents, VideoPostprocess.ToNumpyLayout(video), IsVideo: true, Info.FramesPerSecond);
+        return new GenerationResult(finalLatents, VideoPostprocess.ToNumpyLayout(video), IsVideo: true, Info.FramesPerSecond)
+        {
+            StepCache = cacheLog?.Report(),
+        };
     }
 
     HostTensor EncodePrompt(WanPromptTokenizer tokenizer, string prompt)
@@ -161,9 +175,10 @@ public sealed class WanPipeline : IGenerationPipeline
         return WanPromptEmbeds.ZeroPastPromptLength(outputs["last_hidden_state"], HostTensor.Int64(tok.AttentionMask, 1, tok.Length));
     }
 
-    /// <summary>One guided prediction: cond and uncond batched into one transformer call.</summary>
-    HostTensor Predict(IEngine transformer, StepInputs stepInputs, float[] sample, long[] shape, float t, long tokens, bool cfg, float scale,
-        HostTensor? condition)
+    /// <summary>One guided prediction: cond and uncond batched into one transformer call (or, with a step cache, the
+    /// cache's prediction from the transformer's parts or its cached residual).</summary>
+    HostTensor Predict(string expert, IStepCache? cache, int step, StepInputs stepInputs, float[] sample, long[] shape, float t, long tokens,
+        bool cfg, float scale, HostTensor? condition)
     {
         int batch = cfg ? 2 : 1;
         long n = sample.Length;
@@ -179,11 +194,20 @@ public sealed class WanPipeline : IGenerationPipeline
         HostTensor timestep = _config.ExpandTimesteps
             ? HostTensor.Float32(Enumerable.Repeat(t, (int)(tokens * batch)).ToArray(), batch, tokens)
             : HostTensor.Float32(Enumerable.Repeat(t, batch).ToArray(), batch);
-        var output = stepInputs.Run(transformer, new Dictionary<string, HostTensor>
+        var hiddenStates = HostTensor.Float32(hs, [batch, channels, .. shape[2..]]);
+        float[] output;
+        if (cache is null)
+            output = stepInputs.Run(Engine(expert), new Dictionary<string, HostTensor>
+            {
+                ["hidden_states"] = hiddenStates,
+                ["timestep"] = timestep,
+            }, "sample").Floats;
+        else
         {
-            ["hidden_states"] = HostTensor.Float32(hs, [batch, channels, .. shape[2..]]),
-            ["timestep"] = timestep,
-        }, "sample").Floats;
+            var latentInput = new float[n * batch];
+            for (int b = 0; b < batch; b++) Array.Copy(sample, 0, latentInput, b * n, n);
+            output = cache.Predict(step, new WanCachedTransformer(Engine, expert, stepInputs, hiddenStates, timestep, latentInput, _config.NumLayers));
+        }
         if (!cfg) return HostTensor.Float32(output, shape);
         return HostTensor.Float32(Guidance.Combine(output.AsSpan(0, (int)n), output.AsSpan((int)n, (int)n), scale), shape);
     }

@@ -1,0 +1,26 @@
+namespace VisualGen.Pipelines.Caching;
+
+/// <summary>Creates the step cache a request asks for, one per transformer.</summary>
+public static class StepCaches
+{
+    /// <summary>Checks a request's cache options: at most one cache, each valid (Cache-DiT against the transformer's <paramref name="blocks"/>).</summary>
+    public static void Validate(GenerationRequest r, int blocks)
+    {
+        if (r.TeaCache is not null && r.CacheDit is not null)
+            throw new GenerationException("teacache_thresh", "TeaCache and Cache-DiT cannot be combined: choose one step cache");
+        r.TeaCache?.Validate();
+        r.CacheDit?.Validate(blocks);
+    }
+
+    /// <summary>The log of a request's cache, or null when the request asks for none.</summary>
+    public static StepCacheLog? Log(GenerationRequest r, int steps) =>
+        r.TeaCache is not null ? new StepCacheLog("teacache", steps)
+        : r.CacheDit is not null ? new StepCacheLog("cache-dit", steps)
+        : null;
+
+    /// <summary>A fresh cache for one transformer; <paramref name="defaultCoefficients"/> are the family's TeaCache table.</summary>
+    public static IStepCache Create(GenerationRequest r, StepCacheLog log, IReadOnlyList<double> defaultCoefficients) =>
+        r.TeaCache is { } tea ? new TeaCache(tea.Threshold, tea.Coefficients ?? defaultCoefficients, log)
+        : r.CacheDit is { } dit ? new DbCache(dit, log)
+        : throw new InvalidOperationException("the request asks for no step cache");
+}

@@ -1,0 +1,38 @@
+using VisualGen.Engines;
+using VisualGen.Pipelines.Caching;
+using VisualGen.Tensors;
+
+namespace VisualGen.Pipelines.Wan;
+
+/// <summary>One step of a Wan expert for a step cache: the whole transformer or its parts
+/// (<see cref="TransformerParts"/>, components "transformer.embed", "transformer.blocks_0_8", ...) on the step's
+/// batched inputs (cond row first, then uncond).</summary>
+sealed class WanCachedTransformer(Func<string, IEngine> engine, string expert, StepInputs stepInputs, HostTensor hiddenStates,
+    HostTensor timestep, float[] latentInput, int blockCount) : ISplitTransformer
+{
+    public int BlockCount => blockCount;
+
+    public float[] LatentInput => latentInput;
+
+    public float[] Whole() => Run("", new() { ["hidden_states"] = hiddenStates, ["timestep"] = timestep }, "sample").Floats;
+
+    public float[] TimeEmbedding()
+    {
+        var temb = Run(TransformerParts.TimeEmbedding, new() { ["timestep"] = timestep }, "temb");
+        long perRow = temb.Floats.LongLength / temb.Shape[0];
+        return temb.Floats.AsSpan(0, (int)perRow).ToArray();   // the conditional row
+    }
+
+    public HostTensor Embed() => Run(TransformerParts.Embed, new() { ["hidden_states"] = hiddenStates }, "hidden");
+
+    public HostTensor Blocks(int from, int to, HostTensor hidden) =>
+        Run(TransformerParts.Blocks(from, to), new() { ["hidden"] = hidden, ["timestep"] = timestep }, "hidden_out");
+
+    public float[] Output(HostTensor hidden) =>
+        Run(TransformerParts.Output, new() { ["hidden"] = hidden, ["timestep"] = timestep }, "sample").Floats;
+
+    /// <summary>Runs the whole transformer ("") or a part; only the whole and the blocks take the text (and image) context.</summary>
+    HostTensor Run(string part, Dictionary<string, HostTensor> inputs, string output) =>
+        stepInputs.Run(engine(part.Length == 0 ? expert : $"{expert}.{part}"), inputs, output,
+            withConstants: part.Length == 0 || TransformerParts.TryParseBlocks(part, out _, out _));
+}
