@@ -53,6 +53,8 @@ public static class GenerateCommand
             TeaCache = StepCacheFlags.TeaCache(cl),
             CacheDit = StepCacheFlags.CacheDit(cl),
         };
+        // the config file's cache_config unless a cache flag chose one
+        if (request is { TeaCache: null, CacheDit: null }) request = request with { TeaCache = settings.TeaCache, CacheDit = settings.CacheDit };
         if (!cl.Has("model"))
             request = request with { Height = request.Height ?? 32, Width = request.Width ?? 48, NumFrames = request.NumFrames ?? 9, NumInferenceSteps = request.NumInferenceSteps ?? 4, MaxSequenceLength = request.MaxSequenceLength ?? 16 };
 

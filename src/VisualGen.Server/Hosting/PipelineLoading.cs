@@ -33,7 +33,9 @@ public static class PipelineLoading
             long maxJobMemory = options.MaxJobMemory ?? AdmittedPipeline.DefaultMaxJobMemory();
             log.LogInformation("admission: jobs up to {Memory:F1} GiB of working memory{Timeout}", maxJobMemory / (double)(1L << 30),
                 options.JobTimeout is { } t ? $", stopped after {t.TotalSeconds:0.#} s" : "");
-            return new AdmittedPipeline(new OwnedPipeline(pipeline, engines), maxJobMemory, options.JobTimeout, AdmittedPipeline.MaterializesScores(options.Engine));
+            IGenerationPipeline served = new OwnedPipeline(pipeline, engines);
+            if (options.TeaCache is not null || options.CacheDit is not null) served = new CacheDefaultPipeline(served, options.TeaCache, options.CacheDit);
+            return new AdmittedPipeline(served, maxJobMemory, options.JobTimeout, AdmittedPipeline.MaterializesScores(options.Engine));
         }
         catch
         {

@@ -5,6 +5,9 @@ namespace VisualGen.Server.Hosting;
 /// <summary>Command-line settings of the server. Limits bound what one request may ask for.</summary>
 public sealed record ServerOptions
 {
+    /// <summary>The --config file's cache_config: the step cache of requests that choose none.</summary>
+    public VisualGen.Pipelines.Caching.TeaCacheOptions? TeaCache { get; init; }
+    public VisualGen.Pipelines.Caching.CacheDitOptions? CacheDit { get; init; }
     /// <summary>A YAML run configuration (<see cref="VisualGen.Configuration.VisualGenConfig"/>); the flags override it.</summary>
     public string? ConfigFile { get; init; }
     /// <summary>Diffusers checkpoint folder; null serves the built-in demo model.</summary>
@@ -159,6 +162,8 @@ public sealed record ServerOptions
             {
                 Engine = o.Engine ?? c.Engine,
                 Quantization = o.Quantization ?? c.Quantization,
+                TeaCache = c.TeaCache,
+                CacheDit = c.CacheDit,
                 EngineCacheDir = o.EngineCacheDir ?? c.EngineCache,
                 Attention = o.Attention ?? c.Attention.Precision,
                 GpuMemory = o.GpuMemory ?? (c.GpuMemoryGib is double g ? g.ToString(CultureInfo.InvariantCulture) : null),

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using VisualGen.Pipelines.Caching;
 using VisualGen.Quantization;
 
 namespace VisualGen.Configuration;
@@ -32,6 +33,12 @@ public sealed record VisualGenConfig
     /// (ModelOpt's <c>quant_algo</c> and <c>ignore</c>); null: none (a checkpoint's own quantization_config still applies).</summary>
     public QuantizationConfig? Quantization { get; init; }
 
+    /// <summary><c>cache_config</c> with <c>cache_backend: teacache</c>: the step cache of every generation that sets none.</summary>
+    public TeaCacheOptions? TeaCache { get; init; }
+
+    /// <summary><c>cache_config</c> with <c>cache_backend: cache_dit</c> (DBCache).</summary>
+    public CacheDitOptions? CacheDit { get; init; }
+
     /// <summary>Reads and checks a YAML configuration file.</summary>
     public static VisualGenConfig Load(string path)
     {
@@ -53,7 +60,7 @@ public sealed record VisualGenConfig
             Parallel = ParallelConfig.Read(root.Section("parallel_config")),
             Quantization = ReadQuantization(root.Section("quant_config"), origin),
         };
-        root.Refuse("cache_config", "step caching (TeaCache, Cache-DiT) is not implemented in this build (issue 13); remove the section");
+        if (root.Section("cache_config") is { } cache) config = ReadCache(cache, config);
         root.Refuse("cpu_offload_config", "VisualGen offloads by a memory budget instead: set gpu_memory (GiB)");
         root.Refuse("cuda_graph_config", "the native engine always captures its transformer step as a CUDA graph; there is nothing to set");
         root.Refuse("torch_compile_config", "VisualGen does not run PyTorch; its engines are built ahead of time into the engine cache");
@@ -82,6 +89,36 @@ public sealed record VisualGenConfig
         catch (QuantizationException e) { throw new ConfigException(origin, e.Message); }
     }
 
+    /// <summary><c>cache_config</c>, TensorRT-LLM's names: teacache (<c>teacache_thresh</c>, <c>coefficients</c>) or
+    /// cache_dit (<c>Fn_compute_blocks</c>, <c>Bn_compute_blocks</c>, <c>residual_diff_threshold</c>,
+    /// <c>max_warmup_steps</c>, <c>max_cached_steps</c>).</summary>
+    static VisualGenConfig ReadCache(ConfigSection s, VisualGenConfig config)
+    {
+        string backend = s.String("cache_backend", "teacache", "cache_dit") ?? throw s.Error("cache_backend", "missing: teacache or cache_dit");
+        if (backend == "teacache")
+        {
+            var tea = new TeaCacheOptions(s.Number("teacache_thresh", min: 0) ?? 0.2, s.Numbers("coefficients"));
+            s.Refuse("use_ret_steps", "TeaCache's ret-steps variant is not implemented");
+            s.Refuse("coefficients_2", "a second polynomial for Wan 2.2's low-noise expert is not implemented; each expert uses coefficients");
+            s.RejectUnknown();
+            if (tea.Coefficients is { Count: 0 }) throw s.Error("coefficients", "an empty list; give numbers (highest power first) or leave it out for the family's table");
+            return config with { TeaCache = tea };
+        }
+        var d = new CacheDitOptions();
+        int? maxCached = s.Integer("max_cached_steps", min: -1);
+        var dit = new CacheDitOptions(
+            Fn: s.Integer("Fn_compute_blocks", min: 1) ?? d.Fn,
+            Bn: s.Integer("Bn_compute_blocks", min: 0) ?? d.Bn,
+            Threshold: s.Number("residual_diff_threshold", min: 0) ?? d.Threshold,
+            Warmup: s.Integer("max_warmup_steps", min: 0) ?? d.Warmup,
+            MaxCachedSteps: maxCached is null or -1 ? d.MaxCachedSteps : maxCached);
+        foreach (var key in new[] { "max_continuous_cached_steps", "enable_taylorseer", "taylorseer_order", "scm_steps_mask_policy", "scm_steps_policy",
+                                     "force_refresh_step_hint", "force_refresh_step_policy", "enable_separate_cfg" })
+            s.Refuse(key, "not implemented in VisualGen's DBCache");
+        s.RejectUnknown();
+        return config with { CacheDit = dit };
+    }
+
     /// <summary>The configuration as YAML (the merged result that <c>info</c> prints).</summary>
     public string ToYaml()
     {
@@ -94,6 +131,12 @@ public sealed record VisualGenConfig
         if (Attention.Precision == "fp8")
             b.AppendLine("  quant_attention_config: {qk_dtype: fp8, v_dtype: fp8, q_block_size: 0, k_block_size: 0, v_block_size: 0}");
         b.AppendLine($"parallel_config: {{cfg_size: {Parallel.CfgSize}, ulysses_size: {Parallel.UlyssesSize}}}");
+        if (TeaCache is { } t)
+            b.AppendLine($"cache_config: {{cache_backend: teacache, teacache_thresh: {t.Threshold.ToString(CultureInfo.InvariantCulture)}" +
+                (t.Coefficients is { } c ? $", coefficients: [{string.Join(", ", c.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}]" : "") + "}");
+        if (CacheDit is { } dc)
+            b.AppendLine($"cache_config: {{cache_backend: cache_dit, Fn_compute_blocks: {dc.Fn}, Bn_compute_blocks: {dc.Bn}, residual_diff_threshold: " +
+                $"{dc.Threshold.ToString(CultureInfo.InvariantCulture)}, max_warmup_steps: {dc.Warmup}, max_cached_steps: {dc.MaxCachedSteps ?? -1}}}");
         if (Quantization is { } q)
             b.AppendLine($"quant_config: {{quant_algo: {q.Algo.Name}, dynamic: true, ignore: [{string.Join(", ", q.Ignore.Select(p => $"'{p}'"))}]}}");
         return b.ToString();

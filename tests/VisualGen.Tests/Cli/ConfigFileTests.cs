@@ -48,7 +48,9 @@ public sealed class ConfigFileTests
     [Theory]
     [InlineData("attention_config:\n  backnd: default\n", "a.yaml: attention_config.backnd: unknown key (known here: backend, quant_attention_config, sparse_attention_config)")]
     [InlineData("engine: native-cuda\nquant_attention: fp8\n", "quant_attention: unknown key")]
-    [InlineData("cache_config:\n  cache_backend: teacache\n", "cache_config: step caching (TeaCache, Cache-DiT) is not implemented in this build")]
+    [InlineData("cache_config:\n  cache_backend: magcache\n", "cache_config.cache_backend: 'magcache' is not one of teacache, cache_dit")]
+    [InlineData("cache_config:\n  cache_backend: cache_dit\n  enable_taylorseer: true\n", "cache_config.enable_taylorseer: not implemented")]
+    [InlineData("cache_config:\n  cache_backend: teacache\n  Fn_compute_blocks: 2\n", "cache_config.Fn_compute_blocks: unknown key")]
     [InlineData("quant_config:\n  quant_algo: FP4\n", "unknown quant_algo 'FP4' (known: FP8, FP8_BLOCK_SCALES, NVFP4)")]
     [InlineData("quant_config:\n  quant_algo: FP8\n  dynamic: false\n", "quant_config.dynamic: false describes a pre-quantized (static) checkpoint")]
     [InlineData("quant_config:\n  ignore: [proj_out]\n", "quant_config.quant_algo: missing")]
@@ -87,10 +89,10 @@ public sealed class ConfigFileTests
     [ConformanceFact]
     public void Generate_refuses_a_bad_file_before_any_work_with_exit_2_and_takes_a_good_one()
     {
-        var bad = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "x", "--config", Write("cache_config: {cache_backend: teacache}\n")]);
+        var bad = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "x", "--config", Write("cache_config: {cache_backend: teacache, use_ret_steps: true}\n")]);
         Assert.Equal(ExitCode.Usage, bad.Rc);
         Assert.Contains("--config ", Assert.Single(bad.ErrorLines));
-        Assert.Contains("cache_config: step caching", bad.Err);
+        Assert.Contains("cache_config.use_ret_steps: TeaCache's ret-steps variant is not implemented", bad.Err);
         Assert.False(bad.Generated);
         var missing = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "x", "--config", "/nonexistent/vg.yaml"]);
         Assert.Equal(ExitCode.Usage, missing.Rc);
@@ -103,6 +105,35 @@ public sealed class ConfigFileTests
         Assert.Equal(ExitCode.Success, good.Rc);
         Assert.Contains($"{ConformancePipelines.CacheDir}{Path.DirectorySeparatorChar}transformer-", good.Err);
         Assert.Contains("wrote ", good.Out);
+    }
+
+    [Fact]
+    public void Cache_config_reads_teacache_and_cache_dit_in_tensorrt_llm_names()
+    {
+        var tea = VisualGenConfig.Parse("cache_config:\n  cache_backend: teacache\n  teacache_thresh: 0.3\n  coefficients: [1.5, -2, 0.25]\n", "t.yaml");
+        Assert.Equal(0.3, tea.TeaCache!.Threshold);
+        Assert.Equal([1.5, -2, 0.25], tea.TeaCache.Coefficients!);
+        Assert.Null(tea.CacheDit);
+        var dit = VisualGenConfig.Parse("cache_config: {cache_backend: cache_dit, Fn_compute_blocks: 2, Bn_compute_blocks: 1, residual_diff_threshold: 0.1, max_warmup_steps: 3, max_cached_steps: 4}\n", "d.yaml");
+        Assert.Equal(new VisualGen.Pipelines.Caching.CacheDitOptions(2, 1, 0.1, 3, 4), dit.CacheDit);
+        Assert.Equal(dit.CacheDit, VisualGenConfig.Parse(dit.ToYaml(), "printed").CacheDit);
+        var printed = VisualGenConfig.Parse(tea.ToYaml(), "printed").TeaCache!;
+        Assert.Equal(0.3, printed.Threshold);
+        Assert.Equal([1.5, -2, 0.25], printed.Coefficients!);
+    }
+
+    [ConformanceFact]
+    public void Generate_takes_its_step_cache_from_the_file_unless_a_flag_sets_one()
+    {
+        string config = Write($"engine_cache: {ConformancePipelines.CacheDir}\ncache_config: {{cache_backend: teacache, teacache_thresh: 1000000}}\n");
+        string[] args = ["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "x", "--height", "32", "--width", "48", "--frames", "1",
+            "--steps", "4", "--output", Path.Combine(Fixtures.TempDir("cfg-tea"), "f.png"), "--config", config];
+        var run = CliRun.Of(args);
+        Assert.True(run.Rc == ExitCode.Success, run.Err);
+        Assert.Contains("teacache: 2 of 4 steps computed, 2 skipped", run.Err); // a huge threshold: only the first and last step
+        var flag = CliRun.Of([.. args, "--cache-dit-fn", "1", "--cache-dit-warmup", "4"]);
+        Assert.True(flag.Rc == ExitCode.Success, flag.Err);
+        Assert.DoesNotContain("teacache:", flag.Err);
     }
 
     [Fact]
