@@ -6,6 +6,14 @@ using VisualGen.Tests.Support;
 
 namespace VisualGen.Tests.Server.Replicas;
 
+/// <summary>Lease-timed tests run alone, not beside the suite's CPU-bound tests: a renewal starved for a lease would
+/// read as a lost lease.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LeaseTimedCollection
+{
+    public const string Name = "lease-timed";
+}
+
 /// <summary>One PostgreSQL cluster per test class, started on first use (never where the binaries are missing: those tests are skipped).</summary>
 public sealed class PostgresFixture : IDisposable
 {

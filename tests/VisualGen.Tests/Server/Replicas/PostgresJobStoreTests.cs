@@ -6,6 +6,7 @@ using VisualGen.Tests.Support;
 namespace VisualGen.Tests.Server.Replicas;
 
 /// <summary>The PostgreSQL job store against a real server: migrations, claims (SKIP LOCKED), leases, fencing, admission.</summary>
+[Collection(LeaseTimedCollection.Name)]
 public sealed class PostgresJobStoreTests(PostgresFixture pg) : IClassFixture<PostgresFixture>
 {
     static readonly string[] Models = ["gradient-video"];
@@ -91,12 +92,12 @@ public sealed class PostgresJobStoreTests(PostgresFixture pg) : IClassFixture<Po
     public async Task A_renewed_lease_is_never_taken()
     {
         string url = pg.Cluster.NewDatabase(), outputs = Fixtures.TempDir("vg-outputs");
-        using var a = PostgresFixture.Open(url, outputs, TimeSpan.FromSeconds(1));
-        using var b = PostgresFixture.Open(url, outputs, TimeSpan.FromSeconds(1));
+        using var a = PostgresFixture.Open(url, outputs, TimeSpan.FromSeconds(2));
+        using var b = PostgresFixture.Open(url, outputs, TimeSpan.FromSeconds(2));
         var job = PostgresFixture.NewJob(a);
         a.Add(job, null, 10);
         a.TryClaim(Models, 0);
-        var end = DateTime.UtcNow + TimeSpan.FromSeconds(3); // three leases
+        var end = DateTime.UtcNow + TimeSpan.FromSeconds(6); // three leases
         while (DateTime.UtcNow < end)
         {
             Assert.Equal([job.Id], a.RenewLeases([job.Id]));

@@ -10,7 +10,7 @@ public sealed class Deployment(string storeUrl)
 {
     public string StoreUrl { get; } = storeUrl;
     public string Outputs { get; } = Fixtures.TempDir("vg-outputs");
-    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(3);
 
     public ServerOptions Options(int queueSize = 200) => new()
     {

@@ -8,6 +8,7 @@ namespace VisualGen.Tests.Server.Replicas;
 /// whichever replica took them, every replica answers for every job, a killed replica's job is finished by the other once
 /// its lease runs out, and a restart of PostgreSQL loses nothing.
 /// </summary>
+[Collection(LeaseTimedCollection.Name)]
 public sealed class ReplicaTests(PostgresFixture pg) : IClassFixture<PostgresFixture>
 {
     static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
