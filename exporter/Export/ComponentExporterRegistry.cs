@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Exporter.Models.Flux;
+using VisualGen.Exporter.Models.Ltx2.AudioVae;
 using VisualGen.Exporter.Models.Ltx2.Vae;
 using VisualGen.Exporter.Models.QwenImage;
 using VisualGen.Exporter.Models.Shared.Clip;
@@ -52,7 +53,8 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
             ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
             : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("AutoencoderKLLTX2Video", ["decoder"], ctx => AutoencoderKLLtx2Video.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)));
+        .Register(new ComponentExporter("AutoencoderKLLTX2Video", ["decoder"], ctx => AutoencoderKLLtx2Video.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("AutoencoderKLLTX2Audio", ["decoder"], ctx => AutoencoderKLLtx2Audio.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)));
 
     /// <summary>The Wan VAE's chunk graphs (decoder and encoder, first and next chunk) under a class name.</summary>
     static ComponentExporter WanVae(string className) =>
