@@ -2,6 +2,7 @@ using VisualGen.Checkpoints;
 using VisualGen.Exporter.Models.Flux;
 using VisualGen.Exporter.Models.Ltx2.AudioVae;
 using VisualGen.Exporter.Models.Ltx2.Vae;
+using VisualGen.Exporter.Models.Ltx2.Vocoder;
 using VisualGen.Exporter.Models.QwenImage;
 using VisualGen.Exporter.Models.Shared.Clip;
 using VisualGen.Exporter.Models.Shared.Qwen25VL;
@@ -54,7 +55,8 @@ public sealed class ComponentExporterRegistry
             ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
             : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("AutoencoderKLLTX2Video", ["decoder"], ctx => AutoencoderKLLtx2Video.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("AutoencoderKLLTX2Audio", ["decoder"], ctx => AutoencoderKLLtx2Audio.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)));
+        .Register(new ComponentExporter("AutoencoderKLLTX2Audio", ["decoder"], ctx => AutoencoderKLLtx2Audio.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("LTX2Vocoder", [""], ctx => Ltx2Vocoder.Trace(ctx.ComponentDirectory, ctx.Weights)));
 
     /// <summary>The Wan VAE's chunk graphs (decoder and encoder, first and next chunk) under a class name.</summary>
     static ComponentExporter WanVae(string className) =>
