@@ -5,6 +5,7 @@ using VisualGen.Exporter.Models.Ltx2.Vae;
 using VisualGen.Exporter.Models.Ltx2.Vocoder;
 using VisualGen.Exporter.Models.QwenImage;
 using VisualGen.Exporter.Models.Shared.Clip;
+using VisualGen.Exporter.Models.Shared.Gemma3;
 using VisualGen.Exporter.Models.Shared.Qwen25VL;
 using VisualGen.Exporter.Models.Shared.T5;
 using VisualGen.Exporter.Models.Shared.Vae;
@@ -56,7 +57,8 @@ public sealed class ComponentExporterRegistry
             : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("AutoencoderKLLTX2Video", ["decoder"], ctx => AutoencoderKLLtx2Video.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("AutoencoderKLLTX2Audio", ["decoder"], ctx => AutoencoderKLLtx2Audio.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("LTX2Vocoder", [""], ctx => Ltx2Vocoder.Trace(ctx.ComponentDirectory, ctx.Weights)));
+        .Register(new ComponentExporter("LTX2Vocoder", [""], ctx => Ltx2Vocoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("Gemma3ForConditionalGeneration", [""], ctx => Gemma3TextModel.Trace(ctx.ComponentDirectory, ctx.Weights)));
 
     /// <summary>The Wan VAE's chunk graphs (decoder and encoder, first and next chunk) under a class name.</summary>
     static ComponentExporter WanVae(string className) =>
