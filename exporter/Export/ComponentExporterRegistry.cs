@@ -1,6 +1,7 @@
 using VisualGen.Checkpoints;
 using VisualGen.Exporter.Models.Flux;
 using VisualGen.Exporter.Models.Ltx2.AudioVae;
+using VisualGen.Exporter.Models.Ltx2.Connectors;
 using VisualGen.Exporter.Models.Ltx2.Vae;
 using VisualGen.Exporter.Models.Ltx2.Vocoder;
 using VisualGen.Exporter.Models.QwenImage;
@@ -58,7 +59,8 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("AutoencoderKLLTX2Video", ["decoder"], ctx => AutoencoderKLLtx2Video.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("AutoencoderKLLTX2Audio", ["decoder"], ctx => AutoencoderKLLtx2Audio.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("LTX2Vocoder", [""], ctx => Ltx2Vocoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("Gemma3ForConditionalGeneration", [""], ctx => Gemma3TextModel.Trace(ctx.ComponentDirectory, ctx.Weights)));
+        .Register(new ComponentExporter("Gemma3ForConditionalGeneration", [""], ctx => Gemma3TextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("LTX2TextConnectors", [""], ctx => Ltx2TextConnectors.Trace(ctx.ComponentDirectory, ctx.Weights)));
 
     /// <summary>The Wan VAE's chunk graphs (decoder and encoder, first and next chunk) under a class name.</summary>
     static ComponentExporter WanVae(string className) =>
