@@ -2,8 +2,13 @@ using VisualGen.Checkpoints;
 using VisualGen.Exporter.Models.Cosmos3;
 using VisualGen.Exporter.Models.Flux;
 using VisualGen.Exporter.Models.Flux2;
+using VisualGen.Exporter.Models.Ltx2.AudioVae;
+using VisualGen.Exporter.Models.Ltx2.Connectors;
+using VisualGen.Exporter.Models.Ltx2.Vae;
+using VisualGen.Exporter.Models.Ltx2.Vocoder;
 using VisualGen.Exporter.Models.QwenImage;
 using VisualGen.Exporter.Models.Shared.Clip;
+using VisualGen.Exporter.Models.Shared.Gemma3;
 using VisualGen.Exporter.Models.Shared.Qwen25VL;
 using VisualGen.Exporter.Models.Shared.T5;
 using VisualGen.Exporter.Models.Shared.Vae;
@@ -76,7 +81,12 @@ public sealed class ComponentExporterRegistry
             : AutoencoderKLFlux2.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
             ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
-            : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)));
+            : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("AutoencoderKLLTX2Video", ["decoder"], ctx => AutoencoderKLLtx2Video.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("AutoencoderKLLTX2Audio", ["decoder"], ctx => AutoencoderKLLtx2Audio.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("LTX2Vocoder", [""], ctx => Ltx2Vocoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("Gemma3ForConditionalGeneration", [""], ctx => Gemma3TextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("LTX2TextConnectors", [""], ctx => Ltx2TextConnectors.Trace(ctx.ComponentDirectory, ctx.Weights)));
 
     /// <summary>A step cache's transformer part: the time embedding of a quantized transformer is traced unquantized
     /// (TeaCache only compares it); the block parts of Cache-DiT are refused on a quantized transformer, whose whole

@@ -77,5 +77,6 @@ public sealed partial class Tensor(Tracer tracer, GraphValue value)
         return OpA("RMSNormalization", new() { ["axis"] = -1L, ["epsilon"] = eps }, this, scale);
     }
 
-    public Tensor Where(Tensor condition, Tensor otherwise) => Op("Where", condition, this, otherwise);
+    /// <summary>Where(condition, this, otherwise); the result has this tensor's dtype (not the condition's).</summary>
+    public Tensor Where(Tensor condition, Tensor otherwise) => Tracer.Op("Where", [condition, this, otherwise], null, DType);
 }

@@ -3,7 +3,8 @@ namespace VisualGen.Tokenizers;
 /// <summary>
 /// Hugging Face's truncation and padding for one sequence: the content is cut so that it and the
 /// special tokens fit <c>maxLength</c> (so BOS/EOS always survive truncation), then padded on the
-/// right with the pad id and mask 0. The result counts the content tokens that were cut.
+/// right (or, for left-padding tokenizers such as Gemma's, on the left) with the pad id and mask 0. The result
+/// counts the content tokens that were cut.
 /// </summary>
 public static class TokenSequence
 {
@@ -13,7 +14,8 @@ public static class TokenSequence
     /// <param name="maxLength">truncation length (and padded length when <paramref name="padToMaxLength"/>)</param>
     /// <param name="padId">id of the padding token</param>
     /// <param name="padToMaxLength">padding="max_length" when true; false is padding=True/"longest" for one sequence (no padding)</param>
-    public static TokenizedText Build(IReadOnlyList<int> content, int? bos, int? eos, int maxLength, int padId, bool padToMaxLength)
+    /// <param name="padLeft">padding_side="left": the padding goes before the tokens</param>
+    public static TokenizedText Build(IReadOnlyList<int> content, int? bos, int? eos, int maxLength, int padId, bool padToMaxLength, bool padLeft = false)
     {
         ArgumentNullException.ThrowIfNull(content);
         int specials = (bos.HasValue ? 1 : 0) + (eos.HasValue ? 1 : 0);
@@ -24,12 +26,17 @@ public static class TokenSequence
         int length = padToMaxLength ? maxLength : used;
         var ids = new long[length];
         var mask = new long[length];
-        int at = 0;
+        int at = padLeft ? length - used : 0;
         if (bos.HasValue) ids[at++] = bos.Value;
         for (int i = 0; i < kept; i++) ids[at++] = content[i];
         if (eos.HasValue) ids[at++] = eos.Value;
-        for (int i = 0; i < used; i++) mask[i] = 1;
-        for (int i = used; i < length; i++) ids[i] = padId;
+        int first = padLeft ? length - used : 0;
+        for (int i = 0; i < length; i++)
+        {
+            bool real = i >= first && i < first + used;
+            if (real) mask[i] = 1;
+            else ids[i] = padId;
+        }
         return new TokenizedText(ids, mask, truncatedTokenCount: content.Count - kept);
     }
 }

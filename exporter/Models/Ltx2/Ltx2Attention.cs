@@ -1,0 +1,59 @@
+using VisualGen.Exporter.Graph;
+using VisualGen.Exporter.Modules;
+
+namespace VisualGen.Exporter.Models.Ltx2;
+
+/// <summary>
+/// diffusers' LTX2Attention with LTX2AudioVideoAttnProcessor: q/k/v projections, RMSNorm across heads on q and k,
+/// split RoPE on q and k (the key may take its own frequencies, for audio↔video attention), scaled dot-product
+/// attention with an optional additive mask, optional per-head gates (2·sigmoid), out projection.
+/// </summary>
+public sealed class Ltx2Attention
+{
+    /// <summary>RoPE frequencies for <see cref="Ltx2SplitRotaryEmbedding"/>.</summary>
+    public sealed record Rope(Tensor Cos, Tensor Sin);
+
+    readonly Linear _toQ, _toK, _toV, _toOut;
+    readonly Linear? _toGateLogits;
+    readonly RmsNorm _normQ, _normK;
+    readonly int _heads, _headDim;
+
+    public Ltx2Attention(Weights w, int queryDim, int heads, int headDim, int? crossAttentionDim = null, bool bias = true,
+        bool outBias = true, float normEps = 1e-6f, bool gated = false)
+    {
+        _heads = heads;
+        _headDim = headDim;
+        int inner = heads * headDim, context = crossAttentionDim ?? queryDim;
+        _normQ = new RmsNorm(w.Sub("norm_q"), inner, normEps);
+        _normK = new RmsNorm(w.Sub("norm_k"), inner, normEps);
+        _toQ = new Linear(w.Sub("to_q"), queryDim, inner, bias);
+        _toK = new Linear(w.Sub("to_k"), context, inner, bias);
+        _toV = new Linear(w.Sub("to_v"), context, inner, bias);
+        _toOut = new Linear(w.Sub("to_out.0"), inner, queryDim, outBias);
+        if (gated) _toGateLogits = new Linear(w.Sub("to_gate_logits"), queryDim, heads);
+    }
+
+    public Tensor Forward(Tensor hiddenStates, Tensor? encoderHiddenStates = null, Tensor? mask = null, Rope? queryRope = null, Rope? keyRope = null)
+    {
+        var context = encoderHiddenStates ?? hiddenStates;
+        var q = _normQ.Forward(_toQ.Forward(hiddenStates));
+        var k = _normK.Forward(_toK.Forward(context));
+        var v = _toV.Forward(context);
+        if (queryRope is not null)
+        {
+            var kr = keyRope ?? queryRope;
+            q = Ltx2SplitRotaryEmbedding.Apply(q, queryRope.Cos, queryRope.Sin, _heads, _headDim);
+            k = Ltx2SplitRotaryEmbedding.Apply(k, kr.Cos, kr.Sin, _heads, _headDim);
+        }
+        // ONNX Runtime's Attention does not broadcast the mask over queries: [B, 1, 1, kv] → [B, 1, q, kv]
+        mask = mask?.Expand(1, 1, q.Size(1), 1);
+        var o = AttentionOp.Attention(q, k, v, _heads, 1f / MathF.Sqrt(_headDim), mask);
+        if (_toGateLogits is not null)
+        {
+            Dim b = o.Size(0), t = o.Size(1);
+            var gates = _toGateLogits.Forward(hiddenStates).Sigmoid() * 2f;
+            o = (o.Reshape(b, t, _heads, _headDim) * gates.Unsqueeze(3)).Reshape(b, t, _heads * _headDim);
+        }
+        return _toOut.Forward(o);
+    }
+}

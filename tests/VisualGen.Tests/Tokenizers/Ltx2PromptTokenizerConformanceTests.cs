@@ -1,0 +1,35 @@
+using VisualGen.Tests.Support;
+using VisualGen.Tokenizers;
+using VisualGen.Tokenizers.Ltx2;
+
+namespace VisualGen.Tests.Tokenizers;
+
+public class Ltx2PromptTokenizerConformanceTests
+{
+    [ConformanceFact]
+    public void PromptAndNegativeMatchGoldens()
+    {
+        const string family = "ltx2";
+        int maxLength = TokenizerGoldens.CallInt(family, "max_sequence_length");
+        var tokenizer = Ltx2PromptTokenizer.Load(Path.Combine(Fixtures.Checkpoint(family), "tokenizer"), maxLength);
+
+        var prompt = tokenizer.Tokenize(TokenizerGoldens.CallString(family, "prompt"));
+        TokenizerGoldens.AssertEqual(TokenizerGoldens.Ids(family, "tokenizer.prompt.input_ids"),
+            TokenizerGoldens.Ids(family, "tokenizer.prompt.attention_mask"), prompt, "ltx2 prompt");
+        var negative = tokenizer.Tokenize(TokenizerGoldens.CallString(family, "negative_prompt"));
+        TokenizerGoldens.AssertEqual(TokenizerGoldens.Ids(family, "tokenizer.negative.input_ids"),
+            TokenizerGoldens.Ids(family, "tokenizer.negative.attention_mask"), negative, "ltx2 negative");
+        Assert.Equal(maxLength, prompt.Length);
+    }
+
+    [Fact]
+    public void Left_padding_puts_pad_first_and_keeps_bos_on_truncation()
+    {
+        var padded = TokenSequence.Build([7, 8], bos: 2, eos: null, maxLength: 5, padId: 0, padToMaxLength: true, padLeft: true);
+        Assert.Equal([0L, 0, 2, 7, 8], padded.InputIds);
+        Assert.Equal([0L, 0, 1, 1, 1], padded.AttentionMask);
+        var cut = TokenSequence.Build([7, 8, 9, 10], bos: 2, eos: null, maxLength: 3, padId: 0, padToMaxLength: true, padLeft: true);
+        Assert.Equal([2L, 7, 8], cut.InputIds);
+        Assert.Equal(2, cut.TruncatedTokenCount);
+    }
+}
