@@ -32,6 +32,31 @@ public sealed class AdmissionTests
     }
 
     [ConformanceFact]
+    public void Flux2_and_cosmos3_costs_count_their_joint_sequences()
+    {
+        using var provider = Pipelines.ConformancePipelines.Provider();
+        var registry = ModelFamilies.CreateRegistry();
+        using (var flux2 = registry.Create(Fixtures.Checkpoint("flux2"), provider))
+        {
+            // 2×2 patches of the 1/8 latent grid (64/16 × 48/16) and the prompt padded to max_sequence_length
+            var cost = flux2.EstimateCost(new GenerationRequest { Prompt = "x", Height = 64, Width = 48, MaxSequenceLength = 100 })!;
+            Assert.Equal(4L * 3 + 100, cost.TransformerTokens);
+            Assert.Equal(1, cost.Batch);
+        }
+        using var golden = Fixtures.Golden("cosmos3_t2v");
+        long text = Math.Max(Fixtures.GoldenTensor(golden, "tokenizer.prompt.input_ids").ElementCount, Fixtures.GoldenTensor(golden, "tokenizer.negative.input_ids").ElementCount);
+        using var cosmos = registry.Create(Fixtures.Checkpoint("cosmos3_t2v"), provider);
+        // 9 frames → 3 latent frames; 64×96 / 16 → 4×6 latents in 2×2 patches → 2×3
+        var c = cosmos.EstimateCost(new GenerationRequest
+        {
+            Prompt = "An old train crosses a stone bridge in the autumn forest.", NegativePrompt = "blurry, low quality",
+            Height = 64, Width = 96, NumFrames = 9, Fps = 24,
+        })!;
+        Assert.Equal(text + 3 * 2 * 3, c.TransformerTokens);
+        Assert.Equal(9L * 64 * 96 * 3 * 4 * 2, c.OutputBytes);
+    }
+
+    [ConformanceFact]
     public async Task The_request_that_killed_the_server_is_refused_naming_what_it_needs_and_small_ones_run()
     {
         var options = WanServer.Options() with { MaxJobMemory = 8L << 30 };

@@ -14,6 +14,8 @@ public sealed record Cosmos3ModelConfig
     public required bool ResetSpatialIds { get; init; }
     public required int TemporalModalityMargin { get; init; }
     public required WanVaeConfig Vae { get; init; }
+    /// <summary>The joint LLM-DiT's widths (num_attention_heads, head_dim, intermediate_size), for the admission cost.</summary>
+    public required TransformerSize Transformer { get; init; }
     public required bool UseSystemPrompt { get; init; }
     public required bool UseNativeFlowSchedule { get; init; }
 
@@ -39,6 +41,8 @@ public sealed record Cosmos3ModelConfig
             ResetSpatialIds = t.GetBool("unified_3d_mrope_reset_spatial_ids", true),
             TemporalModalityMargin = t.GetInt("unified_3d_mrope_temporal_modality_margin", 15000),
             Vae = vae,
+            Transformer = new TransformerSize(t.GetInt("num_attention_heads"), t.GetInt("num_attention_heads") * t.GetInt("head_dim"),
+                Math.Max(t.GetInt("intermediate_size"), 3 * t.GetInt("num_attention_heads") * t.GetInt("head_dim"))),
             UseSystemPrompt = index.Fields.GetBool("default_use_system_prompt", true),
             UseNativeFlowSchedule = index.Fields.GetBool("use_native_flow_schedule", false),
         };

@@ -59,6 +59,24 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
 
     public void Validate(GenerationRequest request) => Resolve(request);
 
+    /// <summary>One sequence of the prompt's tokens and the video's 2×2 latent patches per call (cond and uncond run as
+    /// separate passes); the Wan 2.2 VAE decoder at full resolution on a chunk and its two cached frames; every frame.</summary>
+    public GenerationCost EstimateCost(GenerationRequest request)
+    {
+        var (height, width, frames, _, _, _, shape) = Resolve(request);
+        var (prompt, negative) = TokenizePrompts(request);
+        int p = _config.PatchSize;
+        long tokens = Math.Max(prompt.Count, negative.Count) + shape[2] * ((shape[3] + p - 1) / p) * ((shape[4] + p - 1) / p);
+        var t = _config.Transformer;
+        return new GenerationCost
+        {
+            TransformerTokens = tokens, Batch = 1, Heads = t.Heads,
+            ActivationBytes = GenerationCost.TransformerActivations(1, tokens, t.WidestDim) +
+                GenerationCost.VaeDecoder(height, width, _config.Vae.DecoderDim * _config.Vae.DimMult[0], _config.VaeScaleTemporal + 2),
+            OutputBytes = GenerationCost.Output(frames, height, width),
+        };
+    }
+
     /// <summary>The request with diffusers' defaults filled in, validated.</summary>
     internal (int Height, int Width, int Frames, int Steps, double Fps, float Guidance, long[] Shape) Resolve(GenerationRequest r)
     {

@@ -11,6 +11,7 @@ public sealed record Flux2ModelConfig
     public required AutoencoderKLFlux2Config Vae { get; init; }
     /// <summary>The text encoder's max_position_embeddings: the longest prompt (max_sequence_length) it takes.</summary>
     public required int TextMaxPositions { get; init; }
+    public required TransformerSize Transformer { get; init; }
 
     /// <summary>num_channels_latents = in_channels // 4 (the transformer sees 2×2 patches).</summary>
     public int LatentChannels => TransformerInChannels / 4;
@@ -34,6 +35,7 @@ public sealed record Flux2ModelConfig
             TransformerInChannels = inChannels,
             GuidanceEmbeds = transformer.GetBool("guidance_embeds", true),
             Vae = vae,
+            Transformer = TransformerSize.Read(transformer, mlpRatio: (int)Math.Ceiling(transformer.GetDouble("mlp_ratio", 3.0))),
         };
     }
 }

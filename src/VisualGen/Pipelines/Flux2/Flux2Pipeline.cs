@@ -57,6 +57,22 @@ public sealed class Flux2Pipeline : IGenerationPipeline
 
     public void Validate(GenerationRequest request) => Resolve(request);
 
+    /// <summary>Joint attention over the 2×2 latent patches and the padded prompt, one sequence per call (guidance is
+    /// embedded); the AutoencoderKL decoder at full resolution.</summary>
+    public GenerationCost EstimateCost(GenerationRequest request)
+    {
+        var (height, width, _, maxSeq) = Resolve(request);
+        long tokens = (long)(height / _config.SizeMultiple) * (width / _config.SizeMultiple) + maxSeq;
+        var t = _config.Transformer;
+        return new GenerationCost
+        {
+            TransformerTokens = tokens, Batch = 1, Heads = t.Heads,
+            ActivationBytes = GenerationCost.TransformerActivations(1, tokens, t.WidestDim) +
+                GenerationCost.VaeDecoder(height, width, _config.Vae.Vae.BlockOutChannels[0], 1),
+            OutputBytes = GenerationCost.Output(1, height, width),
+        };
+    }
+
     (int Height, int Width, int Steps, int MaxSeq) Resolve(GenerationRequest r)
     {
         int height = r.Height ?? Info.DefaultHeight, width = r.Width ?? Info.DefaultWidth;
