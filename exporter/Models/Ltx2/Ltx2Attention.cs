@@ -10,8 +10,10 @@ namespace VisualGen.Exporter.Models.Ltx2;
 /// </summary>
 public sealed class Ltx2Attention
 {
-    /// <summary>RoPE frequencies for <see cref="Ltx2SplitRotaryEmbedding"/>.</summary>
-    public sealed record Rope(Tensor Cos, Tensor Sin);
+    /// <summary>RoPE frequencies for <see cref="Ltx2SplitRotaryEmbedding"/>. <c>Heads</c>: how many groups the
+    /// channels are split into for the rotation when it is not the attention's head count (diffusers takes it from
+    /// the frequencies' layout; the transformer's video cross-modal RoPE uses the video head count).</summary>
+    public sealed record Rope(Tensor Cos, Tensor Sin, int? Heads = null);
 
     readonly Linear _toQ, _toK, _toV, _toOut;
     readonly Linear? _toGateLogits;
@@ -42,8 +44,9 @@ public sealed class Ltx2Attention
         if (queryRope is not null)
         {
             var kr = keyRope ?? queryRope;
-            q = Ltx2SplitRotaryEmbedding.Apply(q, queryRope.Cos, queryRope.Sin, _heads, _headDim);
-            k = Ltx2SplitRotaryEmbedding.Apply(k, kr.Cos, kr.Sin, _heads, _headDim);
+            int inner = _heads * _headDim, qh = queryRope.Heads ?? _heads, kh = kr.Heads ?? _heads;
+            q = Ltx2SplitRotaryEmbedding.Apply(q, queryRope.Cos, queryRope.Sin, qh, inner / qh);
+            k = Ltx2SplitRotaryEmbedding.Apply(k, kr.Cos, kr.Sin, kh, inner / kh);
         }
         // ONNX Runtime's Attention does not broadcast the mask over queries: [B, 1, 1, kv] → [B, 1, q, kv]
         mask = mask?.Expand(1, 1, q.Size(1), 1);
