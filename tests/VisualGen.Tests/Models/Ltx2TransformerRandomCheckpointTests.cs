@@ -199,7 +199,7 @@ public class Ltx2TransformerRandomCheckpointTests
     sealed record RopeTable(double[] Angles, int Groups);
 
     static double[] Attention(Ltx2RandomWeights wt, string p, double[] xq, double[] xkv, int qDim, int kvDim, int heads, int headDim,
-        RopeTable? qRope, RopeTable? kRope, long[]? keyMask, bool gated)
+        RopeTable? qRope, RopeTable? kRope, long[]? keyMask, bool gated, bool valueOnly = false)
     {
         int inner = heads * headDim, nq = xq.Length / qDim, nk = xkv.Length / kvDim;
         var q = RmsNorm(Lin(wt, p + ".to_q", xq, qDim, inner), inner, wt[p + ".norm_q.weight"]);
@@ -228,7 +228,7 @@ public class Ltx2TransformerRandomCheckpointTests
                 {
                     double acc = 0;
                     for (int j = 0; j < nk; j++) acc += Math.Exp(s[j] - m) / z * v[j * inner + h * headDim + e];
-                    o[i * inner + h * headDim + e] = g * acc;
+                    o[i * inner + h * headDim + e] = g * (valueOnly ? v[i * inner + h * headDim + e] : acc);
                 }
             }
         return Lin(wt, p + ".to_out.0", o, inner, qDim);
@@ -239,7 +239,7 @@ public class Ltx2TransformerRandomCheckpointTests
 
     /// <summary>One batch element: (video [N, OutC], audio [M, AOutC]).</summary>
     static (double[] Video, double[] Audio) Reference(Ltx2RandomWeights wt, float[] hidden, float[] audioHidden, float[] text, float[] audioText,
-        double timestep, double sigma, long[] mask, long[] audioMask, float[][] videoCoords, float[] audioCoords)
+        double timestep, double sigma, long[] mask, long[] audioMask, float[][] videoCoords, float[] audioCoords, Case c)
     {
         var videoRope = new RopeTable(RopeAngles(videoCoords, [MaxPos, BaseH, BaseW], Dim), Heads);
         var audioRope = new RopeTable(RopeAngles([audioCoords], [AMaxPos], ADim), AHeads);
@@ -253,41 +253,46 @@ public class Ltx2TransformerRandomCheckpointTests
         var (tembAudio, audioEmbedded) = AdaLn(wt, "audio_time_embed", timestep, ADim, 6);
         var tembPrompt = AdaLn(wt, "prompt_adaln", sigma, Dim, 2).Mod;
         var tembPromptAudio = AdaLn(wt, "audio_prompt_adaln", sigma, ADim, 2).Mod;
-        // use_cross_timestep false: the cross-modal modulation takes each stream's own timestep
-        double gateFactor = CrossMultiplier / TimestepMultiplier;
-        var caScaleShift = AdaLn(wt, "av_cross_attn_video_scale_shift", timestep, Dim, 4).Mod;
-        var caGate = AdaLn(wt, "av_cross_attn_video_a2v_gate", timestep * gateFactor, Dim, 1).Mod;
-        var caAudioScaleShift = AdaLn(wt, "av_cross_attn_audio_scale_shift", timestep, ADim, 4).Mod;
-        var caAudioGate = AdaLn(wt, "av_cross_attn_audio_v2a_gate", timestep * gateFactor, ADim, 1).Mod;
+        // the cross-modal modulation takes the other stream's sigma (use_cross_timestep) or the stream's own timestep;
+        // both streams share timestep and sigma here
+        double gateFactor = CrossMultiplier / TimestepMultiplier, caT = c.UseCrossTimestep ? sigma : timestep;
+        var caScaleShift = AdaLn(wt, "av_cross_attn_video_scale_shift", caT, Dim, 4).Mod;
+        var caGate = AdaLn(wt, "av_cross_attn_video_a2v_gate", caT * gateFactor, Dim, 1).Mod;
+        var caAudioScaleShift = AdaLn(wt, "av_cross_attn_audio_scale_shift", caT, ADim, 4).Mod;
+        var caAudioGate = AdaLn(wt, "av_cross_attn_audio_v2a_gate", caT * gateFactor, ADim, 1).Mod;
         var enc = Lin(wt, "caption_projection.linear_2", Map(Lin(wt, "caption_projection.linear_1", D(text), Caption, Dim), GeluTanh), Dim, Dim);
         var aenc = Lin(wt, "audio_caption_projection.linear_2", Map(Lin(wt, "audio_caption_projection.linear_1", D(audioText), Caption, ADim), GeluTanh), ADim, ADim);
 
         for (int i = 0; i < Layers; i++)
         {
             string b = $"transformer_blocks.{i}";
+            bool perturbed = c.PerturbedAttn && c.StgBlocks.Contains(i);
             double[] V(int row) => Param(wt, b + ".scale_shift_table", row, temb, Dim, row);
             double[] A(int row) => Param(wt, b + ".audio_scale_shift_table", row, tembAudio, ADim, row);
             // 1. self-attention
             x = AddGated(x, Attention(wt, b + ".attn1", Modulate(RmsNorm(x, Dim), V(1), V(0)), Modulate(RmsNorm(x, Dim), V(1), V(0)),
-                Dim, Dim, Heads, HeadDim, videoRope, videoRope, null, true), V(2));
+                Dim, Dim, Heads, HeadDim, videoRope, videoRope, null, true, perturbed), V(2));
             ax = AddGated(ax, Attention(wt, b + ".audio_attn1", Modulate(RmsNorm(ax, ADim), A(1), A(0)), Modulate(RmsNorm(ax, ADim), A(1), A(0)),
-                ADim, ADim, AHeads, AHeadDim, audioRope, audioRope, null, false), A(2));
+                ADim, ADim, AHeads, AHeadDim, audioRope, audioRope, null, false, perturbed), A(2));
             // 2. prompt cross-attention: key/value modulated for both streams, the query (and a gate) for video only
             var kvEnc = Modulate(enc, Param(wt, b + ".prompt_scale_shift_table", 1, tembPrompt, Dim, 1), Param(wt, b + ".prompt_scale_shift_table", 0, tembPrompt, Dim, 0));
             var kvAenc = Modulate(aenc, Param(wt, b + ".audio_prompt_scale_shift_table", 1, tembPromptAudio, ADim, 1), Param(wt, b + ".audio_prompt_scale_shift_table", 0, tembPromptAudio, ADim, 0));
             x = AddGated(x, Attention(wt, b + ".attn2", Modulate(RmsNorm(x, Dim), V(7), V(6)), kvEnc, Dim, Dim, Heads, HeadDim, null, null, mask, true), V(8));
             ax = Add(ax, Attention(wt, b + ".audio_attn2", RmsNorm(ax, ADim), kvAenc, ADim, ADim, AHeads, AHeadDim, null, null, audioMask, false));
-            // 3. audio→video and video→audio
-            var nx = RmsNorm(x, Dim);
-            var nax = RmsNorm(ax, ADim);
-            double[] VC(int row) => Param(wt, b + ".video_a2v_cross_attn_scale_shift_table", row, caScaleShift, Dim, row);
-            double[] AC(int row) => Param(wt, b + ".audio_a2v_cross_attn_scale_shift_table", row, caAudioScaleShift, ADim, row);
-            var a2vGate = Param(wt, b + ".video_a2v_cross_attn_scale_shift_table", 4, caGate, Dim, 0);
-            var v2aGate = Param(wt, b + ".audio_a2v_cross_attn_scale_shift_table", 4, caAudioGate, ADim, 0);
-            x = AddGated(x, Attention(wt, b + ".audio_to_video_attn", Modulate(nx, VC(0), VC(1)), Modulate(nax, AC(0), AC(1)),
-                Dim, ADim, AHeads, AHeadDim, caVideoRope, caAudioRope, null, true), a2vGate);
-            ax = AddGated(ax, Attention(wt, b + ".video_to_audio_attn", Modulate(nax, AC(2), AC(3)), Modulate(nx, VC(2), VC(3)),
-                ADim, Dim, AHeads, AHeadDim, caAudioRope, caVideoRope, null, false), v2aGate);
+            // 3. audio→video and video→audio (not with isolate_modalities)
+            if (!c.IsolateModalities)
+            {
+                var nx = RmsNorm(x, Dim);
+                var nax = RmsNorm(ax, ADim);
+                double[] VC(int row) => Param(wt, b + ".video_a2v_cross_attn_scale_shift_table", row, caScaleShift, Dim, row);
+                double[] AC(int row) => Param(wt, b + ".audio_a2v_cross_attn_scale_shift_table", row, caAudioScaleShift, ADim, row);
+                var a2vGate = Param(wt, b + ".video_a2v_cross_attn_scale_shift_table", 4, caGate, Dim, 0);
+                var v2aGate = Param(wt, b + ".audio_a2v_cross_attn_scale_shift_table", 4, caAudioGate, ADim, 0);
+                x = AddGated(x, Attention(wt, b + ".audio_to_video_attn", Modulate(nx, VC(0), VC(1)), Modulate(nax, AC(0), AC(1)),
+                    Dim, ADim, AHeads, AHeadDim, caVideoRope, caAudioRope, null, true), a2vGate);
+                ax = AddGated(ax, Attention(wt, b + ".video_to_audio_attn", Modulate(nax, AC(2), AC(3)), Modulate(nx, VC(2), VC(3)),
+                    ADim, Dim, AHeads, AHeadDim, caAudioRope, caVideoRope, null, false), v2aGate);
+            }
             // 4. feed-forward
             x = AddGated(x, FeedForward(wt, b + ".ff", Modulate(RmsNorm(x, Dim), V(4), V(3)), Dim), V(5));
             ax = AddGated(ax, FeedForward(wt, b + ".audio_ff", Modulate(RmsNorm(ax, ADim), A(4), A(3)), ADim), A(5));
@@ -323,8 +328,25 @@ public class Ltx2TransformerRandomCheckpointTests
         return (video, audio);
     }
 
+    sealed record Case(bool UseCrossTimestep, bool IsolateModalities, bool PerturbedAttn, int[] StgBlocks);
+
     [Fact]
-    public void Random_transformer_with_prompt_modulation_and_gates_matches_a_plain_reference()
+    public void Random_transformer_with_prompt_modulation_and_gates_matches_a_plain_reference() =>
+        Run(new Case(UseCrossTimestep: false, IsolateModalities: false, PerturbedAttn: false, StgBlocks: []));
+
+    /// <summary>LTX2Pipeline's other calls: STG on block 1 of a perturbed_attn checkpoint (both streams'
+    /// self-attention reduced to the gated value projection), the modality-isolated call (no audio↔video
+    /// attention), and use_cross_timestep.</summary>
+    [Fact]
+    public void Random_transformer_with_stg_isolated_modalities_and_cross_timestep_matches_a_plain_reference() =>
+        Run(new Case(UseCrossTimestep: true, IsolateModalities: true, PerturbedAttn: true, StgBlocks: [1]));
+
+    /// <summary>Without perturbed_attn the STG blocks change nothing (diffusers' default processor ignores them).</summary>
+    [Fact]
+    public void Random_transformer_ignores_stg_blocks_without_perturbed_attn() =>
+        Run(new Case(UseCrossTimestep: false, IsolateModalities: false, PerturbedAttn: false, StgBlocks: [0, 1]));
+
+    static void Run(Case c)
     {
         var wt = Weights();
         string dir = wt.Write(Fixtures.TempDir("ltx2-transformer"), new Dictionary<string, object?>
@@ -340,7 +362,7 @@ public class Ltx2TransformerRandomCheckpointTests
             ["caption_channels"] = Caption, ["attention_bias"] = true, ["attention_out_bias"] = true, ["rope_theta"] = Theta,
             ["rope_double_precision"] = true, ["rope_type"] = "split", ["timestep_scale_multiplier"] = TimestepMultiplier,
             ["cross_attn_timestep_scale_multiplier"] = CrossMultiplier, ["use_prompt_embeddings"] = true, ["use_prompt_adaln_single"] = true,
-            ["use_keyframes_abs_pos_embedding"] = false,
+            ["use_keyframes_abs_pos_embedding"] = false, ["perturbed_attn"] = c.PerturbedAttn,
         });
         try
         {
@@ -359,7 +381,7 @@ public class Ltx2TransformerRandomCheckpointTests
                 audioCoords.CopyTo(audioCoordsData, b * M * 2);
             }
             using var weights = ComponentWeights.Open(dir);
-            using var engine = OrtTestEngine.Build(Ltx2VideoTransformer3DModel.Trace(dir, weights, useCrossTimestep: false), "transformer");
+            using var engine = OrtTestEngine.Build(Ltx2VideoTransformer3DModel.Trace(dir, weights, c.UseCrossTimestep, c.IsolateModalities, c.StgBlocks), "transformer");
             var outputs = engine.Run(new Dictionary<string, HostTensor>
             {
                 [Ltx2VideoTransformer3DModel.HiddenStatesInput] = HostTensor.Float32(hidden, B, N, InC),
@@ -379,7 +401,7 @@ public class Ltx2TransformerRandomCheckpointTests
             {
                 var (v, a) = Reference(wt, hidden[(b * N * InC)..((b + 1) * N * InC)], audioHidden[(b * M * AInC)..((b + 1) * M * AInC)],
                     text[(b * L * Caption)..((b + 1) * L * Caption)], audioText[(b * L * Caption)..((b + 1) * L * Caption)],
-                    timestep[b], sigma[b], mask[(b * L)..((b + 1) * L)], mask[(b * L)..((b + 1) * L)], videoCoords, audioCoords);
+                    timestep[b], sigma[b], mask[(b * L)..((b + 1) * L)], mask[(b * L)..((b + 1) * L)], videoCoords, audioCoords, c);
                 expectedVideo.AddRange(v.Select(u => (float)u));
                 expectedAudio.AddRange(a.Select(u => (float)u));
             }

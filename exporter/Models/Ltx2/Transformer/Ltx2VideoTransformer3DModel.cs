@@ -16,8 +16,10 @@ namespace VisualGen.Exporter.Models.Ltx2.Transformer;
 /// boundaries the pipeline prepares);</item>
 /// <item>outputs <c>sample</c> [B, N, out_channels] and <c>audio_sample</c> [B, M, audio_out_channels].</item>
 /// </list>
-/// Traced for the pipeline's conditional/unconditional call: no spatio-temporal guidance (perturbed blocks) and
-/// cross-modal attention on (isolate_modalities false); <c>use_cross_timestep</c> is fixed at trace time.
+/// <c>use_cross_timestep</c>, <c>isolate_modalities</c> (no audio↔video attention, LTX2Pipeline's modality-guidance
+/// call) and <c>spatio_temporal_guidance_blocks</c> (its STG call, perturbation_mask None: every batch element
+/// perturbed) are fixed at trace time, one graph per call kind; as in diffusers, the STG blocks change nothing unless
+/// the checkpoint has perturbed_attn.
 /// </summary>
 public sealed class Ltx2VideoTransformer3DModel
 {
@@ -83,7 +85,7 @@ public sealed class Ltx2VideoTransformer3DModel
 
     public (Tensor Video, Tensor Audio) Forward(Tensor hiddenStates, Tensor audioHiddenStates, Tensor encoderHiddenStates,
         Tensor audioEncoderHiddenStates, Tensor timestep, Tensor sigma, Tensor encoderAttentionMask, Tensor audioEncoderAttentionMask,
-        Tensor videoCoords, Tensor audioCoords, bool useCrossTimestep)
+        Tensor videoCoords, Tensor audioCoords, bool useCrossTimestep, bool isolateModalities = false, IReadOnlyCollection<int>? spatioTemporalGuidanceBlocks = null)
     {
         var t = hiddenStates.Tracer;
         Dim b = hiddenStates.Size(0);
@@ -138,9 +140,12 @@ public sealed class Ltx2VideoTransformer3DModel
         var inputs = new Ltx2VideoTransformerBlock.Inputs(encoderHiddenStates, audioEncoderHiddenStates,
             temb, tembAudio, videoCrossAttnScaleShift, audioCrossAttnScaleShift, videoCrossAttnA2vGate, audioCrossAttnV2aGate,
             tembPrompt, tembPromptAudio, videoRotaryEmb, audioRotaryEmb, videoCrossAttnRotaryEmb, audioCrossAttnRotaryEmb,
-            encoderMask, audioEncoderMask, UseCrossModalAttention: true);
+            encoderMask, audioEncoderMask, UseCrossModalAttention: !isolateModalities);
         for (int i = 0; i < _blocks.Length; i++)
-            using (t.Scope($"transformer_blocks.{i}")) (hiddenStates, audioHiddenStates) = _blocks[i].Forward(hiddenStates, audioHiddenStates, inputs);
+        {
+            bool perturbed = _c.PerturbedAttn && spatioTemporalGuidanceBlocks is not null && spatioTemporalGuidanceBlocks.Contains(i);
+            using (t.Scope($"transformer_blocks.{i}")) (hiddenStates, audioHiddenStates) = _blocks[i].Forward(hiddenStates, audioHiddenStates, inputs, perturbed);
+        }
 
         // 6. Output norm, modulation (scale_shift_table + embedded timestep) and projection
         Tensor Output(Tensor x, Tensor table, Tensor embedded, int dim, Linear proj)
@@ -153,9 +158,12 @@ public sealed class Ltx2VideoTransformer3DModel
             Output(audioHiddenStates, _audioScaleShiftTable, audioEmbeddedTimestep, _audioInner, _audioProjOut));
     }
 
-    public static Graph.Graph Trace(string componentDir, ITensorSource weights, bool useCrossTimestep = true)
+    public static Graph.Graph Trace(string componentDir, ITensorSource weights, bool useCrossTimestep = true, bool isolateModalities = false,
+        IReadOnlyCollection<int>? spatioTemporalGuidanceBlocks = null)
     {
         var c = Ltx2TransformerConfig.Read(componentDir);
+        if (spatioTemporalGuidanceBlocks?.FirstOrDefault(i => i < 0 || i >= c.NumLayers, -1) is int bad and not -1)
+            throw new ArgumentOutOfRangeException(nameof(spatioTemporalGuidanceBlocks), $"block {bad} is not one of the {c.NumLayers} transformer blocks");
         var tracer = new Tracer("ltx2_transformer");
         var w = new Weights(tracer, weights, componentDir);
         string caption = c.CaptionChannels.ToString();
@@ -170,12 +178,15 @@ public sealed class Ltx2VideoTransformer3DModel
         var videoCoords = tracer.Input(VideoCoordsInput, TensorDType.F32, "batch", "3", "video_tokens", "2");
         var audioCoords = tracer.Input(AudioCoordsInput, TensorDType.F32, "batch", "1", "audio_tokens", "2");
         var model = new Ltx2VideoTransformer3DModel(w, c);
-        var (video, audio) = model.Forward(hidden, audioHidden, encoder, audioEncoder, timestep, sigma, mask, audioMask, videoCoords, audioCoords, useCrossTimestep);
+        var (video, audio) = model.Forward(hidden, audioHidden, encoder, audioEncoder, timestep, sigma, mask, audioMask, videoCoords, audioCoords, useCrossTimestep,
+            isolateModalities, spatioTemporalGuidanceBlocks);
         w.CheckAllUsed();
         tracer.Output(video, SampleOutput, "batch", "video_tokens", (c.OutChannels ?? c.InChannels).ToString());
         tracer.Output(audio, AudioSampleOutput, "batch", "audio_tokens", (c.AudioOutChannels ?? c.AudioInChannels).ToString());
         tracer.Graph.Metadata["visualgen.class"] = "LTX2VideoTransformer3DModel";
         tracer.Graph.Metadata["visualgen.use_cross_timestep"] = useCrossTimestep ? "true" : "false";
+        tracer.Graph.Metadata["visualgen.isolate_modalities"] = isolateModalities ? "true" : "false";
+        tracer.Graph.Metadata["visualgen.spatio_temporal_guidance_blocks"] = string.Join(",", spatioTemporalGuidanceBlocks ?? []);
         tracer.Graph.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
         return tracer.Graph;
     }

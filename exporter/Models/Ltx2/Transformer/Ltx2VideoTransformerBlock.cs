@@ -64,7 +64,9 @@ public sealed class Ltx2VideoTransformerBlock
         Ltx2Attention.Rope VideoRotaryEmb, Ltx2Attention.Rope AudioRotaryEmb, Ltx2Attention.Rope CaVideoRotaryEmb, Ltx2Attention.Rope CaAudioRotaryEmb,
         Tensor? EncoderAttentionMask, Tensor? AudioEncoderAttentionMask, bool UseCrossModalAttention);
 
-    public (Tensor Video, Tensor Audio) Forward(Tensor hiddenStates, Tensor audioHiddenStates, Inputs a)
+    /// <param name="perturbed">spatio-temporal guidance on this block (LTX2PerturbedAttnProcessor, every batch element
+    /// perturbed): video and audio self-attention reduce to their value projections</param>
+    public (Tensor Video, Tensor Audio) Forward(Tensor hiddenStates, Tensor audioHiddenStates, Inputs a, bool perturbed = false)
     {
         Tensor Norm(Tensor x, int dim) => x.RmsNorm(null, _eps, dim);
 
@@ -72,12 +74,12 @@ public sealed class Ltx2VideoTransformerBlock
         var v = ModParams(_scaleShiftTable, 0, _videoCrossAttnAdaln ? 9 : 6, _dim, a.Temb);
         var (shiftMsa, scaleMsa, gateMsa, shiftMlp, scaleMlp, gateMlp) = (v[0], v[1], v[2], v[3], v[4], v[5]);
         var norm = Norm(hiddenStates, _dim) * (1f + scaleMsa) + shiftMsa;
-        hiddenStates = hiddenStates + _attn1.Forward(norm, queryRope: a.VideoRotaryEmb) * gateMsa;
+        hiddenStates = hiddenStates + _attn1.Forward(norm, queryRope: a.VideoRotaryEmb, valueOnly: perturbed) * gateMsa;
 
         var au = ModParams(_audioScaleShiftTable, 0, _audioCrossAttnAdaln ? 9 : 6, _audioDim, a.TembAudio);
         var (audioShiftMsa, audioScaleMsa, audioGateMsa, audioShiftMlp, audioScaleMlp, audioGateMlp) = (au[0], au[1], au[2], au[3], au[4], au[5]);
         var audioNorm = Norm(audioHiddenStates, _audioDim) * (1f + audioScaleMsa) + audioShiftMsa;
-        audioHiddenStates = audioHiddenStates + _audioAttn1.Forward(audioNorm, queryRope: a.AudioRotaryEmb) * audioGateMsa;
+        audioHiddenStates = audioHiddenStates + _audioAttn1.Forward(audioNorm, queryRope: a.AudioRotaryEmb, valueOnly: perturbed) * audioGateMsa;
 
         // 2. Prompt cross-attention (Q: video or audio; K, V: text)
         var encoder = a.EncoderHiddenStates;

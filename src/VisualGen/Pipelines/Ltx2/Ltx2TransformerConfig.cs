@@ -40,6 +40,7 @@ public sealed record Ltx2TransformerConfig
     public bool FfBias { get; init; } = true;
     public bool AudioFfBias { get; init; } = true;
     public bool UsePromptAdalnSingle { get; init; } = true;
+    public bool PerturbedAttn { get; init; }
 
     /// <summary>Reads and checks <c>config.json</c> of a transformer component folder. Only what the exported
     /// forward implements is accepted: split RoPE, RMSNorm across heads, GELU-tanh, no keyframe embedding (patching is
