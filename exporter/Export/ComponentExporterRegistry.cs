@@ -4,6 +4,7 @@ using VisualGen.Exporter.Models.Flux;
 using VisualGen.Exporter.Models.Flux2;
 using VisualGen.Exporter.Models.Ltx2.AudioVae;
 using VisualGen.Exporter.Models.Ltx2.Connectors;
+using VisualGen.Exporter.Models.Ltx2.Transformer;
 using VisualGen.Exporter.Models.Ltx2.Vae;
 using VisualGen.Exporter.Models.Ltx2.Vocoder;
 using VisualGen.Exporter.Models.QwenImage;
@@ -86,7 +87,8 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("AutoencoderKLLTX2Audio", ["decoder"], ctx => AutoencoderKLLtx2Audio.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("LTX2Vocoder", [""], ctx => Ltx2Vocoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("Gemma3ForConditionalGeneration", [""], ctx => Gemma3TextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("LTX2TextConnectors", [""], ctx => Ltx2TextConnectors.Trace(ctx.ComponentDirectory, ctx.Weights)));
+        .Register(new ComponentExporter("LTX2TextConnectors", [""], ctx => Ltx2TextConnectors.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("LTX2VideoTransformer3DModel", [""], ctx => Ltx2VideoTransformer3DModel.Trace(ctx.ComponentDirectory, ctx.Weights)));
 
     /// <summary>A step cache's transformer part: the time embedding of a quantized transformer is traced unquantized
     /// (TeaCache only compares it); the block parts of Cache-DiT are refused on a quantized transformer, whose whole
