@@ -1,5 +1,6 @@
 using System.Text.Json;
 using VisualGen.Checkpoints;
+using static VisualGen.Tests.Models.FluxFloat64Ops;
 
 namespace VisualGen.Tests.Models;
 
@@ -85,25 +86,8 @@ sealed class Flux2TransformerReference
 
     double[] W(string name) => Array.ConvertAll(_w[name].Values, v => (double)v);
 
-    /// <summary>x [rows, in] → [rows, out] with weight [out, in].</summary>
-    double[] Lin(string name, double[] x, int rows)
-    {
-        var (shape, _) = _w[name + ".weight"];
-        var w = W(name + ".weight");
-        int outF = (int)shape[0], inF = (int)shape[1];
-        var y = new double[rows * outF];
-        for (int r = 0; r < rows; r++)
-            for (int o = 0; o < outF; o++)
-            {
-                double s = 0;
-                for (int i = 0; i < inF; i++) s += x[r * inF + i] * w[o * inF + i];
-                y[r * outF + o] = s;
-            }
-        return y;
-    }
-
-    static double Silu(double v) => v / (1 + Math.Exp(-v));
-    static double[] Map(double[] x, Func<double, double> f) => Array.ConvertAll(x, v => f(v));
+    /// <summary>x [rows, in] → [rows, out] with weight [out, in] (no bias).</summary>
+    double[] Lin(string name, double[] x, int rows) => FluxFloat64Ops.Linear(x, rows, W(name + ".weight"), null, (int)_w[name + ".weight"].Shape[0]);
 
     /// <summary>SwiGLU over rows of 2·n: silu(first half) · second half → rows of n.</summary>
     static double[] SwiGlu(double[] x, int rows, int n)
@@ -114,123 +98,25 @@ sealed class Flux2TransformerReference
         return y;
     }
 
-    static double[] LayerNorm(double[] x, int rows, int dim, double eps = 1e-6)
-    {
-        var y = new double[x.Length];
-        for (int r = 0; r < rows; r++)
-        {
-            double mean = 0, var = 0;
-            for (int i = 0; i < dim; i++) mean += x[r * dim + i];
-            mean /= dim;
-            for (int i = 0; i < dim; i++) var += (x[r * dim + i] - mean) * (x[r * dim + i] - mean);
-            var /= dim;
-            for (int i = 0; i < dim; i++) y[r * dim + i] = (x[r * dim + i] - mean) / Math.Sqrt(var + eps);
-        }
-        return y;
-    }
-
-    double[] HeadRms(string weight, double[] x)
-    {
-        var w = W(weight);
-        var y = new double[x.Length];
-        for (int g = 0; g < x.Length / HeadDim; g++)
-        {
-            double ms = 0;
-            for (int i = 0; i < HeadDim; i++) ms += x[g * HeadDim + i] * x[g * HeadDim + i];
-            double inv = 1 / Math.Sqrt(ms / HeadDim + 1e-6);
-            for (int i = 0; i < HeadDim; i++) y[g * HeadDim + i] = x[g * HeadDim + i] * inv * w[i];
-        }
-        return y;
-    }
-
-    static double[] Sinusoid(double t)
-    {
-        var e = new double[256];
-        for (int i = 0; i < 128; i++)
-        {
-            double a = t * Math.Exp(-Math.Log(10000) * i / 128.0);
-            e[i] = Math.Cos(a);
-            e[128 + i] = Math.Sin(a);
-        }
-        return e;
-    }
+    double[] HeadRms(string weight, double[] x) => FluxFloat64Ops.HeadRms(x, W(weight), HeadDim);
 
     /// <summary>Rotary angles per token over the 4 (T, H, W, L) axes: [tokens, head_dim/2].</summary>
-    double[] Angles(double[] ids, int tokens)
-    {
-        var ang = new double[tokens * HeadDim / 2];
-        for (int s = 0; s < tokens; s++)
-        {
-            int col = 0;
-            for (int axis = 0; axis < Axes; axis++)
-                for (int j = 0; j < AxesDimsRope[axis] / 2; j++, col++)
-                    ang[s * HeadDim / 2 + col] = ids[s * Axes + axis] / Math.Pow(RopeTheta, 2.0 * j / AxesDimsRope[axis]);
-        }
-        return ang;
-    }
+    double[] Angles(double[] ids, int tokens) => FluxFloat64Ops.Angles(ids, tokens, AxesDimsRope, RopeTheta);
 
-    double[] Rope(double[] x, double[] ang, int tokens)
-    {
-        var y = new double[x.Length];
-        for (int s = 0; s < tokens; s++)
-            for (int h = 0; h < Heads; h++)
-                for (int j = 0; j < HeadDim / 2; j++)
-                {
-                    int i = (s * Heads + h) * HeadDim + 2 * j;
-                    double c = Math.Cos(ang[s * HeadDim / 2 + j]), sn = Math.Sin(ang[s * HeadDim / 2 + j]);
-                    y[i] = x[i] * c - x[i + 1] * sn;
-                    y[i + 1] = x[i + 1] * c + x[i] * sn;
-                }
-        return y;
-    }
+    double[] Rope(double[] x, double[] ang, int tokens) => FluxFloat64Ops.Rope(x, ang, tokens, Heads, HeadDim);
 
-    double[] Attention(double[] q, double[] k, double[] v, int tokens)
-    {
-        var o = new double[q.Length];
-        double scale = 1 / Math.Sqrt(HeadDim);
-        var p = new double[tokens];
-        for (int h = 0; h < Heads; h++)
-            for (int i = 0; i < tokens; i++)
-            {
-                double max = double.NegativeInfinity;
-                for (int j = 0; j < tokens; j++)
-                {
-                    double s = 0;
-                    for (int d = 0; d < HeadDim; d++) s += q[(i * Heads + h) * HeadDim + d] * k[(j * Heads + h) * HeadDim + d];
-                    p[j] = s * scale;
-                    max = Math.Max(max, p[j]);
-                }
-                double sum = 0;
-                for (int j = 0; j < tokens; j++) { p[j] = Math.Exp(p[j] - max); sum += p[j]; }
-                for (int j = 0; j < tokens; j++)
-                    for (int d = 0; d < HeadDim; d++) o[(i * Heads + h) * HeadDim + d] += p[j] / sum * v[(j * Heads + h) * HeadDim + d];
-            }
-        return o;
-    }
+    double[] Attention(double[] q, double[] k, double[] v, int tokens) => FluxFloat64Ops.Attention(q, k, v, tokens, Heads, HeadDim);
 
-    static double[] Rows(double[] x, int dim, int from, int count) => x.AsSpan(from * dim, count * dim).ToArray();
     static double[] Cols(double[] x, int rows, int width, int from, int count)
     {
         var y = new double[rows * count];
         for (int r = 0; r < rows; r++) Array.Copy(x, r * width + from, y, r * count, count);
         return y;
     }
-    static double[] Cat(double[] a, double[] b) => [.. a, .. b];
 
-    /// <summary>LN(x)·(1 + scale) + shift with chunks <paramref name="shiftIndex"/>, <paramref name="scaleIndex"/> of <paramref name="mod"/>.</summary>
-    double[] Modulate(double[] x, int rows, double[] mod, int shiftIndex, int scaleIndex)
-    {
-        var n = LayerNorm(x, rows, Dim);
-        for (int r = 0; r < rows; r++)
-            for (int i = 0; i < Dim; i++) n[r * Dim + i] = n[r * Dim + i] * (1 + mod[scaleIndex * Dim + i]) + mod[shiftIndex * Dim + i];
-        return n;
-    }
+    double[] Modulate(double[] x, int rows, double[] mod, int shiftIndex, int scaleIndex) => FluxFloat64Ops.Modulate(x, rows, Dim, mod, shiftIndex, scaleIndex);
 
-    void AddGated(double[] x, int rows, double[] mod, int gateIndex, double[] y)
-    {
-        for (int r = 0; r < rows; r++)
-            for (int i = 0; i < Dim; i++) x[r * Dim + i] += mod[gateIndex * Dim + i] * y[r * Dim + i];
-    }
+    void AddGated(double[] x, int rows, double[] mod, int gateIndex, double[] y) => FluxFloat64Ops.AddGated(x, rows, Dim, mod, gateIndex, y);
 
     /// <summary>One sample's forward: hidden [img, in], context [txt, joint], t/1000, ids [tokens, 4], guidance.</summary>
     public double[] Forward(double[] hidden, int img, double[] context, int txt, double timestep, double[] imgIds, double[] txtIds, double? guidance)
