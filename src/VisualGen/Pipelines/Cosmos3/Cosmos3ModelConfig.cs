@@ -32,6 +32,7 @@ public sealed record Cosmos3ModelConfig
         int channels = t.GetInt("latent_channel", 48);
         if (channels != vae.ZDim)
             throw new CheckpointException(origin, $"latent_channel {channels} differs from the VAE's z_dim {vae.ZDim}");
+        int heads = t.GetInt("num_attention_heads"), headDim = t.GetInt("head_dim");
         return new Cosmos3ModelConfig
         {
             LatentChannels = channels,
@@ -41,8 +42,7 @@ public sealed record Cosmos3ModelConfig
             ResetSpatialIds = t.GetBool("unified_3d_mrope_reset_spatial_ids", true),
             TemporalModalityMargin = t.GetInt("unified_3d_mrope_temporal_modality_margin", 15000),
             Vae = vae,
-            Transformer = new TransformerSize(t.GetInt("num_attention_heads"), t.GetInt("num_attention_heads") * t.GetInt("head_dim"),
-                Math.Max(t.GetInt("intermediate_size"), 3 * t.GetInt("num_attention_heads") * t.GetInt("head_dim"))),
+            Transformer = new TransformerSize(heads, heads * headDim, Math.Max(t.GetInt("intermediate_size"), 3 * heads * headDim)),
             UseSystemPrompt = index.Fields.GetBool("default_use_system_prompt", true),
             UseNativeFlowSchedule = index.Fields.GetBool("use_native_flow_schedule", false),
         };
