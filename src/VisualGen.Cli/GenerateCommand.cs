@@ -4,6 +4,7 @@ using VisualGen.Demo;
 using VisualGen.Exporter.Commands;
 using VisualGen.Media;
 using VisualGen.Pipelines;
+using VisualGen.Pipelines.Caching;
 using VisualGen.Tensors;
 using VisualGen.Tokenizers;
 
@@ -53,8 +54,6 @@ public static class GenerateCommand
             TeaCache = StepCacheFlags.TeaCache(cl),
             CacheDit = StepCacheFlags.CacheDit(cl),
         };
-        // the config file's cache_config unless a cache flag chose one
-        if (request is { TeaCache: null, CacheDit: null }) request = request with { TeaCache = settings.TeaCache, CacheDit = settings.CacheDit };
         if (!cl.Has("model"))
             request = request with { Height = request.Height ?? 32, Width = request.Width ?? 48, NumFrames = request.NumFrames ?? 9, NumInferenceSteps = request.NumInferenceSteps ?? 4, MaxSequenceLength = request.MaxSequenceLength ?? 16 };
 
@@ -62,7 +61,8 @@ public static class GenerateCommand
         EngineCacheLocation.Require(Runtime.CacheDirectory(settings.EngineCache), log);
         using var engines = RunConfiguration.CreateEngineProvider(settings, new LineProgress(l => log.WriteLine("  " + l)));
         // loading a pipeline reads configs and tokenizers only: engines are built on first use
-        using var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
+        // the config file's cache_config unless a cache flag chose one
+        using var pipeline = new CacheDefaultPipeline(ModelFamilies.CreateRegistry().Create(model, engines), settings.TeaCache, settings.CacheDit);
         var info = pipeline.Info;
         if (cl.String("image") is { } imagePath)
         {

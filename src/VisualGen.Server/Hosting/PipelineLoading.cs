@@ -1,6 +1,7 @@
 using VisualGen.Demo;
 using VisualGen.Exporter.Commands;
 using VisualGen.Pipelines;
+using VisualGen.Pipelines.Caching;
 
 namespace VisualGen.Server.Hosting;
 

@@ -1,10 +1,7 @@
-using VisualGen.Pipelines;
-using VisualGen.Pipelines.Caching;
+namespace VisualGen.Pipelines.Caching;
 
-namespace VisualGen.Server.Hosting;
-
-/// <summary>The served pipeline with the --config file's <c>cache_config</c> as the step cache of every request that
-/// asks for none (a request's <c>teacache_thresh</c> still chooses its own).</summary>
+/// <summary>A pipeline with a configuration's <c>cache_config</c> as the step cache of every request that asks for none
+/// (a request's own TeaCache or Cache-DiT still wins): what the CLI and the server do with <c>--config</c>.</summary>
 public sealed class CacheDefaultPipeline(IGenerationPipeline pipeline, TeaCacheOptions? teaCache, CacheDitOptions? cacheDit) : IGenerationPipeline
 {
     public PipelineInfo Info => pipeline.Info;
