@@ -10,7 +10,8 @@ namespace VisualGen.Engines.Cuda;
 /// The native CUDA engine as a backend. Build: read the ONNX graph, fuse the exporter's patterns, check that every
 /// node can run (a build error names any that cannot), pack weights (bf16 [N,K] for GEMMs), and, when shape profiles
 /// are given, tune the GEMM algorithms at the profiles' opt shapes on the device. The entry holds plan.json +
-/// weights.bin; Load reads them and uploads the weights, with no re-tuning.
+/// weights.bin, and references the checkpoint's tensors that are already in the packed layout (see <see cref="PlanFile"/>);
+/// Load reads them through memory maps and uploads the weights, with no re-tuning.
 /// </summary>
 public sealed class CudaBackend : IEngineBackend
 {
@@ -50,7 +51,15 @@ public sealed class CudaBackend : IEngineBackend
     /// bf16, convolution kernels and small constants (biases, norm weights) in fp32.</summary>
     public const string PackedPrecision = "bf16-weights+fp32-conv";
 
-    public string BuiltPrecision(EngineBuildOptions options) => PackedPrecision;
+    /// <summary>What <see cref="BuiltPrecision"/> adds for entries built with <see cref="EngineBuildOptions.EmbedWeights"/>
+    /// (so an embedded and a referencing entry never share a key).</summary>
+    public const string EmbeddedSuffix = "+embedded-weights";
+
+    public string BuiltPrecision(EngineBuildOptions options) => options.EmbedWeights ? PackedPrecision + EmbeddedSuffix : PackedPrecision;
+    /// <summary>The build reads the exporter's checkpoint references (<see cref="OnnxGraphReader"/> folds the transposes
+    /// they come with), so the export writes no weight bytes.</summary>
+    public bool ReadsCheckpointReferences => true;
+
     public string Version => _ids.Value.Version;
     public string Device => _ids.Value.Device;
 
@@ -68,8 +77,9 @@ public sealed class CudaBackend : IEngineBackend
         var clock = Stopwatch.StartNew();
         var (g, report) = Compile(onnxPath);
         BuildLog.Add($"fused: {report} ({g.Nodes.Count} nodes after fusion)");
-        long bytes = PlanFile.Write(g, entryDirectory, new Dictionary<string, byte[]>());
-        BuildLog.Add($"weights: {bytes / 1e6:F1} MB packed in {clock.Elapsed.TotalSeconds:F1} s");
+        var written = PlanFile.Write(g, entryDirectory, new Dictionary<string, byte[]>(), options.EmbedWeights);
+        BuildLog.Add($"weights: {written.EmbeddedBytes / 1e6:F1} MB written to {PlanFile.WeightsName}, {written.ReferencedBytes / 1e6:F1} MB referenced in " +
+            $"{written.ReferencedFiles} checkpoint file(s), in {clock.Elapsed.TotalSeconds:F1} s");
         if (options.Profiles.Count > 0 && g.Inputs.Any(i => i.PlanTime))
             BuildLog.Add($"GEMM tuning skipped: inputs {string.Join(", ", g.Inputs.Where(i => i.PlanTime).Select(i => i.Name))} are read when a shape is planned, and profiles give only shapes (cuBLASLt's heuristic algorithms are used)");
         else if (options.Profiles.Count > 0)
@@ -110,6 +120,9 @@ public sealed class CudaBackend : IEngineBackend
         Key = "build", Component = "build", EntryFile = PlanFile.PlanName, Files = new Dictionary<string, string>(), Inputs = [], Outputs = [],
         KeyParts = new EngineKeyParts { GraphHash = "", WeightFingerprint = "", Backend = "native-cuda", BackendVersion = "", Device = "", Precision = "", Profiles = "", Opset = 23, ExporterVersion = "" },
     };
+
+    /// <summary>A referenced checkpoint file that is missing or changed since the build (the message names it).</summary>
+    public string? EntryProblem(string entryDirectory) => PlanFile.ReferenceProblem(entryDirectory);
 
     public IEngine Load(string entryDirectory, EngineManifest manifest) => LoadEngine(entryDirectory, manifest);
 

@@ -3,14 +3,16 @@ namespace VisualGen.Exporter.Commands;
 /// <summary>A command-line mistake; the message says which flag and what is expected.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
-/// <summary>Flags of one subcommand: <c>--name value</c> pairs; each command declares the names it knows.</summary>
+/// <summary>Flags of one subcommand: <c>--name value</c> pairs, and switches (<c>--name</c> alone); each command
+/// declares the names it knows.</summary>
 public sealed class CommandLine
 {
     readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
     readonly HashSet<string> _read = [];
 
-    public CommandLine(IEnumerable<string> args, IReadOnlyCollection<string> known)
+    public CommandLine(IEnumerable<string> args, IReadOnlyCollection<string> known, IReadOnlyCollection<string>? switches = null)
     {
+        switches ??= [];
         var list = args.ToList();
         for (int i = 0; i < list.Count; i++)
         {
@@ -21,8 +23,14 @@ public sealed class CommandLine
             string? inline = null;
             int eq = name.IndexOf('=');
             if (eq > 0) { inline = name[(eq + 1)..]; name = name[..eq]; }
+            if (switches.Contains(name))
+            {
+                if (inline is not null) throw new UsageException($"--{name} takes no value");
+                if (!_values.TryAdd(name, "true")) throw new UsageException($"--{name} given twice");
+                continue;
+            }
             if (!known.Contains(name))
-                throw new UsageException($"unknown flag --{name}; known: {string.Join(" ", known.Order().Select(k => "--" + k))}");
+                throw new UsageException($"unknown flag --{name}; known: {string.Join(" ", known.Concat(switches).Order().Select(k => "--" + k))}");
             string value = inline ?? (i + 1 < list.Count ? list[++i] : throw new UsageException($"--{name} needs a value"));
             if (_values.ContainsKey(name)) throw new UsageException($"--{name} given twice");
             _values[name] = value;

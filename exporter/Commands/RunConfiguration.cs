@@ -33,6 +33,6 @@ public static class RunConfiguration
 
     public static long? GpuMemoryBytes(VisualGenConfig c) => c.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null;
 
-    public static EngineProvider CreateEngineProvider(VisualGenConfig c, IProgress<string>? log) =>
-        Runtime.CreateEngineProvider(c.EngineCache, c.Engine, log, c.Attention.Precision, GpuMemoryBytes(c), c.Quantization);
+    public static EngineProvider CreateEngineProvider(VisualGenConfig c, IProgress<string>? log, bool embedWeights = false) =>
+        Runtime.CreateEngineProvider(c.EngineCache, c.Engine, log, c.Attention.Precision, GpuMemoryBytes(c), c.Quantization, embedWeights);
 }

@@ -67,7 +67,7 @@ public static class Runtime
     }
 
     public static EngineProvider CreateEngineProvider(string? cacheFlag, string? engineFlag, IProgress<string>? log, string? attentionFlag = null,
-        long? gpuMemoryBudget = null, VisualGen.Quantization.QuantizationConfig? quantization = null)
+        long? gpuMemoryBudget = null, VisualGen.Quantization.QuantizationConfig? quantization = null, bool embedWeights = false)
     {
         var overrides = new Dictionary<string, IEngineBackend>();
         var attention = Attention(attentionFlag, engineFlag);
@@ -77,7 +77,8 @@ public static class Runtime
             var fp32 = new CudaBackend { Attention = attention, Bf16MinRows = long.MaxValue };
             foreach (var (c, precision) in NativeClasses) overrides[c] = precision == NativePrecision.Float32 ? fp32 : bf16;
         }
-        return new(new EngineCache(CacheDirectory(cacheFlag)), Backend(engineFlag), ComponentExporterRegistry.CreateDefault())
+        return new(new EngineCache(CacheDirectory(cacheFlag)), Backend(engineFlag), ComponentExporterRegistry.CreateDefault(),
+            new EngineBuildOptions { Opset = Onnx.OnnxWriter.Opset, EmbedWeights = embedWeights })
         {
             Log = log,
             ClassBackends = overrides,

@@ -124,7 +124,8 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
                 Directory.CreateDirectory(staging);
                 string path = Path.Combine(staging, "model.onnx");
                 progress?.Report($"exporting {component} ({graph.Nodes.Count} nodes, {graphBytes / 1e6:F1} MB of weights)");
-                new OnnxWriter().Write(graph, path);
+                // a backend that reads checkpoint references gets a graph without a copy of the checkpoint's weights
+                new OnnxWriter { ReferenceCheckpoint = chosen.ReadsCheckpointReferences }.Write(graph, path);
                 return path;
             },
         };

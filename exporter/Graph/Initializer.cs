@@ -89,28 +89,46 @@ public sealed class CheckpointData(ITensorSource source, string tensorName, bool
 /// <summary>A checkpoint tensor in its own dtype (bf16, fp16), optionally transposed ([out, in] → [in, out]): what the
 /// exporter writes for 16-bit checkpoints, so the graph is half the size of a float32 export and every consumer sees
 /// the checkpoint's exact values (the graph casts to float32 where it computes). Transposes a band of rows at a time.</summary>
-public sealed class CheckpointRawData(ITensorSource source, string tensorName, bool transpose2d) : IInitializerData
+public sealed class CheckpointRawData(ITensorSource source, string tensorName, bool transpose2d) : IInitializerData, ICheckpointStoredData
 {
+    /// <summary>Elements transposed per band (16 M: 32 MB of bf16), tiles of a band in parallel.</summary>
+    const long BandElements = 1L << 24;
+
     public string Identity { get; } = $"ckpt-raw:{tensorName}:{source.Info(tensorName).DType}:{source.Info(tensorName).ShapeText}{(transpose2d ? ":T" : "")}";
 
-    public void WriteTo(Stream sink)
+    public bool Transposed => transpose2d;
+
+    public bool TryLocate(out TensorLocation location) => source.TryLocate(tensorName, out location);
+
+    public unsafe void WriteTo(Stream sink)
     {
         var info = source.Info(tensorName);
         var bytes = source.GetBytes(tensorName);
         if (!transpose2d) { sink.Write(bytes); return; }
         int es = info.DType.SizeOf();
         long rows = info.Shape[0], cols = info.Shape[1];
-        int band = (int)Math.Clamp(CheckpointData.ChunkElements / Math.Max(rows, 1), 1, Math.Max(cols, 1));
+        int band = (int)Math.Clamp(BandElements / Math.Max(rows, 1), 1, Math.Max(cols, 1));
         var outBuf = new byte[band * rows * es];
-        for (long c0 = 0; c0 < cols; c0 += band)
-        {
-            int nc = (int)Math.Min(band, cols - c0);
-            for (long r = 0; r < rows; r++)
+        fixed (byte* src = bytes)
+        fixed (byte* dst = outBuf)
+            for (long c0 = 0; c0 < cols; c0 += band)
             {
-                var row = bytes.Slice((int)((r * cols + c0) * es), nc * es);
-                for (int j = 0; j < nc; j++) row.Slice(j * es, es).CopyTo(outBuf.AsSpan((int)((j * rows + r) * es), es));
+                int nc = (int)Math.Min(band, cols - c0);
+                // source rows' columns [c0, c0 + nc) → output rows c0.. (each of `rows` elements)
+                Transpose2d.Run(src + c0 * es, cols, dst, rows, nc, es);
+                sink.Write(outBuf.AsSpan(0, (int)(nc * rows * es)));
             }
-            sink.Write(outBuf.AsSpan(0, (int)(nc * rows * es)));
-        }
     }
+}
+
+/// <summary>Initializer data that is a checkpoint tensor's stored bytes, as they are or transposed ([rows, cols] →
+/// [cols, rows], same dtype): what lets a backend reference the checkpoint file instead of a copy
+/// (<see cref="Onnx.OnnxWriter"/> records it in the model metadata <c>GraphMetadata.CheckpointTensors</c>).</summary>
+public interface ICheckpointStoredData
+{
+    /// <summary>Whether the initializer is the 2-D transpose of the stored tensor.</summary>
+    bool Transposed { get; }
+
+    /// <summary>The stored tensor's bytes on disk; false when the source is not a file.</summary>
+    bool TryLocate(out TensorLocation location);
 }

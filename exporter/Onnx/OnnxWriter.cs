@@ -1,4 +1,6 @@
+using VisualGen.Checkpoints;
 using Google.Protobuf;
+using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
 using VisualGen.Onnx.Proto;
 
@@ -21,6 +23,17 @@ public sealed class OnnxWriter
     /// <summary>Initializers at or under this size stay inside the model even with external data.</summary>
     public long InlineLimit { get; init; } = 1024;
 
+    /// <summary>Write no bytes of initializers that are a checkpoint tensor's stored bytes (<see cref="ICheckpointStoredData"/>
+    /// with a file location): their external data points into the checkpoint's safetensors file (location relative to the
+    /// model's folder, offset, length); an initializer that is the [in, out] transpose of a stored [out, in] weight becomes
+    /// the stored tensor (<c>name</c> + <see cref="StoredSuffix"/>) and a <c>Transpose</c> node with the initializer's
+    /// name, ahead of the graph's nodes. The model means the same, but its external data lies outside its folder, which
+    /// ONNX Runtime refuses: for backends that read it themselves (<c>IEngineBackend.ReadsCheckpointReferences</c>).</summary>
+    public bool ReferenceCheckpoint { get; init; }
+
+    /// <summary>Name suffix of the stored tensor behind a transposed initializer in <see cref="ReferenceCheckpoint"/> mode.</summary>
+    public const string StoredSuffix = "#stored";
+
     /// <summary>Writes <paramref name="graph"/> to <paramref name="modelPath"/>; returns the files written (model first).</summary>
     public IReadOnlyList<string> Write(Graph.Graph graph, string modelPath, IProgress<double>? progress = null)
     {
@@ -32,9 +45,10 @@ public sealed class OnnxWriter
         var g = new GraphProto { Name = graph.Name };
         foreach (var p in graph.Inputs) g.Input.Add(ValueInfo(p));
         foreach (var p in graph.Outputs) g.Output.Add(ValueInfo(p));
-        foreach (var n in graph.Nodes) g.Node.Add(NodeProtoOf(n));
+        var transposes = new List<NodeProto>();
 
         long total = Math.Max(1, graph.InitializerBytes), done = 0;
+        var checkpointMap = new CheckpointTensorMap([], new Dictionary<string, long[]>(StringComparer.Ordinal));
         FileStream? data = external ? new FileStream(dataPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20) : null;
         try
         {
@@ -42,6 +56,34 @@ public sealed class OnnxWriter
             {
                 var t = new TensorProto { Name = init.Value.Name, DataType = OnnxTypes.ToOnnx(init.Value.DType) };
                 t.Dims.AddRange(init.Shape);
+                if (ReferenceCheckpoint && init.Data is ICheckpointStoredData refd && refd.TryLocate(out var at) && at.Length == init.ByteLength
+                    && (!refd.Transposed || init.Shape.Length == 2))
+                {
+                    if (refd.Transposed)
+                    {
+                        // the stored [out, in] tensor, transposed by a node into the initializer's [in, out] value
+                        string storedName = init.Value.Name + StoredSuffix;
+                        t.Name = storedName;
+                        t.Dims.Clear();
+                        t.Dims.AddRange([init.Shape[1], init.Shape[0]]);
+                        var tr = new NodeProto { OpType = "Transpose", Name = init.Value.Name + "#transpose" };
+                        tr.Input.Add(storedName);
+                        tr.Output.Add(init.Value.Name);
+                        tr.Attribute.Add(Attribute("perm", new long[] { 1, 0 }));
+                        transposes.Add(tr);
+                    }
+                    t.DataLocation = TensorProto.Types.DataLocation.External;
+                    t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = Path.GetRelativePath(Path.GetDirectoryName(dataPath)!, at.Path) });
+                    t.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = at.Offset.ToString() });
+                    t.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = at.Length.ToString() });
+                    g.Initializer.Add(t);
+                    int f = checkpointMap.Files.IndexOf(at.Path);
+                    if (f < 0) { f = checkpointMap.Files.Count; checkpointMap.Files.Add(at.Path); }
+                    checkpointMap.Tensors[t.Name] = [f, at.Offset, at.Length, 0];
+                    done += init.ByteLength;
+                    progress?.Report((double)done / total);
+                    continue;
+                }
                 if (data is not null && init.ByteLength > InlineLimit)
                 {
                     long offset = data.Position;
@@ -66,12 +108,20 @@ public sealed class OnnxWriter
                     t.RawData = ByteString.CopyFrom(ms.GetBuffer(), 0, (int)ms.Length);
                 }
                 g.Initializer.Add(t);
+                if (init.Data is ICheckpointStoredData stored && stored.TryLocate(out var loc) && loc.Length == init.ByteLength)
+                {
+                    int file = checkpointMap.Files.IndexOf(loc.Path);
+                    if (file < 0) { file = checkpointMap.Files.Count; checkpointMap.Files.Add(loc.Path); }
+                    checkpointMap.Tensors[init.Value.Name] = [file, loc.Offset, loc.Length, stored.Transposed ? 1 : 0];
+                }
                 done += init.ByteLength;
                 progress?.Report((double)done / total);
             }
         }
         finally { data?.Dispose(); }
         if (external) files.Add(dataPath);
+        g.Node.AddRange(transposes);
+        foreach (var n in graph.Nodes) g.Node.Add(NodeProtoOf(n));
 
         var model = new ModelProto
         {
@@ -82,6 +132,8 @@ public sealed class OnnxWriter
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         foreach (var (k, v) in graph.Metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
+        if (checkpointMap.Tensors.Count > 0)
+            model.MetadataProps.Add(new StringStringEntryProto { Key = GraphMetadata.CheckpointTensors, Value = checkpointMap.ToJson() });
         using (var fs = new FileStream(modelPath, FileMode.Create, FileAccess.Write))
             model.WriteTo(fs);
         return files;

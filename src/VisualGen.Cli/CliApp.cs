@@ -84,7 +84,7 @@ public static class CliApp
     /// <summary>build, with its engine cache checked before any component is traced.</summary>
     static int Build(string[] args, TextWriter output, TextWriter log)
     {
-        var cl = new CommandLine(args, BuildCommand.Flags);
+        var cl = new CommandLine(args, BuildCommand.Flags, BuildCommand.Switches);
         EngineCacheLocation.Require(Runtime.CacheDirectory(RunConfiguration.FromFlags(cl).EngineCache), log);
         return BuildCommand.Run(args, output, log);
     }

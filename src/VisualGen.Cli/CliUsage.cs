@@ -35,8 +35,11 @@ public static class CliUsage
     public const string Build = """
           build     --model DIR [--components a,b] [--cache DIR | --engine-cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]
                     [--verify full|changed] [--attention bf16|fp8] [--gpu-memory GiB] [--config FILE.yaml]
-                    [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]
-                    Exports and builds every component (or those listed) into the engine cache.
+                    [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]] [--embed-weights]
+                    Exports and builds every component (or those listed) into the engine cache. native-cuda entries
+                    reference the checkpoint's weights where it stores them as the engine uses them (a load whose
+                    checkpoint file changed fails, naming it); --embed-weights copies them into the entries, for
+                    caches deployed without the checkpoint.
         """;
 
     public const string RunComponent = """

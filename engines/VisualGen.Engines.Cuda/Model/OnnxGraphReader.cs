@@ -20,8 +20,9 @@ public static class OnnxGraphReader
         string dir = Path.GetDirectoryName(Path.GetFullPath(onnxPath))!;
         var g = new OpGraph();
         var graph = model.Graph;
+        var checkpoint = CheckpointMap(model, onnxPath);
         foreach (var t in graph.Initializer)
-            g.Constants[t.Name] = ReadTensor(t, dir, onnxPath);
+            g.Constants[t.Name] = ReadTensor(t, dir, onnxPath, checkpoint);
         var planTime = model.MetadataProps.FirstOrDefault(p => p.Key == PlanTimeInputsKey)?.Value
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal) ?? [];
         foreach (var i in graph.Input)
@@ -46,10 +47,31 @@ public static class OnnxGraphReader
                 };
             if (n.Domain.Length > 0 && n.Domain != "ai.onnx")
                 throw new EngineException($"{onnxPath}: node '{n.Name}' ({n.OpType}) is in domain '{n.Domain}', which the native CUDA engine does not run");
+            if (FoldCheckpointTranspose(g, n, attrs)) continue;
             g.Nodes.Add(new OpNode(n.OpType, n.Name.Length > 0 ? n.Name : $"{n.OpType}_{unnamed++}",
                 n.Input.Select(x => x.Length == 0 ? null : x).ToList(), n.Output.ToList(), attrs));
         }
         return g;
+    }
+
+    /// <summary>A <c>Transpose</c> (perm [1, 0]) of a 2-D checkpoint tensor (how the exporter's checkpoint-referencing
+    /// graphs give MatMul its [in, out] weight) becomes the constant it computes, known as the transpose of the stored
+    /// tensor: the packed bf16 [N, K] weight is then the checkpoint's bytes as they are. Its own bytes are transposed only
+    /// if something reads them.</summary>
+    static bool FoldCheckpointTranspose(OpGraph g, NodeProto n, Dictionary<string, OpAttr> attrs)
+    {
+        if (n.OpType != "Transpose" || n.Input.Count != 1 || n.Output.Count != 1) return false;
+        if (!g.Constants.TryGetValue(n.Input[0], out var src) || src.Shape.Length != 2 || src.Referenceable is not { } stored) return false;
+        if (!attrs.TryGetValue("perm", out var perm) || perm.Ints is not [1, 0]) return false;
+        long rows = src.Shape[0], cols = src.Shape[1];
+        int es = src.DType.SizeOf();
+        g.Constants[n.Output[0]] = new ConstTensor(n.Output[0], src.DType, [cols, rows], () =>
+        {
+            var dst = GC.AllocateUninitializedArray<byte>(checked((int)(rows * cols * es)));
+            src.WithBytes(b => VisualGen.Tensors.Transpose2d.Run(b, dst, rows, cols, es));
+            return dst;
+        }) { Checkpoint = stored, CheckpointTransposed = true };
+        return true;
     }
 
     static OpPort Port(ValueInfoProto v)
@@ -71,10 +93,35 @@ public static class OnnxGraphReader
         _ => throw new EngineException($"'{what}': ONNX element type {t} is not supported by the native CUDA engine"),
     };
 
-    static ConstTensor ReadTensor(TensorProto t, string dir, string onnxPath)
+    /// <summary>The exporter's record of which initializers are checkpoint tensors (<see cref="GraphMetadata.CheckpointTensors"/>):
+    /// name → (range of the stored bytes, transposed).</summary>
+    static Dictionary<string, (FileRange Range, bool Transposed)> CheckpointMap(ModelProto model, string onnxPath)
+    {
+        var result = new Dictionary<string, (FileRange, bool)>(StringComparer.Ordinal);
+        var json = model.MetadataProps.FirstOrDefault(p => p.Key == GraphMetadata.CheckpointTensors)?.Value;
+        if (json is null) return result;
+        CheckpointTensorMap? map;
+        try { map = CheckpointTensorMap.FromJson(json); }
+        catch (System.Text.Json.JsonException e) { throw new EngineException($"{onnxPath}: metadata '{GraphMetadata.CheckpointTensors}' is not valid ({e.Message})"); }
+        if (map?.Files is null || map.Tensors is null) return result;
+        foreach (var (name, v) in map.Tensors)
+        {
+            if (v.Length != 4 || v[0] < 0 || v[0] >= map.Files.Count || v[1] < 0 || v[2] < 0)
+                throw new EngineException($"{onnxPath}: metadata '{GraphMetadata.CheckpointTensors}' entry of '{name}' is not [file, offset, length, transposed]");
+            result[name] = (new FileRange(map.Files[(int)v[0]], v[1], v[2]), v[3] != 0);
+        }
+        return result;
+    }
+
+    static ConstTensor ReadTensor(TensorProto t, string dir, string onnxPath, Dictionary<string, (FileRange Range, bool Transposed)> checkpoint)
     {
         var dtype = FromOnnx(t.DataType, t.Name);
         long[] shape = t.Dims.ToArray();
+        long bytes = shape.Aggregate(1L, (a, b) => a * b) * dtype.SizeOf();
+        FileRange? ckpt = null;
+        bool transposed = false;
+        if (checkpoint.TryGetValue(t.Name, out var c) && c.Range.Length == bytes && (!c.Transposed || shape.Length == 2))
+            (ckpt, transposed) = c;
         if (t.DataLocation == TensorProto.Types.DataLocation.External)
         {
             string? loc = null; long offset = 0, length = -1;
@@ -88,17 +135,15 @@ public static class OnnxGraphReader
             string file = Path.Combine(dir, loc);
             long count = shape.Aggregate(1L, (a, b) => a * b);
             if (length < 0) length = count * dtype.SizeOf();
-            return new ConstTensor(t.Name, dtype, shape, () =>
+            if (length != bytes) throw new EngineException($"{onnxPath}: initializer '{t.Name}' has {length} bytes of external data; its shape and type need {bytes}");
+            if (!File.Exists(file)) throw new EngineException($"{onnxPath}: external data file '{file}' of '{t.Name}' not found");
+            // read through a memory map: no FileStream buffer, and a constant written to an entry is copied span to span
+            return new ConstTensor(t.Name, dtype, shape, () => throw new InvalidOperationException("read through Stored"))
             {
-                if (!File.Exists(file)) throw new EngineException($"{onnxPath}: external data file '{file}' of '{t.Name}' not found");
-                var buf = new byte[length];
-                using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-                fs.Seek(offset, SeekOrigin.Begin);
-                fs.ReadExactly(buf);
-                return buf;
-            });
+                Stored = new FileRange(file, offset, length), Checkpoint = ckpt, CheckpointTransposed = transposed,
+            };
         }
-        if (t.RawData.Length > 0) { var raw = t.RawData.ToByteArray(); return new ConstTensor(t.Name, dtype, shape, () => raw); }
+        if (t.RawData.Length > 0) { var raw = t.RawData.ToByteArray(); return new ConstTensor(t.Name, dtype, shape, () => raw) { Checkpoint = ckpt, CheckpointTransposed = transposed }; }
         if (t.FloatData.Count > 0) { var f = t.FloatData.ToArray(); return new ConstTensor(t.Name, dtype, shape, () => System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.AsSpan()).ToArray()); }
         if (t.Int64Data.Count > 0) { var l = t.Int64Data.ToArray(); return new ConstTensor(t.Name, dtype, shape, () => System.Runtime.InteropServices.MemoryMarshal.AsBytes(l.AsSpan()).ToArray()); }
         return new ConstTensor(t.Name, dtype, shape, () => []);

@@ -30,9 +30,32 @@ public sealed class ConstTensor(string name, TensorDType dtype, long[] shape, Fu
     public TensorDType DType { get; } = dtype;
     public long[] Shape { get; } = shape;
     public long Count => Shape.Aggregate(1L, (a, b) => a * b);
-    public byte[] Bytes => _bytes ??= read();
+    public byte[] Bytes => _bytes ??= Stored is { } s ? s.ReadAll() : read();
     /// <summary>Drops the cached bytes (large weights after packing).</summary>
     public void Release() => _bytes = null;
+
+    /// <summary>Where this constant's bytes lie as they are in a file that stays readable for now (ONNX external data,
+    /// an entry's weights.bin, a checkpoint): read through a memory map instead of <c>read</c>.</summary>
+    public FileRange? Stored { get; init; }
+
+    /// <summary>The checkpoint tensor this constant is (its stored bytes, or with <see cref="CheckpointTransposed"/> the
+    /// 2-D transpose of them): an engine entry may reference the checkpoint file instead of copying the bytes.</summary>
+    public FileRange? Checkpoint { get; init; }
+
+    /// <summary>Whether this constant is the [cols, rows] transpose of the stored [rows, cols] <see cref="Checkpoint"/> tensor.</summary>
+    public bool CheckpointTransposed { get; init; }
+
+    /// <summary>The checkpoint range an entry may reference for this constant: the checkpoint's bytes as they are.</summary>
+    public FileRange? Referenceable => CheckpointTransposed ? null : Checkpoint;
+
+    /// <summary>Hands the bytes to <paramref name="use"/> without caching them: cached bytes if any, else a memory-mapped
+    /// view of <see cref="Stored"/>, else the bytes read (and dropped after).</summary>
+    public void WithBytes(FileRange.SpanAction use)
+    {
+        if (_bytes is { } cached) { use(cached); return; }
+        if (Stored is { } s) { s.WithMapped(use); return; }
+        use(read());
+    }
 
     public double[] ToDoubles()
     {

@@ -4,35 +4,64 @@ using VisualGen.Checkpoints;
 namespace VisualGen.Engines.Cuda.Model;
 
 /// <summary>
-/// The engine file pair of a cache entry: <c>plan.json</c> (fused op list, inputs/outputs, constant table, tuned
-/// GEMM algorithms) and <c>weights.bin</c> (every constant's bytes, packed GEMM weights as bf16 [N,K], 256-byte aligned).
+/// The engine files of a cache entry: <c>plan.json</c> (fused op list, inputs/outputs, constant table, tuned GEMM
+/// algorithms, referenced checkpoint files) and <c>weights.bin</c> (the bytes of constants that are not a checkpoint
+/// tensor as it is stored: converted or re-laid-out weights, small tables; 256-byte aligned). A constant that is a
+/// checkpoint tensor's stored bytes (a bf16 nn.Linear weight [out, in] is already the packed bf16 [N,K]) is by default
+/// a reference into the checkpoint's safetensors file (path, offset, length), recorded with the file's size and write
+/// time: a load whose referenced file is gone or changed fails naming it. With <c>embed</c> every constant's bytes go
+/// to weights.bin (caches shipped without checkpoints).
 /// </summary>
 public static class PlanFile
 {
     public const string PlanName = "plan.json";
     public const string WeightsName = "weights.bin";
-    public const int FormatVersion = 2;
+    public const int FormatVersion = 3;
 
     sealed record NodeDto(string Op, string Name, string?[] Inputs, string[] Outputs, Dictionary<string, OpAttr> Attrs);
-    sealed record ConstDto(string Name, string DType, long[] Shape, long Offset, long Length);
+    /// <summary>A constant: in weights.bin at Offset (File null), or in <see cref="PlanDto.Files"/>[File] at Offset.</summary>
+    sealed record ConstDto(string Name, string DType, long[] Shape, long Offset, long Length, int? File = null);
     sealed record PortDto(string Name, string DType, string[] Dims, bool PlanTime = false);
-    sealed record PlanDto(int Format, List<NodeDto> Nodes, List<ConstDto> Constants, List<PortDto> Inputs, List<PortDto> Outputs, Dictionary<string, string> GemmAlgorithms);
+    /// <summary>A checkpoint file constants reference: full path, and its size and last write time (UTC ticks) at build.</summary>
+    sealed record FileDto(string Path, long Size, long LastWriteTicks);
+    sealed record PlanDto(int Format, List<NodeDto> Nodes, List<ConstDto> Constants, List<PortDto> Inputs, List<PortDto> Outputs,
+        Dictionary<string, string> GemmAlgorithms, List<FileDto>? Files = null);
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = false, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
-    /// <summary>Writes the graph and its constants; returns the bytes of weights written.</summary>
-    public static long Write(OpGraph g, string dir, IReadOnlyDictionary<string, byte[]> algorithms)
+    /// <summary>What <see cref="Write"/> wrote: bytes copied into weights.bin, bytes referenced in checkpoint files.</summary>
+    public readonly record struct WriteResult(long EmbeddedBytes, long ReferencedBytes, int ReferencedFiles);
+
+    /// <summary>Writes the graph and its constants; checkpoint tensors are referenced unless <paramref name="embed"/>.</summary>
+    public static WriteResult Write(OpGraph g, string dir, IReadOnlyDictionary<string, byte[]> algorithms, bool embed = false)
     {
         var consts = new List<ConstDto>();
-        long at = 0;
+        var files = new List<FileDto>();
+        var fileIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        long at = 0, referenced = 0;
         using (var fs = new FileStream(Path.Combine(dir, WeightsName), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 22))
         {
             foreach (var c in g.Constants.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
             {
-                var b = c.Bytes;
-                fs.Write(b);
-                consts.Add(new ConstDto(c.Name, c.DType.ToString(), c.Shape, at, b.LongLength));
-                at += b.LongLength;
+                long expected = c.Count * c.DType.SizeOf();
+                if (!embed && c.Referenceable is { } r && r.Length == expected && File.Exists(r.Path))
+                {
+                    if (!fileIndex.TryGetValue(r.Path, out int fi))
+                    {
+                        var state = FileState.Of(r.Path);
+                        fileIndex[r.Path] = fi = files.Count;
+                        files.Add(new FileDto(r.Path, state.Size, state.LastWriteTicks));
+                    }
+                    if (r.Offset + r.Length > files[fi].Size)
+                        throw new EngineException($"constant '{c.Name}': bytes {r.Offset}..{r.Offset + r.Length} run past the end of '{r.Path}' ({files[fi].Size} bytes)");
+                    consts.Add(new ConstDto(c.Name, c.DType.ToString(), c.Shape, r.Offset, r.Length, fi));
+                    referenced += r.Length;
+                    continue;
+                }
+                long length = 0;
+                c.WithBytes(b => { fs.Write(b); length = b.Length; });
+                consts.Add(new ConstDto(c.Name, c.DType.ToString(), c.Shape, at, length));
+                at += length;
                 long pad = (256 - at % 256) % 256;
                 if (pad > 0) { fs.Write(new byte[pad]); at += pad; }
                 c.Release();
@@ -42,34 +71,63 @@ public static class PlanFile
             g.Nodes.Select(n => new NodeDto(n.Op, n.Name, n.Inputs.ToArray(), n.Outputs.ToArray(), n.Attrs)).ToList(), consts,
             g.Inputs.Select(p => new PortDto(p.Name, p.DType.ToString(), p.Dims, p.PlanTime)).ToList(),
             g.Outputs.Select(p => new PortDto(p.Name, p.DType.ToString(), p.Dims)).ToList(),
-            algorithms.ToDictionary(kv => kv.Key, kv => Convert.ToHexString(kv.Value)));
+            algorithms.ToDictionary(kv => kv.Key, kv => Convert.ToHexString(kv.Value)),
+            files.Count > 0 ? files : null);
         File.WriteAllText(Path.Combine(dir, PlanName), JsonSerializer.Serialize(dto, Json));
-        return at;
+        return new WriteResult(at, referenced, files.Count);
     }
 
-    /// <summary>Reads a plan; constants read their bytes from weights.bin on demand.</summary>
+    /// <summary>Reads a plan; constants read their bytes on demand through memory maps of weights.bin and the referenced
+    /// checkpoint files, which are checked first: each must exist with the size and write time it had at build.</summary>
     public static (OpGraph Graph, Dictionary<string, byte[]> Algorithms) Read(string dir)
     {
         string planPath = Path.Combine(dir, PlanName), weights = Path.Combine(dir, WeightsName);
         if (!File.Exists(planPath)) throw new EngineException($"engine file '{planPath}' is missing");
         var dto = JsonSerializer.Deserialize<PlanDto>(File.ReadAllText(planPath), Json) ?? throw new EngineException($"'{planPath}' is empty");
         if (dto.Format != FormatVersion) throw new EngineException($"'{planPath}' has plan format {dto.Format}; this engine reads {FormatVersion} (rebuild the entry)");
+        var files = dto.Files ?? [];
+        foreach (var f in files) CheckReferenced(dir, f);
         var g = new OpGraph();
         foreach (var n in dto.Nodes) g.Nodes.Add(new OpNode(n.Op, n.Name, n.Inputs, n.Outputs, n.Attrs));
         foreach (var c in dto.Constants)
         {
-            var (off, len) = (c.Offset, c.Length);
-            g.Constants[c.Name] = new ConstTensor(c.Name, Enum.Parse<TensorDType>(c.DType), c.Shape, () =>
-            {
-                var buf = new byte[len];
-                using var fs = new FileStream(weights, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-                fs.Seek(off, SeekOrigin.Begin);
-                fs.ReadExactly(buf);
-                return buf;
-            });
+            if (c.File is int fi && (fi < 0 || fi >= files.Count)) throw new EngineException($"'{planPath}': constant '{c.Name}' names file {fi}; the plan lists {files.Count}");
+            var range = new FileRange(c.File is int i ? files[i].Path : weights, c.Offset, c.Length);
+            g.Constants[c.Name] = new ConstTensor(c.Name, Enum.Parse<TensorDType>(c.DType), c.Shape, range.ReadAll) { Stored = range };
         }
         foreach (var p in dto.Inputs) g.Inputs.Add(new OpPort(p.Name, Enum.Parse<TensorDType>(p.DType), p.Dims, p.PlanTime));
         foreach (var p in dto.Outputs) g.Outputs.Add(new OpPort(p.Name, Enum.Parse<TensorDType>(p.DType), p.Dims));
         return (g, dto.GemmAlgorithms.ToDictionary(kv => kv.Key, kv => Convert.FromHexString(kv.Value)));
+    }
+
+    /// <summary>The checkpoint files a plan references (full paths), for reports.</summary>
+    public static IReadOnlyList<string> ReferencedFiles(string dir)
+    {
+        var dto = JsonSerializer.Deserialize<PlanDto>(File.ReadAllText(Path.Combine(dir, PlanName)), Json);
+        return dto?.Files?.Select(f => f.Path).ToList() ?? [];
+    }
+
+    /// <summary>Null when every checkpoint file the plan in <paramref name="dir"/> references is as it was at build (or the
+    /// plan cannot be read: loading says why); else what is wrong, naming the file.</summary>
+    public static string? ReferenceProblem(string dir)
+    {
+        PlanDto? dto;
+        try { dto = JsonSerializer.Deserialize<PlanDto>(File.ReadAllText(Path.Combine(dir, PlanName)), Json); }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException) { return null; }
+        foreach (var f in dto?.Files ?? [])
+            try { CheckReferenced(dir, f); }
+            catch (EngineException e) { return e.Message; }
+        return null;
+    }
+
+    static void CheckReferenced(string dir, FileDto f)
+    {
+        const string fix = "rebuild the entry (delete it; a build with --embed-weights makes an entry that needs no checkpoint)";
+        if (!File.Exists(f.Path))
+            throw new EngineException($"engine entry '{dir}' references weights in '{f.Path}', which is missing: {fix}");
+        var now = FileState.Of(f.Path);
+        if (now.Size != f.Size || now.LastWriteTicks != f.LastWriteTicks)
+            throw new EngineException($"engine entry '{dir}' references weights in '{f.Path}', which changed since the entry was built " +
+                $"(size {f.Size} → {now.Size}, written {new DateTime(f.LastWriteTicks, DateTimeKind.Utc):u} → {new DateTime(now.LastWriteTicks, DateTimeKind.Utc):u}): {fix}");
     }
 }

@@ -148,8 +148,10 @@ public static class EncoderFusion
             var (c, shape) = w.Value;
             string name = c.Name + "@" + string.Join("x", shape) + F32Weight;
             if (!g.Constants.ContainsKey(name))
-                g.Constants[name] = new ConstTensor(name, TensorDType.F32, shape, () => c.DType == TensorDType.F32 ? c.Bytes
-                    : System.Runtime.InteropServices.MemoryMarshal.AsBytes(VisualGen.Tensors.ElementConvert.ToFloat32(c.Bytes, c.DType, c.Count).AsSpan()).ToArray());
+                g.Constants[name] = c.DType == TensorDType.F32 && c.Stored is { } stored && !c.CheckpointTransposed
+                    ? new ConstTensor(name, TensorDType.F32, shape, stored.ReadAll) { Stored = stored, Checkpoint = c.Referenceable }
+                    : new ConstTensor(name, TensorDType.F32, shape, () => c.DType == TensorDType.F32 ? c.Bytes
+                        : System.Runtime.InteropServices.MemoryMarshal.AsBytes(VisualGen.Tensors.ElementConvert.ToFloat32(c.Bytes, c.DType, c.Count).AsSpan()).ToArray());
             var inputs = conv.Inputs.ToArray();
             inputs[1] = name;
             Fusion.Replace(g, [conv], conv, new OpNode("Conv", conv.Name, inputs, conv.Outputs, conv.Attrs));

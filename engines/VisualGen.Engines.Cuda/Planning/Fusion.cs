@@ -96,30 +96,33 @@ public static class Fusion
     }
 
     /// <summary>Adds the bf16 [N,K] copy of a [K,N] MatMul weight (fp32, or the 16-bit checkpoint values), converted
-    /// when its bytes are read.</summary>
+    /// when its bytes are read. A bf16 weight the exporter wrote as the transpose of a checkpoint's [out, in] tensor is
+    /// that tensor's stored bytes: the packed constant is the checkpoint range itself, nothing is transposed back.</summary>
     static string PackNk(OpGraph g, ConstTensor kn)
     {
         string name = kn.Name + "#bf16nk";
         if (g.Constants.ContainsKey(name)) return name;
         long k = kn.Shape[0], n = kn.Shape[1];
+        if (kn.DType == TensorDType.BF16 && kn.CheckpointTransposed && kn.Checkpoint is { } stored)
+        {
+            g.Constants[name] = new ConstTensor(name, TensorDType.BF16, [n, k], stored.ReadAll) { Stored = stored, Checkpoint = stored };
+            return name;
+        }
         g.Constants[name] = new ConstTensor(name, TensorDType.BF16, [n, k], () =>
         {
-            var dst = new ushort[n * k];
+            var dst = GC.AllocateUninitializedArray<byte>(checked((int)(n * k * 2)));
             if (kn.DType == TensorDType.BF16)
-            {
-                var src = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(kn.Bytes).ToArray();
-                Parallel.For(0, n, j => { for (long i = 0; i < k; i++) dst[j * k + i] = src[i * n + j]; });
-            }
+                kn.WithBytes(src => Transpose2d.Run(src, dst, k, n, 2));
             else
             {
                 var src = ElementConvert.ToFloat32(kn.Bytes, kn.DType, kn.Count);
-                Parallel.For(0, n, j =>
-                {
-                    for (long i = 0; i < k; i++) dst[j * k + i] = ElementConvert.FloatToBFloat16(src[i * n + j]);
-                });
+                var d16 = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(dst.AsSpan());
+                for (int i = 0; i < src.Length; i++) d16[i] = ElementConvert.FloatToBFloat16(src[i]);
+                var kn16 = d16.ToArray();
+                Transpose2d.Run(System.Runtime.InteropServices.MemoryMarshal.AsBytes(kn16.AsSpan()), dst, k, n, 2);
             }
             kn.Release();
-            return System.Runtime.InteropServices.MemoryMarshal.AsBytes(dst.AsSpan()).ToArray();
+            return dst;
         });
         return name;
     }
@@ -129,9 +132,17 @@ public static class Fusion
     {
         string name = c.Name + "#bf16";
         if (g.Constants.ContainsKey(name)) return name;
-        g.Constants[name] = new ConstTensor(name, TensorDType.BF16, c.Shape, () => Bf16Bytes(c));
+        g.Constants[name] = Bf16Const(name, c, c.Shape);
         return name;
     }
+
+    /// <summary>A constant holding <paramref name="c"/>'s values as bf16 in its own layout, under a new name and shape
+    /// of the same element count: a bf16 constant's bytes as they are (where they lie in a file, read from there), others
+    /// converted when read.</summary>
+    internal static ConstTensor Bf16Const(string name, ConstTensor c, long[] shape) =>
+        c.DType == TensorDType.BF16 && c.Stored is { } stored && !c.CheckpointTransposed
+            ? new ConstTensor(name, TensorDType.BF16, shape, stored.ReadAll) { Stored = stored, Checkpoint = c.Referenceable }
+            : new ConstTensor(name, TensorDType.BF16, shape, () => Bf16Bytes(c));
 
     /// <summary>A float constant's values as bf16 bytes in its own layout (16-bit checkpoint values as they are), the
     /// source's cached bytes released.</summary>
@@ -168,7 +179,7 @@ public static class Fusion
             long n = found.Shape[0], kTotal = wc.Count / n;
             string name = wc.Name + "#bf16nk";
             // [out, in, k...] row-major is already [N, K] with K = in · k...: only the precision changes
-            g.Constants[name] = new ConstTensor(name, TensorDType.BF16, [n, kTotal], () => Bf16Bytes(wc));
+            g.Constants[name] = Bf16Const(name, wc, [n, kTotal]);
             var fused = new OpNode("VgPatchConv", conv.Name, [conv.In(0), name, conv.In(2)], [conv.Outputs[0]],
                 new() { ["kernel"] = new(Ints: kernel), ["n"] = new(Int: n) });
             Replace(g, [conv], conv, fused);

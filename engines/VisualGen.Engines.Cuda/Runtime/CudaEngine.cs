@@ -48,8 +48,9 @@ public sealed class CudaEngine : IResidentEngine
         {
             foreach (var kv in algorithms) _res.Algorithms[kv.Key] = kv.Value;
             // device weights: packed bf16 GEMM/embedding tables and fp32 convolution kernels
+            // each is read through a memory map of weights.bin or the referenced checkpoint, straight into the upload
             var packed = graph.Constants.Values.Where(c => Planning.EncoderFusion.IsDeviceWeight(c.Name))
-                .Select(c => (c.Name, c.Count * (c.DType == TensorDType.BF16 ? 2 : 4), (Func<byte[]>)(() => { var b = c.Bytes; c.Release(); return b; }))).ToList();
+                .Select(c => (c.Name, c.Count * (c.DType == TensorDType.BF16 ? 2 : 4), c)).ToList();
             WeightBytes = packed.Sum(p => p.Item2);
             _res.UploadWeights(packed);
         }

@@ -78,16 +78,20 @@ internal sealed unsafe class EngineResources : IDisposable
     public IEnumerable<GemmPlan> GemmPlans => _gemm.Values;
 
     /// <summary>Uploads the packed weights into one arena.</summary>
-    public void UploadWeights(IReadOnlyList<(string Name, long Bytes, Func<byte[]> Read)> weights)
+    public void UploadWeights(IReadOnlyList<(string Name, long Bytes, Model.ConstTensor Weight)> weights)
     {
         long total = weights.Sum(w => (w.Bytes + 255) / 256 * 256);
         _arena = DeviceMemory.Allocate(total);
         long at = 0;
-        foreach (var (name, bytes, read) in weights)
+        foreach (var (name, bytes, weight) in weights)
         {
-            var data = read();
-            if (data.LongLength != bytes) throw new EngineException($"weight '{name}' has {data.LongLength} bytes, the plan says {bytes}");
-            _arena.Upload<byte>(data, Stream, at);
+            // the bytes as a view of the mapped file (no host copy); the upload synchronizes before the view is unmapped
+            weight.WithBytes(data =>
+            {
+                if (data.Length != bytes) throw new EngineException($"weight '{name}' has {data.Length} bytes, the plan says {bytes}");
+                _arena.Upload(data, Stream, at);
+            });
+            weight.Release();
             _weights[name] = _arena.Ptr + (nint)at;
             at += (bytes + 255) / 256 * 256;
         }

@@ -142,6 +142,13 @@ public sealed unsafe class ComponentWeights : ITensorSource
 
     public float[] ReadFloat32(string name) => FileOf(name).ReadFloat32(name);
 
+    public bool TryLocate(string name, out TensorLocation location)
+    {
+        if (_byName.TryGetValue(name, out var f)) return f.TryLocate(name, out location);
+        location = default;
+        return false;
+    }
+
     public long[] ReadInt64(string name) => FileOf(name).ReadInt64(name);
 
     public void Dispose()

@@ -147,6 +147,13 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
         return new ReadOnlySpan<byte>(_base + _dataStart + t.Begin, (int)t.ByteLength);
     }
 
+    public bool TryLocate(string name, out TensorLocation location)
+    {
+        if (!_tensors.TryGetValue(name, out var t)) { location = default; return false; }
+        location = new TensorLocation(System.IO.Path.GetFullPath(Path), _dataStart + t.Begin, t.ByteLength);
+        return true;
+    }
+
     /// <summary>A pointer to a tensor's bytes (valid while this file is open); for tensors over 2 GB.</summary>
     public byte* GetPointer(string name) => _base + _dataStart + Info(name).Begin;
 

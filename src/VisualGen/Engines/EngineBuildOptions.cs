@@ -15,6 +15,12 @@ public sealed record EngineBuildOptions
     /// patterns); "" when they are not. A quantized and an unquantized build never share a cache entry.</summary>
     public string Quantization { get; init; } = "";
 
+    /// <summary>Copy every weight into the entry (for caches deployed without the checkpoint). Off: a backend that can
+    /// (native-cuda) references the fingerprinted checkpoint's tensors where they are stored as the engine uses them, so
+    /// the entry holds only what it converted or re-laid out. Backends whose entries always hold the weights ignore it;
+    /// those that reference say so in <see cref="IEngineBackend.BuiltPrecision"/>, which is part of the key.</summary>
+    public bool EmbedWeights { get; init; }
+
     public string ProfileText => string.Join(";", Profiles.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}"));
 }
 

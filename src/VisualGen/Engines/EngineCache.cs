@@ -61,7 +61,7 @@ public sealed class EngineCache
             DeleteLeftovers(folder);
             if (Directory.Exists(entryDir))
             {
-                string? problem = Check(entryDir, key, parts, progress, out manifest);
+                string? problem = Check(entryDir, key, parts, progress, out manifest) ?? backend.EntryProblem(entryDir);
                 if (problem is null) hit = true;
                 else
                 {
@@ -83,7 +83,7 @@ public sealed class EngineCache
         string entryDir = Path.Combine(Root, FolderName(component, key));
         problem = null;
         if (!Directory.Exists(entryDir)) return null;
-        problem = Check(entryDir, key, parts, progress, out var manifest);
+        problem = Check(entryDir, key, parts, progress, out var manifest) ?? backend.EntryProblem(entryDir);
         return problem is null ? Load(entryDir, manifest!, backend, hit: true, progress) : null;
     }
 

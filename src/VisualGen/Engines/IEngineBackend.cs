@@ -20,6 +20,16 @@ public interface IEngineBackend
     /// that packs weights to bf16 says so, whatever precision the exported graph has). Default: the options' precision.</summary>
     string BuiltPrecision(EngineBuildOptions options) => options.Precision;
 
+    /// <summary>Whether <see cref="Build"/> reads graphs whose checkpoint weights are external data pointing into the
+    /// checkpoint's safetensors files (outside the graph's folder, which ONNX Runtime refuses): the exporter then writes no
+    /// weight bytes for them. Default: false (the graph carries a copy of every weight).</summary>
+    bool ReadsCheckpointReferences => false;
+
+    /// <summary>What makes an intact entry of this backend unusable, beyond its own files (which the cache verifies): for
+    /// an entry that references checkpoint files, one that is missing or changed since the build. Null: usable. The cache
+    /// rebuilds such an entry as it does a corrupt one. Default: null.</summary>
+    string? EntryProblem(string entryDirectory) => null;
+
     /// <summary>Loads an engine from a complete cache entry.</summary>
     IEngine Load(string entryDirectory, EngineManifest manifest);
 }

@@ -27,6 +27,12 @@ sealed class AddConstantBackend(string version = "1") : IEngineBackend
 
     public string BuiltPrecision(EngineBuildOptions options) => Packs ?? options.Precision;
 
+    /// <summary>When set, what <see cref="IEngineBackend.EntryProblem"/> says of every entry (an entry whose referenced
+    /// checkpoint changed).</summary>
+    public Func<string, string?>? Problem { get; set; }
+
+    public string? EntryProblem(string entryDirectory) => Problem?.Invoke(entryDirectory);
+
     public static string WriteGraph(string dir, float constant)
     {
         string path = Path.Combine(dir, $"graph-{Guid.NewGuid():N}.txt");
