@@ -20,9 +20,10 @@ namespace VisualGen.Tests.Cuda;
 public class CheckpointReferenceTests
 {
     /// <summary>A small UMT5 encoder with random bf16 weights (the real model's structure at toy widths).</summary>
-    static string TinyUmt5()
+    internal static string TinyUmt5(string? into = null)
     {
-        string dir = Fixtures.TempDir("ckref-umt5");
+        string dir = into ?? Fixtures.TempDir("ckref-umt5");
+        Directory.CreateDirectory(dir);
         const int d = 32, heads = 4, dkv = 8, dff = 64, layers = 2, vocab = 64, buckets = 8;
         File.WriteAllText(Path.Combine(dir, "config.json"), JsonSerializer.Serialize(new Dictionary<string, object>
         {
@@ -212,5 +213,86 @@ public class EntryProblemRebuildTests : IDisposable
     sealed class SyncProgress(Action<string> report) : IProgress<string>
     {
         public void Report(string value) => report(value);
+    }
+}
+
+/// <summary>Through EngineProvider, with a backend that reads checkpoint references and writes native-cuda plans (no GPU:
+/// build = compile + PlanFile, load = PlanFile.Read): the staging export is deleted after the build and the entry still
+/// loads from the checkpoint; a touched checkpoint (same bytes, new write time) rebuilds the entry, saying why.</summary>
+public class ProviderCheckpointReferenceTests : IDisposable
+{
+    readonly string _dir = Fixtures.TempDir("ckref-provider");
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    sealed class PlanOnlyBackend : IEngineBackend
+    {
+        public int Builds;
+        public string Name => "test-plan";
+        public string Version => "1";
+        public string Device => "cpu";
+        public bool ReadsCheckpointReferences => true;
+        public string BuiltPrecision(EngineBuildOptions options) => options.EmbedWeights ? "embedded" : "referencing";
+        public string? EntryProblem(string entryDirectory) => PlanFile.ReferenceProblem(entryDirectory);
+
+        public IReadOnlyList<string> Build(string onnxPath, string entryDirectory, EngineBuildOptions options)
+        {
+            Builds++;
+            PlanFile.Write(CudaBackend.Compile(onnxPath).Graph, entryDirectory, new Dictionary<string, byte[]>(), options.EmbedWeights);
+            return [PlanFile.PlanName, PlanFile.WeightsName];
+        }
+
+        public IEngine Load(string entryDirectory, EngineManifest manifest) => new PlanEngine(manifest, PlanFile.Read(entryDirectory).Graph);
+    }
+
+    sealed class PlanEngine(EngineManifest manifest, OpGraph graph) : IEngine
+    {
+        public OpGraph Graph => graph;
+        public EngineManifest Manifest => manifest;
+        public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => throw new NotSupportedException();
+        public void Dispose() { }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Entry_references_the_checkpoint_after_the_staging_export_is_gone(bool embed)
+    {
+        string model = Path.Combine(_dir, "model");
+        string ckpt = CheckpointReferenceTests.TinyUmt5(Path.Combine(model, "text_encoder"));
+        File.WriteAllText(Path.Combine(model, "model_index.json"),
+            """{"_class_name": "WanPipeline", "_diffusers_version": "0.33.0", "text_encoder": ["transformers", "UMT5EncoderModel"]}""");
+        string file = Path.GetFullPath(Path.Combine(ckpt, "model.safetensors"));
+        // a checkpoint written just now would not be recorded in the key index (its write time is not settled)
+        File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddMinutes(-10));
+        string root = Path.Combine(_dir, "cache");
+        var backend = new PlanOnlyBackend();
+        var options = new EngineBuildOptions { Opset = OnnxWriter.Opset, EmbedWeights = embed };
+        var log = new Engines.ProgressLog();
+        using (var provider = new VisualGen.Exporter.Export.EngineProvider(new EngineCache(root), backend, VisualGen.Exporter.Export.ComponentExporterRegistry.CreateDefault(), options))
+        {
+            var (engine, report) = provider.Prepare(model, "text_encoder", log);
+            Assert.False(report.Hit);
+            Assert.Empty(Directory.GetDirectories(root, ".export-*"));
+            var g = ((PlanEngine)engine).Graph;
+            using var st = SafeTensorsFile.Open(file);
+            var q = g.Constants.Values.Single(c => c.Name.StartsWith("encoder.block.1.layer.1.DenseReluDense.wo.weight", StringComparison.Ordinal) && EncoderFusion.IsDeviceWeight(c.Name));
+            Assert.True(q.Bytes.AsSpan().SequenceEqual(st.GetBytes("encoder.block.1.layer.1.DenseReluDense.wo.weight")));
+            Assert.Equal(embed ? [] : [file], PlanFile.ReferencedFiles(report.EntryDirectory));
+            long ckptBytes = new FileInfo(file).Length, bin = new FileInfo(Path.Combine(report.EntryDirectory, PlanFile.WeightsName)).Length;
+            Assert.True(embed ? bin >= ckptBytes * 0.9 : bin < ckptBytes / 5, $"weights.bin {bin} bytes, checkpoint {ckptBytes}");
+        }
+        Assert.Equal(1, backend.Builds);
+
+        // the same bytes, a new write time: the key is the same (the weight fingerprint hashes content), the entry is rebuilt
+        File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddMinutes(-5));
+        var log2 = new Engines.ProgressLog();
+        using (var provider = new VisualGen.Exporter.Export.EngineProvider(new EngineCache(root), backend, VisualGen.Exporter.Export.ComponentExporterRegistry.CreateDefault(), options))
+            provider.Prepare(model, "text_encoder", log2);
+        if (embed) Assert.Equal(1, backend.Builds);
+        else
+        {
+            Assert.Equal(2, backend.Builds);
+            Assert.Contains(log2.Lines, l => l.Contains(file) && l.Contains("rebuilding"));
+        }
     }
 }

@@ -61,6 +61,43 @@ void Phase(string name, Action a)
     a();
     Console.WriteLine($"| {name} | {c.Elapsed.TotalSeconds:F1} s | peak anon {sampler.PeakAnon / 1e9:F2} GB | gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} |");
 }
+if (args.Contains("--transpose-only"))
+{
+    // the CPU cost of the copying export's [out, in] → [in, out] transposes, written to Stream.Null (no disk): the
+    // exporter's CheckpointRawData against the element loop it had before (kept here for the comparison)
+    using var w = ComponentWeights.Open(ckptDir);
+    var names = w.Names.Where(n => w.Info(n).Shape.Length == 2 && n.Contains(".layer.")).ToList();
+    long bytes = names.Sum(n => w.Info(n).ByteLength);
+    var c1 = Stopwatch.StartNew();
+    // twice: the first pass also maps the checkpoint's pages (page faults), the second and the element loop find them mapped
+    for (int pass = 1; pass <= 2; pass++)
+    {
+        c1.Restart();
+        foreach (var n in names) new VisualGen.Exporter.Graph.CheckpointRawData(w, n, true).WriteTo(Stream.Null);
+        Console.WriteLine($"| transpose (blocked, CheckpointRawData), pass {pass} | {bytes / 1e9:F2} GB | {c1.Elapsed.TotalSeconds:F1} s |");
+    }
+    c1.Restart();
+    foreach (var n in names)
+    {
+        var info = w.Info(n);
+        var src = w.GetBytes(n);
+        long rows = info.Shape[0], cols = info.Shape[1];
+        int es = 2, band = (int)Math.Clamp((1 << 20) / Math.Max(rows, 1), 1, Math.Max(cols, 1));
+        var outBuf = new byte[band * rows * es];
+        for (long c0 = 0; c0 < cols; c0 += band)
+        {
+            int nc = (int)Math.Min(band, cols - c0);
+            for (long r = 0; r < rows; r++)
+            {
+                var row = src.Slice((int)((r * cols + c0) * es), nc * es);
+                for (int j = 0; j < nc; j++) row.Slice(j * es, es).CopyTo(outBuf.AsSpan((int)((j * rows + r) * es), es));
+            }
+            Stream.Null.Write(outBuf.AsSpan(0, (int)(nc * rows * es)));
+        }
+    }
+    Console.WriteLine($"| transpose (element loop, before) | {bytes / 1e9:F2} GB | {c1.Elapsed.TotalSeconds:F1} s |");
+    return 0;
+}
 if (Directory.Exists(onnxDir)) Directory.Delete(onnxDir, true);
 if (Directory.Exists(entry)) Directory.Delete(entry, true);
 Directory.CreateDirectory(onnxDir); Directory.CreateDirectory(entry);
