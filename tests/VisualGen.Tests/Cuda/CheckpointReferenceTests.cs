@@ -296,3 +296,40 @@ public class ProviderCheckpointReferenceTests : IDisposable
         }
     }
 }
+
+/// <summary>On the conformance checkpoints (bf16 copies): the checkpoint-referencing export of the Wan transformer, UMT5
+/// and the VAE decoder compiles to the same fused graph, constants and bytes as the copying export (the DiT fusions
+/// see the folded transposes as they saw the copied [in, out] weights).</summary>
+public class ReferencedExportConformanceTests
+{
+    static void SameCompiled(Func<string, ITensorSource, VisualGen.Exporter.Graph.Graph> trace, string component, string name)
+    {
+        var (dir, _) = Export.CheckpointDTypeExportTests.Bf16Copies(Path.Combine(Fixtures.Checkpoint("wan21_t2v"), component), "ref-" + name);
+        using var w = SafeTensorsFile.Open(Directory.GetFiles(dir, "*.safetensors").Single());
+        var graph = trace(dir, w);
+        string copied = Path.Combine(Fixtures.TempDir("ref-copy-" + name), "model.onnx"), referenced = Path.Combine(Fixtures.TempDir("ref-ref-" + name), "model.onnx");
+        new OnnxWriter { ExternalDataThreshold = 0 }.Write(graph, copied);
+        new OnnxWriter { ExternalDataThreshold = 0, ReferenceCheckpoint = true }.Write(graph, referenced);
+        var (gc, rc) = CudaBackend.Compile(copied);
+        var (gr, rr) = CudaBackend.Compile(referenced);
+        Assert.Equal(rc.ToString(), rr.ToString());
+        Assert.Equal(gc.Nodes.Select(n => n.Op + ":" + n.Name), gr.Nodes.Select(n => n.Op + ":" + n.Name));
+        Assert.Equal(gc.Constants.Keys.Order(), gr.Constants.Keys.Order());
+        foreach (var c in gc.Constants.Values)
+            Assert.True(c.Bytes.AsSpan().SequenceEqual(gr.Constants[c.Name].Bytes), $"{name}: constant '{c.Name}' differs");
+        // and what an entry of each references: the same checkpoint ranges
+        string e1 = Fixtures.TempDir("ref-e1-" + name), e2 = Fixtures.TempDir("ref-e2-" + name);
+        var w1 = PlanFile.Write(gc, e1, new Dictionary<string, byte[]>());
+        var w2 = PlanFile.Write(gr, e2, new Dictionary<string, byte[]>());
+        Assert.Equal(w1, w2);
+        Assert.True(w1.ReferencedBytes > 0, $"{name}: nothing referenced");
+    }
+
+    [ConformanceFact]
+    public void Wan_transformer_umt5_and_vae_decoder_compile_the_same_from_either_export()
+    {
+        SameCompiled((d, w) => VisualGen.Exporter.Models.Wan.WanTransformer3D.Trace(d, w), "transformer", "wan");
+        SameCompiled((d, w) => T5Encoder.Trace(d, w), "text_encoder", "umt5");
+        SameCompiled((d, w) => VisualGen.Exporter.Models.Wan.Vae.AutoencoderKLWan.TraceDecoder(d, w, VisualGen.Exporter.Models.Wan.Vae.WanChunk.First), "vae", "vae");
+    }
+}

@@ -16,7 +16,7 @@ public class CheckpointDTypeExportTests
 {
     /// <summary>Copies a component folder with every float32 weight rounded to bf16 twice: stored as BF16, and stored as
     /// the F32 values of those bf16 numbers (the reference: what a float32 export of the bf16 checkpoint computes).</summary>
-    static (string Bf16Dir, string F32Dir) Bf16Copies(string componentDir, string name)
+    internal static (string Bf16Dir, string F32Dir) Bf16Copies(string componentDir, string name)
     {
         string root = Fixtures.TempDir("bf16-" + name);
         string bf = Path.Combine(root, "bf16"), f32 = Path.Combine(root, "f32");
