@@ -19,9 +19,34 @@ public sealed record FileRange(string Path, long Offset, long Length)
         using var view = map.CreateViewAccessor(Offset, Length, MemoryMappedFileAccess.Read);
         byte* p = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-        try { use(new ReadOnlySpan<byte>(p + view.PointerOffset, (int)Length)); }
+        try
+        {
+            Prefault(p, view.PointerOffset + Length);
+            use(new ReadOnlySpan<byte>(p + view.PointerOffset, (int)Length));
+        }
         finally { view.SafeMemoryMappedViewHandle.ReleasePointer(); }
     }
+
+    /// <summary>Ranges at least this large are prefaulted before use.</summary>
+    const long PrefaultBytes = 1 << 20;
+
+    /// <summary>Linux: populates the mapping's page tables in one call (MADV_POPULATE_READ, kernel 5.14+; else
+    /// MADV_WILLNEED, asynchronous readahead), instead of one fault per 4 KiB page while the bytes are copied (a 9.5 GB
+    /// text encoder is 2.3 M pages). Advice only: failures are ignored.</summary>
+    static unsafe void Prefault(byte* mappingStart, long bytes)
+    {
+        if (!OperatingSystem.IsLinux() || bytes < PrefaultBytes) return;
+        try
+        {
+            if (Madvise((nint)mappingStart, (nuint)bytes, MadvPopulateRead) != 0) Madvise((nint)mappingStart, (nuint)bytes, MadvWillNeed);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
+    const int MadvWillNeed = 3, MadvPopulateRead = 22;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    static extern int Madvise(nint address, nuint length, int advice);
 
     /// <summary>The range's bytes in a new array.</summary>
     public byte[] ReadAll()
