@@ -508,6 +508,16 @@ typedef enum vg_nd_op {
 VG_API vg_status vg_nd(vg_nd_op op, int32_t rank, const int64_t* sizes, const vg_nd_tensor* out,
                        const vg_nd_tensor* a, const vg_nd_tensor* b, void* stream);
 
+/* ------------------------------------------------------------------------------------------------
+ * Linear combination of float32 vectors: out[i] = sum_k coefs[k] * srcs[k][i] for 0 <= i < count,
+ * accumulated in float64 and stored as float32: the denoising loop's guidance and scheduler updates
+ * (coefficients come from the host each call, so nothing is read back). out may alias a source over
+ * the same range. 1..VG_COMBINE_MAX_TERMS terms; arguments are read at enqueue time.
+ * ---------------------------------------------------------------------------------------------- */
+#define VG_COMBINE_MAX_TERMS 8
+VG_API vg_status vg_combine(float* out, int64_t count, int32_t terms, const double* coefs, const float* const* srcs,
+                            void* stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -111,6 +111,7 @@ class Native:
             "vg_rmsnorm_rope": [vp, i64, vp, i64, i64, i64, i64, i64, i32, f32, vp, i32, vp, vp, i64, vp],
             "vg_gated_residual": [vp, i32, vp, i32, C.POINTER(RowVector), vp, i64, i64, i64, vp],
             "vg_unary": [i32, vp, i32, vp, i32, i64, vp],
+            "vg_combine": [vp, i64, i32, C.POINTER(C.c_double), C.POINTER(vp), vp],
             "vg_binary": [i32, vp, i32, vp, i32, i64, vp, i64, i64, vp],
             "vg_quantize_fp8": [vp, i32, i64, vp, vp, vp],
             "vg_nd": [i32, i32, C.POINTER(i64), C.POINTER(NdTensor), C.POINTER(NdTensor), C.POINTER(NdTensor), vp],
@@ -235,6 +236,13 @@ class Native:
 
     def unary(self, op, x, out, stream=0):
         self.call("vg_unary", op, ptr(x), dtype_of(x), ptr(out), dtype_of(out), x.numel(), C.c_void_p(stream))
+
+    def combine(self, out, terms, count=None, stream=0):
+        """out[:count] = sum(coef * src[:count] for coef, src in terms) in float64, stored float32."""
+        n = len(terms)
+        coefs = (C.c_double * n)(*[c for c, _ in terms])
+        srcs = (C.c_void_p * n)(*[ptr(t) for _, t in terms])
+        self.call("vg_combine", ptr(out), count if count is not None else out.numel(), n, coefs, srcs, C.c_void_p(stream))
 
     def binary(self, op, a, b, b_row_stride, out, rows, channels, stream=0):
         self.call("vg_binary", op, ptr(a), dtype_of(a), ptr(b), dtype_of(b), b_row_stride, ptr(out), rows, channels,

@@ -356,6 +356,18 @@ def check_elementwise(vg):
     torch.cuda.synchronize()
     record("gated residual fp32 x, shared bf16 gate", out, xf.double() + y.double() * gate_b.double(), tol=1e-5)
 
+    # the denoising loop's linear combinations (guidance, scheduler updates): float64 accumulation, float32 store
+    for n, k in ((1000003, 5), (17, 1), (1 << 20, 8)):
+        srcs = [rnd(n, dtype=torch.float32) for _ in range(k)]
+        coefs = [(-1.0) ** i * (0.37 + i) for i in range(k)]
+        out = srcs[0] if k == 5 else poison(n, dtype=torch.float32)   # in place over the first source
+        ref = sum(c * s.double() for c, s in zip(coefs, srcs))
+        vg.combine(out, list(zip(coefs, srcs)))
+        torch.cuda.synchronize()
+        record(f"combine {k} terms n={n}" + (", in place" if k == 5 else ""), out, ref, tol=1e-6)
+    expect_error("combine with 9 terms", lambda: vg.combine(poison(8, dtype=torch.float32),
+                 [(1.0, rnd(8, dtype=torch.float32))] * 9), 1)
+
     for op, name, f in [(vgn.GELU_TANH, "gelu_tanh", gelu_tanh),
                         (vgn.GELU_ERF, "gelu_erf", lambda t: torch.nn.functional.gelu(t)),
                         (vgn.SILU, "silu", lambda t: t * torch.sigmoid(t))]:

@@ -4,7 +4,7 @@
 #
 #   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer components pipeline e2e (default: build check bench)
 #
-# carry: .third_party (cudnn-frontend headers: native/ needs them), and for later stages
+# carry: .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,6 +15,10 @@ LIB=${VG_LIB:-native/build/libvisualgen_native.so}
 status=0
 has() { [[ " $STAGES " == *" $1 "* ]]; }
 
+# Carried archives (the carried tree is capped at 64 MiB): cudnn-frontend's headers and the conformance fixtures travel
+# xz-compressed and are unpacked here.
+[ -f .third_party/cudnn-frontend.tar.xz ] && [ ! -d .third_party/cudnn-frontend/include ] && tar xJf .third_party/cudnn-frontend.tar.xz -C .third_party
+[ -f .peer/fixtures.tar.xz ] && [ ! -d .peer/conformance ] && mkdir -p .peer/conformance && tar xJf .peer/fixtures.tar.xz -C .peer/conformance
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader > "$OUT/gpu.txt" 2>&1
 echo "gpu: $(cat "$OUT/gpu.txt")"
 

@@ -169,6 +169,8 @@ internal static unsafe partial class NativeMethods
     [DllImport(Library)] public static extern int vg_gather_rows(IntPtr table, int tableDType, long rows, long width, IntPtr indices, long count, IntPtr o, int outDType, IntPtr stream);
     [DllImport(Library)] public static extern int vg_channel_l2norm(IntPtr x, IntPtr o, int dtype, long batch, long channels, long inner, float eps, IntPtr weight, IntPtr stream);
 
+    [DllImport(Library)] public static extern int vg_combine(IntPtr o, long count, int terms, double* coefs, IntPtr* srcs, IntPtr stream);
+
     [DllImport(Library)] public static extern int vg_malloc(nuint bytes, out IntPtr ptr);
     [DllImport(Library)] public static extern int vg_free(IntPtr ptr);
     [DllImport(Library)] public static extern int vg_memcpy_async(IntPtr dst, IntPtr src, nuint bytes, int kind, IntPtr stream);
