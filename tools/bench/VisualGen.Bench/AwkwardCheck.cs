@@ -11,8 +11,8 @@ using VisualGen.Tokenizers.Wan;
 /// with awkward sizes (widths and head sizes not multiples of 8 or 16, odd frame, patch and text token counts), written
 /// by <see cref="DemoModel.WriteCustom"/>, run through the library twice, on REF (default ort-cpu) and on TEST (default
 /// native-cuda), each wired as the CLI wires <c>--engine</c>, with one seed and explicit initial latents. Compared: the
-/// text encoder's last_hidden_state, a VAE decode of the same latents (the initial ones), the final latents and the
-/// decoded video, each on its own (a component that fails on one engine leaves the others compared). One markdown row per configuration; the bar is cosine ≥ 0.999 for each; exit code 1 if any fails.
+/// text encoder's last_hidden_state, one transformer forward on the same inputs (batch 2 as with guidance), a VAE decode
+/// of the same latents (the initial ones), the final latents and the decoded video, each on its own (a component that fails on one engine leaves the others compared). One markdown row per configuration; the bar is cosine ≥ 0.999 for each; exit code 1 if any fails.
 /// <c>--engines ort-cpu,ort-cpu</c> checks the comparison itself on a machine without a GPU (every cosine is 1).
 /// </summary>
 static class AwkwardCheck
@@ -71,7 +71,7 @@ static class AwkwardCheck
     }
 
     /// <summary>What one engine produced for a case: each output on its own, so one failing component leaves the others compared.</summary>
-    sealed record Outputs(Result TextEmbeds, Result Decoded, Result Latents, Result Video);
+    sealed record Outputs(Result TextEmbeds, Result Prediction, Result Decoded, Result Latents, Result Video);
 
     public static int Run(string[] args)
     {
@@ -92,8 +92,8 @@ static class AwkwardCheck
         string cache = Path.Combine(workdir, "cache");
         Directory.CreateDirectory(workdir);
 
-        Console.WriteLine($"| config | sizes | {engines[1]} vs {engines[0]}: text encoder | VAE decode | final latents | decoded video | cos >= {Bar} |");
-        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
+        Console.WriteLine($"| config | sizes | {engines[1]} vs {engines[0]}: text encoder | transformer (one forward) | VAE decode | final latents | decoded video | cos >= {Bar} |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
         int status = 0;
         foreach (var c in Cases)
         {
@@ -108,7 +108,8 @@ static class AwkwardCheck
                 var test = Generate(c, model, cache, engines[1]);
                 var comparisons = new[]
                 {
-                    Compare(engines, reference.TextEmbeds, test.TextEmbeds), Compare(engines, reference.Decoded, test.Decoded),
+                    Compare(engines, reference.TextEmbeds, test.TextEmbeds), Compare(engines, reference.Prediction, test.Prediction),
+                    Compare(engines, reference.Decoded, test.Decoded),
                     Compare(engines, reference.Latents, test.Latents), Compare(engines, reference.Video, test.Video),
                 };
                 ok = comparisons.All(x => x.Ok);
@@ -119,7 +120,7 @@ static class AwkwardCheck
             catch (Exception e)
             {
                 ok = false;
-                cells = $"FAILED: {Result.Failed(e).Error} | | | | FAIL";
+                cells = $"FAILED: {Result.Failed(e).Error} | | | | | FAIL";
             }
             if (!ok) status = 1;
             Console.WriteLine($"| {c.Name} | {c.Describe()} | {cells} |");
@@ -142,7 +143,8 @@ static class AwkwardCheck
         return (cos >= Bar, $"cos {cos:F6}, max abs {max:E2}");
     }
 
-    /// <summary>The case on one engine: the text encoder on the prompt's tokens, the VAE decoder on the initial latents
+    /// <summary>The case on one engine: the text encoder on the prompt's tokens, the transformer once on fixed random
+    /// inputs (so that it is compared on its own, not through the text encoder), the VAE decoder on the initial latents
     /// (denormalized: random latents of the VAE's statistics), and the pipeline end to end (seed and initial latents fixed).</summary>
     static Outputs Generate(Case c, string model, string cache, string engine)
     {
@@ -163,6 +165,22 @@ static class AwkwardCheck
                 })["last_hidden_state"];
             }
             finally { provider.Release(encoder); }
+        });
+        var prediction = Result.Of(() =>
+        {
+            // cond and uncond batched as the pipeline batches them: the initial latents twice, t = 500, random text states
+            long context = 2L * c.MaxSequenceLength * c.Sizes.TextDim;
+            var transformer = provider.GetEngine(model, "transformer", log);
+            try
+            {
+                return transformer.Run(new Dictionary<string, HostTensor>
+                {
+                    ["hidden_states"] = HostTensor.Float32([.. latents.Floats, .. latents.Floats], [2, .. c.LatentShape[1..]]),
+                    ["timestep"] = HostTensor.Float32([500f, 500f], 2),
+                    ["encoder_hidden_states"] = HostTensor.Float32([.. LatentNoise.Gaussian(context, 7).Select(x => 0.2f * x)], 2, c.MaxSequenceLength, c.Sizes.TextDim),
+                })["sample"];
+            }
+            finally { provider.Release(transformer); }
         });
         var decoded = Result.Of(() =>
         {
@@ -186,12 +204,12 @@ static class AwkwardCheck
         {
             using var pipeline = ModelFamilies.CreateRegistry().Create(model, provider);
             var result = pipeline.GenerateAsync(request).GetAwaiter().GetResult();
-            return new Outputs(textEmbeds, decoded, new Result(result.Latents, null), new Result(result.Output, null));
+            return new Outputs(textEmbeds, prediction, decoded, new Result(result.Latents, null), new Result(result.Output, null));
         }
         catch (Exception e)
         {
             var failed = Result.Failed(e);
-            return new Outputs(textEmbeds, decoded, failed, failed);
+            return new Outputs(textEmbeds, prediction, decoded, failed, failed);
         }
     }
 
