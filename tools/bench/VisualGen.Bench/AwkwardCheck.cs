@@ -12,7 +12,9 @@ using VisualGen.Tokenizers.Wan;
 /// by <see cref="DemoModel.WriteCustom"/>, run through the library twice, on REF (default ort-cpu) and on TEST (default
 /// native-cuda), each wired as the CLI wires <c>--engine</c>, with one seed and explicit initial latents. Compared: the
 /// text encoder's last_hidden_state, one transformer forward on the same inputs (batch 2 as with guidance), a VAE decode
-/// of the same latents (the initial ones), the final latents and the decoded video, each on its own (a component that fails on one engine leaves the others compared). One markdown row per configuration; the bar is cosine ≥ 0.999 for each; exit code 1 if any fails.
+/// of the same latents (the initial ones), the final latents and the decoded video, each on its own (a component that
+/// fails on one engine leaves the others compared). One markdown row per configuration; the bar is cosine ≥ 0.999 for
+/// each; exit code 1 if any fails.
 /// <c>--engines ort-cpu,ort-cpu</c> checks the comparison itself on a machine without a GPU (every cosine is 1).
 /// </summary>
 static class AwkwardCheck
