@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer components pipeline e2e (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer components awkward pipeline e2e (default: build check bench)
 #
 # carry: .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -161,6 +161,16 @@ if has components; then
   export VISUALGEN_NATIVE_LIB="$PWD/$LIB"
   echo "| fixture | component | cos >= 0.999 | vs float32 golden | time (first: build) |"; echo "| --- | --- | --- | --- | --- |"
   .publish/visualgen-bench components /tmp/vgcache-components .peer/conformance/*/ 2>&1 | tee "$OUT/components.md" | grep -E "^\||rror" || status=1
+fi
+# The Wan pipeline on random checkpoints with awkward sizes (head sizes and widths not multiples of 8 or 16, odd frame
+# and token counts; written by the tool itself, so only .publish with libonnxruntime.so.xz is carried): ort-cpu vs
+# native-cuda, one row per configuration (text encoder, VAE decode, final latents, decoded video); engine log in awkward.log.
+if has awkward; then
+  [ -f .publish/libonnxruntime.so ] || xz -dk .publish/libonnxruntime.so.xz
+  export VISUALGEN_NATIVE_LIB="$PWD/$LIB"
+  rm -rf /tmp/vgwork-awkward
+  .publish/visualgen-bench awkward /tmp/vgwork-awkward 2> "$OUT/awkward.log" > "$OUT/awkward.md" || status=1
+  cat "$OUT/awkward.md"; grep -E "rror|Unhandled" "$OUT/awkward.log" | head -5
 fi
 # The whole pipeline on the GPU through the CLI (carry .publish-cli = self-contained src/VisualGen.Cli, or .publish,
 # whose `visualgen-bench cli` is the same CliApp; libonnxruntime.so xz-compressed to fit the carried tree, .peer =
