@@ -50,15 +50,18 @@ __global__ void group_norm_kernel(const TX* x, TO* out, int64_t channels, int64_
     const TX* xg = x + bg * len;
     TO* og = out + bg * len;
     double s = 0.0;
+#pragma unroll 4
     for (int64_t i = threadIdx.x; i < len; i += blockDim.x) s += static_cast<double>(vg::to_float(xg[i]));
     const float mean = vg::block_sum(static_cast<float>(s), scratch) / static_cast<float>(len);
     double q = 0.0;
+#pragma unroll 4
     for (int64_t i = threadIdx.x; i < len; i += blockDim.x) {
         const double d = static_cast<double>(vg::to_float(xg[i])) - static_cast<double>(mean);
         q += d * d;
     }
     const float var = vg::block_sum(static_cast<float>(q), scratch) / static_cast<float>(len);
     const float rstd = rsqrtf(var + eps);
+#pragma unroll 4
     for (int64_t i = threadIdx.x; i < len; i += blockDim.x) {
         const int64_t c = c0 + i / inner;
         float y = (vg::to_float(xg[i]) - mean) * rstd;
