@@ -3,6 +3,7 @@ using VisualGen.Engines;
 using VisualGen.Engines.Cuda;
 using VisualGen.Engines.Cuda.Model;
 using VisualGen.Engines.Cuda.Native;
+using VisualGen.Engines.Cuda.Planning;
 using VisualGen.Engines.Cuda.Runtime;
 using VisualGen.Exporter.Export;
 using VisualGen.Exporter.Onnx;
@@ -207,6 +208,33 @@ public class EncoderPlanTests
         Assert.DoesNotContain(folded.Steps, s => s.Name.Contains("ArgMax"));
         Assert.Single(folded.HostUploadsI64);
         Assert.Equal([3, 8], folded.Outputs["pooled"].Shape);
+    }
+
+    [Fact]
+    public void ArgMax_and_GatherND_fold_on_the_host_as_onnx_defines_them()
+    {
+        // x [2, 3, 2]: x[b, j, c] at (b·3 + j)·2 + c
+        var x = new HostValue([2, 3, 2], [1, 5, 3, 5, 2, 0, 7, 7, 1, 9, 0, 9], false);
+        OpNode ArgMax(long last) => new("ArgMax", "am", ["x"], ["i"], new() { ["axis"] = new(Int: 1), ["keepdims"] = new(Int: 1), ["select_last_index"] = new(Int: last) });
+        var first = HostOps.Eval(ArgMax(0), [x], _ => null)[0];
+        Assert.Equal([2, 1, 2], first.Shape);
+        Assert.True(first.IsInt);
+        Assert.Equal([1.0, 0, 0, 1], first.Data); // ties ([5, 5, 0], [7, 9, 9]) give the first index
+        Assert.Equal([1.0, 1, 0, 2], HostOps.Eval(ArgMax(1), [x], _ => null)[0].Data);
+        var dropped = HostOps.Eval(new OpNode("ArgMax", "am", ["x"], ["i"], new() { ["axis"] = new(Int: -1), ["keepdims"] = new(Int: 0) }), [x], _ => null)[0];
+        Assert.Equal([2, 3], dropped.Shape);
+        Assert.Equal([1.0, 1, 0, 0, 1, 1], dropped.Data);
+        // GatherND, one batch dim, indices [2, 1]: x[0, 2, :] and x[1, 0, :]
+        var idx = new HostValue([2, 1], [2, 0], true);
+        var gnd = new OpNode("GatherND", "g", ["x", "idx"], ["y"], new() { ["batch_dims"] = new(Int: 1) });
+        var y = HostOps.Eval(gnd, [x, idx], _ => null)[0];
+        Assert.Equal([2, 2], y.Shape);
+        Assert.Equal([2.0, 0, 7, 7], y.Data);
+        // no batch dims, index pairs: x[1, 2, :], x[0, -3 → 0, :]
+        var pairs = new HostValue([2, 2], [1, 2, 0, -3], true);
+        var z = HostOps.Eval(new OpNode("GatherND", "g", ["x", "p"], ["z"], []), [x, pairs], _ => null)[0];
+        Assert.Equal([2, 2], z.Shape);
+        Assert.Equal([0.0, 9, 1, 5], z.Data);
     }
 
     [ConformanceFact]
