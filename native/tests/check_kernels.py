@@ -338,6 +338,21 @@ def check_rope(vg):
     s = sin2.double().view(1, tokens, 1, D2 // 2)
     ref = torch.stack([y[..., 0] * c - y[..., 1] * s, y[..., 0] * s + y[..., 1] * c], -1).view(B * tokens, H2 * D2)
     record("rope only, in place, head_dim 64", x, ref)
+    # the general path: head sizes that are not multiples of 8 (awkward checkpoints), unaligned strides
+    for Hh3, D3, xs in ((3, 20, 3 * 60), (7, 10, 70 + 1)):
+        C3 = Hh3 * D3
+        cos3, sin3 = wan_rope_tables(T, Hs, Ws, D3)
+        buf = rnd(B * tokens, xs, scale=2.0)
+        w3 = rnd(C3) + 1
+        out3 = poison(B * tokens, C3)
+        vg.rmsnorm_rope(buf, out3, B * tokens, tokens, Hh3, D3, 1e-6, w3, cos3, sin3, x_stride=xs)
+        torch.cuda.synchronize()
+        x = buf[:, :C3].double()
+        y = (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * w3.double()).view(B, tokens, Hh3, D3 // 2, 2)
+        c = cos3.double().view(1, tokens, 1, D3 // 2)
+        s = sin3.double().view(1, tokens, 1, D3 // 2)
+        ref = torch.stack([y[..., 0] * c - y[..., 1] * s, y[..., 0] * s + y[..., 1] * c], -1).view(B * tokens, C3)
+        record(f"qk rmsnorm + rope, general path, {Hh3} heads x {D3}, x_stride {xs}", out3, ref)
 
 
 def check_elementwise(vg):
