@@ -27,8 +27,10 @@ public static class Runtime
 
     /// <summary>The component classes the native CUDA engine runs, each with its activation precision: the diffusion
     /// transformers and the text/image encoders in bf16 (diffusers runs them in the pipeline's bf16), the VAEs in float32
-    /// (diffusers' default for Wan's VAE). Classes not listed (FLUX's CLIP text model and AutoencoderKL, Qwen2.5-VL) run
-    /// on ONNX Runtime CPU: the native engine has no causal-mask, argmax or GroupNorm kernels yet.</summary>
+    /// (diffusers' default for Wan's VAE; FLUX.1's AutoencoderKL force_upcast). FLUX.1's CLIPTextModel runs its causal
+    /// mask through the general attention path and its pooled output through Equal/ArgMax/GatherND on the device token
+    /// ids; AutoencoderKL's GroupNorms are one kernel each (vg_group_norm, with the SiLU after them). Classes not listed
+    /// (Qwen2.5-VL, FLUX.2's and LTX-2's VAEs, Gemma 3, Mistral, Cosmos) run on ONNX Runtime CPU.</summary>
     public static readonly IReadOnlyDictionary<string, NativePrecision> NativeClasses = new Dictionary<string, NativePrecision>(StringComparer.Ordinal)
     {
         ["WanTransformer3DModel"] = NativePrecision.Bf16,
@@ -37,6 +39,8 @@ public static class Runtime
         ["UMT5EncoderModel"] = NativePrecision.Bf16,
         ["T5EncoderModel"] = NativePrecision.Bf16,
         ["CLIPVisionModel"] = NativePrecision.Bf16,
+        ["CLIPTextModel"] = NativePrecision.Bf16,
+        ["AutoencoderKL"] = NativePrecision.Float32,
         ["AutoencoderKLWan"] = NativePrecision.Float32,
         ["AutoencoderKLQwenImage"] = NativePrecision.Float32,
     };

@@ -40,6 +40,10 @@ public sealed partial class Tensor
 
     public Tensor Gather(Tensor indices, long axis) => OpA("Gather", new() { ["axis"] = axis }, this, indices);
 
+    /// <summary>ONNX GatherND: slices of this tensor at the index tuples in the last axis of <paramref name="indices"/>,
+    /// the first <paramref name="batchDims"/> axes shared (x[b, i[b, 0]] for indices [batch, 1] and one batch dim).</summary>
+    public Tensor GatherND(Tensor indices, long batchDims = 0) => OpA("GatherND", new() { ["batch_dims"] = batchDims }, this, indices);
+
     public Tensor Expand(params Dim[] dims) => Op("Expand", this, Tracer.ShapeOf(dims));
 
     public Tensor ExpandAs(Tensor shape) => Op("Expand", this, shape);

@@ -3,13 +3,13 @@ using VisualGen.Exporter.Graph;
 namespace VisualGen.Exporter.Modules;
 
 /// <summary>
-/// torch.nn.GroupNorm over [batch, channels, ...spatial]: mean and (biased) variance per group of channels/groups
-/// channels and all spatial positions, then the per-channel affine. Written as Reshape + ReduceMean rather than ONNX
-/// GroupNormalization so every backend runs it the same way (the op's scale/bias shape changed between opsets 18
-/// and 21, and not every runtime implements both).
+/// torch.nn.GroupNorm over [batch, channels, ...spatial] (any spatial rank): mean and (biased) variance per group of channels/groups
+/// channels and all spatial positions, then the per-channel affine. Emitted as one ONNX GroupNormalization node in its
+/// opset-21 form (scale and bias per channel, [channels]; statistics in float32, stash_type 1), which ONNX Runtime's
+/// CPU EP runs and the native CUDA engine maps to one kernel (vg_group_norm). Without affine the scale is ones and
+/// the bias zeros.
 /// </summary>
-/// <param name="spatialRank">spatial axes after the channel axis (2 for images).</param>
-public sealed class GroupNorm(Weights w, int numGroups, int numChannels, float eps, bool affine = true, int spatialRank = 2)
+public sealed class GroupNorm(Weights w, int numGroups, int numChannels, float eps, bool affine = true)
 {
     readonly Tensor? _weight = affine ? w.Get("weight", [numChannels]) : null;
     readonly Tensor? _bias = affine ? w.Get("bias", [numChannels]) : null;
@@ -18,14 +18,10 @@ public sealed class GroupNorm(Weights w, int numGroups, int numChannels, float e
     {
         if (numChannels % numGroups != 0)
             throw new Checkpoints.CheckpointException(null, $"GroupNorm: {numChannels} channels are not divisible into {numGroups} groups");
-        var shape = x.Shape();
-        var g = x.Reshape(0, numGroups, -1);
-        var mean = g.ReduceMean([2]);
-        var centered = g - mean;
-        var variance = (centered * centered).ReduceMean([2]);
-        var normed = x.Tracer.Op("Reshape", [centered / (variance + eps).Sqrt(), shape]);
-        if (_weight is null) return normed;
-        Dim[] perChannel = [numChannels, .. Enumerable.Repeat<Dim>(1, spatialRank)];
-        return normed * _weight.Reshape(perChannel) + _bias!.Reshape(perChannel);
+        var t = x.Tracer;
+        var scale = _weight ?? t.Const(Enumerable.Repeat(1f, numChannels).ToArray(), numChannels);
+        var bias = _bias ?? t.Const(new float[numChannels], numChannels);
+        return t.Op("GroupNormalization", [x, scale, bias],
+            new() { ["num_groups"] = (long)numGroups, ["epsilon"] = eps, ["stash_type"] = 1L });
     }
 }

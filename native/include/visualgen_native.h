@@ -436,6 +436,23 @@ VG_API vg_status vg_gather_rows(const void* table, vg_dtype table_dtype, int64_t
 VG_API vg_status vg_channel_l2norm(const void* x, void* out, vg_dtype dtype, int64_t batch, int64_t channels,
                                    int64_t inner, float eps, const float* weight, void* stream);
 
+/* GroupNorm (torch.nn.GroupNorm, ONNX GroupNormalization-21; AutoencoderKL): x [batch, channels, inner] contiguous,
+ * the channels split into `groups` groups of channels/groups consecutive channels. Per (batch, group) the mean and
+ * the biased variance over its (channels/groups)·inner values (fp32, per-thread partial sums in fp64), then
+ * out[b, c, s] = (x[b, c, s] - mean) · rsqrt(var + eps) · weight[c] + bias[c], then y · sigmoid(y) when `silu` is 1
+ * (the SiLU that follows every VAE GroupNorm but the attention's). weight/bias fp32 [channels] (NULL = 1 / 0).
+ * x and out FP32 or BF16, independently; out may alias x when both have the same dtype. One block per (batch, group). */
+VG_API vg_status vg_group_norm(const void* x, vg_dtype x_dtype, void* out, vg_dtype out_dtype, int64_t batch,
+                               int64_t channels, int64_t inner, int64_t groups, float eps, const float* weight,
+                               const float* bias, int32_t silu, void* stream);
+
+/* ArgMax over the middle axis of x [outer, n, inner] (contiguous), as ONNX ArgMax and torch.argmax: out[o, i] = the
+ * index j < n of the largest x[o, j, i], the first one among equals (the last when select_last is 1). x FP32, BF16 or
+ * INT64 (int64 compared as integers: CLIP's EOS position is the largest token id); out INT64 [outer, inner]. NaN is
+ * not treated specially. One thread per output (n is a token count). */
+VG_API vg_status vg_argmax(const void* x, vg_dtype x_dtype, int64_t outer, int64_t n, int64_t inner, int32_t select_last,
+                           int64_t* out, void* stream);
+
 /* ------------------------------------------------------------------------------------------------
  * Runtime: device memory, streams, CUDA graphs, events, device properties. What the C# engine needs
  * beyond the kernels, so that it links no CUDA library of its own. Memory functions that say
@@ -499,14 +516,25 @@ typedef struct vg_nd_tensor {
 typedef enum vg_nd_op {
     VG_ND_COPY = 0, VG_ND_ADD = 1, VG_ND_SUB = 2, VG_ND_MUL = 3, VG_ND_DIV = 4, VG_ND_POW = 5,
     VG_ND_MAX = 6, VG_ND_MIN = 7,
+    VG_ND_EQUAL = 8, /* 1.0 where a == b, else 0.0 (an int64 `a` is read as float: exact below 2^24) */
     VG_ND_SIN = 16, VG_ND_COS = 17, VG_ND_EXP = 18, VG_ND_SIGMOID = 19, VG_ND_NEG = 20, VG_ND_SQRT = 21,
     VG_ND_TANH = 22, VG_ND_RECIPROCAL = 23, VG_ND_ABS = 24, VG_ND_RELU = 25, VG_ND_GELU_TANH = 26,
     VG_ND_GELU_ERF = 27, VG_ND_SILU = 28, VG_ND_ERF = 29, VG_ND_LOG = 30
 } vg_nd_op;
 
-/* b must be NULL for unary ops (values < 16) other than the binary ones (1..7), and non-NULL for them. */
+/* b must be NULL for unary ops (values < 16) other than the binary ones (1..8), and non-NULL for them. */
 VG_API vg_status vg_nd(vg_nd_op op, int32_t rank, const int64_t* sizes, const vg_nd_tensor* out,
                        const vg_nd_tensor* a, const vg_nd_tensor* b, void* stream);
+
+/* ------------------------------------------------------------------------------------------------
+ * Linear combination of float32 vectors: out[i] = sum_k coefs[k] * srcs[k][i] for 0 <= i < count,
+ * accumulated in float64 and stored as float32: the denoising loop's guidance and scheduler updates
+ * (coefficients come from the host each call, so nothing is read back). out may alias a source over
+ * the same range. 1..VG_COMBINE_MAX_TERMS terms; arguments are read at enqueue time.
+ * ---------------------------------------------------------------------------------------------- */
+#define VG_COMBINE_MAX_TERMS 8
+VG_API vg_status vg_combine(float* out, int64_t count, int32_t terms, const double* coefs, const float* const* srcs,
+                            void* stream);
 
 #ifdef __cplusplus
 }

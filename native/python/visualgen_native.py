@@ -2,6 +2,7 @@
 device-side correctness checks and benchmarks. Every call's status is checked: a non-zero status
 raises VgError with the library's vg_last_error() message."""
 import ctypes as C
+import math
 
 FP32, BF16, FP16, FP8_E4M3, INT64 = 0, 1, 2, 3, 5
 FP8_SCALE_FLOATS, FP8_DEQUANT, FP8_AMAX, FP8_QUANT = 8, 0, 2, 4
@@ -111,6 +112,7 @@ class Native:
             "vg_rmsnorm_rope": [vp, i64, vp, i64, i64, i64, i64, i64, i32, f32, vp, i32, vp, vp, i64, vp],
             "vg_gated_residual": [vp, i32, vp, i32, C.POINTER(RowVector), vp, i64, i64, i64, vp],
             "vg_unary": [i32, vp, i32, vp, i32, i64, vp],
+            "vg_combine": [vp, i64, i32, C.POINTER(C.c_double), C.POINTER(vp), vp],
             "vg_binary": [i32, vp, i32, vp, i32, i64, vp, i64, i64, vp],
             "vg_quantize_fp8": [vp, i32, i64, vp, vp, vp],
             "vg_nd": [i32, i32, C.POINTER(i64), C.POINTER(NdTensor), C.POINTER(NdTensor), C.POINTER(NdTensor), vp],
@@ -123,6 +125,8 @@ class Native:
             "vg_softmax_rows": [vp, i32, vp, i32, C.POINTER(i64), i64, f32, vp, i32, C.POINTER(i64), vp],
             "vg_gather_rows": [vp, i32, i64, i64, vp, i64, vp, i32, vp],
             "vg_channel_l2norm": [vp, vp, i32, i64, i64, i64, f32, vp, vp],
+            "vg_group_norm": [vp, i32, vp, i32, i64, i64, i64, i64, f32, vp, vp, i32, vp],
+            "vg_argmax": [vp, i32, i64, i64, i64, i32, vp, vp],
         }
         for name, args in sig.items():
             f = getattr(L, name)
@@ -236,6 +240,13 @@ class Native:
     def unary(self, op, x, out, stream=0):
         self.call("vg_unary", op, ptr(x), dtype_of(x), ptr(out), dtype_of(out), x.numel(), C.c_void_p(stream))
 
+    def combine(self, out, terms, count=None, stream=0):
+        """out[:count] = sum(coef * src[:count] for coef, src in terms) in float64, stored float32."""
+        n = len(terms)
+        coefs = (C.c_double * n)(*[c for c, _ in terms])
+        srcs = (C.c_void_p * n)(*[ptr(t) for _, t in terms])
+        self.call("vg_combine", ptr(out), count if count is not None else out.numel(), n, coefs, srcs, C.c_void_p(stream))
+
     def binary(self, op, a, b, b_row_stride, out, rows, channels, stream=0):
         self.call("vg_binary", op, ptr(a), dtype_of(a), ptr(b), dtype_of(b), b_row_stride, ptr(out), rows, channels,
                   C.c_void_p(stream))
@@ -278,6 +289,19 @@ class Native:
     def channel_l2norm(self, x, out, eps, weight=None, stream=0):
         b, c = x.shape[0], x.shape[1]
         self.call("vg_channel_l2norm", ptr(x), ptr(out), dtype_of(x), b, c, x.numel() // (b * c), eps, ptr(weight),
+                  C.c_void_p(stream))
+
+    def group_norm(self, x, out, groups, eps, weight=None, bias=None, silu=False, stream=0):
+        """x, out [batch, channels, ...] contiguous; weight/bias fp32 [channels] or None."""
+        b, c = x.shape[0], x.shape[1]
+        self.call("vg_group_norm", ptr(x), dtype_of(x), ptr(out), dtype_of(out), b, c, x.numel() // (b * c), groups, eps,
+                  ptr(weight), ptr(bias), 1 if silu else 0, C.c_void_p(stream))
+
+    def argmax(self, x, dim, out, select_last=False, stream=0):
+        """out (int64, x's shape without `dim`) = argmax of contiguous x along dim."""
+        outer = math.prod(x.shape[:dim])
+        inner = math.prod(x.shape[dim + 1:])
+        self.call("vg_argmax", ptr(x), dtype_of(x), outer, x.shape[dim], inner, 1 if select_last else 0, ptr(out),
                   C.c_void_p(stream))
 
     def close(self):

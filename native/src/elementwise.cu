@@ -31,6 +31,22 @@ __global__ void gated_residual_kernel(const TX* x, const TY* y, vg_row_vector ga
     }
 }
 
+// ---- linear combination (denoising loop) --------------------------------------------------------
+struct combine_terms {
+    const float* src[VG_COMBINE_MAX_TERMS];
+    double coef[VG_COMBINE_MAX_TERMS];
+    int n;
+};
+
+__global__ void combine_kernel(float* out, int64_t count, combine_terms t) {
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        double v = 0;
+        for (int k = 0; k < t.n; ++k) v += t.coef[k] * static_cast<double>(t.src[k][i]);
+        out[i] = static_cast<float>(v);
+    }
+}
+
 // ---- unary ---------------------------------------------------------------------------------------
 __device__ __forceinline__ float apply_unary(vg_unary_op op, float x) {
     switch (op) {
@@ -202,6 +218,27 @@ VG_API vg_status vg_binary(vg_binary_op op, const void* a, vg_dtype a_dtype, con
     if (b_dtype == VG_DTYPE_BF16) return launch_binary<float, bf>(op, a, b, b_row_stride, out, rows, channels, st);
     return launch_binary<float, float>(op, a, b, b_row_stride, out, rows, channels, st);
     VG_GUARD_END("vg_binary")
+}
+
+VG_API vg_status vg_combine(float* out, int64_t count, int32_t terms, const double* coefs, const float* const* srcs,
+                            void* stream) {
+    VG_GUARD_BEGIN
+    const std::string fn = "vg_combine";
+    vg::clear_error();
+    auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": " + m); };
+    if (!out || !coefs || !srcs) return bad("out, coefs and srcs must not be NULL");
+    if (terms < 1 || terms > VG_COMBINE_MAX_TERMS) return bad("terms must be 1.." + std::to_string(VG_COMBINE_MAX_TERMS));
+    if (count <= 0) return bad("count must be positive");
+    combine_terms t{};
+    t.n = terms;
+    for (int k = 0; k < terms; ++k) {
+        if (!srcs[k]) return bad("srcs[" + std::to_string(k) + "] is NULL");
+        t.src[k] = srcs[k];
+        t.coef[k] = coefs[k];
+    }
+    combine_kernel<<<grid_for(count, 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(out, count, t);
+    return vg::launch_check("combine_kernel");
+    VG_GUARD_END("vg_combine")
 }
 
 }  // extern "C"

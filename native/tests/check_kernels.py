@@ -338,6 +338,21 @@ def check_rope(vg):
     s = sin2.double().view(1, tokens, 1, D2 // 2)
     ref = torch.stack([y[..., 0] * c - y[..., 1] * s, y[..., 0] * s + y[..., 1] * c], -1).view(B * tokens, H2 * D2)
     record("rope only, in place, head_dim 64", x, ref)
+    # the general path: head sizes that are not multiples of 8 (awkward checkpoints), unaligned strides
+    for Hh3, D3, xs in ((3, 20, 3 * 60), (7, 10, 70 + 1)):
+        C3 = Hh3 * D3
+        cos3, sin3 = wan_rope_tables(T, Hs, Ws, D3)
+        buf = rnd(B * tokens, xs, scale=2.0)
+        w3 = rnd(C3) + 1
+        out3 = poison(B * tokens, C3)
+        vg.rmsnorm_rope(buf, out3, B * tokens, tokens, Hh3, D3, 1e-6, w3, cos3, sin3, x_stride=xs)
+        torch.cuda.synchronize()
+        x = buf[:, :C3].double()
+        y = (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * w3.double()).view(B, tokens, Hh3, D3 // 2, 2)
+        c = cos3.double().view(1, tokens, 1, D3 // 2)
+        s = sin3.double().view(1, tokens, 1, D3 // 2)
+        ref = torch.stack([y[..., 0] * c - y[..., 1] * s, y[..., 0] * s + y[..., 1] * c], -1).view(B * tokens, C3)
+        record(f"qk rmsnorm + rope, general path, {Hh3} heads x {D3}, x_stride {xs}", out3, ref)
 
 
 def check_elementwise(vg):
@@ -355,6 +370,18 @@ def check_elementwise(vg):
     vg.gated_residual(xf, y, vgn.row_vector(gate_b, 0), out, rows, T, Cc)
     torch.cuda.synchronize()
     record("gated residual fp32 x, shared bf16 gate", out, xf.double() + y.double() * gate_b.double(), tol=1e-5)
+
+    # the denoising loop's linear combinations (guidance, scheduler updates): float64 accumulation, float32 store
+    for n, k in ((1000003, 5), (17, 1), (1 << 20, 8)):
+        srcs = [rnd(n, dtype=torch.float32) for _ in range(k)]
+        coefs = [(-1.0) ** i * (0.37 + i) for i in range(k)]
+        out = srcs[0] if k == 5 else poison(n, dtype=torch.float32)   # in place over the first source
+        ref = sum(c * s.double() for c, s in zip(coefs, srcs))
+        vg.combine(out, list(zip(coefs, srcs)))
+        torch.cuda.synchronize()
+        record(f"combine {k} terms n={n}" + (", in place" if k == 5 else ""), out, ref, tol=1e-6)
+    expect_error("combine with 9 terms", lambda: vg.combine(poison(8, dtype=torch.float32),
+                 [(1.0, rnd(8, dtype=torch.float32))] * 9), 1)
 
     for op, name, f in [(vgn.GELU_TANH, "gelu_tanh", gelu_tanh),
                         (vgn.GELU_ERF, "gelu_erf", lambda t: torch.nn.functional.gelu(t)),
@@ -478,6 +505,94 @@ def check_encoders(vg):
     same = bool((o == m.float()).all().item())
     results.append(("vg_nd int64 -> fp32 cast exact", 0.0 if same else 1.0, 0, same))
     print(f"{'PASS' if same else 'FAIL'} vg_nd int64 -> fp32 cast exact")
+    # Equal through vg_nd (CLIP's ids == eos_token_id): int64 a against a broadcast fp32 scalar, 1.0/0.0 out
+    ids = torch.randint(0, 50000, (3, 77), device=dev, dtype=torch.int64)
+    ids[:, 40] = 49407
+    eos = torch.tensor([49407.0], device=dev)
+    o = poison(3, 77, dtype=torch.float32)
+    vg.call("vg_nd", 8, 2, (vgn.C.c_int64 * 2)(3, 77), vgn.C.byref(vgn.NdTensor(o.data_ptr(), vgn.FP32, arr(77, 1))),
+            vgn.C.byref(vgn.NdTensor(ids.data_ptr(), vgn.INT64, arr(77, 1))),
+            vgn.C.byref(vgn.NdTensor(eos.data_ptr(), vgn.FP32, arr(0, 0))), None)
+    same = bool((o == (ids == 49407).float()).all().item())
+    results.append(("vg_nd equal (int64 ids == fp32 scalar) exact", 0.0 if same else 1.0, 0, same))
+    print(f"{'PASS' if same else 'FAIL'} vg_nd equal (int64 ids == fp32 scalar) exact")
+    check_group_norm(vg)
+    check_argmax(vg)
+
+
+def check_group_norm(vg):
+    """AutoencoderKL's GroupNorm (+ the SiLU after it) against F.group_norm in float64."""
+    import torch.nn.functional as F
+    cases = (  # shape, groups, x dtype, out dtype, silu, affine, tol
+        ((2, 64, 9, 13), 8, torch.float32, torch.float32, False, True, 1e-5),
+        ((1, 128, 33, 17), 32, torch.float32, torch.float32, True, True, 1e-5),
+        ((1, 32, 128, 128), 32, torch.float32, torch.float32, True, True, 1e-5),  # 16384 values per group
+        ((1, 16, 256, 256), 4, torch.float32, torch.float32, False, True, 1e-5),  # 262144 values per group
+        ((2, 48, 5, 7), 6, torch.bfloat16, torch.bfloat16, True, True, 1e-2),
+        ((2, 48, 5, 7), 6, torch.float32, torch.bfloat16, False, False, 1e-2),
+        ((1, 20, 3, 4, 5), 5, torch.bfloat16, torch.float32, True, True, 1e-2),  # 3 spatial dims, 4 channels per group
+        ((3, 8, 1), 8, torch.float32, torch.float32, False, True, 1e-5),  # one value per group: x - mean = 0
+    )
+    for shape, groups, xdt, odt, silu, affine, tol in cases:
+        x = (rnd(*shape, dtype=torch.float32) * 3.0 + 1.5).to(xdt)  # an offset mean, as activations have
+        w = rnd(shape[1], dtype=torch.float32) if affine else None
+        b = rnd(shape[1], dtype=torch.float32) if affine else None
+        out = poison(*shape, dtype=odt)
+        vg.group_norm(x, out, groups, 1e-6, w, b, silu)
+        ref = F.group_norm(x.double(), groups, None if w is None else w.double(), None if b is None else b.double(), eps=1e-6)
+        if silu:
+            ref = F.silu(ref)
+        torch.cuda.synchronize()
+        record(f"group norm {list(shape)} / {groups} groups {str(xdt)[6:]}->{str(odt)[6:]}"
+               f"{' + silu' if silu else ''}{'' if affine else ' (no affine)'}", out, ref, tol=tol)
+    # in place (out aliases x), as the engine may run it
+    x = rnd(2, 32, 16, 16, dtype=torch.float32) + 0.5
+    w, b = rnd(32, dtype=torch.float32), rnd(32, dtype=torch.float32)
+    ref = F.silu(F.group_norm(x.double(), 8, w.double(), b.double(), eps=1e-5))
+    vg.group_norm(x, x, 8, 1e-5, w, b, True)
+    torch.cuda.synchronize()
+    record("group norm in place fp32 + silu", x, ref, tol=1e-5)
+    expect_error("group norm: channels not divisible by groups",
+                 lambda: vg.group_norm(rnd(1, 30, 4, 4, dtype=torch.float32), poison(1, 30, 4, 4, dtype=torch.float32), 8, 1e-6),
+                 1)
+
+
+def check_argmax(vg):
+    """ArgMax (CLIP's EOS position): int64 token ids along the sequence, first index among equals (as torch.argmax),
+    the last with select_last; float inputs along a middle axis."""
+    ids = torch.randint(0, 49408, (4, 77), device=dev, dtype=torch.int64)
+    ids[0, 5] = ids[0, 60] = 49407  # a tie: the first index wins
+    ids[1, :] = 7                    # all equal: index 0 (select_last: 76)
+    out = torch.full((4,), -1, device=dev, dtype=torch.int64)
+    vg.argmax(ids, 1, out)
+    torch.cuda.synchronize()
+    same = bool((out == torch.argmax(ids, dim=1)).all().item()) and int(out[0]) == 5 and int(out[1]) == 0
+    results.append(("argmax int64 ids, first among ties", 0.0 if same else 1.0, 0, same))
+    print(f"{'PASS' if same else 'FAIL'} argmax int64 ids, first among ties")
+    out = torch.full((4,), -1, device=dev, dtype=torch.int64)
+    vg.argmax(ids, 1, out, select_last=True)
+    torch.cuda.synchronize()
+    ref_last = 76 - torch.argmax(ids.flip(1), dim=1)
+    same = bool((out == ref_last).all().item()) and int(out[0]) == 60 and int(out[1]) == 76
+    results.append(("argmax int64 ids, select_last_index", 0.0 if same else 1.0, 0, same))
+    print(f"{'PASS' if same else 'FAIL'} argmax int64 ids, select_last_index")
+    for dt in (torch.float32, torch.bfloat16):
+        x = rnd(5, 300, 7, dtype=dt)
+        out = torch.full((5, 7), -1, device=dev, dtype=torch.int64)
+        vg.argmax(x, 1, out)
+        torch.cuda.synchronize()
+        same = bool((out == torch.argmax(x.float(), dim=1)).all().item()) if dt == torch.float32 else \
+            bool((x.float().gather(1, out.unsqueeze(1)).squeeze(1) == x.float().amax(1)).all().item())
+        results.append((f"argmax {str(dt)[6:]} [5, 300, 7] along the middle axis", 0.0 if same else 1.0, 0, same))
+        print(f"{'PASS' if same else 'FAIL'} argmax {str(dt)[6:]} [5, 300, 7] along the middle axis")
+    # 0/1 floats (Equal's output) with no match: index 0, as ONNX and torch give
+    z = torch.zeros(2, 77, device=dev)
+    out = torch.full((2,), -1, device=dev, dtype=torch.int64)
+    vg.argmax(z, 1, out)
+    torch.cuda.synchronize()
+    same = bool((out == 0).all().item())
+    results.append(("argmax of all-zero rows is 0", 0.0 if same else 1.0, 0, same))
+    print(f"{'PASS' if same else 'FAIL'} argmax of all-zero rows is 0")
 
 
 def main():

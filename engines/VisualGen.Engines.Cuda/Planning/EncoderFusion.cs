@@ -11,6 +11,8 @@ namespace VisualGen.Engines.Cuda.Planning;
 /// with the per-channel weight scale·gamma folded;</item>
 /// <item><c>Gather(table, ids)</c> with a large constant table and device ids → <c>VgGather</c> (the token embedding,
 /// table packed bf16);</item>
+/// <item>ONNX <c>GroupNormalization</c> (opset 21: per-channel scale and bias), and the SiLU that follows it when it is
+/// its only consumer → <c>VgGroupNorm</c> (vg_group_norm);</item>
 /// <item><c>Conv</c> weights (possibly through Unsqueeze/Reshape views of a constant) → an fp32 device weight
 /// <c>name#f32</c> with the kernel's shape, for cuDNN.</item>
 /// </list>
@@ -28,6 +30,7 @@ public static class EncoderFusion
     public static void Apply(OpGraph g, FusionReport report)
     {
         FuseSilu(g, report);
+        FuseGroupNorm(g, report);
         FuseChannelNorm(g, report);
         FuseEmbedding(g, report);
         PackConvWeights(g, report);
@@ -64,6 +67,27 @@ public static class EncoderFusion
             if (mul is not { Op: "Mul" } || !(mul.In(0) == x && mul.In(1) == sig.Outputs[0] || mul.In(1) == x && mul.In(0) == sig.Outputs[0])) continue;
             Fusion.Replace(g, [sig, mul], mul, new OpNode("VgSilu", mul.Name, [x], [mul.Outputs[0]], []));
             report.Count("VgSilu");
+        }
+    }
+
+    // ---- GroupNormalization [+ SiLU] → VgGroupNorm ---------------------------------------------------------------
+    static void FuseGroupNorm(OpGraph g, FusionReport report)
+    {
+        var consumers = g.Consumers();
+        foreach (var gn in g.Nodes.Where(n => n.Op == "GroupNormalization").ToList())
+        {
+            // stash_type 1 (float32 statistics) is what the kernel computes; another stash type stays unsupported
+            if (gn.Outputs.Count != 1 || gn.In(1) is null || gn.In(2) is null || gn.Int("stash_type", 1) != 1) continue;
+            var removed = new List<OpNode> { gn };
+            string output = gn.Outputs[0];
+            long silu = 0;
+            if (Fusion.Single(consumers, output) is { Op: "VgSilu" } act && !g.Outputs.Any(o => o.Name == output))
+            {
+                removed.Add(act); output = act.Outputs[0]; silu = 1;
+            }
+            Fusion.Replace(g, removed, removed[^1], new OpNode("VgGroupNorm", gn.Name, [gn.In(0), gn.In(1), gn.In(2)], [output],
+                new() { ["num_groups"] = new(Int: gn.Int("num_groups", 0)), ["epsilon"] = new(Float: gn.Float("epsilon", 1e-5)), ["silu"] = new(Int: silu) }));
+            report.Count(silu == 1 ? "VgGroupNorm(silu)" : "VgGroupNorm");
         }
     }
 

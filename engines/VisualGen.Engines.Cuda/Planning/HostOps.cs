@@ -75,6 +75,47 @@ public static class HostOps
                     }
                 return [new HostValue([.. a.Shape[..^1], cols], o, false, f64)];
             }
+            case "ArgMax":
+            {
+                var x = In(0);
+                var (outer, len, inner, shape) = ArgMaxShape(n, x.Shape);
+                bool last = n.Int("select_last_index", 0) != 0;
+                var o = new double[outer * inner];
+                for (long a = 0; a < outer; a++)
+                    for (long i = 0; i < inner; i++)
+                    {
+                        long best = 0;
+                        for (long j = 1; j < len; j++)
+                        {
+                            double v = x.Data[(a * len + j) * inner + i], m = x.Data[(a * len + best) * inner + i];
+                            if (v > m || (last && v == m)) best = j;
+                        }
+                        o[a * inner + i] = best;
+                    }
+                return [new HostValue(shape, o, true)];
+            }
+            case "GatherND":
+            {
+                var x = In(0); var idx = In(1);
+                var (batch, count, k, slice, shape) = GatherNdShape(n, x.Shape, idx.Shape);
+                long per = Layout.Count(x.Shape[(int)n.Int("batch_dims", 0)..]);
+                var strides = Layout.Contiguous(x.Shape[(int)n.Int("batch_dims", 0)..]);
+                var o = new double[batch * count * slice];
+                for (long b = 0; b < batch; b++)
+                    for (long j = 0; j < count; j++)
+                    {
+                        long at = b * per;
+                        for (int t = 0; t < k; t++)
+                        {
+                            long id = (long)idx.Data[(b * count + j) * k + t];
+                            long dim = x.Shape[(int)n.Int("batch_dims", 0) + t];
+                            if (id < 0) id += dim;
+                            at += id * strides[t];
+                        }
+                        Array.Copy(x.Data, at, o, (b * count + j) * slice, slice);
+                    }
+                return [new HostValue(shape, o, x.IsInt, x.IsF64)];
+            }
             case "ConstantOfShape":
             {
                 var s = In(0).Longs;
@@ -135,6 +176,28 @@ public static class HostOps
             return [new HostValue(x.Shape, x.Data.Select(v => x.IsF64 ? f(v) : (double)(float)f(v)).ToArray(), false, x.IsF64)];
         }
         throw new EngineException($"node {n}: {n.Op} cannot be computed at plan time");
+    }
+
+    /// <summary>ArgMax over one axis as [outer, len, inner], and the output shape (the axis kept as 1 or dropped).</summary>
+    public static (long Outer, long Len, long Inner, long[] Shape) ArgMaxShape(OpNode n, long[] x)
+    {
+        int axis = (int)n.Int("axis", 0); if (axis < 0) axis += x.Length;
+        if (axis < 0 || axis >= x.Length || x[axis] == 0) throw new EngineException($"node {n}: ArgMax axis {n.Int("axis", 0)} of [{string.Join(",", x)}] is out of range or empty");
+        long[] shape = n.Int("keepdims", 1) != 0 ? [.. x[..axis], 1, .. x[(axis + 1)..]] : [.. x[..axis], .. x[(axis + 1)..]];
+        return (Layout.Count(x[..axis]), x[axis], Layout.Count(x[(axis + 1)..]), shape);
+    }
+
+    /// <summary>GatherND's geometry: batch items (the first batch_dims axes, shared), index tuples per batch item, tuple
+    /// length k, the elements of one gathered slice, and the output shape.</summary>
+    public static (long Batch, long Count, int K, long Slice, long[] Shape) GatherNdShape(OpNode n, long[] data, long[] indices)
+    {
+        int b = (int)n.Int("batch_dims", 0);
+        if (indices.Length < 1 || indices.Length <= b || data.Length <= b) throw new EngineException($"node {n}: GatherND of [{string.Join(",", data)}] by [{string.Join(",", indices)}] with batch_dims {b} is malformed");
+        int k = (int)indices[^1];
+        if (k < 1 || b + k > data.Length || !data[..b].SequenceEqual(indices[..b]))
+            throw new EngineException($"node {n}: GatherND of [{string.Join(",", data)}] by [{string.Join(",", indices)}] with batch_dims {b}: the batch dims differ or the index tuples are too long");
+        long[] shape = [.. indices[..^1], .. data[(b + k)..]];
+        return (Layout.Count(data[..b]), Layout.Count(indices[b..^1]), k, Layout.Count(data[(b + k)..]), shape);
     }
 
     /// <summary>An elementwise function of broadcast inputs (numpy rules), values as the inputs hold them.</summary>

@@ -8,11 +8,17 @@ public static class OpRegistry
     public static readonly IReadOnlySet<string> Views = new HashSet<string> { "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Identity" };
     public static readonly IReadOnlySet<string> LayoutCopies = new HashSet<string> { "Transpose", "Expand", "Slice", "Split", "Concat" };
 
-    /// <summary>ONNX binary ops → vg_nd_op.</summary>
+    /// <summary>ONNX binary ops → vg_nd_op. Equal on the device gives 1.0/0.0 in float32 (integers compared as floats:
+    /// exact below 2^24, token ids); with every input known at plan time it folds on the host like the other comparisons.</summary>
     public static readonly IReadOnlyDictionary<string, int> Binary = new Dictionary<string, int>
     {
-        ["Add"] = 1, ["Sub"] = 2, ["Mul"] = 3, ["Div"] = 4, ["Pow"] = 5, ["Max"] = 6, ["Min"] = 7,
+        ["Add"] = 1, ["Sub"] = 2, ["Mul"] = 3, ["Div"] = 4, ["Pow"] = 5, ["Max"] = 6, ["Min"] = 7, ["Equal"] = 8,
     };
+
+    /// <summary>Index ops that run on the device when an input lives there (CLIP's pooled output: the EOS position of the
+    /// device token ids, then the hidden state there) and fold at plan time when every input is known:
+    /// ArgMax → vg_argmax; GatherND (indices [..., 1]) → vg_gather_rows per batch item.</summary>
+    public static readonly IReadOnlySet<string> Indexing = new HashSet<string> { "ArgMax", "GatherND" };
 
     /// <summary>ONNX unary ops → vg_nd_op (Gelu by its approximate attribute; Cast is a copy).</summary>
     public static readonly IReadOnlyDictionary<string, int> Unary = new Dictionary<string, int>
@@ -28,17 +34,17 @@ public static class OpRegistry
     {
         "Shape", "Gather", "ConstantOfShape", "Range", "MatMul",
         // masks built from positions (causal, windowed): comparisons give 0/1, Where selects
-        "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "Where",
+        "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "Where",
     };
 
     public static readonly IReadOnlySet<string> Fused = new HashSet<string>
     {
         "VgLinear", "VgNorm", "VgRmsNormRope", "VgGatedResidual", "VgPatchConv", "Attention",
-        "Conv", "Pad", "VgChannelNorm", "VgGather", "ReduceMean", "ReduceSum",
+        "Conv", "Pad", "VgChannelNorm", "VgGather", "ReduceMean", "ReduceSum", "VgGroupNorm",
     };
 
     public static bool Supports(string op) =>
-        Views.Contains(op) || LayoutCopies.Contains(op) || Binary.ContainsKey(op) || Unary.ContainsKey(op) || HostOnly.Contains(op) || Fused.Contains(op);
+        Views.Contains(op) || LayoutCopies.Contains(op) || Binary.ContainsKey(op) || Unary.ContainsKey(op) || HostOnly.Contains(op) || Fused.Contains(op) || Indexing.Contains(op);
 
     /// <summary>Throws an <see cref="EngineException"/> naming every node the engine cannot run.</summary>
     public static void Validate(OpGraph g, string source)

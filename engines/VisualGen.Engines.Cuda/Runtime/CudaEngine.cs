@@ -182,6 +182,8 @@ public sealed class CudaEngine : IResidentEngine
         return CudaTensor.FromHost(tensor, _res.Stream, _res.Tensors);
     }
 
+    public ITensorArithmetic Arithmetic => CudaArithmetic.Instance;
+
     /// <summary>Runs on device tensors: inputs are copied device to device into the plan's input buffers (the captured
     /// CUDA graph reads fixed addresses), outputs into new device tensors the caller owns; nothing crosses to the host
     /// except plan-time inputs, which are read there.</summary>

@@ -68,6 +68,9 @@ internal sealed class TensorPool : IDisposable
     readonly Dictionary<long, Stack<DeviceMemory>> _free = [];
     bool _disposed;
 
+    /// <summary>False: returned memory is freed at once instead of kept for reuse (allocations that outlive engines).</summary>
+    public bool Keep { get; init; } = true;
+
     public DeviceMemory Rent(long bytes)
     {
         lock (_free)
@@ -82,7 +85,7 @@ internal sealed class TensorPool : IDisposable
     {
         lock (_free)
         {
-            if (_disposed) { memory.Dispose(); return; }
+            if (_disposed || !Keep) { memory.Dispose(); return; }
             if (!_free.TryGetValue(memory.Bytes, out var s)) _free[memory.Bytes] = s = new Stack<DeviceMemory>();
             s.Push(memory);
         }

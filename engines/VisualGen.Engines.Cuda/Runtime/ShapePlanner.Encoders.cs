@@ -5,8 +5,8 @@ using static VisualGen.Engines.Cuda.Native.NativeMethods;
 
 namespace VisualGen.Engines.Cuda.Runtime;
 
-/// <summary>The steps text encoders and VAEs add: cuDNN convolutions, zero padding, Wan's channel norm, token
-/// embeddings from device ids.</summary>
+/// <summary>The steps text encoders and VAEs add: cuDNN convolutions, zero padding, Wan's channel norm, GroupNorm, token
+/// embeddings from device ids, and CLIP's pooled output (Equal, ArgMax and GatherND over the device token ids).</summary>
 internal sealed unsafe partial class ShapePlanner
 {
     /// <summary>ONNX Conv (groups 1) through cuDNN in float32 (TF32 tensor cores, PyTorch's default for convolutions);
@@ -86,6 +86,90 @@ internal sealed unsafe partial class ShapePlanner
         var o = New(n.Outputs[0], x.Shape, x.DType);
         Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
             Check(vg_channel_l2norm(x.Ptr, o.Ptr, (int)x.DType, b, c, inner, eps, weight.Ptr, stream), n.Name)), [x, weight], [o]);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    /// <summary>GroupNorm (AutoencoderKL's resnets, mid-block attention and conv_norm_out) over [batch, channels, ...]:
+    /// statistics per (batch, group) in float32, per-channel affine, the following SiLU when fused.</summary>
+    void GroupNorm(OpNode n)
+    {
+        var x = Dev(n.In(0)!);
+        if (x.DType is not (VgDType.F32 or VgDType.BF16)) x = Cast(x, VgDType.F32);
+        if (x.Shape.Length < 2) throw new EngineException($"node '{n.Name}' (GroupNormalization): input {x} needs [batch, channels, ...]");
+        long b = x.Shape[0], c = x.Shape[1], inner = x.Count / Math.Max(1, b * c), groups = n.Int("num_groups", 0);
+        if (groups <= 0 || c % groups != 0) throw new EngineException($"node '{n.Name}' (GroupNormalization): {c} channels are not divisible into {groups} groups");
+        var w = Dev(n.In(1)!, VgDType.F32);
+        var bias = Dev(n.In(2)!, VgDType.F32);
+        if (w.Count != c || bias.Count != c)
+            throw new EngineException($"node '{n.Name}' (GroupNormalization): scale {w} and bias {bias} must have one value per channel ({c}; the opset-21 form)");
+        float eps = (float)n.Float("epsilon", 1e-5);
+        int silu = (int)n.Int("silu", 0);
+        var o = New(n.Outputs[0], x.Shape, x.DType);
+        Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
+            Check(vg_group_norm(x.Ptr, (int)x.DType, o.Ptr, (int)o.DType, b, c, inner, groups, eps, w.Ptr, bias.Ptr, silu, stream), n.Name)),
+            [x, w, bias], [o]);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    /// <summary>ONNX Equal with a device operand (CLIP: token ids == eos_token_id): 1.0/0.0 in float32 through vg_nd.
+    /// An int64 operand is read as float (exact below 2^24: token ids); integer constants are uploaded as float32.</summary>
+    void Equal(OpNode n)
+    {
+        string x = n.In(0)!, y = n.In(1)!;
+        if (!_dev.ContainsKey(x)) (x, y) = (y, x); // the device operand is vg_nd's `a`, which may be int64
+        var a = _dev[x];
+        DeviceValue b;
+        if (_dev.TryGetValue(y, out var dy)) b = dy.DType == VgDType.I64 ? Cast(dy, VgDType.F32) : dy;
+        else b = UploadHost(HostOf(y) ?? throw new EngineException($"value '{y}' is not computed before use"), y);
+        var shape = Layout.Broadcast(a.Shape, b.Shape, n.ToString());
+        var o = New(n.Outputs[0], shape, VgDType.F32);
+        Nd(n.Name, KernelClass.Other, 8, shape, o, 0, Layout.Contiguous(shape), a, 0, Layout.BroadcastStrides(a.Shape, shape), b, 0, Layout.BroadcastStrides(b.Shape, shape));
+        _dev[n.Outputs[0]] = o;
+        _integral.Add(n.Outputs[0]);
+    }
+
+    /// <summary>ONNX ArgMax of a device tensor (int64 token ids, 0/1 comparisons, floats): int64 indices on the device.</summary>
+    void ArgMax(OpNode n)
+    {
+        var x = Dev(n.In(0)!);
+        var (outer, len, inner, shape) = HostOps.ArgMaxShape(n, x.Shape);
+        int last = (int)n.Int("select_last_index", 0);
+        var o = New(n.Outputs[0], shape, VgDType.I64);
+        Add(new ActionStep(n.Name, KernelClass.Other, stream =>
+            Check(vg_argmax(x.Ptr, (int)x.DType, outer, len, inner, last, o.Ptr, stream), n.Name)), [x], [o]);
+        _dev[n.Outputs[0]] = o;
+        _integral.Add(n.Outputs[0]);
+    }
+
+    /// <summary>ONNX GatherND whose index tuples have one entry (indices [..., 1]): per batch item (the batch_dims axes),
+    /// rows of the data by int64 indices through vg_gather_rows — CLIP's hidden state at the EOS position. Indices must
+    /// be non-negative (the kernel clamps to the axis; ArgMax's are).</summary>
+    void GatherNd(OpNode n)
+    {
+        var x = Dev(n.In(0)!);
+        if (x.DType is not (VgDType.F32 or VgDType.BF16)) throw new EngineException($"node '{n.Name}' (GatherND): data {x} must be float on the device");
+        int batchDims = (int)n.Int("batch_dims", 0);
+        long rows = batchDims < x.Shape.Length ? x.Shape[batchDims] : 1;
+        DeviceValue idx;
+        if (_dev.TryGetValue(n.In(1)!, out var di)) idx = di;
+        else
+        {
+            var h = HostOf(n.In(1)) ?? throw new EngineException($"value '{n.In(1)}' is not computed before use");
+            idx = new DeviceValue(n.Name + "/indices", h.Shape, VgDType.I64) { Persistent = true };
+            _plan.Values.Add(idx);
+            _plan.HostUploadsI64.Add((idx, h.Data.Select(v => (long)v < 0 ? (long)v + rows : (long)v).ToArray()));
+        }
+        if (idx.DType != VgDType.I64) throw new EngineException($"node '{n.Name}' (GatherND): indices {idx} must be int64 on the device");
+        var (batch, count, k, slice, shape) = HostOps.GatherNdShape(n, x.Shape, idx.Shape);
+        if (k != 1) throw new EngineException($"node '{n.Name}' (GatherND): index tuples of {k} entries; the native CUDA engine gathers along one axis (indices [..., 1])");
+        var o = New(n.Outputs[0], shape, x.DType);
+        long es = x.ElementSize;
+        Add(new ActionStep(n.Name, KernelClass.Other, stream =>
+        {
+            for (long b = 0; b < batch; b++)
+                Check(vg_gather_rows(x.Ptr + (nint)(b * rows * slice * es), (int)x.DType, rows, slice, idx.Ptr + (nint)(b * count * 8), count,
+                    o.Ptr + (nint)(b * count * slice * es), (int)o.DType, stream), n.Name);
+        }), [x, idx], [o]);
         _dev[n.Outputs[0]] = o;
     }
 

@@ -23,6 +23,11 @@ internal sealed unsafe partial class ShapePlanner
     readonly Dictionary<(string, VgDType), DeviceValue> _casts = [];
     int _tmp;
 
+    /// <summary>Device values that hold integers: int64 graph inputs (as int64), comparison results (1.0/0.0 in float32),
+    /// ArgMax indices (int64), and integer Casts and views of these. A Cast to int32/int64 of one is a view (the values
+    /// are already integers); a Cast of any other float tensor to an integer type is refused.</summary>
+    readonly HashSet<string> _integral = new(StringComparer.Ordinal);
+
     /// <summary>Values used as attention masks: kept float32 (a bf16 mask would round the relative position bias).</summary>
     readonly HashSet<string> _maskValues;
 
@@ -188,6 +193,7 @@ internal sealed unsafe partial class ShapePlanner
         }
         if (OpRegistry.Views.Contains(n.Op)) { View(n); return; }
         if (OpRegistry.LayoutCopies.Contains(n.Op)) { LayoutCopy(n); return; }
+        if (n.Op == "Equal") { Equal(n); return; }
         if (OpRegistry.Binary.TryGetValue(n.Op, out int bop)) { Binary(n, bop); return; }
         if (OpRegistry.Unary.TryGetValue(n.Op, out int uop)) { Unary(n, uop); return; }
         switch (n.Op)
@@ -203,6 +209,9 @@ internal sealed unsafe partial class ShapePlanner
             case "VgChannelNorm": ChannelNorm(n); return;
             case "VgGather": GatherRows(n); return;
             case "ReduceMean" or "ReduceSum": Reduce(n); return;
+            case "VgGroupNorm": GroupNorm(n); return;
+            case "ArgMax": ArgMax(n); return;
+            case "GatherND": GatherNd(n); return;
         }
         throw new EngineException($"node '{n.Name}' (op {n.Op}) cannot run on the device");
     }
@@ -212,6 +221,7 @@ internal sealed unsafe partial class ShapePlanner
         var x = Dev(n.In(0)!);
         var shape = Layout.ShapeOf(n, [x.Shape], i => HostOf(n.In(i)));
         _dev[n.Outputs[0]] = new DeviceValue(n.Outputs[0], shape, x.DType, x);
+        if (_integral.Contains(n.In(0)!)) _integral.Add(n.Outputs[0]);
     }
 
     void LayoutCopy(OpNode n)
@@ -243,6 +253,15 @@ internal sealed unsafe partial class ShapePlanner
         if (n.Op == "Cast")
         {
             long to = n.Int("to", 1);
+            if (to is 6 or 7)
+            {
+                // int32/int64 of integer values (token ids, 0/1 comparisons, indices): the same values, a view
+                if (a.DType != VgDType.I64 && !_integral.Contains(n.In(0)!))
+                    throw new EngineException($"node '{n.Name}' (Cast): a float tensor to ONNX type {to} on the device is not supported (only integer values: int64 inputs, comparisons, ArgMax)");
+                _dev[n.Outputs[0]] = new DeviceValue(n.Outputs[0], a.Shape, a.DType, a);
+                _integral.Add(n.Outputs[0]);
+                return;
+            }
             if (to is not (1 or 16 or 10)) throw new EngineException($"node '{n.Name}' (Cast) to ONNX type {to} on the device is not supported (float types only)");
             dt = to == 1 ? VgDType.F32 : VgDType.BF16;
         }

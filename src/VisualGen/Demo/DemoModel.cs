@@ -102,25 +102,29 @@ public static class DemoModel
         }
     }
 
+    /// <summary>
+    /// Writes a random Wan 2.1 text-to-video checkpoint with the given sizes into <paramref name="folder"/> (created;
+    /// it must not exist or be empty) and returns its full path: the demo model's layout, tokenizer, scheduler and
+    /// weight draws, with the widths, head counts and depths of <paramref name="sizes"/>. It has no demo marker, so
+    /// <see cref="EnsureCreated"/> never takes it for the demo model. For checks on awkward sizes (widths and head
+    /// sizes that are not multiples of 8 or 16).
+    /// </summary>
+    public static string WriteCustom(string folder, DemoModelSizes sizes)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        ArgumentNullException.ThrowIfNull(sizes);
+        sizes.Validate();
+        string target = Path.GetFullPath(folder);
+        if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
+            throw new CheckpointException(target, "cannot write a checkpoint here: the folder is not empty");
+        WriteCheckpoint(target, sizes);
+        return target;
+    }
+
     /// <summary>Writes every file of the demo model into <paramref name="folder"/>, the marker last.</summary>
     static void Write(string folder)
     {
-        Directory.CreateDirectory(folder);
-        DemoJson.Write(Path.Combine(folder, ModelIndex.FileName), DemoPipelineFiles.ModelIndex());
-
-        var transformer = new DemoWanTransformer();
-        WriteComponent(folder, "transformer", transformer.Config(), transformer.Parameters(), "diffusion_pytorch_model.safetensors");
-
-        var vae = new DemoWanVae();
-        WriteComponent(folder, "vae", vae.Config(Seed), vae.Parameters(), "diffusion_pytorch_model.safetensors");
-
-        var textEncoder = new DemoUmt5Encoder { VocabSize = DemoVocabulary.Pieces.Count };
-        WriteComponent(folder, "text_encoder", textEncoder.Config(DemoVocabulary.PadId, DemoVocabulary.EosId), textEncoder.Parameters(), "model.safetensors");
-
-        DemoTokenizer.Write(Path.Combine(folder, "tokenizer"));
-
-        Directory.CreateDirectory(Path.Combine(folder, "scheduler"));
-        DemoJson.Write(Path.Combine(folder, "scheduler", "scheduler_config.json"), DemoPipelineFiles.SchedulerConfig());
+        WriteCheckpoint(folder, DemoModelSizes.Default);
 
         var files = new JsonObject();
         foreach (var path in Directory.GetFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
@@ -132,6 +136,27 @@ public static class DemoModel
             ["notice"] = Notice,
             ["files"] = files,
         });
+    }
+
+    /// <summary>The checkpoint's files (no marker): model_index.json, transformer, VAE, text encoder, tokenizer, scheduler.</summary>
+    static void WriteCheckpoint(string folder, DemoModelSizes sizes)
+    {
+        Directory.CreateDirectory(folder);
+        DemoJson.Write(Path.Combine(folder, ModelIndex.FileName), DemoPipelineFiles.ModelIndex());
+
+        var transformer = sizes.Transformer();
+        WriteComponent(folder, "transformer", transformer.Config(), transformer.Parameters(), "diffusion_pytorch_model.safetensors");
+
+        var vae = sizes.Vae();
+        WriteComponent(folder, "vae", vae.Config(Seed), vae.Parameters(), "diffusion_pytorch_model.safetensors");
+
+        var textEncoder = sizes.TextEncoder(DemoVocabulary.Pieces.Count);
+        WriteComponent(folder, "text_encoder", textEncoder.Config(DemoVocabulary.PadId, DemoVocabulary.EosId), textEncoder.Parameters(), "model.safetensors");
+
+        DemoTokenizer.Write(Path.Combine(folder, "tokenizer"));
+
+        Directory.CreateDirectory(Path.Combine(folder, "scheduler"));
+        DemoJson.Write(Path.Combine(folder, "scheduler", "scheduler_config.json"), DemoPipelineFiles.SchedulerConfig());
     }
 
     static void WriteComponent(string folder, string component, JsonObject config, IReadOnlyList<ParameterSpec> parameters, string weightsFile)

@@ -32,6 +32,8 @@ public static class ResidentEngines
                     : throw new EngineException($"input '{kv.Key}' of engine '{inner.Manifest.Component}' is not a host tensor ({kv.Value.GetType().Name})")))
                 .ToDictionary(kv => kv.Key, kv => (IEngineTensor)new HostResidentTensor(kv.Value));
 
+        public ITensorArithmetic Arithmetic => HostArithmetic.Instance;
+
         public void Dispose() => inner.Dispose();
     }
 }

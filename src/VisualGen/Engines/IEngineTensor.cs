@@ -19,6 +19,10 @@ public interface IEngineTensor : IDisposable
 /// (dispose them); it accepts the tensors of any engine of the same backend and device.</summary>
 public interface IResidentEngine : IEngine
 {
+    /// <summary>Elementwise arithmetic on tensors of this engine's backend and device (the denoising loop's guidance and
+    /// scheduler updates). It outlives the engine: Wan 2.2 A14B releases one expert while the latents stay.</summary>
+    ITensorArithmetic Arithmetic { get; }
+
     /// <summary>Copies a host tensor to where the engine computes.</summary>
     IEngineTensor Upload(HostTensor tensor);
 

@@ -1,3 +1,4 @@
+using VisualGen.Engines;
 using VisualGen.Schedulers;
 
 namespace VisualGen.Pipelines;
@@ -27,5 +28,31 @@ public static class DenoisingLoop
             progress?.Report(new GenerationProgress("denoise", i + 1, steps));
         }
         return sample;
+    }
+
+    /// <summary>Predicts the model output where the engines compute; the tensor stays the predictor's (valid until its next call).</summary>
+    public delegate IEngineTensor PredictResident(int step, double t, IEngineTensor latents);
+
+    /// <summary>
+    /// The same loop with the latents, the prediction and the scheduler's state where the engines compute
+    /// (<paramref name="math"/>: device kernels on the native CUDA engine): a step moves nothing between host and device
+    /// unless <paramref name="predict"/> does. <paramref name="latents"/> is updated in place.
+    /// </summary>
+    public static void Run(IScheduler scheduler, IEngineTensor latents, ITensorArithmetic math, PredictResident predict,
+        IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
+    {
+        int steps = scheduler.Timesteps.Count;
+        long count = latents.Shape.Aggregate(1L, (a, b) => a * b);
+        progress?.Report(new GenerationProgress("denoise", 0, steps));
+        for (int i = 0; i < steps; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var noisePred = predict(i, scheduler.Timesteps[i], latents);
+            long n = noisePred.Shape.Aggregate(1L, (a, b) => a * b);
+            if (n != count)
+                throw new InvalidOperationException($"model output has {n} values, latents have {count}");
+            scheduler.Step(noisePred, i, latents, latents, math);
+            progress?.Report(new GenerationProgress("denoise", i + 1, steps));
+        }
     }
 }

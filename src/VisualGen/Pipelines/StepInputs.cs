@@ -45,6 +45,25 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
         finally { foreach (var t in uploaded) t.Dispose(); }
     }
 
+    /// <summary>Runs <paramref name="engine"/> on the constant inputs plus <paramref name="perStep"/>, all where it computes;
+    /// returns <paramref name="output"/> there (the caller disposes it). Nothing crosses to the host.</summary>
+    public IEngineTensor RunResident(IEngine engine, IReadOnlyDictionary<string, IEngineTensor> perStep, string output)
+    {
+        var resident = engine.AsResident();
+        var inputs = new Dictionary<string, IEngineTensor>(perStep);
+        foreach (var (name, value) in constant)
+        {
+            if (!_resident.TryGetValue((engine, name), out var t)) _resident[(engine, name)] = t = resident.Upload(value);
+            inputs[name] = t;
+        }
+        var outputs = resident.RunResident(inputs);
+        IEngineTensor? result = null;
+        foreach (var (name, t) in outputs)
+            if (name == output) result = t;
+            else t.Dispose();
+        return result ?? throw new EngineException($"engine '{engine.Manifest.Component}' has no output '{output}'");
+    }
+
     public void Dispose()
     {
         foreach (var t in _resident.Values) t.Dispose();

@@ -1,4 +1,5 @@
 using VisualGen.Checkpoints;
+using VisualGen.Engines;
 
 namespace VisualGen.Schedulers;
 
@@ -97,5 +98,13 @@ public sealed class FlowMatchEulerDiscreteScheduler : IScheduler
         // float32 as torch computes it: dt = sigma_next − sigma, then sample + dt·v.
         float dt = _sigmas[stepIndex + 1] - _sigmas[stepIndex];
         for (int i = 0; i < sample.Length; i++) prevSample[i] = sample[i] + dt * modelOutput[i];
+    }
+
+    public void Step(IEngineTensor modelOutput, int stepIndex, IEngineTensor sample, IEngineTensor prevSample, ITensorArithmetic math)
+    {
+        long len = SchedulerSteps.Count(sample);
+        SchedulerSteps.CheckStep(Name, stepIndex, ref _nextStep, _timesteps.Length, SchedulerSteps.Count(modelOutput), len, SchedulerSteps.Count(prevSample));
+        float dt = _sigmas[stepIndex + 1] - _sigmas[stepIndex];
+        math.Combine(prevSample, 0, len, [new LinearTerm(1, sample), new LinearTerm(dt, modelOutput)]);
     }
 }

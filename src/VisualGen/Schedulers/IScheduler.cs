@@ -1,3 +1,5 @@
+using VisualGen.Engines;
+
 namespace VisualGen.Schedulers;
 
 /// <summary>
@@ -33,6 +35,14 @@ public interface IScheduler
     /// <paramref name="modelOutput"/>). Steps must come in order, starting at any index after <see cref="SetTimesteps"/>.
     /// </summary>
     void Step(ReadOnlySpan<float> modelOutput, int stepIndex, ReadOnlySpan<float> sample, Span<float> prevSample);
+
+    /// <summary>
+    /// The same step on float32 tensors where an engine computes, through <paramref name="math"/> (the native CUDA engine:
+    /// device kernels, nothing read back): the scheduler keeps its history there until <see cref="SetTimesteps"/>.
+    /// <paramref name="prevSample"/> may be <paramref name="sample"/> or <paramref name="modelOutput"/>. A generation steps
+    /// through one of the two overloads, not both.
+    /// </summary>
+    void Step(IEngineTensor modelOutput, int stepIndex, IEngineTensor sample, IEngineTensor prevSample, ITensorArithmetic math);
 
     /// <summary>Step into a new array.</summary>
     float[] Step(float[] modelOutput, int stepIndex, float[] sample)

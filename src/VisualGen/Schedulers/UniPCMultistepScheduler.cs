@@ -1,5 +1,6 @@
-using VisualGen.Tensors;
 using VisualGen.Checkpoints;
+using VisualGen.Engines;
+using VisualGen.Tensors;
 
 namespace VisualGen.Schedulers;
 
@@ -20,10 +21,12 @@ public sealed class UniPCMultistepScheduler : IScheduler
     long[] _timesteps = [];
     int _nextStep = -1;
 
-    // History: x0 predictions of the last steps, newest last; a spare buffer reused for the next x0.
-    readonly List<float[]> _history = [];
-    float[]? _spare;
-    float[]? _lastSample;
+    // History where the steps run (host or device tensors of one ITensorArithmetic): x0 predictions of the last steps,
+    // newest last; a spare tensor reused for the next x0; the last (corrected) sample.
+    ITensorArithmetic? _math;
+    readonly List<IEngineTensor> _history = [];
+    IEngineTensor? _spare;
+    IEngineTensor? _lastSample;
     bool _hasLastSample;
     int _lowerOrderNums;
     int _thisOrder;
@@ -67,40 +70,46 @@ public sealed class UniPCMultistepScheduler : IScheduler
         _sigmas = all;
         _timesteps = ts;
         _nextStep = -1;
-        _history.Clear();
+        ReleaseHistory();
         _hasLastSample = false;
         _lowerOrderNums = 0;
         _thisOrder = 0;
     }
 
-    public unsafe void Step(ReadOnlySpan<float> modelOutput, int stepIndex, ReadOnlySpan<float> sample, Span<float> prevSample)
+    /// <summary>The host overload: the same update over host tensors (<see cref="HostArithmetic"/>).</summary>
+    public void Step(ReadOnlySpan<float> modelOutput, int stepIndex, ReadOnlySpan<float> sample, Span<float> prevSample)
     {
-        int len = sample.Length;
-        SchedulerSteps.CheckStep(Name, stepIndex, ref _nextStep, _timesteps.Length, modelOutput.Length, len, prevSample.Length);
-        if (_history.Count > 0 && _history[0].Length != len)
-            throw new SchedulerException($"{Name}: sample length {len} differs from the previous steps' {_history[0].Length}");
+        var math = HostArithmetic.Instance;
+        var output = new HostResidentTensor(HostTensor.Float32(modelOutput.ToArray(), modelOutput.Length));
+        var x = new HostResidentTensor(HostTensor.Float32(sample.ToArray(), sample.Length));
+        if (prevSample.Length != sample.Length)   // the tensor step checks the rest
+            throw new SchedulerException($"{Name}: model output ({modelOutput.Length}), sample ({sample.Length}) and output ({prevSample.Length}) lengths differ");
+        Step(output, stepIndex, x, x, math);
+        x.Tensor.Floats.CopyTo(prevSample);
+    }
+
+    public void Step(IEngineTensor modelOutput, int stepIndex, IEngineTensor sample, IEngineTensor prevSample, ITensorArithmetic math)
+    {
+        long len = SchedulerSteps.Count(sample);
+        SchedulerSteps.CheckStep(Name, stepIndex, ref _nextStep, _timesteps.Length, SchedulerSteps.Count(modelOutput), len, SchedulerSteps.Count(prevSample));
+        if (_math is not null && !ReferenceEquals(_math, math) && _history.Count > 0)
+            throw new SchedulerException($"{Name}: a generation steps with one arithmetic (host or device); call SetTimesteps to start again");
+        _math = math;
+        if (_history.Count > 0 && SchedulerSteps.Count(_history[0]) != len)
+            throw new SchedulerException($"{Name}: sample length {len} differs from the previous steps' {SchedulerSteps.Count(_history[0])}");
         int k = stepIndex;
 
-        // convert_model_output (flow_prediction, predict_x0): x0 = x − sigma·v, in float32 as torch does.
-        var x0 = _spare is { } sp && sp.Length == len ? sp : new float[len];
+        // convert_model_output (flow_prediction, predict_x0): x0 = x − sigma·v.
+        var x0 = _spare ?? math.Allocate([len]);
         _spare = null;
         float sigma = _sigmas[k];
-        fixed (float* ps = sample, pm = modelOutput, px = x0)
-        {
-            nint sa = (nint)ps, mo = (nint)pm, xo = (nint)px;
-            ElementRanges.For(len, (start, end) =>
-            {
-                float* sp = (float*)sa, mp = (float*)mo, xp = (float*)xo;
-                for (int i = start; i < end; i++) xp[i] = sp[i] - sigma * mp[i];
-            });
-        }
+        math.Combine(x0, 0, len, [new LinearTerm(1, sample), new LinearTerm(-sigma, modelOutput)]);
 
         // Corrector (UniC) on the previous step's result, then remember the corrected sample.
-        _lastSample ??= new float[len];
-        if (_lastSample.Length != len) _lastSample = new float[len];
+        _lastSample ??= math.Allocate([len]);
         bool useCorrector = k > 0 && _hasLastSample && !Options.DisableCorrector.Contains(k - 1);
         if (useCorrector) Correct(k, x0, _lastSample);
-        else sample.CopyTo(_lastSample);
+        else math.Copy(_lastSample, 0, sample, 0, len);
         _hasLastSample = true;
 
         _history.Add(x0);
@@ -110,6 +119,17 @@ public sealed class UniPCMultistepScheduler : IScheduler
         _thisOrder = Math.Min(order, _lowerOrderNums + 1);
         Predict(k, _lastSample, prevSample);
         if (_lowerOrderNums < Options.SolverOrder) _lowerOrderNums++;
+    }
+
+    void ReleaseHistory()
+    {
+        foreach (var t in _history) t.Dispose();
+        _history.Clear();
+        _spare?.Dispose();
+        _spare = null;
+        _lastSample?.Dispose();
+        _lastSample = null;
+        _math = null;
     }
 
     static double Lambda(float sigma) => Math.Log(1.0 - sigma) - Math.Log(sigma);
@@ -145,7 +165,7 @@ public sealed class UniPCMultistepScheduler : IScheduler
     }
 
     /// <summary>multistep_uni_p_bh_update: predicts the sample at sigma[k+1] from x (at sigma[k]) and the x0 history.</summary>
-    void Predict(int k, ReadOnlySpan<float> x, Span<float> result)
+    void Predict(int k, IEngineTensor x, IEngineTensor result)
     {
         int order = _thisOrder;
         float sigmaT = _sigmas[k + 1], sigmaS0 = _sigmas[k];
@@ -170,7 +190,7 @@ public sealed class UniPCMultistepScheduler : IScheduler
     }
 
     /// <summary>multistep_uni_c_bh_update: corrects the last sample (at sigma[k−1] → sigma[k]) with the new x0, in place.</summary>
-    void Correct(int k, float[] x0New, Span<float> lastSample)
+    void Correct(int k, IEngineTensor x0New, IEngineTensor lastSample)
     {
         int order = _thisOrder;
         float sigmaT = _sigmas[k], sigmaS0 = _sigmas[k - 1];
@@ -191,28 +211,17 @@ public sealed class UniPCMultistepScheduler : IScheduler
 
     /// <summary>
     /// result = cx·x + cm0·m0 + Σ cd_i·(m_i − m0) + cNew·(x0New − m0), with m0 the newest history entry and m_i the
-    /// i-th older one; float64 per element, stored as float32. <paramref name="result"/> may be <paramref name="x"/>.
+    /// i-th older one, as one linear combination (float64 per element, stored as float32). <paramref name="result"/> may
+    /// be <paramref name="x"/>.
     /// </summary>
-    unsafe void Combine(ReadOnlySpan<float> x, double cx, double cm0, double[] cd, float[]? x0New, double cNew, Span<float> result)
+    void Combine(IEngineTensor x, double cx, double cm0, double[] cd, IEngineTensor? x0New, double cNew, IEngineTensor result)
     {
         int n = _history.Count;
-        var m0 = _history[n - 1];
-        var older = Enumerable.Range(0, cd.Length).Select(i => _history[n - 2 - i]).ToArray();
-        fixed (float* px = x, pr = result)
-        {
-            nint xa = (nint)px, ra = (nint)pr;
-            ElementRanges.For(x.Length, (start, end) =>
-            {
-                float* xs = (float*)xa, rs = (float*)ra;
-                for (int j = start; j < end; j++)
-                {
-                    double m0j = m0[j];
-                    double v = cx * xs[j] + cm0 * m0j;
-                    for (int i = 0; i < cd.Length; i++) v += cd[i] * (older[i][j] - m0j);
-                    if (x0New is not null) v += cNew * (x0New[j] - m0j);
-                    rs[j] = (float)v;
-                }
-            });
-        }
+        var terms = new List<LinearTerm> { new(cx, x) };
+        double m0Coef = cm0 - cd.Sum() - (x0New is null ? 0 : cNew);
+        terms.Add(new(m0Coef, _history[n - 1]));
+        for (int i = 0; i < cd.Length; i++) terms.Add(new(cd[i], _history[n - 2 - i]));
+        if (x0New is not null) terms.Add(new(cNew, x0New));
+        _math!.Combine(result, 0, SchedulerSteps.Count(x), [.. terms]);
     }
 }

@@ -3,9 +3,11 @@ using VisualGen.Engines;
 using VisualGen.Engines.Cuda;
 using VisualGen.Engines.Cuda.Model;
 using VisualGen.Engines.Cuda.Native;
+using VisualGen.Engines.Cuda.Planning;
 using VisualGen.Engines.Cuda.Runtime;
 using VisualGen.Exporter.Export;
 using VisualGen.Exporter.Onnx;
+using VisualGen.Tensors;
 using VisualGen.Tests.Support;
 
 namespace VisualGen.Tests.Cuda;
@@ -153,18 +155,110 @@ public class EncoderPlanTests
     }
 
     [ConformanceFact]
-    public void Clip_text_pooling_argmax_is_the_one_node_left_a_build_error_names()
+    public void Clip_text_pools_at_the_eos_position_on_the_device()
     {
-        // the causal mask's Range/Greater/Where are accepted (they fold at plan time); the pooled output's ArgMax over the
-        // device token ids is the one node the engine cannot run yet (issue 11)
-        string model = Fixtures.Checkpoint("flux1");
-        var index = ModelIndex.Load(model);
-        var exporter = ComponentExporterRegistry.CreateDefault().Get(index, "text_encoder");
-        string dir = index.ComponentDirectory("text_encoder");
-        string path = Path.Combine(Fixtures.TempDir("clip"), "model.onnx");
-        using (var weights = ComponentWeights.Open(dir))
-            new OnnxWriter().Write(exporter.Trace(new TraceContext(index, "text_encoder", dir, weights, "")), path);
-        var e = Assert.Throws<EngineException>(() => CudaBackend.Compile(path));
-        Assert.Contains("cannot run 1 node(s): 'ArgMax' (op ArgMax)", e.Message);
+        // FLUX.1's CLIPTextModel (the fixture's eos_token_id is 637, so the EOS position is the first id equal to it):
+        // the causal mask folds at plan time; Equal, ArgMax and GatherND run on the device token ids
+        var g = Compile("flux1", "text_encoder", out var report);
+        Assert.Equal(1, report["VgGather"]);
+        Assert.Contains(g.Nodes, n => n.Op == "Equal");
+        Assert.Contains(g.Nodes, n => n.Op == "ArgMax");
+        var gnd = Assert.Single(g.Nodes, n => n.Op == "GatherND");
+        Assert.Equal(1, gnd.Int("batch_dims", 0));
+        using var plan = Plan(g, new() { ["input_ids"] = [2, 77] }, float32: false);
+        Assert.Equal([2, 77, 32], plan.Outputs["last_hidden_state"].Shape);
+        Assert.Equal([2, 32], plan.Outputs["pooler_output"].Shape);
+        // the causal mask [1, 1, 77, 77] is folded and uploaded once per layer's use, the softmax runs per layer
+        Assert.Contains(plan.HostUploads, u => u.Value.Shape.SequenceEqual(new long[] { 1, 1, 77, 77 }));
+        Assert.Equal(2, plan.Steps.Count(s => s.Name.EndsWith("/softmax")));
+        // the EOS index: an int64 device value from the ArgMax step, read by the GatherND step
+        var argmax = g.Nodes.Single(n => n.Op == "ArgMax");
+        Assert.Equal(VgDType.I64, plan.Values.Single(v => v.Name == argmax.Outputs[0]).DType);
+        Assert.Equal([2, 1], plan.Values.Single(v => v.Name == argmax.Outputs[0]).Shape);
+        Assert.Contains(plan.Steps, s => s.Name == argmax.Name);
+        Assert.Contains(plan.Steps, s => s.Name == gnd.Name);
+        Assert.Contains(plan.Steps, s => s.Name == g.Nodes.Single(n => n.Op == "Equal").Name);
+    }
+
+    [Fact]
+    public void Legacy_clip_argmax_of_the_ids_runs_on_the_device_and_folds_for_plan_time_ids()
+    {
+        // eos_token_id == 2 (FLUX.1-dev's openai CLIP config): the EOS position is the largest id, ArgMax of the int64 ids
+        var t = new VisualGen.Exporter.Graph.Tracer("pool");
+        var ids = t.Input("input_ids", TensorDType.I64, "batch", "seq");
+        var h = t.Input("hidden", TensorDType.F32, "batch", "seq", "8");
+        var index = ids.Cast(TensorDType.I32).ArgMax(1, keepDims: true);
+        t.Output(h.GatherND(index, batchDims: 1), "pooled", "batch", "8");
+        string path = Path.Combine(Fixtures.TempDir("pool"), "model.onnx");
+        new OnnxWriter().Write(t.Graph, path);
+        var (g, _) = CudaBackend.Compile(path);
+        using (var plan = ShapePlanner.Plan(g, new EngineResources(), new Dictionary<string, long[]> { ["input_ids"] = [3, 9], ["hidden"] = [3, 9, 8] }))
+        {
+            Assert.Equal([3, 8], plan.Outputs["pooled"].Shape);
+            // the int32 Cast of int64 ids is a view; ArgMax reads the int64 ids themselves
+            Assert.DoesNotContain(plan.Steps, s => s.Name.Contains("Cast"));
+            Assert.Contains(plan.Steps, s => s.Name.Contains("ArgMax"));
+        }
+
+        // the same graph with the ids read at plan time: ArgMax and the index fold on the host, only the gather runs
+        int at = g.Inputs.FindIndex(i => i.Name == "input_ids");
+        g.Inputs[at] = g.Inputs[at] with { PlanTime = true };
+        var values = new Dictionary<string, HostTensor> { ["input_ids"] = HostTensor.Int64([.. Enumerable.Range(0, 27).Select(i => (long)(i * 7 % 11))], 3, 9) };
+        using var folded = ShapePlanner.Plan(g, new EngineResources(), new Dictionary<string, long[]> { ["hidden"] = [3, 9, 8] }, values);
+        Assert.DoesNotContain(folded.Steps, s => s.Name.Contains("ArgMax"));
+        Assert.Single(folded.HostUploadsI64);
+        Assert.Equal([3, 8], folded.Outputs["pooled"].Shape);
+    }
+
+    [Fact]
+    public void ArgMax_and_GatherND_fold_on_the_host_as_onnx_defines_them()
+    {
+        // x [2, 3, 2]: x[b, j, c] at (b·3 + j)·2 + c
+        var x = new HostValue([2, 3, 2], [1, 5, 3, 5, 2, 0, 7, 7, 1, 9, 0, 9], false);
+        OpNode ArgMax(long last) => new("ArgMax", "am", ["x"], ["i"], new() { ["axis"] = new(Int: 1), ["keepdims"] = new(Int: 1), ["select_last_index"] = new(Int: last) });
+        var first = HostOps.Eval(ArgMax(0), [x], _ => null)[0];
+        Assert.Equal([2, 1, 2], first.Shape);
+        Assert.True(first.IsInt);
+        Assert.Equal([1.0, 0, 0, 1], first.Data); // ties ([5, 5, 0], [7, 9, 9]) give the first index
+        Assert.Equal([1.0, 1, 0, 2], HostOps.Eval(ArgMax(1), [x], _ => null)[0].Data);
+        var dropped = HostOps.Eval(new OpNode("ArgMax", "am", ["x"], ["i"], new() { ["axis"] = new(Int: -1), ["keepdims"] = new(Int: 0) }), [x], _ => null)[0];
+        Assert.Equal([2, 3], dropped.Shape);
+        Assert.Equal([1.0, 1, 0, 0, 1, 1], dropped.Data);
+        // GatherND, one batch dim, indices [2, 1]: x[0, 2, :] and x[1, 0, :]
+        var idx = new HostValue([2, 1], [2, 0], true);
+        var gnd = new OpNode("GatherND", "g", ["x", "idx"], ["y"], new() { ["batch_dims"] = new(Int: 1) });
+        var y = HostOps.Eval(gnd, [x, idx], _ => null)[0];
+        Assert.Equal([2, 2], y.Shape);
+        Assert.Equal([2.0, 0, 7, 7], y.Data);
+        // no batch dims, index pairs: x[1, 2, :], x[0, -3 → 0, :]
+        var pairs = new HostValue([2, 2], [1, 2, 0, -3], true);
+        var z = HostOps.Eval(new OpNode("GatherND", "g", ["x", "p"], ["z"], []), [x, pairs], _ => null)[0];
+        Assert.Equal([2, 2], z.Shape);
+        Assert.Equal([0.0, 9, 1, 5], z.Data);
+    }
+
+    [ConformanceFact]
+    public void Flux1_vae_runs_group_norms_with_their_silu_in_float32()
+    {
+        var dec = Compile("flux1", "vae.decoder", out var report);
+        // every GroupNorm is one VgGroupNorm; the ones a SiLU follows (resnets, conv_norm_out) carry it
+        Assert.DoesNotContain(dec.Nodes, n => n.Op is "GroupNormalization" or "ReduceMean" or "Sigmoid" or "VgSilu");
+        Assert.Equal(21, report["VgGroupNorm(silu)"]);
+        Assert.Equal(1, report["VgGroupNorm"]);
+        using (var plan = Plan(dec, new() { ["latents"] = [1, 4, 8, 8] }, float32: true))
+        {
+            Assert.Equal([1, 3, 64, 64], plan.Outputs["sample"].Shape);
+            // float32 throughout but for the inputs of the mid-block attention's four GEMMs (to_q/k/v share one): the
+            // engine's GEMM weights are packed bf16, so those products take bf16 activations (fp32 accumulation and output)
+            Assert.Equal(2, plan.Values.Count(v => v.DType == VgDType.BF16));
+            Assert.All(plan.Values.Where(v => v.DType == VgDType.BF16), v => Assert.EndsWith("#BF16", v.Name));
+            Assert.Equal(22, plan.Steps.Count(s => s.Kind == KernelClass.NormRope));
+            // the mid-block attention: one head of 16 channels over the 8x8 positions, general fp32 path
+            Assert.Equal(3, plan.Steps.Count(s => s.Kind == KernelClass.Attention));
+        }
+        var enc = Compile("flux1", "vae.encoder", out var encReport);
+        Assert.Equal(13, encReport["VgGroupNorm(silu)"]);
+        using (var plan = Plan(enc, new() { ["image"] = [1, 3, 64, 64] }, float32: true))
+            Assert.Equal([1, 4, 8, 8], plan.Outputs["latent_mean"].Shape);
     }
 }

@@ -113,6 +113,7 @@ public class WanVaeChunkingTests
         public EngineManifest Manifest => inner.Manifest;
         public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => throw new InvalidOperationException("the resident loop must not run on host tensors");
         public IEngineTensor Upload(HostTensor t) => inner.Upload(t);
+        public ITensorArithmetic Arithmetic => inner.Arithmetic;
         public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs)
         {
             given.AddRange(inputs.Values);

@@ -25,6 +25,7 @@ public class StepInputsTests
         public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) =>
             new Dictionary<string, HostTensor> { ["y"] = HostTensor.Float32([inputs["x"].Floats[0] + inputs["context"].Floats.Sum()], 1) };
         public IEngineTensor Upload(HostTensor tensor) => Counted.Of(tensor, uploads);
+        public ITensorArithmetic Arithmetic => HostArithmetic.Instance;
         public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs)
         {
             Assert.All(inputs.Values, t => Assert.False(((Counted)t).Disposed));

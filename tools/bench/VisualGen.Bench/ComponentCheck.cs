@@ -8,8 +8,9 @@ using VisualGen.Tensors;
 /// <summary>
 /// <c>visualgen-bench components FIXTURE CACHE</c>: every component of a conformance fixture that the native CUDA engine
 /// runs (<see cref="Runtime.NativeClasses"/>), through the same engine provider and pipeline parts as <c>generate
-/// --engine native-cuda</c>, against its float32 diffusers golden: UMT5/T5 text encoders, the CLIP image encoder, the
-/// Wan-family VAE decoder and encoder. One table row per component; the bar is cosine ≥ 0.999.
+/// --engine native-cuda</c>, against its float32 diffusers golden: UMT5/T5 text encoders, FLUX.1's CLIP text model (pooled
+/// output), the CLIP image encoder, the Wan-family VAE decoder and encoder, FLUX.1's AutoencoderKL decoder and encoder.
+/// One table row per component; the bar is cosine ≥ 0.999.
 /// </summary>
 static class ComponentCheck
 {
@@ -59,10 +60,23 @@ static class ComponentCheck
             Row($"text_encoder ({ClassOf("text_encoder")}, padding zeroed)", G("text_encoder.prompt_embeds"), () => WanPromptEmbeds.ZeroPastPromptLength(
                 E("text_encoder").Run(new Dictionary<string, HostTensor> { ["input_ids"] = ids, ["attention_mask"] = mask })["last_hidden_state"], mask));
         }
+        // FLUX.1's CLIP text model: the pooled output (the hidden state at the EOS position) is what the pipeline uses
+        if (ClassOf("text_encoder") == "CLIPTextModel" && Native("text_encoder") && Has("text_encoder.pooled_prompt_embeds") && Has("tokenizer.prompt.input_ids"))
+            Row("text_encoder (CLIPTextModel, pooled)", G("text_encoder.pooled_prompt_embeds"), () =>
+                E("text_encoder").Run(new Dictionary<string, HostTensor> { ["input_ids"] = G("tokenizer.prompt.input_ids") })["pooler_output"]);
         if (Native("image_encoder") && Has("image_encoder.in"))
             Row($"image_encoder ({ClassOf("image_encoder")})", G("image_encoder.out"), () =>
                 E("image_encoder").Run(new Dictionary<string, HostTensor> { ["pixel_values"] = G("image_encoder.in") })["hidden_state"]);
-        if (Native("vae") && Has("vae.decode.in"))
+        if (ClassOf("vae") == "AutoencoderKL" && Native("vae") && Has("vae.decode.in"))
+        {
+            // one graph per direction (no temporal chunks): latents as the pipeline hands them, the latent mean back
+            Row("vae decode (AutoencoderKL)", G("vae.decode.out"), () =>
+                E("vae.decoder").Run(new Dictionary<string, HostTensor> { ["latents"] = G("vae.decode.in") })["sample"]);
+            if (Has("vae.encode.in"))
+                Row("vae encode (AutoencoderKL)", G("vae.encode.out_mean"), () =>
+                    E("vae.encoder").Run(new Dictionary<string, HostTensor> { ["image"] = G("vae.encode.in") })["latent_mean"]);
+        }
+        else if (Native("vae") && Has("vae.decode.in"))
         {
             Row($"vae decode ({ClassOf("vae")})", G("vae.decode.out"), () =>
                 new WanVaeDecoder(E("vae.decoder_first"), E("vae.decoder_next")).Decode(G("vae.decode.in")));

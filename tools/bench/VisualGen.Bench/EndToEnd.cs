@@ -103,6 +103,7 @@ static class EndToEnd
         public EngineManifest Manifest => inner.Manifest;
         public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => inner.Run(inputs);
         public IEngineTensor Upload(HostTensor t) => inner.Upload(t);
+        public ITensorArithmetic Arithmetic => inner.Arithmetic;
         public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs)
         {
             var c = Stopwatch.StartNew();

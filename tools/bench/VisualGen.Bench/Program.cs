@@ -9,6 +9,7 @@
 //   visualgen-bench cli <visualgen arguments>            the command line (src/VisualGen.Cli) in this binary
 //   visualgen-bench e2e <model> <cache> H W FRAMES STEPS [bf16,fp8]  Wan generation end to end, first and warm run by stage
 //   visualgen-bench components <cache dir> <fixture>...  every natively run encoder/VAE vs its diffusers golden
+//   visualgen-bench awkward <workdir> [--engines A,B]    Wan pipeline on checkpoints with awkward sizes, ort-cpu vs native-cuda
 using System.Diagnostics;
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
@@ -26,13 +27,14 @@ return args.Length > 0 ? args[0] switch
     "cli" => VisualGen.Cli.CliApp.Run(args[1..]),
     "e2e" => EndToEnd.Run(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), int.Parse(args[6]), args.Length > 7 ? args[7] : "bf16"),
     "components" => args.Skip(2).Select(f => ComponentCheck.Run(f, args[1])).Max(),
+    "awkward" => AwkwardCheck.Run(args[1..]),
     "wan" => Wan(args[1], args[2], args[3]),
     "load" => Load(args[1], args[2]),
     "dit" => ImageDit(args[1], args[2], args[3], args[4]),
     _ => Usage(),
 } : Usage();
 
-static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | components CACHE FIXTURE... | wan MODEL IO CACHE | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
+static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | components CACHE FIXTURE... | awkward WORKDIR [--engines A,B] | wan MODEL IO CACHE | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
 
 static int Conformance(string family)
 {

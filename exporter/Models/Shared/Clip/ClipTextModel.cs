@@ -34,7 +34,7 @@ public sealed class ClipTextModel
     public (Tensor LastHiddenState, Tensor PooledOutput) Forward(Tensor inputIds)
     {
         var t = inputIds.Tracer;
-        Dim batch = inputIds.Size(0), seq = inputIds.Size(1);
+        Dim seq = inputIds.Size(1);
         var x = _tokenEmbedding.Forward(inputIds) + _positionEmbedding.Slice(0, 0L, seq);
         var causal = AttentionMasks.Causal(t, seq);
         for (int i = 0; i < _layers.Length; i++)
@@ -42,12 +42,12 @@ public sealed class ClipTextModel
                 x = _layers[i].Forward(x, causal);
         x = _finalLayerNorm.Forward(x);
 
+        // last_hidden_state[arange(batch), eos_index]: ArgMax keeps its axis ([batch, 1]), GatherND with one batch dim
         var ids = inputIds.Cast(TensorDType.I32);
         var eosIndex = _c.EosTokenId == 2
-            ? ids.ArgMax(1)
-            : ids.Equal(t.Int64Const([_c.EosTokenId]).Cast(TensorDType.I32)).Cast(TensorDType.I32).ArgMax(1);
-        var flatIndex = Tensor.Arange(t, batch) * seq.AsTensor(inputIds) + eosIndex;
-        var pooled = x.Reshape(-1, _c.HiddenSize).Gather(flatIndex, 0);
+            ? ids.ArgMax(1, keepDims: true)
+            : ids.Equal(t.Int64Const([_c.EosTokenId]).Cast(TensorDType.I32)).Cast(TensorDType.I32).ArgMax(1, keepDims: true);
+        var pooled = x.GatherND(eosIndex, batchDims: 1);
         return (x, pooled);
     }
 

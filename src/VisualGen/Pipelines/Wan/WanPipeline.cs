@@ -143,15 +143,18 @@ public sealed class WanPipeline : IGenerationPipeline
             : caches.TryGetValue(expert, out var c) ? c
             : caches[expert] = StepCaches.Create(r, cacheLog, TeaCacheCoefficients.Wan(_config.InnerDim));
         _engines.BeginStage("denoise");
-        var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
-        {
-            bool high = boundary is null || t >= boundary;
-            string expert = high || !_config.HasTransformer2 ? "transformer" : "transformer_2";
-            if (!high && !_config.HasTransformer2) expert = "transformer";
-            float scale = high ? guidance : guidance2;
-            ReleaseOtherExpert(expert);
-            return Predict(expert, Cache(expert), step, stepInputs, sample, shape, (float)t, tokens, cfg, scale, condition).Floats;
-        }, progress, ct);
+        // A14B: the high-noise expert down to the boundary timestep, the low-noise one after, each with its guidance scale
+        string ExpertAt(double t) => boundary is null || t >= boundary || !_config.HasTransformer2 ? "transformer" : "transformer_2";
+        float ScaleAt(double t) => boundary is null || t >= boundary ? guidance : guidance2;
+        // a step cache reads the transformer's intermediate tensors on the host; without one the loop stays where the engines compute
+        var final = cacheLog is null
+            ? DenoiseResident(scheduler, latents, shape, stepInputs, tokens, cfg, condition, ExpertAt, ScaleAt, progress, ct)
+            : DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
+            {
+                string expert = ExpertAt(t);
+                ReleaseOtherExpert(expert);
+                return Predict(expert, Cache(expert), step, stepInputs, sample, shape, (float)t, tokens, cfg, ScaleAt(t), condition).Floats;
+            }, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
         _engines.BeginStage("decode");
@@ -175,6 +178,65 @@ public sealed class WanPipeline : IGenerationPipeline
         return WanPromptEmbeds.ZeroPastPromptLength(outputs["last_hidden_state"], HostTensor.Int64(tok.AttentionMask, 1, tok.Length));
     }
 
+    /// <summary>
+    /// The denoising loop where the engines compute (GPU memory on the native CUDA engine): the latents, the transformer's
+    /// batched input (latents per batch row, the I2V condition written once), the guided prediction and the scheduler's
+    /// history stay there; every step's timestep tensor is uploaded before the loop. A step moves nothing between host
+    /// and device: it is a few copy/combine kernels around the transformer call. Returns the final latents on the host.
+    /// </summary>
+    float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, StepInputs stepInputs, long tokens, bool cfg,
+        HostTensor? condition, Func<double, string> expertAt, Func<double, float> scaleAt, IProgress<GenerationProgress>? progress,
+        CancellationToken ct)
+    {
+        var timesteps = scheduler.Timesteps;
+        var first = Engine(expertAt(timesteps[0])).AsResident();
+        var math = first.Arithmetic;
+        int batch = cfg ? 2 : 1;
+        long n = latents.LongLength, c = condition?.Floats.LongLength ?? 0;
+        long channels = shape[1] + (condition?.Shape[1] ?? 0);
+        var owned = new List<IEngineTensor>();
+        T Own<T>(T t) where T : IEngineTensor { owned.Add(t); return t; }
+        try
+        {
+            var sample = Own(first.Upload(HostTensor.Float32(latents, shape)));
+            var hidden = Own(math.Allocate([batch, channels, .. shape[2..]]));
+            var guided = Own(math.Allocate(shape));
+            if (condition is not null)
+            {
+                // I2V: cat([latents, condition], dim=1) per batch row; the condition part never changes
+                var cond = Own(first.Upload(condition));
+                for (int b = 0; b < batch; b++) math.Copy(hidden, b * (n + c) + n, cond, 0, c);
+            }
+            var stepTimesteps = timesteps.Select(t => Own(first.Upload(TimestepInput((float)t, batch, tokens)))).ToList();
+            DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
+            {
+                string expert = expertAt(t);
+                ReleaseOtherExpert(expert);
+                for (int b = 0; b < batch; b++) math.Copy(hidden, b * (n + c), x, 0, n);
+                using var output = stepInputs.RunResident(Engine(expert), new Dictionary<string, IEngineTensor>
+                {
+                    ["hidden_states"] = hidden,
+                    ["timestep"] = stepTimesteps[step],
+                }, "sample");
+                // classifier-free guidance: uncond + scale·(cond − uncond) = scale·cond + (1 − scale)·uncond
+                float scale = scaleAt(t);
+                if (cfg) math.Combine(guided, 0, n, [new LinearTerm(scale, output, 0), new LinearTerm(1 - scale, output, n)]);
+                else math.Copy(guided, 0, output, 0, n);
+                return guided;
+            }, progress, ct);
+            return sample.ToHost().Floats;
+        }
+        finally
+        {
+            foreach (var t in owned) t.Dispose();
+        }
+    }
+
+    /// <summary>The transformer's timestep input: one value per batch row, or per token (Wan 2.2 TI2V's expand_timesteps).</summary>
+    HostTensor TimestepInput(float t, int batch, long tokens) => _config.ExpandTimesteps
+        ? HostTensor.Float32(Enumerable.Repeat(t, (int)(tokens * batch)).ToArray(), batch, tokens)
+        : HostTensor.Float32(Enumerable.Repeat(t, batch).ToArray(), batch);
+
     /// <summary>One guided prediction: cond and uncond batched into one transformer call (or, with a step cache, the
     /// cache's prediction from the transformer's parts or its cached residual).</summary>
     HostTensor Predict(string expert, IStepCache? cache, int step, StepInputs stepInputs, float[] sample, long[] shape, float t, long tokens,
@@ -191,9 +253,7 @@ public sealed class WanPipeline : IGenerationPipeline
             if (condition is not null) Array.Copy(condition.Floats, 0, hs, b * (n + c) + n, c);
         }
         long channels = shape[1] + (condition?.Shape[1] ?? 0);
-        HostTensor timestep = _config.ExpandTimesteps
-            ? HostTensor.Float32(Enumerable.Repeat(t, (int)(tokens * batch)).ToArray(), batch, tokens)
-            : HostTensor.Float32(Enumerable.Repeat(t, batch).ToArray(), batch);
+        HostTensor timestep = TimestepInput(t, batch, tokens);
         var hiddenStates = HostTensor.Float32(hs, [batch, channels, .. shape[2..]]);
         float[] output;
         if (cache is null)

@@ -1,0 +1,61 @@
+namespace VisualGen.Engines;
+
+/// <summary>One term of <see cref="ITensorArithmetic.Combine"/>: <see cref="Coefficient"/> times the elements of
+/// <see cref="Source"/> from <see cref="Offset"/> on.</summary>
+public readonly record struct LinearTerm(double Coefficient, IEngineTensor Source, long Offset = 0);
+
+/// <summary>
+/// Elementwise float32 arithmetic where an engine computes: what the denoising loop needs to keep latents, guidance and
+/// scheduler state there (the native CUDA engine: device kernels; ONNX Runtime CPU: host loops). Coefficients come from
+/// the host with each call, so nothing is read back.
+/// </summary>
+public interface ITensorArithmetic
+{
+    /// <summary>At most this many terms per <see cref="Combine"/>.</summary>
+    public const int MaxTerms = 8;
+
+    /// <summary>A new float32 tensor where the engine computes; its contents are undefined until written.</summary>
+    IEngineTensor Allocate(long[] shape);
+
+    /// <summary>
+    /// destination[destinationOffset + i] = Σ coefficient·source[offset + i] for 0 ≤ i &lt; <paramref name="count"/>, accumulated
+    /// in float64 and stored as float32. The destination may be one of the sources over the same range. Complete when
+    /// this returns.
+    /// </summary>
+    void Combine(IEngineTensor destination, long destinationOffset, long count, ReadOnlySpan<LinearTerm> terms);
+}
+
+/// <summary>Argument checks shared by the implementations of <see cref="ITensorArithmetic.Combine"/>.</summary>
+public static class TensorArithmetic
+{
+    public static void CheckCombine(IEngineTensor destination, long destinationOffset, long count, ReadOnlySpan<LinearTerm> terms)
+    {
+        if (terms.Length is < 1 or > ITensorArithmetic.MaxTerms)
+            throw new EngineException($"a linear combination takes 1..{ITensorArithmetic.MaxTerms} terms, got {terms.Length}");
+        if (count < 1) throw new EngineException($"a linear combination needs a positive element count, got {count}");
+        CheckRange("destination", destination, destinationOffset, count);
+        for (int k = 0; k < terms.Length; k++) CheckRange($"term {k}", terms[k].Source, terms[k].Offset, count);
+    }
+
+    static void CheckRange(string what, IEngineTensor t, long offset, long count)
+    {
+        if (t.DType != Checkpoints.TensorDType.F32) throw new EngineException($"linear combination: {what} is {t.DType}, not float32");
+        long n = t.Shape.Aggregate(1L, (a, b) => a * b);
+        if (offset < 0 || offset + count > n)
+            throw new EngineException($"linear combination: {what} has {n} elements; elements {offset}..{offset + count - 1} are out of range");
+    }
+
+    /// <summary>Copies <paramref name="count"/> elements of <paramref name="source"/> from <paramref name="sourceOffset"/> into
+    /// <paramref name="destination"/> at <paramref name="destinationOffset"/>.</summary>
+    public static void Copy(this ITensorArithmetic math, IEngineTensor destination, long destinationOffset, IEngineTensor source,
+        long sourceOffset, long count) =>
+        math.Combine(destination, destinationOffset, count, [new LinearTerm(1, source, sourceOffset)]);
+
+    /// <summary>A new tensor with the elements of <paramref name="source"/>.</summary>
+    public static IEngineTensor Clone(this ITensorArithmetic math, IEngineTensor source)
+    {
+        var t = math.Allocate(source.Shape);
+        math.Copy(t, 0, source, 0, source.Shape.Aggregate(1L, (a, b) => a * b));
+        return t;
+    }
+}

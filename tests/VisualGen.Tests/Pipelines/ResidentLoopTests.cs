@@ -1,0 +1,132 @@
+using VisualGen.Checkpoints;
+using VisualGen.Engines;
+using VisualGen.Pipelines;
+using VisualGen.Pipelines.Caching;
+using VisualGen.Tensors;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Pipelines;
+
+/// <summary>
+/// Wan's denoising loop where the engines compute (latents, guidance and scheduler state as engine tensors, stepped by
+/// <see cref="ITensorArithmetic"/>) on ONNX Runtime CPU, whose engine tensors are host tensors: every transfer an engine
+/// would make (uploads, downloads, host-tensor runs) is counted, and the loop's result is checked against the host loop
+/// (the one a step cache uses).
+/// </summary>
+public class ResidentLoopTests
+{
+    static GenerationResult Generate(IGenerationPipeline pipeline, GenerationRequest request) => pipeline.GenerateAsync(request).GetAwaiter().GetResult();
+
+    [Fact]
+    public async Task A_denoising_step_moves_nothing_between_host_and_engine()
+    {
+        string dir = VisualGen.Demo.DemoModel.EnsureCreated(Path.Combine(Fixtures.TempDir("resident-loop"), "wan"));
+        var counts = new Transfers();
+        using var provider = new CountingProvider(ConformancePipelines.Provider(), counts);
+        using var pipeline = ModelFamilies.CreateRegistry().Create(dir, provider);
+        // the transfers made between the first step's end and the last step's end: steps 2..5
+        var atStep = new Dictionary<int, (int, int, int)>();
+        var progress = new SyncProgress(p => { if (p.Stage == "denoise") atStep[p.Step] = counts.Snapshot(); });
+        var request = new GenerationRequest { Prompt = "a red fox", Height = 32, Width = 48, NumFrames = 5, NumInferenceSteps = 5, Seed = 7 };
+        var result = await pipeline.GenerateAsync(request, progress);
+
+        Assert.Equal(5, atStep.Keys.Max());
+        Assert.True(counts.TransformerRuns >= 5, $"the transformer ran {counts.TransformerRuns} times");
+        Assert.Equal(atStep[1], atStep[5]);   // uploads, downloads, host runs: none during steps 2..5
+        Assert.True(counts.Snapshot().Item1 > 0, "the loop's inputs were uploaded before it");
+        Assert.All(result.Latents.Floats, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public void The_resident_loop_matches_the_host_loop()
+    {
+        string dir = VisualGen.Demo.DemoModel.EnsureCreated(Path.Combine(Fixtures.TempDir("resident-loop"), "wan"));
+        using var provider = ConformancePipelines.Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(dir, provider);
+        var request = new GenerationRequest { Prompt = "a red fox", NegativePrompt = "blurry", Height = 32, Width = 48, NumFrames = 5, NumInferenceSteps = 6, Seed = 11, GuidanceScale = 4.5 };
+        var resident = Generate(pipeline, request);
+        // TeaCache with threshold 0 computes every step through the host loop (a step cache reads tensors on the host)
+        var host = Generate(pipeline, request with { TeaCache = new TeaCacheOptions(0) });
+        Assert.Null(resident.StepCache);
+        Assert.Equal("teacache: 6 of 6 steps computed, 0 skipped", host.StepCache!.ToString());
+        Compare.Component(host.Latents.Floats, resident.Latents.Floats, "resident loop vs host loop", factor: 1e-5);
+    }
+
+    sealed class SyncProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value) => report(value);
+    }
+
+    sealed class Transfers
+    {
+        int _uploads, _downloads, _hostRuns;
+        public int TransformerRuns;
+        public void Upload() => Interlocked.Increment(ref _uploads);
+        public void Download() => Interlocked.Increment(ref _downloads);
+        public void HostRun() => Interlocked.Increment(ref _hostRuns);
+        public (int, int, int) Snapshot() => (_uploads, _downloads, _hostRuns);
+    }
+
+    sealed class CountingProvider(IEngineProvider inner, Transfers counts) : IEngineProvider, IDisposable
+    {
+        public IEngine GetEngine(string modelPath, string component, IProgress<string>? progress) =>
+            new CountingEngine(inner.GetEngine(modelPath, component, progress), component, counts);
+        public void Release(IEngine engine) { }
+        public void Dispose() => (inner as IDisposable)?.Dispose();
+    }
+
+    sealed class CountingEngine(IEngine inner, string component, Transfers counts) : IResidentEngine
+    {
+        readonly IResidentEngine _resident = inner.AsResident();
+        public EngineManifest Manifest => inner.Manifest;
+        public ITensorArithmetic Arithmetic => new Unwrapping(_resident.Arithmetic);
+
+        public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs)
+        {
+            counts.HostRun();
+            return inner.Run(inputs);
+        }
+
+        public IEngineTensor Upload(HostTensor tensor)
+        {
+            counts.Upload();
+            return new CountingTensor(_resident.Upload(tensor), counts);
+        }
+
+        public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs)
+        {
+            if (component == "transformer") Interlocked.Increment(ref counts.TransformerRuns);
+            var unwrapped = inputs.ToDictionary(kv => kv.Key, kv => kv.Value is CountingTensor c ? c.Inner : kv.Value);
+            return _resident.RunResident(unwrapped).ToDictionary(kv => kv.Key, kv => (IEngineTensor)new CountingTensor(kv.Value, counts));
+        }
+
+        public void Dispose() { }
+    }
+
+    /// <summary>The engine's arithmetic on the tensors inside <see cref="CountingTensor"/>s (arithmetic moves no data).</summary>
+    sealed class Unwrapping(ITensorArithmetic inner) : ITensorArithmetic
+    {
+        public IEngineTensor Allocate(long[] shape) => inner.Allocate(shape);
+        public void Combine(IEngineTensor destination, long destinationOffset, long count, ReadOnlySpan<LinearTerm> terms)
+        {
+            var unwrapped = new LinearTerm[terms.Length];
+            for (int k = 0; k < terms.Length; k++) unwrapped[k] = terms[k] with { Source = Unwrap(terms[k].Source) };
+            inner.Combine(Unwrap(destination), destinationOffset, count, unwrapped);
+        }
+        static IEngineTensor Unwrap(IEngineTensor t) => t is CountingTensor c ? c.Inner : t;
+    }
+
+    /// <summary>An engine tensor that counts its downloads.</summary>
+    sealed class CountingTensor(IEngineTensor inner, Transfers counts) : IEngineTensor
+    {
+        public IEngineTensor Inner => inner;
+        public long[] Shape => inner.Shape;
+        public TensorDType DType => inner.DType;
+        public HostTensor ToHost()
+        {
+            counts.Download();
+            return inner.ToHost();
+        }
+        public void Dispose() => inner.Dispose();
+    }
+}
