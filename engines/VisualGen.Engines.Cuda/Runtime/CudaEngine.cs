@@ -184,6 +184,8 @@ public sealed class CudaEngine : IResidentEngine
 
     public ITensorArithmetic Arithmetic => CudaArithmetic.Instance;
 
+    public bool ReadsOnHost(string input) => _graph.Inputs.Any(i => i.PlanTime && i.Name == input);
+
     /// <summary>Runs on device tensors: inputs are copied device to device into the plan's input buffers (the captured
     /// CUDA graph reads fixed addresses), outputs into new device tensors the caller owns; nothing crosses to the host
     /// except plan-time inputs, which are read there.</summary>

@@ -25,7 +25,14 @@ public static class ResidentEngines
         public EngineManifest Manifest => inner.Manifest;
         public long DeviceBytes => inner.DeviceBytes;
         public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => inner.Run(inputs);
-        public IEngineTensor Upload(HostTensor tensor) => new HostResidentTensor(tensor);
+        /// <summary>A copy, as an upload is: the loop steps its tensors in place, and the caller's arrays (a request's
+        /// latents) must not change.</summary>
+        public IEngineTensor Upload(HostTensor tensor) => new HostResidentTensor(tensor.DType switch
+        {
+            Checkpoints.TensorDType.I64 => HostTensor.Int64((long[])tensor.Longs.Clone(), [.. tensor.Shape]),
+            Checkpoints.TensorDType.F32 => HostTensor.Float32((float[])tensor.Floats.Clone(), [.. tensor.Shape]),
+            _ => tensor,
+        });
 
         public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs) =>
             inner.Run(inputs.ToDictionary(kv => kv.Key, kv => kv.Value is HostResidentTensor h ? h.Tensor

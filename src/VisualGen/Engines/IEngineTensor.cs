@@ -23,6 +23,11 @@ public interface IResidentEngine : IEngine
     /// scheduler updates). It outlives the engine: Wan 2.2 A14B releases one expert while the latents stay.</summary>
     ITensorArithmetic Arithmetic { get; }
 
+    /// <summary>True for an input whose values the engine reads on the host (the native engine's plan-time inputs, such as
+    /// position ids): a caller passing it every call keeps it as a host tensor (<see cref="HostResidentTensor"/>) instead
+    /// of uploading it, and nothing is read back per call.</summary>
+    bool ReadsOnHost(string input) => false;
+
     /// <summary>Copies a host tensor to where the engine computes.</summary>
     IEngineTensor Upload(HostTensor tensor);
 

@@ -53,7 +53,9 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
         var inputs = new Dictionary<string, IEngineTensor>(perStep);
         foreach (var (name, value) in constant)
         {
-            if (!_resident.TryGetValue((engine, name), out var t)) _resident[(engine, name)] = t = resident.Upload(value);
+            // an input the engine reads on the host (position ids) stays there: uploading it would mean a read-back per call
+            if (!_resident.TryGetValue((engine, name), out var t))
+                _resident[(engine, name)] = t = resident.ReadsOnHost(name) ? new HostResidentTensor(value) : resident.Upload(value);
             inputs[name] = t;
         }
         var outputs = resident.RunResident(inputs);

@@ -13,14 +13,18 @@ public static class VideoPostprocess
         var src = video.Floats;
         var dst = new float[src.Length];
         long plane = h * w, chStride = f * plane;
-        for (long bi = 0; bi < b; bi++)
-            for (long fi = 0; fi < f; fi++)
+        // one frame per task (an 81-frame 480×832 video is 97 M values): each value is computed as in a sequential loop
+        Parallel.For(0L, b * f, frame =>
+        {
+            long bi = frame / f, fi = frame % f;
+            long srcBase = bi * 3 * chStride + fi * plane, dstBase = frame * plane * 3;
+            for (long c = 0; c < 3; c++)
+            {
+                long from = srcBase + c * chStride;
                 for (long p = 0; p < plane; p++)
-                    for (long c = 0; c < 3; c++)
-                    {
-                        float v = src[bi * 3 * chStride + c * chStride + fi * plane + p] / 2 + 0.5f;
-                        dst[((bi * f + fi) * plane + p) * 3 + c] = Math.Clamp(v, 0f, 1f);
-                    }
+                    dst[dstBase + p * 3 + c] = Math.Clamp(src[from + p] / 2 + 0.5f, 0f, 1f);
+            }
+        });
         return HostTensor.Float32(dst, b, f, h, w, 3);
     }
 }

@@ -37,6 +37,28 @@ public class ResidentLoopTests
         Assert.All(result.Latents.Floats, v => Assert.True(float.IsFinite(v)));
     }
 
+    [ConformanceFact]
+    public async Task A_flux_step_with_true_cfg_moves_nothing_between_host_and_engine_and_matches_the_host_loop()
+    {
+        var counts = new Transfers();
+        using var provider = new CountingProvider(ConformancePipelines.Provider(), counts);
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("flux1"), provider);
+        var atStep = new Dictionary<int, (int, int, int)>();
+        var progress = new SyncProgress(p => { if (p.Stage == "denoise") atStep[p.Step] = counts.Snapshot(); });
+        var request = new GenerationRequest
+        {
+            Prompt = "a lighthouse at dusk", NegativePrompt = "blurry", TrueCfgScale = 2.5, Height = 32, Width = 48,
+            NumInferenceSteps = 4, Seed = 5,
+        };
+        var resident = await pipeline.GenerateAsync(request, progress);
+        Assert.Equal(atStep[1], atStep[4]);   // two transformer calls per step, and no transfer
+        Assert.True(counts.TransformerRuns >= 8, $"the transformer ran {counts.TransformerRuns} times");
+
+        // the host loop (TeaCache threshold 0 computes every step there) gives the same latents
+        var host = await pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0) });
+        Compare.Component(host.Latents.Floats, resident.Latents.Floats, "flux resident loop vs host loop", factor: 1e-5);
+    }
+
     [Fact]
     public void The_resident_loop_matches_the_host_loop()
     {
@@ -44,7 +66,14 @@ public class ResidentLoopTests
         using var provider = ConformancePipelines.Provider();
         using var pipeline = ModelFamilies.CreateRegistry().Create(dir, provider);
         var request = new GenerationRequest { Prompt = "a red fox", NegativePrompt = "blurry", Height = 32, Width = 48, NumFrames = 5, NumInferenceSteps = 6, Seed = 11, GuidanceScale = 4.5 };
+        // explicit initial latents: the loop steps its own copy, the caller's array stays as it was
+        var given = new float[16 * 2 * 4 * 6];
+        var rng = new Random(3);
+        for (int i = 0; i < given.Length; i++) given[i] = (float)(rng.NextDouble() * 2 - 1);
+        var before = (float[])given.Clone();
+        request = request with { Latents = HostTensor.Float32(given, 1, 16, 2, 4, 6) };
         var resident = Generate(pipeline, request);
+        Assert.Equal(before, given);
         // TeaCache with threshold 0 computes every step through the host loop (a step cache reads tensors on the host)
         var host = Generate(pipeline, request with { TeaCache = new TeaCacheOptions(0) });
         Assert.Null(resident.StepCache);

@@ -121,23 +121,26 @@ public sealed class FluxPipeline : IGenerationPipeline
 
         _engines.BeginStage("denoise");
         var transformer = Engine("transformer");
-        var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
-        {
-            // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
-            var timestep = HostTensor.Float32([(float)t / 1000f], 1);
-            var temb = new Lazy<float[]>(() => TimeEmbedding(timestep, guidance));
-            float[] Branch(IStepCache? cache, FluxPromptEmbeds text)
+        // a step cache reads the transformer's intermediate tensors on the host; without one the loop stays where the engine computes
+        var final = cacheLog is null
+            ? DenoiseResident(scheduler, latents, shape, guidance, imageIds, prompt, negative, trueCfgScale, progress, ct)
+            : DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
             {
-                var inputs = Inputs(sample, shape, timestep, guidance, imageIds, text);
-                return cache is null ? transformer.Run(inputs)["sample"].Floats
-                    : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
-                        inputs, () => temb.Value, sample, _config.NumBlocks));
-            }
-            var noisePred = Branch(condCache, prompt);
-            if (negative is null) return noisePred;
-            var negPred = Branch(negCache, negative);
-            return Guidance.Combine(noisePred, negPred, trueCfgScale);
-        }, progress, ct);
+                // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
+                var timestep = HostTensor.Float32([(float)t / 1000f], 1);
+                var temb = new Lazy<float[]>(() => TimeEmbedding(timestep, guidance));
+                float[] Branch(IStepCache? cache, FluxPromptEmbeds text)
+                {
+                    var inputs = Inputs(sample, shape, timestep, guidance, imageIds, text);
+                    return cache is null ? transformer.Run(inputs)["sample"].Floats
+                        : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
+                            inputs, () => temb.Value, sample, _config.NumBlocks));
+                }
+                var noisePred = Branch(condCache, prompt);
+                if (negative is null) return noisePred;
+                var negPred = Branch(negCache, negative);
+                return Guidance.Combine(noisePred, negPred, trueCfgScale);
+            }, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
         _engines.BeginStage("decode");
@@ -178,17 +181,69 @@ public sealed class FluxPipeline : IGenerationPipeline
     static Dictionary<string, HostTensor> Inputs(float[] sample, long[] shape, HostTensor timestep, HostTensor? guidance,
         HostTensor imageIds, FluxPromptEmbeds text)
     {
+        var inputs = Constants(guidance, imageIds, text);
+        inputs["hidden_states"] = HostTensor.Float32(sample, shape);
+        inputs["timestep"] = timestep;
+        return inputs;
+    }
+
+    /// <summary>The transformer's inputs that are the same at every step of one branch (prompt or negative prompt).</summary>
+    static Dictionary<string, HostTensor> Constants(HostTensor? guidance, HostTensor imageIds, FluxPromptEmbeds text)
+    {
         var inputs = new Dictionary<string, HostTensor>
         {
-            ["hidden_states"] = HostTensor.Float32(sample, shape),
             ["encoder_hidden_states"] = text.PromptEmbeds,
             ["pooled_projections"] = text.PooledPromptEmbeds,
-            ["timestep"] = timestep,
             ["img_ids"] = imageIds,
             ["txt_ids"] = text.TextIds,
         };
         if (guidance is not null) inputs["guidance"] = guidance;
         return inputs;
+    }
+
+    /// <summary>
+    /// The denoising loop where the transformer computes (GPU memory on the native CUDA engine): the packed latents, the
+    /// true-CFG combination and the scheduler's steps stay there; each branch's text, pooled embedding, guidance and ids
+    /// are set up once (position ids stay on the host, where the engine reads them), every step's timestep is uploaded
+    /// before the loop. Returns the final latents on the host.
+    /// </summary>
+    float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor? guidance, HostTensor imageIds,
+        FluxPromptEmbeds prompt, FluxPromptEmbeds? negative, float trueCfgScale, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var transformer = Engine("transformer");
+        var resident = transformer.AsResident();
+        var math = resident.Arithmetic;
+        using var cond = new StepInputs(Constants(guidance, imageIds, prompt));
+        using var neg = negative is null ? null : new StepInputs(Constants(guidance, imageIds, negative));
+        var owned = new List<IEngineTensor>();
+        T Own<T>(T t) where T : IEngineTensor { owned.Add(t); return t; }
+        IEngineTensor? last = null;
+        try
+        {
+            var sample = Own(resident.Upload(HostTensor.Float32(latents, shape)));
+            var guided = neg is null ? null : Own(math.Allocate(shape));
+            // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
+            var timesteps = scheduler.Timesteps.Select(t => Own(resident.Upload(HostTensor.Float32([(float)t / 1000f], 1)))).ToList();
+            DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
+            {
+                last?.Dispose();
+                last = null;
+                var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = x, ["timestep"] = timesteps[step] };
+                var noisePred = cond.RunResident(transformer, perStep, "sample");
+                if (neg is null) return last = noisePred;
+                using (noisePred)
+                using (var negPred = neg.RunResident(transformer, perStep, "sample"))
+                    // true CFG: neg + scale·(cond − neg) = scale·cond + (1 − scale)·neg
+                    math.Combine(guided!, 0, latents.LongLength, [new LinearTerm(trueCfgScale, noisePred), new LinearTerm(1 - trueCfgScale, negPred)]);
+                return guided!;
+            }, progress, ct);
+            return sample.ToHost().Floats;
+        }
+        finally
+        {
+            last?.Dispose();
+            foreach (var t in owned) t.Dispose();
+        }
     }
 
     /// <summary>(latents / scaling_factor) + shift_factor, then the VAE decoder: [1, 3, H, W] in about [−1, 1].</summary>
