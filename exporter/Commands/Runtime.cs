@@ -29,8 +29,12 @@ public static class Runtime
     /// transformers and the text/image encoders in bf16 (diffusers runs them in the pipeline's bf16), the VAEs in float32
     /// (diffusers' default for Wan's VAE; FLUX.1's AutoencoderKL force_upcast). FLUX.1's CLIPTextModel runs its causal
     /// mask through the general attention path and its pooled output through Equal/ArgMax/GatherND on the device token
-    /// ids; AutoencoderKL's GroupNorms are one kernel each (vg_group_norm, with the SiLU after them). Classes not listed
-    /// (Qwen2.5-VL, FLUX.2's and LTX-2's VAEs, Gemma 3, Mistral, Cosmos) run on ONNX Runtime CPU.</summary>
+    /// ids; AutoencoderKL's GroupNorms are one kernel each (vg_group_norm, with the SiLU after them). Qwen-Image's
+    /// Qwen2.5-VL text model reads its attention_mask when a shape is planned (positions = cumsum(mask) - 1, the rotary
+    /// tables and the causal + padding mask fold on the host) and runs grouped-query attention through the general path;
+    /// FLUX.2's Mistral3 language model (causal mask folded, padding mask on the device) and AutoencoderKLFlux2 (the
+    /// AutoencoderKL graph) need no op the engine lacks. Classes not listed (FLUX.2's transformer, LTX-2's VAEs, Gemma 3,
+    /// Cosmos) run on ONNX Runtime CPU.</summary>
     public static readonly IReadOnlyDictionary<string, NativePrecision> NativeClasses = new Dictionary<string, NativePrecision>(StringComparer.Ordinal)
     {
         ["WanTransformer3DModel"] = NativePrecision.Bf16,
@@ -40,7 +44,10 @@ public static class Runtime
         ["T5EncoderModel"] = NativePrecision.Bf16,
         ["CLIPVisionModel"] = NativePrecision.Bf16,
         ["CLIPTextModel"] = NativePrecision.Bf16,
+        ["Qwen2_5_VLForConditionalGeneration"] = NativePrecision.Bf16,
+        ["Mistral3ForConditionalGeneration"] = NativePrecision.Bf16,
         ["AutoencoderKL"] = NativePrecision.Float32,
+        ["AutoencoderKLFlux2"] = NativePrecision.Float32,
         ["AutoencoderKLWan"] = NativePrecision.Float32,
         ["AutoencoderKLQwenImage"] = NativePrecision.Float32,
     };

@@ -116,6 +116,31 @@ public static class HostOps
                     }
                 return [new HostValue(shape, o, x.IsInt, x.IsF64)];
             }
+            case "CumSum":
+            {
+                // running sums along one axis (Qwen2.5-VL's positions from a plan-time attention_mask); exclusive and
+                // reverse as ONNX defines them; float32 sums rounded after each addition, as an fp32 kernel would
+                var x = In(0);
+                int axis = (int)In(1).Data[0]; if (axis < 0) axis += x.Shape.Length;
+                if (axis < 0 || axis >= x.Shape.Length) throw new EngineException($"node {n}: CumSum axis {In(1).Data[0]} of [{string.Join(",", x.Shape)}] is out of range");
+                bool exclusive = n.Int("exclusive", 0) != 0, reverse = n.Int("reverse", 0) != 0, round = !x.IsInt && !x.IsF64;
+                long outer = Layout.Count(x.Shape[..axis]), len = x.Shape[axis], inner = Layout.Count(x.Shape[(axis + 1)..]);
+                var o = new double[x.Count];
+                for (long a = 0; a < outer; a++)
+                    for (long i = 0; i < inner; i++)
+                    {
+                        double acc = 0;
+                        for (long step = 0; step < len; step++)
+                        {
+                            long j = reverse ? len - 1 - step : step, at = (a * len + j) * inner + i;
+                            if (exclusive) { o[at] = acc; acc += x.Data[at]; }
+                            else { acc += x.Data[at]; o[at] = acc; }
+                            if (round) acc = (float)acc;
+                            if (round) o[at] = (float)o[at];
+                        }
+                    }
+                return [new HostValue(x.Shape, o, x.IsInt, x.IsF64)];
+            }
             case "ConstantOfShape":
             {
                 var s = In(0).Longs;

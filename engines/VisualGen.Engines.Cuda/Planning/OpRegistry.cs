@@ -35,6 +35,8 @@ public static class OpRegistry
         "Shape", "Gather", "ConstantOfShape", "Range", "MatMul",
         // masks built from positions (causal, windowed): comparisons give 0/1, Where selects
         "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "Where",
+        // positions from a plan-time attention_mask (Qwen2.5-VL: cumsum(mask) - 1)
+        "CumSum",
     };
 
     public static readonly IReadOnlySet<string> Fused = new HashSet<string>

@@ -261,4 +261,120 @@ public class EncoderPlanTests
         using (var plan = Plan(enc, new() { ["image"] = [1, 3, 64, 64] }, float32: true))
             Assert.Equal([1, 4, 8, 8], plan.Outputs["latent_mean"].Shape);
     }
+
+    [ConformanceFact]
+    public void Qwen25vl_text_model_reads_its_mask_at_plan_time_and_runs_grouped_query_attention()
+    {
+        // Qwen-Image's text encoder: 2 decoder layers (4 query heads, 2 kv heads of 8), SwiGLU, RMSNorm; positions are
+        // cumsum(attention_mask) - 1 (1 at padding), so the mask is a plan-time input and CumSum folds on the host
+        var g = Compile("qwenimage", "text_encoder", out var report);
+        Assert.True(g.Inputs.Single(i => i.Name == "attention_mask").PlanTime);
+        Assert.False(g.Inputs.Single(i => i.Name == "input_ids").PlanTime);
+        Assert.Equal(1, report["VgGather"]);
+        Assert.Equal(14, report["VgLinear"]); // q, k, v, o, gate, up, down per layer
+        Assert.Equal(5, report["VgNorm(rms)"]); // two per layer and the final norm
+        Assert.Equal(2, report["VgSilu"]);
+        Assert.Contains(g.Nodes, n => n.Op == "CumSum");
+        Assert.All(g.Nodes.Where(n => n.Op == "Attention"), n => { Assert.Equal(4, n.Int("q_num_heads", 0)); Assert.Equal(2, n.Int("kv_num_heads", 0)); });
+
+        // the golden prompt: 118 templated tokens, no padding
+        using (var plan = QwenPlan(g, 118, 118))
+        {
+            Assert.Equal([1, 118, 32], plan.Outputs["last_hidden_state"].Shape);
+            Assert.Equal(2, plan.Steps.Count(s => s.Name.EndsWith("/softmax")));
+            Assert.DoesNotContain(plan.Steps, s => s.Name.Contains("CumSum") || s.Name.Contains("Cos") || s.Name.Contains("Sin"));
+            // the rotary tables [1, 118, 1, 8] (cos at position 0 is 1, sin 0) and the causal mask folded and uploaded
+            var (cos, sin) = RotaryTables(plan, 118);
+            Assert.Equal(1f, cos[0]); Assert.Equal(0f, sin[0]);
+            Assert.Equal(MathF.Cos(117f), cos[117 * 8], 4); // inv_freq[0] = 1
+            Assert.Equal(MathF.Sin(117f * (float)Math.Pow(1e6, -0.25)), sin[117 * 8 + 1], 4);
+            var mask = Assert.Single(plan.HostUploads, u => u.Value.Shape.SequenceEqual(new long[] { 1, 1, 118, 118 }));
+            Assert.Equal(VgDType.F32, mask.Value.DType);
+            Assert.Equal(0f, mask.Data[117 * 118]);
+            Assert.Equal(float.MinValue, mask.Data[1]);
+        }
+        // the negative prompt's 87 tokens are another plan; with padding after 80 tokens the padded keys are masked on
+        // every row and the padded positions are 1, as get_rope_index gives them
+        using (var padded = QwenPlan(g, 87, 80))
+        {
+            Assert.Equal([1, 87, 32], padded.Outputs["last_hidden_state"].Shape);
+            var (cos, _) = RotaryTables(padded, 87);
+            Assert.Equal(cos.AsSpan(8, 8).ToArray(), cos.AsSpan(85 * 8, 8).ToArray());
+            Assert.NotEqual(cos.AsSpan(8, 8).ToArray(), cos.AsSpan(79 * 8, 8).ToArray());
+            var mask = Assert.Single(padded.HostUploads, u => u.Value.Shape.SequenceEqual(new long[] { 1, 1, 87, 87 }));
+            for (int i = 0; i < 87; i++)
+            {
+                Assert.Equal(0f, mask.Data[i * 87]);
+                Assert.Equal(float.MinValue, mask.Data[i * 87 + 80]);
+            }
+        }
+    }
+
+    static ShapePlan QwenPlan(OpGraph g, int tokens, int real)
+    {
+        var mask = HostTensor.Int64([.. Enumerable.Range(0, tokens).Select(i => i < real ? 1L : 0L)], 1, tokens);
+        return ShapePlanner.Plan(g, new EngineResources { Bf16MinRows = 64 }, new Dictionary<string, long[]> { ["input_ids"] = [1, tokens], ["attention_mask"] = [1, tokens] },
+            new Dictionary<string, HostTensor> { ["attention_mask"] = mask });
+    }
+
+    static (float[] Cos, float[] Sin) RotaryTables(ShapePlan plan, long tokens)
+    {
+        var tables = plan.HostUploads.Where(u => u.Value.Shape.SequenceEqual(new long[] { 1, tokens, 1, 8 })).Select(u => u.Data).ToList();
+        Assert.Equal(2, tables.Count);
+        return tables[0][0] == 1f ? (tables[0], tables[1]) : (tables[1], tables[0]);
+    }
+
+    [Fact]
+    public void CumSum_folds_on_the_host_as_onnx_defines_it()
+    {
+        var x = new HostValue([2, 3], [1, 1, 0, 0, 1, 1], true);
+        HostValue Run(long axis, long exclusive, long reverse) => HostOps.Eval(new OpNode("CumSum", "c", ["x", "axis"], ["y"],
+            new() { ["exclusive"] = new(Int: exclusive), ["reverse"] = new(Int: reverse) }), [x, new HostValue([], [axis], true)], _ => null)[0];
+        var y = Run(1, 0, 0);
+        Assert.True(y.IsInt);
+        Assert.Equal([2, 3], y.Shape);
+        Assert.Equal([1.0, 2, 2, 0, 1, 2], y.Data);
+        Assert.Equal([0.0, 1, 2, 0, 0, 1], Run(-1, 1, 0).Data);
+        Assert.Equal([2.0, 1, 0, 2, 2, 1], Run(1, 0, 1).Data);
+        Assert.Equal([0.0, 1, 1, 0, 0, 0], Run(0, 1, 1).Data); // reverse exclusive along the rows: row 0 = row 1, row 1 = 0
+        Assert.Equal([1.0, 1, 0, 1, 2, 1], Run(0, 0, 0).Data);
+    }
+
+    [ConformanceFact]
+    public void Flux2_mistral_text_encoder_plans_its_causal_and_padding_masks_and_stacked_layers()
+    {
+        // FLUX.2's Mistral3 language model (30 layers, GQA): the causal mask folds, the padding mask is computed on the
+        // device from the attention_mask input; the hidden states of layers 10, 20 and 30 are concatenated
+        var g = Compile("flux2", "text_encoder", out var report);
+        Assert.All(g.Inputs, i => Assert.False(i.PlanTime));
+        Assert.Equal(1, report["VgGather"]);
+        Assert.Equal(210, report["VgLinear"]);
+        Assert.Equal(30, g.Nodes.Count(n => n.Op == "Attention"));
+        using var plan = Plan(g, new() { ["input_ids"] = [1, 512], ["attention_mask"] = [1, 512] }, float32: false);
+        Assert.Equal([1, 512, 48], plan.Outputs["prompt_embeds"].Shape);
+        Assert.Equal(VgDType.I64, plan.Inputs["attention_mask"].DType);
+        Assert.Equal(30, plan.Steps.Count(s => s.Name.EndsWith("/softmax")));
+        Assert.Single(plan.HostUploads, u => u.Value.Shape.SequenceEqual(new long[] { 1, 1, 512, 512 }));
+        var masks = g.Nodes.Where(n => n.Op == "Attention").Select(n => n.Inputs[3]!).ToHashSet();
+        Assert.Single(masks);
+        Assert.All(plan.Values.Where(v => masks.Contains(v.Name)), v => Assert.Equal(VgDType.F32, v.DType));
+    }
+
+    [ConformanceFact]
+    public void Flux2_vae_plans_like_autoencoder_kl_in_float32()
+    {
+        var dec = Compile("flux2", "vae.decoder", out var report);
+        Assert.Equal(21, report["VgGroupNorm(silu)"]);
+        Assert.Equal(1, report["VgGroupNorm"]);
+        using (var plan = Plan(dec, new() { ["latents"] = [1, 8, 8, 6] }, float32: true))
+        {
+            Assert.Equal([1, 3, 64, 48], plan.Outputs["sample"].Shape);
+            Assert.All(plan.Values.Where(v => v.DType == VgDType.BF16), v => Assert.EndsWith("#BF16", v.Name));
+            Assert.Equal(3, plan.Steps.Count(s => s.Kind == KernelClass.Attention));
+        }
+        var enc = Compile("flux2", "vae.encoder", out var encReport);
+        Assert.Equal(13, encReport["VgGroupNorm(silu)"]);
+        using (var plan = Plan(enc, new() { ["image"] = [1, 3, 64, 48] }, float32: true))
+            Assert.Equal([1, 8, 8, 6], plan.Outputs["latent_mean"].Shape);
+    }
 }

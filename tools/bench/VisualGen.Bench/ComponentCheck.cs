@@ -2,6 +2,7 @@ using System.Diagnostics;
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Commands;
+using VisualGen.Pipelines.QwenImage;
 using VisualGen.Pipelines.Wan;
 using VisualGen.Tensors;
 
@@ -9,7 +10,9 @@ using VisualGen.Tensors;
 /// <c>visualgen-bench components FIXTURE CACHE</c>: every component of a conformance fixture that the native CUDA engine
 /// runs (<see cref="Runtime.NativeClasses"/>), through the same engine provider and pipeline parts as <c>generate
 /// --engine native-cuda</c>, against its float32 diffusers golden: UMT5/T5 text encoders, FLUX.1's CLIP text model (pooled
-/// output), the CLIP image encoder, the Wan-family VAE decoder and encoder, FLUX.1's AutoencoderKL decoder and encoder.
+/// output), Qwen-Image's Qwen2.5-VL text model (raw hidden states of the prompt; the negative prompt with the template's
+/// states dropped), FLUX.2's Mistral3 (layers stacked), the CLIP image encoder, the Wan-family VAE decoder and encoder,
+/// FLUX.1's AutoencoderKL and FLUX.2's AutoencoderKLFlux2 decoder and encoder.
 /// One table row per component; the bar is cosine ≥ 0.999.
 /// </summary>
 static class ComponentCheck
@@ -54,7 +57,22 @@ static class ComponentCheck
             Row($"{folder} ({ClassOf(folder)})", G(expectedName), () =>
                 E(folder).Run(new Dictionary<string, HostTensor> { ["input_ids"] = ids, ["attention_mask"] = mask })["last_hidden_state"]);
         }
-        if (Native("text_encoder") && !Has("text_encoder.raw_last_hidden_state") && Has("text_encoder.prompt_embeds") && Has("tokenizer.prompt.attention_mask"))
+        // Qwen-Image: the negative prompt (another length, another plan) as the pipeline keeps it, the template's states dropped
+        if (ClassOf("text_encoder") == "Qwen2_5_VLForConditionalGeneration" && Native("text_encoder") && Has("text_encoder.negative_prompt_embeds") && Has("tokenizer.negative.input_ids"))
+            Row("text_encoder (Qwen2_5_VLForConditionalGeneration, negative, template dropped)", G("text_encoder.negative_prompt_embeds"), () =>
+                QwenImagePromptEmbeds.FromHiddenStates(E("text_encoder").Run(new Dictionary<string, HostTensor>
+                {
+                    ["input_ids"] = G("tokenizer.negative.input_ids"), ["attention_mask"] = G("tokenizer.negative.attention_mask"),
+                })["last_hidden_state"], maxSequenceLength: 512));
+        // FLUX.2's Mistral3: hidden states of layers 10/20/30 stacked, over the prompt padded to max_sequence_length
+        bool mistral = ClassOf("text_encoder") == "Mistral3ForConditionalGeneration";
+        if (mistral && Native("text_encoder") && Has("text_encoder.prompt_embeds") && Has("tokenizer.prompt.attention_mask"))
+            Row("text_encoder (Mistral3ForConditionalGeneration, layers stacked)", G("text_encoder.prompt_embeds"), () =>
+                E("text_encoder").Run(new Dictionary<string, HostTensor>
+                {
+                    ["input_ids"] = G("tokenizer.prompt.input_ids"), ["attention_mask"] = G("tokenizer.prompt.attention_mask"),
+                })["prompt_embeds"]);
+        if (!mistral && Native("text_encoder") && !Has("text_encoder.raw_last_hidden_state") && Has("text_encoder.prompt_embeds") && Has("tokenizer.prompt.attention_mask"))
         {
             var ids = G("tokenizer.prompt.input_ids"); var mask = G("tokenizer.prompt.attention_mask");
             Row($"text_encoder ({ClassOf("text_encoder")}, padding zeroed)", G("text_encoder.prompt_embeds"), () => WanPromptEmbeds.ZeroPastPromptLength(
@@ -74,6 +92,15 @@ static class ComponentCheck
                 E("vae.decoder").Run(new Dictionary<string, HostTensor> { ["latents"] = G("vae.decode.in") })["sample"]);
             if (Has("vae.encode.in"))
                 Row("vae encode (AutoencoderKL)", G("vae.encode.out_mean"), () =>
+                    E("vae.encoder").Run(new Dictionary<string, HostTensor> { ["image"] = G("vae.encode.in") })["latent_mean"]);
+        }
+        else if (ClassOf("vae") == "AutoencoderKLFlux2" && Native("vae") && Has("vae.decode.in.arg0"))
+        {
+            // the decoder's input after the pipeline's batch-norm de-normalization and unpatchify
+            Row("vae decode (AutoencoderKLFlux2)", G("vae.decode.out"), () =>
+                E("vae.decoder").Run(new Dictionary<string, HostTensor> { ["latents"] = G("vae.decode.in.arg0") })["sample"]);
+            if (Has("vae.encode.in"))
+                Row("vae encode (AutoencoderKLFlux2)", G("vae.encode.out_mean"), () =>
                     E("vae.encoder").Run(new Dictionary<string, HostTensor> { ["image"] = G("vae.encode.in") })["latent_mean"]);
         }
         else if (Native("vae") && Has("vae.decode.in"))

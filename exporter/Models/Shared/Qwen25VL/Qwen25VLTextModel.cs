@@ -1,4 +1,5 @@
 using VisualGen.Checkpoints;
+using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
 using VisualGen.Exporter.Modules;
 
@@ -58,6 +59,9 @@ public sealed class Qwen25VLTextModel
         var mask = tracer.Input("attention_mask", TensorDType.I64, "batch", "seq");
         tracer.Output(model.Forward(ids, mask), "last_hidden_state", "batch", "seq", config.HiddenSize.ToString());
         tracer.Graph.Metadata["visualgen.class"] = "Qwen2_5_VLForConditionalGeneration.language_model";
+        // the mask is read when an engine plans a shape: the positions (its cumulative sum), the rotary tables and the
+        // causal + padding mask fold there like constants (the native CUDA engine has no device CumSum)
+        tracer.Graph.Metadata[GraphMetadata.PlanTimeInputs] = "attention_mask";
         tracer.Graph.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
         return tracer.Graph;
     }
