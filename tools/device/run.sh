@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer components awkward pipeline e2e (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux (default: build check bench)
 #
 # carry: .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -159,6 +159,51 @@ if has e2e; then
     .publish/visualgen-bench e2e "$W/wan13b_full" /tmp/e2ecache $H $Wd $F $S bf16 > "$OUT/e2e_ours_warm.log" 2>&1 || { status=1; tail -5 "$OUT/e2e_ours_warm.log"; }
     grep -E "^TABLE ours first run" "$OUT/e2e_ours_warm.log" | sed 's/first run/second process, warm cache/' | tee -a "$OUT/e2e.log"
   fi
+  kill $SMI_PID 2>/dev/null
+fi
+# FLUX.1-dev end to end at full size (random weights, real configs: the 12B transformer, T5-XXL, CLIP-L, the VAE; carry
+# .publish with libonnxruntime.so.xz, .peer with diffusers_src.tar.xz and fixtures.tar.xz (conformance/flux1's
+# tokenizers); the peer script is tools/bench/bench_e2e_flux.py in the checkout): the folder is made once in
+# $VG_WORK/flux1dev_full (~34 GB of bf16 safetensors: mind the 64 GB disk next to Wan's 13 GB folder; an existing folder
+# is reused), then per configuration diffusers' FluxPipeline (bench_e2e_flux.py run) and ours (visualgen-bench e2e-flux,
+# from an empty engine cache on the first configuration). E2E_FLUX_CONFIGS overrides the list ("H W STEPS" separated by
+# commas, default "1024 1024 28"); E2E_ATTENTION the attention precisions of our runs as in the e2e stage. One device
+# command has 10 minutes: E2E_FLUX_PARTS (default "make diffusers ours") runs a subset, so make + diffusers and ours can
+# be two calls on the same warm machine ($VG_WORK and /tmp/e2efluxcache stay while it is held).
+if has e2eflux; then
+  fpart() { [[ " ${E2E_FLUX_PARTS:-make diffusers ours} " == *" $1 "* ]]; }
+  mkdir -p /tmp/py "$W" && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
+  [ -f .publish/libonnxruntime.so ] || xz -dk .publish/libonnxruntime.so.xz
+  export PYTHONPATH=/tmp/py PYTHONUNBUFFERED=1 VISUALGEN_NATIVE_LIB="$PWD/$LIB" DOTNET_gcServer=1
+  export VG_FLUX_TOKENIZERS="$PWD/.peer/conformance/flux1/checkpoint"
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 250 > "$OUT/gpumem_flux.csv" 2>/dev/null &
+  SMI_PID=$!
+  peak() { awk -v a="$1" 'NR > a && $1 > m { m = $1 } END { printf "%.1f GiB", m / 1024 }' "$OUT/gpumem_flux.csv"; }
+  echo "disk before: $(df -h --output=avail "$W" | tail -1) free in $W" | tee "$OUT/e2eflux.log"
+  # model_index.json is written last: its presence means a complete folder
+  if [ -f "$W/flux1dev_full/model_index.json" ]; then
+    echo "checkpoint: reusing $W/flux1dev_full ($(du -sb "$W/flux1dev_full" | awk '{printf "%.2f GB", $1/1e9}'))" | tee -a "$OUT/e2eflux.log"
+  elif fpart make; then
+    t0=$(date +%s); python3 tools/bench/bench_e2e_flux.py make "$W" > "$OUT/e2eflux_make.log" 2>&1 || { status=1; tail -5 "$OUT/e2eflux_make.log"; }
+    grep -E "^made|Error|error" "$OUT/e2eflux_make.log" | tail -3 | tee -a "$OUT/e2eflux.log"
+    echo "checkpoint: $(du -sb "$W/flux1dev_full" | awk '{printf "%.2f GB", $1/1e9}') (made in $(( $(date +%s) - t0 )) s); disk left $(df -h --output=avail "$W" | tail -1)" | tee -a "$OUT/e2eflux.log"
+  else
+    echo "e2eflux: $W/flux1dev_full missing and make not in E2E_FLUX_PARTS"; status=1
+  fi
+  IFS=',' read -ra CONFIGS <<< "${E2E_FLUX_CONFIGS:-1024 1024 28}"
+  for cfg in "${CONFIGS[@]}"; do
+    read -r H Wd S <<< "$cfg"
+    if fpart diffusers; then
+      a=$(wc -l < "$OUT/gpumem_flux.csv"); python3 tools/bench/bench_e2e_flux.py run "$W" $H $Wd $S > "$OUT/e2eflux_diffusers_${H}x${Wd}_${S}.log" 2>&1 || status=1
+      grep -E "diffusers e2e|Error|error" "$OUT/e2eflux_diffusers_${H}x${Wd}_${S}.log" | tail -5 | tee -a "$OUT/e2eflux.log"
+      echo "  diffusers GPU memory used (nvidia-smi peak): $(peak $a)" | tee -a "$OUT/e2eflux.log"
+    fi
+    fpart ours || continue
+    a=$(wc -l < "$OUT/gpumem_flux.csv"); t0=$(date +%s)
+    .publish/visualgen-bench e2e-flux "$W/flux1dev_full" /tmp/e2efluxcache $H $Wd $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log" 2>&1 || { status=1; tail -5 "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log"; }
+    grep -E "^TABLE|peak host" "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log" | tee -a "$OUT/e2eflux.log"
+    echo "  ours: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a); engine cache $(du -sb /tmp/e2efluxcache | awk '{printf "%.2f GB", $1/1e9}')" | tee -a "$OUT/e2eflux.log"
+  done
   kill $SMI_PID 2>/dev/null
 fi
 # Every encoder and VAE the native engine runs, against its float32 golden (carry .publish with libonnxruntime.so.xz,

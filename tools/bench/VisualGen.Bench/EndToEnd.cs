@@ -7,41 +7,78 @@ using VisualGen.Pipelines.Wan;
 using VisualGen.Tensors;
 
 /// <summary>
-/// <c>visualgen-bench e2e MODEL CACHE HEIGHT WIDTH FRAMES STEPS [bf16|fp8]</c>: a Wan text-to-video generation through the
-/// library (the CLI's code path, <c>--engine native-cuda</c>), timed as <c>../shared/peer/bench_e2e_wan.py run</c> times
-/// diffusers: a first generation (engines exported/built or loaded from the cache, shapes planned, CUDA graphs captured),
-/// then a second one timed by stage (encode, denoise, decode; progress callbacks, every stage ends with its results
-/// on the host). Prints one TABLE line per run and the process's peak host memory.
+/// A generation through the library (the CLI's code path, <c>--engine native-cuda</c>), timed as the diffusers scripts
+/// time diffusers: a first generation (engines exported/built or loaded from the cache, shapes planned, CUDA graphs
+/// captured), then a second one timed by stage (encode, denoise, decode; progress callbacks, every stage ends with its
+/// results on the host). Prints one TABLE line per run and the process's peak host memory.
+/// <list type="bullet">
+/// <item><c>visualgen-bench e2e MODEL CACHE HEIGHT WIDTH FRAMES STEPS [bf16|fp8]</c>: Wan text-to-video, guidance 5 with a
+/// negative prompt (<c>../shared/peer/bench_e2e_wan.py run</c>), then the VAE decode profiled call by call.</item>
+/// <item><c>visualgen-bench e2e-flux MODEL CACHE HEIGHT WIDTH STEPS [bf16|fp8]</c>: FLUX.1 text-to-image, embedded
+/// guidance 3.5, no negative prompt (<c>tools/bench/bench_e2e_flux.py run</c>).</item>
+/// </list>
+/// The engine is native-cuda unless the environment variable VG_E2E_ENGINE names another (ort-cpu: a CPU smoke test of
+/// the command on a small checkpoint).
 /// </summary>
 static class EndToEnd
 {
-    public static int Run(string model, string cacheDir, int height, int width, int frames, int steps, string attentions)
+    const string Prompt = "A red fox runs across a snowy field at dawn.";
+
+    public static int Wan(string model, string cacheDir, int height, int width, int frames, int steps, string attentions) =>
+        Run(model, cacheDir, $"{height}x{width}x{frames}", attentions, new GenerationRequest
+        {
+            Prompt = Prompt, NegativePrompt = "low quality",
+            Height = height, Width = width, NumFrames = frames, NumInferenceSteps = steps, GuidanceScale = 5.0, Seed = 42,
+        }, provider => ProfileDecode(provider, model, frames, height, width));
+
+    public static int Flux(string model, string cacheDir, int height, int width, int steps, string attentions) =>
+        Run(model, cacheDir, $"{height}x{width}", attentions, new GenerationRequest
+        {
+            Prompt = Prompt, Height = height, Width = width, NumInferenceSteps = steps, GuidanceScale = 3.5, Seed = 42,
+        }, profile: null);
+
+    /// <summary>The engine the runs use: native-cuda, or VG_E2E_ENGINE's value.</summary>
+    static string EngineName => Environment.GetEnvironmentVariable("VG_E2E_ENGINE") is { Length: > 0 } e ? e : "native-cuda";
+
+    /// <summary>Per attention precision: the first run and the warm run of <paramref name="request"/> (its step count is
+    /// the warm run's), then <paramref name="profile"/> once on the first precision's engines.</summary>
+    static int Run(string model, string cacheDir, string size, string attentions, GenerationRequest request, Action<IEngineProvider>? profile)
+    {
+        try { return RunAll(model, cacheDir, size, attentions, request, profile); }
+        catch (EngineException e)
+        {
+            // no GPU or no libvisualgen_native.so: one line that says so, not a stack trace
+            Console.Error.WriteLine($"e2e: {e.Message.Split('\n')[0]}" +
+                (EngineName == "native-cuda" ? " (VG_E2E_ENGINE=ort-cpu runs the command on the CPU)" : ""));
+            return 1;
+        }
+    }
+
+    static int RunAll(string model, string cacheDir, string size, string attentions, GenerationRequest request, Action<IEngineProvider>? profile)
     {
         var clock = Stopwatch.StartNew();
         var log = new Progress<string>(l => Console.WriteLine("  " + l));
         var precisions = attentions.Split(',');
-        using var built = Runtime.CreateEngineProvider(cacheDir, "native-cuda", log, precisions[0]);
+        string engine = EngineName;
+        int steps = request.NumInferenceSteps!.Value;
+        if (engine != "native-cuda") Console.WriteLine($"engine {engine} (VG_E2E_ENGINE)");
+        using var built = Runtime.CreateEngineProvider(cacheDir, engine, log, precisions[0]);
         var provider = new Loaded(built);
         foreach (var attention in precisions)
         {
-            // a later precision shares the text encoder and VAE already loaded; only the transformers load again
-            using var transformers = attention == precisions[0] ? null : Runtime.CreateEngineProvider(cacheDir, "native-cuda", log, attention);
+            // a later precision shares the text encoders and VAE already loaded; only the transformers load again
+            using var transformers = attention == precisions[0] ? null : Runtime.CreateEngineProvider(cacheDir, engine, log, attention);
             IEngineProvider engines = transformers is null ? provider : new TransformersFrom(provider, transformers);
             using var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
-            var request = new GenerationRequest
-            {
-                Prompt = "A red fox runs across a snowy field at dawn.", NegativePrompt = "low quality",
-                Height = height, Width = width, NumFrames = frames, NumInferenceSteps = steps, GuidanceScale = 5.0, Seed = 42,
-            };
             // the first generation loads (or builds) the engines, plans the shapes and captures the CUDA graphs; like the
-            // diffusers script's warm-up it runs one step when the timed run has many
+            // diffusers scripts' warm-up it runs one step when the timed run has many
             int firstSteps = steps <= 4 ? steps : 1;
             double before = clock.Elapsed.TotalSeconds;
             var first = Timed(pipeline, request with { NumInferenceSteps = firstSteps });
-            Console.WriteLine($"TABLE ours first run, {attention} attention ({height}x{width}x{frames}, {firstSteps} steps) | encode {first.Encode:F2} s | denoise {first.Denoise:F2} s | decode {first.Decode:F2} s | total {first.Total:F2} s; process start to first step done {before + first.FirstStepAt:F1} s, to result {clock.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine($"TABLE ours first run, {attention} attention ({size}, {firstSteps} steps) | encode {first.Encode:F2} s | denoise {first.Denoise:F2} s | decode {first.Decode:F2} s | total {first.Total:F2} s; process start to first step done {before + first.FirstStepAt:F1} s, to result {clock.Elapsed.TotalSeconds:F1} s");
             var second = Timed(pipeline, request);
-            Console.WriteLine($"TABLE ours warm ({height}x{width}x{frames}, {steps} steps, {attention} attention) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s");
-            if (attention == precisions[0]) ProfileDecode(provider, model, frames, height, width);
+            Console.WriteLine($"TABLE ours warm ({size}, {steps} steps, {attention} attention) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s");
+            if (attention == precisions[0] && engine == "native-cuda") profile?.Invoke(provider);
         }
         using var self = Process.GetCurrentProcess();
         Console.WriteLine($"peak host memory (RSS) {self.PeakWorkingSet64 / 1e9:F1} GB");
