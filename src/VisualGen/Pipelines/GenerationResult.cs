@@ -12,4 +12,12 @@ public sealed record GenerationResult(HostTensor Latents, HostTensor Output, boo
 {
     /// <summary>What the request's step cache did (steps computed and skipped); null without a step cache.</summary>
     public StepCacheReport? StepCache { get; init; }
+
+    /// <summary>Audio families (LTX-2): the final audio latents (what diffusers returns for output_type="latent").</summary>
+    public HostTensor? AudioLatents { get; init; }
+
+    /// <summary>Audio families: the waveform [batch, channels, samples] in [-1, 1] at <see cref="AudioSampleRate"/>.</summary>
+    public HostTensor? Audio { get; init; }
+
+    public int AudioSampleRate { get; init; }
 }
