@@ -226,14 +226,8 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         var textMask = connectors["attention_mask_out"];
 
         // 3. schedules: sigmas linspace(1, 1/n, n) shifted by mu from the video token count; one scheduler per stream
-        double mu = FlowSigmas.CalculateShift(tokens,
-            _schedulerConfig.GetInt("base_image_seq_len", 1024), _schedulerConfig.GetInt("max_image_seq_len", 4096),
-            _schedulerConfig.GetDouble("base_shift", 0.95), _schedulerConfig.GetDouble("max_shift", 2.05));
-        var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
-        var audioScheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
-        var sigmas = FlowSigmas.Linspace(1.0, 1.0 / plan.Steps, plan.Steps);
-        scheduler.SetTimesteps(plan.Steps, mu, sigmas);
-        audioScheduler.SetTimesteps(plan.Steps, mu, sigmas);
+        var scheduler = Schedule(_schedulerConfig, tokens, plan.Steps, r.Shift);
+        var audioScheduler = Schedule(_schedulerConfig, tokens, plan.Steps, r.Shift);
 
         // 4. RoPE coordinates, the same every step
         var videoCoords = Ltx2Latents.VideoCoords(1, plan.LatentFrames, plan.LatentHeight, plan.LatentWidth, p, pt,
@@ -334,6 +328,18 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
             Audio = waveform,
             AudioSampleRate = _vocoder.OutputSamplingRate,
         };
+    }
+
+    /// <summary>The scheduler with LTX2Pipeline's timesteps: sigmas linspace(1, 1/n, n), mu from the video token count
+    /// (calculate_shift with LTX-2's defaults where the scheduler config has none).</summary>
+    public static IScheduler Schedule(ComponentConfig schedulerConfig, long videoTokens, int steps, double? shift = null)
+    {
+        double mu = FlowSigmas.CalculateShift(videoTokens,
+            schedulerConfig.GetInt("base_image_seq_len", 1024), schedulerConfig.GetInt("max_image_seq_len", 4096),
+            schedulerConfig.GetDouble("base_shift", 0.95), schedulerConfig.GetDouble("max_shift", 2.05));
+        var scheduler = SchedulerRegistry.Default.Create(schedulerConfig, shift);
+        scheduler.SetTimesteps(steps, mu, FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
+        return scheduler;
     }
 
     /// <summary>_get_gemma_prompt_embeds: left-padded tokens; the encoder's hidden states of every layer stacked on the last axis.</summary>
