@@ -140,12 +140,14 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         {
             if (blocks.Length == 0)
                 throw new GenerationException("spatio_temporal_guidance_blocks", "spatio_temporal_guidance_blocks must name at least one block when stg_scale or audio_stg_scale is > 0");
+            // diffusers skips blocks the model does not have; a block that perturbs nothing is refused here instead
             foreach (int b in blocks)
                 if (b < 0 || b >= _transformer.NumLayers)
                     throw new GenerationException("spatio_temporal_guidance_blocks",
-                        $"spatio_temporal_guidance_blocks: block {b} is not one of the transformer's {_transformer.NumLayers} blocks (0..{_transformer.NumLayers - 1})");
+                        $"block {b} is not one of the transformer's {_transformer.NumLayers} blocks (0..{_transformer.NumLayers - 1})" +
+                        (r.SpatioTemporalGuidanceBlocks is null ? $"; the default [{string.Join(",", DefaultStgBlocks)}] is LTX-2's: name this model's blocks, or set stg_scale and audio_stg_scale to 0" : ""));
             if (blocks.Distinct().Count() != blocks.Length)
-                throw new GenerationException("spatio_temporal_guidance_blocks", $"spatio_temporal_guidance_blocks lists a block twice: {string.Join(",", blocks)}");
+                throw new GenerationException("spatio_temporal_guidance_blocks", $"a block is listed twice: {string.Join(",", blocks)}");
         }
 
         int sc = _vae.SpatialCompression, tc = _vae.TemporalCompression;
@@ -290,7 +292,14 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
                 videoUncond = Ltx2Guidance.VelocityToX0(v, Half(videoOut, 0), sigma);
                 audioUncond = Ltx2Guidance.VelocityToX0(a, Half(audioOut, 0), audioSigma);
             }
-            if (plan.Stg)
+            if (plan.Stg && !_transformer.PerturbedAttn)
+            {
+                // without perturbed_attn the STG blocks perturb nothing: diffusers' STG call repeats the conditional
+                // prediction on the same inputs, so its delta is zero and the call is not made
+                videoStg = videoCond;
+                audioStg = audioCond;
+            }
+            else if (plan.Stg)
             {
                 var (sv, sa) = Call(stgCall, condConstant, 1);
                 videoStg = Ltx2Guidance.VelocityToX0(v, sv, sigma);
