@@ -4,8 +4,8 @@ using VisualGen.Tensors;
 namespace VisualGen.Pipelines;
 
 /// <summary>
-/// What a pipeline returns: the final latents (normalized latent space, what diffusers returns for
-/// output_type="latent") and the decoded output as float32 in [0, 1] in diffusers' "np" layout:
+/// What a pipeline returns: the final latents (what diffusers returns for output_type="latent": the normalized latent
+/// space, except LTX-2, which de-normalizes them) and the decoded output as float32 in [0, 1] in diffusers' "np" layout:
 /// [batch, frames, height, width, 3] for video, [batch, height, width, 3] for images.
 /// </summary>
 public sealed record GenerationResult(HostTensor Latents, HostTensor Output, bool IsVideo, int FramesPerSecond)

@@ -84,4 +84,17 @@ public class Ltx2CliTests
         Assert.Contains(message, run.Err);
         Assert.False(run.Generated, "the request should be refused before the prompt is encoded");
     }
+
+    [ConformanceTheory]
+    [InlineData("wan21_t2v", "--stg-scale", "1", "stg_scale: Wan takes no stg_scale: it is an LTX-2 (audio-video) argument")]
+    [InlineData("flux1", "--use-cross-timestep", "false", "use_cross_timestep: FluxPipeline takes no use_cross_timestep")]
+    [InlineData("qwenimage", "--audio-guidance-scale", "2", "audio_guidance_scale: Qwen-Image takes no audio_guidance_scale")]
+    public void Other_families_refuse_ltx2_arguments_by_name(string family, string flag, string value, string message)
+    {
+        var run = CliRun.Of(["generate", "--model", Fixtures.Checkpoint(family), "--prompt", "waves", "--steps", "1",
+            "--engine-cache", ConformancePipelines.CacheDir, "--output", Path.Combine(Fixtures.TempDir("err"), "o"), "--format", "png", flag, value]);
+        Assert.NotEqual(0, run.Rc);
+        Assert.Contains(message, run.Err);
+        Assert.False(run.Generated);
+    }
 }
