@@ -102,4 +102,19 @@ public class Ltx2PipelineCallKindsTests
             plainRequested.Distinct().Order(StringComparer.Ordinal));
         Assert.Equal([1, 4, 5, 16, 16], plain.Latents.Shape);
     }
+
+    /// <summary>Unpacked video latents [1, C, F, H, W] are normalized with the VAE's statistics and packed, as diffusers
+    /// does: the fixture's packed latents, unpacked and de-normalized, give the same result.</summary>
+    [ConformanceFact]
+    public void Unpacked_video_latents_are_normalized_and_packed()
+    {
+        using var weights = VisualGen.Checkpoints.ComponentWeights.Open(Path.Combine(Fixtures.Checkpoint("ltx2"), "vae"));
+        float[] mean = weights.ReadFloat32("latents_mean"), std = weights.ReadFloat32("latents_std");
+        var (result, _) = Run(Fixtures.Checkpoint("ltx2"), r => r with
+        {
+            Latents = VisualGen.Pipelines.Ltx2.Ltx2Latents.DenormalizeVideo(
+                VisualGen.Pipelines.Ltx2.Ltx2Latents.UnpackVideo(r.Latents!, 5, 16, 16, 1, 1), mean, std, 1f),
+        });
+        ConformancePipelines.AssertMatchesGolden("ltx2", result);
+    }
 }
