@@ -16,6 +16,7 @@ using VisualGen.Exporter.Models.Shared.Vae;
 using VisualGen.Exporter.Models.Wan;
 using VisualGen.Exporter.Models.Wan.Vae;
 using VisualGen.Pipelines.Caching;
+using VisualGen.Pipelines.Ltx2;
 
 namespace VisualGen.Exporter.Export;
 
@@ -88,7 +89,16 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("LTX2Vocoder", [""], ctx => Ltx2Vocoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("Gemma3ForConditionalGeneration", [""], ctx => Gemma3TextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("LTX2TextConnectors", [""], ctx => Ltx2TextConnectors.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("LTX2VideoTransformer3DModel", [""], ctx => Ltx2VideoTransformer3DModel.Trace(ctx.ComponentDirectory, ctx.Weights)));
+        // one graph per LTX2Pipeline call kind: "" is the default call; "isolated", "stg_1_2", "…_no_cross_timestep"
+        // (Ltx2TransformerCall) are traced when the pipeline first asks for them
+        .Register(new ComponentExporter("LTX2VideoTransformer3DModel", [""], ctx =>
+        {
+            var call = Ltx2TransformerCall.Parse(ctx.Part);
+            return Ltx2VideoTransformer3DModel.Trace(ctx.ComponentDirectory, ctx.Weights, call.UseCrossTimestep, call.IsolateModalities, call.StgBlocks);
+        })
+        {
+            OnDemandParts = part => Ltx2TransformerCall.TryParse(part, out _),
+        });
 
     /// <summary>A step cache's transformer part: the time embedding of a quantized transformer is traced unquantized
     /// (TeaCache only compares it); the block parts of Cache-DiT are refused on a quantized transformer, whose whole

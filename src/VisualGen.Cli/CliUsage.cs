@@ -8,7 +8,13 @@ public static class CliUsage
     public const string Generate = """
           generate  [--model DIR] --prompt TEXT [--negative-prompt TEXT] [--height N] [--width N] [--frames N]
                     [--steps N] [--guidance-scale X] [--guidance-scale-2 X] [--true-cfg-scale X] [--shift X] [--seed N]
-                    [--max-sequence-length N] [--fps X] [--image FILE] [--latents FILE] [--save-tensors FILE]
+                    [--max-sequence-length N] [--fps X | --frame-rate X] [--image FILE] [--latents FILE] [--save-tensors FILE]
+                    LTX-2: [--stg-scale X] [--modality-scale X] [--guidance-rescale X] [--audio-guidance-scale X]
+                    [--audio-stg-scale X] [--audio-modality-scale X] [--audio-guidance-rescale X]
+                    [--spatio-temporal-guidance-blocks N,N,...] [--use-cross-timestep true|false]   (an audio value of 0
+                    takes the video one, as diffusers does; --latents may also hold audio_latents, --save-tensors then
+                    writes audio_latents and audio; the soundtrack is muxed into the MP4, or written as FOLDER.wav
+                    beside PNG frames)
                     [--output PATH] [--format mp4|png] [--engine ort-cpu|ort-cuda|native-cuda]
                     [--engine-cache DIR | --cache DIR] [--attention bf16|fp8]   (fp8: self-attention in FP8 on native-cuda)
                     [--gpu-memory GiB]   (native-cuda: engines of earlier stages are released to stay within it)

@@ -21,6 +21,8 @@ public static class GenerateCommand
     [
         "model", "prompt", "negative-prompt", "height", "width", "frames", "steps", "guidance-scale", "guidance-scale-2",
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "fps", "image", "latents", "save-tensors", "output", "format",
+        "frame-rate", "stg-scale", "modality-scale", "guidance-rescale", "audio-guidance-scale", "audio-stg-scale",
+        "audio-modality-scale", "audio-guidance-rescale", "spatio-temporal-guidance-blocks", "use-cross-timestep",
         .. RunConfiguration.Flags, .. StepCacheFlags.Names,
     ];
 
@@ -50,7 +52,19 @@ public static class GenerateCommand
             Shift = cl.Double("shift"),
             Seed = cl.Long("seed"),
             MaxSequenceLength = cl.Int("max-sequence-length"),
-            Fps = cl.Double("fps"),
+            // LTX-2 calls it frame_rate, Cosmos3 fps: one request field, either flag
+            Fps = cl.Has("fps") && cl.Has("frame-rate")
+                ? throw new UsageException("--fps and --frame-rate are the same setting; give one")
+                : cl.Double("fps") ?? cl.Double("frame-rate"),
+            StgScale = cl.Double("stg-scale"),
+            ModalityScale = cl.Double("modality-scale"),
+            GuidanceRescale = cl.Double("guidance-rescale"),
+            AudioGuidanceScale = cl.Double("audio-guidance-scale"),
+            AudioStgScale = cl.Double("audio-stg-scale"),
+            AudioModalityScale = cl.Double("audio-modality-scale"),
+            AudioGuidanceRescale = cl.Double("audio-guidance-rescale"),
+            SpatioTemporalGuidanceBlocks = IntList(cl, "spatio-temporal-guidance-blocks"),
+            UseCrossTimestep = Bool(cl, "use-cross-timestep"),
             TeaCache = StepCacheFlags.TeaCache(cl),
             CacheDit = StepCacheFlags.CacheDit(cl),
         };
@@ -70,7 +84,11 @@ public static class GenerateCommand
                 throw new GenerationException("image", $"{info.ClassName} is text-to-{(info.ProducesVideo ? "video" : "image")} and takes no image; remove --image");
             request = request with { Image = ReadImage(imagePath) };
         }
-        if (cl.String("latents") is { } latentsPath) request = request with { Latents = ReadLatents(latentsPath) };
+        if (cl.String("latents") is { } latentsPath)
+        {
+            var (latents, audioLatents) = ReadLatents(latentsPath);
+            request = request with { Latents = latents, AudioLatents = audioLatents };
+        }
         pipeline.Validate(request);
 
         var target = requested.For(info);
@@ -94,7 +112,9 @@ public static class GenerateCommand
             log.WriteLine($"{cache} (computed: {string.Join("", cache.Computed.Select(c => c ? '1' : '0'))})");
 
         if (tensorsPath is not null)
-            SafeTensorsWriter.Write(tensorsPath, [result.Latents.ToTensorData("latents"), result.Output.ToTensorData("output")]);
+            SafeTensorsWriter.Write(tensorsPath, [result.Latents.ToTensorData("latents"), result.Output.ToTensorData("output"),
+                .. result.AudioLatents is { } al ? [al.ToTensorData("audio_latents")] : Array.Empty<TensorData>(),
+                .. result.Audio is { } au ? [au.ToTensorData("audio")] : Array.Empty<TensorData>()]);
         var written = writer.Write(result, target.Path, target.Format);
         foreach (var f in written.Take(3)) output.WriteLine($"wrote {f}");
         if (written.Count > 3) output.WriteLine($"... {written.Count} files");
@@ -116,13 +136,38 @@ public static class GenerateCommand
         }
     }
 
-    static HostTensor ReadLatents(string path)
+    /// <summary>The 'latents' tensor of a safetensors file, and 'audio_latents' where it has one (audio families).</summary>
+    static (HostTensor Latents, HostTensor? AudioLatents) ReadLatents(string path)
     {
         using var file = SafeTensorsFile.Open(path);
         if (!file.Contains("latents"))
             throw new UsageException($"--latents {path}: no tensor named 'latents' (found: {string.Join(", ", file.Names)})");
-        return HostTensor.FromSource(file, "latents");
+        return (HostTensor.FromSource(file, "latents"), file.Contains("audio_latents") ? HostTensor.FromSource(file, "audio_latents") : null);
     }
+
+    /// <summary>A comma-separated list of integers (diffusers' list arguments).</summary>
+    static IReadOnlyList<int>? IntList(CommandLine cl, string name)
+    {
+        if (cl.String(name) is not { } s) return null;
+        var items = s.Split(',', StringSplitOptions.TrimEntries);
+        var values = new List<int>();
+        foreach (var item in items)
+        {
+            if (item.Length == 0 && items.Length == 1) break;   // an empty list
+            if (!int.TryParse(item, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int v))
+                throw new UsageException($"--{name} must be comma-separated integers (for example 1,2), got '{s}'");
+            values.Add(v);
+        }
+        return values;
+    }
+
+    static bool? Bool(CommandLine cl, string name) => cl.String(name) is not { } s ? null
+        : s.Trim().ToLowerInvariant() switch
+        {
+            "true" or "1" or "yes" => true,
+            "false" or "0" or "no" => false,
+            _ => throw new UsageException($"--{name} must be true or false, got '{s}'"),
+        };
 
     static HostTensor ReadImage(string path)
     {

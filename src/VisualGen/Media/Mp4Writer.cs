@@ -25,7 +25,9 @@ public sealed class Mp4Writer
     /// <summary>libx264's constant rate factor (lower is better quality; 18 is visually near lossless).</summary>
     public int Crf { get; init; } = 18;
 
-    public void Write(string path, IReadOnlyList<RgbImage> frames, int framesPerSecond)
+    /// <summary>Encodes <paramref name="frames"/> as H.264; with <paramref name="audioPath"/> (a file ffmpeg reads, such
+    /// as a WAV) its sound is muxed in as AAC.</summary>
+    public void Write(string path, IReadOnlyList<RgbImage> frames, int framesPerSecond, string? audioPath = null)
     {
         if (frames.Count == 0) throw new ArgumentException("a video needs at least one frame", nameof(frames));
         if (framesPerSecond < 1) throw new ArgumentOutOfRangeException(nameof(framesPerSecond), framesPerSecond, "frames per second must be >= 1");
@@ -46,14 +48,18 @@ public sealed class Mp4Writer
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[]
-                 {
+        string[] audioInput = audioPath is null ? [] : ["-i", audioPath];
+        string[] audioOutput = audioPath is null ? [] : ["-map", "0:v", "-map", "1:a", "-c:a", "aac"];
+        foreach (var a in (string[])
+                 [
                      "-hide_banner", "-loglevel", "error", "-y",
                      "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", $"{ew}x{eh}",
                      "-r", framesPerSecond.ToString(CultureInfo.InvariantCulture), "-i", "-",
+                     .. audioInput,
                      "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", Crf.ToString(CultureInfo.InvariantCulture),
+                     .. audioOutput,
                      "-movflags", "+faststart", "-f", "mp4", tmp,
-                 })
+                 ])
             psi.ArgumentList.Add(a);
 
         try

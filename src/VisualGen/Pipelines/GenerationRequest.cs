@@ -22,8 +22,26 @@ public sealed record GenerationRequest
     public double? Shift { get; init; }
     public long? Seed { get; init; }
     public int? MaxSequenceLength { get; init; }
-    /// <summary>Frame rate of the video to generate (Cosmos3: its duration template and mRoPE time scale).</summary>
+    /// <summary>Frame rate of the video to generate (Cosmos3's fps: its duration template and mRoPE time scale; LTX-2's
+    /// frame_rate: the audio length and the RoPE time axis).</summary>
     public double? Fps { get; init; }
+    /// <summary>LTX-2: spatio-temporal guidance scale (stg_scale; 0 turns STG off).</summary>
+    public double? StgScale { get; init; }
+    /// <summary>LTX-2: modality-isolation guidance scale (modality_scale; 1 turns it off).</summary>
+    public double? ModalityScale { get; init; }
+    /// <summary>LTX-2: guidance rescale factor (guidance_rescale; 0 turns it off).</summary>
+    public double? GuidanceRescale { get; init; }
+    /// <summary>LTX-2: the audio stream's guidance_scale, stg_scale, modality_scale and guidance_rescale.</summary>
+    public double? AudioGuidanceScale { get; init; }
+    public double? AudioStgScale { get; init; }
+    public double? AudioModalityScale { get; init; }
+    public double? AudioGuidanceRescale { get; init; }
+    /// <summary>LTX-2: transformer blocks perturbed by spatio-temporal guidance (spatio_temporal_guidance_blocks).</summary>
+    public IReadOnlyList<int>? SpatioTemporalGuidanceBlocks { get; init; }
+    /// <summary>LTX-2: cross-modal attention modulated by the other modality's sigma (use_cross_timestep).</summary>
+    public bool? UseCrossTimestep { get; init; }
+    /// <summary>LTX-2: explicit initial audio latents [batch, channels, length, mel_bins] (audio_latents).</summary>
+    public HostTensor? AudioLatents { get; init; }
     /// <summary>Explicit initial latents (the pipeline's latent layout: packed for FLUX/Qwen-Image).</summary>
     public HostTensor? Latents { get; init; }
     /// <summary>Conditioning image for image-to-video or editing: [height, width, 3] float32 in [0, 1].</summary>

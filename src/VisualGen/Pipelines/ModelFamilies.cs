@@ -2,6 +2,7 @@ using VisualGen.Checkpoints;
 using VisualGen.Pipelines.Cosmos3;
 using VisualGen.Pipelines.Flux;
 using VisualGen.Pipelines.Flux2;
+using VisualGen.Pipelines.Ltx2;
 using VisualGen.Pipelines.QwenImage;
 using VisualGen.Pipelines.Wan;
 
@@ -16,5 +17,6 @@ public static class ModelFamilies
         .Register("FluxPipeline", new PipelineDescriptor("flux", (model, engines) => new FluxPipeline(model, engines)))
         .Register("Flux2Pipeline", new PipelineDescriptor("flux2", (model, engines) => new Flux2Pipeline(model, engines)))
         .Register("QwenImagePipeline", new PipelineDescriptor("qwenimage", (model, engines) => new QwenImagePipeline(model, engines)))
-        .Register("Cosmos3OmniPipeline", new PipelineDescriptor("cosmos3", (model, engines) => new Cosmos3Pipeline(model, engines)));
+        .Register("Cosmos3OmniPipeline", new PipelineDescriptor("cosmos3", (model, engines) => new Cosmos3Pipeline(model, engines)))
+        .Register("LTX2Pipeline", new PipelineDescriptor("ltx2", (model, engines) => new Ltx2Pipeline(model, engines)));
 }

@@ -37,8 +37,19 @@ public static class ConformancePipelines
             GuidanceScale2 = Dbl("guidance_scale_2"),
             TrueCfgScale = Dbl("true_cfg_scale"),
             MaxSequenceLength = Int("max_sequence_length"),
-            Fps = Dbl("fps"),
+            Fps = Dbl("fps") ?? Dbl("frame_rate"),
+            StgScale = Dbl("stg_scale"),
+            ModalityScale = Dbl("modality_scale"),
+            GuidanceRescale = Dbl("guidance_rescale"),
+            AudioGuidanceScale = Dbl("audio_guidance_scale"),
+            AudioStgScale = Dbl("audio_stg_scale"),
+            AudioModalityScale = Dbl("audio_modality_scale"),
+            AudioGuidanceRescale = Dbl("audio_guidance_rescale"),
+            SpatioTemporalGuidanceBlocks = call.TryGetProperty("spatio_temporal_guidance_blocks", out var blocks)
+                ? [.. blocks.EnumerateArray().Select(e => e.GetInt32())] : null,
+            UseCrossTimestep = call.TryGetProperty("use_cross_timestep", out var cross) ? cross.GetBoolean() : null,
             Latents = HostTensor.FromSource(golden, "pipeline.latents_init"),
+            AudioLatents = golden.Contains("pipeline.audio_latents_init") ? HostTensor.FromSource(golden, "pipeline.audio_latents_init") : null,
             Image = Str("image") is { } img ? ImageTensor(Path.Combine(Fixtures.Family(family), img)) : null,
             TeaCache = Dbl("teacache_thresh") is double thresh
                 ? new TeaCacheOptions(thresh, call.TryGetProperty("teacache_coefficients", out var c) ? [.. c.EnumerateArray().Select(e => e.GetDouble())] : null)
@@ -70,5 +81,14 @@ public static class ConformancePipelines
         Compare.Pipeline(latents.Floats, result.Latents.Floats, $"{family} latents_final");
         Assert.Equal(output.Shape, result.Output.Shape);
         Compare.Pipeline(output.Floats, result.Output.Floats, $"{family} output");
+        // audio families: the audio latents and the vocoder's waveform
+        foreach (var (name, got) in new[] { ("pipeline.audio_latents_final", result.AudioLatents), ("pipeline.audio", result.Audio) })
+        {
+            if (!golden.Contains(name)) continue;
+            var expected = HostTensor.FromSource(golden, name);
+            Assert.NotNull(got);
+            Assert.Equal(expected.Shape, got.Shape);
+            Compare.Pipeline(expected.Floats, got.Floats, $"{family} {name}");
+        }
     }
 }

@@ -10,6 +10,7 @@ public static class FluxRequestRules
 
     public static void Validate(GenerationRequest r, FluxModelConfig c, string className, int height, int width, int steps, int maxSeq)
     {
+        Ltx2.Ltx2Arguments.RefuseIn(r, className);
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         if (r.Fps is not null) throw new GenerationException("fps", "FLUX makes images and takes no fps; fps applies to Cosmos3");
         if (r.Image is not null)

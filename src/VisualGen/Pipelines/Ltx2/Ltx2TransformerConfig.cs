@@ -41,6 +41,13 @@ public sealed record Ltx2TransformerConfig
     public bool AudioFfBias { get; init; } = true;
     public bool UsePromptAdalnSingle { get; init; } = true;
     public bool PerturbedAttn { get; init; }
+    /// <summary>RoPE coordinates (the pipeline prepares them): frames shifted by causal_offset − the first scale factor.</summary>
+    public int CausalOffset { get; init; } = 1;
+    public int AudioPatchSize { get; init; } = 1;
+    public int AudioPatchSizeT { get; init; } = 1;
+    public int AudioScaleFactor { get; init; } = 4;
+    public int AudioHopLength { get; init; } = 160;
+    public int AudioSamplingRate { get; init; } = 16000;
 
     /// <summary>Reads and checks <c>config.json</c> of a transformer component folder. Only what the exported
     /// forward implements is accepted: split RoPE, RMSNorm across heads, GELU-tanh, no keyframe embedding (patching is
