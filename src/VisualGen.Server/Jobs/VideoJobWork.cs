@@ -48,7 +48,7 @@ public sealed class VideoJobWork(ServedModel model, string jobId, IJobStore stor
             var image = png is null ? null : encoder.DecodeImage(png, $"input reference of {jobId}");
             var result = await Model.Pipeline.GenerateAsync(job.Spec.ToRequest() with { Image = image }, progress, ct);
             var frames = VideoFrames(result);
-            await WriteMp4Async(frames, job.Spec.Fps, tmp, ct);
+            await WriteMp4Async(frames, job.Spec.Fps, tmp, ct, VisualGen.Media.Soundtrack.Of(result));
             if (!store.CommitVideo(jobId, tmp)) return;
             store.Update(jobId, j => j with { Status = JobStatus.Completed, Progress = 100, CompletedAt = Now() });
             log.LogInformation("job completed");
@@ -122,11 +122,11 @@ public sealed class VideoJobWork(ServedModel model, string jobId, IJobStore stor
     }
 
     /// <summary>The encoder's MP4, with a failure that comes from the videos folder (not the encoder) as a <see cref="StorageException"/>.</summary>
-    async Task WriteMp4Async(VisualGen.Tensors.HostTensor frames, int fps, string path, CancellationToken ct)
+    async Task WriteMp4Async(VisualGen.Tensors.HostTensor frames, int fps, string path, CancellationToken ct, VisualGen.Media.Soundtrack? soundtrack)
     {
         try
         {
-            await encoder.WriteMp4Async(frames, fps, path, ct);
+            await encoder.WriteMp4Async(frames, fps, path, ct, soundtrack);
         }
         catch (Exception e) when (e is not OperationCanceledException && store.Outputs.VideosProblem() is { } problem)
         {

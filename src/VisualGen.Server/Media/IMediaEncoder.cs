@@ -5,8 +5,9 @@ namespace VisualGen.Server.Media;
 /// <summary>Turns pipeline output (float32 in [0, 1], diffusers' "np" layout) into files clients download, and uploads into input images.</summary>
 public interface IMediaEncoder
 {
-    /// <summary>Writes frames [frames, height, width, 3] as an H.264 MP4 at <paramref name="path"/>.</summary>
-    Task WriteMp4Async(HostTensor frames, int fps, string path, CancellationToken ct);
+    /// <summary>Writes frames [frames, height, width, 3] as an H.264 MP4 at <paramref name="path"/>, with
+    /// <paramref name="soundtrack"/> (LTX-2's audio) as its AAC track when given.</summary>
+    Task WriteMp4Async(HostTensor frames, int fps, string path, CancellationToken ct, VisualGen.Media.Soundtrack? soundtrack = null);
 
     /// <summary>Encodes one image [height, width, 3] as PNG.</summary>
     byte[] EncodePng(HostTensor image);

@@ -11,7 +11,7 @@ public sealed class LibraryMediaEncoder(Mp4Writer? mp4 = null) : IMediaEncoder
 {
     readonly Mp4Writer _mp4 = mp4 ?? new Mp4Writer();
 
-    public Task WriteMp4Async(HostTensor frames, int fps, string path, CancellationToken ct)
+    public Task WriteMp4Async(HostTensor frames, int fps, string path, CancellationToken ct, Soundtrack? soundtrack = null)
     {
         if (frames.Rank != 4 || frames.Shape[3] != 3)
             throw new ArgumentException($"video frames must be [frames, height, width, 3], got {frames.ShapeText}");
@@ -19,7 +19,7 @@ public sealed class LibraryMediaEncoder(Mp4Writer? mp4 = null) : IMediaEncoder
         var images = new RgbImage[n];
         for (int f = 0; f < n; f++) images[f] = RgbImage.FromFloatTruncated(frames.Floats.AsSpan(f * size, size), h, w);
         ct.ThrowIfCancellationRequested();
-        _mp4.Write(path, images, fps);
+        _mp4.Write(path, images, fps, soundtrack);
         return Task.CompletedTask;
     }
 

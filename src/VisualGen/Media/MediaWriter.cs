@@ -83,22 +83,11 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
                 var span = data.AsSpan((b * frames + f) * frameSize, frameSize);
                 images[f] = format == MediaFormat.Mp4 ? RgbImage.FromFloatTruncated(span, h, w) : RgbImage.FromFloat(span, h, w);
             }
-            var audio = AudioChannels(result, b);
+            var audio = Soundtrack.Of(result, b);
             if (format == MediaFormat.Mp4)
             {
                 var target = Indexed(path, b, batch, ".mp4");
-                if (audio is null) _mp4.Write(target, images, result.FramesPerSecond);
-                else
-                {
-                    // the soundtrack goes in as a temporary WAV beside the target; ffmpeg encodes it to AAC
-                    var wav = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(target))!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.wav");
-                    try
-                    {
-                        WavWriter.Write(wav, audio, result.AudioSampleRate);
-                        _mp4.Write(target, images, result.FramesPerSecond, wav);
-                    }
-                    finally { if (File.Exists(wav)) File.Delete(wav); }
-                }
+                _mp4.Write(target, images, result.FramesPerSecond, audio);
                 written.Add(target);
             }
             else
@@ -109,22 +98,12 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
                 if (audio is not null)
                 {
                     // PNG frames carry no sound: the waveform is written as FOLDER.wav beside them
-                    WavWriter.Write(folder + ".wav", audio, result.AudioSampleRate);
+                    audio.WriteWav(folder + ".wav");
                     written.Add(folder + ".wav");
                 }
             }
         }
         return written;
-    }
-
-    /// <summary>Batch element <paramref name="b"/>'s waveform [batch, channels, samples] as one array per channel; null without audio.</summary>
-    static float[][]? AudioChannels(GenerationResult result, int b)
-    {
-        if (result.Audio is not { } audio) return null;
-        if (audio.Rank != 3) throw new MediaException($"audio is {audio.ShapeText}, expected [batch, channels, samples]");
-        if (result.AudioSampleRate < 1) throw new MediaException($"audio sample rate {result.AudioSampleRate} is not positive");
-        int channels = (int)audio.Shape[1], samples = (int)audio.Shape[2];
-        return Enumerable.Range(0, channels).Select(c => audio.Floats.AsSpan((b * channels + c) * samples, samples).ToArray()).ToArray();
     }
 
     /// <summary>The frame folder of a PNG video: the path without its extension (name_i for a larger batch).</summary>

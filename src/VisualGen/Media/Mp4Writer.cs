@@ -27,6 +27,19 @@ public sealed class Mp4Writer
 
     /// <summary>Encodes <paramref name="frames"/> as H.264; with <paramref name="audioPath"/> (a file ffmpeg reads, such
     /// as a WAV) its sound is muxed in as AAC.</summary>
+    public void Write(string path, IReadOnlyList<RgbImage> frames, int framesPerSecond, Soundtrack? soundtrack)
+    {
+        if (soundtrack is null) { Write(path, frames, framesPerSecond); return; }
+        // the soundtrack goes in as a temporary WAV beside the target; ffmpeg encodes it to AAC
+        var wav = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.wav");
+        try
+        {
+            soundtrack.WriteWav(wav);
+            Write(path, frames, framesPerSecond, wav);
+        }
+        finally { if (File.Exists(wav)) File.Delete(wav); }
+    }
+
     public void Write(string path, IReadOnlyList<RgbImage> frames, int framesPerSecond, string? audioPath = null)
     {
         if (frames.Count == 0) throw new ArgumentException("a video needs at least one frame", nameof(frames));

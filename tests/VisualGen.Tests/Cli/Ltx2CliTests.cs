@@ -65,7 +65,6 @@ public class Ltx2CliTests
 
     [ConformanceTheory]
     [InlineData(new[] { "--spatio-temporal-guidance-blocks", "5" }, "spatio_temporal_guidance_blocks: block 5 is not one of the transformer's 2 blocks")]
-    [InlineData(new string[0], "the default [28] is LTX-2's")]
     [InlineData(new[] { "--spatio-temporal-guidance-blocks", "1,x" }, "--spatio-temporal-guidance-blocks must be comma-separated integers")]
     [InlineData(new[] { "--use-cross-timestep", "maybe" }, "--use-cross-timestep must be true or false")]
     [InlineData(new[] { "--frame-rate", "0" }, "frame_rate: frame_rate must be a positive number")]

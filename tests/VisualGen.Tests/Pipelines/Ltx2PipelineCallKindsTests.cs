@@ -54,6 +54,21 @@ public class Ltx2PipelineCallKindsTests
     static double MaxAbs(HostTensor a, HostTensor b) => Compare.MaxAbs(a.Floats, b.Floats);
 
     [ConformanceFact]
+    public void The_default_stg_block_beyond_a_small_model_perturbs_nothing_as_in_diffusers()
+    {
+        // LTX-2's default [28] on a 2-block model (perturbed_attn on): no STG call, the same result as stg_scale 0;
+        // a block the caller names must exist
+        string dir = PerturbedCheckpoint();
+        var (byDefault, requested) = Run(dir, r => r with { SpatioTemporalGuidanceBlocks = null });
+        Assert.DoesNotContain(requested, c => c.Contains("stg", StringComparison.Ordinal));
+        var (off, _) = Run(dir, r => r with { SpatioTemporalGuidanceBlocks = null, StgScale = 0, AudioStgScale = 0 });
+        Assert.Equal(off.Latents.Floats, byDefault.Latents.Floats);
+        var (named, namedRequested) = Run(dir, r => r with { SpatioTemporalGuidanceBlocks = [1] });
+        Assert.Contains(namedRequested, c => c.Contains("stg_1", StringComparison.Ordinal));
+        Assert.True(MaxAbs(named.Latents, byDefault.Latents) > 1e-6, "a perturbed block changes the result");
+    }
+
+    [ConformanceFact]
     public void Fixture_runs_the_batched_call_and_the_isolated_call_and_skips_an_stg_call_that_perturbs_nothing()
     {
         var (result, requested) = Run(Fixtures.Checkpoint("ltx2"), r => r);

@@ -26,6 +26,19 @@ public static class MediaProbe
         return (int.Parse(kv["nb_read_frames"]), int.Parse(kv["width"]), int.Parse(kv["height"]), kv["codec_name"]);
     }
 
+    /// <summary>The codec of the first audio stream, or null when there is none.</summary>
+    public static string? AudioCodec(string path)
+    {
+        var psi = new ProcessStartInfo("ffprobe") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=codec_name", "-of", "default=noprint_wrappers=1:nokey=1", path })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd(), err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"ffprobe failed on {path}: {err}");
+        return output.Trim() is { Length: > 0 } codec ? codec : null;
+    }
+
     /// <summary>Every frame of an MP4 decoded by ffmpeg to rgb24, concatenated (frame, y, x, channel).</summary>
     public static byte[] Mp4Frames(string path)
     {

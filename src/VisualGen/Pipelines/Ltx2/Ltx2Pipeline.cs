@@ -136,6 +136,15 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         var audio = new Ltx2GuidanceScales(audioGuidance, audioStg, audioModality, audioRescale);
 
         int[] blocks = [.. (r.SpatioTemporalGuidanceBlocks ?? DefaultStgBlocks)];
+        if (r.SpatioTemporalGuidanceBlocks is null && blocks.All(b => b >= _transformer.NumLayers))
+        {
+            // LTX-2's default block lies beyond a smaller model's blocks: diffusers then perturbs nothing, its STG call
+            // repeats the conditional prediction and the STG term is exactly zero, so that call is left out. Blocks a
+            // caller names must exist (below).
+            video = video with { Stg = 0 };
+            audio = audio with { Stg = 0 };
+            blocks = [];
+        }
         if (video.UsesStg || audio.UsesStg)
         {
             if (blocks.Length == 0)
@@ -144,8 +153,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
             foreach (int b in blocks)
                 if (b < 0 || b >= _transformer.NumLayers)
                     throw new GenerationException("spatio_temporal_guidance_blocks",
-                        $"block {b} is not one of the transformer's {_transformer.NumLayers} blocks (0..{_transformer.NumLayers - 1})" +
-                        (r.SpatioTemporalGuidanceBlocks is null ? $"; the default [{string.Join(",", DefaultStgBlocks)}] is LTX-2's: name this model's blocks, or set stg_scale and audio_stg_scale to 0" : ""));
+                        $"block {b} is not one of the transformer's {_transformer.NumLayers} blocks (0..{_transformer.NumLayers - 1})");
             if (blocks.Distinct().Count() != blocks.Length)
                 throw new GenerationException("spatio_temporal_guidance_blocks", $"a block is listed twice: {string.Join(",", blocks)}");
         }
