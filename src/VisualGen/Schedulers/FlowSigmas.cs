@@ -57,6 +57,7 @@ public static class FlowSigmas
     /// <summary>stretch_shift_to_terminal: rescales 1 − s so the last sigma equals <paramref name="terminal"/>, float64, in place.</summary>
     public static void StretchToTerminal(Span<double> s, double terminal)
     {
+        CheckStretchable(s[^1] == 1, terminal);
         double scale = (1 - s[^1]) / (1 - terminal);
         for (int i = 0; i < s.Length; i++) s[i] = 1 - (1 - s[i]) / scale;
     }
@@ -64,8 +65,18 @@ public static class FlowSigmas
     /// <summary>The same on float32 arrays (numpy 2 keeps the scalar scale factor in float32 as well), in place.</summary>
     public static void StretchToTerminal(Span<float> s, double terminal)
     {
+        CheckStretchable(s[^1] == 1f, terminal);
         float scale = (1f - s[^1]) / (float)(1 - terminal);
         for (int i = 0; i < s.Length; i++) s[i] = 1f - (1f - s[i]) / scale;
+    }
+
+    /// <summary>A schedule whose last sigma is 1 (one step from pure noise) cannot be stretched: diffusers divides 0 by 0
+    /// there and every sigma becomes NaN. Refused with what to change.</summary>
+    static void CheckStretchable(bool lastIsOne, double terminal)
+    {
+        if (lastIsOne)
+            throw new SchedulerException($"num_inference_steps: a schedule whose last sigma is 1 (a single step) cannot be stretched to shift_terminal {terminal} " +
+                "(diffusers divides zero by zero there and the result is NaN); use 2 or more steps");
     }
 
     /// <summary>e^x − 1, accurate near 0 (Kahan's method); −1 at −∞ (the terminal sigma 0 gives h = ∞).</summary>

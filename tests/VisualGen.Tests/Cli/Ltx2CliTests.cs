@@ -67,6 +67,7 @@ public class Ltx2CliTests
     [InlineData(new[] { "--spatio-temporal-guidance-blocks", "5" }, "spatio_temporal_guidance_blocks: block 5 is not one of the transformer's 2 blocks")]
     [InlineData(new[] { "--spatio-temporal-guidance-blocks", "1,x" }, "--spatio-temporal-guidance-blocks must be comma-separated integers")]
     [InlineData(new[] { "--use-cross-timestep", "maybe" }, "--use-cross-timestep must be true or false")]
+    [InlineData(new[] { "--frames", "10" }, "num_frames: num_frames must be 2k+1 (1, 3, 5, ...: the video VAE compresses time by 2), got 10")]
     [InlineData(new[] { "--frame-rate", "0" }, "frame_rate: frame_rate must be a positive number")]
     [InlineData(new[] { "--frame-rate", "24", "--fps", "24" }, "--fps and --frame-rate are the same setting")]
     [InlineData(new[] { "--stg-scale", "0", "--audio-stg-scale", "-1" }, "audio_stg_scale: audio_stg_scale must be a number ≥ 0")]
@@ -76,8 +77,9 @@ public class Ltx2CliTests
     public void Bad_ltx2_arguments_are_named(string[] extra, string message)
     {
         string[] width = extra.Contains("--width") ? [] : ["--width", "32"];
+        string[] frames = extra.Contains("--frames") ? [] : ["--frames", "9"];
         var run = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("ltx2"), "--prompt", "waves", "--height", "32", .. width,
-            "--frames", "9", "--steps", "1", "--engine-cache", ConformancePipelines.CacheDir,
+            .. frames, "--steps", "1", "--engine-cache", ConformancePipelines.CacheDir,
             "--output", Path.Combine(Fixtures.TempDir("err"), "o"), "--format", "png", .. extra]);
         Assert.NotEqual(0, run.Rc);
         Assert.Contains(message, run.Err);

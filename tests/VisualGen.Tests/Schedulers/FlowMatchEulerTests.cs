@@ -87,4 +87,14 @@ public class FlowMatchEulerTests
         Assert.Equal(-1, FlowSigmas.Expm1(double.NegativeInfinity));
         Assert.Equal(Math.E - 1, FlowSigmas.Expm1(1), 14);
     }
+
+    [Fact]
+    public void A_single_step_cannot_be_stretched_to_a_terminal_sigma()
+    {
+        var sch = new FlowMatchEulerDiscreteScheduler(Config(""", "shift_terminal": 0.1"""));
+        var e = Assert.Throws<SchedulerException>(() => sch.SetTimesteps(1));
+        Assert.StartsWith("num_inference_steps: a schedule whose last sigma is 1 (a single step) cannot be stretched to shift_terminal 0.1", e.Message);
+        sch.SetTimesteps(2);   // two steps stretch: the last sigma becomes the terminal one
+        Assert.Equal(0.1, sch.Sigmas[1], 6);
+    }
 }

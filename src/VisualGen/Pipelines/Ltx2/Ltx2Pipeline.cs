@@ -106,7 +106,10 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         double frameRate = r.Fps ?? DefaultFrameRate;
         if (height <= 0 || height % 32 != 0) throw new GenerationException("height", $"height must be a positive multiple of 32, got {height}");
         if (width <= 0 || width % 32 != 0) throw new GenerationException("width", $"width must be a positive multiple of 32, got {width}");
-        if (frames < 1) throw new GenerationException("num_frames", $"num_frames must be at least 1, got {frames}");
+        int temporal = _vae.TemporalCompression;
+        // the video VAE decodes 1 + k·temporal frames; diffusers would return fewer frames than asked for without a word
+        if (frames < 1 || (frames - 1) % temporal != 0)
+            throw new GenerationException("num_frames", $"num_frames must be {temporal}k+1 (1, {1 + temporal}, {1 + 2 * temporal}, ...: the video VAE compresses time by {temporal}), got {frames}");
         if (steps < 1 || steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be between 1 and 1000, got {steps}");
         if (maxSeq < 1) throw new GenerationException("max_sequence_length", $"max_sequence_length must be at least 1, got {maxSeq}");
         if (!(frameRate > 0) || double.IsInfinity(frameRate)) throw new GenerationException("frame_rate", $"frame_rate must be a positive number, got {frameRate}");
