@@ -15,9 +15,28 @@ public static class Ltx2Latents
     {
         if (latents.Rank != 5) throw new ArgumentException($"video latents must be [batch, channels, frames, height, width], got {latents.ShapeText}", nameof(latents));
         long b = latents.Shape[0], c = latents.Shape[1], f = latents.Shape[2], h = latents.Shape[3], w = latents.Shape[4];
-        long fp = f / pt, hp = h / p, wp = w / p, features = c * pt * p * p;
-        var src = latents.Floats;
-        var dst = new float[src.LongLength];
+        long fp = f / pt, hp = h / p, wp = w / p;
+        var dst = new float[latents.Floats.LongLength];
+        Patchify(latents.Floats, dst, b, c, fp, hp, wp, p, pt, pack: true);
+        return HostTensor.Float32(dst, b, fp * hp * wp, c * pt * p * p);
+    }
+
+    /// <summary>_unpack_latents: [B, F·H·W, C·pt·p·p] with F, H, W the patch grid → [B, C, F·pt, H·p, W·p].</summary>
+    public static HostTensor UnpackVideo(HostTensor packed, long frames, long height, long width, int p, int pt)
+    {
+        long b = packed.Shape[0], features = packed.Shape[2], c = features / (pt * p * p);
+        if (packed.Rank != 3 || packed.Shape[1] != frames * height * width || c * pt * p * p != features)
+            throw new ArgumentException($"packed video latents {packed.ShapeText} do not hold a {frames}×{height}×{width} patch grid", nameof(packed));
+        var dst = new float[packed.Floats.LongLength];
+        Patchify(packed.Floats, dst, b, c, frames, height, width, p, pt, pack: false);
+        return HostTensor.Float32(dst, b, c, frames * pt, height * p, width * p);
+    }
+
+    /// <summary>The one index map between [B, C, F·pt, H·p, W·p] and [B, F·H·W, C·pt·p·p] (F, H, W the patch grid),
+    /// copied from video to tokens (<paramref name="pack"/>) or back.</summary>
+    static void Patchify(float[] src, float[] dst, long b, long c, long fp, long hp, long wp, int p, int pt, bool pack)
+    {
+        long f = fp * pt, h = hp * p, w = wp * p, features = c * pt * p * p;
         for (long bi = 0; bi < b; bi++)
         for (long t = 0; t < fp; t++)
         for (long y = 0; y < hp; y++)
@@ -29,36 +48,13 @@ public static class Ltx2Latents
             for (long dt = 0; dt < pt; dt++)
             for (long dy = 0; dy < p; dy++)
             for (long dx = 0; dx < p; dx++)
-                dst[(bi * fp * hp * wp + token) * features + feature++] =
-                    src[(((bi * c + ci) * f + t * pt + dt) * h + y * p + dy) * w + x * p + dx];
+            {
+                long video = (((bi * c + ci) * f + t * pt + dt) * h + y * p + dy) * w + x * p + dx;
+                long tokens = (bi * fp * hp * wp + token) * features + feature++;
+                if (pack) dst[tokens] = src[video];
+                else dst[video] = src[tokens];
+            }
         }
-        return HostTensor.Float32(dst, b, fp * hp * wp, features);
-    }
-
-    /// <summary>_unpack_latents: [B, F·H·W, C·pt·p·p] with F, H, W the patch grid → [B, C, F·pt, H·p, W·p].</summary>
-    public static HostTensor UnpackVideo(HostTensor packed, long frames, long height, long width, int p, int pt)
-    {
-        long b = packed.Shape[0], features = packed.Shape[2], c = features / (pt * p * p);
-        if (packed.Rank != 3 || packed.Shape[1] != frames * height * width || c * pt * p * p != features)
-            throw new ArgumentException($"packed video latents {packed.ShapeText} do not hold a {frames}×{height}×{width} patch grid", nameof(packed));
-        var src = packed.Floats;
-        var dst = new float[src.LongLength];
-        long f = frames * pt, h = height * p, w = width * p;
-        for (long bi = 0; bi < b; bi++)
-        for (long t = 0; t < frames; t++)
-        for (long y = 0; y < height; y++)
-        for (long x = 0; x < width; x++)
-        {
-            long token = (t * height + y) * width + x;
-            long feature = 0;
-            for (long ci = 0; ci < c; ci++)
-            for (long dt = 0; dt < pt; dt++)
-            for (long dy = 0; dy < p; dy++)
-            for (long dx = 0; dx < p; dx++)
-                dst[(((bi * c + ci) * f + t * pt + dt) * h + y * p + dy) * w + x * p + dx] =
-                    src[(bi * frames * height * width + token) * features + feature++];
-        }
-        return HostTensor.Float32(dst, b, c, f, h, w);
     }
 
     /// <summary>_pack_audio_latents (whole mel axis per token): [B, C, L, M] → [B, L, C·M].</summary>
