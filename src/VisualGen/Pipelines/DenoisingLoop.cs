@@ -44,15 +44,19 @@ public static class DenoisingLoop
         int steps = scheduler.Timesteps.Count;
         long count = latents.Shape.Aggregate(1L, (a, b) => a * b);
         progress?.Report(new GenerationProgress("denoise", 0, steps));
-        for (int i = 0; i < steps; i++)
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var noisePred = predict(i, scheduler.Timesteps[i], latents);
-            long n = noisePred.Shape.Aggregate(1L, (a, b) => a * b);
-            if (n != count)
-                throw new InvalidOperationException($"model output has {n} values, latents have {count}");
-            scheduler.Step(noisePred, i, latents, latents, math);
-            progress?.Report(new GenerationProgress("denoise", i + 1, steps));
+            for (int i = 0; i < steps; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var noisePred = predict(i, scheduler.Timesteps[i], latents);
+                long n = noisePred.Shape.Aggregate(1L, (a, b) => a * b);
+                if (n != count)
+                    throw new InvalidOperationException($"model output has {n} values, latents have {count}");
+                scheduler.Step(noisePred, i, latents, latents, math);
+                progress?.Report(new GenerationProgress("denoise", i + 1, steps));
+            }
         }
+        finally { scheduler.ReleaseState(); }   // the history's device memory goes back now, not when the scheduler is collected
     }
 }

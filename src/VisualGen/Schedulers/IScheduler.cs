@@ -44,6 +44,10 @@ public interface IScheduler
     /// </summary>
     void Step(IEngineTensor modelOutput, int stepIndex, IEngineTensor sample, IEngineTensor prevSample, ITensorArithmetic math);
 
+    /// <summary>Frees the state a generation left where it computed (a multistep scheduler's history of device tensors); the
+    /// next <see cref="SetTimesteps"/> starts afresh either way.</summary>
+    void ReleaseState() { }
+
     /// <summary>Step into a new array.</summary>
     float[] Step(float[] modelOutput, int stepIndex, float[] sample)
     {

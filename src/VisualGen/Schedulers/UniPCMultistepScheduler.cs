@@ -71,6 +71,7 @@ public sealed class UniPCMultistepScheduler : IScheduler
         _timesteps = ts;
         _nextStep = -1;
         ReleaseHistory();
+        _released = false;
         _hasLastSample = false;
         _lowerOrderNums = 0;
         _thisOrder = 0;
@@ -90,6 +91,7 @@ public sealed class UniPCMultistepScheduler : IScheduler
 
     public void Step(IEngineTensor modelOutput, int stepIndex, IEngineTensor sample, IEngineTensor prevSample, ITensorArithmetic math)
     {
+        if (_released) throw new SchedulerException($"{Name}: its state was released after the last generation; call SetTimesteps to start again");
         long len = SchedulerSteps.Count(sample);
         SchedulerSteps.CheckStep(Name, stepIndex, ref _nextStep, _timesteps.Length, SchedulerSteps.Count(modelOutput), len, SchedulerSteps.Count(prevSample));
         if (_math is not null && !ReferenceEquals(_math, math) && _history.Count > 0)
@@ -120,6 +122,14 @@ public sealed class UniPCMultistepScheduler : IScheduler
         Predict(k, _lastSample, prevSample);
         if (_lowerOrderNums < Options.SolverOrder) _lowerOrderNums++;
     }
+
+    public void ReleaseState()
+    {
+        ReleaseHistory();
+        _released = true;
+    }
+
+    bool _released;
 
     void ReleaseHistory()
     {

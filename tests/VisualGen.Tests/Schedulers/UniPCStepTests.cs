@@ -136,4 +136,18 @@ public class UniPCStepTests
         // flow_shift 5, 4 steps: shift(0.75025) = 5·0.75025/(1 + 4·0.75025), float64 then float32.
         Assert.Equal((float)(5 * 0.75025 / (1 + 4 * 0.75025)), (float)b.Sigmas[1]);
     }
+
+    [Fact]
+    public void Released_state_must_be_set_up_again_before_stepping()
+    {
+        IScheduler sch = new UniPCMultistepScheduler(new UniPCMultistepOptions());
+        sch.SetTimesteps(4);
+        var x = new float[] { 0.5f, -1f, 2f };
+        var first = sch.Step(new float[] { 0.1f, 0.2f, 0.3f }, 0, x);
+        sch.ReleaseState();
+        var e = Assert.Throws<SchedulerException>(() => sch.Step(new float[] { 0.1f, 0.2f, 0.3f }, 1, first));
+        Assert.Contains("call SetTimesteps to start again", e.Message);
+        sch.SetTimesteps(4);
+        Assert.Equal(first, sch.Step(new float[] { 0.1f, 0.2f, 0.3f }, 0, x));
+    }
 }
