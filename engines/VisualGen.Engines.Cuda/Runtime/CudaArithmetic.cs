@@ -7,7 +7,8 @@ namespace VisualGen.Engines.Cuda.Runtime;
 /// <see cref="ITensorArithmetic"/> on the GPU: one vg_combine kernel per call on the default stream, waited for (a few
 /// microseconds; engines synchronize their own streams before handing tensors out, so no ordering is lost). Tensors it
 /// allocates are plain device allocations freed on dispose, independent of any engine, so latents and scheduler history
-/// outlive an engine that is released mid-generation (the A14B expert swap).
+/// outlive an engine that is released mid-generation (the A14B expert swap). It works on the calling thread's current
+/// device: one GPU per process today (several GPUs, issue 15, will need one instance per device).
 /// </summary>
 public sealed class CudaArithmetic : ITensorArithmetic
 {
