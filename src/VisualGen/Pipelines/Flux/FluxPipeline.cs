@@ -215,15 +215,14 @@ public sealed class FluxPipeline : IGenerationPipeline
         var math = resident.Arithmetic;
         using var cond = new StepInputs(Constants(guidance, imageIds, prompt));
         using var neg = negative is null ? null : new StepInputs(Constants(guidance, imageIds, negative));
-        var owned = new List<IEngineTensor>();
-        T Own<T>(T t) where T : IEngineTensor { owned.Add(t); return t; }
+        using var scope = new EngineTensorScope();
         IEngineTensor? last = null;
         try
         {
-            var sample = Own(resident.Upload(HostTensor.Float32(latents, shape)));
-            var guided = neg is null ? null : Own(math.Allocate(shape));
+            var sample = scope.Own(resident.Upload(HostTensor.Float32(latents, shape)));
+            var guided = neg is null ? null : scope.Own(math.Allocate(shape));
             // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
-            var timesteps = scheduler.Timesteps.Select(t => Own(resident.Upload(HostTensor.Float32([(float)t / 1000f], 1)))).ToList();
+            var timesteps = scheduler.Timesteps.Select(t => scope.Own(resident.Upload(HostTensor.Float32([(float)t / 1000f], 1)))).ToList();
             DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
             {
                 last?.Dispose();
@@ -242,7 +241,6 @@ public sealed class FluxPipeline : IGenerationPipeline
         finally
         {
             last?.Dispose();
-            foreach (var t in owned) t.Dispose();
         }
     }
 

@@ -194,42 +194,34 @@ public sealed class WanPipeline : IGenerationPipeline
         int batch = cfg ? 2 : 1;
         long n = latents.LongLength, c = condition?.Floats.LongLength ?? 0;
         long channels = shape[1] + (condition?.Shape[1] ?? 0);
-        var owned = new List<IEngineTensor>();
-        T Own<T>(T t) where T : IEngineTensor { owned.Add(t); return t; }
-        try
+        using var scope = new EngineTensorScope();
+        var sample = scope.Own(first.Upload(HostTensor.Float32(latents, shape)));
+        var hidden = scope.Own(math.Allocate([batch, channels, .. shape[2..]]));
+        var guided = scope.Own(math.Allocate(shape));
+        if (condition is not null)
         {
-            var sample = Own(first.Upload(HostTensor.Float32(latents, shape)));
-            var hidden = Own(math.Allocate([batch, channels, .. shape[2..]]));
-            var guided = Own(math.Allocate(shape));
-            if (condition is not null)
-            {
-                // I2V: cat([latents, condition], dim=1) per batch row; the condition part never changes
-                var cond = Own(first.Upload(condition));
-                for (int b = 0; b < batch; b++) math.Copy(hidden, b * (n + c) + n, cond, 0, c);
-            }
-            var stepTimesteps = timesteps.Select(t => Own(first.Upload(TimestepInput((float)t, batch, tokens)))).ToList();
-            DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
-            {
-                string expert = expertAt(t);
-                ReleaseOtherExpert(expert);
-                for (int b = 0; b < batch; b++) math.Copy(hidden, b * (n + c), x, 0, n);
-                using var output = stepInputs.RunResident(Engine(expert), new Dictionary<string, IEngineTensor>
-                {
-                    ["hidden_states"] = hidden,
-                    ["timestep"] = stepTimesteps[step],
-                }, "sample");
-                // classifier-free guidance: uncond + scale·(cond − uncond) = scale·cond + (1 − scale)·uncond
-                float scale = scaleAt(t);
-                if (cfg) math.Combine(guided, 0, n, [new LinearTerm(scale, output, 0), new LinearTerm(1 - scale, output, n)]);
-                else math.Copy(guided, 0, output, 0, n);
-                return guided;
-            }, progress, ct);
-            return sample.ToHost().Floats;
+            // I2V: cat([latents, condition], dim=1) per batch row; the condition part never changes
+            var cond = scope.Own(first.Upload(condition));
+            for (int b = 0; b < batch; b++) math.Copy(hidden, b * (n + c) + n, cond, 0, c);
         }
-        finally
+        var stepTimesteps = timesteps.Select(t => scope.Own(first.Upload(TimestepInput((float)t, batch, tokens)))).ToList();
+        DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
         {
-            foreach (var t in owned) t.Dispose();
-        }
+            string expert = expertAt(t);
+            ReleaseOtherExpert(expert);
+            for (int b = 0; b < batch; b++) math.Copy(hidden, b * (n + c), x, 0, n);
+            using var output = stepInputs.RunResident(Engine(expert), new Dictionary<string, IEngineTensor>
+            {
+                ["hidden_states"] = hidden,
+                ["timestep"] = stepTimesteps[step],
+            }, "sample");
+            // classifier-free guidance: uncond + scale·(cond − uncond) = scale·cond + (1 − scale)·uncond
+            float scale = scaleAt(t);
+            if (cfg) math.Combine(guided, 0, n, [new LinearTerm(scale, output, 0), new LinearTerm(1 - scale, output, n)]);
+            else math.Copy(guided, 0, output, 0, n);
+            return guided;
+        }, progress, ct);
+        return sample.ToHost().Floats;
     }
 
     /// <summary>The transformer's timestep input: one value per batch row, or per token (Wan 2.2 TI2V's expand_timesteps).</summary>
