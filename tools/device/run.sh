@@ -132,22 +132,29 @@ if has bench && [ -f "$OUT/results.md" ]; then echo; cat "$OUT/results.md"; elif
 # 480x832x17 4-step configuration (ours from an empty engine cache: the cold first run) and 480x832x81 50 steps.
 # E2E_CONFIGS overrides the list ("H W FRAMES STEPS" separated by commas), E2E_ATTENTION the attention precisions of
 # our runs (bf16 default; "bf16,fp8" runs both in one process, sharing the text encoder and VAE).
-if has e2e; then
+# The end-to-end stages' setup: diffusers' source on PYTHONPATH, ONNX Runtime unpacked, the native library; GPU memory
+# sampled every 250 ms into $1 ($GPUMEM). `samples` counts the samples so far; `peak N` is the peak after the N-th.
+e2e_setup() {
   mkdir -p /tmp/py "$W" && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
   [ -f .publish/libonnxruntime.so ] || xz -dk .publish/libonnxruntime.so.xz
   export PYTHONPATH=/tmp/py PYTHONUNBUFFERED=1 VISUALGEN_NATIVE_LIB="$PWD/$LIB" DOTNET_gcServer=1
-  export VG_TOKENIZER="$PWD/.peer/conformance/wan21_t2v/checkpoint/tokenizer"
-  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 250 > "$OUT/gpumem.csv" 2>/dev/null &
+  GPUMEM=$1
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 250 > "$GPUMEM" 2>/dev/null &
   SMI_PID=$!
-  peak() { awk -v a="$1" 'NR > a && $1 > m { m = $1 } END { printf "%.1f GiB", m / 1024 }' "$OUT/gpumem.csv"; }
+}
+samples() { wc -l < "$GPUMEM"; }
+peak() { awk -v a="$1" 'NR > a && $1 > m { m = $1 } END { printf "%.1f GiB", m / 1024 }' "$GPUMEM"; }
+if has e2e; then
+  e2e_setup "$OUT/gpumem.csv"
+  export VG_TOKENIZER="$PWD/.peer/conformance/wan21_t2v/checkpoint/tokenizer"
   t0=$(date +%s); python3 .peer/bench_e2e_wan.py make "$W" 2>&1 | tail -2 | tee "$OUT/e2e.log"
   echo "checkpoint: $(du -sb "$W/wan13b_full" | awk '{printf "%.2f GB", $1/1e9}') (made in $(( $(date +%s) - t0 )) s)" | tee -a "$OUT/e2e.log"
   IFS=',' read -ra CONFIGS <<< "${E2E_CONFIGS:-480 832 17 4,480 832 81 50}"
   for cfg in "${CONFIGS[@]}"; do
     read -r H Wd F S <<< "$cfg"
-    a=$(wc -l < "$OUT/gpumem.csv"); python3 .peer/bench_e2e_wan.py run "$W" $H $Wd $F $S 2>&1 | grep -E "diffusers e2e|Error|error" | tee -a "$OUT/e2e.log"
+    a=$(samples); python3 .peer/bench_e2e_wan.py run "$W" $H $Wd $F $S 2>&1 | grep -E "diffusers e2e|Error|error" | tee -a "$OUT/e2e.log"
     echo "  diffusers GPU memory used (nvidia-smi peak): $(peak $a)" | tee -a "$OUT/e2e.log"
-    a=$(wc -l < "$OUT/gpumem.csv"); t0=$(date +%s)
+    a=$(samples); t0=$(date +%s)
     .publish/visualgen-bench e2e "$W/wan13b_full" /tmp/e2ecache $H $Wd $F $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2e_ours_${F}.log" 2>&1 || { status=1; tail -5 "$OUT/e2e_ours_${F}.log"; }
     grep -E "^TABLE|peak host|decode profile|one later chunk" "$OUT/e2e_ours_${F}.log" | tee -a "$OUT/e2e.log"
     echo "  ours: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a); engine cache $(du -sb /tmp/e2ecache | awk '{printf "%.2f GB", $1/1e9}')" | tee -a "$OUT/e2e.log"
@@ -172,13 +179,8 @@ fi
 # be two calls on the same warm machine ($VG_WORK and /tmp/e2efluxcache stay while it is held).
 if has e2eflux; then
   fpart() { [[ " ${E2E_FLUX_PARTS:-make diffusers ours} " == *" $1 "* ]]; }
-  mkdir -p /tmp/py "$W" && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
-  [ -f .publish/libonnxruntime.so ] || xz -dk .publish/libonnxruntime.so.xz
-  export PYTHONPATH=/tmp/py PYTHONUNBUFFERED=1 VISUALGEN_NATIVE_LIB="$PWD/$LIB" DOTNET_gcServer=1
+  e2e_setup "$OUT/gpumem_flux.csv"
   export VG_FLUX_TOKENIZERS="$PWD/.peer/conformance/flux1/checkpoint"
-  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 250 > "$OUT/gpumem_flux.csv" 2>/dev/null &
-  SMI_PID=$!
-  peak() { awk -v a="$1" 'NR > a && $1 > m { m = $1 } END { printf "%.1f GiB", m / 1024 }' "$OUT/gpumem_flux.csv"; }
   echo "disk before: $(df -h --output=avail "$W" | tail -1) free in $W" | tee "$OUT/e2eflux.log"
   # model_index.json is written last: its presence means a complete folder
   if [ -f "$W/flux1dev_full/model_index.json" ]; then
@@ -194,12 +196,12 @@ if has e2eflux; then
   for cfg in "${CONFIGS[@]}"; do
     read -r H Wd S <<< "$cfg"
     if fpart diffusers; then
-      a=$(wc -l < "$OUT/gpumem_flux.csv"); python3 tools/bench/bench_e2e_flux.py run "$W" $H $Wd $S > "$OUT/e2eflux_diffusers_${H}x${Wd}_${S}.log" 2>&1 || status=1
+      a=$(samples); python3 tools/bench/bench_e2e_flux.py run "$W" $H $Wd $S > "$OUT/e2eflux_diffusers_${H}x${Wd}_${S}.log" 2>&1 || status=1
       grep -E "diffusers e2e|Error|error" "$OUT/e2eflux_diffusers_${H}x${Wd}_${S}.log" | tail -5 | tee -a "$OUT/e2eflux.log"
       echo "  diffusers GPU memory used (nvidia-smi peak): $(peak $a)" | tee -a "$OUT/e2eflux.log"
     fi
     fpart ours || continue
-    a=$(wc -l < "$OUT/gpumem_flux.csv"); t0=$(date +%s)
+    a=$(samples); t0=$(date +%s)
     .publish/visualgen-bench e2e-flux "$W/flux1dev_full" /tmp/e2efluxcache $H $Wd $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log" 2>&1 || { status=1; tail -5 "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log"; }
     grep -E "^TABLE|peak host" "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log" | tee -a "$OUT/e2eflux.log"
     echo "  ours: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a); engine cache $(du -sb /tmp/e2efluxcache | awk '{printf "%.2f GB", $1/1e9}')" | tee -a "$OUT/e2eflux.log"
