@@ -62,14 +62,7 @@ public static class Ltx2Latents
     {
         if (latents.Rank != 4) throw new ArgumentException($"audio latents must be [batch, channels, length, mel_bins], got {latents.ShapeText}", nameof(latents));
         long b = latents.Shape[0], c = latents.Shape[1], l = latents.Shape[2], m = latents.Shape[3];
-        var src = latents.Floats;
-        var dst = new float[src.LongLength];
-        for (long bi = 0; bi < b; bi++)
-        for (long ci = 0; ci < c; ci++)
-        for (long li = 0; li < l; li++)
-        for (long mi = 0; mi < m; mi++)
-            dst[((bi * l + li) * c + ci) * m + mi] = src[((bi * c + ci) * l + li) * m + mi];
-        return HostTensor.Float32(dst, b, l, c * m);
+        return HostTensor.Float32(SwapMiddleAxes(latents.Floats, b, c, l, m), b, l, c * m);
     }
 
     /// <summary>_unpack_audio_latents: [B, L, C·M] → [B, C, L, M].</summary>
@@ -78,14 +71,18 @@ public static class Ltx2Latents
         long b = packed.Shape[0], l = packed.Shape[1], c = packed.Shape[2] / melBins;
         if (packed.Rank != 3 || c * melBins != packed.Shape[2])
             throw new ArgumentException($"packed audio latents {packed.ShapeText} do not hold {melBins} mel bins per channel", nameof(packed));
-        var src = packed.Floats;
+        return HostTensor.Float32(SwapMiddleAxes(packed.Floats, b, l, c, melBins), b, c, l, melBins);
+    }
+
+    /// <summary>[B, D1, D2, inner] → [B, D2, D1, inner]: audio packing (channels and length swap) and its inverse.</summary>
+    static float[] SwapMiddleAxes(float[] src, long b, long d1, long d2, long inner)
+    {
         var dst = new float[src.LongLength];
         for (long bi = 0; bi < b; bi++)
-        for (long li = 0; li < l; li++)
-        for (long ci = 0; ci < c; ci++)
-        for (long mi = 0; mi < melBins; mi++)
-            dst[((bi * c + ci) * l + li) * melBins + mi] = src[((bi * l + li) * c + ci) * melBins + mi];
-        return HostTensor.Float32(dst, b, c, l, melBins);
+        for (long i = 0; i < d1; i++)
+        for (long j = 0; j < d2; j++)
+            Array.Copy(src, ((bi * d1 + i) * d2 + j) * inner, dst, ((bi * d2 + j) * d1 + i) * inner, inner);
+        return dst;
     }
 
     /// <summary>(x − mean) / std over the last axis (the audio VAE's statistics on packed audio latents).</summary>
