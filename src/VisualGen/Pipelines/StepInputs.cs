@@ -18,46 +18,28 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
     public HostTensor Run(IEngine engine, IReadOnlyDictionary<string, HostTensor> perStep, string output, bool withConstants = true)
     {
         var resident = engine.AsResident();
-        var inputs = new Dictionary<string, IEngineTensor>();
-        var uploaded = new List<IEngineTensor>();
-        try
-        {
-            foreach (var (name, value) in constant)
-            {
-                if (!withConstants) continue;
-                if (!_resident.TryGetValue((engine, name), out var t)) _resident[(engine, name)] = t = resident.Upload(value);
-                inputs[name] = t;
-            }
-            foreach (var (name, value) in perStep)
-            {
-                var t = resident.Upload(value);
-                uploaded.Add(t);
-                inputs[name] = t;
-            }
-            var outputs = resident.RunResident(inputs);
-            try
-            {
-                return outputs.TryGetValue(output, out var o) ? o.ToHost()
-                    : throw new EngineException($"engine '{engine.Manifest.Component}' has no output '{output}'");
-            }
-            finally { foreach (var o in outputs.Values) o.Dispose(); }
-        }
-        finally { foreach (var t in uploaded) t.Dispose(); }
+        using var uploads = new EngineTensorScope();
+        var inputs = perStep.ToDictionary(kv => kv.Key, kv => (IEngineTensor)uploads.Own(resident.Upload(kv.Value)));
+        using var result = Invoke(engine, resident, inputs, output, withConstants);
+        return result.ToHost();
     }
 
     /// <summary>Runs <paramref name="engine"/> on the constant inputs plus <paramref name="perStep"/>, all where it computes;
     /// returns <paramref name="output"/> there (the caller disposes it). Nothing crosses to the host.</summary>
-    public IEngineTensor RunResident(IEngine engine, IReadOnlyDictionary<string, IEngineTensor> perStep, string output)
+    public IEngineTensor RunResident(IEngine engine, IReadOnlyDictionary<string, IEngineTensor> perStep, string output) =>
+        Invoke(engine, engine.AsResident(), perStep, output, withConstants: true);
+
+    IEngineTensor Invoke(IEngine engine, IResidentEngine resident, IReadOnlyDictionary<string, IEngineTensor> perStep, string output, bool withConstants)
     {
-        var resident = engine.AsResident();
         var inputs = new Dictionary<string, IEngineTensor>(perStep);
-        foreach (var (name, value) in constant)
-        {
-            // an input the engine reads on the host (position ids) stays there: uploading it would mean a read-back per call
-            if (!_resident.TryGetValue((engine, name), out var t))
-                _resident[(engine, name)] = t = resident.ReadsOnHost(name) ? new HostResidentTensor(value) : resident.Upload(value);
-            inputs[name] = t;
-        }
+        if (withConstants)
+            foreach (var (name, value) in constant)
+            {
+                // an input the engine reads on the host (position ids) stays there: uploading it would mean a read-back per call
+                if (!_resident.TryGetValue((engine, name), out var t))
+                    _resident[(engine, name)] = t = resident.ReadsOnHost(name) ? new HostResidentTensor(value) : resident.Upload(value);
+                inputs[name] = t;
+            }
         var outputs = resident.RunResident(inputs);
         IEngineTensor? result = null;
         foreach (var (name, t) in outputs)
