@@ -5,11 +5,11 @@ namespace VisualGen.Exporter.Commands;
 
 /// <summary>
 /// A command's run settings: the <c>--config FILE</c> YAML (<see cref="VisualGenConfig"/>) with the command line's
-/// --engine, --engine-cache/--cache, --gpu-memory and --attention over it (a flag wins over the file).
+/// --engine, --engine-cache/--cache, --gpu-memory, --attention and --vae-dtype over it (a flag wins over the file).
 /// </summary>
 public static class RunConfiguration
 {
-    public static readonly string[] Flags = ["config", "engine", "engine-cache", "cache", "attention", "gpu-memory", .. QuantizationFlags.Flags];
+    public static readonly string[] Flags = ["config", "engine", "engine-cache", "cache", "attention", "gpu-memory", "vae-dtype", .. QuantizationFlags.Flags];
 
     public static VisualGenConfig FromFlags(CommandLine cl)
     {
@@ -27,6 +27,7 @@ public static class RunConfiguration
             EngineCache = cache ?? file.EngineCache,
             GpuMemoryGib = cl.String("gpu-memory") is { } g ? Runtime.GpuMemory(g) / (double)(1L << 30) : file.GpuMemoryGib,
             Attention = cl.String("attention") is { } precision ? file.Attention with { Precision = precision } : file.Attention,
+            VaeDtype = cl.String("vae-dtype") ?? file.VaeDtype,
             Quantization = QuantizationFlags.Parse(cl) ?? file.Quantization,
         };
     }
@@ -34,5 +35,5 @@ public static class RunConfiguration
     public static long? GpuMemoryBytes(VisualGenConfig c) => c.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null;
 
     public static EngineProvider CreateEngineProvider(VisualGenConfig c, IProgress<string>? log, bool embedWeights = false) =>
-        Runtime.CreateEngineProvider(c.EngineCache, c.Engine, log, c.Attention.Precision, GpuMemoryBytes(c), c.Quantization, embedWeights);
+        Runtime.CreateEngineProvider(c.EngineCache, c.Engine, log, c.Attention.Precision, GpuMemoryBytes(c), c.Quantization, embedWeights, c.VaeDtype);
 }

@@ -46,9 +46,12 @@ public static class Runtime
         ["T5EncoderModel"] = NativePrecision.Bf16,
         ["CLIPVisionModel"] = NativePrecision.Bf16,
         ["CLIPTextModel"] = NativePrecision.Bf16,
+        ["Qwen2_5_VLForConditionalGeneration"] = NativePrecision.Bf16,
+        ["Mistral3ForConditionalGeneration"] = NativePrecision.Bf16,
         ["AutoencoderKL"] = NativePrecision.Float32,
         ["AutoencoderKLWan"] = NativePrecision.Float32,
         ["AutoencoderKLQwenImage"] = NativePrecision.Float32,
+        ["AutoencoderKLFlux2"] = NativePrecision.Float32,
     };
 
     public enum NativePrecision { Bf16, Float32 }
@@ -67,6 +70,22 @@ public static class Runtime
         return precision;
     }
 
+    /// <summary>--vae-dtype: "fp32" (default: diffusers runs the VAEs in float32) or "bf16" (the VAEs' convolutions and
+    /// GEMMs in bf16 on the native CUDA engine: faster and half the activation memory, at cosine ≈ 0.9999 instead of
+    /// 0.999999 against float32). Returns the precision of the VAE classes.</summary>
+    public static NativePrecision VaePrecision(string? vaeDtypeFlag, string? engineFlag)
+    {
+        var precision = (vaeDtypeFlag ?? "fp32") switch
+        {
+            "fp32" => NativePrecision.Float32,
+            "bf16" => NativePrecision.Bf16,
+            var other => throw new UsageException($"unknown VAE dtype '{other}'; available: fp32, bf16"),
+        };
+        if (precision == NativePrecision.Bf16 && engineFlag != "native-cuda")
+            throw new UsageException($"--vae-dtype bf16 runs on the native CUDA engine; add --engine native-cuda (the engine is {engineFlag ?? "ort-cpu"}, which runs the VAE in fp32)");
+        return precision;
+    }
+
     /// <summary>--gpu-memory: GiB (a positive number) → bytes; null when not given.</summary>
     public static long? GpuMemory(string? flag)
     {
@@ -77,15 +96,18 @@ public static class Runtime
     }
 
     public static EngineProvider CreateEngineProvider(string? cacheFlag, string? engineFlag, IProgress<string>? log, string? attentionFlag = null,
-        long? gpuMemoryBudget = null, VisualGen.Quantization.QuantizationConfig? quantization = null, bool embedWeights = false)
+        long? gpuMemoryBudget = null, VisualGen.Quantization.QuantizationConfig? quantization = null, bool embedWeights = false,
+        string? vaeDtypeFlag = null)
     {
         var overrides = new Dictionary<string, IEngineBackend>();
         var attention = Attention(attentionFlag, engineFlag);
+        var vae = VaePrecision(vaeDtypeFlag, engineFlag);
         if (engineFlag == "native-cuda")
         {
             var bf16 = new CudaBackend { Attention = attention };
             var fp32 = new CudaBackend { Attention = attention, Bf16MinRows = long.MaxValue };
-            foreach (var (c, precision) in NativeClasses) overrides[c] = precision == NativePrecision.Float32 ? fp32 : bf16;
+            // the Float32 classes are the VAEs: --vae-dtype bf16 moves them to the bf16 backend
+            foreach (var (c, precision) in NativeClasses) overrides[c] = precision == NativePrecision.Float32 && vae == NativePrecision.Float32 ? fp32 : bf16;
         }
         return new(new EngineCache(CacheDirectory(cacheFlag)), Backend(engineFlag), ComponentExporterRegistry.CreateDefault(),
             new EngineBuildOptions { Opset = Onnx.OnnxWriter.Opset, EmbedWeights = embedWeights })

@@ -4,7 +4,7 @@ namespace VisualGen;
 
 /// <summary>
 /// How <see cref="VisualGenPipeline.Load"/> runs a model: what the command line's --engine, --engine-cache,
-/// --attention and --gpu-memory flags say, and where export/build lines go.
+/// --attention, --vae-dtype and --gpu-memory flags say, and where export/build lines go.
 /// </summary>
 public sealed record VisualGenOptions
 {
@@ -24,6 +24,9 @@ public sealed record VisualGenOptions
     /// <summary>Self-attention precision; <see cref="AttentionPrecision.Fp8"/> needs the "native-cuda" engine.</summary>
     public AttentionPrecision Attention { get; init; } = AttentionPrecision.Bf16;
 
+    /// <summary>The VAEs' precision on the native CUDA engine: "fp32" (default, as diffusers runs them) or "bf16".</summary>
+    public string VaeDtype { get; init; } = "fp32";
+
     /// <summary>GPU memory (bytes) the pipeline's engines may hold together; null: no limit.</summary>
     public long? GpuMemoryBudget { get; init; }
 
@@ -42,6 +45,7 @@ public sealed record VisualGenOptions
         Engine = config.Engine ?? OrtCpu,
         EngineCacheDirectory = config.EngineCache,
         Attention = config.Attention.Precision == "fp8" ? AttentionPrecision.Fp8 : AttentionPrecision.Bf16,
+        VaeDtype = config.VaeDtype ?? "fp32",
         GpuMemoryBudget = config.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null,
         Quantization = config.Quantization,
     };
@@ -55,6 +59,10 @@ public sealed record VisualGenOptions
             throw new ArgumentException($"unknown attention precision {(int)Attention}; use {nameof(AttentionPrecision)}.Bf16 or .Fp8", nameof(Attention));
         if (Attention == AttentionPrecision.Fp8 && Engine != NativeCuda)
             throw new ArgumentException($"FP8 attention runs on the native CUDA engine; set {nameof(Engine)} = \"{NativeCuda}\" (it is \"{Engine}\")", nameof(Attention));
+        if (VaeDtype is not ("fp32" or "bf16"))
+            throw new ArgumentException($"unknown VAE dtype '{VaeDtype}'; set {nameof(VaeDtype)} to \"fp32\" or \"bf16\"", nameof(VaeDtype));
+        if (VaeDtype == "bf16" && Engine != NativeCuda)
+            throw new ArgumentException($"a bf16 VAE runs on the native CUDA engine; set {nameof(Engine)} = \"{NativeCuda}\" (it is \"{Engine}\")", nameof(VaeDtype));
         if (GpuMemoryBudget is <= 0)
             throw new ArgumentException($"{nameof(GpuMemoryBudget)} must be a positive number of bytes (or null for no limit), got {GpuMemoryBudget}", nameof(GpuMemoryBudget));
     }

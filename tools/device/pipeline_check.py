@@ -2,7 +2,7 @@
 the rest on ONNX Runtime CPU) and compares --save-tensors with the float32 diffusers goldens. bf16 on the GPU: the bar is
 cosine >= 0.999 (the conformance README's reduced-precision rule); max abs error is reported too.
 
-    python3 tools/device/pipeline_check.py "CLI COMMAND" [--attention bf16|fp8] FIXTURE_DIR [FIXTURE_DIR ...]
+    python3 tools/device/pipeline_check.py "CLI COMMAND" [--attention bf16|fp8] [--vae-dtype fp32|bf16] FIXTURE_DIR [FIXTURE_DIR ...]
 """
 import json
 import math
@@ -23,7 +23,7 @@ def cosine(a, b):
     return dot / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
 
 
-def run(cli, fx, attention):
+def run(cli, fx, attention, vae):
     meta = json.load(open(os.path.join(fx, "golden.json")))
     gold = st.read(os.path.join(fx, "golden.safetensors"))
     tmp = tempfile.mkdtemp()
@@ -31,7 +31,7 @@ def run(cli, fx, attention):
     st.write(lat, {"latents": gold["pipeline.latents_init"]})
     args = cli.split() + ["generate", "--model", os.path.join(fx, "checkpoint"), "--engine", "native-cuda",
             "--engine-cache", "/tmp/vgcache", "--latents", lat, "--save-tensors", out,
-            "--output", os.path.join(tmp, "out"), "--format", "png", "--attention", attention]
+            "--output", os.path.join(tmp, "out"), "--format", "png", "--attention", attention, "--vae-dtype", vae]
     for k, v in meta["call"].items():
         if k == "image":
             args += ["--image", os.path.join(fx, v)]
@@ -42,7 +42,7 @@ def run(cli, fx, attention):
     secs = time.time() - t0
     fam = os.path.basename(fx.rstrip("/"))
     if p.returncode != 0:
-        print(f"| {fam}, {attention} attention | FAILED ({p.returncode}) | | | {(p.stdout + p.stderr).strip().splitlines()[-1][:160]} |")
+        print(f"| {fam}, {attention} attention{label(vae)} | FAILED ({p.returncode}) | | | {(p.stdout + p.stderr).strip().splitlines()[-1][:160]} |")
         return False
     got = st.read(out)
     ok = True
@@ -54,18 +54,26 @@ def run(cli, fx, attention):
         ok &= c >= 0.999
         cells.append(f"cos {c:.6f}, max abs {m:.2e}")
     built = "engines built" if "building transformer with native-cuda" in p.stderr else "engines from the cache"
-    print(f"| {fam}, {attention} attention | {'ok' if ok else 'FAIL'} | {cells[0]} | {cells[1]} | {secs:.1f} s ({built}) |")
+    print(f"| {fam}, {attention} attention{label(vae)} | {'ok' if ok else 'FAIL'} | {cells[0]} | {cells[1]} | {secs:.1f} s ({built}) |")
     return ok
+
+
+def label(vae):
+    return "" if vae == "fp32" else f", {vae} VAE"
 
 
 def main():
     cli, fixtures = sys.argv[1], sys.argv[2:]
-    attention = "bf16"
-    if fixtures[:1] == ["--attention"]:
-        attention, fixtures = fixtures[1], fixtures[2:]
+    attention, vae = "bf16", "fp32"
+    while fixtures[:1] in (["--attention"], ["--vae-dtype"]):
+        if fixtures[0] == "--attention":
+            attention = fixtures[1]
+        else:
+            vae = fixtures[1]
+        fixtures = fixtures[2:]
     print("| fixture | cos >= 0.999 | latents_final | output | time |")
     print("| --- | --- | --- | --- | --- |")
-    results = [run(cli, fx, attention) for fx in fixtures]
+    results = [run(cli, fx, attention, vae) for fx in fixtures]
     return 0 if all(results) else 1
 
 

@@ -156,7 +156,7 @@ if has e2e; then
     echo "  diffusers GPU memory used (nvidia-smi peak): $(peak $a)" | tee -a "$OUT/e2e.log"
     a=$(samples); t0=$(date +%s)
     .publish/visualgen-bench e2e "$W/wan13b_full" /tmp/e2ecache $H $Wd $F $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2e_ours_${F}.log" 2>&1 || { status=1; tail -5 "$OUT/e2e_ours_${F}.log"; }
-    grep -E "^TABLE|peak host|decode profile|one later chunk" "$OUT/e2e_ours_${F}.log" | tee -a "$OUT/e2e.log"
+    grep -E "^TABLE|peak host|decode profile|decode bf16|one later chunk" "$OUT/e2e_ours_${F}.log" | tee -a "$OUT/e2e.log"
     echo "  ours: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a); engine cache $(du -sb /tmp/e2ecache | awk '{printf "%.2f GB", $1/1e9}')" | tee -a "$OUT/e2e.log"
   done
   # E2E_WARM="H W FRAMES STEPS": one more process of ours on the cache the runs above filled (a warm start: process start
@@ -225,6 +225,14 @@ if has awkward; then
   rm -rf /tmp/vgwork-awkward
   .publish/visualgen-bench awkward /tmp/vgwork-awkward 2> "$OUT/awkward.log" > "$OUT/awkward.md" || status=1
   cat "$OUT/awkward.md"; grep -E "rror|Unhandled" "$OUT/awkward.log" | head -5
+  # AWKWARD_NO_TF32=1: the same again with TF32 off in cuDNN and cuBLAS (NVIDIA_TF32_OVERRIDE=0): how much of a gap is
+  # the fp32 convolutions' TF32 math
+  if [ "${AWKWARD_NO_TF32:-0}" = 1 ]; then
+    rm -rf /tmp/vgwork-awkward
+    echo "awkward, NVIDIA_TF32_OVERRIDE=0:"
+    NVIDIA_TF32_OVERRIDE=0 .publish/visualgen-bench awkward /tmp/vgwork-awkward 2> "$OUT/awkward_notf32.log" > "$OUT/awkward_notf32.md" || status=1
+    cat "$OUT/awkward_notf32.md"
+  fi
 fi
 # The whole pipeline on the GPU through the CLI (carry .publish-cli = self-contained src/VisualGen.Cli, or .publish,
 # whose `visualgen-bench cli` is the same CliApp; libonnxruntime.so xz-compressed to fit the carried tree, .peer =
@@ -234,6 +242,10 @@ if has pipeline; then
   [ -f $D/libonnxruntime.so ] || xz -dk $D/libonnxruntime.so.xz
   export VISUALGEN_NATIVE_LIB="$PWD/$LIB"
   python3 tools/device/pipeline_check.py "$C" .peer/conformance/*/ | tee "$OUT/pipeline.md" || status=1
+  # PIPELINE_VAE_BF16=1 adds a pass with --vae-dtype bf16 (the VAEs in bf16 on the GPU)
+  if [ "${PIPELINE_VAE_BF16:-0}" = 1 ]; then
+    python3 tools/device/pipeline_check.py "$C" --vae-dtype bf16 .peer/conformance/*/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1
+  fi
   # PIPELINE_FP8=0 skips the FP8-attention pass
   if [ "${PIPELINE_FP8:-1}" != 0 ]; then
     python3 tools/device/pipeline_check.py "$C" --attention fp8 .peer/conformance/*/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1

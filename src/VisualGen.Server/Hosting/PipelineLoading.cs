@@ -25,7 +25,7 @@ public static class PipelineLoading
             log.LogInformation("no --model given: serving the built-in tiny demo model at {Model}. {Notice}", model, DemoModel.Notice);
         }
         string cache = Runtime.CacheDirectory(options.EngineCacheDir);
-        var engines = Runtime.CreateEngineProvider(cache, options.Engine, new Progress(log), options.Attention, Runtime.GpuMemory(options.GpuMemory), options.Quantization);
+        var engines = Runtime.CreateEngineProvider(cache, options.Engine, new Progress(log), options.Attention, Runtime.GpuMemory(options.GpuMemory), options.Quantization, vaeDtypeFlag: options.VaeDtype);
         try
         {
             var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);

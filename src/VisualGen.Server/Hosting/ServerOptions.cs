@@ -20,6 +20,8 @@ public sealed record ServerOptions
     public string? Engine { get; init; }
     /// <summary>Self-attention precision on the native CUDA engine ("bf16", "fp8"); null: bf16.</summary>
     public string? Attention { get; init; }
+    /// <summary>The VAEs' precision on the native CUDA engine ("fp32", "bf16"); null: fp32.</summary>
+    public string? VaeDtype { get; init; }
     /// <summary>GPU memory (GiB, as given) the pipeline's engines may hold together; null: no limit.</summary>
     public string? GpuMemory { get; init; }
     /// <summary>Dynamic quantization of the transformer's linears (--quant-algo, --quant-ignore); null: none.</summary>
@@ -76,9 +78,9 @@ public sealed record ServerOptions
     public const string ApiKeysVariable = "VISUALGEN_API_KEYS";
 
     public const string Usage =
-        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8]\n" +
+        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8] [--vae-dtype fp32|bf16]\n" +
         "                        [--gpu-memory GiB] [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]\n" +
-        "                        [--config FILE.yaml]   (engine, engine_cache, gpu_memory, attention_config, quant_config; flags win)\n" +
+        "                        [--config FILE.yaml]   (engine, engine_cache, gpu_memory, vae_dtype, attention_config, quant_config; flags win)\n" +
         "                        [--port N | --urls URLS] [--public-url URL] [--data DIR] [--store postgres://USER:PASSWORD@HOST:PORT/DB] [--outputs DIR] [--lease AGE]\n" +
         "                        [--retention-max-age AGE] [--retention-max-bytes N] [--retention-sweep AGE]   (AGE: 90s, 30m, 24h, 7d)\n" +
         "                        [--queue-size N] [--shutdown-grace AGE] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
@@ -125,6 +127,7 @@ public sealed record ServerOptions
                 "--engine-cache" => o with { EngineCacheDir = Value() },
                 "--engine" => o with { Engine = Value() },
                 "--attention" => o with { Attention = Value() },
+                "--vae-dtype" => o with { VaeDtype = Value() },
                 "--gpu-memory" => o with { GpuMemory = CheckedGpuMemory(Value()) },
                 "--quant-algo" => o with { Quantization = CheckedQuantization(Value(), o.Quantization?.Ignore) },
                 "--quant-ignore" => o with { Quantization = o.Quantization is { } q ? q with { Ignore = Patterns(Value()) } : throw new ArgumentException("--quant-ignore needs --quant-algo before it") },
@@ -166,6 +169,7 @@ public sealed record ServerOptions
                 CacheDit = c.CacheDit,
                 EngineCacheDir = o.EngineCacheDir ?? c.EngineCache,
                 Attention = o.Attention ?? c.Attention.Precision,
+                VaeDtype = o.VaeDtype ?? c.VaeDtype,
                 GpuMemory = o.GpuMemory ?? (c.GpuMemoryGib is double g ? g.ToString(CultureInfo.InvariantCulture) : null),
             };
         }

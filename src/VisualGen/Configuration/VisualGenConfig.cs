@@ -27,6 +27,9 @@ public sealed record VisualGenConfig
 
     public AttentionConfig Attention { get; init; } = new();
 
+    /// <summary><c>vae_dtype</c>: fp32 (the default, as diffusers runs the VAEs) or bf16 (native-cuda only).</summary>
+    public string? VaeDtype { get; init; }
+
     public ParallelConfig Parallel { get; init; } = new();
 
     /// <summary><c>quant_config</c>: dynamic quantization of the transformers' linears when their graphs are built
@@ -57,6 +60,7 @@ public sealed record VisualGenConfig
             EngineCache = root.String("engine_cache"),
             GpuMemoryGib = root.Number("gpu_memory", min: 1.0 / 1024),
             Attention = AttentionConfig.Read(root.Section("attention_config")),
+            VaeDtype = root.String("vae_dtype", "fp32", "bf16"),
             Parallel = ParallelConfig.Read(root.Section("parallel_config")),
             Quantization = ReadQuantization(root.Section("quant_config"), origin),
         };
@@ -69,6 +73,8 @@ public sealed record VisualGenConfig
         root.Refuse("pipeline_config", "no pipeline takes per-architecture knobs yet");
         root.Refuse("model", "name the model on the command line (--model) or in VisualGenPipeline.Load");
         root.RejectUnknown();
+        if (config.VaeDtype == "bf16" && config.Engine is not "native-cuda")
+            throw new ConfigException(origin, $"vae_dtype: bf16 runs on the native CUDA engine; set engine: native-cuda (it is {config.Engine ?? "ort-cpu, the default"})");
         if (config.Attention.Precision == "fp8" && config.Engine is not "native-cuda")
             throw new ConfigException(origin, $"attention_config.quant_attention_config (FP8 attention) runs on the native CUDA engine; set engine: native-cuda (it is {config.Engine ?? "ort-cpu, the default"})");
         return config;
@@ -126,6 +132,7 @@ public sealed record VisualGenConfig
         b.AppendLine($"engine: {Engine ?? "ort-cpu"}");
         b.AppendLine($"engine_cache: {EngineCache ?? "null  # $VISUALGEN_CACHE, else ~/.cache/visualgen/engines"}");
         b.AppendLine($"gpu_memory: {(GpuMemoryGib is double g ? g.ToString(CultureInfo.InvariantCulture) : "null  # no limit")}");
+        b.AppendLine($"vae_dtype: {VaeDtype ?? "fp32"}");
         b.AppendLine("attention_config:");
         b.AppendLine("  backend: default");
         if (Attention.Precision == "fp8")

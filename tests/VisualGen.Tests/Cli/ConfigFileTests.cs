@@ -25,6 +25,7 @@ public sealed class ConfigFileTests
             engine: native-cuda
             engine_cache: /srv/engines
             gpu_memory: 40
+            vae_dtype: bf16
             attention_config:
               backend: default
               quant_attention_config: {qk_dtype: fp8, v_dtype: fp8}
@@ -35,9 +36,11 @@ public sealed class ConfigFileTests
         Assert.Equal("native-cuda", c.Engine);
         Assert.Equal("/srv/engines", c.EngineCache);
         Assert.Equal(40, c.GpuMemoryGib);
+        Assert.Equal("bf16", c.VaeDtype);
         Assert.Equal("fp8", c.Attention.Precision);
         var options = VisualGenOptions.FromConfig(c);
         Assert.Equal(AttentionPrecision.Fp8, options.Attention);
+        Assert.Equal("bf16", options.VaeDtype);
         Assert.Equal(40L << 30, options.GpuMemoryBudget);
         Assert.Equal("/srv/engines", options.EngineCacheDirectory);
         // what info prints reads back to the same configuration
@@ -58,6 +61,8 @@ public sealed class ConfigFileTests
     [InlineData("engine: native-cuda\nattention_config:\n  quant_attention_config: {qk_dtype: int8, v_dtype: fp8, q_block_size: 1, k_block_size: 4, v_block_size: 1}\n",
         "the recipe qk_dtype int8, v_dtype fp8, blocks (1, 4, 1) is not implemented")]
     [InlineData("attention_config:\n  quant_attention_config: {qk_dtype: fp8}\n", "runs on the native CUDA engine; set engine: native-cuda")]
+    [InlineData("vae_dtype: bf16\n", "vae_dtype: bf16 runs on the native CUDA engine; set engine: native-cuda (it is ort-cpu, the default)")]
+    [InlineData("engine: native-cuda\nvae_dtype: fp16\n", "vae_dtype: 'fp16' is not one of fp32, bf16")]
     [InlineData("engine: tpu\n", "engine: 'tpu' is not one of ort-cpu, ort-cuda, native-cuda")]
     [InlineData("gpu_memory: lots\n", "gpu_memory: 'lots' is not a number")]
     [InlineData("attention_config: fp8\n", "attention_config must be a mapping")]

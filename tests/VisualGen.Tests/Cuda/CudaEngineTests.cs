@@ -258,6 +258,29 @@ public class CudaPlannerTests
     }
 
     [Theory]
+    [InlineData("bf16", "ort-cpu", "--vae-dtype bf16 runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cpu, which runs the VAE in fp32)")]
+    [InlineData("bf16", null, "--vae-dtype bf16 runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cpu, which runs the VAE in fp32)")]
+    [InlineData("fp16", "native-cuda", "unknown VAE dtype 'fp16'; available: fp32, bf16")]
+    public void Vae_dtype_flag_is_checked(string flag, string? engine, string message)
+    {
+        var e = Assert.Throws<VisualGen.Exporter.Commands.UsageException>(() => VisualGen.Exporter.Commands.Runtime.VaePrecision(flag, engine));
+        Assert.Equal(message, e.Message);
+        Assert.Equal(VisualGen.Exporter.Commands.Runtime.NativePrecision.Float32, VisualGen.Exporter.Commands.Runtime.VaePrecision(null, "native-cuda"));
+        Assert.Equal(VisualGen.Exporter.Commands.Runtime.NativePrecision.Float32, VisualGen.Exporter.Commands.Runtime.VaePrecision("fp32", null));
+    }
+
+    [Theory]
+    [InlineData(null, long.MaxValue)]
+    [InlineData("bf16", 64L)]
+    public void Vae_dtype_picks_the_vae_classes_backend(string? vaeDtype, long vaeBf16MinRows)
+    {
+        using var provider = VisualGen.Exporter.Commands.Runtime.CreateEngineProvider(Path.GetTempPath(), "native-cuda", null, vaeDtypeFlag: vaeDtype);
+        foreach (var vae in new[] { "AutoencoderKLWan", "AutoencoderKL", "AutoencoderKLQwenImage", "AutoencoderKLFlux2" })
+            Assert.Equal(vaeBf16MinRows, Assert.IsType<VisualGen.Engines.Cuda.CudaBackend>(provider.ClassBackends[vae]).Bf16MinRows);
+        Assert.Equal(64L, Assert.IsType<VisualGen.Engines.Cuda.CudaBackend>(provider.ClassBackends["WanTransformer3DModel"]).Bf16MinRows);
+    }
+
+    [Theory]
     [InlineData("fp8", "ort-cpu", "--attention fp8 runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cpu)")]
     [InlineData("fp8", null, "--attention fp8 runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cpu)")]
     [InlineData("int8", "native-cuda", "unknown attention precision 'int8'; available: bf16, fp8")]

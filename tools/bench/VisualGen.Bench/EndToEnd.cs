@@ -29,7 +29,15 @@ static class EndToEnd
         {
             Prompt = Prompt, NegativePrompt = "low quality",
             Height = height, Width = width, NumFrames = frames, NumInferenceSteps = steps, GuidanceScale = 5.0, Seed = 42,
-        }, provider => ProfileDecode(provider, model, frames, height, width));
+        }, provider =>
+        {
+            var fp32 = ProfileDecode(provider, model, frames, height, width, "fp32");
+            // the same decode with --vae-dtype bf16: time and cosine against the fp32 VAE's frames
+            using var bf16Provider = Runtime.CreateEngineProvider(cacheDir, "native-cuda", null, vaeDtypeFlag: "bf16");
+            var bf16 = ProfileDecode(new Loaded(bf16Provider), model, frames, height, width, "bf16");
+            var (cos, max, _) = Similarity.Compare(fp32.Floats, bf16.Floats);
+            Console.WriteLine($"decode bf16 VAE vs fp32 VAE: cos {cos:F6}, max abs {max:E2}");
+        });
 
     public static int Flux(string model, string cacheDir, int height, int width, int steps, string attentions) =>
         Run(model, cacheDir, $"{height}x{width}", attentions, new GenerationRequest
@@ -109,7 +117,7 @@ static class EndToEnd
 
     /// <summary>The VAE decode of the warm run's latent shape again, call by call (wall time of each chunk), and one later
     /// chunk's device time by kernel class and its slowest steps (events between steps, no CUDA graph).</summary>
-    static void ProfileDecode(IEngineProvider provider, string model, int frames, int height, int width)
+    static HostTensor ProfileDecode(IEngineProvider provider, string model, int frames, int height, int width, string vaeDtype)
     {
         var first = new TimedEngine((IResidentEngine)provider.GetEngine(model, "vae.decoder_first", null));
         var next = new TimedEngine((IResidentEngine)provider.GetEngine(model, "vae.decoder_next", null));
@@ -118,10 +126,10 @@ static class EndToEnd
         var z = new float[16 * f * h * w];
         for (int i = 0; i < z.Length; i++) z[i] = (float)(rng.NextDouble() * 2 - 1);
         var clock = Stopwatch.StartNew();
-        new WanVaeDecoder(first, next).Decode(HostTensor.Float32(z, 1, 16, f, h, w));
+        var video = new WanVaeDecoder(first, next).Decode(HostTensor.Float32(z, 1, 16, f, h, w));
         double total = clock.Elapsed.TotalSeconds;
         next.Calls.Sort();
-        Console.WriteLine($"decode profile: {total:F2} s for 1 + {next.Calls.Count} chunks; first chunk {first.Calls[0]:F0} ms, later chunks median {next.Calls[next.Calls.Count / 2]:F0} ms (wall, resident)");
+        Console.WriteLine($"decode profile, {vaeDtype} VAE: {total:F2} s for 1 + {next.Calls.Count} chunks; first chunk {first.Calls[0]:F0} ms, later chunks median {next.Calls[next.Calls.Count / 2]:F0} ms (wall, resident)");
         if (next.Inner is CudaEngine cuda && next.LastShapes is { } shapes)
         {
             var steps = cuda.ProfileSteps(shapes);
@@ -130,6 +138,7 @@ static class EndToEnd
             foreach (var (name, kind, _, ms) in steps.OrderByDescending(x => x.Ms).Take(12))
                 Console.WriteLine($"    {ms,8:F2} ms  {kind,-9} {name}");
         }
+        return video;
     }
 
     sealed class TimedEngine(IResidentEngine inner) : IResidentEngine
