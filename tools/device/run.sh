@@ -174,7 +174,8 @@ fi
 # $VG_WORK/flux1dev_full (~34 GB of bf16 safetensors: mind the 64 GB disk next to Wan's 13 GB folder; an existing folder
 # is reused), then per configuration diffusers' FluxPipeline (bench_e2e_flux.py run) and ours (visualgen-bench e2e-flux,
 # from an empty engine cache on the first configuration). E2E_FLUX_CONFIGS overrides the list ("H W STEPS" separated by
-# commas, default "1024 1024 28"); E2E_ATTENTION the attention precisions of our runs as in the e2e stage. One device
+# commas, default "1024 1024 28"); E2E_ATTENTION the attention precisions of our runs as in the e2e stage; E2E_VAE_DTYPE
+# (fp32 | bf16) our VAE's precision (diffusers' FluxPipeline decodes in bf16). One device
 # command has 10 minutes: E2E_FLUX_PARTS (default "make diffusers ours") runs a subset, so make + diffusers and ours can
 # be two calls on the same warm machine ($VG_WORK and /tmp/e2efluxcache stay while it is held).
 if has e2eflux; then
@@ -202,8 +203,8 @@ if has e2eflux; then
     fi
     fpart ours || continue
     a=$(samples); t0=$(date +%s)
-    .publish/visualgen-bench e2e-flux "$W/flux1dev_full" /tmp/e2efluxcache $H $Wd $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log" 2>&1 || { status=1; tail -5 "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log"; }
-    grep -E "^TABLE|peak host" "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log" | tee -a "$OUT/e2eflux.log"
+    VG_E2E_VAE_DTYPE=${E2E_VAE_DTYPE:-} .publish/visualgen-bench e2e-flux "$W/flux1dev_full" /tmp/e2efluxcache $H $Wd $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log" 2>&1 || { status=1; tail -5 "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log"; }
+    grep -E "^TABLE|peak host|^VAE" "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log" | tee -a "$OUT/e2eflux.log"
     echo "  ours: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a); engine cache $(du -sb /tmp/e2efluxcache | awk '{printf "%.2f GB", $1/1e9}')" | tee -a "$OUT/e2eflux.log"
   done
   kill $SMI_PID 2>/dev/null

@@ -100,6 +100,30 @@ internal sealed unsafe class EngineResources : IDisposable
     public IntPtr Weight(string name) => DryRun ? IntPtr.Zero :
         _weights.TryGetValue(name, out var p) ? p : throw new EngineException($"packed weight '{name}' is not in the engine");
 
+    readonly Dictionary<string, DeviceMemory> _bf16Weights = new(StringComparer.Ordinal);
+
+    /// <summary>A bf16 copy of the fp32 packed weight <paramref name="name"/> of <paramref name="count"/> elements (the
+    /// convolution kernels of an engine whose activations are bf16), converted on the device once, when the first shape
+    /// that needs it is planned, and kept with the engine.</summary>
+    public IntPtr WeightAsBf16(string name, long count)
+    {
+        if (DryRun) return IntPtr.Zero;
+        if (_bf16Weights.TryGetValue(name, out var m)) return m.Ptr;
+        IntPtr src = Weight(name);
+        m = DeviceMemory.Allocate(count * 2);
+        NdTensor to = default, ta = default;
+        to.Ptr = m.Ptr; to.DType = (int)VgDType.BF16; to.Strides[0] = 1;
+        ta.Ptr = src; ta.DType = (int)VgDType.F32; ta.Strides[0] = 1;
+        long n = count;
+        Check(vg_nd(0, 1, &n, &to, &ta, null, Stream.Ptr), $"bf16 copy of '{name}'");
+        Stream.Synchronize();
+        _bf16Weights[name] = m;
+        return m.Ptr;
+    }
+
+    /// <summary>Bytes of the bf16 weight copies (<see cref="WeightAsBf16"/>).</summary>
+    public long ConvertedWeightBytes => _bf16Weights.Values.Sum(m => m.Bytes);
+
     public GemmPlan GemmPlan(long m, long n, long k, int epilogue, VgDType outType)
     {
         string key = $"m{m}n{n}k{k}e{epilogue}o{(int)outType}";
@@ -235,6 +259,8 @@ internal sealed unsafe class EngineResources : IDisposable
         foreach (var p in _conv.Values) p.Handle?.Dispose();
         _gemm.Clear(); _attention.Clear(); _conv.Clear();
         _arena?.Dispose();
+        foreach (var m in _bf16Weights.Values) m.Dispose();
+        _bf16Weights.Clear();
         Tensors.Dispose();
         Stream?.Dispose();
         Context?.Dispose();

@@ -9,11 +9,14 @@ namespace VisualGen.Engines.Cuda.Runtime;
 /// embeddings from device ids, and CLIP's pooled output (Equal, ArgMax and GatherND over the device token ids).</summary>
 internal sealed unsafe partial class ShapePlanner
 {
-    /// <summary>ONNX Conv (groups 1) through cuDNN in float32 (TF32 tensor cores, PyTorch's default for convolutions);
-    /// asymmetric padding is a zero-padded copy first.</summary>
+    /// <summary>ONNX Conv (groups 1) through cuDNN: in float32 (TF32 tensor cores, PyTorch's default for convolutions)
+    /// when the engine's activations are float32 (the VAEs by default), else in bf16 with a bf16 copy of the kernel
+    /// (<c>--vae-dtype bf16</c>; fp32 accumulation, the fp32 bias added to the bf16 output). Asymmetric padding is a
+    /// zero-padded copy first.</summary>
     void Conv(OpNode n)
     {
-        var x = Dev(n.In(0)!, VgDType.F32);
+        var dt = _res.Float32Activations ? VgDType.F32 : VgDType.BF16;
+        var x = Dev(n.In(0)!, dt);
         var wc = _g.Constants[n.In(1)!];
         int sp = x.Shape.Length - 2;
         if (sp is < 1 or > 3 || wc.Shape.Length != sp + 2)
@@ -29,15 +32,15 @@ internal sealed unsafe partial class ShapePlanner
             x = PadCopy(n.Name + "/pad", x, [0, 0, .. pads[..sp]], [0, 0, .. pads[sp..]]);
             pads = new long[2 * sp];
         }
-        var d = new ConvDesc { DType = (int)VgDType.F32, SpatialDims = sp, Batch = x.Shape[0], InChannels = x.Shape[1], OutChannels = wc.Shape[0] };
+        var d = new ConvDesc { DType = (int)dt, SpatialDims = sp, Batch = x.Shape[0], InChannels = x.Shape[1], OutChannels = wc.Shape[0] };
         for (int i = 0; i < sp; i++)
         {
             d.InSize[i] = x.Shape[2 + i]; d.Kernel[i] = wc.Shape[2 + i]; d.Stride[i] = strides[i]; d.Pad[i] = pads[i]; d.Dilation[i] = dil[i];
         }
         var plan = _res.ConvPlan(d);
         var bias = n.In(2) is string bs ? Dev(bs, VgDType.F32) : null;
-        IntPtr w = _res.Weight(n.In(1)!);
-        var o = New(n.Outputs[0], [x.Shape[0], wc.Shape[0], .. plan.OutSize], VgDType.F32);
+        IntPtr w = dt == VgDType.F32 ? _res.Weight(n.In(1)!) : _res.WeightAsBf16(n.In(1)!, wc.Shape.Aggregate(1L, (a, b) => a * b));
+        var o = New(n.Outputs[0], [x.Shape[0], wc.Shape[0], .. plan.OutSize], dt);
         _plan.NoteWorkspace(plan.WorkspaceBytes);
         Add(new ActionStep(n.Name, KernelClass.Conv, stream =>
             Check(vg_conv_run(plan.Handle.Ptr, x.Ptr, w, bias?.Ptr ?? IntPtr.Zero, (int)VgDType.F32, o.Ptr, _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), n.Name)),

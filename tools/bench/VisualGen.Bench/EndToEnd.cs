@@ -48,6 +48,10 @@ static class EndToEnd
     /// <summary>The engine the runs use: native-cuda, or VG_E2E_ENGINE's value.</summary>
     static string EngineName => Environment.GetEnvironmentVariable("VG_E2E_ENGINE") is { Length: > 0 } e ? e : "native-cuda";
 
+    /// <summary>The VAE precision of the runs (<c>--vae-dtype</c>): VG_E2E_VAE_DTYPE's value, else the default (fp32).
+    /// diffusers' FluxPipeline decodes in the pipeline's bf16, its Wan example in fp32.</summary>
+    static string? VaeDtype => Environment.GetEnvironmentVariable("VG_E2E_VAE_DTYPE") is { Length: > 0 } v ? v : null;
+
     /// <summary>Per attention precision: the first run and the warm run of <paramref name="request"/> (its step count is
     /// the warm run's), then <paramref name="profile"/> once on the first precision's engines.</summary>
     static int Run(string model, string cacheDir, string size, string attentions, GenerationRequest request, Action<IEngineProvider>? profile)
@@ -70,12 +74,13 @@ static class EndToEnd
         string engine = EngineName;
         int steps = request.NumInferenceSteps!.Value;
         if (engine != "native-cuda") Console.WriteLine($"engine {engine} (VG_E2E_ENGINE)");
-        using var built = Runtime.CreateEngineProvider(cacheDir, engine, log, precisions[0]);
+        if (VaeDtype is { } vae) Console.WriteLine($"VAE {vae} (VG_E2E_VAE_DTYPE)");
+        using var built = Runtime.CreateEngineProvider(cacheDir, engine, log, precisions[0], vaeDtypeFlag: VaeDtype);
         var provider = new Loaded(built);
         foreach (var attention in precisions)
         {
             // a later precision shares the text encoders and VAE already loaded; only the transformers load again
-            using var transformers = attention == precisions[0] ? null : Runtime.CreateEngineProvider(cacheDir, engine, log, attention);
+            using var transformers = attention == precisions[0] ? null : Runtime.CreateEngineProvider(cacheDir, engine, log, attention, vaeDtypeFlag: VaeDtype);
             IEngineProvider engines = transformers is null ? provider : new TransformersFrom(provider, transformers);
             using var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
             // the first generation loads (or builds) the engines, plans the shapes and captures the CUDA graphs; like the
