@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux goldens (default: build check bench)
 #
 # carry (tools/device/prepare_carry.sh builds them): .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -251,6 +251,13 @@ if has pipeline; then
   if [ "${PIPELINE_FP8:-1}" != 0 ]; then
     python3 tools/device/pipeline_check.py "$C" --attention fp8 .peer/conformance/*/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1
   fi
+fi
+
+# Goldens the CPU tests read that need PyTorch + diffusers (carry .peer with diffusers_src.tar.xz): written to $OUT,
+# committed under tests/VisualGen.Tests/Data.
+if has goldens; then
+  mkdir -p /tmp/py && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
+  PYTHONPATH=/tmp/py python3 tools/device/cover_resize_golden.py "$OUT/cover_resize.json" 2>&1 | tail -3 || status=1
 fi
 
 exit $status

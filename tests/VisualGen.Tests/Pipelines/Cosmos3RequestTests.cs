@@ -23,7 +23,7 @@ public class Cosmos3RequestTests
         { "max_sequence_length", Base with { MaxSequenceLength = 64 }, "whole templated prompt" },
         { "prompt", Base with { Prompt = " " }, "empty" },
         { "image", Base with { NumFrames = 1, Image = HostTensor.Zeros(64, 96, 3) }, "num_frames > 1" },
-        { "image", Base with { Image = HostTensor.Zeros(32, 48, 3) }, "requested size 96x64" },
+        { "image", Base with { Image = HostTensor.Zeros(0, 48, 3) }, "image is empty" },
         { "image", Base with { Image = HostTensor.Zeros(64, 96, 4) }, "[height, width, 3]" },
         { "latents", Base with { Latents = HostTensor.Zeros(1, 48, 2, 4, 6) }, "[1, 48, 3, 4, 6]" },
     };

@@ -122,7 +122,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
             if (imageToVideo)
             {
                 var encoder = new WanVaeEncoder(Engine("vae.encoder_first"), Engine("vae.encoder_next"));
-                Cosmos3ImageCondition.AnchorFirstFrame(latents, Cosmos3ImageCondition.EncodeFirstFrame(encoder, _latentStats, r.Image!, ct));
+                Cosmos3ImageCondition.AnchorFirstFrame(latents, Cosmos3ImageCondition.EncodeFirstFrame(encoder, _latentStats, r.Image!, height, width, ct));
             }
         }
 
