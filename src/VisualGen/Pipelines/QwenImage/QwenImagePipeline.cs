@@ -121,25 +121,27 @@ public sealed class QwenImagePipeline : IGenerationPipeline
 
         _engines.BeginStage("denoise");
         var transformer = Engine("transformer");
-        var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
-        {
-            var hiddenStates = HostTensor.Float32(sample, packedShape);
-            // timestep / 1000 in float32, as the pipeline passes it
-            var timestep = HostTensor.Float32([(float)t / 1000f], 1);
-            var temb = new Lazy<float[]>(() => Engine($"transformer.{TransformerParts.TimeEmbedding}")
-                .Run(new Dictionary<string, HostTensor> { ["timestep"] = timestep })["temb"].Floats);
-            float[] Branch(IStepCache? cache, HostTensor text) => cache is null
-                ? Predict(transformer, hiddenStates, timestep, text, imgShapes)
-                : cache.Predict(step, new PartsTransformer(part => Engine(part.Length == 0 ? "transformer" : $"transformer.{part}"),
-                    new Dictionary<string, HostTensor>
-                    {
-                        ["hidden_states"] = hiddenStates, ["timestep"] = timestep, ["encoder_hidden_states"] = text, ["img_shapes"] = imgShapes,
-                    }, () => temb.Value, sample, _config.NumLayers));
-            var cond = Branch(condCache, promptEmbeds);
-            if (negativeEmbeds is null) return cond;
-            var neg = Branch(negCache, negativeEmbeds);
-            return TrueCfg.Combine(cond, neg, (float)trueCfgScale, _config.PackedChannels);
-        }, progress, ct);
+        // a step cache reads the transformer's intermediate tensors on the host; without one the loop stays where the engine computes
+        var final = cacheLog is null
+            ? DenoiseResident(scheduler, latents, packedShape, imgShapes, promptEmbeds, negativeEmbeds, (float)trueCfgScale, progress, ct)
+            : DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
+            {
+                var hiddenStates = HostTensor.Float32(sample, packedShape);
+                // timestep / 1000 in float32, as the pipeline passes it
+                var timestep = HostTensor.Float32([(float)t / 1000f], 1);
+                var temb = new Lazy<float[]>(() => Engine($"transformer.{TransformerParts.TimeEmbedding}")
+                    .Run(new Dictionary<string, HostTensor> { ["timestep"] = timestep })["temb"].Floats);
+                float[] Branch(IStepCache cache, HostTensor text) =>
+                    cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
+                        new Dictionary<string, HostTensor>
+                        {
+                            ["hidden_states"] = hiddenStates, ["timestep"] = timestep, ["encoder_hidden_states"] = text, ["img_shapes"] = imgShapes,
+                        }, () => temb.Value, sample, _config.NumLayers));
+                var cond = Branch(condCache!, promptEmbeds);
+                if (negativeEmbeds is null) return cond;
+                var neg = Branch(negCache!, negativeEmbeds);
+                return TrueCfg.Combine(cond, neg, (float)trueCfgScale, _config.PackedChannels);
+            }, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, packedShape);
         _engines.BeginStage("decode");
@@ -165,14 +167,59 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         return QwenImagePromptEmbeds.FromHiddenStates(outputs["last_hidden_state"], maxSequenceLength);
     }
 
-    static float[] Predict(IEngine transformer, HostTensor hiddenStates, HostTensor timestep, HostTensor encoderHiddenStates, HostTensor imgShapes) =>
-        transformer.Run(new Dictionary<string, HostTensor>
+    /// <summary>The transformer's inputs that are the same at every step of one branch (prompt or negative prompt).</summary>
+    static Dictionary<string, HostTensor> Constants(HostTensor encoderHiddenStates, HostTensor imgShapes) => new()
+    {
+        ["encoder_hidden_states"] = encoderHiddenStates,
+        ["img_shapes"] = imgShapes,
+    };
+
+    /// <summary>
+    /// The denoising loop where the transformer computes (GPU memory on the native CUDA engine): the packed latents, the
+    /// true-CFG combination with its per-token norm rescale and the scheduler's steps stay there; each branch's text
+    /// embeddings are uploaded once (img_shapes stays on the host where the engine reads it), every step's timestep
+    /// before the loop. The prompt and the negative prompt run as two transformer calls (their text lengths differ).
+    /// Returns the final latents on the host.
+    /// </summary>
+    float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor imgShapes, HostTensor prompt,
+        HostTensor? negative, float trueCfgScale, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var transformer = Engine("transformer");
+        var resident = transformer.AsResident();
+        var math = resident.Arithmetic;
+        using var cond = new StepInputs(Constants(prompt, imgShapes));
+        using var neg = negative is null ? null : new StepInputs(Constants(negative, imgShapes));
+        using var scope = new EngineTensorScope();
+        IEngineTensor? last = null;
+        try
         {
-            ["hidden_states"] = hiddenStates,
-            ["timestep"] = timestep,
-            ["encoder_hidden_states"] = encoderHiddenStates,
-            ["img_shapes"] = imgShapes,
-        })["sample"].Floats;
+            var sample = scope.Own(resident.Upload(HostTensor.Float32(latents, shape)));
+            var guided = neg is null ? null : scope.Own(math.Allocate(shape));
+            // timestep / 1000 in float32, as the pipeline passes it
+            var timesteps = scheduler.Timesteps.Select(t => scope.Own(resident.Upload(HostTensor.Float32([(float)t / 1000f], 1)))).ToList();
+            DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
+            {
+                last?.Dispose();
+                last = null;
+                var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = x, ["timestep"] = timesteps[step] };
+                var noisePred = cond.RunResident(transformer, perStep, "sample");
+                if (neg is null) return last = noisePred;
+                using (noisePred)
+                using (var negPred = neg.RunResident(transformer, perStep, "sample"))
+                {
+                    // comb = neg + scale·(cond − neg), then each token rescaled to the conditional prediction's norm
+                    math.Combine(guided!, 0, latents.LongLength, [new LinearTerm(trueCfgScale, noisePred), new LinearTerm(1 - trueCfgScale, negPred)]);
+                    math.RescaleRowNorms(guided!, guided!, noisePred, _config.PackedChannels);
+                }
+                return guided!;
+            }, progress, ct);
+            return sample.ToHost().Floats;
+        }
+        finally
+        {
+            last?.Dispose();
+        }
+    }
 
     public void Dispose()
     {
