@@ -2,7 +2,8 @@
 shared/peer/README.md); the Qwen-Image counterpart of bench_e2e_flux.py. A random-weight pipeline with the real
 configs (the QwenImageTransformer2DModel of Qwen-Image, 60 blocks of 20B, cut to QWEN_LAYERS blocks; the
 Qwen2.5-VL-7B text encoder; the Qwen-Image VAE) and the qwenimage conformance fixture's tokenizer and scheduler (the
-fixture's token ids stay below Qwen2.5-VL's vocabulary; its scheduler config is Qwen-Image's), then diffusers'
+fixture's token ids stay below Qwen2.5-VL's vocabulary; its scheduler config is Qwen-Image's; its text encoder config
+is the template of the 7B one), then diffusers'
 QwenImagePipeline timed stage by stage in bf16 on CUDA, true CFG (scale 4) with a negative prompt.
 
   make DIR                 writes DIR/qwenimage_full (bf16 safetensors: text encoder 16.6 GB, VAE 0.25 GB,
@@ -32,8 +33,8 @@ FIXTURE = os.environ.get("VG_QWEN_FIXTURE") or next(
 PROMPT, NEGATIVE = "A red fox runs across a snowy field at dawn.", "blurry, low quality"
 
 
-def _config(component, name="config.json"):
-    with open(os.path.join(FIXTURE, component, name)) as f:
+def _config(component):
+    with open(os.path.join(FIXTURE, component, "config.json")) as f:
         return json.load(f)
 
 
@@ -51,16 +52,14 @@ def make(d):
     torch.manual_seed(0)
     t0 = time.time()
     n = {}
-    # the fixture's configs with Qwen-Image's sizes (the keys stay those this diffusers/transformers pair writes)
-    tc = {k: v for k, v in _config("transformer").items() if not k.startswith("_")}
-    tc.update(attention_head_dim=128, num_attention_heads=24, joint_attention_dim=3584, axes_dims_rope=[16, 56, 56],
-              num_layers=LAYERS)
-    # one component at a time on the GPU (float32 init, cast to bf16), saved and freed
+    # one component at a time on the GPU (float32 init, cast to bf16), saved and freed; diffusers' defaults for the
+    # transformer and the VAE are Qwen-Image's configs
     with torch.device("cuda"):
-        tr = QwenImageTransformer2DModel(**tc).to(torch.bfloat16)
+        tr = QwenImageTransformer2DModel(num_layers=LAYERS).to(torch.bfloat16)
     torch.cuda.empty_cache()
     randomize(tr)
     n["transformer"] = save_component(tr, os.path.join(out, "transformer")); tr = None
+    # the fixture's text encoder config (the keys this transformers version writes) with Qwen2.5-VL-7B's sizes
     te = _config("text_encoder")
     te["dtype"] = "bfloat16"
     te["text_config"].update(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
@@ -74,10 +73,8 @@ def make(d):
     torch.cuda.empty_cache()
     randomize(enc)
     n["text_encoder"] = save_component(enc, os.path.join(out, "text_encoder")); enc = None
-    vc = {k: v for k, v in _config("vae").items() if not k.startswith("_")}
-    vc.update(base_dim=96, num_res_blocks=2)
     with torch.device("cuda"):
-        vae = AutoencoderKLQwenImage(**vc).to(torch.bfloat16)
+        vae = AutoencoderKLQwenImage().to(torch.bfloat16)
     randomize(vae)
     n["vae"] = save_component(vae, os.path.join(out, "vae")); vae = None
     shutil.copy(os.path.join(FIXTURE, "model_index.json"), os.path.join(out, "model_index.json"))  # last: the folder is complete
