@@ -75,13 +75,32 @@ public class ResidentLoopTests
         };
         var resident = await pipeline.GenerateAsync(request, progress);
         Assert.Equal(atStep[1], atStep[4]);   // two transformer calls, the combination and the rescale per step, and no transfer
-        Assert.True(counts.TransformerRuns >= 8, $"the transformer ran {counts.TransformerRuns} times");
+        Assert.Equal(8, counts.TransformerRuns);
         Assert.Null(resident.StepCache);
 
         // the host loop (TeaCache threshold 0 computes every step there, guidance by TrueCfg.Combine) gives the same latents
         var host = await pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0) });
         Assert.Equal("teacache: 4 of 4 steps computed, 0 skipped", host.StepCache!.ToString());
         Compare.Component(host.Latents.Floats, resident.Latents.Floats, "qwen-image resident loop vs host loop", factor: 1e-5);
+    }
+
+    [ConformanceFact]
+    public async Task Qwen_image_prompts_of_equal_length_run_as_one_batch_per_step_and_match_the_host_loop()
+    {
+        const string prompt = "a red fox", negative = "a sly fox";
+        var tokenizer = VisualGen.Tokenizers.QwenImage.QwenImagePromptTokenizer.Load(Path.Combine(Fixtures.Checkpoint("qwenimage"), "tokenizer"));
+        Assert.Equal(tokenizer.Tokenize(prompt).Length, tokenizer.Tokenize(negative).Length);   // the case under test: equal text lengths
+        var counts = new Transfers();
+        using var provider = new CountingProvider(ConformancePipelines.Provider(), counts);
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("qwenimage"), provider);
+        var atStep = new Dictionary<int, (int, int, int)>();
+        var progress = new SyncProgress(p => { if (p.Stage == "denoise") atStep[p.Step] = counts.Snapshot(); });
+        var request = new GenerationRequest { Prompt = prompt, NegativePrompt = negative, TrueCfgScale = 3, Height = 32, Width = 64, NumInferenceSteps = 4, Seed = 9 };
+        var resident = await pipeline.GenerateAsync(request, progress);
+        Assert.Equal(atStep[1], atStep[4]);
+        Assert.Equal(4, counts.TransformerRuns);   // one call per step: the two prompts as a batch of two
+        var host = await pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0) });
+        Compare.Component(host.Latents.Floats, resident.Latents.Floats, "qwen-image batched resident loop vs host loop", factor: 1e-5);
     }
 
     [Fact]

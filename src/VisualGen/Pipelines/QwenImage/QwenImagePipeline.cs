@@ -176,10 +176,10 @@ public sealed class QwenImagePipeline : IGenerationPipeline
 
     /// <summary>
     /// The denoising loop where the transformer computes (GPU memory on the native CUDA engine): the packed latents, the
-    /// true-CFG combination with its per-token norm rescale and the scheduler's steps stay there; each branch's text
-    /// embeddings are uploaded once (img_shapes stays on the host where the engine reads it), every step's timestep
-    /// before the loop. The prompt and the negative prompt run as two transformer calls (their text lengths differ).
-    /// Returns the final latents on the host.
+    /// true-CFG combination with its per-token norm rescale and the scheduler's steps stay there; the text embeddings are
+    /// uploaded once (img_shapes stays on the host where the engine reads it), every step's timestep before the loop.
+    /// The prompt and the negative prompt run as one batch of two when their text lengths are equal, else (the usual
+    /// case) as two transformer calls. Returns the final latents on the host.
     /// </summary>
     float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor imgShapes, HostTensor prompt,
         HostTensor? negative, float trueCfgScale, IProgress<GenerationProgress>? progress, CancellationToken ct)
@@ -187,29 +187,39 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         var transformer = Engine("transformer");
         var resident = transformer.AsResident();
         var math = resident.Arithmetic;
-        using var cond = new StepInputs(Constants(prompt, imgShapes));
-        using var neg = negative is null ? null : new StepInputs(Constants(negative, imgShapes));
+        bool batched = negative is not null && negative.Shape[1] == prompt.Shape[1];
+        int batch = batched ? 2 : 1;
+        long n = latents.LongLength;
+        using var cond = new StepInputs(Constants(batched ? Stack(prompt, negative!) : prompt, imgShapes));
+        using var neg = negative is null || batched ? null : new StepInputs(Constants(negative, imgShapes));
         using var scope = new EngineTensorScope();
         IEngineTensor? last = null;
         try
         {
             var sample = scope.Own(resident.Upload(HostTensor.Float32(latents, shape)));
-            var guided = neg is null ? null : scope.Own(math.Allocate(shape));
-            // timestep / 1000 in float32, as the pipeline passes it
-            var timesteps = scheduler.Timesteps.Select(t => scope.Own(resident.Upload(HostTensor.Float32([(float)t / 1000f], 1)))).ToList();
+            var hidden = batched ? scope.Own(math.Allocate([2, .. shape[1..]])) : null;
+            var guided = negative is null ? null : scope.Own(math.Allocate(shape));
+            var condHalf = batched ? scope.Own(math.Allocate(shape)) : null;
+            // timestep / 1000 in float32, as the pipeline passes it, one per batch row
+            var timesteps = scheduler.Timesteps.Select(t => scope.Own(resident.Upload(
+                HostTensor.Float32(Enumerable.Repeat((float)t / 1000f, batch).ToArray(), batch)))).ToList();
             DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
             {
                 last?.Dispose();
                 last = null;
-                var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = x, ["timestep"] = timesteps[step] };
-                var noisePred = cond.RunResident(transformer, perStep, "sample");
-                if (neg is null) return last = noisePred;
-                using (noisePred)
-                using (var negPred = neg.RunResident(transformer, perStep, "sample"))
+                if (hidden is not null) for (int b = 0; b < 2; b++) math.Copy(hidden, b * n, x, 0, n);
+                var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = hidden ?? x, ["timestep"] = timesteps[step] };
+                var output = cond.RunResident(transformer, perStep, "sample");
+                if (negative is null) return last = output;
+                using (output)
+                using (var separate = neg?.RunResident(transformer, perStep, "sample"))
                 {
-                    // comb = neg + scale·(cond − neg), then each token rescaled to the conditional prediction's norm
-                    math.Combine(guided!, 0, latents.LongLength, [new LinearTerm(trueCfgScale, noisePred), new LinearTerm(1 - trueCfgScale, negPred)]);
-                    math.RescaleRowNorms(guided!, guided!, noisePred, _config.PackedChannels);
+                    // comb = neg + scale·(cond − neg) = scale·cond + (1 − scale)·neg (a batch's second row is the negative)
+                    math.Combine(guided!, 0, n, [new LinearTerm(trueCfgScale, output), new LinearTerm(1 - trueCfgScale, separate ?? output, separate is null ? n : 0)]);
+                    // then each token rescaled to the conditional prediction's norm (the rescale reads whole tensors: a
+                    // batch's first row is copied out)
+                    if (condHalf is not null) math.Copy(condHalf, 0, output, 0, n);
+                    math.RescaleRowNorms(guided!, guided!, condHalf ?? output, _config.PackedChannels);
                 }
                 return guided!;
             }, progress, ct);
@@ -220,6 +230,10 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             last?.Dispose();
         }
     }
+
+    /// <summary>Two [1, L, D] text embeddings as one [2, L, D] batch.</summary>
+    static HostTensor Stack(HostTensor first, HostTensor second) =>
+        HostTensor.Float32([.. first.Floats, .. second.Floats], 2, first.Shape[1], first.Shape[2]);
 
     public void Dispose()
     {
