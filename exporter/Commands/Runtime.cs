@@ -94,9 +94,11 @@ public static class Runtime
         return (long)(gib * (1L << 30));
     }
 
+    /// <param name="nativeClasses">the classes native-cuda runs (default <see cref="NativeClasses"/>; a benchmark may add a class
+    /// not yet validated there, and says so)</param>
     public static EngineProvider CreateEngineProvider(string? cacheFlag, string? engineFlag, IProgress<string>? log, string? attentionFlag = null,
         long? gpuMemoryBudget = null, VisualGen.Quantization.QuantizationConfig? quantization = null, bool embedWeights = false,
-        string? vaeDtypeFlag = null)
+        string? vaeDtypeFlag = null, IReadOnlyDictionary<string, NativePrecision>? nativeClasses = null)
     {
         var overrides = new Dictionary<string, IEngineBackend>();
         var attention = Attention(attentionFlag, engineFlag);
@@ -106,7 +108,7 @@ public static class Runtime
             var bf16 = new CudaBackend { Attention = attention };
             var fp32 = new CudaBackend { Attention = attention, Bf16MinRows = long.MaxValue };
             // the Float32 classes are the VAEs: --vae-dtype bf16 moves them to the bf16 backend
-            foreach (var (c, precision) in NativeClasses) overrides[c] = precision == NativePrecision.Float32 && vae == NativePrecision.Float32 ? fp32 : bf16;
+            foreach (var (c, precision) in nativeClasses ?? NativeClasses) overrides[c] = precision == NativePrecision.Float32 && vae == NativePrecision.Float32 ? fp32 : bf16;
         }
         return new(new EngineCache(CacheDirectory(cacheFlag)), Backend(engineFlag), ComponentExporterRegistry.CreateDefault(),
             new EngineBuildOptions { Opset = Onnx.OnnxWriter.Opset, EmbedWeights = embedWeights })

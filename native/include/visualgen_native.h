@@ -536,6 +536,17 @@ VG_API vg_status vg_nd(vg_nd_op op, int32_t rank, const int64_t* sizes, const vg
 VG_API vg_status vg_combine(float* out, int64_t count, int32_t terms, const double* coefs, const float* const* srcs,
                             void* stream);
 
+/* ------------------------------------------------------------------------------------------------
+ * Row norm rescale of float32 rows: out[r, i] = src[r, i] * (||ref[r]|| / ||src[r]||) for rows of
+ * row_length consecutive elements (true classifier-free guidance with norm rescaling: the guided
+ * prediction takes the conditional prediction's norm per token). Each sum of squares is accumulated
+ * in float64 and its square root rounded to float32; the ratio and the product are float32. A zero
+ * source row gives non-finite values (as torch does). out may alias src or ref. Any row length;
+ * one block per row.
+ * ---------------------------------------------------------------------------------------------- */
+VG_API vg_status vg_rescale_row_norms(float* out, const float* src, const float* ref, int64_t rows, int64_t row_length,
+                                      void* stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -113,6 +113,7 @@ class Native:
             "vg_gated_residual": [vp, i32, vp, i32, C.POINTER(RowVector), vp, i64, i64, i64, vp],
             "vg_unary": [i32, vp, i32, vp, i32, i64, vp],
             "vg_combine": [vp, i64, i32, C.POINTER(C.c_double), C.POINTER(vp), vp],
+            "vg_rescale_row_norms": [vp, vp, vp, i64, i64, vp],
             "vg_binary": [i32, vp, i32, vp, i32, i64, vp, i64, i64, vp],
             "vg_quantize_fp8": [vp, i32, i64, vp, vp, vp],
             "vg_nd": [i32, i32, C.POINTER(i64), C.POINTER(NdTensor), C.POINTER(NdTensor), C.POINTER(NdTensor), vp],
@@ -246,6 +247,11 @@ class Native:
         coefs = (C.c_double * n)(*[c for c, _ in terms])
         srcs = (C.c_void_p * n)(*[ptr(t) for _, t in terms])
         self.call("vg_combine", ptr(out), count if count is not None else out.numel(), n, coefs, srcs, C.c_void_p(stream))
+
+    def rescale_row_norms(self, out, src, ref, row_length, stream=0):
+        """out[r] = src[r] * (||ref[r]|| / ||src[r]||) over rows of row_length float32 elements."""
+        self.call("vg_rescale_row_norms", ptr(out), ptr(src), ptr(ref), src.numel() // row_length, row_length,
+                  C.c_void_p(stream))
 
     def binary(self, op, a, b, b_row_stride, out, rows, channels, stream=0):
         self.call("vg_binary", op, ptr(a), dtype_of(a), ptr(b), dtype_of(b), b_row_stride, ptr(out), rows, channels,

@@ -47,6 +47,41 @@ __global__ void combine_kernel(float* out, int64_t count, combine_terms t) {
     }
 }
 
+// ---- row norm rescale (true CFG with norm rescaling) ---------------------------------------------
+constexpr int kRescaleMaxThreads = 256;
+
+// Sums v over the block (blockDim.x a multiple of 32, at most kRescaleMaxThreads); every thread gets the sum.
+__device__ __forceinline__ double block_sum(double v, double* scratch) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    double total = 0;
+    for (int w = 0; w < warps; ++w) total += scratch[w];
+    __syncthreads();  // scratch is reused by the next call
+    return total;
+}
+
+__global__ void rescale_row_norms_kernel(float* out, const float* src, const float* ref, int64_t rows, int64_t len) {
+    __shared__ double scratch[kRescaleMaxThreads / 32];
+    for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+        const float* s = src + row * len;
+        const float* r = ref + row * len;
+        double ss = 0, rr = 0;
+        for (int64_t i = threadIdx.x; i < len; i += blockDim.x) {
+            const double a = s[i], b = r[i];
+            ss += a * a;
+            rr += b * b;
+        }
+        ss = block_sum(ss, scratch);
+        rr = block_sum(rr, scratch);
+        // float32 norms, ratio and product, as torch computes x * (norm(ref) / norm(x)) on float32 tensors
+        const float ratio = static_cast<float>(sqrt(rr)) / static_cast<float>(sqrt(ss));
+        // every read of this row happened before block_sum's barriers, so out may alias src or ref
+        for (int64_t i = threadIdx.x; i < len; i += blockDim.x) out[row * len + i] = s[i] * ratio;
+    }
+}
+
 // ---- unary ---------------------------------------------------------------------------------------
 __device__ __forceinline__ float apply_unary(vg_unary_op op, float x) {
     switch (op) {
@@ -239,6 +274,23 @@ VG_API vg_status vg_combine(float* out, int64_t count, int32_t terms, const doub
     combine_kernel<<<grid_for(count, 256), 256, 0, static_cast<cudaStream_t>(stream)>>>(out, count, t);
     return vg::launch_check("combine_kernel");
     VG_GUARD_END("vg_combine")
+}
+
+VG_API vg_status vg_rescale_row_norms(float* out, const float* src, const float* ref, int64_t rows, int64_t row_length,
+                                      void* stream) {
+    VG_GUARD_BEGIN
+    const std::string fn = "vg_rescale_row_norms";
+    vg::clear_error();
+    auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": " + m); };
+    if (!out || !src || !ref) return bad("out, src and ref must not be NULL");
+    if (rows <= 0 || row_length <= 0) return bad("rows and row_length must be positive");
+    // a warp per 32 elements of a row, at most kRescaleMaxThreads threads striding over longer rows
+    const int64_t warps = (row_length + 31) / 32;
+    const int threads = static_cast<int>(warps * 32 < kRescaleMaxThreads ? warps * 32 : kRescaleMaxThreads);
+    const int blocks = static_cast<int>(rows < 65536 ? rows : 65536);
+    rescale_row_norms_kernel<<<blocks, threads, 0, static_cast<cudaStream_t>(stream)>>>(out, src, ref, rows, row_length);
+    return vg::launch_check("rescale_row_norms_kernel");
+    VG_GUARD_END("vg_rescale_row_norms")
 }
 
 }  // extern "C"

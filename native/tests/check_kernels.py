@@ -383,6 +383,18 @@ def check_elementwise(vg):
     expect_error("combine with 9 terms", lambda: vg.combine(poison(8, dtype=torch.float32),
                  [(1.0, rnd(8, dtype=torch.float32))] * 9), 1)
 
+    # true CFG's norm rescale: each row of src takes the norm of the same row of ref (float64 sums, float32 ratio)
+    for rows_, length, alias in ((4096, 64, "src"), (7, 3072, None), (3, 100003, "ref"), (70001, 1, None), (5, 33, None)):
+        src, ref_rows = rnd(rows_, length, dtype=torch.float32), rnd(rows_, length, dtype=torch.float32, scale=3.0)
+        want = src.double() * (ref_rows.double().norm(dim=-1, keepdim=True) / src.double().norm(dim=-1, keepdim=True))
+        out = {"src": src, "ref": ref_rows}.get(alias) if alias else poison(rows_, length, dtype=torch.float32)
+        vg.rescale_row_norms(out, src, ref_rows, length)
+        torch.cuda.synchronize()
+        record(f"rescale row norms {rows_}x{length}" + (f", in place over {alias}" if alias else ""), out, want, tol=1e-6)
+    expect_error("rescale row norms with row length 0", lambda: vg.call(
+        "vg_rescale_row_norms", vgn.ptr(poison(4, dtype=torch.float32)), vgn.ptr(rnd(4, dtype=torch.float32)),
+        vgn.ptr(rnd(4, dtype=torch.float32)), 4, 0, None), 1)
+
     for op, name, f in [(vgn.GELU_TANH, "gelu_tanh", gelu_tanh),
                         (vgn.GELU_ERF, "gelu_erf", lambda t: torch.nn.functional.gelu(t)),
                         (vgn.SILU, "silu", lambda t: t * torch.sigmoid(t))]:

@@ -13,6 +13,8 @@ FLUX_VAE_FP32=1 loads the VAE in float32 for `run` (default: bf16 like the rest 
 import json, os, resource, shutil, sys, time
 import torch
 
+from peer_common import randomize, save_component
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "flux1dev_full"
 TOK = os.environ.get("VG_FLUX_TOKENIZERS") or next(
@@ -23,26 +25,6 @@ TOK = os.environ.get("VG_FLUX_TOKENIZERS") or next(
      if os.path.isdir(os.path.join(p, "tokenizer")) and os.path.isdir(os.path.join(p, "tokenizer_2"))),
     "tokenizers-not-found")
 CLIP_VOCAB, T5_VOCAB = 49408, 32128
-
-
-def _randomize(m):
-    # parameters a constructor zero-initializes (biases, some output layers) get small noise so nothing is trivially zero
-    with torch.no_grad():
-        for p in m.parameters():
-            if p.abs().max() == 0:
-                p.normal_(0, 0.02)
-
-
-def _params(m):
-    return sum(p.numel() for p in m.parameters())
-
-
-def _save(m, path):
-    m.save_pretrained(path)  # safetensors (both libraries default to it), sharded where large
-    n = _params(m)
-    del m
-    torch.cuda.empty_cache()
-    return n
 
 
 def _fixture_tokenizers(out):
@@ -81,16 +63,16 @@ def make(d):
                                     pooled_projection_dim=768, guidance_embeds=True, axes_dims_rope=(16, 56, 56))
         tr = tr.to(torch.bfloat16)
     torch.cuda.empty_cache()
-    _randomize(tr)
-    n["transformer"] = _save(tr, os.path.join(out, "transformer")); tr = None
+    randomize(tr)
+    n["transformer"] = save_component(tr, os.path.join(out, "transformer")); tr = None
     with torch.device("cuda"):
         te2 = T5EncoderModel(T5Config(vocab_size=T5_VOCAB, d_model=4096, d_kv=64, d_ff=10240, num_layers=24, num_heads=64,
                                       relative_attention_num_buckets=32, relative_attention_max_distance=128,
                                       dropout_rate=0.1, layer_norm_epsilon=1e-6, feed_forward_proj="gated-gelu",
                                       is_encoder_decoder=False, use_cache=False, tie_word_embeddings=False,
                                       pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)).to(torch.bfloat16)
-    _randomize(te2)
-    n["text_encoder_2"] = _save(te2, os.path.join(out, "text_encoder_2")); te2 = None
+    randomize(te2)
+    n["text_encoder_2"] = save_component(te2, os.path.join(out, "text_encoder_2")); te2 = None
     with torch.device("cuda"):
         te = CLIPTextModel(CLIPTextConfig(vocab_size=CLIP_VOCAB, hidden_size=768, intermediate_size=3072, projection_dim=768,
                                           num_hidden_layers=12, num_attention_heads=12, max_position_embeddings=77,
@@ -101,9 +83,9 @@ def make(d):
                             layers_per_block=2, act_fn="silu", latent_channels=16, norm_num_groups=32, sample_size=1024,
                             scaling_factor=0.3611, shift_factor=0.1159, force_upcast=True, use_quant_conv=False,
                             use_post_quant_conv=False, mid_block_add_attention=True).to(torch.bfloat16)
-    _randomize(te); _randomize(vae)
-    n["text_encoder"] = _save(te, os.path.join(out, "text_encoder")); te = None
-    n["vae"] = _save(vae, os.path.join(out, "vae")); vae = None
+    randomize(te); randomize(vae)
+    n["text_encoder"] = save_component(te, os.path.join(out, "text_encoder")); te = None
+    n["vae"] = save_component(vae, os.path.join(out, "vae")); vae = None
     FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=3.0, use_dynamic_shifting=True, base_shift=0.5,
                                     max_shift=1.15, base_image_seq_len=256, max_image_seq_len=4096
                                     ).save_pretrained(os.path.join(out, "scheduler"))

@@ -1,4 +1,5 @@
-"""Shared by the PyTorch-side benchmark scripts: GPU timing by CUDA events, and comparing our outputs with PyTorch's."""
+"""Shared by the PyTorch-side benchmark scripts: GPU timing by CUDA events, comparing our outputs with PyTorch's, and
+writing random-weight components of full-size checkpoints."""
 import os
 
 import torch
@@ -37,3 +38,20 @@ def compare_outputs(ref, ours_path, label, ref32=None):
         c32 = torch.nn.functional.cosine_similarity(ref32.flatten(), ours.flatten(), dim=0).item()
         print(f"{label} vs PyTorch fp32: cosine {c32:.6f}, rel L2 {((ref32 - ours).norm() / ref32.norm()).item():.3e}")
     return 0 if ok else 1
+
+
+def randomize(m):
+    """Parameters a constructor zero-initializes (biases, some output layers) get small noise so nothing is trivially zero."""
+    with torch.no_grad():
+        for p in m.parameters():
+            if p.abs().max() == 0:
+                p.normal_(0, 0.02)
+
+
+def save_component(m, path):
+    """Saves a component (safetensors, sharded where large), frees it from the GPU; returns its parameter count."""
+    m.save_pretrained(path)
+    n = sum(p.numel() for p in m.parameters())
+    del m
+    torch.cuda.empty_cache()
+    return n

@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux goldens (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux e2eqwen goldens (default: build check bench)
 #
 # carry (tools/device/prepare_carry.sh builds them): .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -206,6 +206,84 @@ if has e2eflux; then
     VG_E2E_VAE_DTYPE=${E2E_VAE_DTYPE:-} .publish/visualgen-bench e2e-flux "$W/flux1dev_full" /tmp/e2efluxcache $H $Wd $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log" 2>&1 || { status=1; tail -5 "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log"; }
     grep -E "^TABLE|peak host|^VAE" "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log" | tee -a "$OUT/e2eflux.log"
     echo "  ours: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a); engine cache $(du -sb /tmp/e2efluxcache | awk '{printf "%.2f GB", $1/1e9}')" | tee -a "$OUT/e2eflux.log"
+  done
+  kill $SMI_PID 2>/dev/null
+fi
+# Qwen-Image end to end at 1024² (issue 11; random weights, real configs: the QwenImageTransformer2DModel with
+# QWEN_LAYERS of its 60 blocks, Qwen2.5-VL-7B, the Qwen-Image VAE; carry .publish with libonnxruntime.so.xz, .peer with
+# diffusers_src.tar.xz and fixtures.tar.xz (conformance/qwenimage's tokenizer and scheduler); the peer script is
+# tools/bench/bench_e2e_qwen.py in the checkout). The folder is made once in $VG_WORK/qwenimage_full (an existing one is
+# reused, whatever its depth) with as many transformer blocks as the free disk allows (text encoder 16.6 GB + VAE
+# 0.35 GB + 0.68 GB a block, 3 GB to spare; another 16.6 GB when the text encoder runs on ONNX Runtime, whose export
+# copies it) unless QWEN_LAYERS says; then per configuration (E2E_QWEN_CONFIGS, "H W STEPS" separated by commas, default
+# "1024 1024 50") diffusers' QwenImagePipeline, ours (visualgen-bench e2e-qwen; empty engine cache on the first
+# configuration), and ours again in a new process under a GPU memory budget (E2E_QWEN_GPU_MEMORY GiB, default the budget
+# our run printed: the largest engine fits alone, the text encoder and the transformer do not fit together) with its
+# cost against the run without one. The text encoder (Qwen2.5-VL) runs on native-cuda as Runtime.NativeClasses says;
+# VG_E2E_NATIVE_CLASSES adds classes not in that list. E2E_QWEN_PARTS
+# (default "make diffusers ours offload") runs a subset: one device command has 10 minutes.
+if has e2eqwen; then
+  qpart() { [[ " ${E2E_QWEN_PARTS:-make diffusers ours offload} " == *" $1 "* ]]; }
+  e2e_setup "$OUT/gpumem_qwen.csv"
+  export VG_QWEN_FIXTURE="$PWD/.peer/conformance/qwenimage/checkpoint"
+  export VG_E2E_NATIVE_CLASSES=${VG_E2E_NATIVE_CLASSES-}
+  Q="$W/qwenimage_full"
+  echo "disk before: $(df -h --output=avail "$W" | tail -1) free in $W" | tee "$OUT/e2eqwen.log"
+  if [ -f "$Q/model_index.json" ]; then
+    echo "checkpoint: reusing $Q ($(du -sb "$Q" | awk '{printf "%.2f GB", $1/1e9}'))" | tee -a "$OUT/e2eqwen.log"
+  elif qpart make; then
+    if [ -z "${QWEN_LAYERS:-}" ]; then
+      te_copies=1   # the native engine's entry references the checkpoint's weights (ONNX Runtime would copy them)
+      QWEN_LAYERS=$(df -B1 --output=avail "$W" | tail -1 | awk -v c=$te_copies '{ n = int(($1 / 1e9 - 16.6 * c - 0.35 - 3) / 0.68); print (n > 60 ? 60 : n) }')
+    fi
+    export QWEN_LAYERS
+    if [ "$QWEN_LAYERS" -lt 1 ]; then
+      echo "e2eqwen: not enough disk in $W for the text encoder and one transformer block (free $(df -h --output=avail "$W" | tail -1))" | tee -a "$OUT/e2eqwen.log"; status=1
+    else
+      t0=$(date +%s); python3 tools/bench/bench_e2e_qwen.py make "$W" > "$OUT/e2eqwen_make.log" 2>&1 || { status=1; tail -5 "$OUT/e2eqwen_make.log"; }
+      grep -E "^made|Error|error" "$OUT/e2eqwen_make.log" | tail -3 | tee -a "$OUT/e2eqwen.log"
+      echo "checkpoint: $(du -sb "$Q" | awk '{printf "%.2f GB", $1/1e9}') with $QWEN_LAYERS blocks (made in $(( $(date +%s) - t0 )) s); disk left $(df -h --output=avail "$W" | tail -1)" | tee -a "$OUT/e2eqwen.log"
+    fi
+  else
+    echo "e2eqwen: $Q missing and make not in E2E_QWEN_PARTS"; status=1
+  fi
+  [ -f "$Q/transformer/config.json" ] && echo "transformer blocks: $(python3 -c "import json; print(json.load(open('$Q/transformer/config.json'))['num_layers'])") of 60" | tee -a "$OUT/e2eqwen.log"
+  IFS=',' read -ra CONFIGS <<< "${E2E_QWEN_CONFIGS:-1024 1024 50}"
+  for cfg in "${CONFIGS[@]}"; do
+    read -r H Wd S <<< "$cfg"
+    tag="${H}x${Wd}_${S}"
+    if qpart diffusers; then
+      a=$(samples); python3 tools/bench/bench_e2e_qwen.py run "$W" $H $Wd $S > "$OUT/e2eqwen_diffusers_$tag.log" 2>&1 || status=1
+      grep -E "diffusers e2e|Error|error" "$OUT/e2eqwen_diffusers_$tag.log" | tail -5 | tee -a "$OUT/e2eqwen.log"
+      echo "  diffusers GPU memory used (nvidia-smi peak): $(peak $a)" | tee -a "$OUT/e2eqwen.log"
+    fi
+    if qpart ours; then
+      a=$(samples); t0=$(date +%s)
+      .publish/visualgen-bench e2e-qwen "$Q" /tmp/e2eqwencache $H $Wd $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2eqwen_ours_$tag.log" 2>&1 || { status=1; tail -5 "$OUT/e2eqwen_ours_$tag.log"; }
+      grep -E "^TABLE|^native-cuda also|^engines on|^offload budget|peak host" "$OUT/e2eqwen_ours_$tag.log" | tee -a "$OUT/e2eqwen.log"
+      echo "  ours: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a); engine cache $(du -sb /tmp/e2eqwencache | awk '{printf "%.2f GB", $1/1e9}')" | tee -a "$OUT/e2eqwen.log"
+    fi
+    qpart offload || continue
+    budget=${E2E_QWEN_GPU_MEMORY:-$(sed -n 's/^offload budget: \([0-9.]*\) GiB.*/\1/p' "$OUT/e2eqwen_ours_$tag.log" 2>/dev/null | tail -1)}
+    if [ -z "$budget" ]; then
+      echo "e2eqwen offload: no budget (set E2E_QWEN_GPU_MEMORY, or run the ours part first: it prints one)" | tee -a "$OUT/e2eqwen.log"; status=1; continue
+    fi
+    att=${E2E_ATTENTION:-bf16}; att=${att%%,*}
+    a=$(samples); t0=$(date +%s); mark="$OUT/e2eqwen_warm_mark_$tag"; rm -f "$mark"
+    # the GPU memory sample count when the warm run starts (the first run loads engines of sizes not seen yet before
+    # releasing others: its peak is a moment over the budget)
+    .publish/visualgen-bench e2e-qwen "$Q" /tmp/e2eqwencache $H $Wd $S "$att" "$budget" 2>&1 | while IFS= read -r line; do
+      printf '%s\n' "$line"; if [[ $line == "offload: warm run starts"* ]]; then samples > "$mark"; fi
+    done > "$OUT/e2eqwen_offload_$tag.log" || { status=1; tail -5 "$OUT/e2eqwen_offload_$tag.log"; }
+    grep -E "^TABLE|^offload: nothing|peak host" "$OUT/e2eqwen_offload_$tag.log" | tee -a "$OUT/e2eqwen.log"
+    echo "  ours offload: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a) in the process, $([ -f "$mark" ] && peak "$(cat "$mark")" || echo "?") in the warm run" | tee -a "$OUT/e2eqwen.log"
+    total() { sed -n "s/^TABLE $1.*| total \([0-9.]*\) s.*/\1/p" "$2" 2>/dev/null | tail -1; }
+    plain=$(total "ours warm .*$att attention" "$OUT/e2eqwen_ours_$tag.log"); offl=$(total "ours offload warm" "$OUT/e2eqwen_offload_$tag.log")
+    if [ -n "$plain" ] && [ -n "$offl" ]; then
+      echo "  offload cost at --gpu-memory $budget GiB: $(awk -v o="$offl" -v p="$plain" 'BEGIN { printf "%+.2f s per generation (%.2f s vs %.2f s)", o - p, o, p }')" | tee -a "$OUT/e2eqwen.log"
+    else
+      echo "  offload cost: needs both warm totals (ours $plain, offload $offl)" | tee -a "$OUT/e2eqwen.log"
+    fi
   done
   kill $SMI_PID 2>/dev/null
 fi

@@ -4,7 +4,7 @@ using static VisualGen.Engines.Cuda.Native.NativeMethods;
 namespace VisualGen.Engines.Cuda.Runtime;
 
 /// <summary>
-/// <see cref="ITensorArithmetic"/> on the GPU: one vg_combine kernel per call on the default stream, waited for (a few
+/// <see cref="ITensorArithmetic"/> on the GPU: one kernel (vg_combine, vg_rescale_row_norms) per call on the default stream, waited for (a few
 /// microseconds; engines synchronize their own streams before handing tensors out, so no ordering is lost). Tensors it
 /// allocates are plain device allocations freed on dispose, independent of any engine, so latents and scheduler history
 /// outlive an engine that is released mid-generation (the A14B expert swap). It works on the calling thread's current
@@ -33,6 +33,14 @@ public sealed class CudaArithmetic : ITensorArithmetic
         Check(vg_stream_synchronize(IntPtr.Zero), "linear combination");
     }
 
+    public void RescaleRowNorms(IEngineTensor destination, IEngineTensor source, IEngineTensor reference, long rowLength)
+    {
+        long rows = TensorArithmetic.CheckRescaleRowNorms(destination, source, reference, rowLength);
+        Check(vg_rescale_row_norms(Device(destination, "destination"), Device(source, "source"), Device(reference, "reference"),
+            rows, rowLength, IntPtr.Zero), "row norm rescale");
+        Check(vg_stream_synchronize(IntPtr.Zero), "row norm rescale");
+    }
+
     static IntPtr Device(IEngineTensor t, string what) => t is CudaTensor c ? c.Ptr
-        : throw new EngineException($"linear combination on the GPU: {what} is not a CUDA device tensor ({t.GetType().Name})");
+        : throw new EngineException($"arithmetic on the GPU: {what} is not a CUDA device tensor ({t.GetType().Name})");
 }

@@ -3,7 +3,7 @@ using VisualGen.Tensors;
 namespace VisualGen.Engines;
 
 /// <summary><see cref="ITensorArithmetic"/> in host memory, over <see cref="HostResidentTensor"/>s: what engines computing on the
-/// host (ONNX Runtime CPU) do between their calls. Parallel over element ranges; float64 per element.</summary>
+/// host (ONNX Runtime CPU) do between their calls. Parallel over element (or row) ranges; float64 accumulation.</summary>
 public sealed class HostArithmetic : ITensorArithmetic
 {
     public static HostArithmetic Instance { get; } = new();
@@ -36,6 +36,38 @@ public sealed class HostArithmetic : ITensorArithmetic
         });
     }
 
+    public void RescaleRowNorms(IEngineTensor destination, IEngineTensor source, IEngineTensor reference, long rowLength)
+    {
+        long rows = TensorArithmetic.CheckRescaleRowNorms(destination, source, reference, rowLength);
+        if (rows * rowLength > int.MaxValue) throw new EngineException($"host row norm rescale of {rows * rowLength} elements: at most {int.MaxValue}");
+        RescaleRowNorms(Floats(destination, "destination"), Floats(source, "source"), Floats(reference, "reference"), (int)rowLength);
+    }
+
+    /// <summary><see cref="RescaleRowNorms(IEngineTensor, IEngineTensor, IEngineTensor, long)"/> on host arrays of equal
+    /// length, parallel over rows.</summary>
+    public static void RescaleRowNorms(float[] destination, float[] source, float[] reference, int rowLength)
+    {
+        if (source.Length != reference.Length || source.Length != destination.Length || rowLength < 1 || source.Length % rowLength != 0)
+            throw new ArgumentException($"row norm rescale: {destination.Length}, {source.Length} and {reference.Length} elements are not equal whole rows of {rowLength}");
+        ElementRanges.For(source.Length / rowLength, (firstRow, endRow) =>
+        {
+            for (int r = firstRow; r < endRow; r++)
+            {
+                int start = r * rowLength;
+                float ratio = Norm(reference.AsSpan(start, rowLength)) / Norm(source.AsSpan(start, rowLength));
+                for (int i = start; i < start + rowLength; i++) destination[i] = source[i] * ratio;
+            }
+        });
+    }
+
+    /// <summary>The L2 norm accumulated in float64, rounded to float32.</summary>
+    static float Norm(ReadOnlySpan<float> x)
+    {
+        double s = 0;
+        foreach (var v in x) s += (double)v * v;
+        return (float)Math.Sqrt(s);
+    }
+
     static float[] Floats(IEngineTensor t, string what) => t is HostResidentTensor h ? h.Tensor.Floats
-        : throw new EngineException($"linear combination on the host: {what} is not a host tensor ({t.GetType().Name})");
+        : throw new EngineException($"arithmetic on the host: {what} is not a host tensor ({t.GetType().Name})");
 }

@@ -5,8 +5,8 @@ namespace VisualGen.Engines;
 public readonly record struct LinearTerm(double Coefficient, IEngineTensor Source, long Offset = 0);
 
 /// <summary>
-/// Elementwise float32 arithmetic where an engine computes: what the denoising loop needs to keep latents, guidance and
-/// scheduler state there (the native CUDA engine: device kernels; ONNX Runtime CPU: host loops). Coefficients come from
+/// Elementwise and row-wise float32 arithmetic where an engine computes: what the denoising loop needs to keep latents,
+/// guidance and scheduler state there (the native CUDA engine: device kernels; ONNX Runtime CPU: host loops). Coefficients come from
 /// the host with each call, so nothing is read back.
 /// </summary>
 public interface ITensorArithmetic
@@ -23,6 +23,16 @@ public interface ITensorArithmetic
     /// this returns.
     /// </summary>
     void Combine(IEngineTensor destination, long destinationOffset, long count, ReadOnlySpan<LinearTerm> terms);
+
+    /// <summary>
+    /// Rescales each row of <paramref name="source"/> to the L2 norm of the same row of <paramref name="reference"/>:
+    /// destination[r, i] = source[r, i] · (‖reference[r]‖ / ‖source[r]‖), rows of <paramref name="rowLength"/> consecutive
+    /// elements over the whole tensors (equal element counts). Each norm is accumulated in float64 and rounded to float32,
+    /// the ratio and the product are float32 (torch's float32 <c>x * (norm(ref) / norm(x))</c>); a zero row of the
+    /// source gives non-finite values, as torch does. The destination may be the source or the reference. Complete when
+    /// this returns.
+    /// </summary>
+    void RescaleRowNorms(IEngineTensor destination, IEngineTensor source, IEngineTensor reference, long rowLength);
 }
 
 /// <summary>Argument checks shared by the implementations of <see cref="ITensorArithmetic.Combine"/>.</summary>
@@ -35,6 +45,21 @@ public static class TensorArithmetic
         if (count < 1) throw new EngineException($"a linear combination needs a positive element count, got {count}");
         CheckRange("destination", destination, destinationOffset, count);
         for (int k = 0; k < terms.Length; k++) CheckRange($"term {k}", terms[k].Source, terms[k].Offset, count);
+    }
+
+    /// <summary>Checks <see cref="ITensorArithmetic.RescaleRowNorms"/>'s arguments; returns the row count.</summary>
+    public static long CheckRescaleRowNorms(IEngineTensor destination, IEngineTensor source, IEngineTensor reference, long rowLength)
+    {
+        long n = source.Shape.Aggregate(1L, (a, b) => a * b);
+        if (rowLength < 1 || n % rowLength != 0)
+            throw new EngineException($"row norm rescale: the source's {n} elements are not whole rows of {rowLength}");
+        foreach (var (what, t) in new[] { ("destination", destination), ("source", source), ("reference", reference) })
+        {
+            if (t.DType != Checkpoints.TensorDType.F32) throw new EngineException($"row norm rescale: {what} is {t.DType}, not float32");
+            long m = t.Shape.Aggregate(1L, (a, b) => a * b);
+            if (m != n) throw new EngineException($"row norm rescale: {what} has {m} elements, the source {n}");
+        }
+        return n / rowLength;
     }
 
     static void CheckRange(string what, IEngineTensor t, long offset, long count)

@@ -4,7 +4,8 @@ using VisualGen.Tensors;
 namespace VisualGen.Tests.Engines;
 
 /// <summary>The host <see cref="ITensorArithmetic"/> (what the denoising loop runs on ONNX Runtime CPU): values against
-/// hand-computed ones, offsets, in-place updates, float64 accumulation, and the argument checks every backend shares.</summary>
+/// hand-computed ones, offsets, in-place updates, float64 accumulation, the row norm rescale against a direct computation,
+/// and the argument checks every backend shares.</summary>
 public class HostArithmeticTests
 {
     static readonly HostArithmetic Math = HostArithmetic.Instance;
@@ -40,6 +41,56 @@ public class HostArithmeticTests
         var o = Math.Allocate([1]);
         Math.Combine(o, 0, 1, [new LinearTerm(1, x), new LinearTerm(1, one), new LinearTerm(-1, x)]);
         Assert.Equal(1f, F(o)[0]);
+    }
+
+    [Fact]
+    public void Rescales_each_row_to_the_norm_of_the_reference_row()
+    {
+        const int rows = 6, length = 13;
+        var rng = new Random(4);
+        float[] Random(double scale) => Enumerable.Range(0, rows * length).Select(_ => (float)((rng.NextDouble() * 2 - 1) * scale)).ToArray();
+        float[] source = Random(1), reference = Random(5);
+        var o = Math.Allocate([rows, length]);
+        Math.RescaleRowNorms(o, T(source), T(reference), length);
+        var actual = F(o);
+        for (int r = 0; r < rows; r++)
+        {
+            double sourceNorm = 0, referenceNorm = 0, outNorm = 0;
+            for (int i = r * length; i < (r + 1) * length; i++)
+            {
+                sourceNorm += (double)source[i] * source[i];
+                referenceNorm += (double)reference[i] * reference[i];
+                outNorm += (double)actual[i] * actual[i];
+            }
+            double ratio = System.Math.Sqrt(referenceNorm / sourceNorm);
+            for (int i = r * length; i < (r + 1) * length; i++)
+                Assert.True(System.Math.Abs(source[i] * ratio - actual[i]) <= 1e-6 * System.Math.Abs(source[i] * ratio) + 1e-7, $"row {r} element {i}");
+            Assert.Equal(System.Math.Sqrt(referenceNorm), System.Math.Sqrt(outNorm), 4);
+        }
+        // in place over the source, and into the reference itself (T wraps its array: copies keep the inputs as they were)
+        var s = T((float[])source.Clone());
+        Math.RescaleRowNorms(s, s, T(reference), length);
+        Assert.Equal(actual, F(s));
+        var rf = T((float[])reference.Clone());
+        Math.RescaleRowNorms(rf, T(source), rf, length);
+        Assert.Equal(actual, F(rf));
+        // a zero source row has no direction to keep: non-finite, as torch gives
+        var zero = T(new float[length]);
+        var oz = Math.Allocate([length]);
+        Math.RescaleRowNorms(oz, zero, T(reference[..length]), length);
+        Assert.All(F(oz), v => Assert.True(float.IsNaN(v)));
+    }
+
+    [Fact]
+    public void Refuses_rows_that_do_not_divide_or_tensors_that_differ_in_size()
+    {
+        var a = T(1, 2, 3, 4, 5, 6);
+        var e = Assert.Throws<EngineException>(() => Math.RescaleRowNorms(a, a, a, 4));
+        Assert.Equal("row norm rescale: the source's 6 elements are not whole rows of 4", e.Message);
+        e = Assert.Throws<EngineException>(() => Math.RescaleRowNorms(a, a, T(1, 2, 3), 3));
+        Assert.Equal("row norm rescale: reference has 3 elements, the source 6", e.Message);
+        e = Assert.Throws<EngineException>(() => Math.RescaleRowNorms(a, a, a, 0));
+        Assert.Contains("not whole rows of 0", e.Message);
     }
 
     [Fact]

@@ -8,7 +8,7 @@ using VisualGen.Tests.Support;
 namespace VisualGen.Tests.Pipelines;
 
 /// <summary>
-/// Wan's denoising loop where the engines compute (latents, guidance and scheduler state as engine tensors, stepped by
+/// The denoising loops (Wan, FLUX.1, Qwen-Image) where the engines compute (latents, guidance and scheduler state as engine tensors, stepped by
 /// <see cref="ITensorArithmetic"/>) on ONNX Runtime CPU, whose engine tensors are host tensors: every transfer an engine
 /// would make (uploads, downloads, host-tensor runs) is counted, and the loop's result is checked against the host loop
 /// (the one a step cache uses).
@@ -57,6 +57,50 @@ public class ResidentLoopTests
         // the host loop (TeaCache threshold 0 computes every step there) gives the same latents
         var host = await pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0) });
         Compare.Component(host.Latents.Floats, resident.Latents.Floats, "flux resident loop vs host loop", factor: 1e-5);
+    }
+
+    [ConformanceFact]
+    public async Task A_qwen_image_step_with_norm_rescaled_true_cfg_moves_nothing_between_host_and_engine_and_matches_the_host_loop()
+    {
+        var counts = new Transfers();
+        using var provider = new CountingProvider(ConformancePipelines.Provider(), counts);
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("qwenimage"), provider);
+        var atStep = new Dictionary<int, (int, int, int)>();
+        var progress = new SyncProgress(p => { if (p.Stage == "denoise") atStep[p.Step] = counts.Snapshot(); });
+        // prompts of different lengths: the two branches' text embeddings differ in length
+        var request = new GenerationRequest
+        {
+            Prompt = "a lighthouse on a cliff at dusk, waves below", NegativePrompt = "blurry", TrueCfgScale = 4, Height = 64, Width = 48,
+            NumInferenceSteps = 4, Seed = 5,
+        };
+        var resident = await pipeline.GenerateAsync(request, progress);
+        Assert.Equal(atStep[1], atStep[4]);   // two transformer calls, the combination and the rescale per step, and no transfer
+        Assert.Equal(8, counts.TransformerRuns);
+        Assert.Null(resident.StepCache);
+
+        // the host loop (TeaCache threshold 0 computes every step there, guidance by TrueCfg.Combine) gives the same latents
+        var host = await pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0) });
+        Assert.Equal("teacache: 4 of 4 steps computed, 0 skipped", host.StepCache!.ToString());
+        Compare.Component(host.Latents.Floats, resident.Latents.Floats, "qwen-image resident loop vs host loop", factor: 1e-5);
+    }
+
+    [ConformanceFact]
+    public async Task Qwen_image_prompts_of_equal_length_run_as_one_batch_per_step_and_match_the_host_loop()
+    {
+        const string prompt = "a red fox", negative = "a sly fox";
+        var tokenizer = VisualGen.Tokenizers.QwenImage.QwenImagePromptTokenizer.Load(Path.Combine(Fixtures.Checkpoint("qwenimage"), "tokenizer"));
+        Assert.Equal(tokenizer.Tokenize(prompt).Length, tokenizer.Tokenize(negative).Length);   // the case under test: equal text lengths
+        var counts = new Transfers();
+        using var provider = new CountingProvider(ConformancePipelines.Provider(), counts);
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("qwenimage"), provider);
+        var atStep = new Dictionary<int, (int, int, int)>();
+        var progress = new SyncProgress(p => { if (p.Stage == "denoise") atStep[p.Step] = counts.Snapshot(); });
+        var request = new GenerationRequest { Prompt = prompt, NegativePrompt = negative, TrueCfgScale = 3, Height = 32, Width = 64, NumInferenceSteps = 4, Seed = 9 };
+        var resident = await pipeline.GenerateAsync(request, progress);
+        Assert.Equal(atStep[1], atStep[4]);
+        Assert.Equal(4, counts.TransformerRuns);   // one call per step: the two prompts as a batch of two
+        var host = await pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0) });
+        Compare.Component(host.Latents.Floats, resident.Latents.Floats, "qwen-image batched resident loop vs host loop", factor: 1e-5);
     }
 
     [Fact]
@@ -142,6 +186,8 @@ public class ResidentLoopTests
             for (int k = 0; k < terms.Length; k++) unwrapped[k] = terms[k] with { Source = Unwrap(terms[k].Source) };
             inner.Combine(Unwrap(destination), destinationOffset, count, unwrapped);
         }
+        public void RescaleRowNorms(IEngineTensor destination, IEngineTensor source, IEngineTensor reference, long rowLength) =>
+            inner.RescaleRowNorms(Unwrap(destination), Unwrap(source), Unwrap(reference), rowLength);
         static IEngineTensor Unwrap(IEngineTensor t) => t is CountingTensor c ? c.Inner : t;
     }
 

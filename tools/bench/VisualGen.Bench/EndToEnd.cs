@@ -16,9 +16,17 @@ using VisualGen.Tensors;
 /// negative prompt (<c>../shared/peer/bench_e2e_wan.py run</c>), then the VAE decode profiled call by call.</item>
 /// <item><c>visualgen-bench e2e-flux MODEL CACHE HEIGHT WIDTH STEPS [bf16|fp8]</c>: FLUX.1 text-to-image, embedded
 /// guidance 3.5, no negative prompt (<c>tools/bench/bench_e2e_flux.py run</c>).</item>
+/// <item><c>visualgen-bench e2e-qwen MODEL CACHE HEIGHT WIDTH STEPS [bf16|fp8] [GPU_MEMORY_GIB]</c>: Qwen-Image
+/// text-to-image, true CFG 4 with a negative prompt (<c>tools/bench/bench_e2e_qwen.py run</c>). With GPU_MEMORY_GIB the
+/// same two runs under that GPU memory budget (the API's GpuMemoryBudget, the CLI's --gpu-memory): a stage's engines are
+/// loaded from the engine cache when it begins and earlier stages' engines released to make room; each run's line names
+/// what was loaded and released.</item>
 /// </list>
 /// The engine is native-cuda unless the environment variable VG_E2E_ENGINE names another (ort-cpu: a CPU smoke test of
-/// the command on a small checkpoint).
+/// the command on a small checkpoint). VG_E2E_NATIVE_CLASSES (comma-separated model_index.json class names) adds classes
+/// native-cuda runs in bf16 beyond the validated ones (Qwen2_5_VLForConditionalGeneration: Qwen-Image's text encoder); the
+/// output says so. After the runs without a budget it prints each engine's GPU bytes and a budget that forces per-stage
+/// loading.
 /// </summary>
 static class EndToEnd
 {
@@ -45,6 +53,18 @@ static class EndToEnd
             Prompt = Prompt, Height = height, Width = width, NumInferenceSteps = steps, GuidanceScale = 3.5, Seed = 42,
         }, profile: null);
 
+    public static int Qwen(string model, string cacheDir, int height, int width, int steps, string attentions, double? gpuMemoryGib)
+    {
+        var request = new GenerationRequest
+        {
+            Prompt = Prompt, NegativePrompt = "blurry, low quality", TrueCfgScale = 4.0,
+            Height = height, Width = width, NumInferenceSteps = steps, Seed = 42,
+        };
+        return gpuMemoryGib is double gib
+            ? Guarded(() => Offload(model, cacheDir, $"{height}x{width}", attentions, request, gib))
+            : Run(model, cacheDir, $"{height}x{width}", attentions, request, profile: null);
+    }
+
     /// <summary>The engine the runs use: native-cuda, or VG_E2E_ENGINE's value.</summary>
     static string EngineName => Environment.GetEnvironmentVariable("VG_E2E_ENGINE") is { Length: > 0 } e ? e : "native-cuda";
 
@@ -54,9 +74,12 @@ static class EndToEnd
 
     /// <summary>Per attention precision: the first run and the warm run of <paramref name="request"/> (its step count is
     /// the warm run's), then <paramref name="profile"/> once on the first precision's engines.</summary>
-    static int Run(string model, string cacheDir, string size, string attentions, GenerationRequest request, Action<IEngineProvider>? profile)
+    static int Run(string model, string cacheDir, string size, string attentions, GenerationRequest request, Action<IEngineProvider>? profile) =>
+        Guarded(() => RunAll(model, cacheDir, size, attentions, request, profile));
+
+    static int Guarded(Func<int> run)
     {
-        try { return RunAll(model, cacheDir, size, attentions, request, profile); }
+        try { return run(); }
         catch (EngineException e)
         {
             // no GPU or no libvisualgen_native.so: one line that says so, not a stack trace
@@ -75,12 +98,13 @@ static class EndToEnd
         int steps = request.NumInferenceSteps!.Value;
         if (engine != "native-cuda") Console.WriteLine($"engine {engine} (VG_E2E_ENGINE)");
         if (VaeDtype is { } vae) Console.WriteLine($"VAE {vae} (VG_E2E_VAE_DTYPE)");
-        using var built = Runtime.CreateEngineProvider(cacheDir, engine, log, precisions[0], vaeDtypeFlag: VaeDtype);
+        var nativeClasses = NativeClasses();
+        using var built = Runtime.CreateEngineProvider(cacheDir, engine, log, precisions[0], vaeDtypeFlag: VaeDtype, nativeClasses: nativeClasses);
         var provider = new Loaded(built);
         foreach (var attention in precisions)
         {
             // a later precision shares the text encoders and VAE already loaded; only the transformers load again
-            using var transformers = attention == precisions[0] ? null : Runtime.CreateEngineProvider(cacheDir, engine, log, attention, vaeDtypeFlag: VaeDtype);
+            using var transformers = attention == precisions[0] ? null : Runtime.CreateEngineProvider(cacheDir, engine, log, attention, vaeDtypeFlag: VaeDtype, nativeClasses: nativeClasses);
             IEngineProvider engines = transformers is null ? provider : new TransformersFrom(provider, transformers);
             using var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
             // the first generation loads (or builds) the engines, plans the shapes and captures the CUDA graphs; like the
@@ -93,15 +117,119 @@ static class EndToEnd
             Console.WriteLine($"TABLE ours warm ({size}, {steps} steps, {attention} attention) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s");
             if (attention == precisions[0] && engine == "native-cuda") profile?.Invoke(provider);
         }
+        PrintOffloadBudget(provider);
         using var self = Process.GetCurrentProcess();
         Console.WriteLine($"peak host memory (RSS) {self.PeakWorkingSet64 / 1e9:F1} GB");
         return 0;
+    }
+
+    /// <summary>The validated native classes plus VG_E2E_NATIVE_CLASSES's (bf16), announced.</summary>
+    static IReadOnlyDictionary<string, Runtime.NativePrecision> NativeClasses()
+    {
+        var extra = (Environment.GetEnvironmentVariable("VG_E2E_NATIVE_CLASSES") ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (extra.Length == 0 || EngineName != "native-cuda") return Runtime.NativeClasses;
+        Console.WriteLine($"native-cuda also runs {string.Join(", ", extra)} in bf16 (VG_E2E_NATIVE_CLASSES; not in the validated list)");
+        var classes = new Dictionary<string, Runtime.NativePrecision>(Runtime.NativeClasses, StringComparer.Ordinal);
+        foreach (var c in extra) classes[c] = Runtime.NativePrecision.Bf16;
+        return classes;
+    }
+
+    static string Gib(long bytes) => $"{bytes / (double)(1L << 30):F2} GiB";
+
+    /// <summary>Each engine's GPU bytes after the runs and the smallest budget (quarter GiB steps, a quarter to spare) in
+    /// which every engine fits alone: under it, the two largest cannot stay loaded together.</summary>
+    static void PrintOffloadBudget(Loaded provider)
+    {
+        var sizes = provider.Engines.Where(e => e.Bytes > 0).OrderByDescending(e => e.Bytes).ToList();
+        if (sizes.Count < 2) return;
+        Console.WriteLine("engines on the GPU: " + string.Join(", ", sizes.Select(e => $"{e.Component} {Gib(e.Bytes)}")));
+        double budget = Math.Ceiling(sizes[0].Bytes / (double)(1L << 30) * 4) / 4 + 0.25;
+        bool forces = sizes[0].Bytes + sizes[1].Bytes > budget * (1L << 30);
+        Console.WriteLine($"offload budget: {budget:F2} GiB ({sizes[0].Component} fits alone; with {sizes[1].Component}, " +
+            $"{Gib(sizes[0].Bytes + sizes[1].Bytes)}, {(forces ? "it does not: stages load and release" : "it still fits: no release would be forced")})");
+    }
+
+    /// <summary>The first and the warm run under a GPU memory budget, engines loaded per stage from the engine cache (run
+    /// once without a budget first, so the cache is built); each line says what was loaded and released.</summary>
+    static int Offload(string model, string cacheDir, string size, string attention, GenerationRequest request, double gib)
+    {
+        var log = new Progress<string>(l => Console.WriteLine("  " + l));
+        using var built = Runtime.CreateEngineProvider(cacheDir, EngineName, log, attention, gpuMemoryBudget: (long)(gib * (1L << 30)),
+            nativeClasses: NativeClasses());
+        var provider = new Counted(built);
+        using var pipeline = ModelFamilies.CreateRegistry().Create(model, provider);
+        int steps = request.NumInferenceSteps!.Value, firstSteps = steps <= 4 ? steps : 1;
+        var first = Timed(pipeline, request with { NumInferenceSteps = firstSteps });
+        Console.WriteLine($"TABLE ours offload first run, --gpu-memory {gib:F2} GiB ({size}, {firstSteps} steps) | encode {first.Encode:F2} s | denoise {first.Denoise:F2} s | decode {first.Decode:F2} s | total {first.Total:F2} s; {provider.Take()}");
+        // the first run loads engines of sizes the pipeline has not seen yet before releasing others (a moment over the
+        // budget); from here on it knows them: run.sh takes the warm run's GPU memory peak from this line on
+        Console.WriteLine("offload: warm run starts");
+        var second = Timed(pipeline, request);
+        Console.WriteLine($"TABLE ours offload warm, --gpu-memory {gib:F2} GiB ({size}, {steps} steps, {attention} attention) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s; {provider.Take()}");
+        if (!provider.Released)
+            Console.WriteLine($"offload: nothing was released under {gib:F2} GiB: the budget does not force per-stage loading");
+        using var self = Process.GetCurrentProcess();
+        Console.WriteLine($"peak host memory (RSS) {self.PeakWorkingSet64 / 1e9:F1} GB");
+        return provider.Released ? 0 : 1;
+    }
+
+    /// <summary>Passes the budget through and records each load (with its time) and release.</summary>
+    sealed class Counted(IEngineProvider inner) : IEngineProvider
+    {
+        readonly List<string> _loads = [], _releases = [];
+        readonly Dictionary<IEngine, string> _names = [];
+        double _loadSeconds;
+
+        public bool Released { get; private set; }
+        public long? GpuMemoryBudget => inner.GpuMemoryBudget;
+
+        public IEngine GetEngine(string modelPath, string component, IProgress<string>? progress)
+        {
+            var clock = Stopwatch.StartNew();
+            var engine = inner.GetEngine(modelPath, component, progress);
+            lock (_loads)
+            {
+                _loadSeconds += clock.Elapsed.TotalSeconds;
+                _loads.Add(component);
+                _names[engine] = component;
+            }
+            return engine;
+        }
+
+        public void Release(IEngine engine)
+        {
+            lock (_loads)
+            {
+                _releases.Add(_names.Remove(engine, out var name) ? name : engine.Manifest.Component);
+                Released = true;
+            }
+            inner.Release(engine);
+        }
+
+        /// <summary>The loads and releases since the last call, as one phrase.</summary>
+        public string Take()
+        {
+            lock (_loads)
+            {
+                string text = $"loaded {(_loads.Count == 0 ? "nothing" : string.Join(", ", _loads))} ({_loadSeconds:F1} s), " +
+                    $"released {(_releases.Count == 0 ? "nothing" : string.Join(", ", _releases))}";
+                _loads.Clear();
+                _releases.Clear();
+                _loadSeconds = 0;
+                return text;
+            }
+        }
     }
 
     /// <summary>Each component loaded once for the whole run (the provider loads an engine on every request).</summary>
     sealed class Loaded(IEngineProvider inner) : IEngineProvider
     {
         readonly Dictionary<string, IEngine> _engines = [];
+
+        /// <summary>The loaded engines' components and GPU bytes.</summary>
+        public IEnumerable<(string Component, long Bytes)> Engines =>
+            _engines.Select(kv => (kv.Key[(kv.Key.IndexOf('|') + 1)..], kv.Value.DeviceBytes));
         public IEngine GetEngine(string modelPath, string component, IProgress<string>? progress)
         {
             string key = modelPath + "|" + component;

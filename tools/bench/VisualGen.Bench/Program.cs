@@ -9,7 +9,9 @@
 //   visualgen-bench cli <visualgen arguments>            the command line (src/VisualGen.Cli) in this binary
 //   visualgen-bench e2e <model> <cache> H W FRAMES STEPS [bf16,fp8]  Wan generation end to end, first and warm run by stage
 //   visualgen-bench e2e-flux <model> <cache> H W STEPS [bf16,fp8]     FLUX.1 generation end to end (guidance 3.5), the same;
-//                                                         both on native-cuda unless VG_E2E_ENGINE names another engine
+//   visualgen-bench e2e-qwen <model> <cache> H W STEPS [bf16,fp8] [GPU_MEMORY_GIB]  Qwen-Image end to end (true CFG 4),
+//                                                         the same; with GPU_MEMORY_GIB under that budget (offload)
+//                                                         all on native-cuda unless VG_E2E_ENGINE names another engine
 //   visualgen-bench components <cache dir> <fixture>...  every natively run encoder/VAE vs its diffusers golden
 //   visualgen-bench awkward <workdir> [--engines A,B]    Wan pipeline on checkpoints with awkward sizes, ort-cpu vs native-cuda
 using System.Diagnostics;
@@ -29,6 +31,8 @@ return args.Length > 0 ? args[0] switch
     "cli" => VisualGen.Cli.CliApp.Run(args[1..]),
     "e2e" => EndToEnd.Wan(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), int.Parse(args[6]), args.Length > 7 ? args[7] : "bf16"),
     "e2e-flux" => EndToEnd.Flux(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), args.Length > 6 ? args[6] : "bf16"),
+    "e2e-qwen" => EndToEnd.Qwen(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), args.Length > 6 ? args[6] : "bf16",
+        args.Length > 7 ? double.Parse(args[7], System.Globalization.CultureInfo.InvariantCulture) : null),
     "components" => args.Skip(2).Select(f => ComponentCheck.Run(f, args[1])).Max(),
     "awkward" => AwkwardCheck.Run(args[1..]),
     "wan" => Wan(args[1], args[2], args[3]),
@@ -37,7 +41,7 @@ return args.Length > 0 ? args[0] switch
     _ => Usage(),
 } : Usage();
 
-static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | components CACHE FIXTURE... | awkward WORKDIR [--engines A,B] | e2e MODEL CACHE H W FRAMES STEPS [ATTN] | e2e-flux MODEL CACHE H W STEPS [ATTN] | wan MODEL IO CACHE | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
+static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | components CACHE FIXTURE... | awkward WORKDIR [--engines A,B] | e2e MODEL CACHE H W FRAMES STEPS [ATTN] | e2e-flux MODEL CACHE H W STEPS [ATTN] | e2e-qwen MODEL CACHE H W STEPS [ATTN] [GPU_MEMORY_GIB] | wan MODEL IO CACHE | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
 
 static int Conformance(string family)
 {

@@ -121,25 +121,27 @@ public sealed class QwenImagePipeline : IGenerationPipeline
 
         _engines.BeginStage("denoise");
         var transformer = Engine("transformer");
-        var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
-        {
-            var hiddenStates = HostTensor.Float32(sample, packedShape);
-            // timestep / 1000 in float32, as the pipeline passes it
-            var timestep = HostTensor.Float32([(float)t / 1000f], 1);
-            var temb = new Lazy<float[]>(() => Engine($"transformer.{TransformerParts.TimeEmbedding}")
-                .Run(new Dictionary<string, HostTensor> { ["timestep"] = timestep })["temb"].Floats);
-            float[] Branch(IStepCache? cache, HostTensor text) => cache is null
-                ? Predict(transformer, hiddenStates, timestep, text, imgShapes)
-                : cache.Predict(step, new PartsTransformer(part => Engine(part.Length == 0 ? "transformer" : $"transformer.{part}"),
-                    new Dictionary<string, HostTensor>
-                    {
-                        ["hidden_states"] = hiddenStates, ["timestep"] = timestep, ["encoder_hidden_states"] = text, ["img_shapes"] = imgShapes,
-                    }, () => temb.Value, sample, _config.NumLayers));
-            var cond = Branch(condCache, promptEmbeds);
-            if (negativeEmbeds is null) return cond;
-            var neg = Branch(negCache, negativeEmbeds);
-            return TrueCfg.Combine(cond, neg, (float)trueCfgScale, _config.PackedChannels);
-        }, progress, ct);
+        // a step cache reads the transformer's intermediate tensors on the host; without one the loop stays where the engine computes
+        var final = cacheLog is null
+            ? DenoiseResident(scheduler, latents, packedShape, imgShapes, promptEmbeds, negativeEmbeds, (float)trueCfgScale, progress, ct)
+            : DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
+            {
+                var hiddenStates = HostTensor.Float32(sample, packedShape);
+                // timestep / 1000 in float32, as the pipeline passes it
+                var timestep = HostTensor.Float32([(float)t / 1000f], 1);
+                var temb = new Lazy<float[]>(() => Engine($"transformer.{TransformerParts.TimeEmbedding}")
+                    .Run(new Dictionary<string, HostTensor> { ["timestep"] = timestep })["temb"].Floats);
+                float[] Branch(IStepCache cache, HostTensor text) =>
+                    cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
+                        new Dictionary<string, HostTensor>
+                        {
+                            ["hidden_states"] = hiddenStates, ["timestep"] = timestep, ["encoder_hidden_states"] = text, ["img_shapes"] = imgShapes,
+                        }, () => temb.Value, sample, _config.NumLayers));
+                var cond = Branch(condCache!, promptEmbeds);
+                if (negativeEmbeds is null) return cond;
+                var neg = Branch(negCache!, negativeEmbeds);
+                return TrueCfg.Combine(cond, neg, (float)trueCfgScale, _config.PackedChannels);
+            }, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, packedShape);
         _engines.BeginStage("decode");
@@ -165,14 +167,73 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         return QwenImagePromptEmbeds.FromHiddenStates(outputs["last_hidden_state"], maxSequenceLength);
     }
 
-    static float[] Predict(IEngine transformer, HostTensor hiddenStates, HostTensor timestep, HostTensor encoderHiddenStates, HostTensor imgShapes) =>
-        transformer.Run(new Dictionary<string, HostTensor>
+    /// <summary>The transformer's inputs that are the same at every step of one branch (prompt or negative prompt).</summary>
+    static Dictionary<string, HostTensor> Constants(HostTensor encoderHiddenStates, HostTensor imgShapes) => new()
+    {
+        ["encoder_hidden_states"] = encoderHiddenStates,
+        ["img_shapes"] = imgShapes,
+    };
+
+    /// <summary>
+    /// The denoising loop where the transformer computes (GPU memory on the native CUDA engine): the packed latents, the
+    /// true-CFG combination with its per-token norm rescale and the scheduler's steps stay there; the text embeddings are
+    /// uploaded once (img_shapes stays on the host where the engine reads it), every step's timestep before the loop.
+    /// The prompt and the negative prompt run as one batch of two when their text lengths are equal, else (the usual
+    /// case) as two transformer calls. Returns the final latents on the host.
+    /// </summary>
+    float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor imgShapes, HostTensor prompt,
+        HostTensor? negative, float trueCfgScale, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var transformer = Engine("transformer");
+        var resident = transformer.AsResident();
+        var math = resident.Arithmetic;
+        bool batched = negative is not null && negative.Shape[1] == prompt.Shape[1];
+        int batch = batched ? 2 : 1;
+        long n = latents.LongLength;
+        using var cond = new StepInputs(Constants(batched ? Stack(prompt, negative!) : prompt, imgShapes));
+        using var neg = negative is null || batched ? null : new StepInputs(Constants(negative, imgShapes));
+        using var scope = new EngineTensorScope();
+        IEngineTensor? last = null;
+        try
         {
-            ["hidden_states"] = hiddenStates,
-            ["timestep"] = timestep,
-            ["encoder_hidden_states"] = encoderHiddenStates,
-            ["img_shapes"] = imgShapes,
-        })["sample"].Floats;
+            var sample = scope.Own(resident.Upload(HostTensor.Float32(latents, shape)));
+            var hidden = batched ? scope.Own(math.Allocate([2, .. shape[1..]])) : null;
+            var guided = negative is null ? null : scope.Own(math.Allocate(shape));
+            var condHalf = batched ? scope.Own(math.Allocate(shape)) : null;
+            // timestep / 1000 in float32, as the pipeline passes it, one per batch row
+            var timesteps = scheduler.Timesteps.Select(t => scope.Own(resident.Upload(
+                HostTensor.Float32(Enumerable.Repeat((float)t / 1000f, batch).ToArray(), batch)))).ToList();
+            DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
+            {
+                last?.Dispose();
+                last = null;
+                if (hidden is not null) for (int b = 0; b < 2; b++) math.Copy(hidden, b * n, x, 0, n);
+                var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = hidden ?? x, ["timestep"] = timesteps[step] };
+                var output = cond.RunResident(transformer, perStep, "sample");
+                if (negative is null) return last = output;
+                using (output)
+                using (var separate = neg?.RunResident(transformer, perStep, "sample"))
+                {
+                    // comb = neg + scale·(cond − neg) = scale·cond + (1 − scale)·neg (a batch's second row is the negative)
+                    math.Combine(guided!, 0, n, [new LinearTerm(trueCfgScale, output), new LinearTerm(1 - trueCfgScale, separate ?? output, separate is null ? n : 0)]);
+                    // then each token rescaled to the conditional prediction's norm (the rescale reads whole tensors: a
+                    // batch's first row is copied out)
+                    if (condHalf is not null) math.Copy(condHalf, 0, output, 0, n);
+                    math.RescaleRowNorms(guided!, guided!, condHalf ?? output, _config.PackedChannels);
+                }
+                return guided!;
+            }, progress, ct);
+            return sample.ToHost().Floats;
+        }
+        finally
+        {
+            last?.Dispose();
+        }
+    }
+
+    /// <summary>Two [1, L, D] text embeddings as one [2, L, D] batch.</summary>
+    static HostTensor Stack(HostTensor first, HostTensor second) =>
+        HostTensor.Float32([.. first.Floats, .. second.Floats], 2, first.Shape[1], first.Shape[2]);
 
     public void Dispose()
     {
