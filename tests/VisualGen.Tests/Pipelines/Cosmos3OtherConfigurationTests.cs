@@ -111,7 +111,7 @@ public class Cosmos3OtherConfigurationTests(ITestOutputHelper output)
 
         var vae = WanVaeConfig.Read(Path.Combine(dir, "vae"));
         var encoder = new WanVaeEncoder(provider.GetEngine(dir, "vae.encoder_first", null), provider.GetEngine(dir, "vae.encoder_next", null));
-        var first = Cosmos3ImageCondition.EncodeFirstFrame(encoder, new WanLatentStats(vae), image, default).Floats;
+        var first = Cosmos3ImageCondition.EncodeFirstFrame(encoder, new WanLatentStats(vae), image, (int)image.Shape[0], (int)image.Shape[1], default).Floats;
         var frame0 = new float[first.Length];
         for (int c = 0; c < 48; c++) Array.Copy(result.Latents.Floats, c * 2 * 6, frame0, c * 6, 6);
         output.WriteLine($"latent frame 0 after denoising vs the encoded image: max abs {Compare.MaxAbs(first, frame0):g3}");

@@ -77,7 +77,7 @@ public class Cosmos3PipelineConformanceTests(ITestOutputHelper output)
         var config = Cosmos3ModelConfig.Load(ModelIndex.Load(checkpoint));
         using var provider = ConformancePipelines.Provider();
         var encoder = new WanVaeEncoder(provider.GetEngine(checkpoint, "vae.encoder_first", null), provider.GetEngine(checkpoint, "vae.encoder_next", null));
-        var first = Cosmos3ImageCondition.EncodeFirstFrame(encoder, new WanLatentStats(config.Vae), request.Image!, default);
+        var first = Cosmos3ImageCondition.EncodeFirstFrame(encoder, new WanLatentStats(config.Vae), request.Image!, (int)request.Image!.Shape[0], (int)request.Image!.Shape[1], default);
 
         var init = HostTensor.FromSource(golden, "pipeline.latents_init");
         var latents = new float[init.Floats.Length];
