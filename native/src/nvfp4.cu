@@ -20,6 +20,10 @@ __constant__ float kE2M1[16] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f,
 // One thread per 16-element block: 8 packed bytes and one scale byte in, 16 bf16 (two 16-byte stores) out.
 __global__ void unpack_kernel(const uint2* packed, const uint8_t* block_scales, const float* scale_2, int64_t blocks,
                               uint4* out) {
+    // the table in shared memory: threads of a warp look up different codes (constant memory would serialize them)
+    __shared__ float table[16];
+    if (threadIdx.x < 16) table[threadIdx.x] = kE2M1[threadIdx.x];
+    __syncthreads();
     const float s2 = *scale_2;
     for (int64_t b = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; b < blocks;
          b += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -32,7 +36,7 @@ __global__ void unpack_kernel(const uint2* packed, const uint8_t* block_scales, 
         for (int i = 0; i < 8; ++i) {
             const uint32_t word = i < 4 ? raw.x : raw.y;
             const uint32_t byte = (word >> (8 * (i & 3))) & 0xffu;
-            d[i] = __floats2bfloat162_rn(kE2M1[byte & 0xfu] * step, kE2M1[byte >> 4] * step);
+            d[i] = __floats2bfloat162_rn(table[byte & 0xfu] * step, table[byte >> 4] * step);
         }
         out[2 * b] = o[0];
         out[2 * b + 1] = o[1];

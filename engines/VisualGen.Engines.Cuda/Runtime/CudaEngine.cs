@@ -300,7 +300,7 @@ public sealed class CudaEngine : IResidentEngine
     public (double Gemm, double Attention) Flops(IReadOnlyDictionary<string, long[]> shapes)
     {
         var p = PlanFor(shapes);
-        double gemm = p.Gemms.Sum(g => 2.0 * g.A.Count * g.Out.Shape[^1]);
+        double gemm = p.Gemms.Sum(g => 2.0 * g.A.Count * g.Out.Shape[^1]) + p.QuantGemmFlops;
         return (gemm, p.AttentionFlops);
     }
 

@@ -39,6 +39,7 @@ internal sealed unsafe partial class ShapePlanner
             _ => throw new EngineException($"node '{n.Name}': quantized linear scheme '{scheme}' is not one the native CUDA engine runs (FP8, FP8_BLOCK_SCALES, NVFP4)"),
         };
         _dev[n.Outputs[0]] = ActDType(m) == VgDType.F32 ? Cast(y, VgDType.F32) : y;
+        _plan.QuantGemmFlops += 2.0 * m * nn * k;
     }
 
     static void RequireMultiples(OpNode n, string scheme, long nn, long k, int multiple, string why)
