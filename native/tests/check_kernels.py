@@ -18,6 +18,7 @@ import visualgen_native as vgn  # noqa: E402
 
 dev = "cuda"
 results = []
+FIXTURES = None  # --fixtures: the quant_ops fixture folder
 
 
 def rel(out, ref):
@@ -232,6 +233,11 @@ def F_cos(a, b):
 
 
 def check_quant(vg):
+    folder = find_quant_fixture(FIXTURES)
+    if folder:
+        check_quant_fixture(vg, folder)
+    else:
+        print("SKIP quant fixture checks: no quant_ops folder found (pass --fixtures DIR)", flush=True)
     # activations per tensor, dynamic (amax on the device) and static (ONNX QuantizeLinear: x / s)
     for dt in (torch.bfloat16, torch.float32):
         x = rnd(3001, 128, dtype=dt, scale=3.0)
@@ -333,6 +339,75 @@ def check_quant(vg):
         ok = bool((out.view(torch.int16) == ref.view(torch.int16)).all().item())
         record_exact(f"nvfp4 unpack [{rows},{cols}] bit-exact vs Python reference", ok)
     expect_error("nvfp4 unpack cols % 16 rejected", lambda: vg.dequantize_nvfp4(packed, bs, s2, poison(8, 24)), 1)
+
+
+def read_safetensors(path):
+    """name -> CPU tensor (F32, U8) of a safetensors file (json header + raw little-endian bytes)."""
+    import json
+    import struct
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        head = json.loads(f.read(n))
+        data = f.read()
+    types = {"F32": torch.float32, "U8": torch.uint8}
+    return {k: torch.frombuffer(bytearray(data[m["data_offsets"][0]:m["data_offsets"][1]]), dtype=types[m["dtype"]]).view(m["shape"])
+            for k, m in head.items() if k != "__metadata__"}
+
+
+def find_quant_fixture(given):
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in ([given] if given else []) + [os.path.join(here, "..", "..", p, "quant_ops") for p in
+                                           (".peer/conformance", "shared/conformance", "../shared/conformance")]:
+        if os.path.isfile(os.path.join(d, "golden.safetensors")):
+            return d
+    return None
+
+
+def check_quant_fixture(vg, folder):
+    """The library against the quantization fixture's goldens (shared/conformance/quant_ops): the same bytes and scales
+    for x's per-tensor and 1x128 quantization, the NVFP4 unpack equal to bf16(golden dequant), and the FP8 and NVFP4
+    linears against the golden float64 products of the dequantized operands."""
+    g = {k: v.to(dev) for k, v in read_safetensors(os.path.join(folder, "golden.safetensors")).items()}
+    x = g["x"].to(torch.bfloat16)  # every value of x is a bfloat16
+    q = torch.empty(x.shape, device=dev, dtype=torch.float8_e4m3fn)
+    scale = torch.empty(vgn.FP8_TENSOR_SCALE_FLOATS, device=dev)
+    vg.quantize_fp8_tensor(x, q, scale)
+    torch.cuda.synchronize()
+    record_exact("fixture x.fp8: q bytes and scale", same_bytes(q, g["x.fp8.q"]) and scale[0].item() == g["x.fp8.scale"].item())
+    rows, cols = x.shape
+    qg = torch.empty(rows, cols, device=dev, dtype=torch.float8_e4m3fn)
+    sg = torch.empty(cols // 128, rows, device=dev)
+    vg.quantize_fp8_groups(x, qg, sg, rows)
+    torch.cuda.synchronize()
+    record_exact("fixture x.fp8_1x128: q bytes and dequant scales",
+                 same_bytes(qg, g["x.fp8_1x128.q"]) and bool((sg.t() == g["x.fp8_1x128.dequant_scale"]).all().item()))
+    for w in ("w1", "w2", "w3_ties"):
+        packed, bs = g[f"{w}.nvfp4.packed"], g[f"{w}.nvfp4.block_scale"]
+        s2 = g[f"{w}.nvfp4.scale_2"].view(1).contiguous()
+        out = poison(packed.shape[0], packed.shape[1] * 2)
+        vg.dequantize_nvfp4(packed.contiguous(), bs.contiguous(), s2, out)
+        torch.cuda.synchronize()
+        ref = g[f"{w}.nvfp4.dequant"].to(torch.bfloat16)
+        record_exact(f"fixture {w}.nvfp4: unpack == bf16(golden dequant)", bool((out.view(torch.int16) == ref.view(torch.int16)).all().item()))
+    # linear.fp8: x (fp8, per tensor) · w1 (fp8, per tensor)ᵀ
+    ws = torch.empty(64 << 20, device=dev, dtype=torch.uint8)
+    w_scale = torch.zeros(4, device=dev)
+    w_scale[0] = g["w1.fp8.scale"]
+    plan = vg.fp8_gemm_plan(rows, 96, cols)
+    out = poison(rows, 96)
+    vg.fp8_gemm_run(plan, q, scale, g["w1.fp8.q"].view(torch.float8_e4m3fn), w_scale, None, out, ws)
+    torch.cuda.synchronize()
+    record_gemm("fixture linear.fp8.out (FP8 GEMM on the fixture's codes)", out, g["linear.fp8.out"])
+    vg.call("vg_fp8_gemm_plan_destroy", plan)
+    # linear.nvfp4_weight_only: x · unpacked w1ᵀ through the bf16 GEMM
+    w1 = poison(96, cols)
+    vg.dequantize_nvfp4(g["w1.nvfp4.packed"].contiguous(), g["w1.nvfp4.block_scale"].contiguous(), g["w1.nvfp4.scale_2"].view(1).contiguous(), w1)
+    plan = vg.gemm_plan(rows, 96, cols, vgn.WEIGHT_NK)
+    out = poison(rows, 96)
+    vg.gemm_run(plan, x, w1, None, None, out, ws)
+    torch.cuda.synchronize()
+    record_gemm("fixture linear.nvfp4_weight_only.out (unpack + bf16 GEMM)", out, g["linear.nvfp4_weight_only.out"])
+    vg.call("vg_gemm_plan_destroy", plan)
 
 
 def attention_ref(q, k, v, scale):
@@ -760,7 +835,10 @@ def main():
     ap.add_argument("--lib", required=True)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--only", default="gemm,attention,fp8,quant,norms,rope,elementwise,encoders")
+    ap.add_argument("--fixtures", default=None, help="shared/conformance/quant_ops (else looked for beside the checkout)")
     args = ap.parse_args()
+    global FIXTURES
+    FIXTURES = args.fixtures
     seed = args.seed if args.seed is not None else int(time.time_ns() % (1 << 31))
     torch.manual_seed(seed)
     print(f"seed {seed}; device {torch.cuda.get_device_name()}")
