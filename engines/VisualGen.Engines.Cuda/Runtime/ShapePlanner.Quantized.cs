@@ -42,6 +42,16 @@ internal sealed unsafe partial class ShapePlanner
         _plan.QuantGemmFlops += 2.0 * m * nn * k;
     }
 
+    /// <summary>The FP8 codes and scales of an input (by value name, static input scale, per-group or not), quantized
+    /// once per plan: the linears that read it after the first reuse them.</summary>
+    readonly Dictionary<(string Input, string? Scale, bool Groups), (DeviceValue Codes, DeviceValue Scales)> _fp8Inputs = [];
+
+    (DeviceValue Codes, DeviceValue Scales) QuantizedInput((string, string?, bool) key, Func<(DeviceValue, DeviceValue)> quantize)
+    {
+        if (!_fp8Inputs.TryGetValue(key, out var q)) _fp8Inputs[key] = q = quantize();
+        return q;
+    }
+
     static void RequireMultiples(OpNode n, string scheme, long nn, long k, int multiple, string why)
     {
         if (k % multiple != 0 || nn % multiple != 0)
@@ -51,13 +61,18 @@ internal sealed unsafe partial class ShapePlanner
     DeviceValue Fp8Linear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)
     {
         RequireMultiples(n, QuantScheme.Fp8, nn, k, 16, "cuBLASLt's FP8 GEMM");
-        var xq = Temp([m, k], VgDType.FP8E4M3);
-        var xs = Temp([Fp8TensorScaleFloats], VgDType.F32);
         var ws = Dev(n.In(2)!, VgDType.F32);
-        var fixedScale = n.In(3) is string s ? Dev(s, VgDType.F32) : null;
-        Add(new ActionStep(n.Name + "/quantize", KernelClass.Gemm, stream =>
-            Check(vg_quantize_fp8_tensor(x.Ptr, (int)x.DType, x.Count, fixedScale?.Ptr ?? IntPtr.Zero, xq.Ptr, xs.Ptr, stream), n.Name + " (quantize input)")),
-            fixedScale is null ? [x] : [x, fixedScale], [xq, xs]);
+        // linears reading one input with one input scale (q, k and v) share its quantization
+        var (xq, xs) = QuantizedInput((n.In(0)!, n.In(3), false), () =>
+        {
+            var xq = Temp([m, k], VgDType.FP8E4M3);
+            var xs = Temp([Fp8TensorScaleFloats], VgDType.F32);
+            var fixedScale = n.In(3) is string s ? Dev(s, VgDType.F32) : null;
+            Add(new ActionStep(n.Name + "/quantize", KernelClass.Gemm, stream =>
+                Check(vg_quantize_fp8_tensor(x.Ptr, (int)x.DType, x.Count, fixedScale?.Ptr ?? IntPtr.Zero, xq.Ptr, xs.Ptr, stream), n.Name + " (quantize input)")),
+                fixedScale is null ? [x] : [x, fixedScale], [xq, xs]);
+            return (xq, xs);
+        });
         var plan = _res.Fp8GemmPlan(m, nn, k, Fp8Scaling.Tensor, epilogue);
         var bias = n.In(4) is string b ? Dev(b, VgDType.BF16) : null;
         var o = New(n.Outputs[0] + "#bf16", shape, VgDType.BF16);
@@ -73,12 +88,16 @@ internal sealed unsafe partial class ShapePlanner
     {
         RequireMultiples(n, QuantScheme.Fp8Block, nn, k, 128, "cuBLASLt's 128x128 block-scaled FP8 GEMM");
         long mp = (m + 3) / 4 * 4;
-        var xq = Temp([mp, k], VgDType.FP8E4M3);
-        var xs = Temp([k / 128, mp], VgDType.F32);
         var ws = Dev(n.In(2)!, VgDType.F32);
-        Add(new ActionStep(n.Name + "/quantize", KernelClass.Gemm, stream =>
-            Check(vg_quantize_fp8_groups(x.Ptr, (int)x.DType, m, k, mp, xq.Ptr, xs.Ptr, stream), n.Name + " (quantize input per 1x128)")),
-            [x], [xq, xs]);
+        var (xq, xs) = QuantizedInput((n.In(0)!, null, true), () =>
+        {
+            var xq = Temp([mp, k], VgDType.FP8E4M3);
+            var xs = Temp([k / 128, mp], VgDType.F32);
+            Add(new ActionStep(n.Name + "/quantize", KernelClass.Gemm, stream =>
+                Check(vg_quantize_fp8_groups(x.Ptr, (int)x.DType, m, k, mp, xq.Ptr, xs.Ptr, stream), n.Name + " (quantize input per 1x128)")),
+                [x], [xq, xs]);
+            return (xq, xs);
+        });
         var plan = _res.Fp8GemmPlan(mp, nn, k, Fp8Scaling.Block128, 0);
         var full = Temp([mp, nn], VgDType.BF16);
         IntPtr w = _res.Weight(n.In(1)!);
