@@ -67,6 +67,19 @@ __global__ void tensor_quantize(const T* x, int64_t vecs, const float* fixed, fl
     }
 }
 
+// 4 consecutive values (8-byte aligned for bf16, 16-byte for fp32: cols % 128 == 0) in one load.
+__device__ __forceinline__ void load4(const __nv_bfloat16* p, float v[4]) {
+    uint2 raw = *reinterpret_cast<const uint2*>(p);
+    float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+    float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+    v[0] = a.x; v[1] = a.y; v[2] = b.x; v[3] = b.y;
+}
+
+__device__ __forceinline__ void load4(const float* p, float v[4]) {
+    float4 a = *reinterpret_cast<const float4*>(p);
+    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+}
+
 // One warp per (row, 128-column group), 4 values per lane: qs = 448 / amax (1 when amax is 0), q = e4m3(x * qs),
 // scales[g * padded_rows + r] = 1 / qs. Rows >= rows (the padding) get zero codes and scale 1.
 template <typename T>
@@ -79,10 +92,7 @@ __global__ void group_quantize(const T* x, int64_t rows, int64_t cols, int64_t p
     const int64_t r = warp / groups, g = warp % groups;
     const int64_t at = r * cols + g * kGroup + lane * 4;
     float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    if (r < rows) {
-#pragma unroll
-        for (int k = 0; k < 4; ++k) v[k] = vg::to_float(x[at + k]);
-    }
+    if (r < rows) load4(x + at, v);
     float m = fmaxf(fmaxf(fabsf(v[0]), fabsf(v[1])), fmaxf(fabsf(v[2]), fabsf(v[3])));
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
