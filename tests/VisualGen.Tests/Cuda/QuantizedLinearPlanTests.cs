@@ -166,6 +166,37 @@ public class QuantizedLinearPlanTests
     }
 
     [ConformanceFact]
+    public void Fp8_entry_references_the_checkpoints_codes_as_stored_and_plans_after_reading_back()
+    {
+        string dir = Path.Combine(Fixtures.Checkpoint("wan21_t2v_fp8"), "transformer");
+        string file = Path.GetFullPath(Path.Combine(dir, "diffusion_pytorch_model.safetensors"));
+        var config = QuantizationConfig.FromComponentConfig(Path.Combine(dir, "config.json"))!;
+        string path = Path.Combine(Fixtures.TempDir("cuda-quant-ref"), "model.onnx");
+        using (var weights = ComponentWeights.Open(dir))
+            new OnnxWriter { ExternalDataThreshold = 0, InlineLimit = 0, ReferenceCheckpoint = true }
+                .Write(WanTransformer3D.Trace(dir, weights, quantization: new QuantizedLinears(config, fromCheckpoint: true)), path);
+        var (g, _) = CudaBackend.Compile(path);
+        string entry = Fixtures.TempDir("cuda-quant-entry");
+        PlanFile.Write(g, entry, new Dictionary<string, byte[]>());
+        Assert.Equal([file], PlanFile.ReferencedFiles(entry));
+        var (read, _) = PlanFile.Read(entry);
+        using var st = SafeTensorsFile.Open(file);
+        var codes = read.Constants.Values.Where(c => c.Name.EndsWith(QuantizedLinearFusion.Fp8Codes, StringComparison.Ordinal)).ToList();
+        Assert.Equal(QuantLinears(read).Count, codes.Count);
+        foreach (var c in codes)
+        {
+            // one byte per weight, read from the checkpoint file where the e4m3 tensor lies
+            Assert.Equal(TensorDType.F8E4M3, c.DType);
+            Assert.Equal(file, c.Stored!.Path);
+            string key = c.Name[..^QuantizedLinearFusion.Fp8Codes.Length];
+            Assert.True(c.Bytes.AsSpan().SequenceEqual(st.GetBytes(key)), $"'{key}' differs from the checkpoint");
+        }
+        Assert.Equal(EncoderFusion.DeviceWeightBytes(g), EncoderFusion.DeviceWeightBytes(read));
+        using var plan = Plan(read, new EngineResources());
+        Assert.Equal([1L, 16, 2, 4, 4], plan.Outputs["sample"].Shape);
+    }
+
+    [ConformanceFact]
     public void Unquantized_transformer_still_compiles()
     {
         string dir = Path.Combine(Fixtures.Checkpoint("wan21_t2v"), "transformer");
