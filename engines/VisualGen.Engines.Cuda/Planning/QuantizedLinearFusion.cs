@@ -4,14 +4,6 @@ using VisualGen.Quantization;
 
 namespace VisualGen.Engines.Cuda.Planning;
 
-/// <summary>The <c>scheme</c> attribute of a <c>VgQuantLinear</c>: ModelOpt's <c>quant_algo</c> names.</summary>
-public static class QuantScheme
-{
-    public const string Fp8 = "FP8";
-    public const string Fp8Block = "FP8_BLOCK_SCALES";
-    public const string Nvfp4 = "NVFP4";
-}
-
 /// <summary>
 /// Rewrites the exporter's quantized linears (exporter/Quantization/QuantizedLinear.cs) into one <c>VgQuantLinear</c>
 /// each: <c>MatMul(x', Transpose(dequantize(W)))</c> [+ bias] [+ Gelu(tanh)], where dequantize(W) is
