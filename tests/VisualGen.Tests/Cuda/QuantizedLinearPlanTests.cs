@@ -5,6 +5,7 @@ using VisualGen.Engines.Cuda.Model;
 using VisualGen.Engines.Cuda.Native;
 using VisualGen.Engines.Cuda.Planning;
 using VisualGen.Engines.Cuda.Runtime;
+using Tracer = VisualGen.Exporter.Graph.Tracer;
 using VisualGen.Exporter.Models.Wan;
 using VisualGen.Exporter.Onnx;
 using VisualGen.Exporter.Quantization;
@@ -194,6 +195,23 @@ public class QuantizedLinearPlanTests
         Assert.Equal(EncoderFusion.DeviceWeightBytes(g), EncoderFusion.DeviceWeightBytes(read));
         using var plan = Plan(read, new EngineResources());
         Assert.Equal([1L, 16, 2, 4, 4], plan.Outputs["sample"].Shape);
+    }
+
+    [Fact]
+    public void A_quantized_weight_outside_the_exporters_patterns_is_a_build_error_naming_the_node()
+    {
+        // the e4m3 weight dequantized and used as MatMul's [K, N] operand directly (no Transpose of an [N, K] weight)
+        var t = new Tracer("odd_quant");
+        var x = t.Input("x", TensorDType.F32, "8", "32");
+        var codes = t.Initializer("w", TensorDType.F8E4M3, [32, 16], new VisualGen.Exporter.Graph.InlineData(new byte[32 * 16]));
+        var w = t.Op("DequantizeLinear", [codes, t.Scalar(0.5f)], outType: TensorDType.F32);
+        t.Output(x.MatMul(w), "y", "8", "16");
+        string path = Path.Combine(Fixtures.TempDir("cuda-quant-odd"), "model.onnx");
+        new OnnxWriter().Write(t.Graph, path);
+        var e = Assert.Throws<EngineException>(() => CudaBackend.Compile(path));
+        Assert.Contains("node(s) of quantized linears are not in a pattern the native CUDA engine runs", e.Message);
+        Assert.Contains("(DequantizeLinear)", e.Message);
+        Assert.Contains("--engine ort-cpu or ort-cuda", e.Message);
     }
 
     [ConformanceFact]
