@@ -295,7 +295,8 @@ VG_API vg_status vg_quantize_fp8_tensor(const void* x, vg_dtype x_dtype, int64_t
                                         void* out, float* scale, void* stream);
 
 /* Activations to FP8 E4M3 with one scale per 128 inputs of a row (the fixture's fp8_1x128 rule): per row r and
- * group g, qs = 448 / max|x[r, 128g : 128g + 128]| (1 when that is 0), out[r, c] = e4m3_satfinite_rne(x[r, c] * qs),
+ * group g, qs = 448 * (1 / max|x[r, 128g : 128g + 128]|) (each step rounded to fp32, as the fixture's reference
+ * computes it; 1 when the max is 0), out[r, c] = e4m3_satfinite_rne(x[r, c] * qs),
  * scales[g * padded_rows + r] = 1 / qs: the dequantization scales, group-major with the rows contiguous (the layout
  * cuBLASLt's VEC128_32F scaling reads). x [rows, cols] row-major (bf16 or fp32), cols % 128 == 0; out is
  * [padded_rows, cols] and scales [cols / 128, padded_rows]: rows from `rows` to padded_rows (a multiple of 4,

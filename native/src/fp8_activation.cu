@@ -80,7 +80,7 @@ __device__ __forceinline__ void load4(const float* p, float v[4]) {
     v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
 }
 
-// One warp per (row, 128-column group), 4 values per lane: qs = 448 / amax (1 when amax is 0), q = e4m3(x * qs),
+// One warp per (row, 128-column group), 4 values per lane: qs = 448 * (1 / amax) (1 when amax is 0), q = e4m3(x * qs),
 // scales[g * padded_rows + r] = 1 / qs. Rows >= rows (the padding) get zero codes and scale 1.
 template <typename T>
 __global__ void group_quantize(const T* x, int64_t rows, int64_t cols, int64_t padded_rows, uint8_t* out,
@@ -96,7 +96,9 @@ __global__ void group_quantize(const T* x, int64_t rows, int64_t cols, int64_t p
     float m = fmaxf(fmaxf(fabsf(v[0]), fabsf(v[1])), fmaxf(fabsf(v[2]), fabsf(v[3])));
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-    const float qs = m > 0.0f ? kE4M3Max / m : 1.0f;
+    // 448 · (1/amax), each step rounded to float32: the reference's 448/amax goes through the reciprocal, and the
+    // one-step quotient differs by an ulp for some amax (moving e4m3 ties and the stored scale)
+    const float qs = m > 0.0f ? kE4M3Max * (1.0f / m) : 1.0f;
     unsigned short lo = e4m3x2(v[0] * qs, v[1] * qs), hi = e4m3x2(v[2] * qs, v[3] * qs);
     *reinterpret_cast<uint32_t*>(out + at) = lo | (static_cast<uint32_t>(hi) << 16);
     if (lane == 0) scales[g * padded_rows + r] = 1.0f / qs;
