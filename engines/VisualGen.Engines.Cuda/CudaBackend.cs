@@ -48,7 +48,8 @@ public sealed class CudaBackend : IEngineBackend
     public string Name => "native-cuda";
 
     /// <summary>What an entry holds whatever the exported graph's precision: GEMM weights and embedding tables packed to
-    /// bf16, convolution kernels and small constants (biases, norm weights) in fp32.</summary>
+    /// bf16, convolution kernels and small constants (biases, norm weights) in fp32. Quantized linears keep their stored
+    /// codes (FP8 e4m3, packed NVFP4 with e4m3 block scales); the graph's quantization is part of the cache key.</summary>
     public const string PackedPrecision = "bf16-weights+fp32-conv";
 
     /// <summary>What <see cref="BuiltPrecision"/> adds for entries built with <see cref="EngineBuildOptions.EmbedWeights"/>
@@ -68,6 +69,7 @@ public sealed class CudaBackend : IEngineBackend
     {
         var g = OnnxGraphReader.Read(onnxPath);
         var report = Fusion.Apply(g);
+        QuantizedLinearCheck.RequireFused(g, onnxPath);
         OpRegistry.Validate(g, onnxPath);
         return (g, report);
     }

@@ -274,6 +274,74 @@ VG_API vg_status vg_dequantize_fp8(const void* x, const float* scale_block, int6
                                    vg_dtype out_dtype, void* stream);
 
 /* ------------------------------------------------------------------------------------------------
+ * Quantized linears (the exporter's FP8 / FP8_BLOCK_SCALES / NVFP4 weights, ModelOpt's layouts), by the rules
+ * of the quantization fixtures (conformance/quant_ops/golden.json). Launch functions only enqueue: scales stay
+ * on the device, so every step runs inside CUDA graphs.
+ *
+ * Activations to FP8 E4M3, one scale per tensor: `scale` is VG_FP8_TENSOR_SCALE_FLOATS device floats, 16-byte
+ * aligned; [VG_FP8_TENSOR_DEQUANT] receives s (real = stored * s), [VG_FP8_TENSOR_AMAX] is scratch.
+ *   static_scale != NULL (a checkpoint's input_scale, one device float): s = *static_scale and
+ *     out = e4m3_satfinite_rne(x / s), what ONNX QuantizeLinear(x, s, float8e4m3fn zero) computes;
+ *   static_scale == NULL: s = bf16(max(max|x| / 448, 1 / (448 * 512))) (the fixture's per-tensor rule for a bf16
+ *     tensor) and out = e4m3_satfinite_rne(x * (1 / s)), with max|x| computed on the device.
+ * x bf16 or fp32, count % 8 == 0, x and out 16-byte aligned. Two or three launches on `stream`.
+ * ---------------------------------------------------------------------------------------------- */
+
+#define VG_FP8_TENSOR_SCALE_FLOATS 4
+#define VG_FP8_TENSOR_DEQUANT 0
+#define VG_FP8_TENSOR_AMAX 1
+
+VG_API vg_status vg_quantize_fp8_tensor(const void* x, vg_dtype x_dtype, int64_t count, const float* static_scale,
+                                        void* out, float* scale, void* stream);
+
+/* Activations to FP8 E4M3 with one scale per 128 inputs of a row (the fixture's fp8_1x128 rule): per row r and
+ * group g, qs = 448 * (1 / max|x[r, 128g : 128g + 128]|) (each step rounded to fp32, as the fixture's reference
+ * computes it; 1 when the max is 0), out[r, c] = e4m3_satfinite_rne(x[r, c] * qs),
+ * scales[g * padded_rows + r] = 1 / qs: the dequantization scales, group-major with the rows contiguous (the layout
+ * cuBLASLt's VEC128_32F scaling reads). x [rows, cols] row-major (bf16 or fp32), cols % 128 == 0; out is
+ * [padded_rows, cols] and scales [cols / 128, padded_rows]: rows from `rows` to padded_rows (a multiple of 4,
+ * >= rows) get zero codes and scale 1. */
+VG_API vg_status vg_quantize_fp8_groups(const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols,
+                                        int64_t padded_rows, void* out, float* scales, void* stream);
+
+/* FP8 GEMM (cuBLASLt, fp32 accumulation): out[M, N] = (a[M, K] · wᵀ) dequantized (+ bias[N]) (-> GELU tanh).
+ * a: e4m3 [M, K] row-major; w: e4m3 [N, K] row-major (nn.Linear's [out, in], the bf16 GEMMs' VG_WEIGHT_NK); out
+ * bf16 [M, N] row-major; bias bf16 [N]. K and N multiples of 16. Scales (device fp32, 16-byte aligned):
+ *   VG_FP8_SCALING_TENSOR: a_scale and w_scale one float each (real = stored * scale);
+ *   VG_FP8_SCALING_BLOCK128 (Hopper, cuBLASLt 12.9+ 1x128 / 128x128 block scaling; K and N multiples of 128,
+ *     M a multiple of 4): a_scale [K/128, M] as vg_quantize_fp8_groups writes it; w_scale one float per 128x128
+ *     block of w, [N/128, ceil4(K/128)] row-major (ModelOpt's [out/128, in/128], rows padded to a multiple of 4).
+ * cuBLASLt's FP8 kernels need compute capability 8.9+ (per tensor) or 9.0 (blocks); plan creation fails with
+ * VG_ERROR_NOT_SUPPORTED naming the scaling where cuBLASLt has no algorithm. */
+typedef enum vg_fp8_scaling {
+    VG_FP8_SCALING_TENSOR = 0,
+    VG_FP8_SCALING_BLOCK128 = 1
+} vg_fp8_scaling;
+
+typedef struct vg_fp8_gemm_desc {
+    uint32_t struct_size;  /* sizeof(vg_fp8_gemm_desc) */
+    int64_t m, n, k;
+    vg_fp8_scaling scaling;
+    vg_epilogue epilogue;
+} vg_fp8_gemm_desc;
+
+typedef struct vg_fp8_gemm_plan_t* vg_fp8_gemm_plan;
+VG_API vg_status vg_fp8_gemm_plan_create(vg_context ctx, const vg_fp8_gemm_desc* desc, vg_fp8_gemm_plan* out);
+VG_API vg_status vg_fp8_gemm_plan_destroy(vg_fp8_gemm_plan plan);
+VG_API vg_status vg_fp8_gemm_plan_workspace_size(vg_fp8_gemm_plan plan, size_t* bytes);
+VG_API vg_status vg_fp8_gemm_run(vg_fp8_gemm_plan plan, const void* a, const float* a_scale, const void* w,
+                                 const float* w_scale, const void* bias, void* out, void* workspace,
+                                 size_t workspace_bytes, void* stream);
+
+/* NVFP4 weights to bf16 (weight-only: Hopper has no FP4 tensor cores; the engine unpacks into a scratch buffer
+ * before a bf16 GEMM). packed: uint8 [rows, cols / 2], byte = (odd << 4) | even (low nibble first), E2M1 codes
+ * (bit 3 the sign, code 8 decodes to +0); block_scales: e4m3 [rows, cols / 16]; scale_2: one device float.
+ * out[r, c] = bf16_rne(E2M1(code) * (float(block_scale) * scale_2)), bf16 [rows, cols] row-major. cols % 16 == 0;
+ * packed 8-byte and out 16-byte aligned. */
+VG_API vg_status vg_dequantize_nvfp4(const void* packed, const void* block_scales, const float* scale_2, int64_t rows,
+                                     int64_t cols, void* out, void* stream);
+
+/* ------------------------------------------------------------------------------------------------
  * Fused normalization kernels. Rows are tokens: x is [rows, C] row-major (row stride x_stride >= C,
  * 0 = C), rows = batch * tokens; out is [rows, C] contiguous unless out_stride says otherwise. C must
  * be a multiple of 8 and every pointer/stride 16-byte aligned (bf16: multiples of 8 elements).

@@ -13,6 +13,8 @@ NORM_LAYER, NORM_RMS = 0, 1
 GELU_TANH, GELU_ERF, SILU, IDENTITY = 0, 1, 2, 3
 ADD, MUL, SUB = 0, 1, 2
 ALGO_BLOB_BYTES = 96
+FP8_TENSOR_SCALE_FLOATS, FP8_TENSOR_DEQUANT = 4, 0
+FP8_SCALING_TENSOR, FP8_SCALING_BLOCK128 = 0, 1
 STATUS = {0: "VG_OK", 1: "INVALID_ARGUMENT", 2: "NOT_SUPPORTED", 3: "CUDA", 4: "CUBLAS", 5: "CUDNN",
           6: "OUT_OF_MEMORY", 7: "INTERNAL"}
 
@@ -34,6 +36,11 @@ class GemmDesc(C.Structure):
                 ("a_dtype", C.c_int32), ("w_dtype", C.c_int32), ("out_dtype", C.c_int32), ("bias_dtype", C.c_int32),
                 ("w_layout", C.c_int32), ("epilogue", C.c_int32), ("has_c", C.c_int32),
                 ("alpha", C.c_float), ("beta", C.c_float)]
+
+
+class Fp8GemmDesc(C.Structure):
+    _fields_ = [("struct_size", C.c_uint32), ("m", C.c_int64), ("n", C.c_int64), ("k", C.c_int64),
+                ("scaling", C.c_int32), ("epilogue", C.c_int32)]
 
 
 class AttentionDesc(C.Structure):
@@ -128,6 +135,13 @@ class Native:
             "vg_channel_l2norm": [vp, vp, i32, i64, i64, i64, f32, vp, vp],
             "vg_group_norm": [vp, i32, vp, i32, i64, i64, i64, i64, f32, vp, vp, i32, vp],
             "vg_argmax": [vp, i32, i64, i64, i64, i32, vp, vp],
+            "vg_quantize_fp8_tensor": [vp, i32, i64, vp, vp, vp, vp],
+            "vg_quantize_fp8_groups": [vp, i32, i64, i64, i64, vp, vp, vp],
+            "vg_fp8_gemm_plan_create": [vp, C.POINTER(Fp8GemmDesc), C.POINTER(vp)],
+            "vg_fp8_gemm_plan_destroy": [vp],
+            "vg_fp8_gemm_plan_workspace_size": [vp, C.POINTER(sz)],
+            "vg_fp8_gemm_run": [vp, vp, vp, vp, vp, vp, vp, vp, sz, vp],
+            "vg_dequantize_nvfp4": [vp, vp, vp, i64, i64, vp, vp],
         }
         for name, args in sig.items():
             f = getattr(L, name)
@@ -218,6 +232,40 @@ class Native:
 
     def dequantize_fp8(self, x, block, out, stream=0):
         self.call("vg_dequantize_fp8", ptr(x), ptr(block), x.numel(), ptr(out), dtype_of(out), C.c_void_p(stream))
+
+    # ---- quantized linears ----
+    def quantize_fp8_tensor(self, x, out, scale, static_scale=None, stream=0):
+        """out (e4m3, x's shape) and scale[FP8_TENSOR_DEQUANT] (the dequantization scale); static_scale: a 1-float tensor."""
+        self.call("vg_quantize_fp8_tensor", ptr(x), dtype_of(x), x.numel(), ptr(static_scale), ptr(out), ptr(scale),
+                  C.c_void_p(stream))
+
+    def quantize_fp8_groups(self, x, out, scales, padded_rows=None, stream=0):
+        """x [rows, cols] -> out [padded_rows, cols] e4m3, scales [cols / 128, padded_rows] float32."""
+        rows, cols = x.shape
+        self.call("vg_quantize_fp8_groups", ptr(x), dtype_of(x), rows, cols, padded_rows or rows, ptr(out), ptr(scales),
+                  C.c_void_p(stream))
+
+    def fp8_gemm_plan(self, m, n, k, scaling=FP8_SCALING_TENSOR, epilogue=EPI_NONE):
+        d = Fp8GemmDesc(C.sizeof(Fp8GemmDesc), m, n, k, scaling, epilogue)
+        p = C.c_void_p()
+        self.call("vg_fp8_gemm_plan_create", self.ctx, C.byref(d), C.byref(p))
+        return p
+
+    def fp8_gemm_workspace(self, plan):
+        s = C.c_size_t()
+        self.call("vg_fp8_gemm_plan_workspace_size", plan, C.byref(s))
+        return s.value
+
+    def fp8_gemm_run(self, plan, a, a_scale, w, w_scale, bias, out, ws, stream=0):
+        self.call("vg_fp8_gemm_run", plan, ptr(a), ptr(a_scale), ptr(w), ptr(w_scale), ptr(bias), ptr(out), ptr(ws),
+                  0 if ws is None else ws.numel(), C.c_void_p(stream))
+
+    def dequantize_nvfp4(self, packed, block_scales, scale_2, out, stream=0):
+        """packed uint8 [rows, cols / 2], block_scales e4m3 (or uint8 bytes) [rows, cols / 16], scale_2 a 1-float tensor,
+        out bf16 [rows, cols]."""
+        rows, cols = out.shape
+        self.call("vg_dequantize_nvfp4", ptr(packed), ptr(block_scales), ptr(scale_2), rows, cols, ptr(out),
+                  C.c_void_p(stream))
 
     # ---- fused kernels ----
     def norm_modulate(self, kind, x, out, rows, tokens, channels, eps, weight=None, bias=None, scale=None, shift=None,

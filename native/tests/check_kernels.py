@@ -18,6 +18,7 @@ import visualgen_native as vgn  # noqa: E402
 
 dev = "cuda"
 results = []
+FIXTURES = None  # --fixtures: the quant_ops fixture folder
 
 
 def rel(out, ref):
@@ -173,6 +174,240 @@ def check_fp8(vg):
                attention_ref(qb, kb, vb, D ** -0.5), tol=2 * FP8_UNIT)
         expect_error("attention fp8 without scales rejected", lambda: vg.attention_run(plan, q8, k8, v8, o8, ws), 1)
         vg.call("vg_attention_plan_destroy", plan)
+
+
+# ------------------------------------------------------------------------------------------------
+# Quantized linears, by the rules of the quantization fixtures (shared/conformance/quant_ops/golden.json).
+E4M3_MAX = 448.0
+
+
+def e4m3(x):
+    """float32 -> e4m3 bytes, round to nearest even, saturating (torch's cast is not saturating: clamp first)."""
+    return x.float().clamp(-E4M3_MAX, E4M3_MAX).to(torch.float8_e4m3fn)
+
+
+def bf16_round(x):
+    return x.to(torch.bfloat16).float()
+
+
+def fp8_tensor_rule(x):
+    """The fixture's per-tensor fp8 rule for a bf16 tensor: s = bf16(max(amax/448, 1/(448*512))), q = e4m3(x * (1/s))."""
+    amax = x.float().abs().max()
+    s = bf16_round(torch.maximum(amax / E4M3_MAX, torch.tensor(1.0 / (E4M3_MAX * 512.0), device=dev)))
+    return e4m3(x.float() * (1.0 / s)), s
+
+
+def fp8_block_rule(w):
+    """FP8_BLOCK_SCALES on w [N, K] (multiples of 128): per 128x128 block s = bf16(max(amax/448, 1/(448*512))), q = e4m3(w / s)."""
+    n, k = w.shape
+    blocks = w.float().view(n // 128, 128, k // 128, 128)
+    amax = blocks.abs().amax(dim=(1, 3), keepdim=True)
+    s = bf16_round(torch.clamp(amax / E4M3_MAX, min=1.0 / (E4M3_MAX * 512.0)))
+    return e4m3(blocks / s).view(n, k), s.view(n // 128, k // 128)
+
+
+def same_bytes(a, b):
+    return bool((a.view(torch.uint8) == b.view(torch.uint8)).all().item())
+
+
+def record_exact(name, ok, detail=""):
+    results.append((name, 0.0 if ok else 1.0, 0, ok))
+    print(f"{'PASS' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}", flush=True)
+
+
+def record_gemm(name, out, ref):
+    """FP8 GEMM vs the float64 product of the dequantized operands: cosine >= 0.9999 and max |err| <= max |ref| / 128
+    (bf16 output rounding plus fp32 accumulation order)."""
+    out, ref = out.double(), ref.double()
+    written = bool(torch.isfinite(out).all().item())
+    cos = F_cos(out, ref) if written else float("nan")
+    maxrel = ((out - ref).abs().max() / ref.abs().max()).item() if written else float("nan")
+    ok = written and cos >= 0.9999 and maxrel <= 1 / 128
+    results.append((name, maxrel, 1 / 128, ok))
+    print(f"{'PASS' if ok else 'FAIL'} {name}: cosine {cos:.6f}, max err / max|ref| {maxrel:.2e}"
+          f"{'' if written else ' UNWRITTEN/NaN'}", flush=True)
+
+
+def F_cos(a, b):
+    return (a.flatten() @ b.flatten() / (a.norm() * b.norm())).item()
+
+
+def check_quant(vg):
+    folder = find_quant_fixture(FIXTURES)
+    if folder:
+        check_quant_fixture(vg, folder)
+    else:
+        print("SKIP quant fixture checks: no quant_ops folder found (pass --fixtures DIR)", flush=True)
+    # activations per tensor, dynamic (amax on the device) and static (ONNX QuantizeLinear: x / s)
+    for dt in (torch.bfloat16, torch.float32):
+        x = rnd(3001, 128, dtype=dt, scale=3.0)
+        x[5, 7] = -13.25
+        q = torch.empty(x.shape, device=dev, dtype=torch.float8_e4m3fn)
+        scale = torch.full((vgn.FP8_TENSOR_SCALE_FLOATS,), float("nan"), device=dev)
+        vg.quantize_fp8_tensor(x, q, scale)
+        torch.cuda.synchronize()
+        ref_q, ref_s = fp8_tensor_rule(x)
+        ok = same_bytes(q, ref_q) and scale[vgn.FP8_TENSOR_DEQUANT].item() == ref_s.item()
+        record_exact(f"fp8 tensor quantize dynamic {str(dt)[6:]} == fixture rule (bytes, bf16 scale)", ok,
+                     f"scale {scale[0].item():.8g} (ref {ref_s.item():.8g})")
+    x = rnd(640, 256, scale=2.0)
+    fixed = torch.tensor([0.0123], device=dev)
+    q = torch.empty(x.shape, device=dev, dtype=torch.float8_e4m3fn)
+    scale = torch.full((vgn.FP8_TENSOR_SCALE_FLOATS,), float("nan"), device=dev)
+    vg.quantize_fp8_tensor(x, q, scale, static_scale=fixed)
+    torch.cuda.synchronize()
+    ok = same_bytes(q, e4m3(x.float() / fixed)) and scale[0].item() == fixed.item()
+    record_exact("fp8 tensor quantize static input scale == QuantizeLinear (x / s, saturate)", ok)
+
+    # activations per 1x128 group, rows padded to a multiple of 4
+    for rows, cols, padded in [(77, 384, 80), (512, 1536, 512)]:
+        x = rnd(rows, cols, scale=2.0)
+        x[3, 128:256] = 0  # an all-zero group: scale 1, zero codes
+        q = torch.full((padded, cols), 0x7f, device=dev, dtype=torch.uint8).view(torch.float8_e4m3fn)
+        sc = torch.full((cols // 128, padded), float("nan"), device=dev)
+        vg.quantize_fp8_groups(x, q, sc, padded)
+        torch.cuda.synchronize()
+        g = x.float().view(rows, cols // 128, 128)
+        amax = g.abs().amax(-1)
+        qs = torch.where(amax > 0, torch.reciprocal(amax) * E4M3_MAX, torch.ones_like(amax))  # 448 * (1/amax), as the fixture
+        ref_q = e4m3(g * qs[..., None]).view(rows, cols)
+        ok = same_bytes(q[:rows], ref_q) and bool((sc[:, :rows] == torch.reciprocal(qs).t()).all().item()) \
+            and bool((q[rows:].view(torch.uint8) == 0).all().item()) and bool((sc[:, rows:] == 1).all().item())
+        record_exact(f"fp8 1x128 group quantize [{rows},{cols}] pad {padded} == fixture rule", ok)
+
+    ws = torch.empty(64 << 20, device=dev, dtype=torch.uint8)
+    # FP8 GEMM, per-tensor scales: the library quantizes a (dynamic), the weight by the fixture's fp8 rule
+    for m, n, k, epi in [(517, 1536, 1536, vgn.EPI_BIAS), (300, 8960, 1536, vgn.EPI_BIAS_GELU),
+                         (1024, 1536, 8960, vgn.EPI_NONE), (1, 192, 32, vgn.EPI_BIAS)]:
+        a = rnd(m, k)
+        w = rnd(n, k, scale=1 / math.sqrt(k))
+        wq, ws_ = fp8_tensor_rule(w)
+        w_scale = torch.zeros(4, device=dev)
+        w_scale[0] = ws_
+        aq = torch.empty(m, k, device=dev, dtype=torch.float8_e4m3fn)
+        a_scale = torch.empty(vgn.FP8_TENSOR_SCALE_FLOATS, device=dev)
+        vg.quantize_fp8_tensor(a, aq, a_scale)
+        has_bias = epi in (vgn.EPI_BIAS, vgn.EPI_BIAS_GELU)
+        bias = rnd(n) if has_bias else None
+        plan = vg.fp8_gemm_plan(m, n, k, vgn.FP8_SCALING_TENSOR, epi)
+        out = poison(m, n)
+        vg.fp8_gemm_run(plan, aq, a_scale, wq, w_scale, bias, out, ws)
+        torch.cuda.synchronize()
+        ref = (aq.float().double() * a_scale[0].double()) @ (wq.float().double() * w_scale[0].double()).t()
+        if has_bias:
+            ref = ref + bias.double()
+        if epi == vgn.EPI_BIAS_GELU:
+            ref = gelu_tanh(ref)
+        record_gemm(f"fp8 gemm per-tensor m{m} n{n} k{k} epi{epi} (vs fp64 on dequantized operands)", out, ref)
+        vg.call("vg_fp8_gemm_plan_destroy", plan)
+
+    # FP8 GEMM, 1x128 activation groups x 128x128 weight blocks (K/128 = 70 checks the weight scales' row padding)
+    for m, n, k in [(517, 1536, 1536), (256, 8960, 1536), (1024, 1536, 8960)]:
+        a = rnd(m, k)
+        w = rnd(n, k, scale=1 / math.sqrt(k))
+        wq, wsb = fp8_block_rule(w)
+        kb, kb4 = k // 128, (k // 128 + 3) // 4 * 4
+        w_scale = torch.ones(n // 128, kb4, device=dev)
+        w_scale[:, :kb] = wsb
+        mp = (m + 3) // 4 * 4
+        aq = torch.empty(mp, k, device=dev, dtype=torch.float8_e4m3fn)
+        a_scale = torch.empty(kb, mp, device=dev)
+        vg.quantize_fp8_groups(a, aq, a_scale, mp)
+        plan = vg.fp8_gemm_plan(mp, n, k, vgn.FP8_SCALING_BLOCK128)
+        out = poison(mp, n)
+        vg.fp8_gemm_run(plan, aq, a_scale, wq, w_scale, None, out, ws)
+        torch.cuda.synchronize()
+        a_dq = (aq[:m].float().double().view(m, kb, 128) * a_scale[:, :m].t().double()[..., None]).view(m, k)
+        w_dq = (wq.float().double().view(n // 128, 128, kb, 128) * wsb.double()[:, None, :, None]).view(n, k)
+        record_gemm(f"fp8 gemm block128 m{m} (pad {mp}) n{n} k{k} (vs fp64 on dequantized operands)", out[:m], a_dq @ w_dq.t())
+        vg.call("vg_fp8_gemm_plan_destroy", plan)
+    expect_error("fp8 gemm k % 16 rejected", lambda: vg.fp8_gemm_plan(64, 64, 40), 1)
+    expect_error("fp8 gemm block scaling with m % 4 rejected", lambda: vg.fp8_gemm_plan(130, 128, 128, vgn.FP8_SCALING_BLOCK128), 1)
+
+    # NVFP4 unpack, bit-exact against a Python reference (low nibble first, E2M1, e4m3 block scale * scale_2)
+    table = torch.tensor([0, .5, 1, 1.5, 2, 3, 4, 6, 0, -.5, -1, -1.5, -2, -3, -4, -6], device=dev)
+    for rows, cols in [(96, 256), (40, 48), (1536, 8960)]:
+        packed = torch.randint(0, 256, (rows, cols // 2), device=dev, dtype=torch.uint8)
+        bs = torch.randint(0, 0x7f, (rows, cols // 16), device=dev, dtype=torch.uint8)  # finite positive e4m3 (0x7f is NaN)
+        s2 = torch.rand(1, device=dev) * 0.01 + 1e-4
+        out = poison(rows, cols)
+        vg.dequantize_nvfp4(packed, bs, s2, out)
+        torch.cuda.synchronize()
+        codes = torch.stack([packed & 0xF, packed >> 4], dim=-1).view(rows, cols).long()
+        step = bs.view(torch.float8_e4m3fn).float() * s2
+        ref = (table[codes].view(rows, cols // 16, 16) * step[..., None]).view(rows, cols).to(torch.bfloat16)
+        ok = bool((out.view(torch.int16) == ref.view(torch.int16)).all().item())
+        record_exact(f"nvfp4 unpack [{rows},{cols}] bit-exact vs Python reference", ok)
+    expect_error("nvfp4 unpack cols % 16 rejected", lambda: vg.dequantize_nvfp4(packed, bs, s2, poison(8, 24)), 1)
+
+
+def read_safetensors(path):
+    """name -> CPU tensor (F32, U8) of a safetensors file (json header + raw little-endian bytes)."""
+    import json
+    import struct
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        head = json.loads(f.read(n))
+        data = f.read()
+    types = {"F32": torch.float32, "U8": torch.uint8}
+    return {k: torch.frombuffer(bytearray(data[m["data_offsets"][0]:m["data_offsets"][1]]), dtype=types[m["dtype"]]).view(m["shape"])
+            for k, m in head.items() if k != "__metadata__"}
+
+
+def find_quant_fixture(given):
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in ([given] if given else []) + [os.path.join(here, "..", "..", p, "quant_ops") for p in
+                                           (".peer/conformance", "shared/conformance", "../shared/conformance")]:
+        if os.path.isfile(os.path.join(d, "golden.safetensors")):
+            return d
+    return None
+
+
+def check_quant_fixture(vg, folder):
+    """The library against the quantization fixture's goldens (shared/conformance/quant_ops): the same bytes and scales
+    for x's per-tensor and 1x128 quantization, the NVFP4 unpack equal to bf16(golden dequant), and the FP8 and NVFP4
+    linears against the golden float64 products of the dequantized operands."""
+    g = {k: v.to(dev) for k, v in read_safetensors(os.path.join(folder, "golden.safetensors")).items()}
+    x = g["x"].to(torch.bfloat16)  # every value of x is a bfloat16
+    q = torch.empty(x.shape, device=dev, dtype=torch.float8_e4m3fn)
+    scale = torch.empty(vgn.FP8_TENSOR_SCALE_FLOATS, device=dev)
+    vg.quantize_fp8_tensor(x, q, scale)
+    torch.cuda.synchronize()
+    record_exact("fixture x.fp8: q bytes and scale", same_bytes(q, g["x.fp8.q"]) and scale[0].item() == g["x.fp8.scale"].item())
+    rows, cols = x.shape
+    qg = torch.empty(rows, cols, device=dev, dtype=torch.float8_e4m3fn)
+    sg = torch.empty(cols // 128, rows, device=dev)
+    vg.quantize_fp8_groups(x, qg, sg, rows)
+    torch.cuda.synchronize()
+    record_exact("fixture x.fp8_1x128: q bytes and dequant scales",
+                 same_bytes(qg, g["x.fp8_1x128.q"]) and bool((sg.t() == g["x.fp8_1x128.dequant_scale"]).all().item()))
+    for w in ("w1", "w2", "w3_ties"):
+        packed, bs = g[f"{w}.nvfp4.packed"], g[f"{w}.nvfp4.block_scale"]
+        s2 = g[f"{w}.nvfp4.scale_2"].view(1).contiguous()
+        out = poison(packed.shape[0], packed.shape[1] * 2)
+        vg.dequantize_nvfp4(packed.contiguous(), bs.contiguous(), s2, out)
+        torch.cuda.synchronize()
+        ref = g[f"{w}.nvfp4.dequant"].to(torch.bfloat16)
+        record_exact(f"fixture {w}.nvfp4: unpack == bf16(golden dequant)", bool((out.view(torch.int16) == ref.view(torch.int16)).all().item()))
+    # linear.fp8: x (fp8, per tensor) · w1 (fp8, per tensor)ᵀ
+    ws = torch.empty(64 << 20, device=dev, dtype=torch.uint8)
+    w_scale = torch.zeros(4, device=dev)
+    w_scale[0] = g["w1.fp8.scale"]
+    plan = vg.fp8_gemm_plan(rows, 96, cols)
+    out = poison(rows, 96)
+    vg.fp8_gemm_run(plan, q, scale, g["w1.fp8.q"].view(torch.float8_e4m3fn), w_scale, None, out, ws)
+    torch.cuda.synchronize()
+    record_gemm("fixture linear.fp8.out (FP8 GEMM on the fixture's codes)", out, g["linear.fp8.out"])
+    vg.call("vg_fp8_gemm_plan_destroy", plan)
+    # linear.nvfp4_weight_only: x · unpacked w1ᵀ through the bf16 GEMM
+    w1 = poison(96, cols)
+    vg.dequantize_nvfp4(g["w1.nvfp4.packed"].contiguous(), g["w1.nvfp4.block_scale"].contiguous(), g["w1.nvfp4.scale_2"].view(1).contiguous(), w1)
+    plan = vg.gemm_plan(rows, 96, cols, vgn.WEIGHT_NK)
+    out = poison(rows, 96)
+    vg.gemm_run(plan, x, w1, None, None, out, ws)
+    torch.cuda.synchronize()
+    record_gemm("fixture linear.nvfp4_weight_only.out (unpack + bf16 GEMM)", out, g["linear.nvfp4_weight_only.out"])
+    vg.call("vg_gemm_plan_destroy", plan)
 
 
 def attention_ref(q, k, v, scale):
@@ -611,14 +846,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", required=True)
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--only", default="gemm,attention,fp8,norms,rope,elementwise,encoders")
+    ap.add_argument("--only", default="gemm,attention,fp8,quant,norms,rope,elementwise,encoders")
+    ap.add_argument("--fixtures", default=None, help="shared/conformance/quant_ops (else looked for beside the checkout)")
     args = ap.parse_args()
+    global FIXTURES
+    FIXTURES = args.fixtures
     seed = args.seed if args.seed is not None else int(time.time_ns() % (1 << 31))
     torch.manual_seed(seed)
     print(f"seed {seed}; device {torch.cuda.get_device_name()}")
     vg = vgn.Native(args.lib)
     print("versions:", vg.versions())
-    for check in (check_gemm, check_attention, check_fp8, check_norms, check_rope, check_elementwise, check_encoders):
+    for check in (check_gemm, check_attention, check_fp8, check_quant, check_norms, check_rope, check_elementwise, check_encoders):
         if check.__name__[len("check_"):] not in args.only.split(","):
             continue
         try:

@@ -1,5 +1,6 @@
 """Benchmark of libvisualgen_native.so against PyTorch on the same GPU, same run: bf16 GEMM ceiling,
-Wan 2.1 1.3B GEMM shapes (M = 2 * 32760 tokens), attention at Wan shapes (self [2,12,32760,128],
+Wan 2.1 1.3B GEMM shapes (M = 2 * 32760 tokens), FP8 GEMMs (per tensor, 128x128 blocks) against bf16 at the
+same shapes, attention at Wan shapes (self [2,12,32760,128],
 cross q 32760 / kv 512) against torch SDPA's cuDNN and flash backends, and the fused memory-bound
 kernels against their eager PyTorch equivalents. Median of CUDA-event timings after warm-up.
 Prints a markdown table last and writes it to --md.
@@ -76,6 +77,67 @@ def bench_gemm(vg, ceiling_only=False):
         err = ((out[:512].double() - ref).norm() / ref.norm()).item()
         print(f"  check vs torch: rel err {err:.2e}")
         vg.call("vg_gemm_plan_destroy", plan)
+
+
+def bench_fp8_gemm(vg):
+    """FP8 GEMM rate vs the bf16 ceiling (issue 13): cuBLASLt e4m3 x e4m3 -> bf16 with per-tensor and with 1x128/128x128
+    block scales, against our bf16 GEMM on the same shapes (Wan 2.1 1.3B: M = 32760 tokens, x2 for CFG; K 1536 -> N
+    1536 / 8960 and 8960 -> 1536, and 8192^3). Activation quantization is timed on its own row (it runs before every
+    FP8 GEMM); "ours" rows here are heuristic algorithms (no tuning), the bf16 row is tuned."""
+    ws = torch.empty(64 << 20, device=dev, dtype=torch.uint8)
+    e4m3 = lambda t: t.clamp(-448, 448).to(torch.float8_e4m3fn)  # noqa: E731
+    shapes = [(8192, 8192, 8192, "8192^3")]
+    for M in (32760, 2 * 32760):
+        shapes += [(M, 1536, 1536, f"attn proj 1536->1536 M={M}"), (M, 8960, 1536, f"ffn up 1536->8960 M={M}"),
+                   (M, 1536, 8960, f"ffn down 8960->1536 M={M}")]
+    for M, N, K, name in shapes:
+        flops = 2 * M * N * K
+        a = torch.randn(M, K, device=dev, dtype=torch.bfloat16)
+        w = torch.randn(N, K, device=dev, dtype=torch.bfloat16) / math.sqrt(K)
+        out = torch.empty(M, N, device=dev, dtype=torch.bfloat16)
+        plan = vg.gemm_plan(M, N, K, vgn.WEIGHT_NK)
+        vg.gemm_tune(plan, a, w, None, None, out, ws, candidates=8, iterations=3)
+        bf16_ms = bench(lambda: vg.gemm_run(plan, a, w, None, None, out, ws))
+        add("fp8gemm", f"bf16 (tuned) {name}", bf16_ms, flops, "TFLOP/s")
+        vg.call("vg_gemm_plan_destroy", plan)
+        ref = (a[:256].float() @ w.float().t()).double()
+
+        # per tensor
+        aq = torch.empty(M, K, device=dev, dtype=torch.float8_e4m3fn)
+        a_scale = torch.empty(vgn.FP8_TENSOR_SCALE_FLOATS, device=dev)
+        w_scale = torch.zeros(4, device=dev)
+        w_scale[0] = w.float().abs().max() / 448
+        wq = e4m3(w.float() / w_scale[0])
+        q_ms = bench(lambda: vg.quantize_fp8_tensor(a, aq, a_scale))
+        add("fp8gemm", f"quantize activation per tensor [{M},{K}]", q_ms, 3 * M * K * 1e3, "GB/s")
+        plan = vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_TENSOR)
+        ms = bench(lambda: vg.fp8_gemm_run(plan, aq, a_scale, wq, w_scale, None, out, ws))
+        add("fp8gemm", f"fp8 per-tensor {name}", ms, flops, "TFLOP/s", bf16_ms)
+        err = ((out[:256].double() - ref).norm() / ref.norm()).item()
+        print(f"  check fp8 per-tensor vs bf16 operands: rel err {err:.2e} (e4m3 rounding of both operands)")
+        vg.call("vg_fp8_gemm_plan_destroy", plan)
+
+        # 1x128 activation groups x 128x128 weight blocks
+        kb, kb4 = K // 128, (K // 128 + 3) // 4 * 4
+        blocks = w.float().view(N // 128, 128, kb, 128)
+        s = (blocks.abs().amax(dim=(1, 3), keepdim=True) / 448).clamp(min=1e-12)
+        wqb = e4m3(blocks / s).view(N, K)
+        w_scale_b = torch.ones(N // 128, kb4, device=dev)
+        w_scale_b[:, :kb] = s.view(N // 128, kb)
+        a_scale_b = torch.empty(kb, M, device=dev)
+        q_ms = bench(lambda: vg.quantize_fp8_groups(a, aq, a_scale_b, M))
+        add("fp8gemm", f"quantize activation per 1x128 [{M},{K}]", q_ms, 3 * M * K * 1e3, "GB/s")
+        try:
+            plan = vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_BLOCK128)
+        except vgn.VgError as e:  # reported, not hidden
+            print(f"  fp8 block128 unavailable: {e}")
+            continue
+        ms = bench(lambda: vg.fp8_gemm_run(plan, aq, a_scale_b, wqb, w_scale_b, None, out, ws))
+        add("fp8gemm", f"fp8 block128 {name}", ms, flops, "TFLOP/s", bf16_ms)
+        err = ((out[:256].double() - ref).norm() / ref.norm()).item()
+        print(f"  check fp8 block128 vs bf16 operands: rel err {err:.2e}")
+        vg.call("vg_fp8_gemm_plan_destroy", plan)
+        del a, w, out, aq, wq, wqb
 
 
 def bench_attention(vg):
@@ -172,7 +234,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", required=True)
     ap.add_argument("--md", default=None)
-    ap.add_argument("--only", default="gemm,attention,fused")
+    ap.add_argument("--only", default="gemm,fp8gemm,attention,fused")
     args = ap.parse_args()
     torch.manual_seed(0)
     vg = vgn.Native(args.lib)
@@ -183,6 +245,8 @@ def main():
     only = args.only.split(",")
     if "gemm" in only:
         bench_gemm(vg)
+    if "fp8gemm" in only:
+        bench_fp8_gemm(vg)
     if "attention" in only:
         bench_attention(vg)
     if "fused" in only:

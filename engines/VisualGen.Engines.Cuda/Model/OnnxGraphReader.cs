@@ -16,7 +16,6 @@ public static class OnnxGraphReader
         if (!File.Exists(onnxPath)) throw new EngineException($"graph file not found: {onnxPath}");
         ModelProto model;
         using (var s = File.OpenRead(onnxPath)) model = ModelProto.Parser.ParseFrom(s);
-        Planning.QuantizedLinearCheck.Refuse(model, onnxPath);
         string dir = Path.GetDirectoryName(Path.GetFullPath(onnxPath))!;
         var g = new OpGraph();
         var graph = model.Graph;
@@ -90,6 +89,8 @@ public static class OnnxGraphReader
         16 => TensorDType.BF16,
         10 => TensorDType.F16,
         9 => TensorDType.Bool,
+        17 => TensorDType.F8E4M3,
+        2 => TensorDType.U8,
         _ => throw new EngineException($"'{what}': ONNX element type {t} is not supported by the native CUDA engine"),
     };
 

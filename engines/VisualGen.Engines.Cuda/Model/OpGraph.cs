@@ -66,6 +66,7 @@ public sealed class ConstTensor(string name, TensorDType dtype, long[] shape, Fu
             case TensorDType.F32: { var s = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(b); for (int i = 0; i < r.Length; i++) r[i] = s[i]; break; }
             case TensorDType.I64: { var s = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(b); for (int i = 0; i < r.Length; i++) r[i] = s[i]; break; }
             case TensorDType.I32: { var s = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(b); for (int i = 0; i < r.Length; i++) r[i] = s[i]; break; }
+            case TensorDType.U8: for (int i = 0; i < r.Length; i++) r[i] = b[i]; break;
             case TensorDType.F64: { var s = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(b); s.CopyTo(r); break; }
             case TensorDType.BF16 or TensorDType.F16:
             {

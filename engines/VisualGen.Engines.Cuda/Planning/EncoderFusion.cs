@@ -25,7 +25,15 @@ public static class EncoderFusion
     /// <summary>Whether a constant is a packed device weight (GEMM [N,K] bf16, embedding table bf16, conv kernel fp32),
     /// uploaded when the engine loads; every other constant is read at plan time.</summary>
     public static bool IsDeviceWeight(string name) =>
-        name.EndsWith(F32Weight, StringComparison.Ordinal) || name.EndsWith("#bf16nk", StringComparison.Ordinal) || name.EndsWith("#bf16", StringComparison.Ordinal);
+        name.EndsWith(F32Weight, StringComparison.Ordinal) || name.EndsWith("#bf16nk", StringComparison.Ordinal) || name.EndsWith("#bf16", StringComparison.Ordinal)
+        || name.EndsWith(QuantizedLinearFusion.Fp8Codes, StringComparison.Ordinal) || name.EndsWith(QuantizedLinearFusion.Nvfp4Codes, StringComparison.Ordinal)
+        || name.EndsWith(QuantizedLinearFusion.Nvfp4BlockScales, StringComparison.Ordinal);
+
+    /// <summary>Bytes of the device weights the engine uploads at load: each in its own element type (bf16 GEMM
+    /// weights 2 bytes, fp32 convolution kernels 4, FP8 codes 1, packed NVFP4 half a byte per weight plus its e4m3
+    /// block scales).</summary>
+    public static long DeviceWeightBytes(OpGraph g) =>
+        g.Constants.Values.Where(c => IsDeviceWeight(c.Name)).Sum(c => c.Count * c.DType.SizeOf());
 
     public static void Apply(OpGraph g, FusionReport report)
     {

@@ -8,6 +8,7 @@ namespace VisualGen.Engines.Cuda.Planning;
 /// Rewrites the exporter's node patterns into the engine's fused ops (names start with "Vg"):
 /// <list type="bullet">
 /// <item><c>MatMul(x, W) [+ Add bias] [+ Gelu(tanh)]</c> → <c>VgLinear</c> (cuBLASLt GEMM with epilogue; W packed bf16 [N,K]);</item>
+/// <item>the same with a quantized W (the exporter's dequantize ops) → <c>VgQuantLinear</c> (<see cref="QuantizedLinearFusion"/>);</item>
 /// <item><c>LayerNormalization(x, ones) · Add(1, scale) + shift</c> → <c>VgNorm</c> with modulation; other Layer/RMS norms → <c>VgNorm</c>;</item>
 /// <item><c>RMSNormalization</c> + RotaryEmbedding.ApplyInterleaved's reshape/split/rotate/concat → <c>VgRmsNormRope</c>;</item>
 /// <item><c>x + y · gate</c> → <c>VgGatedResidual</c>;</item>
@@ -21,6 +22,7 @@ public static class Fusion
     {
         var report = new FusionReport();
         FuseRope(g, report);
+        QuantizedLinearFusion.Apply(g, report);
         FuseLinear(g, report);
         FuseConv(g, report);
         FuseNormModulate(g, report);
@@ -68,31 +70,41 @@ public static class Fusion
             var wc = found.Const;
             if (wc.DType is not (TensorDType.F32 or TensorDType.BF16 or TensorDType.F16)) continue;
             long k = wc.Shape[0], n = wc.Shape[1];
-            var removed = new List<OpNode> { mm };
-            string output = mm.Outputs[0];
-            string? bias = null;
-            int epilogue = 0;
-            var add = Single(consumers, output);
-            if (add is { Op: "Add" } && !g.Outputs.Any(o => o.Name == output))
-            {
-                string other = Other(add, output);
-                if (EncoderFusion.ViewedConstant(g, producers, other) is { } b && b.Shape.Length == 1 && b.Shape[0] == n
-                    && b.Const.Shape.Length == 1 && b.Const.DType is TensorDType.F32 or TensorDType.BF16 or TensorDType.F16)
-                {
-                    bias = b.Const.Name; epilogue = 1; removed.Add(add); output = add.Outputs[0];
-                }
-            }
-            var gelu = Single(consumers, output);
-            if (gelu is { Op: "Gelu" } && gelu.Text("approximate", "none") == "tanh" && !g.Outputs.Any(o => o.Name == output))
-            {
-                epilogue = epilogue == 1 ? 3 : 2; removed.Add(gelu); output = gelu.Outputs[0];
-            }
+            var (removed, output, bias, epilogue) = LinearEpilogue(g, consumers, producers, mm, n);
             string packed = PackNk(g, wc);
             var fused = new OpNode("VgLinear", mm.Name, [mm.In(0), packed, bias], [output],
                 new() { ["epilogue"] = new(Int: epilogue), ["n"] = new(Int: n), ["k"] = new(Int: k) });
             Replace(g, removed, removed[^1], fused);
             report.Count("VgLinear");
         }
+    }
+
+    /// <summary>What follows a linear's MatMul and fuses into its GEMM's epilogue: <c>Add</c> of a constant [N] bias, then
+    /// <c>Gelu(tanh)</c>. Returns the nodes the fused op replaces (the MatMul first), its output and the epilogue
+    /// (vg_epilogue: 0 none, 1 bias, 2 GELU, 3 bias + GELU).</summary>
+    internal static (List<OpNode> Removed, string Output, string? Bias, int Epilogue) LinearEpilogue(OpGraph g,
+        Dictionary<string, List<OpNode>> consumers, Dictionary<string, OpNode> producers, OpNode mm, long n)
+    {
+        var removed = new List<OpNode> { mm };
+        string output = mm.Outputs[0];
+        string? bias = null;
+        int epilogue = 0;
+        var add = Single(consumers, output);
+        if (add is { Op: "Add" } && !g.Outputs.Any(o => o.Name == output))
+        {
+            string other = Other(add, output);
+            if (EncoderFusion.ViewedConstant(g, producers, other) is { } b && b.Shape.Length == 1 && b.Shape[0] == n
+                && b.Const.Shape.Length == 1 && b.Const.DType is TensorDType.F32 or TensorDType.BF16 or TensorDType.F16)
+            {
+                bias = b.Const.Name; epilogue = 1; removed.Add(add); output = add.Outputs[0];
+            }
+        }
+        var gelu = Single(consumers, output);
+        if (gelu is { Op: "Gelu" } && gelu.Text("approximate", "none") == "tanh" && !g.Outputs.Any(o => o.Name == output))
+        {
+            epilogue = epilogue == 1 ? 3 : 2; removed.Add(gelu); output = gelu.Outputs[0];
+        }
+        return (removed, output, bias, epilogue);
     }
 
     /// <summary>Adds the bf16 [N,K] copy of a [K,N] MatMul weight (fp32, or the 16-bit checkpoint values), converted

@@ -41,7 +41,7 @@ public static class OpRegistry
 
     public static readonly IReadOnlySet<string> Fused = new HashSet<string>
     {
-        "VgLinear", "VgNorm", "VgRmsNormRope", "VgGatedResidual", "VgPatchConv", "Attention",
+        "VgLinear", "VgQuantLinear", "VgNorm", "VgRmsNormRope", "VgGatedResidual", "VgPatchConv", "Attention",
         "Conv", "Pad", "VgChannelNorm", "VgGather", "ReduceMean", "ReduceSum", "VgGroupNorm",
     };
 

@@ -1,29 +1,26 @@
-using VisualGen.Engines;
-using VisualGen.Onnx.Proto;
+using VisualGen.Checkpoints;
+using VisualGen.Engines.Cuda.Model;
 
 namespace VisualGen.Engines.Cuda.Planning;
 
 /// <summary>
-/// Refuses graphs with quantized linears (the exporter's FP8 / FP8_BLOCK_SCALES / NVFP4 pattern: float8e4m3fn or
-/// packed uint8 weight constants dequantized by DequantizeLinear, Cast or BitwiseAnd/BitShift, and QuantizeLinear on
-/// activations) before anything else reads them: the native engine has no FP8 or NVFP4 GEMMs yet, and says so rather
-/// than failing on the first float8 constant or unknown op.
+/// After fusion, every quantized weight must sit in a <c>VgQuantLinear</c> (<see cref="QuantizedLinearFusion"/>): a
+/// quantize/dequantize op (QuantizeLinear, DequantizeLinear, BitwiseAnd, BitShift) or a float8/uint8 constant that
+/// another node still reads is a quantized pattern the native engine does not recognize. The error names the node and
+/// what the engine runs, rather than failing later on an unknown op or element type.
 /// </summary>
 public static class QuantizedLinearCheck
 {
-    const int Float8E4M3FN = 17;
-
     static readonly HashSet<string> QuantOps = new(StringComparer.Ordinal) { "QuantizeLinear", "DequantizeLinear", "BitwiseAnd", "BitShift" };
 
-    public static void Refuse(ModelProto model, string source)
+    public static void RequireFused(OpGraph g, string source)
     {
-        var graph = model.Graph;
-        var fp8 = graph.Initializer.Where(t => t.DataType == Float8E4M3FN).Select(t => t.Name).ToList();
-        var ops = graph.Node.Where(n => QuantOps.Contains(n.OpType)).ToList();
-        if (fp8.Count == 0 && ops.Count == 0) return;
-        var kinds = ops.Select(n => n.OpType).Distinct().Order(StringComparer.Ordinal);
-        throw new EngineException($"{source}: the graph has quantized linears ({fp8.Count} float8e4m3fn constant(s)" +
-            (fp8.Count > 0 ? $", e.g. '{fp8[0]}'" : "") + $"; {ops.Count} quantize/dequantize node(s): {string.Join(", ", kinds)}), " +
-            "and the native CUDA engine has no FP8 or NVFP4 GEMMs yet. Run quantized checkpoints on ONNX Runtime (--engine ort-cpu or ort-cuda).");
+        var quantConsts = g.Constants.Values.Where(c => c.DType is TensorDType.F8E4M3 or TensorDType.U8).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var left = g.Nodes.Where(n => n.Op != "VgQuantLinear" && (QuantOps.Contains(n.Op) || n.Inputs.Any(i => i is not null && quantConsts.Contains(i)))).ToList();
+        if (left.Count == 0) return;
+        throw new EngineException($"{source}: {left.Count} node(s) of quantized linears are not in a pattern the native CUDA engine runs, e.g. " +
+            string.Join(", ", left.Take(4).Select(n => $"'{n.Name}' ({n.Op})")) +
+            ". It runs the exporter's FP8 (per-tensor, static or dynamic input scale), FP8_BLOCK_SCALES and NVFP4 linears " +
+            "(dequantized weight, Transpose, MatMul); run other quantized graphs on ONNX Runtime (--engine ort-cpu or ort-cuda).");
     }
 }

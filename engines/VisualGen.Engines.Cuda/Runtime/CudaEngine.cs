@@ -47,10 +47,10 @@ public sealed class CudaEngine : IResidentEngine
         try
         {
             foreach (var kv in algorithms) _res.Algorithms[kv.Key] = kv.Value;
-            // device weights: packed bf16 GEMM/embedding tables and fp32 convolution kernels
+            // device weights: packed bf16 GEMM/embedding tables, fp32 convolution kernels, quantized linears' codes
             // each is read through a memory map of weights.bin or the referenced checkpoint, straight into the upload
             var packed = graph.Constants.Values.Where(c => Planning.EncoderFusion.IsDeviceWeight(c.Name))
-                .Select(c => (c.Name, c.Count * (c.DType == TensorDType.BF16 ? 2 : 4), c)).ToList();
+                .Select(c => (c.Name, c.Count * c.DType.SizeOf(), c)).ToList();
             WeightBytes = packed.Sum(p => p.Item2);
             _res.UploadWeights(packed);
         }
@@ -300,7 +300,7 @@ public sealed class CudaEngine : IResidentEngine
     public (double Gemm, double Attention) Flops(IReadOnlyDictionary<string, long[]> shapes)
     {
         var p = PlanFor(shapes);
-        double gemm = p.Gemms.Sum(g => 2.0 * g.A.Count * g.Out.Shape[^1]);
+        double gemm = p.Gemms.Sum(g => 2.0 * g.A.Count * g.Out.Shape[^1]) + p.QuantGemmFlops;
         return (gemm, p.AttentionFlops);
     }
 

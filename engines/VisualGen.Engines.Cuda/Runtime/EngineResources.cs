@@ -38,7 +38,7 @@ internal sealed class AttentionPlan(string key, AttentionPlanHandle handle, long
 
 /// <summary>What one loaded engine holds on the device for all shapes: the context, the stream, the packed weights,
 /// and GEMM/attention plans by signature (with the tuned GEMM algorithms of the engine file).</summary>
-internal sealed unsafe class EngineResources : IDisposable
+internal sealed unsafe partial class EngineResources : IDisposable
 {
     readonly Dictionary<string, GemmPlan> _gemm = new(StringComparer.Ordinal);
     readonly Dictionary<string, AttentionPlan> _attention = new(StringComparer.Ordinal);
@@ -73,6 +73,7 @@ internal sealed unsafe class EngineResources : IDisposable
     {
         Context = ContextHandle.Create(device);
         Stream = StreamHandle.Create();
+        ReadDevice(device);
     }
 
     public IEnumerable<GemmPlan> GemmPlans => _gemm.Values;
@@ -258,6 +259,7 @@ internal sealed unsafe class EngineResources : IDisposable
         foreach (var p in _attention.Values) p.Handle?.Dispose();
         foreach (var p in _conv.Values) p.Handle?.Dispose();
         _gemm.Clear(); _attention.Clear(); _conv.Clear();
+        DisposeFp8Plans();
         _arena?.Dispose();
         foreach (var m in _bf16Weights.Values) m.Dispose();
         _bf16Weights.Clear();

@@ -21,6 +21,8 @@ internal sealed class ShapePlan(EngineResources res) : IDisposable
     public CudaGraphHandle? Graph { get; set; }
     public double PlanSeconds { get; set; }
     public double AttentionFlops { get; set; }
+    /// <summary>2·M·N·K of the quantized linears' GEMMs (not in <see cref="Gemms"/>, which the bf16 tuning walks).</summary>
+    public double QuantGemmFlops { get; set; }
     public int BlockCount { get; set; }
 
     public IntPtr Workspace => _workspace?.Ptr ?? IntPtr.Zero;

@@ -199,6 +199,7 @@ internal sealed unsafe partial class ShapePlanner
         switch (n.Op)
         {
             case "VgLinear": Linear(n); return;
+            case "VgQuantLinear": QuantLinear(n); return;
             case "VgPatchConv": PatchConv(n); return;
             case "VgNorm": Norm(n); return;
             case "VgRmsNormRope": RmsNormRope(n); return;

@@ -1,0 +1,40 @@
+using System.Runtime.InteropServices;
+
+namespace VisualGen.Engines.Cuda.Native;
+
+/// <summary>The quantized-linear functions of libvisualgen_native.so (visualgen_native.h, "Quantized linears"):
+/// FP8 activation quantization (per tensor, per 1x128 group), the cuBLASLt FP8 GEMM, the NVFP4 unpack.</summary>
+internal static unsafe partial class NativeMethods
+{
+    /// <summary>Floats of a per-tensor activation scale (VG_FP8_TENSOR_SCALE_FLOATS); slot 0 is the dequantization scale.</summary>
+    public const int Fp8TensorScaleFloats = 4;
+
+    /// <summary>vg_fp8_scaling.</summary>
+    public enum Fp8Scaling { Tensor = 0, Block128 = 1 }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Fp8GemmDesc
+    {
+        public uint StructSize;
+        public long M, N, K;
+        public int Scaling;
+        public int Epilogue;
+    }
+
+    [DllImport(Library)] public static extern int vg_quantize_fp8_tensor(IntPtr x, int xDType, long count, IntPtr staticScale, IntPtr o,
+        IntPtr scale, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_quantize_fp8_groups(IntPtr x, int xDType, long rows, long cols, long paddedRows,
+        IntPtr o, IntPtr scales, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_fp8_gemm_plan_create(IntPtr ctx, Fp8GemmDesc* desc, out IntPtr plan);
+    [DllImport(Library)] public static extern int vg_fp8_gemm_plan_destroy(IntPtr plan);
+    [DllImport(Library)] public static extern int vg_fp8_gemm_plan_workspace_size(IntPtr plan, out nuint bytes);
+    [DllImport(Library)] public static extern int vg_fp8_gemm_run(IntPtr plan, IntPtr a, IntPtr aScale, IntPtr w, IntPtr wScale, IntPtr bias,
+        IntPtr o, IntPtr ws, nuint wsBytes, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_dequantize_nvfp4(IntPtr packed, IntPtr blockScales, IntPtr scale2, long rows, long cols,
+        IntPtr o, IntPtr stream);
+}
+
+internal sealed class Fp8GemmPlanHandle(IntPtr h) : NativeHandle(h)
+{
+    protected override bool ReleaseHandle() => NativeMethods.vg_fp8_gemm_plan_destroy(handle) == 0;
+}

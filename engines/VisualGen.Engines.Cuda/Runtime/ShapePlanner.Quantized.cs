@@ -1,0 +1,147 @@
+using VisualGen.Engines.Cuda.Model;
+using VisualGen.Engines.Cuda.Native;
+using VisualGen.Engines.Cuda.Planning;
+using static VisualGen.Engines.Cuda.Native.NativeMethods;
+
+namespace VisualGen.Engines.Cuda.Runtime;
+
+/// <summary>
+/// Quantized linears (<c>VgQuantLinear</c>, see <see cref="QuantizedLinearFusion"/>), every scale kept on the device:
+/// <list type="bullet">
+/// <item>FP8: the activation quantized to e4m3 per tensor (with the checkpoint's static input scale as the graph's
+/// QuantizeLinear does, else with s = bf16(max|x|/448) computed on the device: the graph itself keeps such
+/// activations in float, but FP8 tensor cores take both operands in FP8), then cuBLASLt's FP8 GEMM with the bias and
+/// GELU epilogue;</item>
+/// <item>FP8_BLOCK_SCALES: the activation quantized per 1x128 group (rows padded to a multiple of 4), cuBLASLt's
+/// 128x128/1x128 block-scaled FP8 GEMM, then bias and GELU as separate steps (the block-scaled GEMM runs without
+/// epilogue);</item>
+/// <item>NVFP4 (weight only): the packed weight unpacked to bf16 into a scratch buffer, then the bf16 GEMM.</item>
+/// </list>
+/// A scheme the GPU cannot run is an error naming it (<see cref="EngineResources.RequireScheme"/>).
+/// </summary>
+internal sealed unsafe partial class ShapePlanner
+{
+    void QuantLinear(OpNode n)
+    {
+        string scheme = n.Text("scheme", "");
+        _res.RequireScheme(scheme, n.Name);
+        long k = n.Int("k", 0), nn = n.Int("n", 0);
+        int epilogue = (int)n.Int("epilogue", 0);
+        var x = Dev(n.In(0)!);
+        if (x.Shape[^1] != k) throw new EngineException($"node '{n.Name}' ({scheme} linear): input has {x.Shape[^1]} features, the weight {k}");
+        long m = x.Count / k;
+        var shape = x.Shape.ToArray(); shape[^1] = nn;
+        DeviceValue y = scheme switch
+        {
+            QuantScheme.Fp8 => Fp8Linear(n, x, m, nn, k, epilogue, shape),
+            QuantScheme.Fp8Block => Fp8BlockLinear(n, x, m, nn, k, epilogue, shape),
+            QuantScheme.Nvfp4 => Nvfp4Linear(n, x, m, nn, k, epilogue, shape),
+            _ => throw new EngineException($"node '{n.Name}': quantized linear scheme '{scheme}' is not one the native CUDA engine runs (FP8, FP8_BLOCK_SCALES, NVFP4)"),
+        };
+        _dev[n.Outputs[0]] = ActDType(m) == VgDType.F32 ? Cast(y, VgDType.F32) : y;
+        _plan.QuantGemmFlops += 2.0 * m * nn * k;
+    }
+
+    /// <summary>The FP8 codes and scales of an input (by value name, static input scale, per-group or not), quantized
+    /// once per plan: the linears that read it after the first reuse them.</summary>
+    readonly Dictionary<(string Input, string? Scale, bool Groups), (DeviceValue Codes, DeviceValue Scales)> _fp8Inputs = [];
+
+    (DeviceValue Codes, DeviceValue Scales) QuantizedInput((string, string?, bool) key, Func<(DeviceValue, DeviceValue)> quantize)
+    {
+        if (!_fp8Inputs.TryGetValue(key, out var q)) _fp8Inputs[key] = q = quantize();
+        return q;
+    }
+
+    static void RequireMultiples(OpNode n, string scheme, long nn, long k, int multiple, string why)
+    {
+        if (k % multiple != 0 || nn % multiple != 0)
+            throw new EngineException($"node '{n.Name}' ({scheme} linear, weight [{nn}, {k}]): {why} needs in and out features that are multiples of {multiple}");
+    }
+
+    DeviceValue Fp8Linear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)
+    {
+        RequireMultiples(n, QuantScheme.Fp8, nn, k, 16, "cuBLASLt's FP8 GEMM");
+        var ws = Dev(n.In(2)!, VgDType.F32);
+        // linears reading one input with one input scale (q, k and v) share its quantization
+        var (xq, xs) = QuantizedInput((n.In(0)!, n.In(3), false), () =>
+        {
+            var xq = Temp([m, k], VgDType.FP8E4M3);
+            var xs = Temp([Fp8TensorScaleFloats], VgDType.F32);
+            var fixedScale = n.In(3) is string s ? Dev(s, VgDType.F32) : null;
+            Add(new ActionStep(n.Name + "/quantize", KernelClass.Gemm, stream =>
+                Check(vg_quantize_fp8_tensor(x.Ptr, (int)x.DType, x.Count, fixedScale?.Ptr ?? IntPtr.Zero, xq.Ptr, xs.Ptr, stream), n.Name + " (quantize input)")),
+                fixedScale is null ? [x] : [x, fixedScale], [xq, xs]);
+            return (xq, xs);
+        });
+        var plan = _res.Fp8GemmPlan(m, nn, k, Fp8Scaling.Tensor, epilogue);
+        var bias = n.In(4) is string b ? Dev(b, VgDType.BF16) : null;
+        var o = New(n.Outputs[0] + "#bf16", shape, VgDType.BF16);
+        IntPtr w = _res.Weight(n.In(1)!);
+        Add(new ActionStep(n.Name, KernelClass.Gemm, stream =>
+            Check(vg_fp8_gemm_run(plan.Handle.Ptr, xq.Ptr, xs.Ptr, w, ws.Ptr, bias?.Ptr ?? IntPtr.Zero, o.Ptr, _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), n.Name))
+            { Detail = plan.Key }, bias is null ? [xq, xs, ws] : [xq, xs, ws, bias], [o]);
+        _plan.NoteWorkspace(plan.WorkspaceBytes);
+        return o;
+    }
+
+    DeviceValue Fp8BlockLinear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)
+    {
+        RequireMultiples(n, QuantScheme.Fp8Block, nn, k, 128, "cuBLASLt's 128x128 block-scaled FP8 GEMM");
+        long mp = (m + 3) / 4 * 4;
+        var ws = Dev(n.In(2)!, VgDType.F32);
+        var (xq, xs) = QuantizedInput((n.In(0)!, null, true), () =>
+        {
+            var xq = Temp([mp, k], VgDType.FP8E4M3);
+            var xs = Temp([k / 128, mp], VgDType.F32);
+            Add(new ActionStep(n.Name + "/quantize", KernelClass.Gemm, stream =>
+                Check(vg_quantize_fp8_groups(x.Ptr, (int)x.DType, m, k, mp, xq.Ptr, xs.Ptr, stream), n.Name + " (quantize input per 1x128)")),
+                [x], [xq, xs]);
+            return (xq, xs);
+        });
+        var plan = _res.Fp8GemmPlan(mp, nn, k, Fp8Scaling.Block128, 0);
+        var full = Temp([mp, nn], VgDType.BF16);
+        IntPtr w = _res.Weight(n.In(1)!);
+        Add(new ActionStep(n.Name, KernelClass.Gemm, stream =>
+            Check(vg_fp8_gemm_run(plan.Handle.Ptr, xq.Ptr, xs.Ptr, w, ws.Ptr, IntPtr.Zero, full.Ptr, _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), n.Name))
+            { Detail = plan.Key }, [xq, xs, ws], [full]);
+        _plan.NoteWorkspace(plan.WorkspaceBytes);
+        // the first m rows of the padded product, then the epilogue's bias and GELU(tanh)
+        DeviceValue y = new(n.Name + "/rows", shape, VgDType.BF16, full);
+        var c = Layout.Contiguous(shape);
+        if (n.In(4) is string b)
+        {
+            var bias = Dev(b, VgDType.F32);
+            var withBias = Temp(shape, VgDType.BF16);
+            Nd(n.Name + "/bias", KernelClass.Other, OpRegistry.Binary["Add"], shape, withBias, 0, c, y, 0, c, bias, 0, Layout.BroadcastStrides(bias.Shape, shape));
+            y = withBias;
+        }
+        if (epilogue is 2 or 3)
+        {
+            var g = Temp(shape, VgDType.BF16);
+            Nd(n.Name + "/gelu", KernelClass.Other, OpRegistry.Unary["Gelu"], shape, g, 0, c, y, 0, c, null, 0, null);
+            y = g;
+        }
+        return y;
+    }
+
+    DeviceValue Nvfp4Linear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)
+    {
+        RequireMultiples(n, QuantScheme.Nvfp4, nn, k, 16, "the NVFP4 unpack and the bf16 GEMM");
+        x = Cast(x, VgDType.BF16);
+        IntPtr packed = _res.Weight(n.In(1)!), blockScales = _res.Weight(n.In(2)!);
+        var scale2 = Dev(n.In(3)!, VgDType.F32);
+        // the scratch bf16 weight lives from the unpack to the GEMM; the memory planner shares it between linears
+        var w = Temp([nn, k], VgDType.BF16);
+        Add(new ActionStep(n.Name + "/unpack", KernelClass.Gemm, stream =>
+            Check(vg_dequantize_nvfp4(packed, blockScales, scale2.Ptr, nn, k, w.Ptr, stream), n.Name + " (unpack NVFP4)")),
+            [scale2], [w]);
+        var o = New(n.Outputs[0] + "#bf16", shape, VgDType.BF16);
+        var plan = _res.GemmPlan(m, nn, k, epilogue, VgDType.BF16);
+        var bias = n.In(4) is string b ? Dev(b, VgDType.BF16) : null;
+        Add(new ActionStep(n.Name, KernelClass.Gemm, stream =>
+            Check(vg_gemm_run(plan.Handle.Ptr, x.Ptr, w.Ptr, bias?.Ptr ?? IntPtr.Zero, IntPtr.Zero, o.Ptr, _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), n.Name)),
+            bias is null ? [x, w] : [x, w, bias], [o]);
+        _plan.NoteWorkspace(plan.WorkspaceBytes);
+        return o;
+    }
+}

@@ -1,0 +1,187 @@
+// FP8 (E4M3) quantization of a quantized linear's activations, by the rules of the quantization fixtures
+// (conformance/quant_ops/golden.json): one scale per tensor (static, from the checkpoint, or computed on the
+// device from max|x|) or one scale per 1x128 group of a row. Everything stays on the device: capture-safe.
+#include <cuda_bf16.h>
+#include <cuda_fp8.h>
+
+#include "internal.h"
+#include "vec.cuh"
+
+namespace {
+
+constexpr float kE4M3Max = 448.0f;
+constexpr int kGroup = 128;
+
+__device__ __forceinline__ unsigned short e4m3x2(float a, float b) {
+    return __nv_cvt_float2_to_fp8x2(make_float2(a, b), __NV_SATFINITE, __NV_E4M3);
+}
+
+// 8 values -> 8 E4M3 bytes as one 8-byte word.
+__device__ __forceinline__ uint2 pack8(const float v[8]) {
+    unsigned short p[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) p[k] = e4m3x2(v[2 * k], v[2 * k + 1]);
+    return make_uint2(p[0] | (static_cast<unsigned>(p[1]) << 16), p[2] | (static_cast<unsigned>(p[3]) << 16));
+}
+
+__global__ void reset_amax(float* scale) {
+    if (threadIdx.x == 0) scale[VG_FP8_TENSOR_AMAX] = 0.0f;
+}
+
+// max|x| into scale[VG_FP8_TENSOR_AMAX] (atomicMax on the bits: non-negative floats order like their bits).
+template <typename T>
+__global__ void tensor_amax(const T* x, int64_t vecs, float* scale) {
+    float m = 0.0f;
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < vecs;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        float v[8];
+        vg::load8(x + i * 8, v);
+#pragma unroll
+        for (int k = 0; k < 8; ++k) m = fmaxf(m, fabsf(v[k]));
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    if ((threadIdx.x & 31) == 0) atomicMax(reinterpret_cast<unsigned int*>(scale + VG_FP8_TENSOR_AMAX), __float_as_uint(m));
+}
+
+// Dynamic: s = bf16(max(amax / 448, 1 / (448 * 512))) (the fixture's per-tensor rule for a bf16 tensor),
+// q = e4m3(x * (1 / s)). Static (fixed != NULL): s = *fixed, q = e4m3(x / s), as ONNX QuantizeLinear computes it.
+template <typename T>
+__global__ void tensor_quantize(const T* x, int64_t vecs, const float* fixed, float* scale, uint2* out) {
+    float s;
+    if (fixed) {
+        s = *fixed;
+    } else {
+        float amax = scale[VG_FP8_TENSOR_AMAX];
+        s = vg::round_bf16(fmaxf(amax / kE4M3Max, 1.0f / (kE4M3Max * 512.0f)));
+    }
+    const float inv = 1.0f / s;
+    if (blockIdx.x == 0 && threadIdx.x == 0) scale[VG_FP8_TENSOR_DEQUANT] = s;
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < vecs;
+         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        float v[8];
+        vg::load8(x + i * 8, v);
+#pragma unroll
+        for (int k = 0; k < 8; ++k) v[k] = fixed ? __fdiv_rn(v[k], s) : v[k] * inv;
+        out[i] = pack8(v);
+    }
+}
+
+// 4 consecutive values (8-byte aligned for bf16, 16-byte for fp32: cols % 128 == 0) in one load.
+__device__ __forceinline__ void load4(const __nv_bfloat16* p, float v[4]) {
+    uint2 raw = *reinterpret_cast<const uint2*>(p);
+    float2 a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.x));
+    float2 b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&raw.y));
+    v[0] = a.x; v[1] = a.y; v[2] = b.x; v[3] = b.y;
+}
+
+__device__ __forceinline__ void load4(const float* p, float v[4]) {
+    float4 a = *reinterpret_cast<const float4*>(p);
+    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+}
+
+// One warp per (row, 128-column group), 4 values per lane: qs = 448 * (1 / amax) (1 when amax is 0), q = e4m3(x * qs),
+// scales[g * padded_rows + r] = 1 / qs. Rows >= rows (the padding) get zero codes and scale 1.
+template <typename T>
+__global__ void group_quantize(const T* x, int64_t rows, int64_t cols, int64_t padded_rows, uint8_t* out,
+                               float* scales) {
+    const int64_t groups = cols / kGroup;
+    const int64_t warp = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / 32;
+    const int lane = threadIdx.x & 31;
+    if (warp >= padded_rows * groups) return;
+    const int64_t r = warp / groups, g = warp % groups;
+    const int64_t at = r * cols + g * kGroup + lane * 4;
+    float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (r < rows) load4(x + at, v);
+    float m = fmaxf(fmaxf(fabsf(v[0]), fabsf(v[1])), fmaxf(fabsf(v[2]), fabsf(v[3])));
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    // 448 · (1/amax), each step rounded to float32: the reference's 448/amax goes through the reciprocal, and the
+    // one-step quotient differs by an ulp for some amax (moving e4m3 ties and the stored scale)
+    const float qs = m > 0.0f ? kE4M3Max * (1.0f / m) : 1.0f;
+    unsigned short lo = e4m3x2(v[0] * qs, v[1] * qs), hi = e4m3x2(v[2] * qs, v[3] * qs);
+    *reinterpret_cast<uint32_t*>(out + at) = lo | (static_cast<uint32_t>(hi) << 16);
+    if (lane == 0) scales[g * padded_rows + r] = 1.0f / qs;
+}
+
+int grid_for(int64_t vecs, int sm_count) {
+    int64_t blocks = (vecs + 255) / 256, cap = static_cast<int64_t>(sm_count) * 8;
+    return static_cast<int>(blocks < 1 ? 1 : (blocks > cap ? cap : blocks));
+}
+
+int sm_count() {
+    int dev = 0, n = 132;
+    if (cudaGetDevice(&dev) == cudaSuccess) cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
+    return n;
+}
+
+}  // namespace
+
+extern "C" {
+
+VG_API vg_status vg_quantize_fp8_tensor(const void* x, vg_dtype x_dtype, int64_t count, const float* static_scale,
+                                        void* out, float* scale, void* stream) {
+    VG_GUARD_BEGIN
+    static const char* fn = "vg_quantize_fp8_tensor";
+    vg::clear_error();
+    auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": " + m); };
+    if (!x || !out || !scale) return bad("x, out and scale must not be NULL");
+    if (count <= 0 || count % 8) return bad("count " + std::to_string(count) + " must be a positive multiple of 8");
+    if (!vg::aligned16(x) || !vg::aligned16(out) || !vg::aligned16(scale))
+        return bad("x, out and scale must be 16-byte aligned");
+    if (x_dtype != VG_DTYPE_BF16 && x_dtype != VG_DTYPE_FP32)
+        return vg::fail(VG_ERROR_NOT_SUPPORTED, std::string(fn) + ": x_dtype " + vg::dtype_name(x_dtype) + " (bf16 or fp32)");
+    auto s = static_cast<cudaStream_t>(stream);
+    const int64_t vecs = count / 8;
+    const int grid = grid_for(vecs, sm_count());
+    if (x_dtype == VG_DTYPE_BF16) {
+        auto* xb = static_cast<const __nv_bfloat16*>(x);
+        if (!static_scale) {
+            reset_amax<<<1, 32, 0, s>>>(scale);
+            tensor_amax<<<grid, 256, 0, s>>>(xb, vecs, scale);
+        }
+        tensor_quantize<<<grid, 256, 0, s>>>(xb, vecs, static_scale, scale, static_cast<uint2*>(out));
+    } else {
+        auto* xf = static_cast<const float*>(x);
+        if (!static_scale) {
+            reset_amax<<<1, 32, 0, s>>>(scale);
+            tensor_amax<<<grid, 256, 0, s>>>(xf, vecs, scale);
+        }
+        tensor_quantize<<<grid, 256, 0, s>>>(xf, vecs, static_scale, scale, static_cast<uint2*>(out));
+    }
+    return vg::launch_check(fn);
+    VG_GUARD_END("vg_quantize_fp8_tensor")
+}
+
+VG_API vg_status vg_quantize_fp8_groups(const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols,
+                                        int64_t padded_rows, void* out, float* scales, void* stream) {
+    VG_GUARD_BEGIN
+    static const char* fn = "vg_quantize_fp8_groups";
+    vg::clear_error();
+    auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": " + m); };
+    if (!x || !out || !scales) return bad("x, out and scales must not be NULL");
+    if (rows <= 0 || cols <= 0 || cols % kGroup)
+        return bad("rows must be positive and cols a positive multiple of 128 (got " + std::to_string(rows) + ", " +
+                   std::to_string(cols) + ")");
+    if (padded_rows < rows || padded_rows % 4)
+        return bad("padded_rows " + std::to_string(padded_rows) + " must be >= rows and a multiple of 4");
+    if (!vg::aligned16(x) || !vg::aligned16(out) || !vg::aligned16(scales))
+        return bad("x, out and scales must be 16-byte aligned");
+    if (x_dtype != VG_DTYPE_BF16 && x_dtype != VG_DTYPE_FP32)
+        return vg::fail(VG_ERROR_NOT_SUPPORTED, std::string(fn) + ": x_dtype " + vg::dtype_name(x_dtype) + " (bf16 or fp32)");
+    auto s = static_cast<cudaStream_t>(stream);
+    const int64_t warps = padded_rows * (cols / kGroup);
+    const int64_t blocks = (warps * 32 + 255) / 256;
+    if (blocks > 0x7fffffffLL) return bad("too many rows");
+    auto* o = static_cast<uint8_t*>(out);
+    if (x_dtype == VG_DTYPE_BF16)
+        group_quantize<<<static_cast<unsigned>(blocks), 256, 0, s>>>(static_cast<const __nv_bfloat16*>(x), rows, cols,
+                                                                     padded_rows, o, scales);
+    else
+        group_quantize<<<static_cast<unsigned>(blocks), 256, 0, s>>>(static_cast<const float*>(x), rows, cols,
+                                                                     padded_rows, o, scales);
+    return vg::launch_check(fn);
+    VG_GUARD_END("vg_quantize_fp8_groups")
+}
+
+}  // extern "C"

@@ -1,0 +1,228 @@
+using VisualGen.Checkpoints;
+using VisualGen.Engines;
+using VisualGen.Engines.Cuda;
+using VisualGen.Engines.Cuda.Model;
+using VisualGen.Engines.Cuda.Native;
+using VisualGen.Engines.Cuda.Planning;
+using VisualGen.Engines.Cuda.Runtime;
+using Tracer = VisualGen.Exporter.Graph.Tracer;
+using VisualGen.Exporter.Models.Wan;
+using VisualGen.Exporter.Onnx;
+using VisualGen.Exporter.Quantization;
+using VisualGen.Quantization;
+using VisualGen.Tests.Quantization;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Cuda;
+
+/// <summary>The native CUDA engine builds and plans the exporter's quantized Wan transformers without a GPU (dry-run
+/// plans): every quantized linear becomes one VgQuantLinear that keeps the stored codes (FP8: 1 byte per weight;
+/// NVFP4: half a byte plus an e4m3 scale per 16), no dequantize op is left, and each scheme plans its device steps.
+/// A GPU that cannot run a scheme is an error naming the scheme and the GPU.</summary>
+public class QuantizedLinearPlanTests
+{
+    static readonly string[] QuantOps = ["QuantizeLinear", "DequantizeLinear", "BitwiseAnd", "BitShift", "Gather"];
+
+    /// <summary>Exports the transformer in <paramref name="dir"/> under <paramref name="quantization"/> and compiles it.</summary>
+    static (OpGraph Graph, FusionReport Report) Compile(string dir, QuantizedLinears quantization)
+    {
+        using var weights = ComponentWeights.Open(dir);
+        string path = Path.Combine(Fixtures.TempDir("cuda-quant"), "model.onnx");
+        new OnnxWriter().Write(WanTransformer3D.Trace(dir, weights, quantization: quantization), path);
+        return CudaBackend.Compile(path);
+    }
+
+    static (OpGraph Graph, FusionReport Report, int Quantized) CompileFixture(string family)
+    {
+        string dir = Path.Combine(Fixtures.Checkpoint(family), "transformer");
+        var config = QuantizationConfig.FromComponentConfig(Path.Combine(dir, "config.json"))!;
+        var q = new QuantizedLinears(config, fromCheckpoint: true);
+        var (g, r) = Compile(dir, q);
+        return (g, r, q.Quantized.Count);
+    }
+
+    static (OpGraph Graph, FusionReport Report, int Quantized) CompileDynamic(QuantAlgo algo)
+    {
+        string dir = Path.Combine(QuantizeModelRoundTripTests.TinyModel(), "transformer");
+        var q = new QuantizedLinears(new QuantizationConfig(algo, []), fromCheckpoint: false);
+        var (g, r) = Compile(dir, q);
+        return (g, r, q.Quantized.Count);
+    }
+
+    static List<OpNode> QuantLinears(OpGraph g) => g.Nodes.Where(n => n.Op == "VgQuantLinear").ToList();
+
+    static ShapePlan Plan(OpGraph g, EngineResources res, long tokens = 5) => ShapePlanner.Plan(g, res, new Dictionary<string, long[]>
+    {
+        ["hidden_states"] = [1, 16, 2, 4, 4], ["timestep"] = [1], ["encoder_hidden_states"] = [1, tokens, 32],
+    });
+
+    [ConformanceFact]
+    public void Static_fp8_transformer_fuses_every_linear_with_its_input_scale_and_keeps_one_byte_per_weight()
+    {
+        var (g, report, quantized) = CompileFixture("wan21_t2v_fp8");
+        Assert.True(quantized > 0);
+        var linears = QuantLinears(g);
+        Assert.Equal(quantized, linears.Count);
+        Assert.Equal(quantized, report.Counts["VgQuantLinear(FP8, static input scale)"]);
+        Assert.DoesNotContain(g.Nodes, n => QuantOps.Contains(n.Op));
+        foreach (var n in linears)
+        {
+            Assert.Equal(QuantScheme.Fp8, n.Text("scheme", ""));
+            var codes = g.Constants[n.In(1)!];
+            Assert.Equal(TensorDType.F8E4M3, codes.DType);
+            Assert.Equal([n.Int("n", 0), n.Int("k", 0)], codes.Shape);
+            Assert.True(EncoderFusion.IsDeviceWeight(codes.Name));
+            Assert.Equal(1, g.Constants[n.In(2)!].Count);   // the per-tensor weight scale
+            Assert.Equal(1, g.Constants[n.In(3)!].Count);   // the checkpoint's input_scale
+        }
+        long fp8Bytes = linears.Sum(n => n.Int("n", 0) * n.Int("k", 0));
+        long bf16Bytes = g.Constants.Values.Where(c => c.Name.EndsWith("#bf16nk", StringComparison.Ordinal)).Sum(c => c.Count * 2);
+        long other = g.Constants.Values.Where(c => EncoderFusion.IsDeviceWeight(c.Name) && !c.Name.EndsWith("#bf16nk", StringComparison.Ordinal)
+            && !c.Name.EndsWith(QuantizedLinearFusion.Fp8Codes, StringComparison.Ordinal)).Sum(c => c.Count * c.DType.SizeOf());
+        Assert.Equal(fp8Bytes + bf16Bytes + other, EncoderFusion.DeviceWeightBytes(g));
+
+        using var plan = Plan(g, new EngineResources());
+        Assert.Equal([1L, 16, 2, 4, 4], plan.Outputs["sample"].Shape);
+        // one activation quantization per distinct (input, input scale): linears reading the same both share it
+        Assert.Equal(linears.Select(n => (n.In(0), n.In(3))).Distinct().Count(), plan.Steps.Count(s => s.Name.EndsWith("/quantize", StringComparison.Ordinal)));
+        Assert.Equal(quantized, plan.Steps.Count(s => s.Detail?.StartsWith("fp8m", StringComparison.Ordinal) == true));
+        Assert.Contains(plan.Values, v => v.DType == VgDType.FP8E4M3);
+    }
+
+    [ConformanceFact]
+    public void Nvfp4_transformer_keeps_packed_codes_and_e4m3_block_scales_and_unpacks_before_each_gemm()
+    {
+        var (g, report, quantized) = CompileFixture("wan21_t2v_nvfp4");
+        var linears = QuantLinears(g);
+        Assert.True(quantized > 0);
+        Assert.Equal(quantized, linears.Count);
+        Assert.Equal(quantized, report.Counts["VgQuantLinear(NVFP4)"]);
+        Assert.DoesNotContain(g.Nodes, n => QuantOps.Contains(n.Op));
+        foreach (var n in linears)
+        {
+            long nn = n.Int("n", 0), k = n.Int("k", 0);
+            var packed = g.Constants[n.In(1)!];
+            var scales = g.Constants[n.In(2)!];
+            Assert.Equal(TensorDType.U8, packed.DType);
+            Assert.Equal([nn, k / 2], packed.Shape);
+            Assert.Equal(TensorDType.F8E4M3, scales.DType);
+            Assert.Equal([nn, k / 16], scales.Shape);
+            Assert.Equal(nn * k / 2 + nn * k / 16, packed.Count * packed.DType.SizeOf() + scales.Count * scales.DType.SizeOf());
+            Assert.True(EncoderFusion.IsDeviceWeight(packed.Name) && EncoderFusion.IsDeviceWeight(scales.Name));
+            Assert.Equal(1, g.Constants[n.In(3)!].Count);   // scale_2
+        }
+        using var plan = Plan(g, new EngineResources { ComputeCapability = (8, 0) });
+        Assert.Equal(quantized, plan.Steps.Count(s => s.Name.EndsWith("/unpack", StringComparison.Ordinal)));
+        Assert.Equal([1L, 16, 2, 4, 4], plan.Outputs["sample"].Shape);
+    }
+
+    [Fact]
+    public void Dynamic_fp8_transformer_quantizes_its_activations_on_the_device()
+    {
+        var (g, report, quantized) = CompileDynamic(QuantAlgo.Fp8);
+        Assert.Equal(quantized, report.Counts["VgQuantLinear(FP8)"]);
+        Assert.All(QuantLinears(g), n => Assert.Null(n.In(3)));   // no static input scale: amax on the device
+        Assert.Equal(QuantLinears(g).Sum(n => n.Int("n", 0) * n.Int("k", 0)),
+            g.Constants.Values.Where(c => c.Name.EndsWith(QuantizedLinearFusion.Fp8Codes, StringComparison.Ordinal)).Sum(c => c.Count * c.DType.SizeOf()));
+        using var plan = Plan(g, new EngineResources { ComputeCapability = (8, 9) });
+        // q, k and v of each attention read one input: it is quantized once for the three
+        int inputs = QuantLinears(g).Select(n => n.In(0)).Distinct().Count();
+        Assert.True(inputs < quantized, $"{inputs} distinct inputs of {quantized} linears");
+        Assert.Equal(inputs, plan.Steps.Count(s => s.Name.EndsWith("/quantize", StringComparison.Ordinal)));
+        Assert.Equal(quantized, plan.Steps.Count(s => s.Detail?.StartsWith("fp8m", StringComparison.Ordinal) == true));
+    }
+
+    [Fact]
+    public void Fp8_block_scales_transformer_pads_its_block_scales_and_groups_its_activations()
+    {
+        var (g, report, quantized) = CompileDynamic(QuantAlgo.Fp8Block);
+        Assert.True(quantized > 0);
+        Assert.Equal(quantized, report.Counts["VgQuantLinear(FP8_BLOCK_SCALES)"]);
+        foreach (var n in QuantLinears(g))
+        {
+            long nn = n.Int("n", 0), k = n.Int("k", 0);
+            Assert.Equal((TensorDType.F8E4M3, nn * k), (g.Constants[n.In(1)!].DType, g.Constants[n.In(1)!].Count));
+            var scales = g.Constants[n.In(2)!];
+            Assert.Equal([nn / 128, (k / 128 + 3) / 4 * 4], scales.Shape);
+            var values = scales.ToDoubles();
+            Assert.All(values.Where((_, i) => i % scales.Shape[1] >= k / 128), v => Assert.Equal(1.0, v));   // the padding
+            Assert.All(values.Where((_, i) => i % scales.Shape[1] < k / 128), v => Assert.True(v > 0));
+        }
+        // 5 text tokens: the cross-attention's k/v linears have 5 rows, padded to 8 for the block-scaled GEMM
+        using var plan = Plan(g, new EngineResources());
+        Assert.Contains(plan.Steps, s => s.Detail?.StartsWith("fp8m8n", StringComparison.Ordinal) == true);
+        Assert.Equal([1L, 16, 2, 4, 4], plan.Outputs["sample"].Shape);
+    }
+
+    [Theory]
+    [InlineData("FP8", 8, 6, "compute capability 8.6", "need compute capability 8.9 or newer")]
+    [InlineData("FP8_BLOCK_SCALES", 8, 9, "compute capability 8.9", "run on Hopper (compute capability 9.0) only")]
+    [InlineData("FP8_BLOCK_SCALES", 10, 0, "compute capability 10.0", "run on Hopper (compute capability 9.0) only")]
+    public void A_gpu_that_cannot_run_the_scheme_is_named_when_a_shape_is_planned(string algo, int major, int minor, string gpu, string why)
+    {
+        var (g, _, _) = CompileDynamic(QuantAlgo.All.Single(a => a.Name == algo));
+        var e = Assert.Throws<EngineException>(() => Plan(g, new EngineResources { ComputeCapability = (major, minor), DeviceName = "Test GPU" }));
+        Assert.Contains($"the {algo} linear cannot run on Test GPU ({gpu})", e.Message);
+        Assert.Contains(why, e.Message);
+    }
+
+    [ConformanceFact]
+    public void Fp8_entry_references_the_checkpoints_codes_as_stored_and_plans_after_reading_back()
+    {
+        string dir = Path.Combine(Fixtures.Checkpoint("wan21_t2v_fp8"), "transformer");
+        string file = Path.GetFullPath(Path.Combine(dir, "diffusion_pytorch_model.safetensors"));
+        var config = QuantizationConfig.FromComponentConfig(Path.Combine(dir, "config.json"))!;
+        string path = Path.Combine(Fixtures.TempDir("cuda-quant-ref"), "model.onnx");
+        using (var weights = ComponentWeights.Open(dir))
+            new OnnxWriter { ExternalDataThreshold = 0, InlineLimit = 0, ReferenceCheckpoint = true }
+                .Write(WanTransformer3D.Trace(dir, weights, quantization: new QuantizedLinears(config, fromCheckpoint: true)), path);
+        var (g, _) = CudaBackend.Compile(path);
+        string entry = Fixtures.TempDir("cuda-quant-entry");
+        PlanFile.Write(g, entry, new Dictionary<string, byte[]>());
+        Assert.Equal([file], PlanFile.ReferencedFiles(entry));
+        var (read, _) = PlanFile.Read(entry);
+        using var st = SafeTensorsFile.Open(file);
+        var codes = read.Constants.Values.Where(c => c.Name.EndsWith(QuantizedLinearFusion.Fp8Codes, StringComparison.Ordinal)).ToList();
+        Assert.Equal(QuantLinears(read).Count, codes.Count);
+        foreach (var c in codes)
+        {
+            // one byte per weight, read from the checkpoint file where the e4m3 tensor lies
+            Assert.Equal(TensorDType.F8E4M3, c.DType);
+            Assert.Equal(file, c.Stored!.Path);
+            string key = c.Name[..^QuantizedLinearFusion.Fp8Codes.Length];
+            Assert.True(c.Bytes.AsSpan().SequenceEqual(st.GetBytes(key)), $"'{key}' differs from the checkpoint");
+        }
+        Assert.Equal(EncoderFusion.DeviceWeightBytes(g), EncoderFusion.DeviceWeightBytes(read));
+        using var plan = Plan(read, new EngineResources());
+        Assert.Equal([1L, 16, 2, 4, 4], plan.Outputs["sample"].Shape);
+    }
+
+    [Fact]
+    public void A_quantized_weight_outside_the_exporters_patterns_is_a_build_error_naming_the_node()
+    {
+        // the e4m3 weight dequantized and used as MatMul's [K, N] operand directly (no Transpose of an [N, K] weight)
+        var t = new Tracer("odd_quant");
+        var x = t.Input("x", TensorDType.F32, "8", "32");
+        var codes = t.Initializer("w", TensorDType.F8E4M3, [32, 16], new VisualGen.Exporter.Graph.InlineData(new byte[32 * 16]));
+        var w = t.Op("DequantizeLinear", [codes, t.Scalar(0.5f)], outType: TensorDType.F32);
+        t.Output(x.MatMul(w), "y", "8", "16");
+        string path = Path.Combine(Fixtures.TempDir("cuda-quant-odd"), "model.onnx");
+        new OnnxWriter().Write(t.Graph, path);
+        var e = Assert.Throws<EngineException>(() => CudaBackend.Compile(path));
+        Assert.Contains("node(s) of quantized linears are not in a pattern the native CUDA engine runs", e.Message);
+        Assert.Contains("(DequantizeLinear)", e.Message);
+        Assert.Contains("--engine ort-cpu or ort-cuda", e.Message);
+    }
+
+    [ConformanceFact]
+    public void Unquantized_transformer_still_compiles()
+    {
+        string dir = Path.Combine(Fixtures.Checkpoint("wan21_t2v"), "transformer");
+        using var weights = ComponentWeights.Open(dir);
+        string path = Path.Combine(Fixtures.TempDir("cuda-quant"), "model.onnx");
+        new OnnxWriter().Write(WanTransformer3D.Trace(dir, weights), path);
+        var (g, _) = CudaBackend.Compile(path);
+        Assert.Contains(g.Nodes, n => n.Op == "VgLinear");
+        Assert.DoesNotContain(g.Nodes, n => n.Op == "VgQuantLinear");
+    }
+}
