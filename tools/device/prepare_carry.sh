@@ -23,7 +23,7 @@ xz -T0 -6 .publish/libonnxruntime.so
 
 rm -rf .peer && mkdir -p .peer
 cp "$SHARED"/peer/* .peer/
-cp "$SHARED"/tools/conformance/st.py .peer/
+cp "$SHARED"/tools/conformance/st.py "$SHARED"/tools/conformance/quant_check.py .peer/
 (cd "$SHARED/conformance" && tar cf - $FIXTURES) | xz -T0 -9e > .peer/fixtures.tar.xz
 
 mkdir -p .third_party

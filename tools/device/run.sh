@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux e2eqwen goldens (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux e2eqwen quant goldens (default: build check bench)
 #
 # carry (tools/device/prepare_carry.sh builds them): .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -329,6 +329,23 @@ if has pipeline; then
   if [ "${PIPELINE_FP8:-1}" != 0 ]; then
     python3 tools/device/pipeline_check.py "$C" --attention fp8 .peer/conformance/*/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1
   fi
+fi
+
+# Quantized linears (issue 13) on the native engine: the quant kernel group against the quant_ops fixture, the FP8
+# GEMM rate against bf16, and the quantized checkpoints' transformer forward through the CLI's run-component
+# (quant_check.py, carried in .peer) with --engine native-cuda. Carry .publish, .peer (fixtures quant_ops,
+# wan21_t2v_fp8, wan21_t2v_nvfp4).
+if has quant; then
+  [ -f .publish/libonnxruntime.so ] || xz -dk .publish/libonnxruntime.so.xz
+  export VISUALGEN_NATIVE_LIB="$PWD/$LIB"
+  python3 native/tests/check_kernels.py --lib "$LIB" --only quant --fixtures .peer/conformance/quant_ops > "$OUT/quant_check.log" 2>&1 || status=1
+  grep -E "^(FAIL|SKIP|correctness)" "$OUT/quant_check.log"
+  python3 tools/bench/bench_native.py --lib "$LIB" --only fp8gemm --md "$OUT/fp8gemm.md" > "$OUT/fp8gemm.log" 2>&1 || status=1
+  cat "$OUT/fp8gemm.md" 2>/dev/null || tail -5 "$OUT/fp8gemm.log"
+  for fx in wan21_t2v_fp8 wan21_t2v_nvfp4; do
+    echo "quant_check forward $fx --engine native-cuda:"
+    python3 .peer/quant_check.py forward .peer/conformance/$fx --cli ".publish/visualgen-bench cli" --engine native-cuda 2>&1 | tail -4 || status=1
+  done
 fi
 
 # Goldens the CPU tests read that need PyTorch + diffusers (carry .peer with diffusers_src.tar.xz): written to $OUT,
