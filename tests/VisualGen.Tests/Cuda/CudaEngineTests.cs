@@ -179,7 +179,8 @@ public class CudaPlannerTests
         Assert.Equal(new long[] { 2, 16, 3, 4, 6 }, plan.Outputs["sample"].Shape);
         // shape arithmetic and the RoPE grid are folded: no step for Shape/Gather, the cos/sin tables are uploads
         Assert.DoesNotContain(plan.Steps, s => s.Name.Contains("Shape"));
-        Assert.Equal(4 * 2, plan.HostUploads.Count(u => u.Value.Shape.SequenceEqual(new long[] { 3 * 2 * 3, 8 })));
+        // (one cos and one sin table, shared by both blocks' q and k)
+        Assert.Equal(2, plan.HostUploads.Count(u => u.Value.Shape.SequenceEqual(new long[] { 3 * 2 * 3, 8 })));
         Assert.Equal(26 + 1, plan.Gemms.Count); // the linears and the patch conv
         Assert.Equal(4, plan.Steps.Count(s => s.Kind == VisualGen.Engines.Cuda.Runtime.KernelClass.Attention));
         // lifetime planning: fewer blocks than values, and less memory than giving each value its own buffer
