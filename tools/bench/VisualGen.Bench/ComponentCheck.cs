@@ -12,7 +12,8 @@ using VisualGen.Tensors;
 /// --engine native-cuda</c>, against its float32 diffusers golden: UMT5/T5 text encoders, FLUX.1's CLIP text model (pooled
 /// output), Qwen-Image's Qwen2.5-VL text model (raw hidden states of the prompt; the negative prompt with the template's
 /// states dropped), FLUX.2's Mistral3 (layers stacked), the CLIP image encoder, the Wan-family VAE decoder and encoder,
-/// FLUX.1's AutoencoderKL and FLUX.2's AutoencoderKLFlux2 decoder and encoder.
+/// FLUX.1's AutoencoderKL and FLUX.2's AutoencoderKLFlux2 decoder and encoder, and FLUX.2's and LTX-2's transformers on
+/// their golden forward (Cosmos3's fixtures hold no transformer output: its transformer is checked through the pipeline).
 /// One table row per component; the bar is cosine ≥ 0.999.
 /// </summary>
 static class ComponentCheck
@@ -109,6 +110,32 @@ static class ComponentCheck
                 new WanVaeDecoder(E("vae.decoder_first"), E("vae.decoder_next")).Decode(G("vae.decode.in")));
             Row($"vae encode ({ClassOf("vae")})", G("vae.encode.out_mean"), () =>
                 new WanVaeEncoder(E("vae.encoder_first"), E("vae.encoder_next")).Encode(G("vae.encode.in")));
+        }
+        // the transformers of the newer families on their one golden forward (the others are checked through the pipeline)
+        if (ClassOf("transformer") == "Flux2Transformer2DModel" && Native("transformer") && Has("transformer.out"))
+        {
+            // the pipeline passes ids [batch, tokens, 4] as int64; the transformer reads the first batch entry's, as floats
+            HostTensor Ids(string name)
+            {
+                var ids = G($"transformer.in.{name}");
+                return HostTensor.Float32(ids.Longs.Select(v => (float)v).ToArray(), ids.Shape[1], ids.Shape[2]);
+            }
+            Row("transformer (Flux2Transformer2DModel)", G("transformer.out"), () => E("transformer").Run(new Dictionary<string, HostTensor>
+            {
+                ["hidden_states"] = G("transformer.in.hidden_states"), ["encoder_hidden_states"] = G("transformer.in.encoder_hidden_states"),
+                ["timestep"] = G("transformer.in.timestep"), ["guidance"] = G("transformer.in.guidance"), ["img_ids"] = Ids("img_ids"), ["txt_ids"] = Ids("txt_ids"),
+            })["sample"]);
+        }
+        if (ClassOf("transformer") == "LTX2VideoTransformer3DModel" && Native("transformer") && Has("transformer.out0"))
+        {
+            // the default call (use_cross_timestep), both streams from one forward
+            var forward = new Lazy<IReadOnlyDictionary<string, HostTensor>>(() => E("transformer").Run(new[]
+                {
+                    "hidden_states", "audio_hidden_states", "encoder_hidden_states", "audio_encoder_hidden_states", "timestep", "sigma",
+                    "encoder_attention_mask", "audio_encoder_attention_mask", "video_coords", "audio_coords",
+                }.ToDictionary(n => n, n => G($"transformer.in.{n}"))));
+            Row("transformer (LTX2VideoTransformer3DModel, video)", G("transformer.out0"), () => forward.Value["sample"]);
+            Row("transformer (LTX2VideoTransformer3DModel, audio)", G("transformer.out1"), () => forward.Value["audio_sample"]);
         }
         return status;
     }
