@@ -518,6 +518,34 @@ def check_encoders(vg):
     print(f"{'PASS' if same else 'FAIL'} vg_nd equal (int64 ids == fp32 scalar) exact")
     check_group_norm(vg)
     check_argmax(vg)
+    check_transformer_paths(vg)
+
+
+def check_transformer_paths(vg):
+    """The generic-kernel paths the FLUX.2 / LTX-2 / Cosmos3 transformers plan onto: a constant Pad with a nonzero value
+    (one element broadcast with all-zero strides, then the input copied inside: LTX-2 pads its RoPE cos table with 1), and
+    sin/cos of LTX-2's on-device RoPE angles (up to theta·π/2 ≈ 1.6e4 rad in float32)."""
+    arr = vgn.C.c_int64 * 8
+    for dt in (torch.float32, torch.bfloat16):
+        x = rnd(2, 5, 7, dtype=dt)
+        one = torch.ones(1, device=dev, dtype=torch.float32)
+        out = poison(2, 5, 10, dtype=dt)  # pads (0, 0, 3) before and (0, 0, 0) after
+        sizes = (vgn.C.c_int64 * 3)(2, 5, 10)
+        vg.call("vg_nd", 0, 3, sizes, vgn.C.byref(vgn.NdTensor(out.data_ptr(), vgn.dtype_of(out), arr(50, 10, 1))),
+                vgn.C.byref(vgn.NdTensor(one.data_ptr(), vgn.FP32, arr(0, 0, 0))), None, None)
+        vg.nd_copy([2, 5, 7], out, 3, [50, 10, 1], x, 0, [35, 7, 1])
+        torch.cuda.synchronize()
+        ref = torch.nn.functional.pad(x.float(), (3, 0), value=1.0)
+        same = bool((out.float() == ref).all().item())
+        results.append((f"pad with value 1 ({str(dt)[6:]}): broadcast fill + copy, exact", 0.0 if same else 1.0, 0, same))
+        print(f"{'PASS' if same else 'FAIL'} pad with value 1 ({str(dt)[6:]}): broadcast fill + copy, exact")
+    angles = (torch.rand(1 << 16, device=dev, dtype=torch.float32) * 2 - 1) * 15708.0
+    for op, name, f in ((16, "sin", torch.sin), (17, "cos", torch.cos)):
+        out = poison(1 << 16, dtype=torch.float32)
+        vg.call("vg_nd", op, 1, (vgn.C.c_int64 * 1)(1 << 16), vgn.C.byref(vgn.NdTensor(out.data_ptr(), vgn.FP32, arr(1))),
+                vgn.C.byref(vgn.NdTensor(angles.data_ptr(), vgn.FP32, arr(1))), None, None)
+        torch.cuda.synchronize()
+        record(f"vg_nd {name} of float32 angles up to 1.6e4 rad (LTX-2 RoPE)", out, f(angles.double()), tol=1e-6)
 
 
 def check_group_norm(vg):
