@@ -526,6 +526,18 @@ typedef enum vg_nd_op {
 VG_API vg_status vg_nd(vg_nd_op op, int32_t rank, const int64_t* sizes, const vg_nd_tensor* out,
                        const vg_nd_tensor* a, const vg_nd_tensor* b, void* stream);
 
+/* Rotate-half rotary embedding over an N-d view: out = x·cos + rotate_half(x)·sin, where along dim
+ * `axis` (size n, split into [first, n − first]) rotate_half(x)[c] = −x[c + first] for c < n − first
+ * and x[c − (n − first)] otherwise: torch.cat((−x2, x1)) of x split into (x1, x2) along the axis.
+ * first = n/2 over a head's channels is the rotate_half RoPE of Qwen/Cosmos3 (cos/sin [tokens, head_dim]
+ * broadcast over heads); a head viewed [..., 2, head_dim/2] with axis the dim of 2 and first = 1 is
+ * LTX-2's split RoPE (one frequency per head and pair). Index space `sizes` (rank <= 8, innermost last),
+ * per-tensor element strides (0 = broadcast; x's stride along `axis` must not be 0). x, out: FP32 or
+ * BF16; cos, sin: FP32; fp32 math, one rounding. out must not overlap x. */
+VG_API vg_status vg_rope_rotate_half(int32_t rank, const int64_t* sizes, int32_t axis, int64_t first,
+                                     const vg_nd_tensor* out, const vg_nd_tensor* x, const vg_nd_tensor* cos,
+                                     const vg_nd_tensor* sin, void* stream);
+
 /* ------------------------------------------------------------------------------------------------
  * Linear combination of float32 vectors: out[i] = sum_k coefs[k] * srcs[k][i] for 0 <= i < count,
  * accumulated in float64 and stored as float32: the denoising loop's guidance and scheduler updates

@@ -353,6 +353,55 @@ def check_rope(vg):
         s = sin3.double().view(1, tokens, 1, D3 // 2)
         ref = torch.stack([y[..., 0] * c - y[..., 1] * s, y[..., 0] * s + y[..., 1] * c], -1).view(B * tokens, C3)
         record(f"qk rmsnorm + rope, general path, {Hh3} heads x {D3}, x_stride {xs}", out3, ref)
+    check_rope_rotate_half(vg)
+
+
+def contiguous_strides(shape):
+    st, acc = [], 1
+    for n in reversed(shape):
+        st.insert(0, acc)
+        acc *= n
+    return st
+
+
+def check_rope_rotate_half(vg):
+    """vg_rope_rotate_half against torch's x·cos + cat(−x2, x1)·sin in float64: Cosmos3's rotate_half RoPE over a head
+    (tables [1, T, 1, D] broadcast over heads), LTX-2's split RoPE (the head viewed [2, D/2], one frequency per batch
+    item, token, head and pair), an uneven split in float32, and a bad axis refused."""
+    T, H, D = 173, 4, 128
+    ang = torch.rand(1, T, 1, D // 2, device=dev, dtype=torch.float64) * 50
+    cos = torch.cat([ang.cos(), ang.cos()], -1).float().contiguous()
+    sin = torch.cat([ang.sin(), ang.sin()], -1).float().contiguous()
+    x = rnd(1, T, H, D, scale=2.0)
+    out = poison(1, T, H, D)
+    bc = [0, D, 0, 1]  # [1, T, 1, D] read over [1, T, H, D]
+    vg.rope_rotate_half([1, T, H, D], 3, D // 2, out, contiguous_strides([1, T, H, D]), x, contiguous_strides([1, T, H, D]), cos, bc, sin, bc)
+    torch.cuda.synchronize()
+    xd = x.double()
+    ref = xd * cos.double() + torch.cat([-xd[..., D // 2:], xd[..., :D // 2]], -1) * sin.double()
+    record("rope rotate_half (Cosmos3) bf16, tables broadcast over heads", out, ref)
+    B, R = 2, 32
+    ang2 = torch.rand(B, T, H, 1, R, device=dev, dtype=torch.float64) * 50
+    cos2, sin2 = ang2.cos().float().contiguous(), ang2.sin().float().contiguous()
+    x2 = rnd(B, T, H * 2 * R, scale=2.0)
+    out2 = poison(B, T, H * 2 * R)
+    shape = [B, T, H, 2, R]
+    tab = [T * H * R, H * R, R, 0, 1]
+    vg.rope_rotate_half(shape, 3, 1, out2, contiguous_strides(shape), x2, contiguous_strides(shape), cos2, tab, sin2, tab)
+    torch.cuda.synchronize()
+    xs = x2.double().view(shape)
+    ref2 = (xs * cos2.double() + torch.cat([-xs[:, :, :, 1:], xs[:, :, :, :1]], 3) * sin2.double()).view(B, T, -1)
+    record("rope split (LTX-2) bf16, per-head tables, axis of 2", out2, ref2)
+    x3 = rnd(5, 7, 9, dtype=torch.float32)
+    c3, s3 = rnd(7, 9, dtype=torch.float32), rnd(7, 9, dtype=torch.float32)
+    out3 = poison(5, 7, 9, dtype=torch.float32)
+    vg.rope_rotate_half([5, 7, 9], 2, 5, out3, [63, 9, 1], x3, [63, 9, 1], c3, [0, 9, 1], s3, [0, 9, 1])
+    torch.cuda.synchronize()
+    xd3 = x3.double()
+    ref3 = xd3 * c3.double() + torch.cat([-xd3[..., 5:], xd3[..., :5]], -1) * s3.double()
+    record("rope rotate_half fp32, uneven split [5, 4] (exact ONNX Split semantics)", out3, ref3, tol=1e-6)
+    expect_error("rope rotate_half with the axis out of range",
+                 lambda: vg.rope_rotate_half([5, 7, 9], 3, 1, out3, [63, 9, 1], x3, [63, 9, 1], c3, [0, 9, 1], s3, [0, 9, 1]), 1)
 
 
 def check_elementwise(vg):
