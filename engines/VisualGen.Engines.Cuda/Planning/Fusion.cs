@@ -12,7 +12,8 @@ namespace VisualGen.Engines.Cuda.Planning;
 /// <item><c>RMSNormalization</c> + RotaryEmbedding.ApplyInterleaved's reshape/split/rotate/concat → <c>VgRmsNormRope</c>;</item>
 /// <item><c>x + y · gate</c> → <c>VgGatedResidual</c>;</item>
 /// <item><c>Conv</c> with kernel == stride, no padding → <c>VgPatchConv</c> (im2col permute + GEMM);</item>
-/// <item>an <c>Attention</c> mask that is the <c>Expand</c> of a smaller one → that one, broadcast by the kernel.</item>
+/// <item>an <c>Attention</c> mask that is the <c>Expand</c> of a smaller one → that one, broadcast by the kernel;</item>
+/// <item><c>x·cos + rotate_half(x)·sin</c> → <c>VgRopeRotateHalf</c> (<see cref="RotateHalfFusion"/>).</item>
 /// </list>
 /// Everything else stays an ONNX node for the generic kernels; <see cref="OpRegistry"/> says which ops run at all.
 /// </summary>
@@ -25,6 +26,7 @@ public static class Fusion
         FuseLinear(g, report);
         FuseConv(g, report);
         FuseNormModulate(g, report);
+        RotateHalfFusion.Apply(g, report); // before the gated residuals, which would take its sum of products
         FuseGatedResidual(g, report);
         FuseNorms(g, report);
         BroadcastMasks(g, report);

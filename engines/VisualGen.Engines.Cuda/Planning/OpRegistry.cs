@@ -42,7 +42,7 @@ public static class OpRegistry
     public static readonly IReadOnlySet<string> Fused = new HashSet<string>
     {
         "VgLinear", "VgNorm", "VgRmsNormRope", "VgGatedResidual", "VgPatchConv", "Attention",
-        "Conv", "Pad", "VgChannelNorm", "VgGather", "ReduceMean", "ReduceSum", "VgGroupNorm",
+        "Conv", "Pad", "VgChannelNorm", "VgGather", "ReduceMean", "ReduceSum", "VgGroupNorm", "VgRopeRotateHalf",
     };
 
     public static bool Supports(string op) =>

@@ -203,6 +203,7 @@ internal sealed unsafe partial class ShapePlanner
             case "VgNorm": Norm(n); return;
             case "VgRmsNormRope": RmsNormRope(n); return;
             case "VgGatedResidual": GatedResidual(n); return;
+            case "VgRopeRotateHalf": RopeRotateHalf(n); return;
             case "Attention": Attention(n); return;
             case "Conv": Conv(n); return;
             case "Pad": Pad(n); return;

@@ -121,6 +121,10 @@ public class TransformerPlanTests
         var (g, report) = CudaBackend.Compile(Export(family));
         Assert.Equal(["position_ids"], g.Inputs.Where(i => i.PlanTime).Select(i => i.Name));
         Assert.Equal(1, report.Counts["VgGather"]); // embed_tokens on the device token ids
+        // every rotate_half RoPE is one kernel: per layer q and k of the text, the text keys the vision tokens read, q and
+        // k of the vision tokens; the last layer's text q and k feed nothing the sample reads
+        Assert.Equal(5 * 2 - 2, g.Nodes.Count(n => n.Op == "VgRopeRotateHalf"));
+        Assert.DoesNotContain(g.Nodes, n => n.Op == "Neg");
         using var golden = Fixtures.Golden(family);
         var positions = Fixtures.GoldenTensor(golden, "transformer.in.position_ids");
         long text = Fixtures.GoldenTensor(golden, "transformer.in.input_ids").Shape[0], vision = positions.Shape[1] - text;
@@ -157,6 +161,7 @@ public class TransformerPlanTests
         using (var weights = SafeTensorsFile.Open(Path.Combine(dir, "diffusion_pytorch_model.safetensors")))
             path = Write(Cosmos3OmniTransformer.Trace(dir, weights), "plan-cosmos3-random");
         var (g, _) = CudaBackend.Compile(path);
+        Assert.Equal(5 * reference.Layers - 2, g.Nodes.Count(n => n.Op == "VgRopeRotateHalf"));
         const int text = 7, vision = 18;
         var positions = new float[3 * (text + vision)];
         for (int n = 0; n < text + vision; n++) for (int a = 0; a < 3; a++) positions[a * (text + vision) + n] = n < text ? n : text + 15000 + (n - text) % (a + 3);
@@ -188,6 +193,9 @@ public class TransformerPlanTests
         var (g, report) = CudaBackend.Compile(Export("ltx2", part));
         Assert.DoesNotContain(g.Inputs, i => i.PlanTime);
         Assert.Equal(attentions, g.Nodes.Count(n => n.Op == "Attention"));
+        // the split RoPE of every query and key but the text cross-attentions' (no RoPE): one kernel each
+        Assert.Equal(2 * (attentions - 4), g.Nodes.Count(n => n.Op == "VgRopeRotateHalf"));
+        Assert.DoesNotContain(g.Nodes, n => n.Op == "Neg");
         using var plan = Plan(g, Ltx2Shapes(2, 1280, 9, 32, 4, 4, 32));
         Assert.Equal([2, 1280, 4], plan.Outputs[Ltx2VideoTransformer3DModel.SampleOutput].Shape);
         Assert.Equal([2, 9, 4], plan.Outputs[Ltx2VideoTransformer3DModel.AudioSampleOutput].Shape);
@@ -225,6 +233,8 @@ public class TransformerPlanTests
             using (var weights = ComponentWeights.Open(dir))
                 path = Write(Ltx2VideoTransformer3DModel.Trace(dir, weights, useCrossTimestep: !isolated, isolateModalities: isolated, spatioTemporalGuidanceBlocks: isolated ? [1] : null), "plan-ltx2-random");
             var (g, _) = CudaBackend.Compile(path);
+            // queries and keys of the self- and cross-modal attentions (STG's value-only block 1 has none of its own)
+            Assert.Equal(isolated ? 2 * 2 : 2 * 8, g.Nodes.Count(n => n.Op == "VgRopeRotateHalf"));
             using var plan = Plan(g, Ltx2Shapes(2, 8, 5, 6, 3, 2, 10));
             Assert.Equal([2, 8, 5], plan.Outputs[Ltx2VideoTransformer3DModel.SampleOutput].Shape);
             Assert.Equal([2, 5, 3], plan.Outputs[Ltx2VideoTransformer3DModel.AudioSampleOutput].Shape);
@@ -234,6 +244,36 @@ public class TransformerPlanTests
             Assert.Equal(2 * perLayer - (isolated ? 2 : 0), Softmaxes(plan));
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Rotate_half_rope_is_one_step_with_the_split_resolved_at_plan_time()
+    {
+        // Cosmos3's rotate_half over a head of 6 (cos/sin [1, tokens, 1, 6] broadcast over 2 heads), and LTX-2's split
+        // RoPE (a head of 4 viewed [2, 2], Split(axis 3, [1, 1]), one frequency per head and pair)
+        var t = new Exporter.Graph.Tracer("rotate_half");
+        var x = t.Input("x", TensorDType.F32, "1", "tokens", "2", "6");
+        var cos = t.Input("cos", TensorDType.F32, "1", "tokens", "1", "6");
+        var sin = t.Input("sin", TensorDType.F32, "1", "tokens", "1", "6");
+        t.Output(Cosmos3RotaryEmbedding.Apply(x, (cos, sin)), "y", "1", "tokens", "2", "6");
+        var v = t.Input("v", TensorDType.F32, "2", "tokens", "8");
+        var vcos = t.Input("vcos", TensorDType.F32, "2", "tokens", "2", "1", "2");
+        var vsin = t.Input("vsin", TensorDType.F32, "2", "tokens", "2", "1", "2");
+        t.Output(VisualGen.Exporter.Models.Ltx2.Ltx2SplitRotaryEmbedding.Apply(v, vcos, vsin, 2, 4), "w", "2", "tokens", "8");
+        var (g, report) = CudaBackend.Compile(Write(t.Graph, "rotate_half"));
+        Assert.Equal(2, report.Counts["VgRopeRotateHalf"]);
+        Assert.DoesNotContain(g.Nodes, n => n.Op is "Neg" or "Mul" or "Add"); // (a Concat of shape dims builds the [2, 2] view)
+        Assert.DoesNotContain(g.Nodes, n => n.Op == "Split");
+        var byName = g.Nodes.Where(n => n.Op == "VgRopeRotateHalf").ToList();
+        Assert.Contains(byName, n => n.Int("first", 0) == -1); // Chunk: ONNX's halves, resolved when planned
+        Assert.Contains(byName, n => n.Int("first", 0) == 1 && n.Int("axis", 0) == 3); // Split(3, [1, 1])
+        using var plan = ShapePlanner.Plan(g, new EngineResources(), new Dictionary<string, long[]>
+        {
+            ["x"] = [1, 5, 2, 6], ["cos"] = [1, 5, 1, 6], ["sin"] = [1, 5, 1, 6], ["v"] = [2, 5, 8], ["vcos"] = [2, 5, 2, 1, 2], ["vsin"] = [2, 5, 2, 1, 2],
+        });
+        Assert.Equal([1, 5, 2, 6], plan.Outputs["y"].Shape);
+        Assert.Equal([2, 5, 8], plan.Outputs["w"].Shape);
+        Assert.Equal(2, plan.Steps.Count(s => s.Kind == KernelClass.NormRope));
     }
 
     [Fact]
