@@ -13,7 +13,8 @@ using VisualGen.Tensors;
 /// output), Qwen-Image's Qwen2.5-VL text model (raw hidden states of the prompt; the negative prompt with the template's
 /// states dropped), FLUX.2's Mistral3 (layers stacked), the CLIP image encoder, the Wan-family VAE decoder and encoder,
 /// FLUX.1's AutoencoderKL and FLUX.2's AutoencoderKLFlux2 decoder and encoder, and FLUX.2's and LTX-2's transformers on
-/// their golden forward (Cosmos3's fixtures hold no transformer output: its transformer is checked through the pipeline).
+/// their golden forward, Cosmos3's transformer against the same graph on ONNX Runtime CPU (its fixtures hold no transformer
+/// output).
 /// One table row per component; the bar is cosine ≥ 0.999.
 /// </summary>
 static class ComponentCheck
@@ -137,6 +138,45 @@ static class ComponentCheck
             Row("transformer (LTX2VideoTransformer3DModel, video)", G("transformer.out0"), () => forward.Value["sample"]);
             Row("transformer (LTX2VideoTransformer3DModel, audio)", G("transformer.out1"), () => forward.Value["audio_sample"]);
         }
+        if (ClassOf("transformer") == "Cosmos3OmniTransformer" && Native("transformer") && Has("transformer.in.input_ids") && Has("pipeline.latents_init"))
+            Cosmos3Transformer(model, fixture, cacheDir, index, G, E, (what, expected, run) => Row(what, expected, run), () => status = 1, fam);
         return status;
+    }
+
+    /// <summary>Cosmos3's fixtures hold the transformer's inputs but not its output: the reference is the same graph on
+    /// ONNX Runtime CPU (which the test suite holds to diffusers' float32 goldens), on the first step's conditional
+    /// inputs as the pipeline builds them (the golden token ids, the packed initial latents, the first timestep).</summary>
+    static void Cosmos3Transformer(string model, string fixture, string cacheDir, ModelIndex index, Func<string, HostTensor> G,
+        Func<string, IEngine> E, Action<string, HostTensor, Func<HostTensor>> row, Action fail, string fam)
+    {
+        const string what = "transformer (Cosmos3OmniTransformer, vs ONNX Runtime CPU)";
+        try
+        {
+            using var call = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(fixture, "golden.json")));
+            var args = call.RootElement.GetProperty("call");
+            double fps = args.TryGetProperty("fps", out var f) ? f.GetDouble() : 24.0;
+            var conditionFrames = args.TryGetProperty("image", out _) ? new HashSet<int> { 0 } : new HashSet<int>();
+            var config = VisualGen.Pipelines.Cosmos3.Cosmos3ModelConfig.Load(index);
+            var latents = G("pipeline.latents_init");
+            var grid = new VisualGen.Pipelines.Cosmos3.Cosmos3Patchify(config.LatentChannels, (int)latents.Shape[2], (int)latents.Shape[3], (int)latents.Shape[4], config.PatchSize);
+            var ids = G("transformer.in.input_ids").Longs.Select(i => (int)i).ToList();
+            var sequence = VisualGen.Pipelines.Cosmos3.Cosmos3Sequence.Build(config, ids, grid, fps, conditionFrames);
+            var inputs = new Dictionary<string, HostTensor>
+            {
+                ["input_ids"] = HostTensor.Int64(sequence.InputIds, sequence.TextLength),
+                ["position_ids"] = HostTensor.Float32(sequence.PositionIds, 3, sequence.SequenceLength),
+                ["noisy_tokens"] = HostTensor.Float32(sequence.NoisyTokens, sequence.NoisyTokens.Length),
+                ["hidden_states"] = HostTensor.Float32(grid.Pack(latents.Floats), grid.Tokens, grid.Features),
+                ["timestep"] = HostTensor.Float32([G("scheduler.timesteps").Floats[0]], 1),
+            };
+            using var cpu = Runtime.CreateEngineProvider(cacheDir + "-ort-cpu", "ort-cpu", null);
+            var expected = cpu.GetEngine(model, "transformer", null).Run(inputs)["sample"];
+            row(what, expected, () => E("transformer").Run(inputs)["sample"]);
+        }
+        catch (Exception e)
+        {
+            fail();
+            Console.WriteLine($"| {fam} | {what} | FAILED | {e.GetType().Name}: {e.Message.Split('\n')[0]} | |");
+        }
     }
 }

@@ -10,7 +10,7 @@
 //   visualgen-bench e2e <model> <cache> H W FRAMES STEPS [bf16,fp8]  Wan generation end to end, first and warm run by stage
 //   visualgen-bench e2e-flux <model> <cache> H W STEPS [bf16,fp8]     FLUX.1 generation end to end (guidance 3.5), the same;
 //                                                         both on native-cuda unless VG_E2E_ENGINE names another engine
-//   visualgen-bench components <cache dir> <fixture>...  every natively run encoder/VAE vs its diffusers golden
+//   visualgen-bench components <cache dir> <fixture>...  every natively run encoder/VAE/transformer vs its diffusers golden
 //   visualgen-bench awkward <workdir> [--engines A,B]    Wan pipeline on checkpoints with awkward sizes, ort-cpu vs native-cuda
 using System.Diagnostics;
 using VisualGen.Checkpoints;
