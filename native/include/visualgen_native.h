@@ -517,12 +517,13 @@ typedef enum vg_nd_op {
     VG_ND_COPY = 0, VG_ND_ADD = 1, VG_ND_SUB = 2, VG_ND_MUL = 3, VG_ND_DIV = 4, VG_ND_POW = 5,
     VG_ND_MAX = 6, VG_ND_MIN = 7,
     VG_ND_EQUAL = 8, /* 1.0 where a == b, else 0.0 (an int64 `a` is read as float: exact below 2^24) */
+    VG_ND_SILU_MUL = 9, /* silu(a) · b: SwiGLU's gate (a and b may be the two halves of one tensor, as strided views) */
     VG_ND_SIN = 16, VG_ND_COS = 17, VG_ND_EXP = 18, VG_ND_SIGMOID = 19, VG_ND_NEG = 20, VG_ND_SQRT = 21,
     VG_ND_TANH = 22, VG_ND_RECIPROCAL = 23, VG_ND_ABS = 24, VG_ND_RELU = 25, VG_ND_GELU_TANH = 26,
     VG_ND_GELU_ERF = 27, VG_ND_SILU = 28, VG_ND_ERF = 29, VG_ND_LOG = 30
 } vg_nd_op;
 
-/* b must be NULL for unary ops (values < 16) other than the binary ones (1..8), and non-NULL for them. */
+/* b must be NULL for unary ops (values < 16) other than the binary ones (1..9), and non-NULL for them. */
 VG_API vg_status vg_nd(vg_nd_op op, int32_t rank, const int64_t* sizes, const vg_nd_tensor* out,
                        const vg_nd_tensor* a, const vg_nd_tensor* b, void* stream);
 

@@ -572,8 +572,9 @@ def check_encoders(vg):
 
 def check_transformer_paths(vg):
     """The generic-kernel paths the FLUX.2 / LTX-2 / Cosmos3 transformers plan onto: a constant Pad with a nonzero value
-    (one element broadcast with all-zero strides, then the input copied inside: LTX-2 pads its RoPE cos table with 1), and
-    sin/cos of LTX-2's on-device RoPE angles (up to theta·π/2 ≈ 1.6e4 rad in float32)."""
+    (one element broadcast with all-zero strides, then the input copied inside: LTX-2 pads its RoPE cos table with 1),
+    SwiGLU's silu(a)·b (VG_ND_SILU_MUL), and sin/cos of LTX-2's on-device RoPE angles (up to theta·π/2 ≈ 1.6e4 rad in
+    float32)."""
     arr = vgn.C.c_int64 * 8
     for dt in (torch.float32, torch.bfloat16):
         x = rnd(2, 5, 7, dtype=dt)
@@ -588,6 +589,24 @@ def check_transformer_paths(vg):
         same = bool((out.float() == ref).all().item())
         results.append((f"pad with value 1 ({str(dt)[6:]}): broadcast fill + copy, exact", 0.0 if same else 1.0, 0, same))
         print(f"{'PASS' if same else 'FAIL'} pad with value 1 ({str(dt)[6:]}): broadcast fill + copy, exact")
+    # SwiGLU as one vg_nd pass (VG_ND_SILU_MUL = 9): silu(x[:, :h]) · x[:, h:] read as two strided views of x (FLUX.2's
+    # Flux2SwiGLU), bf16 and an odd width; then a gate against a broadcast fp32 row (the general binary path)
+    for rows, h, dt in ((333, 3072, torch.bfloat16), (17, 45, torch.float32)):
+        x = rnd(rows, 2 * h, dtype=dt, scale=3.0)
+        out = poison(rows, h, dtype=dt)
+        vg.call("vg_nd", 9, 2, (vgn.C.c_int64 * 2)(rows, h), vgn.C.byref(vgn.NdTensor(out.data_ptr(), vgn.dtype_of(out), arr(h, 1))),
+                vgn.C.byref(vgn.NdTensor(x.data_ptr(), vgn.dtype_of(x), arr(2 * h, 1))),
+                vgn.C.byref(vgn.NdTensor(x.data_ptr() + h * x.element_size(), vgn.dtype_of(x), arr(2 * h, 1))), None)
+        torch.cuda.synchronize()
+        xd = x.double()
+        record(f"silu·mul (SwiGLU halves in place) {str(dt)[6:]} [{rows}, 2x{h}]", out, torch.nn.functional.silu(xd[:, :h]) * xd[:, h:],
+               tol=1e-2 if dt == torch.bfloat16 else 1e-5)
+    a, b = rnd(64, 96, scale=3.0), rnd(96, dtype=torch.float32)
+    out = poison(64, 96)
+    vg.call("vg_nd", 9, 2, (vgn.C.c_int64 * 2)(64, 96), vgn.C.byref(vgn.NdTensor(out.data_ptr(), vgn.BF16, arr(96, 1))),
+            vgn.C.byref(vgn.NdTensor(a.data_ptr(), vgn.BF16, arr(96, 1))), vgn.C.byref(vgn.NdTensor(b.data_ptr(), vgn.FP32, arr(0, 1))), None)
+    torch.cuda.synchronize()
+    record("silu·mul, b broadcast over rows", out, torch.nn.functional.silu(a.double()) * b.double())
     angles = (torch.rand(1 << 16, device=dev, dtype=torch.float32) * 2 - 1) * 15708.0
     for op, name, f in ((16, "sin", torch.sin), (17, "cos", torch.cos)):
         out = poison(1 << 16, dtype=torch.float32)
