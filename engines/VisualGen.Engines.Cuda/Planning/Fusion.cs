@@ -13,7 +13,8 @@ namespace VisualGen.Engines.Cuda.Planning;
 /// <item><c>x + y · gate</c> → <c>VgGatedResidual</c>;</item>
 /// <item><c>Conv</c> with kernel == stride, no padding → <c>VgPatchConv</c> (im2col permute + GEMM);</item>
 /// <item>an <c>Attention</c> mask that is the <c>Expand</c> of a smaller one → that one, broadcast by the kernel;</item>
-/// <item><c>x·cos + rotate_half(x)·sin</c> → <c>VgRopeRotateHalf</c> (<see cref="RotateHalfFusion"/>).</item>
+/// <item><c>x·cos + rotate_half(x)·sin</c> → <c>VgRopeRotateHalf</c> (<see cref="RotateHalfFusion"/>);</item>
+/// <item>SwiGLU's <c>silu(a) · b</c> → <c>VgSwiGlu</c> / <c>VgSiluMul</c> (<see cref="SwiGluFusion"/>).</item>
 /// </list>
 /// Everything else stays an ONNX node for the generic kernels; <see cref="OpRegistry"/> says which ops run at all.
 /// </summary>
@@ -31,6 +32,7 @@ public static class Fusion
         FuseNorms(g, report);
         BroadcastMasks(g, report);
         EncoderFusion.Apply(g, report);
+        SwiGluFusion.Apply(g, report);
         g.RemoveDeadNodes();
         return report;
     }

@@ -43,6 +43,7 @@ public static class OpRegistry
     {
         "VgLinear", "VgNorm", "VgRmsNormRope", "VgGatedResidual", "VgPatchConv", "Attention",
         "Conv", "Pad", "VgChannelNorm", "VgGather", "ReduceMean", "ReduceSum", "VgGroupNorm", "VgRopeRotateHalf",
+        "VgSwiGlu", "VgSiluMul",
     };
 
     public static bool Supports(string op) =>

@@ -5,7 +5,8 @@ using static VisualGen.Engines.Cuda.Native.NativeMethods;
 
 namespace VisualGen.Engines.Cuda.Runtime;
 
-/// <summary>The rotate-half rotary embedding step (Cosmos3's and LTX-2's RoPE; <see cref="RotateHalfFusion"/>).</summary>
+/// <summary>The transformer steps of the newer families: the rotate-half rotary embedding (Cosmos3's and LTX-2's RoPE;
+/// <see cref="RotateHalfFusion"/>) and SwiGLU (<see cref="SwiGluFusion"/>).</summary>
 internal sealed unsafe partial class ShapePlanner
 {
     /// <summary>out = x·cos + rotate_half(x)·sin through vg_rope_rotate_half: the shape of the two products' broadcast,
@@ -44,6 +45,29 @@ internal sealed unsafe partial class ShapePlanner
             fixed (long* ps = shape)
                 Check(vg_rope_rotate_half(shape.Length, ps, outAxis, split, &to, &tx, &tc, &ts, stream), n.Name);
         }), [x, cos, sin], [o]);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    /// <summary>vg_nd's VG_ND_SILU_MUL: silu(a) · b.</summary>
+    const int SiluMulOp = 9;
+
+    /// <summary>silu(x1) · x2 for the halves (x1, x2) of x along an axis, read in place as two strided views of x.</summary>
+    void SwiGlu(OpNode n)
+    {
+        var x = Dev(n.In(0)!);
+        int rank = x.Shape.Length;
+        long axis = n.Int("axis", 0);
+        if (axis < 0) axis += rank;
+        if (axis < 0 || axis >= rank) throw new EngineException($"node '{n.Name}' (SwiGLU): axis {n.Int("axis", 0)} is not one of the {rank} dims of {x}");
+        if (x.Shape[axis] % 2 != 0)
+            throw new EngineException($"node '{n.Name}' (SwiGLU): the split axis of {x} has an odd size, and silu(first half) · second half needs two halves of one size");
+        var shape = x.Shape.ToArray();
+        shape[axis] /= 2;
+        long rows = rank > 0 ? Layout.Count(shape) / shape[^1] : 1;
+        var dt = x.DType == VgDType.BF16 ? ActDType(rows) : VgDType.F32;
+        var o = New(n.Outputs[0], shape, dt);
+        var xs = Layout.Contiguous(x.Shape);
+        Nd(n.Name, KernelClass.Other, SiluMulOp, shape, o, 0, Layout.Contiguous(shape), x, 0, xs, x, shape[axis] * xs[axis], xs);
         _dev[n.Outputs[0]] = o;
     }
 }

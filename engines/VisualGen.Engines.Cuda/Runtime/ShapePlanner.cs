@@ -204,6 +204,8 @@ internal sealed unsafe partial class ShapePlanner
             case "VgRmsNormRope": RmsNormRope(n); return;
             case "VgGatedResidual": GatedResidual(n); return;
             case "VgRopeRotateHalf": RopeRotateHalf(n); return;
+            case "VgSiluMul": Binary(n, SiluMulOp); return;
+            case "VgSwiGlu": SwiGlu(n); return;
             case "Attention": Attention(n); return;
             case "Conv": Conv(n); return;
             case "Pad": Pad(n); return;

@@ -61,6 +61,10 @@ public class TransformerPlanTests
         Assert.Equal(8, report.Counts["VgNorm(rms)"]);
         Assert.Equal(27, report.Counts["VgLinear"]);
         Assert.DoesNotContain(g.Nodes, n => n.Op is "LayerNormalization" or "RMSNormalization" or "Sigmoid");
+        // Flux2SwiGLU of the two feed-forwards of the double block and of each single block's MLP part: one pass reading
+        // both halves of its input in place (no split copies); no other SiLU is followed by a product
+        Assert.Equal(2 + 2, g.Nodes.Count(n => n.Op == "VgSwiGlu"));
+        Assert.DoesNotContain(g.Nodes, n => n.Op == "VgSiluMul");
         using var golden = Fixtures.Golden("flux2");
         HostTensor Ids(string name)
         {
@@ -82,6 +86,8 @@ public class TransformerPlanTests
             Assert.Equal(3, plan.Steps.Count(s => s.Kind == KernelClass.Attention));
             Assert.Equal(0, Softmaxes(plan));
             Assert.Equal(27, plan.Gemms.Count);
+            var swiglu = g.Nodes.Where(n => n.Op == "VgSwiGlu").Select(n => n.Name).ToHashSet();
+            Assert.Equal(4, plan.Steps.Count(s => swiglu.Contains(s.Name)));
         }
         Assert.Contains("read when a shape is planned", Assert.Throws<EngineException>(() => ShapePlanner.Plan(g, new EngineResources(), shapes)).Message);
     }
@@ -125,6 +131,8 @@ public class TransformerPlanTests
         // k of the vision tokens; the last layer's text q and k feed nothing the sample reads
         Assert.Equal(5 * 2 - 2, g.Nodes.Count(n => n.Op == "VgRopeRotateHalf"));
         Assert.DoesNotContain(g.Nodes, n => n.Op == "Neg");
+        // the gated MLPs silu(gate_proj(x)) · up_proj(x), text and vision, but the last layer's text one (pruned)
+        Assert.Equal(2 * 2 - 1, g.Nodes.Count(n => n.Op == "VgSiluMul"));
         using var golden = Fixtures.Golden(family);
         var positions = Fixtures.GoldenTensor(golden, "transformer.in.position_ids");
         long text = Fixtures.GoldenTensor(golden, "transformer.in.input_ids").Shape[0], vision = positions.Shape[1] - text;
@@ -274,6 +282,31 @@ public class TransformerPlanTests
         Assert.Equal([1, 5, 2, 6], plan.Outputs["y"].Shape);
         Assert.Equal([2, 5, 8], plan.Outputs["w"].Shape);
         Assert.Equal(2, plan.Steps.Count(s => s.Kind == KernelClass.NormRope));
+    }
+
+    [Fact]
+    public void SwiGlu_of_split_halves_reads_them_in_place_and_a_gated_product_is_one_pass()
+    {
+        var t = new Exporter.Graph.Tracer("swiglu");
+        var x = t.Input("x", TensorDType.F32, "batch", "5", "12");
+        t.Output(Flux2FeedForward.SwiGlu(x), "y", "batch", "5", "6");
+        var a = t.Input("a", TensorDType.F32, "batch", "5", "6");
+        var b = t.Input("b", TensorDType.F32, "batch", "5", "6");
+        t.Output(a.Silu() * b, "z", "batch", "5", "6");
+        var (g, report) = CudaBackend.Compile(Write(t.Graph, "swiglu"));
+        Assert.Equal(1, report.Counts["VgSwiGlu"]);
+        Assert.Equal(1, report.Counts["VgSiluMul"]);
+        Assert.DoesNotContain(g.Nodes, n => n.Op is "Split" or "Mul" or "VgSilu" or "Sigmoid");
+        using var plan = ShapePlanner.Plan(g, new EngineResources(), new Dictionary<string, long[]> { ["x"] = [2, 5, 12], ["a"] = [2, 5, 6], ["b"] = [2, 5, 6] });
+        Assert.Equal([2, 5, 6], plan.Outputs["y"].Shape);
+        Assert.Equal([2, 5, 6], plan.Outputs["z"].Shape);
+        // one pass each (and the outputs' float32 copies): no copies of the halves
+        var fused = g.Nodes.Where(n => n.Op is "VgSwiGlu" or "VgSiluMul").Select(n => n.Name).ToHashSet();
+        Assert.Equal(2, plan.Steps.Count(s => fused.Contains(s.Name)));
+        Assert.DoesNotContain(plan.Values, v => v.Shape.SequenceEqual(new long[] { 2, 5, 6 }) && !v.Persistent && v.Name.Contains("Split"));
+        // an odd split axis cannot give two halves of one size
+        Assert.Contains("odd size", Assert.Throws<EngineException>(() =>
+            ShapePlanner.Plan(g, new EngineResources(), new Dictionary<string, long[]> { ["x"] = [2, 5, 13], ["a"] = [2, 5, 6], ["b"] = [2, 5, 6] })).Message);
     }
 
     [Fact]
