@@ -3,6 +3,7 @@ using VisualGen.Engines;
 using VisualGen.Engines.Cuda;
 using VisualGen.Engines.Cuda.Model;
 using VisualGen.Engines.Cuda.Native;
+using VisualGen.Engines.Cuda.Planning;
 using VisualGen.Engines.Cuda.Runtime;
 using VisualGen.Exporter.Export;
 using VisualGen.Exporter.Models.Cosmos3;
@@ -33,6 +34,17 @@ public class TransformerPlanTests
         return path;
     }
 
+    /// <summary>What a build and a later load give: the compiled graph written as an engine entry (plan.json, weights
+    /// referenced in the checkpoint) and read back, and the fusion report.</summary>
+    static (OpGraph Graph, FusionReport Report) BuildAndLoad(string onnxPath)
+    {
+        var (g, report) = CudaBackend.Compile(onnxPath);
+        string entry = Path.Combine(Path.GetDirectoryName(onnxPath)!, "entry");
+        Directory.CreateDirectory(entry);
+        PlanFile.Write(g, entry, new Dictionary<string, byte[]>());
+        return (PlanFile.Read(entry).Graph, report);
+    }
+
     static string Write(Exporter.Graph.Graph graph, string name)
     {
         string path = Path.Combine(Fixtures.TempDir(name), "model.onnx");
@@ -54,7 +66,7 @@ public class TransformerPlanTests
     [ConformanceFact]
     public void Flux2_transformer_plans_with_its_four_axis_rope_folded_and_fused_attention()
     {
-        var (g, report) = CudaBackend.Compile(Export("flux2"));
+        var (g, report) = BuildAndLoad(Export("flux2"));
         Assert.Equal(["img_ids", "txt_ids"], g.Inputs.Where(i => i.PlanTime).Select(i => i.Name).Order());
         // 1 double block (joint q, k) + 2 single blocks: one RoPE'd q and k each; the per-head RMSNorms stay VgNorm
         Assert.Equal(6, report.Counts["VgRmsNormRope"]);
@@ -124,7 +136,7 @@ public class TransformerPlanTests
     [InlineData("cosmos3_i2v")]
     public void Cosmos3_transformer_plans_with_mrope_and_causal_mask_folded(string family)
     {
-        var (g, report) = CudaBackend.Compile(Export(family));
+        var (g, report) = BuildAndLoad(Export(family));
         Assert.Equal(["position_ids"], g.Inputs.Where(i => i.PlanTime).Select(i => i.Name));
         Assert.Equal(1, report.Counts["VgGather"]); // embed_tokens on the device token ids
         // every rotate_half RoPE is one kernel: per layer q and k of the text, the text keys the vision tokens read, q and
@@ -198,7 +210,7 @@ public class TransformerPlanTests
     [InlineData("isolated", 8)]
     public void Ltx2_transformer_plans_both_streams_with_device_rope_and_padding_masks(string part, int attentions)
     {
-        var (g, report) = CudaBackend.Compile(Export("ltx2", part));
+        var (g, report) = BuildAndLoad(Export("ltx2", part));
         Assert.DoesNotContain(g.Inputs, i => i.PlanTime);
         Assert.Equal(attentions, g.Nodes.Count(n => n.Op == "Attention"));
         // the split RoPE of every query and key but the text cross-attentions' (no RoPE): one kernel each
