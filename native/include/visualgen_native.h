@@ -585,14 +585,27 @@ typedef enum vg_nd_op {
     VG_ND_COPY = 0, VG_ND_ADD = 1, VG_ND_SUB = 2, VG_ND_MUL = 3, VG_ND_DIV = 4, VG_ND_POW = 5,
     VG_ND_MAX = 6, VG_ND_MIN = 7,
     VG_ND_EQUAL = 8, /* 1.0 where a == b, else 0.0 (an int64 `a` is read as float: exact below 2^24) */
+    VG_ND_SILU_MUL = 9, /* silu(a) · b: SwiGLU's gate (a and b may be the two halves of one tensor, as strided views) */
     VG_ND_SIN = 16, VG_ND_COS = 17, VG_ND_EXP = 18, VG_ND_SIGMOID = 19, VG_ND_NEG = 20, VG_ND_SQRT = 21,
     VG_ND_TANH = 22, VG_ND_RECIPROCAL = 23, VG_ND_ABS = 24, VG_ND_RELU = 25, VG_ND_GELU_TANH = 26,
     VG_ND_GELU_ERF = 27, VG_ND_SILU = 28, VG_ND_ERF = 29, VG_ND_LOG = 30
 } vg_nd_op;
 
-/* b must be NULL for unary ops (values < 16) other than the binary ones (1..8), and non-NULL for them. */
+/* b must be NULL for unary ops (values < 16) other than the binary ones (1..9), and non-NULL for them. */
 VG_API vg_status vg_nd(vg_nd_op op, int32_t rank, const int64_t* sizes, const vg_nd_tensor* out,
                        const vg_nd_tensor* a, const vg_nd_tensor* b, void* stream);
+
+/* Rotate-half rotary embedding over an N-d view: out = x·cos + rotate_half(x)·sin, where along dim
+ * `axis` (size n, split into [first, n − first]) rotate_half(x)[c] = −x[c + first] for c < n − first
+ * and x[c − (n − first)] otherwise: torch.cat((−x2, x1)) of x split into (x1, x2) along the axis.
+ * first = n/2 over a head's channels is the rotate_half RoPE of Qwen/Cosmos3 (cos/sin [tokens, head_dim]
+ * broadcast over heads); a head viewed [..., 2, head_dim/2] with axis the dim of 2 and first = 1 is
+ * LTX-2's split RoPE (one frequency per head and pair). Index space `sizes` (rank <= 8, innermost last),
+ * per-tensor element strides (0 = broadcast; x's stride along `axis` must not be 0). x, out: FP32 or
+ * BF16; cos, sin: FP32; fp32 math, one rounding. out must not overlap x. */
+VG_API vg_status vg_rope_rotate_half(int32_t rank, const int64_t* sizes, int32_t axis, int64_t first,
+                                     const vg_nd_tensor* out, const vg_nd_tensor* x, const vg_nd_tensor* cos,
+                                     const vg_nd_tensor* sin, void* stream);
 
 /* ------------------------------------------------------------------------------------------------
  * Linear combination of float32 vectors: out[i] = sum_k coefs[k] * srcs[k][i] for 0 <= i < count,

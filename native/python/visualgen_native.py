@@ -226,6 +226,14 @@ class Native:
         x = NdTensor(a.data_ptr() + a_offset * a.element_size(), dtype_of(a), arr(*a_strides))
         self.call("vg_nd", 0, len(sizes), (C.c_int64 * len(sizes))(*sizes), C.byref(o), C.byref(x), None, C.c_void_p(stream))
 
+    def rope_rotate_half(self, sizes, axis, first, out, out_strides, x, x_strides, cos, cos_strides, sin, sin_strides, stream=0):
+        """out = x·cos + rotate_half(x)·sin over the index space `sizes`; the rotated `axis` is split [first, n − first];
+        strides per dim in elements (0 = broadcast); cos/sin float32."""
+        arr = C.c_int64 * 8
+        t = [NdTensor(a.data_ptr(), dtype_of(a), arr(*st)) for a, st in ((out, out_strides), (x, x_strides), (cos, cos_strides), (sin, sin_strides))]
+        self.call("vg_rope_rotate_half", len(sizes), (C.c_int64 * len(sizes))(*sizes), axis, C.c_int64(first),
+                  *[C.byref(v) for v in t], C.c_void_p(stream))
+
     # ---- FP8 quantization ----
     def quantize_fp8(self, x, out, block, stream=0):
         self.call("vg_quantize_fp8", ptr(x), dtype_of(x), x.numel(), ptr(out), ptr(block), C.c_void_p(stream))

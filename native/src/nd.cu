@@ -32,6 +32,7 @@ __device__ __forceinline__ float apply(vg_nd_op op, float a, float b) {
         case VG_ND_MAX: return fmaxf(a, b);
         case VG_ND_MIN: return fminf(a, b);
         case VG_ND_EQUAL: return a == b ? 1.0f : 0.0f;
+        case VG_ND_SILU_MUL: return a / (1.0f + expf(-a)) * b;
         case VG_ND_SIN: return sinf(a);
         case VG_ND_COS: return cosf(a);
         case VG_ND_EXP: return expf(a);
@@ -169,7 +170,7 @@ VG_API vg_status vg_nd(vg_nd_op op, int32_t rank, const int64_t* sizes, const vg
     VG_GUARD_BEGIN
     vg::clear_error();
     auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_nd: " + m); };
-    const bool binary = (op >= VG_ND_ADD && op <= VG_ND_MIN) || op == VG_ND_EQUAL;
+    const bool binary = (op >= VG_ND_ADD && op <= VG_ND_MIN) || op == VG_ND_EQUAL || op == VG_ND_SILU_MUL;
     const bool unary = op == VG_ND_COPY || (op >= VG_ND_SIN && op <= VG_ND_LOG);
     if (!binary && !unary) return bad("op " + std::to_string(static_cast<int>(op)) + " is not a vg_nd_op");
     if (rank < 0 || rank > VG_MAX_RANK) return bad("rank must be 0..8");

@@ -588,6 +588,55 @@ def check_rope(vg):
         s = sin3.double().view(1, tokens, 1, D3 // 2)
         ref = torch.stack([y[..., 0] * c - y[..., 1] * s, y[..., 0] * s + y[..., 1] * c], -1).view(B * tokens, C3)
         record(f"qk rmsnorm + rope, general path, {Hh3} heads x {D3}, x_stride {xs}", out3, ref)
+    check_rope_rotate_half(vg)
+
+
+def contiguous_strides(shape):
+    st, acc = [], 1
+    for n in reversed(shape):
+        st.insert(0, acc)
+        acc *= n
+    return st
+
+
+def check_rope_rotate_half(vg):
+    """vg_rope_rotate_half against torch's x·cos + cat(−x2, x1)·sin in float64: Cosmos3's rotate_half RoPE over a head
+    (tables [1, T, 1, D] broadcast over heads), LTX-2's split RoPE (the head viewed [2, D/2], one frequency per batch
+    item, token, head and pair), an uneven split in float32, and a bad axis refused."""
+    T, H, D = 173, 4, 128
+    ang = torch.rand(1, T, 1, D // 2, device=dev, dtype=torch.float64) * 50
+    cos = torch.cat([ang.cos(), ang.cos()], -1).float().contiguous()
+    sin = torch.cat([ang.sin(), ang.sin()], -1).float().contiguous()
+    x = rnd(1, T, H, D, scale=2.0)
+    out = poison(1, T, H, D)
+    bc = [0, D, 0, 1]  # [1, T, 1, D] read over [1, T, H, D]
+    vg.rope_rotate_half([1, T, H, D], 3, D // 2, out, contiguous_strides([1, T, H, D]), x, contiguous_strides([1, T, H, D]), cos, bc, sin, bc)
+    torch.cuda.synchronize()
+    xd = x.double()
+    ref = xd * cos.double() + torch.cat([-xd[..., D // 2:], xd[..., :D // 2]], -1) * sin.double()
+    record("rope rotate_half (Cosmos3) bf16, tables broadcast over heads", out, ref)
+    B, R = 2, 32
+    ang2 = torch.rand(B, T, H, 1, R, device=dev, dtype=torch.float64) * 50
+    cos2, sin2 = ang2.cos().float().contiguous(), ang2.sin().float().contiguous()
+    x2 = rnd(B, T, H * 2 * R, scale=2.0)
+    out2 = poison(B, T, H * 2 * R)
+    shape = [B, T, H, 2, R]
+    tab = [T * H * R, H * R, R, 0, 1]
+    vg.rope_rotate_half(shape, 3, 1, out2, contiguous_strides(shape), x2, contiguous_strides(shape), cos2, tab, sin2, tab)
+    torch.cuda.synchronize()
+    xs = x2.double().view(shape)
+    ref2 = (xs * cos2.double() + torch.cat([-xs[:, :, :, 1:], xs[:, :, :, :1]], 3) * sin2.double()).view(B, T, -1)
+    record("rope split (LTX-2) bf16, per-head tables, axis of 2", out2, ref2)
+    x3 = rnd(5, 7, 9, dtype=torch.float32)
+    c3, s3 = rnd(7, 9, dtype=torch.float32), rnd(7, 9, dtype=torch.float32)
+    out3 = poison(5, 7, 9, dtype=torch.float32)
+    vg.rope_rotate_half([5, 7, 9], 2, 5, out3, [63, 9, 1], x3, [63, 9, 1], c3, [0, 9, 1], s3, [0, 9, 1])
+    torch.cuda.synchronize()
+    xd3 = x3.double()
+    ref3 = xd3 * c3.double() + torch.cat([-xd3[..., 5:], xd3[..., :5]], -1) * s3.double()
+    record("rope rotate_half fp32, uneven split [5, 4] (exact ONNX Split semantics)", out3, ref3, tol=1e-6)
+    expect_error("rope rotate_half with the axis out of range",
+                 lambda: vg.rope_rotate_half([5, 7, 9], 3, 1, out3, [63, 9, 1], x3, [63, 9, 1], c3, [0, 9, 1], s3, [0, 9, 1]), 1)
 
 
 def check_elementwise(vg):
@@ -765,6 +814,53 @@ def check_encoders(vg):
     print(f"{'PASS' if same else 'FAIL'} vg_nd equal (int64 ids == fp32 scalar) exact")
     check_group_norm(vg)
     check_argmax(vg)
+    check_transformer_paths(vg)
+
+
+def check_transformer_paths(vg):
+    """The generic-kernel paths the FLUX.2 / LTX-2 / Cosmos3 transformers plan onto: a constant Pad with a nonzero value
+    (one element broadcast with all-zero strides, then the input copied inside: LTX-2 pads its RoPE cos table with 1),
+    SwiGLU's silu(a)·b (VG_ND_SILU_MUL), and sin/cos of LTX-2's on-device RoPE angles (up to theta·π/2 ≈ 1.6e4 rad in
+    float32)."""
+    arr = vgn.C.c_int64 * 8
+    for dt in (torch.float32, torch.bfloat16):
+        x = rnd(2, 5, 7, dtype=dt)
+        one = torch.ones(1, device=dev, dtype=torch.float32)
+        out = poison(2, 5, 10, dtype=dt)  # pads (0, 0, 3) before and (0, 0, 0) after
+        sizes = (vgn.C.c_int64 * 3)(2, 5, 10)
+        vg.call("vg_nd", 0, 3, sizes, vgn.C.byref(vgn.NdTensor(out.data_ptr(), vgn.dtype_of(out), arr(50, 10, 1))),
+                vgn.C.byref(vgn.NdTensor(one.data_ptr(), vgn.FP32, arr(0, 0, 0))), None, None)
+        vg.nd_copy([2, 5, 7], out, 3, [50, 10, 1], x, 0, [35, 7, 1])
+        torch.cuda.synchronize()
+        ref = torch.nn.functional.pad(x.float(), (3, 0), value=1.0)
+        same = bool((out.float() == ref).all().item())
+        results.append((f"pad with value 1 ({str(dt)[6:]}): broadcast fill + copy, exact", 0.0 if same else 1.0, 0, same))
+        print(f"{'PASS' if same else 'FAIL'} pad with value 1 ({str(dt)[6:]}): broadcast fill + copy, exact")
+    # SwiGLU as one vg_nd pass (VG_ND_SILU_MUL = 9): silu(x[:, :h]) · x[:, h:] read as two strided views of x (FLUX.2's
+    # Flux2SwiGLU), bf16 and an odd width; then a gate against a broadcast fp32 row (the general binary path)
+    for rows, h, dt in ((333, 3072, torch.bfloat16), (17, 45, torch.float32)):
+        x = rnd(rows, 2 * h, dtype=dt, scale=3.0)
+        out = poison(rows, h, dtype=dt)
+        vg.call("vg_nd", 9, 2, (vgn.C.c_int64 * 2)(rows, h), vgn.C.byref(vgn.NdTensor(out.data_ptr(), vgn.dtype_of(out), arr(h, 1))),
+                vgn.C.byref(vgn.NdTensor(x.data_ptr(), vgn.dtype_of(x), arr(2 * h, 1))),
+                vgn.C.byref(vgn.NdTensor(x.data_ptr() + h * x.element_size(), vgn.dtype_of(x), arr(2 * h, 1))), None)
+        torch.cuda.synchronize()
+        xd = x.double()
+        record(f"silu·mul (SwiGLU halves in place) {str(dt)[6:]} [{rows}, 2x{h}]", out, torch.nn.functional.silu(xd[:, :h]) * xd[:, h:],
+               tol=1e-2 if dt == torch.bfloat16 else 1e-5)
+    a, b = rnd(64, 96, scale=3.0), rnd(96, dtype=torch.float32)
+    out = poison(64, 96)
+    vg.call("vg_nd", 9, 2, (vgn.C.c_int64 * 2)(64, 96), vgn.C.byref(vgn.NdTensor(out.data_ptr(), vgn.BF16, arr(96, 1))),
+            vgn.C.byref(vgn.NdTensor(a.data_ptr(), vgn.BF16, arr(96, 1))), vgn.C.byref(vgn.NdTensor(b.data_ptr(), vgn.FP32, arr(0, 1))), None)
+    torch.cuda.synchronize()
+    record("silu·mul, b broadcast over rows", out, torch.nn.functional.silu(a.double()) * b.double())
+    angles = (torch.rand(1 << 16, device=dev, dtype=torch.float32) * 2 - 1) * 15708.0
+    for op, name, f in ((16, "sin", torch.sin), (17, "cos", torch.cos)):
+        out = poison(1 << 16, dtype=torch.float32)
+        vg.call("vg_nd", op, 1, (vgn.C.c_int64 * 1)(1 << 16), vgn.C.byref(vgn.NdTensor(out.data_ptr(), vgn.FP32, arr(1))),
+                vgn.C.byref(vgn.NdTensor(angles.data_ptr(), vgn.FP32, arr(1))), None, None)
+        torch.cuda.synchronize()
+        record(f"vg_nd {name} of float32 angles up to 1.6e4 rad (LTX-2 RoPE)", out, f(angles.double()), tol=1e-6)
 
 
 def check_group_norm(vg):

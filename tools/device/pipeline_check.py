@@ -16,6 +16,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import st  # noqa: E402  (copy of shared/tools/conformance/st.py, carried in .peer)
 
 RENAMED = {"num_frames": "--frames", "num_inference_steps": "--steps"}
+# tensors --save-tensors writes and the goldens they are compared with (the audio pair only where the family has audio: LTX-2)
+OUTPUTS = (("pipeline.latents_final", "latents"), ("pipeline.output", "output"),
+           ("pipeline.audio_latents_final", "audio_latents"), ("pipeline.audio", "audio"))
+
+
+def flag_value(v):
+    """A call argument as the CLI reads it: lists comma-separated, booleans true/false (as cli_fixture.py passes them)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return ",".join(str(x) for x in v)
+    return str(v)
 
 
 def cosine(a, b):
@@ -28,37 +40,52 @@ def run(cli, fx, attention, vae):
     gold = st.read(os.path.join(fx, "golden.safetensors"))
     tmp = tempfile.mkdtemp()
     lat, out = os.path.join(tmp, "latents.safetensors"), os.path.join(tmp, "out.safetensors")
-    st.write(lat, {"latents": gold["pipeline.latents_init"]})
+    init = {"latents": gold["pipeline.latents_init"]}
+    if "pipeline.audio_latents_init" in gold:
+        init["audio_latents"] = gold["pipeline.audio_latents_init"]
+    st.write(lat, init)
     args = cli.split() + ["generate", "--model", os.path.join(fx, "checkpoint"), "--engine", "native-cuda",
             "--engine-cache", "/tmp/vgcache", "--latents", lat, "--save-tensors", out,
             "--output", os.path.join(tmp, "out"), "--format", "png", "--attention", attention, "--vae-dtype", vae]
     for k, v in meta["call"].items():
         if k == "image":
             args += ["--image", os.path.join(fx, v)]
-        elif k != "latents":
-            args += [RENAMED.get(k, "--" + k.replace("_", "-")), str(v)]
+        elif k not in ("latents", "audio_latents"):
+            args += [RENAMED.get(k, "--" + k.replace("_", "-")), flag_value(v)]
     t0 = time.time()
     p = subprocess.run(args, capture_output=True, text=True)
     secs = time.time() - t0
     fam = os.path.basename(fx.rstrip("/"))
     if p.returncode != 0:
-        print(f"| {fam}, {attention} attention{label(vae)} | FAILED ({p.returncode}) | | | {(p.stdout + p.stderr).strip().splitlines()[-1][:160]} |")
+        print(f"| {fam}, {attention} attention{vae_label(vae)} | FAILED ({p.returncode}) | | | {(p.stdout + p.stderr).strip().splitlines()[-1][:160]} |")
         return False
     got = st.read(out)
     ok = True
     cells = []
-    for ref, name in (("pipeline.latents_final", "latents"), ("pipeline.output", "output")):
+    for ref, name in OUTPUTS:
+        if ref not in gold:
+            continue
+        if name not in got:
+            ok = False
+            cells.append(f"{name} missing")
+            continue
+        label = "" if name in ("latents", "output") else name + ": "
+        if list(gold[ref][0]) != list(got[name][0]):
+            ok = False
+            cells.append(f"{label}shape {list(got[name][0])} != {list(gold[ref][0])}")
+            continue
         r, g = gold[ref][2], got[name][2]
         c = cosine(r, g)
         m = max(abs(x - y) for x, y in zip(r, g))
         ok &= c >= 0.999
-        cells.append(f"cos {c:.6f}, max abs {m:.2e}")
+        cells.append(f"{label}cos {c:.6f}, max abs {m:.2e}")
     built = "engines built" if "building transformer with native-cuda" in p.stderr else "engines from the cache"
-    print(f"| {fam}, {attention} attention{label(vae)} | {'ok' if ok else 'FAIL'} | {cells[0]} | {cells[1]} | {secs:.1f} s ({built}) |")
+    # audio families add their audio latents and waveform to the output cell
+    print(f"| {fam}, {attention} attention{vae_label(vae)} | {'ok' if ok else 'FAIL'} | {cells[0]} | {'; '.join(cells[1:])} | {secs:.1f} s ({built}) |")
     return ok
 
 
-def label(vae):
+def vae_label(vae):
     return "" if vae == "fp32" else f", {vae} VAE"
 
 

@@ -10,6 +10,9 @@
 # Then: run(command="bash tools/device/run.sh build check components pipeline", carry=[".publish", ".peer", ".third_party"]).
 #
 #   tools/device/prepare_carry.sh [FIXTURES]     default: flux1 qwenimage and every Wan fixture
+#   tools/device/prepare_carry.sh flux2 ltx2 cosmos3_t2i cosmos3_t2v cosmos3_i2v
+#                                                 the newer families, in a run of their own: their fixtures are ~6.6 MB of
+#                                                 xz beside the default set's ~12.6 MB, and all thirteen overshoot the cap
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SHARED=${SHARED:-../shared}

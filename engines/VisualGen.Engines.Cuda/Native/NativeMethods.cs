@@ -133,6 +133,7 @@ internal static unsafe partial class NativeMethods
     [DllImport(Library)] public static extern int vg_gated_residual(IntPtr x, int xDType, IntPtr y, int yDType, RowVector* gate, IntPtr o,
         long rows, long tokens, long channels, IntPtr stream);
     [DllImport(Library)] public static extern int vg_nd(int op, int rank, long* sizes, NdTensor* o, NdTensor* a, NdTensor* b, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_rope_rotate_half(int rank, long* sizes, int axis, long first, NdTensor* o, NdTensor* x, NdTensor* cos, NdTensor* sin, IntPtr stream);
 
     [StructLayout(LayoutKind.Sequential)]
     public struct ConvDesc

@@ -12,7 +12,10 @@ namespace VisualGen.Engines.Cuda.Planning;
 /// <item><c>LayerNormalization(x, ones) · Add(1, scale) + shift</c> → <c>VgNorm</c> with modulation; other Layer/RMS norms → <c>VgNorm</c>;</item>
 /// <item><c>RMSNormalization</c> + RotaryEmbedding.ApplyInterleaved's reshape/split/rotate/concat → <c>VgRmsNormRope</c>;</item>
 /// <item><c>x + y · gate</c> → <c>VgGatedResidual</c>;</item>
-/// <item><c>Conv</c> with kernel == stride, no padding → <c>VgPatchConv</c> (im2col permute + GEMM).</item>
+/// <item><c>Conv</c> with kernel == stride, no padding → <c>VgPatchConv</c> (im2col permute + GEMM);</item>
+/// <item>an <c>Attention</c> mask that is the <c>Expand</c> of a smaller one → that one, broadcast by the kernel;</item>
+/// <item><c>x·cos + rotate_half(x)·sin</c> → <c>VgRopeRotateHalf</c> (<see cref="RotateHalfFusion"/>);</item>
+/// <item>SwiGLU's <c>silu(a) · b</c> → <c>VgSwiGlu</c> / <c>VgSiluMul</c> (<see cref="SwiGluFusion"/>).</item>
 /// </list>
 /// Everything else stays an ONNX node for the generic kernels; <see cref="OpRegistry"/> says which ops run at all.
 /// </summary>
@@ -26,9 +29,12 @@ public static class Fusion
         FuseLinear(g, report);
         FuseConv(g, report);
         FuseNormModulate(g, report);
+        RotateHalfFusion.Apply(g, report); // before the gated residuals, which would take its sum of products
         FuseGatedResidual(g, report);
         FuseNorms(g, report);
+        BroadcastMasks(g, report);
         EncoderFusion.Apply(g, report);
+        SwiGluFusion.Apply(g, report);
         g.RemoveDeadNodes();
         return report;
     }
@@ -234,6 +240,25 @@ public static class Fusion
                 new() { ["kind"] = new(Int: layer ? 0 : 1), ["epsilon"] = new(Float: n.Float("epsilon", 1e-5)) });
             Replace(g, [n], n, fused);
             report.Count(layer ? "VgNorm(layer)" : "VgNorm(rms)");
+        }
+    }
+
+    // ---- Attention(q, k, v, Expand(mask)) → Attention(q, k, v, mask) -------------------------------------------
+    /// <summary>Exporters expand a [batch, 1, 1, kv] padding mask over the queries for ONNX Runtime, whose Attention does
+    /// not broadcast it; the engine's softmax reads a mask through broadcast strides, so the expanded copy (batch · q · kv
+    /// floats per attention) is never made. The Expand stays if anything else reads it.</summary>
+    static void BroadcastMasks(OpGraph g, FusionReport report)
+    {
+        var producers = g.Producers();
+        for (int i = 0; i < g.Nodes.Count; i++)
+        {
+            var n = g.Nodes[i];
+            if (n.Op != "Attention" || n.In(3) is not string mask || !producers.TryGetValue(mask, out var expand) || expand.Op != "Expand") continue;
+            if (expand.In(0) is not string small) continue;
+            var inputs = n.Inputs.ToArray();
+            inputs[3] = small;
+            g.Nodes[i] = new OpNode(n.Op, n.Name, inputs, n.Outputs, n.Attrs);
+            report.Count("Attention(mask broadcast)");
         }
     }
 

@@ -42,7 +42,8 @@ public static class OpRegistry
     public static readonly IReadOnlySet<string> Fused = new HashSet<string>
     {
         "VgLinear", "VgQuantLinear", "VgNorm", "VgRmsNormRope", "VgGatedResidual", "VgPatchConv", "Attention",
-        "Conv", "Pad", "VgChannelNorm", "VgGather", "ReduceMean", "ReduceSum", "VgGroupNorm",
+        "Conv", "Pad", "VgChannelNorm", "VgGather", "ReduceMean", "ReduceSum", "VgGroupNorm", "VgRopeRotateHalf",
+        "VgSwiGlu", "VgSiluMul",
     };
 
     public static bool Supports(string op) =>

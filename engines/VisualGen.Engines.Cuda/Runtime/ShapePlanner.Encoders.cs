@@ -48,30 +48,44 @@ internal sealed unsafe partial class ShapePlanner
         _dev[n.Outputs[0]] = o;
     }
 
-    /// <summary>ONNX Pad, constant mode with value 0, non-negative pads known at plan time.</summary>
+    /// <summary>ONNX Pad, constant mode (any constant value known at plan time), non-negative pads known at plan time.</summary>
     void Pad(OpNode n)
     {
         var x = Dev(n.In(0)!);
         if (n.Text("mode", "constant") != "constant") throw new EngineException($"node '{n.Name}' (Pad): mode '{n.Text("mode", "")}' is not supported (constant only)");
         var pads = HostOf(n.In(1)) ?? throw new EngineException($"node '{n.Name}' (Pad): pads must be known at plan time");
-        if (n.In(2) is string v && HostOf(v) is { } value && value.Data.Any(z => z != 0))
-            throw new EngineException($"node '{n.Name}' (Pad): only zero padding is supported");
+        double fill = 0;
+        if (n.In(2) is string v)
+        {
+            var value = HostOf(v) ?? throw new EngineException($"node '{n.Name}' (Pad): the constant value must be known at plan time");
+            if (value.Count != 1) throw new EngineException($"node '{n.Name}' (Pad): the constant value has {value.Count} elements, expected one");
+            fill = value.Data[0];
+        }
         if (n.In(3) is not null) throw new EngineException($"node '{n.Name}' (Pad): the axes input is not supported");
         int r = x.Shape.Length;
         var p = pads.Data.Select(z => (long)z).ToArray();
         if (p.Length != 2 * r) throw new EngineException($"node '{n.Name}' (Pad): {p.Length} pads for rank {r}");
-        _dev[n.Outputs[0]] = PadCopy(n.Name, x, p[..r], p[r..], n.Outputs[0]);
+        _dev[n.Outputs[0]] = PadCopy(n.Name, x, p[..r], p[r..], n.Outputs[0], fill);
     }
 
-    DeviceValue PadCopy(string name, DeviceValue x, long[] begin, long[] end, string? output = null)
+    /// <summary>x copied into a buffer padded by <paramref name="begin"/>/<paramref name="end"/> per axis; the border is
+    /// zeroed (memset), or for another <paramref name="fill"/> written with that value broadcast from one uploaded
+    /// element (LTX-2's RoPE pads its cos table with 1).</summary>
+    DeviceValue PadCopy(string name, DeviceValue x, long[] begin, long[] end, string? output = null, double fill = 0)
     {
         if (begin.Concat(end).Any(z => z < 0)) throw new EngineException($"node '{name}' (Pad): negative pads (cropping) are not supported");
         var shape = x.Shape.Select((s, i) => s + begin[i] + end[i]).ToArray();
         var o = output is null ? Temp(shape, x.DType) : New(output, shape, x.DType);
         var st = Layout.Contiguous(shape);
         long offset = begin.Select((b, i) => b * st[i]).Sum();
-        Add(new ActionStep(name + "/zero", KernelClass.Other, stream =>
-            Check(vg_memset_async(o.Ptr, 0, (nuint)o.Bytes, stream), name)), [], [o]);
+        if (fill == 0)
+            Add(new ActionStep(name + "/zero", KernelClass.Other, stream =>
+                Check(vg_memset_async(o.Ptr, 0, (nuint)o.Bytes, stream), name)), [], [o]);
+        else
+        {
+            var value = UploadHost(new HostValue([1], [fill], false), name + "/value");
+            Nd(name + "/fill", KernelClass.Other, 0, shape, o, 0, st, value, 0, new long[shape.Length], null, 0, null);
+        }
         Nd(name, KernelClass.Other, 0, x.Shape, o, offset, st, x, 0, Layout.Contiguous(x.Shape), null, 0, null);
         return o;
     }

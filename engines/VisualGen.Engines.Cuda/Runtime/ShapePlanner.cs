@@ -204,6 +204,9 @@ internal sealed unsafe partial class ShapePlanner
             case "VgNorm": Norm(n); return;
             case "VgRmsNormRope": RmsNormRope(n); return;
             case "VgGatedResidual": GatedResidual(n); return;
+            case "VgRopeRotateHalf": RopeRotateHalf(n); return;
+            case "VgSiluMul": Binary(n, SiluMulOp); return;
+            case "VgSwiGlu": SwiGlu(n); return;
             case "Attention": Attention(n); return;
             case "Conv": Conv(n); return;
             case "Pad": Pad(n); return;
@@ -390,7 +393,8 @@ internal sealed unsafe partial class ShapePlanner
         var sin = HostOf(n.In(3)) ?? throw new EngineException($"node '{n.Name}': the RoPE sin table must be computable at plan time");
         if (cos.Count != tokens * hd / 2 || sin.Count != cos.Count)
             throw new EngineException($"node '{n.Name}': RoPE tables have {cos.Count} entries, expected tokens {tokens} × {hd / 2}");
-        var dc = UploadHost(cos, n.In(2)!); var ds = UploadHost(sin, n.In(3)!);
+        // one upload per table, shared by every node that rotates with it (each block's q and k)
+        var dc = Dev(n.In(2)!, VgDType.F32); var ds = Dev(n.In(3)!, VgDType.F32);
         var o = New(n.Outputs[0], [x.Shape[0], x.Shape[1], c], VgDType.BF16); // ApplyInterleaved's output: [batch, tokens, heads·head_dim]
         Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
             Check(vg_rmsnorm_rope(x.Ptr, c, o.Ptr, c, rows, tokens, heads, hd, norm, eps, w?.Ptr ?? IntPtr.Zero, 0, dc.Ptr, ds.Ptr, 0, stream), n.Name)),

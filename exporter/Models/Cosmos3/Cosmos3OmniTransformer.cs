@@ -83,6 +83,8 @@ public sealed class Cosmos3OmniTransformer
         var outT = model.Forward(ids, hs, ts, noisy, pos);
         tracer.Output(outT, "sample", "vision_tokens", config.PatchLatentDim.ToString());
         tracer.Graph.Metadata["visualgen.class"] = "Cosmos3OmniTransformer";
+        // the mRoPE positions are read when an engine plans a shape (the native CUDA engine folds the rotary tables)
+        tracer.Graph.Metadata[Engines.GraphMetadata.PlanTimeInputs] = "position_ids";
         tracer.Graph.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
         return tracer.Graph;
     }

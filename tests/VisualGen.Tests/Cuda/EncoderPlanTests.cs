@@ -78,6 +78,7 @@ public class EncoderPlanTests
     {
         var g = Compile("wan21_t2v", "text_encoder", out var report);
         Assert.Equal(1, report["VgGather"]);
+        Assert.Equal(0, report["VgSiluMul"] + report["VgSwiGlu"] + report["VgRopeRotateHalf"] + report["Attention(mask broadcast)"]);
         Assert.Equal(TensorDType.I64, g.Inputs.Single(i => i.Name == "input_ids").DType);
         using var plan = Plan(g, new() { ["input_ids"] = [1, 16], ["attention_mask"] = [1, 16] }, float32: false);
         Assert.Equal(VgDType.I64, plan.Inputs["input_ids"].DType);
@@ -161,6 +162,7 @@ public class EncoderPlanTests
         // the causal mask folds at plan time; Equal, ArgMax and GatherND run on the device token ids
         var g = Compile("flux1", "text_encoder", out var report);
         Assert.Equal(1, report["VgGather"]);
+        Assert.Equal(0, report["VgSiluMul"] + report["VgSwiGlu"] + report["VgRopeRotateHalf"] + report["Attention(mask broadcast)"]);
         Assert.Contains(g.Nodes, n => n.Op == "Equal");
         Assert.Contains(g.Nodes, n => n.Op == "ArgMax");
         var gnd = Assert.Single(g.Nodes, n => n.Op == "GatherND");

@@ -346,7 +346,9 @@ public class Ltx2TransformerRandomCheckpointTests
     public void Random_transformer_ignores_stg_blocks_without_perturbed_attn() =>
         Run(new Case(UseCrossTimestep: false, IsolateModalities: false, PerturbedAttn: false, StgBlocks: [0, 1]));
 
-    static void Run(Case c)
+    /// <summary>Writes the random checkpoint (config.json and weights) into a new temporary folder; its weights for the
+    /// reference forward.</summary>
+    internal static (string Dir, Ltx2RandomWeights Weights) WriteCheckpoint(bool perturbedAttn)
     {
         var wt = Weights();
         string dir = wt.Write(Fixtures.TempDir("ltx2-transformer"), new Dictionary<string, object?>
@@ -362,8 +364,14 @@ public class Ltx2TransformerRandomCheckpointTests
             ["caption_channels"] = Caption, ["attention_bias"] = true, ["attention_out_bias"] = true, ["rope_theta"] = Theta,
             ["rope_double_precision"] = true, ["rope_type"] = "split", ["timestep_scale_multiplier"] = TimestepMultiplier,
             ["cross_attn_timestep_scale_multiplier"] = CrossMultiplier, ["use_prompt_embeddings"] = true, ["use_prompt_adaln_single"] = true,
-            ["use_keyframes_abs_pos_embedding"] = false, ["perturbed_attn"] = c.PerturbedAttn,
+            ["use_keyframes_abs_pos_embedding"] = false, ["perturbed_attn"] = perturbedAttn,
         });
+        return (dir, wt);
+    }
+
+    static void Run(Case c)
+    {
+        var (dir, wt) = WriteCheckpoint(c.PerturbedAttn);
         try
         {
             var hidden = wt.Random(B * N * InC, 2f);

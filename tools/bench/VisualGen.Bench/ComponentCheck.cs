@@ -12,7 +12,9 @@ using VisualGen.Tensors;
 /// --engine native-cuda</c>, against its float32 diffusers golden: UMT5/T5 text encoders, FLUX.1's CLIP text model (pooled
 /// output), Qwen-Image's Qwen2.5-VL text model (raw hidden states of the prompt; the negative prompt with the template's
 /// states dropped), FLUX.2's Mistral3 (layers stacked), the CLIP image encoder, the Wan-family VAE decoder and encoder,
-/// FLUX.1's AutoencoderKL and FLUX.2's AutoencoderKLFlux2 decoder and encoder.
+/// FLUX.1's AutoencoderKL and FLUX.2's AutoencoderKLFlux2 decoder and encoder, and FLUX.2's and LTX-2's transformers on
+/// their golden forward, Cosmos3's transformer against the same graph on ONNX Runtime CPU (its fixtures hold no transformer
+/// output).
 /// One table row per component; the bar is cosine ≥ 0.999.
 /// </summary>
 static class ComponentCheck
@@ -110,6 +112,71 @@ static class ComponentCheck
             Row($"vae encode ({ClassOf("vae")})", G("vae.encode.out_mean"), () =>
                 new WanVaeEncoder(E("vae.encoder_first"), E("vae.encoder_next")).Encode(G("vae.encode.in")));
         }
+        // the transformers of the newer families on their one golden forward (the others are checked through the pipeline)
+        if (ClassOf("transformer") == "Flux2Transformer2DModel" && Native("transformer") && Has("transformer.out"))
+        {
+            // the pipeline passes ids [batch, tokens, 4] as int64; the transformer reads the first batch entry's, as floats
+            HostTensor Ids(string name)
+            {
+                var ids = G($"transformer.in.{name}");
+                return HostTensor.Float32(ids.Longs.Select(v => (float)v).ToArray(), ids.Shape[1], ids.Shape[2]);
+            }
+            Row("transformer (Flux2Transformer2DModel)", G("transformer.out"), () => E("transformer").Run(new Dictionary<string, HostTensor>
+            {
+                ["hidden_states"] = G("transformer.in.hidden_states"), ["encoder_hidden_states"] = G("transformer.in.encoder_hidden_states"),
+                ["timestep"] = G("transformer.in.timestep"), ["guidance"] = G("transformer.in.guidance"), ["img_ids"] = Ids("img_ids"), ["txt_ids"] = Ids("txt_ids"),
+            })["sample"]);
+        }
+        if (ClassOf("transformer") == "LTX2VideoTransformer3DModel" && Native("transformer") && Has("transformer.out0"))
+        {
+            // the default call (use_cross_timestep), both streams from one forward
+            var forward = new Lazy<IReadOnlyDictionary<string, HostTensor>>(() => E("transformer").Run(new[]
+                {
+                    "hidden_states", "audio_hidden_states", "encoder_hidden_states", "audio_encoder_hidden_states", "timestep", "sigma",
+                    "encoder_attention_mask", "audio_encoder_attention_mask", "video_coords", "audio_coords",
+                }.ToDictionary(n => n, n => G($"transformer.in.{n}"))));
+            Row("transformer (LTX2VideoTransformer3DModel, video)", G("transformer.out0"), () => forward.Value["sample"]);
+            Row("transformer (LTX2VideoTransformer3DModel, audio)", G("transformer.out1"), () => forward.Value["audio_sample"]);
+        }
+        if (ClassOf("transformer") == "Cosmos3OmniTransformer" && Native("transformer") && Has("transformer.in.input_ids") && Has("pipeline.latents_init"))
+            Cosmos3Transformer(model, fixture, cacheDir, index, G, E, (what, expected, run) => Row(what, expected, run), () => status = 1, fam);
         return status;
+    }
+
+    /// <summary>Cosmos3's fixtures hold the transformer's inputs but not its output: the reference is the same graph on
+    /// ONNX Runtime CPU (which the test suite holds to diffusers' float32 goldens), on the first step's conditional
+    /// inputs as the pipeline builds them (the golden token ids, the packed initial latents, the first timestep).</summary>
+    static void Cosmos3Transformer(string model, string fixture, string cacheDir, ModelIndex index, Func<string, HostTensor> G,
+        Func<string, IEngine> E, Action<string, HostTensor, Func<HostTensor>> row, Action fail, string fam)
+    {
+        const string what = "transformer (Cosmos3OmniTransformer, vs ONNX Runtime CPU)";
+        try
+        {
+            using var call = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(fixture, "golden.json")));
+            var args = call.RootElement.GetProperty("call");
+            double fps = args.TryGetProperty("fps", out var f) ? f.GetDouble() : 24.0;
+            var conditionFrames = args.TryGetProperty("image", out _) ? new HashSet<int> { 0 } : new HashSet<int>();
+            var config = VisualGen.Pipelines.Cosmos3.Cosmos3ModelConfig.Load(index);
+            var latents = G("pipeline.latents_init");
+            var grid = new VisualGen.Pipelines.Cosmos3.Cosmos3Patchify(config.LatentChannels, (int)latents.Shape[2], (int)latents.Shape[3], (int)latents.Shape[4], config.PatchSize);
+            var ids = G("transformer.in.input_ids").Longs.Select(i => (int)i).ToList();
+            var sequence = VisualGen.Pipelines.Cosmos3.Cosmos3Sequence.Build(config, ids, grid, fps, conditionFrames);
+            var inputs = new Dictionary<string, HostTensor>
+            {
+                ["input_ids"] = HostTensor.Int64(sequence.InputIds, sequence.TextLength),
+                ["position_ids"] = HostTensor.Float32(sequence.PositionIds, 3, sequence.SequenceLength),
+                ["noisy_tokens"] = HostTensor.Float32(sequence.NoisyTokens, sequence.NoisyTokens.Length),
+                ["hidden_states"] = HostTensor.Float32(grid.Pack(latents.Floats), grid.Tokens, grid.Features),
+                ["timestep"] = HostTensor.Float32([G("scheduler.timesteps").Floats[0]], 1),
+            };
+            using var cpu = Runtime.CreateEngineProvider(cacheDir + "-ort-cpu", "ort-cpu", null);
+            var expected = cpu.GetEngine(model, "transformer", null).Run(inputs)["sample"];
+            row(what, expected, () => E("transformer").Run(inputs)["sample"]);
+        }
+        catch (Exception e)
+        {
+            fail();
+            Console.WriteLine($"| {fam} | {what} | FAILED | {e.GetType().Name}: {e.Message.Split('\n')[0]} | |");
+        }
     }
 }

@@ -12,7 +12,7 @@
 //   visualgen-bench e2e-qwen <model> <cache> H W STEPS [bf16,fp8] [GPU_MEMORY_GIB]  Qwen-Image end to end (true CFG 4),
 //                                                         the same; with GPU_MEMORY_GIB under that budget (offload)
 //                                                         all on native-cuda unless VG_E2E_ENGINE names another engine
-//   visualgen-bench components <cache dir> <fixture>...  every natively run encoder/VAE vs its diffusers golden
+//   visualgen-bench components <cache dir> <fixture>...  every natively run encoder/VAE/transformer vs its diffusers golden
 //   visualgen-bench awkward <workdir> [--engines A,B]    Wan pipeline on checkpoints with awkward sizes, ort-cpu vs native-cuda
 using System.Diagnostics;
 using VisualGen.Checkpoints;
