@@ -34,13 +34,18 @@ public static class Runtime
     /// tables and the causal + padding mask fold on the host) and runs grouped-query attention through the general path;
     /// FLUX.2's Mistral3 language model (causal mask folded, padding mask on the device) and AutoencoderKLFlux2 (the
     /// AutoencoderKL graph) need no op the engine lacks (checked on an H200: cos 0.999992, 0.999952 and 0.999999 against
-    /// the float32 goldens). <c>--vae-dtype bf16</c> moves the Float32 classes (the VAEs) to the bf16 backend. Classes not
-    /// listed (FLUX.2's transformer, LTX-2's models, Gemma 3, Cosmos) run on ONNX Runtime CPU.</summary>
+    /// the float32 goldens). <c>--vae-dtype bf16</c> moves the Float32 classes (the VAEs) to the bf16 backend. The FLUX.2,
+    /// Cosmos3 and LTX-2 transformers run their RoPE as one rotate-half step (Cosmos3's mRoPE tables folded at plan time
+    /// from position_ids) and LTX-2's and Cosmos3's masked attention through the general path. Classes not listed
+    /// (LTX-2's VAEs and vocoder, Gemma 3) run on ONNX Runtime CPU.</summary>
     public static readonly IReadOnlyDictionary<string, NativePrecision> NativeClasses = new Dictionary<string, NativePrecision>(StringComparer.Ordinal)
     {
         ["WanTransformer3DModel"] = NativePrecision.Bf16,
         ["FluxTransformer2DModel"] = NativePrecision.Bf16,
         ["QwenImageTransformer2DModel"] = NativePrecision.Bf16,
+        ["Flux2Transformer2DModel"] = NativePrecision.Bf16,
+        ["Cosmos3OmniTransformer"] = NativePrecision.Bf16,
+        ["LTX2VideoTransformer3DModel"] = NativePrecision.Bf16,
         ["UMT5EncoderModel"] = NativePrecision.Bf16,
         ["T5EncoderModel"] = NativePrecision.Bf16,
         ["CLIPVisionModel"] = NativePrecision.Bf16,
