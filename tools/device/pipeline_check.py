@@ -40,6 +40,8 @@ def run(cli, fx, attention, vae):
     gold = st.read(os.path.join(fx, "golden.safetensors"))
     tmp = tempfile.mkdtemp()
     lat, out = os.path.join(tmp, "latents.safetensors"), os.path.join(tmp, "out.safetensors")
+    if "pipeline.latents_init" not in gold:   # a component fixture (quant_ops, quantized checkpoints): no pipeline call
+        return True
     init = {"latents": gold["pipeline.latents_init"]}
     if "pipeline.audio_latents_init" in gold:
         init["audio_latents"] = gold["pipeline.audio_latents_init"]

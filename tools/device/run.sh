@@ -259,7 +259,7 @@ if has e2eqwen; then
     fi
     if qpart ours; then
       a=$(samples); t0=$(date +%s)
-      .publish/visualgen-bench e2e-qwen "$Q" /tmp/e2eqwencache $H $Wd $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2eqwen_ours_$tag.log" 2>&1 || { status=1; tail -5 "$OUT/e2eqwen_ours_$tag.log"; }
+      .publish/visualgen-bench e2e-qwen "$Q" /tmp/e2eqwencache $H $Wd $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2eqwen_ours_$tag.log" 2>&1 || { status=1; grep -m4 -E "Exception|rror" "$OUT/e2eqwen_ours_$tag.log"; }
       grep -E "^TABLE|^native-cuda also|^engines on|^offload budget|peak host" "$OUT/e2eqwen_ours_$tag.log" | tee -a "$OUT/e2eqwen.log"
       echo "  ours: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a); engine cache $(du -sb /tmp/e2eqwencache | awk '{printf "%.2f GB", $1/1e9}')" | tee -a "$OUT/e2eqwen.log"
     fi

@@ -11,7 +11,7 @@ internal sealed unsafe partial class ShapePlanner
 {
     /// <summary>ONNX Conv (groups 1) through cuDNN: in float32 (TF32 tensor cores, PyTorch's default for convolutions)
     /// when the engine's activations are float32 (the VAEs by default), else in bf16 with a bf16 copy of the kernel
-    /// (<c>--vae-dtype bf16</c>; fp32 accumulation, the fp32 bias added to the bf16 output). Asymmetric padding is a
+    /// (<c>--vae-dtype bf16</c>; fp32 accumulation, a bf16 bias added to the bf16 output). Asymmetric padding is a
     /// zero-padded copy first.</summary>
     void Conv(OpNode n)
     {
@@ -38,12 +38,13 @@ internal sealed unsafe partial class ShapePlanner
             d.InSize[i] = x.Shape[2 + i]; d.Kernel[i] = wc.Shape[2 + i]; d.Stride[i] = strides[i]; d.Pad[i] = pads[i]; d.Dilation[i] = dil[i];
         }
         var plan = _res.ConvPlan(d);
-        var bias = n.In(2) is string bs ? Dev(bs, VgDType.F32) : null;
+        // the bias in the output's dtype: cuDNN's AddTensor takes no fp32 bias into a bf16 tensor (CUDNN_STATUS_BAD_PARAM)
+        var bias = n.In(2) is string bs ? Dev(bs, dt) : null;
         IntPtr w = dt == VgDType.F32 ? _res.Weight(n.In(1)!) : _res.WeightAsBf16(n.In(1)!, wc.Shape.Aggregate(1L, (a, b) => a * b));
         var o = New(n.Outputs[0], [x.Shape[0], wc.Shape[0], .. plan.OutSize], dt);
         _plan.NoteWorkspace(plan.WorkspaceBytes);
         Add(new ActionStep(n.Name, KernelClass.Conv, stream =>
-            Check(vg_conv_run(plan.Handle.Ptr, x.Ptr, w, bias?.Ptr ?? IntPtr.Zero, (int)VgDType.F32, o.Ptr, _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), n.Name)),
+            Check(vg_conv_run(plan.Handle.Ptr, x.Ptr, w, bias?.Ptr ?? IntPtr.Zero, (int)dt, o.Ptr, _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), n.Name)),
             bias is null ? [x] : [x, bias], [o]);
         _dev[n.Outputs[0]] = o;
     }
