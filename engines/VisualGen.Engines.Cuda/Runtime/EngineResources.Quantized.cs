@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using VisualGen.Engines.Cuda.Native;
 using VisualGen.Engines.Cuda.Planning;
 using static VisualGen.Engines.Cuda.Native.NativeMethods;
@@ -63,7 +64,13 @@ internal sealed unsafe partial class EngineResources
         if (_fp8Gemm.TryGetValue(key, out var p)) return p;
         if (DryRun) return _fp8Gemm[key] = new Fp8GemmPlan(key, null!, 0);
         var d = new Fp8GemmDesc { StructSize = (uint)sizeof(Fp8GemmDesc), M = m, N = n, K = k, Scaling = (int)scaling, Epilogue = epilogue };
-        Check(vg_fp8_gemm_plan_create(Context.Ptr, &d, out var h), $"FP8 GEMM plan {key}");
+        int status = vg_fp8_gemm_plan_create(Context.Ptr, &d, out var h);
+        // measured on an H200 with cuBLASLt 13.1: the block-scaled descriptor (1x128 activation groups, 128x128 weight
+        // blocks) gets CUBLAS_STATUS_INVALID_VALUE from the heuristic, so FP8_BLOCK_SCALES cannot run here yet
+        if (status != 0 && scaling != Fp8Scaling.Tensor)
+            throw new EngineException($"FP8_BLOCK_SCALES on the native CUDA engine: cuBLASLt has no block-scaled FP8 GEMM for [{m}, {k}] x [{k}, {n}] on {Name} " +
+                $"({Marshal.PtrToStringUTF8(vg_last_error())}); run this checkpoint with --engine ort-cpu, or quantize it with FP8 (per tensor) or NVFP4");
+        Check(status, $"FP8 GEMM plan {key}");
         var handle = new Fp8GemmPlanHandle(h);
         Check(vg_fp8_gemm_plan_workspace_size(h, out var ws), "vg_fp8_gemm_plan_workspace_size");
         return _fp8Gemm[key] = new Fp8GemmPlan(key, handle, (long)ws);
