@@ -234,7 +234,9 @@ public sealed class Ltx2FileConfigs(Ltx2FileMetadata metadata, SafeTensorsFile h
             ["output_channels"] = Int(dd, "out_ch", 2),
             ["ch_mult"] = new JsonArray([.. Ints(dd, "ch_mult", [1, 2, 4]).Select(c => (JsonNode)c)]),
             ["num_res_blocks"] = Int(dd, "num_res_blocks", 2),
-            ["attn_resolutions"] = Get(dd, "attn_resolutions") is { } att ? JsonNode.Parse(att.GetRawText()) : new JsonArray(8, 16, 32),
+            // ltx_core: ddconfig.get("attn_resolutions", {8, 16, 32}) — an explicit null is None, absence the default
+            ["attn_resolutions"] = dd.ValueKind == JsonValueKind.Object && dd.TryGetProperty("attn_resolutions", out var att)
+                ? JsonNode.Parse(att.GetRawText()) : new JsonArray(8, 16, 32),
             ["in_channels"] = Int(dd, "in_channels", 2),
             ["resolution"] = Int(dd, "resolution", 256),
             ["latent_channels"] = Int(dd, "z_channels", 8),
