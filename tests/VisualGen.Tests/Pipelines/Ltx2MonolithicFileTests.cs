@@ -128,6 +128,15 @@ public class Ltx2MonolithicFileTests
     }
 
     [ConformanceFact]
+    public void The_library_and_the_server_take_the_file_as_the_model()
+    {
+        using var pipeline = VisualGen.VisualGenPipeline.Load(Built.Value,
+            new VisualGen.VisualGenOptions { Engine = "ort-cpu", EngineCacheDirectory = ConformancePipelines.CacheDir });
+        Assert.Equal("LTX2Pipeline", pipeline.Info.ClassName);
+        Assert.Equal(Built.Value, VisualGen.Server.Hosting.ServerOptions.Parse(["--model", Built.Value], _ => null).ModelDir);
+    }
+
+    [ConformanceFact]
     public void A_missing_tensor_is_named_with_the_file()
     {
         string path = Ltx2MonolithicFile.Build(Folder, drop: "vocoder.conv_post.weight");
