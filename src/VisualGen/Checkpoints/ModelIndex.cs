@@ -68,7 +68,7 @@ public sealed class ModelIndex
         if (File.Exists(modelDir)) return SingleFileModels.Open(modelDir);
         if (!System.IO.Directory.Exists(modelDir)) throw new CheckpointException(modelDir, "model folder not found");
         string path = Path.Combine(modelDir, FileName);
-        if (!File.Exists(path)) throw new CheckpointException(path, "model_index.json not found: not a diffusers model folder");
+        if (!File.Exists(path)) throw new CheckpointException(path, "model_index.json not found: not a diffusers model folder" + SingleFileModels.HintFor(modelDir));
         var fields = ComponentConfig.FromFile(path);
         string className = fields.GetString("_class_name");
 

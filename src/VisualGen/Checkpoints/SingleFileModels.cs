@@ -17,6 +17,24 @@ public static class SingleFileModels
         new("LTX-2 (Lightricks' monolithic checkpoint)", Ltx2FileMetadata.Describes, Ltx2SingleFile.Open),
     ];
 
+    /// <summary>For a folder without model_index.json: "; it holds monolithic model files: pass one as the model: …"
+    /// naming the files a format recognises (headers only), or "" when there are none. A folder is not taken as the
+    /// model itself: Lightricks' LTX-2 repository keeps several (dev, distilled, fp8) side by side.</summary>
+    public static string HintFor(string folder)
+    {
+        var known = new List<string>();
+        foreach (var path in Directory.EnumerateFiles(folder, "*.safetensors").Order(StringComparer.Ordinal))
+        {
+            try
+            {
+                using var file = SafeTensorsFile.Open(path);
+                if (Formats.Any(f => f.Recognises(file.Metadata))) known.Add(Path.GetFileName(path));
+            }
+            catch (CheckpointException) { }   // not a readable safetensors file: not a model file either
+        }
+        return known.Count == 0 ? "" : $"; it holds monolithic model files: pass one of them as the model ({string.Join(", ", known)})";
+    }
+
     /// <summary>Opens a monolithic model file; an error names the file and what its metadata holds when no format knows it.</summary>
     public static ModelIndex Open(string path)
     {

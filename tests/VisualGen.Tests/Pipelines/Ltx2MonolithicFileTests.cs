@@ -137,6 +137,15 @@ public class Ltx2MonolithicFileTests
     }
 
     [ConformanceFact]
+    public void A_folder_holding_the_file_asks_for_the_file()
+    {
+        string folder = Path.GetDirectoryName(Built.Value)!;
+        var e = Assert.Throws<CheckpointException>(() => ModelFamilies.CreateRegistry().Detect(folder));
+        Assert.Contains("model_index.json not found", e.Message);
+        Assert.Contains($"pass one of them as the model ({Path.GetFileName(Built.Value)})", e.Message);
+    }
+
+    [ConformanceFact]
     public void A_missing_tensor_is_named_with_the_file()
     {
         string path = Ltx2MonolithicFile.Build(Folder, drop: "vocoder.conv_post.weight");
