@@ -84,17 +84,17 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("AutoencoderKL", ["decoder", "encoder"], ctx => ctx.Part == "decoder"
             ? AutoencoderKL.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)
             : AutoencoderKL.TraceEncoder(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("AutoencoderKLLTX2Video", ["decoder"], ctx => AutoencoderKLLtx2Video.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("AutoencoderKLLTX2Audio", ["decoder"], ctx => AutoencoderKLLtx2Audio.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("LTX2Vocoder", [""], ctx => Ltx2Vocoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("AutoencoderKLLTX2Video", ["decoder"], ctx => AutoencoderKLLtx2Video.TraceDecoder(ctx.Model.LoadConfig(ctx.ComponentName), ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("AutoencoderKLLTX2Audio", ["decoder"], ctx => AutoencoderKLLtx2Audio.TraceDecoder(ctx.Model.LoadConfig(ctx.ComponentName), ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("LTX2Vocoder", [""], ctx => Ltx2Vocoder.Trace(ctx.Model.LoadConfig(ctx.ComponentName), ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("Gemma3ForConditionalGeneration", [""], ctx => Gemma3TextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("LTX2TextConnectors", [""], ctx => Ltx2TextConnectors.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("LTX2TextConnectors", [""], ctx => Ltx2TextConnectors.Trace(ctx.Model.LoadConfig(ctx.ComponentName), ctx.ComponentDirectory, ctx.Weights)))
         // one graph per LTX2Pipeline call kind: "" is the default call; "isolated", "stg_1_2", "…_no_cross_timestep"
         // (Ltx2TransformerCall) are traced when the pipeline first asks for them
         .Register(new ComponentExporter("LTX2VideoTransformer3DModel", [""], ctx =>
         {
             var call = Ltx2TransformerCall.Parse(ctx.Part);
-            return Ltx2VideoTransformer3DModel.Trace(ctx.ComponentDirectory, ctx.Weights, call.UseCrossTimestep, call.IsolateModalities, call.StgBlocks);
+            return Ltx2VideoTransformer3DModel.Trace(ctx.Model.LoadConfig(ctx.ComponentName), ctx.ComponentDirectory, ctx.Weights, call.UseCrossTimestep, call.IsolateModalities, call.StgBlocks);
         })
         {
             OnDemandParts = part => Ltx2TransformerCall.TryParse(part, out _),

@@ -78,13 +78,23 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         var exporter = exporters.Get(index, folder);
         if (!exporter.HasPart(part))
             throw new CheckpointException(index.FilePath, $"component '{folder}' ({exporter.ClassName}) has no part '{part}' (parts: {string.Join(", ", exporter.Parts.Select(p => p.Length == 0 ? "(whole)" : p))})");
-        string componentDir = index.ComponentDirectory(folder);
+        // a component inside a monolithic file (LTX-2) is traced from the file: its config mapped from the metadata,
+        // its weights a renaming view; errors name the file
+        var inFile = index.InFile(folder);
+        string componentDir = inFile?.File ?? index.ComponentDirectory(folder);
         var chosen = ClassBackends.TryGetValue(exporter.ClassName, out var own) ? own : backend;
-        var quantization = QuantizationOf(exporter, folder, componentDir);
-        var options = _options with { Quantization = quantization?.Config.KeyText ?? "" };
+        var quantization = inFile is null ? QuantizationOf(exporter, folder, componentDir)
+            : DynamicQuantization is not null && exporter.Quantizable ? (DynamicQuantization, false) : ((QuantizationConfig, bool)?)null;
+        var options = _options with { Quantization = quantization?.Item1.KeyText ?? "" };
 
-        string fingerprint = WeightFingerprint.Compute(componentDir, new WeightHashMemo(cache.Root), progress, folder).Value;
-        var source = EngineSourceKey.Of(index, component, componentDir, exporter, fingerprint, ExporterInfo.Version, chosen, options);
+        var memo = new WeightHashMemo(cache.Root);
+        string configJson = inFile?.Config.Root.GetRawText() ?? "";
+        string fingerprint = inFile is null
+            ? WeightFingerprint.Compute(componentDir, memo, progress, folder).Value
+            : WeightFingerprint.ComputeInFile(inFile.File, folder, configJson, memo, progress).Value;
+        var source = inFile is null
+            ? EngineSourceKey.Of(index, component, componentDir, exporter, fingerprint, ExporterInfo.Version, chosen, options)
+            : EngineSourceKey.OfFileComponent(index, component, inFile.File, configJson, exporter, fingerprint, ExporterInfo.Version, chosen, options);
         string sourceKey = source.Hash();
         var keys = new EngineKeyIndex(cache.Root);
         if (keys.Read(source, sourceKey, out var knownParts, out string why) is { } known)
@@ -94,7 +104,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
             why = problem is null ? $"the entry of {component} it names is not in the cache" : $"the entry of {component} it names is not usable ({problem})";
         }
         progress?.Report($"engine key index: {why}; tracing {component}");
-        var linears = quantization is { } q ? new QuantizedLinears(q.Config, q.FromCheckpoint, progress) : null;
+        var linears = quantization is { } q ? new QuantizedLinears(q.Item1, q.Item2, progress) : null;
         return TraceAndGet(index, folder, part, component, componentDir, exporter, fingerprint, chosen, options, linears, source, sourceKey, keys, progress, clock);
     }
 
@@ -103,7 +113,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         EngineSourceKey source, string sourceKey,
         EngineKeyIndex keys, IProgress<string>? progress, Stopwatch clock)
     {
-        using var weights = ComponentWeights.Open(componentDir);
+        using var weights = index.OpenTensors(folder);
         var graph = exporter.Trace(new TraceContext(index, folder, componentDir, weights, part, linears));
         if (linears is not null)
             progress?.Report($"{component}: {linears.Quantized.Count} linear(s) quantized ({linears.Config.Algo.Name}, {(linears.FromCheckpoint ? "stored in the checkpoint" : "quantized now")}), {linears.Unquantized.Count} left unquantized");

@@ -39,24 +39,38 @@ public sealed record EngineSourceKey
     {
         var dir = new DirectoryInfo(componentDir);
         string resolved = (dir.LinkTarget is not null ? dir.ResolveLinkTarget(returnFinalTarget: true)?.FullName : null) ?? dir.FullName;
+        string config = Path.Combine(componentDir, "config.json");
+        return Of(model, component, resolved, Directory.EnumerateFiles(componentDir), File.Exists(config) ? EngineCacheKey.HashFile(config) : "",
+            exporter, weightFingerprint, exporterVersion, backend, options);
+    }
+
+    /// <summary>The source key of a component inside a monolithic file: the file by size and write time, the
+    /// component's config (mapped from the file's metadata) by content.</summary>
+    public static EngineSourceKey OfFileComponent(ModelIndex model, string component, string file, string configJson, ComponentExporter exporter,
+        string weightFingerprint, string exporterVersion, IEngineBackend backend, EngineBuildOptions options) =>
+        Of(model, component, Path.GetFullPath(file), [file], Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(configJson))),
+            exporter, weightFingerprint, exporterVersion, backend, options);
+
+    static EngineSourceKey Of(ModelIndex model, string component, string resolved, IEnumerable<string> files, string configSha256, ComponentExporter exporter,
+        string weightFingerprint, string exporterVersion, IEngineBackend backend, EngineBuildOptions options)
+    {
         var now = DateTime.UtcNow;
         bool settled = true;
         var states = new StringBuilder();
-        foreach (var path in Directory.EnumerateFiles(componentDir).Order(StringComparer.Ordinal))
+        foreach (var path in files.Order(StringComparer.Ordinal))
         {
             var state = FileState.Of(path);
             settled &= state.IsSettled(now);
             states.Append(Path.GetFileName(path)).Append(' ').Append(state.Size.ToString(CultureInfo.InvariantCulture))
                 .Append(' ').Append(state.LastWriteTicks.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
-        string config = Path.Combine(componentDir, "config.json");
         return new EngineSourceKey
         {
             Component = component,
             ComponentDirectory = resolved,
             FileStates = states.ToString(),
-            ConfigSha256 = File.Exists(config) ? EngineCacheKey.HashFile(config) : "",
-            ModelIndexSha256 = EngineCacheKey.HashFile(model.FilePath),
+            ConfigSha256 = configSha256,
+            ModelIndexSha256 = model.DescriptionSha256,
             WeightFingerprint = weightFingerprint,
             ExporterVersion = exporterVersion,
             ExporterCode = CodeIdentity(exporter),

@@ -36,7 +36,18 @@ public static class WeightFingerprint
     /// lines), taking file hashes from <paramref name="memo"/> where it has them and recording the others.</summary>
     public static Result Compute(string componentDir, WeightHashMemo? memo, IProgress<string>? progress, string component)
     {
-        var files = FilesOf(componentDir).Select(f => new WeightFile(Path.GetFullPath(f))).ToList();
+        string config = Path.Combine(componentDir, "config.json");
+        return Compute(FilesOf(componentDir), File.Exists(config) ? File.ReadAllBytes(config) : null, memo, progress, component);
+    }
+
+    /// <summary>The fingerprint of a component inside a monolithic file: the file's hash (memoized like a folder's
+    /// files), the component's name and its config mapped from the file's metadata.</summary>
+    public static Result ComputeInFile(string file, string component, string configJson, WeightHashMemo? memo, IProgress<string>? progress) =>
+        Compute([file], Encoding.UTF8.GetBytes($"component {component}\n{configJson}"), memo, progress, component);
+
+    static Result Compute(IReadOnlyList<string> weightFiles, byte[]? config, WeightHashMemo? memo, IProgress<string>? progress, string component)
+    {
+        var files = weightFiles.Select(f => new WeightFile(Path.GetFullPath(f))).ToList();
         if (memo is not null) Recall(files, memo, progress);
 
         var pending = files.Where(f => f.Sha256 is null).ToList();
@@ -61,8 +72,7 @@ public static class WeightFingerprint
         sha.AppendData(Encoding.UTF8.GetBytes(Schema + "\n"));
         foreach (var file in files)
             sha.AppendData(Encoding.UTF8.GetBytes($"{Path.GetFileName(file.Path)}:{file.Size.ToString(CultureInfo.InvariantCulture)}:{file.Sha256}\n"));
-        string config = Path.Combine(componentDir, "config.json");
-        if (File.Exists(config)) sha.AppendData(File.ReadAllBytes(config));
+        if (config is not null) sha.AppendData(config);
         return new Result(Convert.ToHexStringLower(sha.GetHashAndReset()), pendingBytes, pending.Count, files.Sum(f => f.Size));
     }
 

@@ -124,7 +124,8 @@ public static class GenerateCommand
 
     static void WarnAboutTruncation(string model, GenerationRequest request, TextWriter log)
     {
-        if (!File.Exists(Path.Combine(model, ModelIndex.FileName))) return;
+        // a diffusers folder, or a monolithic file VisualGen reads (LTX-2): both load as a model index
+        if (!File.Exists(Path.Combine(model, ModelIndex.FileName)) && !File.Exists(model)) return;
         var index = ModelIndex.Load(model);
         foreach (var (name, text) in new[] { ("prompt", request.Prompt), ("negative prompt", request.NegativePrompt) })
         {

@@ -38,7 +38,8 @@ public sealed class VisualGenPipeline : IDisposable
     public string EngineCacheDirectory => _engines.Cache.Root;
 
     /// <summary>
-    /// Loads a diffusers-format model folder (model_index.json with its component folders). Throws
+    /// Loads a diffusers-format model folder (model_index.json with its component folders) or a monolithic LTX-2
+    /// safetensors file (text_encoder/ and tokenizer/ beside it). Throws
     /// <see cref="ArgumentException"/> for options that do not fit together and the checkpoint's own errors
     /// (naming the file and the problem) for a folder that is not a model VisualGen knows.
     /// </summary>
@@ -48,8 +49,9 @@ public sealed class VisualGenPipeline : IDisposable
         options ??= new VisualGenOptions();
         options.Validate();
         string model = Path.GetFullPath(modelPath);
-        if (!Directory.Exists(model))
-            throw new DirectoryNotFoundException($"model folder {model} does not exist; pass a diffusers-format folder (with model_index.json) or use {nameof(LoadDemo)}()");
+        // a monolithic LTX-2 safetensors file is a model too (detected by its metadata)
+        if (!Directory.Exists(model) && !File.Exists(model))
+            throw new DirectoryNotFoundException($"model folder {model} does not exist; pass a diffusers-format folder (with model_index.json), a monolithic LTX-2 .safetensors file, or use {nameof(LoadDemo)}()");
         var log = options.Log is { } write ? new Progress(write) : null;
         var engines = EngineWiring.CreateEngineProvider(EngineWiring.CacheDirectory(options.EngineCacheDirectory), options.Engine, log,
             options.Attention == AttentionPrecision.Fp8 ? "fp8" : "bf16", options.GpuMemoryBudget, options.Quantization, vaeDtypeFlag: options.VaeDtype);

@@ -10,7 +10,7 @@ public sealed record ServerOptions
     public VisualGen.Pipelines.Caching.CacheDitOptions? CacheDit { get; init; }
     /// <summary>A YAML run configuration (<see cref="VisualGen.Configuration.VisualGenConfig"/>); the flags override it.</summary>
     public string? ConfigFile { get; init; }
-    /// <summary>Diffusers checkpoint folder; null serves the built-in demo model.</summary>
+    /// <summary>Diffusers checkpoint folder (or a monolithic LTX-2 .safetensors file); null serves the built-in demo model.</summary>
     public string? ModelDir { get; init; }
     /// <summary>The id clients put in "model"; null uses the pipeline's family.</summary>
     public string? ModelName { get; init; }
@@ -182,8 +182,9 @@ public sealed record ServerOptions
             if (o.Lease < TimeSpan.FromSeconds(1)) throw new ArgumentException($"--lease must be at least 1s, got {o.Lease.TotalSeconds}s");
         }
         else if (args.Contains("--lease")) throw new ArgumentException("--lease applies to a shared store only (--store postgres://…)");
-        if (o.ModelDir is not null && !Directory.Exists(o.ModelDir))
-            throw new ArgumentException($"--model: folder '{o.ModelDir}' does not exist");
+        // a diffusers folder, or a monolithic LTX-2 .safetensors file (detected by its metadata when loaded)
+        if (o.ModelDir is not null && !Directory.Exists(o.ModelDir) && !File.Exists(o.ModelDir))
+            throw new ArgumentException($"--model: folder '{o.ModelDir}' does not exist (nor a file of that name)");
         return o with { ApiKeys = keys };
     }
 

@@ -12,16 +12,28 @@ public sealed record ModelComponent(string Name, string? Library, string? ClassN
 /// <summary>
 /// A diffusers model folder's <c>model_index.json</c>: the pipeline class, its components and the
 /// pipeline's other settings (<c>boundary_ratio</c>, <c>expand_timesteps</c>...) in <see cref="Fields"/>.
+/// A monolithic safetensors file (LTX-2) is read into the same shape by <see cref="SingleFileModels"/>: its
+/// components inside the file are <see cref="FileComponent"/>s (config from the header's metadata, weights a renaming
+/// view of the file); the others (text encoder, tokenizer) are folders beside the file.
 /// </summary>
 public sealed class ModelIndex
 {
     public const string FileName = "model_index.json";
 
-    /// <summary>The model folder.</summary>
+    readonly IReadOnlyDictionary<string, FileComponent> _inFile;
+
+    /// <summary>The model folder (for a monolithic file: the folder holding it).</summary>
     public string Directory { get; }
 
-    /// <summary>The model_index.json path.</summary>
+    /// <summary>The model_index.json path (for a monolithic file: the file).</summary>
     public string FilePath { get; }
+
+    /// <summary>True when the model is one monolithic safetensors file.</summary>
+    public bool IsSingleFile => _inFile.Count > 0;
+
+    /// <summary>SHA-256 (hex) of what describes the model: model_index.json, or a monolithic file's header metadata
+    /// (never the whole file).</summary>
+    public string DescriptionSha256 { get; }
 
     /// <summary><c>_class_name</c>, for example "WanPipeline".</summary>
     public string ClassName { get; }
@@ -32,16 +44,31 @@ public sealed class ModelIndex
     /// <summary>The whole file with typed getters: <c>Fields.GetOptionalDouble("boundary_ratio")</c>.</summary>
     public ComponentConfig Fields { get; }
 
-    ModelIndex(string directory, string filePath, string className, IReadOnlyDictionary<string, ModelComponent> components, ComponentConfig fields)
+    ModelIndex(string directory, string filePath, string className, IReadOnlyDictionary<string, ModelComponent> components, ComponentConfig fields,
+        IReadOnlyDictionary<string, FileComponent> inFile, string descriptionSha256)
     {
         Directory = directory; FilePath = filePath; ClassName = className; Components = components; Fields = fields;
+        _inFile = inFile; DescriptionSha256 = descriptionSha256;
     }
 
+    /// <summary>A model stored as one monolithic safetensors file: <paramref name="inFile"/> are the components inside
+    /// it; the other present <paramref name="components"/> are folders in <paramref name="directory"/>.</summary>
+    public static ModelIndex ForSingleFile(string filePath, string directory, string className, IReadOnlyDictionary<string, ModelComponent> components,
+        ComponentConfig fields, IReadOnlyDictionary<string, FileComponent> inFile, string descriptionSha256)
+    {
+        if (inFile.Count == 0) throw new ArgumentException("a single-file model has at least one component in the file", nameof(inFile));
+        foreach (var name in inFile.Keys)
+            if (!components.ContainsKey(name)) throw new ArgumentException($"component '{name}' is in the file but not listed", nameof(inFile));
+        return new ModelIndex(directory, filePath, className, components, fields, inFile, descriptionSha256);
+    }
+
+    /// <summary>Reads a diffusers model folder, or a monolithic safetensors file that <see cref="SingleFileModels"/> knows.</summary>
     public static ModelIndex Load(string modelDir)
     {
+        if (File.Exists(modelDir)) return SingleFileModels.Open(modelDir);
         if (!System.IO.Directory.Exists(modelDir)) throw new CheckpointException(modelDir, "model folder not found");
         string path = Path.Combine(modelDir, FileName);
-        if (!File.Exists(path)) throw new CheckpointException(path, "model_index.json not found: not a diffusers model folder");
+        if (!File.Exists(path)) throw new CheckpointException(path, "model_index.json not found: not a diffusers model folder" + SingleFileModels.HintFor(modelDir));
         var fields = ComponentConfig.FromFile(path);
         string className = fields.GetString("_class_name");
 
@@ -55,7 +82,7 @@ public sealed class ModelIndex
                 throw new CheckpointException(path, $"component '{p.Name}': library '{library}' without a class name (expected [library, class] or [null, null])");
             components[p.Name] = new ModelComponent(p.Name, library, cls);
         }
-        return new ModelIndex(modelDir, path, className, components, fields);
+        return new ModelIndex(modelDir, path, className, components, fields, new Dictionary<string, FileComponent>(), Sha256Of(path));
     }
 
     // A component is a two-element array of strings or nulls; anything else is a pipeline setting.
@@ -66,21 +93,38 @@ public sealed class ModelIndex
     /// <summary>True when the component is listed and not null.</summary>
     public bool HasComponent(string name) => Components.TryGetValue(name, out var c) && c.IsPresent;
 
-    /// <summary>The folder of a present component; throws naming the problem when it is unlisted, null or missing.</summary>
+    static string Sha256Of(string path) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)));
+
+    /// <summary>The component stored inside the monolithic file, or null for a folder component.</summary>
+    public FileComponent? InFile(string name) => _inFile.GetValueOrDefault(name);
+
+    /// <summary>Where a component lives, for messages: its folder, or the monolithic file.</summary>
+    public string ComponentPath(string name) => _inFile.ContainsKey(name) ? FilePath : Path.Combine(Directory, name);
+
+    /// <summary>The folder of a present component; throws naming the problem when it is unlisted, null or missing, or
+    /// stored inside a monolithic file (read those with <see cref="LoadConfig"/> and <see cref="OpenTensors"/>).</summary>
     public string ComponentDirectory(string name)
     {
         if (!Components.TryGetValue(name, out var c))
             throw new CheckpointException(FilePath, $"no component '{name}' (components: {string.Join(", ", Components.Keys)})");
         if (!c.IsPresent)
             throw new CheckpointException(FilePath, $"component '{name}' is absent in this checkpoint ([null, null])");
+        if (_inFile.ContainsKey(name))
+            throw new CheckpointException(FilePath, $"component '{name}' is stored inside this monolithic file, not in a folder");
         string dir = Path.Combine(Directory, name);
         if (!System.IO.Directory.Exists(dir))
             throw new CheckpointException(dir, $"component folder not found (model_index.json lists '{name}' as {c.Library}.{c.ClassName})");
         return dir;
     }
 
-    /// <summary>The component's config.json / scheduler_config.json.</summary>
-    public ComponentConfig LoadConfig(string component) => ComponentConfig.Load(ComponentDirectory(component));
+    /// <summary>The component's config.json / scheduler_config.json (for a component inside a monolithic file: the
+    /// config mapped from the file's metadata).</summary>
+    public ComponentConfig LoadConfig(string component) =>
+        _inFile.TryGetValue(component, out var f) ? f.Config : ComponentConfig.Load(ComponentDirectory(component));
+
+    /// <summary>The component's weights under diffusers' names, whichever way the model is stored (dispose when done).</summary>
+    public ITensorSource OpenTensors(string component) =>
+        _inFile.TryGetValue(component, out var f) ? f.OpenWeights() : ComponentWeights.Open(ComponentDirectory(component));
 
     /// <summary>The component's weights (memory-mapped; dispose when done).</summary>
     public ComponentWeights OpenWeights(string component, string? variant = null) => ComponentWeights.Open(ComponentDirectory(component), variant);

@@ -51,10 +51,13 @@ public sealed class PipelineRegistry
         using (var file = SafeTensorsFile.Open(path)) metadata = file.Metadata;
         var names = _fileDetectors.Select(d => d(path, metadata)).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
         if (names.Count == 0)
-            throw new CheckpointException(path, $"no registered detector recognises this safetensors file (metadata keys: {(metadata.Count == 0 ? "none" : string.Join(", ", metadata.Keys))}); known pipeline classes: {KnownText}");
+            throw new CheckpointException(path, $"no registered detector recognises this safetensors file ({Pipelines.Ltx2.SingleFile.Ltx2FileMetadata.Found(metadata)}); known pipeline classes: {KnownText}");
         if (names.Count > 1)
             throw new CheckpointException(path, $"ambiguous model file: detectors matched {string.Join(", ", names)}");
-        return new DetectedModel(path, names[0], Lookup(path, names[0]), null, metadata);
+        var descriptor = Lookup(path, names[0]);
+        // a format VisualGen reads (SingleFileModels) becomes a model index here, so its pipeline loads like a folder's
+        var index = SingleFileModels.Formats.Any(f => f.Recognises(metadata)) ? ModelIndex.Load(path) : null;
+        return new DetectedModel(path, names[0], descriptor, index, metadata);
     }
 
     PipelineDescriptor Lookup(string path, string className) =>

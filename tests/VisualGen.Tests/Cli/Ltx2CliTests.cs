@@ -43,6 +43,19 @@ public class Ltx2CliTests
     }
 
     [ConformanceFact]
+    public void Generate_takes_a_monolithic_ltx2_file_as_the_model()
+    {
+        string file = VisualGen.Tests.Pipelines.Ltx2MonolithicFile.Build(Fixtures.Checkpoint("ltx2"));
+        string tmp = Fixtures.TempDir("cli-ltx2-file");
+        var run = CliRun.Of(["generate", "--model", file, "--prompt", "rain on a tin roof",
+            "--height", "32", "--width", "32", "--frames", "3", "--steps", "2", "--max-sequence-length", "32", "--stg-scale", "0",
+            "--output", Path.Combine(tmp, "frames"), "--format", "png", "--save-tensors", Path.Combine(tmp, "t.safetensors"), "--engine-cache", ConformancePipelines.CacheDir]);
+        Assert.True(run.Rc == 0, $"exit {run.Rc}: {run.Err}");
+        using var saved = VisualGen.Checkpoints.SafeTensorsFile.Open(Path.Combine(tmp, "t.safetensors"));
+        Assert.True(saved.Contains("audio"));
+    }
+
+    [ConformanceFact]
     public void Mp4_output_carries_the_soundtrack()
     {
         if (VisualGen.Media.Ffmpeg.Find() is null) return;   // MP4 needs ffmpeg; the PNG path above covers the rest

@@ -75,9 +75,13 @@ public sealed class Ltx2TextConnectors
         return (video, audio, binary.Reshape(b, length));
     }
 
-    public static Graph.Graph Trace(string componentDir, ITensorSource weights)
+    public static Graph.Graph Trace(string componentDir, ITensorSource weights) =>
+        Trace(ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")), componentDir, weights);
+
+    /// <summary>Traces from a config already read (a folder's or one mapped from a monolithic file); <paramref name="componentDir"/> names the weights' origin in errors.</summary>
+    public static Graph.Graph Trace(ComponentConfig config, string componentDir, ITensorSource weights)
     {
-        var c = Ltx2ConnectorsConfig.Read(componentDir);
+        var c = Ltx2ConnectorsConfig.From(config);
         var tracer = new Tracer("ltx2_text_connectors");
         var w = new Weights(tracer, weights, componentDir);
         var states = tracer.Input(HiddenStatesInput, TensorDType.F32, "batch", "text_length", (c.CaptionChannels * c.TextProjInFactor).ToString());

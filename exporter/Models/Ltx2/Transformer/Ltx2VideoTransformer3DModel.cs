@@ -159,9 +159,14 @@ public sealed class Ltx2VideoTransformer3DModel
     }
 
     public static Graph.Graph Trace(string componentDir, ITensorSource weights, bool useCrossTimestep = true, bool isolateModalities = false,
+        IReadOnlyCollection<int>? spatioTemporalGuidanceBlocks = null) =>
+        Trace(ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")), componentDir, weights, useCrossTimestep, isolateModalities, spatioTemporalGuidanceBlocks);
+
+    /// <summary>Traces from a config already read (a folder's or one mapped from a monolithic file); <paramref name="componentDir"/> names the weights' origin in errors.</summary>
+    public static Graph.Graph Trace(ComponentConfig config, string componentDir, ITensorSource weights, bool useCrossTimestep = true, bool isolateModalities = false,
         IReadOnlyCollection<int>? spatioTemporalGuidanceBlocks = null)
     {
-        var c = Ltx2TransformerConfig.Read(componentDir);
+        var c = Ltx2TransformerConfig.From(config);
         if (spatioTemporalGuidanceBlocks?.FirstOrDefault(i => i < 0 || i >= c.NumLayers, -1) is int bad and not -1)
             throw new ArgumentOutOfRangeException(nameof(spatioTemporalGuidanceBlocks), $"block {bad} is not one of the {c.NumLayers} transformer blocks");
         var tracer = new Tracer("ltx2_transformer");

@@ -15,9 +15,13 @@ public static class AutoencoderKLLtx2Video
 {
     public const string LatentsInput = "latents", SampleOutput = "sample";
 
-    public static Graph.Graph TraceDecoder(string componentDir, ITensorSource weights)
+    public static Graph.Graph TraceDecoder(string componentDir, ITensorSource weights) =>
+        TraceDecoder(ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")), componentDir, weights);
+
+    /// <summary>Traces from a config already read (a folder's or one mapped from a monolithic file); <paramref name="componentDir"/> names the weights' origin in errors.</summary>
+    public static Graph.Graph TraceDecoder(ComponentConfig config, string componentDir, ITensorSource weights)
     {
-        var c = Ltx2VideoVaeConfig.Read(componentDir);
+        var c = Ltx2VideoVaeConfig.From(config);
         var tracer = new Tracer("ltx2_video_vae_decoder");
         var w = new Weights(tracer, weights, componentDir);
         var latents = tracer.Input(LatentsInput, TensorDType.F32, "batch", c.LatentChannels.ToString(), "latent_frames", "latent_height", "latent_width");

@@ -67,9 +67,13 @@ public sealed class Ltx2Vocoder
         };
     }
 
-    public static Graph.Graph Trace(string componentDir, ITensorSource weights)
+    public static Graph.Graph Trace(string componentDir, ITensorSource weights) =>
+        Trace(ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")), componentDir, weights);
+
+    /// <summary>Traces from a config already read (a folder's or one mapped from a monolithic file); <paramref name="componentDir"/> names the weights' origin in errors.</summary>
+    public static Graph.Graph Trace(ComponentConfig config, string componentDir, ITensorSource weights)
     {
-        var c = Ltx2VocoderConfig.Read(componentDir);
+        var c = Ltx2VocoderConfig.From(config);
         var tracer = new Tracer("ltx2_vocoder");
         var w = new Weights(tracer, weights, componentDir);
         var mel = tracer.Input(MelInput, TensorDType.F32, "batch", "mel_channels", "mel_frames", "mel_bins");

@@ -26,10 +26,12 @@ public sealed record Ltx2AudioVaeConfig
     public int? MelBins { get; init; } = 64;
 
     /// <summary>Reads and checks <c>config.json</c> of an audio VAE component folder.</summary>
-    public static Ltx2AudioVaeConfig Read(string componentDir)
+    public static Ltx2AudioVaeConfig Read(string componentDir) => From(ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")));
+
+    /// <summary>Checks a config already read: a folder's config.json or one mapped from a monolithic file's metadata.</summary>
+    public static Ltx2AudioVaeConfig From(ComponentConfig config)
     {
-        string path = Path.Combine(componentDir, "config.json");
-        var config = ComponentConfig.FromFile(path);
+        string path = config.FilePath;
         var c = config.ToRecord<Ltx2AudioVaeConfig>();
         config.RequireOneOf("norm_type", "pixel", "pixel", "group");
         config.RequireOneOf("causality_axis", "height", "none", "width", "height", "width-compatibility");

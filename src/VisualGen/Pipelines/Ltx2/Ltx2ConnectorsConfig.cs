@@ -26,10 +26,11 @@ public sealed record Ltx2ConnectorsConfig
     public bool ProjBias { get; init; }
 
     /// <summary>Reads and checks <c>config.json</c> of a connectors component folder.</summary>
-    public static Ltx2ConnectorsConfig Read(string componentDir)
+    public static Ltx2ConnectorsConfig Read(string componentDir) => From(ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")));
+
+    /// <summary>Checks a config already read: a folder's config.json or one mapped from a monolithic file's metadata.</summary>
+    public static Ltx2ConnectorsConfig From(ComponentConfig config)
     {
-        string path = Path.Combine(componentDir, "config.json");
-        var config = ComponentConfig.FromFile(path);
         var c = config.ToRecord<Ltx2ConnectorsConfig>();
         config.RequireOneOf("rope_type", "interleaved", "split");
         config.RejectTrue("per_modality_projections");

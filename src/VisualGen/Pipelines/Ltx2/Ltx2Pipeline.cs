@@ -37,10 +37,11 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
     {
         _index = model.RequireIndex();
         _engines = new PipelineEngines(model.Path, engines, log);
-        _transformer = Ltx2TransformerConfig.Read(_index.ComponentDirectory("transformer"));
-        _vae = Ltx2VideoVaeConfig.Read(_index.ComponentDirectory("vae"));
-        _audioVae = Ltx2AudioVaeConfig.Read(_index.ComponentDirectory("audio_vae"));
-        _vocoder = Ltx2VocoderConfig.Read(_index.ComponentDirectory("vocoder"));
+        // LoadConfig: a folder's config.json, or the config mapped from a monolithic file's metadata
+        _transformer = Ltx2TransformerConfig.From(_index.LoadConfig("transformer"));
+        _vae = Ltx2VideoVaeConfig.From(_index.LoadConfig("vae"));
+        _audioVae = Ltx2AudioVaeConfig.From(_index.LoadConfig("audio_vae"));
+        _vocoder = Ltx2VocoderConfig.From(_index.LoadConfig("vocoder"));
         _tokenizer = Ltx2PromptTokenizer.Load(_index.ComponentDirectory("tokenizer"));
         _schedulerConfig = _index.LoadConfig("scheduler");
         (_videoMean, _videoStd) = LatentStats("vae", _vae.LatentChannels);
@@ -64,8 +65,8 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
     /// <summary>latents_mean / latents_std buffers of a VAE's weights.</summary>
     (float[] Mean, float[] Std) LatentStats(string component, int? channels)
     {
-        string dir = _index.ComponentDirectory(component);
-        using var weights = ComponentWeights.Open(dir);
+        string dir = _index.ComponentPath(component);
+        using var weights = _index.OpenTensors(component);
         float[] Read(string name)
         {
             if (!weights.Contains(name)) throw new CheckpointException(dir, $"missing weight '{name}' (the latent statistics LTX2Pipeline normalizes with)");
@@ -191,7 +192,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         }
         if (audioFrames < 1) throw new GenerationException("num_frames", $"{frames} frames at {frameRate} fps make no audio latent frame; generate more frames");
         if (_audioMean.Length != (long)_audioVae.LatentChannels * latentMelBins)
-            throw new CheckpointException(_index.ComponentDirectory("audio_vae"),
+            throw new CheckpointException(_index.ComponentPath("audio_vae"),
                 $"latents_mean has {_audioMean.Length} values; packed audio latents have latent_channels × mel_bins/4 = {_audioVae.LatentChannels * latentMelBins} features");
         return new Plan(height, width, frames, steps, maxSeq, frameRate, video, audio, blocks, r.UseCrossTimestep ?? true,
             latentFrames, latentHeight, latentWidth, audioFrames, latentMelBins);

@@ -52,10 +52,11 @@ public sealed record Ltx2TransformerConfig
     /// <summary>Reads and checks <c>config.json</c> of a transformer component folder. Only what the exported
     /// forward implements is accepted: split RoPE, RMSNorm across heads, GELU-tanh, no keyframe embedding (patching is
     /// the pipeline's: the RoPE coordinates are inputs).</summary>
-    public static Ltx2TransformerConfig Read(string componentDir)
+    public static Ltx2TransformerConfig Read(string componentDir) => From(ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")));
+
+    /// <summary>Checks a config already read: a folder's config.json or one mapped from a monolithic file's metadata.</summary>
+    public static Ltx2TransformerConfig From(ComponentConfig config)
     {
-        string path = Path.Combine(componentDir, "config.json");
-        var config = ComponentConfig.FromFile(path);
         var c = config.ToRecord<Ltx2TransformerConfig>();
         config.RequireOneOf("rope_type", "interleaved", "split");
         config.RequireOneOf("qk_norm", "rms_norm_across_heads", "rms_norm_across_heads");

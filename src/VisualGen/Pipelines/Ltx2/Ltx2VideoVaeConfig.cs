@@ -47,10 +47,12 @@ public sealed record Ltx2VideoVaeConfig
     };
 
     /// <summary>Reads and checks <c>config.json</c> of a video VAE component folder.</summary>
-    public static Ltx2VideoVaeConfig Read(string componentDir)
+    public static Ltx2VideoVaeConfig Read(string componentDir) => From(ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")));
+
+    /// <summary>Checks a config already read: a folder's config.json or one mapped from a monolithic file's metadata.</summary>
+    public static Ltx2VideoVaeConfig From(ComponentConfig config)
     {
-        string path = Path.Combine(componentDir, "config.json");
-        var config = ComponentConfig.FromFile(path);
+        string path = config.FilePath;
         var c = config.ToRecord<Ltx2VideoVaeConfig>();
         if (c.TimestepConditioning) throw config.Unsupported("timestep_conditioning", "the timestep-conditioned LTX-2 decoder is not implemented");
         if (c.DecoderInjectNoise.Any(b => b)) throw config.Unsupported("decoder_inject_noise", "noise injection draws random noise inside the decoder; VisualGen implements only false");

@@ -26,10 +26,12 @@ public sealed record Ltx2VocoderConfig
     public int TotalUpsampleFactor => UpsampleFactors.Aggregate(1, (a, f) => a * f);
 
     /// <summary>Reads and checks <c>config.json</c> of a vocoder component folder.</summary>
-    public static Ltx2VocoderConfig Read(string componentDir)
+    public static Ltx2VocoderConfig Read(string componentDir) => From(ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")));
+
+    /// <summary>Checks a config already read: a folder's config.json or one mapped from a monolithic file's metadata.</summary>
+    public static Ltx2VocoderConfig From(ComponentConfig config)
     {
-        string path = Path.Combine(componentDir, "config.json");
-        var config = ComponentConfig.FromFile(path);
+        string path = config.FilePath;
         var c = config.ToRecord<Ltx2VocoderConfig>();
         if (config.Has("resnet_dilations"))
         {
