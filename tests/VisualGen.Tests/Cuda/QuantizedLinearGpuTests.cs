@@ -1,4 +1,6 @@
 using VisualGen.Checkpoints;
+using VisualGen.Cli;
+using VisualGen.Tests.Cli;
 using VisualGen.Engines;
 using VisualGen.Engines.Cuda;
 using VisualGen.Exporter.Models.Wan;
@@ -64,8 +66,19 @@ public class QuantizedLinearGpuTests
         Assert.True(replayed >= 0.999, $"{family} (CUDA graph replay): cosine {replayed}");
     }
 
+    /// <summary>cuBLASLt 13.1 on an H200 refuses the block-scaled FP8 GEMM descriptor (RESULTS.md, stop 21): the run
+    /// stops with an error that names the scheme and what to use instead, not a cuBLAS status alone.</summary>
     [GpuFact]
-    public void Dynamic_fp8_block_scales_run_like_onnx_runtime() => RunDynamic("FP8_BLOCK_SCALES");
+    public void Dynamic_fp8_block_scales_are_refused_naming_the_scheme()
+    {
+        string model = QuantizeModelRoundTripTests.TinyModel(), inputs = QuantizeModelRoundTripTests.Inputs();
+        var run = CliRun.Of(["run-component", "--model", model, "--component", "transformer", "--inputs", inputs, "--prefix", "x.",
+            "--output", Path.Combine(Fixtures.TempDir("quant-out"), "out.safetensors"), "--engine-cache", Fixtures.TempDir("quant-cache"),
+            "--quant-algo", "FP8_BLOCK_SCALES", "--engine", "native-cuda"]);
+        Assert.NotEqual(ExitCode.Success, run.Rc);
+        Assert.Contains("FP8_BLOCK_SCALES on the native CUDA engine", run.Err);
+        Assert.Contains("--engine ort-cpu", run.Err);
+    }
 
     [GpuFact]
     public void Dynamic_fp8_runs_like_onnx_runtime() => RunDynamic("FP8");
