@@ -34,14 +34,14 @@ public static class CliUsage
         """;
 
     public const string Info = """
-          info      --model DIR [--config FILE.yaml] [--engine E] [--engine-cache DIR] [--attention P] [--gpu-memory GiB]
+          info      --model DIR [--config FILE.yaml] [--engine E] [--engine-cache DIR] [--attention P] [--vae-dtype D] [--gpu-memory GiB]
                     Prints the detected pipeline class, family and components, which components export, and the
                     run configuration the config file and the flags give together.
         """;
 
     public const string Build = """
           build     --model DIR [--components a,b] [--cache DIR | --engine-cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]
-                    [--verify full|changed] [--attention bf16|fp8] [--gpu-memory GiB] [--config FILE.yaml]
+                    [--verify full|changed] [--attention bf16|fp8] [--vae-dtype fp32|bf16] [--gpu-memory GiB] [--config FILE.yaml]
                     [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]] [--embed-weights]
                     Exports and builds every component (or those listed) into the engine cache. native-cuda entries
                     reference the checkpoint's weights where it stores them as the engine uses them (a load whose

@@ -31,6 +31,21 @@ public class Ltx2PipelineConformanceTests(ITestOutputHelper output)
     }
 
     [ConformanceFact]
+    public void A_request_run_twice_gives_the_same_result_and_stays_as_given()
+    {
+        using var golden = Fixtures.Golden("ltx2");
+        var request = ConformancePipelines.RequestFromGolden("ltx2", golden);
+        var latentsBefore = (float[])request.Latents!.Floats.Clone();
+        using var provider = ConformancePipelines.Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("ltx2"), provider);
+        var first = pipeline.GenerateAsync(request).GetAwaiter().GetResult();
+        Assert.Equal(latentsBefore, request.Latents.Floats);   // the pipeline stepped a copy, not the caller's latents
+        var second = pipeline.GenerateAsync(request).GetAwaiter().GetResult();
+        Assert.Equal(first.Latents.Floats, second.Latents.Floats);
+        Assert.Equal(first.AudioLatents!.Floats, second.AudioLatents!.Floats);
+    }
+
+    [ConformanceFact]
     public void Rope_coordinates_match_the_first_transformer_call()
     {
         using var golden = Fixtures.Golden("ltx2");

@@ -209,7 +209,9 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         long[] videoShape = [1, _transformer.InChannels / (pt * p * p), plan.LatentFrames, plan.LatentHeight, plan.LatentWidth];
         var video = r.Latents switch
         {
-            { Rank: 3 } packed => packed,
+            // a copy: the loop steps the latents in place, and the caller's request must stay as it was (a second
+            // run of the same request gave other results)
+            { Rank: 3 } packed => HostTensor.Float32((float[])packed.Floats.Clone(), packed.Shape),
             { } unpacked => Ltx2Latents.PackVideo(Ltx2Latents.NormalizeVideo(unpacked, _videoMean, _videoStd, _vae.ScalingFactor), p, pt),
             null => Ltx2Latents.PackVideo(HostTensor.Float32(LatentNoise.Gaussian(videoShape.Aggregate(1L, (a, b) => a * b), r.Seed ?? 0), videoShape), p, pt),
         };
