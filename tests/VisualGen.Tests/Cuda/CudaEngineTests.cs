@@ -138,15 +138,7 @@ public class CudaEngineTests
     public void Conformance_wan_transformer_matches_golden_on_the_gpu()
     {
         string path = ExportConformanceWan();
-        string entry = Path.Combine(Path.GetDirectoryName(path)!, "entry");
-        Directory.CreateDirectory(entry);
-        var backend = new CudaBackend();
-        backend.Build(path, entry, new EngineBuildOptions { Precision = "bf16" });
-        using var engine = backend.LoadEngine(entry, new EngineManifest
-        {
-            Key = "t", Component = "transformer", EntryFile = "plan.json", Files = new Dictionary<string, string>(), Inputs = [], Outputs = [],
-            KeyParts = new EngineKeyParts { GraphHash = "", WeightFingerprint = "", Backend = backend.Name, BackendVersion = "", Device = "", Precision = "bf16", Profiles = "", Opset = 23, ExporterVersion = "" },
-        });
+        using var engine = GpuEngines.BuildAndLoad(path);
         using var golden = Fixtures.Golden("wan21_t2v");
         var outT = engine.Run(new Dictionary<string, HostTensor>
         {

@@ -39,15 +39,7 @@ public class QuantizedLinearGpuTests
         string path = Path.Combine(Fixtures.TempDir("cuda-quant-gpu"), "model.onnx");
         using (var weights = ComponentWeights.Open(dir))
             new OnnxWriter().Write(WanTransformer3D.Trace(dir, weights, quantization: new QuantizedLinears(config, fromCheckpoint: true)), path);
-        string entry = Path.Combine(Path.GetDirectoryName(path)!, "entry");
-        Directory.CreateDirectory(entry);
-        var backend = new CudaBackend();
-        backend.Build(path, entry, new EngineBuildOptions { Precision = "bf16" });
-        using var engine = backend.LoadEngine(entry, new EngineManifest
-        {
-            Key = "t", Component = "transformer", EntryFile = "plan.json", Files = new Dictionary<string, string>(), Inputs = [], Outputs = [],
-            KeyParts = new EngineKeyParts { GraphHash = "", WeightFingerprint = "", Backend = backend.Name, BackendVersion = "", Device = "", Precision = "bf16", Profiles = "", Opset = 23, ExporterVersion = "" },
-        });
+        using var engine = GpuEngines.BuildAndLoad(path);
         using var golden = Fixtures.Golden(family);
         var inputs = new Dictionary<string, HostTensor>
         {
