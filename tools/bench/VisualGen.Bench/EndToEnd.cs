@@ -87,6 +87,12 @@ static class EndToEnd
                 (EngineName == "native-cuda" ? " (VG_E2E_ENGINE=ort-cpu runs the command on the CPU)" : ""));
             return 1;
         }
+        catch (GenerationException e)
+        {
+            // a request the pipeline refuses (size, steps): its message, not a stack trace
+            Console.Error.WriteLine($"e2e: {e.Message}");
+            return 1;
+        }
     }
 
     static int RunAll(string model, string cacheDir, string size, string attentions, GenerationRequest request, Action<IEngineProvider>? profile)
@@ -108,8 +114,9 @@ static class EndToEnd
             IEngineProvider engines = transformers is null ? provider : new TransformersFrom(provider, transformers);
             using var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
             // the first generation loads (or builds) the engines, plans the shapes and captures the CUDA graphs; like the
-            // diffusers scripts' warm-up it runs one step when the timed run has many
-            int firstSteps = steps <= 4 ? steps : 1;
+            // diffusers scripts' warm-up it runs few steps when the timed run has many: two, since Qwen-Image's schedule
+            // (shift_terminal) refuses a single step
+            int firstSteps = steps <= 4 ? steps : 2;
             double before = clock.Elapsed.TotalSeconds;
             var first = Timed(pipeline, request with { NumInferenceSteps = firstSteps });
             Console.WriteLine($"TABLE ours first run, {attention} attention ({size}, {firstSteps} steps) | encode {first.Encode:F2} s | denoise {first.Denoise:F2} s | decode {first.Decode:F2} s | total {first.Total:F2} s; process start to first step done {before + first.FirstStepAt:F1} s, to result {clock.Elapsed.TotalSeconds:F1} s");
