@@ -122,12 +122,40 @@ static class EndToEnd
             Console.WriteLine($"TABLE ours first run, {attention} attention ({size}, {firstSteps} steps) | encode {first.Encode:F2} s | denoise {first.Denoise:F2} s | decode {first.Decode:F2} s | total {first.Total:F2} s; process start to first step done {before + first.FirstStepAt:F1} s, to result {clock.Elapsed.TotalSeconds:F1} s");
             var second = Timed(pipeline, request);
             Console.WriteLine($"TABLE ours warm ({size}, {steps} steps, {attention} attention) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s");
+            if (attention == precisions[0]) RunStepCaches(pipeline, request, second, size, attention);
             if (attention == precisions[0] && engine == "native-cuda") profile?.Invoke(provider);
         }
         PrintOffloadBudget(provider);
         using var self = Process.GetCurrentProcess();
         Console.WriteLine($"peak host memory (RSS) {self.PeakWorkingSet64 / 1e9:F1} GB");
         return 0;
+    }
+
+    /// <summary>VG_E2E_STEP_CACHES (comma-separated: <c>teacache:THRESHOLD</c>, <c>cachedit</c> with the defaults or
+    /// <c>cachedit:THRESHOLD</c>): the warm request again with each step cache, its time against the run without one,
+    /// the steps it computed, and its output against the uncached output (PSNR for values in [0, 1], and cosine).</summary>
+    static void RunStepCaches(IGenerationPipeline pipeline, GenerationRequest request, Times plain, string size, string attention)
+    {
+        var specs = (Environment.GetEnvironmentVariable("VG_E2E_STEP_CACHES") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var spec in specs)
+        {
+            var parts = spec.Split(':');
+            double? x = parts.Length > 1 && double.TryParse(parts[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) ? v : null;
+            var cached = parts[0] switch
+            {
+                "teacache" when x is double t => request with { TeaCache = new VisualGen.Pipelines.Caching.TeaCacheOptions(t) },
+                "cachedit" => request with { CacheDit = x is double t ? new VisualGen.Pipelines.Caching.CacheDitOptions(Threshold: t) : new VisualGen.Pipelines.Caching.CacheDitOptions() },
+                _ => throw new GenerationException("step cache", $"VG_E2E_STEP_CACHES item '{spec}': use teacache:THRESHOLD, cachedit or cachedit:THRESHOLD"),
+            };
+            var run = Timed(pipeline, cached);
+            var (cos, _, _) = Similarity.Compare(plain.Result.Output.Floats, run.Result.Output.Floats);
+            double mse = 0;
+            var a = plain.Result.Output.Floats; var b = run.Result.Output.Floats;
+            for (long i = 0; i < a.LongLength; i++) { double d = a[i] - b[i]; mse += d * d; }
+            mse /= a.LongLength;
+            Console.WriteLine($"TABLE ours warm, {spec} ({size}, {attention} attention) | denoise {run.Denoise:F2} s | total {run.Total:F2} s " +
+                $"({plain.Total / run.Total:F2}× the uncached {plain.Total:F2} s) | {run.Result.StepCache} | output vs uncached: PSNR {10 * Math.Log10(1 / mse):F1} dB, cos {cos:F6}");
+        }
     }
 
     /// <summary>The validated native classes plus VG_E2E_NATIVE_CLASSES's (bf16), announced.</summary>
@@ -301,7 +329,7 @@ static class EndToEnd
         public void Dispose() => inner.Dispose();
     }
 
-    sealed record Times(double Encode, double Denoise, double Decode, double Total, double FirstStepAt);
+    sealed record Times(double Encode, double Denoise, double Decode, double Total, double FirstStepAt, GenerationResult Result);
 
     static Times Timed(IGenerationPipeline pipeline, GenerationRequest request)
     {
@@ -317,7 +345,7 @@ static class EndToEnd
         double end = clock.Elapsed.TotalSeconds;
         _ = result.Output.Floats.Length;
         double enc = marks["denoise"] - marks["encode"], den = marks["decode"] - marks["denoise"], dec = end - marks["decode"];
-        return new Times(enc, den, dec, end - marks["encode"], firstStep);
+        return new Times(enc, den, dec, end - marks["encode"], firstStep, result);
     }
 
     /// <summary>Progress reported on the calling thread (Progress&lt;T&gt; posts to the thread pool, which would skew stamps).</summary>
