@@ -33,8 +33,9 @@ public sealed class CudaEngine : IResidentEngine
     /// <summary>Self-attention in bf16 or FP8 (fixed when the engine is loaded).</summary>
     public AttentionPrecision Attention => _res.Attention;
     public double LoadSeconds { get; }
-    /// <summary>Packed weights plus the buffers of the shape plans made so far.</summary>
-    public long DeviceBytes => (long)WeightBytes + _plans.Bytes;
+    /// <summary>Packed weights, the bf16 copies of convolution kernels made for bf16 activations, and the buffers of
+    /// the shape plans made so far.</summary>
+    public long DeviceBytes => (long)WeightBytes + _res.ConvertedWeightBytes + _plans.Bytes;
     public double WeightBytes { get; }
 
     internal CudaEngine(OpGraph graph, Dictionary<string, byte[]> algorithms, EngineManifest manifest, long bf16MinRows = 64, int device = 0,

@@ -14,4 +14,12 @@ static class Similarity
         }
         return (dot / Math.Sqrt(na * nb), max, Math.Sqrt(d2 / na));
     }
+
+    /// <summary>Peak signal-to-noise ratio (dB) of <paramref name="b"/> against <paramref name="a"/> for values in [0, 1].</summary>
+    public static double Psnr(float[] a, float[] b)
+    {
+        double d2 = 0;
+        for (int i = 0; i < a.Length; i++) { double d = (double)a[i] - b[i]; d2 += d * d; }
+        return 10 * Math.Log10(a.Length / d2);
+    }
 }
