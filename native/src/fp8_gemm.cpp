@@ -84,10 +84,20 @@ vg_status create(vg_fp8_gemm_plan p, const char* fn) {
     size_t maxws = kMaxWorkspace;
     VG_TRY(vg::cublas_check(
         cublasLtMatmulPreferenceSetAttribute(p->pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &maxws, sizeof(maxws)), fn));
+    // Block scale modes with no scale pointer set are an inconsistent descriptor to the heuristic (the NVIDIA samples
+    // and PyTorch set the pointers first): point both at a placeholder device buffer for the query; vg_fp8_gemm_run
+    // sets the real ones before every GEMM. (tests/fp8_block_probe.cpp records what this GPU's cuBLASLt accepts.)
+    void* placeholder = nullptr;
+    if (d.scaling == VG_FP8_SCALING_BLOCK128) {
+        VG_TRY(vg::cuda_check(cudaMalloc(&placeholder, 256), fn));
+        VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &placeholder, sizeof(placeholder)), fn));
+        VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &placeholder, sizeof(placeholder)), fn));
+    }
     cublasLtMatmulHeuristicResult_t r{};
     int found = 0;
-    VG_TRY(vg::cublas_check(cublasLtMatmulAlgoGetHeuristic(p->ctx->lt, p->op, p->la, p->lb, p->lc, p->lc, p->pref, 1, &r, &found),
-                            "vg_fp8_gemm_plan_create: cublasLtMatmulAlgoGetHeuristic"));
+    cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(p->ctx->lt, p->op, p->la, p->lb, p->lc, p->lc, p->pref, 1, &r, &found);
+    if (placeholder) cudaFree(placeholder);
+    VG_TRY(vg::cublas_check(hs, "vg_fp8_gemm_plan_create: cublasLtMatmulAlgoGetHeuristic"));
     if (found < 1)
         return vg::fail(VG_ERROR_NOT_SUPPORTED,
                         std::string(fn) + ": cuBLASLt has no FP8 algorithm for this GEMM on this GPU (" +

@@ -5,6 +5,7 @@
                 the PyTorch bf16 output at 480p (DIR/io/ref_480.safetensors), eager timings (default and cuDNN SDPA)
   compare DIR   our output vs PyTorch bf16: cosine, rel. L2
   compile DIR   torch.compile timings at 480p and 720p (same weights and inputs)
+WAN_RES=480 (a comma list) limits every command to those resolutions.
 """
 import json
 import os
@@ -20,6 +21,8 @@ CFG = dict(patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128,
            text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30, cross_attn_norm=True,
            qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=1024)
 SHAPES = {"480": (21, 60, 104), "720": (21, 90, 160)}
+if os.environ.get("WAN_RES"):  # e.g. WAN_RES=480: only those resolutions (inputs, eager and compile timings)
+    SHAPES = {r: SHAPES[r] for r in os.environ["WAN_RES"].split(",")}
 
 
 

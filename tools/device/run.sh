@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench engine compile flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux e2eqwen quant goldens (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux e2eqwen quant goldens (default: build check bench)
 #
 # carry (tools/device/prepare_carry.sh builds them): .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -90,6 +90,21 @@ fi
 if has engine || has compile; then
   echo; echo "| what | ms (CUDA graphs) | ms (no graphs) | notes |"; echo "| --- | ---: | ---: | --- |"
   cat "$W/io/torch_table.txt" "$W/io/ours_table.txt" 2>/dev/null | sed 's/^TABLE //; s/^/| /; s/$/ |/'
+fi
+# Issue 13: the Wan 2.1 1.3B CFG forward at 480p with quantized linears and attention (carry .publish, .peer):
+# PyTorch eager bf16 (wan_peer.py make, 480p only; an existing $W/wan13b is reused), ours per WAN_QUANT_VARIANTS
+# (LINEARS/ATTENTION, see tools/bench/VisualGen.Bench/WanQuant.cs) with cosine against our bf16 and PyTorch's output,
+# then torch.compile at 480p unless WAN_QUANT_COMPILE=0.
+if has wanquant; then
+  mkdir -p /tmp/py "$W" && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
+  export PYTHONPATH=/tmp/py PYTHONUNBUFFERED=1 VISUALGEN_NATIVE_LIB="$PWD/$LIB" DOTNET_gcServer=1 WAN_RES=480
+  rm -f "$W/io/torch_table.txt"
+  [ -f "$W/wan13b/transformer/config.json" ] && [ -f "$W/io/ref_480.safetensors" ] || python3 tools/bench/wan_peer.py make "$W" 2>&1 | tee "$OUT/wanquant_make.log" | grep -E "params|torch|rror" || status=1
+  .publish/visualgen-bench wan-quant "$W/wan13b" "$W/io" "$W/cache" "${WAN_QUANT_VARIANTS:-bf16/bf16,bf16/fp8,fp8/bf16,fp8/fp8,nvfp4/bf16}" > "$OUT/wanquant.log" 2>&1 || status=1
+  grep -E "^[a-z0-9_]+/[a-z0-9]+:|rror" "$OUT/wanquant.log" | grep -v "^TABLE"
+  if [ "${WAN_QUANT_COMPILE:-1}" != 0 ]; then python3 tools/bench/wan_peer.py compile "$W" 2>&1 | tee -a "$OUT/wanquant.log" | grep -E "torch|rror" || status=1; fi
+  echo; echo "| what | ms (CUDA graphs) | ms (no graphs) | notes |"; echo "| --- | ---: | ---: | --- |"
+  cat "$W/io/torch_table.txt" "$W/io/ours_quant_table.txt" 2>/dev/null | sed 's/^TABLE //; s/^/| /; s/$/ |/'
 fi
 # Image DiTs at 1024x1024 with the real widths and a reduced depth (DIT_LAYERS): FLUX (FLUX.1-dev) and Qwen-Image.
 # Stage <name> (flux, qwen): PyTorch eager, ours (bf16 and FP8 attention), comparison; <name>compile: torch.compile (a
@@ -342,6 +357,7 @@ if has quant; then
   export VISUALGEN_NATIVE_LIB="$PWD/$LIB"
   python3 native/tests/check_kernels.py --lib "$LIB" --only quant --fixtures .peer/conformance/quant_ops > "$OUT/quant_check.log" 2>&1 || status=1
   grep -E "^(FAIL|SKIP|correctness)" "$OUT/quant_check.log"
+  [ -x native/build/fp8_block_probe ] && native/build/fp8_block_probe 2>&1 | tee "$OUT/fp8_block_probe.log"
   python3 tools/bench/bench_native.py --lib "$LIB" --only fp8gemm --md "$OUT/fp8gemm.md" > "$OUT/fp8gemm.log" 2>&1 || status=1
   cat "$OUT/fp8gemm.md" 2>/dev/null || tail -5 "$OUT/fp8gemm.log"
   for fx in wan21_t2v_fp8 wan21_t2v_nvfp4; do

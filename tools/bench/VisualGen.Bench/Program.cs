@@ -5,6 +5,8 @@
 //   visualgen-bench dit <model dir> <io dir> <cache dir> <name>  an image DiT (FLUX / Qwen-Image, reduced depth) at
 //                                                         1024x1024 on io/<name>_inputs.safetensors (tools/bench/dit_peer.py):
 //                                                         bf16 attention and FP8 self-attention, GEMMs tuned on the real inputs
+//   visualgen-bench wan-quant <model dir> <io dir> <cache dir> [LINEARS/ATTENTION,...]  the 1.3B forward at 480p with
+//                                                         quantized linears and attention vs bf16 (WanQuant.cs)
 //   visualgen-bench load <model dir> <cache dir>         second process: cached engine load time
 //   visualgen-bench cli <visualgen arguments>            the command line (src/VisualGen.Cli) in this binary
 //   visualgen-bench e2e <model> <cache> H W FRAMES STEPS [bf16,fp8]  Wan generation end to end, first and warm run by stage
@@ -36,12 +38,13 @@ return args.Length > 0 ? args[0] switch
     "components" => args.Skip(2).Select(f => ComponentCheck.Run(f, args[1])).Max(),
     "awkward" => AwkwardCheck.Run(args[1..]),
     "wan" => Wan(args[1], args[2], args[3]),
+    "wan-quant" => WanQuant.Run(args[1], args[2], args[3], args.Length > 4 ? args[4] : "bf16/bf16,bf16/fp8,fp8/bf16,fp8/fp8,nvfp4/bf16"),
     "load" => Load(args[1], args[2]),
     "dit" => ImageDit(args[1], args[2], args[3], args[4]),
     _ => Usage(),
 } : Usage();
 
-static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | components CACHE FIXTURE... | awkward WORKDIR [--engines A,B] | e2e MODEL CACHE H W FRAMES STEPS [ATTN] | e2e-flux MODEL CACHE H W STEPS [ATTN] | e2e-qwen MODEL CACHE H W STEPS [ATTN] [GPU_MEMORY_GIB] | wan MODEL IO CACHE | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
+static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | components CACHE FIXTURE... | awkward WORKDIR [--engines A,B] | e2e MODEL CACHE H W FRAMES STEPS [ATTN] | e2e-flux MODEL CACHE H W STEPS [ATTN] | e2e-qwen MODEL CACHE H W STEPS [ATTN] [GPU_MEMORY_GIB] | wan MODEL IO CACHE | wan-quant MODEL IO CACHE [LINEARS/ATTENTION,...] | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
 
 static int Conformance(string family)
 {

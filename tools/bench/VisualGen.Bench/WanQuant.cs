@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using VisualGen.Checkpoints;
+using VisualGen.Engines;
+using VisualGen.Engines.Cuda;
+using VisualGen.Engines.Cuda.Runtime;
+using VisualGen.Exporter.Export;
+using VisualGen.Quantization;
+using VisualGen.Tensors;
+
+/// <summary>
+/// <c>visualgen-bench wan-quant MODEL IO CACHE [VARIANTS]</c>: the Wan 2.1 1.3B CFG forward (batch 2) at 480×832×81 with
+/// quantized linears and quantized attention (issue 13's ≤ 576 ms target), on the io/inputs_480.safetensors of
+/// tools/bench/wan_peer.py make. VARIANTS is a comma list of LINEARS/ATTENTION (linears: bf16 | fp8 | fp8_block |
+/// nvfp4, quantized dynamically from the bf16 checkpoint at build; attention: an <see cref="AttentionPrecision"/>),
+/// default "bf16/bf16,bf16/fp8,fp8/bf16,fp8/fp8,nvfp4/bf16". Each variant: its own engine-cache entry (the
+/// quantization is part of the key), the CUDA-graph forward time (median of 3 rounds of 3 after a warm-up), its
+/// kernel classes, GPU weight memory, and the output's cosine and relative L2 error against the first (bf16)
+/// variant on the same inputs and random weights, and against PyTorch's bf16 output when io/ref_480.safetensors is
+/// there. One TABLE line per variant.
+/// </summary>
+static class WanQuant
+{
+    public static int Run(string model, string io, string cacheDir, string variants)
+    {
+        var inputs = ReadInputs(Path.Combine(io, "inputs_480.safetensors"));
+        var shapes = inputs.ToDictionary(kv => kv.Key, kv => kv.Value.Shape);
+        string refPath = Path.Combine(io, "ref_480.safetensors");
+        float[]? torchRef = null;
+        if (File.Exists(refPath)) using (var f = SafeTensorsFile.Open(refPath)) torchRef = HostTensor.FromSource(f, "sample").Floats;
+        float[]? baseline = null;
+        var table = new List<string>();
+        int status = 0;
+        foreach (string variant in variants.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = variant.Split('/');
+            if (parts.Length != 2 || !Enum.TryParse<AttentionPrecision>(parts[1], true, out var attention))
+            {
+                Console.Error.WriteLine($"wan-quant: variant '{variant}' is not LINEARS/ATTENTION (attention one of {string.Join(", ", Enum.GetNames<AttentionPrecision>())})");
+                return 2;
+            }
+            QuantizationConfig? quant = parts[0].Equals("bf16", StringComparison.OrdinalIgnoreCase) ? null : new QuantizationConfig(QuantAlgo.Parse(parts[0], "variant"), []);
+            try
+            {
+                var clock = Stopwatch.StartNew();
+                using var provider = new EngineProvider(new EngineCache(cacheDir), new CudaBackend { Attention = attention }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
+                {
+                    Precision = "bf16",
+                    Profiles = inputs.ToDictionary(kv => kv.Key, kv => new ShapeProfile(kv.Value.Shape, kv.Value.Shape, kv.Value.Shape)),
+                }) { DynamicQuantization = quant };
+                var (eng, report) = provider.Prepare(model, "transformer", new Progress<string>(l => Console.WriteLine("  " + l)));
+                var engine = (CudaEngine)eng;
+                Console.WriteLine($"{variant}: export+build+load {clock.Elapsed.TotalSeconds:F1} s (cache hit {report.Hit}), weights on the GPU {engine.WeightBytes / 1e9:F2} GB, device total {engine.DeviceBytes / 1e9:F2} GB");
+                var output = engine.Run(inputs)["sample"].Floats;
+                var ms = Enumerable.Range(0, 3).Select(_ => engine.TimeForward(shapes, 1, 3, true)).Order().ToList();
+                var steps = engine.ProfileSteps(shapes);
+                var classes = Enum.GetValues<KernelClass>().ToDictionary(k => k, k => steps.Where(x => x.Kind == k).Sum(x => x.Ms));
+                baseline ??= output;
+                var (cos, _, rel) = Similarity.Compare(baseline, output);
+                string vsTorch = torchRef is null ? "" : $", vs PyTorch bf16 cos {Similarity.Compare(torchRef, output).Cos:F6}";
+                Console.WriteLine($"{variant}: {ms[1]:F1} ms with CUDA graphs (rounds {string.Join(", ", ms.Select(x => x.ToString("F1")))}); " +
+                                  string.Join(", ", classes.Select(kv => $"{kv.Key} {kv.Value:F1} ms")) + $"; vs bf16 cos {cos:F6}, rel L2 {rel:E2}{vsTorch}");
+                table.Add($"ours 480p, linears {parts[0]}, attention {attention} | {ms[1]:F1} | | weights {engine.WeightBytes / 1e9:F2} GB; cos vs bf16 {cos:F5}{vsTorch}; gemm {classes[KernelClass.Gemm]:F0} ms, attention {classes[KernelClass.Attention]:F0} ms, norm+rope {classes[KernelClass.NormRope]:F0} ms, other {classes[KernelClass.Other]:F0} ms");
+            }
+            catch (Exception e) when (e is EngineException or QuantizationException)
+            {
+                Console.WriteLine($"{variant}: FAILED: {e.Message}");
+                table.Add($"ours 480p, linears {parts[0]}, attention {attention} | failed | | {e.Message.Split('\n')[0]}");
+                status = 1;
+            }
+        }
+        File.WriteAllLines(Path.Combine(io, "ours_quant_table.txt"), table);
+        foreach (var l in table) Console.WriteLine("TABLE " + l);
+        return status;
+    }
+
+    static Dictionary<string, HostTensor> ReadInputs(string path)
+    {
+        using var f = SafeTensorsFile.Open(path);
+        return new[] { "hidden_states", "timestep", "encoder_hidden_states" }.ToDictionary(n => n, n => HostTensor.FromSource(f, n));
+    }
+}
