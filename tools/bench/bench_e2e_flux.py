@@ -8,7 +8,9 @@ ids stay below both vocabularies), then diffusers' FluxPipeline timed stage by s
 
 Environment: VG_FLUX_TOKENIZERS = a FLUX checkpoint folder whose tokenizer/ and tokenizer_2/ are copied (default: the
 flux1 conformance fixture beside or inside this folder, in .peer/ of the checkout, or in /work/shared);
-FLUX_VAE_FP32=1 loads the VAE in float32 for `run` (default: bf16 like the rest of the pipeline, diffusers' usual way).
+FLUX_VAE_FP32=1 loads the VAE in float32 for `run` (default: bf16 like the rest of the pipeline, diffusers' usual way);
+FLUX_COMPILE=1 wraps the transformer in torch.compile (default mode; compiled during the warm-up run, so the timed run's
+ms/step is the compiled full-depth forward).
 """
 import json, os, resource, shutil, sys, time
 import torch
@@ -109,6 +111,9 @@ def run(d, h, w, steps):
     t0 = time.time()
     vae = AutoencoderKL.from_pretrained(os.path.join(src, "vae"), torch_dtype=vae_dtype)
     pipe = FluxPipeline.from_pretrained(src, vae=vae, torch_dtype=torch.bfloat16).to("cuda")
+    compiled = os.environ.get("FLUX_COMPILE") == "1"
+    if compiled:
+        pipe.transformer = torch.compile(pipe.transformer)
     torch.cuda.synchronize(); load = time.time() - t0
     prompt = "A red fox runs across a snowy field at dawn."
     stamps = {}
@@ -116,8 +121,11 @@ def run(d, h, w, steps):
     def cb(p, i, t, kw):
         torch.cuda.synchronize(); stamps.setdefault("first_step_end", time.time()); stamps["last_step_end"] = time.time()
         return kw
-    for rep in range(2):  # the first run warms up (one step: kernels, allocator); the second is timed
+    warmup = 0.0
+    for rep in range(2):  # the first run warms up (one step: kernels, allocator, compilation); the second is timed
         stamps.clear()
+        if rep: warmup = time.time() - t_start
+        else: t_start = time.time()
         torch.cuda.synchronize(); t0 = time.time()
         with torch.no_grad():
             pe, pooled, _ = pipe.encode_prompt(prompt, prompt_2=None, device="cuda", max_sequence_length=512)
@@ -135,7 +143,8 @@ def run(d, h, w, steps):
             image = vae.decode(z, return_dict=False)[0]
         torch.cuda.synchronize(); t_vae = time.time() - t2
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9  # ru_maxrss is KiB on Linux
-    print(f"diffusers e2e {h}x{w}, {steps} steps, guidance 3.5: load {load:.1f} s, encode {t_enc*1000:.0f} ms, "
+    what = "diffusers+torch.compile" if compiled else "diffusers"
+    print(f"{what} e2e {h}x{w}, {steps} steps, guidance 3.5: load {load:.1f} s, warm-up run {warmup:.0f} s, encode {t_enc*1000:.0f} ms, "
           f"denoise {t_loop:.2f} s ({t_loop/steps*1000:.0f} ms/step), vae decode {t_vae:.2f} s ({str(vae_dtype)[6:]}), "
           f"total {t_enc + t_loop + t_vae:.2f} s; image {tuple(image.shape)}, finite {bool(torch.isfinite(image).all())}; "
           f"peak mem {torch.cuda.max_memory_allocated()/2**30:.1f} GiB; peak host RSS {rss:.1f} GB")

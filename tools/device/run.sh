@@ -148,7 +148,7 @@ if has bench && [ -f "$OUT/results.md" ]; then echo; cat "$OUT/results.md"; elif
 # E2E_CONFIGS overrides the list ("H W FRAMES STEPS" separated by commas), E2E_ATTENTION the attention precisions of
 # our runs (bf16 default; "bf16,fp8" runs both in one process, sharing the text encoder and VAE). VG_E2E_STEP_CACHES
 # (e.g. "teacache:0.08,cachedit") adds warm runs with those step caches: speed-up, steps computed, PSNR and cosine of
-# the output against the uncached run (issue 13's TeaCache / Cache-DiT benchmark).
+# the output against the uncached run (issue 13's TeaCache / Cache-DiT benchmark). E2E_SKIP_DIFFUSERS=1 runs ours only.
 # The end-to-end stages' setup: diffusers' source on PYTHONPATH, ONNX Runtime unpacked, the native library; GPU memory
 # sampled every 250 ms into $1 ($GPUMEM). `samples` counts the samples so far; `peak N` is the peak after the N-th.
 e2e_setup() {
@@ -169,8 +169,10 @@ if has e2e; then
   IFS=',' read -ra CONFIGS <<< "${E2E_CONFIGS:-480 832 17 4,480 832 81 50}"
   for cfg in "${CONFIGS[@]}"; do
     read -r H Wd F S <<< "$cfg"
-    a=$(samples); python3 .peer/bench_e2e_wan.py run "$W" $H $Wd $F $S 2>&1 | grep -E "diffusers e2e|Error|error" | tee -a "$OUT/e2e.log"
-    echo "  diffusers GPU memory used (nvidia-smi peak): $(peak $a)" | tee -a "$OUT/e2e.log"
+    if [ "${E2E_SKIP_DIFFUSERS:-0}" != 1 ]; then
+      a=$(samples); python3 .peer/bench_e2e_wan.py run "$W" $H $Wd $F $S 2>&1 | grep -E "diffusers e2e|Error|error" | tee -a "$OUT/e2e.log"
+      echo "  diffusers GPU memory used (nvidia-smi peak): $(peak $a)" | tee -a "$OUT/e2e.log"
+    fi
     a=$(samples); t0=$(date +%s)
     .publish/visualgen-bench e2e "$W/wan13b_full" /tmp/e2ecache $H $Wd $F $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2e_ours_${F}.log" 2>&1 || { status=1; tail -5 "$OUT/e2e_ours_${F}.log"; }
     grep -E "^TABLE|peak host|decode profile|decode bf16|one later chunk" "$OUT/e2e_ours_${F}.log" | tee -a "$OUT/e2e.log"
@@ -192,7 +194,8 @@ fi
 # is reused), then per configuration diffusers' FluxPipeline (bench_e2e_flux.py run) and ours (visualgen-bench e2e-flux,
 # from an empty engine cache on the first configuration). E2E_FLUX_CONFIGS overrides the list ("H W STEPS" separated by
 # commas, default "1024 1024 28"); E2E_ATTENTION the attention precisions of our runs as in the e2e stage; E2E_VAE_DTYPE
-# (fp32 | bf16) our VAE's precision (diffusers' FluxPipeline decodes in bf16). One device
+# (fp32 | bf16) our VAE's precision (diffusers' FluxPipeline decodes in bf16). Part "compiled" (not in the default list)
+# runs diffusers again with the transformer under torch.compile (its ms/step: the compiled full-depth forward). One device
 # command has 10 minutes: E2E_FLUX_PARTS (default "make diffusers ours") runs a subset, so make + diffusers and ours can
 # be two calls on the same warm machine ($VG_WORK and /tmp/e2efluxcache stay while it is held).
 if has e2eflux; then
@@ -217,6 +220,11 @@ if has e2eflux; then
       a=$(samples); python3 tools/bench/bench_e2e_flux.py run "$W" $H $Wd $S > "$OUT/e2eflux_diffusers_${H}x${Wd}_${S}.log" 2>&1 || status=1
       grep -E "diffusers e2e|Error|error" "$OUT/e2eflux_diffusers_${H}x${Wd}_${S}.log" | tail -5 | tee -a "$OUT/e2eflux.log"
       echo "  diffusers GPU memory used (nvidia-smi peak): $(peak $a)" | tee -a "$OUT/e2eflux.log"
+    fi
+    if fpart compiled; then
+      a=$(samples); FLUX_COMPILE=1 python3 tools/bench/bench_e2e_flux.py run "$W" $H $Wd $S > "$OUT/e2eflux_compiled_${H}x${Wd}_${S}.log" 2>&1 || status=1
+      grep -E "diffusers.* e2e|Error|error" "$OUT/e2eflux_compiled_${H}x${Wd}_${S}.log" | tail -5 | tee -a "$OUT/e2eflux.log"
+      echo "  diffusers+torch.compile GPU memory used (nvidia-smi peak): $(peak $a)" | tee -a "$OUT/e2eflux.log"
     fi
     fpart ours || continue
     a=$(samples); t0=$(date +%s)
@@ -276,8 +284,8 @@ if has e2eqwen; then
     fi
     if qpart ours; then
       a=$(samples); t0=$(date +%s)
-      .publish/visualgen-bench e2e-qwen "$Q" /tmp/e2eqwencache $H $Wd $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2eqwen_ours_$tag.log" 2>&1 || { status=1; grep -m4 -E "Exception|rror" "$OUT/e2eqwen_ours_$tag.log"; }
-      grep -E "^TABLE|^native-cuda also|^engines on|^offload budget|peak host" "$OUT/e2eqwen_ours_$tag.log" | tee -a "$OUT/e2eqwen.log"
+      VG_E2E_VAE_DTYPE=${E2E_VAE_DTYPE:-} .publish/visualgen-bench e2e-qwen "$Q" /tmp/e2eqwencache $H $Wd $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2eqwen_ours_$tag.log" 2>&1 || { status=1; grep -m4 -E "Exception|rror" "$OUT/e2eqwen_ours_$tag.log"; }
+      grep -E "^TABLE|^VAE|^native-cuda also|^engines on|^offload budget|peak host|^decode profile|^    " "$OUT/e2eqwen_ours_$tag.log" | tee -a "$OUT/e2eqwen.log"
       echo "  ours: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a); engine cache $(du -sb /tmp/e2eqwencache | awk '{printf "%.2f GB", $1/1e9}')" | tee -a "$OUT/e2eqwen.log"
     fi
     qpart offload || continue
@@ -289,7 +297,7 @@ if has e2eqwen; then
     a=$(samples); t0=$(date +%s); mark="$OUT/e2eqwen_warm_mark_$tag"; rm -f "$mark"
     # the GPU memory sample count when the warm run starts (the first run loads engines of sizes not seen yet before
     # releasing others: its peak is a moment over the budget)
-    .publish/visualgen-bench e2e-qwen "$Q" /tmp/e2eqwencache $H $Wd $S "$att" "$budget" 2>&1 | while IFS= read -r line; do
+    VG_E2E_VAE_DTYPE=${E2E_VAE_DTYPE:-} .publish/visualgen-bench e2e-qwen "$Q" /tmp/e2eqwencache $H $Wd $S "$att" "$budget" 2>&1 | while IFS= read -r line; do
       printf '%s\n' "$line"; if [[ $line == "offload: warm run starts"* ]]; then samples > "$mark"; fi
     done > "$OUT/e2eqwen_offload_$tag.log" || { status=1; tail -5 "$OUT/e2eqwen_offload_$tag.log"; }
     grep -E "^TABLE|^offload: nothing|peak host" "$OUT/e2eqwen_offload_$tag.log" | tee -a "$OUT/e2eqwen.log"

@@ -62,7 +62,7 @@ static class EndToEnd
         };
         return gpuMemoryGib is double gib
             ? Guarded(() => Offload(model, cacheDir, $"{height}x{width}", attentions, request, gib))
-            : Run(model, cacheDir, $"{height}x{width}", attentions, request, profile: null);
+            : Run(model, cacheDir, $"{height}x{width}", attentions, request, provider => ProfileImageDecode(provider, model, height, width));
     }
 
     /// <summary>The engine the runs use: native-cuda, or VG_E2E_ENGINE's value.</summary>
@@ -116,7 +116,7 @@ static class EndToEnd
             // the first generation loads (or builds) the engines, plans the shapes and captures the CUDA graphs; like the
             // diffusers scripts' warm-up it runs few steps when the timed run has many: two, since Qwen-Image's schedule
             // (shift_terminal) refuses a single step
-            int firstSteps = steps <= 4 ? steps : 2;
+            int firstSteps = WarmUpSteps(steps);
             double before = clock.Elapsed.TotalSeconds;
             var first = Timed(pipeline, request with { NumInferenceSteps = firstSteps });
             Console.WriteLine($"TABLE ours first run, {attention} attention ({size}, {firstSteps} steps) | encode {first.Encode:F2} s | denoise {first.Denoise:F2} s | decode {first.Decode:F2} s | total {first.Total:F2} s; process start to first step done {before + first.FirstStepAt:F1} s, to result {clock.Elapsed.TotalSeconds:F1} s");
@@ -191,7 +191,7 @@ static class EndToEnd
             nativeClasses: NativeClasses());
         var provider = new Counted(built);
         using var pipeline = ModelFamilies.CreateRegistry().Create(model, provider);
-        int steps = request.NumInferenceSteps!.Value, firstSteps = steps <= 4 ? steps : 1;
+        int steps = request.NumInferenceSteps!.Value, firstSteps = WarmUpSteps(steps);
         var first = Timed(pipeline, request with { NumInferenceSteps = firstSteps });
         Console.WriteLine($"TABLE ours offload first run, --gpu-memory {gib:F2} GiB ({size}, {firstSteps} steps) | encode {first.Encode:F2} s | denoise {first.Denoise:F2} s | decode {first.Decode:F2} s | total {first.Total:F2} s; {provider.Take()}");
         // the first run loads engines of sizes the pipeline has not seen yet before releasing others (a moment over the
@@ -252,6 +252,29 @@ static class EndToEnd
                 return text;
             }
         }
+    }
+
+    /// <summary>The first generation's step count: like the diffusers scripts' warm-up, few steps when the timed run has
+    /// many; two, since Qwen-Image's schedule (shift_terminal) refuses a single step.</summary>
+    static int WarmUpSteps(int steps) => steps <= 4 ? steps : 2;
+
+    /// <summary>The image VAE's decode (Qwen-Image: the Wan-style VAE's first-chunk decoder on one latent frame) on the
+    /// device step by step: time by kernel class, the CUDA-graph replay, the slowest steps.</summary>
+    static void ProfileImageDecode(IEngineProvider provider, string model, int height, int width)
+    {
+        var engine = provider.GetEngine(model, "vae.decoder_first", null);
+        if (engine is not CudaEngine cuda)
+        {
+            Console.WriteLine($"decode profile: vae.decoder_first runs on {engine.GetType().Name}, not the native engine: not profiled");
+            return;
+        }
+        var shapes = new Dictionary<string, long[]> { [WanVaeDecoder.LatentsInput] = [1, 16, 1, height / 8, width / 8] };
+        var steps = cuda.ProfileSteps(shapes);
+        Console.WriteLine($"decode profile ({height}x{width}, one latent frame) on the device: " +
+            string.Join(", ", steps.GroupBy(x => x.Kind).Select(g => $"{g.Key} {g.Sum(x => x.Ms):F1} ms ({g.Count()})")) +
+            $"; total {steps.Sum(x => x.Ms):F1} ms, graph replay {cuda.TimeForward(shapes, 1, 3, true):F1} ms; engine {cuda.DeviceBytes / 1e9:F2} GB on the GPU");
+        foreach (var (name, kind, detail, ms) in steps.OrderByDescending(x => x.Ms).Take(15))
+            Console.WriteLine($"    {ms,8:F2} ms  {kind,-9} {name} {detail}");
     }
 
     /// <summary>Each component loaded once for the whole run (the provider loads an engine on every request).</summary>
