@@ -271,7 +271,7 @@ VG_API vg_status vg_attention_plan_describe(vg_attention_plan plan, char* buf, s
  *     fp32), P quantized to E4M3 with the fixed factor 448 (P is in [0, 1]), O += P_fp8·V_fp8 with fp32
  *     accumulation (each key block's product summed into the running output in fp32 by the SM's
  *     FMA units, not inside the tensor core), out = O / l · v_scale as bf16.
- * block_q, block_k: 64 or 128 each (0 = the default 128 / 64); the plan records which it runs.
+ * block_q, block_k: 64 or 128 each (0 = the default 64 / 64); the plan records which it runs.
  * The workspace (vg_sage_attention_plan_workspace_size) holds the quantized q/k/v and their scales.
  * ---------------------------------------------------------------------------------------------- */
 
@@ -283,7 +283,7 @@ typedef struct vg_sage_attention_desc {
     int64_t v_strides[4];
     int64_t out_strides[4];
     float scale;            /* softmax scale; 0 = 1/sqrt(head_dim) */
-    int32_t block_q;        /* queries per CTA: 64 or 128; 0 = 128 */
+    int32_t block_q;        /* queries per CTA (16 per warp): 64 or 128; 0 = 64 */
     int32_t block_k;        /* keys per main-loop step: 64 or 128; 0 = 64 */
 } vg_sage_attention_desc;
 

@@ -112,7 +112,7 @@ __global__ void __launch_bounds__(256) sage_kv_stats(const __nv_bfloat16* __rest
     __shared__ float smax[256 * 8];
     const int tid = threadIdx.x, cv = tid % kVpr, r = tid / kVpr;
     const int64_t bh = blockIdx.y, b = bh / kv_heads, hk = bh % kv_heads;
-    const int64_t s0 = static_cast<int64_t>(blockIdx.x) * kStatTokens, s1 = min(s0 + kStatTokens, skv);
+    const int64_t s0 = static_cast<int64_t>(blockIdx.x) * kStatTokens, s1 = s0 + kStatTokens < skv ? s0 + kStatTokens : skv;
     float sum[8] = {}, mx[8] = {};
     for (int64_t s = s0 + r; s < s1; s += kRows) {
         float kv[8], vv[8];
@@ -411,6 +411,7 @@ __global__ void __launch_bounds__(BQ * 2) sage_attend(AttendParams p) {
     constexpr int kVStride = BK + 16; // bytes per vt row
     constexpr int kNT = BK / 8;       // S n-tiles per key block
     constexpr int kDT = D / 8;        // O n-tiles
+    static_assert(BK * D / 16 % kThreads == 0 && D * BK / 16 % kThreads == 0, "whole cp.async rounds");
     extern __shared__ __align__(16) uint8_t smem[];
     uint8_t* s_k = smem;                           // [2][BK][kKStride]
     uint8_t* s_v = smem + 2 * BK * kKStride;       // [2][D][kVStride]
@@ -441,15 +442,15 @@ __global__ void __launch_bounds__(BQ * 2) sage_attend(AttendParams p) {
         const int8_t* kg = k_src + kb * BK * D;
         uint8_t* ks = s_k + stage * BK * kKStride;
 #pragma unroll
-        for (int i = tid; i < BK * D / 16; i += kThreads) {
-            const int r = i / (D / 16), c = i % (D / 16);
+        for (int it = 0; it < BK * D / 16 / kThreads; ++it) {  // exact: 256..1024 chunks over 128 or 256 threads
+            const int i = tid + it * kThreads, r = i / (D / 16), c = i % (D / 16);
             cp_async16(ks + r * kKStride + c * 16, kg + r * D + c * 16);
         }
         const uint8_t* vg_ = v_src + kb * BK;
         uint8_t* vs = s_v + stage * D * kVStride;
 #pragma unroll
-        for (int i = tid; i < D * BK / 16; i += kThreads) {
-            const int r = i / (BK / 16), c = i % (BK / 16);
+        for (int it = 0; it < D * BK / 16 / kThreads; ++it) {
+            const int i = tid + it * kThreads, r = i / (BK / 16), c = i % (BK / 16);
             cp_async16(vs + r * kVStride + c * 16, vg_ + r * p.skv_pad + c * 16);
         }
     };
@@ -698,7 +699,7 @@ VG_API vg_status vg_sage_attention_plan_create(vg_context ctx, const vg_sage_att
     if (d.head_dim != 64 && d.head_dim != 128)
         return unsupported("head_dim " + std::to_string(d.head_dim) +
                            " has no Sage kernel (64 and 128 are compiled; use the cuDNN attention for others)");
-    if (d.block_q == 0) d.block_q = 128;
+    if (d.block_q == 0) d.block_q = 64;  // 4 warps: at ~170 registers, three CTAs (12 warps) fit an SM
     if (d.block_k == 0) d.block_k = 64;
     if ((d.block_q != 64 && d.block_q != 128) || (d.block_k != 64 && d.block_k != 128))
         return bad("block_q and block_k must be 64 or 128 (0 = default), got " + std::to_string(d.block_q) + " and " +

@@ -74,7 +74,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
     /// <summary>Self-attention in FP8 (<see cref="AttentionPrecision.Fp8"/>), Sage-style INT8/FP8
     /// (<see cref="AttentionPrecision.Sage"/>) or bf16.</summary>
     public AttentionPrecision Attention { get; init; }
-    /// <summary>Queries per CTA of the Sage kernel (64 or 128; 0 = the library's default, 128).</summary>
+    /// <summary>Queries per CTA of the Sage kernel (64 or 128; 0 = the library's default, 64).</summary>
     public int SageBlockQ { get; init; }
     /// <summary>Keys per main-loop step of the Sage kernel (64 or 128; 0 = the library's default, 64).</summary>
     public int SageBlockK { get; init; }
@@ -180,7 +180,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
         if (_sage.TryGetValue(key, out var p)) return p;
         if (DryRun)
             return _sage[key] = new SageAttentionPlan(key, null!, SageWorkspaceBytes(b, h, hkv, sq, skv, d),
-                SageBlockQ == 0 ? 128 : SageBlockQ, SageBlockK == 0 ? 64 : SageBlockK);
+                SageBlockQ == 0 ? 64 : SageBlockQ, SageBlockK == 0 ? 64 : SageBlockK);
         var desc = new SageAttentionDesc
         {
             StructSize = (uint)sizeof(SageAttentionDesc), Batch = b, Heads = h, KvHeads = hkv, QLen = sq, KvLen = skv,

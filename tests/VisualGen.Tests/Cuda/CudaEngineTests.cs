@@ -281,7 +281,7 @@ public class CudaPlannerTests
         // K-mean partials (attention_sage.cu's layout)
         Assert.Equal(305_405_952L, p.WorkspaceBytes);
         var d = new EngineResources { Attention = AttentionPrecision.Sage }.SagePlan(1, 2, 2, 18, 18, 64, 0);
-        Assert.Equal((128, 64), (d.BlockQ, d.BlockK));
+        Assert.Equal((64, 64), (d.BlockQ, d.BlockK));
         Assert.Equal(51_712L, d.WorkspaceBytes);
     }
 
