@@ -54,6 +54,7 @@ fi
 # Sage-style quantized attention alone (issue 13): its correctness checks (vs its own fp32 emulation and fp32 SDPA, cosine
 # at Wan's shape, K smoothing) and its benchmark against cuDNN bf16 and per-tensor FP8 at Wan 1.3B and FLUX shapes.
 if has sage; then
+  python3 native/tests/sage_fragments.py | tail -1 || status=1
   python3 native/tests/check_kernels.py --lib "$LIB" --only sage > "$OUT/sage_check.log" 2>&1 || status=1
   grep -E "^(PASS|FAIL|INFO|correctness)" "$OUT/sage_check.log"; tail -3 "$OUT/sage_check.log" | grep -i -E "error|Traceback" || true
   python3 tools/bench/bench_native.py --lib "$LIB" --only sage --md "$OUT/sage_results.md" > "$OUT/sage_bench.log" 2>&1 || status=1
