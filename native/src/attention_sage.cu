@@ -39,7 +39,9 @@
 
 // mma.sync with e4m3 operands is PTX ISA 8.4 (CUDA 12.4). An older nvcc still compiles (and so checks) the rest of
 // this file; the plan then refuses to run (VG_ERROR_NOT_SUPPORTED).
-#if defined(__CUDACC_VER_MAJOR__) && (__CUDACC_VER_MAJOR__ > 12 || (__CUDACC_VER_MAJOR__ == 12 && __CUDACC_VER_MINOR__ >= 4))
+// (VG_SAGE_FORCE_FP8_MMA: emit the instruction anyway, to inspect the PTX an older nvcc generates with `nvcc -ptx`.)
+#if defined(VG_SAGE_FORCE_FP8_MMA) || \
+    (defined(__CUDACC_VER_MAJOR__) && (__CUDACC_VER_MAJOR__ > 12 || (__CUDACC_VER_MAJOR__ == 12 && __CUDACC_VER_MINOR__ >= 4)))
 #define VG_SAGE_HAS_FP8_MMA 1
 #else
 #define VG_SAGE_HAS_FP8_MMA 0
