@@ -260,7 +260,7 @@ VG_API vg_status vg_attention_plan_describe(vg_attention_plan plan, char* buf, s
  * GQA when kv_heads < heads, q_len may differ from kv_len. head_dim 64 or 128 only.
  *
  * A run is two phases on `stream`, both capture-safe (no allocation, no host sync):
- *  1. quantize (four small kernels): K is smoothed (the per-(batch, kv head) mean of K over the sequence
+ *  1. quantize (five small kernels): K is smoothed (the per-(batch, kv head) mean of K over the sequence
  *     is subtracted: q·(k − mean) differs from q·k by a constant per query row, which softmax ignores);
  *     Q to INT8 per 16 tokens per head (symmetric, scale max|x|/127, round to nearest; the softmax scale
  *     and log2(e) are folded into Q's scale), smoothed K to INT8 per 64 tokens per kv head, V to FP8 E4M3
@@ -273,6 +273,7 @@ VG_API vg_status vg_attention_plan_describe(vg_attention_plan plan, char* buf, s
  *     FMA units, not inside the tensor core), out = O / l · v_scale as bf16.
  * block_q, block_k: 64 or 128 each (0 = the default 64 / 64); the plan records which it runs.
  * The workspace (vg_sage_attention_plan_workspace_size) holds the quantized q/k/v and their scales.
+ * Deterministic: the same inputs give the same bytes (no atomics).
  * ---------------------------------------------------------------------------------------------- */
 
 typedef struct vg_sage_attention_desc {
