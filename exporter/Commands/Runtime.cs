@@ -60,17 +60,19 @@ public static class Runtime
 
     public enum NativePrecision { Bf16, Float32 }
 
-    /// <summary>--attention: "bf16" (default) or "fp8" (self-attention in FP8 on the native CUDA engine).</summary>
+    /// <summary>--attention: "bf16" (default), "fp8" (self-attention in FP8 with per-tensor scales, cuDNN) or "sage"
+    /// (Sage-style self-attention: INT8 Q·Kᵀ with smoothed K, FP8 P·V), the last two on the native CUDA engine.</summary>
     public static AttentionPrecision Attention(string? attentionFlag, string? engineFlag)
     {
         var precision = (attentionFlag ?? "bf16") switch
         {
             "bf16" => AttentionPrecision.Bf16,
             "fp8" => AttentionPrecision.Fp8,
-            var other => throw new UsageException($"unknown attention precision '{other}'; available: bf16, fp8"),
+            "sage" => AttentionPrecision.Sage,
+            var other => throw new UsageException($"unknown attention precision '{other}'; available: bf16, fp8, sage"),
         };
-        if (precision == AttentionPrecision.Fp8 && engineFlag != "native-cuda")
-            throw new UsageException($"--attention fp8 runs on the native CUDA engine; add --engine native-cuda (the engine is {engineFlag ?? "ort-cpu"})");
+        if (precision != AttentionPrecision.Bf16 && engineFlag != "native-cuda")
+            throw new UsageException($"--attention {attentionFlag} runs on the native CUDA engine; add --engine native-cuda (the engine is {engineFlag ?? "ort-cpu"})");
         return precision;
     }
 

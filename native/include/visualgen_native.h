@@ -186,7 +186,7 @@ VG_API vg_status vg_gemm_run(vg_gemm_plan plan, const void* a, const void* w, co
  * (dequantize it with vg_dequantize_fp8 and the same block). Since every output row is a convex
  * combination of v rows, |out| <= max|v|: v's own block is a valid out_scale. P (the softmax
  * probabilities, in [0, 1]) is quantized with the fixed factor 448. Scale pointers must be NULL for
- * the bf16/fp16 kernel. Sage-style per-block scales would be a further kernel variant.
+ * the bf16/fp16 kernel. Sage-style per-block scales are their own plan (vg_sage_attention_*, below).
  * ---------------------------------------------------------------------------------------------- */
 
 typedef enum vg_attention_kernel {
@@ -251,6 +251,72 @@ VG_API vg_status vg_attention_plan_tune(vg_attention_plan plan, const vg_attenti
 /* One line for logs: the chosen candidate, then every candidate with its time (once tuned) and its
  * workspace bytes. Writes at most `bytes` bytes including the NUL (truncates). */
 VG_API vg_status vg_attention_plan_describe(vg_attention_plan plan, char* buf, size_t bytes);
+
+/* ------------------------------------------------------------------------------------------------
+ * Sage-style quantized attention (SageAttention2's algorithm, our own kernel; Hopper, sm_90):
+ * out = softmax(scale · q·kᵀ) · v with INT8 Q·Kᵀ and FP8 P·V on mma.sync tensor cores, fp32 softmax.
+ * q, k, v and out are bf16 in the same logical (b, s, h, d) order and strides as vg_attention_desc
+ * (all strides 0 = contiguous [B, S, H, D]; dim stride 1; b/s/h strides multiples of 8 elements),
+ * GQA when kv_heads < heads, q_len may differ from kv_len. head_dim 64 or 128 only.
+ *
+ * A run is two phases on `stream`, both capture-safe (no allocation, no host sync):
+ *  1. quantize (five small kernels): K is smoothed (the per-(batch, kv head) mean of K over the sequence
+ *     is subtracted: q·(k − mean) differs from q·k by a constant per query row, which softmax ignores);
+ *     Q to INT8 per 16 tokens per head (symmetric, scale max|x|/127, round to nearest; the softmax scale
+ *     and log2(e) are folded into Q's scale), smoothed K to INT8 per 64 tokens per kv head, V to FP8 E4M3
+ *     per channel (one scale max|v[:, d]|/448 per (batch, kv head, head_dim column) over the sequence),
+ *     stored transposed [d][key] for the P·V product;
+ *  2. attend: per CTA block_q queries of one (batch, head), a loop over key blocks of block_k:
+ *     S = Q_i8·K_i8ᵀ (int32, exact), dequantized per (16 queries × 64 keys) tile, online softmax (exp2,
+ *     fp32), P quantized to E4M3 with the fixed factor 448 (P is in [0, 1]), O += P_fp8·V_fp8 with fp32
+ *     accumulation (each key block's product summed into the running output in fp32 by the SM's
+ *     FMA units, not inside the tensor core), out = O / l · v_scale as bf16.
+ * block_q, block_k: 64 or 128 each (0 = the default 64 / 64); the plan records which it runs.
+ * The workspace (vg_sage_attention_plan_workspace_size) holds the quantized q/k/v and their scales.
+ * Deterministic: the same inputs give the same bytes (no atomics).
+ * ---------------------------------------------------------------------------------------------- */
+
+typedef struct vg_sage_attention_desc {
+    uint32_t struct_size;   /* sizeof(vg_sage_attention_desc) */
+    int64_t batch, heads, kv_heads, q_len, kv_len, head_dim; /* kv_heads 0 = heads */
+    int64_t q_strides[4];   /* (b, s, h, d) element strides; all 0 = contiguous [B, S, H, D] */
+    int64_t k_strides[4];
+    int64_t v_strides[4];
+    int64_t out_strides[4];
+    float scale;            /* softmax scale; 0 = 1/sqrt(head_dim) */
+    int32_t block_q;        /* queries per CTA (16 per warp): 64 or 128; 0 = 64 */
+    int32_t block_k;        /* keys per main-loop step: 64 or 128; 0 = 64 */
+} vg_sage_attention_desc;
+
+typedef struct vg_sage_attention_args {
+    uint32_t struct_size;   /* sizeof(vg_sage_attention_args) */
+    const void* q;          /* bf16; needed by VG_SAGE_PHASE_ALL and VG_SAGE_PHASE_QUANTIZE */
+    const void* k;
+    const void* v;
+    void* out;              /* bf16; needed by VG_SAGE_PHASE_ALL and VG_SAGE_PHASE_ATTEND */
+    void* workspace;        /* 16-byte aligned, at least vg_sage_attention_plan_workspace_size bytes */
+    size_t workspace_bytes;
+} vg_sage_attention_args;
+
+typedef enum vg_sage_phase {
+    VG_SAGE_PHASE_ALL = 0,      /* quantize, then attend: what the engine runs */
+    VG_SAGE_PHASE_QUANTIZE = 1, /* only the pre-pass (writes the workspace) */
+    VG_SAGE_PHASE_ATTEND = 2    /* only the main kernel (reads the workspace of an earlier quantize) */
+} vg_sage_phase;
+
+typedef struct vg_sage_attention_plan_t* vg_sage_attention_plan;
+
+/* Validates the shape (VG_ERROR_NOT_SUPPORTED for head_dim other than 64/128 or a device below
+ * compute capability 9.0) and sets the kernels' shared-memory limits. Synchronous, allocates nothing
+ * on the device. */
+VG_API vg_status vg_sage_attention_plan_create(vg_context ctx, const vg_sage_attention_desc* desc,
+                                               vg_sage_attention_plan* out);
+VG_API vg_status vg_sage_attention_plan_destroy(vg_sage_attention_plan plan); /* NULL is accepted */
+VG_API vg_status vg_sage_attention_plan_workspace_size(vg_sage_attention_plan plan, size_t* bytes);
+/* The block sizes the plan runs (block_q, block_k; either pointer may be NULL). */
+VG_API vg_status vg_sage_attention_plan_blocks(vg_sage_attention_plan plan, int32_t* block_q, int32_t* block_k);
+VG_API vg_status vg_sage_attention_run(vg_sage_attention_plan plan, const vg_sage_attention_args* args,
+                                       vg_sage_phase phase, void* stream);
 
 /* ------------------------------------------------------------------------------------------------
  * FP8 (E4M3) quantization with one scale per tensor, computed on the device (no host sync, so it

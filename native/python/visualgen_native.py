@@ -9,6 +9,7 @@ FP8_SCALE_FLOATS, FP8_DEQUANT, FP8_AMAX, FP8_QUANT = 8, 0, 2, 4
 WEIGHT_NK, WEIGHT_KN = 0, 1
 EPI_NONE, EPI_BIAS, EPI_GELU, EPI_BIAS_GELU = 0, 1, 2, 3
 ATTN_AUTO, ATTN_CUDNN, ATTN_CUDNN_FP8 = 0, 1, 2
+SAGE_PHASE_ALL, SAGE_PHASE_QUANTIZE, SAGE_PHASE_ATTEND = 0, 1, 2
 NORM_LAYER, NORM_RMS = 0, 1
 GELU_TANH, GELU_ERF, SILU, IDENTITY = 0, 1, 2, 3
 ADD, MUL, SUB = 0, 1, 2
@@ -55,6 +56,18 @@ class AttentionArgs(C.Structure):
     _fields_ = [("struct_size", C.c_uint32), ("q", C.c_void_p), ("k", C.c_void_p), ("v", C.c_void_p),
                 ("out", C.c_void_p), ("q_scale", C.c_void_p), ("k_scale", C.c_void_p), ("v_scale", C.c_void_p),
                 ("out_scale", C.c_void_p), ("workspace", C.c_void_p), ("workspace_bytes", C.c_size_t)]
+
+
+class SageAttentionDesc(C.Structure):
+    _fields_ = [("struct_size", C.c_uint32), ("batch", C.c_int64), ("heads", C.c_int64), ("kv_heads", C.c_int64),
+                ("q_len", C.c_int64), ("kv_len", C.c_int64), ("head_dim", C.c_int64),
+                ("q_strides", C.c_int64 * 4), ("k_strides", C.c_int64 * 4), ("v_strides", C.c_int64 * 4),
+                ("out_strides", C.c_int64 * 4), ("scale", C.c_float), ("block_q", C.c_int32), ("block_k", C.c_int32)]
+
+
+class SageAttentionArgs(C.Structure):
+    _fields_ = [("struct_size", C.c_uint32), ("q", C.c_void_p), ("k", C.c_void_p), ("v", C.c_void_p),
+                ("out", C.c_void_p), ("workspace", C.c_void_p), ("workspace_bytes", C.c_size_t)]
 
 
 class NdTensor(C.Structure):
@@ -114,6 +127,11 @@ class Native:
             "vg_attention_plan_workspace_size": [vp, C.POINTER(sz)],
             "vg_attention_plan_kernel": [vp, C.POINTER(i32)],
             "vg_attention_run": [vp, C.POINTER(AttentionArgs), vp],
+            "vg_sage_attention_plan_create": [vp, C.POINTER(SageAttentionDesc), C.POINTER(vp)],
+            "vg_sage_attention_plan_destroy": [vp],
+            "vg_sage_attention_plan_workspace_size": [vp, C.POINTER(sz)],
+            "vg_sage_attention_plan_blocks": [vp, C.POINTER(i32), C.POINTER(i32)],
+            "vg_sage_attention_run": [vp, C.POINTER(SageAttentionArgs), i32, vp],
             "vg_norm_modulate": [i32, vp, i32, i64, vp, i32, i64, i64, i64, i64, f32, vp, vp, i32,
                                  C.POINTER(RowVector), C.POINTER(RowVector), vp],
             "vg_rmsnorm_rope": [vp, i64, vp, i64, i64, i64, i64, i64, i32, f32, vp, i32, vp, vp, i64, vp],
@@ -217,6 +235,32 @@ class Native:
         a = AttentionArgs(C.sizeof(AttentionArgs), q.data_ptr(), k.data_ptr(), v.data_ptr(), out.data_ptr(),
                           *sp, None if ws is None else ws.data_ptr(), 0 if ws is None else ws.numel())
         self.call("vg_attention_run", plan, C.byref(a), C.c_void_p(stream))
+
+    # ---- Sage-style quantized attention (bf16 in and out) ----
+    def sage_plan(self, b, h, sq, skv, d, q_strides=(0, 0, 0, 0), k_strides=(0, 0, 0, 0), v_strides=(0, 0, 0, 0),
+                  o_strides=(0, 0, 0, 0), kv_heads=0, scale=0.0, block_q=0, block_k=0):
+        arr = C.c_int64 * 4
+        desc = SageAttentionDesc(C.sizeof(SageAttentionDesc), b, h, kv_heads, sq, skv, d, arr(*q_strides),
+                                 arr(*k_strides), arr(*v_strides), arr(*o_strides), scale, block_q, block_k)
+        p = C.c_void_p()
+        self.call("vg_sage_attention_plan_create", self.ctx, C.byref(desc), C.byref(p))
+        return p
+
+    def sage_workspace(self, plan):
+        s = C.c_size_t()
+        self.call("vg_sage_attention_plan_workspace_size", plan, C.byref(s))
+        return s.value
+
+    def sage_blocks(self, plan):
+        bq, bk = C.c_int32(), C.c_int32()
+        self.call("vg_sage_attention_plan_blocks", plan, C.byref(bq), C.byref(bk))
+        return bq.value, bk.value
+
+    def sage_run(self, plan, q, k, v, out, ws, phase=SAGE_PHASE_ALL, stream=0):
+        """q/k/v may be None for SAGE_PHASE_ATTEND, out for SAGE_PHASE_QUANTIZE; ws a uint8 tensor."""
+        p = lambda t: None if t is None else t.data_ptr()  # noqa: E731
+        a = SageAttentionArgs(C.sizeof(SageAttentionArgs), p(q), p(k), p(v), p(out), p(ws), 0 if ws is None else ws.numel())
+        self.call("vg_sage_attention_run", plan, C.byref(a), phase, C.c_void_p(stream))
 
     # ---- N-d elementwise (op 0 = copy) ----
     def nd_copy(self, sizes, out, out_offset, out_strides, a, a_offset, a_strides, stream=0):

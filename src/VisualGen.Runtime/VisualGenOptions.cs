@@ -21,7 +21,8 @@ public sealed record VisualGenOptions
     /// <summary>The engine cache folder; null: $VISUALGEN_CACHE, else ~/.cache/visualgen/engines.</summary>
     public string? EngineCacheDirectory { get; init; }
 
-    /// <summary>Self-attention precision; <see cref="AttentionPrecision.Fp8"/> needs the "native-cuda" engine.</summary>
+    /// <summary>Self-attention precision; <see cref="AttentionPrecision.Fp8"/> and <see cref="AttentionPrecision.Sage"/> need
+    /// the "native-cuda" engine.</summary>
     public AttentionPrecision Attention { get; init; } = AttentionPrecision.Bf16;
 
     /// <summary>The VAEs' precision on the native CUDA engine: "fp32" (default, as diffusers runs them) or "bf16".</summary>
@@ -44,7 +45,7 @@ public sealed record VisualGenOptions
     {
         Engine = config.Engine ?? OrtCpu,
         EngineCacheDirectory = config.EngineCache,
-        Attention = config.Attention.Precision == "fp8" ? AttentionPrecision.Fp8 : AttentionPrecision.Bf16,
+        Attention = config.Attention.Precision switch { "fp8" => AttentionPrecision.Fp8, "sage" => AttentionPrecision.Sage, _ => AttentionPrecision.Bf16 },
         VaeDtype = config.VaeDtype ?? "fp32",
         GpuMemoryBudget = config.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null,
         Quantization = config.Quantization,
@@ -56,9 +57,9 @@ public sealed record VisualGenOptions
         if (Engine is not (OrtCpu or OrtCuda or NativeCuda))
             throw new ArgumentException($"unknown engine '{Engine}'; set {nameof(Engine)} to one of: {OrtCpu}, {OrtCuda}, {NativeCuda}", nameof(Engine));
         if (!Enum.IsDefined(Attention))
-            throw new ArgumentException($"unknown attention precision {(int)Attention}; use {nameof(AttentionPrecision)}.Bf16 or .Fp8", nameof(Attention));
-        if (Attention == AttentionPrecision.Fp8 && Engine != NativeCuda)
-            throw new ArgumentException($"FP8 attention runs on the native CUDA engine; set {nameof(Engine)} = \"{NativeCuda}\" (it is \"{Engine}\")", nameof(Attention));
+            throw new ArgumentException($"unknown attention precision {(int)Attention}; use {nameof(AttentionPrecision)}.Bf16, .Fp8 or .Sage", nameof(Attention));
+        if (Attention != AttentionPrecision.Bf16 && Engine != NativeCuda)
+            throw new ArgumentException($"{(Attention == AttentionPrecision.Sage ? "Sage" : "FP8")} attention runs on the native CUDA engine; set {nameof(Engine)} = \"{NativeCuda}\" (it is \"{Engine}\")", nameof(Attention));
         if (VaeDtype is not ("fp32" or "bf16"))
             throw new ArgumentException($"unknown VAE dtype '{VaeDtype}'; set {nameof(VaeDtype)} to \"fp32\" or \"bf16\"", nameof(VaeDtype));
         if (VaeDtype == "bf16" && Engine != NativeCuda)

@@ -1,7 +1,8 @@
 """Benchmark of libvisualgen_native.so against PyTorch on the same GPU, same run: bf16 GEMM ceiling,
 Wan 2.1 1.3B GEMM shapes (M = 2 * 32760 tokens), FP8 GEMMs (per tensor, 128x128 blocks) against bf16 at the
 same shapes, attention at Wan shapes (self [2,12,32760,128],
-cross q 32760 / kv 512) against torch SDPA's cuDNN and flash backends, and the fused memory-bound
+cross q 32760 / kv 512) against torch SDPA's cuDNN and flash backends, Sage-style quantized attention against the
+bf16 and per-tensor FP8 cuDNN kernels (--only sage), and the fused memory-bound
 kernels against their eager PyTorch equivalents. Median of CUDA-event timings after warm-up.
 Prints a markdown table last and writes it to --md.
 
@@ -230,11 +231,93 @@ def bench_fused(vg):
     add("fused", "ours gelu_tanh [65520,8960]", ms, 2 * xc.numel() * 2 * 1e3, "GB/s", t_ms)
 
 
+sage_rows = []
+
+
+def bench_sage(vg):
+    """Sage-style quantized attention (INT8 Q·Kᵀ, FP8 P·V) against cuDNN bf16 and today's per-tensor FP8 path (its
+    quantize and dequantize included, as the engine runs it), at Wan 2.1 1.3B self-attention (CFG batch 2, 480p 81
+    frames) and a FLUX.1 joint-attention shape. Sage is timed whole (pre-pass included) for every compiled block size,
+    and the default blocks' pre-pass and main kernel separately. Cosine against the bf16 cuDNN output."""
+    def cos(a, b):
+        a, b = a.double().flatten(), b.double().flatten()
+        return (a @ b / (a.norm() * b.norm())).item()
+
+    for name, B, S, H, D in [("wan1.3B self", 2, 32760, 12, 128), ("flux joint", 1, 4608, 24, 128)]:
+        flops = 4 * B * H * S * S * D
+        q, k, v = (torch.randn(B, S, H, D, device=dev, dtype=torch.bfloat16) for _ in range(3))
+
+        def row(what, ms, cosine, base, work=flops):
+            sage_rows.append((name, what, ms, work / ms / 1e9 if work else None, base / ms if base else None, cosine))
+            add("sage", f"{what} {name} B{B} S{S} H{H} D{D}", ms, work, "TFLOP/s")
+
+        ref = torch.empty(B, S, H, D, device=dev, dtype=torch.bfloat16)
+        plan = vg.attention_plan(B, H, S, S, D)
+        ws = torch.empty(max(vg.attention_workspace(plan), 1), device=dev, dtype=torch.uint8)
+        base = bench(lambda: vg.attention_run(plan, q, k, v, ref, ws), 2, 5)
+        torch.cuda.synchronize()
+        row("bf16 cuDNN", base, 1.0, base)
+        vg.call("vg_attention_plan_destroy", plan)
+
+        try:
+            q8, k8, v8, o8 = (torch.empty(B, S, H, D, device=dev, dtype=torch.float8_e4m3fn) for _ in range(4))
+            blocks = [torch.empty(vgn.FP8_SCALE_FLOATS, device=dev, dtype=torch.float32) for _ in range(3)]
+            plan = vg.attention_plan(B, H, S, S, D, dtype=vgn.FP8_E4M3)
+            ws = torch.empty(max(vg.attention_workspace(plan), 1), device=dev, dtype=torch.uint8)
+            out = torch.empty_like(ref)
+
+            def fp8_run():
+                for x, x8, blk in ((q, q8, blocks[0]), (k, k8, blocks[1]), (v, v8, blocks[2])):
+                    vg.quantize_fp8(x, x8, blk)
+                vg.attention_run(plan, q8, k8, v8, o8, ws, scales=(blocks[0], blocks[1], blocks[2], blocks[2]))
+                vg.dequantize_fp8(o8, blocks[2], out)
+            ms = bench(fp8_run, 2, 5)
+            fp8_run()
+            torch.cuda.synchronize()
+            row("FP8 per-tensor cuDNN (quantize included)", ms, cos(out, ref), base)
+            vg.call("vg_attention_plan_destroy", plan)
+            del q8, k8, v8, o8, out
+        except vgn.VgError as e:
+            print(f"  FP8 per-tensor path not runnable: {e}")
+
+        for bq, bk in [(64, 64), (128, 64), (64, 128), (128, 128)]:
+            try:
+                plan = vg.sage_plan(B, H, S, S, D, block_q=bq, block_k=bk)
+            except vgn.VgError as e:
+                print(f"  Sage {bq}x{bk}: {e}")
+                continue
+            ws = torch.empty(vg.sage_workspace(plan), device=dev, dtype=torch.uint8)
+            out = torch.empty_like(ref)
+            ms = bench(lambda: vg.sage_run(plan, q, k, v, out, ws), 2, 5)
+            vg.sage_run(plan, q, k, v, out, ws)
+            torch.cuda.synchronize()
+            c = cos(out, ref)
+            row(f"Sage {bq}x{bk} (pre-pass included)", ms, c, base)
+            if (bq, bk) == (64, 64):  # the default: phases apart
+                ms_q = bench(lambda: vg.sage_run(plan, q, k, v, None, ws, phase=vgn.SAGE_PHASE_QUANTIZE), 2, 5)
+                row(f"Sage {bq}x{bk} pre-pass only (workspace {ws.numel() / 2**20:.0f} MiB)", ms_q, None, None, 0)
+                ms_a = bench(lambda: vg.sage_run(plan, None, None, None, out, ws, phase=vgn.SAGE_PHASE_ATTEND), 2, 5)
+                row(f"Sage {bq}x{bk} main kernel only", ms_a, c, base)
+            vg.call("vg_sage_attention_plan_destroy", plan)
+            del out, ws
+        del q, k, v, ref
+        torch.cuda.empty_cache()
+
+
+def sage_table():
+    lines = ["", "| shape | kernel | ms | TFLOP/s (4·B·H·S²·D) | speed vs bf16 | cosine vs bf16 |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for shape, what, ms, tf, speed, c in sage_rows:
+        lines.append(f"| {shape} | {what} | {ms:.3f} | {'' if tf is None else f'{tf:.0f}'} | {'' if speed is None else f'{speed:.2f}x'} | "
+                     f"{'' if c is None else f'{c:.6f}'} |")
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", required=True)
     ap.add_argument("--md", default=None)
-    ap.add_argument("--only", default="gemm,fp8gemm,attention,fused")
+    ap.add_argument("--only", default="gemm,fp8gemm,attention,sage,fused")
     args = ap.parse_args()
     torch.manual_seed(0)
     vg = vgn.Native(args.lib)
@@ -249,6 +332,8 @@ def main():
         bench_fp8_gemm(vg)
     if "attention" in only:
         bench_attention(vg)
+    if "sage" in only:
+        bench_sage(vg)
     if "fused" in only:
         bench_fused(vg)
     lines = [f"device: {gpu}; torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}); "
@@ -256,6 +341,8 @@ def main():
              "", "| group | what | ms | rate | ours/torch speed |", "| --- | --- | ---: | ---: | ---: |"]
     for g, w, ms, rate, unit, ratio in rows:
         lines.append(f"| {g} | {w} | {ms:.3f} | {rate:.0f} {unit} | {'' if ratio is None else f'{ratio:.2f}x'} |")
+    if sage_rows:
+        lines += sage_table()
     table = "\n".join(lines)
     if args.md:
         with open(args.md, "w") as f:

@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux e2eqwen quant goldens (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench sage engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux e2eqwen quant goldens (default: build check bench)
 #
 # carry (tools/device/prepare_carry.sh builds them): .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -49,6 +49,16 @@ if has bench; then
     native/build/abi_smoke bench > "$OUT/abi_smoke.log" 2>&1 || status=1
     grep "abi_smoke" "$OUT/abi_smoke.log" | sed 's/^/    /' >> "$OUT/results.md"
   fi
+fi
+
+# Sage-style quantized attention alone (issue 13): its correctness checks (vs its own fp32 emulation and fp32 SDPA, cosine
+# at Wan's shape, K smoothing) and its benchmark against cuDNN bf16 and per-tensor FP8 at Wan 1.3B and FLUX shapes.
+if has sage; then
+  python3 native/tests/sage_fragments.py | tail -1 || status=1
+  python3 native/tests/check_kernels.py --lib "$LIB" --only sage > "$OUT/sage_check.log" 2>&1 || status=1
+  grep -E "^(PASS|FAIL|INFO|correctness)" "$OUT/sage_check.log"; tail -3 "$OUT/sage_check.log" | grep -i -E "error|Traceback" || true
+  python3 tools/bench/bench_native.py --lib "$LIB" --only sage --md "$OUT/sage_results.md" > "$OUT/sage_bench.log" 2>&1 || status=1
+  if [ -f "$OUT/sage_results.md" ]; then cat "$OUT/sage_results.md"; else tail -20 "$OUT/sage_bench.log"; fi
 fi
 
 # The native CUDA engine end to end (carry .publish = self-contained tools/bench/VisualGen.Bench, .peer = shared/peer
@@ -146,7 +156,7 @@ if has bench && [ -f "$OUT/results.md" ]; then echo; cat "$OUT/results.md"; elif
 # and conformance/wan21_t2v's tokenizer): diffusers (bench_e2e_wan.py) and ours (visualgen-bench e2e) in one call, the
 # 480x832x17 4-step configuration (ours from an empty engine cache: the cold first run) and 480x832x81 50 steps.
 # E2E_CONFIGS overrides the list ("H W FRAMES STEPS" separated by commas), E2E_ATTENTION the attention precisions of
-# our runs (bf16 default; "bf16,fp8" runs both in one process, sharing the text encoder and VAE). VG_E2E_STEP_CACHES
+# our runs (bf16 default; "bf16,fp8" runs both in one process, "bf16,fp8,sage" all three, sharing the text encoder and VAE). VG_E2E_STEP_CACHES
 # (e.g. "teacache:0.08,cachedit") adds warm runs with those step caches: speed-up, steps computed, PSNR and cosine of
 # the output against the uncached run (issue 13's TeaCache / Cache-DiT benchmark). E2E_SKIP_DIFFUSERS=1 runs ours only.
 # The end-to-end stages' setup: diffusers' source on PYTHONPATH, ONNX Runtime unpacked, the native library; GPU memory

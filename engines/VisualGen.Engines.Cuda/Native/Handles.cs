@@ -36,6 +36,11 @@ internal sealed class AttentionPlanHandle(IntPtr h) : NativeHandle(h)
     protected override bool ReleaseHandle() => vg_attention_plan_destroy(handle) == 0;
 }
 
+internal sealed class SageAttentionPlanHandle(IntPtr h) : NativeHandle(h)
+{
+    protected override bool ReleaseHandle() => vg_sage_attention_plan_destroy(handle) == 0;
+}
+
 internal sealed class StreamHandle(IntPtr h) : NativeHandle(h)
 {
     public static StreamHandle Create()

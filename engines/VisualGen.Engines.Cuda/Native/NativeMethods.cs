@@ -88,6 +88,31 @@ internal static unsafe partial class NativeMethods
         public nuint WorkspaceBytes;
     }
 
+    /// <summary>vg_sage_attention_desc: Sage-style quantized attention (INT8 Q·Kᵀ, FP8 P·V), bf16 in and out.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SageAttentionDesc
+    {
+        public uint StructSize;
+        public long Batch, Heads, KvHeads, QLen, KvLen, HeadDim;
+        public fixed long QStrides[4];
+        public fixed long KStrides[4];
+        public fixed long VStrides[4];
+        public fixed long OutStrides[4];
+        public float Scale;
+        public int BlockQ, BlockK;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SageAttentionArgs
+    {
+        public uint StructSize;
+        public IntPtr Q, K, V, Out, Workspace;
+        public nuint WorkspaceBytes;
+    }
+
+    /// <summary>vg_sage_phase: the whole run, only the pre-pass, only the main kernel.</summary>
+    public const int SagePhaseAll = 0, SagePhaseQuantize = 1, SagePhaseAttend = 2;
+
     [StructLayout(LayoutKind.Sequential)]
     public struct RowVector { public IntPtr Ptr; public int DType; public long BatchStride, TokenStride; }
 
@@ -120,6 +145,12 @@ internal static unsafe partial class NativeMethods
     [DllImport(Library)] public static extern int vg_attention_plan_tune_workspace_size(IntPtr plan, out nuint bytes);
     [DllImport(Library)] public static extern int vg_attention_plan_tune(IntPtr plan, AttentionArgs* args, int iterations, IntPtr stream, float* bestMs, int* tried);
     [DllImport(Library)] public static extern int vg_attention_plan_describe(IntPtr plan, byte* buf, nuint bytes);
+
+    [DllImport(Library)] public static extern int vg_sage_attention_plan_create(IntPtr ctx, SageAttentionDesc* desc, out IntPtr plan);
+    [DllImport(Library)] public static extern int vg_sage_attention_plan_destroy(IntPtr plan);
+    [DllImport(Library)] public static extern int vg_sage_attention_plan_workspace_size(IntPtr plan, out nuint bytes);
+    [DllImport(Library)] public static extern int vg_sage_attention_plan_blocks(IntPtr plan, out int blockQ, out int blockK);
+    [DllImport(Library)] public static extern int vg_sage_attention_run(IntPtr plan, SageAttentionArgs* args, int phase, IntPtr stream);
 
     /// <summary>Floats in one FP8 scale block, and the block's slots (visualgen_native.h).</summary>
     public const int Fp8ScaleFloats = 8;

@@ -36,12 +36,23 @@ internal sealed class AttentionPlan(string key, AttentionPlanHandle handle, long
     }
 }
 
+/// <summary>A Sage-style quantized attention plan (vg_sage_attention_*) and the block sizes it runs.</summary>
+internal sealed class SageAttentionPlan(string key, SageAttentionPlanHandle handle, long workspaceBytes, int blockQ, int blockK)
+{
+    public string Key { get; } = key;
+    public SageAttentionPlanHandle Handle { get; } = handle;
+    public long WorkspaceBytes { get; } = workspaceBytes;
+    public int BlockQ { get; } = blockQ;
+    public int BlockK { get; } = blockK;
+}
+
 /// <summary>What one loaded engine holds on the device for all shapes: the context, the stream, the packed weights,
 /// and GEMM/attention plans by signature (with the tuned GEMM algorithms of the engine file).</summary>
 internal sealed unsafe partial class EngineResources : IDisposable
 {
     readonly Dictionary<string, GemmPlan> _gemm = new(StringComparer.Ordinal);
     readonly Dictionary<string, AttentionPlan> _attention = new(StringComparer.Ordinal);
+    readonly Dictionary<string, SageAttentionPlan> _sage = new(StringComparer.Ordinal);
     readonly Dictionary<string, IntPtr> _weights = new(StringComparer.Ordinal);
     DeviceMemory? _arena;
 
@@ -60,8 +71,13 @@ internal sealed unsafe partial class EngineResources : IDisposable
     /// Off by default: on H100 cuDNN's own first choice was the fastest within noise at the Wan shapes
     /// (tools/bench/RESULTS.md, 2026-11-26 attention gap), and tuning adds seconds to planning a shape.</summary>
     public bool TuneAttention { get; set; }
-    /// <summary>Self-attention in FP8 (<see cref="AttentionPrecision.Fp8"/>) or bf16.</summary>
+    /// <summary>Self-attention in FP8 (<see cref="AttentionPrecision.Fp8"/>), Sage-style INT8/FP8
+    /// (<see cref="AttentionPrecision.Sage"/>) or bf16.</summary>
     public AttentionPrecision Attention { get; init; }
+    /// <summary>Queries per CTA of the Sage kernel (64 or 128; 0 = the library's default, 64).</summary>
+    public int SageBlockQ { get; init; }
+    /// <summary>Keys per main-loop step of the Sage kernel (64 or 128; 0 = the library's default, 64).</summary>
+    public int SageBlockK { get; init; }
     /// <summary>One line per attention plan made: its key, the chosen kernel and the candidates' times.</summary>
     public List<string> AttentionLog { get; } = [];
     /// <summary>Tuned algorithms by GEMM signature (from the engine file, or from tuning at build).</summary>
@@ -151,6 +167,52 @@ internal sealed unsafe partial class EngineResources : IDisposable
     public bool Fp8Attention(long sq, long skv, long d) =>
         Attention == AttentionPrecision.Fp8 && sq == skv && d % 16 == 0 && d <= 128;
 
+    /// <summary>Whether an attention of this shape runs Sage-style under <see cref="Attention"/>: self-attention (query and
+    /// key/value of the same length) with head_dim 64 or 128, the head sizes the kernel is compiled for. Every other
+    /// attention (cross-attention, other head sizes) runs bf16, the same per-attention rule as FP8's.</summary>
+    public bool SageAttention(long sq, long skv, long d) =>
+        Attention == AttentionPrecision.Sage && sq == skv && (d == 64 || d == 128);
+
+    /// <summary>The Sage plan of one shape (shared by every attention of that shape).</summary>
+    public SageAttentionPlan SagePlan(long b, long h, long hkv, long sq, long skv, long d, float scale)
+    {
+        string key = $"b{b}h{h}kv{hkv}q{sq}k{skv}d{d}s{scale}sage{SageBlockQ}x{SageBlockK}";
+        if (_sage.TryGetValue(key, out var p)) return p;
+        if (DryRun)
+            return _sage[key] = new SageAttentionPlan(key, null!, SageWorkspaceBytes(b, h, hkv, sq, skv, d),
+                SageBlockQ == 0 ? 64 : SageBlockQ, SageBlockK == 0 ? 64 : SageBlockK);
+        var desc = new SageAttentionDesc
+        {
+            StructSize = (uint)sizeof(SageAttentionDesc), Batch = b, Heads = h, KvHeads = hkv, QLen = sq, KvLen = skv,
+            HeadDim = d, Scale = scale, BlockQ = SageBlockQ, BlockK = SageBlockK,
+        };
+        Check(vg_sage_attention_plan_create(Context.Ptr, &desc, out var ph), $"Sage attention plan {key}");
+        var handle = new SageAttentionPlanHandle(ph);
+        Check(vg_sage_attention_plan_workspace_size(ph, out var ws), "vg_sage_attention_plan_workspace_size");
+        Check(vg_sage_attention_plan_blocks(ph, out int bq, out int bk), "vg_sage_attention_plan_blocks");
+        p = new SageAttentionPlan(key, handle, (long)ws, bq, bk);
+        _sage[key] = p;
+        AttentionLog.Add($"{key}: Sage (INT8 Q·Kᵀ, FP8 P·V), blocks {bq}x{bk}, workspace {ws} bytes");
+        return p;
+    }
+
+    /// <summary>The Sage workspace of a shape as native/src/attention_sage.cu lays it out (quantized q, k, transposed v,
+    /// their scales and the K-mean partials, each region rounded up to 256 bytes; sequences padded to 128): the library
+    /// reports it for real plans, this mirrors it for plans made without a GPU.</summary>
+    public static long SageWorkspaceBytes(long b, long h, long hkv, long sq, long skv, long d)
+    {
+        static long Up(long x, long m) => (x + m - 1) / m * m;
+        long sqPad = Up(sq, 128), skvPad = Up(skv, 128), chunks = (skv + 255) / 256;
+        long[] regions =
+        [
+            b * h * sqPad * d, b * hkv * skvPad * d, b * hkv * d * skvPad, // q8, k8, vt8
+            b * h * (sqPad / 16) * 4, b * hkv * (skvPad / 64) * 4,       // q and k scales
+            b * hkv * d * 4, b * hkv * d * 4,                             // v scales, k mean
+            b * hkv * chunks * d * 4, b * hkv * chunks * d * 4,           // partial sums and maxima
+        ];
+        return regions.Sum(r => Up(r, 256));
+    }
+
     public AttentionPlan AttentionPlan(long b, long h, long hkv, long sq, long skv, long d, float scale, bool fp8 = false)
     {
         string key = $"b{b}h{h}kv{hkv}q{sq}k{skv}d{d}s{scale}{(fp8 ? "fp8" : "")}";
@@ -229,6 +291,8 @@ internal sealed unsafe partial class EngineResources : IDisposable
     {
         foreach (var p in _attention.Values) p.Handle?.Dispose();
         _attention.Clear();
+        foreach (var p in _sage.Values) p.Handle?.Dispose();
+        _sage.Clear();
     }
 
     /// <summary>Times the GEMM algorithms of every plan on a shape plan's buffers (after a forward filled them with
@@ -258,7 +322,8 @@ internal sealed unsafe partial class EngineResources : IDisposable
         foreach (var p in _gemm.Values) p.Handle?.Dispose();
         foreach (var p in _attention.Values) p.Handle?.Dispose();
         foreach (var p in _conv.Values) p.Handle?.Dispose();
-        _gemm.Clear(); _attention.Clear(); _conv.Clear();
+        foreach (var p in _sage.Values) p.Handle?.Dispose();
+        _gemm.Clear(); _attention.Clear(); _conv.Clear(); _sage.Clear();
         DisposeFp8Plans();
         _arena?.Dispose();
         foreach (var m in _bf16Weights.Values) m.Dispose();

@@ -29,6 +29,8 @@ internal sealed class ShapePlan(EngineResources res) : IDisposable
     public long WorkspaceBytes => _workspace?.Bytes ?? 0;
 
     public void NoteWorkspace(long bytes) => _workspaceNeed = Math.Max(_workspaceNeed, bytes);
+    /// <summary>The largest workspace a step of this plan needs (what is allocated when the plan is made on a GPU).</summary>
+    public long WorkspaceNeed => _workspaceNeed;
 
     public void AllocateBlocks(List<long> sizes)
     {

@@ -450,6 +450,11 @@ internal sealed unsafe partial class ShapePlanner
             return;
         }
         q = Cast(q, VgDType.BF16); k = Cast(k, VgDType.BF16); v = Cast(v, VgDType.BF16);
+        if (_res.SageAttention(q.Shape[1], k.Shape[1], hd))
+        {
+            SageAttention(n, q, k, v, _res.SagePlan(q.Shape[0], heads, kvHeads, q.Shape[1], k.Shape[1], hd, scale));
+            return;
+        }
         if (_res.Fp8Attention(q.Shape[1], k.Shape[1], hd))
         {
             Fp8Attention(n, q, k, v, _res.AttentionPlan(q.Shape[0], heads, kvHeads, q.Shape[1], k.Shape[1], hd, scale, fp8: true));
@@ -499,6 +504,24 @@ internal sealed unsafe partial class ShapePlanner
         Add(new ActionStep(n.Name + "/dequantize", KernelClass.Attention, stream =>
             Check(vg_dequantize_fp8(o8.Ptr, sv.Ptr, o8.Count, o.Ptr, (int)VgDType.BF16, stream), n.Name + " (dequantize)")),
             [o8, sv], [o]);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    /// <summary>Sage-style quantized attention: one step that enqueues the library's pre-pass (K smoothing, INT8 q/k and
+    /// per-channel FP8 v into the plan's workspace) and its INT8·FP8 flash kernel, bf16 in and out.</summary>
+    void SageAttention(OpNode n, DeviceValue q, DeviceValue k, DeviceValue v, SageAttentionPlan plan)
+    {
+        var o = New(n.Outputs[0], q.Shape, VgDType.BF16);
+        Add(new ActionStep(n.Name, KernelClass.Attention, stream =>
+        {
+            var args = new SageAttentionArgs
+            {
+                StructSize = (uint)sizeof(SageAttentionArgs), Q = q.Ptr, K = k.Ptr, V = v.Ptr, Out = o.Ptr,
+                Workspace = _plan.Workspace, WorkspaceBytes = (nuint)_plan.WorkspaceBytes,
+            };
+            Check(vg_sage_attention_run(plan.Handle.Ptr, &args, SagePhaseAll, stream), n.Name);
+        }) { Detail = plan.Key }, [q, k, v], [o]);
+        _plan.NoteWorkspace(plan.WorkspaceBytes);
         _dev[n.Outputs[0]] = o;
     }
 }

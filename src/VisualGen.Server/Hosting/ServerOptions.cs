@@ -18,7 +18,7 @@ public sealed record ServerOptions
     public string? EngineCacheDir { get; init; }
     /// <summary>Engine backend ("ort-cpu", "ort-cuda"); null: ort-cpu.</summary>
     public string? Engine { get; init; }
-    /// <summary>Self-attention precision on the native CUDA engine ("bf16", "fp8"); null: bf16.</summary>
+    /// <summary>Self-attention precision on the native CUDA engine ("bf16", "fp8", "sage"); null: bf16.</summary>
     public string? Attention { get; init; }
     /// <summary>The VAEs' precision on the native CUDA engine ("fp32", "bf16"); null: fp32.</summary>
     public string? VaeDtype { get; init; }
@@ -78,7 +78,7 @@ public sealed record ServerOptions
     public const string ApiKeysVariable = "VISUALGEN_API_KEYS";
 
     public const string Usage =
-        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8] [--vae-dtype fp32|bf16]\n" +
+        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8|sage] [--vae-dtype fp32|bf16]\n" +
         "                        [--gpu-memory GiB] [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]\n" +
         "                        [--config FILE.yaml]   (engine, engine_cache, gpu_memory, vae_dtype, attention_config, quant_config; flags win)\n" +
         "                        [--port N | --urls URLS] [--public-url URL] [--data DIR] [--store postgres://USER:PASSWORD@HOST:PORT/DB] [--outputs DIR] [--lease AGE]\n" +

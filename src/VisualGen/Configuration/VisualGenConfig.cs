@@ -75,8 +75,8 @@ public sealed record VisualGenConfig
         root.RejectUnknown();
         if (config.VaeDtype == "bf16" && config.Engine is not "native-cuda")
             throw new ConfigException(origin, $"vae_dtype: bf16 runs on the native CUDA engine; set engine: native-cuda (it is {config.Engine ?? "ort-cpu, the default"})");
-        if (config.Attention.Precision == "fp8" && config.Engine is not "native-cuda")
-            throw new ConfigException(origin, $"attention_config.quant_attention_config (FP8 attention) runs on the native CUDA engine; set engine: native-cuda (it is {config.Engine ?? "ort-cpu, the default"})");
+        if (config.Attention.Precision is "fp8" or "sage" && config.Engine is not "native-cuda")
+            throw new ConfigException(origin, $"attention_config.quant_attention_config ({(config.Attention.Precision == "sage" ? "Sage INT8/FP8" : "FP8")} attention) runs on the native CUDA engine; set engine: native-cuda (it is {config.Engine ?? "ort-cpu, the default"})");
         return config;
     }
 
@@ -137,6 +137,8 @@ public sealed record VisualGenConfig
         b.AppendLine("  backend: default");
         if (Attention.Precision == "fp8")
             b.AppendLine("  quant_attention_config: {qk_dtype: fp8, v_dtype: fp8, q_block_size: 0, k_block_size: 0, v_block_size: 0}");
+        else if (Attention.Precision == "sage")
+            b.AppendLine("  quant_attention_config: {qk_dtype: int8, v_dtype: fp8, q_block_size: 16, k_block_size: 64, v_block_size: 0}");
         b.AppendLine($"parallel_config: {{cfg_size: {Parallel.CfgSize}, ulysses_size: {Parallel.UlyssesSize}}}");
         if (TeaCache is { } t)
             b.AppendLine($"cache_config: {{cache_backend: teacache, teacache_thresh: {t.Threshold.ToString(CultureInfo.InvariantCulture)}" +
@@ -151,11 +153,13 @@ public sealed record VisualGenConfig
 }
 
 /// <summary><c>attention_config</c>: <c>backend</c> (default: the engine's fused kernel) and an optional
-/// <c>quant_attention_config</c> recipe; FP8 Q/K/V with one scale per tensor (all block sizes 0) is the recipe the
-/// native engine runs.</summary>
+/// <c>quant_attention_config</c> recipe. The native engine runs two: FP8 Q/K/V with one scale per tensor (qk_dtype fp8,
+/// v_dtype fp8, all block sizes 0; cuDNN's FP8 attention) and Sage-style (qk_dtype int8, v_dtype fp8: INT8 Q and smoothed
+/// K with one scale per 16 query / 64 key tokens, FP8 V with one scale per channel; q_block_size 16 or 0, k_block_size 64
+/// or 0, v_block_size 0).</summary>
 public sealed record AttentionConfig
 {
-    /// <summary>"bf16" or "fp8": the precision the engines take (<c>--attention</c>); null: the default (bf16).</summary>
+    /// <summary>"bf16", "fp8" or "sage": the precision the engines take (<c>--attention</c>); null: the default (bf16).</summary>
     public string? Precision { get; init; }
 
     internal static AttentionConfig Read(ConfigSection? s)
@@ -169,10 +173,14 @@ public sealed record AttentionConfig
             string v = q.String("v_dtype", "fp8") ?? "fp8";
             int qb = q.Integer("q_block_size", 0) ?? 0, kb = q.Integer("k_block_size", 0) ?? 0, vb = q.Integer("v_block_size", 0) ?? 0;
             q.RejectUnknown();
-            if ((qk, v, qb, kb, vb) != ("fp8", "fp8", 0, 0, 0))
+            if ((qk, v, qb, kb, vb) == ("fp8", "fp8", 0, 0, 0))
+                precision = "fp8";
+            else if (qk == "int8" && v == "fp8" && qb is 0 or 16 && kb is 0 or 64 && vb == 0)
+                precision = "sage";
+            else
                 throw s.Error("quant_attention_config",
-                    $"the recipe qk_dtype {qk}, v_dtype {v}, blocks ({qb}, {kb}, {vb}) is not implemented; the native engine runs qk_dtype fp8, v_dtype fp8 with one scale per tensor (block sizes 0)");
-            precision = "fp8";
+                    $"the recipe qk_dtype {qk}, v_dtype {v}, blocks ({qb}, {kb}, {vb}) is not implemented; the native engine runs qk_dtype fp8, v_dtype fp8 with one scale per tensor (block sizes 0), " +
+                    "or Sage-style qk_dtype int8 (q_block_size 16, k_block_size 64, or 0 for those), v_dtype fp8 per channel (v_block_size 0)");
         }
         s.Refuse("sparse_attention_config", "sparse attention is not implemented");
         s.RejectUnknown();

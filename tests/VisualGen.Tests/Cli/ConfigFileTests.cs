@@ -49,6 +49,19 @@ public sealed class ConfigFileTests
     }
 
     [Theory]
+    [InlineData("quant_attention_config: {qk_dtype: int8, v_dtype: fp8}")]
+    [InlineData("quant_attention_config: {qk_dtype: int8, v_dtype: fp8, q_block_size: 16, k_block_size: 64, v_block_size: 0}")]
+    public void The_sage_recipe_selects_sage_attention(string recipe)
+    {
+        var c = VisualGenConfig.Parse($"engine: native-cuda\nattention_config:\n  {recipe}\n", "a.yaml");
+        Assert.Equal("sage", c.Attention.Precision);
+        Assert.Equal(AttentionPrecision.Sage, VisualGenOptions.FromConfig(c).Attention);
+        // what info prints (the recipe with its block sizes spelled out) reads back as Sage
+        Assert.Contains("quant_attention_config: {qk_dtype: int8, v_dtype: fp8, q_block_size: 16, k_block_size: 64, v_block_size: 0}", c.ToYaml());
+        Assert.Equal("sage", VisualGenConfig.Parse(c.ToYaml(), "printed").Attention.Precision);
+    }
+
+    [Theory]
     [InlineData("attention_config:\n  backnd: default\n", "a.yaml: attention_config.backnd: unknown key (known here: backend, quant_attention_config, sparse_attention_config)")]
     [InlineData("engine: native-cuda\nquant_attention: fp8\n", "quant_attention: unknown key")]
     [InlineData("cache_config:\n  cache_backend: magcache\n", "cache_config.cache_backend: 'magcache' is not one of teacache, cache_dit")]
@@ -61,6 +74,11 @@ public sealed class ConfigFileTests
     [InlineData("engine: native-cuda\nattention_config:\n  quant_attention_config: {qk_dtype: int8, v_dtype: fp8, q_block_size: 1, k_block_size: 4, v_block_size: 1}\n",
         "the recipe qk_dtype int8, v_dtype fp8, blocks (1, 4, 1) is not implemented")]
     [InlineData("attention_config:\n  quant_attention_config: {qk_dtype: fp8}\n", "runs on the native CUDA engine; set engine: native-cuda")]
+    [InlineData("attention_config:\n  quant_attention_config: {qk_dtype: int8, v_dtype: fp8}\n", "(Sage INT8/FP8 attention) runs on the native CUDA engine; set engine: native-cuda")]
+    [InlineData("engine: native-cuda\nattention_config:\n  quant_attention_config: {qk_dtype: int8, v_dtype: fp8, k_block_size: 128}\n",
+        "the recipe qk_dtype int8, v_dtype fp8, blocks (0, 128, 0) is not implemented")]
+    [InlineData("engine: native-cuda\nattention_config:\n  quant_attention_config: {qk_dtype: int8, v_dtype: fp8, v_block_size: 64}\n",
+        "or Sage-style qk_dtype int8 (q_block_size 16, k_block_size 64, or 0 for those), v_dtype fp8 per channel (v_block_size 0)")]
     [InlineData("vae_dtype: bf16\n", "vae_dtype: bf16 runs on the native CUDA engine; set engine: native-cuda (it is ort-cpu, the default)")]
     [InlineData("engine: native-cuda\nvae_dtype: fp16\n", "vae_dtype: 'fp16' is not one of fp32, bf16")]
     [InlineData("engine: tpu\n", "engine: 'tpu' is not one of ort-cpu, ort-cuda, native-cuda")]

@@ -217,6 +217,74 @@ public class CudaPlannerTests
         Assert.DoesNotContain(bf16Plan.Values, v => v.DType == VgDType.FP8E4M3);
     }
 
+    /// <summary>A random bf16 Wan transformer of one block with 2 heads of <paramref name="headDim"/> (the conformance
+    /// checkpoint's heads are 16 wide, which the Sage kernel does not take), traced and compiled for the native engine.</summary>
+    static VisualGen.Engines.Cuda.Model.OpGraph RandomWanGraph(int headDim)
+    {
+        var config = new VisualGen.Demo.DemoWanTransformer { NumAttentionHeads = 2, AttentionHeadDim = headDim, FfnDim = 64, NumLayers = 1, RopeMaxSeqLen = 32 };
+        string dir = Fixtures.TempDir("cuda-sage-model");
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.Config().ToJsonString());
+        string st = Path.Combine(dir, "diffusion_pytorch_model.safetensors");
+        SafeTensorsWriter.Write(st, config.Parameters().Select(p =>
+        {
+            var bits = p.Draw(5, "transformer").Select(ElementConvert.FloatToBFloat16).ToArray();
+            return new TensorData(p.Name, TensorDType.BF16, p.Shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(bits.AsSpan()).ToArray());
+        }));
+        using var weights = SafeTensorsFile.Open(st);
+        string path = Path.Combine(Fixtures.TempDir("cuda-sage"), "model.onnx");
+        new OnnxWriter().Write(WanTransformer3D.Trace(dir, weights), path);
+        return CudaBackend.Compile(path).Graph;
+    }
+
+    [Fact]
+    public void Sage_attention_takes_self_attention_of_64_or_128_wide_heads_and_keeps_the_rest_bf16()
+    {
+        var shapes = new Dictionary<string, long[]>
+        {
+            ["hidden_states"] = [2, 16, 3, 4, 6], ["timestep"] = [2], ["encoder_hidden_states"] = [2, 16, 32],
+        };
+        var g = RandomWanGraph(64);
+        using var res = new EngineResources { Attention = AttentionPrecision.Sage };
+        using var plan = ShapePlanner.Plan(g, res, shapes);
+        // one block: self-attention (18 tokens each way) is one Sage step (pre-pass and kernel in one library call),
+        // cross-attention (kv 16 text tokens) stays on cuDNN bf16
+        var attention = plan.Steps.Where(s => s.Kind == KernelClass.Attention).ToList();
+        Assert.Equal(2, attention.Count);
+        var sage = Assert.Single(attention, s => s.Detail is { } d && d.Contains("sage"));
+        Assert.Contains("q18k18d64", sage.Detail);
+        Assert.Contains("sage0x0", sage.Detail);  // the library's default blocks
+        Assert.Single(attention, s => s.Detail is { } d && !d.Contains("sage") && d.Contains("q18k16"));
+        Assert.DoesNotContain(plan.Values, v => v.DType == VgDType.FP8E4M3);  // Sage's quantized tensors live in the workspace
+        Assert.True(plan.WorkspaceNeed >= EngineResources.SageWorkspaceBytes(2, 2, 2, 18, 18, 64), $"{plan.WorkspaceNeed}");
+
+        // 16-wide heads (no Sage kernel): every attention stays bf16, as the per-attention rule says
+        using var res16 = new EngineResources { Attention = AttentionPrecision.Sage };
+        using var plan16 = ShapePlanner.Plan(RandomWanGraph(16), res16, shapes);
+        Assert.DoesNotContain(plan16.Steps, s => s.Detail is { } d && d.Contains("sage"));
+        Assert.Equal(2, plan16.Steps.Count(s => s.Kind == KernelClass.Attention));
+    }
+
+    [Fact]
+    public void Sage_plans_record_their_blocks_and_workspace()
+    {
+        using var res = new EngineResources { Attention = AttentionPrecision.Sage, SageBlockQ = 64, SageBlockK = 128 };
+        Assert.True(res.SageAttention(32760, 32760, 128));
+        Assert.True(res.SageAttention(4608, 4608, 64));
+        Assert.False(res.SageAttention(32760, 512, 128));   // cross-attention
+        Assert.False(res.SageAttention(4096, 4096, 96));    // no kernel for this head size
+        using var fp8 = new EngineResources { Attention = AttentionPrecision.Fp8 };
+        Assert.False(fp8.SageAttention(32760, 32760, 128));
+        var p = res.SagePlan(2, 12, 12, 32760, 32760, 128, 0);
+        Assert.Equal((64, 128), (p.BlockQ, p.BlockK));
+        Assert.Same(p, res.SagePlan(2, 12, 12, 32760, 32760, 128, 0));
+        // Wan 1.3B with CFG: q, k and v as int8 / e4m3 over a sequence padded to 32768 (3 x 96 MiB), plus scales and the
+        // K-mean partials (attention_sage.cu's layout)
+        Assert.Equal(305_405_952L, p.WorkspaceBytes);
+        var d = new EngineResources { Attention = AttentionPrecision.Sage }.SagePlan(1, 2, 2, 18, 18, 64, 0);
+        Assert.Equal((64, 64), (d.BlockQ, d.BlockK));
+        Assert.Equal(51_712L, d.WorkspaceBytes);
+    }
+
     [ConformanceFact]
     public void Flux_and_qwen_image_transformers_plan_with_position_inputs_folded()
     {
@@ -279,12 +347,15 @@ public class CudaPlannerTests
     [Theory]
     [InlineData("fp8", "ort-cpu", "--attention fp8 runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cpu)")]
     [InlineData("fp8", null, "--attention fp8 runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cpu)")]
-    [InlineData("int8", "native-cuda", "unknown attention precision 'int8'; available: bf16, fp8")]
+    [InlineData("sage", "ort-cuda", "--attention sage runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cuda)")]
+    [InlineData("sage", null, "--attention sage runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cpu)")]
+    [InlineData("int8", "native-cuda", "unknown attention precision 'int8'; available: bf16, fp8, sage")]
     public void Attention_flag_is_checked(string flag, string? engine, string message)
     {
         var e = Assert.Throws<VisualGen.Exporter.Commands.UsageException>(() => VisualGen.Exporter.Commands.Runtime.Attention(flag, engine));
         Assert.Equal(message, e.Message);
         Assert.Equal(AttentionPrecision.Fp8, VisualGen.Exporter.Commands.Runtime.Attention("fp8", "native-cuda"));
+        Assert.Equal(AttentionPrecision.Sage, VisualGen.Exporter.Commands.Runtime.Attention("sage", "native-cuda"));
         Assert.Equal(AttentionPrecision.Bf16, VisualGen.Exporter.Commands.Runtime.Attention(null, "native-cuda"));
     }
 }

@@ -58,6 +58,11 @@ public sealed class VisualGenPipelineTests : IDisposable
             Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { Engine = "tensorrt" })).Message);
         Assert.Contains("Engine = \"native-cuda\"",
             Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { Attention = AttentionPrecision.Fp8 })).Message);
+        var sage = Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { Attention = AttentionPrecision.Sage })).Message;
+        Assert.Contains("Sage attention runs on the native CUDA engine", sage);
+        Assert.Contains("Engine = \"native-cuda\"", sage);
+        Assert.Contains(".Bf16, .Fp8 or .Sage",
+            Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { Attention = (AttentionPrecision)7 })).Message);
         Assert.Contains("GpuMemoryBudget",
             Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { GpuMemoryBudget = 0 })).Message);
     }

@@ -12,11 +12,11 @@ using VisualGen.Tensors;
 /// captured), then a second one timed by stage (encode, denoise, decode; progress callbacks, every stage ends with its
 /// results on the host). Prints one TABLE line per run and the process's peak host memory.
 /// <list type="bullet">
-/// <item><c>visualgen-bench e2e MODEL CACHE HEIGHT WIDTH FRAMES STEPS [bf16|fp8]</c>: Wan text-to-video, guidance 5 with a
+/// <item><c>visualgen-bench e2e MODEL CACHE HEIGHT WIDTH FRAMES STEPS [bf16|fp8|sage]</c>: Wan text-to-video, guidance 5 with a
 /// negative prompt (<c>../shared/peer/bench_e2e_wan.py run</c>), then the VAE decode profiled call by call.</item>
-/// <item><c>visualgen-bench e2e-flux MODEL CACHE HEIGHT WIDTH STEPS [bf16|fp8]</c>: FLUX.1 text-to-image, embedded
+/// <item><c>visualgen-bench e2e-flux MODEL CACHE HEIGHT WIDTH STEPS [bf16|fp8|sage]</c>: FLUX.1 text-to-image, embedded
 /// guidance 3.5, no negative prompt (<c>tools/bench/bench_e2e_flux.py run</c>).</item>
-/// <item><c>visualgen-bench e2e-qwen MODEL CACHE HEIGHT WIDTH STEPS [bf16|fp8] [GPU_MEMORY_GIB]</c>: Qwen-Image
+/// <item><c>visualgen-bench e2e-qwen MODEL CACHE HEIGHT WIDTH STEPS [bf16|fp8|sage] [GPU_MEMORY_GIB]</c>: Qwen-Image
 /// text-to-image, true CFG 4 with a negative prompt (<c>tools/bench/bench_e2e_qwen.py run</c>). With GPU_MEMORY_GIB the
 /// same two runs under that GPU memory budget (the API's GpuMemoryBudget, the CLI's --gpu-memory): a stage's engines are
 /// loaded from the engine cache when it begins and earlier stages' engines released to make room; each run's line names

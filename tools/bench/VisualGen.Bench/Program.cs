@@ -190,8 +190,13 @@ static int ImageDit(string model, string io, string cacheDir, string name)
     return 0;
 }
 
-static string Label(CudaEngine e) => e.Attention == AttentionPrecision.Fp8 ? "FP8 self-attention" : "bf16 attention";
-static string Tag(CudaEngine e) => e.Attention == AttentionPrecision.Fp8 ? "_fp8" : "";
+static string Label(CudaEngine e) => e.Attention switch
+{
+    AttentionPrecision.Fp8 => "FP8 self-attention",
+    AttentionPrecision.Sage => "Sage self-attention",
+    _ => "bf16 attention",
+};
+static string Tag(CudaEngine e) => e.Attention switch { AttentionPrecision.Fp8 => "_fp8", AttentionPrecision.Sage => "_sage", _ => "" };
 
 // CUDA-graph forward times of each engine, `rounds` rounds alternating between them so that both see the same thermal
 // and power state (each time: `warmup` runs, then the median of `iterations`).
