@@ -67,6 +67,7 @@ public static class GenerateCommand
             UseCrossTimestep = Bool(cl, "use-cross-timestep"),
             TeaCache = StepCacheFlags.TeaCache(cl),
             CacheDit = StepCacheFlags.CacheDit(cl),
+            VaeTiling = settings.VaeTiling,
         };
         if (!cl.Has("model"))
             request = request with { Height = request.Height ?? 32, Width = request.Width ?? 48, NumFrames = request.NumFrames ?? 9, NumInferenceSteps = request.NumInferenceSteps ?? 4, MaxSequenceLength = request.MaxSequenceLength ?? 16 };
