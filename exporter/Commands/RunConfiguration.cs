@@ -9,7 +9,11 @@ namespace VisualGen.Exporter.Commands;
 /// </summary>
 public static class RunConfiguration
 {
-    public static readonly string[] Flags = ["config", "engine", "engine-cache", "cache", "attention", "gpu-memory", "vae-dtype", "vae-tiling", .. QuantizationFlags.Flags];
+    public static readonly string[] Flags = ["config", "engine", "engine-cache", "cache", "attention", "gpu-memory", "vae-dtype", .. QuantizationFlags.Flags];
+
+    /// <summary>Flags of the commands that generate (or print the merged configuration), not of <c>build</c>: how the
+    /// decoder is run does not change what is built.</summary>
+    public static readonly string[] GenerationFlags = ["vae-tiling"];
 
     public static VisualGenConfig FromFlags(CommandLine cl)
     {

@@ -36,7 +36,7 @@ public static class CliUsage
         """;
 
     public const string Info = """
-          info      --model DIR [--config FILE.yaml] [--engine E] [--engine-cache DIR] [--attention P] [--vae-dtype D] [--gpu-memory GiB]
+          info      --model DIR [--config FILE.yaml] [--engine E] [--engine-cache DIR] [--attention P] [--vae-dtype D] [--vae-tiling on|off] [--gpu-memory GiB]
                     Prints the detected pipeline class, family and components, which components export, and the
                     run configuration the config file and the flags give together.
         """;

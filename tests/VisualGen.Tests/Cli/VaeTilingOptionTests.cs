@@ -10,6 +10,8 @@ namespace VisualGen.Tests.Cli;
 /// <see cref="VisualGenOptions.VaeTiling"/> in C#: read, merged (a flag wins over the file) and refused when misspelt.</summary>
 public sealed class VaeTilingOptionTests
 {
+    static readonly string[] Flags = [.. RunConfiguration.Flags, .. RunConfiguration.GenerationFlags];
+
     static string Write(string yaml)
     {
         string path = Path.Combine(Fixtures.TempDir("config"), "visualgen.yaml");
@@ -38,15 +40,15 @@ public sealed class VaeTilingOptionTests
     public void The_flag_takes_on_or_off_and_wins_over_the_file(string value, bool expected)
     {
         string file = Write($"vae_tiling: {(!expected).ToString().ToLowerInvariant()}\n");
-        var c = RunConfiguration.FromFlags(new CommandLine(["--config", file, "--vae-tiling", value], RunConfiguration.Flags));
+        var c = RunConfiguration.FromFlags(new CommandLine(["--config", file, "--vae-tiling", value], Flags));
         Assert.Equal(expected, c.VaeTiling);
-        Assert.True(RunConfiguration.FromFlags(new CommandLine(["--config", Write("vae_tiling: true\n")], RunConfiguration.Flags)).VaeTiling);
+        Assert.True(RunConfiguration.FromFlags(new CommandLine(["--config", Write("vae_tiling: true\n")], Flags)).VaeTiling);
     }
 
     [Fact]
     public void A_bad_value_is_a_usage_error_before_any_work()
     {
-        var e = Assert.Throws<UsageException>(() => RunConfiguration.FromFlags(new CommandLine(["--vae-tiling", "auto"], RunConfiguration.Flags)));
+        var e = Assert.Throws<UsageException>(() => RunConfiguration.FromFlags(new CommandLine(["--vae-tiling", "auto"], Flags)));
         Assert.Equal("--vae-tiling must be on or off, got 'auto'", e.Message);
         var run = CliRun.Of(["generate", "--prompt", "x", "--vae-tiling", "auto"]);
         Assert.Equal(ExitCode.Usage, run.Rc);
