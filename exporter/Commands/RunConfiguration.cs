@@ -5,11 +5,15 @@ namespace VisualGen.Exporter.Commands;
 
 /// <summary>
 /// A command's run settings: the <c>--config FILE</c> YAML (<see cref="VisualGenConfig"/>) with the command line's
-/// --engine, --engine-cache/--cache, --gpu-memory, --attention and --vae-dtype over it (a flag wins over the file).
+/// --engine, --engine-cache/--cache, --gpu-memory, --attention, --vae-dtype and --vae-tiling over it (a flag wins over the file).
 /// </summary>
 public static class RunConfiguration
 {
     public static readonly string[] Flags = ["config", "engine", "engine-cache", "cache", "attention", "gpu-memory", "vae-dtype", .. QuantizationFlags.Flags];
+
+    /// <summary>Flags of the commands that generate (or print the merged configuration), not of <c>build</c>: how the
+    /// decoder is run does not change what is built.</summary>
+    public static readonly string[] GenerationFlags = ["vae-tiling"];
 
     public static VisualGenConfig FromFlags(CommandLine cl)
     {
@@ -28,9 +32,18 @@ public static class RunConfiguration
             GpuMemoryGib = cl.String("gpu-memory") is { } g ? Runtime.GpuMemory(g) / (double)(1L << 30) : file.GpuMemoryGib,
             Attention = cl.String("attention") is { } precision ? file.Attention with { Precision = precision } : file.Attention,
             VaeDtype = cl.String("vae-dtype") ?? file.VaeDtype,
+            VaeTiling = cl.String("vae-tiling") is { } tiling ? VaeTilingFlag(tiling) : file.VaeTiling,
             Quantization = QuantizationFlags.Parse(cl) ?? file.Quantization,
         };
     }
+
+    /// <summary>--vae-tiling on|off (also true/false).</summary>
+    public static bool VaeTilingFlag(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "on" or "true" => true,
+        "off" or "false" => false,
+        _ => throw new UsageException($"--vae-tiling must be on or off, got '{value}'"),
+    };
 
     public static long? GpuMemoryBytes(VisualGenConfig c) => c.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null;
 

@@ -17,6 +17,7 @@ using VisualGen.Exporter.Models.Wan;
 using VisualGen.Exporter.Models.Wan.Vae;
 using VisualGen.Pipelines.Caching;
 using VisualGen.Pipelines.Ltx2;
+using VisualGen.Pipelines.Wan;
 
 namespace VisualGen.Exporter.Export;
 
@@ -109,13 +110,23 @@ public sealed class ComponentExporterRegistry
             : throw new VisualGen.Quantization.QuantizationException(
                 $"{ctx.ComponentName}: Cache-DiT runs the transformer in parts, which are not quantized yet; run a quantized transformer without Cache-DiT (TeaCache works)");
 
-    /// <summary>The Wan VAE's chunk graphs (decoder and encoder, first and next chunk) under a class name.</summary>
-    static ComponentExporter WanVae(string className) =>
-        new(className, ["decoder_first", "decoder_next", "encoder_first", "encoder_next"], ctx => ctx.Part switch
+    /// <summary>The Wan VAE's chunk graphs (decoder and encoder, first and next chunk) under a class name; the decoder
+    /// chunks without their final clamp (tiled decoding's tiles) are traced when a pipeline first asks for them.</summary>
+    static ComponentExporter WanVae(string className)
+    {
+        string first = WanVaeDecoder.FirstChunkPart, next = WanVaeDecoder.NextChunkPart;
+        string firstUnclamped = WanVaeDecoder.UnclampedPart(first), nextUnclamped = WanVaeDecoder.UnclampedPart(next);
+        return new(className, [first, next, "encoder_first", "encoder_next"], ctx => ctx.Part switch
         {
-            "decoder_first" => AutoencoderKLWan.TraceDecoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.First),
-            "decoder_next" => AutoencoderKLWan.TraceDecoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.Next),
+            _ when ctx.Part == first => AutoencoderKLWan.TraceDecoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.First),
+            _ when ctx.Part == next => AutoencoderKLWan.TraceDecoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.Next),
+            _ when ctx.Part == firstUnclamped => AutoencoderKLWan.TraceDecoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.First, clamp: false),
+            _ when ctx.Part == nextUnclamped => AutoencoderKLWan.TraceDecoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.Next, clamp: false),
             "encoder_first" => AutoencoderKLWan.TraceEncoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.First),
             _ => AutoencoderKLWan.TraceEncoder(ctx.ComponentDirectory, ctx.Weights, WanChunk.Next),
-        });
+        })
+        {
+            OnDemandParts = part => part == firstUnclamped || part == nextUnclamped,
+        };
+    }
 }

@@ -20,10 +20,12 @@ public static class CliUsage
                     tensor; sage = INT8 Q·Kᵀ with smoothed K + FP8 P·V, Sage-style)
                     [--gpu-memory GiB]   (native-cuda: engines of earlier stages are released to stay within it)
                     [--vae-dtype fp32|bf16]   (native-cuda: the VAE in bf16; default fp32, as diffusers runs it)
+                    [--vae-tiling on|off]   (decode latents larger than one VAE tile in blended tiles, as diffusers'
+                    vae.enable_tiling(); FLUX.1, Qwen-Image, Wan; default off)
                     [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]   (quantize the transformer's
                     linears when its graph is built; a checkpoint with a quantization_config runs quantized as stored)
-                    [--config FILE.yaml]   (engine, engine_cache, gpu_memory, vae_dtype, attention_config,
-                    quant_config, parallel_config; flags win)
+                    [--config FILE.yaml]   (engine, engine_cache, gpu_memory, vae_dtype, vae_tiling,
+                    attention_config, quant_config, parallel_config; flags win)
                     [--teacache-thresh X [--teacache-coefficients a,b,...]]   (TeaCache; coefficients highest power
                     first, default: the family's shipped table)
                     [--cache-dit-fn N] [--cache-dit-bn N] [--cache-dit-threshold X] [--cache-dit-warmup N]
@@ -35,7 +37,7 @@ public static class CliUsage
         """;
 
     public const string Info = """
-          info      --model DIR [--config FILE.yaml] [--engine E] [--engine-cache DIR] [--attention P] [--vae-dtype D] [--gpu-memory GiB]
+          info      --model DIR [--config FILE.yaml] [--engine E] [--engine-cache DIR] [--attention P] [--vae-dtype D] [--vae-tiling on|off] [--gpu-memory GiB]
                     Prints the detected pipeline class, family and components, which components export, and the
                     run configuration the config file and the flags give together.
         """;

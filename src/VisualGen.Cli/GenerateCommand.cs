@@ -23,7 +23,7 @@ public static class GenerateCommand
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "fps", "image", "latents", "save-tensors", "output", "format",
         "frame-rate", "stg-scale", "modality-scale", "guidance-rescale", "audio-guidance-scale", "audio-stg-scale",
         "audio-modality-scale", "audio-guidance-rescale", "spatio-temporal-guidance-blocks", "use-cross-timestep",
-        .. RunConfiguration.Flags, .. StepCacheFlags.Names,
+        .. RunConfiguration.Flags, .. RunConfiguration.GenerationFlags, .. StepCacheFlags.Names,
     ];
 
     public static int Run(string[] args, TextWriter output, TextWriter log, CliEnvironment environment)
@@ -67,6 +67,7 @@ public static class GenerateCommand
             UseCrossTimestep = Bool(cl, "use-cross-timestep"),
             TeaCache = StepCacheFlags.TeaCache(cl),
             CacheDit = StepCacheFlags.CacheDit(cl),
+            VaeTiling = settings.VaeTiling,
         };
         if (!cl.Has("model"))
             request = request with { Height = request.Height ?? 32, Width = request.Width ?? 48, NumFrames = request.NumFrames ?? 9, NumInferenceSteps = request.NumInferenceSteps ?? 4, MaxSequenceLength = request.MaxSequenceLength ?? 16 };

@@ -11,7 +11,7 @@ public static class InfoCommand
 {
     public static int Run(string[] args, TextWriter output)
     {
-        var cl = new CommandLine(args, ["model", .. RunConfiguration.Flags]);
+        var cl = new CommandLine(args, ["model", .. RunConfiguration.Flags, .. RunConfiguration.GenerationFlags]);
         var settings = RunConfiguration.FromFlags(cl);
         string model = Path.GetFullPath(cl.Required("model"));
         var detected = ModelFamilies.CreateRegistry().Detect(model);

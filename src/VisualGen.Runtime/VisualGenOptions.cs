@@ -4,7 +4,7 @@ namespace VisualGen;
 
 /// <summary>
 /// How <see cref="VisualGenPipeline.Load"/> runs a model: what the command line's --engine, --engine-cache,
-/// --attention, --vae-dtype and --gpu-memory flags say, and where export/build lines go.
+/// --attention, --vae-dtype, --vae-tiling and --gpu-memory flags say, and where export/build lines go.
 /// </summary>
 public sealed record VisualGenOptions
 {
@@ -28,6 +28,10 @@ public sealed record VisualGenOptions
     /// <summary>The VAEs' precision on the native CUDA engine: "fp32" (default, as diffusers runs them) or "bf16".</summary>
     public string VaeDtype { get; init; } = "fp32";
 
+    /// <summary>Tiled VAE decoding (diffusers' <c>vae.enable_tiling()</c>) for every request that does not set
+    /// <see cref="Pipelines.GenerationRequest.VaeTiling"/>: FLUX.1, Qwen-Image and Wan; other families refuse it.</summary>
+    public bool VaeTiling { get; init; }
+
     /// <summary>GPU memory (bytes) the pipeline's engines may hold together; null: no limit.</summary>
     public long? GpuMemoryBudget { get; init; }
 
@@ -47,6 +51,7 @@ public sealed record VisualGenOptions
         EngineCacheDirectory = config.EngineCache,
         Attention = config.Attention.Precision switch { "fp8" => AttentionPrecision.Fp8, "sage" => AttentionPrecision.Sage, _ => AttentionPrecision.Bf16 },
         VaeDtype = config.VaeDtype ?? "fp32",
+        VaeTiling = config.VaeTiling,
         GpuMemoryBudget = config.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null,
         Quantization = config.Quantization,
     };

@@ -19,11 +19,13 @@ public sealed class VisualGenPipeline : IDisposable
 
     readonly IGenerationPipeline _pipeline;
     readonly EngineProvider _engines;
+    readonly bool _vaeTiling;
     bool _disposed;
 
-    VisualGenPipeline(IGenerationPipeline pipeline, EngineProvider engines, string modelPath)
+    VisualGenPipeline(IGenerationPipeline pipeline, EngineProvider engines, string modelPath, bool vaeTiling)
     {
         _pipeline = pipeline;
+        _vaeTiling = vaeTiling;
         _engines = engines;
         ModelPath = modelPath;
     }
@@ -57,7 +59,7 @@ public sealed class VisualGenPipeline : IDisposable
             options.Attention switch { AttentionPrecision.Fp8 => "fp8", AttentionPrecision.Sage => "sage", _ => "bf16" }, options.GpuMemoryBudget, options.Quantization, vaeDtypeFlag: options.VaeDtype);
         try
         {
-            return new VisualGenPipeline(ModelFamilies.CreateRegistry().Create(model, engines), engines, model);
+            return new VisualGenPipeline(ModelFamilies.CreateRegistry().Create(model, engines), engines, model, options.VaeTiling);
         }
         catch
         {
@@ -90,8 +92,11 @@ public sealed class VisualGenPipeline : IDisposable
     public void Validate(GenerationRequest request)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        _pipeline.Validate(request);
+        _pipeline.Validate(WithDefaults(request));
     }
+
+    /// <summary>The options' defaults for what the request leaves unset (<see cref="VisualGenOptions.VaeTiling"/>).</summary>
+    GenerationRequest WithDefaults(GenerationRequest r) => r.VaeTiling is null && _vaeTiling ? r with { VaeTiling = true } : r;
 
     /// <summary>Generates; progress reports each stage and denoising step; cancellation is honoured between steps.</summary>
     public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
@@ -99,7 +104,7 @@ public sealed class VisualGenPipeline : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(request);
-        return _pipeline.GenerateAsync(request, progress, cancellationToken);
+        return _pipeline.GenerateAsync(WithDefaults(request), progress, cancellationToken);
     }
 
     public void Dispose()

@@ -389,6 +389,8 @@ fi
 if has goldens; then
   mkdir -p /tmp/py && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
   PYTHONPATH=/tmp/py python3 tools/device/cover_resize_golden.py "$OUT/cover_resize.json" 2>&1 | tail -3 || status=1
+  # tiny random VAEs in diffusers format, latents and diffusers' tiled decodes: tests/VisualGen.Tests/Data/tiled_vae
+  PYTHONPATH=/tmp/py python3 tools/device/tiled_vae_golden.py "$OUT/tiled_vae" 2>&1 | tail -14 || status=1
 fi
 
 exit $status

@@ -35,7 +35,8 @@ public static class PipelineLoading
             log.LogInformation("admission: jobs up to {Memory:F1} GiB of working memory{Timeout}", maxJobMemory / (double)(1L << 30),
                 options.JobTimeout is { } t ? $", stopped after {t.TotalSeconds:0.#} s" : "");
             IGenerationPipeline served = new OwnedPipeline(pipeline, engines);
-            if (options.TeaCache is not null || options.CacheDit is not null) served = new CacheDefaultPipeline(served, options.TeaCache, options.CacheDit);
+            if (options.TeaCache is not null || options.CacheDit is not null || options.VaeTiling == true)
+                served = new CacheDefaultPipeline(served, options.TeaCache, options.CacheDit, options.VaeTiling == true ? true : null);
             return new AdmittedPipeline(served, maxJobMemory, options.JobTimeout, AdmittedPipeline.MaterializesScores(options.Engine));
         }
         catch

@@ -22,6 +22,8 @@ public sealed record ServerOptions
     public string? Attention { get; init; }
     /// <summary>The VAEs' precision on the native CUDA engine ("fp32", "bf16"); null: fp32.</summary>
     public string? VaeDtype { get; init; }
+    /// <summary>Tiled VAE decoding for every request (--vae-tiling on|off, config vae_tiling); null: off.</summary>
+    public bool? VaeTiling { get; init; }
     /// <summary>GPU memory (GiB, as given) the pipeline's engines may hold together; null: no limit.</summary>
     public string? GpuMemory { get; init; }
     /// <summary>Dynamic quantization of the transformer's linears (--quant-algo, --quant-ignore); null: none.</summary>
@@ -78,9 +80,10 @@ public sealed record ServerOptions
     public const string ApiKeysVariable = "VISUALGEN_API_KEYS";
 
     public const string Usage =
-        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8|sage] [--vae-dtype fp32|bf16]\n" +
+        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8|sage] [--vae-dtype fp32|bf16] [--vae-tiling on|off]
+" +
         "                        [--gpu-memory GiB] [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]\n" +
-        "                        [--config FILE.yaml]   (engine, engine_cache, gpu_memory, vae_dtype, attention_config, quant_config; flags win)\n" +
+        "                        [--config FILE.yaml]   (engine, engine_cache, gpu_memory, vae_dtype, vae_tiling, attention_config, quant_config; flags win)\n" +
         "                        [--port N | --urls URLS] [--public-url URL] [--data DIR] [--store postgres://USER:PASSWORD@HOST:PORT/DB] [--outputs DIR] [--lease AGE]\n" +
         "                        [--retention-max-age AGE] [--retention-max-bytes N] [--retention-sweep AGE]   (AGE: 90s, 30m, 24h, 7d)\n" +
         "                        [--queue-size N] [--shutdown-grace AGE] [--api-key KEY]... [--max-upload-bytes N] [--max-side N] [--max-frames N] [--max-steps N]\n" +
@@ -128,6 +131,7 @@ public sealed record ServerOptions
                 "--engine" => o with { Engine = Value() },
                 "--attention" => o with { Attention = Value() },
                 "--vae-dtype" => o with { VaeDtype = Value() },
+                "--vae-tiling" => o with { VaeTiling = OnOff(flag, Value()) },
                 "--gpu-memory" => o with { GpuMemory = CheckedGpuMemory(Value()) },
                 "--quant-algo" => o with { Quantization = CheckedQuantization(Value(), o.Quantization?.Ignore) },
                 "--quant-ignore" => o with { Quantization = o.Quantization is { } q ? q with { Ignore = Patterns(Value()) } : throw new ArgumentException("--quant-ignore needs --quant-algo before it") },
@@ -170,6 +174,7 @@ public sealed record ServerOptions
                 EngineCacheDir = o.EngineCacheDir ?? c.EngineCache,
                 Attention = o.Attention ?? c.Attention.Precision,
                 VaeDtype = o.VaeDtype ?? c.VaeDtype,
+                VaeTiling = o.VaeTiling ?? c.VaeTiling,
                 GpuMemory = o.GpuMemory ?? (c.GpuMemoryGib is double g ? g.ToString(CultureInfo.InvariantCulture) : null),
             };
         }
@@ -197,6 +202,13 @@ public sealed record ServerOptions
     }
 
     /// <summary>A positive duration: a number with a unit s, m, h or d ("90s", "24h", "7d"; "0.5s" for tests).</summary>
+    static bool OnOff(string flag, string v) => v.Trim().ToLowerInvariant() switch
+    {
+        "on" or "true" => true,
+        "off" or "false" => false,
+        _ => throw new ArgumentException($"{flag} must be on or off, got '{v}'"),
+    };
+
     static TimeSpan Duration(string flag, string v)
     {
         double unit = v.Length == 0 ? 0 : v[^1] switch { 's' => 1, 'm' => 60, 'h' => 3600, 'd' => 86400, _ => 0 };

@@ -30,6 +30,10 @@ public sealed record VisualGenConfig
     /// <summary><c>vae_dtype</c>: fp32 (the default, as diffusers runs the VAEs) or bf16 (native-cuda only).</summary>
     public string? VaeDtype { get; init; }
 
+    /// <summary><c>vae_tiling</c>: decode latents larger than one VAE tile in blended tiles (diffusers'
+    /// <c>vae.enable_tiling()</c>; FLUX.1, Qwen-Image, Wan); default off.</summary>
+    public bool VaeTiling { get; init; }
+
     public ParallelConfig Parallel { get; init; } = new();
 
     /// <summary><c>quant_config</c>: dynamic quantization of the transformers' linears when their graphs are built
@@ -61,6 +65,7 @@ public sealed record VisualGenConfig
             GpuMemoryGib = root.Number("gpu_memory", min: 1.0 / 1024),
             Attention = AttentionConfig.Read(root.Section("attention_config")),
             VaeDtype = root.String("vae_dtype", "fp32", "bf16"),
+            VaeTiling = root.Boolean("vae_tiling") ?? false,
             Parallel = ParallelConfig.Read(root.Section("parallel_config")),
             Quantization = ReadQuantization(root.Section("quant_config"), origin),
         };
@@ -133,6 +138,7 @@ public sealed record VisualGenConfig
         b.AppendLine($"engine_cache: {EngineCache ?? "null  # $VISUALGEN_CACHE, else ~/.cache/visualgen/engines"}");
         b.AppendLine($"gpu_memory: {(GpuMemoryGib is double g ? g.ToString(CultureInfo.InvariantCulture) : "null  # no limit")}");
         b.AppendLine($"vae_dtype: {VaeDtype ?? "fp32"}");
+        b.AppendLine($"vae_tiling: {(VaeTiling ? "true" : "false")}");
         b.AppendLine("attention_config:");
         b.AppendLine("  backend: default");
         if (Attention.Precision == "fp8")

@@ -19,6 +19,9 @@ sealed class WanVaeEngines : IDisposable
 
     public IEngine Decoder(WanChunk chunk) => Keep(OrtTestEngine.Build(AutoencoderKLWan.TraceDecoder(_dir, _weights, chunk), $"vae_decoder_{chunk}"));
 
+    /// <summary>The decoder chunk graph without its final clamp (the tiles of a tiled decode).</summary>
+    public IEngine UnclampedDecoder(WanChunk chunk) => Keep(OrtTestEngine.Build(AutoencoderKLWan.TraceDecoder(_dir, _weights, chunk, clamp: false), $"vae_decoder_{chunk}_unclamped"));
+
     public IEngine Encoder(WanChunk chunk) => Keep(OrtTestEngine.Build(AutoencoderKLWan.TraceEncoder(_dir, _weights, chunk), $"vae_encoder_{chunk}"));
 
     IEngine Keep(IEngine e) { _engines.Add(e); return e; }

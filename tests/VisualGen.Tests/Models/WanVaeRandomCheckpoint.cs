@@ -18,6 +18,9 @@ sealed class WanVaeRandomCheckpoint
     public required bool[] TemperalDownsample { get; init; }
     public bool IsResidual { get; init; }
     public int? PatchSize { get; init; }
+    /// <summary>Scales the mid-block attentions' output projection (1: as the other convolutions): small values make the
+    /// decoder nearly local, as a trained VAE is, where tiles must agree with the whole.</summary>
+    public float AttentionOutputScale { get; init; } = 1;
 
     readonly List<TensorData> _tensors = [];
     Random _rng = new(0);
@@ -103,7 +106,7 @@ sealed class WanVaeRandomCheckpoint
         Resnet(p + ".resnets.0", dim, dim);
         Gamma(p + ".attentions.0.norm", dim, 3);
         Conv(p + ".attentions.0.to_qkv", dim, dim * 3, [1, 1]);
-        Conv(p + ".attentions.0.proj", dim, dim, [1, 1]);
+        Conv(p + ".attentions.0.proj", dim, dim, [1, 1], AttentionOutputScale);
         Resnet(p + ".resnets.1", dim, dim);
     }
 
@@ -114,12 +117,12 @@ sealed class WanVaeRandomCheckpoint
         if (timeConvOut > 0) Conv(p + ".time_conv", dim, timeConvOut, [3, 1, 1]);
     }
 
-    void Conv(string p, int inDim, int outDim, long[] kernel)
+    void Conv(string p, int inDim, int outDim, long[] kernel, float scale = 1)
     {
         long fanIn = inDim * kernel.Aggregate(1L, (a, b) => a * b);
         float bound = 1.5f / MathF.Sqrt(fanIn);
-        Add(p + ".weight", [outDim, inDim, .. kernel], bound, 0);
-        Add(p + ".bias", [outDim], 0.1f, 0);
+        Add(p + ".weight", [outDim, inDim, .. kernel], scale * bound, 0);
+        Add(p + ".bias", [outDim], scale * 0.1f, 0);
     }
 
     void Gamma(string p, int dim, int rank) => Add(p + ".gamma", [dim, .. Enumerable.Repeat(1L, rank - 1)], 0.2f, 1);

@@ -28,14 +28,16 @@ public sealed class AutoencoderKLWan
 
     int PatchSize => _c.PatchSize ?? 1;
 
-    /// <summary>diffusers' _decode on one chunk (or the whole sequence): post_quant_conv, decoder, unpatchify, clamp.</summary>
-    public Tensor Decode(Tensor latents, WanFeatureCache cache)
+    /// <summary>diffusers' _decode on one chunk (or the whole sequence): post_quant_conv, decoder, unpatchify, clamp
+    /// (left out for the tiles of tiled_decode, which clamps after blending them, or not at all for Qwen-Image).</summary>
+    public Tensor Decode(Tensor latents, WanFeatureCache cache, bool clamp = true)
     {
         var postQuantConv = new WanCausalConv3d(_w.Sub("post_quant_conv"), _c.ZDim, _c.ZDim, 1);
         var decoder = new WanDecoder3d(_w.Sub("decoder"), _c, _c.OutChannels);
         var x = postQuantConv.Forward(latents, null);
         using (x.Tracer.Scope("decoder")) x = decoder.Forward(x, cache);
         if (PatchSize > 1) x = WanPatch.Unpatchify(x, _c.OutChannels / (PatchSize * PatchSize), PatchSize);
+        if (!clamp) return x;
         return x.Max(x.Tracer.Scalar(-1f)).Min(x.Tracer.Scalar(1f));
     }
 
@@ -51,12 +53,13 @@ public sealed class AutoencoderKLWan
         return x.Slice(1, 0, _c.ZDim);
     }
 
-    /// <summary>Traces the decoder of a VAE component folder for one kind of chunk.</summary>
-    public static Graph.Graph TraceDecoder(string componentDir, ITensorSource weights, WanChunk chunk)
+    /// <summary>Traces the decoder of a VAE component folder for one kind of chunk; <paramref name="clamp"/> false leaves
+    /// out the final clamp (the tiles of a tiled decode).</summary>
+    public static Graph.Graph TraceDecoder(string componentDir, ITensorSource weights, WanChunk chunk, bool clamp = true)
     {
-        var (tracer, w, c, model) = Open(componentDir, weights, $"wan_vae_decoder_{chunk.ToString().ToLowerInvariant()}");
+        var (tracer, w, c, model) = Open(componentDir, weights, $"wan_vae_decoder_{chunk.ToString().ToLowerInvariant()}{(clamp ? "" : "_unclamped")}");
         var latents = tracer.Input("latents", TensorDType.F32, "batch", c.ZDim.ToString(), "frames", "height", "width");
-        var sample = model.Decode(latents, new WanFeatureCache(tracer, chunk));
+        var sample = model.Decode(latents, new WanFeatureCache(tracer, chunk), clamp);
         w.CheckAllUsed("encoder.", "quant_conv.");
         tracer.Output(sample, "sample", "batch", (c.OutChannels / (model.PatchSize * model.PatchSize)).ToString(), "out_frames", "out_height", "out_width");
         // the sample output goes first, the cache outputs after it

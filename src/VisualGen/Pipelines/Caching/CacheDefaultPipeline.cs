@@ -1,13 +1,17 @@
 namespace VisualGen.Pipelines.Caching;
 
 /// <summary>A pipeline with a configuration's <c>cache_config</c> as the step cache of every request that asks for none
-/// (a request's own TeaCache or Cache-DiT still wins): what the CLI and the server do with <c>--config</c>.</summary>
-public sealed class CacheDefaultPipeline(IGenerationPipeline pipeline, TeaCacheOptions? teaCache, CacheDitOptions? cacheDit) : IGenerationPipeline
+/// (a request's own TeaCache or Cache-DiT still wins), and its <c>vae_tiling</c> for every request that leaves
+/// <see cref="GenerationRequest.VaeTiling"/> unset: what the CLI and the server do with <c>--config</c>.</summary>
+public sealed class CacheDefaultPipeline(IGenerationPipeline pipeline, TeaCacheOptions? teaCache, CacheDitOptions? cacheDit, bool? vaeTiling = null) : IGenerationPipeline
 {
     public PipelineInfo Info => pipeline.Info;
 
-    GenerationRequest WithDefault(GenerationRequest r) =>
-        r is { TeaCache: null, CacheDit: null } ? r with { TeaCache = teaCache, CacheDit = cacheDit } : r;
+    GenerationRequest WithDefault(GenerationRequest r)
+    {
+        if (r is { TeaCache: null, CacheDit: null }) r = r with { TeaCache = teaCache, CacheDit = cacheDit };
+        return r.VaeTiling is null && vaeTiling is not null ? r with { VaeTiling = vaeTiling } : r;
+    }
 
     public void Validate(GenerationRequest request) => pipeline.Validate(WithDefault(request));
 

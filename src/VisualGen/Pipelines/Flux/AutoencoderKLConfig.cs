@@ -20,6 +20,8 @@ public sealed record AutoencoderKLConfig
     public bool UseQuantConv { get; init; } = true;
     public bool UsePostQuantConv { get; init; } = true;
     public bool MidBlockAddAttention { get; init; } = true;
+    /// <summary>sample_size: the side of a decoded tile when tiling (tile_sample_min_size).</summary>
+    public int SampleSize { get; init; } = 32;
 
     /// <summary>The pipelines' vae_scale_factor: 2^(len(block_out_channels) − 1).</summary>
     public int ScaleFactor => 1 << (BlockOutChannels.Length - 1);

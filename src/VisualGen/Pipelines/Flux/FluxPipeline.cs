@@ -1,6 +1,7 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Pipelines.Caching;
+using VisualGen.Pipelines.Vae;
 using VisualGen.Schedulers;
 using VisualGen.Tensors;
 using VisualGen.Tokenizers.Flux;
@@ -145,7 +146,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         var finalLatents = HostTensor.Float32(final, shape);
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
-        var image = Decode(LatentPacking.Unpack(finalLatents, latentH, latentW));
+        var image = Decode(LatentPacking.Unpack(finalLatents, latentH, latentW), r.VaeTiling == true, progress, ct);
         return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond)
         {
             StepCache = cacheLog?.Report(),
@@ -244,15 +245,17 @@ public sealed class FluxPipeline : IGenerationPipeline
         }
     }
 
-    /// <summary>(latents / scaling_factor) + shift_factor, then the VAE decoder: [1, 3, H, W] in about [−1, 1].</summary>
-    HostTensor Decode(HostTensor latents)
+    /// <summary>(latents / scaling_factor) + shift_factor, then the VAE decoder: [1, 3, H, W] in about [−1, 1]; with
+    /// <paramref name="tiled"/>, AutoencoderKL's tiled decode (each tile one decoder call) where the latent exceeds a tile.</summary>
+    HostTensor Decode(HostTensor latents, bool tiled, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         float scaling = _config.Vae.ScalingFactor, shift = _config.Vae.ShiftFactor ?? 0f;
-        var raw = latents.Floats.Select(x => x / scaling + shift).ToArray();
-        return Engine("vae.decoder").Run(new Dictionary<string, HostTensor>
-        {
-            ["latents"] = HostTensor.Float32(raw, latents.Shape),
-        })["sample"];
+        var raw = HostTensor.Float32(latents.Floats.Select(x => x / scaling + shift).ToArray(), latents.Shape);
+        var decoder = Engine("vae.decoder");
+        HostTensor DecodeTile(HostTensor z) => decoder.Run(new Dictionary<string, HostTensor> { ["latents"] = z })["sample"];
+        if (!tiled) return DecodeTile(raw);
+        return AutoencoderKLTiling.For(_config.Vae).Decode(raw, DecodeTile,
+            (done, all) => progress?.Report(new GenerationProgress("decode", done, all)), ct);
     }
 
     public void Dispose()

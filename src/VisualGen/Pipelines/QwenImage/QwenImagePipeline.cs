@@ -1,6 +1,7 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Pipelines.Caching;
+using VisualGen.Pipelines.Vae;
 using VisualGen.Pipelines.Wan;
 using VisualGen.Schedulers;
 using VisualGen.Tensors;
@@ -148,12 +149,28 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         progress?.Report(new GenerationProgress("decode", steps, steps));
         var unpacked = LatentPacking.Unpack(finalLatents, latentH, latentW);
         var vaeLatents = _latentStats.Denormalize(unpacked.Reshape(1, _config.LatentChannels, 1, latentH, latentW));
-        // one latent frame is exactly the VAE decoder's first chunk
-        var decoded = Engine("vae.decoder_first").Run(new Dictionary<string, HostTensor> { [WanVaeDecoder.LatentsInput] = vaeLatents });
-        if (!decoded.TryGetValue(WanVaeDecoder.SampleOutput, out var video))
-            throw new EngineException($"the VAE decoder engine has no output '{WanVaeDecoder.SampleOutput}'");
+        var video = Decode(vaeLatents, r.VaeTiling == true, progress, ct);
         var image = VideoPostprocess.ToNumpyLayout(video).Reshape(1, height, width, 3);
         return new GenerationResult(finalLatents, image, IsVideo: false, Info.FramesPerSecond) { StepCache = cacheLog?.Report() };
+    }
+
+    /// <summary>The VAE decoder on one latent frame (exactly its first chunk): [1, 3, 1, H, W] clamped to [-1, 1]; with
+    /// <paramref name="tiled"/>, AutoencoderKLQwenImage's tiled decode where the latent exceeds a tile (its tiles come
+    /// from the decoder without the clamp, and diffusers' tiled path does not clamp).</summary>
+    HostTensor Decode(HostTensor vaeLatents, bool tiled, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var tiling = CausalVaeTiling.ForQwenImage(_config.Vae);
+        if (!tiled || !tiling.Applies(vaeLatents)) return DecodeFirstChunk(Engine("vae.decoder_first"), vaeLatents);
+        var unclamped = Engine($"vae.{WanVaeDecoder.UnclampedPart(WanVaeDecoder.FirstChunkPart)}");
+        return tiling.TiledDecode(vaeLatents, tile => DecodeFirstChunk(unclamped, tile),
+            (done, all) => progress?.Report(new GenerationProgress("decode", done, all)), ct);
+    }
+
+    static HostTensor DecodeFirstChunk(IEngine decoder, HostTensor latents)
+    {
+        var decoded = decoder.Run(new Dictionary<string, HostTensor> { [WanVaeDecoder.LatentsInput] = latents });
+        return decoded.TryGetValue(WanVaeDecoder.SampleOutput, out var video) ? video
+            : throw new EngineException($"the VAE decoder engine has no output '{WanVaeDecoder.SampleOutput}'");
     }
 
     HostTensor EncodePrompt(string prompt, int maxSequenceLength)

@@ -14,6 +14,13 @@ public sealed class WanVaeDecoder
 {
     public const string LatentsInput = "latents", SampleOutput = "sample";
 
+    /// <summary>The VAE component's decoder graphs (parts): the first chunk and the later chunks.</summary>
+    public const string FirstChunkPart = "decoder_first", NextChunkPart = "decoder_next";
+
+    /// <summary>The part of a decoder graph that leaves out the final clamp to [-1, 1] (traced on demand): tiled
+    /// decoding blends its tiles before clamping, as diffusers does.</summary>
+    public static string UnclampedPart(string part) => part + "_unclamped";
+
     readonly IEngine _first, _next;
 
     public WanVaeDecoder(IEngine firstChunk, IEngine nextChunk, int latentFramesPerChunk = 1)

@@ -1,0 +1,103 @@
+using VisualGen.Tensors;
+
+namespace VisualGen.Pipelines.Vae;
+
+/// <summary>
+/// The tiled decode of diffusers' causal video VAEs: <c>AutoencoderKLWan.tiled_decode</c> and
+/// <c>AutoencoderKLQwenImage.tiled_decode</c> (autoencoder_kl_wan.py, autoencoder_kl_qwenimage.py, after
+/// <c>enable_tiling()</c>). The latent [batch, z_dim, frames, h, w] is cut into windows of tile_sample_min / ratio latent
+/// pixels every tile_sample_stride / ratio; each window is decoded on its own, frame by frame with a fresh feature cache
+/// (the untiled chunk loop on the window), blended into its upper and left neighbours over
+/// tile_sample_min − tile_sample_stride sample pixels, cropped to the stride and joined, then cropped to
+/// h·ratio × w·ratio. Wan with a patch size blends in patch rows (the decoder's output before unpatchify) and clamps
+/// the result to [-1, 1]; Qwen-Image's tiled path does not clamp (its untiled path does). So the tiles must come
+/// from the decoder without its clamp.
+/// </summary>
+public sealed record CausalVaeTiling
+{
+    /// <summary>tile_sample_min_height / _width (diffusers: 256).</summary>
+    public int TileSampleMinHeight { get; init; } = 256;
+    public int TileSampleMinWidth { get; init; } = 256;
+    /// <summary>tile_sample_stride_height / _width (diffusers: 192).</summary>
+    public int TileSampleStrideHeight { get; init; } = 192;
+    public int TileSampleStrideWidth { get; init; } = 192;
+    /// <summary>spatial_compression_ratio: Wan's scale_factor_spatial, Qwen-Image's 2^len(temperal_downsample).</summary>
+    public required int SpatialCompressionRatio { get; init; }
+    /// <summary>Wan's patch_size (null: none; Qwen-Image has none).</summary>
+    public int? PatchSize { get; init; }
+    /// <summary>Whether the joined sample is clamped to [-1, 1] (Wan: yes; Qwen-Image: no).</summary>
+    public required bool Clamp { get; init; }
+
+    public int TileLatentMinHeight => TileSampleMinHeight / SpatialCompressionRatio;
+    public int TileLatentMinWidth => TileSampleMinWidth / SpatialCompressionRatio;
+    public int TileLatentStrideHeight => TileSampleStrideHeight / SpatialCompressionRatio;
+    public int TileLatentStrideWidth => TileSampleStrideWidth / SpatialCompressionRatio;
+
+    /// <summary>AutoencoderKLWan's defaults for its config (scale_factor_spatial, patch_size); clamped.</summary>
+    public static CausalVaeTiling ForWan(Wan.WanVaeConfig config) => new()
+    {
+        SpatialCompressionRatio = config.ScaleFactorSpatial ?? 8, PatchSize = config.PatchSize, Clamp = true,
+    };
+
+    /// <summary>AutoencoderKLQwenImage's defaults (ratio 2^len(temperal_downsample)); not clamped.</summary>
+    public static CausalVaeTiling ForQwenImage(Wan.WanVaeConfig config) => new()
+    {
+        SpatialCompressionRatio = 1 << config.TemperalDownsample.Length, Clamp = false,
+    };
+
+    /// <summary>_decode's test: tiled when the latent is wider or taller than one tile.</summary>
+    public bool Applies(HostTensor z) => z.Shape[^1] > TileLatentMinWidth || z.Shape[^2] > TileLatentMinHeight;
+
+    /// <summary>
+    /// tiled_decode: <paramref name="decodeTile"/> decodes one latent window [batch, z_dim, frames, th, tw] frame by frame
+    /// from a fresh cache, without clamping (unpatchified for a patch size); <paramref name="tileDone"/> hears (tiles
+    /// decoded, tiles in all).
+    /// </summary>
+    public HostTensor TiledDecode(HostTensor z, Func<HostTensor, HostTensor> decodeTile, Action<int, int>? tileDone = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (z.Rank != 5) throw new ArgumentException($"latents must be [batch, z_dim, frames, height, width]; got {z.ShapeText}", nameof(z));
+        Check();
+        long height = z.Shape[3], width = z.Shape[4];
+        int p = PatchSize ?? 1;
+        // in the decoder's (patchified) pixels, as diffusers counts them; a patch row is p sample rows here
+        long sampleHeight = height * SpatialCompressionRatio / p, sampleWidth = width * SpatialCompressionRatio / p;
+        int strideHeight = TileSampleStrideHeight / p, strideWidth = TileSampleStrideWidth / p;
+        int blendHeight = TileSampleMinHeight / p - strideHeight, blendWidth = TileSampleMinWidth / p - strideWidth;
+
+        int rowsCount = (int)((height + TileLatentStrideHeight - 1) / TileLatentStrideHeight);
+        int colsCount = (int)((width + TileLatentStrideWidth - 1) / TileLatentStrideWidth);
+        var rows = new List<List<SampleTile>>();
+        for (long i = 0; i < height; i += TileLatentStrideHeight)
+        {
+            var row = new List<SampleTile>();
+            for (long j = 0; j < width; j += TileLatentStrideWidth)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                row.Add(new SampleTile(decodeTile(TileMosaic.Window(z, i, j, TileLatentMinHeight, TileLatentMinWidth))));
+                tileDone?.Invoke(rows.Count * colsCount + row.Count, rowsCount * colsCount);
+            }
+            rows.Add(row);
+        }
+        for (int i = 0; i < rows.Count; i++)
+            for (int j = 0; j < rows[i].Count; j++)
+            {
+                if (i > 0) rows[i][j].BlendFromAbove(rows[i - 1][j], blendHeight, p);
+                if (j > 0) rows[i][j].BlendFromLeft(rows[i][j - 1], blendWidth, p);
+            }
+        var joined = TileMosaic.Join(rows, strideHeight * p, strideWidth * p, sampleHeight * p, sampleWidth * p);
+        if (!Clamp) return joined;
+        var v = joined.Floats;
+        for (int k = 0; k < v.Length; k++) v[k] = Math.Clamp(v[k], -1f, 1f);
+        return joined;
+    }
+
+    void Check()
+    {
+        if (TileLatentStrideHeight < 1 || TileLatentStrideWidth < 1 || TileLatentMinHeight < 1 || TileLatentMinWidth < 1)
+            throw new ArgumentException($"VAE tiles of {TileSampleMinHeight}×{TileSampleMinWidth} sample pixels every {TileSampleStrideHeight}×{TileSampleStrideWidth} " +
+                $"are smaller than one latent pixel at spatial compression {SpatialCompressionRatio}");
+        if (PatchSize is int p && (TileSampleStrideHeight % p != 0 || TileSampleStrideWidth % p != 0 || TileSampleMinHeight % p != 0 || TileSampleMinWidth % p != 0))
+            throw new ArgumentException($"VAE tile sizes and strides must be multiples of the patch size {p}");
+    }
+}
