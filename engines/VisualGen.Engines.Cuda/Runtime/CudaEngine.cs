@@ -145,7 +145,9 @@ public sealed class CudaEngine : IResidentEngine
         return (shapes, planTime);
     }
 
-    public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs)
+    public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => Run(inputs, null);
+
+    public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs, IReadOnlyCollection<string>? outputs)
     {
         var (shapes, planTime) = ReadInputs(inputs, t => t.Shape, t => t.DType, t => t);
         var p = PlanFor(shapes, planTime);
@@ -165,6 +167,7 @@ public sealed class CudaEngine : IResidentEngine
         var result = new Dictionary<string, HostTensor>(StringComparer.Ordinal);
         foreach (var (name, v) in p.Outputs)
         {
+            if (outputs is not null && !outputs.Contains(name)) continue;
             var data = new float[v.Count];
             unsafe
             {

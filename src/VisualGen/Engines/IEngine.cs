@@ -10,6 +10,12 @@ public interface IEngine : IDisposable
     /// <summary>Runs the graph on named host inputs; returns every graph output by name.</summary>
     IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs);
 
+    /// <summary>Runs the graph and returns only the outputs named in <paramref name="outputs"/>: an engine that computes on
+    /// a device copies just those to the host (a Wan-family VAE decoder's first chunk also outputs its feature caches,
+    /// gigabytes at 1024², which an image pipeline never reads).</summary>
+    IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs, IReadOnlyCollection<string> outputs) =>
+        Run(inputs).Where(kv => outputs.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+
     /// <summary>GPU memory the engine holds now (weights, planned buffers); 0 for engines that compute on the host.</summary>
     long DeviceBytes => 0;
 }

@@ -168,7 +168,8 @@ public sealed class QwenImagePipeline : IGenerationPipeline
 
     static HostTensor DecodeFirstChunk(IEngine decoder, HostTensor latents)
     {
-        var decoded = decoder.Run(new Dictionary<string, HostTensor> { [WanVaeDecoder.LatentsInput] = latents });
+        // only the frames: the first-chunk graph also outputs the causal feature caches (GBs at 1024²) a single image never reads
+        var decoded = decoder.Run(new Dictionary<string, HostTensor> { [WanVaeDecoder.LatentsInput] = latents }, [WanVaeDecoder.SampleOutput]);
         return decoded.TryGetValue(WanVaeDecoder.SampleOutput, out var video) ? video
             : throw new EngineException($"the VAE decoder engine has no output '{WanVaeDecoder.SampleOutput}'");
     }
