@@ -575,10 +575,14 @@ VG_API vg_status vg_channel_l2norm(const void* x, void* out, vg_dtype dtype, int
  * the biased variance over its (channels/groups)·inner values (fp32, per-thread partial sums in fp64), then
  * out[b, c, s] = (x[b, c, s] - mean) · rsqrt(var + eps) · weight[c] + bias[c], then y · sigmoid(y) when `silu` is 1
  * (the SiLU that follows every VAE GroupNorm but the attention's). weight/bias fp32 [channels] (NULL = 1 / 0).
- * x and out FP32 or BF16, independently; out may alias x when both have the same dtype. One block per (batch, group). */
+ * x and out FP32 or BF16, independently; out may alias x when both have the same dtype. Two kernels: per-slice statistics
+ * of each group (in double, shifted by the group's first value) into `workspace`, then normalize + affine (+ SiLU). */
 VG_API vg_status vg_group_norm(const void* x, vg_dtype x_dtype, void* out, vg_dtype out_dtype, int64_t batch,
                                int64_t channels, int64_t inner, int64_t groups, float eps, const float* weight,
-                               const float* bias, int32_t silu, void* stream);
+                               const float* bias, int32_t silu, void* workspace, size_t workspace_bytes, void* stream);
+/* The workspace vg_group_norm needs (the per-slice statistics of every (batch, group); a few KB). */
+VG_API vg_status vg_group_norm_workspace_size(int64_t batch, int64_t channels, int64_t inner, int64_t groups,
+                                              size_t* bytes);
 
 /* ArgMax over the middle axis of x [outer, n, inner] (contiguous), as ONNX ArgMax and torch.argmax: out[o, i] = the
  * index j < n of the largest x[o, j, i], the first one among equals (the last when select_last is 1). x FP32, BF16 or

@@ -151,7 +151,8 @@ class Native:
             "vg_softmax_rows": [vp, i32, vp, i32, C.POINTER(i64), i64, f32, vp, i32, C.POINTER(i64), vp],
             "vg_gather_rows": [vp, i32, i64, i64, vp, i64, vp, i32, vp],
             "vg_channel_l2norm": [vp, vp, i32, i64, i64, i64, f32, vp, vp],
-            "vg_group_norm": [vp, i32, vp, i32, i64, i64, i64, i64, f32, vp, vp, i32, vp],
+            "vg_group_norm": [vp, i32, vp, i32, i64, i64, i64, i64, f32, vp, vp, i32, vp, sz, vp],
+            "vg_group_norm_workspace_size": [i64, i64, i64, i64, C.POINTER(sz)],
             "vg_argmax": [vp, i32, i64, i64, i64, i32, vp, vp],
             "vg_quantize_fp8_tensor": [vp, i32, i64, vp, vp, vp, vp],
             "vg_quantize_fp8_groups": [vp, i32, i64, i64, i64, vp, vp, vp],
@@ -399,9 +400,14 @@ class Native:
 
     def group_norm(self, x, out, groups, eps, weight=None, bias=None, silu=False, stream=0):
         """x, out [batch, channels, ...] contiguous; weight/bias fp32 [channels] or None."""
+        import torch
         b, c = x.shape[0], x.shape[1]
-        self.call("vg_group_norm", ptr(x), dtype_of(x), ptr(out), dtype_of(out), b, c, x.numel() // (b * c), groups, eps,
-                  ptr(weight), ptr(bias), 1 if silu else 0, C.c_void_p(stream))
+        inner = x.numel() // (b * c)
+        n = C.c_size_t()
+        self.call("vg_group_norm_workspace_size", b, c, inner, groups, C.byref(n))
+        ws = torch.empty(max(n.value, 1), dtype=torch.uint8, device=x.device)
+        self.call("vg_group_norm", ptr(x), dtype_of(x), ptr(out), dtype_of(out), b, c, inner, groups, eps,
+                  ptr(weight), ptr(bias), 1 if silu else 0, ptr(ws), n.value, C.c_void_p(stream))
 
     def argmax(self, x, dim, out, select_last=False, stream=0):
         """out (int64, x's shape without `dim`) = argmax of contiguous x along dim."""

@@ -7,7 +7,7 @@
 struct vg_conv_plan_t {
     vg_context ctx = nullptr;
     vg_conv_desc desc{};
-    cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr, bias_f32 = nullptr;
+    cudnnTensorDescriptor_t x = nullptr, y = nullptr;
     cudnnFilterDescriptor_t w = nullptr;
     cudnnConvolutionDescriptor_t conv = nullptr;
     cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
@@ -17,8 +17,6 @@ struct vg_conv_plan_t {
     ~vg_conv_plan_t() {
         if (conv) cudnnDestroyConvolutionDescriptor(conv);
         if (w) cudnnDestroyFilterDescriptor(w);
-        if (bias_f32) cudnnDestroyTensorDescriptor(bias_f32);
-        if (bias) cudnnDestroyTensorDescriptor(bias);
         if (y) cudnnDestroyTensorDescriptor(y);
         if (x) cudnnDestroyTensorDescriptor(x);
     }
@@ -84,9 +82,6 @@ VG_API vg_status vg_conv_plan_create(vg_context ctx, const vg_conv_desc* d, vg_c
         for (int i = 0; i < d->spatial_dims; ++i) plan->out_size[i] = yd[2 + (sd - d->spatial_dims) + i];
         s = tensor_desc(&plan->y, t, yd, sd + 2, "vg_conv_plan_create: y descriptor");
     }
-    int bd[5] = {1, static_cast<int>(d->out_channels), 1, 1, 1};
-    if (s == VG_OK) s = tensor_desc(&plan->bias, t, bd, sd + 2, "vg_conv_plan_create: bias descriptor");
-    if (s == VG_OK) s = tensor_desc(&plan->bias_f32, CUDNN_DATA_FLOAT, bd, sd + 2, "vg_conv_plan_create: bias descriptor");
     if (s == VG_OK) {
         const size_t cap = d->max_workspace ? d->max_workspace : (size_t(4) << 30);
         cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -141,9 +136,10 @@ VG_API vg_status vg_conv_run(vg_conv_plan plan, const void* x, const void* w, co
                                                    plan->workspace, &zero, plan->y, y),
                            "vg_conv_run: cudnnConvolutionForward"));
     if (bias) {
-        const bool f32 = bias_dtype == VG_DTYPE_FP32;
-        if (!f32 && bias_dtype != plan->desc.dtype) return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_conv_run: bias_dtype must be FP32 or the tensor dtype");
-        VG_TRY(vg::cudnn_check(cudnnAddTensor(h, &one, f32 ? plan->bias_f32 : plan->bias, bias, &one, plan->y, y), "vg_conv_run: cudnnAddTensor (bias)"));
+        if (bias_dtype != VG_DTYPE_FP32 && bias_dtype != plan->desc.dtype) return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_conv_run: bias_dtype must be FP32 or the tensor dtype");
+        const int64_t inner = plan->out_size[0] * plan->out_size[1] * plan->out_size[2];
+        VG_TRY(vg::add_channel_bias(y, plan->desc.dtype, bias, bias_dtype, plan->desc.batch * plan->desc.out_channels,
+                                    plan->desc.out_channels, inner, static_cast<cudaStream_t>(stream)));
     }
     return VG_OK;
     VG_GUARD_END("vg_conv_run")

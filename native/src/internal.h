@@ -36,6 +36,10 @@ const char* dtype_name(vg_dtype t);
 
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
+// y[row, i] += bias[row % channels] for rows of `inner` contiguous values (encoder_kernels.cu): a convolution's bias.
+vg_status add_channel_bias(void* y, vg_dtype y_dtype, const void* bias, vg_dtype bias_dtype, int64_t rows, int64_t channels,
+                           int64_t inner, cudaStream_t s);
+
 }  // namespace vg
 
 #define VG_TRY(expr)                      \

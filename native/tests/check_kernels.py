@@ -1082,6 +1082,8 @@ def check_group_norm(vg):
         ((2, 48, 5, 7), 6, torch.float32, torch.bfloat16, False, False, 1e-2),
         ((1, 20, 3, 4, 5), 5, torch.bfloat16, torch.float32, True, True, 1e-2),  # 3 spatial dims, 4 channels per group
         ((3, 8, 1), 8, torch.float32, torch.float32, False, True, 1e-5),  # one value per group: x - mean = 0
+        ((1, 128, 512, 512), 32, torch.bfloat16, torch.bfloat16, True, True, 1e-2),  # 1M values per group: 64 slices
+        ((1, 64, 300, 301), 32, torch.float32, torch.float32, True, True, 1e-5),  # slices, rows not 8-aligned (scalar)
     )
     for shape, groups, xdt, odt, silu, affine, tol in cases:
         x = (rnd(*shape, dtype=torch.float32) * 3.0 + 1.5).to(xdt)  # an offset mean, as activations have

@@ -240,6 +240,7 @@ if has e2eflux; then
     a=$(samples); t0=$(date +%s)
     VG_E2E_VAE_DTYPE=${E2E_VAE_DTYPE:-} .publish/visualgen-bench e2e-flux "$W/flux1dev_full" /tmp/e2efluxcache $H $Wd $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log" 2>&1 || { status=1; tail -5 "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log"; }
     grep -E "^TABLE|peak host|^VAE" "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log" | tee -a "$OUT/e2eflux.log"
+    grep -A16 "^decode profile" "$OUT/e2eflux_ours_${H}x${Wd}_${S}.log" | cut -c1-220
     echo "  ours: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a); engine cache $(du -sb /tmp/e2efluxcache | awk '{printf "%.2f GB", $1/1e9}')" | tee -a "$OUT/e2eflux.log"
   done
   kill $SMI_PID 2>/dev/null

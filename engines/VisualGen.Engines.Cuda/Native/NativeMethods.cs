@@ -201,7 +201,8 @@ internal static unsafe partial class NativeMethods
     [DllImport(Library)] public static extern int vg_gather_rows(IntPtr table, int tableDType, long rows, long width, IntPtr indices, long count, IntPtr o, int outDType, IntPtr stream);
     [DllImport(Library)] public static extern int vg_channel_l2norm(IntPtr x, IntPtr o, int dtype, long batch, long channels, long inner, float eps, IntPtr weight, IntPtr stream);
     [DllImport(Library)] public static extern int vg_group_norm(IntPtr x, int xDType, IntPtr o, int outDType, long batch, long channels, long inner, long groups,
-        float eps, IntPtr weight, IntPtr bias, int silu, IntPtr stream);
+        float eps, IntPtr weight, IntPtr bias, int silu, IntPtr workspace, nuint workspaceBytes, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_group_norm_workspace_size(long batch, long channels, long inner, long groups, out nuint bytes);
     [DllImport(Library)] public static extern int vg_argmax(IntPtr x, int xDType, long outer, long n, long inner, int selectLast, IntPtr o, IntPtr stream);
 
     [DllImport(Library)] public static extern int vg_combine(IntPtr o, long count, int terms, double* coefs, IntPtr* srcs, IntPtr stream);

@@ -38,7 +38,7 @@ internal sealed unsafe partial class ShapePlanner
             d.InSize[i] = x.Shape[2 + i]; d.Kernel[i] = wc.Shape[2 + i]; d.Stride[i] = strides[i]; d.Pad[i] = pads[i]; d.Dilation[i] = dil[i];
         }
         var plan = _res.ConvPlan(d);
-        // the bias in the output's dtype: cuDNN's AddTensor takes no fp32 bias into a bf16 tensor (CUDNN_STATUS_BAD_PARAM)
+        // the bias in the output's dtype (half the bytes of an fp32 copy in a bf16 engine)
         var bias = n.In(2) is string bs ? Dev(bs, dt) : null;
         IntPtr w = dt == VgDType.F32 ? _res.Weight(n.In(1)!) : _res.WeightAsBf16(n.In(1)!, wc.Shape.Aggregate(1L, (a, b) => a * b));
         var o = New(n.Outputs[0], [x.Shape[0], wc.Shape[0], .. plan.OutSize], dt);
@@ -108,7 +108,8 @@ internal sealed unsafe partial class ShapePlanner
     }
 
     /// <summary>GroupNorm (AutoencoderKL's resnets, mid-block attention and conv_norm_out) over [batch, channels, ...]:
-    /// statistics per (batch, group) in float32, per-channel affine, the following SiLU when fused.</summary>
+    /// statistics per (batch, group) from per-slice sums in the plan's workspace, per-channel affine, the following SiLU
+    /// when fused.</summary>
     void GroupNorm(OpNode n)
     {
         var x = Dev(n.In(0)!);
@@ -123,8 +124,14 @@ internal sealed unsafe partial class ShapePlanner
         float eps = (float)n.Float("epsilon", 1e-5);
         int silu = (int)n.Int("silu", 0);
         var o = New(n.Outputs[0], x.Shape, x.DType);
+        if (!_res.DryRun)
+        {
+            Check(vg_group_norm_workspace_size(b, c, inner, groups, out var wsBytes), n.Name);
+            _plan.NoteWorkspace((long)wsBytes);
+        }
         Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
-            Check(vg_group_norm(x.Ptr, (int)x.DType, o.Ptr, (int)o.DType, b, c, inner, groups, eps, w.Ptr, bias.Ptr, silu, stream), n.Name)),
+            Check(vg_group_norm(x.Ptr, (int)x.DType, o.Ptr, (int)o.DType, b, c, inner, groups, eps, w.Ptr, bias.Ptr, silu,
+                _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), n.Name)),
             [x, w, bias], [o]);
         _dev[n.Outputs[0]] = o;
     }

@@ -51,7 +51,7 @@ static class EndToEnd
         Run(model, cacheDir, $"{height}x{width}", attentions, new GenerationRequest
         {
             Prompt = Prompt, Height = height, Width = width, NumInferenceSteps = steps, GuidanceScale = 3.5, Seed = 42,
-        }, profile: null);
+        }, provider => ProfileImageDecode(provider, model, "vae.decoder", "latents", [1, 16, height / 8, width / 8]));
 
     public static int Qwen(string model, string cacheDir, int height, int width, int steps, string attentions, double? gpuMemoryGib)
     {
@@ -62,7 +62,8 @@ static class EndToEnd
         };
         return gpuMemoryGib is double gib
             ? Guarded(() => Offload(model, cacheDir, $"{height}x{width}", attentions, request, gib))
-            : Run(model, cacheDir, $"{height}x{width}", attentions, request, provider => ProfileImageDecode(provider, model, height, width));
+            : Run(model, cacheDir, $"{height}x{width}", attentions, request,
+                provider => ProfileImageDecode(provider, model, "vae.decoder_first", WanVaeDecoder.LatentsInput, [1, 16, 1, height / 8, width / 8]));
     }
 
     /// <summary>The engine the runs use: native-cuda, or VG_E2E_ENGINE's value.</summary>
@@ -258,19 +259,19 @@ static class EndToEnd
     /// many; two, since Qwen-Image's schedule (shift_terminal) refuses a single step.</summary>
     static int WarmUpSteps(int steps) => steps <= 4 ? steps : 2;
 
-    /// <summary>The image VAE's decode (Qwen-Image: the Wan-style VAE's first-chunk decoder on one latent frame) on the
-    /// device step by step: time by kernel class, the CUDA-graph replay, the slowest steps.</summary>
-    static void ProfileImageDecode(IEngineProvider provider, string model, int height, int width)
+    /// <summary>The image VAE's decode (FLUX.1: AutoencoderKL's decoder; Qwen-Image: the Wan-style VAE's first-chunk decoder
+    /// on one latent frame) on the device step by step: time by kernel class, the CUDA-graph replay, the slowest steps.</summary>
+    static void ProfileImageDecode(IEngineProvider provider, string model, string component, string input, long[] latent)
     {
-        var engine = provider.GetEngine(model, "vae.decoder_first", null);
+        var engine = provider.GetEngine(model, component, null);
         if (engine is not CudaEngine cuda)
         {
-            Console.WriteLine($"decode profile: vae.decoder_first runs on {engine.GetType().Name}, not the native engine: not profiled");
+            Console.WriteLine($"decode profile: {component} runs on {engine.GetType().Name}, not the native engine: not profiled");
             return;
         }
-        var shapes = new Dictionary<string, long[]> { [WanVaeDecoder.LatentsInput] = [1, 16, 1, height / 8, width / 8] };
+        var shapes = new Dictionary<string, long[]> { [input] = latent };
         var steps = cuda.ProfileSteps(shapes);
-        Console.WriteLine($"decode profile ({height}x{width}, one latent frame) on the device: " +
+        Console.WriteLine($"decode profile ({component}, latent [{string.Join(",", latent)}]) on the device: " +
             string.Join(", ", steps.GroupBy(x => x.Kind).Select(g => $"{g.Key} {g.Sum(x => x.Ms):F1} ms ({g.Count()})")) +
             $"; total {steps.Sum(x => x.Ms):F1} ms, graph replay {cuda.TimeForward(shapes, 1, 3, true):F1} ms; engine {cuda.DeviceBytes / 1e9:F2} GB on the GPU");
         foreach (var (name, kind, detail, ms) in steps.OrderByDescending(x => x.Ms).Take(15))
