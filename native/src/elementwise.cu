@@ -50,17 +50,6 @@ __global__ void combine_kernel(float* out, int64_t count, combine_terms t) {
 // ---- row norm rescale (true CFG with norm rescaling) ---------------------------------------------
 constexpr int kRescaleMaxThreads = 256;
 
-// Sums v over the block (blockDim.x a multiple of 32, at most kRescaleMaxThreads); every thread gets the sum.
-__device__ __forceinline__ double block_sum(double v, double* scratch) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    double total = 0;
-    for (int w = 0; w < warps; ++w) total += scratch[w];
-    __syncthreads();  // scratch is reused by the next call
-    return total;
-}
 
 __global__ void rescale_row_norms_kernel(float* out, const float* src, const float* ref, int64_t rows, int64_t len) {
     __shared__ double scratch[kRescaleMaxThreads / 32];
@@ -73,8 +62,8 @@ __global__ void rescale_row_norms_kernel(float* out, const float* src, const flo
             ss += a * a;
             rr += b * b;
         }
-        ss = block_sum(ss, scratch);
-        rr = block_sum(rr, scratch);
+        ss = vg::block_sum(ss, scratch);
+        rr = vg::block_sum(rr, scratch);
         // float32 norms, ratio and product, as torch computes x * (norm(ref) / norm(x)) on float32 tensors
         const float ratio = static_cast<float>(sqrt(rr)) / static_cast<float>(sqrt(ss));
         // every read of this row happened before block_sum's barriers, so out may alias src or ref

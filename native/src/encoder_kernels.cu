@@ -49,18 +49,6 @@ constexpr int64_t kGnStatsSlice = 16384;  // values per gn_stats block (at least
 constexpr int64_t kGnApplySlice = 8192;   // values per gn_apply block
 constexpr int kGnMaxSlices = 512;
 
-__device__ __forceinline__ double block_sum_d(double x, double* scratch) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nwarps = (blockDim.x + 31) >> 5;
-    __syncthreads();
-    if (lane == 0) scratch[warp] = x;
-    __syncthreads();
-    double y = lane < nwarps ? scratch[lane] : 0.0;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) y += __shfl_xor_sync(0xffffffffu, y, o);
-    return y;
-}
 
 // Slices of a group for gn_stats: a multiple of 8 values each (vector loads stay aligned when the group is).
 inline int64_t gn_slice(int64_t len, int slices) { return ((len + slices - 1) / slices + 7) / 8 * 8; }
@@ -99,8 +87,8 @@ __global__ void gn_stats_kernel(const TX* x, int64_t len, int slices, int64_t sl
             s2 += static_cast<double>(d) * d;
         }
     }
-    s1 = block_sum_d(s1, scratch);
-    s2 = block_sum_d(s2, scratch);
+    s1 = vg::block_sum(s1, scratch);
+    s2 = vg::block_sum(s2, scratch);
     double* w = ws + bg * (1 + 2 * static_cast<int64_t>(slices));
     if (threadIdx.x == 0) {
         if (sl == 0) w[0] = pivot;

@@ -54,15 +54,17 @@ template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(f
 
 __device__ __forceinline__ float round_bf16(float x) { return __bfloat162float(__float2bfloat16_rn(x)); }
 
-// Sum over the block; every thread gets the result. `scratch` holds >= 32 floats.
-__device__ __forceinline__ float block_sum(float x, float* scratch) {
+// Sum over the block (float or double); every thread gets the result. `scratch` holds one value per warp (>= 32 for
+// any block size).
+template <typename T>
+__device__ __forceinline__ T block_sum(T x, T* scratch) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nwarps = (blockDim.x + 31) >> 5;
     __syncthreads();  // scratch may still be read by a previous reduction
     if (lane == 0) scratch[warp] = x;
     __syncthreads();
-    float y = lane < nwarps ? scratch[lane] : 0.0f;
+    T y = lane < nwarps ? scratch[lane] : T(0);
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) y += __shfl_xor_sync(0xffffffffu, y, o);
     return y;
