@@ -698,6 +698,11 @@ VG_API vg_status vg_combine(float* out, int64_t count, int32_t terms, const doub
 VG_API vg_status vg_rescale_row_norms(float* out, const float* src, const float* ref, int64_t rows, int64_t row_length,
                                       void* stream);
 
+/* L1 distance of float32 tensors: sums[0] = sum |a[i] - b[i]|, sums[1] = sum |b[i]| over n elements, accumulated in
+ * float64 (Cache-DiT's relative L1 between residuals, mean|a - b| / mean|b|). sums: two device doubles, overwritten;
+ * the order of the float64 additions varies between runs (atomics). */
+VG_API vg_status vg_l1_distance(const float* a, const float* b, int64_t n, double* sums, void* stream);
+
 #ifdef __cplusplus
 }
 #endif

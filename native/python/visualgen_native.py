@@ -139,6 +139,7 @@ class Native:
             "vg_unary": [i32, vp, i32, vp, i32, i64, vp],
             "vg_combine": [vp, i64, i32, C.POINTER(C.c_double), C.POINTER(vp), vp],
             "vg_rescale_row_norms": [vp, vp, vp, i64, i64, vp],
+            "vg_l1_distance": [vp, vp, i64, vp, vp],
             "vg_binary": [i32, vp, i32, vp, i32, i64, vp, i64, i64, vp],
             "vg_quantize_fp8": [vp, i32, i64, vp, vp, vp],
             "vg_nd": [i32, i32, C.POINTER(i64), C.POINTER(NdTensor), C.POINTER(NdTensor), C.POINTER(NdTensor), vp],
@@ -353,6 +354,14 @@ class Native:
         """out[r] = src[r] * (||ref[r]|| / ||src[r]||) over rows of row_length float32 elements."""
         self.call("vg_rescale_row_norms", ptr(out), ptr(src), ptr(ref), src.numel() // row_length, row_length,
                   C.c_void_p(stream))
+
+    def l1_distance(self, a, b, stream=0):
+        """(sum |a - b|, sum |b|) of float32 tensors, float64 sums on the device."""
+        import torch
+        sums = torch.empty(2, dtype=torch.float64, device=a.device)
+        self.call("vg_l1_distance", ptr(a), ptr(b), a.numel(), ptr(sums), C.c_void_p(stream))
+        torch.cuda.synchronize()
+        return sums[0].item(), sums[1].item()
 
     def binary(self, op, a, b, b_row_stride, out, rows, channels, stream=0):
         self.call("vg_binary", op, ptr(a), dtype_of(a), ptr(b), dtype_of(b), b_row_stride, ptr(out), rows, channels,

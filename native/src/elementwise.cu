@@ -47,6 +47,23 @@ __global__ void combine_kernel(float* out, int64_t count, combine_terms t) {
     }
 }
 
+// ---- L1 distance (Cache-DiT's relative L1 between residuals) -------------------------------------
+__global__ void l1_distance_kernel(const float* a, const float* b, int64_t n, double* sums) {
+    __shared__ double scratch[32];
+    double d = 0, r = 0;
+    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+        const double x = a[i], y = b[i];
+        d += fabs(x - y);
+        r += fabs(y);
+    }
+    d = vg::block_sum(d, scratch);
+    r = vg::block_sum(r, scratch);
+    if (threadIdx.x == 0) {
+        atomicAdd(sums, d);
+        atomicAdd(sums + 1, r);
+    }
+}
+
 // ---- row norm rescale (true CFG with norm rescaling) ---------------------------------------------
 constexpr int kRescaleMaxThreads = 256;
 
@@ -280,6 +297,20 @@ VG_API vg_status vg_rescale_row_norms(float* out, const float* src, const float*
     rescale_row_norms_kernel<<<blocks, threads, 0, static_cast<cudaStream_t>(stream)>>>(out, src, ref, rows, row_length);
     return vg::launch_check("rescale_row_norms_kernel");
     VG_GUARD_END("vg_rescale_row_norms")
+}
+
+VG_API vg_status vg_l1_distance(const float* a, const float* b, int64_t n, double* sums, void* stream) {
+    VG_GUARD_BEGIN
+    vg::clear_error();
+    if (!a || !b || !sums) return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_l1_distance: a, b and sums must not be NULL");
+    if (n <= 0) return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_l1_distance: n must be positive");
+    cudaStream_t s = static_cast<cudaStream_t>(stream);
+    VG_TRY(vg::cuda_check(cudaMemsetAsync(sums, 0, 2 * sizeof(double), s), "vg_l1_distance: cudaMemsetAsync"));
+    const int64_t want = (n + 256 * 8 - 1) / (256 * 8);
+    const int blocks = static_cast<int>(want < 4096 ? want : 4096);
+    l1_distance_kernel<<<blocks, 256, 0, s>>>(a, b, n, sums);
+    return vg::launch_check("l1_distance_kernel");
+    VG_GUARD_END("vg_l1_distance")
 }
 
 }  // extern "C"

@@ -886,6 +886,16 @@ def check_elementwise(vg):
         "vg_rescale_row_norms", vgn.ptr(poison(4, dtype=torch.float32)), vgn.ptr(rnd(4, dtype=torch.float32)),
         vgn.ptr(rnd(4, dtype=torch.float32)), 4, 0, None), 1)
 
+    # Cache-DiT's relative L1 between residuals: sum |a - b| and sum |b| in float64
+    for n in (2 * 32760 * 1536, 1000003, 5):
+        a, b = rnd(n, dtype=torch.float32), rnd(n, dtype=torch.float32, scale=2.0)
+        d, r = vg.l1_distance(a, b)
+        want_d, want_r = (a.double() - b.double()).abs().sum().item(), b.double().abs().sum().item()
+        record(f"l1 distance n={n}", torch.tensor([d, r]), torch.tensor([want_d, want_r]), tol=1e-9)
+    expect_error("l1 distance of 0 elements", lambda: vg.call(
+        "vg_l1_distance", vgn.ptr(rnd(4, dtype=torch.float32)), vgn.ptr(rnd(4, dtype=torch.float32)), 0,
+        vgn.ptr(torch.empty(2, dtype=torch.float64, device="cuda")), None), 1)
+
     for op, name, f in [(vgn.GELU_TANH, "gelu_tanh", gelu_tanh),
                         (vgn.GELU_ERF, "gelu_erf", lambda t: torch.nn.functional.gelu(t)),
                         (vgn.SILU, "silu", lambda t: t * torch.sigmoid(t))]:

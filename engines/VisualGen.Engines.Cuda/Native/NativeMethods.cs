@@ -207,6 +207,7 @@ internal static unsafe partial class NativeMethods
 
     [DllImport(Library)] public static extern int vg_combine(IntPtr o, long count, int terms, double* coefs, IntPtr* srcs, IntPtr stream);
     [DllImport(Library)] public static extern int vg_rescale_row_norms(IntPtr o, IntPtr src, IntPtr reference, long rows, long rowLength, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_l1_distance(IntPtr a, IntPtr b, long n, IntPtr sums, IntPtr stream);
 
     [DllImport(Library)] public static extern int vg_malloc(nuint bytes, out IntPtr ptr);
     [DllImport(Library)] public static extern int vg_free(IntPtr ptr);

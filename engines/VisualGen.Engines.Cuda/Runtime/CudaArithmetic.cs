@@ -4,7 +4,7 @@ using static VisualGen.Engines.Cuda.Native.NativeMethods;
 namespace VisualGen.Engines.Cuda.Runtime;
 
 /// <summary>
-/// <see cref="ITensorArithmetic"/> on the GPU: one kernel (vg_combine, vg_rescale_row_norms) per call on the default stream, waited for (a few
+/// <see cref="ITensorArithmetic"/> on the GPU: one kernel (vg_combine, vg_rescale_row_norms, vg_l1_distance) per call on the default stream, waited for (a few
 /// microseconds; engines synchronize their own streams before handing tensors out, so no ordering is lost). Tensors it
 /// allocates are plain device allocations freed on dispose, independent of any engine, so latents and scheduler history
 /// outlive an engine that is released mid-generation (the A14B expert swap). It works on the calling thread's current
@@ -39,6 +39,23 @@ public sealed class CudaArithmetic : ITensorArithmetic
         Check(vg_rescale_row_norms(Device(destination, "destination"), Device(source, "source"), Device(reference, "reference"),
             rows, rowLength, IntPtr.Zero), "row norm rescale");
         Check(vg_stream_synchronize(IntPtr.Zero), "row norm rescale");
+    }
+
+    /// <summary>Two device doubles for <see cref="L1Distance"/>'s sums (as four floats' bytes), made on first use.</summary>
+    CudaTensor? _sums;
+    readonly object _sumsLock = new();
+
+    public (double Difference, double Reference) L1Distance(IEngineTensor current, IEngineTensor previous)
+    {
+        long n = TensorArithmetic.CheckL1Distance(current, previous);
+        lock (_sumsLock)
+        {
+            _sums ??= new CudaTensor([4], TensorDType.F32, _unpooled);
+            Check(vg_l1_distance(Device(current, "current"), Device(previous, "previous"), n, _sums.Ptr, IntPtr.Zero), "L1 distance");
+            Check(vg_stream_synchronize(IntPtr.Zero), "L1 distance");
+            var bits = System.Runtime.InteropServices.MemoryMarshal.Cast<float, double>(_sums.ToHost().Floats.AsSpan());
+            return (bits[0], bits[1]);
+        }
     }
 
     static IntPtr Device(IEngineTensor t, string what) => t is CudaTensor c ? c.Ptr

@@ -43,6 +43,32 @@ public sealed class HostArithmetic : ITensorArithmetic
         RescaleRowNorms(Floats(destination, "destination"), Floats(source, "source"), Floats(reference, "reference"), (int)rowLength);
     }
 
+    public (double Difference, double Reference) L1Distance(IEngineTensor current, IEngineTensor previous)
+    {
+        TensorArithmetic.CheckL1Distance(current, previous);
+        return L1Distance(Floats(current, "current"), Floats(previous, "previous"));
+    }
+
+    /// <summary>Σ|current − previous| and Σ|previous| in float64 (partial sums per element range, added in range order).</summary>
+    public static (double Difference, double Reference) L1Distance(float[] current, float[] previous)
+    {
+        if (current.Length != previous.Length) throw new ArgumentException($"L1 distance: {current.Length} and {previous.Length} elements");
+        var parts = new System.Collections.Concurrent.ConcurrentDictionary<int, (double, double)>();
+        ElementRanges.For(current.Length, (start, end) =>
+        {
+            double d = 0, r = 0;
+            for (int i = start; i < end; i++)
+            {
+                d += Math.Abs((double)current[i] - previous[i]);
+                r += Math.Abs((double)previous[i]);
+            }
+            parts[start] = (d, r);
+        });
+        double diff = 0, norm = 0;
+        foreach (var (_, (d, r)) in parts.OrderBy(kv => kv.Key)) { diff += d; norm += r; }
+        return (diff, norm);
+    }
+
     /// <summary><see cref="RescaleRowNorms(IEngineTensor, IEngineTensor, IEngineTensor, long)"/> on host arrays of equal
     /// length, parallel over rows.</summary>
     public static void RescaleRowNorms(float[] destination, float[] source, float[] reference, int rowLength)

@@ -33,6 +33,12 @@ public interface ITensorArithmetic
     /// this returns.
     /// </summary>
     void RescaleRowNorms(IEngineTensor destination, IEngineTensor source, IEngineTensor reference, long rowLength);
+
+    /// <summary>
+    /// Σ|current − previous| and Σ|previous| over two float32 tensors of equal element count, in float64 (Cache-DiT's
+    /// relative L1 between residuals is their ratio). The only call that reads a result back: two numbers.
+    /// </summary>
+    (double Difference, double Reference) L1Distance(IEngineTensor current, IEngineTensor previous);
 }
 
 /// <summary>Argument checks shared by the implementations of <see cref="ITensorArithmetic.Combine"/>.</summary>
@@ -45,6 +51,16 @@ public static class TensorArithmetic
         if (count < 1) throw new EngineException($"a linear combination needs a positive element count, got {count}");
         CheckRange("destination", destination, destinationOffset, count);
         for (int k = 0; k < terms.Length; k++) CheckRange($"term {k}", terms[k].Source, terms[k].Offset, count);
+    }
+
+    /// <summary>Checks <see cref="ITensorArithmetic.L1Distance"/>'s arguments; returns the element count.</summary>
+    public static long CheckL1Distance(IEngineTensor current, IEngineTensor previous)
+    {
+        long n = current.Shape.Aggregate(1L, (a, b) => a * b), m = previous.Shape.Aggregate(1L, (a, b) => a * b);
+        if (current.DType != Checkpoints.TensorDType.F32 || previous.DType != Checkpoints.TensorDType.F32)
+            throw new EngineException($"L1 distance: tensors must be float32, got {current.DType} and {previous.DType}");
+        if (n != m || n < 1) throw new EngineException($"L1 distance: {n} and {m} elements (equal, positive counts needed)");
+        return n;
     }
 
     /// <summary>Checks <see cref="ITensorArithmetic.RescaleRowNorms"/>'s arguments; returns the row count.</summary>

@@ -24,10 +24,11 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
         return result.ToHost();
     }
 
-    /// <summary>Runs <paramref name="engine"/> on the constant inputs plus <paramref name="perStep"/>, all where it computes;
-    /// returns <paramref name="output"/> there (the caller disposes it). Nothing crosses to the host.</summary>
-    public IEngineTensor RunResident(IEngine engine, IReadOnlyDictionary<string, IEngineTensor> perStep, string output) =>
-        Invoke(engine, engine.AsResident(), perStep, output, withConstants: true);
+    /// <summary>Runs <paramref name="engine"/> on the constant inputs (unless <paramref name="withConstants"/> is false) plus
+    /// <paramref name="perStep"/>, all where it computes; returns <paramref name="output"/> there (the caller disposes it).
+    /// Nothing crosses to the host.</summary>
+    public IEngineTensor RunResident(IEngine engine, IReadOnlyDictionary<string, IEngineTensor> perStep, string output, bool withConstants = true) =>
+        Invoke(engine, engine.AsResident(), perStep, output, withConstants);
 
     IEngineTensor Invoke(IEngine engine, IResidentEngine resident, IReadOnlyDictionary<string, IEngineTensor> perStep, string output, bool withConstants)
     {

@@ -110,4 +110,22 @@ public class HostArithmeticTests
         e = Assert.Throws<EngineException>(() => Math.Combine(o, 0, 3, [new LinearTerm(1, ids)]));
         Assert.Equal("linear combination: term 0 is I64, not float32", e.Message);
     }
+
+    [Fact]
+    public void L1_distance_sums_in_float64_over_parallel_ranges()
+    {
+        // hand-computed: |1-2| + |-3-1| + |0.5-(-0.5)| = 6, |2| + |1| + |-0.5| = 3.5
+        Assert.Equal((6.0, 3.5), Math.L1Distance(T(1, -3, 0.5f), T(2, 1, -0.5f)));
+        // more elements than one range: against a direct float64 sum
+        var rng = new Random(5);
+        var a = Enumerable.Range(0, 1 << 19).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+        var b = Enumerable.Range(0, 1 << 19).Select(_ => (float)(rng.NextDouble() * 4 - 2) + 1e7f * (rng.Next(1000) == 0 ? 1 : 0)).ToArray();
+        double d = 0, r = 0;
+        for (int i = 0; i < a.Length; i++) { d += System.Math.Abs((double)a[i] - b[i]); r += System.Math.Abs((double)b[i]); }
+        var (dd, rr) = Math.L1Distance(new HostResidentTensor(HostTensor.Float32(a, a.Length)), new HostResidentTensor(HostTensor.Float32(b, b.Length)));
+        Assert.Equal(d, dd, 1e-12 * d);
+        Assert.Equal(r, rr, 1e-12 * r);
+        var e = Assert.Throws<EngineException>(() => Math.L1Distance(T(1, 2), T(1, 2, 3)));
+        Assert.Equal("L1 distance: 2 and 3 elements (equal, positive counts needed)", e.Message);
+    }
 }

@@ -12,10 +12,12 @@ sealed class TestEngineParts(Func<string, IEngine> engine, IReadOnlyDictionary<s
     public int BlockCount => blocks;
     public float[] LatentInput => inputs["hidden_states"].Floats;
     public float[] TimeEmbedding() => throw new NotSupportedException("TeaCache is not exercised through the test parts");
+    public ITensorArithmetic Arithmetic => HostArithmetic.Instance;
     public float[] Whole() => engine("").Run(inputs)["sample"].Floats;
-    public HostTensor Embed() => engine(TransformerParts.Embed).Run(Pick(embedInputs, null))["hidden"];
-    public HostTensor Blocks(int from, int to, HostTensor hidden) => engine(TransformerParts.Blocks(from, to)).Run(Pick(blockInputs, hidden))["hidden_out"];
-    public float[] Output(HostTensor hidden) => engine(TransformerParts.Output).Run(Pick(outputInputs, hidden))["sample"].Floats;
+    public IEngineTensor Embed() => new HostResidentTensor(engine(TransformerParts.Embed).Run(Pick(embedInputs, null))["hidden"]);
+    public IEngineTensor Blocks(int from, int to, IEngineTensor hidden) =>
+        new HostResidentTensor(engine(TransformerParts.Blocks(from, to)).Run(Pick(blockInputs, hidden.ToHost()))["hidden_out"]);
+    public float[] Output(IEngineTensor hidden) => engine(TransformerParts.Output).Run(Pick(outputInputs, hidden.ToHost()))["sample"].Floats;
 
     Dictionary<string, HostTensor> Pick(string[] names, HostTensor? hidden)
     {

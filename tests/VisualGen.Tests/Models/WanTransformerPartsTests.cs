@@ -56,6 +56,7 @@ public sealed class WanTransformerPartsTests : IDisposable
         var parts = new EngineParts(Engine, x, t, _text, Config.Layers);
         var hidden = parts.Embed();
         Assert.Equal([Batch, Frames, Height / 2, Width / 2, (long)Config.Dim], hidden.Shape);
+        Assert.IsType<HostResidentTensor>(hidden);
         foreach (var (from, to) in new[] { (0, 1), (1, 3), (3, 4) }) hidden = parts.Blocks(from, to, hidden);
         var composed = parts.Output(hidden);
         var whole = parts.Whole();
@@ -83,12 +84,17 @@ public sealed class WanTransformerPartsTests : IDisposable
         var p0 = Step(0);
         var fn0 = p0.Blocks(0, 1, p0.Embed());
         var mid0 = p0.Blocks(1, 3, fn0);
-        var middleResidual = Sub(mid0.Floats, fn0.Floats);
-        float[] Cached(int i) { var p = Step(i); var fn = p.Blocks(0, 1, p.Embed()); return p.Output(p.Blocks(3, 4, HostTensor.Float32(Add(fn.Floats, middleResidual), fn.Shape))); }
+        var middleResidual = Sub(mid0.ToHost().Floats, fn0.ToHost().Floats);
+        float[] Cached(int i)
+        {
+            var p = Step(i);
+            var fn = p.Blocks(0, 1, p.Embed());
+            return p.Output(p.Blocks(3, 4, new HostResidentTensor(HostTensor.Float32(Add(fn.ToHost().Floats, middleResidual), fn.Shape))));
+        }
         double Diff(int i)
         {
             var p = Step(i); var e = p.Embed(); var fn = p.Blocks(0, 1, e);
-            var r = Sub(fn.Floats, e.Floats); var r0 = Sub(fn0.Floats, p0.Embed().Floats);
+            var r = Sub(fn.ToHost().Floats, e.ToHost().Floats); var r0 = Sub(fn0.ToHost().Floats, p0.Embed().ToHost().Floats);
             return r.Zip(r0, (a, b) => Math.Abs((double)a - b)).Sum() / r0.Sum(v => Math.Abs((double)v));
         }
 
@@ -117,7 +123,7 @@ public sealed class WanTransformerPartsTests : IDisposable
     static (List<float[]> Outputs, StepCacheReport Report) Run(CacheDitOptions options, Func<int, EngineParts> step, int steps = 4)
     {
         var log = new StepCacheLog("cache-dit", steps);
-        var cache = new DbCache(options, log);
+        using var cache = new DbCache(options, log);
         var outputs = Enumerable.Range(0, steps).Select(i => cache.Predict(i, step(i))).ToList();
         return (outputs, log.Report());
     }
@@ -142,21 +148,23 @@ public sealed class WanTransformerPartsTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    /// <summary>One step's transformer over part engines built straight from the traced graphs (no engine cache).</summary>
+    /// <summary>One step's transformer over part engines built straight from the traced graphs (no engine cache); the token
+    /// streams are host tensors, as an engine computing on the host hands them out.</summary>
     sealed class EngineParts(Func<string, IEngine> engine, HostTensor x, HostTensor t, HostTensor text, int blocks) : ISplitTransformer
     {
         public int BlockCount => blocks;
         public float[] LatentInput => x.Floats;
+        public ITensorArithmetic Arithmetic => HostArithmetic.Instance;
         public float[] Whole() => engine("").Run(new Dictionary<string, HostTensor> { ["hidden_states"] = x, ["timestep"] = t, ["encoder_hidden_states"] = text })["sample"].Floats;
         public float[] TimeEmbedding()
         {
             var temb = engine(TransformerParts.TimeEmbedding).Run(new Dictionary<string, HostTensor> { ["timestep"] = t })["temb"];
             return temb.Floats[..(int)(temb.Floats.Length / temb.Shape[0])];
         }
-        public HostTensor Embed() => engine(TransformerParts.Embed).Run(new Dictionary<string, HostTensor> { ["hidden_states"] = x })["hidden"];
-        public HostTensor Blocks(int from, int to, HostTensor hidden) => engine(TransformerParts.Blocks(from, to))
-            .Run(new Dictionary<string, HostTensor> { ["hidden"] = hidden, ["timestep"] = t, ["encoder_hidden_states"] = text })["hidden_out"];
-        public float[] Output(HostTensor hidden) => engine(TransformerParts.Output)
-            .Run(new Dictionary<string, HostTensor> { ["hidden"] = hidden, ["timestep"] = t })["sample"].Floats;
+        public IEngineTensor Embed() => new HostResidentTensor(engine(TransformerParts.Embed).Run(new Dictionary<string, HostTensor> { ["hidden_states"] = x })["hidden"]);
+        public IEngineTensor Blocks(int from, int to, IEngineTensor hidden) => new HostResidentTensor(engine(TransformerParts.Blocks(from, to))
+            .Run(new Dictionary<string, HostTensor> { ["hidden"] = hidden.ToHost(), ["timestep"] = t, ["encoder_hidden_states"] = text })["hidden_out"]);
+        public float[] Output(IEngineTensor hidden) => engine(TransformerParts.Output)
+            .Run(new Dictionary<string, HostTensor> { ["hidden"] = hidden.ToHost(), ["timestep"] = t })["sample"].Floats;
     }
 }

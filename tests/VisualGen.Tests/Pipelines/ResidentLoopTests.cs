@@ -188,6 +188,8 @@ public class ResidentLoopTests
         }
         public void RescaleRowNorms(IEngineTensor destination, IEngineTensor source, IEngineTensor reference, long rowLength) =>
             inner.RescaleRowNorms(Unwrap(destination), Unwrap(source), Unwrap(reference), rowLength);
+        public (double Difference, double Reference) L1Distance(IEngineTensor current, IEngineTensor previous) =>
+            inner.L1Distance(Unwrap(current), Unwrap(previous));
         static IEngineTensor Unwrap(IEngineTensor t) => t is CountingTensor c ? c.Inner : t;
     }
 

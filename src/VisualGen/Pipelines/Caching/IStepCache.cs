@@ -1,8 +1,9 @@
 namespace VisualGen.Pipelines.Caching;
 
 /// <summary>A step cache's state for one transformer (Wan 2.2 A14B keeps one per expert): predicts a step, computing
-/// or reusing what it cached, and records the decision in the generation's <see cref="StepCacheLog"/>.</summary>
-public interface IStepCache
+/// or reusing what it cached, and records the decision in the generation's <see cref="StepCacheLog"/>. Disposing it
+/// frees what it holds where the engines compute.</summary>
+public interface IStepCache : IDisposable
 {
     float[] Predict(int step, ICachedTransformer transformer);
 }

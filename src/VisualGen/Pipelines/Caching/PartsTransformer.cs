@@ -5,29 +5,49 @@ namespace VisualGen.Pipelines.Caching;
 
 /// <summary>
 /// One step of a transformer and its parts (<see cref="TransformerParts"/>) on engines fed from one set of named
-/// inputs: each engine gets the inputs its manifest declares, the parts' token stream as <c>hidden</c>.
-/// <paramref name="engine"/> gives the engine of a part ("" for the whole transformer).
+/// host inputs: each engine gets the inputs its manifest declares, the parts' token stream as <c>hidden</c>, which stays
+/// where the engines compute. <paramref name="engine"/> gives the engine of a part ("" for the whole transformer).
 /// </summary>
 public sealed class PartsTransformer(Func<string, IEngine> engine, IReadOnlyDictionary<string, HostTensor> inputs,
     Func<float[]> timeEmbedding, float[] latentInput, int blockCount) : ISplitTransformer
 {
     public int BlockCount => blockCount;
     public float[] LatentInput => latentInput;
-    public float[] Whole() => Run("", null, "sample").Floats;
+    public ITensorArithmetic Arithmetic => engine("").AsResident().Arithmetic;
     public float[] TimeEmbedding() => timeEmbedding();
-    public HostTensor Embed() => Run(TransformerParts.Embed, null, "hidden");
-    public HostTensor Blocks(int from, int to, HostTensor hidden) => Run(TransformerParts.Blocks(from, to), hidden, "hidden_out");
-    public float[] Output(HostTensor hidden) => Run(TransformerParts.Output, hidden, "sample").Floats;
 
-    HostTensor Run(string part, HostTensor? hidden, string output)
+    public float[] Whole()
+    {
+        using var sample = Run("", null, "sample");
+        return sample.ToHost().Floats;
+    }
+
+    public IEngineTensor Embed() => Run(TransformerParts.Embed, null, "hidden");
+    public IEngineTensor Blocks(int from, int to, IEngineTensor hidden) => Run(TransformerParts.Blocks(from, to), hidden, "hidden_out");
+
+    public float[] Output(IEngineTensor hidden)
+    {
+        using var sample = Run(TransformerParts.Output, hidden, "sample");
+        return sample.ToHost().Floats;
+    }
+
+    IEngineTensor Run(string part, IEngineTensor? hidden, string output)
     {
         var e = engine(part);
-        var feed = new Dictionary<string, HostTensor>();
+        var resident = e.AsResident();
+        string what = part.Length == 0 ? "(whole)" : part;
+        using var uploads = new EngineTensorScope();
+        var feed = new Dictionary<string, IEngineTensor>();
         foreach (var input in e.Manifest.Inputs)
             feed[input.Name] = input.Name == "hidden" && hidden is not null ? hidden
-                : inputs.TryGetValue(input.Name, out var v) ? v
-                : throw new EngineException($"transformer part '{(part.Length == 0 ? "(whole)" : part)}' takes an input '{input.Name}' the pipeline does not give");
-        return e.Run(feed).TryGetValue(output, out var o) ? o
-            : throw new EngineException($"transformer part '{(part.Length == 0 ? "(whole)" : part)}' has no output '{output}'");
+                : inputs.TryGetValue(input.Name, out var v)
+                    // an input the engine reads on the host (position ids) stays there, as StepInputs keeps it
+                    ? resident.ReadsOnHost(input.Name) ? new HostResidentTensor(v) : uploads.Own(resident.Upload(v))
+                : throw new EngineException($"transformer part '{what}' takes an input '{input.Name}' the pipeline does not give");
+        IEngineTensor? result = null;
+        foreach (var (name, t) in resident.RunResident(feed))
+            if (name == output) result = t;
+            else t.Dispose();
+        return result ?? throw new EngineException($"transformer part '{what}' has no output '{output}'");
     }
 }

@@ -24,3 +24,19 @@ public static class StepCaches
         : r.CacheDit is { } dit ? new DbCache(dit, log)
         : throw new InvalidOperationException("the request asks for no step cache");
 }
+
+/// <summary>One step cache per transformer (Wan 2.2 A14B: one per expert, which never share a residual), created on first
+/// use and disposed together.</summary>
+public sealed class StepCacheSet(Func<IStepCache> create) : IDisposable
+{
+    readonly Dictionary<string, IStepCache> _caches = new(StringComparer.Ordinal);
+
+    public IStepCache For(string transformer) =>
+        _caches.TryGetValue(transformer, out var c) ? c : _caches[transformer] = create();
+
+    public void Dispose()
+    {
+        foreach (var c in _caches.Values) c.Dispose();
+        _caches.Clear();
+    }
+}

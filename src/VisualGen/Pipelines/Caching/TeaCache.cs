@@ -65,6 +65,9 @@ public sealed class TeaCache(double threshold, IReadOnlyList<double> coefficient
         return diff / current.Length / (norm / current.Length + 1e-8);
     }
 
+    /// <summary>TeaCache holds host arrays only.</summary>
+    public void Dispose() { }
+
     /// <summary>The rescaling polynomial at <paramref name="x"/>, coefficients highest power first.</summary>
     public double Polynomial(double x)
     {

@@ -117,8 +117,8 @@ public sealed class FluxPipeline : IGenerationPipeline
         // step caches: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
         var cacheLog = StepCaches.Log(r, steps);
         var coefficients = _config.GuidanceEmbeds ? TeaCacheCoefficients.FluxDev : TeaCacheCoefficients.FluxSchnell;
-        IStepCache? condCache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, coefficients);
-        IStepCache? negCache = cacheLog is null || negative is null ? null : StepCaches.Create(r, cacheLog, coefficients);
+        using IStepCache? condCache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, coefficients);
+        using IStepCache? negCache = cacheLog is null || negative is null ? null : StepCaches.Create(r, cacheLog, coefficients);
 
         _engines.BeginStage("denoise");
         var transformer = Engine("transformer");

@@ -117,8 +117,8 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         var imgShapes = HostTensor.Int64([1, gridH, gridW], 3);
         // step caches: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
         var cacheLog = StepCaches.Log(r, steps);
-        IStepCache? condCache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, TeaCacheCoefficients.QwenImage);
-        IStepCache? negCache = cacheLog is null || negativeEmbeds is null ? null : StepCaches.Create(r, cacheLog, TeaCacheCoefficients.QwenImage);
+        using IStepCache? condCache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, TeaCacheCoefficients.QwenImage);
+        using IStepCache? negCache = cacheLog is null || negativeEmbeds is null ? null : StepCaches.Create(r, cacheLog, TeaCacheCoefficients.QwenImage);
 
         _engines.BeginStage("denoise");
         var transformer = Engine("transformer");

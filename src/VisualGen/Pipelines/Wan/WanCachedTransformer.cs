@@ -23,16 +23,32 @@ sealed class WanCachedTransformer(Func<string, IEngine> engine, string expert, S
         return temb.Floats.AsSpan(0, (int)perRow).ToArray();   // the conditional row
     }
 
-    public HostTensor Embed() => Run(TransformerParts.Embed, new() { ["hidden_states"] = hiddenStates }, "hidden");
+    public ITensorArithmetic Arithmetic => engine(expert).AsResident().Arithmetic;
 
-    public HostTensor Blocks(int from, int to, HostTensor hidden) =>
-        Run(TransformerParts.Blocks(from, to), new() { ["hidden"] = hidden, ["timestep"] = timestep }, "hidden_out");
+    public IEngineTensor Embed() => RunPart(TransformerParts.Embed, new() { ["hidden_states"] = hiddenStates }, null, "hidden");
 
-    public float[] Output(HostTensor hidden) =>
-        Run(TransformerParts.Output, new() { ["hidden"] = hidden, ["timestep"] = timestep }, "sample").Floats;
+    public IEngineTensor Blocks(int from, int to, IEngineTensor hidden) =>
+        RunPart(TransformerParts.Blocks(from, to), new() { ["timestep"] = timestep }, hidden, "hidden_out");
+
+    public float[] Output(IEngineTensor hidden)
+    {
+        using var sample = RunPart(TransformerParts.Output, new() { ["timestep"] = timestep }, hidden, "sample");
+        return sample.ToHost().Floats;
+    }
 
     /// <summary>Runs the whole transformer ("") or a part; only the whole and the blocks take the text (and image) context.</summary>
     HostTensor Run(string part, Dictionary<string, HostTensor> inputs, string output) =>
         stepInputs.Run(engine(part.Length == 0 ? expert : $"{expert}.{part}"), inputs, output,
             withConstants: part.Length == 0 || TransformerParts.TryParseBlocks(part, out _, out _));
+
+    /// <summary>A part where the engines compute: the host inputs uploaded for the call, the token stream passed as it is.</summary>
+    IEngineTensor RunPart(string part, Dictionary<string, HostTensor> inputs, IEngineTensor? hidden, string output)
+    {
+        var e = engine($"{expert}.{part}");
+        var resident = e.AsResident();
+        using var uploads = new EngineTensorScope();
+        var feed = inputs.ToDictionary(kv => kv.Key, kv => (IEngineTensor)uploads.Own(resident.Upload(kv.Value)));
+        if (hidden is not null) feed["hidden"] = hidden;
+        return stepInputs.RunResident(e, feed, output, withConstants: TransformerParts.TryParseBlocks(part, out _, out _));
+    }
 }

@@ -139,15 +139,13 @@ public sealed class WanPipeline : IGenerationPipeline
         using var stepInputs = new StepInputs(constant);
         // step caches: one state per expert (A14B's experts never share a residual)
         var cacheLog = StepCaches.Log(r, steps);
-        var caches = new Dictionary<string, IStepCache>();
-        IStepCache? Cache(string expert) => cacheLog is null ? null
-            : caches.TryGetValue(expert, out var c) ? c
-            : caches[expert] = StepCaches.Create(r, cacheLog, TeaCacheCoefficients.Wan(_config.InnerDim));
+        using var caches = new StepCacheSet(() => StepCaches.Create(r, cacheLog!, TeaCacheCoefficients.Wan(_config.InnerDim)));
+        IStepCache? Cache(string expert) => cacheLog is null ? null : caches.For(expert);
         _engines.BeginStage("denoise");
         // A14B: the high-noise expert down to the boundary timestep, the low-noise one after, each with its guidance scale
         string ExpertAt(double t) => boundary is null || t >= boundary || !_config.HasTransformer2 ? "transformer" : "transformer_2";
         float ScaleAt(double t) => boundary is null || t >= boundary ? guidance : guidance2;
-        // a step cache reads the transformer's intermediate tensors on the host; without one the loop stays where the engines compute
+        // a step cache runs the loop on the host (its parts keep their token streams on the device); without one the loop stays where the engines compute
         var final = cacheLog is null
             ? DenoiseResident(scheduler, latents, shape, stepInputs, tokens, cfg, condition, ExpertAt, ScaleAt, progress, ct)
             : DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
