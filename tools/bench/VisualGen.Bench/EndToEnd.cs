@@ -132,7 +132,9 @@ static class EndToEnd
         return 0;
     }
 
-    /// <summary>VG_E2E_STEP_CACHES (comma-separated: <c>teacache:THRESHOLD</c>, <c>cachedit</c> with the defaults or
+    /// <summary>VG_E2E_STEP_CACHES (comma-separated: <c>teacache:THRESHOLD</c> with the family's coefficients or
+    /// <c>teacache:THRESHOLD:C1/C2/...</c> with these (highest power first; <c>1/0</c> compares the raw relative L1, which
+    /// random weights need: the shipped polynomials are fitted to real checkpoints), <c>cachedit</c> with the defaults or
     /// <c>cachedit:THRESHOLD</c>): the warm request again with each step cache, its time against the run without one,
     /// the steps it computed, and its output against the uncached output (PSNR for values in [0, 1], and cosine).</summary>
     static void RunStepCaches(IGenerationPipeline pipeline, GenerationRequest request, Times plain, string size, string attention)
@@ -144,9 +146,9 @@ static class EndToEnd
             double? x = parts.Length > 1 && double.TryParse(parts[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) ? v : null;
             var cached = parts[0] switch
             {
-                "teacache" when x is double t => request with { TeaCache = new VisualGen.Pipelines.Caching.TeaCacheOptions(t) },
+                "teacache" when x is double t => request with { TeaCache = new VisualGen.Pipelines.Caching.TeaCacheOptions(t, Coefficients(parts)) },
                 "cachedit" => request with { CacheDit = x is double t ? new VisualGen.Pipelines.Caching.CacheDitOptions(Threshold: t) : new VisualGen.Pipelines.Caching.CacheDitOptions() },
-                _ => throw new GenerationException("step cache", $"VG_E2E_STEP_CACHES item '{spec}': use teacache:THRESHOLD, cachedit or cachedit:THRESHOLD"),
+                _ => throw new GenerationException("step cache", $"VG_E2E_STEP_CACHES item '{spec}': use teacache:THRESHOLD[:C1/C2/...], cachedit or cachedit:THRESHOLD"),
             };
             var run = Timed(pipeline, cached);
             var (cos, _, _) = Similarity.Compare(plain.Result.Output.Floats, run.Result.Output.Floats);
@@ -155,6 +157,11 @@ static class EndToEnd
                 $"({plain.Total / run.Total:F2}× the uncached {plain.Total:F2} s) | {run.Result.StepCache} | output vs uncached: PSNR {psnr:F1} dB, cos {cos:F6}");
         }
     }
+
+    /// <summary>The coefficient list of a <c>teacache:THRESHOLD:C1/C2/...</c> item, or null for the family's.</summary>
+    static IReadOnlyList<double>? Coefficients(string[] parts) => parts.Length < 3 ? null
+        : parts[2].Split('/').Select(c => double.TryParse(c, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double v) ? v
+            : throw new GenerationException("step cache", $"VG_E2E_STEP_CACHES: TeaCache coefficient '{c}' is not a number")).ToList();
 
     /// <summary>The validated native classes plus VG_E2E_NATIVE_CLASSES's (bf16), announced.</summary>
     static IReadOnlyDictionary<string, Runtime.NativePrecision> NativeClasses()
