@@ -10,14 +10,14 @@ sealed class TestEngineParts(Func<string, IEngine> engine, IReadOnlyDictionary<s
     string[] embedInputs, string[] blockInputs, string[] outputInputs) : ISplitTransformer
 {
     public int BlockCount => blocks;
-    public float[] LatentInput => inputs["hidden_states"].Floats;
+    public IEngineTensor LatentInput => new HostResidentTensor(inputs["hidden_states"]);
     public float[] TimeEmbedding() => throw new NotSupportedException("TeaCache is not exercised through the test parts");
     public ITensorArithmetic Arithmetic => HostArithmetic.Instance;
-    public float[] Whole() => engine("").Run(inputs)["sample"].Floats;
+    public IEngineTensor Whole() => new HostResidentTensor(engine("").Run(inputs)["sample"]);
     public IEngineTensor Embed() => new HostResidentTensor(engine(TransformerParts.Embed).Run(Pick(embedInputs, null))["hidden"]);
     public IEngineTensor Blocks(int from, int to, IEngineTensor hidden) =>
         new HostResidentTensor(engine(TransformerParts.Blocks(from, to)).Run(Pick(blockInputs, hidden.ToHost()))["hidden_out"]);
-    public float[] Output(IEngineTensor hidden) => engine(TransformerParts.Output).Run(Pick(outputInputs, hidden.ToHost()))["sample"].Floats;
+    public IEngineTensor Output(IEngineTensor hidden) => new HostResidentTensor(engine(TransformerParts.Output).Run(Pick(outputInputs, hidden.ToHost()))["sample"]);
 
     Dictionary<string, HostTensor> Pick(string[] names, HostTensor? hidden)
     {

@@ -58,8 +58,8 @@ public sealed class WanTransformerPartsTests : IDisposable
         Assert.Equal([Batch, Frames, Height / 2, Width / 2, (long)Config.Dim], hidden.Shape);
         Assert.IsType<HostResidentTensor>(hidden);
         foreach (var (from, to) in new[] { (0, 1), (1, 3), (3, 4) }) hidden = parts.Blocks(from, to, hidden);
-        var composed = parts.Output(hidden);
-        var whole = parts.Whole();
+        var composed = parts.Output(hidden).ToHost().Floats;
+        var whole = parts.Whole().ToHost().Floats;
         var reference = new WanTransformerReference(Config, _weights)
             .Forward(x.Floats, Batch, Frames, Height, Width, t.Floats, false, _text.Floats, TextLen).Select(v => (float)v).ToArray();
         _output.WriteLine($"parts vs whole: max abs {Compare.MaxAbs(whole, composed):g3}; parts vs float64: {Compare.MaxAbs(reference, composed):g3}");
@@ -80,7 +80,7 @@ public sealed class WanTransformerPartsTests : IDisposable
         EngineParts Step(int i) => new(Engine, xs[i], Timestep(ts[i]), _text, Config.Layers);
 
         // by hand: Fn = 1, Bn = 1 → blocks 0 | 1..2 | 3
-        float[] Full(int i) { var p = Step(i); return p.Output(p.Blocks(3, 4, p.Blocks(1, 3, p.Blocks(0, 1, p.Embed())))); }
+        float[] Full(int i) { var p = Step(i); return p.Output(p.Blocks(3, 4, p.Blocks(1, 3, p.Blocks(0, 1, p.Embed())))).ToHost().Floats; }
         var p0 = Step(0);
         var fn0 = p0.Blocks(0, 1, p0.Embed());
         var mid0 = p0.Blocks(1, 3, fn0);
@@ -89,7 +89,7 @@ public sealed class WanTransformerPartsTests : IDisposable
         {
             var p = Step(i);
             var fn = p.Blocks(0, 1, p.Embed());
-            return p.Output(p.Blocks(3, 4, new HostResidentTensor(HostTensor.Float32(Add(fn.ToHost().Floats, middleResidual), fn.Shape))));
+            return p.Output(p.Blocks(3, 4, new HostResidentTensor(HostTensor.Float32(Add(fn.ToHost().Floats, middleResidual), fn.Shape)))).ToHost().Floats;
         }
         double Diff(int i)
         {
@@ -124,7 +124,7 @@ public sealed class WanTransformerPartsTests : IDisposable
     {
         var log = new StepCacheLog("cache-dit", steps);
         using var cache = new DbCache(options, log);
-        var outputs = Enumerable.Range(0, steps).Select(i => cache.Predict(i, step(i))).ToList();
+        var outputs = Enumerable.Range(0, steps).Select(i => cache.Predict(i, step(i)).ToHost().Floats).ToList();
         return (outputs, log.Report());
     }
 
@@ -153,9 +153,9 @@ public sealed class WanTransformerPartsTests : IDisposable
     sealed class EngineParts(Func<string, IEngine> engine, HostTensor x, HostTensor t, HostTensor text, int blocks) : ISplitTransformer
     {
         public int BlockCount => blocks;
-        public float[] LatentInput => x.Floats;
+        public IEngineTensor LatentInput => new HostResidentTensor(x);
         public ITensorArithmetic Arithmetic => HostArithmetic.Instance;
-        public float[] Whole() => engine("").Run(new Dictionary<string, HostTensor> { ["hidden_states"] = x, ["timestep"] = t, ["encoder_hidden_states"] = text })["sample"].Floats;
+        public IEngineTensor Whole() => new HostResidentTensor(engine("").Run(new Dictionary<string, HostTensor> { ["hidden_states"] = x, ["timestep"] = t, ["encoder_hidden_states"] = text })["sample"]);
         public float[] TimeEmbedding()
         {
             var temb = engine(TransformerParts.TimeEmbedding).Run(new Dictionary<string, HostTensor> { ["timestep"] = t })["temb"];
@@ -164,7 +164,7 @@ public sealed class WanTransformerPartsTests : IDisposable
         public IEngineTensor Embed() => new HostResidentTensor(engine(TransformerParts.Embed).Run(new Dictionary<string, HostTensor> { ["hidden_states"] = x })["hidden"]);
         public IEngineTensor Blocks(int from, int to, IEngineTensor hidden) => new HostResidentTensor(engine(TransformerParts.Blocks(from, to))
             .Run(new Dictionary<string, HostTensor> { ["hidden"] = hidden.ToHost(), ["timestep"] = t, ["encoder_hidden_states"] = text })["hidden_out"]);
-        public float[] Output(IEngineTensor hidden) => engine(TransformerParts.Output)
-            .Run(new Dictionary<string, HostTensor> { ["hidden"] = hidden.ToHost(), ["timestep"] = t })["sample"].Floats;
+        public IEngineTensor Output(IEngineTensor hidden) => new HostResidentTensor(engine(TransformerParts.Output)
+            .Run(new Dictionary<string, HostTensor> { ["hidden"] = hidden.ToHost(), ["timestep"] = t })["sample"]);
     }
 }

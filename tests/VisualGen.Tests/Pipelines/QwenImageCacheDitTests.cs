@@ -42,7 +42,7 @@ public class QwenImageCacheDitTests
             var hidden = parts.Embed();
             Assert.Equal([2L, 5 + 6, 24], hidden.Shape);
             foreach (var (from, to) in new[] { (0, 1), (1, 3) }) hidden = parts.Blocks(from, to, hidden);
-            Compare.Component(parts.Whole(), parts.Output(hidden), "qwen-image parts composed", factor: 1e-5);
+            Compare.Component(parts.Whole().ToHost().Floats, parts.Output(hidden).ToHost().Floats, "qwen-image parts composed", factor: 1e-5);
         }
         finally { foreach (var e in engines.Values) e.Dispose(); }
     }

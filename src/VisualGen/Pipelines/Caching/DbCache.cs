@@ -17,7 +17,7 @@ public sealed class DbCache(CacheDitOptions options, StepCacheLog log) : IStepCa
     IEngineTensor? _scratch;
     int _cachedSteps;
 
-    public float[] Predict(int step, ICachedTransformer call)
+    public IEngineTensor Predict(int step, ICachedTransformer call)
     {
         var transformer = call as ISplitTransformer
             ?? throw new InvalidOperationException("Cache-DiT runs the transformer in parts; this family's transformer has none");

@@ -9,26 +9,26 @@ namespace VisualGen.Pipelines.Caching;
 /// where the engines compute. <paramref name="engine"/> gives the engine of a part ("" for the whole transformer).
 /// </summary>
 public sealed class PartsTransformer(Func<string, IEngine> engine, IReadOnlyDictionary<string, HostTensor> inputs,
-    Func<float[]> timeEmbedding, float[] latentInput, int blockCount) : ISplitTransformer
+    Func<float[]> timeEmbedding, HostTensor latentInput, int blockCount) : ISplitTransformer, IDisposable
 {
+    IEngineTensor? _latentInput;
+
     public int BlockCount => blockCount;
-    public float[] LatentInput => latentInput;
     public ITensorArithmetic Arithmetic => engine("").AsResident().Arithmetic;
     public float[] TimeEmbedding() => timeEmbedding();
 
-    public float[] Whole()
-    {
-        using var sample = Run("", null, "sample");
-        return sample.ToHost().Floats;
-    }
+    /// <summary>The step's latents, uploaded on first use (TeaCache's residual is taken against them).</summary>
+    public IEngineTensor LatentInput => _latentInput ??= engine("").AsResident().Upload(latentInput);
 
+    public IEngineTensor Whole() => Run("", null, "sample");
     public IEngineTensor Embed() => Run(TransformerParts.Embed, null, "hidden");
     public IEngineTensor Blocks(int from, int to, IEngineTensor hidden) => Run(TransformerParts.Blocks(from, to), hidden, "hidden_out");
+    public IEngineTensor Output(IEngineTensor hidden) => Run(TransformerParts.Output, hidden, "sample");
 
-    public float[] Output(IEngineTensor hidden)
+    public void Dispose()
     {
-        using var sample = Run(TransformerParts.Output, hidden, "sample");
-        return sample.ToHost().Floats;
+        _latentInput?.Dispose();
+        _latentInput = null;
     }
 
     IEngineTensor Run(string part, IEngineTensor? hidden, string output)

@@ -1,3 +1,5 @@
+using VisualGen.Engines;
+
 namespace VisualGen.Pipelines.Caching;
 
 /// <summary>
@@ -12,29 +14,40 @@ public sealed class TeaCache(double threshold, IReadOnlyList<double> coefficient
 {
     readonly double[] _coefficients = [.. coefficients];
     float[]? _previousEmbedding;
-    float[]? _residual;
+    IEngineTensor? _residual;
     double _accumulated;
 
-    public float[] Predict(int step, ICachedTransformer transformer)
+    public IEngineTensor Predict(int step, ICachedTransformer transformer)
     {
+        var math = transformer.Arithmetic;
         var embedding = transformer.TimeEmbedding();
         bool compute = ShouldCompute(step, embedding);
         _previousEmbedding = embedding;
         log.Record(step, compute);
         var input = transformer.LatentInput;
+        long n = Count(input);
         if (!compute)
         {
-            var reused = new float[input.Length];
-            for (int i = 0; i < reused.Length; i++) reused[i] = input[i] + _residual![i];
+            var reused = math.Allocate(_residual!.Shape);
+            math.Combine(reused, 0, n, [new LinearTerm(1, input), new LinearTerm(1, _residual)]);
             return reused;
         }
         var output = transformer.Whole();
-        if (output.Length != input.Length)
-            throw new InvalidOperationException($"TeaCache: the prediction has {output.Length} values, its input {input.Length}");
-        _residual = new float[output.Length];
-        for (int i = 0; i < output.Length; i++) _residual[i] = output[i] - input[i];
+        if (Count(output) != n)
+        {
+            output.Dispose();
+            throw new InvalidOperationException($"TeaCache: the prediction has {Count(output)} values, its input {n}");
+        }
+        if (_residual is null || !_residual.Shape.SequenceEqual(output.Shape))
+        {
+            _residual?.Dispose();
+            _residual = math.Allocate(output.Shape);
+        }
+        math.Combine(_residual, 0, n, [new LinearTerm(1, output), new LinearTerm(-1, input)]);
         return output;
     }
+
+    static long Count(IEngineTensor t) => t.Shape.Aggregate(1L, (a, b) => a * b);
 
     bool ShouldCompute(int step, float[] embedding)
     {
@@ -65,8 +78,11 @@ public sealed class TeaCache(double threshold, IReadOnlyList<double> coefficient
         return diff / current.Length / (norm / current.Length + 1e-8);
     }
 
-    /// <summary>TeaCache holds host arrays only.</summary>
-    public void Dispose() { }
+    public void Dispose()
+    {
+        _residual?.Dispose();
+        _residual = null;
+    }
 
     /// <summary>The rescaling polynomial at <paramref name="x"/>, coefficients highest power first.</summary>
     public double Polynomial(double x)

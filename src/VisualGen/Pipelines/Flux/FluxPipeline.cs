@@ -134,8 +134,8 @@ public sealed class FluxPipeline : IGenerationPipeline
                 {
                     var inputs = Inputs(sample, shape, timestep, guidance, imageIds, text);
                     return cache is null ? transformer.Run(inputs)["sample"].Floats
-                        : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
-                            inputs, () => temb.Value, sample, _config.NumBlocks));
+                        : cache.PredictOnHost(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
+                            inputs, () => temb.Value, HostTensor.Float32(sample, shape), _config.NumBlocks));
                 }
                 var noisePred = Branch(condCache, prompt);
                 if (negative is null) return noisePred;

@@ -133,11 +133,11 @@ public sealed class QwenImagePipeline : IGenerationPipeline
                 var temb = new Lazy<float[]>(() => Engine($"transformer.{TransformerParts.TimeEmbedding}")
                     .Run(new Dictionary<string, HostTensor> { ["timestep"] = timestep })["temb"].Floats);
                 float[] Branch(IStepCache cache, HostTensor text) =>
-                    cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
+                    cache.PredictOnHost(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
                         new Dictionary<string, HostTensor>
                         {
                             ["hidden_states"] = hiddenStates, ["timestep"] = timestep, ["encoder_hidden_states"] = text, ["img_shapes"] = imgShapes,
-                        }, () => temb.Value, sample, _config.NumLayers));
+                        }, () => temb.Value, hiddenStates, _config.NumLayers));
                 var cond = Branch(condCache!, promptEmbeds);
                 if (negativeEmbeds is null) return cond;
                 var neg = Branch(negCache!, negativeEmbeds);

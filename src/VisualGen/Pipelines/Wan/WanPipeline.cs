@@ -145,15 +145,8 @@ public sealed class WanPipeline : IGenerationPipeline
         // A14B: the high-noise expert down to the boundary timestep, the low-noise one after, each with its guidance scale
         string ExpertAt(double t) => boundary is null || t >= boundary || !_config.HasTransformer2 ? "transformer" : "transformer_2";
         float ScaleAt(double t) => boundary is null || t >= boundary ? guidance : guidance2;
-        // a step cache runs the loop on the host (its parts keep their token streams on the device); without one the loop stays where the engines compute
-        var final = cacheLog is null
-            ? DenoiseResident(scheduler, latents, shape, stepInputs, tokens, cfg, condition, ExpertAt, ScaleAt, progress, ct)
-            : DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
-            {
-                string expert = ExpertAt(t);
-                ReleaseOtherExpert(expert);
-                return Predict(expert, Cache(expert), step, stepInputs, sample, shape, (float)t, tokens, cfg, ScaleAt(t), condition).Floats;
-            }, progress, ct);
+        // the loop stays where the engines compute, with or without a step cache
+        var final = DenoiseResident(scheduler, latents, shape, stepInputs, tokens, cfg, condition, ExpertAt, ScaleAt, Cache, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
         _engines.BeginStage("decode");
@@ -189,11 +182,14 @@ public sealed class WanPipeline : IGenerationPipeline
     /// The denoising loop where the engines compute (GPU memory on the native CUDA engine): the latents, the transformer's
     /// batched input (latents per batch row, the I2V condition written once), the guided prediction and the scheduler's
     /// history stay there; every step's timestep tensor is uploaded before the loop. A step moves nothing between host
-    /// and device: it is a few copy/combine kernels around the transformer call. Returns the final latents on the host.
+    /// and device: it is a few copy/combine kernels around the transformer call. With a step cache (<paramref name="cacheFor"/>
+    /// gives the expert's) the cache makes the prediction from the same tensors; it reads back TeaCache's timestep
+    /// embedding (one row of a few thousand values) or Cache-DiT's relative L1 (two numbers) per step. Returns the final
+    /// latents on the host.
     /// </summary>
     float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, StepInputs stepInputs, long tokens, bool cfg,
-        HostTensor? condition, Func<double, string> expertAt, Func<double, float> scaleAt, IProgress<GenerationProgress>? progress,
-        CancellationToken ct)
+        HostTensor? condition, Func<double, string> expertAt, Func<double, float> scaleAt, Func<string, IStepCache?> cacheFor,
+        IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var timesteps = scheduler.Timesteps;
         var first = Engine(expertAt(timesteps[0])).AsResident();
@@ -212,16 +208,26 @@ public sealed class WanPipeline : IGenerationPipeline
             for (int b = 0; b < batch; b++) math.Copy(hidden, b * (n + c) + n, cond, 0, c);
         }
         var stepTimesteps = timesteps.Select(t => scope.Own(first.Upload(TimestepInput((float)t, batch, tokens)))).ToList();
+        // a step cache's latent input: the sample once per batch row (without the I2V condition channels)
+        IEngineTensor? latentRows = null;
         DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
         {
             string expert = expertAt(t);
             ReleaseOtherExpert(expert);
             for (int b = 0; b < batch; b++) math.Copy(hidden, b * (n + c), x, 0, n);
-            using var output = stepInputs.RunResident(Engine(expert), new Dictionary<string, IEngineTensor>
+            var cache = cacheFor(expert);
+            if (cache is not null)
             {
-                ["hidden_states"] = hidden,
-                ["timestep"] = stepTimesteps[step],
-            }, "sample");
+                latentRows ??= scope.Own(math.Allocate([batch, .. shape[1..]]));
+                for (int b = 0; b < batch; b++) math.Copy(latentRows, b * n, x, 0, n);
+            }
+            using var output = cache is null
+                ? stepInputs.RunResident(Engine(expert), new Dictionary<string, IEngineTensor>
+                {
+                    ["hidden_states"] = hidden,
+                    ["timestep"] = stepTimesteps[step],
+                }, "sample")
+                : cache.Predict(step, new WanCachedTransformer(Engine, expert, stepInputs, hidden, stepTimesteps[step], latentRows!, _config.NumLayers));
             // classifier-free guidance: uncond + scale·(cond − uncond) = scale·cond + (1 − scale)·uncond
             float scale = scaleAt(t);
             if (cfg) math.Combine(guided, 0, n, [new LinearTerm(scale, output, 0), new LinearTerm(1 - scale, output, n)]);
@@ -235,41 +241,6 @@ public sealed class WanPipeline : IGenerationPipeline
     HostTensor TimestepInput(float t, int batch, long tokens) => _config.ExpandTimesteps
         ? HostTensor.Float32(Enumerable.Repeat(t, (int)(tokens * batch)).ToArray(), batch, tokens)
         : HostTensor.Float32(Enumerable.Repeat(t, batch).ToArray(), batch);
-
-    /// <summary>One guided prediction: cond and uncond batched into one transformer call (or, with a step cache, the
-    /// cache's prediction from the transformer's parts or its cached residual).</summary>
-    HostTensor Predict(string expert, IStepCache? cache, int step, StepInputs stepInputs, float[] sample, long[] shape, float t, long tokens,
-        bool cfg, float scale, HostTensor? condition)
-    {
-        int batch = cfg ? 2 : 1;
-        long n = sample.Length;
-        long c = condition?.Floats.LongLength ?? 0;
-        var hs = new float[(n + c) * batch];
-        for (int b = 0; b < batch; b++)
-        {
-            // I2V: cat([latents, condition], dim=1) per batch row
-            Array.Copy(sample, 0, hs, b * (n + c), n);
-            if (condition is not null) Array.Copy(condition.Floats, 0, hs, b * (n + c) + n, c);
-        }
-        long channels = shape[1] + (condition?.Shape[1] ?? 0);
-        HostTensor timestep = TimestepInput(t, batch, tokens);
-        var hiddenStates = HostTensor.Float32(hs, [batch, channels, .. shape[2..]]);
-        float[] output;
-        if (cache is null)
-            output = stepInputs.Run(Engine(expert), new Dictionary<string, HostTensor>
-            {
-                ["hidden_states"] = hiddenStates,
-                ["timestep"] = timestep,
-            }, "sample").Floats;
-        else
-        {
-            var latentInput = new float[n * batch];
-            for (int b = 0; b < batch; b++) Array.Copy(sample, 0, latentInput, b * n, n);
-            output = cache.Predict(step, new WanCachedTransformer(Engine, expert, stepInputs, hiddenStates, timestep, latentInput, _config.NumLayers));
-        }
-        if (!cfg) return HostTensor.Float32(output, shape);
-        return HostTensor.Float32(Guidance.Combine(output.AsSpan(0, (int)n), output.AsSpan((int)n, (int)n), scale), shape);
-    }
 
     static HostTensor Concat(HostTensor a, HostTensor b) =>
         HostTensor.Float32([.. a.Floats, .. b.Floats], [a.Shape[0] + b.Shape[0], .. a.Shape[1..]]);
