@@ -69,8 +69,14 @@ public static class OpRegistry
                     $"'{n.Inputs.First(x => x is not null && !known.Contains(x))}' is computed on the device (a graph input the exporter did not mark as plan-time, or a device result)");
         }
         foreach (var n in g.Nodes.Where(n => n.Op == "Attention"))
-            if (n.Int("is_causal", 0) != 0 || n.Inputs.Count > 4 || n.Outputs.Count > 1)
-                throw new EngineException($"{source}: node '{n.Name}' (Attention) has a causal flag, KV cache or extra outputs, which the native CUDA engine does not run (an additive or boolean mask input is run)");
+        {
+            if (n.Inputs.Count > 4 || n.Outputs.Count > 1)
+                throw new EngineException($"{source}: node '{n.Name}' (Attention) has a KV cache or extra outputs, which the native CUDA engine does not run (an additive or boolean mask input and is_causal are run)");
+            // a causal attention's mask is made when the shape is planned, together with any mask input: that one must be known then
+            if (n.Int("is_causal", 0) != 0 && n.In(3) is string m && !known.Contains(m))
+                throw new EngineException($"{source}: node '{n.Name}' (Attention) is causal with a mask computed on the device; the native CUDA engine " +
+                    "joins a causal flag with a mask known when the shape is planned (mark the mask's graph input as plan-time)");
+        }
         foreach (var n in g.Nodes.Where(n => n.Op == "Conv"))
             if (n.Int("group", 1) != 1 || n.In(1) is not string w || !w.EndsWith(EncoderFusion.F32Weight, StringComparison.Ordinal))
                 throw new EngineException($"{source}: node '{n.Name}' (Conv) has groups or a weight that is not a float32 constant, which the native CUDA engine does not run");

@@ -211,6 +211,41 @@ internal sealed unsafe partial class ShapePlanner
         _dev[n.Outputs[0]] = o;
     }
 
+    /// <summary>An <c>is_causal</c> attention's additive mask, made when the shape is planned: query i attends keys j ≤ i
+    /// (ONNX's upper-left alignment), 0 where allowed and float.MinValue where not, joined with the node's mask input (known
+    /// at plan time; OpRegistry checks) by the minimum — the values a traced causal mask combined with a padding mask has.
+    /// [mask batch, mask heads, q_len, kv_len], broadcast like any mask.</summary>
+    DeviceValue CausalMask(OpNode n, long sq, long skv)
+    {
+        // every layer of an encoder asks for the same one: made and uploaded once per plan
+        string key = $"{n.In(3)}|{sq}|{skv}";
+        if (_causalMasks.TryGetValue(key, out var made)) return made;
+        HostValue? given = null;
+        if (n.In(3) is string m)
+            given = HostOf(m) ?? throw new EngineException($"node '{n.Name}' (Attention): is_causal with a mask input that is not known when the shape is planned");
+        if (given is not null && given.Shape.Length > 4)
+            throw new EngineException($"node '{n.Name}' (Attention): mask [{string.Join(",", given.Shape)}] has more than 4 dims");
+        long[] full = given is null ? [1, 1, 1, 1] : [.. Enumerable.Repeat(1L, 4 - given.Shape.Length), .. given.Shape];
+        if (full.Length != 4 || (full[2] != 1 && full[2] != sq) || (full[3] != 1 && full[3] != skv))
+            throw new EngineException($"node '{n.Name}' (Attention): mask [{string.Join(",", given!.Shape)}] does not broadcast to [.., {sq}, {skv}]");
+        long outer = full[0] * full[1];
+        var data = new double[outer * sq * skv];
+        var gs = Layout.Contiguous(full);
+        for (long o = 0; o < outer; o++)
+            for (long i = 0; i < sq; i++)
+                for (long j = 0; j < skv; j++)
+                {
+                    double v = given is null ? 0 : ToAdditive(given, given.Data[o * (full[2] * full[3]) + (full[2] == 1 ? 0 : i * gs[2]) + (full[3] == 1 ? 0 : j)]);
+                    data[(o * sq + i) * skv + j] = j > i ? Math.Min(v, float.MinValue) : v;
+                }
+        return _causalMasks[key] = UploadHost(new HostValue([full[0], full[1], sq, skv], data, false), n.Name + "/causal_mask");
+    }
+
+    readonly Dictionary<string, DeviceValue> _causalMasks = new(StringComparer.Ordinal);
+
+    /// <summary>A mask element as an additive value: a boolean mask (stored as 0/1) allows where 1.</summary>
+    static double ToAdditive(HostValue mask, double v) => mask.IsInt ? (v != 0 ? 0 : float.MinValue) : v;
+
     /// <summary>Attention for what the fused kernel does not take (masks, any head size, float32 activations): per batch
     /// item, scores = scale·q·kᵀ (batched over heads), softmax with the broadcast additive mask, out = p·v — the
     /// [heads, q_len, kv_len] scores are materialized (fp32).</summary>
@@ -224,9 +259,12 @@ internal sealed unsafe partial class ShapePlanner
         if (scale == 0) scale = 1f / MathF.Sqrt(hd);
         DeviceValue? mask = null;
         long[] maskStrides = new long[4];
-        if (n.In(3) is string m)
-        {
+        if (n.Int("is_causal", 0) != 0)
+            mask = CausalMask(n, sq, skv);
+        else if (n.In(3) is string m)
             mask = Dev(m);
+        if (mask is not null)
+        {
             var ms = mask.Shape;
             if (ms.Length > 4) throw new EngineException($"node '{n.Name}' (Attention): mask {mask} has more than 4 dims");
             long[] full = [.. Enumerable.Repeat(1L, 4 - ms.Length), .. ms];

@@ -444,7 +444,7 @@ internal sealed unsafe partial class ShapePlanner
         long hd = q.Shape[2] / heads;
         float scale = (float)n.Float("scale", 0);
         _plan.AttentionFlops += 4.0 * q.Shape[0] * heads * q.Shape[1] * k.Shape[1] * hd;
-        if (n.In(3) is not null || hd % 8 != 0 || hd > 256 || _res.Float32Activations)
+        if (n.In(3) is not null || n.Int("is_causal", 0) != 0 || hd % 8 != 0 || hd > 256 || _res.Float32Activations)
         {
             GeneralAttention(n, q, k, v, heads, kvHeads, hd, scale);
             return;

@@ -159,7 +159,8 @@ public class EncoderPlanTests
     public void Clip_text_pools_at_the_eos_position_on_the_device()
     {
         // FLUX.1's CLIPTextModel (the fixture's eos_token_id is 637, so the EOS position is the first id equal to it):
-        // the causal mask folds at plan time; Equal, ArgMax and GatherND run on the device token ids
+        // the attention's is_causal flag becomes a mask when the shape is planned; Equal, ArgMax and GatherND run on the
+        // device token ids
         var g = Compile("flux1", "text_encoder", out var report);
         Assert.Equal(1, report["VgGather"]);
         Assert.Equal(0, report["VgSiluMul"] + report["VgSwiGlu"] + report["VgRopeRotateHalf"] + report["Attention(mask broadcast)"]);
@@ -170,7 +171,7 @@ public class EncoderPlanTests
         using var plan = Plan(g, new() { ["input_ids"] = [2, 77] }, float32: false);
         Assert.Equal([2, 77, 32], plan.Outputs["last_hidden_state"].Shape);
         Assert.Equal([2, 32], plan.Outputs["pooler_output"].Shape);
-        // the causal mask [1, 1, 77, 77] is folded and uploaded once per layer's use, the softmax runs per layer
+        // the causal mask [1, 1, 77, 77] is made and uploaded once for every layer, the softmax runs per layer
         Assert.Contains(plan.HostUploads, u => u.Value.Shape.SequenceEqual(new long[] { 1, 1, 77, 77 }));
         Assert.Equal(2, plan.Steps.Count(s => s.Name.EndsWith("/softmax")));
         // the EOS index: an int64 device value from the ArgMax step, read by the GatherND step

@@ -20,6 +20,7 @@ public sealed class ClipAttention
         _out = new Linear(w.Sub("out_proj"), hidden, hidden);
     }
 
-    public Tensor Forward(Tensor x, Tensor? mask) =>
-        _out.Forward(AttentionOp.Attention(_q.Forward(x), _k.Forward(x), _v.Forward(x), _heads, _scale, mask));
+    /// <param name="causal">the text model's causal attention (the <c>is_causal</c> attribute; the vision model has none).</param>
+    public Tensor Forward(Tensor x, Tensor? mask, bool causal = false) =>
+        _out.Forward(AttentionOp.Attention(_q.Forward(x), _k.Forward(x), _v.Forward(x), _heads, _scale, mask, causal: causal));
 }

@@ -22,9 +22,9 @@ public sealed class ClipEncoderLayer
         _act = act;
     }
 
-    public Tensor Forward(Tensor x, Tensor? mask)
+    public Tensor Forward(Tensor x, Tensor? mask, bool causal = false)
     {
-        x = x + _selfAttn.Forward(_layerNorm1.Forward(x), mask);
+        x = x + _selfAttn.Forward(_layerNorm1.Forward(x), mask, causal);
         return x + _fc2.Forward(_act(_fc1.Forward(_layerNorm2.Forward(x))));
     }
 }

@@ -36,10 +36,10 @@ public sealed class ClipTextModel
         var t = inputIds.Tracer;
         Dim seq = inputIds.Size(1);
         var x = _tokenEmbedding.Forward(inputIds) + _positionEmbedding.Slice(0, 0L, seq);
-        var causal = AttentionMasks.Causal(t, seq);
+        // the causal mask as the attention's is_causal attribute, not a [seq, seq] tensor
         for (int i = 0; i < _layers.Length; i++)
             using (t.Scope($"encoder.layers.{i}"))
-                x = _layers[i].Forward(x, causal);
+                x = _layers[i].Forward(x, null, causal: true);
         x = _finalLayerNorm.Forward(x);
 
         // last_hidden_state[arange(batch), eos_index]: ArgMax keeps its axis ([batch, 1]), GatherND with one batch dim
