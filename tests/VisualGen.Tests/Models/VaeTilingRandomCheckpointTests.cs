@@ -106,4 +106,44 @@ public class VaeTilingRandomCheckpointTests(ITestOutputHelper output)
             Assert.Equal(reference.Floats, tiled.Floats);
         }
     }
+
+    [Theory]
+    [MemberData(nameof(WanVariants))]
+    public void Wan_vae_tiled_encode_through_onnx_runtime(string variant)
+    {
+        var checkpoint = variant == "plain"
+            ? new WanVaeRandomCheckpoint { BaseDim = 4, ZDim = 4, DimMult = [1, 2, 3], NumResBlocks = 1, TemperalDownsample = [true, true], AttentionOutputScale = 0.05f }
+            : new WanVaeRandomCheckpoint
+            {
+                BaseDim = 4, DecoderBaseDim = 6, ZDim = 8, DimMult = [1, 2, 2], NumResBlocks = 1, TemperalDownsample = [true, true],
+                IsResidual = true, PatchSize = 2, AttentionOutputScale = 0.05f,
+            };
+        string dir = checkpoint.Write(Fixtures.TempDir("wanvae-enc"), seed: 3 + variant.Length);
+        var config = WanVaeConfig.Read(dir);
+        int ratio = 4 * (config.PatchSize ?? 1);
+        using var vae = new WanVaeEngines(dir);
+        var encoder = new WanVaeEncoder(vae.Encoder(WanChunk.First), vae.Encoder(WanChunk.Next));
+        HostTensor EncodeTile(HostTensor x) => encoder.Encode(x);
+
+        var video = Random(11, 1, 3, 5, 40 * ratio, 46 * ratio);
+        var untiled = encoder.Encode(video);
+        var tiling = new CausalVaeTiling
+        {
+            TileSampleMinHeight = 32 * ratio / (config.PatchSize ?? 1), TileSampleMinWidth = 32 * ratio / (config.PatchSize ?? 1),
+            TileSampleStrideHeight = 24 * ratio / (config.PatchSize ?? 1), TileSampleStrideWidth = 24 * ratio / (config.PatchSize ?? 1),
+            SpatialCompressionRatio = ratio, PatchSize = config.PatchSize, Clamp = true,
+        };
+        Assert.True(tiling.AppliesToVideo(video));
+        var tiled = tiling.TiledEncode(video, EncodeTile);
+        Assert.Equal(untiled.Shape, tiled.Shape);
+        Close(untiled, tiled, $"Wan VAE encode {variant}", 0.98);
+        var reference = TiledDecodeReference.CausalEncode(video, EncodeTile, ratio, tiling.TileSampleMinHeight, tiling.TileSampleMinWidth,
+            tiling.TileSampleStrideHeight, tiling.TileSampleStrideWidth, config.PatchSize);
+        Assert.Equal(reference.Floats, tiled.Floats);
+
+        // a video within one tile is not tiled: the same encode
+        var small = Random(12, 1, 3, 1, 16 * ratio, 20 * ratio);
+        Assert.False(tiling.AppliesToVideo(small));
+        Assert.Equal(encoder.Encode(small).Floats, tiling.TiledEncode(small, EncodeTile).Floats);
+    }
 }

@@ -3,7 +3,7 @@ using VisualGen.Tensors;
 namespace VisualGen.Tests.Pipelines;
 
 /// <summary>
-/// diffusers' tiled_decode written out literally, independently of <c>SampleTile</c>/<c>TileMosaic</c>: tensors as
+/// diffusers' tiled_decode (and the causal VAEs' tiled_encode) written out literally, independently of <c>SampleTile</c>/<c>TileMosaic</c>: tensors as
 /// [planes][rows][columns] arrays, blend_v/blend_h as the Python loops (assigning into b in place, a read through
 /// negative indices), the crops and torch.cat as copies. For the causal VAEs with a patch size the tile is patchified
 /// first (diffusers blends the decoder's patched output) and the joined result unpatchified, with diffusers' own
@@ -94,6 +94,44 @@ static class TiledDecodeReference
         var t = Unpatchify(dec.ToTensor(), p);
         if (clamp) { var v = t.Floats; for (int k = 0; k < v.Length; k++) v[k] = Math.Min(Math.Max(v[k], -1f), 1f); }
         return t;
+    }
+
+    /// <summary>AutoencoderKLWan.tiled_encode; x [B, 3, F, H, W] in pixels. diffusers patchifies x first and slices the
+    /// patchified video; encodeTile takes a pixel window (our encoder graphs patchify inside), so each slice is
+    /// unpatchified back before it is encoded.</summary>
+    public static HostTensor CausalEncode(HostTensor x, Func<HostTensor, HostTensor> encodeTile, int ratio, int minH, int minW, int strideH,
+        int strideW, int? patchSize)
+    {
+        int p = patchSize ?? 1;
+        var xp = Patchify(x, p);
+        int ecr = ratio / p;
+        long height = xp.Shape[3], width = xp.Shape[4];
+        long latentHeight = height / ecr, latentWidth = width / ecr;
+        int tileLatentMinH = minH / ecr, tileLatentMinW = minW / ecr, tileLatentStrideH = strideH / ecr, tileLatentStrideW = strideW / ecr;
+        int blendHeight = tileLatentMinH - tileLatentStrideH, blendWidth = tileLatentMinW - tileLatentStrideW;
+        var rows = new List<List<Planes>>();
+        for (int i = 0; i < height; i += strideH)
+        {
+            var row = new List<Planes>();
+            for (int j = 0; j < width; j += strideW)
+                row.Add(Planes.Of(encodeTile(Unpatchify(Slice(xp, i, i + minH, j, j + minW), p))));
+            rows.Add(row);
+        }
+        var resultRows = new List<Planes>();
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            var resultRow = new List<Planes>();
+            for (int j = 0; j < row.Count; j++)
+            {
+                var tile = row[j];
+                if (i > 0) tile = BlendV(rows[i - 1][j], tile, blendHeight);
+                if (j > 0) tile = BlendH(row[j - 1], tile, blendWidth);
+                resultRow.Add(tile.Crop(tileLatentStrideH, tileLatentStrideW));
+            }
+            resultRows.Add(Planes.CatWidth(resultRow));
+        }
+        return Planes.CatHeight(resultRows).Crop((int)latentHeight, (int)latentWidth).ToTensor();
     }
 
     static Planes BlendV(Planes a, Planes b, int blendExtent)

@@ -158,4 +158,50 @@ public class VaeTilingTests
         // rows 0, 3, 6 × columns 0, 3
         Assert.Equal(Enumerable.Range(1, 6).Select(k => (k, 6)), seen);
     }
+
+    /// <summary>A fake encoder: average pooling of the last two axes by <paramref name="ratio"/> (edge blocks over what
+    /// is there), times 1 + 0.5·plane, plus 0.05·row − 0.03·column in the tile's own latent pixels, so overlapping
+    /// tiles differ.</summary>
+    static Func<HostTensor, HostTensor> FakeEncoder(int ratio, List<long[]>? calls = null) => x =>
+    {
+        calls?.Add(x.Shape);
+        long h = x.Shape[^2], w = x.Shape[^1], planes = x.ElementCount / (h * w);
+        long H = (h + ratio - 1) / ratio, W = (w + ratio - 1) / ratio;
+        var src = x.Floats;
+        var dst = new float[planes * H * W];
+        for (long p = 0; p < planes; p++)
+            for (long y = 0; y < H; y++)
+                for (long c = 0; c < W; c++)
+                {
+                    double sum = 0; int n = 0;
+                    for (long dy = y * ratio; dy < Math.Min(h, (y + 1) * ratio); dy++)
+                        for (long dx = c * ratio; dx < Math.Min(w, (c + 1) * ratio); dx++) { sum += src[(p * h + dy) * w + dx]; n++; }
+                    dst[(p * H + y) * W + c] = (float)(sum / n * (1 + 0.5 * p) + 0.05 * y - 0.03 * c);
+                }
+        return HostTensor.Float32(dst, [.. x.Shape[..^2], H, W]);
+    };
+
+    [Theory]
+    [MemberData(nameof(CausalCases))]
+    public void Causal_tiled_encode_equals_diffusers_loops_bit_for_bit(int ratio, int? patch, bool clamp, int min, int stride)
+    {
+        _ = clamp;   // the encode has no clamp
+        var x = Random(ratio + min + 1, 1, 3, 5, 11 * ratio, 9 * ratio);
+        var calls = new List<long[]>();
+        var tiling = new CausalVaeTiling
+        {
+            TileSampleMinHeight = min, TileSampleMinWidth = min, TileSampleStrideHeight = stride, TileSampleStrideWidth = stride,
+            SpatialCompressionRatio = ratio, PatchSize = patch, Clamp = true,
+        };
+        Assert.Equal(11 * ratio / (patch ?? 1) > min || 9 * ratio / (patch ?? 1) > min, tiling.AppliesToVideo(x));
+        var tiled = tiling.TiledEncode(x, FakeEncoder(ratio, calls));
+        var reference = TiledDecodeReference.CausalEncode(x, FakeEncoder(ratio), ratio, min, min, stride, stride, patch);
+        Assert.Equal(new long[] { 1, 3, 5, 11, 9 }, tiled.Shape);
+        Assert.Equal(reference.Shape, tiled.Shape);
+        Assert.Equal(reference.Floats, tiled.Floats);
+        // windows of tile_sample_min pixels (patches × patch size) every stride, clipped at the edges
+        int p = patch ?? 1;
+        Assert.All(calls, c => Assert.True(c[3] <= min * p && c[4] <= min * p));
+        Assert.Equal((int)Math.Ceiling(11.0 * ratio / p / stride) * (int)Math.Ceiling(9.0 * ratio / p / stride), calls.Count);
+    }
 }

@@ -3,7 +3,7 @@ using VisualGen.Tensors;
 namespace VisualGen.Pipelines.Vae;
 
 /// <summary>
-/// The tiled decode of diffusers' causal video VAEs: <c>AutoencoderKLWan.tiled_decode</c> and
+/// The tiled decode (and encode: <see cref="TiledEncode"/>) of diffusers' causal video VAEs: <c>AutoencoderKLWan.tiled_decode</c> and
 /// <c>AutoencoderKLQwenImage.tiled_decode</c> (autoencoder_kl_wan.py, autoencoder_kl_qwenimage.py, after
 /// <c>enable_tiling()</c>). The latent [batch, z_dim, frames, h, w] is cut into windows of tile_sample_min / ratio latent
 /// pixels every tile_sample_stride / ratio; each window is decoded on its own, frame by frame with a fresh feature cache
@@ -90,6 +90,58 @@ public sealed record CausalVaeTiling
         var v = joined.Floats;
         for (int k = 0; k < v.Length; k++) v[k] = Math.Clamp(v[k], -1f, 1f);
         return joined;
+    }
+
+    /// <summary>_encode's test for a video [batch, channels, frames, height, width]: tiled when its frame (in patches, for a
+    /// patch size) is wider or taller than one tile.</summary>
+    public bool AppliesToVideo(HostTensor x)
+    {
+        int p = PatchSize ?? 1;
+        return x.Shape[^1] / p > TileSampleMinWidth || x.Shape[^2] / p > TileSampleMinHeight;
+    }
+
+    /// <summary>
+    /// tiled_encode: the video [batch, 3, frames, height, width] is cut into windows of tile_sample_min pixels every
+    /// tile_sample_stride (counted in patches for a patch size, as diffusers tiles the patchified video);
+    /// <paramref name="encodeTile"/> encodes one window chunk by chunk from a fresh cache (the latent mean: blending is
+    /// linear per channel, so it is the mean half of diffusers' blended moments); the latent tiles are blended into their
+    /// upper and left neighbours over (tile_sample_min − tile_sample_stride) / ratio latent pixels, cropped to the stride,
+    /// joined and cropped to the latent size. <paramref name="tileDone"/> hears (tiles encoded, tiles in all).
+    /// </summary>
+    public HostTensor TiledEncode(HostTensor x, Func<HostTensor, HostTensor> encodeTile, Action<int, int>? tileDone = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (x.Rank != 5) throw new ArgumentException($"video must be [batch, channels, frames, height, width]; got {x.ShapeText}", nameof(x));
+        Check();
+        int p = PatchSize ?? 1;
+        if (SpatialCompressionRatio % p != 0)
+            throw new ArgumentException($"spatial compression {SpatialCompressionRatio} is not a multiple of the patch size {p}");
+        int ratio = SpatialCompressionRatio / p;   // diffusers' encode_spatial_compression_ratio, in patches
+        long height = x.Shape[3] / p, width = x.Shape[4] / p;
+        int latentMinH = TileSampleMinHeight / ratio, latentMinW = TileSampleMinWidth / ratio;
+        int latentStrideH = TileSampleStrideHeight / ratio, latentStrideW = TileSampleStrideWidth / ratio;
+        int rowsCount = (int)((height + TileSampleStrideHeight - 1) / TileSampleStrideHeight);
+        int colsCount = (int)((width + TileSampleStrideWidth - 1) / TileSampleStrideWidth);
+        var rows = new List<List<SampleTile>>();
+        for (long i = 0; i < height; i += TileSampleStrideHeight)
+        {
+            var row = new List<SampleTile>();
+            for (long j = 0; j < width; j += TileSampleStrideWidth)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                // the window of the patchified video, cut from the video itself: patches are whole p×p pixel blocks
+                row.Add(new SampleTile(encodeTile(TileMosaic.Window(x, i * p, j * p, (long)TileSampleMinHeight * p, (long)TileSampleMinWidth * p))));
+                tileDone?.Invoke(rows.Count * colsCount + row.Count, rowsCount * colsCount);
+            }
+            rows.Add(row);
+        }
+        for (int i = 0; i < rows.Count; i++)
+            for (int j = 0; j < rows[i].Count; j++)
+            {
+                if (i > 0) rows[i][j].BlendFromAbove(rows[i - 1][j], latentMinH - latentStrideH);
+                if (j > 0) rows[i][j].BlendFromLeft(rows[i][j - 1], latentMinW - latentStrideW);
+            }
+        return TileMosaic.Join(rows, latentStrideH, latentStrideW, height / ratio, width / ratio);
     }
 
     void Check()

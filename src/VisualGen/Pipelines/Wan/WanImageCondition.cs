@@ -14,9 +14,11 @@ public static class WanImageCondition
     public static HostTensor ImageEmbeds(IEngine imageEncoder, ClipImageProcessor processor, HostTensor image) =>
         imageEncoder.Run(new Dictionary<string, HostTensor> { ["pixel_values"] = processor.Process(image) })["hidden_state"];
 
-    /// <summary>The [1, 4 + z, latent_frames, h, w] condition for a [height, width, 3] image in [0, 1].</summary>
+    /// <summary>The [1, 4 + z, latent_frames, h, w] condition for a [height, width, 3] image in [0, 1]; with
+    /// <paramref name="tiling"/> (<c>vae_tiling</c>) a video larger than one tile is encoded tile by tile, as diffusers'
+    /// <c>tiled_encode</c> after <c>enable_tiling()</c>.</summary>
     public static HostTensor Condition(WanVaeEncoder encoder, WanLatentStats stats, HostTensor image, int frames, int height, int width,
-        CancellationToken ct)
+        CancellationToken ct, Vae.CausalVaeTiling? tiling = null)
     {
         var resized = BicubicResize.Resize(image, height, width).Floats;
         long plane = (long)height * width;
@@ -24,7 +26,10 @@ public static class WanImageCondition
         for (long p = 0; p < plane; p++)
             for (int c = 0; c < 3; c++)
                 video[c * frames * plane + p] = 2f * resized[p * 3 + c] - 1f;
-        var mean = encoder.Encode(HostTensor.Float32(video, 1, 3, frames, height, width), ct);
+        var pixels = HostTensor.Float32(video, 1, 3, frames, height, width);
+        var mean = tiling is not null && tiling.AppliesToVideo(pixels)
+            ? tiling.TiledEncode(pixels, tile => encoder.Encode(tile, ct), cancellationToken: ct)
+            : encoder.Encode(pixels, ct);
         var latent = stats.Normalize(mean);
         long z = latent.Shape[1], lf = latent.Shape[2], lh = latent.Shape[3], lw = latent.Shape[4];
         long framePlane = lh * lw, perChannel = lf * framePlane;

@@ -125,7 +125,8 @@ public sealed class WanPipeline : IGenerationPipeline
             if (_config.HasImageEncoder)
                 imageEmbeds = WanImageCondition.ImageEmbeds(Engine("image_encoder"), new ClipImageProcessor(_index.ComponentDirectory("image_processor")), r.Image!);
             var encoder = new WanVaeEncoder(Engine("vae.encoder_first"), Engine("vae.encoder_next"));
-            condition = WanImageCondition.Condition(encoder, _latentStats, r.Image!, frames, height, width, ct);
+            condition = WanImageCondition.Condition(encoder, _latentStats, r.Image!, frames, height, width, ct,
+                r.VaeTiling == true ? CausalVaeTiling.ForWan(_config.Vae) : null);
         }
 
         var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
