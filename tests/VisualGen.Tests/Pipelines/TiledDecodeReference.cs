@@ -26,22 +26,7 @@ static class TiledDecodeReference
                 row.Add(Planes.Of(decoder(Slice(z, i, i + tileLatentMinSize, j, j + tileLatentMinSize))));
             rows.Add(row);
         }
-        var resultRows = new List<Planes>();
-        for (int i = 0; i < rows.Count; i++)
-        {
-            var row = rows[i];
-            var resultRow = new List<Planes>();
-            for (int j = 0; j < row.Count; j++)
-            {
-                var tile = row[j];
-                if (i > 0) tile = BlendV(rows[i - 1][j], tile, blendExtent);
-                if (j > 0) tile = BlendH(row[j - 1], tile, blendExtent);
-                resultRow.Add(tile.Crop(rowLimit, rowLimit));
-            }
-            resultRows.Add(Planes.CatWidth(resultRow));
-        }
-        var dec = Planes.CatHeight(resultRows);
-        return dec.ToTensor();
+        return BlendAndJoin(rows, blendExtent, blendExtent, rowLimit, rowLimit).ToTensor();
     }
 
     /// <summary>AutoencoderKLWan / AutoencoderKLQwenImage.tiled_decode; z [B, C, F, h, w]; decodeTile returns the decoder's
@@ -76,21 +61,7 @@ static class TiledDecodeReference
             }
             rows.Add(row);
         }
-        var resultRows = new List<Planes>();
-        for (int i = 0; i < rows.Count; i++)
-        {
-            var row = rows[i];
-            var resultRow = new List<Planes>();
-            for (int j = 0; j < row.Count; j++)
-            {
-                var tile = row[j];
-                if (i > 0) tile = BlendV(rows[i - 1][j], tile, blendHeight);
-                if (j > 0) tile = BlendH(row[j - 1], tile, blendWidth);
-                resultRow.Add(tile.Crop(sampleStrideH, sampleStrideW));
-            }
-            resultRows.Add(Planes.CatWidth(resultRow));
-        }
-        var dec = Planes.CatHeight(resultRows).Crop((int)sampleHeight, (int)sampleWidth);
+        var dec = BlendAndJoin(rows, blendHeight, blendWidth, sampleStrideH, sampleStrideW).Crop((int)sampleHeight, (int)sampleWidth);
         var t = Unpatchify(dec.ToTensor(), p);
         if (clamp) { var v = t.Floats; for (int k = 0; k < v.Length; k++) v[k] = Math.Min(Math.Max(v[k], -1f), 1f); }
         return t;
@@ -117,6 +88,13 @@ static class TiledDecodeReference
                 row.Add(Planes.Of(encodeTile(Unpatchify(Slice(xp, i, i + minH, j, j + minW), p))));
             rows.Add(row);
         }
+        return BlendAndJoin(rows, blendHeight, blendWidth, tileLatentStrideH, tileLatentStrideW).Crop((int)latentHeight, (int)latentWidth).ToTensor();
+    }
+
+    /// <summary>The second half of every tiled_* loop: blend each tile into its upper and left neighbours (in place, in
+    /// diffusers' order), crop it to cropHeight × cropWidth, torch.cat along width, then height.</summary>
+    static Planes BlendAndJoin(List<List<Planes>> rows, int blendHeight, int blendWidth, int cropHeight, int cropWidth)
+    {
         var resultRows = new List<Planes>();
         for (int i = 0; i < rows.Count; i++)
         {
@@ -127,11 +105,11 @@ static class TiledDecodeReference
                 var tile = row[j];
                 if (i > 0) tile = BlendV(rows[i - 1][j], tile, blendHeight);
                 if (j > 0) tile = BlendH(row[j - 1], tile, blendWidth);
-                resultRow.Add(tile.Crop(tileLatentStrideH, tileLatentStrideW));
+                resultRow.Add(tile.Crop(cropHeight, cropWidth));
             }
             resultRows.Add(Planes.CatWidth(resultRow));
         }
-        return Planes.CatHeight(resultRows).Crop((int)latentHeight, (int)latentWidth).ToTensor();
+        return Planes.CatHeight(resultRows);
     }
 
     static Planes BlendV(Planes a, Planes b, int blendExtent)
