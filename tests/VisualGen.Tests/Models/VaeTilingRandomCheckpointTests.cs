@@ -66,17 +66,20 @@ public class VaeTilingRandomCheckpointTests(ITestOutputHelper output)
 
     public static TheoryData<string> WanVariants => ["plain", "residual"];
 
+    /// <summary>"plain": Wan 2.1's VAE; "residual": Wan 2.2's (residual blocks, patch size 2, a wider decoder).</summary>
+    static WanVaeRandomCheckpoint WanCheckpoint(string variant) => variant == "plain"
+        ? new WanVaeRandomCheckpoint { BaseDim = 4, ZDim = 4, DimMult = [1, 2, 3], NumResBlocks = 1, TemperalDownsample = [true, true], AttentionOutputScale = 0.05f }
+        : new WanVaeRandomCheckpoint
+        {
+            BaseDim = 4, DecoderBaseDim = 6, ZDim = 8, DimMult = [1, 2, 2], NumResBlocks = 1, TemperalDownsample = [true, true],
+            IsResidual = true, PatchSize = 2, AttentionOutputScale = 0.05f,
+        };
+
     [Theory]
     [MemberData(nameof(WanVariants))]
     public void Wan_vae_tiled_decode_through_onnx_runtime(string variant)
     {
-        var checkpoint = variant == "plain"
-            ? new WanVaeRandomCheckpoint { BaseDim = 4, ZDim = 4, DimMult = [1, 2, 3], NumResBlocks = 1, TemperalDownsample = [true, true], AttentionOutputScale = 0.05f }
-            : new WanVaeRandomCheckpoint
-            {
-                BaseDim = 4, DecoderBaseDim = 6, ZDim = 8, DimMult = [1, 2, 2], NumResBlocks = 1, TemperalDownsample = [true, true],
-                IsResidual = true, PatchSize = 2, AttentionOutputScale = 0.05f,
-            };
+        var checkpoint = WanCheckpoint(variant);
         string dir = checkpoint.Write(Fixtures.TempDir("wanvae"), seed: variant.Length);
         var config = WanVaeConfig.Read(dir);
         int ratio = 4 * (config.PatchSize ?? 1);
@@ -111,13 +114,7 @@ public class VaeTilingRandomCheckpointTests(ITestOutputHelper output)
     [MemberData(nameof(WanVariants))]
     public void Wan_vae_tiled_encode_through_onnx_runtime(string variant)
     {
-        var checkpoint = variant == "plain"
-            ? new WanVaeRandomCheckpoint { BaseDim = 4, ZDim = 4, DimMult = [1, 2, 3], NumResBlocks = 1, TemperalDownsample = [true, true], AttentionOutputScale = 0.05f }
-            : new WanVaeRandomCheckpoint
-            {
-                BaseDim = 4, DecoderBaseDim = 6, ZDim = 8, DimMult = [1, 2, 2], NumResBlocks = 1, TemperalDownsample = [true, true],
-                IsResidual = true, PatchSize = 2, AttentionOutputScale = 0.05f,
-            };
+        var checkpoint = WanCheckpoint(variant);
         string dir = checkpoint.Write(Fixtures.TempDir("wanvae-enc"), seed: 3 + variant.Length);
         var config = WanVaeConfig.Read(dir);
         int ratio = 4 * (config.PatchSize ?? 1);

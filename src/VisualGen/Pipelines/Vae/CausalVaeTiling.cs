@@ -65,26 +65,8 @@ public sealed record CausalVaeTiling
         int strideHeight = TileSampleStrideHeight / p, strideWidth = TileSampleStrideWidth / p;
         int blendHeight = TileSampleMinHeight / p - strideHeight, blendWidth = TileSampleMinWidth / p - strideWidth;
 
-        int rowsCount = (int)((height + TileLatentStrideHeight - 1) / TileLatentStrideHeight);
-        int colsCount = (int)((width + TileLatentStrideWidth - 1) / TileLatentStrideWidth);
-        var rows = new List<List<SampleTile>>();
-        for (long i = 0; i < height; i += TileLatentStrideHeight)
-        {
-            var row = new List<SampleTile>();
-            for (long j = 0; j < width; j += TileLatentStrideWidth)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                row.Add(new SampleTile(decodeTile(TileMosaic.Window(z, i, j, TileLatentMinHeight, TileLatentMinWidth))));
-                tileDone?.Invoke(rows.Count * colsCount + row.Count, rowsCount * colsCount);
-            }
-            rows.Add(row);
-        }
-        for (int i = 0; i < rows.Count; i++)
-            for (int j = 0; j < rows[i].Count; j++)
-            {
-                if (i > 0) rows[i][j].BlendFromAbove(rows[i - 1][j], blendHeight, p);
-                if (j > 0) rows[i][j].BlendFromLeft(rows[i][j - 1], blendWidth, p);
-            }
+        var rows = BlendedTiles(height, width, TileLatentStrideHeight, TileLatentStrideWidth,
+            (i, j) => decodeTile(TileMosaic.Window(z, i, j, TileLatentMinHeight, TileLatentMinWidth)), blendHeight, blendWidth, p, tileDone, cancellationToken);
         var joined = TileMosaic.Join(rows, strideHeight * p, strideWidth * p, sampleHeight * p, sampleWidth * p);
         if (!Clamp) return joined;
         var v = joined.Floats;
@@ -120,17 +102,27 @@ public sealed record CausalVaeTiling
         long height = x.Shape[3] / p, width = x.Shape[4] / p;
         int latentMinH = TileSampleMinHeight / ratio, latentMinW = TileSampleMinWidth / ratio;
         int latentStrideH = TileSampleStrideHeight / ratio, latentStrideW = TileSampleStrideWidth / ratio;
-        int rowsCount = (int)((height + TileSampleStrideHeight - 1) / TileSampleStrideHeight);
-        int colsCount = (int)((width + TileSampleStrideWidth - 1) / TileSampleStrideWidth);
+        // windows of the patchified video, cut from the video itself: patches are whole p×p pixel blocks
+        var rows = BlendedTiles(height, width, TileSampleStrideHeight, TileSampleStrideWidth,
+            (i, j) => encodeTile(TileMosaic.Window(x, i * p, j * p, (long)TileSampleMinHeight * p, (long)TileSampleMinWidth * p)),
+            latentMinH - latentStrideH, latentMinW - latentStrideW, 1, tileDone, cancellationToken);
+        return TileMosaic.Join(rows, latentStrideH, latentStrideW, height / ratio, width / ratio);
+    }
+
+    /// <summary>Both loops of a tiled_* method: a tile at every (i, j) of the strides over height × width (reported to
+    /// <paramref name="tileDone"/>), then each blended in place into its upper and left neighbours, in diffusers' order.</summary>
+    static List<List<SampleTile>> BlendedTiles(long height, long width, int strideHeight, int strideWidth, Func<long, long, HostTensor> tile,
+        int blendHeight, int blendWidth, int group, Action<int, int>? tileDone, CancellationToken cancellationToken)
+    {
+        int rowsCount = (int)((height + strideHeight - 1) / strideHeight), colsCount = (int)((width + strideWidth - 1) / strideWidth);
         var rows = new List<List<SampleTile>>();
-        for (long i = 0; i < height; i += TileSampleStrideHeight)
+        for (long i = 0; i < height; i += strideHeight)
         {
             var row = new List<SampleTile>();
-            for (long j = 0; j < width; j += TileSampleStrideWidth)
+            for (long j = 0; j < width; j += strideWidth)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                // the window of the patchified video, cut from the video itself: patches are whole p×p pixel blocks
-                row.Add(new SampleTile(encodeTile(TileMosaic.Window(x, i * p, j * p, (long)TileSampleMinHeight * p, (long)TileSampleMinWidth * p))));
+                row.Add(new SampleTile(tile(i, j)));
                 tileDone?.Invoke(rows.Count * colsCount + row.Count, rowsCount * colsCount);
             }
             rows.Add(row);
@@ -138,10 +130,10 @@ public sealed record CausalVaeTiling
         for (int i = 0; i < rows.Count; i++)
             for (int j = 0; j < rows[i].Count; j++)
             {
-                if (i > 0) rows[i][j].BlendFromAbove(rows[i - 1][j], latentMinH - latentStrideH);
-                if (j > 0) rows[i][j].BlendFromLeft(rows[i][j - 1], latentMinW - latentStrideW);
+                if (i > 0) rows[i][j].BlendFromAbove(rows[i - 1][j], blendHeight, group);
+                if (j > 0) rows[i][j].BlendFromLeft(rows[i][j - 1], blendWidth, group);
             }
-        return TileMosaic.Join(rows, latentStrideH, latentStrideW, height / ratio, width / ratio);
+        return rows;
     }
 
     void Check()
