@@ -1,4 +1,5 @@
-"""Golden outputs of diffusers' tiled VAE decode (`vae.enable_tiling()`) for tests/VisualGen.Tests/Data/tiled_vae/.
+"""Golden outputs of diffusers' tiled VAE decode (`vae.enable_tiling()`) for tests/VisualGen.Tests/Data/tiled_vae/,
+and of the causal VAEs' tiled encode (the latent distribution's mean of a video larger than one tile).
 
 Builds tiny random VAEs (float32, torch.manual_seed), saves each in diffusers format (save_pretrained, safetensors),
 draws latents, and writes diffusers' tiled decode of them (and the untiled decode, for reference) to golden.safetensors:
@@ -93,18 +94,26 @@ def main():
         is_residual=True, in_channels=12, out_channels=12, patch_size=2, scale_factor_temporal=4, scale_factor_spatial=8,
     ).float().eval()
     settings = dict(tile_sample_min_height=32, tile_sample_min_width=32, tile_sample_stride_height=24, tile_sample_stride_width=24)
+    # videos for tiled_encode, larger than one tile (Wan: 40 x 48 patches of 2 pixels; Qwen-Image: one frame)
+    videos = {"autoencoder_kl_qwenimage": (1, 3, 1, 56, 72), "autoencoder_kl_wan": (1, 3, 5, 80, 96)}
     for name, vae, shape in [("autoencoder_kl_qwenimage", qwen, (1, 4, 1, 8, 12)), ("autoencoder_kl_wan", wan, (1, 4, 2, 5, 7))]:
         z = torch.randn(*shape, dtype=torch.float32)
         scale_conv_out(vae, z)
+        x = torch.rand(*videos[name], dtype=torch.float32) * 2 - 1
         with torch.no_grad():
             vae.disable_tiling()
             untiled = vae.decode(z).sample
+            encoded = vae.encode(x).latent_dist.mean
             vae.enable_tiling(**settings)
             tiled = vae.decode(z).sample
+            encoded_tiled = vae.encode(x).latent_dist.mean
         vae.save_pretrained(os.path.join(out, name), safe_serialization=True)
         tensors[f"{name}.latents"] = z.contiguous()
         tensors[f"{name}.tiled"] = tiled.contiguous()
         tensors[f"{name}.untiled"] = untiled.contiguous()
+        tensors[f"{name}.video"] = x.contiguous()
+        tensors[f"{name}.encode_tiled"] = encoded_tiled.contiguous()
+        tensors[f"{name}.encode_untiled"] = encoded.contiguous()
         tiles[name] = dict(settings, spatial_compression_ratio=vae.spatial_compression_ratio)
 
     save_file(tensors, os.path.join(out, "golden.safetensors"))
