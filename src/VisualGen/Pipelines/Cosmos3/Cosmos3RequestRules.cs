@@ -9,6 +9,7 @@ public static class Cosmos3RequestRules
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, "Cosmos3");
         Vae.VaeTilingSupport.RefuseIn(r, "Cosmos3");
+        Caching.StepCaches.RefuseIn(r, "Cosmos3");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         int m = c.VaeScaleSpatial;
         // the resolution template states height x width; the VAE compresses by its spatial factor

@@ -11,6 +11,7 @@ public static class Flux2RequestRules
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, "FLUX.2");
         Vae.VaeTilingSupport.RefuseIn(r, "FLUX.2");
+        Caching.StepCaches.RefuseIn(r, "FLUX.2");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         if (r.Image is not null)
             throw new GenerationException("image", "Flux2Pipeline with reference images is not supported yet; remove --image for text-to-image");
