@@ -118,6 +118,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         if (r.TrueCfgScale is not null) throw new GenerationException("true_cfg_scale", "LTX-2 takes guidance_scale (batched classifier-free guidance); true_cfg_scale applies to Qwen-Image and FLUX only");
         if (r.Image is not null) throw new GenerationException("image", $"{_index.ClassName} is text-to-video and takes no image");
         Caching.StepCaches.RefuseIn(r, "LTX-2");
+        SchedulerShift.Check(r, _schedulerConfig, "LTX-2");
         Vae.VaeTilingSupport.RefuseIn(r, "LTX-2");
 
         static double Check(string name, double v, double min)

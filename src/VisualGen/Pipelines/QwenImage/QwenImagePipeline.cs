@@ -83,6 +83,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         int maxSeq = r.MaxSequenceLength ?? 512;
         double trueCfgScale = r.TrueCfgScale ?? DefaultTrueCfgScale;
         QwenImageRequestRules.Validate(r, _config, height, width, steps, maxSeq, trueCfgScale);
+        SchedulerShift.Check(r, _schedulerConfig, "Qwen-Image");
         // with shift_terminal, one step stretches sigmas [1] by 0/0 (diffusers returns NaN latents): refuse it
         if (steps < 2 && _schedulerConfig.GetOptionalDouble("shift_terminal") is { } terminal && terminal != 0)
             throw new GenerationException("num_inference_steps",

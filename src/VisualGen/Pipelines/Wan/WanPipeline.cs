@@ -95,6 +95,7 @@ public sealed class WanPipeline : IGenerationPipeline
         float guidance2 = (float)(r.GuidanceScale2 ?? guidance);
         int maxSeq = r.MaxSequenceLength ?? 512;
         WanRequestRules.Validate(r, _config, height, width, frames, steps, maxSeq, Info);
+        SchedulerShift.Check(r, _schedulerConfig, "Wan");
         if (r.Image is not null && !_config.ImageToVideo)
             throw new GenerationException("image", $"{_index.ClassName} is text-to-video and takes no image; use an image-to-video model");
         if (r.Image is null && _config.ImageToVideo)

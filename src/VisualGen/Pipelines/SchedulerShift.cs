@@ -1,0 +1,19 @@
+using VisualGen.Checkpoints;
+
+namespace VisualGen.Pipelines;
+
+/// <summary>
+/// A request's <c>shift</c> (the CLI's <c>--shift</c>) replaces the scheduler's shift or flow_shift, as diffusers'
+/// <c>from_config(config, shift=...)</c> does. A scheduler with <c>use_dynamic_shifting</c> (FLUX.1, FLUX.2, Qwen-Image,
+/// LTX-2's) shifts its sigmas by the image size instead and never reads it: such a request is refused rather than run
+/// unshifted as if it had been honoured.
+/// </summary>
+public static class SchedulerShift
+{
+    public static void Check(GenerationRequest r, ComponentConfig schedulerConfig, string family)
+    {
+        if (r.Shift is not null && schedulerConfig.GetBool("use_dynamic_shifting", false))
+            throw new GenerationException("shift", $"{family}'s scheduler shifts its sigmas by the image size (use_dynamic_shifting), so a shift " +
+                "has no effect on it; remove shift (it applies to schedulers without dynamic shifting, such as Wan's)");
+    }
+}

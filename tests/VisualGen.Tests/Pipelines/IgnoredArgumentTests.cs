@@ -1,0 +1,52 @@
+using System.Text.Json;
+using VisualGen.Checkpoints;
+using VisualGen.Pipelines;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Pipelines;
+
+/// <summary>Arguments a family would not read are refused, not ignored: a shift on a scheduler with dynamic shifting
+/// (FLUX.1, FLUX.2, Qwen-Image, LTX-2 used to run unshifted without a word) and FLUX.1's guidance_scale_2.</summary>
+public class IgnoredArgumentTests
+{
+    static ComponentConfig Scheduler(bool dynamic) => ComponentConfig.FromElement("scheduler_config.json",
+        JsonDocument.Parse($"{{\"_class_name\": \"FlowMatchEulerDiscreteScheduler\", \"shift\": 3.0, \"use_dynamic_shifting\": {(dynamic ? "true" : "false")}}}").RootElement);
+
+    [Fact]
+    public void A_shift_is_refused_only_where_the_scheduler_shifts_by_the_image_size()
+    {
+        var plain = new GenerationRequest { Prompt = "a fox" };
+        SchedulerShift.Check(plain, Scheduler(true), "FLUX.1");
+        SchedulerShift.Check(plain with { Shift = 5 }, Scheduler(false), "Wan");
+        var e = Assert.Throws<GenerationException>(() => SchedulerShift.Check(plain with { Shift = 5 }, Scheduler(true), "FLUX.1"));
+        Assert.Equal("shift", e.Parameter);
+        Assert.Contains("FLUX.1's scheduler shifts its sigmas by the image size", e.Message);
+    }
+
+    [ConformanceTheory]
+    [InlineData("flux1", true)]
+    [InlineData("flux2", true)]
+    [InlineData("qwenimage", true)]
+    [InlineData("ltx2", true)]
+    [InlineData("wan21_t2v", false)]
+    [InlineData("cosmos3_t2i", false)]
+    public void Pipelines_refuse_a_shift_their_scheduler_would_not_read(string family, bool refused)
+    {
+        using var golden = Fixtures.Golden(family);
+        var request = ConformancePipelines.RequestFromGolden(family, golden) with { Shift = 2.5 };
+        using var provider = ConformancePipelines.Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint(family), provider);
+        if (!refused) { pipeline.Validate(request); return; }
+        Assert.Equal("shift", Assert.Throws<GenerationException>(() => pipeline.Validate(request)).Parameter);
+    }
+
+    [ConformanceFact]
+    public void Flux_refuses_guidance_scale_2()
+    {
+        using var golden = Fixtures.Golden("flux1");
+        var request = ConformancePipelines.RequestFromGolden("flux1", golden) with { GuidanceScale2 = 3 };
+        using var provider = ConformancePipelines.Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("flux1"), provider);
+        Assert.Equal("guidance_scale_2", Assert.Throws<GenerationException>(() => pipeline.Validate(request)).Parameter);
+    }
+}
