@@ -108,6 +108,8 @@ public static class Runtime
         string? vaeDtypeFlag = null, IReadOnlyDictionary<string, NativePrecision>? nativeClasses = null)
     {
         var overrides = new Dictionary<string, IEngineBackend>();
+        if (gpuMemoryBudget is not null && (engineFlag ?? "ort-cpu") == "ort-cpu")
+            throw new UsageException("--gpu-memory bounds the GPU memory the engines hold, and the ort-cpu engine holds none; add --engine native-cuda or remove --gpu-memory");
         var attention = Attention(attentionFlag, engineFlag);
         var vae = VaePrecision(vaeDtypeFlag, engineFlag);
         if (engineFlag == "native-cuda")

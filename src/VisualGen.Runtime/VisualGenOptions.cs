@@ -71,5 +71,7 @@ public sealed record VisualGenOptions
             throw new ArgumentException($"a bf16 VAE runs on the native CUDA engine; set {nameof(Engine)} = \"{NativeCuda}\" (it is \"{Engine}\")", nameof(VaeDtype));
         if (GpuMemoryBudget is <= 0)
             throw new ArgumentException($"{nameof(GpuMemoryBudget)} must be a positive number of bytes (or null for no limit), got {GpuMemoryBudget}", nameof(GpuMemoryBudget));
+        if (GpuMemoryBudget is not null && Engine == OrtCpu)
+            throw new ArgumentException($"{nameof(GpuMemoryBudget)} bounds the GPU memory the engines hold, and the {OrtCpu} engine holds none; set {nameof(Engine)} = \"{NativeCuda}\" or leave it null", nameof(GpuMemoryBudget));
     }
 }

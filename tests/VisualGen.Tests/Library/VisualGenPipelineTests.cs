@@ -65,6 +65,9 @@ public sealed class VisualGenPipelineTests : IDisposable
             Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { Attention = (AttentionPrecision)7 })).Message);
         Assert.Contains("GpuMemoryBudget",
             Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { GpuMemoryBudget = 0 })).Message);
+        // a GPU memory budget on the CPU engine bounds nothing: refused, not ignored
+        Assert.Contains("the ort-cpu engine holds none",
+            Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { Engine = "ort-cpu", GpuMemoryBudget = 1L << 30 })).Message);
     }
 
     [Fact]

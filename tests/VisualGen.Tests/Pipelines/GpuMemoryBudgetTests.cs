@@ -112,6 +112,15 @@ public class GpuMemoryBudgetTests
     }
 
     [Fact]
+    public void Cli_refuses_a_gpu_memory_budget_for_the_cpu_engine()
+    {
+        var run = VisualGen.Tests.Cli.CliRun.Of(["generate", "--gpu-memory", "4", "--format", "png", "--output", Path.Combine(VisualGen.Tests.Support.Fixtures.TempDir("gpumemcpu"), "x")]);
+        Assert.Equal(2, run.Rc);
+        Assert.Equal(["error: --gpu-memory bounds the GPU memory the engines hold, and the ort-cpu engine holds none; add --engine native-cuda or remove --gpu-memory"], run.ErrorLines);
+        Assert.False(run.Generated);
+    }
+
+    [Fact]
     public void Server_takes_gpu_memory_and_refuses_a_bad_value_at_parse()
     {
         Assert.Equal("24", VisualGen.Server.Hosting.ServerOptions.Parse(["--gpu-memory", "24"], _ => null).GpuMemory);
