@@ -36,7 +36,10 @@ public static class PipelineLoading
                 options.JobTimeout is { } t ? $", stopped after {t.TotalSeconds:0.#} s" : "");
             IGenerationPipeline served = new OwnedPipeline(pipeline, engines);
             if (options.TeaCache is not null || options.CacheDit is not null || options.VaeTiling == true)
+            {
                 served = new CacheDefaultPipeline(served, options.TeaCache, options.CacheDit, options.VaeTiling == true ? true : null);
+                CheckDefaults(served, pipeline.Info);
+            }
             return new AdmittedPipeline(served, maxJobMemory, options.JobTimeout, AdmittedPipeline.MaterializesScores(options.Engine));
         }
         catch
@@ -44,6 +47,20 @@ public static class PipelineLoading
             engines.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The configuration's step cache and VAE tiling, checked against the model at startup: a family that has
+    /// no step cache (FLUX.2, Cosmos3, LTX-2) or no tiled decode would otherwise refuse every request. A plain request
+    /// carries the defaults; only refusals of those defaults stop the start (other arguments come with real requests).</summary>
+    static void CheckDefaults(IGenerationPipeline served, PipelineInfo info)
+    {
+        try { served.Validate(new GenerationRequest { Prompt = "startup check of the configured defaults" }); }
+        catch (GenerationException e) when (e.Parameter is "vae_tiling" || e.Parameter.StartsWith("teacache", StringComparison.Ordinal)
+                                            || e.Parameter.StartsWith("cache_dit", StringComparison.Ordinal))
+        {
+            throw new GenerationException(e.Parameter, $"the configuration's defaults do not apply to {info.ClassName}: {e.Message}");
+        }
+        catch (GenerationException) { }
     }
 
     /// <summary>Export and build lines of the engine provider, as log lines.</summary>

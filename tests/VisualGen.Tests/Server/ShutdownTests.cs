@@ -102,6 +102,10 @@ public sealed class ShutdownTests(ITestOutputHelper output)
             string queued = (await server.PostJsonAsync("/v1/videos", new { prompt = "queued", num_inference_steps = 1 })).Body.GetProperty("id").GetString()!;
             var waiting = server.PostJsonAsync("/v1/videos/generations", new { prompt = "sync, queued", num_inference_steps = 1 });
             while ((await server.GetJsonAsync("/v1/videos")).Body.GetProperty("data").GetArrayLength() < 3) await Task.Delay(20);
+            // the listing can show the third job a moment before its record is on disk: wait for the three records
+            string jobs = Path.Combine(options.DataDir, "jobs");
+            var recorded = DateTime.UtcNow + Wait;
+            while (Directory.GetFiles(jobs, "*.json").Length < 3 && DateTime.UtcNow < recorded) await Task.Delay(20);
 
             var stop = server.App.StopAsync(); // what SIGTERM does
             var end = DateTime.UtcNow + Wait;
