@@ -72,6 +72,16 @@ public static class ConformancePipelines
         return pipeline.GenerateAsync(request).GetAwaiter().GetResult();
     }
 
+    /// <summary>Validates the fixture's golden request, changed by <paramref name="change"/>, on its pipeline (nothing runs).</summary>
+    public static void Validate(string family, Func<GenerationRequest, GenerationRequest> change)
+    {
+        using var golden = Fixtures.Golden(family);
+        var request = change(RequestFromGolden(family, golden));
+        using var provider = Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint(family), provider);
+        pipeline.Validate(request);
+    }
+
     public static void AssertMatchesGolden(string family, GenerationResult result)
     {
         using var golden = Fixtures.Golden(family);

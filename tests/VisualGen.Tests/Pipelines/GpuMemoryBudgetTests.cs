@@ -102,21 +102,14 @@ public class GpuMemoryBudgetTests
         Assert.Null(VisualGen.Exporter.Commands.Runtime.GpuMemory(null));
     }
 
-    [Fact]
-    public void Cli_refuses_a_bad_gpu_memory_before_any_work()
+    [Theory]
+    [InlineData("none", "error: --gpu-memory must be a positive number of GiB, got 'none'")]
+    [InlineData("4", "error: --gpu-memory bounds the GPU memory the engines hold, and the ort-cpu engine holds none; add --engine native-cuda or remove --gpu-memory")]
+    public void Cli_refuses_a_bad_or_meaningless_gpu_memory_before_any_work(string flag, string error)
     {
-        var run = VisualGen.Tests.Cli.CliRun.Of(["generate", "--gpu-memory", "none", "--format", "png", "--output", Path.Combine(VisualGen.Tests.Support.Fixtures.TempDir("gpumem"), "x")]);
+        var run = VisualGen.Tests.Cli.CliRun.Of(["generate", "--gpu-memory", flag, "--format", "png", "--output", Path.Combine(VisualGen.Tests.Support.Fixtures.TempDir("gpumem"), "x")]);
         Assert.Equal(2, run.Rc);
-        Assert.Equal(["error: --gpu-memory must be a positive number of GiB, got 'none'"], run.ErrorLines);
-        Assert.False(run.Generated);
-    }
-
-    [Fact]
-    public void Cli_refuses_a_gpu_memory_budget_for_the_cpu_engine()
-    {
-        var run = VisualGen.Tests.Cli.CliRun.Of(["generate", "--gpu-memory", "4", "--format", "png", "--output", Path.Combine(VisualGen.Tests.Support.Fixtures.TempDir("gpumemcpu"), "x")]);
-        Assert.Equal(2, run.Rc);
-        Assert.Equal(["error: --gpu-memory bounds the GPU memory the engines hold, and the ort-cpu engine holds none; add --engine native-cuda or remove --gpu-memory"], run.ErrorLines);
+        Assert.Equal([error], run.ErrorLines);
         Assert.False(run.Generated);
     }
 

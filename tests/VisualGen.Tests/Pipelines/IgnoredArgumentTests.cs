@@ -32,21 +32,11 @@ public class IgnoredArgumentTests
     [InlineData("cosmos3_t2i", false)]
     public void Pipelines_refuse_a_shift_their_scheduler_would_not_read(string family, bool refused)
     {
-        using var golden = Fixtures.Golden(family);
-        var request = ConformancePipelines.RequestFromGolden(family, golden) with { Shift = 2.5 };
-        using var provider = ConformancePipelines.Provider();
-        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint(family), provider);
-        if (!refused) { pipeline.Validate(request); return; }
-        Assert.Equal("shift", Assert.Throws<GenerationException>(() => pipeline.Validate(request)).Parameter);
+        if (!refused) { ConformancePipelines.Validate(family, r => r with { Shift = 2.5 }); return; }
+        Assert.Equal("shift", Assert.Throws<GenerationException>(() => ConformancePipelines.Validate(family, r => r with { Shift = 2.5 })).Parameter);
     }
 
     [ConformanceFact]
-    public void Flux_refuses_guidance_scale_2()
-    {
-        using var golden = Fixtures.Golden("flux1");
-        var request = ConformancePipelines.RequestFromGolden("flux1", golden) with { GuidanceScale2 = 3 };
-        using var provider = ConformancePipelines.Provider();
-        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("flux1"), provider);
-        Assert.Equal("guidance_scale_2", Assert.Throws<GenerationException>(() => pipeline.Validate(request)).Parameter);
-    }
+    public void Flux_refuses_guidance_scale_2() =>
+        Assert.Equal("guidance_scale_2", Assert.Throws<GenerationException>(() => ConformancePipelines.Validate("flux1", r => r with { GuidanceScale2 = 3 })).Parameter);
 }
