@@ -6,7 +6,8 @@ using VisualGen.Tests.Support;
 namespace VisualGen.Tests.Pipelines;
 
 /// <summary>Arguments a family would not read are refused, not ignored: a shift on a scheduler with dynamic shifting
-/// (FLUX.1, FLUX.2, Qwen-Image, LTX-2 used to run unshifted without a word) and FLUX.1's guidance_scale_2.</summary>
+/// (FLUX.1, FLUX.2, Qwen-Image, LTX-2 used to run unshifted without a word), FLUX.1's guidance_scale_2, and a Wan
+/// guidance_scale_2 without A14B's two experts.</summary>
 public class IgnoredArgumentTests
 {
     static ComponentConfig Scheduler(bool dynamic) => ComponentConfig.FromElement("scheduler_config.json",
@@ -34,6 +35,17 @@ public class IgnoredArgumentTests
     {
         if (!refused) { ConformancePipelines.Validate(family, r => r with { Shift = 2.5 }); return; }
         Assert.Equal("shift", Assert.Throws<GenerationException>(() => ConformancePipelines.Validate(family, r => r with { Shift = 2.5 })).Parameter);
+    }
+
+    [ConformanceTheory]
+    [InlineData("wan21_t2v", true)]
+    [InlineData("wan22_ti2v_5b", true)]
+    [InlineData("wan22_t2v_a14b", false)]
+    public void Wan_takes_guidance_scale_2_only_with_two_experts(string family, bool refused)
+    {
+        // diffusers' check_inputs raises for guidance_scale_2 without a boundary_ratio
+        if (!refused) { ConformancePipelines.Validate(family, r => r with { GuidanceScale2 = 3 }); return; }
+        Assert.Equal("guidance_scale_2", Assert.Throws<GenerationException>(() => ConformancePipelines.Validate(family, r => r with { GuidanceScale2 = 3 })).Parameter);
     }
 
     [ConformanceFact]

@@ -20,6 +20,9 @@ public static class WanRequestRules
         if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
         if (maxSeq <= 0) throw new GenerationException("max_sequence_length", $"max_sequence_length must be at least 1, got {maxSeq}");
         if (r.GuidanceScale is double g && (g < 0 || double.IsNaN(g))) throw new GenerationException("guidance_scale", $"guidance_scale must be ≥ 0, got {g}");
+        // diffusers' check_inputs: a second guidance scale needs the two experts' boundary (Wan 2.2 A14B)
+        if (r.GuidanceScale2 is not null && c.BoundaryRatio is null)
+            throw new GenerationException("guidance_scale_2", "guidance_scale_2 is only supported when the pipeline's boundary_ratio is set (Wan 2.2 A14B's two experts); this model has one transformer");
         if (r.Fps is not null)
             throw new GenerationException("fps", $"Wan takes no fps (its videos are {info.FramesPerSecond} fps); fps applies to Cosmos3");
         if (r.TrueCfgScale is not null)
