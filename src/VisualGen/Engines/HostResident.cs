@@ -20,6 +20,17 @@ public static class ResidentEngines
 {
     public static IResidentEngine AsResident(this IEngine engine) => engine as IResidentEngine ?? new HostEngine(engine);
 
+    /// <summary>Runs <paramref name="engine"/> where it computes and keeps only <paramref name="output"/> (the caller
+    /// disposes it); its other outputs are freed at once.</summary>
+    public static IEngineTensor RunResident(this IResidentEngine engine, IReadOnlyDictionary<string, IEngineTensor> inputs, string output)
+    {
+        IEngineTensor? result = null;
+        foreach (var (name, t) in engine.RunResident(inputs))
+            if (name == output) result = t;
+            else t.Dispose();
+        return result ?? throw new EngineException($"engine '{engine.Manifest.Component}' has no output '{output}'");
+    }
+
     sealed class HostEngine(IEngine inner) : IResidentEngine
     {
         public EngineManifest Manifest => inner.Manifest;

@@ -92,6 +92,15 @@ public static class TensorArithmetic
         long sourceOffset, long count) =>
         math.Combine(destination, destinationOffset, count, [new LinearTerm(1, source, sourceOffset)]);
 
+    /// <summary>The tensor in <paramref name="slot"/>, (re)allocated where the arithmetic computes when it is missing or of
+    /// another shape: a buffer kept across steps (a step cache's residuals).</summary>
+    public static IEngineTensor Reuse(this ITensorArithmetic math, ref IEngineTensor? slot, long[] shape)
+    {
+        if (slot is not null && slot.Shape.SequenceEqual(shape)) return slot;
+        slot?.Dispose();
+        return slot = math.Allocate(shape);
+    }
+
     /// <summary>A new tensor with the elements of <paramref name="source"/>.</summary>
     public static IEngineTensor Clone(this ITensorArithmetic math, IEngineTensor source)
     {

@@ -41,12 +41,7 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
                     _resident[(engine, name)] = t = resident.ReadsOnHost(name) ? new HostResidentTensor(value) : resident.Upload(value);
                 inputs[name] = t;
             }
-        var outputs = resident.RunResident(inputs);
-        IEngineTensor? result = null;
-        foreach (var (name, t) in outputs)
-            if (name == output) result = t;
-            else t.Dispose();
-        return result ?? throw new EngineException($"engine '{engine.Manifest.Component}' has no output '{output}'");
+        return resident.RunResident(inputs, output);
     }
 
     public void Dispose()

@@ -29,7 +29,7 @@ public sealed class DbCache(CacheDitOptions options, StepCacheLog log) : IStepCa
         var embedded = tensors.Own(transformer.Embed());
         var afterFn = tensors.Own(transformer.Blocks(0, options.Fn, embedded));
         // this step's Fn residual, into the scratch buffer (it becomes the cached one when the step computes)
-        var fnResidual = Reuse(ref _scratch, afterFn.Shape, math);
+        var fnResidual = math.Reuse(ref _scratch, afterFn.Shape);
         Combine(math, fnResidual, afterFn, 1, embedded, -1);
         bool cached = CanUseCache(step, math, fnResidual);
         log.Record(step, !cached);
@@ -45,7 +45,7 @@ public sealed class DbCache(CacheDitOptions options, StepCacheLog log) : IStepCa
         {
             (_fnResidual, _scratch) = (fnResidual, _fnResidual);
             hidden = options.Fn < middleEnd ? tensors.Own(transformer.Blocks(options.Fn, middleEnd, afterFn)) : afterFn;
-            Combine(math, Reuse(ref _middleResidual, afterFn.Shape, math), hidden, 1, afterFn, -1);
+            Combine(math, math.Reuse(ref _middleResidual, afterFn.Shape), hidden, 1, afterFn, -1);
         }
         if (options.Bn > 0) hidden = tensors.Own(transformer.Blocks(middleEnd, blocks, hidden));
         return transformer.Output(hidden);
@@ -71,14 +71,6 @@ public sealed class DbCache(CacheDitOptions options, StepCacheLog log) : IStepCa
     /// <summary>destination = ca·a + cb·b over the whole tensors.</summary>
     static void Combine(ITensorArithmetic math, IEngineTensor destination, IEngineTensor a, double ca, IEngineTensor b, double cb) =>
         math.Combine(destination, 0, destination.Shape.Aggregate(1L, (x, y) => x * y), [new LinearTerm(ca, a), new LinearTerm(cb, b)]);
-
-    /// <summary>The tensor in <paramref name="slot"/>, (re)allocated when it is missing or of another shape.</summary>
-    static IEngineTensor Reuse(ref IEngineTensor? slot, long[] shape, ITensorArithmetic math)
-    {
-        if (slot is not null && slot.Shape.SequenceEqual(shape)) return slot;
-        slot?.Dispose();
-        return slot = math.Allocate(shape);
-    }
 
     public void Dispose()
     {

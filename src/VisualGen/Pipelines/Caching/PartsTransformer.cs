@@ -44,10 +44,6 @@ public sealed class PartsTransformer(Func<string, IEngine> engine, IReadOnlyDict
                     // an input the engine reads on the host (position ids) stays there, as StepInputs keeps it
                     ? resident.ReadsOnHost(input.Name) ? new HostResidentTensor(v) : uploads.Own(resident.Upload(v))
                 : throw new EngineException($"transformer part '{what}' takes an input '{input.Name}' the pipeline does not give");
-        IEngineTensor? result = null;
-        foreach (var (name, t) in resident.RunResident(feed))
-            if (name == output) result = t;
-            else t.Dispose();
-        return result ?? throw new EngineException($"transformer part '{what}' has no output '{output}'");
+        return resident.RunResident(feed, output);
     }
 }

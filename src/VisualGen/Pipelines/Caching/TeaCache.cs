@@ -38,12 +38,7 @@ public sealed class TeaCache(double threshold, IReadOnlyList<double> coefficient
             output.Dispose();
             throw new InvalidOperationException($"TeaCache: the prediction has {Count(output)} values, its input {n}");
         }
-        if (_residual is null || !_residual.Shape.SequenceEqual(output.Shape))
-        {
-            _residual?.Dispose();
-            _residual = math.Allocate(output.Shape);
-        }
-        math.Combine(_residual, 0, n, [new LinearTerm(1, output), new LinearTerm(-1, input)]);
+        math.Combine(math.Reuse(ref _residual, output.Shape), 0, n, [new LinearTerm(1, output), new LinearTerm(-1, input)]);
         return output;
     }
 
@@ -65,16 +60,11 @@ public sealed class TeaCache(double threshold, IReadOnlyList<double> coefficient
     }
 
     /// <summary>mean|a − b| / (mean|b| + 1e-8).</summary>
-    public static double RelativeL1(ReadOnlySpan<float> current, ReadOnlySpan<float> previous)
+    public static double RelativeL1(float[] current, float[] previous)
     {
         if (current.Length != previous.Length)
             throw new InvalidOperationException($"TeaCache: the timestep embedding changed size ({previous.Length} → {current.Length})");
-        double diff = 0, norm = 0;
-        for (int i = 0; i < current.Length; i++)
-        {
-            diff += Math.Abs((double)current[i] - previous[i]);
-            norm += Math.Abs((double)previous[i]);
-        }
+        var (diff, norm) = HostArithmetic.L1Distance(current, previous);
         return diff / current.Length / (norm / current.Length + 1e-8);
     }
 
