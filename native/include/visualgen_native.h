@@ -271,7 +271,11 @@ VG_API vg_status vg_attention_plan_describe(vg_attention_plan plan, char* buf, s
  *     fp32), P quantized to E4M3 with the fixed factor 448 (P is in [0, 1]), O += P_fp8·V_fp8 with fp32
  *     accumulation (each key block's product summed into the running output in fp32 by the SM's
  *     FMA units, not inside the tensor core), out = O / l · v_scale as bf16.
- * block_q, block_k: 64 or 128 each (0 = the default 64 / 64); the plan records which it runs.
+ * Two main kernels (`kernel`): VG_SAGE_KERNEL_MMA, warp-level mma.sync (any compute capability >= 9.0,
+ * head_dim 64 or 128, block_q and block_k 64 or 128 each; 0 = 64), and VG_SAGE_KERNEL_WGMMA, Hopper's
+ * warpgroup MMA fed by TMA copies (compute capability 9.0 exactly, head_dim 128, blocks 128 x 128; it keeps
+ * O in the tensor core across key blocks, as cuDNN's FP8 attention does). VG_SAGE_KERNEL_AUTO (0) takes
+ * WGMMA where it can run the shape and MMA elsewhere; the plan records the kernel and blocks it runs.
  * The workspace (vg_sage_attention_plan_workspace_size) holds the quantized q/k/v and their scales.
  * Deterministic: the same inputs give the same bytes (no atomics).
  * ---------------------------------------------------------------------------------------------- */
@@ -285,8 +289,15 @@ typedef struct vg_sage_attention_desc {
     int64_t out_strides[4];
     float scale;            /* softmax scale; 0 = 1/sqrt(head_dim) */
     int32_t block_q;        /* queries per CTA (16 per warp): 64 or 128; 0 = 64 */
-    int32_t block_k;        /* keys per main-loop step: 64 or 128; 0 = 64 */
+    int32_t block_k;        /* keys per main-loop step: 64 or 128; 0 = 64 (MMA) / 128 (WGMMA) */
+    int32_t kernel;         /* vg_sage_kernel; 0 = auto */
 } vg_sage_attention_desc;
+
+typedef enum vg_sage_kernel {
+    VG_SAGE_KERNEL_AUTO = 0,  /* WGMMA where the device and shape allow it, else MMA */
+    VG_SAGE_KERNEL_MMA = 1,   /* mma.sync, sm_90 and newer */
+    VG_SAGE_KERNEL_WGMMA = 2  /* wgmma + TMA, sm_90a (Hopper) only */
+} vg_sage_kernel;
 
 typedef struct vg_sage_attention_args {
     uint32_t struct_size;   /* sizeof(vg_sage_attention_args) */
@@ -315,6 +326,8 @@ VG_API vg_status vg_sage_attention_plan_destroy(vg_sage_attention_plan plan); /*
 VG_API vg_status vg_sage_attention_plan_workspace_size(vg_sage_attention_plan plan, size_t* bytes);
 /* The block sizes the plan runs (block_q, block_k; either pointer may be NULL). */
 VG_API vg_status vg_sage_attention_plan_blocks(vg_sage_attention_plan plan, int32_t* block_q, int32_t* block_k);
+/* The main kernel the plan runs (VG_SAGE_KERNEL_MMA or VG_SAGE_KERNEL_WGMMA). */
+VG_API vg_status vg_sage_attention_plan_kernel(vg_sage_attention_plan plan, int32_t* kernel);
 VG_API vg_status vg_sage_attention_run(vg_sage_attention_plan plan, const vg_sage_attention_args* args,
                                        vg_sage_phase phase, void* stream);
 

@@ -10,6 +10,7 @@ WEIGHT_NK, WEIGHT_KN = 0, 1
 EPI_NONE, EPI_BIAS, EPI_GELU, EPI_BIAS_GELU = 0, 1, 2, 3
 ATTN_AUTO, ATTN_CUDNN, ATTN_CUDNN_FP8 = 0, 1, 2
 SAGE_PHASE_ALL, SAGE_PHASE_QUANTIZE, SAGE_PHASE_ATTEND = 0, 1, 2
+SAGE_KERNEL_AUTO, SAGE_KERNEL_MMA, SAGE_KERNEL_WGMMA = 0, 1, 2
 NORM_LAYER, NORM_RMS = 0, 1
 GELU_TANH, GELU_ERF, SILU, IDENTITY = 0, 1, 2, 3
 ADD, MUL, SUB = 0, 1, 2
@@ -62,7 +63,8 @@ class SageAttentionDesc(C.Structure):
     _fields_ = [("struct_size", C.c_uint32), ("batch", C.c_int64), ("heads", C.c_int64), ("kv_heads", C.c_int64),
                 ("q_len", C.c_int64), ("kv_len", C.c_int64), ("head_dim", C.c_int64),
                 ("q_strides", C.c_int64 * 4), ("k_strides", C.c_int64 * 4), ("v_strides", C.c_int64 * 4),
-                ("out_strides", C.c_int64 * 4), ("scale", C.c_float), ("block_q", C.c_int32), ("block_k", C.c_int32)]
+                ("out_strides", C.c_int64 * 4), ("scale", C.c_float), ("block_q", C.c_int32), ("block_k", C.c_int32),
+                ("kernel", C.c_int32)]
 
 
 class SageAttentionArgs(C.Structure):
@@ -240,10 +242,10 @@ class Native:
 
     # ---- Sage-style quantized attention (bf16 in and out) ----
     def sage_plan(self, b, h, sq, skv, d, q_strides=(0, 0, 0, 0), k_strides=(0, 0, 0, 0), v_strides=(0, 0, 0, 0),
-                  o_strides=(0, 0, 0, 0), kv_heads=0, scale=0.0, block_q=0, block_k=0):
+                  o_strides=(0, 0, 0, 0), kv_heads=0, scale=0.0, block_q=0, block_k=0, kernel=0):
         arr = C.c_int64 * 4
         desc = SageAttentionDesc(C.sizeof(SageAttentionDesc), b, h, kv_heads, sq, skv, d, arr(*q_strides),
-                                 arr(*k_strides), arr(*v_strides), arr(*o_strides), scale, block_q, block_k)
+                                 arr(*k_strides), arr(*v_strides), arr(*o_strides), scale, block_q, block_k, kernel)
         p = C.c_void_p()
         self.call("vg_sage_attention_plan_create", self.ctx, C.byref(desc), C.byref(p))
         return p
@@ -257,6 +259,12 @@ class Native:
         bq, bk = C.c_int32(), C.c_int32()
         self.call("vg_sage_attention_plan_blocks", plan, C.byref(bq), C.byref(bk))
         return bq.value, bk.value
+
+    def sage_kernel(self, plan):
+        """The main kernel a plan runs: SAGE_KERNEL_MMA or SAGE_KERNEL_WGMMA."""
+        k = C.c_int32()
+        self.call("vg_sage_attention_plan_kernel", plan, C.byref(k))
+        return k.value
 
     def sage_run(self, plan, q, k, v, out, ws, phase=SAGE_PHASE_ALL, stream=0):
         """q/k/v may be None for SAGE_PHASE_ATTEND, out for SAGE_PHASE_QUANTIZE; ws a uint8 tensor."""

@@ -35,6 +35,7 @@
 #include <string>
 
 #include "internal.h"
+#include "sage.h"
 #include "vec.cuh"
 
 // mma.sync with e4m3 operands is PTX ISA 8.4 (CUDA 12.4). An older nvcc still compiles (and so checks) the rest of
@@ -48,15 +49,15 @@
 #endif
 
 struct vg_sage_attention_plan_t {
-    vg_sage_attention_desc desc{};
+    vg_sage_attention_desc desc{};  // kernel resolved: VG_SAGE_KERNEL_MMA or VG_SAGE_KERNEL_WGMMA
 };
 
 namespace {
 
 constexpr float kFp8Max = 448.0f;
 constexpr float kLog2e = 1.4426950408889634f;
-constexpr int kQGroup = 16;       // tokens per Q scale (one warp's rows)
-constexpr int kKGroup = 64;       // tokens per K scale
+using vg::sage::kKGroup;           // tokens per K scale
+using vg::sage::kQGroup;           // tokens per Q scale (one warp's rows)
 constexpr int kPad = 128;         // sequence padding of the quantized tensors (the largest block)
 constexpr int kStatTokens = 256;  // tokens per CTA of the K-mean / V-amax pass
 
@@ -701,9 +702,9 @@ VG_API vg_status vg_sage_attention_plan_create(vg_context ctx, const vg_sage_att
     if (d.head_dim != 64 && d.head_dim != 128)
         return unsupported("head_dim " + std::to_string(d.head_dim) +
                            " has no Sage kernel (64 and 128 are compiled; use the cuDNN attention for others)");
-    if (d.block_q == 0) d.block_q = 64;  // 4 warps: at ~170 registers, three CTAs (12 warps) fit an SM
-    if (d.block_k == 0) d.block_k = 64;
-    if ((d.block_q != 64 && d.block_q != 128) || (d.block_k != 64 && d.block_k != 128))
+    if (d.kernel != VG_SAGE_KERNEL_AUTO && d.kernel != VG_SAGE_KERNEL_MMA && d.kernel != VG_SAGE_KERNEL_WGMMA)
+        return bad("kernel " + std::to_string(d.kernel) + " is not a vg_sage_kernel");
+    if ((d.block_q != 0 && d.block_q != 64 && d.block_q != 128) || (d.block_k != 0 && d.block_k != 64 && d.block_k != 128))
         return bad("block_q and block_k must be 64 or 128 (0 = default), got " + std::to_string(d.block_q) + " and " +
                    std::to_string(d.block_k));
     if (d.batch > 65535 || d.heads > 65535 || d.q_len > (int64_t(1) << 30) || d.kv_len > (int64_t(1) << 30))
@@ -725,10 +726,32 @@ VG_API vg_status vg_sage_attention_plan_create(vg_context ctx, const vg_sage_att
     VG_TRY(vg::cuda_check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev),
                           "vg_sage_attention_plan_create: cudaDeviceGetAttribute"));
     if (major < 9) return unsupported("Sage attention is built for compute capability 9.0 (Hopper) or newer");
-    const int smem = attend_smem_for(d.head_dim, d.block_k);
-    VG_TRY(vg::cuda_check(cudaFuncSetAttribute(attend_kernel_for(d.head_dim, d.block_q, d.block_k),
-                                               cudaFuncAttributeMaxDynamicSharedMemorySize, smem),
-                          "vg_sage_attention_plan_create: cudaFuncSetAttribute"));
+    // The wgmma kernel runs one shape of blocks (128 x 128, head_dim 128) and indexes tiles with 32-bit coordinates.
+    const int64_t w = vg::sage::kWgmmaBlock;
+    const bool wgmma_shape = d.head_dim == w && d.scale > 0.0f && (d.block_q == 0 || d.block_q == w) && (d.block_k == 0 || d.block_k == w) &&
+                             d.batch * d.heads * round_up(d.q_len, kPad) < (int64_t(1) << 31) &&
+                             d.batch * d.kv_heads * round_up(d.kv_len, kPad) < (int64_t(1) << 31);
+    std::string why;
+    const bool wgmma_here = vg::sage::wgmma_available(dev, &why);
+    if (d.kernel == VG_SAGE_KERNEL_WGMMA) {
+        if (!wgmma_shape)
+            return unsupported("the wgmma kernel runs head_dim 128 with 128 x 128 blocks (block_q, block_k 0 or 128) and a "
+                               "positive scale; got head_dim " + std::to_string(d.head_dim) + ", blocks " +
+                               std::to_string(d.block_q) + " x " + std::to_string(d.block_k));
+        if (!wgmma_here) return unsupported(why);
+    }
+    if (d.kernel == VG_SAGE_KERNEL_AUTO) d.kernel = wgmma_shape && wgmma_here ? VG_SAGE_KERNEL_WGMMA : VG_SAGE_KERNEL_MMA;
+    if (d.kernel == VG_SAGE_KERNEL_WGMMA) {
+        d.block_q = d.block_k = static_cast<int32_t>(w);
+        VG_TRY(vg::sage::wgmma_prepare());
+    } else {
+        if (d.block_q == 0) d.block_q = 64;  // 4 warps: at ~170 registers, three CTAs (12 warps) fit an SM
+        if (d.block_k == 0) d.block_k = 64;
+        const int smem = attend_smem_for(d.head_dim, d.block_k);
+        VG_TRY(vg::cuda_check(cudaFuncSetAttribute(attend_kernel_for(d.head_dim, d.block_q, d.block_k),
+                                                   cudaFuncAttributeMaxDynamicSharedMemorySize, smem),
+                              "vg_sage_attention_plan_create: cudaFuncSetAttribute"));
+    }
     auto* p = new vg_sage_attention_plan_t();
     p->desc = d;
     *out = p;
@@ -757,6 +780,14 @@ VG_API vg_status vg_sage_attention_plan_blocks(vg_sage_attention_plan plan, int3
     if (!plan) return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_sage_attention_plan_blocks: plan must not be NULL");
     if (block_q) *block_q = plan->desc.block_q;
     if (block_k) *block_k = plan->desc.block_k;
+    return VG_OK;
+}
+
+VG_API vg_status vg_sage_attention_plan_kernel(vg_sage_attention_plan plan, int32_t* kernel) {
+    vg::clear_error();
+    if (!plan || !kernel)
+        return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_sage_attention_plan_kernel: plan and kernel must not be NULL");
+    *kernel = plan->desc.kernel;
     return VG_OK;
 }
 
@@ -791,7 +822,27 @@ VG_API vg_status vg_sage_attention_run(vg_sage_attention_plan plan, const vg_sag
         else launch_quantize<128>(d, l, ws, *args, s);
         VG_TRY(vg::launch_check("vg_sage_attention_run (quantize)"));
     }
-    if (attend) {
+    if (attend && d.kernel == VG_SAGE_KERNEL_WGMMA) {
+        vg::sage::WgmmaLaunch w{};
+        w.q8 = ws + l.q8;
+        w.k8 = ws + l.k8;
+        w.vt8 = ws + l.vt8;
+        w.qscale = reinterpret_cast<const float*>(ws + l.qs);
+        w.kscale = reinterpret_cast<const float*>(ws + l.ks);
+        w.vscale = reinterpret_cast<const float*>(ws + l.vs);
+        w.out = args->out;
+        w.os_b = d.out_strides[0];
+        w.os_s = d.out_strides[1];
+        w.os_h = d.out_strides[2];
+        w.batch = d.batch;
+        w.heads = d.heads;
+        w.kv_heads = d.kv_heads;
+        w.sq = d.q_len;
+        w.skv = d.kv_len;
+        w.sq_pad = l.sq_pad;
+        w.skv_pad = l.skv_pad;
+        VG_TRY(vg::sage::wgmma_attend(w, s));
+    } else if (attend) {
         if (d.head_dim == 64) launch_attend_d<64>(d, l, ws, args->out, s);
         else launch_attend_d<128>(d, l, ws, args->out, s);
         VG_TRY(vg::launch_check("vg_sage_attention_run (attend)"));

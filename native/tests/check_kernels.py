@@ -517,18 +517,23 @@ def sage_emulate(q, k, v, scale, block_k, smooth=True, fp8_pv=True):
     return (o * vsc / (448.0 * l[..., None])).permute(0, 2, 1, 3)
 
 
-def sage_attention(vg, q, k, v, block_q=0, block_k=0, strides=None, out=None):
+MMA, WGMMA = vgn.SAGE_KERNEL_MMA, vgn.SAGE_KERNEL_WGMMA
+SAGE_KERNEL_NAMES = {MMA: "mma.sync", WGMMA: "wgmma"}
+
+
+def sage_attention(vg, q, k, v, block_q=0, block_k=0, strides=None, out=None, kernel=0):
+    """-> (out, (block_q, block_k), kernel name) of the plan that ran."""
     B, Sq, H, D = q.shape
     Skv, Hkv = k.shape[1], k.shape[2]
     st = strides or ((0, 0, 0, 0),) * 4
-    plan = vg.sage_plan(B, H, Sq, Skv, D, *st, kv_heads=Hkv, block_q=block_q, block_k=block_k)
+    plan = vg.sage_plan(B, H, Sq, Skv, D, *st, kv_heads=Hkv, block_q=block_q, block_k=block_k, kernel=kernel)
     try:
         ws = torch.empty(vg.sage_workspace(plan), device=dev, dtype=torch.uint8)
         if out is None:
             out = poison(B, Sq, H, D)
         vg.sage_run(plan, q, k, v, out, ws)
         torch.cuda.synchronize()
-        return out, vg.sage_blocks(plan)
+        return out, vg.sage_blocks(plan), SAGE_KERNEL_NAMES[vg.sage_kernel(plan)]
     finally:
         vg.call("vg_sage_attention_plan_destroy", plan)
 
@@ -563,50 +568,70 @@ def check_sage(vg):
     # Against the emulation of its own algorithm (same quantization, so only rounding-order noise and the bf16 output
     # remain: a wrong fragment layout or scale shows here as an O(1) error), and against fp32 SDPA by cosine.
     # q and k are drawn with std 1.5 (softmax peakier than with std 1, closer to a DiT's attention).
-    cases = [  # B, H, Hkv, Sq, Skv, D, block_q, block_k
-        (1, 8, 8, 1000, 1000, 64, 0, 0),       # S not a multiple of any block; head_dim 64
-        (2, 12, 12, 777, 777, 128, 64, 64),
-        (2, 12, 12, 777, 777, 128, 64, 128),
-        (2, 12, 12, 777, 777, 128, 128, 64),
-        (2, 12, 12, 777, 777, 128, 128, 128),
-        (1, 4, 4, 333, 200, 128, 0, 128),       # q_len != kv_len, the last key block mostly masked
-        (1, 8, 2, 384, 384, 64, 128, 128),      # GQA
-        (1, 2, 2, 17, 5, 64, 0, 0),             # tiny: one partial block each
+    cases = [  # B, H, Hkv, Sq, Skv, D, block_q, block_k, kernel
+        (1, 8, 8, 1000, 1000, 64, 0, 0, 0),     # S not a multiple of any block; head_dim 64 (auto: mma.sync)
+        (2, 12, 12, 777, 777, 128, 64, 64, MMA),
+        (2, 12, 12, 777, 777, 128, 64, 128, MMA),
+        (2, 12, 12, 777, 777, 128, 128, 64, MMA),
+        (2, 12, 12, 777, 777, 128, 128, 128, MMA),
+        (2, 12, 12, 777, 777, 128, 0, 0, WGMMA),
+        (1, 4, 4, 333, 200, 128, 0, 128, MMA),  # q_len != kv_len, the last key block mostly masked
+        (1, 4, 4, 333, 200, 128, 0, 0, WGMMA),
+        (1, 4, 4, 200, 333, 128, 0, 0, WGMMA),  # the last key block: 77 keys, its second 64-key half all padding
+        (1, 2, 2, 256, 1024, 128, 0, 0, WGMMA), # whole blocks only (no masking), several passes of the stage ring
+        (1, 8, 2, 384, 384, 64, 128, 128, MMA), # GQA
+        (1, 8, 2, 384, 384, 128, 0, 0, WGMMA),  # GQA
+        (1, 2, 2, 17, 5, 64, 0, 0, MMA),        # tiny: one partial block each
+        (1, 2, 2, 17, 5, 128, 0, 0, WGMMA),
     ]
-    for B, H, Hkv, Sq, Skv, D, bq, bk in cases:
+    for B, H, Hkv, Sq, Skv, D, bq, bk, kern in cases:
         q, k, v = rnd(B, Sq, H, D, scale=1.5), rnd(B, Skv, Hkv, D, scale=1.5), rnd(B, Skv, Hkv, D)
-        out, (pbq, pbk) = sage_attention(vg, q, k, v, bq, bk)
-        name = f"sage B{B} H{H}/{Hkv} Sq{Sq} Skv{Skv} D{D} blocks {pbq}x{pbk}"
+        try:
+            out, (pbq, pbk), kname = sage_attention(vg, q, k, v, bq, bk, kernel=kern)
+        except vgn.VgError as e:
+            results.append((f"sage B{B} H{H}/{Hkv} Sq{Sq} Skv{Skv} D{D} kernel {kern}", 1.0, 0, False))
+            print(f"FAIL sage B{B} H{H}/{Hkv} Sq{Sq} Skv{Skv} D{D} kernel {kern}: {e}")
+            continue
+        name = f"sage {kname} B{B} H{H}/{Hkv} Sq{Sq} Skv{Skv} D{D} blocks {pbq}x{pbk}"
         record(name + " vs its fp32 emulation", out, sage_emulate(q, k, v, D ** -0.5, pbk), tol=1e-2)
         ref = sdpa_ref(q, k, v, D ** -0.5)
         if Skv >= 64:
             record_cosine(name + " vs fp32 SDPA", cosine(out, ref), SAGE_COSINE)
         else:  # a handful of keys: no averaging of the E4M3 roundings of P and V, so no accuracy claim; layout test only
             print(f"INFO {name} vs fp32 SDPA: cosine {cosine(out, ref):.6f}")
-        if (bq, bk) in ((0, 0), (64, 64)):
+        if (bq, bk, kern) == (64, 64, MMA) or (bq, bk, kern) == (0, 0, 0):
             try:
                 print(f"INFO per-tensor FP8 (cuDNN) at the same inputs: cosine {cosine(fp8_tensor_attention(vg, q, k, v), ref):.6f}")
             except vgn.VgError as e:
                 print(f"INFO per-tensor FP8 path not runnable at this shape: {e}")
-    # (b, h, s, d) storage through strides, as the cuDNN path allows
+    for kern in (MMA, WGMMA):
+        check_sage_plumbing(vg, kern)
+    check_sage_accuracy(vg)
+
+
+def check_sage_plumbing(vg, kern):
+    """(b, h, s, d) storage through strides, the two phases run apart, and a CUDA-graph capture, for one kernel."""
+    kn = SAGE_KERNEL_NAMES[kern]
     B, H, S, D = 2, 4, 300, 128
     q, k, v = rnd(B, S, H, D, scale=1.5), rnd(B, S, H, D, scale=1.5), rnd(B, S, H, D)
     qp, kp, vp_ = (t.permute(0, 2, 1, 3).contiguous() for t in (q, k, v))
     op = poison(B, H, S, D)
     st = lambda t: (t.stride(0), t.stride(2), t.stride(1), t.stride(3))  # noqa: E731
-    plan = vg.sage_plan(B, H, S, S, D, st(qp), st(kp), st(vp_), st(op))
+    plan = vg.sage_plan(B, H, S, S, D, st(qp), st(kp), st(vp_), st(op), kernel=kern)
+    bk = vg.sage_blocks(plan)[1]
     ws = torch.empty(vg.sage_workspace(plan), device=dev, dtype=torch.uint8)
     vg.sage_run(plan, qp, kp, vp_, op, ws)
     torch.cuda.synchronize()
-    record("sage [B, H, S, D] strides vs its emulation", op.permute(0, 2, 1, 3), sage_emulate(q, k, v, D ** -0.5, 64), tol=1e-2)
+    record(f"sage {kn} [B, H, S, D] strides vs its emulation", op.permute(0, 2, 1, 3), sage_emulate(q, k, v, D ** -0.5, bk),
+           tol=1e-2)
     # the two phases run separately give the same bytes, and a CUDA-graph capture of the whole run replays them
     o2 = poison(B, H, S, D)
     vg.sage_run(plan, qp, kp, vp_, None, ws, phase=vgn.SAGE_PHASE_QUANTIZE)
     vg.sage_run(plan, None, None, None, o2, ws, phase=vgn.SAGE_PHASE_ATTEND)
     torch.cuda.synchronize()
     same = bool(torch.equal(o2, op))
-    results.append(("sage quantize + attend phases == one run", 0.0 if same else 1.0, 0, same))
-    print(f"{'PASS' if same else 'FAIL'} sage quantize + attend phases == one run (bitwise)")
+    results.append((f"sage {kn} quantize + attend phases == one run", 0.0 if same else 1.0, 0, same))
+    print(f"{'PASS' if same else 'FAIL'} sage {kn} quantize + attend phases == one run (bitwise)")
     o3 = poison(B, H, S, D)
     try:
         g = torch.cuda.CUDAGraph()
@@ -619,25 +644,27 @@ def check_sage(vg):
         same, why = bool(torch.equal(o3, op)), ""
     except Exception as e:  # a capture failure is this check's failure, not the group's
         same, why = False, f" ({type(e).__name__}: {e})"
-    results.append(("sage in a CUDA graph == eager", 0.0 if same else 1.0, 0, same))
-    print(f"{'PASS' if same else 'FAIL'} sage captured in a CUDA graph and replayed == eager (bitwise){why}")
-    expect_error("sage workspace too small rejected",
+    results.append((f"sage {kn} in a CUDA graph == eager", 0.0 if same else 1.0, 0, same))
+    print(f"{'PASS' if same else 'FAIL'} sage {kn} captured in a CUDA graph and replayed == eager (bitwise){why}")
+    expect_error(f"sage {kn} workspace too small rejected",
                  lambda: vg.sage_run(plan, qp, kp, vp_, op, ws[:ws.numel() // 2]), 1)
     vg.call("vg_sage_attention_plan_destroy", plan)
 
+
+def check_sage_accuracy(vg):
     # K with a large per-channel mean (as DiT keys have): smoothing keeps INT8 K's resolution for the part that
     # matters. The emulation without smoothing shows what per-block INT8 would give without it.
     B, H, S, D = 1, 8, 1024, 128
     q = rnd(B, S, H, D, scale=1.5)
     k = (torch.randn(B, S, H, D, device=dev) + 20.0 * torch.randn(1, 1, H, D, device=dev)).to(torch.bfloat16)
     v = rnd(B, S, H, D)
-    out, _ = sage_attention(vg, q, k, v)
+    out, (_, bk), kn = sage_attention(vg, q, k, v)
     ref = sdpa_ref(q, k, v, D ** -0.5)
     c_sage = cosine(out, ref)
     c_nosmooth = cosine(sage_emulate(q, k, v, D ** -0.5, 64, smooth=False), ref)
-    record_cosine("sage, K mean 20x its spread, vs fp32 SDPA", c_sage, SAGE_COSINE)
+    record_cosine(f"sage {kn}, K mean 20x its spread, vs fp32 SDPA", c_sage, SAGE_COSINE)
     print(f"INFO the same without K smoothing (fp32 emulation): cosine {c_nosmooth:.6f}")
-    record("sage, large-mean K, vs its emulation", out, sage_emulate(q, k, v, D ** -0.5, 64), tol=1e-2)
+    record(f"sage {kn}, large-mean K, vs its emulation", out, sage_emulate(q, k, v, D ** -0.5, bk), tol=1e-2)
     try:
         c_fp8 = cosine(fp8_tensor_attention(vg, q, k, v), ref)
         print(f"INFO per-tensor FP8 (cuDNN) on the large-mean K: cosine {c_fp8:.6f}")
@@ -648,8 +675,10 @@ def check_sage(vg):
     B, H, S, D = 1, 12, 32760, 128
     q, k, v = rnd(B, S, H, D, scale=1.5), rnd(B, S, H, D, scale=1.5), rnd(B, S, H, D)
     ref = sdpa_ref(q, k, v, D ** -0.5)
-    out, blocks = sage_attention(vg, q, k, v)
-    record_cosine(f"sage Wan B1 H12 S32760 D128 blocks {blocks[0]}x{blocks[1]} vs fp32 SDPA", cosine(out, ref), SAGE_COSINE)
+    for kern in (MMA, WGMMA):
+        out, blocks, kn = sage_attention(vg, q, k, v, kernel=kern)
+        record_cosine(f"sage {kn} Wan B1 H12 S32760 D128 blocks {blocks[0]}x{blocks[1]} vs fp32 SDPA", cosine(out, ref),
+                      SAGE_COSINE)
     try:
         c_fp8 = cosine(fp8_tensor_attention(vg, q, k, v), ref)
         print(f"INFO per-tensor FP8 (cuDNN) at the Wan shape: cosine {c_fp8:.6f}")
@@ -658,6 +687,9 @@ def check_sage(vg):
     del q, k, v, ref, out
 
     expect_error("sage head_dim 96 rejected", lambda: vg.sage_plan(1, 2, 64, 64, 96), 2)
+    expect_error("sage wgmma with head_dim 64 rejected", lambda: vg.sage_plan(1, 2, 64, 64, 64, kernel=WGMMA), 2)
+    expect_error("sage wgmma with 64-key blocks rejected", lambda: vg.sage_plan(1, 2, 64, 64, 128, block_k=64, kernel=WGMMA), 2)
+    expect_error("sage kernel 7 rejected", lambda: vg.sage_plan(1, 2, 64, 64, 128, kernel=7), 1)
     expect_error("sage block_q 32 rejected", lambda: vg.sage_plan(1, 2, 64, 64, 64, block_q=32), 1)
     expect_error("sage heads % kv_heads rejected", lambda: vg.sage_plan(1, 6, 64, 64, 64, kv_heads=4), 1)
 

@@ -280,11 +280,13 @@ def bench_sage(vg):
         except vgn.VgError as e:
             print(f"  FP8 per-tensor path not runnable: {e}")
 
-        for bq, bk in [(64, 64), (128, 64), (64, 128), (128, 128)]:
+        mma, wgmma = vgn.SAGE_KERNEL_MMA, vgn.SAGE_KERNEL_WGMMA
+        for bq, bk, kern in [(64, 64, mma), (128, 64, mma), (64, 128, mma), (128, 128, mma), (128, 128, wgmma)]:
+            kn = "wgmma" if kern == wgmma else "mma.sync"
             try:
-                plan = vg.sage_plan(B, H, S, S, D, block_q=bq, block_k=bk)
+                plan = vg.sage_plan(B, H, S, S, D, block_q=bq, block_k=bk, kernel=kern)
             except vgn.VgError as e:
-                print(f"  Sage {bq}x{bk}: {e}")
+                print(f"  Sage {kn} {bq}x{bk}: {e}")
                 continue
             ws = torch.empty(vg.sage_workspace(plan), device=dev, dtype=torch.uint8)
             out = torch.empty_like(ref)
@@ -292,12 +294,12 @@ def bench_sage(vg):
             vg.sage_run(plan, q, k, v, out, ws)
             torch.cuda.synchronize()
             c = cos(out, ref)
-            row(f"Sage {bq}x{bk} (pre-pass included)", ms, c, base)
-            if (bq, bk) == (64, 64):  # the default: phases apart
+            row(f"Sage {kn} {bq}x{bk} (pre-pass included)", ms, c, base)
+            if (bq, bk) == (64, 64) or kern == wgmma:  # phases apart
                 ms_q = bench(lambda: vg.sage_run(plan, q, k, v, None, ws, phase=vgn.SAGE_PHASE_QUANTIZE), 2, 5)
-                row(f"Sage {bq}x{bk} pre-pass only (workspace {ws.numel() / 2**20:.0f} MiB)", ms_q, None, None, 0)
+                row(f"Sage pre-pass only (workspace {ws.numel() / 2**20:.0f} MiB)", ms_q, None, None, 0)
                 ms_a = bench(lambda: vg.sage_run(plan, None, None, None, out, ws, phase=vgn.SAGE_PHASE_ATTEND), 2, 5)
-                row(f"Sage {bq}x{bk} main kernel only", ms_a, c, base)
+                row(f"Sage {kn} {bq}x{bk} main kernel only", ms_a, c, base)
             vg.call("vg_sage_attention_plan_destroy", plan)
             del out, ws
         del q, k, v, ref

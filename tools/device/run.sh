@@ -30,6 +30,9 @@ if has build; then
      cmake --build native/build -j 16 >> "$OUT/build.log" 2>&1; then
     echo "build: ok in $(( $(date +%s) - t0 )) s ($LIB)"
     grep -E "spill" "$OUT/build.log" | grep -v " 0 bytes spill" | head -5 || true
+    # the wgmma attention kernel: its registers, and any ptxas note that it serialized the asynchronous MMAs
+    grep -A2 "Compiling entry function '.*sage_attend_wgmma.*sm_90a" "$OUT/build.log" | grep -E "registers" | head -2 || true
+    grep -iE "wgmma|setmaxnreg" "$OUT/build.log" | grep -iE "warn|serializ" | head -5 || true
     echo "exports: $(nm -D --defined-only "$LIB" | grep -c ' T vg_') vg_* functions, $(nm -D --defined-only "$LIB" | grep -vc ' vg_') other symbols"
   else
     echo "build: FAILED"; grep -E "error|Error" "$OUT/build.log" | head -40; tail -20 "$OUT/build.log"; exit 1

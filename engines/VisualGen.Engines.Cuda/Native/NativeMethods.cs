@@ -100,6 +100,8 @@ internal static unsafe partial class NativeMethods
         public fixed long OutStrides[4];
         public float Scale;
         public int BlockQ, BlockK;
+        /// <summary>vg_sage_kernel: 0 = auto (wgmma on Hopper for head_dim 128, else mma.sync).</summary>
+        public int Kernel;
     }
 
     [StructLayout(LayoutKind.Sequential)]

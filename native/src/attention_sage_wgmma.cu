@@ -1,0 +1,529 @@
+// Sage-style attention, main kernel for Hopper's warpgroup MMA (wgmma, sm_90a): the algorithm and the workspace of
+// attention_sage.cu (INT8 Q·Kᵀ per 16 queries x 64 keys, smoothed K, FP8 P·V with per-channel V scales), on the
+// asynchronous tensor-core path that mma.sync cannot reach. The structure is FlashAttention-3's (Shah et al.,
+// "FlashAttention-3: Fast and Accurate Attention with Asynchrony and Low-precision", 2024), reimplemented here:
+//
+//   one CTA = 128 queries of one (b, h), three warpgroups:
+//     warpgroup 0, the producer: one thread issues TMA copies of the Q tile (once) and of each key block's K and Vᵀ
+//       tiles (128 x 128 bytes each, swizzled by the copy engine into the 128-byte pattern wgmma reads) into a ring of
+//       kStages stages; it gives its registers away (setmaxnreg 24);
+//     warpgroups 1 and 2, the consumers: 64 query rows each (setmaxnreg 240), per key block j:
+//       S_j = Q · K_jᵀ         wgmma m64n128k32 s8·s8 -> s32, both operands from shared memory      (issued)
+//       O  += P_{j-1} · V_{j-1} wgmma m64n128k32 e4m3·e4m3 -> f32, P from registers                  (issued)
+//       wait for S_j; online softmax of S_j (exp2, fp32) while the P·V product runs on the tensor core;
+//       wait for O; O *= 2^(m_old − m_new); P_j = e4m3(448 · 2^(S_j − m_new)) packed in registers.
+//     Full/empty mbarriers hand stages between the producer and the consumers.
+//
+// Dequantizing S costs one integer add per score: an int32 s with |s| < 2^22 (here |s| <= 127 · 127 · 128) plus the
+// bits of 1.5 · 2^23 is the float 1.5 · 2^23 + s exactly, so 2^(s·c − m) = 2^(x·c − (1.5 · 2^23 · c + m)) with
+// x = __int_as_float(s + 0x4B400000): one FFMA and one ex2 per score, no int-to-float conversion.
+//
+// P's accumulator-to-A-fragment trick and the key permutation of Vᵀ are those of the mma.sync kernel (key_perm in
+// attention_sage.cu): wgmma's accumulator (per warp: rows 16w + g and 16w + g + 8, columns 8i + 2t, 8i + 2t + 1) and
+// its 8-bit A register fragment (a0: row g, k 4t..4t+3; a1: row g + 8; a2, a3: k + 16) are, per warp, those of
+// mma.m16n8k32 (PTX ISA, "Asynchronous Warpgroup Level Matrix Fragments").
+//
+// The O accumulation stays in the tensor core for the whole key loop, as FlashAttention-3's and cuDNN's FP8 kernels
+// do (the mma.sync kernel adds each block's product in fp32 instead; check_kernels.py measures the difference).
+#include <cuda.h>
+#include <cuda_bf16.h>
+#include <cuda_fp8.h>
+
+#include <string>
+
+#include "internal.h"
+#include "sage.h"
+
+// Tensor maps (CUtensorMap) and cudaGetDriverEntryPointByVersion: CUDA 12.5 or newer. Older toolkits compile the
+// rest of the library; the plan then never picks this kernel (wgmma_available says why).
+#if defined(CUDA_VERSION) && CUDA_VERSION >= 12050
+#define VG_SAGE_WGMMA_HOST 1
+#else
+#define VG_SAGE_WGMMA_HOST 0
+#endif
+
+// wgmma, setmaxnreg and the tensor copies exist only in sm_90a code; the compute_90 PTX of the library traps.
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL) && VG_SAGE_WGMMA_HOST
+#define VG_SAGE_WGMMA_DEVICE 1
+#else
+#define VG_SAGE_WGMMA_DEVICE 0
+#endif
+
+namespace vg::sage {
+namespace {
+
+#if VG_SAGE_WGMMA_HOST
+constexpr int kBlock = kWgmmaBlock;   // queries per CTA, keys per step, and head_dim: 128 each
+constexpr int kTile = kBlock * kBlock; // bytes of one Q, K or Vᵀ tile (8-bit elements)
+constexpr int kStages = 2;             // K and Vᵀ stages in the ring
+constexpr int kThreads = 384;          // producer warpgroup + two consumer warpgroups
+constexpr int kBarriers = 1 + 4 * kStages;
+constexpr int kSmemBytes = kTile * (1 + 2 * kStages) + 8 * kBarriers + 1024;  // + alignment slack
+constexpr float kLog2Fp8Max = 8.807354922057604f;  // log2(448)
+constexpr int kMagic = 0x4B400000;                 // the bits of 1.5 · 2^23
+constexpr float kMagicF = 12582912.0f;             // 1.5 · 2^23
+
+struct Params {
+    CUtensorMap q_map;  // q8 as [B·H·Sq_pad rows][128 bytes]
+    CUtensorMap k_map;  // k8 as [B·Hkv·Skv_pad rows][128 bytes]
+    CUtensorMap v_map;  // vt8 as [B·Hkv·128 rows][Skv_pad bytes]
+    const float* qscale;
+    const float* kscale;
+    const float* vscale;
+    __nv_bfloat16* out;
+    int64_t os_b, os_s, os_h;
+    int heads, kv_heads, sq, skv, sq_pad, skv_pad;
+};
+#endif
+
+#if VG_SAGE_WGMMA_DEVICE
+__device__ __forceinline__ uint32_t smem_u32(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+// ---- mbarriers and the tensor copy --------------------------------------------------------------------------------
+__device__ __forceinline__ void bar_init(uint32_t bar, uint32_t count) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void bar_expect(uint32_t bar, uint32_t bytes) {
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void bar_arrive(uint32_t bar) {
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+// Waits until the phase with this parity has completed (a fresh barrier counts its parity-1 phase as complete).
+__device__ __forceinline__ void bar_wait(uint32_t bar, uint32_t parity) {
+    uint32_t done = 0;
+    do {
+        asm volatile(
+            "{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+            : "=r"(done)
+            : "r"(bar), "r"(parity)
+            : "memory");
+    } while (!done);
+}
+__device__ __forceinline__ void tma_load(uint32_t dst, const CUtensorMap* map, int x, int y, uint32_t bar) {
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n" ::"r"(dst),
+        "l"(reinterpret_cast<uint64_t>(map)), "r"(x), "r"(y), "r"(bar)
+        : "memory");
+}
+
+// ---- wgmma --------------------------------------------------------------------------------------------------------
+// Shared-memory matrix descriptor of a K-major tile in the 128-byte swizzle (rows of 128 bytes, 8-row groups 1024
+// bytes apart, the tile 1024-byte aligned): start address >> 4 in bits 0-13, leading byte offset 16 (unused for this
+// layout) in 16-29, stride byte offset 1024 in 32-45, layout "128B swizzle" (1) in 62-63. A k32 step of 8-bit
+// elements is 32 bytes further: + 2 in the start-address field.
+__device__ __forceinline__ uint64_t tile_desc(uint32_t addr) {
+    return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(1) << 16) |
+           (static_cast<uint64_t>(1024 >> 4) << 32) | (static_cast<uint64_t>(1) << 62);
+}
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wgmma_wait() {
+    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+// Keeps the compiler from moving reads or writes of registers an asynchronous wgmma owns across this point.
+template <int N>
+__device__ __forceinline__ void own(int (&r)[N]) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) asm volatile("" : "+r"(r[i])::"memory");
+}
+template <int N>
+__device__ __forceinline__ void own(float (&r)[N]) {
+#pragma unroll
+    for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+__device__ __forceinline__ void own(uint32_t (&r)[4][4]) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) asm volatile("" : "+r"(r[i][j])::"memory");
+}
+
+// S (+)= Q · Kᵀ for one k32 step: 64 query rows x 128 keys, int8 operands from shared memory (both K-major).
+__device__ __forceinline__ void wgmma_qk(int (&d)[64], uint64_t desc_q, uint64_t desc_k, int accumulate) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, p;\n}\n"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]),
+          "+r"(d[8]), "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15]),
+          "+r"(d[16]), "+r"(d[17]), "+r"(d[18]), "+r"(d[19]), "+r"(d[20]), "+r"(d[21]), "+r"(d[22]), "+r"(d[23]),
+          "+r"(d[24]), "+r"(d[25]), "+r"(d[26]), "+r"(d[27]), "+r"(d[28]), "+r"(d[29]), "+r"(d[30]), "+r"(d[31]),
+          "+r"(d[32]), "+r"(d[33]), "+r"(d[34]), "+r"(d[35]), "+r"(d[36]), "+r"(d[37]), "+r"(d[38]), "+r"(d[39]),
+          "+r"(d[40]), "+r"(d[41]), "+r"(d[42]), "+r"(d[43]), "+r"(d[44]), "+r"(d[45]), "+r"(d[46]), "+r"(d[47]),
+          "+r"(d[48]), "+r"(d[49]), "+r"(d[50]), "+r"(d[51]), "+r"(d[52]), "+r"(d[53]), "+r"(d[54]), "+r"(d[55]),
+          "+r"(d[56]), "+r"(d[57]), "+r"(d[58]), "+r"(d[59]), "+r"(d[60]), "+r"(d[61]), "+r"(d[62]), "+r"(d[63])
+        : "l"(desc_q), "l"(desc_k), "r"(accumulate));
+}
+
+// O += P · V for one k32 step: 64 query rows x 128 channels, P (e4m3) from registers, Vᵀ (e4m3) from shared memory.
+__device__ __forceinline__ void wgmma_pv(float (&d)[64], const uint32_t (&a)[4], uint64_t desc_v) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, p, 1, 1;\n}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_v), "r"(1));
+}
+
+__device__ __forceinline__ float ex2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));  // 2^-inf = +0
+    return y;
+}
+__device__ __forceinline__ uint32_t fp8x2(float lo, float hi) {
+    return static_cast<uint32_t>(__nv_cvt_float2_to_fp8x2(make_float2(lo, hi), __NV_SATFINITE, __NV_E4M3));
+}
+__device__ __forceinline__ float quad_max(float x) {
+    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+    return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+}
+
+// The online softmax of one key block for this thread's two rows (r = 0: row g, r = 1: row g + 8).
+// s: the block's int32 scores; c0, c1: their scales (query scale · key scale, in the log2 domain) for keys 0-63 and
+// 64-127 of the block. Writes p = 448 · 2^(score − m_new) (as fp32), updates m and this thread's part of l, and
+// returns the factors 2^(m_old − m_new) that O must be scaled by. Masked: keys from `valid` on (the last block) get
+// p = 0 and take no part in the maximum.
+template <bool kMasked>
+__device__ __forceinline__ void softmax_block(const int (&s)[64], float (&p)[64], float c0, float c1, int col0, int valid,
+                                              float (&m)[2], float (&l)[2], float (&alpha)[2]) {
+    float mx[2];
+    if (!kMasked) {
+        // the maxima of the integer scores per half (each half has one scale), then two conversions per row
+        int a[2] = {s[0], s[2]}, b[2] = {s[32], s[34]};
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            a[0] = max(a[0], max(s[4 * i], s[4 * i + 1]));
+            a[1] = max(a[1], max(s[4 * i + 2], s[4 * i + 3]));
+            b[0] = max(b[0], max(s[32 + 4 * i], s[32 + 4 * i + 1]));
+            b[1] = max(b[1], max(s[32 + 4 * i + 2], s[32 + 4 * i + 3]));
+        }
+#pragma unroll
+        for (int r = 0; r < 2; ++r) mx[r] = fmaxf(static_cast<float>(a[r]) * c0, static_cast<float>(b[r]) * c1);
+    } else {
+        mx[0] = mx[1] = -INFINITY;
+#pragma unroll
+        for (int i = 0; i < 16; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e)
+                if (col0 + 8 * i + (e & 1) < valid)
+                    mx[e >> 1] = fmaxf(mx[e >> 1], static_cast<float>(s[4 * i + e]) * (i < 8 ? c0 : c1));
+    }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        const float mn = fmaxf(m[r], quad_max(mx[r]));  // finite: every block has a valid key in every row
+        alpha[r] = ex2(m[r] - mn);                        // 0 on the first block (m = -inf)
+        m[r] = mn;
+    }
+    float rs[2] = {0.0f, 0.0f};
+    if (!kMasked) {
+        // 448 · 2^(s·c − m) = 2^(x·c − (1.5 · 2^23 · c + m − log2 448)), x = the float with the bits of s + 0x4B400000
+        float bias[2][2];
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {
+            bias[r][0] = fmaf(kMagicF, c0, m[r] - kLog2Fp8Max);
+            bias[r][1] = fmaf(kMagicF, c1, m[r] - kLog2Fp8Max);
+        }
+#pragma unroll
+        for (int i = 0; i < 16; ++i) {
+            const float c = i < 8 ? c0 : c1;
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                p[4 * i + e] = ex2(fmaf(__int_as_float(s[4 * i + e] + kMagic), c, -bias[e >> 1][i >> 3]));
+                rs[e >> 1] += p[4 * i + e];
+            }
+        }
+    } else {
+#pragma unroll
+        for (int i = 0; i < 16; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const bool ok = col0 + 8 * i + (e & 1) < valid;
+                const float y = static_cast<float>(s[4 * i + e]) * (i < 8 ? c0 : c1);
+                p[4 * i + e] = ok ? ex2(y - m[e >> 1] + kLog2Fp8Max) : 0.0f;
+                rs[e >> 1] += p[4 * i + e];
+            }
+    }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) l[r] = l[r] * alpha[r] + rs[r];
+}
+
+// P (fp32, accumulator layout) to the e4m3 A fragments of the four k32 steps of O += P · V (see key_perm).
+__device__ __forceinline__ void pack_p(const float (&p)[64], uint32_t (&pa)[4][4]) {
+#pragma unroll
+    for (int kc = 0; kc < 4; ++kc) {
+        const int t = 4 * kc;  // the four 8-key accumulator tiles of this k32 step
+        pa[kc][0] = fp8x2(p[4 * t + 0], p[4 * t + 1]) | (fp8x2(p[4 * (t + 1) + 0], p[4 * (t + 1) + 1]) << 16);
+        pa[kc][1] = fp8x2(p[4 * t + 2], p[4 * t + 3]) | (fp8x2(p[4 * (t + 1) + 2], p[4 * (t + 1) + 3]) << 16);
+        pa[kc][2] = fp8x2(p[4 * (t + 2) + 0], p[4 * (t + 2) + 1]) | (fp8x2(p[4 * (t + 3) + 0], p[4 * (t + 3) + 1]) << 16);
+        pa[kc][3] = fp8x2(p[4 * (t + 2) + 2], p[4 * (t + 2) + 3]) | (fp8x2(p[4 * (t + 3) + 2], p[4 * (t + 3) + 3]) << 16);
+    }
+}
+#endif  // VG_SAGE_WGMMA_DEVICE
+
+#if VG_SAGE_WGMMA_HOST
+__global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_constant__ Params p) {
+#if VG_SAGE_WGMMA_DEVICE
+    extern __shared__ uint8_t smem_raw[];
+    const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;  // the 128-byte swizzle wants 1024-byte tiles
+    const uint32_t s_q = base, s_k = base + kTile, s_v = base + kTile * (1 + kStages);
+    const uint32_t bars = base + kTile * (1 + 2 * kStages);
+    const uint32_t q_full = bars;
+    auto k_full = [&](int s) { return bars + 8u * (1 + s); };
+    auto v_full = [&](int s) { return bars + 8u * (1 + kStages + s); };
+    auto k_empty = [&](int s) { return bars + 8u * (1 + 2 * kStages + s); };
+    auto v_empty = [&](int s) { return bars + 8u * (1 + 3 * kStages + s); };
+
+    const int tid = threadIdx.x, wg = tid / 128;
+    const int qblk = blockIdx.x, h = blockIdx.y, b = blockIdx.z, hk = h / (p.heads / p.kv_heads);
+    const int bhk = b * p.kv_heads + hk;
+    const int nk = (p.skv + kBlock - 1) / kBlock;
+
+    if (tid == 0) {
+        bar_init(q_full, 1);
+        for (int s = 0; s < kStages; ++s) {
+            bar_init(k_full(s), 1);
+            bar_init(v_full(s), 1);
+            bar_init(k_empty(s), 8);  // one arrival per consumer warp
+            bar_init(v_empty(s), 8);
+        }
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+
+    if (wg == 0) {  // producer
+        asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+        if (tid == 0) {
+            bar_expect(q_full, kTile);
+            tma_load(s_q, &p.q_map, 0, (b * p.heads + h) * p.sq_pad + qblk * kBlock, q_full);
+            for (int j = 0; j < nk; ++j) {
+                const int s = j % kStages;
+                const uint32_t free_parity = ((j / kStages) & 1) ^ 1;
+                bar_wait(k_empty(s), free_parity);
+                bar_expect(k_full(s), kTile);
+                tma_load(s_k + s * kTile, &p.k_map, 0, bhk * p.skv_pad + j * kBlock, k_full(s));
+                bar_wait(v_empty(s), free_parity);
+                bar_expect(v_full(s), kTile);
+                tma_load(s_v + s * kTile, &p.v_map, j * kBlock, bhk * kBlock, v_full(s));
+            }
+        }
+        return;
+    }
+
+    // consumers
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+    const int cw = wg - 1, t = tid % 128, warp = t / 32, lane = t % 32, g = lane >> 2, tq = lane & 3;
+    const int row0 = qblk * kBlock + cw * 64 + warp * 16 + g;  // this thread's rows: row0 and row0 + 8
+    const float q_scale = p.qscale[(b * p.heads + h) * (p.sq_pad / kQGroup) + (row0 - g) / kQGroup];
+    const float* k_scales = p.kscale + static_cast<int64_t>(bhk) * (p.skv_pad / kKGroup);
+    const uint64_t dq = tile_desc(s_q + cw * 64 * kBlock);
+
+    float o[64];
+#pragma unroll
+    for (int i = 0; i < 64; ++i) o[i] = 0.0f;
+    int s[64];
+    float pf[64];
+    uint32_t pa[4][4];
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, alpha[2];
+
+    auto issue_qk = [&](int stage) {
+        const uint64_t dk = tile_desc(s_k + stage * kTile);
+        wgmma_fence();
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) wgmma_qk(s, dq + 2 * kk, dk + 2 * kk, kk);
+        wgmma_commit();
+    };
+    auto issue_pv = [&](int stage) {
+        const uint64_t dv = tile_desc(s_v + stage * kTile);
+        wgmma_fence();
+#pragma unroll
+        for (int kc = 0; kc < 4; ++kc) wgmma_pv(o, pa[kc], dv + 2 * kc);
+        wgmma_commit();
+    };
+    auto release = [&](uint32_t bar) {
+        __syncwarp();
+        if (lane == 0) bar_arrive(bar);
+    };
+    auto softmax = [&](int j) {
+        const float c0 = q_scale * k_scales[2 * j], c1 = q_scale * k_scales[2 * j + 1];
+        const int col0 = j * kBlock + 2 * tq;
+        if ((j + 1) * kBlock <= p.skv) softmax_block<false>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
+        else softmax_block<true>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
+    };
+
+    bar_wait(q_full, 0);
+    // block 0: S, softmax, P
+    bar_wait(k_full(0), 0);
+    issue_qk(0);
+    wgmma_wait<0>();
+    own(s);
+    release(k_empty(0));
+    softmax(0);
+    pack_p(pf, pa);
+    // blocks 1 .. nk-1: S_j and P_{j-1}·V_{j-1} in flight together; softmax of S_j overlaps the P·V product
+    for (int j = 1; j < nk; ++j) {
+        const int st = j % kStages, pst = (j - 1) % kStages;
+        bar_wait(k_full(st), (j / kStages) & 1);
+        issue_qk(st);
+        bar_wait(v_full(pst), ((j - 1) / kStages) & 1);
+        issue_pv(pst);
+        wgmma_wait<1>();
+        own(s);
+        release(k_empty(st));
+        softmax(j);
+        wgmma_wait<0>();
+        own(o);
+        own(pa);
+        release(v_empty(pst));
+#pragma unroll
+        for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
+        pack_p(pf, pa);
+    }
+    {
+        const int pst = (nk - 1) % kStages;
+        bar_wait(v_full(pst), ((nk - 1) / kStages) & 1);
+        issue_pv(pst);
+        wgmma_wait<0>();
+        own(o);
+        own(pa);
+    }
+
+    // out = O · v_scale[d] / l (l sums 448 · P, so the factor 448 of P cancels)
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+        l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+    }
+    const float inv0 = 1.0f / l[0], inv1 = 1.0f / l[1];
+    const float* vsc = p.vscale + static_cast<int64_t>(bhk) * kBlock;
+    __nv_bfloat16* out0 = p.out + b * p.os_b + static_cast<int64_t>(row0) * p.os_s + h * p.os_h;
+    __nv_bfloat16* out1 = out0 + 8 * p.os_s;
+#pragma unroll
+    for (int i = 0; i < 16; ++i) {
+        const int d = 8 * i + 2 * tq;
+        const float v0 = vsc[d], v1 = vsc[d + 1];
+        if (row0 < p.sq)
+            *reinterpret_cast<__nv_bfloat162*>(out0 + d) = __floats2bfloat162_rn(o[4 * i] * inv0 * v0, o[4 * i + 1] * inv0 * v1);
+        if (row0 + 8 < p.sq)
+            *reinterpret_cast<__nv_bfloat162*>(out1 + d) =
+                __floats2bfloat162_rn(o[4 * i + 2] * inv1 * v0, o[4 * i + 3] * inv1 * v1);
+    }
+#else
+    __trap();  // not sm_90a code: wgmma_available() keeps plans from choosing this kernel
+#endif
+}
+#endif  // VG_SAGE_WGMMA_HOST
+
+#if VG_SAGE_WGMMA_HOST
+using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*, const cuuint64_t*,
+                                 const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
+                                 CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+
+// cuTensorMapEncodeTiled through the runtime's driver entry point (the library does not link libcuda).
+EncodeTiled encoder() {
+    static const EncodeTiled fn = [] {
+        void* f = nullptr;
+        cudaDriverEntryPointQueryResult found{};
+        if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &found) != cudaSuccess ||
+            found != cudaDriverEntryPointSuccess)
+            f = nullptr;
+        cudaGetLastError();  // a failed lookup leaves nothing behind for the next launch check
+        return reinterpret_cast<EncodeTiled>(f);
+    }();
+    return fn;
+}
+
+// A 2-D map of 8-bit rows (`cols` bytes each, `stride` bytes apart) read as 128 x 128 boxes in the 128-byte swizzle.
+vg_status encode(CUtensorMap* map, const void* data, uint64_t cols, uint64_t rows, uint64_t stride) {
+    const cuuint64_t dims[2] = {cols, rows};
+    const cuuint64_t strides[1] = {stride};
+    const cuuint32_t box[2] = {kBlock, kBlock};
+    const cuuint32_t elem[2] = {1, 1};
+    const CUresult r = encoder()(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, const_cast<void*>(data), dims, strides, box, elem,
+                                 CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                                 CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+    if (r != CUDA_SUCCESS)
+        return vg::fail(VG_ERROR_INTERNAL, "vg_sage_attention_run: cuTensorMapEncodeTiled failed (CUresult " +
+                                               std::to_string(static_cast<int>(r)) + ")");
+    return VG_OK;
+}
+#endif
+
+}  // namespace
+
+bool wgmma_available(int device, std::string* why) {
+#if VG_SAGE_WGMMA_HOST
+    int major = 0, minor = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+        cudaGetLastError();
+        if (why) *why = "the device's compute capability could not be read";
+        return false;
+    }
+    if (major != 9 || minor != 0) {
+        if (why) *why = "the wgmma kernel is sm_90a code (Hopper, compute capability 9.0); this device is " +
+                        std::to_string(major) + "." + std::to_string(minor);
+        return false;
+    }
+    if (!encoder()) {
+        if (why) *why = "the driver has no cuTensorMapEncodeTiled";
+        return false;
+    }
+    return true;
+#else
+    (void)device;
+    if (why) *why = "this library was built with a CUDA toolkit older than 12.5 (no tensor maps through the runtime)";
+    return false;
+#endif
+}
+
+vg_status wgmma_prepare() {
+#if VG_SAGE_WGMMA_HOST
+    return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma),
+                                               cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
+                          "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel)");
+#else
+    return vg::fail(VG_ERROR_NOT_SUPPORTED, "vg_sage_attention_plan_create: no wgmma kernel in this build");
+#endif
+}
+
+vg_status wgmma_attend(const WgmmaLaunch& a, cudaStream_t stream) {
+#if VG_SAGE_WGMMA_HOST
+    Params p{};
+    VG_TRY(encode(&p.q_map, a.q8, kBlock, static_cast<uint64_t>(a.batch * a.heads * a.sq_pad), kBlock));
+    VG_TRY(encode(&p.k_map, a.k8, kBlock, static_cast<uint64_t>(a.batch * a.kv_heads * a.skv_pad), kBlock));
+    VG_TRY(encode(&p.v_map, a.vt8, static_cast<uint64_t>(a.skv_pad), static_cast<uint64_t>(a.batch * a.kv_heads * kBlock),
+                  static_cast<uint64_t>(a.skv_pad)));
+    p.qscale = a.qscale;
+    p.kscale = a.kscale;
+    p.vscale = a.vscale;
+    p.out = static_cast<__nv_bfloat16*>(a.out);
+    p.os_b = a.os_b;
+    p.os_s = a.os_s;
+    p.os_h = a.os_h;
+    p.heads = static_cast<int>(a.heads);
+    p.kv_heads = static_cast<int>(a.kv_heads);
+    p.sq = static_cast<int>(a.sq);
+    p.skv = static_cast<int>(a.skv);
+    p.sq_pad = static_cast<int>(a.sq_pad);
+    p.skv_pad = static_cast<int>(a.skv_pad);
+    const dim3 grid(static_cast<unsigned>((a.sq + kBlock - 1) / kBlock), static_cast<unsigned>(a.heads),
+                    static_cast<unsigned>(a.batch));
+    sage_attend_wgmma<<<grid, kThreads, kSmemBytes, stream>>>(p);
+    return vg::launch_check("vg_sage_attention_run (wgmma attend)");
+#else
+    (void)a;
+    (void)stream;
+    return vg::fail(VG_ERROR_NOT_SUPPORTED, "vg_sage_attention_run: no wgmma kernel in this build");
+#endif
+}
+
+}  // namespace vg::sage
