@@ -27,9 +27,12 @@
 // do (the mma.sync kernel adds each block's product in fp32 instead; check_kernels.py measures the difference).
 #include <cuda.h>
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_fp8.h>
 
+#include <cstdlib>
 #include <string>
+#include <utility>
 
 #include "internal.h"
 #include "sage.h"
@@ -182,29 +185,60 @@ __device__ __forceinline__ float ex2(float x) {
 __device__ __forceinline__ uint32_t fp8x2(float lo, float hi) {
     return static_cast<uint32_t>(__nv_cvt_float2_to_fp8x2(make_float2(lo, hi), __NV_SATFINITE, __NV_E4M3));
 }
+// Two exponentials in one MUFU op: the exponents rounded to fp16 (|error| <= 2^-7 for those in [-8, 8.8] that carry the
+// weight), 2^y in fp16 (ex2.approx.f16x2). y0 in the low half.
+__device__ __forceinline__ uint32_t ex2_h2(float y0, float y1) {
+    uint32_t h, e;
+    asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(h) : "f"(y1), "f"(y0));
+    asm("ex2.approx.f16x2 %0, %1;\n" : "=r"(e) : "r"(h));
+    return e;
+}
+__device__ __forceinline__ uint32_t h2_fp8x2(uint32_t h) {
+    uint16_t f;
+    asm("cvt.rn.satfinite.e4m3x2.f16x2 %0, %1;\n" : "=h"(f) : "r"(h));
+    return f;
+}
+__device__ __forceinline__ uint32_t h2_add(uint32_t a, uint32_t b) {
+    uint32_t d;
+    asm("add.rn.f16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
+    return d;
+}
+__device__ __forceinline__ float h2_sum(uint32_t h) {
+    const __half2 v = *reinterpret_cast<const __half2*>(&h);
+    return __low2float(v) + __high2float(v);
+}
 __device__ __forceinline__ float quad_max(float x) {
     x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
     return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
 }
 
-// The online softmax of one key block for this thread's two rows (r = 0: row g, r = 1: row g + 8).
+// The online softmax of one key block for this thread's two rows (r = 0: row g, r = 1: row g + 8), written straight
+// into the e4m3 A fragments of the four k32 steps of O += P · V (layout: key_perm in attention_sage.cu).
 // s: the block's int32 scores; c0, c1: their scales (query scale · key scale, in the log2 domain) for keys 0-63 and
-// 64-127 of the block. Writes p = 448 · 2^(score − m_new) (as fp32), updates m and this thread's part of l, and
-// returns the factors 2^(m_old − m_new) that O must be scaled by. Masked: keys from `valid` on (the last block) get
-// p = 0 and take no part in the maximum.
-template <bool kMasked>
-__device__ __forceinline__ void softmax_block(const int (&s)[64], float (&p)[64], float c0, float c1, int col0, int valid,
-                                              float (&m)[2], float (&l)[2], float (&alpha)[2]) {
+// 64-127 of the block. P = 448 · 2^(score − m_new); updates m and this thread's part of l (the sum of 448 · P), and
+// returns 2^(m_old − m_new), the factor O must be scaled by. Masked: keys from `valid` on (the last block) get P = 0
+// and take no part in the maximum. kHalfExp: the exponentials in fp16 pairs (half the MUFU ops), summed in fp16 per
+// block (at most 32 terms of at most 448 per row and thread) before joining l in fp32.
+template <bool kMasked, bool kHalfExp, bool kMax3>
+__device__ __forceinline__ void softmax_block(const int (&s)[64], uint32_t (&pa)[4][4], float c0, float c1, int col0,
+                                              int valid, float (&m)[2], float (&l)[2], float (&alpha)[2]) {
     float mx[2];
     if (!kMasked) {
         // the maxima of the integer scores per half (each half has one scale), then two conversions per row
         int a[2] = {s[0], s[2]}, b[2] = {s[32], s[34]};
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
-            a[0] = max(a[0], max(s[4 * i], s[4 * i + 1]));
-            a[1] = max(a[1], max(s[4 * i + 2], s[4 * i + 3]));
-            b[0] = max(b[0], max(s[32 + 4 * i], s[32 + 4 * i + 1]));
-            b[1] = max(b[1], max(s[32 + 4 * i + 2], s[32 + 4 * i + 3]));
+            if (kMax3) {  // Hopper's DPX three-way maximum: one instruction per two scores
+                a[0] = __vimax3_s32(a[0], s[4 * i], s[4 * i + 1]);
+                a[1] = __vimax3_s32(a[1], s[4 * i + 2], s[4 * i + 3]);
+                b[0] = __vimax3_s32(b[0], s[32 + 4 * i], s[32 + 4 * i + 1]);
+                b[1] = __vimax3_s32(b[1], s[32 + 4 * i + 2], s[32 + 4 * i + 3]);
+            } else {
+                a[0] = max(a[0], max(s[4 * i], s[4 * i + 1]));
+                a[1] = max(a[1], max(s[4 * i + 2], s[4 * i + 3]));
+                b[0] = max(b[0], max(s[32 + 4 * i], s[32 + 4 * i + 1]));
+                b[1] = max(b[1], max(s[32 + 4 * i + 2], s[32 + 4 * i + 3]));
+            }
         }
 #pragma unroll
         for (int r = 0; r < 2; ++r) mx[r] = fmaxf(static_cast<float>(a[r]) * c0, static_cast<float>(b[r]) * c1);
@@ -223,54 +257,67 @@ __device__ __forceinline__ void softmax_block(const int (&s)[64], float (&p)[64]
         alpha[r] = ex2(m[r] - mn);                        // 0 on the first block (m = -inf)
         m[r] = mn;
     }
-    float rs[2] = {0.0f, 0.0f};
-    if (!kMasked) {
-        // 448 · 2^(s·c − m) = 2^(x·c − (1.5 · 2^23 · c + m − log2 448)), x = the float with the bits of s + 0x4B400000
-        float bias[2][2];
+    // y = s·c − m + log2 448 per score (the exponent of 448 · P). Unmasked, with x = the float with the bits of
+    // s + 0x4B400000 (= 1.5 · 2^23 + s exactly): y = x·c − (1.5 · 2^23 · c + m − log2 448), one FFMA.
+    float bias[2][2];
 #pragma unroll
-        for (int r = 0; r < 2; ++r) {
-            bias[r][0] = fmaf(kMagicF, c0, m[r] - kLog2Fp8Max);
-            bias[r][1] = fmaf(kMagicF, c1, m[r] - kLog2Fp8Max);
-        }
-#pragma unroll
-        for (int i = 0; i < 16; ++i) {
-            const float c = i < 8 ? c0 : c1;
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                p[4 * i + e] = ex2(fmaf(__int_as_float(s[4 * i + e] + kMagic), c, -bias[e >> 1][i >> 3]));
-                rs[e >> 1] += p[4 * i + e];
-            }
-        }
-    } else {
+    for (int r = 0; r < 2; ++r) {
+        bias[r][0] = fmaf(kMagicF, c0, m[r] - kLog2Fp8Max);
+        bias[r][1] = fmaf(kMagicF, c1, m[r] - kLog2Fp8Max);
+    }
+    auto exponent = [&](int i, int r, int e) {
+        if (!kMasked) return fmaf(__int_as_float(s[4 * i + 2 * r + e] + kMagic), i < 8 ? c0 : c1, -bias[r][i >> 3]);
+        return col0 + 8 * i + e < valid ? static_cast<float>(s[4 * i + 2 * r + e]) * (i < 8 ? c0 : c1) - m[r] + kLog2Fp8Max
+                                        : -INFINITY;
+    };
+    uint32_t code[16][2];  // per (8-key tile i, row r): two e4m3 codes
+    if (kHalfExp) {
+        uint32_t sum[2] = {0u, 0u};
 #pragma unroll
         for (int i = 0; i < 16; ++i)
 #pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                const bool ok = col0 + 8 * i + (e & 1) < valid;
-                const float y = static_cast<float>(s[4 * i + e]) * (i < 8 ? c0 : c1);
-                p[4 * i + e] = ok ? ex2(y - m[e >> 1] + kLog2Fp8Max) : 0.0f;
-                rs[e >> 1] += p[4 * i + e];
+            for (int r = 0; r < 2; ++r) {
+                const uint32_t e = ex2_h2(exponent(i, r, 0), exponent(i, r, 1));
+                code[i][r] = h2_fp8x2(e);
+                sum[r] = h2_add(sum[r], e);
             }
-    }
 #pragma unroll
-    for (int r = 0; r < 2; ++r) l[r] = l[r] * alpha[r] + rs[r];
-}
-
-// P (fp32, accumulator layout) to the e4m3 A fragments of the four k32 steps of O += P · V (see key_perm).
-__device__ __forceinline__ void pack_p(const float (&p)[64], uint32_t (&pa)[4][4]) {
+        for (int r = 0; r < 2; ++r) l[r] = l[r] * alpha[r] + h2_sum(sum[r]);
+    } else {
+        float sum[2] = {0.0f, 0.0f};
+#pragma unroll
+        for (int i = 0; i < 16; ++i)
+#pragma unroll
+            for (int r = 0; r < 2; ++r) {
+                const float p0 = ex2(exponent(i, r, 0)), p1 = ex2(exponent(i, r, 1));
+                code[i][r] = fp8x2(p0, p1);
+                sum[r] += p0 + p1;
+            }
+#pragma unroll
+        for (int r = 0; r < 2; ++r) l[r] = l[r] * alpha[r] + sum[r];
+    }
 #pragma unroll
     for (int kc = 0; kc < 4; ++kc) {
         const int t = 4 * kc;  // the four 8-key accumulator tiles of this k32 step
-        pa[kc][0] = fp8x2(p[4 * t + 0], p[4 * t + 1]) | (fp8x2(p[4 * (t + 1) + 0], p[4 * (t + 1) + 1]) << 16);
-        pa[kc][1] = fp8x2(p[4 * t + 2], p[4 * t + 3]) | (fp8x2(p[4 * (t + 1) + 2], p[4 * (t + 1) + 3]) << 16);
-        pa[kc][2] = fp8x2(p[4 * (t + 2) + 0], p[4 * (t + 2) + 1]) | (fp8x2(p[4 * (t + 3) + 0], p[4 * (t + 3) + 1]) << 16);
-        pa[kc][3] = fp8x2(p[4 * (t + 2) + 2], p[4 * (t + 2) + 3]) | (fp8x2(p[4 * (t + 3) + 2], p[4 * (t + 3) + 3]) << 16);
+        pa[kc][0] = code[t][0] | (code[t + 1][0] << 16);
+        pa[kc][1] = code[t][1] | (code[t + 1][1] << 16);
+        pa[kc][2] = code[t + 2][0] | (code[t + 3][0] << 16);
+        pa[kc][3] = code[t + 2][1] | (code[t + 3][1] << 16);
     }
 }
+
+// Named barriers 1 and 2 order the two consumer warpgroups' MMA issues (FlashAttention-3's ping-pong): a warpgroup
+// issues its block's MMAs only after the other has issued its own, so one's softmax runs under the other's MMAs.
+__device__ __forceinline__ void named_sync(int id) { asm volatile("bar.sync %0, 256;\n" ::"r"(id) : "memory"); }
+__device__ __forceinline__ void named_arrive(int id) { asm volatile("bar.arrive %0, 256;\n" ::"r"(id) : "memory"); }
 #endif  // VG_SAGE_WGMMA_DEVICE
 
 #if VG_SAGE_WGMMA_HOST
+// kVariant bits: 1 ping-pong, 2 exponentials in fp16 pairs, 4 O rescaled only when a row maximum of the warp moved,
+// 8 DPX three-way integer maxima.
+template <int kVariant>
 __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_constant__ Params p) {
+    constexpr bool kPingPong = kVariant & 1, kHalfExp = kVariant & 2, kLazyRescale = kVariant & 4, kMax3 = kVariant & 8;
 #if VG_SAGE_WGMMA_DEVICE
     extern __shared__ uint8_t smem_raw[];
     const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;  // the 128-byte swizzle wants 1024-byte tiles
@@ -330,8 +377,7 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
 #pragma unroll
     for (int i = 0; i < 64; ++i) o[i] = 0.0f;
     int s[64];
-    float pf[64];
-    uint32_t pa[4][4];
+    uint32_t pa[4][4], pn[4][4];  // P of the block in the tensor core, P of the next
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, alpha[2];
 
     auto issue_qk = [&](int stage) {
@@ -355,26 +401,44 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     auto softmax = [&](int j) {
         const float c0 = q_scale * k_scales[2 * j], c1 = q_scale * k_scales[2 * j + 1];
         const int col0 = j * kBlock + 2 * tq;
-        if ((j + 1) * kBlock <= p.skv) softmax_block<false>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
-        else softmax_block<true>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
+        if ((j + 1) * kBlock <= p.skv) softmax_block<false, kHalfExp, kMax3>(s, pn, c0, c1, col0, p.skv, m, l, alpha);
+        else softmax_block<true, kHalfExp, kMax3>(s, pn, c0, c1, col0, p.skv, m, l, alpha);
     };
+    auto take_p = [&] {
+#pragma unroll
+        for (int kc = 0; kc < 4; ++kc)
+#pragma unroll
+            for (int r = 0; r < 4; ++r) pa[kc][r] = pn[kc][r];
+    };
+    // ping-pong: my turn to issue (barrier 1 + cw), then the other's (1 + (1 − cw)); warpgroup 1 opens for 0
+    auto my_turn = [&] {
+        if (kPingPong) named_sync(1 + cw);
+    };
+    auto your_turn = [&](bool last) {
+        if (kPingPong && !(last && cw == 1)) named_arrive(2 - cw);  // 1's last would open a turn 0 never takes
+    };
+    if (kPingPong && cw == 1) named_arrive(1);
 
     bar_wait(q_full, 0);
     // block 0: S, softmax, P
     bar_wait(k_full(0), 0);
+    my_turn();
     issue_qk(0);
+    your_turn(false);
     wgmma_wait<0>();
     own(s);
     release(k_empty(0));
     softmax(0);
-    pack_p(pf, pa);
+    take_p();
     // blocks 1 .. nk-1: S_j and P_{j-1}·V_{j-1} in flight together; softmax of S_j overlaps the P·V product
     for (int j = 1; j < nk; ++j) {
         const int st = j % kStages, pst = (j - 1) % kStages;
         bar_wait(k_full(st), (j / kStages) & 1);
-        issue_qk(st);
         bar_wait(v_full(pst), ((j - 1) / kStages) & 1);
+        my_turn();
+        issue_qk(st);
         issue_pv(pst);
+        your_turn(false);
         wgmma_wait<1>();
         own(s);
         release(k_empty(st));
@@ -383,14 +447,19 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         own(o);
         own(pa);
         release(v_empty(pst));
+        // (2^0 = 1 exactly: a row whose maximum stayed has alpha 1, and a warp with no moved row skips the FMULs)
+        if (!kLazyRescale || __any_sync(0xffffffffu, alpha[0] != 1.0f || alpha[1] != 1.0f)) {
 #pragma unroll
-        for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
-        pack_p(pf, pa);
+            for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
+        }
+        take_p();
     }
     {
         const int pst = (nk - 1) % kStages;
         bar_wait(v_full(pst), ((nk - 1) / kStages) & 1);
+        my_turn();
         issue_pv(pst);
+        your_turn(true);
         wgmma_wait<0>();
         own(o);
         own(pa);
@@ -455,6 +524,23 @@ vg_status encode(CUtensorMap* map, const void* data, uint64_t cols, uint64_t row
                                                std::to_string(static_cast<int>(r)) + ")");
     return VG_OK;
 }
+
+using KernelFn = void (*)(Params);
+constexpr int kVariants = 16;
+// Tuning variants (VG_SAGE_WGMMA_VARIANT, default 0; bits: see sage_attend_wgmma).
+template <int... V>
+KernelFn pick(int v, std::integer_sequence<int, V...>) {
+    KernelFn fns[] = {&sage_attend_wgmma<V>...};
+    return fns[v & (kVariants - 1)];
+}
+KernelFn kernel_variant(int v) { return pick(v, std::make_integer_sequence<int, kVariants>{}); }
+int variant() {
+    static const int v = [] {
+        const char* e = std::getenv("VG_SAGE_WGMMA_VARIANT");
+        return e ? std::atoi(e) : 0;
+    }();
+    return v;
+}
 #endif
 
 }  // namespace
@@ -487,9 +573,11 @@ bool wgmma_available(int device, std::string* why) {
 
 vg_status wgmma_prepare() {
 #if VG_SAGE_WGMMA_HOST
-    return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma),
-                                               cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
-                          "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel)");
+    for (int v = 0; v < kVariants; ++v)
+        VG_TRY(vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel_variant(v)),
+                                                   cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
+                              "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel)"));
+    return VG_OK;
 #else
     return vg::fail(VG_ERROR_NOT_SUPPORTED, "vg_sage_attention_plan_create: no wgmma kernel in this build");
 #endif
@@ -517,7 +605,7 @@ vg_status wgmma_attend(const WgmmaLaunch& a, cudaStream_t stream) {
     p.skv_pad = static_cast<int>(a.skv_pad);
     const dim3 grid(static_cast<unsigned>((a.sq + kBlock - 1) / kBlock), static_cast<unsigned>(a.heads),
                     static_cast<unsigned>(a.batch));
-    sage_attend_wgmma<<<grid, kThreads, kSmemBytes, stream>>>(p);
+    kernel_variant(variant())<<<grid, kThreads, kSmemBytes, stream>>>(p);
     return vg::launch_check("vg_sage_attention_run (wgmma attend)");
 #else
     (void)a;

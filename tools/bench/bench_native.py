@@ -281,7 +281,10 @@ def bench_sage(vg):
             print(f"  FP8 per-tensor path not runnable: {e}")
 
         mma, wgmma = vgn.SAGE_KERNEL_MMA, vgn.SAGE_KERNEL_WGMMA
-        for bq, bk, kern in [(64, 64, mma), (128, 64, mma), (64, 128, mma), (128, 128, mma), (128, 128, wgmma)]:
+        configs = [(64, 64, mma), (128, 64, mma), (64, 128, mma), (128, 128, mma), (128, 128, wgmma)]
+        if os.environ.get("VG_SAGE_BENCH") == "wgmma":  # the new kernel only (device time)
+            configs = [(128, 128, wgmma)]
+        for bq, bk, kern in configs:
             kn = "wgmma" if kern == wgmma else "mma.sync"
             try:
                 plan = vg.sage_plan(B, H, S, S, D, block_q=bq, block_k=bk, kernel=kern)
