@@ -23,6 +23,9 @@ public sealed class CudaBackend : IEngineBackend
     /// <summary>Self-attention precision of the engines this backend loads. Not part of the cache key: the built entry
     /// (plan and packed bf16 weights) is the same; the attention kernels are chosen when a shape is planned.</summary>
     public AttentionPrecision Attention { get; init; } = AttentionPrecision.Bf16;
+    /// <summary>Under <see cref="AttentionPrecision.Sage"/>, cross-attention (keys and values of another length than the
+    /// queries, e.g. a DiT's text tokens) runs Sage-style too; otherwise it runs bf16, as under FP8.</summary>
+    public bool SageCrossAttention { get; init; }
     /// <summary>Lines of what the last build did (fusions, tuning), for logs.</summary>
     public List<string> BuildLog { get; } = [];
 
@@ -131,6 +134,6 @@ public sealed class CudaBackend : IEngineBackend
     public CudaEngine LoadEngine(string entryDirectory, EngineManifest manifest)
     {
         var (g, algos) = PlanFile.Read(entryDirectory);
-        return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex, Attention);
+        return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex, Attention, SageCrossAttention);
     }
 }

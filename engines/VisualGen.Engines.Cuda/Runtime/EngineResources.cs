@@ -74,6 +74,8 @@ internal sealed unsafe partial class EngineResources : IDisposable
     /// <summary>Self-attention in FP8 (<see cref="AttentionPrecision.Fp8"/>), Sage-style INT8/FP8
     /// (<see cref="AttentionPrecision.Sage"/>) or bf16.</summary>
     public AttentionPrecision Attention { get; init; }
+    /// <summary>Cross-attention runs Sage-style too under <see cref="AttentionPrecision.Sage"/>.</summary>
+    public bool SageCrossAttention { get; init; }
     /// <summary>Queries per CTA of the Sage kernel (64 or 128; 0 = the library's default, 64).</summary>
     public int SageBlockQ { get; init; }
     /// <summary>Keys per main-loop step of the Sage kernel (64 or 128; 0 = the library's default, 64).</summary>
@@ -168,10 +170,11 @@ internal sealed unsafe partial class EngineResources : IDisposable
         Attention == AttentionPrecision.Fp8 && sq == skv && d % 16 == 0 && d <= 128;
 
     /// <summary>Whether an attention of this shape runs Sage-style under <see cref="Attention"/>: self-attention (query and
-    /// key/value of the same length) with head_dim 64 or 128, the head sizes the kernel is compiled for. Every other
-    /// attention (cross-attention, other head sizes) runs bf16, the same per-attention rule as FP8's.</summary>
+    /// key/value of the same length), and cross-attention when <see cref="SageCrossAttention"/> is set, with head_dim 64
+    /// or 128, the head sizes the kernel is compiled for. Every other attention runs bf16, the same per-attention rule as
+    /// FP8's.</summary>
     public bool SageAttention(long sq, long skv, long d) =>
-        Attention == AttentionPrecision.Sage && sq == skv && (d == 64 || d == 128);
+        Attention == AttentionPrecision.Sage && (sq == skv || SageCrossAttention) && (d == 64 || d == 128);
 
     /// <summary>The Sage plan of one shape (shared by every attention of that shape).</summary>
     public SageAttentionPlan SagePlan(long b, long h, long hkv, long sq, long skv, long d, float scale)
