@@ -30,17 +30,25 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
     public IEngineTensor RunResident(IEngine engine, IReadOnlyDictionary<string, IEngineTensor> perStep, string output, bool withConstants = true) =>
         Invoke(engine, engine.AsResident(), perStep, output, withConstants);
 
+    /// <summary>The constant input <paramref name="name"/> where <paramref name="engine"/> computes (uploaded on first use,
+    /// owned by this object), or null when it is not one of the constants.</summary>
+    public IEngineTensor? Resident(IEngine engine, string name)
+    {
+        if (!constant.TryGetValue(name, out var value)) return null;
+        if (!_resident.TryGetValue((engine, name), out var t))
+        {
+            var resident = engine.AsResident();
+            // an input the engine reads on the host (position ids) stays there: uploading it would mean a read-back per call
+            _resident[(engine, name)] = t = resident.ReadsOnHost(name) ? new HostResidentTensor(value) : resident.Upload(value);
+        }
+        return t;
+    }
+
     IEngineTensor Invoke(IEngine engine, IResidentEngine resident, IReadOnlyDictionary<string, IEngineTensor> perStep, string output, bool withConstants)
     {
         var inputs = new Dictionary<string, IEngineTensor>(perStep);
         if (withConstants)
-            foreach (var (name, value) in constant)
-            {
-                // an input the engine reads on the host (position ids) stays there: uploading it would mean a read-back per call
-                if (!_resident.TryGetValue((engine, name), out var t))
-                    _resident[(engine, name)] = t = resident.ReadsOnHost(name) ? new HostResidentTensor(value) : resident.Upload(value);
-                inputs[name] = t;
-            }
+            foreach (var name in constant.Keys) inputs[name] = Resident(engine, name)!;
         return resident.RunResident(inputs, output);
     }
 

@@ -10,8 +10,9 @@ namespace VisualGen.Tests.Pipelines;
 /// <summary>
 /// The denoising loops (Wan, FLUX.1, Qwen-Image) where the engines compute (latents, guidance and scheduler state as engine tensors, stepped by
 /// <see cref="ITensorArithmetic"/>) on ONNX Runtime CPU, whose engine tensors are host tensors: every transfer an engine
-/// would make (uploads, downloads, host-tensor runs) is counted, and the loop's result is checked against the host loop
-/// (the one a step cache uses).
+/// would make (uploads, downloads, host-tensor runs) is counted, and the loop's result is checked against the same loop
+/// with a step cache that computes every step (TeaCache at threshold 0: the prediction through the cache's transformer
+/// parts, each true-CFG branch on its own).
 /// </summary>
 public class ResidentLoopTests
 {
@@ -38,7 +39,7 @@ public class ResidentLoopTests
     }
 
     [ConformanceFact]
-    public async Task A_flux_step_with_true_cfg_moves_nothing_between_host_and_engine_and_matches_the_host_loop()
+    public async Task A_flux_step_with_true_cfg_moves_nothing_between_host_and_engine_and_matches_the_cached_loop()
     {
         var counts = new Transfers();
         using var provider = new CountingProvider(ConformancePipelines.Provider(), counts);
@@ -54,13 +55,13 @@ public class ResidentLoopTests
         Assert.Equal(atStep[1], atStep[4]);   // two transformer calls per step, and no transfer
         Assert.True(counts.TransformerRuns >= 8, $"the transformer ran {counts.TransformerRuns} times");
 
-        // the host loop (TeaCache threshold 0 computes every step there) gives the same latents
-        var host = await pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0) });
-        Compare.Component(host.Latents.Floats, resident.Latents.Floats, "flux resident loop vs host loop", factor: 1e-5);
+        // a step cache computing every step (TeaCache at threshold 0) gives the same latents
+        var cached = await pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0) });
+        Compare.Component(cached.Latents.Floats, resident.Latents.Floats, "flux loop vs the loop through a step cache", factor: 1e-5);
     }
 
     [ConformanceFact]
-    public async Task A_qwen_image_step_with_norm_rescaled_true_cfg_moves_nothing_between_host_and_engine_and_matches_the_host_loop()
+    public async Task A_qwen_image_step_with_norm_rescaled_true_cfg_moves_nothing_between_host_and_engine_and_matches_the_cached_loop()
     {
         var counts = new Transfers();
         using var provider = new CountingProvider(ConformancePipelines.Provider(), counts);
@@ -78,14 +79,14 @@ public class ResidentLoopTests
         Assert.Equal(8, counts.TransformerRuns);
         Assert.Null(resident.StepCache);
 
-        // the host loop (TeaCache threshold 0 computes every step there, guidance by TrueCfg.Combine) gives the same latents
-        var host = await pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0) });
-        Assert.Equal("teacache: 4 of 4 steps computed, 0 skipped", host.StepCache!.ToString());
-        Compare.Component(host.Latents.Floats, resident.Latents.Floats, "qwen-image resident loop vs host loop", factor: 1e-5);
+        // a step cache computing every step (TeaCache at threshold 0) gives the same latents
+        var cached = await pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0) });
+        Assert.Equal("teacache: 4 of 4 steps computed, 0 skipped", cached.StepCache!.ToString());
+        Compare.Component(cached.Latents.Floats, resident.Latents.Floats, "qwen-image loop vs the loop through a step cache", factor: 1e-5);
     }
 
     [ConformanceFact]
-    public async Task Qwen_image_prompts_of_equal_length_run_as_one_batch_per_step_and_match_the_host_loop()
+    public async Task Qwen_image_prompts_of_equal_length_run_as_one_batch_per_step_and_match_the_two_calls_of_the_cached_loop()
     {
         const string prompt = "a red fox", negative = "a sly fox";
         var tokenizer = VisualGen.Tokenizers.QwenImage.QwenImagePromptTokenizer.Load(Path.Combine(Fixtures.Checkpoint("qwenimage"), "tokenizer"));
@@ -99,12 +100,13 @@ public class ResidentLoopTests
         var resident = await pipeline.GenerateAsync(request, progress);
         Assert.Equal(atStep[1], atStep[4]);
         Assert.Equal(4, counts.TransformerRuns);   // one call per step: the two prompts as a batch of two
-        var host = await pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0) });
-        Compare.Component(host.Latents.Floats, resident.Latents.Floats, "qwen-image batched resident loop vs host loop", factor: 1e-5);
+        // a step cache runs the branches apart (one cache state each): two calls per step, the same latents
+        var cached = await pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0) });
+        Compare.Component(cached.Latents.Floats, resident.Latents.Floats, "qwen-image batched loop vs the cached loop's two calls", factor: 1e-5);
     }
 
     [Fact]
-    public void The_resident_loop_matches_the_host_loop()
+    public void The_loop_matches_the_loop_through_a_step_cache_that_computes_every_step()
     {
         string dir = VisualGen.Demo.DemoModel.EnsureCreated(Path.Combine(Fixtures.TempDir("resident-loop"), "wan"));
         using var provider = ConformancePipelines.Provider();
@@ -118,11 +120,11 @@ public class ResidentLoopTests
         request = request with { Latents = HostTensor.Float32(given, 1, 16, 2, 4, 6) };
         var resident = Generate(pipeline, request);
         Assert.Equal(before, given);
-        // TeaCache with threshold 0 computes every step through the host loop (a step cache reads tensors on the host)
-        var host = Generate(pipeline, request with { TeaCache = new TeaCacheOptions(0) });
+        // TeaCache with threshold 0 computes every step, through the cache's transformer parts
+        var cached = Generate(pipeline, request with { TeaCache = new TeaCacheOptions(0) });
         Assert.Null(resident.StepCache);
-        Assert.Equal("teacache: 6 of 6 steps computed, 0 skipped", host.StepCache!.ToString());
-        Compare.Component(host.Latents.Floats, resident.Latents.Floats, "resident loop vs host loop", factor: 1e-5);
+        Assert.Equal("teacache: 6 of 6 steps computed, 0 skipped", cached.StepCache!.ToString());
+        Compare.Component(cached.Latents.Floats, resident.Latents.Floats, "loop vs the loop through a step cache", factor: 1e-5);
     }
 
     sealed class SyncProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>

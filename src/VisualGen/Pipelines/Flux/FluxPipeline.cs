@@ -122,27 +122,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         using IStepCache? negCache = cacheLog is null || negative is null ? null : StepCaches.Create(r, cacheLog, coefficients);
 
         _engines.BeginStage("denoise");
-        var transformer = Engine("transformer");
-        // a step cache reads the transformer's intermediate tensors on the host; without one the loop stays where the engine computes
-        var final = cacheLog is null
-            ? DenoiseResident(scheduler, latents, shape, guidance, imageIds, prompt, negative, trueCfgScale, progress, ct)
-            : DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
-            {
-                // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
-                var timestep = HostTensor.Float32([(float)t / 1000f], 1);
-                var temb = new Lazy<float[]>(() => TimeEmbedding(timestep, guidance));
-                float[] Branch(IStepCache? cache, FluxPromptEmbeds text)
-                {
-                    var inputs = Inputs(sample, shape, timestep, guidance, imageIds, text);
-                    return cache is null ? transformer.Run(inputs)["sample"].Floats
-                        : cache.PredictOnHost(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
-                            inputs, () => temb.Value, HostTensor.Float32(sample, shape), _config.NumBlocks));
-                }
-                var noisePred = Branch(condCache, prompt);
-                if (negative is null) return noisePred;
-                var negPred = Branch(negCache, negative);
-                return Guidance.Combine(noisePred, negPred, trueCfgScale);
-            }, progress, ct);
+        var final = DenoiseResident(scheduler, latents, shape, guidance, imageIds, prompt, negative, trueCfgScale, condCache, negCache, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
         _engines.BeginStage("decode");
@@ -180,15 +160,6 @@ public sealed class FluxPipeline : IGenerationPipeline
         return new FluxPromptEmbeds(states, pooled, FluxLatents.TextIds(t5Tokens.Length));
     }
 
-    static Dictionary<string, HostTensor> Inputs(float[] sample, long[] shape, HostTensor timestep, HostTensor? guidance,
-        HostTensor imageIds, FluxPromptEmbeds text)
-    {
-        var inputs = Constants(guidance, imageIds, text);
-        inputs["hidden_states"] = HostTensor.Float32(sample, shape);
-        inputs["timestep"] = timestep;
-        return inputs;
-    }
-
     /// <summary>The transformer's inputs that are the same at every step of one branch (prompt or negative prompt).</summary>
     static Dictionary<string, HostTensor> Constants(HostTensor? guidance, HostTensor imageIds, FluxPromptEmbeds text)
     {
@@ -207,10 +178,12 @@ public sealed class FluxPipeline : IGenerationPipeline
     /// The denoising loop where the transformer computes (GPU memory on the native CUDA engine): the packed latents, the
     /// true-CFG combination and the scheduler's steps stay there; each branch's text, pooled embedding, guidance and ids
     /// are set up once (position ids stay on the host, where the engine reads them), every step's timestep is uploaded
-    /// before the loop. Returns the final latents on the host.
+    /// before the loop. With step caches (one per branch) each branch's prediction comes from its cache, on the same
+    /// tensors; TeaCache reads back the time embedding, Cache-DiT two numbers. Returns the final latents on the host.
     /// </summary>
     float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor? guidance, HostTensor imageIds,
-        FluxPromptEmbeds prompt, FluxPromptEmbeds? negative, float trueCfgScale, IProgress<GenerationProgress>? progress, CancellationToken ct)
+        FluxPromptEmbeds prompt, FluxPromptEmbeds? negative, float trueCfgScale, IStepCache? condCache, IStepCache? negCache,
+        IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var transformer = Engine("transformer");
         var resident = transformer.AsResident();
@@ -230,10 +203,15 @@ public sealed class FluxPipeline : IGenerationPipeline
                 last?.Dispose();
                 last = null;
                 var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = x, ["timestep"] = timesteps[step] };
-                var noisePred = cond.RunResident(transformer, perStep, "sample");
+                var temb = new Lazy<float[]>(() => TimeEmbedding(HostTensor.Float32([(float)t / 1000f], 1), guidance));
+                IEngineTensor Branch(StepInputs text, IStepCache? cache) => cache is null
+                    ? text.RunResident(transformer, perStep, "sample")
+                    : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
+                        text, perStep, x, () => temb.Value, _config.NumBlocks));
+                var noisePred = Branch(cond, condCache);
                 if (neg is null) return last = noisePred;
                 using (noisePred)
-                using (var negPred = neg.RunResident(transformer, perStep, "sample"))
+                using (var negPred = Branch(neg, negCache))
                     // true CFG: neg + scale·(cond − neg) = scale·cond + (1 − scale)·neg
                     math.Combine(guided!, 0, latents.LongLength, [new LinearTerm(trueCfgScale, noisePred), new LinearTerm(1 - trueCfgScale, negPred)]);
                 return guided!;

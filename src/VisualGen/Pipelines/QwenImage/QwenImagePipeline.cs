@@ -122,28 +122,8 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         using IStepCache? negCache = cacheLog is null || negativeEmbeds is null ? null : StepCaches.Create(r, cacheLog, TeaCacheCoefficients.QwenImage);
 
         _engines.BeginStage("denoise");
-        var transformer = Engine("transformer");
-        // a step cache reads the transformer's intermediate tensors on the host; without one the loop stays where the engine computes
-        var final = cacheLog is null
-            ? DenoiseResident(scheduler, latents, packedShape, imgShapes, promptEmbeds, negativeEmbeds, (float)trueCfgScale, progress, ct)
-            : DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
-            {
-                var hiddenStates = HostTensor.Float32(sample, packedShape);
-                // timestep / 1000 in float32, as the pipeline passes it
-                var timestep = HostTensor.Float32([(float)t / 1000f], 1);
-                var temb = new Lazy<float[]>(() => Engine($"transformer.{TransformerParts.TimeEmbedding}")
-                    .Run(new Dictionary<string, HostTensor> { ["timestep"] = timestep })["temb"].Floats);
-                float[] Branch(IStepCache cache, HostTensor text) =>
-                    cache.PredictOnHost(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
-                        new Dictionary<string, HostTensor>
-                        {
-                            ["hidden_states"] = hiddenStates, ["timestep"] = timestep, ["encoder_hidden_states"] = text, ["img_shapes"] = imgShapes,
-                        }, () => temb.Value, hiddenStates, _config.NumLayers));
-                var cond = Branch(condCache!, promptEmbeds);
-                if (negativeEmbeds is null) return cond;
-                var neg = Branch(negCache!, negativeEmbeds);
-                return TrueCfg.Combine(cond, neg, (float)trueCfgScale, _config.PackedChannels);
-            }, progress, ct);
+        var final = DenoiseResident(scheduler, latents, packedShape, imgShapes, promptEmbeds, negativeEmbeds, (float)trueCfgScale,
+            condCache, negCache, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, packedShape);
         _engines.BeginStage("decode");
@@ -198,15 +178,17 @@ public sealed class QwenImagePipeline : IGenerationPipeline
     /// true-CFG combination with its per-token norm rescale and the scheduler's steps stay there; the text embeddings are
     /// uploaded once (img_shapes stays on the host where the engine reads it), every step's timestep before the loop.
     /// The prompt and the negative prompt run as one batch of two when their text lengths are equal, else (the usual
-    /// case) as two transformer calls. Returns the final latents on the host.
+    /// case) as two transformer calls. With step caches (one per branch, the branches then run apart) each branch's
+    /// prediction comes from its cache, on the same tensors. Returns the final latents on the host.
     /// </summary>
     float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor imgShapes, HostTensor prompt,
-        HostTensor? negative, float trueCfgScale, IProgress<GenerationProgress>? progress, CancellationToken ct)
+        HostTensor? negative, float trueCfgScale, IStepCache? condCache, IStepCache? negCache, IProgress<GenerationProgress>? progress,
+        CancellationToken ct)
     {
         var transformer = Engine("transformer");
         var resident = transformer.AsResident();
         var math = resident.Arithmetic;
-        bool batched = negative is not null && negative.Shape[1] == prompt.Shape[1];
+        bool batched = negative is not null && negative.Shape[1] == prompt.Shape[1] && condCache is null;
         int batch = batched ? 2 : 1;
         long n = latents.LongLength;
         using var cond = new StepInputs(Constants(batched ? Stack(prompt, negative!) : prompt, imgShapes));
@@ -228,10 +210,16 @@ public sealed class QwenImagePipeline : IGenerationPipeline
                 last = null;
                 if (hidden is not null) for (int b = 0; b < 2; b++) math.Copy(hidden, b * n, x, 0, n);
                 var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = hidden ?? x, ["timestep"] = timesteps[step] };
-                var output = cond.RunResident(transformer, perStep, "sample");
+                var temb = new Lazy<float[]>(() => Engine($"transformer.{TransformerParts.TimeEmbedding}")
+                    .Run(new Dictionary<string, HostTensor> { ["timestep"] = HostTensor.Float32([(float)t / 1000f], 1) })["temb"].Floats);
+                IEngineTensor Branch(StepInputs text, IStepCache? cache) => cache is null
+                    ? text.RunResident(transformer, perStep, "sample")
+                    : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
+                        text, perStep, x, () => temb.Value, _config.NumLayers));
+                var output = Branch(cond, condCache);
                 if (negative is null) return last = output;
                 using (output)
-                using (var separate = neg?.RunResident(transformer, perStep, "sample"))
+                using (var separate = neg is null ? null : Branch(neg, negCache))
                 {
                     // comb = neg + scale·(cond − neg) = scale·cond + (1 − scale)·neg (a batch's second row is the negative)
                     math.Combine(guided!, 0, n, [new LinearTerm(trueCfgScale, output), new LinearTerm(1 - trueCfgScale, separate ?? output, separate is null ? n : 0)]);

@@ -229,7 +229,9 @@ public sealed class WanPipeline : IGenerationPipeline
                     ["hidden_states"] = hidden,
                     ["timestep"] = stepTimesteps[step],
                 }, "sample")
-                : cache.Predict(step, new WanCachedTransformer(Engine, expert, stepInputs, hidden, stepTimesteps[step], latentRows!, _config.NumLayers));
+                : cache.Predict(step, new PartsTransformer(part => Engine(part.Length == 0 ? expert : $"{expert}.{part}"), stepInputs,
+                    new Dictionary<string, IEngineTensor> { ["hidden_states"] = hidden, ["timestep"] = stepTimesteps[step] }, latentRows!,
+                    () => ConditionalTimeEmbedding(expert, stepTimesteps[step]), _config.NumLayers));
             // classifier-free guidance: uncond + scale·(cond − uncond) = scale·cond + (1 − scale)·uncond
             float scale = scaleAt(t);
             if (cfg) math.Combine(guided, 0, n, [new LinearTerm(scale, output, 0), new LinearTerm(1 - scale, output, n)]);
@@ -237,6 +239,16 @@ public sealed class WanPipeline : IGenerationPipeline
             return guided;
         }, progress, ct);
         return sample.ToHost().Floats;
+    }
+
+    /// <summary>TeaCache's compared tensor: the expert's time embedding (its time_embedding part) of the conditional row.</summary>
+    float[] ConditionalTimeEmbedding(string expert, IEngineTensor timestep)
+    {
+        using var t = Engine($"{expert}.{TransformerParts.TimeEmbedding}").AsResident()
+            .RunResident(new Dictionary<string, IEngineTensor> { ["timestep"] = timestep }, "temb");
+        var temb = t.ToHost();
+        long perRow = temb.Floats.LongLength / temb.Shape[0];
+        return temb.Floats.AsSpan(0, (int)perRow).ToArray();
     }
 
     /// <summary>The transformer's timestep input: one value per batch row, or per token (Wan 2.2 TI2V's expand_timesteps).</summary>

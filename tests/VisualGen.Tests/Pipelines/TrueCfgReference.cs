@@ -1,12 +1,15 @@
-namespace VisualGen.Pipelines;
+using VisualGen.Pipelines;
+
+namespace VisualGen.Tests.Pipelines;
 
 /// <summary>
 /// Qwen-Image's true classifier-free guidance (two transformer calls, one per prompt) with norm rescaling, as
 /// QwenImagePipeline computes it: comb = neg + scale·(cond − neg), then each token's prediction is rescaled so its
 /// L2 norm over the channels equals the conditional prediction's: comb · (‖cond‖ / ‖comb‖). float32 like torch, the
-/// norms accumulated in float64.
+/// norms accumulated in float64. The host reference of what the denoising loop does with ITensorArithmetic.Combine and
+/// RescaleRowNorms.
 /// </summary>
-public static class TrueCfg
+static class TrueCfg
 {
     /// <param name="channels">the last axis (the norm runs over it); the arrays are [tokens, channels] flattened.</param>
     public static float[] Combine(float[] cond, float[] neg, float scale, int channels)
@@ -14,7 +17,7 @@ public static class TrueCfg
         if (cond.Length != neg.Length) throw new ArgumentException($"conditional ({cond.Length}) and negative ({neg.Length}) predictions differ in size");
         if (channels <= 0 || cond.Length % channels != 0) throw new ArgumentException($"{cond.Length} values are not whole tokens of {channels} channels", nameof(channels));
         var result = Guidance.Combine(cond, neg, scale);
-        Engines.HostArithmetic.RescaleRowNorms(result, result, cond, channels);
+        VisualGen.Engines.HostArithmetic.RescaleRowNorms(result, result, cond, channels);
         return result;
     }
 }
