@@ -58,10 +58,9 @@ namespace {
 #if VG_SAGE_WGMMA_HOST
 constexpr int kBlock = kWgmmaBlock;   // queries per CTA, keys per step, and head_dim: 128 each
 constexpr int kTile = kBlock * kBlock; // bytes of one Q, K or Vᵀ tile (8-bit elements)
-constexpr int kStages = 2;             // K and Vᵀ stages in the ring
+constexpr int kMaxStages = 3;          // K and Vᵀ stages in the ring: 2, or 3 in tuning variant bit 16
 constexpr int kThreads = 384;          // producer warpgroup + two consumer warpgroups
-constexpr int kBarriers = 1 + 4 * kStages;
-constexpr int kSmemBytes = kTile * (1 + 2 * kStages) + 8 * kBarriers + 1024;  // + alignment slack
+constexpr int kSmemBytes = kTile * (1 + 2 * kMaxStages) + 8 * (1 + 4 * kMaxStages) + 1024;  // + alignment slack
 constexpr float kLog2Fp8Max = 8.807354922057604f;  // log2(448)
 constexpr int kMagic = 0x4B400000;                 // the bits of 1.5 · 2^23
 constexpr float kMagicF = 12582912.0f;             // 1.5 · 2^23
@@ -314,10 +313,11 @@ __device__ __forceinline__ void named_arrive(int id) { asm volatile("bar.arrive 
 
 #if VG_SAGE_WGMMA_HOST
 // kVariant bits: 1 ping-pong, 2 exponentials in fp16 pairs, 4 O rescaled only when a row maximum of the warp moved,
-// 8 DPX three-way integer maxima.
+// 8 DPX three-way integer maxima, 16 three K/Vᵀ stages instead of two.
 template <int kVariant>
 __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_constant__ Params p) {
     constexpr bool kPingPong = kVariant & 1, kHalfExp = kVariant & 2, kLazyRescale = kVariant & 4, kMax3 = kVariant & 8;
+    constexpr int kStages = kVariant & 16 ? 3 : 2;
 #if VG_SAGE_WGMMA_DEVICE
     extern __shared__ uint8_t smem_raw[];
     const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;  // the 128-byte swizzle wants 1024-byte tiles
@@ -526,7 +526,7 @@ vg_status encode(CUtensorMap* map, const void* data, uint64_t cols, uint64_t row
 }
 
 using KernelFn = void (*)(Params);
-constexpr int kVariants = 16;
+constexpr int kVariants = 32;
 // Tuning variants (VG_SAGE_WGMMA_VARIANT, default 0; bits: see sage_attend_wgmma).
 template <int... V>
 KernelFn pick(int v, std::integer_sequence<int, V...>) {

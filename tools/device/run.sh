@@ -60,9 +60,9 @@ if has sage && [ -n "${VG_SAGE_VARIANTS:-}" ]; then
   # tuning: the wgmma kernel's variants (VG_SAGE_WGMMA_VARIANT), each checked and timed in its own process
   for v in $VG_SAGE_VARIANTS; do
     echo "== wgmma variant $v"
-    VG_SAGE_WGMMA_VARIANT=$v python3 native/tests/check_kernels.py --lib "$LIB" --only sage > "$OUT/sage_check_$v.log" 2>&1 || status=1
+    VG_SAGE_WGMMA_VARIANT=$v timeout 120 python3 native/tests/check_kernels.py --lib "$LIB" --only sage > "$OUT/sage_check_$v.log" 2>&1 || { status=1; echo "check exited $?"; }
     grep -E "^(FAIL|correctness)|wgmma Wan" "$OUT/sage_check_$v.log"
-    VG_SAGE_WGMMA_VARIANT=$v VG_SAGE_BENCH=wgmma python3 tools/bench/bench_native.py --lib "$LIB" --only sage --md "$OUT/sage_results_$v.md" > "$OUT/sage_bench_$v.log" 2>&1 || status=1
+    VG_SAGE_WGMMA_VARIANT=$v VG_SAGE_BENCH=wgmma timeout 120 python3 tools/bench/bench_native.py --lib "$LIB" --only sage --md "$OUT/sage_results_$v.md" > "$OUT/sage_bench_$v.log" 2>&1 || status=1
     grep -E "Sage wgmma|FP8 per-tensor" "$OUT/sage_results_$v.md" | grep "^| [wf]" || tail -5 "$OUT/sage_bench_$v.log"
   done
 elif has sage; then
