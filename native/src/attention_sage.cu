@@ -380,27 +380,11 @@ __device__ __forceinline__ void mma_e4m3(float c[4], const uint32_t a[4], uint32
 #endif
 }
 
-__device__ __forceinline__ float fast_exp2(float x) {
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));  // 2^-inf = +0
-    return y;
-}
 
-__device__ __forceinline__ uint32_t fp8x2(float lo, float hi) {
-    return static_cast<uint32_t>(__nv_cvt_float2_to_fp8x2(make_float2(lo, hi), __NV_SATFINITE, __NV_E4M3));
-}
+using vg::sage::ex2;
+using vg::sage::fp8x2;
 
-struct AttendParams {
-    const int8_t* q8;
-    const int8_t* k8;
-    const uint8_t* vt8;
-    const float* qscale;
-    const float* kscale;
-    const float* vscale;
-    __nv_bfloat16* out;
-    Strides os;
-    int64_t heads, kv_heads, sq, skv, sq_pad, skv_pad;
-};
+using vg::sage::AttendArgs;
 
 template <int D, int BK>
 constexpr int attend_smem_bytes() {
@@ -408,7 +392,7 @@ constexpr int attend_smem_bytes() {
 }
 
 template <int D, int BQ, int BK>
-__global__ void __launch_bounds__(BQ * 2) sage_attend(AttendParams p) {
+__global__ void __launch_bounds__(BQ * 2) sage_attend(AttendArgs p) {
     constexpr int kThreads = BQ * 2;  // BQ / 16 warps
     constexpr int kKStride = D + 16;  // bytes per K row in shared memory: +16 keeps ldmatrix free of bank conflicts
     constexpr int kVStride = BK + 16; // bytes per vt row
@@ -522,7 +506,7 @@ __global__ void __launch_bounds__(BQ * 2) sage_attend(AttendParams p) {
         mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
         mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
         // key block 0 always has a valid key, so mx is finite from the first block on; 2^(-inf - mx) = 0 then
-        const float alpha0 = fast_exp2(m0 - mx0), alpha1 = fast_exp2(m1 - mx1);
+        const float alpha0 = ex2(m0 - mx0), alpha1 = ex2(m1 - mx1);
         m0 = mx0;
         m1 = mx1;
 
@@ -533,8 +517,8 @@ __global__ void __launch_bounds__(BQ * 2) sage_attend(AttendParams p) {
         for (int kc = 0; kc < BK / 32; ++kc) pa[kc][0] = pa[kc][1] = pa[kc][2] = pa[kc][3] = 0u;
 #pragma unroll
         for (int j = 0; j < kNT; ++j) {
-            const float p0 = fast_exp2(s[j][0] - mx0), p1 = fast_exp2(s[j][1] - mx0);
-            const float p2 = fast_exp2(s[j][2] - mx1), p3 = fast_exp2(s[j][3] - mx1);
+            const float p0 = ex2(s[j][0] - mx0), p1 = ex2(s[j][1] - mx0);
+            const float p2 = ex2(s[j][2] - mx1), p3 = ex2(s[j][3] - mx1);
             rs0 += p0 + p1;
             rs1 += p2 + p3;
             const int kc = j / 4, jj = j % 4, reg = (jj >> 1) * 2, shift = (jj & 1) * 16;
@@ -575,8 +559,8 @@ __global__ void __launch_bounds__(BQ * 2) sage_attend(AttendParams p) {
     const float inv0 = 1.0f / (l0 * kFp8Max), inv1 = 1.0f / (l1 * kFp8Max);
     const float* vsc = p.vscale + bhk * D;
     const int64_t r0 = row0 + g, r1 = row0 + g + 8;
-    __nv_bfloat16* out0 = p.out + b * p.os.b + r0 * p.os.s + h * p.os.h;
-    __nv_bfloat16* out1 = p.out + b * p.os.b + r1 * p.os.s + h * p.os.h;
+    __nv_bfloat16* out0 = static_cast<__nv_bfloat16*>(p.out) + b * p.os_b + r0 * p.os_s + h * p.os_h;
+    __nv_bfloat16* out1 = static_cast<__nv_bfloat16*>(p.out) + b * p.os_b + r1 * p.os_s + h * p.os_h;
 #pragma unroll
     for (int j = 0; j < kDT; ++j) {
         const int d = j * 8 + 2 * t;
@@ -646,35 +630,19 @@ void launch_quantize(const vg_sage_attention_desc& d, const SageLayout& l, uint8
 }
 
 template <int D, int BQ, int BK>
-void launch_attend(const vg_sage_attention_desc& d, const SageLayout& l, uint8_t* ws, void* out, cudaStream_t s) {
-    AttendParams p;
-    p.q8 = reinterpret_cast<const int8_t*>(ws + l.q8);
-    p.k8 = reinterpret_cast<const int8_t*>(ws + l.k8);
-    p.vt8 = ws + l.vt8;
-    p.qscale = reinterpret_cast<const float*>(ws + l.qs);
-    p.kscale = reinterpret_cast<const float*>(ws + l.ks);
-    p.vscale = reinterpret_cast<const float*>(ws + l.vs);
-    p.out = static_cast<__nv_bfloat16*>(out);
-    p.os = strides_of(d.out_strides);
-    p.heads = d.heads;
-    p.kv_heads = d.kv_heads;
-    p.sq = d.q_len;
-    p.skv = d.kv_len;
-    p.sq_pad = l.sq_pad;
-    p.skv_pad = l.skv_pad;
-    const dim3 grid(static_cast<unsigned>((d.q_len + BQ - 1) / BQ), static_cast<unsigned>(d.heads),
-                    static_cast<unsigned>(d.batch));
-    sage_attend<D, BQ, BK><<<grid, BQ * 2, attend_smem_bytes<D, BK>(), s>>>(p);
+void launch_attend(const AttendArgs& a, cudaStream_t s) {
+    const dim3 grid(static_cast<unsigned>((a.sq + BQ - 1) / BQ), static_cast<unsigned>(a.heads), static_cast<unsigned>(a.batch));
+    sage_attend<D, BQ, BK><<<grid, BQ * 2, attend_smem_bytes<D, BK>(), s>>>(a);
 }
 
 template <int D>
-void launch_attend_d(const vg_sage_attention_desc& d, const SageLayout& l, uint8_t* ws, void* out, cudaStream_t s) {
+void launch_attend_d(const vg_sage_attention_desc& d, const AttendArgs& a, cudaStream_t s) {
     if (d.block_q == 64) {
-        if (d.block_k == 64) launch_attend<D, 64, 64>(d, l, ws, out, s);
-        else launch_attend<D, 64, 128>(d, l, ws, out, s);
+        if (d.block_k == 64) launch_attend<D, 64, 64>(a, s);
+        else launch_attend<D, 64, 128>(a, s);
     } else {
-        if (d.block_k == 64) launch_attend<D, 128, 64>(d, l, ws, out, s);
-        else launch_attend<D, 128, 128>(d, l, ws, out, s);
+        if (d.block_k == 64) launch_attend<D, 128, 64>(a, s);
+        else launch_attend<D, 128, 128>(a, s);
     }
 }
 
@@ -822,30 +790,32 @@ VG_API vg_status vg_sage_attention_run(vg_sage_attention_plan plan, const vg_sag
         else launch_quantize<128>(d, l, ws, *args, s);
         VG_TRY(vg::launch_check("vg_sage_attention_run (quantize)"));
     }
-    if (attend && d.kernel == VG_SAGE_KERNEL_WGMMA) {
-        vg::sage::WgmmaLaunch w{};
-        w.q8 = ws + l.q8;
-        w.k8 = ws + l.k8;
-        w.vt8 = ws + l.vt8;
-        w.qscale = reinterpret_cast<const float*>(ws + l.qs);
-        w.kscale = reinterpret_cast<const float*>(ws + l.ks);
-        w.vscale = reinterpret_cast<const float*>(ws + l.vs);
-        w.out = args->out;
-        w.os_b = d.out_strides[0];
-        w.os_s = d.out_strides[1];
-        w.os_h = d.out_strides[2];
-        w.batch = d.batch;
-        w.heads = d.heads;
-        w.kv_heads = d.kv_heads;
-        w.sq = d.q_len;
-        w.skv = d.kv_len;
-        w.sq_pad = l.sq_pad;
-        w.skv_pad = l.skv_pad;
-        VG_TRY(vg::sage::wgmma_attend(w, s));
-    } else if (attend) {
-        if (d.head_dim == 64) launch_attend_d<64>(d, l, ws, args->out, s);
-        else launch_attend_d<128>(d, l, ws, args->out, s);
-        VG_TRY(vg::launch_check("vg_sage_attention_run (attend)"));
+    if (attend) {
+        AttendArgs a{};
+        a.q8 = reinterpret_cast<const int8_t*>(ws + l.q8);
+        a.k8 = reinterpret_cast<const int8_t*>(ws + l.k8);
+        a.vt8 = ws + l.vt8;
+        a.qscale = reinterpret_cast<const float*>(ws + l.qs);
+        a.kscale = reinterpret_cast<const float*>(ws + l.ks);
+        a.vscale = reinterpret_cast<const float*>(ws + l.vs);
+        a.out = args->out;
+        a.os_b = d.out_strides[0];
+        a.os_s = d.out_strides[1];
+        a.os_h = d.out_strides[2];
+        a.batch = d.batch;
+        a.heads = d.heads;
+        a.kv_heads = d.kv_heads;
+        a.sq = d.q_len;
+        a.skv = d.kv_len;
+        a.sq_pad = l.sq_pad;
+        a.skv_pad = l.skv_pad;
+        if (d.kernel == VG_SAGE_KERNEL_WGMMA) {
+            VG_TRY(vg::sage::wgmma_attend(a, s));
+        } else {
+            if (d.head_dim == 64) launch_attend_d<64>(d, a, s);
+            else launch_attend_d<128>(d, a, s);
+            VG_TRY(vg::launch_check("vg_sage_attention_run (attend)"));
+        }
     }
     return VG_OK;
     VG_GUARD_END("vg_sage_attention_run")

@@ -176,14 +176,6 @@ __device__ __forceinline__ void wgmma_pv(float (&d)[64], const uint32_t (&a)[4],
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_v), "r"(1));
 }
 
-__device__ __forceinline__ float ex2(float x) {
-    float y;
-    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));  // 2^-inf = +0
-    return y;
-}
-__device__ __forceinline__ uint32_t fp8x2(float lo, float hi) {
-    return static_cast<uint32_t>(__nv_cvt_float2_to_fp8x2(make_float2(lo, hi), __NV_SATFINITE, __NV_E4M3));
-}
 // Two exponentials in one MUFU op: the exponents rounded to fp16 (|error| <= 2^-7 for those in [-8, 8.8] that carry the
 // weight), 2^y in fp16 (ex2.approx.f16x2). y0 in the low half.
 __device__ __forceinline__ uint32_t ex2_h2(float y0, float y1) {
@@ -583,7 +575,7 @@ vg_status wgmma_prepare() {
 #endif
 }
 
-vg_status wgmma_attend(const WgmmaLaunch& a, cudaStream_t stream) {
+vg_status wgmma_attend(const AttendArgs& a, cudaStream_t stream) {
 #if VG_SAGE_WGMMA_HOST
     Params p{};
     VG_TRY(encode(&p.q_map, a.q8, kBlock, static_cast<uint64_t>(a.batch * a.heads * a.sq_pad), kBlock));

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cuda_runtime.h>
+#ifdef __CUDACC__
+#include <cuda_fp8.h>
+#endif
 
 #include <cstdint>
 #include <string>
@@ -15,15 +18,16 @@ constexpr int kQGroup = 16;       // queries per Q scale (one warp's rows in bot
 constexpr int kKGroup = 64;       // keys per K scale
 constexpr int kWgmmaBlock = 128;  // the wgmma kernel's block_q = block_k = head_dim
 
-// The workspace of one run as the wgmma kernel reads it (layout: attention_sage.cu's SageLayout).
-struct WgmmaLaunch {
-    const void* q8;    // int8 [B, H, Sq_pad, 128]
-    const void* k8;    // int8 [B, Hkv, Skv_pad, 128]
-    const void* vt8;   // e4m3 [B, Hkv, 128, Skv_pad], keys permuted per 16
+// One run's main-kernel inputs: the workspace the pre-pass wrote (layout: attention_sage.cu's SageLayout) and the output.
+// Both main kernels take it (the mma.sync kernel as its parameter).
+struct AttendArgs {
+    const int8_t* q8;    // [B, H, Sq_pad, D]
+    const int8_t* k8;    // [B, Hkv, Skv_pad, D]
+    const uint8_t* vt8;  // e4m3 [B, Hkv, D, Skv_pad], keys permuted per 16
     const float* qscale;
     const float* kscale;
     const float* vscale;
-    void* out;         // bf16, element strides os_b, os_s, os_h (d stride 1)
+    void* out;           // bf16, element strides os_b, os_s, os_h (d stride 1)
     int64_t os_b, os_s, os_h;
     int64_t batch, heads, kv_heads, sq, skv, sq_pad, skv_pad;
 };
@@ -33,6 +37,19 @@ bool wgmma_available(int device, std::string* why);
 // Sets the kernel's shared-memory limit (once per plan).
 vg_status wgmma_prepare();
 // Enqueues the main kernel on the quantized workspace (capture-safe: the tensor maps travel as kernel parameters).
-vg_status wgmma_attend(const WgmmaLaunch& a, cudaStream_t stream);
+vg_status wgmma_attend(const AttendArgs& a, cudaStream_t stream);
+
+#ifdef __CUDACC__
+// Device helpers of both main kernels.
+__device__ __forceinline__ float ex2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));  // 2^-inf = +0
+    return y;
+}
+// Two floats to two e4m3 codes (saturating), `lo` in the low byte.
+__device__ __forceinline__ uint32_t fp8x2(float lo, float hi) {
+    return static_cast<uint32_t>(__nv_cvt_float2_to_fp8x2(make_float2(lo, hi), __NV_SATFINITE, __NV_E4M3));
+}
+#endif
 
 }  // namespace vg::sage
