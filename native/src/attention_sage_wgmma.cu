@@ -203,15 +203,43 @@ __device__ __forceinline__ float quad_max(float x) {
     return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
 }
 
-// The online softmax of one key block for this thread's two rows (r = 0: row g, r = 1: row g + 8), written straight
-// into the e4m3 A fragments of the four k32 steps of O += P · V (layout: key_perm in attention_sage.cu).
+// 448 · P of one key block for this thread's two rows, in the accumulator layout (8-key tile i: row g keys 2t, 2t+1,
+// row g + 8 the same): fp32 values, or with kHalfExp fp16 pairs (the MUFU computed them so).
+template <bool kHalfExp>
+struct PBlock;
+template <>
+struct PBlock<false> {
+    float v[16][4];
+    __device__ __forceinline__ uint32_t codes(int i, int r) const { return fp8x2(v[i][2 * r], v[i][2 * r + 1]); }
+};
+template <>
+struct PBlock<true> {
+    uint32_t h[16][2];
+    __device__ __forceinline__ uint32_t codes(int i, int r) const { return h2_fp8x2(h[i][r]); }
+};
+
+// P to the e4m3 A fragments of the four k32 steps of O += P · V (layout: key_perm in attention_sage.cu).
+template <bool kHalfExp>
+__device__ __forceinline__ void pack_p(const PBlock<kHalfExp>& p, uint32_t (&pa)[4][4]) {
+#pragma unroll
+    for (int kc = 0; kc < 4; ++kc) {
+        const int t = 4 * kc;  // the four 8-key accumulator tiles of this k32 step
+        pa[kc][0] = p.codes(t, 0) | (p.codes(t + 1, 0) << 16);
+        pa[kc][1] = p.codes(t, 1) | (p.codes(t + 1, 1) << 16);
+        pa[kc][2] = p.codes(t + 2, 0) | (p.codes(t + 3, 0) << 16);
+        pa[kc][3] = p.codes(t + 2, 1) | (p.codes(t + 3, 1) << 16);
+    }
+}
+
+// The online softmax of one key block for this thread's two rows (r = 0: row g, r = 1: row g + 8).
 // s: the block's int32 scores; c0, c1: their scales (query scale · key scale, in the log2 domain) for keys 0-63 and
-// 64-127 of the block. P = 448 · 2^(score − m_new); updates m and this thread's part of l (the sum of 448 · P), and
-// returns 2^(m_old − m_new), the factor O must be scaled by. Masked: keys from `valid` on (the last block) get P = 0
-// and take no part in the maximum. kHalfExp: the exponentials in fp16 pairs (half the MUFU ops), summed in fp16 per
-// block (at most 32 terms of at most 448 per row and thread) before joining l in fp32.
+// 64-127 of the block. Writes P = 448 · 2^(score − m_new), updates m and this thread's part of l (the sum of 448 · P),
+// and returns 2^(m_old − m_new), the factor O must be scaled by. Masked: keys from `valid` on (the last block) get
+// P = 0 and take no part in the maximum. kHalfExp: the exponentials in fp16 pairs (half the MUFU ops), summed in fp16
+// per block (at most 32 terms of at most 448 per row and thread) before joining l in fp32. kMax3: the integer maxima
+// with Hopper's three-way DPX maximum.
 template <bool kMasked, bool kHalfExp, bool kMax3>
-__device__ __forceinline__ void softmax_block(const int (&s)[64], uint32_t (&pa)[4][4], float c0, float c1, int col0,
+__device__ __forceinline__ void softmax_block(const int (&s)[64], PBlock<kHalfExp>& pb, float c0, float c1, int col0,
                                               int valid, float (&m)[2], float (&l)[2], float (&alpha)[2]) {
     float mx[2];
     if (!kMasked) {
@@ -261,16 +289,14 @@ __device__ __forceinline__ void softmax_block(const int (&s)[64], uint32_t (&pa)
         return col0 + 8 * i + e < valid ? static_cast<float>(s[4 * i + 2 * r + e]) * (i < 8 ? c0 : c1) - m[r] + kLog2Fp8Max
                                         : -INFINITY;
     };
-    uint32_t code[16][2];  // per (8-key tile i, row r): two e4m3 codes
-    if (kHalfExp) {
+    if constexpr (kHalfExp) {
         uint32_t sum[2] = {0u, 0u};
 #pragma unroll
         for (int i = 0; i < 16; ++i)
 #pragma unroll
             for (int r = 0; r < 2; ++r) {
-                const uint32_t e = ex2_h2(exponent(i, r, 0), exponent(i, r, 1));
-                code[i][r] = h2_fp8x2(e);
-                sum[r] = h2_add(sum[r], e);
+                pb.h[i][r] = ex2_h2(exponent(i, r, 0), exponent(i, r, 1));
+                sum[r] = h2_add(sum[r], pb.h[i][r]);
             }
 #pragma unroll
         for (int r = 0; r < 2; ++r) l[r] = l[r] * alpha[r] + h2_sum(sum[r]);
@@ -279,21 +305,12 @@ __device__ __forceinline__ void softmax_block(const int (&s)[64], uint32_t (&pa)
 #pragma unroll
         for (int i = 0; i < 16; ++i)
 #pragma unroll
-            for (int r = 0; r < 2; ++r) {
-                const float p0 = ex2(exponent(i, r, 0)), p1 = ex2(exponent(i, r, 1));
-                code[i][r] = fp8x2(p0, p1);
-                sum[r] += p0 + p1;
+            for (int e = 0; e < 4; ++e) {
+                pb.v[i][e] = ex2(exponent(i, e >> 1, e & 1));
+                sum[e >> 1] += pb.v[i][e];
             }
 #pragma unroll
         for (int r = 0; r < 2; ++r) l[r] = l[r] * alpha[r] + sum[r];
-    }
-#pragma unroll
-    for (int kc = 0; kc < 4; ++kc) {
-        const int t = 4 * kc;  // the four 8-key accumulator tiles of this k32 step
-        pa[kc][0] = code[t][0] | (code[t + 1][0] << 16);
-        pa[kc][1] = code[t][1] | (code[t + 1][1] << 16);
-        pa[kc][2] = code[t + 2][0] | (code[t + 3][0] << 16);
-        pa[kc][3] = code[t + 2][1] | (code[t + 3][1] << 16);
     }
 }
 
@@ -369,7 +386,8 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
 #pragma unroll
     for (int i = 0; i < 64; ++i) o[i] = 0.0f;
     int s[64];
-    uint32_t pa[4][4], pn[4][4];  // P of the block in the tensor core, P of the next
+    uint32_t pa[4][4];            // P of the block in the tensor core (e4m3 A fragments)
+    PBlock<kHalfExp> pb;          // P of the next, until the tensor core is done with pa
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, alpha[2];
 
     auto issue_qk = [&](int stage) {
@@ -393,14 +411,8 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     auto softmax = [&](int j) {
         const float c0 = q_scale * k_scales[2 * j], c1 = q_scale * k_scales[2 * j + 1];
         const int col0 = j * kBlock + 2 * tq;
-        if ((j + 1) * kBlock <= p.skv) softmax_block<false, kHalfExp, kMax3>(s, pn, c0, c1, col0, p.skv, m, l, alpha);
-        else softmax_block<true, kHalfExp, kMax3>(s, pn, c0, c1, col0, p.skv, m, l, alpha);
-    };
-    auto take_p = [&] {
-#pragma unroll
-        for (int kc = 0; kc < 4; ++kc)
-#pragma unroll
-            for (int r = 0; r < 4; ++r) pa[kc][r] = pn[kc][r];
+        if ((j + 1) * kBlock <= p.skv) softmax_block<false, kHalfExp, kMax3>(s, pb, c0, c1, col0, p.skv, m, l, alpha);
+        else softmax_block<true, kHalfExp, kMax3>(s, pb, c0, c1, col0, p.skv, m, l, alpha);
     };
     // ping-pong: my turn to issue (barrier 1 + cw), then the other's (1 + (1 − cw)); warpgroup 1 opens for 0
     auto my_turn = [&] {
@@ -421,14 +433,14 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     own(s);
     release(k_empty(0));
     softmax(0);
-    take_p();
+    pack_p(pb, pa);
     // blocks 1 .. nk-1: S_j and P_{j-1}·V_{j-1} in flight together; softmax of S_j overlaps the P·V product
     for (int j = 1; j < nk; ++j) {
         const int st = j % kStages, pst = (j - 1) % kStages;
         bar_wait(k_full(st), (j / kStages) & 1);
-        bar_wait(v_full(pst), ((j - 1) / kStages) & 1);
         my_turn();
         issue_qk(st);
+        bar_wait(v_full(pst), ((j - 1) / kStages) & 1);
         issue_pv(pst);
         your_turn(false);
         wgmma_wait<1>();
@@ -444,7 +456,7 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
 #pragma unroll
             for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
         }
-        take_p();
+        pack_p(pb, pa);
     }
     {
         const int pst = (nk - 1) % kStages;
