@@ -25,14 +25,16 @@
 //
 // The O accumulation stays in the tensor core for the whole key loop, as FlashAttention-3's and cuDNN's FP8 kernels
 // do (the mma.sync kernel adds each block's product in fp32 instead; check_kernels.py measures the difference).
+//
+// Measured on an H200 and not kept (tools/bench/RESULTS.md, stop 24), each no faster than this kernel's 15.7 ms at Wan's
+// self-attention: ping-pong named barriers between the consumers, exponentials as fp16 pairs (ex2.approx.f16x2),
+// rescaling O only when a warp's row maximum moved, DPX three-way integer maxima, three K/Vᵀ stages, P packed to e4m3
+// before the P·V wait (19.2 ms), and row sums from ones columns under Vᵀ (m64n136k32: 19.3 ms and less accurate).
 #include <cuda.h>
 #include <cuda_bf16.h>
-#include <cuda_fp16.h>
 #include <cuda_fp8.h>
 
-#include <cstdlib>
 #include <string>
-#include <utility>
 
 #include "internal.h"
 #include "sage.h"
@@ -58,9 +60,9 @@ namespace {
 #if VG_SAGE_WGMMA_HOST
 constexpr int kBlock = kWgmmaBlock;   // queries per CTA, keys per step, and head_dim: 128 each
 constexpr int kTile = kBlock * kBlock; // bytes of one Q, K or Vᵀ tile (8-bit elements)
-constexpr int kMaxStages = 3;          // K and Vᵀ stages in the ring: 2, or 3 in tuning variant bit 16
+constexpr int kStages = 2;             // K and Vᵀ stages in the ring (three measured no faster)
 constexpr int kThreads = 384;          // producer warpgroup + two consumer warpgroups
-constexpr int kSmemBytes = kTile * (1 + 2 * kMaxStages) + 8 * (1 + 4 * kMaxStages) + 1024;  // + alignment slack
+constexpr int kSmemBytes = kTile * (1 + 2 * kStages) + 8 * (1 + 4 * kStages) + 1024;  // + alignment slack
 constexpr float kLog2Fp8Max = 8.807354922057604f;  // log2(448)
 constexpr int kMagic = 0x4B400000;                 // the bits of 1.5 · 2^23
 constexpr float kMagicF = 12582912.0f;             // 1.5 · 2^23
@@ -176,58 +178,22 @@ __device__ __forceinline__ void wgmma_pv(float (&d)[64], const uint32_t (&a)[4],
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_v), "r"(1));
 }
 
-// Two exponentials in one MUFU op: the exponents rounded to fp16 (|error| <= 2^-7 for those in [-8, 8.8] that carry the
-// weight), 2^y in fp16 (ex2.approx.f16x2). y0 in the low half.
-__device__ __forceinline__ uint32_t ex2_h2(float y0, float y1) {
-    uint32_t h, e;
-    asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(h) : "f"(y1), "f"(y0));
-    asm("ex2.approx.f16x2 %0, %1;\n" : "=r"(e) : "r"(h));
-    return e;
-}
-__device__ __forceinline__ uint32_t h2_fp8x2(uint32_t h) {
-    uint16_t f;
-    asm("cvt.rn.satfinite.e4m3x2.f16x2 %0, %1;\n" : "=h"(f) : "r"(h));
-    return f;
-}
-__device__ __forceinline__ uint32_t h2_add(uint32_t a, uint32_t b) {
-    uint32_t d;
-    asm("add.rn.f16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
-    return d;
-}
-__device__ __forceinline__ float h2_sum(uint32_t h) {
-    const __half2 v = *reinterpret_cast<const __half2*>(&h);
-    return __low2float(v) + __high2float(v);
-}
 __device__ __forceinline__ float quad_max(float x) {
     x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
     return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
 }
 
-// 448 · P of one key block for this thread's two rows, in the accumulator layout (8-key tile i: row g keys 2t, 2t+1,
-// row g + 8 the same): fp32 values, or with kHalfExp fp16 pairs (the MUFU computed them so).
-template <bool kHalfExp>
-struct PBlock;
-template <>
-struct PBlock<false> {
-    float v[16][4];
-    __device__ __forceinline__ uint32_t codes(int i, int r) const { return fp8x2(v[i][2 * r], v[i][2 * r + 1]); }
-};
-template <>
-struct PBlock<true> {
-    uint32_t h[16][2];
-    __device__ __forceinline__ uint32_t codes(int i, int r) const { return h2_fp8x2(h[i][r]); }
-};
-
-// P to the e4m3 A fragments of the four k32 steps of O += P · V (layout: key_perm in attention_sage.cu).
-template <bool kHalfExp>
-__device__ __forceinline__ void pack_p(const PBlock<kHalfExp>& p, uint32_t (&pa)[4][4]) {
+// P (448 · 2^(score − m), fp32, in the accumulator layout: 8-key tile i holds row g's keys 2t, 2t+1 in [i][0..1] and
+// row g + 8's in [i][2..3]) to the e4m3 A fragments of the four k32 steps of O += P · V (layout: key_perm in
+// attention_sage.cu).
+__device__ __forceinline__ void pack_p(const float (&p)[16][4], uint32_t (&pa)[4][4]) {
 #pragma unroll
     for (int kc = 0; kc < 4; ++kc) {
         const int t = 4 * kc;  // the four 8-key accumulator tiles of this k32 step
-        pa[kc][0] = p.codes(t, 0) | (p.codes(t + 1, 0) << 16);
-        pa[kc][1] = p.codes(t, 1) | (p.codes(t + 1, 1) << 16);
-        pa[kc][2] = p.codes(t + 2, 0) | (p.codes(t + 3, 0) << 16);
-        pa[kc][3] = p.codes(t + 2, 1) | (p.codes(t + 3, 1) << 16);
+        pa[kc][0] = fp8x2(p[t][0], p[t][1]) | (fp8x2(p[t + 1][0], p[t + 1][1]) << 16);
+        pa[kc][1] = fp8x2(p[t][2], p[t][3]) | (fp8x2(p[t + 1][2], p[t + 1][3]) << 16);
+        pa[kc][2] = fp8x2(p[t + 2][0], p[t + 2][1]) | (fp8x2(p[t + 3][0], p[t + 3][1]) << 16);
+        pa[kc][3] = fp8x2(p[t + 2][2], p[t + 2][3]) | (fp8x2(p[t + 3][2], p[t + 3][3]) << 16);
     }
 }
 
@@ -235,29 +201,20 @@ __device__ __forceinline__ void pack_p(const PBlock<kHalfExp>& p, uint32_t (&pa)
 // s: the block's int32 scores; c0, c1: their scales (query scale · key scale, in the log2 domain) for keys 0-63 and
 // 64-127 of the block. Writes P = 448 · 2^(score − m_new), updates m and this thread's part of l (the sum of 448 · P),
 // and returns 2^(m_old − m_new), the factor O must be scaled by. Masked: keys from `valid` on (the last block) get
-// P = 0 and take no part in the maximum. kHalfExp: the exponentials in fp16 pairs (half the MUFU ops), summed in fp16
-// per block (at most 32 terms of at most 448 per row and thread) before joining l in fp32. kMax3: the integer maxima
-// with Hopper's three-way DPX maximum.
-template <bool kMasked, bool kHalfExp, bool kMax3>
-__device__ __forceinline__ void softmax_block(const int (&s)[64], PBlock<kHalfExp>& pb, float c0, float c1, int col0,
-                                              int valid, float (&m)[2], float (&l)[2], float (&alpha)[2]) {
+// P = 0 and take no part in the maximum.
+template <bool kMasked>
+__device__ __forceinline__ void softmax_block(const int (&s)[64], float (&pf)[16][4], float c0, float c1, int col0, int valid,
+                                              float (&m)[2], float (&l)[2], float (&alpha)[2]) {
     float mx[2];
     if (!kMasked) {
         // the maxima of the integer scores per half (each half has one scale), then two conversions per row
         int a[2] = {s[0], s[2]}, b[2] = {s[32], s[34]};
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
-            if (kMax3) {  // Hopper's DPX three-way maximum: one instruction per two scores
-                a[0] = __vimax3_s32(a[0], s[4 * i], s[4 * i + 1]);
-                a[1] = __vimax3_s32(a[1], s[4 * i + 2], s[4 * i + 3]);
-                b[0] = __vimax3_s32(b[0], s[32 + 4 * i], s[32 + 4 * i + 1]);
-                b[1] = __vimax3_s32(b[1], s[32 + 4 * i + 2], s[32 + 4 * i + 3]);
-            } else {
-                a[0] = max(a[0], max(s[4 * i], s[4 * i + 1]));
-                a[1] = max(a[1], max(s[4 * i + 2], s[4 * i + 3]));
-                b[0] = max(b[0], max(s[32 + 4 * i], s[32 + 4 * i + 1]));
-                b[1] = max(b[1], max(s[32 + 4 * i + 2], s[32 + 4 * i + 3]));
-            }
+            a[0] = max(a[0], max(s[4 * i], s[4 * i + 1]));
+            a[1] = max(a[1], max(s[4 * i + 2], s[4 * i + 3]));
+            b[0] = max(b[0], max(s[32 + 4 * i], s[32 + 4 * i + 1]));
+            b[1] = max(b[1], max(s[32 + 4 * i + 2], s[32 + 4 * i + 3]));
         }
 #pragma unroll
         for (int r = 0; r < 2; ++r) mx[r] = fmaxf(static_cast<float>(a[r]) * c0, static_cast<float>(b[r]) * c1);
@@ -289,44 +246,21 @@ __device__ __forceinline__ void softmax_block(const int (&s)[64], PBlock<kHalfEx
         return col0 + 8 * i + e < valid ? static_cast<float>(s[4 * i + 2 * r + e]) * (i < 8 ? c0 : c1) - m[r] + kLog2Fp8Max
                                         : -INFINITY;
     };
-    if constexpr (kHalfExp) {
-        uint32_t sum[2] = {0u, 0u};
+    float sum[2] = {0.0f, 0.0f};
 #pragma unroll
-        for (int i = 0; i < 16; ++i)
+    for (int i = 0; i < 16; ++i)
 #pragma unroll
-            for (int r = 0; r < 2; ++r) {
-                pb.h[i][r] = ex2_h2(exponent(i, r, 0), exponent(i, r, 1));
-                sum[r] = h2_add(sum[r], pb.h[i][r]);
-            }
+        for (int e = 0; e < 4; ++e) {
+            pf[i][e] = ex2(exponent(i, e >> 1, e & 1));
+            sum[e >> 1] += pf[i][e];
+        }
 #pragma unroll
-        for (int r = 0; r < 2; ++r) l[r] = l[r] * alpha[r] + h2_sum(sum[r]);
-    } else {
-        float sum[2] = {0.0f, 0.0f};
-#pragma unroll
-        for (int i = 0; i < 16; ++i)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                pb.v[i][e] = ex2(exponent(i, e >> 1, e & 1));
-                sum[e >> 1] += pb.v[i][e];
-            }
-#pragma unroll
-        for (int r = 0; r < 2; ++r) l[r] = l[r] * alpha[r] + sum[r];
-    }
+    for (int r = 0; r < 2; ++r) l[r] = l[r] * alpha[r] + sum[r];
 }
-
-// Named barriers 1 and 2 order the two consumer warpgroups' MMA issues (FlashAttention-3's ping-pong): a warpgroup
-// issues its block's MMAs only after the other has issued its own, so one's softmax runs under the other's MMAs.
-__device__ __forceinline__ void named_sync(int id) { asm volatile("bar.sync %0, 256;\n" ::"r"(id) : "memory"); }
-__device__ __forceinline__ void named_arrive(int id) { asm volatile("bar.arrive %0, 256;\n" ::"r"(id) : "memory"); }
 #endif  // VG_SAGE_WGMMA_DEVICE
 
 #if VG_SAGE_WGMMA_HOST
-// kVariant bits: 1 ping-pong, 2 exponentials in fp16 pairs, 4 O rescaled only when a row maximum of the warp moved,
-// 8 DPX three-way integer maxima, 16 three K/Vᵀ stages instead of two.
-template <int kVariant>
 __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_constant__ Params p) {
-    constexpr bool kPingPong = kVariant & 1, kHalfExp = kVariant & 2, kLazyRescale = kVariant & 4, kMax3 = kVariant & 8;
-    constexpr int kStages = kVariant & 16 ? 3 : 2;
 #if VG_SAGE_WGMMA_DEVICE
     extern __shared__ uint8_t smem_raw[];
     const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;  // the 128-byte swizzle wants 1024-byte tiles
@@ -386,8 +320,8 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
 #pragma unroll
     for (int i = 0; i < 64; ++i) o[i] = 0.0f;
     int s[64];
-    uint32_t pa[4][4];            // P of the block in the tensor core (e4m3 A fragments)
-    PBlock<kHalfExp> pb;          // P of the next, until the tensor core is done with pa
+    uint32_t pa[4][4];  // P of the block in the tensor core (e4m3 A fragments)
+    float pf[16][4];    // P of the next, until the tensor core is done with pa
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, alpha[2];
 
     auto issue_qk = [&](int stage) {
@@ -411,38 +345,26 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     auto softmax = [&](int j) {
         const float c0 = q_scale * k_scales[2 * j], c1 = q_scale * k_scales[2 * j + 1];
         const int col0 = j * kBlock + 2 * tq;
-        if ((j + 1) * kBlock <= p.skv) softmax_block<false, kHalfExp, kMax3>(s, pb, c0, c1, col0, p.skv, m, l, alpha);
-        else softmax_block<true, kHalfExp, kMax3>(s, pb, c0, c1, col0, p.skv, m, l, alpha);
+        if ((j + 1) * kBlock <= p.skv) softmax_block<false>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
+        else softmax_block<true>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
     };
-    // ping-pong: my turn to issue (barrier 1 + cw), then the other's (1 + (1 − cw)); warpgroup 1 opens for 0
-    auto my_turn = [&] {
-        if (kPingPong) named_sync(1 + cw);
-    };
-    auto your_turn = [&](bool last) {
-        if (kPingPong && !(last && cw == 1)) named_arrive(2 - cw);  // 1's last would open a turn 0 never takes
-    };
-    if (kPingPong && cw == 1) named_arrive(1);
 
     bar_wait(q_full, 0);
     // block 0: S, softmax, P
     bar_wait(k_full(0), 0);
-    my_turn();
     issue_qk(0);
-    your_turn(false);
     wgmma_wait<0>();
     own(s);
     release(k_empty(0));
     softmax(0);
-    pack_p(pb, pa);
+    pack_p(pf, pa);
     // blocks 1 .. nk-1: S_j and P_{j-1}·V_{j-1} in flight together; softmax of S_j overlaps the P·V product
     for (int j = 1; j < nk; ++j) {
         const int st = j % kStages, pst = (j - 1) % kStages;
         bar_wait(k_full(st), (j / kStages) & 1);
-        my_turn();
         issue_qk(st);
         bar_wait(v_full(pst), ((j - 1) / kStages) & 1);
         issue_pv(pst);
-        your_turn(false);
         wgmma_wait<1>();
         own(s);
         release(k_empty(st));
@@ -451,19 +373,14 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         own(o);
         own(pa);
         release(v_empty(pst));
-        // (2^0 = 1 exactly: a row whose maximum stayed has alpha 1, and a warp with no moved row skips the FMULs)
-        if (!kLazyRescale || __any_sync(0xffffffffu, alpha[0] != 1.0f || alpha[1] != 1.0f)) {
 #pragma unroll
-            for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
-        }
-        pack_p(pb, pa);
+        for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
+        pack_p(pf, pa);
     }
     {
         const int pst = (nk - 1) % kStages;
         bar_wait(v_full(pst), ((nk - 1) / kStages) & 1);
-        my_turn();
         issue_pv(pst);
-        your_turn(true);
         wgmma_wait<0>();
         own(o);
         own(pa);
@@ -529,22 +446,6 @@ vg_status encode(CUtensorMap* map, const void* data, uint64_t cols, uint64_t row
     return VG_OK;
 }
 
-using KernelFn = void (*)(Params);
-constexpr int kVariants = 32;
-// Tuning variants (VG_SAGE_WGMMA_VARIANT, default 0; bits: see sage_attend_wgmma).
-template <int... V>
-KernelFn pick(int v, std::integer_sequence<int, V...>) {
-    KernelFn fns[] = {&sage_attend_wgmma<V>...};
-    return fns[v & (kVariants - 1)];
-}
-KernelFn kernel_variant(int v) { return pick(v, std::make_integer_sequence<int, kVariants>{}); }
-int variant() {
-    static const int v = [] {
-        const char* e = std::getenv("VG_SAGE_WGMMA_VARIANT");
-        return e ? std::atoi(e) : 0;
-    }();
-    return v;
-}
 #endif
 
 }  // namespace
@@ -577,11 +478,9 @@ bool wgmma_available(int device, std::string* why) {
 
 vg_status wgmma_prepare() {
 #if VG_SAGE_WGMMA_HOST
-    for (int v = 0; v < kVariants; ++v)
-        VG_TRY(vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel_variant(v)),
-                                                   cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
-                              "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel)"));
-    return VG_OK;
+    return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma),
+                                               cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
+                          "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel)");
 #else
     return vg::fail(VG_ERROR_NOT_SUPPORTED, "vg_sage_attention_plan_create: no wgmma kernel in this build");
 #endif
@@ -609,7 +508,7 @@ vg_status wgmma_attend(const AttendArgs& a, cudaStream_t stream) {
     p.skv_pad = static_cast<int>(a.skv_pad);
     const dim3 grid(static_cast<unsigned>((a.sq + kBlock - 1) / kBlock), static_cast<unsigned>(a.heads),
                     static_cast<unsigned>(a.batch));
-    kernel_variant(variant())<<<grid, kThreads, kSmemBytes, stream>>>(p);
+    sage_attend_wgmma<<<grid, kThreads, kSmemBytes, stream>>>(p);
     return vg::launch_check("vg_sage_attention_run (wgmma attend)");
 #else
     (void)a;

@@ -56,21 +56,7 @@ fi
 
 # Sage-style quantized attention alone (issue 13): its correctness checks (vs its own fp32 emulation and fp32 SDPA, cosine
 # at Wan's shape, K smoothing) and its benchmark against cuDNN bf16 and per-tensor FP8 at Wan 1.3B and FLUX shapes.
-if has sage && [ -n "${VG_SAGE_VARIANTS:-}" ]; then
-  # tuning: the wgmma kernel's variants (VG_SAGE_WGMMA_VARIANT), each checked and timed in its own process
-  for v in $VG_SAGE_VARIANTS; do
-    echo "== wgmma variant $v"
-    VG_SAGE_WGMMA_VARIANT=$v timeout 120 python3 native/tests/check_kernels.py --lib "$LIB" --only sage > "$OUT/sage_check_$v.log" 2>&1 || { status=1; echo "check exited $?"; }
-    grep -E "^(FAIL|correctness)|wgmma Wan" "$OUT/sage_check_$v.log"
-    VG_SAGE_WGMMA_VARIANT=$v VG_SAGE_BENCH=wgmma timeout 120 python3 tools/bench/bench_native.py --lib "$LIB" --only sage --md "$OUT/sage_results_$v.md" > "$OUT/sage_bench_$v.log" 2>&1 || status=1
-    grep -E "Sage wgmma|FP8 per-tensor" "$OUT/sage_results_$v.md" | grep "^| [wf]" || tail -5 "$OUT/sage_bench_$v.log"
-    # the fastest variant that passed its checks is what a later wanquant stage on this machine runs (/tmp survives
-    # between calls while the machine stays warm)
-    ms=$(grep "^| sage | Sage wgmma 128x128 main kernel only wan1.3B" "$OUT/sage_results_$v.md" 2>/dev/null | awk -F'|' '{print $4}' | tr -d ' ')
-    if grep -qE "^correctness: ([0-9]+)/\1 passed" "$OUT/sage_check_$v.log" && [ -n "$ms" ]; then echo "$ms $v" >> /tmp/vg_sage_variants.txt; fi
-  done
-  [ -f /tmp/vg_sage_variants.txt ] && echo "fastest passing variants (ms, variant): $(sort -n /tmp/vg_sage_variants.txt | head -3 | tr '\n' ';')"
-elif has sage; then
+if has sage; then
   python3 native/tests/sage_fragments.py | tail -1 || status=1
   python3 native/tests/check_kernels.py --lib "$LIB" --only sage > "$OUT/sage_check.log" 2>&1 || status=1
   grep -E "^(PASS|FAIL|INFO|correctness)" "$OUT/sage_check.log"; tail -3 "$OUT/sage_check.log" | grep -i -E "error|Traceback" || true
@@ -123,10 +109,6 @@ fi
 # (LINEARS/ATTENTION, see tools/bench/VisualGen.Bench/WanQuant.cs) with cosine against our bf16 and PyTorch's output,
 # then torch.compile at 480p unless WAN_QUANT_COMPILE=0.
 if has wanquant; then
-  if [ -z "${VG_SAGE_WGMMA_VARIANT:-}" ] && [ -f /tmp/vg_sage_variants.txt ]; then
-    export VG_SAGE_WGMMA_VARIANT=$(sort -n /tmp/vg_sage_variants.txt | head -1 | awk '{print $2}')
-  fi
-  echo "wanquant: Sage wgmma variant ${VG_SAGE_WGMMA_VARIANT:-0}"
   mkdir -p /tmp/py "$W" && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
   export PYTHONPATH=/tmp/py PYTHONUNBUFFERED=1 VISUALGEN_NATIVE_LIB="$PWD/$LIB" DOTNET_gcServer=1 WAN_RES=480
   rm -f "$W/io/torch_table.txt"
