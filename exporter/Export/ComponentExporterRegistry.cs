@@ -77,7 +77,12 @@ public sealed class ComponentExporterRegistry
             OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
         })
         .Register(new ComponentExporter("Mistral3ForConditionalGeneration", [""], ctx => Flux2TextEncoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
-        .Register(new ComponentExporter("Flux2Transformer2DModel", [""], ctx => Flux2Transformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("Flux2Transformer2DModel", [""], ctx => ctx.Part.Length == 0
+            ? Flux2Transformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)
+            : Flux2Transformer2D.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Part))
+        {
+            OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
+        })
         // FLUX.2's VAE: AutoencoderKL's graphs; its latent batch-norm statistics ("bn.") are the pipeline's
         .Register(new ComponentExporter(AutoencoderKLFlux2.ClassName, ["decoder", "encoder"], ctx => ctx.Part == "decoder"
             ? AutoencoderKLFlux2.TraceDecoder(ctx.ComponentDirectory, ctx.Weights)

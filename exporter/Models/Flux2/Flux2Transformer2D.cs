@@ -17,7 +17,7 @@ namespace VisualGen.Exporter.Models.Flux2;
 /// (T, H, W, L) coordinates), and guidance [batch] when guidance_embeds.
 /// Output: sample [batch, image_tokens, out_channels].
 /// </summary>
-public sealed class Flux2Transformer2D
+public sealed partial class Flux2Transformer2D
 {
     readonly FluxPosEmbed _posEmbed;
     readonly Flux2TimestepGuidanceEmbeddings _timeGuidanceEmbed;

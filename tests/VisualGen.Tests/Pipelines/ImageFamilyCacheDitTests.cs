@@ -4,14 +4,15 @@ using VisualGen.Tests.Support;
 
 namespace VisualGen.Tests.Pipelines;
 
-/// <summary>Cache-DiT through FluxPipeline and QwenImagePipeline on their fixtures: threshold 0 gives the goldens with
+/// <summary>Cache-DiT through FluxPipeline, Flux2Pipeline and QwenImagePipeline on their fixtures: threshold 0 gives the goldens with
 /// every step computed, a huge threshold caches every step after the warm-up, and Fn + Bn beyond the blocks is refused.</summary>
 public class ImageFamilyCacheDitTests
 {
     /// <param name="fn">flux1 has 1 double-stream + 2 single-stream blocks (F1B1 caches the first single-stream block);
-    /// qwenimage has 2 blocks (F1B0: block 0 always runs, block 1 is the cached middle).</param>
+    /// qwenimage has 2 blocks (F1B0: block 0 always runs, block 1 is the cached middle); flux2 is laid out as flux1.</param>
     [ConformanceTheory]
     [InlineData("flux1", 1, 1, 3)]
+    [InlineData("flux2", 1, 1, 3)]
     [InlineData("qwenimage", 1, 0, 2)]
     public void Cache_dit_through_the_pipeline(string family, int fn, int bn, int blocks)
     {

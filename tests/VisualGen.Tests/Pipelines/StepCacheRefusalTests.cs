@@ -5,24 +5,23 @@ using VisualGen.Tests.Support;
 namespace VisualGen.Tests.Pipelines;
 
 /// <summary>Families without step caches refuse a request for one instead of running it uncached as if it had been
-/// honoured (FLUX.2 and Cosmos3 used to ignore it silently).</summary>
+/// honoured (Cosmos3 used to ignore it silently); FLUX.2, which has no shipped TeaCache coefficients, asks for them.</summary>
 public class StepCacheRefusalTests
 {
     [Fact]
     public void A_request_for_a_step_cache_is_refused_naming_the_family_and_the_argument()
     {
         var plain = new GenerationRequest { Prompt = "a fox" };
-        StepCaches.RefuseIn(plain, "FLUX.2");
-        var e = Assert.Throws<GenerationException>(() => StepCaches.RefuseIn(plain with { TeaCache = new TeaCacheOptions(0.1) }, "FLUX.2"));
+        StepCaches.RefuseIn(plain, "LTX-2");
+        var e = Assert.Throws<GenerationException>(() => StepCaches.RefuseIn(plain with { TeaCache = new TeaCacheOptions(0.1) }, "LTX-2"));
         Assert.Equal("teacache_thresh", e.Parameter);
-        Assert.Contains("not implemented for FLUX.2", e.Message);
+        Assert.Contains("not implemented for LTX-2", e.Message);
         e = Assert.Throws<GenerationException>(() => StepCaches.RefuseIn(plain with { CacheDit = new CacheDitOptions() }, "Cosmos3"));
         Assert.Equal("cache_dit", e.Parameter);
         Assert.Contains("not implemented for Cosmos3", e.Message);
     }
 
     [ConformanceTheory]
-    [InlineData("flux2")]
     [InlineData("cosmos3_t2i")]
     [InlineData("cosmos3_t2v")]
     [InlineData("ltx2")]
@@ -33,5 +32,15 @@ public class StepCacheRefusalTests
         Assert.Contains("step caches (TeaCache, Cache-DiT) are not implemented", e.Message);
         e = Assert.Throws<GenerationException>(() => ConformancePipelines.Validate(family, r => r with { CacheDit = new CacheDitOptions() }));
         Assert.Equal("cache_dit", e.Parameter);
+    }
+
+    [ConformanceFact]
+    public void Flux2_takes_cache_dit_and_asks_teacache_for_its_coefficients()
+    {
+        ConformancePipelines.Validate("flux2", r => r with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 1) });
+        ConformancePipelines.Validate("flux2", r => r with { TeaCache = new TeaCacheOptions(0.1, [1.0, 0.0]) });
+        var e = Assert.Throws<GenerationException>(() => ConformancePipelines.Validate("flux2", r => r with { TeaCache = new TeaCacheOptions(0.1) }));
+        Assert.Equal("teacache_coefficients", e.Parameter);
+        Assert.Contains("no shipped TeaCache coefficients", e.Message);
     }
 }

@@ -12,6 +12,9 @@ public sealed record Flux2ModelConfig
     /// <summary>The text encoder's max_position_embeddings: the longest prompt (max_sequence_length) it takes.</summary>
     public required int TextMaxPositions { get; init; }
     public required TransformerSize Transformer { get; init; }
+    /// <summary>The transformer's blocks, double-stream then single-stream (num_layers + num_single_layers): what a
+    /// Cache-DiT split counts.</summary>
+    public required int NumBlocks { get; init; }
 
     /// <summary>num_channels_latents = in_channels // 4 (the transformer sees 2×2 patches).</summary>
     public int LatentChannels => TransformerInChannels / 4;
@@ -36,6 +39,7 @@ public sealed record Flux2ModelConfig
             GuidanceEmbeds = transformer.GetBool("guidance_embeds", true),
             Vae = vae,
             Transformer = TransformerSize.Read(transformer, mlpRatio: (int)Math.Ceiling(transformer.GetDouble("mlp_ratio", 3.0))),
+            NumBlocks = transformer.GetInt("num_layers", 8) + transformer.GetInt("num_single_layers", 48),
         };
     }
 }

@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
+using VisualGen.Pipelines.Caching;
 using VisualGen.Schedulers;
 using VisualGen.Tensors;
 using VisualGen.Tokenizers.Flux2;
@@ -113,28 +114,72 @@ public sealed class Flux2Pipeline : IGenerationPipeline
         Flux2Schedule.SetTimesteps(scheduler, steps, packed.Shape[1]);
         HostTensor? guidance = _config.GuidanceEmbeds ? HostTensor.Float32([guidanceScale], 1) : null;
 
+        var cacheLog = StepCaches.Log(r, steps);
+        // FLUX.2 has no TeaCache table: Flux2RequestRules asks for explicit coefficients
+        using IStepCache? cache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, []);
+
         _engines.BeginStage("denoise");
-        var transformer = Engine("transformer");
-        var final = DenoisingLoop.Run(scheduler, packed.Floats, (step, t, sample) =>
+        var constants = new Dictionary<string, HostTensor>
         {
-            var inputs = new Dictionary<string, HostTensor>
-            {
-                ["hidden_states"] = HostTensor.Float32(sample, packed.Shape),
-                ["encoder_hidden_states"] = promptEmbeds,
-                // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
-                ["timestep"] = HostTensor.Float32([(float)t / 1000f], 1),
-                ["img_ids"] = imageIds,
-                ["txt_ids"] = textIds,
-            };
-            if (guidance is not null) inputs["guidance"] = guidance;
-            return transformer.Run(inputs)["sample"].Floats;
-        }, progress, ct);
+            ["encoder_hidden_states"] = promptEmbeds,
+            ["img_ids"] = imageIds,
+            ["txt_ids"] = textIds,
+        };
+        if (guidance is not null) constants["guidance"] = guidance;
+        var final = DenoiseResident(scheduler, packed, constants, guidance, cache, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, packed.Shape);
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
         var image = Decode(finalLatents, h, w);
-        return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond);
+        return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond)
+        {
+            StepCache = cacheLog?.Report(),
+        };
+    }
+
+    /// <summary>
+    /// The denoising loop where the transformer computes (GPU memory on the native CUDA engine): the packed latents and
+    /// the scheduler's steps stay there, the text embedding, ids and guidance are set up once (ids stay on the host,
+    /// where the engine reads them), every step's timestep is uploaded before the loop. With a step cache the
+    /// prediction comes from it, on the same tensors. Returns the final latents on the host.
+    /// </summary>
+    float[] DenoiseResident(IScheduler scheduler, HostTensor packed, Dictionary<string, HostTensor> constants, HostTensor? guidance,
+        IStepCache? cache, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        var transformer = Engine("transformer");
+        var resident = transformer.AsResident();
+        using var text = new StepInputs(constants);
+        using var scope = new EngineTensorScope();
+        IEngineTensor? last = null;
+        try
+        {
+            var sample = scope.Own(resident.Upload(packed));
+            // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
+            var timesteps = scheduler.Timesteps.Select(t => scope.Own(resident.Upload(HostTensor.Float32([(float)t / 1000f], 1)))).ToList();
+            DenoisingLoop.Run(scheduler, sample, resident.Arithmetic, (step, t, x) =>
+            {
+                last?.Dispose();
+                var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = x, ["timestep"] = timesteps[step] };
+                return last = cache is null
+                    ? text.RunResident(transformer, perStep, "sample")
+                    : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
+                        text, perStep, x, () => TimeEmbedding((float)t / 1000f, guidance), _config.NumBlocks));
+            }, progress, ct);
+            return sample.ToHost().Floats;
+        }
+        finally
+        {
+            last?.Dispose();
+        }
+    }
+
+    /// <summary>TeaCache's compared tensor: the timestep (+ guidance) embedding (the transformer's time_embedding part).</summary>
+    float[] TimeEmbedding(float timestep, HostTensor? guidance)
+    {
+        var inputs = new Dictionary<string, HostTensor> { ["timestep"] = HostTensor.Float32([timestep], 1) };
+        if (guidance is not null) inputs["guidance"] = guidance;
+        return Engine($"transformer.{TransformerParts.TimeEmbedding}").Run(inputs)["temb"].Floats;
     }
 
     /// <summary>_get_mistral_3_small_prompt_embeds: the chat-formatted prompt padded to max_sequence_length through
