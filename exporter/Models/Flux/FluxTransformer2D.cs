@@ -2,6 +2,7 @@ using VisualGen.Exporter.Quantization;
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
+using VisualGen.Exporter.Models.Shared;
 using VisualGen.Exporter.Modules;
 
 namespace VisualGen.Exporter.Models.Flux;
@@ -80,11 +81,7 @@ public sealed partial class FluxTransformer2D
         var guidance = config.GuidanceEmbeds ? tracer.Input("guidance", TensorDType.F32, "batch") : null;
         var temb = embed.TimeGuidance(ts * 1000f, guidance is null ? null : guidance * 1000f);
         tracer.Output(temb, "temb", "batch", config.InnerDim.ToString());
-        tracer.Graph.RemoveUnused();   // the pooled text projection's weights
-        tracer.Graph.Metadata["visualgen.class"] = "FluxTransformer2DModel";
-        tracer.Graph.Metadata["visualgen.part"] = "time_embedding";
-        tracer.Graph.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
-        return tracer.Graph;
+        return TransformerPartGraph.Seal(tracer, "FluxTransformer2DModel", "time_embedding");   // drops the pooled text projection's weights
     }
 
     /// <summary>Traces the transformer of a checkpoint component folder into a graph.</summary>

@@ -1,6 +1,7 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
+using VisualGen.Exporter.Models.Shared;
 using VisualGen.Exporter.Modules;
 using VisualGen.Pipelines.Caching;
 
@@ -108,11 +109,6 @@ public sealed partial class Flux2Transformer2D
             }
             else throw new CheckpointException(componentDir, $"the FLUX.2 transformer has no part '{part}'");
         }
-        tracer.Graph.RemoveUnused();
-        tracer.Graph.Metadata["visualgen.class"] = "Flux2Transformer2DModel";
-        tracer.Graph.Metadata["visualgen.part"] = part;
-        tracer.Graph.Metadata["visualgen.guidance_embeds"] = config.GuidanceEmbeds ? "true" : "false";
-        tracer.Graph.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
-        return tracer.Graph;
+        return TransformerPartGraph.Seal(tracer, "Flux2Transformer2DModel", part, config.GuidanceEmbeds);
     }
 }

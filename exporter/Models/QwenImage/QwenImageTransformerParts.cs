@@ -1,6 +1,7 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
+using VisualGen.Exporter.Models.Shared;
 using VisualGen.Exporter.Modules;
 using VisualGen.Pipelines.Caching;
 
@@ -79,10 +80,6 @@ public sealed partial class QwenImageTransformer2DModel
             tracer.Output(model.Output(hidden, ts, Ctx()), "sample", "batch", "image_tokens", (config.PatchSize * config.PatchSize * config.OutChannelsOrIn).ToString());
         }
         else throw new CheckpointException(componentDir, $"the Qwen-Image transformer has no part '{part}'");
-        tracer.Graph.RemoveUnused();
-        tracer.Graph.Metadata["visualgen.class"] = "QwenImageTransformer2DModel";
-        tracer.Graph.Metadata["visualgen.part"] = part;
-        tracer.Graph.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
-        return tracer.Graph;
+        return TransformerPartGraph.Seal(tracer, "QwenImageTransformer2DModel", part);
     }
 }

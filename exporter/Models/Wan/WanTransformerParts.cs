@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Exporter.Graph;
+using VisualGen.Exporter.Models.Shared;
 using VisualGen.Exporter.Modules;
 using VisualGen.Pipelines.Caching;
 
@@ -89,10 +90,6 @@ public sealed partial class WanTransformer3D
             tracer.Output(model.Output(hidden, Timestep(), perTokenTimesteps), "sample", "batch", config.OutChannelsOrIn.ToString(), "frames", "height", "width");
         }
         else throw new CheckpointException(componentDir, $"the Wan transformer has no part '{part}'");
-        tracer.Graph.RemoveUnused();
-        tracer.Graph.Metadata["visualgen.class"] = "WanTransformer3DModel";
-        tracer.Graph.Metadata["visualgen.part"] = part;
-        tracer.Graph.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
-        return tracer.Graph;
+        return TransformerPartGraph.Seal(tracer, "WanTransformer3DModel", part);
     }
 }
