@@ -51,6 +51,41 @@ public partial class NativeAbiLayoutTests
         Assert.Equal(size, Marshal.SizeOf(type));
     }
 
+    /// <summary>The ctypes mirrors the device scripts use (native/python/visualgen_native.py): a mismatch there costs a
+    /// GPU call to find.</summary>
+    [Theory]
+    [MemberData(nameof(Structs))]
+    public void The_python_ctypes_struct_matches_the_header(string className, string cName)
+    {
+        var python = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "native", "python", "visualgen_native.py"));
+        var m = Regex.Match(python, @"class\s+" + className + @"\(C\.Structure\):\s*_fields_\s*=\s*\[(?<body>[^\]]*)\]");
+        if (!m.Success)
+        {
+            Assert.True(className == nameof(NativeMethods.DeviceInfo), $"visualgen_native.py has no ctypes struct {className}");
+            return;   // the one struct the scripts do not use
+        }
+        var mine = new List<(string Name, long Offset)>();
+        long offset = 0, align = 1;
+        foreach (Match f in Regex.Matches(m.Groups["body"].Value, @"\(""(?<name>\w+)"",\s*C\.(?<type>c_\w+)(?:\s*\*\s*(?<n>\d+))?\)"))
+        {
+            long elem = f.Groups["type"].Value switch
+            {
+                "c_char" or "c_uint8" or "c_int8" or "c_byte" or "c_ubyte" => 1,
+                "c_int32" or "c_uint32" or "c_int" or "c_float" => 4,
+                "c_int64" or "c_uint64" or "c_size_t" or "c_void_p" or "c_double" => 8,
+                var t => throw new InvalidOperationException($"{className}: unknown ctypes type {t}"),
+            };
+            offset = (offset + elem - 1) / elem * elem;
+            mine.Add((f.Groups["name"].Value, offset));
+            offset += elem * (f.Groups["n"].Success ? long.Parse(f.Groups["n"].Value) : 1);
+            align = Math.Max(align, elem);
+        }
+        var header = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "native", "include", "visualgen_native.h"));
+        var (fields, size) = Layout(header, cName);
+        Assert.Equal(fields, mine);
+        Assert.Equal(size, (offset + align - 1) / align * align);
+    }
+
     [Fact]
     public void The_layout_rules_agree_with_a_hand_computed_struct()
     {
