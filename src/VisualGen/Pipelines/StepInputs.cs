@@ -13,22 +13,20 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
 {
     readonly Dictionary<(IEngine Engine, string Name), IEngineTensor> _resident = [];
 
-    /// <summary>Runs <paramref name="engine"/> on the constant inputs plus <paramref name="perStep"/>; returns <paramref name="output"/> on the host.
-    /// <paramref name="withConstants"/> false runs it on <paramref name="perStep"/> alone (a part of a model that takes none of them).</summary>
-    public HostTensor Run(IEngine engine, IReadOnlyDictionary<string, HostTensor> perStep, string output, bool withConstants = true)
+    /// <summary>Runs <paramref name="engine"/> on the constant inputs plus <paramref name="perStep"/>; returns <paramref name="output"/> on the host.</summary>
+    public HostTensor Run(IEngine engine, IReadOnlyDictionary<string, HostTensor> perStep, string output)
     {
         var resident = engine.AsResident();
         using var uploads = new EngineTensorScope();
         var inputs = perStep.ToDictionary(kv => kv.Key, kv => (IEngineTensor)uploads.Own(resident.Upload(kv.Value)));
-        using var result = Invoke(engine, resident, inputs, output, withConstants);
+        using var result = Invoke(engine, resident, inputs, output);
         return result.ToHost();
     }
 
-    /// <summary>Runs <paramref name="engine"/> on the constant inputs (unless <paramref name="withConstants"/> is false) plus
-    /// <paramref name="perStep"/>, all where it computes; returns <paramref name="output"/> there (the caller disposes it).
-    /// Nothing crosses to the host.</summary>
-    public IEngineTensor RunResident(IEngine engine, IReadOnlyDictionary<string, IEngineTensor> perStep, string output, bool withConstants = true) =>
-        Invoke(engine, engine.AsResident(), perStep, output, withConstants);
+    /// <summary>Runs <paramref name="engine"/> on the constant inputs plus <paramref name="perStep"/>, all where it
+    /// computes; returns <paramref name="output"/> there (the caller disposes it). Nothing crosses to the host.</summary>
+    public IEngineTensor RunResident(IEngine engine, IReadOnlyDictionary<string, IEngineTensor> perStep, string output) =>
+        Invoke(engine, engine.AsResident(), perStep, output);
 
     /// <summary>The constant input <paramref name="name"/> where <paramref name="engine"/> computes (uploaded on first use,
     /// owned by this object), or null when it is not one of the constants.</summary>
@@ -44,11 +42,10 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
         return t;
     }
 
-    IEngineTensor Invoke(IEngine engine, IResidentEngine resident, IReadOnlyDictionary<string, IEngineTensor> perStep, string output, bool withConstants)
+    IEngineTensor Invoke(IEngine engine, IResidentEngine resident, IReadOnlyDictionary<string, IEngineTensor> perStep, string output)
     {
         var inputs = new Dictionary<string, IEngineTensor>(perStep);
-        if (withConstants)
-            foreach (var name in constant.Keys) inputs[name] = Resident(engine, name)!;
+        foreach (var name in constant.Keys) inputs[name] = Resident(engine, name)!;
         return resident.RunResident(inputs, output);
     }
 

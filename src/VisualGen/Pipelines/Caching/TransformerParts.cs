@@ -1,4 +1,6 @@
 using System.Globalization;
+using VisualGen.Engines;
+using VisualGen.Tensors;
 
 namespace VisualGen.Pipelines.Caching;
 
@@ -35,4 +37,14 @@ public static class TransformerParts
     /// <summary>Whether <paramref name="part"/> is one of the on-demand parts of a transformer with <paramref name="blocks"/> blocks.</summary>
     public static bool IsPart(string part, int blocks) =>
         part is TimeEmbedding or Embed or Output || (TryParseBlocks(part, out _, out int to) && to <= blocks);
+
+    /// <summary>TeaCache's compared tensor of the image DiTs (FLUX.1, FLUX.2, Qwen-Image): their time_embedding part
+    /// (<paramref name="part"/>) on the step's timestep as the pipelines pass it (t / 1000) and the guidance where the
+    /// model embeds one, run on the host (a few thousand values).</summary>
+    public static float[] HostTimeEmbedding(IEngine part, float timestep, HostTensor? guidance = null)
+    {
+        var inputs = new Dictionary<string, HostTensor> { ["timestep"] = HostTensor.Float32([timestep], 1) };
+        if (guidance is not null) inputs["guidance"] = guidance;
+        return part.Run(inputs)["temb"].Floats;
+    }
 }

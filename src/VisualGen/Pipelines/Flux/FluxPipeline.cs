@@ -134,14 +134,6 @@ public sealed class FluxPipeline : IGenerationPipeline
         };
     }
 
-    /// <summary>TeaCache's compared tensor: the timestep (+ guidance) embedding (the transformer's time_embedding part).</summary>
-    float[] TimeEmbedding(HostTensor timestep, HostTensor? guidance)
-    {
-        var inputs = new Dictionary<string, HostTensor> { ["timestep"] = timestep };
-        if (guidance is not null) inputs["guidance"] = guidance;
-        return Engine($"transformer.{TransformerParts.TimeEmbedding}").Run(inputs)["temb"].Floats;
-    }
-
     /// <summary>encode_prompt: CLIP's pooled output and T5's last hidden state (no attention mask), and text_ids.</summary>
     FluxPromptEmbeds EncodePrompt(FluxT5PromptTokenizer t5, string prompt)
     {
@@ -203,7 +195,7 @@ public sealed class FluxPipeline : IGenerationPipeline
                 last?.Dispose();
                 last = null;
                 var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = x, ["timestep"] = timesteps[step] };
-                var temb = new Lazy<float[]>(() => TimeEmbedding(HostTensor.Float32([(float)t / 1000f], 1), guidance));
+                var temb = new Lazy<float[]>(() => TransformerParts.HostTimeEmbedding(Engine($"transformer.{TransformerParts.TimeEmbedding}"), (float)t / 1000f, guidance));
                 IEngineTensor Branch(StepInputs text, IStepCache? cache) => cache is null
                     ? text.RunResident(transformer, perStep, "sample")
                     : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),

@@ -126,7 +126,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
             ["txt_ids"] = textIds,
         };
         if (guidance is not null) constants["guidance"] = guidance;
-        var final = DenoiseResident(scheduler, packed, constants, guidance, cache, progress, ct);
+        var final = DenoiseResident(scheduler, packed, constants, cache, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, packed.Shape);
         _engines.BeginStage("decode");
@@ -144,8 +144,8 @@ public sealed class Flux2Pipeline : IGenerationPipeline
     /// where the engine reads them), every step's timestep is uploaded before the loop. With a step cache the
     /// prediction comes from it, on the same tensors. Returns the final latents on the host.
     /// </summary>
-    float[] DenoiseResident(IScheduler scheduler, HostTensor packed, Dictionary<string, HostTensor> constants, HostTensor? guidance,
-        IStepCache? cache, IProgress<GenerationProgress>? progress, CancellationToken ct)
+    float[] DenoiseResident(IScheduler scheduler, HostTensor packed, Dictionary<string, HostTensor> constants, IStepCache? cache,
+        IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var transformer = Engine("transformer");
         var resident = transformer.AsResident();
@@ -164,7 +164,8 @@ public sealed class Flux2Pipeline : IGenerationPipeline
                 return last = cache is null
                     ? text.RunResident(transformer, perStep, "sample")
                     : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
-                        text, perStep, x, () => TimeEmbedding((float)t / 1000f, guidance), _config.NumBlocks));
+                        text, perStep, x, () => TransformerParts.HostTimeEmbedding(Engine($"transformer.{TransformerParts.TimeEmbedding}"),
+                            (float)t / 1000f, constants.GetValueOrDefault("guidance")), _config.NumBlocks));
             }, progress, ct);
             return sample.ToHost().Floats;
         }
@@ -172,14 +173,6 @@ public sealed class Flux2Pipeline : IGenerationPipeline
         {
             last?.Dispose();
         }
-    }
-
-    /// <summary>TeaCache's compared tensor: the timestep (+ guidance) embedding (the transformer's time_embedding part).</summary>
-    float[] TimeEmbedding(float timestep, HostTensor? guidance)
-    {
-        var inputs = new Dictionary<string, HostTensor> { ["timestep"] = HostTensor.Float32([timestep], 1) };
-        if (guidance is not null) inputs["guidance"] = guidance;
-        return Engine($"transformer.{TransformerParts.TimeEmbedding}").Run(inputs)["temb"].Floats;
     }
 
     /// <summary>_get_mistral_3_small_prompt_embeds: the chat-formatted prompt padded to max_sequence_length through

@@ -210,8 +210,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
                 last = null;
                 if (hidden is not null) for (int b = 0; b < 2; b++) math.Copy(hidden, b * n, x, 0, n);
                 var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = hidden ?? x, ["timestep"] = timesteps[step] };
-                var temb = new Lazy<float[]>(() => Engine($"transformer.{TransformerParts.TimeEmbedding}")
-                    .Run(new Dictionary<string, HostTensor> { ["timestep"] = HostTensor.Float32([(float)t / 1000f], 1) })["temb"].Floats);
+                var temb = new Lazy<float[]>(() => TransformerParts.HostTimeEmbedding(Engine($"transformer.{TransformerParts.TimeEmbedding}"), (float)t / 1000f));
                 IEngineTensor Branch(StepInputs text, IStepCache? cache) => cache is null
                     ? text.RunResident(transformer, perStep, "sample")
                     : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
