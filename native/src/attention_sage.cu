@@ -346,7 +346,7 @@ __global__ void __launch_bounds__(128) sage_quantize_v(const __nv_bfloat16* __re
 // and V's rows (the k index of B) are stored in the same permuted order by sage_quantize_v, so Σ_k A(m, k)·B(k, n)
 // pairs every probability with its own key's value row.
 
-__device__ __forceinline__ uint32_t smem_u32(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+using vg::sage::smem_u32;
 
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem_u32(smem)), "l"(gmem) : "memory");
@@ -379,7 +379,6 @@ __device__ __forceinline__ void mma_e4m3(float c[4], const uint32_t a[4], uint32
     __trap();  // unreachable: plan creation refuses builds without the instruction
 #endif
 }
-
 
 using vg::sage::ex2;
 using vg::sage::fp8x2;

@@ -81,7 +81,6 @@ struct Params {
 #endif
 
 #if VG_SAGE_WGMMA_DEVICE
-__device__ __forceinline__ uint32_t smem_u32(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
 
 // ---- mbarriers and the tensor copy --------------------------------------------------------------------------------
 __device__ __forceinline__ void bar_init(uint32_t bar, uint32_t count) {

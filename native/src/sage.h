@@ -41,6 +41,7 @@ vg_status wgmma_attend(const AttendArgs& a, cudaStream_t stream);
 
 #ifdef __CUDACC__
 // Device helpers of both main kernels.
+__device__ __forceinline__ uint32_t smem_u32(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
 __device__ __forceinline__ float ex2(float x) {
     float y;
     asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));  // 2^-inf = +0
