@@ -26,6 +26,10 @@ public sealed class CudaBackend : IEngineBackend
     /// <summary>Under <see cref="AttentionPrecision.Sage"/>, cross-attention (keys and values of another length than the
     /// queries, e.g. a DiT's text tokens) runs Sage-style too; otherwise it runs bf16, as under FP8.</summary>
     public bool SageCrossAttention { get; init; }
+    /// <summary>Per-tensor FP8 linears sum their products in the tensor core's FP8 accumulator for the whole K loop
+    /// (cuBLASLt's FAST_ACCUM) instead of promoting partial sums to fp32. Not part of the cache key (chosen when a
+    /// shape is planned).</summary>
+    public bool Fp8FastAccumulation { get; init; }
     /// <summary>Lines of what the last build did (fusions, tuning), for logs.</summary>
     public List<string> BuildLog { get; } = [];
 
@@ -134,6 +138,6 @@ public sealed class CudaBackend : IEngineBackend
     public CudaEngine LoadEngine(string entryDirectory, EngineManifest manifest)
     {
         var (g, algos) = PlanFile.Read(entryDirectory);
-        return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex, Attention, SageCrossAttention);
+        return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex, Attention, SageCrossAttention, Fp8FastAccumulation);
     }
 }

@@ -402,6 +402,10 @@ typedef struct vg_fp8_gemm_desc {
     int64_t m, n, k;
     vg_fp8_scaling scaling;
     vg_epilogue epilogue;
+    /* VG_FP8_SCALING_TENSOR only: 1 = sum the products in the tensor core's own FP8 accumulator for the whole K loop
+     * (cuBLASLt's FAST_ACCUM, as TensorRT-LLM's and vLLM's FP8 linears do), 0 = promote partial sums to fp32 every few
+     * K steps (slower, closer to an fp32 reference). Block scaling always promotes. */
+    int32_t fast_accumulation;
 } vg_fp8_gemm_desc;
 
 typedef struct vg_fp8_gemm_plan_t* vg_fp8_gemm_plan;

@@ -42,7 +42,7 @@ class GemmDesc(C.Structure):
 
 class Fp8GemmDesc(C.Structure):
     _fields_ = [("struct_size", C.c_uint32), ("m", C.c_int64), ("n", C.c_int64), ("k", C.c_int64),
-                ("scaling", C.c_int32), ("epilogue", C.c_int32)]
+                ("scaling", C.c_int32), ("epilogue", C.c_int32), ("fast_accumulation", C.c_int32)]
 
 
 class AttentionDesc(C.Structure):
@@ -307,8 +307,8 @@ class Native:
         self.call("vg_quantize_fp8_groups", ptr(x), dtype_of(x), rows, cols, padded_rows or rows, ptr(out), ptr(scales),
                   C.c_void_p(stream))
 
-    def fp8_gemm_plan(self, m, n, k, scaling=FP8_SCALING_TENSOR, epilogue=EPI_NONE):
-        d = Fp8GemmDesc(C.sizeof(Fp8GemmDesc), m, n, k, scaling, epilogue)
+    def fp8_gemm_plan(self, m, n, k, scaling=FP8_SCALING_TENSOR, epilogue=EPI_NONE, fast_accumulation=False):
+        d = Fp8GemmDesc(C.sizeof(Fp8GemmDesc), m, n, k, scaling, epilogue, int(fast_accumulation))
         p = C.c_void_p()
         self.call("vg_fp8_gemm_plan_create", self.ctx, C.byref(d), C.byref(p))
         return p

@@ -34,6 +34,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "internal.h"
@@ -196,12 +197,25 @@ __device__ __forceinline__ void pack_p(const float (&p)[16][4], uint32_t (&pa)[4
     }
 }
 
+// 2^y on the FMA pipe (FlashAttention-4's way around the MUFU unit, whose 16 exponentials per clock per SM bound
+// this kernel as much as the tensor core does): y = j + f with j = round(y) (the 1.5 · 2^23 trick again) and
+// f in [-0.5, 0.5]; 2^f by a degree-2 minimax polynomial (relative error 1.7e-3, far under e4m3's 6.25% rounding
+// step); j added to the exponent field. y below -126 is clamped (2^-126 is 0 in e4m3 anyway).
+__device__ __forceinline__ float ex2_poly(float y) {
+    y = fmaxf(y, -126.0f);
+    const float t = y + kMagicF;
+    const float f = y - (t - kMagicF);
+    const float p = fmaf(fmaf(0.23842893f, f, 0.70344818f), f, 1.00044316f);
+    return __int_as_float(__float_as_int(p) + (__float_as_int(t) << 23));
+}
+
 // The online softmax of one key block for this thread's two rows (r = 0: row g, r = 1: row g + 8).
 // s: the block's int32 scores; c0, c1: their scales (query scale · key scale, in the log2 domain) for keys 0-63 and
 // 64-127 of the block. Writes P = 448 · 2^(score − m_new), updates m and this thread's part of l (the sum of 448 · P),
 // and returns 2^(m_old − m_new), the factor O must be scaled by. Masked: keys from `valid` on (the last block) get
 // P = 0 and take no part in the maximum.
-template <bool kMasked>
+// kEmu: of the 16 accumulator tiles, how many take their exponentials from ex2_poly (0, 2, 4 or 8; unmasked blocks).
+template <bool kMasked, int kEmu>
 __device__ __forceinline__ void softmax_block(const int (&s)[64], float (&pf)[16][4], float c0, float c1, int col0, int valid,
                                               float (&m)[2], float (&l)[2], float (&alpha)[2]) {
     float mx[2];
@@ -250,7 +264,9 @@ __device__ __forceinline__ void softmax_block(const int (&s)[64], float (&pf)[16
     for (int i = 0; i < 16; ++i)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            pf[i][e] = ex2(exponent(i, e >> 1, e & 1));
+            constexpr int kEvery = kEmu ? 16 / kEmu : 1;
+            if (!kMasked && kEmu && i % kEvery == kEvery - 1) pf[i][e] = ex2_poly(exponent(i, e >> 1, e & 1));
+            else pf[i][e] = ex2(exponent(i, e >> 1, e & 1));
             sum[e >> 1] += pf[i][e];
         }
 #pragma unroll
@@ -259,6 +275,7 @@ __device__ __forceinline__ void softmax_block(const int (&s)[64], float (&pf)[16
 #endif  // VG_SAGE_WGMMA_DEVICE
 
 #if VG_SAGE_WGMMA_HOST
+template <int kEmu>
 __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_constant__ Params p) {
 #if VG_SAGE_WGMMA_DEVICE
     extern __shared__ uint8_t smem_raw[];
@@ -344,8 +361,8 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     auto softmax = [&](int j) {
         const float c0 = q_scale * k_scales[2 * j], c1 = q_scale * k_scales[2 * j + 1];
         const int col0 = j * kBlock + 2 * tq;
-        if ((j + 1) * kBlock <= p.skv) softmax_block<false>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
-        else softmax_block<true>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
+        if ((j + 1) * kBlock <= p.skv) softmax_block<false, kEmu>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
+        else softmax_block<true, kEmu>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
     };
 
     bar_wait(q_full, 0);
@@ -412,6 +429,21 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
 #endif  // VG_SAGE_WGMMA_HOST
 
 #if VG_SAGE_WGMMA_HOST
+// Tuning (stop 25): VG_SAGE_EXP_EMU = 0, 2, 4 or 8 tiles of 16 with polynomial exponentials (default 0).
+using KernelFn = void (*)(Params);
+KernelFn kernel_for_emu() {
+    static const int emu = [] {
+        const char* e = std::getenv("VG_SAGE_EXP_EMU");
+        return e ? std::atoi(e) : 0;
+    }();
+    switch (emu) {
+        case 2: return &sage_attend_wgmma<2>;
+        case 4: return &sage_attend_wgmma<4>;
+        case 8: return &sage_attend_wgmma<8>;
+        default: return &sage_attend_wgmma<0>;
+    }
+}
+
 using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*, const cuuint64_t*,
                                  const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
                                  CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
@@ -477,7 +509,7 @@ bool wgmma_available(int device, std::string* why) {
 
 vg_status wgmma_prepare() {
 #if VG_SAGE_WGMMA_HOST
-    return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma),
+    return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel_for_emu()),
                                                cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
                           "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel)");
 #else
@@ -507,7 +539,7 @@ vg_status wgmma_attend(const AttendArgs& a, cudaStream_t stream) {
     p.skv_pad = static_cast<int>(a.skv_pad);
     const dim3 grid(static_cast<unsigned>((a.sq + kBlock - 1) / kBlock), static_cast<unsigned>(a.heads),
                     static_cast<unsigned>(a.batch));
-    sage_attend_wgmma<<<grid, kThreads, kSmemBytes, stream>>>(p);
+    kernel_for_emu()<<<grid, kThreads, kSmemBytes, stream>>>(p);
     return vg::launch_check("vg_sage_attention_run (wgmma attend)");
 #else
     (void)a;

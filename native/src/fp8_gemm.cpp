@@ -45,6 +45,9 @@ vg_status validate(const vg_fp8_gemm_desc* d, const char* fn) {
         return bad("block scaling needs k and n multiples of 128 and m a multiple of 4 (pad the rows; got m " +
                    std::to_string(d->m) + ", n " + std::to_string(d->n) + ", k " + std::to_string(d->k) + ")");
     if (d->epilogue < VG_EPILOGUE_NONE || d->epilogue > VG_EPILOGUE_BIAS_GELU_TANH) return bad("epilogue is not a vg_epilogue");
+    if (d->fast_accumulation != 0 && d->fast_accumulation != 1) return bad("fast_accumulation must be 0 or 1");
+    if (d->fast_accumulation && d->scaling != VG_FP8_SCALING_TENSOR)
+        return bad("fast_accumulation is for per-tensor scaling only (block scales are applied at each promotion to fp32)");
     return VG_OK;
 }
 
@@ -61,6 +64,8 @@ vg_status create(vg_fp8_gemm_plan p, const char* fn) {
         VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &wmode, sizeof(wmode)), fn));
         VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &amode, sizeof(amode)), fn));
     }
+    const int8_t fast = d.fast_accumulation ? 1 : 0;
+    VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof(fast)), fn));
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_DEFAULT;
     switch (d.epilogue) {
         case VG_EPILOGUE_BIAS: epi = CUBLASLT_EPILOGUE_BIAS; break;

@@ -289,17 +289,18 @@ def check_quant(vg):
         vg.quantize_fp8_tensor(a, aq, a_scale)
         has_bias = epi in (vgn.EPI_BIAS, vgn.EPI_BIAS_GELU)
         bias = rnd(n) if has_bias else None
-        plan = vg.fp8_gemm_plan(m, n, k, vgn.FP8_SCALING_TENSOR, epi)
-        out = poison(m, n)
-        vg.fp8_gemm_run(plan, aq, a_scale, wq, w_scale, bias, out, ws)
-        torch.cuda.synchronize()
         ref = (aq.float().double() * a_scale[0].double()) @ (wq.float().double() * w_scale[0].double()).t()
         if has_bias:
             ref = ref + bias.double()
         if epi == vgn.EPI_BIAS_GELU:
             ref = gelu_tanh(ref)
-        record_gemm(f"fp8 gemm per-tensor m{m} n{n} k{k} epi{epi} (vs fp64 on dequantized operands)", out, ref)
-        vg.call("vg_fp8_gemm_plan_destroy", plan)
+        for fast in (False, True):  # fp32-promoted sums, then the tensor core's own accumulator (FAST_ACCUM)
+            plan = vg.fp8_gemm_plan(m, n, k, vgn.FP8_SCALING_TENSOR, epi, fast_accumulation=fast)
+            out = poison(m, n)
+            vg.fp8_gemm_run(plan, aq, a_scale, wq, w_scale, bias, out, ws)
+            torch.cuda.synchronize()
+            record_gemm(f"fp8 gemm per-tensor{' fast-accum' if fast else ''} m{m} n{n} k{k} epi{epi} (vs fp64 on dequantized operands)", out, ref)
+            vg.call("vg_fp8_gemm_plan_destroy", plan)
 
     # FP8 GEMM, 1x128 activation groups x 128x128 weight blocks (K/128 = 70 checks the weight scales' row padding)
     for m, n, k in [(517, 1536, 1536), (256, 8960, 1536), (1024, 1536, 8960)]:
@@ -323,6 +324,8 @@ def check_quant(vg):
         vg.call("vg_fp8_gemm_plan_destroy", plan)
     expect_error("fp8 gemm k % 16 rejected", lambda: vg.fp8_gemm_plan(64, 64, 40), 1)
     expect_error("fp8 gemm block scaling with m % 4 rejected", lambda: vg.fp8_gemm_plan(130, 128, 128, vgn.FP8_SCALING_BLOCK128), 1)
+    expect_error("fp8 gemm fast accumulation with block scaling rejected",
+                 lambda: vg.fp8_gemm_plan(128, 128, 128, vgn.FP8_SCALING_BLOCK128, fast_accumulation=True), 1)
 
     # NVFP4 unpack, bit-exact against a Python reference (low nibble first, E2M1, e4m3 block scale * scale_2)
     table = torch.tensor([0, .5, 1, 1.5, 2, 3, 4, 6, 0, -.5, -1, -1.5, -2, -3, -4, -6], device=dev)

@@ -111,12 +111,14 @@ def bench_fp8_gemm(vg):
         wq = e4m3(w.float() / w_scale[0])
         q_ms = bench(lambda: vg.quantize_fp8_tensor(a, aq, a_scale))
         add("fp8gemm", f"quantize activation per tensor [{M},{K}]", q_ms, 3 * M * K * 1e3, "GB/s")
-        plan = vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_TENSOR)
-        ms = bench(lambda: vg.fp8_gemm_run(plan, aq, a_scale, wq, w_scale, None, out, ws))
-        add("fp8gemm", f"fp8 per-tensor {name}", ms, flops, "TFLOP/s", bf16_ms)
-        err = ((out[:256].double() - ref).norm() / ref.norm()).item()
-        print(f"  check fp8 per-tensor vs bf16 operands: rel err {err:.2e} (e4m3 rounding of both operands)")
-        vg.call("vg_fp8_gemm_plan_destroy", plan)
+        # fp32-promoted accumulation, then the tensor core's own accumulator (FAST_ACCUM): rate and the error it adds
+        for fast, label in ((False, "fp8 per-tensor"), (True, "fp8 per-tensor fast-accum")):
+            plan = vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_TENSOR, fast_accumulation=fast)
+            ms = bench(lambda: vg.fp8_gemm_run(plan, aq, a_scale, wq, w_scale, None, out, ws))
+            add("fp8gemm", f"{label} {name}", ms, flops, "TFLOP/s", bf16_ms)
+            err = ((out[:256].double() - ref).norm() / ref.norm()).item()
+            print(f"  check {label} {name} vs bf16 operands: rel err {err:.2e} (e4m3 rounding of both operands)")
+            vg.call("vg_fp8_gemm_plan_destroy", plan)
 
         # 1x128 activation groups x 128x128 weight blocks
         kb, kb4 = K // 128, (K // 128 + 3) // 4 * 4

@@ -19,6 +19,7 @@ internal static unsafe partial class NativeMethods
         public long M, N, K;
         public int Scaling;
         public int Epilogue;
+        public int FastAccumulation;
     }
 
     [DllImport(Library)] public static extern int vg_quantize_fp8_tensor(IntPtr x, int xDType, long count, IntPtr staticScale, IntPtr o,

@@ -39,12 +39,12 @@ public sealed class CudaEngine : IResidentEngine
     public double WeightBytes { get; }
 
     internal CudaEngine(OpGraph graph, Dictionary<string, byte[]> algorithms, EngineManifest manifest, long bf16MinRows = 64, int device = 0,
-        AttentionPrecision attention = AttentionPrecision.Bf16, bool sageCrossAttention = false)
+        AttentionPrecision attention = AttentionPrecision.Bf16, bool sageCrossAttention = false, bool fp8FastAccumulation = false)
     {
         var clock = Stopwatch.StartNew();
         _graph = graph;
         Manifest = manifest;
-        _res = new EngineResources(device) { Bf16MinRows = bf16MinRows, Attention = attention, SageCrossAttention = sageCrossAttention };
+        _res = new EngineResources(device) { Bf16MinRows = bf16MinRows, Attention = attention, SageCrossAttention = sageCrossAttention, Fp8FastAccumulation = fp8FastAccumulation };
         try
         {
             foreach (var kv in algorithms) _res.Algorithms[kv.Key] = kv.Value;

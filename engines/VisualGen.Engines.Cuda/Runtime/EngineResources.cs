@@ -76,6 +76,8 @@ internal sealed unsafe partial class EngineResources : IDisposable
     public AttentionPrecision Attention { get; init; }
     /// <summary>Cross-attention runs Sage-style too under <see cref="AttentionPrecision.Sage"/>.</summary>
     public bool SageCrossAttention { get; init; }
+    /// <summary>Per-tensor FP8 GEMMs accumulate in the tensor core's FP8 accumulator (cuBLASLt FAST_ACCUM).</summary>
+    public bool Fp8FastAccumulation { get; init; }
     /// <summary>Queries per CTA of the Sage kernel (64 or 128; 0 = the library's default, 64).</summary>
     public int SageBlockQ { get; init; }
     /// <summary>Keys per main-loop step of the Sage kernel (64 or 128; 0 = the library's default, 64).</summary>

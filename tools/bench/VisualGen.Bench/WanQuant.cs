@@ -40,11 +40,14 @@ static class WanQuant
                 Console.Error.WriteLine($"wan-quant: variant '{variant}' is not LINEARS/ATTENTION (attention one of {string.Join(", ", Enum.GetNames<AttentionPrecision>())}, or sage+cross)");
                 return 2;
             }
-            QuantizationConfig? quant = parts[0].Equals("bf16", StringComparison.OrdinalIgnoreCase) ? null : new QuantizationConfig(QuantAlgo.Parse(parts[0], "variant"), []);
+            // "fp8+fast": per-tensor FP8 linears with the tensor core's own accumulator (CudaBackend.Fp8FastAccumulation)
+            bool fast = parts[0].EndsWith("+fast", StringComparison.OrdinalIgnoreCase);
+            string linears = fast ? parts[0][..^5] : parts[0];
+            QuantizationConfig? quant = linears.Equals("bf16", StringComparison.OrdinalIgnoreCase) ? null : new QuantizationConfig(QuantAlgo.Parse(linears, "variant"), []);
             try
             {
                 var clock = Stopwatch.StartNew();
-                using var provider = new EngineProvider(new EngineCache(cacheDir), new CudaBackend { Attention = attention, SageCrossAttention = cross }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
+                using var provider = new EngineProvider(new EngineCache(cacheDir), new CudaBackend { Attention = attention, SageCrossAttention = cross, Fp8FastAccumulation = fast }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
                 {
                     Precision = "bf16",
                     Profiles = inputs.ToDictionary(kv => kv.Key, kv => new ShapeProfile(kv.Value.Shape, kv.Value.Shape, kv.Value.Shape)),
