@@ -197,25 +197,13 @@ __device__ __forceinline__ void pack_p(const float (&p)[16][4], uint32_t (&pa)[4
     }
 }
 
-// 2^y on the FMA pipe (FlashAttention-4's way around the MUFU unit, whose 16 exponentials per clock per SM bound
-// this kernel as much as the tensor core does): y = j + f with j = round(y) (the 1.5 · 2^23 trick again) and
-// f in [-0.5, 0.5]; 2^f by a degree-2 minimax polynomial (relative error 1.7e-3, far under e4m3's 6.25% rounding
-// step); j added to the exponent field. y below -126 is clamped (2^-126 is 0 in e4m3 anyway).
-__device__ __forceinline__ float ex2_poly(float y) {
-    y = fmaxf(y, -126.0f);
-    const float t = y + kMagicF;
-    const float f = y - (t - kMagicF);
-    const float p = fmaf(fmaf(0.23842893f, f, 0.70344818f), f, 1.00044316f);
-    return __int_as_float(__float_as_int(p) + (__float_as_int(t) << 23));
-}
-
 // The online softmax of one key block for this thread's two rows (r = 0: row g, r = 1: row g + 8).
 // s: the block's int32 scores; c0, c1: their scales (query scale · key scale, in the log2 domain) for keys 0-63 and
 // 64-127 of the block. Writes P = 448 · 2^(score − m_new), updates m and this thread's part of l (the sum of 448 · P),
 // and returns 2^(m_old − m_new), the factor O must be scaled by. Masked: keys from `valid` on (the last block) get
 // P = 0 and take no part in the maximum.
-// kEmu: of the 16 accumulator tiles, how many take their exponentials from ex2_poly (0, 2, 4 or 8; unmasked blocks).
-template <bool kMasked, int kEmu>
+// kVar bit 1 (tuning): the row sums in four partial sums each (shorter FADD chains).
+template <bool kMasked, int kVar>
 __device__ __forceinline__ void softmax_block(const int (&s)[64], float (&pf)[16][4], float c0, float c1, int col0, int valid,
                                               float (&m)[2], float (&l)[2], float (&alpha)[2]) {
     float mx[2];
@@ -259,23 +247,28 @@ __device__ __forceinline__ void softmax_block(const int (&s)[64], float (&pf)[16
         return col0 + 8 * i + e < valid ? static_cast<float>(s[4 * i + 2 * r + e]) * (i < 8 ? c0 : c1) - m[r] + kLog2Fp8Max
                                         : -INFINITY;
     };
-    float sum[2] = {0.0f, 0.0f};
+    constexpr int kParts = kVar & 1 ? 4 : 1;
+    float sum[2][kParts] = {};
 #pragma unroll
     for (int i = 0; i < 16; ++i)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            constexpr int kEvery = kEmu ? 16 / kEmu : 1;
-            if (!kMasked && kEmu && i % kEvery == kEvery - 1) pf[i][e] = ex2_poly(exponent(i, e >> 1, e & 1));
-            else pf[i][e] = ex2(exponent(i, e >> 1, e & 1));
-            sum[e >> 1] += pf[i][e];
+            pf[i][e] = ex2(exponent(i, e >> 1, e & 1));
+            sum[e >> 1][i % kParts] += pf[i][e];
         }
 #pragma unroll
-    for (int r = 0; r < 2; ++r) l[r] = l[r] * alpha[r] + sum[r];
+    for (int r = 0; r < 2; ++r) {
+        float t = sum[r][0];
+#pragma unroll
+        for (int k = 1; k < kParts; ++k) t += sum[r][k];
+        l[r] = l[r] * alpha[r] + t;
+    }
 }
 #endif  // VG_SAGE_WGMMA_DEVICE
 
 #if VG_SAGE_WGMMA_HOST
-template <int kEmu>
+// kVar (tuning, stop 25): bit 1 four partial row sums; bit 2 the next block's key scales loaded before the waits.
+template <int kVar>
 __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_constant__ Params p) {
 #if VG_SAGE_WGMMA_DEVICE
     extern __shared__ uint8_t smem_raw[];
@@ -358,11 +351,11 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         __syncwarp();
         if (lane == 0) bar_arrive(bar);
     };
-    auto softmax = [&](int j) {
-        const float c0 = q_scale * k_scales[2 * j], c1 = q_scale * k_scales[2 * j + 1];
+    auto softmax = [&](int j, float2 ks) {
+        const float c0 = q_scale * ks.x, c1 = q_scale * ks.y;
         const int col0 = j * kBlock + 2 * tq;
-        if ((j + 1) * kBlock <= p.skv) softmax_block<false, kEmu>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
-        else softmax_block<true, kEmu>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
+        if ((j + 1) * kBlock <= p.skv) softmax_block<false, kVar>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
+        else softmax_block<true, kVar>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
     };
 
     bar_wait(q_full, 0);
@@ -372,11 +365,13 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     wgmma_wait<0>();
     own(s);
     release(k_empty(0));
-    softmax(0);
+    softmax(0, make_float2(k_scales[0], k_scales[1]));
     pack_p(pf, pa);
     // blocks 1 .. nk-1: S_j and P_{j-1}·V_{j-1} in flight together; softmax of S_j overlaps the P·V product
     for (int j = 1; j < nk; ++j) {
         const int st = j % kStages, pst = (j - 1) % kStages;
+        float2 ks;
+        if (kVar & 2) ks = *reinterpret_cast<const float2*>(k_scales + 2 * j);  // before the waits
         bar_wait(k_full(st), (j / kStages) & 1);
         issue_qk(st);
         bar_wait(v_full(pst), ((j - 1) / kStages) & 1);
@@ -384,7 +379,8 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         wgmma_wait<1>();
         own(s);
         release(k_empty(st));
-        softmax(j);
+        if (!(kVar & 2)) ks = make_float2(k_scales[2 * j], k_scales[2 * j + 1]);
+        softmax(j, ks);
         wgmma_wait<0>();
         own(o);
         own(pa);
@@ -429,17 +425,17 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
 #endif  // VG_SAGE_WGMMA_HOST
 
 #if VG_SAGE_WGMMA_HOST
-// Tuning (stop 25): VG_SAGE_EXP_EMU = 0, 2, 4 or 8 tiles of 16 with polynomial exponentials (default 0).
+// Tuning (stop 25): VG_SAGE_WGMMA_VARIANT = 0..3, the kVar bits of sage_attend_wgmma (default 0).
 using KernelFn = void (*)(Params);
-KernelFn kernel_for_emu() {
-    static const int emu = [] {
-        const char* e = std::getenv("VG_SAGE_EXP_EMU");
-        return e ? std::atoi(e) : 0;
+KernelFn kernel_variant() {
+    static const int v = [] {
+        const char* e = std::getenv("VG_SAGE_WGMMA_VARIANT");
+        return e ? std::atoi(e) & 3 : 0;
     }();
-    switch (emu) {
+    switch (v) {
+        case 1: return &sage_attend_wgmma<1>;
         case 2: return &sage_attend_wgmma<2>;
-        case 4: return &sage_attend_wgmma<4>;
-        case 8: return &sage_attend_wgmma<8>;
+        case 3: return &sage_attend_wgmma<3>;
         default: return &sage_attend_wgmma<0>;
     }
 }
@@ -509,7 +505,7 @@ bool wgmma_available(int device, std::string* why) {
 
 vg_status wgmma_prepare() {
 #if VG_SAGE_WGMMA_HOST
-    return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel_for_emu()),
+    return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel_variant()),
                                                cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
                           "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel)");
 #else
@@ -539,7 +535,7 @@ vg_status wgmma_attend(const AttendArgs& a, cudaStream_t stream) {
     p.skv_pad = static_cast<int>(a.skv_pad);
     const dim3 grid(static_cast<unsigned>((a.sq + kBlock - 1) / kBlock), static_cast<unsigned>(a.heads),
                     static_cast<unsigned>(a.batch));
-    kernel_for_emu()<<<grid, kThreads, kSmemBytes, stream>>>(p);
+    kernel_variant()<<<grid, kThreads, kSmemBytes, stream>>>(p);
     return vg::launch_check("vg_sage_attention_run (wgmma attend)");
 #else
     (void)a;
