@@ -30,11 +30,14 @@
 // self-attention: ping-pong named barriers between the consumers, exponentials as fp16 pairs (ex2.approx.f16x2),
 // rescaling O only when a warp's row maximum moved, DPX three-way integer maxima, three K/Vᵀ stages, P packed to e4m3
 // before the P·V wait (19.2 ms), and row sums from ones columns under Vᵀ (m64n136k32: 19.3 ms and less accurate).
+// Stop 25: a quarter to a half of the exponentials by a degree-2 polynomial on the FMA pipe (FlashAttention-4's trick)
+// made it slower (16.4-17.3 ms); Nsight Compute shows why: the MUFU pipe is not the limit, the schedulers issue in 47%
+// of cycles (two consumer warps each, 'stall wait' on dependent instructions first), the tensor pipe is 44% active.
+// Kept from that round: four partial row sums and the key scales loaded before the waits (15.66 vs 15.88 ms).
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 
-#include <cstdlib>
 #include <string>
 
 #include "internal.h"
@@ -202,8 +205,7 @@ __device__ __forceinline__ void pack_p(const float (&p)[16][4], uint32_t (&pa)[4
 // 64-127 of the block. Writes P = 448 · 2^(score − m_new), updates m and this thread's part of l (the sum of 448 · P),
 // and returns 2^(m_old − m_new), the factor O must be scaled by. Masked: keys from `valid` on (the last block) get
 // P = 0 and take no part in the maximum.
-// kVar bit 1 (tuning): the row sums in four partial sums each (shorter FADD chains).
-template <bool kMasked, int kVar>
+template <bool kMasked>
 __device__ __forceinline__ void softmax_block(const int (&s)[64], float (&pf)[16][4], float c0, float c1, int col0, int valid,
                                               float (&m)[2], float (&l)[2], float (&alpha)[2]) {
     float mx[2];
@@ -247,7 +249,7 @@ __device__ __forceinline__ void softmax_block(const int (&s)[64], float (&pf)[16
         return col0 + 8 * i + e < valid ? static_cast<float>(s[4 * i + 2 * r + e]) * (i < 8 ? c0 : c1) - m[r] + kLog2Fp8Max
                                         : -INFINITY;
     };
-    constexpr int kParts = kVar & 1 ? 4 : 1;
+    constexpr int kParts = 4;  // partial row sums: four short FADD chains instead of one of 32
     float sum[2][kParts] = {};
 #pragma unroll
     for (int i = 0; i < 16; ++i)
@@ -267,8 +269,6 @@ __device__ __forceinline__ void softmax_block(const int (&s)[64], float (&pf)[16
 #endif  // VG_SAGE_WGMMA_DEVICE
 
 #if VG_SAGE_WGMMA_HOST
-// kVar (tuning, stop 25): bit 1 four partial row sums; bit 2 the next block's key scales loaded before the waits.
-template <int kVar>
 __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_constant__ Params p) {
 #if VG_SAGE_WGMMA_DEVICE
     extern __shared__ uint8_t smem_raw[];
@@ -354,8 +354,8 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     auto softmax = [&](int j, float2 ks) {
         const float c0 = q_scale * ks.x, c1 = q_scale * ks.y;
         const int col0 = j * kBlock + 2 * tq;
-        if ((j + 1) * kBlock <= p.skv) softmax_block<false, kVar>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
-        else softmax_block<true, kVar>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
+        if ((j + 1) * kBlock <= p.skv) softmax_block<false>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
+        else softmax_block<true>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
     };
 
     bar_wait(q_full, 0);
@@ -370,8 +370,8 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     // blocks 1 .. nk-1: S_j and P_{j-1}·V_{j-1} in flight together; softmax of S_j overlaps the P·V product
     for (int j = 1; j < nk; ++j) {
         const int st = j % kStages, pst = (j - 1) % kStages;
-        float2 ks;
-        if (kVar & 2) ks = *reinterpret_cast<const float2*>(k_scales + 2 * j);  // before the waits
+        // the block's two key scales, loaded before the waits so their latency hides behind them
+        const float2 ks = *reinterpret_cast<const float2*>(k_scales + 2 * j);
         bar_wait(k_full(st), (j / kStages) & 1);
         issue_qk(st);
         bar_wait(v_full(pst), ((j - 1) / kStages) & 1);
@@ -379,7 +379,6 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         wgmma_wait<1>();
         own(s);
         release(k_empty(st));
-        if (!(kVar & 2)) ks = make_float2(k_scales[2 * j], k_scales[2 * j + 1]);
         softmax(j, ks);
         wgmma_wait<0>();
         own(o);
@@ -425,21 +424,6 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
 #endif  // VG_SAGE_WGMMA_HOST
 
 #if VG_SAGE_WGMMA_HOST
-// Tuning (stop 25): VG_SAGE_WGMMA_VARIANT = 0..3, the kVar bits of sage_attend_wgmma (default 0).
-using KernelFn = void (*)(Params);
-KernelFn kernel_variant() {
-    static const int v = [] {
-        const char* e = std::getenv("VG_SAGE_WGMMA_VARIANT");
-        return e ? std::atoi(e) & 3 : 0;
-    }();
-    switch (v) {
-        case 1: return &sage_attend_wgmma<1>;
-        case 2: return &sage_attend_wgmma<2>;
-        case 3: return &sage_attend_wgmma<3>;
-        default: return &sage_attend_wgmma<0>;
-    }
-}
-
 using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*, const cuuint64_t*,
                                  const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave, CUtensorMapSwizzle,
                                  CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
@@ -505,7 +489,7 @@ bool wgmma_available(int device, std::string* why) {
 
 vg_status wgmma_prepare() {
 #if VG_SAGE_WGMMA_HOST
-    return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel_variant()),
+    return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma),
                                                cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
                           "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel)");
 #else
@@ -535,7 +519,7 @@ vg_status wgmma_attend(const AttendArgs& a, cudaStream_t stream) {
     p.skv_pad = static_cast<int>(a.skv_pad);
     const dim3 grid(static_cast<unsigned>((a.sq + kBlock - 1) / kBlock), static_cast<unsigned>(a.heads),
                     static_cast<unsigned>(a.batch));
-    kernel_variant()<<<grid, kThreads, kSmemBytes, stream>>>(p);
+    sage_attend_wgmma<<<grid, kThreads, kSmemBytes, stream>>>(p);
     return vg::launch_check("vg_sage_attention_run (wgmma attend)");
 #else
     (void)a;

@@ -215,15 +215,16 @@ def record_exact(name, ok, detail=""):
     print(f"{'PASS' if ok else 'FAIL'} {name}{': ' + detail if detail else ''}", flush=True)
 
 
-def record_gemm(name, out, ref):
+def record_gemm(name, out, ref, max_err=1 / 128):
     """FP8 GEMM vs the float64 product of the dequantized operands: cosine >= 0.9999 and max |err| <= max |ref| / 128
-    (bf16 output rounding plus fp32 accumulation order)."""
+    (bf16 output rounding plus fp32 accumulation order; the fast accumulation, whose tensor-core accumulator keeps
+    fewer bits than fp32, gets 1/64: measured 7.1e-3 at K = 8960 on an H200, against 3.1e-3 promoted)."""
     out, ref = out.double(), ref.double()
     written = bool(torch.isfinite(out).all().item())
     cos = F_cos(out, ref) if written else float("nan")
     maxrel = ((out - ref).abs().max() / ref.abs().max()).item() if written else float("nan")
-    ok = written and cos >= 0.9999 and maxrel <= 1 / 128
-    results.append((name, maxrel, 1 / 128, ok))
+    ok = written and cos >= 0.9999 and maxrel <= max_err
+    results.append((name, maxrel, max_err, ok))
     print(f"{'PASS' if ok else 'FAIL'} {name}: cosine {cos:.6f}, max err / max|ref| {maxrel:.2e}"
           f"{'' if written else ' UNWRITTEN/NaN'}", flush=True)
 
@@ -299,7 +300,8 @@ def check_quant(vg):
             out = poison(m, n)
             vg.fp8_gemm_run(plan, aq, a_scale, wq, w_scale, bias, out, ws)
             torch.cuda.synchronize()
-            record_gemm(f"fp8 gemm per-tensor{' fast-accum' if fast else ''} m{m} n{n} k{k} epi{epi} (vs fp64 on dequantized operands)", out, ref)
+            record_gemm(f"fp8 gemm per-tensor{' fast-accum' if fast else ''} m{m} n{n} k{k} epi{epi} (vs fp64 on dequantized operands)", out, ref,
+                        1 / 64 if fast else 1 / 128)
             vg.call("vg_fp8_gemm_plan_destroy", plan)
 
     # FP8 GEMM, 1x128 activation groups x 128x128 weight blocks (K/128 = 70 checks the weight scales' row padding)

@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench sage sagevar ncu engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux e2eqwen quant goldens (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench sage ncu engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux e2eqwen quant goldens (default: build check bench)
 #
 # carry (tools/device/prepare_carry.sh builds them): .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -64,25 +64,12 @@ if has sage; then
   if [ -f "$OUT/sage_results.md" ]; then cat "$OUT/sage_results.md"; else tail -20 "$OUT/sage_bench.log"; fi
 fi
 
-# Tuning (stop 25): the wgmma kernel's VG_SAGE_WGMMA_VARIANT bits, per value of VG_SAGE_VARIANTS (default "0 1 2 3"):
-# its sage checks' summary and its Wan / FLUX times (logs in one tar: the device tool returns a limited number of files).
-if has sagevar; then
-  mkdir -p "$OUT/sagevar"
-  for v in ${VG_SAGE_VARIANTS:-0 1 2 3}; do
-    VG_SAGE_WGMMA_VARIANT=$v python3 native/tests/check_kernels.py --lib "$LIB" --only sage > "$OUT/sagevar/check$v.log" 2>&1 || status=1
-    echo "variant $v: $(grep -E '^correctness' "$OUT/sagevar/check$v.log") $(grep -E '^FAIL' "$OUT/sagevar/check$v.log" | head -3)"
-    VG_SAGE_WGMMA_VARIANT=$v VG_SAGE_BENCH=wgmma python3 tools/bench/bench_native.py --lib "$LIB" --only sage --md "$OUT/sagevar/bench$v.md" > "$OUT/sagevar/bench$v.log" 2>&1 || status=1
-    grep -E "^\| sage .*main kernel only" "$OUT/sagevar/bench$v.md" | sed "s/^/variant $v /" || tail -5 "$OUT/sagevar/bench$v.log"
-  done
-  tar cf "$OUT/sagevar.tar" -C "$OUT" sagevar && rm -rf "$OUT/sagevar"
-fi
-
 # Nsight Compute on the wgmma kernel at Wan's self-attention shape (its first launch): pipe utilizations, stall reasons,
 # memory throughput, to $OUT/ncu_sage.txt (details) and ncu_sage_raw.csv.
 if has ncu; then
   NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
   if [ -z "$NCU" ]; then echo "ncu: not on this machine"; else
-    VG_SAGE_WGMMA_VARIANT=${VG_NCU_VARIANT:-0} VG_SAGE_BENCH=wgmma timeout 240 "$NCU" --set full -k regex:sage_attend_wgmma -c 1 -f -o "$OUT/ncu_sage" \
+    VG_SAGE_BENCH=wgmma timeout 240 "$NCU" --set full -k regex:sage_attend_wgmma -c 1 -f -o "$OUT/ncu_sage" \
       python3 tools/bench/bench_native.py --lib "$LIB" --only sage > "$OUT/ncu_run.log" 2>&1 || { echo "ncu run failed:"; grep -iE "err|warn" "$OUT/ncu_run.log" | head -5; }
     if [ -f "$OUT/ncu_sage.ncu-rep" ]; then
       "$NCU" --import "$OUT/ncu_sage.ncu-rep" --page details --print-details all > "$OUT/ncu_sage.txt" 2>&1

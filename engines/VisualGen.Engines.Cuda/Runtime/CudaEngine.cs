@@ -39,7 +39,7 @@ public sealed class CudaEngine : IResidentEngine
     public double WeightBytes { get; }
 
     internal CudaEngine(OpGraph graph, Dictionary<string, byte[]> algorithms, EngineManifest manifest, long bf16MinRows = 64, int device = 0,
-        AttentionPrecision attention = AttentionPrecision.Bf16, bool sageCrossAttention = false, bool fp8FastAccumulation = false)
+        AttentionPrecision attention = AttentionPrecision.Bf16, bool sageCrossAttention = false, bool fp8FastAccumulation = true)
     {
         var clock = Stopwatch.StartNew();
         _graph = graph;

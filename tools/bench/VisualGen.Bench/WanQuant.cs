@@ -11,7 +11,8 @@ using VisualGen.Tensors;
 /// <c>visualgen-bench wan-quant MODEL IO CACHE [VARIANTS]</c>: the Wan 2.1 1.3B CFG forward (batch 2) at 480×832×81 with
 /// quantized linears and quantized attention (issue 13's ≤ 576 ms target), on the io/inputs_480.safetensors of
 /// tools/bench/wan_peer.py make. VARIANTS is a comma list of LINEARS/ATTENTION (linears: bf16 | fp8 | fp8_block |
-/// nvfp4, quantized dynamically from the bf16 checkpoint at build; attention: an <see cref="AttentionPrecision"/>),
+/// nvfp4, quantized dynamically from the bf16 checkpoint at build, fp8+promoted for per-tensor FP8 without the fast
+/// accumulation; attention: an <see cref="AttentionPrecision"/>, or sage+cross),
 /// default "bf16/bf16,bf16/fp8,fp8/bf16,fp8/fp8,nvfp4/bf16". Each variant: its own engine-cache entry (the
 /// quantization is part of the key), the CUDA-graph forward time (median of 3 rounds of 3 after a warm-up), its
 /// kernel classes, GPU weight memory, and the output's cosine and relative L2 error against the first (bf16)
@@ -40,14 +41,14 @@ static class WanQuant
                 Console.Error.WriteLine($"wan-quant: variant '{variant}' is not LINEARS/ATTENTION (attention one of {string.Join(", ", Enum.GetNames<AttentionPrecision>())}, or sage+cross)");
                 return 2;
             }
-            // "fp8+fast": per-tensor FP8 linears with the tensor core's own accumulator (CudaBackend.Fp8FastAccumulation)
-            bool fast = parts[0].EndsWith("+fast", StringComparison.OrdinalIgnoreCase);
-            string linears = fast ? parts[0][..^5] : parts[0];
+            // "fp8+promoted": per-tensor FP8 linears promoting partial sums to fp32 (CudaBackend.Fp8FastAccumulation off)
+            bool promoted = parts[0].EndsWith("+promoted", StringComparison.OrdinalIgnoreCase);
+            string linears = promoted ? parts[0][..^"+promoted".Length] : parts[0];
             QuantizationConfig? quant = linears.Equals("bf16", StringComparison.OrdinalIgnoreCase) ? null : new QuantizationConfig(QuantAlgo.Parse(linears, "variant"), []);
             try
             {
                 var clock = Stopwatch.StartNew();
-                using var provider = new EngineProvider(new EngineCache(cacheDir), new CudaBackend { Attention = attention, SageCrossAttention = cross, Fp8FastAccumulation = fast }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
+                using var provider = new EngineProvider(new EngineCache(cacheDir), new CudaBackend { Attention = attention, SageCrossAttention = cross, Fp8FastAccumulation = !promoted }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
                 {
                     Precision = "bf16",
                     Profiles = inputs.ToDictionary(kv => kv.Key, kv => new ShapeProfile(kv.Value.Shape, kv.Value.Shape, kv.Value.Shape)),
