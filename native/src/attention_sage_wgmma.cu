@@ -67,9 +67,6 @@ constexpr int kTile = kBlock * kBlock; // bytes of one Q, K or Vᵀ tile (8-bit 
 constexpr int kStages = 2;             // K and Vᵀ stages in the ring (three measured no faster)
 constexpr int kThreads = 384;          // producer warpgroup + two consumer warpgroups
 constexpr int kSmemBytes = kTile * (1 + 2 * kStages) + 8 * (1 + 4 * kStages) + 1024;  // + alignment slack
-constexpr float kLog2Fp8Max = 8.807354922057604f;  // log2(448)
-constexpr int kMagic = 0x4B400000;                 // the bits of 1.5 · 2^23
-constexpr float kMagicF = 12582912.0f;             // 1.5 · 2^23
 
 struct Params {
     CUtensorMap q_map;  // q8 as [B·H·Sq_pad rows][128 bytes]
@@ -85,6 +82,9 @@ struct Params {
 #endif
 
 #if VG_SAGE_WGMMA_DEVICE
+constexpr float kLog2Fp8Max = 8.807354922057604f;  // log2(448)
+constexpr int kMagic = 0x4B400000;                 // the bits of 1.5 · 2^23
+constexpr float kMagicF = 12582912.0f;             // 1.5 · 2^23
 
 // ---- mbarriers and the tensor copy --------------------------------------------------------------------------------
 __device__ __forceinline__ void bar_init(uint32_t bar, uint32_t count) {
