@@ -68,7 +68,12 @@ public sealed class ComponentExporterRegistry
             Quantizable = true,
             OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
         })
-        .Register(new ComponentExporter("Cosmos3OmniTransformer", [""], ctx => Cosmos3OmniTransformer.Trace(ctx.ComponentDirectory, ctx.Weights)))
+        .Register(new ComponentExporter("Cosmos3OmniTransformer", [""], ctx => ctx.Part.Length == 0
+            ? Cosmos3OmniTransformer.Trace(ctx.ComponentDirectory, ctx.Weights)
+            : Cosmos3OmniTransformer.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Part))
+        {
+            OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
+        })
         .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => ctx.Part.Length == 0
             ? FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights, ctx.Quantization)
             : FluxTransformer2D.TracePart(ctx.ComponentDirectory, ctx.Weights, UnquantizedPart(ctx)))

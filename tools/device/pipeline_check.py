@@ -49,6 +49,8 @@ def run(cli, fx, attention, vae):
     args = cli.split() + ["generate", "--model", os.path.join(fx, "checkpoint"), "--engine", "native-cuda",
             "--engine-cache", "/tmp/vgcache", "--latents", lat, "--save-tensors", out,
             "--output", os.path.join(tmp, "out"), "--format", "png", "--attention", attention, "--vae-dtype", vae]
+    # VG_PIPELINE_EXTRA: more CLI flags for every fixture (e.g. a Cache-DiT at threshold 0, which must still meet the goldens)
+    args += os.environ.get("VG_PIPELINE_EXTRA", "").split()
     for k, v in meta["call"].items():
         if k == "image":
             args += ["--image", os.path.join(fx, v)]

@@ -18,7 +18,7 @@ namespace VisualGen.Exporter.Models.Cosmos3;
 /// vision_tokens] (float mRoPE positions). Output: sample [vision_tokens, patch_latent_dim] (every vision token; the
 /// pipeline zeroes conditioning frames, as diffusers' unpatchify leaves them zero).
 /// </summary>
-public sealed class Cosmos3OmniTransformer
+public sealed partial class Cosmos3OmniTransformer
 {
     readonly Cosmos3TransformerConfig _c;
     readonly Embedding _embedTokens;
@@ -45,23 +45,36 @@ public sealed class Cosmos3OmniTransformer
     public Tensor Forward(Tensor inputIds, Tensor hiddenStates, Tensor timestep, Tensor noisyTokens, Tensor positionIds)
     {
         var t = inputIds.Tracer;
-        var und = _embedTokens.Forward(inputIds).Unsqueeze(0);                       // [1, text, hidden]
-
-        var temb = _timeEmbedder.Forward(_timeProj.Forward(timestep * _c.TimestepScale));  // [1, hidden]
-        var gen = (_projIn.Forward(hiddenStates) + noisyTokens.Unsqueeze(1) * temb).Unsqueeze(0);  // [1, vision, hidden]
-
-        var textLen = inputIds.Size(0);
-        var (cos, sin) = _rotaryEmb.Forward(positionIds);
-        var undRope = (cos.Slice(1, 0L, textLen), sin.Slice(1, 0L, textLen));
-        var genRope = (cos.Slice(1, textLen, long.MaxValue), sin.Slice(1, textLen, long.MaxValue));
-        var causalMask = AttentionMasks.Causal(t, textLen);
-
+        var (und, gen) = Streams(inputIds, hiddenStates, timestep, noisyTokens);
+        var (undRope, genRope, causalMask) = Attention(inputIds.Size(0), positionIds);
         for (int i = 0; i < _layers.Length; i++)
             using (t.Scope($"layers.{i}"))
                 (und, gen) = _layers[i].Forward(und, gen, undRope, genRope, causalMask);
-        // norm(und) only feeds the language-model head; the vision prediction reads the generation tokens
-        return _projOut.Forward(_normMoeGen.Forward(gen)).Squeeze(0);
+        return Head(gen);
     }
+
+    Tensor Temb(Tensor timestep) => _timeEmbedder.Forward(_timeProj.Forward(timestep * _c.TimestepScale));  // [1, hidden]
+
+    /// <summary>The understanding stream (text tokens through embed_tokens) and the generation stream (patchified latents
+    /// through proj_in, plus the timestep embedding on noisy frames' tokens), [1, tokens, hidden] each.</summary>
+    (Tensor Und, Tensor Gen) Streams(Tensor inputIds, Tensor hiddenStates, Tensor timestep, Tensor noisyTokens)
+    {
+        var und = _embedTokens.Forward(inputIds).Unsqueeze(0);
+        var gen = (_projIn.Forward(hiddenStates) + noisyTokens.Unsqueeze(1) * Temb(timestep)).Unsqueeze(0);
+        return (und, gen);
+    }
+
+    /// <summary>The mRoPE tables of each stream over the joint sequence [text, vision], and the causal text mask.</summary>
+    ((Tensor, Tensor) Und, (Tensor, Tensor) Gen, Tensor Mask) Attention(Dim textLen, Tensor positionIds)
+    {
+        var (cos, sin) = _rotaryEmb.Forward(positionIds);
+        return ((cos.Slice(1, 0L, textLen), sin.Slice(1, 0L, textLen)),
+                (cos.Slice(1, textLen, long.MaxValue), sin.Slice(1, textLen, long.MaxValue)),
+                AttentionMasks.Causal(positionIds.Tracer, textLen));
+    }
+
+    // norm(und) only feeds the language-model head; the vision prediction reads the generation tokens
+    Tensor Head(Tensor gen) => _projOut.Forward(_normMoeGen.Forward(gen)).Squeeze(0);
 
     /// <summary>Traces the transformer of a checkpoint component folder into a graph.</summary>
     public static Graph.Graph Trace(string componentDir, ITensorSource weights)

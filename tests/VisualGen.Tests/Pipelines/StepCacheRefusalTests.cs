@@ -4,8 +4,8 @@ using VisualGen.Tests.Support;
 
 namespace VisualGen.Tests.Pipelines;
 
-/// <summary>Families without step caches refuse a request for one instead of running it uncached as if it had been
-/// honoured (Cosmos3 used to ignore it silently); FLUX.2, which has no shipped TeaCache coefficients, asks for them.</summary>
+/// <summary>Families without step caches (LTX-2) refuse a request for one instead of running it uncached as if it had
+/// been honoured; FLUX.2, which has no shipped TeaCache coefficients, asks for them (Cosmos3: Cosmos3StepCacheTests).</summary>
 public class StepCacheRefusalTests
 {
     [Fact]
@@ -22,8 +22,6 @@ public class StepCacheRefusalTests
     }
 
     [ConformanceTheory]
-    [InlineData("cosmos3_t2i")]
-    [InlineData("cosmos3_t2v")]
     [InlineData("ltx2")]
     public void Pipelines_without_step_caches_refuse_them(string family)
     {

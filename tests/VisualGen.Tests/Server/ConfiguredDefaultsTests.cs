@@ -21,14 +21,17 @@ public class ConfiguredDefaultsTests
     [ConformanceFact]
     public void A_step_cache_default_for_a_family_without_step_caches_stops_the_start()
     {
-        var e = Assert.Throws<GenerationException>(() => PipelineLoading.Load(Options("cosmos3_t2i") with { TeaCache = new TeaCacheOptions(0.1) }, NullLogger.Instance));
+        var e = Assert.Throws<GenerationException>(() => PipelineLoading.Load(Options("ltx2") with { TeaCache = new TeaCacheOptions(0.1) }, NullLogger.Instance));
         Assert.Equal("teacache_thresh", e.Parameter);
         Assert.Contains("the configuration's defaults do not apply to", e.Message);
-        Assert.Contains("not implemented for Cosmos3", StartupError.Describe(e));
-        // FLUX.2 has step caches but no TeaCache table: a TeaCache default without coefficients stops the start too
-        e = Assert.Throws<GenerationException>(() => PipelineLoading.Load(Options("flux2") with { TeaCache = new TeaCacheOptions(0.1) }, NullLogger.Instance));
-        Assert.Equal("teacache_coefficients", e.Parameter);
-        Assert.Contains("the configuration's defaults do not apply to Flux2Pipeline", e.Message);
+        Assert.Contains("not implemented for LTX-2", StartupError.Describe(e));
+        // FLUX.2 and Cosmos3 have step caches but no TeaCache table: a TeaCache default without coefficients stops the start too
+        foreach (var (family, className) in new[] { ("flux2", "Flux2Pipeline"), ("cosmos3_t2i", "Cosmos3OmniPipeline") })
+        {
+            e = Assert.Throws<GenerationException>(() => PipelineLoading.Load(Options(family) with { TeaCache = new TeaCacheOptions(0.1) }, NullLogger.Instance));
+            Assert.Equal("teacache_coefficients", e.Parameter);
+            Assert.Contains($"the configuration's defaults do not apply to {className}", e.Message);
+        }
         e = Assert.Throws<GenerationException>(() => PipelineLoading.Load(Options("flux2") with { VaeTiling = true }, NullLogger.Instance));
         Assert.Equal("vae_tiling", e.Parameter);
     }

@@ -12,13 +12,13 @@ public static class StepCaches
         r.CacheDit?.Validate(blocks);
     }
 
-    /// <summary>For the families without step caches (Cosmos3, LTX-2): a request that asks for one is refused, not
-    /// run uncached as if it had been honoured.</summary>
+    /// <summary>For the families without step caches (LTX-2): a request that asks for one is refused, not run uncached as
+    /// if it had been honoured.</summary>
     public static void RefuseIn(GenerationRequest r, string family)
     {
         if (r.TeaCache is not null || r.CacheDit is not null)
             throw new GenerationException(r.TeaCache is not null ? "teacache_thresh" : "cache_dit",
-                $"step caches (TeaCache, Cache-DiT) are not implemented for {family} (they are for Wan, FLUX.1, FLUX.2 and Qwen-Image); remove the cache options");
+                $"step caches (TeaCache, Cache-DiT) are not implemented for {family} (they are for Wan, FLUX.1, FLUX.2, Qwen-Image and Cosmos3); remove the cache options");
     }
 
     /// <summary>The log of a request's cache, or null when the request asks for none.</summary>

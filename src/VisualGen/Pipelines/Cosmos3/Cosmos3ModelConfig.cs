@@ -16,6 +16,8 @@ public sealed record Cosmos3ModelConfig
     public required WanVaeConfig Vae { get; init; }
     /// <summary>The joint LLM-DiT's widths (num_attention_heads, head_dim, intermediate_size), for the admission cost.</summary>
     public required TransformerSize Transformer { get; init; }
+    /// <summary>num_hidden_layers: the mixture-of-transformers layers (Cache-DiT's blocks).</summary>
+    public required int NumLayers { get; init; }
     public required bool UseSystemPrompt { get; init; }
     public required bool UseNativeFlowSchedule { get; init; }
 
@@ -43,6 +45,7 @@ public sealed record Cosmos3ModelConfig
             TemporalModalityMargin = t.GetInt("unified_3d_mrope_temporal_modality_margin", 15000),
             Vae = vae,
             Transformer = new TransformerSize(heads, heads * headDim, Math.Max(t.GetInt("intermediate_size"), 3 * heads * headDim)),
+            NumLayers = t.GetInt("num_hidden_layers"),
             UseSystemPrompt = index.Fields.GetBool("default_use_system_prompt", true),
             UseNativeFlowSchedule = index.Fields.GetBool("use_native_flow_schedule", false),
         };

@@ -1,5 +1,6 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
+using VisualGen.Pipelines.Caching;
 using VisualGen.Pipelines.Wan;
 using VisualGen.Schedulers;
 using VisualGen.Tensors;
@@ -13,7 +14,9 @@ namespace VisualGen.Pipelines.Cosmos3;
 /// resolution and duration templates (inverse ones for the negative), the system prompt and the checkpoint's chat
 /// template; their token ids go straight into the joint transformer with the patchified latents. Conditional and
 /// unconditional passes run as two transformer calls (their text lengths differ), combined by classifier-free
-/// guidance; UniPC steps the latents; the Wan 2.2 VAE decodes. Engines come from an <see cref="IEngineProvider"/> on first use.
+/// guidance; UniPC steps the latents; the Wan 2.2 VAE decodes. With a step cache (TeaCache with explicit coefficients,
+/// Cache-DiT) each pass predicts through its own cache state, from the transformer's parts. Engines come from an
+/// <see cref="IEngineProvider"/> on first use.
 /// </summary>
 public sealed class Cosmos3Pipeline : IGenerationPipeline
 {
@@ -136,6 +139,10 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
 
         using var condInputs = Constant(condSequence);
         using var uncondInputs = uncondSequence is null ? null : Constant(uncondSequence);
+        // step caches: one state per CFG pass (their text lengths differ, so they never share a residual)
+        var cacheLog = StepCaches.Log(r, steps);
+        using IStepCache? condCache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, []);
+        using IStepCache? uncondCache = cacheLog is null || uncondInputs is null ? null : StepCaches.Create(r, cacheLog, []);
         _engines.BeginStage("denoise");
         var transformer = Engine("transformer");
         var final = DenoisingLoop.Run(scheduler, latents, (step, t, sample) =>
@@ -145,9 +152,12 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
                 ["hidden_states"] = HostTensor.Float32(grid.Pack(sample), grid.Tokens, grid.Features),
                 ["timestep"] = HostTensor.Float32([(float)t], 1),
             };
-            var cond = Velocity(transformer, condInputs, perStep, condSequence, grid);
+            var temb = new Lazy<float[]>(() => TransformerParts.HostTimeEmbedding(Engine($"transformer.{TransformerParts.TimeEmbedding}"), (float)t));
+            float[] Pass(StepInputs inputs, IStepCache? cache, Cosmos3Sequence s) =>
+                Velocity(cache is null ? inputs.Run(transformer, perStep, "sample") : Cached(step, cache, transformer, inputs, perStep, () => temb.Value), s, grid);
+            var cond = Pass(condInputs, condCache, condSequence);
             if (uncondInputs is null) return cond;
-            var uncond = Velocity(transformer, uncondInputs, perStep, uncondSequence!, grid);
+            var uncond = Pass(uncondInputs, uncondCache, uncondSequence!);
             return Guidance.Combine(cond, uncond, guidance);
         }, progress, ct);
 
@@ -156,7 +166,21 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
         progress?.Report(new GenerationProgress("decode", steps, steps));
         var vaeLatents = _latentStats.Denormalize(finalLatents);
         var video = new WanVaeDecoder(Engine("vae.decoder_first"), Engine("vae.decoder_next")).Decode(vaeLatents, ct);
-        return new GenerationResult(finalLatents, VideoPostprocess.ToNumpyLayout(video), IsVideo: true, (int)Math.Round(fps));
+        return new GenerationResult(finalLatents, VideoPostprocess.ToNumpyLayout(video), IsVideo: true, (int)Math.Round(fps))
+            { StepCache = cacheLog?.Report() };
+    }
+
+    /// <summary>One pass's prediction through its step cache: the step's packed latents and timestep uploaded where the
+    /// transformer computes, the parts fed from them and the pass's constants, the prediction read back.</summary>
+    HostTensor Cached(int step, IStepCache cache, IEngine transformer, StepInputs constants, Dictionary<string, HostTensor> perStep, Func<float[]> temb)
+    {
+        var resident = transformer.AsResident();
+        using var uploads = new EngineTensorScope();
+        var inputs = perStep.ToDictionary(kv => kv.Key, kv => (IEngineTensor)uploads.Own(resident.Upload(kv.Value)));
+        var parts = new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"), constants, inputs,
+            inputs["hidden_states"], temb, _config.NumLayers);
+        using var prediction = cache.Predict(step, parts);
+        return prediction.ToHost();
     }
 
     static StepInputs Constant(Cosmos3Sequence s) => new(new Dictionary<string, HostTensor>
@@ -166,10 +190,11 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
         ["noisy_tokens"] = HostTensor.Float32(s.NoisyTokens, s.NoisyTokens.Length),
     });
 
-    /// <summary>One pass's velocity in the latent layout, zero on conditioning frames (diffusers' _mask_velocity_predictions).</summary>
-    static float[] Velocity(IEngine transformer, StepInputs constant, Dictionary<string, HostTensor> perStep, Cosmos3Sequence s, Cosmos3Patchify grid)
+    /// <summary>One pass's velocity in the latent layout from its token predictions, zero on conditioning frames
+    /// (diffusers' _mask_velocity_predictions).</summary>
+    static float[] Velocity(HostTensor prediction, Cosmos3Sequence s, Cosmos3Patchify grid)
     {
-        var tokens = constant.Run(transformer, perStep, "sample").Floats;
+        var tokens = prediction.Floats;  // the prediction is this call's own
         for (int i = 0; i < grid.Tokens; i++)
             if (s.NoisyTokens[i] == 0f) Array.Clear(tokens, i * grid.Features, grid.Features);
         return grid.Unpack(tokens);

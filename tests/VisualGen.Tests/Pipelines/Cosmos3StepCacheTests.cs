@@ -1,0 +1,92 @@
+using VisualGen.Checkpoints;
+using VisualGen.Engines;
+using VisualGen.Exporter.Models.Cosmos3;
+using VisualGen.Pipelines;
+using VisualGen.Pipelines.Caching;
+using VisualGen.Tensors;
+using VisualGen.Tests.Models;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Pipelines;
+
+/// <summary>
+/// Step caches on Cosmos3: the transformer's parts (text and vision streams joined, text first) on a random 3-layer
+/// checkpoint compose to the whole graph; through Cosmos3Pipeline (one cache state per CFG pass) Cache-DiT at threshold 0
+/// and TeaCache at threshold 0 give the fixtures' goldens with every step computed, and huge thresholds skip every step
+/// they may; TeaCache needs explicit coefficients (there is no shipped Cosmos3 table).
+/// </summary>
+public class Cosmos3StepCacheTests
+{
+    [Fact]
+    public void Parts_compose_to_the_whole_transformer_on_a_random_checkpoint()
+    {
+        var reference = new Cosmos3TransformerReference { HiddenSize = 20, Heads = 4, KvHeads = 2, HeadDim = 8, IntermediateSize = 24, Layers = 3,
+            VocabSize = 40, LatentChannels = 3, RopeAxesDim = [2, 1, 1] };
+        string dir = reference.Write(Fixtures.TempDir("cosmos3-parts"), seed: 17);
+        using var cleanup = new DeletedOnDispose(dir);
+        using var weights = SafeTensorsFile.Open(Path.Combine(dir, "diffusion_pytorch_model.safetensors"));
+        var engines = new Dictionary<string, IEngine>();
+        try
+        {
+            IEngine Engine(string part) => engines.TryGetValue(part, out var e) ? e : engines[part] = OrtTestEngine.Build(
+                part.Length == 0 ? Cosmos3OmniTransformer.Trace(dir, weights) : Cosmos3OmniTransformer.TracePart(dir, weights, part), part);
+            var rng = new Random(3);
+            const int text = 5, vision = 8;
+            var positions = new float[3 * (text + vision)];
+            for (int a = 0; a < 3; a++) for (int n = 0; n < text + vision; n++) positions[a * (text + vision) + n] = n < text ? n : text + 15000 + (n - text) * (a + 1) * 0.5f;
+            var inputs = new Dictionary<string, HostTensor>
+            {
+                ["input_ids"] = HostTensor.Int64(Enumerable.Range(0, text).Select(_ => (long)rng.Next(reference.VocabSize)).ToArray(), text),
+                ["hidden_states"] = HostTensor.Float32(Enumerable.Range(0, vision * reference.PatchLatentDim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(),
+                    vision, reference.PatchLatentDim),
+                ["timestep"] = HostTensor.Float32([611f], 1),
+                ["noisy_tokens"] = HostTensor.Float32(Enumerable.Range(0, vision).Select(i => i < 4 ? 0f : 1f).ToArray(), vision),
+                ["position_ids"] = HostTensor.Float32(positions, 3, text + vision),
+            };
+            var parts = new TestEngineParts(Engine, inputs, 3, ["input_ids", "hidden_states", "timestep", "noisy_tokens"],
+                ["input_ids", "position_ids"], ["input_ids"]);
+            var hidden = parts.Embed();
+            Assert.Equal([1L, text + vision, 20], hidden.Shape);
+            foreach (var (from, to) in new[] { (0, 1), (1, 3) }) hidden = parts.Blocks(from, to, hidden);
+            Compare.Component(parts.Whole().ToHost().Floats, parts.Output(hidden).ToHost().Floats, "cosmos3 parts composed", factor: 1e-5);
+            // TeaCache's compared tensor is the timestep embedding the noisy tokens get
+            var temb = Engine(TransformerParts.TimeEmbedding).Run(new Dictionary<string, HostTensor> { ["timestep"] = inputs["timestep"] })["temb"];
+            Assert.Equal([1L, 20], temb.Shape);
+        }
+        finally { foreach (var e in engines.Values) e.Dispose(); }
+    }
+
+    /// <param name="family">cosmos3_t2v has 2 layers and 3 steps: F1B0 runs layer 0 always and caches layer 1.</param>
+    [ConformanceTheory]
+    [InlineData("cosmos3_t2v")]
+    [InlineData("cosmos3_i2v")]
+    public void Step_caches_through_the_pipeline(string family)
+    {
+        using var golden = Fixtures.Golden(family);
+        var request = ConformancePipelines.RequestFromGolden(family, golden);
+        using var provider = ConformancePipelines.Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint(family), provider);
+
+        var exact = pipeline.GenerateAsync(request with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 0, Threshold: 0, Warmup: 0) }).GetAwaiter().GetResult();
+        Assert.Equal([true, true, true], exact.StepCache!.Computed);
+        ConformancePipelines.AssertMatchesGolden(family, exact);
+        var cached = pipeline.GenerateAsync(request with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 0, Threshold: 1e9, Warmup: 1) }).GetAwaiter().GetResult();
+        Assert.Equal([true, false, false], cached.StepCache!.Computed);
+        Assert.All(cached.Output.Floats, v => Assert.True(float.IsFinite(v)));
+        Assert.True(Compare.MaxAbs(exact.Latents.Floats, cached.Latents.Floats) > 0, "cached steps changed nothing");
+
+        var tea = pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0, [1.0, 0.0]) }).GetAwaiter().GetResult();
+        Assert.Equal([true, true, true], tea.StepCache!.Computed);
+        ConformancePipelines.AssertMatchesGolden(family, tea);
+        // first and last steps always run; the middle one reuses the first step's residual
+        var skipped = pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(1e9, [1.0, 0.0]) }).GetAwaiter().GetResult();
+        Assert.Equal([true, false, true], skipped.StepCache!.Computed);
+        Assert.True(Compare.MaxAbs(tea.Latents.Floats, skipped.Latents.Floats) > 0, "the skipped step changed nothing");
+
+        var e = Assert.Throws<GenerationException>(() => pipeline.Validate(request with { CacheDit = new CacheDitOptions(Fn: 2, Bn: 1) }));
+        Assert.Contains("more than the transformer's 2 blocks", e.Message);
+        e = Assert.Throws<GenerationException>(() => pipeline.Validate(request with { TeaCache = new TeaCacheOptions(0.1) }));
+        Assert.Equal("teacache_coefficients", e.Parameter);
+        Assert.Contains("no shipped TeaCache coefficients", e.Message);
+    }
+}
