@@ -101,14 +101,17 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("Gemma3ForConditionalGeneration", [""], ctx => Gemma3TextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("LTX2TextConnectors", [""], ctx => Ltx2TextConnectors.Trace(ctx.Model.LoadConfig(ctx.ComponentName), ctx.ComponentDirectory, ctx.Weights)))
         // one graph per LTX2Pipeline call kind: "" is the default call; "isolated", "stg_1_2", "…_no_cross_timestep"
-        // (Ltx2TransformerCall) are traced when the pipeline first asks for them
+        // (Ltx2TransformerCall) are traced when the pipeline first asks for them, as are the main call's step-cache
+        // parts (Ltx2CacheLayout: "embed", "blocks_0_4", "blocks_0_4_no_cross_timestep", ...)
         .Register(new ComponentExporter("LTX2VideoTransformer3DModel", [""], ctx =>
         {
+            if (Ltx2CacheLayout.TryParsePart(ctx.Part, out _, out _))
+                return Ltx2VideoTransformer3DModel.TracePart(ctx.Model.LoadConfig(ctx.ComponentName), ctx.ComponentDirectory, ctx.Weights, ctx.Part);
             var call = Ltx2TransformerCall.Parse(ctx.Part);
             return Ltx2VideoTransformer3DModel.Trace(ctx.Model.LoadConfig(ctx.ComponentName), ctx.ComponentDirectory, ctx.Weights, call.UseCrossTimestep, call.IsolateModalities, call.StgBlocks);
         })
         {
-            OnDemandParts = part => Ltx2TransformerCall.TryParse(part, out _),
+            OnDemandParts = part => Ltx2TransformerCall.TryParse(part, out _) || Ltx2CacheLayout.TryParsePart(part, out _, out _),
         });
 
     /// <summary>A step cache's transformer part: the time embedding of a quantized transformer is traced unquantized

@@ -50,7 +50,8 @@ public static class PipelineLoading
     }
 
     /// <summary>The configuration's step cache and VAE tiling, checked against the model at startup: a family that has
-    /// no step cache (Cosmos3, LTX-2), no TeaCache table (FLUX.2, without explicit coefficients) or no tiled decode would otherwise refuse every request. A plain request
+    /// no TeaCache table (FLUX.2, Cosmos3, LTX-2, without explicit coefficients), fewer blocks than a Cache-DiT's Fn + Bn
+    /// or no tiled decode would otherwise refuse every request. A plain request
     /// carries the defaults; only refusals of those defaults stop the start (other arguments come with real requests).</summary>
     static void CheckDefaults(IGenerationPipeline served, PipelineInfo info)
     {

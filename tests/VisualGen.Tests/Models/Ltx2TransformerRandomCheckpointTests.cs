@@ -16,9 +16,9 @@ namespace VisualGen.Tests.Models;
 /// </summary>
 public class Ltx2TransformerRandomCheckpointTests
 {
-    const int B = 2, Heads = 4, HeadDim = 4, Dim = Heads * HeadDim, AHeads = 2, AHeadDim = 4, ADim = AHeads * AHeadDim;
-    const int InC = 3, OutC = 5, AInC = 2, AOutC = 3, Caption = 10, Layers = 2, N = 8, M = 5, L = 6;
-    const int MaxPos = 20, AMaxPos = 12, BaseH = 64, BaseW = 96;
+    internal const int B = 2, Heads = 4, HeadDim = 4, Dim = Heads * HeadDim, AHeads = 2, AHeadDim = 4, ADim = AHeads * AHeadDim;
+    internal const int InC = 3, OutC = 5, AInC = 2, AOutC = 3, Caption = 10, Layers = 2, N = 8, M = 5, L = 6;
+    internal const int MaxPos = 20, AMaxPos = 12, BaseH = 64, BaseW = 96;
     const double Theta = 100, TimestepMultiplier = 1000, CrossMultiplier = 500;
     const double Eps = 1e-6;
 
@@ -307,7 +307,7 @@ public class Ltx2TransformerRandomCheckpointTests
 
     /// <summary>Patch boundaries as LTX2Pipeline prepares them: video (frames 2 × 2 × 2, causal offset 1, 8× time,
     /// 32× space, 24 fps) and audio (M latent frames, 4× mel, hop 160 at 16 kHz).</summary>
-    static (float[][] Video, float[] Audio) Coords()
+    internal static (float[][] Video, float[] Audio) Coords()
     {
         var video = new float[3][];
         for (int a = 0; a < 3; a++) video[a] = new float[2 * N];

@@ -113,9 +113,14 @@ public class Ltx2PipelineConformanceTests(ITestOutputHelper output)
     {
         var index = ModelIndex.Load(Fixtures.Checkpoint("ltx2"));
         var exporter = ComponentExporterRegistry.CreateDefault().Get(index, "transformer");
-        Assert.False(exporter.HasPart("blocks_0_1"));
+        Assert.False(exporter.HasPart("blocks_1_0"));
+        Assert.False(exporter.HasPart("embed_no_cross_timestep"));
         Assert.False(exporter.HasPart("stg_"));
         Assert.False(exporter.HasPart("cross"));
+        // the main call's step-cache parts (Ltx2CacheLayout) and the call kinds
+        Assert.True(exporter.HasPart("blocks_0_1"));
+        Assert.True(exporter.HasPart("blocks_0_1_no_cross_timestep"));
+        Assert.True(exporter.HasPart("isolated_no_cross_timestep"));
     }
 
     [ConformanceFact]

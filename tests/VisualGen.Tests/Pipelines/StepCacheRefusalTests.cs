@@ -4,40 +4,34 @@ using VisualGen.Tests.Support;
 
 namespace VisualGen.Tests.Pipelines;
 
-/// <summary>Families without step caches (LTX-2) refuse a request for one instead of running it uncached as if it had
-/// been honoured; FLUX.2, which has no shipped TeaCache coefficients, asks for them (Cosmos3: Cosmos3StepCacheTests).</summary>
+/// <summary>Every family takes step caches; those without a shipped TeaCache table (FLUX.2, Cosmos3, LTX-2) ask TeaCache
+/// for its coefficients instead of running with some other family's.</summary>
 public class StepCacheRefusalTests
 {
     [Fact]
-    public void A_request_for_a_step_cache_is_refused_naming_the_family_and_the_argument()
+    public void TeaCache_without_a_table_asks_for_coefficients_naming_the_family()
     {
         var plain = new GenerationRequest { Prompt = "a fox" };
-        StepCaches.RefuseIn(plain, "LTX-2");
-        var e = Assert.Throws<GenerationException>(() => StepCaches.RefuseIn(plain with { TeaCache = new TeaCacheOptions(0.1) }, "LTX-2"));
-        Assert.Equal("teacache_thresh", e.Parameter);
-        Assert.Contains("not implemented for LTX-2", e.Message);
-        e = Assert.Throws<GenerationException>(() => StepCaches.RefuseIn(plain with { CacheDit = new CacheDitOptions() }, "Cosmos3"));
-        Assert.Equal("cache_dit", e.Parameter);
-        Assert.Contains("not implemented for Cosmos3", e.Message);
+        StepCaches.ValidateWithoutTeaCacheTable(plain, 4, "LTX-2");
+        StepCaches.ValidateWithoutTeaCacheTable(plain with { TeaCache = new TeaCacheOptions(0.1, [1.0, 0.0]) }, 4, "LTX-2");
+        StepCaches.ValidateWithoutTeaCacheTable(plain with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 1) }, 4, "LTX-2");
+        var e = Assert.Throws<GenerationException>(() => StepCaches.ValidateWithoutTeaCacheTable(plain with { TeaCache = new TeaCacheOptions(0.1) }, 4, "LTX-2"));
+        Assert.Equal("teacache_coefficients", e.Parameter);
+        Assert.Contains("LTX-2 has no shipped TeaCache coefficients", e.Message);
+        // the checks every family makes still apply
+        e = Assert.Throws<GenerationException>(() => StepCaches.ValidateWithoutTeaCacheTable(plain with { CacheDit = new CacheDitOptions(Fn: 4, Bn: 1) }, 4, "LTX-2"));
+        Assert.Contains("more than the transformer's 4 blocks", e.Message);
     }
 
     [ConformanceTheory]
+    [InlineData("flux2")]
+    [InlineData("cosmos3_t2i")]
     [InlineData("ltx2")]
-    public void Pipelines_without_step_caches_refuse_them(string family)
+    public void Families_without_a_table_take_cache_dit_and_ask_teacache_for_coefficients(string family)
     {
-        ConformancePipelines.Validate(family, r => r);
+        ConformancePipelines.Validate(family, r => r with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 1) });
+        ConformancePipelines.Validate(family, r => r with { TeaCache = new TeaCacheOptions(0.1, [1.0, 0.0]) });
         var e = Assert.Throws<GenerationException>(() => ConformancePipelines.Validate(family, r => r with { TeaCache = new TeaCacheOptions(0.1) }));
-        Assert.Contains("step caches (TeaCache, Cache-DiT) are not implemented", e.Message);
-        e = Assert.Throws<GenerationException>(() => ConformancePipelines.Validate(family, r => r with { CacheDit = new CacheDitOptions() }));
-        Assert.Equal("cache_dit", e.Parameter);
-    }
-
-    [ConformanceFact]
-    public void Flux2_takes_cache_dit_and_asks_teacache_for_its_coefficients()
-    {
-        ConformancePipelines.Validate("flux2", r => r with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 1) });
-        ConformancePipelines.Validate("flux2", r => r with { TeaCache = new TeaCacheOptions(0.1, [1.0, 0.0]) });
-        var e = Assert.Throws<GenerationException>(() => ConformancePipelines.Validate("flux2", r => r with { TeaCache = new TeaCacheOptions(0.1) }));
         Assert.Equal("teacache_coefficients", e.Parameter);
         Assert.Contains("no shipped TeaCache coefficients", e.Message);
     }

@@ -21,7 +21,7 @@ namespace VisualGen.Exporter.Models.Ltx2.Transformer;
 /// perturbed) are fixed at trace time, one graph per call kind; as in diffusers, the STG blocks change nothing unless
 /// the checkpoint has perturbed_attn.
 /// </summary>
-public sealed class Ltx2VideoTransformer3DModel
+public sealed partial class Ltx2VideoTransformer3DModel
 {
     public const string HiddenStatesInput = "hidden_states", AudioHiddenStatesInput = "audio_hidden_states";
     public const string EncoderHiddenStatesInput = "encoder_hidden_states", AudioEncoderHiddenStatesInput = "audio_encoder_hidden_states";
@@ -87,8 +87,20 @@ public sealed class Ltx2VideoTransformer3DModel
         Tensor audioEncoderHiddenStates, Tensor timestep, Tensor sigma, Tensor encoderAttentionMask, Tensor audioEncoderAttentionMask,
         Tensor videoCoords, Tensor audioCoords, bool useCrossTimestep, bool isolateModalities = false, IReadOnlyCollection<int>? spatioTemporalGuidanceBlocks = null)
     {
-        var t = hiddenStates.Tracer;
-        Dim b = hiddenStates.Size(0);
+        var inputs = Conditioning(encoderHiddenStates, audioEncoderHiddenStates, timestep, sigma, encoderAttentionMask, audioEncoderAttentionMask,
+            videoCoords, audioCoords, useCrossTimestep, isolateModalities);
+        // 2. Input projections
+        var (video, audio) = (_projIn.Forward(hiddenStates), _audioProjIn.Forward(audioHiddenStates));
+        (video, audio) = RunBlocks(video, audio, inputs, 0, _blocks.Length, spatioTemporalGuidanceBlocks);
+        return Head(video, audio, timestep);
+    }
+
+    /// <summary>Everything the blocks take besides the two streams: RoPE (step 1), the timestep modulations (3) and the
+    /// prompt embeddings (4), from the call's conditioning inputs.</summary>
+    Ltx2VideoTransformerBlock.Inputs Conditioning(Tensor encoderHiddenStates, Tensor audioEncoderHiddenStates, Tensor timestep, Tensor sigma,
+        Tensor encoderAttentionMask, Tensor audioEncoderAttentionMask, Tensor videoCoords, Tensor audioCoords, bool useCrossTimestep, bool isolateModalities)
+    {
+        Dim b = timestep.Size(0);
         // the audio stream takes the video's timestep and sigma (audio_timestep / audio_sigma not given)
         var audioTimestep = timestep;
         var audioSigma = sigma;
@@ -101,18 +113,10 @@ public sealed class Ltx2VideoTransformer3DModel
         var videoCrossAttnRotaryEmb = _crossAttnRope.Forward(videoCoords.Slice(1, 0, 1));
         var audioCrossAttnRotaryEmb = _crossAttnAudioRope.Forward(audioCoords.Slice(1, 0, 1));
 
-        // 2. Input projections
-        hiddenStates = _projIn.Forward(hiddenStates);
-        audioHiddenStates = _audioProjIn.Forward(audioHiddenStates);
-
         // 3. Timestep embeddings and modulation: [B] → [B, 1, K·D]
         Tensor PerBatch(Tensor x, int width) => x.Reshape(b, 1, width);
-        var (temb, embeddedTimestep) = _timeEmbed.Forward(timestep);
-        temb = PerBatch(temb, (_c.CrossAttnMod ? 9 : 6) * _inner);
-        embeddedTimestep = PerBatch(embeddedTimestep, _inner);
-        var (tembAudio, audioEmbeddedTimestep) = _audioTimeEmbed.Forward(audioTimestep);
-        tembAudio = PerBatch(tembAudio, (_c.AudioCrossAttnMod ? 9 : 6) * _audioInner);
-        audioEmbeddedTimestep = PerBatch(audioEmbeddedTimestep, _audioInner);
+        var temb = PerBatch(_timeEmbed.Forward(timestep).Modulation, (_c.CrossAttnMod ? 9 : 6) * _inner);
+        var tembAudio = PerBatch(_audioTimeEmbed.Forward(audioTimestep).Modulation, (_c.AudioCrossAttnMod ? 9 : 6) * _audioInner);
 
         Tensor? tembPrompt = null, tembPromptAudio = null;
         if (_promptAdaln is not null && _audioPromptAdaln is not null)
@@ -135,27 +139,40 @@ public sealed class Ltx2VideoTransformer3DModel
             encoderHiddenStates = _captionProjection.Forward(encoderHiddenStates);
             audioEncoderHiddenStates = _audioCaptionProjection.Forward(audioEncoderHiddenStates);
         }
-
-        // 5. Blocks
-        var inputs = new Ltx2VideoTransformerBlock.Inputs(encoderHiddenStates, audioEncoderHiddenStates,
+        return new Ltx2VideoTransformerBlock.Inputs(encoderHiddenStates, audioEncoderHiddenStates,
             temb, tembAudio, videoCrossAttnScaleShift, audioCrossAttnScaleShift, videoCrossAttnA2vGate, audioCrossAttnV2aGate,
             tembPrompt, tembPromptAudio, videoRotaryEmb, audioRotaryEmb, videoCrossAttnRotaryEmb, audioCrossAttnRotaryEmb,
             encoderMask, audioEncoderMask, UseCrossModalAttention: !isolateModalities);
-        for (int i = 0; i < _blocks.Length; i++)
+    }
+
+    /// <summary>5. Blocks <paramref name="from"/>..<paramref name="to"/>-1 on both streams (the STG blocks' self-attention
+    /// perturbed where the checkpoint has perturbed_attn).</summary>
+    (Tensor Video, Tensor Audio) RunBlocks(Tensor video, Tensor audio, Ltx2VideoTransformerBlock.Inputs inputs, int from, int to,
+        IReadOnlyCollection<int>? spatioTemporalGuidanceBlocks = null)
+    {
+        var t = video.Tracer;
+        for (int i = from; i < to; i++)
         {
             bool perturbed = _c.PerturbedAttn && spatioTemporalGuidanceBlocks is not null && spatioTemporalGuidanceBlocks.Contains(i);
-            using (t.Scope($"transformer_blocks.{i}")) (hiddenStates, audioHiddenStates) = _blocks[i].Forward(hiddenStates, audioHiddenStates, inputs, perturbed);
+            using (t.Scope($"transformer_blocks.{i}")) (video, audio) = _blocks[i].Forward(video, audio, inputs, perturbed);
         }
+        return (video, audio);
+    }
 
-        // 6. Output norm, modulation (scale_shift_table + embedded timestep) and projection
+    /// <summary>6. Output norm, modulation (scale_shift_table + embedded timestep) and projection of both streams.</summary>
+    (Tensor Video, Tensor Audio) Head(Tensor video, Tensor audio, Tensor timestep)
+    {
+        Dim b = timestep.Size(0);
+        var embeddedTimestep = _timeEmbed.Forward(timestep).Embedded.Reshape(b, 1, _inner);
+        var audioEmbeddedTimestep = _audioTimeEmbed.Forward(timestep).Embedded.Reshape(b, 1, _audioInner);
         Tensor Output(Tensor x, Tensor table, Tensor embedded, int dim, Linear proj)
         {
             var shift = table.Slice(0, 0, 1).Unsqueeze(0) + embedded;
             var scale = table.Slice(0, 1, 2).Unsqueeze(0) + embedded;
             return proj.Forward(x.LayerNorm(null, null, 1e-6f, dim) * (1f + scale) + shift);
         }
-        return (Output(hiddenStates, _scaleShiftTable, embeddedTimestep, _inner, _projOut),
-            Output(audioHiddenStates, _audioScaleShiftTable, audioEmbeddedTimestep, _audioInner, _audioProjOut));
+        return (Output(video, _scaleShiftTable, embeddedTimestep, _inner, _projOut),
+            Output(audio, _audioScaleShiftTable, audioEmbeddedTimestep, _audioInner, _audioProjOut));
     }
 
     public static Graph.Graph Trace(string componentDir, ITensorSource weights, bool useCrossTimestep = true, bool isolateModalities = false,

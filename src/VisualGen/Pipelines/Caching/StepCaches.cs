@@ -12,13 +12,14 @@ public static class StepCaches
         r.CacheDit?.Validate(blocks);
     }
 
-    /// <summary>For the families without step caches (LTX-2): a request that asks for one is refused, not run uncached as
-    /// if it had been honoured.</summary>
-    public static void RefuseIn(GenerationRequest r, string family)
+    /// <summary><see cref="Validate"/> for a family with no shipped TeaCache table (FLUX.2, Cosmos3, LTX-2): TeaCache
+    /// needs the request's own coefficients.</summary>
+    public static void ValidateWithoutTeaCacheTable(GenerationRequest r, int blocks, string family)
     {
-        if (r.TeaCache is not null || r.CacheDit is not null)
-            throw new GenerationException(r.TeaCache is not null ? "teacache_thresh" : "cache_dit",
-                $"step caches (TeaCache, Cache-DiT) are not implemented for {family} (they are for Wan, FLUX.1, FLUX.2, Qwen-Image and Cosmos3); remove the cache options");
+        Validate(r, blocks);
+        if (r.TeaCache is { Coefficients: null })
+            throw new GenerationException("teacache_coefficients",
+                $"{family} has no shipped TeaCache coefficients (TensorRT-LLM's tables cover Wan, FLUX.1 and Qwen-Image): pass teacache_coefficients, or use Cache-DiT");
     }
 
     /// <summary>The log of a request's cache, or null when the request asks for none.</summary>

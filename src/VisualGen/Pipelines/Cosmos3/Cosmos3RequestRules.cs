@@ -9,10 +9,7 @@ public static class Cosmos3RequestRules
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, "Cosmos3");
         Vae.VaeTilingSupport.RefuseIn(r, "Cosmos3");
-        Caching.StepCaches.Validate(r, c.NumLayers);
-        if (r.TeaCache is { Coefficients: null })
-            throw new GenerationException("teacache_coefficients",
-                "Cosmos3 has no shipped TeaCache coefficients (TensorRT-LLM's tables cover Wan, FLUX.1 and Qwen-Image): pass teacache_coefficients, or use Cache-DiT");
+        Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumLayers, "Cosmos3");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         int m = c.VaeScaleSpatial;
         // the resolution template states height x width; the VAE compresses by its spatial factor

@@ -11,10 +11,7 @@ public static class Flux2RequestRules
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, "FLUX.2");
         Vae.VaeTilingSupport.RefuseIn(r, "FLUX.2");
-        Caching.StepCaches.Validate(r, c.NumBlocks);
-        if (r.TeaCache is { Coefficients: null })
-            throw new GenerationException("teacache_coefficients",
-                "FLUX.2 has no shipped TeaCache coefficients (TensorRT-LLM's tables cover Wan, FLUX.1 and Qwen-Image): pass teacache_coefficients, or use Cache-DiT");
+        Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumBlocks, "FLUX.2");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         if (r.Image is not null)
             throw new GenerationException("image", "Flux2Pipeline with reference images is not supported yet; remove --image for text-to-image");

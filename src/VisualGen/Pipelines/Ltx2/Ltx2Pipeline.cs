@@ -117,7 +117,11 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         if (r.GuidanceScale2 is not null) throw new GenerationException("guidance_scale_2", "LTX-2 takes no guidance_scale_2 (a Wan 2.2 A14B argument); use audio_guidance_scale for the audio stream");
         if (r.TrueCfgScale is not null) throw new GenerationException("true_cfg_scale", "LTX-2 takes guidance_scale (batched classifier-free guidance); true_cfg_scale applies to Qwen-Image and FLUX only");
         if (r.Image is not null) throw new GenerationException("image", $"{_index.ClassName} is text-to-video and takes no image");
-        Caching.StepCaches.RefuseIn(r, "LTX-2");
+        Caching.StepCaches.ValidateWithoutTeaCacheTable(r, _transformer.NumLayers, "LTX-2");
+        if ((r.TeaCache is not null || r.CacheDit is not null) &&
+            ((_transformer.OutChannels ?? _transformer.InChannels) != _transformer.InChannels || (_transformer.AudioOutChannels ?? _transformer.AudioInChannels) != _transformer.AudioInChannels))
+            throw new GenerationException(r.TeaCache is not null ? "teacache_thresh" : "cache_dit",
+                "step caches reuse a residual (prediction − latents), which needs the transformer's out_channels equal to its in_channels (video and audio); this checkpoint's differ");
         SchedulerShift.Check(r, _schedulerConfig, "LTX-2");
         Vae.VaeTilingSupport.RefuseIn(r, "LTX-2");
 
@@ -276,6 +280,11 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         string stgCall = new Ltx2TransformerCall(plan.UseCrossTimestep, StgBlocks: plan.StgBlocks).Component();
         string isolatedCall = new Ltx2TransformerCall(plan.UseCrossTimestep, IsolateModalities: true).Component();
 
+        // step caches: the main (CFG) call predicts through them, batched as it runs; the extra guidance calls run as they are
+        var cacheLog = Caching.StepCaches.Log(r, plan.Steps);
+        using Caching.IStepCache? cache = cacheLog is null ? null : Caching.StepCaches.Create(r, cacheLog, []);
+        using var mainInputs = cache is null ? null : new StepInputs(mainConstant);
+
         // 5. denoising
         _engines.BeginStage("denoise");
         progress?.Report(new GenerationProgress("denoise", 0, plan.Steps));
@@ -298,7 +307,27 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
                 return (outputs["sample"].Floats, outputs["audio_sample"].Floats);
             }
 
-            var (videoOut, audioOut) = Call(main, mainConstant, batch);
+            (float[] Video, float[] Audio) Cached()
+            {
+                var whole = Engine(main);
+                var resident = whole.AsResident();
+                using var uploads = new EngineTensorScope();
+                var perStep = new Dictionary<string, IEngineTensor>
+                {
+                    ["hidden_states"] = uploads.Own(resident.Upload(HostTensor.Float32(RepeatData(v, batch), batch, tokens, video.Shape[2]))),
+                    ["audio_hidden_states"] = uploads.Own(resident.Upload(HostTensor.Float32(RepeatData(a, batch), batch, audio.Shape[1], audio.Shape[2]))),
+                    ["timestep"] = uploads.Own(resident.Upload(HostTensor.Float32(Enumerable.Repeat(t, batch).ToArray(), batch))),
+                    ["sigma"] = uploads.Own(resident.Upload(HostTensor.Float32(Enumerable.Repeat(t, batch).ToArray(), batch))),
+                };
+                var joined = Ltx2CacheLayout.Join(RepeatData(v, batch), RepeatData(a, batch), batch);
+                var latents = uploads.Own(resident.Upload(HostTensor.Float32(joined, batch, joined.Length / batch)));
+                var call = new Ltx2CachedCall(whole, part => Engine($"transformer.{Ltx2CacheLayout.Part(part, plan.UseCrossTimestep)}"), mainInputs!, perStep,
+                    latents, () => Caching.TransformerParts.HostTimeEmbedding(Engine($"transformer.{Caching.TransformerParts.TimeEmbedding}"), t), _transformer.NumLayers);
+                using var prediction = cache!.Predict(i, call);
+                return Ltx2CacheLayout.Split(prediction.ToHost().Floats, batch, v.Length);
+            }
+
+            var (videoOut, audioOut) = cache is null ? Call(main, mainConstant, batch) : Cached();
             float[] Half(float[] x, int row) => x.AsSpan(row * (x.Length / batch), x.Length / batch).ToArray();
             var videoCond = Ltx2Guidance.VelocityToX0(v, Half(videoOut, batch - 1), sigma);
             var audioCond = Ltx2Guidance.VelocityToX0(a, Half(audioOut, batch - 1), audioSigma);
@@ -349,6 +378,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         return new GenerationResult(videoLatents, VideoPostprocess.ToNumpyLayout(decoded), IsVideo: true,
             Math.Max(1, (int)Math.Round(plan.FrameRate)))
         {
+            StepCache = cacheLog?.Report(),
             AudioLatents = audioLatents,
             Audio = waveform,
             AudioSampleRate = _vocoder.OutputSamplingRate,
