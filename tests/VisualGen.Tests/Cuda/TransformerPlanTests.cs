@@ -266,6 +266,52 @@ public class TransformerPlanTests
         finally { Directory.Delete(dir, true); }
     }
 
+    // ---- step-cache parts (Cosmos3, LTX-2) ---------------------------------------------------------------------
+
+    /// <summary>The step-cache parts of the conformance transformers plan on the native engine with the shapes the
+    /// pipelines give them: LTX-2's joined streams (2 rows of 1280 video tokens · 16 + 9 audio tokens · 8 values; the
+    /// output part's 1280·4 + 9·4), Cosmos3's text-then-vision stream.</summary>
+    [ConformanceFact]
+    public void Step_cache_parts_plan_with_joined_streams()
+    {
+        var ltx2 = Ltx2Shapes(2, 1280, 9, 32, 4, 4, 32);
+        long joined = 1280 * 16 + 9 * 8, joinedOut = 1280 * 4 + 9 * 4;
+        foreach (var (part, output, shape) in new[]
+        {
+            ("embed", "hidden", new long[] { 2, joined }),
+            ("blocks_0_1", "hidden_out", [2, joined]),
+            ("blocks_1_2_no_cross_timestep", "hidden_out", [2, joined]),
+            ("output", "sample", [2, joinedOut]),
+            ("time_embedding", "temb", [2, 16]),
+        })
+        {
+            var (g, _) = BuildAndLoad(Export("ltx2", part));
+            var shapes = g.Inputs.ToDictionary(i => i.Name, i => i.Name == "hidden" ? new long[] { 2, joined } : ltx2[i.Name]);
+            using var plan = Plan(g, shapes);
+            Assert.Equal(shape, plan.Outputs[output].Shape);
+        }
+
+        const int text = 7, vision = 3 * 2 * 3;
+        var positions = new float[3 * (text + vision)];
+        for (int n = 0; n < text + vision; n++) for (int a = 0; a < 3; a++) positions[a * (text + vision) + n] = n < text ? n : text + 15000 + (n - text) % (a + 3);
+        var cosmos = new Dictionary<string, long[]> { ["input_ids"] = [text], ["hidden_states"] = [vision, 192], ["timestep"] = [1], ["noisy_tokens"] = [vision],
+            ["hidden"] = [1, text + vision, 32] };
+        foreach (var (part, output, shape) in new[]
+        {
+            ("embed", "hidden", new long[] { 1, text + vision, 32 }),
+            ("blocks_0_2", "hidden_out", [1, text + vision, 32]),
+            ("output", "sample", [vision, 192]),
+            ("time_embedding", "temb", [1, 32]),
+        })
+        {
+            var (g, _) = BuildAndLoad(Export("cosmos3_t2v", part));
+            bool positional = g.Inputs.Any(i => i.Name == "position_ids");
+            using var plan = Plan(g, g.Inputs.Where(i => i.Name != "position_ids").ToDictionary(i => i.Name, i => cosmos[i.Name]),
+                positional ? new() { ["position_ids"] = HostTensor.Float32(positions, 3, text + vision) } : null);
+            Assert.Equal(shape, plan.Outputs[output].Shape);
+        }
+    }
+
     [Fact]
     public void Rotate_half_rope_is_one_step_with_the_split_resolved_at_plan_time()
     {

@@ -11,8 +11,10 @@ namespace VisualGen.Pipelines.Ltx2;
 /// connectors (negative and positive prompt batched), joint video/audio denoising with a flow-matching Euler
 /// scheduler per stream, guidance in x0 space (CFG batched into the main call; spatio-temporal guidance and modality
 /// isolation as extra single-sample calls of their own transformer graphs; guidance rescale), then the video VAE and
-/// the audio VAE → vocoder. Engines: text_encoder, connectors, transformer (and its call kinds, see
-/// <see cref="Ltx2TransformerCall"/>), vae.decoder, audio_vae.decoder, vocoder.
+/// the audio VAE → vocoder. With a step cache (TeaCache with explicit coefficients, Cache-DiT) the main call predicts
+/// through it from the transformer's parts (<see cref="Ltx2CacheLayout"/>); the guidance calls run as they are.
+/// Engines: text_encoder, connectors, transformer (and its call kinds, see <see cref="Ltx2TransformerCall"/>, and
+/// step-cache parts), vae.decoder, audio_vae.decoder, vocoder.
 /// </summary>
 public sealed class Ltx2Pipeline : IGenerationPipeline
 {
