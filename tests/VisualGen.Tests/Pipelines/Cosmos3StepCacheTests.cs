@@ -11,9 +11,7 @@ namespace VisualGen.Tests.Pipelines;
 
 /// <summary>
 /// Step caches on Cosmos3: the transformer's parts (text and vision streams joined, text first) on a random 3-layer
-/// checkpoint compose to the whole graph; through Cosmos3Pipeline (one cache state per CFG pass) Cache-DiT at threshold 0
-/// and TeaCache at threshold 0 give the fixtures' goldens with every step computed, and huge thresholds skip every step
-/// they may; TeaCache needs explicit coefficients (there is no shipped Cosmos3 table).
+/// checkpoint compose to the whole graph (through the pipeline: <see cref="StepCachesWithoutTableTests"/>).
 /// </summary>
 public class Cosmos3StepCacheTests
 {
@@ -54,39 +52,5 @@ public class Cosmos3StepCacheTests
             Assert.Equal([1L, 20], temb.Shape);
         }
         finally { foreach (var e in engines.Values) e.Dispose(); }
-    }
-
-    /// <param name="family">cosmos3_t2v has 2 layers and 3 steps: F1B0 runs layer 0 always and caches layer 1.</param>
-    [ConformanceTheory]
-    [InlineData("cosmos3_t2v")]
-    [InlineData("cosmos3_i2v")]
-    public void Step_caches_through_the_pipeline(string family)
-    {
-        using var golden = Fixtures.Golden(family);
-        var request = ConformancePipelines.RequestFromGolden(family, golden);
-        using var provider = ConformancePipelines.Provider();
-        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint(family), provider);
-
-        var exact = pipeline.GenerateAsync(request with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 0, Threshold: 0, Warmup: 0) }).GetAwaiter().GetResult();
-        Assert.Equal([true, true, true], exact.StepCache!.Computed);
-        ConformancePipelines.AssertMatchesGolden(family, exact);
-        var cached = pipeline.GenerateAsync(request with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 0, Threshold: 1e9, Warmup: 1) }).GetAwaiter().GetResult();
-        Assert.Equal([true, false, false], cached.StepCache!.Computed);
-        Assert.All(cached.Output.Floats, v => Assert.True(float.IsFinite(v)));
-        Assert.True(Compare.MaxAbs(exact.Latents.Floats, cached.Latents.Floats) > 0, "cached steps changed nothing");
-
-        var tea = pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0, [1.0, 0.0]) }).GetAwaiter().GetResult();
-        Assert.Equal([true, true, true], tea.StepCache!.Computed);
-        ConformancePipelines.AssertMatchesGolden(family, tea);
-        // first and last steps always run; the middle one reuses the first step's residual
-        var skipped = pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(1e9, [1.0, 0.0]) }).GetAwaiter().GetResult();
-        Assert.Equal([true, false, true], skipped.StepCache!.Computed);
-        Assert.True(Compare.MaxAbs(tea.Latents.Floats, skipped.Latents.Floats) > 0, "the skipped step changed nothing");
-
-        var e = Assert.Throws<GenerationException>(() => pipeline.Validate(request with { CacheDit = new CacheDitOptions(Fn: 2, Bn: 1) }));
-        Assert.Contains("more than the transformer's 2 blocks", e.Message);
-        e = Assert.Throws<GenerationException>(() => pipeline.Validate(request with { TeaCache = new TeaCacheOptions(0.1) }));
-        Assert.Equal("teacache_coefficients", e.Parameter);
-        Assert.Contains("no shipped TeaCache coefficients", e.Message);
     }
 }

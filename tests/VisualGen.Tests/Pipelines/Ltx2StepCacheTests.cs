@@ -13,9 +13,8 @@ namespace VisualGen.Tests.Pipelines;
 
 /// <summary>
 /// Step caches on LTX-2's main (CFG) call: the transformer's parts (video and audio streams flattened and joined, video
-/// first) on a random checkpoint compose to the whole graph's two outputs, with and without use_cross_timestep; through
-/// LTX2Pipeline Cache-DiT and TeaCache at threshold 0 give the fixture's goldens with every step computed, huge
-/// thresholds skip what they may; TeaCache needs explicit coefficients.
+/// first) on a random checkpoint compose to the whole graph's two outputs, with and without use_cross_timestep (through
+/// the pipeline: <see cref="StepCachesWithoutTableTests"/>).
 /// </summary>
 public class Ltx2StepCacheTests
 {
@@ -91,36 +90,5 @@ public class Ltx2StepCacheTests
         Assert.False(Ltx2CacheLayout.TryParsePart("embed_no_cross_timestep", out _, out _));
         Assert.False(Ltx2CacheLayout.TryParsePart("stg_1", out _, out _));
         Assert.False(Ltx2TransformerCall.TryParse("blocks_0_2_no_cross_timestep", out _));
-    }
-
-    [ConformanceFact]
-    public void Step_caches_through_the_pipeline()
-    {
-        const string family = "ltx2";
-        using var golden = Fixtures.Golden(family);
-        var request = ConformancePipelines.RequestFromGolden(family, golden);
-        using var provider = ConformancePipelines.Provider();
-        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint(family), provider);
-
-        // 2 blocks, 3 steps: F1B0 runs block 0 always and caches block 1
-        var exact = pipeline.GenerateAsync(request with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 0, Threshold: 0, Warmup: 0) }).GetAwaiter().GetResult();
-        Assert.Equal([true, true, true], exact.StepCache!.Computed);
-        ConformancePipelines.AssertMatchesGolden(family, exact);
-        var cached = pipeline.GenerateAsync(request with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 0, Threshold: 1e9, Warmup: 1) }).GetAwaiter().GetResult();
-        Assert.Equal([true, false, false], cached.StepCache!.Computed);
-        Assert.All(cached.Output.Floats, v => Assert.True(float.IsFinite(v)));
-        Assert.True(Compare.MaxAbs(exact.Latents.Floats, cached.Latents.Floats) > 0, "cached steps changed nothing");
-
-        var tea = pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(0, [1.0, 0.0]) }).GetAwaiter().GetResult();
-        Assert.Equal([true, true, true], tea.StepCache!.Computed);
-        ConformancePipelines.AssertMatchesGolden(family, tea);
-        var skipped = pipeline.GenerateAsync(request with { TeaCache = new TeaCacheOptions(1e9, [1.0, 0.0]) }).GetAwaiter().GetResult();
-        Assert.Equal([true, false, true], skipped.StepCache!.Computed);
-        Assert.True(Compare.MaxAbs(tea.Latents.Floats, skipped.Latents.Floats) > 0, "the skipped step changed nothing");
-
-        var e = Assert.Throws<GenerationException>(() => pipeline.Validate(request with { CacheDit = new CacheDitOptions(Fn: 2, Bn: 1) }));
-        Assert.Contains("more than the transformer's 2 blocks", e.Message);
-        e = Assert.Throws<GenerationException>(() => pipeline.Validate(request with { TeaCache = new TeaCacheOptions(0.1) }));
-        Assert.Equal("teacache_coefficients", e.Parameter);
     }
 }
