@@ -64,7 +64,7 @@ public sealed partial class Ltx2VideoTransformer3DModel
             var audioMask = tracer.Input(AudioEncoderAttentionMaskInput, TensorDType.I64, "batch", "text_length");
             var videoCoords = VideoCoords();
             var audioCoords = AudioCoords();
-            var inputs = model.Conditioning(encoder, audioEncoder, timestep, sigma, mask, audioMask, videoCoords, audioCoords, useCrossTimestep, false);
+            var (inputs, _) = model.Conditioning(encoder, audioEncoder, timestep, sigma, mask, audioMask, videoCoords, audioCoords, useCrossTimestep, false);
             var (video, audio) = Split(joined, videoCoords.Size(2), inner, audioCoords.Size(2), audioInner);
             (video, audio) = model.RunBlocks(video, audio, inputs, from, to);
             tracer.Output(Join(video, audio), "hidden_out", "batch", "joined");
@@ -74,7 +74,7 @@ public sealed partial class Ltx2VideoTransformer3DModel
             var joined = Hidden();
             var timestep = Timestep();
             var (video, audio) = Split(joined, VideoCoords().Size(2), inner, AudioCoords().Size(2), audioInner);
-            var (v, a) = model.Head(video, audio, timestep);
+            var (v, a) = model.Head(video, audio, model.EmbeddedTimesteps(timestep));
             tracer.Output(Join(v, a), SampleOutput, "batch", "joined_out");
         }
         else throw new CheckpointException(componentDir, $"the LTX-2 transformer has no part '{part}'");

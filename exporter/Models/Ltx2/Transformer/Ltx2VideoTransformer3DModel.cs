@@ -87,17 +87,17 @@ public sealed partial class Ltx2VideoTransformer3DModel
         Tensor audioEncoderHiddenStates, Tensor timestep, Tensor sigma, Tensor encoderAttentionMask, Tensor audioEncoderAttentionMask,
         Tensor videoCoords, Tensor audioCoords, bool useCrossTimestep, bool isolateModalities = false, IReadOnlyCollection<int>? spatioTemporalGuidanceBlocks = null)
     {
-        var inputs = Conditioning(encoderHiddenStates, audioEncoderHiddenStates, timestep, sigma, encoderAttentionMask, audioEncoderAttentionMask,
+        var (inputs, embedded) = Conditioning(encoderHiddenStates, audioEncoderHiddenStates, timestep, sigma, encoderAttentionMask, audioEncoderAttentionMask,
             videoCoords, audioCoords, useCrossTimestep, isolateModalities);
         // 2. Input projections
         var (video, audio) = (_projIn.Forward(hiddenStates), _audioProjIn.Forward(audioHiddenStates));
         (video, audio) = RunBlocks(video, audio, inputs, 0, _blocks.Length, spatioTemporalGuidanceBlocks);
-        return Head(video, audio, timestep);
+        return Head(video, audio, embedded);
     }
 
     /// <summary>Everything the blocks take besides the two streams: RoPE (step 1), the timestep modulations (3) and the
-    /// prompt embeddings (4), from the call's conditioning inputs.</summary>
-    Ltx2VideoTransformerBlock.Inputs Conditioning(Tensor encoderHiddenStates, Tensor audioEncoderHiddenStates, Tensor timestep, Tensor sigma,
+    /// prompt embeddings (4), from the call's conditioning inputs; and the embedded timesteps the output head takes.</summary>
+    (Ltx2VideoTransformerBlock.Inputs Blocks, (Tensor Video, Tensor Audio) Embedded) Conditioning(Tensor encoderHiddenStates, Tensor audioEncoderHiddenStates, Tensor timestep, Tensor sigma,
         Tensor encoderAttentionMask, Tensor audioEncoderAttentionMask, Tensor videoCoords, Tensor audioCoords, bool useCrossTimestep, bool isolateModalities)
     {
         Dim b = timestep.Size(0);
@@ -115,8 +115,10 @@ public sealed partial class Ltx2VideoTransformer3DModel
 
         // 3. Timestep embeddings and modulation: [B] → [B, 1, K·D]
         Tensor PerBatch(Tensor x, int width) => x.Reshape(b, 1, width);
-        var temb = PerBatch(_timeEmbed.Forward(timestep).Modulation, (_c.CrossAttnMod ? 9 : 6) * _inner);
-        var tembAudio = PerBatch(_audioTimeEmbed.Forward(audioTimestep).Modulation, (_c.AudioCrossAttnMod ? 9 : 6) * _audioInner);
+        var (temb, embeddedTimestep) = _timeEmbed.Forward(timestep);
+        temb = PerBatch(temb, (_c.CrossAttnMod ? 9 : 6) * _inner);
+        var (tembAudio, audioEmbeddedTimestep) = _audioTimeEmbed.Forward(audioTimestep);
+        tembAudio = PerBatch(tembAudio, (_c.AudioCrossAttnMod ? 9 : 6) * _audioInner);
 
         Tensor? tembPrompt = null, tembPromptAudio = null;
         if (_promptAdaln is not null && _audioPromptAdaln is not null)
@@ -139,11 +141,16 @@ public sealed partial class Ltx2VideoTransformer3DModel
             encoderHiddenStates = _captionProjection.Forward(encoderHiddenStates);
             audioEncoderHiddenStates = _audioCaptionProjection.Forward(audioEncoderHiddenStates);
         }
-        return new Ltx2VideoTransformerBlock.Inputs(encoderHiddenStates, audioEncoderHiddenStates,
+        return (new Ltx2VideoTransformerBlock.Inputs(encoderHiddenStates, audioEncoderHiddenStates,
             temb, tembAudio, videoCrossAttnScaleShift, audioCrossAttnScaleShift, videoCrossAttnA2vGate, audioCrossAttnV2aGate,
             tembPrompt, tembPromptAudio, videoRotaryEmb, audioRotaryEmb, videoCrossAttnRotaryEmb, audioCrossAttnRotaryEmb,
-            encoderMask, audioEncoderMask, UseCrossModalAttention: !isolateModalities);
+            encoderMask, audioEncoderMask, UseCrossModalAttention: !isolateModalities),
+            (embeddedTimestep, audioEmbeddedTimestep));
     }
+
+    /// <summary>The embedded timesteps [B, D] of both streams (the audio stream takes the video's timestep).</summary>
+    (Tensor Video, Tensor Audio) EmbeddedTimesteps(Tensor timestep) =>
+        (_timeEmbed.Forward(timestep).Embedded, _audioTimeEmbed.Forward(timestep).Embedded);
 
     /// <summary>5. Blocks <paramref name="from"/>..<paramref name="to"/>-1 on both streams (the STG blocks' self-attention
     /// perturbed where the checkpoint has perturbed_attn).</summary>
@@ -159,12 +166,12 @@ public sealed partial class Ltx2VideoTransformer3DModel
         return (video, audio);
     }
 
-    /// <summary>6. Output norm, modulation (scale_shift_table + embedded timestep) and projection of both streams.</summary>
-    (Tensor Video, Tensor Audio) Head(Tensor video, Tensor audio, Tensor timestep)
+    /// <summary>6. Output norm, modulation (scale_shift_table + embedded timestep [B, D]) and projection of both streams.</summary>
+    (Tensor Video, Tensor Audio) Head(Tensor video, Tensor audio, (Tensor Video, Tensor Audio) embedded)
     {
-        Dim b = timestep.Size(0);
-        var embeddedTimestep = _timeEmbed.Forward(timestep).Embedded.Reshape(b, 1, _inner);
-        var audioEmbeddedTimestep = _audioTimeEmbed.Forward(timestep).Embedded.Reshape(b, 1, _audioInner);
+        Dim b = video.Size(0);
+        var embeddedTimestep = embedded.Video.Reshape(b, 1, _inner);
+        var audioEmbeddedTimestep = embedded.Audio.Reshape(b, 1, _audioInner);
         Tensor Output(Tensor x, Tensor table, Tensor embedded, int dim, Linear proj)
         {
             var shift = table.Slice(0, 0, 1).Unsqueeze(0) + embedded;
