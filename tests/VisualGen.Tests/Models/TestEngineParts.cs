@@ -26,3 +26,16 @@ sealed class TestEngineParts(Func<string, IEngine> engine, IReadOnlyDictionary<s
         return d;
     }
 }
+
+/// <summary>A transformer's whole graph ("") and its parts as test engines, each built on first use from its trace.</summary>
+sealed class PartEngines(Func<string, Exporter.Graph.Graph> trace) : IDisposable
+{
+    readonly Dictionary<string, IEngine> _engines = [];
+
+    public IEngine this[string part] => _engines.TryGetValue(part, out var e) ? e : _engines[part] = OrtTestEngine.Build(trace(part), part);
+
+    public void Dispose()
+    {
+        foreach (var e in _engines.Values) e.Dispose();
+    }
+}

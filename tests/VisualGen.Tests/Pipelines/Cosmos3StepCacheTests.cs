@@ -23,34 +23,30 @@ public class Cosmos3StepCacheTests
         string dir = reference.Write(Fixtures.TempDir("cosmos3-parts"), seed: 17);
         using var cleanup = new DeletedOnDispose(dir);
         using var weights = SafeTensorsFile.Open(Path.Combine(dir, "diffusion_pytorch_model.safetensors"));
-        var engines = new Dictionary<string, IEngine>();
-        try
+        using var engines = new PartEngines(part =>
+            part.Length == 0 ? Cosmos3OmniTransformer.Trace(dir, weights) : Cosmos3OmniTransformer.TracePart(dir, weights, part));
+        IEngine Engine(string part) => engines[part];
+        var rng = new Random(3);
+        const int text = 5, vision = 8;
+        var positions = new float[3 * (text + vision)];
+        for (int a = 0; a < 3; a++) for (int n = 0; n < text + vision; n++) positions[a * (text + vision) + n] = n < text ? n : text + 15000 + (n - text) * (a + 1) * 0.5f;
+        var inputs = new Dictionary<string, HostTensor>
         {
-            IEngine Engine(string part) => engines.TryGetValue(part, out var e) ? e : engines[part] = OrtTestEngine.Build(
-                part.Length == 0 ? Cosmos3OmniTransformer.Trace(dir, weights) : Cosmos3OmniTransformer.TracePart(dir, weights, part), part);
-            var rng = new Random(3);
-            const int text = 5, vision = 8;
-            var positions = new float[3 * (text + vision)];
-            for (int a = 0; a < 3; a++) for (int n = 0; n < text + vision; n++) positions[a * (text + vision) + n] = n < text ? n : text + 15000 + (n - text) * (a + 1) * 0.5f;
-            var inputs = new Dictionary<string, HostTensor>
-            {
-                ["input_ids"] = HostTensor.Int64(Enumerable.Range(0, text).Select(_ => (long)rng.Next(reference.VocabSize)).ToArray(), text),
-                ["hidden_states"] = HostTensor.Float32(Enumerable.Range(0, vision * reference.PatchLatentDim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(),
-                    vision, reference.PatchLatentDim),
-                ["timestep"] = HostTensor.Float32([611f], 1),
-                ["noisy_tokens"] = HostTensor.Float32(Enumerable.Range(0, vision).Select(i => i < 4 ? 0f : 1f).ToArray(), vision),
-                ["position_ids"] = HostTensor.Float32(positions, 3, text + vision),
-            };
-            var parts = new TestEngineParts(Engine, inputs, 3, ["input_ids", "hidden_states", "timestep", "noisy_tokens"],
-                ["input_ids", "position_ids"], ["input_ids"]);
-            var hidden = parts.Embed();
-            Assert.Equal([1L, text + vision, 20], hidden.Shape);
-            foreach (var (from, to) in new[] { (0, 1), (1, 3) }) hidden = parts.Blocks(from, to, hidden);
-            Compare.Component(parts.Whole().ToHost().Floats, parts.Output(hidden).ToHost().Floats, "cosmos3 parts composed", factor: 1e-5);
-            // TeaCache's compared tensor is the timestep embedding the noisy tokens get
-            var temb = Engine(TransformerParts.TimeEmbedding).Run(new Dictionary<string, HostTensor> { ["timestep"] = inputs["timestep"] })["temb"];
-            Assert.Equal([1L, 20], temb.Shape);
-        }
-        finally { foreach (var e in engines.Values) e.Dispose(); }
+            ["input_ids"] = HostTensor.Int64(Enumerable.Range(0, text).Select(_ => (long)rng.Next(reference.VocabSize)).ToArray(), text),
+            ["hidden_states"] = HostTensor.Float32(Enumerable.Range(0, vision * reference.PatchLatentDim).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray(),
+                vision, reference.PatchLatentDim),
+            ["timestep"] = HostTensor.Float32([611f], 1),
+            ["noisy_tokens"] = HostTensor.Float32(Enumerable.Range(0, vision).Select(i => i < 4 ? 0f : 1f).ToArray(), vision),
+            ["position_ids"] = HostTensor.Float32(positions, 3, text + vision),
+        };
+        var parts = new TestEngineParts(Engine, inputs, 3, ["input_ids", "hidden_states", "timestep", "noisy_tokens"],
+            ["input_ids", "position_ids"], ["input_ids"]);
+        var hidden = parts.Embed();
+        Assert.Equal([1L, text + vision, 20], hidden.Shape);
+        foreach (var (from, to) in new[] { (0, 1), (1, 3) }) hidden = parts.Blocks(from, to, hidden);
+        Compare.Component(parts.Whole().ToHost().Floats, parts.Output(hidden).ToHost().Floats, "cosmos3 parts composed", factor: 1e-5);
+        // TeaCache's compared tensor is the timestep embedding the noisy tokens get
+        var temb = Engine(TransformerParts.TimeEmbedding).Run(new Dictionary<string, HostTensor> { ["timestep"] = inputs["timestep"] })["temb"];
+        Assert.Equal([1L, 20], temb.Shape);
     }
 }

@@ -24,14 +24,14 @@ public class Ltx2StepCacheTests
     public void Parts_compose_to_the_whole_transformer_on_a_random_checkpoint(bool useCrossTimestep)
     {
         var (dir, wt) = R.WriteCheckpoint(perturbedAttn: false);
-        var engines = new Dictionary<string, IEngine>();
         try
         {
             using var weights = ComponentWeights.Open(dir);
             var config = ComponentConfig.FromFile(Path.Combine(dir, "config.json"));
-            IEngine Engine(string part) => engines.TryGetValue(part, out var e) ? e : engines[part] = OrtTestEngine.Build(part.Length == 0
+            using var engines = new PartEngines(part => part.Length == 0
                 ? Ltx2VideoTransformer3DModel.Trace(dir, weights, useCrossTimestep)
-                : Ltx2VideoTransformer3DModel.TracePart(config, dir, weights, Ltx2CacheLayout.Part(part, useCrossTimestep)), part);
+                : Ltx2VideoTransformer3DModel.TracePart(config, dir, weights, Ltx2CacheLayout.Part(part, useCrossTimestep)));
+            IEngine Engine(string part) => engines[part];
             var (videoCoords, audioCoords) = R.Coords();
             var videoCoordsData = new float[R.B * 3 * R.N * 2];
             var audioCoordsData = new float[R.B * R.M * 2];
@@ -69,11 +69,7 @@ public class Ltx2StepCacheTests
             Assert.Equal(R.B * R.M * R.AOutC, audio.Length);
             Compare.Component(whole["sample"].Floats, video, "video half", factor: 1e-5);
         }
-        finally
-        {
-            foreach (var e in engines.Values) e.Dispose();
-            Directory.Delete(dir, true);
-        }
+        finally { Directory.Delete(dir, true); }
     }
 
     [Fact]

@@ -23,27 +23,23 @@ public class QwenImageCacheDitTests
             outChannels: 4, jointDim: 12, seed: 23);
         using var cleanup = new DeletedOnDispose(dir);
         using var weights = SafeTensorsFile.Open(Path.Combine(dir, "diffusion_pytorch_model.safetensors"));
-        var engines = new Dictionary<string, IEngine>();
-        try
+        using var engines = new PartEngines(part =>
+            part.Length == 0 ? QwenImageTransformer2DModel.Trace(dir, weights) : QwenImageTransformer2DModel.TracePart(dir, weights, part));
+        IEngine Engine(string part) => engines[part];
+        var rng = new Random(5);
+        float[] Rand(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var inputs = new Dictionary<string, HostTensor>
         {
-            IEngine Engine(string part) => engines.TryGetValue(part, out var e) ? e : engines[part] = OrtTestEngine.Build(
-                part.Length == 0 ? QwenImageTransformer2DModel.Trace(dir, weights) : QwenImageTransformer2DModel.TracePart(dir, weights, part), part);
-            var rng = new Random(5);
-            float[] Rand(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-            var inputs = new Dictionary<string, HostTensor>
-            {
-                ["hidden_states"] = HostTensor.Float32(Rand(2 * 6 * 16), 2, 6, 16),
-                ["timestep"] = HostTensor.Float32([0.9f, 0.4f], 2),
-                ["encoder_hidden_states"] = HostTensor.Float32(Rand(2 * 5 * 12), 2, 5, 12),
-                ["img_shapes"] = HostTensor.Int64([1, 2, 3], 3),
-            };
-            var parts = new TestEngineParts(Engine, inputs, 3, ["hidden_states", "encoder_hidden_states"],
-                ["timestep", "encoder_hidden_states", "img_shapes"], ["timestep", "encoder_hidden_states"]);
-            var hidden = parts.Embed();
-            Assert.Equal([2L, 5 + 6, 24], hidden.Shape);
-            foreach (var (from, to) in new[] { (0, 1), (1, 3) }) hidden = parts.Blocks(from, to, hidden);
-            Compare.Component(parts.Whole().ToHost().Floats, parts.Output(hidden).ToHost().Floats, "qwen-image parts composed", factor: 1e-5);
-        }
-        finally { foreach (var e in engines.Values) e.Dispose(); }
+            ["hidden_states"] = HostTensor.Float32(Rand(2 * 6 * 16), 2, 6, 16),
+            ["timestep"] = HostTensor.Float32([0.9f, 0.4f], 2),
+            ["encoder_hidden_states"] = HostTensor.Float32(Rand(2 * 5 * 12), 2, 5, 12),
+            ["img_shapes"] = HostTensor.Int64([1, 2, 3], 3),
+        };
+        var parts = new TestEngineParts(Engine, inputs, 3, ["hidden_states", "encoder_hidden_states"],
+            ["timestep", "encoder_hidden_states", "img_shapes"], ["timestep", "encoder_hidden_states"]);
+        var hidden = parts.Embed();
+        Assert.Equal([2L, 5 + 6, 24], hidden.Shape);
+        foreach (var (from, to) in new[] { (0, 1), (1, 3) }) hidden = parts.Blocks(from, to, hidden);
+        Compare.Component(parts.Whole().ToHost().Floats, parts.Output(hidden).ToHost().Floats, "qwen-image parts composed", factor: 1e-5);
     }
 }
