@@ -66,8 +66,7 @@ public sealed partial class Cosmos3OmniTransformer
         }
         else if (TransformerParts.TryParseBlocks(part, out int from, out int to))
         {
-            if (to > config.NumHiddenLayers)
-                throw new CheckpointException(componentDir, $"transformer part {part}: the transformer has {config.NumHiddenLayers} layers (num_hidden_layers)");
+            TransformerPartGraph.CheckBlocks(componentDir, part, to, config.NumHiddenLayers, "num_hidden_layers");
             var hidden = Hidden();
             var ids = Ids();
             var pos = tracer.Input("position_ids", TensorDType.F32, "3", "sequence");

@@ -90,8 +90,7 @@ public sealed partial class Flux2Transformer2D
             }
             else if (TransformerParts.TryParseBlocks(part, out int from, out int to))
             {
-                if (to > blocks)
-                    throw new CheckpointException(componentDir, $"transformer part {part}: the transformer has {blocks} blocks (num_layers + num_single_layers)");
+                TransformerPartGraph.CheckBlocks(componentDir, part, to, blocks, "num_layers + num_single_layers");
                 var hidden = tracer.Input("hidden", TensorDType.F32, "batch", "tokens", dim);
                 var (ts, guidance) = Conditioning();
                 var ctx = Ctx();

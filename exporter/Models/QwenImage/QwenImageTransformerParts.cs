@@ -64,8 +64,7 @@ public sealed partial class QwenImageTransformer2DModel
         }
         else if (TransformerParts.TryParseBlocks(part, out int from, out int to))
         {
-            if (to > config.NumLayers)
-                throw new CheckpointException(componentDir, $"transformer part {part}: the transformer has {config.NumLayers} blocks (num_layers)");
+            TransformerPartGraph.CheckBlocks(componentDir, part, to, config.NumLayers, "num_layers");
             var hidden = tracer.Input("hidden", TensorDType.F32, "batch", "tokens", dim);
             var ts = Timestep();
             var ctx = Ctx();

@@ -1,11 +1,21 @@
+using VisualGen.Checkpoints;
 using VisualGen.Exporter.Graph;
 
 namespace VisualGen.Exporter.Models.Shared;
 
-/// <summary>The common end of tracing a transformer part for step caches (<c>TracePart</c> of each DiT): the
-/// weights the part does not use dropped, and the metadata every part graph carries.</summary>
+/// <summary>What tracing a transformer part for step caches (<c>TracePart</c> of each DiT) has in common: the block
+/// range checked against the transformer's blocks, and at the end the weights the part does not use dropped and the
+/// metadata every part graph carries.</summary>
 public static class TransformerPartGraph
 {
+    /// <summary>Refuses a blocks part reaching past the transformer's <paramref name="blocks"/> blocks;
+    /// <paramref name="counted"/> names the config keys that count them.</summary>
+    public static void CheckBlocks(string componentDir, string part, int to, int blocks, string counted)
+    {
+        if (to > blocks)
+            throw new CheckpointException(componentDir, $"transformer part {part}: the transformer has {blocks} blocks ({counted})");
+    }
+
     public static Graph.Graph Seal(Tracer tracer, string className, string part, bool? guidanceEmbeds = null)
     {
         tracer.Graph.RemoveUnused();

@@ -76,8 +76,7 @@ public sealed partial class WanTransformer3D
         }
         else if (TransformerParts.TryParseBlocks(part, out int from, out int to))
         {
-            if (to > config.NumLayers)
-                throw new CheckpointException(componentDir, $"transformer part {part}: the transformer has {config.NumLayers} blocks (num_layers)");
+            TransformerPartGraph.CheckBlocks(componentDir, part, to, config.NumLayers, "num_layers");
             var hidden = tracer.Input("hidden", TensorDType.F32, grid);
             var ts = Timestep();
             var ctx = tracer.Input("encoder_hidden_states", TensorDType.F32, "batch", "text_len", config.TextDim.ToString());

@@ -53,8 +53,7 @@ public sealed partial class Ltx2VideoTransformer3DModel
         }
         else if (TransformerParts.TryParseBlocks(basePart, out int from, out int to))
         {
-            if (to > c.NumLayers)
-                throw new CheckpointException(componentDir, $"transformer part {part}: the transformer has {c.NumLayers} blocks (num_layers)");
+            TransformerPartGraph.CheckBlocks(componentDir, part, to, c.NumLayers, "num_layers");
             var joined = Hidden();
             var encoder = tracer.Input(EncoderHiddenStatesInput, TensorDType.F32, "batch", "text_length", caption);
             var audioEncoder = tracer.Input(AudioEncoderHiddenStatesInput, TensorDType.F32, "batch", "text_length", caption);
