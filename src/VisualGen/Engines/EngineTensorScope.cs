@@ -1,3 +1,5 @@
+using VisualGen.Tensors;
+
 namespace VisualGen.Engines;
 
 /// <summary>Engine tensors that live for one stretch of work (a denoising loop's latents, inputs and timesteps), disposed
@@ -12,6 +14,10 @@ public sealed class EngineTensorScope : IDisposable
         _tensors.Add(tensor);
         return tensor;
     }
+
+    /// <summary>Uploads each host tensor to where <paramref name="engine"/> computes, into the scope, under its name.</summary>
+    public Dictionary<string, IEngineTensor> Upload(IResidentEngine engine, IReadOnlyDictionary<string, HostTensor> tensors) =>
+        tensors.ToDictionary(kv => kv.Key, kv => (IEngineTensor)Own(engine.Upload(kv.Value)));
 
     public void Dispose()
     {

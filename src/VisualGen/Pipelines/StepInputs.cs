@@ -18,7 +18,7 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
     {
         var resident = engine.AsResident();
         using var uploads = new EngineTensorScope();
-        var inputs = perStep.ToDictionary(kv => kv.Key, kv => (IEngineTensor)uploads.Own(resident.Upload(kv.Value)));
+        var inputs = uploads.Upload(resident, perStep);
         using var result = Invoke(engine, resident, inputs, output);
         return result.ToHost();
     }

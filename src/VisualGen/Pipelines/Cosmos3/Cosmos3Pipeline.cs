@@ -176,7 +176,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
     {
         var resident = transformer.AsResident();
         using var uploads = new EngineTensorScope();
-        var inputs = perStep.ToDictionary(kv => kv.Key, kv => (IEngineTensor)uploads.Own(resident.Upload(kv.Value)));
+        var inputs = uploads.Upload(resident, perStep);
         var parts = new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"), constants, inputs,
             inputs["hidden_states"], temb, _config.NumLayers);
         using var prediction = cache.Predict(step, parts);

@@ -27,20 +27,8 @@ public static class Ltx2CacheLayout
         return TransformerParts.IsPart(basePart, int.MaxValue);
     }
 
-    /// <summary>[rows, a] and [rows, b] (each row flattened) as one [rows, a + b] tensor, row by row.</summary>
-    public static float[] Join(float[] video, float[] audio, int rows)
-    {
-        int v = video.Length / rows, a = audio.Length / rows;
-        var joined = new float[video.Length + audio.Length];
-        for (int r = 0; r < rows; r++)
-        {
-            Array.Copy(video, r * v, joined, r * (v + a), v);
-            Array.Copy(audio, r * a, joined, r * (v + a) + v, a);
-        }
-        return joined;
-    }
-
-    /// <summary><see cref="Join"/> undone: the first <paramref name="videoPerRow"/> values of each row are the video's.</summary>
+    /// <summary>A joined prediction [rows, video + audio per row] read back into the video's and the audio's: the first
+    /// <paramref name="videoPerRow"/> values of each row are the video's (<see cref="Ltx2CachedCall"/> joins them).</summary>
     public static (float[] Video, float[] Audio) Split(float[] joined, int rows, int videoPerRow)
     {
         int width = joined.Length / rows, a = width - videoPerRow;

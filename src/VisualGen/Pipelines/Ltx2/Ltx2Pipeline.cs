@@ -296,15 +296,18 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
             ct.ThrowIfCancellationRequested();
             float t = (float)scheduler.Timesteps[i];
             float sigma = (float)scheduler.Sigmas[i], audioSigma = (float)audioScheduler.Sigmas[i];
+            // this step's latents and timestep, one copy per batch row
+            Dictionary<string, HostTensor> StepTensors(int rows) => new()
+            {
+                ["hidden_states"] = HostTensor.Float32(RepeatData(v, rows), rows, tokens, video.Shape[2]),
+                ["audio_hidden_states"] = HostTensor.Float32(RepeatData(a, rows), rows, audio.Shape[1], audio.Shape[2]),
+                ["timestep"] = HostTensor.Float32(Enumerable.Repeat(t, rows).ToArray(), rows),
+                ["sigma"] = HostTensor.Float32(Enumerable.Repeat(t, rows).ToArray(), rows),
+            };
             (float[] Video, float[] Audio) Call(string component, Dictionary<string, HostTensor> constant, int rows)
             {
-                var inputs = new Dictionary<string, HostTensor>(constant)
-                {
-                    ["hidden_states"] = HostTensor.Float32(RepeatData(v, rows), rows, tokens, video.Shape[2]),
-                    ["audio_hidden_states"] = HostTensor.Float32(RepeatData(a, rows), rows, audio.Shape[1], audio.Shape[2]),
-                    ["timestep"] = HostTensor.Float32(Enumerable.Repeat(t, rows).ToArray(), rows),
-                    ["sigma"] = HostTensor.Float32(Enumerable.Repeat(t, rows).ToArray(), rows),
-                };
+                var inputs = new Dictionary<string, HostTensor>(constant);
+                foreach (var (name, tensor) in StepTensors(rows)) inputs[name] = tensor;
                 var outputs = Engine(component).Run(inputs);
                 return (outputs["sample"].Floats, outputs["audio_sample"].Floats);
             }
@@ -312,19 +315,10 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
             (float[] Video, float[] Audio) Cached()
             {
                 var whole = Engine(main);
-                var resident = whole.AsResident();
                 using var uploads = new EngineTensorScope();
-                var perStep = new Dictionary<string, IEngineTensor>
-                {
-                    ["hidden_states"] = uploads.Own(resident.Upload(HostTensor.Float32(RepeatData(v, batch), batch, tokens, video.Shape[2]))),
-                    ["audio_hidden_states"] = uploads.Own(resident.Upload(HostTensor.Float32(RepeatData(a, batch), batch, audio.Shape[1], audio.Shape[2]))),
-                    ["timestep"] = uploads.Own(resident.Upload(HostTensor.Float32(Enumerable.Repeat(t, batch).ToArray(), batch))),
-                    ["sigma"] = uploads.Own(resident.Upload(HostTensor.Float32(Enumerable.Repeat(t, batch).ToArray(), batch))),
-                };
-                var joined = Ltx2CacheLayout.Join(RepeatData(v, batch), RepeatData(a, batch), batch);
-                var latents = uploads.Own(resident.Upload(HostTensor.Float32(joined, batch, joined.Length / batch)));
-                var call = new Ltx2CachedCall(whole, part => Engine($"transformer.{Ltx2CacheLayout.Part(part, plan.UseCrossTimestep)}"), mainInputs!, perStep,
-                    latents, () => Caching.TransformerParts.HostTimeEmbedding(Engine($"transformer.{Caching.TransformerParts.TimeEmbedding}"), t), _transformer.NumLayers);
+                var perStep = uploads.Upload(whole.AsResident(), StepTensors(batch));
+                using var call = new Ltx2CachedCall(whole, part => Engine($"transformer.{Ltx2CacheLayout.Part(part, plan.UseCrossTimestep)}"), mainInputs!, perStep,
+                    () => Caching.TransformerParts.HostTimeEmbedding(Engine($"transformer.{Caching.TransformerParts.TimeEmbedding}"), t), _transformer.NumLayers);
                 using var prediction = cache!.Predict(i, call);
                 return Ltx2CacheLayout.Split(prediction.ToHost().Floats, batch, v.Length);
             }
