@@ -188,7 +188,8 @@ if has bench && [ -f "$OUT/results.md" ]; then echo; cat "$OUT/results.md"; elif
 # and conformance/wan21_t2v's tokenizer): diffusers (bench_e2e_wan.py) and ours (visualgen-bench e2e) in one call, the
 # 480x832x17 4-step configuration (ours from an empty engine cache: the cold first run) and 480x832x81 50 steps.
 # E2E_CONFIGS overrides the list ("H W FRAMES STEPS" separated by commas), E2E_ATTENTION the attention precisions of
-# our runs (bf16 default; "bf16,fp8" runs both in one process, "bf16,fp8,sage" all three, sharing the text encoder and VAE). VG_E2E_STEP_CACHES
+# our runs (bf16 default; "bf16,fp8" runs both in one process, "bf16,fp8,sage" all three, sharing the text encoder and VAE;
+# "bf16,fp8/sage" adds FP8 linears with Sage attention). VG_E2E_STEP_CACHES
 # (e.g. "teacache:0.08,cachedit") adds warm runs with those step caches: speed-up, steps computed, PSNR and cosine of
 # the output against the uncached run (issue 13's TeaCache / Cache-DiT benchmark). E2E_SKIP_DIFFUSERS=1 runs ours only.
 # The end-to-end stages' setup: diffusers' source on PYTHONPATH, ONNX Runtime unpacked, the native library; GPU memory

@@ -12,7 +12,7 @@ using VisualGen.Tensors;
 /// captured), then a second one timed by stage (encode, denoise, decode; progress callbacks, every stage ends with its
 /// results on the host). Prints one TABLE line per run and the process's peak host memory.
 /// <list type="bullet">
-/// <item><c>visualgen-bench e2e MODEL CACHE HEIGHT WIDTH FRAMES STEPS [bf16|fp8|sage]</c>: Wan text-to-video, guidance 5 with a
+/// <item><c>visualgen-bench e2e MODEL CACHE HEIGHT WIDTH FRAMES STEPS [PRECISIONS]</c>: Wan text-to-video, guidance 5 with a
 /// negative prompt (<c>../shared/peer/bench_e2e_wan.py run</c>), then the VAE decode profiled call by call.</item>
 /// <item><c>visualgen-bench e2e-flux MODEL CACHE HEIGHT WIDTH STEPS [bf16|fp8|sage]</c>: FLUX.1 text-to-image, embedded
 /// guidance 3.5, no negative prompt (<c>tools/bench/bench_e2e_flux.py run</c>).</item>
@@ -22,6 +22,8 @@ using VisualGen.Tensors;
 /// loaded from the engine cache when it begins and earlier stages' engines released to make room; each run's line names
 /// what was loaded and released.</item>
 /// </list>
+/// PRECISIONS: a comma list of attention precisions (bf16, fp8, sage; the linears bf16) or LINEARS/ATTENTION items (e.g.
+/// fp8/sage: the transformers' linears quantized to FP8 at build); the runs after the first reuse its text encoders and VAE.
 /// The engine is native-cuda unless the environment variable VG_E2E_ENGINE names another (ort-cpu: a CPU smoke test of
 /// the command on a small checkpoint). VG_E2E_NATIVE_CLASSES (comma-separated model_index.json class names) adds classes
 /// native-cuda runs in bf16 beyond the validated ones (Qwen2_5_VLForConditionalGeneration: Qwen-Image's text encoder); the
@@ -88,9 +90,9 @@ static class EndToEnd
                 (EngineName == "native-cuda" ? " (VG_E2E_ENGINE=ort-cpu runs the command on the CPU)" : ""));
             return 1;
         }
-        catch (GenerationException e)
+        catch (Exception e) when (e is GenerationException or VisualGen.Quantization.QuantizationException)
         {
-            // a request the pipeline refuses (size, steps): its message, not a stack trace
+            // a request the pipeline refuses (size, steps) or an unknown quant_algo: its message, not a stack trace
             Console.Error.WriteLine($"e2e: {e.Message}");
             return 1;
         }
@@ -106,12 +108,14 @@ static class EndToEnd
         if (engine != "native-cuda") Console.WriteLine($"engine {engine} (VG_E2E_ENGINE)");
         if (VaeDtype is { } vae) Console.WriteLine($"VAE {vae} (VG_E2E_VAE_DTYPE)");
         var nativeClasses = NativeClasses();
-        using var built = Runtime.CreateEngineProvider(cacheDir, engine, log, precisions[0], vaeDtypeFlag: VaeDtype, nativeClasses: nativeClasses);
+        var (firstQuant, firstAttention) = Precision(precisions[0]);
+        using var built = Runtime.CreateEngineProvider(cacheDir, engine, log, firstAttention, quantization: firstQuant, vaeDtypeFlag: VaeDtype, nativeClasses: nativeClasses);
         var provider = new Loaded(built);
         foreach (var attention in precisions)
         {
             // a later precision shares the text encoders and VAE already loaded; only the transformers load again
-            using var transformers = attention == precisions[0] ? null : Runtime.CreateEngineProvider(cacheDir, engine, log, attention, vaeDtypeFlag: VaeDtype, nativeClasses: nativeClasses);
+            var (quant, attentionFlag) = Precision(attention);
+            using var transformers = attention == precisions[0] ? null : Runtime.CreateEngineProvider(cacheDir, engine, log, attentionFlag, quantization: quant, vaeDtypeFlag: VaeDtype, nativeClasses: nativeClasses);
             IEngineProvider engines = transformers is null ? provider : new TransformersFrom(provider, transformers);
             using var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
             // the first generation loads (or builds) the engines, plans the shapes and captures the CUDA graphs; like the
@@ -120,10 +124,10 @@ static class EndToEnd
             int firstSteps = WarmUpSteps(steps);
             double before = clock.Elapsed.TotalSeconds;
             var first = Timed(pipeline, request with { NumInferenceSteps = firstSteps });
-            Console.WriteLine($"TABLE ours first run, {attention} attention ({size}, {firstSteps} steps) | encode {first.Encode:F2} s | denoise {first.Denoise:F2} s | decode {first.Decode:F2} s | total {first.Total:F2} s; process start to first step done {before + first.FirstStepAt:F1} s, to result {clock.Elapsed.TotalSeconds:F1} s");
+            Console.WriteLine($"TABLE ours first run, {Label(attention)} ({size}, {firstSteps} steps) | encode {first.Encode:F2} s | denoise {first.Denoise:F2} s | decode {first.Decode:F2} s | total {first.Total:F2} s; process start to first step done {before + first.FirstStepAt:F1} s, to result {clock.Elapsed.TotalSeconds:F1} s");
             var second = Timed(pipeline, request);
-            Console.WriteLine($"TABLE ours warm ({size}, {steps} steps, {attention} attention) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s");
-            if (attention == precisions[0]) RunStepCaches(pipeline, request, second, size, attention);
+            Console.WriteLine($"TABLE ours warm ({size}, {steps} steps, {Label(attention)}) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s");
+            if (attention == precisions[0]) RunStepCaches(pipeline, request, second, size, Label(attention));
             if (attention == precisions[0] && engine == "native-cuda") profile?.Invoke(provider);
         }
         PrintOffloadBudget(provider);
@@ -131,6 +135,20 @@ static class EndToEnd
         Console.WriteLine($"peak host memory (RSS) {self.PeakWorkingSet64 / 1e9:F1} GB");
         return 0;
     }
+
+    /// <summary>One item of the precision list: ATTENTION (bf16 linears), or LINEARS/ATTENTION with LINEARS a quant_algo
+    /// (fp8, fp8_block, nvfp4) the transformers are quantized to dynamically at build, as <c>--quant-algo</c> does.</summary>
+    static (VisualGen.Quantization.QuantizationConfig? Quant, string Attention) Precision(string item)
+    {
+        int slash = item.IndexOf('/');
+        if (slash < 0) return (null, item);
+        string linears = item[..slash];
+        var quant = linears == "bf16" ? null : new VisualGen.Quantization.QuantizationConfig(VisualGen.Quantization.QuantAlgo.Parse(linears, "e2e precision"), []);
+        return (quant, item[(slash + 1)..]);
+    }
+
+    /// <summary>"sage attention", "fp8 linears, sage attention".</summary>
+    static string Label(string item) => item.Contains('/') ? $"{item[..item.IndexOf('/')]} linears, {item[(item.IndexOf('/') + 1)..]} attention" : $"{item} attention";
 
     /// <summary>VG_E2E_STEP_CACHES (comma-separated: <c>teacache:THRESHOLD</c> with the family's coefficients or
     /// <c>teacache:THRESHOLD:C1/C2/...</c> with these (highest power first; <c>1/0</c> compares the raw relative L1, which
@@ -153,7 +171,7 @@ static class EndToEnd
             var run = Timed(pipeline, cached);
             var (cos, _, _) = Similarity.Compare(plain.Result.Output.Floats, run.Result.Output.Floats);
             double psnr = Similarity.Psnr(plain.Result.Output.Floats, run.Result.Output.Floats);
-            Console.WriteLine($"TABLE ours warm, {spec} ({size}, {attention} attention) | denoise {run.Denoise:F2} s | total {run.Total:F2} s " +
+            Console.WriteLine($"TABLE ours warm, {spec} ({size}, {attention}) | denoise {run.Denoise:F2} s | total {run.Total:F2} s " +
                 $"({plain.Total / run.Total:F2}× the uncached {plain.Total:F2} s) | {run.Result.StepCache} | output vs uncached: PSNR {psnr:F1} dB, cos {cos:F6}");
         }
     }
@@ -206,7 +224,7 @@ static class EndToEnd
         // budget); from here on it knows them: run.sh takes the warm run's GPU memory peak from this line on
         Console.WriteLine("offload: warm run starts");
         var second = Timed(pipeline, request);
-        Console.WriteLine($"TABLE ours offload warm, --gpu-memory {gib:F2} GiB ({size}, {steps} steps, {attention} attention) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s; {provider.Take()}");
+        Console.WriteLine($"TABLE ours offload warm, --gpu-memory {gib:F2} GiB ({size}, {steps} steps, {Label(attention)}) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s; {provider.Take()}");
         if (!provider.Released)
             Console.WriteLine($"offload: nothing was released under {gib:F2} GiB: the budget does not force per-stage loading");
         using var self = Process.GetCurrentProcess();
