@@ -32,6 +32,10 @@ public sealed class CudaBackend : IEngineBackend
     /// against bf16 (0.99909 vs 0.99910; tools/bench/RESULTS.md, stop 25). Not part of the cache key (chosen when a
     /// shape is planned).</summary>
     public bool Fp8FastAccumulation { get; init; } = true;
+    /// <summary>NVFP4 linears unpack their weights to bf16 before a bf16 GEMM even on GPUs with FP4 tensor cores
+    /// (compute capability 10.0+), where by default the activations are quantized to NVFP4 too and cuBLASLt's NVFP4 GEMM
+    /// runs (W4A4, as TensorRT-LLM runs NVFP4). Hopper always runs weight-only. Not part of the cache key.</summary>
+    public bool Nvfp4WeightOnly { get; init; }
     /// <summary>Lines of what the last build did (fusions, tuning), for logs.</summary>
     public List<string> BuildLog { get; } = [];
 
@@ -140,6 +144,6 @@ public sealed class CudaBackend : IEngineBackend
     public CudaEngine LoadEngine(string entryDirectory, EngineManifest manifest)
     {
         var (g, algos) = PlanFile.Read(entryDirectory);
-        return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex, Attention, SageCrossAttention, Fp8FastAccumulation);
+        return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex, Attention, SageCrossAttention, Fp8FastAccumulation, Nvfp4WeightOnly);
     }
 }

@@ -424,6 +424,47 @@ VG_API vg_status vg_fp8_gemm_run(vg_fp8_gemm_plan plan, const void* a, const flo
 VG_API vg_status vg_dequantize_nvfp4(const void* packed, const void* block_scales, const float* scale_2, int64_t rows,
                                      int64_t cols, void* out, void* stream);
 
+/* NVFP4 operands for FP4 tensor cores (Blackwell; fp4_gemm below). Block scales go in cuBLASLt's tiled layout for
+ * VEC16_UE4M3 scaling: tiles of 128 rows x 4 blocks (64 inputs), 512 bytes each, row band by row band, tiles of a band
+ * contiguous; inside a tile the scale of row r, block c sits at (r % 32) * 16 + ((r % 128) / 32) * 4 + c % 4. Rows are
+ * padded to a multiple of 128 and blocks to a multiple of 4, padding scales 0: vg_nvfp4_tiled_scale_bytes(rows, cols)
+ * bytes (0 when cols is not a positive multiple of 16). */
+VG_API int64_t vg_nvfp4_tiled_scale_bytes(int64_t rows, int64_t cols);
+
+/* Activations to NVFP4 by the weights' rule (ModelOpt's, the fixture's nvfp4 rule), dynamically: scale_2 =
+ * max|x| / (6 * 448) computed on the device into scale[VG_NVFP4_SCALE_2] (scale: VG_NVFP4_SCALE_FLOATS device floats,
+ * 16-byte aligned; [VG_NVFP4_AMAX] is scratch); per 16 inputs of a row the e4m3 scale e4m3(amax_b / (6 * scale_2))
+ * (1 for an all-zero block) into tiled_scales, and the codes E2M1(x / (block_scale * scale_2)) into packed (uint8
+ * [rows, cols / 2], low nibble first). x bf16 or fp32 [rows, cols], cols % 16 == 0, x 16-byte and packed 8-byte
+ * aligned. Three launches on `stream`. */
+#define VG_NVFP4_SCALE_FLOATS 4
+#define VG_NVFP4_SCALE_2 0
+#define VG_NVFP4_AMAX 1
+VG_API vg_status vg_quantize_nvfp4(const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols, void* packed,
+                                   void* tiled_scales, float* scale, void* stream);
+
+/* A weight's row-major e4m3 block scales (uint8 [rows, cols / 16], ModelOpt's weight_scale) into the tiled layout. */
+VG_API vg_status vg_swizzle_nvfp4_scales(const void* block_scales, int64_t rows, int64_t cols, void* tiled_scales,
+                                         void* stream);
+
+/* NVFP4 GEMM on FP4 tensor cores (cuBLASLt, fp32 accumulation): out[M, N] (bf16, row-major) = a[M, K] · wᵀ, both
+ * operands packed E2M1 ([M, K / 2] and [N, K / 2], nn.Linear's layout) with tiled e4m3 block scales, times
+ * *a_scale_2 * *w_scale_2. alpha_beta: two device floats of scratch (the run writes alpha and beta there first:
+ * capture-safe). K a multiple of 64, N of 16. Needs compute capability 10.0 or newer and CUDA 12.8+: elsewhere plan
+ * creation fails with VG_ERROR_NOT_SUPPORTED saying why (on Hopper, NVFP4 runs weight-only: vg_dequantize_nvfp4). */
+typedef struct vg_nvfp4_gemm_desc {
+    uint32_t struct_size;  /* sizeof(vg_nvfp4_gemm_desc) */
+    int64_t m, n, k;
+} vg_nvfp4_gemm_desc;
+
+typedef struct vg_nvfp4_gemm_plan_t* vg_nvfp4_gemm_plan;
+VG_API vg_status vg_nvfp4_gemm_plan_create(vg_context ctx, const vg_nvfp4_gemm_desc* desc, vg_nvfp4_gemm_plan* out);
+VG_API vg_status vg_nvfp4_gemm_plan_destroy(vg_nvfp4_gemm_plan plan);
+VG_API vg_status vg_nvfp4_gemm_plan_workspace_size(vg_nvfp4_gemm_plan plan, size_t* bytes);
+VG_API vg_status vg_nvfp4_gemm_run(vg_nvfp4_gemm_plan plan, const void* a, const void* a_scales, const float* a_scale_2,
+                                   const void* w, const void* w_scales, const float* w_scale_2, float* alpha_beta, void* out,
+                                   void* workspace, size_t workspace_bytes, void* stream);
+
 /* ------------------------------------------------------------------------------------------------
  * Fused normalization kernels. Rows are tokens: x is [rows, C] row-major (row stride x_stride >= C,
  * 0 = C), rows = batch * tokens; out is [rows, C] contiguous unless out_stride says otherwise. C must

@@ -16,6 +16,7 @@ GELU_TANH, GELU_ERF, SILU, IDENTITY = 0, 1, 2, 3
 ADD, MUL, SUB = 0, 1, 2
 ALGO_BLOB_BYTES = 96
 FP8_TENSOR_SCALE_FLOATS, FP8_TENSOR_DEQUANT = 4, 0
+NVFP4_SCALE_FLOATS, NVFP4_SCALE_2 = 4, 0
 FP8_SCALING_TENSOR, FP8_SCALING_BLOCK128 = 0, 1
 STATUS = {0: "VG_OK", 1: "INVALID_ARGUMENT", 2: "NOT_SUPPORTED", 3: "CUDA", 4: "CUBLAS", 5: "CUDNN",
           6: "OUT_OF_MEMORY", 7: "INTERNAL"}
@@ -43,6 +44,10 @@ class GemmDesc(C.Structure):
 class Fp8GemmDesc(C.Structure):
     _fields_ = [("struct_size", C.c_uint32), ("m", C.c_int64), ("n", C.c_int64), ("k", C.c_int64),
                 ("scaling", C.c_int32), ("epilogue", C.c_int32), ("fast_accumulation", C.c_int32)]
+
+
+class Nvfp4GemmDesc(C.Structure):
+    _fields_ = [("struct_size", C.c_uint32), ("m", C.c_int64), ("n", C.c_int64), ("k", C.c_int64)]
 
 
 class AttentionDesc(C.Structure):
@@ -164,11 +169,19 @@ class Native:
             "vg_fp8_gemm_plan_workspace_size": [vp, C.POINTER(sz)],
             "vg_fp8_gemm_run": [vp, vp, vp, vp, vp, vp, vp, vp, sz, vp],
             "vg_dequantize_nvfp4": [vp, vp, vp, i64, i64, vp, vp],
+            "vg_quantize_nvfp4": [vp, i32, i64, i64, vp, vp, vp, vp],
+            "vg_swizzle_nvfp4_scales": [vp, i64, i64, vp, vp],
+            "vg_nvfp4_gemm_plan_create": [vp, C.POINTER(Nvfp4GemmDesc), C.POINTER(vp)],
+            "vg_nvfp4_gemm_plan_destroy": [vp],
+            "vg_nvfp4_gemm_plan_workspace_size": [vp, C.POINTER(sz)],
+            "vg_nvfp4_gemm_run": [vp, vp, vp, vp, vp, vp, vp, vp, vp, vp, sz, vp],
         }
         for name, args in sig.items():
             f = getattr(L, name)
             f.argtypes = args
             f.restype = C.c_int
+        L.vg_nvfp4_tiled_scale_bytes.argtypes = [i64, i64]
+        L.vg_nvfp4_tiled_scale_bytes.restype = i64
         ctx = C.c_void_p()
         self.check(L.vg_context_create(0, C.byref(ctx)))
         self.ctx = ctx
@@ -328,6 +341,26 @@ class Native:
         rows, cols = out.shape
         self.call("vg_dequantize_nvfp4", ptr(packed), ptr(block_scales), ptr(scale_2), rows, cols, ptr(out),
                   C.c_void_p(stream))
+
+    def nvfp4_tiled_scale_bytes(self, rows, cols):
+        return self.lib.vg_nvfp4_tiled_scale_bytes(rows, cols)
+
+    def quantize_nvfp4(self, x, packed, tiled_scales, scale, stream=0):
+        """x bf16/fp32 [rows, cols] -> packed uint8 [rows, cols / 2], tiled e4m3 scales (nvfp4_tiled_scale_bytes),
+        scale: NVFP4_SCALE_FLOATS floats ([NVFP4_SCALE_2] = the dynamic scale_2)."""
+        rows, cols = x.shape
+        self.call("vg_quantize_nvfp4", ptr(x), dtype_of(x), rows, cols, ptr(packed), ptr(tiled_scales), ptr(scale),
+                  C.c_void_p(stream))
+
+    def swizzle_nvfp4_scales(self, block_scales, cols, tiled_scales, stream=0):
+        self.call("vg_swizzle_nvfp4_scales", ptr(block_scales), block_scales.shape[0], cols, ptr(tiled_scales),
+                  C.c_void_p(stream))
+
+    def nvfp4_gemm_plan(self, m, n, k):
+        d = Nvfp4GemmDesc(C.sizeof(Nvfp4GemmDesc), m, n, k)
+        p = C.c_void_p()
+        self.call("vg_nvfp4_gemm_plan_create", self.ctx, C.byref(d), C.byref(p))
+        return p
 
     # ---- fused kernels ----
     def norm_modulate(self, kind, x, out, rows, tokens, channels, eps, weight=None, bias=None, scale=None, shift=None,

@@ -8,10 +8,6 @@ namespace {
 
 constexpr float kFp8Max = 448.0f;  // largest finite E4M3 value
 
-int grid_for(int64_t vecs, int sm_count) {
-    int64_t blocks = (vecs + 255) / 256, cap = static_cast<int64_t>(sm_count) * 8;
-    return static_cast<int>(blocks < 1 ? 1 : (blocks > cap ? cap : blocks));
-}
 
 __global__ void reset_kernel(float* block) {
     if (threadIdx.x < VG_FP8_SCALE_FLOATS) block[threadIdx.x] = 0.0f;
@@ -92,11 +88,6 @@ vg_status check_common(const char* fn, const void* x, int64_t count, const void*
     return VG_OK;
 }
 
-int sm_count() {
-    int dev = 0, n = 132;
-    if (cudaGetDevice(&dev) == cudaSuccess) cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
-    return n;
-}
 
 }  // namespace
 
@@ -112,7 +103,7 @@ VG_API vg_status vg_quantize_fp8(const void* x, vg_dtype x_dtype, int64_t count,
                         std::string("vg_quantize_fp8: x_dtype ") + vg::dtype_name(x_dtype) + " (bf16 or fp32)");
     auto s = static_cast<cudaStream_t>(stream);
     const int64_t vecs = count / 8;
-    const int grid = grid_for(vecs, sm_count());
+    const int grid = vg::stride_grid(vecs);
     reset_kernel<<<1, 32, 0, s>>>(scale_block);
     if (x_dtype == VG_DTYPE_BF16) {
         amax_kernel<<<grid, 256, 0, s>>>(static_cast<const __nv_bfloat16*>(x), vecs, scale_block);
@@ -136,7 +127,7 @@ VG_API vg_status vg_dequantize_fp8(const void* x, const float* scale_block, int6
                         std::string("vg_dequantize_fp8: out_dtype ") + vg::dtype_name(out_dtype) + " (bf16 or fp32)");
     auto s = static_cast<cudaStream_t>(stream);
     const int64_t vecs = count / 8;
-    const int grid = grid_for(vecs, sm_count());
+    const int grid = vg::stride_grid(vecs);
     if (out_dtype == VG_DTYPE_BF16)
         dequantize_kernel<<<grid, 256, 0, s>>>(static_cast<const uint2*>(x), vecs, scale_block,
                                                static_cast<__nv_bfloat16*>(out));

@@ -5,6 +5,7 @@
 #include <cuda_fp8.h>
 
 #include "internal.h"
+#include "amax.cuh"
 #include "vec.cuh"
 
 namespace {
@@ -22,26 +23,6 @@ __device__ __forceinline__ uint2 pack8(const float v[8]) {
 #pragma unroll
     for (int k = 0; k < 4; ++k) p[k] = e4m3x2(v[2 * k], v[2 * k + 1]);
     return make_uint2(p[0] | (static_cast<unsigned>(p[1]) << 16), p[2] | (static_cast<unsigned>(p[3]) << 16));
-}
-
-__global__ void reset_amax(float* scale) {
-    if (threadIdx.x == 0) scale[VG_FP8_TENSOR_AMAX] = 0.0f;
-}
-
-// max|x| into scale[VG_FP8_TENSOR_AMAX] (atomicMax on the bits: non-negative floats order like their bits).
-template <typename T>
-__global__ void tensor_amax(const T* x, int64_t vecs, float* scale) {
-    float m = 0.0f;
-    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < vecs;
-         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-        float v[8];
-        vg::load8(x + i * 8, v);
-#pragma unroll
-        for (int k = 0; k < 8; ++k) m = fmaxf(m, fabsf(v[k]));
-    }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-    if ((threadIdx.x & 31) == 0) atomicMax(reinterpret_cast<unsigned int*>(scale + VG_FP8_TENSOR_AMAX), __float_as_uint(m));
 }
 
 // Dynamic: s = bf16(max(amax / 448, 1 / (448 * 512))) (the fixture's per-tensor rule for a bf16 tensor),
@@ -104,17 +85,6 @@ __global__ void group_quantize(const T* x, int64_t rows, int64_t cols, int64_t p
     if (lane == 0) scales[g * padded_rows + r] = 1.0f / qs;
 }
 
-int grid_for(int64_t vecs, int sm_count) {
-    int64_t blocks = (vecs + 255) / 256, cap = static_cast<int64_t>(sm_count) * 8;
-    return static_cast<int>(blocks < 1 ? 1 : (blocks > cap ? cap : blocks));
-}
-
-int sm_count() {
-    int dev = 0, n = 132;
-    if (cudaGetDevice(&dev) == cudaSuccess) cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
-    return n;
-}
-
 }  // namespace
 
 extern "C" {
@@ -133,19 +103,19 @@ VG_API vg_status vg_quantize_fp8_tensor(const void* x, vg_dtype x_dtype, int64_t
         return vg::fail(VG_ERROR_NOT_SUPPORTED, std::string(fn) + ": x_dtype " + vg::dtype_name(x_dtype) + " (bf16 or fp32)");
     auto s = static_cast<cudaStream_t>(stream);
     const int64_t vecs = count / 8;
-    const int grid = grid_for(vecs, sm_count());
+    const int grid = vg::stride_grid(vecs);
     if (x_dtype == VG_DTYPE_BF16) {
         auto* xb = static_cast<const __nv_bfloat16*>(x);
         if (!static_scale) {
-            reset_amax<<<1, 32, 0, s>>>(scale);
-            tensor_amax<<<grid, 256, 0, s>>>(xb, vecs, scale);
+            vg::reset_amax<<<1, 32, 0, s>>>(scale + VG_FP8_TENSOR_AMAX);
+            vg::tensor_amax<<<grid, 256, 0, s>>>(xb, vecs, scale + VG_FP8_TENSOR_AMAX);
         }
         tensor_quantize<<<grid, 256, 0, s>>>(xb, vecs, static_scale, scale, static_cast<uint2*>(out));
     } else {
         auto* xf = static_cast<const float*>(x);
         if (!static_scale) {
-            reset_amax<<<1, 32, 0, s>>>(scale);
-            tensor_amax<<<grid, 256, 0, s>>>(xf, vecs, scale);
+            vg::reset_amax<<<1, 32, 0, s>>>(scale + VG_FP8_TENSOR_AMAX);
+            vg::tensor_amax<<<grid, 256, 0, s>>>(xf, vecs, scale + VG_FP8_TENSOR_AMAX);
         }
         tensor_quantize<<<grid, 256, 0, s>>>(xf, vecs, static_scale, scale, static_cast<uint2*>(out));
     }
@@ -185,3 +155,11 @@ VG_API vg_status vg_quantize_fp8_groups(const void* x, vg_dtype x_dtype, int64_t
 }
 
 }  // extern "C"
+
+namespace vg {
+
+__global__ void reset_amax(float* slot) {
+    if (threadIdx.x == 0) *slot = 0.0f;
+}
+
+}  // namespace vg

@@ -36,6 +36,14 @@ const char* dtype_name(vg_dtype t);
 
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
+// A grid of 256-thread blocks for `items` grid-stride items: enough blocks for one item a thread, at most 8 per SM of
+// the current device (the kernels' loops stride over the rest).
+int stride_grid(int64_t items);
+
+// alpha_beta[0] = *a_scale_2 * *w_scale_2, alpha_beta[1] = 0, enqueued on `stream` (nvfp4.cu): the FP4 GEMM's
+// device-side alpha and beta (fp4_gemm.cpp).
+vg_status nvfp4_alpha(const float* a_scale_2, const float* w_scale_2, float* alpha_beta, cudaStream_t stream);
+
 // y[row, i] += bias[row % channels] for rows of `inner` contiguous values (encoder_kernels.cu): a convolution's bias.
 vg_status add_channel_bias(void* y, vg_dtype y_dtype, const void* bias, vg_dtype bias_dtype, int64_t rows, int64_t channels,
                            int64_t inner, cudaStream_t s);

@@ -155,3 +155,10 @@ VG_API vg_status vg_get_device_info(int32_t device, vg_device_info* out) {
     std::strncpy(out->name, p.name, sizeof(out->name) - 1);
     return VG_OK;
 }
+
+int vg::stride_grid(int64_t items) {
+    int dev = 0, sms = 132;
+    if (cudaGetDevice(&dev) == cudaSuccess) cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+    const int64_t blocks = (items + 255) / 256, cap = static_cast<int64_t>(sms) * 8;
+    return static_cast<int>(blocks < 1 ? 1 : (blocks > cap ? cap : blocks));
+}

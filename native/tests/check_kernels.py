@@ -344,6 +344,106 @@ def check_quant(vg):
         ok = bool((out.view(torch.int16) == ref.view(torch.int16)).all().item())
         record_exact(f"nvfp4 unpack [{rows},{cols}] bit-exact vs Python reference", ok)
     expect_error("nvfp4 unpack cols % 16 rejected", lambda: vg.dequantize_nvfp4(packed, bs, s2, poison(8, 24)), 1)
+    check_nvfp4_blackwell_path(vg)
+
+
+E2M1_MIDPOINTS = (0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5.0)
+E2M1_TABLE = (0, .5, 1, 1.5, 2, 3, 4, 6, 0, -.5, -1, -1.5, -2, -3, -4, -6)
+
+
+def e2m1_codes(v):
+    """ModelOpt's E2M1 codes of float32 v (the fixture's rule): searchsorted over the midpoints, + 1 at exactly 0.75,
+    1.75 and 2.5, sign bit 3 for v < 0."""
+    a = v.abs()
+    code = torch.searchsorted(torch.tensor(E2M1_MIDPOINTS, device=v.device), a.contiguous())
+    code = code + ((a == 0.75) | (a == 1.75) | (a == 2.5)).long()
+    return (code | torch.where(v < 0, 8, 0)).to(torch.uint8)
+
+
+def nvfp4_rule(x):
+    """The fixture's nvfp4 rule on x [rows, cols] (float32 steps): packed codes [rows, cols/2], e4m3 block scales
+    [rows, cols/16] (bytes), scale_2."""
+    rows, cols = x.shape
+    x = x.float()
+    s2 = x.abs().max() / (6.0 * E4M3_MAX)
+    blocks = x.view(rows, cols // 16, 16)
+    bamax = blocks.abs().amax(-1)
+    ratio = torch.where(bamax == 0, torch.zeros_like(bamax), bamax / (6.0 * s2))
+    bs = e4m3(torch.where(ratio == 0, torch.ones_like(ratio), ratio))
+    step = bs.float() * s2
+    q = torch.where(blocks == 0, torch.zeros_like(blocks), blocks / step[..., None])
+    codes = e2m1_codes(q).view(rows, cols)
+    return codes[:, 0::2] | (codes[:, 1::2] << 4), bs.view(torch.uint8), s2
+
+
+def tiled_scales(bs):
+    """[rows, blocks] scale bytes in cuBLASLt's VEC16 tiled layout (PyTorch's to_blocked): 128x4 tiles, row band by row
+    band, inside a tile [32][4 row quarters][4 blocks]; zero padding."""
+    rows, nb = bs.shape
+    rt, ct = (rows + 127) // 128, (nb + 3) // 4
+    pad = torch.zeros(rt * 128, ct * 4, device=bs.device, dtype=torch.uint8)
+    pad[:rows, :nb] = bs
+    t = pad.view(rt, 128, ct, 4).permute(0, 2, 1, 3).reshape(rt, ct, 4, 32, 4).transpose(2, 3)
+    return t.reshape(-1)
+
+
+def check_nvfp4_blackwell_path(vg):
+    """The FP4 tensor-core path's operands (activation quantization, tiled scales) byte for byte against the fixture's
+    rule in Python; the GEMM itself against fp64 on a compute capability 10+ GPU, its refusal naming the capability
+    on older ones."""
+    for rows, cols in [(77, 256), (300, 1536), (128, 48), (1000, 8960)]:
+        for dt in (torch.bfloat16, torch.float32):
+            x = rnd(rows, cols, dtype=dt, scale=2.0)
+            x[3, 16:32] = 0  # an all-zero block: scale 1, zero codes
+            x[5, 7] = -9.5
+            nbytes = vg.nvfp4_tiled_scale_bytes(rows, cols)
+            packed = torch.full((rows, cols // 2), 0xAA, device=dev, dtype=torch.uint8)
+            tiled = torch.full((nbytes,), 0xAA, device=dev, dtype=torch.uint8)
+            scale = torch.full((vgn.NVFP4_SCALE_FLOATS,), float("nan"), device=dev)
+            vg.quantize_nvfp4(x, packed, tiled, scale)
+            torch.cuda.synchronize()
+            ref_packed, ref_bs, ref_s2 = nvfp4_rule(x)
+            ok = nbytes == tiled_scales(ref_bs).numel() and same_bytes(packed, ref_packed) \
+                and same_bytes(tiled, tiled_scales(ref_bs)) and scale[vgn.NVFP4_SCALE_2].item() == ref_s2.item()
+            record_exact(f"nvfp4 activation quantize {str(dt)[6:]} [{rows},{cols}] == fixture rule (codes, tiled scales, scale_2)", ok)
+    for rows, cols in [(96, 256), (1536, 8960), (200, 48)]:
+        bs = torch.randint(0, 0x7f, (rows, cols // 16), device=dev, dtype=torch.uint8)
+        tiled = torch.full((vg.nvfp4_tiled_scale_bytes(rows, cols),), 0xAA, device=dev, dtype=torch.uint8)
+        vg.swizzle_nvfp4_scales(bs, cols, tiled)
+        torch.cuda.synchronize()
+        record_exact(f"nvfp4 weight scales [{rows},{cols // 16}] to the tiled layout == to_blocked", same_bytes(tiled, tiled_scales(bs)))
+    major, _ = torch.cuda.get_device_capability()
+    if major < 10:
+        expect_error(f"nvfp4 gemm refused on compute capability {major}.x (no FP4 tensor cores)",
+                     lambda: vg.nvfp4_gemm_plan(256, 256, 256), 2)
+        return
+    table = torch.tensor(E2M1_TABLE, device=dev, dtype=torch.float64)
+    ws = torch.empty(64 << 20, device=dev, dtype=torch.uint8)
+    for m, n, k in [(517, 1536, 1536), (300, 8960, 1536), (1024, 1536, 8960)]:
+        a, w = rnd(m, k), rnd(n, k, scale=1 / math.sqrt(k))
+        wq, wbs, ws2 = nvfp4_rule(w)
+        w_tiled = torch.empty(vg.nvfp4_tiled_scale_bytes(n, k), device=dev, dtype=torch.uint8)
+        vg.swizzle_nvfp4_scales(wbs.contiguous(), k, w_tiled)
+        aq = torch.empty(m, k // 2, device=dev, dtype=torch.uint8)
+        a_tiled = torch.empty(vg.nvfp4_tiled_scale_bytes(m, k), device=dev, dtype=torch.uint8)
+        a_scale = torch.empty(vgn.NVFP4_SCALE_FLOATS, device=dev)
+        vg.quantize_nvfp4(a, aq, a_tiled, a_scale)
+        w_s2 = torch.zeros(4, device=dev)
+        w_s2[0] = ws2
+        alpha = torch.empty(4, device=dev)
+        plan = vg.nvfp4_gemm_plan(m, n, k)
+        out = poison(m, n)
+        vg.call("vg_nvfp4_gemm_run", plan, vgn.ptr(aq), vgn.ptr(a_tiled), vgn.ptr(a_scale), vgn.ptr(wq), vgn.ptr(w_tiled),
+                vgn.ptr(w_s2), vgn.ptr(alpha), vgn.ptr(out), vgn.ptr(ws), ws.numel(), vgn.C.c_void_p(0))
+        torch.cuda.synchronize()
+
+        def dq(packed, bs, s2, rows):
+            codes = torch.stack([packed & 0xF, packed >> 4], dim=-1).view(rows, k).long()
+            return (table[codes].view(rows, k // 16, 16) * (bs.view(torch.float8_e4m3fn).double() * s2.double())[..., None]).view(rows, k)
+        _, a_bs, _ = nvfp4_rule(a)
+        ref = dq(aq, a_bs, a_scale[vgn.NVFP4_SCALE_2], m) @ dq(wq, wbs, ws2, n).t()
+        record_gemm(f"nvfp4 gemm m{m} n{n} k{k} (vs fp64 on dequantized operands)", out, ref)
+        vg.call("vg_nvfp4_gemm_plan_destroy", plan)
 
 
 def read_safetensors(path):
@@ -394,6 +494,17 @@ def check_quant_fixture(vg, folder):
         torch.cuda.synchronize()
         ref = g[f"{w}.nvfp4.dequant"].to(torch.bfloat16)
         record_exact(f"fixture {w}.nvfp4: unpack == bf16(golden dequant)", bool((out.view(torch.int16) == ref.view(torch.int16)).all().item()))
+        # the activation quantizer (the FP4 tensor-core path's) on the same tensor: the fixture's bytes and scale_2
+        rows_w, cols_w = g[w].shape
+        q4 = torch.empty(rows_w, cols_w // 2, device=dev, dtype=torch.uint8)
+        t4 = torch.empty(vg.nvfp4_tiled_scale_bytes(rows_w, cols_w), device=dev, dtype=torch.uint8)
+        s4 = torch.empty(vgn.NVFP4_SCALE_FLOATS, device=dev)
+        vg.quantize_nvfp4(g[w].float().contiguous(), q4, t4, s4)
+        torch.cuda.synchronize()
+        rp, rbs, rs2 = nvfp4_rule(g[w])
+        record_exact(f"fixture {w}.nvfp4: quantize_nvfp4 and the Python rule == golden (codes, scales, scale_2)",
+                     same_bytes(q4, packed) and same_bytes(t4, tiled_scales(bs)) and s4[vgn.NVFP4_SCALE_2].item() == s2.item()
+                     and same_bytes(rp, packed) and same_bytes(rbs, bs) and rs2.item() == s2.item())
     # linear.fp8: x (fp8, per tensor) · w1 (fp8, per tensor)ᵀ
     ws = torch.empty(64 << 20, device=dev, dtype=torch.uint8)
     w_scale = torch.zeros(4, device=dev)

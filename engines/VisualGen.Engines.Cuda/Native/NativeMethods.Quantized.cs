@@ -3,7 +3,8 @@ using System.Runtime.InteropServices;
 namespace VisualGen.Engines.Cuda.Native;
 
 /// <summary>The quantized-linear functions of libvisualgen_native.so (visualgen_native.h, "Quantized linears"):
-/// FP8 activation quantization (per tensor, per 1x128 group), the cuBLASLt FP8 GEMM, the NVFP4 unpack.</summary>
+/// FP8 activation quantization (per tensor, per 1x128 group), the cuBLASLt FP8 GEMM, the NVFP4 unpack, and the FP4
+/// tensor-core path (Blackwell): NVFP4 activation quantization, tiled block scales, the cuBLASLt NVFP4 GEMM.</summary>
 internal static unsafe partial class NativeMethods
 {
     /// <summary>Floats of a per-tensor activation scale (VG_FP8_TENSOR_SCALE_FLOATS); slot 0 is the dequantization scale.</summary>
@@ -33,6 +34,30 @@ internal static unsafe partial class NativeMethods
         IntPtr o, IntPtr ws, nuint wsBytes, IntPtr stream);
     [DllImport(Library)] public static extern int vg_dequantize_nvfp4(IntPtr packed, IntPtr blockScales, IntPtr scale2, long rows, long cols,
         IntPtr o, IntPtr stream);
+
+    /// <summary>Floats of an NVFP4 activation scale (VG_NVFP4_SCALE_FLOATS); slot 0 is scale_2.</summary>
+    public const int Nvfp4ScaleFloats = 4;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Nvfp4GemmDesc
+    {
+        public uint StructSize;
+        public long M, N, K;
+    }
+
+    [DllImport(Library)] public static extern int vg_quantize_nvfp4(IntPtr x, int xDType, long rows, long cols, IntPtr packed, IntPtr tiledScales,
+        IntPtr scale, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_swizzle_nvfp4_scales(IntPtr blockScales, long rows, long cols, IntPtr tiledScales, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_nvfp4_gemm_plan_create(IntPtr ctx, Nvfp4GemmDesc* desc, out IntPtr plan);
+    [DllImport(Library)] public static extern int vg_nvfp4_gemm_plan_destroy(IntPtr plan);
+    [DllImport(Library)] public static extern int vg_nvfp4_gemm_plan_workspace_size(IntPtr plan, out nuint bytes);
+    [DllImport(Library)] public static extern int vg_nvfp4_gemm_run(IntPtr plan, IntPtr a, IntPtr aScales, IntPtr aScale2, IntPtr w, IntPtr wScales,
+        IntPtr wScale2, IntPtr alphaBeta, IntPtr o, IntPtr ws, nuint wsBytes, IntPtr stream);
+}
+
+internal sealed class Nvfp4GemmPlanHandle(IntPtr h) : NativeHandle(h)
+{
+    protected override bool ReleaseHandle() => NativeMethods.vg_nvfp4_gemm_plan_destroy(handle) == 0;
 }
 
 internal sealed class Fp8GemmPlanHandle(IntPtr h) : NativeHandle(h)

@@ -30,6 +30,8 @@ public sealed class CudaEngine : IResidentEngine
     public bool TuneAttention { get => _res.TuneAttention; set => _res.TuneAttention = value; }
     /// <summary>Per attention plan made: key, chosen kernel, every candidate's time.</summary>
     public IReadOnlyList<string> AttentionLog => _res.AttentionLog;
+    /// <summary>Quantized linears that run another way than their scheme's usual path on this GPU, and why.</summary>
+    public IReadOnlyList<string> QuantLog => _res.QuantLog;
     /// <summary>Self-attention in bf16 or FP8 (fixed when the engine is loaded).</summary>
     public AttentionPrecision Attention => _res.Attention;
     public double LoadSeconds { get; }
@@ -39,12 +41,14 @@ public sealed class CudaEngine : IResidentEngine
     public double WeightBytes { get; }
 
     internal CudaEngine(OpGraph graph, Dictionary<string, byte[]> algorithms, EngineManifest manifest, long bf16MinRows = 64, int device = 0,
-        AttentionPrecision attention = AttentionPrecision.Bf16, bool sageCrossAttention = false, bool fp8FastAccumulation = true)
+        AttentionPrecision attention = AttentionPrecision.Bf16, bool sageCrossAttention = false, bool fp8FastAccumulation = true,
+        bool nvfp4WeightOnly = false)
     {
         var clock = Stopwatch.StartNew();
         _graph = graph;
         Manifest = manifest;
-        _res = new EngineResources(device) { Bf16MinRows = bf16MinRows, Attention = attention, SageCrossAttention = sageCrossAttention, Fp8FastAccumulation = fp8FastAccumulation };
+        _res = new EngineResources(device) { Bf16MinRows = bf16MinRows, Attention = attention, SageCrossAttention = sageCrossAttention, Fp8FastAccumulation = fp8FastAccumulation,
+            Nvfp4WeightOnly = nvfp4WeightOnly };
         try
         {
             foreach (var kv in algorithms) _res.Algorithms[kv.Key] = kv.Value;

@@ -13,11 +13,33 @@ internal sealed class Fp8GemmPlan(string key, Fp8GemmPlanHandle handle, long wor
     public long WorkspaceBytes { get; } = workspaceBytes;
 }
 
+/// <summary>A cuBLASLt NVFP4 GEMM plan (FP4 tensor cores) shared by every linear of one signature.</summary>
+internal sealed class Nvfp4GemmPlan(string key, Nvfp4GemmPlanHandle handle, long workspaceBytes)
+{
+    public string Key { get; } = key;
+    public Nvfp4GemmPlanHandle Handle { get; } = handle;
+    public long WorkspaceBytes { get; } = workspaceBytes;
+}
+
 /// <summary>What quantized linears need of the device: its compute capability (checked when a shape is planned, so a
-/// scheme the GPU cannot run is an error naming both) and the FP8 GEMM plans.</summary>
+/// scheme the GPU cannot run is an error naming both), the FP8 and NVFP4 GEMM plans, and the weights' NVFP4 block
+/// scales in the tiled layout of FP4 tensor cores.</summary>
 internal sealed unsafe partial class EngineResources
 {
     readonly Dictionary<string, Fp8GemmPlan> _fp8Gemm = new(StringComparer.Ordinal);
+    readonly Dictionary<string, Nvfp4GemmPlan> _nvfp4Gemm = new(StringComparer.Ordinal);
+    readonly Dictionary<string, DeviceMemory> _tiledScales = new(StringComparer.Ordinal);
+
+    /// <summary>NVFP4 linears unpack their weights to bf16 even where FP4 tensor cores exist (activations stay bf16, as
+    /// the fixtures' fake-quant references keep them).</summary>
+    public bool Nvfp4WeightOnly { get; init; }
+
+    /// <summary>NVFP4 linears run on FP4 tensor cores, activations quantized to NVFP4 on the device: compute capability
+    /// 10.0 or newer (Blackwell), unless <see cref="Nvfp4WeightOnly"/>. Hopper unpacks the weights to bf16.</summary>
+    public bool Nvfp4OnTensorCores => Capability.Major >= 10 && !Nvfp4WeightOnly;
+
+    /// <summary>One line per quantized linear whose execution differs from its scheme's usual path, and why.</summary>
+    public List<string> QuantLog { get; } = [];
 
     /// <summary>The device's compute capability (major, minor); dry runs take what the test gives (default Hopper).</summary>
     public (int Major, int Minor) ComputeCapability { get; init; } = (9, 0);
@@ -42,7 +64,8 @@ internal sealed unsafe partial class EngineResources
 
     /// <summary>Throws an <see cref="EngineException"/> naming the scheme, the node and the GPU when this device cannot
     /// run <paramref name="scheme"/>: cuBLASLt's per-tensor FP8 GEMMs need sm_89 or newer; its 1x128/128x128 block
-    /// scaling runs on Hopper (sm_90) only. NVFP4 (unpacked to bf16 before a bf16 GEMM) runs wherever bf16 GEMMs do.</summary>
+    /// scaling runs on Hopper (sm_90) only. NVFP4 runs everywhere: on FP4 tensor cores from compute capability 10.0,
+    /// elsewhere unpacked to bf16 before a bf16 GEMM.</summary>
     public void RequireScheme(string scheme, string node)
     {
         var (major, minor) = Capability;
@@ -77,9 +100,55 @@ internal sealed unsafe partial class EngineResources
         return _fp8Gemm[key] = new Fp8GemmPlan(key, handle, (long)ws);
     }
 
-    void DisposeFp8Plans()
+    /// <summary>The NVFP4 GEMM plan of one signature, or null (with the reason in <paramref name="why"/>) when cuBLASLt
+    /// has none for it.</summary>
+    public Nvfp4GemmPlan? Nvfp4GemmPlan(long m, long n, long k, out string? why)
+    {
+        why = null;
+        string key = $"nvfp4m{m}n{n}k{k}";
+        if (_nvfp4Gemm.TryGetValue(key, out var p)) return p;
+        if (k % 64 != 0 || n % 16 != 0)
+        {
+            why = $"the FP4 GEMM needs in features a multiple of 64 and out features of 16 (weight [{n}, {k}])";
+            return null;
+        }
+        if (DryRun) return _nvfp4Gemm[key] = new Nvfp4GemmPlan(key, null!, 0);
+        var d = new Nvfp4GemmDesc { StructSize = (uint)sizeof(Nvfp4GemmDesc), M = m, N = n, K = k };
+        if (vg_nvfp4_gemm_plan_create(Context.Ptr, &d, out var h) != 0)
+        {
+            why = Marshal.PtrToStringUTF8(vg_last_error());
+            return null;
+        }
+        var handle = new Nvfp4GemmPlanHandle(h);
+        Check(vg_nvfp4_gemm_plan_workspace_size(h, out var ws), "vg_nvfp4_gemm_plan_workspace_size");
+        return _nvfp4Gemm[key] = new Nvfp4GemmPlan(key, handle, (long)ws);
+    }
+
+    /// <summary>Bytes of the tiled NVFP4 block scales of a [rows, cols] operand (vg_nvfp4_tiled_scale_bytes): 128-row x
+    /// 4-block tiles of 512 bytes.</summary>
+    public static long TiledScaleBytes(long rows, long cols) => (rows + 127) / 128 * 128 * ((cols / 16 + 3) / 4 * 4);
+
+    /// <summary>The NVFP4 block scales of weight <paramref name="name"/> ([rows, cols / 16] e4m3) in the tiled layout of
+    /// FP4 tensor cores, made on the device once, when the first shape that needs them is planned, and kept with the
+    /// engine.</summary>
+    public IntPtr WeightTiledScales(string name, long rows, long cols)
+    {
+        if (DryRun) return IntPtr.Zero;
+        if (_tiledScales.TryGetValue(name, out var m)) return m.Ptr;
+        m = DeviceMemory.Allocate(TiledScaleBytes(rows, cols));
+        Check(vg_swizzle_nvfp4_scales(Weight(name), rows, cols, m.Ptr, Stream.Ptr), $"tiled NVFP4 scales of '{name}'");
+        Stream.Synchronize();
+        _tiledScales[name] = m;
+        return m.Ptr;
+    }
+
+    void DisposeQuantized()
     {
         foreach (var p in _fp8Gemm.Values) p.Handle?.Dispose();
+        foreach (var p in _nvfp4Gemm.Values) p.Handle?.Dispose();
+        foreach (var m in _tiledScales.Values) m.Dispose();
         _fp8Gemm.Clear();
+        _nvfp4Gemm.Clear();
+        _tiledScales.Clear();
     }
 }

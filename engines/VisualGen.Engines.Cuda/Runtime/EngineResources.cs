@@ -329,7 +329,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
         foreach (var p in _conv.Values) p.Handle?.Dispose();
         foreach (var p in _sage.Values) p.Handle?.Dispose();
         _gemm.Clear(); _attention.Clear(); _conv.Clear(); _sage.Clear();
-        DisposeFp8Plans();
+        DisposeQuantized();
         _arena?.Dispose();
         foreach (var m in _bf16Weights.Values) m.Dispose();
         _bf16Weights.Clear();

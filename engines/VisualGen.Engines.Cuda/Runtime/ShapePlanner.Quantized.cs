@@ -15,7 +15,13 @@ namespace VisualGen.Engines.Cuda.Runtime;
 /// <item>FP8_BLOCK_SCALES: the activation quantized per 1x128 group (rows padded to a multiple of 4), cuBLASLt's
 /// 128x128/1x128 block-scaled FP8 GEMM, then bias and GELU as separate steps (the block-scaled GEMM runs without
 /// epilogue);</item>
-/// <item>NVFP4 (weight only): the packed weight unpacked to bf16 into a scratch buffer, then the bf16 GEMM.</item>
+/// <item>NVFP4 on FP4 tensor cores (compute capability 10.0+, <see cref="EngineResources.Nvfp4OnTensorCores"/>): the
+/// activation quantized to NVFP4 on the device by the weights' rule (scale_2 from max|x|), the weight's block scales
+/// tiled once, cuBLASLt's NVFP4 GEMM, then bias and GELU as separate steps. Written for Blackwell and not yet run on
+/// one: the machines this project measures on are Hopper.</item>
+/// <item>NVFP4 weight-only (Hopper, or <see cref="EngineResources.Nvfp4WeightOnly"/>, or a shape the FP4 GEMM does not
+/// take, logged in <see cref="EngineResources.QuantLog"/>): the packed weight unpacked to bf16 into a scratch buffer,
+/// then the bf16 GEMM.</item>
 /// </list>
 /// A scheme the GPU cannot run is an error naming it (<see cref="EngineResources.RequireScheme"/>).
 /// </summary>
@@ -106,7 +112,12 @@ internal sealed unsafe partial class ShapePlanner
             { Detail = plan.Key }, [xq, xs, ws], [full]);
         _plan.NoteWorkspace(plan.WorkspaceBytes);
         // the first m rows of the padded product, then the epilogue's bias and GELU(tanh)
-        DeviceValue y = new(n.Name + "/rows", shape, VgDType.BF16, full);
+        return Epilogue(n, new(n.Name + "/rows", shape, VgDType.BF16, full), shape, epilogue);
+    }
+
+    /// <summary>The bias (input 4) and GELU(tanh) of a quantized linear whose GEMM ran without its epilogue.</summary>
+    DeviceValue Epilogue(OpNode n, DeviceValue y, long[] shape, int epilogue)
+    {
         var c = Layout.Contiguous(shape);
         if (n.In(4) is string b)
         {
@@ -127,6 +138,11 @@ internal sealed unsafe partial class ShapePlanner
     DeviceValue Nvfp4Linear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)
     {
         RequireMultiples(n, QuantScheme.Nvfp4, nn, k, 16, "the NVFP4 unpack and the bf16 GEMM");
+        if (_res.Nvfp4OnTensorCores)
+        {
+            if (_res.Nvfp4GemmPlan(m, nn, k, out string? why) is { } fp4) return Nvfp4TensorCoreLinear(n, x, m, nn, k, epilogue, shape, fp4);
+            _res.QuantLog.Add($"node '{n.Name}' (NVFP4 linear, weight [{nn}, {k}]): weight-only, not on FP4 tensor cores: {why}");
+        }
         x = Cast(x, VgDType.BF16);
         IntPtr packed = _res.Weight(n.In(1)!), blockScales = _res.Weight(n.In(2)!);
         var scale2 = Dev(n.In(3)!, VgDType.F32);
@@ -143,5 +159,33 @@ internal sealed unsafe partial class ShapePlanner
             bias is null ? [x, w] : [x, w, bias], [o]);
         _plan.NoteWorkspace(plan.WorkspaceBytes);
         return o;
+    }
+
+    /// <summary>The NVFP4 codes, tiled block scales and scale floats of an input, quantized once per plan.</summary>
+    readonly Dictionary<string, (DeviceValue Packed, DeviceValue Tiled, DeviceValue Scale)> _nvfp4Inputs = new(StringComparer.Ordinal);
+
+    DeviceValue Nvfp4TensorCoreLinear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape, Nvfp4GemmPlan plan)
+    {
+        string input = n.In(0)!;
+        if (!_nvfp4Inputs.TryGetValue(input, out var q))
+        {
+            // byte buffers (packed E2M1 pairs, e4m3 scales) as 1-byte elements
+            q = (Temp([m, k / 2], VgDType.FP8E4M3), Temp([EngineResources.TiledScaleBytes(m, k)], VgDType.FP8E4M3), Temp([Nvfp4ScaleFloats], VgDType.F32));
+            var (packed, tiled, scale) = q;
+            Add(new ActionStep(n.Name + "/quantize", KernelClass.Gemm, stream =>
+                Check(vg_quantize_nvfp4(x.Ptr, (int)x.DType, m, k, packed.Ptr, tiled.Ptr, scale.Ptr, stream), n.Name + " (quantize input to NVFP4)")),
+                [x], [packed, tiled, scale]);
+            _nvfp4Inputs[input] = q;
+        }
+        IntPtr w = _res.Weight(n.In(1)!), wTiled = _res.WeightTiledScales(n.In(2)!, nn, k);
+        var scale2 = Dev(n.In(3)!, VgDType.F32);
+        var alpha = Temp([4], VgDType.F32);
+        var full = Temp(shape, VgDType.BF16);
+        Add(new ActionStep(n.Name, KernelClass.Gemm, stream =>
+            Check(vg_nvfp4_gemm_run(plan.Handle.Ptr, q.Packed.Ptr, q.Tiled.Ptr, q.Scale.Ptr, w, wTiled, scale2.Ptr, alpha.Ptr, full.Ptr,
+                _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), n.Name))
+            { Detail = plan.Key }, [q.Packed, q.Tiled, q.Scale, scale2], [alpha, full]);
+        _plan.NoteWorkspace(plan.WorkspaceBytes);
+        return Epilogue(n, full, shape, epilogue);
     }
 }

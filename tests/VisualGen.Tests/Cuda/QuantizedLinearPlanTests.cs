@@ -154,6 +154,36 @@ public class QuantizedLinearPlanTests
         Assert.Equal([1L, 16, 2, 4, 4], plan.Outputs["sample"].Shape);
     }
 
+    [Fact]
+    public void Nvfp4_on_fp4_tensor_cores_quantizes_activations_where_the_gemm_takes_the_shape_and_logs_the_rest()
+    {
+        var (g, _, quantized) = CompileDynamic(QuantAlgo.Nvfp4);
+        var linears = QuantLinears(g);
+        Assert.Equal(quantized, linears.Count);
+        // the FP4 GEMM's rule: in features a multiple of 64, out features of 16; the rest run weight-only
+        bool Fits(OpNode n) => n.Int("k", 0) % 64 == 0 && n.Int("n", 0) % 16 == 0;
+        var onTensorCores = linears.Where(Fits).ToList();
+        Assert.InRange(onTensorCores.Count, 1, quantized - 1);   // the tiny model has both kinds
+        var res = new EngineResources { ComputeCapability = (10, 0) };
+        using (var plan = Plan(g, res))
+        {
+            Assert.Equal(onTensorCores.Count, plan.Steps.Count(s => s.Detail?.StartsWith("nvfp4m", StringComparison.Ordinal) == true));
+            Assert.Equal(onTensorCores.Select(n => n.In(0)).Distinct().Count(), plan.Steps.Count(s => s.Name.EndsWith("/quantize", StringComparison.Ordinal)));
+            Assert.Equal(quantized - onTensorCores.Count, plan.Steps.Count(s => s.Name.EndsWith("/unpack", StringComparison.Ordinal)));
+            Assert.Equal(quantized - onTensorCores.Count, res.QuantLog.Count);
+            Assert.All(res.QuantLog, l => Assert.Contains("weight-only, not on FP4 tensor cores: the FP4 GEMM needs in features a multiple of 64", l));
+            Assert.Equal([1L, 16, 2, 4, 4], plan.Outputs["sample"].Shape);
+        }
+        // Hopper, and Blackwell with Nvfp4WeightOnly: every NVFP4 linear unpacks its weight, no activation is quantized
+        foreach (var weightOnly in new[] { new EngineResources { ComputeCapability = (9, 0) }, new EngineResources { ComputeCapability = (10, 0), Nvfp4WeightOnly = true } })
+        {
+            using var plan = Plan(g, weightOnly);
+            Assert.Equal(quantized, plan.Steps.Count(s => s.Name.EndsWith("/unpack", StringComparison.Ordinal)));
+            Assert.DoesNotContain(plan.Steps, s => s.Name.EndsWith("/quantize", StringComparison.Ordinal));
+            Assert.Empty(weightOnly.QuantLog);
+        }
+    }
+
     [Theory]
     [InlineData("FP8", 8, 6, "compute capability 8.6", "need compute capability 8.9 or newer")]
     [InlineData("FP8_BLOCK_SCALES", 8, 9, "compute capability 8.9", "run on Hopper (compute capability 9.0) only")]
