@@ -48,7 +48,7 @@ public sealed class ComponentExporterRegistry
     public static ComponentExporterRegistry CreateDefault() => new ComponentExporterRegistry()
         .Register(new ComponentExporter("WanTransformer3DModel", [""], ctx => ctx.Part.Length == 0
             ? WanTransformer3D.Trace(ctx.ComponentDirectory, ctx.Weights, perTokenTimesteps: ctx.Model.Fields.GetBool("expand_timesteps", false), ctx.Quantization)
-            : WanTransformer3D.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Model.Fields.GetBool("expand_timesteps", false), UnquantizedPart(ctx)))
+            : WanTransformer3D.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Model.Fields.GetBool("expand_timesteps", false), ctx.Part, ctx.Quantization))
         {
             Quantizable = true,
             OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
@@ -63,7 +63,7 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("Qwen2_5_VLForConditionalGeneration", [""], ctx => Qwen25VLTextModel.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("QwenImageTransformer2DModel", [""], ctx => ctx.Part.Length == 0
             ? QwenImageTransformer2DModel.Trace(ctx.ComponentDirectory, ctx.Weights, ctx.Quantization)
-            : QwenImageTransformer2DModel.TracePart(ctx.ComponentDirectory, ctx.Weights, UnquantizedPart(ctx)))
+            : QwenImageTransformer2DModel.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Part, ctx.Quantization))
         {
             Quantizable = true,
             OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
@@ -76,7 +76,7 @@ public sealed class ComponentExporterRegistry
         })
         .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => ctx.Part.Length == 0
             ? FluxTransformer2D.Trace(ctx.ComponentDirectory, ctx.Weights, ctx.Quantization)
-            : FluxTransformer2D.TracePart(ctx.ComponentDirectory, ctx.Weights, UnquantizedPart(ctx)))
+            : FluxTransformer2D.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Part, ctx.Quantization))
         {
             Quantizable = true,
             OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
@@ -113,15 +113,6 @@ public sealed class ComponentExporterRegistry
         {
             OnDemandParts = part => Ltx2TransformerCall.TryParse(part, out _) || Ltx2CacheLayout.TryParsePart(part, out _, out _),
         });
-
-    /// <summary>A step cache's transformer part: the time embedding of a quantized transformer is traced unquantized
-    /// (TeaCache only compares it); the block parts of Cache-DiT are refused on a quantized transformer, whose whole
-    /// graph they would not rebuild.</summary>
-    static string UnquantizedPart(TraceContext ctx) =>
-        ctx.Quantization is null || ctx.Part == TransformerParts.TimeEmbedding
-            ? ctx.Part
-            : throw new VisualGen.Quantization.QuantizationException(
-                $"{ctx.ComponentName}: Cache-DiT runs the transformer in parts, which are not quantized yet; run a quantized transformer without Cache-DiT (TeaCache works)");
 
     /// <summary>The Wan VAE's chunk graphs (decoder and encoder, first and next chunk) under a class name; the decoder
     /// chunks without their final clamp (tiled decoding's tiles) are traced when a pipeline first asks for them.</summary>

@@ -365,7 +365,8 @@ def nvfp4_rule(x):
     [rows, cols/16] (bytes), scale_2."""
     rows, cols = x.shape
     x = x.float()
-    s2 = x.abs().max() / (6.0 * E4M3_MAX)
+    # a tensor divisor: PyTorch divides by a Python scalar as a product with its reciprocal, an ulp off the true quotient
+    s2 = x.abs().max() / torch.tensor(6.0 * E4M3_MAX, device=x.device)
     blocks = x.view(rows, cols // 16, 16)
     bamax = blocks.abs().amax(-1)
     ratio = torch.where(bamax == 0, torch.zeros_like(bamax), bamax / (6.0 * s2))
@@ -502,9 +503,10 @@ def check_quant_fixture(vg, folder):
         vg.quantize_nvfp4(g[w].float().contiguous(), q4, t4, s4)
         torch.cuda.synchronize()
         rp, rbs, rs2 = nvfp4_rule(g[w])
-        record_exact(f"fixture {w}.nvfp4: quantize_nvfp4 and the Python rule == golden (codes, scales, scale_2)",
-                     same_bytes(q4, packed) and same_bytes(t4, tiled_scales(bs)) and s4[vgn.NVFP4_SCALE_2].item() == s2.item()
-                     and same_bytes(rp, packed) and same_bytes(rbs, bs) and rs2.item() == s2.item())
+        record_exact(f"fixture {w}.nvfp4: quantize_nvfp4 == golden (codes, tiled scales, scale_2)",
+                     same_bytes(q4, packed) and same_bytes(t4, tiled_scales(bs)) and s4[vgn.NVFP4_SCALE_2].item() == s2.item())
+        record_exact(f"fixture {w}.nvfp4: the Python rule of these checks == golden",
+                     same_bytes(rp, packed) and same_bytes(rbs, bs) and rs2.item() == s2.item())
     # linear.fp8: x (fp8, per tensor) · w1 (fp8, per tensor)ᵀ
     ws = torch.empty(64 << 20, device=dev, dtype=torch.uint8)
     w_scale = torch.zeros(4, device=dev)

@@ -61,7 +61,13 @@ def run(cli, fx, attention, vae):
     secs = time.time() - t0
     fam = os.path.basename(fx.rstrip("/"))
     if p.returncode != 0:
-        print(f"| {fam}, {attention} attention{vae_label(vae)} | FAILED ({p.returncode}) | | | {(p.stdout + p.stderr).strip().splitlines()[-1][:160]} |")
+        text = (p.stdout + p.stderr).strip()
+        # the failing process's whole output beside the other logs ($OUT on the device machine), and its first error line here
+        log = os.path.join(os.environ.get("OUT", tmp), f"pipeline_{fam}_{attention}.log")
+        with open(log, "w") as f:
+            f.write(" ".join(args) + "\n" + text + "\n")
+        first = next((l for l in text.splitlines() if "xception" in l or "rror" in l), text.splitlines()[-1] if text else "")
+        print(f"| {fam}, {attention} attention{vae_label(vae)} | FAILED ({p.returncode}) | | | {first.strip()[:200]} (log: {log}) |")
         return False
     got = st.read(out)
     ok = True

@@ -1,3 +1,4 @@
+using VisualGen.Exporter.Quantization;
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
@@ -50,13 +51,15 @@ public sealed partial class FluxTransformer2D
         return _projOut.Forward(_normOut.Forward(image, Temb(timestep, guidance, pooledProjections)));
     }
 
-    /// <summary>Traces one on-demand part (<see cref="TransformerParts"/>).</summary>
-    public static Graph.Graph TracePart(string componentDir, ITensorSource weights, string part)
+    /// <summary>Traces one on-demand part (<see cref="TransformerParts"/>) of a checkpoint's transformer, its linears
+    /// quantized as the whole graph's are under <paramref name="quantization"/> (so the parts compose to the quantized
+    /// transformer); the time embedding, which only TeaCache compares, stays unquantized.</summary>
+    public static Graph.Graph TracePart(string componentDir, ITensorSource weights, string part, QuantizedLinears? quantization = null)
     {
         if (part == TransformerParts.TimeEmbedding) return TraceTimeEmbedding(componentDir, weights);
         var config = FluxTransformerConfig.Read(componentDir);
         var tracer = new Tracer("flux_transformer_" + part);
-        var w = new Weights(tracer, weights, componentDir);
+        var w = new Weights(tracer, weights, componentDir, part == TransformerParts.TimeEmbedding ? null : quantization);
         var model = new FluxTransformer2D(w, config);
         w.CheckAllUsed();
         string dim = config.InnerDim.ToString();

@@ -1,3 +1,4 @@
+using VisualGen.Exporter.Quantization;
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
@@ -43,15 +44,17 @@ public sealed partial class QwenImageTransformer2DModel
         return _projOut.Forward(_normOut.Forward(image, temb));
     }
 
-    /// <summary>Traces one on-demand part (<see cref="TransformerParts"/>).</summary>
-    public static Graph.Graph TracePart(string componentDir, ITensorSource weights, string part)
+    /// <summary>Traces one on-demand part (<see cref="TransformerParts"/>) of a checkpoint's transformer, its linears
+    /// quantized as the whole graph's are under <paramref name="quantization"/> (so the parts compose to the quantized
+    /// transformer); the time embedding, which only TeaCache compares, stays unquantized.</summary>
+    public static Graph.Graph TracePart(string componentDir, ITensorSource weights, string part, QuantizedLinears? quantization = null)
     {
         if (part == TransformerParts.TimeEmbedding) return TraceTimeEmbedding(componentDir, weights);
         string configPath = Path.Combine(componentDir, "config.json");
         var config = ComponentConfig.FromFile(configPath).ToRecord<QwenImageTransformerConfig>();
         config.Validate(configPath);
         var tracer = new Tracer("qwenimage_transformer_" + part);
-        var w = new Weights(tracer, weights, componentDir);
+        var w = new Weights(tracer, weights, componentDir, part == TransformerParts.TimeEmbedding ? null : quantization);
         var model = new QwenImageTransformer2DModel(w, config);
         w.CheckAllUsed();
         string dim = config.InnerDim.ToString();

@@ -1,7 +1,9 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Models.Wan;
+using VisualGen.Exporter.Quantization;
 using VisualGen.Pipelines.Caching;
+using VisualGen.Quantization;
 using VisualGen.Tensors;
 using VisualGen.Tests.Support;
 using Xunit.Abstractions;
@@ -126,6 +128,50 @@ public sealed class WanTransformerPartsTests : IDisposable
         using var cache = new DbCache(options, log);
         var outputs = Enumerable.Range(0, steps).Select(i => cache.Predict(i, step(i)).ToHost().Floats).ToList();
         return (outputs, log.Report());
+    }
+
+    [Theory]
+    [InlineData("FP8")]
+    [InlineData("NVFP4")]
+    public void Quantized_parts_compose_to_the_whole_quantized_transformer(string algo)
+    {
+        // Cache-DiT on a quantized transformer: each part traced with the whole graph's quantization
+        var config = new QuantizationConfig(QuantAlgo.Parse(algo, "test"), []);
+        var engines = new Dictionary<string, IEngine>();
+        var weightDequantNodes = new Dictionary<string, int>();   // FP8 DequantizeLinear / NVFP4 nibble unpack per part graph
+        IEngine Quantized(string part)
+        {
+            if (engines.TryGetValue(part, out var e)) return e;
+            using var source = ComponentWeights.Open(_dir);
+            var q = new QuantizedLinears(config, fromCheckpoint: false);
+            var graph = part.Length == 0 ? WanTransformer3D.Trace(_dir, source, quantization: q) : WanTransformer3D.TracePart(_dir, source, false, part, q);
+            weightDequantNodes[part] = graph.Nodes.Count(n => n.OpType is "DequantizeLinear" or "BitShift");
+            return engines[part] = OrtTestEngine.Build(graph, "transformer_" + algo + (part.Length == 0 ? "" : "." + part));
+        }
+        try
+        {
+            var x = Latents();
+            var t = HostTensor.Float32([850f, 320f], Batch);
+            var parts = new EngineParts(Quantized, x, t, _text, Config.Layers);
+            var hidden = parts.Embed();
+            foreach (var (from, to) in new[] { (0, 2), (2, 4) }) hidden = parts.Blocks(from, to, hidden);
+            var composed = parts.Output(hidden).ToHost().Floats;
+            var whole = parts.Whole().ToHost().Floats;
+            var plain = new EngineParts(Engine, x, t, _text, Config.Layers).Whole().ToHost().Floats;
+            _output.WriteLine($"{algo}: weight dequantization nodes per part {string.Join(", ", weightDequantNodes.Select(kv => $"'{kv.Key}' {kv.Value}"))}; " +
+                $"parts vs whole max abs {Compare.MaxAbs(whole, composed):g3}; quantized vs float whole {Compare.MaxAbs(plain, whole):g3}");
+            Compare.Component(whole, composed, $"{algo} wan parts vs the whole {algo} graph", factor: 1e-5);
+            // composed equal to the quantized whole and far from the float one: the blocks and output parts are quantized
+            Assert.True(Compare.MaxAbs(plain, whole) > 1e-4, "the quantized transformer's output equals the float one");
+            // the time embedding, which only TeaCache compares, stays unquantized
+            Assert.Equal(Config.Dim, parts.TimeEmbedding().Length);
+            Assert.Equal(0, weightDequantNodes[TransformerParts.TimeEmbedding]);
+            Assert.True(weightDequantNodes[TransformerParts.Blocks(0, 2)] > 0 && weightDequantNodes[TransformerParts.Blocks(2, 4)] > 0);
+        }
+        finally
+        {
+            foreach (var e in engines.Values) e.Dispose();
+        }
     }
 
     [Fact]
