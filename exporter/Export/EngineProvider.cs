@@ -116,7 +116,12 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         using var weights = index.OpenTensors(folder);
         var graph = exporter.Trace(new TraceContext(index, folder, componentDir, weights, part, linears));
         if (linears is not null)
-            progress?.Report($"{component}: {linears.Quantized.Count} linear(s) quantized ({linears.Config.Algo.Name}, {(linears.FromCheckpoint ? "stored in the checkpoint" : "quantized now")}), {linears.Unquantized.Count} left unquantized");
+        {
+            // a step-cache part holds some of the transformer's linears: count those its graph kept
+            var names = graph.Initializers.Select(i => i.Value.Name).ToHashSet(StringComparer.Ordinal);
+            int kept = linears.Quantized.Count(p => names.Contains(p + ".weight"));
+            progress?.Report($"{component}: {kept} linear(s) quantized ({linears.Config.Algo.Name}, {(linears.FromCheckpoint ? "stored in the checkpoint" : "quantized now")}), {linears.Unquantized.Count} left unquantized");
+        }
         long graphBytes = graph.InitializerBytes;
         string? staging = null;
         var request = new EngineBuildRequest

@@ -51,6 +51,9 @@ public sealed class Weights
         return Tracer.Initializer(full, dtype, shape, new CheckpointRawData(_source, full, false));
     }
 
+    /// <summary>Marks a weight as used when the graph takes it in another form (quantized when the graph is written).</summary>
+    public void Use(string key) => Skip(key);
+
     /// <summary>Marks a weight as read without putting it in the graph (a scale the CPU path does not apply).</summary>
     public void Skip(string key)
     {

@@ -49,12 +49,11 @@ public sealed class QuantizedLinear
         var t = w.Codes.Tracer;
         int rows = w.OutFeatures, columns = w.InFeatures;
         if (w.Algo == QuantAlgo.Fp8)
-            return t.Op("DequantizeLinear", [w.Codes, t.Scalar(w.Scales[0])], outType: TensorDType.F32);
+            return t.Op("DequantizeLinear", [w.Codes, w.Scales], outType: TensorDType.F32);
         if (w.Algo == QuantAlgo.Fp8Block)
         {
             int b = Fp8BlockScheme.BlockSize, br = rows / b, bc = columns / b;
-            var scales = t.Const(w.Scales, br, 1, bc, 1);
-            return (w.Codes.Cast(TensorDType.F32).Reshape(br, b, bc, b) * scales).Reshape(rows, columns);
+            return (w.Codes.Cast(TensorDType.F32).Reshape(br, b, bc, b) * w.Scales).Reshape(rows, columns);
         }
         // NVFP4: byte = (odd << 4) | even
         var packed = w.Codes;
@@ -63,7 +62,7 @@ public sealed class QuantizedLinear
         var codes = Tensor.Concat(-1, low.Unsqueeze(-1), high.Unsqueeze(-1)).Reshape(rows, columns).Cast(TensorDType.I64);
         var values = t.Const(E2M1Values, 16).Gather(codes, 0);
         int blocks = columns / Nvfp4Scheme.BlockSize;
-        var step = w.BlockScales!.Cast(TensorDType.F32) * t.Scalar(w.Scales[0]);
+        var step = w.BlockScales!.Cast(TensorDType.F32) * w.Scales;
         return (values.Reshape(rows, blocks, Nvfp4Scheme.BlockSize) * step.Unsqueeze(-1)).Reshape(rows, columns);
     }
 

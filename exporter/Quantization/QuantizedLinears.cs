@@ -8,7 +8,8 @@ namespace VisualGen.Exporter.Quantization;
 /// Decides, linear by linear, how a component's linears enter the graph under a <see cref="QuantizationConfig"/>.
 /// <b>Static</b> (the config came from the checkpoint): a linear with a <c>weight_scale</c> is loaded as it is stored;
 /// one without (or one the config ignores) stays as it is. <b>Dynamic</b> (the config came from the user, the checkpoint
-/// holds float weights): every linear the config does not ignore is quantized now, with the scheme's exact quantizer.
+/// holds float weights): every linear the config does not ignore is quantized with the scheme's exact quantizer, when the graph is written
+/// (<see cref="StoredWeight.Quantize"/>: only the weights the written graph uses).
 /// A weight whose shape the algorithm's blocks do not divide stays unquantized (TensorRT-LLM's <c>ignore</c> does the
 /// same) and <see cref="Log"/> says which; <see cref="Unquantized"/> lists them.
 /// </summary>
@@ -68,20 +69,21 @@ public sealed class QuantizedLinears(QuantizationConfig config, bool fromCheckpo
             return null;
         }
         var weight = stored ? StoredWeight.Load(w, config.Algo, inFeatures, outFeatures)
-            : StoredWeight.Quantize(w, config.Algo, inFeatures, outFeatures, SharedAmax(w, path));
+            : StoredWeight.Quantize(w, config.Algo, inFeatures, outFeatures, SharedAmaxOf(w, path));
         _quantized.Add(path);
         return new QuantizedLinear(weight, weight.InputScale);
     }
 
-    /// <summary>NVFP4: the amax q, k and v of one attention share when all three are quantized (what
-    /// <c>quantize --model</c> writes); null for every other linear.</summary>
-    float? SharedAmax(Weights w, string path)
+    /// <summary>NVFP4: the weights (q, k and v of one attention) whose largest amax sets this linear's scale_2 when all
+    /// three are quantized (what <c>quantize --model</c> writes); null for every other linear. Decided from the
+    /// weights' names and shapes; their values are read when the weight is quantized.</summary>
+    IReadOnlyList<string>? SharedAmaxOf(Weights w, string path)
     {
         if (config.Algo != QuantAlgo.Nvfp4 || FusedProjections.GroupOf(path) is not { } members) return null;
         if (members.Any(m => config.IsIgnored(m) || !w.Source.Contains(m + ".weight"))) return null;
         var infos = members.Select(m => w.Source.Info(m + ".weight")).ToList();
         if (infos.Any(i => i.Shape.Length != 2 || config.Algo.ShapeProblem(i.Shape[0], i.Shape[1]) is not null)) return null;
-        return members.Max(m => AbsMax.Of(w.Source.ReadFloat32(m + ".weight")));
+        return members.Select(m => m + ".weight").ToList();
     }
 
     void Report(string path, string why)

@@ -8,10 +8,12 @@ namespace VisualGen.Exporter.Quantization;
 
 /// <summary>
 /// A quantized linear weight as graph constants, in ModelOpt's layout ([out, in] rows): the codes (e4m3, or packed
-/// E2M1 nibbles for NVFP4), NVFP4's e4m3 block scales, and the float32 scales (FP8: one; FP8_BLOCK_SCALES: one per
-/// 128×128 block; NVFP4: scale_2). Loaded from a static checkpoint or made now by the exact quantizer.
+/// E2M1 nibbles for NVFP4), NVFP4's e4m3 block scales, and the float32 scales (FP8: a scalar; FP8_BLOCK_SCALES: one per
+/// 128×128 block, shaped [out/128, 1, in/128, 1]; NVFP4: scale_2, a scalar). Loaded from a static checkpoint, or made by
+/// the exact quantizer when the graph is written: a weight the written graph does not use (a transformer part's other
+/// blocks) is never quantized.
 /// </summary>
-public sealed record StoredWeight(QuantAlgo Algo, int InFeatures, int OutFeatures, Tensor Codes, Tensor? BlockScales, float[] Scales)
+public sealed record StoredWeight(QuantAlgo Algo, int InFeatures, int OutFeatures, Tensor Codes, Tensor? BlockScales, Tensor Scales)
 {
     /// <summary>FP8's static activation scale (<c>input_scale</c>), when the checkpoint has one.</summary>
     public float? InputScale { get; init; }
@@ -27,18 +29,18 @@ public sealed record StoredWeight(QuantAlgo Algo, int InFeatures, int OutFeature
             float scale2 = Scalar(w, "weight_scale_2");
             // NVFP4 activations are quantized dynamically where NVFP4 runs; the CPU path keeps them in float32
             if (w.Has("input_scale")) w.Skip("input_scale");
-            return new StoredWeight(algo, inFeatures, outFeatures, codes, blockScales, [scale2]);
+            return new StoredWeight(algo, inFeatures, outFeatures, codes, blockScales, w.Tracer.Scalar(scale2));
         }
         var q = w.Stored("weight", TensorDType.F8E4M3, [outFeatures, inFeatures]);
-        float[] scales;
-        if (algo == QuantAlgo.Fp8) scales = [Scalar(w, "weight_scale")];
+        Tensor scales;
+        if (algo == QuantAlgo.Fp8) scales = w.Tracer.Scalar(Scalar(w, "weight_scale"));
         else
         {
-            long[] shape = [outFeatures / Fp8BlockScheme.BlockSize, inFeatures / Fp8BlockScheme.BlockSize];
+            long br = outFeatures / Fp8BlockScheme.BlockSize, bc = inFeatures / Fp8BlockScheme.BlockSize;
             var info = w.Info("weight_scale");
-            if (!info.Shape.SequenceEqual(shape))
-                throw new CheckpointException(w.Origin, $"'{w.Path("weight_scale")}' has shape {info.ShapeText}; {algo.Name} implies [{string.Join(", ", shape)}]");
-            scales = w.Read("weight_scale");
+            if (!info.Shape.SequenceEqual(new[] { br, bc }))
+                throw new CheckpointException(w.Origin, $"'{w.Path("weight_scale")}' has shape {info.ShapeText}; {algo.Name} implies [{br}, {bc}]");
+            scales = w.Tracer.Const(w.Read("weight_scale"), br, 1, bc, 1);
         }
         float? inputScale = null;
         if (w.Has("input_scale"))
@@ -49,9 +51,10 @@ public sealed record StoredWeight(QuantAlgo Algo, int InFeatures, int OutFeature
         return new StoredWeight(algo, inFeatures, outFeatures, q, null, scales) { InputScale = inputScale };
     }
 
-    /// <summary>Quantizes a float linear weight now, with the algorithm's exact scheme (NVFP4: with
-    /// <paramref name="sharedAmax"/> for scale_2 where q, k and v share one).</summary>
-    public static StoredWeight Quantize(Weights w, QuantAlgo algo, int inFeatures, int outFeatures, float? sharedAmax = null)
+    /// <summary>A float linear weight quantized with the algorithm's exact scheme (NVFP4: scale_2 from the largest
+    /// amax of <paramref name="sharedAmaxOf"/>'s weights where q, k and v share one) when the graph is written: its
+    /// constants' data quantize the weight on first use, once for all of them.</summary>
+    public static StoredWeight Quantize(Weights w, QuantAlgo algo, int inFeatures, int outFeatures, IReadOnlyList<string>? sharedAmaxOf = null)
     {
         string name = w.Path("weight");
         var info = w.Info("weight");
@@ -59,18 +62,49 @@ public sealed record StoredWeight(QuantAlgo Algo, int InFeatures, int OutFeature
             throw new CheckpointException(w.Origin, $"'{name}' is {info.DType.SafeTensorsName()}; dynamic quantization takes F32, BF16 or F16 weights");
         if (!info.Shape.SequenceEqual(new long[] { outFeatures, inFeatures }))
             throw new CheckpointException(w.Origin, $"weight '{name}' has shape {info.ShapeText}, the config implies [{outFeatures}, {inFeatures}]");
-        var source = new SourceTensor(name, info.DType, info.Shape, w.Read("weight"));
-        var schemes = QuantizationSchemeRegistry.CreateDefault();
-        schemes.TryGet(algo.Scheme, out var scheme);
-        var q = sharedAmax is { } amax ? new Nvfp4Scheme().Quantize(source, amax) : scheme.Quantize(source);
+        w.Use("weight");
+        var source = w.Source;
+        var quantized = new LazyQuantization(() =>
+        {
+            var tensor = new SourceTensor(name, info.DType, info.Shape, source.ReadFloat32(name));
+            if (sharedAmaxOf is not null)
+                return new Nvfp4Scheme().Quantize(tensor, sharedAmaxOf.Max(m => AbsMax.Of(source.ReadFloat32(m))));
+            var schemes = QuantizationSchemeRegistry.CreateDefault();
+            schemes.TryGet(algo.Scheme, out var scheme);
+            return scheme!.Quantize(tensor);
+        }, $"quant:{algo.Name}:{name}:{info.DType}:{info.ShapeText}{(sharedAmaxOf is null ? "" : ":amax-of:" + string.Join(",", sharedAmaxOf))}");
         var t = w.Tracer;
         if (algo == QuantAlgo.Nvfp4)
             return new StoredWeight(algo, inFeatures, outFeatures,
-                t.Initializer(name, TensorDType.U8, q.Shape("packed"), new InlineData(q.Bytes("packed"))),
-                t.Initializer(w.Path("weight_scale"), TensorDType.F8E4M3, q.Shape("block_scale"), new InlineData(q.Bytes("block_scale"))),
-                q.Floats("scale_2"));
+                t.Initializer(name, TensorDType.U8, [outFeatures, inFeatures / 2], quantized.Part("packed")),
+                t.Initializer(w.Path("weight_scale"), TensorDType.F8E4M3, [outFeatures, inFeatures / Nvfp4Scheme.BlockSize], quantized.Part("block_scale")),
+                t.Initializer(w.Path("weight_scale_2"), TensorDType.F32, [], quantized.Part("scale_2")));
+        long[] scaleShape = algo == QuantAlgo.Fp8 ? []
+            : [outFeatures / Fp8BlockScheme.BlockSize, 1, inFeatures / Fp8BlockScheme.BlockSize, 1];
         return new StoredWeight(algo, inFeatures, outFeatures,
-            t.Initializer(name, TensorDType.F8E4M3, q.Shape("q"), new InlineData(q.Bytes("q"))), null, q.Floats("scale"));
+            t.Initializer(name, TensorDType.F8E4M3, [outFeatures, inFeatures], quantized.Part("q")), null,
+            t.Initializer(w.Path("weight_scale"), TensorDType.F32, scaleShape, quantized.Part("scale")));
+    }
+
+    /// <summary>One weight's quantization, made when the first of its constants is written; keeps the parts the
+    /// graph's constants take (not the float dequant).</summary>
+    sealed class LazyQuantization(Func<QuantizedTensor> quantize, string identity)
+    {
+        readonly Lazy<Dictionary<string, byte[]>> _parts = new(() =>
+        {
+            var q = quantize();
+            return q.PartNames.Where(p => p != "dequant").ToDictionary(p => p, q.Bytes);
+        });
+
+        public IInitializerData Part(string part) => new PartData(this, part);
+
+        sealed class PartData(LazyQuantization owner, string part) : IInitializerData
+        {
+            public string Identity { get; } = owner._identity + ":" + part;
+            public void WriteTo(Stream sink) => sink.Write(owner._parts.Value[part]);
+        }
+
+        readonly string _identity = identity;
     }
 
     static float Scalar(Weights w, string key)

@@ -142,11 +142,16 @@ public sealed class WanTransformerPartsTests : IDisposable
         IEngine Quantized(string part)
         {
             if (engines.TryGetValue(part, out var e)) return e;
-            using var source = ComponentWeights.Open(_dir);
+            using var source = new ReadLog(ComponentWeights.Open(_dir));
             var q = new QuantizedLinears(config, fromCheckpoint: false);
             var graph = part.Length == 0 ? WanTransformer3D.Trace(_dir, source, quantization: q) : WanTransformer3D.TracePart(_dir, source, false, part, q);
             weightDequantNodes[part] = graph.Nodes.Count(n => n.OpType is "DequantizeLinear" or "BitShift");
-            return engines[part] = OrtTestEngine.Build(graph, "transformer_" + algo + (part.Length == 0 ? "" : "." + part));
+            var engine = engines[part] = OrtTestEngine.Build(graph, "transformer_" + algo + (part.Length == 0 ? "" : "." + part));
+            // weights are quantized when the graph is written, only those it uses: a blocks part reads no other block's
+            if (TransformerParts.TryParseBlocks(part, out int from, out int to))
+                Assert.All(source.Read.Where(n => n.StartsWith("blocks.", StringComparison.Ordinal)),
+                    n => Assert.InRange(int.Parse(n.Split('.')[1]), from, to - 1));
+            return engine;
         }
         try
         {
@@ -212,5 +217,17 @@ public sealed class WanTransformerPartsTests : IDisposable
             .Run(new Dictionary<string, HostTensor> { ["hidden"] = hidden.ToHost(), ["timestep"] = t, ["encoder_hidden_states"] = text })["hidden_out"]);
         public IEngineTensor Output(IEngineTensor hidden) => new HostResidentTensor(engine(TransformerParts.Output)
             .Run(new Dictionary<string, HostTensor> { ["hidden"] = hidden.ToHost(), ["timestep"] = t })["sample"]);
+    }
+
+    /// <summary>A tensor source that records the tensors whose values were read.</summary>
+    sealed class ReadLog(ITensorSource inner) : ITensorSource
+    {
+        public List<string> Read { get; } = [];
+        public IEnumerable<string> Names => inner.Names;
+        public bool Contains(string name) => inner.Contains(name);
+        public TensorInfo Info(string name) => inner.Info(name);
+        public ReadOnlySpan<byte> GetBytes(string name) { Read.Add(name); return inner.GetBytes(name); }
+        public float[] ReadFloat32(string name) { Read.Add(name); return inner.ReadFloat32(name); }
+        public void Dispose() => inner.Dispose();
     }
 }
