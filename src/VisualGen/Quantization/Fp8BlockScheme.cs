@@ -23,23 +23,26 @@ public sealed class Fp8BlockScheme : IQuantizationScheme
         var q = new byte[x.Length];
         var dequant = new float[x.Length];
         var scales = new float[blockRows * blockColumns];
-        for (int br = 0; br < blockRows; br++)
-        for (int bc = 0; bc < blockColumns; bc++)
+        ParallelRanges.For(blockRows, 1, (firstRow, lastRow) =>
         {
-            int r0 = br * BlockSize, r1 = Math.Min(rows, r0 + BlockSize);
-            int c0 = bc * BlockSize, c1 = Math.Min(columns, c0 + BlockSize);
-            float amax = 0;
-            for (int r = r0; r < r1; r++) amax = MathF.Max(amax, AbsMax.Of(x.AsSpan(r * columns + c0, c1 - c0)));
-            float scale = Fp8WeightScale.For(amax, tensor);
-            scales[br * blockColumns + bc] = scale;
-            for (int r = r0; r < r1; r++)
-            for (int c = c0; c < c1; c++)
+            for (int br = firstRow; br < lastRow; br++)
+            for (int bc = 0; bc < blockColumns; bc++)
             {
-                int i = r * columns + c;
-                q[i] = E4M3.Encode(x[i] / scale);
-                dequant[i] = E4M3.Decode(q[i]) * scale;
+                int r0 = br * BlockSize, r1 = Math.Min(rows, r0 + BlockSize);
+                int c0 = bc * BlockSize, c1 = Math.Min(columns, c0 + BlockSize);
+                float amax = 0;
+                for (int r = r0; r < r1; r++) amax = MathF.Max(amax, AbsMax.Of(x.AsSpan(r * columns + c0, c1 - c0)));
+                float scale = Fp8WeightScale.For(amax, tensor);
+                scales[br * blockColumns + bc] = scale;
+                for (int r = r0; r < r1; r++)
+                for (int c = c0; c < c1; c++)
+                {
+                    int i = r * columns + c;
+                    q[i] = E4M3.Encode(x[i] / scale);
+                    dequant[i] = E4M3.Decode(q[i]) * scale;
+                }
             }
-        }
+        });
         return new QuantizedTensor(tensor.Name, Name)
             .AddBytes("q", tensor.Shape, q)
             .AddFloat32("scale", [blockRows, blockColumns], scales)

@@ -13,15 +13,19 @@ public sealed class Fp8PerTensorScheme : IQuantizationScheme
 
     public QuantizedTensor Quantize(SourceTensor tensor)
     {
-        float scale = Fp8WeightScale.For(AbsMax.Of(tensor.Values), tensor);
+        var x = tensor.Values;
+        float scale = Fp8WeightScale.For(ParallelRanges.AbsMax(x), tensor);
         float inverse = 1f / scale;
-        var q = new byte[tensor.Values.Length];
+        var q = new byte[x.Length];
         var dequant = new float[q.Length];
-        for (int i = 0; i < q.Length; i++)
+        ParallelRanges.For(q.Length, 1 << 16, (start, end) =>
         {
-            q[i] = E4M3.Encode(tensor.Values[i] * inverse);
-            dequant[i] = E4M3.Decode(q[i]) * scale;
-        }
+            for (int i = start; i < end; i++)
+            {
+                q[i] = E4M3.Encode(x[i] * inverse);
+                dequant[i] = E4M3.Decode(q[i]) * scale;
+            }
+        });
         return new QuantizedTensor(tensor.Name, Name)
             .AddBytes("q", tensor.Shape, q)
             .AddFloat32("scale", [], [scale])

@@ -20,7 +20,7 @@ public sealed class Nvfp4Scheme : IQuantizationScheme
 
     public string Summary => "NVFP4 (E2M1, e4m3 scale per 16 inputs, fp32 scale_2): packed, block_scale, scale_2, dequant";
 
-    public QuantizedTensor Quantize(SourceTensor tensor) => Quantize(tensor, AbsMax.Of(tensor.Values));
+    public QuantizedTensor Quantize(SourceTensor tensor) => Quantize(tensor, ParallelRanges.AbsMax(tensor.Values));
 
     /// <summary>Quantizes with scale_2 = <paramref name="tensorAmax"/>/(6·448): the tensor's own amax, or the largest of
     /// linears that share one scale_2 (ModelOpt gives q, k and v one, for a fused QKV GEMM).</summary>
@@ -37,24 +37,27 @@ public sealed class Nvfp4Scheme : IQuantizationScheme
         var packed = new byte[x.Length / 2];
         var blockScales = new byte[rows * blocksPerRow];
         var dequant = new float[x.Length];
-        Span<byte> codes = stackalloc byte[BlockSize];
-        for (int b = 0; b < blockScales.Length; b++)
+        ParallelRanges.For(blockScales.Length, 4096, (first, last) =>
         {
-            int start = b * BlockSize;
-            float amax = AbsMax.Of(x.AsSpan(start, BlockSize));
-            // an all-zero block (or tensor, where blockRange is 0 too) gets scale 1 rather than 0/0
-            float ratio = amax == 0 ? 0 : amax / blockRange;
-            byte blockScale = E4M3.Encode(ratio == 0 ? 1f : ratio);
-            blockScales[b] = blockScale;
-            float step = E4M3.Decode(blockScale) * scale2;
-            for (int k = 0; k < BlockSize; k++)
+            Span<byte> codes = stackalloc byte[BlockSize];
+            for (int b = first; b < last; b++)
             {
-                float v = x[start + k];
-                codes[k] = E2M1.Encode(v == 0 ? 0 : v / step);
-                dequant[start + k] = E2M1.Decode(codes[k]) * step;
+                int start = b * BlockSize;
+                float amax = AbsMax.Of(x.AsSpan(start, BlockSize));
+                // an all-zero block (or tensor, where blockRange is 0 too) gets scale 1 rather than 0/0
+                float ratio = amax == 0 ? 0 : amax / blockRange;
+                byte blockScale = E4M3.Encode(ratio == 0 ? 1f : ratio);
+                blockScales[b] = blockScale;
+                float step = E4M3.Decode(blockScale) * scale2;
+                for (int k = 0; k < BlockSize; k++)
+                {
+                    float v = x[start + k];
+                    codes[k] = E2M1.Encode(v == 0 ? 0 : v / step);
+                    dequant[start + k] = E2M1.Decode(codes[k]) * step;
+                }
+                for (int k = 0; k < BlockSize; k += 2) packed[(start + k) / 2] = (byte)(codes[k + 1] << 4 | codes[k]);
             }
-            for (int k = 0; k < BlockSize; k += 2) packed[(start + k) / 2] = (byte)(codes[k + 1] << 4 | codes[k]);
-        }
+        });
         return new QuantizedTensor(tensor.Name, Name)
             .AddBytes("packed", [rows, columns / 2], packed)
             .AddBytes("block_scale", [rows, blocksPerRow], blockScales)

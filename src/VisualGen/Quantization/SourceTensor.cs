@@ -46,8 +46,9 @@ public sealed record SourceTensor(string Name, TensorDType DType, long[] Shape, 
 
     void RequireFinite()
     {
-        int i = Array.FindIndex(Values, v => !float.IsFinite(v));
-        if (i >= 0)
-            throw new QuantizationException($"tensor '{Name}' holds {Values[i]} at element {i}; only finite values can be quantized");
+        var values = Values;
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i]))
+                throw new QuantizationException($"tensor '{Name}' holds {values[i]} at element {i}; only finite values can be quantized");
     }
 }
