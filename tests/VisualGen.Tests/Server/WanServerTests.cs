@@ -38,10 +38,13 @@ public sealed class WanServerTests
     [ConformanceFact]
     public async Task Video_job_goes_queued_in_progress_completed_with_a_nine_frame_mp4_and_delete_removes_it()
     {
-        // a first job keeps the worker busy (held at a gate, so no machine is fast enough to finish it early) so the second is seen waiting
+        // a first job keeps the worker busy (held at a gate, so no machine is fast enough to finish it early) so the second is
+        // seen waiting; the second is held at its own gate once started, so a slow poll cannot miss its in_progress
         var gate = new PipelineGate(open: false);
+        var started = new PipelineGate(open: false);
         var options = WanServer.Options();
-        await using var server = await LiveServer.StartAsync(o => new GatedPipeline(WanServer.Load(o), gate, "keeps the worker busy"), options);
+        await using var server = await LiveServer.StartAsync(o => new GatedPipeline(new GatedPipeline(WanServer.Load(o), gate, "keeps the worker busy"),
+            started, "a red fox in the snow"), options);
         var (s0, first) = await server.PostJsonAsync("/v1/videos", new { prompt = "keeps the worker busy", size = "48x32", num_frames = 5, num_inference_steps = 2 });
         Assert.Equal(200, s0);
         var (s1, created) = await server.PostJsonAsync("/v1/videos",
@@ -56,6 +59,7 @@ public sealed class WanServerTests
         var running = await server.WaitForStatusAsync(id, Wait, "in_progress");
         Assert.InRange(running.GetProperty("progress").GetInt32(), 0, 99);
         Assert.Equal("completed", (await server.GetJsonAsync($"/v1/videos/{busy}")).Body.GetProperty("status").GetString());
+        started.Open();
         var done = await server.WaitForStatusAsync(id, Wait, "completed", "failed");
         Assert.Equal("completed", done.GetProperty("status").GetString());
         Assert.Equal(100, done.GetProperty("progress").GetInt32());
