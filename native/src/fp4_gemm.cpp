@@ -18,22 +18,9 @@
 #define VG_FP4_GEMM 0
 #endif
 
-struct vg_nvfp4_gemm_plan_t {
+struct vg_nvfp4_gemm_plan_t : vg::LtMatmul {
     vg_context ctx = nullptr;
     vg_nvfp4_gemm_desc desc{};
-    cublasLtMatmulDesc_t op = nullptr;
-    cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
-    cublasLtMatmulPreference_t pref = nullptr;
-    cublasLtMatmulAlgo_t algo{};
-    size_t algo_workspace = 0;
-
-    ~vg_nvfp4_gemm_plan_t() {
-        if (pref) cublasLtMatmulPreferenceDestroy(pref);
-        if (lc) cublasLtMatrixLayoutDestroy(lc);
-        if (lb) cublasLtMatrixLayoutDestroy(lb);
-        if (la) cublasLtMatrixLayoutDestroy(la);
-        if (op) cublasLtMatmulDescDestroy(op);
-    }
 };
 
 namespace {

@@ -7,23 +7,10 @@
 
 #include <string>
 
-struct vg_fp8_gemm_plan_t {
+struct vg_fp8_gemm_plan_t : vg::LtMatmul {
     vg_context ctx = nullptr;
     vg_fp8_gemm_desc desc{};
-    cublasLtMatmulDesc_t op = nullptr;
-    cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
-    cublasLtMatmulPreference_t pref = nullptr;
-    cublasLtMatmulAlgo_t algo{};
-    size_t algo_workspace = 0;
     bool has_bias = false;
-
-    ~vg_fp8_gemm_plan_t() {
-        if (pref) cublasLtMatmulPreferenceDestroy(pref);
-        if (lc) cublasLtMatrixLayoutDestroy(lc);
-        if (lb) cublasLtMatrixLayoutDestroy(lb);
-        if (la) cublasLtMatrixLayoutDestroy(la);
-        if (op) cublasLtMatmulDescDestroy(op);
-    }
 };
 
 namespace {

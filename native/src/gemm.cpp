@@ -37,23 +37,10 @@ size_t dtype_bytes(vg_dtype t) { return t == VG_DTYPE_FP32 ? 4 : 2; }
 
 }  // namespace
 
-struct vg_gemm_plan_t {
+struct vg_gemm_plan_t : vg::LtMatmul {
     vg_context ctx = nullptr;
     vg_gemm_desc desc{};
-    cublasLtMatmulDesc_t op = nullptr;
-    cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
-    cublasLtMatmulPreference_t pref = nullptr;
-    cublasLtMatmulAlgo_t algo{};
-    size_t algo_workspace = 0;
     bool has_bias = false;
-
-    ~vg_gemm_plan_t() {
-        if (pref) cublasLtMatmulPreferenceDestroy(pref);
-        if (lc) cublasLtMatrixLayoutDestroy(lc);
-        if (lb) cublasLtMatrixLayoutDestroy(lb);
-        if (la) cublasLtMatrixLayoutDestroy(la);
-        if (op) cublasLtMatmulDescDestroy(op);
-    }
 };
 
 namespace {

@@ -21,6 +21,27 @@ struct vg_context_t {
 
 namespace vg {
 
+// A cuBLASLt matmul as the GEMM plans hold it (gemm.cpp, fp8_gemm.cpp, fp4_gemm.cpp): the operation descriptor, the
+// layouts of A, B and C/D, the preference and the chosen algorithm; the handles are destroyed with it.
+struct LtMatmul {
+    cublasLtMatmulDesc_t op = nullptr;
+    cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
+    cublasLtMatmulPreference_t pref = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+    size_t algo_workspace = 0;
+
+    LtMatmul() = default;
+    LtMatmul(const LtMatmul&) = delete;
+    LtMatmul& operator=(const LtMatmul&) = delete;
+    ~LtMatmul() {
+        if (pref) cublasLtMatmulPreferenceDestroy(pref);
+        if (lc) cublasLtMatrixLayoutDestroy(lc);
+        if (lb) cublasLtMatrixLayoutDestroy(lb);
+        if (la) cublasLtMatrixLayoutDestroy(la);
+        if (op) cublasLtMatmulDescDestroy(op);
+    }
+};
+
 // Records the message for vg_last_error() and returns the status.
 vg_status fail(vg_status status, const std::string& message);
 void clear_error();
