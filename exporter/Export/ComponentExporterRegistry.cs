@@ -69,9 +69,10 @@ public sealed class ComponentExporterRegistry
             OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
         })
         .Register(new ComponentExporter("Cosmos3OmniTransformer", [""], ctx => ctx.Part.Length == 0
-            ? Cosmos3OmniTransformer.Trace(ctx.ComponentDirectory, ctx.Weights)
-            : Cosmos3OmniTransformer.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Part))
+            ? Cosmos3OmniTransformer.Trace(ctx.ComponentDirectory, ctx.Weights, ctx.Quantization)
+            : Cosmos3OmniTransformer.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Part, ctx.Quantization))
         {
+            Quantizable = true,
             OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
         })
         .Register(new ComponentExporter("FluxTransformer2DModel", [""], ctx => ctx.Part.Length == 0
@@ -83,9 +84,10 @@ public sealed class ComponentExporterRegistry
         })
         .Register(new ComponentExporter("Mistral3ForConditionalGeneration", [""], ctx => Flux2TextEncoder.Trace(ctx.ComponentDirectory, ctx.Weights)))
         .Register(new ComponentExporter("Flux2Transformer2DModel", [""], ctx => ctx.Part.Length == 0
-            ? Flux2Transformer2D.Trace(ctx.ComponentDirectory, ctx.Weights)
-            : Flux2Transformer2D.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Part))
+            ? Flux2Transformer2D.Trace(ctx.ComponentDirectory, ctx.Weights, ctx.Quantization)
+            : Flux2Transformer2D.TracePart(ctx.ComponentDirectory, ctx.Weights, ctx.Part, ctx.Quantization))
         {
+            Quantizable = true,
             OnDemandParts = part => TransformerParts.IsPart(part, int.MaxValue),
         })
         // FLUX.2's VAE: AutoencoderKL's graphs; its latent batch-norm statistics ("bn.") are the pipeline's
@@ -106,11 +108,13 @@ public sealed class ComponentExporterRegistry
         .Register(new ComponentExporter("LTX2VideoTransformer3DModel", [""], ctx =>
         {
             if (Ltx2CacheLayout.TryParsePart(ctx.Part, out _, out _))
-                return Ltx2VideoTransformer3DModel.TracePart(ctx.Model.LoadConfig(ctx.ComponentName), ctx.ComponentDirectory, ctx.Weights, ctx.Part);
+                return Ltx2VideoTransformer3DModel.TracePart(ctx.Model.LoadConfig(ctx.ComponentName), ctx.ComponentDirectory, ctx.Weights, ctx.Part, ctx.Quantization);
             var call = Ltx2TransformerCall.Parse(ctx.Part);
-            return Ltx2VideoTransformer3DModel.Trace(ctx.Model.LoadConfig(ctx.ComponentName), ctx.ComponentDirectory, ctx.Weights, call.UseCrossTimestep, call.IsolateModalities, call.StgBlocks);
+            return Ltx2VideoTransformer3DModel.Trace(ctx.Model.LoadConfig(ctx.ComponentName), ctx.ComponentDirectory, ctx.Weights, call.UseCrossTimestep,
+                call.IsolateModalities, call.StgBlocks, ctx.Quantization);
         })
         {
+            Quantizable = true,
             OnDemandParts = part => Ltx2TransformerCall.TryParse(part, out _) || Ltx2CacheLayout.TryParsePart(part, out _, out _),
         });
 

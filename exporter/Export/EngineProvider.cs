@@ -117,11 +117,14 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         var graph = exporter.Trace(new TraceContext(index, folder, componentDir, weights, part, linears));
         if (linears is not null)
         {
-            // a step-cache part holds some of the transformer's linears: count those its graph kept
-            var names = graph.Initializers.Select(i => i.Value.Name).ToHashSet(StringComparer.Ordinal);
+            // a step-cache part holds some of the transformer's linears (and a whole graph may trace some its outputs do
+            // not read): count those the outputs depend on
+            var names = graph.LiveInitializers().Select(i => i.Value.Name).ToHashSet(StringComparer.Ordinal);
             int kept = linears.Quantized.Count(p => names.Contains(p + ".weight"));
             progress?.Report($"{component}: {kept} linear(s) quantized ({linears.Config.Algo.Name}, {(linears.FromCheckpoint ? "stored in the checkpoint" : "quantized now")}), {linears.Unquantized.Count} left unquantized");
         }
+        else if (DynamicQuantization is not null)
+            progress?.Report($"{component}: not quantized ({exporter.ClassName}; {DynamicQuantization.Algo.Name} quantizes the diffusion transformers' linears)");
         long graphBytes = graph.InitializerBytes;
         string? staging = null;
         var request = new EngineBuildRequest

@@ -40,6 +40,22 @@ public sealed class Graph(string name)
     /// a whole model for one part of it (a step cache's transformer parts) keeps only that part's weights.</summary>
     public void RemoveUnused()
     {
+        var (kept, needed) = Live();
+        Nodes.Clear();
+        Nodes.AddRange(kept);
+        Initializers.RemoveAll(i => !needed.Contains(i.Value));
+    }
+
+    /// <summary>The initializers the outputs depend on (what <see cref="RemoveUnused"/> keeps), without changing the graph.</summary>
+    public IEnumerable<Initializer> LiveInitializers()
+    {
+        var (_, needed) = Live();
+        return Initializers.Where(i => needed.Contains(i.Value));
+    }
+
+    /// <summary>The nodes the outputs depend on, in order, and every value they read.</summary>
+    (List<GraphNode> Kept, HashSet<GraphValue> Needed) Live()
+    {
         var needed = new HashSet<GraphValue>(Outputs.Select(o => o.Value));
         var kept = new List<GraphNode>();
         for (int i = Nodes.Count - 1; i >= 0; i--)
@@ -50,9 +66,7 @@ public sealed class Graph(string name)
             foreach (var v in n.Inputs) if (v is not null) needed.Add(v);
         }
         kept.Reverse();
-        Nodes.Clear();
-        Nodes.AddRange(kept);
-        Initializers.RemoveAll(i => !needed.Contains(i.Value));
+        return (kept, needed);
     }
 
     static string AttrText(object v) => v switch

@@ -1,3 +1,4 @@
+using VisualGen.Exporter.Quantization;
 using VisualGen.Checkpoints;
 using VisualGen.Exporter.Graph;
 using VisualGen.Exporter.Modules;
@@ -76,14 +77,15 @@ public sealed partial class Cosmos3OmniTransformer
     // norm(und) only feeds the language-model head; the vision prediction reads the generation tokens
     Tensor Head(Tensor gen) => _projOut.Forward(_normMoeGen.Forward(gen)).Squeeze(0);
 
-    /// <summary>Traces the transformer of a checkpoint component folder into a graph.</summary>
-    public static Graph.Graph Trace(string componentDir, ITensorSource weights)
+    /// <summary>Traces the transformer of a checkpoint component folder into a graph (its linears quantized under
+    /// <paramref name="quantization"/>).</summary>
+    public static Graph.Graph Trace(string componentDir, ITensorSource weights, QuantizedLinears? quantization = null)
     {
         string configPath = Path.Combine(componentDir, "config.json");
         var config = ComponentConfig.FromFile(configPath).ToRecord<Cosmos3TransformerConfig>();
         config.Validate(configPath);
         var tracer = new Tracer("cosmos3_transformer");
-        var w = new Weights(tracer, weights, componentDir);
+        var w = new Weights(tracer, weights, componentDir, quantization);
         var model = new Cosmos3OmniTransformer(w, config);
         // the understanding pathway's final norm and lm_head serve text generation only: checked present, not traced
         w.Read("norm.weight");

@@ -1,3 +1,4 @@
+using VisualGen.Exporter.Quantization;
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
@@ -82,12 +83,13 @@ public sealed partial class Flux2Transformer2D
         return _projOut.Forward(_normOut.Forward(hiddenStates, temb));
     }
 
-    /// <summary>Traces the transformer of a checkpoint component folder into a graph.</summary>
-    public static Graph.Graph Trace(string componentDir, ITensorSource weights)
+    /// <summary>Traces the transformer of a checkpoint component folder into a graph (its linears quantized under
+    /// <paramref name="quantization"/>).</summary>
+    public static Graph.Graph Trace(string componentDir, ITensorSource weights, QuantizedLinears? quantization = null)
     {
         var config = Flux2TransformerConfig.Read(componentDir);
         var tracer = new Tracer("flux2_transformer");
-        var w = new Weights(tracer, weights, componentDir);
+        var w = new Weights(tracer, weights, componentDir, quantization);
         var model = new Flux2Transformer2D(w, config);
         w.CheckAllUsed();
         string axes = config.Axes.ToString();

@@ -1,3 +1,4 @@
+using VisualGen.Exporter.Quantization;
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Graph;
@@ -60,12 +61,13 @@ public sealed partial class Flux2Transformer2D
         return _projOut.Forward(_normOut.Forward(image, Temb(timestep, guidance)));
     }
 
-    /// <summary>Traces one on-demand part (<see cref="TransformerParts"/>).</summary>
-    public static Graph.Graph TracePart(string componentDir, ITensorSource weights, string part)
+    /// <summary>Traces one on-demand part (<see cref="TransformerParts"/>), its linears quantized as the whole graph's
+    /// are under <paramref name="quantization"/>; the time embedding, which only TeaCache compares, stays unquantized.</summary>
+    public static Graph.Graph TracePart(string componentDir, ITensorSource weights, string part, QuantizedLinears? quantization = null)
     {
         var config = Flux2TransformerConfig.Read(componentDir);
         var tracer = new Tracer("flux2_transformer_" + part);
-        var w = new Weights(tracer, weights, componentDir);
+        var w = new Weights(tracer, weights, componentDir, part == TransformerParts.TimeEmbedding ? null : quantization);
         string dim = config.InnerDim.ToString(), axes = config.Axes.ToString();
         int blocks = config.NumLayers + config.NumSingleLayers;
         Tensor Ctx() => tracer.Input("encoder_hidden_states", TensorDType.F32, "batch", "text_tokens", config.JointAttentionDim.ToString());

@@ -1,3 +1,4 @@
+using VisualGen.Exporter.Quantization;
 using VisualGen.Checkpoints;
 using VisualGen.Exporter.Graph;
 using VisualGen.Exporter.Modules;
@@ -183,18 +184,20 @@ public sealed partial class Ltx2VideoTransformer3DModel
     }
 
     public static Graph.Graph Trace(string componentDir, ITensorSource weights, bool useCrossTimestep = true, bool isolateModalities = false,
-        IReadOnlyCollection<int>? spatioTemporalGuidanceBlocks = null) =>
-        Trace(ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")), componentDir, weights, useCrossTimestep, isolateModalities, spatioTemporalGuidanceBlocks);
+        IReadOnlyCollection<int>? spatioTemporalGuidanceBlocks = null, QuantizedLinears? quantization = null) =>
+        Trace(ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")), componentDir, weights, useCrossTimestep, isolateModalities,
+            spatioTemporalGuidanceBlocks, quantization);
 
-    /// <summary>Traces from a config already read (a folder's or one mapped from a monolithic file); <paramref name="componentDir"/> names the weights' origin in errors.</summary>
+    /// <summary>Traces from a config already read (a folder's or one mapped from a monolithic file); <paramref name="componentDir"/> names the weights' origin in errors.
+    /// The linears are quantized under <paramref name="quantization"/>.</summary>
     public static Graph.Graph Trace(ComponentConfig config, string componentDir, ITensorSource weights, bool useCrossTimestep = true, bool isolateModalities = false,
-        IReadOnlyCollection<int>? spatioTemporalGuidanceBlocks = null)
+        IReadOnlyCollection<int>? spatioTemporalGuidanceBlocks = null, QuantizedLinears? quantization = null)
     {
         var c = Ltx2TransformerConfig.From(config);
         if (spatioTemporalGuidanceBlocks?.FirstOrDefault(i => i < 0 || i >= c.NumLayers, -1) is int bad and not -1)
             throw new ArgumentOutOfRangeException(nameof(spatioTemporalGuidanceBlocks), $"block {bad} is not one of the {c.NumLayers} transformer blocks");
         var tracer = new Tracer("ltx2_transformer");
-        var w = new Weights(tracer, weights, componentDir);
+        var w = new Weights(tracer, weights, componentDir, quantization);
         string caption = c.CaptionChannels.ToString();
         var hidden = tracer.Input(HiddenStatesInput, TensorDType.F32, "batch", "video_tokens", c.InChannels.ToString());
         var audioHidden = tracer.Input(AudioHiddenStatesInput, TensorDType.F32, "batch", "audio_tokens", c.AudioInChannels.ToString());
