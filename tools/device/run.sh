@@ -192,6 +192,7 @@ if has bench && [ -f "$OUT/results.md" ]; then echo; cat "$OUT/results.md"; elif
 # "bf16,fp8/sage" adds FP8 linears with Sage attention). VG_E2E_STEP_CACHES
 # (e.g. "teacache:0.08,cachedit") adds warm runs with those step caches: speed-up, steps computed, PSNR and cosine of
 # the output against the uncached run (issue 13's TeaCache / Cache-DiT benchmark). E2E_SKIP_DIFFUSERS=1 runs ours only.
+# VG_E2E_PROFILE=0 skips the decode profile after our runs (a second VAE engine and two more decodes).
 # The end-to-end stages' setup: diffusers' source on PYTHONPATH, ONNX Runtime unpacked, the native library; GPU memory
 # sampled every 250 ms into $1 ($GPUMEM). `samples` counts the samples so far; `peak N` is the peak after the N-th.
 e2e_setup() {

@@ -71,6 +71,10 @@ static class EndToEnd
     /// <summary>The engine the runs use: native-cuda, or VG_E2E_ENGINE's value.</summary>
     static string EngineName => Environment.GetEnvironmentVariable("VG_E2E_ENGINE") is { Length: > 0 } e ? e : "native-cuda";
 
+    /// <summary>Whether the decode is profiled after the first precision's runs: VG_E2E_PROFILE=0 skips it (it builds a
+    /// second VAE engine and decodes twice more: time a short device session may not have).</summary>
+    static bool Profiles => Environment.GetEnvironmentVariable("VG_E2E_PROFILE") != "0";
+
     /// <summary>The VAE precision of the runs (<c>--vae-dtype</c>): VG_E2E_VAE_DTYPE's value, else the default (fp32).
     /// diffusers' FluxPipeline decodes in the pipeline's bf16, its Wan example in fp32.</summary>
     static string? VaeDtype => Environment.GetEnvironmentVariable("VG_E2E_VAE_DTYPE") is { Length: > 0 } v ? v : null;
@@ -128,7 +132,7 @@ static class EndToEnd
             var second = Timed(pipeline, request);
             Console.WriteLine($"TABLE ours warm ({size}, {steps} steps, {Label(attention)}) | encode {second.Encode:F2} s | denoise {second.Denoise:F2} s ({second.Denoise / steps * 1000:F0} ms/step) | decode {second.Decode:F2} s | total {second.Total:F2} s");
             if (attention == precisions[0]) RunStepCaches(pipeline, request, second, size, Label(attention));
-            if (attention == precisions[0] && engine == "native-cuda") profile?.Invoke(provider);
+            if (attention == precisions[0] && engine == "native-cuda" && Profiles) profile?.Invoke(provider);
         }
         PrintOffloadBudget(provider);
         using var self = Process.GetCurrentProcess();
