@@ -330,6 +330,13 @@ internal sealed unsafe partial class ShapePlanner
     void UnalignedLinear(string name, DeviceValue x, string weight, string? bias, int epilogue, long m, long n, long k, DeviceValue o)
     {
         IntPtr w = _res.Weight(weight);
+        UnalignedLinear(name, x, () => w, null, bias, epilogue, m, n, k, o);
+    }
+
+    /// <summary>The same on a bf16 [N, K] weight the plan computes (<paramref name="computed"/>: a quantized linear's
+    /// dequantized weight), read at run time.</summary>
+    void UnalignedLinear(string name, DeviceValue x, Func<IntPtr> weight, DeviceValue? computed, string? bias, int epilogue, long m, long n, long k, DeviceValue o)
+    {
         var y = epilogue == 0 ? o : Temp(o.Shape, VgDType.F32);
         var ctx = _res.Context;
         Add(new ActionStep(name, KernelClass.Gemm, stream =>
@@ -339,8 +346,8 @@ internal sealed unsafe partial class ShapePlanner
                 StructSize = (uint)sizeof(BgemmDesc), Batch = 1, M = m, N = n, K = k, TransB = 1, Lda = k, Ldb = k, Ldc = n,
                 StrideA = m * k, StrideB = n * k, StrideC = m * n, InDType = (int)VgDType.BF16, OutDType = (int)y.DType, Alpha = 1,
             };
-            Check(vg_bgemm(ctx.Ptr, &d, x.Ptr, w, y.Ptr, IntPtr.Zero, 0, stream), name);
-        }), [x], [y]);
+            Check(vg_bgemm(ctx.Ptr, &d, x.Ptr, weight(), y.Ptr, IntPtr.Zero, 0, stream), name);
+        }), computed is null ? [x] : [x, computed], [y]);
         if (epilogue == 0) return;
         var rows = new[] { m, n };
         var c = Layout.Contiguous(rows);

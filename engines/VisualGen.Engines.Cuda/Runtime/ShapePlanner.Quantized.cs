@@ -8,7 +8,7 @@ namespace VisualGen.Engines.Cuda.Runtime;
 /// <summary>
 /// Quantized linears (<c>VgQuantLinear</c>, see <see cref="QuantizedLinearFusion"/>), every scale kept on the device:
 /// <list type="bullet">
-/// <item>FP8: the activation quantized to e4m3 per tensor (with the checkpoint's static input scale as the graph's
+/// <item>FP8 (in and out features multiples of 16; otherwise the weight dequantized before a bf16 GEMM, logged): the activation quantized to e4m3 per tensor (with the checkpoint's static input scale as the graph's
 /// QuantizeLinear does, else with s = bf16(max|x|/448) computed on the device: the graph itself keeps such
 /// activations in float, but FP8 tensor cores take both operands in FP8), then cuBLASLt's FP8 GEMM with the bias and
 /// GELU epilogue;</item>
@@ -66,7 +66,7 @@ internal sealed unsafe partial class ShapePlanner
 
     DeviceValue Fp8Linear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)
     {
-        RequireMultiples(n, QuantScheme.Fp8, nn, k, 16, "cuBLASLt's FP8 GEMM");
+        if (k % 16 != 0 || nn % 16 != 0) return Fp8DequantizedLinear(n, x, m, nn, k, epilogue, shape);
         var ws = Dev(n.In(2)!, VgDType.F32);
         // linears reading one input with one input scale (q, k and v) share its quantization
         var (xq, xs) = QuantizedInput((n.In(0)!, n.In(3), false), () =>
@@ -137,7 +137,8 @@ internal sealed unsafe partial class ShapePlanner
 
     DeviceValue Nvfp4Linear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)
     {
-        RequireMultiples(n, QuantScheme.Nvfp4, nn, k, 16, "the NVFP4 unpack and the bf16 GEMM");
+        if (k % 16 != 0)
+            throw new EngineException($"node '{n.Name}' (NVFP4 linear, weight [{nn}, {k}]): NVFP4 needs in features that are a multiple of 16");
         if (_res.Nvfp4OnTensorCores)
         {
             if (_res.Nvfp4GemmPlan(m, nn, k, out string? why) is { } fp4) return Nvfp4TensorCoreLinear(n, x, m, nn, k, epilogue, shape, fp4);
@@ -151,7 +152,20 @@ internal sealed unsafe partial class ShapePlanner
         Add(new ActionStep(n.Name + "/unpack", KernelClass.Gemm, stream =>
             Check(vg_dequantize_nvfp4(packed, blockScales, scale2.Ptr, nn, k, w.Ptr, stream), n.Name + " (unpack NVFP4)")),
             [scale2], [w]);
+        return Bf16Gemm(n, x, w, m, nn, k, epilogue, shape);
+    }
+
+    /// <summary>A quantized linear's bf16 GEMM on its weight dequantized into <paramref name="w"/> ([N, K] bf16), with the
+    /// linear's bias and epilogue.</summary>
+    DeviceValue Bf16Gemm(OpNode n, DeviceValue x, DeviceValue w, long m, long nn, long k, int epilogue, long[] shape)
+    {
         var o = New(n.Outputs[0] + "#bf16", shape, VgDType.BF16);
+        if (k % 8 != 0 || nn % 8 != 0)
+        {
+            // rows cuBLASLt's GEMM plans do not align (16 bytes): the batched product, as unaligned float linears run
+            UnalignedLinear(n.Name, x, () => w.Ptr, w, n.In(4), epilogue, m, nn, k, o);
+            return o;
+        }
         var plan = _res.GemmPlan(m, nn, k, epilogue, VgDType.BF16);
         var bias = n.In(4) is string b ? Dev(b, VgDType.BF16) : null;
         Add(new ActionStep(n.Name, KernelClass.Gemm, stream =>
@@ -159,6 +173,37 @@ internal sealed unsafe partial class ShapePlanner
             bias is null ? [x, w] : [x, w, bias], [o]);
         _plan.NoteWorkspace(plan.WorkspaceBytes);
         return o;
+    }
+
+    /// <summary>An FP8 linear cuBLASLt's FP8 GEMM does not take (in or out features not multiples of 16; small heads of
+    /// tiny or unusual models): the e4m3 weight dequantized to bf16 before a bf16 GEMM, the input fake-quantized with
+    /// the checkpoint's static input scale when it has one (as the graph computes it), and a line in
+    /// <see cref="EngineResources.QuantLog"/>.</summary>
+    DeviceValue Fp8DequantizedLinear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)
+    {
+        _res.QuantLog.Add($"node '{n.Name}' (FP8 linear, weight [{nn}, {k}]): bf16 GEMM on the dequantized weight: cuBLASLt's FP8 GEMM needs in and out features that are multiples of 16");
+        x = Cast(x, VgDType.BF16);
+        if (n.In(3) is string s)
+        {
+            var fixedScale = Dev(s, VgDType.F32);
+            var xq = Temp([m, k], VgDType.FP8E4M3);
+            var xs = Temp([Fp8TensorScaleFloats], VgDType.F32);
+            var xd = Temp([m, k], VgDType.BF16);
+            var input = x;
+            Add(new ActionStep(n.Name + "/fake_quantize", KernelClass.Gemm, stream =>
+            {
+                Check(vg_quantize_fp8_tensor(input.Ptr, (int)input.DType, m * k, fixedScale.Ptr, xq.Ptr, xs.Ptr, stream), n.Name + " (quantize input)");
+                Check(vg_dequantize_fp8(xq.Ptr, xs.Ptr, m * k, xd.Ptr, (int)VgDType.BF16, stream), n.Name + " (dequantize input)");
+            }), [input, fixedScale], [xq, xs, xd]);
+            x = xd;
+        }
+        var ws = Dev(n.In(2)!, VgDType.F32);
+        IntPtr codes = _res.Weight(n.In(1)!);
+        var w = Temp([nn, k], VgDType.BF16);
+        Add(new ActionStep(n.Name + "/dequantize", KernelClass.Gemm, stream =>
+            Check(vg_dequantize_fp8(codes, ws.Ptr, nn * k, w.Ptr, (int)VgDType.BF16, stream), n.Name + " (dequantize FP8 weight)")),
+            [ws], [w]);
+        return Bf16Gemm(n, x, w, m, nn, k, epilogue, shape);
     }
 
     /// <summary>The NVFP4 codes, tiled block scales and scale floats of an input, quantized once per plan.</summary>

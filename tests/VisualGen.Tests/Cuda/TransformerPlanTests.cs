@@ -23,14 +23,16 @@ namespace VisualGen.Tests.Cuda;
 /// (tools/device/pipeline_check.py and the components command).</summary>
 public class TransformerPlanTests
 {
-    static string Export(string family, string part = "")
+    static string Export(string family, string part = "", VisualGen.Quantization.QuantAlgo? quantize = null)
     {
         var index = ModelIndex.Load(Fixtures.Checkpoint(family));
         var exporter = ComponentExporterRegistry.CreateDefault().Get(index, "transformer");
         string dir = index.ComponentDirectory("transformer");
         string path = Path.Combine(Fixtures.TempDir("plan-" + family), "model.onnx");
+        var linears = quantize is null ? null
+            : new VisualGen.Exporter.Quantization.QuantizedLinears(new VisualGen.Quantization.QuantizationConfig(quantize, []), fromCheckpoint: false);
         using (var weights = ComponentWeights.Open(dir))
-            new OnnxWriter().Write(exporter.Trace(new TraceContext(index, "transformer", dir, weights, part)), path);
+            new OnnxWriter().Write(exporter.Trace(new TraceContext(index, "transformer", dir, weights, part, linears)), path);
         return path;
     }
 
@@ -192,6 +194,54 @@ public class TransformerPlanTests
         // vision tokens' attention too
         int general = reference.Layers - 1 + (reference.HeadDim % 8 == 0 ? 0 : reference.Layers);
         Assert.Equal(general, Softmaxes(plan));
+    }
+
+    /// <summary>FLUX.2's, Cosmos3's and LTX-2's transformers quantized dynamically (FP8, and NVFP4 weight-only on Hopper)
+    /// plan on the native engine: each fused linear one quantized GEMM step, the outputs shaped as unquantized.</summary>
+    [ConformanceTheory]
+    [InlineData("flux2", "FP8")]
+    [InlineData("flux2", "NVFP4")]
+    [InlineData("cosmos3_t2i", "FP8")]
+    [InlineData("ltx2", "FP8")]
+    [InlineData("ltx2", "NVFP4")]
+    public void Quantized_transformers_of_the_other_families_plan(string family, string algo)
+    {
+        var (g, _) = BuildAndLoad(Export(family, quantize: VisualGen.Quantization.QuantAlgo.Parse(algo, "test")));
+        int fused = g.Nodes.Count(n => n.Op == "VgQuantLinear");
+        Assert.True(fused > 0);
+        using var golden = Fixtures.Golden(family);
+        (Dictionary<string, long[]> Shapes, Dictionary<string, HostTensor>? Values, string Output, long[] Shape) run = family switch
+        {
+            "flux2" => (new() { ["hidden_states"] = [1, 12, 32], ["encoder_hidden_states"] = [1, 512, 48], ["timestep"] = [1], ["guidance"] = [1] },
+                new() { ["img_ids"] = Ids(golden, "img_ids"), ["txt_ids"] = Ids(golden, "txt_ids") }, "sample", [1, 12, 32]),
+            "cosmos3_t2i" => CosmosRun(golden),
+            _ => (Ltx2Shapes(2, 1280, 9, 32, 4, 4, 32), null, Ltx2VideoTransformer3DModel.SampleOutput, [2, 1280, 4]),
+        };
+        using var plan = Plan(g, run.Shapes, run.Values);
+        Assert.Equal(run.Shape, plan.Outputs[run.Output].Shape);
+        // FP8: one cuBLASLt FP8 GEMM per fused linear whose in and out features are multiples of 16, the others' weights
+        // dequantized before a bf16 GEMM (the tiny fixtures have such heads); NVFP4 on Hopper: one unpack per fused linear
+        var linears = g.Nodes.Where(n => n.Op == "VgQuantLinear").ToList();
+        int fp8Shaped = linears.Count(n => n.Int("n", 0) % 16 == 0 && n.Int("k", 0) % 16 == 0);
+        if (algo == "FP8")
+        {
+            Assert.Equal(fp8Shaped, plan.Steps.Count(st => st.Detail?.StartsWith("fp8m", StringComparison.Ordinal) == true));
+            Assert.Equal(fused - fp8Shaped, plan.Steps.Count(st => st.Name.EndsWith("/dequantize", StringComparison.Ordinal)));
+        }
+        else Assert.Equal(fused, plan.Steps.Count(st => st.Name.EndsWith("/unpack", StringComparison.Ordinal)));
+
+        static HostTensor Ids(VisualGen.Checkpoints.SafeTensorsFile golden, string name)
+        {
+            var ids = Fixtures.GoldenTensor(golden, $"transformer.in.{name}");
+            return HostTensor.Float32(ids.Longs.Select(v => (float)v).ToArray(), ids.Shape[1], ids.Shape[2]);
+        }
+        static (Dictionary<string, long[]>, Dictionary<string, HostTensor>?, string, long[]) CosmosRun(VisualGen.Checkpoints.SafeTensorsFile golden)
+        {
+            var positions = Fixtures.GoldenTensor(golden, "transformer.in.position_ids");
+            long text = Fixtures.GoldenTensor(golden, "transformer.in.input_ids").Shape[0], vision = positions.Shape[1] - text;
+            return (new() { ["input_ids"] = [text], ["hidden_states"] = [vision, 192], ["timestep"] = [1], ["noisy_tokens"] = [vision] },
+                new() { ["position_ids"] = positions }, "sample", [vision, 192]);
+        }
     }
 
     // ---- LTX-2 ---------------------------------------------------------------------------------------------
