@@ -154,35 +154,6 @@ public class QuantizedLinearPlanTests
         Assert.Equal([1L, 16, 2, 4, 4], plan.Outputs["sample"].Shape);
     }
 
-    [ConformanceTheory]
-    [InlineData("flux2", "FP8")]
-    [InlineData("flux2", "NVFP4")]
-    [InlineData("cosmos3_t2i", "FP8")]
-    [InlineData("ltx2", "FP8")]
-    [InlineData("ltx2", "NVFP4")]
-    public void Every_quantized_linear_of_the_other_dits_becomes_one_fused_linear(string family, string algo)
-    {
-        string dir = Path.Combine(Fixtures.Checkpoint(family), "transformer");
-        var q = new QuantizedLinears(new QuantizationConfig(QuantAlgo.Parse(algo, "test"), []), fromCheckpoint: false);
-        using var weights = ComponentWeights.Open(dir);
-        var graph = family switch
-        {
-            "flux2" => VisualGen.Exporter.Models.Flux2.Flux2Transformer2D.Trace(dir, weights, q),
-            "cosmos3_t2i" => VisualGen.Exporter.Models.Cosmos3.Cosmos3OmniTransformer.Trace(dir, weights, q),
-            _ => VisualGen.Exporter.Models.Ltx2.Transformer.Ltx2VideoTransformer3DModel.Trace(dir, weights, quantization: q),
-        };
-        string path = Path.Combine(Fixtures.TempDir("cuda-quant-" + family), "model.onnx");
-        new OnnxWriter().Write(graph, path);
-        var (g, report) = CudaBackend.Compile(path);
-        // the linears the outputs read (a whole graph may trace some it does not use: Cosmos3's last text-stream FFN)
-        var live = graph.LiveInitializers().Select(i => i.Value.Name).ToHashSet();
-        int used = q.Quantized.Count(p => live.Contains(p + ".weight"));
-        Assert.True(used > 0);
-        Assert.Equal(used, QuantLinears(g).Count);
-        Assert.True(report.Counts[$"VgQuantLinear({algo})"] >= used);   // the fusion also meets the dead ones, dropped after
-        Assert.DoesNotContain(g.Nodes, n => n.Op is "DequantizeLinear" or "BitShift");
-    }
-
     [Fact]
     public void Nvfp4_on_fp4_tensor_cores_quantizes_activations_where_the_gemm_takes_the_shape_and_logs_the_rest()
     {

@@ -197,7 +197,8 @@ public class TransformerPlanTests
     }
 
     /// <summary>FLUX.2's, Cosmos3's and LTX-2's transformers quantized dynamically (FP8, and NVFP4 weight-only on Hopper)
-    /// plan on the native engine: each fused linear one quantized GEMM step, the outputs shaped as unquantized.</summary>
+    /// compile with every quantized linear fused and plan on the native engine: each fused linear one quantized GEMM step
+    /// (or its dequantized weight's), the outputs shaped as unquantized.</summary>
     [ConformanceTheory]
     [InlineData("flux2", "FP8")]
     [InlineData("flux2", "NVFP4")]
@@ -207,8 +208,10 @@ public class TransformerPlanTests
     public void Quantized_transformers_of_the_other_families_plan(string family, string algo)
     {
         var (g, _) = BuildAndLoad(Export(family, quantize: VisualGen.Quantization.QuantAlgo.Parse(algo, "test")));
+        // every quantized linear is one fused node: no dequantize op is left
         int fused = g.Nodes.Count(n => n.Op == "VgQuantLinear");
         Assert.True(fused > 0);
+        Assert.DoesNotContain(g.Nodes, n => n.Op is "DequantizeLinear" or "BitShift" or "BitwiseAnd");
         using var golden = Fixtures.Golden(family);
         (Dictionary<string, long[]> Shapes, Dictionary<string, HostTensor>? Values, string Output, long[] Shape) run = family switch
         {
