@@ -86,6 +86,8 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         var quantization = inFile is null ? QuantizationOf(exporter, folder, componentDir)
             : DynamicQuantization is not null && exporter.Quantizable ? (DynamicQuantization, false) : ((QuantizationConfig, bool)?)null;
         var options = _options with { Quantization = quantization?.Item1.KeyText ?? "" };
+        if (DynamicQuantization is not null && !exporter.Quantizable)
+            progress?.Report($"{component}: not quantized ({exporter.ClassName}; {DynamicQuantization.Algo.Name} quantizes the diffusion transformers' linears)");
 
         var memo = new WeightHashMemo(cache.Root);
         string configJson = inFile?.Config.Root.GetRawText() ?? "";
@@ -123,8 +125,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
             int kept = linears.Quantized.Count(p => names.Contains(p + ".weight"));
             progress?.Report($"{component}: {kept} linear(s) quantized ({linears.Config.Algo.Name}, {(linears.FromCheckpoint ? "stored in the checkpoint" : "quantized now")}), {linears.Unquantized.Count} left unquantized");
         }
-        else if (DynamicQuantization is not null)
-            progress?.Report($"{component}: not quantized ({exporter.ClassName}; {DynamicQuantization.Algo.Name} quantizes the diffusion transformers' linears)");
+
         long graphBytes = graph.InitializerBytes;
         string? staging = null;
         var request = new EngineBuildRequest

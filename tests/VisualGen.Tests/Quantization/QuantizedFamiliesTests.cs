@@ -47,6 +47,8 @@ public sealed class QuantizedFamiliesTests : IDisposable
         var (dynamic, log) = await Generate(model, new QuantizationConfig(QuantAlgo.Fp8, []), request);
         int quantized = QuantizedLinears(log, "quantized now");
         Assert.True(quantized > 0, $"{family}: no linear quantized");
+        // the components FP8 leaves alone say so
+        Assert.Contains(log, l => l.Contains("vae") && l.Contains(": not quantized (") && l.Contains("FP8 quantizes the diffusion transformers' linears"));
         Assert.NotEqual(plain, dynamic);
         double dot = 0, a = 0, b = 0;
         for (int i = 0; i < plain.Length; i++) { dot += (double)plain[i] * dynamic[i]; a += (double)plain[i] * plain[i]; b += (double)dynamic[i] * dynamic[i]; }
