@@ -39,15 +39,15 @@ public sealed partial class Cosmos3OmniTransformer
     /// <summary>norm_moe_gen and proj_out on the vision tokens of the joined streams.</summary>
     public Tensor Output(Tensor joined, Tensor inputIds) => Head(joined.Slice(1, inputIds.Size(0), long.MaxValue));
 
-    /// <summary>Traces one on-demand part (<see cref="TransformerParts"/>), its linears quantized as the whole graph's
-    /// are under <paramref name="quantization"/>; the time embedding, which only TeaCache compares, stays unquantized.</summary>
+    /// <summary>Traces one on-demand part (<see cref="TransformerParts"/>), its linears quantized as
+    /// <see cref="TransformerPartGraph.Weights"/> says.</summary>
     public static Graph.Graph TracePart(string componentDir, ITensorSource weights, string part, QuantizedLinears? quantization = null)
     {
         string configPath = Path.Combine(componentDir, "config.json");
         var config = ComponentConfig.FromFile(configPath).ToRecord<Cosmos3TransformerConfig>();
         config.Validate(configPath);
         var tracer = new Tracer("cosmos3_transformer_" + part);
-        var w = new Weights(tracer, weights, componentDir, part == TransformerParts.TimeEmbedding ? null : quantization);
+        var w = TransformerPartGraph.Weights(tracer, weights, componentDir, part, quantization);
         var model = new Cosmos3OmniTransformer(w, config);
         w.Read("norm.weight");
         w.CheckAllUsed("lm_head.");

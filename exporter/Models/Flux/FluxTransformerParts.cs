@@ -52,14 +52,13 @@ public sealed partial class FluxTransformer2D
     }
 
     /// <summary>Traces one on-demand part (<see cref="TransformerParts"/>) of a checkpoint's transformer, its linears
-    /// quantized as the whole graph's are under <paramref name="quantization"/> (so the parts compose to the quantized
-    /// transformer); the time embedding, which only TeaCache compares, stays unquantized.</summary>
+    /// quantized as <see cref=\"TransformerPartGraph.Weights\"/> says.</summary>
     public static Graph.Graph TracePart(string componentDir, ITensorSource weights, string part, QuantizedLinears? quantization = null)
     {
         if (part == TransformerParts.TimeEmbedding) return TraceTimeEmbedding(componentDir, weights);
         var config = FluxTransformerConfig.Read(componentDir);
         var tracer = new Tracer("flux_transformer_" + part);
-        var w = new Weights(tracer, weights, componentDir, part == TransformerParts.TimeEmbedding ? null : quantization);
+        var w = TransformerPartGraph.Weights(tracer, weights, componentDir, part, quantization);
         var model = new FluxTransformer2D(w, config);
         w.CheckAllUsed();
         string dim = config.InnerDim.ToString();

@@ -61,13 +61,13 @@ public sealed partial class Flux2Transformer2D
         return _projOut.Forward(_normOut.Forward(image, Temb(timestep, guidance)));
     }
 
-    /// <summary>Traces one on-demand part (<see cref="TransformerParts"/>), its linears quantized as the whole graph's
-    /// are under <paramref name="quantization"/>; the time embedding, which only TeaCache compares, stays unquantized.</summary>
+    /// <summary>Traces one on-demand part (<see cref="TransformerParts"/>), its linears quantized as
+    /// <see cref="TransformerPartGraph.Weights"/> says.</summary>
     public static Graph.Graph TracePart(string componentDir, ITensorSource weights, string part, QuantizedLinears? quantization = null)
     {
         var config = Flux2TransformerConfig.Read(componentDir);
         var tracer = new Tracer("flux2_transformer_" + part);
-        var w = new Weights(tracer, weights, componentDir, part == TransformerParts.TimeEmbedding ? null : quantization);
+        var w = TransformerPartGraph.Weights(tracer, weights, componentDir, part, quantization);
         string dim = config.InnerDim.ToString(), axes = config.Axes.ToString();
         int blocks = config.NumLayers + config.NumSingleLayers;
         Tensor Ctx() => tracer.Input("encoder_hidden_states", TensorDType.F32, "batch", "text_tokens", config.JointAttentionDim.ToString());

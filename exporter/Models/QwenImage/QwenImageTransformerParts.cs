@@ -45,8 +45,7 @@ public sealed partial class QwenImageTransformer2DModel
     }
 
     /// <summary>Traces one on-demand part (<see cref="TransformerParts"/>) of a checkpoint's transformer, its linears
-    /// quantized as the whole graph's are under <paramref name="quantization"/> (so the parts compose to the quantized
-    /// transformer); the time embedding, which only TeaCache compares, stays unquantized.</summary>
+    /// quantized as <see cref=\"TransformerPartGraph.Weights\"/> says.</summary>
     public static Graph.Graph TracePart(string componentDir, ITensorSource weights, string part, QuantizedLinears? quantization = null)
     {
         if (part == TransformerParts.TimeEmbedding) return TraceTimeEmbedding(componentDir, weights);
@@ -54,7 +53,7 @@ public sealed partial class QwenImageTransformer2DModel
         var config = ComponentConfig.FromFile(configPath).ToRecord<QwenImageTransformerConfig>();
         config.Validate(configPath);
         var tracer = new Tracer("qwenimage_transformer_" + part);
-        var w = new Weights(tracer, weights, componentDir, part == TransformerParts.TimeEmbedding ? null : quantization);
+        var w = TransformerPartGraph.Weights(tracer, weights, componentDir, part, quantization);
         var model = new QwenImageTransformer2DModel(w, config);
         w.CheckAllUsed();
         string dim = config.InnerDim.ToString();

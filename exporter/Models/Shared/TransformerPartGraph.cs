@@ -1,5 +1,7 @@
 using VisualGen.Checkpoints;
 using VisualGen.Exporter.Graph;
+using VisualGen.Exporter.Modules;
+using VisualGen.Exporter.Quantization;
 
 namespace VisualGen.Exporter.Models.Shared;
 
@@ -15,6 +17,12 @@ public static class TransformerPartGraph
         if (to > blocks)
             throw new CheckpointException(componentDir, $"transformer part {part}: the transformer has {blocks} blocks ({counted})");
     }
+
+    /// <summary>A part's weights, its linears quantized as the whole graph's are under <paramref name="quantization"/>
+    /// (so the parts compose to the quantized transformer), except in the time embedding, which only TeaCache compares
+    /// and which stays unquantized. <paramref name="part"/> is the <see cref="VisualGen.Pipelines.Caching.TransformerParts"/> name.</summary>
+    public static Weights Weights(Tracer tracer, ITensorSource weights, string componentDir, string part, QuantizedLinears? quantization) =>
+        new(tracer, weights, componentDir, part == VisualGen.Pipelines.Caching.TransformerParts.TimeEmbedding ? null : quantization);
 
     public static Graph.Graph Seal(Tracer tracer, string className, string part, bool? guidanceEmbeds = null)
     {

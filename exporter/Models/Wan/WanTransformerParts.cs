@@ -56,13 +56,12 @@ public sealed partial class WanTransformer3D
     }
 
     /// <summary>Traces one on-demand part (<see cref="TransformerParts"/>) of a checkpoint's transformer, its linears
-    /// quantized as the whole graph's are under <paramref name="quantization"/> (so the parts compose to the quantized
-    /// transformer); the time embedding, which only TeaCache compares, stays unquantized.</summary>
+    /// quantized as <see cref=\"TransformerPartGraph.Weights\"/> says.</summary>
     public static Graph.Graph TracePart(string componentDir, ITensorSource weights, bool perTokenTimesteps, string part, QuantizedLinears? quantization = null)
     {
         var config = ComponentConfig.FromFile(Path.Combine(componentDir, "config.json")).ToRecord<WanTransformerConfig>();
         var tracer = new Tracer("wan_transformer_" + part);
-        var w = new Weights(tracer, weights, componentDir, part == TransformerParts.TimeEmbedding ? null : quantization);
+        var w = TransformerPartGraph.Weights(tracer, weights, componentDir, part, quantization);
         var model = new WanTransformer3D(w, config);
         w.CheckAllUsed("norm_added_q");
         string[] grid = ["batch", "patch_frames", "patch_height", "patch_width", config.InnerDim.ToString()];

@@ -27,15 +27,15 @@ public sealed partial class Ltx2VideoTransformer3DModel
                 joined.Slice(1, videoSize, long.MaxValue).Reshape(b, audioTokens, audioWidth));
     }
 
-    /// <summary>Traces one on-demand part of the main call, its linears quantized as the whole graph's are under
-    /// <paramref name="quantization"/>; the time embedding, which only TeaCache compares, stays unquantized.</summary>
+    /// <summary>Traces one on-demand part of the main call, its linears quantized as
+    /// <see cref="TransformerPartGraph.Weights"/> says.</summary>
     public static Graph.Graph TracePart(ComponentConfig config, string componentDir, ITensorSource weights, string part, QuantizedLinears? quantization = null)
     {
         var c = Ltx2TransformerConfig.From(config);
         if (!Ltx2CacheLayout.TryParsePart(part, out string basePart, out bool useCrossTimestep))
             throw new CheckpointException(componentDir, $"the LTX-2 transformer has no part '{part}'");
         var tracer = new Tracer("ltx2_transformer_" + part);
-        var w = new Weights(tracer, weights, componentDir, basePart == TransformerParts.TimeEmbedding ? null : quantization);
+        var w = TransformerPartGraph.Weights(tracer, weights, componentDir, basePart, quantization);
         var model = new Ltx2VideoTransformer3DModel(w, c);
         w.CheckAllUsed();
         string caption = c.CaptionChannels.ToString();
