@@ -74,16 +74,21 @@ public sealed class QuantizedLinears(QuantizationConfig config, bool fromCheckpo
         return new QuantizedLinear(weight, weight.InputScale);
     }
 
-    /// <summary>NVFP4: the weights (q, k and v of one attention) whose largest amax sets this linear's scale_2 when all
-    /// three are quantized (what <c>quantize --model</c> writes); null for every other linear. Decided from the
-    /// weights' names and shapes; their values are read when the weight is quantized.</summary>
-    IReadOnlyList<string>? SharedAmaxOf(Weights w, string path)
+    readonly Dictionary<string, SharedAmax> _sharedAmax = new(StringComparer.Ordinal);
+
+    /// <summary>NVFP4: the amax q, k and v of one attention share (the largest of the three) when all three are quantized
+    /// (what <c>quantize --model</c> writes); null for every other linear. Decided from the weights' names and shapes;
+    /// the values are read once for the group, when the first of its weights is quantized.</summary>
+    SharedAmax? SharedAmaxOf(Weights w, string path)
     {
         if (config.Algo != QuantAlgo.Nvfp4 || FusedProjections.GroupOf(path) is not { } members) return null;
+        if (_sharedAmax.TryGetValue(members[0], out var shared)) return shared;
         if (members.Any(m => config.IsIgnored(m) || !w.Source.Contains(m + ".weight"))) return null;
         var infos = members.Select(m => w.Source.Info(m + ".weight")).ToList();
         if (infos.Any(i => i.Shape.Length != 2 || config.Algo.ShapeProblem(i.Shape[0], i.Shape[1]) is not null)) return null;
-        return members.Select(m => m + ".weight").ToList();
+        var weights = members.Select(m => m + ".weight").ToList();
+        var source = w.Source;
+        return _sharedAmax[members[0]] = new SharedAmax(weights, new Lazy<float>(() => weights.Max(n => AbsMax.Of(source.ReadFloat32(n)))));
     }
 
     void Report(string path, string why)
@@ -92,3 +97,6 @@ public sealed class QuantizedLinears(QuantizationConfig config, bool fromCheckpo
         log?.Report($"{path} left unquantized ({config.Algo.Name}): {why}");
     }
 }
+
+/// <summary>The weights whose largest amax one NVFP4 scale_2 comes from, and that amax, read on first use.</summary>
+public sealed record SharedAmax(IReadOnlyList<string> Weights, Lazy<float> Value);

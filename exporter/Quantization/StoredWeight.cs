@@ -51,10 +51,10 @@ public sealed record StoredWeight(QuantAlgo Algo, int InFeatures, int OutFeature
         return new StoredWeight(algo, inFeatures, outFeatures, q, null, scales) { InputScale = inputScale };
     }
 
-    /// <summary>A float linear weight quantized with the algorithm's exact scheme (NVFP4: scale_2 from the largest
-    /// amax of <paramref name="sharedAmaxOf"/>'s weights where q, k and v share one) when the graph is written: its
-    /// constants' data quantize the weight on first use, once for all of them.</summary>
-    public static StoredWeight Quantize(Weights w, QuantAlgo algo, int inFeatures, int outFeatures, IReadOnlyList<string>? sharedAmaxOf = null)
+    /// <summary>A float linear weight quantized with the algorithm's exact scheme (NVFP4: scale_2 from
+    /// <paramref name="sharedAmax"/> where q, k and v share one) when the graph is written: its constants' data quantize
+    /// the weight on first use, once for all of them.</summary>
+    public static StoredWeight Quantize(Weights w, QuantAlgo algo, int inFeatures, int outFeatures, SharedAmax? sharedAmax = null)
     {
         string name = w.Path("weight");
         var info = w.Info("weight");
@@ -67,12 +67,11 @@ public sealed record StoredWeight(QuantAlgo Algo, int InFeatures, int OutFeature
         var quantized = new LazyQuantization(() =>
         {
             var tensor = new SourceTensor(name, info.DType, info.Shape, source.ReadFloat32(name));
-            if (sharedAmaxOf is not null)
-                return new Nvfp4Scheme().Quantize(tensor, sharedAmaxOf.Max(m => AbsMax.Of(source.ReadFloat32(m))));
+            if (sharedAmax is not null) return new Nvfp4Scheme().Quantize(tensor, sharedAmax.Value.Value);
             var schemes = QuantizationSchemeRegistry.CreateDefault();
             schemes.TryGet(algo.Scheme, out var scheme);
             return scheme!.Quantize(tensor);
-        }, $"quant:{algo.Name}:{name}:{info.DType}:{info.ShapeText}{(sharedAmaxOf is null ? "" : ":amax-of:" + string.Join(",", sharedAmaxOf))}");
+        }, $"quant:{algo.Name}:{name}:{info.DType}:{info.ShapeText}{(sharedAmax is null ? "" : ":amax-of:" + string.Join(",", sharedAmax.Weights))}");
         var t = w.Tracer;
         if (algo == QuantAlgo.Nvfp4)
             return new StoredWeight(algo, inFeatures, outFeatures,
