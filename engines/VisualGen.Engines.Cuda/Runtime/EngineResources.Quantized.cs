@@ -38,8 +38,14 @@ internal sealed unsafe partial class EngineResources
     /// 10.0 or newer (Blackwell), unless <see cref="Nvfp4WeightOnly"/>. Hopper unpacks the weights to bf16.</summary>
     public bool Nvfp4OnTensorCores => Capability.Major >= 10 && !Nvfp4WeightOnly;
 
-    /// <summary>One line per quantized linear whose execution differs from its scheme's usual path, and why.</summary>
+    /// <summary>One line per quantized linear whose execution differs from its scheme's usual path, and why (once,
+    /// however many shapes are planned: <see cref="NoteQuant"/>).</summary>
     public List<string> QuantLog { get; } = [];
+
+    public void NoteQuant(string line)
+    {
+        if (!QuantLog.Contains(line)) QuantLog.Add(line);
+    }
 
     /// <summary>The device's compute capability (major, minor); dry runs take what the test gives (default Hopper).</summary>
     public (int Major, int Minor) ComputeCapability { get; init; } = (9, 0);

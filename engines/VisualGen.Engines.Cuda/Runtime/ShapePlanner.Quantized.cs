@@ -142,7 +142,7 @@ internal sealed unsafe partial class ShapePlanner
         if (_res.Nvfp4OnTensorCores)
         {
             if (_res.Nvfp4GemmPlan(m, nn, k, out string? why) is { } fp4) return Nvfp4TensorCoreLinear(n, x, m, nn, k, epilogue, shape, fp4);
-            _res.QuantLog.Add($"node '{n.Name}' (NVFP4 linear, weight [{nn}, {k}]): weight-only, not on FP4 tensor cores: {why}");
+            _res.NoteQuant($"node '{n.Name}' (NVFP4 linear, weight [{nn}, {k}]): weight-only, not on FP4 tensor cores: {why}");
         }
         x = Cast(x, VgDType.BF16);
         IntPtr packed = _res.Weight(n.In(1)!), blockScales = _res.Weight(n.In(2)!);
@@ -181,7 +181,7 @@ internal sealed unsafe partial class ShapePlanner
     /// <see cref="EngineResources.QuantLog"/>.</summary>
     DeviceValue Fp8DequantizedLinear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)
     {
-        _res.QuantLog.Add($"node '{n.Name}' (FP8 linear, weight [{nn}, {k}]): bf16 GEMM on the dequantized weight: cuBLASLt's FP8 GEMM needs in and out features that are multiples of 16");
+        _res.NoteQuant($"node '{n.Name}' (FP8 linear, weight [{nn}, {k}]): bf16 GEMM on the dequantized weight: cuBLASLt's FP8 GEMM needs in and out features that are multiples of 16");
         x = Cast(x, VgDType.BF16);
         if (n.In(3) is string s)
         {

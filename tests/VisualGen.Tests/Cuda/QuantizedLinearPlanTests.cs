@@ -174,6 +174,8 @@ public class QuantizedLinearPlanTests
             Assert.All(res.QuantLog, l => Assert.Contains("weight-only, not on FP4 tensor cores: the FP4 GEMM needs in features a multiple of 64", l));
             Assert.Equal([1L, 16, 2, 4, 4], plan.Outputs["sample"].Shape);
         }
+        // another shape plans the same linears: the log says each once
+        using (Plan(g, res, tokens: 7)) Assert.Equal(quantized - onTensorCores.Count, res.QuantLog.Count);
         // Hopper, and Blackwell with Nvfp4WeightOnly: every NVFP4 linear unpacks its weight, no activation is quantized
         foreach (var weightOnly in new[] { new EngineResources { ComputeCapability = (9, 0) }, new EngineResources { ComputeCapability = (10, 0), Nvfp4WeightOnly = true } })
         {

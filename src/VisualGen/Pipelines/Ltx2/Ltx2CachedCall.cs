@@ -15,7 +15,6 @@ public sealed class Ltx2CachedCall : ISplitTransformer, IDisposable
     readonly IEngine _whole;
     readonly StepInputs _constants;
     readonly IReadOnlyDictionary<string, IEngineTensor> _perStep;
-    readonly Func<float[]> _timeEmbedding;
     readonly IEngineTensor _latents;
     readonly PartsTransformer _parts;
 
@@ -25,7 +24,6 @@ public sealed class Ltx2CachedCall : ISplitTransformer, IDisposable
         _whole = whole;
         _constants = constants;
         _perStep = perStep;
-        _timeEmbedding = timeEmbedding;
         BlockCount = blocks;
         _latents = JoinRows(Arithmetic, perStep["hidden_states"], perStep["audio_hidden_states"]);
         _parts = new PartsTransformer(p => p.Length == 0 ? whole : part(p), constants, perStep, _latents, timeEmbedding, blocks);
@@ -34,7 +32,7 @@ public sealed class Ltx2CachedCall : ISplitTransformer, IDisposable
     public int BlockCount { get; }
     public ITensorArithmetic Arithmetic => _whole.AsResident().Arithmetic;
     public IEngineTensor LatentInput => _latents;
-    public float[] TimeEmbedding() => _timeEmbedding();
+    public float[] TimeEmbedding() => _parts.TimeEmbedding();
     public IEngineTensor Embed() => _parts.Embed();
     public IEngineTensor Blocks(int from, int to, IEngineTensor hidden) => _parts.Blocks(from, to, hidden);
     public IEngineTensor Output(IEngineTensor hidden) => _parts.Output(hidden);
