@@ -464,9 +464,7 @@ vg_status encode(CUtensorMap* map, const void* data, uint64_t cols, uint64_t row
 bool wgmma_available(int device, std::string* why) {
 #if VG_SAGE_WGMMA_HOST
     int major = 0, minor = 0;
-    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
-        cudaGetLastError();
+    if (!vg::compute_capability(device, &major, &minor)) {
         if (why) *why = "the device's compute capability could not be read";
         return false;
     }

@@ -43,9 +43,7 @@ vg_status validate(const vg_nvfp4_gemm_desc* d, const char* fn) {
 // Why this device cannot run FP4 tensor-core GEMMs, or empty when it can.
 std::string unsupported(int device) {
     int major = 0, minor = 0;
-    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
-        cudaGetLastError();
+    if (!vg::compute_capability(device, &major, &minor)) {
         return "the device's compute capability could not be read";
     }
     if (major < 10)

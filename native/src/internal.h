@@ -61,6 +61,9 @@ inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 
 // the current device (the kernels' loops stride over the rest).
 int stride_grid(int64_t items);
 
+// The device's compute capability; false (and no CUDA error left behind) when it cannot be read.
+bool compute_capability(int device, int* major, int* minor);
+
 // alpha_beta[0] = *a_scale_2 * *w_scale_2, alpha_beta[1] = 0, enqueued on `stream` (nvfp4.cu): the FP4 GEMM's
 // device-side alpha and beta (fp4_gemm.cpp).
 vg_status nvfp4_alpha(const float* a_scale_2, const float* w_scale_2, float* alpha_beta, cudaStream_t stream);

@@ -127,6 +127,14 @@ __global__ void alpha_kernel(const float* a_scale_2, const float* w_scale_2, flo
     alpha_beta[1] = 0.0f;
 }
 
+// The shape rule of every NVFP4 entry point: rows > 0, cols a positive multiple of the 16-input block.
+vg_status check_shape(const char* fn, int64_t rows, int64_t cols) {
+    if (rows <= 0 || cols <= 0 || cols % kBlock)
+        return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": rows must be positive and cols a positive multiple of 16 (got " +
+                                                       std::to_string(rows) + ", " + std::to_string(cols) + ")");
+    return VG_OK;
+}
+
 int64_t tile_cols_of(int64_t cols) { return (cols / kBlock + 3) / 4; }
 
 }  // namespace
@@ -150,9 +158,7 @@ VG_API vg_status vg_quantize_nvfp4(const void* x, vg_dtype x_dtype, int64_t rows
     vg::clear_error();
     auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": " + m); };
     if (!x || !packed || !tiled_scales || !scale) return bad("x, packed, tiled_scales and scale must not be NULL");
-    if (rows <= 0 || cols <= 0 || cols % kBlock)
-        return bad("rows must be positive and cols a positive multiple of 16 (got " + std::to_string(rows) + ", " +
-                   std::to_string(cols) + ")");
+    VG_TRY(check_shape(fn, rows, cols));
     if (!vg::aligned16(x) || reinterpret_cast<uintptr_t>(packed) % 8 || !vg::aligned16(scale))
         return bad("x and scale must be 16-byte and packed 8-byte aligned");
     if (x_dtype != VG_DTYPE_BF16 && x_dtype != VG_DTYPE_FP32)
@@ -183,9 +189,7 @@ VG_API vg_status vg_swizzle_nvfp4_scales(const void* block_scales, int64_t rows,
     vg::clear_error();
     if (!block_scales || !tiled_scales)
         return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": block_scales and tiled_scales must not be NULL");
-    if (rows <= 0 || cols <= 0 || cols % kBlock)
-        return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": rows must be positive and cols a positive multiple of 16 (got " +
-                                                       std::to_string(rows) + ", " + std::to_string(cols) + ")");
+    VG_TRY(check_shape(fn, rows, cols));
     const int64_t tc = tile_cols_of(cols);
     swizzle_kernel<<<vg::stride_grid((rows + 127) / 128 * 128 * tc * 4), 256, 0, static_cast<cudaStream_t>(stream)>>>(
         static_cast<const uint8_t*>(block_scales), rows, cols / kBlock, tc, static_cast<uint8_t*>(tiled_scales));
@@ -201,9 +205,7 @@ VG_API vg_status vg_dequantize_nvfp4(const void* packed, const void* block_scale
     vg::clear_error();
     auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": " + m); };
     if (!packed || !block_scales || !scale_2 || !out) return bad("packed, block_scales, scale_2 and out must not be NULL");
-    if (rows <= 0 || cols <= 0 || cols % kBlock)
-        return bad("rows must be positive and cols a positive multiple of 16 (got " + std::to_string(rows) + ", " +
-                   std::to_string(cols) + ")");
+    VG_TRY(check_shape(fn, rows, cols));
     if (reinterpret_cast<uintptr_t>(packed) % 8 || !vg::aligned16(out) || reinterpret_cast<uintptr_t>(scale_2) % 4)
         return bad("packed must be 8-byte, out 16-byte and scale_2 4-byte aligned");
     const int64_t blocks = rows * (cols / kBlock);

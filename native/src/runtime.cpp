@@ -162,3 +162,11 @@ int vg::stride_grid(int64_t items) {
     const int64_t blocks = (items + 255) / 256, cap = static_cast<int64_t>(sms) * 8;
     return static_cast<int>(blocks < 1 ? 1 : (blocks > cap ? cap : blocks));
 }
+
+bool vg::compute_capability(int device, int* major, int* minor) {
+    if (cudaDeviceGetAttribute(major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
+        cudaDeviceGetAttribute(minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess)
+        return true;
+    cudaGetLastError();
+    return false;
+}
