@@ -330,7 +330,6 @@ def check_quant(vg):
                  lambda: vg.fp8_gemm_plan(128, 128, 128, vgn.FP8_SCALING_BLOCK128, fast_accumulation=True), 1)
 
     # NVFP4 unpack, bit-exact against a Python reference (low nibble first, E2M1, e4m3 block scale * scale_2)
-    table = torch.tensor([0, .5, 1, 1.5, 2, 3, 4, 6, 0, -.5, -1, -1.5, -2, -3, -4, -6], device=dev)
     for rows, cols in [(96, 256), (40, 48), (1536, 8960)]:
         packed = torch.randint(0, 256, (rows, cols // 2), device=dev, dtype=torch.uint8)
         bs = torch.randint(0, 0x7f, (rows, cols // 16), device=dev, dtype=torch.uint8)  # finite positive e4m3 (0x7f is NaN)
@@ -338,9 +337,7 @@ def check_quant(vg):
         out = poison(rows, cols)
         vg.dequantize_nvfp4(packed, bs, s2, out)
         torch.cuda.synchronize()
-        codes = torch.stack([packed & 0xF, packed >> 4], dim=-1).view(rows, cols).long()
-        step = bs.view(torch.float8_e4m3fn).float() * s2
-        ref = (table[codes].view(rows, cols // 16, 16) * step[..., None]).view(rows, cols).to(torch.bfloat16)
+        ref = nvfp4_dequant(packed, bs, s2).to(torch.bfloat16)
         ok = bool((out.view(torch.int16) == ref.view(torch.int16)).all().item())
         record_exact(f"nvfp4 unpack [{rows},{cols}] bit-exact vs Python reference", ok)
     expect_error("nvfp4 unpack cols % 16 rejected", lambda: vg.dequantize_nvfp4(packed, bs, s2, poison(8, 24)), 1)
@@ -349,6 +346,16 @@ def check_quant(vg):
 
 E2M1_MIDPOINTS = (0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5.0)
 E2M1_TABLE = (0, .5, 1, 1.5, 2, 3, 4, 6, 0, -.5, -1, -1.5, -2, -3, -4, -6)
+
+
+def nvfp4_dequant(packed, bs, s2, dtype=torch.float32):
+    """Packed NVFP4 [rows, cols/2] (low nibble first) with e4m3 block scales (bytes) [rows, cols/16] and scale_2, in
+    `dtype`: E2M1(code) * (block scale * scale_2), each product in that precision."""
+    rows, cols = packed.shape[0], packed.shape[1] * 2
+    codes = torch.stack([packed & 0xF, packed >> 4], dim=-1).view(rows, cols).long()
+    step = bs.view(torch.float8_e4m3fn).to(dtype) * s2.to(dtype)
+    table = torch.tensor(E2M1_TABLE, device=packed.device, dtype=dtype)
+    return (table[codes].view(rows, cols // 16, 16) * step[..., None]).view(rows, cols)
 
 
 def e2m1_codes(v):
@@ -418,7 +425,6 @@ def check_nvfp4_blackwell_path(vg):
         expect_error(f"nvfp4 gemm refused on compute capability {major}.x (no FP4 tensor cores)",
                      lambda: vg.nvfp4_gemm_plan(256, 256, 256), 2)
         return
-    table = torch.tensor(E2M1_TABLE, device=dev, dtype=torch.float64)
     ws = torch.empty(64 << 20, device=dev, dtype=torch.uint8)
     for m, n, k in [(517, 1536, 1536), (300, 8960, 1536), (1024, 1536, 8960)]:
         a, w = rnd(m, k), rnd(n, k, scale=1 / math.sqrt(k))
@@ -437,12 +443,9 @@ def check_nvfp4_blackwell_path(vg):
         vg.call("vg_nvfp4_gemm_run", plan, vgn.ptr(aq), vgn.ptr(a_tiled), vgn.ptr(a_scale), vgn.ptr(wq), vgn.ptr(w_tiled),
                 vgn.ptr(w_s2), vgn.ptr(alpha), vgn.ptr(out), vgn.ptr(ws), ws.numel(), vgn.C.c_void_p(0))
         torch.cuda.synchronize()
-
-        def dq(packed, bs, s2, rows):
-            codes = torch.stack([packed & 0xF, packed >> 4], dim=-1).view(rows, k).long()
-            return (table[codes].view(rows, k // 16, 16) * (bs.view(torch.float8_e4m3fn).double() * s2.double())[..., None]).view(rows, k)
         _, a_bs, _ = nvfp4_rule(a)
-        ref = dq(aq, a_bs, a_scale[vgn.NVFP4_SCALE_2], m) @ dq(wq, wbs, ws2, n).t()
+        f64 = torch.float64
+        ref = nvfp4_dequant(aq, a_bs, a_scale[vgn.NVFP4_SCALE_2], f64) @ nvfp4_dequant(wq, wbs, ws2, f64).t()
         record_gemm(f"nvfp4 gemm m{m} n{n} k{k} (vs fp64 on dequantized operands)", out, ref)
         vg.call("vg_nvfp4_gemm_plan_destroy", plan)
 
