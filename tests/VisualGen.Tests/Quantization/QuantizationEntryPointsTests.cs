@@ -16,16 +16,21 @@ public sealed class QuantizationEntryPointsTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    async Task<(float[] Output, List<string> Log)> Generate(string model, QuantizationConfig? quantization)
+    /// <summary>One generation through the API under <paramref name="quantization"/>, with the lines it logged.</summary>
+    internal static async Task<(float[] Output, List<string> Log)> Generate(string model, string cacheDir, QuantizationConfig? quantization,
+        VisualGen.Pipelines.GenerationRequest request)
     {
         var lines = new List<string>();
         using var pipeline = VisualGenPipeline.Load(model, new VisualGenOptions
         {
-            EngineCacheDirectory = Path.Combine(_dir, "engines"), Quantization = quantization, Log = l => { lock (lines) lines.Add(l); },
+            EngineCacheDirectory = cacheDir, Quantization = quantization, Log = l => { lock (lines) lines.Add(l); },
         });
-        var result = await pipeline.GenerateAsync(VisualGenPipeline.DemoRequest("a fox") with { Seed = 1, NumInferenceSteps = 2 });
+        var result = await pipeline.GenerateAsync(request);
         return (result.Output.Floats, lines);
     }
+
+    Task<(float[] Output, List<string> Log)> Generate(string model, QuantizationConfig? quantization) =>
+        Generate(model, Path.Combine(_dir, "engines"), quantization, VisualGenPipeline.DemoRequest("a fox") with { Seed = 1, NumInferenceSteps = 2 });
 
     [Fact]
     public async Task Api_dynamic_quantization_runs_as_the_quantized_checkpoint_does()

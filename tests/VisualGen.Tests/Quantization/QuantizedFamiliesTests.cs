@@ -17,16 +17,8 @@ public sealed class QuantizedFamiliesTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    async Task<(float[] Output, List<string> Log)> Generate(string model, QuantizationConfig? quantization, GenerationRequest request)
-    {
-        var lines = new List<string>();
-        using var pipeline = VisualGenPipeline.Load(model, new VisualGenOptions
-        {
-            EngineCacheDirectory = Path.Combine(_dir, "engines"), Quantization = quantization, Log = l => { lock (lines) lines.Add(l); },
-        });
-        var result = await pipeline.GenerateAsync(request);
-        return (result.Output.Floats, lines);
-    }
+    Task<(float[] Output, List<string> Log)> Generate(string model, QuantizationConfig? quantization, GenerationRequest request) =>
+        QuantizationEntryPointsTests.Generate(model, Path.Combine(_dir, "engines"), quantization, request);
 
     static int QuantizedLinears(List<string> log, string how)
     {
