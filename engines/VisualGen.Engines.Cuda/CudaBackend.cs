@@ -26,6 +26,9 @@ public sealed class CudaBackend : IEngineBackend
     /// <summary>Under <see cref="AttentionPrecision.Sage"/>, cross-attention (keys and values of another length than the
     /// queries, e.g. a DiT's text tokens) runs Sage-style too; otherwise it runs bf16, as under FP8.</summary>
     public bool SageCrossAttention { get; init; }
+    /// <summary>Under <see cref="AttentionPrecision.Sage"/>, the tokens per INT8 scale of Q and of K. Not part of the
+    /// cache key (chosen when a shape is planned).</summary>
+    public VisualGen.Quantization.SageScaleBlocks SageBlocks { get; init; } = VisualGen.Quantization.SageScaleBlocks.Default;
     /// <summary>Per-tensor FP8 linears sum their products in the tensor core's FP8 accumulator for the whole K loop
     /// (cuBLASLt's FAST_ACCUM, as TensorRT-LLM's and vLLM's FP8 linears do) instead of promoting partial sums to fp32.
     /// On by default: on an H200 it took the Wan 2.1 1.3B FP8 forward's GEMMs from 178 to 167 ms at the same cosine
@@ -144,6 +147,6 @@ public sealed class CudaBackend : IEngineBackend
     public CudaEngine LoadEngine(string entryDirectory, EngineManifest manifest)
     {
         var (g, algos) = PlanFile.Read(entryDirectory);
-        return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex, Attention, SageCrossAttention, Fp8FastAccumulation, Nvfp4WeightOnly);
+        return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex, Attention, SageCrossAttention, Fp8FastAccumulation, Nvfp4WeightOnly, SageBlocks);
     }
 }

@@ -30,11 +30,18 @@ public static class RunConfiguration
             Engine = cl.String("engine") ?? file.Engine,
             EngineCache = cache ?? file.EngineCache,
             GpuMemoryGib = cl.String("gpu-memory") is { } g ? Runtime.GpuMemory(g) / (double)(1L << 30) : file.GpuMemoryGib,
-            Attention = cl.String("attention") is { } precision ? file.Attention with { Precision = precision } : file.Attention,
+            Attention = cl.String("attention") is { } flag ? AttentionFlag(flag) : file.Attention,
             VaeDtype = cl.String("vae-dtype") ?? file.VaeDtype,
             VaeTiling = cl.String("vae-tiling") is { } tiling ? VaeTilingFlag(tiling) : file.VaeTiling,
             Quantization = QuantizationFlags.Parse(cl) ?? file.Quantization,
         };
+    }
+
+    /// <summary>--attention bf16|fp8|sage|sage:QxK (the precision names are checked where the engines are made).</summary>
+    static AttentionConfig AttentionFlag(string flag)
+    {
+        try { return AttentionConfig.FromFlag(flag); }
+        catch (ArgumentException e) { throw new UsageException($"--attention {flag}: {e.Message}"); }
     }
 
     /// <summary>--vae-tiling on|off (also true/false).</summary>
@@ -48,5 +55,5 @@ public static class RunConfiguration
     public static long? GpuMemoryBytes(VisualGenConfig c) => c.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null;
 
     public static EngineProvider CreateEngineProvider(VisualGenConfig c, IProgress<string>? log, bool embedWeights = false) =>
-        Runtime.CreateEngineProvider(c.EngineCache, c.Engine, log, c.Attention.Precision, GpuMemoryBytes(c), c.Quantization, embedWeights, c.VaeDtype);
+        Runtime.CreateEngineProvider(c.EngineCache, c.Engine, log, c.Attention.Flag, GpuMemoryBytes(c), c.Quantization, embedWeights, c.VaeDtype);
 }

@@ -1,8 +1,10 @@
+using VisualGen.Configuration;
 using VisualGen.Engines;
 using VisualGen.Engines.Cuda;
 using VisualGen.Engines.Cuda.Runtime;
 using VisualGen.Engines.OnnxRuntime;
 using VisualGen.Exporter.Export;
+using VisualGen.Quantization;
 
 namespace VisualGen.Exporter.Commands;
 
@@ -61,7 +63,8 @@ public static class Runtime
     public enum NativePrecision { Bf16, Float32 }
 
     /// <summary>--attention: "bf16" (default), "fp8" (self-attention in FP8 with per-tensor scales, cuDNN) or "sage"
-    /// (Sage-style self-attention: INT8 Q·Kᵀ with smoothed K, FP8 P·V), the last two on the native CUDA engine.</summary>
+    /// (Sage-style self-attention: INT8 Q·Kᵀ with smoothed K, FP8 P·V; "sage:QxK" with Q query / K key tokens per INT8
+    /// scale, default 16x64), the last two on the native CUDA engine.</summary>
     public static AttentionPrecision Attention(string? attentionFlag, string? engineFlag)
     {
         var precision = (attentionFlag ?? "bf16") switch
@@ -69,11 +72,19 @@ public static class Runtime
             "bf16" => AttentionPrecision.Bf16,
             "fp8" => AttentionPrecision.Fp8,
             "sage" => AttentionPrecision.Sage,
-            var other => throw new UsageException($"unknown attention precision '{other}'; available: bf16, fp8, sage"),
+            var f when f.StartsWith("sage:", StringComparison.Ordinal) => AttentionPrecision.Sage,
+            var other => throw new UsageException($"unknown attention precision '{other}'; available: bf16, fp8, sage, sage:QxK"),
         };
         if (precision != AttentionPrecision.Bf16 && engineFlag != "native-cuda")
             throw new UsageException($"--attention {attentionFlag} runs on the native CUDA engine; add --engine native-cuda (the engine is {engineFlag ?? "ort-cpu"})");
         return precision;
+    }
+
+    /// <summary>The Sage scale blocks an --attention value names (sage:QxK; the default for every other value).</summary>
+    public static SageScaleBlocks SageBlocks(string? attentionFlag)
+    {
+        try { return AttentionConfig.FromFlag(attentionFlag ?? "bf16").SageBlocks; }
+        catch (ArgumentException e) { throw new UsageException($"--attention {attentionFlag}: {e.Message}"); }
     }
 
     /// <summary>--vae-dtype: "fp32" (default: diffusers runs the VAEs in float32) or "bf16" (the VAEs' convolutions and
@@ -111,11 +122,12 @@ public static class Runtime
         if (gpuMemoryBudget is not null && (engineFlag ?? "ort-cpu") == "ort-cpu")
             throw new UsageException("--gpu-memory bounds the GPU memory the engines hold, and the ort-cpu engine holds none; add --engine native-cuda or remove --gpu-memory");
         var attention = Attention(attentionFlag, engineFlag);
+        var sageBlocks = SageBlocks(attentionFlag);
         var vae = VaePrecision(vaeDtypeFlag, engineFlag);
         if (engineFlag == "native-cuda")
         {
-            var bf16 = new CudaBackend { Attention = attention };
-            var fp32 = new CudaBackend { Attention = attention, Bf16MinRows = long.MaxValue };
+            var bf16 = new CudaBackend { Attention = attention, SageBlocks = sageBlocks };
+            var fp32 = new CudaBackend { Attention = attention, SageBlocks = sageBlocks, Bf16MinRows = long.MaxValue };
             // the Float32 classes are the VAEs: --vae-dtype bf16 moves them to the bf16 backend
             foreach (var (c, precision) in nativeClasses ?? NativeClasses) overrides[c] = precision == NativePrecision.Float32 && vae == NativePrecision.Float32 ? fp32 : bf16;
         }

@@ -262,8 +262,9 @@ VG_API vg_status vg_attention_plan_describe(vg_attention_plan plan, char* buf, s
  * A run is two phases on `stream`, both capture-safe (no allocation, no host sync):
  *  1. quantize (five small kernels): K is smoothed (the per-(batch, kv head) mean of K over the sequence
  *     is subtracted: q·(k − mean) differs from q·k by a constant per query row, which softmax ignores);
- *     Q to INT8 per 16 tokens per head (symmetric, scale max|x|/127, round to nearest; the softmax scale
- *     and log2(e) are folded into Q's scale), smoothed K to INT8 per 64 tokens per kv head, V to FP8 E4M3
+ *     Q to INT8 per q_scale_tokens (16) tokens per head (symmetric, scale max|x|/127, round to nearest; the
+ *     softmax scale and log2(e) are folded into Q's scale), smoothed K to INT8 per k_scale_tokens (64)
+ *     tokens per kv head (SageAttention's per-block granularity, configurable), V to FP8 E4M3
  *     per channel (one scale max|v[:, d]|/448 per (batch, kv head, head_dim column) over the sequence),
  *     stored transposed [d][key] for the P·V product;
  *  2. attend: per CTA block_q queries of one (batch, head), a loop over key blocks of block_k:
@@ -291,6 +292,8 @@ typedef struct vg_sage_attention_desc {
     int32_t block_q;        /* queries per CTA (16 per warp): 64 or 128; 0 = 64 */
     int32_t block_k;        /* keys per main-loop step: 64 or 128; 0 = 64 (MMA) / 128 (WGMMA) */
     int32_t kernel;         /* vg_sage_kernel; 0 = auto */
+    int32_t q_scale_tokens; /* query tokens per Q scale (per head): 16, 32, 64 or 128; 0 = 16 */
+    int32_t k_scale_tokens; /* key tokens per K scale (per kv head): 64 or 128; 0 = 64 */
 } vg_sage_attention_desc;
 
 typedef enum vg_sage_kernel {

@@ -69,7 +69,7 @@ class SageAttentionDesc(C.Structure):
                 ("q_len", C.c_int64), ("kv_len", C.c_int64), ("head_dim", C.c_int64),
                 ("q_strides", C.c_int64 * 4), ("k_strides", C.c_int64 * 4), ("v_strides", C.c_int64 * 4),
                 ("out_strides", C.c_int64 * 4), ("scale", C.c_float), ("block_q", C.c_int32), ("block_k", C.c_int32),
-                ("kernel", C.c_int32)]
+                ("kernel", C.c_int32), ("q_scale_tokens", C.c_int32), ("k_scale_tokens", C.c_int32)]
 
 
 class SageAttentionArgs(C.Structure):
@@ -255,10 +255,12 @@ class Native:
 
     # ---- Sage-style quantized attention (bf16 in and out) ----
     def sage_plan(self, b, h, sq, skv, d, q_strides=(0, 0, 0, 0), k_strides=(0, 0, 0, 0), v_strides=(0, 0, 0, 0),
-                  o_strides=(0, 0, 0, 0), kv_heads=0, scale=0.0, block_q=0, block_k=0, kernel=0):
+                  o_strides=(0, 0, 0, 0), kv_heads=0, scale=0.0, block_q=0, block_k=0, kernel=0, q_scale_tokens=0,
+                  k_scale_tokens=0):
         arr = C.c_int64 * 4
         desc = SageAttentionDesc(C.sizeof(SageAttentionDesc), b, h, kv_heads, sq, skv, d, arr(*q_strides),
-                                 arr(*k_strides), arr(*v_strides), arr(*o_strides), scale, block_q, block_k, kernel)
+                                 arr(*k_strides), arr(*v_strides), arr(*o_strides), scale, block_q, block_k, kernel,
+                                 q_scale_tokens, k_scale_tokens)
         p = C.c_void_p()
         self.call("vg_sage_attention_plan_create", self.ctx, C.byref(desc), C.byref(p))
         return p

@@ -4,8 +4,9 @@
 //
 //   pre-pass  (sage_kv_stats, sage_kv_finalize, sage_quantize_q, sage_quantize_k, sage_quantize_v):
 //     mean_k[b, hk, d] = mean over the sequence of k[b, :, hk, d]           (K smoothing; softmax ignores it)
-//     q_i8 = rne(q / sq), sq = max|q| / 127 per 16 tokens of one (b, h)     (the query rows of one warp)
-//     k_i8 = rne((k − mean_k) / sk), sk = max|k − mean_k| / 127 per 64 tokens of one (b, hk)
+//     q_i8 = rne(q / sq), sq = max|q| / 127 per q_scale_tokens (16: one warp's query rows; or 32, 64, 128) of one (b, h)
+//     k_i8 = rne((k − mean_k) / sk), sk = max|k − mean_k| / 127 per k_scale_tokens (64 or 128) of one (b, hk)
+//     (the scales are stored per 16 queries / 64 keys whatever the groups: a coarser group repeats its scale)
 //     v_f8 = e4m3(v / sv[d]), sv[d] = max over the sequence |v[:, d]| / 448 per (b, hk, d)   (per channel)
 //     The softmax scale and log2(e) are folded into sq, so the main kernel works in the exp2 domain.
 //   main kernel (sage_attend), one CTA = block_q queries of one (b, h), 4 or 8 warps of 16 query rows each:
@@ -170,16 +171,34 @@ __device__ __forceinline__ int quant_i8(float x, float inv) {
     return max(-127, min(127, __float2int_rn(x * inv)));
 }
 
-// Q to INT8, one scale per kQGroup (16) tokens of one (b, h). CTA = 64 tokens (4 warps, one 16-token group each).
-// Tokens from q_len to sq_pad get zero codes. The stored scale includes softmax_scale · log2(e).
+// The largest |x| over `warps` consecutive warps of the CTA (a scale group), from each warp's own maximum.
+// Every thread of the CTA must call it (it holds a barrier).
+template <int kWarps>
+__device__ __forceinline__ float group_max(float amax, int warps, float (&warp_max)[kWarps]) {
+    const int warp = threadIdx.x / 32;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    if (threadIdx.x % 32 == 0) warp_max[warp] = amax;
+    __syncthreads();
+    const int first = warp / warps * warps;
+    amax = warp_max[first];
+    for (int w = 1; w < warps; ++w) amax = fmaxf(amax, warp_max[first + w]);
+    return amax;
+}
+
+// Q to INT8, one scale per `group` tokens (16, 32, 64 or 128) of one (b, h). CTA = 128 tokens, 8 warps of 16 tokens;
+// the scale is stored once per 16 tokens (kQGroup), the main kernels' granularity, so a coarser group writes the same
+// scale into each of its 16-token slots. Tokens from q_len to sq_pad get zero codes. The stored scale includes
+// softmax_scale · log2(e).
 template <int D>
-__global__ void __launch_bounds__(128) sage_quantize_q(const __nv_bfloat16* __restrict__ q, Strides qs_, int64_t heads,
-                                                       int64_t sq, int64_t sq_pad, float score_scale,
+__global__ void __launch_bounds__(256) sage_quantize_q(const __nv_bfloat16* __restrict__ q, Strides qs_, int64_t heads,
+                                                       int64_t sq, int64_t sq_pad, float score_scale, int group,
                                                        int8_t* __restrict__ q8, float* __restrict__ qscale) {
     constexpr int kVpr = D / 8, kPer = (kQGroup * kVpr) / 32;  // 8-element vectors per lane
+    __shared__ float warp_max[8];
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t b = blockIdx.z, h = blockIdx.y;
-    const int64_t t0 = static_cast<int64_t>(blockIdx.x) * 64 + warp * kQGroup;
+    const int64_t t0 = static_cast<int64_t>(blockIdx.x) * 128 + warp * kQGroup;
     float x[kPer][8];
     float amax = 0.0f;
 #pragma unroll
@@ -195,8 +214,7 @@ __global__ void __launch_bounds__(128) sage_quantize_q(const __nv_bfloat16* __re
 #pragma unroll
         for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[i][e]));
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    amax = group_max(amax, group / kQGroup, warp_max);
     const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     int8_t* base = q8 + ((b * heads + h) * sq_pad + t0) * D;
 #pragma unroll
@@ -210,23 +228,25 @@ __global__ void __launch_bounds__(128) sage_quantize_q(const __nv_bfloat16* __re
     if (lane == 0) qscale[(b * heads + h) * (sq_pad / kQGroup) + t0 / kQGroup] = amax / 127.0f * score_scale;
 }
 
-// Smoothed K to INT8, one scale per kKGroup (64) tokens of one (b, hk); CTA = those 64 tokens, 128 threads.
-// Tokens from kv_len to skv_pad get zero codes (the main kernel masks them).
-template <int D>
-__global__ void __launch_bounds__(128) sage_quantize_k(const __nv_bfloat16* __restrict__ k, Strides ks_, int64_t kv_heads,
-                                                       int64_t skv, int64_t skv_pad, const float* __restrict__ kmean,
-                                                       int8_t* __restrict__ k8, float* __restrict__ kscale) {
-    constexpr int kVpr = D / 8, kPer = (kKGroup * kVpr) / 128;
-    __shared__ float warp_max[4];
+// Smoothed K to INT8, one scale per G (64 or 128) tokens of one (b, hk); CTA = those G tokens, 2·G threads. The scale is
+// stored once per 64 tokens (kKGroup), the main kernels' granularity. Tokens from kv_len to skv_pad get zero codes (the
+// main kernel masks them).
+template <int D, int G>
+__global__ void __launch_bounds__(2 * G) sage_quantize_k(const __nv_bfloat16* __restrict__ k, Strides ks_, int64_t kv_heads,
+                                                         int64_t skv, int64_t skv_pad, const float* __restrict__ kmean,
+                                                         int8_t* __restrict__ k8, float* __restrict__ kscale) {
+    constexpr int kThreads = 2 * G, kVpr = D / 8, kPer = (G * kVpr) / kThreads;
+    static_assert(G % kKGroup == 0, "whole main-kernel scale slots");
+    __shared__ float warp_max[kThreads / 32];
     const int tid = threadIdx.x;
     const int64_t b = blockIdx.z, hk = blockIdx.y, bh = b * kv_heads + hk;
-    const int64_t t0 = static_cast<int64_t>(blockIdx.x) * kKGroup;
+    const int64_t t0 = static_cast<int64_t>(blockIdx.x) * G;
     const float* mean = kmean + bh * D;
     float x[kPer][8];
     float amax = 0.0f;
 #pragma unroll
     for (int i = 0; i < kPer; ++i) {
-        const int vi = tid + 128 * i, row = vi / kVpr, cv = vi % kVpr;
+        const int vi = tid + kThreads * i, row = vi / kVpr, cv = vi % kVpr;
         const int64_t t = t0 + row;
         if (t < skv) {
             vg::load8(k + b * ks_.b + t * ks_.s + hk * ks_.h + cv * 8, x[i]);
@@ -239,22 +259,18 @@ __global__ void __launch_bounds__(128) sage_quantize_k(const __nv_bfloat16* __re
 #pragma unroll
         for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[i][e]));
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
-    if (tid % 32 == 0) warp_max[tid / 32] = amax;
-    __syncthreads();
-    amax = fmaxf(fmaxf(warp_max[0], warp_max[1]), fmaxf(warp_max[2], warp_max[3]));
+    amax = group_max(amax, kThreads / 32, warp_max);
     const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     int8_t* base = k8 + (bh * skv_pad + t0) * D;
 #pragma unroll
     for (int i = 0; i < kPer; ++i) {
-        const int vi = tid + 128 * i, row = vi / kVpr, cv = vi % kVpr;
+        const int vi = tid + kThreads * i, row = vi / kVpr, cv = vi % kVpr;
         uint2 w;
         w.x = pack_i8x4(quant_i8(x[i][0], inv), quant_i8(x[i][1], inv), quant_i8(x[i][2], inv), quant_i8(x[i][3], inv));
         w.y = pack_i8x4(quant_i8(x[i][4], inv), quant_i8(x[i][5], inv), quant_i8(x[i][6], inv), quant_i8(x[i][7], inv));
         *reinterpret_cast<uint2*>(base + row * D + cv * 8) = w;
     }
-    if (tid == 0) kscale[bh * (skv_pad / kKGroup) + blockIdx.x] = amax / 127.0f;
+    if (tid < G / kKGroup) kscale[bh * (skv_pad / kKGroup) + t0 / kKGroup + tid] = amax / 127.0f;
 }
 
 // The key order of V inside every aligned group of 16 keys, as stored in vt8: position p holds key kKeyPerm(p).
@@ -618,14 +634,20 @@ void launch_quantize(const vg_sage_attention_desc& d, const SageLayout& l, uint8
     sage_kv_stats<D><<<dim3(static_cast<unsigned>(l.chunks), static_cast<unsigned>(bhk)), 256, 0, s>>>(
         k, ks, v, vs, d.kv_heads, d.kv_len, l.chunks, psum, pmax);
     sage_kv_finalize<<<static_cast<unsigned>(bhk), D, 0, s>>>(psum, pmax, l.chunks, d.kv_len, D, kmean, vscale);
-    sage_quantize_q<D><<<dim3(static_cast<unsigned>(l.sq_pad / 64), static_cast<unsigned>(d.heads),
-                              static_cast<unsigned>(d.batch)), 128, 0, s>>>(
-        q, qs, d.heads, d.q_len, l.sq_pad, d.scale * kLog2e, reinterpret_cast<int8_t*>(ws + l.q8),
+    sage_quantize_q<D><<<dim3(static_cast<unsigned>(l.sq_pad / 128), static_cast<unsigned>(d.heads),
+                              static_cast<unsigned>(d.batch)), 256, 0, s>>>(
+        q, qs, d.heads, d.q_len, l.sq_pad, d.scale * kLog2e, d.q_scale_tokens, reinterpret_cast<int8_t*>(ws + l.q8),
         reinterpret_cast<float*>(ws + l.qs));
-    const dim3 kv_grid(static_cast<unsigned>(l.skv_pad / 64), static_cast<unsigned>(d.kv_heads), static_cast<unsigned>(d.batch));
-    sage_quantize_k<D><<<kv_grid, 128, 0, s>>>(k, ks, d.kv_heads, d.kv_len, l.skv_pad, kmean,
-                                               reinterpret_cast<int8_t*>(ws + l.k8), reinterpret_cast<float*>(ws + l.ks));
-    sage_quantize_v<D><<<kv_grid, 128, 0, s>>>(v, vs, d.kv_heads, d.kv_len, l.skv_pad, vscale, ws + l.vt8);
+    auto kv_grid = [&](int tokens) {
+        return dim3(static_cast<unsigned>(l.skv_pad / tokens), static_cast<unsigned>(d.kv_heads), static_cast<unsigned>(d.batch));
+    };
+    auto* k8 = reinterpret_cast<int8_t*>(ws + l.k8);
+    auto* kscale = reinterpret_cast<float*>(ws + l.ks);
+    if (d.k_scale_tokens == 128)
+        sage_quantize_k<D, 128><<<kv_grid(128), 256, 0, s>>>(k, ks, d.kv_heads, d.kv_len, l.skv_pad, kmean, k8, kscale);
+    else
+        sage_quantize_k<D, 64><<<kv_grid(64), 128, 0, s>>>(k, ks, d.kv_heads, d.kv_len, l.skv_pad, kmean, k8, kscale);
+    sage_quantize_v<D><<<kv_grid(64), 128, 0, s>>>(v, vs, d.kv_heads, d.kv_len, l.skv_pad, vscale, ws + l.vt8);
 }
 
 template <int D, int BQ, int BK>
@@ -674,6 +696,12 @@ VG_API vg_status vg_sage_attention_plan_create(vg_context ctx, const vg_sage_att
     if ((d.block_q != 0 && d.block_q != 64 && d.block_q != 128) || (d.block_k != 0 && d.block_k != 64 && d.block_k != 128))
         return bad("block_q and block_k must be 64 or 128 (0 = default), got " + std::to_string(d.block_q) + " and " +
                    std::to_string(d.block_k));
+    if (d.q_scale_tokens == 0) d.q_scale_tokens = kQGroup;
+    if (d.k_scale_tokens == 0) d.k_scale_tokens = kKGroup;
+    if (d.q_scale_tokens != 16 && d.q_scale_tokens != 32 && d.q_scale_tokens != 64 && d.q_scale_tokens != 128)
+        return bad("q_scale_tokens must be 16, 32, 64 or 128 (0 = 16), got " + std::to_string(d.q_scale_tokens));
+    if (d.k_scale_tokens != 64 && d.k_scale_tokens != 128)
+        return bad("k_scale_tokens must be 64 or 128 (0 = 64), got " + std::to_string(d.k_scale_tokens));
     if (d.batch > 65535 || d.heads > 65535 || d.q_len > (int64_t(1) << 30) || d.kv_len > (int64_t(1) << 30))
         return unsupported("batch and heads must be <= 65535 and sequence lengths <= 2^30");
     if (all_zero(d.q_strides)) default_strides(d.q_len, d.heads, d.head_dim, d.q_strides);

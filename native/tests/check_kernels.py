@@ -6,6 +6,7 @@ end to end). Exit status 1 if any check fails.
     python3 native/tests/check_kernels.py --lib native/build/libvisualgen_native.so [--seed N]
 """
 import argparse
+import itertools
 import math
 import os
 import sys
@@ -603,17 +604,17 @@ def quant_i8_groups(x, group):
     return codes.view(B, H, -1, D)[:, :, :S], amax / 127.0
 
 
-def sage_emulate(q, k, v, scale, block_k, smooth=True, fp8_pv=True):
+def sage_emulate(q, k, v, scale, block_k, smooth=True, fp8_pv=True, q_group=16, k_group=64):
     """The kernel's algorithm in fp32 torch (same groups, scales, roundings and block-wise online softmax)."""
     H, Hkv = q.shape[2], k.shape[2]
     qf, kf, vf = (t.float().permute(0, 2, 1, 3) for t in (q, k, v))
     if smooth:
         kf = kf - kf.mean(dim=2, keepdim=True)
-    qc, qs = quant_i8_groups(qf, 16)
-    kc, ks = quant_i8_groups(kf, 64)
+    qc, qs = quant_i8_groups(qf, q_group)
+    kc, ks = quant_i8_groups(kf, k_group)
     Sq, Skv = qf.shape[2], kf.shape[2]
-    qs = qs.view(qs.shape[0], qs.shape[1], -1).repeat_interleave(16, dim=2)[:, :, :Sq]
-    ks = ks.view(ks.shape[0], ks.shape[1], -1).repeat_interleave(64, dim=2)[:, :, :Skv]
+    qs = qs.view(qs.shape[0], qs.shape[1], -1).repeat_interleave(q_group, dim=2)[:, :, :Sq]
+    ks = ks.view(ks.shape[0], ks.shape[1], -1).repeat_interleave(k_group, dim=2)[:, :, :Skv]
     rep = H // Hkv
     kc, ks = kc.repeat_interleave(rep, dim=1), ks.repeat_interleave(rep, dim=1)
     s = (qc @ kc.transpose(-1, -2)) * (qs * scale * 1.4426950408889634)[..., None] * ks[:, :, None, :]
@@ -642,12 +643,13 @@ MMA, WGMMA = vgn.SAGE_KERNEL_MMA, vgn.SAGE_KERNEL_WGMMA
 SAGE_KERNEL_NAMES = {MMA: "mma.sync", WGMMA: "wgmma"}
 
 
-def sage_attention(vg, q, k, v, block_q=0, block_k=0, strides=None, out=None, kernel=0):
-    """-> (out, (block_q, block_k), kernel name) of the plan that ran."""
+def sage_attention(vg, q, k, v, block_q=0, block_k=0, strides=None, out=None, kernel=0, groups=(0, 0)):
+    """-> (out, (block_q, block_k), kernel name) of the plan that ran; groups: (q_scale_tokens, k_scale_tokens)."""
     B, Sq, H, D = q.shape
     Skv, Hkv = k.shape[1], k.shape[2]
     st = strides or ((0, 0, 0, 0),) * 4
-    plan = vg.sage_plan(B, H, Sq, Skv, D, *st, kv_heads=Hkv, block_q=block_q, block_k=block_k, kernel=kernel)
+    plan = vg.sage_plan(B, H, Sq, Skv, D, *st, kv_heads=Hkv, block_q=block_q, block_k=block_k, kernel=kernel,
+                        q_scale_tokens=groups[0], k_scale_tokens=groups[1])
     try:
         ws = torch.empty(vg.sage_workspace(plan), device=dev, dtype=torch.uint8)
         if out is None:
@@ -725,6 +727,15 @@ def check_sage(vg):
                 print(f"INFO per-tensor FP8 (cuDNN) at the same inputs: cosine {cosine(fp8_tensor_attention(vg, q, k, v), ref):.6f}")
             except vgn.VgError as e:
                 print(f"INFO per-tensor FP8 path not runnable at this shape: {e}")
+    # Coarser scale groups (q_scale_tokens, k_scale_tokens): the pre-pass repeats a group's scale into the main kernels'
+    # 16-query / 64-key slots, so both kernels run them unchanged. Sq = 777 leaves a partial last group of every size.
+    for (qg, kg), kern in itertools.product(((32, 64), (64, 128), (128, 128), (16, 128)), (MMA, WGMMA)):
+        B, H, S, D = 1, 4, 777, 128
+        q, k, v = rnd(B, S, H, D, scale=1.5), rnd(B, S, H, D, scale=1.5), rnd(B, S, H, D)
+        out, (_, pbk), kname = sage_attention(vg, q, k, v, kernel=kern, groups=(qg, kg))
+        name = f"sage {kname} B{B} H{H} S{S} D{D} scales per {qg} queries / {kg} keys"
+        record(name + " vs its fp32 emulation", out, sage_emulate(q, k, v, D ** -0.5, pbk, q_group=qg, k_group=kg), tol=1e-2)
+        record_cosine(name + " vs fp32 SDPA", cosine(out, sdpa_ref(q, k, v, D ** -0.5)), SAGE_COSINE)
     for kern in (MMA, WGMMA):
         check_sage_plumbing(vg, kern)
     check_sage_accuracy(vg)
@@ -813,6 +824,8 @@ def check_sage_accuracy(vg):
     expect_error("sage kernel 7 rejected", lambda: vg.sage_plan(1, 2, 64, 64, 128, kernel=7), 1)
     expect_error("sage block_q 32 rejected", lambda: vg.sage_plan(1, 2, 64, 64, 64, block_q=32), 1)
     expect_error("sage heads % kv_heads rejected", lambda: vg.sage_plan(1, 6, 64, 64, 64, kv_heads=4), 1)
+    expect_error("sage q_scale_tokens 48 rejected", lambda: vg.sage_plan(1, 2, 64, 64, 128, q_scale_tokens=48), 1)
+    expect_error("sage k_scale_tokens 32 rejected", lambda: vg.sage_plan(1, 2, 64, 64, 128, k_scale_tokens=32), 1)
 
 
 # ------------------------------------------------------------------------------------------------

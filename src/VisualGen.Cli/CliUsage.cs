@@ -16,8 +16,9 @@ public static class CliUsage
                     writes audio_latents and audio; the soundtrack is muxed into the MP4, or written as FOLDER.wav
                     beside PNG frames)
                     [--output PATH] [--format mp4|png] [--engine ort-cpu|ort-cuda|native-cuda]
-                    [--engine-cache DIR | --cache DIR] [--attention bf16|fp8|sage]   (native-cuda self-attention: fp8 = FP8 per
-                    tensor; sage = INT8 Q·Kᵀ with smoothed K + FP8 P·V, Sage-style)
+                    [--engine-cache DIR | --cache DIR] [--attention bf16|fp8|sage|sage:QxK]   (native-cuda self-attention:
+                    fp8 = FP8 per tensor; sage = INT8 Q·Kᵀ with smoothed K + FP8 P·V, Sage-style, one INT8 scale per
+                    16 queries / 64 keys; sage:QxK another granularity, Q 16|32|64|128, K 64|128)
                     [--gpu-memory GiB]   (native-cuda: engines of earlier stages are released to stay within it)
                     [--vae-dtype fp32|bf16]   (native-cuda: the VAE in bf16; default fp32, as diffusers runs it)
                     [--vae-tiling on|off]   (decode latents larger than one VAE tile in blended tiles, as diffusers'
@@ -44,7 +45,7 @@ public static class CliUsage
 
     public const string Build = """
           build     --model DIR [--components a,b] [--cache DIR | --engine-cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]
-                    [--verify full|changed] [--attention bf16|fp8|sage] [--vae-dtype fp32|bf16] [--gpu-memory GiB] [--config FILE.yaml]
+                    [--verify full|changed] [--attention bf16|fp8|sage|sage:QxK] [--vae-dtype fp32|bf16] [--gpu-memory GiB] [--config FILE.yaml]
                     [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]] [--embed-weights]
                     Exports and builds every component (or those listed) into the engine cache. native-cuda entries
                     reference the checkpoint's weights where it stores them as the engine uses them (a load whose

@@ -25,6 +25,17 @@ public sealed record VisualGenOptions
     /// the "native-cuda" engine.</summary>
     public AttentionPrecision Attention { get; init; } = AttentionPrecision.Bf16;
 
+    /// <summary>Under <see cref="AttentionPrecision.Sage"/>: query / key tokens per INT8 scale (default 16 / 64).</summary>
+    public VisualGen.Quantization.SageScaleBlocks SageBlocks { get; init; } = VisualGen.Quantization.SageScaleBlocks.Default;
+
+    /// <summary>The --attention value these options describe.</summary>
+    internal string AttentionFlag => Attention switch
+    {
+        AttentionPrecision.Fp8 => "fp8",
+        AttentionPrecision.Sage => new Configuration.AttentionConfig { Precision = "sage", SageBlocks = SageBlocks }.Flag!,
+        _ => "bf16",
+    };
+
     /// <summary>The VAEs' precision on the native CUDA engine: "fp32" (default, as diffusers runs them) or "bf16".</summary>
     public string VaeDtype { get; init; } = "fp32";
 
@@ -50,6 +61,7 @@ public sealed record VisualGenOptions
         Engine = config.Engine ?? OrtCpu,
         EngineCacheDirectory = config.EngineCache,
         Attention = config.Attention.Precision switch { "fp8" => AttentionPrecision.Fp8, "sage" => AttentionPrecision.Sage, _ => AttentionPrecision.Bf16 },
+        SageBlocks = config.Attention.SageBlocks,
         VaeDtype = config.VaeDtype ?? "fp32",
         VaeTiling = config.VaeTiling,
         GpuMemoryBudget = config.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null,
@@ -65,6 +77,10 @@ public sealed record VisualGenOptions
             throw new ArgumentException($"unknown attention precision {(int)Attention}; use {nameof(AttentionPrecision)}.Bf16, .Fp8 or .Sage", nameof(Attention));
         if (Attention != AttentionPrecision.Bf16 && Engine != NativeCuda)
             throw new ArgumentException($"{(Attention == AttentionPrecision.Sage ? "Sage" : "FP8")} attention runs on the native CUDA engine; set {nameof(Engine)} = \"{NativeCuda}\" (it is \"{Engine}\")", nameof(Attention));
+        if (SageBlocks.Query == 0)
+            throw new ArgumentException($"{nameof(SageBlocks)} is empty; use new SageScaleBlocks(query, key) or SageScaleBlocks.Default", nameof(SageBlocks));
+        if (SageBlocks != VisualGen.Quantization.SageScaleBlocks.Default && Attention != AttentionPrecision.Sage)
+            throw new ArgumentException($"{nameof(SageBlocks)} ({SageBlocks}) applies to Sage attention; set {nameof(Attention)} = {nameof(AttentionPrecision)}.Sage (it is {Attention})", nameof(SageBlocks));
         if (VaeDtype is not ("fp32" or "bf16"))
             throw new ArgumentException($"unknown VAE dtype '{VaeDtype}'; set {nameof(VaeDtype)} to \"fp32\" or \"bf16\"", nameof(VaeDtype));
         if (VaeDtype == "bf16" && Engine != NativeCuda)

@@ -56,7 +56,7 @@ public sealed class VisualGenPipeline : IDisposable
             throw new DirectoryNotFoundException($"model folder {model} does not exist; pass a diffusers-format folder (with model_index.json), a monolithic LTX-2 .safetensors file, or use {nameof(LoadDemo)}()");
         var log = options.Log is { } write ? new Progress(write) : null;
         var engines = EngineWiring.CreateEngineProvider(EngineWiring.CacheDirectory(options.EngineCacheDirectory), options.Engine, log,
-            options.Attention switch { AttentionPrecision.Fp8 => "fp8", AttentionPrecision.Sage => "sage", _ => "bf16" }, options.GpuMemoryBudget, options.Quantization, vaeDtypeFlag: options.VaeDtype);
+            options.AttentionFlag, options.GpuMemoryBudget, options.Quantization, vaeDtypeFlag: options.VaeDtype);
         try
         {
             return new VisualGenPipeline(ModelFamilies.CreateRegistry().Create(model, engines), engines, model, options.VaeTiling);

@@ -283,13 +283,20 @@ def bench_sage(vg):
             print(f"  FP8 per-tensor path not runnable: {e}")
 
         mma, wgmma = vgn.SAGE_KERNEL_MMA, vgn.SAGE_KERNEL_WGMMA
-        configs = [(64, 64, mma), (128, 64, mma), (64, 128, mma), (128, 128, mma), (128, 128, wgmma)]
+        # (block_q, block_k, kernel, (query tokens, key tokens) per INT8 scale); the coarser scale groups trade accuracy
+        # for nothing in the main kernel (same work), so they show the granularity's effect on the cosine alone
+        default = (16, 64)
+        wgmma_groups = [(128, 128, wgmma, g) for g in (default, (32, 64), (64, 128), (128, 128))]
+        configs = [(64, 64, mma, default), (128, 64, mma, default), (64, 128, mma, default), (128, 128, mma, default)] + wgmma_groups
         if os.environ.get("VG_SAGE_BENCH") == "wgmma":  # the new kernel only (device time)
-            configs = [(128, 128, wgmma)]
-        for bq, bk, kern in configs:
+            configs = wgmma_groups
+        for bq, bk, kern, groups in configs:
             kn = "wgmma" if kern == wgmma else "mma.sync"
+            if groups != default:
+                kn += f" scales /{groups[0]}q /{groups[1]}k"
             try:
-                plan = vg.sage_plan(B, H, S, S, D, block_q=bq, block_k=bk, kernel=kern)
+                plan = vg.sage_plan(B, H, S, S, D, block_q=bq, block_k=bk, kernel=kern, q_scale_tokens=groups[0],
+                                    k_scale_tokens=groups[1])
             except vgn.VgError as e:
                 print(f"  Sage {kn} {bq}x{bk}: {e}")
                 continue
@@ -300,7 +307,7 @@ def bench_sage(vg):
             torch.cuda.synchronize()
             c = cos(out, ref)
             row(f"Sage {kn} {bq}x{bk} (pre-pass included)", ms, c, base)
-            if (bq, bk) == (64, 64) or kern == wgmma:  # phases apart
+            if groups == default and ((bq, bk) == (64, 64) or kern == wgmma):  # phases apart
                 ms_q = bench(lambda: vg.sage_run(plan, q, k, v, None, ws, phase=vgn.SAGE_PHASE_QUANTIZE), 2, 5)
                 row(f"Sage pre-pass only (workspace {ws.numel() / 2**20:.0f} MiB)", ms_q, None, None, 0)
                 ms_a = bench(lambda: vg.sage_run(plan, None, None, None, out, ws, phase=vgn.SAGE_PHASE_ATTEND), 2, 5)

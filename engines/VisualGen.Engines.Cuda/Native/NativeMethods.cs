@@ -102,6 +102,8 @@ internal static unsafe partial class NativeMethods
         public int BlockQ, BlockK;
         /// <summary>vg_sage_kernel: 0 = auto (wgmma on Hopper for head_dim 128, else mma.sync).</summary>
         public int Kernel;
+        /// <summary>Query / key tokens per INT8 scale (0 = 16 / 64).</summary>
+        public int QScaleTokens, KScaleTokens;
     }
 
     [StructLayout(LayoutKind.Sequential)]

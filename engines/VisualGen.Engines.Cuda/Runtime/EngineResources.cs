@@ -82,6 +82,8 @@ internal sealed unsafe partial class EngineResources : IDisposable
     public int SageBlockQ { get; init; }
     /// <summary>Keys per main-loop step of the Sage kernel (64 or 128; 0 = the library's default, 64).</summary>
     public int SageBlockK { get; init; }
+    /// <summary>Query / key tokens per INT8 scale of the Sage pre-pass.</summary>
+    public VisualGen.Quantization.SageScaleBlocks SageBlocks { get; init; } = VisualGen.Quantization.SageScaleBlocks.Default;
     /// <summary>One line per attention plan made: its key, the chosen kernel and the candidates' times.</summary>
     public List<string> AttentionLog { get; } = [];
     /// <summary>Tuned algorithms by GEMM signature (from the engine file, or from tuning at build).</summary>
@@ -181,7 +183,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
     /// <summary>The Sage plan of one shape (shared by every attention of that shape).</summary>
     public SageAttentionPlan SagePlan(long b, long h, long hkv, long sq, long skv, long d, float scale)
     {
-        string key = $"b{b}h{h}kv{hkv}q{sq}k{skv}d{d}s{scale}sage{SageBlockQ}x{SageBlockK}";
+        string key = $"b{b}h{h}kv{hkv}q{sq}k{skv}d{d}s{scale}sage{SageBlockQ}x{SageBlockK}scales{SageBlocks}";
         if (_sage.TryGetValue(key, out var p)) return p;
         if (DryRun)
             return _sage[key] = new SageAttentionPlan(key, null!, SageWorkspaceBytes(b, h, hkv, sq, skv, d),
@@ -190,6 +192,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
         {
             StructSize = (uint)sizeof(SageAttentionDesc), Batch = b, Heads = h, KvHeads = hkv, QLen = sq, KvLen = skv,
             HeadDim = d, Scale = scale, BlockQ = SageBlockQ, BlockK = SageBlockK,
+            QScaleTokens = SageBlocks.Query, KScaleTokens = SageBlocks.Key,
         };
         Check(vg_sage_attention_plan_create(Context.Ptr, &desc, out var ph), $"Sage attention plan {key}");
         var handle = new SageAttentionPlanHandle(ph);
@@ -197,7 +200,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
         Check(vg_sage_attention_plan_blocks(ph, out int bq, out int bk), "vg_sage_attention_plan_blocks");
         p = new SageAttentionPlan(key, handle, (long)ws, bq, bk);
         _sage[key] = p;
-        AttentionLog.Add($"{key}: Sage (INT8 Q·Kᵀ, FP8 P·V), blocks {bq}x{bk}, workspace {ws} bytes");
+        AttentionLog.Add($"{key}: Sage (INT8 Q·Kᵀ, FP8 P·V), blocks {bq}x{bk}, one INT8 scale per {SageBlocks.Query} queries / {SageBlocks.Key} keys, workspace {ws} bytes");
         return p;
     }
 

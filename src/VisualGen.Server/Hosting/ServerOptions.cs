@@ -80,7 +80,7 @@ public sealed record ServerOptions
     public const string ApiKeysVariable = "VISUALGEN_API_KEYS";
 
     public const string Usage =
-        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8|sage] [--vae-dtype fp32|bf16] [--vae-tiling on|off]\n" +
+        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8|sage|sage:QxK] [--vae-dtype fp32|bf16] [--vae-tiling on|off]\n" +
         "                        [--gpu-memory GiB] [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]\n" +
         "                        [--config FILE.yaml]   (engine, engine_cache, gpu_memory, vae_dtype, vae_tiling, attention_config, quant_config; flags win)\n" +
         "                        [--port N | --urls URLS] [--public-url URL] [--data DIR] [--store postgres://USER:PASSWORD@HOST:PORT/DB] [--outputs DIR] [--lease AGE]\n" +
@@ -171,7 +171,7 @@ public sealed record ServerOptions
                 TeaCache = c.TeaCache,
                 CacheDit = c.CacheDit,
                 EngineCacheDir = o.EngineCacheDir ?? c.EngineCache,
-                Attention = o.Attention ?? c.Attention.Precision,
+                Attention = o.Attention ?? c.Attention.Flag,
                 VaeDtype = o.VaeDtype ?? c.VaeDtype,
                 VaeTiling = o.VaeTiling ?? c.VaeTiling,
                 GpuMemory = o.GpuMemory ?? (c.GpuMemoryGib is double g ? g.ToString(CultureInfo.InvariantCulture) : null),

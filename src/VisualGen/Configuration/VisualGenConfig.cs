@@ -144,7 +144,7 @@ public sealed record VisualGenConfig
         if (Attention.Precision == "fp8")
             b.AppendLine("  quant_attention_config: {qk_dtype: fp8, v_dtype: fp8, q_block_size: 0, k_block_size: 0, v_block_size: 0}");
         else if (Attention.Precision == "sage")
-            b.AppendLine("  quant_attention_config: {qk_dtype: int8, v_dtype: fp8, q_block_size: 16, k_block_size: 64, v_block_size: 0}");
+            b.AppendLine($"  quant_attention_config: {{qk_dtype: int8, v_dtype: fp8, q_block_size: {Attention.SageBlocks.Query}, k_block_size: {Attention.SageBlocks.Key}, v_block_size: 0}}");
         b.AppendLine($"parallel_config: {{cfg_size: {Parallel.CfgSize}, ulysses_size: {Parallel.UlyssesSize}}}");
         if (TeaCache is { } t)
             b.AppendLine($"cache_config: {{cache_backend: teacache, teacache_thresh: {t.Threshold.ToString(CultureInfo.InvariantCulture)}" +
@@ -161,18 +161,31 @@ public sealed record VisualGenConfig
 /// <summary><c>attention_config</c>: <c>backend</c> (default: the engine's fused kernel) and an optional
 /// <c>quant_attention_config</c> recipe. The native engine runs two: FP8 Q/K/V with one scale per tensor (qk_dtype fp8,
 /// v_dtype fp8, all block sizes 0; cuDNN's FP8 attention) and Sage-style (qk_dtype int8, v_dtype fp8: INT8 Q and smoothed
-/// K with one scale per 16 query / 64 key tokens, FP8 V with one scale per channel; q_block_size 16 or 0, k_block_size 64
-/// or 0, v_block_size 0).</summary>
+/// K with one scale per q_block_size query / k_block_size key tokens — 16, 32, 64 or 128 / 64 or 128, 0 for the default
+/// 16 / 64 — and FP8 V with one scale per channel, v_block_size 0).</summary>
 public sealed record AttentionConfig
 {
     /// <summary>"bf16", "fp8" or "sage": the precision the engines take (<c>--attention</c>); null: the default (bf16).</summary>
     public string? Precision { get; init; }
+    /// <summary>Under "sage": tokens per INT8 scale of Q and of K.</summary>
+    public SageScaleBlocks SageBlocks { get; init; } = SageScaleBlocks.Default;
+
+    /// <summary>The <c>--attention</c> value this describes: bf16, fp8, sage, or sage:QxK for other Sage scale blocks;
+    /// null: the default (bf16).</summary>
+    public string? Flag => Precision == "sage" && SageBlocks != SageScaleBlocks.Default ? $"sage:{SageBlocks}" : Precision;
+
+    /// <summary>The configuration an <c>--attention</c> value describes (<see cref="Flag"/>'s inverse); a malformed
+    /// sage:QxK throws <see cref="ArgumentException"/> saying why. Precision names are checked where engines are made.</summary>
+    public static AttentionConfig FromFlag(string flag) => flag.StartsWith("sage:", StringComparison.Ordinal)
+        ? new AttentionConfig { Precision = "sage", SageBlocks = SageScaleBlocks.Parse(flag["sage:".Length..]) }
+        : new AttentionConfig { Precision = flag };
 
     internal static AttentionConfig Read(ConfigSection? s)
     {
         if (s is null) return new AttentionConfig();
         s.String("backend", "default");
         string? precision = null;
+        var blocks = SageScaleBlocks.Default;
         if (s.Section("quant_attention_config") is { } q)
         {
             string qk = q.String("qk_dtype", "bf16", "int8", "fp8", "mxfp8", "nvfp4") ?? "bf16";
@@ -181,16 +194,20 @@ public sealed record AttentionConfig
             q.RejectUnknown();
             if ((qk, v, qb, kb, vb) == ("fp8", "fp8", 0, 0, 0))
                 precision = "fp8";
-            else if (qk == "int8" && v == "fp8" && qb is 0 or 16 && kb is 0 or 64 && vb == 0)
+            else if (qk == "int8" && v == "fp8" && vb == 0 && (qb is 0 || SageScaleBlocks.QueryChoices.Contains(qb)) &&
+                     (kb is 0 || SageScaleBlocks.KeyChoices.Contains(kb)))
+            {
                 precision = "sage";
+                blocks = new SageScaleBlocks(qb is 0 ? blocks.Query : qb, kb is 0 ? blocks.Key : kb);
+            }
             else
                 throw s.Error("quant_attention_config",
                     $"the recipe qk_dtype {qk}, v_dtype {v}, blocks ({qb}, {kb}, {vb}) is not implemented; the native engine runs qk_dtype fp8, v_dtype fp8 with one scale per tensor (block sizes 0), " +
-                    "or Sage-style qk_dtype int8 (q_block_size 16, k_block_size 64, or 0 for those), v_dtype fp8 per channel (v_block_size 0)");
+                    $"or Sage-style qk_dtype int8 (q_block_size {string.Join(", ", SageScaleBlocks.QueryChoices)}; k_block_size {string.Join(", ", SageScaleBlocks.KeyChoices)}; 0 for 16 and 64), v_dtype fp8 per channel (v_block_size 0)");
         }
         s.Refuse("sparse_attention_config", "sparse attention is not implemented");
         s.RejectUnknown();
-        return new AttentionConfig { Precision = precision };
+        return new AttentionConfig { Precision = precision, SageBlocks = blocks };
     }
 }
 

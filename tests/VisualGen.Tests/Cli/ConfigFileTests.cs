@@ -62,6 +62,23 @@ public sealed class ConfigFileTests
     }
 
     [Theory]
+    [InlineData("q_block_size: 32, k_block_size: 128", 32, 128, "sage:32x128")]
+    [InlineData("q_block_size: 128", 128, 64, "sage:128x64")]
+    [InlineData("k_block_size: 128", 16, 128, "sage:16x128")]
+    public void Sage_block_sizes_set_the_scale_groups(string sizes, int query, int key, string flag)
+    {
+        var c = VisualGenConfig.Parse($"engine: native-cuda\nattention_config:\n  quant_attention_config: {{qk_dtype: int8, v_dtype: fp8, {sizes}}}\n", "a.yaml");
+        Assert.Equal("sage", c.Attention.Precision);
+        Assert.Equal(new VisualGen.Quantization.SageScaleBlocks(query, key), c.Attention.SageBlocks);
+        Assert.Equal(flag, c.Attention.Flag);
+        Assert.Equal(c.Attention, AttentionConfig.FromFlag(flag));
+        var options = VisualGenOptions.FromConfig(c);
+        Assert.Equal((AttentionPrecision.Sage, query, key), (options.Attention, options.SageBlocks.Query, options.SageBlocks.Key));
+        Assert.Contains($"q_block_size: {query}, k_block_size: {key}, v_block_size: 0}}", c.ToYaml());
+        Assert.Equal(c, VisualGenConfig.Parse(c.ToYaml(), "printed"));
+    }
+
+    [Theory]
     [InlineData("attention_config:\n  backnd: default\n", "a.yaml: attention_config.backnd: unknown key (known here: backend, quant_attention_config, sparse_attention_config)")]
     [InlineData("engine: native-cuda\nquant_attention: fp8\n", "quant_attention: unknown key")]
     [InlineData("cache_config:\n  cache_backend: magcache\n", "cache_config.cache_backend: 'magcache' is not one of teacache, cache_dit")]
@@ -75,10 +92,12 @@ public sealed class ConfigFileTests
         "the recipe qk_dtype int8, v_dtype fp8, blocks (1, 4, 1) is not implemented")]
     [InlineData("attention_config:\n  quant_attention_config: {qk_dtype: fp8}\n", "runs on the native CUDA engine; set engine: native-cuda")]
     [InlineData("attention_config:\n  quant_attention_config: {qk_dtype: int8, v_dtype: fp8}\n", "(Sage INT8/FP8 attention) runs on the native CUDA engine; set engine: native-cuda")]
-    [InlineData("engine: native-cuda\nattention_config:\n  quant_attention_config: {qk_dtype: int8, v_dtype: fp8, k_block_size: 128}\n",
-        "the recipe qk_dtype int8, v_dtype fp8, blocks (0, 128, 0) is not implemented")]
+    [InlineData("engine: native-cuda\nattention_config:\n  quant_attention_config: {qk_dtype: int8, v_dtype: fp8, k_block_size: 32}\n",
+        "the recipe qk_dtype int8, v_dtype fp8, blocks (0, 32, 0) is not implemented")]
+    [InlineData("engine: native-cuda\nattention_config:\n  quant_attention_config: {qk_dtype: int8, v_dtype: fp8, q_block_size: 48}\n",
+        "the recipe qk_dtype int8, v_dtype fp8, blocks (48, 0, 0) is not implemented")]
     [InlineData("engine: native-cuda\nattention_config:\n  quant_attention_config: {qk_dtype: int8, v_dtype: fp8, v_block_size: 64}\n",
-        "or Sage-style qk_dtype int8 (q_block_size 16, k_block_size 64, or 0 for those), v_dtype fp8 per channel (v_block_size 0)")]
+        "or Sage-style qk_dtype int8 (q_block_size 16, 32, 64, 128; k_block_size 64, 128; 0 for 16 and 64), v_dtype fp8 per channel (v_block_size 0)")]
     [InlineData("vae_dtype: bf16\n", "vae_dtype: bf16 runs on the native CUDA engine; set engine: native-cuda (it is ort-cpu, the default)")]
     [InlineData("engine: native-cuda\nvae_dtype: fp16\n", "vae_dtype: 'fp16' is not one of fp32, bf16")]
     [InlineData("engine: tpu\n", "engine: 'tpu' is not one of ort-cpu, ort-cuda, native-cuda")]
@@ -107,6 +126,13 @@ public sealed class ConfigFileTests
         var plain = CliRun.Of(["info", "--model", Fixtures.Checkpoint("wan21_t2v"), "--config", config, "--engine", "ort-cpu", "--attention", "bf16"]);
         Assert.Contains("  engine: ort-cpu", plain.Out);
         Assert.DoesNotContain("quant_attention_config", plain.Out);
+
+        var sage = CliRun.Of(["info", "--model", Fixtures.Checkpoint("wan21_t2v"), "--config", config, "--attention", "sage:64x128"]);
+        Assert.Equal(ExitCode.Success, sage.Rc);
+        Assert.Contains("quant_attention_config: {qk_dtype: int8, v_dtype: fp8, q_block_size: 64, k_block_size: 128, v_block_size: 0}", sage.Out);
+        var bad = CliRun.Of(["info", "--model", Fixtures.Checkpoint("wan21_t2v"), "--config", config, "--attention", "sage:64x32"]);
+        Assert.Equal(ExitCode.Usage, bad.Rc);
+        Assert.Contains("--attention sage:64x32: Sage attention's key block size (tokens per K scale) must be one of 64, 128; got 32", bad.Err);
     }
 
     [ConformanceFact]

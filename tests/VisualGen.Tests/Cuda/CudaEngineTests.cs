@@ -349,7 +349,8 @@ public class CudaPlannerTests
     [InlineData("fp8", null, "--attention fp8 runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cpu)")]
     [InlineData("sage", "ort-cuda", "--attention sage runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cuda)")]
     [InlineData("sage", null, "--attention sage runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cpu)")]
-    [InlineData("int8", "native-cuda", "unknown attention precision 'int8'; available: bf16, fp8, sage")]
+    [InlineData("int8", "native-cuda", "unknown attention precision 'int8'; available: bf16, fp8, sage, sage:QxK")]
+    [InlineData("sage:32x128", "ort-cpu", "--attention sage:32x128 runs on the native CUDA engine; add --engine native-cuda (the engine is ort-cpu)")]
     public void Attention_flag_is_checked(string flag, string? engine, string message)
     {
         var e = Assert.Throws<VisualGen.Exporter.Commands.UsageException>(() => VisualGen.Exporter.Commands.Runtime.Attention(flag, engine));
@@ -357,5 +358,22 @@ public class CudaPlannerTests
         Assert.Equal(AttentionPrecision.Fp8, VisualGen.Exporter.Commands.Runtime.Attention("fp8", "native-cuda"));
         Assert.Equal(AttentionPrecision.Sage, VisualGen.Exporter.Commands.Runtime.Attention("sage", "native-cuda"));
         Assert.Equal(AttentionPrecision.Bf16, VisualGen.Exporter.Commands.Runtime.Attention(null, "native-cuda"));
+        Assert.Equal(AttentionPrecision.Sage, VisualGen.Exporter.Commands.Runtime.Attention("sage:32x128", "native-cuda"));
+    }
+
+    [Fact]
+    public void Sage_scale_blocks_reach_the_cuda_backends_and_bad_ones_are_refused()
+    {
+        using var provider = VisualGen.Exporter.Commands.Runtime.CreateEngineProvider(Path.GetTempPath(), "native-cuda", null, "sage:32x128");
+        var backend = Assert.IsType<VisualGen.Engines.Cuda.CudaBackend>(provider.ClassBackends["WanTransformer3DModel"]);
+        Assert.Equal((AttentionPrecision.Sage, 32, 128), (backend.Attention, backend.SageBlocks.Query, backend.SageBlocks.Key));
+        Assert.Equal(VisualGen.Quantization.SageScaleBlocks.Default,
+            VisualGen.Exporter.Commands.Runtime.SageBlocks("sage"));
+        foreach (var (flag, message) in new[]
+        {
+            ("sage:24x64", "--attention sage:24x64: Sage attention's query block size (tokens per Q scale) must be one of 16, 32, 64, 128; got 24"),
+            ("sage:16", "--attention sage:16: Sage scale blocks are written QxK (query tokens x key tokens per INT8 scale, e.g. 16x64); got '16'"),
+        })
+            Assert.StartsWith(message, Assert.Throws<VisualGen.Exporter.Commands.UsageException>(() => VisualGen.Exporter.Commands.Runtime.SageBlocks(flag)).Message);
     }
 }

@@ -65,6 +65,12 @@ public sealed class VisualGenPipelineTests : IDisposable
             Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { Attention = (AttentionPrecision)7 })).Message);
         Assert.Contains("GpuMemoryBudget",
             Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { GpuMemoryBudget = 0 })).Message);
+        // Sage scale blocks without Sage attention would change nothing: refused, not ignored; an empty one is refused too
+        Assert.Contains("SageBlocks (32x128) applies to Sage attention; set Attention = AttentionPrecision.Sage (it is Bf16)",
+            Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { SageBlocks = new(32, 128) })).Message);
+        Assert.Contains("SageBlocks is empty",
+            Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { SageBlocks = default })).Message);
+        Assert.Contains("must be one of 64, 128; got 96", Assert.Throws<ArgumentException>(() => new VisualGen.Quantization.SageScaleBlocks(16, 96)).Message);
         // a GPU memory budget on the CPU engine bounds nothing: refused, not ignored
         Assert.Contains("the ort-cpu engine holds none",
             Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { Engine = "ort-cpu", GpuMemoryBudget = 1L << 30 })).Message);
