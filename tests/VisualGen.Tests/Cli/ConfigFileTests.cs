@@ -75,7 +75,7 @@ public sealed class ConfigFileTests
         var options = VisualGenOptions.FromConfig(c);
         Assert.Equal((AttentionPrecision.Sage, query, key), (options.Attention, options.SageBlocks.Query, options.SageBlocks.Key));
         Assert.Contains($"q_block_size: {query}, k_block_size: {key}, v_block_size: 0}}", c.ToYaml());
-        Assert.Equal(c, VisualGenConfig.Parse(c.ToYaml(), "printed"));
+        Assert.Equal(c.Attention, VisualGenConfig.Parse(c.ToYaml(), "printed").Attention);
     }
 
     [Theory]
