@@ -12,7 +12,7 @@ using VisualGen.Tensors;
 /// quantized linears and quantized attention (issue 13's ≤ 576 ms target), on the io/inputs_480.safetensors of
 /// tools/bench/wan_peer.py make. VARIANTS is a comma list of LINEARS/ATTENTION (linears: bf16 | fp8 | fp8_block |
 /// nvfp4, quantized dynamically from the bf16 checkpoint at build, fp8+promoted for per-tensor FP8 without the fast
-/// accumulation; attention: an <see cref="AttentionPrecision"/>, or sage+cross),
+/// accumulation; attention: an <see cref="AttentionPrecision"/>, sage:QxK (Sage scale blocks) or sage+cross),
 /// default "bf16/bf16,bf16/fp8,fp8/bf16,fp8/fp8,nvfp4/bf16". Each variant: its own engine-cache entry (the
 /// quantization is part of the key), the CUDA-graph forward time (median of 3 rounds of 3 after a warm-up), its
 /// kernel classes, GPU weight memory, and the output's cosine and relative L2 error against the first (bf16)
@@ -34,11 +34,20 @@ static class WanQuant
         foreach (string variant in variants.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = variant.Split('/');
-            // "sage+cross": Sage attention for the cross-attention too (CudaBackend.SageCrossAttention)
+            // "sage+cross": Sage attention for the cross-attention too (CudaBackend.SageCrossAttention); "sage:QxK": Sage
+            // with Q query / K key tokens per INT8 scale
             bool cross = parts.Length == 2 && parts[1].Equals("sage+cross", StringComparison.OrdinalIgnoreCase);
-            if (parts.Length != 2 || !Enum.TryParse<AttentionPrecision>(cross ? "sage" : parts[1], true, out var attention))
+            var sageBlocks = SageScaleBlocks.Default;
+            string attentionName = cross ? "sage" : parts.Length == 2 ? parts[1] : "";
+            if (attentionName.StartsWith("sage:", StringComparison.OrdinalIgnoreCase))
             {
-                Console.Error.WriteLine($"wan-quant: variant '{variant}' is not LINEARS/ATTENTION (attention one of {string.Join(", ", Enum.GetNames<AttentionPrecision>())}, or sage+cross)");
+                try { sageBlocks = SageScaleBlocks.Parse(attentionName["sage:".Length..]); }
+                catch (ArgumentException e) { Console.Error.WriteLine($"wan-quant: variant '{variant}': {e.Message}"); return 2; }
+                attentionName = "sage";
+            }
+            if (parts.Length != 2 || !Enum.TryParse<AttentionPrecision>(attentionName, true, out var attention))
+            {
+                Console.Error.WriteLine($"wan-quant: variant '{variant}' is not LINEARS/ATTENTION (attention one of {string.Join(", ", Enum.GetNames<AttentionPrecision>())}, sage:QxK or sage+cross)");
                 return 2;
             }
             // "fp8+promoted": per-tensor FP8 linears promoting partial sums to fp32 (CudaBackend.Fp8FastAccumulation off)
@@ -48,7 +57,7 @@ static class WanQuant
             try
             {
                 var clock = Stopwatch.StartNew();
-                using var provider = new EngineProvider(new EngineCache(cacheDir), new CudaBackend { Attention = attention, SageCrossAttention = cross, Fp8FastAccumulation = !promoted }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
+                using var provider = new EngineProvider(new EngineCache(cacheDir), new CudaBackend { Attention = attention, SageCrossAttention = cross, SageBlocks = sageBlocks, Fp8FastAccumulation = !promoted }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
                 {
                     Precision = "bf16",
                     Profiles = inputs.ToDictionary(kv => kv.Key, kv => new ShapeProfile(kv.Value.Shape, kv.Value.Shape, kv.Value.Shape)),
