@@ -7,12 +7,11 @@
 //     warpgroup 0, the producer: one thread issues TMA copies of the Q tile (once) and of each key block's K and Vᵀ
 //       tiles (128 x 128 bytes each, swizzled by the copy engine into the 128-byte pattern wgmma reads) into a ring of
 //       kStages stages; it gives its registers away (setmaxnreg 24);
-//     warpgroups 1 and 2, the consumers: 64 query rows each (setmaxnreg 240), per key block j (S_j already issued):
+//     warpgroups 1 and 2, the consumers: 64 query rows each (setmaxnreg 240), per key block j:
+//       S_j = Q · K_jᵀ         wgmma m64n128k32 s8·s8 -> s32, both operands from shared memory      (issued)
 //       O  += P_{j-1} · V_{j-1} wgmma m64n128k32 e4m3·e4m3 -> f32, P from registers                  (issued)
 //       wait for S_j; online softmax of S_j (exp2, fp32) while the P·V product runs on the tensor core;
-//       S_{j+1} = Q · K_{j+1}ᵀ  wgmma m64n128k32 s8·s8 -> s32, both operands from shared memory      (issued)
-//       wait for O; O *= 2^(m_old − m_new); P_j = e4m3(448 · 2^(S_j − m_new)) packed in registers
-//       (so S_{j+1} runs under the rescaling and packing instead of after them).
+//       wait for O; O *= 2^(m_old − m_new); P_j = e4m3(448 · 2^(S_j − m_new)) packed in registers.
 //     Full/empty mbarriers hand stages between the producer and the consumers.
 //
 // Dequantizing S costs one integer add per score: an int32 s with |s| < 2^22 (here |s| <= 127 · 127 · 128) plus the
@@ -35,6 +34,8 @@
 // made it slower (16.4-17.3 ms); Nsight Compute shows why: the MUFU pipe is not the limit, the schedulers issue in 47%
 // of cycles (two consumer warps each, 'stall wait' on dependent instructions first), the tensor pipe is 44% active.
 // Kept from that round: four partial row sums and the key scales loaded before the waits (15.66 vs 15.88 ms).
+// Stop 27: issuing S_{j+1} right after the softmax of S_j (under O's rescale and P_j's packing) made ptxas serialize the
+// wgmmas (C7514: accumulator registers read between a wgmma's start and end): 20.1 ms.
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
@@ -359,14 +360,6 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         else softmax_block<true>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
     };
 
-    // S_{j+1} = Q·K_{j+1}ᵀ is issued as soon as the softmax of S_j has read s, so it runs under the wait for
-    // P_{j-1}·V_{j-1}, O's rescaling and P_j's packing; P_j·V_j then runs under the softmax of S_{j+1}.
-    auto issue_next_qk = [&](int j) {  // S_j, if there is a block j
-        if (j < nk) {
-            bar_wait(k_full(j % kStages), (j / kStages) & 1);
-            issue_qk(j % kStages);
-        }
-    };
     bar_wait(q_full, 0);
     // block 0: S, softmax, P
     bar_wait(k_full(0), 0);
@@ -375,26 +368,21 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     own(s);
     release(k_empty(0));
     softmax(0, make_float2(k_scales[0], k_scales[1]));
-    issue_next_qk(1);
     pack_p(pf, pa);
-    // blocks 1 .. nk-1 (S_j in flight on entry): P_{j-1}·V_{j-1} issued, S_j awaited, its softmax under the P·V
-    // product, S_{j+1} issued, the P·V product awaited, O rescaled, P_j packed
+    // blocks 1 .. nk-1: S_j and P_{j-1}·V_{j-1} in flight together; softmax of S_j overlaps the P·V product
     for (int j = 1; j < nk; ++j) {
         const int st = j % kStages, pst = (j - 1) % kStages;
         // the block's two key scales, loaded before the waits so their latency hides behind them
         const float2 ks = *reinterpret_cast<const float2*>(k_scales + 2 * j);
+        bar_wait(k_full(st), (j / kStages) & 1);
+        issue_qk(st);
         bar_wait(v_full(pst), ((j - 1) / kStages) & 1);
         issue_pv(pst);
-        wgmma_wait<1>();  // S_j (committed before the P·V product)
+        wgmma_wait<1>();
         own(s);
         release(k_empty(st));
         softmax(j, ks);
-        if (j + 1 < nk) {
-            issue_next_qk(j + 1);
-            wgmma_wait<1>();  // the P·V product (committed before S_{j+1})
-        } else {
-            wgmma_wait<0>();
-        }
+        wgmma_wait<0>();
         own(o);
         own(pa);
         release(v_empty(pst));
