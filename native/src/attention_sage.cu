@@ -32,6 +32,7 @@
 #include <cuda_fp8.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <string>
 
@@ -693,9 +694,10 @@ VG_API vg_status vg_sage_attention_plan_create(vg_context ctx, const vg_sage_att
                            " has no Sage kernel (64 and 128 are compiled; use the cuDNN attention for others)");
     if (d.kernel != VG_SAGE_KERNEL_AUTO && d.kernel != VG_SAGE_KERNEL_MMA && d.kernel != VG_SAGE_KERNEL_WGMMA)
         return bad("kernel " + std::to_string(d.kernel) + " is not a vg_sage_kernel");
-    if ((d.block_q != 0 && d.block_q != 64 && d.block_q != 128) || (d.block_k != 0 && d.block_k != 64 && d.block_k != 128))
-        return bad("block_q and block_k must be 64 or 128 (0 = default), got " + std::to_string(d.block_q) + " and " +
-                   std::to_string(d.block_k));
+    if ((d.block_q != 0 && d.block_q != 64 && d.block_q != 128) ||
+        (d.block_k != 0 && d.block_k != 64 && d.block_k != 128 && d.block_k != 192))
+        return bad("block_q must be 64 or 128 and block_k 64, 128 or 192 (wgmma only) (0 = default), got " +
+                   std::to_string(d.block_q) + " and " + std::to_string(d.block_k));
     if (d.q_scale_tokens == 0) d.q_scale_tokens = kQGroup;
     if (d.k_scale_tokens == 0) d.k_scale_tokens = kKGroup;
     if (d.q_scale_tokens != 16 && d.q_scale_tokens != 32 && d.q_scale_tokens != 64 && d.q_scale_tokens != 128)
@@ -721,25 +723,35 @@ VG_API vg_status vg_sage_attention_plan_create(vg_context ctx, const vg_sage_att
     VG_TRY(vg::cuda_check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev),
                           "vg_sage_attention_plan_create: cudaDeviceGetAttribute"));
     if (major < 9) return unsupported("Sage attention is built for compute capability 9.0 (Hopper) or newer");
-    // The wgmma kernel runs one shape of blocks (128 x 128, head_dim 128) and indexes tiles with 32-bit coordinates.
+    // The wgmma kernel runs 128 queries per CTA with head_dim 128, key blocks of 192 (default) or 128, and indexes tiles
+    // with 32-bit coordinates.
     const int64_t w = vg::sage::kWgmmaBlock;
-    const bool wgmma_shape = d.head_dim == w && d.scale > 0.0f && (d.block_q == 0 || d.block_q == w) && (d.block_k == 0 || d.block_k == w) &&
+    const int64_t wgmma_keys = [] {
+        const char* e = std::getenv("VG_SAGE_WGMMA_KEYS");  // experiment: the default key block
+        return e && std::string(e) == "128" ? int64_t(128) : int64_t(vg::sage::kWgmmaKeys);
+    }();
+    const bool wgmma_shape = d.head_dim == w && d.scale > 0.0f && (d.block_q == 0 || d.block_q == w) &&
+                             (d.block_k == 0 || d.block_k == 128 || d.block_k == 192) &&
                              d.batch * d.heads * round_up(d.q_len, kPad) < (int64_t(1) << 31) &&
                              d.batch * d.kv_heads * round_up(d.kv_len, kPad) < (int64_t(1) << 31);
     std::string why;
     const bool wgmma_here = vg::sage::wgmma_available(dev, &why);
     if (d.kernel == VG_SAGE_KERNEL_WGMMA) {
         if (!wgmma_shape)
-            return unsupported("the wgmma kernel runs head_dim 128 with 128 x 128 blocks (block_q, block_k 0 or 128) and a "
-                               "positive scale; got head_dim " + std::to_string(d.head_dim) + ", blocks " +
+            return unsupported("the wgmma kernel runs head_dim 128 with block_q 128 and block_k 192 or 128 (0 for those) "
+                               "and a positive scale; got head_dim " + std::to_string(d.head_dim) + ", blocks " +
                                std::to_string(d.block_q) + " x " + std::to_string(d.block_k));
         if (!wgmma_here) return unsupported(why);
     }
     if (d.kernel == VG_SAGE_KERNEL_AUTO) d.kernel = wgmma_shape && wgmma_here ? VG_SAGE_KERNEL_WGMMA : VG_SAGE_KERNEL_MMA;
     if (d.kernel == VG_SAGE_KERNEL_WGMMA) {
-        d.block_q = d.block_k = static_cast<int32_t>(w);
+        d.block_q = static_cast<int32_t>(w);
+        if (d.block_k == 0) d.block_k = static_cast<int32_t>(wgmma_keys);
         VG_TRY(vg::sage::wgmma_prepare());
     } else {
+        if (d.block_k == 192)
+            return unsupported("block_k 192 runs on the wgmma kernel only (Hopper, head_dim 128, block_q 128); the mma.sync "
+                               "kernel takes 64 or 128" + (wgmma_here ? std::string() : "; here: " + why));
         if (d.block_q == 0) d.block_q = 64;  // 4 warps: at ~170 registers, three CTAs (12 warps) fit an SM
         if (d.block_k == 0) d.block_k = 64;
         const int smem = attend_smem_for(d.head_dim, d.block_k);
@@ -836,6 +848,7 @@ VG_API vg_status vg_sage_attention_run(vg_sage_attention_plan plan, const vg_sag
         a.skv = d.kv_len;
         a.sq_pad = l.sq_pad;
         a.skv_pad = l.skv_pad;
+        a.block_k = d.block_k;
         if (d.kernel == VG_SAGE_KERNEL_WGMMA) {
             VG_TRY(vg::sage::wgmma_attend(a, s));
         } else {

@@ -3,13 +3,14 @@
 // asynchronous tensor-core path that mma.sync cannot reach. The structure is FlashAttention-3's (Shah et al.,
 // "FlashAttention-3: Fast and Accurate Attention with Asynchrony and Low-precision", 2024), reimplemented here:
 //
-//   one CTA = 128 queries of one (b, h), three warpgroups:
-//     warpgroup 0, the producer: one thread issues TMA copies of the Q tile (once) and of each key block's K and Vᵀ
-//       tiles (128 x 128 bytes each, swizzled by the copy engine into the 128-byte pattern wgmma reads) into a ring of
-//       kStages stages; it gives its registers away (setmaxnreg 24);
+//   one CTA = 128 queries of one (b, h), key blocks of N = 192 (default) or 128 keys, three warpgroups:
+//     warpgroup 0, the producer: one thread issues TMA copies of the Q tile (once, 128 x 128 bytes) and of each key
+//       block's K tile (N rows of 128 bytes) and Vᵀ tile (128 rows of N keys: 128 keys in the 128-byte swizzle, the
+//       other 64 of a 192-key block in the 64-byte swizzle, the copy engine swizzling them into the patterns wgmma
+//       reads) into a ring of kStages stages; it gives its registers away (setmaxnreg 24);
 //     warpgroups 1 and 2, the consumers: 64 query rows each (setmaxnreg 240), per key block j:
-//       S_j = Q · K_jᵀ         wgmma m64n128k32 s8·s8 -> s32, both operands from shared memory      (issued)
-//       O  += P_{j-1} · V_{j-1} wgmma m64n128k32 e4m3·e4m3 -> f32, P from registers                  (issued)
+//       S_j = Q · K_jᵀ         wgmma m64nNk32 s8·s8 -> s32, both operands from shared memory        (issued)
+//       O  += P_{j-1} · V_{j-1} wgmma m64n128k32 e4m3·e4m3 -> f32 x N/32, P from registers           (issued)
 //       wait for S_j; online softmax of S_j (exp2, fp32) while the P·V product runs on the tensor core;
 //       wait for O; O *= 2^(m_old − m_new); P_j = e4m3(448 · 2^(S_j − m_new)) packed in registers.
 //     Full/empty mbarriers hand stages between the producer and the consumers.
@@ -40,6 +41,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "internal.h"
@@ -64,16 +66,28 @@ namespace vg::sage {
 namespace {
 
 #if VG_SAGE_WGMMA_HOST
-constexpr int kBlock = kWgmmaBlock;   // queries per CTA, keys per step, and head_dim: 128 each
-constexpr int kTile = kBlock * kBlock; // bytes of one Q, K or Vᵀ tile (8-bit elements)
+constexpr int kBlock = kWgmmaBlock;   // queries per CTA and head_dim: 128 each
+constexpr int kQTile = kBlock * kBlock; // bytes of the Q tile (8-bit elements)
 constexpr int kStages = 2;             // K and Vᵀ stages in the ring (three measured no faster)
 constexpr int kThreads = 384;          // producer warpgroup + two consumer warpgroups
-constexpr int kSmemBytes = kTile * (1 + 2 * kStages) + 8 * (1 + 4 * kStages) + 1024;  // + alignment slack
+
+// A key block of N keys (128 or 192): its K tile (N rows of 128 bytes) and its Vᵀ tile (128 rows of N keys: the first
+// 128 keys in the 128-byte swizzle, the other N − 128 in the 64-byte swizzle: a swizzled row holds at most 128 bytes).
+template <int N>
+struct Keys {
+    static_assert(N == 128 || N == 192, "key blocks of 128 or 192");
+    static constexpr int kTileK = N * kBlock, kTileV = kBlock * N, kTail = N - 128;
+    static constexpr int kTiles = N / 8;      // 8-key accumulator tiles of S per thread row pair
+    static constexpr int kGroups = N / 64;    // key scales per block (kKGroup keys each)
+    static constexpr int kSteps = N / 32;     // k32 steps of P·V
+    static constexpr int kSmem = kQTile + kStages * (kTileK + kTileV) + 8 * (1 + 4 * kStages) + 1024;  // + alignment slack
+};
 
 struct Params {
     CUtensorMap q_map;  // q8 as [B·H·Sq_pad rows][128 bytes]
-    CUtensorMap k_map;  // k8 as [B·Hkv·Skv_pad rows][128 bytes]
-    CUtensorMap v_map;  // vt8 as [B·Hkv·128 rows][Skv_pad bytes]
+    CUtensorMap k_map;  // k8 as [B·Hkv·Skv_pad rows][128 bytes], boxes of N rows
+    CUtensorMap v_map;  // vt8 as [B·Hkv·128 rows][Skv_pad bytes], boxes of 128 keys
+    CUtensorMap v_tail_map;  // the same, boxes of N − 128 keys in the 64-byte swizzle (N = 192)
     const float* qscale;
     const float* kscale;
     const float* vscale;
@@ -125,6 +139,11 @@ __device__ __forceinline__ uint64_t tile_desc(uint32_t addr) {
     return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(1) << 16) |
            (static_cast<uint64_t>(1024 >> 4) << 32) | (static_cast<uint64_t>(1) << 62);
 }
+// The same for a tile of 64-byte rows in the 64-byte swizzle (8-row groups 512 bytes apart, the tile 512-byte aligned).
+__device__ __forceinline__ uint64_t tile_desc64(uint32_t addr) {
+    return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(1) << 16) |
+           (static_cast<uint64_t>(512 >> 4) << 32) | (static_cast<uint64_t>(2) << 62);
+}
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 template <int N>
@@ -142,9 +161,10 @@ __device__ __forceinline__ void own(float (&r)[N]) {
 #pragma unroll
     for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
 }
-__device__ __forceinline__ void own(uint32_t (&r)[4][4]) {
+template <int N>
+__device__ __forceinline__ void own(uint32_t (&r)[N][4]) {
 #pragma unroll
-    for (int i = 0; i < 4; ++i)
+    for (int i = 0; i < N; ++i)
 #pragma unroll
         for (int j = 0; j < 4; ++j) asm volatile("" : "+r"(r[i][j])::"memory");
 }
@@ -163,6 +183,27 @@ __device__ __forceinline__ void wgmma_qk(int (&d)[64], uint64_t desc_q, uint64_t
           "+r"(d[40]), "+r"(d[41]), "+r"(d[42]), "+r"(d[43]), "+r"(d[44]), "+r"(d[45]), "+r"(d[46]), "+r"(d[47]),
           "+r"(d[48]), "+r"(d[49]), "+r"(d[50]), "+r"(d[51]), "+r"(d[52]), "+r"(d[53]), "+r"(d[54]), "+r"(d[55]),
           "+r"(d[56]), "+r"(d[57]), "+r"(d[58]), "+r"(d[59]), "+r"(d[60]), "+r"(d[61]), "+r"(d[62]), "+r"(d[63])
+        : "l"(desc_q), "l"(desc_k), "r"(accumulate));
+}
+
+// S (+)= Q · Kᵀ for one k32 step with 192-key blocks: 64 query rows x 192 keys.
+__device__ __forceinline__ void wgmma_qk(int (&d)[96], uint64_t desc_q, uint64_t desc_k, int accumulate) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %98, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n192k32.s32.s8.s8 "
+        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95}, %96, %97, p;\n}\n"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]),
+          "+r"(d[8]), "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15]),
+          "+r"(d[16]), "+r"(d[17]), "+r"(d[18]), "+r"(d[19]), "+r"(d[20]), "+r"(d[21]), "+r"(d[22]), "+r"(d[23]),
+          "+r"(d[24]), "+r"(d[25]), "+r"(d[26]), "+r"(d[27]), "+r"(d[28]), "+r"(d[29]), "+r"(d[30]), "+r"(d[31]),
+          "+r"(d[32]), "+r"(d[33]), "+r"(d[34]), "+r"(d[35]), "+r"(d[36]), "+r"(d[37]), "+r"(d[38]), "+r"(d[39]),
+          "+r"(d[40]), "+r"(d[41]), "+r"(d[42]), "+r"(d[43]), "+r"(d[44]), "+r"(d[45]), "+r"(d[46]), "+r"(d[47]),
+          "+r"(d[48]), "+r"(d[49]), "+r"(d[50]), "+r"(d[51]), "+r"(d[52]), "+r"(d[53]), "+r"(d[54]), "+r"(d[55]),
+          "+r"(d[56]), "+r"(d[57]), "+r"(d[58]), "+r"(d[59]), "+r"(d[60]), "+r"(d[61]), "+r"(d[62]), "+r"(d[63]),
+          "+r"(d[64]), "+r"(d[65]), "+r"(d[66]), "+r"(d[67]), "+r"(d[68]), "+r"(d[69]), "+r"(d[70]), "+r"(d[71]),
+          "+r"(d[72]), "+r"(d[73]), "+r"(d[74]), "+r"(d[75]), "+r"(d[76]), "+r"(d[77]), "+r"(d[78]), "+r"(d[79]),
+          "+r"(d[80]), "+r"(d[81]), "+r"(d[82]), "+r"(d[83]), "+r"(d[84]), "+r"(d[85]), "+r"(d[86]), "+r"(d[87]),
+          "+r"(d[88]), "+r"(d[89]), "+r"(d[90]), "+r"(d[91]), "+r"(d[92]), "+r"(d[93]), "+r"(d[94]), "+r"(d[95])
         : "l"(desc_q), "l"(desc_k), "r"(accumulate));
 }
 
@@ -189,11 +230,12 @@ __device__ __forceinline__ float quad_max(float x) {
 }
 
 // P (448 · 2^(score − m), fp32, in the accumulator layout: 8-key tile i holds row g's keys 2t, 2t+1 in [i][0..1] and
-// row g + 8's in [i][2..3]) to the e4m3 A fragments of the four k32 steps of O += P · V (layout: key_perm in
+// row g + 8's in [i][2..3]) to the e4m3 A fragments of the k32 steps of O += P · V (layout: key_perm in
 // attention_sage.cu).
-__device__ __forceinline__ void pack_p(const float (&p)[16][4], uint32_t (&pa)[4][4]) {
+template <int T>
+__device__ __forceinline__ void pack_p(const float (&p)[T][4], uint32_t (&pa)[T / 4][4]) {
 #pragma unroll
-    for (int kc = 0; kc < 4; ++kc) {
+    for (int kc = 0; kc < T / 4; ++kc) {
         const int t = 4 * kc;  // the four 8-key accumulator tiles of this k32 step
         pa[kc][0] = fp8x2(p[t][0], p[t][1]) | (fp8x2(p[t + 1][0], p[t + 1][1]) << 16);
         pa[kc][1] = fp8x2(p[t][2], p[t][3]) | (fp8x2(p[t + 1][2], p[t + 1][3]) << 16);
@@ -202,35 +244,43 @@ __device__ __forceinline__ void pack_p(const float (&p)[16][4], uint32_t (&pa)[4
     }
 }
 
-// The online softmax of one key block for this thread's two rows (r = 0: row g, r = 1: row g + 8).
-// s: the block's int32 scores; c0, c1: their scales (query scale · key scale, in the log2 domain) for keys 0-63 and
-// 64-127 of the block. Writes P = 448 · 2^(score − m_new), updates m and this thread's part of l (the sum of 448 · P),
-// and returns 2^(m_old − m_new), the factor O must be scaled by. Masked: keys from `valid` on (the last block) get
-// P = 0 and take no part in the maximum.
-template <bool kMasked>
-__device__ __forceinline__ void softmax_block(const int (&s)[64], float (&pf)[16][4], float c0, float c1, int col0, int valid,
-                                              float (&m)[2], float (&l)[2], float (&alpha)[2]) {
+// The online softmax of one key block (T 8-key tiles) for this thread's two rows (r = 0: row g, r = 1: row g + 8).
+// s: the block's int32 scores; c[k]: the scales (query scale · key scale, in the log2 domain) of keys 64k .. 64k + 63.
+// Writes P = 448 · 2^(score − m_new), updates m and this thread's part of l (the sum of 448 · P), and returns
+// 2^(m_old − m_new), the factor O must be scaled by. Masked: keys from `valid` on (the last block) get P = 0 and take
+// no part in the maximum.
+template <int T, bool kMasked>
+__device__ __forceinline__ void softmax_block(const int (&s)[4 * T], float (&pf)[T][4], const float (&c)[T / 8], int col0,
+                                              int valid, float (&m)[2], float (&l)[2], float (&alpha)[2]) {
+    constexpr int G = T / 8;  // key-scale groups of 64 keys
     float mx[2];
     if (!kMasked) {
-        // the maxima of the integer scores per half (each half has one scale), then two conversions per row
-        int a[2] = {s[0], s[2]}, b[2] = {s[32], s[34]};
+        // the maxima of the integer scores per group (each group has one scale), then one conversion per group and row
+        int a[G][2];
 #pragma unroll
-        for (int i = 0; i < 8; ++i) {
-            a[0] = max(a[0], max(s[4 * i], s[4 * i + 1]));
-            a[1] = max(a[1], max(s[4 * i + 2], s[4 * i + 3]));
-            b[0] = max(b[0], max(s[32 + 4 * i], s[32 + 4 * i + 1]));
-            b[1] = max(b[1], max(s[32 + 4 * i + 2], s[32 + 4 * i + 3]));
+        for (int k = 0; k < G; ++k) {
+            a[k][0] = s[32 * k];
+            a[k][1] = s[32 * k + 2];
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                a[k][0] = max(a[k][0], max(s[32 * k + 4 * i], s[32 * k + 4 * i + 1]));
+                a[k][1] = max(a[k][1], max(s[32 * k + 4 * i + 2], s[32 * k + 4 * i + 3]));
+            }
         }
 #pragma unroll
-        for (int r = 0; r < 2; ++r) mx[r] = fmaxf(static_cast<float>(a[r]) * c0, static_cast<float>(b[r]) * c1);
+        for (int r = 0; r < 2; ++r) {
+            mx[r] = static_cast<float>(a[0][r]) * c[0];
+#pragma unroll
+            for (int k = 1; k < G; ++k) mx[r] = fmaxf(mx[r], static_cast<float>(a[k][r]) * c[k]);
+        }
     } else {
         mx[0] = mx[1] = -INFINITY;
 #pragma unroll
-        for (int i = 0; i < 16; ++i)
+        for (int i = 0; i < T; ++i)
 #pragma unroll
             for (int e = 0; e < 4; ++e)
                 if (col0 + 8 * i + (e & 1) < valid)
-                    mx[e >> 1] = fmaxf(mx[e >> 1], static_cast<float>(s[4 * i + e]) * (i < 8 ? c0 : c1));
+                    mx[e >> 1] = fmaxf(mx[e >> 1], static_cast<float>(s[4 * i + e]) * c[i / 8]);
     }
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
@@ -240,21 +290,20 @@ __device__ __forceinline__ void softmax_block(const int (&s)[64], float (&pf)[16
     }
     // y = s·c − m + log2 448 per score (the exponent of 448 · P). Unmasked, with x = the float with the bits of
     // s + 0x4B400000 (= 1.5 · 2^23 + s exactly): y = x·c − (1.5 · 2^23 · c + m − log2 448), one FFMA.
-    float bias[2][2];
+    float bias[2][G];
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-        bias[r][0] = fmaf(kMagicF, c0, m[r] - kLog2Fp8Max);
-        bias[r][1] = fmaf(kMagicF, c1, m[r] - kLog2Fp8Max);
-    }
+    for (int r = 0; r < 2; ++r)
+#pragma unroll
+        for (int k = 0; k < G; ++k) bias[r][k] = fmaf(kMagicF, c[k], m[r] - kLog2Fp8Max);
     auto exponent = [&](int i, int r, int e) {
-        if (!kMasked) return fmaf(__int_as_float(s[4 * i + 2 * r + e] + kMagic), i < 8 ? c0 : c1, -bias[r][i >> 3]);
-        return col0 + 8 * i + e < valid ? static_cast<float>(s[4 * i + 2 * r + e]) * (i < 8 ? c0 : c1) - m[r] + kLog2Fp8Max
+        if (!kMasked) return fmaf(__int_as_float(s[4 * i + 2 * r + e] + kMagic), c[i / 8], -bias[r][i / 8]);
+        return col0 + 8 * i + e < valid ? static_cast<float>(s[4 * i + 2 * r + e]) * c[i / 8] - m[r] + kLog2Fp8Max
                                         : -INFINITY;
     };
-    constexpr int kParts = 4;  // partial row sums: four short FADD chains instead of one of 32
+    constexpr int kParts = 4;  // partial row sums: four short FADD chains instead of one of 2T
     float sum[2][kParts] = {};
 #pragma unroll
-    for (int i = 0; i < 16; ++i)
+    for (int i = 0; i < T; ++i)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
             pf[i][e] = ex2(exponent(i, e >> 1, e & 1));
@@ -271,12 +320,14 @@ __device__ __forceinline__ void softmax_block(const int (&s)[64], float (&pf)[16
 #endif  // VG_SAGE_WGMMA_DEVICE
 
 #if VG_SAGE_WGMMA_HOST
+template <int N>
 __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_constant__ Params p) {
 #if VG_SAGE_WGMMA_DEVICE
+    using K = Keys<N>;
     extern __shared__ uint8_t smem_raw[];
     const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;  // the 128-byte swizzle wants 1024-byte tiles
-    const uint32_t s_q = base, s_k = base + kTile, s_v = base + kTile * (1 + kStages);
-    const uint32_t bars = base + kTile * (1 + 2 * kStages);
+    const uint32_t s_q = base, s_k = base + kQTile, s_v = s_k + kStages * K::kTileK;  // every tile 1024-byte aligned
+    const uint32_t bars = s_v + kStages * K::kTileV;
     const uint32_t q_full = bars;
     auto k_full = [&](int s) { return bars + 8u * (1 + s); };
     auto v_full = [&](int s) { return bars + 8u * (1 + kStages + s); };
@@ -286,7 +337,7 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     const int tid = threadIdx.x, wg = tid / 128;
     const int qblk = blockIdx.x, h = blockIdx.y, b = blockIdx.z, hk = h / (p.heads / p.kv_heads);
     const int bhk = b * p.kv_heads + hk;
-    const int nk = (p.skv + kBlock - 1) / kBlock;
+    const int nk = (p.skv + N - 1) / N;
 
     if (tid == 0) {
         bar_init(q_full, 1);
@@ -303,17 +354,19 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     if (wg == 0) {  // producer
         asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
         if (tid == 0) {
-            bar_expect(q_full, kTile);
+            bar_expect(q_full, kQTile);
             tma_load(s_q, &p.q_map, 0, (b * p.heads + h) * p.sq_pad + qblk * kBlock, q_full);
             for (int j = 0; j < nk; ++j) {
                 const int s = j % kStages;
                 const uint32_t free_parity = ((j / kStages) & 1) ^ 1;
                 bar_wait(k_empty(s), free_parity);
-                bar_expect(k_full(s), kTile);
-                tma_load(s_k + s * kTile, &p.k_map, 0, bhk * p.skv_pad + j * kBlock, k_full(s));
+                bar_expect(k_full(s), K::kTileK);
+                tma_load(s_k + s * K::kTileK, &p.k_map, 0, bhk * p.skv_pad + j * N, k_full(s));
                 bar_wait(v_empty(s), free_parity);
-                bar_expect(v_full(s), kTile);
-                tma_load(s_v + s * kTile, &p.v_map, j * kBlock, bhk * kBlock, v_full(s));
+                bar_expect(v_full(s), K::kTileV);
+                const uint32_t v_tile = s_v + s * K::kTileV;
+                tma_load(v_tile, &p.v_map, j * N, bhk * kBlock, v_full(s));
+                if (K::kTail) tma_load(v_tile + kBlock * 128, &p.v_tail_map, j * N + 128, bhk * kBlock, v_full(s));
             }
         }
         return;
@@ -324,56 +377,70 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     const int cw = wg - 1, t = tid % 128, warp = t / 32, lane = t % 32, g = lane >> 2, tq = lane & 3;
     const int row0 = qblk * kBlock + cw * 64 + warp * 16 + g;  // this thread's rows: row0 and row0 + 8
     const float q_scale = p.qscale[(b * p.heads + h) * (p.sq_pad / kQGroup) + (row0 - g) / kQGroup];
-    const float* k_scales = p.kscale + static_cast<int64_t>(bhk) * (p.skv_pad / kKGroup);
+    const int n_kscales = p.skv_pad / kKGroup;
+    const float* k_scales = p.kscale + static_cast<int64_t>(bhk) * n_kscales;
     const uint64_t dq = tile_desc(s_q + cw * 64 * kBlock);
 
     float o[64];
 #pragma unroll
     for (int i = 0; i < 64; ++i) o[i] = 0.0f;
-    int s[64];
-    uint32_t pa[4][4];  // P of the block in the tensor core (e4m3 A fragments)
-    float pf[16][4];    // P of the next, until the tensor core is done with pa
+    int s[4 * K::kTiles];
+    uint32_t pa[K::kSteps][4];  // P of the block in the tensor core (e4m3 A fragments)
+    float pf[K::kTiles][4];     // P of the next, until the tensor core is done with pa
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, alpha[2];
 
     auto issue_qk = [&](int stage) {
-        const uint64_t dk = tile_desc(s_k + stage * kTile);
+        const uint64_t dk = tile_desc(s_k + stage * K::kTileK);
         wgmma_fence();
 #pragma unroll
         for (int kk = 0; kk < 4; ++kk) wgmma_qk(s, dq + 2 * kk, dk + 2 * kk, kk);
         wgmma_commit();
     };
     auto issue_pv = [&](int stage) {
-        const uint64_t dv = tile_desc(s_v + stage * kTile);
+        const uint32_t v_tile = s_v + stage * K::kTileV;
+        const uint64_t dv = tile_desc(v_tile), dv_tail = tile_desc64(v_tile + kBlock * 128);
         wgmma_fence();
 #pragma unroll
-        for (int kc = 0; kc < 4; ++kc) wgmma_pv(o, pa[kc], dv + 2 * kc);
+        for (int kc = 0; kc < K::kSteps; ++kc) wgmma_pv(o, pa[kc], kc < 4 ? dv + 2 * kc : dv_tail + 2 * (kc - 4));
         wgmma_commit();
     };
     auto release = [&](uint32_t bar) {
         __syncwarp();
         if (lane == 0) bar_arrive(bar);
     };
-    auto softmax = [&](int j, float2 ks) {
-        const float c0 = q_scale * ks.x, c1 = q_scale * ks.y;
-        const int col0 = j * kBlock + 2 * tq;
-        if ((j + 1) * kBlock <= p.skv) softmax_block<false>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
-        else softmax_block<true>(s, pf, c0, c1, col0, p.skv, m, l, alpha);
+    // the block's key scales (a block past the end of the scales, keys all masked, reads 0)
+    auto key_scales = [&](int j, float (&ks)[K::kGroups]) {
+#pragma unroll
+        for (int k = 0; k < K::kGroups; ++k) ks[k] = K::kGroups * j + k < n_kscales ? k_scales[K::kGroups * j + k] : 0.0f;
+    };
+    auto softmax = [&](int j, const float (&ks)[K::kGroups]) {
+        float c[K::kGroups];
+#pragma unroll
+        for (int k = 0; k < K::kGroups; ++k) c[k] = q_scale * ks[k];
+        const int col0 = j * N + 2 * tq;
+        if ((j + 1) * N <= p.skv) softmax_block<K::kTiles, false>(s, pf, c, col0, p.skv, m, l, alpha);
+        else softmax_block<K::kTiles, true>(s, pf, c, col0, p.skv, m, l, alpha);
     };
 
     bar_wait(q_full, 0);
     // block 0: S, softmax, P
-    bar_wait(k_full(0), 0);
-    issue_qk(0);
-    wgmma_wait<0>();
-    own(s);
-    release(k_empty(0));
-    softmax(0, make_float2(k_scales[0], k_scales[1]));
+    {
+        float ks[K::kGroups];
+        key_scales(0, ks);
+        bar_wait(k_full(0), 0);
+        issue_qk(0);
+        wgmma_wait<0>();
+        own(s);
+        release(k_empty(0));
+        softmax(0, ks);
+    }
     pack_p(pf, pa);
     // blocks 1 .. nk-1: S_j and P_{j-1}·V_{j-1} in flight together; softmax of S_j overlaps the P·V product
     for (int j = 1; j < nk; ++j) {
         const int st = j % kStages, pst = (j - 1) % kStages;
-        // the block's two key scales, loaded before the waits so their latency hides behind them
-        const float2 ks = *reinterpret_cast<const float2*>(k_scales + 2 * j);
+        // the block's key scales, loaded before the waits so their latency hides behind them
+        float ks[K::kGroups];
+        key_scales(j, ks);
         bar_wait(k_full(st), (j / kStages) & 1);
         issue_qk(st);
         bar_wait(v_full(pst), ((j - 1) / kStages) & 1);
@@ -444,15 +511,17 @@ EncodeTiled encoder() {
     return fn;
 }
 
-// A 2-D map of 8-bit rows (`cols` bytes each, `stride` bytes apart) read as 128 x 128 boxes in the 128-byte swizzle.
-vg_status encode(CUtensorMap* map, const void* data, uint64_t cols, uint64_t rows, uint64_t stride) {
+// A 2-D map of 8-bit rows (`cols` bytes each, `stride` bytes apart) read as boxes of box_rows rows x box_cols bytes
+// (128: the 128-byte swizzle; 64: the 64-byte swizzle). Boxes past the map's edges read zeros.
+vg_status encode(CUtensorMap* map, const void* data, uint64_t cols, uint64_t rows, uint64_t stride, uint32_t box_cols = kBlock,
+                 uint32_t box_rows = kBlock) {
     const cuuint64_t dims[2] = {cols, rows};
     const cuuint64_t strides[1] = {stride};
-    const cuuint32_t box[2] = {kBlock, kBlock};
+    const cuuint32_t box[2] = {box_cols, box_rows};
     const cuuint32_t elem[2] = {1, 1};
     const CUresult r = encoder()(map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, const_cast<void*>(data), dims, strides, box, elem,
-                                 CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                                 CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+                                 CU_TENSOR_MAP_INTERLEAVE_NONE, box_cols == 64 ? CU_TENSOR_MAP_SWIZZLE_64B : CU_TENSOR_MAP_SWIZZLE_128B,
+                                 CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
     if (r != CUDA_SUCCESS)
         return vg::fail(VG_ERROR_INTERNAL, "vg_sage_attention_run: cuTensorMapEncodeTiled failed (CUresult " +
                                                std::to_string(static_cast<int>(r)) + ")");
@@ -489,9 +558,12 @@ bool wgmma_available(int device, std::string* why) {
 
 vg_status wgmma_prepare() {
 #if VG_SAGE_WGMMA_HOST
-    return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma),
-                                               cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes),
-                          "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel)");
+    VG_TRY(vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma<128>),
+                                               cudaFuncAttributeMaxDynamicSharedMemorySize, Keys<128>::kSmem),
+                          "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel, 128-key blocks)"));
+    return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma<192>),
+                                               cudaFuncAttributeMaxDynamicSharedMemorySize, Keys<192>::kSmem),
+                          "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel, 192-key blocks)");
 #else
     return vg::fail(VG_ERROR_NOT_SUPPORTED, "vg_sage_attention_plan_create: no wgmma kernel in this build");
 #endif
@@ -499,11 +571,14 @@ vg_status wgmma_prepare() {
 
 vg_status wgmma_attend(const AttendArgs& a, cudaStream_t stream) {
 #if VG_SAGE_WGMMA_HOST
+    const int keys = static_cast<int>(a.block_k);
     Params p{};
+    const uint64_t v_rows = static_cast<uint64_t>(a.batch * a.kv_heads * kBlock);
     VG_TRY(encode(&p.q_map, a.q8, kBlock, static_cast<uint64_t>(a.batch * a.heads * a.sq_pad), kBlock));
-    VG_TRY(encode(&p.k_map, a.k8, kBlock, static_cast<uint64_t>(a.batch * a.kv_heads * a.skv_pad), kBlock));
-    VG_TRY(encode(&p.v_map, a.vt8, static_cast<uint64_t>(a.skv_pad), static_cast<uint64_t>(a.batch * a.kv_heads * kBlock),
-                  static_cast<uint64_t>(a.skv_pad)));
+    VG_TRY(encode(&p.k_map, a.k8, kBlock, static_cast<uint64_t>(a.batch * a.kv_heads * a.skv_pad), kBlock, kBlock,
+                  static_cast<uint32_t>(keys)));
+    VG_TRY(encode(&p.v_map, a.vt8, static_cast<uint64_t>(a.skv_pad), v_rows, static_cast<uint64_t>(a.skv_pad)));
+    if (keys == 192) VG_TRY(encode(&p.v_tail_map, a.vt8, static_cast<uint64_t>(a.skv_pad), v_rows, static_cast<uint64_t>(a.skv_pad), 64));
     p.qscale = a.qscale;
     p.kscale = a.kscale;
     p.vscale = a.vscale;
@@ -519,7 +594,8 @@ vg_status wgmma_attend(const AttendArgs& a, cudaStream_t stream) {
     p.skv_pad = static_cast<int>(a.skv_pad);
     const dim3 grid(static_cast<unsigned>((a.sq + kBlock - 1) / kBlock), static_cast<unsigned>(a.heads),
                     static_cast<unsigned>(a.batch));
-    sage_attend_wgmma<<<grid, kThreads, kSmemBytes, stream>>>(p);
+    if (keys == 192) sage_attend_wgmma<192><<<grid, kThreads, Keys<192>::kSmem, stream>>>(p);
+    else sage_attend_wgmma<128><<<grid, kThreads, Keys<128>::kSmem, stream>>>(p);
     return vg::launch_check("vg_sage_attention_run (wgmma attend)");
 #else
     (void)a;

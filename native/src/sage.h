@@ -16,7 +16,8 @@ namespace vg::sage {
 
 constexpr int kQGroup = 16;       // queries per Q scale (one warp's rows in both kernels)
 constexpr int kKGroup = 64;       // keys per K scale
-constexpr int kWgmmaBlock = 128;  // the wgmma kernel's block_q = block_k = head_dim
+constexpr int kWgmmaBlock = 128;  // the wgmma kernel's block_q = head_dim
+constexpr int kWgmmaKeys = 192;   // the wgmma kernel's default block_k (it also runs 128)
 
 // One run's main-kernel inputs: the workspace the pre-pass wrote (layout: attention_sage.cu's SageLayout) and the output.
 // Both main kernels take it (the mma.sync kernel as its parameter).
@@ -30,6 +31,7 @@ struct AttendArgs {
     void* out;           // bf16, element strides os_b, os_s, os_h (d stride 1)
     int64_t os_b, os_s, os_h;
     int64_t batch, heads, kv_heads, sq, skv, sq_pad, skv_pad;
+    int64_t block_k;     // keys per main-loop step (the wgmma kernel: 128 or 192)
 };
 
 // Whether `device` can run the wgmma kernel from this build; if not, *why says what is missing.

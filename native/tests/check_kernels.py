@@ -697,7 +697,9 @@ def check_sage(vg):
         (2, 12, 12, 777, 777, 128, 64, 128, MMA),
         (2, 12, 12, 777, 777, 128, 128, 64, MMA),
         (2, 12, 12, 777, 777, 128, 128, 128, MMA),
-        (2, 12, 12, 777, 777, 128, 0, 0, WGMMA),
+        (2, 12, 12, 777, 777, 128, 0, 0, WGMMA),     # 192-key blocks (the default): the last one 9 keys
+        (2, 12, 12, 777, 777, 128, 0, 128, WGMMA),   # 128-key blocks
+        (1, 4, 4, 333, 1000, 128, 0, 192, WGMMA),    # 192: the last block 40 keys, past the last key scale
         (1, 4, 4, 333, 200, 128, 0, 128, MMA),  # q_len != kv_len, the last key block mostly masked
         (1, 4, 4, 333, 200, 128, 0, 0, WGMMA),
         (1, 4, 4, 200, 333, 128, 0, 0, WGMMA),  # the last key block: 77 keys, its second 64-key half all padding
@@ -821,6 +823,8 @@ def check_sage_accuracy(vg):
     expect_error("sage head_dim 96 rejected", lambda: vg.sage_plan(1, 2, 64, 64, 96), 2)
     expect_error("sage wgmma with head_dim 64 rejected", lambda: vg.sage_plan(1, 2, 64, 64, 64, kernel=WGMMA), 2)
     expect_error("sage wgmma with 64-key blocks rejected", lambda: vg.sage_plan(1, 2, 64, 64, 128, block_k=64, kernel=WGMMA), 2)
+    expect_error("sage mma.sync with 192-key blocks rejected", lambda: vg.sage_plan(1, 2, 64, 64, 128, block_k=192, kernel=MMA), 2)
+    expect_error("sage block_k 96 rejected", lambda: vg.sage_plan(1, 2, 64, 64, 128, block_k=96), 1)
     expect_error("sage kernel 7 rejected", lambda: vg.sage_plan(1, 2, 64, 64, 128, kernel=7), 1)
     expect_error("sage block_q 32 rejected", lambda: vg.sage_plan(1, 2, 64, 64, 64, block_q=32), 1)
     expect_error("sage heads % kv_heads rejected", lambda: vg.sage_plan(1, 6, 64, 64, 64, kv_heads=4), 1)

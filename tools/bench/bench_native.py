@@ -286,7 +286,7 @@ def bench_sage(vg):
         # (block_q, block_k, kernel, (query tokens, key tokens) per INT8 scale); the coarser scale groups trade accuracy
         # for nothing in the main kernel (same work), so they show the granularity's effect on the cosine alone
         default = (16, 64)
-        wgmma_groups = [(128, 128, wgmma, g) for g in (default, (32, 64), (64, 128), (128, 128))]
+        wgmma_groups = [(128, 192, wgmma, g) for g in (default, (32, 64), (64, 128), (128, 128))] + [(128, 128, wgmma, default)]
         configs = [(64, 64, mma, default), (128, 64, mma, default), (64, 128, mma, default), (128, 128, mma, default)] + wgmma_groups
         if os.environ.get("VG_SAGE_BENCH") == "wgmma":  # the new kernel only (device time)
             configs = wgmma_groups
