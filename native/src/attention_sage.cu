@@ -32,7 +32,6 @@
 #include <cuda_fp8.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cmath>
 #include <string>
 
@@ -726,10 +725,6 @@ VG_API vg_status vg_sage_attention_plan_create(vg_context ctx, const vg_sage_att
     // The wgmma kernel runs 128 queries per CTA with head_dim 128, key blocks of 192 (default) or 128, and indexes tiles
     // with 32-bit coordinates.
     const int64_t w = vg::sage::kWgmmaBlock;
-    const int64_t wgmma_keys = [] {
-        const char* e = std::getenv("VG_SAGE_WGMMA_KEYS");  // experiment: the default key block
-        return e && std::string(e) == "128" ? int64_t(128) : int64_t(vg::sage::kWgmmaKeys);
-    }();
     const bool wgmma_shape = d.head_dim == w && d.scale > 0.0f && (d.block_q == 0 || d.block_q == w) &&
                              (d.block_k == 0 || d.block_k == 128 || d.block_k == 192) &&
                              d.batch * d.heads * round_up(d.q_len, kPad) < (int64_t(1) << 31) &&
@@ -746,7 +741,7 @@ VG_API vg_status vg_sage_attention_plan_create(vg_context ctx, const vg_sage_att
     if (d.kernel == VG_SAGE_KERNEL_AUTO) d.kernel = wgmma_shape && wgmma_here ? VG_SAGE_KERNEL_WGMMA : VG_SAGE_KERNEL_MMA;
     if (d.kernel == VG_SAGE_KERNEL_WGMMA) {
         d.block_q = static_cast<int32_t>(w);
-        if (d.block_k == 0) d.block_k = static_cast<int32_t>(wgmma_keys);
+        if (d.block_k == 0) d.block_k = vg::sage::kWgmmaKeys;
         VG_TRY(vg::sage::wgmma_prepare());
     } else {
         if (d.block_k == 192)

@@ -35,13 +35,14 @@
 // made it slower (16.4-17.3 ms); Nsight Compute shows why: the MUFU pipe is not the limit, the schedulers issue in 47%
 // of cycles (two consumer warps each, 'stall wait' on dependent instructions first), the tensor pipe is 44% active.
 // Kept from that round: four partial row sums and the key scales loaded before the waits (15.66 vs 15.88 ms).
-// Stop 27: issuing S_{j+1} right after the softmax of S_j (under O's rescale and P_j's packing) made ptxas serialize the
+// Stop 27: key blocks of 192 instead of 128 keys (the per-block work of the softmax, the O rescale included, spread over
+// 1.5x the scores): 15.20 vs 15.74 ms at Wan's self-attention in the same process (867 TFLOP/s), kept as the default.
+// Issuing S_{j+1} right after the softmax of S_j (under O's rescale and P_j's packing) made ptxas serialize the
 // wgmmas (C7514: accumulator registers read between a wgmma's start and end): 20.1 ms.
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 
-#include <cstdlib>
 #include <string>
 
 #include "internal.h"
