@@ -15,9 +15,9 @@ public readonly record struct SageScaleBlocks
     public SageScaleBlocks(int query, int key)
     {
         if (!QueryChoices.Contains(query))
-            throw new ArgumentException($"Sage attention's query block size (tokens per Q scale) must be one of {string.Join(", ", QueryChoices)}; got {query}", nameof(query));
+            throw new ArgumentException($"Sage attention's query block size (tokens per Q scale) must be one of {string.Join(", ", QueryChoices)}; got {query}");
         if (!KeyChoices.Contains(key))
-            throw new ArgumentException($"Sage attention's key block size (tokens per K scale) must be one of {string.Join(", ", KeyChoices)}; got {key}", nameof(key));
+            throw new ArgumentException($"Sage attention's key block size (tokens per K scale) must be one of {string.Join(", ", KeyChoices)}; got {key}");
         Query = query;
         Key = key;
     }
@@ -33,7 +33,7 @@ public readonly record struct SageScaleBlocks
     {
         var parts = text.Split('x');
         if (parts.Length != 2 || !int.TryParse(parts[0], out int q) || !int.TryParse(parts[1], out int k))
-            throw new ArgumentException($"Sage scale blocks are written QxK (query tokens x key tokens per INT8 scale, e.g. 16x64); got '{text}'", nameof(text));
+            throw new ArgumentException($"Sage scale blocks are written QxK (query tokens x key tokens per INT8 scale, e.g. 16x64); got '{text}'");
         return new SageScaleBlocks(q, k);
     }
 }
