@@ -23,7 +23,8 @@
 //
 // Workspace (offsets 256-byte aligned; the padded sequence lengths are multiples of 128, the mma.sync kernel's largest
 // block, so it reads whole tiles without bounds checks; the wgmma kernel's 192-key blocks may reach past the padding,
-// where its tensor copies read zeros and the softmax masks the keys; the pre-pass writes zeros into the padding):
+// where its tensor copies read the next head's keys or zeros (Vᵀ: zeros), finite values whose keys the softmax masks;
+// the pre-pass writes zeros into the padding):
 //   q8    int8  [B, H,   Sq_pad,  D]      k8  int8  [B, Hkv, Skv_pad, D]
 //   vt8   e4m3  [B, Hkv, D, Skv_pad]      (V transposed, keys permuted inside each group of 16: see kKeyPerm)
 //   qs    f32   [B, H,   Sq_pad / 16]     ks  f32   [B, Hkv, Skv_pad / 64]     vs  f32 [B, Hkv, D]
