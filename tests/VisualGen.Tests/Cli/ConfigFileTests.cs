@@ -193,6 +193,10 @@ public sealed class ConfigFileTests
         Assert.Equal("native-cuda", o.Engine);
         Assert.Equal("/other", o.EngineCacheDir);
         Assert.Equal("24", o.GpuMemory);
+        // the Sage recipe's block sizes reach the engines as the --attention value (sage:QxK); a flag still wins
+        string sage = Write("engine: native-cuda\nattention_config:\n  quant_attention_config: {qk_dtype: int8, v_dtype: fp8, q_block_size: 64, k_block_size: 128}\n");
+        Assert.Equal("sage:64x128", ServerOptions.Parse(["--config", sage], _ => null).Attention);
+        Assert.Equal("fp8", ServerOptions.Parse(["--config", sage, "--attention", "fp8"], _ => null).Attention);
         var e = Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--config", Write("parallel_config: {cfg_size: 2}\n")], _ => null));
         Assert.Contains("parallel_config.cfg_size: 2 GPUs", e.Message);
     }
