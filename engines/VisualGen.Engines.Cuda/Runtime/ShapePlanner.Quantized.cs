@@ -48,14 +48,16 @@ internal sealed unsafe partial class ShapePlanner
         _plan.QuantGemmFlops += 2.0 * m * nn * k;
     }
 
-    /// <summary>The FP8 codes and scales of an input (by value name, static input scale, per-group or not), quantized
-    /// once per plan: the linears that read it after the first reuse them.</summary>
-    readonly Dictionary<(string Input, string? Scale, bool Groups), (DeviceValue Codes, DeviceValue Scales)> _fp8Inputs = [];
+    /// <summary>An input's quantized form (by value name, static input scale, and form: FP8 per tensor, FP8 per 1x128
+    /// group, NVFP4), quantized once per plan: the linears that read it after the first (q, k and v) reuse it.</summary>
+    readonly Dictionary<(string Input, string? Scale, string Form), object> _quantizedInputs = [];
 
-    (DeviceValue Codes, DeviceValue Scales) QuantizedInput((string, string?, bool) key, Func<(DeviceValue, DeviceValue)> quantize)
+    T QuantizedInput<T>((string, string?, string) key, Func<T> quantize) where T : notnull
     {
-        if (!_fp8Inputs.TryGetValue(key, out var q)) _fp8Inputs[key] = q = quantize();
-        return q;
+        if (_quantizedInputs.TryGetValue(key, out var q)) return (T)q;
+        var made = quantize();
+        _quantizedInputs[key] = made;
+        return made;
     }
 
     static void RequireMultiples(OpNode n, string scheme, long nn, long k, int multiple, string why)
@@ -69,7 +71,7 @@ internal sealed unsafe partial class ShapePlanner
         if (k % 16 != 0 || nn % 16 != 0) return Fp8DequantizedLinear(n, x, m, nn, k, epilogue, shape);
         var ws = Dev(n.In(2)!, VgDType.F32);
         // linears reading one input with one input scale (q, k and v) share its quantization
-        var (xq, xs) = QuantizedInput((n.In(0)!, n.In(3), false), () =>
+        var (xq, xs) = QuantizedInput((n.In(0)!, n.In(3), "fp8"), () =>
         {
             var xq = Temp([m, k], VgDType.FP8E4M3);
             var xs = Temp([Fp8TensorScaleFloats], VgDType.F32);
@@ -95,7 +97,7 @@ internal sealed unsafe partial class ShapePlanner
         RequireMultiples(n, QuantScheme.Fp8Block, nn, k, 128, "cuBLASLt's 128x128 block-scaled FP8 GEMM");
         long mp = (m + 3) / 4 * 4;
         var ws = Dev(n.In(2)!, VgDType.F32);
-        var (xq, xs) = QuantizedInput((n.In(0)!, null, true), () =>
+        var (xq, xs) = QuantizedInput((n.In(0)!, null, "fp8 1x128"), () =>
         {
             var xq = Temp([mp, k], VgDType.FP8E4M3);
             var xs = Temp([k / 128, mp], VgDType.F32);
@@ -206,22 +208,20 @@ internal sealed unsafe partial class ShapePlanner
         return Bf16Gemm(n, x, w, m, nn, k, epilogue, shape);
     }
 
-    /// <summary>The NVFP4 codes, tiled block scales and scale floats of an input, quantized once per plan.</summary>
-    readonly Dictionary<string, (DeviceValue Packed, DeviceValue Tiled, DeviceValue Scale)> _nvfp4Inputs = new(StringComparer.Ordinal);
-
     DeviceValue Nvfp4TensorCoreLinear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape, Nvfp4GemmPlan plan)
     {
-        string input = n.In(0)!;
-        if (!_nvfp4Inputs.TryGetValue(input, out var q))
+        // the NVFP4 codes, tiled block scales and scale floats of the input
+        var q = QuantizedInput((n.In(0)!, null, "nvfp4"), () =>
         {
             // byte buffers (packed E2M1 pairs, e4m3 scales) as 1-byte elements
-            q = (Temp([m, k / 2], VgDType.FP8E4M3), Temp([EngineResources.TiledScaleBytes(m, k)], VgDType.FP8E4M3), Temp([Nvfp4ScaleFloats], VgDType.F32));
-            var (packed, tiled, scale) = q;
+            (DeviceValue Packed, DeviceValue Tiled, DeviceValue Scale) made =
+                (Temp([m, k / 2], VgDType.FP8E4M3), Temp([EngineResources.TiledScaleBytes(m, k)], VgDType.FP8E4M3), Temp([Nvfp4ScaleFloats], VgDType.F32));
+            var (packed, tiled, scale) = made;
             Add(new ActionStep(n.Name + "/quantize", KernelClass.Gemm, stream =>
                 Check(vg_quantize_nvfp4(x.Ptr, (int)x.DType, m, k, packed.Ptr, tiled.Ptr, scale.Ptr, stream), n.Name + " (quantize input to NVFP4)")),
                 [x], [packed, tiled, scale]);
-            _nvfp4Inputs[input] = q;
-        }
+            return made;
+        });
         IntPtr w = _res.Weight(n.In(1)!), wTiled = _res.WeightTiledScales(n.In(2)!, nn, k);
         var scale2 = Dev(n.In(3)!, VgDType.F32);
         var alpha = Temp([4], VgDType.F32);
