@@ -1,6 +1,7 @@
 // FP8 (E4M3) per-tensor quantization with the scale computed on the device: reset, amax, quantize.
 #include <cuda_fp8.h>
 
+#include "amax.cuh"
 #include "internal.h"
 #include "vec.cuh"
 
@@ -8,32 +9,8 @@ namespace {
 
 constexpr float kFp8Max = 448.0f;  // largest finite E4M3 value
 
-
 __global__ void reset_kernel(float* block) {
     if (threadIdx.x < VG_FP8_SCALE_FLOATS) block[threadIdx.x] = 0.0f;
-}
-
-// max|x| over the tensor: per-thread max, warp max, one atomicMax per warp on the float's bits
-// (non-negative floats order like their bit patterns; a NaN wins and propagates to the scale).
-template <typename T>
-__global__ void amax_kernel(const T* x, int64_t vecs, float* block) {
-    float m = 0.0f;
-    bool nan = false;
-    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < vecs;
-         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-        float v[8];
-        vg::load8(x + i * 8, v);
-#pragma unroll
-        for (int k = 0; k < 8; ++k) {
-            m = fmaxf(m, fabsf(v[k]));
-            nan |= v[k] != v[k];
-        }
-    }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-    nan = __any_sync(0xffffffffu, nan);
-    if ((threadIdx.x & 31) == 0)
-        atomicMax(reinterpret_cast<unsigned int*>(block + VG_FP8_AMAX), nan ? 0x7fc00000u : __float_as_uint(m));
 }
 
 __device__ __forceinline__ float quant_factor(const float* block) {
@@ -106,11 +83,11 @@ VG_API vg_status vg_quantize_fp8(const void* x, vg_dtype x_dtype, int64_t count,
     const int grid = vg::stride_grid(vecs);
     reset_kernel<<<1, 32, 0, s>>>(scale_block);
     if (x_dtype == VG_DTYPE_BF16) {
-        amax_kernel<<<grid, 256, 0, s>>>(static_cast<const __nv_bfloat16*>(x), vecs, scale_block);
+        vg::tensor_amax<true><<<grid, 256, 0, s>>>(static_cast<const __nv_bfloat16*>(x), vecs, scale_block + VG_FP8_AMAX);
         quantize_kernel<<<grid, 256, 0, s>>>(static_cast<const __nv_bfloat16*>(x), vecs, scale_block,
                                              static_cast<uint2*>(out));
     } else {
-        amax_kernel<<<grid, 256, 0, s>>>(static_cast<const float*>(x), vecs, scale_block);
+        vg::tensor_amax<true><<<grid, 256, 0, s>>>(static_cast<const float*>(x), vecs, scale_block + VG_FP8_AMAX);
         quantize_kernel<<<grid, 256, 0, s>>>(static_cast<const float*>(x), vecs, scale_block, static_cast<uint2*>(out));
     }
     return vg::launch_check("vg_quantize_fp8");
