@@ -30,18 +30,11 @@ public static class RunConfiguration
             Engine = cl.String("engine") ?? file.Engine,
             EngineCache = cache ?? file.EngineCache,
             GpuMemoryGib = cl.String("gpu-memory") is { } g ? Runtime.GpuMemory(g) / (double)(1L << 30) : file.GpuMemoryGib,
-            Attention = cl.String("attention") is { } flag ? AttentionFlag(flag) : file.Attention,
+            Attention = cl.String("attention") is { } flag ? Runtime.AttentionSetting(flag) : file.Attention,
             VaeDtype = cl.String("vae-dtype") ?? file.VaeDtype,
             VaeTiling = cl.String("vae-tiling") is { } tiling ? VaeTilingFlag(tiling) : file.VaeTiling,
             Quantization = QuantizationFlags.Parse(cl) ?? file.Quantization,
         };
-    }
-
-    /// <summary>--attention bf16|fp8|sage|sage:QxK (the precision names are checked where the engines are made).</summary>
-    static AttentionConfig AttentionFlag(string flag)
-    {
-        try { return AttentionConfig.FromFlag(flag); }
-        catch (ArgumentException e) { throw new UsageException($"--attention {flag}: {e.Message}"); }
     }
 
     /// <summary>--vae-tiling on|off (also true/false).</summary>

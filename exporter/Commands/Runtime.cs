@@ -67,12 +67,11 @@ public static class Runtime
     /// scale, default 16x64), the last two on the native CUDA engine.</summary>
     public static AttentionPrecision Attention(string? attentionFlag, string? engineFlag)
     {
-        var precision = (attentionFlag ?? "bf16") switch
+        var precision = AttentionSetting(attentionFlag ?? "bf16").Precision switch
         {
             "bf16" => AttentionPrecision.Bf16,
             "fp8" => AttentionPrecision.Fp8,
             "sage" => AttentionPrecision.Sage,
-            var f when f.StartsWith("sage:", StringComparison.Ordinal) => AttentionPrecision.Sage,
             var other => throw new UsageException($"unknown attention precision '{other}'; available: bf16, fp8, sage, sage:QxK"),
         };
         if (precision != AttentionPrecision.Bf16 && engineFlag != "native-cuda")
@@ -81,9 +80,13 @@ public static class Runtime
     }
 
     /// <summary>The Sage scale blocks an --attention value names (sage:QxK; the default for every other value).</summary>
-    public static SageScaleBlocks SageBlocks(string? attentionFlag)
+    public static SageScaleBlocks SageBlocks(string? attentionFlag) => AttentionSetting(attentionFlag ?? "bf16").SageBlocks;
+
+    /// <summary>What an --attention value (bf16, fp8, sage, sage:QxK) describes; a malformed sage:QxK is a usage error
+    /// naming it. The precision name itself is checked by <see cref="Attention"/>.</summary>
+    public static AttentionConfig AttentionSetting(string attentionFlag)
     {
-        try { return AttentionConfig.FromFlag(attentionFlag ?? "bf16").SageBlocks; }
+        try { return AttentionConfig.FromFlag(attentionFlag); }
         catch (ArgumentException e) { throw new UsageException($"--attention {attentionFlag}: {e.Message}"); }
     }
 
