@@ -8,19 +8,6 @@
 
 namespace {
 
-struct Lt {
-    cublasLtMatmulDesc_t op = nullptr;
-    cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
-    cublasLtMatmulPreference_t pref = nullptr;
-    ~Lt() {
-        if (pref) cublasLtMatmulPreferenceDestroy(pref);
-        if (lc) cublasLtMatrixLayoutDestroy(lc);
-        if (lb) cublasLtMatrixLayoutDestroy(lb);
-        if (la) cublasLtMatrixLayoutDestroy(la);
-        if (op) cublasLtMatmulDescDestroy(op);
-    }
-};
-
 cudaDataType_t cuda_type(vg_dtype t) { return t == VG_DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F; }
 
 vg_status layout(cublasLtMatrixLayout_t* l, cudaDataType_t t, int64_t rows, int64_t cols, int64_t ld, int64_t batch, int64_t stride) {
@@ -48,7 +35,7 @@ VG_API vg_status vg_bgemm(vg_context ctx, const vg_bgemm_desc* d, const void* a,
     if (!ok(d->in_dtype) || !ok(d->out_dtype)) return bad("dtypes must be FP32 or BF16");
     const int64_t lda = d->lda ? d->lda : d->k, ldc = d->ldc ? d->ldc : d->n;
     const int64_t ldb = d->ldb ? d->ldb : (d->trans_b ? d->k : d->n);
-    Lt lt;
+    vg::LtMatmul lt;  // its handles, destroyed on return
     const cudaDataType_t tin = cuda_type(d->in_dtype), tout = cuda_type(d->out_dtype);
     VG_TRY(vg::cublas_check(cublasLtMatmulDescCreate(&lt.op, CUBLAS_COMPUTE_32F, CUDA_R_32F), "vg_bgemm: cublasLtMatmulDescCreate"));
     const cublasOperation_t opA = d->trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, opB = CUBLAS_OP_N;
