@@ -146,10 +146,14 @@ static class EndToEnd
     {
         int slash = item.IndexOf('/');
         if (slash < 0) return (null, item);
-        string linears = item[..slash];
-        var quant = linears == "bf16" ? null : new VisualGen.Quantization.QuantizationConfig(VisualGen.Quantization.QuantAlgo.Parse(linears, "e2e precision"), []);
-        return (quant, item[(slash + 1)..]);
+        return (Linears(item[..slash], "e2e precision"), item[(slash + 1)..]);
     }
+
+    /// <summary>The LINEARS of a LINEARS/ATTENTION item (the e2e and wan-quant benchmarks): bf16 (null: not quantized),
+    /// or a quant_algo (fp8, fp8_block, nvfp4) the transformers are quantized to dynamically at build.</summary>
+    internal static VisualGen.Quantization.QuantizationConfig? Linears(string linears, string what) =>
+        linears.Equals("bf16", StringComparison.OrdinalIgnoreCase) ? null
+            : new VisualGen.Quantization.QuantizationConfig(VisualGen.Quantization.QuantAlgo.Parse(linears, what), []);
 
     /// <summary>"sage attention", "fp8 linears, sage attention".</summary>
     static string Label(string item) => item.Contains('/') ? $"{item[..item.IndexOf('/')]} linears, {item[(item.IndexOf('/') + 1)..]} attention" : $"{item} attention";

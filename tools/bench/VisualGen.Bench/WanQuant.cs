@@ -3,6 +3,7 @@ using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Engines.Cuda;
 using VisualGen.Engines.Cuda.Runtime;
+using VisualGen.Exporter.Commands;
 using VisualGen.Exporter.Export;
 using VisualGen.Quantization;
 using VisualGen.Tensors;
@@ -34,26 +35,26 @@ static class WanQuant
         foreach (string variant in variants.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = variant.Split('/');
-            // "sage+cross": Sage attention for the cross-attention too (CudaBackend.SageCrossAttention); "sage:QxK": Sage
-            // with Q query / K key tokens per INT8 scale
+            // ATTENTION as --attention takes it (bf16, fp8, sage, sage:QxK), or "sage+cross": Sage attention for the
+            // cross-attention too (CudaBackend.SageCrossAttention)
             bool cross = parts.Length == 2 && parts[1].Equals("sage+cross", StringComparison.OrdinalIgnoreCase);
-            var sageBlocks = SageScaleBlocks.Default;
-            string attentionName = cross ? "sage" : parts.Length == 2 ? parts[1] : "";
-            if (attentionName.StartsWith("sage:", StringComparison.OrdinalIgnoreCase))
+            string attentionFlag = cross ? "sage" : parts.Length == 2 ? parts[1] : "";
+            AttentionPrecision attention;
+            SageScaleBlocks sageBlocks;
+            try
             {
-                try { sageBlocks = SageScaleBlocks.Parse(attentionName["sage:".Length..]); }
-                catch (ArgumentException e) { Console.Error.WriteLine($"wan-quant: variant '{variant}': {e.Message}"); return 2; }
-                attentionName = "sage";
+                if (parts.Length != 2) throw new UsageException("one '/' must part LINEARS from ATTENTION");
+                attention = Runtime.Attention(attentionFlag, "native-cuda");
+                sageBlocks = Runtime.SageBlocks(attentionFlag);
             }
-            if (parts.Length != 2 || !Enum.TryParse<AttentionPrecision>(attentionName, true, out var attention))
+            catch (UsageException e)
             {
-                Console.Error.WriteLine($"wan-quant: variant '{variant}' is not LINEARS/ATTENTION (attention one of {string.Join(", ", Enum.GetNames<AttentionPrecision>())}, sage:QxK or sage+cross)");
+                Console.Error.WriteLine($"wan-quant: variant '{variant}': {e.Message} (a variant is LINEARS/ATTENTION, the attention as --attention takes it or sage+cross)");
                 return 2;
             }
             // "fp8+promoted": per-tensor FP8 linears promoting partial sums to fp32 (CudaBackend.Fp8FastAccumulation off)
             bool promoted = parts[0].EndsWith("+promoted", StringComparison.OrdinalIgnoreCase);
-            string linears = promoted ? parts[0][..^"+promoted".Length] : parts[0];
-            QuantizationConfig? quant = linears.Equals("bf16", StringComparison.OrdinalIgnoreCase) ? null : new QuantizationConfig(QuantAlgo.Parse(linears, "variant"), []);
+            var quant = EndToEnd.Linears(promoted ? parts[0][..^"+promoted".Length] : parts[0], "variant");
             try
             {
                 var clock = Stopwatch.StartNew();
