@@ -74,6 +74,9 @@ if has ncu; then
     if [ -f "$OUT/ncu_sage.ncu-rep" ]; then
       "$NCU" --import "$OUT/ncu_sage.ncu-rep" --page details --print-details all > "$OUT/ncu_sage.txt" 2>&1
       "$NCU" --import "$OUT/ncu_sage.ncu-rep" --page raw --csv > "$OUT/ncu_sage_raw.csv" 2>&1
+      # per SASS instruction: executions and warp-stall samples by reason (which instruction the warps wait at, and why)
+      "$NCU" --import "$OUT/ncu_sage.ncu-rep" --page source --print-source sass --csv > "$OUT/ncu_sage_sass.csv" 2>&1 ||
+        echo "ncu: no source page ($(head -c 200 "$OUT/ncu_sage_sass.csv"))"
       grep -E "Duration|SM Frequency|Compute \(SM\) Throughput|Memory Throughput|L2 Cache Throughput|L1/TEX Hit|Issue Slots Busy|Issued Ipc|Warp Cycles Per Issued|No Eligible|Registers Per|Achieved Occupancy" "$OUT/ncu_sage.txt" | head -20
       python3 - "$OUT/ncu_sage_raw.csv" <<'PY' | grep -E "\.avg\.|ratio" | head -40
 import csv, sys
