@@ -39,6 +39,10 @@
 // 1.5x the scores): 15.20 vs 15.74 ms at Wan's self-attention in the same process (867 TFLOP/s), kept as the default.
 // Issuing S_{j+1} right after the softmax of S_j (under O's rescale and P_j's packing) made ptxas serialize the
 // wgmmas (C7514: accumulator registers read between a wgmma's start and end): 20.1 ms.
+// Stop 28: the producer's try_wait loop spins (about 340 tries per key block, 10 % of the kernel's warp instructions,
+// on a scheduler it shares with two consumer warps), but a suspend-time hint that makes it sleep instead was slower
+// (15.33 vs 15.15 ms): the consumers' stalls are their own dependency chains (Nsight Compute per instruction: the
+// exponentials wait on the FFMA before them and on the MUFU queue).
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
