@@ -94,6 +94,9 @@ vg_status create(vg_fp8_gemm_plan p, const char* fn) {
     int found = 0;
     cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(p->ctx->lt, p->op, p->la, p->lb, p->lc, p->lc, p->pref, 1, &r, &found);
     if (placeholder) cudaFree(placeholder);
+    if (hs != CUBLAS_STATUS_SUCCESS && d.out_amax)  // a descriptor this cuBLASLt refuses: the caller plans without out_amax
+        return vg::fail(VG_ERROR_NOT_SUPPORTED, std::string(fn) + ": cuBLASLt refuses an FP8 GEMM that also computes max|out| (" +
+                                                    cublasLtGetStatusName(hs) + ")");
     VG_TRY(vg::cublas_check(hs, "vg_fp8_gemm_plan_create: cublasLtMatmulAlgoGetHeuristic"));
     if (found < 1)
         return vg::fail(VG_ERROR_NOT_SUPPORTED,

@@ -112,8 +112,10 @@ internal sealed unsafe partial class ShapePlanner
         });
         // the next linear's scale block, when that linear quantizes this output per tensor (bf16 outputs only: the
         // max is taken before the rounding to bf16, and the quantizer rounds it as the output was rounded)
-        var next = _amaxWanted.Contains(n.Outputs[0]) && ActDType(m) == VgDType.BF16 ? Temp([Fp8TensorScaleFloats], VgDType.F32) : null;
-        var plan = _res.Fp8GemmPlan(m, nn, k, Fp8Scaling.Tensor, epilogue, outAmax: next is not null);
+        bool giveAmax = _amaxWanted.Contains(n.Outputs[0]) && ActDType(m) == VgDType.BF16;
+        var plan = _res.Fp8GemmPlan(m, nn, k, Fp8Scaling.Tensor, epilogue, outAmax: giveAmax);
+        // (a plan without max|out| when cuBLASLt has no algorithm with it: EngineResources.Fp8GemmPlan logs that)
+        var next = giveAmax && plan.Key.EndsWith('a') ? Temp([Fp8TensorScaleFloats], VgDType.F32) : null;
         var bias = n.In(4) is string b ? Dev(b, VgDType.BF16) : null;
         var o = New(n.Outputs[0] + "#bf16", shape, VgDType.BF16);
         IntPtr w = _res.Weight(n.In(1)!);
