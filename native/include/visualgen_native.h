@@ -377,13 +377,6 @@ VG_API vg_status vg_dequantize_fp8(const void* x, const float* scale_block, int6
 VG_API vg_status vg_quantize_fp8_tensor(const void* x, vg_dtype x_dtype, int64_t count, const float* static_scale,
                                         void* out, float* scale, void* stream);
 
-/* The dynamic rule above with max|x| already in scale[VG_FP8_TENSOR_AMAX], written there by the kernel that produced
- * x (vg_fp8_gemm_run_amax, vg_norm_modulate_amax): one launch, x read once instead of twice. For a bf16 x the given max is rounded to bf16
- * first, so a max taken over x's values before their rounding to bf16 gives the same scale and codes as
- * vg_quantize_fp8_tensor (rounding is monotonic: max|bf16(v)| = bf16(max|v|)). */
-VG_API vg_status vg_quantize_fp8_tensor_given_amax(const void* x, vg_dtype x_dtype, int64_t count, void* out,
-                                                   float* scale, void* stream);
-
 /* Activations to FP8 E4M3 with one scale per 128 inputs of a row (the fixture's fp8_1x128 rule): per row r and
  * group g, qs = 448 * (1 / max|x[r, 128g : 128g + 128]|) (each step rounded to fp32, as the fixture's reference
  * computes it; 1 when the max is 0), out[r, c] = e4m3_satfinite_rne(x[r, c] * qs),
@@ -417,10 +410,6 @@ typedef struct vg_fp8_gemm_desc {
      * (cuBLASLt's FAST_ACCUM, as TensorRT-LLM's and vLLM's FP8 linears do), 0 = promote partial sums to fp32 every few
      * K steps (slower, closer to an fp32 reference). Block scaling always promotes. */
     int32_t fast_accumulation;
-    /* VG_FP8_SCALING_TENSOR only: 1 = the GEMM also writes max|out| (cuBLASLt's AMAX_D: over the epilogue's fp32
-     * results, before their rounding to bf16) to the float that vg_fp8_gemm_run_amax names, for the next linear's
-     * vg_quantize_fp8_tensor_given_amax; run such a plan with vg_fp8_gemm_run_amax. */
-    int32_t out_amax;
 } vg_fp8_gemm_desc;
 
 typedef struct vg_fp8_gemm_plan_t* vg_fp8_gemm_plan;
@@ -430,10 +419,6 @@ VG_API vg_status vg_fp8_gemm_plan_workspace_size(vg_fp8_gemm_plan plan, size_t* 
 VG_API vg_status vg_fp8_gemm_run(vg_fp8_gemm_plan plan, const void* a, const float* a_scale, const void* w,
                                  const float* w_scale, const void* bias, void* out, void* workspace,
                                  size_t workspace_bytes, void* stream);
-/* vg_fp8_gemm_run for a plan made with out_amax = 1: out_amax (one device float) receives max|out|. */
-VG_API vg_status vg_fp8_gemm_run_amax(vg_fp8_gemm_plan plan, const void* a, const float* a_scale, const void* w,
-                                      const float* w_scale, const void* bias, void* out, float* out_amax,
-                                      void* workspace, size_t workspace_bytes, void* stream);
 
 /* NVFP4 weights to bf16 (weight-only: Hopper has no FP4 tensor cores; the engine unpacks into a scratch buffer
  * before a bf16 GEMM). packed: uint8 [rows, cols / 2], byte = (odd << 4) | even (low nibble first), E2M1 codes
@@ -517,14 +502,6 @@ VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, vg_dtype x_d
                                   const void* weight, const void* bias, vg_dtype param_dtype,
                                   const vg_row_vector* scale, const vg_row_vector* shift,
                                   void* stream);
-/* The same, and max|out| over the stored values into *out_amax (one device float, zeroed by this call): for the
- * linear that quantizes `out` next (vg_quantize_fp8_tensor_given_amax). NaNs are skipped, as that amax skips them. */
-VG_API vg_status vg_norm_modulate_amax(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
-                                       void* out, vg_dtype out_dtype, int64_t out_stride,
-                                       int64_t rows, int64_t tokens, int64_t channels, float eps,
-                                       const void* weight, const void* bias, vg_dtype param_dtype,
-                                       const vg_row_vector* scale, const vg_row_vector* shift,
-                                       float* out_amax, void* stream);
 
 /* QK norm + rotary embedding, bf16 in and out (Wan's "rms_norm_across_heads" + 3D RoPE):
  *   y = bf16(rmsnorm(x[row, 0:C]) * weight)      (RMSNorm over the full C = heads * head_dim)

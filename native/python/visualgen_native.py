@@ -43,7 +43,7 @@ class GemmDesc(C.Structure):
 
 class Fp8GemmDesc(C.Structure):
     _fields_ = [("struct_size", C.c_uint32), ("m", C.c_int64), ("n", C.c_int64), ("k", C.c_int64),
-                ("scaling", C.c_int32), ("epilogue", C.c_int32), ("fast_accumulation", C.c_int32), ("out_amax", C.c_int32)]
+                ("scaling", C.c_int32), ("epilogue", C.c_int32), ("fast_accumulation", C.c_int32)]
 
 
 class Nvfp4GemmDesc(C.Structure):
@@ -316,18 +316,14 @@ class Native:
         self.call("vg_quantize_fp8_tensor", ptr(x), dtype_of(x), x.numel(), ptr(static_scale), ptr(out), ptr(scale),
                   C.c_void_p(stream))
 
-    def quantize_fp8_tensor_given_amax(self, x, out, scale, stream=0):
-        """The dynamic rule with max|x| already in scale[FP8_TENSOR_AMAX] (from fp8_gemm_run(..., out_amax=scale[1:]))."""
-        self.call("vg_quantize_fp8_tensor_given_amax", ptr(x), dtype_of(x), x.numel(), ptr(out), ptr(scale), C.c_void_p(stream))
-
     def quantize_fp8_groups(self, x, out, scales, padded_rows=None, stream=0):
         """x [rows, cols] -> out [padded_rows, cols] e4m3, scales [cols / 128, padded_rows] float32."""
         rows, cols = x.shape
         self.call("vg_quantize_fp8_groups", ptr(x), dtype_of(x), rows, cols, padded_rows or rows, ptr(out), ptr(scales),
                   C.c_void_p(stream))
 
-    def fp8_gemm_plan(self, m, n, k, scaling=FP8_SCALING_TENSOR, epilogue=EPI_NONE, fast_accumulation=False, out_amax=False):
-        d = Fp8GemmDesc(C.sizeof(Fp8GemmDesc), m, n, k, scaling, epilogue, int(fast_accumulation), int(out_amax))
+    def fp8_gemm_plan(self, m, n, k, scaling=FP8_SCALING_TENSOR, epilogue=EPI_NONE, fast_accumulation=False):
+        d = Fp8GemmDesc(C.sizeof(Fp8GemmDesc), m, n, k, scaling, epilogue, int(fast_accumulation))
         p = C.c_void_p()
         self.call("vg_fp8_gemm_plan_create", self.ctx, C.byref(d), C.byref(p))
         return p
@@ -337,14 +333,9 @@ class Native:
         self.call("vg_fp8_gemm_plan_workspace_size", plan, C.byref(s))
         return s.value
 
-    def fp8_gemm_run(self, plan, a, a_scale, w, w_scale, bias, out, ws, stream=0, out_amax=None):
-        """out_amax (a float tensor, e.g. a scale block's [FP8_TENSOR_AMAX:] slice) for plans made with out_amax."""
-        if out_amax is None:
-            self.call("vg_fp8_gemm_run", plan, ptr(a), ptr(a_scale), ptr(w), ptr(w_scale), ptr(bias), ptr(out), ptr(ws),
-                      0 if ws is None else ws.numel(), C.c_void_p(stream))
-        else:
-            self.call("vg_fp8_gemm_run_amax", plan, ptr(a), ptr(a_scale), ptr(w), ptr(w_scale), ptr(bias), ptr(out),
-                      ptr(out_amax), ptr(ws), 0 if ws is None else ws.numel(), C.c_void_p(stream))
+    def fp8_gemm_run(self, plan, a, a_scale, w, w_scale, bias, out, ws, stream=0):
+        self.call("vg_fp8_gemm_run", plan, ptr(a), ptr(a_scale), ptr(w), ptr(w_scale), ptr(bias), ptr(out), ptr(ws),
+                  0 if ws is None else ws.numel(), C.c_void_p(stream))
 
     def dequantize_nvfp4(self, packed, block_scales, scale_2, out, stream=0):
         """packed uint8 [rows, cols / 2], block_scales e4m3 (or uint8 bytes) [rows, cols / 16], scale_2 a 1-float tensor,
@@ -375,16 +366,12 @@ class Native:
 
     # ---- fused kernels ----
     def norm_modulate(self, kind, x, out, rows, tokens, channels, eps, weight=None, bias=None, scale=None, shift=None,
-                      x_stride=0, out_stride=0, stream=0, out_amax=None):
-        """out_amax: a float tensor that receives max|out| (vg_norm_modulate_amax)."""
+                      x_stride=0, out_stride=0, stream=0):
         pd = dtype_of(weight if weight is not None else bias) if (weight is not None or bias is not None) else FP32
-        args = [kind, ptr(x), dtype_of(x), x_stride, ptr(out), dtype_of(out), out_stride, rows,
-                tokens, channels, eps, ptr(weight), ptr(bias), pd,
-                None if scale is None else C.byref(scale), None if shift is None else C.byref(shift)]
-        if out_amax is None:
-            self.call("vg_norm_modulate", *args, C.c_void_p(stream))
-        else:
-            self.call("vg_norm_modulate_amax", *args, ptr(out_amax), C.c_void_p(stream))
+        self.call("vg_norm_modulate", kind, ptr(x), dtype_of(x), x_stride, ptr(out), dtype_of(out), out_stride, rows,
+                  tokens, channels, eps, ptr(weight), ptr(bias), pd,
+                  None if scale is None else C.byref(scale), None if shift is None else C.byref(shift),
+                  C.c_void_p(stream))
 
     def rmsnorm_rope(self, x, out, rows, tokens, heads, head_dim, eps, weight, cos, sin, apply_norm=1, x_stride=0,
                      out_stride=0, table_stride=0, stream=0):

@@ -26,15 +26,14 @@ __device__ __forceinline__ uint2 pack8(const float v[8]) {
 }
 
 // Dynamic: s = bf16(max(amax / 448, 1 / (448 * 512))) (the fixture's per-tensor rule for a bf16 tensor),
-// q = e4m3(x * (1 / s)); kRoundAmax: the amax came from x's producer, taken before x's rounding to bf16, and is
-// rounded as x was. Static (fixed != NULL): s = *fixed, q = e4m3(x / s), as ONNX QuantizeLinear computes it.
-template <typename T, bool kRoundAmax = false>
+// q = e4m3(x * (1 / s)). Static (fixed != NULL): s = *fixed, q = e4m3(x / s), as ONNX QuantizeLinear computes it.
+template <typename T>
 __global__ void tensor_quantize(const T* x, int64_t vecs, const float* fixed, float* scale, uint2* out) {
     float s;
     if (fixed) {
         s = *fixed;
     } else {
-        float amax = kRoundAmax ? vg::round_bf16(scale[VG_FP8_TENSOR_AMAX]) : scale[VG_FP8_TENSOR_AMAX];
+        float amax = scale[VG_FP8_TENSOR_AMAX];
         s = vg::round_bf16(fmaxf(amax / kE4M3Max, 1.0f / (kE4M3Max * 512.0f)));
     }
     const float inv = 1.0f / s;
@@ -122,30 +121,6 @@ VG_API vg_status vg_quantize_fp8_tensor(const void* x, vg_dtype x_dtype, int64_t
     }
     return vg::launch_check(fn);
     VG_GUARD_END("vg_quantize_fp8_tensor")
-}
-
-VG_API vg_status vg_quantize_fp8_tensor_given_amax(const void* x, vg_dtype x_dtype, int64_t count, void* out,
-                                                   float* scale, void* stream) {
-    VG_GUARD_BEGIN
-    static const char* fn = "vg_quantize_fp8_tensor_given_amax";
-    vg::clear_error();
-    auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": " + m); };
-    if (!x || !out || !scale) return bad("x, out and scale must not be NULL");
-    if (count <= 0 || count % 8) return bad("count " + std::to_string(count) + " must be a positive multiple of 8");
-    if (!vg::aligned16(x) || !vg::aligned16(out) || !vg::aligned16(scale))
-        return bad("x, out and scale must be 16-byte aligned");
-    if (x_dtype != VG_DTYPE_BF16 && x_dtype != VG_DTYPE_FP32)
-        return vg::fail(VG_ERROR_NOT_SUPPORTED, std::string(fn) + ": x_dtype " + vg::dtype_name(x_dtype) + " (bf16 or fp32)");
-    auto s = static_cast<cudaStream_t>(stream);
-    const int64_t vecs = count / 8;
-    const int grid = vg::stride_grid(vecs);
-    if (x_dtype == VG_DTYPE_BF16)
-        tensor_quantize<__nv_bfloat16, true><<<grid, 256, 0, s>>>(static_cast<const __nv_bfloat16*>(x), vecs, nullptr, scale,
-                                                                   static_cast<uint2*>(out));
-    else
-        tensor_quantize<float><<<grid, 256, 0, s>>>(static_cast<const float*>(x), vecs, nullptr, scale, static_cast<uint2*>(out));
-    return vg::launch_check(fn);
-    VG_GUARD_END("vg_quantize_fp8_tensor_given_amax")
 }
 
 VG_API vg_status vg_quantize_fp8_groups(const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols,

@@ -35,8 +35,6 @@ vg_status validate(const vg_fp8_gemm_desc* d, const char* fn) {
     if (d->fast_accumulation != 0 && d->fast_accumulation != 1) return bad("fast_accumulation must be 0 or 1");
     if (d->fast_accumulation && d->scaling != VG_FP8_SCALING_TENSOR)
         return bad("fast_accumulation is for per-tensor scaling only (block scales are applied at each promotion to fp32)");
-    if (d->out_amax != 0 && d->out_amax != 1) return bad("out_amax must be 0 or 1");
-    if (d->out_amax && d->scaling != VG_FP8_SCALING_TENSOR) return bad("out_amax is for per-tensor scaling only");
     return VG_OK;
 }
 
@@ -81,29 +79,22 @@ vg_status create(vg_fp8_gemm_plan p, const char* fn) {
     // Block scale modes with no scale pointer set are an inconsistent descriptor to the heuristic (the NVIDIA samples
     // and PyTorch set the pointers first): point both at a placeholder device buffer for the query; vg_fp8_gemm_run
     // sets the real ones before every GEMM. (tests/fp8_block_probe.cpp records what this GPU's cuBLASLt accepts.)
-    // The same for the AMAX_D pointer: the heuristic offers only algorithms that compute the maximum.
     void* placeholder = nullptr;
-    if (d.scaling == VG_FP8_SCALING_BLOCK128 || d.out_amax) VG_TRY(vg::cuda_check(cudaMalloc(&placeholder, 256), fn));
     if (d.scaling == VG_FP8_SCALING_BLOCK128) {
+        VG_TRY(vg::cuda_check(cudaMalloc(&placeholder, 256), fn));
         VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &placeholder, sizeof(placeholder)), fn));
         VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &placeholder, sizeof(placeholder)), fn));
     }
-    if (d.out_amax)
-        VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_AMAX_D_POINTER, &placeholder, sizeof(placeholder)), fn));
     cublasLtMatmulHeuristicResult_t r{};
     int found = 0;
     cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(p->ctx->lt, p->op, p->la, p->lb, p->lc, p->lc, p->pref, 1, &r, &found);
     if (placeholder) cudaFree(placeholder);
-    if (hs != CUBLAS_STATUS_SUCCESS && d.out_amax)  // a descriptor this cuBLASLt refuses: the caller plans without out_amax
-        return vg::fail(VG_ERROR_NOT_SUPPORTED, std::string(fn) + ": cuBLASLt refuses an FP8 GEMM that also computes max|out| (" +
-                                                    cublasLtGetStatusName(hs) + ")");
     VG_TRY(vg::cublas_check(hs, "vg_fp8_gemm_plan_create: cublasLtMatmulAlgoGetHeuristic"));
     if (found < 1)
         return vg::fail(VG_ERROR_NOT_SUPPORTED,
                         std::string(fn) + ": cuBLASLt has no FP8 algorithm for this GEMM on this GPU (" +
                             (d.scaling == VG_FP8_SCALING_BLOCK128 ? "128x128/1x128 block scaling needs Hopper, sm_90"
-                             : d.out_amax                           ? "none that also computes max|out| (out_amax)"
-                                                                    : "per-tensor FP8 needs sm_89 or newer") + ")");
+                                                                  : "per-tensor FP8 needs sm_89 or newer") + ")");
     p->algo = r.algo;
     p->algo_workspace = r.workspaceSize;
     return VG_OK;
@@ -150,18 +141,14 @@ VG_API vg_status vg_fp8_gemm_plan_workspace_size(vg_fp8_gemm_plan plan, size_t* 
     return VG_OK;
 }
 
-VG_API vg_status vg_fp8_gemm_run_amax(vg_fp8_gemm_plan plan, const void* a, const float* a_scale, const void* w,
-                                      const float* w_scale, const void* bias, void* out, float* out_amax,
-                                      void* workspace, size_t workspace_bytes, void* stream) {
+VG_API vg_status vg_fp8_gemm_run(vg_fp8_gemm_plan plan, const void* a, const float* a_scale, const void* w,
+                                 const float* w_scale, const void* bias, void* out, void* workspace,
+                                 size_t workspace_bytes, void* stream) {
     VG_GUARD_BEGIN
     static const char* fn = "vg_fp8_gemm_run";
     vg::clear_error();
     auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": " + m); };
     if (!plan) return bad("plan is NULL");
-    if (plan->desc.out_amax != (out_amax != nullptr))
-        return bad(plan->desc.out_amax ? "the plan computes max|out| (out_amax): run it with vg_fp8_gemm_run_amax and a pointer"
-                                       : "out_amax given but the plan was made without out_amax");
-    if (out_amax && (reinterpret_cast<uintptr_t>(out_amax) & 3u)) return bad("out_amax must be 4-byte aligned");
     if (!a || !a_scale || !w || !w_scale || !out) return bad("a, a_scale, w, w_scale and out must not be NULL");
     if (plan->has_bias != (bias != nullptr))
         return bad(plan->has_bias ? "the epilogue needs a bias but bias is NULL" : "bias given but the epilogue has none");
@@ -179,21 +166,12 @@ VG_API vg_status vg_fp8_gemm_run_amax(vg_fp8_gemm_plan plan, const void* a, cons
     if (plan->has_bias)
         VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
                                 "vg_fp8_gemm_run: set bias pointer"));
-    if (out_amax)
-        VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_AMAX_D_POINTER, &out_amax, sizeof(out_amax)),
-                                "vg_fp8_gemm_run: set AMAX_D pointer"));
     float alpha = 1.0f, beta = 0.0f;
     return vg::cublas_check(cublasLtMatmul(plan->ctx->lt, plan->op, &alpha, w, plan->la, a, plan->lb, &beta, out, plan->lc,
                                            out, plan->lc, &plan->algo, workspace, plan->algo_workspace,
                                            static_cast<cudaStream_t>(stream)),
                             "vg_fp8_gemm_run: cublasLtMatmul");
     VG_GUARD_END("vg_fp8_gemm_run")
-}
-
-VG_API vg_status vg_fp8_gemm_run(vg_fp8_gemm_plan plan, const void* a, const float* a_scale, const void* w,
-                                 const float* w_scale, const void* bias, void* out, void* workspace,
-                                 size_t workspace_bytes, void* stream) {
-    return vg_fp8_gemm_run_amax(plan, a, a_scale, w, w_scale, bias, out, nullptr, workspace, workspace_bytes, stream);
 }
 
 }  // extern "C"

@@ -1,7 +1,6 @@
 // LayerNorm / RMSNorm with optional affine parameters and AdaLN modulation, one block per row.
 #include "internal.h"
 #include "vec.cuh"
-#include "amax.cuh"
 
 namespace {
 
@@ -16,33 +15,7 @@ struct NormArgs {
     vg_dtype param_dtype;
     vg_row_vector scale, shift;
     int modulate;
-    float* amax;  // NULL, or *amax = max(*amax, max|out|) over the stored values (zeroed before the launch)
 };
-
-// max|v| of this thread's stored values into *a.amax: the block's (or, for warp rows, the warp's) maximum, one atomic
-// each (on the bits: non-negative floats order like them). fmaxf skips NaNs, as vg_quantize_fp8_tensor's amax does.
-template <bool WARP_ONLY>
-__device__ __forceinline__ void fold_amax(float m, float* amax, float* scratch) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-    const int lane = threadIdx.x & 31;
-    if (!WARP_ONLY) {
-        const int warp = threadIdx.x >> 5, nwarps = (blockDim.x + 31) >> 5;
-        __syncthreads();  // scratch may still be read by the last reduction
-        if (lane == 0) scratch[warp] = m;
-        __syncthreads();
-        if (warp != 0) return;
-        m = lane < nwarps ? scratch[lane] : 0.0f;
-#pragma unroll
-        for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-    }
-    if (lane == 0) atomicMax(reinterpret_cast<unsigned int*>(amax), __float_as_uint(m));
-}
-
-template <typename TO>
-__device__ __forceinline__ float stored_abs(float y) {
-    return fabsf(vg::to_float(vg::from_float<TO>(y)));
-}
 
 // WARP_ROWS: each warp holds one row (rows of <= kWarpRowChannels, NV = 1), else the block holds one row.
 template <typename TX, typename TO, int NV, bool WARP_ROWS>
@@ -71,7 +44,6 @@ __global__ void norm_modulate_kernel(NormArgs a) {
     const float rstd = rsqrtf(reduce(sq) * inv_c + a.eps);
     const int64_t b = row / a.tokens, t = row % a.tokens;
     TO* out = static_cast<TO*>(a.out) + row * a.out_stride;
-    float mx = 0.0f;
 #pragma unroll
     for (int j = 0; j < NV; ++j) {
         if (!active[j]) continue;
@@ -97,11 +69,7 @@ __global__ void norm_modulate_kernel(NormArgs a) {
             for (int i = 0; i < 8; ++i) y[i] = y[i] * (1.0f + sc[i]) + sh[i];
         }
         vg::store8(out + c, y);
-        if (a.amax)
-#pragma unroll
-            for (int i = 0; i < 8; ++i) mx = fmaxf(mx, stored_abs<TO>(y[i]));
     }
-    if (a.amax) fold_amax<WARP_ROWS>(mx, a.amax, scratch);
 }
 
 template <typename TX, typename TO>
@@ -143,7 +111,6 @@ __global__ void norm_general_kernel(NormArgs a) {
     for (int64_t c = threadIdx.x; c < a.channels; c += blockDim.x) { const float d = vg::to_float(x[c]) - mean; sq += d * d; }
     const float rstd = rsqrtf(vg::block_sum(sq, scratch) * inv_c + a.eps);
     const int64_t b = row / a.tokens, t = row % a.tokens;
-    float mx = 0.0f;
     for (int64_t c = threadIdx.x; c < a.channels; c += blockDim.x) {
         float y = (vg::to_float(x[c]) - mean) * rstd;
         if (a.weight) y *= ld1(a.weight, c, a.param_dtype);
@@ -152,9 +119,7 @@ __global__ void norm_general_kernel(NormArgs a) {
             y = y * (1.0f + ld1(a.scale.ptr, b * a.scale.batch_stride + t * a.scale.token_stride + c, a.scale.dtype)) +
                 ld1(a.shift.ptr, b * a.shift.batch_stride + t * a.shift.token_stride + c, a.shift.dtype);
         out[c] = vg::from_float<TO>(y);
-        if (a.amax) mx = fmaxf(mx, stored_abs<TO>(y));
     }
-    if (a.amax) fold_amax<false>(mx, a.amax, scratch);
 }
 
 template <typename TX, typename TO>
@@ -165,11 +130,11 @@ vg_status launch_general(const NormArgs& a, cudaStream_t st) {
 
 }  // namespace
 
-extern "C" VG_API vg_status vg_norm_modulate_amax(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
-                                                  void* out, vg_dtype out_dtype, int64_t out_stride, int64_t rows,
-                                                  int64_t tokens, int64_t channels, float eps, const void* weight,
-                                                  const void* bias, vg_dtype param_dtype, const vg_row_vector* scale,
-                                                  const vg_row_vector* shift, float* out_amax, void* stream) {
+extern "C" VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
+                                             void* out, vg_dtype out_dtype, int64_t out_stride, int64_t rows,
+                                             int64_t tokens, int64_t channels, float eps, const void* weight,
+                                             const void* bias, vg_dtype param_dtype, const vg_row_vector* scale,
+                                             const vg_row_vector* shift, void* stream) {
     VG_GUARD_BEGIN
     const std::string fn = "vg_norm_modulate";
     vg::clear_error();
@@ -199,10 +164,7 @@ extern "C" VG_API vg_status vg_norm_modulate_amax(vg_norm_kind kind, const void*
     a.channels = channels; a.eps = eps; a.layer = kind == VG_NORM_LAYER; a.weight = weight; a.bias = bias;
     a.param_dtype = param_dtype; a.modulate = scale != nullptr;
     if (scale) { a.scale = *scale; a.shift = *shift; }
-    if (out_amax && (reinterpret_cast<uintptr_t>(out_amax) & 3u)) return bad("out_amax must be 4-byte aligned");
-    a.amax = out_amax;
     cudaStream_t st = static_cast<cudaStream_t>(stream);
-    if (out_amax) vg::reset_amax<<<1, 32, 0, st>>>(out_amax);
     using bf = __nv_bfloat16;
     if (!vectorized) {
         if (x_dtype == VG_DTYPE_BF16 && out_dtype == VG_DTYPE_BF16) return launch_general<bf, bf>(a, st);
@@ -215,13 +177,4 @@ extern "C" VG_API vg_status vg_norm_modulate_amax(vg_norm_kind kind, const void*
     if (out_dtype == VG_DTYPE_BF16) return launch_norm<float, bf>(a, st);
     return launch_norm<float, float>(a, st);
     VG_GUARD_END("vg_norm_modulate")
-}
-
-extern "C" VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
-                                             void* out, vg_dtype out_dtype, int64_t out_stride, int64_t rows,
-                                             int64_t tokens, int64_t channels, float eps, const void* weight,
-                                             const void* bias, vg_dtype param_dtype, const vg_row_vector* scale,
-                                             const vg_row_vector* shift, void* stream) {
-    return vg_norm_modulate_amax(kind, x, x_dtype, x_stride, out, out_dtype, out_stride, rows, tokens, channels, eps,
-                                 weight, bias, param_dtype, scale, shift, nullptr, stream);
 }

@@ -21,15 +21,10 @@ internal static unsafe partial class NativeMethods
         public int Scaling;
         public int Epilogue;
         public int FastAccumulation;
-        public int OutAmax;
     }
-
-    /// <summary>Slot of a per-tensor scale block that holds max|x| (VG_FP8_TENSOR_AMAX).</summary>
-    public const int Fp8TensorAmaxSlot = 1;
 
     [DllImport(Library)] public static extern int vg_quantize_fp8_tensor(IntPtr x, int xDType, long count, IntPtr staticScale, IntPtr o,
         IntPtr scale, IntPtr stream);
-    [DllImport(Library)] public static extern int vg_quantize_fp8_tensor_given_amax(IntPtr x, int xDType, long count, IntPtr o, IntPtr scale, IntPtr stream);
     [DllImport(Library)] public static extern int vg_quantize_fp8_groups(IntPtr x, int xDType, long rows, long cols, long paddedRows,
         IntPtr o, IntPtr scales, IntPtr stream);
     [DllImport(Library)] public static extern int vg_fp8_gemm_plan_create(IntPtr ctx, Fp8GemmDesc* desc, out IntPtr plan);
@@ -37,8 +32,6 @@ internal static unsafe partial class NativeMethods
     [DllImport(Library)] public static extern int vg_fp8_gemm_plan_workspace_size(IntPtr plan, out nuint bytes);
     [DllImport(Library)] public static extern int vg_fp8_gemm_run(IntPtr plan, IntPtr a, IntPtr aScale, IntPtr w, IntPtr wScale, IntPtr bias,
         IntPtr o, IntPtr ws, nuint wsBytes, IntPtr stream);
-    [DllImport(Library)] public static extern int vg_fp8_gemm_run_amax(IntPtr plan, IntPtr a, IntPtr aScale, IntPtr w, IntPtr wScale, IntPtr bias,
-        IntPtr o, IntPtr outAmax, IntPtr ws, nuint wsBytes, IntPtr stream);
     [DllImport(Library)] public static extern int vg_dequantize_nvfp4(IntPtr packed, IntPtr blockScales, IntPtr scale2, long rows, long cols,
         IntPtr o, IntPtr stream);
 

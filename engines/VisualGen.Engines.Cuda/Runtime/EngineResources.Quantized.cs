@@ -87,22 +87,14 @@ internal sealed unsafe partial class EngineResources
                 "Run this checkpoint on ONNX Runtime (--engine ort-cpu or ort-cuda), or quantize it with a scheme this GPU runs");
     }
 
-    /// <param name="outAmax">The GEMM also writes max|out| for the next linear's one-pass activation quantization
-    /// (per-tensor scaling only).</param>
-    public Fp8GemmPlan Fp8GemmPlan(long m, long n, long k, Fp8Scaling scaling, int epilogue, bool outAmax = false)
+    public Fp8GemmPlan Fp8GemmPlan(long m, long n, long k, Fp8Scaling scaling, int epilogue)
     {
         bool fast = Fp8FastAccumulation && scaling == Fp8Scaling.Tensor;
-        string key = $"fp8m{m}n{n}k{k}s{(int)scaling}e{epilogue}{(fast ? "f" : "")}{(outAmax ? "a" : "")}";
+        string key = $"fp8m{m}n{n}k{k}s{(int)scaling}e{epilogue}{(fast ? "f" : "")}";
         if (_fp8Gemm.TryGetValue(key, out var p)) return p;
         if (DryRun) return _fp8Gemm[key] = new Fp8GemmPlan(key, null!, 0);
-        var d = new Fp8GemmDesc { StructSize = (uint)sizeof(Fp8GemmDesc), M = m, N = n, K = k, Scaling = (int)scaling, Epilogue = epilogue, FastAccumulation = fast ? 1 : 0, OutAmax = outAmax ? 1 : 0 };
+        var d = new Fp8GemmDesc { StructSize = (uint)sizeof(Fp8GemmDesc), M = m, N = n, K = k, Scaling = (int)scaling, Epilogue = epilogue, FastAccumulation = fast ? 1 : 0 };
         int status = vg_fp8_gemm_plan_create(Context.Ptr, &d, out var h);
-        // no algorithm that also computes max|out|: the plan without it (the next linear quantizes in two passes)
-        if (status == 2 && outAmax)
-        {
-            NoteQuant($"FP8 GEMM [{m}, {k}] x [{k}, {n}]: cuBLASLt has no algorithm that also writes max|out| on {Name}; the next linear quantizes its input in two passes");
-            return _fp8Gemm[key] = Fp8GemmPlan(m, n, k, scaling, epilogue);
-        }
         // measured on an H200 with cuBLASLt 13.1: the block-scaled descriptor (1x128 activation groups, 128x128 weight
         // blocks) gets CUBLAS_STATUS_INVALID_VALUE from the heuristic, so FP8_BLOCK_SCALES cannot run here yet
         if (status != 0 && scaling != Fp8Scaling.Tensor)

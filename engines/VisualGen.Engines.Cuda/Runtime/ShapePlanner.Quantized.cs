@@ -60,28 +60,6 @@ internal sealed unsafe partial class ShapePlanner
         return made;
     }
 
-    /// <summary>Outputs of FP8 linears and of norms that an FP8 linear quantizes next, per tensor and dynamically (Wan's
-    /// FFN: the up projection with its GELU, then the down projection; each norm before attention or the FFN): the
-    /// producer writes max|out| into the linear's scale block (the GEMM through cuBLASLt's AMAX_D, the norm kernel
-    /// itself), so the linear quantizes its input in one pass instead of two.</summary>
-    readonly HashSet<string> _amaxWanted;
-
-    /// <summary>The scale blocks whose max|x| slot a producer fills, by the graph value they quantize.</summary>
-    readonly Dictionary<string, DeviceValue> _amaxGiven = new(StringComparer.Ordinal);
-
-    /// <summary>The detail of a one-pass activation quantization whose max|x| came from the producer.</summary>
-    internal const string GivenAmax = "max|x| from the producer";
-
-    static bool RunsFp8Gemm(OpNode n) =>
-        n.Op == "VgQuantLinear" && n.Text("scheme", "") == QuantScheme.Fp8 && n.Int("k", 0) % 16 == 0 && n.Int("n", 0) % 16 == 0;
-
-    static HashSet<string> AmaxWanted(OpGraph g)
-    {
-        var quantizedDynamically = g.Nodes.Where(n => RunsFp8Gemm(n) && n.In(3) is null).Select(n => n.In(0)!).ToHashSet(StringComparer.Ordinal);
-        return g.Nodes.Where(n => RunsFp8Gemm(n) || n.Op == "VgNorm").Select(n => n.Outputs[0]).Where(quantizedDynamically.Contains)
-            .ToHashSet(StringComparer.Ordinal);
-    }
-
     static void RequireMultiples(OpNode n, string scheme, long nn, long k, int multiple, string why)
     {
         if (k % multiple != 0 || nn % multiple != 0)
@@ -96,13 +74,6 @@ internal sealed unsafe partial class ShapePlanner
         var (xq, xs) = QuantizedInput((n.In(0)!, n.In(3), "fp8"), () =>
         {
             var xq = Temp([m, k], VgDType.FP8E4M3);
-            if (n.In(3) is null && x.DType == VgDType.BF16 && _amaxGiven.TryGetValue(n.In(0)!, out var given))
-            {
-                Add(new ActionStep(n.Name + "/quantize", KernelClass.Gemm, stream =>
-                    Check(vg_quantize_fp8_tensor_given_amax(x.Ptr, (int)x.DType, x.Count, xq.Ptr, given.Ptr, stream), n.Name + " (quantize input, max|x| from its producer)"))
-                    { Detail = GivenAmax }, [x, given], [xq, given]);
-                return (xq, given);
-            }
             var xs = Temp([Fp8TensorScaleFloats], VgDType.F32);
             var fixedScale = n.In(3) is string s ? Dev(s, VgDType.F32) : null;
             Add(new ActionStep(n.Name + "/quantize", KernelClass.Gemm, stream =>
@@ -110,28 +81,13 @@ internal sealed unsafe partial class ShapePlanner
                 fixedScale is null ? [x] : [x, fixedScale], [xq, xs]);
             return (xq, xs);
         });
-        // the next linear's scale block, when that linear quantizes this output per tensor (bf16 outputs only: the
-        // max is taken before the rounding to bf16, and the quantizer rounds it as the output was rounded)
-        bool giveAmax = _amaxWanted.Contains(n.Outputs[0]) && ActDType(m) == VgDType.BF16;
-        var plan = _res.Fp8GemmPlan(m, nn, k, Fp8Scaling.Tensor, epilogue, outAmax: giveAmax);
-        // (a plan without max|out| when cuBLASLt has no algorithm with it: EngineResources.Fp8GemmPlan logs that)
-        var next = giveAmax && plan.Key.EndsWith('a') ? Temp([Fp8TensorScaleFloats], VgDType.F32) : null;
+        var plan = _res.Fp8GemmPlan(m, nn, k, Fp8Scaling.Tensor, epilogue);
         var bias = n.In(4) is string b ? Dev(b, VgDType.BF16) : null;
         var o = New(n.Outputs[0] + "#bf16", shape, VgDType.BF16);
         IntPtr w = _res.Weight(n.In(1)!);
-        DeviceValue[] reads = bias is null ? [xq, xs, ws] : [xq, xs, ws, bias];
-        if (next is null)
-            Add(new ActionStep(n.Name, KernelClass.Gemm, stream =>
-                Check(vg_fp8_gemm_run(plan.Handle.Ptr, xq.Ptr, xs.Ptr, w, ws.Ptr, bias?.Ptr ?? IntPtr.Zero, o.Ptr, _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), n.Name))
-                { Detail = plan.Key }, reads, [o]);
-        else
-        {
-            Add(new ActionStep(n.Name, KernelClass.Gemm, stream =>
-                Check(vg_fp8_gemm_run_amax(plan.Handle.Ptr, xq.Ptr, xs.Ptr, w, ws.Ptr, bias?.Ptr ?? IntPtr.Zero, o.Ptr, next.Ptr + Fp8TensorAmaxSlot * sizeof(float),
-                    _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), n.Name))
-                { Detail = plan.Key }, reads, [o, next]);
-            _amaxGiven[n.Outputs[0]] = next;
-        }
+        Add(new ActionStep(n.Name, KernelClass.Gemm, stream =>
+            Check(vg_fp8_gemm_run(plan.Handle.Ptr, xq.Ptr, xs.Ptr, w, ws.Ptr, bias?.Ptr ?? IntPtr.Zero, o.Ptr, _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), n.Name))
+            { Detail = plan.Key }, bias is null ? [xq, xs, ws] : [xq, xs, ws, bias], [o]);
         _plan.NoteWorkspace(plan.WorkspaceBytes);
         return o;
     }

@@ -35,7 +35,6 @@ internal sealed unsafe partial class ShapePlanner
     {
         _g = g; _res = res; _plan = plan;
         _maskValues = g.Nodes.Where(n => n.Op == "Attention" && n.In(3) is not null).Select(n => n.In(3)!).ToHashSet(StringComparer.Ordinal);
-        _amaxWanted = AmaxWanted(g);
     }
 
     /// <param name="planTimeValues">The values of the graph's plan-time inputs (<see cref="OpPort.PlanTime"/>).</param>
@@ -360,17 +359,13 @@ internal sealed unsafe partial class ShapePlanner
         var rs = RowVec(scale, x.Shape, n.Name); var rh = RowVec(shift, x.Shape, n.Name);
         var o = New(n.Outputs[0], x.Shape, ActDType(rows));
         int kind = (int)n.Int("kind", 0); float eps = (float)n.Float("epsilon", 1e-5);
-        // an FP8 linear quantizes this output next: the norm writes max|out| into that linear's scale block
-        var next = _amaxWanted.Contains(n.Outputs[0]) && o.DType == VgDType.BF16 ? Temp([Fp8TensorScaleFloats], VgDType.F32) : null;
         Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
         {
             RowVector s1 = rs, s2 = rh;
             s1.Ptr = scale?.Ptr ?? IntPtr.Zero; s2.Ptr = shift?.Ptr ?? IntPtr.Zero;
-            Check(vg_norm_modulate_amax(kind, x.Ptr, (int)x.DType, c, o.Ptr, (int)o.DType, c, rows, tokens, c, eps,
-                w?.Ptr ?? IntPtr.Zero, b?.Ptr ?? IntPtr.Zero, 0, scale is null ? null : &s1, shift is null ? null : &s2,
-                next is null ? IntPtr.Zero : next.Ptr + Fp8TensorAmaxSlot * sizeof(float), stream), n.Name);
-        }), new[] { x, w, b, scale, shift }.Where(v => v is not null).ToArray()!, next is null ? [o] : [o, next]);
-        if (next is not null) _amaxGiven[n.Outputs[0]] = next;
+            Check(vg_norm_modulate(kind, x.Ptr, (int)x.DType, c, o.Ptr, (int)o.DType, c, rows, tokens, c, eps,
+                w?.Ptr ?? IntPtr.Zero, b?.Ptr ?? IntPtr.Zero, 0, scale is null ? null : &s1, shift is null ? null : &s2, stream), n.Name);
+        }), new[] { x, w, b, scale, shift }.Where(v => v is not null).ToArray()!, [o]);
         _dev[n.Outputs[0]] = o;
     }
 
