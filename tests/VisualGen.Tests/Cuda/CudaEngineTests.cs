@@ -126,17 +126,28 @@ public class CudaEngineTests
         // the peak of live bytes, the lower bound, is reached: d and e at step 4 (the block planner took 16384)
         Assert.Equal(8192 + 4096, arena);
         Assert.Equal(at["a"], at["d"]);   // d takes bytes a had, beyond a's size
-        foreach (var x in iv.Where(v => !v.Persistent))
+        AssertArranged(iv, arena, at);
+    }
+
+    /// <summary>Every value that is not persistent lies 256-byte aligned inside the arena, and no two values alive at the
+    /// same step share a byte.</summary>
+    static void AssertArranged(List<MemoryPlanner.Interval> iv, long arena, Dictionary<string, long> at, string context = "")
+    {
+        var live = iv.Where(v => !v.Persistent).ToList();
+        Assert.Equal(live.Count, at.Count);
+        foreach (var x in live)
         {
             Assert.Equal(0, at[x.Name] % 256);
-            Assert.True(at[x.Name] + x.Bytes <= arena);
-            foreach (var y in iv.Where(v => !v.Persistent && v != x))
+            Assert.True(at[x.Name] + x.Bytes <= arena, $"{context}{x.Name} ends past the arena");
+        }
+        for (int i = 0; i < live.Count; i++)
+            for (int j = i + 1; j < live.Count; j++)
             {
+                var (x, y) = (live[i], live[j]);
                 bool together = x.Def <= Math.Max(y.LastUse, y.Def) && y.Def <= Math.Max(x.LastUse, x.Def);
                 bool apart = at[x.Name] + x.Bytes <= at[y.Name] || at[y.Name] + y.Bytes <= at[x.Name];
-                Assert.True(!together || apart, $"{x.Name} and {y.Name} live together and share bytes");
+                Assert.True(!together || apart, $"{context}{x} and {y} live together and share bytes");
             }
-        }
     }
 
     [Fact]
@@ -154,13 +165,7 @@ public class CudaEngineTests
             var live = iv.Where(v => !v.Persistent).ToList();
             long peak = Enumerable.Range(0, 121).Max(s => live.Where(v => v.Def <= s && s <= v.LastUse).Sum(v => (v.Bytes + 255) / 256 * 256));
             Assert.True(arena >= peak);
-            for (int i = 0; i < live.Count; i++)
-                for (int j = i + 1; j < live.Count; j++)
-                {
-                    var (x, y) = (live[i], live[j]);
-                    if (x.Def <= y.LastUse && y.Def <= x.LastUse)
-                        Assert.True(at[x.Name] + x.Bytes <= at[y.Name] || at[y.Name] + y.Bytes <= at[x.Name], $"trial {trial}: {x} and {y}");
-                }
+            AssertArranged(iv, arena, at, $"trial {trial}: ");
         }
     }
 
