@@ -49,13 +49,16 @@ public static class MemoryPlanner
         var intervals = roots.Select((v, i) => new Interval(v.Name + "@" + i, v.Bytes, v.Persistent ? -1 : Math.Max(v.Def, 0),
             v.LastUse, v.Persistent)).ToList();
         var (arena, offsetOf) = Arrange(intervals);
-        var persistent = roots.Where(v => v.Persistent).ToList();
+        // persistent values in a buffer of their own; an output that reuses a dead input's buffer (ShapePlanner) has none
+        var persistent = roots.Where(v => v.Persistent && v.Reuses is null).ToList();
         plan.MemoryReport = (arena + persistent.Sum(v => (v.Bytes + 255) / 256 * 256), roots.Sum(v => v.Bytes));
         plan.BlockCount = persistent.Count + (arena > 0 ? 1 : 0);
         if (!allocate) return;
         // block i < persistent.Count: persistent value i; the last block: the arena
         plan.AllocateBlocks([.. persistent.Select(v => v.Bytes), .. arena > 0 ? new[] { arena } : []]);
         for (int i = 0, p = 0; i < roots.Count; i++)
-            roots[i].BasePtr = roots[i].Persistent ? plan.BlockPointer(p++) : plan.BlockPointer(persistent.Count) + (nint)offsetOf[intervals[i].Name];
+            if (roots[i].Reuses is null)
+                roots[i].BasePtr = roots[i].Persistent ? plan.BlockPointer(p++) : plan.BlockPointer(persistent.Count) + (nint)offsetOf[intervals[i].Name];
+        foreach (var v in roots.Where(v => v.Reuses is not null)) v.BasePtr = v.Reuses!.BasePtr;
     }
 }

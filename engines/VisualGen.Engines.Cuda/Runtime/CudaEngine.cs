@@ -197,16 +197,43 @@ public sealed class CudaEngine : IResidentEngine
     /// <summary>Runs on device tensors: inputs are copied device to device into the plan's input buffers (the captured
     /// CUDA graph reads fixed addresses), outputs into new device tensors the caller owns; nothing crosses to the host
     /// except plan-time inputs, which are read there.</summary>
-    public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs)
+    public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs) => RunResident(inputs, []);
+
+    /// <summary><see cref="RunResident(IReadOnlyDictionary{string, IEngineTensor})"/>; the <paramref name="consumed"/>
+    /// inputs are disposed once copied into the plan's buffers, so their memory can hold this run's outputs.</summary>
+    public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs, IReadOnlyCollection<string> consumed)
     {
-        var (shapes, planTime) = ReadInputs(inputs, t => t.Shape, t => t.DType, t => t.ToHost(), (i, t) =>
+        bool disposed = false;
+        void DisposeConsumed()
         {
-            if (t is not CudaTensor) throw new EngineException($"input '{i.Name}' of engine '{Manifest.Component}' is not a CUDA device tensor ({t.GetType().Name})");
-        });
-        var p = PlanFor(shapes, planTime);
+            if (disposed) return;
+            disposed = true;
+            foreach (var name in consumed) if (inputs.TryGetValue(name, out var t)) t.Dispose();
+        }
+        try
+        {
+            var (shapes, planTime) = ReadInputs(inputs, t => t.Shape, t => t.DType, t => t.ToHost(), (i, t) =>
+            {
+                if (t is not CudaTensor) throw new EngineException($"input '{i.Name}' of engine '{Manifest.Component}' is not a CUDA device tensor ({t.GetType().Name})");
+            });
+            var p = PlanFor(shapes, planTime);
+            var stream = _res.Stream;
+            foreach (var (name, v) in p.Inputs)
+                Check(vg_memcpy_async(v.Ptr, ((CudaTensor)inputs[name]).Ptr, (nuint)v.Bytes, 2, stream.Ptr), $"copy of input '{name}'");
+            if (consumed.Count > 0)
+            {
+                // the copies must finish before the memory goes back to the pool shared with other engines' streams
+                stream.Synchronize();
+                DisposeConsumed();
+            }
+            return RunPlanned(p);
+        }
+        finally { DisposeConsumed(); }
+    }
+
+    IReadOnlyDictionary<string, IEngineTensor> RunPlanned(ShapePlan p)
+    {
         var stream = _res.Stream;
-        foreach (var (name, v) in p.Inputs)
-            Check(vg_memcpy_async(v.Ptr, ((CudaTensor)inputs[name]).Ptr, (nuint)v.Bytes, 2, stream.Ptr), $"copy of input '{name}'");
         Forward(p);
         var result = new Dictionary<string, IEngineTensor>(StringComparer.Ordinal);
         try

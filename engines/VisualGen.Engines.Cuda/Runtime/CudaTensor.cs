@@ -62,14 +62,48 @@ public sealed class CudaTensor : IEngineTensor
 
 /// <summary>Device allocations of resident tensors, reused by size: a VAE chunk loop hands out and frees the same sizes
 /// every call, and cudaMalloc/cudaFree of gigabytes per chunk (cudaFree synchronizes the device) cost more than the
-/// chunk's copies. Holds at most what was in use at once; freed with the engine.</summary>
+/// chunk's copies. The engines of one device share one pool (<see cref="Acquire"/>): the Wan VAE's first-chunk engine
+/// hands its feature cache (3.8 GB at 480×832) to the next-chunk engine, whose outputs then reuse those buffers instead
+/// of new ones. Idle buffers are freed whenever an engine that used the pool is released (a GPU memory budget that
+/// unloads an engine gets its memory back), the pool itself with the last of them.</summary>
 internal sealed class TensorPool : IDisposable
 {
+    static readonly Dictionary<int, (TensorPool Pool, int Users)> Shared = [];
     readonly Dictionary<long, Stack<DeviceMemory>> _free = [];
+    readonly int _device = -1;
     bool _disposed;
+
+    public TensorPool() { }
+    TensorPool(int device) => _device = device;
 
     /// <summary>False: returned memory is freed at once instead of kept for reuse (allocations that outlive engines).</summary>
     public bool Keep { get; init; } = true;
+
+    /// <summary>The pool of <paramref name="device"/>, shared with the other engines loaded on it; pair with <see cref="Release"/>.</summary>
+    public static TensorPool Acquire(int device)
+    {
+        lock (Shared)
+        {
+            var (pool, users) = Shared.TryGetValue(device, out var e) ? e : (new TensorPool(device), 0);
+            Shared[device] = (pool, users + 1);
+            return pool;
+        }
+    }
+
+    /// <summary>An engine is done with the pool: idle buffers are freed, and the pool with its last user.</summary>
+    public void Release()
+    {
+        if (_device < 0) { Dispose(); return; }
+        lock (Shared)
+        {
+            var (pool, users) = Shared[_device];
+            if (users > 1) { Shared[_device] = (pool, users - 1); Trim(); }
+            else { Shared.Remove(_device); Dispose(); }
+        }
+    }
+
+    /// <summary>Bytes held for reuse (not rented).</summary>
+    public long IdleBytes { get { lock (_free) return _free.Values.Sum(s => s.Sum(m => m.Bytes)); } }
 
     public DeviceMemory Rent(long bytes)
     {
@@ -88,6 +122,16 @@ internal sealed class TensorPool : IDisposable
             if (_disposed || !Keep) { memory.Dispose(); return; }
             if (!_free.TryGetValue(memory.Bytes, out var s)) _free[memory.Bytes] = s = new Stack<DeviceMemory>();
             s.Push(memory);
+        }
+    }
+
+    /// <summary>Frees the idle buffers.</summary>
+    public void Trim()
+    {
+        lock (_free)
+        {
+            foreach (var s in _free.Values) foreach (var m in s) m.Dispose();
+            _free.Clear();
         }
     }
 

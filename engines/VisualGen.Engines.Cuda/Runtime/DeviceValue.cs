@@ -12,6 +12,9 @@ internal sealed class DeviceValue(string name, long[] shape, VgDType dtype, Devi
     public DeviceValue? Alias { get; } = alias;
     /// <summary>Persistent values (graph inputs/outputs, plan constants) get their own buffer and are never reused.</summary>
     public bool Persistent { get; set; }
+    /// <summary>A graph output placed in the buffer of this graph input (<see cref="ShapePlanner"/>: the input's last read
+    /// comes before the output's first write), instead of a buffer of its own.</summary>
+    public DeviceValue? Reuses { get; set; }
     public int Def { get; set; } = -1;
     public int LastUse { get; set; } = -1;
     public IntPtr BasePtr { get; set; }

@@ -65,8 +65,9 @@ internal sealed unsafe partial class EngineResources : IDisposable
     /// them; convolutions then use TF32 tensor cores as PyTorch's defaults do, attention takes the general fp32 path.</summary>
     public bool Float32Activations => Bf16MinRows == long.MaxValue;
     readonly Dictionary<string, ConvPlan> _conv = new(StringComparer.Ordinal);
-    /// <summary>Allocations of the resident tensors this engine hands out (<see cref="CudaTensor"/>).</summary>
-    public TensorPool Tensors { get; } = new();
+    /// <summary>Allocations of the resident tensors this engine hands out (<see cref="CudaTensor"/>): the pool of its device,
+    /// shared with the other engines there.</summary>
+    public TensorPool Tensors { get; }
     /// <summary>Time every cuDNN candidate of a new attention plan on random data of its shape and keep the fastest.
     /// Off by default: on H100 cuDNN's own first choice was the fastest within noise at the Wan shapes
     /// (tools/bench/RESULTS.md, 2026-11-26 attention gap), and tuning adds seconds to planning a shape.</summary>
@@ -89,13 +90,24 @@ internal sealed unsafe partial class EngineResources : IDisposable
     /// <summary>Tuned algorithms by GEMM signature (from the engine file, or from tuning at build).</summary>
     public Dictionary<string, byte[]> Algorithms { get; } = new(StringComparer.Ordinal);
 
-    public EngineResources() { DryRun = true; }
+    public EngineResources() { DryRun = true; Tensors = new(); }
 
     public EngineResources(int device)
     {
-        Context = ContextHandle.Create(device);
-        Stream = StreamHandle.Create();
-        ReadDevice(device);
+        Tensors = TensorPool.Acquire(device);
+        try
+        {
+            Context = ContextHandle.Create(device);
+            Stream = StreamHandle.Create();
+            ReadDevice(device);
+        }
+        catch
+        {
+            Stream?.Dispose();
+            Context?.Dispose();
+            Tensors.Release();
+            throw;
+        }
     }
 
     public IEnumerable<GemmPlan> GemmPlans => _gemm.Values;
@@ -336,7 +348,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
         _arena?.Dispose();
         foreach (var m in _bf16Weights.Values) m.Dispose();
         _bf16Weights.Clear();
-        Tensors.Dispose();
+        Tensors.Release();
         Stream?.Dispose();
         Context?.Dispose();
     }

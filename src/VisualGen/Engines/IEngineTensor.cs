@@ -34,4 +34,14 @@ public interface IResidentEngine : IEngine
     /// <summary>Runs the graph on resident inputs; every output stays resident. The work is complete when this returns
     /// (another engine may read the outputs on its own stream).</summary>
     IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs);
+
+    /// <summary>As <see cref="RunResident(IReadOnlyDictionary{string, IEngineTensor})"/>, and disposes the inputs named in
+    /// <paramref name="consumed"/> (whether or not the run succeeds). An engine that copies its inputs disposes them as soon
+    /// as it holds its copy, before it allocates its outputs: a chunked VAE hands its feature cache from call to call, and
+    /// the old and the new cache need not be alive at once.</summary>
+    IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs, IReadOnlyCollection<string> consumed)
+    {
+        try { return RunResident(inputs); }
+        finally { foreach (var name in consumed) if (inputs.TryGetValue(name, out var t)) t.Dispose(); }
+    }
 }

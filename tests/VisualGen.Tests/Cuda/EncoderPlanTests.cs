@@ -55,11 +55,30 @@ public class EncoderPlanTests
         // the mid-block attention (one head of 16 channels over the 4x6 positions): scores, softmax, values
         Assert.Equal(["decoder/Attention/scores", "decoder/Attention/softmax", "decoder/Attention/values"],
             plan.Steps.Where(s => s.Kind == KernelClass.Attention).Select(s => s.Name));
+        // the caches are computed straight into the output buffers, not copied there at the end
+        var caches = plan.Outputs.Where(o => o.Key.StartsWith("cache_out.")).ToList();
+        Assert.NotEmpty(caches);
+        Assert.DoesNotContain(plan.Steps, s => s.Name.StartsWith("cast ") && caches.Any(c => s.Name.Contains(c.Value.Name)));
+        Assert.All(caches, c => Assert.True(c.Value.Root.Def >= 0 && c.Value.Root.Persistent, c.Key));
+        var nextShapes = caches.ToDictionary(c => "cache." + c.Key["cache_out.".Length..], c => c.Value.Shape);
         plan.Dispose();
 
+        // a later chunk updates its cache in place: each cache_out.X takes the buffer of cache.X, read for the last time
+        // (by the causal convolution's concatenation) before the new cache is first written
         var next = Compile("wan21_t2v", "vae.decoder_next", out _);
-        var cacheShapes = next.Inputs.Where(i => i.Name.StartsWith("cache.")).ToDictionary(i => i.Name, i => (long[])[1, long.Parse(i.Dims[1]), 2, 4, 6]);
-        Assert.NotEmpty(cacheShapes);
+        nextShapes["latents"] = [1, 16, 1, 4, 6];
+        using var later = Plan(next, nextShapes, float32: true);
+        Assert.Equal(caches.Count, later.Outputs.Count(o => o.Key.StartsWith("cache_out.")));
+        foreach (var (name, o) in later.Outputs.Where(o => o.Key.StartsWith("cache_out.")))
+        {
+            var input = later.Inputs["cache." + name["cache_out.".Length..]];
+            Assert.Same(input, o.Root.Reuses);
+            Assert.True(input.LastUse < o.Root.Def, $"{name}: input read at step {input.LastUse}, output written from step {o.Root.Def}");
+        }
+        Assert.Null(later.Outputs["sample"].Root.Reuses);
+        // buffers of their own: the latents, the old caches (holding the new ones after the run) and the sample
+        var ports = later.Inputs.Values.Concat(later.Outputs.Values).Select(v => v.Root).Distinct();
+        Assert.Equal(caches.Count + 2, ports.Count(v => v.Reuses is null));
     }
 
     [ConformanceFact]

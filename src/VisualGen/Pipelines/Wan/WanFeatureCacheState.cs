@@ -43,10 +43,12 @@ static class WanFeatureCacheState
                 cancellationToken.ThrowIfCancellationRequested();
                 var inputs = NextInputs(result);
                 using var chunk = next.Upload(VideoFrames.Slice(x, start, Math.Min(framesPerChunk, frames - start)));
+                var cache = inputs.Keys.ToList();
                 inputs[input] = chunk;
                 var previous = result;
                 result = null;
-                try { result = next.RunResident(inputs); }
+                // the old cache is consumed: the engine frees it once copied in, before the new cache is allocated
+                try { result = next.RunResident(inputs, cache); }
                 finally { foreach (var t in previous.Values) t.Dispose(); }
                 outputs.Add(Output(result, output, what).ToHost());
             }
