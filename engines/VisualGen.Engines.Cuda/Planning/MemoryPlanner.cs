@@ -3,9 +3,9 @@ using VisualGen.Engines.Cuda.Runtime;
 namespace VisualGen.Engines.Cuda.Planning;
 
 /// <summary>
-/// Assigns device memory by lifetime: persistent values (graph inputs and outputs, plan constants) get their own
-/// allocations; every other value gets an offset in one arena (<see cref="MemoryPlanner.Arrange"/>), where values
-/// whose lifetimes do not overlap share bytes.
+/// Assigns device memory by lifetime: graph inputs and plan constants get allocations of the plan's own; every other
+/// value, the outputs the plan computes included, gets an offset in the device's arena (<see cref="MemoryPlanner.Arrange"/>,
+/// <see cref="DeviceArena"/>), where values whose lifetimes do not overlap share bytes.
 /// </summary>
 public static class MemoryPlanner
 {
@@ -45,20 +45,22 @@ public static class MemoryPlanner
 
     internal static void Assign(ShapePlan plan, bool allocate = true)
     {
+        // outputs the plan computes live in the arena to its end (the run copies them out before it lets the arena go);
+        // inputs, constants and outputs placed in a dead input's buffer (ShapePlanner) keep buffers of the plan's own
+        var outputs = plan.Outputs.Values.Select(v => v.Root).Where(v => v.Reuses is null && v.Def >= 0 && !plan.Inputs.ContainsValue(v)).ToHashSet();
         var roots = plan.Values.Where(v => v.Alias is null).ToList();
-        var intervals = roots.Select((v, i) => new Interval(v.Name + "@" + i, v.Bytes, v.Persistent ? -1 : Math.Max(v.Def, 0),
-            v.LastUse, v.Persistent)).ToList();
+        bool Own(DeviceValue v) => v.Persistent && !outputs.Contains(v);
+        int end = plan.Steps.Count;
+        var intervals = roots.Select((v, i) => new Interval(v.Name + "@" + i, v.Bytes, Own(v) ? -1 : Math.Max(v.Def, 0),
+            outputs.Contains(v) ? end : v.LastUse, Own(v))).ToList();
         var (arena, offsetOf) = Arrange(intervals);
-        // persistent values in a buffer of their own; an output that reuses a dead input's buffer (ShapePlanner) has none
-        var persistent = roots.Where(v => v.Persistent && v.Reuses is null).ToList();
-        plan.MemoryReport = (arena + persistent.Sum(v => (v.Bytes + 255) / 256 * 256), roots.Sum(v => v.Bytes));
-        plan.BlockCount = persistent.Count + (arena > 0 ? 1 : 0);
+        plan.PlaceInArena([.. roots.Select((v, i) => (v, i)).Where(x => !Own(x.v)).Select(x => (x.v, offsetOf[intervals[x.i].Name]))], arena);
+        var own = roots.Where(v => Own(v) && v.Reuses is null).ToList();
+        plan.MemoryReport = (plan.ArenaBytes + own.Sum(v => (v.Bytes + 255) / 256 * 256), roots.Sum(v => v.Bytes));
+        plan.BlockCount = own.Count + (plan.ArenaBytes > 0 ? 1 : 0);
         if (!allocate) return;
-        // block i < persistent.Count: persistent value i; the last block: the arena
-        plan.AllocateBlocks([.. persistent.Select(v => v.Bytes), .. arena > 0 ? new[] { arena } : []]);
-        for (int i = 0, p = 0; i < roots.Count; i++)
-            if (roots[i].Reuses is null)
-                roots[i].BasePtr = roots[i].Persistent ? plan.BlockPointer(p++) : plan.BlockPointer(persistent.Count) + (nint)offsetOf[intervals[i].Name];
+        plan.AllocateBlocks([.. own.Select(v => v.Bytes)]);
+        for (int i = 0; i < own.Count; i++) own[i].BasePtr = plan.BlockPointer(i);
         foreach (var v in roots.Where(v => v.Reuses is not null)) v.BasePtr = v.Reuses!.BasePtr;
     }
 }

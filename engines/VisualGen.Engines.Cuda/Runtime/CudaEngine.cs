@@ -16,7 +16,7 @@ public sealed class CudaEngine : IResidentEngine
 {
     readonly OpGraph _graph;
     readonly EngineResources _res;
-    readonly PlanCache<ShapePlan> _plans = new(p => p.MemoryReport.Planned + p.WorkspaceBytes);
+    readonly PlanCache<ShapePlan> _plans = new(p => p.MemoryReport.Planned);
     bool _disposed;
 
     public EngineManifest Manifest { get; }
@@ -35,9 +35,11 @@ public sealed class CudaEngine : IResidentEngine
     /// <summary>Self-attention in bf16 or FP8 (fixed when the engine is loaded).</summary>
     public AttentionPrecision Attention => _res.Attention;
     public double LoadSeconds { get; }
-    /// <summary>Packed weights, the bf16 copies of convolution kernels made for bf16 activations, and the buffers of
-    /// the shape plans made so far.</summary>
-    public long DeviceBytes => (long)WeightBytes + _res.ConvertedWeightBytes + _plans.Bytes;
+    /// <summary>Packed weights, the bf16 copies of convolution kernels made for bf16 activations, the buffers of the
+    /// shape plans made so far, and the largest of their needs in the device's shared arena (<see cref="DeviceArena"/>:
+    /// counted by every engine that needs it, so a sum over engines is an upper bound).</summary>
+    public long DeviceBytes => (long)WeightBytes + _res.ConvertedWeightBytes + _plans.Plans.Sum(p => p.OwnBytes) +
+        _plans.Plans.Select(p => p.ArenaBytes).DefaultIfEmpty(0).Max();
     public double WeightBytes { get; }
 
     internal CudaEngine(OpGraph graph, Dictionary<string, byte[]> algorithms, EngineManifest manifest, long bf16MinRows = 64, int device = 0,
@@ -155,6 +157,7 @@ public sealed class CudaEngine : IResidentEngine
     {
         var (shapes, planTime) = ReadInputs(inputs, t => t.Shape, t => t.DType, t => t);
         var p = PlanFor(shapes, planTime);
+        using var lease = Hold(p);
         var stream = _res.Stream;
         foreach (var (name, v) in p.Inputs)
             unsafe
@@ -217,6 +220,7 @@ public sealed class CudaEngine : IResidentEngine
                 if (t is not CudaTensor) throw new EngineException($"input '{i.Name}' of engine '{Manifest.Component}' is not a CUDA device tensor ({t.GetType().Name})");
             });
             var p = PlanFor(shapes, planTime);
+            using var lease = Hold(p);
             var stream = _res.Stream;
             foreach (var (name, v) in p.Inputs)
                 Check(vg_memcpy_async(v.Ptr, ((CudaTensor)inputs[name]).Ptr, (nuint)v.Bytes, 2, stream.Ptr), $"copy of input '{name}'");
@@ -254,6 +258,16 @@ public sealed class CudaEngine : IResidentEngine
         return result;
     }
 
+    /// <summary>Holds the device's arena for one run of <paramref name="p"/> (runs of other engines wait) and binds the plan
+    /// to it. The run must end with its work finished (stream synchronized) before the lease is disposed.</summary>
+    DeviceArena.Lease Hold(ShapePlan p)
+    {
+        var lease = _res.Arena.Use(p.ArenaBytes);
+        try { p.Bind(lease.Ptr, lease.Generation); }
+        catch { lease.Dispose(); throw; }
+        return lease;
+    }
+
     void Forward(ShapePlan p)
     {
         var s = _res.Stream.Ptr;
@@ -278,6 +292,7 @@ public sealed class CudaEngine : IResidentEngine
     public double TimeForward(IReadOnlyDictionary<string, long[]> shapes, int warmup, int iterations, bool cudaGraphs)
     {
         var p = PlanFor(shapes);
+        using var lease = Hold(p);
         bool saved = UseCudaGraphs;
         UseCudaGraphs = cudaGraphs;
         try
@@ -311,6 +326,7 @@ public sealed class CudaEngine : IResidentEngine
     public List<(string Name, KernelClass Kind, string? Detail, double Ms)> ProfileSteps(IReadOnlyDictionary<string, long[]> shapes)
     {
         var p = PlanFor(shapes);
+        using var lease = Hold(p);
         var events = Enumerable.Range(0, p.Steps.Count + 1).Select(_ => EventHandle.Create()).ToList();
         try
         {
@@ -353,7 +369,9 @@ public sealed class CudaEngine : IResidentEngine
         bool saved = UseCudaGraphs;
         UseCudaGraphs = false;
         try { Run(inputs); } finally { UseCudaGraphs = saved; }
-        var lines = _res.TuneGemms(PlanFor(shapes));
+        var tuned = PlanFor(shapes);
+        List<string> lines;
+        using (Hold(tuned)) lines = _res.TuneGemms(tuned);
         // plans hold the old algorithm choices' workspace sizes: plan again with the tuned algorithms
         _plans.Clear();
         return lines;

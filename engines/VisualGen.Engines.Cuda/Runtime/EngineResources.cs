@@ -68,6 +68,8 @@ internal sealed unsafe partial class EngineResources : IDisposable
     /// <summary>Allocations of the resident tensors this engine hands out (<see cref="CudaTensor"/>): the pool of its device,
     /// shared with the other engines there.</summary>
     public TensorPool Tensors { get; }
+    /// <summary>The device's activation arena, shared with the other engines there (null for dry-run plans).</summary>
+    public DeviceArena Arena { get; } = null!;
     /// <summary>Time every cuDNN candidate of a new attention plan on random data of its shape and keep the fastest.
     /// Off by default: on H100 cuDNN's own first choice was the fastest within noise at the Wan shapes
     /// (tools/bench/RESULTS.md, 2026-11-26 attention gap), and tuning adds seconds to planning a shape.</summary>
@@ -95,6 +97,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
     public EngineResources(int device)
     {
         Tensors = TensorPool.Acquire(device);
+        Arena = DeviceArena.Acquire(device);
         try
         {
             Context = ContextHandle.Create(device);
@@ -106,6 +109,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
             Stream?.Dispose();
             Context?.Dispose();
             Tensors.Release();
+            Arena.Release();
             throw;
         }
     }
@@ -349,6 +353,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
         foreach (var m in _bf16Weights.Values) m.Dispose();
         _bf16Weights.Clear();
         Tensors.Release();
+        Arena?.Release();
         Stream?.Dispose();
         Context?.Dispose();
     }

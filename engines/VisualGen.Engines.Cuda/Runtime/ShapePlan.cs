@@ -7,8 +7,12 @@ namespace VisualGen.Engines.Cuda.Runtime;
 internal sealed class ShapePlan(EngineResources res) : IDisposable
 {
     readonly List<DeviceMemory> _blocks = [];
-    DeviceMemory? _workspace;
     long _workspaceNeed;
+    // the values placed in the device arena (DeviceArena) and their offsets; the workspace lies after them
+    List<(DeviceValue Value, long Offset)> _inArena = [];
+    long _workspaceOffset;
+    IntPtr _arenaBase;
+    int _generation = -1;
 
     public List<Step> Steps { get; } = [];
     public List<DeviceValue> Values { get; } = [];
@@ -17,6 +21,8 @@ internal sealed class ShapePlan(EngineResources res) : IDisposable
     public List<(DeviceValue Value, float[] Data)> HostUploads { get; } = [];
     public List<(DeviceValue Value, long[] Data)> HostUploadsI64 { get; } = [];
     public List<(GemmPlan Plan, DeviceValue A, IntPtr W, DeviceValue? Bias, DeviceValue Out)> Gemms { get; } = [];
+    /// <summary>Planned: the bytes of the plan's own buffers plus its arena bytes (<see cref="ArenaBytes"/>); Naive: every
+    /// value in a buffer of its own.</summary>
     public (long Planned, long Naive) MemoryReport { get; set; }
     public CudaGraphHandle? Graph { get; set; }
     public double PlanSeconds { get; set; }
@@ -25,17 +31,43 @@ internal sealed class ShapePlan(EngineResources res) : IDisposable
     public double QuantGemmFlops { get; set; }
     public int BlockCount { get; set; }
 
-    public IntPtr Workspace => _workspace?.Ptr ?? IntPtr.Zero;
-    public long WorkspaceBytes => _workspace?.Bytes ?? 0;
+    /// <summary>The workspace of the plan's library calls, in the arena (valid while the plan is bound to it).</summary>
+    public IntPtr Workspace => _workspaceNeed > 0 && _arenaBase != IntPtr.Zero ? _arenaBase + (nint)_workspaceOffset : IntPtr.Zero;
+    public long WorkspaceBytes => Workspace == IntPtr.Zero ? 0 : _workspaceNeed;
+    /// <summary>Bytes of the device arena this plan needs: its transient values and outputs, then its workspace.</summary>
+    public long ArenaBytes { get; private set; }
+    /// <summary>Bytes of the plan's own buffers (inputs, constants).</summary>
+    public long OwnBytes => _blocks.Sum(b => b.Bytes);
 
     public void NoteWorkspace(long bytes) => _workspaceNeed = Math.Max(_workspaceNeed, bytes);
-    /// <summary>The largest workspace a step of this plan needs (what is allocated when the plan is made on a GPU).</summary>
+    /// <summary>The largest workspace a step of this plan needs.</summary>
     public long WorkspaceNeed => _workspaceNeed;
 
+    /// <summary>The memory planner's placement: values at offsets of the arena (<paramref name="valueBytes"/> of them),
+    /// then the workspace.</summary>
+    public void PlaceInArena(List<(DeviceValue Value, long Offset)> values, long valueBytes)
+    {
+        _inArena = values;
+        _workspaceOffset = (valueBytes + 255) / 256 * 256;
+        ArenaBytes = _workspaceOffset + (_workspaceNeed + 255) / 256 * 256;
+    }
+
+    /// <summary>Points the arena's values at <paramref name="arenaBase"/>; a plan bound to an earlier allocation drops its
+    /// CUDA graph (captured with the old addresses), and the next run captures it again.</summary>
+    public void Bind(IntPtr arenaBase, int generation)
+    {
+        if (arenaBase == _arenaBase && generation == _generation) return;
+        foreach (var (v, offset) in _inArena) v.BasePtr = arenaBase + (nint)offset;
+        _arenaBase = arenaBase;
+        _generation = generation;
+        Graph?.Dispose();
+        Graph = null;
+    }
+
+    /// <summary>Allocates a buffer of its own for each of <paramref name="sizes"/> (the plan's persistent values).</summary>
     public void AllocateBlocks(List<long> sizes)
     {
         foreach (var s in sizes) _blocks.Add(DeviceMemory.Allocate(s));
-        if (_workspaceNeed > 0) _workspace = DeviceMemory.Allocate(_workspaceNeed);
     }
 
     public IntPtr BlockPointer(int i) => _blocks[i].Ptr;
@@ -65,7 +97,6 @@ internal sealed class ShapePlan(EngineResources res) : IDisposable
     public void Dispose()
     {
         Graph?.Dispose();
-        _workspace?.Dispose();
         foreach (var b in _blocks) b.Dispose();
         _blocks.Clear();
     }

@@ -60,6 +60,12 @@ public class EncoderPlanTests
         Assert.NotEmpty(caches);
         Assert.DoesNotContain(plan.Steps, s => s.Name.StartsWith("cast ") && caches.Any(c => s.Name.Contains(c.Value.Name)));
         Assert.All(caches, c => Assert.True(c.Value.Root.Def >= 0 && c.Value.Root.Persistent, c.Key));
+        // ... in the device's shared arena, alive to the plan's end (the run copies them out): the plan's own buffers
+        // are its input's
+        Assert.True(plan.ArenaBytes >= caches.Sum(c => c.Value.Bytes) + plan.Outputs["sample"].Bytes);
+        var outputRoots = plan.Outputs.Values.Select(v => v.Root).ToHashSet();
+        long own = plan.Values.Where(v => v.Alias is null && v.Persistent && !outputRoots.Contains(v)).Sum(v => (v.Bytes + 255) / 256 * 256);
+        Assert.Equal(plan.ArenaBytes + own, plan.MemoryReport.Planned);
         var nextShapes = caches.ToDictionary(c => "cache." + c.Key["cache_out.".Length..], c => c.Value.Shape);
         plan.Dispose();
 

@@ -1,0 +1,83 @@
+using VisualGen.Engines.Cuda.Native;
+
+namespace VisualGen.Engines.Cuda.Runtime;
+
+/// <summary>
+/// The activation arena of one device, shared by the engines loaded there. A pipeline runs its engines one after the
+/// other (text encoder, transformer, VAE chunks), and each run ends with its stream synchronized, so their transient
+/// values can share one allocation sized for the largest plan instead of each engine holding its own. A run holds the
+/// arena from its first step to its last output copy (<see cref="Use"/>; other threads wait). When a larger plan
+/// comes, the arena is reallocated and its <see cref="Generation"/> moves on: plans bound to the old one point their
+/// values at the new one and capture their CUDA graph again (<see cref="ShapePlan.Bind"/>).
+/// </summary>
+internal sealed class DeviceArena
+{
+    static readonly Dictionary<int, (DeviceArena Arena, int Users)> Shared = [];
+    readonly int _device;
+    readonly object _gate = new();
+    DeviceMemory? _memory;
+
+    DeviceArena(int device) => _device = device;
+
+    /// <summary>Bytes allocated now (the largest plan run so far).</summary>
+    public long Capacity { get { lock (_gate) return _memory?.Bytes ?? 0; } }
+    public int Generation { get; private set; }
+
+    /// <summary>The arena of <paramref name="device"/>; pair with <see cref="Release"/>.</summary>
+    public static DeviceArena Acquire(int device)
+    {
+        lock (Shared)
+        {
+            var (arena, users) = Shared.TryGetValue(device, out var e) ? e : (new DeviceArena(device), 0);
+            Shared[device] = (arena, users + 1);
+            return arena;
+        }
+    }
+
+    /// <summary>An engine is done with the arena; the last one frees it.</summary>
+    public void Release()
+    {
+        lock (Shared)
+        {
+            var (arena, users) = Shared[_device];
+            if (users > 1) { Shared[_device] = (arena, users - 1); return; }
+            Shared.Remove(_device);
+        }
+        lock (_gate)
+        {
+            _memory?.Dispose();
+            _memory = null;
+        }
+    }
+
+    /// <summary>Holds the arena (at least <paramref name="bytes"/> of it) until the lease is disposed: one run at a time
+    /// per device. Reentrant on one thread.</summary>
+    public Lease Use(long bytes)
+    {
+        Monitor.Enter(_gate);
+        try
+        {
+            if (bytes > 0 && (_memory is null || _memory.Bytes < bytes))
+            {
+                // every run that used the old allocation has finished: runs synchronize their stream inside the lease
+                _memory?.Dispose();
+                _memory = null;
+                _memory = DeviceMemory.Allocate((bytes + (2 << 20) - 1) / (2 << 20) * (2 << 20));
+                Generation++;
+            }
+            return new Lease(this, _memory?.Ptr ?? IntPtr.Zero, Generation);
+        }
+        catch
+        {
+            Monitor.Exit(_gate);
+            throw;
+        }
+    }
+
+    public readonly struct Lease(DeviceArena arena, IntPtr ptr, int generation) : IDisposable
+    {
+        public IntPtr Ptr { get; } = ptr;
+        public int Generation { get; } = generation;
+        public void Dispose() => Monitor.Exit(arena._gate);
+    }
+}
