@@ -68,7 +68,7 @@ public sealed class CudaTensor : IEngineTensor
 /// unloads an engine gets its memory back), the pool itself with the last of them.</summary>
 internal sealed class TensorPool : IDisposable
 {
-    static readonly Dictionary<int, (TensorPool Pool, int Users)> Shared = [];
+    static readonly PerDevice<TensorPool> Shared = new(device => new TensorPool(device));
     readonly Dictionary<long, Stack<DeviceMemory>> _free = [];
     readonly int _device = -1;
     bool _disposed;
@@ -80,26 +80,13 @@ internal sealed class TensorPool : IDisposable
     public bool Keep { get; init; } = true;
 
     /// <summary>The pool of <paramref name="device"/>, shared with the other engines loaded on it; pair with <see cref="Release"/>.</summary>
-    public static TensorPool Acquire(int device)
-    {
-        lock (Shared)
-        {
-            var (pool, users) = Shared.TryGetValue(device, out var e) ? e : (new TensorPool(device), 0);
-            Shared[device] = (pool, users + 1);
-            return pool;
-        }
-    }
+    public static TensorPool Acquire(int device) => Shared.Acquire(device);
 
     /// <summary>An engine is done with the pool: idle buffers are freed, and the pool with its last user.</summary>
     public void Release()
     {
-        if (_device < 0) { Dispose(); return; }
-        lock (Shared)
-        {
-            var (pool, users) = Shared[_device];
-            if (users > 1) { Shared[_device] = (pool, users - 1); Trim(); }
-            else { Shared.Remove(_device); Dispose(); }
-        }
+        if (_device < 0 || Shared.Release(_device)) Dispose();
+        else Trim();
     }
 
     /// <summary>Bytes held for reuse (not rented).</summary>

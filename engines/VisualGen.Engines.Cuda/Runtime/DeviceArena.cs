@@ -12,7 +12,7 @@ namespace VisualGen.Engines.Cuda.Runtime;
 /// </summary>
 internal sealed class DeviceArena
 {
-    static readonly Dictionary<int, (DeviceArena Arena, int Users)> Shared = [];
+    static readonly PerDevice<DeviceArena> Shared = new(device => new DeviceArena(device));
     readonly int _device;
     readonly object _gate = new();
     DeviceMemory? _memory;
@@ -24,25 +24,12 @@ internal sealed class DeviceArena
     public int Generation { get; private set; }
 
     /// <summary>The arena of <paramref name="device"/>; pair with <see cref="Release"/>.</summary>
-    public static DeviceArena Acquire(int device)
-    {
-        lock (Shared)
-        {
-            var (arena, users) = Shared.TryGetValue(device, out var e) ? e : (new DeviceArena(device), 0);
-            Shared[device] = (arena, users + 1);
-            return arena;
-        }
-    }
+    public static DeviceArena Acquire(int device) => Shared.Acquire(device);
 
     /// <summary>An engine is done with the arena; the last one frees it.</summary>
     public void Release()
     {
-        lock (Shared)
-        {
-            var (arena, users) = Shared[_device];
-            if (users > 1) { Shared[_device] = (arena, users - 1); return; }
-            Shared.Remove(_device);
-        }
+        if (!Shared.Release(_device)) return;
         lock (_gate)
         {
             _memory?.Dispose();
