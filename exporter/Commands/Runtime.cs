@@ -38,8 +38,11 @@ public static class Runtime
     /// AutoencoderKL graph) need no op the engine lacks (checked on an H200: cos 0.999992, 0.999952 and 0.999999 against
     /// the float32 goldens). <c>--vae-dtype bf16</c> moves the Float32 classes (the VAEs) to the bf16 backend. The FLUX.2,
     /// Cosmos3 and LTX-2 transformers run their RoPE as one rotate-half step (Cosmos3's mRoPE tables folded at plan time
-    /// from position_ids) and LTX-2's and Cosmos3's masked attention through the general path. Classes not listed
-    /// (LTX-2's VAEs and vocoder, Gemma 3) run on ONNX Runtime CPU.</summary>
+    /// from position_ids) and LTX-2's and Cosmos3's masked attention through the general path. LTX-2's Gemma 3 (its
+    /// sliding-window mask folded at plan time), text connectors (the attention_mask read when a shape is planned; Where
+    /// and the masked maxima on the device), video VAE (edge and reflect padding), audio VAE and vocoder (LeakyRelu,
+    /// ConvTranspose as a convolution of the zero-stuffed input) run natively too. Classes not listed run on ONNX
+    /// Runtime CPU.</summary>
     public static readonly IReadOnlyDictionary<string, NativePrecision> NativeClasses = new Dictionary<string, NativePrecision>(StringComparer.Ordinal)
     {
         ["WanTransformer3DModel"] = NativePrecision.Bf16,
@@ -58,6 +61,11 @@ public static class Runtime
         ["AutoencoderKLWan"] = NativePrecision.Float32,
         ["AutoencoderKLQwenImage"] = NativePrecision.Float32,
         ["AutoencoderKLFlux2"] = NativePrecision.Float32,
+        ["Gemma3ForConditionalGeneration"] = NativePrecision.Bf16,
+        ["LTX2TextConnectors"] = NativePrecision.Bf16,
+        ["AutoencoderKLLTX2Video"] = NativePrecision.Float32,
+        ["AutoencoderKLLTX2Audio"] = NativePrecision.Float32,
+        ["LTX2Vocoder"] = NativePrecision.Float32,
     };
 
     public enum NativePrecision { Bf16, Float32 }

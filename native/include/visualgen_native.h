@@ -718,6 +718,7 @@ typedef enum vg_nd_op {
     VG_ND_MAX = 6, VG_ND_MIN = 7,
     VG_ND_EQUAL = 8, /* 1.0 where a == b, else 0.0 (an int64 `a` is read as float: exact below 2^24) */
     VG_ND_SILU_MUL = 9, /* silu(a) · b: SwiGLU's gate (a and b may be the two halves of one tensor, as strided views) */
+    VG_ND_COPY_WHERE = 10, /* out = a where b != 0; elsewhere out keeps its value (ONNX Where: a fill with the other branch first) */
     VG_ND_SIN = 16, VG_ND_COS = 17, VG_ND_EXP = 18, VG_ND_SIGMOID = 19, VG_ND_NEG = 20, VG_ND_SQRT = 21,
     VG_ND_TANH = 22, VG_ND_RECIPROCAL = 23, VG_ND_ABS = 24, VG_ND_RELU = 25, VG_ND_GELU_TANH = 26,
     VG_ND_GELU_ERF = 27, VG_ND_SILU = 28, VG_ND_ERF = 29, VG_ND_LOG = 30

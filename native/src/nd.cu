@@ -72,7 +72,11 @@ __global__ void nd_kernel(vg_nd_op op, NdArgs g, TO* out, const TA* a, const TB*
             ob += static_cast<int64_t>(c) * g.sb[d];
         }
         const float bv = b ? ld(b + ob) : 0.0f;
-        st(out + oo, apply(op, ld(a + oa), bv));
+        if (op == VG_ND_COPY_WHERE) {
+            if (bv != 0.0f) st(out + oo, ld(a + oa));
+        } else {
+            st(out + oo, apply(op, ld(a + oa), bv));
+        }
     }
 }
 
@@ -82,7 +86,11 @@ __global__ void flat_kernel(vg_nd_op op, TO* out, const TA* a, const TB* b, int6
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
         const float bv = b ? ld(b + i * b_step) : 0.0f;
-        st(out + i, apply(op, ld(a + i), bv));
+        if (op == VG_ND_COPY_WHERE) {
+            if (bv != 0.0f) st(out + i, ld(a + i));
+        } else {
+            st(out + i, apply(op, ld(a + i), bv));
+        }
     }
 }
 
@@ -170,7 +178,7 @@ VG_API vg_status vg_nd(vg_nd_op op, int32_t rank, const int64_t* sizes, const vg
     VG_GUARD_BEGIN
     vg::clear_error();
     auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_nd: " + m); };
-    const bool binary = (op >= VG_ND_ADD && op <= VG_ND_MIN) || op == VG_ND_EQUAL || op == VG_ND_SILU_MUL;
+    const bool binary = (op >= VG_ND_ADD && op <= VG_ND_MIN) || op == VG_ND_EQUAL || op == VG_ND_SILU_MUL || op == VG_ND_COPY_WHERE;
     const bool unary = op == VG_ND_COPY || (op >= VG_ND_SIN && op <= VG_ND_LOG);
     if (!binary && !unary) return bad("op " + std::to_string(static_cast<int>(op)) + " is not a vg_nd_op");
     if (rank < 0 || rank > VG_MAX_RANK) return bad("rank must be 0..8");

@@ -41,6 +41,7 @@ public static class EncoderFusion
         FuseGroupNorm(g, report);
         FuseChannelNorm(g, report);
         FuseEmbedding(g, report);
+        ConvTransposeLowering.Apply(g, report);
         PackConvWeights(g, report);
     }
 

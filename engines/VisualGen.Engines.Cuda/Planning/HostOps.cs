@@ -21,6 +21,33 @@ public static class HostOps
                 return [new HostValue([d.Length], d, true)];
             }
             case "Identity": return [In(0)];
+            case "ReduceMax" or "ReduceSum" or "ReduceMean":
+            {
+                var x = In(0);
+                int r = x.Shape.Length;
+                var given = n.In(1) is not null ? In(1).Longs : n.Ints("axes") ?? [];
+                var axes = (given.Length == 0 ? Enumerable.Range(0, r).Select(a => (long)a) : given).Select(a => (int)(a < 0 ? a + r : a)).ToHashSet();
+                var kept = x.Shape.Select((d, i) => axes.Contains(i) ? 1L : d).ToArray();
+                var xs = Layout.Contiguous(x.Shape);
+                var ks = Layout.Contiguous(kept);
+                bool max = n.Op == "ReduceMax";
+                var o = Enumerable.Repeat(max ? double.NegativeInfinity : 0, (int)Layout.Count(kept)).ToArray();
+                for (long i = 0; i < x.Count; i++)
+                {
+                    long at = 0;
+                    for (int d = 0; d < r; d++) if (!axes.Contains(d)) at += i / xs[d] % x.Shape[d] * ks[d];
+                    o[at] = max ? Math.Max(o[at], x.Data[i]) : o[at] + x.Data[i];
+                }
+                bool isInt = x.IsInt && n.Op != "ReduceMean";
+                long count = x.Count / Math.Max(1, o.LongLength);
+                for (int i = 0; i < o.Length; i++)
+                {
+                    if (n.Op == "ReduceMean") o[i] /= count;
+                    if (!isInt && !x.IsF64) o[i] = (float)o[i];
+                }
+                var shape = n.Int("keepdims", 1) != 0 ? kept : x.Shape.Where((_, i) => !axes.Contains(i)).ToArray();
+                return [new HostValue(shape, o, isInt, x.IsF64)];
+            }
             case "Reshape" or "Unsqueeze" or "Squeeze" or "Flatten":
             {
                 var x = In(0);
@@ -160,6 +187,14 @@ public static class HostOps
             {
                 "Equal" => v[0] == v[1] ? 1 : 0, "Less" => v[0] < v[1] ? 1 : 0, "LessOrEqual" => v[0] <= v[1] ? 1 : 0,
                 "Greater" => v[0] > v[1] ? 1 : 0, _ => v[0] >= v[1] ? 1 : 0,
+            }, isInt: true, f64: false)];
+        }
+        if (n.Op is "Or" or "And" or "Xor")
+        {
+            var a = In(0); var b = In(1);
+            return [Broadcast(n, [a, b], v => n.Op switch
+            {
+                "Or" => v[0] != 0 || v[1] != 0 ? 1 : 0, "And" => v[0] != 0 && v[1] != 0 ? 1 : 0, _ => (v[0] != 0) != (v[1] != 0) ? 1 : 0,
             }, isInt: true, f64: false)];
         }
         if (n.Op == "Not")

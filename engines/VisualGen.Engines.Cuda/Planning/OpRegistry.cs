@@ -34,7 +34,7 @@ public static class OpRegistry
     {
         "Shape", "Gather", "ConstantOfShape", "Range", "MatMul",
         // masks built from positions (causal, windowed): comparisons give 0/1, Where selects
-        "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "Where",
+        "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "Or", "And", "Xor",
         // positions from a plan-time attention_mask (Qwen2.5-VL: cumsum(mask) - 1)
         "CumSum",
     };
@@ -42,12 +42,18 @@ public static class OpRegistry
     public static readonly IReadOnlySet<string> Fused = new HashSet<string>
     {
         "VgLinear", "VgQuantLinear", "VgNorm", "VgRmsNormRope", "VgGatedResidual", "VgPatchConv", "Attention",
-        "Conv", "Pad", "VgChannelNorm", "VgGather", "ReduceMean", "ReduceSum", "VgGroupNorm", "VgRopeRotateHalf",
-        "VgSwiGlu", "VgSiluMul",
+        "Conv", "Pad", "VgChannelNorm", "VgGather", "VgGroupNorm", "VgRopeRotateHalf",
+        "VgSwiGlu", "VgSiluMul", "LeakyRelu", "VgZeroStuff",
     };
 
+    /// <summary>Ops that fold at plan time when their inputs are known there and run on the device otherwise: Where (masks
+    /// select between constants at plan time; LTX-2's connectors select device values by a plan-time mask) and
+    /// the reductions (the connectors' sequence lengths and masked maxima).</summary>
+    public static readonly IReadOnlySet<string> FoldOrDevice = new HashSet<string> { "Where", "ReduceMax", "ReduceSum", "ReduceMean" };
+
     public static bool Supports(string op) =>
-        Views.Contains(op) || LayoutCopies.Contains(op) || Binary.ContainsKey(op) || Unary.ContainsKey(op) || HostOnly.Contains(op) || Fused.Contains(op) || Indexing.Contains(op);
+        Views.Contains(op) || LayoutCopies.Contains(op) || Binary.ContainsKey(op) || Unary.ContainsKey(op) || HostOnly.Contains(op) || Fused.Contains(op)
+        || Indexing.Contains(op) || FoldOrDevice.Contains(op);
 
     /// <summary>Throws an <see cref="EngineException"/> naming every node the engine cannot run.</summary>
     public static void Validate(OpGraph g, string source)

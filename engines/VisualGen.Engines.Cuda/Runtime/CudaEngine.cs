@@ -182,10 +182,16 @@ public sealed class CudaEngine : IResidentEngine
                     Check(vg_memcpy_async((IntPtr)dst, v.Ptr, (nuint)v.Bytes, 1, stream.Ptr), $"download of output '{name}'");
             }
             stream.Synchronize();
-            result[name] = HostTensor.Float32(data, v.Shape);
+            result[name] = Integral(name) ? HostTensor.Int64(AsLongs(data), v.Shape) : HostTensor.Float32(data, v.Shape);
         }
         return result;
     }
+
+    /// <summary>An int64 graph output (LTX-2's connectors' mask): the plan computes it in float32 (exact integers below
+    /// 2^24), the caller gets it as the graph declares it.</summary>
+    bool Integral(string output) => _graph.Outputs.Any(o => o.Name == output && o.DType == TensorDType.I64);
+
+    static long[] AsLongs(float[] data) => Array.ConvertAll(data, f => (long)MathF.Round(f));
 
     public IEngineTensor Upload(HostTensor tensor)
     {
@@ -242,13 +248,22 @@ public sealed class CudaEngine : IResidentEngine
         var result = new Dictionary<string, IEngineTensor>(StringComparer.Ordinal);
         try
         {
-            foreach (var (name, v) in p.Outputs)
+            foreach (var (name, v) in p.Outputs.Where(o => !Integral(o.Key)))
             {
                 var o = new CudaTensor(v.Shape, TensorDType.F32, _res.Tensors);
                 result[name] = o;
                 Check(vg_memcpy_async(o.Ptr, v.Ptr, (nuint)v.Bytes, 2, stream.Ptr), $"copy of output '{name}'");
             }
             stream.Synchronize();
+            // int64 outputs (small masks) through the host: the device copies are float32 only
+            foreach (var (name, v) in p.Outputs.Where(o => Integral(o.Key)))
+                unsafe
+                {
+                    var data = new float[v.Count];
+                    fixed (float* dst = data) Check(vg_memcpy_async((IntPtr)dst, v.Ptr, (nuint)v.Bytes, 1, stream.Ptr), $"download of output '{name}'");
+                    stream.Synchronize();
+                    result[name] = CudaTensor.FromHost(HostTensor.Int64(AsLongs(data), v.Shape), stream, _res.Tensors);
+                }
         }
         catch
         {

@@ -53,7 +53,8 @@ internal sealed unsafe partial class ShapePlanner
     void Pad(OpNode n)
     {
         var x = Dev(n.In(0)!);
-        if (n.Text("mode", "constant") != "constant") throw new EngineException($"node '{n.Name}' (Pad): mode '{n.Text("mode", "")}' is not supported (constant only)");
+        string mode = n.Text("mode", "constant");
+        if (mode is not ("constant" or "edge" or "reflect")) throw new EngineException($"node '{n.Name}' (Pad): mode '{mode}' is not supported (constant, edge, reflect)");
         var pads = HostOf(n.In(1)) ?? throw new EngineException($"node '{n.Name}' (Pad): pads must be known at plan time");
         double fill = 0;
         if (n.In(2) is string v)
@@ -66,7 +67,39 @@ internal sealed unsafe partial class ShapePlanner
         int r = x.Shape.Length;
         var p = pads.Data.Select(z => (long)z).ToArray();
         if (p.Length != 2 * r) throw new EngineException($"node '{n.Name}' (Pad): {p.Length} pads for rank {r}");
-        _dev[n.Outputs[0]] = PadCopy(n.Name, x, p[..r], p[r..], n.Outputs[0], fill);
+        if (mode == "constant") { _dev[n.Outputs[0]] = PadCopy(n.Name, x, p[..r], p[r..], n.Outputs[0], fill); return; }
+        _dev[n.Outputs[0]] = BorderPad(n.Name, x, p[..r], p[r..], n.Outputs[0], reflect: mode == "reflect");
+    }
+
+    /// <summary>Pad in edge or reflect mode (LTX-2's video VAE: the first frame repeated before a causal convolution,
+    /// reflected borders in space): x copied into the middle, then axis by axis each border copied from inside the
+    /// buffer: the edge row broadcast (stride 0), or the rows next to it mirrored (a negative stride). Each axis's copy
+    /// spans the whole buffer along the other axes, so the corners come out as ONNX defines them once the later axes
+    /// are done.</summary>
+    DeviceValue BorderPad(string name, DeviceValue x, long[] begin, long[] end, string output, bool reflect)
+    {
+        if (begin.Concat(end).Any(z => z < 0)) throw new EngineException($"node '{name}' (Pad): negative pads (cropping) are not supported");
+        for (int a = 0; a < x.Shape.Length; a++)
+            if (reflect && (begin[a] >= x.Shape[a] || end[a] >= x.Shape[a]) || !reflect && (begin[a] > 0 || end[a] > 0) && x.Shape[a] == 0)
+                throw new EngineException($"node '{name}' (Pad): {(reflect ? "reflect" : "edge")} pads {begin[a]}/{end[a]} do not fit axis {a} of size {x.Shape[a]}");
+        var shape = x.Shape.Select((s, i) => s + begin[i] + end[i]).ToArray();
+        var o = New(output, shape, x.DType);
+        var st = Layout.Contiguous(shape);
+        Nd(name, KernelClass.Other, 0, x.Shape, o, begin.Select((b, i) => b * st[i]).Sum(), st, x, 0, Layout.Contiguous(x.Shape), null, 0, null);
+        for (int a = 0; a < shape.Length; a++)
+        {
+            long n = x.Shape[a];
+            foreach (var (count, at, from) in new[] { (begin[a], 0L, reflect ? 2 * begin[a] : begin[a]), (end[a], begin[a] + n, reflect ? begin[a] + n - 2 : begin[a] + n - 1) })
+            {
+                if (count == 0) continue;
+                var sizes = shape.ToArray();
+                sizes[a] = count;
+                var src = st.ToArray();
+                src[a] = reflect ? -st[a] : 0;
+                Nd(name + "/border", KernelClass.Other, 0, sizes, o, at * st[a], st, o, from * st[a], src, null, 0, null);
+            }
+        }
+        return o;
     }
 
     /// <summary>x copied into a buffer padded by <paramref name="begin"/>/<paramref name="end"/> per axis; the border is
@@ -364,6 +397,9 @@ internal sealed unsafe partial class ShapePlanner
 
     /// <summary>ONNX ReduceMean/ReduceSum over a few positions (Wan 2.2's AvgDown3D averages groups of channels): one
     /// strided add per reduced position into a float32 accumulator. More than 256 reduced positions per output is refused.</summary>
+    /// <summary>ReduceSum / ReduceMean / ReduceMax over axes known at plan time, accumulated in float32: up to 256
+    /// positions per output one strided add (or max) per position, in order; more (LTX-2's connectors take the maximum
+    /// over the text length) by halving: the upper half folded onto the lower one, log2(n) steps per axis.</summary>
     void Reduce(OpNode n)
     {
         var x = Dev(n.In(0)!);
@@ -375,16 +411,34 @@ internal sealed unsafe partial class ShapePlanner
         bool keep = n.Int("keepdims", 1) != 0;
         var kept = x.Shape.Select((s, i) => axes.Contains(i) ? 1L : s).ToArray();
         long count = axes.Aggregate(1L, (p, a) => p * x.Shape[a]);
-        if (count > 256) throw new EngineException($"node '{n.Name}' ({n.Op}): {count} positions per output; the native CUDA engine reduces at most 256");
+        int op = n.Op == "ReduceMax" ? 6 : 1;
         var xs = Layout.Contiguous(x.Shape);
         var acc = New(keep ? n.Outputs[0] : n.Name + "/sum", kept, VgDType.F32);
         var ks = Layout.Contiguous(kept);
-        for (long i = 0; i < count; i++)
+        if (count <= 256)
+            for (long i = 0; i < count; i++)
+            {
+                long rem = i, offset = 0;
+                for (int j = axes.Length - 1; j >= 0; j--) { offset += rem % x.Shape[axes[j]] * xs[axes[j]]; rem /= x.Shape[axes[j]]; }
+                if (i == 0) Nd(n.Name, KernelClass.Other, 0, kept, acc, 0, ks, x, offset, xs, null, 0, null);
+                else Nd(n.Name, KernelClass.Other, op, kept, acc, 0, ks, acc, 0, ks, x, offset, xs);
+            }
+        else
         {
-            long rem = i, offset = 0;
-            for (int j = axes.Length - 1; j >= 0; j--) { offset += rem % x.Shape[axes[j]] * xs[axes[j]]; rem /= x.Shape[axes[j]]; }
-            if (i == 0) Nd(n.Name, KernelClass.Other, 0, kept, acc, 0, ks, x, offset, xs, null, 0, null);
-            else Nd(n.Name, KernelClass.Other, 1, kept, acc, 0, ks, acc, 0, ks, x, offset, xs);
+            // a float32 copy, then per axis: fold [h, len) onto [0, len - h) until one position is left, then copy out
+            var work = Temp(x.Shape, VgDType.F32);
+            Nd(n.Name + "/copy", KernelClass.Other, 0, x.Shape, work, 0, xs, x, 0, xs, null, 0, null);
+            var extent = x.Shape.ToArray();
+            foreach (int a in axes)
+                for (long len = extent[a]; len > 1;)
+                {
+                    long h = (len + 1) / 2;
+                    var sizes = extent.ToArray();
+                    sizes[a] = len - h;
+                    Nd(n.Name + "/fold", KernelClass.Other, op, sizes, work, 0, xs, work, 0, xs, work, h * xs[a], xs);
+                    extent[a] = len = h;
+                }
+            Nd(n.Name, KernelClass.Other, 0, kept, acc, 0, ks, work, 0, xs, null, 0, null);
         }
         if (n.Op == "ReduceMean" && count > 1)
         {
@@ -392,6 +446,42 @@ internal sealed unsafe partial class ShapePlanner
             Nd(n.Name + "/mean", KernelClass.Other, 3, kept, acc, 0, ks, acc, 0, ks, scale, 0, new long[kept.Length]);
         }
         _dev[n.Outputs[0]] = keep ? acc : new DeviceValue(n.Outputs[0], x.Shape.Where((_, i) => !axes.Contains(i)).ToArray(), VgDType.F32, acc);
+        if (n.Op == "ReduceMax" && _integral.Contains(n.In(0)!)) _integral.Add(n.Outputs[0]);
+    }
+
+    /// <summary>LeakyRelu as max(x, alpha·x) (0 ≤ alpha ≤ 1): a multiply by the uploaded alpha, then the maximum.</summary>
+    void LeakyRelu(OpNode n)
+    {
+        var x = Dev(n.In(0)!);
+        double alpha = n.Float("alpha", 0.01);
+        if (alpha is < 0 or > 1) throw new EngineException($"node '{n.Name}' (LeakyRelu): alpha {alpha} outside [0, 1]");
+        var c = Layout.Contiguous(x.Shape);
+        var scaled = Temp(x.Shape, x.DType);
+        var a = UploadHost(new HostValue([1], [alpha], false), n.Name + "/alpha");
+        Nd(n.Name + "/scale", KernelClass.Other, 3, x.Shape, scaled, 0, c, x, 0, c, a, 0, new long[x.Shape.Length]);
+        var o = New(n.Outputs[0], x.Shape, x.DType);
+        Nd(n.Name, KernelClass.Other, 6, x.Shape, o, 0, c, x, 0, c, scaled, 0, c);
+        _dev[n.Outputs[0]] = o;
+    }
+
+    /// <summary>The input of a transposed convolution as a plain one (<see cref="EncoderFusion"/> lowers ConvTranspose):
+    /// zeros with the input's samples every stride-th position along each spatial axis, after the begin pads.</summary>
+    void ZeroStuff(OpNode n)
+    {
+        var x = Dev(n.In(0)!, _res.Float32Activations ? VgDType.F32 : VgDType.BF16);
+        var strides = n.Ints("strides")!;
+        var pads = n.Ints("pads")!;
+        int sp = strides.Length;
+        var shape = x.Shape.ToArray();
+        for (int i = 0; i < sp; i++) shape[2 + i] = (x.Shape[2 + i] - 1) * strides[i] + 1 + pads[i] + pads[sp + i];
+        var o = New(n.Outputs[0], shape, x.DType);
+        var os = Layout.Contiguous(shape);
+        var dst = os.ToArray();
+        long offset = 0;
+        for (int i = 0; i < sp; i++) { dst[2 + i] = os[2 + i] * strides[i]; offset += pads[i] * os[2 + i]; }
+        Add(new ActionStep(n.Name + "/zero", KernelClass.Other, stream => Check(vg_memset_async(o.Ptr, 0, (nuint)o.Bytes, stream), n.Name)), [], [o]);
+        Nd(n.Name, KernelClass.Other, 0, x.Shape, o, offset, dst, x, 0, Layout.Contiguous(x.Shape), null, 0, null);
+        _dev[n.Outputs[0]] = o;
     }
 
     /// <summary>A Gather of rows of a small float table by plan-time indices whose result is large (T5's relative position

@@ -239,7 +239,10 @@ internal sealed unsafe partial class ShapePlanner
             case "Pad": Pad(n); return;
             case "VgChannelNorm": ChannelNorm(n); return;
             case "VgGather": GatherRows(n); return;
-            case "ReduceMean" or "ReduceSum": Reduce(n); return;
+            case "ReduceMean" or "ReduceSum" or "ReduceMax": Reduce(n); return;
+            case "LeakyRelu": LeakyRelu(n); return;
+            case "Where": Where(n); return;
+            case "VgZeroStuff": ZeroStuff(n); return;
             case "VgGroupNorm": GroupNorm(n); return;
             case "ArgMax": ArgMax(n); return;
             case "GatherND": GatherNd(n); return;
@@ -275,6 +278,24 @@ internal sealed unsafe partial class ShapePlanner
         var o = New(n.Outputs[0], shape, dt);
         Nd(n.Name, KernelClass.Other, op, shape, o, 0, Layout.Contiguous(shape), a, 0, Layout.BroadcastStrides(a.Shape, shape), b, 0, Layout.BroadcastStrides(b.Shape, shape));
         _dev[n.Outputs[0]] = o;
+    }
+
+    /// <summary>Where(cond, x, y) on the device: the output filled with y, then x copied where cond is nonzero
+    /// (VG_ND_COPY_WHERE), every input broadcast. Folded at plan time instead when all three are known there.</summary>
+    void Where(OpNode n)
+    {
+        // a plan-time condition (bool) or branch is uploaded as float32: exact for the 0/1 and small integer values they hold
+        DeviceValue In(int i) => _dev.TryGetValue(n.In(i)!, out var d) ? d : UploadHost(HostOf(n.In(i)) ?? throw new EngineException($"value '{n.In(i)}' is not computed before use"), n.In(i)!);
+        var c = In(0); var x = In(1); var y = In(2);
+        var shape = Layout.Broadcast(Layout.Broadcast(c.Shape, x.Shape, n.ToString()), y.Shape, n.ToString());
+        long rows = shape.Length > 0 ? Layout.Count(shape) / shape[^1] : 1;
+        var dt = x.DType == VgDType.BF16 || y.DType == VgDType.BF16 ? ActDType(rows) : VgDType.F32;
+        var o = New(n.Outputs[0], shape, dt);
+        var os = Layout.Contiguous(shape);
+        Nd(n.Name + "/else", KernelClass.Other, 0, shape, o, 0, os, y, 0, Layout.BroadcastStrides(y.Shape, shape), null, 0, null);
+        Nd(n.Name, KernelClass.Other, 10, shape, o, 0, os, x, 0, Layout.BroadcastStrides(x.Shape, shape), c, 0, Layout.BroadcastStrides(c.Shape, shape));
+        _dev[n.Outputs[0]] = o;
+        if (_integral.Contains(n.In(1)!) && _integral.Contains(n.In(2)!)) _integral.Add(n.Outputs[0]);
     }
 
     void Unary(OpNode n, int op)

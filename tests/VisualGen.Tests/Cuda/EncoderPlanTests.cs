@@ -353,6 +353,33 @@ public class EncoderPlanTests
     }
 
     [Fact]
+    public void Reductions_and_boolean_ops_fold_on_the_host_as_onnx_defines_them()
+    {
+        // x [2, 3]: [[1, 5, 3], [4, 2, 0]]
+        var x = new HostValue([2, 3], [1, 5, 3, 4, 2, 0], true);
+        HostValue Reduce(string op, long[] axes, long keep) =>
+            HostOps.Eval(new OpNode(op, "r", ["x", "axes"], ["y"], new() { ["keepdims"] = new(Int: keep) }), [x, new HostValue([axes.Length], [.. axes.Select(a => (double)a)], true)], _ => null)[0];
+        var max = Reduce("ReduceMax", [1], 1);
+        Assert.Equal([2, 1], max.Shape);
+        Assert.Equal([5.0, 4], max.Data);
+        Assert.True(max.IsInt);
+        var sum = Reduce("ReduceSum", [0], 0);
+        Assert.Equal([3], sum.Shape);
+        Assert.Equal([5.0, 7, 3], sum.Data);
+        var mean = Reduce("ReduceMean", [-1], 0);
+        Assert.Equal([3.0, 2], mean.Data);
+        Assert.False(mean.IsInt);
+        Assert.Equal([5.0], Reduce("ReduceMax", [0, 1], 0).Data);
+        // Or / And / Xor broadcast over [2, 2] and [2]
+        var a = new HostValue([2, 2], [0, 1, 1, 0], true);
+        var b = new HostValue([2], [1, 0], true);
+        double[] Logic(string op) => HostOps.Eval(new OpNode(op, "l", ["a", "b"], ["y"], []), [a, b], _ => null)[0].Data;
+        Assert.Equal([1.0, 1, 1, 0], Logic("Or"));
+        Assert.Equal([0.0, 0, 1, 0], Logic("And"));
+        Assert.Equal([1.0, 1, 0, 0], Logic("Xor"));
+    }
+
+    [Fact]
     public void CumSum_folds_on_the_host_as_onnx_defines_it()
     {
         var x = new HostValue([2, 3], [1, 1, 0, 0, 1, 1], true);

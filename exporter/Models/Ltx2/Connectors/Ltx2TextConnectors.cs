@@ -93,6 +93,9 @@ public sealed class Ltx2TextConnectors
         tracer.Output(audio, AudioOutput, "batch", "text_length", c.CaptionChannels.ToString());
         tracer.Output(maskOut, MaskOutput, "batch", "text_length");
         tracer.Graph.Metadata["visualgen.class"] = "LTX2TextConnectors";
+        // the mask is read when an engine plans a shape: the connectors' register padding and output mask (comparisons,
+        // maxima over the text) fold there like constants on the native CUDA engine
+        tracer.Graph.Metadata[Engines.GraphMetadata.PlanTimeInputs] = MaskInput;
         tracer.Graph.Metadata["visualgen.exporter_version"] = ExporterInfo.Version;
         return tracer.Graph;
     }

@@ -1,0 +1,75 @@
+using VisualGen.Checkpoints;
+using VisualGen.Engines.Cuda;
+using VisualGen.Engines.Cuda.Model;
+using VisualGen.Engines.Cuda.Planning;
+using VisualGen.Engines.Cuda.Runtime;
+using VisualGen.Exporter.Export;
+using VisualGen.Exporter.Onnx;
+using VisualGen.Tensors;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Cuda;
+
+/// <summary>Every LTX-2 component the pipeline calls compiles and plans on the native engine (dry-run plans, no GPU):
+/// Gemma 3 with its sliding-window mask folded, the text connectors with their attention_mask read at plan time, the
+/// video VAE's edge and reflect padding, the audio VAE, the vocoder's LeakyRelu and transposed convolutions. The H200
+/// run of the conformance fixture checks their values (tools/bench/RESULTS.md, stop 29).</summary>
+public class Ltx2NativePlanTests
+{
+    static OpGraph Compile(string component, out FusionReport report)
+    {
+        var index = ModelIndex.Load(Fixtures.Checkpoint("ltx2"));
+        string folder = component.Split('.')[0], part = component.Contains('.') ? component[(component.IndexOf('.') + 1)..] : "";
+        var exporter = ComponentExporterRegistry.CreateDefault().Get(index, folder);
+        string dir = index.ComponentDirectory(folder);
+        string path = Path.Combine(Fixtures.TempDir("ltx2-native-" + component), "model.onnx");
+        using (var weights = ComponentWeights.Open(dir))
+            new OnnxWriter().Write(exporter.Trace(new TraceContext(index, folder, dir, weights, part)), path);
+        (var g, report) = CudaBackend.Compile(path);
+        return g;
+    }
+
+    static ShapePlan Plan(OpGraph g, Dictionary<string, long[]> shapes, bool float32, Dictionary<string, HostTensor>? planTime = null) =>
+        ShapePlanner.Plan(g, new EngineResources { Bf16MinRows = float32 ? long.MaxValue : 64 }, shapes, planTime);
+
+    [ConformanceFact]
+    public void Text_encoder_and_connectors_plan_with_their_masks()
+    {
+        var gemma = Compile("text_encoder", out _);
+        using (var plan = Plan(gemma, new() { ["input_ids"] = [1, 32], ["attention_mask"] = [1, 32] }, float32: false))
+            Assert.Equal(32, plan.Outputs["hidden_states"].Shape[1]);
+
+        var connectors = Compile("connectors", out _);
+        Assert.True(connectors.Inputs.Single(i => i.Name == "attention_mask").PlanTime);
+        // left padded: 5 and 32 valid tokens
+        var mask = HostTensor.Int64([.. Enumerable.Range(0, 32).Select(i => i >= 27 ? 1L : 0L), .. Enumerable.Repeat(1L, 32)], 2, 32);
+        using var c = Plan(connectors, new() { ["text_encoder_hidden_states"] = [2, 32, 96], ["attention_mask"] = [2, 32] }, float32: false,
+            new() { ["attention_mask"] = mask });
+        Assert.Equal(new long[] { 2, 32, 32 }, c.Outputs["video_text_embedding"].Shape);
+        Assert.Equal(new long[] { 2, 32 }, c.Outputs["attention_mask_out"].Shape);
+        // the masked normalization selects device values by the plan-time mask: a fill, then a masked copy
+        Assert.Contains(c.Steps, s => s.Name.EndsWith("/else"));
+        Assert.Contains(connectors.Outputs, o => o.Name == "attention_mask_out" && o.DType == TensorDType.I64);
+    }
+
+    [ConformanceFact]
+    public void Video_vae_audio_vae_and_vocoder_plan_in_float32()
+    {
+        var vae = Compile("vae.decoder", out _);
+        Assert.Contains(vae.Nodes, n => n.Op == "Pad" && n.Text("mode", "") == "edge");
+        Assert.Contains(vae.Nodes, n => n.Op == "Pad" && n.Text("mode", "") == "reflect");
+        using (var plan = Plan(vae, new() { ["latents"] = [1, 4, 5, 16, 16] }, float32: true))
+        {
+            Assert.Equal(new long[] { 1, 3, 9, 32, 32 }, plan.Outputs["sample"].Shape);
+            Assert.Contains(plan.Steps, s => s.Name.EndsWith("/border"));
+        }
+        var audio = Compile("audio_vae.decoder", out _);
+        using (var plan = Plan(audio, new() { ["latents"] = [1, 2, 9, 2] }, float32: true))
+            Assert.Equal(new long[] { 1, 2, 33, 8 }, plan.Outputs["mel"].Shape);
+        var vocoder = Compile("vocoder", out var report);
+        Assert.True(report.Counts.GetValueOrDefault("ConvTranspose(as Conv)") >= 1);
+        Assert.DoesNotContain(vocoder.Nodes, n => n.Op == "ConvTranspose");
+        using (var plan = Plan(vocoder, new() { ["mel"] = [1, 2, 33, 8] }, float32: true))
+            Assert.Equal(new long[] { 1, 2, 132 }, plan.Outputs["waveform"].Shape);
+    }
+}
