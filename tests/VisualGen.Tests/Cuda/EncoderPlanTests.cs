@@ -16,7 +16,7 @@ namespace VisualGen.Tests.Cuda;
 /// fusions make of the exporter's graphs and which steps a shape becomes.</summary>
 public class EncoderPlanTests
 {
-    static OpGraph Compile(string family, string component, out FusionReportView report)
+    internal static OpGraph Compile(string family, string component, out FusionReportView report)
     {
         string model = Fixtures.Checkpoint(family);
         var index = ModelIndex.Load(model);
@@ -36,8 +36,8 @@ public class EncoderPlanTests
         public int this[string op] => Counts.GetValueOrDefault(op);
     }
 
-    static ShapePlan Plan(OpGraph g, Dictionary<string, long[]> shapes, bool float32) =>
-        ShapePlanner.Plan(g, new EngineResources { Bf16MinRows = float32 ? long.MaxValue : 64 }, shapes);
+    internal static ShapePlan Plan(OpGraph g, Dictionary<string, long[]> shapes, bool float32, Dictionary<string, HostTensor>? planTime = null) =>
+        ShapePlanner.Plan(g, new EngineResources { Bf16MinRows = float32 ? long.MaxValue : 64 }, shapes, planTime);
 
     [ConformanceFact]
     public void Wan_vae_decoder_runs_convolutions_channel_norms_and_general_attention_in_float32()

@@ -1,10 +1,6 @@
 using VisualGen.Checkpoints;
-using VisualGen.Engines.Cuda;
 using VisualGen.Engines.Cuda.Model;
-using VisualGen.Engines.Cuda.Planning;
 using VisualGen.Engines.Cuda.Runtime;
-using VisualGen.Exporter.Export;
-using VisualGen.Exporter.Onnx;
 using VisualGen.Tensors;
 using VisualGen.Tests.Support;
 
@@ -16,21 +12,10 @@ namespace VisualGen.Tests.Cuda;
 /// run of the conformance fixture checks their values (tools/bench/RESULTS.md, stop 29).</summary>
 public class Ltx2NativePlanTests
 {
-    static OpGraph Compile(string component, out FusionReport report)
-    {
-        var index = ModelIndex.Load(Fixtures.Checkpoint("ltx2"));
-        string folder = component.Split('.')[0], part = component.Contains('.') ? component[(component.IndexOf('.') + 1)..] : "";
-        var exporter = ComponentExporterRegistry.CreateDefault().Get(index, folder);
-        string dir = index.ComponentDirectory(folder);
-        string path = Path.Combine(Fixtures.TempDir("ltx2-native-" + component), "model.onnx");
-        using (var weights = ComponentWeights.Open(dir))
-            new OnnxWriter().Write(exporter.Trace(new TraceContext(index, folder, dir, weights, part)), path);
-        (var g, report) = CudaBackend.Compile(path);
-        return g;
-    }
+    static OpGraph Compile(string component, out EncoderPlanTests.FusionReportView report) => EncoderPlanTests.Compile("ltx2", component, out report);
 
     static ShapePlan Plan(OpGraph g, Dictionary<string, long[]> shapes, bool float32, Dictionary<string, HostTensor>? planTime = null) =>
-        ShapePlanner.Plan(g, new EngineResources { Bf16MinRows = float32 ? long.MaxValue : 64 }, shapes, planTime);
+        EncoderPlanTests.Plan(g, shapes, float32, planTime);
 
     [ConformanceFact]
     public void Text_encoder_and_connectors_plan_with_their_masks()
@@ -67,7 +52,7 @@ public class Ltx2NativePlanTests
         using (var plan = Plan(audio, new() { ["latents"] = [1, 2, 9, 2] }, float32: true))
             Assert.Equal(new long[] { 1, 2, 33, 8 }, plan.Outputs["mel"].Shape);
         var vocoder = Compile("vocoder", out var report);
-        Assert.True(report.Counts.GetValueOrDefault("ConvTranspose(as Conv)") >= 1);
+        Assert.True(report["ConvTranspose(as Conv)"] >= 1);
         Assert.DoesNotContain(vocoder.Nodes, n => n.Op == "ConvTranspose");
         using (var plan = Plan(vocoder, new() { ["mel"] = [1, 2, 33, 8] }, float32: true))
             Assert.Equal(new long[] { 1, 2, 132 }, plan.Outputs["waveform"].Shape);
