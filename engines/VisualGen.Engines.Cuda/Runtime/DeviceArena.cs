@@ -26,10 +26,12 @@ internal sealed class DeviceArena
     /// <summary>The arena of <paramref name="device"/>; pair with <see cref="Release"/>.</summary>
     public static DeviceArena Acquire(int device) => Shared.Acquire(device);
 
-    /// <summary>An engine is done with the arena; the last one frees it.</summary>
+    /// <summary>An engine is done with the arena. Its allocation is freed (the next run allocates what it needs): the
+    /// released engine may have been the one that needed the most, and a GPU memory budget that unloads an engine
+    /// expects its memory back. Each engine's <c>DeviceBytes</c> counts its own need, so their sum bounds the arena.</summary>
     public void Release()
     {
-        if (!Shared.Release(_device)) return;
+        Shared.Release(_device);
         lock (_gate)
         {
             _memory?.Dispose();
