@@ -23,6 +23,8 @@ public class Ltx2NativePlanTests
         var gemma = Compile("text_encoder", out _);
         using (var plan = Plan(gemma, new() { ["input_ids"] = [1, 32], ["attention_mask"] = [1, 32] }, float32: false))
             Assert.Equal(32, plan.Outputs["hidden_states"].Shape[1]);
+        using (var plan = Plan(gemma, new() { ["input_ids"] = [1, 1024], ["attention_mask"] = [1, 1024] }, float32: false))
+            Assert.Equal(1024, plan.Outputs["hidden_states"].Shape[1]);
 
         var connectors = Compile("connectors", out _);
         Assert.True(connectors.Inputs.Single(i => i.Name == "attention_mask").PlanTime);
@@ -32,6 +34,14 @@ public class Ltx2NativePlanTests
             new() { ["attention_mask"] = mask });
         Assert.Equal(new long[] { 2, 32, 32 }, c.Outputs["video_text_embedding"].Shape);
         Assert.Equal(new long[] { 2, 32 }, c.Outputs["attention_mask_out"].Shape);
+        // the pipeline's 1024 text tokens: the masked maxima over 1024 positions × channels reduce by halving
+        var long1024 = HostTensor.Int64([.. Enumerable.Range(0, 2048).Select(i => i % 1024 >= 1000 ? 1L : 0L)], 2, 1024);
+        using (var big = Plan(connectors, new() { ["text_encoder_hidden_states"] = [2, 1024, 96], ["attention_mask"] = [2, 1024] }, float32: false,
+            new() { ["attention_mask"] = long1024 }))
+        {
+            Assert.Equal(new long[] { 2, 1024, 32 }, big.Outputs["video_text_embedding"].Shape);
+            Assert.Contains(big.Steps, s => s.Name.EndsWith("/fold"));
+        }
         // the masked normalization selects device values by the plan-time mask: a fill, then a masked copy
         Assert.Contains(c.Steps, s => s.Name.EndsWith("/else"));
         Assert.Contains(connectors.Outputs, o => o.Name == "attention_mask_out" && o.DType == TensorDType.I64);
@@ -56,5 +66,10 @@ public class Ltx2NativePlanTests
         Assert.DoesNotContain(vocoder.Nodes, n => n.Op == "ConvTranspose");
         using (var plan = Plan(vocoder, new() { ["mel"] = [1, 2, 33, 8] }, float32: true))
             Assert.Equal(new long[] { 1, 2, 132 }, plan.Outputs["waveform"].Shape);
+        // longer sequences plan too (the fixture VAE compresses time and space by 2: 16 latent frames are 31; 501 mel frames)
+        using (var plan = Plan(vae, new() { ["latents"] = [1, 4, 16, 16, 24] }, float32: true))
+            Assert.Equal(new long[] { 1, 3, 31, 32, 48 }, plan.Outputs["sample"].Shape);
+        using (var plan = Plan(vocoder, new() { ["mel"] = [1, 2, 501, 8] }, float32: true))
+            Assert.Equal(2004, plan.Outputs["waveform"].Shape[2]);
     }
 }
