@@ -36,10 +36,11 @@ public sealed class CudaEngine : IResidentEngine
     public AttentionPrecision Attention => _res.Attention;
     public double LoadSeconds { get; }
     /// <summary>Packed weights, the bf16 copies of convolution kernels made for bf16 activations, the buffers of the
-    /// shape plans made so far, and the largest of their needs in the device's shared arena (<see cref="DeviceArena"/>:
-    /// counted by every engine that needs it, so a sum over engines is an upper bound).</summary>
-    public long DeviceBytes => (long)WeightBytes + _res.ConvertedWeightBytes + _plans.Plans.Sum(p => p.OwnBytes) +
-        _plans.Plans.Select(p => p.ArenaBytes).DefaultIfEmpty(0).Max();
+    /// shape plans made so far, and the largest of their needs in the device's shared arena (<see cref="DeviceArena"/>;
+    /// <see cref="SharedDeviceBytes"/>: engines loaded together count it once, <see cref="IEngine.HeldTogether"/>).</summary>
+    public long DeviceBytes => (long)WeightBytes + _res.ConvertedWeightBytes + _plans.Plans.Sum(p => p.OwnBytes) + SharedDeviceBytes;
+    /// <summary>The largest need of this engine's plans in the device's shared arena (part of <see cref="DeviceBytes"/>).</summary>
+    public long SharedDeviceBytes => _plans.Plans.Select(p => p.ArenaBytes).DefaultIfEmpty(0).Max();
     public double WeightBytes { get; }
 
     internal CudaEngine(OpGraph graph, Dictionary<string, byte[]> algorithms, EngineManifest manifest, long bf16MinRows = 64, int device = 0,

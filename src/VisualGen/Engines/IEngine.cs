@@ -18,4 +18,21 @@ public interface IEngine : IDisposable
 
     /// <summary>GPU memory the engine holds now (weights, planned buffers); 0 for engines that compute on the host.</summary>
     long DeviceBytes => 0;
+
+    /// <summary>The part of <see cref="DeviceBytes"/> in memory the engines of one device share (the native engine's
+    /// activation arena, sized for the largest plan that runs): engines loaded together hold the sum of the rest plus
+    /// the largest of these (<see cref="HeldTogether"/>).</summary>
+    long SharedDeviceBytes => 0;
+
+    /// <summary>GPU memory a set of engines holds together: their own bytes, and their shared memory once.</summary>
+    static long HeldTogether(IEnumerable<IEngine> engines)
+    {
+        long own = 0, shared = 0;
+        foreach (var e in engines)
+        {
+            own += e.DeviceBytes - e.SharedDeviceBytes;
+            shared = Math.Max(shared, e.SharedDeviceBytes);
+        }
+        return own + shared;
+    }
 }

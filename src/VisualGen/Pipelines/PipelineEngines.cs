@@ -12,7 +12,7 @@ namespace VisualGen.Pipelines;
 public sealed class PipelineEngines(string modelDir, IEngineProvider provider, IProgress<string>? log = null)
 {
     readonly Dictionary<string, (IEngine Engine, long LastUse, int Stage)> _loaded = [];
-    readonly Dictionary<string, long> _knownBytes = [];   // device bytes each component held when last seen
+    readonly Dictionary<string, (long Own, long Shared)> _knownBytes = [];   // device bytes each component held when last seen
     long _clock;
     int _stage;
     string _stageName = "";
@@ -41,11 +41,14 @@ public sealed class PipelineEngines(string modelDir, IEngineProvider provider, I
             _loaded[component] = (engine, ++_clock, _stage);
             if (budget is long b2)
             {
-                MakeRoom(b2, 0, component);
-                long stageBytes = _loaded.Values.Where(v => v.Stage == _stage).Sum(v => v.Engine.DeviceBytes);
+                MakeRoom(b2, default, component);
+                long stageBytes = IEngine.HeldTogether(_loaded.Values.Where(v => v.Stage == _stage).Select(v => v.Engine));
                 if (stageBytes > b2)
                 {
-                    var names = _loaded.Where(kv => kv.Value.Stage == _stage).Select(kv => $"{kv.Key} {Gib(kv.Value.Engine.DeviceBytes)}").ToList();
+                    var stage = _loaded.Where(kv => kv.Value.Stage == _stage).ToList();
+                    long shared = stage.Select(kv => kv.Value.Engine.SharedDeviceBytes).DefaultIfEmpty(0).Max();
+                    var names = stage.Select(kv => $"{kv.Key} {Gib(kv.Value.Engine.DeviceBytes - kv.Value.Engine.SharedDeviceBytes)}").ToList();
+                    if (shared > 0) names.Add($"{Gib(shared)} of activations they share");
                     Release(component);
                     throw new GpuMemoryException($"the {_stageName} stage needs {string.Join(" + ", names)} = {Gib(stageBytes)} of GPU memory at once; " +
                         $"--gpu-memory is {Gib(b2)}: set it to at least {Math.Ceiling(stageBytes / (double)(1L << 30))} GiB");
@@ -55,11 +58,17 @@ public sealed class PipelineEngines(string modelDir, IEngineProvider provider, I
         }
     }
 
-    /// <summary>Releases engines of earlier stages, least recently used first, until <paramref name="incoming"/> more bytes fit.</summary>
-    void MakeRoom(long budget, long incoming, string forComponent)
+    /// <summary>Releases engines of earlier stages, least recently used first, until <paramref name="incoming"/> (an engine's
+    /// own bytes and its shared ones, counted once with the loaded engines') fits.</summary>
+    void MakeRoom(long budget, (long Own, long Shared) incoming, string forComponent)
     {
-        long Resident() => _loaded.Values.Sum(v => v.Engine.DeviceBytes);
-        while (Resident() + incoming > budget)
+        long Resident()
+        {
+            var loaded = _loaded.Values.Select(v => v.Engine).ToList();
+            long shared = loaded.Select(e => e.SharedDeviceBytes).DefaultIfEmpty(0).Max();
+            return IEngine.HeldTogether(loaded) - shared + Math.Max(shared, incoming.Shared) + incoming.Own;
+        }
+        while (Resident() > budget)
         {
             var victim = _loaded.Where(kv => kv.Value.Stage != _stage && kv.Key != forComponent).OrderBy(kv => kv.Value.LastUse).Select(kv => kv.Key).FirstOrDefault();
             if (victim is null) return;
@@ -78,7 +87,7 @@ public sealed class PipelineEngines(string modelDir, IEngineProvider provider, I
         {
             if (!_loaded.Remove(component, out var e)) return;
             engine = e.Engine;
-            _knownBytes[component] = engine.DeviceBytes;
+            _knownBytes[component] = (engine.DeviceBytes - engine.SharedDeviceBytes, engine.SharedDeviceBytes);
         }
         provider.Release(engine);
     }

@@ -9,17 +9,18 @@ public class GpuMemoryBudgetTests
 {
     const long GiB = 1L << 30;
 
-    sealed class SizedEngine(string name, long bytes) : IEngine
+    sealed class SizedEngine(string name, long bytes, long shared = 0) : IEngine
     {
         public string Name { get; } = name;
         public bool Disposed { get; private set; }
         public long DeviceBytes => Disposed ? 0 : bytes;
+        public long SharedDeviceBytes => Disposed ? 0 : shared;
         public EngineManifest Manifest => throw new NotSupportedException();
         public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => throw new NotSupportedException();
         public void Dispose() => Disposed = true;
     }
 
-    sealed class SizedProvider(long? budget, Dictionary<string, long> sizes) : IEngineProvider
+    sealed class SizedProvider(long? budget, Dictionary<string, long> sizes, Dictionary<string, long>? shared = null) : IEngineProvider
     {
         public List<string> Loads { get; } = [];
         public List<string> Releases { get; } = [];
@@ -27,7 +28,7 @@ public class GpuMemoryBudgetTests
         public IEngine GetEngine(string modelPath, string component, IProgress<string>? progress)
         {
             Loads.Add(component);
-            return new SizedEngine(component, sizes[component]);
+            return new SizedEngine(component, sizes[component], shared?.GetValueOrDefault(component) ?? 0);
         }
         public void Release(IEngine engine) { Releases.Add(((SizedEngine)engine).Name); engine.Dispose(); }
     }
@@ -73,6 +74,31 @@ public class GpuMemoryBudgetTests
         Generate(e, twoExperts: true);
         Assert.Equal("transformer_2", p.Releases[0]);
         Assert.True(e.Loaded.Sum(c => Wan14B[c]) <= 30 * GiB);
+    }
+
+    [Fact]
+    public void Activation_memory_the_engines_share_counts_once()
+    {
+        // each VAE decoder: 1 GiB of its own and a 5 GiB need in the device's shared arena; the text encoder 2 + 1 GiB
+        var own = new Dictionary<string, long> { ["text_encoder"] = 3 * GiB, ["transformer"] = 4 * GiB, ["vae.decoder_first"] = 6 * GiB, ["vae.decoder_next"] = 6 * GiB };
+        var shared = new Dictionary<string, long> { ["text_encoder"] = GiB, ["transformer"] = 2 * GiB, ["vae.decoder_first"] = 5 * GiB, ["vae.decoder_next"] = 5 * GiB };
+        // held together: 2 + 2 + 1 + 1 own, 5 shared = 11 GiB (the plain sum is 19)
+        Assert.Equal(11 * GiB, IEngine.HeldTogether(own.Keys.Select(c => (IEngine)new SizedEngine(c, own[c], shared[c]))));
+        var p = new SizedProvider(11 * GiB, own, shared);
+        var e = new PipelineEngines("m", p);
+        Generate(e, twoExperts: false);
+        Assert.Empty(p.Releases);
+        // at 10 GiB the encoder (the least recent) goes for the decoders; a stage alone over the budget is refused,
+        // its shared activations named once
+        var tight = new SizedProvider(10 * GiB, own, shared);
+        var t = new PipelineEngines("m", tight);
+        Generate(t, twoExperts: false);
+        Assert.Equal(["text_encoder"], tight.Releases);
+        var refused = new PipelineEngines("m", new SizedProvider(6 * GiB, own, shared));
+        refused.BeginStage("decode");
+        refused.Get("vae.decoder_first");
+        var x = Assert.Throws<GpuMemoryException>(() => refused.Get("vae.decoder_next"));
+        Assert.Contains("vae.decoder_first 1.00 GiB + vae.decoder_next 1.00 GiB + 5.00 GiB of activations they share = 7.00 GiB", x.Message);
     }
 
     [Fact]
