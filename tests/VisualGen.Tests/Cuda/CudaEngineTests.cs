@@ -214,6 +214,20 @@ public class CudaPlannerTests
         // lifetime planning: fewer blocks than values, and less memory than giving each value its own buffer
         Assert.True(plan.BlockCount < plan.Values.Count(v => v.Alias is null) / 2, $"{plan.BlockCount} blocks");
         Assert.True(plan.MemoryReport.Planned < plan.MemoryReport.Naive, $"{plan.MemoryReport}");
+        // bound to the device arena at one address, then (after it grew or was freed) at another: every value placed
+        // there moves with it, the workspace after them, and nothing else moves
+        var inArena = plan.Values.Where(v => v.Alias is null && (!v.Persistent || plan.Outputs.Values.Any(o => o.Root == v) && v.Reuses is null)).ToList();
+        // (the transformer's output has the shape of its input hidden_states, read first: it takes that buffer)
+        Assert.Same(plan.Inputs["hidden_states"], plan.Outputs["sample"].Root.Reuses);
+        Assert.NotEmpty(inArena);
+        plan.Bind(0x10000000, 1);
+        var offsets = inArena.ToDictionary(v => v, v => (long)v.BasePtr - 0x10000000);
+        Assert.All(offsets.Values, o => Assert.InRange(o, 0, plan.ArenaBytes - 1));
+        plan.Bind(0x70000000, 2);
+        Assert.All(inArena, v => Assert.Equal(0x70000000 + offsets[v], (long)v.BasePtr));
+        Assert.All(plan.Inputs.Values, v => Assert.Equal(IntPtr.Zero, v.BasePtr));
+        if (plan.WorkspaceNeed > 0)
+            Assert.True((long)plan.Workspace - 0x70000000 >= offsets.Max(kv => kv.Value + kv.Key.Bytes), "workspace after the values");
     }
 
     [ConformanceFact]
