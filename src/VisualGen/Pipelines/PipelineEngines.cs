@@ -51,7 +51,7 @@ public sealed class PipelineEngines(string modelDir, IEngineProvider provider, I
                     if (shared > 0) names.Add($"{Gib(shared)} of activations they share");
                     Release(component);
                     throw new GpuMemoryException($"the {_stageName} stage needs {string.Join(" + ", names)} = {Gib(stageBytes)} of GPU memory at once; " +
-                        $"--gpu-memory is {Gib(b2)}: set it to at least {Math.Ceiling(stageBytes / (double)(1L << 30))} GiB");
+                        $"--gpu-memory is {Gib(b2)}: set it to at least {Math.Ceiling(stageBytes / (double)(1L << 30) * 100) / 100:0.##} GiB");
                 }
             }
             return engine;

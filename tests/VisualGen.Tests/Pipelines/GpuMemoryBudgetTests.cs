@@ -99,6 +99,11 @@ public class GpuMemoryBudgetTests
         refused.Get("vae.decoder_first");
         var x = Assert.Throws<GpuMemoryException>(() => refused.Get("vae.decoder_next"));
         Assert.Contains("vae.decoder_first 1.00 GiB + vae.decoder_next 1.00 GiB + 5.00 GiB of activations they share = 7.00 GiB", x.Message);
+        Assert.EndsWith("set it to at least 7 GiB", x.Message);
+        // small engines: the size to set in hundredths of a GiB, not rounded up to a whole one
+        var small = new PipelineEngines("m", new SizedProvider(GiB / 100, new() { ["text_encoder"] = GiB / 16 }));
+        small.BeginStage("encode");
+        Assert.EndsWith("set it to at least 0.07 GiB", Assert.Throws<GpuMemoryException>(() => small.Get("text_encoder")).Message);
     }
 
     [Fact]
