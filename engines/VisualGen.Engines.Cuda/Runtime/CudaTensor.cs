@@ -89,9 +89,6 @@ internal sealed class TensorPool : IDisposable
         else Trim();
     }
 
-    /// <summary>Bytes held for reuse (not rented).</summary>
-    public long IdleBytes { get { lock (_free) return _free.Values.Sum(s => s.Sum(m => m.Bytes)); } }
-
     public DeviceMemory Rent(long bytes)
     {
         lock (_free)

@@ -19,8 +19,6 @@ internal sealed class DeviceArena
 
     DeviceArena(int device) => _device = device;
 
-    /// <summary>Bytes allocated now (the largest plan run so far).</summary>
-    public long Capacity { get { lock (_gate) return _memory?.Bytes ?? 0; } }
     public int Generation { get; private set; }
 
     /// <summary>The arena of <paramref name="device"/>; pair with <see cref="Release"/>.</summary>

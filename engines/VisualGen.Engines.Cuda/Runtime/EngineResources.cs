@@ -54,7 +54,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
     readonly Dictionary<string, AttentionPlan> _attention = new(StringComparer.Ordinal);
     readonly Dictionary<string, SageAttentionPlan> _sage = new(StringComparer.Ordinal);
     readonly Dictionary<string, IntPtr> _weights = new(StringComparer.Ordinal);
-    DeviceMemory? _arena;
+    DeviceMemory? _weightMemory;
 
     public ContextHandle Context { get; } = null!;
     public StreamHandle Stream { get; } = null!;
@@ -120,7 +120,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
     public void UploadWeights(IReadOnlyList<(string Name, long Bytes, Model.ConstTensor Weight)> weights)
     {
         long total = weights.Sum(w => (w.Bytes + 255) / 256 * 256);
-        _arena = DeviceMemory.Allocate(total);
+        _weightMemory = DeviceMemory.Allocate(total);
         long at = 0;
         foreach (var (name, bytes, weight) in weights)
         {
@@ -128,10 +128,10 @@ internal sealed unsafe partial class EngineResources : IDisposable
             weight.WithBytes(data =>
             {
                 if (data.Length != bytes) throw new EngineException($"weight '{name}' has {data.Length} bytes, the plan says {bytes}");
-                _arena.Upload(data, Stream, at);
+                _weightMemory.Upload(data, Stream, at);
             });
             weight.Release();
-            _weights[name] = _arena.Ptr + (nint)at;
+            _weights[name] = _weightMemory.Ptr + (nint)at;
             at += (bytes + 255) / 256 * 256;
         }
     }
@@ -349,7 +349,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
         foreach (var p in _sage.Values) p.Handle?.Dispose();
         _gemm.Clear(); _attention.Clear(); _conv.Clear(); _sage.Clear();
         DisposeQuantized();
-        _arena?.Dispose();
+        _weightMemory?.Dispose();
         foreach (var m in _bf16Weights.Values) m.Dispose();
         _bf16Weights.Clear();
         Tensors.Release();

@@ -395,10 +395,8 @@ internal sealed unsafe partial class ShapePlanner
         if (epilogue is 2 or 3) Nd(name + "/gelu", KernelClass.Other, 26, rows, o, 0, c, src, 0, c, null, 0, null);
     }
 
-    /// <summary>ONNX ReduceMean/ReduceSum over a few positions (Wan 2.2's AvgDown3D averages groups of channels): one
-    /// strided add per reduced position into a float32 accumulator. More than 256 reduced positions per output is refused.</summary>
     /// <summary>ReduceSum / ReduceMean / ReduceMax over axes known at plan time, accumulated in float32: up to 256
-    /// positions per output one strided add (or max) per position, in order; more (LTX-2's connectors take the maximum
+    /// positions per output (Wan 2.2's AvgDown3D averages groups of channels) one strided add (or max) per position, in order; more (LTX-2's connectors take the maximum
     /// over the text length) by halving: the upper half folded onto the lower one, log2(n) steps per axis.</summary>
     void Reduce(OpNode n)
     {

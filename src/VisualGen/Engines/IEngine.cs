@@ -24,14 +24,20 @@ public interface IEngine : IDisposable
     /// the largest of these (<see cref="HeldTogether"/>).</summary>
     long SharedDeviceBytes => 0;
 
+    /// <summary>The engine's GPU memory as its own bytes and its shared ones (<see cref="SharedDeviceBytes"/>).</summary>
+    (long Own, long Shared) DeviceSizes => (DeviceBytes - SharedDeviceBytes, SharedDeviceBytes);
+
     /// <summary>GPU memory a set of engines holds together: their own bytes, and their shared memory once.</summary>
-    static long HeldTogether(IEnumerable<IEngine> engines)
+    static long HeldTogether(IEnumerable<IEngine> engines) => HeldTogether(engines.Select(e => e.DeviceSizes));
+
+    /// <summary><see cref="HeldTogether(IEnumerable{IEngine})"/> of engines given by their <see cref="DeviceSizes"/>.</summary>
+    static long HeldTogether(IEnumerable<(long Own, long Shared)> sizes)
     {
         long own = 0, shared = 0;
-        foreach (var e in engines)
+        foreach (var (o, s) in sizes)
         {
-            own += e.DeviceBytes - e.SharedDeviceBytes;
-            shared = Math.Max(shared, e.SharedDeviceBytes);
+            own += o;
+            shared = Math.Max(shared, s);
         }
         return own + shared;
     }

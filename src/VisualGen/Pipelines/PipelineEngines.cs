@@ -47,7 +47,7 @@ public sealed class PipelineEngines(string modelDir, IEngineProvider provider, I
                 {
                     var stage = _loaded.Where(kv => kv.Value.Stage == _stage).ToList();
                     long shared = stage.Select(kv => kv.Value.Engine.SharedDeviceBytes).DefaultIfEmpty(0).Max();
-                    var names = stage.Select(kv => $"{kv.Key} {Gib(kv.Value.Engine.DeviceBytes - kv.Value.Engine.SharedDeviceBytes)}").ToList();
+                    var names = stage.Select(kv => $"{kv.Key} {Gib(kv.Value.Engine.DeviceSizes.Own)}").ToList();
                     if (shared > 0) names.Add($"{Gib(shared)} of activations they share");
                     Release(component);
                     throw new GpuMemoryException($"the {_stageName} stage needs {string.Join(" + ", names)} = {Gib(stageBytes)} of GPU memory at once; " +
@@ -62,12 +62,7 @@ public sealed class PipelineEngines(string modelDir, IEngineProvider provider, I
     /// own bytes and its shared ones, counted once with the loaded engines') fits.</summary>
     void MakeRoom(long budget, (long Own, long Shared) incoming, string forComponent)
     {
-        long Resident()
-        {
-            var loaded = _loaded.Values.Select(v => v.Engine).ToList();
-            long shared = loaded.Select(e => e.SharedDeviceBytes).DefaultIfEmpty(0).Max();
-            return IEngine.HeldTogether(loaded) - shared + Math.Max(shared, incoming.Shared) + incoming.Own;
-        }
+        long Resident() => IEngine.HeldTogether(_loaded.Values.Select(v => v.Engine.DeviceSizes).Append(incoming));
         while (Resident() > budget)
         {
             var victim = _loaded.Where(kv => kv.Value.Stage != _stage && kv.Key != forComponent).OrderBy(kv => kv.Value.LastUse).Select(kv => kv.Key).FirstOrDefault();
@@ -87,7 +82,7 @@ public sealed class PipelineEngines(string modelDir, IEngineProvider provider, I
         {
             if (!_loaded.Remove(component, out var e)) return;
             engine = e.Engine;
-            _knownBytes[component] = (engine.DeviceBytes - engine.SharedDeviceBytes, engine.SharedDeviceBytes);
+            _knownBytes[component] = engine.DeviceSizes;
         }
         provider.Release(engine);
     }
