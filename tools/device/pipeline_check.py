@@ -114,6 +114,10 @@ def run(cli, fx, attention, vae, reference="golden"):
         ok &= c >= bar
         cells.append(f"{label}cos {c:.6f}, max abs {m:.2e}")
     built = "engines built" if "building transformer with native-cuda" in p.stderr else "engines from the cache"
+    # a GPU memory budget (--gpu-memory in VG_PIPELINE_EXTRA) that made room by releasing engines says so in the log
+    releases = (p.stdout + p.stderr).count("releasing ")
+    if releases:
+        built += f"; {releases} engine release{'s' if releases > 1 else ''} for the budget"
     # audio families add their audio latents and waveform to the output cell
     against = "" if reference == "golden" else f" vs {reference}"
     print(f"| {fam}, {attention} attention{vae_label(vae)}{against} | {'ok' if ok else 'FAIL'} | {cells[0]} | {'; '.join(cells[1:])} | {secs:.1f} s ({built}) |")

@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench sage ncu engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline e2e e2eflux e2eqwen quant goldens (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench sage ncu engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline budget e2e e2eflux e2eqwen quant goldens (default: build check bench)
 #
 # carry (tools/device/prepare_carry.sh builds them): .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -207,7 +207,8 @@ e2e_setup() {
   SMI_PID=$!
 }
 samples() { wc -l < "$GPUMEM"; }
-peak() { awk -v a="$1" 'NR > a && $1 > m { m = $1 } END { printf "%.1f GiB", m / 1024 }' "$GPUMEM"; }
+# the peak of the samples after line $1 (and up to line $2 when given)
+peak() { awk -v a="$1" -v b="${2:-0}" 'NR > a && (b == 0 || NR <= b) && $1 > m { m = $1 } END { printf "%.1f GiB", m / 1024 }' "$GPUMEM"; }
 if has e2e; then
   e2e_setup "$OUT/gpumem.csv"
   export VG_TOKENIZER="$PWD/.peer/conformance/wan21_t2v/checkpoint/tokenizer"
@@ -224,6 +225,20 @@ if has e2e; then
     .publish/visualgen-bench e2e "$W/wan13b_full" /tmp/e2ecache $H $Wd $F $S "${E2E_ATTENTION:-bf16}" > "$OUT/e2e_ours_${F}.log" 2>&1 || { status=1; tail -5 "$OUT/e2e_ours_${F}.log"; }
     grep -E "^TABLE|peak host|decode profile|decode bf16|one later chunk" "$OUT/e2e_ours_${F}.log" | tee -a "$OUT/e2e.log"
     echo "  ours: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a); engine cache $(du -sb /tmp/e2ecache | awk '{printf "%.2f GB", $1/1e9}')" | tee -a "$OUT/e2e.log"
+    # E2E_GPU_MEMORY="GiB ..." (or "auto": the budget the run above printed, which forces stages to load and release):
+    # the first precision again under each budget in a new process, then without one, outputs compared
+    for budget in ${E2E_GPU_MEMORY:-}; do
+      [ "$budget" = auto ] && budget=$(sed -n 's/^offload budget: \([0-9.]*\) GiB.*/\1/p' "$OUT/e2e_ours_${F}.log" | tail -1)
+      grep -E "^engines on|^offload budget" "$OUT/e2e_ours_${F}.log" | tee -a "$OUT/e2e.log"
+      a=$(samples); att=${E2E_ATTENTION:-bf16}; mw=/tmp/offload_warm_mark; mr=/tmp/offload_ref_mark; rm -f $mw $mr
+      VG_E2E_OFFLOAD_COMPARE=1 .publish/visualgen-bench e2e "$W/wan13b_full" /tmp/e2ecache $H $Wd $F $S "${att%%,*}" "$budget" 2>&1 | while IFS= read -r line; do
+        printf '%s\n' "$line"
+        if [[ $line == "offload: warm run starts"* ]]; then samples > $mw; fi
+        if [[ $line == "offload: reference run starts"* ]]; then samples > $mr; fi
+      done > "$OUT/e2e_offload_${F}_${budget}.log" || { status=1; tail -5 "$OUT/e2e_offload_${F}_${budget}.log"; }
+      grep -E "^TABLE|^offload" "$OUT/e2e_offload_${F}_${budget}.log" | grep -v "run starts" | cut -c1-300 | tee -a "$OUT/e2e.log"
+      echo "  ours under --gpu-memory $budget: GPU memory used (nvidia-smi peak) $([ -f $mr ] && peak $a "$(cat $mr)" || echo ?) both budgeted runs, $([ -f $mw ] && [ -f $mr ] && peak "$(cat $mw)" "$(cat $mr)" || echo ?) the warm one" | tee -a "$OUT/e2e.log"
+    done
   done
   # E2E_WARM="H W FRAMES STEPS": one more process of ours on the cache the runs above filled (a warm start: process start
   # to first step done, no export or build)
@@ -402,6 +417,22 @@ if has pipeline; then
   if [ "${PIPELINE_FP8:-1}" != 0 ]; then
     python3 tools/device/pipeline_check.py "$C" --attention fp8 .peer/conformance/*/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1
   fi
+fi
+
+# GPU memory budgets (--gpu-memory) on the conformance fixtures, each pipeline against its goldens: BUDGETS (GiB) from
+# one that refuses the stage to ones that hold every engine; the table says where a budget released engines mid-generation
+# (which frees the device's shared activation arena and regrows it for the next engine: CUDA graphs recaptured).
+if has budget; then
+  if [ -x .publish-cli/VisualGen.Cli ]; then C=.publish-cli/VisualGen.Cli; D=.publish-cli; else C=".publish/visualgen-bench cli"; D=.publish; fi
+  [ -f $D/libonnxruntime.so ] || xz -dk $D/libonnxruntime.so.xz
+  export VISUALGEN_NATIVE_LIB="$PWD/$LIB"
+  echo "| fixture | cos >= 0.999 | latents_final | output | time |" | tee "$OUT/budget.md"
+  for fx in ${BUDGET_FIXTURES:-wan21_t2v ltx2}; do
+    for g in ${BUDGETS:-0.005 0.01 0.02 0.03 0.04 0.05 0.07 0.1 0.2}; do
+      echo -n "| --gpu-memory $g " | tee -a "$OUT/budget.md"
+      VG_PIPELINE_EXTRA="--gpu-memory $g" python3 tools/device/pipeline_check.py "$C" .peer/conformance/$fx/ | tail -n 1 | tee -a "$OUT/budget.md"
+    done
+  done
 fi
 
 # Quantized linears (issue 13) on the native engine: the quant kernel group against the quant_ops fixture, the FP8

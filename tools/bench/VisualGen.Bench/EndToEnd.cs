@@ -12,8 +12,9 @@ using VisualGen.Tensors;
 /// captured), then a second one timed by stage (encode, denoise, decode; progress callbacks, every stage ends with its
 /// results on the host). Prints one TABLE line per run and the process's peak host memory.
 /// <list type="bullet">
-/// <item><c>visualgen-bench e2e MODEL CACHE HEIGHT WIDTH FRAMES STEPS [PRECISIONS]</c>: Wan text-to-video, guidance 5 with a
-/// negative prompt (<c>../shared/peer/bench_e2e_wan.py run</c>), then the VAE decode profiled call by call.</item>
+/// <item><c>visualgen-bench e2e MODEL CACHE HEIGHT WIDTH FRAMES STEPS [PRECISIONS] [GPU_MEMORY_GIB]</c>: Wan text-to-video,
+/// guidance 5 with a negative prompt (<c>../shared/peer/bench_e2e_wan.py run</c>), then the VAE decode profiled call by
+/// call; with GPU_MEMORY_GIB the runs under that budget, as e2e-qwen's (one precision).</item>
 /// <item><c>visualgen-bench e2e-flux MODEL CACHE HEIGHT WIDTH STEPS [bf16|fp8|sage]</c>: FLUX.1 text-to-image, embedded
 /// guidance 3.5, no negative prompt (<c>tools/bench/bench_e2e_flux.py run</c>).</item>
 /// <item><c>visualgen-bench e2e-qwen MODEL CACHE HEIGHT WIDTH STEPS [bf16|fp8|sage] [GPU_MEMORY_GIB]</c>: Qwen-Image
@@ -34,12 +35,15 @@ static class EndToEnd
 {
     const string Prompt = "A red fox runs across a snowy field at dawn.";
 
-    public static int Wan(string model, string cacheDir, int height, int width, int frames, int steps, string attentions) =>
-        Run(model, cacheDir, $"{height}x{width}x{frames}", attentions, new GenerationRequest
+    public static int Wan(string model, string cacheDir, int height, int width, int frames, int steps, string attentions, double? gpuMemoryGib)
+    {
+        var request = new GenerationRequest
         {
             Prompt = Prompt, NegativePrompt = "low quality",
             Height = height, Width = width, NumFrames = frames, NumInferenceSteps = steps, GuidanceScale = 5.0, Seed = 42,
-        }, provider =>
+        };
+        if (gpuMemoryGib is double gib) return Guarded(() => Offload(model, cacheDir, $"{height}x{width}x{frames}", attentions, request, gib));
+        return Run(model, cacheDir, $"{height}x{width}x{frames}", attentions, request, provider =>
         {
             var fp32 = ProfileDecode(provider, model, frames, height, width, "fp32");
             // the same decode with --vae-dtype bf16: time and cosine against the fp32 VAE's frames
@@ -48,6 +52,7 @@ static class EndToEnd
             var (cos, max, _) = Similarity.Compare(fp32.Floats, bf16.Floats);
             Console.WriteLine($"decode bf16 VAE vs fp32 VAE: cos {cos:F6}, max abs {max:E2}");
         });
+    }
 
     public static int Flux(string model, string cacheDir, int height, int width, int steps, string attentions) =>
         Run(model, cacheDir, $"{height}x{width}", attentions, new GenerationRequest
@@ -217,13 +222,33 @@ static class EndToEnd
     }
 
     /// <summary>The first and the warm run under a GPU memory budget, engines loaded per stage from the engine cache (run
-    /// once without a budget first, so the cache is built); each line says what was loaded and released.</summary>
+    /// once without a budget first, so the cache is built); each line says what was loaded and released. With
+    /// VG_E2E_OFFLOAD_COMPARE=1, then the same request without a budget in the same process: releasing engines (which
+    /// frees the device's shared activation arena, regrown at another address, CUDA graphs captured again) must not change
+    /// the output.</summary>
     static int Offload(string model, string cacheDir, string size, string attention, GenerationRequest request, double gib)
     {
-        var log = new Progress<string>(l => Console.WriteLine("  " + l));
-        using var built = Runtime.CreateEngineProvider(cacheDir, EngineName, log, attention, gpuMemoryBudget: (long)(gib * (1L << 30)),
-            nativeClasses: NativeClasses());
-        var provider = new Counted(built);
+        var (quant, attentionFlag) = Precision(attention);
+        GenerationResult warm;
+        int rc;
+        using (var built = Runtime.CreateEngineProvider(cacheDir, EngineName, new Progress<string>(l => Console.WriteLine("  " + l)),
+                   attentionFlag, gpuMemoryBudget: (long)(gib * (1L << 30)), quantization: quant, nativeClasses: NativeClasses()))
+            (rc, warm) = OffloadRuns(model, size, attention, request, gib, new Counted(built));
+        if (Environment.GetEnvironmentVariable("VG_E2E_OFFLOAD_COMPARE") == "1")
+        {
+            Console.WriteLine("offload: reference run starts");   // run.sh ends the budgeted runs' GPU memory peak here
+            using var plain = Runtime.CreateEngineProvider(cacheDir, EngineName, null, attentionFlag, quantization: quant, nativeClasses: NativeClasses());
+            using var pipeline = ModelFamilies.CreateRegistry().Create(model, plain);
+            var reference = Timed(pipeline, request).Result.Output.Floats;
+            var (cos, max, _) = Similarity.Compare(reference, warm.Output.Floats);
+            Console.WriteLine($"offload output vs the same request without a budget: " +
+                (max == 0 ? "identical (every value equal)" : $"cos {cos:F6}, max abs {max:E2}"));
+        }
+        return rc;
+    }
+
+    static (int Rc, GenerationResult Warm) OffloadRuns(string model, string size, string attention, GenerationRequest request, double gib, Counted provider)
+    {
         using var pipeline = ModelFamilies.CreateRegistry().Create(model, provider);
         int steps = request.NumInferenceSteps!.Value, firstSteps = WarmUpSteps(steps);
         var first = Timed(pipeline, request with { NumInferenceSteps = firstSteps });
@@ -237,7 +262,7 @@ static class EndToEnd
             Console.WriteLine($"offload: nothing was released under {gib:F2} GiB: the budget does not force per-stage loading");
         using var self = Process.GetCurrentProcess();
         Console.WriteLine($"peak host memory (RSS) {self.PeakWorkingSet64 / 1e9:F1} GB");
-        return provider.Released ? 0 : 1;
+        return (provider.Released ? 0 : 1, second.Result);
     }
 
     /// <summary>Passes the budget through and records each load (with its time) and release.</summary>

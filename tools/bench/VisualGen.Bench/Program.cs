@@ -31,7 +31,8 @@ return args.Length > 0 ? args[0] switch
     "conformance" => Conformance(args[1]),
     // the CLI itself (the same CliApp as src/VisualGen.Cli), so one carried publish runs checks and generations
     "cli" => VisualGen.Cli.CliApp.Run(args[1..]),
-    "e2e" => EndToEnd.Wan(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), int.Parse(args[6]), args.Length > 7 ? args[7] : "bf16"),
+    "e2e" => EndToEnd.Wan(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), int.Parse(args[6]), args.Length > 7 ? args[7] : "bf16",
+        args.Length > 8 ? double.Parse(args[8], System.Globalization.CultureInfo.InvariantCulture) : null),
     "e2e-flux" => EndToEnd.Flux(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), args.Length > 6 ? args[6] : "bf16"),
     "e2e-qwen" => EndToEnd.Qwen(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), args.Length > 6 ? args[6] : "bf16",
         args.Length > 7 ? double.Parse(args[7], System.Globalization.CultureInfo.InvariantCulture) : null),
@@ -44,7 +45,7 @@ return args.Length > 0 ? args[0] switch
     _ => Usage(),
 } : Usage();
 
-static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | components CACHE FIXTURE... | awkward WORKDIR [--engines A,B] | e2e MODEL CACHE H W FRAMES STEPS [ATTN] | e2e-flux MODEL CACHE H W STEPS [ATTN] | e2e-qwen MODEL CACHE H W STEPS [ATTN] [GPU_MEMORY_GIB] | wan MODEL IO CACHE | wan-quant MODEL IO CACHE [LINEARS/ATTENTION,...] | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
+static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | components CACHE FIXTURE... | awkward WORKDIR [--engines A,B] | e2e MODEL CACHE H W FRAMES STEPS [ATTN] [GPU_MEMORY_GIB] | e2e-flux MODEL CACHE H W STEPS [ATTN] | e2e-qwen MODEL CACHE H W STEPS [ATTN] [GPU_MEMORY_GIB] | wan MODEL IO CACHE | wan-quant MODEL IO CACHE [LINEARS/ATTENTION,...] | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
 
 static int Conformance(string family)
 {
