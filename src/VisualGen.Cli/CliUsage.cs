@@ -19,7 +19,7 @@ public static class CliUsage
                     [--engine-cache DIR | --cache DIR] [--attention bf16|fp8|sage|sage:QxK]   (native-cuda self-attention:
                     fp8 = FP8 per tensor; sage = INT8 Q·Kᵀ with smoothed K + FP8 P·V, Sage-style, one INT8 scale per
                     16 queries / 64 keys; sage:QxK another granularity, Q 16|32|64|128, K 64|128)
-                    [--gpu-memory GiB]   (native-cuda: engines of earlier stages are released to stay within it)
+                    [--gpu-memory GiB]   (native-cuda: the engines' GPU memory; engines of earlier stages are released to stay within it)
                     [--vae-dtype fp32|bf16]   (native-cuda: the VAE in bf16; default fp32, as diffusers runs it)
                     [--vae-tiling on|off]   (decode latents larger than one VAE tile in blended tiles, as diffusers'
                     vae.enable_tiling(); FLUX.1, Qwen-Image, Wan; default off)
