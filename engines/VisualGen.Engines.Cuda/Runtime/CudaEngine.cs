@@ -41,6 +41,9 @@ public sealed class CudaEngine : IResidentEngine
     public long DeviceBytes => (long)WeightBytes + _res.ConvertedWeightBytes + _plans.Plans.Sum(p => p.OwnBytes) + SharedDeviceBytes;
     /// <summary>The largest need of this engine's plans in the device's shared arena (part of <see cref="DeviceBytes"/>).</summary>
     public long SharedDeviceBytes => _plans.Plans.Select(p => p.ArenaBytes).DefaultIfEmpty(0).Max();
+    /// <summary>What the device's pool of resident tensors holds (<see cref="TensorPool.HeldBytes"/>), shared by the
+    /// engines of the device.</summary>
+    public long TensorDeviceBytes => _res.Tensors.HeldBytes;
     public double WeightBytes { get; }
 
     internal CudaEngine(OpGraph graph, Dictionary<string, byte[]> algorithms, EngineManifest manifest, long bf16MinRows = 64, int device = 0,

@@ -71,10 +71,14 @@ internal sealed class TensorPool : IDisposable
     static readonly PerDevice<TensorPool> Shared = new(device => new TensorPool(device));
     readonly Dictionary<long, Stack<DeviceMemory>> _free = [];
     readonly int _device = -1;
+    long _held;
     bool _disposed;
 
     public TensorPool() { }
     TensorPool(int device) => _device = device;
+
+    /// <summary>Device bytes allocated through the pool and not freed: tensors in use and idle buffers kept for reuse.</summary>
+    public long HeldBytes { get { lock (_free) return _held; } }
 
     /// <summary>False: returned memory is freed at once instead of kept for reuse (allocations that outlive engines).</summary>
     public bool Keep { get; init; } = true;
@@ -96,14 +100,16 @@ internal sealed class TensorPool : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_free.TryGetValue(bytes, out var s) && s.Count > 0) return s.Pop();
         }
-        return DeviceMemory.Allocate(bytes);
+        var memory = DeviceMemory.Allocate(bytes);
+        lock (_free) _held += memory.Bytes;
+        return memory;
     }
 
     public void Return(DeviceMemory memory)
     {
         lock (_free)
         {
-            if (_disposed || !Keep) { memory.Dispose(); return; }
+            if (_disposed || !Keep) { _held -= memory.Bytes; memory.Dispose(); return; }
             if (!_free.TryGetValue(memory.Bytes, out var s)) _free[memory.Bytes] = s = new Stack<DeviceMemory>();
             s.Push(memory);
         }
@@ -114,7 +120,8 @@ internal sealed class TensorPool : IDisposable
     {
         lock (_free)
         {
-            foreach (var s in _free.Values) foreach (var m in s) m.Dispose();
+            foreach (var s in _free.Values)
+                foreach (var m in s) { _held -= m.Bytes; m.Dispose(); }
             _free.Clear();
         }
     }
@@ -124,7 +131,8 @@ internal sealed class TensorPool : IDisposable
         lock (_free)
         {
             _disposed = true;
-            foreach (var s in _free.Values) foreach (var m in s) m.Dispose();
+            foreach (var s in _free.Values)
+                foreach (var m in s) { _held -= m.Bytes; m.Dispose(); }
             _free.Clear();
         }
     }

@@ -36,6 +36,7 @@ public static class ResidentEngines
         public EngineManifest Manifest => inner.Manifest;
         public long DeviceBytes => inner.DeviceBytes;
         public long SharedDeviceBytes => inner.SharedDeviceBytes;
+        public long TensorDeviceBytes => inner.TensorDeviceBytes;
         public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => inner.Run(inputs);
         /// <summary>A copy, as an upload is: the loop steps its tensors in place, and the caller's arrays (a request's
         /// latents) must not change.</summary>

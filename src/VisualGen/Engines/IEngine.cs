@@ -24,6 +24,12 @@ public interface IEngine : IDisposable
     /// the largest of these (<see cref="HeldTogether"/>).</summary>
     long SharedDeviceBytes => 0;
 
+    /// <summary>GPU memory of the tensors the engines of this engine's device hold between runs: outputs handed out and
+    /// not yet freed (a generation's latents, a VAE's feature caches) and buffers kept for their reuse. One amount per
+    /// device, read through any of its engines; not part of <see cref="DeviceBytes"/>. 0 for engines that compute on the
+    /// host.</summary>
+    long TensorDeviceBytes => 0;
+
     /// <summary>The engine's GPU memory as its own bytes and its shared ones (<see cref="SharedDeviceBytes"/>).</summary>
     (long Own, long Shared) DeviceSizes => (DeviceBytes - SharedDeviceBytes, SharedDeviceBytes);
 

@@ -7,7 +7,9 @@ namespace VisualGen.Pipelines;
 /// memory budget (<see cref="IEngineProvider.GpuMemoryBudget"/>, <c>--gpu-memory</c>). Pipelines mark their stages
 /// (<see cref="BeginStage"/>: encode, denoise, decode); when an engine would not fit, engines not used in the current
 /// stage are released, least recently used first (diffusers' model offload: a later stage's engines are loaded again
-/// from the engine cache). A stage whose own engines do not fit together is refused with what it needs.
+/// from the engine cache). A stage whose own engines do not fit together is refused with what it needs. The budget
+/// counts the tensors the device holds between engine runs too (<see cref="IEngine.TensorDeviceBytes"/>: the latents,
+/// a VAE's feature caches), so it bounds all the device memory a generation allocates; the CUDA context comes on top.
 /// </summary>
 public sealed class PipelineEngines(string modelDir, IEngineProvider provider, IProgress<string>? log = null)
 {
@@ -42,13 +44,15 @@ public sealed class PipelineEngines(string modelDir, IEngineProvider provider, I
             if (budget is long b2)
             {
                 MakeRoom(b2, default, component);
-                long stageBytes = IEngine.HeldTogether(_loaded.Values.Where(v => v.Stage == _stage).Select(v => v.Engine));
+                long tensors = TensorBytes();
+                long stageBytes = IEngine.HeldTogether(_loaded.Values.Where(v => v.Stage == _stage).Select(v => v.Engine)) + tensors;
                 if (stageBytes > b2)
                 {
                     var stage = _loaded.Where(kv => kv.Value.Stage == _stage).ToList();
                     long shared = stage.Select(kv => kv.Value.Engine.SharedDeviceBytes).DefaultIfEmpty(0).Max();
                     var names = stage.Select(kv => $"{kv.Key} {Gib(kv.Value.Engine.DeviceSizes.Own)}").ToList();
                     if (shared > 0) names.Add($"{Gib(shared)} of activations they share");
+                    if (tensors > 0) names.Add($"{Gib(tensors)} of tensors the generation holds");
                     Release(component);
                     throw new GpuMemoryException($"the {_stageName} stage needs {string.Join(" + ", names)} = {Gib(stageBytes)} of GPU memory at once; " +
                         $"--gpu-memory is {Gib(b2)}: set it to at least {Math.Ceiling(stageBytes / (double)(1L << 30) * 100) / 100:0.##} GiB");
@@ -59,10 +63,11 @@ public sealed class PipelineEngines(string modelDir, IEngineProvider provider, I
     }
 
     /// <summary>Releases engines of earlier stages, least recently used first, until <paramref name="incoming"/> (an engine's
-    /// own bytes and its shared ones, counted once with the loaded engines') fits.</summary>
+    /// own bytes and its shared ones, counted once with the loaded engines') fits beside the tensors the device holds
+    /// (releasing an engine may free idle ones).</summary>
     void MakeRoom(long budget, (long Own, long Shared) incoming, string forComponent)
     {
-        long Resident() => IEngine.HeldTogether(_loaded.Values.Select(v => v.Engine.DeviceSizes).Append(incoming));
+        long Resident() => IEngine.HeldTogether(_loaded.Values.Select(v => v.Engine.DeviceSizes).Append(incoming)) + TensorBytes();
         while (Resident() > budget)
         {
             var victim = _loaded.Where(kv => kv.Value.Stage != _stage && kv.Key != forComponent).OrderBy(kv => kv.Value.LastUse).Select(kv => kv.Key).FirstOrDefault();
@@ -71,6 +76,9 @@ public sealed class PipelineEngines(string modelDir, IEngineProvider provider, I
             Release(victim);
         }
     }
+
+    /// <summary>The device's resident tensors as the loaded engines report them (one amount per device: the largest).</summary>
+    long TensorBytes() => _loaded.Values.Select(v => v.Engine.TensorDeviceBytes).DefaultIfEmpty(0).Max();
 
     static string Gib(long bytes) => $"{bytes / (double)(1L << 30):F2} GiB";
 

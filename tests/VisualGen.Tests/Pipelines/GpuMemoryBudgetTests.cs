@@ -9,12 +9,13 @@ public class GpuMemoryBudgetTests
 {
     const long GiB = 1L << 30;
 
-    sealed class SizedEngine(string name, long bytes, long shared = 0) : IEngine
+    sealed class SizedEngine(string name, long bytes, long shared = 0, Func<long>? tensors = null) : IEngine
     {
         public string Name { get; } = name;
         public bool Disposed { get; private set; }
         public long DeviceBytes => Disposed ? 0 : bytes;
         public long SharedDeviceBytes => Disposed ? 0 : shared;
+        public long TensorDeviceBytes => tensors?.Invoke() ?? 0;
         public EngineManifest Manifest => throw new NotSupportedException();
         public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => throw new NotSupportedException();
         public void Dispose() => Disposed = true;
@@ -22,13 +23,15 @@ public class GpuMemoryBudgetTests
 
     sealed class SizedProvider(long? budget, Dictionary<string, long> sizes, Dictionary<string, long>? shared = null) : IEngineProvider
     {
+        /// <summary>The device's resident tensors, as every engine reports them (one amount per device).</summary>
+        public long Tensors { get; set; }
         public List<string> Loads { get; } = [];
         public List<string> Releases { get; } = [];
         public long? GpuMemoryBudget => budget;
         public IEngine GetEngine(string modelPath, string component, IProgress<string>? progress)
         {
             Loads.Add(component);
-            return new SizedEngine(component, sizes[component], shared?.GetValueOrDefault(component) ?? 0);
+            return new SizedEngine(component, sizes[component], shared?.GetValueOrDefault(component) ?? 0, () => Tensors);
         }
         public void Release(IEngine engine) { Releases.Add(((SizedEngine)engine).Name); engine.Dispose(); }
     }
@@ -104,6 +107,34 @@ public class GpuMemoryBudgetTests
         var small = new PipelineEngines("m", new SizedProvider(GiB / 100, new() { ["text_encoder"] = GiB / 16 }));
         small.BeginStage("encode");
         Assert.EndsWith("set it to at least 0.07 GiB", Assert.Throws<GpuMemoryException>(() => small.Get("text_encoder")).Message);
+    }
+
+    [Fact]
+    public void Tensors_the_device_holds_between_runs_count_toward_the_budget()
+    {
+        var own = new Dictionary<string, long> { ["text_encoder"] = 3 * GiB, ["transformer"] = 4 * GiB, ["vae.decoder_first"] = GiB, ["vae.decoder_next"] = GiB };
+        // the engines alone (9 GiB) fit 10 GiB; the first chunk's feature caches (3 GiB, held for the next chunk) do not
+        // fit beside them: the least recent engine of an earlier stage makes room
+        var p = new SizedProvider(10 * GiB, own);
+        var e = new PipelineEngines("m", p);
+        e.BeginStage("encode"); e.Get("text_encoder");
+        e.BeginStage("denoise"); e.Get("transformer");
+        e.BeginStage("decode"); e.Get("vae.decoder_first");
+        Assert.Empty(p.Releases);
+        p.Tensors = 3 * GiB;
+        e.Get("vae.decoder_next");
+        Assert.Equal(["text_encoder"], p.Releases);
+        Assert.Equal(["transformer", "vae.decoder_first", "vae.decoder_next"], e.Loaded.Order());
+        // a stage that does not fit beside the tensors is refused, the tensors named
+        var tight = new SizedProvider(4 * GiB, own);
+        var t = new PipelineEngines("m", tight);
+        t.BeginStage("decode");
+        t.Get("vae.decoder_first");
+        tight.Tensors = 3 * GiB;
+        var x = Assert.Throws<GpuMemoryException>(() => t.Get("vae.decoder_next"));
+        Assert.Equal("the decode stage needs vae.decoder_first 1.00 GiB + vae.decoder_next 1.00 GiB + 3.00 GiB of tensors the generation holds " +
+            "= 5.00 GiB of GPU memory at once; --gpu-memory is 4.00 GiB: set it to at least 5 GiB", x.Message);
+        Assert.Equal(["vae.decoder_first"], t.Loaded);
     }
 
     [Fact]
