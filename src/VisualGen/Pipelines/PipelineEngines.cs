@@ -32,12 +32,16 @@ public sealed class PipelineEngines(string modelDir, IEngineProvider provider, I
     {
         lock (_loaded)
         {
+            long? budget = provider.GpuMemoryBudget;
             if (_loaded.TryGetValue(component, out var e))
             {
                 _loaded[component] = (e.Engine, ++_clock, _stage);
+                // loaded engines grow after they load (their activation needs are known once they have run) and so do
+                // the tensors a generation holds: an engine of this stage asked for again releases earlier stages'
+                // engines that no longer fit beside it (a later generation's stages then load in turn)
+                if (budget is long held) MakeRoom(held, default, component);
                 return e.Engine;
             }
-            long? budget = provider.GpuMemoryBudget;
             if (budget is long b) MakeRoom(b, _knownBytes.GetValueOrDefault(component), component);
             var engine = provider.GetEngine(modelDir, component, log);
             _loaded[component] = (engine, ++_clock, _stage);

@@ -138,6 +138,24 @@ public class GpuMemoryBudgetTests
     }
 
     [Fact]
+    public void Engines_that_grew_after_loading_make_room_when_a_later_generation_asks_for_them_again()
+    {
+        // at load the engines report only their weights (plans are made when they first run): 9 GiB fit 10
+        var weights = new Dictionary<string, long> { ["text_encoder"] = 5 * GiB, ["transformer"] = 2 * GiB, ["vae.decoder_first"] = GiB, ["vae.decoder_next"] = GiB };
+        var p = new SizedProvider(10 * GiB, weights);
+        var e = new PipelineEngines("m", p);
+        Generate(e, twoExperts: false);
+        Assert.Empty(p.Releases);
+        // after the first generation the device also holds 3 GiB of tensors (buffers kept for reuse): 12 GiB in all. The
+        // next generation's encode asks for the loaded text encoder: earlier stages' engines go, least recent first
+        p.Tensors = 3 * GiB;
+        e.BeginStage("encode");
+        e.Get("text_encoder");
+        Assert.Equal(["transformer"], p.Releases);
+        Assert.Equal(["text_encoder", "vae.decoder_first", "vae.decoder_next"], e.Loaded.Order());
+    }
+
+    [Fact]
     public void A_stage_that_cannot_fit_is_refused_with_what_to_set()
     {
         var p = new SizedProvider(20 * GiB, Wan14B);
