@@ -156,6 +156,35 @@ public class WanVaeChunkingTests
     }
 
     [Fact]
+    public void The_next_chunk_engine_is_asked_for_after_the_first_chunk_has_run_and_never_for_one_frame()
+    {
+        // a pipeline's engines load when asked for: a GPU memory budget must see the first chunk's cache beside the
+        // next-chunk engine, so the decoder asks for it only once that cache exists
+        string dir = Checkpoint("plain");
+        using var vae = new WanVaeEngines(dir);
+        var first = vae.Decoder(WanChunk.First).AsResident();
+        var next = vae.Decoder(WanChunk.Next);
+        var handedOut = new List<Tracked>();
+        var given = new List<IEngineTensor>();
+        int asked = 0, firstRunsWhenAsked = -1;
+        IEngine Next()
+        {
+            asked++;
+            firstRunsWhenAsked = handedOut.Count;
+            return new Tracking(next.AsResident(), handedOut, given);
+        }
+        var latents = Random(1, 1, 4, 4, 3, 2);
+        var lazy = new WanVaeDecoder(new Tracking(first, handedOut, given), Next).Decode(latents);
+        Assert.Equal(1, asked);
+        Assert.True(firstRunsWhenAsked > 0, "the first chunk's outputs existed when the next-chunk engine was asked for");
+        Assert.Equal(new WanVaeDecoder(first, next).Decode(latents).Floats, lazy.Floats);
+        // one latent frame: the first chunk alone
+        asked = 0;
+        new WanVaeDecoder(first, Next).Decode(VideoFrames.Slice(latents, 0, 1));
+        Assert.Equal(0, asked);
+    }
+
+    [Fact]
     public void Checkpoint_config_mismatches_are_named()
     {
         string dir = Plain().Write(Fixtures.TempDir("wanvae"), seed: 3);

@@ -125,7 +125,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
             latents = LatentNoise.Gaussian(shape.Aggregate(1L, (a, b) => a * b), r.Seed ?? 0);
             if (imageToVideo)
             {
-                var encoder = new WanVaeEncoder(Engine("vae.encoder_first"), Engine("vae.encoder_next"));
+                var encoder = new WanVaeEncoder(Engine("vae.encoder_first"), () => Engine("vae.encoder_next"));
                 Cosmos3ImageCondition.AnchorFirstFrame(latents, Cosmos3ImageCondition.EncodeFirstFrame(encoder, _latentStats, r.Image!, height, width, ct));
             }
         }
@@ -165,7 +165,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
         var vaeLatents = _latentStats.Denormalize(finalLatents);
-        var video = new WanVaeDecoder(Engine("vae.decoder_first"), Engine("vae.decoder_next")).Decode(vaeLatents, ct);
+        var video = new WanVaeDecoder(Engine("vae.decoder_first"), () => Engine("vae.decoder_next")).Decode(vaeLatents, ct);
         return new GenerationResult(finalLatents, VideoPostprocess.ToNumpyLayout(video), IsVideo: true, (int)Math.Round(fps))
             { StepCache = cacheLog?.Report() };
     }

@@ -20,16 +20,19 @@ static class WanFeatureCacheState
     }
 
     /// <summary>
-    /// Runs a Wan VAE over the frame axis as diffusers does: frame 0 through <paramref name="first"/>, then chunks of
-    /// <paramref name="framesPerChunk"/> frames through <paramref name="next"/>, each call fed the previous call's
-    /// cache; returns <paramref name="output"/> of every call concatenated over frames. The cache stays where the engines
+    /// Runs a Wan VAE over the frame axis as diffusers does: frame 0 through <paramref name="firstEngine"/>, then chunks
+    /// of <paramref name="framesPerChunk"/> frames through <paramref name="nextEngine"/>, each call fed the previous
+    /// call's cache; returns <paramref name="output"/> of every call concatenated over frames. The next-chunk engine is
+    /// asked for after the first chunk has run (never for a single frame): a GPU memory budget then sees the first
+    /// chunk's cache beside it (<see cref="PipelineEngines"/>). The cache stays where the engines
     /// compute (on the GPU for the native engine: a 480×832 decoder's cache is about 2.8 GB per chunk, which would
     /// otherwise cross PCIe twice per chunk); only each chunk's frames and output cross to the host.
     /// </summary>
-    public static HostTensor RunChunked(IEngine firstEngine, IEngine nextEngine, HostTensor x, string input, string output, long framesPerChunk,
+    public static HostTensor RunChunked(IEngine firstEngine, Func<IEngine> nextEngine, HostTensor x, string input, string output, long framesPerChunk,
         string what, CancellationToken cancellationToken)
     {
-        var (first, next) = (firstEngine.AsResident(), nextEngine.AsResident());
+        var first = firstEngine.AsResident();
+        IResidentEngine? next = null;
         long frames = x.Shape[2];
         var outputs = new List<HostTensor>();
         IReadOnlyDictionary<string, IEngineTensor>? result = null;
@@ -42,6 +45,7 @@ static class WanFeatureCacheState
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var inputs = NextInputs(result);
+                next ??= nextEngine().AsResident();
                 using var chunk = next.Upload(VideoFrames.Slice(x, start, Math.Min(framesPerChunk, frames - start)));
                 var cache = inputs.Keys.ToList();
                 inputs[input] = chunk;

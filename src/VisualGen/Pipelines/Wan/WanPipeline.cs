@@ -125,7 +125,7 @@ public sealed class WanPipeline : IGenerationPipeline
         {
             if (_config.HasImageEncoder)
                 imageEmbeds = WanImageCondition.ImageEmbeds(Engine("image_encoder"), new ClipImageProcessor(_index.ComponentDirectory("image_processor")), r.Image!);
-            var encoder = new WanVaeEncoder(Engine("vae.encoder_first"), Engine("vae.encoder_next"));
+            var encoder = new WanVaeEncoder(Engine("vae.encoder_first"), () => Engine("vae.encoder_next"));
             condition = WanImageCondition.Condition(encoder, _latentStats, r.Image!, frames, height, width, ct,
                 r.VaeTiling == true ? CausalVaeTiling.ForWan(_config.Vae) : null);
         }
@@ -158,7 +158,7 @@ public sealed class WanPipeline : IGenerationPipeline
             // diffusers blends the tiles before its clamp: they come from the decoder graphs without one
             ? tiling.TiledDecode(vaeLatents, tile => UnclampedDecoder().Decode(tile, ct),
                 (done, all) => progress?.Report(new GenerationProgress("decode", done, all)), ct)
-            : new WanVaeDecoder(Engine("vae.decoder_first"), Engine("vae.decoder_next")).Decode(vaeLatents, ct);
+            : new WanVaeDecoder(Engine("vae.decoder_first"), () => Engine("vae.decoder_next")).Decode(vaeLatents, ct);
         return new GenerationResult(finalLatents, VideoPostprocess.ToNumpyLayout(video), IsVideo: true, Info.FramesPerSecond)
         {
             StepCache = cacheLog?.Report(),
@@ -167,7 +167,7 @@ public sealed class WanPipeline : IGenerationPipeline
 
     /// <summary>The VAE decoder chunk graphs without their final clamp, for tiles that are blended before it.</summary>
     WanVaeDecoder UnclampedDecoder() => new(Engine($"vae.{WanVaeDecoder.UnclampedPart(WanVaeDecoder.FirstChunkPart)}"),
-        Engine($"vae.{WanVaeDecoder.UnclampedPart(WanVaeDecoder.NextChunkPart)}"));
+        () => Engine($"vae.{WanVaeDecoder.UnclampedPart(WanVaeDecoder.NextChunkPart)}"));
 
     HostTensor EncodePrompt(WanPromptTokenizer tokenizer, string prompt)
     {

@@ -21,9 +21,17 @@ public sealed class WanVaeDecoder
     /// decoding blends its tiles before clamping, as diffusers does.</summary>
     public static string UnclampedPart(string part) => part + "_unclamped";
 
-    readonly IEngine _first, _next;
+    readonly IEngine _first;
+    readonly Func<IEngine> _next;
 
     public WanVaeDecoder(IEngine firstChunk, IEngine nextChunk, int latentFramesPerChunk = 1)
+        : this(firstChunk, () => nextChunk, latentFramesPerChunk) { }
+
+    /// <param name="firstChunk">the first chunk's engine</param>
+    /// <param name="nextChunk">the later chunks' engine, asked for once the first chunk has run (a pipeline's engines load
+    /// on demand: a GPU memory budget then counts the first chunk's cache beside it; a single frame never needs it)</param>
+    /// <param name="latentFramesPerChunk">latent frames per later chunk</param>
+    public WanVaeDecoder(IEngine firstChunk, Func<IEngine> nextChunk, int latentFramesPerChunk = 1)
     {
         if (latentFramesPerChunk < 1) throw new ArgumentOutOfRangeException(nameof(latentFramesPerChunk), "at least one latent frame per chunk");
         (_first, _next, LatentFramesPerChunk) = (firstChunk, nextChunk, latentFramesPerChunk);
