@@ -208,17 +208,20 @@ static class EndToEnd
 
     static string Gib(long bytes) => $"{bytes / (double)(1L << 30):F2} GiB";
 
-    /// <summary>Each engine's GPU bytes after the runs and the smallest budget (quarter GiB steps, a quarter to spare) in
-    /// which every engine fits alone: under it, the two largest cannot stay loaded together.</summary>
+    /// <summary>Each engine's GPU bytes after the runs, the device's resident tensors, and the smallest budget (quarter
+    /// GiB steps, a quarter to spare) in which every engine fits alone beside those tensors (the budget counts them): under
+    /// it, the two largest cannot stay loaded together.</summary>
     static void PrintOffloadBudget(Loaded provider)
     {
         var sizes = provider.Engines.Where(e => e.Bytes > 0).OrderByDescending(e => e.Bytes).ToList();
         if (sizes.Count < 2) return;
-        Console.WriteLine("engines on the GPU: " + string.Join(", ", sizes.Select(e => $"{e.Component} {Gib(e.Bytes)}")));
-        double budget = Math.Ceiling(sizes[0].Bytes / (double)(1L << 30) * 4) / 4 + 0.25;
-        bool forces = sizes[0].Bytes + sizes[1].Bytes > budget * (1L << 30);
-        Console.WriteLine($"offload budget: {budget:F2} GiB ({sizes[0].Component} fits alone; with {sizes[1].Component}, " +
-            $"{Gib(sizes[0].Bytes + sizes[1].Bytes)}, {(forces ? "it does not: stages load and release" : "it still fits: no release would be forced")})");
+        long tensors = provider.TensorBytes;
+        Console.WriteLine("engines on the GPU: " + string.Join(", ", sizes.Select(e => $"{e.Component} {Gib(e.Bytes)}")) +
+            $"; resident tensors {Gib(tensors)}");
+        double budget = Math.Ceiling((sizes[0].Bytes + tensors) / (double)(1L << 30) * 4) / 4 + 0.25;
+        bool forces = sizes[0].Bytes + sizes[1].Bytes + tensors > budget * (1L << 30);
+        Console.WriteLine($"offload budget: {budget:F2} GiB ({sizes[0].Component} fits alone beside the resident tensors; with {sizes[1].Component}, " +
+            $"{Gib(sizes[0].Bytes + sizes[1].Bytes + tensors)}, {(forces ? "it does not: stages load and release" : "it still fits: no release would be forced")})");
     }
 
     /// <summary>The first and the warm run under a GPU memory budget, engines loaded per stage from the engine cache (run
@@ -344,6 +347,9 @@ static class EndToEnd
         /// <summary>The loaded engines' components and GPU bytes.</summary>
         public IEnumerable<(string Component, long Bytes)> Engines =>
             _engines.Select(kv => (kv.Key[(kv.Key.IndexOf('|') + 1)..], kv.Value.DeviceBytes));
+        /// <summary>The device's resident tensors now (after the runs: mostly buffers kept for reuse, e.g. the VAE's
+        /// feature caches, which a generation holds at its peak).</summary>
+        public long TensorBytes => _engines.Values.Select(e => e.TensorDeviceBytes).DefaultIfEmpty(0).Max();
         public IEngine GetEngine(string modelPath, string component, IProgress<string>? progress)
         {
             string key = modelPath + "|" + component;
