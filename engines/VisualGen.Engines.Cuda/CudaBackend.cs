@@ -46,7 +46,7 @@ public sealed class CudaBackend : IEngineBackend
     {
         _ids = new Lazy<(string, string)>(() =>
         {
-            if (!NativeMethods.TryLoad(out var why)) throw new EngineException($"the native CUDA engine needs libvisualgen_native.so and a GPU: {why}");
+            if (!NativeMethods.TryLoad(out var why)) throw new EngineException($"the native CUDA engine cannot start: {why}");
             unsafe
             {
                 NativeMethods.Versions v;

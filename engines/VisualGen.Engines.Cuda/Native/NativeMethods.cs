@@ -23,11 +23,29 @@ internal static unsafe partial class NativeMethods
         {
             if (!File.Exists(explicitPath))
                 throw new EngineException($"VISUALGEN_NATIVE_LIB points to '{explicitPath}', which does not exist");
-            return NativeLibrary.Load(explicitPath);
+            return Load(explicitPath);
         }
         string local = Path.Combine(AppContext.BaseDirectory, "libvisualgen_native.so");
-        if (File.Exists(local)) return NativeLibrary.Load(local);
-        return NativeLibrary.TryLoad("libvisualgen_native.so", out var h) ? h : IntPtr.Zero;
+        return Load(File.Exists(local) ? local : "libvisualgen_native.so");
+    }
+
+    /// <summary>Loads the library, or throws with the one line of the loader's answer that says why (not the list of
+    /// every path .NET tried).</summary>
+    static IntPtr Load(string path)
+    {
+        try { return NativeLibrary.Load(path); }
+        catch (DllNotFoundException e) { throw new DllNotFoundException(LoadFailure(e.Message)); }
+    }
+
+    /// <summary>The reason in a loader message: its last line is the system loader's (dlerror), e.g.
+    /// "libcudnn.so.9: cannot open shared object file: No such file or directory" for a missing dependency.</summary>
+    internal static string LoadFailure(string loaderMessage)
+    {
+        string reason = loaderMessage.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? loaderMessage;
+        if (reason.StartsWith("libvisualgen_native.so: cannot open shared object file", StringComparison.Ordinal))
+            return "libvisualgen_native.so was not found: build it from native/ with CMake (README: Engines and the engine cache) and set " +
+                   "VISUALGEN_NATIVE_LIB to its path, or put it next to the application";
+        return $"libvisualgen_native.so could not be loaded: {reason}";
     }
 
     /// <summary>Whether the native library can be loaded (tests skip GPU cases otherwise).</summary>
