@@ -15,6 +15,10 @@ public interface IEngineProvider
     /// <summary>GPU memory the engines of one pipeline may hold together (null: no limit); see PipelineEngines.</summary>
     long? GpuMemoryBudget => null;
 
+    /// <summary>Where the provider's lines go when a caller passes no progress of its own (engine cache hits, builds);
+    /// a pipeline's engine releases under <see cref="GpuMemoryBudget"/> are reported there too.</summary>
+    IProgress<string>? Log => null;
+
     /// <summary>Frees an engine this provider gave out (for example the Wan 2.2 expert no longer in use).</summary>
     void Release(IEngine engine) => engine.Dispose();
 }

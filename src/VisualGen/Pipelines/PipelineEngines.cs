@@ -78,7 +78,7 @@ public sealed class PipelineEngines(string modelDir, IEngineProvider provider, I
         {
             var victim = _loaded.Where(kv => kv.Value.Stage != _stage && kv.Key != forComponent).OrderBy(kv => kv.Value.LastUse).Select(kv => kv.Key).FirstOrDefault();
             if (victim is null) return;
-            log?.Report($"GPU memory budget {Gib(budget)}: releasing {victim} ({Gib(_loaded[victim].Engine.DeviceBytes)}) for {forComponent}");
+            (log ?? provider.Log)?.Report($"GPU memory budget {Gib(budget)}: releasing {victim} ({Gib(_loaded[victim].Engine.DeviceBytes)}) for {forComponent}");
             Release(victim);
         }
     }

@@ -25,6 +25,7 @@ public class GpuMemoryBudgetTests
     {
         /// <summary>The device's resident tensors, as every engine reports them (one amount per device).</summary>
         public long Tensors { get; set; }
+        public IProgress<string>? Log { get; init; }
         public List<string> Loads { get; } = [];
         public List<string> Releases { get; } = [];
         public long? GpuMemoryBudget => budget;
@@ -34,6 +35,11 @@ public class GpuMemoryBudgetTests
             return new SizedEngine(component, sizes[component], shared?.GetValueOrDefault(component) ?? 0, () => Tensors);
         }
         public void Release(IEngine engine) { Releases.Add(((SizedEngine)engine).Name); engine.Dispose(); }
+    }
+
+    sealed class Lines(List<string> lines) : IProgress<string>
+    {
+        public void Report(string value) => lines.Add(value);
     }
 
     static readonly Dictionary<string, long> Wan14B = new()
@@ -115,7 +121,8 @@ public class GpuMemoryBudgetTests
         var own = new Dictionary<string, long> { ["text_encoder"] = 3 * GiB, ["transformer"] = 4 * GiB, ["vae.decoder_first"] = GiB, ["vae.decoder_next"] = GiB };
         // the engines alone (9 GiB) fit 10 GiB; the first chunk's feature caches (3 GiB, held for the next chunk) do not
         // fit beside them: the least recent engine of an earlier stage makes room
-        var p = new SizedProvider(10 * GiB, own);
+        var lines = new List<string>();
+        var p = new SizedProvider(10 * GiB, own) { Log = new Lines(lines) };
         var e = new PipelineEngines("m", p);
         e.BeginStage("encode"); e.Get("text_encoder");
         e.BeginStage("denoise"); e.Get("transformer");
@@ -125,6 +132,8 @@ public class GpuMemoryBudgetTests
         e.Get("vae.decoder_next");
         Assert.Equal(["text_encoder"], p.Releases);
         Assert.Equal(["transformer", "vae.decoder_first", "vae.decoder_next"], e.Loaded.Order());
+        // the release is reported where the provider's own lines go (the CLI's progress)
+        Assert.Equal(["GPU memory budget 10.00 GiB: releasing text_encoder (3.00 GiB) for vae.decoder_next"], lines);
         // a stage that does not fit beside the tensors is refused, the tensors named
         var tight = new SizedProvider(4 * GiB, own);
         var t = new PipelineEngines("m", tight);

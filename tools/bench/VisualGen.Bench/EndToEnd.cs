@@ -277,6 +277,7 @@ static class EndToEnd
 
         public bool Released { get; private set; }
         public long? GpuMemoryBudget => inner.GpuMemoryBudget;
+        public IProgress<string>? Log => inner.Log;
 
         public IEngine GetEngine(string modelPath, string component, IProgress<string>? progress)
         {
