@@ -10,8 +10,8 @@ namespace VisualGen.Pipelines;
 /// from the engine cache). A stage whose own engines do not fit together is refused with what it needs. The budget
 /// counts the tensors the device holds between engine runs too (<see cref="IEngine.TensorDeviceBytes"/>: the latents,
 /// a VAE's feature caches) and is checked on every request, for a loaded engine as well: engines grow once their plans
-/// exist. What it does not bound: a process's first generation, whose engines report their activation needs only after
-/// they have run, and the CUDA context.
+/// exist. What it does not bound: an engine's first run in a process (its activation need is known once it has run;
+/// the next request makes room for it), and the CUDA context.
 /// </summary>
 public sealed class PipelineEngines(string modelDir, IEngineProvider provider, IProgress<string>? log = null)
 {
