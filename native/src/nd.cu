@@ -55,6 +55,14 @@ __device__ __forceinline__ float apply(vg_nd_op op, float a, float b) {
     }
 }
 
+// One output element: op(a, b), except VG_ND_COPY_WHERE, which writes a only where b is nonzero (the rest of the
+// output keeps what an earlier fill wrote).
+template <typename TO>
+__device__ __forceinline__ void store(vg_nd_op op, TO* out, float av, float bv) {
+    if (op != VG_ND_COPY_WHERE) st(out, apply(op, av, bv));
+    else if (bv != 0.0f) st(out, av);
+}
+
 // Index math in 32 bits when every offset fits (Idx = uint32_t): a rank-7 strided view (nearest upsampling through
 // Expand) costs seven divisions per element, and 64-bit divisions are several times slower than 32-bit ones.
 template <typename Idx, typename TO, typename TA, typename TB>
@@ -72,11 +80,7 @@ __global__ void nd_kernel(vg_nd_op op, NdArgs g, TO* out, const TA* a, const TB*
             ob += static_cast<int64_t>(c) * g.sb[d];
         }
         const float bv = b ? ld(b + ob) : 0.0f;
-        if (op == VG_ND_COPY_WHERE) {
-            if (bv != 0.0f) st(out + oo, ld(a + oa));
-        } else {
-            st(out + oo, apply(op, ld(a + oa), bv));
-        }
+        store(op, out + oo, ld(a + oa), bv);
     }
 }
 
@@ -86,11 +90,7 @@ __global__ void flat_kernel(vg_nd_op op, TO* out, const TA* a, const TB* b, int6
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
         const float bv = b ? ld(b + i * b_step) : 0.0f;
-        if (op == VG_ND_COPY_WHERE) {
-            if (bv != 0.0f) st(out + i, ld(a + i));
-        } else {
-            st(out + i, apply(op, ld(a + i), bv));
-        }
+        store(op, out + i, ld(a + i), bv);
     }
 }
 

@@ -207,6 +207,19 @@ e2e_setup() {
   SMI_PID=$!
 }
 samples() { wc -l < "$GPUMEM"; }
+# marked LOG TEXT FILE [TEXT FILE ...] -- COMMAND...: runs COMMAND with its output in LOG; when an output line starts with
+# a TEXT, the GPU memory sample count at that moment goes into its FILE (for peaks of a part of the run)
+marked() {
+  local log=$1; shift
+  local -a marks=()
+  local i line
+  while [ "$1" != -- ]; do marks+=("$1" "$2"); shift 2; done
+  shift
+  "$@" 2>&1 | while IFS= read -r line; do
+    printf '%s\n' "$line"
+    for ((i = 0; i < ${#marks[@]}; i += 2)); do if [[ $line == "${marks[i]}"* ]]; then samples > "${marks[i + 1]}"; fi; done
+  done > "$log"
+}
 # the peak of the samples after line $1 (and up to line $2 when given)
 peak() { awk -v a="$1" -v b="${2:-0}" 'NR > a && (b == 0 || NR <= b) && $1 > m { m = $1 } END { printf "%.1f GiB", m / 1024 }' "$GPUMEM"; }
 if has e2e; then
@@ -231,11 +244,9 @@ if has e2e; then
       [ "$budget" = auto ] && budget=$(sed -n 's/^offload budget: \([0-9.]*\) GiB.*/\1/p' "$OUT/e2e_ours_${F}.log" | tail -1)
       grep -E "^engines on|^offload budget" "$OUT/e2e_ours_${F}.log" | tee -a "$OUT/e2e.log"
       a=$(samples); att=${E2E_ATTENTION:-bf16}; mw=/tmp/offload_warm_mark; mr=/tmp/offload_ref_mark; rm -f $mw $mr
-      VG_E2E_OFFLOAD_COMPARE=1 .publish/visualgen-bench e2e "$W/wan13b_full" /tmp/e2ecache $H $Wd $F $S "${att%%,*}" "$budget" 2>&1 | while IFS= read -r line; do
-        printf '%s\n' "$line"
-        if [[ $line == "offload: warm run starts"* ]]; then samples > $mw; fi
-        if [[ $line == "offload: reference run starts"* ]]; then samples > $mr; fi
-      done > "$OUT/e2e_offload_${F}_${budget}.log" || { status=1; tail -5 "$OUT/e2e_offload_${F}_${budget}.log"; }
+      marked "$OUT/e2e_offload_${F}_${budget}.log" "offload: warm run starts" $mw "offload: reference run starts" $mr -- \
+        env VG_E2E_OFFLOAD_COMPARE=1 .publish/visualgen-bench e2e "$W/wan13b_full" /tmp/e2ecache $H $Wd $F $S "${att%%,*}" "$budget" ||
+        { status=1; tail -5 "$OUT/e2e_offload_${F}_${budget}.log"; }
       grep -E "^TABLE|^offload" "$OUT/e2e_offload_${F}_${budget}.log" | grep -v "run starts" | cut -c1-300 | tee -a "$OUT/e2e.log"
       echo "  ours under --gpu-memory $budget: GPU memory used (nvidia-smi peak) $([ -f $mr ] && peak $a "$(cat $mr)" || echo ?) both budgeted runs, $([ -f $mw ] && [ -f $mr ] && peak "$(cat $mw)" "$(cat $mr)" || echo ?) the warm one" | tee -a "$OUT/e2e.log"
     done
@@ -360,9 +371,9 @@ if has e2eqwen; then
     a=$(samples); t0=$(date +%s); mark="$OUT/e2eqwen_warm_mark_$tag"; rm -f "$mark"
     # the GPU memory sample count when the warm run starts (the first run loads engines of sizes not seen yet before
     # releasing others: its peak is a moment over the budget)
-    VG_E2E_VAE_DTYPE=${E2E_VAE_DTYPE:-} .publish/visualgen-bench e2e-qwen "$Q" /tmp/e2eqwencache $H $Wd $S "$att" "$budget" 2>&1 | while IFS= read -r line; do
-      printf '%s\n' "$line"; if [[ $line == "offload: warm run starts"* ]]; then samples > "$mark"; fi
-    done > "$OUT/e2eqwen_offload_$tag.log" || { status=1; tail -5 "$OUT/e2eqwen_offload_$tag.log"; }
+    marked "$OUT/e2eqwen_offload_$tag.log" "offload: warm run starts" "$mark" -- \
+      env VG_E2E_VAE_DTYPE=${E2E_VAE_DTYPE:-} .publish/visualgen-bench e2e-qwen "$Q" /tmp/e2eqwencache $H $Wd $S "$att" "$budget" ||
+      { status=1; tail -5 "$OUT/e2eqwen_offload_$tag.log"; }
     grep -E "^TABLE|^offload: nothing|peak host" "$OUT/e2eqwen_offload_$tag.log" | tee -a "$OUT/e2eqwen.log"
     echo "  ours offload: process wall $(( $(date +%s) - t0 )) s, GPU memory used (nvidia-smi peak) $(peak $a) in the process, $([ -f "$mark" ] && peak "$(cat "$mark")" || echo "?") in the warm run" | tee -a "$OUT/e2eqwen.log"
     total() { sed -n "s/^TABLE $1.*| total \([0-9.]*\) s.*/\1/p" "$2" 2>/dev/null | tail -1; }
@@ -401,13 +412,19 @@ if has awkward; then
     cat "$OUT/awkward_notf32.md"
   fi
 fi
+# The CLI of the carried publish in $C (.publish-cli's own, else `visualgen-bench cli`), its ONNX Runtime unpacked, and
+# the native library the CLI's native-cuda engine loads.
+cli_setup() {
+  if [ -x .publish-cli/VisualGen.Cli ]; then C=.publish-cli/VisualGen.Cli; D=.publish-cli; else C=".publish/visualgen-bench cli"; D=.publish; fi
+  [ -f $D/libonnxruntime.so ] || xz -dk $D/libonnxruntime.so.xz
+  export VISUALGEN_NATIVE_LIB="$PWD/$LIB"
+}
+
 # The whole pipeline on the GPU through the CLI (carry .publish-cli = self-contained src/VisualGen.Cli, or .publish,
 # whose `visualgen-bench cli` is the same CliApp; libonnxruntime.so xz-compressed to fit the carried tree, .peer =
 # conformance fixtures + st.py): `generate --engine native-cuda` on each fixture, compared with the float32 goldens.
 if has pipeline; then
-  if [ -x .publish-cli/VisualGen.Cli ]; then C=.publish-cli/VisualGen.Cli; D=.publish-cli; else C=".publish/visualgen-bench cli"; D=.publish; fi
-  [ -f $D/libonnxruntime.so ] || xz -dk $D/libonnxruntime.so.xz
-  export VISUALGEN_NATIVE_LIB="$PWD/$LIB"
+  cli_setup
   python3 tools/device/pipeline_check.py "$C" .peer/conformance/*/ | tee "$OUT/pipeline.md" || status=1
   # PIPELINE_VAE_BF16=1 adds a pass with --vae-dtype bf16 (the VAEs in bf16 on the GPU)
   if [ "${PIPELINE_VAE_BF16:-0}" = 1 ]; then
@@ -423,9 +440,7 @@ fi
 # one that refuses the stage to ones that hold every engine; the table says where a budget released engines mid-generation
 # (which frees the device's shared activation arena and regrows it for the next engine: CUDA graphs recaptured).
 if has budget; then
-  if [ -x .publish-cli/VisualGen.Cli ]; then C=.publish-cli/VisualGen.Cli; D=.publish-cli; else C=".publish/visualgen-bench cli"; D=.publish; fi
-  [ -f $D/libonnxruntime.so ] || xz -dk $D/libonnxruntime.so.xz
-  export VISUALGEN_NATIVE_LIB="$PWD/$LIB"
+  cli_setup
   echo "| fixture | cos >= 0.999 | latents_final | output | time |" | tee "$OUT/budget.md"
   for fx in ${BUDGET_FIXTURES:-wan21_t2v ltx2}; do
     for g in ${BUDGETS:-0.005 0.01 0.02 0.03 0.04 0.05 0.07 0.1 0.2}; do
