@@ -35,6 +35,11 @@ public sealed class CudaBackend : IEngineBackend
     /// against bf16 (0.99909 vs 0.99910; tools/bench/RESULTS.md, stop 25). Not part of the cache key (chosen when a
     /// shape is planned).</summary>
     public bool Fp8FastAccumulation { get; init; } = true;
+    /// <summary>FP8 linears without a static input scale (dynamic quantization) quantize their activations with one
+    /// scale per row (token) instead of one per tensor: one pass over the activation instead of two (max|x|, then the
+    /// codes), finer scales, and cuBLASLt's per-row (OUTER_VEC) scaling in the GEMM. Where cuBLASLt has no per-row
+    /// GEMM for a linear the per-tensor path runs and <c>QuantLog</c> says so. Not part of the cache key.</summary>
+    public bool Fp8RowActivations { get; init; } = true;
     /// <summary>NVFP4 linears unpack their weights to bf16 before a bf16 GEMM even on GPUs with FP4 tensor cores
     /// (compute capability 10.0+), where by default the activations are quantized to NVFP4 too and cuBLASLt's NVFP4 GEMM
     /// runs (W4A4, as TensorRT-LLM runs NVFP4). Hopper always runs weight-only. Not part of the cache key.</summary>
@@ -147,6 +152,7 @@ public sealed class CudaBackend : IEngineBackend
     public CudaEngine LoadEngine(string entryDirectory, EngineManifest manifest)
     {
         var (g, algos) = PlanFile.Read(entryDirectory);
-        return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex, Attention, SageCrossAttention, Fp8FastAccumulation, Nvfp4WeightOnly, SageBlocks);
+        return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex, Attention, SageCrossAttention, Fp8FastAccumulation, Nvfp4WeightOnly, SageBlocks,
+            Fp8RowActivations);
     }
 }

@@ -387,18 +387,31 @@ VG_API vg_status vg_quantize_fp8_tensor(const void* x, vg_dtype x_dtype, int64_t
 VG_API vg_status vg_quantize_fp8_groups(const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols,
                                         int64_t padded_rows, void* out, float* scales, void* stream);
 
+/* Activations to FP8 E4M3 with one scale per row (per token), in one pass over x: per row r,
+ * qs = 448 * (1 / max|x[r, :]|) (each step rounded to fp32; 1 when the max is 0),
+ * out[r, c] = e4m3_satfinite_rne(x[r, c] * qs), scales[r] = 1 / qs (the dequantization scale, the a_scale of
+ * VG_FP8_SCALING_ROWS). x [rows, cols] row-major (bf16 or fp32), cols a positive multiple of 8; out [rows, cols];
+ * x, out 16-byte aligned. One launch on `stream`. */
+VG_API vg_status vg_quantize_fp8_rows(const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols, void* out,
+                                      float* scales, void* stream);
+
 /* FP8 GEMM (cuBLASLt, fp32 accumulation): out[M, N] = (a[M, K] · wᵀ) dequantized (+ bias[N]) (-> GELU tanh).
  * a: e4m3 [M, K] row-major; w: e4m3 [N, K] row-major (nn.Linear's [out, in], the bf16 GEMMs' VG_WEIGHT_NK); out
  * bf16 [M, N] row-major; bias bf16 [N]. K and N multiples of 16. Scales (device fp32, 16-byte aligned):
  *   VG_FP8_SCALING_TENSOR: a_scale and w_scale one float each (real = stored * scale);
  *   VG_FP8_SCALING_BLOCK128 (Hopper, cuBLASLt 12.9+ 1x128 / 128x128 block scaling; K and N multiples of 128,
  *     M a multiple of 4): a_scale [K/128, M] as vg_quantize_fp8_groups writes it; w_scale one float per 128x128
- *     block of w, [N/128, ceil4(K/128)] row-major (ModelOpt's [out/128, in/128], rows padded to a multiple of 4).
+ *     block of w, [N/128, ceil4(K/128)] row-major (ModelOpt's [out/128, in/128], rows padded to a multiple of 4);
+ *   VG_FP8_SCALING_ROWS (Hopper, cuBLASLt 12.9+ OUTER_VEC scaling): a_scale M floats, one per row of a, as
+ *     vg_quantize_fp8_rows writes them; w_scale one float (the weight's per-tensor scale), which the plan broadcasts
+ *     on the stream into its own vector of N floats before each GEMM (cuBLASLt takes per-row scales on Hopper only
+ *     on both operands together), so a plan serves one stream at a time.
  * cuBLASLt's FP8 kernels need compute capability 8.9+ (per tensor) or 9.0 (blocks); plan creation fails with
  * VG_ERROR_NOT_SUPPORTED naming the scaling where cuBLASLt has no algorithm. */
 typedef enum vg_fp8_scaling {
     VG_FP8_SCALING_TENSOR = 0,
-    VG_FP8_SCALING_BLOCK128 = 1
+    VG_FP8_SCALING_BLOCK128 = 1,
+    VG_FP8_SCALING_ROWS = 2
 } vg_fp8_scaling;
 
 typedef struct vg_fp8_gemm_desc {
@@ -406,7 +419,7 @@ typedef struct vg_fp8_gemm_desc {
     int64_t m, n, k;
     vg_fp8_scaling scaling;
     vg_epilogue epilogue;
-    /* VG_FP8_SCALING_TENSOR only: 1 = sum the products in the tensor core's own FP8 accumulator for the whole K loop
+    /* VG_FP8_SCALING_TENSOR and _ROWS: 1 = sum the products in the tensor core's own FP8 accumulator for the whole K loop
      * (cuBLASLt's FAST_ACCUM, as TensorRT-LLM's and vLLM's FP8 linears do), 0 = promote partial sums to fp32 every few
      * K steps (slower, closer to an fp32 reference). Block scaling always promotes. */
     int32_t fast_accumulation;

@@ -17,7 +17,7 @@ ADD, MUL, SUB = 0, 1, 2
 ALGO_BLOB_BYTES = 96
 FP8_TENSOR_SCALE_FLOATS, FP8_TENSOR_DEQUANT = 4, 0
 NVFP4_SCALE_FLOATS, NVFP4_SCALE_2 = 4, 0
-FP8_SCALING_TENSOR, FP8_SCALING_BLOCK128 = 0, 1
+FP8_SCALING_TENSOR, FP8_SCALING_BLOCK128, FP8_SCALING_ROWS = 0, 1, 2
 STATUS = {0: "VG_OK", 1: "INVALID_ARGUMENT", 2: "NOT_SUPPORTED", 3: "CUDA", 4: "CUBLAS", 5: "CUDNN",
           6: "OUT_OF_MEMORY", 7: "INTERNAL"}
 
@@ -164,6 +164,7 @@ class Native:
             "vg_argmax": [vp, i32, i64, i64, i64, i32, vp, vp],
             "vg_quantize_fp8_tensor": [vp, i32, i64, vp, vp, vp, vp],
             "vg_quantize_fp8_groups": [vp, i32, i64, i64, i64, vp, vp, vp],
+            "vg_quantize_fp8_rows": [vp, i32, i64, i64, vp, vp, vp],
             "vg_fp8_gemm_plan_create": [vp, C.POINTER(Fp8GemmDesc), C.POINTER(vp)],
             "vg_fp8_gemm_plan_destroy": [vp],
             "vg_fp8_gemm_plan_workspace_size": [vp, C.POINTER(sz)],
@@ -321,6 +322,11 @@ class Native:
         rows, cols = x.shape
         self.call("vg_quantize_fp8_groups", ptr(x), dtype_of(x), rows, cols, padded_rows or rows, ptr(out), ptr(scales),
                   C.c_void_p(stream))
+
+    def quantize_fp8_rows(self, x, out, scales, stream=0):
+        """x [rows, cols] -> out [rows, cols] e4m3, scales [rows] float32 (one dequantization scale per row)."""
+        rows, cols = x.shape
+        self.call("vg_quantize_fp8_rows", ptr(x), dtype_of(x), rows, cols, ptr(out), ptr(scales), C.c_void_p(stream))
 
     def fp8_gemm_plan(self, m, n, k, scaling=FP8_SCALING_TENSOR, epilogue=EPI_NONE, fast_accumulation=False):
         d = Fp8GemmDesc(C.sizeof(Fp8GemmDesc), m, n, k, scaling, epilogue, int(fast_accumulation))

@@ -1,6 +1,7 @@
 // FP8 (E4M3) quantization of a quantized linear's activations, by the rules of the quantization fixtures
 // (conformance/quant_ops/golden.json): one scale per tensor (static, from the checkpoint, or computed on the
-// device from max|x|) or one scale per 1x128 group of a row. Everything stays on the device: capture-safe.
+// device from max|x|) or one scale per 1x128 group of a row; and, for dynamic activations, one scale per row (token),
+// which takes one pass over x where a per-tensor scale takes two. Everything stays on the device: capture-safe.
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 
@@ -85,9 +86,99 @@ __global__ void group_quantize(const T* x, int64_t rows, int64_t cols, int64_t p
     if (lane == 0) scales[g * padded_rows + r] = 1.0f / qs;
 }
 
+// One block per row: the row's 8-value vectors loaded once (kKeep per thread kept in registers; a longer row's rest
+// read again for the codes), max|x| reduced over the block, qs = 448 * (1 / amax) (1 when amax is 0) as
+// group_quantize computes it, q = e4m3(x * qs), scales[row] = 1 / qs.
+constexpr int kRowThreads = 128, kKeep = 12;  // rows of up to 12288 values in one read
+
+template <typename T>
+__global__ void __launch_bounds__(kRowThreads) row_quantize(const T* x, int64_t cols, uint2* out, float* scales) {
+    const int64_t r = blockIdx.x, vecs = cols / 8;
+    const T* row = x + r * cols;
+    uint2* orow = out + r * vecs;
+    float v[kKeep][8];
+    float m = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kKeep; ++j) {
+        const int64_t i = threadIdx.x + j * kRowThreads;
+        if (i < vecs) {
+            vg::load8(row + i * 8, v[j]);
+#pragma unroll
+            for (int k = 0; k < 8; ++k) m = fmaxf(m, fabsf(v[j][k]));
+        }
+    }
+    for (int64_t i = threadIdx.x + kKeep * kRowThreads; i < vecs; i += kRowThreads) {
+        float w[8];
+        vg::load8(row + i * 8, w);
+#pragma unroll
+        for (int k = 0; k < 8; ++k) m = fmaxf(m, fabsf(w[k]));
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    __shared__ float part[kRowThreads / 32];
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x / 32] = m;
+    __syncthreads();
+#pragma unroll
+    for (int w = 0; w < kRowThreads / 32; ++w) m = fmaxf(m, part[w]);
+    const float qs = m > 0.0f ? kE4M3Max * (1.0f / m) : 1.0f;
+    if (threadIdx.x == 0) scales[r] = 1.0f / qs;
+#pragma unroll
+    for (int j = 0; j < kKeep; ++j) {
+        const int64_t i = threadIdx.x + j * kRowThreads;
+        if (i < vecs) {
+#pragma unroll
+            for (int k = 0; k < 8; ++k) v[j][k] *= qs;
+            orow[i] = pack8(v[j]);
+        }
+    }
+    for (int64_t i = threadIdx.x + kKeep * kRowThreads; i < vecs; i += kRowThreads) {
+        float w[8];
+        vg::load8(row + i * 8, w);
+#pragma unroll
+        for (int k = 0; k < 8; ++k) w[k] *= qs;
+        orow[i] = pack8(w);
+    }
+}
+
+__global__ void fill_from(const float* value, float* out, int64_t n) {
+    const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+    if (i < n) out[i] = *value;
+}
+
 }  // namespace
 
+namespace vg {
+
+void broadcast_scalar(const float* value, float* out, int64_t n, cudaStream_t stream) {
+    fill_from<<<static_cast<unsigned>((n + 255) / 256), 256, 0, stream>>>(value, out, n);
+}
+
+}  // namespace vg
+
 extern "C" {
+
+VG_API vg_status vg_quantize_fp8_rows(const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols, void* out,
+                                      float* scales, void* stream) {
+    VG_GUARD_BEGIN
+    static const char* fn = "vg_quantize_fp8_rows";
+    vg::clear_error();
+    auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": " + m); };
+    if (!x || !out || !scales) return bad("x, out and scales must not be NULL");
+    if (rows <= 0 || rows > 0x7fffffffLL || cols <= 0 || cols % 8)
+        return bad("rows must be positive (at most 2^31 - 1) and cols a positive multiple of 8 (got " + std::to_string(rows) +
+                   ", " + std::to_string(cols) + ")");
+    if (!vg::aligned16(x) || !vg::aligned16(out)) return bad("x and out must be 16-byte aligned");
+    if (x_dtype != VG_DTYPE_BF16 && x_dtype != VG_DTYPE_FP32)
+        return vg::fail(VG_ERROR_NOT_SUPPORTED, std::string(fn) + ": x_dtype " + vg::dtype_name(x_dtype) + " (bf16 or fp32)");
+    auto s = static_cast<cudaStream_t>(stream);
+    const auto grid = static_cast<unsigned>(rows);
+    if (x_dtype == VG_DTYPE_BF16)
+        row_quantize<<<grid, kRowThreads, 0, s>>>(static_cast<const __nv_bfloat16*>(x), cols, static_cast<uint2*>(out), scales);
+    else
+        row_quantize<<<grid, kRowThreads, 0, s>>>(static_cast<const float*>(x), cols, static_cast<uint2*>(out), scales);
+    return vg::launch_check(fn);
+    VG_GUARD_END("vg_quantize_fp8_rows")
+}
 
 VG_API vg_status vg_quantize_fp8_tensor(const void* x, vg_dtype x_dtype, int64_t count, const float* static_scale,
                                         void* out, float* scale, void* stream) {

@@ -11,6 +11,14 @@ struct vg_fp8_gemm_plan_t : vg::LtMatmul {
     vg_context ctx = nullptr;
     vg_fp8_gemm_desc desc{};
     bool has_bias = false;
+    float* w_scales = nullptr;  // VG_FP8_SCALING_ROWS: the weight's scale broadcast to N floats before each GEMM
+
+    vg_fp8_gemm_plan_t() = default;
+    vg_fp8_gemm_plan_t(const vg_fp8_gemm_plan_t&) = delete;
+    vg_fp8_gemm_plan_t& operator=(const vg_fp8_gemm_plan_t&) = delete;
+    ~vg_fp8_gemm_plan_t() {
+        if (w_scales) cudaFree(w_scales);
+    }
 };
 
 namespace {
@@ -27,14 +35,15 @@ vg_status validate(const vg_fp8_gemm_desc* d, const char* fn) {
     // 16-byte rows: K fp8 codes per row of a and w, N bf16 outputs per row of out (cuBLASLt's FP8 requirement)
     if (d->k % 16 || d->n % 16)
         return bad("k and n must be multiples of 16 (got k " + std::to_string(d->k) + ", n " + std::to_string(d->n) + ")");
-    if (d->scaling != VG_FP8_SCALING_TENSOR && d->scaling != VG_FP8_SCALING_BLOCK128) return bad("scaling is not a vg_fp8_scaling");
+    if (d->scaling != VG_FP8_SCALING_TENSOR && d->scaling != VG_FP8_SCALING_BLOCK128 && d->scaling != VG_FP8_SCALING_ROWS)
+        return bad("scaling is not a vg_fp8_scaling");
     if (d->scaling == VG_FP8_SCALING_BLOCK128 && (d->k % 128 || d->n % 128 || d->m % 4))
         return bad("block scaling needs k and n multiples of 128 and m a multiple of 4 (pad the rows; got m " +
                    std::to_string(d->m) + ", n " + std::to_string(d->n) + ", k " + std::to_string(d->k) + ")");
     if (d->epilogue < VG_EPILOGUE_NONE || d->epilogue > VG_EPILOGUE_BIAS_GELU_TANH) return bad("epilogue is not a vg_epilogue");
     if (d->fast_accumulation != 0 && d->fast_accumulation != 1) return bad("fast_accumulation must be 0 or 1");
-    if (d->fast_accumulation && d->scaling != VG_FP8_SCALING_TENSOR)
-        return bad("fast_accumulation is for per-tensor scaling only (block scales are applied at each promotion to fp32)");
+    if (d->fast_accumulation && d->scaling == VG_FP8_SCALING_BLOCK128)
+        return bad("fast_accumulation is for per-tensor and per-row scaling only (block scales are applied at each promotion to fp32)");
     return VG_OK;
 }
 
@@ -50,6 +59,13 @@ vg_status create(vg_fp8_gemm_plan p, const char* fn) {
         cublasLtMatmulMatrixScale_t amode = CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F;
         VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &wmode, sizeof(wmode)), fn));
         VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &amode, sizeof(amode)), fn));
+    }
+    if (d.scaling == VG_FP8_SCALING_ROWS) {
+        // A = the weight: one scale per output feature (N); B = the activation: one per row (M)
+        cublasLtMatmulMatrixScale_t mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
+        VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode, sizeof(mode)), fn));
+        VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof(mode)), fn));
+        VG_TRY(vg::cuda_check(cudaMalloc(&p->w_scales, ((d.n + 3) / 4 * 4) * sizeof(float)), fn));
     }
     const int8_t fast = d.fast_accumulation ? 1 : 0;
     VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof(fast)), fn));
@@ -80,7 +96,7 @@ vg_status create(vg_fp8_gemm_plan p, const char* fn) {
     // and PyTorch set the pointers first): point both at a placeholder device buffer for the query; vg_fp8_gemm_run
     // sets the real ones before every GEMM. (tests/fp8_block_probe.cpp records what this GPU's cuBLASLt accepts.)
     void* placeholder = nullptr;
-    if (d.scaling == VG_FP8_SCALING_BLOCK128) {
+    if (d.scaling != VG_FP8_SCALING_TENSOR) {
         VG_TRY(vg::cuda_check(cudaMalloc(&placeholder, 256), fn));
         VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &placeholder, sizeof(placeholder)), fn));
         VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &placeholder, sizeof(placeholder)), fn));
@@ -94,6 +110,7 @@ vg_status create(vg_fp8_gemm_plan p, const char* fn) {
         return vg::fail(VG_ERROR_NOT_SUPPORTED,
                         std::string(fn) + ": cuBLASLt has no FP8 algorithm for this GEMM on this GPU (" +
                             (d.scaling == VG_FP8_SCALING_BLOCK128 ? "128x128/1x128 block scaling needs Hopper, sm_90"
+                             : d.scaling == VG_FP8_SCALING_ROWS   ? "per-row scaling needs Hopper, sm_90, and cuBLASLt 12.9+"
                                                                   : "per-tensor FP8 needs sm_89 or newer") + ")");
     p->algo = r.algo;
     p->algo_workspace = r.workspaceSize;
@@ -159,6 +176,11 @@ VG_API vg_status vg_fp8_gemm_run(vg_fp8_gemm_plan plan, const void* a, const flo
         return bad("workspace_bytes " + std::to_string(workspace_bytes) + " < the plan's " + std::to_string(plan->algo_workspace));
     if (plan->algo_workspace && !workspace) return bad("workspace is NULL but the algorithm needs one");
     // A_cublas = w, B_cublas = a (see the top of the file)
+    if (plan->w_scales) {
+        vg::broadcast_scalar(w_scale, plan->w_scales, plan->desc.n, static_cast<cudaStream_t>(stream));
+        VG_TRY(vg::launch_check("vg_fp8_gemm_run: broadcast the weight scale"));
+        w_scale = plan->w_scales;
+    }
     VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &w_scale, sizeof(w_scale)),
                             "vg_fp8_gemm_run: set A scale pointer"));
     VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &a_scale, sizeof(a_scale)),

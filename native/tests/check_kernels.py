@@ -277,7 +277,57 @@ def check_quant(vg):
             and bool((q[rows:].view(torch.uint8) == 0).all().item()) and bool((sc[:, rows:] == 1).all().item())
         record_exact(f"fp8 1x128 group quantize [{rows},{cols}] pad {padded} == fixture rule", ok)
 
+    # activations per row (token), one pass: rows of up to 12288 values in registers, longer ones read twice
+    for dt, rows, cols in [(torch.bfloat16, 300, 1536), (torch.bfloat16, 65, 8960), (torch.float32, 33, 4096),
+                           (torch.bfloat16, 7, 13320), (torch.bfloat16, 5, 24)]:
+        x = rnd(rows, cols, dtype=dt, scale=2.0)
+        x[min(3, rows - 1)] = 0  # an all-zero row: scale 1, zero codes
+        x[0, cols // 3] = -17.5
+        q = torch.full((rows, cols), 0x7f, device=dev, dtype=torch.uint8).view(torch.float8_e4m3fn)
+        sc = torch.full((rows,), float("nan"), device=dev)
+        vg.quantize_fp8_rows(x, q, sc)
+        torch.cuda.synchronize()
+        amax = x.float().abs().amax(-1)
+        qs = torch.where(amax > 0, torch.reciprocal(amax) * E4M3_MAX, torch.ones_like(amax))
+        ok = same_bytes(q, e4m3(x.float() * qs[:, None])) and bool((sc == torch.reciprocal(qs)).all().item())
+        record_exact(f"fp8 per-row quantize {str(dt)[6:]} [{rows},{cols}] == 448 * (1/amax) per row (bytes, scales)", ok)
+    expect_error("fp8 per-row quantize cols % 8 rejected",
+                 lambda: vg.quantize_fp8_rows(rnd(4, 20), torch.empty(4, 20, device=dev, dtype=torch.float8_e4m3fn),
+                                              torch.empty(4, device=dev)), 1)
+
     ws = torch.empty(64 << 20, device=dev, dtype=torch.uint8)
+    # FP8 GEMM, per-row activation scales x the weight's per-tensor scale (cuBLASLt OUTER_VEC on both operands)
+    for m, n, k, epi in [(517, 1536, 1536, vgn.EPI_BIAS), (300, 8960, 1536, vgn.EPI_BIAS_GELU),
+                         (1024, 1536, 8960, vgn.EPI_BIAS), (64, 4608, 1536, vgn.EPI_NONE)]:
+        a = rnd(m, k)
+        a[m // 2] *= 40  # one loud token: per-row scales keep the others' precision
+        w = rnd(n, k, scale=1 / math.sqrt(k))
+        wq, ws_ = fp8_tensor_rule(w)
+        w_scale = torch.zeros(4, device=dev)
+        w_scale[0] = ws_
+        aq = torch.empty(m, k, device=dev, dtype=torch.float8_e4m3fn)
+        a_scale = torch.empty(m, device=dev)
+        vg.quantize_fp8_rows(a, aq, a_scale)
+        has_bias = epi in (vgn.EPI_BIAS, vgn.EPI_BIAS_GELU)
+        bias = rnd(n) if has_bias else None
+        ref = (aq.float().double() * a_scale.double()[:, None]) @ (wq.float().double() * w_scale[0].double()).t()
+        if has_bias:
+            ref = ref + bias.double()
+        if epi == vgn.EPI_BIAS_GELU:
+            ref = gelu_tanh(ref)
+        for fast in (False, True):
+            try:
+                plan = vg.fp8_gemm_plan(m, n, k, vgn.FP8_SCALING_ROWS, epi, fast_accumulation=fast)
+            except vgn.VgError as e:
+                record_exact(f"fp8 gemm per-row{' fast-accum' if fast else ''} m{m} n{n} k{k} epi{epi}: plan", False, str(e))
+                continue
+            out = poison(m, n)
+            vg.fp8_gemm_run(plan, aq, a_scale, wq, w_scale, bias, out, ws)
+            torch.cuda.synchronize()
+            record_gemm(f"fp8 gemm per-row{' fast-accum' if fast else ''} m{m} n{n} k{k} epi{epi} (vs fp64 on dequantized operands)",
+                        out, ref, 1 / 64 if fast else 1 / 128)
+            vg.call("vg_fp8_gemm_plan_destroy", plan)
+
     # FP8 GEMM, per-tensor scales: the library quantizes a (dynamic), the weight by the fixture's fp8 rule
     for m, n, k, epi in [(517, 1536, 1536, vgn.EPI_BIAS), (300, 8960, 1536, vgn.EPI_BIAS_GELU),
                          (1024, 1536, 8960, vgn.EPI_NONE), (1, 192, 32, vgn.EPI_BIAS)]:

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace VisualGen.Engines.Cuda.Native;
 
 /// <summary>The quantized-linear functions of libvisualgen_native.so (visualgen_native.h, "Quantized linears"):
-/// FP8 activation quantization (per tensor, per 1x128 group), the cuBLASLt FP8 GEMM, the NVFP4 unpack, and the FP4
+/// FP8 activation quantization (per tensor, per row, per 1x128 group), the cuBLASLt FP8 GEMM, the NVFP4 unpack, and the FP4
 /// tensor-core path (Blackwell): NVFP4 activation quantization, tiled block scales, the cuBLASLt NVFP4 GEMM.</summary>
 internal static unsafe partial class NativeMethods
 {
@@ -11,7 +11,7 @@ internal static unsafe partial class NativeMethods
     public const int Fp8TensorScaleFloats = 4;
 
     /// <summary>vg_fp8_scaling.</summary>
-    public enum Fp8Scaling { Tensor = 0, Block128 = 1 }
+    public enum Fp8Scaling { Tensor = 0, Block128 = 1, Rows = 2 }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct Fp8GemmDesc
@@ -27,6 +27,8 @@ internal static unsafe partial class NativeMethods
         IntPtr scale, IntPtr stream);
     [DllImport(Library)] public static extern int vg_quantize_fp8_groups(IntPtr x, int xDType, long rows, long cols, long paddedRows,
         IntPtr o, IntPtr scales, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_quantize_fp8_rows(IntPtr x, int xDType, long rows, long cols, IntPtr o, IntPtr scales,
+        IntPtr stream);
     [DllImport(Library)] public static extern int vg_fp8_gemm_plan_create(IntPtr ctx, Fp8GemmDesc* desc, out IntPtr plan);
     [DllImport(Library)] public static extern int vg_fp8_gemm_plan_destroy(IntPtr plan);
     [DllImport(Library)] public static extern int vg_fp8_gemm_plan_workspace_size(IntPtr plan, out nuint bytes);

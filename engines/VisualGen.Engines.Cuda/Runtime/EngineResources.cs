@@ -81,6 +81,8 @@ internal sealed unsafe partial class EngineResources : IDisposable
     public bool SageCrossAttention { get; init; }
     /// <summary>Per-tensor FP8 GEMMs accumulate in the tensor core's FP8 accumulator (cuBLASLt FAST_ACCUM).</summary>
     public bool Fp8FastAccumulation { get; init; }
+    /// <summary>Dynamic FP8 linears quantize activations per row (token) with cuBLASLt's per-row GEMM scaling.</summary>
+    public bool Fp8RowActivations { get; init; }
     /// <summary>Queries per CTA of the Sage kernel (64 or 128; 0 = the library's default, 64).</summary>
     public int SageBlockQ { get; init; }
     /// <summary>Keys per main-loop step of the Sage kernel (64 or 128; 0 = the library's default, 64).</summary>

@@ -8,10 +8,12 @@ namespace VisualGen.Engines.Cuda.Runtime;
 /// <summary>
 /// Quantized linears (<c>VgQuantLinear</c>, see <see cref="QuantizedLinearFusion"/>), every scale kept on the device:
 /// <list type="bullet">
-/// <item>FP8 (in and out features multiples of 16; otherwise the weight dequantized before a bf16 GEMM, logged): the activation quantized to e4m3 per tensor (with the checkpoint's static input scale as the graph's
-/// QuantizeLinear does, else with s = bf16(max|x|/448) computed on the device: the graph itself keeps such
-/// activations in float, but FP8 tensor cores take both operands in FP8), then cuBLASLt's FP8 GEMM with the bias and
-/// GELU epilogue;</item>
+/// <item>FP8 (in and out features multiples of 16; otherwise the weight dequantized before a bf16 GEMM, logged): the
+/// activation quantized to e4m3 on the device, then cuBLASLt's FP8 GEMM with the bias and GELU epilogue. With the
+/// checkpoint's static input scale, per tensor as the graph's QuantizeLinear does. Without one (the graph itself keeps
+/// such activations in float, but FP8 tensor cores take both operands in FP8), per row (token) in one pass, with
+/// cuBLASLt's per-row scaling (<see cref="EngineResources.Fp8RowActivations"/>, the default), or per tensor with
+/// s = bf16(max|x|/448) in two;</item>
 /// <item>FP8_BLOCK_SCALES: the activation quantized per 1x128 group (rows padded to a multiple of 4), cuBLASLt's
 /// 128x128/1x128 block-scaled FP8 GEMM, then bias and GELU as separate steps (the block-scaled GEMM runs without
 /// epilogue);</item>
@@ -69,7 +71,11 @@ internal sealed unsafe partial class ShapePlanner
     DeviceValue Fp8Linear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)
     {
         if (k % 16 != 0 || nn % 16 != 0) return Fp8DequantizedLinear(n, x, m, nn, k, epilogue, shape);
-        var ws = Dev(n.In(2)!, VgDType.F32);
+        if (n.In(3) is null && _res.Fp8RowActivations)
+        {
+            if (_res.Fp8RowsGemmPlan(m, nn, k, epilogue, out var why) is { } rows) return Fp8RowsLinear(n, x, m, k, shape, rows);
+            _res.NoteQuant($"FP8 linear '{n.Name}' (weight [{nn}, {k}], {m} rows): activations scaled per tensor, cuBLASLt has no per-row scaled GEMM for it ({why})");
+        }
         // linears reading one input with one input scale (q, k and v) share its quantization
         var (xq, xs) = QuantizedInput((n.In(0)!, n.In(3), "fp8"), () =>
         {
@@ -81,7 +87,14 @@ internal sealed unsafe partial class ShapePlanner
                 fixedScale is null ? [x] : [x, fixedScale], [xq, xs]);
             return (xq, xs);
         });
-        var plan = _res.Fp8GemmPlan(m, nn, k, Fp8Scaling.Tensor, epilogue);
+        return Fp8Gemm(n, _res.Fp8GemmPlan(m, nn, k, Fp8Scaling.Tensor, epilogue), xq, xs, shape);
+    }
+
+    /// <summary>The FP8 GEMM step of a linear (bias and GELU in cuBLASLt's epilogue), its input quantized with scales
+    /// <paramref name="xs"/> as <paramref name="plan"/>'s scaling reads them.</summary>
+    DeviceValue Fp8Gemm(OpNode n, Fp8GemmPlan plan, DeviceValue xq, DeviceValue xs, long[] shape)
+    {
+        var ws = Dev(n.In(2)!, VgDType.F32);
         var bias = n.In(4) is string b ? Dev(b, VgDType.BF16) : null;
         var o = New(n.Outputs[0] + "#bf16", shape, VgDType.BF16);
         IntPtr w = _res.Weight(n.In(1)!);
@@ -90,6 +103,22 @@ internal sealed unsafe partial class ShapePlanner
             { Detail = plan.Key }, bias is null ? [xq, xs, ws] : [xq, xs, ws, bias], [o]);
         _plan.NoteWorkspace(plan.WorkspaceBytes);
         return o;
+    }
+
+    /// <summary>A dynamic FP8 linear with one activation scale per row (token): the activation quantized in one pass,
+    /// the weight's per-tensor scale broadcast per output feature by the GEMM plan.</summary>
+    DeviceValue Fp8RowsLinear(OpNode n, DeviceValue x, long m, long k, long[] shape, Fp8GemmPlan plan)
+    {
+        var (xq, xs) = QuantizedInput((n.In(0)!, null, "fp8 rows"), () =>
+        {
+            var xq = Temp([m, k], VgDType.FP8E4M3);
+            var xs = Temp([m], VgDType.F32);
+            Add(new ActionStep(n.Name + "/quantize", KernelClass.Gemm, stream =>
+                Check(vg_quantize_fp8_rows(x.Ptr, (int)x.DType, m, k, xq.Ptr, xs.Ptr, stream), n.Name + " (quantize input per row)")),
+                [x], [xq, xs]);
+            return (xq, xs);
+        });
+        return Fp8Gemm(n, plan, xq, xs, shape);
     }
 
     DeviceValue Fp8BlockLinear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)

@@ -133,6 +133,32 @@ public class QuantizedLinearPlanTests
     }
 
     [Fact]
+    public void Dynamic_fp8_activations_are_quantized_per_row_into_per_row_scaled_gemms_when_asked()
+    {
+        var (g, _, quantized) = CompileDynamic(QuantAlgo.Fp8);
+        using var plan = Plan(g, new EngineResources { Fp8RowActivations = true });
+        int inputs = QuantLinears(g).Select(n => n.In(0)).Distinct().Count();
+        Assert.Equal(inputs, plan.Steps.Count(s => s.Name.EndsWith("/quantize", StringComparison.Ordinal)));
+        var gemms = plan.Steps.Where(s => s.Detail?.StartsWith("fp8m", StringComparison.Ordinal) == true).ToList();
+        Assert.Equal(quantized, gemms.Count);
+        // every GEMM plan has per-row scaling (s2) with the fast accumulation's flag as configured (off here)
+        Assert.All(gemms, s => Assert.Matches(@"^fp8m\d+n\d+k\d+s2e\d$", s.Detail!));
+        // the row scales: one float per token row of each quantized input
+        long rows = plan.Values.Where(v => v.DType == VgDType.FP8E4M3).Select(v => v.Shape[0]).Max();
+        Assert.Contains(plan.Values, v => v.DType == VgDType.F32 && v.Shape.SequenceEqual(new[] { rows }));
+    }
+
+    [ConformanceFact]
+    public void A_static_input_scale_keeps_per_tensor_activations_under_per_row_scaling()
+    {
+        var (g, _, quantized) = CompileFixture("wan21_t2v_fp8");
+        using var plan = Plan(g, new EngineResources { Fp8RowActivations = true });
+        var gemms = plan.Steps.Where(s => s.Detail?.StartsWith("fp8m", StringComparison.Ordinal) == true).ToList();
+        Assert.Equal(quantized, gemms.Count);
+        Assert.All(gemms, s => Assert.Contains("s0e", s.Detail!));
+    }
+
+    [Fact]
     public void Fp8_block_scales_transformer_pads_its_block_scales_and_groups_its_activations()
     {
         var (g, report, quantized) = CompileDynamic(QuantAlgo.Fp8Block);

@@ -12,8 +12,8 @@ using VisualGen.Tensors;
 /// <c>visualgen-bench wan-quant MODEL IO CACHE [VARIANTS]</c>: the Wan 2.1 1.3B CFG forward (batch 2) at 480×832×81 with
 /// quantized linears and quantized attention (issue 13's ≤ 576 ms target), on the io/inputs_480.safetensors of
 /// tools/bench/wan_peer.py make. VARIANTS is a comma list of LINEARS/ATTENTION (linears: bf16 | fp8 | fp8_block |
-/// nvfp4, quantized dynamically from the bf16 checkpoint at build, fp8+promoted for per-tensor FP8 without the fast
-/// accumulation; attention: an <see cref="AttentionPrecision"/>, sage:QxK (Sage scale blocks) or sage+cross),
+/// nvfp4, quantized dynamically from the bf16 checkpoint at build; fp8+promoted: FP8 without the fast accumulation,
+/// fp8+tensor: activations scaled per tensor instead of per row, fp8+tensor+promoted both; attention: an <see cref="AttentionPrecision"/>, sage:QxK (Sage scale blocks) or sage+cross),
 /// default "bf16/bf16,bf16/fp8,fp8/bf16,fp8/fp8,nvfp4/bf16". Each variant: its own engine-cache entry (the
 /// quantization is part of the key), the CUDA-graph forward time (median of 3 rounds of 3 after a warm-up), its
 /// kernel classes, GPU weight memory, and the output's cosine and relative L2 error against the first (bf16)
@@ -52,13 +52,21 @@ static class WanQuant
                 Console.Error.WriteLine($"wan-quant: variant '{variant}': {e.Message} (a variant is LINEARS/ATTENTION, the attention as --attention takes it or sage+cross)");
                 return 2;
             }
-            // "fp8+promoted": per-tensor FP8 linears promoting partial sums to fp32 (CudaBackend.Fp8FastAccumulation off)
-            bool promoted = parts[0].EndsWith("+promoted", StringComparison.OrdinalIgnoreCase);
-            var quant = EndToEnd.Linears(promoted ? parts[0][..^"+promoted".Length] : parts[0], "variant");
+            // "fp8+promoted": FP8 linears promoting partial sums to fp32 (CudaBackend.Fp8FastAccumulation off);
+            // "fp8+tensor": activations with one scale per tensor instead of per row (CudaBackend.Fp8RowActivations off)
+            string linears = parts[0];
+            bool Suffix(string s)
+            {
+                if (!linears.EndsWith(s, StringComparison.OrdinalIgnoreCase)) return false;
+                linears = linears[..^s.Length];
+                return true;
+            }
+            bool promoted = Suffix("+promoted"), tensorScaled = Suffix("+tensor");
+            var quant = EndToEnd.Linears(linears, "variant");
             try
             {
                 var clock = Stopwatch.StartNew();
-                using var provider = new EngineProvider(new EngineCache(cacheDir), new CudaBackend { Attention = attention, SageCrossAttention = cross, SageBlocks = sageBlocks, Fp8FastAccumulation = !promoted }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
+                using var provider = new EngineProvider(new EngineCache(cacheDir), new CudaBackend { Attention = attention, SageCrossAttention = cross, SageBlocks = sageBlocks, Fp8FastAccumulation = !promoted, Fp8RowActivations = !tensorScaled }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
                 {
                     Precision = "bf16",
                     Profiles = inputs.ToDictionary(kv => kv.Key, kv => new ShapeProfile(kv.Value.Shape, kv.Value.Shape, kv.Value.Shape)),
