@@ -86,28 +86,32 @@ __global__ void group_quantize(const T* x, int64_t rows, int64_t cols, int64_t p
     if (lane == 0) scales[g * padded_rows + r] = 1.0f / qs;
 }
 
-// One block per row: the row's 8-value vectors loaded once (kKeep per thread kept in registers; a longer row's rest
-// read again for the codes), max|x| reduced over the block, qs = 448 * (1 / amax) (1 when amax is 0) as
-// group_quantize computes it, q = e4m3(x * qs), scales[row] = 1 / qs.
-constexpr int kRowThreads = 128, kKeep = 12;  // rows of up to 12288 values in one read
+// kTpr threads per row (a warp for short rows, four for long ones), 256 threads per block: the row's 8-value vectors
+// loaded once (kKeep per thread kept in registers; a longer row's rest read again for the codes), max|x| reduced over
+// the row's threads, qs = 448 * (1 / amax) (1 when amax is 0) as group_quantize computes it, q = e4m3(x * qs),
+// scales[row] = 1 / qs.
+constexpr int kRowBlock = 256;
 
-template <typename T>
-__global__ void __launch_bounds__(kRowThreads) row_quantize(const T* x, int64_t cols, uint2* out, float* scales) {
-    const int64_t r = blockIdx.x, vecs = cols / 8;
-    const T* row = x + r * cols;
+template <typename T, int kTpr, int kKeep>
+__global__ void __launch_bounds__(kRowBlock) row_quantize(const T* x, int64_t rows, int64_t cols, uint2* out, float* scales) {
+    static_assert(kTpr % 32 == 0 && kRowBlock % kTpr == 0, "whole warps per row");
+    const int sub = threadIdx.x / kTpr, t = threadIdx.x % kTpr;
+    const int64_t r = blockIdx.x * static_cast<int64_t>(kRowBlock / kTpr) + sub, vecs = cols / 8;
+    const bool live = r < rows;
+    const T* row = x + (live ? r : 0) * cols;
     uint2* orow = out + r * vecs;
     float v[kKeep][8];
     float m = 0.0f;
 #pragma unroll
     for (int j = 0; j < kKeep; ++j) {
-        const int64_t i = threadIdx.x + j * kRowThreads;
-        if (i < vecs) {
+        const int64_t i = t + j * kTpr;
+        if (live && i < vecs) {
             vg::load8(row + i * 8, v[j]);
 #pragma unroll
             for (int k = 0; k < 8; ++k) m = fmaxf(m, fabsf(v[j][k]));
         }
     }
-    for (int64_t i = threadIdx.x + kKeep * kRowThreads; i < vecs; i += kRowThreads) {
+    for (int64_t i = t + kKeep * kTpr; live && i < vecs; i += kTpr) {
         float w[8];
         vg::load8(row + i * 8, w);
 #pragma unroll
@@ -115,28 +119,43 @@ __global__ void __launch_bounds__(kRowThreads) row_quantize(const T* x, int64_t 
     }
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-    __shared__ float part[kRowThreads / 32];
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x / 32] = m;
-    __syncthreads();
+    if constexpr (kTpr > 32) {
+        __shared__ float part[kRowBlock / 32];
+        if ((threadIdx.x & 31) == 0) part[threadIdx.x / 32] = m;
+        __syncthreads();
 #pragma unroll
-    for (int w = 0; w < kRowThreads / 32; ++w) m = fmaxf(m, part[w]);
+        for (int w = 0; w < kTpr / 32; ++w) m = fmaxf(m, part[sub * (kTpr / 32) + w]);
+    }
+    if (!live) return;
     const float qs = m > 0.0f ? kE4M3Max * (1.0f / m) : 1.0f;
-    if (threadIdx.x == 0) scales[r] = 1.0f / qs;
+    if (t == 0) scales[r] = 1.0f / qs;
 #pragma unroll
     for (int j = 0; j < kKeep; ++j) {
-        const int64_t i = threadIdx.x + j * kRowThreads;
+        const int64_t i = t + j * kTpr;
         if (i < vecs) {
 #pragma unroll
             for (int k = 0; k < 8; ++k) v[j][k] *= qs;
             orow[i] = pack8(v[j]);
         }
     }
-    for (int64_t i = threadIdx.x + kKeep * kRowThreads; i < vecs; i += kRowThreads) {
+    for (int64_t i = t + kKeep * kTpr; i < vecs; i += kTpr) {
         float w[8];
         vg::load8(row + i * 8, w);
 #pragma unroll
         for (int k = 0; k < 8; ++k) w[k] *= qs;
         orow[i] = pack8(w);
+    }
+}
+
+// Rows of up to 2048 values: a warp each, in registers; longer: four warps each, up to 12288 values in registers.
+template <typename T>
+void launch_row_quantize(const T* x, int64_t rows, int64_t cols, uint2* out, float* scales, cudaStream_t s) {
+    if (cols <= 32 * 8 * 8) {
+        const auto grid = static_cast<unsigned>((rows + kRowBlock / 32 - 1) / (kRowBlock / 32));
+        row_quantize<T, 32, 8><<<grid, kRowBlock, 0, s>>>(x, rows, cols, out, scales);
+    } else {
+        const auto grid = static_cast<unsigned>((rows + kRowBlock / 128 - 1) / (kRowBlock / 128));
+        row_quantize<T, 128, 12><<<grid, kRowBlock, 0, s>>>(x, rows, cols, out, scales);
     }
 }
 
@@ -171,11 +190,10 @@ VG_API vg_status vg_quantize_fp8_rows(const void* x, vg_dtype x_dtype, int64_t r
     if (x_dtype != VG_DTYPE_BF16 && x_dtype != VG_DTYPE_FP32)
         return vg::fail(VG_ERROR_NOT_SUPPORTED, std::string(fn) + ": x_dtype " + vg::dtype_name(x_dtype) + " (bf16 or fp32)");
     auto s = static_cast<cudaStream_t>(stream);
-    const auto grid = static_cast<unsigned>(rows);
     if (x_dtype == VG_DTYPE_BF16)
-        row_quantize<<<grid, kRowThreads, 0, s>>>(static_cast<const __nv_bfloat16*>(x), cols, static_cast<uint2*>(out), scales);
+        launch_row_quantize(static_cast<const __nv_bfloat16*>(x), rows, cols, static_cast<uint2*>(out), scales, s);
     else
-        row_quantize<<<grid, kRowThreads, 0, s>>>(static_cast<const float*>(x), cols, static_cast<uint2*>(out), scales);
+        launch_row_quantize(static_cast<const float*>(x), rows, cols, static_cast<uint2*>(out), scales, s);
     return vg::launch_check(fn);
     VG_GUARD_END("vg_quantize_fp8_rows")
 }

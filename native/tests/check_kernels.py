@@ -277,9 +277,11 @@ def check_quant(vg):
             and bool((q[rows:].view(torch.uint8) == 0).all().item()) and bool((sc[:, rows:] == 1).all().item())
         record_exact(f"fp8 1x128 group quantize [{rows},{cols}] pad {padded} == fixture rule", ok)
 
-    # activations per row (token), one pass: rows of up to 12288 values in registers, longer ones read twice
+    # activations per row (token), one pass: a warp per row up to 2048 values, four warps per longer row (up to 12288
+    # values in registers, longer ones read twice); row counts that leave a block part empty
     for dt, rows, cols in [(torch.bfloat16, 300, 1536), (torch.bfloat16, 65, 8960), (torch.float32, 33, 4096),
-                           (torch.bfloat16, 7, 13320), (torch.bfloat16, 5, 24)]:
+                           (torch.bfloat16, 7, 13320), (torch.bfloat16, 5, 24), (torch.bfloat16, 9, 2048),
+                           (torch.float32, 9, 2056)]:
         x = rnd(rows, cols, dtype=dt, scale=2.0)
         x[min(3, rows - 1)] = 0  # an all-zero row: scale 1, zero codes
         x[0, cols // 3] = -17.5
