@@ -516,6 +516,15 @@ VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, vg_dtype x_d
                                   const vg_row_vector* scale, const vg_row_vector* shift,
                                   void* stream);
 
+/* vg_norm_modulate with its output as FP8 E4M3 codes and one scale per row, the input of a dynamic FP8 linear
+ * (VG_FP8_SCALING_ROWS): per row, y = the fp32 values vg_norm_modulate computes, qs = 448 * (1 / max|y|) (each step
+ * rounded to fp32; 1 when the max is 0), codes[row, c] = e4m3_satfinite_rne(y[c] * qs) (row stride channels),
+ * row_scales[row] = 1 / qs: vg_quantize_fp8_rows' rule on the fp32 values, without their bf16 rounding. */
+VG_API vg_status vg_norm_modulate_fp8_rows(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
+                                           void* codes, float* row_scales, int64_t rows, int64_t tokens, int64_t channels,
+                                           float eps, const void* weight, const void* bias, vg_dtype param_dtype,
+                                           const vg_row_vector* scale, const vg_row_vector* shift, void* stream);
+
 /* QK norm + rotary embedding, bf16 in and out (Wan's "rms_norm_across_heads" + 3D RoPE):
  *   y = bf16(rmsnorm(x[row, 0:C]) * weight)      (RMSNorm over the full C = heads * head_dim)
  *   out[row, h, 2i]   = y[2i] * cos[t, i] - y[2i+1] * sin[t, i]

@@ -14,17 +14,8 @@ namespace {
 constexpr float kE4M3Max = 448.0f;
 constexpr int kGroup = 128;
 
-__device__ __forceinline__ unsigned short e4m3x2(float a, float b) {
-    return __nv_cvt_float2_to_fp8x2(make_float2(a, b), __NV_SATFINITE, __NV_E4M3);
-}
-
-// 8 values -> 8 E4M3 bytes as one 8-byte word.
-__device__ __forceinline__ uint2 pack8(const float v[8]) {
-    unsigned short p[4];
-#pragma unroll
-    for (int k = 0; k < 4; ++k) p[k] = e4m3x2(v[2 * k], v[2 * k + 1]);
-    return make_uint2(p[0] | (static_cast<unsigned>(p[1]) << 16), p[2] | (static_cast<unsigned>(p[3]) << 16));
-}
+using vg::e4m3x2;
+using vg::pack8;
 
 // Dynamic: s = bf16(max(amax / 448, 1 / (448 * 512))) (the fixture's per-tensor rule for a bf16 tensor),
 // q = e4m3(x * (1 / s)). Static (fixed != NULL): s = *fixed, q = e4m3(x / s), as ONNX QuantizeLinear computes it.
@@ -124,7 +115,7 @@ __global__ void __launch_bounds__(kRowBlock) row_quantize(const T* x, int64_t ro
         for (int w = 0; w < kTpr / 32; ++w) m = fmaxf(m, part[sub * (kTpr / 32) + w]);
     }
     if (!live) return;
-    const float qs = m > 0.0f ? kE4M3Max * (1.0f / m) : 1.0f;
+    const float qs = vg::e4m3_row_factor(m);
     if (t == 0) scales[r] = 1.0f / qs;
 #pragma unroll
     for (int j = 0; j < kKeep; ++j) {

@@ -1,4 +1,6 @@
-// LayerNorm / RMSNorm with optional affine parameters and AdaLN modulation, one block per row.
+// LayerNorm / RMSNorm with optional affine parameters and AdaLN modulation, one block per row; the output in fp32 or
+// bf16, or as FP8 E4M3 codes with one scale per row (the input of a dynamic FP8 linear, quantized as
+// vg_quantize_fp8_rows quantizes it, without the bf16 round trip).
 #include "internal.h"
 #include "vec.cuh"
 
@@ -15,10 +17,12 @@ struct NormArgs {
     vg_dtype param_dtype;
     vg_row_vector scale, shift;
     int modulate;
+    float* row_scales;  // FP8 output: the dequantization scale of each row
 };
 
-// WARP_ROWS: each warp holds one row (rows of <= kWarpRowChannels, NV = 1), else the block holds one row.
-template <typename TX, typename TO, int NV, bool WARP_ROWS>
+// WARP_ROWS: each warp holds one row (rows of <= kWarpRowChannels, NV = 1), else the block holds one row. FP8 (TO =
+// uint8_t): the row's values kept in registers, their max|y| reduced, then written as E4M3 codes with the row's scale.
+template <typename TX, typename TO, int NV, bool WARP_ROWS, bool FP8 = false>
 __global__ void norm_modulate_kernel(NormArgs a) {
     __shared__ float scratch[32];
     const int64_t row = WARP_ROWS ? blockIdx.x * static_cast<int64_t>(blockDim.x / 32) + threadIdx.x / 32 : blockIdx.x;
@@ -44,6 +48,7 @@ __global__ void norm_modulate_kernel(NormArgs a) {
     const float rstd = rsqrtf(reduce(sq) * inv_c + a.eps);
     const int64_t b = row / a.tokens, t = row % a.tokens;
     TO* out = static_cast<TO*>(a.out) + row * a.out_stride;
+    float amax = 0.0f;
 #pragma unroll
     for (int j = 0; j < NV; ++j) {
         if (!active[j]) continue;
@@ -68,23 +73,43 @@ __global__ void norm_modulate_kernel(NormArgs a) {
 #pragma unroll
             for (int i = 0; i < 8; ++i) y[i] = y[i] * (1.0f + sc[i]) + sh[i];
         }
-        vg::store8(out + c, y);
+        if constexpr (FP8) {
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                v[j][i] = y[i];
+                amax = fmaxf(amax, fabsf(y[i]));
+            }
+        } else {
+            vg::store8(out + c, y);
+        }
+    }
+    if constexpr (FP8) {
+        amax = WARP_ROWS ? vg::warp_max(amax) : vg::block_max(amax, scratch);
+        const float qs = vg::e4m3_row_factor(amax);
+        if (tid == 0) a.row_scales[row] = 1.0f / qs;
+#pragma unroll
+        for (int j = 0; j < NV; ++j) {
+            if (!active[j]) continue;
+#pragma unroll
+            for (int i = 0; i < 8; ++i) v[j][i] *= qs;
+            *reinterpret_cast<uint2*>(out + vg::row_vec_offset(j, tid, nthreads)) = vg::pack8(v[j]);
+        }
     }
 }
 
-template <typename TX, typename TO>
+template <typename TX, typename TO, bool FP8 = false>
 vg_status launch_norm(const NormArgs& a, cudaStream_t st) {
     if (a.channels <= vg::kWarpRowChannels) {
         const unsigned blocks = static_cast<unsigned>((a.rows + 7) / 8);
-        norm_modulate_kernel<TX, TO, 1, true><<<blocks, 256, 0, st>>>(a);
+        norm_modulate_kernel<TX, TO, 1, true, FP8><<<blocks, 256, 0, st>>>(a);
         return vg::launch_check("norm_modulate_kernel (warp rows)");
     }
     int nv = 1, threads = 32;
     vg::row_launch(a.channels, nv, threads);
     dim3 grid(static_cast<unsigned>(a.rows));
-    if (nv == 1) norm_modulate_kernel<TX, TO, 1, false><<<grid, threads, 0, st>>>(a);
-    else if (nv == 2) norm_modulate_kernel<TX, TO, 2, false><<<grid, threads, 0, st>>>(a);
-    else norm_modulate_kernel<TX, TO, 4, false><<<grid, threads, 0, st>>>(a);
+    if (nv == 1) norm_modulate_kernel<TX, TO, 1, false, FP8><<<grid, threads, 0, st>>>(a);
+    else if (nv == 2) norm_modulate_kernel<TX, TO, 2, false, FP8><<<grid, threads, 0, st>>>(a);
+    else norm_modulate_kernel<TX, TO, 4, false, FP8><<<grid, threads, 0, st>>>(a);
     return vg::launch_check("norm_modulate_kernel");
 }
 
@@ -95,8 +120,9 @@ __device__ __forceinline__ float ld1(const void* p, int64_t i, vg_dtype t) {
 }
 
 // The same function for any channel count, stride and alignment (the vectorized kernel needs multiples of 8 and
-// 16-byte alignment): one block per row, element by element, x read three times. fp32 math.
-template <typename TX, typename TO>
+// 16-byte alignment): one block per row, element by element, x read three times (four with an FP8 output: the
+// max|y| pass). fp32 math.
+template <typename TX, typename TO, bool FP8 = false>
 __global__ void norm_general_kernel(NormArgs a) {
     __shared__ float scratch[32];
     const int64_t row = blockIdx.x;
@@ -111,37 +137,42 @@ __global__ void norm_general_kernel(NormArgs a) {
     for (int64_t c = threadIdx.x; c < a.channels; c += blockDim.x) { const float d = vg::to_float(x[c]) - mean; sq += d * d; }
     const float rstd = rsqrtf(vg::block_sum(sq, scratch) * inv_c + a.eps);
     const int64_t b = row / a.tokens, t = row % a.tokens;
-    for (int64_t c = threadIdx.x; c < a.channels; c += blockDim.x) {
+    auto value = [&](int64_t c) {
         float y = (vg::to_float(x[c]) - mean) * rstd;
         if (a.weight) y *= ld1(a.weight, c, a.param_dtype);
         if (a.bias) y += ld1(a.bias, c, a.param_dtype);
         if (a.modulate)
             y = y * (1.0f + ld1(a.scale.ptr, b * a.scale.batch_stride + t * a.scale.token_stride + c, a.scale.dtype)) +
                 ld1(a.shift.ptr, b * a.shift.batch_stride + t * a.shift.token_stride + c, a.shift.dtype);
-        out[c] = vg::from_float<TO>(y);
+        return y;
+    };
+    if constexpr (FP8) {
+        float m = 0.0f;
+        for (int64_t c = threadIdx.x; c < a.channels; c += blockDim.x) m = fmaxf(m, fabsf(value(c)));
+        const float qs = vg::e4m3_row_factor(vg::block_max(m, scratch));
+        if (threadIdx.x == 0) a.row_scales[row] = 1.0f / qs;
+        for (int64_t c = threadIdx.x; c < a.channels; c += blockDim.x)
+            out[c] = __nv_cvt_float_to_fp8(value(c) * qs, __NV_SATFINITE, __NV_E4M3);
+    } else {
+        for (int64_t c = threadIdx.x; c < a.channels; c += blockDim.x) out[c] = vg::from_float<TO>(value(c));
     }
 }
 
-template <typename TX, typename TO>
+template <typename TX, typename TO, bool FP8 = false>
 vg_status launch_general(const NormArgs& a, cudaStream_t st) {
-    norm_general_kernel<TX, TO><<<static_cast<unsigned>(a.rows), 128, 0, st>>>(a);
+    norm_general_kernel<TX, TO, FP8><<<static_cast<unsigned>(a.rows), 128, 0, st>>>(a);
     return vg::launch_check("norm_general_kernel");
 }
 
-}  // namespace
-
-extern "C" VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
-                                             void* out, vg_dtype out_dtype, int64_t out_stride, int64_t rows,
-                                             int64_t tokens, int64_t channels, float eps, const void* weight,
-                                             const void* bias, vg_dtype param_dtype, const vg_row_vector* scale,
-                                             const vg_row_vector* shift, void* stream) {
-    VG_GUARD_BEGIN
-    const std::string fn = "vg_norm_modulate";
-    vg::clear_error();
+// The arguments both entry points check. Returns whether the vectorized kernels take them (else the general one).
+vg_status prepare(const std::string& fn, vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride, void* out,
+                  int64_t out_stride, int64_t rows, int64_t tokens, int64_t channels, float eps, const void* weight,
+                  const void* bias, vg_dtype param_dtype, const vg_row_vector* scale, const vg_row_vector* shift,
+                  NormArgs& a, bool& vectorized) {
     auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": " + m); };
     if (kind != VG_NORM_LAYER && kind != VG_NORM_RMS) return bad("kind is not a vg_norm_kind");
     if (!x || !out) return bad("x and out must not be NULL");
-    if (!is_f32_or_bf16(x_dtype) || !is_f32_or_bf16(out_dtype)) return bad("x_dtype and out_dtype must be fp32 or bf16");
+    if (!is_f32_or_bf16(x_dtype)) return bad("x_dtype must be fp32 or bf16");
     if (rows <= 0 || tokens <= 0 || channels <= 0 || rows % tokens)
         return bad("rows, tokens, channels must be positive and rows a multiple of tokens");
     if (rows > 0x7fffffff) return bad("rows exceeds 2^31-1");
@@ -155,15 +186,33 @@ extern "C" VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, v
         if (r && (!r->ptr || !is_f32_or_bf16(r->dtype) || r->batch_stride < 0 || r->token_stride < 0))
             return bad("scale/shift need a ptr, dtype fp32/bf16 and non-negative strides");
     // the vectorized kernels take 8-channel vectors from 16-byte aligned rows; anything else runs the general kernel
-    bool vectorized = channels % 8 == 0 && channels <= 32768 && x_stride % 8 == 0 && out_stride % 8 == 0 &&
-                      vg::aligned16(x) && vg::aligned16(out) && (!weight || vg::aligned16(weight)) && (!bias || vg::aligned16(bias));
+    vectorized = channels % 8 == 0 && channels <= 32768 && x_stride % 8 == 0 && out_stride % 8 == 0 &&
+                 vg::aligned16(x) && vg::aligned16(out) && (!weight || vg::aligned16(weight)) && (!bias || vg::aligned16(bias));
     for (const vg_row_vector* r : {scale, shift})
         if (r && (!vg::aligned16(r->ptr) || r->batch_stride % 8 || r->token_stride % 8)) vectorized = false;
-    NormArgs a{};
+    a = NormArgs{};
     a.x = x; a.out = out; a.x_stride = x_stride; a.out_stride = out_stride; a.rows = rows; a.tokens = tokens;
     a.channels = channels; a.eps = eps; a.layer = kind == VG_NORM_LAYER; a.weight = weight; a.bias = bias;
     a.param_dtype = param_dtype; a.modulate = scale != nullptr;
     if (scale) { a.scale = *scale; a.shift = *shift; }
+    return VG_OK;
+}
+
+}  // namespace
+
+extern "C" VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
+                                             void* out, vg_dtype out_dtype, int64_t out_stride, int64_t rows,
+                                             int64_t tokens, int64_t channels, float eps, const void* weight,
+                                             const void* bias, vg_dtype param_dtype, const vg_row_vector* scale,
+                                             const vg_row_vector* shift, void* stream) {
+    VG_GUARD_BEGIN
+    const std::string fn = "vg_norm_modulate";
+    vg::clear_error();
+    if (!is_f32_or_bf16(out_dtype)) return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": out_dtype must be fp32 or bf16");
+    NormArgs a;
+    bool vectorized = false;
+    VG_TRY(prepare(fn, kind, x, x_dtype, x_stride, out, out_stride, rows, tokens, channels, eps, weight, bias, param_dtype,
+                   scale, shift, a, vectorized));
     cudaStream_t st = static_cast<cudaStream_t>(stream);
     using bf = __nv_bfloat16;
     if (!vectorized) {
@@ -177,4 +226,26 @@ extern "C" VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, v
     if (out_dtype == VG_DTYPE_BF16) return launch_norm<float, bf>(a, st);
     return launch_norm<float, float>(a, st);
     VG_GUARD_END("vg_norm_modulate")
+}
+
+extern "C" VG_API vg_status vg_norm_modulate_fp8_rows(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
+                                                      void* codes, float* row_scales, int64_t rows, int64_t tokens,
+                                                      int64_t channels, float eps, const void* weight, const void* bias,
+                                                      vg_dtype param_dtype, const vg_row_vector* scale,
+                                                      const vg_row_vector* shift, void* stream) {
+    VG_GUARD_BEGIN
+    const std::string fn = "vg_norm_modulate_fp8_rows";
+    vg::clear_error();
+    if (!row_scales) return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": row_scales must not be NULL");
+    NormArgs a;
+    bool vectorized = false;
+    VG_TRY(prepare(fn, kind, x, x_dtype, x_stride, codes, channels, rows, tokens, channels, eps, weight, bias, param_dtype,
+                   scale, shift, a, vectorized));
+    a.row_scales = row_scales;
+    cudaStream_t st = static_cast<cudaStream_t>(stream);
+    using bf = __nv_bfloat16;
+    if (!vectorized)
+        return x_dtype == VG_DTYPE_BF16 ? launch_general<bf, uint8_t, true>(a, st) : launch_general<float, uint8_t, true>(a, st);
+    return x_dtype == VG_DTYPE_BF16 ? launch_norm<bf, uint8_t, true>(a, st) : launch_norm<float, uint8_t, true>(a, st);
+    VG_GUARD_END("vg_norm_modulate_fp8_rows")
 }

@@ -1,7 +1,8 @@
-// Device helpers: 8-element vector loads/stores of bf16 or fp32 into fp32 registers, block sums.
+// Device helpers: 8-element vector loads/stores of bf16 or fp32 into fp32 registers, E4M3 packing, block sums and maxima.
 #pragma once
 
 #include <cuda_bf16.h>
+#include <cuda_fp8.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
 
@@ -69,6 +70,43 @@ __device__ __forceinline__ T block_sum(T x, T* scratch) {
     for (int o = 16; o > 0; o >>= 1) y += __shfl_xor_sync(0xffffffffu, y, o);
     return y;
 }
+
+// Maximum over the block; every thread gets the result (scratch as block_sum's).
+__device__ __forceinline__ float block_max(float x, float* scratch) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nwarps = (blockDim.x + 31) >> 5;
+    __syncthreads();
+    if (lane == 0) scratch[warp] = x;
+    __syncthreads();
+    float y = lane < nwarps ? scratch[lane] : x;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) y = fmaxf(y, __shfl_xor_sync(0xffffffffu, y, o));
+    return y;
+}
+
+__device__ __forceinline__ float warp_max(float x) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+    return x;
+}
+
+// Two floats to two E4M3 codes (saturating to ±448, round to nearest even), low byte first.
+__device__ __forceinline__ unsigned short e4m3x2(float a, float b) {
+    return __nv_cvt_float2_to_fp8x2(make_float2(a, b), __NV_SATFINITE, __NV_E4M3);
+}
+
+// 8 values -> 8 E4M3 bytes as one 8-byte word.
+__device__ __forceinline__ uint2 pack8(const float v[8]) {
+    unsigned short p[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) p[k] = e4m3x2(v[2 * k], v[2 * k + 1]);
+    return make_uint2(p[0] | (static_cast<unsigned>(p[1]) << 16), p[2] | (static_cast<unsigned>(p[3]) << 16));
+}
+
+// The per-row quantization factor of a row whose max|y| is amax: qs = 448 * (1 / amax) (each step rounded to fp32),
+// 1 when amax is 0; the row's dequantization scale is 1 / qs.
+__device__ __forceinline__ float e4m3_row_factor(float amax) { return amax > 0.0f ? 448.0f * (1.0f / amax) : 1.0f; }
 
 // Sum over the warp; every lane gets the result.
 __device__ __forceinline__ float warp_sum(float x) {

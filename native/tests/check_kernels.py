@@ -953,6 +953,43 @@ def check_norms(vg):
             ref = torch.nn.functional.layer_norm(x.double(), (Cc,), w.double(), eps=1e-6) * (1 + sc.double()) + sh.double()
         torch.cuda.synchronize()
         record(f"{'rmsnorm' if kind == vgn.NORM_RMS else 'layernorm+modulate'} short rows: {rows} x C{Cc} (warp per row)", out, ref)
+    # the same norms with FP8 E4M3 codes and one scale per row out (the input of a dynamic FP8 linear): the block path
+    # (Wan's norm1 and affine norm2), the warp path, the general kernel (unaligned row stride, odd width)
+    for name, rows, T, Cc, kind, xdt, stride, affine, mod in [
+            ("layernorm+modulate (Wan norm1)", 600, 300, 1536, vgn.NORM_LAYER, torch.bfloat16, 0, False, True),
+            ("layernorm affine (Wan norm2)", 258, 129, 1536, vgn.NORM_LAYER, torch.bfloat16, 0, True, False),
+            ("rmsnorm, warp per row", 333, 333, 128, vgn.NORM_RMS, torch.float32, 0, True, False),
+            ("layernorm+modulate general kernel", 42, 21, 1532, vgn.NORM_LAYER, torch.bfloat16, 1535, True, True)]:
+        xs = rnd(rows, stride or Cc, dtype=xdt, scale=3.0) + 0.5
+        x = xs[:, :Cc]
+        w, bb = (rnd(Cc, dtype=torch.float32) + 1, rnd(Cc, dtype=torch.float32)) if affine else (None, None)
+        B = rows // T
+        sc, sh = (rnd(B, Cc, dtype=torch.float32, scale=0.3), rnd(B, Cc, dtype=torch.float32)) if mod else (None, None)
+        if rows > 3:
+            x[3] = 0.0 if kind == vgn.NORM_RMS else x[3]
+        codes = torch.full((rows, Cc), 0x7f, device=dev, dtype=torch.uint8).view(torch.float8_e4m3fn)
+        scales = torch.full((rows,), float("nan"), device=dev)
+        vg.norm_modulate_fp8_rows(kind, xs if stride else x, codes, scales, rows, T, Cc, 1e-6, weight=w,
+                                  bias=bb if kind == vgn.NORM_LAYER else None,
+                                  scale=None if sc is None else vgn.row_vector(sc, Cc),
+                                  shift=None if sh is None else vgn.row_vector(sh, Cc), x_stride=stride)
+        torch.cuda.synchronize()
+        xd = x.double()
+        if kind == vgn.NORM_LAYER:
+            y = torch.nn.functional.layer_norm(xd, (Cc,), None if w is None else w.double(), None if bb is None else bb.double(), eps=1e-6)
+        else:
+            y = xd * torch.rsqrt(xd.pow(2).mean(-1, keepdim=True) + 1e-6) * (1 if w is None else w.double())
+        if mod:
+            y = (y.view(B, T, Cc) * (1 + sc.double()[:, None]) + sh.double()[:, None]).view(rows, Cc)
+        amax = y.abs().amax(-1)
+        ref_scale = torch.where(amax > 0, amax / 448, torch.ones_like(amax))
+        deq = codes.float().double() * scales.double()[:, None]
+        # within e4m3's rounding (half a step: 2^-4 relative, or 2^-10 of the row's scale below the normal range)
+        bound = (y.abs() * 2.0 ** -4 + ref_scale[:, None] * 2.0 ** -10) * 1.001 + 1e-6 * amax[:, None]
+        ok_codes = bool(((deq - y).abs() <= bound).all().item())
+        ok_scales = bool(((scales.double() - ref_scale).abs() <= 1e-5 * ref_scale).all().item())
+        record_exact(f"norm -> fp8 per row: {name} {rows}x{Cc} x {str(xdt)[6:]} (codes within e4m3 rounding of fp64, scales)",
+                     ok_codes and ok_scales, f"max |deq - y| / bound {((deq - y).abs() / bound).max().item():.3f}")
 
 
 def wan_rope_tables(T, H, W, D, theta=10000.0):

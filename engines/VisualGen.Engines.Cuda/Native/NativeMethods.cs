@@ -181,6 +181,8 @@ internal static unsafe partial class NativeMethods
 
     [DllImport(Library)] public static extern int vg_norm_modulate(int kind, IntPtr x, int xDType, long xStride, IntPtr o, int outDType, long outStride,
         long rows, long tokens, long channels, float eps, IntPtr weight, IntPtr bias, int paramDType, RowVector* scale, RowVector* shift, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_norm_modulate_fp8_rows(int kind, IntPtr x, int xDType, long xStride, IntPtr codes, IntPtr rowScales,
+        long rows, long tokens, long channels, float eps, IntPtr weight, IntPtr bias, int paramDType, RowVector* scale, RowVector* shift, IntPtr stream);
     [DllImport(Library)] public static extern int vg_rmsnorm_rope(IntPtr x, long xStride, IntPtr o, long outStride, long rows, long tokens, long heads, long headDim,
         int applyNorm, float eps, IntPtr weight, int weightDType, IntPtr cos, IntPtr sin, long tableStride, IntPtr stream);
     [DllImport(Library)] public static extern int vg_gated_residual(IntPtr x, int xDType, IntPtr y, int yDType, RowVector* gate, IntPtr o,

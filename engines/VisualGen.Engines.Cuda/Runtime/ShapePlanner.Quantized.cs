@@ -35,7 +35,8 @@ internal sealed unsafe partial class ShapePlanner
         _res.RequireScheme(scheme, n.Name);
         long k = n.Int("k", 0), nn = n.Int("n", 0);
         int epilogue = (int)n.Int("epilogue", 0);
-        var x = Dev(n.In(0)!);
+        // an input its norm wrote as FP8 codes only (NormReadByFp8RowLinears) stands here for its shape
+        var x = _quantizedOnly.TryGetValue(n.In(0)!, out var codesOnly) ? codesOnly : Dev(n.In(0)!);
         if (x.Shape[^1] != k) throw new EngineException($"node '{n.Name}' ({scheme} linear): input has {x.Shape[^1]} features, the weight {k}");
         long m = x.Count / k;
         var shape = x.Shape.ToArray(); shape[^1] = nn;
@@ -50,9 +51,34 @@ internal sealed unsafe partial class ShapePlanner
         _plan.QuantGemmFlops += 2.0 * m * nn * k;
     }
 
-    /// <summary>An input's quantized form (by value name, static input scale, and form: FP8 per tensor, FP8 per 1x128
-    /// group, NVFP4), quantized once per plan: the linears that read it after the first (q, k and v) reuse it.</summary>
+    /// <summary>An input's quantized form (by value name, static input scale, and form: FP8 per tensor, per row, per
+    /// 1x128 group, NVFP4), quantized once per plan: the linears that read it after the first (q, k and v) reuse it.</summary>
     readonly Dictionary<(string Input, string? Scale, string Form), object> _quantizedInputs = [];
+    const string Fp8RowsForm = "fp8 rows";
+
+    /// <summary>Values that exist only in their per-row FP8 form (written by their norm), by name: shape-only stand-ins.</summary>
+    readonly Dictionary<string, DeviceValue> _quantizedOnly = new(StringComparer.Ordinal);
+    Dictionary<string, List<OpNode>>? _consumers;
+
+    /// <summary>Whether a norm's output is read only by dynamic FP8 linears that run per-row scaled GEMMs (the
+    /// feature on, in and out features multiples of 16, cuBLASLt's per-row GEMM there for each), and is no graph
+    /// output: then the norm writes their FP8 codes and row scales itself.</summary>
+    bool NormReadByFp8RowLinears(OpNode norm, DeviceValue x, long c, long rows)
+    {
+        if (!_res.Fp8RowActivations || x.DType is not (VgDType.BF16 or VgDType.F32) || c % 16 != 0) return false;
+        string value = norm.Outputs[0];
+        if (_g.Outputs.Any(o => o.Name == value)) return false;
+        _consumers ??= _g.Consumers();
+        if (!_consumers.TryGetValue(value, out var readers) || readers.Count == 0) return false;
+        foreach (var r in readers)
+        {
+            if (r.Op != "VgQuantLinear" || r.Text("scheme", "") != QuantScheme.Fp8 || r.In(3) is not null || r.In(0) != value
+                || r.Inputs.Skip(1).Contains(value) || r.Int("k", 0) != c || r.Int("n", 0) % 16 != 0)
+                return false;
+            if (_res.Fp8RowsGemmPlan(rows, r.Int("n", 0), c, (int)r.Int("epilogue", 0), out _) is null) return false;
+        }
+        return true;
+    }
 
     T QuantizedInput<T>((string, string?, string) key, Func<T> quantize) where T : notnull
     {
@@ -109,7 +135,7 @@ internal sealed unsafe partial class ShapePlanner
     /// the weight's per-tensor scale broadcast per output feature by the GEMM plan.</summary>
     DeviceValue Fp8RowsLinear(OpNode n, DeviceValue x, long m, long k, long[] shape, Fp8GemmPlan plan)
     {
-        var (xq, xs) = QuantizedInput((n.In(0)!, null, "fp8 rows"), () =>
+        var (xq, xs) = QuantizedInput((n.In(0)!, null, Fp8RowsForm), () =>
         {
             var xq = Temp([m, k], VgDType.FP8E4M3);
             var xs = Temp([m], VgDType.F32);

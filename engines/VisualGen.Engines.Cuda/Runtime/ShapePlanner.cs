@@ -405,8 +405,24 @@ internal sealed unsafe partial class ShapePlanner
         var scale = n.In(3) is string ss ? Dev(ss) : null;
         var shift = n.In(4) is string hs ? Dev(hs) : null;
         var rs = RowVec(scale, x.Shape, n.Name); var rh = RowVec(shift, x.Shape, n.Name);
-        var o = New(n.Outputs[0], x.Shape, ActDType(rows));
         int kind = (int)n.Int("kind", 0); float eps = (float)n.Float("epsilon", 1e-5);
+        if (NormReadByFp8RowLinears(n, x, c, rows))
+        {
+            // the linears' FP8 codes and row scales straight from the norm: no bf16 output, no quantization pass
+            var xq = Temp([rows, c], VgDType.FP8E4M3);
+            var xs = Temp([rows], VgDType.F32);
+            Add(new ActionStep(n.Name + "/fp8_rows", KernelClass.NormRope, stream =>
+            {
+                RowVector s1 = rs, s2 = rh;
+                s1.Ptr = scale?.Ptr ?? IntPtr.Zero; s2.Ptr = shift?.Ptr ?? IntPtr.Zero;
+                Check(vg_norm_modulate_fp8_rows(kind, x.Ptr, (int)x.DType, c, xq.Ptr, xs.Ptr, rows, tokens, c, eps,
+                    w?.Ptr ?? IntPtr.Zero, b?.Ptr ?? IntPtr.Zero, 0, scale is null ? null : &s1, shift is null ? null : &s2, stream), n.Name);
+            }), new[] { x, w, b, scale, shift }.Where(v => v is not null).ToArray()!, [xq, xs]);
+            _quantizedInputs[(n.Outputs[0], null, Fp8RowsForm)] = (xq, xs);
+            _quantizedOnly[n.Outputs[0]] = new DeviceValue(n.Outputs[0], x.Shape, ActDType(rows));
+            return;
+        }
+        var o = New(n.Outputs[0], x.Shape, ActDType(rows));
         Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
         {
             RowVector s1 = rs, s2 = rh;

@@ -133,12 +133,19 @@ public class QuantizedLinearPlanTests
     }
 
     [Fact]
-    public void Dynamic_fp8_activations_are_quantized_per_row_into_per_row_scaled_gemms_when_asked()
+    public void Dynamic_fp8_activations_are_quantized_per_row_into_per_row_scaled_gemms_when_asked_and_norms_write_them()
     {
         var (g, _, quantized) = CompileDynamic(QuantAlgo.Fp8);
         using var plan = Plan(g, new EngineResources { Fp8RowActivations = true });
         int inputs = QuantLinears(g).Select(n => n.In(0)).Distinct().Count();
-        Assert.Equal(inputs, plan.Steps.Count(s => s.Name.EndsWith("/quantize", StringComparison.Ordinal)));
+        // a norm read only by FP8 linears (Wan's norm1 for q, k, v; norm2 for the cross-attention's q; norm3 for the FFN)
+        // writes their codes and row scales itself: no bf16 output, no quantization step of its own
+        var consumers = g.Consumers();
+        var normsIntoFp8 = g.Nodes.Where(n => n.Op == "VgNorm" && consumers[n.Outputs[0]].All(r => r.Op == "VgQuantLinear")).ToList();
+        Assert.True(normsIntoFp8.Count >= 3, $"{normsIntoFp8.Count} norms feed only FP8 linears");
+        Assert.Equal(normsIntoFp8.Count, plan.Steps.Count(s => s.Name.EndsWith("/fp8_rows", StringComparison.Ordinal)));
+        Assert.DoesNotContain(plan.Values, v => normsIntoFp8.Any(n => n.Outputs[0] == v.Name));
+        Assert.Equal(inputs, plan.Steps.Count(s => s.Name.EndsWith("/quantize", StringComparison.Ordinal)) + normsIntoFp8.Count);
         var gemms = plan.Steps.Where(s => s.Detail?.StartsWith("fp8m", StringComparison.Ordinal) == true).ToList();
         Assert.Equal(quantized, gemms.Count);
         // every GEMM plan has per-row scaling (s2) with the fast accumulation's flag as configured (off here)
