@@ -103,6 +103,14 @@ def bench_fp8_gemm(vg):
         vg.call("vg_gemm_plan_destroy", plan)
         ref = (a[:256].float() @ w.float().t()).double()
 
+        def timed(label, plan, aq_, a_scale_, wq_, w_scale_):
+            """Times one FP8 GEMM plan, adds its row, prints its error against the bf16 operands, destroys it."""
+            ms = bench(lambda: vg.fp8_gemm_run(plan, aq_, a_scale_, wq_, w_scale_, None, out, ws))
+            add("fp8gemm", f"{label} {name}", ms, flops, "TFLOP/s", bf16_ms)
+            err = ((out[:256].double() - ref).norm() / ref.norm()).item()
+            print(f"  check {label} {name} vs bf16 operands: rel err {err:.2e} (e4m3 rounding of both operands)")
+            vg.call("vg_fp8_gemm_plan_destroy", plan)
+
         # per tensor
         aq = torch.empty(M, K, device=dev, dtype=torch.float8_e4m3fn)
         a_scale = torch.empty(vgn.FP8_TENSOR_SCALE_FLOATS, device=dev)
@@ -113,12 +121,7 @@ def bench_fp8_gemm(vg):
         add("fp8gemm", f"quantize activation per tensor [{M},{K}]", q_ms, 3 * M * K * 1e3, "GB/s")
         # fp32-promoted accumulation, then the tensor core's own accumulator (FAST_ACCUM): rate and the error it adds
         for fast, label in ((False, "fp8 per-tensor"), (True, "fp8 per-tensor fast-accum")):
-            plan = vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_TENSOR, fast_accumulation=fast)
-            ms = bench(lambda: vg.fp8_gemm_run(plan, aq, a_scale, wq, w_scale, None, out, ws))
-            add("fp8gemm", f"{label} {name}", ms, flops, "TFLOP/s", bf16_ms)
-            err = ((out[:256].double() - ref).norm() / ref.norm()).item()
-            print(f"  check {label} {name} vs bf16 operands: rel err {err:.2e} (e4m3 rounding of both operands)")
-            vg.call("vg_fp8_gemm_plan_destroy", plan)
+            timed(label, vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_TENSOR, fast_accumulation=fast), aq, a_scale, wq, w_scale)
 
         # per row (token): the activation quantized in one pass, cuBLASLt's per-row (OUTER_VEC) scaling with the
         # weight's per-tensor scale broadcast by the plan (the engine's default for dynamic FP8 linears)
@@ -126,12 +129,8 @@ def bench_fp8_gemm(vg):
         q_ms = bench(lambda: vg.quantize_fp8_rows(a, aq, a_scale_r))
         add("fp8gemm", f"quantize activation per row [{M},{K}]", q_ms, 3 * M * K * 1e3, "GB/s")
         try:
-            plan = vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_ROWS, fast_accumulation=True)
-            ms = bench(lambda: vg.fp8_gemm_run(plan, aq, a_scale_r, wq, w_scale, None, out, ws))
-            add("fp8gemm", f"fp8 per-row fast-accum {name}", ms, flops, "TFLOP/s", bf16_ms)
-            err = ((out[:256].double() - ref).norm() / ref.norm()).item()
-            print(f"  check fp8 per-row fast-accum {name} vs bf16 operands: rel err {err:.2e}")
-            vg.call("vg_fp8_gemm_plan_destroy", plan)
+            timed("fp8 per-row fast-accum", vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_ROWS, fast_accumulation=True),
+                  aq, a_scale_r, wq, w_scale)
         except vgn.VgError as e:  # reported, not hidden
             print(f"  fp8 per-row unavailable: {e}")
 
@@ -150,11 +149,7 @@ def bench_fp8_gemm(vg):
         except vgn.VgError as e:  # reported, not hidden
             print(f"  fp8 block128 unavailable: {e}")
             continue
-        ms = bench(lambda: vg.fp8_gemm_run(plan, aq, a_scale_b, wqb, w_scale_b, None, out, ws))
-        add("fp8gemm", f"fp8 block128 {name}", ms, flops, "TFLOP/s", bf16_ms)
-        err = ((out[:256].double() - ref).norm() / ref.norm()).item()
-        print(f"  check fp8 block128 vs bf16 operands: rel err {err:.2e}")
-        vg.call("vg_fp8_gemm_plan_destroy", plan)
+        timed("fp8 block128", plan, aq, a_scale_b, wqb, w_scale_b)
         del a, w, out, aq, wq, wqb
 
 

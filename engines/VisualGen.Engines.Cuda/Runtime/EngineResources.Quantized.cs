@@ -89,33 +89,26 @@ internal sealed unsafe partial class EngineResources
 
     public Fp8GemmPlan Fp8GemmPlan(long m, long n, long k, Fp8Scaling scaling, int epilogue)
     {
+        if (TryFp8GemmPlan(m, n, k, scaling, epilogue, out var why) is { } plan) return plan;
+        // measured on an H200 with cuBLASLt 13.1: the block-scaled descriptor (1x128 activation groups, 128x128 weight
+        // blocks) gets CUBLAS_STATUS_INVALID_VALUE from the heuristic, so FP8_BLOCK_SCALES cannot run here yet
+        if (scaling == Fp8Scaling.Block128)
+            throw new EngineException($"FP8_BLOCK_SCALES on the native CUDA engine: cuBLASLt has no block-scaled FP8 GEMM for [{m}, {k}] x [{k}, {n}] on {Name} " +
+                $"({why}); run this checkpoint with --engine ort-cpu, or quantize it with FP8 (per tensor) or NVFP4");
+        throw new EngineException($"FP8 GEMM plan [{m}, {k}] x [{k}, {n}] ({scaling} scaling) on {Name}: {why}");
+    }
+
+    /// <summary>The FP8 GEMM plan of one signature and scaling, shared by every linear of that signature, or null (with
+    /// cuBLASLt's reason in <paramref name="why"/>) when cuBLASLt has none for it (e.g. per-row scaling before
+    /// Hopper).</summary>
+    public Fp8GemmPlan? TryFp8GemmPlan(long m, long n, long k, Fp8Scaling scaling, int epilogue, out string? why)
+    {
+        why = null;
         bool fast = Fp8FastAccumulation && scaling != Fp8Scaling.Block128;
         string key = $"fp8m{m}n{n}k{k}s{(int)scaling}e{epilogue}{(fast ? "f" : "")}";
         if (_fp8Gemm.TryGetValue(key, out var p)) return p;
         if (DryRun) return _fp8Gemm[key] = new Fp8GemmPlan(key, null!, 0);
         var d = new Fp8GemmDesc { StructSize = (uint)sizeof(Fp8GemmDesc), M = m, N = n, K = k, Scaling = (int)scaling, Epilogue = epilogue, FastAccumulation = fast ? 1 : 0 };
-        int status = vg_fp8_gemm_plan_create(Context.Ptr, &d, out var h);
-        // measured on an H200 with cuBLASLt 13.1: the block-scaled descriptor (1x128 activation groups, 128x128 weight
-        // blocks) gets CUBLAS_STATUS_INVALID_VALUE from the heuristic, so FP8_BLOCK_SCALES cannot run here yet
-        if (status != 0 && scaling == Fp8Scaling.Block128)
-            throw new EngineException($"FP8_BLOCK_SCALES on the native CUDA engine: cuBLASLt has no block-scaled FP8 GEMM for [{m}, {k}] x [{k}, {n}] on {Name} " +
-                $"({Marshal.PtrToStringUTF8(vg_last_error())}); run this checkpoint with --engine ort-cpu, or quantize it with FP8 (per tensor) or NVFP4");
-        Check(status, $"FP8 GEMM plan {key}");
-        var handle = new Fp8GemmPlanHandle(h);
-        Check(vg_fp8_gemm_plan_workspace_size(h, out var ws), "vg_fp8_gemm_plan_workspace_size");
-        return _fp8Gemm[key] = new Fp8GemmPlan(key, handle, (long)ws);
-    }
-
-    /// <summary>The per-row scaled FP8 GEMM plan of one signature (<see cref="Fp8Scaling.Rows"/>), or null (with
-    /// cuBLASLt's reason in <paramref name="why"/>) when cuBLASLt has none for it, e.g. before Hopper.</summary>
-    public Fp8GemmPlan? Fp8RowsGemmPlan(long m, long n, long k, int epilogue, out string? why)
-    {
-        why = null;
-        bool fast = Fp8FastAccumulation;
-        string key = $"fp8m{m}n{n}k{k}s{(int)Fp8Scaling.Rows}e{epilogue}{(fast ? "f" : "")}";
-        if (_fp8Gemm.TryGetValue(key, out var p)) return p;
-        if (DryRun) return _fp8Gemm[key] = new Fp8GemmPlan(key, null!, 0);
-        var d = new Fp8GemmDesc { StructSize = (uint)sizeof(Fp8GemmDesc), M = m, N = n, K = k, Scaling = (int)Fp8Scaling.Rows, Epilogue = epilogue, FastAccumulation = fast ? 1 : 0 };
         if (vg_fp8_gemm_plan_create(Context.Ptr, &d, out var h) != 0)
         {
             why = Marshal.PtrToStringUTF8(vg_last_error());

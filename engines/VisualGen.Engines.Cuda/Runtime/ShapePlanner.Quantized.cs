@@ -75,7 +75,7 @@ internal sealed unsafe partial class ShapePlanner
             if (r.Op != "VgQuantLinear" || r.Text("scheme", "") != QuantScheme.Fp8 || r.In(3) is not null || r.In(0) != value
                 || r.Inputs.Skip(1).Contains(value) || r.Int("k", 0) != c || r.Int("n", 0) % 16 != 0)
                 return false;
-            if (_res.Fp8RowsGemmPlan(rows, r.Int("n", 0), c, (int)r.Int("epilogue", 0), out _) is null) return false;
+            if (_res.TryFp8GemmPlan(rows, r.Int("n", 0), c, Fp8Scaling.Rows, (int)r.Int("epilogue", 0), out _) is null) return false;
         }
         return true;
     }
@@ -99,7 +99,7 @@ internal sealed unsafe partial class ShapePlanner
         if (k % 16 != 0 || nn % 16 != 0) return Fp8DequantizedLinear(n, x, m, nn, k, epilogue, shape);
         if (n.In(3) is null && _res.Fp8RowActivations)
         {
-            if (_res.Fp8RowsGemmPlan(m, nn, k, epilogue, out var why) is { } rows) return Fp8RowsLinear(n, x, m, k, shape, rows);
+            if (_res.TryFp8GemmPlan(m, nn, k, Fp8Scaling.Rows, epilogue, out var why) is { } rows) return Fp8RowsLinear(n, x, m, k, shape, rows);
             _res.NoteQuant($"FP8 linear '{n.Name}' (weight [{nn}, {k}], {m} rows): activations scaled per tensor, cuBLASLt has no per-row scaled GEMM for it ({why})");
         }
         // linears reading one input with one input scale (q, k and v) share its quantization

@@ -1,3 +1,4 @@
+using VisualGen.Tests.Media;
 using System.Diagnostics;
 using VisualGen.Tests.Engines;
 using VisualGen.Tests.Support;
@@ -29,7 +30,7 @@ public sealed class LibraryReadmeTests : IDisposable
 
     static string[] Code(IEnumerable<string> lines) => lines.Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
 
-    [Fact]
+    [FfmpegFact]
     public async Task Readme_example_runs_on_the_demo_model_with_ort_cpu_and_writes_an_mp4()
     {
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";

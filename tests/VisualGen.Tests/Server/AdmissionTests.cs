@@ -1,3 +1,4 @@
+using VisualGen.Tests.Media;
 using System.Buffers.Binary;
 using VisualGen.Media;
 using VisualGen.Pipelines;
@@ -31,7 +32,7 @@ public sealed class AdmissionTests
         Assert.True(cost.WorkingBytes(scoresMaterialized: false) < cost.WorkingBytes(scoresMaterialized: true) - cost.AttentionScoreBytes + 1);
     }
 
-    [ConformanceFact]
+    [ConformanceFfmpegFact]
     public void Flux2_and_cosmos3_costs_count_their_joint_sequences()
     {
         using var provider = Pipelines.ConformancePipelines.Provider();
@@ -56,7 +57,7 @@ public sealed class AdmissionTests
         Assert.Equal(9L * 64 * 96 * 3 * 4 * 2, c.OutputBytes);
     }
 
-    [ConformanceFact]
+    [ConformanceFfmpegFact]
     public async Task The_request_that_killed_the_server_is_refused_naming_what_it_needs_and_small_ones_run()
     {
         var options = WanServer.Options() with { MaxJobMemory = 8L << 30 };
@@ -77,7 +78,7 @@ public sealed class AdmissionTests
         Assert.Equal("completed", done.GetProperty("status").GetString());
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task A_job_past_the_timeout_fails_with_code_timeout_and_the_next_one_runs()
     {
         var gate = new PipelineGate(open: false);

@@ -1,3 +1,4 @@
+using VisualGen.Tests.Media;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -44,7 +45,7 @@ public sealed class HardeningTests
         Assert.Empty(list.GetProperty("data").EnumerateArray());
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task A_stored_job_with_an_unknown_status_is_skipped_and_metrics_still_answer()
     {
         var options = Options();
@@ -89,7 +90,7 @@ public sealed class HardeningTests
         Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Image_urls_use_the_configured_public_url()
     {
         var options = ServerOptions.Parse(["--public-url", "https://gen.example.com/visualgen/", "--data", Fixtures.TempDir("vg-server")], _ => null);
@@ -107,7 +108,7 @@ public sealed class HardeningTests
             Assert.Contains("--public-url", Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--public-url", bad], _ => null)).Message);
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Queue_full_answers_retry_after()
     {
         var gate = new PipelineGate(open: false);
@@ -167,7 +168,7 @@ public sealed class HardeningTests
         Assert.Equal(200, s2);
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Errors_name_no_server_paths_or_onnx_internals()
     {
         const string Onnx = "[ErrorCode:RuntimeException] Non-zero status code returned while running MatMul node. Name:'/blocks.0/attn/to_q/MatMul' "

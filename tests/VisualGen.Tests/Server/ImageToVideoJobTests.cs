@@ -1,3 +1,4 @@
+using VisualGen.Tests.Media;
 using System.Net;
 using System.Text.Json;
 using VisualGen.Media;
@@ -79,7 +80,7 @@ public sealed class ImageToVideoJobTests
         await AssertFramesAreTheInvertedInput(server.Http, id, decoded.Pixels);
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Input_reference_reaches_the_pipeline_is_stored_and_leaves_with_the_job()
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline(acceptsImage: true));
@@ -99,7 +100,7 @@ public sealed class ImageToVideoJobTests
         Assert.False(File.Exists(stored));
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Restart_keeps_the_input_reference_of_a_queued_job_and_of_one_stopped_past_the_grace_period()
     {
         var options = new VisualGen.Server.Hosting.ServerOptions { DataDir = Fixtures.TempDir("vg-server"), QueueSize = 4, ShutdownGrace = TimeSpan.FromSeconds(0.2) };
@@ -130,7 +131,7 @@ public sealed class ImageToVideoJobTests
         Assert.False(File.Exists(input));
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Input_image_without_a_job_is_removed_at_start_and_a_missing_one_fails_the_job()
     {
         var options = new VisualGen.Server.Hosting.ServerOptions { DataDir = Fixtures.TempDir("vg-server") };

@@ -1,3 +1,4 @@
+using VisualGen.Tests.Media;
 using VisualGen.Server.Hosting;
 using VisualGen.Tests.Support;
 using VisualGen.Tools.ServerLoad;
@@ -7,7 +8,7 @@ namespace VisualGen.Tests.Server;
 /// <summary>tools/bench's load run against the real server: 50 concurrent requests, a queue of 8.</summary>
 public sealed class LoadTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    [Fact]
+    [FfmpegFact]
     public async Task Fifty_concurrent_requests_against_a_queue_of_eight_lose_nothing()
     {
         var gate = new PipelineGate(open: false); // hold the first job so the burst meets a busy worker and a full queue

@@ -1,3 +1,4 @@
+using VisualGen.Tests.Media;
 using VisualGen.Tests.Pipelines;
 using VisualGen.Tests.Support;
 
@@ -6,7 +7,7 @@ namespace VisualGen.Tests.Server;
 /// <summary>LTX-2 served over HTTP: the video job's MP4 carries the model's soundtrack as an AAC stream.</summary>
 public sealed class Ltx2ServerTests
 {
-    [ConformanceFact]
+    [ConformanceFfmpegFact]
     public async Task Video_job_mp4_carries_the_generated_audio()
     {
         var options = WanServer.Options() with { ModelDir = Fixtures.Checkpoint("ltx2") };

@@ -1,3 +1,4 @@
+using VisualGen.Tests.Media;
 using VisualGen.Server.Hosting;
 using VisualGen.Tests.Support;
 
@@ -10,7 +11,7 @@ public sealed class QueueTests
 
     static ServerOptions Options(int queue) => new() { DataDir = Fixtures.TempDir("vg-server"), QueueSize = queue };
 
-    [Fact]
+    [FfmpegFact]
     public async Task Full_queue_answers_429_and_keeps_nothing()
     {
         var gate = new PipelineGate(open: false);
@@ -40,7 +41,7 @@ public sealed class QueueTests
         Assert.Equal(200, (await server.PostJsonAsync("/v1/videos", new { prompt = "again", num_inference_steps = 1 })).Status);
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Restart_keeps_finished_and_queued_jobs_and_requeues_the_one_stopped_past_the_grace_period()
     {
         var options = Options(8) with { ShutdownGrace = TimeSpan.FromSeconds(0.2) };
@@ -81,7 +82,7 @@ public sealed class QueueTests
         foreach (var id in queued.Prepend(running)) await restarted.WaitForStatusAsync(id, Wait, "completed");
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Metrics_count_requests_per_route_with_latency_and_queue_gauges()
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline(), Options(4));

@@ -1,3 +1,4 @@
+using VisualGen.Tests.Media;
 using System.Net;
 using System.Text.Json;
 using VisualGen.Server.Hosting;
@@ -38,7 +39,7 @@ public sealed class RetentionTests
         return new Uri(body.GetProperty("data")[0].GetProperty("url").GetString()!).AbsolutePath;
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Expires_at_is_completion_plus_max_age_and_expired_media_is_deleted_on_the_timer()
     {
         var options = new ServerOptions
@@ -73,7 +74,7 @@ public sealed class RetentionTests
         Assert.Contains(server.Logs.Lines, l => l.Contains("retention: deleted"));
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Media_that_expired_while_the_server_was_down_is_deleted_at_startup()
     {
         string dataDir = Fixtures.TempDir("vg-server");
@@ -94,7 +95,7 @@ public sealed class RetentionTests
             Assert.Empty(Files(dataDir, folder));
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Size_bound_deletes_the_oldest_finished_jobs_first()
     {
         string dataDir = Fixtures.TempDir("vg-server");

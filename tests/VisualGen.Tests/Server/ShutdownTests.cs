@@ -1,3 +1,4 @@
+using VisualGen.Tests.Media;
 using System.Diagnostics;
 using System.Text.Json;
 using VisualGen.Server.Hosting;
@@ -17,7 +18,7 @@ public sealed class ShutdownTests(ITestOutputHelper output)
     static string StoredStatus(string dataDir, string id) =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(dataDir, "jobs", id + ".json"))).RootElement.GetProperty("status").GetString()!;
 
-    [ConformanceFact]
+    [ConformanceFfmpegFact]
     public async Task Sigterm_lets_the_running_job_finish_answers_its_synchronous_client_and_exits_0()
     {
         var options = WanServer.Options(queueSize: 8);
@@ -56,7 +57,7 @@ public sealed class ShutdownTests(ITestOutputHelper output)
         Assert.Equal((9, 96, 64, "h264"), MediaProbe.Mp4(file));
     }
 
-    [ConformanceFact]
+    [ConformanceFfmpegFact]
     public async Task Sigterm_past_the_grace_period_puts_the_running_job_back_to_queued_and_the_next_start_runs_it()
     {
         var options = WanServer.Options(queueSize: 8);
@@ -89,7 +90,7 @@ public sealed class ShutdownTests(ITestOutputHelper output)
         Assert.True(File.Exists(Path.Combine(options.DataDir, "videos", running + ".mp4")));
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Requests_during_the_drain_get_503_and_health_says_draining()
     {
         var gate = new PipelineGate(open: false);

@@ -1,3 +1,4 @@
+using VisualGen.Tests.Media;
 using System.Net;
 using System.Text.Json;
 using VisualGen.Server.Hosting;
@@ -51,7 +52,7 @@ public sealed class StorageFaultTests
         }
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Submitting_into_an_unwritable_jobs_folder_is_507_and_health_reports_it()
     {
         var pipeline = new GradientPipeline();
@@ -81,7 +82,7 @@ public sealed class StorageFaultTests
         await AssertHealth(server, ok: true);
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Jobs_fail_with_storage_failed_instead_of_hanging_when_records_cannot_be_written()
     {
         var gate = new PipelineGate(open: false);
@@ -113,7 +114,7 @@ public sealed class StorageFaultTests
         await server.WaitForStatusAsync(after, Wait, "completed");
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Files_left_by_a_failed_delete_are_removed_at_the_next_start()
     {
         var options = Options();
@@ -128,7 +129,7 @@ public sealed class StorageFaultTests
         Assert.Empty(Directory.GetFiles(Path.Combine(options.DataDir, "videos")));
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task A_video_that_cannot_be_written_fails_the_job_with_storage_failed()
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline(), Options());
@@ -146,7 +147,7 @@ public sealed class StorageFaultTests
         await AssertHealth(server, ok: true);
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Delete_that_cannot_remove_the_record_is_503_and_keeps_the_job()
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline(), Options());

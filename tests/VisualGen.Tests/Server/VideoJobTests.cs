@@ -1,3 +1,4 @@
+using VisualGen.Tests.Media;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -10,7 +11,7 @@ public sealed class VideoJobTests
 {
     static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
-    [Fact]
+    [FfmpegFact]
     public async Task Job_goes_queued_in_progress_completed_and_content_is_an_mp4_with_every_frame()
     {
         var gate = new PipelineGate(open: false);
@@ -57,7 +58,7 @@ public sealed class VideoJobTests
         Assert.Equal(mp4.Length, part.Content.Headers.ContentRange?.Length);
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Delete_removes_the_job_and_its_file()
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline());
@@ -84,7 +85,7 @@ public sealed class VideoJobTests
         Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Deleting_a_queued_job_takes_it_out_of_the_queue()
     {
         var gate = new PipelineGate(open: false);
@@ -103,7 +104,7 @@ public sealed class VideoJobTests
         Assert.Equal(1, pipeline.Generations);
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Content_of_an_unfinished_job_is_409_video_not_ready()
     {
         var gate = new PipelineGate(open: false);
@@ -117,7 +118,7 @@ public sealed class VideoJobTests
         await server.WaitForStatusAsync(id, Wait, "completed");
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task List_pages_with_after_limit_and_order()
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline());
@@ -150,7 +151,7 @@ public sealed class VideoJobTests
         foreach (var id in ids) await server.WaitForStatusAsync(id, Wait, "completed");
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Sync_generation_answers_the_completed_video()
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline());
@@ -172,7 +173,7 @@ public sealed class VideoJobTests
         Assert.Equal((5, 32, 16, "h264"), MediaProbe.Mp4(file));
     }
 
-    [Fact]
+    [FfmpegFact]
     public async Task Mp4_frames_carry_the_pipeline_output()
     {
         // The first frame decoded back by ffmpeg is close to the gradient (H.264 is lossy: mean error bound).

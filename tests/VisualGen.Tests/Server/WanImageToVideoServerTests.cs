@@ -1,3 +1,4 @@
+using VisualGen.Tests.Media;
 using System.Net;
 using VisualGen.Media;
 using VisualGen.Pipelines;
@@ -58,7 +59,7 @@ public sealed class WanImageToVideoServerTests
         Assert.Equal(await File.ReadAllBytesAsync(expected), mp4);
     }
 
-    [ConformanceFact]
+    [ConformanceFfmpegFact]
     public async Task I2v_job_with_input_reference_equals_the_library_run_with_the_same_image_and_seed()
     {
         await using var server = await LiveServer.StartAsync(WanServer.Load, Options());
@@ -87,7 +88,7 @@ public sealed class WanImageToVideoServerTests
         Assert.False(File.Exists(Path.Combine(server.Options.DataDir, "videos", id + ".mp4")));
     }
 
-    [ConformanceFact]
+    [ConformanceFfmpegFact]
     public async Task Killed_server_keeps_the_input_reference_of_a_queued_i2v_job()
     {
         var options = Options(queueSize: 4);

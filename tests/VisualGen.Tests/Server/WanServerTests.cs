@@ -1,3 +1,4 @@
+using VisualGen.Tests.Media;
 using System.ClientModel;
 using System.Diagnostics;
 using System.Net;
@@ -16,7 +17,7 @@ public sealed class WanServerTests
 {
     static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
 
-    [ConformanceFact]
+    [ConformanceFfmpegFact]
     public async Task OpenAI_client_image_is_the_one_frame_wan_generation()
     {
         await using var server = await WanServer.StartAsync();
@@ -35,7 +36,7 @@ public sealed class WanServerTests
         Assert.True(rgb.Distinct().Count() > 16, "the image is (nearly) flat");
     }
 
-    [ConformanceFact]
+    [ConformanceFfmpegFact]
     public async Task Video_job_goes_queued_in_progress_completed_with_a_nine_frame_mp4_and_delete_removes_it()
     {
         // a first job keeps the worker busy (held at a gate, so no machine is fast enough to finish it early) so the second is
@@ -97,7 +98,7 @@ public sealed class WanServerTests
         Assert.Equal(404, (await server.GetJsonAsync($"/v1/videos/{id}/content")).Status);
     }
 
-    [ConformanceFact]
+    [ConformanceFfmpegFact]
     public async Task List_pages_over_wan_jobs()
     {
         await using var server = await WanServer.StartAsync();
@@ -122,7 +123,7 @@ public sealed class WanServerTests
         Assert.True(desc.GetProperty("has_more").GetBoolean());
     }
 
-    [ConformanceFact]
+    [ConformanceFfmpegFact]
     public async Task Wan_rules_are_enforced_before_queueing()
     {
         await using var server = await WanServer.StartAsync();
@@ -140,7 +141,7 @@ public sealed class WanServerTests
         Assert.False(Directory.Exists(Path.Combine(server.Options.DataDir, "jobs")) && Directory.EnumerateFiles(Path.Combine(server.Options.DataDir, "jobs")).Any());
     }
 
-    [ConformanceFact]
+    [ConformanceFfmpegFact]
     public async Task Killed_server_process_restarts_with_finished_and_queued_jobs()
     {
         var options = WanServer.Options(queueSize: 8);

@@ -52,6 +52,17 @@ public sealed class ConformanceFactAttribute : FactAttribute
     }
 }
 
+/// <summary>A conformance fact whose video jobs write MP4s: skipped (with the reason) where the fixtures or ffmpeg and
+/// ffprobe are missing.</summary>
+public sealed class ConformanceFfmpegFactAttribute : FactAttribute
+{
+    public ConformanceFfmpegFactAttribute()
+    {
+        if (Fixtures.ConformanceRoot is null) Skip = "../shared/conformance is not beside this checkout";
+        else if (new VisualGen.Tests.Media.FfmpegFactAttribute().Skip is string why) Skip = why;
+    }
+}
+
 public sealed class ConformanceTheoryAttribute : TheoryAttribute
 {
     public ConformanceTheoryAttribute()
