@@ -89,6 +89,13 @@ public static class VideoEndpoints
         });
     }
 
+    /// <summary>503 for a video request on a server that cannot write MP4s: the job would run its whole generation and
+    /// then fail at the encoder.</summary>
+    public static ApiException Mp4Unavailable(string why) =>
+        new(StatusCodes.Status503ServiceUnavailable, "server_error", null, "mp4_unavailable",
+            $"This server cannot write MP4 video ({why}), so it takes no video jobs; its operator can install ffmpeg " +
+            "(Debian/Ubuntu: apt-get install ffmpeg) and restart it. Image requests are not affected.");
+
     static async Task<VideoJob> SubmitAsync(HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder)
     {
         var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
@@ -101,6 +108,8 @@ public static class VideoEndpoints
                 $"Missing required parameter: 'input_reference'. The model '{model.Id}' is image-to-video: send the first frame as a PNG file part 'input_reference' of a multipart/form-data request.");
         var upload = file is null ? null : await UploadedImage.ReadAsync(file, "input_reference", encoder, validator.MaxImagePixels, http.RequestAborted);
         model.Pipeline.Validate(spec.ToRequest() with { Image = upload?.Image }); // the pipeline's own rules, before the job takes a queue slot
+        // a valid request that this server could run but never deliver: refused before its generation, not after
+        if (encoder.Mp4Unavailable is string why) throw Mp4Unavailable(why);
         return jobs.Submit(model, spec, upload?.Png);
     }
 

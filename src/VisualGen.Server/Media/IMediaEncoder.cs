@@ -9,6 +9,10 @@ public interface IMediaEncoder
     /// <paramref name="soundtrack"/> (LTX-2's audio) as its AAC track when given.</summary>
     Task WriteMp4Async(HostTensor frames, int fps, string path, CancellationToken ct, VisualGen.Media.Soundtrack? soundtrack = null);
 
+    /// <summary>Why MP4s cannot be written on this machine (no ffmpeg), or null when they can: video jobs are refused
+    /// up front instead of failing after their generation.</summary>
+    string? Mp4Unavailable { get; }
+
     /// <summary>Encodes one image [height, width, 3] as PNG.</summary>
     byte[] EncodePng(HostTensor image);
 

@@ -23,6 +23,8 @@ public sealed class LibraryMediaEncoder(Mp4Writer? mp4 = null) : IMediaEncoder
         return Task.CompletedTask;
     }
 
+    public string? Mp4Unavailable => _mp4.Unavailable;
+
     public byte[] EncodePng(HostTensor image)
     {
         if (image.Rank != 3 || image.Shape[2] != 3)

@@ -22,6 +22,11 @@ public sealed class Mp4Writer
         _searchPath = searchPath;
     }
 
+    /// <summary>Why this writer cannot write MP4 here (no ffmpeg where it looks), or null when it can.</summary>
+    public string? Unavailable => _ffmpegPath is { } given
+        ? (File.Exists(given) ? null : $"the ffmpeg it was given, {given}, does not exist")
+        : Ffmpeg.Find(_searchPath) is null ? "ffmpeg was not found on PATH" : null;
+
     /// <summary>libx264's constant rate factor (lower is better quality; 18 is visually near lossless).</summary>
     public int Crf { get; init; } = 18;
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using VisualGen.Pipelines;
 using VisualGen.Server.Hosting;
+using VisualGen.Server.Media;
 using VisualGen.Tests.Support;
 
 namespace VisualGen.Tests.Server;
@@ -28,12 +29,12 @@ public sealed class LiveServer : IAsyncDisposable
         if (options.ApiKeys.Count > 0) Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKeys[0]);
     }
 
-    public static async Task<LiveServer> StartAsync(IGenerationPipeline pipeline, ServerOptions? options = null)
+    public static async Task<LiveServer> StartAsync(IGenerationPipeline pipeline, ServerOptions? options = null, IMediaEncoder? encoder = null)
     {
         options ??= new ServerOptions { DataDir = Fixtures.TempDir("vg-server") };
         options = options with { Urls = "http://127.0.0.1:0" };
         var logs = new CapturedLogs();
-        var app = ServerApp.Create(options, _ => pipeline, l => l.AddProvider(logs).SetMinimumLevel(LogLevel.Information));
+        var app = ServerApp.Create(options, _ => pipeline, l => l.AddProvider(logs).SetMinimumLevel(LogLevel.Information), encoder);
         await app.StartAsync();
         return new LiveServer(app, options, logs);
     }

@@ -11,6 +11,26 @@ public sealed class VideoJobTests
 {
     static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
+    [Fact]
+    public async Task A_server_that_cannot_write_mp4_refuses_video_requests_up_front_and_says_why()
+    {
+        // an encoder that looks for ffmpeg in an empty folder: no MP4 can be written
+        var encoder = new VisualGen.Server.Media.LibraryMediaEncoder(new VisualGen.Media.Mp4Writer(searchPath: Fixtures.TempDir("no-ffmpeg")));
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(), encoder: encoder);
+        Assert.Contains(server.Logs.Lines, l => l.Contains("video requests are refused") && l.Contains("ffmpeg was not found"));
+
+        var body = new { model = "gradient-video", prompt = "a gradient", size = "48x32", seconds = "0.5", num_inference_steps = 3 };
+        foreach (var route in new[] { "/v1/videos", "/v1/videos/generations" })
+        {
+            var (status, refused) = await server.PostJsonAsync(route, body);
+            Assert.Equal(503, status);
+            LiveServer.AssertError(refused, "mp4_unavailable", type: "server_error");
+            Assert.Contains("ffmpeg", refused.GetProperty("error").GetProperty("message").GetString());
+        }
+        var (_, listed) = await server.GetJsonAsync("/v1/videos");
+        Assert.Equal(0, listed.GetProperty("data").GetArrayLength()); // no job was made
+    }
+
     [FfmpegFact]
     public async Task Job_goes_queued_in_progress_completed_and_content_is_an_mp4_with_every_frame()
     {
