@@ -22,7 +22,7 @@ public static class ModelEndpoints
         // 503 "draining" from SIGTERM until the process stops: a load balancer sends new work elsewhere
         // with a shared store: queue_depth counts the deployment's queued jobs (the bound applies to them), and a store
         // that cannot be reached is "degraded" (named without its address: /health needs no key)
-        app.MapGet("/health", (WorkQueue queue, ModelRegistry models, StorageHealth storage, ShutdownDrain drain, IJobStore store) =>
+        app.MapGet("/health", (WorkQueue queue, ModelRegistry models, StorageHealth storage, ShutdownDrain drain, IJobStore store, Media.IMediaEncoder encoder) =>
         {
             string? problem = storage.Problem();
             int depth = queue.Depth;
@@ -33,7 +33,7 @@ public static class ModelEndpoints
             }
             string status = drain.IsDraining ? "draining" : problem is null ? "ok" : "degraded";
             return Results.Json(new Health(status, models.All.Select(m => m.Id).ToList(), depth, queue.Capacity,
-                queue.IsBusy, problem is null ? "ok" : problem), statusCode: status == "ok" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+                queue.IsBusy, problem is null ? "ok" : problem, encoder.Mp4Unavailable is string noMp4 ? $"unavailable: {noMp4}" : "ok"), statusCode: status == "ok" ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
     }
 }
@@ -46,5 +46,6 @@ public sealed record ModelObject(string Id, string Object, long Created, string 
         m.Info.DefaultSteps, m.Info.SizeMultiple, m.Info.FramesPerSecond);
 }
 
-/// <summary>/health's answer; <see cref="Storage"/> is "ok" or why the data folder takes no writes.</summary>
-public sealed record Health(string Status, IReadOnlyList<string> Models, int QueueDepth, int QueueCapacity, bool Busy, string Storage);
+/// <summary>/health's answer; <see cref="Storage"/> is "ok" or why the data folder takes no writes; <see cref="Video"/>
+/// is "ok" or why video requests are refused (no ffmpeg to write MP4s: image requests still run, so the status stays).</summary>
+public sealed record Health(string Status, IReadOnlyList<string> Models, int QueueDepth, int QueueCapacity, bool Busy, string Storage, string Video);

@@ -187,6 +187,7 @@ public sealed class ValidationTests : IAsyncLifetime
         Assert.Equal(200, s2);
         Assert.Equal("ok", health.GetProperty("status").GetString());
         Assert.Equal(16, health.GetProperty("queue_capacity").GetInt32());
+        Assert.Matches("^(ok|unavailable: .+)$", health.GetProperty("video").GetString()); // "ok" where ffmpeg is on PATH
     }
 }
 

@@ -29,6 +29,9 @@ public sealed class VideoJobTests
         }
         var (_, listed) = await server.GetJsonAsync("/v1/videos");
         Assert.Equal(0, listed.GetProperty("data").GetArrayLength()); // no job was made
+        var (healthStatus, health) = await server.GetJsonAsync("/health");
+        Assert.Equal(200, healthStatus); // images still run
+        Assert.StartsWith("unavailable: ffmpeg was not found", health.GetProperty("video").GetString());
     }
 
     [FfmpegFact]
@@ -36,6 +39,7 @@ public sealed class VideoJobTests
     {
         var gate = new PipelineGate(open: false);
         await using var server = await LiveServer.StartAsync(new GradientPipeline(gate: gate));
+        Assert.Equal("ok", (await server.GetJsonAsync("/health")).Body.GetProperty("video").GetString()); // ffmpeg is here
 
         var (status, created) = await server.PostJsonAsync("/v1/videos",
             new { model = "gradient-video", prompt = "a gradient", size = "48x32", seconds = "0.5", num_inference_steps = 3, seed = 7 });
