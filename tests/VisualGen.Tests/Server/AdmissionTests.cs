@@ -32,7 +32,7 @@ public sealed class AdmissionTests
         Assert.True(cost.WorkingBytes(scoresMaterialized: false) < cost.WorkingBytes(scoresMaterialized: true) - cost.AttentionScoreBytes + 1);
     }
 
-    [ConformanceFfmpegFact]
+    [ConformanceFact]
     public void Flux2_and_cosmos3_costs_count_their_joint_sequences()
     {
         using var provider = Pipelines.ConformancePipelines.Provider();

@@ -90,7 +90,7 @@ public sealed class HardeningTests
         Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
     }
 
-    [FfmpegFact]
+    [Fact]
     public async Task Image_urls_use_the_configured_public_url()
     {
         var options = ServerOptions.Parse(["--public-url", "https://gen.example.com/visualgen/", "--data", Fixtures.TempDir("vg-server")], _ => null);

@@ -1,4 +1,3 @@
-using VisualGen.Tests.Media;
 using VisualGen.Tests.Pipelines;
 using VisualGen.Tests.Support;
 

@@ -1,4 +1,3 @@
-using VisualGen.Tests.Media;
 using System.Net;
 using VisualGen.Media;
 using VisualGen.Pipelines;

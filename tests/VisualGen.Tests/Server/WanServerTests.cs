@@ -1,4 +1,3 @@
-using VisualGen.Tests.Media;
 using System.ClientModel;
 using System.Diagnostics;
 using System.Net;
@@ -17,7 +16,7 @@ public sealed class WanServerTests
 {
     static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
 
-    [ConformanceFfmpegFact]
+    [ConformanceFact]
     public async Task OpenAI_client_image_is_the_one_frame_wan_generation()
     {
         await using var server = await WanServer.StartAsync();
@@ -123,7 +122,7 @@ public sealed class WanServerTests
         Assert.True(desc.GetProperty("has_more").GetBoolean());
     }
 
-    [ConformanceFfmpegFact]
+    [ConformanceFact]
     public async Task Wan_rules_are_enforced_before_queueing()
     {
         await using var server = await WanServer.StartAsync();
