@@ -47,6 +47,10 @@
 // against its emulation but slower (15.77 vs 15.13 ms) and less accurate (cosine 0.9957 vs >= 0.999 against fp32 SDPA
 // at Wan's shape). On sm_90 ex2.approx.f16x2 is two MUFU.EX2.F16: at head_dim 128 in FP8 the exponentials cost the MUFU
 // pipe as much time per score as the two products cost the tensor core.
+// Stop 32: S_{j+1} issued before the softmax of S_j needs a second score buffer; left in flight across the loop's back
+// edge ptxas serializes the wgmmas (C7514), and awaited within the step the two buffers, O, P and the softmax's
+// temporaries exceed 240 registers (440-550 bytes of spills per thread): 17.1 vs 15.6 ms at 128-key blocks. Ping-pong
+// and P written in place of the scores at 192-key blocks: within the noise (15.08-15.25 vs 14.99-15.30 ms).
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
