@@ -403,9 +403,9 @@ VG_API vg_status vg_quantize_fp8_rows(const void* x, vg_dtype x_dtype, int64_t r
  *     M a multiple of 4): a_scale [K/128, M] as vg_quantize_fp8_groups writes it; w_scale one float per 128x128
  *     block of w, [N/128, ceil4(K/128)] row-major (ModelOpt's [out/128, in/128], rows padded to a multiple of 4);
  *   VG_FP8_SCALING_ROWS (Hopper, cuBLASLt 12.9+ OUTER_VEC scaling): a_scale M floats, one per row of a, as
- *     vg_quantize_fp8_rows writes them; w_scale one float (the weight's per-tensor scale), which the plan broadcasts
- *     on the stream into its own vector of N floats before each GEMM (cuBLASLt takes per-row scales on Hopper only
- *     on both operands together), so a plan serves one stream at a time.
+ *     vg_quantize_fp8_rows writes them; w_scale N floats, one per output feature (row of w). cuBLASLt takes
+ *     per-row scales on Hopper only on both operands together, so a per-tensor weight passes its scale repeated N
+ *     times (the engine uploads that vector once, with the weight).
  * cuBLASLt's FP8 kernels need compute capability 8.9+ (per tensor) or 9.0 (blocks); plan creation fails with
  * VG_ERROR_NOT_SUPPORTED naming the scaling where cuBLASLt has no algorithm. */
 typedef enum vg_fp8_scaling {

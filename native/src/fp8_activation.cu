@@ -66,12 +66,10 @@ __global__ void group_quantize(const T* x, int64_t rows, int64_t cols, int64_t p
     const int64_t at = r * cols + g * kGroup + lane * 4;
     float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     if (r < rows) load4(x + at, v);
-    float m = fmaxf(fmaxf(fabsf(v[0]), fabsf(v[1])), fmaxf(fabsf(v[2]), fabsf(v[3])));
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    const float m = vg::warp_max(fmaxf(fmaxf(fabsf(v[0]), fabsf(v[1])), fmaxf(fabsf(v[2]), fabsf(v[3]))));
     // 448 · (1/amax), each step rounded to float32: the reference's 448/amax goes through the reciprocal, and the
     // one-step quotient differs by an ulp for some amax (moving e4m3 ties and the stored scale)
-    const float qs = m > 0.0f ? kE4M3Max * (1.0f / m) : 1.0f;
+    const float qs = vg::e4m3_row_factor(m);
     unsigned short lo = e4m3x2(v[0] * qs, v[1] * qs), hi = e4m3x2(v[2] * qs, v[3] * qs);
     *reinterpret_cast<uint32_t*>(out + at) = lo | (static_cast<uint32_t>(hi) << 16);
     if (lane == 0) scales[g * padded_rows + r] = 1.0f / qs;
@@ -105,8 +103,7 @@ __global__ void __launch_bounds__(kRowBlock) row_quantize(const T* x, int64_t ro
 #pragma unroll
         for (int k = 0; k < 8; ++k) m = fmaxf(m, fabsf(w[k]));
     }
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+    m = vg::warp_max(m);
     if constexpr (kTpr > 32) {
         __shared__ float part[kRowBlock / 32];
         if ((threadIdx.x & 31) == 0) part[threadIdx.x / 32] = m;
@@ -146,20 +143,7 @@ void launch_row_quantize(const T* x, int64_t rows, int64_t cols, uint2* out, flo
         row_quantize<T, 128, 12, 128><<<static_cast<unsigned>(rows), 128, 0, s>>>(x, rows, cols, out, scales);
 }
 
-__global__ void fill_from(const float* value, float* out, int64_t n) {
-    const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-    if (i < n) out[i] = *value;
-}
-
 }  // namespace
-
-namespace vg {
-
-void broadcast_scalar(const float* value, float* out, int64_t n, cudaStream_t stream) {
-    fill_from<<<static_cast<unsigned>((n + 255) / 256), 256, 0, stream>>>(value, out, n);
-}
-
-}  // namespace vg
 
 extern "C" {
 

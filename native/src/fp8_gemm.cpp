@@ -11,14 +11,6 @@ struct vg_fp8_gemm_plan_t : vg::LtMatmul {
     vg_context ctx = nullptr;
     vg_fp8_gemm_desc desc{};
     bool has_bias = false;
-    float* w_scales = nullptr;  // VG_FP8_SCALING_ROWS: the weight's scale broadcast to N floats before each GEMM
-
-    vg_fp8_gemm_plan_t() = default;
-    vg_fp8_gemm_plan_t(const vg_fp8_gemm_plan_t&) = delete;
-    vg_fp8_gemm_plan_t& operator=(const vg_fp8_gemm_plan_t&) = delete;
-    ~vg_fp8_gemm_plan_t() {
-        if (w_scales) cudaFree(w_scales);
-    }
 };
 
 namespace {
@@ -65,7 +57,6 @@ vg_status create(vg_fp8_gemm_plan p, const char* fn) {
         cublasLtMatmulMatrixScale_t mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
         VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode, sizeof(mode)), fn));
         VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode, sizeof(mode)), fn));
-        VG_TRY(vg::cuda_check(cudaMalloc(&p->w_scales, ((d.n + 3) / 4 * 4) * sizeof(float)), fn));
     }
     const int8_t fast = d.fast_accumulation ? 1 : 0;
     VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast, sizeof(fast)), fn));
@@ -176,11 +167,6 @@ VG_API vg_status vg_fp8_gemm_run(vg_fp8_gemm_plan plan, const void* a, const flo
         return bad("workspace_bytes " + std::to_string(workspace_bytes) + " < the plan's " + std::to_string(plan->algo_workspace));
     if (plan->algo_workspace && !workspace) return bad("workspace is NULL but the algorithm needs one");
     // A_cublas = w, B_cublas = a (see the top of the file)
-    if (plan->w_scales) {
-        vg::broadcast_scalar(w_scale, plan->w_scales, plan->desc.n, static_cast<cudaStream_t>(stream));
-        VG_TRY(vg::launch_check("vg_fp8_gemm_run: broadcast the weight scale"));
-        w_scale = plan->w_scales;
-    }
     VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &w_scale, sizeof(w_scale)),
                             "vg_fp8_gemm_run: set A scale pointer"));
     VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &a_scale, sizeof(a_scale)),

@@ -61,7 +61,6 @@ inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 
 // the current device (the kernels' loops stride over the rest).
 int stride_grid(int64_t items);
 // out[0 .. n) = *value on the stream (fp8_activation.cu): a per-tensor scale as the per-row vector cuBLASLt reads.
-void broadcast_scalar(const float* value, float* out, int64_t n, cudaStream_t stream);
 
 // The device's compute capability; false (and no CUDA error left behind) when it cannot be read.
 bool compute_capability(int device, int* major, int* minor);

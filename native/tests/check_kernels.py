@@ -298,21 +298,22 @@ def check_quant(vg):
                                               torch.empty(4, device=dev)), 1)
 
     ws = torch.empty(64 << 20, device=dev, dtype=torch.uint8)
-    # FP8 GEMM, per-row activation scales x the weight's per-tensor scale (cuBLASLt OUTER_VEC on both operands)
+    # FP8 GEMM, per-row activation scales x per-output-feature weight scales (cuBLASLt OUTER_VEC on both operands; the
+    # engine passes a per-tensor weight scale repeated N times)
     for m, n, k, epi in [(517, 1536, 1536, vgn.EPI_BIAS), (300, 8960, 1536, vgn.EPI_BIAS_GELU),
                          (1024, 1536, 8960, vgn.EPI_BIAS), (64, 4608, 1536, vgn.EPI_NONE)]:
         a = rnd(m, k)
         a[m // 2] *= 40  # one loud token: per-row scales keep the others' precision
         w = rnd(n, k, scale=1 / math.sqrt(k))
-        wq, ws_ = fp8_tensor_rule(w)
-        w_scale = torch.zeros(4, device=dev)
-        w_scale[0] = ws_
+        w[n // 3] *= 30  # one loud output feature: a wrong or shifted weight scale vector shows in its column
+        w_scale = bf16_round(torch.clamp(w.float().abs().amax(dim=1) / E4M3_MAX, min=1.0 / (E4M3_MAX * 512.0)))
+        wq = e4m3(w.float() / w_scale[:, None])
         aq = torch.empty(m, k, device=dev, dtype=torch.float8_e4m3fn)
         a_scale = torch.empty(m, device=dev)
         vg.quantize_fp8_rows(a, aq, a_scale)
         has_bias = epi in (vgn.EPI_BIAS, vgn.EPI_BIAS_GELU)
         bias = rnd(n) if has_bias else None
-        ref = (aq.float().double() * a_scale.double()[:, None]) @ (wq.float().double() * w_scale[0].double()).t()
+        ref = (aq.float().double() * a_scale.double()[:, None]) @ (wq.float().double() * w_scale.double()[:, None]).t()
         if has_bias:
             ref = ref + bias.double()
         if epi == vgn.EPI_BIAS_GELU:

@@ -124,13 +124,13 @@ def bench_fp8_gemm(vg):
             timed(label, vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_TENSOR, fast_accumulation=fast), aq, a_scale, wq, w_scale)
 
         # per row (token): the activation quantized in one pass, cuBLASLt's per-row (OUTER_VEC) scaling with the
-        # weight's per-tensor scale broadcast by the plan (the engine's default for dynamic FP8 linears)
+        # weight's per-tensor scale repeated per output feature (the engine's default for dynamic FP8 linears)
         a_scale_r = torch.empty(M, device=dev)
         q_ms = bench(lambda: vg.quantize_fp8_rows(a, aq, a_scale_r))
         add("fp8gemm", f"quantize activation per row [{M},{K}]", q_ms, 3 * M * K * 1e3, "GB/s")
         try:
             timed("fp8 per-row fast-accum", vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_ROWS, fast_accumulation=True),
-                  aq, a_scale_r, wq, w_scale)
+                  aq, a_scale_r, wq, w_scale[0].expand(N).contiguous())
         except vgn.VgError as e:  # reported, not hidden
             print(f"  fp8 per-row unavailable: {e}")
 

@@ -58,6 +58,7 @@ internal sealed unsafe partial class ShapePlanner
 
     /// <summary>Values that exist only in their per-row FP8 form (written by their norm), by name: shape-only stand-ins.</summary>
     readonly Dictionary<string, DeviceValue> _quantizedOnly = new(StringComparer.Ordinal);
+    readonly Dictionary<string, DeviceValue> _perFeatureScales = new(StringComparer.Ordinal);
     Dictionary<string, List<OpNode>>? _consumers;
 
     /// <summary>Whether a norm's output is read only by dynamic FP8 linears that run per-row scaled GEMMs (the
@@ -73,7 +74,8 @@ internal sealed unsafe partial class ShapePlanner
         foreach (var r in readers)
         {
             if (r.Op != "VgQuantLinear" || r.Text("scheme", "") != QuantScheme.Fp8 || r.In(3) is not null || r.In(0) != value
-                || r.Inputs.Skip(1).Contains(value) || r.Int("k", 0) != c || r.Int("n", 0) % 16 != 0)
+                || r.Inputs.Skip(1).Contains(value) || r.Int("k", 0) != c || r.Int("n", 0) % 16 != 0
+                || !WeightScaleIsConstant(r, r.Int("n", 0)))
                 return false;
             if (_res.TryFp8GemmPlan(rows, r.Int("n", 0), c, Fp8Scaling.Rows, (int)r.Int("epilogue", 0), out _) is null) return false;
         }
@@ -97,9 +99,9 @@ internal sealed unsafe partial class ShapePlanner
     DeviceValue Fp8Linear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)
     {
         if (k % 16 != 0 || nn % 16 != 0) return Fp8DequantizedLinear(n, x, m, nn, k, epilogue, shape);
-        if (n.In(3) is null && _res.Fp8RowActivations)
+        if (n.In(3) is null && _res.Fp8RowActivations && WeightScaleIsConstant(n, nn))
         {
-            if (_res.TryFp8GemmPlan(m, nn, k, Fp8Scaling.Rows, epilogue, out var why) is { } rows) return Fp8RowsLinear(n, x, m, k, shape, rows);
+            if (_res.TryFp8GemmPlan(m, nn, k, Fp8Scaling.Rows, epilogue, out var why) is { } rows) return Fp8RowsLinear(n, x, m, nn, k, shape, rows);
             _res.NoteQuant($"FP8 linear '{n.Name}' (weight [{nn}, {k}], {m} rows): activations scaled per tensor, cuBLASLt has no per-row scaled GEMM for it ({why})");
         }
         // linears reading one input with one input scale (q, k and v) share its quantization
@@ -118,9 +120,9 @@ internal sealed unsafe partial class ShapePlanner
 
     /// <summary>The FP8 GEMM step of a linear (bias and GELU in cuBLASLt's epilogue), its input quantized with scales
     /// <paramref name="xs"/> as <paramref name="plan"/>'s scaling reads them.</summary>
-    DeviceValue Fp8Gemm(OpNode n, Fp8GemmPlan plan, DeviceValue xq, DeviceValue xs, long[] shape)
+    DeviceValue Fp8Gemm(OpNode n, Fp8GemmPlan plan, DeviceValue xq, DeviceValue xs, long[] shape, DeviceValue? weightScale = null)
     {
-        var ws = Dev(n.In(2)!, VgDType.F32);
+        var ws = weightScale ?? Dev(n.In(2)!, VgDType.F32);
         var bias = n.In(4) is string b ? Dev(b, VgDType.BF16) : null;
         var o = New(n.Outputs[0] + "#bf16", shape, VgDType.BF16);
         IntPtr w = _res.Weight(n.In(1)!);
@@ -131,9 +133,25 @@ internal sealed unsafe partial class ShapePlanner
         return o;
     }
 
+    /// <summary>Whether a FP8 linear's weight scale (input 2) is a constant of one float (per tensor) or one per output
+    /// feature: what the per-row GEMM's weight-scale vector is made from at plan time.</summary>
+    bool WeightScaleIsConstant(OpNode n, long nn) =>
+        n.In(2) is string s && HostOf(s) is { IsInt: false } h && (h.Count == 1 || h.Count == nn);
+
+    /// <summary>The weight scale as cuBLASLt's per-row GEMM reads it, one float per output feature (a per-tensor scale
+    /// repeated), uploaded once with the plan's constants.</summary>
+    DeviceValue PerFeatureWeightScale(OpNode n, long nn)
+    {
+        string name = n.In(2)!;
+        if (_perFeatureScales.TryGetValue(name, out var v)) return v;
+        var h = HostOf(name)!;
+        var data = h.Count == nn ? h : new HostValue([nn], Enumerable.Repeat(h.Data[0], (int)nn).ToArray(), false);
+        return _perFeatureScales[name] = UploadHost(data, name + "/per_feature");
+    }
+
     /// <summary>A dynamic FP8 linear with one activation scale per row (token): the activation quantized in one pass,
-    /// the weight's per-tensor scale broadcast per output feature by the GEMM plan.</summary>
-    DeviceValue Fp8RowsLinear(OpNode n, DeviceValue x, long m, long k, long[] shape, Fp8GemmPlan plan)
+    /// the weight scaled per output feature.</summary>
+    DeviceValue Fp8RowsLinear(OpNode n, DeviceValue x, long m, long nn, long k, long[] shape, Fp8GemmPlan plan)
     {
         var (xq, xs) = QuantizedInput((n.In(0)!, null, Fp8RowsForm), () =>
         {
@@ -144,7 +162,7 @@ internal sealed unsafe partial class ShapePlanner
                 [x], [xq, xs]);
             return (xq, xs);
         });
-        return Fp8Gemm(n, plan, xq, xs, shape);
+        return Fp8Gemm(n, plan, xq, xs, shape, PerFeatureWeightScale(n, nn));
     }
 
     DeviceValue Fp8BlockLinear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)
