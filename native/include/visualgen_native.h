@@ -432,6 +432,15 @@ VG_API vg_status vg_fp8_gemm_plan_workspace_size(vg_fp8_gemm_plan plan, size_t* 
 VG_API vg_status vg_fp8_gemm_run(vg_fp8_gemm_plan plan, const void* a, const float* a_scale, const void* w,
                                  const float* w_scale, const void* bias, void* out, void* workspace,
                                  size_t workspace_bytes, void* stream);
+/* Times up to max_candidates of cuBLASLt's algorithms on these buffers and keeps the fastest, as vg_gemm_plan_tune
+ * does (synchronizes `stream`, overwrites `out`); get_algo / set_algo move the choice through a
+ * VG_GEMM_ALGO_BLOB_BYTES blob for the engine cache, with the same checks as the bf16 plan's. */
+VG_API vg_status vg_fp8_gemm_plan_tune(vg_fp8_gemm_plan plan, const void* a, const float* a_scale, const void* w,
+                                       const float* w_scale, const void* bias, void* out, void* workspace,
+                                       size_t workspace_bytes, int32_t max_candidates, int32_t iterations, void* stream,
+                                       float* best_ms, int32_t* tried);
+VG_API vg_status vg_fp8_gemm_plan_get_algo(vg_fp8_gemm_plan plan, void* blob, size_t blob_bytes);
+VG_API vg_status vg_fp8_gemm_plan_set_algo(vg_fp8_gemm_plan plan, const void* blob, size_t blob_bytes);
 
 /* NVFP4 weights to bf16 (weight-only: Hopper has no FP4 tensor cores; the engine unpacks into a scratch buffer
  * before a bf16 GEMM). packed: uint8 [rows, cols / 2], byte = (odd << 4) | even (low nibble first), E2M1 codes

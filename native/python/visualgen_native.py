@@ -171,6 +171,9 @@ class Native:
             "vg_fp8_gemm_plan_destroy": [vp],
             "vg_fp8_gemm_plan_workspace_size": [vp, C.POINTER(sz)],
             "vg_fp8_gemm_run": [vp, vp, vp, vp, vp, vp, vp, vp, sz, vp],
+            "vg_fp8_gemm_plan_tune": [vp, vp, vp, vp, vp, vp, vp, vp, sz, i32, i32, vp, C.POINTER(f32), C.POINTER(i32)],
+            "vg_fp8_gemm_plan_get_algo": [vp, vp, sz],
+            "vg_fp8_gemm_plan_set_algo": [vp, vp, sz],
             "vg_dequantize_nvfp4": [vp, vp, vp, i64, i64, vp, vp],
             "vg_quantize_nvfp4": [vp, i32, i64, i64, vp, vp, vp, vp],
             "vg_swizzle_nvfp4_scales": [vp, i64, i64, vp, vp],
@@ -344,6 +347,21 @@ class Native:
     def fp8_gemm_run(self, plan, a, a_scale, w, w_scale, bias, out, ws, stream=0):
         self.call("vg_fp8_gemm_run", plan, ptr(a), ptr(a_scale), ptr(w), ptr(w_scale), ptr(bias), ptr(out), ptr(ws),
                   0 if ws is None else ws.numel(), C.c_void_p(stream))
+
+    def fp8_gemm_tune(self, plan, a, a_scale, w, w_scale, bias, out, ws, candidates=8, iterations=5, stream=0):
+        best, tried = C.c_float(), C.c_int32()
+        self.call("vg_fp8_gemm_plan_tune", plan, ptr(a), ptr(a_scale), ptr(w), ptr(w_scale), ptr(bias), ptr(out), ptr(ws),
+                  ws.numel(), candidates, iterations, C.c_void_p(stream), C.byref(best), C.byref(tried))
+        return best.value, tried.value
+
+    def fp8_gemm_get_algo(self, plan):
+        buf = (C.c_uint8 * ALGO_BLOB_BYTES)()
+        self.call("vg_fp8_gemm_plan_get_algo", plan, buf, ALGO_BLOB_BYTES)
+        return bytes(buf)
+
+    def fp8_gemm_set_algo(self, plan, blob):
+        buf = (C.c_uint8 * len(blob)).from_buffer_copy(blob)
+        self.call("vg_fp8_gemm_plan_set_algo", plan, buf, len(blob))
 
     def dequantize_nvfp4(self, packed, block_scales, scale_2, out, stream=0):
         """packed uint8 [rows, cols / 2], block_scales e4m3 (or uint8 bytes) [rows, cols / 16], scale_2 a 1-float tensor,

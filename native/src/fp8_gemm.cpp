@@ -108,6 +108,39 @@ vg_status create(vg_fp8_gemm_plan p, const char* fn) {
     return VG_OK;
 }
 
+vg_status check_run_args(vg_fp8_gemm_plan plan, const void* a, const float* a_scale, const void* w, const float* w_scale,
+                         const void* bias, void* out, void* workspace, size_t workspace_bytes, const char* fn) {
+    auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": " + m); };
+    if (!plan) return bad("plan is NULL");
+    if (!a || !a_scale || !w || !w_scale || !out) return bad("a, a_scale, w, w_scale and out must not be NULL");
+    if (plan->has_bias != (bias != nullptr))
+        return bad(plan->has_bias ? "the epilogue needs a bias but bias is NULL" : "bias given but the epilogue has none");
+    for (const void* ptr : {a, w, static_cast<const void*>(out), bias})
+        if (ptr && !vg::aligned16(ptr)) return bad("a, w, bias and out must be 16-byte aligned");
+    if (!vg::aligned16(a_scale) || !vg::aligned16(w_scale)) return bad("a_scale and w_scale must be 16-byte aligned");
+    if (workspace_bytes < plan->algo_workspace)
+        return bad("workspace_bytes " + std::to_string(workspace_bytes) + " < the plan's " + std::to_string(plan->algo_workspace));
+    if (plan->algo_workspace && !workspace) return bad("workspace is NULL but the algorithm needs one");
+    return VG_OK;
+}
+
+// A_cublas = w, B_cublas = a (see the top of the file)
+vg_status set_pointers(vg_fp8_gemm_plan plan, const float* a_scale, const float* w_scale, const void* bias, const char* fn) {
+    VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &w_scale, sizeof(w_scale)), fn));
+    VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &a_scale, sizeof(a_scale)), fn));
+    if (plan->has_bias)
+        VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)), fn));
+    return VG_OK;
+}
+
+vg_status launch(vg_fp8_gemm_plan plan, const cublasLtMatmulAlgo_t* algo, const void* a, const void* w, void* out,
+                 void* workspace, size_t workspace_bytes, cudaStream_t stream, const char* fn) {
+    float alpha = 1.0f, beta = 0.0f;
+    return vg::cublas_check(cublasLtMatmul(plan->ctx->lt, plan->op, &alpha, w, plan->la, a, plan->lb, &beta, out, plan->lc,
+                                           out, plan->lc, algo, workspace, workspace_bytes, stream),
+                            fn);
+}
+
 }  // namespace
 
 extern "C" {
@@ -149,37 +182,49 @@ VG_API vg_status vg_fp8_gemm_plan_workspace_size(vg_fp8_gemm_plan plan, size_t* 
     return VG_OK;
 }
 
+
 VG_API vg_status vg_fp8_gemm_run(vg_fp8_gemm_plan plan, const void* a, const float* a_scale, const void* w,
                                  const float* w_scale, const void* bias, void* out, void* workspace,
                                  size_t workspace_bytes, void* stream) {
     VG_GUARD_BEGIN
     static const char* fn = "vg_fp8_gemm_run";
     vg::clear_error();
-    auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": " + m); };
-    if (!plan) return bad("plan is NULL");
-    if (!a || !a_scale || !w || !w_scale || !out) return bad("a, a_scale, w, w_scale and out must not be NULL");
-    if (plan->has_bias != (bias != nullptr))
-        return bad(plan->has_bias ? "the epilogue needs a bias but bias is NULL" : "bias given but the epilogue has none");
-    for (const void* ptr : {a, w, static_cast<const void*>(out), bias})
-        if (ptr && !vg::aligned16(ptr)) return bad("a, w, bias and out must be 16-byte aligned");
-    if (!vg::aligned16(a_scale) || !vg::aligned16(w_scale)) return bad("a_scale and w_scale must be 16-byte aligned");
-    if (workspace_bytes < plan->algo_workspace)
-        return bad("workspace_bytes " + std::to_string(workspace_bytes) + " < the plan's " + std::to_string(plan->algo_workspace));
-    if (plan->algo_workspace && !workspace) return bad("workspace is NULL but the algorithm needs one");
-    // A_cublas = w, B_cublas = a (see the top of the file)
-    VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &w_scale, sizeof(w_scale)),
-                            "vg_fp8_gemm_run: set A scale pointer"));
-    VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &a_scale, sizeof(a_scale)),
-                            "vg_fp8_gemm_run: set B scale pointer"));
-    if (plan->has_bias)
-        VG_TRY(vg::cublas_check(cublasLtMatmulDescSetAttribute(plan->op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)),
-                                "vg_fp8_gemm_run: set bias pointer"));
-    float alpha = 1.0f, beta = 0.0f;
-    return vg::cublas_check(cublasLtMatmul(plan->ctx->lt, plan->op, &alpha, w, plan->la, a, plan->lb, &beta, out, plan->lc,
-                                           out, plan->lc, &plan->algo, workspace, plan->algo_workspace,
-                                           static_cast<cudaStream_t>(stream)),
-                            "vg_fp8_gemm_run: cublasLtMatmul");
+    VG_TRY(check_run_args(plan, a, a_scale, w, w_scale, bias, out, workspace, workspace_bytes, fn));
+    VG_TRY(set_pointers(plan, a_scale, w_scale, bias, "vg_fp8_gemm_run: set the scale and bias pointers"));
+    return launch(plan, &plan->algo, a, w, out, workspace, plan->algo_workspace, static_cast<cudaStream_t>(stream),
+                  "vg_fp8_gemm_run: cublasLtMatmul");
     VG_GUARD_END("vg_fp8_gemm_run")
+}
+
+VG_API vg_status vg_fp8_gemm_plan_tune(vg_fp8_gemm_plan plan, const void* a, const float* a_scale, const void* w,
+                                       const float* w_scale, const void* bias, void* out, void* workspace,
+                                       size_t workspace_bytes, int32_t max_candidates, int32_t iterations, void* stream,
+                                       float* best_ms, int32_t* tried) {
+    VG_GUARD_BEGIN
+    static const char* fn = "vg_fp8_gemm_plan_tune";
+    vg::clear_error();
+    VG_TRY(check_run_args(plan, a, a_scale, w, w_scale, bias, out, workspace, workspace_bytes, fn));
+    VG_TRY(set_pointers(plan, a_scale, w_scale, bias, "vg_fp8_gemm_plan_tune: set the scale and bias pointers"));
+    cudaStream_t st = static_cast<cudaStream_t>(stream);
+    return vg::tune_matmul(
+        *plan, plan->ctx->lt,
+        [&](const cublasLtMatmulAlgo_t* algo, size_t ws) { return launch(plan, algo, a, w, out, workspace, ws, st, fn); },
+        workspace_bytes, max_candidates, iterations, st, best_ms, tried, fn);
+    VG_GUARD_END("vg_fp8_gemm_plan_tune")
+}
+
+VG_API vg_status vg_fp8_gemm_plan_get_algo(vg_fp8_gemm_plan plan, void* blob, size_t blob_bytes) {
+    vg::clear_error();
+    if (!plan) return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_fp8_gemm_plan_get_algo: plan and blob must not be NULL");
+    return vg::get_matmul_algo(*plan, blob, blob_bytes, "vg_fp8_gemm_plan_get_algo");
+}
+
+VG_API vg_status vg_fp8_gemm_plan_set_algo(vg_fp8_gemm_plan plan, const void* blob, size_t blob_bytes) {
+    VG_GUARD_BEGIN
+    vg::clear_error();
+    if (!plan) return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_fp8_gemm_plan_set_algo: plan and blob must not be NULL");
+    return vg::set_matmul_algo(*plan, plan->ctx->lt, blob, blob_bytes, "vg_fp8_gemm_plan_set_algo");
+    VG_GUARD_END("vg_fp8_gemm_plan_set_algo")
 }
 
 }  // extern "C"

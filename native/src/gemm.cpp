@@ -2,27 +2,12 @@
 // D[N, M] = op(W) · A, i.e. cuBLAS m = N, n = M, k = K, with A_cublas = w and B_cublas = a.
 #include "internal.h"
 
-#include <algorithm>
-#include <cstring>
 #include <new>
-#include <vector>
 
 namespace {
 
-constexpr uint32_t kBlobMagic = 0x41474756u;  // "VGGA"
-constexpr uint32_t kBlobVersion = 1;
 constexpr size_t kDefaultMaxWorkspace = 32u << 20;
 constexpr uint32_t kMinAlignment = 16;
-
-struct AlgoBlob {
-    uint32_t magic;
-    uint32_t version;
-    uint64_t cublaslt_version;
-    uint64_t workspace;
-    cublasLtMatmulAlgo_t algo;  // 64 bytes
-    uint8_t reserved[VG_GEMM_ALGO_BLOB_BYTES - 24 - sizeof(cublasLtMatmulAlgo_t)];
-};
-static_assert(sizeof(AlgoBlob) == VG_GEMM_ALGO_BLOB_BYTES, "algo blob layout");
 
 cudaDataType_t cuda_type(vg_dtype t) {
     switch (t) {
@@ -218,101 +203,27 @@ VG_API vg_status vg_gemm_plan_tune(vg_gemm_plan plan, const void* a, const void*
     VG_GUARD_BEGIN
     static const char* fn = "vg_gemm_plan_tune";
     vg::clear_error();
-    if (max_candidates < 1 || max_candidates > 64 || iterations < 1 || iterations > 1000)
-        return vg::fail(VG_ERROR_INVALID_ARGUMENT,
-                        std::string(fn) + ": max_candidates must be in 1..64 and iterations in 1..1000");
     VG_TRY(check_args(plan, a, w, bias, c, out, workspace, workspace_bytes, fn));
     VG_TRY(set_pointers(plan, bias, "vg_gemm_plan_tune: set bias pointer"));
     cudaStream_t st = static_cast<cudaStream_t>(stream);
-    size_t maxws = workspace_bytes;
-    VG_TRY(vg::cublas_check(cublasLtMatmulPreferenceSetAttribute(plan->pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                                                 &maxws, sizeof(maxws)),
-                            fn));
-    std::vector<cublasLtMatmulHeuristicResult_t> rs(max_candidates);
-    int found = 0;
-    VG_TRY(vg::cublas_check(cublasLtMatmulAlgoGetHeuristic(plan->ctx->lt, plan->op, plan->la, plan->lb, plan->lc,
-                                                           plan->lc, plan->pref, max_candidates, rs.data(), &found),
-                            "vg_gemm_plan_tune: cublasLtMatmulAlgoGetHeuristic"));
-    if (found < 1) return vg::fail(VG_ERROR_NOT_SUPPORTED, std::string(fn) + ": cuBLASLt has no algorithm");
-    std::vector<cudaEvent_t> ev(iterations + 1);
-    for (auto& e : ev) VG_TRY(vg::cuda_check(cudaEventCreate(&e), "vg_gemm_plan_tune: cudaEventCreate"));
-    auto destroy = [&]() { for (auto& e : ev) if (e) cudaEventDestroy(e); };
-    float best = -1;
-    int n_timed = 0;
-    int best_i = -1;
-    for (int i = 0; i < found; ++i) {
-        if (rs[i].state != CUBLAS_STATUS_SUCCESS || rs[i].workspaceSize > workspace_bytes) continue;
-        // One warm-up; an algorithm that fails to launch is skipped, not fatal.
-        if (launch(plan, &rs[i].algo, a, w, c, out, workspace, rs[i].workspaceSize, st, fn) != VG_OK) continue;
-        vg_status s = VG_OK;
-        s = vg::cuda_check(cudaEventRecord(ev[0], st), "vg_gemm_plan_tune: cudaEventRecord");
-        bool ok = true;
-        for (int it = 0; it < iterations && s == VG_OK; ++it) {
-            if (launch(plan, &rs[i].algo, a, w, c, out, workspace, rs[i].workspaceSize, st, fn) != VG_OK) {
-                ok = false;
-                break;
-            }
-            s = vg::cuda_check(cudaEventRecord(ev[it + 1], st), "vg_gemm_plan_tune: cudaEventRecord");
-        }
-        if (s != VG_OK) { destroy(); return s; }
-        s = vg::cuda_check(cudaStreamSynchronize(st), "vg_gemm_plan_tune: cudaStreamSynchronize");
-        if (s != VG_OK) { destroy(); return s; }
-        if (!ok) continue;
-        std::vector<float> t(iterations);
-        for (int it = 0; it < iterations; ++it) cudaEventElapsedTime(&t[it], ev[it], ev[it + 1]);
-        std::sort(t.begin(), t.end());
-        float med = t[iterations / 2];
-        ++n_timed;
-        if (best < 0 || med < best) { best = med; best_i = i; }
-    }
-    destroy();
-    vg::clear_error();
-    if (best_i < 0) return vg::fail(VG_ERROR_NOT_SUPPORTED, std::string(fn) + ": no candidate algorithm ran");
-    plan->algo = rs[best_i].algo;
-    plan->algo_workspace = rs[best_i].workspaceSize;
-    if (best_ms) *best_ms = best;
-    if (tried) *tried = n_timed;
-    return VG_OK;
+    return vg::tune_matmul(
+        *plan, plan->ctx->lt,
+        [&](const cublasLtMatmulAlgo_t* algo, size_t ws) { return launch(plan, algo, a, w, c, out, workspace, ws, st, fn); },
+        workspace_bytes, max_candidates, iterations, st, best_ms, tried, fn);
     VG_GUARD_END("vg_gemm_plan_tune")
 }
 
 VG_API vg_status vg_gemm_plan_get_algo(vg_gemm_plan plan, void* blob, size_t blob_bytes) {
     vg::clear_error();
-    if (!plan || !blob) return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_gemm_plan_get_algo: plan and blob must not be NULL");
-    if (blob_bytes < VG_GEMM_ALGO_BLOB_BYTES)
-        return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_gemm_plan_get_algo: blob_bytes must be >= VG_GEMM_ALGO_BLOB_BYTES");
-    AlgoBlob b{};
-    b.magic = kBlobMagic;
-    b.version = kBlobVersion;
-    b.cublaslt_version = cublasLtGetVersion();
-    b.workspace = plan->algo_workspace;
-    b.algo = plan->algo;
-    std::memcpy(blob, &b, sizeof(b));
-    return VG_OK;
+    if (!plan) return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_gemm_plan_get_algo: plan and blob must not be NULL");
+    return vg::get_matmul_algo(*plan, blob, blob_bytes, "vg_gemm_plan_get_algo");
 }
 
 VG_API vg_status vg_gemm_plan_set_algo(vg_gemm_plan plan, const void* blob, size_t blob_bytes) {
     VG_GUARD_BEGIN
-    static const char* fn = "vg_gemm_plan_set_algo";
     vg::clear_error();
-    if (!plan || !blob) return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": plan and blob must not be NULL");
-    if (blob_bytes < VG_GEMM_ALGO_BLOB_BYTES)
-        return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": blob_bytes must be >= VG_GEMM_ALGO_BLOB_BYTES");
-    AlgoBlob b;
-    std::memcpy(&b, blob, sizeof(b));
-    if (b.magic != kBlobMagic || b.version != kBlobVersion)
-        return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": not a VisualGen GEMM algorithm blob");
-    if (b.cublaslt_version != cublasLtGetVersion())
-        return vg::fail(VG_ERROR_NOT_SUPPORTED, std::string(fn) + ": blob was tuned with cuBLASLt " +
-                                                    std::to_string(b.cublaslt_version) + ", this is " +
-                                                    std::to_string(cublasLtGetVersion()) + "; re-tune");
-    cublasLtMatmulHeuristicResult_t r{};
-    VG_TRY(vg::cublas_check(
-        cublasLtMatmulAlgoCheck(plan->ctx->lt, plan->op, plan->la, plan->lb, plan->lc, plan->lc, &b.algo, &r),
-        "vg_gemm_plan_set_algo: cublasLtMatmulAlgoCheck (algorithm does not fit this GEMM; re-tune)"));
-    plan->algo = b.algo;
-    plan->algo_workspace = r.workspaceSize;
-    return VG_OK;
+    if (!plan) return vg::fail(VG_ERROR_INVALID_ARGUMENT, "vg_gemm_plan_set_algo: plan and blob must not be NULL");
+    return vg::set_matmul_algo(*plan, plan->ctx->lt, blob, blob_bytes, "vg_gemm_plan_set_algo");
     VG_GUARD_END("vg_gemm_plan_set_algo")
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <new>
 #include <string>
 
@@ -53,6 +54,18 @@ vg_status launch_check(const char* kernel);
 vg_status cublas_check(cublasStatus_t result, const char* where);
 vg_status cudnn_check(cudnnStatus_t result, const char* where);
 
+// One cublasLtMatmul of a plan (its pointers set) with this algorithm and workspace size (lt_algo.cpp's tuner calls it).
+using MatmulLaunch = std::function<vg_status(const cublasLtMatmulAlgo_t* algo, size_t workspace_bytes)>;
+// Times up to max_candidates of cuBLASLt's heuristic algorithms for m (each `iterations` launches after one warm-up,
+// median by CUDA events on st; candidates needing more than workspace_bytes skipped) and keeps the fastest in m.
+// Synchronizes st.
+vg_status tune_matmul(LtMatmul& m, cublasLtHandle_t lt, const MatmulLaunch& launch, size_t workspace_bytes,
+                      int32_t max_candidates, int32_t iterations, cudaStream_t st, float* best_ms, int32_t* tried,
+                      const char* fn);
+// m's algorithm as a VG_GEMM_ALGO_BLOB_BYTES blob (with the cuBLASLt version), and back (checked against m's descriptor).
+vg_status get_matmul_algo(const LtMatmul& m, void* blob, size_t blob_bytes, const char* fn);
+vg_status set_matmul_algo(LtMatmul& m, cublasLtHandle_t lt, const void* blob, size_t blob_bytes, const char* fn);
+
 const char* dtype_name(vg_dtype t);
 
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
@@ -60,7 +73,6 @@ inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 
 // A grid of 256-thread blocks for `items` grid-stride items: enough blocks for one item a thread, at most 8 per SM of
 // the current device (the kernels' loops stride over the rest).
 int stride_grid(int64_t items);
-// out[0 .. n) = *value on the stream (fp8_activation.cu): a per-tensor scale as the per-row vector cuBLASLt reads.
 
 // The device's compute capability; false (and no CUDA error left behind) when it cannot be read.
 bool compute_capability(int device, int* major, int* minor);

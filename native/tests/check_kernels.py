@@ -331,6 +331,36 @@ def check_quant(vg):
                         out, ref, 1 / 64 if fast else 1 / 128)
             vg.call("vg_fp8_gemm_plan_destroy", plan)
 
+    # FP8 GEMM tuning, the algorithm blob reloaded into a fresh plan (what the engine cache does at load)
+    m, n, k = 2048, 1536, 1536
+    a, w, bias = rnd(m, k), rnd(n, k, scale=1 / math.sqrt(k)), rnd(n)
+    w_scale = bf16_round(torch.clamp(w.float().abs().amax(dim=1) / E4M3_MAX, min=1.0 / (E4M3_MAX * 512.0)))
+    wq = e4m3(w.float() / w_scale[:, None])
+    aq = torch.empty(m, k, device=dev, dtype=torch.float8_e4m3fn)
+    a_scale = torch.empty(m, device=dev)
+    vg.quantize_fp8_rows(a, aq, a_scale)
+    ref = (aq.float().double() * a_scale.double()[:, None]) @ (wq.float().double() * w_scale.double()[:, None]).t() + bias.double()
+    try:
+        plan = vg.fp8_gemm_plan(m, n, k, vgn.FP8_SCALING_ROWS, vgn.EPI_BIAS, fast_accumulation=True)
+        out = poison(m, n)
+        best, tried = vg.fp8_gemm_tune(plan, aq, a_scale, wq, w_scale, bias, out, ws, candidates=8, iterations=3)
+        blob = vg.fp8_gemm_get_algo(plan)
+        plan2 = vg.fp8_gemm_plan(m, n, k, vgn.FP8_SCALING_ROWS, vgn.EPI_BIAS, fast_accumulation=True)
+        vg.fp8_gemm_set_algo(plan2, blob)
+        out = poison(m, n)
+        vg.fp8_gemm_run(plan2, aq, a_scale, wq, w_scale, bias, out, ws)
+        torch.cuda.synchronize()
+        record_gemm(f"fp8 gemm per-row tuned ({tried} algos, best {best * 1e3:.0f} us) + algo blob reload (vs fp64)", out, ref, 1 / 64)
+        bad = bytearray(blob)
+        bad[0] ^= 0xFF
+        expect_error("fp8 gemm set_algo rejects a corrupt blob", lambda: vg.fp8_gemm_set_algo(plan2, bytes(bad)), 1)
+        expect_error("fp8 gemm tune rejects 0 candidates",
+                     lambda: vg.fp8_gemm_tune(plan2, aq, a_scale, wq, w_scale, bias, out, ws, candidates=0), 1)
+        vg.call("vg_fp8_gemm_plan_destroy", plan)
+        vg.call("vg_fp8_gemm_plan_destroy", plan2)
+    except vgn.VgError as e:
+        record_exact("fp8 gemm per-row tuning", False, str(e))
+
     # FP8 GEMM, per-tensor scales: the library quantizes a (dynamic), the weight by the fixture's fp8 rule
     for m, n, k, epi in [(517, 1536, 1536, vgn.EPI_BIAS), (300, 8960, 1536, vgn.EPI_BIAS_GELU),
                          (1024, 1536, 8960, vgn.EPI_NONE), (1, 192, 32, vgn.EPI_BIAS)]:

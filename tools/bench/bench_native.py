@@ -129,8 +129,13 @@ def bench_fp8_gemm(vg):
         q_ms = bench(lambda: vg.quantize_fp8_rows(a, aq, a_scale_r))
         add("fp8gemm", f"quantize activation per row [{M},{K}]", q_ms, 3 * M * K * 1e3, "GB/s")
         try:
+            wsv = w_scale[0].expand(N).contiguous()
             timed("fp8 per-row fast-accum", vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_ROWS, fast_accumulation=True),
-                  aq, a_scale_r, wq, w_scale[0].expand(N).contiguous())
+                  aq, a_scale_r, wq, wsv)
+            # the same after timing cuBLASLt's candidates on these buffers (what an engine build with profiles does)
+            tuned = vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_ROWS, fast_accumulation=True)
+            _, tried = vg.fp8_gemm_tune(tuned, aq, a_scale_r, wq, wsv, None, out, ws, candidates=16, iterations=5)
+            timed(f"fp8 per-row fast-accum tuned ({tried} algos)", tuned, aq, a_scale_r, wq, wsv)
         except vgn.VgError as e:  # reported, not hidden
             print(f"  fp8 per-row unavailable: {e}")
 

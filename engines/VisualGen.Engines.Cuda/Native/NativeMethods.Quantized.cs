@@ -34,6 +34,10 @@ internal static unsafe partial class NativeMethods
     [DllImport(Library)] public static extern int vg_fp8_gemm_plan_workspace_size(IntPtr plan, out nuint bytes);
     [DllImport(Library)] public static extern int vg_fp8_gemm_run(IntPtr plan, IntPtr a, IntPtr aScale, IntPtr w, IntPtr wScale, IntPtr bias,
         IntPtr o, IntPtr ws, nuint wsBytes, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_fp8_gemm_plan_tune(IntPtr plan, IntPtr a, IntPtr aScale, IntPtr w, IntPtr wScale, IntPtr bias,
+        IntPtr o, IntPtr ws, nuint wsBytes, int maxCandidates, int iterations, IntPtr stream, float* bestMs, int* tried);
+    [DllImport(Library)] public static extern int vg_fp8_gemm_plan_get_algo(IntPtr plan, byte* blob, nuint bytes);
+    [DllImport(Library)] public static extern int vg_fp8_gemm_plan_set_algo(IntPtr plan, byte* blob, nuint bytes);
     [DllImport(Library)] public static extern int vg_dequantize_nvfp4(IntPtr packed, IntPtr blockScales, IntPtr scale2, long rows, long cols,
         IntPtr o, IntPtr stream);
 

@@ -10,8 +10,13 @@ internal sealed class Fp8GemmPlan(string key, Fp8GemmPlanHandle handle, long wor
 {
     public string Key { get; } = key;
     public Fp8GemmPlanHandle Handle { get; } = handle;
-    public long WorkspaceBytes { get; } = workspaceBytes;
+    /// <summary>The workspace its algorithm needs (changes when <see cref="EngineResources.TuneGemms"/> picks another).</summary>
+    public long WorkspaceBytes { get; set; } = workspaceBytes;
 }
+
+/// <summary>One FP8 GEMM of a shape plan with its operands: codes and scales of the activation, the weight and its
+/// scales, the bias, the output.</summary>
+internal sealed record Fp8GemmCall(Fp8GemmPlan Plan, DeviceValue A, DeviceValue AScale, IntPtr W, DeviceValue WScale, DeviceValue? Bias, DeviceValue Out);
 
 /// <summary>A cuBLASLt NVFP4 GEMM plan (FP4 tensor cores) shared by every linear of one signature.</summary>
 internal sealed class Nvfp4GemmPlan(string key, Nvfp4GemmPlanHandle handle, long workspaceBytes)
@@ -115,6 +120,9 @@ internal sealed unsafe partial class EngineResources
             return null;
         }
         var handle = new Fp8GemmPlanHandle(h);
+        if (Algorithms.TryGetValue(key, out var blob))
+            fixed (byte* b = blob)
+                if (vg_fp8_gemm_plan_set_algo(h, b, (nuint)blob.Length) != 0) { /* another cuBLASLt: keep the heuristic choice */ }
         Check(vg_fp8_gemm_plan_workspace_size(h, out var ws), "vg_fp8_gemm_plan_workspace_size");
         return _fp8Gemm[key] = new Fp8GemmPlan(key, handle, (long)ws);
     }

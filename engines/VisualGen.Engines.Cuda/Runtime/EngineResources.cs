@@ -321,8 +321,8 @@ internal sealed unsafe partial class EngineResources : IDisposable
         _sage.Clear();
     }
 
-    /// <summary>Times the GEMM algorithms of every plan on a shape plan's buffers (after a forward filled them with
-    /// real activations) and records the winners.</summary>
+    /// <summary>Times the GEMM algorithms of every plan, bf16 and FP8, on a shape plan's buffers (after a forward filled
+    /// them with real activations) and records the winners.</summary>
     public List<string> TuneGemms(ShapePlan plan, int candidates = 8, int iterations = 5)
     {
         var lines = new List<string>();
@@ -337,6 +337,20 @@ internal sealed unsafe partial class EngineResources : IDisposable
             fixed (byte* p = blob) Check(vg_gemm_plan_get_algo(g.Handle.Ptr, p, 96), "vg_gemm_plan_get_algo");
             Algorithms[g.Key] = blob;
             Check(vg_gemm_plan_workspace_size(g.Handle.Ptr, out var ws), "vg_gemm_plan_workspace_size");
+            g.WorkspaceBytes = (long)ws;
+            lines.Add($"{g.Key}: {ms:F3} ms ({tried} algorithms timed)");
+        }
+        foreach (var f in plan.Fp8Gemms)
+        {
+            var g = f.Plan;
+            if (!seen.Add(g.Key)) continue;
+            float ms; int tried;
+            Check(vg_fp8_gemm_plan_tune(g.Handle.Ptr, f.A.Ptr, f.AScale.Ptr, f.W, f.WScale.Ptr, f.Bias?.Ptr ?? IntPtr.Zero, f.Out.Ptr,
+                plan.Workspace, (nuint)plan.WorkspaceBytes, candidates, iterations, Stream.Ptr, &ms, &tried), $"tuning FP8 GEMM {g.Key}");
+            var blob = new byte[96];
+            fixed (byte* p = blob) Check(vg_fp8_gemm_plan_get_algo(g.Handle.Ptr, p, 96), "vg_fp8_gemm_plan_get_algo");
+            Algorithms[g.Key] = blob;
+            Check(vg_fp8_gemm_plan_workspace_size(g.Handle.Ptr, out var ws), "vg_fp8_gemm_plan_workspace_size");
             g.WorkspaceBytes = (long)ws;
             lines.Add($"{g.Key}: {ms:F3} ms ({tried} algorithms timed)");
         }

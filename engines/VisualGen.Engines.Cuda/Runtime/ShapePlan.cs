@@ -21,6 +21,8 @@ internal sealed class ShapePlan(EngineResources res) : IDisposable
     public List<(DeviceValue Value, float[] Data)> HostUploads { get; } = [];
     public List<(DeviceValue Value, long[] Data)> HostUploadsI64 { get; } = [];
     public List<(GemmPlan Plan, DeviceValue A, IntPtr W, DeviceValue? Bias, DeviceValue Out)> Gemms { get; } = [];
+    /// <summary>The FP8 GEMMs (per-tensor and per-row scaled) with their operands, which the tuning walks too.</summary>
+    public List<Fp8GemmCall> Fp8Gemms { get; } = [];
     /// <summary>Planned: the bytes of the plan's own buffers plus its arena bytes (<see cref="ArenaBytes"/>); Naive: every
     /// value in a buffer of its own.</summary>
     public (long Planned, long Naive) MemoryReport { get; set; }

@@ -130,6 +130,7 @@ internal sealed unsafe partial class ShapePlanner
             Check(vg_fp8_gemm_run(plan.Handle.Ptr, xq.Ptr, xs.Ptr, w, ws.Ptr, bias?.Ptr ?? IntPtr.Zero, o.Ptr, _plan.Workspace, (nuint)_plan.WorkspaceBytes, stream), n.Name))
             { Detail = plan.Key }, bias is null ? [xq, xs, ws] : [xq, xs, ws, bias], [o]);
         _plan.NoteWorkspace(plan.WorkspaceBytes);
+        _plan.Fp8Gemms.Add(new(plan, xq, xs, w, ws, bias, o));
         return o;
     }
 
