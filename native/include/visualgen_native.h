@@ -534,6 +534,18 @@ VG_API vg_status vg_norm_modulate_fp8_rows(vg_norm_kind kind, const void* x, vg_
                                            float eps, const void* weight, const void* bias, vg_dtype param_dtype,
                                            const vg_row_vector* scale, const vg_row_vector* shift, void* stream);
 
+/* A residual and the norm that reads it, in one pass over the rows (a DiT block's `x = x + y * gate` followed by the
+ * next sub-block's norm): sum = x + y * gate (gate NULL: x + y), computed in fp32 and stored as x_dtype into `sum`,
+ * then the norm of sum as stored: vg_norm_modulate's output (out_dtype BF16 or FP32), or, with row_scales != NULL,
+ * vg_norm_modulate_fp8_rows' E4M3 codes in out and row scales. Results equal vg_gated_residual followed by the norm.
+ * x, y, sum, out: contiguous [rows, channels], 16-byte aligned, channels a multiple of 8 (at most 32768); sum may
+ * alias x. gate: a vg_row_vector (per batch / token) with strides that are multiples of 8. */
+VG_API vg_status vg_residual_norm(vg_norm_kind kind, const void* x, vg_dtype x_dtype, const void* y, vg_dtype y_dtype,
+                                  const vg_row_vector* gate, void* sum, void* out, vg_dtype out_dtype, float* row_scales,
+                                  int64_t rows, int64_t tokens, int64_t channels, float eps, const void* weight,
+                                  const void* bias, vg_dtype param_dtype, const vg_row_vector* scale,
+                                  const vg_row_vector* shift, void* stream);
+
 /* QK norm + rotary embedding, bf16 in and out (Wan's "rms_norm_across_heads" + 3D RoPE):
  *   y = bf16(rmsnorm(x[row, 0:C]) * weight)      (RMSNorm over the full C = heads * head_dim)
  *   out[row, h, 2i]   = y[2i] * cos[t, i] - y[2i+1] * sin[t, i]

@@ -145,6 +145,8 @@ class Native:
                                           C.POINTER(RowVector), C.POINTER(RowVector), vp],
             "vg_rmsnorm_rope": [vp, i64, vp, i64, i64, i64, i64, i64, i32, f32, vp, i32, vp, vp, i64, vp],
             "vg_gated_residual": [vp, i32, vp, i32, C.POINTER(RowVector), vp, i64, i64, i64, vp],
+            "vg_residual_norm": [i32, vp, i32, vp, i32, C.POINTER(RowVector), vp, vp, i32, vp, i64, i64, i64, f32, vp, vp,
+                                 i32, C.POINTER(RowVector), C.POINTER(RowVector), vp],
             "vg_unary": [i32, vp, i32, vp, i32, i64, vp],
             "vg_combine": [vp, i64, i32, C.POINTER(C.c_double), C.POINTER(vp), vp],
             "vg_rescale_row_norms": [vp, vp, vp, i64, i64, vp],
@@ -416,6 +418,16 @@ class Native:
     def gated_residual(self, x, y, gate, out, rows, tokens, channels, stream=0):
         self.call("vg_gated_residual", ptr(x), dtype_of(x), ptr(y), dtype_of(y), C.byref(gate), ptr(out), rows,
                   tokens, channels, C.c_void_p(stream))
+
+    def residual_norm(self, kind, x, y, gate, sum_out, out, rows, tokens, channels, eps, row_scales=None, weight=None,
+                      bias=None, scale=None, shift=None, stream=0):
+        """sum_out = x + y * gate (gate a RowVector or None), out = the norm of sum_out (bf16/fp32, or FP8 codes with
+        row_scales)."""
+        pd = dtype_of(weight if weight is not None else bias) if (weight is not None or bias is not None) else FP32
+        self.call("vg_residual_norm", kind, ptr(x), dtype_of(x), ptr(y), dtype_of(y), None if gate is None else C.byref(gate),
+                  ptr(sum_out), ptr(out), FP32 if row_scales is not None else dtype_of(out), ptr(row_scales), rows, tokens,
+                  channels, eps, ptr(weight), ptr(bias), pd, None if scale is None else C.byref(scale),
+                  None if shift is None else C.byref(shift), C.c_void_p(stream))
 
     def unary(self, op, x, out, stream=0):
         self.call("vg_unary", op, ptr(x), dtype_of(x), ptr(out), dtype_of(out), x.numel(), C.c_void_p(stream))

@@ -1,6 +1,7 @@
 // LayerNorm / RMSNorm with optional affine parameters and AdaLN modulation, one block per row; the output in fp32 or
 // bf16, or as FP8 E4M3 codes with one scale per row (the input of a dynamic FP8 linear, quantized as
-// vg_quantize_fp8_rows quantizes it, without the bf16 round trip).
+// vg_quantize_fp8_rows quantizes it, without the bf16 round trip). vg_residual_norm first forms the residual sum the
+// norm reads (x + y [* gate], stored as x's dtype) in the same pass.
 #include "internal.h"
 #include "vec.cuh"
 
@@ -18,11 +19,17 @@ struct NormArgs {
     vg_row_vector scale, shift;
     int modulate;
     float* row_scales;  // FP8 output: the dequantization scale of each row
+    // vg_residual_norm: x + y [* gate] is the norm's input, written to `sum` (x's dtype) as the norm reads it
+    const void* y;
+    vg_dtype y_dtype;
+    vg_row_vector gate;
+    int gated;
+    void* sum;
 };
 
 // WARP_ROWS: each warp holds one row (rows of <= kWarpRowChannels, NV = 1), else the block holds one row. FP8 (TO =
 // uint8_t): the row's values kept in registers, their max|y| reduced, then written as E4M3 codes with the row's scale.
-template <typename TX, typename TO, int NV, bool WARP_ROWS, bool FP8 = false>
+template <typename TX, typename TO, int NV, bool WARP_ROWS, bool FP8 = false, bool RES = false>
 __global__ void norm_modulate_kernel(NormArgs a) {
     __shared__ float scratch[32];
     const int64_t row = WARP_ROWS ? blockIdx.x * static_cast<int64_t>(blockDim.x / 32) + threadIdx.x / 32 : blockIdx.x;
@@ -32,7 +39,28 @@ __global__ void norm_modulate_kernel(NormArgs a) {
     const TX* x = static_cast<const TX*>(a.x) + row * a.x_stride;
     float v[NV][8];
     bool active[NV];
-    const float sum = vg::load_row<NV>(x, a.channels, v, active, false, tid, nthreads);
+    float sum = vg::load_row<NV>(x, a.channels, v, active, false, tid, nthreads);
+    if constexpr (RES) {
+        // the residual x + y [* gate] in fp32, rounded to x's dtype as it is stored, is what the norm reads
+        const int64_t b = row / a.tokens, t = row % a.tokens;
+        TX* out_sum = static_cast<TX*>(a.sum) + row * a.channels;
+        sum = 0.0f;
+#pragma unroll
+        for (int j = 0; j < NV; ++j) {
+            if (!active[j]) continue;
+            const int64_t c = vg::row_vec_offset(j, tid, nthreads);
+            float yv[8], g[8];
+            vg::load8_any(a.y, row * a.channels + c, a.y_dtype, yv);
+            if (a.gated) vg::load8_any(a.gate.ptr, b * a.gate.batch_stride + t * a.gate.token_stride + c, a.gate.dtype, g);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                const float r = v[j][i] + (a.gated ? yv[i] * g[i] : yv[i]);
+                v[j][i] = vg::to_float(vg::from_float<TX>(r));
+                sum += v[j][i];
+            }
+            vg::store8(out_sum + c, v[j]);
+        }
+    }
     const float inv_c = 1.0f / static_cast<float>(a.channels);
     float mean = 0.0f;
     if (a.layer) mean = reduce(sum) * inv_c;
@@ -97,19 +125,19 @@ __global__ void norm_modulate_kernel(NormArgs a) {
     }
 }
 
-template <typename TX, typename TO, bool FP8 = false>
+template <typename TX, typename TO, bool FP8 = false, bool RES = false>
 vg_status launch_norm(const NormArgs& a, cudaStream_t st) {
     if (a.channels <= vg::kWarpRowChannels) {
         const unsigned blocks = static_cast<unsigned>((a.rows + 7) / 8);
-        norm_modulate_kernel<TX, TO, 1, true, FP8><<<blocks, 256, 0, st>>>(a);
+        norm_modulate_kernel<TX, TO, 1, true, FP8, RES><<<blocks, 256, 0, st>>>(a);
         return vg::launch_check("norm_modulate_kernel (warp rows)");
     }
     int nv = 1, threads = 32;
     vg::row_launch(a.channels, nv, threads);
     dim3 grid(static_cast<unsigned>(a.rows));
-    if (nv == 1) norm_modulate_kernel<TX, TO, 1, false, FP8><<<grid, threads, 0, st>>>(a);
-    else if (nv == 2) norm_modulate_kernel<TX, TO, 2, false, FP8><<<grid, threads, 0, st>>>(a);
-    else norm_modulate_kernel<TX, TO, 4, false, FP8><<<grid, threads, 0, st>>>(a);
+    if (nv == 1) norm_modulate_kernel<TX, TO, 1, false, FP8, RES><<<grid, threads, 0, st>>>(a);
+    else if (nv == 2) norm_modulate_kernel<TX, TO, 2, false, FP8, RES><<<grid, threads, 0, st>>>(a);
+    else norm_modulate_kernel<TX, TO, 4, false, FP8, RES><<<grid, threads, 0, st>>>(a);
     return vg::launch_check("norm_modulate_kernel");
 }
 
@@ -248,4 +276,41 @@ extern "C" VG_API vg_status vg_norm_modulate_fp8_rows(vg_norm_kind kind, const v
         return x_dtype == VG_DTYPE_BF16 ? launch_general<bf, uint8_t, true>(a, st) : launch_general<float, uint8_t, true>(a, st);
     return x_dtype == VG_DTYPE_BF16 ? launch_norm<bf, uint8_t, true>(a, st) : launch_norm<float, uint8_t, true>(a, st);
     VG_GUARD_END("vg_norm_modulate_fp8_rows")
+}
+
+extern "C" VG_API vg_status vg_residual_norm(vg_norm_kind kind, const void* x, vg_dtype x_dtype, const void* y,
+                                             vg_dtype y_dtype, const vg_row_vector* gate, void* sum, void* out,
+                                             vg_dtype out_dtype, float* row_scales, int64_t rows, int64_t tokens,
+                                             int64_t channels, float eps, const void* weight, const void* bias,
+                                             vg_dtype param_dtype, const vg_row_vector* scale, const vg_row_vector* shift,
+                                             void* stream) {
+    VG_GUARD_BEGIN
+    const std::string fn = "vg_residual_norm";
+    vg::clear_error();
+    auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": " + m); };
+    if (!y || !sum) return bad("y and sum must not be NULL");
+    if (!is_f32_or_bf16(y_dtype)) return bad("y_dtype must be fp32 or bf16");
+    if (!row_scales && !is_f32_or_bf16(out_dtype)) return bad("out_dtype must be fp32 or bf16 (or row_scales given for FP8 codes)");
+    if (gate && (!gate->ptr || !is_f32_or_bf16(gate->dtype) || gate->batch_stride < 0 || gate->token_stride < 0 ||
+                 gate->batch_stride % 8 || gate->token_stride % 8 || !vg::aligned16(gate->ptr)))
+        return bad("gate needs a 16-byte aligned ptr, dtype fp32/bf16 and non-negative strides that are multiples of 8");
+    NormArgs a;
+    bool vectorized = false;
+    VG_TRY(prepare(fn, kind, x, x_dtype, channels, out, channels, rows, tokens, channels, eps, weight, bias, param_dtype,
+                   scale, shift, a, vectorized));
+    if (!vectorized || !vg::aligned16(y) || !vg::aligned16(sum))
+        return bad("x, y, sum, out and the parameters must be 16-byte aligned rows of a multiple of 8 channels (at most 32768)");
+    a.y = y;
+    a.y_dtype = y_dtype;
+    a.gated = gate != nullptr;
+    if (gate) a.gate = *gate;
+    a.sum = sum;
+    a.row_scales = row_scales;
+    cudaStream_t st = static_cast<cudaStream_t>(stream);
+    using bf = __nv_bfloat16;
+    const bool xb = x_dtype == VG_DTYPE_BF16;
+    if (row_scales) return xb ? launch_norm<bf, uint8_t, true, true>(a, st) : launch_norm<float, uint8_t, true, true>(a, st);
+    if (out_dtype == VG_DTYPE_BF16) return xb ? launch_norm<bf, bf, false, true>(a, st) : launch_norm<float, bf, false, true>(a, st);
+    return xb ? launch_norm<bf, float, false, true>(a, st) : launch_norm<float, float, false, true>(a, st);
+    VG_GUARD_END("vg_residual_norm")
 }

@@ -1021,6 +1021,53 @@ def check_norms(vg):
         ok_scales = bool(((scales.double() - ref_scale).abs() <= 1e-5 * ref_scale).all().item())
         record_exact(f"norm -> fp8 per row: {name} {rows}x{Cc} x {str(xdt)[6:]} (codes within e4m3 rounding of fp64, scales)",
                      ok_codes and ok_scales, f"max |deq - y| / bound {((deq - y).abs() / bound).max().item():.3f}")
+    # a residual and the norm reading it in one pass: bit-identical to vg_gated_residual (or the sum) and then the norm,
+    # for the sum and for the norm's output (bf16, and FP8 codes with row scales): Wan's three (gated self-attention
+    # residual -> affine norm2, plain cross-attention residual -> norm3 + modulation -> FP8, gated FFN residual -> next
+    # norm1), fp32 activations, the warp path
+    for name, rows, T, Cc, kind, xdt, gated, affine, mod, fp8 in [
+            ("gated -> layernorm affine (Wan norm2)", 600, 300, 1536, vgn.NORM_LAYER, torch.bfloat16, True, True, False, False),
+            ("plain -> layernorm+modulate -> fp8 (Wan norm3)", 600, 300, 1536, vgn.NORM_LAYER, torch.bfloat16, False, False, True, True),
+            ("gated -> layernorm+modulate -> fp8 (Wan norm1)", 258, 129, 1536, vgn.NORM_LAYER, torch.bfloat16, True, False, True, True),
+            ("gated, fp32 -> rmsnorm", 300, 150, 3072, vgn.NORM_RMS, torch.float32, True, True, False, False),
+            ("gated -> rmsnorm -> fp8, warp per row", 333, 333, 128, vgn.NORM_RMS, torch.bfloat16, True, True, False, True)]:
+        B = rows // T
+        x = rnd(rows, Cc, dtype=xdt, scale=3.0) + 0.5
+        y = rnd(rows, Cc, dtype=xdt, scale=2.0)
+        g = rnd(B, Cc, dtype=torch.float32, scale=0.5) if gated else None
+        gate = vgn.row_vector(g, Cc) if gated else None
+        w, bb = (rnd(Cc, dtype=torch.float32) + 1, rnd(Cc, dtype=torch.float32)) if affine else (None, None)
+        bb = bb if kind == vgn.NORM_LAYER else None
+        sc, sh = (rnd(B, Cc, dtype=torch.float32, scale=0.3), rnd(B, Cc, dtype=torch.float32)) if mod else (None, None)
+        mod_args = dict(scale=None if sc is None else vgn.row_vector(sc, Cc), shift=None if sh is None else vgn.row_vector(sh, Cc))
+        # separate: the residual, then the norm
+        ref_sum = torch.empty_like(x)
+        if gated:
+            vg.gated_residual(x, y, gate, ref_sum, rows, T, Cc)
+        else:
+            ref_sum.copy_((x.float() + y.float()).to(xdt))
+        if fp8:
+            ref_out = torch.empty(rows, Cc, device=dev, dtype=torch.float8_e4m3fn)
+            ref_scales = torch.empty(rows, device=dev)
+            vg.norm_modulate_fp8_rows(kind, ref_sum, ref_out, ref_scales, rows, T, Cc, 1e-6, weight=w, bias=bb, **mod_args)
+            out = torch.full((rows, Cc), 0x7f, device=dev, dtype=torch.uint8).view(torch.float8_e4m3fn)
+            scales = torch.full((rows,), float("nan"), device=dev)
+        else:
+            ref_out = torch.empty(rows, Cc, device=dev, dtype=torch.bfloat16)
+            vg.norm_modulate(kind, ref_sum, ref_out, rows, T, Cc, 1e-6, weight=w, bias=bb, **mod_args)
+            out, scales = poison(rows, Cc), None
+        s_out = poison(rows, Cc, dtype=xdt) if xdt == torch.bfloat16 else torch.full((rows, Cc), float("nan"), device=dev)
+        vg.residual_norm(kind, x, y, gate, s_out, out, rows, T, Cc, 1e-6, row_scales=scales, weight=w, bias=bb, **mod_args)
+        torch.cuda.synchronize()
+        same = torch.equal(s_out, ref_sum) and torch.equal(out.view(torch.uint8) if fp8 else out, ref_out.view(torch.uint8) if fp8 else ref_out)
+        if fp8:
+            same = same and torch.equal(scales, ref_scales)
+        record_exact(f"residual + norm in one pass: {name} {rows}x{Cc} x {str(xdt)[6:]} (bit-identical to the two kernels)", same,
+                     f"sum max diff {(s_out.float() - ref_sum.float()).abs().max().item():.3g}")
+    expect_error("residual + norm rejects an unaligned row width",
+                 lambda: vg.residual_norm(vgn.NORM_LAYER, x[:, :12].contiguous(), y[:, :12].contiguous(), None,
+                                          torch.empty(rows, 12, device=dev, dtype=xdt), torch.empty(rows, 12, device=dev, dtype=torch.bfloat16),
+                                          rows, T, 12, 1e-6), 1)
 
 
 def wan_rope_tables(T, H, W, D, theta=10000.0):

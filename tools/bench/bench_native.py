@@ -122,6 +122,9 @@ def bench_fp8_gemm(vg):
         # fp32-promoted accumulation, then the tensor core's own accumulator (FAST_ACCUM): rate and the error it adds
         for fast, label in ((False, "fp8 per-tensor"), (True, "fp8 per-tensor fast-accum")):
             timed(label, vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_TENSOR, fast_accumulation=fast), aq, a_scale, wq, w_scale)
+        tuned = vg.fp8_gemm_plan(M, N, K, vgn.FP8_SCALING_TENSOR, fast_accumulation=True)
+        _, tried = vg.fp8_gemm_tune(tuned, aq, a_scale, wq, w_scale, None, out, ws, candidates=16, iterations=5)
+        timed(f"fp8 per-tensor fast-accum tuned ({tried} algos)", tuned, aq, a_scale, wq, w_scale)
 
         # per row (token): the activation quantized in one pass, cuBLASLt's per-row (OUTER_VEC) scaling with the
         # weight's per-tensor scale repeated per output feature (the engine's default for dynamic FP8 linears)

@@ -187,6 +187,9 @@ internal static unsafe partial class NativeMethods
         int applyNorm, float eps, IntPtr weight, int weightDType, IntPtr cos, IntPtr sin, long tableStride, IntPtr stream);
     [DllImport(Library)] public static extern int vg_gated_residual(IntPtr x, int xDType, IntPtr y, int yDType, RowVector* gate, IntPtr o,
         long rows, long tokens, long channels, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_residual_norm(int kind, IntPtr x, int xDType, IntPtr y, int yDType, RowVector* gate, IntPtr sum,
+        IntPtr o, int outDType, IntPtr rowScales, long rows, long tokens, long channels, float eps, IntPtr weight, IntPtr bias, int paramDType,
+        RowVector* scale, RowVector* shift, IntPtr stream);
     [DllImport(Library)] public static extern int vg_nd(int op, int rank, long* sizes, NdTensor* o, NdTensor* a, NdTensor* b, IntPtr stream);
     [DllImport(Library)] public static extern int vg_rope_rotate_half(int rank, long* sizes, int axis, long first, NdTensor* o, NdTensor* x, NdTensor* cos, NdTensor* sin, IntPtr stream);
 

@@ -275,6 +275,7 @@ internal sealed unsafe partial class ShapePlanner
         var shape = Layout.Broadcast(a.Shape, b.Shape, n.ToString());
         long rows = shape.Length > 0 ? Layout.Count(shape) / shape[^1] : 1;
         var dt = (a.DType == VgDType.BF16 || b.DType == VgDType.BF16) && !_maskValues.Contains(n.Outputs[0]) ? ActDType(rows) : VgDType.F32;
+        if (n.Op == "Add" && a.Shape.SequenceEqual(b.Shape) && TryResidualNorm(n, a, b, null, dt)) return;
         var o = New(n.Outputs[0], shape, dt);
         Nd(n.Name, KernelClass.Other, op, shape, o, 0, Layout.Contiguous(shape), a, 0, Layout.BroadcastStrides(a.Shape, shape), b, 0, Layout.BroadcastStrides(b.Shape, shape));
         _dev[n.Outputs[0]] = o;
@@ -398,6 +399,7 @@ internal sealed unsafe partial class ShapePlanner
 
     void Norm(OpNode n)
     {
+        if (_normsWithResidual.Contains(n)) return;  // planned with the residual it reads (TryResidualNorm)
         var x = Dev(n.In(0)!);
         long c = x.Shape[^1], rows = x.Count / c, tokens = x.Shape.Length >= 3 ? x.Shape[^2] : rows;
         var w = n.In(1) is string ws ? Dev(ws, VgDType.F32) : null;
@@ -486,6 +488,7 @@ internal sealed unsafe partial class ShapePlanner
             return;
         }
         long rows = x.Count / c, tokens = x.Shape[1];
+        if (TryResidualNorm(n, x, y, gate, x.DType)) return;
         var rg = RowVec(gate, x.Shape, n.Name);
         var o = New(n.Outputs[0], x.Shape, x.DType);
         Add(new ActionStep(n.Name, KernelClass.Other, stream =>

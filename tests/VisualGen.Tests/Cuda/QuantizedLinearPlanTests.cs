@@ -24,7 +24,7 @@ public class QuantizedLinearPlanTests
     static readonly string[] QuantOps = ["QuantizeLinear", "DequantizeLinear", "BitwiseAnd", "BitShift", "Gather"];
 
     /// <summary>Exports the transformer in <paramref name="dir"/> under <paramref name="quantization"/> and compiles it.</summary>
-    static (OpGraph Graph, FusionReport Report) Compile(string dir, QuantizedLinears quantization)
+    static (OpGraph Graph, FusionReport Report) Compile(string dir, QuantizedLinears? quantization)
     {
         using var weights = ComponentWeights.Open(dir);
         string path = Path.Combine(Fixtures.TempDir("cuda-quant"), "model.onnx");
@@ -143,7 +143,9 @@ public class QuantizedLinearPlanTests
         var consumers = g.Consumers();
         var normsIntoFp8 = g.Nodes.Where(n => n.Op == "VgNorm" && consumers[n.Outputs[0]].All(r => r.Op == "VgQuantLinear")).ToList();
         Assert.True(normsIntoFp8.Count >= 3, $"{normsIntoFp8.Count} norms feed only FP8 linears");
-        Assert.Equal(normsIntoFp8.Count, plan.Steps.Count(s => s.Name.EndsWith("/fp8_rows", StringComparison.Ordinal)));
+        // (alone, or in one pass with the residual whose sum it reads: "residual+norm")
+        Assert.Equal(normsIntoFp8.Count, plan.Steps.Count(s => s.Name.EndsWith("/fp8_rows", StringComparison.Ordinal)
+            || normsIntoFp8.Any(n => s.Name.EndsWith("+" + n.Name, StringComparison.Ordinal))));
         Assert.DoesNotContain(plan.Values, v => normsIntoFp8.Any(n => n.Outputs[0] == v.Name));
         Assert.Equal(inputs, plan.Steps.Count(s => s.Name.EndsWith("/quantize", StringComparison.Ordinal)) + normsIntoFp8.Count);
         var gemms = plan.Steps.Where(s => s.Detail?.StartsWith("fp8m", StringComparison.Ordinal) == true).ToList();
@@ -153,6 +155,37 @@ public class QuantizedLinearPlanTests
         // the row scales: one float per token row of each quantized input
         long rows = plan.Values.Where(v => v.DType == VgDType.FP8E4M3).Select(v => v.Shape[0]).Max();
         Assert.Contains(plan.Values, v => v.DType == VgDType.F32 && v.Shape.SequenceEqual(new[] { rows }));
+    }
+
+    /// <summary>Wan's residuals and the norms that read their sums: the gated self-attention residual with the affine
+    /// norm2, the cross-attention's plain residual with norm3, the gated FFN residual with the next block's norm1 are
+    /// each one step (vg_residual_norm) writing the sum and the norm's output (FP8 codes and row scales where FP8 linears
+    /// read it); no norm of those runs as a step of its own, and no residual step is left whose sum a norm reads.</summary>
+    [Fact]
+    public void Residuals_and_the_norms_reading_them_are_planned_as_one_pass()
+    {
+        foreach (bool fp8 in new[] { false, true })
+        {
+            var g = fp8 ? CompileDynamic(QuantAlgo.Fp8).Graph : Compile(Path.Combine(QuantizeModelRoundTripTests.TinyModel(), "transformer"), null).Graph;
+            using var plan = Plan(g, new EngineResources { Fp8RowActivations = true });
+            var producers = g.Producers();
+            var order = g.Nodes.Select((n, i) => (n, i)).ToDictionary(t => t.n, t => t.i);
+            // a norm whose modulation is computed after the residual (Wan's output norm) is planned on its own
+            bool InputsReady(OpNode norm, OpNode residual) => Enumerable.Range(1, 4).All(i =>
+                norm.In(i) is not string v || !producers.TryGetValue(v, out var p) || order[p] < order[residual]);
+            var pairs = g.Nodes.Where(n => n.Op == "VgNorm" && producers.TryGetValue(n.In(0)!, out var p) && p.Op is "VgGatedResidual" or "Add")
+                .Select(n => (Residual: producers[n.In(0)!], Norm: n)).Where(p => InputsReady(p.Norm, p.Residual)).ToList();
+            int blocks = g.Nodes.Count(n => n.Op == "VgRmsNormRope") / 2;  // q and k of each block's self-attention
+            Assert.True(pairs.Count >= 3 * blocks - 1, $"{pairs.Count} residual -> norm pairs in {blocks} blocks");
+            foreach (var (residual, norm) in pairs)
+            {
+                Assert.Contains(plan.Steps, s => s.Name == residual.Name + "+" + norm.Name);
+                Assert.DoesNotContain(plan.Steps, s => s.Name == norm.Name || s.Name == norm.Name + "/fp8_rows" || s.Name == residual.Name);
+            }
+            // the sums stay values of the plan (the next residual reads them); norm outputs read only by FP8 linears do not
+            Assert.All(pairs, p => Assert.Contains(plan.Values, v => v.Name == p.Residual.Outputs[0]));
+            if (fp8) Assert.Contains(pairs, p => !plan.Values.Any(v => v.Name == p.Norm.Outputs[0]));
+        }
     }
 
     [ConformanceFact]
