@@ -26,7 +26,7 @@ __global__ void gated_residual_kernel(const TX* x, const TY* y, vg_row_vector ga
         vg::load8(y + row * channels + c, yv);
         vg::load8_any(gate.ptr, b * gate.batch_stride + t * gate.token_stride + c, gate.dtype, g);
 #pragma unroll
-        for (int k = 0; k < 8; ++k) xv[k] += yv[k] * g[k];
+        for (int k = 0; k < 8; ++k) xv[k] = fmaf(yv[k], g[k], xv[k]);  // one rounding (vg_residual_norm's too)
         vg::store8(out + row * channels + c, xv);
     }
 }

@@ -54,7 +54,8 @@ __global__ void norm_modulate_kernel(NormArgs a) {
             if (a.gated) vg::load8_any(a.gate.ptr, b * a.gate.batch_stride + t * a.gate.token_stride + c, a.gate.dtype, g);
 #pragma unroll
             for (int i = 0; i < 8; ++i) {
-                const float r = v[j][i] + (a.gated ? yv[i] * g[i] : yv[i]);
+                // one rounding, as vg_gated_residual computes it (fmaf there too)
+                const float r = a.gated ? fmaf(yv[i], g[i], v[j][i]) : v[j][i] + yv[i];
                 v[j][i] = vg::to_float(vg::from_float<TX>(r));
                 sum += v[j][i];
             }
