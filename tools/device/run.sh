@@ -14,6 +14,11 @@ STAGES=${*:-build check bench}
 LIB=${VG_LIB:-native/build/libvisualgen_native.so}
 status=0
 has() { [[ " $STAGES " == *" $1 "* ]]; }
+# a stage that reads a carried conformance fixture (tokenizers, goldens) and finds it missing says so and is skipped
+need_fixture() {
+  [ -d ".peer/conformance/$2/checkpoint" ] && return 0
+  echo "$1: skipped: the $2 fixture is not in the carry (tools/device/prepare_carry.sh ... $2)"; status=1; return 1
+}
 
 # Carried archives (the carried tree is capped at 64 MiB): cudnn-frontend's headers and the conformance fixtures travel
 # xz-compressed and are unpacked here.
@@ -222,7 +227,7 @@ marked() {
 }
 # the peak of the samples after line $1 (and up to line $2 when given)
 peak() { awk -v a="$1" -v b="${2:-0}" 'NR > a && (b == 0 || NR <= b) && $1 > m { m = $1 } END { printf "%.1f GiB", m / 1024 }' "$GPUMEM"; }
-if has e2e; then
+if has e2e && need_fixture e2e wan21_t2v; then
   e2e_setup "$OUT/gpumem.csv"
   export VG_TOKENIZER="$PWD/.peer/conformance/wan21_t2v/checkpoint/tokenizer"
   t0=$(date +%s); python3 .peer/bench_e2e_wan.py make "$W" 2>&1 | tail -2 | tee "$OUT/e2e.log"
@@ -271,7 +276,7 @@ fi
 # runs diffusers again with the transformer under torch.compile (its ms/step: the compiled full-depth forward). One device
 # command has 10 minutes: E2E_FLUX_PARTS (default "make diffusers ours") runs a subset, so make + diffusers and ours can
 # be two calls on the same warm machine ($VG_WORK and /tmp/e2efluxcache stay while it is held).
-if has e2eflux; then
+if has e2eflux && need_fixture e2eflux flux1; then
   fpart() { [[ " ${E2E_FLUX_PARTS:-make diffusers ours} " == *" $1 "* ]]; }
   e2e_setup "$OUT/gpumem_flux.csv"
   export VG_FLUX_TOKENIZERS="$PWD/.peer/conformance/flux1/checkpoint"
@@ -321,7 +326,7 @@ fi
 # cost against the run without one. The text encoder (Qwen2.5-VL) runs on native-cuda as Runtime.NativeClasses says;
 # VG_E2E_NATIVE_CLASSES adds classes not in that list. E2E_QWEN_PARTS
 # (default "make diffusers ours offload") runs a subset: one device command has 10 minutes.
-if has e2eqwen; then
+if has e2eqwen && need_fixture e2eqwen qwenimage; then
   qpart() { [[ " ${E2E_QWEN_PARTS:-make diffusers ours offload} " == *" $1 "* ]]; }
   e2e_setup "$OUT/gpumem_qwen.csv"
   export VG_QWEN_FIXTURE="$PWD/.peer/conformance/qwenimage/checkpoint"
