@@ -333,11 +333,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
             float ms; int tried;
             Check(vg_gemm_plan_tune(g.Handle.Ptr, a.Ptr, w, bias?.Ptr ?? IntPtr.Zero, IntPtr.Zero, o.Ptr, plan.Workspace, (nuint)plan.WorkspaceBytes,
                 candidates, iterations, Stream.Ptr, &ms, &tried), $"tuning GEMM {g.Key}");
-            var blob = new byte[96];
-            fixed (byte* p = blob) Check(vg_gemm_plan_get_algo(g.Handle.Ptr, p, 96), "vg_gemm_plan_get_algo");
-            Algorithms[g.Key] = blob;
-            Check(vg_gemm_plan_workspace_size(g.Handle.Ptr, out var ws), "vg_gemm_plan_workspace_size");
-            g.WorkspaceBytes = (long)ws;
+            g.WorkspaceBytes = KeepTuned(g.Key, g.Handle.Ptr, fp8: false);
             lines.Add($"{g.Key}: {ms:F3} ms ({tried} algorithms timed)");
         }
         foreach (var f in plan.Fp8Gemms)
@@ -347,14 +343,22 @@ internal sealed unsafe partial class EngineResources : IDisposable
             float ms; int tried;
             Check(vg_fp8_gemm_plan_tune(g.Handle.Ptr, f.A.Ptr, f.AScale.Ptr, f.W, f.WScale.Ptr, f.Bias?.Ptr ?? IntPtr.Zero, f.Out.Ptr,
                 plan.Workspace, (nuint)plan.WorkspaceBytes, candidates, iterations, Stream.Ptr, &ms, &tried), $"tuning FP8 GEMM {g.Key}");
-            var blob = new byte[96];
-            fixed (byte* p = blob) Check(vg_fp8_gemm_plan_get_algo(g.Handle.Ptr, p, 96), "vg_fp8_gemm_plan_get_algo");
-            Algorithms[g.Key] = blob;
-            Check(vg_fp8_gemm_plan_workspace_size(g.Handle.Ptr, out var ws), "vg_fp8_gemm_plan_workspace_size");
-            g.WorkspaceBytes = (long)ws;
+            g.WorkspaceBytes = KeepTuned(g.Key, g.Handle.Ptr, fp8: true);
             lines.Add($"{g.Key}: {ms:F3} ms ({tried} algorithms timed)");
         }
         return lines;
+    }
+
+    /// <summary>Records a tuned plan's algorithm for the engine cache; returns the workspace it needs.</summary>
+    long KeepTuned(string key, IntPtr handle, bool fp8)
+    {
+        var blob = new byte[96];
+        fixed (byte* p = blob)
+            Check(fp8 ? vg_fp8_gemm_plan_get_algo(handle, p, 96) : vg_gemm_plan_get_algo(handle, p, 96), $"the algorithm of GEMM {key}");
+        Algorithms[key] = blob;
+        nuint ws;
+        Check(fp8 ? vg_fp8_gemm_plan_workspace_size(handle, out ws) : vg_gemm_plan_workspace_size(handle, out ws), $"the workspace of GEMM {key}");
+        return (long)ws;
     }
 
     public void Dispose()
