@@ -157,6 +157,30 @@ public class QuantizedLinearPlanTests
         Assert.Contains(plan.Values, v => v.DType == VgDType.F32 && v.Shape.SequenceEqual(new[] { rows }));
     }
 
+    /// <summary>The per-row scaled GEMM reads its weight scale as one float per output feature: each dynamic FP8 linear's
+    /// per-tensor scale (a constant of the graph) repeated n times, uploaded with the plan's constants (no kernel per GEMM
+    /// makes it); linears sharing a scale share the vector. Per-tensor GEMMs keep the one float.</summary>
+    [Fact]
+    public void Per_row_fp8_gemms_read_their_weight_scale_per_output_feature()
+    {
+        var (g, _, _) = CompileDynamic(QuantAlgo.Fp8);
+        using var rows = Plan(g, new EngineResources { Fp8RowActivations = true });
+        var linears = QuantLinears(g).ToDictionary(n => n.Name);
+        Assert.NotEmpty(rows.Fp8Gemms);
+        foreach (var call in rows.Fp8Gemms)
+        {
+            var node = linears.Values.Single(n => call.Out.Name.StartsWith(n.Outputs[0], StringComparison.Ordinal));
+            long n = node.Int("n", 0);
+            Assert.Equal(new[] { n }, call.WScale.Shape);
+            var upload = Assert.Single(rows.HostUploads, u => u.Value == call.WScale);
+            float scale = (float)g.Constants[node.In(2)!].ToDoubles()[0];
+            Assert.All(upload.Data, v => Assert.Equal(scale, v));
+        }
+        Assert.Equal(rows.Fp8Gemms.Select(c => c.WScale).Distinct().Count(), QuantLinears(g).Select(n => n.In(2)).Distinct().Count());
+        using var tensor = Plan(g, new EngineResources { Fp8RowActivations = false });
+        Assert.All(tensor.Fp8Gemms, c => Assert.Equal(1, c.WScale.Count));
+    }
+
     /// <summary>Wan's residuals and the norms that read their sums: the gated self-attention residual with the affine
     /// norm2, the cross-attention's plain residual with norm3, the gated FFN residual with the next block's norm1 are
     /// each one step (vg_residual_norm) writing the sum and the norm's output (FP8 codes and row scales where FP8 linears
