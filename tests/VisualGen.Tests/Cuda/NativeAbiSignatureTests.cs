@@ -83,6 +83,36 @@ public partial class NativeAbiSignatureTests
         .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
         .Where(m => m.GetCustomAttribute<DllImportAttribute>() is { } d && d.Value == NativeMethods.Library);
 
+    /// <summary>The ctypes binding the GPU checks and benchmarks use (native/python/visualgen_native.py) declares each
+    /// function's argument types in one table; a wrong entry there would make every check of that kernel meaningless.</summary>
+    [Fact]
+    public void The_python_binding_matches_the_prototypes()
+    {
+        var protos = Prototypes();
+        string py = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "native", "python", "visualgen_native.py"));
+        var entries = Regex.Matches(py, "\"(vg_\\w+)\":\\s*\\[([^\\]]*)\\]", RegexOptions.Singleline);
+        Assert.True(entries.Count > 50, $"{entries.Count} ctypes signatures found");
+        var problems = new List<string>();
+        foreach (Match e in entries)
+        {
+            string name = e.Groups[1].Value, args = e.Groups[2].Value.Trim();
+            if (!protos.TryGetValue(name, out var proto)) { problems.Add($"{name}: not declared in visualgen_native.h"); continue; }
+            var kinds = args == "" ? [] : Regex.Split(args, @",\s*(?![^()]*\))").Select(a => a.Trim() switch
+            {
+                "vp" => "ptr",
+                "i32" => "i32",
+                "i64" => "i64",
+                "f32" => "f32",
+                "sz" => "size",
+                var t when t.StartsWith("C.POINTER(", StringComparison.Ordinal) => "ptr",
+                var t => $"unknown ctypes type '{t}'",
+            }).ToList();
+            if (!kinds.SequenceEqual(proto.Params))
+                problems.Add($"{name}: python ({string.Join(", ", kinds)}), header ({string.Join(", ", proto.Params)})");
+        }
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
     [Fact]
     public void The_header_is_read_whole()
     {
