@@ -33,43 +33,23 @@ internal sealed unsafe partial class ShapePlanner
         for (int i = 1; i <= 4; i++)
             if (norm.In(i) is string v && !_dev.ContainsKey(v) && HostOf(v) is null) return false;  // computed later
         long rows = x.Count / c, tokens = x.Shape.Length >= 3 ? x.Shape[^2] : rows;
-        var w = norm.In(1) is string ws ? Dev(ws, VgDType.F32) : null;
-        var b = norm.In(2) is string bs ? Dev(bs, VgDType.F32) : null;
-        var scale = norm.In(3) is string ss ? Dev(ss) : null;
-        var shift = norm.In(4) is string hs ? Dev(hs) : null;
-        var rs = RowVec(scale, x.Shape, norm.Name); var rh = RowVec(shift, x.Shape, norm.Name);
+        var p = NormInputsOf(norm, x.Shape);
         var rg = RowVec(gate, x.Shape, residual.Name);
-        int kind = (int)norm.Int("kind", 0); float eps = (float)norm.Float("epsilon", 1e-5);
         var s = New(sum, x.Shape, sumType);
+        _dev[sum] = s;
         bool fp8 = NormReadByFp8RowLinears(norm, s, c, rows);
-        DeviceValue o, scales;
-        if (fp8)
-        {
-            o = Temp([rows, c], VgDType.FP8E4M3);
-            scales = Temp([rows], VgDType.F32);
-        }
-        else
-        {
-            o = New(norm.Outputs[0], x.Shape, ActDType(rows));
-            scales = o;  // unused
-        }
-        var reads = new[] { x, y, gate, w, b, scale, shift }.Where(v => v is not null).ToArray()!;
+        var (o, scales) = fp8 ? NormFp8Rows(norm, x.Shape, rows, c) : (New(norm.Outputs[0], x.Shape, ActDType(rows)), null);
+        if (!fp8) _dev[norm.Outputs[0]] = o;
         Add(new ActionStep(residual.Name + "+" + norm.Name, KernelClass.NormRope, stream =>
         {
-            RowVector g = rg, s1 = rs, s2 = rh;
-            g.Ptr = gate?.Ptr ?? IntPtr.Zero; s1.Ptr = scale?.Ptr ?? IntPtr.Zero; s2.Ptr = shift?.Ptr ?? IntPtr.Zero;
-            Check(vg_residual_norm(kind, x.Ptr, (int)x.DType, y.Ptr, (int)y.DType, gate is null ? null : &g, s.Ptr, o.Ptr,
-                fp8 ? (int)VgDType.F32 : (int)o.DType, fp8 ? scales.Ptr : IntPtr.Zero, rows, tokens, c, eps,
-                w?.Ptr ?? IntPtr.Zero, b?.Ptr ?? IntPtr.Zero, 0, scale is null ? null : &s1, shift is null ? null : &s2, stream),
+            var (s1, s2) = p.Bound();
+            RowVector g = rg;
+            g.Ptr = gate?.Ptr ?? IntPtr.Zero;
+            Check(vg_residual_norm(p.Kind, x.Ptr, (int)x.DType, y.Ptr, (int)y.DType, gate is null ? null : &g, s.Ptr, o.Ptr,
+                fp8 ? (int)VgDType.F32 : (int)o.DType, scales?.Ptr ?? IntPtr.Zero, rows, tokens, c, p.Eps,
+                p.Weight?.Ptr ?? IntPtr.Zero, p.Bias?.Ptr ?? IntPtr.Zero, 0, p.Scale is null ? null : &s1, p.Shift is null ? null : &s2, stream),
                 residual.Name + " + " + norm.Name);
-        }), reads!, fp8 ? [s, o, scales] : [s, o]);
-        _dev[sum] = s;
-        if (fp8)
-        {
-            _quantizedInputs[(norm.Outputs[0], null, Fp8RowsForm)] = (o, scales);
-            _quantizedOnly[norm.Outputs[0]] = new DeviceValue(norm.Outputs[0], x.Shape, ActDType(rows));
-        }
-        else _dev[norm.Outputs[0]] = o;
+        }), p.Reads(x, y, gate), scales is null ? [s, o] : [s, o, scales]);
         _normsWithResidual.Add(norm);
         return true;
     }

@@ -397,41 +397,68 @@ internal sealed unsafe partial class ShapePlanner
         return new RowVector { Ptr = IntPtr.Zero, DType = (int)v.DType, BatchStride = b == 1 ? 0 : t * c, TokenStride = t == 1 ? 0 : c };
     }
 
+    /// <summary>A norm node's parameters as its kernels take them: affine weight and bias, the modulation's scale and shift
+    /// with their row-vector layouts over the input, kind and epsilon.</summary>
+    readonly record struct NormInputs(DeviceValue? Weight, DeviceValue? Bias, DeviceValue? Scale, DeviceValue? Shift,
+        RowVector ScaleRows, RowVector ShiftRows, int Kind, float Eps)
+    {
+        /// <summary>The modulation's row vectors with their device pointers, when a step runs.</summary>
+        public (RowVector Scale, RowVector Shift) Bound()
+        {
+            RowVector s = ScaleRows, h = ShiftRows;
+            s.Ptr = Scale?.Ptr ?? IntPtr.Zero; h.Ptr = Shift?.Ptr ?? IntPtr.Zero;
+            return (s, h);
+        }
+
+        /// <summary>What a step with this norm reads: <paramref name="inputs"/> and the parameters given.</summary>
+        public DeviceValue[] Reads(params DeviceValue?[] inputs) =>
+            inputs.Concat([Weight, Bias, Scale, Shift]).Where(v => v is not null).ToArray()!;
+    }
+
+    NormInputs NormInputsOf(OpNode n, long[] xShape)
+    {
+        var scale = n.In(3) is string ss ? Dev(ss) : null;
+        var shift = n.In(4) is string hs ? Dev(hs) : null;
+        return new NormInputs(n.In(1) is string ws ? Dev(ws, VgDType.F32) : null, n.In(2) is string bs ? Dev(bs, VgDType.F32) : null,
+            scale, shift, RowVec(scale, xShape, n.Name), RowVec(shift, xShape, n.Name), (int)n.Int("kind", 0), (float)n.Float("epsilon", 1e-5));
+    }
+
+    /// <summary>The FP8 codes and row scales a norm writes for the linears that read it (<see cref="NormReadByFp8RowLinears"/>),
+    /// registered as its output's per-row quantized form; the output itself then exists only as a shape stand-in.</summary>
+    (DeviceValue Codes, DeviceValue Scales) NormFp8Rows(OpNode norm, long[] shape, long rows, long c)
+    {
+        var xq = Temp([rows, c], VgDType.FP8E4M3);
+        var xs = Temp([rows], VgDType.F32);
+        _quantizedInputs[(norm.Outputs[0], null, Fp8RowsForm)] = (xq, xs);
+        _quantizedOnly[norm.Outputs[0]] = new DeviceValue(norm.Outputs[0], shape, ActDType(rows));
+        return (xq, xs);
+    }
+
     void Norm(OpNode n)
     {
         if (_normsWithResidual.Contains(n)) return;  // planned with the residual it reads (TryResidualNorm)
         var x = Dev(n.In(0)!);
         long c = x.Shape[^1], rows = x.Count / c, tokens = x.Shape.Length >= 3 ? x.Shape[^2] : rows;
-        var w = n.In(1) is string ws ? Dev(ws, VgDType.F32) : null;
-        var b = n.In(2) is string bs ? Dev(bs, VgDType.F32) : null;
-        var scale = n.In(3) is string ss ? Dev(ss) : null;
-        var shift = n.In(4) is string hs ? Dev(hs) : null;
-        var rs = RowVec(scale, x.Shape, n.Name); var rh = RowVec(shift, x.Shape, n.Name);
-        int kind = (int)n.Int("kind", 0); float eps = (float)n.Float("epsilon", 1e-5);
+        var p = NormInputsOf(n, x.Shape);
         if (NormReadByFp8RowLinears(n, x, c, rows))
         {
             // the linears' FP8 codes and row scales straight from the norm: no bf16 output, no quantization pass
-            var xq = Temp([rows, c], VgDType.FP8E4M3);
-            var xs = Temp([rows], VgDType.F32);
+            var (xq, xs) = NormFp8Rows(n, x.Shape, rows, c);
             Add(new ActionStep(n.Name + "/fp8_rows", KernelClass.NormRope, stream =>
             {
-                RowVector s1 = rs, s2 = rh;
-                s1.Ptr = scale?.Ptr ?? IntPtr.Zero; s2.Ptr = shift?.Ptr ?? IntPtr.Zero;
-                Check(vg_norm_modulate_fp8_rows(kind, x.Ptr, (int)x.DType, c, xq.Ptr, xs.Ptr, rows, tokens, c, eps,
-                    w?.Ptr ?? IntPtr.Zero, b?.Ptr ?? IntPtr.Zero, 0, scale is null ? null : &s1, shift is null ? null : &s2, stream), n.Name);
-            }), new[] { x, w, b, scale, shift }.Where(v => v is not null).ToArray()!, [xq, xs]);
-            _quantizedInputs[(n.Outputs[0], null, Fp8RowsForm)] = (xq, xs);
-            _quantizedOnly[n.Outputs[0]] = new DeviceValue(n.Outputs[0], x.Shape, ActDType(rows));
+                var (s1, s2) = p.Bound();
+                Check(vg_norm_modulate_fp8_rows(p.Kind, x.Ptr, (int)x.DType, c, xq.Ptr, xs.Ptr, rows, tokens, c, p.Eps,
+                    p.Weight?.Ptr ?? IntPtr.Zero, p.Bias?.Ptr ?? IntPtr.Zero, 0, p.Scale is null ? null : &s1, p.Shift is null ? null : &s2, stream), n.Name);
+            }), p.Reads(x), [xq, xs]);
             return;
         }
         var o = New(n.Outputs[0], x.Shape, ActDType(rows));
         Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
         {
-            RowVector s1 = rs, s2 = rh;
-            s1.Ptr = scale?.Ptr ?? IntPtr.Zero; s2.Ptr = shift?.Ptr ?? IntPtr.Zero;
-            Check(vg_norm_modulate(kind, x.Ptr, (int)x.DType, c, o.Ptr, (int)o.DType, c, rows, tokens, c, eps,
-                w?.Ptr ?? IntPtr.Zero, b?.Ptr ?? IntPtr.Zero, 0, scale is null ? null : &s1, shift is null ? null : &s2, stream), n.Name);
-        }), new[] { x, w, b, scale, shift }.Where(v => v is not null).ToArray()!, [o]);
+            var (s1, s2) = p.Bound();
+            Check(vg_norm_modulate(p.Kind, x.Ptr, (int)x.DType, c, o.Ptr, (int)o.DType, c, rows, tokens, c, p.Eps,
+                p.Weight?.Ptr ?? IntPtr.Zero, p.Bias?.Ptr ?? IntPtr.Zero, 0, p.Scale is null ? null : &s1, p.Shift is null ? null : &s2, stream), n.Name);
+        }), p.Reads(x), [o]);
         _dev[n.Outputs[0]] = o;
     }
 
