@@ -182,7 +182,6 @@ VG_API vg_status vg_fp8_gemm_plan_workspace_size(vg_fp8_gemm_plan plan, size_t* 
     return VG_OK;
 }
 
-
 VG_API vg_status vg_fp8_gemm_run(vg_fp8_gemm_plan plan, const void* a, const float* a_scale, const void* w,
                                  const float* w_scale, const void* bias, void* out, void* workspace,
                                  size_t workspace_bytes, void* stream) {

@@ -193,6 +193,14 @@ vg_status launch_general(const NormArgs& a, cudaStream_t st) {
     return vg::launch_check("norm_general_kernel");
 }
 
+// A modulation or gate vector the kernels can read at all, and with 8-element vector loads.
+bool row_vector_valid(const vg_row_vector& r) {
+    return r.ptr && is_f32_or_bf16(r.dtype) && r.batch_stride >= 0 && r.token_stride >= 0;
+}
+bool row_vector_vectorizable(const vg_row_vector& r) {
+    return vg::aligned16(r.ptr) && r.batch_stride % 8 == 0 && r.token_stride % 8 == 0;
+}
+
 // The arguments both entry points check. Returns whether the vectorized kernels take them (else the general one).
 vg_status prepare(const std::string& fn, vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride, void* out,
                   int64_t out_stride, int64_t rows, int64_t tokens, int64_t channels, float eps, const void* weight,
@@ -212,13 +220,12 @@ vg_status prepare(const std::string& fn, vg_norm_kind kind, const void* x, vg_dt
     if ((weight || bias) && !is_f32_or_bf16(param_dtype)) return bad("param_dtype must be fp32 or bf16");
     if ((scale == nullptr) != (shift == nullptr)) return bad("scale and shift must be given together");
     for (const vg_row_vector* r : {scale, shift})
-        if (r && (!r->ptr || !is_f32_or_bf16(r->dtype) || r->batch_stride < 0 || r->token_stride < 0))
-            return bad("scale/shift need a ptr, dtype fp32/bf16 and non-negative strides");
+        if (r && !row_vector_valid(*r)) return bad("scale/shift need a ptr, dtype fp32/bf16 and non-negative strides");
     // the vectorized kernels take 8-channel vectors from 16-byte aligned rows; anything else runs the general kernel
     vectorized = channels % 8 == 0 && channels <= 32768 && x_stride % 8 == 0 && out_stride % 8 == 0 &&
                  vg::aligned16(x) && vg::aligned16(out) && (!weight || vg::aligned16(weight)) && (!bias || vg::aligned16(bias));
     for (const vg_row_vector* r : {scale, shift})
-        if (r && (!vg::aligned16(r->ptr) || r->batch_stride % 8 || r->token_stride % 8)) vectorized = false;
+        if (r && !row_vector_vectorizable(*r)) vectorized = false;
     a = NormArgs{};
     a.x = x; a.out = out; a.x_stride = x_stride; a.out_stride = out_stride; a.rows = rows; a.tokens = tokens;
     a.channels = channels; a.eps = eps; a.layer = kind == VG_NORM_LAYER; a.weight = weight; a.bias = bias;
@@ -292,8 +299,7 @@ extern "C" VG_API vg_status vg_residual_norm(vg_norm_kind kind, const void* x, v
     if (!y || !sum) return bad("y and sum must not be NULL");
     if (!is_f32_or_bf16(y_dtype)) return bad("y_dtype must be fp32 or bf16");
     if (!row_scales && !is_f32_or_bf16(out_dtype)) return bad("out_dtype must be fp32 or bf16 (or row_scales given for FP8 codes)");
-    if (gate && (!gate->ptr || !is_f32_or_bf16(gate->dtype) || gate->batch_stride < 0 || gate->token_stride < 0 ||
-                 gate->batch_stride % 8 || gate->token_stride % 8 || !vg::aligned16(gate->ptr)))
+    if (gate && !(row_vector_valid(*gate) && row_vector_vectorizable(*gate)))
         return bad("gate needs a 16-byte aligned ptr, dtype fp32/bf16 and non-negative strides that are multiples of 8");
     NormArgs a;
     bool vectorized = false;

@@ -71,24 +71,21 @@ __device__ __forceinline__ T block_sum(T x, T* scratch) {
     return y;
 }
 
-// Maximum over the block; every thread gets the result (scratch as block_sum's).
-__device__ __forceinline__ float block_max(float x, float* scratch) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nwarps = (blockDim.x + 31) >> 5;
-    __syncthreads();
-    if (lane == 0) scratch[warp] = x;
-    __syncthreads();
-    float y = lane < nwarps ? scratch[lane] : x;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) y = fmaxf(y, __shfl_xor_sync(0xffffffffu, y, o));
-    return y;
-}
-
+// Maximum over the warp; every lane gets the result.
 __device__ __forceinline__ float warp_max(float x) {
 #pragma unroll
     for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
     return x;
+}
+
+// Maximum over the block; every thread gets the result (scratch as block_sum's).
+__device__ __forceinline__ float block_max(float x, float* scratch) {
+    x = warp_max(x);
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, nwarps = (blockDim.x + 31) >> 5;
+    __syncthreads();
+    if (lane == 0) scratch[warp] = x;
+    __syncthreads();
+    return warp_max(lane < nwarps ? scratch[lane] : x);
 }
 
 // Two floats to two E4M3 codes (saturating to ±448, round to nearest even), low byte first.
