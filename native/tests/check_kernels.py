@@ -198,6 +198,12 @@ def fp8_tensor_rule(x):
     return e4m3(x.float() * (1.0 / s)), s
 
 
+def fp8_feature_rule(w):
+    """fp8_tensor_rule per output feature (row) of w [N, K]: s[n] = bf16(max(amax_n/448, 1/(448*512))), q = e4m3(w / s[n])."""
+    s = bf16_round(torch.clamp(w.float().abs().amax(dim=1) / E4M3_MAX, min=1.0 / (E4M3_MAX * 512.0)))
+    return e4m3(w.float() / s[:, None]), s
+
+
 def fp8_block_rule(w):
     """FP8_BLOCK_SCALES on w [N, K] (multiples of 128): per 128x128 block s = bf16(max(amax/448, 1/(448*512))), q = e4m3(w / s)."""
     n, k = w.shape
@@ -306,8 +312,7 @@ def check_quant(vg):
         a[m // 2] *= 40  # one loud token: per-row scales keep the others' precision
         w = rnd(n, k, scale=1 / math.sqrt(k))
         w[n // 3] *= 30  # one loud output feature: a wrong or shifted weight scale vector shows in its column
-        w_scale = bf16_round(torch.clamp(w.float().abs().amax(dim=1) / E4M3_MAX, min=1.0 / (E4M3_MAX * 512.0)))
-        wq = e4m3(w.float() / w_scale[:, None])
+        wq, w_scale = fp8_feature_rule(w)
         aq = torch.empty(m, k, device=dev, dtype=torch.float8_e4m3fn)
         a_scale = torch.empty(m, device=dev)
         vg.quantize_fp8_rows(a, aq, a_scale)
@@ -334,8 +339,7 @@ def check_quant(vg):
     # FP8 GEMM tuning, the algorithm blob reloaded into a fresh plan (what the engine cache does at load)
     m, n, k = 2048, 1536, 1536
     a, w, bias = rnd(m, k), rnd(n, k, scale=1 / math.sqrt(k)), rnd(n)
-    w_scale = bf16_round(torch.clamp(w.float().abs().amax(dim=1) / E4M3_MAX, min=1.0 / (E4M3_MAX * 512.0)))
-    wq = e4m3(w.float() / w_scale[:, None])
+    wq, w_scale = fp8_feature_rule(w)
     aq = torch.empty(m, k, device=dev, dtype=torch.float8_e4m3fn)
     a_scale = torch.empty(m, device=dev)
     vg.quantize_fp8_rows(a, aq, a_scale)
