@@ -51,6 +51,12 @@
 // edge ptxas serializes the wgmmas (C7514), and awaited within the step the two buffers, O, P and the softmax's
 // temporaries exceed 240 registers (440-550 bytes of spills per thread): 17.1 vs 15.6 ms at 128-key blocks. Ping-pong
 // and P written in place of the scores at 192-key blocks: within the noise (15.08-15.25 vs 14.99-15.30 ms).
+// Stop 33: Nsight Compute's per-instruction samples at 192-key blocks: 758 warp instructions per key block and consumer
+// warp (7.9 per score: 98 MUFU.EX2, 106 FADD, 104 FFMA, 96 IADD for the magic-number dequantization, 73 FMUL, 48 F2FP),
+// the XU pipe (the exponentials alone) 47 % busy, 29 % of all stall samples on the MUFU.EX2s ('wait' and MIO throttle).
+// The row sums moved to the tensor core (per key block, m64n8k32 of the e4m3 P against a ones tile, issued with P·V: 90
+// fewer instructions per block, 12 %) were correct but no faster (15.17 / 15.01 vs 15.11 / 15.20 ms): the loop is not
+// bound by its instruction count but by the exponentials' phase of each block.
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
@@ -95,6 +101,11 @@ struct Keys {
     static constexpr int kSteps = N / 32;     // k32 steps of P·V
     static constexpr int kSmem = kQTile + kStages * (kTileK + kTileV) + 8 * (1 + 4 * kStages) + 1024;  // + alignment slack
 };
+// The two geometries (also what keeps the host pass from calling these members unreferenced: only device code reads them).
+static_assert(Keys<128>::kTail == 0 && Keys<128>::kTiles == 16 && Keys<128>::kGroups == 2 && Keys<128>::kSteps == 4,
+              "128-key blocks: 16 accumulator tiles, 2 key scales, 4 k32 steps of P·V");
+static_assert(Keys<192>::kTail == 64 && Keys<192>::kTiles == 24 && Keys<192>::kGroups == 3 && Keys<192>::kSteps == 6,
+              "192-key blocks: a 64-key Vᵀ tail, 24 accumulator tiles, 3 key scales, 6 k32 steps of P·V");
 
 struct Params {
     CUtensorMap q_map;  // q8 as [B·H·Sq_pad rows][128 bytes]

@@ -1,4 +1,5 @@
 // Runtime glue for the C# engine: device memory, streams, CUDA graphs, events, device properties.
+#include <algorithm>
 #include <cstring>
 
 #include "internal.h"
@@ -152,7 +153,7 @@ VG_API vg_status vg_get_device_info(int32_t device, vg_device_info* out) {
     out->sm_count = p.multiProcessorCount;
     out->total_memory = static_cast<int64_t>(p.totalGlobalMem);
     std::memset(out->name, 0, sizeof(out->name));
-    std::strncpy(out->name, p.name, sizeof(out->name) - 1);
+    std::memcpy(out->name, p.name, strnlen(p.name, std::min(sizeof(out->name), sizeof(p.name)) - 1));  // stays NUL-terminated
     return VG_OK;
 }
 

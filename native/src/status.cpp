@@ -44,6 +44,7 @@ const char* dtype_name(vg_dtype t) {
         case VG_DTYPE_FP16: return "fp16";
         case VG_DTYPE_FP8_E4M3: return "fp8_e4m3";
         case VG_DTYPE_FP8_E5M2: return "fp8_e5m2";
+        case VG_DTYPE_INT64: return "int64";
     }
     return "unknown dtype";
 }
