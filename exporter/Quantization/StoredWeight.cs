@@ -66,11 +66,17 @@ public sealed record StoredWeight(QuantAlgo Algo, int InFeatures, int OutFeature
         var source = w.Source;
         var quantized = new LazyQuantization(() =>
         {
+            if (algo == QuantAlgo.Fp8 && info.DType is TensorDType.BF16 or TensorDType.F16)
+            {
+                // the same bytes as the scheme's Quantize, from the stored 16-bit values (no float32 copy, no dequant)
+                var (codes, scale) = Fp8PerTensorScheme.QuantizeStored(name, info.DType, source.GetBytes(name));
+                return new() { ["q"] = codes, ["scale"] = BitConverter.GetBytes(scale) };
+            }
             var tensor = new SourceTensor(name, info.DType, info.Shape, source.ReadFloat32(name));
-            if (sharedAmax is not null) return new Nvfp4Scheme().Quantize(tensor, sharedAmax.Value.Value);
             var schemes = QuantizationSchemeRegistry.CreateDefault();
             schemes.TryGet(algo.Scheme, out var scheme);
-            return scheme!.Quantize(tensor);
+            var q = sharedAmax is not null ? new Nvfp4Scheme().Quantize(tensor, sharedAmax.Value.Value) : scheme!.Quantize(tensor);
+            return q.PartNames.Where(p => p != "dequant").ToDictionary(p => p, q.Bytes);
         }, $"quant:{algo.Name}:{name}:{info.DType}:{info.ShapeText}{(sharedAmax is null ? "" : ":amax-of:" + string.Join(",", sharedAmax.Weights))}");
         var t = w.Tracer;
         if (algo == QuantAlgo.Nvfp4)
@@ -85,15 +91,11 @@ public sealed record StoredWeight(QuantAlgo Algo, int InFeatures, int OutFeature
             t.Initializer(w.Path("weight_scale"), TensorDType.F32, scaleShape, quantized.Part("scale")));
     }
 
-    /// <summary>One weight's quantization, made when the first of its constants is written; keeps the parts the
-    /// graph's constants take (not the float dequant).</summary>
-    sealed class LazyQuantization(Func<QuantizedTensor> quantize, string identity)
+    /// <summary>One weight's quantization, made when the first of its constants is written: the parts the graph's
+    /// constants take (not the float dequant), by name.</summary>
+    sealed class LazyQuantization(Func<Dictionary<string, byte[]>> quantize, string identity)
     {
-        readonly Lazy<Dictionary<string, byte[]>> _parts = new(() =>
-        {
-            var q = quantize();
-            return q.PartNames.Where(p => p != "dequant").ToDictionary(p => p, q.Bytes);
-        });
+        readonly Lazy<Dictionary<string, byte[]>> _parts = new(quantize);
 
         public IInitializerData Part(string part) => new PartData(this, part);
 

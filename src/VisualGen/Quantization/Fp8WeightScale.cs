@@ -1,3 +1,5 @@
+using VisualGen.Checkpoints;
+
 namespace VisualGen.Quantization;
 
 /// <summary>
@@ -10,5 +12,8 @@ public static class Fp8WeightScale
     /// <summary>1/(448·512): the smallest scale.</summary>
     public const float Floor = 1f / (E4M3.Max * 512f);
 
-    public static float For(float amax, SourceTensor weight) => weight.RoundToDType(MathF.Max(amax / E4M3.Max, Floor));
+    public static float For(float amax, SourceTensor weight) => For(amax, weight.DType);
+
+    /// <summary>The same for a weight stored as <paramref name="dtype"/>.</summary>
+    public static float For(float amax, TensorDType dtype) => SourceTensor.RoundToDType(dtype, MathF.Max(amax / E4M3.Max, Floor));
 }

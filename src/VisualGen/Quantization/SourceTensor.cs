@@ -30,7 +30,10 @@ public sealed record SourceTensor(string Name, TensorDType DType, long[] Shape, 
     public int Columns => (int)Shape[1];
 
     /// <summary>Rounds a scale to this tensor's dtype, round-to-nearest-even (float32 scales are left as they are).</summary>
-    public float RoundToDType(float scale) => DType switch
+    public float RoundToDType(float scale) => RoundToDType(DType, scale);
+
+    /// <summary>Rounds a scale to <paramref name="dtype"/>, round-to-nearest-even (float32 scales are left as they are).</summary>
+    public static float RoundToDType(TensorDType dtype, float scale) => dtype switch
     {
         TensorDType.BF16 => ElementConvert.BFloat16ToFloat(ElementConvert.FloatToBFloat16(scale)),
         TensorDType.F16 => (float)(Half)scale,

@@ -1,4 +1,6 @@
+using VisualGen.Checkpoints;
 using VisualGen.Demo;
+using VisualGen.Tensors;
 using VisualGen.Cli;
 using VisualGen.Quantization;
 using VisualGen.Server.Hosting;
@@ -45,6 +47,37 @@ public sealed class QuantizationEntryPointsTests : IDisposable
         var (stored, storedLog) = await Generate(quantized, null);
         Assert.Contains(storedLog, l => l.Contains("transformer: 26 linear(s) quantized (FP8, stored in the checkpoint), 0 left unquantized"));
         Assert.Equal(dynamic, stored);
+    }
+
+    [Fact]
+    public async Task Dynamic_quantization_of_a_bf16_checkpoint_runs_as_its_quantize_model_output_does()
+    {
+        // the demo model with a bf16 transformer: an engine build quantizes its FP8 weights from the stored 16-bit
+        // values (Fp8PerTensorScheme.QuantizeStored), `quantize --model` through the scheme's Quantize; same bytes
+        string bf16 = Path.Combine(_dir, "bf16");
+        CopyDirectory(Model, bf16);
+        string file = Path.Combine(bf16, "transformer", "diffusion_pytorch_model.safetensors");
+        List<TensorData> tensors;
+        using (var source = SafeTensorsFile.Open(file))
+            tensors = source.Names.Select(n => new TensorData(n, TensorDType.BF16, source.Info(n).Shape,
+                source.ReadFloat32(n).SelectMany(v => BitConverter.GetBytes(ElementConvert.FloatToBFloat16(v))).ToArray())).ToList();
+        SafeTensorsWriter.Write(file, tensors);
+
+        var (dynamic, log) = await Generate(bf16, new QuantizationConfig(QuantAlgo.Fp8, []));
+        Assert.Contains(log, l => l.Contains("transformer: 26 linear(s) quantized (FP8, quantized now), 0 left unquantized"));
+        string quantized = Path.Combine(_dir, "bf16-fp8");
+        Assert.Equal(ExitCode.Success, CliRun.Of(["quantize", "--model", bf16, "--scheme", "fp8", "--output", quantized]).Rc);
+        var (stored, _) = await Generate(quantized, null);
+        Assert.Equal(dynamic, stored);
+    }
+
+    static void CopyDirectory(string from, string to)
+    {
+        foreach (string d in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, d)));
+        Directory.CreateDirectory(to);
+        foreach (string f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+            File.Copy(f, Path.Combine(to, Path.GetRelativePath(from, f)));
     }
 
     [Fact]
