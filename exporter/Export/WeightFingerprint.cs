@@ -2,21 +2,22 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using VisualGen.Engines;
 
 namespace VisualGen.Exporter.Export;
 
 /// <summary>
 /// The fingerprint of a component's weights in its engine cache key: SHA-256 over each safetensors file of the folder
 /// (single files, shards and the <c>.safetensors.index.json</c> weight map: every <c>*.safetensors*</c> file, in ordinal
-/// order) by name, size and the SHA-256 of every byte, then <c>config.json</c>. It depends on names and bytes only, not
+/// order) by name, size and the <see cref="FileDigest"/> of every byte (64 MiB chunks hashed on all cores), then
+/// <c>config.json</c>. It depends on names and bytes only, not
 /// on the folder's path or write times, so a copied checkpoint gives the same fingerprint (and a copied cache hits).
 /// Hashing every byte of a multi-gigabyte checkpoint costs seconds; with a <see cref="WeightHashMemo"/> each file is
 /// hashed once and then taken from the memo while its <see cref="WeightFileStamp"/> is unchanged.
 /// </summary>
 public static class WeightFingerprint
 {
-    const string Schema = "visualgen-weights/2";
-    const int BufferBytes = 4 << 20;
+    const string Schema = "visualgen-weights/3";  // 3: file digests by FileDigest
 
     /// <summary>A fingerprint and what computing it read.</summary>
     /// <param name="Value">The fingerprint (hex SHA-256).</param>
@@ -76,22 +77,13 @@ public static class WeightFingerprint
         return new Result(Convert.ToHexStringLower(sha.GetHashAndReset()), pendingBytes, pending.Count, files.Sum(f => f.Size));
     }
 
-    /// <summary>SHA-256 (hex) of every byte of <paramref name="path"/>, streamed.</summary>
+    /// <summary>The <see cref="FileDigest"/> (hex) of every byte of <paramref name="path"/>.</summary>
     public static string HashFile(string path) => Hash(path).Sha256;
 
     static (string Sha256, long Bytes) Hash(string path)
     {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0, FileOptions.SequentialScan);
-        var buffer = new byte[BufferBytes];
-        long total = 0;
-        int n;
-        while ((n = fs.Read(buffer)) > 0)
-        {
-            sha.AppendData(buffer, 0, n);
-            total += n;
-        }
-        return (Convert.ToHexStringLower(sha.GetHashAndReset()), total);
+        string digest = FileDigest.Of(path, out long read);
+        return (digest, read);
     }
 
     sealed class WeightFile(string path)

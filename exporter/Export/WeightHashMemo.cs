@@ -16,7 +16,7 @@ namespace VisualGen.Exporter.Export;
 public sealed class WeightHashMemo(string cacheRoot)
 {
     public const string FolderName = ".weight-hashes";
-    const string Schema = "visualgen-weight-hash/1";
+    const string Schema = "visualgen-weight-hash/2";  // 2: FileDigest values
 
     public string Directory { get; } = Path.Combine(cacheRoot, FolderName);
 

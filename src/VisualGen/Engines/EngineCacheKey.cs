@@ -7,7 +7,7 @@ namespace VisualGen.Engines;
 /// <summary>The cache key: SHA-256 (hex) of a canonical serialization of every <see cref="EngineKeyParts"/> field.</summary>
 public static class EngineCacheKey
 {
-    const string Schema = "visualgen-engine-key/1";
+    const string Schema = "visualgen-engine-key/2";  // 2: manifests hold FileDigest, not one SHA-256 stream per file
 
     public static string Compute(EngineKeyParts parts)
     {
@@ -26,10 +26,6 @@ public static class EngineCacheKey
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
     }
 
-    /// <summary>SHA-256 (hex) of a file's bytes, streamed.</summary>
-    public static string HashFile(string path)
-    {
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-        return Convert.ToHexStringLower(SHA256.HashData(fs));
-    }
+    /// <summary>The <see cref="FileDigest"/> (hex) of a file's bytes.</summary>
+    public static string HashFile(string path) => FileDigest.Of(path);
 }

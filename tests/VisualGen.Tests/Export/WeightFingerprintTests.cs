@@ -149,7 +149,7 @@ public sealed class WeightFingerprintTests : IDisposable
     [Theory]
     [InlineData("garbled", "is unreadable")]
     [InlineData("empty", "is unreadable")]
-    [InlineData("bad-hash", "is not a record of visualgen-weight-hash/1")]
+    [InlineData("bad-hash", "is not a record of visualgen-weight-hash/2")]
     public void GarbledMemoIsRecomputed(string damage, string reported)
     {
         LetFilesSettle();
@@ -226,7 +226,10 @@ public sealed class WeightFingerprintTests : IDisposable
         Directory.Move(dir, moved);
         foreach (var f in Directory.GetFiles(moved)) File.SetLastWriteTimeUtc(f, DateTime.UtcNow.AddDays(-10));
         Assert.Equal(baseline, WeightFingerprint.Of(moved));
-        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(moved, "model-00001-of-00002.safetensors")))),
+        // a file's hash is its FileDigest: SHA-256 of the digest's kind, the length and the SHA-256 of each 64 MiB chunk
+        var shard = File.ReadAllBytes(Path.Combine(moved, "model-00001-of-00002.safetensors"));
+        var header = System.Text.Encoding.UTF8.GetBytes($"{FileDigest.Kind}\n{shard.Length}\n");
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData([.. header, .. SHA256.HashData(shard)])),
             WeightFingerprint.HashFile(Path.Combine(moved, "model-00001-of-00002.safetensors")));
     }
 }
