@@ -79,25 +79,13 @@ public class CliErrorTests
     public void Missing_component_is_named()
     {
         string tmp = Fixtures.TempDir("broken");
-        CopyDirectory(Fixtures.Checkpoint("wan21_t2v"), tmp);
+        Fixtures.CopyDirectory(Fixtures.Checkpoint("wan21_t2v"), tmp);
         Directory.Delete(Path.Combine(tmp, "vae"), recursive: true);
         var err = new StringWriter();
         int rc = CliApp.Run(["generate", "--model", tmp, "--prompt", "x", "--height", "32", "--width", "48", "--frames", "9",
             "--engine-cache", ConformancePipelines.CacheDir], new StringWriter(), err);
         Assert.Equal(1, rc);
         Assert.Contains("vae", err.ToString());
-    }
-
-    static void CopyDirectory(string from, string to)
-    {
-        foreach (var d in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
-            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, d)));
-        foreach (var f in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
-        {
-            string dst = Path.Combine(to, Path.GetRelativePath(from, f));
-            File.Copy(f, dst);
-            File.SetAttributes(dst, FileAttributes.Normal);
-        }
     }
 }
 

@@ -55,7 +55,7 @@ public sealed class QuantizationEntryPointsTests : IDisposable
         // the demo model with a bf16 transformer: an engine build quantizes its FP8 weights from the stored 16-bit
         // values (Fp8PerTensorScheme.QuantizeStored), `quantize --model` through the scheme's Quantize; same bytes
         string bf16 = Path.Combine(_dir, "bf16");
-        CopyDirectory(Model, bf16);
+        Fixtures.CopyDirectory(Model, bf16);
         string file = Path.Combine(bf16, "transformer", "diffusion_pytorch_model.safetensors");
         List<TensorData> tensors;
         using (var source = SafeTensorsFile.Open(file))
@@ -69,15 +69,6 @@ public sealed class QuantizationEntryPointsTests : IDisposable
         Assert.Equal(ExitCode.Success, CliRun.Of(["quantize", "--model", bf16, "--scheme", "fp8", "--output", quantized]).Rc);
         var (stored, _) = await Generate(quantized, null);
         Assert.Equal(dynamic, stored);
-    }
-
-    static void CopyDirectory(string from, string to)
-    {
-        foreach (string d in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
-            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, d)));
-        Directory.CreateDirectory(to);
-        foreach (string f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-            File.Copy(f, Path.Combine(to, Path.GetRelativePath(from, f)));
     }
 
     [Fact]

@@ -41,6 +41,21 @@ public static class Fixtures
         Directory.CreateDirectory(d);
         return d;
     }
+
+    /// <summary>Copies a folder tree (a fixture checkpoint to edit); the copies are writable even where the
+    /// originals are read-only.</summary>
+    public static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var d in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, d)));
+        foreach (var f in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            string dst = Path.Combine(to, Path.GetRelativePath(from, f));
+            File.Copy(f, dst);
+            File.SetAttributes(dst, FileAttributes.Normal);
+        }
+    }
 }
 
 /// <summary>A fact that needs ../shared/conformance; skipped (with the reason) where it is absent.</summary>
