@@ -95,14 +95,24 @@ public sealed class CudaBackend : IEngineBackend
         return (g, report);
     }
 
-    public IReadOnlyList<string> Build(string onnxPath, string entryDirectory, EngineBuildOptions options)
+    public IReadOnlyList<string> Build(string onnxPath, string entryDirectory, EngineBuildOptions options) =>
+        Build(onnxPath, entryDirectory, options, takeGraph: false);
+
+    /// <summary>As <see cref="Build"/>; the external data file beside the graph that holds most of the weights the entry
+    /// keeps (an FP8 transformer's codes) becomes the entry's weights.bin instead of being copied into it.</summary>
+    public IReadOnlyList<string> BuildTakingGraph(string onnxPath, string entryDirectory, EngineBuildOptions options) =>
+        Build(onnxPath, entryDirectory, options, takeGraph: true);
+
+    IReadOnlyList<string> Build(string onnxPath, string entryDirectory, EngineBuildOptions options, bool takeGraph)
     {
         var clock = Stopwatch.StartNew();
         var (g, report) = Compile(onnxPath);
         BuildLog.Add($"fused: {report} ({g.Nodes.Count} nodes after fusion)");
-        var written = PlanFile.Write(g, entryDirectory, new Dictionary<string, byte[]>(), options.EmbedWeights);
-        BuildLog.Add($"weights: {written.EmbeddedBytes / 1e6:F1} MB written to {PlanFile.WeightsName}, {written.ReferencedBytes / 1e6:F1} MB referenced in " +
-            $"{written.ReferencedFiles} checkpoint file(s), in {clock.Elapsed.TotalSeconds:F1} s");
+        var written = PlanFile.Write(g, entryDirectory, new Dictionary<string, byte[]>(), options.EmbedWeights,
+            takeGraph ? Path.GetDirectoryName(Path.GetFullPath(onnxPath)) : null);
+        BuildLog.Add($"weights: {written.EmbeddedBytes / 1e6:F1} MB written to {PlanFile.WeightsName}" +
+            (written.AdoptedBytes > 0 ? $" after {written.AdoptedBytes / 1e6:F1} MB of the export's data taken as it is ({written.AdoptedUnusedBytes / 1e6:F1} MB of it unused)" : "") +
+            $", {written.ReferencedBytes / 1e6:F1} MB referenced in {written.ReferencedFiles} checkpoint file(s), in {clock.Elapsed.TotalSeconds:F1} s");
         if (options.Profiles.Count > 0 && g.Inputs.Any(i => i.PlanTime))
             BuildLog.Add($"GEMM tuning skipped: inputs {string.Join(", ", g.Inputs.Where(i => i.PlanTime).Select(i => i.Name))} are read when a shape is planned, and profiles give only shapes (cuBLASLt's heuristic algorithms are used)");
         else if (options.Profiles.Count > 0)

@@ -6,7 +6,8 @@ namespace VisualGen.Engines.Cuda.Model;
 /// <summary>
 /// The engine files of a cache entry: <c>plan.json</c> (fused op list, inputs/outputs, constant table, tuned GEMM
 /// algorithms, referenced checkpoint files) and <c>weights.bin</c> (the bytes of constants that are not a checkpoint
-/// tensor as it is stored: converted or re-laid-out weights, small tables; 256-byte aligned). A constant that is a
+/// tensor as it is stored: converted or re-laid-out weights, small tables, quantized weights; those it appends are
+/// 256-byte aligned, those of an export's data file it took over keep their offsets). A constant that is a
 /// checkpoint tensor's stored bytes (a bf16 nn.Linear weight [out, in] is already the packed bf16 [N,K]) is by default
 /// a reference into the checkpoint's safetensors file (path, offset, length), recorded with the file's size and write
 /// time: a load whose referenced file is gone or changed fails naming it. With <c>embed</c> every constant's bytes go
@@ -29,23 +30,46 @@ public static class PlanFile
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = false, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
-    /// <summary>What <see cref="Write"/> wrote: bytes copied into weights.bin, bytes referenced in checkpoint files.</summary>
-    public readonly record struct WriteResult(long EmbeddedBytes, long ReferencedBytes, int ReferencedFiles);
+    /// <summary>What <see cref="Write"/> wrote: bytes copied into weights.bin, bytes referenced in checkpoint files, and bytes
+    /// of the graph's own external data taken as weights.bin without a copy (<see cref="Write"/>'s <c>ownedDirectory</c>).</summary>
+    public readonly record struct WriteResult(long EmbeddedBytes, long ReferencedBytes, int ReferencedFiles, long AdoptedBytes = 0, long AdoptedUnusedBytes = 0);
 
-    /// <summary>Writes the graph and its constants; checkpoint tensors are referenced unless <paramref name="embed"/>.</summary>
-    public static WriteResult Write(OpGraph g, string dir, IReadOnlyDictionary<string, byte[]> algorithms, bool embed = false)
+    /// <summary>
+    /// Writes the graph and its constants; checkpoint tensors are referenced unless <paramref name="embed"/>.
+    /// <paramref name="ownedDirectory"/>: a folder of external data written for this build alone (the exporter's staging,
+    /// which is deleted after the build). The file there that holds most of the constants' bytes becomes weights.bin: it is
+    /// moved into <paramref name="dir"/>, its constants keep their offsets, and the others are appended after it. A 12 GB
+    /// FP8 transformer is then written once, not written by the export and copied again. This is not done when less than
+    /// half the file would be used (constants the fusions replaced would sit in the entry for nothing).
+    /// </summary>
+    public static WriteResult Write(OpGraph g, string dir, IReadOnlyDictionary<string, byte[]> algorithms, bool embed = false,
+        string? ownedDirectory = null)
     {
         var consts = new List<ConstDto>();
         var files = new List<FileDto>();
         var fileIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        long at = 0, referenced = 0;
-        using (var fs = new FileStream(Path.Combine(dir, WeightsName), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 22))
+        var ordered = g.Constants.Values.OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
+        bool Referenced(ConstTensor c) =>
+            !embed && c.Referenceable is { } r && r.Length == c.Count * c.DType.SizeOf() && File.Exists(r.Path);
+        string? adopted = AdoptableFile(ordered.Where(c => !Referenced(c)), ownedDirectory);
+        long adoptedLength = adopted is null ? 0 : new FileInfo(adopted).Length;
+        string weightsPath = Path.Combine(dir, WeightsName);
+        long at = adoptedLength, referenced = 0, adoptedBytes = 0;
+        using (var fs = adopted is null
+                   ? new FileStream(weightsPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 22)
+                   : new FileStream(adopted, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 1 << 22))
         {
-            foreach (var c in g.Constants.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
+            void Align()
             {
-                long expected = c.Count * c.DType.SizeOf();
-                if (!embed && c.Referenceable is { } r && r.Length == expected && File.Exists(r.Path))
+                long pad = (256 - at % 256) % 256;
+                if (pad > 0) { fs.Write(new byte[pad]); at += pad; }
+            }
+            Align();
+            foreach (var c in ordered)
+            {
+                if (Referenced(c))
                 {
+                    var r = c.Referenceable!;
                     if (!fileIndex.TryGetValue(r.Path, out int fi))
                     {
                         var state = FileState.Of(r.Path);
@@ -58,15 +82,21 @@ public static class PlanFile
                     referenced += r.Length;
                     continue;
                 }
+                if (adopted is not null && InFile(c, adopted, adoptedLength))
+                {
+                    consts.Add(new ConstDto(c.Name, c.DType.ToString(), c.Shape, c.Stored!.Offset, c.Stored.Length));
+                    adoptedBytes += c.Stored.Length;
+                    continue;
+                }
                 long length = 0;
                 c.WithBytes(b => { fs.Write(b); length = b.Length; });
                 consts.Add(new ConstDto(c.Name, c.DType.ToString(), c.Shape, at, length));
                 at += length;
-                long pad = (256 - at % 256) % 256;
-                if (pad > 0) { fs.Write(new byte[pad]); at += pad; }
+                Align();
                 c.Release();
             }
         }
+        if (adopted is not null) File.Move(adopted, weightsPath);
         var dto = new PlanDto(FormatVersion,
             g.Nodes.Select(n => new NodeDto(n.Op, n.Name, n.Inputs.ToArray(), n.Outputs.ToArray(), n.Attrs)).ToList(), consts,
             g.Inputs.Select(p => new PortDto(p.Name, p.DType.ToString(), p.Dims, p.PlanTime)).ToList(),
@@ -74,8 +104,25 @@ public static class PlanFile
             algorithms.ToDictionary(kv => kv.Key, kv => Convert.ToHexString(kv.Value)),
             files.Count > 0 ? files : null);
         File.WriteAllText(Path.Combine(dir, PlanName), JsonSerializer.Serialize(dto, Json));
-        return new WriteResult(at, referenced, files.Count);
+        return new WriteResult(at - adoptedLength, referenced, files.Count, adoptedBytes, adopted is null ? 0 : adoptedLength - adoptedBytes);
     }
+
+    /// <summary>The file under <paramref name="ownedDirectory"/> holding most of <paramref name="constants"/>' stored bytes,
+    /// when they are at least half of it; else null.</summary>
+    static string? AdoptableFile(IEnumerable<ConstTensor> constants, string? ownedDirectory)
+    {
+        if (ownedDirectory is null) return null;
+        string owned = Path.GetFullPath(ownedDirectory).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        var best = constants.Where(c => c.Stored is { } s && Path.GetFullPath(s.Path).StartsWith(owned, StringComparison.Ordinal))
+            .GroupBy(c => Path.GetFullPath(c.Stored!.Path), StringComparer.Ordinal)
+            .Select(f => (File: f.Key, Bytes: f.Where(c => InFile(c, f.Key, new FileInfo(f.Key).Length)).Sum(c => c.Stored!.Length)))
+            .OrderByDescending(f => f.Bytes).FirstOrDefault();
+        return best.File is not null && File.Exists(best.File) && best.Bytes * 2 >= new FileInfo(best.File).Length ? best.File : null;
+    }
+
+    static bool InFile(ConstTensor c, string fullPath, long fileLength) =>
+        c.Stored is { } s && s.Length == c.Count * c.DType.SizeOf() && s.Offset >= 0 && s.Offset + s.Length <= fileLength
+        && string.Equals(Path.GetFullPath(s.Path), fullPath, StringComparison.Ordinal);
 
     /// <summary>Reads a plan; constants read their bytes on demand through memory maps of weights.bin and the referenced
     /// checkpoint files, which are checked first: each must exist with the size and write time it had at build.</summary>

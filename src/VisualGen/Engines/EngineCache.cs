@@ -138,7 +138,10 @@ public sealed class EngineCache
         {
             progress?.Report($"building {request.Component} with {backend.Name} on {backend.Device} ({backend.BuiltPrecision(request.Options)})");
             var clock = Stopwatch.StartNew();
-            var written = backend.Build(request.ResolveGraph(), temp, request.Options);
+            // a graph written for this build (no OnnxPath) is the build's to take
+            var written = request.OnnxPath is null
+                ? backend.BuildTakingGraph(request.ResolveGraph(), temp, request.Options)
+                : backend.Build(request.OnnxPath, temp, request.Options);
             double seconds = clock.Elapsed.TotalSeconds;
             if (written is null || written.Count == 0)
                 throw new EngineException($"backend {backend.Name} built '{request.Component}' but reported no files");

@@ -16,6 +16,11 @@ public interface IEngineBackend
     /// Returns the file names it wrote (relative to the entry directory); the first is the one <see cref="Load"/> opens.</summary>
     IReadOnlyList<string> Build(string onnxPath, string entryDirectory, EngineBuildOptions options);
 
+    /// <summary><see cref="Build"/> of a graph written for this build alone (<see cref="EngineBuildRequest.WriteGraph"/>,
+    /// deleted after it): the backend may take the graph's files into the entry (move, not copy). Default: <see cref="Build"/>.</summary>
+    IReadOnlyList<string> BuildTakingGraph(string onnxPath, string entryDirectory, EngineBuildOptions options) =>
+        Build(onnxPath, entryDirectory, options);
+
     /// <summary>The precision of what <see cref="Build"/> writes for these options, as the cache key records it (a backend
     /// that packs weights to bf16 says so, whatever precision the exported graph has). Default: the options' precision.</summary>
     string BuiltPrecision(EngineBuildOptions options) => options.Precision;

@@ -11,6 +11,7 @@ using VisualGen.Exporter.Onnx;
 using VisualGen.Exporter.Quantization;
 using VisualGen.Quantization;
 using VisualGen.Tests.Quantization;
+using VisualGen.Tensors;
 using VisualGen.Tests.Support;
 
 namespace VisualGen.Tests.Cuda;
@@ -317,6 +318,58 @@ public class QuantizedLinearPlanTests
         Assert.Equal(EncoderFusion.DeviceWeightBytes(g), EncoderFusion.DeviceWeightBytes(read));
         using var plan = Plan(read, new EngineResources());
         Assert.Equal([1L, 16, 2, 4, 4], plan.Outputs["sample"].Shape);
+    }
+
+    [Fact]
+    public void A_build_that_takes_its_export_moves_the_fp8_codes_into_the_entry_and_reads_back_the_same_constants()
+    {
+        // dynamic FP8 of a float checkpoint: the codes exist only in the export's data file, which an entry took a copy of
+        string dir = Path.Combine(QuantizeModelRoundTripTests.TinyModel(), "transformer");
+        string staging = Fixtures.TempDir("cuda-quant-staging"), path = Path.Combine(staging, "model.onnx");
+        using (var weights = ComponentWeights.Open(dir))
+            new OnnxWriter { ExternalDataThreshold = 0, InlineLimit = 0, ReferenceCheckpoint = true }.Write(
+                WanTransformer3D.Trace(dir, weights, quantization: new QuantizedLinears(new QuantizationConfig(QuantAlgo.Fp8, []), fromCheckpoint: false)), path);
+        string data = path + ".data";
+        long dataBytes = new FileInfo(data).Length;
+
+        string copied = Fixtures.TempDir("cuda-quant-copied"), taken = Fixtures.TempDir("cuda-quant-taken");
+        var copy = PlanFile.Write(CudaBackend.Compile(path).Graph, copied, new Dictionary<string, byte[]>());
+        var take = PlanFile.Write(CudaBackend.Compile(path).Graph, taken, new Dictionary<string, byte[]>(), ownedDirectory: staging);
+
+        Assert.Equal(0, copy.AdoptedBytes);
+        Assert.False(File.Exists(data));  // moved, not copied
+        Assert.True(take.AdoptedBytes * 2 >= dataBytes, $"{take.AdoptedBytes} of {dataBytes} bytes taken");
+        Assert.Equal(dataBytes - take.AdoptedBytes, take.AdoptedUnusedBytes);
+        Assert.True(take.EmbeddedBytes < copy.EmbeddedBytes);
+        Assert.Equal(copy.ReferencedBytes, take.ReferencedBytes);
+        Assert.Equal(PlanFile.ReferencedFiles(copied), PlanFile.ReferencedFiles(taken));
+
+        var (a, _) = PlanFile.Read(copied);
+        var (b, _) = PlanFile.Read(taken);
+        Assert.Equal(a.Constants.Keys.Order(), b.Constants.Keys.Order());
+        foreach (var (name, c) in a.Constants)
+            Assert.True(c.Bytes.AsSpan().SequenceEqual(b.Constants[name].Bytes), $"constant '{name}' differs");
+        var codes = b.Constants.Values.Where(c => c.Name.EndsWith(QuantizedLinearFusion.Fp8Codes, StringComparison.Ordinal)).ToList();
+        Assert.Equal(QuantLinears(b).Count, codes.Count);
+        Assert.All(codes, c => Assert.Equal(Path.Combine(taken, PlanFile.WeightsName), c.Stored!.Path));
+        using var plan = Plan(b, new EngineResources());
+        Assert.Equal([1L, 16, 2, 4, 4], plan.Outputs["sample"].Shape);
+    }
+
+    [Fact]
+    public void A_data_file_the_plan_would_use_less_than_half_of_is_copied_from_not_taken()
+    {
+        string staging = Fixtures.TempDir("cuda-owned"), file = Path.Combine(staging, "model.onnx.data");
+        var bytes = Enumerable.Range(0, 1000).Select(i => (byte)i).ToArray();
+        File.WriteAllBytes(file, bytes);
+        var g = new OpGraph();
+        g.Constants["a"] = new ConstTensor("a", TensorDType.U8, [300], () => throw new InvalidOperationException()) { Stored = new FileRange(file, 100, 300) };
+        string entry = Fixtures.TempDir("cuda-owned-entry");
+        var written = PlanFile.Write(g, entry, new Dictionary<string, byte[]>(), ownedDirectory: staging);
+        Assert.Equal(0, written.AdoptedBytes);
+        Assert.InRange(written.EmbeddedBytes, 300, 512);  // copied (with its padding to 256 bytes)
+        Assert.True(File.Exists(file));
+        Assert.Equal(bytes[100..400], PlanFile.Read(entry).Graph.Constants["a"].Bytes);
     }
 
     [Fact]

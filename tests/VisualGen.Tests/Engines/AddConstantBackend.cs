@@ -40,6 +40,15 @@ sealed class AddConstantBackend(string version = "1") : IEngineBackend
         return path;
     }
 
+    /// <summary>The graphs handed to <see cref="BuildTakingGraph"/> (written for the build, the backend's to take).</summary>
+    public List<string> TakenGraphs { get; } = [];
+
+    public IReadOnlyList<string> BuildTakingGraph(string onnxPath, string entryDirectory, EngineBuildOptions options)
+    {
+        lock (TakenGraphs) TakenGraphs.Add(onnxPath);
+        return Build(onnxPath, entryDirectory, options);
+    }
+
     public IReadOnlyList<string> Build(string onnxPath, string entryDirectory, EngineBuildOptions options)
     {
         Interlocked.Increment(ref _builds);

@@ -39,6 +39,25 @@ public sealed class EngineCacheTests : IDisposable
         Assert.Empty(Leftovers(Root));
     }
 
+    [Fact]
+    public void Only_a_graph_written_for_the_build_is_handed_over_for_the_backend_to_take()
+    {
+        // OnnxPath: the caller's file, built from and left alone; WriteGraph: written for this build, the backend may take it
+        var given = new AddConstantBackend();
+        using (new EngineCache(Root).GetOrBuild(Request(AddConstantBackend.WriteGraph(_dir, 1f)), given).Engine) { }
+        Assert.Equal(1, given.BuildCount);
+        Assert.Empty(given.TakenGraphs);
+
+        string written = "";
+        var request = Request(AddConstantBackend.WriteGraph(_dir, 2f)) with
+        {
+            OnnxPath = null, WriteGraph = () => written = AddConstantBackend.WriteGraph(_dir, 2f),
+        };
+        var taking = new AddConstantBackend();
+        using (var e = new EngineCache(Root).GetOrBuild(request, taking).Engine) Assert.Equal([3f], Run(e, 1f));
+        Assert.Equal([written], taking.TakenGraphs);
+    }
+
     public static TheoryData<string> KeyChanges => ["opset", "precision", "profiles", "backend-version", "graph", "weights", "exporter"];
 
     [Theory]
