@@ -143,8 +143,12 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
                 Directory.CreateDirectory(staging);
                 string path = Path.Combine(staging, "model.onnx");
                 progress?.Report($"exporting {component} ({graph.Nodes.Count} nodes, {graphBytes / 1e6:F1} MB of weights)");
-                // a backend that reads checkpoint references gets a graph without a copy of the checkpoint's weights
-                new OnnxWriter { ReferenceCheckpoint = chosen.ReadsCheckpointReferences }.Write(graph, path);
+                // a backend that reads checkpoint references gets a graph without a copy of the checkpoint's weights;
+                // a gigabyte or more (FP8 weights quantized while they are written, a copy of a checkpoint) reports its progress
+                var written = graphBytes >= 1L << 30 && progress is not null
+                    ? new StepProgress(f => progress.Report(FormattableString.Invariant($"exporting {component}: {f * 100:F0} % of {graphBytes / 1e9:F1} GB")))
+                    : null;
+                new OnnxWriter { ReferenceCheckpoint = chosen.ReadsCheckpointReferences }.Write(graph, path, written);
                 return path;
             },
         };
