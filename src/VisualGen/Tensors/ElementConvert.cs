@@ -21,8 +21,8 @@ public static class ElementConvert
             case TensorDType.F32: MemoryMarshal.Cast<byte, float>(bytes).CopyTo(dst); break;
             case TensorDType.F64:
                 { var s = MemoryMarshal.Cast<byte, double>(bytes); for (int i = 0; i < dst.Length; i++) dst[i] = (float)s[i]; break; }
-            case TensorDType.F16: WidenHalf(MemoryMarshal.Cast<byte, Half>(bytes), dst); break;
-            case TensorDType.BF16: WidenBFloat16(MemoryMarshal.Cast<byte, ushort>(bytes), dst); break;
+            case TensorDType.F16: unsafe { Widen(MemoryMarshal.Cast<byte, Half>(bytes), dst, &WidenHalfRange); } break;
+            case TensorDType.BF16: unsafe { Widen(MemoryMarshal.Cast<byte, ushort>(bytes), dst, &WidenBFloat16Range); } break;
             case TensorDType.F8E4M3: for (int i = 0; i < dst.Length; i++) dst[i] = Float8E4M3ToFloat(bytes[i]); break;
             case TensorDType.F8E5M2: for (int i = 0; i < dst.Length; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf((ushort)(bytes[i] << 8)); break;
             case TensorDType.I64: { var s = MemoryMarshal.Cast<byte, long>(bytes); for (int i = 0; i < dst.Length; i++) dst[i] = s[i]; break; }
@@ -38,27 +38,26 @@ public static class ElementConvert
     /// (a 12B checkpoint is billions of 16-bit weights, each widened once when a weight is quantized or copied).</summary>
     const int WidenRange = 1 << 20;
 
-    static unsafe void ForRanges(int count, void* src, void* dst, delegate*<void*, void*, int, int, void> widen)
+    /// <summary>Widens <paramref name="src"/> into <paramref name="dst"/> with <paramref name="widen"/>(src, dst, start, end),
+    /// in ranges on every core when there are more than two.</summary>
+    static unsafe void Widen<T>(ReadOnlySpan<T> src, Span<float> dst, delegate*<void*, void*, int, int, void> widen) where T : unmanaged
     {
-        if (count <= 2 * WidenRange) { widen(src, dst, 0, count); return; }
-        nint s = (nint)src, d = (nint)dst;
-        nint f = (nint)widen;
-        Parallel.For(0, (count + WidenRange - 1) / WidenRange, r =>
+        if (src.Length < dst.Length) throw new ArgumentException($"{src.Length} stored values for {dst.Length} floats", nameof(src));
+        fixed (T* s = src)
+        fixed (float* d = dst)
         {
-            int start = r * WidenRange;
-            ((delegate*<void*, void*, int, int, void>)f)((void*)s, (void*)d, start, Math.Min(count, start + WidenRange));
-        });
+            int count = dst.Length;
+            if (count <= 2 * WidenRange) { widen(s, d, 0, count); return; }
+            nint sp = (nint)s, dp = (nint)d, f = (nint)widen;
+            Parallel.For(0, (count + WidenRange - 1) / WidenRange, r =>
+            {
+                int start = r * WidenRange;
+                ((delegate*<void*, void*, int, int, void>)f)((void*)sp, (void*)dp, start, Math.Min(count, start + WidenRange));
+            });
+        }
     }
 
     /// <summary>bf16 to float32: the 16 bits become the float's high half (exact, NaN payloads kept), 16 at a time.</summary>
-    static unsafe void WidenBFloat16(ReadOnlySpan<ushort> src, Span<float> dst)
-    {
-        if (src.Length < dst.Length) throw new ArgumentException($"{src.Length} bf16 values for {dst.Length} floats", nameof(src));
-        fixed (ushort* s = src)
-        fixed (float* d = dst)
-            ForRanges(dst.Length, s, d, &WidenBFloat16Range);
-    }
-
     static unsafe void WidenBFloat16Range(void* src, void* dst, int start, int end)
     {
         ushort* s = (ushort*)src;
@@ -72,14 +71,6 @@ public static class ElementConvert
                 System.Runtime.Intrinsics.Vector256.Store(hi << 16, d + i + 8);
             }
         for (; i < end; i++) d[i] = (uint)s[i] << 16;
-    }
-
-    static unsafe void WidenHalf(ReadOnlySpan<Half> src, Span<float> dst)
-    {
-        if (src.Length < dst.Length) throw new ArgumentException($"{src.Length} f16 values for {dst.Length} floats", nameof(src));
-        fixed (Half* s = src)
-        fixed (float* d = dst)
-            ForRanges(dst.Length, s, d, &WidenHalfRange);
     }
 
     static unsafe void WidenHalfRange(void* src, void* dst, int start, int end)
