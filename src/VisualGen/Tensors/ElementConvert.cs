@@ -104,8 +104,13 @@ public static class ElementConvert
         return (ushort)((u + rounding) >> 16);
     }
 
-    /// <summary>OCP FP8 E4M3 (finite, no infinities; 0x7f/0xff are NaN).</summary>
-    public static float Float8E4M3ToFloat(byte b)
+    /// <summary>OCP FP8 E4M3 (finite, no infinities; 0x7f/0xff are NaN), from a table of the 256 codes (every dequant
+    /// of FP8 weights decodes once per weight).</summary>
+    public static float Float8E4M3ToFloat(byte b) => E4M3Values[b];
+
+    static readonly float[] E4M3Values = Enumerable.Range(0, 256).Select(b => DecodeE4M3((byte)b)).ToArray();
+
+    static float DecodeE4M3(byte b)
     {
         int sign = b >> 7, exp = (b >> 3) & 0xf, man = b & 7;
         if (exp == 0xf && man == 7) return float.NaN;

@@ -55,6 +55,21 @@ public class E4M3Tests
     }
 
     [Fact]
+    public void Every_code_decodes_to_its_value_by_the_definition()
+    {
+        // sign · 2^(e−7) · (1 + m/8), subnormals 2^−6 · m/8, computed in double with exact powers of two
+        for (int code = 0; code < 256; code++)
+        {
+            int sign = code >> 7, e = (code >> 3) & 0xf, m = code & 7;
+            float value = E4M3.Decode((byte)code);
+            if (e == 0xf && m == 7) { Assert.True(float.IsNaN(value), $"0x{code:x2}"); continue; }
+            double expected = (sign == 1 ? -1 : 1) * (e == 0 ? Math.ScaleB(m / 8.0, -6) : Math.ScaleB(1 + m / 8.0, e - 7));
+            Assert.True(BitConverter.SingleToUInt32Bits((float)expected) == BitConverter.SingleToUInt32Bits(value),
+                $"0x{code:x2}: {value}, the definition {expected}");
+        }
+    }
+
+    [Fact]
     public void Every_finite_code_round_trips()
     {
         for (int code = 0; code < 256; code++)
