@@ -155,6 +155,8 @@ internal static unsafe partial class NativeMethods
     [DllImport(Library)] public static extern int vg_gemm_plan_workspace_size(IntPtr plan, out nuint bytes);
     [DllImport(Library)] public static extern int vg_gemm_plan_tune(IntPtr plan, IntPtr a, IntPtr w, IntPtr bias, IntPtr c, IntPtr o,
         IntPtr ws, nuint wsBytes, int maxCandidates, int iterations, IntPtr stream, float* bestMs, int* tried);
+    /// <summary>VG_GEMM_ALGO_BLOB_BYTES: the size of a serialized GEMM algorithm (bf16 and FP8 plans alike).</summary>
+    public const int GemmAlgoBlobBytes = 96;
     [DllImport(Library)] public static extern int vg_gemm_plan_get_algo(IntPtr plan, byte* blob, nuint bytes);
     [DllImport(Library)] public static extern int vg_gemm_plan_set_algo(IntPtr plan, byte* blob, nuint bytes);
     [DllImport(Library)] public static extern int vg_gemm_run(IntPtr plan, IntPtr a, IntPtr w, IntPtr bias, IntPtr c, IntPtr o,

@@ -352,9 +352,10 @@ internal sealed unsafe partial class EngineResources : IDisposable
     /// <summary>Records a tuned plan's algorithm for the engine cache; returns the workspace it needs.</summary>
     long KeepTuned(string key, IntPtr handle, bool fp8)
     {
-        var blob = new byte[96];
+        var blob = new byte[GemmAlgoBlobBytes];
         fixed (byte* p = blob)
-            Check(fp8 ? vg_fp8_gemm_plan_get_algo(handle, p, 96) : vg_gemm_plan_get_algo(handle, p, 96), $"the algorithm of GEMM {key}");
+            Check(fp8 ? vg_fp8_gemm_plan_get_algo(handle, p, GemmAlgoBlobBytes) : vg_gemm_plan_get_algo(handle, p, GemmAlgoBlobBytes),
+                $"the algorithm of GEMM {key}");
         Algorithms[key] = blob;
         nuint ws;
         Check(fp8 ? vg_fp8_gemm_plan_workspace_size(handle, out ws) : vg_gemm_plan_workspace_size(handle, out ws), $"the workspace of GEMM {key}");

@@ -51,6 +51,15 @@ public partial class NativeAbiLayoutTests
         Assert.Equal(size, Marshal.SizeOf(type));
     }
 
+    [Fact]
+    public void The_gemm_algorithm_blob_size_matches_the_header()
+    {
+        var header = File.ReadAllText(Path.Combine(Fixtures.RepoRoot, "native", "include", "visualgen_native.h"));
+        var m = Regex.Match(header, @"#define\s+VG_GEMM_ALGO_BLOB_BYTES\s+(\d+)");
+        Assert.True(m.Success, "the header has no VG_GEMM_ALGO_BLOB_BYTES");
+        Assert.Equal(NativeMethods.GemmAlgoBlobBytes, int.Parse(m.Groups[1].Value));
+    }
+
     /// <summary>The ctypes mirrors the device scripts use (native/python/visualgen_native.py): a mismatch there costs a
     /// GPU call to find.</summary>
     [Theory]
