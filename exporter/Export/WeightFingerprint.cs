@@ -57,7 +57,7 @@ public static class WeightFingerprint
         var clock = Stopwatch.StartNew();
         foreach (var file in pending)
         {
-            (file.Sha256, long read) = Hash(file.Path);
+            file.Sha256 = FileDigest.Of(file.Path, out long read);
             if (read != file.Size) // written while it was listed: the fingerprint is of what was read
             {
                 progress?.Report($"weight file {file.Path} was {Size(file.Size)} when listed and {Size(read)} when hashed");
@@ -78,13 +78,7 @@ public static class WeightFingerprint
     }
 
     /// <summary>The <see cref="FileDigest"/> (hex) of every byte of <paramref name="path"/>.</summary>
-    public static string HashFile(string path) => Hash(path).Sha256;
-
-    static (string Sha256, long Bytes) Hash(string path)
-    {
-        string digest = FileDigest.Of(path, out long read);
-        return (digest, read);
-    }
+    public static string HashFile(string path) => FileDigest.Of(path);
 
     sealed class WeightFile(string path)
     {

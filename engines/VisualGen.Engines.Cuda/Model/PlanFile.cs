@@ -51,8 +51,7 @@ public static class PlanFile
         var ordered = g.Constants.Values.OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
         bool Referenced(ConstTensor c) =>
             !embed && c.Referenceable is { } r && r.Length == c.Count * c.DType.SizeOf() && File.Exists(r.Path);
-        string? adopted = AdoptableFile(ordered.Where(c => !Referenced(c)), ownedDirectory);
-        long adoptedLength = adopted is null ? 0 : new FileInfo(adopted).Length;
+        var (adopted, adoptedLength) = AdoptableFile(ordered.Where(c => !Referenced(c)), ownedDirectory);
         string weightsPath = Path.Combine(dir, WeightsName);
         long at = adoptedLength, referenced = 0, adoptedBytes = 0;
         using (var fs = adopted is null
@@ -108,16 +107,21 @@ public static class PlanFile
     }
 
     /// <summary>The file under <paramref name="ownedDirectory"/> holding most of <paramref name="constants"/>' stored bytes,
-    /// when they are at least half of it; else null.</summary>
-    static string? AdoptableFile(IEnumerable<ConstTensor> constants, string? ownedDirectory)
+    /// with its length, when they are at least half of it; else (null, 0).</summary>
+    static (string? Path, long Length) AdoptableFile(IEnumerable<ConstTensor> constants, string? ownedDirectory)
     {
-        if (ownedDirectory is null) return null;
+        if (ownedDirectory is null) return (null, 0);
         string owned = Path.GetFullPath(ownedDirectory).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
         var best = constants.Where(c => c.Stored is { } s && Path.GetFullPath(s.Path).StartsWith(owned, StringComparison.Ordinal))
             .GroupBy(c => Path.GetFullPath(c.Stored!.Path), StringComparer.Ordinal)
-            .Select(f => (File: f.Key, Bytes: f.Where(c => InFile(c, f.Key, new FileInfo(f.Key).Length)).Sum(c => c.Stored!.Length)))
-            .OrderByDescending(f => f.Bytes).FirstOrDefault();
-        return best.File is not null && File.Exists(best.File) && best.Bytes * 2 >= new FileInfo(best.File).Length ? best.File : null;
+            .Where(f => File.Exists(f.Key))
+            .Select(f =>
+            {
+                long length = new FileInfo(f.Key).Length;
+                return (Path: f.Key, Length: length, Used: f.Where(c => InFile(c, f.Key, length)).Sum(c => c.Stored!.Length));
+            })
+            .OrderByDescending(f => f.Used).FirstOrDefault();
+        return best.Path is not null && best.Used * 2 >= best.Length ? (best.Path, best.Length) : (null, 0);
     }
 
     static bool InFile(ConstTensor c, string fullPath, long fileLength) =>

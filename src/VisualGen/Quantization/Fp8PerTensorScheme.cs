@@ -58,9 +58,8 @@ public sealed class Fp8PerTensorScheme : IQuantizationScheme
         {
             nint at = (nint)bytes;
             const int grain = 1 << 16;
-            var partial = new ushort[Math.Max(1, (count + grain - 1) / grain)];
-            ParallelRanges.For(count, grain, (start, end) => partial[start / grain] = MaxMagnitude(new ReadOnlySpan<ushort>((ushort*)at + start, end - start)));
-            ushort max = partial.Max();
+            ushort max = ParallelRanges.Reduce(count, grain, (start, end) => MaxMagnitude(new ReadOnlySpan<ushort>((ushort*)at + start, end - start)),
+                Math.Max, (ushort)0);
             if ((max & exponentMask) == exponentMask)
             {
                 var values = new ReadOnlySpan<ushort>((ushort*)at, count);

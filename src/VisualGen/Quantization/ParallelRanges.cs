@@ -24,12 +24,18 @@ static class ParallelRanges
     }
 
     /// <summary><see cref="AbsMax.Of"/> of a large array, range by range (NaN, where there is one, wins as it does there).</summary>
-    public static float AbsMax(float[] values, int grain = 1 << 16)
+    public static float AbsMax(float[] values, int grain = 1 << 16) =>
+        Reduce(values.Length, grain, (s, e) => Quantization.AbsMax.Of(values.AsSpan(s, e - s)), MathF.Max, 0f);
+
+    /// <summary>Each range's <paramref name="range"/>(start, end), on the thread pool, combined in range order (so the
+    /// result does not depend on the schedule), starting from <paramref name="empty"/>.</summary>
+    public static T Reduce<T>(int count, int grain, Func<int, int, T> range, Func<T, T, T> combine, T empty)
     {
-        var partial = new float[Math.Max(1, (values.Length + grain - 1) / grain)];
-        For(values.Length, grain, (s, e) => partial[s / grain] = Quantization.AbsMax.Of(values.AsSpan(s, e - s)));
-        float amax = 0;
-        foreach (float p in partial) amax = MathF.Max(amax, p);
-        return amax;
+        var partial = new T[Math.Max(1, (count + grain - 1) / grain)];
+        Array.Fill(partial, empty);
+        For(count, grain, (s, e) => partial[s / grain] = range(s, e));
+        T result = empty;
+        foreach (T p in partial) result = combine(result, p);
+        return result;
     }
 }
