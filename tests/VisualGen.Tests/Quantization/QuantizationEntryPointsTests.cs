@@ -60,7 +60,7 @@ public sealed class QuantizationEntryPointsTests : IDisposable
         List<TensorData> tensors;
         using (var source = SafeTensorsFile.Open(file))
             tensors = source.Names.Select(n => new TensorData(n, TensorDType.BF16, source.Info(n).Shape,
-                source.ReadFloat32(n).SelectMany(v => BitConverter.GetBytes(ElementConvert.FloatToBFloat16(v))).ToArray())).ToList();
+                ElementConvert.FromFloat32(source.ReadFloat32(n), TensorDType.BF16))).ToList();
         SafeTensorsWriter.Write(file, tensors);
 
         var (dynamic, log) = await Generate(bf16, new QuantizationConfig(QuantAlgo.Fp8, []));
