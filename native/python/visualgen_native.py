@@ -231,13 +231,20 @@ class Native:
         return best.value, tried.value
 
     def gemm_get_algo(self, plan):
-        buf = (C.c_uint8 * ALGO_BLOB_BYTES)()
-        self.call("vg_gemm_plan_get_algo", plan, buf, ALGO_BLOB_BYTES)
-        return bytes(buf)
+        return self._get_algo("vg_gemm_plan_get_algo", plan)
 
     def gemm_set_algo(self, plan, blob):
+        self._set_algo("vg_gemm_plan_set_algo", plan, blob)
+
+    def _get_algo(self, fn, plan):
+        """A GEMM plan's algorithm as its ALGO_BLOB_BYTES blob (bf16 and FP8 plans: fn names which)."""
+        buf = (C.c_uint8 * ALGO_BLOB_BYTES)()
+        self.call(fn, plan, buf, ALGO_BLOB_BYTES)
+        return bytes(buf)
+
+    def _set_algo(self, fn, plan, blob):
         buf = (C.c_uint8 * len(blob)).from_buffer_copy(blob)
-        self.call("vg_gemm_plan_set_algo", plan, buf, len(blob))
+        self.call(fn, plan, buf, len(blob))
 
     # ---- attention ----
     def attention_plan(self, b, h, sq, skv, d, q_strides=(0, 0, 0, 0), k_strides=(0, 0, 0, 0), v_strides=(0, 0, 0, 0),
@@ -357,13 +364,10 @@ class Native:
         return best.value, tried.value
 
     def fp8_gemm_get_algo(self, plan):
-        buf = (C.c_uint8 * ALGO_BLOB_BYTES)()
-        self.call("vg_fp8_gemm_plan_get_algo", plan, buf, ALGO_BLOB_BYTES)
-        return bytes(buf)
+        return self._get_algo("vg_fp8_gemm_plan_get_algo", plan)
 
     def fp8_gemm_set_algo(self, plan, blob):
-        buf = (C.c_uint8 * len(blob)).from_buffer_copy(blob)
-        self.call("vg_fp8_gemm_plan_set_algo", plan, buf, len(blob))
+        self._set_algo("vg_fp8_gemm_plan_set_algo", plan, blob)
 
     def dequantize_nvfp4(self, packed, block_scales, scale_2, out, stream=0):
         """packed uint8 [rows, cols / 2], block_scales e4m3 (or uint8 bytes) [rows, cols / 16], scale_2 a 1-float tensor,

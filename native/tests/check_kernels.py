@@ -204,6 +204,11 @@ def fp8_feature_rule(w):
     return e4m3(w.float() / s[:, None]), s
 
 
+def fp8_rows_product(aq, a_scale, wq, w_scale):
+    """The per-row scaled FP8 GEMM's exact product in fp64: codes times their row (token) and output-feature scales."""
+    return (aq.float().double() * a_scale.double()[:, None]) @ (wq.float().double() * w_scale.double()[:, None]).t()
+
+
 def fp8_block_rule(w):
     """FP8_BLOCK_SCALES on w [N, K] (multiples of 128): per 128x128 block s = bf16(max(amax/448, 1/(448*512))), q = e4m3(w / s)."""
     n, k = w.shape
@@ -318,7 +323,7 @@ def check_quant(vg):
         vg.quantize_fp8_rows(a, aq, a_scale)
         has_bias = epi in (vgn.EPI_BIAS, vgn.EPI_BIAS_GELU)
         bias = rnd(n) if has_bias else None
-        ref = (aq.float().double() * a_scale.double()[:, None]) @ (wq.float().double() * w_scale.double()[:, None]).t()
+        ref = fp8_rows_product(aq, a_scale, wq, w_scale)
         if has_bias:
             ref = ref + bias.double()
         if epi == vgn.EPI_BIAS_GELU:
@@ -343,7 +348,7 @@ def check_quant(vg):
     aq = torch.empty(m, k, device=dev, dtype=torch.float8_e4m3fn)
     a_scale = torch.empty(m, device=dev)
     vg.quantize_fp8_rows(a, aq, a_scale)
-    ref = (aq.float().double() * a_scale.double()[:, None]) @ (wq.float().double() * w_scale.double()[:, None]).t() + bias.double()
+    ref = fp8_rows_product(aq, a_scale, wq, w_scale) + bias.double()
     try:
         plan = vg.fp8_gemm_plan(m, n, k, vgn.FP8_SCALING_ROWS, vgn.EPI_BIAS, fast_accumulation=True)
         out = poison(m, n)
