@@ -16,6 +16,8 @@
 //                                                         all on native-cuda unless VG_E2E_ENGINE names another engine
 //   visualgen-bench components <cache dir> <fixture>...  every natively run encoder/VAE/transformer vs its diffusers golden
 //   visualgen-bench awkward <workdir> [--engines A,B]    Wan pipeline on checkpoints with awkward sizes, ort-cpu vs native-cuda
+//   visualgen-bench host-build <workdir>                 the host side of an engine build (FP8 weight quantization, widening,
+//                                                         E4M3 decode, file digests, weights.bin), against the former ways (no GPU)
 using System.Diagnostics;
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
@@ -38,6 +40,7 @@ return args.Length > 0 ? args[0] switch
         args.Length > 7 ? double.Parse(args[7], System.Globalization.CultureInfo.InvariantCulture) : null),
     "components" => args.Skip(2).Select(f => ComponentCheck.Run(f, args[1])).Max(),
     "awkward" => AwkwardCheck.Run(args[1..]),
+    "host-build" => HostBuild.Run(args[1]),
     "wan" => Wan(args[1], args[2], args[3]),
     "wan-quant" => WanQuant.Run(args[1], args[2], args[3], args.Length > 4 ? args[4] : "bf16/bf16,bf16/fp8,fp8/bf16,fp8/fp8,nvfp4/bf16"),
     "load" => Load(args[1], args[2]),
@@ -45,7 +48,7 @@ return args.Length > 0 ? args[0] switch
     _ => Usage(),
 } : Usage();
 
-static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | components CACHE FIXTURE... | awkward WORKDIR [--engines A,B] | e2e MODEL CACHE H W FRAMES STEPS [ATTN] [GPU_MEMORY_GIB] | e2e-flux MODEL CACHE H W STEPS [ATTN] | e2e-qwen MODEL CACHE H W STEPS [ATTN] [GPU_MEMORY_GIB] | wan MODEL IO CACHE | wan-quant MODEL IO CACHE [LINEARS/ATTENTION,...] | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
+static int Usage() { Console.Error.WriteLine("usage: visualgen-bench conformance DIR | components CACHE FIXTURE... | awkward WORKDIR [--engines A,B] | host-build WORKDIR | e2e MODEL CACHE H W FRAMES STEPS [ATTN] [GPU_MEMORY_GIB] | e2e-flux MODEL CACHE H W STEPS [ATTN] | e2e-qwen MODEL CACHE H W STEPS [ATTN] [GPU_MEMORY_GIB] | wan MODEL IO CACHE | wan-quant MODEL IO CACHE [LINEARS/ATTENTION,...] | dit MODEL IO CACHE NAME | load MODEL CACHE"); return 2; }
 
 static int Conformance(string family)
 {
