@@ -61,6 +61,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "internal.h"
@@ -99,7 +100,7 @@ struct Keys {
     static constexpr int kTiles = N / 8;      // 8-key accumulator tiles of S per thread row pair
     static constexpr int kGroups = N / 64;    // key scales per block (kKGroup keys each)
     static constexpr int kSteps = N / 32;     // k32 steps of P·V
-    static constexpr int kSmem = kQTile + kStages * (kTileK + kTileV) + 8 * (1 + 4 * kStages) + 1024;  // + alignment slack
+    static constexpr int kSmem = kQTile + kStages * (kTileK + kTileV) + 8 * (1 + 4 * kStages) + 1024 + 2048;  // + alignment slack + ones tile (EXPERIMENT)
 };
 // The two geometries (also what keeps the host pass from calling these members unreferenced: only device code reads them).
 static_assert(Keys<128>::kTail == 0 && Keys<128>::kTiles == 16 && Keys<128>::kGroups == 2 && Keys<128>::kSteps == 4,
@@ -248,6 +249,16 @@ __device__ __forceinline__ void wgmma_pv(float (&d)[64], const uint32_t (&a)[4],
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_v), "r"(1));
 }
 
+// EXPERIMENT (stop 34): r (+)= P · 1 for one k32 step: the row sums of the e4m3 P on the tensor core (64 rows x 8
+// identical columns), B a tile of e4m3 ones (no swizzle, every byte 0x38).
+__device__ __forceinline__ void wgmma_rowsum(float (&d)[4], const uint32_t (&a)[4], uint64_t desc_ones, int accumulate) {
+    asm volatile(
+        "{\n.reg .pred p;\nsetp.ne.b32 p, %9, 0;\n"
+        "wgmma.mma_async.sync.aligned.m64n8k32.f32.e4m3.e4m3 {%0, %1, %2, %3}, {%4, %5, %6, %7}, %8, p, 1, 1;\n}\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_ones), "r"(accumulate));
+}
+
 __device__ __forceinline__ float quad_max(float x) {
     x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
     return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
@@ -273,7 +284,7 @@ __device__ __forceinline__ void pack_p(const float (&p)[T][4], uint32_t (&pa)[T 
 // Writes P = 448 · 2^(score − m_new), updates m and this thread's part of l (the sum of 448 · P), and returns
 // 2^(m_old − m_new), the factor O must be scaled by. Masked: keys from `valid` on (the last block) get P = 0 and take
 // no part in the maximum.
-template <int T, bool kMasked>
+template <int T, bool kMasked, unsigned kFma>
 __device__ __forceinline__ void softmax_block(const int (&s)[4 * T], float (&pf)[T][4], const float (&c)[T / 8], int col0,
                                               int valid, float (&m)[2], float (&l)[2], float (&alpha)[2]) {
     constexpr int G = T / 8;  // key-scale groups of 64 keys
@@ -324,15 +335,38 @@ __device__ __forceinline__ void softmax_block(const int (&s)[4 * T], float (&pf)
         return col0 + 8 * i + e < valid ? static_cast<float>(s[4 * i + 2 * r + e]) * c[i / 8] - m[r] + kLog2Fp8Max
                                         : -INFINITY;
     };
+    // EXPERIMENT (stop 34): the tiles i with bit i % 8 of kFma set take their exponentials on the FMA pipe instead of
+    // the MUFU: 448 · 2^y with a 3-bit mantissa is the float whose bits are I << 20, I = round(8·(y + 127) − δ)
+    // (Schraudolph's linear mantissa; δ = 0.459 centres its error: rms 3.2 % against e4m3 rounding's 2.7 %). y is
+    // first mapped to yn = sat((y + 127 − δ/8) / 256) in one saturating FFMA (y < −127 gives 0), then
+    // t = 1.5 · 2^23 + 2048 · yn rounds to the integer I in t's low bits, and t's bits << 20 drop the magic number.
+    constexpr float kDelta = 0.459f;
+    float cs[G], bs[2][G];
+#pragma unroll
+    for (int k = 0; k < G; ++k) {
+        cs[k] = c[k] * (1.0f / 256.0f);
+#pragma unroll
+        for (int r = 0; r < 2; ++r) bs[r][k] = (127.0f - kDelta / 8.0f - bias[r][k]) * (1.0f / 256.0f);
+    }
+    auto fma_exp2 = [&](int i, int r, int e) {
+        float yn;
+        asm("fma.rn.sat.f32 %0, %1, %2, %3;\n"
+            : "=f"(yn)
+            : "f"(__int_as_float(s[4 * i + 2 * r + e] + kMagic)), "f"(cs[i / 8]), "f"(bs[r][i / 8]));
+        return __int_as_float(__float_as_int(fmaf(yn, 2048.0f, kMagicF)) << 20);
+    };
     constexpr int kParts = 4;  // partial row sums: four short FADD chains instead of one of 2T
     float sum[2][kParts] = {};
+    constexpr bool kTcSums = (kFma & 0x400u) != 0;  // EXPERIMENT: row sums on the tensor core (l is updated there)
 #pragma unroll
     for (int i = 0; i < T; ++i)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            pf[i][e] = ex2(exponent(i, e >> 1, e & 1));
-            sum[e >> 1][i % kParts] += pf[i][e];
+            if (!kMasked && ((kFma >> (i % 8)) & 1u)) pf[i][e] = fma_exp2(i, e >> 1, e & 1);
+            else pf[i][e] = ex2(exponent(i, e >> 1, e & 1));
+            if (!kTcSums) sum[e >> 1][i % kParts] += pf[i][e];
         }
+    if (kTcSums) return;
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
         float t = sum[r][0];
@@ -344,7 +378,7 @@ __device__ __forceinline__ void softmax_block(const int (&s)[4 * T], float (&pf)
 #endif  // VG_SAGE_WGMMA_DEVICE
 
 #if VG_SAGE_WGMMA_HOST
-template <int N>
+template <int N, unsigned kFma = 0>
 __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_constant__ Params p) {
 #if VG_SAGE_WGMMA_DEVICE
     using K = Keys<N>;
@@ -353,6 +387,8 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     const uint32_t s_q = base, s_k = base + kQTile, s_v = s_k + kStages * K::kTileK;  // every tile 1024-byte aligned
     const uint32_t bars = s_v + kStages * K::kTileV;
     const uint32_t q_full = bars;
+    constexpr bool kCondRescale = (kFma & 0x200u) != 0, kTcSums = (kFma & 0x400u) != 0;  // EXPERIMENT (stop 34)
+    const uint32_t s_ones = (bars + 8u * (1 + 4 * kStages) + 1023u) & ~1023u;
     auto k_full = [&](int s) { return bars + 8u * (1 + s); };
     auto v_full = [&](int s) { return bars + 8u * (1 + kStages + s); };
     auto k_empty = [&](int s) { return bars + 8u * (1 + 2 * kStages + s); };
@@ -372,6 +408,11 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
             bar_init(v_empty(s), 8);
         }
         asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    if (kTcSums) {
+        for (int i = threadIdx.x; i < 256; i += blockDim.x)
+            asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(s_ones + 4u * i), "r"(0x38383838u) : "memory");
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
     }
     __syncthreads();
 
@@ -412,6 +453,9 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     uint32_t pa[K::kSteps][4];  // P of the block in the tensor core (e4m3 A fragments)
     float pf[K::kTiles][4];     // P of the next, until the tensor core is done with pa
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, alpha[2];
+    float rs[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // EXPERIMENT: row sums of the P in flight (tensor core)
+    const uint64_t d_ones = static_cast<uint64_t>((s_ones & 0x3FFFF) >> 4) | (static_cast<uint64_t>(128 >> 4) << 16) |
+                            (static_cast<uint64_t>(256 >> 4) << 32);
 
     auto issue_qk = [&](int stage) {
         const uint64_t dk = tile_desc(s_k + stage * K::kTileK);
@@ -426,6 +470,10 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         wgmma_fence();
 #pragma unroll
         for (int kc = 0; kc < K::kSteps; ++kc) wgmma_pv(o, pa[kc], kc < 4 ? dv + 2 * kc : dv_tail + 2 * (kc - 4));
+        if (kTcSums) {
+#pragma unroll
+            for (int kc = 0; kc < K::kSteps; ++kc) wgmma_rowsum(rs, pa[kc], d_ones, kc);
+        }
         wgmma_commit();
     };
     auto release = [&](uint32_t bar) {
@@ -442,8 +490,8 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
 #pragma unroll
         for (int k = 0; k < K::kGroups; ++k) c[k] = q_scale * ks[k];
         const int col0 = j * N + 2 * tq;
-        if ((j + 1) * N <= p.skv) softmax_block<K::kTiles, false>(s, pf, c, col0, p.skv, m, l, alpha);
-        else softmax_block<K::kTiles, true>(s, pf, c, col0, p.skv, m, l, alpha);
+        if ((j + 1) * N <= p.skv) softmax_block<K::kTiles, false, kFma>(s, pf, c, col0, p.skv, m, l, alpha);
+        else softmax_block<K::kTiles, true, kFma & ~0xFFu>(s, pf, c, col0, p.skv, m, l, alpha);
     };
 
     bar_wait(q_full, 0);
@@ -476,9 +524,16 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         wgmma_wait<0>();
         own(o);
         own(pa);
+        if (kTcSums) {
+            own(rs);
+            l[0] = (l[0] + rs[0]) * alpha[0];
+            l[1] = (l[1] + rs[2]) * alpha[1];
+        }
         release(v_empty(pst));
+        if (!kCondRescale || __any_sync(0xffffffffu, alpha[0] != 1.0f || alpha[1] != 1.0f)) {
 #pragma unroll
-        for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
+            for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
+        }
         pack_p(pf, pa);
     }
     {
@@ -488,11 +543,17 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         wgmma_wait<0>();
         own(o);
         own(pa);
+        if (kTcSums) {
+            own(rs);
+            l[0] += rs[0];
+            l[1] += rs[2];
+        }
     }
 
     // out = O · v_scale[d] / l (l sums 448 · P, so the factor 448 of P cancels)
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
+        if (kTcSums) break;  // each thread holds its rows' whole sums
         l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
         l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
     }
@@ -585,6 +646,14 @@ vg_status wgmma_prepare() {
     VG_TRY(vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma<128>),
                                                cudaFuncAttributeMaxDynamicSharedMemorySize, Keys<128>::kSmem),
                           "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel, 128-key blocks)"));
+    for (const void* f : {reinterpret_cast<const void*>(&sage_attend_wgmma<192, 0x55>),
+                          reinterpret_cast<const void*>(&sage_attend_wgmma<192, 0x77>),
+                          reinterpret_cast<const void*>(&sage_attend_wgmma<192, 0x255>),
+                          reinterpret_cast<const void*>(&sage_attend_wgmma<192, 0x455>),
+                          reinterpret_cast<const void*>(&sage_attend_wgmma<192, 0x655>),
+                          reinterpret_cast<const void*>(&sage_attend_wgmma<192, 0x6FF>)})
+        VG_TRY(vg::cuda_check(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, Keys<192>::kSmem),
+                              "wgmma fma-exp variant smem"));
     return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma<192>),
                                                cudaFuncAttributeMaxDynamicSharedMemorySize, Keys<192>::kSmem),
                           "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel, 192-key blocks)");
@@ -618,8 +687,25 @@ vg_status wgmma_attend(const AttendArgs& a, cudaStream_t stream) {
     p.skv_pad = static_cast<int>(a.skv_pad);
     const dim3 grid(static_cast<unsigned>((a.sq + kBlock - 1) / kBlock), static_cast<unsigned>(a.heads),
                     static_cast<unsigned>(a.batch));
-    if (keys == 192) sage_attend_wgmma<192><<<grid, kThreads, Keys<192>::kSmem, stream>>>(p);
-    else sage_attend_wgmma<128><<<grid, kThreads, Keys<128>::kSmem, stream>>>(p);
+    // EXPERIMENT (stop 34): VG_SAGE_WGMMA_FMA_EXP selects which 8-key tiles (a mask over tile % 8) take their
+    // exponentials on the FMA pipe.
+    const char* fma_env = std::getenv("VG_SAGE_WGMMA_FMA_EXP");
+    const unsigned fma_mask = fma_env ? static_cast<unsigned>(std::strtoul(fma_env, nullptr, 0)) : 0u;
+    if (keys == 192) {
+        auto launch = [&](auto kernel) {
+            kernel<<<grid, kThreads, Keys<192>::kSmem, stream>>>(p);
+            return VG_OK;
+        };
+        switch (fma_mask) {
+            case 0x55: VG_TRY(launch(&sage_attend_wgmma<192, 0x55>)); break;
+            case 0x77: VG_TRY(launch(&sage_attend_wgmma<192, 0x77>)); break;
+            case 0x255: VG_TRY(launch(&sage_attend_wgmma<192, 0x255>)); break;
+            case 0x455: VG_TRY(launch(&sage_attend_wgmma<192, 0x455>)); break;
+            case 0x655: VG_TRY(launch(&sage_attend_wgmma<192, 0x655>)); break;
+            case 0x6FF: VG_TRY(launch(&sage_attend_wgmma<192, 0x6FF>)); break;
+            default: sage_attend_wgmma<192><<<grid, kThreads, Keys<192>::kSmem, stream>>>(p);
+        }
+    } else sage_attend_wgmma<128><<<grid, kThreads, Keys<128>::kSmem, stream>>>(p);
     return vg::launch_check("vg_sage_attention_run (wgmma attend)");
 #else
     (void)a;
