@@ -11,13 +11,25 @@
 //     warpgroups 1 and 2, the consumers: 64 query rows each (setmaxnreg 240), per key block j:
 //       S_j = Q · K_jᵀ         wgmma m64nNk32 s8·s8 -> s32, both operands from shared memory        (issued)
 //       O  += P_{j-1} · V_{j-1} wgmma m64n128k32 e4m3·e4m3 -> f32 x N/32, P from registers           (issued)
-//       wait for S_j; online softmax of S_j (exp2, fp32) while the P·V product runs on the tensor core;
-//       wait for O; O *= 2^(m_old − m_new); P_j = e4m3(448 · 2^(S_j − m_new)) packed in registers.
+//       r  = P_{j-1} · 1        wgmma m64n8k32 e4m3·e4m3 -> f32 x N/32 against a tile of ones: P's row sums  (issued)
+//       wait for S_j; online softmax of S_j (exponentials on the FMA pipe, below) while the P·V product runs;
+//       wait for O; l = (l + r) · 2^(m_old − m_new); O *= 2^(m_old − m_new) unless no row maximum of the warp moved;
+//       P_j = e4m3(448 · 2^(S_j − m_new)) packed in registers.
 //     Full/empty mbarriers hand stages between the producer and the consumers.
 //
 // Dequantizing S costs one integer add per score: an int32 s with |s| < 2^22 (here |s| <= 127 · 127 · 128) plus the
 // bits of 1.5 · 2^23 is the float 1.5 · 2^23 + s exactly, so 2^(s·c − m) = 2^(x·c − (1.5 · 2^23 · c + m)) with
-// x = __int_as_float(s + 0x4B400000): one FFMA and one ex2 per score, no int-to-float conversion.
+// x = __int_as_float(s + 0x4B400000): one FFMA per score, no int-to-float conversion.
+//
+// The exponentials never touch the MUFU (whose 16 per clock and SM make them cost as much as both products at head_dim
+// 128): P only has to be right to e4m3's 3 mantissa bits, so 448 · 2^y is built in the float's bits directly
+// (Schraudolph's linear mantissa): F = I << 20 with I = round(8·(y + 127) − δ) is the float 2^⌊I/8⌋−127 · (1 + (I mod 8)/8),
+// already an e4m3 value. Two FFMAs and a shift: yn = sat((y + 127 − δ/8) / 256) clamps y >= −127 (below, P is 0 in
+// e4m3 anyway), t = 1.5 · 2^23 + 2048 · yn rounds 8·(y + 127) − δ to the integer in t's low bits, and t's bits << 20
+// drop the magic number. The linear mantissa is within +6.1 % / −0 % of 2^f; δ = 0.459 (0.057 in y) centres it, so P
+// carries a relative error of rms 3.2 % where e4m3 rounding alone has 2.7 % (an unbiased one: the row sums add the same
+// P). The masked last block keeps ex2.approx. The row sums come from the tensor core (r above), so they add exactly the
+// e4m3 P that multiplies V.
 //
 // P's accumulator-to-A-fragment trick and the key permutation of Vᵀ are those of the mma.sync kernel (key_perm in
 // attention_sage.cu): wgmma's accumulator (per warp: rows 16w + g and 16w + g + 8, columns 8i + 2t, 8i + 2t + 1) and
@@ -57,11 +69,15 @@
 // The row sums moved to the tensor core (per key block, m64n8k32 of the e4m3 P against a ones tile, issued with P·V: 90
 // fewer instructions per block, 12 %) were correct but no faster (15.17 / 15.01 vs 15.11 / 15.20 ms): the loop is not
 // bound by its instruction count but by the exponentials' phase of each block.
+// Stop 34: the exponentials on the FMA pipe as above (a mask of 0-8 tiles of 8 selectable while measuring; at 4 of 8
+// already 13.6-14.2 ms), then the tensor-core row sums again and O rescaled only when a row maximum moved: 13.30-13.32
+// vs 14.90-15.34 ms at Wan's self-attention, FLUX joint 0.340 vs 0.375 ms (tools/bench/RESULTS.md, stop 34). The
+// same in integer arithmetic (F = A·s + B by one IMAD on the int32 scores, s first raised to the smallest with F >= 0)
+// has fewer instructions and was slower (14.4-15.6 ms): not kept.
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 
-#include <cstdlib>
 #include <string>
 
 #include "internal.h"
@@ -90,6 +106,7 @@ constexpr int kBlock = kWgmmaBlock;   // queries per CTA and head_dim: 128 each
 constexpr int kQTile = kBlock * kBlock; // bytes of the Q tile (8-bit elements)
 constexpr int kStages = 2;             // K and Vᵀ stages in the ring (three measured no faster)
 constexpr int kThreads = 384;          // producer warpgroup + two consumer warpgroups
+constexpr int kOnes = 1024;            // bytes of the ones tile (e4m3 1.0 = 0x38) the row sums multiply P with
 
 // A key block of N keys (128 or 192): its K tile (N rows of 128 bytes) and its Vᵀ tile (128 rows of N keys: the first
 // 128 keys in the 128-byte swizzle, the other N − 128 in the 64-byte swizzle: a swizzled row holds at most 128 bytes).
@@ -100,7 +117,7 @@ struct Keys {
     static constexpr int kTiles = N / 8;      // 8-key accumulator tiles of S per thread row pair
     static constexpr int kGroups = N / 64;    // key scales per block (kKGroup keys each)
     static constexpr int kSteps = N / 32;     // k32 steps of P·V
-    static constexpr int kSmem = kQTile + kStages * (kTileK + kTileV) + 8 * (1 + 4 * kStages) + 1024 + 2048;  // + alignment slack + ones tile (EXPERIMENT)
+    static constexpr int kSmem = kQTile + kStages * (kTileK + kTileV) + 8 * (1 + 4 * kStages) + kOnes + 2048;  // + the ones tile, + alignment slack (1024 each)
 };
 // The two geometries (also what keeps the host pass from calling these members unreferenced: only device code reads them).
 static_assert(Keys<128>::kTail == 0 && Keys<128>::kTiles == 16 && Keys<128>::kGroups == 2 && Keys<128>::kSteps == 4,
@@ -249,8 +266,8 @@ __device__ __forceinline__ void wgmma_pv(float (&d)[64], const uint32_t (&a)[4],
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_v), "r"(1));
 }
 
-// EXPERIMENT (stop 34): r (+)= P · 1 for one k32 step: the row sums of the e4m3 P on the tensor core (64 rows x 8
-// identical columns), B a tile of e4m3 ones (no swizzle, every byte 0x38).
+// r (+)= P · 1 for one k32 step: the row sums of the e4m3 P on the tensor core (64 rows x 8 equal columns; this thread's
+// rows in r[0] and r[2]), B from a tile of e4m3 ones (any layout reads ones: every byte of the tile is 0x38).
 __device__ __forceinline__ void wgmma_rowsum(float (&d)[4], const uint32_t (&a)[4], uint64_t desc_ones, int accumulate) {
     asm volatile(
         "{\n.reg .pred p;\nsetp.ne.b32 p, %9, 0;\n"
@@ -281,12 +298,12 @@ __device__ __forceinline__ void pack_p(const float (&p)[T][4], uint32_t (&pa)[T 
 
 // The online softmax of one key block (T 8-key tiles) for this thread's two rows (r = 0: row g, r = 1: row g + 8).
 // s: the block's int32 scores; c[k]: the scales (query scale · key scale, in the log2 domain) of keys 64k .. 64k + 63.
-// Writes P = 448 · 2^(score − m_new), updates m and this thread's part of l (the sum of 448 · P), and returns
-// 2^(m_old − m_new), the factor O must be scaled by. Masked: keys from `valid` on (the last block) get P = 0 and take
-// no part in the maximum.
-template <int T, bool kMasked, unsigned kFma>
+// Writes P = 448 · 2^(score − m_new) (e4m3-exact values, see the top of the file), updates m and returns
+// 2^(m_old − m_new), the factor O and l must be scaled by (the row sums are the tensor core's). Masked: keys from
+// `valid` on (the last block) get P = 0 and take no part in the maximum.
+template <int T, bool kMasked>
 __device__ __forceinline__ void softmax_block(const int (&s)[4 * T], float (&pf)[T][4], const float (&c)[T / 8], int col0,
-                                              int valid, float (&m)[2], float (&l)[2], float (&alpha)[2]) {
+                                              int valid, float (&m)[2], float (&alpha)[2]) {
     constexpr int G = T / 8;  // key-scale groups of 64 keys
     float mx[2];
     if (!kMasked) {
@@ -324,61 +341,38 @@ __device__ __forceinline__ void softmax_block(const int (&s)[4 * T], float (&pf)
         m[r] = mn;
     }
     // y = s·c − m + log2 448 per score (the exponent of 448 · P). Unmasked, with x = the float with the bits of
-    // s + 0x4B400000 (= 1.5 · 2^23 + s exactly): y = x·c − (1.5 · 2^23 · c + m − log2 448), one FFMA.
-    float bias[2][G];
-#pragma unroll
-    for (int r = 0; r < 2; ++r)
-#pragma unroll
-        for (int k = 0; k < G; ++k) bias[r][k] = fmaf(kMagicF, c[k], m[r] - kLog2Fp8Max);
-    auto exponent = [&](int i, int r, int e) {
-        if (!kMasked) return fmaf(__int_as_float(s[4 * i + 2 * r + e] + kMagic), c[i / 8], -bias[r][i / 8]);
-        return col0 + 8 * i + e < valid ? static_cast<float>(s[4 * i + 2 * r + e]) * c[i / 8] - m[r] + kLog2Fp8Max
-                                        : -INFINITY;
-    };
-    // EXPERIMENT (stop 34): the tiles i with bit i % 8 of kFma set take their exponentials on the FMA pipe instead of
-    // the MUFU: 448 · 2^y with a 3-bit mantissa is the float whose bits are I << 20, I = round(8·(y + 127) − δ)
-    // (Schraudolph's linear mantissa; δ = 0.459 centres its error: rms 3.2 % against e4m3 rounding's 2.7 %). y is
-    // first mapped to yn = sat((y + 127 − δ/8) / 256) in one saturating FFMA (y < −127 gives 0), then
-    // t = 1.5 · 2^23 + 2048 · yn rounds to the integer I in t's low bits, and t's bits << 20 drop the magic number.
-    constexpr float kDelta = 0.459f;
+    // s + 0x4B400000 (= 1.5 · 2^23 + s exactly): y = x·c − bias, bias = 1.5 · 2^23 · c + m − log2 448, and the FMA-pipe
+    // exponential (top of the file) is yn = sat(x · c/256 + (127 − δ/8 − bias)/256), t = 1.5 · 2^23 + 2048 · yn,
+    // P = the float with the bits of t << 20. Masked: ex2.approx of y, 0 past `valid`.
+    constexpr float kDelta = 0.459f;  // centres the linear mantissa's error (0.057 in y)
     float cs[G], bs[2][G];
 #pragma unroll
     for (int k = 0; k < G; ++k) {
         cs[k] = c[k] * (1.0f / 256.0f);
 #pragma unroll
-        for (int r = 0; r < 2; ++r) bs[r][k] = (127.0f - kDelta / 8.0f - bias[r][k]) * (1.0f / 256.0f);
+        for (int r = 0; r < 2; ++r)
+            bs[r][k] = (127.0f - kDelta / 8.0f - fmaf(kMagicF, c[k], m[r] - kLog2Fp8Max)) * (1.0f / 256.0f);
     }
-    auto fma_exp2 = [&](int i, int r, int e) {
-        float yn;
-        asm("fma.rn.sat.f32 %0, %1, %2, %3;\n"
-            : "=f"(yn)
-            : "f"(__int_as_float(s[4 * i + 2 * r + e] + kMagic)), "f"(cs[i / 8]), "f"(bs[r][i / 8]));
-        return __int_as_float(__float_as_int(fmaf(yn, 2048.0f, kMagicF)) << 20);
-    };
-    constexpr int kParts = 4;  // partial row sums: four short FADD chains instead of one of 2T
-    float sum[2][kParts] = {};
-    constexpr bool kTcSums = (kFma & 0x400u) != 0;  // EXPERIMENT: row sums on the tensor core (l is updated there)
 #pragma unroll
     for (int i = 0; i < T; ++i)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            if (!kMasked && ((kFma >> (i % 8)) & 1u)) pf[i][e] = fma_exp2(i, e >> 1, e & 1);
-            else pf[i][e] = ex2(exponent(i, e >> 1, e & 1));
-            if (!kTcSums) sum[e >> 1][i % kParts] += pf[i][e];
+            const int r = e >> 1;
+            if (kMasked) {
+                pf[i][e] = col0 + 8 * i + (e & 1) < valid ? ex2(static_cast<float>(s[4 * i + e]) * c[i / 8] - m[r] + kLog2Fp8Max) : 0.0f;
+            } else {
+                float yn;
+                asm("fma.rn.sat.f32 %0, %1, %2, %3;\n"
+                    : "=f"(yn)
+                    : "f"(__int_as_float(s[4 * i + e] + kMagic)), "f"(cs[i / 8]), "f"(bs[r][i / 8]));
+                pf[i][e] = __int_as_float(__float_as_int(fmaf(yn, 2048.0f, kMagicF)) << 20);
+            }
         }
-    if (kTcSums) return;
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-        float t = sum[r][0];
-#pragma unroll
-        for (int k = 1; k < kParts; ++k) t += sum[r][k];
-        l[r] = l[r] * alpha[r] + t;
-    }
 }
 #endif  // VG_SAGE_WGMMA_DEVICE
 
 #if VG_SAGE_WGMMA_HOST
-template <int N, unsigned kFma = 0>
+template <int N>
 __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_constant__ Params p) {
 #if VG_SAGE_WGMMA_DEVICE
     using K = Keys<N>;
@@ -387,7 +381,6 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     const uint32_t s_q = base, s_k = base + kQTile, s_v = s_k + kStages * K::kTileK;  // every tile 1024-byte aligned
     const uint32_t bars = s_v + kStages * K::kTileV;
     const uint32_t q_full = bars;
-    constexpr bool kCondRescale = (kFma & 0x200u) != 0, kTcSums = (kFma & 0x400u) != 0;  // EXPERIMENT (stop 34)
     const uint32_t s_ones = (bars + 8u * (1 + 4 * kStages) + 1023u) & ~1023u;
     auto k_full = [&](int s) { return bars + 8u * (1 + s); };
     auto v_full = [&](int s) { return bars + 8u * (1 + kStages + s); };
@@ -409,11 +402,10 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         }
         asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
-    if (kTcSums) {
-        for (int i = threadIdx.x; i < 256; i += blockDim.x)
-            asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(s_ones + 4u * i), "r"(0x38383838u) : "memory");
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-    }
+    // the ones tile, written through the generic proxy and read by wgmma through the async one
+    for (int i = threadIdx.x; i < kOnes / 4; i += blockDim.x)
+        asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(s_ones + 4u * i), "r"(0x38383838u) : "memory");
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
     __syncthreads();
 
     if (wg == 0) {  // producer
@@ -453,7 +445,8 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     uint32_t pa[K::kSteps][4];  // P of the block in the tensor core (e4m3 A fragments)
     float pf[K::kTiles][4];     // P of the next, until the tensor core is done with pa
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, alpha[2];
-    float rs[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // EXPERIMENT: row sums of the P in flight (tensor core)
+    float rs[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // the row sums of the P in flight (tensor core)
+    // the ones tile's descriptor: no swizzle, leading byte offset 128, stride byte offset 256 (one k32 step reads 256 bytes)
     const uint64_t d_ones = static_cast<uint64_t>((s_ones & 0x3FFFF) >> 4) | (static_cast<uint64_t>(128 >> 4) << 16) |
                             (static_cast<uint64_t>(256 >> 4) << 32);
 
@@ -470,10 +463,8 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         wgmma_fence();
 #pragma unroll
         for (int kc = 0; kc < K::kSteps; ++kc) wgmma_pv(o, pa[kc], kc < 4 ? dv + 2 * kc : dv_tail + 2 * (kc - 4));
-        if (kTcSums) {
 #pragma unroll
-            for (int kc = 0; kc < K::kSteps; ++kc) wgmma_rowsum(rs, pa[kc], d_ones, kc);
-        }
+        for (int kc = 0; kc < K::kSteps; ++kc) wgmma_rowsum(rs, pa[kc], d_ones, kc);
         wgmma_commit();
     };
     auto release = [&](uint32_t bar) {
@@ -490,8 +481,8 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
 #pragma unroll
         for (int k = 0; k < K::kGroups; ++k) c[k] = q_scale * ks[k];
         const int col0 = j * N + 2 * tq;
-        if ((j + 1) * N <= p.skv) softmax_block<K::kTiles, false, kFma>(s, pf, c, col0, p.skv, m, l, alpha);
-        else softmax_block<K::kTiles, true, kFma & ~0xFFu>(s, pf, c, col0, p.skv, m, l, alpha);
+        if ((j + 1) * N <= p.skv) softmax_block<K::kTiles, false>(s, pf, c, col0, p.skv, m, alpha);
+        else softmax_block<K::kTiles, true>(s, pf, c, col0, p.skv, m, alpha);
     };
 
     bar_wait(q_full, 0);
@@ -524,13 +515,11 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         wgmma_wait<0>();
         own(o);
         own(pa);
-        if (kTcSums) {
-            own(rs);
-            l[0] = (l[0] + rs[0]) * alpha[0];
-            l[1] = (l[1] + rs[2]) * alpha[1];
-        }
+        own(rs);
+        l[0] = (l[0] + rs[0]) * alpha[0];  // rs: P_{j-1}'s sums, in the frame of m before this block
+        l[1] = (l[1] + rs[2]) * alpha[1];
         release(v_empty(pst));
-        if (!kCondRescale || __any_sync(0xffffffffu, alpha[0] != 1.0f || alpha[1] != 1.0f)) {
+        if (__any_sync(0xffffffffu, alpha[0] != 1.0f || alpha[1] != 1.0f)) {  // a row maximum of the warp moved
 #pragma unroll
             for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
         }
@@ -543,20 +532,12 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         wgmma_wait<0>();
         own(o);
         own(pa);
-        if (kTcSums) {
-            own(rs);
-            l[0] += rs[0];
-            l[1] += rs[2];
-        }
+        own(rs);
+        l[0] += rs[0];
+        l[1] += rs[2];
     }
 
-    // out = O · v_scale[d] / l (l sums 448 · P, so the factor 448 of P cancels)
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-        if (kTcSums) break;  // each thread holds its rows' whole sums
-        l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
-        l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
-    }
+    // out = O · v_scale[d] / l (l sums the e4m3 448 · P, so the factor 448 of P cancels; every thread of a row holds it)
     const float inv0 = 1.0f / l[0], inv1 = 1.0f / l[1];
     const float* vsc = p.vscale + static_cast<int64_t>(bhk) * kBlock;
     __nv_bfloat16* out0 = p.out + b * p.os_b + static_cast<int64_t>(row0) * p.os_s + h * p.os_h;
@@ -646,14 +627,6 @@ vg_status wgmma_prepare() {
     VG_TRY(vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma<128>),
                                                cudaFuncAttributeMaxDynamicSharedMemorySize, Keys<128>::kSmem),
                           "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel, 128-key blocks)"));
-    for (const void* f : {reinterpret_cast<const void*>(&sage_attend_wgmma<192, 0x55>),
-                          reinterpret_cast<const void*>(&sage_attend_wgmma<192, 0x77>),
-                          reinterpret_cast<const void*>(&sage_attend_wgmma<192, 0x255>),
-                          reinterpret_cast<const void*>(&sage_attend_wgmma<192, 0x455>),
-                          reinterpret_cast<const void*>(&sage_attend_wgmma<192, 0x655>),
-                          reinterpret_cast<const void*>(&sage_attend_wgmma<192, 0x6FF>)})
-        VG_TRY(vg::cuda_check(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, Keys<192>::kSmem),
-                              "wgmma fma-exp variant smem"));
     return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma<192>),
                                                cudaFuncAttributeMaxDynamicSharedMemorySize, Keys<192>::kSmem),
                           "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel, 192-key blocks)");
@@ -687,25 +660,8 @@ vg_status wgmma_attend(const AttendArgs& a, cudaStream_t stream) {
     p.skv_pad = static_cast<int>(a.skv_pad);
     const dim3 grid(static_cast<unsigned>((a.sq + kBlock - 1) / kBlock), static_cast<unsigned>(a.heads),
                     static_cast<unsigned>(a.batch));
-    // EXPERIMENT (stop 34): VG_SAGE_WGMMA_FMA_EXP selects which 8-key tiles (a mask over tile % 8) take their
-    // exponentials on the FMA pipe.
-    const char* fma_env = std::getenv("VG_SAGE_WGMMA_FMA_EXP");
-    const unsigned fma_mask = fma_env ? static_cast<unsigned>(std::strtoul(fma_env, nullptr, 0)) : 0u;
-    if (keys == 192) {
-        auto launch = [&](auto kernel) {
-            kernel<<<grid, kThreads, Keys<192>::kSmem, stream>>>(p);
-            return VG_OK;
-        };
-        switch (fma_mask) {
-            case 0x55: VG_TRY(launch(&sage_attend_wgmma<192, 0x55>)); break;
-            case 0x77: VG_TRY(launch(&sage_attend_wgmma<192, 0x77>)); break;
-            case 0x255: VG_TRY(launch(&sage_attend_wgmma<192, 0x255>)); break;
-            case 0x455: VG_TRY(launch(&sage_attend_wgmma<192, 0x455>)); break;
-            case 0x655: VG_TRY(launch(&sage_attend_wgmma<192, 0x655>)); break;
-            case 0x6FF: VG_TRY(launch(&sage_attend_wgmma<192, 0x6FF>)); break;
-            default: sage_attend_wgmma<192><<<grid, kThreads, Keys<192>::kSmem, stream>>>(p);
-        }
-    } else sage_attend_wgmma<128><<<grid, kThreads, Keys<128>::kSmem, stream>>>(p);
+    if (keys == 192) sage_attend_wgmma<192><<<grid, kThreads, Keys<192>::kSmem, stream>>>(p);
+    else sage_attend_wgmma<128><<<grid, kThreads, Keys<128>::kSmem, stream>>>(p);
     return vg::launch_check("vg_sage_attention_run (wgmma attend)");
 #else
     (void)a;

@@ -696,8 +696,22 @@ def quant_i8_groups(x, group):
     return codes.view(B, H, -1, D)[:, :, :S], amax / 127.0
 
 
-def sage_emulate(q, k, v, scale, block_k, smooth=True, fp8_pv=True, q_group=16, k_group=64):
-    """The kernel's algorithm in fp32 torch (same groups, scales, roundings and block-wise online softmax)."""
+LOG2_E4M3_MAX = math.log2(448.0)
+
+
+def linear_mantissa_p(z):
+    """The wgmma kernel's P for log2-domain scores z = s - m <= 0: 448 * 2^z with a 3-bit linear mantissa, the float
+    whose bits are I << 20 for I = round(8 * (z + log2 448 + 127) - 0.459), I clamped at 0 (I < 8 is a denormal, 0 here)."""
+    y = z + LOG2_E4M3_MAX
+    yn = ((y + 127.0 - 0.459 / 8.0) / 256.0).clamp(0.0, 1.0)
+    i = torch.round(yn * 2048.0)  # the kernel's magic-number rounding: to nearest, ties to even
+    e, mant = torch.floor(i / 8.0), torch.remainder(i, 8.0)
+    return torch.where(i >= 8, torch.exp2(e - 127.0) * (1.0 + mant / 8.0), torch.zeros_like(i))
+
+
+def sage_emulate(q, k, v, scale, block_k, smooth=True, fp8_pv=True, q_group=16, k_group=64, kernel="mma.sync"):
+    """The kernel's algorithm in fp32 torch (same groups, scales, roundings and block-wise online softmax). kernel
+    "wgmma": P of the whole key blocks by linear_mantissa_p (the masked last block by exp2), row sums of the e4m3 P."""
     H, Hkv = q.shape[2], k.shape[2]
     qf, kf, vf = (t.float().permute(0, 2, 1, 3) for t in (q, k, v))
     if smooth:
@@ -723,9 +737,14 @@ def sage_emulate(q, k, v, scale, block_k, smooth=True, fp8_pv=True, q_group=16, 
         sb = s[..., kb:kb + block_k]
         mx = torch.maximum(m, sb.amax(-1))
         alpha = torch.exp2(m - mx)
-        p = torch.exp2(sb - mx[..., None])
-        l = l * alpha + p.sum(-1)
-        p8 = (p * 448.0).to(torch.float8_e4m3fn).float() if fp8_pv else p * 448.0
+        if kernel == "wgmma":
+            p8 = linear_mantissa_p(sb - mx[..., None]) if kb + block_k <= Skv else torch.exp2(sb - mx[..., None]) * 448.0
+            p8 = p8.to(torch.float8_e4m3fn).float()
+            l = l * alpha + p8.sum(-1) / 448.0
+        else:
+            p = torch.exp2(sb - mx[..., None])
+            l = l * alpha + p.sum(-1)
+            p8 = (p * 448.0).to(torch.float8_e4m3fn).float() if fp8_pv else p * 448.0
         o = o * alpha[..., None] + p8 @ v8[:, :, kb:kb + block_k]
         m = mx
     return (o * vsc / (448.0 * l[..., None])).permute(0, 2, 1, 3)
@@ -810,7 +829,7 @@ def check_sage(vg):
             print(f"FAIL sage B{B} H{H}/{Hkv} Sq{Sq} Skv{Skv} D{D} kernel {kern}: {e}")
             continue
         name = f"sage {kname} B{B} H{H}/{Hkv} Sq{Sq} Skv{Skv} D{D} blocks {pbq}x{pbk}"
-        record(name + " vs its fp32 emulation", out, sage_emulate(q, k, v, D ** -0.5, pbk), tol=1e-2)
+        record(name + " vs its fp32 emulation", out, sage_emulate(q, k, v, D ** -0.5, pbk, kernel=kname), tol=1e-2)
         ref = sdpa_ref(q, k, v, D ** -0.5)
         if Skv >= 64:
             record_cosine(name + " vs fp32 SDPA", cosine(out, ref), SAGE_COSINE)
@@ -828,7 +847,7 @@ def check_sage(vg):
         q, k, v = rnd(B, S, H, D, scale=1.5), rnd(B, S, H, D, scale=1.5), rnd(B, S, H, D)
         out, (_, pbk), kname = sage_attention(vg, q, k, v, kernel=kern, groups=(qg, kg))
         name = f"sage {kname} B{B} H{H} S{S} D{D} scales per {qg} queries / {kg} keys"
-        record(name + " vs its fp32 emulation", out, sage_emulate(q, k, v, D ** -0.5, pbk, q_group=qg, k_group=kg), tol=1e-2)
+        record(name + " vs its fp32 emulation", out, sage_emulate(q, k, v, D ** -0.5, pbk, q_group=qg, k_group=kg, kernel=kname), tol=1e-2)
         record_cosine(name + " vs fp32 SDPA", cosine(out, sdpa_ref(q, k, v, D ** -0.5)), SAGE_COSINE)
     for kern in (MMA, WGMMA):
         check_sage_plumbing(vg, kern)
@@ -849,7 +868,7 @@ def check_sage_plumbing(vg, kern):
     vg.sage_run(plan, qp, kp, vp_, op, ws)
     torch.cuda.synchronize()
     record(f"sage {kn} [B, H, S, D] strides vs its emulation", op.permute(0, 2, 1, 3),
-           sage_emulate(q, k, v, D ** -0.5, bk), tol=1e-2)
+           sage_emulate(q, k, v, D ** -0.5, bk, kernel=kn), tol=1e-2)
     # the two phases run separately give the same bytes, and a CUDA-graph capture of the whole run replays them
     o2 = poison(B, H, S, D)
     vg.sage_run(plan, qp, kp, vp_, None, ws, phase=vgn.SAGE_PHASE_QUANTIZE)
@@ -890,7 +909,7 @@ def check_sage_accuracy(vg):
     c_nosmooth = cosine(sage_emulate(q, k, v, D ** -0.5, 64, smooth=False), ref)
     record_cosine(f"sage {kn}, K mean 20x its spread, vs fp32 SDPA", c_sage, SAGE_COSINE)
     print(f"INFO the same without K smoothing (fp32 emulation): cosine {c_nosmooth:.6f}")
-    record(f"sage {kn}, large-mean K, vs its emulation", out, sage_emulate(q, k, v, D ** -0.5, bk), tol=1e-2)
+    record(f"sage {kn}, large-mean K, vs its emulation", out, sage_emulate(q, k, v, D ** -0.5, bk, kernel=kn), tol=1e-2)
     try:
         c_fp8 = cosine(fp8_tensor_attention(vg, q, k, v), ref)
         print(f"INFO per-tensor FP8 (cuDNN) on the large-mean K: cosine {c_fp8:.6f}")
