@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench sage ncu engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline budget e2e e2eflux e2eqwen quant goldens (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench sage ncu ncuprepass engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline budget e2e e2eflux e2eqwen quant goldens (default: build check bench)
 #
 # carry (tools/device/prepare_carry.sh builds them): .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -98,6 +98,37 @@ if hdr:
 PY
       rm -f "$OUT/ncu_sage.ncu-rep"
     fi
+  fi
+fi
+
+# Nsight Compute on the Sage pre-pass at Wan's self-attention shape (its first five kernels: K/V statistics, their
+# finalize, Q, K and V quantization): duration, DRAM throughput and achieved occupancy per kernel, to $OUT/ncu_prepass.csv.
+if has ncuprepass; then
+  NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  if [ -z "$NCU" ]; then echo "ncuprepass: not on this machine"; else
+    VG_SAGE_BENCH=wgmma timeout 240 "$NCU" --section SpeedOfLight --section Occupancy -k "regex:sage_(kv_|quantize_)" -c 5 \
+      --csv python3 tools/bench/bench_native.py --lib "$LIB" --only sage > "$OUT/ncu_prepass.csv" 2> "$OUT/ncu_prepass.log" ||
+      { echo "ncuprepass failed:"; tail -5 "$OUT/ncu_prepass.log"; }
+    python3 - "$OUT/ncu_prepass.csv" <<'PY'
+import csv, re, sys
+rows = list(csv.reader(open(sys.argv[1])))
+at = next((i for i, r in enumerate(rows) if "Metric Name" in r and "Kernel Name" in r), None)
+if at is None:
+    sys.exit("ncuprepass: no ncu table in the output")
+hdr, data = rows[at], [r for r in rows[at + 1:] if len(r) == len(rows[at])]
+col = {n: i for i, n in enumerate(hdr)}
+want = ("Duration", "DRAM Throughput", "Memory Throughput", "Achieved Occupancy")
+seen = {}
+for r in data:
+    found = re.search(r"sage_\w+", r[col["Kernel Name"]])
+    name = found.group(0) if found else r[col["Kernel Name"]][:40]
+    if r[col["Metric Name"]] in want:
+        seen.setdefault((r[col["ID"]], name), {})[r[col["Metric Name"]]] = f'{r[col["Metric Value"]]} {r[col["Metric Unit"]]}'
+print("| kernel | " + " | ".join(want) + " |")
+print("| --- |" + " ---: |" * len(want))
+for (kid, name), m in seen.items():
+    print(f"| {name} | " + " | ".join(m.get(w, "") for w in want) + " |")
+PY
   fi
 fi
 
