@@ -35,11 +35,52 @@ public static class Fixtures
 
     public static HostTensor GoldenTensor(SafeTensorsFile golden, string name) => HostTensor.FromSource(golden, name);
 
+    /// <summary>A new empty folder for one test, inside this test run's folder (<see cref="RunRoot"/>), which is deleted
+    /// when the run ends: tests need not clean up after themselves.</summary>
     public static string TempDir(string prefix = "vg")
     {
-        var d = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+        var d = Path.Combine(RunRoot.Value, $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(d);
         return d;
+    }
+
+    /// <summary>The folder of this test process's temporary folders: {temp}/visualgen-tests/{pid}-{guid}. It is deleted
+    /// when the process exits; a run that was killed before that (or whose exit the test host cut short) leaves its
+    /// folder behind, and the next run deletes every folder there whose process is gone.</summary>
+    static readonly Lazy<string> RunRoot = new(CreateRunRoot);
+
+    static string CreateRunRoot()
+    {
+        var parent = Path.Combine(Path.GetTempPath(), "visualgen-tests");
+        Directory.CreateDirectory(parent);
+        foreach (var earlier in Directory.GetDirectories(parent))
+            if (OwnerIsGone(Path.GetFileName(earlier))) TryDelete(earlier);
+        var root = Path.Combine(parent, $"{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
+        return root;
+    }
+
+    /// <summary>Whether a run folder's name starts with the id of a process that no longer runs (names not of that
+    /// form, and this process's own, are left alone).</summary>
+    internal static bool OwnerIsGone(string runFolderName)
+    {
+        var dash = runFolderName.IndexOf('-');
+        if (dash <= 0 || !int.TryParse(runFolderName.AsSpan(0, dash), out var pid) || pid == Environment.ProcessId) return false;
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return process.HasExited;
+        }
+        catch (ArgumentException) { return true; }          // no process with that id
+        catch (InvalidOperationException) { return true; }  // it exited while we looked
+    }
+
+    static void TryDelete(string dir)
+    {
+        try { Directory.Delete(dir, recursive: true); }
+        catch (IOException) { }                 // a file still held open: the next run sweeps it
+        catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>Copies a folder tree (a fixture checkpoint to edit); the copies are writable even where the
