@@ -16,11 +16,8 @@ public sealed class EngineCacheProcessTests : IDisposable
 
     Process StartBuilder(string graph, int delayMs)
     {
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { typeof(TestHelperProgram).Assembly.Location, "engine-cache-build", Root, graph, delayMs.ToString(), BuildLog })
-            psi.ArgumentList.Add(a);
-        return Process.Start(psi)!;
+        return Process.Start(Fixtures.DotnetStart(typeof(TestHelperProgram).Assembly.Location, "engine-cache-build", Root, graph,
+                                                  delayMs.ToString(), BuildLog))!;
     }
 
     static string Finish(Process p)

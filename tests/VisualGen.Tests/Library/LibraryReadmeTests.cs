@@ -33,13 +33,8 @@ public sealed class LibraryReadmeTests : IDisposable
     [FfmpegFact]
     public async Task Readme_example_runs_on_the_demo_model_with_ort_cpu_and_writes_an_mp4()
     {
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var psi = new ProcessStartInfo(dotnet)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _dir,
-        };
-        psi.ArgumentList.Add(typeof(TestHelperProgram).Assembly.Location);
-        psi.ArgumentList.Add("readme-example");
+        var psi = Fixtures.DotnetStart(typeof(TestHelperProgram).Assembly.Location, "readme-example");
+        psi.WorkingDirectory = _dir;
         psi.Environment["VISUALGEN_DEMO"] = Path.Combine(_dir, "demo");
         psi.Environment["VISUALGEN_CACHE"] = Path.Combine(_dir, "engines");
         using var process = Process.Start(psi)!;

@@ -63,10 +63,7 @@ public sealed class ServerProcess : IDisposable
 
     static ProcessStartInfo StartInfo(IEnumerable<string> args)
     {
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var psi = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(ServerDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        var psi = Fixtures.DotnetStart([ServerDll, .. args]);
         psi.Environment.Remove(ServerOptions.ApiKeysVariable);
         psi.Environment.Remove(VisualGen.Server.Jobs.Postgres.StoreAddress.Variable);
         return psi;

@@ -35,6 +35,20 @@ public static class Fixtures
 
     public static HostTensor GoldenTensor(SafeTensorsFile golden, string name) => HostTensor.FromSource(golden, name);
 
+    /// <summary>A start of the dotnet host that runs these tests with the given arguments, its output redirected. The
+    /// child's diagnostics channel is off: a child a test kills would leave its socket and pipes in the temp folder.</summary>
+    public static System.Diagnostics.ProcessStartInfo DotnetStart(params IEnumerable<string> args)
+    {
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var psi = new System.Diagnostics.ProcessStartInfo(dotnet)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["DOTNET_EnableDiagnostics"] = "0";
+        return psi;
+    }
+
     /// <summary>A new empty folder for one test, inside this test run's folder (<see cref="RunRoot"/>), which is deleted
     /// when the run ends: tests need not clean up after themselves.</summary>
     public static string TempDir(string prefix = "vg")
