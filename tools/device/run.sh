@@ -20,6 +20,9 @@ need_fixture() {
   echo "$1: skipped: the $2 fixture is not in the carry (tools/device/prepare_carry.sh ... $2)"; status=1; return 1
 }
 
+# Nsight Compute's command (the ncu and ncuprepass stages), empty where the machine has none
+ncu_path() { command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1; }
+
 # Carried archives (the carried tree is capped at 64 MiB): cudnn-frontend's headers and the conformance fixtures travel
 # xz-compressed and are unpacked here.
 [ -f .third_party/cudnn-frontend.tar.xz ] && [ ! -d .third_party/cudnn-frontend/include ] && tar xJf .third_party/cudnn-frontend.tar.xz -C .third_party
@@ -72,7 +75,7 @@ fi
 # Nsight Compute on the wgmma kernel at Wan's self-attention shape (its first launch): pipe utilizations, stall reasons,
 # memory throughput, to $OUT/ncu_sage.txt (details) and ncu_sage_raw.csv.
 if has ncu; then
-  NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  NCU=$(ncu_path)
   if [ -z "$NCU" ]; then echo "ncu: not on this machine"; else
     VG_SAGE_BENCH=wgmma timeout 240 "$NCU" --set full -k regex:sage_attend_wgmma -c 1 -f -o "$OUT/ncu_sage" \
       python3 tools/bench/bench_native.py --lib "$LIB" --only sage > "$OUT/ncu_run.log" 2>&1 || { echo "ncu run failed:"; grep -iE "err|warn" "$OUT/ncu_run.log" | head -5; }
@@ -104,7 +107,7 @@ fi
 # Nsight Compute on the Sage pre-pass at Wan's self-attention shape (its first five kernels: K/V statistics, their
 # finalize, Q, K and V quantization): duration, DRAM throughput and achieved occupancy per kernel, to $OUT/ncu_prepass.csv.
 if has ncuprepass; then
-  NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  NCU=$(ncu_path)
   if [ -z "$NCU" ]; then echo "ncuprepass: not on this machine"; else
     VG_SAGE_BENCH=wgmma timeout 240 "$NCU" --section SpeedOfLight --section Occupancy -k "regex:sage_(kv_|quantize_)" -c 5 \
       --csv python3 tools/bench/bench_native.py --lib "$LIB" --only sage > "$OUT/ncu_prepass.csv" 2> "$OUT/ncu_prepass.log" ||
