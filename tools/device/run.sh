@@ -118,7 +118,8 @@ rows = list(csv.reader(open(sys.argv[1])))
 at = next((i for i, r in enumerate(rows) if "Metric Name" in r and "Kernel Name" in r), None)
 if at is None:
     sys.exit("ncuprepass: no ncu table in the output")
-hdr, data = rows[at], [r for r in rows[at + 1:] if len(r) == len(rows[at])]
+hdr = rows[at]
+data = [r for r in rows[at + 1:] if len(r) > hdr.index("Metric Value")]  # metric rows stop after the value (rule rows are longer)
 col = {n: i for i, n in enumerate(hdr)}
 want = ("Duration", "DRAM Throughput", "Memory Throughput", "Achieved Occupancy")
 seen = {}
