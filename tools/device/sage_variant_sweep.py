@@ -1,0 +1,69 @@
+"""The Sage wgmma kernel (192-key blocks) under each value of an environment variable that an experiment's library reads
+at every launch (tools/device/experiments: VARIANT_ENV, e.g. VG_SAGE_WGMMA_VARIANT, set to each of MASKS in turn):
+main kernel alone, rounds alternating the values, cosine against bf16 cuDNN attention on the same inputs, and the
+largest |difference| from the first value's output (0 where a variant must give the same bits).
+
+    bash tools/device/run.sh build; VARIANT_ENV=VG_SAGE_WGMMA_VARIANT MASKS="0 1 2" ROUNDS=3 python3 tools/device/sage_variant_sweep.py [LIB]"""
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "native", "python"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+import visualgen_native as vgn  # noqa: E402
+from peer_common import bench  # noqa: E402
+
+vg = vgn.Native(sys.argv[1] if len(sys.argv) > 1 else "native/build/libvisualgen_native.so")
+masks = os.environ.get("MASKS", "0 1").split()
+variant_env = os.environ.get("VARIANT_ENV", "VG_SAGE_WGMMA_VARIANT")
+rounds = int(os.environ.get("ROUNDS", "2"))
+
+
+def cos(a, b):
+    a, b = a.double().flatten(), b.double().flatten()
+    return (a @ b / (a.norm() * b.norm())).item()
+
+
+results, diffs = {}, {}
+for name, B, S, H, D, qs in [("wan self", 2, 32760, 12, 128, 1.0), ("wan self, peaked (q x4)", 2, 32760, 12, 128, 4.0),
+                             ("wan self, extreme (q x40)", 2, 32760, 12, 128, 40.0),
+                             ("flux joint", 1, 4608, 24, 128, 1.0),
+                             ("777 tokens (5 key blocks, the last 9 keys)", 2, 777, 12, 128, 1.5),
+                             ("700 tokens (4 key blocks, the last 124 keys)", 2, 700, 12, 128, 1.5)]:
+    g = torch.Generator(device="cuda").manual_seed(0)
+    q, k, v = (torch.randn(B, S, H, D, device="cuda", dtype=torch.bfloat16, generator=g) for _ in range(3))
+    q = (q.float() * qs).bfloat16()
+    ref = torch.empty_like(q)
+    plan = vg.attention_plan(B, H, S, S, D)
+    ws = torch.empty(max(vg.attention_workspace(plan), 1), device="cuda", dtype=torch.uint8)
+    vg.attention_run(plan, q, k, v, ref, ws)
+    vg.call("vg_attention_plan_destroy", plan)
+    plan = vg.sage_plan(B, H, S, S, D, block_q=128, block_k=192, kernel=vgn.SAGE_KERNEL_WGMMA)
+    ws = torch.empty(vg.sage_workspace(plan), device="cuda", dtype=torch.uint8)
+    out = torch.empty_like(q)
+    vg.sage_run(plan, q, k, v, None, ws, phase=vgn.SAGE_PHASE_QUANTIZE)
+    first = None
+    for r in range(rounds):
+        for m in masks:
+            os.environ[variant_env] = m
+            ms = bench(lambda: vg.sage_run(plan, None, None, None, out, ws, phase=vgn.SAGE_PHASE_ATTEND), 2, 5)
+            vg.sage_run(plan, None, None, None, out, ws, phase=vgn.SAGE_PHASE_ATTEND)
+            torch.cuda.synchronize()
+            c = cos(out, ref)
+            if first is None:
+                first = out.clone()
+            d = (out.float() - first.float()).abs().max().item()
+            results.setdefault((name, m), []).append((ms, c))
+            diffs[(name, m)] = max(diffs.get((name, m), 0.0), d)
+            print(f"{name:26s} {variant_env}={m:5s} round {r}: {ms:8.3f} ms  cosine vs bf16 {c:.6f}  max |diff| vs {masks[0]} {d:.3e}", flush=True)
+    vg.call("vg_sage_attention_plan_destroy", plan)
+    del q, k, v, ref, out, ws, first
+    torch.cuda.empty_cache()
+os.environ.pop(variant_env, None)
+print(f"\n| shape | {variant_env} | ms per round | cosine vs bf16 cuDNN | max abs diff vs {masks[0]} |\n| --- | --- | --- | ---: | ---: |")
+for (name, m), v in results.items():
+    print(f"| {name} | {m} | {' / '.join(f'{x[0]:.3f}' for x in v)} | {v[0][1]:.6f} | {diffs[(name, m)]:.2e} |")
+wan = {m: sum(x[0] for x in v) / len(v) for (name, m), v in results.items() if name == "wan self"}
+if wan:
+    print("BEST", min(wan, key=wan.get))
