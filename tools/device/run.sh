@@ -23,6 +23,28 @@ need_fixture() {
 # Nsight Compute's command (the ncu and ncuprepass stages), empty where the machine has none
 ncu_path() { command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1; }
 
+# SM clock, power and throttle reasons every 200 ms while a stage runs (is sustained load throttled? the board's cap is
+# 700 W): clocks_start FILE before, clocks_report FILE after (prints the samples under load)
+clocks_start() {
+  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu,clocks_throttle_reasons.active \
+    --format=csv,noheader,nounits -lms 200 > "$1" 2>&1 &
+  SMI_PID=$!
+}
+clocks_report() {
+  kill "$SMI_PID" 2>/dev/null
+  python3 - "$1" <<'PY'
+import sys, statistics
+rows = [l.split(", ") for l in open(sys.argv[1]) if l.count(",") >= 4]
+busy = [r for r in rows if r[2].replace(".", "", 1).isdigit() and float(r[2]) > 300]  # samples under load (> 300 W)
+if busy:
+    clk = [float(r[1]) for r in busy]; pw = [float(r[2]) for r in busy]
+    reasons = sorted({r[4].strip() for r in busy})
+    print(f"clocks under load (> 300 W, {len(busy)} of {len(rows)} samples): SM MHz median {statistics.median(clk):.0f}, "
+          f"min {min(clk):.0f}, max {max(clk):.0f}; power median {statistics.median(pw):.0f} W, max {max(pw):.0f} W; "
+          f"max temp {max(float(r[3]) for r in busy):.0f} C; throttle reasons seen {reasons}")
+PY
+}
+
 # Carried archives (the carried tree is capped at 64 MiB): cudnn-frontend's headers and the conformance fixtures travel
 # xz-compressed and are unpacked here.
 [ -f .third_party/cudnn-frontend.tar.xz ] && [ ! -d .third_party/cudnn-frontend/include ] && tar xJf .third_party/cudnn-frontend.tar.xz -C .third_party
@@ -146,27 +168,13 @@ fi
 if has engine; then
   B=.publish/visualgen-bench
   [ -x $B ] || { echo "engine: $B missing (carry .publish)"; exit 1; }
-  # SM clock, power and throttle reasons every 200 ms during the engine stage (is sustained load throttled?)
-  nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,temperature.gpu,clocks_throttle_reasons.active \
-    --format=csv,noheader,nounits -lms 200 > "$OUT/clocks.csv" 2>&1 &
-  SMI_PID=$!
+  clocks_start "$OUT/clocks.csv"
   $B conformance .peer/conformance/wan21_t2v 2>&1 | tee "$OUT/conformance.log" | grep -E "conformance|FAIL|rror" || status=1
   python3 tools/bench/wan_peer.py make "$W" 2>&1 | tee "$OUT/peer_make.log" | grep -vE "^\s*$" | tail -8 || status=1
   $B wan "$W/wan13b" "$W/io" "$W/cache" 2>&1 | tee "$OUT/engine.log" | tail -60 || status=1
   python3 tools/bench/wan_peer.py compare "$W" 2>&1 | tee -a "$OUT/engine.log" | tail -3 || status=1
   $B load "$W/wan13b" "$W/cache" 2>&1 | tee -a "$OUT/engine.log" | tail -5 || status=1
-  kill "$SMI_PID" 2>/dev/null
-  python3 - "$OUT/clocks.csv" <<'PY'
-import sys, statistics
-rows = [l.split(", ") for l in open(sys.argv[1]) if l.count(",") >= 4]
-busy = [r for r in rows if r[2].replace(".", "", 1).isdigit() and float(r[2]) > 300]  # samples under load (> 300 W)
-if busy:
-    clk = [float(r[1]) for r in busy]; pw = [float(r[2]) for r in busy]
-    reasons = sorted({r[4].strip() for r in busy})
-    print(f"clocks under load (> 300 W, {len(busy)} of {len(rows)} samples): SM MHz median {statistics.median(clk):.0f}, "
-          f"min {min(clk):.0f}, max {max(clk):.0f}; power median {statistics.median(pw):.0f} W, max {max(pw):.0f} W; "
-          f"max temp {max(float(r[3]) for r in busy):.0f} C; throttle reasons seen {reasons}")
-PY
+  clocks_report "$OUT/clocks.csv"
 fi
 if has compile; then
   [ -f "$W/wan13b/transformer/config.json" ] || VG_NO_EAGER=1 python3 tools/bench/wan_peer.py make "$W" > "$OUT/peer_make.log" 2>&1
@@ -185,7 +193,9 @@ if has wanquant; then
   export PYTHONPATH=/tmp/py PYTHONUNBUFFERED=1 VISUALGEN_NATIVE_LIB="$PWD/$LIB" DOTNET_gcServer=1 WAN_RES=480
   rm -f "$W/io/torch_table.txt"
   [ -f "$W/wan13b/transformer/config.json" ] && [ -f "$W/io/ref_480.safetensors" ] || python3 tools/bench/wan_peer.py make "$W" 2>&1 | tee "$OUT/wanquant_make.log" | grep -E "params|torch|rror" || status=1
+  clocks_start "$OUT/clocks_wanquant.csv"
   .publish/visualgen-bench wan-quant "$W/wan13b" "$W/io" "$W/cache" "${WAN_QUANT_VARIANTS:-bf16/bf16,bf16/fp8,fp8/bf16,fp8/fp8,nvfp4/bf16}" > "$OUT/wanquant.log" 2>&1 || status=1
+  clocks_report "$OUT/clocks_wanquant.csv" | tee -a "$OUT/wanquant.log"
   grep -E "^[a-z0-9_]+/[a-z0-9]+:|rror" "$OUT/wanquant.log" | grep -v "^TABLE"
   if [ "${WAN_QUANT_COMPILE:-1}" != 0 ]; then python3 tools/bench/wan_peer.py compile "$W" 2>&1 | tee -a "$OUT/wanquant.log" | grep -E "torch|rror" || status=1; fi
   echo; echo "| what | ms (CUDA graphs) | ms (no graphs) | notes |"; echo "| --- | ---: | ---: | --- |"
