@@ -243,6 +243,31 @@ def bench_fused(vg):
     ms = bench(lambda: vg.gated_residual(x, y, vgn.row_vector(gate, Cc), out, R, T, Cc))
     add("fused", "ours gated residual", ms, 3 * R * Cc * 2 * 1e3, "GB/s", t_ms)
 
+    # the forward's costliest norm step: x + y · gate, then LayerNorm + modulate as FP8 codes with one scale per row
+    # (the next linear's input); bytes: x, y read, the sum written (bf16), the codes written
+    codes = torch.empty(R, Cc, device=dev, dtype=torch.uint8)
+    rscales = torch.empty(R, device=dev)
+    total = out.clone()
+    rn_bytes = (3 * 2 + 1) * R * Cc
+
+    def torch_residual_norm_fp8():
+        s = (x.float().view(B, T, Cc) + y.view(B, T, Cc) * gate[:, None]).to(torch.bfloat16)
+        h = F.layer_norm(s.float(), (Cc,), eps=1e-6) * (1 + sc[:, None]) + sh[:, None]
+        q = h / (h.abs().amax(-1, keepdim=True) / 448.0)
+        return s, q.to(torch.float8_e4m3fn)
+    t_ms = bench(torch_residual_norm_fp8)
+    add("fused", "torch gated residual + layernorm+modulate -> fp8 rows (eager)", t_ms, rn_bytes * 1e3, "GB/s")
+    ms = bench(lambda: vg.residual_norm(vgn.NORM_LAYER, x, y, vgn.row_vector(gate, Cc), total, codes, R, T, Cc, 1e-6,
+                                        row_scales=rscales, scale=vgn.row_vector(sc, Cc), shift=vgn.row_vector(sh, Cc)))
+    add("fused", "ours gated residual + layernorm+modulate -> fp8 rows", ms, rn_bytes * 1e3, "GB/s", t_ms)
+    ts, _ = torch_residual_norm_fp8()
+    h = F.layer_norm(ts.float(), (Cc,), eps=1e-6) * (1 + sc[:, None]) + sh[:, None]
+    deq = (codes.view(torch.float8_e4m3fn).float() * rscales[:, None]).view(B, T, Cc)
+    c = (deq.double().flatten() @ h.double().flatten() / (deq.double().norm() * h.double().norm())).item()
+    dsum = (total.view(B, T, Cc).float() - ts.float()).abs().max().item()  # fmaf here, a product then a sum in torch
+    print(f"fused: residual + norm -> fp8 rows: the sum's max |difference| from torch's {dsum:.3e}; dequantized codes "
+          f"vs torch's norm: cosine {c:.6f}")
+
     xc = torch.randn(R, 8960, device=dev, dtype=torch.bfloat16)
     oc = torch.empty_like(xc)
     t_ms = bench(lambda: F.gelu(xc, approximate="tanh"))
