@@ -85,9 +85,9 @@ static class WanQuant
                 string vsTorch = torchRef is null ? "" : $", vs PyTorch bf16 cos {Similarity.Compare(torchRef, output).Cos:F6}";
                 Console.WriteLine($"{variant}: {ms[1]:F1} ms with CUDA graphs (rounds {string.Join(", ", ms.Select(x => x.ToString("F1")))}); " +
                                   string.Join(", ", classes.Select(kv => $"{kv.Key} {kv.Value:F1} ms")) + $" (activation quantize {quantize:F1} ms of the GEMMs); vs bf16 cos {cos:F6}, rel L2 {rel:E2}{vsTorch}");
-                // where the time goes: steps grouped across the blocks (blocks.N/ → blocks.*/), the 12 largest
+                // where the time goes: steps grouped across the blocks (blocks.N/ → blocks.*/), the 20 largest
                 var top = steps.GroupBy(x => System.Text.RegularExpressions.Regex.Replace(x.Name, @"blocks\.\d+/", "blocks.*/"))
-                    .Select(gr => (Name: gr.Key, Ms: gr.Sum(x => x.Ms), Kind: gr.First().Kind)).OrderByDescending(x => x.Ms).Take(12);
+                    .Select(gr => (Name: gr.Key, Ms: gr.Sum(x => x.Ms), Kind: gr.First().Kind)).OrderByDescending(x => x.Ms).Take(20);
                 Console.WriteLine($"{variant}: top steps (ms per forward, all blocks): " + string.Join("; ", top.Select(x => $"{x.Name} [{x.Kind}] {x.Ms:F1}")));
                 table.Add($"ours 480p, linears {parts[0]}, attention {parts[1]} | {ms[1]:F1} | | weights {engine.WeightBytes / 1e9:F2} GB; cos vs bf16 {cos:F5}{vsTorch}; gemm {classes[KernelClass.Gemm]:F0} ms (quantize {quantize:F0}), attention {classes[KernelClass.Attention]:F0} ms, norm+rope {classes[KernelClass.NormRope]:F0} ms, other {classes[KernelClass.Other]:F0} ms");
             }
