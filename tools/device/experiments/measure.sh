@@ -6,13 +6,13 @@
 # About 8-9 minutes. Files under $OUT: check.log, check_sage_variants.log, sweep.txt, try.log, before.md, after.md
 # (with run.sh's build.log and gpu.txt: eight, all that a call returns).
 #
-#   bash tools/device/experiments/measure.sh [PATCH ...]   (default: sage-codes norm-warp-rows sage-prepass-i8)
+#   bash tools/device/experiments/measure.sh [PATCH ...]   (default: sage-codes norm-warp-rows sage-prepass-i8 gelu-quantize)
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-/tmp/vg_out}
 mkdir -p "$OUT"
 LIB=native/build/libvisualgen_native.so
-patches=${*:-sage-codes norm-warp-rows sage-prepass-i8}
+patches=${*:-sage-codes norm-warp-rows sage-prepass-i8 gelu-quantize}
 bash tools/device/run.sh build || exit 1
 cp "$LIB" /tmp/base.so
 bash tools/device/experiments/try.sh $patches

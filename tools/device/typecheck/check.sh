@@ -12,22 +12,23 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp -r "$root/native/src" "$root/native/include" "$root/native/tests" "$work/"
-for name in "$@"; do
-  (cd "$work" && patch -s -p2 < "$root/tools/device/experiments/$name.patch" > /dev/null) ||
+mkdir -p "$work/native"
+cp -r "$root/native/src" "$root/native/include" "$root/native/tests" "$root/native/python" "$work/native/"
+for name in "$@"; do  # the patch's native/ part (a patch may touch the engine or tools too)
+  (cd "$work" && git apply --include='native/*' "$root/tools/device/experiments/$name.patch") ||
     { echo "typecheck: $name does not apply"; exit 1; }
 done
 status=0
-for f in "$work"/src/*.cu; do
+for f in "$work"/native/src/*.cu; do
   b=$(basename "$f" .cu)
   perl -0pe 's/<<<.*?>>>//gs' "$f" > "$work/$b.cpp"
   for pass in device host; do
     defs=(); [ $pass = device ] && defs=(-D__CUDA_ARCH__=900 -D__CUDA_ARCH_FEAT_SM90_ALL)
-    if ! out=$(g++ -std=c++17 -fsyntax-only "${defs[@]}" -I"$here/include" -I"$work/src" -I"$work/include" \
+    if ! out=$(g++ -std=c++17 -fsyntax-only "${defs[@]}" -I"$here/include" -I"$work/native/src" -I"$work/native/include" \
                  -Wno-unknown-pragmas "$work/$b.cpp" 2>&1); then
       echo "typecheck: $b.cu ($pass pass):"; echo "$out" | grep -E "error" | head -10; status=1
     fi
   done
 done
-[ $status = 0 ] && echo "typecheck: $(ls "$work"/src/*.cu | wc -l) CUDA sources, device and host passes: no C++ errors${*:+ (with $*)}"
+[ $status = 0 ] && echo "typecheck: $(ls "$work"/native/src/*.cu | wc -l) CUDA sources, device and host passes: no C++ errors${*:+ (with $*)}"
 exit $status
