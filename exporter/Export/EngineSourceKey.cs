@@ -40,7 +40,7 @@ public sealed record EngineSourceKey
         var dir = new DirectoryInfo(componentDir);
         string resolved = (dir.LinkTarget is not null ? dir.ResolveLinkTarget(returnFinalTarget: true)?.FullName : null) ?? dir.FullName;
         string config = Path.Combine(componentDir, "config.json");
-        return Of(model, component, resolved, Directory.EnumerateFiles(componentDir), File.Exists(config) ? EngineCacheKey.HashFile(config) : "",
+        return Of(model, component, resolved, Directory.EnumerateFiles(componentDir), File.Exists(config) ? FileDigest.Of(config) : "",
             exporter, weightFingerprint, exporterVersion, backend, options);
     }
 

@@ -77,9 +77,6 @@ public static class WeightFingerprint
         return new Result(Convert.ToHexStringLower(sha.GetHashAndReset()), pendingBytes, pending.Count, files.Sum(f => f.Size));
     }
 
-    /// <summary>The <see cref="FileDigest"/> (hex) of every byte of <paramref name="path"/>.</summary>
-    public static string HashFile(string path) => FileDigest.Of(path);
-
     sealed class WeightFile(string path)
     {
         public string Path { get; } = path;

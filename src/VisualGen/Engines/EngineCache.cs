@@ -155,7 +155,7 @@ public sealed class EngineCache
                 string rel = Path.GetRelativePath(temp, path).Replace('\\', '/');
                 if (rel is ManifestFileName or EngineVerificationStamp.FileName)
                     throw new EngineException($"backend {backend.Name} wrote {rel}, which the engine cache owns");
-                files[rel] = EngineCacheKey.HashFile(path);
+                files[rel] = FileDigest.Of(path);
             }
             var manifest = new EngineManifest
             {
@@ -234,7 +234,7 @@ public sealed class EngineCache
                 verified[rel] = seen;
                 continue;
             }
-            string actual = EngineCacheKey.HashFile(file);
+            string actual = FileDigest.Of(file);
             hashed++;
             if (!string.Equals(actual, sha, StringComparison.OrdinalIgnoreCase))
                 return $"file '{rel}' has SHA-256 {actual}, manifest says {sha}";

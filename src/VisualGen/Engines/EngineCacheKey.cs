@@ -25,7 +25,4 @@ public static class EngineCacheKey
         foreach (var (name, value) in fields) sb.Append(name).Append('=').Append(JsonSerializer.Serialize(value)).Append('\n');
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
     }
-
-    /// <summary>The <see cref="FileDigest"/> (hex) of a file's bytes.</summary>
-    public static string HashFile(string path) => FileDigest.Of(path);
 }

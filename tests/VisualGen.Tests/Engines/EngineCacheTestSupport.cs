@@ -9,7 +9,7 @@ static class EngineCacheTestSupport
     {
         Component = component,
         OnnxPath = graph,
-        GraphHash = EngineCacheKey.HashFile(graph),
+        GraphHash = FileDigest.Of(graph),
         WeightFingerprint = "weights-1",
         ExporterVersion = "0.1",
         Inputs = [new EngineTensorSpec("x", "float32", ["n"])],

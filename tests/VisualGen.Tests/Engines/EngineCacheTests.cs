@@ -31,7 +31,7 @@ public sealed class EngineCacheTests : IDisposable
         }
         Assert.Contains(log.Lines, l => l.StartsWith("engine cache hit: transformer"));
         Assert.Equal(["engine.txt", "profiles.txt"], hit.Manifest.Files.Keys.Order());
-        Assert.Equal(EngineCacheKey.HashFile(Path.Combine(hit.Directory, "engine.txt")), hit.Manifest.Files["engine.txt"]);
+        Assert.Equal(FileDigest.Of(Path.Combine(hit.Directory, "engine.txt")), hit.Manifest.Files["engine.txt"]);
         Assert.Equal("engine.txt", hit.Manifest.EntryFile);
         Assert.Equal("x", hit.Manifest.Inputs[0].Name);
         Assert.Equal(EngineCacheKey.Compute(hit.Manifest.KeyParts), hit.Manifest.Key);

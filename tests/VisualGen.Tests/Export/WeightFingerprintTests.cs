@@ -121,7 +121,7 @@ public sealed class WeightFingerprintTests : IDisposable
         var memo = new WeightHashMemo(Root);
         string record = memo.PathOf(Path.GetFullPath(_model.WeightsPath));
         string text = File.ReadAllText(record);
-        string sha = WeightFingerprint.HashFile(_model.WeightsPath);
+        string sha = FileDigest.Of(_model.WeightsPath);
         Assert.Contains(sha, text);
         File.WriteAllText(record, text.Replace(sha, new string('0', 64)));
         Assert.NotEqual(first.Value, Compute().Value);
@@ -159,7 +159,7 @@ public sealed class WeightFingerprintTests : IDisposable
         {
             "garbled" => text[..(text.Length / 2)],
             "empty" => "",
-            _ => text.Replace(WeightFingerprint.HashFile(_model.WeightsPath), "not-a-hash"),
+            _ => text.Replace(FileDigest.Of(_model.WeightsPath), "not-a-hash"),
         });
 
         var log = new ProgressLog();
@@ -227,6 +227,6 @@ public sealed class WeightFingerprintTests : IDisposable
         Assert.Equal(baseline, WeightFingerprint.Of(moved));
         // a file's hash is its FileDigest: SHA-256 of the digest's kind, the length and the SHA-256 of each 64 MiB chunk
         Assert.Equal(FileDigestTests.Reference(File.ReadAllBytes(Path.Combine(moved, "model-00001-of-00002.safetensors"))),
-            WeightFingerprint.HashFile(Path.Combine(moved, "model-00001-of-00002.safetensors")));
+            FileDigest.Of(Path.Combine(moved, "model-00001-of-00002.safetensors")));
     }
 }
