@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "native", "python"))
 import visualgen_native as vgn  # noqa: E402
-from peer_common import bench as _bench  # noqa: E402
+from peer_common import bench as _bench, cosine  # noqa: E402
 
 
 def bench(fn, warm=3, rep=10):
@@ -262,16 +262,14 @@ def bench_fused(vg):
         s = (x.float().view(B, T, Cc) + y.view(B, T, Cc) * gate[:, None]).to(torch.bfloat16)
         h = F.layer_norm(s.float(), (Cc,), eps=1e-6) * (1 + sc[:, None]) + sh[:, None]
         q = h / (h.abs().amax(-1, keepdim=True) / 448.0)
-        return s, q.to(torch.float8_e4m3fn)
+        return s, h, q.to(torch.float8_e4m3fn)
     t_ms = bench(torch_residual_norm_fp8)
     add("fused", "torch gated residual + layernorm+modulate -> fp8 rows (eager)", t_ms, rn_bytes * 1e3, "GB/s")
     ms = bench(lambda: vg.residual_norm(vgn.NORM_LAYER, x, y, vgn.row_vector(gate, Cc), total, codes, R, T, Cc, 1e-6,
                                         row_scales=rscales, scale=vgn.row_vector(sc, Cc), shift=vgn.row_vector(sh, Cc)))
     add("fused", "ours gated residual + layernorm+modulate -> fp8 rows", ms, rn_bytes * 1e3, "GB/s", t_ms)
-    ts, _ = torch_residual_norm_fp8()
-    h = F.layer_norm(ts.float(), (Cc,), eps=1e-6) * (1 + sc[:, None]) + sh[:, None]
-    deq = (codes.view(torch.float8_e4m3fn).float() * rscales[:, None]).view(B, T, Cc)
-    c = (deq.double().flatten() @ h.double().flatten() / (deq.double().norm() * h.double().norm())).item()
+    ts, h, _ = torch_residual_norm_fp8()
+    c = cosine((codes.view(torch.float8_e4m3fn).float() * rscales[:, None]).view(B, T, Cc), h)
     dsum = (total.view(B, T, Cc).float() - ts.float()).abs().max().item()  # fmaf here, a product then a sum in torch
     print(f"fused: residual + norm -> fp8 rows: the sum's max |difference| from torch's {dsum:.3e}; dequantized codes "
           f"vs torch's norm: cosine {c:.6f}")
@@ -292,10 +290,6 @@ def bench_sage(vg):
     quantize and dequantize included, as the engine runs it), at Wan 2.1 1.3B self-attention (CFG batch 2, 480p 81
     frames) and a FLUX.1 joint-attention shape. Sage is timed whole (pre-pass included) for every compiled block size,
     and the default blocks' pre-pass and main kernel separately. Cosine against the bf16 cuDNN output."""
-    def cos(a, b):
-        a, b = a.double().flatten(), b.double().flatten()
-        return (a @ b / (a.norm() * b.norm())).item()
-
     for name, B, S, H, D in [("wan1.3B self", 2, 32760, 12, 128), ("flux joint", 1, 4608, 24, 128)]:
         flops = 4 * B * H * S * S * D
         q, k, v = (torch.randn(B, S, H, D, device=dev, dtype=torch.bfloat16) for _ in range(3))
@@ -327,7 +321,7 @@ def bench_sage(vg):
             ms = bench(fp8_run, 2, 5)
             fp8_run()
             torch.cuda.synchronize()
-            row("FP8 per-tensor cuDNN (quantize included)", ms, cos(out, ref), base)
+            row("FP8 per-tensor cuDNN (quantize included)", ms, cosine(out, ref), base)
             vg.call("vg_attention_plan_destroy", plan)
             del q8, k8, v8, o8, out
         except vgn.VgError as e:
@@ -356,7 +350,7 @@ def bench_sage(vg):
             ms = bench(lambda: vg.sage_run(plan, q, k, v, out, ws), 2, 5)
             vg.sage_run(plan, q, k, v, out, ws)
             torch.cuda.synchronize()
-            c = cos(out, ref)
+            c = cosine(out, ref)
             row(f"Sage {kn} {bq}x{bk} (pre-pass included)", ms, c, base)
             if groups == default and ((bq, bk) == (64, 64) or kern == wgmma):  # phases apart
                 ms_q = bench(lambda: vg.sage_run(plan, q, k, v, None, ws, phase=vgn.SAGE_PHASE_QUANTIZE), 2, 5)

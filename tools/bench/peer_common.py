@@ -22,6 +22,12 @@ def bench(fn, warm=2, rep=5):
     return ts[len(ts) // 2]
 
 
+def cosine(a, b):
+    """Cosine similarity of two tensors' values, in float64."""
+    a, b = a.double().flatten(), b.double().flatten()
+    return (a @ b / (a.norm() * b.norm())).item()
+
+
 def compare_outputs(ref, ours_path, label, ref32=None):
     """Prints our output (a safetensors file with "sample") against PyTorch bf16 `ref` (and float32 `ref32` when given):
     cosine and rel. L2; PASS needs cosine >= 0.999 and no NaN. Returns 0 when it passes, 1 when not, None when

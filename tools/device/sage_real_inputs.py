@@ -7,7 +7,7 @@ pre-pass alone, the main kernel alone and both, and takes the cosine against bf1
 
 VARIANT_ENV / VARIANTS (e.g. VARIANT_ENV=VG_SAGE_WGMMA_VARIANT VARIANTS="0 1 2"): an experiment's library reads that
 variable at each launch; every row is then timed once per variant (alternating), and a variant's output is compared
-with the first variant's (max |difference|). capture() is imported by the experiment sweeps."""
+with the first variant's (max |difference|). capture() and bf16_attention() serve the experiment sweeps too."""
 import os
 import sys
 
@@ -16,18 +16,24 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "native", "python"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
 import visualgen_native as vgn  # noqa: E402
-from peer_common import bench  # noqa: E402
-import wan_peer  # noqa: E402
+from peer_common import bench, cosine  # noqa: E402
 
 
-def cos(a, b):
-    a, b = a.double().flatten(), b.double().flatten()
-    return (a @ b / (a.norm() * b.norm())).item()
+def bf16_attention(vg, q, k, v):
+    """Our bf16 cuDNN attention of [B, S, H, D] q, k, v (the reference the Sage variants are compared with)."""
+    B, Sq, H, D = q.shape
+    ref = torch.empty_like(q)
+    plan = vg.attention_plan(B, H, Sq, k.shape[1], D)
+    ws = torch.empty(max(vg.attention_workspace(plan), 1), device="cuda", dtype=torch.uint8)
+    vg.attention_run(plan, q, k, v, ref, ws)
+    vg.call("vg_attention_plan_destroy", plan)
+    return ref
 
 
 def capture(work, blocks):
     """{block: (q, k, v)} of the self-attentions of `blocks` in one forward of the wan_peer.py model at 480p."""
     import diffusers.models.transformers.transformer_wan as tw
+    import wan_peer
 
     captured, calls = {}, [0]
     inner = tw.dispatch_attention_fn
@@ -82,11 +88,7 @@ def main():
             shape = captured[blocks[0]][0].shape
             q, k, v = (torch.randn(shape, device="cuda", dtype=torch.bfloat16, generator=g) for _ in range(3))
         B, S, H, D = q.shape
-        ref = torch.empty_like(q)
-        plan = vg.attention_plan(B, H, S, S, D)
-        ws = torch.empty(max(vg.attention_workspace(plan), 1), device="cuda", dtype=torch.uint8)
-        vg.attention_run(plan, q, k, v, ref, ws)
-        vg.call("vg_attention_plan_destroy", plan)
+        ref = bf16_attention(vg, q, k, v)
         plan = vg.sage_plan(B, H, S, S, D, kernel=vgn.SAGE_KERNEL_WGMMA)
         ws = torch.empty(vg.sage_workspace(plan), device="cuda", dtype=torch.uint8)
         out = torch.empty_like(q)
@@ -99,7 +101,7 @@ def main():
             both = bench(lambda: vg.sage_run(plan, q, k, v, out, ws), 2, 7)
             vg.sage_run(plan, q, k, v, out, ws)
             torch.cuda.synchronize()
-            c = cos(out, ref)
+            c = cosine(out, ref)
             if first is None:
                 first = out.clone()
             diff = (out.float() - first.float()).abs().max().item()

@@ -12,17 +12,13 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "native", "python"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
 import visualgen_native as vgn  # noqa: E402
-from peer_common import bench  # noqa: E402
+from peer_common import bench, cosine  # noqa: E402
+from sage_real_inputs import bf16_attention  # noqa: E402
 
 vg = vgn.Native(sys.argv[1] if len(sys.argv) > 1 else "native/build/libvisualgen_native.so")
 masks = os.environ.get("MASKS", "0 1").split()
 variant_env = os.environ.get("VARIANT_ENV", "VG_SAGE_WGMMA_VARIANT")
 rounds = int(os.environ.get("ROUNDS", "2"))
-
-
-def cos(a, b):
-    a, b = a.double().flatten(), b.double().flatten()
-    return (a @ b / (a.norm() * b.norm())).item()
 
 
 results, diffs = {}, {}
@@ -34,11 +30,7 @@ for name, B, S, H, D, qs in [("wan self", 2, 32760, 12, 128, 1.0), ("wan self, p
     g = torch.Generator(device="cuda").manual_seed(0)
     q, k, v = (torch.randn(B, S, H, D, device="cuda", dtype=torch.bfloat16, generator=g) for _ in range(3))
     q = (q.float() * qs).bfloat16()
-    ref = torch.empty_like(q)
-    plan = vg.attention_plan(B, H, S, S, D)
-    ws = torch.empty(max(vg.attention_workspace(plan), 1), device="cuda", dtype=torch.uint8)
-    vg.attention_run(plan, q, k, v, ref, ws)
-    vg.call("vg_attention_plan_destroy", plan)
+    ref = bf16_attention(vg, q, k, v)
     plan = vg.sage_plan(B, H, S, S, D, block_q=128, block_k=192, kernel=vgn.SAGE_KERNEL_WGMMA)
     ws = torch.empty(vg.sage_workspace(plan), device="cuda", dtype=torch.uint8)
     out = torch.empty_like(q)
@@ -50,7 +42,7 @@ for name, B, S, H, D, qs in [("wan self", 2, 32760, 12, 128, 1.0), ("wan self, p
             ms = bench(lambda: vg.sage_run(plan, None, None, None, out, ws, phase=vgn.SAGE_PHASE_ATTEND), 2, 5)
             vg.sage_run(plan, None, None, None, out, ws, phase=vgn.SAGE_PHASE_ATTEND)
             torch.cuda.synchronize()
-            c = cos(out, ref)
+            c = cosine(out, ref)
             if first is None:
                 first = out.clone()
             d = (out.float() - first.float()).abs().max().item()
