@@ -33,7 +33,7 @@ template <typename T> T __shfl_down_sync(unsigned, T, unsigned, int width = 32);
 template <typename T> T __shfl_sync(unsigned, T, int, int width = 32);
 void __syncwarp(unsigned m = 0xffffffffu); int __any_sync(unsigned, int); void __syncthreads(); void __trap();
 float __int_as_float(int); int __float_as_int(float); unsigned __float_as_uint(float); float __uint_as_float(unsigned);
-unsigned __byte_perm(unsigned, unsigned, unsigned);
+unsigned __byte_perm(unsigned, unsigned, unsigned); int __vimax3_s32(int, int, int);
 float __fmul_rn(float, float); float __fadd_rn(float, float); int __float2int_rn(float);
 size_t __cvta_generic_to_shared(const void*);
 using std::max; using std::min;
