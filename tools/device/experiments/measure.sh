@@ -2,7 +2,8 @@
 # The experiments written without a GPU, measured in two device calls on one warm machine (carry .third_party):
 #
 #   bash tools/device/experiments/measure.sh checks [PATCH ...]   the baseline build (its library kept as
-#       native/build/base.so), the patches (try.sh), check_kernels.py with them, and its Sage cases once more per
+#       native/build/base.so), the patches (try.sh), check_kernels.py with them, the Sage pre-pass's workspace against the
+#       baseline's byte for byte (same_prepass.py), and check_kernels' Sage cases once more per
 #       variant of VG_SAGE_WGMMA_VARIANT (VARIANTS, default "1 2 10 18 26"). About 7-8 minutes.
 #   bash tools/device/experiments/measure.sh bench [PATCH ...]    the Sage variant sweep (MASKS, default
 #       "0 1 2 6 10 18 26"), then bench_native's fused and Sage groups with the baseline library and with the patched
@@ -35,6 +36,8 @@ if [ "$stage" = checks ]; then
   timeout 200 python3 native/tests/check_kernels.py --lib "$LIB" > "$OUT/check.log" 2>&1 || echo "check_kernels: exit $? (124: timed out)"
   echo "check_kernels: $(grep -c '^PASS' "$OUT/check.log") passed, $(grep -c '^FAIL' "$OUT/check.log") failed"
   grep '^FAIL' "$OUT/check.log" | head -10
+  # the pre-pass must write the same bytes as the baseline's (sage-prepass-i8 claims the same codes)
+  timeout 60 python3 tools/device/experiments/same_prepass.py "$BASE" "$LIB" || echo "same_prepass: exit $? (1: bytes differ; 124: timed out)"
   if grep -q "VG_SAGE_WGMMA_VARIANT" native/src/attention_sage_wgmma.cu; then
     for v in ${VARIANTS:-1 2 10 18 26}; do
       echo "== VG_SAGE_WGMMA_VARIANT=$v" >> "$OUT/check_sage_variants.log"
