@@ -24,6 +24,8 @@ rounds = int(os.environ.get("ROUNDS", "2"))
 results, diffs = {}, {}
 for name, B, S, H, D, qs in [("wan self", 2, 32760, 12, 128, 1.0), ("wan self, peaked (q x4)", 2, 32760, 12, 128, 4.0),
                              ("wan self, extreme (q x40)", 2, 32760, 12, 128, 40.0),
+                             # scales c = q_scale · k_scale near 0.16, where sage-codes' first code rule gave NaN codes
+                             ("4096 tokens, q x1000 (huge scales)", 2, 4096, 12, 128, 1000.0),
                              ("flux joint", 1, 4608, 24, 128, 1.0),
                              ("777 tokens (5 key blocks, the last 9 keys)", 2, 777, 12, 128, 1.5),
                              ("700 tokens (4 key blocks, the last 124 keys)", 2, 700, 12, 128, 1.5)]:
