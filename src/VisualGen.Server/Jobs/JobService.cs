@@ -76,7 +76,7 @@ public sealed class JobService(IJobStore store, WorkQueue queue, ModelRegistry m
                 });
             }
         }
-        log.LogInformation("restored {Count} jobs from disk, {Requeued} re-queued", jobs.Count, requeued);
+        log.LogInformation("restored {Count} jobs from {JobsDir}, {Requeued} re-queued", jobs.Count, disk.JobsDirectory, requeued);
     }
 
     /// <summary>Deletes a job whatever its state: a queued one leaves the queue, a running one is cancelled (on another

@@ -30,6 +30,8 @@ public sealed class JobStore : IJobStore
         _json = json;
     }
 
+    /// <summary>The folder of the job records (absolute), as the startup log names it.</summary>
+    public string JobsDirectory => Path.GetFullPath(_jobsDir);
     public bool IsShared => false;
 
     public IOutputStore Outputs => _outputs;
