@@ -23,6 +23,9 @@ public sealed record GenerationSpec
     public double? TeacacheThresh { get; init; }
     public required long Seed { get; init; }
     public required int Fps { get; init; }
+    /// <summary>An edit whose 'size' was absent or "auto": the pipeline sizes the output by its rule for the input image
+    /// (FLUX.2: the image's own size, cropped to multiples of 16), or by its default (Width, Height here).</summary>
+    public bool SizeFromImage { get; init; }
 
     public string Size => $"{Width}x{Height}";
 
@@ -33,8 +36,8 @@ public sealed record GenerationSpec
     {
         Prompt = Prompt,
         NegativePrompt = NegativePrompt,
-        Width = Width,
-        Height = Height,
+        Width = SizeFromImage ? null : Width,
+        Height = SizeFromImage ? null : Height,
         NumFrames = NumFrames,
         NumInferenceSteps = NumInferenceSteps,
         GuidanceScale = GuidanceScale,

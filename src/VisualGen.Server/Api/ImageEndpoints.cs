@@ -70,7 +70,7 @@ public static class ImageEndpoints
     static async Task<IResult> Generate(HttpContext http, RequestFields fields, ServedModel model, RequestValidator validator,
         WorkQueue queue, ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address, HostTensor? image = null)
     {
-        var spec = validator.Image(fields, model);
+        var spec = validator.Image(fields, model) with { SizeFromImage = image is not null && fields.String("size") is null or "auto" };
         int n = (int)(fields.Integer("n", 1, validator.MaxImagesPerRequest) ?? 1);
         string format = fields.String("response_format") ?? "b64_json";
         if (format is not ("b64_json" or "url"))
@@ -97,7 +97,8 @@ public static class ImageEndpoints
                 data.Add(new ImageData(null, address.UrlOf($"/v1/images/{id}/content"), null, seed));
             }
         }
-        return Results.Json(new ImagesResponse(clock.GetUtcNow().ToUnixTimeSeconds(), data, "png", spec.Size));
+        var first = FirstImage(results[0]).Shape;  // the size made, which an edit's "auto" leaves to the pipeline
+        return Results.Json(new ImagesResponse(clock.GetUtcNow().ToUnixTimeSeconds(), data, "png", $"{first[1]}x{first[0]}"));
     }
 
     /// <summary>[1, h, w, 3] from an image model, or frame 0 of [1, frames, h, w, 3] from a video model.</summary>

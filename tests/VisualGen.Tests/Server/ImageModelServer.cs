@@ -6,13 +6,14 @@ using VisualGen.Tests.Support;
 namespace VisualGen.Tests.Server;
 
 /// <summary>
-/// The real server on a tiny conformance image checkpoint (FLUX.1 or Qwen-Image), loaded by the server's own loader,
+/// The real server on a tiny conformance image checkpoint (FLUX.1, Qwen-Image or FLUX.2), loaded by the server's own loader,
 /// with the engine cache the pipeline tests share; and the library's pipeline on the same checkpoint for references.
 /// </summary>
 public sealed record ImageModelServer(string Family, string ModelId)
 {
     public static readonly ImageModelServer Flux = new("flux1", "flux");
     public static readonly ImageModelServer QwenImage = new("qwenimage", "qwenimage");
+    public static readonly ImageModelServer Flux2 = new("flux2", "flux2");
 
     public string Checkpoint => Fixtures.Checkpoint(Family);
 

@@ -41,6 +41,32 @@ public sealed class ImageModelServerTests
     }
 
     [ConformanceFact]
+    public async Task Flux2_edit_takes_its_size_from_the_image_and_is_the_library_generation()
+    {
+        var flux2 = ImageModelServer.Flux2;
+        await using var server = await flux2.StartAsync();
+        var pixels = new byte[96 * 80 * 3];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)(i * 37 % 251);
+        byte[] png = VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(80, 96, pixels));
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("make it blue"), "prompt" },
+            { new StringContent("2"), "num_inference_steps" },
+            { new StringContent("11"), "seed" },
+            { new ByteArrayContent(png), "image", "in.png" },
+        };
+        using var r = await server.Http.PostAsync("/v1/images/edits", form);
+        var body = await LiveServer.ReadJson(r);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal("80x96", body.GetProperty("size").GetString());  // no size: the reference's, as Flux2Pipeline sizes it
+        var (w, h, rgb) = Png(body);
+        Assert.Equal((80, 96), (w, h));
+        var image = VisualGen.Tensors.HostTensor.Float32(new VisualGen.Media.RgbImage(80, 96, pixels).ToFloat(), 96, 80, 3);
+        var reference = flux2.Generate(new GenerationRequest { Prompt = "make it blue", NumInferenceSteps = 2, Seed = 11, Image = image });
+        Assert.Equal(GradientPipeline.To8Bit(reference.Output.Floats), rgb);
+    }
+
+    [ConformanceFact]
     public async Task Flux_extensions_reach_the_pipeline()
     {
         var flux = ImageModelServer.Flux;

@@ -39,12 +39,24 @@ public sealed class Flux2LatentStats
     /// <summary>x · std + mean over the channel (last) axis of packed latents [batch, tokens, channels].</summary>
     public HostTensor Denormalize(HostTensor packed)
     {
+        var (src, dst, c) = Channels(packed);
+        for (int i = 0; i < src.Length; i++) dst[i] = src[i] * Std[i % c] + Mean[i % c];
+        return HostTensor.Float32(dst, packed.Shape);
+    }
+
+    /// <summary>(x − mean) / std over the channel (last) axis of packed latents [batch, tokens, channels] (an encoded image).</summary>
+    public HostTensor Normalize(HostTensor packed)
+    {
+        var (src, dst, c) = Channels(packed);
+        for (int i = 0; i < src.Length; i++) dst[i] = (src[i] - Mean[i % c]) / Std[i % c];
+        return HostTensor.Float32(dst, packed.Shape);
+    }
+
+    (float[] Source, float[] Destination, int Channels) Channels(HostTensor packed)
+    {
         int c = Mean.Length;
         if (packed.Rank != 3 || packed.Shape[2] != c)
             throw new ArgumentException($"packed latents {packed.ShapeText} do not have the batch-norm's {c} channels", nameof(packed));
-        var src = packed.Floats;
-        var dst = new float[src.Length];
-        for (int i = 0; i < src.Length; i++) dst[i] = src[i] * Std[i % c] + Mean[i % c];
-        return HostTensor.Float32(dst, packed.Shape);
+        return (packed.Floats, new float[packed.Floats.Length], c);
     }
 }

@@ -31,6 +31,26 @@ public static class Flux2Latents
         return HostTensor.Float32(Transpose(packed.Floats, b, height * width, c), b, c, height, width);
     }
 
+    /// <summary>_patchify_latents: [batch, channels, 2h, 2w] → [batch, 4·channels, h, w], channel block 4c + 2·dy + dx
+    /// holding the patch element (dy, dx) of channel c.</summary>
+    public static HostTensor Patchify(HostTensor latents)
+    {
+        if (latents.Rank != 4 || latents.Shape[2] % 2 != 0 || latents.Shape[3] % 2 != 0)
+            throw new ArgumentException($"expected [batch, channels, 2h, 2w] latents, got {latents.ShapeText}", nameof(latents));
+        long b = latents.Shape[0], c = latents.Shape[1], h = latents.Shape[2] / 2, w = latents.Shape[3] / 2;
+        var src = latents.Floats;
+        var dst = new float[src.Length];
+        for (long bi = 0; bi < b; bi++)
+            for (long ci = 0; ci < c; ci++)
+                for (long dy = 0; dy < 2; dy++)
+                    for (long dx = 0; dx < 2; dx++)
+                        for (long y = 0; y < h; y++)
+                            for (long x = 0; x < w; x++)
+                                dst[(((bi * c + ci) * 4 + dy * 2 + dx) * h + y) * w + x] =
+                                    src[((bi * c + ci) * 2 * h + 2 * y + dy) * 2 * w + 2 * x + dx];
+        return HostTensor.Float32(dst, b, 4 * c, h, w);
+    }
+
     /// <summary>_unpatchify_latents: [batch, 4·channels, h, w] → [batch, channels, 2h, 2w].</summary>
     public static HostTensor Unpatchify(HostTensor latents)
     {

@@ -8,7 +8,8 @@ using VisualGen.Tokenizers.Flux2;
 namespace VisualGen.Pipelines.Flux2;
 
 /// <summary>
-/// diffusers' Flux2Pipeline (FLUX.2-dev text-to-image): the prompt in the Mistral chat format with the pipeline's
+/// diffusers' Flux2Pipeline (FLUX.2-dev text-to-image, and image editing with a reference image: see
+/// <see cref="Flux2ReferenceImage"/>): the prompt in the Mistral chat format with the pipeline's
 /// system message, the Mistral3 language model's hidden states of layers 10, 20 and 30 stacked as prompt embeddings,
 /// patchified latents packed into tokens with (T, H, W, L) position ids, the flow-matching schedule
 /// linspace(1, 1/n, n) shifted by the empirical mu, embedded guidance (no CFG), then the VAE's latent batch-norm
@@ -42,7 +43,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
             ClassName = _index.ClassName,
             Family = model.Family,
             ProducesVideo = false,
-            AcceptsImage = false,
+            AcceptsImage = true,
             DefaultHeight = DefaultSampleSize * _config.VaeScaleFactor,
             DefaultWidth = DefaultSampleSize * _config.VaeScaleFactor,
             DefaultSteps = 50,
@@ -64,6 +65,11 @@ public sealed class Flux2Pipeline : IGenerationPipeline
     {
         var (height, width, _, maxSeq) = Resolve(request);
         long tokens = (long)(height / _config.SizeMultiple) * (width / _config.SizeMultiple) + maxSeq;
+        if (request.Image is { } image)
+        {
+            var (rh, rw) = Flux2ReferenceImage.CroppedSize(image, _config.SizeMultiple);
+            tokens += (long)(rh / _config.SizeMultiple) * (rw / _config.SizeMultiple);
+        }
         var t = _config.Transformer;
         return new GenerationCost
         {
@@ -76,7 +82,9 @@ public sealed class Flux2Pipeline : IGenerationPipeline
 
     (int Height, int Width, int Steps, int MaxSeq) Resolve(GenerationRequest r)
     {
-        int height = r.Height ?? Info.DefaultHeight, width = r.Width ?? Info.DefaultWidth;
+        // with a reference image the size defaults to the image's, as cropped for the VAE
+        var (imageHeight, imageWidth) = r.Image is { } image ? Flux2ReferenceImage.CroppedSize(image, _config.SizeMultiple) : (Info.DefaultHeight, Info.DefaultWidth);
+        int height = r.Height ?? imageHeight, width = r.Width ?? imageWidth;
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? Flux2PromptTokenizer.DefaultMaxSequenceLength;
         Flux2RequestRules.Validate(r, _config, height, width, steps, maxSeq);
@@ -109,6 +117,14 @@ public sealed class Flux2Pipeline : IGenerationPipeline
             : HostTensor.Float32(LatentNoise.Gaussian(gridShape[1] * h * w, r.Seed ?? 0), gridShape);
         var packed = Flux2Latents.Pack(grid);
         var imageIds = Flux2Latents.ImageIds(h, w);
+        HostTensor? reference = null;
+        if (r.Image is { } referenceImage)
+        {
+            var (tokens, rh, rw) = Flux2ReferenceImage.Encode(Engine("vae.encoder"), _stats, Flux2ReferenceImage.Preprocess(referenceImage, _config.SizeMultiple));
+            reference = tokens;
+            var ids = Flux2ReferenceImage.Ids(rh, rw, 0);  // the latents' ids, then the image's
+            imageIds = HostTensor.Float32([.. imageIds.Floats, .. ids.Floats], imageIds.Shape[0] + ids.Shape[0], 4);
+        }
 
         var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
         Flux2Schedule.SetTimesteps(scheduler, steps, packed.Shape[1]);
@@ -126,7 +142,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
             ["txt_ids"] = textIds,
         };
         if (guidance is not null) constants["guidance"] = guidance;
-        var final = DenoiseResident(scheduler, packed, constants, cache, progress, ct);
+        var final = DenoiseResident(scheduler, packed, reference, constants, cache, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, packed.Shape);
         _engines.BeginStage("decode");
@@ -142,10 +158,12 @@ public sealed class Flux2Pipeline : IGenerationPipeline
     /// The denoising loop where the transformer computes (GPU memory on the native CUDA engine): the packed latents and
     /// the scheduler's steps stay there, the text embedding, ids and guidance are set up once (ids stay on the host,
     /// where the engine reads them), every step's timestep is uploaded before the loop. With a step cache the
-    /// prediction comes from it, on the same tensors. Returns the final latents on the host.
+    /// prediction comes from it, on the same tensors. With a reference image the transformer reads the latents' tokens
+    /// followed by the image's (written once), and the prediction is its first part, the latents' (diffusers:
+    /// torch.cat([latents, image_latents], dim=1), then noise_pred[:, :latents.size(1)]). Returns the final latents on the host.
     /// </summary>
-    float[] DenoiseResident(IScheduler scheduler, HostTensor packed, Dictionary<string, HostTensor> constants, IStepCache? cache,
-        IProgress<GenerationProgress>? progress, CancellationToken ct)
+    float[] DenoiseResident(IScheduler scheduler, HostTensor packed, HostTensor? reference, Dictionary<string, HostTensor> constants,
+        IStepCache? cache, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var transformer = Engine("transformer");
         var resident = transformer.AsResident();
@@ -157,9 +175,26 @@ public sealed class Flux2Pipeline : IGenerationPipeline
             var sample = scope.Own(resident.Upload(packed));
             // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
             var timesteps = scheduler.Timesteps.Select(t => scope.Own(resident.Upload(HostTensor.Float32([(float)t / 1000f], 1)))).ToList();
-            DenoisingLoop.Run(scheduler, sample, resident.Arithmetic, (step, t, x) =>
+            var math = resident.Arithmetic;
+            long latentCount = packed.Floats.Length;
+            IEngineTensor? joint = null, prediction = null;
+            if (reference is not null)
+            {
+                long channels = packed.Shape[2];
+                joint = scope.Own(math.Allocate([1, packed.Shape[1] + reference.Shape[1], channels]));
+                math.Combine(joint, latentCount, reference.Floats.Length, [new LinearTerm(1.0, scope.Own(resident.Upload(reference)))]);
+                prediction = scope.Own(math.Allocate(packed.Shape));
+            }
+            DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
             {
                 last?.Dispose();
+                if (joint is not null)
+                {
+                    math.Combine(joint, 0, latentCount, [new LinearTerm(1.0, x)]);
+                    last = text.RunResident(transformer, new Dictionary<string, IEngineTensor> { ["hidden_states"] = joint, ["timestep"] = timesteps[step] }, "sample");
+                    math.Combine(prediction!, 0, latentCount, [new LinearTerm(1.0, last)]);
+                    return prediction!;
+                }
                 var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = x, ["timestep"] = timesteps[step] };
                 return last = cache is null
                     ? text.RunResident(transformer, perStep, "sample")

@@ -13,8 +13,12 @@ public static class Flux2RequestRules
         Vae.VaeTilingSupport.RefuseIn(r, "FLUX.2");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumBlocks, "FLUX.2");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
-        if (r.Image is not null)
-            throw new GenerationException("image", "Flux2Pipeline with reference images is not supported yet; remove --image for text-to-image");
+        if (r.Image is { } image)
+        {
+            Flux2ReferenceImage.Check(image);
+            if (r.TeaCache is not null || r.CacheDit is not null)
+                throw new GenerationException("image", "step caches (TeaCache, Cache-DiT) with a reference image are not supported yet; remove the cache flags or the image");
+        }
         int m = c.SizeMultiple;
         if (height <= 0 || height % m != 0)
             throw new GenerationException("height", $"height must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 patchify), got {height}");

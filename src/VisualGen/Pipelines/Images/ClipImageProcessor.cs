@@ -27,7 +27,7 @@ public sealed class ClipImageProcessor
         int h = (int)image.Shape[0], w = (int)image.Shape[1];
         double s = (double)_shortestEdge / Math.Min(h, w);
         int rh = h <= w ? _shortestEdge : (int)(h * s), rw = h <= w ? (int)(w * s) : _shortestEdge;
-        var resized = BicubicResize.Resize(image, rh, rw);
+        var resized = SeparableResize.Bicubic(image, rh, rw);
         int top = (rh - _cropHeight) / 2, left = (rw - _cropWidth) / 2;
         if (top < 0 || left < 0) throw new GenerationException("image", $"image {w}x{h} is smaller than the image encoder's crop {_cropWidth}x{_cropHeight}");
         var src = resized.Floats;

@@ -20,7 +20,7 @@ public static class WanImageCondition
     public static HostTensor Condition(WanVaeEncoder encoder, WanLatentStats stats, HostTensor image, int frames, int height, int width,
         CancellationToken ct, Vae.CausalVaeTiling? tiling = null)
     {
-        var resized = BicubicResize.Resize(image, height, width).Floats;
+        var resized = SeparableResize.Bicubic(image, height, width).Floats;
         long plane = (long)height * width;
         var video = new float[3 * frames * plane]; // [1, 3, frames, H, W]: frame 0 is the image in [−1, 1], the rest zeros
         for (long p = 0; p < plane; p++)
