@@ -527,6 +527,13 @@ if has goldens; then
   PYTHONPATH=/tmp/py python3 tools/device/tiled_vae_golden.py "$OUT/tiled_vae" 2>&1 | tail -14 || status=1
   # one file comes back more surely than a folder of them (the device tool returns a limited number of files)
   tar cf "$OUT/tiled_vae.tar" -C "$OUT" tiled_vae && rm -rf "$OUT/tiled_vae"
+  # FLUX.2 image editing (image=) on the tiny flux2 fixture, CPU float32: tests/VisualGen.Tests/Data/flux2_edit.json
+  # (prepare_carry.sh ... flux2 puts the fixture in .peer)
+  if [ -d .peer/conformance/flux2 ]; then
+    PYTHONPATH=/tmp/py python3 tools/device/flux2_edit_golden.py .peer/conformance/flux2 "$OUT/flux2_edit.json" 2>&1 | tail -3 || status=1
+  else
+    echo "goldens: no .peer/conformance/flux2 (prepare_carry.sh ... flux2): flux2_edit.json not written"
+  fi
 fi
 
 exit $status
