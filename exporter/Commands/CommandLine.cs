@@ -4,15 +4,18 @@ namespace VisualGen.Exporter.Commands;
 public sealed class UsageException(string message) : Exception(message);
 
 /// <summary>Flags of one subcommand: <c>--name value</c> pairs, and switches (<c>--name</c> alone); each command
-/// declares the names it knows.</summary>
+/// declares the names it knows, and which of them may be given more than once (their values in order).</summary>
 public sealed class CommandLine
 {
     readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+    readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
     readonly HashSet<string> _read = [];
 
-    public CommandLine(IEnumerable<string> args, IReadOnlyCollection<string> known, IReadOnlyCollection<string>? switches = null)
+    public CommandLine(IEnumerable<string> args, IReadOnlyCollection<string> known, IReadOnlyCollection<string>? switches = null,
+        IReadOnlyCollection<string>? repeatable = null)
     {
         switches ??= [];
+        repeatable ??= [];
         var list = args.ToList();
         for (int i = 0; i < list.Count; i++)
         {
@@ -32,6 +35,13 @@ public sealed class CommandLine
             if (!known.Contains(name))
                 throw new UsageException($"unknown flag --{name}; known: {string.Join(" ", known.Concat(switches).Order().Select(k => "--" + k))}");
             string value = inline ?? (i + 1 < list.Count ? list[++i] : throw new UsageException($"--{name} needs a value"));
+            if (repeatable.Contains(name))
+            {
+                if (!_repeated.TryGetValue(name, out var values)) _repeated[name] = values = [];
+                values.Add(value);
+                _values.TryAdd(name, value);  // String(name) reads the first
+                continue;
+            }
             if (_values.ContainsKey(name)) throw new UsageException($"--{name} given twice");
             _values[name] = value;
         }
@@ -40,6 +50,9 @@ public sealed class CommandLine
     public bool Has(string name) => _values.ContainsKey(name);
 
     public string? String(string name) => _values.TryGetValue(name, out var v) ? v : null;
+
+    /// <summary>Every value of a flag declared repeatable, in the order given (empty when absent).</summary>
+    public IReadOnlyList<string> Strings(string name) => _repeated.TryGetValue(name, out var v) ? v : [];
 
     public string Required(string name) => String(name) ?? throw new UsageException($"--{name} is required");
 

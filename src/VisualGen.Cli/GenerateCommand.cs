@@ -28,7 +28,7 @@ public static class GenerateCommand
 
     public static int Run(string[] args, TextWriter output, TextWriter log, CliEnvironment environment)
     {
-        var cl = new CommandLine(args, Flags);
+        var cl = new CommandLine(args, Flags, repeatable: ["image"]);
         var requested = OutputTarget.FromFlags(cl.String("output"), cl.String("format"));
         var settings = RunConfiguration.FromFlags(cl);
         string model;
@@ -79,11 +79,15 @@ public static class GenerateCommand
         // the config file's cache_config unless a cache flag chose one
         using var pipeline = new CacheDefaultPipeline(ModelFamilies.CreateRegistry().Create(model, engines), settings.TeaCache, settings.CacheDit);
         var info = pipeline.Info;
-        if (cl.String("image") is { } imagePath)
+        var imagePaths = cl.Strings("image");
+        if (imagePaths.Count > 0)
         {
-            if (!info.AcceptsImage)  // refused before the image is decoded
+            // refused before an image is decoded
+            if (!info.AcceptsImage)
                 throw new GenerationException("image", $"{info.ClassName} is text-to-{(info.ProducesVideo ? "video" : "image")} and takes no image; remove --image");
-            request = request with { Image = ReadImage(imagePath) };
+            if (imagePaths.Count > info.MaxImages)
+                throw new GenerationException("image", $"{info.ClassName} takes one --image, got {imagePaths.Count} (several reference images are FLUX.2's)");
+            request = ConditioningImages.With(request, [.. imagePaths.Select(ReadImage)]);
         }
         if (cl.String("latents") is { } latentsPath)
         {

@@ -22,6 +22,9 @@ public static class ImageEndpoints
         "teacache_thresh",
     };
 
+    /// <summary>Most input images an edit may upload (FLUX.2's reference images; each is decoded before the request is queued).</summary>
+    public const int MaxEditImages = 10;
+
     /// <summary>The text fields /v1/images/edits takes: those of generations beside the "image" file part.</summary>
     public static readonly IReadOnlySet<string> EditFields = new HashSet<string>(GenerationFields.Append("image"), StringComparer.Ordinal);
 
@@ -46,12 +49,19 @@ public static class ImageEndpoints
             var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
             fields.RefuseUnknown(EditFields, "/v1/images/edits");
             var model = models.Resolve(fields.String("model"));
-            var image = fields.Files.GetFile("image") ?? fields.Files.GetFile("image[]") ?? throw ApiException.Missing("image");
+            var uploads = fields.Files.GetFiles("image").Concat(fields.Files.GetFiles("image[]")).ToList();
+            if (uploads.Count == 0) throw ApiException.Missing("image");
             if (!model.Info.AcceptsImage)
                 throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model",
                     $"The model '{model.Id}' does not take an input image; use /v1/images/generations.");
-            var input = (await UploadedImage.ReadAsync(image, "image", encoder, validator.MaxImagePixels, http.RequestAborted)).Image;
-            return await Generate(http, fields, model, validator, queue, files, encoder, clock, address, input);
+            if (uploads.Count > Math.Min(model.Info.MaxImages, MaxEditImages))
+                throw ApiException.BadValue("image", model.Info.MaxImages == 1
+                    ? $"The model '{model.Id}' takes one input image, got {uploads.Count}."
+                    : $"At most {MaxEditImages} input images per edit, got {uploads.Count}.");
+            var inputs = new List<HostTensor>(uploads.Count);
+            foreach (var upload in uploads)
+                inputs.Add((await UploadedImage.ReadAsync(upload, "image", encoder, validator.MaxImagePixels, http.RequestAborted)).Image);
+            return await Generate(http, fields, model, validator, queue, files, encoder, clock, address, inputs);
         });
 
         app.MapGet("/v1/images/{id}/content", (string id, ImageFiles files) =>
@@ -68,9 +78,10 @@ public static class ImageEndpoints
     }
 
     static async Task<IResult> Generate(HttpContext http, RequestFields fields, ServedModel model, RequestValidator validator,
-        WorkQueue queue, ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address, HostTensor? image = null)
+        WorkQueue queue, ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address, IReadOnlyList<HostTensor>? images = null)
     {
-        var spec = validator.Image(fields, model) with { SizeFromImage = image is not null && fields.String("size") is null or "auto" };
+        images ??= [];
+        var spec = validator.Image(fields, model) with { SizeFromImage = images.Count > 0 && fields.String("size") is null or "auto" };
         int n = (int)(fields.Integer("n", 1, validator.MaxImagesPerRequest) ?? 1);
         string format = fields.String("response_format") ?? "b64_json";
         if (format is not ("b64_json" or "url"))
@@ -79,8 +90,8 @@ public static class ImageEndpoints
         if (output != "png")
             throw ApiException.BadValue("output_format", $"'output_format' must be 'png' (the only format this server writes), got '{output}'.");
 
-        model.Pipeline.Validate(spec.ToRequest() with { Image = image }); // refused at once, before queueing
-        var work = new ImageWork(model, spec, n, image, http.RequestAborted);
+        model.Pipeline.Validate(ConditioningImages.With(spec.ToRequest(), images)); // refused at once, before queueing
+        var work = new ImageWork(model, spec, n, images, http.RequestAborted);
         if (!queue.TryEnqueue(work)) throw queue.IsClosed ? ShutdownDrain.ShuttingDown() : JobService.QueueFull(queue);
         var results = await work.Result;
 

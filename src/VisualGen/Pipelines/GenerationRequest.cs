@@ -46,6 +46,9 @@ public sealed record GenerationRequest
     public HostTensor? Latents { get; init; }
     /// <summary>Conditioning image for image-to-video or editing: [height, width, 3] float32 in [0, 1].</summary>
     public HostTensor? Image { get; init; }
+    /// <summary>Several conditioning images, in order, for a pipeline that takes more than one (<see cref="PipelineInfo.MaxImages"/>:
+    /// FLUX.2's reference images); each as <see cref="Image"/>. Not given together with <see cref="Image"/>.</summary>
+    public IReadOnlyList<HostTensor>? Images { get; init; }
     /// <summary>Step caching with TeaCache (null: off).</summary>
     public TeaCacheOptions? TeaCache { get; init; }
     /// <summary>Step caching with Cache-DiT's DBCache (null: off).</summary>

@@ -12,6 +12,9 @@ public sealed record PipelineInfo
     public required bool AcceptsImage { get; init; }
     /// <summary>True when the pipeline cannot run without an image.</summary>
     public bool RequiresImage { get; init; }
+    /// <summary>How many conditioning images a request may give (<see cref="GenerationRequest.Images"/> beyond one): 1 for a
+    /// pipeline that takes an image, 0 for one that takes none; FLUX.2's reference images have no fixed limit (int.MaxValue).</summary>
+    public int MaxImages { get; init; } = 1;
     public required int DefaultHeight { get; init; }
     public required int DefaultWidth { get; init; }
     public int DefaultNumFrames { get; init; } = 1;

@@ -40,4 +40,26 @@ public class FluxCliErrorTests
         Assert.NotEqual(0, rc);
         Assert.Contains("FluxPipeline is text-to-image and takes no image", err);
     }
+
+    [ConformanceFact]
+    public void Two_images_for_a_one_image_pipeline_are_refused_and_flux2_takes_them()
+    {
+        string dir = Fixtures.TempDir("img");
+        string a = Path.Combine(dir, "a.png"), b = Path.Combine(dir, "b.png");
+        PngWriter.Write(a, RgbImage.FromFloat(Enumerable.Range(0, 96 * 80 * 3).Select(i => i % 7 / 7f).ToArray(), 80, 96));
+        PngWriter.Write(b, RgbImage.FromFloat(Enumerable.Range(0, 64 * 64 * 3).Select(i => i % 5 / 5f).ToArray(), 64, 64));
+        var err = new StringWriter();
+        int rc = CliApp.Run(["generate", "--model", Fixtures.Checkpoint("wan21_i2v"), "--prompt", "x", "--image", a, "--image", b,
+            "--engine-cache", ConformancePipelines.CacheDir], new StringWriter(), err);
+        Assert.Equal(2, rc);
+        Assert.Contains("WanImageToVideoPipeline takes one --image, got 2", err.ToString());
+
+        string output = Path.Combine(dir, "edit.png");
+        err = new StringWriter();
+        rc = CliApp.Run(["generate", "--model", Fixtures.Checkpoint("flux2"), "--prompt", "x", "--image", a, "--image", b, "--steps", "1",
+            "--engine-cache", ConformancePipelines.CacheDir, "--output", output], new StringWriter(), err);
+        Assert.True(rc == 0, err.ToString());
+        var png = PngReader.Read(output);
+        Assert.Equal((96, 80), (png.Width, png.Height));  // the first reference's size (80 high, 96 wide)
+    }
 }

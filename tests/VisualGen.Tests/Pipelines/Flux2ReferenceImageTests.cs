@@ -110,11 +110,14 @@ public class Flux2ReferenceImageTests(ITestOutputHelper output)
                 for (int c = 0; c < 3; c++) Assert.Equal(a[(y * 7 + x) * 3 + c], b[(y * 7 + 6 - x) * 3 + c], 5);
     }
 
-    [ConformanceFact]
-    public void Editing_run_matches_a_host_loop_over_latent_and_image_tokens()
+    [ConformanceTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Editing_run_matches_a_host_loop_over_latent_and_image_tokens(int references)
     {
         using var golden = Fixtures.Golden("flux2");
-        var request = ConformancePipelines.RequestFromGolden("flux2", golden) with { Image = Pattern(80, 72, 3) };
+        HostTensor[] images = references == 1 ? [Pattern(80, 72, 3)] : [Pattern(80, 72, 3), Pattern(64, 100, 5)];
+        var request = ConditioningImages.With(ConformancePipelines.RequestFromGolden("flux2", golden), images);
         string dir = Fixtures.Checkpoint("flux2");
         using var provider = ConformancePipelines.Provider();
         GenerationResult result;
@@ -132,10 +135,21 @@ public class Flux2ReferenceImageTests(ITestOutputHelper output)
         })["prompt_embeds"];
         var init = request.Latents!;
         var latents = Flux2Latents.Pack(init).Floats;
-        var (image, rh, rw) = Flux2ReferenceImage.Encode(provider.GetEngine(dir, "vae.encoder", null), stats, Flux2ReferenceImage.Preprocess(request.Image!, 16));
-        Assert.Equal((5L, 4L), (rh, rw));  // 80×64 after the crop
-        var ids = Flux2Latents.ImageIds(init.Shape[2], init.Shape[3]).Floats.Concat(Flux2ReferenceImage.Ids(rh, rw, 0).Floats).ToArray();
-        long tokens = init.Shape[2] * init.Shape[3], channels = init.Shape[1], all = tokens + rh * rw;
+        // prepare_image_latents: each image encoded and packed, the tokens in order, reference i at time 10 + 10·i
+        var imageTokens = new List<float>();
+        var ids = Flux2Latents.ImageIds(init.Shape[2], init.Shape[3]).Floats.ToList();
+        long all = init.Shape[2] * init.Shape[3];
+        (long, long)[] grids = [(5, 4), (4, 6)];  // 80×64 and 64×96 after the crop
+        for (int i = 0; i < references; i++)
+        {
+            var (packed, rh, rw) = Flux2ReferenceImage.Encode(provider.GetEngine(dir, "vae.encoder", null), stats, Flux2ReferenceImage.Preprocess(images[i], 16));
+            Assert.Equal(grids[i], (rh, rw));
+            imageTokens.AddRange(packed.Floats);
+            ids.AddRange(Flux2ReferenceImage.Ids(rh, rw, i).Floats);
+            all += rh * rw;
+        }
+        var image = HostTensor.Float32([.. imageTokens], 1, imageTokens.Count / init.Shape[1], init.Shape[1]);
+        long tokens = init.Shape[2] * init.Shape[3], channels = init.Shape[1];
         var scheduler = SchedulerRegistry.Default.Create(index.LoadConfig("scheduler"), null);
         Flux2Schedule.SetTimesteps(scheduler, request.NumInferenceSteps!.Value, tokens);
         var transformer = provider.GetEngine(dir, "transformer", null);
@@ -146,7 +160,7 @@ public class Flux2ReferenceImageTests(ITestOutputHelper output)
                 ["hidden_states"] = HostTensor.Float32([.. latents, .. image.Floats], 1, all, channels),  // torch.cat([latents, image_latents], dim=1)
                 ["timestep"] = HostTensor.Float32([(float)scheduler.Timesteps[step] / 1000f], 1),
                 ["encoder_hidden_states"] = promptEmbeds,
-                ["img_ids"] = HostTensor.Float32(ids, all, 4),
+                ["img_ids"] = HostTensor.Float32([.. ids], all, 4),
                 ["txt_ids"] = Flux2Latents.TextIds(promptEmbeds.Shape[1]),
             };
             if (config.GuidanceEmbeds) inputs["guidance"] = HostTensor.Float32([(float)request.GuidanceScale!.Value], 1);
@@ -162,6 +176,23 @@ public class Flux2ReferenceImageTests(ITestOutputHelper output)
         double change = Compare.MaxAbs(plain.Latents.Floats, result.Latents.Floats);
         output.WriteLine($"final latents, editing against text-to-image: max abs difference {change:g3}");
         Assert.True(change > 1e-3, $"max abs difference {change}");  // against the 1e-4 the loops agree within
+    }
+
+    [Fact]
+    public void Images_are_either_one_image_or_a_list()
+    {
+        var r = new GenerationRequest { Prompt = "x" };
+        var a = HostTensor.Zeros(64, 64, 3);
+        var b = HostTensor.Zeros(64, 80, 3);
+        Assert.Empty(ConditioningImages.Of(r));
+        Assert.Same(a, ConditioningImages.With(r, [a]).Image);
+        Assert.Null(ConditioningImages.With(r, [a]).Images);
+        Assert.Equal([a, b], ConditioningImages.Of(ConditioningImages.With(r, [a, b])));
+        Assert.Equal("image", Assert.Throws<GenerationException>(() => ConditioningImages.Of(r with { Image = a, Images = [b] })).Parameter);
+        Assert.Equal("image", Assert.Throws<GenerationException>(() => ConditioningImages.Of(r with { Images = [] })).Parameter);
+        var single = Assert.Throws<GenerationException>(() => ConditioningImages.RefuseList(r with { Images = [a, b] }, "Wan"));
+        Assert.Contains("Wan takes one conditioning image, got 2", single.Message);
+        Assert.Contains("not in images", Assert.Throws<GenerationException>(() => ConditioningImages.RefuseList(r with { Images = [a] }, "Wan")).Message);
     }
 
     [ConformanceFact]

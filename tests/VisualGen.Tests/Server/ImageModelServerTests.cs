@@ -64,6 +64,24 @@ public sealed class ImageModelServerTests
         var image = VisualGen.Tensors.HostTensor.Float32(new VisualGen.Media.RgbImage(80, 96, pixels).ToFloat(), 96, 80, 3);
         var reference = flux2.Generate(new GenerationRequest { Prompt = "make it blue", NumInferenceSteps = 2, Seed = 11, Image = image });
         Assert.Equal(GradientPipeline.To8Bit(reference.Output.Floats), rgb);
+
+        // two image[] parts: FLUX.2's two reference images, in order
+        var second = new byte[64 * 64 * 3];
+        for (int i = 0; i < second.Length; i++) second[i] = (byte)(i * 11 % 241);
+        using var two = new MultipartFormDataContent
+        {
+            { new StringContent("make it blue"), "prompt" },
+            { new StringContent("1"), "num_inference_steps" },
+            { new StringContent("12"), "seed" },
+            { new ByteArrayContent(png), "image[]", "a.png" },
+            { new ByteArrayContent(VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(64, 64, second))), "image[]", "b.png" },
+        };
+        using var r2 = await server.Http.PostAsync("/v1/images/edits", two);
+        var body2 = await LiveServer.ReadJson(r2);
+        Assert.Equal(HttpStatusCode.OK, r2.StatusCode);
+        var images = new[] { image, VisualGen.Tensors.HostTensor.Float32(new VisualGen.Media.RgbImage(64, 64, second).ToFloat(), 64, 64, 3) };
+        var both = flux2.Generate(new GenerationRequest { Prompt = "make it blue", NumInferenceSteps = 1, Seed = 12, Images = images });
+        Assert.Equal(GradientPipeline.To8Bit(both.Output.Floats), Png(body2).Rgb);
     }
 
     [ConformanceFact]

@@ -11,6 +11,7 @@ public static class FluxRequestRules
     public static void Validate(GenerationRequest r, FluxModelConfig c, string className, int height, int width, int steps, int maxSeq)
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, className);
+        ConditioningImages.RefuseList(r, className);
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         if (r.Fps is not null) throw new GenerationException("fps", "FLUX makes images and takes no fps; fps applies to Cosmos3");
         if (r.GuidanceScale2 is not null) throw new GenerationException("guidance_scale_2", "guidance_scale_2 applies to Wan 2.2 A14B only");

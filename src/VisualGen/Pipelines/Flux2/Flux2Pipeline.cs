@@ -44,6 +44,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
             Family = model.Family,
             ProducesVideo = false,
             AcceptsImage = true,
+            MaxImages = int.MaxValue,
             DefaultHeight = DefaultSampleSize * _config.VaeScaleFactor,
             DefaultWidth = DefaultSampleSize * _config.VaeScaleFactor,
             DefaultSteps = 50,
@@ -65,7 +66,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
     {
         var (height, width, _, maxSeq) = Resolve(request);
         long tokens = (long)(height / _config.SizeMultiple) * (width / _config.SizeMultiple) + maxSeq;
-        if (request.Image is { } image)
+        foreach (var image in ConditioningImages.Of(request))
         {
             var (rh, rw) = Flux2ReferenceImage.CroppedSize(image, _config.SizeMultiple);
             tokens += (long)(rh / _config.SizeMultiple) * (rw / _config.SizeMultiple);
@@ -82,8 +83,9 @@ public sealed class Flux2Pipeline : IGenerationPipeline
 
     (int Height, int Width, int Steps, int MaxSeq) Resolve(GenerationRequest r)
     {
-        // with a reference image the size defaults to the image's, as cropped for the VAE
-        var (imageHeight, imageWidth) = r.Image is { } image ? Flux2ReferenceImage.CroppedSize(image, _config.SizeMultiple) : (Info.DefaultHeight, Info.DefaultWidth);
+        // with reference images the size defaults to the first one's, as cropped for the VAE
+        var references = ConditioningImages.Of(r);
+        var (imageHeight, imageWidth) = references.Count > 0 ? Flux2ReferenceImage.CroppedSize(references[0], _config.SizeMultiple) : (Info.DefaultHeight, Info.DefaultWidth);
         int height = r.Height ?? imageHeight, width = r.Width ?? imageWidth;
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? Flux2PromptTokenizer.DefaultMaxSequenceLength;
@@ -117,13 +119,13 @@ public sealed class Flux2Pipeline : IGenerationPipeline
             : HostTensor.Float32(LatentNoise.Gaussian(gridShape[1] * h * w, r.Seed ?? 0), gridShape);
         var packed = Flux2Latents.Pack(grid);
         var imageIds = Flux2Latents.ImageIds(h, w);
+        var references = ConditioningImages.Of(r);
         HostTensor? reference = null;
-        if (r.Image is { } referenceImage)
+        if (references.Count > 0)
         {
-            var (tokens, rh, rw) = Flux2ReferenceImage.Encode(Engine("vae.encoder"), _stats, Flux2ReferenceImage.Preprocess(referenceImage, _config.SizeMultiple));
+            var (tokens, ids) = Flux2ReferenceImage.EncodeAll(Engine("vae.encoder"), _stats, references, _config.SizeMultiple);
             reference = tokens;
-            var ids = Flux2ReferenceImage.Ids(rh, rw, 0);  // the latents' ids, then the image's
-            imageIds = HostTensor.Float32([.. imageIds.Floats, .. ids.Floats], imageIds.Shape[0] + ids.Shape[0], 4);
+            imageIds = HostTensor.Float32([.. imageIds.Floats, .. ids.Floats], imageIds.Shape[0] + ids.Shape[0], 4);  // the latents' ids, then the images'
         }
 
         var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);

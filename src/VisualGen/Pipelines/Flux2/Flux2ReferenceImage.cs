@@ -88,4 +88,22 @@ public static class Flux2ReferenceImage
         var patched = Flux2Latents.Patchify(mean);
         return (stats.Normalize(Flux2Latents.Pack(patched)), patched.Shape[2], patched.Shape[3]);
     }
+
+    /// <summary>prepare_image_latents over all references: each preprocessed and encoded, the tokens concatenated in
+    /// order [1, Σ h·w, 4C] and their ids [Σ h·w, 4] (reference i at time 10 + 10·i).</summary>
+    public static (HostTensor Tokens, HostTensor Ids) EncodeAll(IEngine vaeEncoder, Flux2LatentStats stats, IReadOnlyList<HostTensor> images, int multiple)
+    {
+        var tokens = new List<float>();
+        var ids = new List<float>();
+        long count = 0, channels = 0;
+        for (int i = 0; i < images.Count; i++)
+        {
+            var (t, h, w) = Encode(vaeEncoder, stats, Preprocess(images[i], multiple));
+            tokens.AddRange(t.Floats);
+            ids.AddRange(Ids(h, w, i).Floats);
+            count += h * w;
+            channels = t.Shape[2];
+        }
+        return (HostTensor.Float32([.. tokens], 1, count, channels), HostTensor.Float32([.. ids], count, 4));
+    }
 }

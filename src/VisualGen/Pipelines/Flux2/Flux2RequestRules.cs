@@ -13,12 +13,14 @@ public static class Flux2RequestRules
         Vae.VaeTilingSupport.RefuseIn(r, "FLUX.2");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumBlocks, "FLUX.2");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
-        if (r.Image is { } image)
+        var references = ConditioningImages.Of(r);
+        for (int i = 0; i < references.Count; i++)
         {
-            Flux2ReferenceImage.Check(image);
-            if (r.TeaCache is not null || r.CacheDit is not null)
-                throw new GenerationException("image", "step caches (TeaCache, Cache-DiT) with a reference image are not supported yet; remove the cache flags or the image");
+            try { Flux2ReferenceImage.Check(references[i]); }
+            catch (GenerationException e) when (references.Count > 1) { throw new GenerationException("image", $"reference image {i + 1} of {references.Count}: {e.Message}"); }
         }
+        if (references.Count > 0 && (r.TeaCache is not null || r.CacheDit is not null))
+            throw new GenerationException("image", "step caches (TeaCache, Cache-DiT) with reference images are not supported yet; remove the cache flags or the images");
         int m = c.SizeMultiple;
         if (height <= 0 || height % m != 0)
             throw new GenerationException("height", $"height must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 patchify), got {height}");
