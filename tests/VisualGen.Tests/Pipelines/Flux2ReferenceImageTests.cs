@@ -196,7 +196,7 @@ public class Flux2ReferenceImageTests(ITestOutputHelper output)
     }
 
     [ConformanceFact]
-    public void Size_defaults_to_the_cropped_reference_and_step_caches_are_refused_with_it()
+    public void Size_defaults_to_the_cropped_reference()
     {
         using var golden = Fixtures.Golden("flux2");
         var request = ConformancePipelines.RequestFromGolden("flux2", golden) with
@@ -208,7 +208,30 @@ public class Flux2ReferenceImageTests(ITestOutputHelper output)
         Assert.True(pipeline.Info.AcceptsImage);
         var result = pipeline.GenerateAsync(request).GetAwaiter().GetResult();
         Assert.Equal(new long[] { 1, 64, 96, 3 }, result.Output.Shape);
-        var e = Assert.Throws<GenerationException>(() => pipeline.Validate(request with { TeaCache = new TeaCacheOptions(0.1, [1.0, 0.0]) }));
-        Assert.Equal("image", e.Parameter);
+    }
+
+    [ConformanceFact]
+    public void Step_caches_run_on_the_whole_token_stream_with_a_reference()
+    {
+        using var golden = Fixtures.Golden("flux2");
+        var request = ConformancePipelines.RequestFromGolden("flux2", golden) with { Image = Pattern(80, 72, 3), NumInferenceSteps = 4 };
+        using var provider = ConformancePipelines.Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("flux2"), provider);
+        GenerationResult Run(GenerationRequest r) => pipeline.GenerateAsync(r).GetAwaiter().GetResult();
+        var plain = Run(request);
+        // threshold 0: every step computes, through the cache's own path: the same latents
+        var everyStep = Run(request with { TeaCache = new TeaCacheOptions(0, [1.0, 0.0]) });
+        Assert.Equal(4, everyStep.StepCache!.ComputedSteps);
+        Assert.Equal(plain.Latents.Floats, everyStep.Latents.Floats);
+        // a threshold nothing reaches: the first and last steps compute, the others reuse the residual of the whole stream
+        var skipping = Run(request with { TeaCache = new TeaCacheOptions(1e9, [1.0, 0.0]) });
+        Assert.Equal(2, skipping.StepCache!.ComputedSteps);
+        Assert.All(skipping.Latents.Floats, v => Assert.True(float.IsFinite(v)));
+        double cos = Compare.Cosine(plain.Latents.Floats, skipping.Latents.Floats);
+        output.WriteLine($"TeaCache 2 of 4 steps against all 4: cosine {cos:f6}");
+        Assert.NotEqual(plain.Latents.Floats, skipping.Latents.Floats);
+        var dbcache = Run(request with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 0, Threshold: 1e9, Warmup: 1) });
+        Assert.True(dbcache.StepCache!.SkippedSteps > 0);
+        Assert.All(dbcache.Latents.Floats, v => Assert.True(float.IsFinite(v)));
     }
 }

@@ -190,19 +190,22 @@ public sealed class Flux2Pipeline : IGenerationPipeline
             DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
             {
                 last?.Dispose();
+                var input = x;
                 if (joint is not null)
                 {
                     math.Combine(joint, 0, latentCount, [new LinearTerm(1.0, x)]);
-                    last = text.RunResident(transformer, new Dictionary<string, IEngineTensor> { ["hidden_states"] = joint, ["timestep"] = timesteps[step] }, "sample");
-                    math.Combine(prediction!, 0, latentCount, [new LinearTerm(1.0, last)]);
-                    return prediction!;
+                    input = joint;
                 }
-                var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = x, ["timestep"] = timesteps[step] };
-                return last = cache is null
+                // a step cache works on the transformer's whole token stream (the images' tokens too), as it runs
+                var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = input, ["timestep"] = timesteps[step] };
+                last = cache is null
                     ? text.RunResident(transformer, perStep, "sample")
                     : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
-                        text, perStep, x, () => TransformerParts.HostTimeEmbedding(Engine($"transformer.{TransformerParts.TimeEmbedding}"),
+                        text, perStep, input, () => TransformerParts.HostTimeEmbedding(Engine($"transformer.{TransformerParts.TimeEmbedding}"),
                             (float)t / 1000f, constants.GetValueOrDefault("guidance")), _config.NumBlocks));
+                if (joint is null) return last;
+                math.Combine(prediction!, 0, latentCount, [new LinearTerm(1.0, last)]);
+                return prediction!;
             }, progress, ct);
             return sample.ToHost().Floats;
         }

@@ -19,8 +19,6 @@ public static class Flux2RequestRules
             try { Flux2ReferenceImage.Check(references[i]); }
             catch (GenerationException e) when (references.Count > 1) { throw new GenerationException("image", $"reference image {i + 1} of {references.Count}: {e.Message}"); }
         }
-        if (references.Count > 0 && (r.TeaCache is not null || r.CacheDit is not null))
-            throw new GenerationException("image", "step caches (TeaCache, Cache-DiT) with reference images are not supported yet; remove the cache flags or the images");
         int m = c.SizeMultiple;
         if (height <= 0 || height % m != 0)
             throw new GenerationException("height", $"height must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 patchify), got {height}");
