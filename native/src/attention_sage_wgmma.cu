@@ -30,7 +30,7 @@
 // carries a relative error of rms 3.2 % where e4m3 rounding alone has 2.7 % (an unbiased one: the row sums add the same
 // P). The bias holds 1.5 · 2^23 · c (c = q_scale · k_scale) as an fp32, so y is off by up to half its ulp: nothing at
 // Wan's or FLUX's scales (c ~ 1e-3; 0.006 with q x40), P off by whole e4m3 steps from c ~ 0.1 (the normalization by the
-// same P's sums keeps the output close), and every P of a row 0 (the output NaN) from c ~ 200, logits of ~10^5 in log2
+// same P's sums keeps the output close), and every P of a row 0 (the output NaN) from c ~ 256, logits of ~10^5 in log2
 // units (the kernel's fp32 formulas simulated on the CPU, stop 36, as tools/device/experiments/code_rule_sim.c does).
 // The masked last block keeps ex2.approx. The row sums come from the tensor core (r above), so they add exactly the
 // e4m3 P that multiplies V.
