@@ -42,6 +42,8 @@ public sealed record GenerationRequest
     public bool? UseCrossTimestep { get; init; }
     /// <summary>LTX-2: explicit initial audio latents [batch, channels, length, mel_bins] (audio_latents).</summary>
     public HostTensor? AudioLatents { get; init; }
+    /// <summary>FLUX.1 Kontext: the area (pixels) the output size is fitted to at its aspect ratio (diffusers' max_area, default 1024²).</summary>
+    public long? MaxArea { get; init; }
     /// <summary>Explicit initial latents (the pipeline's latent layout: packed for FLUX/Qwen-Image).</summary>
     public HostTensor? Latents { get; init; }
     /// <summary>Conditioning image for image-to-video or editing: [height, width, 3] float32 in [0, 1].</summary>

@@ -26,6 +26,7 @@ public static class PromptTruncation
         ["WanPipeline"] = Wan,
         ["WanImageToVideoPipeline"] = Wan,
         ["FluxPipeline"] = Flux,
+        ["FluxKontextPipeline"] = Flux,
         ["QwenImagePipeline"] = QwenImage,
         ["Flux2Pipeline"] = Flux2,
     };

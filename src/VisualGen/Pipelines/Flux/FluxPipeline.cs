@@ -13,7 +13,9 @@ namespace VisualGen.Pipelines.Flux;
 /// prompt embeddings (T5 attends to its padding: no mask), 2×2 packed latents with image position ids, the
 /// flow-matching schedule sigmas = linspace(1, 1/n, n) shifted by mu from the image token count, the shared
 /// denoising loop (true CFG with a negative prompt when true_cfg_scale > 1, as diffusers), unpacking, the VAE's
-/// scaling/shift and decoding. Engines come from an <see cref="IEngineProvider"/> on first use.
+/// scaling/shift and decoding. Engines come from an <see cref="IEngineProvider"/> on first use. FluxKontextPipeline
+/// (FLUX.1 Kontext, image editing) is the same loop with an image's tokens after the latents' and the output size
+/// fitted to max_area: see <see cref="FluxKontext"/>.
 /// </summary>
 public sealed class FluxPipeline : IGenerationPipeline
 {
@@ -27,6 +29,7 @@ public sealed class FluxPipeline : IGenerationPipeline
     readonly ClipPromptTokenizer _clipTokenizer;
     readonly FluxT5PromptTokenizer _t5Tokenizer;
     readonly ComponentConfig _schedulerConfig;
+    readonly bool _kontext;
 
     public PipelineInfo Info { get; }
 
@@ -38,12 +41,13 @@ public sealed class FluxPipeline : IGenerationPipeline
         _clipTokenizer = ClipPromptTokenizer.Load(_index.ComponentDirectory("tokenizer"));
         _t5Tokenizer = FluxT5PromptTokenizer.Load(_index.ComponentDirectory("tokenizer_2"));
         _schedulerConfig = _index.LoadConfig("scheduler");
+        _kontext = _index.ClassName == FluxKontext.ClassName;
         Info = new PipelineInfo
         {
             ClassName = _index.ClassName,
             Family = model.Family,
             ProducesVideo = false,
-            AcceptsImage = false,
+            AcceptsImage = _kontext,
             DefaultHeight = DefaultSampleSize * _config.VaeScaleFactor,
             DefaultWidth = DefaultSampleSize * _config.VaeScaleFactor,
             DefaultSteps = 28,
@@ -65,6 +69,11 @@ public sealed class FluxPipeline : IGenerationPipeline
     {
         var (height, width, _, maxSeq) = Resolve(request);
         long tokens = (long)(height / _config.SizeMultiple) * (width / _config.SizeMultiple) + maxSeq;
+        if (_kontext && request.Image is { } image)
+        {
+            var (ih, iw) = FluxKontext.ImageSize((int)image.Shape[0], (int)image.Shape[1], _config.SizeMultiple);
+            tokens += (long)(ih / _config.SizeMultiple) * (iw / _config.SizeMultiple);
+        }
         var t = _config.Transformer;
         return new GenerationCost
         {
@@ -79,6 +88,9 @@ public sealed class FluxPipeline : IGenerationPipeline
     (int Height, int Width, int Steps, int MaxSeq) Resolve(GenerationRequest r)
     {
         int height = r.Height ?? Info.DefaultHeight, width = r.Width ?? Info.DefaultWidth;
+        // Kontext fits the size to max_area at its aspect ratio (diffusers adjusts it with a warning)
+        if (_kontext && height > 0 && width > 0)
+            (height, width) = FluxKontext.OutputSize(height, width, r.MaxArea ?? FluxKontext.DefaultMaxArea, _config.SizeMultiple);
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? FluxT5PromptTokenizer.DefaultMaxSequenceLength;
         FluxRequestRules.Validate(r, _config, _index.ClassName, height, width, steps, maxSeq);
@@ -107,6 +119,13 @@ public sealed class FluxPipeline : IGenerationPipeline
             ? FluxRequestRules.CheckLatents(given, shape)
             : LatentPacking.Pack(HostTensor.Float32(LatentNoise.Gaussian(shape[1] * shape[2], r.Seed ?? 0), 1, _config.LatentChannels, latentH, latentW)).Floats;
         var imageIds = FluxLatents.ImageIds(latentH / 2, latentW / 2);
+        HostTensor? reference = null;
+        if (_kontext && r.Image is { } editImage)
+        {
+            var (tokens, ids) = FluxKontext.Encode(Engine("vae.encoder"), _config.Vae, FluxKontext.Preprocess(editImage, _config.SizeMultiple));
+            reference = tokens;
+            imageIds = HostTensor.Float32([.. imageIds.Floats, .. ids.Floats], imageIds.Shape[0] + ids.Shape[0], 3);  // the latents' ids, then the image's
+        }
 
         var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
         double mu = FlowSigmas.CalculateShift(shape[1],
@@ -122,7 +141,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         using IStepCache? negCache = cacheLog is null || negative is null ? null : StepCaches.Create(r, cacheLog, coefficients);
 
         _engines.BeginStage("denoise");
-        var final = DenoiseResident(scheduler, latents, shape, guidance, imageIds, prompt, negative, trueCfgScale, condCache, negCache, progress, ct);
+        var final = DenoiseResident(scheduler, latents, shape, reference, guidance, imageIds, prompt, negative, trueCfgScale, condCache, negCache, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
         _engines.BeginStage("decode");
@@ -171,9 +190,12 @@ public sealed class FluxPipeline : IGenerationPipeline
     /// true-CFG combination and the scheduler's steps stay there; each branch's text, pooled embedding, guidance and ids
     /// are set up once (position ids stay on the host, where the engine reads them), every step's timestep is uploaded
     /// before the loop. With step caches (one per branch) each branch's prediction comes from its cache, on the same
-    /// tensors; TeaCache reads back the time embedding, Cache-DiT two numbers. Returns the final latents on the host.
+    /// tensors; TeaCache reads back the time embedding, Cache-DiT two numbers. With a Kontext image both branches read the
+    /// latents' tokens followed by the image's (written once) and use the first part of their prediction (diffusers:
+    /// torch.cat([latents, image_latents], dim=1), noise_pred[:, :latents.size(1)]); a step cache works on the whole
+    /// stream. Returns the final latents on the host.
     /// </summary>
-    float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor? guidance, HostTensor imageIds,
+    float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor? reference, HostTensor? guidance, HostTensor imageIds,
         FluxPromptEmbeds prompt, FluxPromptEmbeds? negative, float trueCfgScale, IStepCache? condCache, IStepCache? negCache,
         IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
@@ -190,22 +212,42 @@ public sealed class FluxPipeline : IGenerationPipeline
             var guided = neg is null ? null : scope.Own(math.Allocate(shape));
             // the pipeline passes timestep / 1000 in float32; the transformer multiplies it back
             var timesteps = scheduler.Timesteps.Select(t => scope.Own(resident.Upload(HostTensor.Float32([(float)t / 1000f], 1)))).ToList();
+            long count = latents.LongLength;
+            IEngineTensor? joint = null, prediction = null;
+            if (reference is not null)
+            {
+                joint = scope.Own(math.Allocate([1, shape[1] + reference.Shape[1], shape[2]]));
+                math.Combine(joint, count, reference.Floats.Length, [new LinearTerm(1.0, scope.Own(resident.Upload(reference)))]);
+                prediction = neg is null ? scope.Own(math.Allocate(shape)) : null;
+            }
             DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
             {
                 last?.Dispose();
                 last = null;
-                var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = x, ["timestep"] = timesteps[step] };
+                var input = x;
+                if (joint is not null)
+                {
+                    math.Combine(joint, 0, count, [new LinearTerm(1.0, x)]);
+                    input = joint;
+                }
+                var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = input, ["timestep"] = timesteps[step] };
                 var temb = new Lazy<float[]>(() => TransformerParts.HostTimeEmbedding(Engine($"transformer.{TransformerParts.TimeEmbedding}"), (float)t / 1000f, guidance));
                 IEngineTensor Branch(StepInputs text, IStepCache? cache) => cache is null
                     ? text.RunResident(transformer, perStep, "sample")
                     : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
-                        text, perStep, x, () => temb.Value, _config.NumBlocks));
+                        text, perStep, input, () => temb.Value, _config.NumBlocks));
                 var noisePred = Branch(cond, condCache);
-                if (neg is null) return last = noisePred;
+                if (neg is null)
+                {
+                    last = noisePred;
+                    if (prediction is null) return noisePred;
+                    math.Combine(prediction, 0, count, [new LinearTerm(1.0, noisePred)]);  // noise_pred[:, :latents.size(1)]
+                    return prediction;
+                }
                 using (noisePred)
                 using (var negPred = Branch(neg, negCache))
-                    // true CFG: neg + scale·(cond − neg) = scale·cond + (1 − scale)·neg
-                    math.Combine(guided!, 0, latents.LongLength, [new LinearTerm(trueCfgScale, noisePred), new LinearTerm(1 - trueCfgScale, negPred)]);
+                    // true CFG: neg + scale·(cond − neg) = scale·cond + (1 − scale)·neg, over the latents' part
+                    math.Combine(guided!, 0, count, [new LinearTerm(trueCfgScale, noisePred), new LinearTerm(1 - trueCfgScale, negPred)]);
                 return guided!;
             }, progress, ct);
             return sample.ToHost().Floats;

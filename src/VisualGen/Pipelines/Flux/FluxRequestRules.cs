@@ -15,8 +15,12 @@ public static class FluxRequestRules
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         if (r.Fps is not null) throw new GenerationException("fps", "FLUX makes images and takes no fps; fps applies to Cosmos3");
         if (r.GuidanceScale2 is not null) throw new GenerationException("guidance_scale_2", "guidance_scale_2 applies to Wan 2.2 A14B only");
-        if (r.Image is not null)
-            throw new GenerationException("image", $"{className} is text-to-image and takes no image; remove --image (image editing needs an editing model)");
+        bool kontext = className == FluxKontext.ClassName;
+        if (r.Image is not null && !kontext)
+            throw new GenerationException("image", $"{className} is text-to-image and takes no image; remove --image (image editing needs an editing model: FLUX.1 Kontext)");
+        if (!kontext) KontextArguments.RefuseIn(r, className);
+        if (r.MaxArea is long area && (area < (long)c.SizeMultiple * c.SizeMultiple || area > 4096L * 4096))
+            throw new GenerationException("max_area", $"max_area must be between {c.SizeMultiple * c.SizeMultiple} and {4096L * 4096} pixels, got {area}");
         int m = c.SizeMultiple;
         if (height <= 0 || height % m != 0)
             throw new GenerationException("height", $"height must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 latent packing), got {height}");
