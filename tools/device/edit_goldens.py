@@ -1,0 +1,126 @@
+"""Goldens of diffusers' image editing where the conformance fixtures have none, on the CPU in float32 with the fixtures'
+prompt embeddings and initial latents and a pseudo-random image (an LCG the C# tests repeat); the final packed latents:
+- Flux2Pipeline(image=...) on the tiny flux2 checkpoint, 64×48 (tests/VisualGen.Tests/Data/flux2_edit.json), and the
+  reference preprocessing of an image larger than 1024² pixels (PIL's LANCZOS to the target area, centre crop), sampled
+  every 16th row and column as 8-bit levels;
+- FluxKontextPipeline(image=..., max_area=64·48) on the tiny flux1 checkpoint (the architecture is FLUX.1's), 64×48
+  (tests/VisualGen.Tests/Data/flux1_kontext.json), and the Kontext resize of the image (LANCZOS to the nearest preferred
+  resolution) sampled the same way.
+Needs torch, PIL and diffusers' source on PYTHONPATH, and the fixtures (.peer/conformance on the GPU machine).
+
+    python3 tools/device/edit_goldens.py .peer/conformance OUT_DIR
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from diffusers import (AutoencoderKL, AutoencoderKLFlux2, FlowMatchEulerDiscreteScheduler, FluxKontextPipeline, Flux2Pipeline,
+                       Flux2Transformer2DModel, FluxTransformer2DModel)
+
+
+def lcg_image(h, w, seed):
+    x, out = seed, []
+    for _ in range(h * w * 3):
+        x = (x * 1103515245 + 12345) % (1 << 31)
+        out.append((x >> 16) & 255)
+    return np.array(out, dtype=np.uint8).reshape(h, w, 3)
+
+
+def smooth_image(h, w):
+    """A large image the LANCZOS check can sample without storing it: levels from a formula the C# test repeats."""
+    y, x = np.mgrid[0:h, 0:w]
+    r = (x * 255 // (w - 1)).astype(np.int64)
+    g = (y * 255 // (h - 1)).astype(np.int64)
+    b = ((x * 7 + y * 13) % 256).astype(np.int64)
+    return np.stack([r, g, b], axis=-1).astype(np.uint8)
+
+
+def flux2(family, out):
+    ckpt = os.path.join(family, "checkpoint")
+    golden = load_file(os.path.join(family, "golden.safetensors"))
+    call = json.load(open(os.path.join(family, "golden.json")))["call"]
+    pipe = Flux2Pipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler.from_pretrained(ckpt, subfolder="scheduler"),
+        vae=AutoencoderKLFlux2.from_pretrained(ckpt, subfolder="vae", torch_dtype=torch.float32),
+        text_encoder=None, tokenizer=None,  # the golden's prompt embeddings stand in for the Mistral3 encoder
+        transformer=Flux2Transformer2DModel.from_pretrained(ckpt, subfolder="transformer", torch_dtype=torch.float32),
+    )
+    seed, (h, w) = 4242, (96, 80)
+    image = Image.fromarray(lcg_image(h, w, seed))
+    steps = call["num_inference_steps"]
+    with torch.no_grad():
+        latents = pipe(prompt_embeds=golden["text_encoder.prompt_embeds"].float(), image=image,
+                       latents=golden["pipeline.latents_init"].float(), height=call["height"], width=call["width"],
+                       num_inference_steps=steps, guidance_scale=call["guidance_scale"], output_type="latent").images
+    # the preprocessing alone of a large image: _resize_to_target_area (LANCZOS), then the crop to multiples of 16
+    big_h, big_w = 1100, 1000
+    big = Image.fromarray(smooth_image(big_h, big_w))
+    resized = pipe.image_processor._resize_to_target_area(big, 1024 * 1024)
+    rw, rh = resized.size
+    cw, ch = rw // 16 * 16, rh // 16 * 16
+    cropped = np.asarray(pipe.image_processor._resize_and_crop(resized, cw, ch))
+    samples = cropped[::16, ::16].astype(np.int64)
+    json.dump({
+        "generator": "diffusers Flux2Pipeline(image=...), CPU float32",
+        "reference": {"height": h, "width": w, "seed": seed},
+        "height": call["height"], "width": call["width"], "num_inference_steps": steps, "guidance_scale": call["guidance_scale"],
+        "latents_final_shape": list(latents.shape),
+        "latents_final": latents.flatten().tolist(),
+        "lanczos": {"source": [big_h, big_w], "resized": [rh, rw], "cropped": [ch, cw], "step": 16,
+                    "samples_shape": list(samples.shape), "levels_hwc": samples.flatten().tolist()},
+    }, open(out, "w"), separators=(",", ":"))
+    print(f"flux2 edit golden: latents {list(latents.shape)}, lanczos {big_w}x{big_h} -> {rw}x{rh} -> {cw}x{ch} -> {out}")
+
+
+def kontext(family, out):
+    ckpt = os.path.join(family, "checkpoint")
+    golden = load_file(os.path.join(family, "golden.safetensors"))
+    call = json.load(open(os.path.join(family, "golden.json")))["call"]
+    pipe = FluxKontextPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler.from_pretrained(ckpt, subfolder="scheduler"),
+        vae=AutoencoderKL.from_pretrained(ckpt, subfolder="vae", torch_dtype=torch.float32),
+        text_encoder=None, tokenizer=None, text_encoder_2=None, tokenizer_2=None,  # the golden's embeddings stand in
+        transformer=FluxTransformer2DModel.from_pretrained(ckpt, subfolder="transformer", torch_dtype=torch.float32),
+    )
+    seed, (h, w) = 4243, (40, 60)
+    image = Image.fromarray(lcg_image(h, w, seed))
+    steps = call["num_inference_steps"]
+    with torch.no_grad():
+        latents = pipe(prompt_embeds=golden["text_encoder_2.prompt_embeds"].float(),
+                       pooled_prompt_embeds=golden["text_encoder.pooled_prompt_embeds"].float(), image=image,
+                       latents=golden["pipeline.latents_init"].float(), height=call["height"], width=call["width"],
+                       max_area=call["height"] * call["width"], num_inference_steps=steps,
+                       guidance_scale=call["guidance_scale"], output_type="latent").images
+    # the image as the pipeline resizes it (step 3 of __call__, _auto_resize)
+    iw, ih = pipe.image_processor.get_default_height_width(image)[::-1]
+    aspect = iw / ih
+    _, rw, rh = min((abs(aspect - pw / ph), pw, ph) for pw, ph in
+                    __import__("diffusers.pipelines.flux.pipeline_flux_kontext", fromlist=["x"]).PREFERRED_KONTEXT_RESOLUTIONS)
+    resized = np.asarray(pipe.image_processor.resize(image, rh, rw))
+    samples = resized[::16, ::16].astype(np.int64)
+    json.dump({
+        "generator": "diffusers FluxKontextPipeline(image=..., max_area=height·width), CPU float32",
+        "image": {"height": h, "width": w, "seed": seed},
+        "height": call["height"], "width": call["width"], "num_inference_steps": steps, "guidance_scale": call["guidance_scale"],
+        "latents_final_shape": list(latents.shape),
+        "latents_final": latents.flatten().tolist(),
+        "lanczos": {"source": [h, w], "resized": [rh, rw], "step": 16, "samples_shape": list(samples.shape),
+                    "levels_hwc": samples.flatten().tolist()},
+    }, open(out, "w"), separators=(",", ":"))
+    print(f"flux1 kontext golden: latents {list(latents.shape)}, image {w}x{h} -> {rw}x{rh} -> {out}")
+
+
+def main():
+    fixtures, out_dir = sys.argv[1], sys.argv[2]
+    os.makedirs(out_dir, exist_ok=True)
+    flux2(os.path.join(fixtures, "flux2"), os.path.join(out_dir, "flux2_edit.json"))
+    kontext(os.path.join(fixtures, "flux1"), os.path.join(out_dir, "flux1_kontext.json"))
+
+
+if __name__ == "__main__":
+    main()
