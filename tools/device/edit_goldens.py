@@ -19,16 +19,20 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from cover_resize_golden import lcg_image  # the same LCG images as the Cosmos3 golden (tools/device, on sys.path)
 from diffusers import (AutoencoderKL, AutoencoderKLFlux2, FlowMatchEulerDiscreteScheduler, FluxKontextPipeline, Flux2Pipeline,
                        Flux2Transformer2DModel, FluxTransformer2DModel)
 
 
-def lcg_image(h, w, seed):
-    x, out = seed, []
-    for _ in range(h * w * 3):
-        x = (x * 1103515245 + 12345) % (1 << 31)
-        out.append((x >> 16) & 255)
-    return np.array(out, dtype=np.uint8).reshape(h, w, 3)
+def write_golden(out, generator, image, call, latents, lanczos, samples):
+    """One golden: the call, the final packed latents, and the resized image's levels every 16th row and column."""
+    json.dump({
+        "generator": generator, "image": image,
+        "height": call["height"], "width": call["width"], "num_inference_steps": call["num_inference_steps"],
+        "guidance_scale": call["guidance_scale"],
+        "latents_final_shape": list(latents.shape), "latents_final": latents.flatten().tolist(),
+        "lanczos": {**lanczos, "step": 16, "samples_shape": list(samples.shape), "levels_hwc": samples.flatten().tolist()},
+    }, open(out, "w"), separators=(",", ":"))
 
 
 def smooth_image(h, w):
@@ -52,11 +56,10 @@ def flux2(family, out):
     )
     seed, (h, w) = 4242, (96, 80)
     image = Image.fromarray(lcg_image(h, w, seed))
-    steps = call["num_inference_steps"]
     with torch.no_grad():
         latents = pipe(prompt_embeds=golden["text_encoder.prompt_embeds"].float(), image=image,
                        latents=golden["pipeline.latents_init"].float(), height=call["height"], width=call["width"],
-                       num_inference_steps=steps, guidance_scale=call["guidance_scale"], output_type="latent").images
+                       num_inference_steps=call["num_inference_steps"], guidance_scale=call["guidance_scale"], output_type="latent").images
     # the preprocessing alone of a large image: _resize_to_target_area (LANCZOS), then the crop to multiples of 16
     big_h, big_w = 1100, 1000
     big = Image.fromarray(smooth_image(big_h, big_w))
@@ -65,15 +68,8 @@ def flux2(family, out):
     cw, ch = rw // 16 * 16, rh // 16 * 16
     cropped = np.asarray(pipe.image_processor._resize_and_crop(resized, cw, ch))
     samples = cropped[::16, ::16].astype(np.int64)
-    json.dump({
-        "generator": "diffusers Flux2Pipeline(image=...), CPU float32",
-        "reference": {"height": h, "width": w, "seed": seed},
-        "height": call["height"], "width": call["width"], "num_inference_steps": steps, "guidance_scale": call["guidance_scale"],
-        "latents_final_shape": list(latents.shape),
-        "latents_final": latents.flatten().tolist(),
-        "lanczos": {"source": [big_h, big_w], "resized": [rh, rw], "cropped": [ch, cw], "step": 16,
-                    "samples_shape": list(samples.shape), "levels_hwc": samples.flatten().tolist()},
-    }, open(out, "w"), separators=(",", ":"))
+    write_golden(out, "diffusers Flux2Pipeline(image=...), CPU float32", {"height": h, "width": w, "seed": seed}, call, latents,
+                 {"source": [big_h, big_w], "resized": [rh, rw], "cropped": [ch, cw]}, samples)
     print(f"flux2 edit golden: latents {list(latents.shape)}, lanczos {big_w}x{big_h} -> {rw}x{rh} -> {cw}x{ch} -> {out}")
 
 
@@ -89,12 +85,11 @@ def kontext(family, out):
     )
     seed, (h, w) = 4243, (40, 60)
     image = Image.fromarray(lcg_image(h, w, seed))
-    steps = call["num_inference_steps"]
     with torch.no_grad():
         latents = pipe(prompt_embeds=golden["text_encoder_2.prompt_embeds"].float(),
                        pooled_prompt_embeds=golden["text_encoder.pooled_prompt_embeds"].float(), image=image,
                        latents=golden["pipeline.latents_init"].float(), height=call["height"], width=call["width"],
-                       max_area=call["height"] * call["width"], num_inference_steps=steps,
+                       max_area=call["height"] * call["width"], num_inference_steps=call["num_inference_steps"],
                        guidance_scale=call["guidance_scale"], output_type="latent").images
     # the image as the pipeline resizes it (step 3 of __call__, _auto_resize)
     iw, ih = pipe.image_processor.get_default_height_width(image)[::-1]
@@ -103,15 +98,8 @@ def kontext(family, out):
                     __import__("diffusers.pipelines.flux.pipeline_flux_kontext", fromlist=["x"]).PREFERRED_KONTEXT_RESOLUTIONS)
     resized = np.asarray(pipe.image_processor.resize(image, rh, rw))
     samples = resized[::16, ::16].astype(np.int64)
-    json.dump({
-        "generator": "diffusers FluxKontextPipeline(image=..., max_area=height·width), CPU float32",
-        "image": {"height": h, "width": w, "seed": seed},
-        "height": call["height"], "width": call["width"], "num_inference_steps": steps, "guidance_scale": call["guidance_scale"],
-        "latents_final_shape": list(latents.shape),
-        "latents_final": latents.flatten().tolist(),
-        "lanczos": {"source": [h, w], "resized": [rh, rw], "step": 16, "samples_shape": list(samples.shape),
-                    "levels_hwc": samples.flatten().tolist()},
-    }, open(out, "w"), separators=(",", ":"))
+    write_golden(out, "diffusers FluxKontextPipeline(image=..., max_area=height·width), CPU float32",
+                 {"height": h, "width": w, "seed": seed}, call, latents, {"source": [h, w], "resized": [rh, rw]}, samples)
     print(f"flux1 kontext golden: latents {list(latents.shape)}, image {w}x{h} -> {rw}x{rh} -> {out}")
 
 

@@ -18,14 +18,6 @@ namespace VisualGen.Tests.Pipelines;
 /// </summary>
 public class Flux2ReferenceImageTests(ITestOutputHelper output)
 {
-    static HostTensor Pattern(int height, int width, int seed)
-    {
-        var rng = new Random(seed);
-        var v = new float[height * width * 3];
-        for (int i = 0; i < v.Length; i++) v[i] = rng.Next(256) / 255f;
-        return HostTensor.Float32(v, height, width, 3);
-    }
-
     [Fact]
     public void Reference_ids_are_time_10_plus_10i_then_row_major_positions()
     {
@@ -59,7 +51,7 @@ public class Flux2ReferenceImageTests(ITestOutputHelper output)
     [Fact]
     public void Preprocess_crops_about_the_centre_and_scales_to_minus_one_one()
     {
-        var image = Pattern(70, 100, 1);
+        var image = Fixtures.RandomImage(70, 100, 1);
         var x = Flux2ReferenceImage.Preprocess(image, 16);
         Assert.Equal(new long[] { 1, 3, 64, 96 }, x.Shape);
         var src = image.Floats;
@@ -98,7 +90,7 @@ public class Flux2ReferenceImageTests(ITestOutputHelper output)
         Assert.Equal(new long[] { 17, 11, 3 }, small.Shape);
         Assert.All(small.Floats, v => Assert.Equal(0.25f, v, 6));
         // a left-right mirror image resamples to the mirror of the result
-        var image = Pattern(20, 16, 2);
+        var image = Fixtures.RandomImage(20, 16, 2);
         var mirrored = new float[image.Floats.Length];
         for (int y = 0; y < 20; y++)
             for (int x = 0; x < 16; x++)
@@ -116,7 +108,7 @@ public class Flux2ReferenceImageTests(ITestOutputHelper output)
     public void Editing_run_matches_a_host_loop_over_latent_and_image_tokens(int references)
     {
         using var golden = Fixtures.Golden("flux2");
-        HostTensor[] images = references == 1 ? [Pattern(80, 72, 3)] : [Pattern(80, 72, 3), Pattern(64, 100, 5)];
+        HostTensor[] images = references == 1 ? [Fixtures.RandomImage(80, 72, 3)] : [Fixtures.RandomImage(80, 72, 3), Fixtures.RandomImage(64, 100, 5)];
         var request = ConditioningImages.With(ConformancePipelines.RequestFromGolden("flux2", golden), images);
         string dir = Fixtures.Checkpoint("flux2");
         using var provider = ConformancePipelines.Provider();
@@ -201,7 +193,7 @@ public class Flux2ReferenceImageTests(ITestOutputHelper output)
         using var golden = Fixtures.Golden("flux2");
         var request = ConformancePipelines.RequestFromGolden("flux2", golden) with
         {
-            Image = Pattern(70, 100, 4), Height = null, Width = null, Latents = null, Seed = 7, NumInferenceSteps = 1,
+            Image = Fixtures.RandomImage(70, 100, 4), Height = null, Width = null, Latents = null, Seed = 7, NumInferenceSteps = 1,
         };
         using var provider = ConformancePipelines.Provider();
         using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("flux2"), provider);
@@ -214,7 +206,7 @@ public class Flux2ReferenceImageTests(ITestOutputHelper output)
     public void Step_caches_run_on_the_whole_token_stream_with_a_reference()
     {
         using var golden = Fixtures.Golden("flux2");
-        var request = ConformancePipelines.RequestFromGolden("flux2", golden) with { Image = Pattern(80, 72, 3), NumInferenceSteps = 4 };
+        var request = ConformancePipelines.RequestFromGolden("flux2", golden) with { Image = Fixtures.RandomImage(80, 72, 3), NumInferenceSteps = 4 };
         using var provider = ConformancePipelines.Provider();
         using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("flux2"), provider);
         GenerationResult Run(GenerationRequest r) => pipeline.GenerateAsync(r).GetAwaiter().GetResult();

@@ -28,14 +28,6 @@ public class FluxKontextTests(ITestOutputHelper output)
         return dir;
     }
 
-    static HostTensor Pattern(int height, int width, int seed)
-    {
-        var rng = new Random(seed);
-        var v = new float[height * width * 3];
-        for (int i = 0; i < v.Length; i++) v[i] = rng.Next(256) / 255f;
-        return HostTensor.Float32(v, height, width, 3);
-    }
-
     [Theory]
     [InlineData(1024, 1024, 1048576, 1024, 1024)]
     [InlineData(480, 832, 1048576, 768, 1344)]   // ar 1.733: round(1348.17) = 1348 → 1344, round(777.78) = 778 → 768
@@ -60,7 +52,7 @@ public class FluxKontextTests(ITestOutputHelper output)
     public void Editing_run_matches_a_host_loop_over_latent_and_image_tokens()
     {
         using var golden = Fixtures.Golden("flux1");
-        var image = Pattern(40, 60, 9);  // 32×48 after the floor: ar 1.5 → 1248×832
+        var image = Fixtures.RandomImage(40, 60, 9);  // 32×48 after the floor: ar 1.5 → 1248×832
         var request = ConformancePipelines.RequestFromGolden("flux1", golden) with { Image = image, MaxArea = 64 * 48 };
         string dir = KontextCheckpoint();
         using var provider = ConformancePipelines.Provider();
@@ -131,9 +123,9 @@ public class FluxKontextTests(ITestOutputHelper output)
         using var flux = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("flux1"), provider);
         var r = new GenerationRequest { Prompt = "x", Height = 64, Width = 48 };
         Assert.Equal("max_area", Assert.Throws<GenerationException>(() => flux.Validate(r with { MaxArea = 4096 })).Parameter);
-        Assert.Equal("image", Assert.Throws<GenerationException>(() => flux.Validate(r with { Image = Pattern(64, 64, 1) })).Parameter);
+        Assert.Equal("image", Assert.Throws<GenerationException>(() => flux.Validate(r with { Image = Fixtures.RandomImage(64, 64, 1) })).Parameter);
         using var kontext = ModelFamilies.CreateRegistry().Create(KontextCheckpoint(), provider);
-        kontext.Validate(r with { MaxArea = 4096, Image = Pattern(64, 64, 1) });
+        kontext.Validate(r with { MaxArea = 4096, Image = Fixtures.RandomImage(64, 64, 1) });
         Assert.Equal("max_area", Assert.Throws<GenerationException>(() => kontext.Validate(r with { MaxArea = 10 })).Parameter);
     }
 }

@@ -8,6 +8,15 @@ public static class Fixtures
 {
     public static string RepoRoot { get; } = FindRepoRoot();
 
+    /// <summary>A [height, width, 3] float32 image of random 8-bit levels (k / 255) from <paramref name="seed"/>.</summary>
+    public static HostTensor RandomImage(int height, int width, int seed)
+    {
+        var rng = new Random(seed);
+        var v = new float[height * width * 3];
+        for (int i = 0; i < v.Length; i++) v[i] = rng.Next(256) / 255f;
+        return HostTensor.Float32(v, height, width, 3);
+    }
+
     public static string? ConformanceRoot { get; } = FindConformance();
 
     static string FindRepoRoot()

@@ -38,17 +38,7 @@ public static class Flux2Latents
         if (latents.Rank != 4 || latents.Shape[2] % 2 != 0 || latents.Shape[3] % 2 != 0)
             throw new ArgumentException($"expected [batch, channels, 2h, 2w] latents, got {latents.ShapeText}", nameof(latents));
         long b = latents.Shape[0], c = latents.Shape[1], h = latents.Shape[2] / 2, w = latents.Shape[3] / 2;
-        var src = latents.Floats;
-        var dst = new float[src.Length];
-        for (long bi = 0; bi < b; bi++)
-            for (long ci = 0; ci < c; ci++)
-                for (long dy = 0; dy < 2; dy++)
-                    for (long dx = 0; dx < 2; dx++)
-                        for (long y = 0; y < h; y++)
-                            for (long x = 0; x < w; x++)
-                                dst[(((bi * c + ci) * 4 + dy * 2 + dx) * h + y) * w + x] =
-                                    src[((bi * c + ci) * 2 * h + 2 * y + dy) * 2 * w + 2 * x + dx];
-        return HostTensor.Float32(dst, b, 4 * c, h, w);
+        return HostTensor.Float32(MovePatches(latents.Floats, b, c, h, w, toPatches: true), b, 4 * c, h, w);
     }
 
     /// <summary>_unpatchify_latents: [batch, 4·channels, h, w] → [batch, channels, 2h, 2w].</summary>
@@ -57,7 +47,13 @@ public static class Flux2Latents
         if (latents.Rank != 4 || latents.Shape[1] % 4 != 0)
             throw new ArgumentException($"expected [batch, 4·channels, h, w] patchified latents, got {latents.ShapeText}", nameof(latents));
         long b = latents.Shape[0], c = latents.Shape[1] / 4, h = latents.Shape[2], w = latents.Shape[3];
-        var src = latents.Floats;
+        return HostTensor.Float32(MovePatches(latents.Floats, b, c, h, w, toPatches: false), b, c, 2 * h, 2 * w);
+    }
+
+    /// <summary>Element (2y + dy, 2x + dx) of channel ci in the grid layout is element (y, x) of channel 4·ci + 2·dy + dx in
+    /// the patchified one; copies one layout into the other.</summary>
+    static float[] MovePatches(float[] src, long b, long c, long h, long w, bool toPatches)
+    {
         var dst = new float[src.Length];
         for (long bi = 0; bi < b; bi++)
             for (long ci = 0; ci < c; ci++)
@@ -65,9 +61,12 @@ public static class Flux2Latents
                     for (long dx = 0; dx < 2; dx++)
                         for (long y = 0; y < h; y++)
                             for (long x = 0; x < w; x++)
-                                dst[((bi * c + ci) * 2 * h + 2 * y + dy) * 2 * w + 2 * x + dx] =
-                                    src[(((bi * c + ci) * 4 + dy * 2 + dx) * h + y) * w + x];
-        return HostTensor.Float32(dst, b, c, 2 * h, 2 * w);
+                            {
+                                long patched = (((bi * c + ci) * 4 + dy * 2 + dx) * h + y) * w + x;
+                                long grid = ((bi * c + ci) * 2 * h + 2 * y + dy) * 2 * w + 2 * x + dx;
+                                if (toPatches) dst[patched] = src[grid]; else dst[grid] = src[patched];
+                            }
+        return dst;
     }
 
     /// <summary>_prepare_latent_ids: [h·w, 4] with (0, row, column, 0) per token.</summary>
