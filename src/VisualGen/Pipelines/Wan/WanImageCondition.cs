@@ -14,6 +14,22 @@ public static class WanImageCondition
     public static HostTensor ImageEmbeds(IEngine imageEncoder, ClipImageProcessor processor, HostTensor image) =>
         imageEncoder.Run(new Dictionary<string, HostTensor> { ["pixel_values"] = processor.Process(image) })["hidden_state"];
 
+    /// <summary>
+    /// Wan 2.2 TI2V's first-frame condition (WanImageToVideoPipeline with expand_timesteps: the image alone as a one-frame
+    /// video, VAE-encoded (mode) and normalized): [1, z, 1, h, w]. The denoiser reads it in place of the latents' first
+    /// frame at every step, with timestep 0 on that frame's tokens, and it replaces the first frame of the final latents.
+    /// </summary>
+    public static HostTensor FirstFrame(WanVaeEncoder encoder, WanLatentStats stats, HostTensor image, int height, int width, CancellationToken ct)
+    {
+        var resized = SeparableResize.Bicubic(image, height, width).Floats;
+        long plane = (long)height * width;
+        var frame = new float[3 * plane];
+        for (long p = 0; p < plane; p++)
+            for (int c = 0; c < 3; c++)
+                frame[c * plane + p] = 2f * resized[p * 3 + c] - 1f;
+        return stats.Normalize(encoder.Encode(HostTensor.Float32(frame, 1, 3, 1, height, width), ct));
+    }
+
     /// <summary>The [1, 4 + z, latent_frames, h, w] condition for a [height, width, 3] image in [0, 1]; with
     /// <paramref name="tiling"/> (<c>vae_tiling</c>) a video larger than one tile is encoded tile by tile, as diffusers'
     /// <c>tiled_encode</c> after <c>enable_tiling()</c>.</summary>

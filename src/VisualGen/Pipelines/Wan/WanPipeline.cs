@@ -39,7 +39,8 @@ public sealed class WanPipeline : IGenerationPipeline
             ClassName = _index.ClassName,
             Family = model.Family,
             ProducesVideo = true,
-            AcceptsImage = _config.ImageToVideo,
+            // Wan 2.2 TI2V (expand_timesteps) takes an optional first frame, as WanImageToVideoPipeline runs it
+            AcceptsImage = _config.ImageToVideo || _config.ExpandTimesteps,
             RequiresImage = _config.ImageToVideo,
             DefaultHeight = 480,
             DefaultWidth = 832,
@@ -96,7 +97,7 @@ public sealed class WanPipeline : IGenerationPipeline
         int maxSeq = r.MaxSequenceLength ?? 512;
         WanRequestRules.Validate(r, _config, height, width, frames, steps, maxSeq, Info);
         SchedulerShift.Check(r, _schedulerConfig, "Wan");
-        if (r.Image is not null && !_config.ImageToVideo)
+        if (r.Image is not null && !_config.ImageToVideo && !_config.ExpandTimesteps)
             throw new GenerationException("image", $"{_index.ClassName} is text-to-video and takes no image; use an image-to-video model");
         if (r.Image is null && _config.ImageToVideo)
             throw new GenerationException("image", $"{_index.ClassName} is image-to-video: an image is required (--image FILE)");
@@ -120,7 +121,10 @@ public sealed class WanPipeline : IGenerationPipeline
         var promptEmbeds = EncodePrompt(tokenizer, r.Prompt);
         var negativeEmbeds = cfg ? EncodePrompt(tokenizer, r.NegativePrompt ?? "") : null;
 
-        HostTensor? imageEmbeds = null, condition = null;
+        HostTensor? imageEmbeds = null, condition = null, firstFrame = null;
+        if (_config.ExpandTimesteps && r.Image is { } first)
+            firstFrame = WanImageCondition.FirstFrame(new WanVaeEncoder(Engine("vae.encoder_first"), () => Engine("vae.encoder_next")),
+                _latentStats, first, height, width, ct);
         if (_config.ImageToVideo)
         {
             if (_config.HasImageEncoder)
@@ -148,7 +152,7 @@ public sealed class WanPipeline : IGenerationPipeline
         string ExpertAt(double t) => boundary is null || t >= boundary || !_config.HasTransformer2 ? "transformer" : "transformer_2";
         float ScaleAt(double t) => boundary is null || t >= boundary ? guidance : guidance2;
         // the loop stays where the engines compute, with or without a step cache
-        var final = DenoiseResident(scheduler, latents, shape, stepInputs, tokens, cfg, condition, ExpertAt, ScaleAt, Cache, progress, ct);
+        var final = DenoiseResident(scheduler, latents, shape, stepInputs, tokens, cfg, condition, firstFrame, ExpertAt, ScaleAt, Cache, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
         _engines.BeginStage("decode");
@@ -187,11 +191,13 @@ public sealed class WanPipeline : IGenerationPipeline
     /// and device: it is a few copy/combine kernels around the transformer call. With a step cache (<paramref name="cacheFor"/>
     /// gives the expert's) the cache makes the prediction from the same tensors; it reads back TeaCache's timestep
     /// embedding (one row of a few thousand values) or Cache-DiT's relative L1 (two numbers) per step. Returns the final
-    /// latents on the host.
+    /// latents on the host. With a TI2V first frame (<paramref name="firstFrame"/>) the transformer reads it in place of the
+    /// latents' first frame, with timestep 0 on that frame's tokens, and it replaces the final latents' first frame
+    /// (diffusers: (1 − mask)·condition + mask·latents, timestep mask·t).
     /// </summary>
     float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, StepInputs stepInputs, long tokens, bool cfg,
-        HostTensor? condition, Func<double, string> expertAt, Func<double, float> scaleAt, Func<string, IStepCache?> cacheFor,
-        IProgress<GenerationProgress>? progress, CancellationToken ct)
+        HostTensor? condition, HostTensor? firstFrame, Func<double, string> expertAt, Func<double, float> scaleAt,
+        Func<string, IStepCache?> cacheFor, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var timesteps = scheduler.Timesteps;
         var first = Engine(expertAt(timesteps[0])).AsResident();
@@ -209,7 +215,11 @@ public sealed class WanPipeline : IGenerationPipeline
             var cond = scope.Own(first.Upload(condition));
             for (int b = 0; b < batch; b++) math.Copy(hidden, b * (n + c) + n, cond, 0, c);
         }
-        var stepTimesteps = timesteps.Select(t => scope.Own(first.Upload(TimestepInput((float)t, batch, tokens)))).ToList();
+        long framePlane = shape[3] * shape[4], channelSize = shape[2] * framePlane;
+        var frame0 = firstFrame is null ? null : scope.Own(first.Upload(firstFrame));
+        // expand_timesteps with a first frame: its tokens (the first (h/p)·(w/p) of each row) at timestep 0
+        long frameTokens = firstFrame is null ? 0 : framePlane / (_config.PatchSize[1] * _config.PatchSize[2]);
+        var stepTimesteps = timesteps.Select(t => scope.Own(first.Upload(TimestepInput((float)t, batch, tokens, frameTokens)))).ToList();
         // a step cache's latent input: the sample once per batch row (without the I2V condition channels)
         IEngineTensor? latentRows = null;
         DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
@@ -217,6 +227,9 @@ public sealed class WanPipeline : IGenerationPipeline
             string expert = expertAt(t);
             ReleaseOtherExpert(expert);
             for (int b = 0; b < batch; b++) math.Copy(hidden, b * (n + c), x, 0, n);
+            if (frame0 is not null)
+                for (int b = 0; b < batch; b++)
+                    for (long ch = 0; ch < shape[1]; ch++) math.Copy(hidden, b * (n + c) + ch * channelSize, frame0, ch * framePlane, framePlane);
             var cache = cacheFor(expert);
             if (cache is not null)
             {
@@ -238,6 +251,8 @@ public sealed class WanPipeline : IGenerationPipeline
             else math.Copy(guided, 0, output, 0, n);
             return guided;
         }, progress, ct);
+        if (frame0 is not null)
+            for (long ch = 0; ch < shape[1]; ch++) math.Copy(sample, ch * channelSize, frame0, ch * framePlane, framePlane);
         return sample.ToHost().Floats;
     }
 
@@ -251,10 +266,15 @@ public sealed class WanPipeline : IGenerationPipeline
         return temb.Floats.AsSpan(0, (int)perRow).ToArray();
     }
 
-    /// <summary>The transformer's timestep input: one value per batch row, or per token (Wan 2.2 TI2V's expand_timesteps).</summary>
-    HostTensor TimestepInput(float t, int batch, long tokens) => _config.ExpandTimesteps
-        ? HostTensor.Float32(Enumerable.Repeat(t, (int)(tokens * batch)).ToArray(), batch, tokens)
-        : HostTensor.Float32(Enumerable.Repeat(t, batch).ToArray(), batch);
+    /// <summary>The transformer's timestep input: one value per batch row, or per token (Wan 2.2 TI2V's expand_timesteps),
+    /// the first <paramref name="givenTokens"/> of each row at 0 (a given first frame).</summary>
+    HostTensor TimestepInput(float t, int batch, long tokens, long givenTokens = 0)
+    {
+        if (!_config.ExpandTimesteps) return HostTensor.Float32(Enumerable.Repeat(t, batch).ToArray(), batch);
+        var values = new float[tokens * batch];
+        for (long i = 0; i < values.LongLength; i++) values[i] = i % tokens < givenTokens ? 0f : t;
+        return HostTensor.Float32(values, batch, tokens);
+    }
 
     static HostTensor Concat(HostTensor a, HostTensor b) =>
         HostTensor.Float32([.. a.Floats, .. b.Floats], [a.Shape[0] + b.Shape[0], .. a.Shape[1..]]);
