@@ -5,7 +5,10 @@ prompt embeddings and initial latents and a pseudo-random image (an LCG the C# t
   every 16th row and column as 8-bit levels;
 - FluxKontextPipeline(image=..., max_area=64·48) on the tiny flux1 checkpoint (the architecture is FLUX.1's), 64×48
   (tests/VisualGen.Tests/Data/flux1_kontext.json), and the Kontext resize of the image (LANCZOS to the nearest preferred
-  resolution) sampled the same way.
+  resolution) sampled the same way;
+- WanImageToVideoPipeline(expand_timesteps=True) on the tiny wan22_ti2v_5b checkpoint (Wan 2.2 TI2V with a first frame),
+  the fixture's size and frames (tests/VisualGen.Tests/Data/wan22_ti2v_image.json), and the image as the video processor
+  resizes it, sampled the same way.
 Needs torch, PIL and diffusers' source on PYTHONPATH, and the fixtures (.peer/conformance on the GPU machine).
 
     python3 tools/device/edit_goldens.py .peer/conformance OUT_DIR
@@ -20,6 +23,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from cover_resize_golden import lcg_image  # the same LCG images as the Cosmos3 golden (tools/device, on sys.path)
+from diffusers import (AutoencoderKLWan, UniPCMultistepScheduler, WanImageToVideoPipeline, WanTransformer3DModel)
 from diffusers import (AutoencoderKL, AutoencoderKLFlux2, FlowMatchEulerDiscreteScheduler, FluxKontextPipeline, Flux2Pipeline,
                        Flux2Transformer2DModel, FluxTransformer2DModel)
 
@@ -103,11 +107,40 @@ def kontext(family, out):
     print(f"flux1 kontext golden: latents {list(latents.shape)}, image {w}x{h} -> {rw}x{rh} -> {out}")
 
 
+def ti2v(family, out):
+    ckpt = os.path.join(family, "checkpoint")
+    golden = load_file(os.path.join(family, "golden.safetensors"))
+    call = json.load(open(os.path.join(family, "golden.json")))["call"]
+    pipe = WanImageToVideoPipeline(
+        tokenizer=None, text_encoder=None,  # the golden's prompt embeddings stand in for UMT5
+        vae=AutoencoderKLWan.from_pretrained(ckpt, subfolder="vae", torch_dtype=torch.float32),
+        scheduler=UniPCMultistepScheduler.from_pretrained(ckpt, subfolder="scheduler"),
+        image_processor=None, image_encoder=None,
+        transformer=WanTransformer3DModel.from_pretrained(ckpt, subfolder="transformer", torch_dtype=torch.float32),
+        transformer_2=None, boundary_ratio=None, expand_timesteps=True,
+    )
+    seed, (h, w) = 4244, (50, 70)
+    image = Image.fromarray(lcg_image(h, w, seed))
+    with torch.no_grad():
+        latents = pipe(image=image, prompt_embeds=golden["text_encoder.prompt_embeds"].float(),
+                       negative_prompt_embeds=golden["text_encoder.negative_prompt_embeds"].float(),
+                       latents=golden["pipeline.latents_init"].float(), height=call["height"], width=call["width"],
+                       num_frames=call["num_frames"], num_inference_steps=call["num_inference_steps"],
+                       guidance_scale=call["guidance_scale"], output_type="latent").frames
+    # the image as preprocessed (in [-1, 1]) back to 8-bit levels
+    pre = pipe.video_processor.preprocess(image, height=call["height"], width=call["width"])[0]
+    samples = ((pre.permute(1, 2, 0) + 1.0) * 127.5).round().to(torch.int64).numpy()[::16, ::16]
+    write_golden(out, "diffusers WanImageToVideoPipeline(expand_timesteps=True), CPU float32", {"height": h, "width": w, "seed": seed},
+                 call, latents, {"source": [h, w], "resized": [call["height"], call["width"]]}, samples)
+    print(f"wan22 ti2v image golden: latents {list(latents.shape)} -> {out}")
+
+
 def main():
     fixtures, out_dir = sys.argv[1], sys.argv[2]
     os.makedirs(out_dir, exist_ok=True)
     flux2(os.path.join(fixtures, "flux2"), os.path.join(out_dir, "flux2_edit.json"))
     kontext(os.path.join(fixtures, "flux1"), os.path.join(out_dir, "flux1_kontext.json"))
+    ti2v(os.path.join(fixtures, "wan22_ti2v_5b"), os.path.join(out_dir, "wan22_ti2v_image.json"))
 
 
 if __name__ == "__main__":

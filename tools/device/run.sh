@@ -527,13 +527,14 @@ if has goldens; then
   PYTHONPATH=/tmp/py python3 tools/device/tiled_vae_golden.py "$OUT/tiled_vae" 2>&1 | tail -14 || status=1
   # one file comes back more surely than a folder of them (the device tool returns a limited number of files)
   tar cf "$OUT/tiled_vae.tar" -C "$OUT" tiled_vae && rm -rf "$OUT/tiled_vae"
-  # image editing, CPU float32: FLUX.2 (image=) on the tiny flux2 fixture and FLUX.1 Kontext on the flux1 one, for
-  # tests/VisualGen.Tests/Data/flux2_edit.json and flux1_kontext.json (prepare_carry.sh ... flux1 flux2 puts them in .peer)
-  if [ -d .peer/conformance/flux2 ] && [ -d .peer/conformance/flux1 ]; then
+  # image conditioning without conformance goldens, CPU float32: FLUX.2 (image=) on the tiny flux2 fixture, FLUX.1 Kontext
+  # on the flux1 one, Wan 2.2 TI2V with a first frame on wan22_ti2v_5b, for tests/VisualGen.Tests/Data/flux2_edit.json,
+  # flux1_kontext.json, wan22_ti2v_image.json (prepare_carry.sh ... flux1 flux2 wan22_ti2v_5b puts them in .peer)
+  if [ -d .peer/conformance/flux2 ] && [ -d .peer/conformance/flux1 ] && [ -d .peer/conformance/wan22_ti2v_5b ]; then
     PYTHONPATH=/tmp/py python3 tools/device/edit_goldens.py .peer/conformance "$OUT/edit" 2>&1 | tail -3 || status=1
     tar cf "$OUT/edit_goldens.tar" -C "$OUT" edit && rm -rf "$OUT/edit"
   else
-    echo "goldens: no .peer/conformance/flux1 and flux2 (prepare_carry.sh ... flux1 flux2): the editing goldens are not written"
+    echo "goldens: no .peer/conformance/flux1, flux2 and wan22_ti2v_5b (prepare_carry.sh ... flux1 flux2 wan22_ti2v_5b): the image-conditioning goldens are not written"
   fi
 fi
 
