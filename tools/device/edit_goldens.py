@@ -48,10 +48,14 @@ def smooth_image(h, w):
     return np.stack([r, g, b], axis=-1).astype(np.uint8)
 
 
+def fixture(family):
+    """A conformance fixture: its checkpoint folder, golden tensors and the pipeline call of golden.json."""
+    return (os.path.join(family, "checkpoint"), load_file(os.path.join(family, "golden.safetensors")),
+            json.load(open(os.path.join(family, "golden.json")))["call"])
+
+
 def flux2(family, out):
-    ckpt = os.path.join(family, "checkpoint")
-    golden = load_file(os.path.join(family, "golden.safetensors"))
-    call = json.load(open(os.path.join(family, "golden.json")))["call"]
+    ckpt, golden, call = fixture(family)
     pipe = Flux2Pipeline(
         scheduler=FlowMatchEulerDiscreteScheduler.from_pretrained(ckpt, subfolder="scheduler"),
         vae=AutoencoderKLFlux2.from_pretrained(ckpt, subfolder="vae", torch_dtype=torch.float32),
@@ -78,9 +82,7 @@ def flux2(family, out):
 
 
 def kontext(family, out):
-    ckpt = os.path.join(family, "checkpoint")
-    golden = load_file(os.path.join(family, "golden.safetensors"))
-    call = json.load(open(os.path.join(family, "golden.json")))["call"]
+    ckpt, golden, call = fixture(family)
     pipe = FluxKontextPipeline(
         scheduler=FlowMatchEulerDiscreteScheduler.from_pretrained(ckpt, subfolder="scheduler"),
         vae=AutoencoderKL.from_pretrained(ckpt, subfolder="vae", torch_dtype=torch.float32),
@@ -108,9 +110,7 @@ def kontext(family, out):
 
 
 def ti2v(family, out):
-    ckpt = os.path.join(family, "checkpoint")
-    golden = load_file(os.path.join(family, "golden.safetensors"))
-    call = json.load(open(os.path.join(family, "golden.json")))["call"]
+    ckpt, golden, call = fixture(family)
     pipe = WanImageToVideoPipeline(
         tokenizer=None, text_encoder=None,  # the golden's prompt embeddings stand in for UMT5
         vae=AutoencoderKLWan.from_pretrained(ckpt, subfolder="vae", torch_dtype=torch.float32),
