@@ -42,8 +42,9 @@ public static class CliUsage
 
     public const string Info = """
           info      --model DIR [--config FILE.yaml] [--engine E] [--engine-cache DIR] [--attention P] [--vae-dtype D] [--vae-tiling on|off] [--gpu-memory GiB]
-                    Prints the detected pipeline class, family and components, which components export, and the
-                    run configuration the config file and the flags give together.
+                    Prints the detected pipeline class, family, what it makes from what (a prompt, an image), its
+                    components and which ones export, and the run configuration the config file and the flags give
+                    together.
         """;
 
     public const string Build = """

@@ -1,6 +1,7 @@
 using VisualGen.Checkpoints;
 using VisualGen.Exporter.Commands;
 using VisualGen.Exporter.Export;
+using VisualGen.Engines;
 using VisualGen.Pipelines;
 
 namespace VisualGen.Cli;
@@ -19,6 +20,9 @@ public static class InfoCommand
         var exporters = ComponentExporterRegistry.CreateDefault();
         output.WriteLine($"model      {model}");
         output.WriteLine($"pipeline   {detected.ClassName} (family {detected.Family})");
+        // the pipeline reads configs and tokenizers only: no engine is asked for
+        using (var pipeline = ModelFamilies.CreateRegistry().Create(model, new NoEngines()))
+            output.WriteLine($"makes      {Makes(pipeline.Info)}");
         foreach (var c in index.Components.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
         {
             if (!c.IsPresent) { output.WriteLine($"  {c.Name,-16} (absent)"); continue; }
@@ -30,5 +34,23 @@ public static class InfoCommand
         output.WriteLine("configuration (--config with the flags over it):");
         foreach (var line in settings.ToYaml().TrimEnd().Split('\n')) output.WriteLine("  " + line);
         return 0;
+    }
+
+    /// <summary>What a pipeline makes from what: "video from a prompt and an image (--image, required)".</summary>
+    static string Makes(PipelineInfo info)
+    {
+        string what = info.ProducesVideo ? "video" : "images";
+        if (!info.AcceptsImage) return $"{what} from a prompt";
+        if (info.RequiresImage) return $"{what} from a prompt and an image (--image, required)";
+        return info.MaxImages > 1
+            ? $"{what} from a prompt, optionally with reference images (--image, once or several times)"
+            : $"{what} from a prompt, optionally with an image (--image)";
+    }
+
+    /// <summary>An engine provider for reading a pipeline's description: asking it for an engine is a bug.</summary>
+    sealed class NoEngines : IEngineProvider
+    {
+        public IEngine GetEngine(string modelPath, string component, IProgress<string>? progress) =>
+            throw new InvalidOperationException($"info builds no engine (asked for {component})");
     }
 }

@@ -39,11 +39,15 @@ public static class ModelEndpoints
 }
 
 public sealed record ModelObject(string Id, string Object, long Created, string OwnedBy, string Family, string ClassName, bool ProducesVideo,
-    bool AcceptsImage, bool RequiresImage, string DefaultSize, int DefaultNumFrames, int DefaultNumInferenceSteps, int SizeMultiple, int FramesPerSecond)
+    bool AcceptsImage, bool RequiresImage, int MaxImages, string DefaultSize, int DefaultNumFrames, int DefaultNumInferenceSteps, int SizeMultiple,
+    int FramesPerSecond)
 {
+    /// <summary>max_images: how many input images one request may give (0 none; edits are further capped at
+    /// <see cref="ImageEndpoints.MaxEditImages"/>).</summary>
     public static ModelObject From(ServedModel m) => new(m.Id, "model", m.LoadedAt.ToUnixTimeSeconds(), "visualgen", m.Info.Family,
-        m.Info.ClassName, m.Info.ProducesVideo, m.Info.AcceptsImage, m.Info.RequiresImage, $"{m.Info.DefaultWidth}x{m.Info.DefaultHeight}", m.Info.DefaultNumFrames,
-        m.Info.DefaultSteps, m.Info.SizeMultiple, m.Info.FramesPerSecond);
+        m.Info.ClassName, m.Info.ProducesVideo, m.Info.AcceptsImage, m.Info.RequiresImage,
+        m.Info.AcceptsImage ? Math.Min(m.Info.MaxImages, ImageEndpoints.MaxEditImages) : 0,
+        $"{m.Info.DefaultWidth}x{m.Info.DefaultHeight}", m.Info.DefaultNumFrames, m.Info.DefaultSteps, m.Info.SizeMultiple, m.Info.FramesPerSecond);
 }
 
 /// <summary>/health's answer; <see cref="Storage"/> is "ok" or why the data folder takes no writes; <see cref="Video"/>

@@ -1,5 +1,4 @@
 using VisualGen.Checkpoints;
-using VisualGen.Cli;
 using VisualGen.Pipelines;
 using VisualGen.Pipelines.Flux;
 using VisualGen.Schedulers;

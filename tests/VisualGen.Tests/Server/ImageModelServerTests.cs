@@ -224,6 +224,7 @@ public sealed class ImageModelServerTests
             Assert.Equal(family.ModelId, m.GetProperty("family").GetString());
             Assert.False(m.GetProperty("produces_video").GetBoolean());
             Assert.False(m.GetProperty("accepts_image").GetBoolean());
+            Assert.Equal(0, m.GetProperty("max_images").GetInt32());
             Assert.Equal(16, m.GetProperty("size_multiple").GetInt32());
             Assert.Equal(1, m.GetProperty("default_num_frames").GetInt32());
             var (s2, one) = await server.GetJsonAsync($"/v1/models/{family.ModelId}");

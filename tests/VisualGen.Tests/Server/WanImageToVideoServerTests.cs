@@ -66,6 +66,7 @@ public sealed class WanImageToVideoServerTests
         var m = models.GetProperty("data")[0];
         Assert.True(m.GetProperty("accepts_image").GetBoolean());
         Assert.True(m.GetProperty("requires_image").GetBoolean());
+        Assert.Equal(1, m.GetProperty("max_images").GetInt32());
 
         byte[] png = await File.ReadAllBytesAsync(ImagePath);
         // 48x32 from the fixture's 32x32 image: the pipeline resizes it to the requested size, as with the CLI's --image
