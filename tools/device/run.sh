@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench sage ncu ncuprepass engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline budget e2e e2eflux e2eqwen quant goldens (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench sage ncu ncuprepass engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline editing budget e2e e2eflux e2eqwen quant goldens (default: build check bench)
 #
 # carry (tools/device/prepare_carry.sh builds them): .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -484,6 +484,35 @@ if has pipeline; then
   if [ "${PIPELINE_FP8:-1}" != 0 ]; then
     python3 tools/device/pipeline_check.py "$C" --attention fp8 .peer/conformance/*/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1
   fi
+fi
+
+# Image conditioning the conformance goldens do not describe, native-cuda against ort-cpu on the same call (carry as for
+# pipeline): FLUX.2 editing with one and with two reference images, FLUX.1 Kontext (the flux1 fixture under a
+# FluxKontextPipeline model_index, max_area the fixture's own area), Wan 2.2 TI2V with a first frame.
+if has editing; then
+  cli_setup
+  python3 - <<'PY'
+import random, struct, zlib
+def png(path, w, h, seed):
+    rng = random.Random(seed)
+    raw = b"".join(b"\0" + bytes(rng.randrange(256) for _ in range(w * 3)) for _ in range(h))
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+png("/tmp/vg_edit_a.png", 72, 80, 1)
+png("/tmp/vg_edit_b.png", 100, 64, 2)
+PY
+  rm -rf /tmp/fx/flux1_kontext && mkdir -p /tmp/fx/flux1_kontext/checkpoint
+  for f in .peer/conformance/flux1/golden.json .peer/conformance/flux1/golden.safetensors; do ln -s "$PWD/$f" /tmp/fx/flux1_kontext/; done
+  for d in .peer/conformance/flux1/checkpoint/*/; do ln -s "$PWD/$d" /tmp/fx/flux1_kontext/checkpoint/; done
+  sed 's/"FluxPipeline"/"FluxKontextPipeline"/' .peer/conformance/flux1/checkpoint/model_index.json > /tmp/fx/flux1_kontext/checkpoint/model_index.json
+  echo "| call | ok | latents | output | time |" | tee "$OUT/editing.md"; echo "| --- | --- | --- | --- | --- |" | tee -a "$OUT/editing.md"
+  VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png" python3 tools/device/pipeline_check.py "$C" --reference ort-cpu \
+    .peer/conformance/flux2/ .peer/conformance/wan22_ti2v_5b/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
+  VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png --image /tmp/vg_edit_b.png" python3 tools/device/pipeline_check.py "$C" \
+    --reference ort-cpu .peer/conformance/flux2/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
+  VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png --max-area 3072" python3 tools/device/pipeline_check.py "$C" \
+    --reference ort-cpu /tmp/fx/flux1_kontext/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
 fi
 
 # GPU memory budgets (--gpu-memory) on the conformance fixtures, each pipeline against its goldens: BUDGETS (GiB) from
