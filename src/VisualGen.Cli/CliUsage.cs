@@ -8,7 +8,7 @@ public static class CliUsage
     public const string Generate = """
           generate  [--model DIR] --prompt TEXT [--negative-prompt TEXT] [--height N] [--width N] [--frames N]
                     [--steps N] [--guidance-scale X] [--guidance-scale-2 X] [--true-cfg-scale X] [--shift X] [--seed N]
-                    [--max-sequence-length N] [--fps X | --frame-rate X] [--image FILE ...] [--max-area N] [--latents FILE] [--save-tensors FILE]
+                    [--max-sequence-length N] [--fps X | --frame-rate X] [--image FILE ...] [--strength X] [--max-area N] [--latents FILE] [--save-tensors FILE]
                     LTX-2: [--stg-scale X] [--modality-scale X] [--guidance-rescale X] [--audio-guidance-scale X]
                     [--audio-stg-scale X] [--audio-modality-scale X] [--audio-guidance-rescale X]
                     [--spatio-temporal-guidance-blocks N,N,...] [--use-cross-timestep true|false]   (an audio value of 0
@@ -33,7 +33,8 @@ public static class CliUsage
                     [--cache-dit-max-cached N]   (Cache-DiT DBCache; defaults F8B0, 0.08, 8 warm-up steps, -1 = no limit)
                     A step cache reports the steps it computed and skipped on stderr.
                     Without --model, a built-in tiny demo model (random weights) is used.
-                    --image: the first frame (image-to-video), the image FLUX.1 Kontext edits, or FLUX.2's reference
+                    --image: the first frame (image-to-video), FLUX.1's image-to-image source (--strength X in (0, 1],
+                    default 0.6: how much of it is regenerated), the image FLUX.1 Kontext edits, or FLUX.2's reference
                     image; FLUX.2 takes several (--image a.png --image b.png), in order. --max-area N (FLUX.1 Kontext,
                     default 1048576): the area in pixels its output size is fitted to, as diffusers' max_area.
                     --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;

@@ -22,7 +22,7 @@ public static class GenerateCommand
         "model", "prompt", "negative-prompt", "height", "width", "frames", "steps", "guidance-scale", "guidance-scale-2",
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "fps", "image", "latents", "save-tensors", "output", "format",
         "frame-rate", "stg-scale", "modality-scale", "guidance-rescale", "audio-guidance-scale", "audio-stg-scale",
-        "audio-modality-scale", "audio-guidance-rescale", "spatio-temporal-guidance-blocks", "use-cross-timestep", "max-area",
+        "audio-modality-scale", "audio-guidance-rescale", "spatio-temporal-guidance-blocks", "use-cross-timestep", "max-area", "strength",
         .. RunConfiguration.Flags, .. RunConfiguration.GenerationFlags, .. StepCacheFlags.Names,
     ];
 
@@ -66,6 +66,7 @@ public static class GenerateCommand
             SpatioTemporalGuidanceBlocks = IntList(cl, "spatio-temporal-guidance-blocks"),
             UseCrossTimestep = Bool(cl, "use-cross-timestep"),
             MaxArea = cl.Long("max-area"),
+            Strength = cl.Double("strength"),
             TeaCache = StepCacheFlags.TeaCache(cl),
             CacheDit = StepCacheFlags.CacheDit(cl),
             VaeTiling = settings.VaeTiling,

@@ -26,6 +26,8 @@ public sealed record GenerationSpec
     /// <summary>An edit whose 'size' was absent or "auto": the pipeline sizes the output by its rule for the input image
     /// (FLUX.2: the image's own size, cropped to multiples of 16), or by its default (Width, Height here).</summary>
     public bool SizeFromImage { get; init; }
+    /// <summary>An edit's strength (FLUX.1 image-to-image); null when the client sent none.</summary>
+    public double? Strength { get; init; }
 
     public string Size => $"{Width}x{Height}";
 
@@ -43,6 +45,7 @@ public sealed record GenerationSpec
         GuidanceScale = GuidanceScale,
         TrueCfgScale = TrueCfgScale,
         Seed = Seed,
+        Strength = Strength,
         TeaCache = TeacacheThresh is double thresh ? new TeaCacheOptions(thresh) : null,
     };
 }

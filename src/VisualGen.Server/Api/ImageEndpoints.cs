@@ -26,7 +26,7 @@ public static class ImageEndpoints
     public const int MaxEditImages = 10;
 
     /// <summary>The text fields /v1/images/edits takes: those of generations beside the "image" file part.</summary>
-    public static readonly IReadOnlySet<string> EditFields = new HashSet<string>(GenerationFields.Append("image"), StringComparer.Ordinal);
+    public static readonly IReadOnlySet<string> EditFields = new HashSet<string>(GenerationFields.Append("image").Append("strength"), StringComparer.Ordinal);
 
     public static void MapImages(this IEndpointRouteBuilder app)
     {
@@ -81,7 +81,11 @@ public static class ImageEndpoints
         WorkQueue queue, ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address, IReadOnlyList<HostTensor>? images = null)
     {
         images ??= [];
-        var spec = validator.Image(fields, model) with { SizeFromImage = images.Count > 0 && fields.String("size") is null or "auto" };
+        var spec = validator.Image(fields, model) with
+        {
+            SizeFromImage = images.Count > 0 && fields.String("size") is null or "auto",
+            Strength = images.Count > 0 ? fields.Number("strength", 0, 1) : null,
+        };
         int n = (int)(fields.Integer("n", 1, validator.MaxImagesPerRequest) ?? 1);
         string format = fields.String("response_format") ?? "b64_json";
         if (format is not ("b64_json" or "url"))

@@ -36,17 +36,18 @@ public static class DenoisingLoop
     /// <summary>
     /// The same loop with the latents, the prediction and the scheduler's state where the engines compute
     /// (<paramref name="math"/>: device kernels on the native CUDA engine): a step moves nothing between host and device
-    /// unless <paramref name="predict"/> does. <paramref name="latents"/> is updated in place.
+    /// unless <paramref name="predict"/> does. <paramref name="latents"/> is updated in place. From <paramref name="firstStep"/>
+    /// on (image-to-image starts part-way, as diffusers' get_timesteps and set_begin_index); progress counts the steps run.
     /// </summary>
     public static void Run(IScheduler scheduler, IEngineTensor latents, ITensorArithmetic math, PredictResident predict,
-        IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
+        IProgress<GenerationProgress>? progress, CancellationToken cancellationToken, int firstStep = 0)
     {
         int steps = scheduler.Timesteps.Count;
         long count = latents.Shape.Aggregate(1L, (a, b) => a * b);
-        progress?.Report(new GenerationProgress("denoise", 0, steps));
+        progress?.Report(new GenerationProgress("denoise", 0, steps - firstStep));
         try
         {
-            for (int i = 0; i < steps; i++)
+            for (int i = firstStep; i < steps; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var noisePred = predict(i, scheduler.Timesteps[i], latents);
@@ -54,7 +55,7 @@ public static class DenoisingLoop
                 if (n != count)
                     throw new InvalidOperationException($"model output has {n} values, latents have {count}");
                 scheduler.Step(noisePred, i, latents, latents, math);
-                progress?.Report(new GenerationProgress("denoise", i + 1, steps));
+                progress?.Report(new GenerationProgress("denoise", i + 1 - firstStep, steps - firstStep));
             }
         }
         finally { scheduler.ReleaseState(); }   // the history's device memory goes back now, not when the scheduler is collected

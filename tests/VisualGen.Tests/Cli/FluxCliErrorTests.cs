@@ -32,13 +32,18 @@ public class FluxCliErrorTests
     }
 
     [ConformanceFact]
-    public void An_image_given_to_flux_is_refused()
+    public void Strength_out_of_range_or_without_an_image_is_named()
     {
         string png = Path.Combine(Fixtures.TempDir("img"), "in.png");
         PngWriter.Write(png, RgbImage.FromFloat(new float[16 * 16 * 3], 16, 16));
-        var (rc, err) = Run("--height", "64", "--width", "48", "--image", png);
-        Assert.NotEqual(0, rc);
-        Assert.Contains("FluxPipeline is text-to-image and takes no image", err);
+        var (rc, err) = Run("--height", "64", "--width", "48", "--image", png, "--strength", "1.5");
+        Assert.Equal(2, rc);
+        Assert.Contains("strength must be in (0, 1], got 1.5", err);
+        (rc, err) = Run("--height", "64", "--width", "48", "--strength", "0.5");
+        Assert.Equal(2, rc);
+        Assert.Contains("strength applies to image-to-image", err);
+        (rc, err) = Run("--height", "64", "--width", "48", "--image", png, "--strength", "0.5");
+        Assert.True(rc == 0, err);  // FLUX.1 image-to-image
     }
 
     [ConformanceFact]

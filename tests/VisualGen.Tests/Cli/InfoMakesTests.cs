@@ -10,7 +10,7 @@ public class InfoMakesTests
     [InlineData("wan21_t2v", "video from a prompt")]
     [InlineData("wan21_i2v", "video from a prompt and an image (--image, required)")]
     [InlineData("wan22_ti2v_5b", "video from a prompt, optionally with an image (--image)")]
-    [InlineData("flux1", "images from a prompt")]
+    [InlineData("flux1", "images from a prompt, optionally with an image (--image)")]
     [InlineData("flux2", "images from a prompt, optionally with reference images (--image, once or several times)")]
     public void Info_says_what_the_pipeline_makes(string family, string makes)
     {

@@ -116,15 +116,16 @@ public class FluxKontextTests(ITestOutputHelper output)
     }
 
     [ConformanceFact]
-    public void Max_area_is_kontext_only_and_flux_still_refuses_images()
+    public void Max_area_is_kontext_only_and_strength_is_not_kontext_s()
     {
         using var provider = ConformancePipelines.Provider();
         using var flux = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("flux1"), provider);
         var r = new GenerationRequest { Prompt = "x", Height = 64, Width = 48 };
         Assert.Equal("max_area", Assert.Throws<GenerationException>(() => flux.Validate(r with { MaxArea = 4096 })).Parameter);
-        Assert.Equal("image", Assert.Throws<GenerationException>(() => flux.Validate(r with { Image = Fixtures.RandomImage(64, 64, 1) })).Parameter);
         using var kontext = ModelFamilies.CreateRegistry().Create(KontextCheckpoint(), provider);
         kontext.Validate(r with { MaxArea = 4096, Image = Fixtures.RandomImage(64, 64, 1) });
         Assert.Equal("max_area", Assert.Throws<GenerationException>(() => kontext.Validate(r with { MaxArea = 10 })).Parameter);
+        Assert.Equal("strength", Assert.Throws<GenerationException>(() =>
+            kontext.Validate(r with { Image = Fixtures.RandomImage(64, 64, 1), Strength = 0.5 })).Parameter);
     }
 }

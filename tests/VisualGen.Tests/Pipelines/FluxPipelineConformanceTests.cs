@@ -38,7 +38,7 @@ public class FluxPipelineConformanceTests(ITestOutputHelper output)
         using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("flux1"), provider);
         Assert.Equal("FluxPipeline", pipeline.Info.ClassName);
         Assert.False(pipeline.Info.ProducesVideo);
-        Assert.False(pipeline.Info.AcceptsImage);
+        Assert.True(pipeline.Info.AcceptsImage);  // image-to-image (FluxImg2ImgPipeline)
         Assert.Equal(28, pipeline.Info.DefaultSteps);
         Assert.Equal(16, pipeline.Info.SizeMultiple);
         // default_sample_size 128 × vae_scale_factor 8 (four VAE blocks)
@@ -63,11 +63,11 @@ public class FluxPipelineConformanceTests(ITestOutputHelper output)
     }
 
     [ConformanceFact]
-    public void An_image_is_refused_by_text_to_image()
+    public void Strength_without_an_image_is_refused()
     {
-        var e = Refused(r => r with { Image = HostTensor.Zeros(64, 48, 3) });
-        Assert.Equal("image", e.Parameter);
-        Assert.Contains("takes no image", e.Message);
+        var e = Refused(r => r with { Strength = 0.5 });
+        Assert.Equal("strength", e.Parameter);
+        Assert.Contains("give an image", e.Message);
     }
 
     [ConformanceFact]

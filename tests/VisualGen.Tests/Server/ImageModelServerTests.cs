@@ -85,6 +85,35 @@ public sealed class ImageModelServerTests
     }
 
     [ConformanceFact]
+    public async Task Flux_edit_is_image_to_image_with_its_strength_and_the_library_generation()
+    {
+        var flux = ImageModelServer.Flux;
+        await using var server = await flux.StartAsync();
+        var pixels = new byte[40 * 60 * 3];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)(i * 13 % 253);
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("a lighthouse at dusk"), "prompt" },
+            { new StringContent("48x32"), "size" },
+            { new StringContent("3"), "num_inference_steps" },
+            { new StringContent("0.5"), "strength" },
+            { new StringContent("8"), "seed" },
+            { new ByteArrayContent(VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(60, 40, pixels))), "image", "in.png" },
+        };
+        using var r = await server.Http.PostAsync("/v1/images/edits", form);
+        var body = await LiveServer.ReadJson(r);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        var image = VisualGen.Tensors.HostTensor.Float32(new VisualGen.Media.RgbImage(60, 40, pixels).ToFloat(), 40, 60, 3);
+        var reference = flux.Generate(new GenerationRequest
+        {
+            Prompt = "a lighthouse at dusk", Height = 32, Width = 48, NumInferenceSteps = 3, Strength = 0.5, Seed = 8, Image = image,
+        });
+        Assert.Equal(GradientPipeline.To8Bit(reference.Output.Floats), Png(body).Rgb);
+        var plain = flux.Generate(new GenerationRequest { Prompt = "a lighthouse at dusk", Height = 32, Width = 48, NumInferenceSteps = 3, Seed = 8 });
+        Assert.NotEqual(GradientPipeline.To8Bit(plain.Output.Floats), Png(body).Rgb);  // the image took part
+    }
+
+    [ConformanceFact]
     public async Task Flux_extensions_reach_the_pipeline()
     {
         var flux = ImageModelServer.Flux;
@@ -191,7 +220,7 @@ public sealed class ImageModelServerTests
     public async Task Edits_on_a_text_to_image_model_are_400_unsupported_model()
     {
         byte[] png = VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(32, 16, new byte[16 * 32 * 3]));
-        foreach (var family in new[] { ImageModelServer.Flux, ImageModelServer.QwenImage })
+        foreach (var family in new[] { ImageModelServer.QwenImage })  // FLUX.1 takes an edit as image-to-image
         {
             await using var server = await family.StartAsync();
             using var form = new MultipartFormDataContent
@@ -223,8 +252,9 @@ public sealed class ImageModelServerTests
             Assert.Equal("visualgen", m.GetProperty("owned_by").GetString());
             Assert.Equal(family.ModelId, m.GetProperty("family").GetString());
             Assert.False(m.GetProperty("produces_video").GetBoolean());
-            Assert.False(m.GetProperty("accepts_image").GetBoolean());
-            Assert.Equal(0, m.GetProperty("max_images").GetInt32());
+            bool flux = family == ImageModelServer.Flux;  // FLUX.1: image-to-image through /v1/images/edits
+            Assert.Equal(flux, m.GetProperty("accepts_image").GetBoolean());
+            Assert.Equal(flux ? 1 : 0, m.GetProperty("max_images").GetInt32());
             Assert.Equal(16, m.GetProperty("size_multiple").GetInt32());
             Assert.Equal(1, m.GetProperty("default_num_frames").GetInt32());
             var (s2, one) = await server.GetJsonAsync($"/v1/models/{family.ModelId}");

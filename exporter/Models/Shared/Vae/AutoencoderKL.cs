@@ -12,14 +12,16 @@ namespace VisualGen.Exporter.Models.Shared.Vae;
 /// /scaling_factor + shift_factor) → post_quant_conv (when use_post_quant_conv) → Decoder → output <c>sample</c>
 /// [batch, out_channels, h·s, w·s], not clamped (s = 2^(blocks − 1)).</item>
 /// <item>encoder: input <c>image</c> [batch, in_channels, H, W] in [-1, 1] → Encoder → quant_conv (when use_quant_conv)
-/// → output <c>latent_mean</c> [batch, latent_channels, H/s, W/s]: the latent distribution's mean, before shift/scale.</item>
+/// → outputs <c>latent_mean</c> [batch, latent_channels, H/s, W/s]: the latent distribution's mean, before shift/scale, and
+/// <c>latent_logvar</c>, its log-variance (unclamped), for pipelines that sample the distribution (FLUX.1 img2img).</item>
 /// </list>
 /// Variants with the same encoder/decoder (FLUX.2's AutoencoderKLFlux2) trace through here under their own class name,
 /// naming the extra weights they keep for the pipeline (<c>ignoredWeights</c>).
 /// </summary>
 public static class AutoencoderKL
 {
-    public const string LatentsInput = "latents", SampleOutput = "sample", ImageInput = "image", MeanOutput = "latent_mean";
+    public const string LatentsInput = "latents", SampleOutput = "sample", ImageInput = "image", MeanOutput = "latent_mean",
+        LogVarOutput = "latent_logvar";
 
     public static Graph.Graph TraceDecoder(string componentDir, ITensorSource weights, string className = "AutoencoderKL", params string[] ignoredWeights)
     {
@@ -47,6 +49,8 @@ public static class AutoencoderKL
         // ignore "decoder." and "post_quant_conv." but not "quant_conv." itself: CheckAllUsed matches by substring
         w.CheckAllUsed(["decoder.", "post_quant_conv.", .. ignoredWeights]);
         tracer.Output(moments.Slice(1, 0, c.LatentChannels), MeanOutput, "batch", c.LatentChannels.ToString(), "latent_height", "latent_width");
+        // the distribution's log-variance as the moments hold it (diffusers clamps it to [−30, 20] when sampling)
+        tracer.Output(moments.Slice(1, c.LatentChannels, 2 * c.LatentChannels), LogVarOutput, "batch", c.LatentChannels.ToString(), "latent_height", "latent_width");
         Describe(tracer.Graph, className, "encoder");
         return tracer.Graph;
     }

@@ -8,7 +8,7 @@ public static class Cosmos3RequestRules
     public static void Validate(GenerationRequest r, Cosmos3ModelConfig c, int height, int width, int frames, int steps, double fps, double guidance)
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, "Cosmos3");
-        Flux.KontextArguments.RefuseIn(r, "Cosmos3");
+        Flux.FluxArguments.RefuseIn(r, "Cosmos3");
         ConditioningImages.RefuseList(r, "Cosmos3");
         Vae.VaeTilingSupport.RefuseIn(r, "Cosmos3");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumLayers, "Cosmos3");

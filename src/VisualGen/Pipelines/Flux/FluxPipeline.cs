@@ -13,7 +13,9 @@ namespace VisualGen.Pipelines.Flux;
 /// prompt embeddings (T5 attends to its padding: no mask), 2×2 packed latents with image position ids, the
 /// flow-matching schedule sigmas = linspace(1, 1/n, n) shifted by mu from the image token count, the shared
 /// denoising loop (true CFG with a negative prompt when true_cfg_scale > 1, as diffusers), unpacking, the VAE's
-/// scaling/shift and decoding. Engines come from an <see cref="IEngineProvider"/> on first use. FluxKontextPipeline
+/// scaling/shift and decoding. Engines come from an <see cref="IEngineProvider"/> on first use. With an image it is
+/// FluxImg2ImgPipeline (<see cref="FluxImageToImage"/>: the image's latents noised to a step set by strength, the loop run
+/// from there). FluxKontextPipeline
 /// (FLUX.1 Kontext, image editing) is the same loop with an image's tokens after the latents' and the output size
 /// fitted to max_area: see <see cref="FluxKontext"/>.
 /// </summary>
@@ -47,7 +49,7 @@ public sealed class FluxPipeline : IGenerationPipeline
             ClassName = _index.ClassName,
             Family = model.Family,
             ProducesVideo = false,
-            AcceptsImage = _kontext,
+            AcceptsImage = true,   // FluxPipeline: image-to-image; Kontext: editing
             DefaultHeight = DefaultSampleSize * _config.VaeScaleFactor,
             DefaultWidth = DefaultSampleSize * _config.VaeScaleFactor,
             DefaultSteps = 28,
@@ -102,7 +104,8 @@ public sealed class FluxPipeline : IGenerationPipeline
     GenerationResult Generate(GenerationRequest r, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var (height, width, steps, maxSeq) = Resolve(r);
-        float guidanceScale = (float)(r.GuidanceScale ?? DefaultGuidanceScale);
+        bool imageToImage = !_kontext && r.Image is not null;
+        float guidanceScale = (float)(r.GuidanceScale ?? (imageToImage ? FluxImageToImage.DefaultGuidanceScale : DefaultGuidanceScale));
         float trueCfgScale = (float)(r.TrueCfgScale ?? 1.0);
         bool doTrueCfg = trueCfgScale > 1 && r.NegativePrompt is not null;
 
@@ -132,6 +135,14 @@ public sealed class FluxPipeline : IGenerationPipeline
             _schedulerConfig.GetInt("base_image_seq_len", 256), _schedulerConfig.GetInt("max_image_seq_len", 4096),
             _schedulerConfig.GetDouble("base_shift", 0.5), _schedulerConfig.GetDouble("max_shift", 1.15));
         scheduler.SetTimesteps(steps, mu, FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
+        int firstStep = 0;
+        if (imageToImage)
+        {
+            firstStep = FluxImageToImage.FirstStep(steps, r.Strength ?? FluxImageToImage.DefaultStrength);
+            if (r.Latents is null)
+                latents = FluxImageToImage.NoisedLatents(Engine("vae.encoder"), _config.Vae, FluxImageToImage.Preprocess(r.Image!, height, width),
+                    scheduler, firstStep, count => LatentNoise.Gaussian(count, r.Seed ?? 0)).Floats;
+        }
         HostTensor? guidance = _config.GuidanceEmbeds ? HostTensor.Float32([guidanceScale], 1) : null;
 
         // step caches: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
@@ -141,7 +152,8 @@ public sealed class FluxPipeline : IGenerationPipeline
         using IStepCache? negCache = cacheLog is null || negative is null ? null : StepCaches.Create(r, cacheLog, coefficients);
 
         _engines.BeginStage("denoise");
-        var final = DenoiseResident(scheduler, latents, shape, reference, guidance, imageIds, prompt, negative, trueCfgScale, condCache, negCache, progress, ct);
+        var final = DenoiseResident(scheduler, latents, shape, reference, guidance, imageIds, prompt, negative, trueCfgScale, condCache, negCache,
+            firstStep, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
         _engines.BeginStage("decode");
@@ -197,7 +209,7 @@ public sealed class FluxPipeline : IGenerationPipeline
     /// </summary>
     float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor? reference, HostTensor? guidance, HostTensor imageIds,
         FluxPromptEmbeds prompt, FluxPromptEmbeds? negative, float trueCfgScale, IStepCache? condCache, IStepCache? negCache,
-        IProgress<GenerationProgress>? progress, CancellationToken ct)
+        int firstStep, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var transformer = Engine("transformer");
         var resident = transformer.AsResident();
@@ -249,7 +261,7 @@ public sealed class FluxPipeline : IGenerationPipeline
                     // true CFG: neg + scale·(cond − neg) = scale·cond + (1 − scale)·neg, over the latents' part
                     math.Combine(guided!, 0, count, [new LinearTerm(trueCfgScale, noisePred), new LinearTerm(1 - trueCfgScale, negPred)]);
                 return guided!;
-            }, progress, ct);
+            }, progress, ct, firstStep);
             return sample.ToHost().Floats;
         }
         finally

@@ -16,9 +16,16 @@ public static class FluxRequestRules
         if (r.Fps is not null) throw new GenerationException("fps", "FLUX makes images and takes no fps; fps applies to Cosmos3");
         if (r.GuidanceScale2 is not null) throw new GenerationException("guidance_scale_2", "guidance_scale_2 applies to Wan 2.2 A14B only");
         bool kontext = className == FluxKontext.ClassName;
-        if (r.Image is not null && !kontext)
-            throw new GenerationException("image", $"{className} is text-to-image and takes no image; remove --image (image editing needs an editing model: FLUX.1 Kontext)");
-        if (!kontext) KontextArguments.RefuseIn(r, className);
+        // FluxPipeline with an image is FluxImg2ImgPipeline (strength); Kontext edits (max_area)
+        if (kontext) FluxArguments.RefuseStrength(r, className);
+        else FluxArguments.RefuseMaxArea(r, className);
+        if (r.Strength is not null && r.Image is null)
+            throw new GenerationException("strength", "strength applies to image-to-image: give an image (--image) or leave strength out");
+        if (r.Strength is double strength && !(strength > 0 && strength <= 1))
+            throw new GenerationException("strength", $"strength must be in (0, 1], got {strength}");
+        if (r.Image is not null && !kontext && (r.TeaCache is not null || r.CacheDit is not null))
+            throw new GenerationException("image", "step caches (TeaCache, Cache-DiT) with image-to-image are not supported yet; remove the cache flags or the image");
+
         if (r.MaxArea is long area && (area < (long)c.SizeMultiple * c.SizeMultiple || area > 4096L * 4096))
             throw new GenerationException("max_area", $"max_area must be between {c.SizeMultiple * c.SizeMultiple} and {4096L * 4096} pixels, got {area}");
         int m = c.SizeMultiple;

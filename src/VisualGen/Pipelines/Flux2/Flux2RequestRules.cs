@@ -10,7 +10,7 @@ public static class Flux2RequestRules
     public static void Validate(GenerationRequest r, Flux2ModelConfig c, int height, int width, int steps, int maxSeq)
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, "FLUX.2");
-        Flux.KontextArguments.RefuseIn(r, "FLUX.2");
+        Flux.FluxArguments.RefuseIn(r, "FLUX.2");
         Vae.VaeTilingSupport.RefuseIn(r, "FLUX.2");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumBlocks, "FLUX.2");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");

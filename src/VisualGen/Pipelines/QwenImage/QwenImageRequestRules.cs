@@ -11,7 +11,7 @@ public static class QwenImageRequestRules
     public static void Validate(GenerationRequest r, QwenImageModelConfig c, int height, int width, int steps, int maxSeq, double trueCfgScale)
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, "Qwen-Image");
-        Flux.KontextArguments.RefuseIn(r, "Qwen-Image");
+        Flux.FluxArguments.RefuseIn(r, "Qwen-Image");
         ConditioningImages.RefuseList(r, "Qwen-Image");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         int m = c.SizeMultiple;

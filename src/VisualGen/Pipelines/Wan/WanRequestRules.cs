@@ -8,7 +8,7 @@ public static class WanRequestRules
     public static void Validate(GenerationRequest r, WanModelConfig c, int height, int width, int frames, int steps, int maxSeq, PipelineInfo info)
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, "Wan");
-        Flux.KontextArguments.RefuseIn(r, "Wan");
+        Flux.FluxArguments.RefuseIn(r, "Wan");
         ConditioningImages.RefuseList(r, "Wan");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         int m = c.SizeMultiple;

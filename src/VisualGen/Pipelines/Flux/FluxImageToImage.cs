@@ -1,0 +1,66 @@
+using VisualGen.Engines;
+using VisualGen.Pipelines.Images;
+using VisualGen.Schedulers;
+using VisualGen.Tensors;
+
+namespace VisualGen.Pipelines.Flux;
+
+/// <summary>
+/// diffusers' FluxImg2ImgPipeline where it differs from FluxPipeline (a FLUX.1 checkpoint given an image):
+/// <list type="bullet">
+/// <item>the image resized to the requested size (VaeImageProcessor.preprocess: LANCZOS, in float here) in [−1, 1];</item>
+/// <item>_encode_vae_image: a sample of the VAE's latent distribution (mean + exp(½·clamp(logvar, −30, 20))·ε), then
+///   (x − shift_factor)·scaling_factor;</item>
+/// <item>get_timesteps: of n steps the last ⌊n·strength⌋ run (t_start = n − that), the scheduler begins at t_start;</item>
+/// <item>prepare_latents: scale_noise, σ·noise + (1 − σ)·image latents with σ = sigmas[t_start] (float32), packed;
+///   explicit latents are taken as they are (the noised start), as diffusers does.</item>
+/// </list>
+/// ε and the noise come from one stream of the request's seed, in that order (diffusers draws both from its generator:
+/// the same seed gives the same image here on every machine, not PyTorch's).
+/// </summary>
+public static class FluxImageToImage
+{
+    public const double DefaultStrength = 0.6;
+    /// <summary>FluxImg2ImgPipeline's default guidance_scale (FluxPipeline's is 3.5).</summary>
+    public const double DefaultGuidanceScale = 7.0;
+    public const string EncoderInput = "image", MeanOutput = "latent_mean", LogVarOutput = "latent_logvar";
+
+    /// <summary>get_timesteps' first step: n − min(n·strength, n), truncated.</summary>
+    public static int FirstStep(int steps, double strength) => (int)Math.Max(steps - Math.Min(steps * strength, steps), 0);
+
+    /// <summary>The image as the VAE encoder takes it: [1, 3, height, width] in [−1, 1].</summary>
+    public static HostTensor Preprocess(HostTensor image, int height, int width)
+    {
+        if (image.Rank != 3 || image.Shape[2] != 3 || image.DType != Checkpoints.TensorDType.F32)
+            throw new GenerationException("image", $"the image must be float32 [height, width, 3] in [0, 1], got {image.DType} {image.ShapeText}");
+        var resized = SeparableResize.Lanczos(image, height, width).Floats;
+        var chw = new float[3 * height * width];
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                for (int c = 0; c < 3; c++)
+                    chw[(c * height + y) * width + x] = 2f * resized[(y * width + x) * 3 + c] - 1f;
+        return HostTensor.Float32(chw, 1, 3, height, width);
+    }
+
+    /// <summary>The noised start: [1, tokens, 4C] packed, from the encoder's distribution sampled with the first values of
+    /// <paramref name="normal"/> and the noise from the rest.</summary>
+    public static HostTensor NoisedLatents(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor preprocessed, IScheduler scheduler,
+        int firstStep, Func<long, float[]> normal)
+    {
+        var moments = vaeEncoder.Run(new Dictionary<string, HostTensor> { [EncoderInput] = preprocessed });
+        var mean = moments[MeanOutput].Floats;
+        var logvar = moments[LogVarOutput].Floats;
+        long n = mean.LongLength;
+        var draws = normal(2 * n);
+        float shift = vae.ShiftFactor ?? 0f, scale = vae.ScalingFactor;
+        float sigma = (float)scheduler.Sigmas[firstStep];
+        var noised = new float[n];
+        for (long i = 0; i < n; i++)
+        {
+            float std = MathF.Exp(0.5f * Math.Clamp(logvar[i], -30f, 20f));
+            float latent = ((mean[i] + std * draws[i]) - shift) * scale;
+            noised[i] = sigma * draws[n + i] + (1f - sigma) * latent;
+        }
+        return LatentPacking.Pack(HostTensor.Float32(noised, moments[MeanOutput].Shape));
+    }
+}
