@@ -71,16 +71,7 @@ public class FluxImageToImageTests(ITestOutputHelper output)
         }
         var latents = LatentPacking.Pack(HostTensor.Float32(start, mean.Shape)).Floats;
 
-        var pooled = provider.GetEngine(dir, "text_encoder", null).Run(new Dictionary<string, HostTensor>
-        {
-            ["input_ids"] = Fixtures.GoldenTensor(golden, "tokenizer.prompt.input_ids"),
-        })["pooler_output"];
-        var t5Ids = Fixtures.GoldenTensor(golden, "tokenizer_2.prompt.input_ids");
-        var promptEmbeds = provider.GetEngine(dir, "text_encoder_2", null).Run(new Dictionary<string, HostTensor>
-        {
-            ["input_ids"] = t5Ids,
-            ["attention_mask"] = HostTensor.Int64(Enumerable.Repeat(1L, (int)t5Ids.Shape[1]).ToArray(), 1, t5Ids.Shape[1]),
-        })["last_hidden_state"];
+        var (pooled, promptEmbeds) = FluxGoldenText.Encode(provider, dir, golden);
         var transformer = provider.GetEngine(dir, "transformer", null);
         long channels = 4 * config.LatentChannels;
         for (int step = first; step < steps; step++)

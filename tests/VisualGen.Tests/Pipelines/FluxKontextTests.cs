@@ -67,16 +67,7 @@ public class FluxKontextTests(ITestOutputHelper output)
         // the reference, step by step as FluxKontextPipeline.__call__ runs with image=
         var index = ModelIndex.Load(dir);
         var config = FluxModelConfig.Load(index);
-        var pooled = provider.GetEngine(dir, "text_encoder", null).Run(new Dictionary<string, HostTensor>
-        {
-            ["input_ids"] = Fixtures.GoldenTensor(golden, "tokenizer.prompt.input_ids"),
-        })["pooler_output"];
-        var t5Ids = Fixtures.GoldenTensor(golden, "tokenizer_2.prompt.input_ids");
-        var promptEmbeds = provider.GetEngine(dir, "text_encoder_2", null).Run(new Dictionary<string, HostTensor>
-        {
-            ["input_ids"] = t5Ids,
-            ["attention_mask"] = HostTensor.Int64(Enumerable.Repeat(1L, (int)t5Ids.Shape[1]).ToArray(), 1, t5Ids.Shape[1]),
-        })["last_hidden_state"];
+        var (pooled, promptEmbeds) = FluxGoldenText.Encode(provider, dir, golden);
         var latents = request.Latents!.Floats;
         long tokens = request.Latents.Shape[1], channels = request.Latents.Shape[2];
         var (imageTokens, ids) = FluxKontext.Encode(provider.GetEngine(dir, "vae.encoder", null), config.Vae, FluxKontext.Preprocess(image, 16));

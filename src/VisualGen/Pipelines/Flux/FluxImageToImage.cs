@@ -31,15 +31,8 @@ public static class FluxImageToImage
     /// <summary>The image as the VAE encoder takes it: [1, 3, height, width] in [−1, 1].</summary>
     public static HostTensor Preprocess(HostTensor image, int height, int width)
     {
-        if (image.Rank != 3 || image.Shape[2] != 3 || image.DType != Checkpoints.TensorDType.F32)
-            throw new GenerationException("image", $"the image must be float32 [height, width, 3] in [0, 1], got {image.DType} {image.ShapeText}");
-        var resized = SeparableResize.Lanczos(image, height, width).Floats;
-        var chw = new float[3 * height * width];
-        for (int y = 0; y < height; y++)
-            for (int x = 0; x < width; x++)
-                for (int c = 0; c < 3; c++)
-                    chw[(c * height + y) * width + x] = 2f * resized[(y * width + x) * 3 + c] - 1f;
-        return HostTensor.Float32(chw, 1, 3, height, width);
+        VaeInput.Check(image);
+        return VaeInput.FromImage(SeparableResize.Lanczos(image, height, width));
     }
 
     /// <summary>The noised start: [1, tokens, 4C] packed, from the encoder's distribution sampled with the first values of

@@ -55,16 +55,9 @@ public static class FluxKontext
     /// <summary>The image as the VAE encoder takes it: [1, 3, h, w] in [−1, 1] at <see cref="ImageSize"/>.</summary>
     public static HostTensor Preprocess(HostTensor image, int multiple)
     {
-        if (image.Rank != 3 || image.Shape[2] != 3 || image.DType != Checkpoints.TensorDType.F32)
-            throw new GenerationException("image", $"the image must be float32 [height, width, 3] in [0, 1], got {image.DType} {image.ShapeText}");
+        VaeInput.Check(image);
         var (h, w) = ImageSize((int)image.Shape[0], (int)image.Shape[1], multiple);
-        var resized = SeparableResize.Lanczos(image, h, w).Floats;
-        var chw = new float[3 * h * w];
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                for (int c = 0; c < 3; c++)
-                    chw[(c * h + y) * w + x] = 2f * resized[(y * w + x) * 3 + c] - 1f;
-        return HostTensor.Float32(chw, 1, 3, h, w);
+        return VaeInput.FromImage(SeparableResize.Lanczos(image, h, w));
     }
 
     /// <summary>_encode_vae_image and the packing of prepare_latents: the tokens [1, (h/2)·(w/2), 4C] and their ids

@@ -45,8 +45,7 @@ public static class Flux2ReferenceImage
     /// <summary>check_image_input, and the layout the pipelines take images in: [height, width, 3] float32.</summary>
     public static void Check(HostTensor image)
     {
-        if (image.Rank != 3 || image.Shape[2] != 3 || image.DType != Checkpoints.TensorDType.F32)
-            throw new GenerationException("image", $"the reference image must be float32 [height, width, 3] in [0, 1], got {image.DType} {image.ShapeText}");
+        VaeInput.Check(image, "the reference image");
         long h = image.Shape[0], w = image.Shape[1];
         if (h < MinSide || w < MinSide)
             throw new GenerationException("image", $"reference image too small: {w}×{h}; both sides must be at least {MinSide} pixels");
@@ -59,14 +58,8 @@ public static class Flux2ReferenceImage
     {
         var (ch, cw) = CroppedSize(image, multiple);
         var (rh, rw) = ResizedSize((int)image.Shape[0], (int)image.Shape[1]);
-        var resized = SeparableResize.Lanczos(image, rh, rw).Floats;
-        int top = (rh - ch) / 2, left = (rw - cw) / 2;
-        var chw = new float[3 * ch * cw];
-        for (int y = 0; y < ch; y++)
-            for (int x = 0; x < cw; x++)
-                for (int c = 0; c < 3; c++)
-                    chw[(c * ch + y) * cw + x] = 2f * resized[((top + y) * rw + left + x) * 3 + c] - 1f;
-        return HostTensor.Float32(chw, 1, 3, ch, cw);
+        var resized = SeparableResize.Lanczos(image, rh, rw);
+        return VaeInput.FromImage(VaeInput.Crop(resized, (rh - ch) / 2, (rw - cw) / 2, ch, cw));
     }
 
     /// <summary>Position ids of reference <paramref name="index"/>'s tokens: [h·w, 4] with (10 + 10·index, row, column, 0).</summary>

@@ -21,13 +21,8 @@ public static class WanImageCondition
     /// </summary>
     public static HostTensor FirstFrame(WanVaeEncoder encoder, WanLatentStats stats, HostTensor image, int height, int width, CancellationToken ct)
     {
-        var resized = SeparableResize.Bicubic(image, height, width).Floats;
-        long plane = (long)height * width;
-        var frame = new float[3 * plane];
-        for (long p = 0; p < plane; p++)
-            for (int c = 0; c < 3; c++)
-                frame[c * plane + p] = 2f * resized[p * 3 + c] - 1f;
-        return stats.Normalize(encoder.Encode(HostTensor.Float32(frame, 1, 3, 1, height, width), ct));
+        var frame = VaeInput.FromImage(SeparableResize.Bicubic(image, height, width));  // [1, 3, H, W]: a one-frame video's layout
+        return stats.Normalize(encoder.Encode(frame.Reshape(1, 3, 1, height, width), ct));
     }
 
     /// <summary>The [1, 4 + z, latent_frames, h, w] condition for a [height, width, 3] image in [0, 1]; with
