@@ -8,7 +8,8 @@ public static class CliUsage
     public const string Generate = """
           generate  [--model DIR] --prompt TEXT [--negative-prompt TEXT] [--height N] [--width N] [--frames N]
                     [--steps N] [--guidance-scale X] [--guidance-scale-2 X] [--true-cfg-scale X] [--shift X] [--seed N]
-                    [--max-sequence-length N] [--fps X | --frame-rate X] [--image FILE ...] [--strength X] [--max-area N] [--latents FILE] [--save-tensors FILE]
+                    [--max-sequence-length N] [--fps X | --frame-rate X] [--image FILE ...] [--last-image FILE]
+                    [--strength X] [--max-area N] [--latents FILE] [--save-tensors FILE]
                     LTX-2: [--stg-scale X] [--modality-scale X] [--guidance-rescale X] [--audio-guidance-scale X]
                     [--audio-stg-scale X] [--audio-modality-scale X] [--audio-guidance-rescale X]
                     [--spatio-temporal-guidance-blocks N,N,...] [--use-cross-timestep true|false]   (an audio value of 0
@@ -35,7 +36,8 @@ public static class CliUsage
                     Without --model, a built-in tiny demo model (random weights) is used.
                     --image: the first frame (image-to-video), FLUX.1's image-to-image source (--strength X in (0, 1],
                     default 0.6: how much of it is regenerated), the image FLUX.1 Kontext edits, or FLUX.2's reference
-                    image; FLUX.2 takes several (--image a.png --image b.png), in order. --max-area N (FLUX.1 Kontext,
+                    image; FLUX.2 takes several (--image a.png --image b.png), in order. --last-image (Wan
+                    image-to-video): the last frame beside --image, the first. --max-area N (FLUX.1 Kontext,
                     default 1048576): the area in pixels its output size is fitted to, as diffusers' max_area.
                     --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;
                     an extension that disagrees with --format is refused. PNG video is a folder of frames.

@@ -22,7 +22,7 @@ public static class GenerateCommand
         "model", "prompt", "negative-prompt", "height", "width", "frames", "steps", "guidance-scale", "guidance-scale-2",
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "fps", "image", "latents", "save-tensors", "output", "format",
         "frame-rate", "stg-scale", "modality-scale", "guidance-rescale", "audio-guidance-scale", "audio-stg-scale",
-        "audio-modality-scale", "audio-guidance-rescale", "spatio-temporal-guidance-blocks", "use-cross-timestep", "max-area", "strength",
+        "audio-modality-scale", "audio-guidance-rescale", "spatio-temporal-guidance-blocks", "use-cross-timestep", "max-area", "strength", "last-image",
         .. RunConfiguration.Flags, .. RunConfiguration.GenerationFlags, .. StepCacheFlags.Names,
     ];
 
@@ -90,6 +90,12 @@ public static class GenerateCommand
             if (imagePaths.Count > info.MaxImages)
                 throw new GenerationException("image", $"{info.ClassName} takes one --image, got {imagePaths.Count} (several reference images are FLUX.2's)");
             request = ConditioningImages.With(request, [.. imagePaths.Select(ReadImage)]);
+        }
+        if (cl.String("last-image") is { } lastPath)
+        {
+            if (!info.AcceptsImage)
+                throw new GenerationException("last_image", $"{info.ClassName} takes no image; remove --last-image");
+            request = request with { LastImage = ReadImage(lastPath, "--last-image") };
         }
         if (cl.String("latents") is { } latentsPath)
         {
@@ -177,9 +183,11 @@ public static class GenerateCommand
             _ => throw new UsageException($"--{name} must be true or false, got '{s}'"),
         };
 
-    static HostTensor ReadImage(string path)
+    static HostTensor ReadImage(string path) => ReadImage(path, "--image");
+
+    static HostTensor ReadImage(string path, string flag)
     {
-        if (!File.Exists(path)) throw new MediaException($"--image {path}: file not found");
+        if (!File.Exists(path)) throw new MediaException($"{flag} {path}: file not found");
         var image = ImageReader.Read(path);
         return HostTensor.Float32(image.ToFloat(), image.Height, image.Width, 3);
     }

@@ -53,6 +53,9 @@ public sealed record GenerationRequest
     /// <summary>Several conditioning images, in order, for a pipeline that takes more than one (<see cref="PipelineInfo.MaxImages"/>:
     /// FLUX.2's reference images); each as <see cref="Image"/>. Not given together with <see cref="Image"/>.</summary>
     public IReadOnlyList<HostTensor>? Images { get; init; }
+    /// <summary>Wan image-to-video: the last frame beside <see cref="Image"/>, the first (diffusers' last_image; first-last-frame
+    /// generation); as <see cref="Image"/>.</summary>
+    public HostTensor? LastImage { get; init; }
     /// <summary>Step caching with TeaCache (null: off).</summary>
     public TeaCacheOptions? TeaCache { get; init; }
     /// <summary>Step caching with Cache-DiT's DBCache (null: off).</summary>

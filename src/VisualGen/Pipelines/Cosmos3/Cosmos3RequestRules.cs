@@ -9,6 +9,7 @@ public static class Cosmos3RequestRules
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, "Cosmos3");
         Flux.FluxArguments.RefuseIn(r, "Cosmos3");
+        ConditioningImages.RefuseLastImage(r, "Cosmos3");
         ConditioningImages.RefuseList(r, "Cosmos3");
         Vae.VaeTilingSupport.RefuseIn(r, "Cosmos3");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumLayers, "Cosmos3");

@@ -12,6 +12,7 @@ public static class FluxRequestRules
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, className);
         ConditioningImages.RefuseList(r, className);
+        ConditioningImages.RefuseLastImage(r, className);
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         if (r.Fps is not null) throw new GenerationException("fps", "FLUX makes images and takes no fps; fps applies to Cosmos3");
         if (r.GuidanceScale2 is not null) throw new GenerationException("guidance_scale_2", "guidance_scale_2 applies to Wan 2.2 A14B only");

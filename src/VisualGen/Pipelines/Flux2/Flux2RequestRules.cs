@@ -11,6 +11,7 @@ public static class Flux2RequestRules
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, "FLUX.2");
         Flux.FluxArguments.RefuseIn(r, "FLUX.2");
+        ConditioningImages.RefuseLastImage(r, "FLUX.2");
         Vae.VaeTilingSupport.RefuseIn(r, "FLUX.2");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumBlocks, "FLUX.2");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");

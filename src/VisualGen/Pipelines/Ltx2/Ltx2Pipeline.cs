@@ -120,6 +120,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         if (r.TrueCfgScale is not null) throw new GenerationException("true_cfg_scale", "LTX-2 takes guidance_scale (batched classifier-free guidance); true_cfg_scale applies to Qwen-Image and FLUX only");
         if (r.Image is not null || r.Images is not null) throw new GenerationException("image", $"{_index.ClassName} is text-to-video and takes no image");
         Flux.FluxArguments.RefuseIn(r, "LTX-2");
+        ConditioningImages.RefuseLastImage(r, "LTX-2");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, _transformer.NumLayers, "LTX-2");
         if ((r.TeaCache is not null || r.CacheDit is not null) &&
             ((_transformer.OutChannels ?? _transformer.InChannels) != _transformer.InChannels || (_transformer.AudioOutChannels ?? _transformer.AudioInChannels) != _transformer.AudioInChannels))

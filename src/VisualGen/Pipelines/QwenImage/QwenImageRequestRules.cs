@@ -12,6 +12,7 @@ public static class QwenImageRequestRules
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, "Qwen-Image");
         Flux.FluxArguments.RefuseIn(r, "Qwen-Image");
+        ConditioningImages.RefuseLastImage(r, "Qwen-Image");
         ConditioningImages.RefuseList(r, "Qwen-Image");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         int m = c.SizeMultiple;

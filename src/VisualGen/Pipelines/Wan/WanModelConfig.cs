@@ -27,6 +27,8 @@ public sealed record WanModelConfig
     public int NumLayers { get; init; }
     /// <summary>The transformer's width (heads × head dim): picks the shipped TeaCache table.</summary>
     public int InnerDim { get; init; }
+    /// <summary>pos_embed_seq_len: the image embedder's positions, set on first-last-frame models (two images' CLIP tokens).</summary>
+    public int? ImagePositions { get; init; }
 
     public int SizeMultiple => VaeScaleSpatial * PatchSize[1];
 
@@ -49,6 +51,7 @@ public sealed record WanModelConfig
             RopeMaxSeqLen = transformer.GetInt("rope_max_seq_len", 1024),
             NumLayers = transformer.GetInt("num_layers", 40),   // diffusers' defaults where a config omits them
             InnerDim = transformer.GetInt("num_attention_heads", 40) * transformer.GetInt("attention_head_dim", 128),
+            ImagePositions = transformer.GetOptionalInt("pos_embed_seq_len"),
         };
     }
 }

@@ -103,6 +103,19 @@ public sealed class WanPipeline : IGenerationPipeline
             throw new GenerationException("image", $"{_index.ClassName} is image-to-video: an image is required (--image FILE)");
         if (r.Image is { } im && (im.Rank != 3 || im.Shape[2] != 3))
             throw new GenerationException("image", $"image must be [height, width, 3], got {im.ShapeText}");
+        if (r.LastImage is { } last)
+        {
+            // diffusers' WanImageToVideoPipeline: the last frame conditions the video; an expand_timesteps model ignores it
+            if (!_config.ImageToVideo)
+                throw new GenerationException("last_image", $"{_index.ClassName} takes no last_image: it is an image-to-video model's last frame");
+            if (last.Rank != 3 || last.Shape[2] != 3)
+                throw new GenerationException("last_image", $"last_image must be [height, width, 3], got {last.ShapeText}");
+            if (frames < 2)
+                throw new GenerationException("last_image", $"a last frame needs a video of more than one frame, got num_frames {frames}");
+            // with CLIP image tokens, both images' go to a transformer whose image embedder has positions for two
+            if (_config.HasImageEncoder && _config.ImagePositions is null)
+                throw new GenerationException("last_image", $"{_index.ClassName}'s transformer takes one image's CLIP tokens (no pos_embed_seq_len): last_image needs a first-last-frame model (Wan2.1-FLF2V)");
+        }
         var shape = WanLatents.Shape(_config, 1, frames, height, width);
         if (r.Latents is { } given) WanRequestRules.CheckLatents(given, shape);
         StepCaches.Validate(r, _config.NumLayers);
@@ -128,10 +141,16 @@ public sealed class WanPipeline : IGenerationPipeline
         if (_config.ImageToVideo)
         {
             if (_config.HasImageEncoder)
-                imageEmbeds = WanImageCondition.ImageEmbeds(Engine("image_encoder"), new ClipImageProcessor(_index.ComponentDirectory("image_processor")), r.Image!);
+            {
+                var processor = new ClipImageProcessor(_index.ComponentDirectory("image_processor"));
+                imageEmbeds = WanImageCondition.ImageEmbeds(Engine("image_encoder"), processor, r.Image!);
+                // encode_image([image, last_image]): both images' tokens, batched (the embedder's positions join them)
+                if (r.LastImage is { } lastImage)
+                    imageEmbeds = Concat(imageEmbeds, WanImageCondition.ImageEmbeds(Engine("image_encoder"), processor, lastImage));
+            }
             var encoder = new WanVaeEncoder(Engine("vae.encoder_first"), () => Engine("vae.encoder_next"));
             condition = WanImageCondition.Condition(encoder, _latentStats, r.Image!, frames, height, width, ct,
-                r.VaeTiling == true ? CausalVaeTiling.ForWan(_config.Vae) : null);
+                r.VaeTiling == true ? CausalVaeTiling.ForWan(_config.Vae) : null, r.LastImage);
         }
 
         var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);

@@ -1,0 +1,105 @@
+using VisualGen.Checkpoints;
+using VisualGen.Pipelines;
+using VisualGen.Pipelines.Wan;
+using VisualGen.Tensors;
+using VisualGen.Tests.Support;
+using Xunit.Abstractions;
+
+namespace VisualGen.Tests.Pipelines;
+
+/// <summary>
+/// Wan image-to-video with a last frame (diffusers' WanImageToVideoPipeline last_image): the condition video
+/// [image, zeros…, last image] and the mask rule of prepare_latents, against the rule written out here; the Wan 2.2
+/// A14B image-to-video fixture (no CLIP encoder) run with a last frame; refusals. No golden has a last frame.
+/// </summary>
+public class WanLastImageTests(ITestOutputHelper output)
+{
+    /// <summary>mask_lat_size as diffusers builds it, for comparison: ones at the given pixel frames, the first repeated
+    /// four times in front, viewed [latent frames, 4] and transposed.</summary>
+    static bool[,] DiffusersMask(int frames, bool last)
+    {
+        var pixel = new bool[frames];
+        pixel[0] = true;
+        if (last) pixel[frames - 1] = true;
+        var extended = Enumerable.Repeat(pixel[0], 4).Concat(pixel.Skip(1)).ToArray();
+        int lf = extended.Length / 4;
+        var mask = new bool[4, lf];
+        for (int k = 0; k < lf; k++)
+            for (int c = 0; c < 4; c++) mask[c, k] = extended[k * 4 + c];
+        return mask;
+    }
+
+    [Theory]
+    [InlineData(9, false)]
+    [InlineData(9, true)]
+    [InlineData(81, true)]
+    [InlineData(5, true)]
+    public void Mask_is_prepare_latents_rule(int frames, bool last)
+    {
+        var mask = WanImageCondition.Mask(frames, (frames - 1) / 4 + 1, last);
+        Assert.Equal(DiffusersMask(frames, last), mask);
+        if (last)  // the last latent frame: channel 3 only (the frames before the last one in its group are generated)
+            Assert.Equal(new[] { false, false, false, true }, Enumerable.Range(0, 4).Select(c => mask[c, (frames - 1) / 4]).ToArray());
+    }
+
+    [ConformanceFact]
+    public void A14b_image_to_video_with_a_last_frame_uses_it()
+    {
+        const string family = "wan22_i2v_a14b";
+        using var golden = Fixtures.Golden(family);
+        var request = ConformancePipelines.RequestFromGolden(family, golden);
+        var last = Fixtures.RandomImage(40, 56, 12);
+        string dir = Fixtures.Checkpoint(family);
+        using var provider = ConformancePipelines.Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(dir, provider);
+        var plain = pipeline.GenerateAsync(request).GetAwaiter().GetResult();
+        var withLast = pipeline.GenerateAsync(request with { LastImage = last }).GetAwaiter().GetResult();
+        Assert.All(withLast.Latents.Floats, v => Assert.True(float.IsFinite(v)));
+        double change = Compare.MaxAbs(plain.Latents.Floats, withLast.Latents.Floats);
+        output.WriteLine($"final latents with a last frame against without: max abs difference {change:g3}");
+        Assert.True(change > 1e-2, $"max abs difference {change}");
+
+        // the condition the transformer reads: the encoded video [image, zeros, last] normalized, behind the mask
+        var config = WanModelConfig.Load(ModelIndex.Load(dir));
+        var encoder = new WanVaeEncoder(provider.GetEngine(dir, "vae.encoder_first", null), () => provider.GetEngine(dir, "vae.encoder_next", null));
+        int frames = request.NumFrames!.Value, height = request.Height!.Value, width = request.Width!.Value;
+        var condition = WanImageCondition.Condition(encoder, new WanLatentStats(config.Vae), request.Image!, frames, height, width,
+            CancellationToken.None, lastImage: last);
+        long plane = (long)height * width;
+        var video = new float[3 * frames * plane];
+        foreach (var (picture, frame) in new[] { (request.Image!, 0), (last, frames - 1) })
+        {
+            var resized = VisualGen.Pipelines.Images.SeparableResize.Bicubic(picture, height, width).Floats;
+            for (long p = 0; p < plane; p++)
+                for (int c = 0; c < 3; c++) video[(c * frames + frame) * plane + p] = 2f * resized[p * 3 + c] - 1f;
+        }
+        var expected = new WanLatentStats(config.Vae).Normalize(encoder.Encode(HostTensor.Float32(video, 1, 3, frames, height, width), CancellationToken.None));
+        long latentValues = expected.Floats.LongLength;
+        var got = condition.Floats.AsSpan((int)(condition.Floats.LongLength - latentValues)).ToArray();
+        Assert.Equal(expected.Floats, got);
+    }
+
+    [ConformanceFact]
+    public void Last_image_is_refused_where_it_cannot_apply()
+    {
+        using var provider = ConformancePipelines.Provider();
+        var last = Fixtures.RandomImage(32, 32, 1);
+        using (var i2v = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("wan21_i2v"), provider))
+        {
+            // Wan 2.1 I2V with CLIP tokens and no pos_embed_seq_len: one image's tokens only
+            var r = new GenerationRequest { Prompt = "x", Height = 32, Width = 32, NumFrames = 9, Image = Fixtures.RandomImage(32, 32, 2), LastImage = last };
+            var e = Assert.Throws<GenerationException>(() => i2v.Validate(r));
+            Assert.Equal("last_image", e.Parameter);
+            Assert.Contains("first-last-frame model", e.Message);
+        }
+        using (var t2v = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("wan21_t2v"), provider))
+            Assert.Equal("last_image", Assert.Throws<GenerationException>(() => t2v.Validate(new GenerationRequest { Prompt = "x", Height = 32, Width = 48, NumFrames = 9, LastImage = last })).Parameter);
+        using (var flux = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("flux1"), provider))
+            Assert.Equal("last_image", Assert.Throws<GenerationException>(() => flux.Validate(new GenerationRequest { Prompt = "x", Height = 64, Width = 48, LastImage = last })).Parameter);
+        using (var a14b = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("wan22_i2v_a14b"), provider))
+        {
+            var r = new GenerationRequest { Prompt = "x", Height = 32, Width = 48, NumFrames = 1, Image = last, LastImage = last };
+            Assert.Equal("last_image", Assert.Throws<GenerationException>(() => a14b.Validate(r)).Parameter);
+        }
+    }
+}
