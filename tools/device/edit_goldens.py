@@ -8,7 +8,9 @@ prompt embeddings and initial latents and a pseudo-random image (an LCG the C# t
   resolution) sampled the same way;
 - WanImageToVideoPipeline(expand_timesteps=True) on the tiny wan22_ti2v_5b checkpoint (Wan 2.2 TI2V with a first frame),
   the fixture's size and frames (tests/VisualGen.Tests/Data/wan22_ti2v_image.json), and the image as the video processor
-  resizes it, sampled the same way.
+  resizes it, sampled the same way;
+- WanImageToVideoPipeline(image=..., last_image=...) on the tiny wan22_i2v_a14b checkpoint (both experts, no CLIP): the
+  fixture's call and image with a pseudo-random last frame (tests/VisualGen.Tests/Data/wan22_i2v_last_image.json).
 Needs torch, PIL and diffusers' source on PYTHONPATH, and the fixtures (.peer/conformance on the GPU machine).
 
     python3 tools/device/edit_goldens.py .peer/conformance OUT_DIR
@@ -135,12 +137,39 @@ def ti2v(family, out):
     print(f"wan22 ti2v image golden: latents {list(latents.shape)} -> {out}")
 
 
+def last_frame(family, out):
+    ckpt, golden, call = fixture(family)
+    pipe = WanImageToVideoPipeline(
+        tokenizer=None, text_encoder=None, image_processor=None, image_encoder=None,
+        vae=AutoencoderKLWan.from_pretrained(ckpt, subfolder="vae", torch_dtype=torch.float32),
+        scheduler=UniPCMultistepScheduler.from_pretrained(ckpt, subfolder="scheduler"),
+        transformer=WanTransformer3DModel.from_pretrained(ckpt, subfolder="transformer", torch_dtype=torch.float32),
+        transformer_2=WanTransformer3DModel.from_pretrained(ckpt, subfolder="transformer_2", torch_dtype=torch.float32),
+        boundary_ratio=json.load(open(os.path.join(ckpt, "model_index.json")))["boundary_ratio"], expand_timesteps=False,
+    )
+    seed, (h, w) = 4245, (40, 56)
+    last = Image.fromarray(lcg_image(h, w, seed))
+    with torch.no_grad():
+        latents = pipe(image=Image.open(os.path.join(family, call["image"])).convert("RGB"), last_image=last,
+                       prompt_embeds=golden["text_encoder.prompt_embeds"].float(),
+                       negative_prompt_embeds=golden["text_encoder.negative_prompt_embeds"].float(),
+                       latents=golden["pipeline.latents_init"].float(), height=call["height"], width=call["width"],
+                       num_frames=call["num_frames"], num_inference_steps=call["num_inference_steps"],
+                       guidance_scale=call["guidance_scale"], guidance_scale_2=call["guidance_scale_2"], output_type="latent").frames
+    pre = pipe.video_processor.preprocess(last, height=call["height"], width=call["width"])[0]
+    samples = ((pre.permute(1, 2, 0) + 1.0) * 127.5).round().to(torch.int64).numpy()[::16, ::16]
+    write_golden(out, "diffusers WanImageToVideoPipeline(last_image=...), CPU float32", {"height": h, "width": w, "seed": seed},
+                 call, latents, {"source": [h, w], "resized": [call["height"], call["width"]]}, samples)
+    print(f"wan22 i2v last-frame golden: latents {list(latents.shape)} -> {out}")
+
+
 def main():
     fixtures, out_dir = sys.argv[1], sys.argv[2]
     os.makedirs(out_dir, exist_ok=True)
     flux2(os.path.join(fixtures, "flux2"), os.path.join(out_dir, "flux2_edit.json"))
     kontext(os.path.join(fixtures, "flux1"), os.path.join(out_dir, "flux1_kontext.json"))
     ti2v(os.path.join(fixtures, "wan22_ti2v_5b"), os.path.join(out_dir, "wan22_ti2v_image.json"))
+    last_frame(os.path.join(fixtures, "wan22_i2v_a14b"), os.path.join(out_dir, "wan22_i2v_last_image.json"))
 
 
 if __name__ == "__main__":
