@@ -488,7 +488,8 @@ fi
 
 # Image conditioning the conformance goldens do not describe, native-cuda against ort-cpu on the same call (carry as for
 # pipeline): FLUX.2 editing with one and with two reference images, FLUX.1 Kontext (the flux1 fixture under a
-# FluxKontextPipeline model_index, max_area the fixture's own area), Wan 2.2 TI2V with a first frame.
+# FluxKontextPipeline model_index, max_area the fixture's own area), Wan 2.2 TI2V with a first frame, Wan 2.2 A14B
+# image-to-video with a last frame.
 if has editing; then
   cli_setup
   python3 - <<'PY'
@@ -513,6 +514,8 @@ PY
     --reference ort-cpu .peer/conformance/flux2/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
   VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png --max-area 3072" python3 tools/device/pipeline_check.py "$C" \
     --reference ort-cpu /tmp/fx/flux1_kontext/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
+  VG_PIPELINE_EXTRA="--last-image /tmp/vg_edit_b.png" python3 tools/device/pipeline_check.py "$C" --reference ort-cpu \
+    .peer/conformance/wan22_i2v_a14b/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
 fi
 
 # GPU memory budgets (--gpu-memory) on the conformance fixtures, each pipeline against its goldens: BUDGETS (GiB) from
