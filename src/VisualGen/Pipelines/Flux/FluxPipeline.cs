@@ -229,7 +229,7 @@ public sealed class FluxPipeline : IGenerationPipeline
             if (reference is not null)
             {
                 joint = scope.Own(math.Allocate([1, shape[1] + reference.Shape[1], shape[2]]));
-                math.Combine(joint, count, reference.Floats.Length, [new LinearTerm(1.0, scope.Own(resident.Upload(reference)))]);
+                math.Copy(joint, count, scope.Own(resident.Upload(reference)), 0, reference.Floats.Length);
                 prediction = neg is null ? scope.Own(math.Allocate(shape)) : null;
             }
             DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
@@ -239,7 +239,7 @@ public sealed class FluxPipeline : IGenerationPipeline
                 var input = x;
                 if (joint is not null)
                 {
-                    math.Combine(joint, 0, count, [new LinearTerm(1.0, x)]);
+                    math.Copy(joint, 0, x, 0, count);
                     input = joint;
                 }
                 var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = input, ["timestep"] = timesteps[step] };
@@ -253,7 +253,7 @@ public sealed class FluxPipeline : IGenerationPipeline
                 {
                     last = noisePred;
                     if (prediction is null) return noisePred;
-                    math.Combine(prediction, 0, count, [new LinearTerm(1.0, noisePred)]);  // noise_pred[:, :latents.size(1)]
+                    math.Copy(prediction, 0, noisePred, 0, count);  // noise_pred[:, :latents.size(1)]
                     return prediction;
                 }
                 using (noisePred)

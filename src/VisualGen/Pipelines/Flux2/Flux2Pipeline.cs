@@ -184,7 +184,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
             {
                 long channels = packed.Shape[2];
                 joint = scope.Own(math.Allocate([1, packed.Shape[1] + reference.Shape[1], channels]));
-                math.Combine(joint, latentCount, reference.Floats.Length, [new LinearTerm(1.0, scope.Own(resident.Upload(reference)))]);
+                math.Copy(joint, latentCount, scope.Own(resident.Upload(reference)), 0, reference.Floats.Length);
                 prediction = scope.Own(math.Allocate(packed.Shape));
             }
             DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
@@ -193,7 +193,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
                 var input = x;
                 if (joint is not null)
                 {
-                    math.Combine(joint, 0, latentCount, [new LinearTerm(1.0, x)]);
+                    math.Copy(joint, 0, x, 0, latentCount);
                     input = joint;
                 }
                 // a step cache works on the transformer's whole token stream (the images' tokens too), as it runs
@@ -204,7 +204,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
                         text, perStep, input, () => TransformerParts.HostTimeEmbedding(Engine($"transformer.{TransformerParts.TimeEmbedding}"),
                             (float)t / 1000f, constants.GetValueOrDefault("guidance")), _config.NumBlocks));
                 if (joint is null) return last;
-                math.Combine(prediction!, 0, latentCount, [new LinearTerm(1.0, last)]);
+                math.Copy(prediction!, 0, last, 0, latentCount);
                 return prediction!;
             }, progress, ct);
             return sample.ToHost().Floats;
