@@ -20,13 +20,13 @@ namespace VisualGen.Pipelines.Flux;
 /// </summary>
 public static class FluxImageToImage
 {
-    public const double DefaultStrength = 0.6;
+    public const double DefaultStrength = ImageToImage.DefaultStrength;
     /// <summary>FluxImg2ImgPipeline's default guidance_scale (FluxPipeline's is 3.5).</summary>
     public const double DefaultGuidanceScale = 7.0;
     public const string EncoderInput = "image", MeanOutput = "latent_mean", LogVarOutput = "latent_logvar";
 
     /// <summary>get_timesteps' first step: n − min(n·strength, n), truncated.</summary>
-    public static int FirstStep(int steps, double strength) => (int)Math.Max(steps - Math.Min(steps * strength, steps), 0);
+    public static int FirstStep(int steps, double strength) => ImageToImage.FirstStep(steps, strength);
 
     /// <summary>The image as the VAE encoder takes it: [1, 3, height, width] in [−1, 1].</summary>
     public static HostTensor Preprocess(HostTensor image, int height, int width)
@@ -41,19 +41,12 @@ public static class FluxImageToImage
         int firstStep, Func<long, float[]> normal)
     {
         var moments = vaeEncoder.Run(new Dictionary<string, HostTensor> { [EncoderInput] = preprocessed });
-        var mean = moments[MeanOutput].Floats;
-        var logvar = moments[LogVarOutput].Floats;
-        long n = mean.LongLength;
+        var mean = moments[MeanOutput];
+        long n = mean.Floats.LongLength;
         var draws = normal(2 * n);
         float shift = vae.ShiftFactor ?? 0f, scale = vae.ScalingFactor;
-        float sigma = (float)scheduler.Sigmas[firstStep];
-        var noised = new float[n];
-        for (long i = 0; i < n; i++)
-        {
-            float std = MathF.Exp(0.5f * Math.Clamp(logvar[i], -30f, 20f));
-            float latent = ((mean[i] + std * draws[i]) - shift) * scale;
-            noised[i] = sigma * draws[n + i] + (1f - sigma) * latent;
-        }
-        return LatentPacking.Pack(HostTensor.Float32(noised, moments[MeanOutput].Shape));
+        var sample = ImageToImage.Sample(mean, moments[LogVarOutput], draws.AsSpan(0, (int)n));
+        var latents = HostTensor.Float32(sample.Floats.Select(x => (x - shift) * scale).ToArray(), mean.Shape);
+        return LatentPacking.Pack(ImageToImage.ScaleNoise(latents, draws.AsSpan((int)n), (float)scheduler.Sigmas[firstStep]));
     }
 }

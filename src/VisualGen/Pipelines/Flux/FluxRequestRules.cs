@@ -20,10 +20,7 @@ public static class FluxRequestRules
         // FluxPipeline with an image is FluxImg2ImgPipeline (strength); Kontext edits (max_area)
         if (kontext) FluxArguments.RefuseStrength(r, className);
         else FluxArguments.RefuseMaxArea(r, className);
-        if (r.Strength is not null && r.Image is null)
-            throw new GenerationException("strength", "strength applies to image-to-image: give an image (--image) or leave strength out");
-        if (r.Strength is double strength && !(strength > 0 && strength <= 1))
-            throw new GenerationException("strength", $"strength must be in (0, 1], got {strength}");
+        ImageToImage.Validate(r);
         if (r.Image is not null && !kontext && (r.TeaCache is not null || r.CacheDit is not null))
             throw new GenerationException("image", "step caches (TeaCache, Cache-DiT) with image-to-image are not supported yet; remove the cache flags or the image");
 
