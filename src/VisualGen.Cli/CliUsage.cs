@@ -34,11 +34,11 @@ public static class CliUsage
                     [--cache-dit-max-cached N]   (Cache-DiT DBCache; defaults F8B0, 0.08, 8 warm-up steps, -1 = no limit)
                     A step cache reports the steps it computed and skipped on stderr.
                     Without --model, a built-in tiny demo model (random weights) is used.
-                    --image: the first frame (image-to-video), FLUX.1's image-to-image source (--strength X in (0, 1],
-                    default 0.6: how much of it is regenerated), the image FLUX.1 Kontext edits, or FLUX.2's reference
-                    image; FLUX.2 takes several (--image a.png --image b.png), in order. --last-image (Wan
-                    image-to-video): the last frame beside --image, the first. --max-area N (FLUX.1 Kontext,
-                    default 1048576): the area in pixels its output size is fitted to, as diffusers' max_area.
+                    --image: the first frame (image-to-video), the image-to-image source of FLUX.1 and Qwen-Image
+                    (--strength X in (0, 1], default 0.6: how much of it is regenerated), the image FLUX.1 Kontext
+                    edits, or FLUX.2's reference image; FLUX.2 takes several (--image a.png --image b.png), in order.
+                    --last-image (Wan image-to-video): the last frame beside --image, the first. --max-area N (FLUX.1
+                    Kontext, default 1048576): the area in pixels its output size is fitted to, as diffusers' max_area.
                     --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;
                     an extension that disagrees with --format is refused. PNG video is a folder of frames.
         """;

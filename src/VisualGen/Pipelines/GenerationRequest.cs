@@ -44,7 +44,7 @@ public sealed record GenerationRequest
     public HostTensor? AudioLatents { get; init; }
     /// <summary>FLUX.1 Kontext: the area (pixels) the output size is fitted to at its aspect ratio (diffusers' max_area, default 1024²).</summary>
     public long? MaxArea { get; init; }
-    /// <summary>FLUX.1 image-to-image: how much of the image is noised and regenerated, (0, 1] (diffusers' strength, default 0.6).</summary>
+    /// <summary>FLUX.1 and Qwen-Image image-to-image: how much of the image is noised and regenerated, (0, 1] (diffusers' strength, default 0.6).</summary>
     public double? Strength { get; init; }
     /// <summary>Explicit initial latents (the pipeline's latent layout: packed for FLUX/Qwen-Image).</summary>
     public HostTensor? Latents { get; init; }

@@ -220,7 +220,8 @@ public sealed class ImageModelServerTests
     public async Task Edits_on_a_text_to_image_model_are_400_unsupported_model()
     {
         byte[] png = VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(32, 16, new byte[16 * 32 * 3]));
-        foreach (var family in new[] { ImageModelServer.QwenImage })  // FLUX.1 takes an edit as image-to-image
+        // FLUX.1 and Qwen-Image take an edit as image-to-image: a text-to-video model takes no image at all
+        foreach (var family in new[] { new ImageModelServer("wan21_t2v", "wan") })
         {
             await using var server = await family.StartAsync();
             using var form = new MultipartFormDataContent
@@ -252,9 +253,9 @@ public sealed class ImageModelServerTests
             Assert.Equal("visualgen", m.GetProperty("owned_by").GetString());
             Assert.Equal(family.ModelId, m.GetProperty("family").GetString());
             Assert.False(m.GetProperty("produces_video").GetBoolean());
-            bool flux = family == ImageModelServer.Flux;  // FLUX.1: image-to-image through /v1/images/edits
-            Assert.Equal(flux, m.GetProperty("accepts_image").GetBoolean());
-            Assert.Equal(flux ? 1 : 0, m.GetProperty("max_images").GetInt32());
+            // FLUX.1 and Qwen-Image: image-to-image through /v1/images/edits
+            Assert.True(m.GetProperty("accepts_image").GetBoolean());
+            Assert.Equal(1, m.GetProperty("max_images").GetInt32());
             Assert.Equal(16, m.GetProperty("size_multiple").GetInt32());
             Assert.Equal(1, m.GetProperty("default_num_frames").GetInt32());
             var (s2, one) = await server.GetJsonAsync($"/v1/models/{family.ModelId}");

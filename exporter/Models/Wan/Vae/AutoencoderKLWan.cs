@@ -42,7 +42,9 @@ public sealed class AutoencoderKLWan
     }
 
     /// <summary>diffusers' _encode on one chunk (or the whole sequence): patchify, encoder, quant_conv; the mean half.</summary>
-    public Tensor EncodeMean(Tensor video, WanFeatureCache cache)
+    /// <summary>The latent distribution of <paramref name="video"/>: its mean and log-variance (unclamped), the two halves of
+    /// the quant_conv output.</summary>
+    public (Tensor Mean, Tensor LogVar) EncodeMoments(Tensor video, WanFeatureCache cache)
     {
         var encoder = new WanEncoder3d(_w.Sub("encoder"), _c, _c.InChannels);
         var quantConv = new WanCausalConv3d(_w.Sub("quant_conv"), _c.ZDim * 2, _c.ZDim * 2, 1);
@@ -50,7 +52,7 @@ public sealed class AutoencoderKLWan
         if (PatchSize > 1) x = WanPatch.Patchify(x, _c.InChannels / (PatchSize * PatchSize), PatchSize);
         using (x.Tracer.Scope("encoder")) x = encoder.Forward(x, cache);
         x = quantConv.Forward(x, null);
-        return x.Slice(1, 0, _c.ZDim);
+        return (x.Slice(1, 0, _c.ZDim), x.Slice(1, _c.ZDim, 2 * _c.ZDim));
     }
 
     /// <summary>Traces the decoder of a VAE component folder for one kind of chunk; <paramref name="clamp"/> false leaves
@@ -76,12 +78,16 @@ public sealed class AutoencoderKLWan
         var (tracer, w, c, model) = Open(componentDir, weights, $"wan_vae_encoder_{chunk.ToString().ToLowerInvariant()}");
         int p = model.PatchSize;
         var video = tracer.Input("video", TensorDType.F32, "batch", (c.InChannels / (p * p)).ToString(), "frames", "height", "width");
-        var mean = model.EncodeMean(video, new WanFeatureCache(tracer, chunk));
+        var (mean, logvar) = model.EncodeMoments(video, new WanFeatureCache(tracer, chunk));
         w.CheckAllUsed("decoder.", "post_quant_conv.");
         tracer.Output(mean, "latent_mean", "batch", c.ZDim.ToString(), "latent_frames", "latent_height", "latent_width");
+        // the log-variance too, for pipelines that sample the distribution (Qwen-Image image-to-image)
+        tracer.Output(logvar, "latent_logvar", "batch", c.ZDim.ToString(), "latent_frames", "latent_height", "latent_width");
+        // the mean and the log-variance go first, the cache outputs after them
         var outputs = tracer.Graph.Outputs;
-        outputs.Insert(0, outputs[^1]);
-        outputs.RemoveAt(outputs.Count - 1);
+        var moments = outputs.GetRange(outputs.Count - 2, 2);
+        outputs.RemoveRange(outputs.Count - 2, 2);
+        outputs.InsertRange(0, moments);
         Describe(tracer.Graph, "encoder", chunk);
         return tracer.Graph;
     }

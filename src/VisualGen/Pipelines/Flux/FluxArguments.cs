@@ -1,6 +1,6 @@
 namespace VisualGen.Pipelines.Flux;
 
-/// <summary>The call arguments only FLUX.1's image pipelines take; other pipelines refuse them by name rather than ignore them.</summary>
+/// <summary>The call arguments of FLUX.1's image pipelines (strength: Qwen-Image's image-to-image too); other pipelines refuse them by name rather than ignore them.</summary>
 public static class FluxArguments
 {
     /// <summary>max_area (FLUX.1 Kontext) and strength (FLUX.1 image-to-image), refused in <paramref name="family"/>.</summary>
@@ -19,6 +19,6 @@ public static class FluxArguments
     public static void RefuseStrength(GenerationRequest r, string family)
     {
         if (r.Strength is not null)
-            throw new GenerationException("strength", $"{family} takes no strength: it is FLUX.1 image-to-image's (how much of the image is noised)");
+            throw new GenerationException("strength", $"{family} takes no strength: it is FLUX.1 and Qwen-Image image-to-image's (how much of the image is noised)");
     }
 }

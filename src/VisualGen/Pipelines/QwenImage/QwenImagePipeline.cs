@@ -14,7 +14,10 @@ namespace VisualGen.Pipelines.QwenImage;
 /// the Qwen2.5-VL text encoder (template states dropped), packed 2×2 latents, FlowMatchEuler with mu from the image
 /// token count and sigmas linspace(1, 1/n, n), true classifier-free guidance (a second transformer call on the
 /// negative prompt, norm rescaling) when true_cfg_scale > 1 and a negative prompt is given, and the Wan-style VAE
-/// decoding one frame. Engines come from an <see cref="IEngineProvider"/> on first use.
+/// decoding one frame. Engines come from an <see cref="IEngineProvider"/> on first use. With an image it is
+/// QwenImageImg2ImgPipeline: the image resized to the requested size (LANCZOS, in float), a sample of the VAE's latent
+/// distribution normalized as the latents are, noised by scale_noise at the step strength sets (<see cref="ImageToImage"/>),
+/// and the loop run from there.
 /// </summary>
 public sealed class QwenImagePipeline : IGenerationPipeline
 {
@@ -42,7 +45,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             ClassName = index.ClassName,
             Family = model.Family,
             ProducesVideo = false,
-            AcceptsImage = false,
+            AcceptsImage = true,   // image-to-image
             // default_sample_size 128 × vae_scale_factor
             DefaultHeight = 128 * _config.VaeScaleFactor,
             DefaultWidth = 128 * _config.VaeScaleFactor,
@@ -114,6 +117,12 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         if (scheduler is not FlowMatchEulerDiscreteScheduler flowMatch)
             throw new SchedulerException($"QwenImagePipeline needs {FlowMatchEulerDiscreteScheduler.Name} (it passes mu and sigmas), the checkpoint has {scheduler.ClassName}");
         scheduler.SetTimesteps(steps, flowMatch.CalculateShift(tokens), FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
+        int firstStep = 0;
+        if (r.Image is { } source)
+        {
+            firstStep = ImageToImage.FirstStep(steps, r.Strength ?? ImageToImage.DefaultStrength);
+            if (r.Latents is null) latents = NoisedLatents(source, height, width, scheduler.Sigmas[firstStep], r.Seed ?? 0).Floats;
+        }
 
         var imgShapes = HostTensor.Int64([1, gridH, gridW], 3);
         // step caches: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
@@ -123,7 +132,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
 
         _engines.BeginStage("denoise");
         var final = DenoiseResident(scheduler, latents, packedShape, imgShapes, promptEmbeds, negativeEmbeds, (float)trueCfgScale,
-            condCache, negCache, progress, ct);
+            condCache, negCache, firstStep, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, packedShape);
         _engines.BeginStage("decode");
@@ -155,6 +164,23 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             : throw new EngineException($"the VAE decoder engine has no output '{WanVaeDecoder.SampleOutput}'");
     }
 
+    /// <summary>prepare_latents with an image: the image as a one-frame video [1, 3, 1, H, W] through the VAE encoder's first
+    /// chunk, a sample of its distribution, normalized ((x − mean)·(1/std)), noised at <paramref name="sigma"/>, packed. The
+    /// sample's ε and the noise come from one stream of the seed, in that order.</summary>
+    HostTensor NoisedLatents(HostTensor image, int height, int width, double sigma, long seed)
+    {
+        Images.VaeInput.Check(image);
+        var pixels = Images.VaeInput.FromImage(Images.SeparableResize.Lanczos(image, height, width)).Reshape(1, 3, 1, height, width);
+        var moments = Engine("vae.encoder_first").Run(new Dictionary<string, HostTensor> { [WanVaeEncoder.VideoInput] = pixels },
+            [WanVaeEncoder.MeanOutput, WanVaeEncoder.LogVarOutput]);
+        var mean = moments[WanVaeEncoder.MeanOutput];
+        long n = mean.Floats.LongLength;
+        var normal = LatentNoise.Gaussian(2 * n, seed);
+        var latents = _latentStats.Normalize(ImageToImage.Sample(mean, moments[WanVaeEncoder.LogVarOutput], normal.AsSpan(0, (int)n)));
+        var noised = ImageToImage.ScaleNoise(latents, normal.AsSpan((int)n), (float)sigma);
+        return LatentPacking.Pack(noised.Reshape(1, mean.Shape[1], mean.Shape[3], mean.Shape[4]));
+    }
+
     HostTensor EncodePrompt(string prompt, int maxSequenceLength)
     {
         var tok = _tokenizer.Tokenize(prompt);
@@ -182,8 +208,8 @@ public sealed class QwenImagePipeline : IGenerationPipeline
     /// prediction comes from its cache, on the same tensors. Returns the final latents on the host.
     /// </summary>
     float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor imgShapes, HostTensor prompt,
-        HostTensor? negative, float trueCfgScale, IStepCache? condCache, IStepCache? negCache, IProgress<GenerationProgress>? progress,
-        CancellationToken ct)
+        HostTensor? negative, float trueCfgScale, IStepCache? condCache, IStepCache? negCache, int firstStep,
+        IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var transformer = Engine("transformer");
         var resident = transformer.AsResident();
@@ -228,7 +254,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
                     math.RescaleRowNorms(guided!, guided!, condHalf ?? output, _config.PackedChannels);
                 }
                 return guided!;
-            }, progress, ct);
+            }, progress, ct, firstStep);
             return sample.ToHost().Floats;
         }
         finally

@@ -11,7 +11,8 @@ public static class QwenImageRequestRules
     public static void Validate(GenerationRequest r, QwenImageModelConfig c, int height, int width, int steps, int maxSeq, double trueCfgScale)
     {
         Ltx2.Ltx2Arguments.RefuseIn(r, "Qwen-Image");
-        Flux.FluxArguments.RefuseIn(r, "Qwen-Image");
+        Flux.FluxArguments.RefuseMaxArea(r, "Qwen-Image");
+        ImageToImage.Validate(r);
         ConditioningImages.RefuseLastImage(r, "Qwen-Image");
         ConditioningImages.RefuseList(r, "Qwen-Image");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
@@ -37,8 +38,9 @@ public static class QwenImageRequestRules
             throw new GenerationException("guidance_scale_2", "guidance_scale_2 applies to Wan 2.2 A14B only");
         if (r.Fps is not null)
             throw new GenerationException("fps", "Qwen-Image makes images and takes no fps; fps applies to Cosmos3");
-        if (r.Image is not null)
-            throw new GenerationException("image", "QwenImagePipeline is text-to-image and takes no image");
+        // with an image: QwenImageImg2ImgPipeline
+        if (r.Image is not null && (r.TeaCache is not null || r.CacheDit is not null))
+            throw new GenerationException("image", "step caches (TeaCache, Cache-DiT) with image-to-image are not supported yet; remove the cache flags or the image");
     }
 
     /// <summary>The explicit initial latents: packed [1, (height/16)·(width/16), 4·z_dim] as diffusers takes them.</summary>

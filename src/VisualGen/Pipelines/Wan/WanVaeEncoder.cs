@@ -11,7 +11,7 @@ namespace VisualGen.Pipelines.Wan;
 /// </summary>
 public sealed class WanVaeEncoder
 {
-    public const string VideoInput = "video", MeanOutput = "latent_mean";
+    public const string VideoInput = "video", MeanOutput = "latent_mean", LogVarOutput = "latent_logvar";
     public const int TemporalFactor = 4;
 
     readonly IEngine _first;
