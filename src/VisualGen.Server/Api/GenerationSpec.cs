@@ -26,7 +26,7 @@ public sealed record GenerationSpec
     /// <summary>An edit whose 'size' was absent or "auto": the pipeline sizes the output by its rule for the input image
     /// (FLUX.2: the image's own size, cropped to multiples of 16), or by its default (Width, Height here).</summary>
     public bool SizeFromImage { get; init; }
-    /// <summary>An edit's strength (FLUX.1 image-to-image); null when the client sent none.</summary>
+    /// <summary>An edit's strength (FLUX.1 and Qwen-Image image-to-image); null when the client sent none.</summary>
     public double? Strength { get; init; }
 
     public string Size => $"{Width}x{Height}";

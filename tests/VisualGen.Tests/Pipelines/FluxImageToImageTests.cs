@@ -22,7 +22,7 @@ public class FluxImageToImageTests(ITestOutputHelper output)
     [InlineData(4, 1.0, 0)]
     [InlineData(3, 0.1, 2)]     // a small strength still runs one step
     public void First_step_is_get_timesteps_start(int steps, double strength, int first) =>
-        Assert.Equal(first, FluxImageToImage.FirstStep(steps, strength));
+        Assert.Equal(first, ImageToImage.FirstStep(steps, strength));
 
     [ConformanceFact]
     public void Image_to_image_matches_a_host_loop_from_the_noised_image_latents()
@@ -51,7 +51,7 @@ public class FluxImageToImageTests(ITestOutputHelper output)
             sc.GetDouble("base_shift", 0.5), sc.GetDouble("max_shift", 1.15));
         var scheduler = SchedulerRegistry.Default.Create(sc, null);
         scheduler.SetTimesteps(steps, mu, FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
-        int first = FluxImageToImage.FirstStep(steps, 0.5);
+        int first = ImageToImage.FirstStep(steps, 0.5);
         Assert.Equal(1, first);  // 3 steps at strength 0.5: t_start = int(1.5), the last 2 run
 
         // _encode_vae_image (a sample of the distribution), shift/scale, scale_noise at sigmas[t_start], pack

@@ -2,6 +2,7 @@ using VisualGen.Checkpoints;
 using VisualGen.Exporter.Graph;
 using VisualGen.Exporter.Modules;
 using VisualGen.Pipelines.Flux;
+using VisualGen.Pipelines.Vae;
 
 namespace VisualGen.Exporter.Models.Shared.Vae;
 
@@ -20,8 +21,9 @@ namespace VisualGen.Exporter.Models.Shared.Vae;
 /// </summary>
 public static class AutoencoderKL
 {
-    public const string LatentsInput = "latents", SampleOutput = "sample", ImageInput = "image", MeanOutput = "latent_mean",
-        LogVarOutput = "latent_logvar";
+    public const string LatentsInput = "latents", SampleOutput = "sample";
+    public const string ImageInput = AutoencoderKLEncoder.ImageInput, MeanOutput = AutoencoderKLEncoder.MeanOutput,
+        LogVarOutput = AutoencoderKLEncoder.LogVarOutput;
 
     public static Graph.Graph TraceDecoder(string componentDir, ITensorSource weights, string className = "AutoencoderKL", params string[] ignoredWeights)
     {

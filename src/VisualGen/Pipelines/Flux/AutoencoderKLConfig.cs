@@ -1,3 +1,4 @@
+using VisualGen.Tensors;
 using VisualGen.Checkpoints;
 
 namespace VisualGen.Pipelines.Flux;
@@ -17,6 +18,20 @@ public sealed record AutoencoderKLConfig
     public int NormNumGroups { get; init; } = 32;
     public float ScalingFactor { get; init; } = 0.18215f;
     public float? ShiftFactor { get; init; }
+
+    /// <summary>Encoder latents to the pipeline's: (x − shift_factor)·scaling_factor.</summary>
+    public HostTensor ToLatents(HostTensor raw)
+    {
+        float shift = ShiftFactor ?? 0f, scale = ScalingFactor;
+        return HostTensor.Float32(raw.Floats.Select(x => (x - shift) * scale).ToArray(), raw.Shape);
+    }
+
+    /// <summary>The pipeline's latents back to the decoder's: x / scaling_factor + shift_factor.</summary>
+    public HostTensor FromLatents(HostTensor latents)
+    {
+        float shift = ShiftFactor ?? 0f, scale = ScalingFactor;
+        return HostTensor.Float32(latents.Floats.Select(x => x / scale + shift).ToArray(), latents.Shape);
+    }
     public bool UseQuantConv { get; init; } = true;
     public bool UsePostQuantConv { get; init; } = true;
     public bool MidBlockAddAttention { get; init; } = true;

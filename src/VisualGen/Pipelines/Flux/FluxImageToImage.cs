@@ -1,6 +1,6 @@
 using VisualGen.Engines;
 using VisualGen.Pipelines.Images;
-using VisualGen.Schedulers;
+using VisualGen.Pipelines.Vae;
 using VisualGen.Tensors;
 
 namespace VisualGen.Pipelines.Flux;
@@ -20,13 +20,8 @@ namespace VisualGen.Pipelines.Flux;
 /// </summary>
 public static class FluxImageToImage
 {
-    public const double DefaultStrength = ImageToImage.DefaultStrength;
     /// <summary>FluxImg2ImgPipeline's default guidance_scale (FluxPipeline's is 3.5).</summary>
     public const double DefaultGuidanceScale = 7.0;
-    public const string EncoderInput = "image", MeanOutput = "latent_mean", LogVarOutput = "latent_logvar";
-
-    /// <summary>get_timesteps' first step: n − min(n·strength, n), truncated.</summary>
-    public static int FirstStep(int steps, double strength) => ImageToImage.FirstStep(steps, strength);
 
     /// <summary>The image as the VAE encoder takes it: [1, 3, height, width] in [−1, 1].</summary>
     public static HostTensor Preprocess(HostTensor image, int height, int width)
@@ -35,18 +30,10 @@ public static class FluxImageToImage
         return VaeInput.FromImage(SeparableResize.Lanczos(image, height, width));
     }
 
-    /// <summary>The noised start: [1, tokens, 4C] packed, from the encoder's distribution sampled with the first values of
-    /// <paramref name="normal"/> and the noise from the rest.</summary>
-    public static HostTensor NoisedLatents(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor preprocessed, IScheduler scheduler,
-        int firstStep, Func<long, float[]> normal)
+    /// <summary>The noised start, packed [1, tokens, 4C]: <see cref="ImageToImage.NoisedStart"/> with the VAE's shift and scale.</summary>
+    public static HostTensor NoisedLatents(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor preprocessed, float sigma, long seed)
     {
-        var moments = vaeEncoder.Run(new Dictionary<string, HostTensor> { [EncoderInput] = preprocessed });
-        var mean = moments[MeanOutput];
-        long n = mean.Floats.LongLength;
-        var draws = normal(2 * n);
-        float shift = vae.ShiftFactor ?? 0f, scale = vae.ScalingFactor;
-        var sample = ImageToImage.Sample(mean, moments[LogVarOutput], draws.AsSpan(0, (int)n));
-        var latents = HostTensor.Float32(sample.Floats.Select(x => (x - shift) * scale).ToArray(), mean.Shape);
-        return LatentPacking.Pack(ImageToImage.ScaleNoise(latents, draws.AsSpan((int)n), (float)scheduler.Sigmas[firstStep]));
+        var (mean, logvar) = AutoencoderKLEncoder.Moments(vaeEncoder, preprocessed);
+        return LatentPacking.Pack(ImageToImage.NoisedStart(mean, logvar, vae.ToLatents, sigma, seed));
     }
 }

@@ -1,5 +1,6 @@
 using VisualGen.Engines;
 using VisualGen.Pipelines.Images;
+using VisualGen.Pipelines.Vae;
 using VisualGen.Tensors;
 
 namespace VisualGen.Pipelines.Flux;
@@ -20,7 +21,6 @@ public static class FluxKontext
 {
     public const string ClassName = "FluxKontextPipeline";
     public const long DefaultMaxArea = 1024L * 1024;
-    public const string EncoderInput = "image", EncoderOutput = "latent_mean";
 
     /// <summary>PREFERRED_KONTEXT_RESOLUTIONS as (width, height).</summary>
     public static readonly (int Width, int Height)[] PreferredResolutions =
@@ -64,9 +64,8 @@ public static class FluxKontext
     /// [(h/2)·(w/2), 3] with first coordinate 1.</summary>
     public static (HostTensor Tokens, HostTensor Ids) Encode(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor preprocessed)
     {
-        var mean = vaeEncoder.Run(new Dictionary<string, HostTensor> { [EncoderInput] = preprocessed })[EncoderOutput];
-        float shift = vae.ShiftFactor ?? 0f, scale = vae.ScalingFactor;
-        var scaled = HostTensor.Float32(mean.Floats.Select(v => (v - shift) * scale).ToArray(), mean.Shape);
+        var mean = AutoencoderKLEncoder.Mean(vaeEncoder, preprocessed);
+        var scaled = vae.ToLatents(mean);
         var ids = FluxLatents.ImageIds(mean.Shape[2] / 2, mean.Shape[3] / 2);
         var values = ids.Floats;
         for (long i = 0; i < ids.Shape[0]; i++) values[i * 3] = 1f;

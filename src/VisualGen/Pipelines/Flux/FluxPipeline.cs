@@ -138,10 +138,10 @@ public sealed class FluxPipeline : IGenerationPipeline
         int firstStep = 0;
         if (imageToImage)
         {
-            firstStep = FluxImageToImage.FirstStep(steps, r.Strength ?? FluxImageToImage.DefaultStrength);
+            firstStep = ImageToImage.FirstStep(steps, r.Strength ?? ImageToImage.DefaultStrength);
             if (r.Latents is null)
                 latents = FluxImageToImage.NoisedLatents(Engine("vae.encoder"), _config.Vae, FluxImageToImage.Preprocess(r.Image!, height, width),
-                    scheduler, firstStep, count => LatentNoise.Gaussian(count, r.Seed ?? 0)).Floats;
+                    (float)scheduler.Sigmas[firstStep], r.Seed ?? 0).Floats;
         }
         HostTensor? guidance = _config.GuidanceEmbeds ? HostTensor.Float32([guidanceScale], 1) : null;
 
@@ -274,8 +274,7 @@ public sealed class FluxPipeline : IGenerationPipeline
     /// <paramref name="tiled"/>, AutoencoderKL's tiled decode (each tile one decoder call) where the latent exceeds a tile.</summary>
     HostTensor Decode(HostTensor latents, bool tiled, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
-        float scaling = _config.Vae.ScalingFactor, shift = _config.Vae.ShiftFactor ?? 0f;
-        var raw = HostTensor.Float32(latents.Floats.Select(x => x / scaling + shift).ToArray(), latents.Shape);
+        var raw = _config.Vae.FromLatents(latents);
         var decoder = Engine("vae.decoder");
         HostTensor DecodeTile(HostTensor z) => decoder.Run(new Dictionary<string, HostTensor> { ["latents"] = z })["sample"];
         if (!tiled) return DecodeTile(raw);

@@ -19,10 +19,11 @@ public static class FluxRequestRules
         bool kontext = className == FluxKontext.ClassName;
         // FluxPipeline with an image is FluxImg2ImgPipeline (strength); Kontext edits (max_area)
         if (kontext) FluxArguments.RefuseStrength(r, className);
-        else FluxArguments.RefuseMaxArea(r, className);
-        ImageToImage.Validate(r);
-        if (r.Image is not null && !kontext && (r.TeaCache is not null || r.CacheDit is not null))
-            throw new GenerationException("image", "step caches (TeaCache, Cache-DiT) with image-to-image are not supported yet; remove the cache flags or the image");
+        else
+        {
+            FluxArguments.RefuseMaxArea(r, className);
+            ImageToImage.Validate(r);
+        }
 
         if (r.MaxArea is long area && (area < (long)c.SizeMultiple * c.SizeMultiple || area > 4096L * 4096))
             throw new GenerationException("max_area", $"max_area must be between {c.SizeMultiple * c.SizeMultiple} and {4096L * 4096} pixels, got {area}");

@@ -1,5 +1,6 @@
 using VisualGen.Engines;
 using VisualGen.Pipelines.Images;
+using VisualGen.Pipelines.Vae;
 using VisualGen.Tensors;
 
 namespace VisualGen.Pipelines.Flux2;
@@ -23,8 +24,6 @@ public static class Flux2ReferenceImage
     public const long MaxArea = 1024L * 1024;
     /// <summary>_prepare_image_ids' scale: reference i has time coordinate scale + scale·i.</summary>
     public const int TimeScale = 10;
-    /// <summary>The VAE encoder graph's input and output (the exporter's AutoencoderKL: the latent distribution's mean).</summary>
-    public const string EncoderInput = "image", EncoderOutput = "latent_mean";
 
     /// <summary>The size a [height, width] image is resized to before cropping (its own when within the area).</summary>
     public static (int Height, int Width) ResizedSize(int height, int width)
@@ -77,7 +76,7 @@ public static class Flux2ReferenceImage
     /// </summary>
     public static (HostTensor Tokens, long GridHeight, long GridWidth) Encode(IEngine vaeEncoder, Flux2LatentStats stats, HostTensor preprocessed)
     {
-        var mean = vaeEncoder.Run(new Dictionary<string, HostTensor> { [EncoderInput] = preprocessed })[EncoderOutput];
+        var mean = AutoencoderKLEncoder.Mean(vaeEncoder, preprocessed);
         var patched = Flux2Latents.Patchify(mean);
         return (stats.Normalize(Flux2Latents.Pack(patched)), patched.Shape[2], patched.Shape[3]);
     }

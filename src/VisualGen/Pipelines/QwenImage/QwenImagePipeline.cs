@@ -165,8 +165,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
     }
 
     /// <summary>prepare_latents with an image: the image as a one-frame video [1, 3, 1, H, W] through the VAE encoder's first
-    /// chunk, a sample of its distribution, normalized ((x − mean)·(1/std)), noised at <paramref name="sigma"/>, packed. The
-    /// sample's ε and the noise come from one stream of the seed, in that order.</summary>
+    /// chunk, then <see cref="ImageToImage.NoisedStart"/> with the latents' normalization ((x − mean)·(1/std)), packed.</summary>
     HostTensor NoisedLatents(HostTensor image, int height, int width, double sigma, long seed)
     {
         Images.VaeInput.Check(image);
@@ -174,10 +173,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         var moments = Engine("vae.encoder_first").Run(new Dictionary<string, HostTensor> { [WanVaeEncoder.VideoInput] = pixels },
             [WanVaeEncoder.MeanOutput, WanVaeEncoder.LogVarOutput]);
         var mean = moments[WanVaeEncoder.MeanOutput];
-        long n = mean.Floats.LongLength;
-        var normal = LatentNoise.Gaussian(2 * n, seed);
-        var latents = _latentStats.Normalize(ImageToImage.Sample(mean, moments[WanVaeEncoder.LogVarOutput], normal.AsSpan(0, (int)n)));
-        var noised = ImageToImage.ScaleNoise(latents, normal.AsSpan((int)n), (float)sigma);
+        var noised = ImageToImage.NoisedStart(mean, moments[WanVaeEncoder.LogVarOutput], _latentStats.Normalize, (float)sigma, seed);
         return LatentPacking.Pack(noised.Reshape(1, mean.Shape[1], mean.Shape[3], mean.Shape[4]));
     }
 

@@ -38,9 +38,6 @@ public static class QwenImageRequestRules
             throw new GenerationException("guidance_scale_2", "guidance_scale_2 applies to Wan 2.2 A14B only");
         if (r.Fps is not null)
             throw new GenerationException("fps", "Qwen-Image makes images and takes no fps; fps applies to Cosmos3");
-        // with an image: QwenImageImg2ImgPipeline
-        if (r.Image is not null && (r.TeaCache is not null || r.CacheDit is not null))
-            throw new GenerationException("image", "step caches (TeaCache, Cache-DiT) with image-to-image are not supported yet; remove the cache flags or the image");
     }
 
     /// <summary>The explicit initial latents: packed [1, (height/16)·(width/16), 4·z_dim] as diffusers takes them.</summary>
