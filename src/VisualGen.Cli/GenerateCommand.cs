@@ -93,8 +93,8 @@ public static class GenerateCommand
         }
         if (cl.String("last-image") is { } lastPath)
         {
-            if (!info.AcceptsImage)
-                throw new GenerationException("last_image", $"{info.ClassName} takes no image; remove --last-image");
+            if (!info.Takes(CallArguments.LastImage))
+                throw new GenerationException("last_image", $"{info.ClassName} takes no last_image (a last frame is Wan image-to-video's); remove --last-image");
             request = request with { LastImage = ReadImage(lastPath, "--last-image") };
         }
         if (cl.String("latents") is { } latentsPath)
@@ -129,7 +129,8 @@ public static class GenerateCommand
                 .. result.AudioLatents is { } al ? [al.ToTensorData("audio_latents")] : Array.Empty<TensorData>(),
                 .. result.Audio is { } au ? [au.ToTensorData("audio")] : Array.Empty<TensorData>()]);
         var written = writer.Write(result, target.Path, target.Format);
-        foreach (var f in written.Take(3)) output.WriteLine($"wrote {f}");
+        foreach (var f in written.Take(3))
+            output.WriteLine(Directory.Exists(f) ? $"wrote {f}{Path.DirectorySeparatorChar} ({Directory.GetFiles(f, "*.png").Length} PNG frames)" : $"wrote {f}");
         if (written.Count > 3) output.WriteLine($"... {written.Count} files");
         output.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1} s");
         return ExitCode.Success;

@@ -22,7 +22,10 @@ public static class InfoCommand
         output.WriteLine($"pipeline   {detected.ClassName} (family {detected.Family})");
         // the pipeline reads configs and tokenizers only: no engine is asked for
         using (var pipeline = ModelFamilies.CreateRegistry().Create(model, new NoEngines()))
+        {
             output.WriteLine($"makes      {Makes(pipeline.Info)}");
+            output.WriteLine($"takes      {Takes(pipeline.Info)}");
+        }
         foreach (var c in index.Components.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
         {
             if (!c.IsPresent) { output.WriteLine($"  {c.Name,-16} (absent)"); continue; }
@@ -46,6 +49,16 @@ public static class InfoCommand
             ? $"{what} from a prompt, optionally with reference images (--image, once or several times)"
             : $"{what} from a prompt, optionally with an image (--image)";
     }
+
+    /// <summary>The call arguments the pipeline takes beyond those every pipeline takes, as generate's flags; the others
+    /// are refused by name.</summary>
+    static string Takes(PipelineInfo info) =>
+        info.Arguments.Count == 0 ? "no arguments beyond the prompt, size, steps, seed and step caches"
+            : string.Join(" ", info.Arguments.Select(Flag));
+
+    /// <summary>generate's flag for a call argument: diffusers' name in kebab case, num_frames as --frames, audio_latents in --latents' file.</summary>
+    public static string Flag(CallArgument a) =>
+        a == CallArguments.NumFrames ? "--frames" : a == CallArguments.AudioLatents ? "--latents (audio_latents)" : "--" + a.Name.Replace('_', '-');
 
     /// <summary>An engine provider for reading a pipeline's description: asking it for an engine is a bug.</summary>
     sealed class NoEngines : IEngineProvider

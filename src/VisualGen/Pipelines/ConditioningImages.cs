@@ -26,13 +26,6 @@ public static class ConditioningImages
         _ => r with { Image = null, Images = images },
     };
 
-    /// <summary>A last frame is Wan image-to-video's; elsewhere it is refused, naming the family.</summary>
-    public static void RefuseLastImage(GenerationRequest r, string family)
-    {
-        if (r.LastImage is not null)
-            throw new GenerationException("last_image", $"{family} takes no last_image: it is Wan image-to-video's last frame");
-    }
-
     /// <summary>For a pipeline that takes at most one image, as <see cref="GenerationRequest.Image"/>: a list is refused,
     /// naming the family (the pipeline reads Image alone, so a list would otherwise go unseen).</summary>
     public static void RefuseList(GenerationRequest r, string family)

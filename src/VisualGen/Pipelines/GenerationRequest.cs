@@ -3,14 +3,15 @@ using VisualGen.Tensors;
 
 namespace VisualGen.Pipelines;
 
-/// <summary>One generation call. Names follow diffusers' pipeline call arguments; null means the pipeline's default.</summary>
+/// <summary>One generation call. Names follow diffusers' pipeline call arguments; null means the pipeline's default. An
+/// argument a pipeline does not take (<see cref="PipelineInfo.Arguments"/>) is refused by name, never ignored.</summary>
 public sealed record GenerationRequest
 {
     public required string Prompt { get; init; }
     public string? NegativePrompt { get; init; }
     public int? Height { get; init; }
     public int? Width { get; init; }
-    /// <summary>Frames of a video (4k+1 for Wan); ignored by image models.</summary>
+    /// <summary>Frames of a video (4k+1 for Wan); an image model takes 1 or none and refuses more.</summary>
     public int? NumFrames { get; init; }
     public int? NumInferenceSteps { get; init; }
     public double? GuidanceScale { get; init; }

@@ -8,8 +8,11 @@ public sealed record PipelineInfo
     /// <summary>Family, for example "wan21".</summary>
     public required string Family { get; init; }
     public required bool ProducesVideo { get; init; }
-    /// <summary>True when the pipeline takes a conditioning image (image-to-video, edits).</summary>
-    public required bool AcceptsImage { get; init; }
+    /// <summary>The call arguments of <see cref="CallArguments"/>' table this pipeline takes; it refuses the others by name.</summary>
+    public required IReadOnlyList<CallArgument> Arguments { get; init; }
+    /// <summary>True when the pipeline takes a conditioning image (image-to-video, edits): <see cref="Arguments"/> has image.</summary>
+    public bool AcceptsImage => Arguments.Contains(CallArguments.Image);
+    public bool Takes(CallArgument argument) => Arguments.Contains(argument);
     /// <summary>True when the pipeline cannot run without an image.</summary>
     public bool RequiresImage { get; init; }
     /// <summary>How many conditioning images a request may give (<see cref="GenerationRequest.Images"/> beyond one): 1 for a

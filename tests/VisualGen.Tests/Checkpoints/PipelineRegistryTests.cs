@@ -18,7 +18,7 @@ public sealed class PipelineRegistryTests : IDisposable
         public IEngineProvider Engines => engines;
         public PipelineInfo Info => new()
         {
-            ClassName = model.ClassName, Family = model.Family, ProducesVideo = false, AcceptsImage = false,
+            ClassName = model.ClassName, Family = model.Family, ProducesVideo = false, Arguments = [],
             DefaultHeight = 64, DefaultWidth = 64, DefaultSteps = 2, SizeMultiple = 16,
         };
         public void Validate(GenerationRequest request) =>

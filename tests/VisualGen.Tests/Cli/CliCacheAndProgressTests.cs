@@ -17,6 +17,7 @@ public class CliCacheAndProgressTests
         var run = CliRun.Of(Generate("--cache", ConformancePipelines.CacheDir));
         Assert.True(run.Rc == 0, run.Err);
         Assert.Contains($"({ConformancePipelines.CacheDir}{Path.DirectorySeparatorChar}transformer-", run.Err);
+        Assert.Matches($@"wrote .*{Path.DirectorySeparatorChar}o{Path.DirectorySeparatorChar} \(5 PNG frames\)", run.Out);
 
         var same = CliRun.Of(Generate("--cache", ConformancePipelines.CacheDir, "--engine-cache", ConformancePipelines.CacheDir));
         Assert.True(same.Rc == 0, same.Err);

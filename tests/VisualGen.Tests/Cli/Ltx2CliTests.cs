@@ -86,7 +86,7 @@ public class Ltx2CliTests
     [InlineData(new[] { "--stg-scale", "0", "--audio-stg-scale", "-1" }, "audio_stg_scale: audio_stg_scale must be a number ≥ 0")]
     [InlineData(new[] { "--stg-scale", "0", "--guidance-rescale", "1.5" }, "guidance_rescale: guidance_rescale must be between 0 and 1")]
     [InlineData(new[] { "--stg-scale", "0", "--width", "48" }, "width: width must be a positive multiple of 32")]
-    [InlineData(new[] { "--stg-scale", "0", "--guidance-scale-2", "2" }, "LTX-2 takes no guidance_scale_2")]
+    [InlineData(new[] { "--stg-scale", "0", "--guidance-scale-2", "2" }, "LTX2Pipeline takes no guidance_scale_2")]
     public void Bad_ltx2_arguments_are_named(string[] extra, string message)
     {
         string[] width = extra.Contains("--width") ? [] : ["--width", "32"];
@@ -100,9 +100,9 @@ public class Ltx2CliTests
     }
 
     [ConformanceTheory]
-    [InlineData("wan21_t2v", "--stg-scale", "1", "stg_scale: Wan takes no stg_scale: it is an LTX-2 (audio-video) argument")]
+    [InlineData("wan21_t2v", "--stg-scale", "1", "stg_scale: WanPipeline takes no stg_scale: it is an LTX-2 (audio-video) argument")]
     [InlineData("flux1", "--use-cross-timestep", "false", "use_cross_timestep: FluxPipeline takes no use_cross_timestep")]
-    [InlineData("qwenimage", "--audio-guidance-scale", "2", "audio_guidance_scale: Qwen-Image takes no audio_guidance_scale")]
+    [InlineData("qwenimage", "--audio-guidance-scale", "2", "audio_guidance_scale: QwenImagePipeline takes no audio_guidance_scale")]
     public void Other_families_refuse_ltx2_arguments_by_name(string family, string flag, string value, string message)
     {
         var run = CliRun.Of(["generate", "--model", Fixtures.Checkpoint(family), "--prompt", "waves", "--steps", "1",

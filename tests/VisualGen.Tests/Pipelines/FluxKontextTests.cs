@@ -17,7 +17,7 @@ namespace VisualGen.Tests.Pipelines;
 public class FluxKontextTests(ITestOutputHelper output)
 {
     /// <summary>The flux1 fixture's components under a model_index.json that names FluxKontextPipeline.</summary>
-    static string KontextCheckpoint()
+    internal static string KontextCheckpoint()
     {
         string source = Fixtures.Checkpoint("flux1"), dir = Fixtures.TempDir("kontext");
         foreach (var sub in Directory.GetDirectories(source))

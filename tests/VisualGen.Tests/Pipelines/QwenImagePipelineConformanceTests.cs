@@ -41,7 +41,7 @@ public class QwenImagePipelineConformanceTests(ITestOutputHelper log)
         Refused(good with { Prompt = " " }, "prompt", "empty");
         Refused(good with { MaxSequenceLength = 1025 }, "max_sequence_length", "1024");
         Refused(good with { GuidanceScale = 3.5 }, "guidance_scale", "true_cfg_scale");
-        Refused(good with { NumFrames = 5 }, "num_frames", "images");
+        Refused(good with { NumFrames = 5 }, "num_frames", "an image pipeline takes num_frames 1 or none");
         Refused(good with { Strength = 0.5 }, "strength", "give an image");  // an image makes it image-to-image
         Refused(good with { Image = Tensors.HostTensor.Zeros(64, 48, 3), Strength = 2 }, "strength", "(0, 1]");
         Refused(good with { TrueCfgScale = -1 }, "true_cfg_scale", "≥ 0");

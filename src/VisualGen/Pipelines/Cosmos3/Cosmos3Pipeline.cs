@@ -43,7 +43,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
             ClassName = index.ClassName,
             Family = model.Family,
             ProducesVideo = true,
-            AcceptsImage = true,
+            Arguments = Cosmos3RequestRules.Arguments,
             DefaultHeight = 720,
             DefaultWidth = 1280,
             DefaultNumFrames = 189,
@@ -87,7 +87,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
         int frames = r.NumFrames ?? Info.DefaultNumFrames, steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         double fps = r.Fps ?? 24.0;
         double guidance = r.GuidanceScale ?? 6.0;
-        Cosmos3RequestRules.Validate(r, _config, height, width, frames, steps, fps, guidance);
+        Cosmos3RequestRules.Validate(r, _config, Info, height, width, frames, steps, fps, guidance);
         SchedulerShift.Check(r, _schedulerConfig, "Cosmos3");
         long[] shape = [1, _config.LatentChannels, (frames - 1) / _config.VaeScaleTemporal + 1, height / _config.VaeScaleSpatial, width / _config.VaeScaleSpatial];
         if (r.Latents is { } given) Cosmos3RequestRules.CheckLatents(given, shape);

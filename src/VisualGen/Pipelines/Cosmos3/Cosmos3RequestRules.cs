@@ -5,12 +5,20 @@ namespace VisualGen.Pipelines.Cosmos3;
 /// <summary>What a Cosmos3 request must satisfy; each violation is a <see cref="GenerationException"/> naming the argument.</summary>
 public static class Cosmos3RequestRules
 {
-    public static void Validate(GenerationRequest r, Cosmos3ModelConfig c, int height, int width, int frames, int steps, double fps, double guidance)
+    /// <summary>Cosmos3's call arguments: CFG with a negative prompt, the frame rate, a first frame for image-to-video.</summary>
+    public static readonly IReadOnlyList<CallArgument> Arguments =
+        [CallArguments.NegativePrompt, CallArguments.NumFrames, CallArguments.GuidanceScale, CallArguments.Fps, CallArguments.Image];
+
+    static readonly Dictionary<CallArgument, string> Reasons = new()
     {
-        Ltx2.Ltx2Arguments.RefuseIn(r, "Cosmos3");
-        Flux.FluxArguments.RefuseIn(r, "Cosmos3");
-        ConditioningImages.RefuseLastImage(r, "Cosmos3");
-        ConditioningImages.RefuseList(r, "Cosmos3");
+        [CallArguments.GuidanceScale2] = "it has one transformer and takes guidance_scale only; guidance_scale_2 applies to Wan 2.2 A14B",
+        [CallArguments.TrueCfgScale] = "it takes guidance_scale (classifier-free guidance with the negative prompt); true_cfg_scale applies to Qwen-Image and FLUX.1",
+        [CallArguments.MaxSequenceLength] = "it reads the whole templated prompt (there is no text encoder with a length limit)",
+    };
+
+    public static void Validate(GenerationRequest r, Cosmos3ModelConfig c, PipelineInfo info, int height, int width, int frames, int steps, double fps, double guidance)
+    {
+        CallArguments.Refuse(r, info, info.ClassName, Reasons);
         Vae.VaeTilingSupport.RefuseIn(r, "Cosmos3");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumLayers, "Cosmos3");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
@@ -26,12 +34,6 @@ public static class Cosmos3RequestRules
         if (steps <= 0 || steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be between 1 and 1000, got {steps}");
         if (!(fps > 0) || double.IsInfinity(fps)) throw new GenerationException("fps", $"fps must be a positive number (the duration template and the time positions use it), got {fps}");
         if (!(guidance >= 0)) throw new GenerationException("guidance_scale", $"guidance_scale must be ≥ 0, got {guidance}");
-        if (r.GuidanceScale2 is not null)
-            throw new GenerationException("guidance_scale_2", "Cosmos3 has one transformer and takes guidance_scale only; guidance_scale_2 applies to Wan 2.2 A14B");
-        if (r.TrueCfgScale is not null)
-            throw new GenerationException("true_cfg_scale", "Cosmos3 takes guidance_scale (classifier-free guidance with the negative prompt); true_cfg_scale applies to Qwen-Image");
-        if (r.MaxSequenceLength is not null)
-            throw new GenerationException("max_sequence_length", "Cosmos3 reads the whole templated prompt (there is no text encoder with a length limit); remove max_sequence_length");
         if (height * (long)width * frames > 1280L * 1280 * 241)
             throw new GenerationException("height", $"{width}x{height}x{frames} is larger than this server accepts");
         if (r.Image is { } im)

@@ -49,7 +49,7 @@ public sealed class FluxPipeline : IGenerationPipeline
             ClassName = _index.ClassName,
             Family = model.Family,
             ProducesVideo = false,
-            AcceptsImage = true,   // FluxPipeline: image-to-image; Kontext: editing
+            Arguments = FluxRequestRules.Arguments(_kontext),   // FluxPipeline: image-to-image; Kontext: editing
             DefaultHeight = DefaultSampleSize * _config.VaeScaleFactor,
             DefaultWidth = DefaultSampleSize * _config.VaeScaleFactor,
             DefaultSteps = 28,
@@ -95,7 +95,7 @@ public sealed class FluxPipeline : IGenerationPipeline
             (height, width) = FluxKontext.OutputSize(height, width, r.MaxArea ?? FluxKontext.DefaultMaxArea, _config.SizeMultiple);
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? FluxT5PromptTokenizer.DefaultMaxSequenceLength;
-        FluxRequestRules.Validate(r, _config, _index.ClassName, height, width, steps, maxSeq);
+        FluxRequestRules.Validate(r, _config, Info, height, width, steps, maxSeq);
         SchedulerShift.Check(r, _schedulerConfig, "FLUX.1");
         StepCaches.Validate(r, _config.NumBlocks);
         return (height, width, steps, maxSeq);

@@ -8,22 +8,19 @@ public static class FluxRequestRules
 {
     public const int MaxSequenceLengthLimit = 512;
 
-    public static void Validate(GenerationRequest r, FluxModelConfig c, string className, int height, int width, int steps, int maxSeq)
+    /// <summary>The call arguments of FLUX.1's pipelines: true CFG with a negative prompt; FluxPipeline given an image is
+    /// FluxImg2ImgPipeline (strength), Kontext edits its image at an area (max_area).</summary>
+    public static IReadOnlyList<CallArgument> Arguments(bool kontext) =>
+    [
+        CallArguments.NegativePrompt, CallArguments.GuidanceScale, CallArguments.TrueCfgScale, CallArguments.MaxSequenceLength,
+        CallArguments.Image, kontext ? CallArguments.MaxArea : CallArguments.Strength,
+    ];
+
+    public static void Validate(GenerationRequest r, FluxModelConfig c, PipelineInfo info, int height, int width, int steps, int maxSeq)
     {
-        Ltx2.Ltx2Arguments.RefuseIn(r, className);
-        ConditioningImages.RefuseList(r, className);
-        ConditioningImages.RefuseLastImage(r, className);
+        CallArguments.Refuse(r, info, info.ClassName);
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
-        if (r.Fps is not null) throw new GenerationException("fps", "FLUX makes images and takes no fps; fps applies to Cosmos3");
-        if (r.GuidanceScale2 is not null) throw new GenerationException("guidance_scale_2", "guidance_scale_2 applies to Wan 2.2 A14B only");
-        bool kontext = className == FluxKontext.ClassName;
-        // FluxPipeline with an image is FluxImg2ImgPipeline (strength); Kontext edits (max_area)
-        if (kontext) FluxArguments.RefuseStrength(r, className);
-        else
-        {
-            FluxArguments.RefuseMaxArea(r, className);
-            ImageToImage.Validate(r);
-        }
+        if (info.Takes(CallArguments.Strength)) ImageToImage.Validate(r);
 
         if (r.MaxArea is long area && (area < (long)c.SizeMultiple * c.SizeMultiple || area > 4096L * 4096))
             throw new GenerationException("max_area", $"max_area must be between {c.SizeMultiple * c.SizeMultiple} and {4096L * 4096} pixels, got {area}");

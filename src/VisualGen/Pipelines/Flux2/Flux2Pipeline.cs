@@ -43,7 +43,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
             ClassName = _index.ClassName,
             Family = model.Family,
             ProducesVideo = false,
-            AcceptsImage = true,
+            Arguments = Flux2RequestRules.Arguments,
             MaxImages = int.MaxValue,
             DefaultHeight = DefaultSampleSize * _config.VaeScaleFactor,
             DefaultWidth = DefaultSampleSize * _config.VaeScaleFactor,
@@ -89,7 +89,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
         int height = r.Height ?? imageHeight, width = r.Width ?? imageWidth;
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? Flux2PromptTokenizer.DefaultMaxSequenceLength;
-        Flux2RequestRules.Validate(r, _config, height, width, steps, maxSeq);
+        Flux2RequestRules.Validate(r, _config, Info, height, width, steps, maxSeq);
         SchedulerShift.Check(r, _schedulerConfig, "FLUX.2");
         if (r.Latents is { } given) Flux2RequestRules.CheckLatents(given, GridShape(height, width));
         return (height, width, steps, maxSeq);

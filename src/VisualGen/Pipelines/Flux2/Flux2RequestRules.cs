@@ -7,11 +7,20 @@ namespace VisualGen.Pipelines.Flux2;
 /// size asked for. Flux2Pipeline has no negative prompt: FLUX.2-dev is guidance-distilled.</summary>
 public static class Flux2RequestRules
 {
-    public static void Validate(GenerationRequest r, Flux2ModelConfig c, int height, int width, int steps, int maxSeq)
+    /// <summary>Flux2Pipeline's call arguments: embedded guidance, and reference images (any number).</summary>
+    public static readonly IReadOnlyList<CallArgument> Arguments =
+        [CallArguments.GuidanceScale, CallArguments.MaxSequenceLength, CallArguments.Image];
+
+    const string Distilled = "FLUX.2-dev is guidance-distilled (use guidance_scale)";
+    static readonly Dictionary<CallArgument, string> Reasons = new()
     {
-        Ltx2.Ltx2Arguments.RefuseIn(r, "FLUX.2");
-        Flux.FluxArguments.RefuseIn(r, "FLUX.2");
-        ConditioningImages.RefuseLastImage(r, "FLUX.2");
+        [CallArguments.NegativePrompt] = Distilled,
+        [CallArguments.TrueCfgScale] = $"it has no true CFG: {Distilled}",
+    };
+
+    public static void Validate(GenerationRequest r, Flux2ModelConfig c, PipelineInfo info, int height, int width, int steps, int maxSeq)
+    {
+        CallArguments.Refuse(r, info, info.ClassName, Reasons);
         Vae.VaeTilingSupport.RefuseIn(r, "FLUX.2");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumBlocks, "FLUX.2");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
@@ -28,8 +37,6 @@ public static class Flux2RequestRules
             throw new GenerationException("width", $"width must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 patchify), got {width}");
         if ((long)height * width > 4096L * 4096)
             throw new GenerationException("height", $"{width}x{height} is larger than this pipeline accepts (4096×4096)");
-        if (r.NumFrames is int f && f != 1)
-            throw new GenerationException("num_frames", $"FLUX.2 generates images: num_frames must be 1 or absent, got {f}");
         if (steps <= 0) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at least 1, got {steps}");
         if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
         // diffusers sets no upper limit; the text encoder's positions do
@@ -37,12 +44,6 @@ public static class Flux2RequestRules
             throw new GenerationException("max_sequence_length", $"max_sequence_length must be between 1 and the text encoder's max_position_embeddings ({c.TextMaxPositions}), got {maxSeq}");
         if (r.GuidanceScale is double g && (g < 0 || double.IsNaN(g) || double.IsInfinity(g)))
             throw new GenerationException("guidance_scale", $"guidance_scale must be a finite number ≥ 0, got {g}");
-        if (r.NegativePrompt is not null)
-            throw new GenerationException("negative_prompt", "Flux2Pipeline takes no negative prompt (FLUX.2-dev is guidance-distilled: use guidance_scale)");
-        if (r.TrueCfgScale is not null)
-            throw new GenerationException("true_cfg_scale", "Flux2Pipeline has no true CFG (FLUX.2-dev is guidance-distilled: use guidance_scale)");
-        if (r.GuidanceScale2 is not null)
-            throw new GenerationException("guidance_scale_2", "guidance_scale_2 applies to Wan 2.2 A14B only");
     }
 
     /// <summary>The explicit initial latents as diffusers takes them: patchified [1, 4·latent_channels, h, w].</summary>

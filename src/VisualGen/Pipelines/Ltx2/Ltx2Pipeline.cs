@@ -53,7 +53,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
             ClassName = _index.ClassName,
             Family = model.Family,
             ProducesVideo = true,
-            AcceptsImage = false,
+            Arguments = ArgumentsTaken,
             DefaultHeight = 512,
             DefaultWidth = 768,
             DefaultNumFrames = 121,
@@ -100,8 +100,23 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         public long VideoTokens => (long)LatentFrames * LatentHeight * LatentWidth;
     }
 
+    /// <summary>LTX2Pipeline's call arguments: CFG with a negative prompt, the frame rate, and its own guidance terms and audio stream.</summary>
+    static readonly IReadOnlyList<CallArgument> ArgumentsTaken =
+    [
+        CallArguments.NegativePrompt, CallArguments.NumFrames, CallArguments.GuidanceScale, CallArguments.MaxSequenceLength, CallArguments.Fps,
+        .. CallArguments.Ltx2,
+    ];
+
+    static readonly Dictionary<CallArgument, string> Reasons = new()
+    {
+        [CallArguments.GuidanceScale2] = "it is a Wan 2.2 A14B argument; use audio_guidance_scale for the audio stream",
+        [CallArguments.TrueCfgScale] = "it takes guidance_scale (batched classifier-free guidance); true_cfg_scale applies to Qwen-Image and FLUX.1",
+        [CallArguments.Image] = "it is text-to-video",
+    };
+
     Plan Resolve(GenerationRequest r)
     {
+        CallArguments.Refuse(r, Info, Info.ClassName, Reasons);
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         int height = r.Height ?? Info.DefaultHeight, width = r.Width ?? Info.DefaultWidth;
         int frames = r.NumFrames ?? Info.DefaultNumFrames, steps = r.NumInferenceSteps ?? Info.DefaultSteps;
@@ -116,11 +131,6 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         if (steps < 1 || steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be between 1 and 1000, got {steps}");
         if (maxSeq < 1) throw new GenerationException("max_sequence_length", $"max_sequence_length must be at least 1, got {maxSeq}");
         if (!(frameRate > 0) || double.IsInfinity(frameRate)) throw new GenerationException("frame_rate", $"frame_rate must be a positive number, got {frameRate}");
-        if (r.GuidanceScale2 is not null) throw new GenerationException("guidance_scale_2", "LTX-2 takes no guidance_scale_2 (a Wan 2.2 A14B argument); use audio_guidance_scale for the audio stream");
-        if (r.TrueCfgScale is not null) throw new GenerationException("true_cfg_scale", "LTX-2 takes guidance_scale (batched classifier-free guidance); true_cfg_scale applies to Qwen-Image and FLUX only");
-        if (r.Image is not null || r.Images is not null) throw new GenerationException("image", $"{_index.ClassName} is text-to-video and takes no image");
-        Flux.FluxArguments.RefuseIn(r, "LTX-2");
-        ConditioningImages.RefuseLastImage(r, "LTX-2");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, _transformer.NumLayers, "LTX-2");
         if ((r.TeaCache is not null || r.CacheDit is not null) &&
             ((_transformer.OutChannels ?? _transformer.InChannels) != _transformer.InChannels || (_transformer.AudioOutChannels ?? _transformer.AudioInChannels) != _transformer.AudioInChannels))

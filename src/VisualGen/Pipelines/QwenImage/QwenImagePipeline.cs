@@ -45,7 +45,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             ClassName = index.ClassName,
             Family = model.Family,
             ProducesVideo = false,
-            AcceptsImage = true,   // image-to-image
+            Arguments = QwenImageRequestRules.Arguments,   // image-to-image
             // default_sample_size 128 × vae_scale_factor
             DefaultHeight = 128 * _config.VaeScaleFactor,
             DefaultWidth = 128 * _config.VaeScaleFactor,
@@ -85,7 +85,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? 512;
         double trueCfgScale = r.TrueCfgScale ?? DefaultTrueCfgScale;
-        QwenImageRequestRules.Validate(r, _config, height, width, steps, maxSeq, trueCfgScale);
+        QwenImageRequestRules.Validate(r, _config, Info, height, width, steps, maxSeq, trueCfgScale);
         SchedulerShift.Check(r, _schedulerConfig, "Qwen-Image");
         // with shift_terminal, one step stretches sigmas [1] by 0/0 (diffusers returns NaN latents): refuse it
         if (steps < 2 && _schedulerConfig.GetOptionalDouble("shift_terminal") is { } terminal && terminal != 0)

@@ -8,13 +8,22 @@ public static class QwenImageRequestRules
     /// <summary>diffusers' QwenImagePipeline.check_inputs: max_sequence_length cannot exceed 1024.</summary>
     public const int MaxSequenceLengthLimit = 1024;
 
-    public static void Validate(GenerationRequest r, QwenImageModelConfig c, int height, int width, int steps, int maxSeq, double trueCfgScale)
+    /// <summary>QwenImagePipeline's call arguments: true CFG with a negative prompt; given an image it is
+    /// QwenImageImg2ImgPipeline (strength).</summary>
+    public static readonly IReadOnlyList<CallArgument> Arguments =
+    [
+        CallArguments.NegativePrompt, CallArguments.TrueCfgScale, CallArguments.MaxSequenceLength, CallArguments.Image, CallArguments.Strength,
+    ];
+
+    static readonly Dictionary<CallArgument, string> Reasons = new()
     {
-        Ltx2.Ltx2Arguments.RefuseIn(r, "Qwen-Image");
-        Flux.FluxArguments.RefuseMaxArea(r, "Qwen-Image");
+        [CallArguments.GuidanceScale] = "it is not guidance-distilled: it takes true_cfg_scale with a negative prompt",
+    };
+
+    public static void Validate(GenerationRequest r, QwenImageModelConfig c, PipelineInfo info, int height, int width, int steps, int maxSeq, double trueCfgScale)
+    {
+        CallArguments.Refuse(r, info, info.ClassName, Reasons);
         ImageToImage.Validate(r);
-        ConditioningImages.RefuseLastImage(r, "Qwen-Image");
-        ConditioningImages.RefuseList(r, "Qwen-Image");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         int m = c.SizeMultiple;
         if (height <= 0 || height % m != 0)
@@ -23,21 +32,12 @@ public static class QwenImageRequestRules
             throw new GenerationException("width", $"width must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 packing), got {width}");
         if (height * (long)width > 4096L * 4096)
             throw new GenerationException("height", $"{width}x{height} is larger than 4096x4096");
-        if (r.NumFrames is int f && f != 1)
-            throw new GenerationException("num_frames", $"Qwen-Image generates images: num_frames must be 1 or absent, got {f}");
         if (steps <= 0) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at least 1, got {steps}");
         if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
         if (maxSeq <= 0 || maxSeq > MaxSequenceLengthLimit)
             throw new GenerationException("max_sequence_length", $"max_sequence_length must be between 1 and {MaxSequenceLengthLimit}, got {maxSeq}");
         if (double.IsNaN(trueCfgScale) || trueCfgScale < 0)
             throw new GenerationException("true_cfg_scale", $"true_cfg_scale must be ≥ 0, got {trueCfgScale}");
-        if (r.GuidanceScale is not null)
-            throw new GenerationException("guidance_scale",
-                "Qwen-Image is not guidance-distilled: it takes true_cfg_scale with a negative prompt, not guidance_scale");
-        if (r.GuidanceScale2 is not null)
-            throw new GenerationException("guidance_scale_2", "guidance_scale_2 applies to Wan 2.2 A14B only");
-        if (r.Fps is not null)
-            throw new GenerationException("fps", "Qwen-Image makes images and takes no fps; fps applies to Cosmos3");
     }
 
     /// <summary>The explicit initial latents: packed [1, (height/16)·(width/16), 4·z_dim] as diffusers takes them.</summary>

@@ -40,7 +40,7 @@ public sealed class WanPipeline : IGenerationPipeline
             Family = model.Family,
             ProducesVideo = true,
             // Wan 2.2 TI2V (expand_timesteps) takes an optional first frame, as WanImageToVideoPipeline runs it
-            AcceptsImage = _config.ImageToVideo || _config.ExpandTimesteps,
+            Arguments = WanRequestRules.Arguments(_config),
             RequiresImage = _config.ImageToVideo,
             DefaultHeight = 480,
             DefaultWidth = 832,
@@ -97,17 +97,14 @@ public sealed class WanPipeline : IGenerationPipeline
         int maxSeq = r.MaxSequenceLength ?? 512;
         WanRequestRules.Validate(r, _config, height, width, frames, steps, maxSeq, Info);
         SchedulerShift.Check(r, _schedulerConfig, "Wan");
-        if (r.Image is not null && !_config.ImageToVideo && !_config.ExpandTimesteps)
-            throw new GenerationException("image", $"{_index.ClassName} is text-to-video and takes no image; use an image-to-video model");
         if (r.Image is null && _config.ImageToVideo)
             throw new GenerationException("image", $"{_index.ClassName} is image-to-video: an image is required (--image FILE)");
         if (r.Image is { } im && (im.Rank != 3 || im.Shape[2] != 3))
             throw new GenerationException("image", $"image must be [height, width, 3], got {im.ShapeText}");
         if (r.LastImage is { } last)
         {
-            // diffusers' WanImageToVideoPipeline: the last frame conditions the video; an expand_timesteps model ignores it
-            if (!_config.ImageToVideo)
-                throw new GenerationException("last_image", $"{_index.ClassName} takes no last_image: it is an image-to-video model's last frame");
+            // diffusers' WanImageToVideoPipeline: the last frame conditions the video (an expand_timesteps model, which
+            // ignores it, refuses it with the call arguments)
             if (last.Rank != 3 || last.Shape[2] != 3)
                 throw new GenerationException("last_image", $"last_image must be [height, width, 3], got {last.ShapeText}");
             if (frames < 2)

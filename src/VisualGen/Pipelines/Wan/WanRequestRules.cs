@@ -5,11 +5,29 @@ namespace VisualGen.Pipelines.Wan;
 /// <summary>What a Wan request must satisfy; each violation is a <see cref="GenerationException"/> naming the argument.</summary>
 public static class WanRequestRules
 {
+    /// <summary>The call arguments a Wan pipeline takes: guidance_scale_2 with two experts (boundary_ratio), an image for
+    /// image-to-video (required) and TI2V (optional, expand_timesteps), a last frame for image-to-video.</summary>
+    public static IReadOnlyList<CallArgument> Arguments(WanModelConfig c) =>
+    [
+        CallArguments.NegativePrompt, CallArguments.NumFrames, CallArguments.GuidanceScale, CallArguments.MaxSequenceLength,
+        .. c.BoundaryRatio is not null ? [CallArguments.GuidanceScale2] : Array.Empty<CallArgument>(),
+        .. c.ImageToVideo || c.ExpandTimesteps ? [CallArguments.Image] : Array.Empty<CallArgument>(),
+        .. c.ImageToVideo ? [CallArguments.LastImage] : Array.Empty<CallArgument>(),
+    ];
+
+    static Dictionary<CallArgument, string> Reasons(PipelineInfo info) => new()
+    {
+        // diffusers' check_inputs: a second guidance scale needs the two experts' boundary (Wan 2.2 A14B)
+        [CallArguments.GuidanceScale2] = "it is only supported when the pipeline's boundary_ratio is set (Wan 2.2 A14B's two experts); this model has one transformer",
+        [CallArguments.Fps] = $"its videos are {info.FramesPerSecond} fps; fps applies to Cosmos3 and LTX-2",
+        [CallArguments.TrueCfgScale] = "it takes guidance_scale (classifier-free guidance with the negative prompt); true_cfg_scale applies to Qwen-Image and FLUX.1",
+        [CallArguments.Image] = "it is text-to-video; use an image-to-video model",
+        [CallArguments.LastImage] = "it is an image-to-video model's last frame",
+    };
+
     public static void Validate(GenerationRequest r, WanModelConfig c, int height, int width, int frames, int steps, int maxSeq, PipelineInfo info)
     {
-        Ltx2.Ltx2Arguments.RefuseIn(r, "Wan");
-        Flux.FluxArguments.RefuseIn(r, "Wan");
-        ConditioningImages.RefuseList(r, "Wan");
+        CallArguments.Refuse(r, info, info.ClassName, Reasons(info));
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         int m = c.SizeMultiple;
         if (height <= 0 || height % m != 0)
@@ -22,13 +40,6 @@ public static class WanRequestRules
         if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
         if (maxSeq <= 0) throw new GenerationException("max_sequence_length", $"max_sequence_length must be at least 1, got {maxSeq}");
         if (r.GuidanceScale is double g && (g < 0 || double.IsNaN(g))) throw new GenerationException("guidance_scale", $"guidance_scale must be ≥ 0, got {g}");
-        // diffusers' check_inputs: a second guidance scale needs the two experts' boundary (Wan 2.2 A14B)
-        if (r.GuidanceScale2 is not null && c.BoundaryRatio is null)
-            throw new GenerationException("guidance_scale_2", "guidance_scale_2 is only supported when the pipeline's boundary_ratio is set (Wan 2.2 A14B's two experts); this model has one transformer");
-        if (r.Fps is not null)
-            throw new GenerationException("fps", $"Wan takes no fps (its videos are {info.FramesPerSecond} fps); fps applies to Cosmos3");
-        if (r.TrueCfgScale is not null)
-            throw new GenerationException("true_cfg_scale", "Wan takes guidance_scale (classifier-free guidance with the negative prompt); true_cfg_scale applies to Qwen-Image and FLUX only");
         // the rotary table covers rope_max_seq_len patches per axis; beyond it the transformer cannot place a patch
         int rope = c.RopeMaxSeqLen;
         long latentFrames = (frames - 1) / c.VaeScaleTemporal + 1;
