@@ -17,12 +17,19 @@ public sealed record GenerationSpec
     public required int NumFrames { get; init; }
     public required int NumInferenceSteps { get; init; }
     public double? GuidanceScale { get; init; }
+    /// <summary>Wan 2.2 A14B: the low-noise expert's guidance; null when the client sent none.</summary>
+    public double? GuidanceScale2 { get; init; }
     /// <summary>Qwen-Image and FLUX: true classifier-free guidance with the negative prompt; null when the client sent none.</summary>
     public double? TrueCfgScale { get; init; }
     /// <summary>TeaCache's threshold with the model's shipped coefficients; null: no step cache.</summary>
     public double? TeacacheThresh { get; init; }
     public required long Seed { get; init; }
+    /// <summary>The MP4's frame rate (and seconds' unit).</summary>
     public required int Fps { get; init; }
+    /// <summary>The frame rate the model itself is conditioned on (Cosmos3's fps, LTX-2's frame_rate: the positions, the
+    /// duration template, the soundtrack's length): the client's fps for a model that takes one, so the MP4 plays at the
+    /// rate the model made; null for other models and when the client sent none (the model's default, <see cref="Fps"/>).</summary>
+    public double? ModelFps { get; init; }
     /// <summary>An edit whose 'size' was absent or "auto": the pipeline sizes the output by its rule for the input image
     /// (FLUX.2: the image's own size, cropped to multiples of 16), or by its default (Width, Height here).</summary>
     public bool SizeFromImage { get; init; }
@@ -43,7 +50,9 @@ public sealed record GenerationSpec
         NumFrames = NumFrames,
         NumInferenceSteps = NumInferenceSteps,
         GuidanceScale = GuidanceScale,
+        GuidanceScale2 = GuidanceScale2,
         TrueCfgScale = TrueCfgScale,
+        Fps = ModelFps,
         Seed = Seed,
         Strength = Strength,
         TeaCache = TeacacheThresh is double thresh ? new TeaCacheOptions(thresh) : null,

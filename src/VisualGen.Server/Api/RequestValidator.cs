@@ -24,7 +24,7 @@ public sealed partial class RequestValidator(ServerOptions limits)
                 $"The model '{model.Id}' produces images; use /v1/images/generations.");
         int fps = (int)(f.Integer("fps", 1, 120) ?? info.FramesPerSecond);
         int frames = Frames(f, info, fps);
-        return Common(f, info, frames, fps);
+        return Common(f, info, frames, fps) with { ModelFps = f.Has("fps") && info.Takes(CallArguments.Fps) ? fps : null };
     }
 
     /// <summary>
@@ -54,6 +54,7 @@ public sealed partial class RequestValidator(ServerOptions limits)
             NumInferenceSteps = (int)(f.Integer("num_inference_steps", 1, limits.MaxSteps) ?? info.DefaultSteps),
             // only what the client sent: a default here would reach pipelines that refuse the field (Qwen-Image refuses guidance_scale)
             GuidanceScale = f.Number("guidance_scale", 0, 100),
+            GuidanceScale2 = f.Number("guidance_scale_2", 0, 100),
             TrueCfgScale = f.Number("true_cfg_scale", 0, 100),
             TeacacheThresh = f.Number("teacache_thresh", 0, 1e9),
             Seed = f.Integer("seed", 0, long.MaxValue) ?? RandomNumberGenerator.GetInt32(int.MaxValue),

@@ -17,7 +17,7 @@ public static class VideoEndpoints
     public static readonly IReadOnlySet<string> Fields = new HashSet<string>(StringComparer.Ordinal)
     {
         "model", "prompt", "seconds", "size", "input_reference",
-        "negative_prompt", "num_frames", "fps", "num_inference_steps", "guidance_scale", "true_cfg_scale", "seed",
+        "negative_prompt", "num_frames", "fps", "num_inference_steps", "guidance_scale", "guidance_scale_2", "true_cfg_scale", "seed",
         "teacache_thresh",
     };
 

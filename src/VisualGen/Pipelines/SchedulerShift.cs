@@ -6,12 +6,17 @@ namespace VisualGen.Pipelines;
 /// A request's <c>shift</c> (the CLI's <c>--shift</c>) replaces the scheduler's shift or flow_shift, as diffusers'
 /// <c>from_config(config, shift=...)</c> does. A scheduler with <c>use_dynamic_shifting</c> (FLUX.1, FLUX.2, Qwen-Image,
 /// LTX-2's) shifts its sigmas by the image size instead and never reads it: such a request is refused rather than run
-/// unshifted as if it had been honoured.
+/// unshifted as if it had been honoured. A scheduler with <c>shift_terminal</c> stretches the schedule so that it ends
+/// there; one step's schedule is [1], which it cannot stretch (diffusers divides zero by zero and returns NaN latents),
+/// so one step is refused before the prompt is encoded.
 /// </summary>
 public static class SchedulerShift
 {
-    public static void Check(GenerationRequest r, ComponentConfig schedulerConfig, string family)
+    public static void Check(GenerationRequest r, ComponentConfig schedulerConfig, string family, int steps)
     {
+        if (steps < 2 && schedulerConfig.GetOptionalDouble("shift_terminal") is { } terminal && terminal != 0)
+            throw new GenerationException("num_inference_steps",
+                $"num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal {terminal}, which one step cannot reach), got {steps}");
         if (r.Shift is not null && schedulerConfig.GetBool("use_dynamic_shifting", false))
             throw new GenerationException("shift", $"{family}'s scheduler shifts its sigmas by the image size (use_dynamic_shifting), so a shift " +
                 "has no effect on it; remove shift (it applies to schedulers without dynamic shifting, such as Wan's)");

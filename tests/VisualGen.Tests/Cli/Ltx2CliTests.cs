@@ -87,12 +87,15 @@ public class Ltx2CliTests
     [InlineData(new[] { "--stg-scale", "0", "--guidance-rescale", "1.5" }, "guidance_rescale: guidance_rescale must be between 0 and 1")]
     [InlineData(new[] { "--stg-scale", "0", "--width", "48" }, "width: width must be a positive multiple of 32")]
     [InlineData(new[] { "--stg-scale", "0", "--guidance-scale-2", "2" }, "LTX2Pipeline takes no guidance_scale_2")]
+    // its scheduler's shift_terminal cannot stretch one step's schedule [1]: refused before the prompt is encoded
+    [InlineData(new[] { "--steps", "1" }, "num_inference_steps: num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal 0.1")]
     public void Bad_ltx2_arguments_are_named(string[] extra, string message)
     {
         string[] width = extra.Contains("--width") ? [] : ["--width", "32"];
         string[] frames = extra.Contains("--frames") ? [] : ["--frames", "9"];
+        string[] steps = extra.Contains("--steps") ? [] : ["--steps", "2"];
         var run = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("ltx2"), "--prompt", "waves", "--height", "32", .. width,
-            .. frames, "--steps", "1", "--engine-cache", ConformancePipelines.CacheDir,
+            .. frames, .. steps, "--engine-cache", ConformancePipelines.CacheDir,
             "--output", Path.Combine(Fixtures.TempDir("err"), "o"), "--format", "png", .. extra]);
         Assert.NotEqual(0, run.Rc);
         Assert.Contains(message, run.Err);

@@ -10,18 +10,33 @@ namespace VisualGen.Tests.Pipelines;
 /// guidance_scale_2 without A14B's two experts.</summary>
 public class IgnoredArgumentTests
 {
-    static ComponentConfig Scheduler(bool dynamic) => ComponentConfig.FromElement("scheduler_config.json",
-        JsonDocument.Parse($"{{\"_class_name\": \"FlowMatchEulerDiscreteScheduler\", \"shift\": 3.0, \"use_dynamic_shifting\": {(dynamic ? "true" : "false")}}}").RootElement);
+    static ComponentConfig Scheduler(bool dynamic, string terminal = "null") => ComponentConfig.FromElement("scheduler_config.json",
+        JsonDocument.Parse($"{{\"_class_name\": \"FlowMatchEulerDiscreteScheduler\", \"shift\": 3.0, \"use_dynamic_shifting\": {(dynamic ? "true" : "false")}, \"shift_terminal\": {terminal}}}").RootElement);
 
     [Fact]
     public void A_shift_is_refused_only_where_the_scheduler_shifts_by_the_image_size()
     {
         var plain = new GenerationRequest { Prompt = "a fox" };
-        SchedulerShift.Check(plain, Scheduler(true), "FLUX.1");
-        SchedulerShift.Check(plain with { Shift = 5 }, Scheduler(false), "Wan");
-        var e = Assert.Throws<GenerationException>(() => SchedulerShift.Check(plain with { Shift = 5 }, Scheduler(true), "FLUX.1"));
+        SchedulerShift.Check(plain, Scheduler(true), "FLUX.1", 28);
+        SchedulerShift.Check(plain with { Shift = 5 }, Scheduler(false), "Wan", 50);
+        var e = Assert.Throws<GenerationException>(() => SchedulerShift.Check(plain with { Shift = 5 }, Scheduler(true), "FLUX.1", 28));
         Assert.Equal("shift", e.Parameter);
         Assert.Contains("FLUX.1's scheduler shifts its sigmas by the image size", e.Message);
+    }
+
+    [Fact]
+    public void One_step_is_refused_where_the_scheduler_stretches_to_a_shift_terminal()
+    {
+        var plain = new GenerationRequest { Prompt = "a fox" };
+        SchedulerShift.Check(plain, Scheduler(true), "FLUX.1", 1);
+        SchedulerShift.Check(plain, Scheduler(true, "0"), "FLUX.1", 1);
+        SchedulerShift.Check(plain, Scheduler(true, "0.1"), "LTX-2", 2);
+        var e = Assert.Throws<GenerationException>(() => SchedulerShift.Check(plain, Scheduler(true, "0.1"), "LTX-2", 1));
+        Assert.Equal("num_inference_steps", e.Parameter);
+        Assert.Contains("shift_terminal 0.1", e.Message);
+        // what it prevents: the scheduler cannot make one step's schedule end at the terminal
+        var scheduler = new VisualGen.Schedulers.FlowMatchEulerDiscreteScheduler(Scheduler(false, "0.1"));
+        Assert.Throws<VisualGen.Schedulers.SchedulerException>(() => scheduler.SetTimesteps(1));
     }
 
     [ConformanceTheory]

@@ -9,7 +9,7 @@ namespace VisualGen.Tests.Server;
 /// a <see cref="PipelineGate"/> so a test sees a job in_progress, or kills the server mid-job.
 /// With <c>acceptsImage</c>, a request's conditioning image (same size) comes back inverted: 1 - x.
 /// </summary>
-public sealed class GradientPipeline(bool producesVideo = true, PipelineGate? gate = null, bool acceptsImage = false) : IGenerationPipeline
+public sealed class GradientPipeline(bool producesVideo = true, PipelineGate? gate = null, bool acceptsImage = false, bool takesFps = false) : IGenerationPipeline
 {
     public PipelineInfo Info { get; } = new()
     {
@@ -17,7 +17,7 @@ public sealed class GradientPipeline(bool producesVideo = true, PipelineGate? ga
         Family = producesVideo ? "gradient-video" : "gradient-image",
         ProducesVideo = producesVideo,
         Arguments = [CallArguments.NegativePrompt, CallArguments.GuidanceScale, .. producesVideo ? [CallArguments.NumFrames] : Array.Empty<CallArgument>(),
-            .. acceptsImage ? [CallArguments.Image] : Array.Empty<CallArgument>()],
+            .. acceptsImage ? [CallArguments.Image] : Array.Empty<CallArgument>(), .. takesFps ? [CallArguments.Fps] : Array.Empty<CallArgument>()],
         DefaultHeight = 32,
         DefaultWidth = 48,
         DefaultNumFrames = producesVideo ? 9 : 1,
@@ -28,6 +28,8 @@ public sealed class GradientPipeline(bool producesVideo = true, PipelineGate? ga
     };
 
     public int Generations;
+    /// <summary>The request of the last generation.</summary>
+    public GenerationRequest? LastRequest { get; private set; }
     public bool Disposed { get; private set; }
 
     public void Validate(GenerationRequest r)
@@ -53,6 +55,7 @@ public sealed class GradientPipeline(bool producesVideo = true, PipelineGate? ga
         }
         progress?.Report(new GenerationProgress("decode", steps, steps));
         Interlocked.Increment(ref Generations);
+        LastRequest = r;
         var data = Pixels(r.Seed ?? 0, frames, h, w);
         if (r.Image is { } image)
         {

@@ -279,6 +279,12 @@ public sealed class ImageModelServerTests
             new { prompt = "x", size = "48x32", num_frames = 9, num_inference_steps = 1, true_cfg_scale = 4 });
         Assert.Equal(400, videoStatus);
         LiveServer.AssertError(videoBody, "invalid_value", "true_cfg_scale");
+        // guidance_scale_2 is Wan 2.2 A14B's: this Wan 2.1 model has one transformer
+        var (s2, body2) = await server.PostJsonAsync("/v1/videos",
+            new { prompt = "x", size = "48x32", num_frames = 9, num_inference_steps = 1, guidance_scale_2 = 3 });
+        Assert.Equal(400, s2);
+        LiveServer.AssertError(body2, "invalid_value", "guidance_scale_2");
+        Assert.Contains("WanPipeline takes no guidance_scale_2", body2.GetProperty("error").GetProperty("message").GetString());
         var (_, list) = await server.GetJsonAsync("/v1/videos");
         Assert.Equal(0, list.GetProperty("data").GetArrayLength());
     }

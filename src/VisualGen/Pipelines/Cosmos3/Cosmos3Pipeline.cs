@@ -88,7 +88,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
         double fps = r.Fps ?? 24.0;
         double guidance = r.GuidanceScale ?? 6.0;
         Cosmos3RequestRules.Validate(r, _config, Info, height, width, frames, steps, fps, guidance);
-        SchedulerShift.Check(r, _schedulerConfig, "Cosmos3");
+        SchedulerShift.Check(r, _schedulerConfig, "Cosmos3", steps);
         long[] shape = [1, _config.LatentChannels, (frames - 1) / _config.VaeScaleTemporal + 1, height / _config.VaeScaleSpatial, width / _config.VaeScaleSpatial];
         if (r.Latents is { } given) Cosmos3RequestRules.CheckLatents(given, shape);
         return (height, width, frames, steps, fps, (float)guidance, shape);

@@ -96,7 +96,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? FluxT5PromptTokenizer.DefaultMaxSequenceLength;
         FluxRequestRules.Validate(r, _config, Info, height, width, steps, maxSeq);
-        SchedulerShift.Check(r, _schedulerConfig, "FLUX.1");
+        SchedulerShift.Check(r, _schedulerConfig, "FLUX.1", steps);
         StepCaches.Validate(r, _config.NumBlocks);
         return (height, width, steps, maxSeq);
     }

@@ -90,7 +90,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
         int steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? Flux2PromptTokenizer.DefaultMaxSequenceLength;
         Flux2RequestRules.Validate(r, _config, Info, height, width, steps, maxSeq);
-        SchedulerShift.Check(r, _schedulerConfig, "FLUX.2");
+        SchedulerShift.Check(r, _schedulerConfig, "FLUX.2", steps);
         if (r.Latents is { } given) Flux2RequestRules.CheckLatents(given, GridShape(height, width));
         return (height, width, steps, maxSeq);
     }

@@ -136,7 +136,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
             ((_transformer.OutChannels ?? _transformer.InChannels) != _transformer.InChannels || (_transformer.AudioOutChannels ?? _transformer.AudioInChannels) != _transformer.AudioInChannels))
             throw new GenerationException(r.TeaCache is not null ? "teacache_thresh" : "cache_dit",
                 "step caches reuse a residual (prediction − latents), which needs the transformer's out_channels equal to its in_channels (video and audio); this checkpoint's differ");
-        SchedulerShift.Check(r, _schedulerConfig, "LTX-2");
+        SchedulerShift.Check(r, _schedulerConfig, "LTX-2", steps);
         Vae.VaeTilingSupport.RefuseIn(r, "LTX-2");
 
         static double Check(string name, double v, double min)

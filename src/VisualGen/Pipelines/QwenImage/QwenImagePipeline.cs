@@ -86,11 +86,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         int maxSeq = r.MaxSequenceLength ?? 512;
         double trueCfgScale = r.TrueCfgScale ?? DefaultTrueCfgScale;
         QwenImageRequestRules.Validate(r, _config, Info, height, width, steps, maxSeq, trueCfgScale);
-        SchedulerShift.Check(r, _schedulerConfig, "Qwen-Image");
-        // with shift_terminal, one step stretches sigmas [1] by 0/0 (diffusers returns NaN latents): refuse it
-        if (steps < 2 && _schedulerConfig.GetOptionalDouble("shift_terminal") is { } terminal && terminal != 0)
-            throw new GenerationException("num_inference_steps",
-                $"num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal {terminal}), got {steps}");
+        SchedulerShift.Check(r, _schedulerConfig, "Qwen-Image", steps);
         StepCaches.Validate(r, _config.NumLayers);
         return (height, width, steps, maxSeq, trueCfgScale);
     }

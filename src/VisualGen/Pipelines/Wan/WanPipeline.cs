@@ -96,7 +96,7 @@ public sealed class WanPipeline : IGenerationPipeline
         float guidance2 = (float)(r.GuidanceScale2 ?? guidance);
         int maxSeq = r.MaxSequenceLength ?? 512;
         WanRequestRules.Validate(r, _config, height, width, frames, steps, maxSeq, Info);
-        SchedulerShift.Check(r, _schedulerConfig, "Wan");
+        SchedulerShift.Check(r, _schedulerConfig, "Wan", steps);
         if (r.Image is null && _config.ImageToVideo)
             throw new GenerationException("image", $"{_index.ClassName} is image-to-video: an image is required (--image FILE)");
         if (r.Image is { } im && (im.Rank != 3 || im.Shape[2] != 3))
