@@ -11,6 +11,11 @@ namespace VisualGen.Engines.OnnxRuntime;
 /// host memory: pipelines run it resident through <see cref="ResidentEngines.AsResident"/>, whose tensors are host tensors.</summary>
 public sealed class OrtEngine(InferenceSession session, EngineManifest manifest) : IEngine
 {
+    /// <summary>The size ONNX Runtime's arena could not allocate ("Failed to allocate memory for requested buffer of size N"), or null.</summary>
+    public static long? OutOfMemory(string message) =>
+        System.Text.RegularExpressions.Regex.Match(message, @"Failed to allocate memory for requested buffer of size (\d+)") is { Success: true } m
+            ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : null;
+
     public EngineManifest Manifest { get; } = manifest;
 
     public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs)
@@ -51,6 +56,12 @@ public sealed class OrtEngine(InferenceSession session, EngineManifest manifest)
                 };
             }
             return result;
+        }
+        catch (OnnxRuntimeException e) when (OutOfMemory(e.Message) is long bytes)
+        {
+            throw new EngineException($"engine '{Manifest.Component}' ran out of memory: one of its buffers needs {bytes / 1e9:F1} GB " +
+                $"at these shapes ({string.Join(", ", inputs.Select(i => $"{i.Key} [{string.Join(", ", i.Value.Shape)}]"))}); ask for a smaller size " +
+                "or fewer frames, or run it on a machine with more memory", e);
         }
         catch (OnnxRuntimeException e)
         {

@@ -58,6 +58,16 @@ public class IgnoredArgumentTests
         Expect(family, r => r with { GuidanceScale2 = 3 }, refused ? "guidance_scale_2" : null);
 
     [ConformanceFact]
+    public void Ltx2_refuses_a_video_no_host_array_can_hold()
+    {
+        // 4096² × 121 frames: 6.1e9 values of output (the fixture's VAE compresses space by 2: the coordinates overflowed first)
+        var e = Assert.Throws<GenerationException>(() => ConformancePipelines.Validate("ltx2", r => r with { Height = 4096, Width = 4096, NumFrames = 121 }));
+        Assert.Equal("height", e.Parameter);
+        Assert.Contains("4096x4096x121 is larger than this pipeline can hold", e.Message);
+        ConformancePipelines.Validate("ltx2", r => r with { Height = 256, Width = 256, NumFrames = 9, Latents = null, AudioLatents = null });
+    }
+
+    [ConformanceFact]
     public void Flux_refuses_guidance_scale_2() => Expect("flux1", r => r with { GuidanceScale2 = 3 }, "guidance_scale_2");
 
     /// <summary>The fixture's request, changed, is refused naming <paramref name="refused"/>, or (null) accepted.</summary>

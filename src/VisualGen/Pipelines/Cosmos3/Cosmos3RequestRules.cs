@@ -35,7 +35,7 @@ public static class Cosmos3RequestRules
         if (!(fps > 0) || double.IsInfinity(fps)) throw new GenerationException("fps", $"fps must be a positive number (the duration template and the time positions use it), got {fps}");
         if (!(guidance >= 0)) throw new GenerationException("guidance_scale", $"guidance_scale must be ≥ 0, got {guidance}");
         if (height * (long)width * frames > 1280L * 1280 * 241)
-            throw new GenerationException("height", $"{width}x{height}x{frames} is larger than this server accepts");
+            throw new GenerationException("height", $"{width}x{height}x{frames} is larger than this pipeline accepts (at most 1280 × 1280 × 241 pixels)");
         if (r.Image is { } im)
         {
             if (frames == 1)

@@ -189,6 +189,12 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
             throw new GenerationException("height", $"the latent grid {latentFrames}×{latentHeight}×{latentWidth} is not divisible by the transformer's patch size {pt}×{p}×{p}");
         long packedFeatures = (long)_transformer.InChannels;
         long tokens = (long)(latentFrames / pt) * (latentHeight / p) * (latentWidth / p);
+        // each host array must fit one .NET array: the decoded video (frames × height × width × 3 floats) and the
+        // latents and RoPE coordinates of the guidance passes batched together (up to 3 × tokens × features, 3 × 6 per token)
+        long largest = Math.Max((long)frames * height * width * 3, 3 * tokens * Math.Max(packedFeatures, 6));
+        if (largest > Array.MaxLength)
+            throw new GenerationException("height", $"{width}x{height}x{frames} is larger than this pipeline can hold: it needs an array of {largest:N0} " +
+                $"values, and one holds at most {Array.MaxLength:N0}; ask for a smaller size or fewer frames");
         if (r.Latents is { } given)
         {
             long[] packed = [1, tokens, packedFeatures];

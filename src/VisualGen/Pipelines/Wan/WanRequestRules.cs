@@ -56,7 +56,7 @@ public static class WanRequestRules
                     $"transformer covers {rope} (rope_max_seq_len in transformer/config.json): {param} can be at most {most}");
             }
         if (height * (long)width * frames > 1280L * 1280 * 241)
-            throw new GenerationException("height", $"{width}x{height}x{frames} is larger than this server accepts");
+            throw new GenerationException("height", $"{width}x{height}x{frames} is larger than this pipeline accepts (at most 1280 × 1280 × 241 pixels)");
     }
 
     /// <summary>The explicit initial latents, checked against the shape the request implies.</summary>
