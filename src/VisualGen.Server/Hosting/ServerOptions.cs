@@ -80,7 +80,7 @@ public sealed record ServerOptions
     public const string ApiKeysVariable = "VISUALGEN_API_KEYS";
 
     public const string Usage =
-        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR] [--engine NAME] [--attention bf16|fp8|sage|sage:QxK] [--vae-dtype fp32|bf16] [--vae-tiling on|off]\n" +
+        "usage: VisualGen.Server [--model DIR] [--model-name ID] [--engine-cache DIR | --cache DIR] [--engine NAME] [--attention bf16|fp8|sage|sage:QxK] [--vae-dtype fp32|bf16] [--vae-tiling on|off]\n" +
         "                        [--gpu-memory GiB] [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]\n" +
         "                        [--config FILE.yaml]   (engine, engine_cache, gpu_memory, vae_dtype, vae_tiling, attention_config, quant_config; flags win)\n" +
         "                        [--port N | --urls URLS] [--public-url URL] [--data DIR] [--store postgres://USER:PASSWORD@HOST:PORT/DB] [--outputs DIR] [--lease AGE]\n" +
@@ -94,6 +94,9 @@ public sealed record ServerOptions
         try { return VisualGen.Exporter.Commands.QuantizationFlags.Parse(algo, ignore is null ? null : string.Join(",", ignore))!; }
         catch (VisualGen.Exporter.Commands.UsageException e) { throw new ArgumentException(e.Message); }
     }
+
+    static string OneCache(string? earlier, string flag, string value) =>
+        earlier is null || earlier == value ? value : throw new ArgumentException($"{flag} {value} and the engine cache given before it ({earlier}) name two engine caches; give one");
 
     static string[] Patterns(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
@@ -126,7 +129,8 @@ public sealed record ServerOptions
                 "--config" => o with { ConfigFile = Value() },
                 "--model" => o with { ModelDir = Value() },
                 "--model-name" => o with { ModelName = Value() },
-                "--engine-cache" => o with { EngineCacheDir = Value() },
+                // --cache as build and generate spell it
+                "--engine-cache" or "--cache" => o with { EngineCacheDir = OneCache(o.EngineCacheDir, flag, Value()) },
                 "--engine" => o with { Engine = Value() },
                 "--attention" => o with { Attention = Value() },
                 "--vae-dtype" => o with { VaeDtype = Value() },

@@ -238,6 +238,15 @@ public sealed class ApiKeyTests
     }
 
     [Fact]
+    public void Cache_names_the_engine_cache_as_build_and_generate_take_it()
+    {
+        Assert.Equal("/tmp/c", ServerOptions.Parse(["--cache", "/tmp/c"], _ => null).EngineCacheDir);
+        Assert.Equal("/tmp/c", ServerOptions.Parse(["--cache", "/tmp/c", "--engine-cache", "/tmp/c"], _ => null).EngineCacheDir);
+        Assert.Contains("--engine-cache /tmp/d and the engine cache given before it (/tmp/c) name two engine caches",
+            Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--cache", "/tmp/c", "--engine-cache", "/tmp/d"], _ => null)).Message);
+    }
+
+    [Fact]
     public void Ids_are_checked_strictly()
     {
         var id = VisualGen.Server.Jobs.JobId.New("video_");
