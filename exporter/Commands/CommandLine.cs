@@ -54,6 +54,11 @@ public sealed class CommandLine
     /// <summary>Every value of a flag declared repeatable, in the order given (empty when absent).</summary>
     public IReadOnlyList<string> Strings(string name) => _repeated.TryGetValue(name, out var v) ? v : [];
 
+    /// <summary>A positive duration ("90s", "24h", "7d").</summary>
+    public TimeSpan? Duration(string name) => String(name) is { } s
+        ? VisualGen.Configuration.DurationText.TryParse(s) ?? throw new UsageException($"--{name} must be {VisualGen.Configuration.DurationText.Expected}, got '{s}'")
+        : null;
+
     public string Required(string name) => String(name) ?? throw new UsageException($"--{name} is required");
 
     public int? Int(string name) => String(name) is { } s

@@ -18,7 +18,8 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
     : IEngineProvider, IDisposable
 {
     readonly EngineBuildOptions _options = options ?? new EngineBuildOptions { Opset = OnnxWriter.Opset };
-    readonly List<IEngine> _loaded = [];
+    // each loaded engine with its entry's use lock (released with the engine: until then the entry is not pruned)
+    readonly List<(IEngine Engine, IDisposable? InUse)> _loaded = [];
 
     public EngineCache Cache => cache;
 
@@ -162,7 +163,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
 
     (IEngine, ComponentReport) Loaded(EngineCacheEntry entry, ComponentReport report)
     {
-        lock (_loaded) _loaded.Add(entry.Engine);
+        lock (_loaded) _loaded.Add((entry.Engine, entry.InUse));
         return (entry.Engine, report);
     }
 
@@ -192,8 +193,14 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
 
     public void Release(IEngine engine)
     {
-        lock (_loaded) _loaded.Remove(engine);
+        IDisposable? inUse = null;
+        lock (_loaded)
+        {
+            int i = _loaded.FindIndex(l => ReferenceEquals(l.Engine, engine));
+            if (i >= 0) { inUse = _loaded[i].InUse; _loaded.RemoveAt(i); }
+        }
         engine.Dispose();
+        inUse?.Dispose();
     }
 
     /// <summary>Deletes this call's staging folder only: another build of this process (another provider on the same
@@ -221,7 +228,11 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
     {
         lock (_loaded)
         {
-            foreach (var e in _loaded) e.Dispose();
+            foreach (var (engine, inUse) in _loaded)
+            {
+                engine.Dispose();
+                inUse?.Dispose();
+            }
             _loaded.Clear();
         }
     }

@@ -9,11 +9,11 @@ using VisualGen.Schedulers;
 
 namespace VisualGen.Cli;
 
-/// <summary>The <c>visualgen</c> command line: generate, info, build, run-component, quantize. Errors from user data are one line, never a
+/// <summary>The <c>visualgen</c> command line: generate, info, build, run-component, quantize, cache. Errors from user data are one line, never a
 /// stack trace, and every command exits by one convention (<see cref="ExitCode"/>).</summary>
 public static class CliApp
 {
-    static readonly string[] Commands = ["generate", "info", "build", "run-component", "quantize"];
+    static readonly string[] Commands = ["generate", "info", "build", "run-component", "quantize", "cache"];
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error, CliEnvironment.FromProcess());
 
@@ -50,6 +50,7 @@ public static class CliApp
                 "build" => Build(args[1..], output, log),
                 "run-component" => RunComponent(args[1..], output, log),
                 "quantize" => QuantizeCommand.Run(args[1..], output, log, QuantizationSchemeRegistry.CreateDefault()),
+                "cache" => CacheCommand.Run(args[1..], output),
                 _ => throw new UsageException($"unknown command '{args[0]}' (commands: {string.Join(", ", Commands)}; visualgen --help lists their flags)"),
             };
         }

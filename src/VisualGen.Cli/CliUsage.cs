@@ -45,7 +45,8 @@ public static class CliUsage
 
     public const string Info = """
           info      --model DIR [--config FILE.yaml] [--engine E] [--engine-cache DIR] [--attention P] [--vae-dtype D] [--vae-tiling on|off] [--gpu-memory GiB]
-                    Prints the detected pipeline class, family, what it makes from what (a prompt, an image), its
+                    Prints the detected pipeline class, family, what it makes from what (a prompt, an image), the
+                    call arguments it takes (the generate flags only some models take; it refuses the others), its
                     components and which ones export, and the run configuration the config file and the flags give
                     together.
         """;
@@ -81,6 +82,16 @@ public static class CliUsage
         {string.Join("\n", QuantizationSchemeRegistry.CreateDefault().Schemes.Select(s => $"              {s.Name,-11}{s.Summary}"))}
         """;
 
+    public const string Cache = """
+          cache     list [--cache DIR | --engine-cache DIR]
+                    The engine cache's entries, most recently used first: when an engine was last loaded from each,
+                    its size, backend, precision and component.
+          cache     prune --unused-for AGE [--dry-run] [--cache DIR | --engine-cache DIR]   (AGE: 90s, 30m, 24h, 7d)
+                    Removes the entries no engine was loaded from for AGE, and leftovers of builds that died. An
+                    entry a running process has loaded or is building is kept (and said so). A removed entry is built
+                    again by the next run that needs it. --dry-run lists what would go.
+        """;
+
     public const string ExitStatus = """
         exit status: 0 success; 1 the command ran and failed (a model, engine, input or output file missing, unreadable
                      or unwritable; ffmpeg missing; an engine failure); 2 usage error (unknown command or flag, a bad
@@ -94,6 +105,7 @@ public static class CliUsage
         "build" => Command("build", Build),
         "run-component" => Command("run-component", RunComponent),
         "quantize" => Command("quantize", Quantize),
+        "cache" => Command("cache", Cache),
         _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a command"),
     };
 
@@ -104,6 +116,7 @@ public static class CliUsage
         {Build}
         {RunComponent}
         {Quantize}
+        {Cache}
         {ExitStatus}
         """;
 

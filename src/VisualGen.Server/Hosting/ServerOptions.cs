@@ -204,7 +204,6 @@ public sealed record ServerOptions
         return url.TrimEnd('/');
     }
 
-    /// <summary>A positive duration: a number with a unit s, m, h or d ("90s", "24h", "7d"; "0.5s" for tests).</summary>
     static bool OnOff(string flag, string v) => v.Trim().ToLowerInvariant() switch
     {
         "on" or "true" => true,
@@ -212,13 +211,8 @@ public sealed record ServerOptions
         _ => throw new ArgumentException($"{flag} must be on or off, got '{v}'"),
     };
 
-    static TimeSpan Duration(string flag, string v)
-    {
-        double unit = v.Length == 0 ? 0 : v[^1] switch { 's' => 1, 'm' => 60, 'h' => 3600, 'd' => 86400, _ => 0 };
-        if (unit == 0 || !double.TryParse(v[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out double n) || !(n > 0) || n * unit > 100L * 365 * 86400)
-            throw new ArgumentException($"{flag} must be a positive duration with a unit s, m, h or d (for example 24h or 7d), got '{v}'");
-        return TimeSpan.FromSeconds(n * unit);
-    }
+    static TimeSpan Duration(string flag, string v) =>
+        VisualGen.Configuration.DurationText.TryParse(v) ?? throw new ArgumentException($"{flag} must be {VisualGen.Configuration.DurationText.Expected}, got '{v}'");
 
     /// <summary>A positive byte count, with an optional suffix K, M, G or T (powers of 1024).</summary>
     static long Bytes(string flag, string v)

@@ -15,7 +15,7 @@ namespace VisualGen.Engines;
 public sealed class EngineCache
 {
     public const string ManifestFileName = "manifest.json";
-    const string TempPrefix = ".tmp-", TrashPrefix = ".trash-", LocksFolder = ".locks";
+    internal const string TempPrefix = ".tmp-", TrashPrefix = ".trash-", LocksFolder = ".locks";
 
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
@@ -55,6 +55,7 @@ public sealed class EngineCache
         Directory.CreateDirectory(Path.Combine(Root, LocksFolder));
         string lockPath = Path.Combine(Root, LocksFolder, folder + ".lock");
         bool hit = false;
+        EngineCacheUse? use;
         using (EngineCacheLock.Acquire(lockPath, LockTimeout,
             () => progress?.Report($"waiting for another process building {request.Component} (lock {lockPath})")))
         {
@@ -70,9 +71,13 @@ public sealed class EngineCache
                 }
             }
             if (!hit) manifest = Build(request, backend, key, parts, entryDir, folder, progress);
+            // taken under the build lock, which a prune takes first: the entry cannot go before it is held
+            use = EngineCacheUse.Hold(LocksDirectory, folder);
         }
-        return Load(entryDir, manifest!, backend, hit, progress);
+        return Load(entryDir, manifest!, backend, hit, progress, use);
     }
+
+    internal string LocksDirectory => Path.Combine(Root, LocksFolder);
 
     /// <summary>Loads the entry of <paramref name="parts"/> when it is in the cache and intact, without building and
     /// without the lock; null otherwise, with <paramref name="problem"/> saying what is wrong (null: no such entry).
@@ -83,8 +88,21 @@ public sealed class EngineCache
         string entryDir = Path.Combine(Root, FolderName(component, key));
         problem = null;
         if (!Directory.Exists(entryDir)) return null;
-        problem = Check(entryDir, key, parts, progress, out var manifest) ?? backend.EntryProblem(entryDir);
-        return problem is null ? Load(entryDir, manifest!, backend, hit: true, progress) : null;
+        // held before the entry is checked, so a prune cannot remove it between the check and the load
+        var use = EngineCacheUse.Hold(LocksDirectory, FolderName(component, key));
+        try
+        {
+            if (!Directory.Exists(entryDir)) { use?.Dispose(); return null; }
+            problem = Check(entryDir, key, parts, progress, out var manifest) ?? backend.EntryProblem(entryDir);
+            if (problem is null) return Load(entryDir, manifest!, backend, hit: true, progress, use);
+            use?.Dispose();
+            return null;
+        }
+        catch
+        {
+            use?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Deletes temporary and moved-aside folders that no live build owns (their key's lock is free). Returns how many.</summary>
@@ -186,12 +204,22 @@ public sealed class EngineCache
         }
     }
 
-    static EngineCacheEntry Load(string entryDir, EngineManifest manifest, IEngineBackend backend, bool hit, IProgress<string>? progress)
+    /// <summary>Loads the entry's engine; the entry's folder's write time records the load (its last use, which
+    /// <see cref="EngineCacheInventory"/> reports and prunes by; a cache that cannot be written keeps the old time).</summary>
+    static EngineCacheEntry Load(string entryDir, EngineManifest manifest, IEngineBackend backend, bool hit, IProgress<string>? progress, IDisposable? use)
     {
         if (hit) progress?.Report($"engine cache hit: {manifest.Component} ({entryDir})");
-        try { return new EngineCacheEntry(backend.Load(entryDir, manifest), hit, manifest, entryDir); }
-        catch (Exception e) when (e is not EngineException)
+        try
         {
+            var entry = new EngineCacheEntry(backend.Load(entryDir, manifest), hit, manifest, entryDir) { InUse = use };
+            try { Directory.SetLastWriteTimeUtc(entryDir, DateTime.UtcNow); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            return entry;
+        }
+        catch (Exception e)
+        {
+            use?.Dispose();
+            if (e is EngineException) throw;
             throw new EngineException($"loading engine entry {entryDir} with backend {backend.Name} failed: {e.Message}", e);
         }
     }
@@ -266,6 +294,9 @@ public sealed class EngineCache
         return full.StartsWith(root, StringComparison.Ordinal) ? full
             : throw new EngineException($"file '{relative}' lies outside the entry folder {entryDir}");
     }
+
+    /// <summary>Removes an entry (the caller holds its build and use locks): moved aside, then deleted.</summary>
+    internal void Remove(string entryDir, string folder) => MoveAside(entryDir, folder);
 
     void MoveAside(string entryDir, string folder)
     {

@@ -1,0 +1,82 @@
+using System.Text.Json;
+
+namespace VisualGen.Engines;
+
+/// <summary>One entry folder of an engine cache: its manifest (null with <see cref="Problem"/> when it cannot be read),
+/// the bytes of its files and when an engine was last loaded from it.</summary>
+public sealed record EngineCacheListing(string Folder, string Directory, EngineManifest? Manifest, long Bytes, DateTime LastUsedUtc, string? Problem)
+{
+    /// <summary>The manifest's component, else the folder's name before its key.</summary>
+    public string Component => Manifest?.Component ?? (Folder.LastIndexOf('-') is > 0 and var dash ? Folder[..dash] : Folder);
+}
+
+/// <summary>What a prune removed, what it kept because a process has the engine loaded (or is building it), and the
+/// bytes it freed (or would free, in a dry run).</summary>
+public sealed record EngineCachePruneResult(IReadOnlyList<EngineCacheListing> Removed, IReadOnlyList<EngineCacheListing> InUse, long FreedBytes);
+
+/// <summary>
+/// The entries of an engine cache, for listing and pruning. An entry's last use is when an engine was last loaded
+/// from it (<see cref="EngineCache"/> sets its folder's write time on every load). A prune removes entries unused for
+/// longer than an age, each under its build lock and its use lock held exclusively, so an entry a process has loaded
+/// (<see cref="EngineCacheEntry.InUse"/>) or is building is never removed; it also removes the leftovers of builds that
+/// died. A removed entry is built again by the next run that needs it.
+/// </summary>
+public sealed class EngineCacheInventory(EngineCache cache)
+{
+    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    /// <summary>Every entry folder, most recently used first.</summary>
+    public IReadOnlyList<EngineCacheListing> List()
+    {
+        if (!System.IO.Directory.Exists(cache.Root)) return [];
+        var list = new List<EngineCacheListing>();
+        foreach (var dir in System.IO.Directory.GetDirectories(cache.Root))
+        {
+            string folder = Path.GetFileName(dir);
+            if (folder.StartsWith('.')) continue;   // .keys, .locks, .weight-hashes, builds in progress
+            list.Add(Listing(folder, dir));
+        }
+        return [.. list.OrderByDescending(l => l.LastUsedUtc).ThenBy(l => l.Folder, StringComparer.Ordinal)];
+    }
+
+    static EngineCacheListing Listing(string folder, string dir)
+    {
+        long bytes = 0;
+        foreach (var f in new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories)) bytes += f.Length;
+        DateTime lastUsed = System.IO.Directory.GetLastWriteTimeUtc(dir);
+        string path = Path.Combine(dir, EngineCache.ManifestFileName);
+        if (!File.Exists(path)) return new(folder, dir, null, bytes, lastUsed, $"{EngineCache.ManifestFileName} is missing");
+        try
+        {
+            var manifest = JsonSerializer.Deserialize<EngineManifest>(File.ReadAllText(path), Json);
+            return new(folder, dir, manifest, bytes, lastUsed, manifest is null ? $"{EngineCache.ManifestFileName} is empty" : null);
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        {
+            return new(folder, dir, null, bytes, lastUsed, $"{EngineCache.ManifestFileName} cannot be read ({e.Message})");
+        }
+    }
+
+    /// <summary>Removes the entries last used before <paramref name="now"/> − <paramref name="unusedFor"/> that no process
+    /// has loaded or is building; with <paramref name="dryRun"/> only says which it would remove.</summary>
+    public EngineCachePruneResult Prune(TimeSpan unusedFor, bool dryRun, DateTime? now = null)
+    {
+        var cutoff = (now ?? DateTime.UtcNow) - unusedFor;
+        var removed = new List<EngineCacheListing>();
+        var inUse = new List<EngineCacheListing>();
+        if (!dryRun) cache.CleanStale();
+        foreach (var entry in List().Where(l => l.LastUsedUtc < cutoff))
+        {
+            string locks = cache.LocksDirectory;
+            System.IO.Directory.CreateDirectory(locks);
+            using var build = EngineCacheLock.TryAcquire(Path.Combine(locks, entry.Folder + ".lock"));
+            using var use = build is null ? null : EngineCacheUse.TryHoldExclusively(locks, entry.Folder);
+            if (use is null) { inUse.Add(entry); continue; }
+            // loaded again since it was listed: no longer unused
+            if (System.IO.Directory.GetLastWriteTimeUtc(entry.Directory) >= cutoff) continue;
+            if (!dryRun) cache.Remove(entry.Directory, entry.Folder);
+            removed.Add(entry);
+        }
+        return new(removed, inUse, removed.Sum(r => r.Bytes));
+    }
+}

@@ -1,0 +1,128 @@
+using VisualGen.Cli;
+using VisualGen.Engines;
+using VisualGen.Tests.Support;
+using static VisualGen.Tests.Engines.EngineCacheTestSupport;
+
+namespace VisualGen.Tests.Engines;
+
+/// <summary>Listing and pruning an engine cache: entries go by their last load, never while a process has one loaded.</summary>
+public sealed class EngineCacheInventoryTests : IDisposable
+{
+    readonly string _dir = Fixtures.TempDir("vg-inventory");
+    string Root => Path.Combine(_dir, "cache");
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    static readonly DateTime LongAgo = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    /// <summary>Builds an entry (adding <paramref name="constant"/>) and unloads it; returns its folder.</summary>
+    string Built(float constant, string component = "transformer")
+    {
+        var entry = new EngineCache(Root).GetOrBuild(Request(AddConstantBackend.WriteGraph(_dir, constant), component: component), new AddConstantBackend());
+        entry.Engine.Dispose();
+        entry.InUse?.Dispose();
+        return entry.Directory;
+    }
+
+    [Fact]
+    public void List_gives_each_entry_with_its_size_and_last_load_newest_first()
+    {
+        string a = Built(1f), b = Built(2f, "vae.decoder");
+        Directory.SetLastWriteTimeUtc(a, LongAgo);
+        Directory.SetLastWriteTimeUtc(b, LongAgo.AddDays(1));
+        Directory.CreateDirectory(Path.Combine(Root, "broken-0123456789abcdef"));
+        Directory.SetLastWriteTimeUtc(Path.Combine(Root, "broken-0123456789abcdef"), LongAgo.AddDays(-1));
+
+        var list = new EngineCacheInventory(new EngineCache(Root)).List();
+        Assert.Equal([Path.GetFileName(b), Path.GetFileName(a), "broken-0123456789abcdef"], list.Select(l => l.Folder));
+        Assert.Equal(["vae.decoder", "transformer", "broken"], list.Select(l => l.Component));
+        Assert.Equal(Directory.GetFiles(a).Sum(f => new FileInfo(f).Length), list[1].Bytes);
+        Assert.Equal(LongAgo, list[1].LastUsedUtc);
+        Assert.Null(list[1].Problem);
+        Assert.Equal("manifest.json is missing", list[2].Problem);
+
+        // a load is a use
+        Built(1f);
+        Assert.True(Directory.GetLastWriteTimeUtc(a) > DateTime.UtcNow.AddMinutes(-5));
+    }
+
+    [Fact]
+    public void Prune_removes_entries_unused_for_the_age_and_keeps_those_a_process_has_loaded()
+    {
+        string old = Built(1f), loadedOld = Built(2f), recent = Built(3f);
+        var loaded = new EngineCache(Root).GetOrBuild(Request(AddConstantBackend.WriteGraph(_dir, 2f)), new AddConstantBackend());
+        Assert.NotNull(loaded.InUse);
+        Directory.SetLastWriteTimeUtc(old, LongAgo);
+        Directory.SetLastWriteTimeUtc(loadedOld, LongAgo);
+        var inventory = new EngineCacheInventory(new EngineCache(Root));
+
+        var dry = inventory.Prune(TimeSpan.FromDays(30), dryRun: true);
+        Assert.Equal([Path.GetFileName(old)], dry.Removed.Select(r => r.Folder));
+        Assert.Equal([Path.GetFileName(loadedOld)], dry.InUse.Select(r => r.Folder));
+        Assert.True(Directory.Exists(old));
+
+        var pruned = inventory.Prune(TimeSpan.FromDays(30), dryRun: false);
+        Assert.Equal([Path.GetFileName(old)], pruned.Removed.Select(r => r.Folder));
+        Assert.Equal(dry.FreedBytes, pruned.FreedBytes);
+        Assert.True(pruned.FreedBytes > 0);
+        Assert.False(Directory.Exists(old));
+        Assert.True(Directory.Exists(loadedOld));
+        Assert.True(Directory.Exists(recent));
+        Assert.Equal([3f], Run(loaded.Engine, 1f));
+
+        // unloaded, it goes; the next run that needs it builds it again
+        loaded.Engine.Dispose();
+        loaded.InUse!.Dispose();
+        Directory.SetLastWriteTimeUtc(loadedOld, LongAgo);
+        Assert.Equal([Path.GetFileName(loadedOld)], inventory.Prune(TimeSpan.FromDays(30), dryRun: false).Removed.Select(r => r.Folder));
+        var backend = new AddConstantBackend();
+        using (var again = new EngineCache(Root).GetOrBuild(Request(AddConstantBackend.WriteGraph(_dir, 2f)), backend).Engine)
+            Assert.Equal([3f], Run(again, 1f));
+        Assert.Equal(1, backend.BuildCount);
+        Assert.Empty(Leftovers(Root));
+    }
+
+    [Fact]
+    public async Task A_prune_holding_an_entry_makes_a_load_wait_then_build_it_again()
+    {
+        // the loader takes the use lock before it checks the entry: it cannot load a folder a prune is removing
+        string entry = Built(1f);
+        var cache = new EngineCache(Root);
+        var exclusive = new FileStream(Path.Combine(Root, ".locks", Path.GetFileName(entry) + ".use"), FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        var backend = new AddConstantBackend();
+        var load = Task.Run(() => cache.GetOrBuild(Request(AddConstantBackend.WriteGraph(_dir, 1f)), backend));
+        await Task.Delay(300);
+        Assert.False(load.IsCompleted);
+        Directory.Delete(entry, recursive: true);   // what the prune does while it holds the lock
+        exclusive.Dispose();
+        var loaded = await load;
+        using (loaded.Engine) Assert.Equal([2f], Run(loaded.Engine, 1f));
+        Assert.Equal(1, backend.BuildCount);
+    }
+
+    [Fact]
+    public void Cache_command_lists_and_prunes()
+    {
+        string old = Built(1f);
+        Built(2f, "vae.decoder");
+        Directory.SetLastWriteTimeUtc(old, LongAgo);
+
+        var list = new StringWriter();
+        Assert.Equal(0, CliApp.Run(["cache", "list", "--cache", Root], list, new StringWriter()));
+        var lines = list.ToString().ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith($"engine cache {Root}: 2 entries, ", lines[0]);
+        Assert.Matches(@"^  2026-01-01 00:00 +\d+(\.\d)? (B|KiB)  test-add +fp32 +transformer +transformer-[0-9a-f]{16}$", lines[^1]);
+
+        var prune = new StringWriter();
+        Assert.Equal(0, CliApp.Run(["cache", "prune", "--cache", Root, "--unused-for", "30d"], prune, new StringWriter()));
+        Assert.Contains($"removed {Path.GetFileName(old)} (", prune.ToString());
+        Assert.Contains("removed 1 entry (", prune.ToString());
+        Assert.False(Directory.Exists(old));
+
+        var err = new StringWriter();
+        Assert.Equal(ExitCode.Usage, CliApp.Run(["cache", "prune", "--cache", Root], new StringWriter(), err));
+        Assert.Contains("cache prune needs --unused-for AGE", err.ToString());
+        Assert.Equal(ExitCode.Usage, CliApp.Run(["cache", "tidy"], new StringWriter(), err));
+        Assert.Contains("cache takes list or prune, got 'tidy'", err.ToString());
+    }
+}
