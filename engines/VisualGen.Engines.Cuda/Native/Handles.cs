@@ -80,9 +80,21 @@ internal sealed class DeviceMemory : NativeHandle
     DeviceMemory(IntPtr h, long bytes) : base(h) { Bytes = bytes; }
     public static DeviceMemory Allocate(long bytes)
     {
-        Check(vg_malloc((nuint)Math.Max(bytes, 256), out var p), $"vg_malloc({bytes} bytes)");
+        int status = vg_malloc((nuint)Math.Max(bytes, 256), out var p);
+        if (status != 0 && OutOfMemory(bytes, Marshal.PtrToStringUTF8(vg_last_error()) ?? "") is { } message)
+            throw new EngineException(message);
+        Check(status, $"vg_malloc({bytes} bytes)");
         return new DeviceMemory(p, bytes);
     }
+
+    /// <summary>What a failed allocation tells the user when the GPU is out of memory (the library's message names
+    /// cudaErrorMemoryAllocation); null for other failures.</summary>
+    public static string? OutOfMemory(long bytes, string nativeMessage) =>
+        nativeMessage.Contains("cudaErrorMemoryAllocation", StringComparison.Ordinal)
+            ? $"the GPU is out of memory: {bytes / (double)(1L << 30):F2} GiB could not be allocated. Bound the engines' memory with " +
+              "--gpu-memory (earlier stages' engines are then released), decode with --vae-tiling, ask for a smaller size or " +
+              "fewer frames, or free the GPU of other processes"
+            : null;
     protected override bool ReleaseHandle() => vg_free(handle) == 0;
 
     public unsafe void Upload<T>(ReadOnlySpan<T> data, StreamHandle stream, long byteOffset = 0) where T : unmanaged

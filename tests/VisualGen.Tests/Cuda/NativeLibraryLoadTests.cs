@@ -26,3 +26,17 @@ public class NativeLibraryLoadTests
         Assert.Equal("libvisualgen_native.so could not be loaded: libcudnn.so.9: cannot open shared object file: No such file or directory", why);
     }
 }
+
+/// <summary>A GPU allocation that fails for want of memory says so, and what to change; other failures keep the library's message.</summary>
+public class DeviceOutOfMemoryMessageTests
+{
+    [Fact]
+    public void Out_of_memory_names_the_size_and_the_remedies()
+    {
+        string? message = VisualGen.Engines.Cuda.Native.DeviceMemory.OutOfMemory(3L << 30,
+            "vg_malloc: cudaMalloc of 3221225472 bytes: cudaErrorMemoryAllocation: out of memory");
+        Assert.StartsWith("the GPU is out of memory: 3.00 GiB could not be allocated. Bound the engines' memory with --gpu-memory", message);
+        Assert.Contains("--vae-tiling", message);
+        Assert.Null(VisualGen.Engines.Cuda.Native.DeviceMemory.OutOfMemory(256, "vg_malloc: cudaMalloc of 256 bytes: cudaErrorInvalidValue: invalid argument"));
+    }
+}
