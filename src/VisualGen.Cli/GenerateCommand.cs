@@ -23,6 +23,7 @@ public static class GenerateCommand
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "fps", "image", "latents", "save-tensors", "output", "format",
         "frame-rate", "stg-scale", "modality-scale", "guidance-rescale", "audio-guidance-scale", "audio-stg-scale",
         "audio-modality-scale", "audio-guidance-rescale", "spatio-temporal-guidance-blocks", "use-cross-timestep", "max-area", "strength", "last-image",
+        "prompt-file",
         .. RunConfiguration.Flags, .. RunConfiguration.GenerationFlags, .. StepCacheFlags.Names,
     ];
 
@@ -38,9 +39,10 @@ public static class GenerateCommand
             model = DemoModels.Ensure();
             log.WriteLine($"no --model given: using the built-in tiny demo model at {model}. {DemoModel.Notice}");
         }
+        var prompts = PromptFile.Read(cl);
         var request = new GenerationRequest
         {
-            Prompt = cl.String("prompt") ?? (cl.Has("model") ? throw new UsageException("--prompt is required") : "A red fox runs across a snowy field at dawn."),
+            Prompt = prompts?[0] ?? cl.String("prompt") ?? (cl.Has("model") ? throw new UsageException("--prompt is required (or --prompt-file FILE)") : "A red fox runs across a snowy field at dawn."),
             NegativePrompt = cl.String("negative-prompt"),
             Height = cl.Int("height"),
             Width = cl.Int("width"),
@@ -102,7 +104,13 @@ public static class GenerateCommand
             var (latents, audioLatents) = ReadLatents(latentsPath);
             request = request with { Latents = latents, AudioLatents = audioLatents };
         }
-        pipeline.Validate(request);
+        // a prompt file: one request a line, the seed counting up from --seed; each is checked before the first runs
+        var requests = prompts is null ? [request] : PromptFile.Requests(request, prompts);
+        foreach (var (r, i) in requests.Select((r, i) => (r, i)))
+        {
+            try { pipeline.Validate(r); }
+            catch (GenerationException e) when (prompts is not null) { throw new GenerationException(e.Parameter, $"--prompt-file prompt {i + 1}: {e.Message}"); }
+        }
 
         var target = requested.For(info);
         var writer = new MediaWriter(new Mp4Writer(searchPath: environment.FfmpegSearchPath));
@@ -110,28 +118,34 @@ public static class GenerateCommand
         string? tensorsPath = cl.String("save-tensors");
         if (tensorsPath is not null && WritableLocation.Problem(Path.GetDirectoryName(Path.GetFullPath(tensorsPath))!) is { } problem)
             throw new MediaException($"--save-tensors {tensorsPath}: cannot write: {problem}");
-        WarnAboutTruncation(model, request, log);
+        foreach (var r in requests) WarnAboutTruncation(model, r, log);
 
-        var progress = new ConsoleProgress(log, environment.LogIsTerminal);
         // Ctrl+C cancels between steps (outputs are written atomically, so nothing is left half-written)
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); log.WriteLine("cancelling..."); };
         Console.CancelKeyPress += onCancel;
-        GenerationResult result;
-        try { result = pipeline.GenerateAsync(request, progress, cancel.Token).GetAwaiter().GetResult(); }
+        try
+        {
+            for (int i = 0; i < requests.Count; i++)
+            {
+                if (prompts is not null) log.WriteLine($"prompt {i + 1}/{requests.Count} (seed {requests[i].Seed}): {PromptFile.Short(requests[i].Prompt)}");
+                var progress = new ConsoleProgress(log, environment.LogIsTerminal);
+                var result = pipeline.GenerateAsync(requests[i], progress, cancel.Token).GetAwaiter().GetResult();
+                progress.Done();
+                if (result.StepCache is { } cache)
+                    log.WriteLine($"{cache} (computed: {string.Join("", cache.Computed.Select(c => c ? '1' : '0'))})");
+                string? tensors = tensorsPath is null || prompts is null ? tensorsPath : PromptFile.Numbered(tensorsPath, i, requests.Count);
+                if (tensors is not null)
+                    SafeTensorsWriter.Write(tensors, [result.Latents.ToTensorData("latents"), result.Output.ToTensorData("output"),
+                        .. result.AudioLatents is { } al ? [al.ToTensorData("audio_latents")] : Array.Empty<TensorData>(),
+                        .. result.Audio is { } au ? [au.ToTensorData("audio")] : Array.Empty<TensorData>()]);
+                var written = writer.Write(result, prompts is null ? target.Path : PromptFile.Numbered(target.Path, i, requests.Count), target.Format);
+                foreach (var f in written.Take(3))
+                    output.WriteLine(Directory.Exists(f) ? $"wrote {f}{Path.DirectorySeparatorChar} ({Directory.GetFiles(f, "*.png").Length} PNG frames)" : $"wrote {f}");
+                if (written.Count > 3) output.WriteLine($"... {written.Count} files");
+            }
+        }
         finally { Console.CancelKeyPress -= onCancel; }
-        progress.Done();
-        if (result.StepCache is { } cache)
-            log.WriteLine($"{cache} (computed: {string.Join("", cache.Computed.Select(c => c ? '1' : '0'))})");
-
-        if (tensorsPath is not null)
-            SafeTensorsWriter.Write(tensorsPath, [result.Latents.ToTensorData("latents"), result.Output.ToTensorData("output"),
-                .. result.AudioLatents is { } al ? [al.ToTensorData("audio_latents")] : Array.Empty<TensorData>(),
-                .. result.Audio is { } au ? [au.ToTensorData("audio")] : Array.Empty<TensorData>()]);
-        var written = writer.Write(result, target.Path, target.Format);
-        foreach (var f in written.Take(3))
-            output.WriteLine(Directory.Exists(f) ? $"wrote {f}{Path.DirectorySeparatorChar} ({Directory.GetFiles(f, "*.png").Length} PNG frames)" : $"wrote {f}");
-        if (written.Count > 3) output.WriteLine($"... {written.Count} files");
         output.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1} s");
         return ExitCode.Success;
     }

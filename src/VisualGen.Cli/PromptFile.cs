@@ -1,0 +1,42 @@
+using System.Text;
+using VisualGen.Exporter.Commands;
+using VisualGen.Pipelines;
+
+namespace VisualGen.Cli;
+
+/// <summary>
+/// <c>generate --prompt-file FILE</c>: one prompt a line (UTF-8; blank lines skipped), each generated in turn with the
+/// engines loaded once. Prompt i (from 0) runs with seed <c>--seed</c> + i, so its output equals
+/// <c>generate --prompt LINE --seed SEED+i</c>; its output is the --output path numbered <c>_0001</c>, <c>_0002</c>, ...
+/// </summary>
+static class PromptFile
+{
+    /// <summary>The prompts of --prompt-file, or null without one.</summary>
+    public static IReadOnlyList<string>? Read(CommandLine cl)
+    {
+        if (cl.String("prompt-file") is not { } path) return null;
+        if (cl.Has("prompt")) throw new UsageException("--prompt and --prompt-file both give the prompt; give one");
+        if (!File.Exists(path)) throw new UsageException($"--prompt-file {path}: file not found");
+        string text;
+        try { text = File.ReadAllText(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true)); }
+        catch (DecoderFallbackException) { throw new UsageException($"--prompt-file {path}: not UTF-8 text"); }
+        var prompts = text.ReplaceLineEndings("\n").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+        if (prompts.Count == 0) throw new UsageException($"--prompt-file {path}: no prompt in it (one prompt a line)");
+        return prompts;
+    }
+
+    /// <summary>The request of each prompt: the flags' request with that prompt and seed + index.</summary>
+    public static IReadOnlyList<GenerationRequest> Requests(GenerationRequest request, IReadOnlyList<string> prompts) =>
+        [.. prompts.Select((p, i) => request with { Prompt = p, Seed = (request.Seed ?? 0) + i })];
+
+    /// <summary>The path of output <paramref name="index"/> of <paramref name="count"/>: "fox.png" → "fox_0001.png"
+    /// (a folder of PNG frames: "fox" → "fox_0001").</summary>
+    public static string Numbered(string path, int index, int count)
+    {
+        string digits = (index + 1).ToString($"D{Math.Max(4, count.ToString().Length)}", System.Globalization.CultureInfo.InvariantCulture);
+        return Path.Combine(Path.GetDirectoryName(path) ?? "", $"{Path.GetFileNameWithoutExtension(path)}_{digits}{Path.GetExtension(path)}");
+    }
+
+    /// <summary>A prompt shortened for a progress line.</summary>
+    public static string Short(string prompt) => prompt.Length <= 70 ? prompt : prompt[..67] + "...";
+}

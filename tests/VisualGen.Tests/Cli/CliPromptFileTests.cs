@@ -1,0 +1,67 @@
+using VisualGen.Checkpoints;
+using VisualGen.Tests.Pipelines;
+using VisualGen.Tests.Support;
+
+namespace VisualGen.Tests.Cli;
+
+/// <summary>generate --prompt-file: one generation a line with the engines loaded once; prompt i runs at seed + i and
+/// equals the single-prompt run with that seed; a bad request on any line is refused before the first runs.</summary>
+public class CliPromptFileTests
+{
+    static string[] Generate(string output, params string[] extra) =>
+        ["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--height", "32", "--width", "48", "--frames", "5", "--steps", "2",
+         "--max-sequence-length", "8", "--engine-cache", ConformancePipelines.CacheDir, "--format", "png", "--output", output, .. extra];
+
+    static float[] Latents(string path)
+    {
+        using var file = SafeTensorsFile.Open(path);
+        return file.ReadFloat32("latents");
+    }
+
+    [ConformanceFact]
+    public void Each_line_is_a_generation_at_the_next_seed_equal_to_its_single_run()
+    {
+        string dir = Fixtures.TempDir("prompt-file");
+        string file = Path.Combine(dir, "prompts.txt");
+        File.WriteAllText(file, "a red fox in the snow\n\n  a lighthouse at night  \r\n");
+        var run = CliRun.Of(Generate(Path.Combine(dir, "out"), "--prompt-file", file, "--seed", "40", "--save-tensors", Path.Combine(dir, "t.safetensors")));
+        Assert.True(run.Rc == 0, run.Err);
+        Assert.Contains("prompt 1/2 (seed 40): a red fox in the snow", run.Err);
+        Assert.Contains("prompt 2/2 (seed 41): a lighthouse at night", run.Err);
+        Assert.Equal(5, Directory.GetFiles(Path.Combine(dir, "out_0001"), "*.png").Length);
+        Assert.Equal(5, Directory.GetFiles(Path.Combine(dir, "out_0002"), "*.png").Length);
+
+        var single = CliRun.Of(Generate(Path.Combine(dir, "single"), "--prompt", "a lighthouse at night", "--seed", "41",
+            "--save-tensors", Path.Combine(dir, "single.safetensors")));
+        Assert.True(single.Rc == 0, single.Err);
+        Assert.Equal(Latents(Path.Combine(dir, "single.safetensors")), Latents(Path.Combine(dir, "t_0002.safetensors")));
+        Assert.NotEqual(Latents(Path.Combine(dir, "t_0001.safetensors")), Latents(Path.Combine(dir, "t_0002.safetensors")));
+    }
+
+    [ConformanceFact]
+    public void A_bad_prompt_file_or_a_request_the_model_refuses_is_named_before_anything_runs()
+    {
+        string dir = Fixtures.TempDir("prompt-file-bad");
+        string file = Path.Combine(dir, "prompts.txt");
+        // blank lines are skipped: a file of them has no prompt
+        File.WriteAllText(file, "\n  \n");
+        var empty = CliRun.Of(Generate(Path.Combine(dir, "out"), "--prompt-file", file));
+        Assert.Equal(2, empty.Rc);
+        Assert.Contains("no prompt in it (one prompt a line)", Assert.Single(empty.ErrorLines));
+
+        File.WriteAllText(file, "a fox\n");
+        var both = CliRun.Of(Generate(Path.Combine(dir, "out"), "--prompt-file", file, "--prompt", "x"));
+        Assert.Contains("--prompt and --prompt-file both give the prompt; give one", Assert.Single(both.ErrorLines));
+
+        File.WriteAllBytes(file, [0x61, 0xff, 0x0a]);
+        var binary = CliRun.Of(Generate(Path.Combine(dir, "out"), "--prompt-file", file));
+        Assert.Contains("not UTF-8 text", Assert.Single(binary.ErrorLines));
+
+        // the request's own refusals name the prompt (every line shares the flags: the first is named)
+        File.WriteAllText(file, "a fox\na lighthouse\n");
+        var refused = CliRun.Of(Generate(Path.Combine(dir, "out"), "--prompt-file", file, "--strength", "0.5"));
+        Assert.Contains("error: strength: --prompt-file prompt 1: WanPipeline takes no strength", Assert.Single(refused.ErrorLines));
+        Assert.False(refused.Generated);
+        Assert.False(Directory.Exists(Path.Combine(dir, "out_0001")));
+    }
+}
