@@ -8,7 +8,7 @@ public static class CliUsage
     public const string Generate = """
           generate  [--model DIR] --prompt TEXT | --prompt-file FILE [--negative-prompt TEXT] [--height N] [--width N] [--frames N]
                     [--steps N] [--guidance-scale X] [--guidance-scale-2 X] [--true-cfg-scale X] [--shift X] [--seed N]
-                    [--max-sequence-length N] [--fps X | --frame-rate X] [--image FILE ...] [--last-image FILE]
+                    [--max-sequence-length N] [--fps X | --frame-rate X] [--image FILE ...] [--last-image FILE] [--mask-image FILE]
                     [--strength X] [--max-area N] [--latents FILE] [--save-tensors FILE]
                     LTX-2: [--stg-scale X] [--modality-scale X] [--guidance-rescale X] [--audio-guidance-scale X]
                     [--audio-stg-scale X] [--audio-modality-scale X] [--audio-guidance-rescale X]
@@ -37,8 +37,10 @@ public static class CliUsage
                     --image: the first frame (image-to-video), the image-to-image source of FLUX.1 and Qwen-Image
                     (--strength X in (0, 1], default 0.6: how much of it is regenerated), the image FLUX.1 Kontext
                     edits, or FLUX.2's reference image; FLUX.2 takes several (--image a.png --image b.png), in order.
-                    --last-image (Wan image-to-video): the last frame beside --image, the first. --max-area N (FLUX.1
-                    Kontext, default 1048576): the area in pixels its output size is fitted to, as diffusers' max_area.
+                    --last-image (Wan image-to-video): the last frame beside --image, the first. --mask-image (FLUX.1,
+                    with --image): inpainting, as diffusers' FluxInpaintPipeline: white is repainted, black kept.
+                    --max-area N (FLUX.1 Kontext, default 1048576): the area in pixels its output size is fitted
+                    to, as diffusers' max_area.
                     --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;
                     an extension that disagrees with --format is refused. PNG video is a folder of frames.
                     --prompt-file FILE: one prompt a line (blank lines skipped), generated in turn with the engines

@@ -23,7 +23,7 @@ public static class GenerateCommand
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "fps", "image", "latents", "save-tensors", "output", "format",
         "frame-rate", "stg-scale", "modality-scale", "guidance-rescale", "audio-guidance-scale", "audio-stg-scale",
         "audio-modality-scale", "audio-guidance-rescale", "spatio-temporal-guidance-blocks", "use-cross-timestep", "max-area", "strength", "last-image",
-        "prompt-file",
+        "prompt-file", "mask-image",
         .. RunConfiguration.Flags, .. RunConfiguration.GenerationFlags, .. StepCacheFlags.Names,
     ];
 
@@ -98,6 +98,12 @@ public static class GenerateCommand
             if (!info.Takes(CallArguments.LastImage))
                 throw new GenerationException("last_image", $"{info.ClassName} takes no last_image (a last frame is Wan image-to-video's); remove --last-image");
             request = request with { LastImage = ReadImage(lastPath, "--last-image") };
+        }
+        if (cl.String("mask-image") is { } maskPath)
+        {
+            if (!info.Takes(CallArguments.MaskImage))
+                throw new GenerationException("mask_image", $"{info.ClassName} takes no mask_image (FLUX.1 inpainting's); remove --mask-image");
+            request = request with { MaskImage = ReadImage(maskPath, "--mask-image") };
         }
         if (cl.String("latents") is { } latentsPath)
         {

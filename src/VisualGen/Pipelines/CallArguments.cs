@@ -35,6 +35,8 @@ public static class CallArguments
         "a conditioning image (image-to-video, image-to-image, editing)", r => r.Image is not null || r.Images is not null);
     public static readonly CallArgument LastImage = new("last_image",
         "Wan image-to-video's last frame", r => r.LastImage is not null);
+    public static readonly CallArgument MaskImage = new("mask_image",
+        "FLUX.1 inpainting's mask (where its image is repainted)", r => r.MaskImage is not null);
 
     const string Ltx2Argument = "an LTX-2 (audio-video) argument";
     public static readonly CallArgument StgScale = new("stg_scale", Ltx2Argument, r => r.StgScale is not null);
@@ -57,7 +59,7 @@ public static class CallArguments
 
     /// <summary>Every argument of the table, in the order a request's are checked.</summary>
     public static readonly IReadOnlyList<CallArgument> All =
-        [NegativePrompt, NumFrames, GuidanceScale, GuidanceScale2, TrueCfgScale, MaxSequenceLength, Fps, MaxArea, Strength, Image, LastImage, .. Ltx2];
+        [NegativePrompt, NumFrames, GuidanceScale, GuidanceScale2, TrueCfgScale, MaxSequenceLength, Fps, MaxArea, Strength, Image, LastImage, MaskImage, .. Ltx2];
 
     /// <summary>Throws a <see cref="GenerationException"/> naming the first argument <paramref name="r"/> sets that
     /// <paramref name="info"/> does not take: "{family} takes no {name}: {reason}", the reason being the family's own

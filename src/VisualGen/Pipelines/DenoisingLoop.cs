@@ -38,9 +38,10 @@ public static class DenoisingLoop
     /// (<paramref name="math"/>: device kernels on the native CUDA engine): a step moves nothing between host and device
     /// unless <paramref name="predict"/> does. <paramref name="latents"/> is updated in place. From <paramref name="firstStep"/>
     /// on (image-to-image starts part-way, as diffusers' get_timesteps and set_begin_index); progress counts the steps run.
+    /// <paramref name="afterStep"/> sees the latents after each scheduler step (inpainting puts the kept region back).
     /// </summary>
     public static void Run(IScheduler scheduler, IEngineTensor latents, ITensorArithmetic math, PredictResident predict,
-        IProgress<GenerationProgress>? progress, CancellationToken cancellationToken, int firstStep = 0)
+        IProgress<GenerationProgress>? progress, CancellationToken cancellationToken, int firstStep = 0, Action<int, IEngineTensor>? afterStep = null)
     {
         int steps = scheduler.Timesteps.Count;
         long count = latents.Shape.Aggregate(1L, (a, b) => a * b);
@@ -55,6 +56,7 @@ public static class DenoisingLoop
                 if (n != count)
                     throw new InvalidOperationException($"model output has {n} values, latents have {count}");
                 scheduler.Step(noisePred, i, latents, latents, math);
+                afterStep?.Invoke(i, latents);
                 progress?.Report(new GenerationProgress("denoise", i + 1 - firstStep, steps - firstStep));
             }
         }

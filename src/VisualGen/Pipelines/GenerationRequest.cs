@@ -47,6 +47,9 @@ public sealed record GenerationRequest
     public long? MaxArea { get; init; }
     /// <summary>FLUX.1 and Qwen-Image image-to-image: how much of the image is noised and regenerated, (0, 1] (diffusers' strength, default 0.6).</summary>
     public double? Strength { get; init; }
+    /// <summary>FLUX.1 inpainting (diffusers' FluxInpaintPipeline, with <see cref="Image"/>): where the image is repainted
+    /// (white) and kept (black), [height, width, 3] float32 in [0, 1] like <see cref="Image"/>, at any size.</summary>
+    public HostTensor? MaskImage { get; init; }
     /// <summary>Explicit initial latents (the pipeline's latent layout: packed for FLUX/Qwen-Image).</summary>
     public HostTensor? Latents { get; init; }
     /// <summary>Conditioning image for image-to-video or editing: [height, width, 3] float32 in [0, 1].</summary>

@@ -33,9 +33,18 @@ public static class ImageToImage
     /// that order). In the encoder's layout, unpacked.</summary>
     public static HostTensor NoisedStart(HostTensor mean, HostTensor logvar, Func<HostTensor, HostTensor> toLatents, float sigma, long seed)
     {
+        var (image, noise) = Start(mean, logvar, toLatents, seed);
+        return ScaleNoise(image, noise.Floats, sigma);
+    }
+
+    /// <summary>prepare_latents' image latents (the sample, mapped by <paramref name="toLatents"/>) and noise, before
+    /// scale_noise mixes them: inpainting mixes them again after every step. From the stream <see cref="NoisedStart"/> draws.</summary>
+    public static (HostTensor ImageLatents, HostTensor Noise) Start(HostTensor mean, HostTensor logvar, Func<HostTensor, HostTensor> toLatents, long seed)
+    {
         int n = mean.Floats.Length;
         var normal = LatentNoise.Gaussian(2L * n, seed);
-        return ScaleNoise(toLatents(Sample(mean, logvar, normal.AsSpan(0, n))), normal.AsSpan(n), sigma);
+        var image = toLatents(Sample(mean, logvar, normal.AsSpan(0, n)));
+        return (image, HostTensor.Float32(normal[n..], image.Shape));
     }
 
     /// <summary>DiagonalGaussianDistribution.sample: mean + exp(½·clamp(logvar, −30, 20))·ε, ε the first values of <paramref name="normal"/>.</summary>

@@ -25,6 +25,7 @@ public class CallArgumentsTests
         "strength" => r with { Strength = 0.5 },
         "image" => r with { Image = Fixtures.RandomImage(32, 32, 1) },
         "last_image" => r with { LastImage = Fixtures.RandomImage(32, 32, 2) },
+        "mask_image" => r with { MaskImage = Fixtures.RandomImage(32, 32, 3) },
         "stg_scale" => r with { StgScale = 1 },
         "modality_scale" => r with { ModalityScale = 1 },
         "guidance_rescale" => r with { GuidanceRescale = 0.5 },
@@ -57,7 +58,7 @@ public class CallArgumentsTests
     [InlineData("wan22_ti2v_5b", "--negative-prompt --frames --guidance-scale --max-sequence-length --image")]
     [InlineData("wan22_t2v_a14b", "--negative-prompt --frames --guidance-scale --max-sequence-length --guidance-scale-2")]
     [InlineData("wan22_i2v_a14b", "--negative-prompt --frames --guidance-scale --max-sequence-length --guidance-scale-2 --image --last-image")]
-    [InlineData("flux1", "--negative-prompt --guidance-scale --true-cfg-scale --max-sequence-length --image --strength")]
+    [InlineData("flux1", "--negative-prompt --guidance-scale --true-cfg-scale --max-sequence-length --image --strength --mask-image")]
     [InlineData("kontext", "--negative-prompt --guidance-scale --true-cfg-scale --max-sequence-length --image --max-area")]
     [InlineData("flux2", "--guidance-scale --max-sequence-length --image")]
     [InlineData("qwenimage", "--negative-prompt --true-cfg-scale --max-sequence-length --image --strength")]

@@ -136,10 +136,16 @@ public sealed class FluxPipeline : IGenerationPipeline
             _schedulerConfig.GetDouble("base_shift", 0.5), _schedulerConfig.GetDouble("max_shift", 1.15));
         scheduler.SetTimesteps(steps, mu, FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
         int firstStep = 0;
+        FluxInpaint? inpaint = null;
         if (imageToImage)
         {
             firstStep = ImageToImage.FirstStep(steps, r.Strength ?? ImageToImage.DefaultStrength);
-            if (r.Latents is null)
+            if (r.MaskImage is { } mask)
+            {
+                inpaint = FluxInpaint.Prepare(Engine("vae.encoder"), _config.Vae, r.Image!, mask, height, width, _config.LatentChannels, vsf, r.Seed ?? 0, r.Latents);
+                latents = inpaint.Start((float)scheduler.Sigmas[firstStep]);
+            }
+            else if (r.Latents is null)
                 latents = FluxImageToImage.NoisedLatents(Engine("vae.encoder"), _config.Vae, FluxImageToImage.Preprocess(r.Image!, height, width),
                     (float)scheduler.Sigmas[firstStep], r.Seed ?? 0).Floats;
         }
@@ -153,7 +159,7 @@ public sealed class FluxPipeline : IGenerationPipeline
 
         _engines.BeginStage("denoise");
         var final = DenoiseResident(scheduler, latents, shape, reference, guidance, imageIds, prompt, negative, trueCfgScale, condCache, negCache,
-            firstStep, progress, ct);
+            firstStep, inpaint, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
         _engines.BeginStage("decode");
@@ -209,7 +215,7 @@ public sealed class FluxPipeline : IGenerationPipeline
     /// </summary>
     float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor? reference, HostTensor? guidance, HostTensor imageIds,
         FluxPromptEmbeds prompt, FluxPromptEmbeds? negative, float trueCfgScale, IStepCache? condCache, IStepCache? negCache,
-        int firstStep, IProgress<GenerationProgress>? progress, CancellationToken ct)
+        int firstStep, FluxInpaint? inpaint, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var transformer = Engine("transformer");
         var resident = transformer.AsResident();
@@ -261,7 +267,14 @@ public sealed class FluxPipeline : IGenerationPipeline
                     // true CFG: neg + scale·(cond − neg) = scale·cond + (1 − scale)·neg, over the latents' part
                     math.Combine(guided!, 0, count, [new LinearTerm(trueCfgScale, noisePred), new LinearTerm(1 - trueCfgScale, negPred)]);
                 return guided!;
-            }, progress, ct, firstStep);
+            }, progress, ct, firstStep, inpaint is null ? null : (step, x) =>
+            {
+                // the kept region back to the image's latents, on the host: a megabyte a step beside the transformer's work
+                var host = x.ToHost().Floats;
+                inpaint.KeepUnmasked(step, scheduler.Sigmas, host);
+                using var blended = resident.Upload(HostTensor.Float32(host, shape));
+                math.Copy(x, 0, blended, 0, count);
+            });
             return sample.ToHost().Floats;
         }
         finally

@@ -9,11 +9,11 @@ public static class FluxRequestRules
     public const int MaxSequenceLengthLimit = 512;
 
     /// <summary>The call arguments of FLUX.1's pipelines: true CFG with a negative prompt; FluxPipeline given an image is
-    /// FluxImg2ImgPipeline (strength), Kontext edits its image at an area (max_area).</summary>
+    /// FluxImg2ImgPipeline (strength), and with a mask_image too FluxInpaintPipeline; Kontext edits its image at an area (max_area).</summary>
     public static IReadOnlyList<CallArgument> Arguments(bool kontext) =>
     [
         CallArguments.NegativePrompt, CallArguments.GuidanceScale, CallArguments.TrueCfgScale, CallArguments.MaxSequenceLength,
-        CallArguments.Image, kontext ? CallArguments.MaxArea : CallArguments.Strength,
+        CallArguments.Image, .. kontext ? [CallArguments.MaxArea] : new[] { CallArguments.Strength, CallArguments.MaskImage },
     ];
 
     public static void Validate(GenerationRequest r, FluxModelConfig c, PipelineInfo info, int height, int width, int steps, int maxSeq)
@@ -21,6 +21,12 @@ public static class FluxRequestRules
         CallArguments.Refuse(r, info, info.ClassName);
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         if (info.Takes(CallArguments.Strength)) ImageToImage.Validate(r);
+        if (r.MaskImage is { } mask)
+        {
+            if (r.Image is null)
+                throw new GenerationException("mask_image", "mask_image marks where an image is repainted: give the image too (--image)");
+            Images.VaeInput.Check(mask, "mask_image", "mask_image");
+        }
 
         if (r.MaxArea is long area && (area < (long)c.SizeMultiple * c.SizeMultiple || area > 4096L * 4096))
             throw new GenerationException("max_area", $"max_area must be between {c.SizeMultiple * c.SizeMultiple} and {4096L * 4096} pixels, got {area}");

@@ -7,10 +7,10 @@ namespace VisualGen.Pipelines.Images;
 public static class VaeInput
 {
     /// <summary>Refuses anything but a [height, width, 3] float32 image, naming the argument.</summary>
-    public static void Check(HostTensor image, string what = "the image")
+    public static void Check(HostTensor image, string what = "the image", string parameter = "image")
     {
         if (image.Rank != 3 || image.Shape[2] != 3 || image.DType != Checkpoints.TensorDType.F32)
-            throw new GenerationException("image", $"{what} must be float32 [height, width, 3] in [0, 1], got {image.DType} {image.ShapeText}");
+            throw new GenerationException(parameter, $"{what} must be float32 [height, width, 3] in [0, 1], got {image.DType} {image.ShapeText}");
     }
 
     /// <summary>[1, 3, height, width] in [−1, 1] from a [height, width, 3] image in [0, 1].</summary>
