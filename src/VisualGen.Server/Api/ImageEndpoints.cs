@@ -26,7 +26,7 @@ public static class ImageEndpoints
     public const int MaxEditImages = 10;
 
     /// <summary>The text fields /v1/images/edits takes: those of generations beside the "image" file part.</summary>
-    public static readonly IReadOnlySet<string> EditFields = new HashSet<string>(GenerationFields.Append("image").Append("strength"), StringComparer.Ordinal);
+    public static readonly IReadOnlySet<string> EditFields = new HashSet<string>(GenerationFields.Append("image").Append("strength").Append("mask"), StringComparer.Ordinal);
 
     public static void MapImages(this IEndpointRouteBuilder app)
     {
@@ -61,7 +61,12 @@ public static class ImageEndpoints
             var inputs = new List<HostTensor>(uploads.Count);
             foreach (var upload in uploads)
                 inputs.Add((await UploadedImage.ReadAsync(upload, "image", encoder, validator.MaxImagePixels, http.RequestAborted)).Image);
-            return await Generate(http, fields, model, validator, queue, files, encoder, clock, address, inputs);
+            // OpenAI's mask: transparent where the (first) image is edited; the model refuses it unless it inpaints (FLUX.1)
+            var masks = fields.Files.GetFiles("mask");
+            if (masks.Count > 1) throw ApiException.BadValue("mask", $"One 'mask' per edit, got {masks.Count}.");
+            HostTensor? mask = masks.Count == 0 ? null
+                : await UploadedMask.ReadAsync(masks[0], inputs[0].Shape[0], inputs[0].Shape[1], validator.MaxImagePixels, http.RequestAborted);
+            return await Generate(http, fields, model, validator, queue, files, encoder, clock, address, inputs, mask);
         });
 
         app.MapGet("/v1/images/{id}/content", (string id, ImageFiles files) =>
@@ -78,7 +83,8 @@ public static class ImageEndpoints
     }
 
     static async Task<IResult> Generate(HttpContext http, RequestFields fields, ServedModel model, RequestValidator validator,
-        WorkQueue queue, ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address, IReadOnlyList<HostTensor>? images = null)
+        WorkQueue queue, ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address, IReadOnlyList<HostTensor>? images = null,
+        HostTensor? mask = null)
     {
         images ??= [];
         var spec = validator.Image(fields, model) with
@@ -94,8 +100,9 @@ public static class ImageEndpoints
         if (output != "png")
             throw ApiException.BadValue("output_format", $"'output_format' must be 'png' (the only format this server writes), got '{output}'.");
 
-        model.Pipeline.Validate(ConditioningImages.With(spec.ToRequest(), images)); // refused at once, before queueing
-        var work = new ImageWork(model, spec, n, images, http.RequestAborted);
+        var request = ConditioningImages.With(spec.ToRequest(), images) with { MaskImage = mask };
+        model.Pipeline.Validate(request); // refused at once, before queueing
+        var work = new ImageWork(model, request, n, http.RequestAborted);
         if (!queue.TryEnqueue(work)) throw queue.IsClosed ? ShutdownDrain.ShuttingDown() : JobService.QueueFull(queue);
         var results = await work.Result;
 

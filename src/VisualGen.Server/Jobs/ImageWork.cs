@@ -8,8 +8,7 @@ namespace VisualGen.Server.Jobs;
 /// A synchronous image request waiting its turn (one queue slot for all its n images, seeds seed, seed+1, ...);
 /// its caller awaits <see cref="Result"/>.
 /// </summary>
-public sealed class ImageWork(ServedModel model, GenerationSpec spec, int count, IReadOnlyList<VisualGen.Tensors.HostTensor> images,
-    CancellationToken callerGone) : QueuedWork(model)
+public sealed class ImageWork(ServedModel model, GenerationRequest request, int count, CancellationToken callerGone) : QueuedWork(model)
 {
     readonly TaskCompletionSource<IReadOnlyList<GenerationResult>> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -23,7 +22,7 @@ public sealed class ImageWork(ServedModel model, GenerationSpec spec, int count,
         {
             var results = new List<GenerationResult>(count);
             for (int i = 0; i < count; i++)
-                results.Add(await Model.Pipeline.GenerateAsync(ConditioningImages.With((spec with { Seed = unchecked(spec.Seed + i) }).ToRequest(), images), null, linked.Token));
+                results.Add(await Model.Pipeline.GenerateAsync(request with { Seed = unchecked(request.Seed!.Value + i) }, null, linked.Token));
             _result.TrySetResult(results);
         }
         catch (OperationCanceledException e) when (callerGone.IsCancellationRequested) { _result.TrySetCanceled(e.CancellationToken); }

@@ -13,7 +13,11 @@ public static class PngReader
 {
     public static RgbImage Read(string path) => Decode(ImageReader.ReadBytes(path), path);
 
-    public static RgbImage Decode(ReadOnlySpan<byte> png, string source = "PNG data")
+    public static RgbImage Decode(ReadOnlySpan<byte> png, string source = "PNG data") => DecodeWithAlpha(png, source).Image;
+
+    /// <summary>The image and its alpha (one byte a pixel, row-major), from an alpha channel (gray+alpha, RGBA) or a
+    /// tRNS chunk (palette entries, or the one transparent gray or RGB value); null alpha when the PNG has neither.</summary>
+    public static (RgbImage Image, byte[]? Alpha) DecodeWithAlpha(ReadOnlySpan<byte> png, string source = "PNG data")
     {
         if (png.Length < 8 || !png[..8].SequenceEqual(PngWriter.Signature))
         {
@@ -21,7 +25,7 @@ public static class PngReader
             throw new MediaException($"{source}: {what}; only PNG images are supported (convert it, e.g. `ffmpeg -i in.jpg out.png`)");
         }
         int width = 0, height = 0, colorType = -1;
-        byte[]? palette = null;
+        byte[]? palette = null, transparency = null;
         using var idat = new MemoryStream();
         int pos = 8;
         bool end = false;
@@ -50,6 +54,7 @@ public static class PngReader
                     if (data[12] != 0) throw Bad(source, "interlaced PNG is not supported (save it non-interlaced)");
                     break;
                 case "PLTE": palette = data.ToArray(); break;
+                case "tRNS": transparency = data.ToArray(); break;
                 case "IDAT": idat.Write(data); break;
                 case "IEND": end = true; break;
             }
@@ -75,6 +80,7 @@ public static class PngReader
         }
 
         var rgb = new byte[3 * width * height];
+        byte[]? alpha = colorType is 4 or 6 || transparency is not null ? new byte[width * height] : null;
         var prev = new byte[stride];
         for (int y = 0; y < height; y++)
         {
@@ -95,11 +101,23 @@ public static class PngReader
                         break;
                     default: rgb[o] = row[i]; rgb[o + 1] = row[i + 1]; rgb[o + 2] = row[i + 2]; break;
                 }
+                if (alpha is not null) alpha[y * width + x] = Alpha(colorType, row, i, transparency);
             }
             row.CopyTo(prev);
         }
-        return new RgbImage(width, height, rgb);
+        return (new RgbImage(width, height, rgb), alpha);
     }
+
+    /// <summary>A pixel's alpha: its own channel, its palette entry's tRNS value (255 past the chunk's end), or 0 where
+    /// it is the tRNS colour of a gray or RGB image (16-bit samples, of which 8-bit images use the low byte).</summary>
+    static byte Alpha(int colorType, ReadOnlySpan<byte> row, int i, byte[]? transparency) => colorType switch
+    {
+        4 => row[i + 1],
+        6 => row[i + 3],
+        3 => row[i] < transparency!.Length ? transparency[row[i]] : (byte)255,
+        0 => transparency!.Length >= 2 && row[i] == transparency[1] ? (byte)0 : (byte)255,
+        _ => transparency!.Length >= 6 && row[i] == transparency[1] && row[i + 1] == transparency[3] && row[i + 2] == transparency[5] ? (byte)0 : (byte)255,
+    };
 
     static MediaException Bad(string source, string problem) => new($"{source}: invalid PNG: {problem}");
 }

@@ -133,3 +133,17 @@ public class PngTests
         Assert.Contains("NaN", Assert.Throws<MediaException>(() => RgbImage.FromFloat(new[] { float.NaN, 0, 0 }, 1, 1)).Message);
     }
 }
+
+/// <summary>PNG alpha for masks: an RGBA file's own channel; an RGB file has none.</summary>
+public class PngAlphaTests
+{
+    [Fact]
+    public void Rgba_alpha_is_read_beside_the_rgb_and_rgb_has_none()
+    {
+        byte[] png = RgbaPng.Encode(3, 2, (y, x) => ((byte)(10 * x), (byte)(20 * y), 7, (byte)(x == 1 ? 0 : 200 + y)));
+        var (image, alpha) = PngReader.DecodeWithAlpha(png);
+        Assert.Equal([200, 0, 200, 201, 0, 201], alpha!.Select(a => (int)a));
+        Assert.Equal([0, 0, 7, 10, 0, 7, 20, 0, 7, 0, 20, 7, 10, 20, 7, 20, 20, 7], image.Pixels.Select(p => (int)p));
+        Assert.Null(PngReader.DecodeWithAlpha(PngWriter.Encode(image)).Alpha);
+    }
+}

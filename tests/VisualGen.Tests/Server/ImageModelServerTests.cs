@@ -114,6 +114,50 @@ public sealed class ImageModelServerTests
     }
 
     [ConformanceFact]
+    public async Task Flux_edit_with_a_mask_inpaints_its_transparent_region_as_the_library_does()
+    {
+        var flux = ImageModelServer.Flux;
+        await using var server = await flux.StartAsync();
+        var pixels = new byte[40 * 60 * 3];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)(i * 13 % 253);
+        // OpenAI's mask: transparent (alpha 0) where the image is edited, here its left third
+        byte[] mask = Media.RgbaPng.Encode(60, 40, (_, x) => x < 20 ? ((byte)0, (byte)0, (byte)0, (byte)0) : ((byte)0, (byte)0, (byte)0, (byte)255));
+        MultipartFormDataContent Form(byte[] maskPng) => new()
+        {
+            { new StringContent("a lighthouse at dusk"), "prompt" },
+            { new StringContent("48x32"), "size" },
+            { new StringContent("3"), "num_inference_steps" },
+            { new StringContent("8"), "seed" },
+            { new ByteArrayContent(VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(60, 40, pixels))), "image", "in.png" },
+            { new ByteArrayContent(maskPng), "mask", "mask.png" },
+        };
+        using var form = Form(mask);
+        using var r = await server.Http.PostAsync("/v1/images/edits", form);
+        var body = await LiveServer.ReadJson(r);
+        Assert.True(r.StatusCode == HttpStatusCode.OK, body.ToString());
+        var image = VisualGen.Tensors.HostTensor.Float32(new VisualGen.Media.RgbImage(60, 40, pixels).ToFloat(), 40, 60, 3);
+        var white = new float[40 * 60 * 3];
+        for (int p = 0; p < 40 * 60; p++) if (p % 60 < 20) white[3 * p] = white[3 * p + 1] = white[3 * p + 2] = 1f;
+        var reference = flux.Generate(new GenerationRequest
+        {
+            Prompt = "a lighthouse at dusk", Height = 32, Width = 48, NumInferenceSteps = 3, Seed = 8, Image = image,
+            MaskImage = VisualGen.Tensors.HostTensor.Float32(white, 40, 60, 3),
+        });
+        Assert.Equal(GradientPipeline.To8Bit(reference.Output.Floats), Png(body).Rgb);
+
+        // a mask without alpha, or of another size, is a 400 naming it
+        using var opaque = Form(VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(60, 40, new byte[60 * 40 * 3])));
+        using var r2 = await server.Http.PostAsync("/v1/images/edits", opaque);
+        LiveServer.AssertError(await LiveServer.ReadJson(r2), "invalid_value", "mask");
+        Assert.Equal(HttpStatusCode.BadRequest, r2.StatusCode);
+        using var small = Form(Media.RgbaPng.Encode(30, 20, (_, _) => (0, 0, 0, 0)));
+        using var r3 = await server.Http.PostAsync("/v1/images/edits", small);
+        var body3 = await LiveServer.ReadJson(r3);
+        LiveServer.AssertError(body3, "invalid_value", "mask");
+        Assert.Contains("it must be the size of the image, 60x40", body3.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [ConformanceFact]
     public async Task Flux_extensions_reach_the_pipeline()
     {
         var flux = ImageModelServer.Flux;
