@@ -38,7 +38,8 @@ public static class CliUsage
                     (--strength X in (0, 1], default 0.6: how much of it is regenerated), the image FLUX.1 Kontext
                     edits, or FLUX.2's reference image; FLUX.2 takes several (--image a.png --image b.png), in order.
                     --last-image (Wan image-to-video): the last frame beside --image, the first. --mask-image (FLUX.1,
-                    with --image): inpainting, as diffusers' FluxInpaintPipeline: white is repainted, black kept.
+                    Qwen-Image; with --image): inpainting, as diffusers' FluxInpaintPipeline and
+                    QwenImageInpaintPipeline: white is repainted, black kept.
                     --max-area N (FLUX.1 Kontext, default 1048576): the area in pixels its output size is fitted
                     to, as diffusers' max_area.
                     --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;

@@ -102,7 +102,7 @@ public static class GenerateCommand
         if (cl.String("mask-image") is { } maskPath)
         {
             if (!info.Takes(CallArguments.MaskImage))
-                throw new GenerationException("mask_image", $"{info.ClassName} takes no mask_image (FLUX.1 inpainting's); remove --mask-image");
+                throw new GenerationException("mask_image", $"{info.ClassName} takes no mask_image (inpainting: FLUX.1's and Qwen-Image's); remove --mask-image");
             request = request with { MaskImage = ReadImage(maskPath, "--mask-image") };
         }
         if (cl.String("latents") is { } latentsPath)

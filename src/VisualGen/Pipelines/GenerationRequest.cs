@@ -47,7 +47,7 @@ public sealed record GenerationRequest
     public long? MaxArea { get; init; }
     /// <summary>FLUX.1 and Qwen-Image image-to-image: how much of the image is noised and regenerated, (0, 1] (diffusers' strength, default 0.6).</summary>
     public double? Strength { get; init; }
-    /// <summary>FLUX.1 inpainting (diffusers' FluxInpaintPipeline, with <see cref="Image"/>): where the image is repainted
+    /// <summary>FLUX.1 and Qwen-Image inpainting (diffusers' FluxInpaintPipeline, QwenImageInpaintPipeline; with <see cref="Image"/>): where the image is repainted
     /// (white) and kept (black), [height, width, 3] float32 in [0, 1] like <see cref="Image"/>, at any size.</summary>
     public HostTensor? MaskImage { get; init; }
     /// <summary>Explicit initial latents (the pipeline's latent layout: packed for FLUX/Qwen-Image).</summary>

@@ -61,7 +61,7 @@ public class CallArgumentsTests
     [InlineData("flux1", "--negative-prompt --guidance-scale --true-cfg-scale --max-sequence-length --image --strength --mask-image")]
     [InlineData("kontext", "--negative-prompt --guidance-scale --true-cfg-scale --max-sequence-length --image --max-area")]
     [InlineData("flux2", "--guidance-scale --max-sequence-length --image")]
-    [InlineData("qwenimage", "--negative-prompt --true-cfg-scale --max-sequence-length --image --strength")]
+    [InlineData("qwenimage", "--negative-prompt --true-cfg-scale --max-sequence-length --image --strength --mask-image")]
     [InlineData("cosmos3_t2v", "--negative-prompt --frames --guidance-scale --fps --image")]
     [InlineData("ltx2", "--negative-prompt --frames --guidance-scale --max-sequence-length --fps --stg-scale --modality-scale " +
         "--guidance-rescale --audio-guidance-scale --audio-stg-scale --audio-modality-scale --audio-guidance-rescale " +

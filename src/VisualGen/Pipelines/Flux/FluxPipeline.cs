@@ -136,7 +136,7 @@ public sealed class FluxPipeline : IGenerationPipeline
             _schedulerConfig.GetDouble("base_shift", 0.5), _schedulerConfig.GetDouble("max_shift", 1.15));
         scheduler.SetTimesteps(steps, mu, FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
         int firstStep = 0;
-        FluxInpaint? inpaint = null;
+        Inpainting? inpaint = null;
         if (imageToImage)
         {
             firstStep = ImageToImage.FirstStep(steps, r.Strength ?? ImageToImage.DefaultStrength);
@@ -215,7 +215,7 @@ public sealed class FluxPipeline : IGenerationPipeline
     /// </summary>
     float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor? reference, HostTensor? guidance, HostTensor imageIds,
         FluxPromptEmbeds prompt, FluxPromptEmbeds? negative, float trueCfgScale, IStepCache? condCache, IStepCache? negCache,
-        int firstStep, FluxInpaint? inpaint, IProgress<GenerationProgress>? progress, CancellationToken ct)
+        int firstStep, Inpainting? inpaint, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var transformer = Engine("transformer");
         var resident = transformer.AsResident();
@@ -267,14 +267,7 @@ public sealed class FluxPipeline : IGenerationPipeline
                     // true CFG: neg + scale·(cond − neg) = scale·cond + (1 − scale)·neg, over the latents' part
                     math.Combine(guided!, 0, count, [new LinearTerm(trueCfgScale, noisePred), new LinearTerm(1 - trueCfgScale, negPred)]);
                 return guided!;
-            }, progress, ct, firstStep, inpaint is null ? null : (step, x) =>
-            {
-                // the kept region back to the image's latents, on the host: a megabyte a step beside the transformer's work
-                var host = x.ToHost().Floats;
-                inpaint.KeepUnmasked(step, scheduler.Sigmas, host);
-                using var blended = resident.Upload(HostTensor.Float32(host, shape));
-                math.Copy(x, 0, blended, 0, count);
-            });
+            }, progress, ct, firstStep, inpaint?.AfterStep(scheduler, resident, shape));
             return sample.ToHost().Floats;
         }
         finally

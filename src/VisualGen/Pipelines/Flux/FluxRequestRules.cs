@@ -21,12 +21,7 @@ public static class FluxRequestRules
         CallArguments.Refuse(r, info, info.ClassName);
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         if (info.Takes(CallArguments.Strength)) ImageToImage.Validate(r);
-        if (r.MaskImage is { } mask)
-        {
-            if (r.Image is null)
-                throw new GenerationException("mask_image", "mask_image marks where an image is repainted: give the image too (--image)");
-            Images.VaeInput.Check(mask, "mask_image", "mask_image");
-        }
+        Inpainting.Validate(r);
 
         if (r.MaxArea is long area && (area < (long)c.SizeMultiple * c.SizeMultiple || area > 4096L * 4096))
             throw new GenerationException("max_area", $"max_area must be between {c.SizeMultiple * c.SizeMultiple} and {4096L * 4096} pixels, got {area}");

@@ -114,10 +114,19 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             throw new SchedulerException($"QwenImagePipeline needs {FlowMatchEulerDiscreteScheduler.Name} (it passes mu and sigmas), the checkpoint has {scheduler.ClassName}");
         scheduler.SetTimesteps(steps, flowMatch.CalculateShift(tokens), FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
         int firstStep = 0;
+        Inpainting? inpaint = null;
         if (r.Image is { } source)
         {
             firstStep = ImageToImage.FirstStep(steps, r.Strength ?? ImageToImage.DefaultStrength);
-            if (r.Latents is null) latents = NoisedLatents(source, height, width, scheduler.Sigmas[firstStep], r.Seed ?? 0).Floats;
+            if (r.MaskImage is { } mask)
+            {
+                // QwenImageInpaintPipeline
+                var (imageLatents, noise) = ImageLatentsAndNoise(source, height, width, r.Seed ?? 0);
+                var grid = Images.InpaintMask.OnLatentGrid(mask, height, width, (int)latentH, (int)latentW, _config.LatentChannels);
+                inpaint = new Inpainting(imageLatents, noise, LatentPacking.Pack(grid), r.Latents);
+                latents = inpaint.Start((float)scheduler.Sigmas[firstStep]);
+            }
+            else if (r.Latents is null) latents = NoisedLatents(source, height, width, scheduler.Sigmas[firstStep], r.Seed ?? 0).Floats;
         }
 
         var imgShapes = HostTensor.Int64([1, gridH, gridW], 3);
@@ -128,7 +137,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
 
         _engines.BeginStage("denoise");
         var final = DenoiseResident(scheduler, latents, packedShape, imgShapes, promptEmbeds, negativeEmbeds, (float)trueCfgScale,
-            condCache, negCache, firstStep, progress, ct);
+            condCache, negCache, firstStep, inpaint, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, packedShape);
         _engines.BeginStage("decode");
@@ -164,13 +173,28 @@ public sealed class QwenImagePipeline : IGenerationPipeline
     /// chunk, then <see cref="ImageToImage.NoisedStart"/> with the latents' normalization ((x − mean)·(1/std)), packed.</summary>
     HostTensor NoisedLatents(HostTensor image, int height, int width, double sigma, long seed)
     {
+        var (mean, logvar) = Moments(image, height, width);
+        var noised = ImageToImage.NoisedStart(mean, logvar, _latentStats.Normalize, (float)sigma, seed);
+        return LatentPacking.Pack(noised.Reshape(1, mean.Shape[1], mean.Shape[3], mean.Shape[4]));
+    }
+
+    /// <summary>QwenImageInpaintPipeline's prepare_latents: the image latents and the noise apart (<see cref="ImageToImage.Start"/>), packed.</summary>
+    (HostTensor Image, HostTensor Noise) ImageLatentsAndNoise(HostTensor image, int height, int width, long seed)
+    {
+        var (mean, logvar) = Moments(image, height, width);
+        var (latents, noise) = ImageToImage.Start(mean, logvar, _latentStats.Normalize, seed);
+        long[] grid = [1, mean.Shape[1], mean.Shape[3], mean.Shape[4]];
+        return (LatentPacking.Pack(latents.Reshape(grid)), LatentPacking.Pack(noise.Reshape(grid)));
+    }
+
+    /// <summary>The image as a one-frame video [1, 3, 1, H, W] through the VAE encoder's first chunk: the distribution's mean and log-variance.</summary>
+    (HostTensor Mean, HostTensor LogVar) Moments(HostTensor image, int height, int width)
+    {
         Images.VaeInput.Check(image);
         var pixels = Images.VaeInput.FromImage(Images.SeparableResize.Lanczos(image, height, width)).Reshape(1, 3, 1, height, width);
         var moments = Engine("vae.encoder_first").Run(new Dictionary<string, HostTensor> { [WanVaeEncoder.VideoInput] = pixels },
             [WanVaeEncoder.MeanOutput, WanVaeEncoder.LogVarOutput]);
-        var mean = moments[WanVaeEncoder.MeanOutput];
-        var noised = ImageToImage.NoisedStart(mean, moments[WanVaeEncoder.LogVarOutput], _latentStats.Normalize, (float)sigma, seed);
-        return LatentPacking.Pack(noised.Reshape(1, mean.Shape[1], mean.Shape[3], mean.Shape[4]));
+        return (moments[WanVaeEncoder.MeanOutput], moments[WanVaeEncoder.LogVarOutput]);
     }
 
     HostTensor EncodePrompt(string prompt, int maxSequenceLength)
@@ -200,7 +224,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
     /// prediction comes from its cache, on the same tensors. Returns the final latents on the host.
     /// </summary>
     float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor imgShapes, HostTensor prompt,
-        HostTensor? negative, float trueCfgScale, IStepCache? condCache, IStepCache? negCache, int firstStep,
+        HostTensor? negative, float trueCfgScale, IStepCache? condCache, IStepCache? negCache, int firstStep, Inpainting? inpaint,
         IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var transformer = Engine("transformer");
@@ -246,7 +270,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
                     math.RescaleRowNorms(guided!, guided!, condHalf ?? output, _config.PackedChannels);
                 }
                 return guided!;
-            }, progress, ct, firstStep);
+            }, progress, ct, firstStep, inpaint?.AfterStep(scheduler, resident, shape));
             return sample.ToHost().Floats;
         }
         finally

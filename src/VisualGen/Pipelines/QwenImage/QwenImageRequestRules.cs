@@ -13,6 +13,7 @@ public static class QwenImageRequestRules
     public static readonly IReadOnlyList<CallArgument> Arguments =
     [
         CallArguments.NegativePrompt, CallArguments.TrueCfgScale, CallArguments.MaxSequenceLength, CallArguments.Image, CallArguments.Strength,
+        CallArguments.MaskImage,
     ];
 
     static readonly Dictionary<CallArgument, string> Reasons = new()
@@ -24,6 +25,7 @@ public static class QwenImageRequestRules
     {
         CallArguments.Refuse(r, info, info.ClassName, Reasons);
         ImageToImage.Validate(r);
+        Inpainting.Validate(r);
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         int m = c.SizeMultiple;
         if (height <= 0 || height % m != 0)
