@@ -489,7 +489,7 @@ fi
 # Image conditioning the conformance goldens do not describe, native-cuda against ort-cpu on the same call (carry as for
 # pipeline): FLUX.2 editing with one and with two reference images, FLUX.1 Kontext (the flux1 fixture under a
 # FluxKontextPipeline model_index, max_area the fixture's own area), Wan 2.2 TI2V with a first frame, Wan 2.2 A14B
-# image-to-video with a last frame.
+# image-to-video with a last frame, FLUX.1 and Qwen-Image image-to-image and inpainting.
 if has editing; then
   cli_setup
   python3 - <<'PY'
@@ -502,6 +502,11 @@ def png(path, w, h, seed):
                            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 png("/tmp/vg_edit_a.png", 72, 80, 1)
 png("/tmp/vg_edit_b.png", 100, 64, 2)
+# an inpainting mask: the left half white (repainted), the rest black
+raw = b"".join(b"\0" + b"".join(b"\xff\xff\xff" if x < 36 else b"\0\0\0" for x in range(72)) for _ in range(80))
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+open("/tmp/vg_edit_mask.png", "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 72, 80, 8, 2, 0, 0, 0))
+                                         + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 PY
   rm -rf /tmp/fx/flux1_kontext && mkdir -p /tmp/fx/flux1_kontext/checkpoint
   for f in .peer/conformance/flux1/golden.json .peer/conformance/flux1/golden.safetensors; do ln -s "$PWD/$f" /tmp/fx/flux1_kontext/; done
@@ -516,6 +521,11 @@ PY
     --reference ort-cpu /tmp/fx/flux1_kontext/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
   VG_PIPELINE_EXTRA="--last-image /tmp/vg_edit_b.png" python3 tools/device/pipeline_check.py "$C" --reference ort-cpu \
     .peer/conformance/wan22_i2v_a14b/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
+  # FLUX.1 and Qwen-Image image-to-image and inpainting (the golden's latents are the start: explicit latents)
+  VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png --strength 0.7" python3 tools/device/pipeline_check.py "$C" --reference ort-cpu \
+    .peer/conformance/flux1/ .peer/conformance/qwenimage/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
+  VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png --mask-image /tmp/vg_edit_mask.png" python3 tools/device/pipeline_check.py "$C" \
+    --reference ort-cpu .peer/conformance/flux1/ .peer/conformance/qwenimage/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
 fi
 
 # GPU memory budgets (--gpu-memory) on the conformance fixtures, each pipeline against its goldens: BUDGETS (GiB) from
