@@ -15,16 +15,13 @@ public static class ImageToImage
     /// <summary>get_timesteps' first step of <paramref name="steps"/>: n − min(n·strength, n), truncated.</summary>
     public static int FirstStep(int steps, double strength) => (int)Math.Max(steps - Math.Min(steps * strength, steps), 0);
 
-    /// <summary>For a family whose image makes the run image-to-image: strength in (0, 1] and only with an image, and no
-    /// step cache with an image (the cache's steps would start part-way).</summary>
+    /// <summary>For a family whose image makes the run image-to-image: strength in (0, 1] and only with an image.</summary>
     public static void Validate(GenerationRequest r)
     {
         if (r.Strength is not null && r.Image is null)
             throw new GenerationException("strength", "strength applies to image-to-image: give an image (--image) or leave strength out");
         if (r.Strength is double strength && !(strength > 0 && strength <= 1))
             throw new GenerationException("strength", $"strength must be in (0, 1], got {strength}");
-        if (r.Image is not null && (r.TeaCache is not null || r.CacheDit is not null))
-            throw new GenerationException("image", "step caches (TeaCache, Cache-DiT) with image-to-image are not supported yet; remove the cache flags or the image");
     }
 
     /// <summary>prepare_latents' start: a sample of the encoder's distribution (ε the first half of one normal stream of

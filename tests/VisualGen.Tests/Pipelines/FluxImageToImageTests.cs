@@ -94,6 +94,34 @@ public class FluxImageToImageTests(ITestOutputHelper output)
     }
 
     [ConformanceFact]
+    public void Step_caches_run_over_the_steps_image_to_image_runs()
+    {
+        using var golden = Fixtures.Golden("flux1");
+        var request = ConformancePipelines.RequestFromGolden("flux1", golden) with
+        {
+            Image = Fixtures.RandomImage(50, 70, 31), Strength = 1.0, Latents = null, Seed = 5, NumInferenceSteps = 6,
+        };
+        using var provider = ConformancePipelines.Provider();
+        using var flux = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("flux1"), provider);
+        GenerationResult Run(GenerationRequest r) => flux.GenerateAsync(r).GetAwaiter().GetResult();
+        var half = request with { Strength = 0.5 };   // 6 steps at strength 0.5: the last 3 run
+        var plain = Run(half);
+
+        // threshold 0 computes every step it runs: the same latents, a report of those 3 steps
+        var every = Run(half with { TeaCache = new TeaCacheOptions(0) });
+        Assert.Equal(plain.Latents.Floats, every.Latents.Floats);
+        Assert.Equal("teacache: 3 of 3 steps computed, 0 skipped", every.StepCache!.ToString());
+        // a threshold no step reaches: the first step run and the last compute, the one between reuses the residual
+        var most = Run(half with { TeaCache = new TeaCacheOptions(1e9) });
+        Assert.Equal([true, false, true], most.StepCache!.Computed);
+        Assert.NotEqual(plain.Latents.Floats, most.Latents.Floats);
+
+        // Cache-DiT counts its warm-up from the first step run: two warm-up steps, then the middle blocks may be reused
+        var dit = Run(half with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 0, Threshold: 1e9, Warmup: 2) });
+        Assert.Equal([true, true, false], dit.StepCache!.Computed);
+    }
+
+    [ConformanceFact]
     public void Strength_is_image_to_image_only_and_in_range()
     {
         using var provider = ConformancePipelines.Provider();
@@ -103,7 +131,6 @@ public class FluxImageToImageTests(ITestOutputHelper output)
         Assert.Equal("strength", Assert.Throws<GenerationException>(() => flux.Validate(r with { Strength = 0 })).Parameter);
         Assert.Equal("strength", Assert.Throws<GenerationException>(() => flux.Validate(r with { Strength = 1.5 })).Parameter);
         Assert.Equal("strength", Assert.Throws<GenerationException>(() => flux.Validate(r with { Image = null, Strength = 0.5 })).Parameter);
-        Assert.Equal("image", Assert.Throws<GenerationException>(() => flux.Validate(r with { TeaCache = new TeaCacheOptions(0.1) })).Parameter);
         using var wan = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("wan21_t2v"), provider);
         Assert.Equal("strength", Assert.Throws<GenerationException>(() => wan.Validate(new GenerationRequest { Prompt = "x", Strength = 0.5 })).Parameter);
     }

@@ -53,7 +53,7 @@ public sealed class DbCache(CacheDitOptions options, StepCacheLog log) : IStepCa
 
     bool CanUseCache(int step, ITensorArithmetic math, IEngineTensor fnResidual)
     {
-        if (step < options.Warmup) return false;
+        if (step - log.FirstStep < options.Warmup) return false;   // warm-up counts the steps run (image-to-image starts part-way)
         if (options.MaxCachedSteps is int max && _cachedSteps >= max) return false;
         if (_fnResidual is null || _middleResidual is null) return false;
         return RelativeL1(math, fnResidual, _fnResidual) < options.Threshold;

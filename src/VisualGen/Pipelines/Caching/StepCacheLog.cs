@@ -1,14 +1,20 @@
 namespace VisualGen.Pipelines.Caching;
 
-/// <summary>The per-step decisions of one generation, shared by the caches of its transformers.</summary>
-public sealed class StepCacheLog(string method, int steps)
+/// <summary>The per-step decisions of one generation, shared by the caches of its transformers. Image-to-image runs
+/// the schedule's steps from <see cref="FirstStep"/> on: those are the steps logged and reported, and the caches count
+/// their warm-up from it.</summary>
+public sealed class StepCacheLog(string method, int steps, int firstStep = 0)
 {
-    readonly bool?[] _computed = new bool?[steps];
+    readonly bool?[] _computed = new bool?[steps - firstStep];
 
+    /// <summary>The schedule's steps (the last always computes).</summary>
     public int Steps => steps;
 
-    public void Record(int step, bool computed) => _computed[step] = computed;
+    /// <summary>The first step the loop runs (0 unless image-to-image starts part-way).</summary>
+    public int FirstStep => firstStep;
+
+    public void Record(int step, bool computed) => _computed[step - firstStep] = computed;
 
     public StepCacheReport Report() => new(method, _computed.Select((c, i) =>
-        c ?? throw new InvalidOperationException($"{method}: step {i} was never predicted")).ToArray());
+        c ?? throw new InvalidOperationException($"{method}: step {firstStep + i} was never predicted")).ToArray());
 }

@@ -22,10 +22,11 @@ public static class StepCaches
                 $"{family} has no shipped TeaCache coefficients (TensorRT-LLM's tables cover Wan, FLUX.1 and Qwen-Image): pass teacache_coefficients, or use Cache-DiT");
     }
 
-    /// <summary>The log of a request's cache, or null when the request asks for none.</summary>
-    public static StepCacheLog? Log(GenerationRequest r, int steps) =>
-        r.TeaCache is not null ? new StepCacheLog("teacache", steps)
-        : r.CacheDit is not null ? new StepCacheLog("cache-dit", steps)
+    /// <summary>The log of a request's cache, or null when the request asks for none; the loop runs the schedule's
+    /// <paramref name="steps"/> from <paramref name="firstStep"/> (image-to-image starts part-way).</summary>
+    public static StepCacheLog? Log(GenerationRequest r, int steps, int firstStep = 0) =>
+        r.TeaCache is not null ? new StepCacheLog("teacache", steps, firstStep)
+        : r.CacheDit is not null ? new StepCacheLog("cache-dit", steps, firstStep)
         : null;
 
     /// <summary>A fresh cache for one transformer; <paramref name="defaultCoefficients"/> are the family's TeaCache table.</summary>

@@ -152,7 +152,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         HostTensor? guidance = _config.GuidanceEmbeds ? HostTensor.Float32([guidanceScale], 1) : null;
 
         // step caches: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
-        var cacheLog = StepCaches.Log(r, steps);
+        var cacheLog = StepCaches.Log(r, steps, firstStep);
         var coefficients = _config.GuidanceEmbeds ? TeaCacheCoefficients.FluxDev : TeaCacheCoefficients.FluxSchnell;
         using IStepCache? condCache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, coefficients);
         using IStepCache? negCache = cacheLog is null || negative is null ? null : StepCaches.Create(r, cacheLog, coefficients);

@@ -131,7 +131,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
 
         var imgShapes = HostTensor.Int64([1, gridH, gridW], 3);
         // step caches: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
-        var cacheLog = StepCaches.Log(r, steps);
+        var cacheLog = StepCaches.Log(r, steps, firstStep);
         using IStepCache? condCache = cacheLog is null ? null : StepCaches.Create(r, cacheLog, TeaCacheCoefficients.QwenImage);
         using IStepCache? negCache = cacheLog is null || negativeEmbeds is null ? null : StepCaches.Create(r, cacheLog, TeaCacheCoefficients.QwenImage);
 
