@@ -127,10 +127,6 @@ public class ResidentLoopTests
         Compare.Component(cached.Latents.Floats, resident.Latents.Floats, "loop vs the loop through a step cache", factor: 1e-5);
     }
 
-    sealed class SyncProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
-    {
-        public void Report(GenerationProgress value) => report(value);
-    }
 
     sealed class Transfers
     {

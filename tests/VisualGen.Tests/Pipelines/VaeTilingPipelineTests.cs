@@ -68,10 +68,6 @@ public class VaeTilingPipelineTests(DemoModelFixture demo) : IClassFixture<DemoM
         Assert.Equal([true, false], seen.Select(r => r.VaeTiling));
     }
 
-    sealed class SyncProgress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
-    {
-        public void Report(GenerationProgress value) => report(value);
-    }
 
     sealed class Recording(List<GenerationRequest> seen) : IGenerationPipeline
     {

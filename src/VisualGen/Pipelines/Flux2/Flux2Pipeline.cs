@@ -149,7 +149,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
         var finalLatents = HostTensor.Float32(final, packed.Shape);
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
-        var image = Decode(finalLatents, h, w);
+        var image = Decode(finalLatents, h, w, r.VaeTiling == true, progress, ct);
         return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond)
         {
             StepCache = cacheLog?.Report(),
@@ -228,12 +228,21 @@ public sealed class Flux2Pipeline : IGenerationPipeline
     }
 
     /// <summary>Batch-norm statistics undone (x·std + mean), tokens back to the grid, 2×2 unpatchify, VAE decoder:
-    /// [1, 3, H, W] in about [−1, 1].</summary>
-    HostTensor Decode(HostTensor packed, long h, long w)
+    /// [1, 3, H, W] in about [−1, 1]; with <paramref name="tiled"/>, AutoencoderKLFlux2's tiled decode (AutoencoderKL's
+    /// tiled_decode, each tile one decoder call) where the latent exceeds a tile.</summary>
+    HostTensor Decode(HostTensor packed, long h, long w, bool tiled, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
-        var latents = Flux2Latents.Unpatchify(Flux2Latents.Unpack(_stats.Denormalize(packed), h, w));
-        return Engine("vae.decoder").Run(new Dictionary<string, HostTensor> { ["latents"] = latents })["sample"];
+        var latents = DecoderLatents(packed, h, w);
+        var decoder = Engine("vae.decoder");
+        HostTensor DecodeTile(HostTensor z) => decoder.Run(new Dictionary<string, HostTensor> { ["latents"] = z })["sample"];
+        if (!tiled) return DecodeTile(latents);
+        return Vae.AutoencoderKLTiling.For(_config.Vae.Vae).Decode(latents, DecodeTile,
+            (done, all) => progress?.Report(new GenerationProgress("decode", done, all)), ct);
     }
+
+    /// <summary>The final packed latents as the VAE decoder takes them: statistics undone, unpacked, unpatchified.</summary>
+    internal HostTensor DecoderLatents(HostTensor packed, long h, long w) =>
+        Flux2Latents.Unpatchify(Flux2Latents.Unpack(_stats.Denormalize(packed), h, w));
 
     public void Dispose()
     {

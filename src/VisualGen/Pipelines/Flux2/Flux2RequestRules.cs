@@ -21,7 +21,6 @@ public static class Flux2RequestRules
     public static void Validate(GenerationRequest r, Flux2ModelConfig c, PipelineInfo info, int height, int width, int steps, int maxSeq)
     {
         CallArguments.Refuse(r, info, info.ClassName, Reasons);
-        Vae.VaeTilingSupport.RefuseIn(r, "FLUX.2");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumBlocks, "FLUX.2");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         var references = ConditioningImages.Of(r);
