@@ -165,7 +165,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
         var vaeLatents = _latentStats.Denormalize(finalLatents);
-        var video = new WanVaeDecoder(Engine("vae.decoder_first"), () => Engine("vae.decoder_next")).Decode(vaeLatents, ct);
+        var video = WanVaeDecoder.DecodeVideo(vaeLatents, _config.Vae, r.VaeTiling == true, Engine, progress, ct);
         return new GenerationResult(finalLatents, VideoPostprocess.ToNumpyLayout(video), IsVideo: true, (int)Math.Round(fps))
             { StepCache = cacheLog?.Report() };
     }

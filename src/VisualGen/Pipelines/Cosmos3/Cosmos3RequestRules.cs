@@ -19,7 +19,6 @@ public static class Cosmos3RequestRules
     public static void Validate(GenerationRequest r, Cosmos3ModelConfig c, PipelineInfo info, int height, int width, int frames, int steps, double fps, double guidance)
     {
         CallArguments.Refuse(r, info, info.ClassName, Reasons);
-        Vae.VaeTilingSupport.RefuseIn(r, "Cosmos3");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumLayers, "Cosmos3");
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         int m = c.VaeScaleSpatial;

@@ -7,6 +7,6 @@ public static class VaeTilingSupport
     public static void RefuseIn(GenerationRequest r, string family)
     {
         if (r.VaeTiling == true)
-            throw new GenerationException("vae_tiling", $"tiled VAE decoding is not implemented for {family} (it is for FLUX.1, FLUX.2, Qwen-Image and Wan); turn vae_tiling off (--vae-tiling off)");
+            throw new GenerationException("vae_tiling", $"tiled VAE decoding is not implemented for {family} (it is for FLUX.1, FLUX.2, Qwen-Image, Wan and Cosmos3); turn vae_tiling off (--vae-tiling off)");
     }
 }

@@ -174,20 +174,12 @@ public sealed class WanPipeline : IGenerationPipeline
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
         var vaeLatents = _latentStats.Denormalize(finalLatents);
-        var video = r.VaeTiling == true && CausalVaeTiling.ForWan(_config.Vae) is var tiling && tiling.Applies(vaeLatents)
-            // diffusers blends the tiles before its clamp: they come from the decoder graphs without one
-            ? tiling.TiledDecode(vaeLatents, tile => UnclampedDecoder().Decode(tile, ct),
-                (done, all) => progress?.Report(new GenerationProgress("decode", done, all)), ct)
-            : new WanVaeDecoder(Engine("vae.decoder_first"), () => Engine("vae.decoder_next")).Decode(vaeLatents, ct);
+        var video = WanVaeDecoder.DecodeVideo(vaeLatents, _config.Vae, r.VaeTiling == true, Engine, progress, ct);
         return new GenerationResult(finalLatents, VideoPostprocess.ToNumpyLayout(video), IsVideo: true, Info.FramesPerSecond)
         {
             StepCache = cacheLog?.Report(),
         };
     }
-
-    /// <summary>The VAE decoder chunk graphs without their final clamp, for tiles that are blended before it.</summary>
-    WanVaeDecoder UnclampedDecoder() => new(Engine($"vae.{WanVaeDecoder.UnclampedPart(WanVaeDecoder.FirstChunkPart)}"),
-        () => Engine($"vae.{WanVaeDecoder.UnclampedPart(WanVaeDecoder.NextChunkPart)}"));
 
     HostTensor EncodePrompt(WanPromptTokenizer tokenizer, string prompt)
     {

@@ -40,6 +40,22 @@ public sealed class WanVaeDecoder
     /// <summary>Latent frames per later chunk (diffusers: 1; more frames give the same result with fewer calls).</summary>
     public int LatentFramesPerChunk { get; }
 
+    /// <summary>AutoencoderKLWan.decode of a pipeline's de-normalized latents: chunk by chunk through the VAE component's
+    /// decoder graphs (<paramref name="engine"/>: "vae.decoder_first" and so on), or with <paramref name="tiled"/> where the
+    /// latent exceeds a tile, tiled_decode (Wan, Cosmos3): tiles from the graphs without their clamp, as diffusers blends
+    /// them before it, each tile reported as decode progress.</summary>
+    public static HostTensor DecodeVideo(HostTensor vaeLatents, WanVaeConfig config, bool tiled, Func<string, IEngine> engine,
+        IProgress<GenerationProgress>? progress, CancellationToken ct)
+    {
+        if (tiled && Vae.CausalVaeTiling.ForWan(config) is var tiling && tiling.Applies(vaeLatents))
+        {
+            var unclamped = new WanVaeDecoder(engine($"vae.{UnclampedPart(FirstChunkPart)}"), () => engine($"vae.{UnclampedPart(NextChunkPart)}"));
+            return tiling.TiledDecode(vaeLatents, tile => unclamped.Decode(tile, ct),
+                (done, all) => progress?.Report(new GenerationProgress("decode", done, all)), ct);
+        }
+        return new WanVaeDecoder(engine($"vae.{FirstChunkPart}"), () => engine($"vae.{NextChunkPart}")).Decode(vaeLatents, ct);
+    }
+
     /// <summary>De-normalized latents [B, z_dim, F, h, w] → video [B, 3, 1 + 4(F − 1), H, W] in [-1, 1].</summary>
     public HostTensor Decode(HostTensor latents, CancellationToken cancellationToken = default)
     {
