@@ -23,4 +23,23 @@ public static class FluxGoldenText
         })["last_hidden_state"];
         return (pooled, promptEmbeds);
     }
+
+    /// <summary>One FluxPipeline transformer call as a host loop makes it: packed latents of a
+    /// <paramref name="height"/>×<paramref name="width"/> image at <paramref name="timestep"/> (divided by 1000, as the
+    /// pipeline passes it), the guidance embedding where the model has one.</summary>
+    public static float[] Predict(IEngine transformer, VisualGen.Pipelines.Flux.FluxModelConfig config, (HostTensor Pooled, HostTensor PromptEmbeds) text,
+        float[] latents, double timestep, int height, int width, double guidance)
+    {
+        var inputs = new Dictionary<string, HostTensor>
+        {
+            ["hidden_states"] = HostTensor.Float32(latents, 1, height / 16 * (width / 16), 4 * config.LatentChannels),
+            ["timestep"] = HostTensor.Float32([(float)timestep / 1000f], 1),
+            ["encoder_hidden_states"] = text.PromptEmbeds,
+            ["pooled_projections"] = text.Pooled,
+            ["img_ids"] = VisualGen.Pipelines.Flux.FluxLatents.ImageIds(height / 16, width / 16),
+            ["txt_ids"] = VisualGen.Pipelines.Flux.FluxLatents.TextIds(text.PromptEmbeds.Shape[1]),
+        };
+        if (config.GuidanceEmbeds) inputs["guidance"] = HostTensor.Float32([(float)guidance], 1);
+        return transformer.Run(inputs)["sample"].Floats;
+    }
 }

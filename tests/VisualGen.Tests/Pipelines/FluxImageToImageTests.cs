@@ -71,23 +71,11 @@ public class FluxImageToImageTests(ITestOutputHelper output)
         }
         var latents = LatentPacking.Pack(HostTensor.Float32(start, mean.Shape)).Floats;
 
-        var (pooled, promptEmbeds) = FluxGoldenText.Encode(provider, dir, golden);
+        var text = FluxGoldenText.Encode(provider, dir, golden);
         var transformer = provider.GetEngine(dir, "transformer", null);
-        long channels = 4 * config.LatentChannels;
         for (int step = first; step < steps; step++)
-        {
-            var inputs = new Dictionary<string, HostTensor>
-            {
-                ["hidden_states"] = HostTensor.Float32(latents, 1, tokens, channels),
-                ["timestep"] = HostTensor.Float32([(float)scheduler.Timesteps[step] / 1000f], 1),
-                ["encoder_hidden_states"] = promptEmbeds,
-                ["pooled_projections"] = pooled,
-                ["img_ids"] = FluxLatents.ImageIds(height / 16, width / 16),
-                ["txt_ids"] = FluxLatents.TextIds(promptEmbeds.Shape[1]),
-            };
-            if (config.GuidanceEmbeds) inputs["guidance"] = HostTensor.Float32([(float)request.GuidanceScale!.Value], 1);
-            latents = scheduler.Step(transformer.Run(inputs)["sample"].Floats, step, latents);
-        }
+            latents = scheduler.Step(FluxGoldenText.Predict(transformer, config, text, latents, scheduler.Timesteps[step], height, width,
+                request.GuidanceScale!.Value), step, latents);
         double maxAbs = Compare.MaxAbs(latents, result.Latents.Floats);
         output.WriteLine($"final latents against the host loop: max abs {maxAbs:g3}, cosine {Compare.Cosine(latents, result.Latents.Floats):f7}");
         Assert.True(maxAbs < 1e-4, $"max abs {maxAbs}");

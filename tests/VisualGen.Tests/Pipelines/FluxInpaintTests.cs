@@ -71,7 +71,7 @@ public class FluxInpaintTests(ITestOutputHelper output)
         var config = FluxModelConfig.Load(index);
         int steps = request.NumInferenceSteps!.Value, height = request.Height!.Value, width = request.Width!.Value;
         var sc = index.LoadConfig("scheduler");
-        long tokens = height / 16 * (width / 16), channels = 4 * config.LatentChannels;
+        long tokens = height / 16 * (width / 16);
         double mu = FlowSigmas.CalculateShift(tokens, sc.GetInt("base_image_seq_len", 256), sc.GetInt("max_image_seq_len", 4096),
             sc.GetDouble("base_shift", 0.5), sc.GetDouble("max_shift", 1.15));
         var scheduler = SchedulerRegistry.Default.Create(sc, null);
@@ -106,21 +106,12 @@ public class FluxInpaintTests(ITestOutputHelper output)
 
         float[] Noised(double sigma) => [.. image.Select((v, i) => (float)sigma * noise[i] + (1f - (float)sigma) * v)];
         var latents = Noised((float)scheduler.Sigmas[first]);
-        var (pooled, promptEmbeds) = FluxGoldenText.Encode(provider, dir, golden);
+        var text = FluxGoldenText.Encode(provider, dir, golden);
         var transformer = provider.GetEngine(dir, "transformer", null);
         for (int step = first; step < steps; step++)
         {
-            var inputs = new Dictionary<string, HostTensor>
-            {
-                ["hidden_states"] = HostTensor.Float32(latents, 1, tokens, channels),
-                ["timestep"] = HostTensor.Float32([(float)scheduler.Timesteps[step] / 1000f], 1),
-                ["encoder_hidden_states"] = promptEmbeds,
-                ["pooled_projections"] = pooled,
-                ["img_ids"] = FluxLatents.ImageIds(height / 16, width / 16),
-                ["txt_ids"] = FluxLatents.TextIds(promptEmbeds.Shape[1]),
-            };
-            if (config.GuidanceEmbeds) inputs["guidance"] = HostTensor.Float32([(float)request.GuidanceScale!.Value], 1);
-            latents = scheduler.Step(transformer.Run(inputs)["sample"].Floats, step, latents);
+            latents = scheduler.Step(FluxGoldenText.Predict(transformer, config, text, latents, scheduler.Timesteps[step], height, width,
+                request.GuidanceScale!.Value), step, latents);
             // init_latents_proper: scale_noise to the next timestep's sigma, the image latents after the last step
             var proper = step < steps - 1 ? Noised((float)scheduler.Sigmas[step + 1]) : image;
             for (int i = 0; i < latents.Length; i++) latents[i] = (1 - m[i]) * proper[i] + m[i] * latents[i];
