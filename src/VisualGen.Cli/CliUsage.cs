@@ -6,7 +6,8 @@ namespace VisualGen.Cli;
 public static class CliUsage
 {
     public const string Generate = """
-          generate  [--model DIR] --prompt TEXT | --prompt-file FILE [--negative-prompt TEXT] [--height N] [--width N] [--frames N]
+          generate  [--model DIR] --prompt TEXT | --prompt-file FILE [--num-images-per-prompt N] [--negative-prompt TEXT]
+                    [--height N] [--width N] [--frames N]
                     [--steps N] [--guidance-scale X] [--guidance-scale-2 X] [--true-cfg-scale X] [--shift X] [--seed N]
                     [--max-sequence-length N] [--fps X | --frame-rate X] [--image FILE ...] [--last-image FILE] [--mask-image FILE]
                     [--strength X] [--max-area N] [--latents FILE] [--save-tensors FILE]
@@ -46,9 +47,9 @@ public static class CliUsage
                     --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;
                     an extension that disagrees with --format is refused. PNG video is a folder of frames.
                     --prompt-file FILE: one prompt a line (blank lines skipped), generated in turn with the engines
-                    loaded once; prompt i (from 0) runs at --seed + i (its output equals --prompt LINE --seed SEED+i)
-                    and is written to --output (and --save-tensors) numbered _0001, _0002, ...; every request is
-                    checked before the first runs.
+                    loaded once; --num-images-per-prompt N: N of each prompt. Generation k (from 0, prompt-major) runs
+                    at --seed + k (its output equals --prompt LINE --seed SEED+k) and is written to --output (and
+                    --save-tensors) numbered _0001, _0002, ...; every request is checked before the first runs.
         """;
 
     public const string Info = """

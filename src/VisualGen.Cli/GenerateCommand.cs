@@ -23,7 +23,7 @@ public static class GenerateCommand
         "true-cfg-scale", "shift", "seed", "max-sequence-length", "fps", "image", "latents", "save-tensors", "output", "format",
         "frame-rate", "stg-scale", "modality-scale", "guidance-rescale", "audio-guidance-scale", "audio-stg-scale",
         "audio-modality-scale", "audio-guidance-rescale", "spatio-temporal-guidance-blocks", "use-cross-timestep", "max-area", "strength", "last-image",
-        "prompt-file", "mask-image",
+        "prompt-file", "mask-image", "num-images-per-prompt",
         .. RunConfiguration.Flags, .. RunConfiguration.GenerationFlags, .. StepCacheFlags.Names,
     ];
 
@@ -111,11 +111,15 @@ public static class GenerateCommand
             request = request with { Latents = latents, AudioLatents = audioLatents };
         }
         // a prompt file: one request a line, the seed counting up from --seed; each is checked before the first runs
-        var requests = prompts is null ? [request] : PromptFile.Requests(request, prompts);
+        int perPrompt = cl.Int("num-images-per-prompt") is int k
+            ? k is >= 1 and <= 10000 ? k : throw new UsageException($"--num-images-per-prompt must be between 1 and 10000, got {k}")
+            : 1;
+        var requests = PromptFile.Requests(request, prompts ?? [request.Prompt], perPrompt);
+        bool numbered = requests.Count > 1 || prompts is not null;
         foreach (var (r, i) in requests.Select((r, i) => (r, i)))
         {
             try { pipeline.Validate(r); }
-            catch (GenerationException e) when (prompts is not null) { throw new GenerationException(e.Parameter, $"--prompt-file prompt {i + 1}: {e.Message}"); }
+            catch (GenerationException e) when (prompts is not null) { throw new GenerationException(e.Parameter, $"--prompt-file prompt {i / perPrompt + 1}: {e.Message}"); }
         }
 
         var target = requested.For(info);
@@ -134,18 +138,18 @@ public static class GenerateCommand
         {
             for (int i = 0; i < requests.Count; i++)
             {
-                if (prompts is not null) log.WriteLine($"prompt {i + 1}/{requests.Count} (seed {requests[i].Seed}): {PromptFile.Short(requests[i].Prompt)}");
+                if (numbered) log.WriteLine($"generation {i + 1}/{requests.Count} (seed {requests[i].Seed}): {PromptFile.Short(requests[i].Prompt)}");
                 var progress = new ConsoleProgress(log, environment.LogIsTerminal);
                 var result = pipeline.GenerateAsync(requests[i], progress, cancel.Token).GetAwaiter().GetResult();
                 progress.Done();
                 if (result.StepCache is { } cache)
                     log.WriteLine($"{cache} (computed: {string.Join("", cache.Computed.Select(c => c ? '1' : '0'))})");
-                string? tensors = tensorsPath is null || prompts is null ? tensorsPath : PromptFile.Numbered(tensorsPath, i, requests.Count);
+                string? tensors = tensorsPath is null || !numbered ? tensorsPath : PromptFile.Numbered(tensorsPath, i, requests.Count);
                 if (tensors is not null)
                     SafeTensorsWriter.Write(tensors, [result.Latents.ToTensorData("latents"), result.Output.ToTensorData("output"),
                         .. result.AudioLatents is { } al ? [al.ToTensorData("audio_latents")] : Array.Empty<TensorData>(),
                         .. result.Audio is { } au ? [au.ToTensorData("audio")] : Array.Empty<TensorData>()]);
-                var written = writer.Write(result, prompts is null ? target.Path : PromptFile.Numbered(target.Path, i, requests.Count), target.Format);
+                var written = writer.Write(result, !numbered ? target.Path : PromptFile.Numbered(target.Path, i, requests.Count), target.Format);
                 foreach (var f in written.Take(3))
                     output.WriteLine(Directory.Exists(f) ? $"wrote {f}{Path.DirectorySeparatorChar} ({Directory.GetFiles(f, "*.png").Length} PNG frames)" : $"wrote {f}");
                 if (written.Count > 3) output.WriteLine($"... {written.Count} files");

@@ -6,8 +6,9 @@ namespace VisualGen.Cli;
 
 /// <summary>
 /// <c>generate --prompt-file FILE</c>: one prompt a line (UTF-8; blank lines skipped), each generated in turn with the
-/// engines loaded once. Prompt i (from 0) runs with seed <c>--seed</c> + i, so its output equals
-/// <c>generate --prompt LINE --seed SEED+i</c>; its output is the --output path numbered <c>_0001</c>, <c>_0002</c>, ...
+/// engines loaded once; <c>--num-images-per-prompt N</c> makes N of each. Generation k (from 0, prompt-major) runs with
+/// seed <c>--seed</c> + k, so its output equals <c>generate --prompt LINE --seed SEED+k</c>; its output is the --output
+/// path numbered <c>_0001</c>, <c>_0002</c>, ...
 /// </summary>
 static class PromptFile
 {
@@ -25,9 +26,9 @@ static class PromptFile
         return prompts;
     }
 
-    /// <summary>The request of each prompt: the flags' request with that prompt and seed + index.</summary>
-    public static IReadOnlyList<GenerationRequest> Requests(GenerationRequest request, IReadOnlyList<string> prompts) =>
-        [.. prompts.Select((p, i) => request with { Prompt = p, Seed = (request.Seed ?? 0) + i })];
+    /// <summary>The requests: <paramref name="perPrompt"/> of each prompt in turn, the k-th with seed + k.</summary>
+    public static IReadOnlyList<GenerationRequest> Requests(GenerationRequest request, IReadOnlyList<string> prompts, int perPrompt) =>
+        [.. prompts.SelectMany(p => Enumerable.Repeat(p, perPrompt)).Select((p, k) => request with { Prompt = p, Seed = (request.Seed ?? 0) + k })];
 
     /// <summary>The path of output <paramref name="index"/> of <paramref name="count"/>: "fox.png" → "fox_0001.png"
     /// (a folder of PNG frames: "fox" → "fox_0001").</summary>

@@ -26,8 +26,8 @@ public class CliPromptFileTests
         File.WriteAllText(file, "a red fox in the snow\n\n  a lighthouse at night  \r\n");
         var run = CliRun.Of(Generate(Path.Combine(dir, "out"), "--prompt-file", file, "--seed", "40", "--save-tensors", Path.Combine(dir, "t.safetensors")));
         Assert.True(run.Rc == 0, run.Err);
-        Assert.Contains("prompt 1/2 (seed 40): a red fox in the snow", run.Err);
-        Assert.Contains("prompt 2/2 (seed 41): a lighthouse at night", run.Err);
+        Assert.Contains("generation 1/2 (seed 40): a red fox in the snow", run.Err);
+        Assert.Contains("generation 2/2 (seed 41): a lighthouse at night", run.Err);
         Assert.Equal(5, Directory.GetFiles(Path.Combine(dir, "out_0001"), "*.png").Length);
         Assert.Equal(5, Directory.GetFiles(Path.Combine(dir, "out_0002"), "*.png").Length);
 
@@ -36,6 +36,18 @@ public class CliPromptFileTests
         Assert.True(single.Rc == 0, single.Err);
         Assert.Equal(Latents(Path.Combine(dir, "single.safetensors")), Latents(Path.Combine(dir, "t_0002.safetensors")));
         Assert.NotEqual(Latents(Path.Combine(dir, "t_0001.safetensors")), Latents(Path.Combine(dir, "t_0002.safetensors")));
+
+        // three of one prompt: seeds 7, 8, 9; the third equals the single run at seed 9
+        var three = CliRun.Of(Generate(Path.Combine(dir, "n"), "--prompt", "a lighthouse at night", "--num-images-per-prompt", "3", "--seed", "7",
+            "--save-tensors", Path.Combine(dir, "n.safetensors")));
+        Assert.True(three.Rc == 0, three.Err);
+        Assert.Contains("generation 3/3 (seed 9): a lighthouse at night", three.Err);
+        Assert.True(Directory.Exists(Path.Combine(dir, "n_0003")));
+        var nine = CliRun.Of(Generate(Path.Combine(dir, "nine"), "--prompt", "a lighthouse at night", "--seed", "9",
+            "--save-tensors", Path.Combine(dir, "nine.safetensors")));
+        Assert.Equal(Latents(Path.Combine(dir, "nine.safetensors")), Latents(Path.Combine(dir, "n_0003.safetensors")));
+        Assert.Contains("--num-images-per-prompt must be between 1 and 10000, got 0",
+            Assert.Single(CliRun.Of(Generate(Path.Combine(dir, "z"), "--prompt", "x", "--num-images-per-prompt", "0")).ErrorLines));
     }
 
     [ConformanceFact]
