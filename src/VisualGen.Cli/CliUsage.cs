@@ -24,8 +24,7 @@ public static class CliUsage
                     [--gpu-memory GiB]   (native-cuda: the engines' GPU memory; engines of earlier stages are released to stay within it)
                     [--vae-dtype fp32|bf16]   (native-cuda: the VAE in bf16; default fp32, as diffusers runs it)
                     [--vae-tiling on|off]   (decode latents larger than one VAE tile in blended tiles, as diffusers'
-                    vae.enable_tiling(); FLUX.1, FLUX.2, Qwen-Image, Wan,
-                    Cosmos3; default off)
+                    vae.enable_tiling(); every family; default off)
                     [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]   (quantize the transformer's
                     linears when its graph is built; a checkpoint with a quantization_config runs quantized as stored)
                     [--config FILE.yaml]   (engine, engine_cache, gpu_memory, vae_dtype, vae_tiling,

@@ -40,7 +40,7 @@ public sealed record VisualGenOptions
     public string VaeDtype { get; init; } = "fp32";
 
     /// <summary>Tiled VAE decoding (diffusers' <c>vae.enable_tiling()</c>) for every request that does not set
-    /// <see cref="Pipelines.GenerationRequest.VaeTiling"/>: FLUX.1, FLUX.2, Qwen-Image, Wan and Cosmos3; LTX-2 refuses it.</summary>
+    /// <see cref="Pipelines.GenerationRequest.VaeTiling"/>; every family has it.</summary>
     public bool VaeTiling { get; init; }
 
     /// <summary>GPU memory (bytes) the pipeline's engines may hold together; null: no limit.</summary>

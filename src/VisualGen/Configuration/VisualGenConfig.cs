@@ -31,7 +31,7 @@ public sealed record VisualGenConfig
     public string? VaeDtype { get; init; }
 
     /// <summary><c>vae_tiling</c>: decode latents larger than one VAE tile in blended tiles (diffusers'
-    /// <c>vae.enable_tiling()</c>; FLUX.1, FLUX.2, Qwen-Image, Wan, Cosmos3); default off.</summary>
+    /// <c>vae.enable_tiling()</c>; every family); default off.</summary>
     public bool VaeTiling { get; init; }
 
     public ParallelConfig Parallel { get; init; } = new();

@@ -64,7 +64,7 @@ public sealed record GenerationRequest
     public TeaCacheOptions? TeaCache { get; init; }
     /// <summary>Step caching with Cache-DiT's DBCache (null: off).</summary>
     public CacheDitOptions? CacheDit { get; init; }
-    /// <summary>Tiled VAE decoding, as diffusers' <c>vae.enable_tiling()</c> (FLUX.1, FLUX.2, Qwen-Image, Wan, Cosmos3): latents larger
+    /// <summary>Tiled VAE decoding, as diffusers' <c>vae.enable_tiling()</c> (every family): latents larger
     /// than one tile are decoded in overlapping tiles that are blended together (null or false: one decoder call).</summary>
     public bool? VaeTiling { get; init; }
 }

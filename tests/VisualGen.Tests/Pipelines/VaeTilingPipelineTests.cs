@@ -9,7 +9,8 @@ namespace VisualGen.Tests.Pipelines;
 /// <summary>
 /// Tiled VAE decoding through a whole pipeline (the built-in demo model: a tiny Wan text-to-video checkpoint on ONNX
 /// Runtime CPU) and its options: a latent within one 256-pixel tile decodes exactly as untiled; a wider one decodes in
-/// tiles (reported as progress) from the decoder graphs without their clamp; families without tiling refuse it.
+/// tiles (reported as progress) from the decoder graphs without their clamp; the configured default fills only requests
+/// that leave it unset.
 /// </summary>
 public class VaeTilingPipelineTests(DemoModelFixture demo) : IClassFixture<DemoModelFixture>
 {
@@ -54,13 +55,8 @@ public class VaeTilingPipelineTests(DemoModelFixture demo) : IClassFixture<DemoM
     }
 
     [Fact]
-    public void Families_without_tiled_decoding_refuse_it_and_defaults_fill_only_unset_requests()
+    public void Defaults_fill_only_unset_requests()
     {
-        var e = Assert.Throws<GenerationException>(() => VaeTilingSupport.RefuseIn(Request(32, 32) with { VaeTiling = true }, "LTX-2"));
-        Assert.Equal("vae_tiling", e.Parameter);
-        Assert.Contains("not implemented for LTX-2", e.Message);
-        VaeTilingSupport.RefuseIn(Request(32, 32) with { VaeTiling = false }, "LTX-2");
-
         var seen = new List<GenerationRequest>();
         using var defaults = new CacheDefaultPipeline(new Recording(seen), null, null, vaeTiling: true);
         defaults.Validate(Request(32, 32));

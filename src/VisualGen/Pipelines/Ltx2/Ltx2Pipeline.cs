@@ -27,6 +27,10 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
     readonly PipelineEngines _engines;
     readonly Ltx2TransformerConfig _transformer;
     readonly Ltx2VideoVaeConfig _vae;
+
+    /// <summary>The video VAE's tiles for requests with vae_tiling (diffusers' enable_tiling() defaults; its
+    /// tile_sample_min/stride arguments set here).</summary>
+    internal Vae.CausalVaeTiling VaeTiles { get; set; }
     readonly Ltx2AudioVaeConfig _audioVae;
     readonly Ltx2VocoderConfig _vocoder;
     readonly Ltx2PromptTokenizer _tokenizer;
@@ -42,6 +46,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         // LoadConfig: a folder's config.json, or the config mapped from a monolithic file's metadata
         _transformer = Ltx2TransformerConfig.From(_index.LoadConfig("transformer"));
         _vae = Ltx2VideoVaeConfig.From(_index.LoadConfig("vae"));
+        VaeTiles = Vae.CausalVaeTiling.ForLtx2(_vae.SpatialCompression);
         _audioVae = Ltx2AudioVaeConfig.From(_index.LoadConfig("audio_vae"));
         _vocoder = Ltx2VocoderConfig.From(_index.LoadConfig("vocoder"));
         _tokenizer = Ltx2PromptTokenizer.Load(_index.ComponentDirectory("tokenizer"));
@@ -137,7 +142,6 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
             throw new GenerationException(r.TeaCache is not null ? "teacache_thresh" : "cache_dit",
                 "step caches reuse a residual (prediction − latents), which needs the transformer's out_channels equal to its in_channels (video and audio); this checkpoint's differ");
         SchedulerShift.Check(r, _schedulerConfig, "LTX-2", steps);
-        Vae.VaeTilingSupport.RefuseIn(r, "LTX-2");
 
         static double Check(string name, double v, double min)
         {
@@ -386,7 +390,11 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
             Ltx2Latents.UnpackVideo(HostTensor.Float32(v, video.Shape), gridF, gridH, gridW, p, pt), _videoMean, _videoStd, _vae.ScalingFactor);
         var audioLatents = Ltx2Latents.UnpackAudio(
             Ltx2Latents.DenormalizeLastAxis(HostTensor.Float32(a, audio.Shape), _audioMean, _audioStd), plan.LatentMelBins);
-        var decoded = Engine("vae.decoder").Run(new Dictionary<string, HostTensor> { ["latents"] = videoLatents })["sample"];
+        var decoder = Engine("vae.decoder");
+        HostTensor DecodeVideo(HostTensor z) => decoder.Run(new Dictionary<string, HostTensor> { ["latents"] = z })["sample"];
+        var decoded = r.VaeTiling == true && VaeTiles.Applies(videoLatents)
+            ? VaeTiles.TiledDecode(videoLatents, DecodeVideo, (done, all) => progress?.Report(new GenerationProgress("decode", done, all)), ct)
+            : DecodeVideo(videoLatents);
         var mel = Engine("audio_vae.decoder").Run(new Dictionary<string, HostTensor> { ["latents"] = audioLatents })["mel"];
         var waveform = Engine("vocoder").Run(new Dictionary<string, HostTensor> { ["mel"] = mel })["waveform"];
         return new GenerationResult(videoLatents, VideoPostprocess.ToNumpyLayout(decoded), IsVideo: true,

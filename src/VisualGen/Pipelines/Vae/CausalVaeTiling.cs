@@ -3,9 +3,10 @@ using VisualGen.Tensors;
 namespace VisualGen.Pipelines.Vae;
 
 /// <summary>
-/// The tiled decode (and encode: <see cref="TiledEncode"/>) of diffusers' causal video VAEs: <c>AutoencoderKLWan.tiled_decode</c> and
-/// <c>AutoencoderKLQwenImage.tiled_decode</c> (autoencoder_kl_wan.py, autoencoder_kl_qwenimage.py, after
-/// <c>enable_tiling()</c>). The latent [batch, z_dim, frames, h, w] is cut into windows of tile_sample_min / ratio latent
+/// The tiled decode (and encode: <see cref="TiledEncode"/>) of diffusers' causal video VAEs: <c>AutoencoderKLWan.tiled_decode</c>,
+/// <c>AutoencoderKLQwenImage.tiled_decode</c> and <c>AutoencoderKLLTX2Video.tiled_decode</c> (autoencoder_kl_wan.py,
+/// autoencoder_kl_qwenimage.py, autoencoder_kl_ltx2.py, after <c>enable_tiling()</c>; LTX-2 decodes a tile's whole clip
+/// in one call). The latent [batch, z_dim, frames, h, w] is cut into windows of tile_sample_min / ratio latent
 /// pixels every tile_sample_stride / ratio; each window is decoded on its own, frame by frame with a fresh feature cache
 /// (the untiled chunk loop on the window), blended into its upper and left neighbours over
 /// tile_sample_min − tile_sample_stride sample pixels, cropped to the stride and joined, then cropped to
@@ -37,6 +38,15 @@ public sealed record CausalVaeTiling
     public static CausalVaeTiling ForWan(Wan.WanVaeConfig config) => new()
     {
         SpatialCompressionRatio = config.ScaleFactorSpatial ?? 8, PatchSize = config.PatchSize, Clamp = true,
+    };
+
+    /// <summary>AutoencoderKLLTX2Video's spatial tiling (tiled_decode after enable_tiling()): 512-pixel tiles every 448,
+    /// the whole clip through the decoder per tile, blended and cropped as the causal VAEs' are; not clamped (the decoder
+    /// has no clamp: postprocessing clips).</summary>
+    public static CausalVaeTiling ForLtx2(int spatialCompression) => new()
+    {
+        TileSampleMinHeight = 512, TileSampleMinWidth = 512, TileSampleStrideHeight = 448, TileSampleStrideWidth = 448,
+        SpatialCompressionRatio = spatialCompression, Clamp = false,
     };
 
     /// <summary>AutoencoderKLQwenImage's defaults (ratio 2^len(temperal_downsample)); not clamped.</summary>

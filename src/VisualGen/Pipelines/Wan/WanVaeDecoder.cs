@@ -42,7 +42,7 @@ public sealed class WanVaeDecoder
 
     /// <summary>AutoencoderKLWan.decode of a pipeline's de-normalized latents: chunk by chunk through the VAE component's
     /// decoder graphs (<paramref name="engine"/>: "vae.decoder_first" and so on), or with <paramref name="tiled"/> where the
-    /// latent exceeds a tile, tiled_decode (Wan, Cosmos3): tiles from the graphs without their clamp, as diffusers blends
+    /// latent exceeds a tile, tiled_decode (Wan and Cosmos3, whose VAE is Wan's): tiles from the graphs without their clamp, as diffusers blends
     /// them before it, each tile reported as decode progress.</summary>
     public static HostTensor DecodeVideo(HostTensor vaeLatents, WanVaeConfig config, bool tiled, Func<string, IEngine> engine,
         IProgress<GenerationProgress>? progress, CancellationToken ct)
