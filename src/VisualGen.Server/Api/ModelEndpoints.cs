@@ -40,14 +40,26 @@ public static class ModelEndpoints
 
 public sealed record ModelObject(string Id, string Object, long Created, string OwnedBy, string Family, string ClassName, bool ProducesVideo,
     bool AcceptsImage, bool RequiresImage, int MaxImages, string DefaultSize, int DefaultNumFrames, int DefaultNumInferenceSteps, int SizeMultiple,
-    int FramesPerSecond)
+    int FramesPerSecond, IReadOnlyList<string> Arguments)
 {
     /// <summary>max_images: how many input images one request may give (0 none; edits are further capped at
-    /// <see cref="ImageEndpoints.MaxEditImages"/>).</summary>
+    /// <see cref="ImageEndpoints.MaxEditImages"/>). arguments: the request fields only some models take that this one
+    /// takes (a model refuses the others by name with a 400).</summary>
     public static ModelObject From(ServedModel m) => new(m.Id, "model", m.LoadedAt.ToUnixTimeSeconds(), "visualgen", m.Info.Family,
         m.Info.ClassName, m.Info.ProducesVideo, m.Info.AcceptsImage, m.Info.RequiresImage,
         m.Info.AcceptsImage ? Math.Min(m.Info.MaxImages, ImageEndpoints.MaxEditImages) : 0,
-        $"{m.Info.DefaultWidth}x{m.Info.DefaultHeight}", m.Info.DefaultNumFrames, m.Info.DefaultSteps, m.Info.SizeMultiple, m.Info.FramesPerSecond);
+        $"{m.Info.DefaultWidth}x{m.Info.DefaultHeight}", m.Info.DefaultNumFrames, m.Info.DefaultSteps, m.Info.SizeMultiple, m.Info.FramesPerSecond,
+        [.. m.Info.Arguments.SelectMany(a => Fields(a, m.Info.ProducesVideo))]);
+
+    /// <summary>The server's fields for a call argument (those it has no field for are left out): a video model's image
+    /// is /v1/videos' input_reference, an image model's the edits' image.</summary>
+    static IEnumerable<string> Fields(VisualGen.Pipelines.CallArgument a, bool video) => a.Name switch
+    {
+        "image" => [video ? "input_reference" : "image"],
+        "mask_image" => ["mask"],
+        var name when ImageEndpoints.EditFields.Contains(name) || VideoEndpoints.Fields.Contains(name) => [name],
+        _ => [],
+    };
 }
 
 /// <summary>/health's answer; <see cref="Storage"/> is "ok" or why the data folder takes no writes; <see cref="Video"/>

@@ -300,6 +300,10 @@ public sealed class ImageModelServerTests
             // FLUX.1 and Qwen-Image: image-to-image through /v1/images/edits
             Assert.True(m.GetProperty("accepts_image").GetBoolean());
             Assert.Equal(1, m.GetProperty("max_images").GetInt32());
+            // the fields only some models take: FLUX.1 and Qwen-Image share these
+            var arguments = m.GetProperty("arguments").EnumerateArray().Select(a => a.GetString()).ToList();
+            Assert.Subset(new HashSet<string?>(arguments), new HashSet<string?> { "negative_prompt", "true_cfg_scale", "image", "strength", "mask" });
+            Assert.DoesNotContain("guidance_scale_2", arguments);
             Assert.Equal(16, m.GetProperty("size_multiple").GetInt32());
             Assert.Equal(1, m.GetProperty("default_num_frames").GetInt32());
             var (s2, one) = await server.GetJsonAsync($"/v1/models/{family.ModelId}");

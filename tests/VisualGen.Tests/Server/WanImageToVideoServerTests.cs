@@ -67,6 +67,8 @@ public sealed class WanImageToVideoServerTests
         Assert.True(m.GetProperty("accepts_image").GetBoolean());
         Assert.True(m.GetProperty("requires_image").GetBoolean());
         Assert.Equal(1, m.GetProperty("max_images").GetInt32());
+        Assert.Equal(["negative_prompt", "num_frames", "guidance_scale", "input_reference"],
+            m.GetProperty("arguments").EnumerateArray().Select(a => a.GetString()));
 
         byte[] png = await File.ReadAllBytesAsync(ImagePath);
         // 48x32 from the fixture's 32x32 image: the pipeline resizes it to the requested size, as with the CLI's --image
