@@ -21,6 +21,11 @@ public sealed record GenerationSpec
     public double? GuidanceScale2 { get; init; }
     /// <summary>Qwen-Image and FLUX: true classifier-free guidance with the negative prompt; null when the client sent none.</summary>
     public double? TrueCfgScale { get; init; }
+    /// <summary>The scheduler's shift (Wan's flow_shift: diffusers suggests 3.0 for 480p and 5.0 for 720p); null: the checkpoint's.
+    /// Schedulers that shift by the image size refuse it.</summary>
+    public double? Shift { get; init; }
+    /// <summary>The text encoder's token limit; null: the model's default.</summary>
+    public int? MaxSequenceLength { get; init; }
     /// <summary>TeaCache's threshold with the model's shipped coefficients; null: no step cache.</summary>
     public double? TeacacheThresh { get; init; }
     public required long Seed { get; init; }
@@ -53,6 +58,8 @@ public sealed record GenerationSpec
         GuidanceScale2 = GuidanceScale2,
         TrueCfgScale = TrueCfgScale,
         Fps = ModelFps,
+        Shift = Shift,
+        MaxSequenceLength = MaxSequenceLength,
         Seed = Seed,
         Strength = Strength,
         TeaCache = TeacacheThresh is double thresh ? new TeaCacheOptions(thresh) : null,

@@ -19,7 +19,7 @@ public static class ImageEndpoints
     {
         "model", "prompt", "n", "size", "response_format", "output_format", "user",
         "negative_prompt", "num_inference_steps", "guidance_scale", "true_cfg_scale", "seed",
-        "teacache_thresh",
+        "teacache_thresh", "shift", "max_sequence_length",
     };
 
     /// <summary>Most input images an edit may upload (FLUX.2's reference images; each is decoded before the request is queued).</summary>

@@ -57,6 +57,8 @@ public sealed partial class RequestValidator(ServerOptions limits)
             GuidanceScale2 = f.Number("guidance_scale_2", 0, 100),
             TrueCfgScale = f.Number("true_cfg_scale", 0, 100),
             TeacacheThresh = f.Number("teacache_thresh", 0, 1e9),
+            Shift = f.Number("shift", 1e-6, 1000),
+            MaxSequenceLength = (int?)f.Integer("max_sequence_length", 1, 4096),
             Seed = f.Integer("seed", 0, long.MaxValue) ?? RandomNumberGenerator.GetInt32(int.MaxValue),
             Fps = fps,
         };

@@ -18,7 +18,7 @@ public static class VideoEndpoints
     {
         "model", "prompt", "seconds", "size", "input_reference",
         "negative_prompt", "num_frames", "fps", "num_inference_steps", "guidance_scale", "guidance_scale_2", "true_cfg_scale", "seed",
-        "teacache_thresh",
+        "teacache_thresh", "shift", "max_sequence_length",
     };
 
     public static void MapVideos(this IEndpointRouteBuilder app)

@@ -177,6 +177,11 @@ public sealed class ImageModelServerTests
         // guidance 1.5 is not FLUX's default 3.5: had the server dropped it the PNG would be the default one
         var byDefault = flux.Generate(new GenerationRequest { Prompt = "a lighthouse", Height = 32, Width = 48, NumInferenceSteps = 2, Seed = 5 });
         Assert.NotEqual(GradientPipeline.To8Bit(byDefault.Output.Floats), Png(body).Rgb);
+
+        // FLUX.1's scheduler shifts by the image size: a shift would be ignored, so it is refused by name
+        var (shiftStatus, shifted) = await server.PostJsonAsync("/v1/images/generations", new { prompt = "a lighthouse", size = "48x32", shift = 3.0 });
+        Assert.Equal(400, shiftStatus);
+        LiveServer.AssertError(shifted, "invalid_value", "shift");
     }
 
     [ConformanceFact]
@@ -333,6 +338,11 @@ public sealed class ImageModelServerTests
         Assert.Equal(400, s2);
         LiveServer.AssertError(body2, "invalid_value", "guidance_scale_2");
         Assert.Contains("WanPipeline takes no guidance_scale_2", body2.GetProperty("error").GetProperty("message").GetString());
+        // a max_sequence_length the text encoder cannot take is the pipeline's 400, before a job is stored
+        var (s3, body3) = await server.PostJsonAsync("/v1/videos",
+            new { prompt = "x", size = "48x32", num_frames = 9, num_inference_steps = 1, max_sequence_length = 0 });
+        Assert.Equal(400, s3);
+        LiveServer.AssertError(body3, "invalid_value", "max_sequence_length");
         var (_, list) = await server.GetJsonAsync("/v1/videos");
         Assert.Equal(0, list.GetProperty("data").GetArrayLength());
     }

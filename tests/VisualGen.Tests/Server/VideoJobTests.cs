@@ -35,7 +35,7 @@ public sealed class VideoJobTests
     }
 
     [FfmpegFact]
-    public async Task A_models_own_frame_rate_is_the_clients_fps_and_guidance_scale_2_reaches_the_model()
+    public async Task A_models_own_frame_rate_is_the_clients_fps_and_the_extension_fields_reach_the_model()
     {
         // Cosmos3 and LTX-2 condition on the frame rate (LTX-2's soundtrack lasts num_frames / frame_rate): the MP4 is
         // written at the client's fps, so the model must be given it too; a model without one (Wan) gets none
@@ -46,13 +46,14 @@ public sealed class VideoJobTests
             foreach (int? fps in new int?[] { 8, null })
             {
                 var (status, created) = await server.PostJsonAsync("/v1/videos",
-                    new { model = "gradient-video", prompt = "a gradient", size = "48x32", num_frames = 9, fps, num_inference_steps = 1, seed = 7, guidance_scale_2 = 2.5 });
+                    new { model = "gradient-video", prompt = "a gradient", size = "48x32", num_frames = 9, fps, num_inference_steps = 1, seed = 7, guidance_scale_2 = 2.5, shift = 5.0, max_sequence_length = 64 });
                 Assert.True(status == 200, created.ToString());
                 var done = await server.WaitForStatusAsync(created.GetProperty("id").GetString()!, Wait, "completed", "failed");
                 Assert.Equal("completed", done.GetProperty("status").GetString());
                 Assert.Equal(fps ?? 16, done.GetProperty("fps").GetInt32());
                 Assert.Equal(takesFps ? fps : null, pipeline.LastRequest!.Fps);
                 Assert.Equal(2.5, pipeline.LastRequest.GuidanceScale2);   // Wan 2.2 A14B's; other models refuse it
+                Assert.Equal((5.0, 64), (pipeline.LastRequest.Shift, pipeline.LastRequest.MaxSequenceLength));
             }
         }
     }
