@@ -40,42 +40,7 @@ public static class GenerateCommand
             log.WriteLine($"no --model given: using the built-in tiny demo model at {model}. {DemoModel.Notice}");
         }
         var prompts = PromptFile.Read(cl);
-        var request = new GenerationRequest
-        {
-            Prompt = prompts?[0] ?? cl.String("prompt") ?? (cl.Has("model") ? throw new UsageException("--prompt is required (or --prompt-file FILE)") : "A red fox runs across a snowy field at dawn."),
-            NegativePrompt = cl.String("negative-prompt"),
-            Height = cl.Int("height"),
-            Width = cl.Int("width"),
-            NumFrames = cl.Int("frames"),
-            NumInferenceSteps = cl.Int("steps"),
-            GuidanceScale = cl.Double("guidance-scale"),
-            GuidanceScale2 = cl.Double("guidance-scale-2"),
-            TrueCfgScale = cl.Double("true-cfg-scale"),
-            Shift = cl.Double("shift"),
-            Seed = cl.Long("seed"),
-            MaxSequenceLength = cl.Int("max-sequence-length"),
-            // LTX-2 calls it frame_rate, Cosmos3 fps: one request field, either flag
-            Fps = cl.Has("fps") && cl.Has("frame-rate")
-                ? throw new UsageException("--fps and --frame-rate are the same setting; give one")
-                : cl.Double("fps") ?? cl.Double("frame-rate"),
-            StgScale = cl.Double("stg-scale"),
-            ModalityScale = cl.Double("modality-scale"),
-            GuidanceRescale = cl.Double("guidance-rescale"),
-            AudioGuidanceScale = cl.Double("audio-guidance-scale"),
-            AudioStgScale = cl.Double("audio-stg-scale"),
-            AudioModalityScale = cl.Double("audio-modality-scale"),
-            AudioGuidanceRescale = cl.Double("audio-guidance-rescale"),
-            SpatioTemporalGuidanceBlocks = IntList(cl, "spatio-temporal-guidance-blocks"),
-            UseCrossTimestep = Bool(cl, "use-cross-timestep"),
-            MaxArea = cl.Long("max-area"),
-            Strength = cl.Double("strength"),
-            TeaCache = StepCacheFlags.TeaCache(cl),
-            CacheDit = StepCacheFlags.CacheDit(cl),
-            VaeTiling = settings.VaeTiling,
-        };
-        if (!cl.Has("model"))
-            request = request with { Height = request.Height ?? 32, Width = request.Width ?? 48, NumFrames = request.NumFrames ?? 9, NumInferenceSteps = request.NumInferenceSteps ?? 4, MaxSequenceLength = request.MaxSequenceLength ?? 16 };
-
+        var request = RequestFromFlags(cl, prompts, settings);
         var clock = Stopwatch.StartNew();
         EngineCacheLocation.Require(Runtime.CacheDirectory(settings.EngineCache), log);
         using var engines = RunConfiguration.CreateEngineProvider(settings, new LineProgress(l => log.WriteLine("  " + l)));
@@ -83,33 +48,7 @@ public static class GenerateCommand
         // the config file's cache_config unless a cache flag chose one
         using var pipeline = new CacheDefaultPipeline(ModelFamilies.CreateRegistry().Create(model, engines), settings.TeaCache, settings.CacheDit);
         var info = pipeline.Info;
-        var imagePaths = cl.Strings("image");
-        if (imagePaths.Count > 0)
-        {
-            // refused before an image is decoded
-            if (!info.AcceptsImage)
-                throw new GenerationException("image", $"{info.ClassName} is text-to-{(info.ProducesVideo ? "video" : "image")} and takes no image; remove --image");
-            if (imagePaths.Count > info.MaxImages)
-                throw new GenerationException("image", $"{info.ClassName} takes one --image, got {imagePaths.Count} (several reference images are FLUX.2's)");
-            request = ConditioningImages.With(request, [.. imagePaths.Select(ReadImage)]);
-        }
-        if (cl.String("last-image") is { } lastPath)
-        {
-            if (!info.Takes(CallArguments.LastImage))
-                throw new GenerationException("last_image", $"{info.ClassName} takes no last_image (a last frame is Wan image-to-video's); remove --last-image");
-            request = request with { LastImage = ReadImage(lastPath, "--last-image") };
-        }
-        if (cl.String("mask-image") is { } maskPath)
-        {
-            if (!info.Takes(CallArguments.MaskImage))
-                throw new GenerationException("mask_image", $"{info.ClassName} takes no mask_image (inpainting: FLUX.1's and Qwen-Image's); remove --mask-image");
-            request = request with { MaskImage = ReadImage(maskPath, "--mask-image") };
-        }
-        if (cl.String("latents") is { } latentsPath)
-        {
-            var (latents, audioLatents) = ReadLatents(latentsPath);
-            request = request with { Latents = latents, AudioLatents = audioLatents };
-        }
+        request = WithInputFiles(request, cl, info);
         // a prompt file: one request a line, the seed counting up from --seed; each is checked before the first runs
         int perPrompt = cl.Int("num-images-per-prompt") is int k
             ? k is >= 1 and <= 10000 ? k : throw new UsageException($"--num-images-per-prompt must be between 1 and 10000, got {k}")
@@ -144,20 +83,101 @@ public static class GenerateCommand
                 progress.Done();
                 if (result.StepCache is { } cache)
                     log.WriteLine($"{cache} (computed: {string.Join("", cache.Computed.Select(c => c ? '1' : '0'))})");
-                string? tensors = tensorsPath is null || !numbered ? tensorsPath : PromptFile.Numbered(tensorsPath, i, requests.Count);
-                if (tensors is not null)
-                    SafeTensorsWriter.Write(tensors, [result.Latents.ToTensorData("latents"), result.Output.ToTensorData("output"),
-                        .. result.AudioLatents is { } al ? [al.ToTensorData("audio_latents")] : Array.Empty<TensorData>(),
-                        .. result.Audio is { } au ? [au.ToTensorData("audio")] : Array.Empty<TensorData>()]);
-                var written = writer.Write(result, !numbered ? target.Path : PromptFile.Numbered(target.Path, i, requests.Count), target.Format);
-                foreach (var f in written.Take(3))
-                    output.WriteLine(Directory.Exists(f) ? $"wrote {f}{Path.DirectorySeparatorChar} ({Directory.GetFiles(f, "*.png").Length} PNG frames)" : $"wrote {f}");
-                if (written.Count > 3) output.WriteLine($"... {written.Count} files");
+                Save(result, writer, target, tensorsPath, numbered ? (i, requests.Count) : null, output);
             }
         }
         finally { Console.CancelKeyPress -= onCancel; }
         output.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1} s");
         return ExitCode.Success;
+    }
+
+    /// <summary>The request the flags describe (the first prompt of a prompt file; the demo model's small defaults
+    /// without --model).</summary>
+    static GenerationRequest RequestFromFlags(CommandLine cl, IReadOnlyList<string>? prompts, VisualGen.Configuration.VisualGenConfig settings)
+    {
+        var request = new GenerationRequest
+        {
+            Prompt = prompts?[0] ?? cl.String("prompt") ?? (cl.Has("model") ? throw new UsageException("--prompt is required (or --prompt-file FILE)") : "A red fox runs across a snowy field at dawn."),
+            NegativePrompt = cl.String("negative-prompt"),
+            Height = cl.Int("height"),
+            Width = cl.Int("width"),
+            NumFrames = cl.Int("frames"),
+            NumInferenceSteps = cl.Int("steps"),
+            GuidanceScale = cl.Double("guidance-scale"),
+            GuidanceScale2 = cl.Double("guidance-scale-2"),
+            TrueCfgScale = cl.Double("true-cfg-scale"),
+            Shift = cl.Double("shift"),
+            Seed = cl.Long("seed"),
+            MaxSequenceLength = cl.Int("max-sequence-length"),
+            // LTX-2 calls it frame_rate, Cosmos3 fps: one request field, either flag
+            Fps = cl.Has("fps") && cl.Has("frame-rate")
+                ? throw new UsageException("--fps and --frame-rate are the same setting; give one")
+                : cl.Double("fps") ?? cl.Double("frame-rate"),
+            StgScale = cl.Double("stg-scale"),
+            ModalityScale = cl.Double("modality-scale"),
+            GuidanceRescale = cl.Double("guidance-rescale"),
+            AudioGuidanceScale = cl.Double("audio-guidance-scale"),
+            AudioStgScale = cl.Double("audio-stg-scale"),
+            AudioModalityScale = cl.Double("audio-modality-scale"),
+            AudioGuidanceRescale = cl.Double("audio-guidance-rescale"),
+            SpatioTemporalGuidanceBlocks = IntList(cl, "spatio-temporal-guidance-blocks"),
+            UseCrossTimestep = Bool(cl, "use-cross-timestep"),
+            MaxArea = cl.Long("max-area"),
+            Strength = cl.Double("strength"),
+            TeaCache = StepCacheFlags.TeaCache(cl),
+            CacheDit = StepCacheFlags.CacheDit(cl),
+            VaeTiling = settings.VaeTiling,
+        };
+        return cl.Has("model") ? request
+            : request with { Height = request.Height ?? 32, Width = request.Width ?? 48, NumFrames = request.NumFrames ?? 9, NumInferenceSteps = request.NumInferenceSteps ?? 4, MaxSequenceLength = request.MaxSequenceLength ?? 16 };
+    }
+
+    /// <summary>The request with the images and latents the flags name, each refused before it is read where the
+    /// pipeline cannot take it.</summary>
+    static GenerationRequest WithInputFiles(GenerationRequest request, CommandLine cl, PipelineInfo info)
+    {
+        var imagePaths = cl.Strings("image");
+        if (imagePaths.Count > 0)
+        {
+            // refused before an image is decoded
+            if (!info.AcceptsImage)
+                throw new GenerationException("image", $"{info.ClassName} is text-to-{(info.ProducesVideo ? "video" : "image")} and takes no image; remove --image");
+            if (imagePaths.Count > info.MaxImages)
+                throw new GenerationException("image", $"{info.ClassName} takes one --image, got {imagePaths.Count} (several reference images are FLUX.2's)");
+            request = ConditioningImages.With(request, [.. imagePaths.Select(ReadImage)]);
+        }
+        if (cl.String("last-image") is { } lastPath)
+        {
+            if (!info.Takes(CallArguments.LastImage))
+                throw new GenerationException("last_image", $"{info.ClassName} takes no last_image (a last frame is Wan image-to-video's); remove --last-image");
+            request = request with { LastImage = ReadImage(lastPath, "--last-image") };
+        }
+        if (cl.String("mask-image") is { } maskPath)
+        {
+            if (!info.Takes(CallArguments.MaskImage))
+                throw new GenerationException("mask_image", $"{info.ClassName} takes no mask_image (inpainting: FLUX.1's and Qwen-Image's); remove --mask-image");
+            request = request with { MaskImage = ReadImage(maskPath, "--mask-image") };
+        }
+        if (cl.String("latents") is { } latentsPath)
+        {
+            var (latents, audioLatents) = ReadLatents(latentsPath);
+            request = request with { Latents = latents, AudioLatents = audioLatents };
+        }
+        return request;
+    }
+
+    /// <summary>Writes one result: its tensors (--save-tensors) and its media, numbered (index, count) for several.</summary>
+    static void Save(GenerationResult result, MediaWriter writer, OutputTarget target, string? tensorsPath, (int Index, int Count)? numbered, TextWriter output)
+    {
+        string? tensors = tensorsPath is null || numbered is not { } n ? tensorsPath : PromptFile.Numbered(tensorsPath, n.Index, n.Count);
+        if (tensors is not null)
+            SafeTensorsWriter.Write(tensors, [result.Latents.ToTensorData("latents"), result.Output.ToTensorData("output"),
+                .. result.AudioLatents is { } al ? [al.ToTensorData("audio_latents")] : Array.Empty<TensorData>(),
+                .. result.Audio is { } au ? [au.ToTensorData("audio")] : Array.Empty<TensorData>()]);
+        var written = writer.Write(result, numbered is { } m ? PromptFile.Numbered(target.Path, m.Index, m.Count) : target.Path, target.Format);
+        foreach (var f in written.Take(3))
+            output.WriteLine(Directory.Exists(f) ? $"wrote {f}{Path.DirectorySeparatorChar} ({Directory.GetFiles(f, "*.png").Length} PNG frames)" : $"wrote {f}");
+        if (written.Count > 3) output.WriteLine($"... {written.Count} files");
     }
 
     static void WarnAboutTruncation(string model, GenerationRequest request, TextWriter log)
