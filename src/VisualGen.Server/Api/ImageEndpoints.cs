@@ -90,7 +90,9 @@ public static class ImageEndpoints
         var spec = validator.Image(fields, model) with
         {
             SizeFromImage = images.Count > 0 && fields.String("size") is null or "auto",
-            Strength = images.Count > 0 ? fields.Number("strength", 0, 1) : null,
+            // OpenAI's masked edit regenerates the transparent region: strength 1 unless the client sets one (the
+            // library keeps diffusers' 0.6, which lets the old content show through)
+            Strength = images.Count > 0 ? fields.Number("strength", 0, 1) ?? (mask is not null ? 1.0 : null) : null,
         };
         int n = (int)(fields.Integer("n", 1, validator.MaxImagesPerRequest) ?? 1);
         string format = fields.String("response_format") ?? "b64_json";

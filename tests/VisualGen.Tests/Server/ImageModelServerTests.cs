@@ -140,7 +140,7 @@ public sealed class ImageModelServerTests
         for (int p = 0; p < 40 * 60; p++) if (p % 60 < 20) white[3 * p] = white[3 * p + 1] = white[3 * p + 2] = 1f;
         var reference = flux.Generate(new GenerationRequest
         {
-            Prompt = "a lighthouse at dusk", Height = 32, Width = 48, NumInferenceSteps = 3, Seed = 8, Image = image,
+            Prompt = "a lighthouse at dusk", Height = 32, Width = 48, NumInferenceSteps = 3, Seed = 8, Image = image, Strength = 1.0,
             MaskImage = VisualGen.Tensors.HostTensor.Float32(white, 40, 60, 3),
         });
         Assert.Equal(GradientPipeline.To8Bit(reference.Output.Floats), Png(body).Rgb);
