@@ -40,7 +40,7 @@ public static class CliUsage
                     edits, or FLUX.2's reference image; FLUX.2 takes several (--image a.png --image b.png), in order.
                     --last-image (Wan image-to-video): the last frame beside --image, the first. --mask-image (FLUX.1,
                     Qwen-Image; with --image): inpainting, as diffusers' FluxInpaintPipeline and
-                    QwenImageInpaintPipeline: white is repainted, black kept.
+                    QwenImageInpaintPipeline, or a FLUX.1 Fill model's fill: white is repainted, black kept.
                     --max-area N (FLUX.1 Kontext, default 1048576): the area in pixels its output size is fitted
                     to, as diffusers' max_area.
                     --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;

@@ -36,7 +36,7 @@ public static class CallArguments
     public static readonly CallArgument LastImage = new("last_image",
         "Wan image-to-video's last frame", r => r.LastImage is not null);
     public static readonly CallArgument MaskImage = new("mask_image",
-        "the inpainting mask of FLUX.1 and Qwen-Image (where their image is repainted)", r => r.MaskImage is not null);
+        "the inpainting mask of FLUX.1 (and FLUX.1 Fill) and Qwen-Image (where their image is repainted)", r => r.MaskImage is not null);
 
     const string Ltx2Argument = "an LTX-2 (audio-video) argument";
     public static readonly CallArgument StgScale = new("stg_scale", Ltx2Argument, r => r.StgScale is not null);

@@ -18,6 +18,7 @@ public static class ModelFamilies
         .Register("WanImageToVideoPipeline", new PipelineDescriptor("wan", (model, engines) => new WanPipeline(model, engines)))
         .Register("FluxPipeline", new PipelineDescriptor("flux", (model, engines) => new FluxPipeline(model, engines)))
         .Register(FluxKontext.ClassName, new PipelineDescriptor("flux", (model, engines) => new FluxPipeline(model, engines)))
+        .Register(FluxFill.ClassName, new PipelineDescriptor("flux", (model, engines) => new FluxPipeline(model, engines)))
         .Register("Flux2Pipeline", new PipelineDescriptor("flux2", (model, engines) => new Flux2Pipeline(model, engines)))
         .Register("QwenImagePipeline", new PipelineDescriptor("qwenimage", (model, engines) => new QwenImagePipeline(model, engines)))
         .Register("Cosmos3OmniPipeline", new PipelineDescriptor("cosmos3", (model, engines) => new Cosmos3Pipeline(model, engines)))

@@ -32,7 +32,8 @@ public static class FluxGoldenText
     {
         var inputs = new Dictionary<string, HostTensor>
         {
-            ["hidden_states"] = HostTensor.Float32(latents, 1, height / 16 * (width / 16), 4 * config.LatentChannels),
+            // the packed latents, or FLUX.1 Fill's wider per-token input
+            ["hidden_states"] = HostTensor.Float32(latents, 1, height / 16 * (width / 16), latents.Length / (height / 16 * (width / 16))),
             ["timestep"] = HostTensor.Float32([(float)timestep / 1000f], 1),
             ["encoder_hidden_states"] = text.PromptEmbeds,
             ["pooled_projections"] = text.Pooled,

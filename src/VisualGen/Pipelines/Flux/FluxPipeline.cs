@@ -31,7 +31,7 @@ public sealed class FluxPipeline : IGenerationPipeline
     readonly ClipPromptTokenizer _clipTokenizer;
     readonly FluxT5PromptTokenizer _t5Tokenizer;
     readonly ComponentConfig _schedulerConfig;
-    readonly bool _kontext;
+    readonly bool _kontext, _fill;
 
     public PipelineInfo Info { get; }
 
@@ -44,12 +44,14 @@ public sealed class FluxPipeline : IGenerationPipeline
         _t5Tokenizer = FluxT5PromptTokenizer.Load(_index.ComponentDirectory("tokenizer_2"));
         _schedulerConfig = _index.LoadConfig("scheduler");
         _kontext = _index.ClassName == FluxKontext.ClassName;
+        _fill = _index.ClassName == FluxFill.ClassName;
         Info = new PipelineInfo
         {
             ClassName = _index.ClassName,
             Family = model.Family,
             ProducesVideo = false,
-            Arguments = FluxRequestRules.Arguments(_kontext),   // FluxPipeline: image-to-image; Kontext: editing
+            Arguments = FluxRequestRules.Arguments(_kontext, _fill),   // FluxPipeline: image-to-image, inpainting; Kontext: editing; Fill: its image and mask
+            RequiresImage = _fill,
             DefaultHeight = DefaultSampleSize * _config.VaeScaleFactor,
             DefaultWidth = DefaultSampleSize * _config.VaeScaleFactor,
             DefaultSteps = 28,
@@ -105,7 +107,8 @@ public sealed class FluxPipeline : IGenerationPipeline
     {
         var (height, width, steps, maxSeq) = Resolve(r);
         bool imageToImage = !_kontext && r.Image is not null;
-        float guidanceScale = (float)(r.GuidanceScale ?? (imageToImage ? FluxImageToImage.DefaultGuidanceScale : DefaultGuidanceScale));
+        float guidanceScale = (float)(r.GuidanceScale ?? (_fill ? FluxFill.DefaultGuidanceScale
+            : imageToImage ? FluxImageToImage.DefaultGuidanceScale : DefaultGuidanceScale));
         float trueCfgScale = (float)(r.TrueCfgScale ?? 1.0);
         bool doTrueCfg = trueCfgScale > 1 && r.NegativePrompt is not null;
 
@@ -137,10 +140,19 @@ public sealed class FluxPipeline : IGenerationPipeline
         scheduler.SetTimesteps(steps, mu, FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
         int firstStep = 0;
         Inpainting? inpaint = null;
+        HostTensor? fillCondition = null;
         if (imageToImage)
         {
-            firstStep = ImageToImage.FirstStep(steps, r.Strength ?? ImageToImage.DefaultStrength);
-            if (r.MaskImage is { } mask)
+            firstStep = ImageToImage.FirstStep(steps, r.Strength ?? (_fill ? FluxFill.DefaultStrength : ImageToImage.DefaultStrength));
+            if (_fill)
+            {
+                // FluxFillPipeline: the image-to-image start, and the masked image and mask beside the latents at every step
+                fillCondition = FluxFill.Condition(Engine("vae.encoder"), _config.Vae, r.Image!, r.MaskImage!, height, width, r.Seed ?? 0);
+                if (r.Latents is null)
+                    latents = FluxImageToImage.NoisedLatents(Engine("vae.encoder"), _config.Vae, FluxImageToImage.Preprocess(r.Image!, height, width),
+                        (float)scheduler.Sigmas[firstStep], r.Seed ?? 0).Floats;
+            }
+            else if (r.MaskImage is { } mask)
             {
                 inpaint = FluxInpaint.Prepare(Engine("vae.encoder"), _config.Vae, r.Image!, mask, height, width, _config.LatentChannels, vsf, r.Seed ?? 0, r.Latents);
                 latents = inpaint.Start((float)scheduler.Sigmas[firstStep]);
@@ -159,7 +171,7 @@ public sealed class FluxPipeline : IGenerationPipeline
 
         _engines.BeginStage("denoise");
         var final = DenoiseResident(scheduler, latents, shape, reference, guidance, imageIds, prompt, negative, trueCfgScale, condCache, negCache,
-            firstStep, inpaint, progress, ct);
+            firstStep, inpaint, fillCondition, progress, ct);
 
         var finalLatents = HostTensor.Float32(final, shape);
         _engines.BeginStage("decode");
@@ -215,7 +227,7 @@ public sealed class FluxPipeline : IGenerationPipeline
     /// </summary>
     float[] DenoiseResident(IScheduler scheduler, float[] latents, long[] shape, HostTensor? reference, HostTensor? guidance, HostTensor imageIds,
         FluxPromptEmbeds prompt, FluxPromptEmbeds? negative, float trueCfgScale, IStepCache? condCache, IStepCache? negCache,
-        int firstStep, Inpainting? inpaint, IProgress<GenerationProgress>? progress, CancellationToken ct)
+        int firstStep, Inpainting? inpaint, HostTensor? fillCondition, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var transformer = Engine("transformer");
         var resident = transformer.AsResident();
@@ -238,6 +250,8 @@ public sealed class FluxPipeline : IGenerationPipeline
                 math.Copy(joint, count, scope.Own(resident.Upload(reference)), 0, reference.Floats.Length);
                 prediction = neg is null ? scope.Own(math.Allocate(shape)) : null;
             }
+            // FLUX.1 Fill: per token the latents, then the masked image's latents and the mask (interleaved on the host)
+            var filled = fillCondition is null ? null : scope.Own(math.Allocate(fillCondition.Shape[..2].Append(shape[2] + fillCondition.Shape[2]).ToArray()));
             DenoisingLoop.Run(scheduler, sample, math, (step, t, x) =>
             {
                 last?.Dispose();
@@ -247,6 +261,12 @@ public sealed class FluxPipeline : IGenerationPipeline
                 {
                     math.Copy(joint, 0, x, 0, count);
                     input = joint;
+                }
+                if (filled is not null)
+                {
+                    using var joined = resident.Upload(FluxFill.ConcatChannels(x.ToHost(), fillCondition!));
+                    math.Copy(filled, 0, joined, 0, joined.Shape.Aggregate(1L, (a, b) => a * b));
+                    input = filled;
                 }
                 var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = input, ["timestep"] = timesteps[step] };
                 var temb = new Lazy<float[]>(() => TransformerParts.HostTimeEmbedding(Engine($"transformer.{TransformerParts.TimeEmbedding}"), (float)t / 1000f, guidance));

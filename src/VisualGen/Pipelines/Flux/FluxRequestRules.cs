@@ -10,15 +10,28 @@ public static class FluxRequestRules
 
     /// <summary>The call arguments of FLUX.1's pipelines: true CFG with a negative prompt; FluxPipeline given an image is
     /// FluxImg2ImgPipeline (strength), and with a mask_image too FluxInpaintPipeline; Kontext edits its image at an area (max_area).</summary>
-    public static IReadOnlyList<CallArgument> Arguments(bool kontext) =>
-    [
-        CallArguments.NegativePrompt, CallArguments.GuidanceScale, CallArguments.TrueCfgScale, CallArguments.MaxSequenceLength,
-        CallArguments.Image, .. kontext ? [CallArguments.MaxArea] : new[] { CallArguments.Strength, CallArguments.MaskImage },
-    ];
+    public static IReadOnlyList<CallArgument> Arguments(bool kontext, bool fill = false) => fill
+        // FluxFillPipeline: no negative prompt, no true CFG
+        ? [CallArguments.GuidanceScale, CallArguments.MaxSequenceLength, CallArguments.Image, CallArguments.Strength, CallArguments.MaskImage]
+        :
+        [
+            CallArguments.NegativePrompt, CallArguments.GuidanceScale, CallArguments.TrueCfgScale, CallArguments.MaxSequenceLength,
+            CallArguments.Image, .. kontext ? [CallArguments.MaxArea] : new[] { CallArguments.Strength, CallArguments.MaskImage },
+        ];
 
     public static void Validate(GenerationRequest r, FluxModelConfig c, PipelineInfo info, int height, int width, int steps, int maxSeq)
     {
         CallArguments.Refuse(r, info, info.ClassName);
+        if (info.ClassName == FluxFill.ClassName)
+        {
+            if (r.Image is null || r.MaskImage is null)
+                throw new GenerationException(r.Image is null ? "image" : "mask_image",
+                    $"{FluxFill.ClassName} fills the white region of mask_image in image: give both (--image and --mask-image)");
+            // its transformer reads more channels than it predicts: a cached residual (prediction − input) has no meaning
+            if (r.TeaCache is not null || r.CacheDit is not null)
+                throw new GenerationException(r.TeaCache is not null ? "teacache_thresh" : "cache_dit",
+                    $"step caches are not supported with {FluxFill.ClassName}: its transformer reads the mask and the masked image beside the latents");
+        }
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         if (info.Takes(CallArguments.Strength)) ImageToImage.Validate(r);
         Inpainting.Validate(r);
