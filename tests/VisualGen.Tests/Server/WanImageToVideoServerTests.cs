@@ -67,7 +67,7 @@ public sealed class WanImageToVideoServerTests
         Assert.True(m.GetProperty("accepts_image").GetBoolean());
         Assert.True(m.GetProperty("requires_image").GetBoolean());
         Assert.Equal(1, m.GetProperty("max_images").GetInt32());
-        Assert.Equal(["negative_prompt", "num_frames", "guidance_scale", "input_reference"],
+        Assert.Equal(["negative_prompt", "num_frames", "guidance_scale", "max_sequence_length", "input_reference"],
             m.GetProperty("arguments").EnumerateArray().Select(a => a.GetString()));
 
         byte[] png = await File.ReadAllBytesAsync(ImagePath);
