@@ -489,7 +489,7 @@ fi
 # Image conditioning the conformance goldens do not describe, native-cuda against ort-cpu on the same call (carry as for
 # pipeline): FLUX.2 editing with one and with two reference images, FLUX.1 Kontext (the flux1 fixture under a
 # FluxKontextPipeline model_index, max_area the fixture's own area), Wan 2.2 TI2V with a first frame, Wan 2.2 A14B
-# image-to-video with a last frame, FLUX.1 and Qwen-Image image-to-image and inpainting.
+# image-to-video with a last frame, FLUX.1 and Qwen-Image image-to-image and inpainting, FLUX.1 Fill.
 if has editing; then
   cli_setup
   python3 - <<'PY'
@@ -526,6 +526,25 @@ PY
     .peer/conformance/flux1/ .peer/conformance/qwenimage/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
   VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png --mask-image /tmp/vg_edit_mask.png" python3 tools/device/pipeline_check.py "$C" \
     --reference ort-cpu .peer/conformance/flux1/ .peer/conformance/qwenimage/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
+  # FLUX.1 Fill: the flux1 fixture made a Fill checkpoint (in_channels 16 + 16 + 256, a random x_embedder), as FluxFillTests makes it
+  rm -rf /tmp/fx/flux1_fill && mkdir -p /tmp/fx/flux1_fill/checkpoint/transformer
+  for f in .peer/conformance/flux1/golden.json .peer/conformance/flux1/golden.safetensors; do ln -s "$PWD/$f" /tmp/fx/flux1_fill/; done
+  for d in .peer/conformance/flux1/checkpoint/*/; do [ "$(basename "$d")" = transformer ] || ln -s "$PWD/$d" /tmp/fx/flux1_fill/checkpoint/; done
+  sed 's/"FluxPipeline"/"FluxFillPipeline"/' .peer/conformance/flux1/checkpoint/model_index.json > /tmp/fx/flux1_fill/checkpoint/model_index.json
+  python3 - <<'PY'
+import json, torch
+from safetensors.torch import load_file, save_file
+src = ".peer/conformance/flux1/checkpoint/transformer/"
+dst = "/tmp/fx/flux1_fill/checkpoint/transformer/"
+c = json.load(open(src + "config.json")); c["in_channels"], c["out_channels"] = 288, 16
+json.dump(c, open(dst + "config.json", "w"))
+w = load_file(src + "diffusion_pytorch_model.safetensors")
+g = torch.Generator().manual_seed(3)
+w["x_embedder.weight"] = (torch.rand(w["x_embedder.weight"].shape[0], 288, generator=g) - 0.5) * 0.2
+save_file({k: v.contiguous() for k, v in w.items()}, dst + "diffusion_pytorch_model.safetensors")
+PY
+  VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png --mask-image /tmp/vg_edit_mask.png" python3 tools/device/pipeline_check.py "$C" \
+    --reference ort-cpu /tmp/fx/flux1_fill/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
 fi
 
 # GPU memory budgets (--gpu-memory) on the conformance fixtures, each pipeline against its goldens: BUDGETS (GiB) from
