@@ -44,6 +44,9 @@ public static class InfoCommand
     {
         string what = info.ProducesVideo ? "video" : "images";
         if (!info.AcceptsImage) return $"{what} from a prompt";
+        // a model that needs an image and takes a mask (FLUX.1 Fill) needs the mask too
+        if (info.RequiresImage && info.Takes(CallArguments.MaskImage))
+            return $"{what} from a prompt, an image and a mask of where to fill it (--image and --mask-image, required)";
         if (info.RequiresImage) return $"{what} from a prompt and an image (--image, required)";
         return info.MaxImages > 1
             ? $"{what} from a prompt, optionally with reference images (--image, once or several times)"

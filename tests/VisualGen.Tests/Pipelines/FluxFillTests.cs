@@ -60,6 +60,10 @@ public class FluxFillTests(ITestOutputHelper output)
         using (var pipeline = ModelFamilies.CreateRegistry().Create(dir, provider))
         {
             Assert.True(pipeline.Info.RequiresImage);
+            var info = new StringWriter();
+            Assert.Equal(0, VisualGen.Cli.CliApp.Run(["info", "--model", dir], info, new StringWriter()));
+            Assert.Contains("makes      images from a prompt, an image and a mask of where to fill it (--image and --mask-image, required)\n" +
+                "takes      --guidance-scale --max-sequence-length --image --strength --mask-image\n", info.ToString().ReplaceLineEndings("\n"));
             Assert.Equal("image", Assert.Throws<GenerationException>(() => pipeline.Validate(request with { Image = null })).Parameter);
             Assert.Equal("mask_image", Assert.Throws<GenerationException>(() => pipeline.Validate(request with { MaskImage = null })).Parameter);
             Assert.Equal("negative_prompt", Assert.Throws<GenerationException>(() => pipeline.Validate(request with { NegativePrompt = "x" })).Parameter);
