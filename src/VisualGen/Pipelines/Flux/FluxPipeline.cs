@@ -144,15 +144,9 @@ public sealed class FluxPipeline : IGenerationPipeline
         if (imageToImage)
         {
             firstStep = ImageToImage.FirstStep(steps, r.Strength ?? (_fill ? FluxFill.DefaultStrength : ImageToImage.DefaultStrength));
-            if (_fill)
-            {
-                // FluxFillPipeline: the image-to-image start, and the masked image and mask beside the latents at every step
-                fillCondition = FluxFill.Condition(Engine("vae.encoder"), _config.Vae, r.Image!, r.MaskImage!, height, width, r.Seed ?? 0);
-                if (r.Latents is null)
-                    latents = FluxImageToImage.NoisedLatents(Engine("vae.encoder"), _config.Vae, FluxImageToImage.Preprocess(r.Image!, height, width),
-                        (float)scheduler.Sigmas[firstStep], r.Seed ?? 0).Floats;
-            }
-            else if (r.MaskImage is { } mask)
+            // FluxFillPipeline: the image-to-image start, and the masked image and mask beside the latents at every step
+            if (_fill) fillCondition = FluxFill.Condition(Engine("vae.encoder"), _config.Vae, r.Image!, r.MaskImage!, height, width, r.Seed ?? 0);
+            if (!_fill && r.MaskImage is { } mask)
             {
                 inpaint = FluxInpaint.Prepare(Engine("vae.encoder"), _config.Vae, r.Image!, mask, height, width, _config.LatentChannels, vsf, r.Seed ?? 0, r.Latents);
                 latents = inpaint.Start((float)scheduler.Sigmas[firstStep]);
