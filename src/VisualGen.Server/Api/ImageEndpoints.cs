@@ -37,6 +37,9 @@ public static class ImageEndpoints
             var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
             fields.RefuseUnknown(GenerationFields, "/v1/images/generations");
             var model = models.Resolve(fields.String("model"));
+            if (model.Info.RequiresImage && !model.Info.ProducesVideo)
+                throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model",
+                    $"The model '{model.Id}' edits an input image{(model.Info.Takes(CallArguments.MaskImage) ? " where a mask marks it" : "")}: use /v1/images/edits with an 'image'{(model.Info.Takes(CallArguments.MaskImage) ? " and a 'mask'" : "")}.");
             return await Generate(http, fields, model, validator, queue, files, encoder, clock, address);
         });
 

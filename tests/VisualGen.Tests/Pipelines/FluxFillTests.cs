@@ -17,7 +17,7 @@ namespace VisualGen.Tests.Pipelines;
 /// </summary>
 public class FluxFillTests(ITestOutputHelper output)
 {
-    static string FillCheckpoint()
+    internal static string FillCheckpoint()
     {
         string source = Fixtures.Checkpoint("flux1"), dir = Fixtures.TempDir("flux-fill");
         foreach (var sub in Directory.GetDirectories(source).Where(d => Path.GetFileName(d) != "transformer"))

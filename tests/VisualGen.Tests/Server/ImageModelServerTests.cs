@@ -158,6 +158,32 @@ public sealed class ImageModelServerTests
     }
 
     [ConformanceFact]
+    public async Task A_fill_model_takes_edits_with_a_mask_and_points_generations_there()
+    {
+        var options = WanServer.Options() with { ModelDir = Pipelines.FluxFillTests.FillCheckpoint() };
+        await using var server = await LiveServer.StartAsync(WanServer.Load, options);
+        var (status, refused) = await server.PostJsonAsync("/v1/images/generations", new { prompt = "a lighthouse", size = "48x32" });
+        Assert.Equal(400, status);
+        LiveServer.AssertError(refused, "unsupported_model", "model");
+        Assert.Contains("use /v1/images/edits with an 'image' and a 'mask'", refused.GetProperty("error").GetProperty("message").GetString());
+
+        var pixels = new byte[32 * 48 * 3];
+        for (int i = 0; i < pixels.Length; i++) pixels[i] = (byte)(i * 7 % 251);
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("a lighthouse"), "prompt" },
+            { new StringContent("48x32"), "size" },
+            { new StringContent("2"), "num_inference_steps" },
+            { new ByteArrayContent(VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(48, 32, pixels))), "image", "in.png" },
+            { new ByteArrayContent(Media.RgbaPng.Encode(48, 32, (_, x) => (0, 0, 0, (byte)(x < 20 ? 0 : 255)))), "mask", "mask.png" },
+        };
+        using var r = await server.Http.PostAsync("/v1/images/edits", form);
+        var body = await LiveServer.ReadJson(r);
+        Assert.True(r.StatusCode == HttpStatusCode.OK, body.ToString());
+        Assert.Equal((48, 32), (Png(body).W, Png(body).H));
+    }
+
+    [ConformanceFact]
     public async Task Flux_extensions_reach_the_pipeline()
     {
         var flux = ImageModelServer.Flux;
