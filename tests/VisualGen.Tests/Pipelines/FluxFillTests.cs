@@ -74,11 +74,7 @@ public class FluxFillTests(ITestOutputHelper output)
         var config = FluxModelConfig.Load(index);
         Assert.Equal((288, 4), (config.TransformerInChannels, config.LatentChannels));
         int steps = request.NumInferenceSteps!.Value, height = request.Height!.Value, width = request.Width!.Value, h = height / 8, w = width / 8;
-        var sc = index.LoadConfig("scheduler");
-        double mu = FlowSigmas.CalculateShift(h / 2 * (w / 2), sc.GetInt("base_image_seq_len", 256), sc.GetInt("max_image_seq_len", 4096),
-            sc.GetDouble("base_shift", 0.5), sc.GetDouble("max_shift", 1.15));
-        var scheduler = SchedulerRegistry.Default.Create(sc, null);
-        scheduler.SetTimesteps(steps, mu, FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
+        var scheduler = FluxGoldenText.Schedule(index, steps, height, width);
         Assert.Equal(1.0, scheduler.Sigmas[0]);   // strength 1: the loop starts from the noise (scale_noise at sigma 1)
 
         var encoder = provider.GetEngine(dir, "vae.encoder", null);

@@ -24,6 +24,18 @@ public static class FluxGoldenText
         return (pooled, promptEmbeds);
     }
 
+    /// <summary>FluxPipeline's schedule for a <paramref name="height"/>×<paramref name="width"/> image: the checkpoint's
+    /// scheduler, shifted by mu for its token count, over linspace(1, 1/steps, steps).</summary>
+    public static VisualGen.Schedulers.IScheduler Schedule(ModelIndex index, int steps, int height, int width)
+    {
+        var sc = index.LoadConfig("scheduler");
+        double mu = VisualGen.Schedulers.FlowSigmas.CalculateShift(height / 16 * (width / 16), sc.GetInt("base_image_seq_len", 256),
+            sc.GetInt("max_image_seq_len", 4096), sc.GetDouble("base_shift", 0.5), sc.GetDouble("max_shift", 1.15));
+        var scheduler = VisualGen.Schedulers.SchedulerRegistry.Default.Create(sc, null);
+        scheduler.SetTimesteps(steps, mu, VisualGen.Schedulers.FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
+        return scheduler;
+    }
+
     /// <summary>One FluxPipeline transformer call as a host loop makes it: packed latents of a
     /// <paramref name="height"/>×<paramref name="width"/> image at <paramref name="timestep"/> (divided by 1000, as the
     /// pipeline passes it), the guidance embedding where the model has one.</summary>

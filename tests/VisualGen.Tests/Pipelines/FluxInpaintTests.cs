@@ -70,12 +70,7 @@ public class FluxInpaintTests(ITestOutputHelper output)
         var index = ModelIndex.Load(dir);
         var config = FluxModelConfig.Load(index);
         int steps = request.NumInferenceSteps!.Value, height = request.Height!.Value, width = request.Width!.Value;
-        var sc = index.LoadConfig("scheduler");
-        long tokens = height / 16 * (width / 16);
-        double mu = FlowSigmas.CalculateShift(tokens, sc.GetInt("base_image_seq_len", 256), sc.GetInt("max_image_seq_len", 4096),
-            sc.GetDouble("base_shift", 0.5), sc.GetDouble("max_shift", 1.15));
-        var scheduler = SchedulerRegistry.Default.Create(sc, null);
-        scheduler.SetTimesteps(steps, mu, FlowSigmas.Linspace(1.0, 1.0 / steps, steps));
+        var scheduler = FluxGoldenText.Schedule(index, steps, height, width);
         int first = ImageToImage.FirstStep(steps, 0.5);
         Assert.Equal(1, first);  // 3 steps at strength 0.5: t_start = int(1.5)
 
