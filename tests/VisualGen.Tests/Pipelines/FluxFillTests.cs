@@ -19,12 +19,8 @@ public class FluxFillTests(ITestOutputHelper output)
 {
     internal static string FillCheckpoint()
     {
-        string source = Fixtures.Checkpoint("flux1"), dir = Fixtures.TempDir("flux-fill");
-        foreach (var sub in Directory.GetDirectories(source).Where(d => Path.GetFileName(d) != "transformer"))
-            Directory.CreateSymbolicLink(Path.Combine(dir, Path.GetFileName(sub)), sub);
-        File.WriteAllText(Path.Combine(dir, "model_index.json"),
-            File.ReadAllText(Path.Combine(source, "model_index.json")).Replace("\"FluxPipeline\"", $"\"{FluxFill.ClassName}\""));
-        string transformer = Directory.CreateDirectory(Path.Combine(dir, "transformer")).FullName;
+        string source = Fixtures.Checkpoint("flux1"), dir = Fixtures.CheckpointVariant("flux1", FluxFill.ClassName, "transformer");
+        string transformer = Path.Combine(dir, "transformer");
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "transformer", "config.json")))!.AsObject();
         config["in_channels"] = 288;
         config["out_channels"] = 16;

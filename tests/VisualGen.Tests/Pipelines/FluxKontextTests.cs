@@ -17,15 +17,7 @@ namespace VisualGen.Tests.Pipelines;
 public class FluxKontextTests(ITestOutputHelper output)
 {
     /// <summary>The flux1 fixture's components under a model_index.json that names FluxKontextPipeline.</summary>
-    internal static string KontextCheckpoint()
-    {
-        string source = Fixtures.Checkpoint("flux1"), dir = Fixtures.TempDir("kontext");
-        foreach (var sub in Directory.GetDirectories(source))
-            Directory.CreateSymbolicLink(Path.Combine(dir, Path.GetFileName(sub)), sub);
-        File.WriteAllText(Path.Combine(dir, "model_index.json"),
-            File.ReadAllText(Path.Combine(source, "model_index.json")).Replace("\"FluxPipeline\"", "\"FluxKontextPipeline\""));
-        return dir;
-    }
+    internal static string KontextCheckpoint() => Fixtures.CheckpointVariant("flux1", FluxKontext.ClassName);
 
     [Theory]
     [InlineData(1024, 1024, 1048576, 1024, 1024)]

@@ -39,6 +39,21 @@ public static class Fixtures
 
     public static string Checkpoint(string family) => Path.Combine(Family(family), "checkpoint");
 
+    /// <summary>A new checkpoint folder made from a fixture's: its component folders linked, except
+    /// <paramref name="rewritten"/> (left for the caller to write), and model_index.json with <paramref name="pipelineClass"/>
+    /// as its _class_name when given.</summary>
+    public static string CheckpointVariant(string family, string pipelineClass, params string[] rewritten)
+    {
+        string source = Checkpoint(family), dir = TempDir(family + "-variant");
+        foreach (var sub in Directory.GetDirectories(source).Where(d => !rewritten.Contains(Path.GetFileName(d))))
+            Directory.CreateSymbolicLink(Path.Combine(dir, Path.GetFileName(sub)), sub);
+        var index = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(source, "model_index.json")))!.AsObject();
+        index["_class_name"] = pipelineClass;
+        File.WriteAllText(Path.Combine(dir, "model_index.json"), index.ToJsonString());
+        foreach (var r in rewritten) Directory.CreateDirectory(Path.Combine(dir, r));
+        return dir;
+    }
+
     /// <summary>Opens a family's golden.safetensors.</summary>
     public static SafeTensorsFile Golden(string family) => SafeTensorsFile.Open(Path.Combine(Family(family), "golden.safetensors"));
 
