@@ -164,13 +164,35 @@ __global__ void sage_kv_finalize(const float* __restrict__ psum, const float* __
     vscale[bh * head_dim + d] = m / kFp8Max;  // 0 for an all-zero column (its codes are then 0)
 }
 
-__device__ __forceinline__ uint32_t pack_i8x4(int a, int b, int c, int d) {
-    return (static_cast<uint32_t>(a) & 0xffu) | ((static_cast<uint32_t>(b) & 0xffu) << 8) |
-           ((static_cast<uint32_t>(c) & 0xffu) << 16) | ((static_cast<uint32_t>(d) & 0xffu) << 24);
+// EXPERIMENT (stop 35, not yet run): the INT8 code of x · inv in the low byte of a float's bits (|x · inv| <= 127 by the
+// choice of inv): the product rounded to fp32 (as __float2int_rn(x * inv) read it), plus 1.5 · 2^23, which rounds it to
+// the nearest integer, ties to even, in the low bits (a negative code as its two's complement byte). Two FP32
+// operations where the conversion (F2I, 16 per clock and SM) and two clamps were; the same codes.
+__device__ __forceinline__ uint32_t i8_bits(float x, float inv) { return __float_as_uint(__fadd_rn(__fmul_rn(x, inv), 12582912.0f)); }
+
+// The low bytes of a, b, c, d as one word, a in the lowest byte.
+__device__ __forceinline__ uint32_t pack_low_bytes(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+    return __byte_perm(__byte_perm(a, b, 0x0040), __byte_perm(c, d, 0x0040), 0x5410);
 }
 
-__device__ __forceinline__ int quant_i8(float x, float inv) {
-    return max(-127, min(127, __float2int_rn(x * inv)));
+// Eight values to eight INT8 codes (lowest address = lowest byte).
+__device__ __forceinline__ uint2 quant_i8x8(const float (&x)[8], float inv) {
+    return make_uint2(pack_low_bytes(i8_bits(x[0], inv), i8_bits(x[1], inv), i8_bits(x[2], inv), i8_bits(x[3], inv)),
+                      pack_low_bytes(i8_bits(x[4], inv), i8_bits(x[5], inv), i8_bits(x[6], inv), i8_bits(x[7], inv)));
+}
+
+// EXPERIMENT (stop 36, not yet run): eight bf16 (one 16-byte load) to floats. The quantize kernels below hold their
+// tokens as loaded (4 registers per 8 values instead of 8) and convert twice, for the maximum and for the codes: the
+// same values, half the registers, so more CTAs per SM keep loads in flight (Nsight Compute, stop 35: q's and k's kernels
+// at 36 % occupancy and 45 % of DRAM's rate).
+__device__ __forceinline__ void unpack8(const uint4& raw, float (&v)[8]) {
+    const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const float2 f = __bfloat1622float2(h[i]);
+        v[2 * i] = f.x;
+        v[2 * i + 1] = f.y;
+    }
 }
 
 // The largest |x| over `warps` consecutive warps of the CTA (a scale group), from each warp's own maximum.
@@ -193,7 +215,7 @@ __device__ __forceinline__ float group_max(float amax, int warps, float (&warp_m
 // scale into each of its 16-token slots. Tokens from q_len to sq_pad get zero codes. The stored scale includes
 // softmax_scale · log2(e).
 template <int D>
-__global__ void __launch_bounds__(256) sage_quantize_q(const __nv_bfloat16* __restrict__ q, Strides qs_, int64_t heads,
+__global__ void __launch_bounds__(256, 4) sage_quantize_q(const __nv_bfloat16* __restrict__ q, Strides qs_, int64_t heads,
                                                        int64_t sq, int64_t sq_pad, float score_scale, int group,
                                                        int8_t* __restrict__ q8, float* __restrict__ qscale) {
     constexpr int kVpr = D / 8, kPer = (kQGroup * kVpr) / 32;  // 8-element vectors per lane
@@ -201,20 +223,20 @@ __global__ void __launch_bounds__(256) sage_quantize_q(const __nv_bfloat16* __re
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t b = blockIdx.z, h = blockIdx.y;
     const int64_t t0 = static_cast<int64_t>(blockIdx.x) * 128 + warp * kQGroup;
-    float x[kPer][8];
-    float amax = 0.0f;
+    uint4 raw[kPer];  // bf16 as loaded (zero bits past q_len: 0.0)
 #pragma unroll
     for (int i = 0; i < kPer; ++i) {
         const int vi = lane + 32 * i, row = vi / kVpr, cv = vi % kVpr;
         const int64_t t = t0 + row;
-        if (t < sq) {
-            vg::load8(q + b * qs_.b + t * qs_.s + h * qs_.h + cv * 8, x[i]);
-        } else {
+        raw[i] = t < sq ? *reinterpret_cast<const uint4*>(q + b * qs_.b + t * qs_.s + h * qs_.h + cv * 8) : make_uint4(0u, 0u, 0u, 0u);
+    }
+    float amax = 0.0f;
 #pragma unroll
-            for (int e = 0; e < 8; ++e) x[i][e] = 0.0f;
-        }
+    for (int i = 0; i < kPer; ++i) {
+        float x[8];
+        unpack8(raw[i], x);
 #pragma unroll
-        for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[i][e]));
+        for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
     }
     amax = group_max(amax, group / kQGroup, warp_max);
     const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
@@ -222,10 +244,9 @@ __global__ void __launch_bounds__(256) sage_quantize_q(const __nv_bfloat16* __re
 #pragma unroll
     for (int i = 0; i < kPer; ++i) {
         const int vi = lane + 32 * i, row = vi / kVpr, cv = vi % kVpr;
-        uint2 w;
-        w.x = pack_i8x4(quant_i8(x[i][0], inv), quant_i8(x[i][1], inv), quant_i8(x[i][2], inv), quant_i8(x[i][3], inv));
-        w.y = pack_i8x4(quant_i8(x[i][4], inv), quant_i8(x[i][5], inv), quant_i8(x[i][6], inv), quant_i8(x[i][7], inv));
-        *reinterpret_cast<uint2*>(base + row * D + cv * 8) = w;
+        float x[8];
+        unpack8(raw[i], x);
+        *reinterpret_cast<uint2*>(base + row * D + cv * 8) = quant_i8x8(x, inv);
     }
     if (lane == 0) qscale[(b * heads + h) * (sq_pad / kQGroup) + t0 / kQGroup] = amax / 127.0f * score_scale;
 }
@@ -234,7 +255,7 @@ __global__ void __launch_bounds__(256) sage_quantize_q(const __nv_bfloat16* __re
 // stored once per 64 tokens (kKGroup), the main kernels' granularity. Tokens from kv_len to skv_pad get zero codes (the
 // main kernel masks them).
 template <int D, int G>
-__global__ void __launch_bounds__(2 * G) sage_quantize_k(const __nv_bfloat16* __restrict__ k, Strides ks_, int64_t kv_heads,
+__global__ void __launch_bounds__(2 * G, 1024 / (2 * G)) sage_quantize_k(const __nv_bfloat16* __restrict__ k, Strides ks_, int64_t kv_heads,
                                                          int64_t skv, int64_t skv_pad, const float* __restrict__ kmean,
                                                          int8_t* __restrict__ k8, float* __restrict__ kscale) {
     constexpr int kThreads = 2 * G, kVpr = D / 8, kPer = (G * kVpr) / kThreads;
@@ -243,34 +264,42 @@ __global__ void __launch_bounds__(2 * G) sage_quantize_k(const __nv_bfloat16* __
     const int tid = threadIdx.x;
     const int64_t b = blockIdx.z, hk = blockIdx.y, bh = b * kv_heads + hk;
     const int64_t t0 = static_cast<int64_t>(blockIdx.x) * G;
-    const float* mean = kmean + bh * D;
-    float x[kPer][8];
+    static_assert(kThreads % kVpr == 0, "a thread's channels are the same in every vector");
+    const int cv = tid % kVpr;
+    float mean[8];
+#pragma unroll
+    for (int e = 0; e < 8; ++e) mean[e] = kmean[bh * D + cv * 8 + e];
+    uint4 raw[kPer];  // bf16 as loaded
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) {
+        const int row = (tid + kThreads * i) / kVpr;
+        const int64_t t = t0 + row;
+        raw[i] = t < skv ? *reinterpret_cast<const uint4*>(k + b * ks_.b + t * ks_.s + hk * ks_.h + cv * 8) : make_uint4(0u, 0u, 0u, 0u);
+    }
+    // the smoothed values k − mean (0 past kv_len), as the maximum and the codes both read them
+    auto smoothed = [&](int i, float (&x)[8]) {
+        unpack8(raw[i], x);
+        const bool valid = t0 + (tid + kThreads * i) / kVpr < skv;
+#pragma unroll
+        for (int e = 0; e < 8; ++e) x[e] = valid ? x[e] - mean[e] : 0.0f;
+    };
     float amax = 0.0f;
 #pragma unroll
     for (int i = 0; i < kPer; ++i) {
-        const int vi = tid + kThreads * i, row = vi / kVpr, cv = vi % kVpr;
-        const int64_t t = t0 + row;
-        if (t < skv) {
-            vg::load8(k + b * ks_.b + t * ks_.s + hk * ks_.h + cv * 8, x[i]);
+        float x[8];
+        smoothed(i, x);
 #pragma unroll
-            for (int e = 0; e < 8; ++e) x[i][e] -= mean[cv * 8 + e];
-        } else {
-#pragma unroll
-            for (int e = 0; e < 8; ++e) x[i][e] = 0.0f;
-        }
-#pragma unroll
-        for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[i][e]));
+        for (int e = 0; e < 8; ++e) amax = fmaxf(amax, fabsf(x[e]));
     }
     amax = group_max(amax, kThreads / 32, warp_max);
     const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     int8_t* base = k8 + (bh * skv_pad + t0) * D;
 #pragma unroll
     for (int i = 0; i < kPer; ++i) {
-        const int vi = tid + kThreads * i, row = vi / kVpr, cv = vi % kVpr;
-        uint2 w;
-        w.x = pack_i8x4(quant_i8(x[i][0], inv), quant_i8(x[i][1], inv), quant_i8(x[i][2], inv), quant_i8(x[i][3], inv));
-        w.y = pack_i8x4(quant_i8(x[i][4], inv), quant_i8(x[i][5], inv), quant_i8(x[i][6], inv), quant_i8(x[i][7], inv));
-        *reinterpret_cast<uint2*>(base + row * D + cv * 8) = w;
+        const int row = (tid + kThreads * i) / kVpr;
+        float x[8];
+        smoothed(i, x);
+        *reinterpret_cast<uint2*>(base + row * D + cv * 8) = quant_i8x8(x, inv);
     }
     if (tid < G / kKGroup) kscale[bh * (skv_pad / kKGroup) + t0 / kKGroup + tid] = amax / 127.0f;
 }
@@ -283,32 +312,36 @@ __global__ void __launch_bounds__(2 * G) sage_quantize_k(const __nv_bfloat16* __
 __device__ __forceinline__ int key_perm(int p) { return 8 * ((p & 3) >> 1) + 2 * (p >> 2) + (p & 1); }
 
 // V to FP8 E4M3 with the per-channel scales, transposed to [d][key] with keys permuted per 16 (key_perm).
-// CTA = 64 keys of one (b, hk), 128 threads; the block is staged in shared memory as fp32 [64][D + 1].
+// CTA = 64 keys of one (b, hk), 128 threads; the block is staged in shared memory as bf16 [64][D + 2] (EXPERIMENT, stop
+// 36: as loaded, where it was fp32 [64][D + 1]: half the shared memory, so twice the CTAs per SM; the same values).
 // Keys from kv_len to skv_pad get zero codes (P is 0 there, and 0 · a NaN code would not be).
 template <int D>
-__global__ void __launch_bounds__(128) sage_quantize_v(const __nv_bfloat16* __restrict__ v, Strides vs_, int64_t kv_heads,
+__global__ void __launch_bounds__(128, 8) sage_quantize_v(const __nv_bfloat16* __restrict__ v, Strides vs_, int64_t kv_heads,
                                                        int64_t skv, int64_t skv_pad, const float* __restrict__ vscale,
                                                        uint8_t* __restrict__ vt8) {
     constexpr int kVpr = D / 8, kPer = (64 * kVpr) / 128, kItems = (D * 4) / 128;
-    __shared__ float sv[64][D + 1];
+    __shared__ __align__(16) __nv_bfloat16 sv[64][D + 2];  // rows of 65 words: a row's 16-byte vectors are 4-byte aligned
     const int tid = threadIdx.x;
     const int64_t b = blockIdx.z, hk = blockIdx.y, bh = b * kv_heads + hk;
     const int64_t t0 = static_cast<int64_t>(blockIdx.x) * 64;
+    uint4 raw[kPer];
 #pragma unroll
     for (int i = 0; i < kPer; ++i) {
         const int vi = tid + 128 * i, row = vi / kVpr, cv = vi % kVpr;
         const int64_t t = t0 + row;
-        float x[8];
-        if (t < skv) {
-            vg::load8(v + b * vs_.b + t * vs_.s + hk * vs_.h + cv * 8, x);
-        } else {
+        raw[i] = t < skv ? *reinterpret_cast<const uint4*>(v + b * vs_.b + t * vs_.s + hk * vs_.h + cv * 8) : make_uint4(0u, 0u, 0u, 0u);
+    }
 #pragma unroll
-            for (int e = 0; e < 8; ++e) x[e] = 0.0f;
-        }
-#pragma unroll
-        for (int e = 0; e < 8; ++e) sv[row][cv * 8 + e] = x[e];
+    for (int i = 0; i < kPer; ++i) {
+        const int vi = tid + 128 * i, row = vi / kVpr, cv = vi % kVpr;
+        uint32_t* dst = reinterpret_cast<uint32_t*>(&sv[row][cv * 8]);
+        dst[0] = raw[i].x;
+        dst[1] = raw[i].y;
+        dst[2] = raw[i].z;
+        dst[3] = raw[i].w;
     }
     __syncthreads();
+    auto at = [&](int key, int d) { return __bfloat162float(sv[key][d]); };
 #pragma unroll
     for (int i = 0; i < kItems; ++i) {
         // item -> (d, group of 16 keys): 4 consecutive lanes write one d row's 64 contiguous bytes
@@ -320,9 +353,9 @@ __global__ void __launch_bounds__(128) sage_quantize_v(const __nv_bfloat16* __re
         for (int p = 0; p < 16; p += 4) {
             const int base = grp * 16;
             const __nv_fp8x2_storage_t lo = __nv_cvt_float2_to_fp8x2(
-                make_float2(sv[base + key_perm(p)][d] * inv, sv[base + key_perm(p + 1)][d] * inv), __NV_SATFINITE, __NV_E4M3);
+                make_float2(at(base + key_perm(p), d) * inv, at(base + key_perm(p + 1), d) * inv), __NV_SATFINITE, __NV_E4M3);
             const __nv_fp8x2_storage_t hi = __nv_cvt_float2_to_fp8x2(
-                make_float2(sv[base + key_perm(p + 2)][d] * inv, sv[base + key_perm(p + 3)][d] * inv), __NV_SATFINITE,
+                make_float2(at(base + key_perm(p + 2), d) * inv, at(base + key_perm(p + 3), d) * inv), __NV_SATFINITE,
                 __NV_E4M3);
             word[p / 4] = static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16);  // lower address = lower byte
         }

@@ -4,7 +4,7 @@
 # does not apply or does not build is reverted, the logs of all in $OUT/try.log, and the next one is tried. The last
 # line names the patches that are in.
 #
-#   bash tools/device/run.sh build && bash tools/device/experiments/try.sh sage-codes norm-warp-rows sage-prepass-i8
+#   bash tools/device/run.sh build && bash tools/device/experiments/try.sh gelu-quantize
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-/tmp/vg_out}
