@@ -9,18 +9,7 @@ namespace VisualGen.Tests.Pipelines;
 /// tools/device/cover_resize_golden.py from the same pseudo-random images).</summary>
 public class CoverResizeTests
 {
-    /// <summary>The golden script's images: uint8 values from an LCG, [height, width, 3].</summary>
-    static HostTensor LcgImage(int h, int w, long seed)
-    {
-        var v = new float[h * w * 3];
-        long x = seed;
-        for (int i = 0; i < v.Length; i++)
-        {
-            x = (x * 1103515245 + 12345) % (1L << 31);
-            v[i] = (x >> 16) & 255;
-        }
-        return HostTensor.Float32(v, h, w, 3);
-    }
+    static HostTensor LcgImage(int h, int w, long seed) => Support.Fixtures.LcgImage(h, w, seed);
 
     [Fact]
     public void Resize_and_crop_match_diffusers_to_the_8_bit_level()

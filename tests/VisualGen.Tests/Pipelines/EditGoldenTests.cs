@@ -16,18 +16,8 @@ namespace VisualGen.Tests.Pipelines;
 /// </summary>
 public class EditGoldenTests(ITestOutputHelper output)
 {
-    /// <summary>edit_goldens.py's images (cover_resize_golden.lcg_image): uint8 levels from an LCG, as [0, 1] floats.</summary>
-    static HostTensor LcgImage(int h, int w, long seed)
-    {
-        var v = new float[h * w * 3];
-        long x = seed;
-        for (int i = 0; i < v.Length; i++)
-        {
-            x = (x * 1103515245 + 12345) % (1L << 31);
-            v[i] = ((x >> 16) & 255) / 255f;
-        }
-        return HostTensor.Float32(v, h, w, 3);
-    }
+    /// <summary>edit_goldens.py's images (cover_resize_golden.lcg_image) as [0, 1] floats.</summary>
+    static HostTensor LcgImage(int h, int w, long seed) => Fixtures.LcgImage(h, w, seed, 1f / 255);
 
     static (JsonElement Golden, HostTensor Image) Load(string file)
     {

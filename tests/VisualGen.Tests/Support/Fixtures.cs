@@ -39,6 +39,20 @@ public static class Fixtures
 
     public static string Checkpoint(string family) => Path.Combine(Family(family), "checkpoint");
 
+    /// <summary>The GPU machine's golden scripts' images (tools/device/cover_resize_golden.py lcg_image): uint8 levels from an
+    /// LCG, [height, width, 3], times <paramref name="scale"/> (1/255 for the pipelines' [0, 1] images).</summary>
+    public static HostTensor LcgImage(int h, int w, long seed, float scale = 1f)
+    {
+        var v = new float[h * w * 3];
+        long x = seed;
+        for (int i = 0; i < v.Length; i++)
+        {
+            x = (x * 1103515245 + 12345) % (1L << 31);
+            v[i] = ((x >> 16) & 255) * scale;
+        }
+        return HostTensor.Float32(v, h, w, 3);
+    }
+
     /// <summary>A new checkpoint folder made from a fixture's: its component folders linked, except
     /// <paramref name="rewritten"/> (left for the caller to write), and model_index.json with <paramref name="pipelineClass"/>
     /// as its _class_name when given.</summary>
