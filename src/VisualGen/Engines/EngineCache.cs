@@ -229,16 +229,8 @@ public sealed class EngineCache
     /// stamp is rewritten with what was verified.</summary>
     string? Check(string entryDir, string key, EngineKeyParts parts, IProgress<string>? progress, out EngineManifest? manifest)
     {
-        manifest = null;
-        string path = Path.Combine(entryDir, ManifestFileName);
-        if (!File.Exists(path)) return $"{ManifestFileName} is missing";
-        try
-        {
-            using var fs = File.OpenRead(path);
-            manifest = JsonSerializer.Deserialize<EngineManifest>(fs, Json);
-        }
-        catch (JsonException e) { return $"{ManifestFileName} is not a valid manifest ({e.Message})"; }
-        if (manifest is null) return $"{ManifestFileName} is empty";
+        manifest = ReadManifest(entryDir, out string? unreadable);
+        if (manifest is null) return unreadable;
         if (manifest.Key != key) return $"{ManifestFileName} has key {manifest.Key}, expected {key}";
         if (manifest.KeyParts != parts) return $"{ManifestFileName} key parts differ from the request";
         if (manifest.Files is null || !manifest.Files.ContainsKey(manifest.EntryFile ?? ""))
@@ -270,6 +262,23 @@ public sealed class EngineCache
         }
         if (hashed > 0) RecordVerification(entryDir, key, verified, progress);
         return null;
+    }
+
+    /// <summary>An entry folder's manifest, or null with <paramref name="problem"/> saying why (missing, not valid JSON, empty).</summary>
+    internal static EngineManifest? ReadManifest(string entryDir, out string? problem)
+    {
+        problem = null;
+        string path = Path.Combine(entryDir, ManifestFileName);
+        if (!File.Exists(path)) { problem = $"{ManifestFileName} is missing"; return null; }
+        EngineManifest? manifest;
+        try
+        {
+            using var fs = File.OpenRead(path);
+            manifest = JsonSerializer.Deserialize<EngineManifest>(fs, Json);
+        }
+        catch (JsonException e) { problem = $"{ManifestFileName} is not a valid manifest ({e.Message})"; return null; }
+        if (manifest is null) problem = $"{ManifestFileName} is empty";
+        return manifest;
     }
 
     /// <summary>Writes the verification stamp with the files whose writes are settled; a file written moments ago is

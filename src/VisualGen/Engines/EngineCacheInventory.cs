@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace VisualGen.Engines;
 
 /// <summary>One entry folder of an engine cache: its manifest (null with <see cref="Problem"/> when it cannot be read),
@@ -23,8 +21,6 @@ public sealed record EngineCachePruneResult(IReadOnlyList<EngineCacheListing> Re
 /// </summary>
 public sealed class EngineCacheInventory(EngineCache cache)
 {
-    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
     /// <summary>Every entry folder, most recently used first.</summary>
     public IReadOnlyList<EngineCacheListing> List()
     {
@@ -44,14 +40,12 @@ public sealed class EngineCacheInventory(EngineCache cache)
         long bytes = 0;
         foreach (var f in new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.AllDirectories)) bytes += f.Length;
         DateTime lastUsed = System.IO.Directory.GetLastWriteTimeUtc(dir);
-        string path = Path.Combine(dir, EngineCache.ManifestFileName);
-        if (!File.Exists(path)) return new(folder, dir, null, bytes, lastUsed, $"{EngineCache.ManifestFileName} is missing");
         try
         {
-            var manifest = JsonSerializer.Deserialize<EngineManifest>(File.ReadAllText(path), Json);
-            return new(folder, dir, manifest, bytes, lastUsed, manifest is null ? $"{EngineCache.ManifestFileName} is empty" : null);
+            var manifest = EngineCache.ReadManifest(dir, out string? problem);
+            return new(folder, dir, manifest, bytes, lastUsed, problem);
         }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return new(folder, dir, null, bytes, lastUsed, $"{EngineCache.ManifestFileName} cannot be read ({e.Message})");
         }

@@ -24,18 +24,11 @@ public static class ImageToImage
             throw new GenerationException("strength", $"strength must be in (0, 1], got {strength}");
     }
 
-    /// <summary>prepare_latents' start: a sample of the encoder's distribution (ε the first half of one normal stream of
-    /// <paramref name="seed"/>), mapped to the family's latents by <paramref name="toLatents"/>, then scale_noise at
-    /// <paramref name="sigma"/> with the stream's second half as the noise (diffusers draws both from its generator, in
-    /// that order). In the encoder's layout, unpacked.</summary>
-    public static HostTensor NoisedStart(HostTensor mean, HostTensor logvar, Func<HostTensor, HostTensor> toLatents, float sigma, long seed)
-    {
-        var (image, noise) = Start(mean, logvar, toLatents, seed);
-        return ScaleNoise(image, noise.Floats, sigma);
-    }
-
-    /// <summary>prepare_latents' image latents (the sample, mapped by <paramref name="toLatents"/>) and noise, before
-    /// scale_noise mixes them: inpainting mixes them again after every step. From the stream <see cref="NoisedStart"/> draws.</summary>
+    /// <summary>prepare_latents' image latents and noise, before <see cref="ScaleNoise"/> mixes them into the start
+    /// (inpainting mixes them again after every step): a sample of the encoder's distribution (ε the first half of one
+    /// normal stream of <paramref name="seed"/>) mapped to the family's latents by <paramref name="toLatents"/>, and the
+    /// stream's second half as the noise (diffusers draws both from its generator, in that order). In the encoder's
+    /// layout, unpacked.</summary>
     public static (HostTensor ImageLatents, HostTensor Noise) Start(HostTensor mean, HostTensor logvar, Func<HostTensor, HostTensor> toLatents, long seed)
     {
         int n = mean.Floats.Length;

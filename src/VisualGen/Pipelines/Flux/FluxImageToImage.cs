@@ -30,10 +30,20 @@ public static class FluxImageToImage
         return VaeInput.FromImage(SeparableResize.Lanczos(image, height, width));
     }
 
-    /// <summary>The noised start, packed [1, tokens, 4C]: <see cref="ImageToImage.NoisedStart"/> with the VAE's shift and scale.</summary>
-    public static HostTensor NoisedLatents(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor preprocessed, float sigma, long seed)
+    /// <summary>The noised start, packed [1, tokens, 4C]: scale_noise of <see cref="ImageLatentsAndNoise"/> at <paramref name="sigma"/>.</summary>
+    public static HostTensor NoisedLatents(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor image, int height, int width, float sigma, long seed)
     {
-        var (mean, logvar) = AutoencoderKLEncoder.Moments(vaeEncoder, preprocessed);
-        return LatentPacking.Pack(ImageToImage.NoisedStart(mean, logvar, vae.ToLatents, sigma, seed));
+        var (imageLatents, noise) = ImageLatentsAndNoise(vaeEncoder, vae, image, height, width, seed);
+        return ImageToImage.ScaleNoise(imageLatents, noise.Floats, sigma);
+    }
+
+    /// <summary>The image's latents (<see cref="Preprocess"/>, a sample of the VAE's distribution, shifted and scaled) and
+    /// the noise, each packed [1, tokens, 4C] (<see cref="ImageToImage.Start"/>).</summary>
+    public static (HostTensor ImageLatents, HostTensor Noise) ImageLatentsAndNoise(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor image,
+        int height, int width, long seed)
+    {
+        var (mean, logvar) = AutoencoderKLEncoder.Moments(vaeEncoder, Preprocess(image, height, width));
+        var (imageLatents, noise) = ImageToImage.Start(mean, logvar, vae.ToLatents, seed);
+        return (LatentPacking.Pack(imageLatents), LatentPacking.Pack(noise));
     }
 }

@@ -1,6 +1,5 @@
 using VisualGen.Engines;
 using VisualGen.Pipelines.Images;
-using VisualGen.Pipelines.Vae;
 using VisualGen.Tensors;
 
 namespace VisualGen.Pipelines.Flux;
@@ -16,10 +15,9 @@ public static class FluxInpaint
     public static Inpainting Prepare(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor image, HostTensor mask, int height, int width,
         int latentChannels, int vaeScaleFactor, long seed, HostTensor? givenLatents)
     {
-        var (mean, logvar) = AutoencoderKLEncoder.Moments(vaeEncoder, FluxImageToImage.Preprocess(image, height, width));
-        var (imageLatents, noise) = ImageToImage.Start(mean, logvar, vae.ToLatents, seed);
+        var (imageLatents, noise) = FluxImageToImage.ImageLatentsAndNoise(vaeEncoder, vae, image, height, width, seed);
         int gridH = FluxLatents.LatentSize(height, vaeScaleFactor), gridW = FluxLatents.LatentSize(width, vaeScaleFactor);
-        return new Inpainting(LatentPacking.Pack(imageLatents), LatentPacking.Pack(noise),
+        return new Inpainting(imageLatents, noise,
             LatentPacking.Pack(InpaintMask.OnLatentGrid(mask, height, width, gridH, gridW, latentChannels)), givenLatents);
     }
 }

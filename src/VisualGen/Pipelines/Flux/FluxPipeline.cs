@@ -152,7 +152,7 @@ public sealed class FluxPipeline : IGenerationPipeline
                 latents = inpaint.Start((float)scheduler.Sigmas[firstStep]);
             }
             else if (r.Latents is null)
-                latents = FluxImageToImage.NoisedLatents(Engine("vae.encoder"), _config.Vae, FluxImageToImage.Preprocess(r.Image!, height, width),
+                latents = FluxImageToImage.NoisedLatents(Engine("vae.encoder"), _config.Vae, r.Image!, height, width,
                     (float)scheduler.Sigmas[firstStep], r.Seed ?? 0).Floats;
         }
         HostTensor? guidance = _config.GuidanceEmbeds ? HostTensor.Float32([guidanceScale], 1) : null;

@@ -169,16 +169,17 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             : throw new EngineException($"the VAE decoder engine has no output '{WanVaeDecoder.SampleOutput}'");
     }
 
-    /// <summary>prepare_latents with an image: the image as a one-frame video [1, 3, 1, H, W] through the VAE encoder's first
-    /// chunk, then <see cref="ImageToImage.NoisedStart"/> with the latents' normalization ((x − mean)·(1/std)), packed.</summary>
+    /// <summary>prepare_latents with an image: scale_noise of <see cref="ImageLatentsAndNoise"/> at <paramref name="sigma"/>
+    /// (elementwise, so packing first changes nothing).</summary>
     HostTensor NoisedLatents(HostTensor image, int height, int width, double sigma, long seed)
     {
-        var (mean, logvar) = Moments(image, height, width);
-        var noised = ImageToImage.NoisedStart(mean, logvar, _latentStats.Normalize, (float)sigma, seed);
-        return LatentPacking.Pack(noised.Reshape(1, mean.Shape[1], mean.Shape[3], mean.Shape[4]));
+        var (imageLatents, noise) = ImageLatentsAndNoise(image, height, width, seed);
+        return ImageToImage.ScaleNoise(imageLatents, noise.Floats, (float)sigma);
     }
 
-    /// <summary>QwenImageInpaintPipeline's prepare_latents: the image latents and the noise apart (<see cref="ImageToImage.Start"/>), packed.</summary>
+    /// <summary>prepare_latents' image latents and noise apart (<see cref="ImageToImage.Start"/>): the image as a one-frame
+    /// video [1, 3, 1, H, W] through the VAE encoder's first chunk, a sample of the distribution with the latents'
+    /// normalization ((x − mean)·(1/std)), packed. Inpainting mixes them again after every step.</summary>
     (HostTensor Image, HostTensor Noise) ImageLatentsAndNoise(HostTensor image, int height, int width, long seed)
     {
         var (mean, logvar) = Moments(image, height, width);
