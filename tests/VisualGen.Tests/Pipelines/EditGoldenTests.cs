@@ -70,4 +70,13 @@ public class EditGoldenTests(ITestOutputHelper output)
         Check(golden, Fixtures.Checkpoint("wan22_i2v_a14b"), ConformancePipelines.RequestFromGolden("wan22_i2v_a14b", fixture) with { LastImage = last },
             "Wan 2.2 A14B last frame");
     }
+
+    [ConformanceFact]
+    public void Wan22_ti2v_with_a_first_frame_matches_diffusers()
+    {
+        var (golden, image) = Load("wan22_ti2v_image.json");
+        using var fixture = Fixtures.Golden("wan22_ti2v_5b");
+        Check(golden, Fixtures.Checkpoint("wan22_ti2v_5b"), ConformancePipelines.RequestFromGolden("wan22_ti2v_5b", fixture) with { Image = image },
+            "Wan 2.2 TI2V first frame");
+    }
 }

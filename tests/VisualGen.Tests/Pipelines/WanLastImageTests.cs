@@ -69,7 +69,7 @@ public class WanLastImageTests(ITestOutputHelper output)
         var video = new float[3 * frames * plane];
         foreach (var (picture, frame) in new[] { (request.Image!, 0), (last, frames - 1) })
         {
-            var resized = VisualGen.Pipelines.Images.SeparableResize.Bicubic(picture, height, width).Floats;
+            var resized = VisualGen.Pipelines.Images.SeparableResize.Lanczos(picture, height, width).Floats;
             for (long p = 0; p < plane; p++)
                 for (int c = 0; c < 3; c++) video[(c * frames + frame) * plane + p] = 2f * resized[p * 3 + c] - 1f;
         }

@@ -21,7 +21,7 @@ public static class WanImageCondition
     /// </summary>
     public static HostTensor FirstFrame(WanVaeEncoder encoder, WanLatentStats stats, HostTensor image, int height, int width, CancellationToken ct)
     {
-        var frame = VaeInput.FromImage(SeparableResize.Bicubic(image, height, width));  // [1, 3, H, W]: a one-frame video's layout
+        var frame = VaeInput.FromImage(SeparableResize.Lanczos(image, height, width));  // [1, 3, H, W]: a one-frame video's layout
         return stats.Normalize(encoder.Encode(frame.Reshape(1, 3, 1, height, width), ct));
     }
 
@@ -36,7 +36,7 @@ public static class WanImageCondition
         var video = new float[3 * frames * plane]; // [1, 3, frames, H, W]: frame 0 the image in [−1, 1], the last the last image, the rest zeros
         void Put(HostTensor picture, int frame)
         {
-            var chw = VaeInput.FromImage(SeparableResize.Bicubic(picture, height, width)).Floats;
+            var chw = VaeInput.FromImage(SeparableResize.Lanczos(picture, height, width)).Floats;
             for (int c = 0; c < 3; c++) Array.Copy(chw, c * plane, video, (c * frames + frame) * plane, plane);
         }
         Put(image, 0);
