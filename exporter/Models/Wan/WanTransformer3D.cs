@@ -56,11 +56,26 @@ public sealed partial class WanTransformer3D
             context = Tensor.Concat(1, image, context);
         }
 
-        for (int i = 0; i < _blocks.Length; i++)
-            using (t.Scope($"blocks.{i}"))
-                x = _blocks[i].Forward(x, context, timestepProj, perTokenTimesteps, rope, imageTokens);
+        x = RunBlocks(x, 0, _blocks.Length, context, timestepProj, perTokenTimesteps, rope, imageTokens);
 
         return OutputHead(x, temb, perTokenTimesteps, batch, ppf, pph, ppw);
+    }
+
+    /// <summary>Blocks <paramref name="from"/>..<paramref name="to"/>-1, every block's modulation traced first (it reads only
+    /// the timestep projection): an engine that fuses a block's last residual with the next block's modulated norm then
+    /// finds the next block's scale and shift computed.</summary>
+    Tensor RunBlocks(Tensor x, int from, int to, Tensor context, Tensor timestepProj, bool perTokenTimesteps,
+        (Tensor Cos, Tensor Sin) rope, Dim? imageTokens)
+    {
+        var t = x.Tracer;
+        var mods = new Tensor[to][];
+        for (int i = from; i < to; i++)
+            using (t.Scope($"blocks.{i}"))
+                mods[i] = _blocks[i].Modulation(timestepProj, perTokenTimesteps);
+        for (int i = from; i < to; i++)
+            using (t.Scope($"blocks.{i}"))
+                x = _blocks[i].Forward(x, context, mods[i], rope, imageTokens);
+        return x;
     }
 
     /// <summary>The modulated output norm, the projection and unpatchify: tokens [batch, seq, dim] → sample.</summary>

@@ -24,13 +24,16 @@ public sealed class WanTransformerBlock
         _scaleShiftTable = w.Get("scale_shift_table", [1, 6, _dim]);
     }
 
+    /// <summary>The block's six modulation vectors (shift, scale, gate of the self-attention, then of the feed-forward)
+    /// from scale_shift_table + the timestep projection.</summary>
     /// <param name="timestepProj">[batch, 6, dim], or [batch, tokens, 6, dim] with per-token timesteps.</param>
-    public Tensor Forward(Tensor x, Tensor context, Tensor timestepProj, bool perTokenTimesteps,
-        (Tensor Cos, Tensor Sin) rope, Dim? imageTokens)
+    public Tensor[] Modulation(Tensor timestepProj, bool perTokenTimesteps) => perTokenTimesteps
+        ? (_scaleShiftTable.Unsqueeze(0) + timestepProj).Chunk(6, 2).Select(m => m.Squeeze(2)).ToArray()
+        : (_scaleShiftTable + timestepProj).Chunk(6, 1);
+
+    /// <param name="mod">This block's <see cref="Modulation"/>.</param>
+    public Tensor Forward(Tensor x, Tensor context, Tensor[] mod, (Tensor Cos, Tensor Sin) rope, Dim? imageTokens)
     {
-        Tensor[] mod = perTokenTimesteps
-            ? (_scaleShiftTable.Unsqueeze(0) + timestepProj).Chunk(6, 2).Select(m => m.Squeeze(2)).ToArray()
-            : (_scaleShiftTable + timestepProj).Chunk(6, 1);
         var (shiftMsa, scaleMsa, gateMsa, cShiftMsa, cScaleMsa, cGateMsa) = (mod[0], mod[1], mod[2], mod[3], mod[4], mod[5]);
 
         var norm = Norm(x) * (1f + scaleMsa) + shiftMsa;

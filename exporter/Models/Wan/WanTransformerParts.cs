@@ -41,9 +41,7 @@ public sealed partial class WanTransformer3D
             imageTokens = image.Size(1);
             context = Tensor.Concat(1, image, context);
         }
-        for (int i = from; i < to; i++)
-            using (t.Scope($"blocks.{i}"))
-                x = _blocks[i].Forward(x, context, timestepProj, perTokenTimesteps, rope, imageTokens);
+        x = RunBlocks(x, from, to, context, timestepProj, perTokenTimesteps, rope, imageTokens);
         return x.Reshape(batch, ppf, pph, ppw, _c.InnerDim);
     }
 
