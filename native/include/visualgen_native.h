@@ -395,6 +395,12 @@ VG_API vg_status vg_quantize_fp8_groups(const void* x, vg_dtype x_dtype, int64_t
 VG_API vg_status vg_quantize_fp8_rows(const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols, void* out,
                                       float* scales, void* stream);
 
+/* As vg_quantize_fp8_rows, of GELU(x) (the tanh form, with tanh.approx.f32), each value rounded to x's dtype before the
+ * row's max|.| is taken, as a GELU stored in that dtype would be: the quantized input of a linear that follows a GELU,
+ * the GELU taken out of the previous GEMM's epilogue (where it cost more than on this memory-bound pass). */
+VG_API vg_status vg_quantize_fp8_rows_gelu(const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols, void* out,
+                                           float* scales, void* stream);
+
 /* FP8 GEMM (cuBLASLt, fp32 accumulation): out[M, N] = (a[M, K] · wᵀ) dequantized (+ bias[N]) (-> GELU tanh).
  * a: e4m3 [M, K] row-major; w: e4m3 [N, K] row-major (nn.Linear's [out, in], the bf16 GEMMs' VG_WEIGHT_NK); out
  * bf16 [M, N] row-major; bias bf16 [N]. K and N multiples of 16. Scales (device fp32, 16-byte aligned):

@@ -188,6 +188,8 @@ class Native:
             f = getattr(L, name)
             f.argtypes = args
             f.restype = C.c_int
+        L.vg_quantize_fp8_rows_gelu.argtypes = [vp, i32, i64, i64, vp, vp, vp]
+        L.vg_quantize_fp8_rows_gelu.restype = C.c_int
         L.vg_nvfp4_tiled_scale_bytes.argtypes = [i64, i64]
         L.vg_nvfp4_tiled_scale_bytes.restype = i64
         ctx = C.c_void_p()
@@ -341,6 +343,11 @@ class Native:
         """x [rows, cols] -> out [rows, cols] e4m3, scales [rows] float32 (one dequantization scale per row)."""
         rows, cols = x.shape
         self.call("vg_quantize_fp8_rows", ptr(x), dtype_of(x), rows, cols, ptr(out), ptr(scales), C.c_void_p(stream))
+
+    def quantize_fp8_rows_gelu(self, x, out, scales, stream=0):
+        """As quantize_fp8_rows, of GELU(x) (tanh form), each value rounded to x's dtype first."""
+        rows, cols = x.shape
+        self.call("vg_quantize_fp8_rows_gelu", ptr(x), dtype_of(x), rows, cols, ptr(out), ptr(scales), C.c_void_p(stream))
 
     def fp8_gemm_plan(self, m, n, k, scaling=FP8_SCALING_TENSOR, epilogue=EPI_NONE, fast_accumulation=False):
         d = Fp8GemmDesc(C.sizeof(Fp8GemmDesc), m, n, k, scaling, epilogue, int(fast_accumulation))

@@ -5,6 +5,8 @@
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 
+#include <type_traits>
+
 #include "internal.h"
 #include "amax.cuh"
 #include "vec.cuh"
@@ -75,31 +77,82 @@ __global__ void group_quantize(const T* x, int64_t rows, int64_t cols, int64_t p
     if (lane == 0) scales[g * padded_rows + r] = 1.0f / qs;
 }
 
-// kTpr threads per row, kRowBlock / kTpr rows a block: the row's 8-value vectors loaded once (kKeep per thread kept in
+// GELU of 8 values, each rounded to T as a GELU stored in T would be.
+template <typename T>
+__device__ __forceinline__ void gelu8(float (&v)[8]) {
+#pragma unroll
+    for (int k = 0; k < 8; ++k) v[k] = vg::to_float(vg::from_float<T>(vg::gelu_tanh_fast(v[k])));
+}
+
+// A vector of 8 values of a row as row_quantize holds it between its two passes: bf16 as loaded (a uint4: 4 registers
+// where 8 floats take 8, so more rows are in flight at once), fp32 as floats.
+template <typename T>
+struct Held;
+template <>
+struct Held<__nv_bfloat16> {
+    uint4 raw;
+    __device__ __forceinline__ void load(const __nv_bfloat16* p) { raw = *reinterpret_cast<const uint4*>(p); }
+    __device__ __forceinline__ void get(float (&v)[8]) const { vg::unpack8(raw, v); }
+    __device__ __forceinline__ void set(const float (&v)[8]) {  // values already bf16: exact
+        __nv_bfloat162* h = reinterpret_cast<__nv_bfloat162*>(&raw);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) h[i] = __floats2bfloat162_rn(v[2 * i], v[2 * i + 1]);
+    }
+};
+template <>
+struct Held<float> {
+    float f[8];
+    template <typename T>
+    __device__ __forceinline__ void load(const T* p) { vg::load8(p, f); }
+    __device__ __forceinline__ void get(float (&v)[8]) const {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) v[i] = f[i];
+    }
+    __device__ __forceinline__ void set(const float (&v)[8]) {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) f[i] = v[i];
+    }
+};
+
+// kTpr threads per row, kRowBlock / kTpr rows a block: the row's 8-value vectors loaded once (kKeep per thread held in
 // registers; a longer row's rest read again for the codes), max|x| reduced over the row's threads,
 // qs = 448 * (1 / amax) (1 when amax is 0) as group_quantize computes it, q = e4m3(x * qs), scales[row] = 1 / qs.
-template <typename T, int kTpr, int kKeep, int kRowBlock>
-__global__ void __launch_bounds__(kRowBlock) row_quantize(const T* x, int64_t rows, int64_t cols, uint2* out, float* scales) {
+// kGelu: the row of GELU(x) instead of x, each value rounded to T as a GELU stored in T would be (the quantized input of
+// a linear after a GELU: the GELU out of the previous GEMM's epilogue, on this memory-bound pass).
+// H: how the kept vectors are held (Held<T> packed, Held<float> as floats).
+template <typename T, typename H, int kTpr, int kKeep, int kRowBlock, int kMinBlocks, bool kGelu = false>
+__global__ void __launch_bounds__(kRowBlock, kMinBlocks) row_quantize(const T* x, int64_t rows, int64_t cols, uint2* out, float* scales) {
     static_assert(kTpr % 32 == 0 && kRowBlock % kTpr == 0, "whole warps per row");
     const int sub = threadIdx.x / kTpr, t = threadIdx.x % kTpr;
     const int64_t r = blockIdx.x * static_cast<int64_t>(kRowBlock / kTpr) + sub, vecs = cols / 8;
     const bool live = r < rows;
     const T* row = x + (live ? r : 0) * cols;
     uint2* orow = out + r * vecs;
-    float v[kKeep][8];
+    H h[kKeep];
     float m = 0.0f;
 #pragma unroll
     for (int j = 0; j < kKeep; ++j) {
         const int64_t i = t + j * kTpr;
-        if (live && i < vecs) {
-            vg::load8(row + i * 8, v[j]);
+        if (live && i < vecs) h[j].load(row + i * 8);
+    }
 #pragma unroll
-            for (int k = 0; k < 8; ++k) m = fmaxf(m, fabsf(v[j][k]));
+    for (int j = 0; j < kKeep; ++j) {
+        const int64_t i = t + j * kTpr;
+        if (live && i < vecs) {
+            float v[8];
+            h[j].get(v);
+            if constexpr (kGelu) {
+                gelu8<T>(v);
+                h[j].set(v);
+            }
+#pragma unroll
+            for (int k = 0; k < 8; ++k) m = fmaxf(m, fabsf(v[k]));
         }
     }
     for (int64_t i = t + kKeep * kTpr; live && i < vecs; i += kTpr) {
         float w[8];
         vg::load8(row + i * 8, w);
+        if constexpr (kGelu) gelu8<T>(w);
 #pragma unroll
         for (int k = 0; k < 8; ++k) m = fmaxf(m, fabsf(w[k]));
     }
@@ -118,14 +171,17 @@ __global__ void __launch_bounds__(kRowBlock) row_quantize(const T* x, int64_t ro
     for (int j = 0; j < kKeep; ++j) {
         const int64_t i = t + j * kTpr;
         if (i < vecs) {
+            float v[8];
+            h[j].get(v);
 #pragma unroll
-            for (int k = 0; k < 8; ++k) v[j][k] *= qs;
-            orow[i] = pack8(v[j]);
+            for (int k = 0; k < 8; ++k) v[k] *= qs;
+            orow[i] = pack8(v);
         }
     }
     for (int64_t i = t + kKeep * kTpr; i < vecs; i += kTpr) {
         float w[8];
         vg::load8(row + i * 8, w);
+        if constexpr (kGelu) gelu8<T>(w);
 #pragma unroll
         for (int k = 0; k < 8; ++k) w[k] *= qs;
         orow[i] = pack8(w);
@@ -133,24 +189,25 @@ __global__ void __launch_bounds__(kRowBlock) row_quantize(const T* x, int64_t ro
 }
 
 // Rows of up to 2048 values: a warp each, in registers, 8 rows a block (a block per row ran [65520, 1536] at 1.1 TB/s
-// on an H200); longer: a block of four warps each, up to 12288 values in registers (two rows a block ran
-// [65520, 8960] at 2.8 TB/s, one at 3.7).
-template <typename T>
+// on an H200); longer: a block of four warps each, up to 12288 values in registers. Measured on an H200 (stop 38, Nsight
+// Compute, [65520, 8960] bf16): held as floats, 128 registers a thread, 563 us; held as bf16 under a bound of 80
+// registers, 865 us for x and 602 us for GELU(x) (whose GELU then costs nothing: the same pass held as floats took
+// 0.94 ms in the forward). So the long rows' GELU pass holds bf16, their plain pass floats; short rows hold bf16
+// ([65520, 1536]: 0.087 ms a call in the forward against 0.100 as floats).
+template <typename T, bool kGelu = false>
 void launch_row_quantize(const T* x, int64_t rows, int64_t cols, uint2* out, float* scales, cudaStream_t s) {
+    constexpr bool kBf16 = std::is_same_v<T, __nv_bfloat16>;
     if (cols <= 32 * 8 * 8)
-        row_quantize<T, 32, 8, 256><<<static_cast<unsigned>((rows + 7) / 8), 256, 0, s>>>(x, rows, cols, out, scales);
+        row_quantize<T, Held<T>, 32, 8, 256, 1, kGelu><<<static_cast<unsigned>((rows + 7) / 8), 256, 0, s>>>(x, rows, cols, out, scales);
+    else if constexpr (kBf16 && kGelu)
+        row_quantize<T, Held<T>, 128, 12, 128, 6, kGelu><<<static_cast<unsigned>(rows), 128, 0, s>>>(x, rows, cols, out, scales);
     else
-        row_quantize<T, 128, 12, 128><<<static_cast<unsigned>(rows), 128, 0, s>>>(x, rows, cols, out, scales);
+        row_quantize<T, Held<float>, 128, 12, 128, 1, kGelu><<<static_cast<unsigned>(rows), 128, 0, s>>>(x, rows, cols, out, scales);
 }
 
-}  // namespace
-
-extern "C" {
-
-VG_API vg_status vg_quantize_fp8_rows(const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols, void* out,
-                                      float* scales, void* stream) {
-    VG_GUARD_BEGIN
-    static const char* fn = "vg_quantize_fp8_rows";
+// vg_quantize_fp8_rows and vg_quantize_fp8_rows_gelu: the arguments' checks, then the launch.
+vg_status quantize_rows(const char* fn, bool gelu, const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols, void* out,
+                        float* scales, void* stream) {
     vg::clear_error();
     auto bad = [&](const std::string& m) { return vg::fail(VG_ERROR_INVALID_ARGUMENT, std::string(fn) + ": " + m); };
     if (!x || !out || !scales) return bad("x, out and scales must not be NULL");
@@ -161,12 +218,35 @@ VG_API vg_status vg_quantize_fp8_rows(const void* x, vg_dtype x_dtype, int64_t r
     if (x_dtype != VG_DTYPE_BF16 && x_dtype != VG_DTYPE_FP32)
         return vg::fail(VG_ERROR_NOT_SUPPORTED, std::string(fn) + ": x_dtype " + vg::dtype_name(x_dtype) + " (bf16 or fp32)");
     auto s = static_cast<cudaStream_t>(stream);
-    if (x_dtype == VG_DTYPE_BF16)
-        launch_row_quantize(static_cast<const __nv_bfloat16*>(x), rows, cols, static_cast<uint2*>(out), scales, s);
-    else
-        launch_row_quantize(static_cast<const float*>(x), rows, cols, static_cast<uint2*>(out), scales, s);
+    auto* o = static_cast<uint2*>(out);
+    if (x_dtype == VG_DTYPE_BF16) {
+        auto* xb = static_cast<const __nv_bfloat16*>(x);
+        if (gelu) launch_row_quantize<__nv_bfloat16, true>(xb, rows, cols, o, scales, s);
+        else launch_row_quantize<__nv_bfloat16>(xb, rows, cols, o, scales, s);
+    } else {
+        auto* xf = static_cast<const float*>(x);
+        if (gelu) launch_row_quantize<float, true>(xf, rows, cols, o, scales, s);
+        else launch_row_quantize<float>(xf, rows, cols, o, scales, s);
+    }
     return vg::launch_check(fn);
+}
+
+}  // namespace
+
+extern "C" {
+
+VG_API vg_status vg_quantize_fp8_rows(const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols, void* out,
+                                      float* scales, void* stream) {
+    VG_GUARD_BEGIN
+    return quantize_rows("vg_quantize_fp8_rows", false, x, x_dtype, rows, cols, out, scales, stream);
     VG_GUARD_END("vg_quantize_fp8_rows")
+}
+
+VG_API vg_status vg_quantize_fp8_rows_gelu(const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols, void* out,
+                                           float* scales, void* stream) {
+    VG_GUARD_BEGIN
+    return quantize_rows("vg_quantize_fp8_rows_gelu", true, x, x_dtype, rows, cols, out, scales, stream);
+    VG_GUARD_END("vg_quantize_fp8_rows_gelu")
 }
 
 VG_API vg_status vg_quantize_fp8_tensor(const void* x, vg_dtype x_dtype, int64_t count, const float* static_scale,

@@ -304,6 +304,23 @@ def check_quant(vg):
         qs = torch.where(amax > 0, torch.reciprocal(amax) * E4M3_MAX, torch.ones_like(amax))
         ok = same_bytes(q, e4m3(x.float() * qs[:, None])) and bool((sc == torch.reciprocal(qs)).all().item())
         record_exact(f"fp8 per-row quantize {str(dt)[6:]} [{rows},{cols}] == 448 * (1/amax) per row (bytes, scales)", ok)
+    # the same of GELU(x) (the GELU of the previous GEMM's epilogue moved into this pass), against the same rule applied
+    # to torch's gelu(approximate="tanh") rounded to x's dtype: tanh.approx moves a few of those roundings by one step,
+    # so codes are compared dequantized (rel. error) and scales within 1 %
+    for dt, rows, cols in [(torch.bfloat16, 300, 8960), (torch.bfloat16, 65, 1536), (torch.float32, 17, 4096)]:
+        x = rnd(rows, cols, dtype=dt, scale=2.0)
+        g = torch.nn.functional.gelu(x.double(), approximate="tanh").to(dt).float()
+        q = torch.empty(rows, cols, device=dev, dtype=torch.float8_e4m3fn)
+        sc = torch.empty(rows, device=dev)
+        vg.quantize_fp8_rows_gelu(x, q, sc)
+        torch.cuda.synchronize()
+        amax = g.abs().amax(-1)
+        ref_sc = torch.where(amax > 0, amax / E4M3_MAX, torch.ones_like(amax))
+        ok_sc = bool(((sc - ref_sc).abs() <= 0.01 * ref_sc).all().item())
+        record_exact(f"fp8 per-row quantize of GELU {str(dt)[6:]} [{rows},{cols}]: scales within 1 % of torch's", ok_sc)
+        ref = e4m3(g * (E4M3_MAX / amax)[:, None]).float() * ref_sc[:, None]  # torch's GELU through the same rule
+        record(f"fp8 per-row quantize of GELU {str(dt)[6:]} [{rows},{cols}] dequantized vs the rule on torch's gelu",
+               q.float() * sc[:, None], ref, tol=5e-3)
     expect_error("fp8 per-row quantize cols % 8 rejected",
                  lambda: vg.quantize_fp8_rows(rnd(4, 20), torch.empty(4, 20, device=dev, dtype=torch.float8_e4m3fn),
                                               torch.empty(4, device=dev)), 1)

@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench sage ncu ncuprepass engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline editing budget e2e e2eflux e2eqwen quant goldens (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench sage ncu ncuprepass ncurows engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline editing budget e2e e2eflux e2eqwen quant goldens (default: build check bench)
 #
 # carry (tools/device/prepare_carry.sh builds them): .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -128,6 +128,17 @@ fi
 
 # Nsight Compute on the Sage pre-pass at Wan's self-attention shape (its first five kernels: K/V statistics, their
 # finalize, Q, K and V quantization): duration, DRAM throughput and achieved occupancy per kernel, to $OUT/ncu_prepass.csv.
+# The forward's memory-bound row kernels (residual + norm -> FP8 rows, q/k RMSNorm + RoPE, per-row FP8 quantize of x
+# and of GELU(x)) once each at Wan 1.3B's shape under Nsight Compute: duration, DRAM rate, registers, occupancy.
+if has ncurows; then
+  NCU=$(ncu_path)
+  if [ -z "$NCU" ]; then echo "ncurows: not on this machine"; else
+    timeout 150 "$NCU" --kernel-name regex:"norm_modulate_kernel|rmsnorm_rope_kernel|row_quantize" --section SpeedOfLight \
+      --section Occupancy --section LaunchStats python3 tools/device/norm_once.py "$LIB" > "$OUT/ncu_rows.txt" 2>&1 || echo "ncurows failed"
+    grep -E "^  [a-z_]+.*\(|DRAM Throughput|Duration|Registers Per|Achieved Occupancy" "$OUT/ncu_rows.txt" | sed 's/(<unnamed>.*\|(const .*//'
+  fi
+fi
+
 if has ncuprepass; then
   NCU=$(ncu_path)
   if [ -z "$NCU" ]; then echo "ncuprepass: not on this machine"; else
@@ -513,20 +524,22 @@ PY
   for d in .peer/conformance/flux1/checkpoint/*/; do ln -s "$PWD/$d" /tmp/fx/flux1_kontext/checkpoint/; done
   sed 's/"FluxPipeline"/"FluxKontextPipeline"/' .peer/conformance/flux1/checkpoint/model_index.json > /tmp/fx/flux1_kontext/checkpoint/model_index.json
   echo "| call | ok | latents | output | time |" | tee "$OUT/editing.md"; echo "| --- | --- | --- | --- | --- |" | tee -a "$OUT/editing.md"
-  VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png" python3 tools/device/pipeline_check.py "$C" --reference ort-cpu \
-    .peer/conformance/flux2/ .peer/conformance/wan22_ti2v_5b/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
-  VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png --image /tmp/vg_edit_b.png" python3 tools/device/pipeline_check.py "$C" \
-    --reference ort-cpu .peer/conformance/flux2/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
-  VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png --max-area 3072" python3 tools/device/pipeline_check.py "$C" \
-    --reference ort-cpu /tmp/fx/flux1_kontext/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
-  VG_PIPELINE_EXTRA="--last-image /tmp/vg_edit_b.png" python3 tools/device/pipeline_check.py "$C" --reference ort-cpu \
-    .peer/conformance/wan22_i2v_a14b/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
+  # each row on the fixtures that were carried (the 64 MiB cap leaves some for another call)
+  edit_rows() {
+    local extra=$1 fx=(); shift
+    for f in "$@"; do [ -f "$f/golden.json" ] && fx+=("$f"); done
+    if [ ${#fx[@]} -eq 0 ]; then echo "editing: $* not carried, skipped"; return; fi
+    VG_PIPELINE_EXTRA="$extra" python3 tools/device/pipeline_check.py "$C" --reference ort-cpu "${fx[@]}" | tail -n +3 | tee -a "$OUT/editing.md" || status=1
+  }
+  edit_rows "--image /tmp/vg_edit_a.png" .peer/conformance/flux2/ .peer/conformance/wan22_ti2v_5b/
+  edit_rows "--image /tmp/vg_edit_a.png --image /tmp/vg_edit_b.png" .peer/conformance/flux2/
+  edit_rows "--image /tmp/vg_edit_a.png --max-area 3072" /tmp/fx/flux1_kontext/
+  edit_rows "--last-image /tmp/vg_edit_b.png" .peer/conformance/wan22_i2v_a14b/
   # FLUX.1 and Qwen-Image image-to-image and inpainting (the golden's latents are the start: explicit latents)
-  VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png --strength 0.7" python3 tools/device/pipeline_check.py "$C" --reference ort-cpu \
-    .peer/conformance/flux1/ .peer/conformance/qwenimage/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
-  VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png --mask-image /tmp/vg_edit_mask.png" python3 tools/device/pipeline_check.py "$C" \
-    --reference ort-cpu .peer/conformance/flux1/ .peer/conformance/qwenimage/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
+  edit_rows "--image /tmp/vg_edit_a.png --strength 0.7" .peer/conformance/flux1/ .peer/conformance/qwenimage/
+  edit_rows "--image /tmp/vg_edit_a.png --mask-image /tmp/vg_edit_mask.png" .peer/conformance/flux1/ .peer/conformance/qwenimage/
   # FLUX.1 Fill: the flux1 fixture made a Fill checkpoint (in_channels 16 + 16 + 256, a random x_embedder), as FluxFillTests makes it
+  if [ -d .peer/conformance/flux1 ]; then
   rm -rf /tmp/fx/flux1_fill && mkdir -p /tmp/fx/flux1_fill/checkpoint/transformer
   for f in .peer/conformance/flux1/golden.json .peer/conformance/flux1/golden.safetensors; do ln -s "$PWD/$f" /tmp/fx/flux1_fill/; done
   for d in .peer/conformance/flux1/checkpoint/*/; do [ "$(basename "$d")" = transformer ] || ln -s "$PWD/$d" /tmp/fx/flux1_fill/checkpoint/; done
@@ -543,8 +556,8 @@ g = torch.Generator().manual_seed(3)
 w["x_embedder.weight"] = (torch.rand(w["x_embedder.weight"].shape[0], 288, generator=g) - 0.5) * 0.2
 save_file({k: v.contiguous() for k, v in w.items()}, dst + "diffusion_pytorch_model.safetensors")
 PY
-  VG_PIPELINE_EXTRA="--image /tmp/vg_edit_a.png --mask-image /tmp/vg_edit_mask.png" python3 tools/device/pipeline_check.py "$C" \
-    --reference ort-cpu /tmp/fx/flux1_fill/ | tail -n +3 | tee -a "$OUT/editing.md" || status=1
+  edit_rows "--image /tmp/vg_edit_a.png --mask-image /tmp/vg_edit_mask.png" /tmp/fx/flux1_fill/
+  fi
 fi
 
 # GPU memory budgets (--gpu-memory) on the conformance fixtures, each pipeline against its goldens: BUDGETS (GiB) from

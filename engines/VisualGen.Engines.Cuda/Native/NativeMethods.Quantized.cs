@@ -29,6 +29,8 @@ internal static unsafe partial class NativeMethods
         IntPtr o, IntPtr scales, IntPtr stream);
     [DllImport(Library)] public static extern int vg_quantize_fp8_rows(IntPtr x, int xDType, long rows, long cols, IntPtr o, IntPtr scales,
         IntPtr stream);
+    [DllImport(Library)] public static extern int vg_quantize_fp8_rows_gelu(IntPtr x, int xDType, long rows, long cols, IntPtr o, IntPtr scales,
+        IntPtr stream);
     [DllImport(Library)] public static extern int vg_fp8_gemm_plan_create(IntPtr ctx, Fp8GemmDesc* desc, out IntPtr plan);
     [DllImport(Library)] public static extern int vg_fp8_gemm_plan_destroy(IntPtr plan);
     [DllImport(Library)] public static extern int vg_fp8_gemm_plan_workspace_size(IntPtr plan, out nuint bytes);

@@ -64,10 +64,21 @@ internal sealed unsafe partial class ShapePlanner
     /// <summary>Whether a norm's output is read only by dynamic FP8 linears that run per-row scaled GEMMs (the
     /// feature on, in and out features multiples of 16, cuBLASLt's per-row GEMM there for each), and is no graph
     /// output: then the norm writes their FP8 codes and row scales itself.</summary>
-    bool NormReadByFp8RowLinears(OpNode norm, DeviceValue x, long c, long rows)
+    bool NormReadByFp8RowLinears(OpNode norm, DeviceValue x, long c, long rows) =>
+        _res.Fp8RowActivations && x.DType is (VgDType.BF16 or VgDType.F32) && ReadOnlyByFp8RowLinears(norm.Outputs[0], c, rows);
+
+    /// <summary>Whether a dynamic FP8 linear's GELU leaves its epilogue for the per-row quantization of the linears that
+    /// read its [rows, n] bf16 output (vg_quantize_fp8_rows_gelu): a DiT's FFN-up. The GELU then rides on that
+    /// memory-bound pass: on an H200 the Wan 1.3B FFN-up took 1.24 ms a call instead of 1.43 with the GELU in cuBLASLt's
+    /// epilogue, the FFN-down's quantization 0.51 ms with the GELU against 0.54 without (tools/bench/RESULTS.md, stop 38).</summary>
+    bool GeluDeferrable(OpNode n, long rows, long nn) =>
+        _res.Fp8RowActivations && ActDType(rows) == VgDType.BF16 && ReadOnlyByFp8RowLinears(n.Outputs[0], nn, rows);
+
+    /// <summary>Whether <paramref name="value"/> ([rows, c]) is no graph output and only dynamic FP8 linears read it,
+    /// each as its input alone, with a constant weight scale and cuBLASLt's per-row GEMM for its shape.</summary>
+    bool ReadOnlyByFp8RowLinears(string value, long c, long rows)
     {
-        if (!_res.Fp8RowActivations || x.DType is not (VgDType.BF16 or VgDType.F32) || c % 16 != 0) return false;
-        string value = norm.Outputs[0];
+        if (c % 16 != 0) return false;
         if (_g.Outputs.Any(o => o.Name == value)) return false;
         _consumers ??= _g.Consumers();
         if (!_consumers.TryGetValue(value, out var readers) || readers.Count == 0) return false;
@@ -98,12 +109,28 @@ internal sealed unsafe partial class ShapePlanner
 
     DeviceValue Fp8Linear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)
     {
-        if (k % 16 != 0 || nn % 16 != 0) return Fp8DequantizedLinear(n, x, m, nn, k, epilogue, shape);
+        // an input whose GELU was left to this linear's per-row quantization (GeluDeferrable checked that it takes that path)
+        bool takesGelu = _geluDeferred.Contains(n.In(0)!);
+        if (k % 16 != 0 || nn % 16 != 0)
+            return takesGelu ? throw GeluPathLost(n) : Fp8DequantizedLinear(n, x, m, nn, k, epilogue, shape);
         if (n.In(3) is null && _res.Fp8RowActivations && WeightScaleIsConstant(n, nn))
         {
-            if (_res.TryFp8GemmPlan(m, nn, k, Fp8Scaling.Rows, epilogue, out var why) is { } rows) return Fp8RowsLinear(n, x, m, nn, k, shape, rows);
+            // this GEMM without its GELU where the readers' quantization applies it (GeluDeferrable)
+            bool deferGelu = epilogue is 2 or 3 && GeluDeferrable(n, m, nn);
+            int run = deferGelu ? epilogue - 2 : epilogue;
+            if (_res.TryFp8GemmPlan(m, nn, k, Fp8Scaling.Rows, run, out var why) is { } rows)
+            {
+                var y = Fp8RowsLinear(n, x, m, nn, k, shape, rows);
+                if (deferGelu)
+                {
+                    _geluDeferred.Add(n.Outputs[0]);
+                    _res.NoteQuant($"FP8 linear '{n.Name}': its GELU runs in the per-row quantization of the linears that read it");
+                }
+                return y;
+            }
             _res.NoteQuant($"FP8 linear '{n.Name}' (weight [{nn}, {k}], {m} rows): activations scaled per tensor, cuBLASLt has no per-row scaled GEMM for it ({why})");
         }
+        if (takesGelu) throw GeluPathLost(n);
         // linears reading one input with one input scale (q, k and v) share its quantization
         var (xq, xs) = QuantizedInput((n.In(0)!, n.In(3), "fp8"), () =>
         {
@@ -117,6 +144,12 @@ internal sealed unsafe partial class ShapePlanner
         });
         return Fp8Gemm(n, _res.Fp8GemmPlan(m, nn, k, Fp8Scaling.Tensor, epilogue), xq, xs, shape);
     }
+
+    /// <summary>Values whose GELU their FP8 linear left to the readers' per-row quantization (vg_quantize_fp8_rows_gelu).</summary>
+    readonly HashSet<string> _geluDeferred = new(StringComparer.Ordinal);
+
+    static EngineException GeluPathLost(OpNode n) =>
+        new($"node '{n.Name}' (FP8 linear): its input's GELU was left to this linear's per-row quantization, but the linear does not take that path (an engine planning error)");
 
     /// <summary>The FP8 GEMM step of a linear (bias and GELU in cuBLASLt's epilogue), its input quantized with scales
     /// <paramref name="xs"/> as <paramref name="plan"/>'s scaling reads them.</summary>
@@ -158,8 +191,10 @@ internal sealed unsafe partial class ShapePlanner
         {
             var xq = Temp([m, k], VgDType.FP8E4M3);
             var xs = Temp([m], VgDType.F32);
-            Add(new ActionStep(n.Name + "/quantize", KernelClass.Gemm, stream =>
-                Check(vg_quantize_fp8_rows(x.Ptr, (int)x.DType, m, k, xq.Ptr, xs.Ptr, stream), n.Name + " (quantize input per row)")),
+            bool gelu = _geluDeferred.Contains(n.In(0)!);
+            Add(new ActionStep(n.Name + (gelu ? "/gelu/quantize" : "/quantize"), KernelClass.Gemm, stream =>
+                Check(gelu ? vg_quantize_fp8_rows_gelu(x.Ptr, (int)x.DType, m, k, xq.Ptr, xs.Ptr, stream)
+                           : vg_quantize_fp8_rows(x.Ptr, (int)x.DType, m, k, xq.Ptr, xs.Ptr, stream), n.Name + " (quantize input per row)")),
                 [x], [xq, xs]);
             return (xq, xs);
         });

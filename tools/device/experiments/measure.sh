@@ -9,7 +9,7 @@
 #       "0 1 2 6 10 18 26"), then bench_native's fused and Sage groups with the baseline library and with the patched
 #       one, side by side. About 4 minutes.
 #
-# Default patches: gelu-quantize (stop 37 kept sage-prepass-i8 and dropped sage-codes and norm-warp-rows). The device copies the working tree afresh
+# No default patches (stop 38 measured the last one, gelu-quantize): name them. The device copies the working tree afresh
 # at every call, but keeps native/build (git-ignored) while the machine is held: `bench` re-applies the patches to the
 # sources (its scripts and check_kernels' emulation come with them) and reuses both libraries; on a fresh machine (both
 # libraries absent) it builds them again first. Every step has its own time limit (a variant that hangs costs that
@@ -23,7 +23,7 @@ LIB=native/build/libvisualgen_native.so
 BASE=native/build/base.so
 stage=${1:-}
 case "$stage" in checks|bench) shift ;; *) echo "usage: measure.sh checks|bench [PATCH ...]"; exit 2 ;; esac
-patches=${*:-gelu-quantize}
+patches=${*:?name the patches (tools/device/experiments/NAME.patch)}
 
 build_both() {  # the baseline library as $BASE, then the patches applied and built (try.sh reverts one that fails)
   bash tools/device/run.sh build || exit 1
