@@ -21,16 +21,7 @@ __device__ __forceinline__ void unpack8(const uint4& raw, float v[8]) {
     }
 }
 
-__device__ __forceinline__ void load8(const __nv_bfloat16* p, float v[8]) {
-    uint4 raw = *reinterpret_cast<const uint4*>(p);
-    const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        float2 f = __bfloat1622float2(h[i]);
-        v[2 * i] = f.x;
-        v[2 * i + 1] = f.y;
-    }
-}
+__device__ __forceinline__ void load8(const __nv_bfloat16* p, float v[8]) { unpack8(*reinterpret_cast<const uint4*>(p), v); }
 
 __device__ __forceinline__ void load8(const float* p, float v[8]) {
     float4 a = *reinterpret_cast<const float4*>(p), b = *reinterpret_cast<const float4*>(p + 4);
