@@ -190,9 +190,9 @@ __global__ void __launch_bounds__(kRowBlock, kMinBlocks) row_quantize(const T* x
 
 // Rows of up to 2048 values: a warp each, in registers, 8 rows a block (a block per row ran [65520, 1536] at 1.1 TB/s
 // on an H200); longer: a block of four warps each, up to 12288 values in registers. Measured on an H200 (stop 38, Nsight
-// Compute, [65520, 8960] bf16): held as floats, 128 registers a thread, 563 us; held as bf16 under a bound of 80
-// registers, 865 us for x and 602 us for GELU(x) (whose GELU then costs nothing: the same pass held as floats took
-// 0.94 ms in the forward). So the long rows' GELU pass holds bf16, their plain pass floats; short rows hold bf16
+// Compute, [65520, 8960] bf16): held as floats, 128-139 registers a thread, 563-626 us; held as bf16 under a bound of
+// 80 registers, 865 us for x and 599-602 us for GELU(x) (whose GELU then costs nothing: the same pass held as floats
+// took 0.94 ms in the forward). So the long rows' GELU pass holds bf16, their plain pass floats; short rows hold bf16
 // ([65520, 1536]: 0.087 ms a call in the forward against 0.100 as floats).
 template <typename T, bool kGelu = false>
 void launch_row_quantize(const T* x, int64_t rows, int64_t cols, uint2* out, float* scales, cudaStream_t s) {
