@@ -93,11 +93,7 @@ struct Held<__nv_bfloat16> {
     uint4 raw;
     __device__ __forceinline__ void load(const __nv_bfloat16* p) { raw = *reinterpret_cast<const uint4*>(p); }
     __device__ __forceinline__ void get(float (&v)[8]) const { vg::unpack8(raw, v); }
-    __device__ __forceinline__ void set(const float (&v)[8]) {  // values already bf16: exact
-        __nv_bfloat162* h = reinterpret_cast<__nv_bfloat162*>(&raw);
-#pragma unroll
-        for (int i = 0; i < 4; ++i) h[i] = __floats2bfloat162_rn(v[2 * i], v[2 * i + 1]);
-    }
+    __device__ __forceinline__ void set(const float (&v)[8]) { raw = vg::pack8_bf16(v); }  // values already bf16: exact
 };
 template <>
 struct Held<float> {

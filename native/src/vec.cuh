@@ -28,13 +28,16 @@ __device__ __forceinline__ void load8(const float* p, float v[8]) {
     v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w; v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
 }
 
-__device__ __forceinline__ void store8(__nv_bfloat16* p, const float v[8]) {
+// 8 fp32 values rounded to bf16 in a uint4 (as stored): unpack8's inverse.
+__device__ __forceinline__ uint4 pack8_bf16(const float v[8]) {
     uint4 raw;
     __nv_bfloat162* h = reinterpret_cast<__nv_bfloat162*>(&raw);
 #pragma unroll
     for (int i = 0; i < 4; ++i) h[i] = __floats2bfloat162_rn(v[2 * i], v[2 * i + 1]);
-    *reinterpret_cast<uint4*>(p) = raw;
+    return raw;
 }
+
+__device__ __forceinline__ void store8(__nv_bfloat16* p, const float v[8]) { *reinterpret_cast<uint4*>(p) = pack8_bf16(v); }
 
 __device__ __forceinline__ void store8(float* p, const float v[8]) {
     *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);

@@ -1,5 +1,6 @@
-"""Nsight Compute's subject for run.sh's ncurows stage: one launch each of the forward's memory-bound row kernels at Wan 1.3B's shape (for Nsight Compute):
-gated residual + LayerNorm+modulate -> FP8 rows, q/k RMSNorm + RoPE, per-row FP8 quantize [65520, 8960] (and of its GELU)."""
+"""Nsight Compute's subject for run.sh's ncurows stage: one launch each of the forward's memory-bound row kernels at
+Wan 1.3B's shape: gated residual + LayerNorm+modulate -> FP8 rows, q/k RMSNorm + RoPE, per-row FP8 quantize
+[65520, 8960] of x and of GELU(x)."""
 import os
 import sys
 

@@ -126,8 +126,6 @@ PY
   fi
 fi
 
-# Nsight Compute on the Sage pre-pass at Wan's self-attention shape (its first five kernels: K/V statistics, their
-# finalize, Q, K and V quantization): duration, DRAM throughput and achieved occupancy per kernel, to $OUT/ncu_prepass.csv.
 # The forward's memory-bound row kernels (residual + norm -> FP8 rows, q/k RMSNorm + RoPE, per-row FP8 quantize of x
 # and of GELU(x)) once each at Wan 1.3B's shape under Nsight Compute: duration, DRAM rate, registers, occupancy.
 if has ncurows; then
@@ -139,6 +137,8 @@ if has ncurows; then
   fi
 fi
 
+# Nsight Compute on the Sage pre-pass at Wan's self-attention shape (its first five kernels: K/V statistics, their
+# finalize, Q, K and V quantization): duration, DRAM throughput and achieved occupancy per kernel, to $OUT/ncu_prepass.csv.
 if has ncuprepass; then
   NCU=$(ncu_path)
   if [ -z "$NCU" ]; then echo "ncuprepass: not on this machine"; else
@@ -520,9 +520,11 @@ open("/tmp/vg_edit_mask.png", "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", 
                                          + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 PY
   rm -rf /tmp/fx/flux1_kontext && mkdir -p /tmp/fx/flux1_kontext/checkpoint
-  for f in .peer/conformance/flux1/golden.json .peer/conformance/flux1/golden.safetensors; do ln -s "$PWD/$f" /tmp/fx/flux1_kontext/; done
-  for d in .peer/conformance/flux1/checkpoint/*/; do ln -s "$PWD/$d" /tmp/fx/flux1_kontext/checkpoint/; done
-  sed 's/"FluxPipeline"/"FluxKontextPipeline"/' .peer/conformance/flux1/checkpoint/model_index.json > /tmp/fx/flux1_kontext/checkpoint/model_index.json
+  if [ -d .peer/conformance/flux1 ]; then
+    for f in .peer/conformance/flux1/golden.json .peer/conformance/flux1/golden.safetensors; do ln -s "$PWD/$f" /tmp/fx/flux1_kontext/; done
+    for d in .peer/conformance/flux1/checkpoint/*/; do ln -s "$PWD/$d" /tmp/fx/flux1_kontext/checkpoint/; done
+    sed 's/"FluxPipeline"/"FluxKontextPipeline"/' .peer/conformance/flux1/checkpoint/model_index.json > /tmp/fx/flux1_kontext/checkpoint/model_index.json
+  fi
   echo "| call | ok | latents | output | time |" | tee "$OUT/editing.md"; echo "| --- | --- | --- | --- | --- |" | tee -a "$OUT/editing.md"
   # each row on the fixtures that were carried (the 64 MiB cap leaves some for another call)
   edit_rows() {
