@@ -13,7 +13,7 @@ root=$(cd "$here/../../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/native"
-cp -r "$root/native/src" "$root/native/include" "$root/native/tests" "$root/native/python" "$work/native/"
+cp -r "$root/native/src" "$root/native/include" "$root/native/tests" "$root/native/python" "$root/native/CMakeLists.txt" "$work/native/"
 for name in "$@"; do  # the patch's native/ part (a patch may touch the engine or tools too)
   (cd "$work" && git apply --include='native/*' "$root/tools/device/experiments/$name.patch") ||
     { echo "typecheck: $name does not apply"; exit 1; }
