@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# Stop 39's patches (row-loads-first, sage-q-prologue) measured in two device calls on one warm machine. Here first:
-#   git apply tools/device/experiments/{row-loads-first,sage-q-prologue}.patch
-#   tools/device/prepare_carry.sh wan21_t2v            (the publish then has the planner's SageQPrologue switch)
+# Stop 39's patches (row-loads-first, sage-prologues) measured in two device calls on one warm machine. Here first:
+#   git apply tools/device/experiments/{row-loads-first,sage-prologues}.patch
+#   tools/device/prepare_carry.sh wan21_t2v            (the publish then has the planner's SageQPrologue/SageKPrologue)
 # then run(command="bash tools/device/experiments/next.sh kernels", carry=[".third_party", ".publish", ".peer"]) and,
 # right after on the same machine, "bash tools/device/experiments/next.sh forward".
 #
 #   kernels (~5 min): the patches reversed on the device's copy, the baseline built (native/build/base.so), the patches
-#     applied again and built (try.sh), check_kernels' norms, rope, sage, quant and fp8 groups (norms and rope also with
+#     applied again and built (try.sh), check_kernels' norms, rope, sage and fp8 groups (norms and rope also with
 #     VG_ROW_WARP=1), bench_native's fused group with both libraries (the patched one with VG_ROW_WARP 0 and 1), and its
-#     sageq group (fused q step against the unfused chain, self- and cross-attention).
+#     sageq group (the fused q and k steps against the unfused chains, self- and cross-attention).
 #   forward (~5 min): the Wan 1.3B FP8 + Sage forward with the baseline library, then with the patched one without and
-#     with the fused q step (and with Sage cross-attention on top). A fresh machine (base.so gone) rebuilds both first.
+#     with the fused q step, the fused q and k steps, and Sage cross-attention on top. A fresh machine (base.so gone)
+#     rebuilds both first.
 set -uo pipefail
 cd "$(dirname "$0")/../../.."
 OUT=${OUT:-/tmp/vg_out}
 mkdir -p "$OUT"
-P="row-loads-first sage-q-prologue"
+P="row-loads-first sage-prologues"
 LIB=native/build/libvisualgen_native.so
 BASE=native/build/base.so
 stage=${1:-}
@@ -30,9 +31,9 @@ both_libraries() {  # the device's copy arrives patched: reverse, build the base
 case "$stage" in
 kernels)
   both_libraries
-  timeout 240 python3 native/tests/check_kernels.py --lib "$LIB" --only norms,rope,sage,quant,fp8 > "$OUT/check.log" 2>&1
+  timeout 240 python3 native/tests/check_kernels.py --lib "$LIB" --only norms,rope,sage,fp8 > "$OUT/check.log" 2>&1
   echo "check_kernels: $(grep -c '^PASS' "$OUT/check.log") passed, $(grep -c '^FAIL' "$OUT/check.log") failed"
-  grep -E '^FAIL|sage q prologue' "$OUT/check.log" | head -12
+  grep -E '^FAIL|sage [qk] prologue' "$OUT/check.log" | head -24
   VG_ROW_WARP=1 timeout 60 python3 native/tests/check_kernels.py --lib "$LIB" --only norms,rope > "$OUT/check_warp.log" 2>&1
   echo "check_kernels (VG_ROW_WARP=1): $(grep -c '^PASS' "$OUT/check_warp.log") passed, $(grep -c '^FAIL' "$OUT/check_warp.log") failed"
   for run in "$BASE 0" "$LIB 0" "$LIB 1" "$BASE 0"; do
@@ -46,7 +47,8 @@ forward)
   [ -f "$BASE" ] || both_libraries
   VG_LIB=$BASE WAN_QUANT_COMPILE=0 WAN_QUANT_VARIANTS="fp8/sage" bash tools/device/run.sh wanquant
   cp "$OUT/wanquant.log" "$OUT/wanquant_base.log"
-  WAN_QUANT_COMPILE=0 WAN_QUANT_VARIANTS="fp8/sage,fp8/sage+qpro,fp8/sage+cross+qpro" bash tools/device/run.sh wanquant
+  WAN_QUANT_COMPILE=0 WAN_QUANT_VARIANTS="fp8/sage,fp8/sage+qpro,fp8/sage+qpro+kpro,fp8/sage+cross+qpro+kpro" \
+    bash tools/device/run.sh wanquant
   ;;
 *) echo "usage: next.sh kernels|forward"; exit 2 ;;
 esac
