@@ -8,12 +8,15 @@ namespace VisualGen.Pipelines;
 /// LTX-2's) shifts its sigmas by the image size instead and never reads it: such a request is refused rather than run
 /// unshifted as if it had been honoured. A scheduler with <c>shift_terminal</c> stretches the schedule so that it ends
 /// there; one step's schedule is [1], which it cannot stretch (diffusers divides zero by zero and returns NaN latents),
-/// so one step is refused before the prompt is encoded.
+/// so one step is refused before the prompt is encoded. A shift that is not a positive number is refused here too, with the
+/// request's other arguments, rather than when the scheduler is built mid-run.
 /// </summary>
 public static class SchedulerShift
 {
     public static void Check(GenerationRequest r, ComponentConfig schedulerConfig, string family, int steps)
     {
+        if (r.Shift is { } shift && (!(shift > 0) || double.IsInfinity(shift)))
+            throw new GenerationException("shift", $"shift must be a positive number, got {shift}");
         if (steps < 2 && schedulerConfig.GetOptionalDouble("shift_terminal") is { } terminal && terminal != 0)
             throw new GenerationException("num_inference_steps",
                 $"num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal {terminal}, which one step cannot reach), got {steps}");

@@ -24,6 +24,19 @@ public class IgnoredArgumentTests
         Assert.Contains("FLUX.1's scheduler shifts its sigmas by the image size", e.Message);
     }
 
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(-1.0)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void A_shift_that_is_not_a_positive_number_is_refused_with_the_request(double shift)
+    {
+        var e = Assert.Throws<GenerationException>(() =>
+            SchedulerShift.Check(new GenerationRequest { Prompt = "a fox", Shift = shift }, Scheduler(false), "Wan", 50));
+        Assert.Equal("shift", e.Parameter);
+        Assert.Contains($"shift must be a positive number, got {shift}", e.Message);
+    }
+
     [Fact]
     public void One_step_is_refused_where_the_scheduler_stretches_to_a_shift_terminal()
     {
