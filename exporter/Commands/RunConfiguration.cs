@@ -25,7 +25,7 @@ public static class RunConfiguration
             ({ } a, { } b) when a != b => throw new UsageException($"--engine-cache {a} and --cache {b} name two engine caches; give one"),
             var (a, b) => a ?? b,
         };
-        return file with
+        var merged = file with
         {
             Engine = cl.String("engine") ?? file.Engine,
             EngineCache = cache ?? file.EngineCache,
@@ -35,6 +35,8 @@ public static class RunConfiguration
             VaeTiling = cl.String("vae-tiling") is { } tiling ? VaeTilingFlag(tiling) : file.VaeTiling,
             Quantization = QuantizationFlags.Parse(cl) ?? file.Quantization,
         };
+        Runtime.CheckSettings(merged.Engine, merged.Attention.Flag, GpuMemoryBytes(merged), merged.VaeDtype);
+        return merged;
     }
 
     /// <summary>--vae-tiling on|off (also true/false).</summary>

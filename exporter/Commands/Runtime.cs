@@ -123,6 +123,19 @@ public static class Runtime
         return (long)(gib * (1L << 30));
     }
 
+    /// <summary>Refuses, as usage errors, run settings that cannot go together or name nothing: an unknown engine, a GPU
+    /// memory budget or a native-only attention or VAE precision on an engine without them. Creates nothing, so a command
+    /// that only prints the settings (info) refuses what generate would.</summary>
+    public static void CheckSettings(string? engineFlag, string? attentionFlag, long? gpuMemoryBudget, string? vaeDtypeFlag)
+    {
+        if (engineFlag is not null && !VisualGenConfig.Engines.Contains(engineFlag))
+            throw new UsageException($"unknown engine '{engineFlag}'; available: {Engines}");
+        if (gpuMemoryBudget is not null && (engineFlag ?? "ort-cpu") == "ort-cpu")
+            throw new UsageException("--gpu-memory bounds the GPU memory the engines hold, and the ort-cpu engine holds none; add --engine native-cuda or remove --gpu-memory");
+        Attention(attentionFlag, engineFlag);
+        VaePrecision(vaeDtypeFlag, engineFlag);
+    }
+
     /// <param name="nativeClasses">the classes native-cuda runs (default <see cref="NativeClasses"/>; a benchmark may add a class
     /// not yet validated there, and says so)</param>
     public static EngineProvider CreateEngineProvider(string? cacheFlag, string? engineFlag, IProgress<string>? log, string? attentionFlag = null,
@@ -130,8 +143,7 @@ public static class Runtime
         string? vaeDtypeFlag = null, IReadOnlyDictionary<string, NativePrecision>? nativeClasses = null)
     {
         var overrides = new Dictionary<string, IEngineBackend>();
-        if (gpuMemoryBudget is not null && (engineFlag ?? "ort-cpu") == "ort-cpu")
-            throw new UsageException("--gpu-memory bounds the GPU memory the engines hold, and the ort-cpu engine holds none; add --engine native-cuda or remove --gpu-memory");
+        CheckSettings(engineFlag, attentionFlag, gpuMemoryBudget, vaeDtypeFlag);
         var attention = Attention(attentionFlag, engineFlag);
         var sageBlocks = SageBlocks(attentionFlag);
         var vae = VaePrecision(vaeDtypeFlag, engineFlag);

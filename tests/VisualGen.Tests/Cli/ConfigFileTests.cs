@@ -123,7 +123,13 @@ public sealed class ConfigFileTests
         Assert.Contains("  gpu_memory: 20", run.Out);
         Assert.Contains("quant_attention_config: {qk_dtype: fp8", run.Out);
 
-        var plain = CliRun.Of(["info", "--model", Fixtures.Checkpoint("wan21_t2v"), "--config", config, "--engine", "ort-cpu", "--attention", "bf16"]);
+        // the file's GPU memory budget cannot go with the flags' ort-cpu (it holds no GPU memory): refused, as generate refuses it
+        var budgeted = CliRun.Of(["info", "--model", Fixtures.Checkpoint("wan21_t2v"), "--config", config, "--engine", "ort-cpu", "--attention", "bf16"]);
+        Assert.Equal(ExitCode.Usage, budgeted.Rc);
+        Assert.Contains("--gpu-memory bounds the GPU memory the engines hold", Assert.Single(budgeted.ErrorLines));
+        string unbudgeted = Write("engine: native-cuda\nattention_config:\n  quant_attention_config: {qk_dtype: fp8, v_dtype: fp8}\n");
+        var plain = CliRun.Of(["info", "--model", Fixtures.Checkpoint("wan21_t2v"), "--config", unbudgeted, "--engine", "ort-cpu", "--attention", "bf16"]);
+        Assert.Equal(ExitCode.Success, plain.Rc);
         Assert.Contains("  engine: ort-cpu", plain.Out);
         Assert.DoesNotContain("quant_attention_config", plain.Out);
 
