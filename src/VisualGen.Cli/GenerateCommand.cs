@@ -176,9 +176,11 @@ public static class GenerateCommand
                 .. result.Audio is { } au ? [au.ToTensorData("audio")] : Array.Empty<TensorData>()]);
         var written = writer.Write(result, numbered is { } m ? PromptFile.Numbered(target.Path, m.Index, m.Count) : target.Path, target.Format);
         foreach (var f in written.Take(3))
-            output.WriteLine(Directory.Exists(f) ? $"wrote {f}{Path.DirectorySeparatorChar} ({Directory.GetFiles(f, "*.png").Length} PNG frames)" : $"wrote {f}");
+            output.WriteLine(Directory.Exists(f) ? $"wrote {f}{Path.DirectorySeparatorChar} ({Frames(Directory.GetFiles(f, "*.png").Length)})" : $"wrote {f}");
         if (written.Count > 3) output.WriteLine($"... {written.Count} files");
     }
+
+    static string Frames(int count) => count == 1 ? "1 PNG frame" : $"{count} PNG frames";
 
     static void WarnAboutTruncation(string model, GenerationRequest request, TextWriter log)
     {
