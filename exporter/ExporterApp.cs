@@ -1,32 +1,36 @@
-using VisualGen.Checkpoints;
-using VisualGen.Engines;
 using VisualGen.Exporter.Commands;
 
 namespace VisualGen.Exporter;
 
-/// <summary><c>dotnet run --project exporter -- build --model DIR [--components ...] [--cache DIR]</c>.</summary>
+/// <summary><c>dotnet run --project exporter -- build --model DIR [flags]</c>: the same command, flags, messages and
+/// exit statuses as <c>visualgen build</c> (<see cref="BuildCommand"/>, <see cref="CommandErrors"/>).</summary>
 public static class ExporterApp
 {
-    public static int Run(string[] args)
+    public const string UsageText = $"""
+        usage: dotnet run --project exporter -- build [flags]
+        {BuildCommand.Usage}
+        exit status: 0 success; 1 the command ran and failed (a model or engine file missing, unreadable or unwritable;
+                     an engine failure); 2 usage error (unknown command or flag, a bad value, flags that disagree)
+        """;
+
+    public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
+
+    public static int Run(string[] args, TextWriter output, TextWriter log)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: dotnet run --project exporter -- build --model DIR [--components transformer,vae.decoder,...] [--cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]");
-            return args.Length == 0 ? 2 : 0;
+            log.WriteLine(UsageText);
+            return CommandErrors.Usage;
         }
-        try
+        if (args[0] is "-h" or "--help" or "help" || (args[0] == "build" && args.Skip(1).Any(a => a is "-h" or "--help")))
         {
-            return args[0] switch
-            {
-                "build" => BuildCommand.Run(args[1..], Console.Out, Console.Error),
-                _ => throw new UsageException($"unknown command '{args[0]}' (commands: build)"),
-            };
+            output.WriteLine(UsageText);
+            return CommandErrors.Success;
         }
-        catch (UsageException e) { Console.Error.WriteLine($"error: {e.Message}"); return 2; }
-        catch (Exception e) when (e is CheckpointException or EngineException)
+        return CommandErrors.Run(() => args[0] switch
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
+            "build" => BuildCommand.Run(args[1..], output, log),
+            _ => throw new UsageException($"unknown command '{args[0]}' (commands: build)"),
+        }, log);
     }
 }

@@ -13,6 +13,17 @@ public static class BuildCommand
     public static readonly string[] Flags = ["model", "components", "verify", .. RunConfiguration.Flags];
     public static readonly string[] Switches = ["embed-weights"];
 
+    /// <summary>The flags, as both entry points print them.</summary>
+    public const string Usage = """
+          build     --model DIR [--components a,b] [--cache DIR | --engine-cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]
+                    [--verify full|changed] [--attention bf16|fp8|sage|sage:QxK] [--vae-dtype fp32|bf16] [--gpu-memory GiB] [--config FILE.yaml]
+                    [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]] [--embed-weights]
+                    Exports and builds every component (or those listed) into the engine cache. native-cuda entries
+                    reference the checkpoint's weights where it stores them as the engine uses them (a load whose
+                    checkpoint file changed fails, naming it); --embed-weights copies them into the entries, for
+                    caches deployed without the checkpoint.
+        """;
+
     public static int Run(string[] args, TextWriter output, TextWriter log)
     {
         var cl = new CommandLine(args, Flags, Switches);
@@ -23,7 +34,9 @@ public static class BuildCommand
             "full" => true,
             var other => throw new UsageException($"--verify must be 'full' or 'changed', got '{other}'"),
         };
-        using var provider = RunConfiguration.CreateEngineProvider(RunConfiguration.FromFlags(cl), new LineProgress(line => log.WriteLine("  " + line)),
+        var settings = RunConfiguration.FromFlags(cl);
+        EngineCacheLocation.Require(Runtime.CacheDirectory(settings.EngineCache), log);  // before any component is traced
+        using var provider = RunConfiguration.CreateEngineProvider(settings, new LineProgress(line => log.WriteLine("  " + line)),
             embedWeights: cl.Has("embed-weights"));
         provider.Cache.VerifyAllFiles = verifyAll;
         var all = provider.ComponentsOf(model);

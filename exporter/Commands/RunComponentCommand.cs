@@ -20,7 +20,9 @@ public static class RunComponentCommand
         string inputsPath = cl.Required("inputs");
         string prefix = cl.String("prefix") ?? "";
         string target = cl.Required("output");
-        using var provider = RunConfiguration.CreateEngineProvider(RunConfiguration.FromFlags(cl), new LineProgress(line => log.WriteLine("  " + line)));
+        var settings = RunConfiguration.FromFlags(cl);
+        EngineCacheLocation.Require(Runtime.CacheDirectory(settings.EngineCache), log);  // before the component is traced
+        using var provider = RunConfiguration.CreateEngineProvider(settings, new LineProgress(line => log.WriteLine("  " + line)));
         var all = provider.ComponentsOf(model);
         if (!all.Contains(component))
             throw new UsageException($"--component: '{component}' is not a component of {model} (exportable: {string.Join(", ", all)})");

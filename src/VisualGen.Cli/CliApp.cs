@@ -1,11 +1,6 @@
 using System.Reflection;
-using VisualGen.Checkpoints;
-using VisualGen.Engines;
 using VisualGen.Exporter.Commands;
-using VisualGen.Media;
-using VisualGen.Pipelines;
 using VisualGen.Quantization;
-using VisualGen.Schedulers;
 
 namespace VisualGen.Cli;
 
@@ -41,61 +36,16 @@ public static class CliApp
             output.WriteLine(CliUsage.Of(args[0]));
             return ExitCode.Success;
         }
-        try
+        return CommandErrors.Run(() => args[0] switch
         {
-            return args[0] switch
-            {
-                "generate" => GenerateCommand.Run(args[1..], output, log, environment),
-                "info" => InfoCommand.Run(args[1..], output),
-                "build" => Build(args[1..], output, log),
-                "run-component" => RunComponent(args[1..], output, log),
-                "quantize" => QuantizeCommand.Run(args[1..], output, log, QuantizationSchemeRegistry.CreateDefault()),
-                "cache" => CacheCommand.Run(args[1..], output),
-                _ => throw new UsageException($"unknown command '{args[0]}' (commands: {string.Join(", ", Commands)}; visualgen --help lists their flags)"),
-            };
-        }
-        catch (UsageException e)
-        {
-            log.WriteLine($"error: {e.Message}");
-            return ExitCode.Usage;
-        }
-        catch (GenerationException e)
-        {
-            log.WriteLine($"error: {e.Parameter}: {e.Message}");
-            return ExitCode.Usage;
-        }
-        catch (Exception e) when (e is CheckpointException or EngineException or MediaException or SchedulerException or QuantizationException)
-        {
-            log.WriteLine($"error: {e.Message}");
-            return ExitCode.Failure;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // a file-system failure no check foresaw (the disk filled, a folder vanished): still one line
-            log.WriteLine($"error: {e.Message}");
-            return ExitCode.Failure;
-        }
-        catch (OperationCanceledException)
-        {
-            log.WriteLine("cancelled");
-            return ExitCode.Cancelled;
-        }
-    }
-
-    /// <summary>build, with its engine cache checked before any component is traced.</summary>
-    static int Build(string[] args, TextWriter output, TextWriter log)
-    {
-        var cl = new CommandLine(args, BuildCommand.Flags, BuildCommand.Switches);
-        EngineCacheLocation.Require(Runtime.CacheDirectory(RunConfiguration.FromFlags(cl).EngineCache), log);
-        return BuildCommand.Run(args, output, log);
-    }
-
-    /// <summary>run-component, with its engine cache checked before the component is traced.</summary>
-    static int RunComponent(string[] args, TextWriter output, TextWriter log)
-    {
-        var cl = new CommandLine(args, RunComponentCommand.Flags);
-        EngineCacheLocation.Require(Runtime.CacheDirectory(RunConfiguration.FromFlags(cl).EngineCache), log);
-        return RunComponentCommand.Run(args, output, log);
+            "generate" => GenerateCommand.Run(args[1..], output, log, environment),
+            "info" => InfoCommand.Run(args[1..], output),
+            "build" => BuildCommand.Run(args[1..], output, log),
+            "run-component" => RunComponentCommand.Run(args[1..], output, log),
+            "quantize" => QuantizeCommand.Run(args[1..], output, log, QuantizationSchemeRegistry.CreateDefault()),
+            "cache" => CacheCommand.Run(args[1..], output),
+            _ => throw new UsageException($"unknown command '{args[0]}' (commands: {string.Join(", ", Commands)}; visualgen --help lists their flags)"),
+        }, log);
     }
 
     /// <summary>The CLI's informational version (the project's Version, and the commit when the build knew it).</summary>

@@ -1,3 +1,4 @@
+using VisualGen.Exporter.Commands;
 using VisualGen.Quantization;
 
 namespace VisualGen.Cli;
@@ -59,15 +60,7 @@ public static class CliUsage
                     together.
         """;
 
-    public const string Build = """
-          build     --model DIR [--components a,b] [--cache DIR | --engine-cache DIR] [--engine ort-cpu|ort-cuda|native-cuda]
-                    [--verify full|changed] [--attention bf16|fp8|sage|sage:QxK] [--vae-dtype fp32|bf16] [--gpu-memory GiB] [--config FILE.yaml]
-                    [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]] [--embed-weights]
-                    Exports and builds every component (or those listed) into the engine cache. native-cuda entries
-                    reference the checkpoint's weights where it stores them as the engine uses them (a load whose
-                    checkpoint file changed fails, naming it); --embed-weights copies them into the entries, for
-                    caches deployed without the checkpoint.
-        """;
+    public const string Build = BuildCommand.Usage;
 
     public const string RunComponent = """
           run-component --model DIR --component NAME --inputs FILE [--prefix P] --output FILE

@@ -1,14 +1,13 @@
-using VisualGen.Exporter.Commands;
 using VisualGen.Media;
 
-namespace VisualGen.Cli;
+namespace VisualGen.Exporter.Commands;
 
 /// <summary>
 /// The engine cache folder, checked before anything is traced or built: it must be a folder that exists or can be
 /// created. One that exists but cannot be written is a read-only deployment: its entries load, a missing one cannot
 /// be built, and a note says so.
 /// </summary>
-static class EngineCacheLocation
+public static class EngineCacheLocation
 {
     public static void Require(string root, TextWriter log)
     {
