@@ -9,11 +9,14 @@ namespace VisualGen.Exporter.Commands;
 /// </summary>
 public static class EngineCacheLocation
 {
-    public static void Require(string root, TextWriter log)
+    public static void Require(string root, TextWriter log) => Require(root, note => log.WriteLine($"note: {note}"));
+
+    /// <summary>The same check, with the read-only note handed to <paramref name="note"/> (the server's log).</summary>
+    public static void Require(string root, Action<string> note)
     {
         if (File.Exists(root)) throw new MediaException($"engine cache {root}: is a file, not a folder (--engine-cache names a folder)");
         if (WritableLocation.Problem(root) is not { } problem) return;
         if (!Directory.Exists(root)) throw new MediaException($"engine cache {root}: cannot create it: {problem}");
-        log.WriteLine($"note: engine cache {root} is read-only ({problem}): cached engines load, a missing one cannot be built");
+        note($"engine cache {root} is read-only ({problem}): cached engines load, a missing one cannot be built");
     }
 }

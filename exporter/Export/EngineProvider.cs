@@ -213,6 +213,18 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
 
     static EngineTensorSpec Spec(GraphPort p) => new(p.Value.Name, OnnxTypes.Name(p.Value.DType), p.Dims);
 
+    /// <summary>Checks, before anything is traced, the quantization every exported component of the model would be
+    /// built with (<see cref="QuantizationOf"/>): a checkpoint's <c>quantization_config</c> with an unknown
+    /// <c>quant_method</c> or <c>quant_algo</c>, on a component that does not quantize, or under dynamic quantization
+    /// is refused now, naming the file, rather than when that component's engine is first needed mid-generation.</summary>
+    public void CheckQuantization(string modelPath)
+    {
+        var index = ModelIndex.Load(modelPath);
+        foreach (var c in index.Components.Values.Where(c => c.IsPresent && index.InFile(c.Name) is null))
+            if (exporters.TryGet(c.ClassName!, out var e))
+                QuantizationOf(e, c.Name, index.ComponentDirectory(c.Name));
+    }
+
     /// <summary>The components a model exports: every present component with a registered exporter, with its parts.</summary>
     public IReadOnlyList<string> ComponentsOf(string modelPath)
     {

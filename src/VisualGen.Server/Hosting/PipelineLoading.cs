@@ -25,10 +25,12 @@ public static class PipelineLoading
             log.LogInformation("no --model given: serving the built-in tiny demo model at {Model}. {Notice}", model, DemoModel.Notice);
         }
         string cache = Runtime.CacheDirectory(options.EngineCacheDir);
+        EngineCacheLocation.Require(cache, note => log.LogWarning("{Note}", note));  // before any request needs an engine
         var engines = Runtime.CreateEngineProvider(cache, options.Engine, new Progress(log), options.Attention, Runtime.GpuMemory(options.GpuMemory), options.Quantization, vaeDtypeFlag: options.VaeDtype);
         try
         {
             var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
+            engines.CheckQuantization(model);  // a bad quantization_config stops the start, not every request
             log.LogInformation("loaded {Class} ({Family}) from {Model}; engines: {Backend} in {Cache}",
                 pipeline.Info.ClassName, pipeline.Info.Family, model, options.Engine ?? "ort-cpu", cache);
             long maxJobMemory = options.MaxJobMemory ?? AdmittedPipeline.DefaultMaxJobMemory();

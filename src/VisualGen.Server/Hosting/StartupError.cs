@@ -1,7 +1,9 @@
 using VisualGen.Checkpoints;
 using VisualGen.Engines;
 using VisualGen.Exporter.Commands;
+using VisualGen.Media;
 using VisualGen.Pipelines;
+using VisualGen.Quantization;
 using VisualGen.Schedulers;
 
 namespace VisualGen.Server.Hosting;
@@ -15,6 +17,7 @@ public static class StartupError
         while (e is AggregateException { InnerExceptions.Count: 1 } a) e = a.InnerException!;
         string message = e.Message.ReplaceLineEndings(" ");
         return e is CheckpointException or GenerationException or EngineException or UsageException or SchedulerException
+            or MediaException or QuantizationException
             or IOException or UnauthorizedAccessException or Jobs.Postgres.StoreUnavailableException
             ? message
             : $"{e.GetType().Name}: {message}";
