@@ -12,7 +12,7 @@ public sealed class ImageFiles
     {
         this.health = health;
         _dir = Path.Combine(dataDir, "images");
-        Directory.CreateDirectory(_dir);
+        ServerFolder.Create(_dir);
         if (!shared)
             foreach (var tmp in Directory.EnumerateFiles(_dir, "*.tmp")) File.Delete(tmp); // a write the last process did not finish
     }

@@ -25,7 +25,7 @@ public sealed class JobStore : IJobStore
     {
         _health = health;
         _jobsDir = Path.Combine(dataDir, "jobs");
-        Directory.CreateDirectory(_jobsDir);
+        ServerFolder.Create(_jobsDir);
         _outputs = new OutputFolder(outputsDir ?? dataDir, health);
         _json = json;
     }

@@ -14,8 +14,8 @@ public sealed class OutputFolder : IOutputStore
         _health = health;
         _videosDir = Path.Combine(root, "videos");
         _inputsDir = Path.Combine(root, "inputs");
-        Directory.CreateDirectory(_videosDir);
-        Directory.CreateDirectory(_inputsDir);
+        ServerFolder.Create(_videosDir);
+        ServerFolder.Create(_inputsDir);
     }
 
     /// <summary>Removes temporary files a process left (it ended mid-write). Only where no other process writes: a
