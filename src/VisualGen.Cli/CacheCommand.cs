@@ -20,12 +20,15 @@ public static class CacheCommand
             throw new UsageException($"cache takes list or prune{(args.Length > 0 ? $", got '{args[0]}'" : "")} (visualgen cache --help)");
         var cl = new CommandLine(args[1..], Flags, Switches);
         string root = Runtime.CacheDirectory(RunConfiguration.FromFlags(cl).EngineCache);
+        if (File.Exists(root)) throw new VisualGen.Media.MediaException($"engine cache {root}: is a file, not a folder (--engine-cache names a folder)");
         var inventory = new EngineCacheInventory(new EngineCache(root));
         if (args[0] == "list")
         {
             if (cl.Has("unused-for") || cl.Has("dry-run")) throw new UsageException("--unused-for and --dry-run go with cache prune");
             var entries = inventory.List();
-            output.WriteLine($"engine cache {root}: {entries.Count} entr{(entries.Count == 1 ? "y" : "ies")}, {Size(entries.Sum(e => e.Bytes))}");
+            output.WriteLine(Directory.Exists(root)
+                ? $"engine cache {root}: {entries.Count} entr{(entries.Count == 1 ? "y" : "ies")}, {Size(entries.Sum(e => e.Bytes))}"
+                : $"engine cache {root}: no such folder (0 entries; the first build creates it)");
             if (entries.Count == 0) return ExitCode.Success;
             output.WriteLine($"  {"last used (UTC)",-17} {"size",10}  {"backend",-12} {"precision",-14} {"component",-22} folder");
             foreach (var e in entries)

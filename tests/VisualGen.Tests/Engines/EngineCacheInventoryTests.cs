@@ -125,4 +125,22 @@ public sealed class EngineCacheInventoryTests : IDisposable
         Assert.Equal(ExitCode.Usage, CliApp.Run(["cache", "tidy"], new StringWriter(), err));
         Assert.Contains("cache takes list or prune, got 'tidy'", err.ToString());
     }
+
+    [Fact]
+    public void Cache_command_names_a_missing_folder_and_refuses_a_file()
+    {
+        string missing = Path.Combine(Root, "not-built-yet");
+        var list = new StringWriter();
+        Assert.Equal(0, CliApp.Run(["cache", "list", "--cache", missing], list, new StringWriter()));
+        Assert.Equal($"engine cache {missing}: no such folder (0 entries; the first build creates it)", list.ToString().Trim());
+        Directory.CreateDirectory(Root);
+        string file = Path.Combine(Root, "a-file");
+        File.WriteAllText(file, "not a cache");
+        foreach (var command in new[] { "list", "prune" })
+        {
+            var err = new StringWriter();
+            Assert.Equal(ExitCode.Failure, CliApp.Run(["cache", command, "--cache", file, "--unused-for", "1d"], new StringWriter(), err));
+            Assert.Equal($"error: engine cache {file}: is a file, not a folder (--engine-cache names a folder)", err.ToString().Trim());
+        }
+    }
 }
