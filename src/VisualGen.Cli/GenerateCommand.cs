@@ -64,7 +64,9 @@ public static class GenerateCommand
 
         var target = requested.For(info);
         var writer = new MediaWriter(new Mp4Writer(searchPath: environment.FfmpegSearchPath));
-        writer.CheckTarget(target.Path, target.Format, info.ProducesVideo);
+        if (numbered)
+            for (int i = 0; i < requests.Count; i++) writer.CheckTarget(PromptFile.Numbered(target.Path, i, requests.Count), target.Format, info.ProducesVideo);
+        else writer.CheckTarget(target.Path, target.Format, info.ProducesVideo);
         string? tensorsPath = cl.String("save-tensors");
         if (tensorsPath is not null && WritableLocation.Problem(Path.GetDirectoryName(Path.GetFullPath(tensorsPath))!) is { } problem)
             throw new MediaException($"--save-tensors {tensorsPath}: cannot write: {problem}");

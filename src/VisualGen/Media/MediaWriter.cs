@@ -27,7 +27,7 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
         if (isVideo && format == MediaFormat.Png)
         {
             folder = FrameFolder(path, 0, 1);
-            if (File.Exists(folder)) throw new MediaException($"{folder}: is a file; PNG frames need a folder there");
+            if (FrameFolderWriter.Problem(folder) is { } frames) throw new MediaException($"{folder}: {frames}");
         }
         else
         {

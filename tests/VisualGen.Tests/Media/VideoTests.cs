@@ -79,6 +79,33 @@ public class VideoTests
     }
 
     [Fact]
+    public void A_shorter_video_replaces_the_folder_s_frames_and_a_folder_of_other_files_is_refused()
+    {
+        var dir = Fixtures.TempDir("frames");
+        try
+        {
+            GenerationResult Video(int frames) =>
+                new(HostTensor.Zeros(1), HostTensor.Float32(Frames(frames, 5, 6), 1, frames, 5, 6, 3), true, 16);
+            string clip = Path.Combine(dir, "clip.png");
+            MediaWriter.Save(Video(4), clip, MediaFormat.Png);
+            MediaWriter.Save(Video(2), clip, MediaFormat.Png);
+            // exactly the second video's frames: none of the first one's left behind, no staging folder beside it
+            Assert.Equal(["frame_0000.png", "frame_0001.png"], Directory.GetFiles(Path.Combine(dir, "clip")).Select(p => Path.GetFileName(p)).Order().ToArray());
+            Assert.Equal(["clip"], Directory.GetFileSystemEntries(dir).Select(p => Path.GetFileName(p)).ToArray());
+
+            string model = Path.Combine(dir, "model");
+            Directory.CreateDirectory(model);
+            File.WriteAllText(Path.Combine(model, "model_index.json"), "{}");
+            var writer = new MediaWriter();
+            var early = Assert.Throws<MediaException>(() => writer.CheckTarget(model + ".png", MediaFormat.Png, isVideo: true));
+            Assert.Contains("exists and holds 'model_index.json', which is not a PNG frame", early.Message);
+            Assert.Throws<MediaException>(() => MediaWriter.Save(Video(1), model + ".png", MediaFormat.Png));
+            Assert.Equal(["model_index.json"], Directory.GetFileSystemEntries(model).Select(p => Path.GetFileName(p)).ToArray());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void ImageBatchIsNumbered()
     {
         var dir = Fixtures.TempDir("img");
