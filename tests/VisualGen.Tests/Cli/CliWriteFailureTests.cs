@@ -29,6 +29,17 @@ public class CliWriteFailureTests
         Assert.Contains(names, run.ErrorLines[0]);
     }
 
+    [Fact]
+    public void Save_tensors_naming_a_folder_is_refused_before_generating()
+    {
+        string model = VisualGen.Demo.DemoModel.EnsureCreated(Path.Combine(Fixtures.TempDir("demo"), "wan"));
+        string folder = Fixtures.TempDir("tensors-folder");
+        var run = CliRun.Of(["generate", "--model", model, "--prompt", "a fox", "--height", "32", "--width", "32", "--frames", "1",
+            "--steps", "1", "--output", Path.Combine(Fixtures.TempDir("out"), "fox.png"), "--save-tensors", folder]);
+        AssertOneLineFailure(run, $"--save-tensors {folder}: is a folder; name the safetensors file to write");
+        Assert.False(run.Generated, run.Err);
+    }
+
     [ConformanceFact]
     public void Png_frames_under_a_regular_file_are_one_error_line()
     {
