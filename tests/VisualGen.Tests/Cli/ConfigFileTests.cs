@@ -11,12 +11,7 @@ namespace VisualGen.Tests.Cli;
 /// taken by the CLI, the server and the C# API, with flags over it.</summary>
 public sealed class ConfigFileTests
 {
-    static string Write(string yaml)
-    {
-        string path = Path.Combine(Fixtures.TempDir("config"), "visualgen.yaml");
-        File.WriteAllText(path, yaml);
-        return path;
-    }
+    static string Write(string yaml) => ConfigFiles.Write(yaml);
 
     [Fact]
     public void A_full_configuration_reads_every_section()

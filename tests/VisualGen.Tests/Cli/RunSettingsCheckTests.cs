@@ -10,12 +10,7 @@ public sealed class RunSettingsCheckTests
 {
     static readonly string[] Flags = [.. RunConfiguration.Flags, .. RunConfiguration.GenerationFlags];
 
-    static string Write(string yaml)
-    {
-        string path = Path.Combine(Fixtures.TempDir("config"), "visualgen.yaml");
-        File.WriteAllText(path, yaml);
-        return path;
-    }
+    static string Write(string yaml) => ConfigFiles.Write(yaml);
 
     [Theory]
     [InlineData(new[] { "--engine", "tpu" }, "unknown engine 'tpu'; available: ort-cpu, ort-cuda, native-cuda")]

@@ -12,12 +12,7 @@ public sealed class VaeTilingOptionTests
 {
     static readonly string[] Flags = [.. RunConfiguration.Flags, .. RunConfiguration.GenerationFlags];
 
-    static string Write(string yaml)
-    {
-        string path = Path.Combine(Fixtures.TempDir("config"), "visualgen.yaml");
-        File.WriteAllText(path, yaml);
-        return path;
-    }
+    static string Write(string yaml) => ConfigFiles.Write(yaml);
 
     [Fact]
     public void The_configuration_file_reads_and_prints_vae_tiling()
