@@ -42,8 +42,10 @@ public sealed class VisualGenPipeline : IDisposable
     /// <summary>
     /// Loads a diffusers-format model folder (model_index.json with its component folders) or a monolithic LTX-2
     /// safetensors file (text_encoder/ and tokenizer/ beside it). Throws
-    /// <see cref="ArgumentException"/> for options that do not fit together and the checkpoint's own errors
-    /// (naming the file and the problem) for a folder that is not a model VisualGen knows.
+    /// <see cref="ArgumentException"/> for options that do not fit together, a <c>MediaException</c> for an engine
+    /// cache folder that cannot be created, a <c>QuantizationException</c> for a checkpoint's quantization_config it
+    /// cannot load, and the checkpoint's own errors (naming the file and the problem) for a folder that is not a model
+    /// VisualGen knows.
     /// </summary>
     public static VisualGenPipeline Load(string modelPath, VisualGenOptions? options = null)
     {
@@ -55,11 +57,16 @@ public sealed class VisualGenPipeline : IDisposable
         if (!Directory.Exists(model) && !File.Exists(model))
             throw new DirectoryNotFoundException($"model folder {model} does not exist; pass a diffusers-format folder (with model_index.json), a monolithic LTX-2 .safetensors file, or use {nameof(LoadDemo)}()");
         var log = options.Log is { } write ? new Progress(write) : null;
-        var engines = EngineWiring.CreateEngineProvider(EngineWiring.CacheDirectory(options.EngineCacheDirectory), options.Engine, log,
+        string cache = EngineWiring.CacheDirectory(options.EngineCacheDirectory);
+        VisualGen.Exporter.Commands.EngineCacheLocation.Require(cache, note => options.Log?.Invoke(note));  // MediaException if it cannot be made
+        var engines = EngineWiring.CreateEngineProvider(cache, options.Engine, log,
             options.AttentionFlag, options.GpuMemoryBudget, options.Quantization, vaeDtypeFlag: options.VaeDtype);
         try
         {
-            return new VisualGenPipeline(ModelFamilies.CreateRegistry().Create(model, engines), engines, model, options.VaeTiling);
+            var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
+            try { engines.CheckQuantization(model); }  // a quantization_config it cannot load: now, not at the first generation
+            catch { pipeline.Dispose(); throw; }
+            return new VisualGenPipeline(pipeline, engines, model, options.VaeTiling);
         }
         catch
         {

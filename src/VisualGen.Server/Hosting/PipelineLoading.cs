@@ -30,7 +30,8 @@ public static class PipelineLoading
         try
         {
             var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
-            engines.CheckQuantization(model);  // a bad quantization_config stops the start, not every request
+            try { engines.CheckQuantization(model); }  // a bad quantization_config stops the start, not every request
+            catch { pipeline.Dispose(); throw; }
             log.LogInformation("loaded {Class} ({Family}) from {Model}; engines: {Backend} in {Cache}",
                 pipeline.Info.ClassName, pipeline.Info.Family, model, options.Engine ?? "ort-cpu", cache);
             long maxJobMemory = options.MaxJobMemory ?? AdmittedPipeline.DefaultMaxJobMemory();

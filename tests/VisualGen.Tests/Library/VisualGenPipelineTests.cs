@@ -45,6 +45,20 @@ public sealed class VisualGenPipelineTests : IDisposable
     }
 
     [Fact]
+    public void Load_refuses_an_uncreatable_engine_cache_and_a_quantization_config_it_cannot_load()
+    {
+        var cache = Assert.Throws<MediaException>(() => VisualGenPipeline.Load(Model, Options with { EngineCacheDirectory = "/proc/visualgen-test-cache" }));
+        Assert.StartsWith("engine cache /proc/visualgen-test-cache: cannot create it", cache.Message);
+
+        string model = Model;   // (Model re-creates the demo where its files changed)
+        string config = Path.Combine(model, "transformer", "config.json");
+        File.WriteAllText(config, File.ReadAllText(config).TrimEnd().TrimEnd('}') + ", \"quantization_config\": {\"quant_algo\": \"INT3\"}}");
+        var e = Assert.Throws<VisualGen.Quantization.QuantizationException>(() => VisualGenPipeline.Load(model, Options));
+        Assert.Equal($"{config}: quantization_config: unknown quant_algo 'INT3' (known: FP8, FP8_BLOCK_SCALES, NVFP4)", e.Message);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "engines")) && Directory.EnumerateFileSystemEntries(Path.Combine(_dir, "engines")).Any());
+    }
+
+    [Fact]
     public void A_missing_model_folder_says_what_to_pass()
     {
         var e = Assert.Throws<DirectoryNotFoundException>(() => VisualGenPipeline.Load(Path.Combine(_dir, "nowhere"), Options));
