@@ -46,12 +46,13 @@ public static class QuantizeModelCommand
         try
         {
             var folders = components.Select(c => Path.GetFullPath(index.ComponentDirectory(c))).ToHashSet(StringComparer.Ordinal);
-            Copy(root, staging, folders);
+            var progress = new LineProgress(line => log.WriteLine("  " + line));
+            Copy(root, staging, folders, root, progress);
             foreach (var c in components)
             {
                 string dir = index.ComponentDirectory(c);
-                var linears = Survey(index, c, dir, registry, config, new LineProgress(line => log.WriteLine("  " + line)));
-                CheckpointQuantizer.QuantizeComponent(dir, Path.Combine(staging, Path.GetRelativePath(root, dir)), config, linears.Quantized, linears.LeftOut);
+                var linears = Survey(index, c, dir, registry, config, progress);
+                CheckpointQuantizer.QuantizeComponent(dir, Path.Combine(staging, Path.GetRelativePath(root, dir)), config, linears.Quantized, linears.LeftOut, progress);
                 output.WriteLine($"{c}: {linears.Quantized.Count} linear(s) quantized ({algo.Name}), {linears.LeftOut.Count} left unquantized");
             }
             Directory.Move(staging, target);
@@ -76,7 +77,9 @@ public static class QuantizeModelCommand
     }
 
     /// <summary>Copies the checkpoint; in the folders to quantize only what is not weights or config.json.</summary>
-    static void Copy(string source, string target, IReadOnlySet<string> quantized)
+    /// <summary>Copies the checkpoint except the quantized components' weights and configs; a file of 64 MB or more is
+    /// named as it is copied (a text encoder's shards take a while).</summary>
+    static void Copy(string source, string target, IReadOnlySet<string> quantized, string root, IProgress<string> progress)
     {
         Directory.CreateDirectory(target);
         bool isQuantized = quantized.Contains(Path.GetFullPath(source));
@@ -85,9 +88,11 @@ public static class QuantizeModelCommand
             string name = Path.GetFileName(file);
             if (isQuantized && (name == "config.json" || name.EndsWith(".safetensors", StringComparison.Ordinal)
                 || name.EndsWith(".safetensors.index.json", StringComparison.Ordinal))) continue;
+            long bytes = new FileInfo(file).Length;
+            if (bytes >= 64L << 20) progress.Report($"copying {Path.GetRelativePath(root, file)} ({bytes / 1e9:F2} GB)");
             File.Copy(file, Path.Combine(target, name));
         }
         foreach (var dir in Directory.EnumerateDirectories(source))
-            Copy(dir, Path.Combine(target, Path.GetFileName(dir)), quantized);
+            Copy(dir, Path.Combine(target, Path.GetFileName(dir)), quantized, root, progress);
     }
 }

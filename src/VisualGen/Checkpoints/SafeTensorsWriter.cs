@@ -18,32 +18,86 @@ public static class SafeTensorsWriter
 {
     public static void Write(string path, IEnumerable<TensorData> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var list = tensors.ToList();
+        using var writer = new SafeTensorsStreamWriter(path);
+        foreach (var t in tensors) writer.Add(t);
+        writer.Commit(metadata);
+    }
+}
+
+/// <summary>
+/// A safetensors file written one tensor at a time, so that only the tensor being added is in memory (a quantized copy
+/// of a 14B transformer would otherwise hold every tensor until the header can be written): each tensor's bytes go to a
+/// data file beside the target as they come; <see cref="Commit"/> writes the header and then the data as a temporary
+/// file renamed over the target. Disposed without a commit, it leaves nothing behind.
+/// </summary>
+public sealed class SafeTensorsStreamWriter : IDisposable
+{
+    readonly string _path, _data;
+    readonly FileStream _dataStream;
+    readonly List<(string Name, TensorDType DType, long[] Shape, long Begin, long End)> _entries = [];
+    readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    bool _done;
+
+    public SafeTensorsStreamWriter(string path)
+    {
+        _path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(_path)!);
+        _data = _path + ".data-" + Environment.ProcessId;
+        _dataStream = new FileStream(_data, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20);
+    }
+
+    /// <summary>The bytes of tensor data added so far.</summary>
+    public long DataBytes => _dataStream.Length;
+
+    public void Add(TensorData t)
+    {
+        ObjectDisposedException.ThrowIf(_done, this);
+        long expected = t.Shape.Aggregate(1L, (a, b) => a * b) * t.DType.SizeOf();
+        if (expected != t.Bytes.Length)
+            throw new ArgumentException($"tensor '{t.Name}': {t.Bytes.Length} bytes for shape [{string.Join(", ", t.Shape)}] of {t.DType} (expected {expected})");
+        if (!_names.Add(t.Name)) throw new ArgumentException($"tensor '{t.Name}' is added twice");
+        long begin = _dataStream.Position;
+        _dataStream.Write(t.Bytes.Span);
+        _entries.Add((t.Name, t.DType, t.Shape, begin, _dataStream.Position));
+    }
+
+    public void Commit(IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ObjectDisposedException.ThrowIf(_done, this);
         var header = new Dictionary<string, object>();
         if (metadata is { Count: > 0 }) header["__metadata__"] = metadata;
-        long offset = 0;
-        foreach (var t in list)
-        {
-            long expected = t.Shape.Aggregate(1L, (a, b) => a * b) * t.DType.SizeOf();
-            if (expected != t.Bytes.Length)
-                throw new ArgumentException($"tensor '{t.Name}': {t.Bytes.Length} bytes for shape [{string.Join(", ", t.Shape)}] of {t.DType} (expected {expected})");
-            header[t.Name] = new { dtype = t.DType.SafeTensorsName(), shape = t.Shape, data_offsets = new[] { offset, offset + t.Bytes.Length } };
-            offset += t.Bytes.Length;
-        }
+        foreach (var e in _entries)
+            header[e.Name] = new { dtype = e.DType.SafeTensorsName(), shape = e.Shape, data_offsets = new[] { e.Begin, e.End } };
         byte[] json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
         int pad = (8 - json.Length % 8) % 8;
-        string dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
-        string tmp = path + ".tmp-" + Environment.ProcessId;
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write))
+        string tmp = _path + ".tmp-" + Environment.ProcessId;
+        try
         {
-            Span<byte> len = stackalloc byte[8];
-            BitConverter.TryWriteBytes(len, (ulong)(json.Length + pad));
-            fs.Write(len);
-            fs.Write(json);
-            for (int i = 0; i < pad; i++) fs.WriteByte((byte)' ');
-            foreach (var t in list) fs.Write(t.Bytes.Span);
+            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                Span<byte> len = stackalloc byte[8];
+                BitConverter.TryWriteBytes(len, (ulong)(json.Length + pad));
+                fs.Write(len);
+                fs.Write(json);
+                for (int i = 0; i < pad; i++) fs.WriteByte((byte)' ');
+                _dataStream.Position = 0;
+                _dataStream.CopyTo(fs, 1 << 20);
+            }
+            File.Move(tmp, _path, overwrite: true);
         }
-        File.Move(tmp, path, overwrite: true);
+        catch
+        {
+            File.Delete(tmp);
+            throw;
+        }
+        finally { Dispose(); }
+    }
+
+    public void Dispose()
+    {
+        if (_done) return;
+        _done = true;
+        _dataStream.Dispose();
+        File.Delete(_data);
     }
 }

@@ -14,37 +14,43 @@ namespace VisualGen.Quantization;
 public static class CheckpointQuantizer
 {
     /// <summary>Quantizes <paramref name="linears"/> (module paths) of the component in <paramref name="sourceDir"/>
-    /// into <paramref name="targetDir"/>; <paramref name="leftOut"/> are the linears the algorithm cannot take.</summary>
+    /// into <paramref name="targetDir"/>; <paramref name="leftOut"/> are the linears the algorithm cannot take. One tensor
+    /// is in memory at a time (<see cref="SafeTensorsStreamWriter"/>); <paramref name="progress"/> hears every tenth of
+    /// the linears and the file written.</summary>
     public static void QuantizeComponent(string sourceDir, string targetDir, QuantizationConfig config,
-        IReadOnlyCollection<string> linears, IReadOnlyCollection<string> leftOut)
+        IReadOnlyCollection<string> linears, IReadOnlyCollection<string> leftOut, IProgress<string>? progress = null)
     {
         Directory.CreateDirectory(targetDir);
         var scheme = Scheme(config.Algo);
-        var tensors = new List<TensorData>();
-        string weightsName;
         using (var weights = ComponentWeights.Open(sourceDir))
         {
-            weightsName = weights.IndexPath is null ? Path.GetFileName(weights.Files[0].Path) : "diffusion_pytorch_model.safetensors";
+            string weightsName = weights.IndexPath is null ? Path.GetFileName(weights.Files[0].Path) : "diffusion_pytorch_model.safetensors";
             foreach (string path in linears)
                 if (!weights.Contains(path + ".weight"))
                     throw new CheckpointException(sourceDir, $"linear '{path}' has no weight '{path}.weight'");
             var linearWeights = linears.Select(p => p + ".weight").ToHashSet(StringComparer.Ordinal);
             var sharedAmax = config.Algo == QuantAlgo.Nvfp4 ? SharedAmax(weights, linears) : [];
+            string target = Path.Combine(targetDir, weightsName);
+            using var writer = new SafeTensorsStreamWriter(target);
+            int done = 0;
             foreach (string name in weights.Names.Order(StringComparer.Ordinal))
             {
                 if (!linearWeights.Contains(name))
                 {
                     var info = weights.Info(name);
-                    tensors.Add(new TensorData(name, info.DType, info.Shape, weights.GetBytes(name).ToArray()));
+                    writer.Add(new TensorData(name, info.DType, info.Shape, weights.GetBytes(name).ToArray()));
                     continue;
                 }
                 string module = name[..^".weight".Length];
                 var source = Source(weights, name);
                 var q = sharedAmax.TryGetValue(module, out float amax) ? ((Nvfp4Scheme)scheme).Quantize(source, amax) : scheme.Quantize(source);
-                tensors.AddRange(Stored(module, config.Algo, q));
+                foreach (var t in Stored(module, config.Algo, q)) writer.Add(t);
+                if (++done * 10 / linears.Count > (done - 1) * 10 / linears.Count)
+                    progress?.Report($"{Path.GetFileName(targetDir)}: {done} of {linears.Count} linears quantized ({config.Algo.Name})");
             }
+            progress?.Report($"writing {target} ({writer.DataBytes / 1e9:F2} GB)");
+            writer.Commit();
         }
-        SafeTensorsWriter.Write(Path.Combine(targetDir, weightsName), tensors);
         WriteConfig(sourceDir, targetDir, config with { Ignore = [.. config.Ignore, .. leftOut.Order(StringComparer.Ordinal)] });
     }
 
