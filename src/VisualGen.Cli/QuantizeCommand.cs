@@ -25,15 +25,24 @@ public static class QuantizeCommand
         if (!schemes.TryGet(name, out var scheme))
             throw new UsageException($"unknown --scheme '{name}' (schemes: {string.Join(", ", schemes.Names)})");
 
-        var quantized = new List<QuantizedTensor>();
+        // one tensor in memory at a time: each is quantized and streamed to the output as it is read
+        var lines = new List<string>();
+        int written = 0;
         using (var file = SafeTensorsFile.Open(input))
+        using (var writer = new SafeTensorsStreamWriter(target))
         {
             if (!file.Names.Any()) throw new CheckpointException(input, "holds no tensors to quantize");
-            foreach (string tensor in file.Names) quantized.Add(scheme.Quantize(SourceTensor.Read(file, tensor)));
+            foreach (string tensor in file.Names)
+            {
+                var q = scheme.Quantize(SourceTensor.Read(file, tensor));
+                foreach (var t in q.Tensors) writer.Add(t);
+                written += q.Tensors.Count();
+                lines.Add($"{q.Source}: {string.Join(", ", q.Tensors.Select(t => t.Name))}");
+            }
+            writer.Commit();
         }
-        SafeTensorsWriter.Write(target, quantized.SelectMany(q => q.Tensors));
-        foreach (var q in quantized) output.WriteLine($"{q.Source}: {string.Join(", ", q.Tensors.Select(t => t.Name))}");
-        output.WriteLine($"wrote {quantized.Sum(q => q.Tensors.Count())} tensors ({scheme.Name}) to {target}");
+        foreach (var line in lines) output.WriteLine(line);
+        output.WriteLine($"wrote {written} tensors ({scheme.Name}) to {target}");
         return ExitCode.Success;
     }
 }
