@@ -139,7 +139,7 @@ public sealed record ServerOptions
                 "--quant-algo" => o with { Quantization = CheckedQuantization(Value(), o.Quantization?.Ignore) },
                 "--quant-ignore" => o with { Quantization = o.Quantization is { } q ? q with { Ignore = Patterns(Value()) } : throw new ArgumentException("--quant-ignore needs --quant-algo before it") },
                 "--port" => o with { Port = Int(0, 65535) },
-                "--urls" => o with { Urls = Value() },
+                "--urls" => o with { Urls = ListenAddresses(Value()) },
                 "--public-url" => o with { PublicUrl = PublicBase(Value()) },
                 "--data" => o with { DataDir = Value() },
                 "--outputs" => o with { OutputsDir = Value() },
@@ -161,6 +161,8 @@ public sealed record ServerOptions
                 _ => throw new ArgumentException($"unknown argument '{flag}'. {Usage}"),
             };
         }
+        if (args.Contains("--port") && args.Contains("--urls"))
+            throw new ArgumentException("--port and --urls both say where to listen; give one (--urls takes the port in each URL)");
         foreach (var k in (environment(ApiKeysVariable) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             keys.Add(k);
         if (o.ConfigFile is { } file)
@@ -194,6 +196,24 @@ public sealed record ServerOptions
         if (o.ModelDir is not null && !Directory.Exists(o.ModelDir) && !File.Exists(o.ModelDir))
             throw new ArgumentException($"--model: folder '{o.ModelDir}' does not exist (nor a file of that name)");
         return o with { ApiKeys = keys };
+    }
+
+    /// <summary>--urls as Kestrel takes it (one or more http(s) URLs separated by ';', the host a name, an address, or *
+    /// or + for every interface), each checked: Kestrel reads a malformed one its own way (http://0.0.0.0:abc listened on
+    /// port 80 of every interface).</summary>
+    static string ListenAddresses(string urls)
+    {
+        var parts = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0) throw new ArgumentException("--urls must name at least one http:// or https:// URL");
+        foreach (string url in parts)
+        {
+            // * and + (every interface) are Kestrel's, not URI hosts: checked as a name
+            string checkable = System.Text.RegularExpressions.Regex.Replace(url, @"^(https?://)[*+](?=[:/]|$)", "$1any-interface");
+            if (!Uri.TryCreate(checkable, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https") || u.PathAndQuery != "/"
+                || u.Fragment.Length > 0 || !System.Text.RegularExpressions.Regex.IsMatch(url, @"^https?://(\[[^\]]+\]|[^:/\[\]]+)(:\d{1,5})?/?$"))
+                throw new ArgumentException($"--urls: '{url}' is not an http:// or https:// address (scheme, host and an optional port, for example http://0.0.0.0:8000)");
+        }
+        return string.Join(';', parts);
     }
 
     /// <summary>An absolute http(s) URL without query or fragment, kept without its trailing slash.</summary>

@@ -1,0 +1,44 @@
+using VisualGen.Server.Hosting;
+
+namespace VisualGen.Tests.Server;
+
+/// <summary>--urls is checked before Kestrel reads it (it read http://0.0.0.0:abc as port 80 of every interface), and
+/// --port with --urls is refused: they both say where to listen.</summary>
+public sealed class ListenAddressTests
+{
+    [Theory]
+    [InlineData("http://127.0.0.1:8000")]
+    [InlineData("http://0.0.0.0:8000/")]
+    [InlineData("http://*:8000")]
+    [InlineData("http://+:80")]
+    [InlineData("https://example.internal:8443")]
+    [InlineData("http://[::]:8000")]
+    [InlineData("http://localhost:5000;http://10.0.0.2:5001")]
+    [InlineData("http://127.0.0.1")]
+    public void Addresses_kestrel_takes_are_kept(string urls)
+    {
+        Assert.Equal(urls, ServerOptions.Parse(["--urls", urls], _ => null).ListenUrls);
+    }
+
+    [Theory]
+    [InlineData("http://0.0.0.0:abc")]
+    [InlineData("0.0.0.0:8000")]
+    [InlineData("ftp://127.0.0.1:21")]
+    [InlineData("http://127.0.0.1:8000/v1")]
+    [InlineData("http://127.0.0.1:99999")]
+    [InlineData("http://127.0.0.1:8000;nonsense")]
+    public void Malformed_addresses_are_refused_naming_them(string urls)
+    {
+        var e = Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--urls", urls], _ => null));
+        Assert.StartsWith("--urls: '", e.Message);
+        Assert.Contains("is not an http:// or https:// address", e.Message);
+    }
+
+    [Fact]
+    public void Port_and_urls_together_are_refused()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--port", "8000", "--urls", "http://0.0.0.0:8001"], _ => null));
+        Assert.Equal("--port and --urls both say where to listen; give one (--urls takes the port in each URL)", e.Message);
+        Assert.Equal("http://127.0.0.1:8123", ServerOptions.Parse(["--port", "8123"], _ => null).ListenUrls);
+    }
+}
