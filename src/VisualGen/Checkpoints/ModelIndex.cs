@@ -62,13 +62,35 @@ public sealed class ModelIndex
         return new ModelIndex(directory, filePath, className, components, fields, inFile, descriptionSha256);
     }
 
+    /// <summary>Where a folder without model_index.json is one component of a model (its config.json or
+    /// scheduler_config.json names a class), says so, and names the model folder when the parent is one.</summary>
+    static string ComponentFolderHint(string folder)
+    {
+        string? config = new[] { "config.json", "scheduler_config.json" }.Select(f => Path.Combine(folder, f)).FirstOrDefault(File.Exists);
+        if (config is null) return "";
+        string? className = null;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(config));
+            className = doc.RootElement.GetProperty("_class_name").GetString();
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or IOException) { }
+        if (className is null) return "";
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+        string? parent = Path.GetDirectoryName(full);
+        return parent is not null && File.Exists(Path.Combine(parent, FileName))
+            ? $"; it is the '{Path.GetFileName(full)}' component ({className}) of the model in {parent}: pass that folder"
+            : $"; it looks like one component of a diffusers model ({className} in {Path.GetFileName(config)}): pass the model's folder, the one with model_index.json";
+    }
+
     /// <summary>Reads a diffusers model folder, or a monolithic safetensors file that <see cref="SingleFileModels"/> knows.</summary>
     public static ModelIndex Load(string modelDir)
     {
         if (File.Exists(modelDir)) return SingleFileModels.Open(modelDir);
         if (!System.IO.Directory.Exists(modelDir)) throw new CheckpointException(modelDir, "model folder not found");
         string path = Path.Combine(modelDir, FileName);
-        if (!File.Exists(path)) throw new CheckpointException(path, "model_index.json not found: not a diffusers model folder" + SingleFileModels.HintFor(modelDir));
+        if (!File.Exists(path))
+            throw new CheckpointException(path, "model_index.json not found: not a diffusers model folder" + ComponentFolderHint(modelDir) + SingleFileModels.HintFor(modelDir));
         var fields = ComponentConfig.FromFile(path);
         string className = fields.GetString("_class_name");
 

@@ -89,4 +89,25 @@ public sealed class ModelIndexTests : IDisposable
         Assert.Equal($"{path}: component 'vae': library 'diffusers' without a class name (expected [library, class] or [null, null])",
             Assert.Throws<CheckpointException>(() => ModelIndex.Load(_dir)).Message);
     }
+
+    [Fact]
+    public void A_component_folder_given_as_the_model_names_the_model_folder()
+    {
+        WriteIndex("""{"_class_name": "WanPipeline", "transformer": ["diffusers", "WanTransformer3DModel"]}""");
+        string component = Path.Combine(_dir, "transformer");
+        Directory.CreateDirectory(component);
+        File.WriteAllText(Path.Combine(component, "config.json"), """{"_class_name": "WanTransformer3DModel"}""");
+        var e = Assert.Throws<CheckpointException>(() => ModelIndex.Load(component));
+        Assert.EndsWith($"model_index.json not found: not a diffusers model folder; it is the 'transformer' component (WanTransformer3DModel) of the model in {_dir}: pass that folder", e.Message);
+
+        string lonely = Path.Combine(Fixtures.TempDir("vg-mi-lonely"), "scheduler");
+        Directory.CreateDirectory(lonely);
+        File.WriteAllText(Path.Combine(lonely, "scheduler_config.json"), """{"_class_name": "UniPCMultistepScheduler"}""");
+        e = Assert.Throws<CheckpointException>(() => ModelIndex.Load(lonely));
+        Assert.EndsWith("it looks like one component of a diffusers model (UniPCMultistepScheduler in scheduler_config.json): pass the model's folder, the one with model_index.json", e.Message);
+
+        string empty = Fixtures.TempDir("vg-mi-empty");
+        e = Assert.Throws<CheckpointException>(() => ModelIndex.Load(empty));
+        Assert.EndsWith("model_index.json not found: not a diffusers model folder", e.Message);
+    }
 }
