@@ -47,6 +47,10 @@ public sealed class CudaBackend : IEngineBackend
     /// <summary>Lines of what the last build did (fusions, tuning), for logs.</summary>
     public List<string> BuildLog { get; } = [];
 
+    /// <summary>The native library that cannot be loaded (not built, not found, or a dependency such as libcudnn or the
+    /// driver missing), or null.</summary>
+    public string? Unavailable => NativeMethods.TryLoad(out var why) ? null : $"the native CUDA engine cannot start: {why}";
+
     public CudaBackend()
     {
         _ids = new Lazy<(string, string)>(() =>

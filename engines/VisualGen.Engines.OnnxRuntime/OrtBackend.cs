@@ -46,6 +46,22 @@ public sealed class OrtBackend : IEngineBackend
         File.Move(source, target, overwrite: true);
     }
 
+    /// <summary>The CUDA execution provider's absence (the CPU package, or no CUDA/cuDNN), found by adding it to session
+    /// options once per process, as every session does.</summary>
+    public string? Unavailable => Target == OrtDevice.Cuda ? CudaProviderProblem.Value : null;
+
+    static readonly Lazy<string?> CudaProviderProblem = new(() =>
+    {
+        using var so = new SessionOptions();
+        try { so.AppendExecutionProvider_CUDA(0); return null; }
+        catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException) { return CudaMissing(e); }
+    });
+
+    static string CudaMissing(Exception e) =>
+        "ONNX Runtime's CUDA execution provider was requested but its native library is not available " +
+        "(this build ships the CPU package). Install the Microsoft.ML.OnnxRuntime.Gpu package and CUDA/cuDNN, " +
+        $"or use --engine ort-cpu / native-cuda. ({e.Message})";
+
     public IEngine Load(string entryDirectory, EngineManifest manifest) =>
         new OrtEngine(CreateSession(Path.Combine(entryDirectory, manifest.EntryFile)), manifest);
 
@@ -60,10 +76,7 @@ public sealed class OrtBackend : IEngineBackend
                 try { so.AppendExecutionProvider_CUDA(0); }
                 catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
                 {
-                    throw new EngineException(
-                        "ONNX Runtime's CUDA execution provider was requested but its native library is not available " +
-                        "(this build ships the CPU package). Install the Microsoft.ML.OnnxRuntime.Gpu package and CUDA/cuDNN, " +
-                        $"or use --engine ort-cpu / native-cuda. ({e.Message})", e);
+                    throw new EngineException(CudaMissing(e), e);
                 }
             }
             return new InferenceSession(path, so);

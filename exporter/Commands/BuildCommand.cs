@@ -40,7 +40,7 @@ public static class BuildCommand
             embedWeights: cl.Has("embed-weights"));
         provider.Cache.VerifyAllFiles = verifyAll;
         var all = provider.ComponentsOf(model);
-        provider.CheckQuantization(model);
+        provider.CheckReady(model);
         var selected = cl.String("components") is { } list
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
             : all.ToList();

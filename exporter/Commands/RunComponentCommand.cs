@@ -24,6 +24,7 @@ public static class RunComponentCommand
         EngineCacheLocation.Require(Runtime.CacheDirectory(settings.EngineCache), log);  // before the component is traced
         using var provider = RunConfiguration.CreateEngineProvider(settings, new LineProgress(line => log.WriteLine("  " + line)));
         var all = provider.ComponentsOf(model);
+        provider.CheckReady(model);
         if (!all.Contains(component))
             throw new UsageException($"--component: '{component}' is not a component of {model} (exportable: {string.Join(", ", all)})");
 

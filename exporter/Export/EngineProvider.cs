@@ -213,6 +213,23 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
 
     static EngineTensorSpec Spec(GraphPort p) => new(p.Value.Name, OnnxTypes.Name(p.Value.DType), p.Dims);
 
+    /// <summary>What can be checked before any component of <paramref name="modelPath"/> is traced or hashed: the
+    /// backends (<see cref="CheckBackends"/>) and the checkpoint's quantization (<see cref="CheckQuantization"/>).</summary>
+    public void CheckReady(string modelPath)
+    {
+        CheckBackends();
+        CheckQuantization(modelPath);
+    }
+
+    /// <summary>Refuses, before anything is traced or hashed, a backend that cannot run here (<see cref="IEngineBackend.Unavailable"/>:
+    /// the native CUDA library or ONNX Runtime's CUDA provider missing), rather than after the first component's weights
+    /// were hashed.</summary>
+    public void CheckBackends()
+    {
+        foreach (var b in ClassBackends.Values.Prepend(backend).Distinct())
+            if (b.Unavailable is { } why) throw new EngineException(why);
+    }
+
     /// <summary>Checks, before anything is traced, the quantization every exported component of the model would be
     /// built with (<see cref="QuantizationOf"/>): a checkpoint's <c>quantization_config</c> with an unknown
     /// <c>quant_method</c> or <c>quant_algo</c>, on a component that does not quantize, or under dynamic quantization

@@ -48,7 +48,7 @@ public static class GenerateCommand
         // the config file's cache_config unless a cache flag chose one
         using var pipeline = new CacheDefaultPipeline(ModelFamilies.CreateRegistry().Create(model, engines), settings.TeaCache, settings.CacheDit);
         var info = pipeline.Info;
-        engines.CheckQuantization(model);
+        engines.CheckReady(model);
         request = WithInputFiles(request, cl, info);
         // a prompt file: one request a line, the seed counting up from --seed; each is checked before the first runs
         int perPrompt = cl.Int("num-images-per-prompt") is int k

@@ -64,7 +64,7 @@ public sealed class VisualGenPipeline : IDisposable
         try
         {
             var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
-            try { engines.CheckQuantization(model); }  // a quantization_config it cannot load: now, not at the first generation
+            try { engines.CheckReady(model); }  // a backend that cannot run here, a quantization_config it cannot load: now, not at the first generation
             catch { pipeline.Dispose(); throw; }
             return new VisualGenPipeline(pipeline, engines, model, options.VaeTiling);
         }

@@ -30,7 +30,7 @@ public static class PipelineLoading
         try
         {
             var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
-            try { engines.CheckQuantization(model); }  // a bad quantization_config stops the start, not every request
+            try { engines.CheckReady(model); }  // a missing backend or a bad quantization_config stops the start, not every request
             catch { pipeline.Dispose(); throw; }
             log.LogInformation("loaded {Class} ({Family}) from {Model}; engines: {Backend} in {Cache}",
                 pipeline.Info.ClassName, pipeline.Info.Family, model, options.Engine ?? "ort-cpu", cache);

@@ -35,6 +35,11 @@ public interface IEngineBackend
     /// rebuilds such an entry as it does a corrupt one. Default: null.</summary>
     string? EntryProblem(string entryDirectory) => null;
 
+    /// <summary>Why this backend cannot build or run engines on this machine (its native library or execution provider
+    /// missing), or null. Cheap enough to ask before any work, so that a command refuses before it traces or hashes
+    /// anything. Default: null.</summary>
+    string? Unavailable => null;
+
     /// <summary>Loads an engine from a complete cache entry.</summary>
     IEngine Load(string entryDirectory, EngineManifest manifest);
 }

@@ -7,7 +7,7 @@ using VisualGen.Tests.Support;
 
 namespace VisualGen.Tests.Cli;
 
-/// <summary>A checkpoint whose <c>quantization_config</c> VisualGen cannot load is refused before anything is traced:
+/// <summary>A checkpoint whose <c>quantization_config</c> VisualGen cannot load, or an engine that cannot run on this machine, is refused before anything is traced:
 /// generate before the prompt is encoded, build before its first component, the server at start (it used to start and
 /// fail every request when the transformer's engine was first needed).</summary>
 public sealed class QuantizationConfigEarlyCheckTests
@@ -67,5 +67,24 @@ public sealed class QuantizationConfigEarlyCheckTests
             EngineCacheDir = "/proc/visualgen-test-cache" };
         var e = Assert.ThrowsAny<Exception>(() => PipelineLoading.Load(options, NullLogger.Instance));
         Assert.StartsWith("engine cache /proc/visualgen-test-cache: cannot create it", StartupError.Describe(e));
+    }
+
+    [Fact]
+    public void An_engine_that_cannot_run_here_is_refused_before_anything_is_traced()
+    {
+        // this build ships ONNX Runtime's CPU package: its CUDA execution provider is never there
+        string model = VisualGen.Demo.DemoModel.EnsureCreated(Path.Combine(Fixtures.TempDir("demo"), "wan"));
+        string cache = Fixtures.TempDir("fresh-cache");
+        var run = CliRun.Of(["generate", "--model", model, "--prompt", "a fox", "--height", "32", "--width", "32", "--frames", "1",
+            "--steps", "1", "--engine", "ort-cuda", "--engine-cache", cache, "--output", Path.Combine(Fixtures.TempDir("out"), "fox.png")]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.StartsWith("error: ONNX Runtime's CUDA execution provider was requested but its native library is not available", Assert.Single(run.ErrorLines));
+        Assert.False(run.Generated, run.Err);
+        Assert.DoesNotContain("hashed weights", run.Err);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(cache));
+        var build = CliRun.Of(["build", "--model", model, "--engine", "ort-cuda", "--cache", cache]);
+        Assert.Equal(ExitCode.Failure, build.Rc);
+        Assert.DoesNotContain("[1/", build.Err);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(cache));
     }
 }
