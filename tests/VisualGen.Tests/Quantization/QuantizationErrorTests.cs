@@ -37,6 +37,18 @@ public class QuantizationErrorTests
     }
 
     [Fact]
+    public void Run_component_refuses_an_output_it_cannot_write_before_building()
+    {
+        string cache = Fixtures.TempDir("quant-cache");
+        string folder = Fixtures.TempDir("out-folder");
+        var run = CliRun.Of(["run-component", "--model", QuantizeModelRoundTripTests.TinyModel(), "--component", "transformer",
+            "--inputs", QuantizeModelRoundTripTests.Inputs(), "--prefix", "x.", "--output", folder, "--engine-cache", cache]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Equal($"error: --output {folder}: is a folder; name the safetensors file to write", Assert.Single(run.ErrorLines));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(cache));
+    }
+
+    [Fact]
     public void Unknown_quant_method_is_an_error()
     {
         string model = Quantized("nvfp4");
