@@ -30,6 +30,8 @@ public static class QuantizeModelCommand
         var config = new QuantizationConfig(algo, ignore);
         if (Directory.Exists(target) || File.Exists(target))
             throw new UsageException($"--output {target} exists; quantize writes a new folder");
+        if (VisualGen.Media.WritableLocation.Problem(Path.GetDirectoryName(target)!) is { } problem)
+            throw new VisualGen.Media.MediaException($"--output {target}: cannot write: {problem}");
 
         var index = ModelIndex.Load(model);
         var registry = ComponentExporterRegistry.CreateDefault();

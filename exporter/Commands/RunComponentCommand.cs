@@ -20,10 +20,7 @@ public static class RunComponentCommand
         string inputsPath = cl.Required("inputs");
         string prefix = cl.String("prefix") ?? "";
         string target = cl.Required("output");
-        // the output is checked before the component is built and run
-        if (Directory.Exists(target)) throw new VisualGen.Media.MediaException($"--output {target}: is a folder; name the safetensors file to write");
-        if (VisualGen.Media.WritableLocation.Problem(Path.GetDirectoryName(Path.GetFullPath(target))!) is { } problem)
-            throw new VisualGen.Media.MediaException($"--output {target}: cannot write: {problem}");
+        VisualGen.Media.WritableLocation.RequireFile("--output", target);  // before the component is built and run
         var settings = RunConfiguration.FromFlags(cl);
         EngineCacheLocation.Require(Runtime.CacheDirectory(settings.EngineCache), log);  // before the component is traced
         using var provider = RunConfiguration.CreateEngineProvider(settings, new LineProgress(line => log.WriteLine("  " + line)));

@@ -68,10 +68,7 @@ public static class GenerateCommand
             for (int i = 0; i < requests.Count; i++) writer.CheckTarget(PromptFile.Numbered(target.Path, i, requests.Count), target.Format, info.ProducesVideo);
         else writer.CheckTarget(target.Path, target.Format, info.ProducesVideo);
         string? tensorsPath = cl.String("save-tensors");
-        if (tensorsPath is not null && Directory.Exists(tensorsPath))
-            throw new MediaException($"--save-tensors {tensorsPath}: is a folder; name the safetensors file to write");
-        if (tensorsPath is not null && WritableLocation.Problem(Path.GetDirectoryName(Path.GetFullPath(tensorsPath))!) is { } problem)
-            throw new MediaException($"--save-tensors {tensorsPath}: cannot write: {problem}");
+        if (tensorsPath is not null) WritableLocation.RequireFile("--save-tensors", tensorsPath);
         foreach (var r in requests) WarnAboutTruncation(model, r, log);
 
         // Ctrl+C cancels between steps (outputs are written atomically, so nothing is left half-written)

@@ -24,6 +24,7 @@ public static class QuantizeCommand
         string target = cl.Required("output");
         if (!schemes.TryGet(name, out var scheme))
             throw new UsageException($"unknown --scheme '{name}' (schemes: {string.Join(", ", schemes.Names)})");
+        VisualGen.Media.WritableLocation.RequireFile("--output", target);
 
         // one tensor in memory at a time: each is quantized and streamed to the output as it is read
         var lines = new List<string>();

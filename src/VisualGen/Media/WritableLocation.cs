@@ -29,4 +29,12 @@ public static class WritableLocation
             return $"cannot create files in {existing} ({e.Message})";
         }
     }
+
+    /// <summary>Refuses, before any work, a file output named by <paramref name="flag"/> that is a folder or whose folder
+    /// cannot take files (<see cref="MediaException"/>: "--output X: is a folder; name the safetensors file to write").</summary>
+    public static void RequireFile(string flag, string path)
+    {
+        if (Directory.Exists(path)) throw new MediaException($"{flag} {path}: is a folder; name the safetensors file to write");
+        if (Problem(Path.GetDirectoryName(Path.GetFullPath(path))!) is { } problem) throw new MediaException($"{flag} {path}: cannot write: {problem}");
+    }
 }

@@ -72,6 +72,20 @@ public class CliQuantizeTests
         Assert.Contains("'proj.bias'", error);
         Assert.Contains("fp8_block quantizes 2-D tensors", error);
         Assert.False(File.Exists(output));
+        Assert.Equal(["in.safetensors"], Directory.GetFiles(Path.GetDirectoryName(input)!).Select(f => Path.GetFileName(f)!).ToArray());  // no data file left
+    }
+
+    [Fact]
+    public void An_output_that_is_a_folder_or_cannot_be_written_is_refused_before_quantizing()
+    {
+        string input = Input(Weight("proj.weight", 16, 16));
+        string folder = Fixtures.TempDir("quant-out");
+        var run = CliRun.Of(["quantize", "--tensors", input, "--scheme", "fp8", "--output", folder]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Equal($"error: --output {folder}: is a folder; name the safetensors file to write", Assert.Single(run.ErrorLines));
+        run = CliRun.Of(["quantize", "--tensors", input, "--scheme", "fp8", "--output", "/proc/visualgen-test/out.safetensors"]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.StartsWith("error: --output /proc/visualgen-test/out.safetensors: cannot write: cannot create files in /proc", Assert.Single(run.ErrorLines));
     }
 
     [Fact]
