@@ -50,9 +50,15 @@ public static class ServerApp
         s.AddSingleton(_ => new ModelRegistry([model])); // created by the container, so disposed (with the pipeline) on shutdown
         s.AddSingleton(new WorkQueue(options.QueueSize));
         s.AddSingleton(storage);
+        JobStore? own = null;
         if (shared is not null) AddSharedStore(s, shared);
-        else s.AddSingleton<IJobStore>(new JobStore(options.DataDir, Json, storage, options.OutputsDir));
-        s.AddSingleton(new ImageFiles(options.OutputsDir ?? options.DataDir, storage, shared: shared is not null));
+        else
+        {
+            own = new JobStore(options.DataDir, Json, storage, options.OutputsDir);
+            s.AddSingleton<IJobStore>(_ => own);  // from a factory: the container disposes it (the data folder's lock) on shutdown
+        }
+        try { s.AddSingleton(new ImageFiles(options.OutputsDir ?? options.DataDir, storage, shared: shared is not null)); }
+        catch { own?.Dispose(); throw; }
         s.AddSingleton(encoder ?? new LibraryMediaEncoder());
         s.AddSingleton(new ApiKeySet(options.ApiKeys));
         s.AddSingleton<RequestValidator>();
@@ -95,8 +101,8 @@ public static class ServerApp
     static void AddSharedStore(IServiceCollection s, PostgresJobStore store)
     {
         s.AddSingleton(store.Signals);
-        s.AddSingleton(store); // disposed (its connections closed) by the container
-        s.AddSingleton<IJobStore>(store);
+        s.AddSingleton(_ => store); // from a factory, so disposed (its connections closed) by the container: an instance would not be
+        s.AddSingleton<IJobStore>(store); // the same object, registered as an instance so that it is disposed once
         s.AddSingleton<ClaimTimings>();
         s.AddHostedService<StoreListener>();
         s.AddHostedService<LeaseHeartbeat>();

@@ -9,8 +9,13 @@ namespace VisualGen.Server.Jobs;
 /// Every change goes through one lock; waiters of a job are released when it finishes or is deleted. The embedded
 /// default: one process owns the folder (replicas share a <see cref="Postgres.PostgresJobStore"/> instead).
 /// </summary>
-public sealed class JobStore : IJobStore
+public sealed class JobStore : IJobStore, IDisposable
 {
+    /// <summary>The lock file that says this process owns the data folder (opened exclusively for the store's life; the
+    /// system releases it when the process ends, so a killed server leaves nothing to clean up).</summary>
+    public const string OwnerLockName = ".server.lock";
+
+    readonly FileStream _owner;
     readonly string _jobsDir;
     readonly OutputFolder _outputs;
     readonly JsonSerializerOptions _json;
@@ -26,9 +31,21 @@ public sealed class JobStore : IJobStore
         _health = health;
         _jobsDir = Path.Combine(dataDir, "jobs");
         ServerFolder.Create(_jobsDir);
-        _outputs = new OutputFolder(outputsDir ?? dataDir, health);
+        // a second server on the same folder would re-queue this one's queued jobs and mark its running job failed
+        string lockPath = Path.Combine(dataDir, OwnerLockName);
+        try { _owner = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new IOException($"the data folder {Path.GetFullPath(dataDir)} is in use by another VisualGen server (it holds {lockPath}): " +
+                "give each server its own --data, or let servers share one queue through --store postgres://…", e);
+        }
+        try { _outputs = new OutputFolder(outputsDir ?? dataDir, health); }
+        catch { _owner.Dispose(); throw; }
         _json = json;
     }
+
+    /// <summary>Releases the data folder (the lock file stays: deleting it could let two processes hold two files).</summary>
+    public void Dispose() => _owner.Dispose();
 
     /// <summary>The folder of the job records (absolute), as the startup log names it.</summary>
     public string JobsDirectory => Path.GetFullPath(_jobsDir);

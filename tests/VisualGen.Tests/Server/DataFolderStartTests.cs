@@ -5,8 +5,8 @@ using VisualGen.Tests.Support;
 
 namespace VisualGen.Tests.Server;
 
-/// <summary>A --data folder the server cannot create stops the start with one line naming the folder and the flag (it
-/// said only "Could not find file '/proc/sd'").</summary>
+/// <summary>A --data folder the server cannot create, or one another server owns, stops the start with one line naming
+/// the folder (it said only "Could not find file '/proc/sd'", and a second server took over the first one's jobs).</summary>
 public sealed class DataFolderStartTests
 {
     [Fact]
@@ -20,5 +20,17 @@ public sealed class DataFolderStartTests
         File.WriteAllText(file, "not a folder");
         var images = Assert.Throws<IOException>(() => new ImageFiles(file));
         Assert.StartsWith($"cannot create {file}/images", StartupError.Describe(images));
+    }
+
+    [Fact]
+    public void A_second_server_on_the_same_data_folder_is_refused_until_the_first_lets_it_go()
+    {
+        string data = Fixtures.TempDir("shared-data");
+        var first = new JobStore(data, new JsonSerializerOptions());
+        var e = Assert.Throws<IOException>(() => new JobStore(data, new JsonSerializerOptions()));
+        Assert.Equal($"the data folder {data} is in use by another VisualGen server (it holds {Path.Combine(data, JobStore.OwnerLockName)}): " +
+            "give each server its own --data, or let servers share one queue through --store postgres://…", StartupError.Describe(e));
+        first.Dispose();
+        using var next = new JobStore(data, new JsonSerializerOptions());   // a restart after the first stopped
     }
 }
