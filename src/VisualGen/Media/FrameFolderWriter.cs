@@ -48,7 +48,7 @@ public static partial class FrameFolderWriter
         }
         catch
         {
-            if (old is not null && !Directory.Exists(folder)) Directory.Move(old, folder);  // the previous frames back
+            if (old is not null && Directory.Exists(old) && !Directory.Exists(folder)) Directory.Move(old, folder);  // the previous frames back
             if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
             throw;
         }
