@@ -23,7 +23,7 @@ public sealed class WanAttention
         if (qkNorm is not null)
         {
             if (qkNorm != "rms_norm_across_heads")
-                throw new Checkpoints.CheckpointException(null, $"qk_norm '{qkNorm}' is not supported (Wan uses 'rms_norm_across_heads')");
+                throw new Checkpoints.CheckpointException(Path.Combine(w.Origin, "config.json"), $"key 'qk_norm': \"{qkNorm}\" is not supported (Wan uses 'rms_norm_across_heads' or none)");
             _normQ = new RmsNorm(w.Sub("norm_q"), inner, eps);
             _normK = new RmsNorm(w.Sub("norm_k"), inner, eps);
         }

@@ -17,6 +17,9 @@ public static class SchedulerShift
     {
         if (r.Shift is { } shift && (!(shift > 0) || double.IsInfinity(shift)))
             throw new GenerationException("shift", $"shift must be a positive number, got {shift}");
+        // the scheduler this request would run, built from its config now (a value it cannot run names the file and key
+        // here, before the prompt is encoded, not when the denoising loop starts)
+        VisualGen.Schedulers.SchedulerRegistry.Default.Create(schedulerConfig, r.Shift is not null && !schedulerConfig.GetBool("use_dynamic_shifting", false) ? r.Shift : null);
         if (steps < 2 && schedulerConfig.GetOptionalDouble("shift_terminal") is { } terminal && terminal != 0)
             throw new GenerationException("num_inference_steps",
                 $"num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal {terminal}, which one step cannot reach), got {steps}");

@@ -37,6 +37,8 @@ public sealed record FlowMatchEulerDiscreteOptions
                 ? TimeShiftType.Linear : TimeShiftType.Exponential,
         };
         if (o.NumTrainTimesteps < 1) throw c.Unsupported("num_train_timesteps", "expected >= 1");
+        // a shift at or below zero maps the sigmas out of (0, 1]: the generation diverges to NaN (unused under dynamic shifting)
+        if (!o.UseDynamicShifting && (!(o.Shift > 0) || double.IsInfinity(o.Shift))) throw c.Unsupported("shift", "expected a positive number");
         if (o.ShiftTerminal is >= 1) throw c.Unsupported("shift_terminal", "expected < 1");
         return o;
     }

@@ -51,6 +51,8 @@ public sealed record UniPCMultistepOptions
         };
         if (o.SolverOrder < 1) throw c.Unsupported("solver_order", "expected >= 1");
         if (o.NumTrainTimesteps < 1) throw c.Unsupported("num_train_timesteps", "expected >= 1");
+        // a shift at or below zero maps the sigmas out of (0, 1]: the generation diverges to NaN (unused under dynamic shifting)
+        if (!o.UseDynamicShifting && (!(o.FlowShift > 0) || double.IsInfinity(o.FlowShift))) throw c.Unsupported("flow_shift", "expected a positive number");
         if (o.ShiftTerminal is >= 1) throw c.Unsupported("shift_terminal", "expected < 1");
         if (!o.LowerOrderFinal && o.SolverOrder > 1 && o.FinalSigmaZero)
             throw c.Unsupported("lower_order_final",

@@ -37,9 +37,14 @@ public sealed record WanModelConfig
         string main = index.HasComponent("transformer") ? "transformer" : "transformer_2";
         var transformer = index.LoadConfig(main);
         var scheduler = index.LoadConfig("scheduler");
+        var patch = transformer.GetIntArray("patch_size");
+        if (patch.Length != 3 || patch.Any(p => p < 1))
+            throw transformer.Unsupported("patch_size", "Wan patchifies (frames, height, width): three sizes of at least 1");
+        int rope = transformer.GetInt("rope_max_seq_len", 1024);
+        if (rope < 1) throw transformer.Unsupported("rope_max_seq_len", "the rotary table needs at least one position");
         return new WanModelConfig
         {
-            PatchSize = transformer.GetIntArray("patch_size"),
+            PatchSize = patch,
             Vae = WanVaeConfig.Read(index.ComponentDirectory("vae")),
             TransformerInChannels = transformer.GetInt("in_channels"),
             Transformer = TransformerSize.Read(transformer, "ffn_dim"),
@@ -48,7 +53,7 @@ public sealed record WanModelConfig
             ExpandTimesteps = index.Fields.GetBool("expand_timesteps", false),
             HasTransformer2 = index.HasComponent("transformer_2"),
             NumTrainTimesteps = scheduler.GetInt("num_train_timesteps", 1000),
-            RopeMaxSeqLen = transformer.GetInt("rope_max_seq_len", 1024),
+            RopeMaxSeqLen = rope,
             NumLayers = transformer.GetInt("num_layers", 40),   // diffusers' defaults where a config omits them
             InnerDim = transformer.GetInt("num_attention_heads", 40) * transformer.GetInt("attention_head_dim", 128),
             ImagePositions = transformer.GetOptionalInt("pos_embed_seq_len"),
