@@ -117,7 +117,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         EngineKeyIndex keys, IProgress<string>? progress, Stopwatch clock)
     {
         using var weights = index.OpenTensors(folder);
-        var graph = exporter.Trace(new TraceContext(index, folder, componentDir, weights, part, linears));
+        var graph = Traced(() => exporter.Trace(new TraceContext(index, folder, componentDir, weights, part, linears)), component, componentDir, exporter);
         if (linears is not null)
         {
             // a step-cache part holds some of the transformer's linears (and a whole graph may trace some its outputs do
@@ -212,6 +212,21 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
     }
 
     static EngineTensorSpec Spec(GraphPort p) => new(p.Value.Name, OnnxTypes.Name(p.Value.DType), p.Dims);
+
+    /// <summary>Traces a component; a failure of the model code itself on what the checkpoint gave it (a config value it
+    /// cannot take: a negative layer count, zero heads, a patch size of 0 — checks name most, this catches the rest) is an
+    /// error naming the component and its config, not a crash with a stack trace.</summary>
+    static T Traced<T>(Func<T> trace, string component, string componentDir, ComponentExporter exporter)
+    {
+        try { return trace(); }
+        catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or DivideByZeroException or OverflowException
+                                      or InvalidOperationException or NullReferenceException or KeyNotFoundException)
+        {
+            string config = Directory.Exists(componentDir) ? Path.Combine(componentDir, "config.json") : componentDir;
+            throw new CheckpointException(config,
+                $"{exporter.ClassName} ({component}) cannot be built from this config: {e.GetType().Name}: {e.Message} (is a size, count or list in it out of range?)", e);
+        }
+    }
 
     /// <summary>What can be checked before any component of <paramref name="modelPath"/> is traced or hashed: the
     /// backends (<see cref="CheckBackends"/>) and the checkpoint's quantization (<see cref="CheckQuantization"/>).</summary>

@@ -43,4 +43,35 @@ public sealed class CheckpointConfigValueTests
         Assert.Equal(1, run.Rc);
         Assert.Equal($"error: {config}: key 'qk_norm': \"layer_norm\" is not supported (Wan uses 'rms_norm_across_heads' or none)", Assert.Single(run.ErrorLines));
     }
+
+    [Fact]
+    public void A_config_value_the_model_code_cannot_take_is_an_error_naming_the_component_not_a_crash()
+    {
+        // a negative layer count reached Enumerable.Range in the model code: an unhandled ArgumentOutOfRangeException
+        var (model, config) = Demo("transformer", "config.json", "num_layers", -1);
+        var run = CliRun.Of(["build", "--model", model, "--components", "transformer", "--cache", Fixtures.TempDir("cache")]);
+        Assert.Equal(1, run.Rc);
+        Assert.StartsWith($"error: {config}: WanTransformer3DModel (transformer) cannot be built from this config: ArgumentOutOfRangeException:", Assert.Single(run.ErrorLines));
+    }
+
+    [ConformanceFact]
+    public void Ltx2_patch_sizes_below_one_are_refused_at_load()
+    {
+        string model = Path.Combine(Fixtures.TempDir("ltx2-config"), "ltx2");
+        CopyFolder(Fixtures.Checkpoint("ltx2"), model);
+        string config = Path.Combine(model, "transformer", "config.json");
+        var json = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(File.ReadAllText(config))!;
+        json["patch_size"] = JsonSerializer.SerializeToElement(0);
+        File.WriteAllText(config, JsonSerializer.Serialize(json));
+        var run = CliRun.Of(["info", "--model", model]);
+        Assert.Equal(1, run.Rc);
+        Assert.Equal($"error: {config}: key 'patch_size': 0 is not supported (expected at least 1)", Assert.Single(run.ErrorLines));
+    }
+
+    static void CopyFolder(string source, string target)
+    {
+        Directory.CreateDirectory(target);
+        foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(target, Path.GetFileName(f)));
+        foreach (var d in Directory.GetDirectories(source)) CopyFolder(d, Path.Combine(target, Path.GetFileName(d)));
+    }
 }

@@ -64,6 +64,9 @@ public sealed record Ltx2TransformerConfig
         config.RejectTrue("use_keyframes_abs_pos_embedding");
         if (c.NormElementwiseAffine) throw config.Unsupported("norm_elementwise_affine", "the block norms carry no weights in LTX-2");
         if (c.VaeScaleFactors.Length != 3) throw config.Unsupported("vae_scale_factors", "three factors (frames, height, width) expected");
+        foreach (var (key, v) in new[] { ("patch_size", c.PatchSize), ("patch_size_t", c.PatchSizeT), ("audio_patch_size", c.AudioPatchSize), ("audio_patch_size_t", c.AudioPatchSizeT) })
+            if (v < 1) throw config.Unsupported(key, "expected at least 1");
+        if (c.VaeScaleFactors.Any(f => f < 1)) throw config.Unsupported("vae_scale_factors", "factors of at least 1 expected");
         return c;
     }
 }
