@@ -14,9 +14,15 @@ public static class EngineCacheLocation
     /// <summary>The same check, with the read-only note handed to <paramref name="note"/> (the server's log).</summary>
     public static void Require(string root, Action<string> note)
     {
-        if (File.Exists(root)) throw new MediaException($"engine cache {root}: is a file, not a folder (--engine-cache names a folder)");
+        RequireNotFile(root);
         if (WritableLocation.Problem(root) is not { } problem) return;
         if (!Directory.Exists(root)) throw new MediaException($"engine cache {root}: cannot create it: {problem}");
         note($"engine cache {root} is read-only ({problem}): cached engines load, a missing one cannot be built");
+    }
+
+    /// <summary>Refuses a cache path that names a file (commands that only read the cache: a missing folder is empty).</summary>
+    public static void RequireNotFile(string root)
+    {
+        if (File.Exists(root)) throw new MediaException($"engine cache {root}: is a file, not a folder (--engine-cache names a folder)");
     }
 }

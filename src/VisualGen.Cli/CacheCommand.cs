@@ -20,7 +20,7 @@ public static class CacheCommand
             throw new UsageException($"cache takes list or prune{(args.Length > 0 ? $", got '{args[0]}'" : "")} (visualgen cache --help)");
         var cl = new CommandLine(args[1..], Flags, Switches);
         string root = Runtime.CacheDirectory(RunConfiguration.FromFlags(cl).EngineCache);
-        if (File.Exists(root)) throw new VisualGen.Media.MediaException($"engine cache {root}: is a file, not a folder (--engine-cache names a folder)");
+        EngineCacheLocation.RequireNotFile(root);
         var inventory = new EngineCacheInventory(new EngineCache(root));
         if (args[0] == "list")
         {

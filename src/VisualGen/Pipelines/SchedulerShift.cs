@@ -17,14 +17,14 @@ public static class SchedulerShift
     {
         if (r.Shift is { } shift && (!(shift > 0) || double.IsInfinity(shift)))
             throw new GenerationException("shift", $"shift must be a positive number, got {shift}");
-        // the scheduler this request would run, built from its config now (a value it cannot run names the file and key
-        // here, before the prompt is encoded, not when the denoising loop starts)
-        VisualGen.Schedulers.SchedulerRegistry.Default.Create(schedulerConfig, r.Shift is not null && !schedulerConfig.GetBool("use_dynamic_shifting", false) ? r.Shift : null);
         if (steps < 2 && schedulerConfig.GetOptionalDouble("shift_terminal") is { } terminal && terminal != 0)
             throw new GenerationException("num_inference_steps",
                 $"num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal {terminal}, which one step cannot reach), got {steps}");
         if (r.Shift is not null && schedulerConfig.GetBool("use_dynamic_shifting", false))
             throw new GenerationException("shift", $"{family}'s scheduler shifts its sigmas by the image size (use_dynamic_shifting), so a shift " +
                 "has no effect on it; remove shift (it applies to schedulers without dynamic shifting, such as Wan's)");
+        // the scheduler this request would run, built from its config now (a value it cannot run names the file and key
+        // here, before the prompt is encoded, not when the denoising loop starts)
+        VisualGen.Schedulers.SchedulerRegistry.Default.Create(schedulerConfig, r.Shift);
     }
 }
