@@ -68,13 +68,9 @@ public sealed class ModelIndex
     {
         string? config = new[] { "config.json", "scheduler_config.json" }.Select(f => Path.Combine(folder, f)).FirstOrDefault(File.Exists);
         if (config is null) return "";
-        string? className = null;
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(config));
-            className = doc.RootElement.GetProperty("_class_name").GetString();
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or IOException) { }
+        string? className;
+        try { className = ComponentConfig.FromFile(config).ClassName; }
+        catch (CheckpointException) { return ""; }   // an unreadable config gives no hint; the error stands as it is
         if (className is null) return "";
         string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         string? parent = Path.GetDirectoryName(full);
