@@ -6,7 +6,7 @@ namespace VisualGen.Server.Api;
 
 /// <summary>
 /// Turns refusals into OpenAI error bodies: <see cref="ApiException"/> as given, a pipeline's
-/// <see cref="GenerationException"/> as 400 naming its parameter, Kestrel's body limit as 413, a data folder that refuses
+/// <see cref="GenerationException"/> as 400 naming the request field of its parameter, Kestrel's body limit as 413, a data folder that refuses
 /// a write as 507 (a delete: 503);
 /// anything else is a logged 500 that names no internals.
 /// </summary>
@@ -33,7 +33,8 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
             var api = e switch
             {
                 ApiException a => a,
-                GenerationException g => ApiException.BadValue(g.Parameter, ClientText.WithoutPaths(g.Message)),
+                GenerationException g => ApiException.BadValue(PipelineParameter.Field(g.Parameter, PipelineParameter.IsVideoRoute(http.Request.Path)),
+                    ClientText.WithoutPaths(g.Message)),
                 BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
                     new ApiException(StatusCodes.Status413PayloadTooLarge, ApiException.InvalidRequest, null, "request_too_large",
                         $"The request body is larger than the server's limit of {options.MaxUploadBytes} bytes."),

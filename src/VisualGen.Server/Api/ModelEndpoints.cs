@@ -55,8 +55,7 @@ public sealed record ModelObject(string Id, string Object, long Created, string 
     /// is /v1/videos' input_reference, an image model's the edits' image.</summary>
     static IEnumerable<string> Fields(VisualGen.Pipelines.CallArgument a, bool video) => a.Name switch
     {
-        "image" => [video ? "input_reference" : "image"],
-        "mask_image" => ["mask"],
+        "image" or "mask_image" => [PipelineParameter.Field(a.Name, video)],
         var name when ImageEndpoints.EditFields.Contains(name) || VideoEndpoints.Fields.Contains(name) => [name],
         _ => [],
     };

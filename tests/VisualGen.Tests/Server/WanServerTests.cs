@@ -132,6 +132,12 @@ public sealed class WanServerTests
         var (s2, e2) = await server.PostJsonAsync("/v1/videos", new { prompt = "x", size = "48x32", num_frames = 8 });
         Assert.Equal(400, s2);
         LiveServer.AssertError(e2, "invalid_value", "num_frames");
+        // the pipeline refuses a width its RoPE tables do not cover by diffusers' argument name ("width"); the client
+        // sent "size", and the error names that
+        var (s4, e4) = await server.PostJsonAsync("/v1/videos", new { prompt = "x", size = "832x480", num_frames = 5 });
+        Assert.Equal(400, s4);
+        LiveServer.AssertError(e4, "invalid_value", "size");
+        Assert.Contains("rope_max_seq_len", e4.GetProperty("error").GetProperty("message").GetString());
         var (s3, models) = await server.GetJsonAsync("/v1/models");
         Assert.Equal(200, s3);
         var m = models.GetProperty("data")[0];
