@@ -84,7 +84,7 @@ public static class GenerateCommand
                 var result = pipeline.GenerateAsync(requests[i], progress, cancel.Token).GetAwaiter().GetResult();
                 progress.Done();
                 if (result.StepCache is { } cache)
-                    log.WriteLine($"{cache} (computed: {string.Join("", cache.Computed.Select(c => c ? '1' : '0'))})");
+                    log.WriteLine($"{cache} (computed: {cache.ComputedText})");
                 Save(result, writer, target, tensorsPath, numbered ? (i, requests.Count) : null, output);
             }
         }

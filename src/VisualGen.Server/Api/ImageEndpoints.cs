@@ -116,12 +116,12 @@ public static class ImageEndpoints
         {
             byte[] png = encoder.EncodePng(FirstImage(results[i]));
             long seed = unchecked(spec.Seed + i);
-            if (format == "b64_json") data.Add(new ImageData(Convert.ToBase64String(png), null, null, seed));
+            if (format == "b64_json") data.Add(new ImageData(Convert.ToBase64String(png), null, null, seed, StepCacheSummary.Of(results[i].StepCache)));
             else
             {
                 string id = JobId.New(JobId.ImagePrefix);
                 await files.SaveAsync(id, png, http.RequestAborted);
-                data.Add(new ImageData(null, address.UrlOf($"/v1/images/{id}/content"), null, seed));
+                data.Add(new ImageData(null, address.UrlOf($"/v1/images/{id}/content"), null, seed, StepCacheSummary.Of(results[i].StepCache)));
             }
         }
         var first = FirstImage(results[0]).Shape;  // the size made, which an edit's "auto" leaves to the pipeline
@@ -147,4 +147,6 @@ public sealed record ImageData(
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? B64Json,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Url,
     string? RevisedPrompt,
-    long Seed);
+    long Seed,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    StepCacheSummary? StepCache = null);

@@ -20,6 +20,8 @@ public sealed record VideoJob
     public JobError? Error { get; init; }
     /// <summary>True when the job has an input reference image (image-to-video), stored as data/inputs/{id}.png.</summary>
     public bool HasInputReference { get; init; }
+    /// <summary>What the request's step cache did, once the job completed; null without a step cache.</summary>
+    public StepCacheSummary? StepCache { get; init; }
 }
 
 public sealed record JobError(string Code, string Message);

@@ -50,8 +50,10 @@ public sealed class VideoJobWork(ServedModel model, string jobId, IJobStore stor
             var frames = VideoFrames(result);
             await WriteMp4Async(frames, job.Spec.Fps, tmp, ct, VisualGen.Media.Soundtrack.Of(result));
             if (!store.CommitVideo(jobId, tmp)) return;
-            store.Update(jobId, j => j with { Status = JobStatus.Completed, Progress = 100, CompletedAt = Now() });
-            log.LogInformation("job completed");
+            var cache = Api.StepCacheSummary.Of(result.StepCache);
+            store.Update(jobId, j => j with { Status = JobStatus.Completed, Progress = 100, CompletedAt = Now(), StepCache = cache });
+            if (result.StepCache is { } report) log.LogInformation("job completed; {StepCache}", report);
+            else log.LogInformation("job completed");
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

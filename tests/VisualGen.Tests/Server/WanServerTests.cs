@@ -36,6 +36,46 @@ public sealed class WanServerTests
     }
 
     [ConformanceFfmpegFact]
+    public async Task Step_cache_is_reported_on_the_video_object_and_each_image_as_the_library_reports_it()
+    {
+        await using var server = await WanServer.StartAsync();
+        var reference = WanServer.Generate(new GenerationRequest
+        {
+            Prompt = "a red fox in the snow", Height = 32, Width = 48, NumFrames = 5, NumInferenceSteps = 8, Seed = 3,
+            TeaCache = new VisualGen.Pipelines.Caching.TeaCacheOptions(400),
+        }).StepCache!;
+        Assert.InRange(reference.SkippedSteps, 1, 6); // the threshold skips some steps, not all (the tiny random model's inputs change by far more per step than a trained one's, hence its size)
+
+        var (s, video) = await server.PostJsonAsync("/v1/videos/generations",
+            new { prompt = "a red fox in the snow", size = "48x32", num_frames = 5, num_inference_steps = 8, seed = 3, teacache_thresh = 400 });
+        Assert.Equal(200, s);
+        Assert.Equal("completed", video.GetProperty("status").GetString());
+        var cache = video.GetProperty("step_cache");
+        Assert.Equal(reference.Method, cache.GetProperty("method").GetString());
+        Assert.Equal(reference.ComputedSteps, cache.GetProperty("computed_steps").GetInt32());
+        Assert.Equal(reference.SkippedSteps, cache.GetProperty("skipped_steps").GetInt32());
+        Assert.Equal(reference.ComputedText, cache.GetProperty("computed").GetString());
+        // stored with the job: the listing reads it back
+        var (_, listed) = await server.GetJsonAsync($"/v1/videos/{video.GetProperty("id").GetString()}");
+        Assert.Equal(reference.ComputedText, listed.GetProperty("step_cache").GetProperty("computed").GetString());
+
+        // without a step cache there is no step_cache field (OpenAI's object as it is)
+        var (_, plain) = await server.PostJsonAsync("/v1/videos/generations",
+            new { prompt = "a red fox in the snow", size = "48x32", num_frames = 5, num_inference_steps = 2, seed = 3 });
+        Assert.False(plain.TryGetProperty("step_cache", out _));
+
+        var imageReference = WanServer.Generate(new GenerationRequest
+        {
+            Prompt = "a red fox in the snow", Height = 32, Width = 48, NumFrames = 1, NumInferenceSteps = 8, Seed = 5,
+            TeaCache = new VisualGen.Pipelines.Caching.TeaCacheOptions(400),
+        }).StepCache!;
+        var (si, images) = await server.PostJsonAsync("/v1/images/generations",
+            new { prompt = "a red fox in the snow", size = "48x32", num_inference_steps = 8, seed = 5, teacache_thresh = 400 });
+        Assert.Equal(200, si);
+        Assert.Equal(imageReference.ComputedText, images.GetProperty("data")[0].GetProperty("step_cache").GetProperty("computed").GetString());
+    }
+
+    [ConformanceFfmpegFact]
     public async Task Video_job_goes_queued_in_progress_completed_with_a_nine_frame_mp4_and_delete_removes_it()
     {
         // a first job keeps the worker busy (held at a gate, so no machine is fast enough to finish it early) so the second is

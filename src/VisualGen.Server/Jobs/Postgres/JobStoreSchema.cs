@@ -36,6 +36,9 @@ public static class JobStoreSchema
             CREATE INDEX visualgen_jobs_queued ON visualgen_jobs (model, sequence) WHERE status = 'queued';
             CREATE INDEX visualgen_jobs_leases ON visualgen_jobs (lease_until) WHERE status = 'in_progress';
             """),
+        (2, "what a job's step cache did", """
+            ALTER TABLE visualgen_jobs ADD COLUMN step_cache jsonb;
+            """),
     ];
 
     public static int Latest => Migrations[^1].Version;

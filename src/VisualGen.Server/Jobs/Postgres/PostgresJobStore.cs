@@ -17,7 +17,7 @@ namespace VisualGen.Server.Jobs.Postgres;
 public sealed class PostgresJobStore : IJobStore, IDisposable
 {
     public const string Channel = "visualgen_jobs";
-    const string Columns = "id, sequence, model, spec, status, progress, created_at, started_at, completed_at, error, has_input_reference";
+    const string Columns = "id, sequence, model, spec, status, progress, created_at, started_at, completed_at, error, has_input_reference, step_cache";
 
     readonly NpgsqlDataSource _db, _background;
     readonly IOutputStore _outputs;
@@ -96,7 +96,7 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
                 Command(c, $"SELECT pg_advisory_xact_lock({JobStoreSchema.AdmissionLock})", tx).ExecuteNonQuery();
                 long queued = Convert.ToInt64(Command(c, "SELECT count(*) FROM visualgen_jobs WHERE status = 'queued'", tx).ExecuteScalar());
                 if (queued >= queueBound) return false;
-                var insert = Command(c, $"INSERT INTO visualgen_jobs ({Columns}) VALUES (@id, @sequence, @model, @spec, @status, @progress, @created_at, @started_at, @completed_at, @error, @has_input_reference)", tx);
+                var insert = Command(c, $"INSERT INTO visualgen_jobs ({Columns}) VALUES (@id, @sequence, @model, @spec, @status, @progress, @created_at, @started_at, @completed_at, @error, @has_input_reference, @step_cache)", tx);
                 Bind(insert, job);
                 insert.ExecuteNonQuery();
                 Notify(c, tx, "queued");
@@ -135,7 +135,7 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
                 var updated = change(job);
                 var write = Command(c, """
                     UPDATE visualgen_jobs SET status = @status, progress = @progress, started_at = @started_at, completed_at = @completed_at,
-                        error = @error,
+                        error = @error, step_cache = @step_cache,
                         owner = CASE WHEN @status = 'queued' THEN NULL ELSE owner END,
                         lease_until = CASE WHEN @status = 'in_progress' THEN lease_until ELSE NULL END,
                         queued_at = CASE WHEN @status = 'queued' THEN now() ELSE queued_at END
@@ -362,6 +362,7 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
         p.AddWithValue("completed_at", NpgsqlDbType.Bigint, (object?)j.CompletedAt ?? DBNull.Value);
         p.AddWithValue("error", NpgsqlDbType.Jsonb, j.Error is null ? DBNull.Value : JsonSerializer.Serialize(j.Error, _json));
         p.AddWithValue("has_input_reference", j.HasInputReference);
+        p.AddWithValue("step_cache", NpgsqlDbType.Jsonb, j.StepCache is null ? DBNull.Value : JsonSerializer.Serialize(j.StepCache, _json));
     }
 
     List<VideoJob> ReadAll(NpgsqlCommand cmd)
@@ -385,6 +386,7 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
         CompletedAt = r.IsDBNull(8) ? null : r.GetInt64(8),
         Error = r.IsDBNull(9) ? null : JsonSerializer.Deserialize<JobError>(r.GetString(9), _json),
         HasInputReference = r.GetBoolean(10),
+        StepCache = r.IsDBNull(11) ? null : JsonSerializer.Deserialize<StepCacheSummary>(r.GetString(11), _json),
     };
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using VisualGen.Server.Api;
 using Npgsql;
 using VisualGen.Server.Jobs;
 using VisualGen.Server.Jobs.Postgres;
@@ -15,12 +16,49 @@ public sealed class PostgresJobStoreTests(PostgresFixture pg) : IClassFixture<Po
     public void Migrations_run_once_and_a_later_start_finds_the_schema_current()
     {
         string url = pg.Cluster.NewDatabase(), outputs = Fixtures.TempDir("vg-outputs");
-        using (var first = PostgresFixture.Open(url, outputs)) Assert.Equal([1], first.AppliedMigrations);
+        using (var first = PostgresFixture.Open(url, outputs)) Assert.Equal([1, 2], first.AppliedMigrations);
         using (var second = PostgresFixture.Open(url, outputs)) Assert.Empty(second.AppliedMigrations);
         using var c = new NpgsqlConnection(PostgresCluster.ConnectionString(url));
         c.Open();
-        using var cmd = new NpgsqlCommand("SELECT string_agg(version::text, ',') FROM visualgen_migrations", c);
-        Assert.Equal("1", cmd.ExecuteScalar());
+        using var cmd = new NpgsqlCommand("SELECT string_agg(version::text, ',' ORDER BY version) FROM visualgen_migrations", c);
+        Assert.Equal("1,2", cmd.ExecuteScalar());
+    }
+
+    [PostgresFact]
+    public void A_store_of_schema_version_1_is_upgraded_with_its_jobs_and_a_step_cache_summary_round_trips()
+    {
+        string url = pg.Cluster.NewDatabase(), outputs = Fixtures.TempDir("vg-outputs");
+        VideoJob old;
+        using (var first = PostgresFixture.Open(url, outputs))
+        {
+            old = PostgresFixture.NewJob(first);
+            Assert.True(first.Add(old, null, 10));
+        }
+        // the store as a server of schema version 1 left it: no step_cache column, version 2 not recorded
+        using (var c = new NpgsqlConnection(PostgresCluster.ConnectionString(url)))
+        {
+            c.Open();
+            using var down = new NpgsqlCommand("ALTER TABLE visualgen_jobs DROP COLUMN step_cache; DELETE FROM visualgen_migrations WHERE version = 2", c);
+            down.ExecuteNonQuery();
+        }
+        using var store = PostgresFixture.Open(url, outputs);
+        Assert.Equal([2], store.AppliedMigrations);
+        Assert.Equal(old, store.Get(old.Id)!, new JobComparer());
+        Assert.Null(store.Get(old.Id)!.StepCache);
+
+        var claim = store.TryClaim(Models, 0)!;
+        Assert.Equal(old.Id, claim.Job.Id);
+        var summary = new StepCacheSummary("teacache", 4, 6, "1000010101");
+        store.Update(old.Id, j => j with { Status = JobStatus.Completed, Progress = 100, StepCache = summary });
+        Assert.Equal(summary, store.Get(old.Id)!.StepCache);
+    }
+
+    /// <summary>Jobs compared by what is stored (the spec is a record of values).</summary>
+    sealed class JobComparer : IEqualityComparer<VideoJob>
+    {
+        public bool Equals(VideoJob? a, VideoJob? b) => a is not null && b is not null && a.Id == b.Id && a.Spec == b.Spec &&
+            a.Status == b.Status && a.Sequence == b.Sequence && a.CreatedAt == b.CreatedAt && a.StepCache == b.StepCache;
+        public int GetHashCode(VideoJob j) => j.Id.GetHashCode();
     }
 
     [PostgresFact]
