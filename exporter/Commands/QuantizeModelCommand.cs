@@ -24,7 +24,7 @@ public static class QuantizeModelCommand
         try { algo = QuantAlgo.Parse(scheme, "--scheme"); }
         catch (QuantizationException)
         {
-            throw new UsageException($"--scheme '{scheme}' does not quantize a checkpoint's weights; --model takes {string.Join(", ", QuantAlgo.All.Select(a => a.Scheme))}");
+            throw new UsageException($"--scheme '{scheme}' does not quantize a checkpoint's weights; --model takes {string.Join(", ", QuantAlgo.All.Select(a => a.Scheme))} (or quant_algo {string.Join(", ", QuantAlgo.All.Select(a => a.Name))})");
         }
         var ignore = cl.String("ignore")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
         var config = new QuantizationConfig(algo, ignore);

@@ -22,8 +22,9 @@ public static class QuantizeCommand
         string input = cl.Required("tensors");
         string name = cl.Required("scheme");
         string target = cl.Required("output");
-        if (!schemes.TryGet(name, out var scheme))
-            throw new UsageException($"unknown --scheme '{name}' (schemes: {string.Join(", ", schemes.Names)})");
+        // ModelOpt's quant_algo names ("NVFP4") as --model and --quant-algo take them, or the schemes' own names
+        if (!schemes.TryGet(QuantAlgo.All.FirstOrDefault(a => a.Name == name)?.Scheme ?? name, out var scheme))
+            throw new UsageException($"unknown --scheme '{name}' (schemes: {string.Join(", ", schemes.Names)}; or quant_algo {string.Join(", ", QuantAlgo.All.Select(a => a.Name))})");
         VisualGen.Media.WritableLocation.RequireFile("--output", target);
 
         // one tensor in memory at a time: each is quantized and streamed to the output as it is read

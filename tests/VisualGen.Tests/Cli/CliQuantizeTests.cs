@@ -19,12 +19,14 @@ public class CliQuantizeTests
     static TensorData Weight(string name, int rows, int columns) =>
         TensorData.Float32(name, [rows, columns], Enumerable.Range(0, rows * columns).Select(i => (i % 37 - 18) / 8f).ToArray());
 
-    [Fact]
-    public void Writes_every_part_of_every_tensor_as_the_library_makes_them()
+    [Theory]
+    [InlineData("nvfp4")]
+    [InlineData("NVFP4")] // ModelOpt's quant_algo name, as --model takes it
+    public void Writes_every_part_of_every_tensor_as_the_library_makes_them(string schemeName)
     {
         string input = Input(Weight("a.weight", 4, 32), Weight("b.weight", 2, 16));
         string output = Path.Combine(Path.GetDirectoryName(input)!, "out.safetensors");
-        var run = CliRun.Of(["quantize", "--tensors", input, "--scheme", "nvfp4", "--output", output]);
+        var run = CliRun.Of(["quantize", "--tensors", input, "--scheme", schemeName, "--output", output]);
         Assert.Equal(ExitCode.Success, run.Rc);
         Assert.Contains("wrote 8 tensors (nvfp4)", run.Out);
         Assert.Equal(["in.safetensors", "out.safetensors"], Directory.GetFiles(Path.GetDirectoryName(input)!).Select(Path.GetFileName).Order());
@@ -45,7 +47,7 @@ public class CliQuantizeTests
     {
         var run = CliRun.Of(["quantize", "--tensors", Input(Weight("w", 2, 16)), "--scheme", "int4", "--output", "o.safetensors"]);
         Assert.Equal(ExitCode.Usage, run.Rc);
-        Assert.Equal("error: unknown --scheme 'int4' (schemes: fp8, fp8_block, nvfp4, fp8_1x128)", Assert.Single(run.ErrorLines));
+        Assert.Equal("error: unknown --scheme 'int4' (schemes: fp8, fp8_block, nvfp4, fp8_1x128; or quant_algo FP8, FP8_BLOCK_SCALES, NVFP4)", Assert.Single(run.ErrorLines));
     }
 
     [Theory]

@@ -107,7 +107,7 @@ public class QuantizationErrorTests
     {
         var run = CliRun.Of(["quantize", "--model", QuantizeModelRoundTripTests.TinyModel(), "--scheme", "fp8_1x128", "--output", Path.Combine(Fixtures.TempDir("q"), "o")]);
         Assert.Equal(ExitCode.Usage, run.Rc);
-        Assert.Equal("error: --scheme 'fp8_1x128' does not quantize a checkpoint's weights; --model takes fp8, fp8_block, nvfp4", Assert.Single(run.ErrorLines));
+        Assert.Equal("error: --scheme 'fp8_1x128' does not quantize a checkpoint's weights; --model takes fp8, fp8_block, nvfp4 (or quant_algo FP8, FP8_BLOCK_SCALES, NVFP4)", Assert.Single(run.ErrorLines));
     }
 
     [Fact]
