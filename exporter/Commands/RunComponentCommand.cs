@@ -34,7 +34,11 @@ public static class RunComponentCommand
         var expected = engine.Manifest.Inputs.Select(i => i.Name).ToList();
         var missing = expected.Where(n => !inputs.ContainsKey(n)).ToList();
         if (missing.Count > 0)
-            throw new UsageException($"--inputs {inputsPath} lacks {string.Join(", ", missing.Select(n => $"'{prefix}{n}'"))} ({component} takes {string.Join(", ", expected)})");
+        {
+            // the prefix is literal: "transformer.in" without its dot reads "transformer.in.hidden_states" as ".hidden_states"
+            string hint = prefix.Length > 0 && !prefix.EndsWith('.') && missing.All(n => inputs.ContainsKey("." + n)) ? $"; did you mean --prefix {prefix}.?" : "";
+            throw new UsageException($"--inputs {inputsPath} lacks {string.Join(", ", missing.Select(n => $"'{prefix}{n}'"))} ({component} takes {string.Join(", ", expected)}){hint}");
+        }
         var extra = inputs.Keys.Where(n => !expected.Contains(n)).Order(StringComparer.Ordinal).ToList();
         if (extra.Count > 0)
             throw new UsageException($"--inputs {inputsPath}: {string.Join(", ", extra.Select(n => $"'{prefix}{n}'"))} name no input of {component} (it takes {string.Join(", ", expected)})");

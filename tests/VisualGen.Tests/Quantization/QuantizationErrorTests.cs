@@ -49,6 +49,17 @@ public class QuantizationErrorTests
     }
 
     [Fact]
+    public void A_prefix_without_its_dot_is_refused_with_the_prefix_that_names_the_inputs()
+    {
+        string cache = Fixtures.TempDir("quant-cache"), inputs = QuantizeModelRoundTripTests.Inputs();
+        var run = CliRun.Of(["run-component", "--model", QuantizeModelRoundTripTests.TinyModel(), "--component", "transformer",
+            "--inputs", inputs, "--prefix", "x", "--output", Path.Combine(Fixtures.TempDir("quant-out"), "out.safetensors"), "--engine-cache", cache]);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Equal($"error: --inputs {inputs} lacks 'xhidden_states', 'xtimestep', 'xencoder_hidden_states' " +
+            "(transformer takes hidden_states, timestep, encoder_hidden_states); did you mean --prefix x.?", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
     public void Unknown_quant_method_is_an_error()
     {
         string model = Quantized("nvfp4");
