@@ -36,6 +36,24 @@ public sealed class VisualGenPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Generations_started_together_on_one_pipeline_equal_the_same_generations_run_one_at_a_time()
+    {
+        using var pipeline = VisualGenPipeline.Load(Model, Options);
+        var requests = Enumerable.Range(0, 4).Select(i => VisualGenPipeline.DemoRequest($"prompt {i}") with
+        {
+            Seed = 10 + i, TeaCache = i % 2 == 0 ? new VisualGen.Pipelines.Caching.TeaCacheOptions(400) : null,
+        }).ToList();
+        var serial = new List<GenerationResult>();
+        foreach (var r in requests) serial.Add(await pipeline.GenerateAsync(r));
+        var together = await Task.WhenAll(requests.Select(r => Task.Run(() => pipeline.GenerateAsync(r))));
+        for (int i = 0; i < requests.Count; i++)
+        {
+            Assert.Equal(serial[i].Output.Floats, together[i].Output.Floats);
+            Assert.Equal(serial[i].StepCache?.ComputedText, together[i].StepCache?.ComputedText);
+        }
+    }
+
+    [Fact]
     public async Task Dispose_twice_is_harmless_and_generating_afterwards_is_refused()
     {
         var pipeline = VisualGenPipeline.Load(Model, Options);
