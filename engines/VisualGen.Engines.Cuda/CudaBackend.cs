@@ -51,6 +51,18 @@ public sealed class CudaBackend : IEngineBackend
     /// driver missing), or null.</summary>
     public string? Unavailable => NativeMethods.TryLoad(out var why) ? null : $"the native CUDA engine cannot start: {why}";
 
+    /// <summary>Whether this machine could run the native engine now: its library loads and CUDA device 0 answers.</summary>
+    public static bool DeviceReady()
+    {
+        if (!NativeMethods.TryLoad(out _)) return false;
+        unsafe
+        {
+            NativeMethods.DeviceInfo info = default;
+            info.StructSize = (uint)sizeof(NativeMethods.DeviceInfo);
+            return NativeMethods.vg_get_device_info(0, &info) == 0;
+        }
+    }
+
     public CudaBackend()
     {
         _ids = new Lazy<(string, string)>(() =>

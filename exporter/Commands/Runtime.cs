@@ -20,6 +20,15 @@ public static class Runtime
 
     /// <summary>The backend named on the command line ("ort-cpu" default, "ort-cuda"); "native-cuda" runs on ONNX
     /// Runtime CPU except for the component classes <see cref="NativeClasses"/> lists.</summary>
+    /// <summary>A note for a run left on the default engine (no --engine, none in the configuration file) on a machine
+    /// whose GPU the native engine could use (<paramref name="gpuReady"/>, default <see cref="CudaBackend.DeviceReady"/>),
+    /// or null: the default is ONNX Runtime CPU everywhere, so that the same command means the same engine on every
+    /// machine, and a user with a GPU is told rather than switched.</summary>
+    public static string? DefaultEngineNote(string? engine, Func<bool>? gpuReady = null) =>
+        engine is null && (gpuReady ?? CudaBackend.DeviceReady)()
+            ? "note: running on ONNX Runtime CPU (the default engine); this machine's CUDA GPU runs it far faster with --engine native-cuda"
+            : null;
+
     public static IEngineBackend Backend(string? name) => (name ?? "ort-cpu") switch
     {
         "ort-cpu" or "native-cuda" => new OrtBackend(OrtDevice.Cpu),

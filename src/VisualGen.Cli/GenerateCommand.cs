@@ -42,6 +42,7 @@ public static class GenerateCommand
         var prompts = PromptFile.Read(cl);
         var request = RequestFromFlags(cl, prompts, settings);
         var clock = Stopwatch.StartNew();
+        if (Runtime.DefaultEngineNote(settings.Engine) is { } note) log.WriteLine(note);
         EngineCacheLocation.Require(Runtime.CacheDirectory(settings.EngineCache), log);
         using var engines = RunConfiguration.CreateEngineProvider(settings, new LineProgress(l => log.WriteLine("  " + l)));
         // loading a pipeline reads configs and tokenizers only: engines are built on first use

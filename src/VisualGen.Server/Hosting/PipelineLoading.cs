@@ -26,6 +26,7 @@ public static class PipelineLoading
         }
         string cache = Runtime.CacheDirectory(options.EngineCacheDir);
         EngineCacheLocation.Require(cache, note => log.LogWarning("{Note}", note));  // before any request needs an engine
+        if (Runtime.DefaultEngineNote(options.Engine) is { } engineNote) log.LogWarning("{Note}", engineNote);
         var engines = Runtime.CreateEngineProvider(cache, options.Engine, new Progress(log), options.Attention, Runtime.GpuMemory(options.GpuMemory), options.Quantization, vaeDtypeFlag: options.VaeDtype);
         try
         {

@@ -1,3 +1,4 @@
+using VisualGen.Demo;
 using VisualGen.Cli;
 using VisualGen.Exporter.Commands;
 using VisualGen.Tests.Support;
@@ -33,6 +34,28 @@ public sealed class RunSettingsCheckTests
         Assert.Contains("runs on the native CUDA engine", e.Message);
         var c = RunConfiguration.FromFlags(new CommandLine(["--config", file, "--engine", "ort-cpu", "--attention", "bf16"], Flags));
         Assert.Equal("ort-cpu", c.Engine);
+    }
+
+    [Fact]
+    public void Only_a_run_left_on_the_default_engine_where_a_GPU_is_ready_gets_the_native_engine_note()
+    {
+        Assert.Contains("--engine native-cuda", Runtime.DefaultEngineNote(null, () => true));
+        Assert.Null(Runtime.DefaultEngineNote(null, () => false));
+        Assert.Null(Runtime.DefaultEngineNote("ort-cpu", () => true));   // chosen, not defaulted
+        Assert.Null(Runtime.DefaultEngineNote("native-cuda", () => true));
+        // the engine a configuration file names counts as chosen
+        var fromFile = RunConfiguration.FromFlags(new CommandLine(["--config", Write("engine: ort-cpu\n")], Flags));
+        Assert.Null(Runtime.DefaultEngineNote(fromFile.Engine, () => true));
+    }
+
+    [Fact]
+    public void Generate_on_the_default_engine_notes_the_native_engine_only_where_its_library_and_a_GPU_are_there()
+    {
+        string dir = Fixtures.TempDir("note");
+        var run = CliRun.Of(["generate", "--model", DemoModel.EnsureCreated(Path.Combine(dir, "model")), "--cache", Path.Combine(dir, "engines"),
+            "--prompt", "p", "--height", "32", "--width", "48", "--frames", "5", "--steps", "1", "--format", "png", "--output", Path.Combine(dir, "f")]);
+        Assert.Equal(ExitCode.Success, run.Rc);
+        Assert.Equal(VisualGen.Engines.Cuda.CudaBackend.DeviceReady(), run.Err.Contains("--engine native-cuda"));
     }
 
     [Fact]
