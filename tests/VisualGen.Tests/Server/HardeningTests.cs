@@ -196,7 +196,7 @@ public sealed class HardeningTests
             string id = (await server.PostJsonAsync("/v1/videos", new { prompt = "p", num_inference_steps = 1 })).Body.GetProperty("id").GetString()!;
             var job = await server.WaitForStatusAsync(id, Wait, "failed");
             string message = job.GetProperty("error").GetProperty("message").GetString()!;
-            Assert.Equal("image: cannot read 'config.json': truncated", message);
+            Assert.Equal("input_reference: cannot read 'config.json': truncated", message);  // a video's image arrives as input_reference
             var (status, body) = await server.PostJsonAsync("/v1/images/generations", new { prompt = "p", num_inference_steps = 1 });
             Assert.Equal(400, status);
             Assert.Equal("cannot read 'config.json': truncated", body.GetProperty("error").GetProperty("message").GetString());
