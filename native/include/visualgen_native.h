@@ -316,7 +316,9 @@ typedef struct vg_sage_attention_args {
 typedef enum vg_sage_phase {
     VG_SAGE_PHASE_ALL = 0,      /* quantize, then attend: what the engine runs */
     VG_SAGE_PHASE_QUANTIZE = 1, /* only the pre-pass (writes the workspace) */
-    VG_SAGE_PHASE_ATTEND = 2    /* only the main kernel (reads the workspace of an earlier quantize) */
+    VG_SAGE_PHASE_ATTEND = 2,   /* only the main kernel (reads the workspace of an earlier quantize) */
+    VG_SAGE_PHASE_KV_ATTEND = 3 /* k's and v's pre-pass, then the main kernel, with args->q holding Q's codes as
+                                   vg_sage_quantize_q_norm_rope wrote them (the plan's q_scale_tokens must be 16) */
 } vg_sage_phase;
 
 typedef struct vg_sage_attention_plan_t* vg_sage_attention_plan;
@@ -334,6 +336,21 @@ VG_API vg_status vg_sage_attention_plan_blocks(vg_sage_attention_plan plan, int3
 VG_API vg_status vg_sage_attention_plan_kernel(vg_sage_attention_plan plan, int32_t* kernel);
 VG_API vg_status vg_sage_attention_run(vg_sage_attention_plan plan, const vg_sage_attention_args* args,
                                        vg_sage_phase phase, void* stream);
+
+/* Q's part of the pre-pass fused with what comes before it in Wan-style attention: the RMSNorm of q's projection across
+ * all heads (apply_norm; optional weight) and the interleaved-pair rotary embedding (cos/sin [q_len, head_dim/2]
+ * fp32, row stride table_stride, 0 = head_dim/2; NULL: none), each value rounded to bf16 as vg_rmsnorm_rope stores
+ * it. Reads the projection x, bf16 rows of heads·head_dim channels (row stride x_stride, 0 = contiguous) for
+ * batch·q_len tokens, and writes Q's INT8 codes and scales (one per 16 tokens of a head) into q_codes
+ * (vg_sage_attention_plan_q_codes_bytes bytes, 16-byte aligned) as the pre-pass would write them from vg_rmsnorm_rope's
+ * output; VG_SAGE_PHASE_KV_ATTEND takes them as args->q. One pass over x where vg_rmsnorm_rope and the pre-pass take
+ * two over its size plus one over the INT8 codes. The plan's q_scale_tokens must be 16 and heads·head_dim at most
+ * 6144. */
+VG_API vg_status vg_sage_attention_plan_q_codes_bytes(vg_sage_attention_plan plan, size_t* bytes);
+VG_API vg_status vg_sage_quantize_q_norm_rope(vg_sage_attention_plan plan, const void* x, int64_t x_stride,
+                                              int32_t apply_norm, float eps, const void* weight, vg_dtype weight_dtype,
+                                              const float* cos, const float* sin, int64_t table_stride, void* q_codes,
+                                              size_t q_codes_bytes, void* stream);
 
 /* ------------------------------------------------------------------------------------------------
  * FP8 (E4M3) quantization with one scale per tensor, computed on the device (no host sync, so it

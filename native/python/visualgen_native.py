@@ -9,7 +9,7 @@ FP8_SCALE_FLOATS, FP8_DEQUANT, FP8_AMAX, FP8_QUANT = 8, 0, 2, 4
 WEIGHT_NK, WEIGHT_KN = 0, 1
 EPI_NONE, EPI_BIAS, EPI_GELU, EPI_BIAS_GELU = 0, 1, 2, 3
 ATTN_AUTO, ATTN_CUDNN, ATTN_CUDNN_FP8 = 0, 1, 2
-SAGE_PHASE_ALL, SAGE_PHASE_QUANTIZE, SAGE_PHASE_ATTEND = 0, 1, 2
+SAGE_PHASE_ALL, SAGE_PHASE_QUANTIZE, SAGE_PHASE_ATTEND, SAGE_PHASE_KV_ATTEND = 0, 1, 2, 3
 SAGE_KERNEL_AUTO, SAGE_KERNEL_MMA, SAGE_KERNEL_WGMMA = 0, 1, 2
 NORM_LAYER, NORM_RMS = 0, 1
 GELU_TANH, GELU_ERF, SILU, IDENTITY = 0, 1, 2, 3
@@ -188,6 +188,10 @@ class Native:
             f = getattr(L, name)
             f.argtypes = args
             f.restype = C.c_int
+        L.vg_sage_attention_plan_q_codes_bytes.argtypes = [vp, C.POINTER(sz)]
+        L.vg_sage_attention_plan_q_codes_bytes.restype = C.c_int
+        L.vg_sage_quantize_q_norm_rope.argtypes = [vp, vp, i64, i32, f32, vp, i32, vp, vp, i64, vp, sz, vp]
+        L.vg_sage_quantize_q_norm_rope.restype = C.c_int
         L.vg_quantize_fp8_rows_gelu.argtypes = [vp, i32, i64, i64, vp, vp, vp]
         L.vg_quantize_fp8_rows_gelu.restype = C.c_int
         L.vg_nvfp4_tiled_scale_bytes.argtypes = [i64, i64]
@@ -303,6 +307,19 @@ class Native:
         p = lambda t: None if t is None else t.data_ptr()  # noqa: E731
         a = SageAttentionArgs(C.sizeof(SageAttentionArgs), p(q), p(k), p(v), p(out), p(ws), 0 if ws is None else ws.numel())
         self.call("vg_sage_attention_run", plan, C.byref(a), phase, C.c_void_p(stream))
+
+    def sage_q_codes_bytes(self, plan):
+        s = C.c_size_t()
+        self.call("vg_sage_attention_plan_q_codes_bytes", plan, C.byref(s))
+        return s.value
+
+    def sage_quantize_q_norm_rope(self, plan, x, q_codes, eps, weight, cos, sin, apply_norm=1, x_stride=0,
+                                  table_stride=0, stream=0):
+        """Q's codes and scales (q_codes: a uint8 tensor of sage_q_codes_bytes) from q's projection x, normalized and
+        rotated as rmsnorm_rope does (cos/sin None: no rotation); SAGE_PHASE_KV_ATTEND takes q_codes as q."""
+        self.call("vg_sage_quantize_q_norm_rope", plan, ptr(x), x_stride, apply_norm, eps, ptr(weight),
+                  dtype_of(weight) if weight is not None else FP32, ptr(cos), ptr(sin), table_stride, ptr(q_codes),
+                  q_codes.numel(), C.c_void_p(stream))
 
     # ---- N-d elementwise (op 0 = copy) ----
     def nd_copy(self, sizes, out, out_offset, out_strides, a, a_offset, a_strides, stream=0):

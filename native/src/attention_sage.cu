@@ -51,20 +51,16 @@
 #define VG_SAGE_HAS_FP8_MMA 0
 #endif
 
-struct vg_sage_attention_plan_t {
-    vg_sage_attention_desc desc{};  // kernel resolved: VG_SAGE_KERNEL_MMA or VG_SAGE_KERNEL_WGMMA
-};
-
 namespace {
 
 constexpr float kFp8Max = 448.0f;
-constexpr float kLog2e = 1.4426950408889634f;
 using vg::sage::kKGroup;           // tokens per K scale
 using vg::sage::kQGroup;           // tokens per Q scale (one warp's rows)
-constexpr int kPad = 128;         // sequence padding of the quantized tensors (the largest block)
+using vg::sage::kLog2e;
+using vg::sage::kPad;             // sequence padding of the quantized tensors (the largest block)
+using vg::sage::round_up;
+using vg::sage::quant_i8x8;
 constexpr int kStatTokens = 256;  // tokens per CTA of the K-mean / V-amax pass
-
-int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 struct SageLayout {
     int64_t sq_pad = 0, skv_pad = 0, chunks = 0;
@@ -164,36 +160,10 @@ __global__ void sage_kv_finalize(const float* __restrict__ psum, const float* __
     vscale[bh * head_dim + d] = m / kFp8Max;  // 0 for an all-zero column (its codes are then 0)
 }
 
-// EXPERIMENT (stop 35, not yet run): the INT8 code of x · inv in the low byte of a float's bits (|x · inv| <= 127 by the
-// choice of inv): the product rounded to fp32 (as __float2int_rn(x * inv) read it), plus 1.5 · 2^23, which rounds it to
-// the nearest integer, ties to even, in the low bits (a negative code as its two's complement byte). Two FP32
-// operations where the conversion (F2I, 16 per clock and SM) and two clamps were; the same codes.
-__device__ __forceinline__ uint32_t i8_bits(float x, float inv) { return __float_as_uint(__fadd_rn(__fmul_rn(x, inv), 12582912.0f)); }
-
-// The low bytes of a, b, c, d as one word, a in the lowest byte.
-__device__ __forceinline__ uint32_t pack_low_bytes(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
-    return __byte_perm(__byte_perm(a, b, 0x0040), __byte_perm(c, d, 0x0040), 0x5410);
-}
-
-// Eight values to eight INT8 codes (lowest address = lowest byte).
-__device__ __forceinline__ uint2 quant_i8x8(const float (&x)[8], float inv) {
-    return make_uint2(pack_low_bytes(i8_bits(x[0], inv), i8_bits(x[1], inv), i8_bits(x[2], inv), i8_bits(x[3], inv)),
-                      pack_low_bytes(i8_bits(x[4], inv), i8_bits(x[5], inv), i8_bits(x[6], inv), i8_bits(x[7], inv)));
-}
-
-// EXPERIMENT (stop 36, not yet run): eight bf16 (one 16-byte load) to floats. The quantize kernels below hold their
-// tokens as loaded (4 registers per 8 values instead of 8) and convert twice, for the maximum and for the codes: the
-// same values, half the registers, so more CTAs per SM keep loads in flight (Nsight Compute, stop 35: q's and k's kernels
-// at 36 % occupancy and 45 % of DRAM's rate).
-__device__ __forceinline__ void unpack8(const uint4& raw, float (&v)[8]) {
-    const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-        const float2 f = __bfloat1622float2(h[i]);
-        v[2 * i] = f.x;
-        v[2 * i + 1] = f.y;
-    }
-}
+// The quantize kernels below hold their tokens as loaded (bf16, 4 registers per 8 values instead of 8 floats) and
+// convert them twice (vg::unpack8), for the maximum and for the codes: the same values, half the registers, so more CTAs
+// per SM keep loads in flight (Nsight Compute, stop 35: q's and k's kernels at 36 % occupancy and 45 % of DRAM's rate).
+using vg::unpack8;
 
 // The largest |x| over `warps` consecutive warps of the CTA (a scale group), from each warp's own maximum.
 // Every thread of the CTA must call it (it holds a barrier).
@@ -312,8 +282,8 @@ __global__ void __launch_bounds__(2 * G, 1024 / (2 * G)) sage_quantize_k(const _
 __device__ __forceinline__ int key_perm(int p) { return 8 * ((p & 3) >> 1) + 2 * (p >> 2) + (p & 1); }
 
 // V to FP8 E4M3 with the per-channel scales, transposed to [d][key] with keys permuted per 16 (key_perm).
-// CTA = 64 keys of one (b, hk), 128 threads; the block is staged in shared memory as bf16 [64][D + 2] (EXPERIMENT, stop
-// 36: as loaded, where it was fp32 [64][D + 1]: half the shared memory, so twice the CTAs per SM; the same values).
+// CTA = 64 keys of one (b, hk), 128 threads; the block is staged in shared memory as bf16 [64][D + 2] (as loaded: fp32
+// [64][D + 1] before stop 37, twice the shared memory, half the CTAs per SM; the same values).
 // Keys from kv_len to skv_pad get zero codes (P is 0 there, and 0 · a NaN code would not be).
 template <int D>
 __global__ void __launch_bounds__(128, 8) sage_quantize_v(const __nv_bfloat16* __restrict__ v, Strides vs_, int64_t kv_heads,
@@ -656,7 +626,7 @@ bool all_zero(const int64_t st[4]) { return !st[0] && !st[1] && !st[2] && !st[3]
 
 template <int D>
 void launch_quantize(const vg_sage_attention_desc& d, const SageLayout& l, uint8_t* ws, const vg_sage_attention_args& a,
-                     cudaStream_t s) {
+                     bool with_q, cudaStream_t s) {
     const Strides qs = strides_of(d.q_strides), ks = strides_of(d.k_strides), vs = strides_of(d.v_strides);
     const auto* q = static_cast<const __nv_bfloat16*>(a.q);
     const auto* k = static_cast<const __nv_bfloat16*>(a.k);
@@ -669,10 +639,11 @@ void launch_quantize(const vg_sage_attention_desc& d, const SageLayout& l, uint8
     sage_kv_stats<D><<<dim3(static_cast<unsigned>(l.chunks), static_cast<unsigned>(bhk)), 256, 0, s>>>(
         k, ks, v, vs, d.kv_heads, d.kv_len, l.chunks, psum, pmax);
     sage_kv_finalize<<<static_cast<unsigned>(bhk), D, 0, s>>>(psum, pmax, l.chunks, d.kv_len, D, kmean, vscale);
-    sage_quantize_q<D><<<dim3(static_cast<unsigned>(l.sq_pad / 128), static_cast<unsigned>(d.heads),
-                              static_cast<unsigned>(d.batch)), 256, 0, s>>>(
-        q, qs, d.heads, d.q_len, l.sq_pad, d.scale * kLog2e, d.q_scale_tokens, reinterpret_cast<int8_t*>(ws + l.q8),
-        reinterpret_cast<float*>(ws + l.qs));
+    if (with_q)
+        sage_quantize_q<D><<<dim3(static_cast<unsigned>(l.sq_pad / 128), static_cast<unsigned>(d.heads),
+                                  static_cast<unsigned>(d.batch)), 256, 0, s>>>(
+            q, qs, d.heads, d.q_len, l.sq_pad, d.scale * kLog2e, d.q_scale_tokens, reinterpret_cast<int8_t*>(ws + l.q8),
+            reinterpret_cast<float*>(ws + l.qs));
     auto kv_grid = [&](int tokens) {
         return dim3(static_cast<unsigned>(l.skv_pad / tokens), static_cast<unsigned>(d.kv_heads), static_cast<unsigned>(d.batch));
     };
@@ -838,16 +809,22 @@ VG_API vg_status vg_sage_attention_run(vg_sage_attention_plan plan, const vg_sag
     if (args->struct_size != sizeof(vg_sage_attention_args))
         return bad("args->struct_size is " + std::to_string(args->struct_size) + ", expected " +
                    std::to_string(sizeof(vg_sage_attention_args)));
-    if (phase != VG_SAGE_PHASE_ALL && phase != VG_SAGE_PHASE_QUANTIZE && phase != VG_SAGE_PHASE_ATTEND)
+    if (phase != VG_SAGE_PHASE_ALL && phase != VG_SAGE_PHASE_QUANTIZE && phase != VG_SAGE_PHASE_ATTEND &&
+        phase != VG_SAGE_PHASE_KV_ATTEND)
         return bad("phase " + std::to_string(static_cast<int>(phase)) + " is not a vg_sage_phase");
     const vg_sage_attention_desc& d = plan->desc;
     const SageLayout l = layout_of(d);
     const bool quantize = phase != VG_SAGE_PHASE_ATTEND, attend = phase != VG_SAGE_PHASE_QUANTIZE;
+    // args->q: Q's codes (vg_sage_quantize_q_norm_rope)
+    const bool q_given = phase == VG_SAGE_PHASE_KV_ATTEND;
     if (quantize) {
         if (!args->q || !args->k || !args->v) return bad("q, k and v must not be NULL");
         for (const void* p : {args->q, args->k, args->v})
             if (!vg::aligned16(p)) return bad("q, k and v must be 16-byte aligned");
     }
+    if (q_given && d.q_scale_tokens != kQGroup)
+        return bad("this phase reads Q's codes of vg_sage_quantize_q_norm_rope, which scales per 16 query tokens; this "
+                   "plan's q_scale_tokens is " + std::to_string(d.q_scale_tokens));
     if (attend && (!args->out || !vg::aligned16(args->out))) return bad("out must be non-NULL and 16-byte aligned");
     if (!args->workspace || !vg::aligned16(args->workspace)) return bad("workspace must be non-NULL and 16-byte aligned");
     if (args->workspace_bytes < l.total)
@@ -855,16 +832,18 @@ VG_API vg_status vg_sage_attention_run(vg_sage_attention_plan plan, const vg_sag
     auto s = static_cast<cudaStream_t>(stream);
     auto* ws = static_cast<uint8_t*>(args->workspace);
     if (quantize) {
-        if (d.head_dim == 64) launch_quantize<64>(d, l, ws, *args, s);
-        else launch_quantize<128>(d, l, ws, *args, s);
+        if (d.head_dim == 64) launch_quantize<64>(d, l, ws, *args, !q_given, s);
+        else launch_quantize<128>(d, l, ws, *args, !q_given, s);
         VG_TRY(vg::launch_check("vg_sage_attention_run (quantize)"));
     }
     if (attend) {
         AttendArgs a{};
-        a.q8 = reinterpret_cast<const int8_t*>(ws + l.q8);
+        const vg::sage::QCodesLayout ql = vg::sage::q_codes_layout(d);
+        const auto* qbuf = static_cast<const uint8_t*>(args->q);
+        a.q8 = reinterpret_cast<const int8_t*>(q_given ? qbuf + ql.q8 : ws + l.q8);
         a.k8 = reinterpret_cast<const int8_t*>(ws + l.k8);
         a.vt8 = ws + l.vt8;
-        a.qscale = reinterpret_cast<const float*>(ws + l.qs);
+        a.qscale = reinterpret_cast<const float*>(q_given ? qbuf + ql.qs : ws + l.qs);
         a.kscale = reinterpret_cast<const float*>(ws + l.ks);
         a.vscale = reinterpret_cast<const float*>(ws + l.vs);
         a.out = args->out;

@@ -868,7 +868,72 @@ def check_sage(vg):
         record_cosine(name + " vs fp32 SDPA", cosine(out, sdpa_ref(q, k, v, D ** -0.5)), SAGE_COSINE)
     for kern in (MMA, WGMMA):
         check_sage_plumbing(vg, kern)
+    check_sage_q_prologue(vg)
     check_sage_accuracy(vg)
+
+
+def r256(n):
+    return (n + 255) // 256 * 256
+
+
+def check_sage_q_prologue(vg):
+    """vg_sage_quantize_q_norm_rope (Q's codes straight from q's projection) against the unfused chain, vg_rmsnorm_rope
+    then the pre-pass: the same codes and scales up to the RMSNorm's summation order (a warp's sum there, a block's
+    here: now and then one bf16 rounding, and so one code, a step apart), and VG_SAGE_PHASE_KV_ATTEND on them against
+    VG_SAGE_PHASE_ALL on the unfused q."""
+    cases = [  # name, B, H, D, (T, Hs, Ws) or tokens, Skv, rope, kernel
+        ("Wan self-attention (strided qkv, RMSNorm + RoPE)", 2, 12, 128, (3, 6, 10), None, True, WGMMA),
+        ("cross-attention (RMSNorm only, Skv 77)", 1, 4, 64, 300, 77, False, 0),
+        ("Wan 14B width (40 heads)", 1, 40, 128, (2, 4, 6), None, True, WGMMA),
+    ]
+    for name, B, H, D, grid, skv, rope, kern in cases:
+        tokens = grid[0] * grid[1] * grid[2] if isinstance(grid, tuple) else grid
+        skv = skv or tokens
+        Cc = H * D
+        qkv = rnd(B * tokens, 3 * Cc, scale=2.0)  # q is columns [0, C) of a fused projection
+        w = rnd(Cc) + 1
+        cos, sin = wan_rope_tables(*grid, D) if rope else (None, None)
+        k, v = rnd(B, skv, H, D, scale=1.5), rnd(B, skv, H, D)
+        plan = vg.sage_plan(B, H, tokens, skv, D, kernel=kern)
+        sq_pad, skv_pad = (tokens + 127) // 128 * 128, (skv + 127) // 128 * 128
+        q_bytes, qs_count = B * H * sq_pad * D, B * H * sq_pad // 16
+        # unfused: the bf16 q, then the pre-pass into the workspace (q8 first, its scales after k8 and vt8)
+        q = poison(B * tokens, Cc)
+        if rope:
+            vg.rmsnorm_rope(qkv, q, B * tokens, tokens, H, D, 1e-6, w, cos, sin, x_stride=3 * Cc)
+        else:
+            vg.norm_modulate(vgn.NORM_RMS, qkv[:, :Cc].contiguous(), q, B * tokens, tokens, Cc, 1e-6, weight=w)
+        ws = torch.zeros(vg.sage_workspace(plan), device=dev, dtype=torch.uint8)
+        out_ref = poison(B, tokens, H, D)
+        vg.sage_run(plan, q, k, v, out_ref, ws)
+        codes = torch.zeros(vg.sage_q_codes_bytes(plan), device=dev, dtype=torch.uint8)
+        vg.sage_quantize_q_norm_rope(plan, qkv, codes, 1e-6, w, cos, sin, x_stride=3 * Cc)
+        out = poison(B, tokens, H, D)
+        vg.sage_run(plan, codes, k, v, out, ws, phase=vgn.SAGE_PHASE_KV_ATTEND)
+        torch.cuda.synchronize()
+        qs_at = r256(q_bytes) + r256(B * H * skv_pad * D) + r256(B * H * D * skv_pad)
+        ref_codes, got_codes = ws[:q_bytes].view(torch.int8).int(), codes[:q_bytes].view(torch.int8).int()
+        ref_scales = ws[qs_at:qs_at + 4 * qs_count].view(torch.float32)
+        got_scales = codes[r256(q_bytes):r256(q_bytes) + 4 * qs_count].view(torch.float32)
+        step = (got_codes - ref_codes).abs().max().item()
+        differ = (got_codes != ref_codes).float().mean().item()
+        srel = ((got_scales - ref_scales).abs() / ref_scales.abs().clamp_min(1e-30)).max().item()
+        # a bf16 rounding moved by the sum's order moves its code a step; if it is a group's maximum, the group's scale
+        # moves by one bf16 step (2^-8) and its 2048 codes may each move a step: up to a percent of the codes, rarely
+        ok = step <= 1 and differ <= 1e-2 and srel <= 8e-3
+        results.append((f"sage q prologue {name}: codes and scales", float(differ), 1e-2, ok))
+        print(f"{'PASS' if ok else 'FAIL'} sage q prologue {name}: codes and scales vs rmsnorm_rope + pre-pass: "
+              f"{differ:.2e} of the codes differ (at most by {step}), scales within {srel:.1e}")
+        record(f"sage q prologue {name}: KV_ATTEND output vs the unfused run", out, out_ref, tol=2e-3)
+        if name.startswith("Wan self"):
+            expect_error("sage q prologue: q_codes too small rejected",
+                         lambda: vg.sage_quantize_q_norm_rope(plan, qkv, codes[:codes.numel() // 2], 1e-6, w, cos, sin,
+                                                              x_stride=3 * Cc), 1)
+            coarse = vg.sage_plan(B, H, tokens, skv, D, kernel=kern, q_scale_tokens=32)
+            expect_error("sage q prologue: a plan scaling per 32 queries rejected",
+                         lambda: vg.sage_quantize_q_norm_rope(coarse, qkv, codes, 1e-6, w, cos, sin, x_stride=3 * Cc), 1)
+            vg.call("vg_sage_attention_plan_destroy", coarse)
+        vg.call("vg_sage_attention_plan_destroy", plan)
 
 
 def check_sage_plumbing(vg, kern):

@@ -363,6 +363,66 @@ def bench_sage(vg):
         torch.cuda.empty_cache()
 
 
+def bench_sage_q(vg):
+    """Q's Sage quantization fused into the step that normalizes q: vg_sage_quantize_q_norm_rope, then
+    SAGE_PHASE_KV_ATTEND, against the unfused chain (the norm's bf16 q, then the whole Sage run), at Wan 2.1 1.3B's
+    self-attention (RMSNorm across heads + RoPE, k's norm beside it) and cross-attention (q's RMSNorm; 512 text keys,
+    against cuDNN bf16 too). Whole chains, three rounds alternating, and each step alone."""
+    B, S, H, D, T = 2, 32760, 12, 128, 512
+    C = H * D
+    x = torch.randn(B * S, C, device=dev, dtype=torch.bfloat16) * 2
+    w = torch.randn(C, device=dev, dtype=torch.bfloat16) + 1
+    cos, sin = torch.randn(S, D // 2, device=dev), torch.randn(S, D // 2, device=dev)
+    qn = torch.empty_like(x)
+    for name, skv, rope in (("wan1.3B self", S, True), ("wan1.3B cross", T, False)):
+        k, v = (torch.randn(B, skv, H, D, device=dev, dtype=torch.bfloat16) for _ in range(2))
+        plan = vg.sage_plan(B, H, S, skv, D)
+        ws = torch.empty(vg.sage_workspace(plan), device=dev, dtype=torch.uint8)
+        codes = torch.empty(vg.sage_q_codes_bytes(plan), device=dev, dtype=torch.uint8)
+        out_u, out_f = (torch.empty(B, S, H, D, device=dev, dtype=torch.bfloat16) for _ in range(2))
+        if rope:
+            norm_q = lambda: vg.rmsnorm_rope(x, qn, B * S, S, H, D, 1e-6, w, cos, sin)  # noqa: E731
+            prologue = lambda: vg.sage_quantize_q_norm_rope(plan, x, codes, 1e-6, w, cos, sin)  # noqa: E731
+        else:
+            norm_q = lambda: vg.norm_modulate(vgn.NORM_RMS, x, qn, B * S, S, C, 1e-6, weight=w)  # noqa: E731
+            prologue = lambda: vg.sage_quantize_q_norm_rope(plan, x, codes, 1e-6, w, None, None)  # noqa: E731
+        unfused = lambda: (norm_q(), vg.sage_run(plan, qn, k, v, out_u, ws))  # noqa: E731
+        fused = lambda: (prologue(), vg.sage_run(plan, codes, k, v, out_f, ws, phase=vgn.SAGE_PHASE_KV_ATTEND))  # noqa: E731
+        chains = [("norm + Sage (pre-pass included)", unfused), ("fused q step + Sage KV_ATTEND", fused)]
+        if rope:  # self-attention: k's norm + RoPE too (k from its own projection xk), as the engine runs it
+            xk = torch.randn(B * S, C, device=dev, dtype=torch.bfloat16) * 2
+            kn = torch.empty_like(xk)
+            norm_k = lambda: vg.rmsnorm_rope(xk, kn, B * S, S, H, D, 1e-6, w, cos, sin)  # noqa: E731
+            knv = kn.view(B, S, H, D)
+            chains = [("q, k norms + Sage (pre-pass included)", lambda: (norm_q(), norm_k(), vg.sage_run(plan, qn, knv, v, out_u, ws))),
+                      ("fused q step, k norm + Sage KV_ATTEND", lambda: (prologue(), norm_k(), vg.sage_run(plan, codes, knv, v, out_f, ws, phase=vgn.SAGE_PHASE_KV_ATTEND)))]
+        if not rope:  # what the engine runs for cross-attention today
+            bplan = vg.attention_plan(B, H, S, skv, D)
+            bws = torch.empty(max(vg.attention_workspace(bplan), 1), device=dev, dtype=torch.uint8)
+            out_b = torch.empty(B, S, H, D, device=dev, dtype=torch.bfloat16)
+            chains.insert(0, ("norm + bf16 cuDNN", lambda: (norm_q(), vg.attention_run(bplan, qn.view(B, S, H, D), k, v, out_b, bws))))
+        times = {what: [] for what, _ in chains}
+        for _ in range(3):
+            for what, fn in chains:
+                times[what].append(bench(fn, 2, 5))
+        for _, fn in chains:
+            fn()
+        torch.cuda.synchronize()
+        c = cosine(out_f, out_u)
+        for what, _ in chains:
+            ms = sorted(times[what])[1]
+            add("sageq", f"{what} {name} Sq{S} Skv{skv}", ms, 4 * B * H * S * skv * D, "TFLOP/s")
+        print(f"sageq: {name}: fused vs unfused output cosine {c:.7f}; rounds " +
+              "; ".join(f"{what}: " + " / ".join(f"{t:.3f}" for t in ts) for what, ts in times.items()))
+        add("sageq", f"q norm{' + rope' if rope else ''} alone {name}", bench(norm_q, 3, 10), 2 * x.numel() * 2 * 1e3, "GB/s")
+        add("sageq", f"fused q step alone {name}", bench(prologue, 3, 10), (x.numel() * 3) * 1e3, "GB/s")
+        if not rope:
+            vg.call("vg_attention_plan_destroy", bplan)
+        vg.call("vg_sage_attention_plan_destroy", plan)
+        del k, v, ws, codes, out_u, out_f
+    torch.cuda.empty_cache()
+
+
 def sage_table():
     lines = ["", "| shape | kernel | ms | TFLOP/s (4·B·H·S²·D) | speed vs bf16 | cosine vs bf16 |",
              "| --- | --- | ---: | ---: | ---: | ---: |"]
@@ -395,6 +455,8 @@ def main():
         bench_sage(vg)
     if "fused" in only:
         bench_fused(vg)
+    if "sageq" in only:
+        bench_sage_q(vg)
     lines = [f"device: {gpu}; torch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}); "
              f"libvisualgen_native: cuBLASLt {vers['cublaslt']}, cuDNN {vers['cudnn']}, CUDA {vers['cuda_runtime']}",
              "", "| group | what | ms | rate | ours/torch speed |", "| --- | --- | ---: | ---: | ---: |"]

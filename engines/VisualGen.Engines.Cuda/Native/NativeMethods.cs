@@ -132,8 +132,9 @@ internal static unsafe partial class NativeMethods
         public nuint WorkspaceBytes;
     }
 
-    /// <summary>vg_sage_phase: the whole run, only the pre-pass, only the main kernel.</summary>
-    public const int SagePhaseAll = 0, SagePhaseQuantize = 1, SagePhaseAttend = 2;
+    /// <summary>vg_sage_phase: the whole run, only the pre-pass, only the main kernel, k's and v's pre-pass and the main
+    /// kernel on Q's codes from vg_sage_quantize_q_norm_rope.</summary>
+    public const int SagePhaseAll = 0, SagePhaseQuantize = 1, SagePhaseAttend = 2, SagePhaseKvAttend = 3;
 
     [StructLayout(LayoutKind.Sequential)]
     public struct RowVector { public IntPtr Ptr; public int DType; public long BatchStride, TokenStride; }
@@ -175,6 +176,9 @@ internal static unsafe partial class NativeMethods
     [DllImport(Library)] public static extern int vg_sage_attention_plan_workspace_size(IntPtr plan, out nuint bytes);
     [DllImport(Library)] public static extern int vg_sage_attention_plan_blocks(IntPtr plan, out int blockQ, out int blockK);
     [DllImport(Library)] public static extern int vg_sage_attention_run(IntPtr plan, SageAttentionArgs* args, int phase, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_sage_attention_plan_q_codes_bytes(IntPtr plan, out nuint bytes);
+    [DllImport(Library)] public static extern int vg_sage_quantize_q_norm_rope(IntPtr plan, IntPtr x, long xStride, int applyNorm, float eps,
+        IntPtr weight, int weightDType, IntPtr cos, IntPtr sin, long tableStride, IntPtr qCodes, nuint qCodesBytes, IntPtr stream);
 
     /// <summary>Floats in one FP8 scale block, and the block's slots (visualgen_native.h).</summary>
     public const int Fp8ScaleFloats = 8;

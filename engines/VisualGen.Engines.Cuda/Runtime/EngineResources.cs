@@ -37,11 +37,14 @@ internal sealed class AttentionPlan(string key, AttentionPlanHandle handle, long
 }
 
 /// <summary>A Sage-style quantized attention plan (vg_sage_attention_*) and the block sizes it runs.</summary>
-internal sealed class SageAttentionPlan(string key, SageAttentionPlanHandle handle, long workspaceBytes, int blockQ, int blockK)
+internal sealed class SageAttentionPlan(string key, SageAttentionPlanHandle handle, long workspaceBytes, int blockQ, int blockK,
+    long qCodesBytes)
 {
     public string Key { get; } = key;
     public SageAttentionPlanHandle Handle { get; } = handle;
     public long WorkspaceBytes { get; } = workspaceBytes;
+    /// <summary>Bytes of Q's codes and scales as vg_sage_quantize_q_norm_rope writes them (VG_SAGE_PHASE_KV_ATTEND's q).</summary>
+    public long QCodesBytes { get; } = qCodesBytes;
     public int BlockQ { get; } = blockQ;
     public int BlockK { get; } = blockK;
 }
@@ -205,7 +208,7 @@ internal sealed unsafe partial class EngineResources : IDisposable
         if (_sage.TryGetValue(key, out var p)) return p;
         if (DryRun)
             return _sage[key] = new SageAttentionPlan(key, null!, SageWorkspaceBytes(b, h, hkv, sq, skv, d),
-                SageBlockQ == 0 ? 64 : SageBlockQ, SageBlockK == 0 ? 64 : SageBlockK);
+                SageBlockQ == 0 ? 64 : SageBlockQ, SageBlockK == 0 ? 64 : SageBlockK, SageQCodesBytes(b, h, sq, d));
         var desc = new SageAttentionDesc
         {
             StructSize = (uint)sizeof(SageAttentionDesc), Batch = b, Heads = h, KvHeads = hkv, QLen = sq, KvLen = skv,
@@ -216,7 +219,9 @@ internal sealed unsafe partial class EngineResources : IDisposable
         var handle = new SageAttentionPlanHandle(ph);
         Check(vg_sage_attention_plan_workspace_size(ph, out var ws), "vg_sage_attention_plan_workspace_size");
         Check(vg_sage_attention_plan_blocks(ph, out int bq, out int bk), "vg_sage_attention_plan_blocks");
-        p = new SageAttentionPlan(key, handle, (long)ws, bq, bk);
+        // the buffer of Q's codes that the fused q step writes (ShapePlanner.SageQ.cs)
+        Check(vg_sage_attention_plan_q_codes_bytes(ph, out var qCodes), "vg_sage_attention_plan_q_codes_bytes");
+        p = new SageAttentionPlan(key, handle, (long)ws, bq, bk, (long)qCodes);
         _sage[key] = p;
         AttentionLog.Add($"{key}: Sage (INT8 Q·Kᵀ, FP8 P·V), blocks {bq}x{bk}, one INT8 scale per {SageBlocks.Query} queries / {SageBlocks.Key} keys, workspace {ws} bytes");
         return p;
@@ -237,6 +242,14 @@ internal sealed unsafe partial class EngineResources : IDisposable
             b * hkv * chunks * d * 4, b * hkv * chunks * d * 4,           // partial sums and maxima
         ];
         return regions.Sum(r => Up(r, 256));
+    }
+
+    /// <summary>Q's INT8 codes [b, h, sq padded to 128, d] (rounded up to 256 bytes) and their scales, one fp32 per 16
+    /// queries of a head (sage.h's q_codes_layout): mirrored for plans made without a GPU.</summary>
+    public static long SageQCodesBytes(long b, long h, long sq, long d)
+    {
+        long sqPad = (sq + 127) / 128 * 128;
+        return (b * h * sqPad * d + 255) / 256 * 256 + b * h * (sqPad / 16) * 4;
     }
 
     public AttentionPlan AttentionPlan(long b, long h, long hkv, long sq, long skv, long d, float scale, bool fp8 = false)

@@ -440,6 +440,12 @@ internal sealed unsafe partial class ShapePlanner
         var x = Dev(n.In(0)!);
         long c = x.Shape[^1], rows = x.Count / c, tokens = x.Shape.Length >= 3 ? x.Shape[^2] : rows;
         var p = NormInputsOf(n, x.Shape);
+        if (p.Kind == 1 && p.Bias is null && p.Scale is null && SageNormCandidate(n, x, out _, out _))
+        {
+            // a weight-only RMSNorm across heads before a Sage attention's q (Wan's cross-attention): its attention plans it
+            DeferNorm(n, x, p.Weight, 1, p.Eps, null, null, () => { PlainNorm(n, x, p, c, rows, tokens); return _dev[n.Outputs[0]]; });
+            return;
+        }
         if (NormReadByFp8RowLinears(n, x, c, rows))
         {
             // the linears' FP8 codes and row scales straight from the norm: no bf16 output, no quantization pass
@@ -452,6 +458,12 @@ internal sealed unsafe partial class ShapePlanner
             }), p.Reads(x), [xq, xs]);
             return;
         }
+        PlainNorm(n, x, p, c, rows, tokens);
+    }
+
+    /// <summary>The norm's step with a bf16 (or fp32, small) output.</summary>
+    void PlainNorm(OpNode n, DeviceValue x, NormInputs p, long c, long rows, long tokens)
+    {
         var o = New(n.Outputs[0], x.Shape, ActDType(rows));
         Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
         {
@@ -488,11 +500,20 @@ internal sealed unsafe partial class ShapePlanner
             throw new EngineException($"node '{n.Name}': RoPE tables have {cos.Count} entries, expected tokens {tokens} × {hd / 2}");
         // one upload per table, shared by every node that rotates with it (each block's q and k)
         var dc = Dev(n.In(2)!, VgDType.F32); var ds = Dev(n.In(3)!, VgDType.F32);
-        var o = New(n.Outputs[0], [x.Shape[0], x.Shape[1], c], VgDType.BF16); // ApplyInterleaved's output: [batch, tokens, heads·head_dim]
-        Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
-            Check(vg_rmsnorm_rope(x.Ptr, c, o.Ptr, c, rows, tokens, heads, hd, norm, eps, w?.Ptr ?? IntPtr.Zero, 0, dc.Ptr, ds.Ptr, 0, stream), n.Name)),
-            w is null ? [x, dc, ds] : [x, w, dc, ds], [o]);
-        _dev[n.Outputs[0]] = o;
+        DeviceValue Plain()
+        {
+            var o = New(n.Outputs[0], [x.Shape[0], x.Shape[1], c], VgDType.BF16); // ApplyInterleaved's output: [batch, tokens, heads·head_dim]
+            Add(new ActionStep(n.Name, KernelClass.NormRope, stream =>
+                Check(vg_rmsnorm_rope(x.Ptr, c, o.Ptr, c, rows, tokens, heads, hd, norm, eps, w?.Ptr ?? IntPtr.Zero, 0, dc.Ptr, ds.Ptr, 0, stream), n.Name)),
+                w is null ? [x, dc, ds] : [x, w, dc, ds], [o]);
+            return _dev[n.Outputs[0]] = o;
+        }
+        if (!perHead && SageNormCandidate(n, x, out long qh, out long qd) && qh == heads && qd == hd)
+        {
+            DeferNorm(n, x, w, norm, eps, dc, ds, Plain);  // its attention plans it (ShapePlanner.SageQ.cs)
+            return;
+        }
+        Plain();
     }
 
     void GatedResidual(OpNode n)
@@ -528,7 +549,9 @@ internal sealed unsafe partial class ShapePlanner
 
     void Attention(OpNode n)
     {
-        var q = Dev(n.In(0)!); var k = Dev(n.In(1)!); var v = Dev(n.In(2)!);
+        // q's norm may wait for this attention (ShapePlanner.SageQ.cs)
+        var pq = n.In(0) is string qn && _pendingNorms.Remove(qn, out var pendingQ) ? pendingQ : null;
+        var q = pq?.StandIn ?? Dev(n.In(0)!); var k = Dev(n.In(1)!); var v = Dev(n.In(2)!);
         if (q.Shape.Length != 3 || k.Shape.Length != 3 || v.Shape.Length != 3)
             throw new EngineException($"node '{n.Name}' (Attention): the native CUDA engine runs 3-D [batch, seq, heads*head_dim] inputs; got {q}, {k}, {v}");
         long heads = n.Int("q_num_heads", 0), kvHeads = n.Int("kv_num_heads", heads);
@@ -538,6 +561,11 @@ internal sealed unsafe partial class ShapePlanner
         long hd = q.Shape[2] / heads;
         float scale = (float)n.Float("scale", 0);
         _plan.AttentionFlops += 4.0 * q.Shape[0] * heads * q.Shape[1] * k.Shape[1] * hd;
+        if (pq is not null)
+        {
+            if (TrySageAttentionFused(n, pq, k, v, heads, kvHeads, scale)) return;
+            q = pq.Plain();  // not a fused Sage attention after all: the norm's own step, then the path below
+        }
         if (n.In(3) is not null || n.Int("is_causal", 0) != 0 || hd % 8 != 0 || hd > 256 || _res.Float32Activations)
         {
             GeneralAttention(n, q, k, v, heads, kvHeads, hd, scale);
@@ -603,9 +631,15 @@ internal sealed unsafe partial class ShapePlanner
 
     /// <summary>Sage-style quantized attention: one step that enqueues the library's pre-pass (K smoothing, INT8 q/k and
     /// per-channel FP8 v into the plan's workspace) and its INT8·FP8 flash kernel, bf16 in and out.</summary>
-    void SageAttention(OpNode n, DeviceValue q, DeviceValue k, DeviceValue v, SageAttentionPlan plan)
+    void SageAttention(OpNode n, DeviceValue q, DeviceValue k, DeviceValue v, SageAttentionPlan plan) =>
+        SageRun(n, plan, q, k, v, SagePhaseAll, q.Shape);
+
+    /// <summary>The Sage run step of attention <paramref name="n"/> (<paramref name="phase"/>: the whole run, or the run
+    /// on codes the fused q / k steps wrote, passed as <paramref name="q"/> / <paramref name="k"/>), its bf16 output of
+    /// <paramref name="shape"/>.</summary>
+    void SageRun(OpNode n, SageAttentionPlan plan, DeviceValue q, DeviceValue k, DeviceValue v, int phase, long[] shape)
     {
-        var o = New(n.Outputs[0], q.Shape, VgDType.BF16);
+        var o = New(n.Outputs[0], shape, VgDType.BF16);
         Add(new ActionStep(n.Name, KernelClass.Attention, stream =>
         {
             var args = new SageAttentionArgs
@@ -613,7 +647,7 @@ internal sealed unsafe partial class ShapePlanner
                 StructSize = (uint)sizeof(SageAttentionArgs), Q = q.Ptr, K = k.Ptr, V = v.Ptr, Out = o.Ptr,
                 Workspace = _plan.Workspace, WorkspaceBytes = (nuint)_plan.WorkspaceBytes,
             };
-            Check(vg_sage_attention_run(plan.Handle.Ptr, &args, SagePhaseAll, stream), n.Name);
+            Check(vg_sage_attention_run(plan.Handle.Ptr, &args, phase, stream), n.Name);
         }) { Detail = plan.Key }, [q, k, v], [o]);
         _plan.NoteWorkspace(plan.WorkspaceBytes);
         _dev[n.Outputs[0]] = o;

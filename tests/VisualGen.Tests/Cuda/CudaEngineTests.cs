@@ -268,7 +268,7 @@ public class CudaPlannerTests
 
     /// <summary>A random bf16 Wan transformer of one block with 2 heads of <paramref name="headDim"/> (the conformance
     /// checkpoint's heads are 16 wide, which the Sage kernel does not take), traced and compiled for the native engine.</summary>
-    static VisualGen.Engines.Cuda.Model.OpGraph RandomWanGraph(int headDim)
+    static VisualGen.Engines.Cuda.Model.OpGraph RandomWanGraph(int headDim, VisualGen.Exporter.Quantization.QuantizedLinears? quantization = null)
     {
         var config = new VisualGen.Demo.DemoWanTransformer { NumAttentionHeads = 2, AttentionHeadDim = headDim, FfnDim = 64, NumLayers = 1, RopeMaxSeqLen = 32 };
         string dir = Fixtures.TempDir("cuda-sage-model");
@@ -281,7 +281,7 @@ public class CudaPlannerTests
         }));
         using var weights = SafeTensorsFile.Open(st);
         string path = Path.Combine(Fixtures.TempDir("cuda-sage"), "model.onnx");
-        new OnnxWriter().Write(WanTransformer3D.Trace(dir, weights), path);
+        new OnnxWriter().Write(WanTransformer3D.Trace(dir, weights, quantization: quantization), path);
         return CudaBackend.Compile(path).Graph;
     }
 
@@ -303,7 +303,9 @@ public class CudaPlannerTests
         Assert.Contains("q18k18d64", sage.Detail);
         Assert.Contains("sage0x0", sage.Detail);  // the library's default blocks
         Assert.Single(attention, s => s.Detail is { } d && !d.Contains("sage") && d.Contains("q18k16"));
-        Assert.DoesNotContain(plan.Values, v => v.DType == VgDType.FP8E4M3);  // Sage's quantized tensors live in the workspace
+        // Sage's quantized tensors live in the workspace, but for Q's codes, which q's norm step writes (the test below)
+        Assert.Single(plan.Values, v => v.DType == VgDType.FP8E4M3);
+        Assert.Single(plan.Values, v => v.Name.EndsWith("/q#sage_codes", StringComparison.Ordinal));
         Assert.True(plan.WorkspaceNeed >= EngineResources.SageWorkspaceBytes(2, 2, 2, 18, 18, 64), $"{plan.WorkspaceNeed}");
 
         // 16-wide heads (no Sage kernel): every attention stays bf16, as the per-attention rule says
@@ -311,6 +313,66 @@ public class CudaPlannerTests
         using var plan16 = ShapePlanner.Plan(RandomWanGraph(16), res16, shapes);
         Assert.DoesNotContain(plan16.Steps, s => s.Detail is { } d && d.Contains("sage"));
         Assert.Equal(2, plan16.Steps.Count(s => s.Kind == KernelClass.Attention));
+    }
+
+    [Fact]
+    public void Sage_attention_s_q_is_quantized_by_its_norm_step_where_the_attention_runs_sage()
+    {
+        var shapes = new Dictionary<string, long[]>
+        {
+            ["hidden_states"] = [2, 16, 3, 4, 6], ["timestep"] = [2], ["encoder_hidden_states"] = [2, 16, 32],
+        };
+        static bool Fused(Step s) => s.Name.EndsWith("/sage_codes", StringComparison.Ordinal);
+        var g = RandomWanGraph(64);
+        using var bf16Res = new EngineResources { Attention = AttentionPrecision.Bf16 };
+        using var bf16 = ShapePlanner.Plan(g, bf16Res, shapes);
+        using var res = new EngineResources { Attention = AttentionPrecision.Sage };
+        using var plan = ShapePlanner.Plan(g, res, shapes);
+        // self-attention: q's RMSNorm + RoPE step becomes the fused step that writes Q's codes; k's stays
+        Assert.DoesNotContain(bf16.Steps, Fused);
+        var fused = Assert.Single(plan.Steps, Fused);
+        Assert.Equal(KernelClass.NormRope, fused.Kind);
+        Assert.Contains("q18k18d64", fused.Detail);
+        string qNorm = fused.Name[..^"/sage_codes".Length];
+        Assert.Contains(bf16.Steps, s => s.Name == qNorm);
+        Assert.DoesNotContain(plan.Steps, s => s.Name == qNorm);
+        Assert.Equal(bf16.Steps.Count, plan.Steps.Count);  // one step for another
+        Assert.Equal(bf16.Steps.Count(s => s.Kind == KernelClass.NormRope), plan.Steps.Count(s => s.Kind == KernelClass.NormRope));
+        var codes = Assert.Single(plan.Values, v => v.Name.EndsWith("/q#sage_codes", StringComparison.Ordinal));
+        Assert.Equal(EngineResources.SageQCodesBytes(2, 2, 18, 64), codes.Bytes);
+        Assert.Equal(2 * 2 * 128 * 64 + 2 * 2 * 8 * 4, codes.Bytes);  // codes over 18 tokens padded to 128, a scale per 16
+        // the attention comes after the fused step
+        int at = plan.Steps.IndexOf(fused), sage = plan.Steps.FindIndex(s => s.Kind == KernelClass.Attention && s.Detail!.Contains("sage"));
+        Assert.True(sage > at, $"{at} {sage}");
+        // cross-attention (16 text tokens) stays bf16: its q norm is planned as before, in the attention's turn
+        Assert.Single(plan.Steps, s => s.Kind == KernelClass.Attention && s.Detail is { } d && !d.Contains("sage") && d.Contains("q18k16"));
+
+        // with Sage cross-attention too, the cross-attention's weight-only RMSNorm of q is fused the same way
+        // (its input bf16 from 1 row on here, as a real latent's thousands of rows are: the fused kernel reads bf16)
+        using var crossRes = new EngineResources { Attention = AttentionPrecision.Sage, SageCrossAttention = true, Bf16MinRows = 1 };
+        using var cross = ShapePlanner.Plan(g, crossRes, shapes);
+        Assert.Equal(2, cross.Steps.Count(Fused));
+        Assert.Single(cross.Steps, s => Fused(s) && s.Detail!.Contains("q18k16d64"));
+
+        // the forward issue 13 measures: FP8 linears (quantized from the bf16 weights) before the norms, as at full size
+        var fp8 = RandomWanGraph(64, new VisualGen.Exporter.Quantization.QuantizedLinears(
+            new VisualGen.Quantization.QuantizationConfig(VisualGen.Quantization.QuantAlgo.Fp8, []), fromCheckpoint: false));
+        using var fp8Res = new EngineResources { Attention = AttentionPrecision.Sage };
+        using var fp8Plan = ShapePlanner.Plan(fp8, fp8Res, shapes);
+        Assert.Contains(fp8Plan.Steps, s => Fused(s) && s.Detail!.Contains("q18k18d64"));
+
+        // Q scaled per 32 queries (the fused kernel scales per 16), or heads the Sage kernel does not take (16 wide):
+        // nothing waits, the norms keep their own steps
+        using var coarseRes = new EngineResources { Attention = AttentionPrecision.Sage, SageBlocks = new VisualGen.Quantization.SageScaleBlocks(32, 64) };
+        using var coarse = ShapePlanner.Plan(g, coarseRes, shapes);
+        Assert.DoesNotContain(coarse.Steps, Fused);
+        Assert.Contains(coarse.Steps, s => s.Name == qNorm);
+        using var res16 = new EngineResources { Attention = AttentionPrecision.Sage };
+        using var bf16Res16 = new EngineResources { Attention = AttentionPrecision.Bf16 };
+        var g16 = RandomWanGraph(16);
+        using var plan16 = ShapePlanner.Plan(g16, res16, shapes);
+        using var bf16Plan16 = ShapePlanner.Plan(g16, bf16Res16, shapes);
+        Assert.Equal(bf16Plan16.Steps.Select(s => s.Name).Order(StringComparer.Ordinal), plan16.Steps.Select(s => s.Name).Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -13,7 +13,7 @@ using VisualGen.Tensors;
 /// quantized linears and quantized attention (issue 13's ≤ 576 ms target), on the io/inputs_480.safetensors of
 /// tools/bench/wan_peer.py make. VARIANTS is a comma list of LINEARS/ATTENTION (linears: bf16 | fp8 | fp8_block |
 /// nvfp4, quantized dynamically from the bf16 checkpoint at build; fp8+promoted: FP8 without the fast accumulation,
-/// fp8+tensor: activations scaled per tensor instead of per row, fp8+tensor+promoted both; attention: an <see cref="AttentionPrecision"/>, sage:QxK (Sage scale blocks) or sage+cross),
+/// fp8+tensor: activations scaled per tensor instead of per row, fp8+tensor+promoted both; attention: an <see cref="AttentionPrecision"/> or sage:QxK (Sage scale blocks), then +cross (Sage cross-attention too)),
 /// default "bf16/bf16,bf16/fp8,fp8/bf16,fp8/fp8,nvfp4/bf16". Each variant: its own engine-cache entry (the
 /// quantization is part of the key), the CUDA-graph forward time (median of 3 rounds of 3 after a warm-up), its
 /// kernel classes, GPU weight memory, and the output's cosine and relative L2 error against the first (bf16)
@@ -35,10 +35,11 @@ static class WanQuant
         foreach (string variant in variants.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = variant.Split('/');
-            // ATTENTION as --attention takes it (bf16, fp8, sage, sage:QxK), or "sage+cross": Sage attention for the
+            // ATTENTION as --attention takes it (bf16, fp8, sage, sage:QxK), then "+cross": Sage attention for the
             // cross-attention too (CudaBackend.SageCrossAttention)
-            bool cross = parts.Length == 2 && parts[1].Equals("sage+cross", StringComparison.OrdinalIgnoreCase);
-            string attentionFlag = cross ? "sage" : parts.Length == 2 ? parts[1] : "";
+            string attentionFlag = parts.Length == 2 ? parts[1] : "";
+            bool cross = attentionFlag.EndsWith("+cross", StringComparison.OrdinalIgnoreCase);
+            if (cross) attentionFlag = attentionFlag[..^"+cross".Length];
             AttentionPrecision attention;
             SageScaleBlocks sageBlocks;
             try
@@ -49,7 +50,7 @@ static class WanQuant
             }
             catch (UsageException e)
             {
-                Console.Error.WriteLine($"wan-quant: variant '{variant}': {e.Message} (a variant is LINEARS/ATTENTION, the attention as --attention takes it or sage+cross)");
+                Console.Error.WriteLine($"wan-quant: variant '{variant}': {e.Message} (a variant is LINEARS/ATTENTION, the attention as --attention takes it, then +cross)");
                 return 2;
             }
             // "fp8+promoted": FP8 linears promoting partial sums to fp32 (CudaBackend.Fp8FastAccumulation off);
