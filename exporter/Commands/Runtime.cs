@@ -18,8 +18,6 @@ public static class Runtime
 
     public const string Engines = "ort-cpu, ort-cuda, native-cuda";
 
-    /// <summary>The backend named on the command line ("ort-cpu" default, "ort-cuda"); "native-cuda" runs on ONNX
-    /// Runtime CPU except for the component classes <see cref="NativeClasses"/> lists.</summary>
     /// <summary>A note for a run left on the default engine (no --engine, none in the configuration file) on a machine
     /// whose GPU the native engine could use (<paramref name="gpuReady"/>, default <see cref="CudaBackend.DeviceReady"/>),
     /// or null: the default is ONNX Runtime CPU everywhere, so that the same command means the same engine on every
@@ -29,6 +27,8 @@ public static class Runtime
             ? "note: running on ONNX Runtime CPU (the default engine); this machine's CUDA GPU runs it far faster with --engine native-cuda"
             : null;
 
+    /// <summary>The backend named on the command line ("ort-cpu" default, "ort-cuda"); "native-cuda" runs on ONNX
+    /// Runtime CPU except for the component classes <see cref="NativeClasses"/> lists.</summary>
     public static IEngineBackend Backend(string? name) => (name ?? "ort-cpu") switch
     {
         "ort-cpu" or "native-cuda" => new OrtBackend(OrtDevice.Cpu),
