@@ -51,14 +51,12 @@ public sealed record ModelObject(string Id, string Object, long Created, string 
         $"{m.Info.DefaultWidth}x{m.Info.DefaultHeight}", m.Info.DefaultNumFrames, m.Info.DefaultSteps, m.Info.SizeMultiple, m.Info.FramesPerSecond,
         [.. m.Info.Arguments.SelectMany(a => Fields(a, m.Info.ProducesVideo))]);
 
-    /// <summary>The server's fields for a call argument (those it has no field for are left out): a video model's image
-    /// is /v1/videos' input_reference, an image model's the edits' image.</summary>
-    static IEnumerable<string> Fields(VisualGen.Pipelines.CallArgument a, bool video) => a.Name switch
-    {
-        "image" or "mask_image" => [PipelineParameter.Field(a.Name, video)],
-        var name when ImageEndpoints.EditFields.Contains(name) || VideoEndpoints.Fields.Contains(name) => [name],
-        _ => [],
-    };
+    /// <summary>The server's field for a call argument (<see cref="PipelineParameter.Field"/>: a video model's image is
+    /// /v1/videos' input_reference, an image model's the edits' image, mask_image the edits' mask); arguments the server
+    /// has no field for are left out.</summary>
+    static IEnumerable<string> Fields(VisualGen.Pipelines.CallArgument a, bool video) =>
+        PipelineParameter.Field(a.Name, video) is var field && (ImageEndpoints.EditFields.Contains(field) || VideoEndpoints.Fields.Contains(field))
+            ? [field] : [];
 }
 
 /// <summary>/health's answer; <see cref="Storage"/> is "ok" or why the data folder takes no writes; <see cref="Video"/>
