@@ -28,6 +28,11 @@ public static class ImageEndpoints
     /// <summary>The text fields /v1/images/edits takes: those of generations beside the "image" file part.</summary>
     public static readonly IReadOnlySet<string> EditFields = new HashSet<string>(GenerationFields.Append("image").Append("strength").Append("mask"), StringComparer.Ordinal);
 
+    static readonly IReadOnlySet<string> NoFiles = new HashSet<string>();
+
+    /// <summary>The file parts of /v1/images/edits: the input image(s) (also as OpenAI's "image[]") and the mask.</summary>
+    static readonly IReadOnlySet<string> EditFiles = new HashSet<string>(StringComparer.Ordinal) { "image", "image[]", "mask" };
+
     public static void MapImages(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/images/generations", async (HttpContext http, ModelRegistry models, RequestValidator validator, WorkQueue queue,
@@ -36,6 +41,7 @@ public static class ImageEndpoints
             drain.ThrowIfDraining();
             var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
             fields.RefuseUnknown(GenerationFields, "/v1/images/generations");
+            fields.RefuseUnexpectedFiles(NoFiles, GenerationFields, "/v1/images/generations");
             var model = models.Resolve(fields.String("model"));
             if (model.Info.RequiresImage && !model.Info.ProducesVideo)
                 throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model",
@@ -47,10 +53,11 @@ public static class ImageEndpoints
             ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address, ShutdownDrain drain) =>
         {
             drain.ThrowIfDraining();
-            if (!http.Request.HasFormContentType)
+            if (!RequestFields.IsMultipart(http.Request))
                 throw ApiException.BadValue("image", "/v1/images/edits takes multipart/form-data with an 'image' file and a 'prompt'.");
             var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
             fields.RefuseUnknown(EditFields, "/v1/images/edits");
+            fields.RefuseUnexpectedFiles(EditFiles, EditFields, "/v1/images/edits");
             var model = models.Resolve(fields.String("model"));
             var uploads = fields.Files.GetFiles("image").Concat(fields.Files.GetFiles("image[]")).ToList();
             if (uploads.Count == 0) throw ApiException.Missing("image");
@@ -72,7 +79,7 @@ public static class ImageEndpoints
             return await Generate(http, fields, model, validator, queue, files, encoder, clock, address, inputs, mask);
         });
 
-        app.MapGet("/v1/images/{id}/content", (string id, ImageFiles files) =>
+        app.MapMethods("/v1/images/{id}/content", ["GET", "HEAD"], (string id, ImageFiles files) =>
         {
             if (!JobId.IsValid(id, JobId.ImagePrefix) || !File.Exists(files.PathOf(id))) throw ApiException.NotFound("image", id);
             return Results.File(files.PathOf(id), "image/png", enableRangeProcessing: true);
@@ -95,7 +102,7 @@ public static class ImageEndpoints
             SizeFromImage = images.Count > 0 && fields.String("size") is null or "auto",
             // OpenAI's masked edit regenerates the transparent region: strength 1 unless the client sets one (the
             // library keeps diffusers' 0.6, which lets the old content show through)
-            Strength = images.Count > 0 ? fields.Number("strength", 0, 1) ?? (mask is not null ? 1.0 : null) : null,
+            Strength = images.Count > 0 ? fields.Number("strength", 0, 1, minExclusive: true) ?? (mask is not null ? 1.0 : null) : null,
         };
         int n = (int)(fields.Integer("n", 1, validator.MaxImagesPerRequest) ?? 1);
         string format = fields.String("response_format") ?? "b64_json";

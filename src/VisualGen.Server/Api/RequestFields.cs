@@ -21,8 +21,13 @@ public sealed class RequestFields
             throw ApiException.BadValue("body", "The request body must be a JSON object.");
         RequireDecodableText(root);
         var f = new RequestFields(new FormFileCollection());
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var p in root.EnumerateObject())
+        {
+            // System.Text.Json keeps every duplicate; the last would win silently
+            if (!seen.Add(p.Name)) throw Duplicate(p.Name);
             if (p.Value.ValueKind != JsonValueKind.Null) f._json[p.Name] = p.Value.Clone();
+        }
         return f;
     }
 
@@ -66,14 +71,36 @@ public sealed class RequestFields
     public static RequestFields FromForm(IFormCollection form)
     {
         var f = new RequestFields(form.Files);
-        foreach (var (k, v) in form) f._text[k] = v.ToString();
+        foreach (var (k, v) in form)
+        {
+            if (v.Count > 1) throw Duplicate(k);
+            f._text[k] = v.ToString();
+        }
         return f;
     }
 
-    /// <summary>Reads a JSON or multipart body; any other content type is a 400.</summary>
+    static ApiException Duplicate(string name) =>
+        ApiException.BadValue(name, $"'{name}' appears more than once in the request body; send it once.");
+
+    /// <summary>Reads a JSON or multipart body; any other content type is a 415.</summary>
     public static async Task<RequestFields> ReadAsync(HttpRequest request, CancellationToken ct)
     {
-        if (request.HasFormContentType) return FromForm(await request.ReadFormAsync(ct));
+        if (IsMultipart(request))
+        {
+            IFormCollection form;
+            try
+            {
+                form = await request.ReadFormAsync(ct);
+            }
+            catch (IOException e) when (e is not BadHttpRequestException && !ct.IsCancellationRequested)
+            {
+                // the multipart reader: "Unexpected end of Stream" when the body stops before its closing boundary (the
+                // body limit's BadHttpRequestException is an IOException too, answered as 413)
+                throw ApiException.BadValue("body",
+                    "The multipart/form-data body ended before its closing boundary ('--' + the boundary + '--'); it is cut off or malformed.");
+            }
+            return FromForm(form);
+        }
         if (request.HasJsonContentType())
         {
             try
@@ -86,8 +113,34 @@ public sealed class RequestFields
                 throw ApiException.BadValue("body", $"The request body is not valid JSON: {e.Message}");
             }
         }
+        string hint = request.HasFormContentType
+            ? " (curl -d sends application/x-www-form-urlencoded: add -H 'Content-Type: application/json' for a JSON body)" : "";
         throw new ApiException(StatusCodes.Status415UnsupportedMediaType, ApiException.InvalidRequest, "body", "unsupported_media_type",
-            $"Content-Type '{request.ContentType}' is not supported; send application/json or multipart/form-data.");
+            $"Content-Type '{request.ContentType}' is not supported; send application/json or multipart/form-data{hint}.");
+    }
+
+    /// <summary>multipart/form-data (HasFormContentType is also true of application/x-www-form-urlencoded, which OpenAI's API does not take).</summary>
+    public static bool IsMultipart(HttpRequest request) =>
+        request.HasFormContentType && request.ContentType!.TrimStart().StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Refuses a file part the endpoint does not take (one named like a text field is told to be sent as text), as
+    /// <see cref="RefuseUnknown"/> does for text fields; and a text field sent where a file part is expected.
+    /// </summary>
+    public void RefuseUnexpectedFiles(IReadOnlySet<string> fileFields, IReadOnlySet<string> textFields, string endpoint)
+    {
+        foreach (var file in Files)
+        {
+            if (fileFields.Contains(file.Name)) continue;
+            string why = textFields.Contains(file.Name) ? $"'{file.Name}' was sent as a file part; send it as a text field."
+                : fileFields.Count == 0 ? $"Unexpected file part '{file.Name}'; {endpoint} takes no files."
+                : $"Unexpected file part '{file.Name}'; {endpoint} takes the file parts {string.Join(", ", fileFields.Order(StringComparer.Ordinal).Select(n => $"'{n}'"))}.";
+            throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, file.Name, "unsupported_parameter", why);
+        }
+        foreach (var name in fileFields.Order(StringComparer.Ordinal))
+            if (Has(name))
+                throw ApiException.BadValue(name,
+                    $"'{name}' must be an image file part of a multipart/form-data request (PNG), not a text or JSON field.");
     }
 
     /// <summary>
@@ -123,14 +176,15 @@ public sealed class RequestFields
         return v;
     }
 
-    public double? Number(string name, double min, double max)
+    /// <summary>The field as a number in [min, max], or in (min, max] when <paramref name="minExclusive"/>.</summary>
+    public double? Number(string name, double min, double max, bool minExclusive = false)
     {
         string? raw = Raw(name, out bool isString);
         if (raw is null) return null;
         if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
             throw ApiException.BadValue(name, $"'{name}' must be a number, got {(isString ? "'" + raw + "'" : raw)}.");
-        if (v < min || v > max)
-            throw ApiException.BadValue(name, $"'{name}' must be in [{min}, {max}], got {v.ToString(CultureInfo.InvariantCulture)}.");
+        if (v < min || v > max || (minExclusive && v == min))
+            throw ApiException.BadValue(name, $"'{name}' must be in {(minExclusive ? "(" : "[")}{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}], got {v.ToString(CultureInfo.InvariantCulture)}.");
         return v;
     }
 

@@ -57,7 +57,7 @@ public sealed partial class RequestValidator(ServerOptions limits)
             GuidanceScale2 = f.Number("guidance_scale_2", 0, 100),
             TrueCfgScale = f.Number("true_cfg_scale", 0, 100),
             TeacacheThresh = f.Number("teacache_thresh", 0, 1e9),
-            Shift = f.Number("shift", 1e-6, 1000),
+            Shift = f.Number("shift", 0, 1000, minExclusive: true),
             MaxSequenceLength = (int?)f.Integer("max_sequence_length", 1, 4096),
             Seed = f.Integer("seed", 0, long.MaxValue) ?? RandomNumberGenerator.GetInt32(int.MaxValue),
             Fps = fps,
@@ -93,10 +93,9 @@ public sealed partial class RequestValidator(ServerOptions limits)
                 throw ApiException.BadValue("num_frames", $"'num_frames' {frames}: num_frames - 1 must be a multiple of {mult} (for example {(frames - 1) / mult * mult + 1} or {((frames - 1) / mult + 1) * mult + 1}).");
             return (int)frames;
         }
-        var seconds = f.Number("seconds", 0, 3600);
+        var seconds = f.Number("seconds", 0, 3600, minExclusive: true);
         if (seconds is double s)
         {
-            if (s <= 0) throw ApiException.BadValue("seconds", "'seconds' must be greater than 0.");
             long count = (long)Math.Round(s * fps / mult) * mult + 1;
             if (count > limits.MaxFrames)
                 throw ApiException.BadValue("seconds", $"'seconds' {s.ToString(CultureInfo.InvariantCulture)} at {fps} fps is {count} frames; the limit is {limits.MaxFrames}.");

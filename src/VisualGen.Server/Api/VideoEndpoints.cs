@@ -21,6 +21,8 @@ public static class VideoEndpoints
         "teacache_thresh", "shift", "max_sequence_length",
     };
 
+    static readonly IReadOnlySet<string> VideoFiles = new HashSet<string>(StringComparer.Ordinal) { "input_reference" };
+
     public static void MapVideos(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/videos", async (HttpContext http, ModelRegistry models, RequestValidator validator, JobService jobs, IMediaEncoder encoder, RetentionPolicy retention,
@@ -70,7 +72,8 @@ public static class VideoEndpoints
 
         app.MapGet("/v1/videos/{id}", (string id, IJobStore store, RetentionPolicy retention) => Results.Json(VideoObject.From(Find(store, id), retention)));
 
-        app.MapGet("/v1/videos/{id}/content", (string id, HttpContext http, IJobStore store) =>
+        // HEAD too: download tools and proxies ask for the length and type first (the file results send no body then)
+        app.MapMethods("/v1/videos/{id}/content", ["GET", "HEAD"], (string id, HttpContext http, IJobStore store) =>
         {
             var job = Find(store, id);
             string variant = http.Request.Query["variant"].ToString() is { Length: > 0 } v ? v : "video";
@@ -100,6 +103,7 @@ public static class VideoEndpoints
     {
         var fields = await RequestFields.ReadAsync(http.Request, http.RequestAborted);
         fields.RefuseUnknown(Fields, http.Request.Path.Value ?? "/v1/videos");
+        fields.RefuseUnexpectedFiles(VideoFiles, Fields, http.Request.Path.Value ?? "/v1/videos");
         var model = models.Resolve(fields.String("model"));
         var file = InputReferenceFile(fields, model);
         var spec = validator.Video(fields, model);
@@ -114,21 +118,14 @@ public static class VideoEndpoints
     }
 
     /// <summary>
-    /// The input_reference file part, or null when none was sent. A model that takes no image refuses it (and any
-    /// other file part); input_reference sent as a text or JSON field (a URL, base64) is refused: OpenAI takes a file.
+    /// The input_reference file part, or null when none was sent (other file parts, and input_reference as a text
+    /// field, were refused before). A model that takes no image refuses it.
     /// </summary>
     static IFormFile? InputReferenceFile(RequestFields fields, ServedModel model)
     {
-        if (!model.Info.AcceptsImage && (fields.Files.Count > 0 || fields.Has("input_reference")))
+        if (!model.Info.AcceptsImage && fields.Files.Count > 0)
             throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "input_reference", "unsupported_parameter",
                 $"The model '{model.Id}' does not take an input reference image.");
-        if (fields.Has("input_reference"))
-            throw ApiException.BadValue("input_reference",
-                "'input_reference' must be an image file part of a multipart/form-data request (PNG), not a text or JSON field.");
-        foreach (var f in fields.Files)
-            if (f.Name != "input_reference")
-                throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, f.Name, "unsupported_parameter",
-                    $"Unexpected file part '{f.Name}'; /v1/videos takes one file, 'input_reference'.");
         var files = fields.Files.GetFiles("input_reference");
         if (files.Count > 1)
             throw ApiException.BadValue("input_reference", $"'input_reference' was sent {files.Count} times; send one image.");

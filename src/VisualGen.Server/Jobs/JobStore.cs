@@ -75,16 +75,15 @@ public sealed class JobStore : IJobStore, IDisposable
                         throw new JsonException($"id '{job.Id}' does not match the file name");
                     if (!JobStatus.All.Contains(job.Status))
                         throw new JsonException($"status '{job.Status}' is none of {string.Join(", ", JobStatus.All)}");
+                    // "required" only asks that a member is present: "spec": null would reach the worker and the API
+                    if (job.Model is null || job.Spec is null || job.Spec.Prompt is null)
+                        throw new JsonException("the record has no model, spec or prompt");
                     if (job.Status == JobStatus.InProgress)
-                    {
-                        job = job with
-                        {
-                            Status = JobStatus.Failed,
-                            CompletedAt = now,
-                            Error = new JobError("server_restarted", "server restarted while the job was running"),
-                        };
-                        Write(job);
-                    }
+                        job = Failed(job, now, "server_restarted", "server restarted while the job was running");
+                    else if (job.Status == JobStatus.Completed && !File.Exists(_outputs.VideoPath(job.Id)))
+                        job = Failed(job, job.CompletedAt ?? now, "output_missing", "the job's video file is missing from the server's data folder");
+                    else if (job.Status == JobStatus.Queued && job.HasInputReference && !File.Exists(_outputs.InputPath(job.Id)))
+                        job = Failed(job, now, "input_missing", "the job's input reference image is missing from the server's data folder");
                     _jobs[job.Id] = job;
                     _sequence = Math.Max(_sequence, job.Sequence);
                 }
@@ -99,6 +98,14 @@ public sealed class JobStore : IJobStore, IDisposable
                 if (!File.Exists(JobPath(id))) { File.Delete(_outputs.VideoPath(id)); File.Delete(_outputs.InputPath(id)); }
             return _jobs.Values.OrderBy(j => j.Sequence).ToList();
         }
+    }
+
+    /// <summary>The job marked failed with this error, and saved.</summary>
+    VideoJob Failed(VideoJob job, long completedAt, string code, string message)
+    {
+        var failed = job with { Status = JobStatus.Failed, CompletedAt = completedAt, Error = new JobError(code, message) };
+        Write(failed);
+        return failed;
     }
 
     public long NextSequence()

@@ -71,6 +71,40 @@ public sealed class HardeningTests
         Assert.True(File.Exists(Path.Combine(options.DataDir, "videos", id + ".mp4"))); // kept with its unreadable record, not taken for an orphan
     }
 
+    [FfmpegFact]
+    public async Task A_record_without_its_spec_is_skipped_and_one_without_its_video_is_failed_at_start()
+    {
+        var options = Options();
+        string id;
+        await using (var first = await LiveServer.StartAsync(new GradientPipeline(), options))
+        {
+            id = (await first.PostJsonAsync("/v1/videos", new { prompt = "p", num_frames = 1, num_inference_steps = 1 })).Body.GetProperty("id").GetString()!;
+            await first.WaitForStatusAsync(id, Wait, "completed");
+        }
+        string jobs = Path.Combine(options.DataDir, "jobs"), record = File.ReadAllText(Path.Combine(jobs, id + ".json"));
+        // a copy of the record under another id, queued, whose spec is null (valid JSON, and "spec" present)
+        string broken = "video_" + new string('1', 32);
+        var node = System.Text.Json.Nodes.JsonNode.Parse(record)!;
+        node["id"] = broken;
+        node["status"] = "queued";
+        node["spec"] = null;
+        File.WriteAllText(Path.Combine(jobs, broken + ".json"), node.ToJsonString());
+        // the completed job's video lost
+        File.Delete(Path.Combine(options.DataDir, "videos", id + ".mp4"));
+
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(), options);
+        Assert.Contains(server.Logs.Lines, l => l.Contains("skipping unreadable job file") && l.Contains("no model, spec or prompt"));
+        var (status, list) = await server.GetJsonAsync("/v1/videos");
+        Assert.Equal(200, status);
+        var only = Assert.Single(list.GetProperty("data").EnumerateArray());
+        Assert.Equal(id, only.GetProperty("id").GetString());
+        Assert.Equal("failed", only.GetProperty("status").GetString());
+        Assert.Equal("output_missing", only.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(404, (await server.GetJsonAsync($"/v1/videos/{broken}")).Status);
+        using var content = await server.Http.GetAsync($"/v1/videos/{id}/content");
+        Assert.Equal(HttpStatusCode.Conflict, content.StatusCode);  // failed: status and content agree
+    }
+
     [Fact]
     public async Task Image_urls_use_the_listening_address_not_a_forged_host_header()
     {
@@ -103,6 +137,10 @@ public sealed class HardeningTests
         // the path under the public URL is the server's own
         using var png = await server.Http.GetAsync(new Uri(url).AbsolutePath["/visualgen".Length..]);
         Assert.Equal(HttpStatusCode.OK, png.StatusCode);
+        using var head = await server.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri(url).AbsolutePath["/visualgen".Length..]));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal("image/png", head.Content.Headers.ContentType?.MediaType);
+        Assert.Equal((await png.Content.ReadAsByteArrayAsync()).Length, head.Content.Headers.ContentLength);
 
         foreach (var bad in new[] { "gen.example.com", "ftp://gen.example.com", "https://gen.example.com/?a=1", "/relative" })
             Assert.Contains("--public-url", Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--public-url", bad], _ => null)).Message);

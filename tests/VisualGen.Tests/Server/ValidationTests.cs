@@ -33,6 +33,7 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("{\"prompt\":\"p\",\"num_frames\":\"many\"}", 400, "invalid_value", "num_frames")]
     [InlineData("{\"prompt\":\"p\",\"seconds\":\"60\"}", 400, "invalid_value", "seconds")]
     [InlineData("{\"prompt\":\"p\",\"seconds\":0}", 400, "invalid_value", "seconds")]
+    [InlineData("{\"prompt\":\"p\",\"seed\":1,\"seed\":2}", 400, "invalid_value", "seed")]
     [InlineData("{\"prompt\":\"p\",\"num_inference_steps\":0}", 400, "invalid_value", "num_inference_steps")]
     [InlineData("{\"prompt\":\"p\",\"num_inference_steps\":51}", 400, "invalid_value", "num_inference_steps")]
     [InlineData("{\"prompt\":\"p\",\"num_inference_steps\":2.5}", 400, "invalid_value", "num_inference_steps")]
@@ -74,6 +75,82 @@ public sealed class ValidationTests : IAsyncLifetime
         using var r = await _server.Http.PostAsync("/v1/videos", new StringContent("prompt=p", Encoding.UTF8, "text/plain"));
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, r.StatusCode);
         LiveServer.AssertError(await LiveServer.ReadJson(r), "unsupported_media_type", "body");
+    }
+
+    [Fact]
+    public async Task Range_errors_say_whether_the_bound_is_excluded()
+    {
+        foreach (var (json, expected) in new[]
+                 {
+                     ("{\"prompt\":\"p\",\"seconds\":0}", "'seconds' must be in (0, 3600], got 0."),
+                     ("{\"prompt\":\"p\",\"seconds\":-1}", "'seconds' must be in (0, 3600], got -1."),
+                     ("{\"prompt\":\"p\",\"shift\":0}", "'shift' must be in (0, 1000], got 0."),
+                 })
+        {
+            using var r = await _server.Http.PostAsync("/v1/videos", new StringContent(json, Encoding.UTF8, "application/json"));
+            Assert.Equal(expected, (await LiveServer.ReadJson(r)).GetProperty("error").GetProperty("message").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Url_encoded_bodies_are_415_with_a_hint_for_curl()
+    {
+        // curl -d '{"prompt":"p"}' without a Content-Type header sends this
+        using var r = await _server.Http.PostAsync("/v1/videos", new StringContent("{\"prompt\":\"p\"}", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, r.StatusCode);
+        var body = await LiveServer.ReadJson(r);
+        LiveServer.AssertError(body, "unsupported_media_type", "body");
+        Assert.Contains("-H 'Content-Type: application/json'", body.GetProperty("error").GetProperty("message").GetString());
+        var (_, list) = await _server.GetJsonAsync("/v1/videos");
+        Assert.Empty(list.GetProperty("data").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task A_multipart_body_cut_off_before_its_closing_boundary_is_400()
+    {
+        foreach (var path in new[] { "/v1/videos", "/v1/images/generations", "/v1/images/edits" })
+        {
+            var cut = new ByteArrayContent(Encoding.ASCII.GetBytes("--XX\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nhi"));
+            cut.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=XX");
+            using var r = await _server.Http.PostAsync(path, cut);
+            var body = await LiveServer.ReadJson(r);
+            Assert.True(r.StatusCode == HttpStatusCode.BadRequest, $"{path}: {(int)r.StatusCode} {body}");
+            LiveServer.AssertError(body, "invalid_value", "body");
+            Assert.Contains("closing boundary", body.GetProperty("error").GetProperty("message").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Multipart_fields_sent_twice_or_as_the_wrong_kind_of_part_are_refused_by_name()
+    {
+        static ByteArrayContent Png() => new(new byte[100]) { Headers = { ContentType = new MediaTypeHeaderValue("image/png") } };
+        var cases = new (string Path, MultipartFormDataContent Form, string Code, string Param, string Text)[]
+        {
+            ("/v1/videos", new() { { new StringContent("a"), "prompt" }, { new StringContent("b"), "prompt" } },
+                "invalid_value", "prompt", "'prompt' appears more than once"),
+            ("/v1/videos", new() { { new StringContent("p"), "size" }, { Png(), "prompt", "p.txt" } },
+                "unsupported_parameter", "prompt", "'prompt' was sent as a file part; send it as a text field."),
+            ("/v1/images/generations", new() { { new StringContent("p"), "prompt" }, { Png(), "image", "in.png" } },
+                "unsupported_parameter", "image", "/v1/images/generations takes no files"),
+            ("/v1/images/generations", new() { { new StringContent("p"), "prompt" }, { Png(), "whatever", "in.png" } },
+                "unsupported_parameter", "whatever", "Unexpected file part 'whatever'"),
+            ("/v1/images/edits", new() { { new StringContent("p"), "prompt" }, { new StringContent("iVBORw0KGgo="), "image" } },
+                "invalid_value", "image", "'image' must be an image file part"),
+            ("/v1/images/edits", new() { { new StringContent("p"), "prompt" }, { Png(), "image", "in.png" }, { Png(), "extra", "x.png" } },
+                "unsupported_parameter", "extra", "takes the file parts 'image', 'image[]', 'mask'"),
+        };
+        foreach (var (path, form, code, param, text) in cases)
+        {
+            using (form)
+            using (var r = await _server.Http.PostAsync(path, form))
+            {
+                var body = await LiveServer.ReadJson(r);
+                Assert.True(r.StatusCode == HttpStatusCode.BadRequest, $"{path} {param}: {(int)r.StatusCode} {body}");
+                LiveServer.AssertError(body, code, param);
+                Assert.Contains(text, body.GetProperty("error").GetProperty("message").GetString());
+            }
+        }
+        Assert.Equal(0, _pipeline.Generations);
     }
 
     [Theory]

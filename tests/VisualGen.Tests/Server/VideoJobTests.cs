@@ -104,6 +104,13 @@ public sealed class VideoJobTests
         Assert.Equal(HttpStatusCode.PartialContent, part.StatusCode);
         Assert.Equal(mp4[4..12], await part.Content.ReadAsByteArrayAsync());
         Assert.Equal(mp4.Length, part.Content.Headers.ContentRange?.Length);
+
+        // HEAD: the headers of GET, no body
+        using var head = await server.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v1/videos/{id}/content"));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal("video/mp4", head.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(mp4.Length, head.Content.Headers.ContentLength);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
     }
 
     [FfmpegFact]
