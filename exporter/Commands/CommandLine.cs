@@ -11,11 +11,14 @@ public sealed class CommandLine
     readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
     readonly HashSet<string> _read = [];
 
+    /// <param name="text">Flags whose value is free text and may be empty (a prompt); any other empty value (<c>--model ""</c>,
+    /// an unset shell variable) is a usage error naming the flag.</param>
     public CommandLine(IEnumerable<string> args, IReadOnlyCollection<string> known, IReadOnlyCollection<string>? switches = null,
-        IReadOnlyCollection<string>? repeatable = null)
+        IReadOnlyCollection<string>? repeatable = null, IReadOnlyCollection<string>? text = null)
     {
         switches ??= [];
         repeatable ??= [];
+        text ??= [];
         var list = args.ToList();
         for (int i = 0; i < list.Count; i++)
         {
@@ -35,6 +38,7 @@ public sealed class CommandLine
             if (!known.Contains(name))
                 throw new UsageException($"unknown flag --{name}; known: {string.Join(" ", known.Concat(switches).Order().Select(k => "--" + k))}");
             string value = inline ?? (i + 1 < list.Count ? list[++i] : throw new UsageException($"--{name} needs a value"));
+            if (string.IsNullOrWhiteSpace(value) && !text.Contains(name)) throw new UsageException($"--{name} needs a value, got an empty one");
             if (repeatable.Contains(name))
             {
                 if (!_repeated.TryGetValue(name, out var values)) _repeated[name] = values = [];

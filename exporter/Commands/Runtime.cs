@@ -140,7 +140,7 @@ public static class Runtime
         if (engineFlag is not null && !VisualGenConfig.Engines.Contains(engineFlag))
             throw new UsageException($"unknown engine '{engineFlag}'; available: {Engines}");
         if (gpuMemoryBudget is not null && (engineFlag ?? "ort-cpu") == "ort-cpu")
-            throw new UsageException("--gpu-memory bounds the GPU memory the engines hold, and the ort-cpu engine holds none; add --engine native-cuda or remove --gpu-memory");
+            throw new UsageException("--gpu-memory bounds the GPU memory the engines hold, and the ort-cpu engine holds none; add --engine native-cuda, or remove --gpu-memory (or gpu_memory from the --config file)");
         Attention(attentionFlag, engineFlag);
         VaePrecision(vaeDtypeFlag, engineFlag);
     }

@@ -29,7 +29,7 @@ public static class GenerateCommand
 
     public static int Run(string[] args, TextWriter output, TextWriter log, CliEnvironment environment)
     {
-        var cl = new CommandLine(args, Flags, repeatable: ["image"]);
+        var cl = new CommandLine(args, Flags, repeatable: ["image"], text: ["prompt", "negative-prompt"]);
         var requested = OutputTarget.FromFlags(cl.String("output"), cl.String("format"));
         var settings = RunConfiguration.FromFlags(cl);
         string model;
@@ -74,7 +74,13 @@ public static class GenerateCommand
 
         // Ctrl+C cancels between steps (outputs are written atomically, so nothing is left half-written)
         using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); log.WriteLine("cancelling..."); };
+        bool saving = false;  // a Ctrl+C while an output is written lets it finish whole, then stops (exit 130)
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+            log.WriteLine(Volatile.Read(ref saving) ? "cancelling once the output being written is whole..." : "cancelling...");
+        };
         Console.CancelKeyPress += onCancel;
         try
         {
@@ -86,7 +92,10 @@ public static class GenerateCommand
                 progress.Done();
                 if (result.StepCache is { } cache)
                     log.WriteLine($"{cache} (computed: {cache.ComputedText})");
+                Volatile.Write(ref saving, true);
                 Save(result, writer, target, tensorsPath, numbered ? (i, requests.Count) : null, output);
+                Volatile.Write(ref saving, false);
+                cancel.Token.ThrowIfCancellationRequested();
             }
         }
         finally { Console.CancelKeyPress -= onCancel; }

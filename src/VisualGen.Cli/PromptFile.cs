@@ -17,10 +17,11 @@ static class PromptFile
     {
         if (cl.String("prompt-file") is not { } path) return null;
         if (cl.Has("prompt")) throw new UsageException("--prompt and --prompt-file both give the prompt; give one");
-        if (!File.Exists(path)) throw new UsageException($"--prompt-file {path}: file not found");
+        // missing or unreadable: a failed input (exit 1, as --image's); no prompt in it: a usage matter (exit 2)
+        if (!File.Exists(path)) throw new FileNotFoundException($"--prompt-file {path}: file not found");
         string text;
         try { text = File.ReadAllText(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true)); }
-        catch (DecoderFallbackException) { throw new UsageException($"--prompt-file {path}: not UTF-8 text"); }
+        catch (DecoderFallbackException) { throw new IOException($"--prompt-file {path}: not UTF-8 text"); }
         var prompts = text.ReplaceLineEndings("\n").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
         if (prompts.Count == 0) throw new UsageException($"--prompt-file {path}: no prompt in it (one prompt a line)");
         return prompts;

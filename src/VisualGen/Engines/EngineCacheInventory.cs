@@ -19,9 +19,14 @@ public sealed record EngineCachePruneResult(IReadOnlyList<EngineCacheListing> Re
 /// (<see cref="EngineCacheEntry.InUse"/>) or is building is never removed; it also removes the leftovers of builds that
 /// died. A removed entry is built again by the next run that needs it.
 /// </summary>
-public sealed class EngineCacheInventory(EngineCache cache)
+public sealed partial class EngineCacheInventory(EngineCache cache)
 {
-    /// <summary>Every entry folder, most recently used first.</summary>
+    /// <summary><see cref="EngineCache.FolderName"/>'s shape: the sanitized component, '-', the key's first 16 hex digits.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_.]+-[0-9a-f]{16}$")]
+    private static partial System.Text.RegularExpressions.Regex EntryName();
+
+    /// <summary>Every entry folder, most recently used first. Folders not named as entries are none of the cache's (a
+    /// mistyped --cache pointing at a folder of other things): never listed, never pruned.</summary>
     public IReadOnlyList<EngineCacheListing> List()
     {
         if (!System.IO.Directory.Exists(cache.Root)) return [];
@@ -29,7 +34,8 @@ public sealed class EngineCacheInventory(EngineCache cache)
         foreach (var dir in System.IO.Directory.GetDirectories(cache.Root))
         {
             string folder = Path.GetFileName(dir);
-            if (folder.StartsWith('.')) continue;   // .keys, .locks, .weight-hashes, builds in progress
+            // .keys, .locks, .weight-hashes and builds in progress start with '.'
+            if (folder.StartsWith('.') || !EntryName().IsMatch(folder)) continue;
             list.Add(Listing(folder, dir));
         }
         return [.. list.OrderByDescending(l => l.LastUsedUtc).ThenBy(l => l.Folder, StringComparer.Ordinal)];

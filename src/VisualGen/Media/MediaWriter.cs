@@ -31,7 +31,11 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
         }
         else
         {
-            string file = Path.GetFullPath(Indexed(path, 0, 1, format == MediaFormat.Mp4 ? ".mp4" : ".png"));
+            string ext = format == MediaFormat.Mp4 ? ".mp4" : ".png";
+            // an existing folder named without the extension would get a sibling file "folder.mp4" beside it
+            if (Directory.Exists(path))
+                throw new MediaException($"{path}: is a folder; name the file to write (for example {Path.Combine(path, "output" + ext)})");
+            string file = Path.GetFullPath(Indexed(path, 0, 1, ext));
             if (Directory.Exists(file)) throw new MediaException($"{file}: is a folder; the output file cannot be written there");
             folder = Path.GetDirectoryName(file)!;
         }

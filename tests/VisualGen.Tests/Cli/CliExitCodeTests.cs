@@ -25,6 +25,33 @@ public class CliExitCodeTests
         Assert.Contains(message, Assert.Single(run.ErrorLines));
     }
 
+    [Theory]
+    [InlineData("generate", "--model")]
+    [InlineData("generate", "--output")]
+    [InlineData("generate", "--engine-cache")]
+    [InlineData("generate", "--save-tensors")]
+    [InlineData("info", "--model")]
+    [InlineData("build", "--cache")]
+    [InlineData("cache", "--cache")]
+    [InlineData("quantize", "--output")]
+    public void An_empty_value_is_a_usage_error_naming_the_flag(string command, string flag)
+    {
+        string[] args = command switch
+        {
+            "generate" => ["generate", "--model", "/nonexistent/model", "--prompt", "x"],
+            "info" => ["info"],
+            "build" => ["build", "--model", "/nonexistent/model"],
+            "cache" => ["cache", "list"],
+            _ => ["quantize", "--model", "/nonexistent/model", "--scheme", "fp8"],
+        };
+        // an unset shell variable: --model "$MODEL"
+        var run = CliRun.Of([.. args.Where((a, i) => a != flag && (i == 0 || args[i - 1] != flag)), flag, ""]);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Equal($"error: {flag} needs a value, got an empty one", Assert.Single(run.ErrorLines));
+        // free text may be empty: diffusers takes negative_prompt=""
+        Assert.DoesNotContain("--negative-prompt", CliRun.Of(["generate", "--model", "/nonexistent/model", "--prompt", "x", "--negative-prompt", ""]).Err);
+    }
+
     [ConformanceFact]
     public void Missing_image_file_is_a_runtime_failure_like_a_missing_model()
     {

@@ -68,6 +68,10 @@ public class CliPromptFileTests
         File.WriteAllBytes(file, [0x61, 0xff, 0x0a]);
         var binary = CliRun.Of(Generate(Path.Combine(dir, "out"), "--prompt-file", file));
         Assert.Contains("not UTF-8 text", Assert.Single(binary.ErrorLines));
+        Assert.Equal(1, binary.Rc);   // an unreadable input file, as --image's
+        var missing = CliRun.Of(Generate(Path.Combine(dir, "out"), "--prompt-file", Path.Combine(dir, "none.txt")));
+        Assert.Equal(1, missing.Rc);
+        Assert.Contains("none.txt: file not found", Assert.Single(missing.ErrorLines));
 
         // the request's own refusals name the prompt (every line shares the flags: the first is named)
         File.WriteAllText(file, "a fox\na lighthouse\n");

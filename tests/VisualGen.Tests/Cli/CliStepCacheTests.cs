@@ -41,7 +41,7 @@ public class CliStepCacheTests
     [ConformanceTheory]
     [InlineData(new[] { "--teacache-thresh", "-0.1" }, "teacache_thresh must be a finite number ≥ 0, got -0.1")]
     [InlineData(new[] { "--teacache-thresh", "abc" }, "--teacache-thresh must be a number, got 'abc'")]
-    [InlineData(new[] { "--teacache-thresh", "0.2", "--teacache-coefficients", "" }, "--teacache-coefficients must list numbers separated by commas")]
+    [InlineData(new[] { "--teacache-thresh", "0.2", "--teacache-coefficients", "" }, "--teacache-coefficients needs a value, got an empty one")]
     [InlineData(new[] { "--teacache-thresh", "0.2", "--teacache-coefficients", ",," }, "--teacache-coefficients must list numbers separated by commas")]
     [InlineData(new[] { "--teacache-thresh", "0.2", "--teacache-coefficients", "1.5,x,2" }, "--teacache-coefficients: 'x' is not a number")]
     [InlineData(new[] { "--teacache-coefficients", "1,2" }, "--teacache-coefficients needs --teacache-thresh")]

@@ -40,6 +40,19 @@ public class CliWriteFailureTests
         Assert.False(run.Generated, run.Err);
     }
 
+    [Fact]
+    public void Output_naming_an_existing_folder_is_refused_not_written_beside_it()
+    {
+        // without its extension --output /tmp/x would have become /tmp/x.mp4 next to the folder /tmp/x
+        string model = VisualGen.Demo.DemoModel.EnsureCreated(Path.Combine(Fixtures.TempDir("demo"), "wan"));
+        string folder = Fixtures.TempDir("out-folder");
+        var run = CliRun.Of(["generate", "--model", model, "--prompt", "a fox", "--height", "32", "--width", "32", "--frames", "5",
+            "--steps", "1", "--output", folder]);
+        AssertOneLineFailure(run, $"{folder}: is a folder; name the file to write (for example {Path.Combine(folder, "output.mp4")})");
+        Assert.False(run.Generated, run.Err);
+        Assert.False(File.Exists(folder + ".mp4"));
+    }
+
     [ConformanceFact]
     public void Png_frames_under_a_regular_file_are_one_error_line()
     {

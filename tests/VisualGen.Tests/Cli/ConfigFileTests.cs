@@ -145,8 +145,8 @@ public sealed class ConfigFileTests
         Assert.Contains("cache_config.use_ret_steps: TeaCache's ret-steps variant is not implemented", bad.Err);
         Assert.False(bad.Generated);
         var missing = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "x", "--config", "/nonexistent/vg.yaml"]);
-        Assert.Equal(ExitCode.Usage, missing.Rc);
-        Assert.Contains("/nonexistent/vg.yaml: cannot read the configuration", Assert.Single(missing.ErrorLines));
+        Assert.Equal(ExitCode.Failure, missing.Rc);   // a missing input file, as --image's
+        Assert.Equal("error: --config /nonexistent/vg.yaml: file not found", Assert.Single(missing.ErrorLines));
 
         // the engine cache comes from the file: the run finds the suite's built engines there
         string output = Path.Combine(Fixtures.TempDir("cfg-out"), "f.png");

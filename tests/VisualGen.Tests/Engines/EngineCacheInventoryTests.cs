@@ -83,6 +83,25 @@ public sealed class EngineCacheInventoryTests : IDisposable
     }
 
     [Fact]
+    public void Folders_not_named_as_entries_are_never_listed_nor_pruned()
+    {
+        // a mistyped --cache pointing at a folder of other things
+        string entry = Built(1f);
+        foreach (var other in new[] { "docs", "photos", "transformer-0123", "Transformer-0123456789ABCDEF" })
+        {
+            Directory.CreateDirectory(Path.Combine(Root, other));
+            File.WriteAllText(Path.Combine(Root, other, "a.txt"), "keep me");
+            Directory.SetLastWriteTimeUtc(Path.Combine(Root, other), LongAgo);
+        }
+        Directory.SetLastWriteTimeUtc(entry, LongAgo);
+        var inventory = new EngineCacheInventory(new EngineCache(Root));
+        Assert.Equal([Path.GetFileName(entry)], inventory.List().Select(l => l.Folder));
+        Assert.Equal([Path.GetFileName(entry)], inventory.Prune(TimeSpan.FromDays(1), dryRun: false).Removed.Select(r => r.Folder));
+        foreach (var other in new[] { "docs", "photos", "transformer-0123", "Transformer-0123456789ABCDEF" })
+            Assert.Equal("keep me", File.ReadAllText(Path.Combine(Root, other, "a.txt")));
+    }
+
+    [Fact]
     public async Task A_prune_holding_an_entry_makes_a_load_wait_then_build_it_again()
     {
         // the loader takes the use lock before it checks the entry: it cannot load a folder a prune is removing

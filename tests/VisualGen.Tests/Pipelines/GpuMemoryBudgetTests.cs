@@ -193,7 +193,7 @@ public class GpuMemoryBudgetTests
 
     [Theory]
     [InlineData("none", "error: --gpu-memory must be a positive number of GiB, got 'none'")]
-    [InlineData("4", "error: --gpu-memory bounds the GPU memory the engines hold, and the ort-cpu engine holds none; add --engine native-cuda or remove --gpu-memory")]
+    [InlineData("4", "error: --gpu-memory bounds the GPU memory the engines hold, and the ort-cpu engine holds none; add --engine native-cuda, or remove --gpu-memory (or gpu_memory from the --config file)")]
     public void Cli_refuses_a_bad_or_meaningless_gpu_memory_before_any_work(string flag, string error)
     {
         var run = VisualGen.Tests.Cli.CliRun.Of(["generate", "--gpu-memory", flag, "--format", "png", "--output", Path.Combine(VisualGen.Tests.Support.Fixtures.TempDir("gpumem"), "x")]);
