@@ -234,6 +234,18 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
     {
         CheckBackends();
         CheckQuantization(modelPath);
+        CheckWeights(modelPath);
+    }
+
+    /// <summary>Opens the weights of every component the model exports (the safetensors headers and tensor tables: no
+    /// tensor is read), so a truncated or corrupt weight file is refused now, naming it, rather than when its engine is
+    /// first needed: a VAE's after the whole denoising loop.</summary>
+    public void CheckWeights(string modelPath)
+    {
+        var index = ModelIndex.Load(modelPath);
+        foreach (var c in index.Components.Values.Where(c => c.IsPresent))
+            if (exporters.TryGet(c.ClassName!, out _))
+                using (index.OpenTensors(c.Name)) { }
     }
 
     /// <summary>Refuses, before anything is traced or hashed, a backend that cannot run here (<see cref="IEngineBackend.Unavailable"/>:

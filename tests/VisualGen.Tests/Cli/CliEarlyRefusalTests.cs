@@ -36,6 +36,23 @@ public class CliEarlyRefusalTests
         AssertNothingGenerated(run, cache);
     }
 
+    [Fact]
+    public void A_truncated_weight_file_is_refused_before_the_prompt_is_encoded()
+    {
+        // the VAE's weights were read only at decode, after the whole denoising loop
+        string model = VisualGen.Demo.DemoModel.EnsureCreated(Path.Combine(Fixtures.TempDir("demo"), "wan"));
+        string vae = Directory.GetFiles(Path.Combine(model, "vae"), "*.safetensors").Single();
+        using (var f = File.OpenWrite(vae)) f.SetLength(1000);
+        string cache = Fixtures.TempDir("fresh-cache");
+        var run = CliRun.Of(["generate", "--model", model, "--prompt", "a fox", "--height", "32", "--width", "32", "--frames", "5",
+            "--steps", "1", "--engine-cache", cache, "--format", "png", "--output", Path.Combine(Fixtures.TempDir("out"), "o")]);
+        Assert.Equal(1, run.Rc);
+        Assert.Contains($"{vae}: header length", Assert.Single(run.ErrorLines));
+        Assert.Contains("runs past the end of the file (1000 bytes)", run.ErrorLines[0]);
+        Assert.DoesNotContain("encode", run.Err);
+        AssertNothingGenerated(run, cache);
+    }
+
     [ConformanceFact]
     public void Unwritable_output_is_refused_before_generating()
     {
