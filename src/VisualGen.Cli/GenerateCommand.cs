@@ -71,6 +71,7 @@ public static class GenerateCommand
         string? tensorsPath = cl.String("save-tensors");
         if (tensorsPath is not null) WritableLocation.RequireFile("--save-tensors", tensorsPath);
         foreach (var r in requests) WarnAboutTruncation(model, r, log);
+        foreach (var warning in GuidanceWarnings.Of(info, requests[0])) log.WriteLine($"warning: {warning}");
 
         // Ctrl+C cancels between steps (outputs are written atomically, so nothing is left half-written)
         using var cancel = new CancellationTokenSource();

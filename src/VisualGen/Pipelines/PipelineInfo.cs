@@ -27,4 +27,6 @@ public sealed record PipelineInfo
     /// <summary>Height and width must be multiples of this.</summary>
     public required int SizeMultiple { get; init; }
     public int FramesPerSecond { get; init; } = 16;
+    /// <summary>true_cfg_scale when the request gives none, for pipelines that take it (Qwen-Image 4, FLUX.1 1).</summary>
+    public double DefaultTrueCfgScale { get; init; } = 1.0;
 }

@@ -50,6 +50,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             DefaultHeight = 128 * _config.VaeScaleFactor,
             DefaultWidth = 128 * _config.VaeScaleFactor,
             DefaultSteps = 50,
+            DefaultTrueCfgScale = QwenImagePipeline.DefaultTrueCfgScale,
             SizeMultiple = _config.SizeMultiple,
         };
     }
