@@ -67,7 +67,9 @@ public sealed class OrtBackend : IEngineBackend
 
     InferenceSession CreateSession(string path)
     {
-        var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        // errors reach the caller as exceptions (an EngineException naming the engine); logged too, they would print a
+        // second, raw line ("[E:onnxruntime:...] ExecuteKernel ...") beside the command's one error line
+        var so = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
         if (IntraOpThreads > 0) so.IntraOpNumThreads = IntraOpThreads;
         try
         {
