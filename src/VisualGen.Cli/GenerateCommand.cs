@@ -247,6 +247,7 @@ public static class GenerateCommand
 
     static HostTensor ReadImage(string path, string flag)
     {
+        if (Directory.Exists(path)) throw new MediaException($"{flag} {path}: is a folder; name an image file");
         if (!File.Exists(path)) throw new MediaException($"{flag} {path}: file not found");
         var image = ImageReader.Read(path);
         return HostTensor.Float32(image.ToFloat(), image.Height, image.Width, 3);

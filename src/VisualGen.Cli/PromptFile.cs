@@ -18,6 +18,7 @@ static class PromptFile
         if (cl.String("prompt-file") is not { } path) return null;
         if (cl.Has("prompt")) throw new UsageException("--prompt and --prompt-file both give the prompt; give one");
         // missing or unreadable: a failed input (exit 1, as --image's); no prompt in it: a usage matter (exit 2)
+        if (Directory.Exists(path)) throw new IOException($"--prompt-file {path}: is a folder; name a text file");
         if (!File.Exists(path)) throw new FileNotFoundException($"--prompt-file {path}: file not found");
         string text;
         try { text = File.ReadAllText(path, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true)); }
