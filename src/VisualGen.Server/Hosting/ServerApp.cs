@@ -75,6 +75,8 @@ public static class ServerApp
         s.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
 
         var app = builder.Build();
+        if (shared is not null)
+            shared.OnUnreadableRow = (id, why) => app.Logger.LogError("skipping unreadable job {Id} in the job store: {Why}", id, why);
         if (app.Services.GetRequiredService<IMediaEncoder>().Mp4Unavailable is string noMp4)
             app.Logger.LogWarning("video requests are refused (503 mp4_unavailable): this server cannot write MP4 video ({Why}); install ffmpeg and restart it", noMp4);
         app.Services.GetRequiredService<JobService>().Restore();

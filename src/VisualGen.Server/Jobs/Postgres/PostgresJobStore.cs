@@ -254,21 +254,36 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
     /// <summary>Claims the oldest queued job of one of <paramref name="models"/> for this replica, under a fresh lease; null when none waits.</summary>
     public Claim? TryClaim(IReadOnlyCollection<string> models, long now) => Run(c =>
     {
-        var cmd = Command(c, $"""
-            UPDATE visualgen_jobs j SET status = 'in_progress', owner = @owner, lease_until = now() + make_interval(secs => @lease),
-                started_at = @now, progress = 0, claims = claims + 1
-            FROM (SELECT id, queued_at FROM visualgen_jobs WHERE status = 'queued' AND model = ANY(@models)
-                  ORDER BY sequence LIMIT 1 FOR UPDATE SKIP LOCKED) next
-            WHERE j.id = next.id
-            RETURNING {string.Join(", ", Columns.Split(", ").Select(col => "j." + col))}, extract(epoch FROM clock_timestamp() - next.queued_at)
-            """);
-        cmd.Parameters.AddWithValue("owner", Owner);
-        cmd.Parameters.AddWithValue("lease", Lease.TotalSeconds);
-        cmd.Parameters.AddWithValue("now", now);
-        cmd.Parameters.AddWithValue("models", models.ToArray());
-        using var reader = cmd.ExecuteReader();
-        if (!reader.Read()) return null;
-        return new Claim(Row(reader), TimeSpan.FromSeconds(reader.GetDouble(Columns.Split(", ").Length)));
+        while (true)  // an unreadable row is failed and the next one claimed
+        {
+            var cmd = Command(c, $"""
+                UPDATE visualgen_jobs j SET status = 'in_progress', owner = @owner, lease_until = now() + make_interval(secs => @lease),
+                    started_at = @now, progress = 0, claims = claims + 1
+                FROM (SELECT id, queued_at FROM visualgen_jobs WHERE status = 'queued' AND model = ANY(@models)
+                      ORDER BY sequence LIMIT 1 FOR UPDATE SKIP LOCKED) next
+                WHERE j.id = next.id
+                RETURNING {string.Join(", ", Columns.Split(", ").Select(col => "j." + col))}, extract(epoch FROM clock_timestamp() - next.queued_at)
+                """);
+            cmd.Parameters.AddWithValue("owner", Owner);
+            cmd.Parameters.AddWithValue("lease", Lease.TotalSeconds);
+            cmd.Parameters.AddWithValue("now", now);
+            cmd.Parameters.AddWithValue("models", models.ToArray());
+            string id;
+            string problem;
+            using (var reader = cmd.ExecuteReader())
+            {
+                if (!reader.Read()) return null;
+                try { return new Claim(Row(reader), TimeSpan.FromSeconds(reader.GetDouble(Columns.Split(", ").Length))); }
+                catch (JsonException e) { (id, problem) = (reader.GetString(0), e.Message); }
+            }
+            // claimed but unreadable: it can never run, so it fails, and the loop claims the next job
+            OnUnreadableRow?.Invoke(id, problem);
+            var fail = Command(c, "UPDATE visualgen_jobs SET status = 'failed', completed_at = @now, owner = NULL, lease_until = NULL, error = @error WHERE id = @id");
+            fail.Parameters.AddWithValue("now", now);
+            fail.Parameters.AddWithValue("id", id);
+            fail.Parameters.AddWithValue("error", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(new JobError("unreadable_record", $"the job's stored record cannot be read: {problem}"), _json));
+            fail.ExecuteNonQuery();
+        }
     });
 
     /// <summary>Queues again the jobs whose lease ran out (their replica died or lost the store); their ids.</summary>
@@ -365,11 +380,20 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
         p.AddWithValue("step_cache", NpgsqlDbType.Jsonb, j.StepCache is null ? DBNull.Value : JsonSerializer.Serialize(j.StepCache, _json));
     }
 
+    /// <summary>Told of each row a read skips because it cannot be read (its id, why): the server logs it.</summary>
+    public Action<string, string>? OnUnreadableRow { get; set; }
+
+    /// <summary>The rows as jobs; a row that cannot be read (a spec edited to JSON null by hand, say) is skipped and
+    /// reported, as the embedded store skips an unreadable job file: one bad row never fails a listing.</summary>
     List<VideoJob> ReadAll(NpgsqlCommand cmd)
     {
         var jobs = new List<VideoJob>();
         using var reader = cmd.ExecuteReader();
-        while (reader.Read()) jobs.Add(Row(reader));
+        while (reader.Read())
+        {
+            try { jobs.Add(Row(reader)); }
+            catch (JsonException e) { OnUnreadableRow?.Invoke(reader.GetString(0), e.Message); }
+        }
         return jobs;
     }
 
@@ -378,7 +402,8 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
         Id = r.GetString(0),
         Sequence = r.GetInt64(1),
         Model = r.GetString(2),
-        Spec = JsonSerializer.Deserialize<GenerationSpec>(r.GetString(3), _json)!,
+        Spec = JsonSerializer.Deserialize<GenerationSpec>(r.GetString(3), _json) is { Prompt: not null } spec ? spec
+            : throw new JsonException("its spec is not a generation spec (null, or without a prompt)"),
         Status = r.GetString(4),
         Progress = r.GetInt32(5),
         CreatedAt = r.GetInt64(6),

@@ -53,6 +53,35 @@ public sealed class PostgresJobStoreTests(PostgresFixture pg) : IClassFixture<Po
         Assert.Equal(summary, store.Get(old.Id)!.StepCache);
     }
 
+    [PostgresFact]
+    public void A_row_whose_spec_is_null_is_skipped_by_reads_and_failed_when_claimed()
+    {
+        string url = pg.Cluster.NewDatabase(), outputs = Fixtures.TempDir("vg-outputs");
+        using var store = PostgresFixture.Open(url, outputs);
+        var skipped = new List<string>();
+        store.OnUnreadableRow = (id, why) => skipped.Add($"{id}: {why}");
+        VideoJob bad = PostgresFixture.NewJob(store), good = PostgresFixture.NewJob(store);
+        Assert.True(store.Add(bad, null, 10));
+        Assert.True(store.Add(good, null, 10));
+        // edited by hand: valid JSON, not a spec
+        using (var c = new NpgsqlConnection(PostgresCluster.ConnectionString(url)))
+        {
+            c.Open();
+            using var edit = new NpgsqlCommand("UPDATE visualgen_jobs SET spec = 'null'::jsonb WHERE id = @id", c);
+            edit.Parameters.AddWithValue("id", bad.Id);
+            Assert.Equal(1, edit.ExecuteNonQuery());
+        }
+        Assert.Equal([good.Id], store.List(null, 10, true).Page.Select(j => j.Id));
+        Assert.Null(store.Get(bad.Id));
+        Assert.Equal($"{bad.Id}: its spec is not a generation spec (null, or without a prompt)", skipped[0]);
+
+        // the claim takes the bad row first (it is older), fails it and goes on to the next
+        var claim = store.TryClaim(Models, 0);
+        Assert.Equal(good.Id, claim?.Job.Id);
+        Assert.Equal(1, store.CountByStatus()[JobStatus.Failed]);
+        Assert.Null(store.TryClaim(Models, 0));
+    }
+
     /// <summary>Jobs compared by what is stored (the spec is a record of values).</summary>
     sealed class JobComparer : IEqualityComparer<VideoJob>
     {
