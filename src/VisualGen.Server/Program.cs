@@ -10,6 +10,18 @@ catch (ArgumentException e)
     Console.Error.WriteLine(e.Message);
     return 2;
 }
+catch (IOException e)
+{
+    Console.Error.WriteLine($"VisualGen.Server: cannot start: {e.Message}");
+    return 1;
+}
+
+// before the model loads (minutes for a real one): a port in use is one line now, not after loading
+if (ListenCheck.Problem(options.ListenUrls) is { } busy)
+{
+    Console.Error.WriteLine($"VisualGen.Server: cannot start: {busy}");
+    return 1;
+}
 
 using var loggers = LoggerFactory.Create(ServerLogging.Console);
 var startupLog = loggers.CreateLogger("VisualGen.Server.Startup");

@@ -194,7 +194,8 @@ public sealed record ServerOptions
         else if (args.Contains("--lease")) throw new ArgumentException("--lease applies to a shared store only (--store postgres://…)");
         // a diffusers folder, or a monolithic LTX-2 .safetensors file (detected by its metadata when loaded)
         if (o.ModelDir is not null && !Directory.Exists(o.ModelDir) && !File.Exists(o.ModelDir))
-            throw new ArgumentException($"--model: folder '{o.ModelDir}' does not exist (nor a file of that name)");
+            // a missing input, as the command line's: "cannot start", exit 1 (not a malformed command line)
+            throw new DirectoryNotFoundException($"--model: folder '{o.ModelDir}' does not exist (nor a file of that name)");
         return o with { ApiKeys = keys };
     }
 

@@ -41,4 +41,28 @@ public sealed class ListenAddressTests
         Assert.Equal("--port and --urls both say where to listen; give one (--urls takes the port in each URL)", e.Message);
         Assert.Equal("http://127.0.0.1:8123", ServerOptions.Parse(["--port", "8123"], _ => null).ListenUrls);
     }
+
+    [Fact]
+    public void A_port_in_use_is_found_before_the_model_loads()
+    {
+        var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+            Assert.Equal($"http://127.0.0.1:{port}: the address is already in use (another process listens on port {port}); choose another --port or --urls",
+                ListenCheck.Problem($"http://127.0.0.1:{port}"));
+            Assert.NotNull(ListenCheck.Problem($"http://localhost:{port}"));
+        }
+        finally { taken.Stop(); }
+        Assert.Null(ListenCheck.Problem("http://127.0.0.1:0;http://example.internal:8443"));   // port 0 and names are Kestrel's
+    }
+
+    [Fact]
+    public void A_missing_model_folder_is_a_start_failure_not_a_command_line_error()
+    {
+        // Program answers an IOException from Parse with "cannot start" and exit 1, as the CLI answers a missing model
+        var e = Assert.Throws<DirectoryNotFoundException>(() => ServerOptions.Parse(["--model", "/nonexistent/model"], _ => null));
+        Assert.Equal("--model: folder '/nonexistent/model' does not exist (nor a file of that name)", e.Message);
+    }
 }

@@ -311,7 +311,7 @@ public sealed class ApiKeyTests
         Assert.Contains("--queue-size", Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--queue-size", "0"], _ => null)).Message);
         Assert.Contains("--port", Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--port"], _ => null)).Message);
         Assert.Contains("--bogus", Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--bogus"], _ => null)).Message);
-        Assert.Contains("does not exist", Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--model", "/no/such/dir"], _ => null)).Message);
+        Assert.Contains("does not exist", Assert.Throws<DirectoryNotFoundException>(() => ServerOptions.Parse(["--model", "/no/such/dir"], _ => null)).Message);
     }
 
     [Fact]
