@@ -63,9 +63,8 @@ public static class VideoEndpoints
             string order = q["order"].ToString() is { Length: > 0 } o ? o : "desc";
             if (order is not ("asc" or "desc")) throw ApiException.BadValue("order", $"'order' must be 'asc' or 'desc', got '{order}'.");
             string? after = q["after"].ToString() is { Length: > 0 } a ? a : null;
-            if (after is not null && (!JobId.IsValid(after, JobId.VideoPrefix) || store.Get(after) is null))
-                throw ApiException.BadValue("after", $"'after' must be the id of a listed video, got '{after}'.");
-            var (page, more) = store.List(after, limit, order == "desc");
+            var listed = after is not null && !JobId.IsValid(after, JobId.VideoPrefix) ? null : store.List(after, limit, order == "desc");
+            var (page, more) = listed ?? throw ApiException.BadValue("after", $"'after' must be the id of a listed video, got '{after}'.");
             var data = page.Select(j => VideoObject.From(j, retention)).ToList();
             return Results.Json(new ListPage<VideoObject>("list", data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, more));
         });

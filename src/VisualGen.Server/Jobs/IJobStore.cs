@@ -39,8 +39,11 @@ public interface IJobStore
     /// <summary>Completes when the job is completed or failed (its final state) or deleted (null).</summary>
     Task<VideoJob?> WaitFinishedAsync(string id, CancellationToken ct);
 
-    /// <summary>One page in submission order: jobs after the cursor id, up to limit, and whether more follow.</summary>
-    (IReadOnlyList<VideoJob> Page, bool HasMore) List(string? after, int limit, bool descending);
+    /// <summary>One page in submission order: jobs after the cursor id, up to limit, and whether more follow; null when
+    /// the store knows no such id. A cursor deleted after it was listed (by a client, by retention) still marks its place,
+    /// so paging goes on past it (the data folder's store remembers the last <see cref="JobStore.RemovedCursors"/> deleted
+    /// ids while it runs, the shared store a day of them).</summary>
+    (IReadOnlyList<VideoJob> Page, bool HasMore)? List(string? after, int limit, bool descending);
 
     /// <summary>Completed and failed jobs with the bytes they hold, the earliest finished first (for retention).</summary>
     IReadOnlyList<(VideoJob Job, long Bytes)> FinishedWithBytes();

@@ -23,7 +23,13 @@ public sealed class JobStore : IJobStore, IDisposable
     readonly Lock _lock = new();
     readonly Dictionary<string, VideoJob> _jobs = new(StringComparer.Ordinal);
     readonly Dictionary<string, List<TaskCompletionSource<VideoJob?>>> _waiters = new(StringComparer.Ordinal);
+    /// <summary>Deleted ids with their sequence, so a listing cursor deleted meanwhile still marks its place (the oldest go first).</summary>
+    readonly Dictionary<string, long> _removed = new(StringComparer.Ordinal);
+    readonly Queue<string> _removedOrder = new();
     long _sequence;
+
+    /// <summary>How many deleted ids the store remembers as listing cursors.</summary>
+    public const int RemovedCursors = 10_000;
 
     /// <param name="outputsDir">Where videos and input images go (--outputs); null: the data folder.</param>
     public JobStore(string dataDir, JsonSerializerOptions json, StorageHealth? health = null, string? outputsDir = null)
@@ -200,7 +206,10 @@ public sealed class JobStore : IJobStore, IDisposable
             {
                 throw Fault(StorageException.Deleting($"the record of {id}", e));
             }
-            _jobs.Remove(id);
+            _jobs.Remove(id, out var removed);
+            _removed[id] = removed!.Sequence;
+            _removedOrder.Enqueue(id);
+            if (_removedOrder.Count > RemovedCursors) _removed.Remove(_removedOrder.Dequeue());
             _outputs.DeleteFilesOf(id);
             _waiters.Remove(id, out release);
         }
@@ -222,16 +231,18 @@ public sealed class JobStore : IJobStore, IDisposable
         return tcs.Task.WaitAsync(ct);
     }
 
-    /// <summary>One page in submission order: jobs after the cursor id, up to limit, and whether more follow.</summary>
-    public (IReadOnlyList<VideoJob> Page, bool HasMore) List(string? after, int limit, bool descending)
+    /// <inheritdoc/>
+    public (IReadOnlyList<VideoJob> Page, bool HasMore)? List(string? after, int limit, bool descending)
     {
         lock (_lock)
         {
             IEnumerable<VideoJob> all = descending ? _jobs.Values.OrderByDescending(j => j.Sequence) : _jobs.Values.OrderBy(j => j.Sequence);
             if (after is not null)
             {
-                if (!_jobs.TryGetValue(after, out var cursor)) return ([], false);
-                all = all.Where(j => descending ? j.Sequence < cursor.Sequence : j.Sequence > cursor.Sequence);
+                long cursor;
+                if (_jobs.TryGetValue(after, out var job)) cursor = job.Sequence;
+                else if (!_removed.TryGetValue(after, out cursor)) return null;
+                all = all.Where(j => descending ? j.Sequence < cursor : j.Sequence > cursor);
             }
             var page = all.Take(limit + 1).ToList();
             bool more = page.Count > limit;

@@ -204,6 +204,13 @@ public sealed class VideoJobTests
         Assert.Equal(ids.AsEnumerable().Reverse().Take(3), desc.GetProperty("data").EnumerateArray().Select(v => v.GetProperty("id").GetString()!));
         Assert.True(desc.GetProperty("has_more").GetBoolean());
         foreach (var id in ids) await server.WaitForStatusAsync(id, Wait, "completed");
+
+        // the page's last id deleted before the next page is asked for (a client's delete, retention): paging goes on past it
+        string cursor = desc.GetProperty("last_id").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await server.Http.DeleteAsync($"/v1/videos/{cursor}")).StatusCode);
+        var (nextStatus, next) = await server.GetJsonAsync($"/v1/videos?limit=3&after={cursor}");
+        Assert.Equal(200, nextStatus);
+        Assert.Equal([ids[1], ids[0]], next.GetProperty("data").EnumerateArray().Select(v => v.GetProperty("id").GetString()!));
     }
 
     [FfmpegFact]

@@ -39,6 +39,10 @@ public static class JobStoreSchema
         (2, "what a job's step cache did", """
             ALTER TABLE visualgen_jobs ADD COLUMN step_cache jsonb;
             """),
+        (3, "deleted jobs' places, for listing cursors", """
+            CREATE TABLE visualgen_deleted_jobs (id text PRIMARY KEY, sequence bigint NOT NULL, deleted_at timestamptz NOT NULL DEFAULT now());
+            CREATE INDEX visualgen_deleted_jobs_age ON visualgen_deleted_jobs (deleted_at);
+            """),
     ];
 
     public static int Latest => Migrations[^1].Version;

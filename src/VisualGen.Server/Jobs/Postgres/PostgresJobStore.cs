@@ -174,9 +174,14 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
         bool deleted = Run(c =>
         {
             using var tx = c.BeginTransaction();
-            var cmd = Command(c, "DELETE FROM visualgen_jobs WHERE id = @id", tx);
+            // the job's place stays a day for listing cursors (visualgen_deleted_jobs)
+            var cmd = Command(c, """
+                WITH gone AS (DELETE FROM visualgen_jobs WHERE id = @id RETURNING id, sequence)
+                INSERT INTO visualgen_deleted_jobs (id, sequence) SELECT id, sequence FROM gone ON CONFLICT (id) DO NOTHING
+                """, tx);
             cmd.Parameters.AddWithValue("id", id);
             if (cmd.ExecuteNonQuery() == 0) return false;
+            Command(c, "DELETE FROM visualgen_deleted_jobs WHERE deleted_at < now() - interval '1 day'", tx).ExecuteNonQuery();
             Notify(c, tx, "deleted:" + id);
             tx.Commit();
             return true;
@@ -201,11 +206,23 @@ public sealed class PostgresJobStore : IJobStore, IDisposable
         }
     }
 
-    public (IReadOnlyList<VideoJob> Page, bool HasMore) List(string? after, int limit, bool descending) => Run(c =>
+    /// <inheritdoc/>
+    public (IReadOnlyList<VideoJob> Page, bool HasMore)? List(string? after, int limit, bool descending) => Run<(IReadOnlyList<VideoJob>, bool)?>(c =>
     {
-        string cursor = after is null ? "" : $"WHERE sequence {(descending ? "<" : ">")} (SELECT sequence FROM visualgen_jobs WHERE id = @after)";
-        var cmd = Command(c, $"SELECT {Columns} FROM visualgen_jobs {cursor} ORDER BY sequence {(descending ? "DESC" : "ASC")} LIMIT @limit");
-        if (after is not null) cmd.Parameters.AddWithValue("after", after);
+        long? cursor = null;
+        if (after is not null)
+        {
+            var place = Command(c, """
+                SELECT sequence FROM visualgen_jobs WHERE id = @after
+                UNION ALL SELECT sequence FROM visualgen_deleted_jobs WHERE id = @after LIMIT 1
+                """);
+            place.Parameters.AddWithValue("after", after);
+            if (place.ExecuteScalar() is not long seq) return null;
+            cursor = seq;
+        }
+        string where = cursor is null ? "" : $"WHERE sequence {(descending ? "<" : ">")} @cursor";
+        var cmd = Command(c, $"SELECT {Columns} FROM visualgen_jobs {where} ORDER BY sequence {(descending ? "DESC" : "ASC")} LIMIT @limit");
+        if (cursor is long s) cmd.Parameters.AddWithValue("cursor", s);
         cmd.Parameters.AddWithValue("limit", limit + 1);
         var page = ReadAll(cmd);
         bool more = page.Count > limit;

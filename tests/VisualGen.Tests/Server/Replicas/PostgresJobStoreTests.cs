@@ -16,12 +16,12 @@ public sealed class PostgresJobStoreTests(PostgresFixture pg) : IClassFixture<Po
     public void Migrations_run_once_and_a_later_start_finds_the_schema_current()
     {
         string url = pg.Cluster.NewDatabase(), outputs = Fixtures.TempDir("vg-outputs");
-        using (var first = PostgresFixture.Open(url, outputs)) Assert.Equal([1, 2], first.AppliedMigrations);
+        using (var first = PostgresFixture.Open(url, outputs)) Assert.Equal([1, 2, 3], first.AppliedMigrations);
         using (var second = PostgresFixture.Open(url, outputs)) Assert.Empty(second.AppliedMigrations);
         using var c = new NpgsqlConnection(PostgresCluster.ConnectionString(url));
         c.Open();
         using var cmd = new NpgsqlCommand("SELECT string_agg(version::text, ',' ORDER BY version) FROM visualgen_migrations", c);
-        Assert.Equal("1,2", cmd.ExecuteScalar());
+        Assert.Equal("1,2,3", cmd.ExecuteScalar());
     }
 
     [PostgresFact]
@@ -34,15 +34,15 @@ public sealed class PostgresJobStoreTests(PostgresFixture pg) : IClassFixture<Po
             old = PostgresFixture.NewJob(first);
             Assert.True(first.Add(old, null, 10));
         }
-        // the store as a server of schema version 1 left it: no step_cache column, version 2 not recorded
+        // the store as a server of schema version 1 left it: no step_cache column nor deleted-jobs table, versions 2 and 3 not recorded
         using (var c = new NpgsqlConnection(PostgresCluster.ConnectionString(url)))
         {
             c.Open();
-            using var down = new NpgsqlCommand("ALTER TABLE visualgen_jobs DROP COLUMN step_cache; DELETE FROM visualgen_migrations WHERE version = 2", c);
+            using var down = new NpgsqlCommand("ALTER TABLE visualgen_jobs DROP COLUMN step_cache; DROP TABLE visualgen_deleted_jobs; DELETE FROM visualgen_migrations WHERE version >= 2", c);
             down.ExecuteNonQuery();
         }
         using var store = PostgresFixture.Open(url, outputs);
-        Assert.Equal([2], store.AppliedMigrations);
+        Assert.Equal([2, 3], store.AppliedMigrations);
         Assert.Equal(old, store.Get(old.Id)!, new JobComparer());
         Assert.Null(store.Get(old.Id)!.StepCache);
 
@@ -71,7 +71,7 @@ public sealed class PostgresJobStoreTests(PostgresFixture pg) : IClassFixture<Po
             edit.Parameters.AddWithValue("id", bad.Id);
             Assert.Equal(1, edit.ExecuteNonQuery());
         }
-        Assert.Equal([good.Id], store.List(null, 10, true).Page.Select(j => j.Id));
+        Assert.Equal([good.Id], store.List(null, 10, true)!.Value.Page.Select(j => j.Id));
         Assert.Null(store.Get(bad.Id));
         Assert.Equal($"{bad.Id}: its spec is not a generation spec (null, or without a prompt)", skipped[0]);
 
@@ -80,6 +80,23 @@ public sealed class PostgresJobStoreTests(PostgresFixture pg) : IClassFixture<Po
         Assert.Equal(good.Id, claim?.Job.Id);
         Assert.Equal(1, store.CountByStatus()[JobStatus.Failed]);
         Assert.Null(store.TryClaim(Models, 0));
+    }
+
+    [PostgresFact]
+    public void A_listing_cursor_deleted_after_it_was_listed_still_marks_its_place()
+    {
+        string url = pg.Cluster.NewDatabase(), outputs = Fixtures.TempDir("vg-outputs");
+        using var store = PostgresFixture.Open(url, outputs);
+        var jobs = Enumerable.Range(0, 4).Select(_ => PostgresFixture.NewJob(store)).ToList();
+        foreach (var j in jobs) Assert.True(store.Add(j, null, 10));
+        var first = store.List(null, 2, descending: true)!.Value;
+        Assert.Equal([jobs[3].Id, jobs[2].Id], first.Page.Select(j => j.Id));
+        Assert.True(store.Delete(jobs[2].Id));   // the cursor goes (a client's delete, retention)
+        var next = store.List(jobs[2].Id, 2, descending: true)!.Value;
+        Assert.Equal([jobs[1].Id, jobs[0].Id], next.Page.Select(j => j.Id));
+        Assert.False(next.HasMore);
+        Assert.Equal([jobs[3].Id], store.List(jobs[2].Id, 2, descending: false)!.Value.Page.Select(j => j.Id));
+        Assert.Null(store.List("video_" + new string('0', 32), 2, descending: true));   // never listed
     }
 
     /// <summary>Jobs compared by what is stored (the spec is a record of values).</summary>
@@ -115,7 +132,7 @@ public sealed class PostgresJobStoreTests(PostgresFixture pg) : IClassFixture<Po
             Assert.Equal(ids.Count, all.Count);
             Assert.Equal(ids.Order(), all.Order());
             foreach (var mine in claims) Assert.Equal(mine.OrderBy(id => ids.IndexOf(id)), mine); // each replica took them in submission order
-            Assert.All(stores[0].List(null, 100, false).Page, j => Assert.Equal(JobStatus.InProgress, j.Status));
+            Assert.All(stores[0].List(null, 100, false)!.Value.Page, j => Assert.Equal(JobStatus.InProgress, j.Status));
         }
         finally
         {
