@@ -116,7 +116,10 @@ public sealed record ServerOptions
         for (int i = 0; i < args.Count; i++)
         {
             string flag = args[i];
-            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{flag} needs a value. {Usage}");
+            // an empty value (an unset shell variable) is refused: --data "" put the data folder's files in the working folder
+            string Value() => i + 1 < args.Count
+                ? string.IsNullOrWhiteSpace(args[++i]) ? throw new ArgumentException($"{flag} needs a value, got an empty one") : args[i]
+                : throw new ArgumentException($"{flag} needs a value. {Usage}");
             int Int(int min, int max)
             {
                 string v = Value();

@@ -65,4 +65,16 @@ public sealed class ListenAddressTests
         var e = Assert.Throws<DirectoryNotFoundException>(() => ServerOptions.Parse(["--model", "/nonexistent/model"], _ => null));
         Assert.Equal("--model: folder '/nonexistent/model' does not exist (nor a file of that name)", e.Message);
     }
+
+    [Theory]
+    [InlineData("--data")]
+    [InlineData("--outputs")]
+    [InlineData("--model")]
+    [InlineData("--engine-cache")]
+    public void An_empty_value_is_refused_naming_the_flag(string flag)
+    {
+        // --data "" put jobs/, videos/ and the lock file in the working folder
+        var e = Assert.Throws<ArgumentException>(() => ServerOptions.Parse([flag, ""], _ => null));
+        Assert.Equal($"{flag} needs a value, got an empty one", e.Message);
+    }
 }
