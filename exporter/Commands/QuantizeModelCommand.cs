@@ -90,7 +90,7 @@ public static class QuantizeModelCommand
             string name = Path.GetFileName(file);
             if (isQuantized && (name == "config.json" || name.EndsWith(".safetensors", StringComparison.Ordinal)
                 || name.EndsWith(".safetensors.index.json", StringComparison.Ordinal))) continue;
-            long bytes = new FileInfo(file).Length;
+            long bytes = VisualGen.Engines.FileState.Target(file).Length;
             if (bytes >= 64L << 20) progress.Report($"copying {Path.GetRelativePath(root, file)} ({bytes / 1e9:F2} GB)");
             File.Copy(file, Path.Combine(target, name));
         }

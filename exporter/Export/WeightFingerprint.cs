@@ -81,7 +81,7 @@ public static class WeightFingerprint
     {
         public string Path { get; } = path;
         public WeightFileStamp? Stamp { get; set; }
-        public long Size { get; set; } = new FileInfo(path).Length;
+        public long Size { get; set; } = VisualGen.Engines.FileState.Target(path).Length;
         public string? Sha256 { get; set; }
     }
 

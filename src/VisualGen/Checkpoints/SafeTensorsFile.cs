@@ -31,7 +31,7 @@ public sealed unsafe class SafeTensorsFile : ITensorSource
     public static SafeTensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException(path, "file not found");
-        long length = new FileInfo(path).Length;
+        long length = Engines.FileState.Target(path).Length;  // a link's own length is its target path's
         if (length < 8) throw new CheckpointException(path, $"truncated: {length} bytes, shorter than the 8-byte header length");
         MemoryMappedFile map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         MemoryMappedViewAccessor view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
