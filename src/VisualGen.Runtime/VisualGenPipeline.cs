@@ -20,7 +20,14 @@ public sealed class VisualGenPipeline : IDisposable
     readonly IGenerationPipeline _pipeline;
     readonly EngineProvider _engines;
     readonly bool _vaeTiling;
+    /// <summary>Cancelled by <see cref="Dispose"/>: generations in flight stop at their next step; Dispose waits for them,
+    /// so no engine is freed under a run (a native engine freed mid-run can take the process down).</summary>
+    readonly CancellationTokenSource _closing = new();
+    readonly object _gate = new();  // Monitor: Dispose waits on it for the generations in flight
+    int _running;
     bool _disposed;
+    /// <summary>True in the flow of a generation of this pipeline (its progress callbacks): a Dispose from there would wait for itself.</summary>
+    readonly AsyncLocal<bool> _inGeneration = new();
 
     VisualGenPipeline(IGenerationPipeline pipeline, EngineProvider engines, string modelPath, bool vaeTiling)
     {
@@ -99,27 +106,58 @@ public sealed class VisualGenPipeline : IDisposable
     public void Validate(GenerationRequest request)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(request);
         _pipeline.Validate(WithDefaults(request));
     }
 
     /// <summary>The options' defaults for what the request leaves unset (<see cref="VisualGenOptions.VaeTiling"/>).</summary>
     GenerationRequest WithDefaults(GenerationRequest r) => r.VaeTiling is null && _vaeTiling ? r with { VaeTiling = true } : r;
 
-    /// <summary>Generates; progress reports each stage and denoising step; cancellation is honoured between steps.</summary>
-    public Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
+    /// <summary>Generates; progress reports each stage and denoising step; cancellation is honoured between steps. A
+    /// generation still running when the pipeline is disposed ends with an <see cref="ObjectDisposedException"/>.</summary>
+    public async Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(request);
-        return _pipeline.GenerateAsync(WithDefaults(request), progress, cancellationToken);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _running++;
+        }
+        try
+        {
+            using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+            _inGeneration.Value = true;
+            return await _pipeline.GenerateAsync(WithDefaults(request), progress, run.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ObjectDisposedException(nameof(VisualGenPipeline), "the pipeline was disposed while this generation ran");
+        }
+        finally
+        {
+            lock (_gate)
+                if (--_running == 0) Monitor.PulseAll(_gate);
+        }
     }
 
+    /// <summary>Frees the engines. Generations in flight are cancelled at their next step (or when the engine they are
+    /// building is ready) and waited for first; called from a generation's own progress callback it throws
+    /// <see cref="InvalidOperationException"/> (it would wait for itself).</summary>
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
+        if (_inGeneration.Value)
+            throw new InvalidOperationException("VisualGenPipeline.Dispose was called from a generation's own progress callback: it would wait for that generation to end; dispose after it returns");
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _closing.Cancel();
+            while (_running > 0) Monitor.Wait(_gate);
+        }
         _pipeline.Dispose();
         _engines.Dispose();
+        _closing.Dispose();
     }
 
     /// <summary>Engine export/build lines to the caller's log callback, synchronously (no synchronization context).</summary>

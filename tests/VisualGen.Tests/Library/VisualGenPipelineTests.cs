@@ -54,6 +54,38 @@ public sealed class VisualGenPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Dispose_during_a_generation_cancels_it_and_waits_for_it_before_freeing_the_engines()
+    {
+        // the engines were freed under the run: a native crash (SIGSEGV, an ONNX Runtime assertion) took the process down
+        var pipeline = VisualGenPipeline.Load(Model, Options);
+        await pipeline.GenerateAsync(VisualGenPipeline.DemoRequest("warm") with { Seed = 1 });   // engines built
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int disposing = 0;
+        // the demo's steps take well under a millisecond: step 2 holds until the Dispose below has begun (and cancelled)
+        var run = Task.Run(() => pipeline.GenerateAsync(VisualGenPipeline.DemoRequest("a fox") with { Seed = 2, NumInferenceSteps = 400 },
+            new SyncProgress(p =>
+            {
+                if (p.Stage != "denoise" || p.Step != 2) return;
+                started.TrySetResult();
+                SpinWait.SpinUntil(() => Volatile.Read(ref disposing) == 1, TimeSpan.FromSeconds(30));
+                Thread.Sleep(200);
+            })));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Volatile.Write(ref disposing, 1);
+        pipeline.Dispose();
+        Assert.True(run.IsCompleted);   // waited for, not left running on freed engines
+        var e = await Assert.ThrowsAsync<ObjectDisposedException>(() => run);
+        Assert.Contains("disposed while this generation ran", e.Message);
+        using var other = VisualGenPipeline.Load(Model, Options);
+        Assert.Throws<ArgumentNullException>(() => other.Validate(null!));
+        // from the generation's own progress callback Dispose would wait for itself: refused
+        InvalidOperationException? refused = null;
+        await other.GenerateAsync(VisualGenPipeline.DemoRequest("x") with { Seed = 3 },
+            new SyncProgress(p => { if (p.Stage == "denoise" && p.Step == 1) refused ??= Assert.Throws<InvalidOperationException>(other.Dispose); }));
+        Assert.Contains("own progress callback", refused?.Message);
+    }
+
+    [Fact]
     public async Task Dispose_twice_is_harmless_and_generating_afterwards_is_refused()
     {
         var pipeline = VisualGenPipeline.Load(Model, Options);
