@@ -78,6 +78,9 @@ public sealed class VisualGenPipelineTests : IDisposable
         Assert.Contains("disposed while this generation ran", e.Message);
         using var other = VisualGenPipeline.Load(Model, Options);
         Assert.Throws<ArgumentNullException>(() => other.Validate(null!));
+        // an infinite guidance scale made every output value NaN
+        var infinite = Assert.Throws<GenerationException>(() => other.Validate(VisualGenPipeline.DemoRequest("x") with { GuidanceScale = double.PositiveInfinity }));
+        Assert.StartsWith("guidance_scale must be a finite number ≥ 0, got ", infinite.Message);
         // from the generation's own progress callback Dispose would wait for itself: refused
         InvalidOperationException? refused = null;
         await other.GenerateAsync(VisualGenPipeline.DemoRequest("x") with { Seed = 3 },

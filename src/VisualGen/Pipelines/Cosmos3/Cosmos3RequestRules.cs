@@ -32,7 +32,7 @@ public static class Cosmos3RequestRules
             throw new GenerationException("num_frames", $"num_frames must be 1 (an image) or {tf}k+1 ({1 + tf}, {1 + 2 * tf}, ..., 189), got {frames}");
         if (steps <= 0 || steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be between 1 and 1000, got {steps}");
         if (!(fps > 0) || double.IsInfinity(fps)) throw new GenerationException("fps", $"fps must be a positive number (the duration template and the time positions use it), got {fps}");
-        if (!(guidance >= 0)) throw new GenerationException("guidance_scale", $"guidance_scale must be ≥ 0, got {guidance}");
+        if (!(guidance >= 0 && double.IsFinite(guidance))) throw new GenerationException("guidance_scale", $"guidance_scale must be a finite number ≥ 0, got {guidance}");
         if (height * (long)width * frames > 1280L * 1280 * 241)
             throw new GenerationException("height", $"{width}x{height}x{frames} is larger than this pipeline accepts (at most 1280 × 1280 × 241 pixels)");
         if (r.Image is { } im)

@@ -38,8 +38,8 @@ public static class QwenImageRequestRules
         if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
         if (maxSeq <= 0 || maxSeq > MaxSequenceLengthLimit)
             throw new GenerationException("max_sequence_length", $"max_sequence_length must be between 1 and {MaxSequenceLengthLimit}, got {maxSeq}");
-        if (double.IsNaN(trueCfgScale) || trueCfgScale < 0)
-            throw new GenerationException("true_cfg_scale", $"true_cfg_scale must be ≥ 0, got {trueCfgScale}");
+        if (!(trueCfgScale >= 0 && double.IsFinite(trueCfgScale)))
+            throw new GenerationException("true_cfg_scale", $"true_cfg_scale must be a finite number ≥ 0, got {trueCfgScale}");
     }
 
     /// <summary>The explicit initial latents: packed [1, (height/16)·(width/16), 4·z_dim] as diffusers takes them.</summary>

@@ -39,7 +39,9 @@ public static class WanRequestRules
         if (steps <= 0) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at least 1, got {steps}");
         if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
         if (maxSeq <= 0) throw new GenerationException("max_sequence_length", $"max_sequence_length must be at least 1, got {maxSeq}");
-        if (r.GuidanceScale is double g && (g < 0 || double.IsNaN(g))) throw new GenerationException("guidance_scale", $"guidance_scale must be ≥ 0, got {g}");
+        // infinity passed this and made every output value NaN
+        if (r.GuidanceScale is double g && !(g >= 0 && double.IsFinite(g))) throw new GenerationException("guidance_scale", $"guidance_scale must be a finite number ≥ 0, got {g}");
+        if (r.GuidanceScale2 is double g2 && !(g2 >= 0 && double.IsFinite(g2))) throw new GenerationException("guidance_scale_2", $"guidance_scale_2 must be a finite number ≥ 0, got {g2}");
         // the rotary table covers rope_max_seq_len patches per axis; beyond it the transformer cannot place a patch
         int rope = c.RopeMaxSeqLen;
         long latentFrames = (frames - 1) / c.VaeScaleTemporal + 1;
