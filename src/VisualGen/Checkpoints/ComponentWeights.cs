@@ -50,8 +50,14 @@ public sealed unsafe class ComponentWeights : ITensorSource
         if (indexes.Length == 0 && singles.Length == 1) return OpenSingle(componentDir, singles[0]);
 
         var candidates = indexes.Concat(singles).Select(Path.GetFileName).ToArray();
+        // only diffusers' variant files ("x.fp16.safetensors"): say so, rather than that there are no weights at all
+        var variants = variant is null
+            ? System.IO.Directory.GetFiles(componentDir, "*.safetensors*").Where(IsVariantFile).Select(Path.GetFileName).ToArray()
+            : [];
         throw new CheckpointException(componentDir, candidates.Length == 0
-            ? $"no weights: expected diffusion_pytorch_model{suffix}, model{suffix} or a {suffix}.index.json with shards"
+            ? variants.Length > 0
+                ? $"no weights: only variant files ({string.Join(", ", variants.Order(StringComparer.Ordinal))}), and the non-variant diffusion_pytorch_model{suffix} or model{suffix} is what loads; download the checkpoint without a variant (diffusers' variant=None)"
+                : $"no weights: expected diffusion_pytorch_model{suffix}, model{suffix} or a {suffix}.index.json with shards"
             : $"ambiguous weights: {string.Join(", ", candidates)} (expected one file or one index)");
     }
 

@@ -146,6 +146,15 @@ public sealed class ComponentWeightsTests : IDisposable
     }
 
     [Fact]
+    public void Only_variant_files_are_named_in_the_error()
+    {
+        File.WriteAllBytes(Path.Combine(_dir, "diffusion_pytorch_model.fp16.safetensors"), [1, 2, 3]);
+        var e = Assert.Throws<CheckpointException>(() => ComponentWeights.Open(_dir));
+        Assert.Contains("no weights: only variant files (diffusion_pytorch_model.fp16.safetensors)", e.Message);
+        Assert.Contains("variant=None", e.Message);
+    }
+
+    [Fact]
     public void VariantIsChosenOnlyWhenAsked()
     {
         SafeTensorsWriter.Write(Path.Combine(_dir, "diffusion_pytorch_model.fp16.safetensors"), [TensorData.Float32("h", [1], [2f])]);
