@@ -17,11 +17,15 @@ public static class GenerationResultExtensions
     {
         ArgumentNullException.ThrowIfNull(result);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (format is { } given && !Enum.IsDefined(given))
+            throw new ArgumentException($"unknown media format {(int)given}; use {nameof(MediaFormat)}.Png or .Mp4", nameof(format));
+        // another extension (.gif, .webm) would hold MP4 or PNG bytes under a name that says otherwise
         var chosen = format ?? Path.GetExtension(path).ToLowerInvariant() switch
         {
             ".png" => MediaFormat.Png,
             ".mp4" => MediaFormat.Mp4,
-            _ => result.IsVideo ? MediaFormat.Mp4 : MediaFormat.Png,
+            "" => result.IsVideo ? MediaFormat.Mp4 : MediaFormat.Png,
+            var other => throw new ArgumentException($"{path}: '{other}' is neither .png nor .mp4; name the file .png or .mp4 (or pass a {nameof(MediaFormat)})", nameof(path)),
         };
         var writer = new MediaWriter();
         writer.CheckTarget(path, chosen, result.IsVideo);

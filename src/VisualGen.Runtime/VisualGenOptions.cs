@@ -85,6 +85,8 @@ public sealed record VisualGenOptions
             throw new ArgumentException($"unknown VAE dtype '{VaeDtype}'; set {nameof(VaeDtype)} to \"fp32\" or \"bf16\"", nameof(VaeDtype));
         if (VaeDtype == "bf16" && Engine != NativeCuda)
             throw new ArgumentException($"a bf16 VAE runs on the native CUDA engine; set {nameof(Engine)} = \"{NativeCuda}\" (it is \"{Engine}\")", nameof(VaeDtype));
+        if (EngineCacheDirectory is not null && string.IsNullOrWhiteSpace(EngineCacheDirectory))
+            throw new ArgumentException($"{nameof(EngineCacheDirectory)} is empty; name a folder, or leave it null for the default", nameof(EngineCacheDirectory));
         if (GpuMemoryBudget is <= 0)
             throw new ArgumentException($"{nameof(GpuMemoryBudget)} must be a positive number of bytes (or null for no limit), got {GpuMemoryBudget}", nameof(GpuMemoryBudget));
         if (GpuMemoryBudget is not null && Engine == OrtCpu)
