@@ -18,9 +18,10 @@ public static class RunConfiguration
     public static VisualGenConfig FromFlags(CommandLine cl)
     {
         VisualGenConfig file;
+        string? path = cl.String("config");
         // a missing file is a missing input (exit 1), as --image's; what is in it is a usage matter (exit 2)
-        if (cl.String("config") is { } given && !File.Exists(given)) throw new FileNotFoundException($"--config {given}: file not found");
-        try { file = cl.String("config") is { } path ? VisualGenConfig.Load(path) : new VisualGenConfig(); }
+        if (path is not null && !File.Exists(path)) throw new FileNotFoundException($"--config {path}: file not found");
+        try { file = path is not null ? VisualGenConfig.Load(path) : new VisualGenConfig(); }
         catch (ConfigException e) { throw new UsageException($"--config {e.Message}"); }
         string? cache = (cl.String("engine-cache"), cl.String("cache")) switch
         {

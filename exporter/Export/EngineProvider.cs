@@ -229,23 +229,21 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
     }
 
     /// <summary>What can be checked before any component of <paramref name="modelPath"/> is traced or hashed: the
-    /// backends (<see cref="CheckBackends"/>) and the checkpoint's quantization (<see cref="CheckQuantization"/>).</summary>
+    /// backends (<see cref="CheckBackends"/>), then for every component the model exports the quantization it would be
+    /// built with (<see cref="QuantizationOf"/>: a checkpoint's <c>quantization_config</c> with an unknown
+    /// <c>quant_method</c> or <c>quant_algo</c>, on a component that does not quantize, or under dynamic quantization) and
+    /// its weights (the safetensors headers and tensor tables; no tensor is read). Each is refused now, naming the file,
+    /// rather than when that component's engine is first needed: a truncated VAE after the whole denoising loop.</summary>
     public void CheckReady(string modelPath)
     {
         CheckBackends();
-        CheckQuantization(modelPath);
-        CheckWeights(modelPath);
-    }
-
-    /// <summary>Opens the weights of every component the model exports (the safetensors headers and tensor tables: no
-    /// tensor is read), so a truncated or corrupt weight file is refused now, naming it, rather than when its engine is
-    /// first needed: a VAE's after the whole denoising loop.</summary>
-    public void CheckWeights(string modelPath)
-    {
         var index = ModelIndex.Load(modelPath);
         foreach (var c in index.Components.Values.Where(c => c.IsPresent))
-            if (exporters.TryGet(c.ClassName!, out _))
-                using (index.OpenTensors(c.Name)) { }
+        {
+            if (!exporters.TryGet(c.ClassName!, out var e)) continue;
+            if (index.InFile(c.Name) is null) QuantizationOf(e, c.Name, index.ComponentDirectory(c.Name));
+            using (index.OpenTensors(c.Name)) { }
+        }
     }
 
     /// <summary>Refuses, before anything is traced or hashed, a backend that cannot run here (<see cref="IEngineBackend.Unavailable"/>:
@@ -255,18 +253,6 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
     {
         foreach (var b in ClassBackends.Values.Prepend(backend).Distinct())
             if (b.Unavailable is { } why) throw new EngineException(why);
-    }
-
-    /// <summary>Checks, before anything is traced, the quantization every exported component of the model would be
-    /// built with (<see cref="QuantizationOf"/>): a checkpoint's <c>quantization_config</c> with an unknown
-    /// <c>quant_method</c> or <c>quant_algo</c>, on a component that does not quantize, or under dynamic quantization
-    /// is refused now, naming the file, rather than when that component's engine is first needed mid-generation.</summary>
-    public void CheckQuantization(string modelPath)
-    {
-        var index = ModelIndex.Load(modelPath);
-        foreach (var c in index.Components.Values.Where(c => c.IsPresent && index.InFile(c.Name) is null))
-            if (exporters.TryGet(c.ClassName!, out var e))
-                QuantizationOf(e, c.Name, index.ComponentDirectory(c.Name));
     }
 
     /// <summary>The components a model exports: every present component with a registered exporter, with its parts.</summary>

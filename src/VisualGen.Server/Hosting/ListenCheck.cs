@@ -11,8 +11,10 @@ namespace VisualGen.Server.Hosting;
 /// </summary>
 public static partial class ListenCheck
 {
-    [GeneratedRegex(@"^(?<scheme>https?)://(?<host>\[[^\]]+\]|[^:/]+)(?::(?<port>\d+))?/?$", RegexOptions.IgnoreCase)]
-    private static partial Regex Address();
+    /// <summary>A listen address as --urls takes it (<see cref="ServerOptions"/> checks each against it): scheme, host (a
+    /// name, an address, [IPv6], or Kestrel's * and +) and an optional port.</summary>
+    [GeneratedRegex(@"^(?<scheme>https?)://(?<host>\[[^\]]+\]|[^:/\[\]]+)(?::(?<port>\d{1,5}))?/?$")]
+    internal static partial Regex Address();
 
     /// <summary>Null when every address can be bound now, else why one cannot (naming it).</summary>
     public static string? Problem(string listenUrls)
@@ -22,7 +24,7 @@ public static partial class ListenCheck
             var m = Address().Match(url);
             if (!m.Success) continue;
             int port = m.Groups["port"].Success ? int.Parse(m.Groups["port"].Value, System.Globalization.CultureInfo.InvariantCulture)
-                : m.Groups["scheme"].Value.Equals("https", StringComparison.OrdinalIgnoreCase) ? 443 : 80;
+                : m.Groups["scheme"].Value == "https" ? 443 : 80;
             string host = m.Groups["host"].Value.Trim('[', ']');
             IPAddress? address = host switch
             {

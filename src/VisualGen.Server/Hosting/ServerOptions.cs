@@ -214,7 +214,7 @@ public sealed record ServerOptions
             // * and + (every interface) are Kestrel's, not URI hosts: checked as a name
             string checkable = System.Text.RegularExpressions.Regex.Replace(url, @"^(https?://)[*+](?=[:/]|$)", "$1any-interface");
             if (!Uri.TryCreate(checkable, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https") || u.PathAndQuery != "/"
-                || u.Fragment.Length > 0 || !System.Text.RegularExpressions.Regex.IsMatch(url, @"^https?://(\[[^\]]+\]|[^:/\[\]]+)(:\d{1,5})?/?$"))
+                || u.Fragment.Length > 0 || !ListenCheck.Address().IsMatch(url))
                 throw new ArgumentException($"--urls: '{url}' is not an http:// or https:// address (scheme, host and an optional port, for example http://0.0.0.0:8000)");
         }
         return string.Join(';', parts);
