@@ -8,7 +8,9 @@
 //
 // One CTA = the 16 tokens of one Q scale group (kQGroup) of one batch, all heads; one warp per token holds its whole row
 // (sage_prologue.cuh's norm_rope_row) through the per-head maximum (shuffles among a head's lanes, then the 16 warps'
-// maxima through shared memory) and the codes.
+// maxima through shared memory) and the codes. Rows of up to 2048 channels (8 vectors a lane) run two CTAs an SM (64
+// registers; 16 warps alone left each CTA's loads, barrier and stores unoverlapped): at Wan 1.3B's self-attention
+// 0.248 → 0.173 ms a call on an H100 (stop 43).
 #include "sage_prologue.cuh"
 
 namespace {
@@ -25,7 +27,7 @@ struct QArgs {
 };
 
 template <int D, int NV>
-__global__ void __launch_bounds__(kQGroup * 32) sage_q_norm_rope_kernel(QArgs a) {
+__global__ void __launch_bounds__(kQGroup * 32, NV <= 8 ? 2 : 1) sage_q_norm_rope_kernel(QArgs a) {
     __shared__ vg::sage::HeadMaxima head_max;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int64_t b = blockIdx.y, t = static_cast<int64_t>(blockIdx.x) * kQGroup + warp;
