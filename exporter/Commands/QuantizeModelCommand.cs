@@ -34,6 +34,10 @@ public static class QuantizeModelCommand
             throw new VisualGen.Media.MediaException($"--output {target}: cannot write: {problem}");
 
         var index = ModelIndex.Load(model);
+        string root = Path.GetDirectoryName(index.FilePath)!;
+        // the copy is made beside the target: inside the model it would copy itself, level after level
+        if (target.StartsWith(Path.TrimEndingDirectorySeparator(root) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new UsageException($"--output {target} lies inside --model {root}; quantize writes a new folder outside the checkpoint");
         var registry = ComponentExporterRegistry.CreateDefault();
         var components = index.Components.Values
             .Where(c => c.IsPresent && registry.TryGet(c.ClassName!, out var e) && e.Quantizable).Select(c => c.Name).ToList();
@@ -43,7 +47,6 @@ public static class QuantizeModelCommand
             if (QuantizationConfig.FromComponentConfig(Path.Combine(index.ComponentDirectory(c), "config.json")) is { } existing)
                 throw new QuantizationException($"{index.ComponentDirectory(c)}: component '{c}' is already quantized ({existing.Algo.Name}); quantize takes unquantized checkpoints");
 
-        string root = Path.GetDirectoryName(index.FilePath)!;
         string staging = $"{target}.tmp-{Environment.ProcessId}";
         try
         {

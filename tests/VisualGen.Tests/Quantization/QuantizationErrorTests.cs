@@ -103,6 +103,21 @@ public class QuantizationErrorTests
         Assert.False(Directory.Exists(target));
     }
 
+    [Fact]
+    public void An_output_inside_the_model_is_refused_before_anything_is_copied()
+    {
+        // the staging copy beside such a target lies inside the model too: it copied itself until the path was too long
+        string model = QuantizeModelRoundTripTests.TinyModel();
+        var before = Directory.GetFileSystemEntries(model, "*", SearchOption.AllDirectories).Order().ToArray();
+        foreach (string target in new[] { Path.Combine(model, "quantized"), Path.Combine(model, "transformer", "q") })
+        {
+            var run = CliRun.Of(["quantize", "--model", model, "--scheme", "fp8", "--output", target]);
+            Assert.Equal(ExitCode.Usage, run.Rc);
+            Assert.Equal($"error: --output {target} lies inside --model {model}; quantize writes a new folder outside the checkpoint", Assert.Single(run.ErrorLines));
+        }
+        Assert.Equal(before, Directory.GetFileSystemEntries(model, "*", SearchOption.AllDirectories).Order().ToArray());
+    }
+
     [Theory]
     [InlineData(new[] { "--quant-algo", "int8" }, "error: --quant-algo: unknown quant_algo 'int8' (known: FP8, FP8_BLOCK_SCALES, NVFP4)")]
     [InlineData(new[] { "--quant-ignore", "proj_out" }, "error: --quant-ignore needs --quant-algo")]
