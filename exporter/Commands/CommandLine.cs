@@ -65,6 +65,17 @@ public sealed class CommandLine
 
     public string Required(string name) => String(name) ?? throw new UsageException($"--{name} is required");
 
+    /// <summary>Refuses an output file flag that names the file an input flag reads (directly or through a symbolic
+    /// link): the output is renamed over the file it names, so the input would be replaced.</summary>
+    public void RequireOutputBesideInput(string output, string input)
+    {
+        if (String(output) is not { } target || String(input) is not { } source) return;
+        string full = Path.GetFullPath(target);
+        string? linked = File.Exists(source) ? new FileInfo(source).ResolveLinkTarget(returnFinalTarget: true)?.FullName : null;
+        if (full == Path.GetFullPath(source) || full == linked)
+            throw new UsageException($"--{output} {target} is the --{input} file; name another file (the output replaces the file it names)");
+    }
+
     public int? Int(string name) => String(name) is { } s
         ? int.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, out int v) ? v : throw new UsageException($"--{name} must be an integer, got '{s}'")
         : null;

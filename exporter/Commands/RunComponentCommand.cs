@@ -20,6 +20,7 @@ public static class RunComponentCommand
         string inputsPath = cl.Required("inputs");
         string prefix = cl.String("prefix") ?? "";
         string target = cl.Required("output");
+        cl.RequireOutputBesideInput("output", "inputs");
         VisualGen.Media.WritableLocation.RequireFile("--output", target);  // before the component is built and run
         var settings = RunConfiguration.FromFlags(cl);
         EngineCacheLocation.Require(Runtime.CacheDirectory(settings.EngineCache), log);  // before the component is traced

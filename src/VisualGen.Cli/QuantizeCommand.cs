@@ -25,6 +25,7 @@ public static class QuantizeCommand
         // ModelOpt's quant_algo names ("NVFP4") as --model and --quant-algo take them, or the schemes' own names
         if (!schemes.TryGet(QuantAlgo.All.FirstOrDefault(a => a.Name == name)?.Scheme ?? name, out var scheme))
             throw new UsageException($"unknown --scheme '{name}' (schemes: {string.Join(", ", schemes.Names)}; or quant_algo {string.Join(", ", QuantAlgo.All.Select(a => a.Name))})");
+        cl.RequireOutputBesideInput("output", "tensors");
         VisualGen.Media.WritableLocation.RequireFile("--output", target);
 
         // one tensor in memory at a time: each is quantized and streamed to the output as it is read

@@ -91,6 +91,23 @@ public class CliQuantizeTests
     }
 
     [Fact]
+    public void An_output_that_names_the_input_is_refused_and_the_input_kept()
+    {
+        // the output is renamed over the file it names: the source weights were replaced by their quantized parts
+        string input = Input(Weight("proj.weight", 16, 16));
+        byte[] before = File.ReadAllBytes(input);
+        string link = Path.Combine(Path.GetDirectoryName(input)!, "link.safetensors");
+        File.CreateSymbolicLink(link, input);
+        foreach (var (source, target) in new[] { (input, input), (link, input) })
+        {
+            var run = CliRun.Of(["quantize", "--tensors", source, "--scheme", "fp8", "--output", target]);
+            Assert.Equal(ExitCode.Usage, run.Rc);
+            Assert.Equal($"error: --output {target} is the --tensors file; name another file (the output replaces the file it names)", Assert.Single(run.ErrorLines));
+        }
+        Assert.Equal(before, File.ReadAllBytes(input));
+    }
+
+    [Fact]
     public void Tensor_of_a_non_float_dtype_is_one_line_naming_it()
     {
         string input = Input(TensorData.Int64("token_ids", [2, 16], new long[32]));

@@ -49,6 +49,19 @@ public class QuantizationErrorTests
     }
 
     [Fact]
+    public void Run_component_refuses_an_output_that_names_its_inputs_and_keeps_them()
+    {
+        string cache = Fixtures.TempDir("quant-cache"), inputs = QuantizeModelRoundTripTests.Inputs();
+        byte[] before = File.ReadAllBytes(inputs);
+        var run = CliRun.Of(["run-component", "--model", QuantizeModelRoundTripTests.TinyModel(), "--component", "transformer",
+            "--inputs", inputs, "--prefix", "x.", "--output", inputs, "--engine-cache", cache]);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Equal($"error: --output {inputs} is the --inputs file; name another file (the output replaces the file it names)", Assert.Single(run.ErrorLines));
+        Assert.Equal(before, File.ReadAllBytes(inputs));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(cache));
+    }
+
+    [Fact]
     public void A_prefix_without_its_dot_is_refused_with_the_prefix_that_names_the_inputs()
     {
         string cache = Fixtures.TempDir("quant-cache"), inputs = QuantizeModelRoundTripTests.Inputs();
