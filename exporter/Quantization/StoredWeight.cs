@@ -40,7 +40,9 @@ public sealed record StoredWeight(QuantAlgo Algo, int InFeatures, int OutFeature
             var info = w.Info("weight_scale");
             if (!info.Shape.SequenceEqual(new[] { br, bc }))
                 throw new CheckpointException(w.Origin, $"'{w.Path("weight_scale")}' has shape {info.ShapeText}; {algo.Name} implies [{br}, {bc}]");
-            scales = w.Tracer.Const(w.Read("weight_scale"), br, 1, bc, 1);
+            var blockScales = w.Read("weight_scale");
+            for (int i = 0; i < blockScales.Length; i++) RequireScale(w, "weight_scale", blockScales[i], $" (block {i / bc}, {i % bc})");
+            scales = w.Tracer.Const(blockScales, br, 1, bc, 1);
         }
         float? inputScale = null;
         if (w.Has("input_scale"))
@@ -113,6 +115,15 @@ public sealed record StoredWeight(QuantAlgo Algo, int InFeatures, int OutFeature
         var info = w.Info(key);
         if (info.ElementCount != 1)
             throw new CheckpointException(w.Origin, $"'{w.Path(key)}' has shape {info.ShapeText}; a per-tensor scale (one value) was expected");
-        return w.Read(key)[0];
+        return RequireScale(w, key, w.Read(key)[0]);
+    }
+
+    /// <summary>A stored scale multiplies (or, as <c>input_scale</c>, divides) every value of its linear: a NaN, infinite or
+    /// negative one (a corrupt or mis-written checkpoint) would make the whole output NaN or wrong, so it is refused.</summary>
+    static float RequireScale(Weights w, string key, float value, string where = "")
+    {
+        if (!float.IsFinite(value) || value < 0)
+            throw new CheckpointException(w.Origin, $"'{w.Path(key)}'{where} is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}; a quantization scale must be finite and not negative");
+        return value;
     }
 }

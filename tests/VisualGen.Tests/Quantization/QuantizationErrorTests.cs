@@ -85,6 +85,33 @@ public class QuantizationErrorTests
         Assert.Contains("quant_method 'gptq' is not supported", Assert.Single(run.ErrorLines));
     }
 
+    [Theory]
+    [InlineData("fp8", "weight_scale", float.NaN)]
+    [InlineData("fp8_block", "weight_scale", float.PositiveInfinity)]
+    [InlineData("nvfp4", "weight_scale_2", -1f)]
+    public void A_stored_scale_that_is_not_finite_or_is_negative_is_an_error_naming_it(string scheme, string part, float value)
+    {
+        // such a scale made every output value NaN (or wrong) without a word
+        string model = Quantized(scheme);
+        string weights = Path.Combine(model, "transformer", "diffusion_pytorch_model.safetensors");
+        string name = "blocks.0.attn1.to_q." + part;
+        var tensors = new List<TensorData>();
+        using (var file = SafeTensorsFile.Open(weights))
+            foreach (string n in file.Names)
+            {
+                var info = file.Info(n);
+                byte[] bytes = file.GetBytes(n).ToArray();
+                if (n == name) BitConverter.TryWriteBytes(bytes.AsSpan(bytes.Length - 4), value);
+                tensors.Add(new TensorData(n, info.DType, info.Shape, bytes));
+            }
+        SafeTensorsWriter.Write(weights, tensors);
+        var run = RunComponent(model, Fixtures.TempDir("quant-cache"));
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        string error = Assert.Single(run.ErrorLines);
+        Assert.Contains($"'{name}'", error);
+        Assert.EndsWith($"is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}; a quantization scale must be finite and not negative", error);
+    }
+
     [Fact]
     public void Quant_algo_of_the_wrong_type_is_an_error_naming_the_file()
     {
