@@ -10,11 +10,12 @@ namespace VisualGen.Exporter.Commands;
 /// quantized copy of a diffusers checkpoint. The diffusion transformers' linears (found by tracing each one, so
 /// exactly the linears its graph has) are quantized with the scheme's exact quantizer; the rest of every folder is
 /// copied. Linears whose shape the algorithm's blocks do not divide stay unquantized, are named in the log and join
-/// the written config's <c>ignore</c>. The copy is made beside DIR2 and renamed into place.
+/// the written config's <c>ignore</c>. The copy is made beside DIR2 and renamed into place; a cancelled or failed run
+/// deletes it.
 /// </summary>
 public static class QuantizeModelCommand
 {
-    public static int Run(CommandLine cl, TextWriter output, TextWriter log)
+    public static int Run(CommandLine cl, TextWriter output, TextWriter log, CancellationToken cancellation = default)
     {
         string model = Path.GetFullPath(cl.Required("model"));
         string scheme = cl.Required("scheme");
@@ -52,12 +53,12 @@ public static class QuantizeModelCommand
         {
             var folders = components.Select(c => Path.GetFullPath(index.ComponentDirectory(c))).ToHashSet(StringComparer.Ordinal);
             var progress = new LineProgress(line => log.WriteLine("  " + line));
-            Copy(root, staging, folders, root, progress);
+            Copy(root, staging, folders, root, progress, cancellation);
             foreach (var c in components)
             {
                 string dir = index.ComponentDirectory(c);
                 var linears = Survey(index, c, dir, registry, config, progress);
-                CheckpointQuantizer.QuantizeComponent(dir, Path.Combine(staging, Path.GetRelativePath(root, dir)), config, linears.Quantized, linears.LeftOut, progress);
+                CheckpointQuantizer.QuantizeComponent(dir, Path.Combine(staging, Path.GetRelativePath(root, dir)), config, linears.Quantized, linears.LeftOut, progress, cancellation);
                 output.WriteLine($"{c}: {linears.Quantized.Count} linear(s) quantized ({algo.Name}), {linears.LeftOut.Count} left unquantized");
             }
             Directory.Move(staging, target);
@@ -84,12 +85,14 @@ public static class QuantizeModelCommand
     /// <summary>Copies the checkpoint; in the folders to quantize only what is not weights or config.json.</summary>
     /// <summary>Copies the checkpoint except the quantized components' weights and configs; a file of 64 MB or more is
     /// named as it is copied (a text encoder's shards take a while).</summary>
-    static void Copy(string source, string target, IReadOnlySet<string> quantized, string root, IProgress<string> progress)
+    static void Copy(string source, string target, IReadOnlySet<string> quantized, string root, IProgress<string> progress,
+        CancellationToken cancellation)
     {
         Directory.CreateDirectory(target);
         bool isQuantized = quantized.Contains(Path.GetFullPath(source));
         foreach (var file in Directory.EnumerateFiles(source))
         {
+            cancellation.ThrowIfCancellationRequested();
             string name = Path.GetFileName(file);
             if (isQuantized && (name == "config.json" || name.EndsWith(".safetensors", StringComparison.Ordinal)
                 || name.EndsWith(".safetensors.index.json", StringComparison.Ordinal))) continue;
@@ -98,6 +101,6 @@ public static class QuantizeModelCommand
             File.Copy(file, Path.Combine(target, name));
         }
         foreach (var dir in Directory.EnumerateDirectories(source))
-            Copy(dir, Path.Combine(target, Path.GetFileName(dir)), quantized, root, progress);
+            Copy(dir, Path.Combine(target, Path.GetFileName(dir)), quantized, root, progress, cancellation);
     }
 }

@@ -9,6 +9,7 @@ namespace VisualGen.Cli;
 /// <c>quantize --tensors FILE --scheme NAME --output FILE</c>: quantizes every tensor of a safetensors file with one
 /// scheme and writes each part as <c>{tensor}.{scheme}.{part}</c> (the names of the quantization fixtures), atomically.
 /// An unknown scheme is a usage error listing the schemes; a tensor the scheme cannot take is a one-line error naming it.
+/// Ctrl+C cancels either form between tensors, leaving nothing behind.
 /// </summary>
 public static class QuantizeCommand
 {
@@ -16,8 +17,23 @@ public static class QuantizeCommand
 
     public static int Run(string[] args, TextWriter output, TextWriter log, QuantizationSchemeRegistry schemes)
     {
+        // Ctrl+C stops between tensors and copied files; what was written so far is deleted (exit 130)
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+            log.WriteLine("cancelling...");
+        };
+        Console.CancelKeyPress += onCancel;
+        try { return Run(args, output, log, schemes, cancel.Token); }
+        finally { Console.CancelKeyPress -= onCancel; }
+    }
+
+    public static int Run(string[] args, TextWriter output, TextWriter log, QuantizationSchemeRegistry schemes, CancellationToken cancellation)
+    {
         var cl = new CommandLine(args, Flags);
-        if (cl.Has("model")) return QuantizeModelCommand.Run(cl, output, log);
+        if (cl.Has("model")) return QuantizeModelCommand.Run(cl, output, log, cancellation);
         if (cl.Has("ignore")) throw new UsageException("--ignore goes with --model");
         string input = cl.Required("tensors");
         string name = cl.Required("scheme");
@@ -37,6 +53,7 @@ public static class QuantizeCommand
             if (!file.Names.Any()) throw new CheckpointException(input, "holds no tensors to quantize");
             foreach (string tensor in file.Names)
             {
+                cancellation.ThrowIfCancellationRequested();
                 var q = scheme.Quantize(SourceTensor.Read(file, tensor));
                 foreach (var t in q.Tensors) writer.Add(t);
                 written += q.Tensors.Count();

@@ -18,7 +18,8 @@ public static class CheckpointQuantizer
     /// is in memory at a time (<see cref="SafeTensorsStreamWriter"/>); <paramref name="progress"/> hears every tenth of
     /// the linears and the file written.</summary>
     public static void QuantizeComponent(string sourceDir, string targetDir, QuantizationConfig config,
-        IReadOnlyCollection<string> linears, IReadOnlyCollection<string> leftOut, IProgress<string>? progress = null)
+        IReadOnlyCollection<string> linears, IReadOnlyCollection<string> leftOut, IProgress<string>? progress = null,
+        CancellationToken cancellation = default)
     {
         Directory.CreateDirectory(targetDir);
         var scheme = Scheme(config.Algo);
@@ -35,6 +36,7 @@ public static class CheckpointQuantizer
             int done = 0;
             foreach (string name in weights.Names.Order(StringComparer.Ordinal))
             {
+                cancellation.ThrowIfCancellationRequested();
                 if (!linearWeights.Contains(name))
                 {
                     var info = weights.Info(name);

@@ -107,6 +107,48 @@ public class CliQuantizeTests
         Assert.Equal(before, File.ReadAllBytes(input));
     }
 
+    /// <summary>A log that cancels the run when it first sees <paramref name="trigger"/>, as a Ctrl+C in the middle.</summary>
+    sealed class CancellingLog(CancellationTokenSource cancel, string trigger) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            if (value?.Contains(trigger) == true) cancel.Cancel();
+        }
+    }
+
+    [Fact]
+    public void Cancelling_quantize_model_in_the_middle_leaves_nothing_behind()
+    {
+        // Ctrl+C killed the process and left the staging copy of the checkpoint (OUT.tmp-PID) beside the output
+        string model = VisualGen.Tests.Quantization.QuantizeModelRoundTripTests.TinyModel();
+        string parent = Fixtures.TempDir("quant-cancel");
+        using var cancel = new CancellationTokenSource();
+        var log = new CancellingLog(cancel, "linears quantized");
+        int rc = VisualGen.Exporter.Commands.CommandErrors.Run(() => QuantizeCommand.Run(
+            ["--model", model, "--scheme", "nvfp4", "--output", Path.Combine(parent, "q")], new StringWriter(), log,
+            QuantizationSchemeRegistry.CreateDefault(), cancel.Token), log);
+        Assert.Equal(ExitCode.Cancelled, rc);
+        Assert.Contains("linears quantized", log.ToString());
+        Assert.EndsWith("cancelled" + Environment.NewLine, log.ToString());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(parent));
+    }
+
+    [Fact]
+    public void Cancelling_quantize_tensors_leaves_no_output_or_data_file()
+    {
+        string input = Input(Weight("a.weight", 4, 32), Weight("b.weight", 2, 16));
+        string output = Path.Combine(Path.GetDirectoryName(input)!, "out.safetensors");
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        var log = new StringWriter();
+        int rc = VisualGen.Exporter.Commands.CommandErrors.Run(() => QuantizeCommand.Run(
+            ["--tensors", input, "--scheme", "fp8", "--output", output], new StringWriter(), log,
+            QuantizationSchemeRegistry.CreateDefault(), cancel.Token), log);
+        Assert.Equal(ExitCode.Cancelled, rc);
+        Assert.Equal(["in.safetensors"], Directory.GetFiles(Path.GetDirectoryName(input)!).Select(f => Path.GetFileName(f)!).ToArray());
+    }
+
     [Fact]
     public void Tensor_of_a_non_float_dtype_is_one_line_naming_it()
     {
