@@ -69,6 +69,7 @@ public static class GenerateCommand
             for (int i = 0; i < requests.Count; i++) writer.CheckTarget(PromptFile.Numbered(target.Path, i, requests.Count), target.Format, info.ProducesVideo);
         else writer.CheckTarget(target.Path, target.Format, info.ProducesVideo);
         string? tensorsPath = cl.String("save-tensors");
+        cl.RequireOutputBesideInput("save-tensors", "latents");
         if (tensorsPath is not null) WritableLocation.RequireFile("--save-tensors", tensorsPath);
         foreach (var r in requests) WarnAboutTruncation(model, r, log);
         foreach (var warning in GuidanceWarnings.Of(info, requests[0])) log.WriteLine($"warning: {warning}");

@@ -56,6 +56,19 @@ public class CliErrorTests
     }
 
     [ConformanceFact]
+    public void Save_tensors_naming_the_latents_file_is_refused_and_the_latents_kept()
+    {
+        // the saved tensors were renamed over the --latents file: the initial latents were lost
+        string path = Path.Combine(Fixtures.TempDir("lat"), "l.safetensors");
+        SafeTensorsWriter.Write(path, [TensorData.Float32("latents", [1, 16, 3, 4, 6], new float[16 * 3 * 4 * 6])]);
+        byte[] before = File.ReadAllBytes(path);
+        var (rc, err) = Run("--height", "32", "--width", "48", "--frames", "9", "--steps", "1", "--latents", path, "--save-tensors", path);
+        Assert.Equal(2, rc);
+        Assert.Contains($"error: --save-tensors {path} is the --latents file; name another file", err);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [ConformanceFact]
     public void Latents_file_without_latents_tensor_is_named()
     {
         string tmp = Fixtures.TempDir("lat");
