@@ -23,6 +23,19 @@ public class StepCacheRefusalTests
         Assert.Contains("more than the transformer's 4 blocks", e.Message);
     }
 
+    [Theory]
+    [InlineData(int.MaxValue, 1)]
+    [InlineData(1, int.MaxValue)]
+    [InlineData(int.MaxValue, int.MaxValue)]
+    public void Cache_dit_fn_plus_bn_past_int_max_is_refused_not_wrapped(int fn, int bn)
+    {
+        // Fn + Bn overflowed int to a negative sum that passed the block check; the run then failed in the engine cache
+        var r = new GenerationRequest { Prompt = "a fox", CacheDit = new CacheDitOptions(Fn: fn, Bn: bn) };
+        var e = Assert.Throws<GenerationException>(() => StepCaches.Validate(r, 2));
+        Assert.Equal("cache_dit_fn", e.Parameter);
+        Assert.Contains($"= {(long)fn + bn} is more than the transformer's 2 blocks", e.Message);
+    }
+
     [ConformanceTheory]
     [InlineData("flux2")]
     [InlineData("cosmos3_t2i")]
