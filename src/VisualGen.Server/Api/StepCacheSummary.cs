@@ -9,6 +9,7 @@ namespace VisualGen.Server.Api;
 /// </summary>
 public sealed record StepCacheSummary(string Method, int ComputedSteps, int SkippedSteps, string Computed)
 {
+    /// <summary>The method as cache_config's <c>cache_backend</c> spells it ("cache_dit"; the report's "cache-dit" is the CLI's).</summary>
     public static StepCacheSummary? Of(StepCacheReport? report) =>
-        report is null ? null : new(report.Method, report.ComputedSteps, report.SkippedSteps, report.ComputedText);
+        report is null ? null : new(report.Method.Replace('-', '_'), report.ComputedSteps, report.SkippedSteps, report.ComputedText);
 }
