@@ -34,7 +34,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
             {
                 ApiException a => a,
                 GenerationException g => ApiException.BadValue(PipelineParameter.Field(g.Parameter, PipelineParameter.IsVideoRoute(http.Request.Path)),
-                    ClientText.WithoutPaths(g.Message)),
+                    ClientText.WithoutPaths(PipelineParameter.Text(g))),
                 BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
                     new ApiException(StatusCodes.Status413PayloadTooLarge, ApiException.InvalidRequest, null, "request_too_large",
                         $"The request body is larger than the server's limit of {options.MaxUploadBytes} bytes."),

@@ -1,3 +1,5 @@
+using VisualGen.Pipelines;
+
 namespace VisualGen.Server.Api;
 
 /// <summary>
@@ -14,8 +16,16 @@ public static class PipelineParameter
         "height" or "width" => "size",
         "image" => video ? "input_reference" : "image",
         "mask_image" => "mask",
+        // a request's TeaCache is teacache_thresh with the model's shipped table: there is no teacache_coefficients field
+        "teacache_coefficients" => "teacache_thresh",
         _ => argument,
     };
+
+    /// <summary>A pipeline's refusal as a client of this server reads it: a family without a shipped TeaCache table asks
+    /// for coefficients, which a request cannot send, so the text says where they come from here.</summary>
+    public static string Text(GenerationException e) => e.Parameter == "teacache_coefficients"
+        ? $"{e.Message} (this server takes teacache_thresh with the model's shipped coefficients only; TeaCache with coefficients is the server's --config cache_config, for requests that send no teacache_thresh)"
+        : e.Message;
 
     /// <summary>Whether a request path is one of the video routes.</summary>
     public static bool IsVideoRoute(PathString path) => path.StartsWithSegments("/v1/videos");

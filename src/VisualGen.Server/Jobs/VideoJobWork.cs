@@ -85,7 +85,7 @@ public sealed class VideoJobWork(ServedModel model, string jobId, IJobStore stor
             // anything else (ONNX Runtime, CUDA) stays in the log
             var error = e switch
             {
-                GenerationException g => new JobError("invalid_request", Api.ClientText.WithoutPaths($"{Api.PipelineParameter.Field(g.Parameter, video: true)}: {g.Message}")),
+                GenerationException g => new JobError("invalid_request", Api.ClientText.WithoutPaths($"{Api.PipelineParameter.Field(g.Parameter, video: true)}: {Api.PipelineParameter.Text(g)}")),
                 StorageException d => new JobError("storage_failed", d.Message),
                 Hosting.JobTimeoutException t => new JobError("timeout", t.Message),
                 _ => new JobError("generation_failed", $"the generation failed on the server; its log has the details (job {jobId})"),

@@ -260,6 +260,20 @@ public sealed class ImageModelServerTests
     }
 
     [ConformanceFact]
+    public async Task Flux2_teacache_thresh_without_a_shipped_table_names_the_field_the_request_sent()
+    {
+        // FLUX.2 has no TeaCache table; the refusal named teacache_coefficients, a field this server answers as unknown
+        await using var server = await ImageModelServer.Flux2.StartAsync();
+        var (status, body) = await server.PostJsonAsync("/v1/images/generations",
+            new { prompt = "a village", size = "48x64", num_inference_steps = 2, teacache_thresh = 0.2 });
+        Assert.Equal(400, status);
+        LiveServer.AssertError(body, "invalid_value", "teacache_thresh");
+        string message = body.GetProperty("error").GetProperty("message").GetString()!;
+        Assert.Contains("no shipped TeaCache coefficients", message);
+        Assert.Contains("--config cache_config", message);
+    }
+
+    [ConformanceFact]
     public async Task QwenImage_refuses_guidance_scale_naming_true_cfg_scale()
     {
         await using var server = await ImageModelServer.QwenImage.StartAsync();
