@@ -50,7 +50,8 @@ public static class CacheCommand
         foreach (var e in result.InUse)
             output.WriteLine($"kept {e.Folder}: a running process has it loaded or is building it");
         output.WriteLine($"{verb} {result.Removed.Count} entr{(result.Removed.Count == 1 ? "y" : "ies")} ({Size(result.FreedBytes)}) unused for {cl.String("unused-for")}" +
-            (result.InUse.Count > 0 ? $"; kept {result.InUse.Count} in use" : ""));
+            (result.InUse.Count > 0 ? $"; kept {result.InUse.Count} in use" : "") +
+            (result.LeftoversRemoved > 0 ? $"; {verb} {result.LeftoversRemoved} folder{(result.LeftoversRemoved == 1 ? "" : "s")} left by interrupted builds" : ""));
         return ExitCode.Success;
     }
 

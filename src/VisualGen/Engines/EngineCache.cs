@@ -105,8 +105,9 @@ public sealed class EngineCache
         }
     }
 
-    /// <summary>Deletes temporary and moved-aside folders that no live build owns (their key's lock is free). Returns how many.</summary>
-    public int CleanStale()
+    /// <summary>Deletes temporary and moved-aside folders that no live build owns (their key's lock is free). Returns how many
+    /// (with <paramref name="dryRun"/>: how many it would delete, deleting none).</summary>
+    public int CleanStale(bool dryRun = false)
     {
         if (!Directory.Exists(Root)) return 0;
         int removed = 0;
@@ -118,7 +119,7 @@ public sealed class EngineCache
             string lockPath = Path.Combine(Root, LocksFolder, folder + ".lock");
             Directory.CreateDirectory(Path.Combine(Root, LocksFolder));
             using var held = EngineCacheLock.TryAcquire(lockPath);
-            if (held is not null && TryDelete(dir)) removed++;
+            if (held is not null && (dryRun || TryDelete(dir))) removed++;
         }
         return removed;
     }

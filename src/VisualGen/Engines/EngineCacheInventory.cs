@@ -10,7 +10,8 @@ public sealed record EngineCacheListing(string Folder, string Directory, EngineM
 
 /// <summary>What a prune removed, what it kept because a process has the engine loaded (or is building it), and the
 /// bytes it freed (or would free, in a dry run).</summary>
-public sealed record EngineCachePruneResult(IReadOnlyList<EngineCacheListing> Removed, IReadOnlyList<EngineCacheListing> InUse, long FreedBytes);
+public sealed record EngineCachePruneResult(IReadOnlyList<EngineCacheListing> Removed, IReadOnlyList<EngineCacheListing> InUse, long FreedBytes,
+    int LeftoversRemoved = 0);
 
 /// <summary>
 /// The entries of an engine cache, for listing and pruning. An entry's last use is when an engine was last loaded
@@ -64,7 +65,7 @@ public sealed partial class EngineCacheInventory(EngineCache cache)
         var cutoff = (now ?? DateTime.UtcNow) - unusedFor;
         var removed = new List<EngineCacheListing>();
         var inUse = new List<EngineCacheListing>();
-        if (!dryRun) cache.CleanStale();
+        int leftovers = cache.CleanStale(dryRun);
         foreach (var entry in List().Where(l => l.LastUsedUtc < cutoff))
         {
             string locks = cache.LocksDirectory;
@@ -77,6 +78,6 @@ public sealed partial class EngineCacheInventory(EngineCache cache)
             if (!dryRun) cache.Remove(entry.Directory, entry.Folder);
             removed.Add(entry);
         }
-        return new(removed, inUse, removed.Sum(r => r.Bytes));
+        return new(removed, inUse, removed.Sum(r => r.Bytes), leftovers);
     }
 }

@@ -83,6 +83,27 @@ public sealed class EngineCacheInventoryTests : IDisposable
     }
 
     [Fact]
+    public void Prune_counts_the_folders_interrupted_builds_left_and_a_dry_run_keeps_them()
+    {
+        string entry = Built(1f);
+        string folder = Path.GetFileName(entry);
+        string temp = Path.Combine(Root, $".tmp-{folder}-4242-{Guid.NewGuid():N}"), trash = Path.Combine(Root, $".trash-{folder}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(temp);
+        Directory.CreateDirectory(trash);
+        var inventory = new EngineCacheInventory(new EngineCache(Root));
+
+        var dry = inventory.Prune(TimeSpan.FromDays(30), dryRun: true);
+        Assert.Equal(2, dry.LeftoversRemoved);
+        Assert.True(Directory.Exists(temp) && Directory.Exists(trash));
+
+        var pruned = inventory.Prune(TimeSpan.FromDays(30), dryRun: false);
+        Assert.Equal(2, pruned.LeftoversRemoved);
+        Assert.Empty(Leftovers(Root));
+        Assert.True(Directory.Exists(entry));   // used recently: kept
+        Assert.Equal(0, inventory.Prune(TimeSpan.FromDays(30), dryRun: false).LeftoversRemoved);
+    }
+
+    [Fact]
     public void Folders_not_named_as_entries_are_never_listed_nor_pruned()
     {
         // a mistyped --cache pointing at a folder of other things
