@@ -48,16 +48,23 @@ public static class QuantizeModelCommand
             if (QuantizationConfig.FromComponentConfig(Path.Combine(index.ComponentDirectory(c), "config.json")) is { } existing)
                 throw new QuantizationException($"{index.ComponentDirectory(c)}: component '{c}' is already quantized ({existing.Algo.Name}); quantize takes unquantized checkpoints");
 
+        var progress = new LineProgress(line => log.WriteLine("  " + line));
+        // which linears the scheme takes, before anything is written: a scheme that takes none of a component's is refused
+        var surveys = components.ToDictionary(c => c, c => Survey(index, c, index.ComponentDirectory(c), registry, config, progress));
+        foreach (var (c, survey) in surveys)
+            if (survey.Quantized.Count == 0)
+                throw new QuantizationException($"{index.ComponentDirectory(c)}: {algo.Name} quantizes none of component '{c}''s linears " +
+                    (survey.LeftOut.Count > 0 ? $"({survey.LeftOut.Count} left unquantized, each named above with the reason)" : "(--ignore matches them all)") +
+                    "; nothing was written");
         string staging = $"{target}.tmp-{Environment.ProcessId}";
         try
         {
             var folders = components.Select(c => Path.GetFullPath(index.ComponentDirectory(c))).ToHashSet(StringComparer.Ordinal);
-            var progress = new LineProgress(line => log.WriteLine("  " + line));
             Copy(root, staging, folders, root, progress, cancellation);
             foreach (var c in components)
             {
                 string dir = index.ComponentDirectory(c);
-                var linears = Survey(index, c, dir, registry, config, progress);
+                var linears = surveys[c];
                 CheckpointQuantizer.QuantizeComponent(dir, Path.Combine(staging, Path.GetRelativePath(root, dir)), config, linears.Quantized, linears.LeftOut, progress, cancellation);
                 output.WriteLine($"{c}: {linears.Quantized.Count} linear(s) quantized ({algo.Name}), {linears.LeftOut.Count} left unquantized");
             }

@@ -143,6 +143,22 @@ public class QuantizationErrorTests
         Assert.False(Directory.Exists(target));
     }
 
+    [Theory]
+    [InlineData("fp8_block", new[] { "--ignore", "blocks.*,condition_embedder.*" }, "FP8_BLOCK_SCALES quantizes none of component 'transformer''s linears (1 left unquantized, each named above with the reason); nothing was written")]
+    [InlineData("fp8", new[] { "--ignore", "*" }, "FP8 quantizes none of component 'transformer''s linears (--ignore matches them all); nothing was written")]
+    public void A_scheme_that_quantizes_no_linear_is_refused_and_writes_nothing(string scheme, string[] flags, string expected)
+    {
+        // what the ignore list leaves, the scheme's blocks do not divide (proj_out [64, 128] against FP8_BLOCK_SCALES'
+        // 128x128): a "quantized" checkpoint with no linear quantized was written without a word
+        string model = QuantizeModelRoundTripTests.TinyModel();
+        string target = Path.Combine(Fixtures.TempDir("quant-target"), "q");
+        var run = CliRun.Of(["quantize", "--model", model, "--scheme", scheme, "--output", target, .. flags]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.EndsWith(expected, Assert.Single(run.ErrorLines));
+        Assert.False(Directory.Exists(target));
+        Assert.Empty(Directory.GetFileSystemEntries(Path.GetDirectoryName(target)!));
+    }
+
     [Fact]
     public void An_output_inside_the_model_is_refused_before_anything_is_copied()
     {
