@@ -29,8 +29,13 @@ public sealed record QuantizationConfig(QuantAlgo Algo, IReadOnlyList<string> Ig
         JsonNode? root;
         try { root = JsonNode.Parse(File.ReadAllText(configPath)); }
         catch (JsonException e) { throw new QuantizationException($"{configPath}: not valid JSON ({e.Message})"); }
-        if (root is not JsonObject || root["quantization_config"] is not JsonObject q) return null;
+        // absent or null: not quantized
+        if (root is not JsonObject o || !o.TryGetPropertyValue("quantization_config", out var node) || node is null) return null;
         string where = $"{configPath}: quantization_config";
+        // a string, a list, a number: a quantized checkpoint whose config cannot be read, not an unquantized one
+        if (node is not JsonObject q)
+            throw new QuantizationException($"{where} is {node.GetValueKind().ToString().ToLowerInvariant()}; " +
+                "a ModelOpt checkpoint's is an object with quant_algo (FP8, FP8_BLOCK_SCALES, NVFP4)");
         try { return Read(q, where); }
         catch (Exception e) when (e is InvalidOperationException or FormatException)
         {

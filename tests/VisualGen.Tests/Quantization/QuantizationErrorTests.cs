@@ -125,6 +125,21 @@ public class QuantizationErrorTests
         Assert.StartsWith($"error: {config}: quantization_config: a value has the wrong type", Assert.Single(run.ErrorLines));
     }
 
+    [Theory]
+    [InlineData("\"FP8\"", "string")]
+    [InlineData("8", "number")]
+    [InlineData("[\"FP8\"]", "array")]
+    public void A_quantization_config_that_is_not_an_object_is_named(string value, string kind)
+    {
+        // it was taken for no config: the quantized weights then failed as unused tensors
+        string config = Path.Combine(Fixtures.TempDir("quant-config"), "config.json");
+        File.WriteAllText(config, $$"""{"_class_name": "WanTransformer3DModel", "quantization_config": {{value}}}""");
+        var e = Assert.Throws<QuantizationException>(() => QuantizationConfig.FromComponentConfig(config));
+        Assert.Equal($"{config}: quantization_config is {kind}; a ModelOpt checkpoint's is an object with quant_algo (FP8, FP8_BLOCK_SCALES, NVFP4)", e.Message);
+        File.WriteAllText(config, """{"_class_name": "WanTransformer3DModel", "quantization_config": null}""");
+        Assert.Null(QuantizationConfig.FromComponentConfig(config));  // null: not quantized, as when absent
+    }
+
     [Fact]
     public void Dynamic_quantization_of_a_quantized_checkpoint_is_refused()
     {
