@@ -1,4 +1,6 @@
+using VisualGen.Checkpoints;
 using VisualGen.Pipelines;
+using VisualGen.Pipelines.Wan;
 using VisualGen.Pipelines.Caching;
 using VisualGen.Tests.Support;
 using Xunit.Abstractions;
@@ -85,7 +87,9 @@ public class StepCachePipelineTests(ITestOutputHelper output)
         var request = ConformancePipelines.RequestFromGolden(family, golden);
         using var provider = ConformancePipelines.Provider();
         using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint(family), provider);
-        foreach (var cached in new[] { request with { TeaCache = new TeaCacheOptions(0) }, request with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 0, Threshold: 0, Warmup: 0) } })
+        // Wan 2.2 has no shipped TeaCache table: its TeaCache takes the request's coefficients (threshold 0 computes every step)
+        IReadOnlyList<double>? coefficients = family == "wan21_i2v" ? null : [1.0];
+        foreach (var cached in new[] { request with { TeaCache = new TeaCacheOptions(0, coefficients) }, request with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 0, Threshold: 0, Warmup: 0) } })
         {
             var result = Generate(pipeline, cached);
             Assert.All(result.StepCache!.Computed, Assert.True);
@@ -95,6 +99,39 @@ public class StepCachePipelineTests(ITestOutputHelper output)
         var skipping = Generate(pipeline, request with { CacheDit = new CacheDitOptions(Fn: 1, Bn: 0, Threshold: 1e9, Warmup: 1) });
         Assert.Contains(false, skipping.StepCache!.Computed);
         Assert.All(skipping.Output.Floats, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [ConformanceTheory]
+    [InlineData("wan22_ti2v_5b", "Wan 2.2 TI2V")]
+    [InlineData("wan22_i2v_a14b", "Wan 2.2 A14B")]
+    [InlineData("wan22_t2v_a14b", "Wan 2.2 A14B")]
+    public void Wan_2_2_teacache_without_coefficients_is_refused(string family, string variant)
+    {
+        // TensorRT-LLM ships no TeaCache table for Wan 2.2 (it refuses TeaCache on A14B): the 2.1 tables were used unasked
+        using var golden = Fixtures.Golden(family);
+        var request = ConformancePipelines.RequestFromGolden(family, golden);
+        using var provider = ConformancePipelines.Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint(family), provider);
+        var e = Assert.Throws<GenerationException>(() => pipeline.Validate(request with { TeaCache = new TeaCacheOptions(0.1) }));
+        Assert.Equal("teacache_coefficients", e.Parameter);
+        Assert.StartsWith($"{variant} (", e.Message);
+        Assert.EndsWith("has no shipped TeaCache coefficients (TensorRT-LLM's Wan tables cover Wan 2.1 text- and image-to-video): pass teacache_coefficients, or use Cache-DiT", e.Message);
+        pipeline.Validate(request with { TeaCache = new TeaCacheOptions(0.1, [1.0]) });
+    }
+
+    [ConformanceFact]
+    public void Wan_2_1_tables_follow_tensorrt_llm()
+    {
+        // text-to-video by width; Wan 2.1 image-to-video by the checkpoint's name (480P / 720P), else by the request's size
+        var t2v = WanModelConfig.Load(ModelIndex.Load(Fixtures.Checkpoint("wan21_t2v")));
+        Assert.Same(TeaCacheCoefficients.Wan1_3B, TeaCacheCoefficients.Wan(t2v, "Wan2.1-T2V-1.3B-Diffusers", 480, 832));
+        Assert.Same(TeaCacheCoefficients.Wan14B, TeaCacheCoefficients.Wan(t2v with { InnerDim = 5120 }, "Wan2.1-T2V-14B-Diffusers", 720, 1280));
+        var i2v = WanModelConfig.Load(ModelIndex.Load(Fixtures.Checkpoint("wan21_i2v")));
+        Assert.Same(TeaCacheCoefficients.WanI2V720P, TeaCacheCoefficients.Wan(i2v, "Wan2.1-I2V-14B-720P-Diffusers", 480, 832));
+        Assert.Same(TeaCacheCoefficients.WanI2V480P, TeaCacheCoefficients.Wan(i2v, "Wan2.1-I2V-14B-480P-Diffusers", 720, 1280));
+        Assert.Same(TeaCacheCoefficients.WanI2V480P, TeaCacheCoefficients.Wan(i2v, "my-i2v", 480, 832));
+        Assert.Same(TeaCacheCoefficients.WanI2V720P, TeaCacheCoefficients.Wan(i2v, "my-i2v", 720, 1280));
+        Assert.Null(TeaCacheCoefficients.Wan(WanModelConfig.Load(ModelIndex.Load(Fixtures.Checkpoint("wan22_i2v_a14b"))), "Wan2.2-I2V-A14B", 480, 832));
     }
 
     static void AssertFiniteAndDifferent(GenerationResult plain, GenerationResult cached, string what)

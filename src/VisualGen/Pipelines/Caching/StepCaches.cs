@@ -14,12 +14,13 @@ public static class StepCaches
 
     /// <summary><see cref="Validate"/> for a family with no shipped TeaCache table (FLUX.2, Cosmos3, LTX-2): TeaCache
     /// needs the request's own coefficients.</summary>
-    public static void ValidateWithoutTeaCacheTable(GenerationRequest r, int blocks, string family)
+    public static void ValidateWithoutTeaCacheTable(GenerationRequest r, int blocks, string family,
+        string coverage = "TensorRT-LLM's tables cover Wan 2.1, FLUX.1 and Qwen-Image")
     {
         Validate(r, blocks);
         if (r.TeaCache is { Coefficients: null })
             throw new GenerationException("teacache_coefficients",
-                $"{family} has no shipped TeaCache coefficients (TensorRT-LLM's tables cover Wan, FLUX.1 and Qwen-Image): pass teacache_coefficients, or use Cache-DiT");
+                $"{family} has no shipped TeaCache coefficients ({coverage}): pass teacache_coefficients, or use Cache-DiT");
     }
 
     /// <summary>The log of a request's cache, or null when the request asks for none; the loop runs the schedule's

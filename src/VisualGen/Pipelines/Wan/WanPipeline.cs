@@ -54,6 +54,15 @@ public sealed class WanPipeline : IGenerationPipeline
 
     IEngine Engine(string component) => _engines.Get(component);
 
+    /// <summary>The shipped TeaCache table for this checkpoint at this size, or null where there is none.</summary>
+    IReadOnlyList<double>? TeaCacheTable(int height, int width) =>
+        TeaCacheCoefficients.Wan(_config, Path.GetFileName(Path.TrimEndingDirectorySeparator(_index.Directory)), height, width);
+
+    string WanVariant() =>
+        _config.HasTransformer2 || _config.BoundaryRatio is not null ? $"Wan 2.2 A14B ({_index.ClassName})"
+        : _config.ExpandTimesteps ? $"Wan 2.2 TI2V ({_index.ClassName})"
+        : $"this Wan model ({_index.ClassName}, image conditioning without a CLIP image encoder)";
+
     /// <summary>Wan 2.2 A14B: only the expert in use stays resident; the other is released when the boundary is crossed.</summary>
     void ReleaseOtherExpert(string expert)
     {
@@ -115,7 +124,9 @@ public sealed class WanPipeline : IGenerationPipeline
         }
         var shape = WanLatents.Shape(_config, 1, frames, height, width);
         if (r.Latents is { } given) WanRequestRules.CheckLatents(given, shape);
-        StepCaches.Validate(r, _config.NumLayers);
+        if (TeaCacheTable(height, width) is null)
+            StepCaches.ValidateWithoutTeaCacheTable(r, _config.NumLayers, WanVariant(), "TensorRT-LLM's Wan tables cover Wan 2.1 text- and image-to-video");
+        else StepCaches.Validate(r, _config.NumLayers);
         return (height, width, frames, steps, guidance, guidance2, maxSeq, shape);
     }
 
@@ -161,7 +172,8 @@ public sealed class WanPipeline : IGenerationPipeline
         using var stepInputs = new StepInputs(constant);
         // step caches: one state per expert (A14B's experts never share a residual)
         var cacheLog = StepCaches.Log(r, steps);
-        using var caches = new StepCacheSet(() => StepCaches.Create(r, cacheLog!, TeaCacheCoefficients.Wan(_config.InnerDim)));
+        var teaTable = TeaCacheTable(height, width);
+        using var caches = new StepCacheSet(() => StepCaches.Create(r, cacheLog!, teaTable ?? []));
         IStepCache? Cache(string expert) => cacheLog is null ? null : caches.For(expert);
         _engines.BeginStage("denoise");
         // A14B: the high-noise expert down to the boundary timestep, the low-noise one after, each with its guidance scale
