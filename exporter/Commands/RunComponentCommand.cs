@@ -1,4 +1,5 @@
 using VisualGen.Checkpoints;
+using VisualGen.Engines;
 using VisualGen.Tensors;
 
 namespace VisualGen.Exporter.Commands;
@@ -44,6 +45,15 @@ public static class RunComponentCommand
         if (extra.Count > 0)
             throw new UsageException($"--inputs {inputsPath}: {string.Join(", ", extra.Select(n => $"'{prefix}{n}'"))} name no input of {component} (it takes {string.Join(", ", expected)})");
 
+        foreach (var spec in engine.Manifest.Inputs)
+        {
+            // integers where the graph takes floats (a timestep saved as int64): the same values as float32
+            if (spec.DType is not ("int64" or "int32") && inputs[spec.Name] is { DType: TensorDType.I64 } ints)
+                inputs[spec.Name] = HostTensor.Float32(ints.Longs.Select(v => (float)v).ToArray(), ints.Shape);
+            if (Mismatch(spec, inputs[spec.Name]) is { } why)
+                throw new UsageException($"--inputs {inputsPath}: '{prefix}{spec.Name}' {why}");
+        }
+
         var outputs = engine.Run(inputs);
         var written = outputs.Count == 1
             ? [outputs.Single().Value.ToTensorData("out")]
@@ -52,6 +62,23 @@ public static class RunComponentCommand
         foreach (var t in written) output.WriteLine($"{t.Name} [{string.Join(", ", t.Shape)}]");
         output.WriteLine($"wrote {written.Count} tensor(s) of {component} to {target}");
         return 0;
+    }
+
+    /// <summary>What keeps a tensor from being the graph input <paramref name="spec"/> describes (its element kind, rank and
+    /// fixed sizes), or null. The file's floats of any width are read as float32 and its integers as int64, as the
+    /// engines take them; floats where the graph takes integers are refused (no rounding is guessed).</summary>
+    static string? Mismatch(EngineTensorSpec spec, HostTensor t)
+    {
+        bool wantsInt = spec.DType is "int64" or "int32";
+        string expected = $"{spec.DType} [{string.Join(", ", spec.Shape)}]";
+        if (wantsInt != (t.DType == TensorDType.I64))
+            return $"holds {(t.DType == TensorDType.I64 ? "integers" : "floating-point values")}; the component takes {expected}";
+        if (t.Rank != spec.Shape.Length)
+            return $"has shape [{string.Join(", ", t.Shape)}]; the component takes {expected}";
+        for (int i = 0; i < t.Rank; i++)
+            if (long.TryParse(spec.Shape[i], out long size) && size != t.Shape[i])
+                return $"has shape [{string.Join(", ", t.Shape)}]; the component takes {expected} (dimension {i} must be {size})";
+        return null;
     }
 
     static Dictionary<string, HostTensor> ReadInputs(string path, string prefix)

@@ -49,6 +49,40 @@ public class QuantizationErrorTests
     }
 
     [Fact]
+    public void Run_component_checks_each_input_against_the_graph_and_reads_integer_timesteps_as_floats()
+    {
+        // a wrong size or kind reached ONNX Runtime, whose message came back as a failure (exit 1), not a usage error
+        var rng = new Random(3);
+        float[] Draw(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        string Write(string name, params TensorData[] tensors)
+        {
+            string path = Path.Combine(Fixtures.TempDir("quant-in"), name);
+            SafeTensorsWriter.Write(path, tensors);
+            return path;
+        }
+        var hidden = TensorData.Float32("x.hidden_states", [1, 16, 2, 4, 4], Draw(16 * 2 * 4 * 4));
+        var text = TensorData.Float32("x.encoder_hidden_states", [1, 5, 32], Draw(5 * 32));
+        string model = QuantizeModelRoundTripTests.TinyModel(), cache = Fixtures.TempDir("quant-cache");
+        CliRun Run(string inputs) => CliRun.Of(["run-component", "--model", model, "--component", "transformer", "--inputs", inputs,
+            "--prefix", "x.", "--output", Path.Combine(Fixtures.TempDir("quant-out"), "out.safetensors"), "--engine-cache", cache]);
+
+        string narrow = Write("narrow.safetensors", hidden, TensorData.Float32("x.timestep", [1], [500f]), TensorData.Float32("x.encoder_hidden_states", [1, 5, 16], Draw(5 * 16)));
+        var run = Run(narrow);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Equal($"error: --inputs {narrow}: 'x.encoder_hidden_states' has shape [1, 5, 16]; the component takes float32 [batch, text_len, 32] (dimension 2 must be 32)", Assert.Single(run.ErrorLines));
+
+        string flat = Write("flat.safetensors", TensorData.Float32("x.hidden_states", [16, 2, 4, 4], Draw(16 * 2 * 4 * 4)), TensorData.Float32("x.timestep", [1], [500f]), text);
+        run = Run(flat);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.StartsWith($"error: --inputs {flat}: 'x.hidden_states' has shape [16, 2, 4, 4]; the component takes float32 [", Assert.Single(run.ErrorLines));
+
+        // an int64 timestep is the float timestep's value
+        string ints = Write("int-timestep.safetensors", hidden, TensorData.Int64("x.timestep", [1], [500]), text);
+        string floats = Write("float-timestep.safetensors", hidden, TensorData.Float32("x.timestep", [1], [500f]), text);
+        Assert.Equal(QuantizeModelRoundTripTests.RunComponent(model, floats), QuantizeModelRoundTripTests.RunComponent(model, ints));
+    }
+
+    [Fact]
     public void Run_component_refuses_an_output_that_names_its_inputs_and_keeps_them()
     {
         string cache = Fixtures.TempDir("quant-cache"), inputs = QuantizeModelRoundTripTests.Inputs();
