@@ -6,7 +6,8 @@ namespace VisualGen.Media;
 /// Reads conditioning images (--image, uploads): PNG with <see cref="PngReader"/>; any other format ffmpeg decodes
 /// (JPEG, WebP, BMP, …) through ffmpeg, which turns its first frame into an RGB PNG in a pipe. ffmpeg applies a JPEG's
 /// EXIF orientation as diffusers' load_image (PIL's exif_transpose) does; its YUV→RGB conversion can differ from PIL's
-/// by a few levels.
+/// by a few levels. Decoding errors are fatal (-err_detect explode): a truncated or corrupt JPEG is refused, as PIL
+/// refuses it ("image file is truncated"), rather than decoded with its missing part filled in.
 /// Without ffmpeg, a non-PNG file is refused with a message naming the file, its format and how to install ffmpeg.
 /// </summary>
 public static class ImageReader
@@ -34,7 +35,7 @@ public static class ImageReader
             throw new MediaException($"{source}: {what}; PNG is read directly, other formats need ffmpeg, which was not found on PATH " +
                                      "(install it: Debian/Ubuntu `sudo apt-get install ffmpeg`, macOS `brew install ffmpeg`; or convert the image to PNG)");
         var psi = new ProcessStartInfo(ffmpeg) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-hide_banner", "-loglevel", "error", "-i", "pipe:0", "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-pix_fmt", "rgb24", "pipe:1" })
+        foreach (var a in new[] { "-hide_banner", "-loglevel", "error", "-err_detect", "explode", "-i", "pipe:0", "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-pix_fmt", "rgb24", "pipe:1" })
             psi.ArgumentList.Add(a);
         using var process = Process.Start(psi) ?? throw new MediaException($"{source}: could not start {ffmpeg}");
         var png = new MemoryStream();

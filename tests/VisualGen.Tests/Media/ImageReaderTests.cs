@@ -83,6 +83,22 @@ public class ImageReaderTests
         Assert.DoesNotContain("that ffmpeg cannot decode", e.Message);
     }
 
+    [FfmpegFact]
+    public void Truncated_jpeg_is_refused_not_decoded_with_its_missing_part_filled_in()
+    {
+        // ffmpeg's JPEG decoder conceals a cut-off scan (gray rows, exit code 0) unless its errors are fatal; PIL,
+        // which diffusers' load_image uses, raises "image file is truncated"
+        string dir = Fixtures.TempDir("imgtrunc");
+        string png = Path.Combine(dir, "in.png"), jpg = Path.Combine(dir, "in.jpg");
+        File.WriteAllBytes(png, PngWriter.Encode(Gradient(96, 64)));
+        RunFfmpeg("-hide_banner", "-loglevel", "error", "-y", "-i", png, "-q:v", "2", jpg);
+        byte[] whole = File.ReadAllBytes(jpg);
+        var image = ImageReader.Decode(whole, "photo.jpg");
+        Assert.Equal((96, 64), (image.Width, image.Height));
+        var e = Assert.Throws<MediaException>(() => ImageReader.Decode(whole[..(whole.Length / 2)], "photo.jpg"));
+        Assert.StartsWith("photo.jpg: a JPEG file; PNG is read directly, other formats are decoded with ffmpeg (", e.Message);
+    }
+
     [Fact]
     public void Without_ffmpeg_png_still_reads_and_other_formats_are_refused_by_name()
     {
