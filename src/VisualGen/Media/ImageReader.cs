@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 
 namespace VisualGen.Media;
 
@@ -10,7 +11,7 @@ namespace VisualGen.Media;
 /// refuses it ("image file is truncated"), rather than decoded with its missing part filled in.
 /// Without ffmpeg, a non-PNG file is refused with a message naming the file, its format and how to install ffmpeg.
 /// </summary>
-public static class ImageReader
+public static partial class ImageReader
 {
     static readonly TimeSpan DecodeTimeout = TimeSpan.FromSeconds(60);
 
@@ -56,12 +57,21 @@ public static class ImageReader
         string err = stderr.Result.Trim();
         if (process.ExitCode != 0 || png.Length == 0)
         {
-            string reason = err.Length == 0 ? $"exit code {process.ExitCode}, no message" : err.Split('\n')[^1].Trim();
+            string reason = err.Length == 0 ? $"exit code {process.ExitCode}, no message" : Reason(err);
             throw new MediaException($"{source}: {what}; PNG is read directly, other formats are decoded with ffmpeg ({ffmpeg}), " +
                                      $"which failed: {reason}");
         }
         return PngReader.Decode(png.ToArray(), source);
     }
+
+    /// <summary>ffmpeg's error lines, each once and without its "[mjpeg @ 0x…] " prefixes, joined: the decoder's own line
+    /// ("Picture size 20000x20000 is invalid") comes first, the last is often a consequence ("Error marking filters as
+    /// finished").</summary>
+    internal static string Reason(string stderr) =>
+        string.Join("; ", stderr.Split('\n').Select(l => LogPrefix().Replace(l, "").Trim()).Where(l => l.Length > 0).Distinct());
+
+    [GeneratedRegex(@"\[[^\]]* @ 0x[0-9a-f]+\] ")]
+    private static partial Regex LogPrefix();
 
     /// <summary>Whether the bytes start with the PNG signature.</summary>
     public static bool IsPng(ReadOnlySpan<byte> data) => data.Length >= 8 && data[..8].SequenceEqual(PngWriter.Signature);

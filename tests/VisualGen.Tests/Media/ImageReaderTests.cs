@@ -77,7 +77,7 @@ public class ImageReaderTests
         var e = Assert.Throws<MediaException>(() => ImageReader.Decode([0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, (byte)'J', (byte)'F', 1, 2, 3], "photo.jpg"));
         Assert.Matches(@"^photo\.jpg: a JPEG file; PNG is read directly, other formats are decoded with ffmpeg \(.*ffmpeg.*\), which failed: \S", e.Message);
         e = Assert.Throws<MediaException>(() => ImageReader.Decode("hello, not an image"u8.ToArray(), "notes.txt"));
-        // what was tried (ffmpeg, which one) and what failed (ffmpeg's own last line), and what the bytes were
+        // what was tried (ffmpeg, which one) and what failed (ffmpeg's own lines), and what the bytes were
         Assert.StartsWith("notes.txt: not a PNG file (it starts with bytes 68 65 6c 6c 6f 2c 20 6e); PNG is read directly, other formats are decoded with ffmpeg (", e.Message);
         Assert.Contains("), which failed: ", e.Message);
         Assert.DoesNotContain("that ffmpeg cannot decode", e.Message);
@@ -97,6 +97,23 @@ public class ImageReaderTests
         Assert.Equal((96, 64), (image.Width, image.Height));
         var e = Assert.Throws<MediaException>(() => ImageReader.Decode(whole[..(whole.Length / 2)], "photo.jpg"));
         Assert.StartsWith("photo.jpg: a JPEG file; PNG is read directly, other formats are decoded with ffmpeg (", e.Message);
+    }
+
+    [FfmpegFact]
+    public void Ffmpegs_reason_is_the_decoders_line_not_only_its_last_one()
+    {
+        // a JPEG declaring 20000x20000 (above what ffmpeg decodes): its decoder says why, and the last line it writes,
+        // which alone was the reason given, is "Error marking filters as finished"
+        string dir = Fixtures.TempDir("imghuge");
+        string png = Path.Combine(dir, "in.png"), jpg = Path.Combine(dir, "in.jpg");
+        File.WriteAllBytes(png, PngWriter.Encode(Gradient(16, 16)));
+        RunFfmpeg("-hide_banner", "-loglevel", "error", "-y", "-i", png, jpg);
+        byte[] data = File.ReadAllBytes(jpg);
+        int sof = Enumerable.Range(2, data.Length - 3).First(i => data[i] == 0xFF && data[i + 1] == 0xC0);
+        data[sof + 5] = 20000 >> 8; data[sof + 6] = 20000 & 0xFF; data[sof + 7] = 20000 >> 8; data[sof + 8] = 20000 & 0xFF;
+        var e = Assert.Throws<MediaException>(() => ImageReader.Decode(data, "huge.jpg"));
+        Assert.Contains("which failed: Picture size 20000x20000 is invalid", e.Message);
+        Assert.DoesNotContain(" @ 0x", e.Message);
     }
 
     [Fact]
