@@ -4,7 +4,7 @@ namespace VisualGen.Media;
 
 /// <summary>
 /// The width and height an image file declares in its header (PNG's IHDR, a JPEG's start-of-frame, WebP's VP8/VP8L/VP8X
-/// chunk), read without decoding, so a server can refuse a small file that would decode to gigabytes.
+/// chunk, GIF's logical screen, BMP's info header), read without decoding, so a server can refuse a small file that would decode to gigabytes.
 /// </summary>
 public static class ImageHeader
 {
@@ -17,6 +17,10 @@ public static class ImageHeader
                 : null;
         if (d.Length >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return Jpeg(d);
         if (d.Length >= 30 && d[..4].SequenceEqual("RIFF"u8) && d[8..12].SequenceEqual("WEBP"u8)) return WebP(d);
+        // GIF: the logical screen's width and height, 16-bit little-endian, after "GIF87a"/"GIF89a" (every frame is drawn on it)
+        if (d.Length >= 10 && (d[..6].SequenceEqual("GIF87a"u8) || d[..6].SequenceEqual("GIF89a"u8)))
+            return (BinaryPrimitives.ReadUInt16LittleEndian(d[6..]), BinaryPrimitives.ReadUInt16LittleEndian(d[8..]));
+        if (d.Length >= 26 && d[0] == (byte)'B' && d[1] == (byte)'M') return Bmp(d);
         return null;
     }
 
@@ -36,6 +40,16 @@ public static class ImageHeader
             i += 2 + length;
         }
         return null;
+    }
+
+    /// <summary>The info header after the 14-byte file header: BITMAPCOREHEADER (size 12) has 16-bit width and height,
+    /// the later ones 32-bit, the height negative for a top-down image.</summary>
+    static (long, long)? Bmp(ReadOnlySpan<byte> d)
+    {
+        uint size = BinaryPrimitives.ReadUInt32LittleEndian(d[14..]);
+        if (size == 12) return (BinaryPrimitives.ReadUInt16LittleEndian(d[18..]), BinaryPrimitives.ReadUInt16LittleEndian(d[20..]));
+        if (size < 40) return null;
+        return (Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(d[18..])), Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(d[22..])));
     }
 
     static (long, long)? WebP(ReadOnlySpan<byte> d)

@@ -124,6 +124,39 @@ public sealed class AdmissionTests
         webp[24] = 0x1F; webp[25] = 0x4E; // 19999 → 20000 wide
         webp[27] = 0x0F; webp[28] = 0x27; // 9999 → 10000 high
         Assert.Equal((20000L, 10000L), ImageHeader.Dimensions(webp));
-        Assert.Null(ImageHeader.Dimensions("GIF89a not a png"u8));
+        Assert.Null(ImageHeader.Dimensions("II*\0 a TIFF, not read"u8));
+    }
+
+    [Fact]
+    public void Headers_give_the_declared_size_of_gif_and_bmp()
+    {
+        // a 48 KB GIF can declare 8000x8000 (64 megapixels): without its size, --max-image-pixels let it be decoded
+        byte[] gif = [.. "GIF89a"u8, 0x40, 0x1F, 0x40, 0x1F, 0xF7, 0, 0];
+        Assert.Equal((8000L, 8000L), ImageHeader.Dimensions(gif));
+        // BMP: 14-byte file header, BITMAPINFOHEADER (size 40) with 32-bit width and height, negative for top-down rows
+        var bmp = new byte[54];
+        bmp[0] = (byte)'B'; bmp[1] = (byte)'M';
+        BinaryPrimitives.WriteUInt32LittleEndian(bmp.AsSpan(14), 40);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(18), 12000);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(22), -9000);
+        Assert.Equal((12000L, 9000L), ImageHeader.Dimensions(bmp));
+        // OS/2's BITMAPCOREHEADER (size 12): 16-bit width and height
+        BinaryPrimitives.WriteUInt32LittleEndian(bmp.AsSpan(14), 12);
+        BinaryPrimitives.WriteUInt16LittleEndian(bmp.AsSpan(18), 640);
+        BinaryPrimitives.WriteUInt16LittleEndian(bmp.AsSpan(20), 480);
+        Assert.Equal((640L, 480L), ImageHeader.Dimensions(bmp));
+    }
+
+    [Fact]
+    public async Task A_gif_declaring_more_pixels_than_the_limit_is_refused_before_it_is_decoded()
+    {
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(acceptsImage: true));
+        byte[] gif = [.. "GIF89a"u8, 0x40, 0x1F, 0x40, 0x1F, 0xF7, 0, 0, .. new byte[3 * 256], (byte)';'];
+        using var form = ImageToVideoJobTests.Form(gif, fields: [("prompt", "x"), ("size", "48x32"), ("num_frames", "5"), ("num_inference_steps", "1")]);
+        using var r = await server.Http.PostAsync("/v1/videos", form);
+        Assert.Equal(400, (int)r.StatusCode);
+        var body = await LiveServer.ReadJson(r);
+        LiveServer.AssertError(body, "invalid_value", "input_reference");
+        Assert.Contains("declares 8000x8000 pixels (64 megapixels)", body.GetProperty("error").GetProperty("message").GetString());
     }
 }

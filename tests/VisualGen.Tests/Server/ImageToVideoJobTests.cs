@@ -166,7 +166,9 @@ public sealed class ImageToVideoJobTests
         {
             ("jpeg", () => Form([0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, (byte)'J', (byte)'F', (byte)'I', (byte)'F'], "photo.jpg", fields: Fields(0)),
                 "invalid_value", "input_reference", "upload 'photo.jpg': a JPEG file"),
-            ("garbage", () => Form("GIF89a not a png"u8.ToArray(), "x.gif", fields: Fields(0)), "invalid_value", "input_reference", "not a PNG file"),
+            ("garbage", () => Form("hello, not an image"u8.ToArray(), "x.gif", fields: Fields(0)), "invalid_value", "input_reference", "not a PNG file"),
+            // a GIF signature is followed by the size it declares ("no" "t " here: 28192x29807), refused before decoding
+            ("gif header", () => Form("GIF89a not a png"u8.ToArray(), "x.gif", fields: Fields(0)), "invalid_value", "input_reference", "declares 28192x29807 pixels"),
             ("truncated png", () => Form(png[..40], fields: Fields(0)), "invalid_value", "input_reference", "could not be read as an image"),
             ("empty", () => Form([], fields: Fields(0)), "invalid_value", "input_reference", "empty file"),
             ("json string", () => LiveServer.JsonBody(new { prompt = "x", input_reference = "https://example.com/a.png" }),
