@@ -5,9 +5,10 @@ using System.Text;
 namespace VisualGen.Media;
 
 /// <summary>
-/// Decodes PNG to RGB8: bit depth 8, grayscale, gray+alpha, RGB, palette or RGBA, not interlaced, all five row
-/// filters, CRCs checked. Alpha is dropped (as PIL's convert("RGB") in diffusers' load_image). Anything else,
-/// JPEG included, is refused with a message naming the file and the problem.
+/// Decodes PNG to RGB8 as PIL reads it for diffusers' load_image (convert("RGB")): grayscale of 1, 2, 4 or 8 bits (scaled
+/// to 0-255), palette of 1-8 bits, RGB, gray+alpha and RGBA of 8 or 16 bits (16-bit samples keep their high byte),
+/// plain or Adam7-interlaced, all five row filters, CRCs checked. Alpha is dropped (returned beside the image for masks).
+/// 16-bit grayscale is refused (PIL clips it to 8 bits: most such images turn near-white), as is anything that is not PNG.
 /// </summary>
 public static class PngReader
 {
@@ -24,7 +25,8 @@ public static class PngReader
             string what = png.Length >= 3 && png[0] == 0xFF && png[1] == 0xD8 && png[2] == 0xFF ? "a JPEG file" : "not a PNG file";
             throw new MediaException($"{source}: {what}; only PNG images are supported (convert it, e.g. `ffmpeg -i in.jpg out.png`)");
         }
-        int width = 0, height = 0, colorType = -1;
+        int width = 0, height = 0, colorType = -1, depth = 0;
+        bool interlaced = false;
         byte[]? palette = null, transparency = null;
         using var idat = new MemoryStream();
         int pos = 8;
@@ -45,13 +47,18 @@ public static class PngReader
                     if (len != 13) throw Bad(source, "IHDR is not 13 bytes");
                     width = BinaryPrimitives.ReadInt32BigEndian(data);
                     height = BinaryPrimitives.ReadInt32BigEndian(data[4..]);
-                    int depth = data[8];
+                    depth = data[8];
                     colorType = data[9];
                     if (width <= 0 || height <= 0) throw Bad(source, $"image size {width}x{height}");
-                    if (depth != 8) throw Bad(source, $"bit depth {depth} is not supported (8 only)");
                     if (colorType is not (0 or 2 or 3 or 4 or 6)) throw Bad(source, $"colour type {colorType}");
+                    bool depthValid = colorType switch { 0 => depth is 1 or 2 or 4 or 8 or 16, 3 => depth is 1 or 2 or 4 or 8, _ => depth is 8 or 16 };
+                    if (!depthValid) throw Bad(source, $"bit depth {depth} with colour type {colorType}");
+                    if (colorType == 0 && depth == 16)
+                        throw new MediaException($"{source}: a 16-bit grayscale PNG is not supported: PIL (diffusers' load_image) clips " +
+                                                 "its values to 8 bits, which turns most such images near-white; save it as 8-bit");
                     if (data[10] != 0 || data[11] != 0) throw Bad(source, "unknown compression or filter method");
-                    if (data[12] != 0) throw Bad(source, "interlaced PNG is not supported (save it non-interlaced)");
+                    if (data[12] > 1) throw Bad(source, $"interlace method {data[12]}");
+                    interlaced = data[12] == 1;
                     break;
                 case "PLTE": palette = data.ToArray(); break;
                 case "tRNS": transparency = data.ToArray(); break;
@@ -64,10 +71,20 @@ public static class PngReader
         if (colorType == 3 && palette is null) throw Bad(source, "palette image without a PLTE chunk");
 
         int channels = colorType switch { 0 => 1, 2 => 3, 3 => 1, 4 => 2, _ => 4 };
-        long strideL = (long)width * channels;
-        if (strideL * height > int.MaxValue / 2) throw Bad(source, $"image {width}x{height} is too large");
-        int stride = (int)strideL;
-        var raw = new byte[(stride + 1) * height];
+        int bitsPerPixel = channels * depth, filterBytes = Math.Max(1, bitsPerPixel / 8);
+        // the passes: the whole image, or Adam7's seven (first column and row, column and row step)
+        var passes = interlaced ? Adam7 : [(0, 0, 1, 1)];
+        long rawBytes = 0, widest = 0;
+        foreach (var (x0, y0, dx, dy) in passes)
+        {
+            long pw = (width - x0 + dx - 1) / dx, ph = (height - y0 + dy - 1) / dy;
+            if (pw <= 0 || ph <= 0) continue;
+            long stride = (pw * bitsPerPixel + 7) / 8;
+            rawBytes += (stride + 1) * ph;
+            widest = Math.Max(widest, stride);
+        }
+        if (rawBytes > int.MaxValue / 2 || 3L * width * height > int.MaxValue / 2) throw Bad(source, $"image {width}x{height} is too large");
+        var raw = new byte[rawBytes];
         idat.Position = 0;
         try
         {
@@ -81,43 +98,77 @@ public static class PngReader
 
         var rgb = new byte[3 * width * height];
         byte[]? alpha = colorType is 4 or 6 || transparency is not null ? new byte[width * height] : null;
-        var prev = new byte[stride];
-        for (int y = 0; y < height; y++)
+        var prev = new byte[widest];
+        var samples = new int[channels];
+        int offset = 0;
+        foreach (var (x0, y0, dx, dy) in passes)
         {
-            int filter = raw[y * (stride + 1)];
-            var row = raw.AsSpan(y * (stride + 1) + 1, stride);
-            if (filter > 4) throw Bad(source, $"row {y} has filter type {filter} (valid: 0-4)");
-            PngFilters.Unfilter(filter, row, prev, channels);
-            for (int x = 0; x < width; x++)
+            int pw = (width - x0 + dx - 1) / dx, ph = (height - y0 + dy - 1) / dy;
+            if (pw <= 0 || ph <= 0) continue;
+            int stride = (int)(((long)pw * bitsPerPixel + 7) / 8);
+            Array.Clear(prev);
+            for (int py = 0; py < ph; py++, offset += stride + 1)
             {
-                int o = 3 * (y * width + x), i = x * channels;
-                switch (colorType)
+                int filter = raw[offset];
+                var row = raw.AsSpan(offset + 1, stride);
+                if (filter > 4) throw Bad(source, $"row {py} has filter type {filter} (valid: 0-4)");
+                PngFilters.Unfilter(filter, row, prev[..stride], filterBytes);
+                int y = y0 + py * dy;
+                for (int px = 0; px < pw; px++)
                 {
-                    case 0 or 4: rgb[o] = rgb[o + 1] = rgb[o + 2] = row[i]; break;
-                    case 3:
-                        int p = 3 * row[i];
-                        if (p + 2 >= palette!.Length) throw Bad(source, $"palette index {row[i]} outside the PLTE chunk");
-                        rgb[o] = palette[p]; rgb[o + 1] = palette[p + 1]; rgb[o + 2] = palette[p + 2];
-                        break;
-                    default: rgb[o] = row[i]; rgb[o + 1] = row[i + 1]; rgb[o + 2] = row[i + 2]; break;
+                    for (int c = 0; c < channels; c++) samples[c] = Sample(row, px * channels + c, depth);
+                    int pixel = y * width + x0 + px * dx, o = 3 * pixel;
+                    switch (colorType)
+                    {
+                        case 0 or 4: rgb[o] = rgb[o + 1] = rgb[o + 2] = To8(samples[0], depth); break;
+                        case 3:
+                            int p = 3 * samples[0];
+                            if (p + 2 >= palette!.Length) throw Bad(source, $"palette index {samples[0]} outside the PLTE chunk");
+                            rgb[o] = palette[p]; rgb[o + 1] = palette[p + 1]; rgb[o + 2] = palette[p + 2];
+                            break;
+                        default: rgb[o] = To8(samples[0], depth); rgb[o + 1] = To8(samples[1], depth); rgb[o + 2] = To8(samples[2], depth); break;
+                    }
+                    if (alpha is not null) alpha[pixel] = Alpha(colorType, samples, depth, transparency);
                 }
-                if (alpha is not null) alpha[y * width + x] = Alpha(colorType, row, i, transparency);
+                row.CopyTo(prev);
             }
-            row.CopyTo(prev);
         }
         return (new RgbImage(width, height, rgb), alpha);
     }
 
-    /// <summary>A pixel's alpha: its own channel, its palette entry's tRNS value (255 past the chunk's end), or 0 where
-    /// it is the tRNS colour of a gray or RGB image (16-bit samples, of which 8-bit images use the low byte).</summary>
-    static byte Alpha(int colorType, ReadOnlySpan<byte> row, int i, byte[]? transparency) => colorType switch
+    static readonly (int X0, int Y0, int Dx, int Dy)[] Adam7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
+
+    /// <summary>Sample <paramref name="index"/> of a row (sub-byte samples packed from the high bits, 16-bit ones big-endian).</summary>
+    static int Sample(ReadOnlySpan<byte> row, int index, int depth) => depth switch
     {
-        4 => row[i + 1],
-        6 => row[i + 3],
-        3 => row[i] < transparency!.Length ? transparency[row[i]] : (byte)255,
-        0 => transparency!.Length >= 2 && row[i] == transparency[1] ? (byte)0 : (byte)255,
-        _ => transparency!.Length >= 6 && row[i] == transparency[1] && row[i + 1] == transparency[3] && row[i + 2] == transparency[5] ? (byte)0 : (byte)255,
+        8 => row[index],
+        16 => row[2 * index] << 8 | row[2 * index + 1],
+        _ => row[index * depth >> 3] >> (8 - depth - (index * depth & 7)) & ((1 << depth) - 1),
     };
+
+    /// <summary>A gray or colour sample as 8 bits, as PIL unpacks it: 1, 2 and 4 bits scaled to 0-255 (×255, ×85, ×17),
+    /// 16 bits by their high byte.</summary>
+    static byte To8(int sample, int depth) => depth switch
+    {
+        8 => (byte)sample,
+        16 => (byte)(sample >> 8),
+        _ => (byte)(sample * (255 / ((1 << depth) - 1))),
+    };
+
+    /// <summary>A pixel's alpha: its own channel, its palette entry's tRNS value (255 past the chunk's end), or 0 where
+    /// it is the tRNS colour of a gray or RGB image. As PIL does, the tRNS value (16 bits as stored) is compared with the
+    /// 8-bit sample: exact at 8 bits; at 1, 2, 4 or 16 bits PIL's scaled samples rarely meet it, and the pixel stays opaque.</summary>
+    static byte Alpha(int colorType, int[] s, int depth, byte[]? transparency) => colorType switch
+    {
+        4 => To8(s[1], depth),
+        6 => To8(s[3], depth),
+        3 => s[0] < transparency!.Length ? transparency[s[0]] : (byte)255,
+        0 => transparency!.Length >= 2 && To8(s[0], depth) == Tr(transparency, 0) ? (byte)0 : (byte)255,
+        _ => transparency!.Length >= 6 && To8(s[0], depth) == Tr(transparency, 0) && To8(s[1], depth) == Tr(transparency, 1)
+             && To8(s[2], depth) == Tr(transparency, 2) ? (byte)0 : (byte)255,
+    };
+
+    static int Tr(byte[] t, int i) => t[2 * i] << 8 | t[2 * i + 1];
 
     static MediaException Bad(string source, string problem) => new($"{source}: invalid PNG: {problem}");
 }

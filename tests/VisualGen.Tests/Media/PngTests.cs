@@ -121,6 +121,34 @@ public class PngTests
         Assert.Contains("CRC", Assert.Throws<MediaException>(() => PngReader.Decode(png, "x.png")).Message);
     }
 
+    public static TheoryData<string> PilCases() => [.. Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Media", "Data", "pil_png"), "*.png")
+        .Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal)];
+
+    [Theory]
+    [MemberData(nameof(PilCases))]
+    public void Every_colour_type_and_bit_depth_decodes_as_pil_reads_it(string name)
+    {
+        // 1-, 2- and 4-bit gray and palette, 16-bit RGB, gray+alpha and RGBA, Adam7 interlacing: refused before ("bit depth
+        // 1 is not supported"), yet PIL saves mode "1" masks as 1-bit PNGs. Expected: PIL's convert("RGB") and its alpha.
+        string dir = Path.Combine(AppContext.BaseDirectory, "Media", "Data", "pil_png");
+        var (image, alpha) = PngReader.DecodeWithAlpha(File.ReadAllBytes(Path.Combine(dir, name + ".png")), name);
+        byte[] expected = File.ReadAllBytes(Path.Combine(dir, name + ".rgba"));
+        int pixels = image.Width * image.Height;
+        Assert.Equal(expected[..(3 * pixels)], image.Pixels);
+        Assert.Equal(expected[(3 * pixels)..], alpha ?? Enumerable.Repeat((byte)255, pixels).ToArray());
+    }
+
+    [Fact]
+    public void Sixteen_bit_grayscale_is_refused_saying_why()
+    {
+        // PIL reads it as mode I;16 and convert("RGB") clips it to 8 bits: a near-white image, which we do not reproduce
+        byte[] png = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Media", "Data", "pil_png", "gray8.png"));
+        png[24] = 16;  // IHDR's bit depth, then its CRC
+        BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(29), Crc32.Compute(png.AsSpan(12, 17)));
+        var e = Assert.Throws<MediaException>(() => PngReader.Decode(png, "depth.png"));
+        Assert.Equal("depth.png: a 16-bit grayscale PNG is not supported: PIL (diffusers' load_image) clips its values to 8 bits, which turns most such images near-white; save it as 8-bit", e.Message);
+    }
+
     [Fact]
     public void FloatConversionRoundsAsNumpyToPil()
     {
