@@ -32,7 +32,7 @@ public sealed class Mp4Writer
 
     /// <summary>Encodes <paramref name="frames"/> as H.264; with <paramref name="audioPath"/> (a file ffmpeg reads, such
     /// as a WAV) its sound is muxed in as AAC.</summary>
-    public void Write(string path, IReadOnlyList<RgbImage> frames, int framesPerSecond, Soundtrack? soundtrack)
+    public void Write(string path, IReadOnlyList<RgbImage> frames, double framesPerSecond, Soundtrack? soundtrack)
     {
         if (soundtrack is null) { Write(path, frames, framesPerSecond); return; }
         // the soundtrack goes in as a temporary WAV beside the target; ffmpeg encodes it to AAC
@@ -45,10 +45,11 @@ public sealed class Mp4Writer
         finally { if (File.Exists(wav)) File.Delete(wav); }
     }
 
-    public void Write(string path, IReadOnlyList<RgbImage> frames, int framesPerSecond, string? audioPath = null)
+    public void Write(string path, IReadOnlyList<RgbImage> frames, double framesPerSecond, string? audioPath = null)
     {
         if (frames.Count == 0) throw new ArgumentException("a video needs at least one frame", nameof(frames));
-        if (framesPerSecond < 1) throw new ArgumentOutOfRangeException(nameof(framesPerSecond), framesPerSecond, "frames per second must be >= 1");
+        if (!(framesPerSecond > 0) || double.IsInfinity(framesPerSecond))
+            throw new ArgumentOutOfRangeException(nameof(framesPerSecond), framesPerSecond, "frames per second must be a positive number");
         int w = frames[0].Width, h = frames[0].Height;
         for (int i = 1; i < frames.Count; i++)
             if (frames[i].Width != w || frames[i].Height != h)
@@ -72,7 +73,7 @@ public sealed class Mp4Writer
                  [
                      "-hide_banner", "-loglevel", "error", "-y",
                      "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", $"{ew}x{eh}",
-                     "-r", framesPerSecond.ToString(CultureInfo.InvariantCulture), "-i", "-",
+                     "-r", framesPerSecond.ToString("R", CultureInfo.InvariantCulture), "-i", "-",   // ffmpeg takes 12.5 or 29.97
                      .. audioInput,
                      "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", Crf.ToString(CultureInfo.InvariantCulture),
                      .. audioOutput,

@@ -43,6 +43,25 @@ public class VideoTests
         finally { Directory.Delete(dir, true); }
     }
 
+    [FfmpegFact]
+    public void A_fractional_frame_rate_is_the_mp4_s_rate_not_a_rounded_one()
+    {
+        // LTX-2's frame_rate and Cosmos3's fps may be 12.5 or 29.97: the model made the video (and LTX-2 its
+        // soundtrack) for that rate, so the MP4 plays at it (it was rounded to 12 and 30, 0.5 to 1)
+        var dir = Fixtures.TempDir("mp4");
+        try
+        {
+            foreach (var (fps, rate) in new[] { (12.5, "25/2"), (29.97, "2997/100"), (0.5, "1/2") })
+            {
+                var result = new GenerationResult(HostTensor.Zeros(1), HostTensor.Float32(Frames(5, 8, 8), 1, 5, 8, 8, 3), true, fps);
+                var path = Path.Combine(dir, $"clip{fps}.mp4");
+                MediaWriter.Save(result, path, MediaFormat.Mp4);
+                Assert.Equal(rate, Probe(path).GetProperty("r_frame_rate").GetString());
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     [Fact]
     public void MissingFfmpegSaysHowToInstallItAndTheAlternative()
     {

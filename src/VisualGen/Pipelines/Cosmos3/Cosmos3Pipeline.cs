@@ -166,7 +166,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
         progress?.Report(new GenerationProgress("decode", steps, steps));
         var vaeLatents = _latentStats.Denormalize(finalLatents);
         var video = WanVaeDecoder.DecodeVideo(vaeLatents, _config.Vae, r.VaeTiling == true, Engine, progress, ct);
-        return new GenerationResult(finalLatents, VideoPostprocess.ToNumpyLayout(video), IsVideo: true, (int)Math.Round(fps))
+        return new GenerationResult(finalLatents, VideoPostprocess.ToNumpyLayout(video), IsVideo: true, fps)
             { StepCache = cacheLog?.Report() };
     }
 

@@ -397,8 +397,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
             : DecodeVideo(videoLatents);
         var mel = Engine("audio_vae.decoder").Run(new Dictionary<string, HostTensor> { ["latents"] = audioLatents })["mel"];
         var waveform = Engine("vocoder").Run(new Dictionary<string, HostTensor> { ["mel"] = mel })["waveform"];
-        return new GenerationResult(videoLatents, VideoPostprocess.ToNumpyLayout(decoded), IsVideo: true,
-            Math.Max(1, (int)Math.Round(plan.FrameRate)))
+        return new GenerationResult(videoLatents, VideoPostprocess.ToNumpyLayout(decoded), IsVideo: true, plan.FrameRate)
         {
             StepCache = cacheLog?.Report(),
             AudioLatents = audioLatents,
