@@ -1,3 +1,4 @@
+using Microsoft.Net.Http.Headers;
 using VisualGen.Server.Hosting;
 using VisualGen.Server.Jobs;
 using VisualGen.Server.Media;
@@ -81,7 +82,11 @@ public static class VideoEndpoints
                 throw new ApiException(StatusCodes.Status409Conflict, ApiException.InvalidRequest, null, "video_not_ready",
                     $"Video '{id}' is {job.Status}; its content exists once it is completed.");
             var video = store.Outputs.OpenVideo(id) ?? throw ApiException.NotFound("video content", id);
-            return Results.Stream(video, "video/mp4", fileDownloadName: null, enableRangeProcessing: true);
+            // validators, so If-Range (a resumed download) and If-None-Match are answered: without them ASP.NET served
+            // the range whatever validator the client held. A job's video is written once, when it completes
+            var etag = new EntityTagHeaderValue($"\"{id}-{job.CompletedAt}\"");
+            DateTimeOffset? modified = job.CompletedAt is long t ? DateTimeOffset.FromUnixTimeSeconds(t) : null;
+            return Results.Stream(video, "video/mp4", fileDownloadName: null, lastModified: modified, entityTag: etag, enableRangeProcessing: true);
         });
 
         app.MapDelete("/v1/videos/{id}", (string id, JobService jobs) =>

@@ -114,6 +114,43 @@ public sealed class VideoJobTests
     }
 
     [FfmpegFact]
+    public async Task Content_has_validators_so_If_Range_resumes_only_the_same_video()
+    {
+        // a player or download manager resuming with If-Range gets the rest only while its validator matches;
+        // any other validator means the whole file (200), never bytes of another file spliced onto what it has
+        await using var server = await LiveServer.StartAsync(new GradientPipeline());
+        var (_, created) = await server.PostJsonAsync("/v1/videos", new { prompt = "resume", num_frames = 5, num_inference_steps = 1 });
+        string id = created.GetProperty("id").GetString()!;
+        await server.WaitForStatusAsync(id, Wait, "completed");
+        using var full = await server.Http.GetAsync($"/v1/videos/{id}/content");
+        byte[] mp4 = await full.Content.ReadAsByteArrayAsync();
+        var etag = full.Headers.ETag;
+        Assert.NotNull(etag);
+        Assert.False(etag.IsWeak);
+        Assert.NotNull(full.Content.Headers.LastModified);
+
+        async Task<(HttpStatusCode, byte[])> Resume(RangeConditionHeaderValue condition)
+        {
+            using var req = new HttpRequestMessage(HttpMethod.Get, $"/v1/videos/{id}/content");
+            req.Headers.Range = new RangeHeaderValue(10, null);
+            req.Headers.IfRange = condition;
+            using var r = await server.Http.SendAsync(req);
+            return (r.StatusCode, await r.Content.ReadAsByteArrayAsync());
+        }
+        var (same, rest) = await Resume(new RangeConditionHeaderValue(etag));
+        Assert.Equal(HttpStatusCode.PartialContent, same);
+        Assert.Equal(mp4[10..], rest);
+        var (other, whole) = await Resume(new RangeConditionHeaderValue("\"another-file\""));
+        Assert.Equal(HttpStatusCode.OK, other);
+        Assert.Equal(mp4, whole);
+
+        using var cached = new HttpRequestMessage(HttpMethod.Get, $"/v1/videos/{id}/content");
+        cached.Headers.IfNoneMatch.Add(etag);
+        using var notModified = await server.Http.SendAsync(cached);
+        Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+    }
+
+    [FfmpegFact]
     public async Task Delete_removes_the_job_and_its_file()
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline());
