@@ -31,6 +31,22 @@ public class Ltx2PipelineConformanceTests(ITestOutputHelper output)
     }
 
     [ConformanceFact]
+    public void A_size_whose_shift_leaves_no_schedule_is_refused_by_Validate_naming_the_size()
+    {
+        // 128x128 with 33 frames is 69,632 tokens on the tiny fixture (VAE compression 2): mu ≈ 25.5 puts every sigma
+        // at 1 in float32. It passed Validate and failed once the prompt was encoded, with "a schedule whose last sigma
+        // is 1 (a single step) ... use 2 or more steps" for a 5-step request (a server job failed after its wait)
+        using var provider = ConformancePipelines.Provider();
+        using var pipeline = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("ltx2"), provider);
+        var request = new GenerationRequest { Prompt = "waves", Height = 128, Width = 128, NumFrames = 33, NumInferenceSteps = 5 };
+        var e = Assert.Throws<GenerationException>(() => pipeline.Validate(request));
+        Assert.Equal("height", e.Parameter);
+        Assert.Contains("128x128 with 33 frames", e.Message);
+        Assert.Contains("smaller size or fewer frames", e.Message);
+        pipeline.Validate(request with { Height = 64, Width = 64, NumFrames = 17 });   // one that runs is still taken
+    }
+
+    [ConformanceFact]
     public void A_request_run_twice_gives_the_same_result_and_stays_as_given()
     {
         using var golden = Fixtures.Golden("ltx2");

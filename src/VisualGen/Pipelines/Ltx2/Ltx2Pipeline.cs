@@ -199,6 +199,16 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         if (largest > Array.MaxLength)
             throw new GenerationException("height", $"{width}x{height}x{frames} is larger than this pipeline can hold: it needs an array of {largest:N0} " +
                 $"values, and one holds at most {Array.MaxLength:N0}; ask for a smaller size or fewer frames");
+        // the resolution shift grows with the token count: far past max_image_seq_len it puts every sigma at 1 in float32,
+        // which shift_terminal cannot stretch (diffusers' sigmas become NaN). Refused here, with the request's other
+        // arguments, not once the prompt is encoded (a server job then failed after its wait with no reason given)
+        try { Schedule(_schedulerConfig, tokens, steps, r.Shift); }
+        catch (SchedulerException) when (steps >= 2)
+        {
+            throw new GenerationException("height", $"{width}x{height} with {frames} frames is {tokens:N0} video tokens, too many for this " +
+                "scheduler: its resolution shift then makes every sigma 1 in float32, which it cannot stretch to shift_terminal " +
+                "(diffusers' result would be NaN); ask for a smaller size or fewer frames");
+        }
         if (r.Latents is { } given)
         {
             long[] packed = [1, tokens, packedFeatures];
