@@ -23,6 +23,8 @@ public sealed class OutputFolder : IOutputStore
     public void DeleteTemporaryFiles()
     {
         foreach (var tmp in Directory.EnumerateFiles(_videosDir, "*.tmp")) File.Delete(tmp);
+        // the soundtrack WAV Mp4Writer writes beside a temporary MP4 while ffmpeg encodes it (".{name}.{guid}.wav")
+        foreach (var wav in Directory.EnumerateFiles(_videosDir, ".*.wav")) File.Delete(wav);
         foreach (var tmp in Directory.EnumerateFiles(_inputsDir, "*.tmp")) File.Delete(tmp);
     }
 

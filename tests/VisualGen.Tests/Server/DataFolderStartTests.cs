@@ -33,4 +33,22 @@ public sealed class DataFolderStartTests
         first.Dispose();
         using var next = new JobStore(data, new JsonSerializerOptions());   // a restart after the first stopped
     }
+
+    [Fact]
+    public void A_soundtrack_s_scratch_wav_left_by_a_crash_mid_encode_is_removed_at_start()
+    {
+        // an LTX-2 job killed while ffmpeg encoded it left the temporary MP4 (removed) and the soundtrack's WAV
+        // beside it (Mp4Writer's ".{target}.{guid}.wav"), which stayed in videos/ for good
+        string data = Fixtures.TempDir("crash-data");
+        string videos = Path.Combine(data, "videos");
+        Directory.CreateDirectory(videos);
+        string id = JobId.New(JobId.VideoPrefix);
+        string tmp = Path.Combine(videos, $".{id}.0123.mp4.tmp.4567.tmp");
+        string wav = Path.Combine(videos, $".{id}.0123.mp4.tmp.89ab.wav");
+        File.WriteAllText(tmp, "half an mp4");
+        File.WriteAllText(wav, "a soundtrack");
+        using var store = new JobStore(data, new JsonSerializerOptions());
+        store.Load(0, (_, _) => { });
+        Assert.Empty(Directory.EnumerateFiles(videos));
+    }
 }
