@@ -95,7 +95,15 @@ public static class GenerateCommand
                 if (result.StepCache is { } cache)
                     log.WriteLine($"{cache} (computed: {cache.ComputedText})");
                 Volatile.Write(ref saving, true);
-                Save(result, writer, target, tensorsPath, numbered ? (i, requests.Count) : null, output);
+                var slot = numbered ? (i, requests.Count) : ((int, int)?)null;
+                try { Save(result, writer, target, tensorsPath, slot, output); }
+                catch (MediaException) when (cancel.IsCancellationRequested)
+                {
+                    // a terminal's Ctrl+C reaches the whole process group: the ffmpeg encoding the MP4 died of it. The
+                    // result is in memory and the write is atomic (nothing half-written was left): write it once more
+                    log.WriteLine("the encoder was interrupted too; writing the output again...");
+                    Save(result, writer, target, tensorsPath, slot, output);
+                }
                 Volatile.Write(ref saving, false);
                 cancel.Token.ThrowIfCancellationRequested();
             }
