@@ -28,8 +28,16 @@ public static partial class ImageReader
     public static RgbImage Decode(byte[] data, string source = "image data") => Decode(data, source, Ffmpeg.Find());
 
     /// <param name="ffmpeg">the ffmpeg to decode non-PNG formats with; null: none available.</param>
+    /// <summary>PIL's decompression-bomb limit (Image.MAX_IMAGE_PIXELS × 2): diffusers' load_image raises
+    /// DecompressionBombError above it, so no diffusers run takes such an image (a 438 KB PNG of 20000 × 20000 gray
+    /// decoded to 11 GB of process memory here).</summary>
+    public const long MaxPixels = 2L * 89_478_485;
+
     internal static RgbImage Decode(byte[] data, string source, string? ffmpeg)
     {
+        if (ImageHeader.Dimensions(data) is var (w, h) && w * h > MaxPixels)
+            throw new MediaException($"{source}: the image is {w}x{h} = {w * h:N0} pixels, more than the {MaxPixels:N0} PIL (diffusers' " +
+                                     "load_image) accepts before refusing it as a decompression bomb; scale it down first");
         if (IsPng(data)) return PngReader.Decode(data, source);
         string what = Describe(data);
         if (ffmpeg is null)

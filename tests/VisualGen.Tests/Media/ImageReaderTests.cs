@@ -29,6 +29,30 @@ public class ImageReaderTests
         Assert.True(p.ExitCode == 0, err);
     }
 
+    [Fact]
+    public void An_image_past_pils_decompression_bomb_limit_is_refused_before_decoding()
+    {
+        // only the header is read: a 20000 x 20000 PNG (a 438 KB gray one decoded to 11 GB of process memory) is refused as
+        // PIL refuses it in diffusers' load_image; one pixel under the limit goes on to the decoder (here: its missing data)
+        static byte[] Header(uint width, uint height)
+        {
+            var png = new byte[33];
+            PngWriter.Signature.CopyTo(png.AsSpan());
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(8), 13);
+            "IHDR"u8.CopyTo(png.AsSpan(12));
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(16), width);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(20), height);
+            png[24] = 8; png[25] = 0;
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(29), Crc32.Compute(png.AsSpan(12, 17)));
+            return png;
+        }
+        var e = Assert.Throws<MediaException>(() => ImageReader.Decode(Header(20000, 20000), "bomb.png"));
+        Assert.Equal("bomb.png: the image is 20000x20000 = 400,000,000 pixels, more than the 178,956,970 PIL (diffusers' load_image) " +
+                     "accepts before refusing it as a decompression bomb; scale it down first", e.Message);
+        e = Assert.Throws<MediaException>(() => ImageReader.Decode(Header(2, (uint)(ImageReader.MaxPixels / 2)), "tall.png"));
+        Assert.DoesNotContain("decompression bomb", e.Message);
+    }
+
     [FfmpegFact]
     public void Jpeg_and_webp_are_decoded_through_ffmpeg_close_to_the_original()
     {
@@ -102,17 +126,17 @@ public class ImageReaderTests
     [FfmpegFact]
     public void Ffmpegs_reason_is_the_decoders_line_not_only_its_last_one()
     {
-        // a JPEG declaring 20000x20000 (above what ffmpeg decodes): its decoder says why, and the last line it writes,
-        // which alone was the reason given, is "Error marking filters as finished"
+        // a JPEG declaring a width of 0: its decoder says why, and the last line it writes, which alone was the reason
+        // given, is "Error marking filters as finished" (20000x20000 showed it too; that size is now refused before ffmpeg)
         string dir = Fixtures.TempDir("imghuge");
         string png = Path.Combine(dir, "in.png"), jpg = Path.Combine(dir, "in.jpg");
         File.WriteAllBytes(png, PngWriter.Encode(Gradient(16, 16)));
         RunFfmpeg("-hide_banner", "-loglevel", "error", "-y", "-i", png, jpg);
         byte[] data = File.ReadAllBytes(jpg);
         int sof = Enumerable.Range(2, data.Length - 3).First(i => data[i] == 0xFF && data[i + 1] == 0xC0);
-        data[sof + 5] = 20000 >> 8; data[sof + 6] = 20000 & 0xFF; data[sof + 7] = 20000 >> 8; data[sof + 8] = 20000 & 0xFF;
+        data[sof + 7] = 0; data[sof + 8] = 0;
         var e = Assert.Throws<MediaException>(() => ImageReader.Decode(data, "huge.jpg"));
-        Assert.Contains("which failed: Picture size 20000x20000 is invalid", e.Message);
+        Assert.Contains("which failed: Picture size 0x16 is invalid", e.Message);
         Assert.DoesNotContain(" @ 0x", e.Message);
     }
 
