@@ -30,6 +30,15 @@ public class ImageReaderTests
     }
 
     [Fact]
+    public void A_tiff_is_refused_by_name()
+    {
+        // ffmpeg cannot read TIFF from a pipe: its message was "Output file #0 does not contain any stream"
+        foreach (byte[] tiff in new[] { "II*\0\u0008\0\0\0"u8.ToArray(), "MM\0*\0\0\0\u0008"u8.ToArray() })
+            Assert.Equal("scan.tif: a TIFF file, which is not supported; convert it to PNG (e.g. `ffmpeg -i in.tif out.png`)",
+                Assert.Throws<MediaException>(() => ImageReader.Decode(tiff, "scan.tif", "/usr/bin/ffmpeg")).Message);
+    }
+
+    [Fact]
     public void An_image_past_pils_decompression_bomb_limit_is_refused_before_decoding()
     {
         // only the header is read: a 20000 x 20000 PNG (a 438 KB gray one decoded to 11 GB of process memory) is refused as
