@@ -72,9 +72,12 @@ public sealed class VisualGenPipelineTests : IDisposable
             })));
         await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
         Volatile.Write(ref disposing, 1);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         pipeline.Dispose();
-        Assert.True(run.IsCompleted);   // waited for, not left running on freed engines
-        var e = await Assert.ThrowsAsync<ObjectDisposedException>(() => run);
+        // waited for, not left running on freed engines: the step in flight held 200 ms after Dispose began (the task
+        // itself completes a continuation after the generation's last engine use, so its IsCompleted may lag Dispose)
+        Assert.True(clock.ElapsedMilliseconds >= 100, $"Dispose returned after {clock.ElapsedMilliseconds} ms, before the step in flight ended");
+        var e = await Assert.ThrowsAsync<ObjectDisposedException>(() => run.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Contains("disposed while this generation ran", e.Message);
         using var other = VisualGenPipeline.Load(Model, Options);
         Assert.Throws<ArgumentNullException>(() => other.Validate(null!));
