@@ -64,6 +64,18 @@ public sealed class T5SentencePieceTokenizer : ITextTokenizer
     public IReadOnlyList<int> EncodeToIds(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return _tokenizer.EncodeToIds(text, addBeginningOfSentence: false, addEndOfSentence: false);
+        // SentencePiece and Hugging Face's Unigram fuse a run of unknown characters into one <unk>;
+        // Microsoft.ML.Tokenizers gives one <unk> per character. A "<unk>" written in the text is an added
+        // token, matched before the model, and is never fused with its neighbours.
+        var tokens = _tokenizer.EncodeToTokens(text, out _, addBeginningOfSentence: false, addEndOfSentence: false);
+        var ids = new List<int>(tokens.Count);
+        bool previousUnknown = false;
+        foreach (var token in tokens)
+        {
+            bool unknown = token.Id == UnknownId && token.Value != _tokenizer.UnknownToken;
+            if (!(unknown && previousUnknown)) ids.Add(token.Id);
+            previousUnknown = unknown;
+        }
+        return ids;
     }
 }

@@ -72,6 +72,23 @@ public class PromptTokenizerEdgeCaseTests
     }
 
     [ConformanceFact]
+    public void T5FusesRunsOfUnknownCharactersIntoOneUnk()
+    {
+        // Ids from Hugging Face (the fixture's tokenizer.json) and from SentencePiece on spiece.model, which agree:
+        // "東京の夜景", "$100" and "50%" are each one <unk> (2) after "▁" (3), not one <unk> per character.
+        const string prompt = "A 東京の夜景 costs $100, 50% off.";
+        long[] expected = [13, 3, 2, 10, 199, 44, 4, 3, 2, 7, 3, 2, 52, 19, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        var wan = WanPromptTokenizer.Load(Folder("wan21_t2v"), 24).Tokenize(prompt);
+        Assert.Equal(expected, wan.InputIds);
+        Assert.Equal(16, wan.TokenCount);
+        Assert.Equal(expected, FluxT5PromptTokenizer.Load(Folder("flux1", "tokenizer_2"), 24).Tokenize(prompt).InputIds);
+
+        // "<unk>" written in the prompt is an added token: it stays separate from the unknown characters around it.
+        var t5 = FluxT5PromptTokenizer.Load(Folder("flux1", "tokenizer_2"), 16);
+        Assert.Equal(new long[] { 3, 2, 2, 2, 3, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 }, t5.Tokenize("東京<unk><unk>東").InputIds);
+    }
+
+    [ConformanceFact]
     public void ClipLowercasesAndCollapsesWhitespace()
     {
         var clip = ClipPromptTokenizer.Load(Folder("flux1"));
