@@ -22,6 +22,17 @@ public class Ltx2PromptTokenizerConformanceTests
         Assert.Equal(maxLength, prompt.Length);
     }
 
+    [ConformanceFact]
+    public void Prompt_is_stripped_as_python_strips_it()
+    {
+        // p.strip() also removes U+001C..U+001F (Python whitespace, not .NET's); ids from Hugging Face on the fixture's
+        // tokenizer.json. Unstripped, each would be a byte-fallback token (<0x1C> = 37, ...).
+        var tokenizer = Ltx2PromptTokenizer.Load(Path.Combine(Fixtures.Checkpoint("ltx2"), "tokenizer"), 14);
+        var t = tokenizer.Tokenize("\u001c\u001d Waves crash \u001e\u001f");
+        Assert.Equal([0L, 0, 0, 0, 0, 2, 399, 361, 383, 275, 271, 367, 341, 369], t.InputIds);
+        Assert.Equal([0L, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1], t.AttentionMask);
+    }
+
     [Fact]
     public void Left_padding_puts_pad_first_and_keeps_bos_on_truncation()
     {

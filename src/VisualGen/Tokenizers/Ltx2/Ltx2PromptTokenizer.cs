@@ -1,9 +1,12 @@
+using VisualGen.Tokenizers.Text;
+
 namespace VisualGen.Tokenizers.Ltx2;
 
 /// <summary>
 /// LTX-2's prompt tokenization (diffusers' LTX2Pipeline._get_gemma_prompt_embeds): the prompt stripped of
-/// surrounding whitespace, the Gemma tokenizer with padding="max_length", max_length=max_sequence_length,
-/// truncation=True, add_special_tokens=True (BOS first, kept on truncation) and padding_side="left".
+/// surrounding whitespace (Python's str.strip, which also strips U+001C..U+001F), the Gemma tokenizer with
+/// padding="max_length", max_length=max_sequence_length, truncation=True, add_special_tokens=True (BOS first, kept on
+/// truncation) and padding_side="left".
 /// </summary>
 public sealed class Ltx2PromptTokenizer : IPromptTokenizer
 {
@@ -25,6 +28,6 @@ public sealed class Ltx2PromptTokenizer : IPromptTokenizer
         new(GemmaSentencePieceTokenizer.Load(tokenizerFolder), maxSequenceLength);
 
     public TokenizedText Tokenize(string? prompt) =>
-        TokenSequence.Build(Tokenizer.EncodeToIds((prompt ?? "").Trim()), bos: Tokenizer.BosId, eos: null,
+        TokenSequence.Build(Tokenizer.EncodeToIds(PythonWhitespace.Strip(prompt ?? "")), bos: Tokenizer.BosId, eos: null,
             MaxSequenceLength, Tokenizer.PadId, padToMaxLength: true, padLeft: true);
 }
