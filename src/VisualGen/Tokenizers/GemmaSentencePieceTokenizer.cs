@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 using VisualGen.Checkpoints;
 
@@ -7,21 +8,28 @@ namespace VisualGen.Tokenizers;
 /// The Gemma tokenizer: SentencePiece (BPE with byte fallback) from a checkpoint's tokenizer.model, through
 /// Microsoft.ML.Tokenizers. Encodes without special tokens; <see cref="BosId"/> and <see cref="PadId"/> come from
 /// the model's pieces (<c>&lt;bos&gt;</c>, <c>&lt;pad&gt;</c>). The added tokens of tokenizer_config.json are matched
-/// in the text as Hugging Face matches them.
+/// in the text as Hugging Face matches them. Microsoft.ML.Tokenizers loads the model and normalizes each segment between
+/// added tokens; the BPE merges are <see cref="SentencePieceBpe"/>'s (its own merge the rightmost of equal pairs).
 /// </summary>
 public sealed class GemmaSentencePieceTokenizer : ITextTokenizer
 {
     public const string ModelFileName = "tokenizer.model";
 
     readonly SentencePieceTokenizer _tokenizer;
+    readonly SentencePieceBpe _bpe;
+    readonly Dictionary<string, int> _added;
+    readonly Regex? _addedPattern;
 
     public int BosId { get; }
     public int EosId { get; }
     public int PadId { get; }
 
-    GemmaSentencePieceTokenizer(SentencePieceTokenizer tokenizer, int bosId, int eosId, int padId)
+    GemmaSentencePieceTokenizer(SentencePieceTokenizer tokenizer, SentencePieceBpe bpe, Dictionary<string, int> added, int bosId, int eosId, int padId)
     {
-        _tokenizer = tokenizer; BosId = bosId; EosId = eosId; PadId = padId;
+        _tokenizer = tokenizer; _bpe = bpe; _added = added; BosId = bosId; EosId = eosId; PadId = padId;
+        // longest first, so a token that contains another is matched whole
+        _addedPattern = added.Count == 0 ? null
+            : new Regex(string.Join("|", added.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape)), RegexOptions.CultureInvariant);
     }
 
     /// <summary>Loads <c>tokenizer.model</c> and the added tokens of <c>tokenizer_config.json</c> from a checkpoint's tokenizer folder.</summary>
@@ -32,11 +40,14 @@ public sealed class GemmaSentencePieceTokenizer : ITextTokenizer
         using var config = TokenizerFiles.ReadConfig(folder);
         var added = TokenizerFiles.AddedTokens(config.RootElement, configPath);
         SentencePieceTokenizer tokenizer;
+        SentencePieceBpe bpe;
         try
         {
-            using var stream = File.OpenRead(modelPath);
+            byte[] bytes = File.ReadAllBytes(modelPath);
+            using var stream = new MemoryStream(bytes, writable: false);
             tokenizer = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false,
                 added.Count > 0 ? added : null);
+            bpe = new SentencePieceBpe(SentencePieceModelPatch.Pieces(bytes, modelPath), tokenizer.UnknownId);
         }
         catch (Exception e) when (e is not CheckpointException)
         {
@@ -46,12 +57,28 @@ public sealed class GemmaSentencePieceTokenizer : ITextTokenizer
             : throw new CheckpointException(modelPath, $"the model has no '{name}' piece (Gemma needs it)");
         // pad_token of tokenizer_config.json; the pipeline falls back to EOS where a tokenizer has none.
         string padToken = TokenizerFiles.TokenString(config.RootElement, "pad_token") ?? "<eos>";
-        return new GemmaSentencePieceTokenizer(tokenizer, Piece("<bos>"), Piece("<eos>"), Piece(padToken));
+        return new GemmaSentencePieceTokenizer(tokenizer, bpe, added, Piece("<bos>"), Piece("<eos>"), Piece(padToken));
     }
 
     public IReadOnlyList<int> EncodeToIds(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return _tokenizer.EncodeToIds(text, addBeginningOfSentence: false, addEndOfSentence: false);
+        var ids = new List<int>();
+        int at = 0;
+        if (_addedPattern is not null)
+            foreach (Match m in _addedPattern.Matches(text))
+            {
+                EncodeSegment(text[at..m.Index], ids);
+                ids.Add(_added[m.Value]);
+                at = m.Index + m.Length;
+            }
+        EncodeSegment(text[at..], ids);
+        return ids;
+    }
+
+    void EncodeSegment(string segment, List<int> ids)
+    {
+        if (segment.Length == 0) return;
+        _bpe.Encode(_tokenizer.Normalizer?.Normalize(segment) ?? segment, ids);
     }
 }

@@ -60,6 +60,35 @@ internal static class SentencePieceModelPatch
         return result.ToArray();
     }
 
+    /// <summary>One vocabulary entry of a ModelProto: its text, score and type (sentencepiece_model.proto's
+    /// SentencePiece.Type: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte).</summary>
+    public readonly record struct Piece(string Text, float Score, int Type);
+
+    const int ModelProtoPieces = 1;
+    const int PieceText = 1, PieceScore = 2, PieceType = 3;
+
+    /// <summary>The pieces of a ModelProto, in id order (ModelProto field 1 = repeated SentencePiece).</summary>
+    public static List<Piece> Pieces(byte[] model, string path)
+    {
+        var pieces = new List<Piece>();
+        foreach (var f in Parse(model, path, "ModelProto"))
+        {
+            if (f.Number != ModelProtoPieces || f.Wire != WireLengthDelimited) continue;
+            var bytes = model.AsSpan(f.PayloadStart, f.PayloadLength).ToArray();
+            string text = "";
+            float score = 0;
+            int type = 1;   // NORMAL is the default
+            foreach (var g in Parse(bytes, path, "SentencePiece"))
+            {
+                if (g.Number == PieceText && g.Wire == WireLengthDelimited) text = System.Text.Encoding.UTF8.GetString(bytes, g.PayloadStart, g.PayloadLength);
+                else if (g.Number == PieceScore && g.Wire == WireFixed32) score = BitConverter.ToSingle(bytes, g.PayloadStart);
+                else if (g.Number == PieceType && g.Wire == WireVarint) type = (int)g.Value;
+            }
+            pieces.Add(new Piece(text, score, type));
+        }
+        return pieces;
+    }
+
     /// <summary>One field on the wire: where it starts and its total length (key included), its varint value, its payload.</summary>
     readonly record struct Field(int Number, int Wire, int Start, int Length, ulong Value, int PayloadStart, int PayloadLength);
 

@@ -33,6 +33,19 @@ public class Ltx2PromptTokenizerConformanceTests
         Assert.Equal([0L, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1], t.AttentionMask);
     }
 
+    [ConformanceFact]
+    public void Equal_pairs_merge_leftmost_first()
+    {
+        // Ids from Hugging Face on the fixture's tokenizer.json; SentencePiece on tokenizer.model gives the same pieces:
+        // "rosss" = "ross"+"s", "eee" = "ee"+"e" (not "e"+"ee"), "ooo" after a space = "▁o"+"oo".
+        var tokenizer = Ltx2PromptTokenizer.Load(Path.Combine(Fixtures.Checkpoint("ltx2"), "tokenizer"), 20);
+        var t = tokenizer.Tokenize("Grass rosss, eee and ooo!");
+        Assert.Equal([0L, 0, 0, 0, 2, 80, 367, 361, 313, 359, 339, 362, 382, 359, 346, 360, 310, 274, 326, 391], t.InputIds);
+        Assert.Equal(16, t.TokenCount);
+        // an added token between runs: each side is merged on its own
+        Assert.Equal([346, 360, 4, 346, 360], tokenizer.Tokenizer.EncodeToIds("eee<start_of_turn>eee"));
+    }
+
     [Fact]
     public void Left_padding_puts_pad_first_and_keeps_bos_on_truncation()
     {
