@@ -21,7 +21,9 @@ public static class RunConfiguration
         string? path = cl.String("config");
         // a missing file is a missing input (exit 1), as --image's; what is in it is a usage matter (exit 2)
         if (path is not null && !File.Exists(path)) throw new FileNotFoundException($"--config {path}: file not found");
-        try { file = path is not null ? VisualGenConfig.Load(path) : new VisualGenConfig(); }
+        // flags that change which engine runs, or what needs the native one, are checked with the file merged (below)
+        bool flagsDecideEngine = cl.String("engine") is not null || cl.String("attention") is not null || cl.String("vae-dtype") is not null;
+        try { file = path is not null ? VisualGenConfig.Load(path, checkEngine: !flagsDecideEngine) : new VisualGenConfig(); }
         catch (ConfigException e) { throw new UsageException($"--config {e.Message}"); }
         string? cache = (cl.String("engine-cache"), cl.String("cache")) switch
         {

@@ -171,7 +171,7 @@ public sealed record ServerOptions
         if (o.ConfigFile is { } file)
         {
             VisualGen.Configuration.VisualGenConfig c;
-            try { c = VisualGen.Configuration.VisualGenConfig.Load(file); }
+            try { c = VisualGen.Configuration.VisualGenConfig.Load(file, checkEngine: o.Engine is null && o.Attention is null && o.VaeDtype is null); }
             catch (VisualGen.Configuration.ConfigException e) { throw new ArgumentException($"--config {e.Message}"); }
             o = o with
             {

@@ -47,15 +47,18 @@ public sealed record VisualGenConfig
     public CacheDitOptions? CacheDit { get; init; }
 
     /// <summary>Reads and checks a YAML configuration file.</summary>
-    public static VisualGenConfig Load(string path)
+    /// <param name="checkEngine">false when command-line flags (--engine, --attention, --vae-dtype) go over the file and
+    /// the caller checks the merged settings: a native-only setting in the file is then checked against the engine the
+    /// run will have, not the file's alone</param>
+    public static VisualGenConfig Load(string path, bool checkEngine = true)
     {
         string text;
         try { text = File.ReadAllText(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ConfigException(path, $"cannot read the configuration: {e.Message}"); }
-        return Parse(text, path);
+        return Parse(text, path, checkEngine);
     }
 
-    public static VisualGenConfig Parse(string yaml, string origin)
+    public static VisualGenConfig Parse(string yaml, string origin, bool checkEngine = true)
     {
         var root = ConfigSection.Root(yaml, origin);
         var config = new VisualGenConfig
@@ -78,6 +81,7 @@ public sealed record VisualGenConfig
         root.Refuse("pipeline_config", "no pipeline takes per-architecture knobs yet");
         root.Refuse("model", "name the model on the command line (--model) or in VisualGenPipeline.Load");
         root.RejectUnknown();
+        if (!checkEngine) return config;
         if (config.VaeDtype == "bf16" && config.Engine is not "native-cuda")
             throw new ConfigException(origin, $"vae_dtype: bf16 runs on the native CUDA engine; set engine: native-cuda (it is {config.Engine ?? "ort-cpu, the default"})");
         if (config.Attention.Precision is "fp8" or "sage" && config.Engine is not "native-cuda")

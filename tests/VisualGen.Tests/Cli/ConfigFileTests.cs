@@ -137,6 +137,29 @@ public sealed class ConfigFileTests
     }
 
     [ConformanceFact]
+    public void A_native_only_setting_in_the_file_takes_the_engine_from_the_flags()
+    {
+        // a shared file with the native engine's settings, the engine chosen per host on the command line
+        string config = Write("vae_dtype: bf16\nattention_config:\n  quant_attention_config: {qk_dtype: fp8, v_dtype: fp8}\n");
+        var run = CliRun.Of(["info", "--model", Fixtures.Checkpoint("wan21_t2v"), "--config", config, "--engine", "native-cuda"]);
+        Assert.True(run.Rc == ExitCode.Success, run.Err);
+        Assert.Contains("  engine: native-cuda", run.Out);
+        Assert.Contains("  vae_dtype: bf16", run.Out);
+        Assert.Contains("quant_attention_config: {qk_dtype: fp8", run.Out);
+        var o = ServerOptions.Parse(["--config", config, "--engine", "native-cuda"], _ => null);
+        Assert.Equal(("native-cuda", "bf16", "fp8"), (o.Engine, o.VaeDtype, o.Attention));
+
+        // the merged settings are still checked: without the flag, or with another engine, it is refused
+        var alone = CliRun.Of(["info", "--model", Fixtures.Checkpoint("wan21_t2v"), "--config", config]);
+        Assert.Equal(ExitCode.Usage, alone.Rc);
+        Assert.Contains("vae_dtype: bf16 runs on the native CUDA engine; set engine: native-cuda", alone.Err);
+        var cpu = CliRun.Of(["info", "--model", Fixtures.Checkpoint("wan21_t2v"), "--config", config, "--engine", "ort-cpu"]);
+        Assert.Equal(ExitCode.Usage, cpu.Rc);
+        Assert.Contains("runs on the native CUDA engine", cpu.Err);
+        Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--config", config], _ => null));
+    }
+
+    [ConformanceFact]
     public void Generate_refuses_a_bad_file_before_any_work_with_exit_2_and_takes_a_good_one()
     {
         var bad = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "x", "--config", Write("cache_config: {cache_backend: teacache, use_ret_steps: true}\n")]);
