@@ -56,6 +56,8 @@ internal sealed class ConfigSection(YamlMappingNode node, string path, string or
         if (v is null) return null;
         if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) || double.IsNaN(d))
             throw new ConfigException(origin, $"{Key(key)}: '{v}' is not a number");
+        // 1e400 and Infinity parse as infinity: gpu_memory became no limit, teacache_thresh skipped every step
+        if (double.IsInfinity(d)) throw new ConfigException(origin, $"{Key(key)}: '{v}' is not a finite number");
         if (d < min || d > max) throw new ConfigException(origin, $"{Key(key)}: {v} is outside [{min}, {max}]");
         return d;
     }
@@ -88,9 +90,9 @@ internal sealed class ConfigSection(YamlMappingNode node, string path, string or
         if (v is null or YamlScalarNode { Value: null or "~" or "null" }) return null;
         if (v is not YamlSequenceNode seq) throw new ConfigException(origin, $"{Key(key)} must be a list of numbers");
         return seq.Children.Select((item, i) =>
-            item is YamlScalarNode { Value: { } s } && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d)
+            item is YamlScalarNode { Value: { } s } && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d)
                 ? d
-                : throw new ConfigException(origin, $"{Key(key)}[{i}] is not a number")).ToList();
+                : throw new ConfigException(origin, $"{Key(key)}[{i}] is not a finite number")).ToList();
     }
 
     public IReadOnlyList<string>? Strings(string key)
