@@ -72,6 +72,9 @@ public sealed record VisualGenConfig
             Parallel = ParallelConfig.Read(root.Section("parallel_config")),
             Quantization = ReadQuantization(root.Section("quant_config"), origin),
         };
+        // engine_cache: '' failed at the first engine, with a stack trace
+        if (config.EngineCache is { } folder && string.IsNullOrWhiteSpace(folder))
+            throw root.Error("engine_cache", "empty; name a folder, or leave it out for $VISUALGEN_CACHE, else ~/.cache/visualgen/engines");
         if (root.Section("cache_config") is { } cache) config = ReadCache(cache, config);
         root.Refuse("cpu_offload_config", "VisualGen offloads by a memory budget instead: set gpu_memory (GiB)");
         root.Refuse("cuda_graph_config", "the native engine always captures its transformer step as a CUDA graph; there is nothing to set");

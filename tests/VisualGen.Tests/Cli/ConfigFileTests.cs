@@ -97,6 +97,8 @@ public sealed class ConfigFileTests
     [InlineData("engine: native-cuda\nvae_dtype: fp16\n", "vae_dtype: 'fp16' is not one of fp32, bf16")]
     [InlineData("engine: tpu\n", "engine: 'tpu' is not one of ort-cpu, ort-cuda, native-cuda")]
     [InlineData("gpu_memory: lots\n", "gpu_memory: 'lots' is not a number")]
+    [InlineData("engine_cache: ''\n", "engine_cache: empty; name a folder")]
+    [InlineData("engine_cache: \" \"\n", "engine_cache: empty; name a folder")]
     [InlineData("engine: native-cuda\ngpu_memory: 1e400\n", "gpu_memory: '1e400' is not a finite number")]
     [InlineData("cache_config: {cache_backend: teacache, teacache_thresh: Infinity}\n", "cache_config.teacache_thresh: 'Infinity' is not a finite number")]
     [InlineData("cache_config: {cache_backend: cache_dit, residual_diff_threshold: 1e999}\n", "cache_config.residual_diff_threshold: '1e999' is not a finite number")]
