@@ -2,6 +2,7 @@ using VisualGen.Demo;
 using VisualGen.Exporter.Commands;
 using VisualGen.Pipelines;
 using VisualGen.Pipelines.Caching;
+using VisualGen.Tensors;
 
 namespace VisualGen.Server.Hosting;
 
@@ -59,13 +60,26 @@ public static class PipelineLoading
     /// carries the defaults; only refusals of those defaults stop the start (other arguments come with real requests).</summary>
     static void CheckDefaults(IGenerationPipeline served, PipelineInfo info)
     {
-        try { served.Validate(new GenerationRequest { Prompt = "startup check of the configured defaults" }); }
-        catch (GenerationException e) when (e.Parameter is "vae_tiling" || e.Parameter.StartsWith("teacache", StringComparison.Ordinal)
-                                            || e.Parameter.StartsWith("cache_dit", StringComparison.Ordinal))
+        var plain = new GenerationRequest { Prompt = "startup check of the configured defaults" };
+        // where the plain request is refused for something else before the step cache is checked (an image-to-video model
+        // needs an image; a small checkpoint's rotary table does not reach the default size), the smallest request the
+        // model takes, with a blank image where it needs one
+        var blank = info.RequiresImage ? HostTensor.Zeros(info.SizeMultiple, info.SizeMultiple, 3) : null;
+        var smallest = plain with
         {
-            throw new GenerationException(e.Parameter, $"the configuration's defaults do not apply to {info.ClassName}: {e.Message}");
+            Height = info.SizeMultiple, Width = info.SizeMultiple, Image = blank,
+            MaskImage = info.RequiresImage && info.Takes(CallArguments.MaskImage) ? blank : null,
+        };
+        foreach (var probe in new[] { plain, smallest })
+        {
+            try { served.Validate(probe); return; }
+            catch (GenerationException e) when (e.Parameter is "vae_tiling" || e.Parameter.StartsWith("teacache", StringComparison.Ordinal)
+                                                || e.Parameter.StartsWith("cache_dit", StringComparison.Ordinal))
+            {
+                throw new GenerationException(e.Parameter, $"the configuration's defaults do not apply to {info.ClassName}: {e.Message}");
+            }
+            catch (GenerationException) { }
         }
-        catch (GenerationException) { }
     }
 
     /// <summary>Export and build lines of the engine provider, as log lines.</summary>

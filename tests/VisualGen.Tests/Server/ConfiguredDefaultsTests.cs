@@ -34,6 +34,24 @@ public class ConfiguredDefaultsTests
     }
 
     [ConformanceFact]
+    public void Defaults_are_checked_where_the_plain_request_is_refused_for_something_else()
+    {
+        // an image-to-video model refuses a request without an image before its step cache is checked, and the tiny Wan
+        // checkpoints' rotary tables do not reach the default 832x480: the servers started, and every request was 400
+        // naming a step-cache field the client never sent
+        var e = Assert.Throws<GenerationException>(() => PipelineLoading.Load(Options("wan21_i2v") with { CacheDit = new CacheDitOptions(Fn: 1000) }, NullLogger.Instance));
+        Assert.Equal("cache_dit_fn", e.Parameter);
+        Assert.Contains("the configuration's defaults do not apply to WanImageToVideoPipeline", e.Message);
+        e = Assert.Throws<GenerationException>(() => PipelineLoading.Load(Options("wan22_i2v_a14b") with { TeaCache = new TeaCacheOptions(0.1) }, NullLogger.Instance));
+        Assert.StartsWith("teacache", e.Parameter);
+        e = Assert.Throws<GenerationException>(() => PipelineLoading.Load(Options("wan21_t2v") with { CacheDit = new CacheDitOptions(Fn: 1000) }, NullLogger.Instance));
+        Assert.Equal("cache_dit_fn", e.Parameter);
+        // a default the model takes still starts
+        using var i2v = PipelineLoading.Load(Options("wan21_i2v") with { TeaCache = new TeaCacheOptions(0.1) }, NullLogger.Instance);
+        Assert.Equal("WanImageToVideoPipeline", i2v.Info.ClassName);
+    }
+
+    [ConformanceFact]
     public void Defaults_a_family_takes_start_as_before()
     {
         using var pipeline = PipelineLoading.Load(Options("flux1") with { TeaCache = new TeaCacheOptions(0.1), VaeTiling = true }, NullLogger.Instance);
