@@ -113,6 +113,7 @@ public sealed record ServerOptions
         environment ??= Environment.GetEnvironmentVariable;
         var o = new ServerOptions();
         var keys = new List<string>();
+        var given = new HashSet<string>();
         for (int i = 0; i < args.Count; i++)
         {
             string flag = args[i];
@@ -163,6 +164,9 @@ public sealed record ServerOptions
                 "--api-key" => AddKey(o, keys, Value()),
                 _ => throw new ArgumentException($"unknown argument '{flag}'. {Usage}"),
             };
+            // the last one won: --config a.yaml --config b.yaml dropped a.yaml without a word (the CLI refuses it too)
+            if (flag is not ("--api-key" or "--engine-cache" or "--cache") && !given.Add(flag))
+                throw new ArgumentException($"{flag} given twice");
         }
         if (args.Contains("--port") && args.Contains("--urls"))
             throw new ArgumentException("--port and --urls both say where to listen; give one (--urls takes the port in each URL)");

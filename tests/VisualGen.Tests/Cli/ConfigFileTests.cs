@@ -229,5 +229,11 @@ public sealed class ConfigFileTests
         Assert.Equal("fp8", ServerOptions.Parse(["--config", sage, "--attention", "fp8"], _ => null).Attention);
         var e = Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--config", Write("parallel_config: {cfg_size: 2}\n")], _ => null));
         Assert.Contains("parallel_config.cfg_size: 2 GPUs", e.Message);
+        // a flag given twice is refused, as the CLI refuses it, rather than the last one silently winning
+        e = Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--config", config, "--config", sage], _ => null));
+        Assert.Equal("--config given twice", e.Message);
+        e = Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--engine", "native-cuda", "--engine", "ort-cpu"], _ => null));
+        Assert.Equal("--engine given twice", e.Message);
+        Assert.Equal(["a", "b"], ServerOptions.Parse(["--api-key", "a", "--api-key", "b"], _ => null).ApiKeys);   // repeatable
     }
 }
