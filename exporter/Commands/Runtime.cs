@@ -11,9 +11,10 @@ namespace VisualGen.Exporter.Commands;
 /// <summary>Wiring shared by the CLI, the server and the build command: the engine cache location and backends.</summary>
 public static class Runtime
 {
-    /// <summary>--engine-cache, else $VISUALGEN_CACHE, else ~/.cache/visualgen/engines.</summary>
+    /// <summary>--engine-cache, else $VISUALGEN_CACHE, else ~/.cache/visualgen/engines. An empty variable counts as unset
+    /// (as $VISUALGEN_STORE's): VISUALGEN_CACHE= made every command fail with a stack trace.</summary>
     public static string CacheDirectory(string? flag) =>
-        flag ?? Environment.GetEnvironmentVariable("VISUALGEN_CACHE")
+        flag ?? (Environment.GetEnvironmentVariable("VISUALGEN_CACHE") is { Length: > 0 } variable ? variable : null)
         ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "visualgen", "engines");
 
     public const string Engines = "ort-cpu, ort-cuda, native-cuda";

@@ -22,7 +22,7 @@ public static class PipelineLoading
         if (options.ModelDir is { } dir) model = Path.GetFullPath(dir);
         else
         {
-            model = DemoModel.EnsureCreated(Environment.GetEnvironmentVariable(DemoVariable) ?? DemoModel.DefaultDirectory());
+            model = DemoModel.EnsureCreated(Environment.GetEnvironmentVariable(DemoVariable) is { Length: > 0 } demo ? demo : DemoModel.DefaultDirectory());
             log.LogInformation("no --model given: serving the built-in tiny demo model at {Model}. {Notice}", model, DemoModel.Notice);
         }
         string cache = Runtime.CacheDirectory(options.EngineCacheDir);
