@@ -32,9 +32,11 @@ public static class DemoModel
     /// <summary>The default folder of the demo model: <c>&lt;local application data&gt;/visualgen/demo/wan2.1-t2v-tiny</c>.</summary>
     public static string DefaultDirectory()
     {
-        string root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
+        // DoNotVerify: on a fresh account ~/.local/share does not exist yet (the default option then gave "" and the demo
+        // failed with a stack trace); it is created with the model's folder
+        string root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
         if (string.IsNullOrEmpty(root))
-            throw new InvalidOperationException("no local application data folder (HOME / XDG_DATA_HOME unset): pass the demo model's folder explicitly");
+            throw new IOException("no local application data folder for the demo model (HOME and XDG_DATA_HOME are unset): set HOME, or VISUALGEN_DEMO to a folder for it");
         return Path.Combine(root, "visualgen", "demo", "wan2.1-t2v-tiny");
     }
 

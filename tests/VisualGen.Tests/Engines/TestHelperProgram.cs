@@ -33,6 +33,11 @@ public static class TestHelperProgram
             app.Run();
             return 0;
         }
+        if (args is ["demo-directory"])
+        {
+            Console.WriteLine(VisualGen.Demo.DemoModel.DefaultDirectory());
+            return 0;
+        }
         if (args is ["readme-example"])
         {
             Library.ReadmeExample.RunAsync().GetAwaiter().GetResult();

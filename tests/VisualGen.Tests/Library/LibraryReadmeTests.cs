@@ -30,6 +30,29 @@ public sealed class LibraryReadmeTests : IDisposable
 
     static string[] Code(IEnumerable<string> lines) => lines.Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
 
+    [Fact]
+    public async Task The_demo_folder_is_under_home_on_a_fresh_account_without_local_share()
+    {
+        // a fresh account has no ~/.local/share: the default lookup gave "" and the README's first command died with a
+        // stack trace
+        async Task<(int Exit, string Out, string Err)> Run(string home)
+        {
+            var psi = Fixtures.DotnetStart(typeof(TestHelperProgram).Assembly.Location, "demo-directory");
+            psi.Environment.Remove("XDG_DATA_HOME");
+            psi.Environment["HOME"] = home;
+            using var process = Process.Start(psi)!;
+            var err = process.StandardError.ReadToEndAsync();
+            string output = await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            return (process.ExitCode, output.Trim(), await err);
+        }
+        string home = Path.Combine(_dir, "home");
+        Directory.CreateDirectory(home);
+        var fresh = await Run(home);
+        Assert.True(fresh.Exit == 0, fresh.Err);
+        Assert.Equal(Path.Combine(home, ".local", "share", "visualgen", "demo", "wan2.1-t2v-tiny"), fresh.Out);
+    }
+
     [FfmpegFact]
     public async Task Readme_example_runs_on_the_demo_model_with_ort_cpu_and_writes_an_mp4()
     {
