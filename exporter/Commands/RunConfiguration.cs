@@ -20,6 +20,7 @@ public static class RunConfiguration
         VisualGenConfig file;
         string? path = cl.String("config");
         // a missing file is a missing input (exit 1), as --image's; what is in it is a usage matter (exit 2)
+        if (path is not null && Directory.Exists(path)) throw new IOException($"--config {path}: is a folder; --config takes a YAML file");
         if (path is not null && !File.Exists(path)) throw new FileNotFoundException($"--config {path}: file not found");
         // flags that change which engine runs, or what needs the native one, are checked with the file merged (below)
         bool flagsDecideEngine = cl.String("engine") is not null || cl.String("attention") is not null || cl.String("vae-dtype") is not null;

@@ -53,6 +53,8 @@ public sealed record VisualGenConfig
     public static VisualGenConfig Load(string path, bool checkEngine = true)
     {
         string text;
+        // a folder reads as "access denied" (the server) or "not found" (the CLI's earlier check): say what it is
+        if (Directory.Exists(path)) throw new ConfigException(path, "is a folder; --config takes a YAML file");
         try { text = File.ReadAllText(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new ConfigException(path, $"cannot read the configuration: {e.Message}"); }
         return Parse(text, path, checkEngine);

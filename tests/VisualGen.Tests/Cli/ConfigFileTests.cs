@@ -14,6 +14,18 @@ public sealed class ConfigFileTests
     static string Write(string yaml) => ConfigFiles.Write(yaml);
 
     [Fact]
+    public void A_folder_given_as_the_configuration_is_named_as_one()
+    {
+        // the CLI said "file not found", the server "Access to the path is denied"
+        string folder = Fixtures.TempDir("config-folder");
+        var run = CliRun.Of(["info", "--config", folder]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Equal($"error: --config {folder}: is a folder; --config takes a YAML file", Assert.Single(run.ErrorLines));
+        var e = Assert.Throws<ArgumentException>(() => VisualGen.Server.Hosting.ServerOptions.Parse(["--config", folder], _ => null));
+        Assert.Equal($"--config {folder}: is a folder; --config takes a YAML file", e.Message);
+    }
+
+    [Fact]
     public void A_full_configuration_reads_every_section()
     {
         var c = VisualGenConfig.Parse("""
