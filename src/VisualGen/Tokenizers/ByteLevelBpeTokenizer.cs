@@ -122,21 +122,7 @@ public sealed class ByteLevelBpeTokenizer : ITextTokenizer
     public int AddedTokenId(string token) =>
         _added.TryGetValue(token, out int id) ? id : throw new ArgumentException($"'{token}' is not an added token of this tokenizer", nameof(token));
 
-    public IReadOnlyList<int> EncodeToIds(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var ids = new List<int>();
-        int at = 0;
-        if (_addedPattern is not null)
-            foreach (Match m in _addedPattern.Matches(text))
-            {
-                EncodeSegment(text[at..m.Index], ids);
-                ids.Add(_added[m.Value]);
-                at = m.Index + m.Length;
-            }
-        EncodeSegment(text[at..], ids);
-        return ids;
-    }
+    public IReadOnlyList<int> EncodeToIds(string text) => AddedTokenSplit.Encode(text, _addedPattern, _added, EncodeSegment);
 
     void EncodeSegment(string segment, List<int> ids)
     {

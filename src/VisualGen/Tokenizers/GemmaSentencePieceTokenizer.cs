@@ -60,21 +60,7 @@ public sealed class GemmaSentencePieceTokenizer : ITextTokenizer
         return new GemmaSentencePieceTokenizer(tokenizer, bpe, added, Piece("<bos>"), Piece("<eos>"), Piece(padToken));
     }
 
-    public IReadOnlyList<int> EncodeToIds(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var ids = new List<int>();
-        int at = 0;
-        if (_addedPattern is not null)
-            foreach (Match m in _addedPattern.Matches(text))
-            {
-                EncodeSegment(text[at..m.Index], ids);
-                ids.Add(_added[m.Value]);
-                at = m.Index + m.Length;
-            }
-        EncodeSegment(text[at..], ids);
-        return ids;
-    }
+    public IReadOnlyList<int> EncodeToIds(string text) => AddedTokenSplit.Encode(text, _addedPattern, _added, EncodeSegment);
 
     void EncodeSegment(string segment, List<int> ids)
     {
