@@ -10,11 +10,23 @@ sealed class EngineCacheLock : IDisposable
 
     EngineCacheLock(FileStream stream) => _stream = stream;
 
+    /// <summary>The lock, or null when another holder has it. A lock file that cannot be opened at all (a read-only
+    /// cache, a missing folder) is an <see cref="EngineException"/> saying why: waiting would never get it.</summary>
     public static EngineCacheLock? TryAcquire(string path)
     {
         try { return new EngineCacheLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)); }
-        catch (IOException) { return null; }
+        catch (IOException e) when (HeldElsewhere(e)) { return null; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EngineException($"cannot take the engine cache lock {path}: {e.Message} (is the engine cache read-only? "
+                + "its built engines load, a missing one cannot be built there)", e);
+        }
     }
+
+    // the lock is held by another open file: EWOULDBLOCK from flock on Linux (11) and macOS (35), a sharing or lock
+    // violation on Windows
+    static bool HeldElsewhere(IOException e) =>
+        e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
     public static EngineCacheLock Acquire(string path, TimeSpan timeout, Action onWait)
     {

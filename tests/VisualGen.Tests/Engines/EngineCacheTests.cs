@@ -58,6 +58,25 @@ public sealed class EngineCacheTests : IDisposable
         Assert.Equal([written], taking.TakenGraphs);
     }
 
+    [Fact]
+    public void A_lock_file_that_cannot_be_opened_fails_at_once_instead_of_waiting_for_a_builder()
+    {
+        // a read-only cache mount (EROFS) as root gives the same: the lock file cannot be opened, and no process holds it
+        string graph = AddConstantBackend.WriteGraph(_dir, 1f);
+        var request = Request(graph);
+        var backend = new AddConstantBackend();
+        var cache = new EngineCache(Root) { LockTimeout = TimeSpan.FromSeconds(2) };
+        string folder = Path.GetFileName(cache.EntryDirectory(request, backend));
+        Directory.CreateDirectory(Path.Combine(Root, ".locks"));
+        File.CreateSymbolicLink(Path.Combine(Root, ".locks", folder + ".lock"), Path.Combine(_dir, "no-such-folder", "x.lock"));
+
+        var log = new ProgressLog();
+        var e = Assert.Throws<EngineException>(() => cache.GetOrBuild(request, backend, log));
+        Assert.Contains("cannot take the engine cache lock", e.Message);
+        Assert.DoesNotContain(log.Lines, l => l.StartsWith("waiting for another process"));
+        Assert.Equal(0, backend.BuildCount);
+    }
+
     public static TheoryData<string> KeyChanges => ["opset", "precision", "profiles", "backend-version", "graph", "weights", "exporter"];
 
     [Theory]
