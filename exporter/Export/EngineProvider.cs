@@ -129,7 +129,8 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
 
         long graphBytes = graph.InitializerBytes;
         string? staging = null;
-        var request = new EngineBuildRequest
+        EngineBuildRequest request = null!;
+        request = new EngineBuildRequest
         {
             Component = component,
             GraphHash = graph.StructureHash(),
@@ -140,7 +141,9 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
             Options = options,
             WriteGraph = () =>
             {
-                staging = Path.Combine(cache.Root, $".export-{Environment.ProcessId}-{Guid.NewGuid():N}");
+                // named as the build's temporary folder: a build killed while exporting left ".export-<pid>-<guid>",
+                // which nothing removed; this one the next build of the entry or cache prune removes
+                staging = cache.StagingDirectory(request, chosen);
                 Directory.CreateDirectory(staging);
                 string path = Path.Combine(staging, "model.onnx");
                 progress?.Report($"exporting {component} ({graph.Nodes.Count} nodes, {graphBytes / 1e6:F1} MB of weights)");

@@ -42,6 +42,12 @@ public sealed class EngineCache
     public string EntryDirectory(EngineBuildRequest request, IEngineBackend backend) =>
         Path.Combine(Root, FolderName(request.Component, EngineCacheKey.Compute(request.KeyParts(backend))));
 
+    /// <summary>A new folder name for files a build of <paramref name="request"/>'s entry stages outside its entry (the
+    /// exported graph), named as the build's own temporary folder: one that a killed process left is removed by the next
+    /// build of the entry or by <see cref="CleanStale"/>, once no process holds the entry's build lock.</summary>
+    public string StagingDirectory(EngineBuildRequest request, IEngineBackend backend) =>
+        Path.Combine(Root, $"{TempPrefix}{Path.GetFileName(EntryDirectory(request, backend))}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+
     /// <summary>Loads the engine of <paramref name="request"/> from the cache, building it first when it is missing or corrupt.</summary>
     public EngineCacheEntry GetOrBuild(EngineBuildRequest request, IEngineBackend backend, IProgress<string>? progress = null)
     {
@@ -125,7 +131,7 @@ public sealed class EngineCache
     }
 
     // ".tmp-<folder>-<pid>-<guid>" / ".trash-<folder>-<guid>" → "<folder>".
-    static string? LeftoverOwner(string name)
+    internal static string? LeftoverOwner(string name)
     {
         string rest;
         int tail;

@@ -272,7 +272,7 @@ public class ProviderCheckpointReferenceTests : IDisposable
         {
             var (engine, report) = provider.Prepare(model, "text_encoder", log);
             Assert.False(report.Hit);
-            Assert.Empty(Directory.GetDirectories(root, ".export-*"));
+            Assert.Empty(Directory.GetDirectories(root, ".tmp-*"));
             var g = ((PlanEngine)engine).Graph;
             using var st = SafeTensorsFile.Open(file);
             var q = g.Constants.Values.Single(c => c.Name.StartsWith("encoder.block.1.layer.1.DenseReluDense.wo.weight", StringComparison.Ordinal) && EncoderFusion.IsDeviceWeight(c.Name));

@@ -33,7 +33,7 @@ public class BuildCommandTests
         Assert.All(again, l => Assert.EndsWith("hit", l.TrimEnd()));
         Assert.DoesNotContain("exporting", second.Err);
         Assert.DoesNotContain("building", second.Err);
-        Assert.Empty(Directory.GetDirectories(cache, ".export-*"));
+        Assert.Empty(Directory.GetDirectories(cache, ".tmp-*"));
     }
 
     [ConformanceFact]
