@@ -21,8 +21,8 @@ public sealed class ByteLevelBpeTokenizer : ITextTokenizer
 
     readonly BpeTokenizer _bpe;
     readonly Regex _split;
-    readonly Regex? _addedPattern;
     readonly Dictionary<string, int> _added;
+    readonly AddedTokenSplit _addedSplit;
     readonly Dictionary<string, int> _vocab;
     readonly bool _ignoreMerges;
 
@@ -31,9 +31,7 @@ public sealed class ByteLevelBpeTokenizer : ITextTokenizer
     ByteLevelBpeTokenizer(BpeTokenizer bpe, Regex split, Dictionary<string, int> added, Dictionary<string, int> vocab, bool ignoreMerges)
     {
         _bpe = bpe; _split = split; _added = added; _vocab = vocab; _ignoreMerges = ignoreMerges;
-        // longest first, so a token that contains another is matched whole
-        _addedPattern = added.Count == 0 ? null
-            : new Regex(string.Join("|", added.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape)), RegexOptions.CultureInvariant);
+        _addedSplit = new AddedTokenSplit(added);
     }
 
     public static ByteLevelBpeTokenizer Load(string folder)
@@ -122,7 +120,7 @@ public sealed class ByteLevelBpeTokenizer : ITextTokenizer
     public int AddedTokenId(string token) =>
         _added.TryGetValue(token, out int id) ? id : throw new ArgumentException($"'{token}' is not an added token of this tokenizer", nameof(token));
 
-    public IReadOnlyList<int> EncodeToIds(string text) => AddedTokenSplit.Encode(text, _addedPattern, _added, EncodeSegment);
+    public IReadOnlyList<int> EncodeToIds(string text) => _addedSplit.Encode(text, EncodeSegment);
 
     void EncodeSegment(string segment, List<int> ids)
     {

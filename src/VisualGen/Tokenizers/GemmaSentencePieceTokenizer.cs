@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 using VisualGen.Checkpoints;
 
@@ -17,8 +16,7 @@ public sealed class GemmaSentencePieceTokenizer : ITextTokenizer
 
     readonly SentencePieceTokenizer _tokenizer;
     readonly SentencePieceBpe _bpe;
-    readonly Dictionary<string, int> _added;
-    readonly Regex? _addedPattern;
+    readonly AddedTokenSplit _addedSplit;
 
     public int BosId { get; }
     public int EosId { get; }
@@ -26,10 +24,7 @@ public sealed class GemmaSentencePieceTokenizer : ITextTokenizer
 
     GemmaSentencePieceTokenizer(SentencePieceTokenizer tokenizer, SentencePieceBpe bpe, Dictionary<string, int> added, int bosId, int eosId, int padId)
     {
-        _tokenizer = tokenizer; _bpe = bpe; _added = added; BosId = bosId; EosId = eosId; PadId = padId;
-        // longest first, so a token that contains another is matched whole
-        _addedPattern = added.Count == 0 ? null
-            : new Regex(string.Join("|", added.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape)), RegexOptions.CultureInvariant);
+        _tokenizer = tokenizer; _bpe = bpe; _addedSplit = new AddedTokenSplit(added); BosId = bosId; EosId = eosId; PadId = padId;
     }
 
     /// <summary>Loads <c>tokenizer.model</c> and the added tokens of <c>tokenizer_config.json</c> from a checkpoint's tokenizer folder.</summary>
@@ -60,7 +55,7 @@ public sealed class GemmaSentencePieceTokenizer : ITextTokenizer
         return new GemmaSentencePieceTokenizer(tokenizer, bpe, added, Piece("<bos>"), Piece("<eos>"), Piece(padToken));
     }
 
-    public IReadOnlyList<int> EncodeToIds(string text) => AddedTokenSplit.Encode(text, _addedPattern, _added, EncodeSegment);
+    public IReadOnlyList<int> EncodeToIds(string text) => _addedSplit.Encode(text, EncodeSegment);
 
     void EncodeSegment(string segment, List<int> ids)
     {
