@@ -14,7 +14,7 @@ namespace VisualGen.Tokenizers;
 /// </remarks>
 internal sealed class SentencePieceBpe
 {
-    const int TypeUnknown = 2, TypeUserDefined = 4, TypeUnused = 5, TypeByte = 6;
+    const int TypeNormal = 1, TypeUserDefined = 4, TypeUnused = 5, TypeByte = 6;
 
     readonly Dictionary<string, (int Id, float Score, int Type)> _pieces = new(StringComparer.Ordinal);
     readonly Dictionary<string, int> _reserved = new(StringComparer.Ordinal);
@@ -32,7 +32,7 @@ internal sealed class SentencePieceBpe
         {
             var p = pieces[id];
             // bpe_model / model_interface: normal, user-defined and unused pieces take part in merges; the rest are reserved
-            if (p.Type is 1 or TypeUserDefined or TypeUnused) _pieces.TryAdd(p.Text, (id, p.Score, p.Type));
+            if (p.Type is TypeNormal or TypeUserDefined or TypeUnused) _pieces.TryAdd(p.Text, (id, p.Score, p.Type));
             else _reserved.TryAdd(p.Text, id);
             if (p.Type == TypeUserDefined) userDefined.Add(p.Text);
             if (p.Type == TypeByte && p.Text.Length == 6 && p.Text.StartsWith("<0x", StringComparison.Ordinal)
