@@ -36,7 +36,7 @@ public static class GenerateCommand
         if (cl.String("model") is { } m) model = Path.GetFullPath(m);
         else
         {
-            model = DemoModels.Ensure();
+            model = DemoModel.EnsureConfigured();
             log.WriteLine($"no --model given: using the built-in tiny demo model at {model}. {DemoModel.Notice}");
         }
         var prompts = PromptFile.Read(cl);

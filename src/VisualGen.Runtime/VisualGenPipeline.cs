@@ -15,7 +15,7 @@ namespace VisualGen;
 public sealed class VisualGenPipeline : IDisposable
 {
     /// <summary>Environment variable naming the built-in demo model's folder (as the CLI's and the server's).</summary>
-    public const string DemoVariable = "VISUALGEN_DEMO";
+    public const string DemoVariable = DemoModel.DirectoryVariable;
 
     readonly IGenerationPipeline _pipeline;
     readonly EngineProvider _engines;
@@ -88,7 +88,7 @@ public sealed class VisualGenPipeline : IDisposable
     /// <see cref="DemoRequest"/>.
     /// </summary>
     public static VisualGenPipeline LoadDemo(VisualGenOptions? options = null) =>
-        Load(DemoModel.EnsureCreated(Environment.GetEnvironmentVariable(DemoVariable) is { Length: > 0 } demo ? demo : DemoModel.DefaultDirectory()), options);
+        Load(DemoModel.EnsureConfigured(), options);
 
     /// <summary>A request the demo model runs in a second on a CPU (the CLI's demo defaults: 48x32, 9 frames, 4 steps).</summary>
     public static GenerationRequest DemoRequest(string prompt) => new()

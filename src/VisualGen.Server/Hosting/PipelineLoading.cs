@@ -13,16 +13,13 @@ namespace VisualGen.Server.Hosting;
 /// </summary>
 public static class PipelineLoading
 {
-    /// <summary>Environment variable naming the demo model's folder (as the CLI's); else the demo's default folder.</summary>
-    public const string DemoVariable = "VISUALGEN_DEMO";
-
     public static IGenerationPipeline Load(ServerOptions options, ILogger log)
     {
         string model;
         if (options.ModelDir is { } dir) model = Path.GetFullPath(dir);
         else
         {
-            model = DemoModel.EnsureCreated(Environment.GetEnvironmentVariable(DemoVariable) is { Length: > 0 } demo ? demo : DemoModel.DefaultDirectory());
+            model = DemoModel.EnsureConfigured();
             log.LogInformation("no --model given: serving the built-in tiny demo model at {Model}. {Notice}", model, DemoModel.Notice);
         }
         string cache = Runtime.CacheDirectory(options.EngineCacheDir);

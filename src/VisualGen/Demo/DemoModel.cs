@@ -29,6 +29,14 @@ public static class DemoModel
 
     internal const string DiffusersVersion = "0.35.0";
 
+    /// <summary>The environment variable that names the demo model's folder (an empty one counts as unset).</summary>
+    public const string DirectoryVariable = "VISUALGEN_DEMO";
+
+    /// <summary>The demo model in $VISUALGEN_DEMO, else in <see cref="DefaultDirectory"/>, created there first when it is
+    /// missing (<see cref="EnsureCreated"/>): what the CLI, the server and the library run without a model.</summary>
+    public static string EnsureConfigured() =>
+        EnsureCreated(Environment.GetEnvironmentVariable(DirectoryVariable) is { Length: > 0 } demo ? demo : DefaultDirectory());
+
     /// <summary>The default folder of the demo model: <c>&lt;local application data&gt;/visualgen/demo/wan2.1-t2v-tiny</c>.</summary>
     public static string DefaultDirectory()
     {
