@@ -46,7 +46,10 @@ public sealed class EngineCache
     /// exported graph), named as the build's own temporary folder: one that a killed process left is removed by the next
     /// build of the entry or by <see cref="CleanStale"/>, once no process holds the entry's build lock.</summary>
     public string StagingDirectory(EngineBuildRequest request, IEngineBackend backend) =>
-        Path.Combine(Root, $"{TempPrefix}{Path.GetFileName(EntryDirectory(request, backend))}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        TempDirectory(Path.GetFileName(EntryDirectory(request, backend)));
+
+    // ".tmp-<folder>-<pid>-<guid>": a build's own folder or one it stages files in (LeftoverOwner reads it back)
+    string TempDirectory(string folder) => Path.Combine(Root, $"{TempPrefix}{folder}-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
     /// <summary>Loads the engine of <paramref name="request"/> from the cache, building it first when it is missing or corrupt.</summary>
     public EngineCacheEntry GetOrBuild(EngineBuildRequest request, IEngineBackend backend, IProgress<string>? progress = null)
@@ -157,7 +160,7 @@ public sealed class EngineCache
     EngineManifest Build(EngineBuildRequest request, IEngineBackend backend, string key, EngineKeyParts parts,
         string entryDir, string folder, IProgress<string>? progress)
     {
-        string temp = Path.Combine(Root, $"{TempPrefix}{folder}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        string temp = TempDirectory(folder);
         Directory.CreateDirectory(temp);
         try
         {
