@@ -15,14 +15,21 @@ public static class ImageHeader
             return d.Length >= 24 && d[12..16].SequenceEqual("IHDR"u8)
                 ? (BinaryPrimitives.ReadUInt32BigEndian(d[16..]), BinaryPrimitives.ReadUInt32BigEndian(d[20..]))
                 : null;
-        if (d.Length >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return Jpeg(d);
-        if (d.Length >= 30 && d[..4].SequenceEqual("RIFF"u8) && d[8..12].SequenceEqual("WEBP"u8)) return WebP(d);
+        if (IsJpeg(d)) return Jpeg(d);
+        if (IsWebP(d)) return d.Length >= 30 ? WebP(d) : null;
         // GIF: the logical screen's width and height, 16-bit little-endian, after "GIF87a"/"GIF89a" (every frame is drawn on it)
-        if (d.Length >= 10 && (d[..6].SequenceEqual("GIF87a"u8) || d[..6].SequenceEqual("GIF89a"u8)))
-            return (BinaryPrimitives.ReadUInt16LittleEndian(d[6..]), BinaryPrimitives.ReadUInt16LittleEndian(d[8..]));
-        if (d.Length >= 26 && d[0] == (byte)'B' && d[1] == (byte)'M') return Bmp(d);
+        if (IsGif(d))
+            return d.Length >= 10 ? (BinaryPrimitives.ReadUInt16LittleEndian(d[6..]), BinaryPrimitives.ReadUInt16LittleEndian(d[8..])) : null;
+        if (IsBmp(d)) return d.Length >= 26 ? Bmp(d) : null;
         return null;
     }
+
+    // The formats' signatures (the first bytes of the file), for the size above and for naming a file's format
+    internal static bool IsJpeg(ReadOnlySpan<byte> d) => d.Length >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF;
+    internal static bool IsWebP(ReadOnlySpan<byte> d) => d.Length >= 12 && d[..4].SequenceEqual("RIFF"u8) && d[8..12].SequenceEqual("WEBP"u8);
+    internal static bool IsGif(ReadOnlySpan<byte> d) => d.Length >= 6 && (d[..6].SequenceEqual("GIF87a"u8) || d[..6].SequenceEqual("GIF89a"u8));
+    internal static bool IsBmp(ReadOnlySpan<byte> d) => d.Length >= 2 && d[0] == (byte)'B' && d[1] == (byte)'M';
+    internal static bool IsTiff(ReadOnlySpan<byte> d) => d.Length >= 4 && (d[..4].SequenceEqual("II*\0"u8) || d[..4].SequenceEqual("MM\0*"u8));
 
     /// <summary>The first start-of-frame marker (SOF0–SOF15 but DHT, JPG and DAC): precision, height, width.</summary>
     static (long, long)? Jpeg(ReadOnlySpan<byte> d)

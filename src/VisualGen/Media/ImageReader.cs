@@ -41,7 +41,7 @@ public static partial class ImageReader
         if (IsPng(data)) return PngReader.Decode(data, source);
         string what = Describe(data);
         // ffmpeg reads TIFF from a file but not from the pipe it is given here ("does not contain any stream")
-        if (data.Length >= 4 && (data[..4].SequenceEqual("II*\0"u8) || data[..4].SequenceEqual("MM\0*"u8)))
+        if (ImageHeader.IsTiff(data))
             throw new MediaException($"{source}: a TIFF file, which is not supported; convert it to PNG (e.g. `ffmpeg -i in.tif out.png`)");
         if (ffmpeg is null)
             throw new MediaException($"{source}: {what}; PNG is read directly, other formats need ffmpeg, which was not found on PATH " +
@@ -92,9 +92,9 @@ public static partial class ImageReader
 
     static string Describe(ReadOnlySpan<byte> d) =>
         d.Length == 0 ? "an empty file"
-        : d.Length >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF ? "a JPEG file"
-        : d.Length >= 12 && d[..4].SequenceEqual("RIFF"u8) && d[8..12].SequenceEqual("WEBP"u8) ? "a WebP file"
-        : d.Length >= 2 && d[0] == (byte)'B' && d[1] == (byte)'M' ? "a BMP file"
-        : d.Length >= 6 && (d[..6].SequenceEqual("GIF87a"u8) || d[..6].SequenceEqual("GIF89a"u8)) ? "a GIF file"
+        : ImageHeader.IsJpeg(d) ? "a JPEG file"
+        : ImageHeader.IsWebP(d) ? "a WebP file"
+        : ImageHeader.IsBmp(d) ? "a BMP file"
+        : ImageHeader.IsGif(d) ? "a GIF file"
         : $"not a PNG file (it starts with bytes {string.Join(' ', d[..Math.Min(d.Length, 8)].ToArray().Select(b => b.ToString("x2")))})";
 }

@@ -22,7 +22,7 @@ public static class PngReader
     {
         if (png.Length < 8 || !png[..8].SequenceEqual(PngWriter.Signature))
         {
-            string what = png.Length >= 3 && png[0] == 0xFF && png[1] == 0xD8 && png[2] == 0xFF ? "a JPEG file" : "not a PNG file";
+            string what = ImageHeader.IsJpeg(png) ? "a JPEG file" : "not a PNG file";
             throw new MediaException($"{source}: {what}; only PNG images are supported (convert it, e.g. `ffmpeg -i in.jpg out.png`)");
         }
         int width = 0, height = 0, colorType = -1, depth = 0;
