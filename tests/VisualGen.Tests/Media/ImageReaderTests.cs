@@ -29,6 +29,16 @@ public class ImageReaderTests
         Assert.True(p.ExitCode == 0, err);
     }
 
+    /// <summary>The PNG <paramref name="png"/> encoded as a JPEG by ffmpeg (with its encoder <paramref name="options"/>, e.g. -q:v 2).</summary>
+    internal static byte[] JpegOf(byte[] png, params string[] options)
+    {
+        string dir = Fixtures.TempDir("jpeg");
+        string pngPath = Path.Combine(dir, "in.png"), jpgPath = Path.Combine(dir, "in.jpg");
+        File.WriteAllBytes(pngPath, png);
+        RunFfmpeg(["-hide_banner", "-loglevel", "error", "-y", "-i", pngPath, .. options, jpgPath]);
+        return File.ReadAllBytes(jpgPath);
+    }
+
     [FfmpegFact]
     public void A_subsampled_jpeg_decodes_close_to_pils_pixels()
     {
@@ -99,11 +109,7 @@ public class ImageReaderTests
     {
         // a JPEG whose EXIF says "rotate 90° clockwise to display" (orientation 6): PIL's exif_transpose, which
         // diffusers' load_image applies, turns a 48x32 picture into 32x48; ffmpeg's decoder does the same
-        string dir = Fixtures.TempDir("imgexif");
-        string png = Path.Combine(dir, "in.png"), jpg = Path.Combine(dir, "in.jpg");
-        File.WriteAllBytes(png, PngWriter.Encode(Gradient(48, 32)));
-        RunFfmpeg("-hide_banner", "-loglevel", "error", "-y", "-i", png, "-q:v", "1", jpg);
-        byte[] plain = File.ReadAllBytes(jpg);
+        byte[] plain = JpegOf(PngWriter.Encode(Gradient(48, 32)), "-q:v", "1");
         byte[] tiff = [(byte)'I', (byte)'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0];
         byte[] app1 = [.. "Exif\0\0"u8, .. tiff];
         byte[] rotated = [0xFF, 0xD8, 0xFF, 0xE1, (byte)((app1.Length + 2) >> 8), (byte)(app1.Length + 2), .. app1, .. plain[2..]];
@@ -134,11 +140,7 @@ public class ImageReaderTests
     {
         // ffmpeg's JPEG decoder conceals a cut-off scan (gray rows, exit code 0) unless its errors are fatal; PIL,
         // which diffusers' load_image uses, raises "image file is truncated"
-        string dir = Fixtures.TempDir("imgtrunc");
-        string png = Path.Combine(dir, "in.png"), jpg = Path.Combine(dir, "in.jpg");
-        File.WriteAllBytes(png, PngWriter.Encode(Gradient(96, 64)));
-        RunFfmpeg("-hide_banner", "-loglevel", "error", "-y", "-i", png, "-q:v", "2", jpg);
-        byte[] whole = File.ReadAllBytes(jpg);
+        byte[] whole = JpegOf(PngWriter.Encode(Gradient(96, 64)), "-q:v", "2");
         var image = ImageReader.Decode(whole, "photo.jpg");
         Assert.Equal((96, 64), (image.Width, image.Height));
         var e = Assert.Throws<MediaException>(() => ImageReader.Decode(whole[..(whole.Length / 2)], "photo.jpg"));
@@ -150,11 +152,7 @@ public class ImageReaderTests
     {
         // a JPEG declaring a width of 0: its decoder says why, and the last line it writes, which alone was the reason
         // given, is "Error marking filters as finished" (20000x20000 showed it too; that size is now refused before ffmpeg)
-        string dir = Fixtures.TempDir("imghuge");
-        string png = Path.Combine(dir, "in.png"), jpg = Path.Combine(dir, "in.jpg");
-        File.WriteAllBytes(png, PngWriter.Encode(Gradient(16, 16)));
-        RunFfmpeg("-hide_banner", "-loglevel", "error", "-y", "-i", png, jpg);
-        byte[] data = File.ReadAllBytes(jpg);
+        byte[] data = JpegOf(PngWriter.Encode(Gradient(16, 16)));
         int sof = Enumerable.Range(2, data.Length - 3).First(i => data[i] == 0xFF && data[i + 1] == 0xC0);
         data[sof + 7] = 0; data[sof + 8] = 0;
         var e = Assert.Throws<MediaException>(() => ImageReader.Decode(data, "huge.jpg"));

@@ -63,10 +63,7 @@ public sealed class ImageToVideoJobTests
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline(acceptsImage: true));
         var (_, png) = SmoothImage();
-        string dir = Fixtures.TempDir("vg-jpeg"), pngPath = Path.Combine(dir, "in.png"), jpgPath = Path.Combine(dir, "in.jpg");
-        await File.WriteAllBytesAsync(pngPath, png);
-        VisualGen.Tests.Media.ImageReaderTests.RunFfmpeg("-hide_banner", "-loglevel", "error", "-y", "-i", pngPath, "-q:v", "2", jpgPath);
-        byte[] jpeg = await File.ReadAllBytesAsync(jpgPath);
+        byte[] jpeg = VisualGen.Tests.Media.ImageReaderTests.JpegOf(png, "-q:v", "2");
         using var form = Form(jpeg, "photo.jpg", fields: Fields(5));
         var (status, created) = await PostForm(server.Http, form);
         Assert.True(status == 200, created.ToString());
