@@ -48,7 +48,7 @@ public static class RunComponentCommand
         foreach (var spec in engine.Manifest.Inputs)
         {
             // integers where the graph takes floats (a timestep saved as int64): the same values as float32
-            if (spec.DType is not ("int64" or "int32") && inputs[spec.Name] is { DType: TensorDType.I64 } ints)
+            if (!TakesIntegers(spec) && inputs[spec.Name] is { DType: TensorDType.I64 } ints)
                 inputs[spec.Name] = HostTensor.Float32(ints.Longs.Select(v => (float)v).ToArray(), ints.Shape);
             if (Mismatch(spec, inputs[spec.Name]) is { } why)
                 throw new UsageException($"--inputs {inputsPath}: '{prefix}{spec.Name}' {why}");
@@ -69,7 +69,7 @@ public static class RunComponentCommand
     /// engines take them; floats where the graph takes integers are refused (no rounding is guessed).</summary>
     static string? Mismatch(EngineTensorSpec spec, HostTensor t)
     {
-        bool wantsInt = spec.DType is "int64" or "int32";
+        bool wantsInt = TakesIntegers(spec);
         string expected = $"{spec.DType} [{string.Join(", ", spec.Shape)}]";
         if (wantsInt != (t.DType == TensorDType.I64))
             return $"holds {(t.DType == TensorDType.I64 ? "integers" : "floating-point values")}; the component takes {expected}";
@@ -80,6 +80,8 @@ public static class RunComponentCommand
                 return $"has shape [{string.Join(", ", t.Shape)}]; the component takes {expected} (dimension {i} must be {size})";
         return null;
     }
+
+    static bool TakesIntegers(EngineTensorSpec spec) => spec.DType is "int64" or "int32";
 
     static Dictionary<string, HostTensor> ReadInputs(string path, string prefix)
     {
