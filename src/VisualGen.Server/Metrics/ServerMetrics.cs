@@ -22,8 +22,14 @@ public sealed class ServerMetrics
         public double Sum;
     }
 
+    /// <summary>The methods recorded by name; any other is recorded as "OTHER" (HTTP takes any token as a method, and
+    /// one label value per made-up method would let any client, no key needed, grow this table and /metrics without bound).</summary>
+    static readonly HashSet<string> KnownMethods = new(StringComparer.Ordinal)
+        { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT" };
+
     public void Record(string method, string route, int status, double seconds)
     {
+        if (!KnownMethods.Contains(method)) method = "OTHER";
         lock (_lock)
         {
             _requests[(method, route, status)] = _requests.GetValueOrDefault((method, route, status)) + 1;

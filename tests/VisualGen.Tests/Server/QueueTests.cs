@@ -108,6 +108,29 @@ public sealed class QueueTests
     }
 
     [Fact]
+    public async Task Metrics_record_methods_clients_make_up_as_OTHER_so_labels_stay_bounded()
+    {
+        // any token is a valid HTTP method: one label value per made-up method would let a client (no key needed: the
+        // metrics are recorded before the key check) grow the server's memory and /metrics without bound
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(), Options(4) with { ApiKeys = ["k"] });
+        var statuses = new HashSet<int>();
+        for (int i = 0; i < 3; i++)
+        {
+            using var r = await server.Http.SendAsync(new HttpRequestMessage(new HttpMethod($"MADEUP{i}"), "/v1/models"));
+            statuses.Add((int)r.StatusCode);
+        }
+        int status = Assert.Single(statuses);
+        using var get = await server.Http.GetAsync("/health");
+        using var req = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { { "Authorization", "Bearer k" } } };
+        using var m = await server.Http.SendAsync(req);
+        string text = await m.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("MADEUP", text);
+        var lines = text.Split('\n');
+        Assert.Single(lines, l => l.StartsWith("visualgen_http_requests_total{method=\"OTHER\",") && l.EndsWith($",status=\"{status}\"}} 3"));
+        Assert.Contains("visualgen_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 1", lines);
+    }
+
+    [Fact]
     public async Task Request_ids_are_answered_and_logged()
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline(), Options(4));
