@@ -105,6 +105,9 @@ public static class ImageEndpoints
             Strength = images.Count > 0 ? fields.Number("strength", 0, 1, minExclusive: true) ?? (mask is not null ? 1.0 : null) : null,
         };
         int n = (int)(fields.Integer("n", 1, validator.MaxImagesPerRequest) ?? 1);
+        // image i runs at seed + i: past the largest seed it would wrap to a negative one, which no request can send
+        if (spec.Seed > long.MaxValue - (n - 1))
+            throw ApiException.BadValue("seed", $"'seed' {spec.Seed} with n = {n}: image i uses seed + i, so the seed must be at most {long.MaxValue - (n - 1)}.");
         string format = fields.String("response_format") ?? "b64_json";
         if (format is not ("b64_json" or "url"))
             throw ApiException.BadValue("response_format", $"'response_format' must be 'b64_json' or 'url', got '{format}'.");

@@ -61,12 +61,29 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("{\"prompt\":\"p\",\"response_format\":\"jpeg\"}", "response_format")]
     [InlineData("{\"prompt\":\"p\",\"output_format\":\"webp\"}", "output_format")]
     [InlineData("{\"prompt\":\"p\",\"size\":\"7x7\"}", "size")]
+    [InlineData("{\"prompt\":\"p\",\"seed\":9223372036854775807,\"n\":2}", "seed")] // image 1's seed + 1 would wrap to a negative seed
     public async Task Bad_image_requests_are_refused(string json, string param)
     {
         using var r = await _server.Http.PostAsync("/v1/images/generations", new StringContent(json, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
         LiveServer.AssertError(await LiveServer.ReadJson(r), "invalid_value", param);
         Assert.Equal(0, _pipeline.Generations);
+    }
+
+    [Fact]
+    public async Task Image_seeds_reach_the_largest_seed_without_wrapping()
+    {
+        var (status, body) = await _server.PostJsonAsync("/v1/images/generations",
+            new { prompt = "p", size = "48x32", n = 2, seed = long.MaxValue - 1, num_inference_steps = 1 });
+        Assert.True(status == 200, body.ToString());
+        Assert.Equal([long.MaxValue - 1, long.MaxValue], body.GetProperty("data").EnumerateArray().Select(d => d.GetProperty("seed").GetInt64()));
+
+        using var r = await _server.Http.PostAsync("/v1/images/generations",
+            new StringContent("{\"prompt\":\"p\",\"seed\":9223372036854775806,\"n\":3}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        var error = await LiveServer.ReadJson(r);
+        LiveServer.AssertError(error, "invalid_value", "seed");
+        Assert.Contains("n = 3", error.GetProperty("error").GetProperty("message").GetString());
     }
 
     [Fact]
