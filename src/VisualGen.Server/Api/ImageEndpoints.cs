@@ -43,9 +43,11 @@ public static class ImageEndpoints
             fields.RefuseUnknown(GenerationFields, "/v1/images/generations");
             fields.RefuseUnexpectedFiles(NoFiles, GenerationFields, "/v1/images/generations");
             var model = models.Resolve(fields.String("model"));
-            if (model.Info.RequiresImage && !model.Info.ProducesVideo)
-                throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model",
-                    $"The model '{model.Id}' edits an input image{(model.Info.Takes(CallArguments.MaskImage) ? " where a mask marks it" : "")}: use /v1/images/edits with an 'image'{(model.Info.Takes(CallArguments.MaskImage) ? " and a 'mask'" : "")}.");
+            // this endpoint has no image field: a model that needs one is pointed to the endpoints that take it
+            if (model.Info.RequiresImage)
+                throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model", model.Info.ProducesVideo
+                    ? $"The model '{model.Id}' is image-to-video: it needs a first frame; use /v1/images/edits with an 'image', or /v1/videos with an 'input_reference'."
+                    : $"The model '{model.Id}' edits an input image{(model.Info.Takes(CallArguments.MaskImage) ? " where a mask marks it" : "")}: use /v1/images/edits with an 'image'{(model.Info.Takes(CallArguments.MaskImage) ? " and a 'mask'" : "")}.");
             return await Generate(http, fields, model, validator, queue, files, encoder, clock, address);
         });
 

@@ -149,6 +149,20 @@ public sealed class WanImageToVideoServerTests
     }
 
     [ConformanceFact]
+    public async Task I2v_model_answers_image_generations_with_unsupported_model_pointing_to_the_endpoints_that_take_its_image()
+    {
+        // /v1/images/generations has no image field: the pipeline's own refusal named the CLI's --image and param "image"
+        await using var server = await LiveServer.StartAsync(WanServer.Load, Options());
+        var (status, error) = await server.PostJsonAsync("/v1/images/generations", new { prompt = "x", size = "48x32", num_inference_steps = 1 });
+        Assert.Equal(400, status);
+        LiveServer.AssertError(error, "unsupported_model", "model");
+        string message = error.GetProperty("error").GetProperty("message").GetString()!;
+        Assert.DoesNotContain("--image", message);
+        Assert.Contains("/v1/images/edits", message);
+        Assert.Contains("'input_reference'", message);
+    }
+
+    [ConformanceFact]
     public async Task Text_to_video_model_refuses_input_reference()
     {
         await using var server = await WanServer.StartAsync();
