@@ -61,7 +61,6 @@ public sealed class EngineCache
         string entryDir = Path.Combine(Root, folder);
         EngineManifest? manifest = null;
 
-        Directory.CreateDirectory(Path.Combine(Root, LocksFolder));
         string lockPath = Path.Combine(Root, LocksFolder, folder + ".lock");
         bool hit = false;
         EngineCacheUse? use;
@@ -126,7 +125,6 @@ public sealed class EngineCache
             string? folder = LeftoverOwner(name);
             if (folder is null) continue;
             string lockPath = Path.Combine(Root, LocksFolder, folder + ".lock");
-            Directory.CreateDirectory(Path.Combine(Root, LocksFolder));
             using var held = EngineCacheLock.TryAcquire(lockPath);
             if (held is not null && (dryRun || TryDelete(dir))) removed++;
         }

@@ -10,11 +10,16 @@ sealed class EngineCacheLock : IDisposable
 
     EngineCacheLock(FileStream stream) => _stream = stream;
 
-    /// <summary>The lock, or null when another holder has it. A lock file that cannot be opened at all (a read-only
-    /// cache, a missing folder) is an <see cref="EngineException"/> saying why: waiting would never get it.</summary>
+    /// <summary>The lock, or null when another holder has it. Its folder is made when missing. A lock file that cannot be
+    /// opened at all, or a folder that cannot be made (a read-only cache), is an <see cref="EngineException"/> saying why:
+    /// waiting would never get it.</summary>
     public static EngineCacheLock? TryAcquire(string path)
     {
-        try { return new EngineCacheLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)); }
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            return new EngineCacheLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+        }
         catch (IOException e) when (HeldElsewhere(e)) { return null; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -77,6 +77,22 @@ public sealed class EngineCacheTests : IDisposable
         Assert.Equal(0, backend.BuildCount);
     }
 
+    [Fact]
+    public void A_locks_folder_that_cannot_be_made_is_the_lock_error_naming_the_cache()
+    {
+        // a read-only cache without .locks (an empty mount, or one a copy left it out of) fails where the folder is made;
+        // a regular file in its place stands for that as root, which may write anywhere
+        string graph = AddConstantBackend.WriteGraph(_dir, 1f);
+        Directory.CreateDirectory(Root);
+        File.WriteAllText(Path.Combine(Root, ".locks"), "not a folder");
+        var backend = new AddConstantBackend();
+
+        var e = Assert.Throws<EngineException>(() => new EngineCache(Root).GetOrBuild(Request(graph), backend));
+        Assert.Contains($"cannot take the engine cache lock {Path.Combine(Root, ".locks")}", e.Message);
+        Assert.Contains("is the engine cache read-only?", e.Message);
+        Assert.Equal(0, backend.BuildCount);
+    }
+
     public static TheoryData<string> KeyChanges => ["opset", "precision", "profiles", "backend-version", "graph", "weights", "exporter"];
 
     [Theory]
