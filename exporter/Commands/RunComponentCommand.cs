@@ -45,12 +45,14 @@ public static class RunComponentCommand
         if (extra.Count > 0)
             throw new UsageException($"--inputs {inputsPath}: {string.Join(", ", extra.Select(n => $"'{prefix}{n}'"))} name no input of {component} (it takes {string.Join(", ", expected)})");
 
+        // a size named in several inputs ('batch') is one size: the first input that has it sets it
+        var named = new Dictionary<string, (long Size, string Input)>(StringComparer.Ordinal);
         foreach (var spec in engine.Manifest.Inputs)
         {
             // integers where the graph takes floats (a timestep saved as int64): the same values as float32
             if (!TakesIntegers(spec) && inputs[spec.Name] is { DType: TensorDType.I64 } ints)
                 inputs[spec.Name] = HostTensor.Float32(ints.Longs.Select(v => (float)v).ToArray(), ints.Shape);
-            if (Mismatch(spec, inputs[spec.Name]) is { } why)
+            if (Mismatch(spec, inputs[spec.Name], named, prefix) is { } why)
                 throw new UsageException($"--inputs {inputsPath}: '{prefix}{spec.Name}' {why}");
         }
 
@@ -64,10 +66,11 @@ public static class RunComponentCommand
         return 0;
     }
 
-    /// <summary>What keeps a tensor from being the graph input <paramref name="spec"/> describes (its element kind, rank and
-    /// fixed sizes), or null. The file's floats of any width are read as float32 and its integers as int64, as the
-    /// engines take them; floats where the graph takes integers are refused (no rounding is guessed).</summary>
-    static string? Mismatch(EngineTensorSpec spec, HostTensor t)
+    /// <summary>What keeps a tensor from being the graph input <paramref name="spec"/> describes (its element kind, rank,
+    /// fixed sizes, and named sizes as <paramref name="named"/> holds them from earlier inputs; it adds this input's), or
+    /// null. The file's floats of any width are read as float32 and its integers as int64, as the engines take them;
+    /// floats where the graph takes integers are refused (no rounding is guessed).</summary>
+    static string? Mismatch(EngineTensorSpec spec, HostTensor t, Dictionary<string, (long Size, string Input)> named, string prefix)
     {
         bool wantsInt = TakesIntegers(spec);
         string expected = $"{spec.DType} [{string.Join(", ", spec.Shape)}]";
@@ -78,6 +81,14 @@ public static class RunComponentCommand
         for (int i = 0; i < t.Rank; i++)
             if (long.TryParse(spec.Shape[i], out long size) && size != t.Shape[i])
                 return $"has shape [{string.Join(", ", t.Shape)}]; the component takes {expected} (dimension {i} must be {size})";
+        for (int i = 0; i < t.Rank; i++)
+        {
+            if (long.TryParse(spec.Shape[i], out _)) continue;
+            if (named.TryGetValue(spec.Shape[i], out var set) && set.Size != t.Shape[i])
+                return $"has shape [{string.Join(", ", t.Shape)}]; the component takes {expected}, and '{spec.Shape[i]}' is {set.Size} " +
+                       $"in '{prefix}{set.Input}' (dimension {i} must be {set.Size})";
+            named.TryAdd(spec.Shape[i], (t.Shape[i], spec.Name));
+        }
         return null;
     }
 

@@ -83,6 +83,24 @@ public class QuantizationErrorTests
     }
 
     [Fact]
+    public void Run_component_refuses_inputs_whose_shared_sizes_disagree()
+    {
+        // hidden_states, timestep and encoder_hidden_states share 'batch': a timestep of another batch reached ONNX
+        // Runtime, whose broadcast error (a node name, exit 1) did not say which input was wrong
+        var rng = new Random(5);
+        float[] Draw(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        string inputs = Path.Combine(Fixtures.TempDir("quant-in"), "batches.safetensors");
+        SafeTensorsWriter.Write(inputs, [TensorData.Float32("x.hidden_states", [2, 16, 2, 4, 4], Draw(2 * 16 * 2 * 4 * 4)),
+            TensorData.Float32("x.timestep", [3], [500f, 500f, 500f]), TensorData.Float32("x.encoder_hidden_states", [2, 5, 32], Draw(2 * 5 * 32))]);
+        var run = CliRun.Of(["run-component", "--model", QuantizeModelRoundTripTests.TinyModel(), "--component", "transformer",
+            "--inputs", inputs, "--prefix", "x.", "--output", Path.Combine(Fixtures.TempDir("quant-out"), "out.safetensors"),
+            "--engine-cache", Fixtures.TempDir("quant-cache")]);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Equal($"error: --inputs {inputs}: 'x.timestep' has shape [3]; the component takes float32 [batch], " +
+            "and 'batch' is 2 in 'x.hidden_states' (dimension 0 must be 2)", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
     public void Run_component_refuses_an_output_that_names_its_inputs_and_keeps_them()
     {
         string cache = Fixtures.TempDir("quant-cache"), inputs = QuantizeModelRoundTripTests.Inputs();
