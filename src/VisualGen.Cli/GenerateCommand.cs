@@ -219,13 +219,22 @@ public static class GenerateCommand
         }
     }
 
-    /// <summary>The 'latents' tensor of a safetensors file, and 'audio_latents' where it has one (audio families).</summary>
+    /// <summary>The 'latents' tensor of a safetensors file, and 'audio_latents' where it has one (audio families); a
+    /// value that is not finite is refused here (it ran the whole loop and failed at the output as a diverged generation).</summary>
     static (HostTensor Latents, HostTensor? AudioLatents) ReadLatents(string path)
     {
         using var file = SafeTensorsFile.Open(path);
         if (!file.Contains("latents"))
             throw new UsageException($"--latents {path}: no tensor named 'latents' (found: {string.Join(", ", file.Names)})");
-        return (HostTensor.FromSource(file, "latents"), file.Contains("audio_latents") ? HostTensor.FromSource(file, "audio_latents") : null);
+        HostTensor Read(string name)
+        {
+            var t = HostTensor.FromSource(file, name);
+            if (t.DType == TensorDType.F32 && Array.FindIndex(t.Floats, v => !float.IsFinite(v)) is var bad and >= 0)
+                throw new UsageException($"--latents {path}: '{name}' holds " +
+                    $"{t.Floats[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)} at element {bad}; initial latents must be finite numbers");
+            return t;
+        }
+        return (Read("latents"), file.Contains("audio_latents") ? Read("audio_latents") : null);
     }
 
     /// <summary>A comma-separated list of integers (diffusers' list arguments).</summary>

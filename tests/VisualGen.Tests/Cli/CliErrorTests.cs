@@ -68,6 +68,25 @@ public class CliErrorTests
         Assert.Equal(before, File.ReadAllBytes(path));
     }
 
+    [ConformanceTheory]
+    [InlineData("latents", float.NaN, "NaN")]
+    [InlineData("latents", float.PositiveInfinity, "Infinity")]
+    [InlineData("audio_latents", float.NaN, "NaN")]
+    public void Latents_that_are_not_finite_are_refused_before_generating(string tensor, float value, string shown)
+    {
+        // NaN latents ran the whole loop and failed at the output with "the generation diverged", blaming the model
+        string path = Path.Combine(Fixtures.TempDir("lat"), "l.safetensors");
+        var latents = new float[16 * 3 * 4 * 6];
+        var audio = new float[8];
+        (tensor == "latents" ? latents : audio)[5] = value;
+        // audio_latents (LTX-2's) are read with the latents, so they are refused before the pipeline sees them
+        SafeTensorsWriter.Write(path, [TensorData.Float32("latents", [1, 16, 3, 4, 6], latents),
+            .. tensor == "audio_latents" ? [TensorData.Float32("audio_latents", [1, 8], audio)] : Array.Empty<TensorData>()]);
+        var (rc, err) = Run("--height", "32", "--width", "48", "--frames", "9", "--steps", "1", "--latents", path);
+        Assert.Equal(2, rc);
+        Assert.Equal($"error: --latents {path}: '{tensor}' holds {shown} at element 5; initial latents must be finite numbers", err.Trim());
+    }
+
     [ConformanceFact]
     public void Latents_file_without_latents_tensor_is_named()
     {
