@@ -44,4 +44,27 @@ public class CliCacheAndProgressTests
         Assert.Contains("   step 1/2", plain.Err);
         Assert.DoesNotContain("\r", plain.Err);
     }
+
+    [ConformanceFact]
+    public void A_tiled_decode_reports_its_tiles_as_denoising_reports_its_steps()
+    {
+        // the pipelines report each decoded tile; the progress printer dropped every report but denoising steps, so a
+        // tiled decode (minutes on a real video) showed nothing between "decode" and "finished"
+        string[] Tiled() => ["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "a fox", "--height", "272", "--width", "48",
+            "--frames", "1", "--steps", "1", "--vae-tiling", "on", "--engine-cache", ConformancePipelines.CacheDir, "--format", "png",
+            "--output", Path.Combine(Fixtures.TempDir("out"), "o")];
+        var plain = CliRun.Of(Tiled());
+        Assert.True(plain.Rc == 0, plain.Err);
+        // the progress lines (the engine cache's lines come between them)
+        var stages = plain.Err.Split('\n').Where(l => l.StartsWith('[')).Select(l => l[(l.IndexOf(']') + 1)..].TrimEnd()).ToList();
+        Assert.Equal([" encode", " denoise", "   step 1/1", " decode", "   tile 1/2", "   tile 2/2", " finished"], stages);
+
+        var bar = CliRun.Of(Tiled(), new CliEnvironment { LogIsTerminal = true });
+        Assert.True(bar.Rc == 0, bar.Err);
+        Assert.Matches(@"\r\[\s*\d+\.\ds\]   \[#{30}\] tile 2/2  ETA 00:00:00", bar.Err);
+
+        // an untiled decode has no tiles to report
+        var untiled = CliRun.Of(Generate("--engine-cache", ConformancePipelines.CacheDir));
+        Assert.DoesNotContain("tile", untiled.Err);
+    }
 }
