@@ -61,7 +61,8 @@ public static class ImageEndpoints
             fields.RefuseUnknown(EditFields, "/v1/images/edits");
             fields.RefuseUnexpectedFiles(EditFiles, EditFields, "/v1/images/edits");
             var model = models.Resolve(fields.String("model"));
-            var uploads = fields.Files.GetFiles("image").Concat(fields.Files.GetFiles("image[]")).ToList();
+            // in the order they arrived, "image" and "image[]" alike: FLUX.2's reference images are ordered
+            var uploads = fields.Files.Where(f => f.Name is "image" or "image[]").ToList();
             if (uploads.Count == 0) throw ApiException.Missing("image");
             if (!model.Info.AcceptsImage)
                 throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model",

@@ -7,9 +7,11 @@ namespace VisualGen.Tests.Server;
 /// A real, deterministic IGenerationPipeline for server tests of queueing, validation and persistence:
 /// pixel (f, y, x, c) = frac(0.1·seed + 0.3·c + 0.5·x/W + 0.25·y/H + 0.2·f/F). Steps can be held at
 /// a <see cref="PipelineGate"/> so a test sees a job in_progress, or kills the server mid-job.
-/// With <c>acceptsImage</c>, a request's conditioning image (same size) comes back inverted: 1 - x.
+/// With <c>acceptsImage</c>, a request's conditioning image (same size) comes back inverted: 1 - x; with <c>maxImages</c>
+/// above 1 it takes several (FLUX.2's reference images), which only <see cref="LastRequest"/> shows.
 /// </summary>
-public sealed class GradientPipeline(bool producesVideo = true, PipelineGate? gate = null, bool acceptsImage = false, bool takesFps = false) : IGenerationPipeline
+public sealed class GradientPipeline(bool producesVideo = true, PipelineGate? gate = null, bool acceptsImage = false, bool takesFps = false,
+    int maxImages = 1) : IGenerationPipeline
 {
     public PipelineInfo Info { get; } = new()
     {
@@ -20,6 +22,7 @@ public sealed class GradientPipeline(bool producesVideo = true, PipelineGate? ga
             .. acceptsImage ? [CallArguments.Image] : Array.Empty<CallArgument>(), .. takesFps ? [CallArguments.Fps] : Array.Empty<CallArgument>()],
         DefaultHeight = 32,
         DefaultWidth = 48,
+        MaxImages = maxImages,
         DefaultNumFrames = producesVideo ? 9 : 1,
         FrameMultiple = producesVideo ? 4 : 1,
         DefaultSteps = 2,

@@ -97,6 +97,26 @@ public sealed class ImageTests
     }
 
     [Fact]
+    public async Task Edits_keep_the_order_of_image_and_image_brackets_parts_as_they_arrived()
+    {
+        var pipeline = new GradientPipeline(producesVideo: false, acceptsImage: true, maxImages: 10);
+        await using var server = await LiveServer.StartAsync(pipeline);
+        // three images told apart by their width, sent under both names, interleaved
+        static ByteArrayContent Png(int w) => new(VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(w, 16, new byte[16 * w * 3])));
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("in this order"), "prompt" },
+            { new StringContent("32x16"), "size" },
+            { Png(16), "image[]", "a.png" },
+            { Png(32), "image", "b.png" },
+            { Png(48), "image[]", "c.png" },
+        };
+        using var r = await server.Http.PostAsync("/v1/images/edits", form);
+        Assert.True(r.StatusCode == System.Net.HttpStatusCode.OK, (await LiveServer.ReadJson(r)).ToString());
+        Assert.Equal([16, 32, 48], pipeline.LastRequest!.Images!.Select(i => i.Shape[1]));
+    }
+
+    [Fact]
     public async Task OpenAI_client_sees_an_unknown_model_as_an_error_with_our_message()
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline(producesVideo: false));
