@@ -125,6 +125,7 @@ public static class ImageEndpoints
         var results = await work.Result;
 
         var data = new List<ImageData>(n);
+        var stored = new List<(string Id, byte[] Png)>();
         for (int i = 0; i < results.Count; i++)
         {
             byte[] png = encoder.EncodePng(FirstImage(results[i]));
@@ -133,10 +134,12 @@ public static class ImageEndpoints
             else
             {
                 string id = JobId.New(JobId.ImagePrefix);
-                await files.SaveAsync(id, png, http.RequestAborted);
+                stored.Add((id, png));
                 data.Add(new ImageData(null, address.UrlOf($"/v1/images/{id}/content"), null, seed, StepCacheSummary.Of(results[i].StepCache)));
             }
         }
+        // all or none: a 507 must not leave the images written before the failure on disk, unlisted and unanswered
+        if (stored.Count > 0) await files.SaveAllAsync(stored, http.RequestAborted);
         var first = FirstImage(results[0]).Shape;  // the size made, which an edit's "auto" leaves to the pipeline
         return Results.Json(new ImagesResponse(clock.GetUtcNow().ToUnixTimeSeconds(), data, "png", $"{first[1]}x{first[0]}"));
     }

@@ -20,18 +20,35 @@ public sealed class ImageFiles
     /// <summary>The file of an id the caller has checked with <see cref="JobId.IsValid"/>.</summary>
     public string PathOf(string id) => Path.Combine(_dir, id + ".png");
 
-    public async Task SaveAsync(string id, byte[] png, CancellationToken ct)
+    /// <summary>
+    /// Stores the images of one request, all or none: each is written to a temporary file, and they are renamed into place
+    /// once every one is written. On a failure what this call wrote is deleted (a temporary file the folder will not
+    /// delete is removed at the next start; it is never served) and the fault is thrown.
+    /// </summary>
+    public async Task SaveAllAsync(IReadOnlyList<(string Id, byte[] Png)> images, CancellationToken ct)
     {
-        string tmp = Path.Combine(_dir, $"{id}.{Guid.NewGuid():N}.tmp");
+        var tmps = new List<string>(images.Count);
+        int moved = 0;
+        string current = images[0].Id;
         try
         {
-            await File.WriteAllBytesAsync(tmp, png, ct);
-            File.Move(tmp, PathOf(id));
+            foreach (var (id, png) in images)
+            {
+                current = id;
+                tmps.Add(Path.Combine(_dir, $"{id}.{Guid.NewGuid():N}.tmp"));
+                await File.WriteAllBytesAsync(tmps[^1], png, ct);
+            }
+            for (; moved < images.Count; moved++)
+            {
+                current = images[moved].Id;
+                File.Move(tmps[moved], PathOf(current));
+            }
         }
-        catch (Exception e) when (StorageException.IsStorageFault(e))
+        catch (Exception e)
         {
-            StorageException.DeleteQuietly(tmp);
-            var fault = StorageException.Writing($"the image {id}", e);
+            for (int i = 0; i < tmps.Count; i++) StorageException.DeleteQuietly(i < moved ? PathOf(images[i].Id) : tmps[i]);
+            if (!StorageException.IsStorageFault(e)) throw;
+            var fault = StorageException.Writing($"the image {current}", e);
             health?.Failed(fault);
             throw fault;
         }

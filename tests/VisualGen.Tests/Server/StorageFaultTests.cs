@@ -2,6 +2,9 @@ using VisualGen.Tests.Media;
 using System.Net;
 using System.Text.Json;
 using VisualGen.Server.Hosting;
+using VisualGen.Server.Jobs;
+using VisualGen.Server.Media;
+using VisualGen.Tensors;
 using VisualGen.Tests.Support;
 
 namespace VisualGen.Tests.Server;
@@ -35,6 +38,27 @@ public sealed class StorageFaultTests
             File.Delete(_path);
             Directory.Move(_aside, _path);
         }
+    }
+
+    /// <summary>The library's encoder, calling <paramref name="beforePng"/> with the PNG's number (1, 2, ...) before it encodes one,
+    /// so a test breaks a folder between the images of one request.</summary>
+    sealed class PngHook(Action<int> beforePng) : IMediaEncoder
+    {
+        readonly LibraryMediaEncoder _inner = new();
+        int _pngs;
+
+        public Task WriteMp4Async(HostTensor frames, int fps, string path, CancellationToken ct, VisualGen.Media.Soundtrack? soundtrack = null) =>
+            _inner.WriteMp4Async(frames, fps, path, ct, soundtrack);
+
+        public string? Mp4Unavailable => _inner.Mp4Unavailable;
+
+        public byte[] EncodePng(HostTensor image)
+        {
+            beforePng(Interlocked.Increment(ref _pngs));
+            return _inner.EncodePng(image);
+        }
+
+        public HostTensor DecodeImage(ReadOnlySpan<byte> data, string source) => _inner.DecodeImage(data, source);
     }
 
     static async Task AssertHealth(LiveServer server, bool ok, string? mentions = null)
@@ -80,6 +104,35 @@ public sealed class StorageFaultTests
         var id = (await server.PostJsonAsync("/v1/videos", new { prompt = "p", num_frames = 1, num_inference_steps = 1 })).Body.GetProperty("id").GetString()!;
         await server.WaitForStatusAsync(id, Wait, "completed");
         await AssertHealth(server, ok: true);
+    }
+
+    [Fact]
+    public async Task Url_images_of_one_request_are_stored_all_or_none()
+    {
+        // n = 2: the images folder stops taking writes after the first image was made, before the second
+        var options = Options();
+        BrokenFolder? broken = null;
+        var encoder = new PngHook(png => { if (png == 2) broken = new BrokenFolder(options.DataDir, "images"); });
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(producesVideo: false), options, encoder);
+        var (status, body) = await server.PostJsonAsync("/v1/images/generations", new { prompt = "p", n = 2, response_format = "url", num_inference_steps = 1 });
+        broken!.Dispose();
+        Assert.Equal(507, status);
+        LiveServer.AssertError(body, "insufficient_storage", type: "server_error");
+        // the 507 says nothing was stored: the first image is not left behind, unlisted and unanswered
+        Assert.Empty(Directory.GetFiles(Path.Combine(options.DataDir, "images"), "*.png"));
+    }
+
+    [Fact]
+    public async Task Images_stored_before_a_failing_one_are_deleted_with_it()
+    {
+        string dir = Fixtures.TempDir("vg-server");
+        var files = new ImageFiles(dir);
+        string first = JobId.New(JobId.ImagePrefix), second = JobId.New(JobId.ImagePrefix);
+        Directory.CreateDirectory(files.PathOf(second)); // both are written, the first is renamed into place, the second cannot be
+        var e = await Assert.ThrowsAsync<StorageException>(() => files.SaveAllAsync([(first, [1]), (second, [2])], CancellationToken.None));
+        Assert.Contains($"could not write the image {second}", e.Message);
+        Assert.Empty(Directory.GetFiles(Path.Combine(dir, "images"))); // neither the first image nor the second's temporary file
+        Assert.Empty(files.List());
     }
 
     [FfmpegFact]
