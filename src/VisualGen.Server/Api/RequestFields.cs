@@ -165,15 +165,28 @@ public sealed class RequestFields
             : throw ApiException.BadValue(name, $"'{name}' must be a string, got {Kind(e)}.");
     }
 
+    /// <summary>
+    /// The field as an integer in [min, max]. JSON does not tell integers from other numbers (clients that hold numbers as
+    /// doubles send 4.0 or 1e3), so an integral value is taken however it is written, as OpenAI's API takes it; a fraction
+    /// is not an integer, and an integer past the range is out of range however many digits it has.
+    /// </summary>
     public long? Integer(string name, long min, long max)
     {
         string? raw = Raw(name, out bool isString);
         if (raw is null) return null;
-        if (!long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v))
+        const NumberStyles Style = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent;
+        // a digit or point first: double.TryParse also reads "Infinity" and "NaN"
+        double d = 0;
+        bool isNumber = raw.TrimStart('+', '-') is [(>= '0' and <= '9') or '.', ..]
+            && double.TryParse(raw, Style, CultureInfo.InvariantCulture, out d);
+        // decimal is exact to 28 digits (9223372036854775807.0 is long.MaxValue, 1.0000000000000000001 is no integer); past
+        // its range (about 7.9e28) every double is integral and far beyond any limit
+        bool isExact = decimal.TryParse(raw, Style, CultureInfo.InvariantCulture, out decimal m);
+        if (!isNumber || d != Math.Floor(d) || (isExact && m != decimal.Truncate(m)))
             throw ApiException.BadValue(name, $"'{name}' must be an integer, got {(isString ? "'" + raw + "'" : raw)}.");
-        if (v < min || v > max)
-            throw ApiException.BadValue(name, $"'{name}' must be in [{min}, {max}], got {v}.");
-        return v;
+        if (!isExact || m < min || m > max)
+            throw ApiException.BadValue(name, $"'{name}' must be in [{min}, {max}], got {raw}.");
+        return (long)m;
     }
 
     /// <summary>The field as a number in [min, max], or in (min, max] when <paramref name="minExclusive"/>.</summary>

@@ -9,7 +9,7 @@ namespace VisualGen.Server.Api;
 /// <summary>Turns request fields into a <see cref="GenerationSpec"/> for one model, within the server's limits.</summary>
 public sealed partial class RequestValidator(ServerOptions limits)
 {
-    [GeneratedRegex(@"^([0-9]{1,5})x([0-9]{1,5})$")]
+    [GeneratedRegex(@"^([0-9]+)x([0-9]+)$")]
     private static partial Regex SizePattern();
 
     /// <summary>For /v1/videos and /v1/videos/generations.</summary>
@@ -70,16 +70,17 @@ public sealed partial class RequestValidator(ServerOptions limits)
         var m = SizePattern().Match(size);
         if (!m.Success)
             throw ApiException.BadValue("size", $"'size' must be \"WIDTHxHEIGHT\" (for example \"{info.DefaultWidth}x{info.DefaultHeight}\") or \"auto\", got '{size}'.");
-        int w = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), h = int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
         int mult = info.SizeMultiple;
-        foreach (var (name, v) in new[] { ("width", w), ("height", h) })
+        int Side(string name, string digits)
         {
-            if (v < mult || v > limits.MaxSide)
-                throw ApiException.BadValue("size", $"'size' {size}: {name} {v} must be in [{mult}, {limits.MaxSide}].");
+            // any run of digits is a side: one past int's range is out of range as one past the limit is
+            if (!int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < mult || v > limits.MaxSide)
+                throw ApiException.BadValue("size", $"'size' {size}: {name} {digits} must be in [{mult}, {limits.MaxSide}].");
             if (v % mult != 0)
                 throw ApiException.BadValue("size", $"'size' {size}: {name} {v} must be a multiple of {mult}.");
+            return v;
         }
-        return (w, h);
+        return (Side("width", m.Groups[1].Value), Side("height", m.Groups[2].Value));
     }
 
     /// <summary>num_frames wins over seconds; seconds × fps is rounded to the nearest valid count (k × multiple + 1).</summary>

@@ -110,6 +110,42 @@ public sealed class ValidationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Integer_errors_say_what_is_wrong_with_the_number()
+    {
+        foreach (var (json, expected) in new[]
+                 {
+                     // past the range, however many digits (it was "must be an integer")
+                     ("{\"prompt\":\"p\",\"seed\":99999999999999999999999}", "'seed' must be in [0, 9223372036854775807], got 99999999999999999999999."),
+                     ("{\"prompt\":\"p\",\"seed\":\"99999999999999999999999\"}", "'seed' must be in [0, 9223372036854775807], got 99999999999999999999999."),
+                     ("{\"prompt\":\"p\",\"num_inference_steps\":1e10}", "'num_inference_steps' must be in [1, 50], got 1e10."),
+                     ("{\"prompt\":\"p\",\"num_frames\":1e400}", "'num_frames' must be in [1, 33], got 1e400."),
+                     ("{\"prompt\":\"p\",\"size\":\"99999999999x64\"}", "'size' 99999999999x64: width 99999999999 must be in [16, 512]."),
+                     // not integers
+                     ("{\"prompt\":\"p\",\"num_inference_steps\":2.5}", "'num_inference_steps' must be an integer, got 2.5."),
+                     ("{\"prompt\":\"p\",\"seed\":1.0000000000000000001}", "'seed' must be an integer, got 1.0000000000000000001."),
+                     ("{\"prompt\":\"p\",\"fps\":\"Infinity\"}", "'fps' must be an integer, got 'Infinity'."),
+                 })
+        {
+            using var r = await _server.Http.PostAsync("/v1/videos", new StringContent(json, Encoding.UTF8, "application/json"));
+            var body = await LiveServer.ReadJson(r);
+            Assert.True(r.StatusCode == HttpStatusCode.BadRequest, $"{json}: {(int)r.StatusCode} {body}");
+            Assert.Equal(expected, body.GetProperty("error").GetProperty("message").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Integers_are_taken_however_JSON_writes_them()
+    {
+        // JSON has one number type: clients holding numbers as doubles send 2.0 or 7e0
+        using var r = await _server.Http.PostAsync("/v1/images/generations", new StringContent(
+            "{\"prompt\":\"p\",\"size\":\"48x32\",\"n\":2.0,\"seed\":7e0,\"num_inference_steps\":1E0}", Encoding.UTF8, "application/json"));
+        var body = await LiveServer.ReadJson(r);
+        Assert.True(r.StatusCode == HttpStatusCode.OK, body.ToString());
+        Assert.Equal([7L, 8L], body.GetProperty("data").EnumerateArray().Select(d => d.GetProperty("seed").GetInt64()));
+        Assert.Equal(1, _pipeline.LastRequest!.NumInferenceSteps);
+    }
+
+    [Fact]
     public async Task Url_encoded_bodies_are_415_with_a_hint_for_curl()
     {
         // curl -d '{"prompt":"p"}' without a Content-Type header sends this
