@@ -41,6 +41,10 @@ public static class GenerateCommand
         }
         var prompts = PromptFile.Read(cl);
         var request = RequestFromFlags(cl, prompts, settings);
+        int perPrompt = cl.Int("num-images-per-prompt") is int k
+            ? k is >= 1 and <= 10000 ? k : throw new UsageException($"--num-images-per-prompt must be between 1 and 10000, got {k}")
+            : 1;
+        PromptFile.CheckSeeds(request.Seed, (prompts?.Count ?? 1) * perPrompt);
         var clock = Stopwatch.StartNew();
         if (Runtime.DefaultEngineNote(settings.Engine) is { } note) log.WriteLine(note);
         EngineCacheLocation.Require(Runtime.CacheDirectory(settings.EngineCache), log);
@@ -52,9 +56,6 @@ public static class GenerateCommand
         engines.CheckReady(model);
         request = WithInputFiles(request, cl, info);
         // a prompt file: one request a line, the seed counting up from --seed; each is checked before the first runs
-        int perPrompt = cl.Int("num-images-per-prompt") is int k
-            ? k is >= 1 and <= 10000 ? k : throw new UsageException($"--num-images-per-prompt must be between 1 and 10000, got {k}")
-            : 1;
         var requests = PromptFile.Requests(request, prompts ?? [request.Prompt], perPrompt);
         bool numbered = requests.Count > 1 || prompts is not null;
         foreach (var (r, i) in requests.Select((r, i) => (r, i)))

@@ -51,6 +51,23 @@ public class CliPromptFileTests
     }
 
     [ConformanceFact]
+    public void A_seed_whose_later_generations_pass_the_largest_seed_is_refused_not_wrapped()
+    {
+        // generation k runs at seed + k: the second image of --seed 2^63-1 ran at a wrapped negative seed
+        string dir = Fixtures.TempDir("prompt-file-seed");
+        var run = CliRun.Of(Generate(Path.Combine(dir, "out"), "--prompt", "x", "--seed", "9223372036854775807", "--num-images-per-prompt", "2"));
+        Assert.Equal(2, run.Rc);
+        Assert.Contains("--seed 9223372036854775807 with 2 generations: generation k runs at seed + k, so --seed must be at most 9223372036854775806",
+            Assert.Single(run.ErrorLines));
+        Assert.False(run.Generated);
+        string file = Path.Combine(dir, "prompts.txt");
+        File.WriteAllText(file, "a fox\na lighthouse\n");
+        var lines = CliRun.Of(Generate(Path.Combine(dir, "out"), "--prompt-file", file, "--seed", "9223372036854775806", "--num-images-per-prompt", "2"));
+        Assert.Equal(2, lines.Rc);
+        Assert.Contains("with 4 generations", Assert.Single(lines.ErrorLines));
+    }
+
+    [ConformanceFact]
     public void A_bad_prompt_file_or_a_request_the_model_refuses_is_named_before_anything_runs()
     {
         string dir = Fixtures.TempDir("prompt-file-bad");
