@@ -50,6 +50,9 @@ public class CliStepCacheTests
     [InlineData(new[] { "--cache-dit-fn", "1", "--cache-dit-bn", "-1" }, "cache_dit_bn must be ≥ 0")]
     [InlineData(new[] { "--cache-dit-fn", "1", "--cache-dit-threshold", "-1" }, "cache_dit_threshold must be a finite number ≥ 0")]
     [InlineData(new[] { "--cache-dit-fn", "1", "--cache-dit-warmup", "-3" }, "cache_dit_warmup must be ≥ 0")]
+    // without --cache-dit-fn the default Fn (8) is more than the fixture's blocks: each value's own range is named first
+    [InlineData(new[] { "--cache-dit-warmup", "-1" }, "cache_dit_warmup must be ≥ 0, got -1")]
+    [InlineData(new[] { "--cache-dit-threshold", "-1" }, "cache_dit_threshold must be a finite number ≥ 0, got -1")]
     [InlineData(new[] { "--cache-dit-fn", "1", "--cache-dit-max-cached", "-2" }, "--cache-dit-max-cached must be -1 (no limit) or ≥ 0")]
     [InlineData(new[] { "--teacache-thresh", "0.2", "--cache-dit-fn", "1" }, "TeaCache and Cache-DiT cannot be combined")]
     public void Bad_cache_flags_are_one_line_before_anything_runs(string[] extra, string message)

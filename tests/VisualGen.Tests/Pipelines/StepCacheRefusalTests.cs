@@ -36,6 +36,16 @@ public class StepCacheRefusalTests
         Assert.Contains($"= {(long)fn + bn} is more than the transformer's 2 blocks", e.Message);
     }
 
+    [Theory]
+    [InlineData(-1, 0.08, "cache_dit_warmup")]
+    [InlineData(8, -1.0, "cache_dit_threshold")]
+    public void Cache_dit_values_out_of_range_are_named_before_fn_plus_bn_against_the_blocks(int warmup, double threshold, string parameter)
+    {
+        // the default Fn (8) is more than a 2-block transformer's: that refusal hid the value actually wrong
+        var r = new GenerationRequest { Prompt = "a fox", CacheDit = new CacheDitOptions(Threshold: threshold, Warmup: warmup) };
+        Assert.Equal(parameter, Assert.Throws<GenerationException>(() => StepCaches.Validate(r, 2)).Parameter);
+    }
+
     [ConformanceTheory]
     [InlineData("flux2")]
     [InlineData("cosmos3_t2i")]

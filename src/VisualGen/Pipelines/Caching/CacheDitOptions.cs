@@ -15,12 +15,13 @@ public sealed record CacheDitOptions(int Fn = 8, int Bn = 0, double Threshold = 
     {
         if (Fn < 1) throw new GenerationException("cache_dit_fn", $"cache_dit_fn must be at least 1 (the blocks whose residual is compared), got {Fn}");
         if (Bn < 0) throw new GenerationException("cache_dit_bn", $"cache_dit_bn must be ≥ 0, got {Bn}");
-        if ((long)Fn + Bn > blocks)   // long: int.MaxValue + 1 wrapped negative and passed
-            throw new GenerationException("cache_dit_fn", $"cache_dit_fn + cache_dit_bn = {Fn} + {Bn} = {(long)Fn + Bn} is more than the transformer's {blocks} blocks");
         if (!double.IsFinite(Threshold) || Threshold < 0)
             throw new GenerationException("cache_dit_threshold", $"cache_dit_threshold must be a finite number ≥ 0, got {Threshold}");
         if (Warmup < 0) throw new GenerationException("cache_dit_warmup", $"cache_dit_warmup must be ≥ 0, got {Warmup}");
         if (MaxCachedSteps is < 0)
             throw new GenerationException("cache_dit_max_cached", $"cache_dit_max_cached must be ≥ 0 (or unset for no limit), got {MaxCachedSteps}");
+        // each value's own range first: the default Fn (8) is more than a small transformer's blocks, and that refusal hid a bad warm-up or threshold
+        if ((long)Fn + Bn > blocks)   // long: int.MaxValue + 1 wrapped negative and passed
+            throw new GenerationException("cache_dit_fn", $"cache_dit_fn + cache_dit_bn = {Fn} + {Bn} = {(long)Fn + Bn} is more than the transformer's {blocks} blocks");
     }
 }
