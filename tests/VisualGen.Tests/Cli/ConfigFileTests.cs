@@ -227,6 +227,18 @@ public sealed class ConfigFileTests
         Assert.DoesNotContain("teacache:", flag.Err);
     }
 
+    [ConformanceFact]
+    public void A_cache_dit_default_more_than_the_model_s_blocks_names_the_file_s_keys()
+    {
+        // the fixture's transformer has 2 blocks: the file's Fn_compute_blocks (default 8) cannot apply; the error named
+        // cache_dit_fn, a request parameter the file never wrote
+        string config = Write($"engine_cache: {ConformancePipelines.CacheDir}\ncache_config: {{cache_backend: cache_dit, Bn_compute_blocks: 1}}\n");
+        var run = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("wan21_t2v"), "--prompt", "x", "--height", "32", "--width", "48", "--frames", "1",
+            "--steps", "2", "--output", Path.Combine(Fixtures.TempDir("cfg-dit"), "f.png"), "--config", config]);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Contains("cache_config: Fn_compute_blocks + Bn_compute_blocks = 8 + 1 = 9 is more than the transformer's 2 blocks", Assert.Single(run.ErrorLines));
+    }
+
     [Fact]
     public void The_server_takes_the_file_under_its_flags()
     {

@@ -13,7 +13,17 @@ public sealed class CacheDefaultPipeline(IGenerationPipeline pipeline, TeaCacheO
         return r.VaeTiling is null && vaeTiling is not null ? r with { VaeTiling = vaeTiling } : r;
     }
 
-    public void Validate(GenerationRequest request) => pipeline.Validate(WithDefault(request));
+    public void Validate(GenerationRequest request)
+    {
+        var r = WithDefault(request);
+        try { pipeline.Validate(r); }
+        // the configuration's ranges are checked when it is read; Fn + Bn against the model's blocks only here: name the
+        // keys the file spells, not the request parameters it never wrote
+        catch (GenerationException e) when (request.CacheDit is null && r.CacheDit is not null && e.Parameter.StartsWith("cache_dit_", StringComparison.Ordinal))
+        {
+            throw new GenerationException(e.Parameter, $"cache_config: {e.Message.Replace("cache_dit_fn", "Fn_compute_blocks").Replace("cache_dit_bn", "Bn_compute_blocks")}");
+        }
+    }
 
     public GenerationCost? EstimateCost(GenerationRequest request) => pipeline.EstimateCost(WithDefault(request));
 
