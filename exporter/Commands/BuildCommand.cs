@@ -42,7 +42,8 @@ public static class BuildCommand
         var all = provider.ComponentsOf(model);
         provider.CheckReady(model);
         var selected = cl.String("components") is { } list
-            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
+            // a component named twice is built once (it was processed and counted twice)
+            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList()
             : all.ToList();
         foreach (var c in selected)
             if (!all.Contains(c))

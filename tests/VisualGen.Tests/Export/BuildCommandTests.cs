@@ -43,6 +43,11 @@ public class BuildCommandTests
         var one = Build("--model", Fixtures.Checkpoint("wan21_t2v"), "--cache", cache, "--components", "transformer");
         Assert.True(one.Rc == 0, one.Err);
         Assert.Single(Directory.GetDirectories(cache), d => !Path.GetFileName(d).StartsWith('.'));
+        // named twice: built once, counted once
+        var twice = Build("--model", Fixtures.Checkpoint("wan21_t2v"), "--cache", cache, "--components", "transformer,transformer");
+        Assert.True(twice.Rc == 0, twice.Err);
+        Assert.Single(twice.Out.Split('\n'), l => l.Contains(" nodes "));
+        Assert.Contains("1 component(s) in", twice.Out);
         var bad = Build("--model", Fixtures.Checkpoint("wan21_t2v"), "--cache", cache, "--components", "unet");
         Assert.Equal(2, bad.Rc);
         Assert.Contains("'unet' is not a component", bad.Err);
