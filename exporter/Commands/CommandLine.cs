@@ -37,7 +37,9 @@ public sealed class CommandLine
             }
             if (!known.Contains(name))
                 throw new UsageException($"unknown flag --{name}; known: {string.Join(" ", known.Concat(switches).Order().Select(k => "--" + k))}");
-            string value = inline ?? (i + 1 < list.Count ? list[++i] : throw new UsageException($"--{name} needs a value"));
+            // the next token is the value unless it is one of this command's flags (--api-key --data DIR took "--data" as
+            // the key); a value that merely starts with '-' (a negative number, a prompt) is still a value
+            string value = inline ?? (i + 1 < list.Count && !IsFlag(list[i + 1]) ? list[++i] : throw new UsageException($"--{name} needs a value"));
             if (string.IsNullOrWhiteSpace(value) && !text.Contains(name)) throw new UsageException($"--{name} needs a value, got an empty one");
             if (repeatable.Contains(name))
             {
@@ -48,6 +50,14 @@ public sealed class CommandLine
             }
             if (_values.ContainsKey(name)) throw new UsageException($"--{name} given twice");
             _values[name] = value;
+        }
+
+        bool IsFlag(string token)
+        {
+            if (!token.StartsWith("--", StringComparison.Ordinal)) return false;
+            string n = token[2..];
+            if (n.IndexOf('=') is int eq and > 0) n = n[..eq];
+            return known.Contains(n) || switches.Contains(n);
         }
     }
 

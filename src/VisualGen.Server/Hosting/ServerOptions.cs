@@ -107,6 +107,15 @@ public sealed record ServerOptions
         return value;
     }
 
+    /// <summary>The flags <see cref="Parse"/> takes, each followed by its value.</summary>
+    static readonly string[] Flags =
+    [
+        "--config", "--model", "--model-name", "--engine-cache", "--cache", "--engine", "--attention", "--vae-dtype", "--vae-tiling",
+        "--gpu-memory", "--quant-algo", "--quant-ignore", "--port", "--urls", "--public-url", "--data", "--outputs", "--store", "--lease",
+        "--retention-max-age", "--retention-max-bytes", "--retention-sweep", "--queue-size", "--shutdown-grace", "--max-upload-bytes",
+        "--max-side", "--max-frames", "--max-steps", "--max-job-memory", "--job-timeout", "--max-image-pixels", "--api-key",
+    ];
+
     /// <summary>Parses the command line; an unknown flag or a bad value throws an ArgumentException naming it.</summary>
     public static ServerOptions Parse(IReadOnlyList<string> args, Func<string, string?>? environment = null)
     {
@@ -117,8 +126,10 @@ public sealed record ServerOptions
         for (int i = 0; i < args.Count; i++)
         {
             string flag = args[i];
-            // an empty value (an unset shell variable) is refused: --data "" put the data folder's files in the working folder
-            string Value() => i + 1 < args.Count
+            if (!Flags.Contains(flag)) throw new ArgumentException($"unknown argument '{flag}'. {Usage}");
+            // an empty value (an unset shell variable) is refused: --data "" put the data folder's files in the working folder;
+            // so is another flag (--api-key --data DIR took "--data" as the key, then refused DIR)
+            string Value() => i + 1 < args.Count && !Flags.Contains(args[i + 1])
                 ? string.IsNullOrWhiteSpace(args[++i]) ? throw new ArgumentException($"{flag} needs a value, got an empty one") : args[i]
                 : throw new ArgumentException($"{flag} needs a value. {Usage}");
             int Int(int min, int max)

@@ -52,6 +52,20 @@ public class CliExitCodeTests
         Assert.DoesNotContain("--negative-prompt", CliRun.Of(["generate", "--model", "/nonexistent/model", "--prompt", "x", "--negative-prompt", ""]).Err);
     }
 
+    [Fact]
+    public void A_flag_followed_by_another_of_the_command_s_flags_needs_a_value()
+    {
+        // --prompt --seed 3 took "--seed" as the prompt, then refused "3" as an unexpected argument
+        var run = CliRun.Of(["generate", "--model", "/nonexistent/model", "--prompt", "--seed", "3"]);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Equal("error: --prompt needs a value", Assert.Single(run.ErrorLines));
+        Assert.Equal("error: --output needs a value", Assert.Single(CliRun.Of(["quantize", "--tensors", "t.safetensors", "--output", "--scheme=fp8"]).ErrorLines));
+        // a value that only starts with '-' (a negative number, a prompt, a token that is no flag of the command) is a value
+        var values = CliRun.Of(["generate", "--model", "/nonexistent/model", "--prompt", "-- a fox --", "--negative-prompt", "--blurry", "--seed", "-1"]);
+        Assert.Equal(ExitCode.Failure, values.Rc);   // the missing model, after every flag was read
+        Assert.Contains("/nonexistent/model", Assert.Single(values.ErrorLines));
+    }
+
     [ConformanceFact]
     public void Missing_image_file_is_a_runtime_failure_like_a_missing_model()
     {

@@ -77,4 +77,14 @@ public sealed class ListenAddressTests
         var e = Assert.Throws<ArgumentException>(() => ServerOptions.Parse([flag, ""], _ => null));
         Assert.Equal($"{flag} needs a value, got an empty one", e.Message);
     }
+
+    [Fact]
+    public void A_flag_followed_by_another_flag_needs_a_value()
+    {
+        // --api-key --data DIR took "--data" as the API key, then refused DIR as an unknown argument
+        var e = Assert.Throws<ArgumentException>(() => ServerOptions.Parse(["--api-key", "--data", "/srv/data"], _ => null));
+        Assert.StartsWith("--api-key needs a value", e.Message);
+        // a value that only starts with '-' is still a value
+        Assert.Equal(["-k3y", "--not-a-flag"], ServerOptions.Parse(["--api-key", "-k3y", "--api-key", "--not-a-flag"], _ => null).ApiKeys);
+    }
 }
