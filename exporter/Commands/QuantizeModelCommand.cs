@@ -50,6 +50,13 @@ public static class QuantizeModelCommand
 
         var progress = new LineProgress(line => log.WriteLine("  " + line));
         // which linears the scheme takes, before anything is written: a scheme that takes none of a component's is refused
+        // a pattern that matches no module ignores nothing: a typo quantized every linear without a word
+        var names = new List<string>();
+        foreach (var c in components)
+            using (var weights = ComponentWeights.Open(index.ComponentDirectory(c))) names.AddRange(weights.Names);
+        if (config.Unmatched(names) is { Count: > 0 } unmatched)
+            throw new UsageException($"--ignore {string.Join(", ", unmatched.Select(p => $"'{p}'"))}: matches no module of " +
+                $"{string.Join(", ", components.Select(c => $"'{c}'"))} (patterns match module paths such as 'blocks.0.attn1.to_q', '*' any run of characters); nothing was written");
         var surveys = components.ToDictionary(c => c, c => Survey(index, c, index.ComponentDirectory(c), registry, config, progress));
         foreach (var (c, survey) in surveys)
             if (survey.Quantized.Count == 0)

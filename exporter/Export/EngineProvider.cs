@@ -241,12 +241,20 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
     {
         CheckBackends();
         var index = ModelIndex.Load(modelPath);
+        var quantized = new List<string>();
+        var names = new List<string>();
         foreach (var c in index.Components.Values.Where(c => c.IsPresent))
         {
             if (!exporters.TryGet(c.ClassName!, out var e)) continue;
             if (index.InFile(c.Name) is null) QuantizationOf(e, c.Name, index.ComponentDirectory(c.Name));
-            using (index.OpenTensors(c.Name)) { }
+            using var tensors = index.OpenTensors(c.Name);
+            if (DynamicQuantization is not null && e.Quantizable) { quantized.Add(c.Name); names.AddRange(tensors.Names); }
         }
+        // the user's ignore patterns (a checkpoint's own list may name modules it lacks): one that matches no module is a
+        // typo that ignores nothing, and every linear was quantized without a word
+        if (quantized.Count > 0 && DynamicQuantization!.Unmatched(names) is { Count: > 0 } unmatched)
+            throw new QuantizationException($"quantization ignore pattern(s) {string.Join(", ", unmatched.Select(p => $"'{p}'"))} match no module of " +
+                $"{string.Join(", ", quantized.Select(c => $"'{c}'"))} (patterns match module paths such as 'blocks.0.attn1.to_q', '*' any run of characters)");
     }
 
     /// <summary>Refuses, before anything is traced or hashed, a backend that cannot run here (<see cref="IEngineBackend.Unavailable"/>:

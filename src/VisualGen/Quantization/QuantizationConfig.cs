@@ -15,6 +15,17 @@ public sealed record QuantizationConfig(QuantAlgo Algo, IReadOnlyList<string> Ig
     /// <summary>Whether <paramref name="modulePath"/> ("blocks.0.attn1.to_q") matches an ignore pattern.</summary>
     public bool IsIgnored(string modulePath) => Ignore.Any(p => Matches(p, modulePath));
 
+    /// <summary>The ignore patterns that match no module of a component whose tensors are <paramref name="tensorNames"/>
+    /// ("blocks.0.attn1.to_q.weight": the modules blocks, blocks.0, blocks.0.attn1, blocks.0.attn1.to_q). A pattern naming a
+    /// module that is no linear (ModelOpt lists patch_embedding) is kept; one naming nothing is a typo that ignores nothing.</summary>
+    public IReadOnlyList<string> Unmatched(IEnumerable<string> tensorNames)
+    {
+        var modules = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string n in tensorNames)
+            for (int dot = n.IndexOf('.'); dot > 0; dot = n.IndexOf('.', dot + 1)) modules.Add(n[..dot]);
+        return [.. Ignore.Where(p => !modules.Any(m => Matches(p, m)))];
+    }
+
     static bool Matches(string pattern, string path) =>
         Regex.IsMatch(path, "^" + string.Join(".*", pattern.Split('*').Select(Regex.Escape)) + "$", RegexOptions.CultureInvariant);
 

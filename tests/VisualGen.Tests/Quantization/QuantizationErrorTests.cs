@@ -227,6 +227,26 @@ public class QuantizationErrorTests
     }
 
     [Fact]
+    public void An_ignore_pattern_that_matches_no_module_is_refused_naming_it()
+    {
+        // a typo ignored nothing and every linear was quantized without a word; a pattern naming a module that is no
+        // linear (ModelOpt's lists name patch_embedding) still names something and is kept
+        string model = QuantizeModelRoundTripTests.TinyModel();
+        string target = Path.Combine(Fixtures.TempDir("quant-target"), "q");
+        var run = CliRun.Of(["quantize", "--model", model, "--scheme", "fp8", "--output", target, "--ignore", "proj_out,blocks.*.ffm.*,proj_ot"]);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.StartsWith("error: --ignore 'blocks.*.ffm.*', 'proj_ot': matches no module of 'transformer'", Assert.Single(run.ErrorLines));
+        Assert.False(Directory.Exists(target));
+
+        // the same for the build-time --quant-ignore
+        var build = CliRun.Of(["build", "--model", model, "--components", "transformer", "--engine-cache", Fixtures.TempDir("quant-cache"),
+            "--quant-algo", "fp8", "--quant-ignore", "proj_ot"]);
+        Assert.NotEqual(ExitCode.Success, build.Rc);
+        Assert.Contains("quantization ignore pattern(s) 'proj_ot' match no module of 'transformer'", Assert.Single(build.ErrorLines));
+        Assert.DoesNotContain("tracing", build.Err);
+    }
+
+    [Fact]
     public void An_output_inside_the_model_is_refused_before_anything_is_copied()
     {
         // the staging copy beside such a target lies inside the model too: it copied itself until the path was too long
