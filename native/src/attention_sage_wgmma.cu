@@ -78,6 +78,11 @@
 // vs 14.90-15.34 ms at Wan's self-attention, FLUX joint 0.340 vs 0.375 ms (tools/bench/RESULTS.md, stop 34). The
 // same in integer arithmetic (F = A·s + B by one IMAD on the int32 scores, s first raised to the smallest with F >= 0)
 // has fewer instructions and was slower (14.4-15.6 ms): not kept.
+// Stop 44 (not yet measured: no machine could be started): VG_SAGE_SPLIT = T splits each key block's Q·Kᵀ into two wgmma
+// groups (its first T 8-key tiles, then the rest), so the softmax of the first part runs while the tensor core computes
+// the second instead of every exponential waiting for the whole S_j; the first part's P, made against the maximum
+// before the second part's, is rescaled in fp32 before the e4m3 pack when the second part moved a row maximum.
+// tools/device/experiments/README.md has the measurement plan; 0 (the default) is the kernel above.
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
