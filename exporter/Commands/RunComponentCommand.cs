@@ -67,7 +67,7 @@ public static class RunComponentCommand
     }
 
     /// <summary>What keeps a tensor from being the graph input <paramref name="spec"/> describes (its element kind, rank,
-    /// fixed sizes, and named sizes as <paramref name="named"/> holds them from earlier inputs; it adds this input's), or
+    /// fixed sizes, empty dimensions, and named sizes as <paramref name="named"/> holds them from earlier inputs; it adds this input's), or
     /// null. The file's floats of any width are read as float32 and its integers as int64, as the engines take them;
     /// floats where the graph takes integers are refused (no rounding is guessed).</summary>
     static string? Mismatch(EngineTensorSpec spec, HostTensor t, Dictionary<string, (long Size, string Input)> named, string prefix)
@@ -78,6 +78,11 @@ public static class RunComponentCommand
             return $"holds {(t.DType == TensorDType.I64 ? "integers" : "floating-point values")}; the component takes {expected}";
         if (t.Rank != spec.Shape.Length)
             return $"has shape [{string.Join(", ", t.Shape)}]; the component takes {expected}";
+        // an empty dimension reached ONNX Runtime, whose internal message did not say which input was wrong
+        for (int i = 0; i < t.Rank; i++)
+            if (t.Shape[i] == 0)
+                return $"has shape [{string.Join(", ", t.Shape)}]; the component takes {expected} " +
+                       $"(dimension {i}{(long.TryParse(spec.Shape[i], out _) ? "" : $", '{spec.Shape[i]}',")} is 0; every size must be at least 1)";
         for (int i = 0; i < t.Rank; i++)
             if (long.TryParse(spec.Shape[i], out long size) && size != t.Shape[i])
                 return $"has shape [{string.Join(", ", t.Shape)}]; the component takes {expected} (dimension {i} must be {size})";

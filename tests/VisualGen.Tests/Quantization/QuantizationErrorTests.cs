@@ -101,6 +101,23 @@ public class QuantizationErrorTests
     }
 
     [Fact]
+    public void Run_component_refuses_an_input_with_an_empty_dimension()
+    {
+        // a batch of 0 reached ONNX Runtime, whose internal message came back as a failure (exit 1)
+        var rng = new Random(7);
+        float[] Draw(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        string inputs = Path.Combine(Fixtures.TempDir("quant-in"), "empty-batch.safetensors");
+        SafeTensorsWriter.Write(inputs, [TensorData.Float32("x.hidden_states", [0, 16, 2, 4, 4], []),
+            TensorData.Float32("x.timestep", [0], []), TensorData.Float32("x.encoder_hidden_states", [0, 5, 32], Draw(0))]);
+        var run = CliRun.Of(["run-component", "--model", QuantizeModelRoundTripTests.TinyModel(), "--component", "transformer",
+            "--inputs", inputs, "--prefix", "x.", "--output", Path.Combine(Fixtures.TempDir("quant-out"), "out.safetensors"),
+            "--engine-cache", Fixtures.TempDir("quant-cache")]);
+        Assert.Equal(ExitCode.Usage, run.Rc);
+        Assert.Equal($"error: --inputs {inputs}: 'x.hidden_states' has shape [0, 16, 2, 4, 4]; the component takes float32 [batch, 16, frames, height, width] " +
+            "(dimension 0, 'batch', is 0; every size must be at least 1)", Assert.Single(run.ErrorLines));
+    }
+
+    [Fact]
     public void Run_component_refuses_an_output_that_names_its_inputs_and_keeps_them()
     {
         string cache = Fixtures.TempDir("quant-cache"), inputs = QuantizeModelRoundTripTests.Inputs();
