@@ -43,6 +43,7 @@ public static class QuantizeCommand
             throw new UsageException($"unknown --scheme '{name}' (schemes: {string.Join(", ", schemes.Names)}; or quant_algo {string.Join(", ", QuantAlgo.All.Select(a => a.Name))})");
         cl.RequireOutputBesideInput("output", "tensors");
         VisualGen.Media.WritableLocation.RequireFile("--output", target);
+        if (Directory.Exists(input)) throw new IOException($"--tensors {input}: is a folder; name a safetensors file");  // not "file not found"
 
         // one tensor in memory at a time: each is quantized and streamed to the output as it is read
         var lines = new List<string>();

@@ -174,4 +174,14 @@ public class CliQuantizeTests
         Assert.Equal(ExitCode.Failure, run.Rc);
         Assert.Contains("/nonexistent/in.safetensors: file not found", Assert.Single(run.ErrorLines));
     }
+
+    [Fact]
+    public void An_input_that_is_a_folder_is_named_a_folder()
+    {
+        // a folder was reported as "file not found"
+        string folder = Fixtures.TempDir("quant-in");
+        var run = CliRun.Of(["quantize", "--tensors", folder, "--scheme", "fp8", "--output", Path.Combine(Fixtures.TempDir("quant-out"), "o.safetensors")]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Equal($"error: --tensors {folder}: is a folder; name a safetensors file", Assert.Single(run.ErrorLines));
+    }
 }
