@@ -30,14 +30,14 @@ public static class CacheCommand
                 ? $"engine cache {root}: {entries.Count} entr{(entries.Count == 1 ? "y" : "ies")}, {Size(entries.Sum(e => e.Bytes))}"
                 : $"engine cache {root}: no such folder (0 entries; the first build creates it)");
             if (entries.Count == 0) return ExitCode.Success;
-            output.WriteLine($"  {"last used (UTC)",-17} {"size",10}  {"backend",-12} {"precision",-14} {"component",-22} folder");
-            foreach (var e in entries)
-            {
-                var parts = e.Manifest?.KeyParts;
-                string precision = parts is null ? "" : parts.Quantization.Length > 0 ? $"{parts.Precision} {parts.Quantization}" : parts.Precision;
+            // the text columns are as wide as their widest value: a quantized precision ("fp32 FP8_BLOCK_SCALES;ignore=") overflowed a fixed width
+            var rows = entries.Select(e => (Entry: e, Backend: e.Manifest?.KeyParts.Backend ?? "?", Precision: Precision(e.Manifest?.KeyParts))).ToList();
+            int backend = Math.Max(12, rows.Max(r => r.Backend.Length)), precision = Math.Max(14, rows.Max(r => r.Precision.Length)),
+                component = Math.Max(22, rows.Max(r => r.Entry.Component.Length));
+            output.WriteLine($"  {"last used (UTC)",-17} {"size",10}  {"backend".PadRight(backend)} {"precision".PadRight(precision)} {"component".PadRight(component)} folder");
+            foreach (var (e, b, p) in rows)
                 output.WriteLine($"  {e.LastUsedUtc.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),-17} {Size(e.Bytes),10}  " +
-                    $"{parts?.Backend ?? "?",-12} {precision,-14} {e.Component,-22} {e.Folder}{(e.Problem is { } p ? $"  ({p})" : "")}");
-            }
+                    $"{b.PadRight(backend)} {p.PadRight(precision)} {e.Component.PadRight(component)} {e.Folder}{(e.Problem is { } why ? $"  ({why})" : "")}");
             return ExitCode.Success;
         }
 
@@ -54,6 +54,9 @@ public static class CacheCommand
             (result.LeftoversRemoved > 0 ? $"; {verb} {result.LeftoversRemoved} folder{(result.LeftoversRemoved == 1 ? "" : "s")} left by interrupted builds" : ""));
         return ExitCode.Success;
     }
+
+    static string Precision(EngineKeyParts? parts) =>
+        parts is null ? "" : parts.Quantization.Length > 0 ? $"{parts.Precision} {parts.Quantization}" : parts.Precision;
 
     static string Size(long bytes) => bytes switch
     {

@@ -16,9 +16,9 @@ public sealed class EngineCacheInventoryTests : IDisposable
     static readonly DateTime LongAgo = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
     /// <summary>Builds an entry (adding <paramref name="constant"/>) and unloads it; returns its folder.</summary>
-    string Built(float constant, string component = "transformer")
+    string Built(float constant, string component = "transformer", EngineBuildOptions? options = null)
     {
-        var entry = new EngineCache(Root).GetOrBuild(Request(AddConstantBackend.WriteGraph(_dir, constant), component: component), new AddConstantBackend());
+        var entry = new EngineCache(Root).GetOrBuild(Request(AddConstantBackend.WriteGraph(_dir, constant), options, component), new AddConstantBackend());
         entry.Engine.Dispose();
         entry.InUse?.Dispose();
         return entry.Directory;
@@ -164,6 +164,20 @@ public sealed class EngineCacheInventoryTests : IDisposable
         Assert.Contains("cache prune needs --unused-for AGE", err.ToString());
         Assert.Equal(ExitCode.Usage, CliApp.Run(["cache", "tidy"], new StringWriter(), err));
         Assert.Contains("cache takes list or prune, got 'tidy'", err.ToString());
+    }
+
+    [Fact]
+    public void Cache_list_keeps_its_columns_aligned_when_a_precision_is_wide()
+    {
+        // a quantized entry's precision ("fp32 FP8_BLOCK_SCALES;ignore=") overflowed its column and pushed the rest of its row
+        Built(1f);
+        Built(2f, options: new EngineBuildOptions { Quantization = "FP8_BLOCK_SCALES;ignore=" });
+        var list = new StringWriter();
+        Assert.Equal(0, CliApp.Run(["cache", "list", "--cache", Root], list, new StringWriter()));
+        var lines = list.ToString().ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries)[1..];
+        Assert.Equal(3, lines.Length);
+        Assert.Contains(lines, l => l.Contains(" fp32 FP8_BLOCK_SCALES;ignore= "));
+        Assert.Single(lines[1..].Select(l => l.IndexOf(" transformer ", StringComparison.Ordinal)).Append(lines[0].IndexOf(" component ", StringComparison.Ordinal)).Distinct());
     }
 
     [Fact]
