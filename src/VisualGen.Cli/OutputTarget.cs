@@ -7,13 +7,16 @@ namespace VisualGen.Cli;
 /// <summary>
 /// Where generate writes and in which format, from --output and --format: the format is --format, else the
 /// extension of --output (.png, .mp4), else MP4 for video and PNG for images. An extension that names the other
-/// format is refused, and so is MP4 for an image model; both before anything is loaded or generated.
+/// format is refused, and so is MP4 for an image model, and '-' (stdout); all before anything is loaded or generated.
 /// </summary>
 sealed record OutputTarget(string Path, MediaFormat Format)
 {
     /// <summary>What the flags ask for, checked against each other; the model's kind is applied by <see cref="Requested.For"/>.</summary>
     public static Requested FromFlags(string? output, string? format)
     {
+        // '-' has no meaning here (media are written to files): it was taken as a file name, "-.mp4"
+        if (output == "-")
+            throw new UsageException("--output -: writing to stdout is not supported; name a file (for example output.mp4)");
         MediaFormat? flagged = format is null ? null
             : format.Trim().ToLowerInvariant() switch
             {

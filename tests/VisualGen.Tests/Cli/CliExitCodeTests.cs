@@ -16,6 +16,8 @@ public class CliExitCodeTests
     [InlineData(new[] { "--format", "gif" }, "--format must be 'mp4' or 'png', got 'gif'")]
     [InlineData(new[] { "--format", "png", "--output", "x.mp4" }, "--output x.mp4 ends in .mp4 but --format is png")]
     [InlineData(new[] { "--format", "mp4", "--output", "x.png" }, "--output x.png ends in .png but --format is mp4")]
+    [InlineData(new[] { "--output", "-" }, "--output -: writing to stdout is not supported; name a file (for example output.mp4)")]  // wrote '-.mp4'
+    [InlineData(new[] { "--format", "png", "--output", "-" }, "--output -: writing to stdout is not supported")]
     [InlineData(new[] { "--engine", "tpu" }, "unknown engine 'tpu'")]
     [InlineData(new[] { "--max-sequence-length", "0" }, "max_sequence_length must be at least 1")]
     public void Command_line_mistakes_exit_2(string[] extra, string message)
