@@ -31,9 +31,11 @@ public static class WritableLocation
     }
 
     /// <summary>Refuses, before any work, a file output named by <paramref name="flag"/> that is a folder or whose folder
-    /// cannot take files (<see cref="MediaException"/>: "--output X: is a folder; name the safetensors file to write").</summary>
+    /// cannot take files, or '-' (<see cref="MediaException"/>: "--output X: is a folder; name the safetensors file to write").</summary>
     public static void RequireFile(string flag, string path)
     {
+        // '-' has no meaning here (tensors are written to files): it was taken as a file name in the working folder
+        if (path == "-") throw new MediaException($"{flag} -: writing to stdout is not supported; name the safetensors file to write");
         if (Directory.Exists(path)) throw new MediaException($"{flag} {path}: is a folder; name the safetensors file to write");
         if (Problem(Path.GetDirectoryName(Path.GetFullPath(path))!) is { } problem) throw new MediaException($"{flag} {path}: cannot write: {problem}");
     }

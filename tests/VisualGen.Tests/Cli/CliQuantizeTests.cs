@@ -88,6 +88,11 @@ public class CliQuantizeTests
         run = CliRun.Of(["quantize", "--tensors", input, "--scheme", "fp8", "--output", "/proc/visualgen-test/out.safetensors"]);
         Assert.Equal(ExitCode.Failure, run.Rc);
         Assert.StartsWith("error: --output /proc/visualgen-test/out.safetensors: cannot write: cannot create files in /proc", Assert.Single(run.ErrorLines));
+        // '-' (stdout) was a file named '-' in the working folder
+        run = CliRun.Of(["quantize", "--tensors", input, "--scheme", "fp8", "--output", "-"]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Equal("error: --output -: writing to stdout is not supported; name the safetensors file to write", Assert.Single(run.ErrorLines));
+        Assert.False(File.Exists("-"));
     }
 
     [Fact]
