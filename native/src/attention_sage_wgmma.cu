@@ -410,6 +410,14 @@ __device__ __forceinline__ void softmax_part(const int (&s)[4 * TP], float (&pf)
         }
 }
 
+// softmax_part for a block that is masked (the last, past `valid`) or not, chosen at run time.
+template <int T0, int TP, int T, int G>
+__device__ __forceinline__ void softmax_part_of(bool masked, const int (&s)[4 * TP], float (&pf)[T][4], const float (&c)[G],
+                                                int col0, int valid, float (&m)[2], float (&alpha)[2]) {
+    if (masked) softmax_part<T0, TP, true>(s, pf, c, col0, valid, m, alpha);
+    else softmax_part<T0, TP, false>(s, pf, c, col0, valid, m, alpha);
+}
+
 // The P of a block's first TA tiles, made against the maximum before the second part's, rescaled when that part moved
 // a row maximum of the warp (beta = 2^(m_first − m_new); the pack to e4m3 rounds the product).
 template <int TA, int T>
@@ -546,27 +554,24 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
 #pragma unroll
         for (int k = 0; k < K::kGroups; ++k) c[k] = q_scale * ks[k];
         const int col0 = j * N + 2 * tq;
-        const bool full = (j + 1) * N <= p.skv;
+        const bool masked = (j + 1) * N > p.skv;
         if constexpr (kSplit > 0) {
             wgmma_wait<L + 1>();
             own(sa);
-            if (full) softmax_part<0, TA, false>(sa, pf, c, col0, p.skv, m, alpha);
-            else softmax_part<0, TA, true>(sa, pf, c, col0, p.skv, m, alpha);
+            softmax_part_of<0, TA>(masked, sa, pf, c, col0, p.skv, m, alpha);
         }
         wgmma_wait<L>();
         release(k_empty(stage));
         if constexpr (kSplit > 0) {
             own(sb);
             float beta[2];
-            if (full) softmax_part<TA, TB, false>(sb, pf, c, col0, p.skv, m, beta);
-            else softmax_part<TA, TB, true>(sb, pf, c, col0, p.skv, m, beta);
+            softmax_part_of<TA, TB>(masked, sb, pf, c, col0, p.skv, m, beta);
             rescale_first_part<TA>(pf, beta);
             alpha[0] *= beta[0];
             alpha[1] *= beta[1];
         } else {
             own(sa);
-            if (full) softmax_part<0, TA, false>(sa, pf, c, col0, p.skv, m, alpha);
-            else softmax_part<0, TA, true>(sa, pf, c, col0, p.skv, m, alpha);
+            softmax_part_of<0, TA>(masked, sa, pf, c, col0, p.skv, m, alpha);
         }
     };
 
