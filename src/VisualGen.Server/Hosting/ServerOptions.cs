@@ -107,7 +107,8 @@ public sealed record ServerOptions
         return value;
     }
 
-    /// <summary>The flags <see cref="Parse"/> takes, each followed by its value.</summary>
+    /// <summary>The flags <see cref="Parse"/> takes, each followed by its value (its switch refuses any other): a value may
+    /// not be one of them.</summary>
     static readonly string[] Flags =
     [
         "--config", "--model", "--model-name", "--engine-cache", "--cache", "--engine", "--attention", "--vae-dtype", "--vae-tiling",
@@ -126,7 +127,6 @@ public sealed record ServerOptions
         for (int i = 0; i < args.Count; i++)
         {
             string flag = args[i];
-            if (!Flags.Contains(flag)) throw new ArgumentException($"unknown argument '{flag}'. {Usage}");
             // an empty value (an unset shell variable) is refused: --data "" put the data folder's files in the working folder;
             // so is another flag (--api-key --data DIR took "--data" as the key, then refused DIR)
             string Value() => i + 1 < args.Count && !Flags.Contains(args[i + 1])
