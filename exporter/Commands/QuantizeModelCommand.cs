@@ -56,7 +56,7 @@ public static class QuantizeModelCommand
             using (var weights = ComponentWeights.Open(index.ComponentDirectory(c))) names.AddRange(weights.Names);
         if (config.Unmatched(names) is { Count: > 0 } unmatched)
             throw new UsageException($"--ignore {string.Join(", ", unmatched.Select(p => $"'{p}'"))}: matches no module of " +
-                $"{string.Join(", ", components.Select(c => $"'{c}'"))} (patterns match module paths such as 'blocks.0.attn1.to_q', '*' any run of characters); nothing was written");
+                $"{string.Join(", ", components.Select(c => $"'{c}'"))} ({QuantizationConfig.PatternSyntax}); nothing was written");
         var surveys = components.ToDictionary(c => c, c => Survey(index, c, index.ComponentDirectory(c), registry, config, progress));
         foreach (var (c, survey) in surveys)
             if (survey.Quantized.Count == 0)

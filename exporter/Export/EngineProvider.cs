@@ -254,7 +254,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         // typo that ignores nothing, and every linear was quantized without a word
         if (quantized.Count > 0 && DynamicQuantization!.Unmatched(names) is { Count: > 0 } unmatched)
             throw new QuantizationException($"quantization ignore pattern(s) {string.Join(", ", unmatched.Select(p => $"'{p}'"))} match no module of " +
-                $"{string.Join(", ", quantized.Select(c => $"'{c}'"))} (patterns match module paths such as 'blocks.0.attn1.to_q', '*' any run of characters)");
+                $"{string.Join(", ", quantized.Select(c => $"'{c}'"))} ({QuantizationConfig.PatternSyntax})");
     }
 
     /// <summary>Refuses, before anything is traced or hashed, a backend that cannot run here (<see cref="IEngineBackend.Unavailable"/>:

@@ -15,6 +15,9 @@ public sealed record QuantizationConfig(QuantAlgo Algo, IReadOnlyList<string> Ig
     /// <summary>Whether <paramref name="modulePath"/> ("blocks.0.attn1.to_q") matches an ignore pattern.</summary>
     public bool IsIgnored(string modulePath) => Ignore.Any(p => Matches(p, modulePath));
 
+    /// <summary>How an ignore pattern is read, for messages about patterns that match nothing.</summary>
+    public const string PatternSyntax = "patterns match module paths such as 'blocks.0.attn1.to_q', '*' any run of characters";
+
     /// <summary>The ignore patterns that match no module of a component whose tensors are <paramref name="tensorNames"/>
     /// ("blocks.0.attn1.to_q.weight": the modules blocks, blocks.0, blocks.0.attn1, blocks.0.attn1.to_q). A pattern naming a
     /// module that is no linear (ModelOpt lists patch_embedding) is kept; one naming nothing is a typo that ignores nothing.</summary>
