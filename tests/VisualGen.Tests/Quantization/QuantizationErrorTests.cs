@@ -13,7 +13,10 @@ namespace VisualGen.Tests.Quantization;
 public class QuantizationErrorTests
 {
     static CliRun RunComponent(string model, string cache, params string[] extra) =>
-        CliRun.Of(["run-component", "--model", model, "--component", "transformer", "--inputs", QuantizeModelRoundTripTests.Inputs(),
+        RunComponentOn(model, QuantizeModelRoundTripTests.Inputs(), cache, extra);
+
+    static CliRun RunComponentOn(string model, string inputs, string cache, params string[] extra) =>
+        CliRun.Of(["run-component", "--model", model, "--component", "transformer", "--inputs", inputs,
             "--prefix", "x.", "--output", Path.Combine(Fixtures.TempDir("quant-out"), "out.safetensors"), "--engine-cache", cache, .. extra]);
 
     static string Quantized(string scheme)
@@ -63,8 +66,7 @@ public class QuantizationErrorTests
         var hidden = TensorData.Float32("x.hidden_states", [1, 16, 2, 4, 4], Draw(16 * 2 * 4 * 4));
         var text = TensorData.Float32("x.encoder_hidden_states", [1, 5, 32], Draw(5 * 32));
         string model = QuantizeModelRoundTripTests.TinyModel(), cache = Fixtures.TempDir("quant-cache");
-        CliRun Run(string inputs) => CliRun.Of(["run-component", "--model", model, "--component", "transformer", "--inputs", inputs,
-            "--prefix", "x.", "--output", Path.Combine(Fixtures.TempDir("quant-out"), "out.safetensors"), "--engine-cache", cache]);
+        CliRun Run(string inputs) => RunComponentOn(model, inputs, cache);
 
         string narrow = Write("narrow.safetensors", hidden, TensorData.Float32("x.timestep", [1], [500f]), TensorData.Float32("x.encoder_hidden_states", [1, 5, 16], Draw(5 * 16)));
         var run = Run(narrow);
@@ -92,9 +94,7 @@ public class QuantizationErrorTests
         string inputs = Path.Combine(Fixtures.TempDir("quant-in"), "batches.safetensors");
         SafeTensorsWriter.Write(inputs, [TensorData.Float32("x.hidden_states", [2, 16, 2, 4, 4], Draw(2 * 16 * 2 * 4 * 4)),
             TensorData.Float32("x.timestep", [3], [500f, 500f, 500f]), TensorData.Float32("x.encoder_hidden_states", [2, 5, 32], Draw(2 * 5 * 32))]);
-        var run = CliRun.Of(["run-component", "--model", QuantizeModelRoundTripTests.TinyModel(), "--component", "transformer",
-            "--inputs", inputs, "--prefix", "x.", "--output", Path.Combine(Fixtures.TempDir("quant-out"), "out.safetensors"),
-            "--engine-cache", Fixtures.TempDir("quant-cache")]);
+        var run = RunComponentOn(QuantizeModelRoundTripTests.TinyModel(), inputs, Fixtures.TempDir("quant-cache"));
         Assert.Equal(ExitCode.Usage, run.Rc);
         Assert.Equal($"error: --inputs {inputs}: 'x.timestep' has shape [3]; the component takes float32 [batch], " +
             "and 'batch' is 2 in 'x.hidden_states' (dimension 0 must be 2)", Assert.Single(run.ErrorLines));
@@ -109,9 +109,7 @@ public class QuantizationErrorTests
         string inputs = Path.Combine(Fixtures.TempDir("quant-in"), "empty-batch.safetensors");
         SafeTensorsWriter.Write(inputs, [TensorData.Float32("x.hidden_states", [0, 16, 2, 4, 4], []),
             TensorData.Float32("x.timestep", [0], []), TensorData.Float32("x.encoder_hidden_states", [0, 5, 32], Draw(0))]);
-        var run = CliRun.Of(["run-component", "--model", QuantizeModelRoundTripTests.TinyModel(), "--component", "transformer",
-            "--inputs", inputs, "--prefix", "x.", "--output", Path.Combine(Fixtures.TempDir("quant-out"), "out.safetensors"),
-            "--engine-cache", Fixtures.TempDir("quant-cache")]);
+        var run = RunComponentOn(QuantizeModelRoundTripTests.TinyModel(), inputs, Fixtures.TempDir("quant-cache"));
         Assert.Equal(ExitCode.Usage, run.Rc);
         Assert.Equal($"error: --inputs {inputs}: 'x.hidden_states' has shape [0, 16, 2, 4, 4]; the component takes float32 [batch, 16, frames, height, width] " +
             "(dimension 0, 'batch', is 0; every size must be at least 1)", Assert.Single(run.ErrorLines));
