@@ -31,13 +31,13 @@ static class PromptFile
     /// <summary>Refuses a --seed whose last generation's seed + k would pass 2^63-1 (it wrapped to a negative seed).</summary>
     public static void CheckSeeds(long? seed, int count)
     {
-        if (seed > long.MaxValue - (count - 1))
-            throw new UsageException($"--seed {seed} with {count} generations: generation k runs at seed + k, so --seed must be at most {long.MaxValue - (count - 1)}");
+        if (!SeedSequence.Fits(seed, count))
+            throw new UsageException($"--seed {seed} with {count} generations: generation k runs at seed + k, so --seed must be at most {SeedSequence.MaxFirstSeed(count)}");
     }
 
     /// <summary>The requests: <paramref name="perPrompt"/> of each prompt in turn, the k-th with seed + k.</summary>
     public static IReadOnlyList<GenerationRequest> Requests(GenerationRequest request, IReadOnlyList<string> prompts, int perPrompt) =>
-        [.. prompts.SelectMany(p => Enumerable.Repeat(p, perPrompt)).Select((p, k) => request with { Prompt = p, Seed = (request.Seed ?? 0) + k })];
+        [.. prompts.SelectMany(p => Enumerable.Repeat(p, perPrompt)).Select((p, k) => request with { Prompt = p, Seed = SeedSequence.Of(request.Seed ?? 0, k) })];
 
     /// <summary>The path of output <paramref name="index"/> of <paramref name="count"/>: "fox.png" → "fox_0001.png"
     /// (a folder of PNG frames: "fox" → "fox_0001").</summary>

@@ -109,8 +109,8 @@ public static class ImageEndpoints
         };
         int n = (int)(fields.Integer("n", 1, validator.MaxImagesPerRequest) ?? 1);
         // image i runs at seed + i: past the largest seed it would wrap to a negative one, which no request can send
-        if (spec.Seed > long.MaxValue - (n - 1))
-            throw ApiException.BadValue("seed", $"'seed' {spec.Seed} with n = {n}: image i uses seed + i, so the seed must be at most {long.MaxValue - (n - 1)}.");
+        if (!SeedSequence.Fits(spec.Seed, n))
+            throw ApiException.BadValue("seed", $"'seed' {spec.Seed} with n = {n}: image i uses seed + i, so the seed must be at most {SeedSequence.MaxFirstSeed(n)}.");
         string format = fields.String("response_format") ?? "b64_json";
         if (format is not ("b64_json" or "url"))
             throw ApiException.BadValue("response_format", $"'response_format' must be 'b64_json' or 'url', got '{format}'.");
@@ -129,7 +129,7 @@ public static class ImageEndpoints
         for (int i = 0; i < results.Count; i++)
         {
             byte[] png = encoder.EncodePng(FirstImage(results[i]));
-            long seed = unchecked(spec.Seed + i);
+            long seed = SeedSequence.Of(spec.Seed, i);
             if (format == "b64_json") data.Add(new ImageData(Convert.ToBase64String(png), null, null, seed, StepCacheSummary.Of(results[i].StepCache)));
             else
             {

@@ -22,7 +22,7 @@ public sealed class ImageWork(ServedModel model, GenerationRequest request, int 
         {
             var results = new List<GenerationResult>(count);
             for (int i = 0; i < count; i++)
-                results.Add(await Model.Pipeline.GenerateAsync(request with { Seed = unchecked(request.Seed!.Value + i) }, null, linked.Token));
+                results.Add(await Model.Pipeline.GenerateAsync(request with { Seed = SeedSequence.Of(request.Seed!.Value, i) }, null, linked.Token));
             _result.TrySetResult(results);
         }
         catch (OperationCanceledException e) when (callerGone.IsCancellationRequested) { _result.TrySetCanceled(e.CancellationToken); }
