@@ -37,6 +37,13 @@ public static class CommandErrors
             log.WriteLine($"error: {e.Parameter}: {e.Message}");
             return Usage;
         }
+        catch (UnmatchedIgnorePatternsException e)
+        {
+            // before the other QuantizationExceptions (a checkpoint or tensor problem, exit 1): a --quant-ignore (or
+            // --config) pattern that matches no module is a bad value, as quantize's --ignore one is
+            log.WriteLine($"error: {e.Message}");
+            return Usage;
+        }
         catch (Exception e) when (e is CheckpointException or EngineException or MediaException or SchedulerException or QuantizationException)
         {
             log.WriteLine($"error: {e.Message}");

@@ -253,7 +253,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         // the user's ignore patterns (a checkpoint's own list may name modules it lacks): one that matches no module is a
         // typo that ignores nothing, and every linear was quantized without a word
         if (quantized.Count > 0 && DynamicQuantization!.Unmatched(names) is { Count: > 0 } unmatched)
-            throw new QuantizationException($"quantization ignore pattern(s) {string.Join(", ", unmatched.Select(p => $"'{p}'"))} match no module of " +
+            throw new UnmatchedIgnorePatternsException(unmatched, $"quantization ignore pattern(s) {string.Join(", ", unmatched.Select(p => $"'{p}'"))} match no module of " +
                 $"{string.Join(", ", quantized.Select(c => $"'{c}'"))} ({QuantizationConfig.PatternSyntax})");
     }
 

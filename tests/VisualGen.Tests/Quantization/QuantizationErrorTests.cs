@@ -253,12 +253,15 @@ public class QuantizationErrorTests
         Assert.StartsWith("error: --ignore 'blocks.*.ffm.*', 'proj_ot': matches no module of 'transformer'", Assert.Single(run.ErrorLines));
         Assert.False(Directory.Exists(target));
 
-        // the same for the build-time --quant-ignore
+        // the same for the build-time --quant-ignore, and the same usage error (exit 2): it exited 1, as for a bad checkpoint
         var build = CliRun.Of(["build", "--model", model, "--components", "transformer", "--engine-cache", Fixtures.TempDir("quant-cache"),
-            "--quant-algo", "fp8", "--quant-ignore", "proj_ot"]);
-        Assert.NotEqual(ExitCode.Success, build.Rc);
-        Assert.Contains("quantization ignore pattern(s) 'proj_ot' match no module of 'transformer'", Assert.Single(build.ErrorLines));
+            "--quant-algo", "fp8", "--quant-ignore", "proj_out,proj_ot"]);
+        Assert.Equal(ExitCode.Usage, build.Rc);
+        Assert.StartsWith("error: quantization ignore pattern(s) 'proj_ot' match no module of 'transformer'", Assert.Single(build.ErrorLines));
         Assert.DoesNotContain("tracing", build.Err);
+        var component = RunComponent(model, Fixtures.TempDir("quant-cache"), "--quant-algo", "fp8", "--quant-ignore", "blocks.*.ffm.*");
+        Assert.Equal(ExitCode.Usage, component.Rc);
+        Assert.StartsWith("error: quantization ignore pattern(s) 'blocks.*.ffm.*' match no module of 'transformer'", Assert.Single(component.ErrorLines));
     }
 
     [Fact]
