@@ -7,7 +7,8 @@ namespace VisualGen.Exporter.Commands;
 /// and builds every component into the engine cache, one summary line each (graph size, time, hit or built).
 /// <c>--verify full</c> hashes every file of every cached entry (default <c>changed</c>: files whose size or write time
 /// changed since they were last verified). <c>--embed-weights</c> copies every weight into the entries (native-cuda
-/// otherwise references the checkpoint's tensors), for caches deployed without the checkpoint.</summary>
+/// otherwise references the checkpoint's tensors), for caches deployed without the checkpoint; on another engine, whose
+/// entries always hold the weights, it is a usage error.</summary>
 public static class BuildCommand
 {
     public static readonly string[] Flags = ["model", "components", "verify", .. RunConfiguration.Flags];
@@ -21,7 +22,7 @@ public static class BuildCommand
                     Exports and builds every component (or those listed) into the engine cache. native-cuda entries
                     reference the checkpoint's weights where it stores them as the engine uses them (a load whose
                     checkpoint file changed fails, naming it); --embed-weights copies them into the entries, for
-                    caches deployed without the checkpoint.
+                    caches deployed without the checkpoint (native-cuda only: ONNX Runtime's entries always hold them).
         """;
 
     public static int Run(string[] args, TextWriter output, TextWriter log)
@@ -35,9 +36,11 @@ public static class BuildCommand
             var other => throw new UsageException($"--verify must be 'full' or 'changed', got '{other}'"),
         };
         var settings = RunConfiguration.FromFlags(cl);
+        bool embedWeights = cl.Has("embed-weights");
+        Runtime.EmbedWeights(embedWeights, settings.Engine);  // with the --config file's engine merged, before the cache is made
         EngineCacheLocation.Require(Runtime.CacheDirectory(settings.EngineCache), log);  // before any component is traced
         using var provider = RunConfiguration.CreateEngineProvider(settings, new LineProgress(line => log.WriteLine("  " + line)),
-            embedWeights: cl.Has("embed-weights"));
+            embedWeights: embedWeights);
         provider.Cache.VerifyAllFiles = verifyAll;
         var all = provider.ComponentsOf(model);
         provider.CheckReady(model);

@@ -124,6 +124,15 @@ public static class Runtime
         return precision;
     }
 
+    /// <summary>build --embed-weights: only native-cuda entries reference the checkpoint's weights, so only there does
+    /// copying them in change anything; ONNX Runtime's entries (ort-cpu, ort-cuda) always hold their own copy. On another
+    /// engine the switch is a usage error naming it and the engine, rather than accepted and ignored.</summary>
+    public static void EmbedWeights(bool embedWeights, string? engineFlag)
+    {
+        if (embedWeights && engineFlag != "native-cuda")
+            throw new UsageException($"--embed-weights copies the checkpoint's weights into native-cuda entries, which otherwise reference them; the engine is {engineFlag ?? "ort-cpu"}, whose entries always hold their own copy: add --engine native-cuda, or remove --embed-weights");
+    }
+
     /// <summary>--gpu-memory: GiB (a positive number) → bytes; null when not given.</summary>
     public static long? GpuMemory(string? flag)
     {
@@ -154,6 +163,7 @@ public static class Runtime
     {
         var overrides = new Dictionary<string, IEngineBackend>();
         CheckSettings(engineFlag, attentionFlag, gpuMemoryBudget, vaeDtypeFlag);
+        EmbedWeights(embedWeights, engineFlag);
         var attention = Attention(attentionFlag, engineFlag);
         var sageBlocks = SageBlocks(attentionFlag);
         var vae = VaePrecision(vaeDtypeFlag, engineFlag);

@@ -107,6 +107,44 @@ public class BuildCommandTests
         Assert.Contains("--verify must be 'full' or 'changed', got 'sometimes'", r.Err);
     }
 
+    /// <summary>Only native-cuda entries reference the checkpoint's weights; ONNX Runtime's always hold a copy, so
+    /// --embed-weights there would change nothing. It is refused (exit 2) naming the switch and the engine, before the
+    /// engine cache is made or the model read.</summary>
+    [Theory]
+    [InlineData(null, "ort-cpu")]
+    [InlineData("ort-cpu", "ort-cpu")]
+    [InlineData("ort-cuda", "ort-cuda")]
+    public void Embed_weights_on_an_engine_whose_entries_hold_the_weights_is_a_usage_error(string? engine, string named)
+    {
+        string cache = Path.Combine(Fixtures.TempDir("c"), "engines");
+        string[] engineFlag = engine is null ? [] : ["--engine", engine];
+        var r = Build(["--model", "/no/such/model", "--cache", cache, .. engineFlag, "--embed-weights"]);
+        Assert.Equal(2, r.Rc);
+        Assert.Contains("error: --embed-weights", r.Err);
+        Assert.Contains($"the engine is {named}", r.Err);
+        Assert.Contains("add --engine native-cuda, or remove --embed-weights", r.Err);
+        Assert.DoesNotContain("/no/such/model", r.Err);
+        Assert.False(Directory.Exists(cache));
+    }
+
+    [Fact]
+    public void Embed_weights_is_checked_against_the_config_files_engine()
+    {
+        string dir = Fixtures.TempDir("c");
+        string config = Path.Combine(dir, "run.yaml");
+        File.WriteAllText(config, "engine: ort-cuda\n");
+        var refused = Build("--model", "/no/such/model", "--cache", Path.Combine(dir, "engines"), "--config", config, "--embed-weights");
+        Assert.Equal(2, refused.Rc);
+        Assert.Contains("the engine is ort-cuda", refused.Err);
+
+        // native-cuda takes it: this run gets as far as the missing model (exit 1)
+        File.WriteAllText(config, "engine: native-cuda\n");
+        var taken = Build("--model", "/no/such/model", "--cache", Path.Combine(dir, "engines"), "--config", config, "--embed-weights");
+        Assert.Equal(1, taken.Rc);
+        Assert.Contains("/no/such/model", taken.Err);
+        Assert.DoesNotContain("--embed-weights", taken.Err);
+    }
+
     [Fact]
     public void Missing_model_is_one_line_error()
     {
