@@ -45,7 +45,8 @@ public static class CliUsage
                     --max-area N (FLUX.1 Kontext, default 1048576): the area in pixels its output size is fitted
                     to, as diffusers' max_area.
                     --format defaults to the --output extension (.png, .mp4), else mp4 for video and png for images;
-                    an extension that disagrees with --format is refused. PNG video is a folder of frames.
+                    an extension that disagrees with --format, or any other extension (.jpg), is refused. PNG video
+                    is a folder of frames.
                     --prompt-file FILE: one prompt a line (blank lines skipped), generated in turn with the engines
                     loaded once; --num-images-per-prompt N: N of each prompt. Generation k (from 0, prompt-major) runs
                     at --seed + k (its output equals --prompt LINE --seed SEED+k) and is written to --output (and

@@ -7,7 +7,8 @@ namespace VisualGen.Cli;
 /// <summary>
 /// Where generate writes and in which format, from --output and --format: the format is --format, else the
 /// extension of --output (.png, .mp4), else MP4 for video and PNG for images. An extension that names the other
-/// format is refused, and so is MP4 for an image model, and '-' (stdout); all before anything is loaded or generated.
+/// format is refused, and so is any other extension (<see cref="OutputExtension"/>, the rule SaveAsync follows), MP4
+/// for an image model, and '-' (stdout); all before anything is loaded or generated.
 /// </summary>
 sealed record OutputTarget(string Path, MediaFormat Format)
 {
@@ -24,12 +25,9 @@ sealed record OutputTarget(string Path, MediaFormat Format)
                 "mp4" => MediaFormat.Mp4,
                 _ => throw new UsageException($"--format must be 'mp4' or 'png', got '{format}'"),
             };
-        MediaFormat? byExtension = System.IO.Path.GetExtension(output ?? "").ToLowerInvariant() switch
-        {
-            ".mp4" => MediaFormat.Mp4,
-            ".png" => MediaFormat.Png,
-            _ => null,
-        };
+        // another extension (out.jpg) was written as the model's default format under that name; SaveAsync refused it
+        MediaFormat? byExtension = output is null ? null
+            : OutputExtension.FormatOf(output, message => new UsageException($"--output {output}: {message}"));
         if (flagged is { } f && byExtension is { } e && f != e)
             throw new UsageException($"--output {output} ends in .{Name(e)} but --format is {Name(f)}; make them agree " +
                                      $"(for PNG video frames, give --output a folder name without an extension)");
