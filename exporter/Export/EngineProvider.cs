@@ -56,6 +56,32 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         return DynamicQuantization is not null && exporter.Quantizable ? (DynamicQuantization, false) : null;
     }
 
+    /// <summary>The backend that builds and runs components of this class: its <see cref="ClassBackends"/> entry, else
+    /// <see cref="Backend"/>.</summary>
+    public IEngineBackend BackendOf(string className) => ClassBackends.TryGetValue(className, out var own) ? own : backend;
+
+    /// <summary>The quantization <see cref="Prepare"/> traces a component of <paramref name="index"/> with: <see cref="QuantizationOf"/>
+    /// for a component folder; for a component inside a monolithic file (LTX-2), whose config carries none,
+    /// <see cref="DynamicQuantization"/> where the component quantizes.</summary>
+    (QuantizationConfig Config, bool FromCheckpoint)? QuantizationIn(ModelIndex index, ComponentExporter exporter, string folder) =>
+        index.InFile(folder) is null ? QuantizationOf(exporter, folder, index.ComponentDirectory(folder))
+            : DynamicQuantization is not null && exporter.Quantizable ? (DynamicQuantization, false) : null;
+
+    /// <summary>How a component of a model is built, as <see cref="Prepare"/> decides it: the backend and the quantization
+    /// (null: none; <see cref="ComponentBuild.FromCheckpoint"/> when the checkpoint's <c>quantization_config</c> gave it).</summary>
+    public sealed record ComponentBuild(string Component, string ClassName, IEngineBackend Backend, QuantizationConfig? Quantization, bool FromCheckpoint);
+
+    /// <summary>How the component <paramref name="component"/> (model_index.json's name: "transformer", "vae") of
+    /// <paramref name="modelPath"/> is built (<see cref="BackendOf"/>, <see cref="QuantizationIn"/>: what <see cref="Prepare"/>
+    /// uses), without tracing or building it; null when the model has no such component or no exporter for its class.</summary>
+    public ComponentBuild? BuildOf(string modelPath, string component)
+    {
+        var index = ModelIndex.Load(modelPath);
+        if (!index.Components.TryGetValue(component, out var c) || !c.IsPresent || !exporters.TryGet(c.ClassName!, out var exporter)) return null;
+        var quantization = QuantizationIn(index, exporter, component);
+        return new ComponentBuild(component, exporter.ClassName, BackendOf(exporter.ClassName), quantization?.Config, quantization?.FromCheckpoint ?? false);
+    }
+
     /// <summary>What the last <see cref="Prepare"/> did per component, for summaries.</summary>
     public sealed record ComponentReport(string Component, bool Hit, long GraphBytes, double Seconds, int Nodes, string EntryDirectory);
 
@@ -83,9 +109,8 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         // its weights a renaming view; errors name the file
         var inFile = index.InFile(folder);
         string componentDir = inFile?.File ?? index.ComponentDirectory(folder);
-        var chosen = ClassBackends.TryGetValue(exporter.ClassName, out var own) ? own : backend;
-        var quantization = inFile is null ? QuantizationOf(exporter, folder, componentDir)
-            : DynamicQuantization is not null && exporter.Quantizable ? (DynamicQuantization, false) : ((QuantizationConfig, bool)?)null;
+        var chosen = BackendOf(exporter.ClassName);
+        var quantization = QuantizationIn(index, exporter, folder);
         var options = _options with { Quantization = quantization?.Item1.KeyText ?? "" };
         if (DynamicQuantization is not null && !exporter.Quantizable)
             progress?.Report($"{component}: not quantized ({exporter.ClassName}; {DynamicQuantization.Algo.Name} quantizes the diffusion transformers' linears)");

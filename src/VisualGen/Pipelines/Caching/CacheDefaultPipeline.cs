@@ -7,6 +7,15 @@ public sealed class CacheDefaultPipeline(IGenerationPipeline pipeline, TeaCacheO
 {
     public PipelineInfo Info => pipeline.Info;
 
+    /// <summary>The TeaCache of requests that set no step cache; null: none.</summary>
+    public TeaCacheOptions? TeaCache => teaCache;
+
+    /// <summary>The Cache-DiT of requests that set no step cache; null: none.</summary>
+    public CacheDitOptions? CacheDit => cacheDit;
+
+    /// <summary>The VAE tiling of requests that leave it unset; null: the pipeline's own (off).</summary>
+    public bool? VaeTiling => vaeTiling;
+
     GenerationRequest WithDefault(GenerationRequest r)
     {
         if (r is { TeaCache: null, CacheDit: null }) r = r with { TeaCache = teaCache, CacheDit = cacheDit };
