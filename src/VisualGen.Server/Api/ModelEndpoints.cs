@@ -40,16 +40,17 @@ public static class ModelEndpoints
 
 public sealed record ModelObject(string Id, string Object, long Created, string OwnedBy, string Family, string ClassName, bool ProducesVideo,
     bool AcceptsImage, bool RequiresImage, int MaxImages, string DefaultSize, int DefaultNumFrames, int DefaultNumInferenceSteps, int SizeMultiple,
-    int FramesPerSecond, IReadOnlyList<string> Arguments)
+    int FramesPerSecond, IReadOnlyList<string> Arguments, EngineSettings? Engine)
 {
     /// <summary>max_images: how many input images one request may give (0 none; edits are further capped at
     /// <see cref="ImageEndpoints.MaxEditImages"/>). arguments: the request fields only some models take that this one
-    /// takes (a model refuses the others by name with a 400).</summary>
+    /// takes (a model refuses the others by name with a 400). engine: how the server runs the model
+    /// (<see cref="EngineSettings"/>).</summary>
     public static ModelObject From(ServedModel m) => new(m.Id, "model", m.LoadedAt.ToUnixTimeSeconds(), "visualgen", m.Info.Family,
         m.Info.ClassName, m.Info.ProducesVideo, m.Info.AcceptsImage, m.Info.RequiresImage,
         m.Info.AcceptsImage ? Math.Min(m.Info.MaxImages, ImageEndpoints.MaxEditImages) : 0,
         $"{m.Info.DefaultWidth}x{m.Info.DefaultHeight}", m.Info.DefaultNumFrames, m.Info.DefaultSteps, m.Info.SizeMultiple, m.Info.FramesPerSecond,
-        [.. m.Info.Arguments.SelectMany(a => Fields(a, m.Info.ProducesVideo))]);
+        [.. m.Info.Arguments.SelectMany(a => Fields(a, m.Info.ProducesVideo))], m.Engine);
 
     /// <summary>The server's field for a call argument (<see cref="PipelineParameter.Field"/>: a video model's image is
     /// /v1/videos' input_reference, an image model's the edits' image, mask_image the edits' mask); arguments the server

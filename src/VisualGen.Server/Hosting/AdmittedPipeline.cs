@@ -13,6 +13,10 @@ public sealed class AdmittedPipeline(IGenerationPipeline pipeline, long maxJobMe
 
     public long MaxJobMemory => maxJobMemory;
 
+    /// <summary>How the pipeline is run (engine, quantization, step cache, ...), as /v1/models reports it; null where the
+    /// loader did not say (a test's pipeline).</summary>
+    public Api.EngineSettings? Engine { get; init; }
+
     /// <summary>80% of the memory available to the process (GC's view: the container limit where there is one).</summary>
     public static long DefaultMaxJobMemory() => (long)(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * 0.8);
 

@@ -2,6 +2,7 @@ using VisualGen.Demo;
 using VisualGen.Exporter.Commands;
 using VisualGen.Pipelines;
 using VisualGen.Pipelines.Caching;
+using VisualGen.Server.Api;
 using VisualGen.Tensors;
 
 namespace VisualGen.Server.Hosting;
@@ -37,12 +38,17 @@ public static class PipelineLoading
             log.LogInformation("admission: jobs up to {Memory:F1} GiB of working memory{Timeout}", maxJobMemory / (double)(1L << 30),
                 options.JobTimeout is { } t ? $", stopped after {t.TotalSeconds:0.#} s" : "");
             IGenerationPipeline served = new OwnedPipeline(pipeline, engines);
+            CacheDefaultPipeline? defaults = null;
             if (options.TeaCache is not null || options.CacheDit is not null || options.VaeTiling == true)
             {
-                served = new CacheDefaultPipeline(served, options.TeaCache, options.CacheDit, options.VaeTiling == true ? true : null);
+                served = defaults = new CacheDefaultPipeline(served, options.TeaCache, options.CacheDit, options.VaeTiling == true ? true : null);
                 CheckDefaults(served, pipeline.Info);
             }
-            return new AdmittedPipeline(served, maxJobMemory, options.JobTimeout, AdmittedPipeline.MaterializesScores(options.Engine));
+            // /v1/models' engine, read from the provider and the defaults' pipeline that generations run on, not from the flags
+            return new AdmittedPipeline(served, maxJobMemory, options.JobTimeout, AdmittedPipeline.MaterializesScores(options.Engine))
+            {
+                Engine = EngineSettings.Of(engines, model, defaults),
+            };
         }
         catch
         {
