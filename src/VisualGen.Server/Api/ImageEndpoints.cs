@@ -104,8 +104,11 @@ public static class ImageEndpoints
         {
             SizeFromImage = images.Count > 0 && fields.String("size") is null or "auto",
             // OpenAI's masked edit regenerates the transparent region: strength 1 unless the client sets one (the
-            // library keeps diffusers' 0.6, which lets the old content show through)
-            Strength = images.Count > 0 ? fields.Number("strength", 0, 1, minExclusive: true) ?? (mask is not null ? 1.0 : null) : null,
+            // library keeps diffusers' 0.6, which lets the old content show through). Only for a model that takes strength:
+            // one that inpaints nothing (FLUX.2, Wan) must refuse the mask the client sent, not a strength it never sent
+            Strength = images.Count > 0
+                ? fields.Number("strength", 0, 1, minExclusive: true) ?? (mask is not null && model.Info.Takes(CallArguments.Strength) ? 1.0 : null)
+                : null,
         };
         int n = (int)(fields.Integer("n", 1, validator.MaxImagesPerRequest) ?? 1);
         // image i runs at seed + i: past the largest seed it would wrap to a negative one, which no request can send

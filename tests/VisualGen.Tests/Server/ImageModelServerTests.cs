@@ -85,6 +85,26 @@ public sealed class ImageModelServerTests
     }
 
     [ConformanceFact]
+    public async Task A_mask_on_a_model_that_does_not_inpaint_is_refused_naming_mask()
+    {
+        // FLUX.2 takes reference images but no mask (and no strength): the refusal names the part the client sent; the
+        // server's default strength of masked edits (1) was refused instead, naming a field the client never sent
+        await using var server = await ImageModelServer.Flux2.StartAsync();
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("make it blue"), "prompt" },
+            { new StringContent("1"), "num_inference_steps" },
+            { new ByteArrayContent(VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(64, 64, new byte[64 * 64 * 3]))), "image", "in.png" },
+            { new ByteArrayContent(Media.RgbaPng.Encode(64, 64, (_, x) => (0, 0, 0, (byte)(x < 20 ? 0 : 255)))), "mask", "mask.png" },
+        };
+        using var r = await server.Http.PostAsync("/v1/images/edits", form);
+        var body = await LiveServer.ReadJson(r);
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        LiveServer.AssertError(body, "invalid_value", "mask");
+        Assert.DoesNotContain("strength", body.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [ConformanceFact]
     public async Task Flux_edit_is_image_to_image_with_its_strength_and_the_library_generation()
     {
         var flux = ImageModelServer.Flux;
