@@ -5,15 +5,18 @@ using VisualGen.Server.Api;
 namespace VisualGen.Server.Security;
 
 /// <summary>
-/// When keys are configured, every request except GET /health needs "Authorization: Bearer KEY".
+/// When keys are configured, every request except GET /health needs "Authorization: Bearer KEY". Health is told by the
+/// endpoint routing matched (this runs after it), so /health/ and /Health, which routing answers with it, need no key either.
 /// Keys are compared as SHA-256 digests with <see cref="CryptographicOperations.FixedTimeEquals"/>,
 /// against every configured key without stopping early, so timing tells neither a key nor its length.
 /// </summary>
 public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeySet keys)
 {
+    const string HealthRoute = "/health";
+
     public async Task InvokeAsync(HttpContext http)
     {
-        if (keys.IsEmpty || http.Request.Path.Equals("/health", StringComparison.Ordinal))
+        if (keys.IsEmpty || (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText == HealthRoute)
         {
             await next(http);
             return;

@@ -355,6 +355,28 @@ public sealed class ApiKeyTests
     }
 
     [Fact]
+    public async Task Health_needs_no_key_however_its_path_is_spelt()
+    {
+        // routing answers /health/ and /Health with the health endpoint (a load balancer's probe may be configured either
+        // way); the key check compared the raw path with "/health" and answered those 401, so the probe saw a dead server
+        var options = new ServerOptions { DataDir = Fixtures.TempDir("vg-server"), ApiKeys = ["sk-one"] };
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(), options);
+        using var anonymous = new HttpClient { BaseAddress = server.BaseAddress };
+        foreach (var path in new[] { "/health", "/health/", "/Health", "/HEALTH" })
+        {
+            using var r = await anonymous.GetAsync(path);
+            Assert.True(r.StatusCode == HttpStatusCode.OK, $"{path} got {r.StatusCode}");
+            Assert.Equal("ok", (await LiveServer.ReadJson(r)).GetProperty("status").GetString());
+        }
+        // other routes, and unknown ones, still need it
+        foreach (var path in new[] { "/v1/models/", "/V1/MODELS", "/health/x", "/healthz" })
+        {
+            using var r = await anonymous.GetAsync(path);
+            Assert.True(r.StatusCode == HttpStatusCode.Unauthorized, $"{path} got {r.StatusCode}");
+        }
+    }
+
+    [Fact]
     public void Options_parse_flags_and_environment_keys()
     {
         var o = ServerOptions.Parse(["--port", "0", "--queue-size", "8", "--api-key", "a", "--data", "/tmp/x"], v => v == ServerOptions.ApiKeysVariable ? "b, c" : null);
