@@ -43,6 +43,9 @@ public sealed class ClipBpeTokenizer : ITextTokenizer
         string? unk = TokenizerFiles.TokenString(root, "unk_token");
         int maxLength = root.TryGetProperty("model_max_length", out var m) && m.TryGetInt32(out int ml) ? ml
             : throw new CheckpointException(configPath, "no integer 'model_max_length' (CLIP's context length, 77)");
+        // every prompt is <|startoftext|> ... <|endoftext|>: a shorter length cannot hold them (it failed at tokenization)
+        if (maxLength < 2)
+            throw new CheckpointException(configPath, $"'model_max_length' {maxLength} cannot hold CLIP's start and end tokens (CLIP's context length is 77)");
 
         BpeTokenizer bpe;
         try

@@ -67,4 +67,25 @@ public class FluxCliErrorTests
         var png = PngReader.Read(output);
         Assert.Equal((96, 80), (png.Width, png.Height));  // the first reference's size (80 high, 96 wide)
     }
+
+    [ConformanceTheory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void Clip_model_max_length_too_short_for_its_special_tokens_is_named(int length)
+    {
+        // it was an unhandled ArgumentOutOfRangeException (exit 134) when the prompt was tokenized
+        string model = Fixtures.TempDir("clip-len");
+        Fixtures.CopyDirectory(Fixtures.Checkpoint("flux1"), model);
+        string config = Path.Combine(model, "tokenizer", "tokenizer_config.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!;
+        json["model_max_length"] = length;
+        File.WriteAllText(config, json.ToJsonString());
+        var run = CliRun.Of(["generate", "--model", model, "--prompt", "a lighthouse", "--steps", "1", "--height", "64", "--width", "48",
+            "--engine-cache", ConformancePipelines.CacheDir, "--output", Path.Combine(Fixtures.TempDir("err"), "o.png")]);
+        Assert.Equal(1, run.Rc);
+        var error = Assert.Single(run.ErrorLines);
+        Assert.Contains("tokenizer_config.json", error);
+        Assert.Contains($"'model_max_length' {length} cannot hold CLIP's start and end tokens", error);
+        Assert.False(run.Generated);
+    }
 }
