@@ -42,42 +42,53 @@ public sealed class ByteLevelBpeTokenizer : ITextTokenizer
         catch (JsonException e) { throw new CheckpointException(path, $"not valid JSON ({e.Message})", e); }
         using (doc)
         {
-            var root = doc.RootElement;
-            if (root.TryGetProperty("normalizer", out var norm) && norm.ValueKind != JsonValueKind.Null)
-                throw new CheckpointException(path, $"normalizer '{TypeOf(norm)}' is not supported (byte-level BPE without a normalizer)");
-            var model = root.TryGetProperty("model", out var m) ? m : throw new CheckpointException(path, "no 'model'");
-            if (TypeOf(model) != "BPE") throw new CheckpointException(path, $"model type '{TypeOf(model)}' is not supported (BPE)");
-            if (model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True)
-                throw new CheckpointException(path, "BPE byte_fallback is not supported (byte-level BPE needs none)");
-            bool ignoreMerges = model.TryGetProperty("ignore_merges", out var im) && im.ValueKind == JsonValueKind.True;
-            var split = new Regex(SplitPattern(root, path), RegexOptions.Compiled | RegexOptions.CultureInvariant);
-
-            var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var e in model.GetProperty("vocab").EnumerateObject()) vocab[e.Name] = e.Value.GetInt32();
-            var merges = new List<string>();
-            foreach (var e in model.GetProperty("merges").EnumerateArray())
-                merges.Add(e.ValueKind == JsonValueKind.String ? e.GetString()! : $"{e[0].GetString()} {e[1].GetString()}");
-            var added = new Dictionary<string, int>(StringComparer.Ordinal);
-            if (root.TryGetProperty("added_tokens", out var at))
-                foreach (var e in at.EnumerateArray()) added[e.GetProperty("content").GetString()!] = e.GetProperty("id").GetInt32();
-
-            BpeTokenizer bpe;
-            try
+            try { return Load(doc.RootElement, path); }
+            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or IndexOutOfRangeException or FormatException or ArgumentException)
             {
-                // pieces are split here (added tokens, the pre-tokenizer's regex), so the BPE sees one piece at a time
-                // and must not split it again: its pre-tokenizer takes the whole piece (the default drops spaces)
-                bpe = BpeTokenizer.Create(new BpeOptions(vocab)
-                {
-                    Merges = merges, ByteLevel = true,
-                    PreTokenizer = new RegexPreTokenizer(new Regex(@"[\s\S]+", RegexOptions.CultureInvariant), null),
-                });
+                // a value of the wrong JSON kind (vocab a list, a merge a number, an added token without an id) or a
+                // pre-tokenizer regex .NET cannot parse is the file's problem, not a crash
+                throw new CheckpointException(path, $"cannot be read ({e.GetType().Name}: {e.Message}); expected a Hugging Face " +
+                    "tokenizer.json: model.vocab an object of token → id, model.merges \"a b\" strings or [a, b] pairs, added_tokens objects with content and id", e);
             }
-            catch (Exception e)
-            {
-                throw new CheckpointException(path, $"cannot load the BPE model ({e.GetType().Name}: {e.Message})", e);
-            }
-            return new ByteLevelBpeTokenizer(bpe, split, added, vocab, ignoreMerges);
         }
+    }
+
+    static ByteLevelBpeTokenizer Load(JsonElement root, string path)
+    {
+        if (root.TryGetProperty("normalizer", out var norm) && norm.ValueKind != JsonValueKind.Null)
+            throw new CheckpointException(path, $"normalizer '{TypeOf(norm)}' is not supported (byte-level BPE without a normalizer)");
+        var model = root.TryGetProperty("model", out var m) ? m : throw new CheckpointException(path, "no 'model'");
+        if (TypeOf(model) != "BPE") throw new CheckpointException(path, $"model type '{TypeOf(model)}' is not supported (BPE)");
+        if (model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True)
+            throw new CheckpointException(path, "BPE byte_fallback is not supported (byte-level BPE needs none)");
+        bool ignoreMerges = model.TryGetProperty("ignore_merges", out var im) && im.ValueKind == JsonValueKind.True;
+        var split = new Regex(SplitPattern(root, path), RegexOptions.Compiled | RegexOptions.CultureInvariant);
+
+        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var e in model.GetProperty("vocab").EnumerateObject()) vocab[e.Name] = e.Value.GetInt32();
+        var merges = new List<string>();
+        foreach (var e in model.GetProperty("merges").EnumerateArray())
+            merges.Add(e.ValueKind == JsonValueKind.String ? e.GetString()! : $"{e[0].GetString()} {e[1].GetString()}");
+        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (root.TryGetProperty("added_tokens", out var at))
+            foreach (var e in at.EnumerateArray()) added[e.GetProperty("content").GetString()!] = e.GetProperty("id").GetInt32();
+
+        BpeTokenizer bpe;
+        try
+        {
+            // pieces are split here (added tokens, the pre-tokenizer's regex), so the BPE sees one piece at a time
+            // and must not split it again: its pre-tokenizer takes the whole piece (the default drops spaces)
+            bpe = BpeTokenizer.Create(new BpeOptions(vocab)
+            {
+                Merges = merges, ByteLevel = true,
+                PreTokenizer = new RegexPreTokenizer(new Regex(@"[\s\S]+", RegexOptions.CultureInvariant), null),
+            });
+        }
+        catch (Exception e)
+        {
+            throw new CheckpointException(path, $"cannot load the BPE model ({e.GetType().Name}: {e.Message})", e);
+        }
+        return new ByteLevelBpeTokenizer(bpe, split, added, vocab, ignoreMerges);
     }
 
     static string TypeOf(JsonElement e) => e.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";

@@ -88,4 +88,33 @@ public class FluxCliErrorTests
         Assert.Contains($"'model_max_length' {length} cannot hold CLIP's start and end tokens", error);
         Assert.False(run.Generated);
     }
+
+    [ConformanceTheory]
+    [InlineData("vocab")]
+    [InlineData("merges")]
+    [InlineData("merge")]
+    [InlineData("added")]
+    public void Flux2_tokenizer_json_of_the_wrong_shape_is_named(string broken)
+    {
+        // each was an unhandled exception (InvalidOperationException, IndexOutOfRangeException, KeyNotFoundException)
+        // when the pipeline loaded: exit 134 and a stack trace
+        string model = Fixtures.TempDir("flux2-tok");
+        Fixtures.CopyDirectory(Fixtures.Checkpoint("flux2"), model);
+        string path = Path.Combine(model, "tokenizer", "tokenizer.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        switch (broken)
+        {
+            case "vocab": json["model"]!["vocab"] = new System.Text.Json.Nodes.JsonArray(1); break;
+            case "merges": json["model"]!["merges"] = new System.Text.Json.Nodes.JsonArray(1, 2); break;
+            case "merge": json["model"]!["merges"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonArray("a")); break;
+            case "added": json["added_tokens"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject { ["id"] = 1 }); break;
+        }
+        File.WriteAllText(path, json.ToJsonString());
+        var run = CliRun.Of(["generate", "--model", model, "--prompt", "snow", "--steps", "1", "--height", "64", "--width", "48",
+            "--engine-cache", ConformancePipelines.CacheDir, "--output", Path.Combine(Fixtures.TempDir("err"), "o.png")]);
+        Assert.Equal(1, run.Rc);
+        var error = Assert.Single(run.ErrorLines);
+        Assert.Contains($"{path}: cannot be read", error);
+        Assert.False(run.Generated);
+    }
 }
