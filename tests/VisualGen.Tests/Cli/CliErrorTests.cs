@@ -119,6 +119,29 @@ public class CliErrorTests
         Assert.Equal(1, rc);
         Assert.Contains("vae", err.ToString());
     }
+
+    [ConformanceTheory]
+    [InlineData("scale_factor_spatial", "0", "scale_factor_spatial 0 must be at least 1")]
+    [InlineData("scale_factor_temporal", "-1", "scale_factor_temporal -1 must be at least 1")]
+    [InlineData("latents_std", "zero", "latents_std is 0 for channel 3")]
+    public void Vae_config_values_the_pipeline_divides_by_are_named(string key, string value, string message)
+    {
+        // each was an unhandled DivideByZeroException, OverflowException, ArgumentOutOfRangeException or
+        // ArgumentException (exit 134, a stack trace) once the request was checked or the latents normalized
+        string tmp = Fixtures.TempDir("broken-vae");
+        Fixtures.CopyDirectory(Fixtures.Checkpoint("wan21_t2v"), tmp);
+        string config = Path.Combine(tmp, "vae", "config.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!;
+        if (value == "zero") json[key]![3] = 0;
+        else json[key] = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+        File.WriteAllText(config, json.ToJsonString());
+        var run = CliRun.Of(["generate", "--model", tmp, "--prompt", "x", "--height", "32", "--width", "48", "--frames", "9", "--steps", "1",
+            "--engine-cache", ConformancePipelines.CacheDir, "--output", Path.Combine(Fixtures.TempDir("err"), "o"), "--format", "png"]);
+        Assert.Equal(1, run.Rc);
+        var error = Assert.Single(run.ErrorLines);
+        Assert.Contains($"{config}: {message}", error);
+        Assert.False(run.Generated);
+    }
 }
 
 public class CliImageArgumentTests

@@ -50,5 +50,10 @@ public sealed record WanVaeConfig
         if (LatentsMean.Length != ZDim || LatentsStd.Length != ZDim)
             throw new CheckpointException(origin, $"latents_mean has {LatentsMean.Length} and latents_std {LatentsStd.Length} entries; z_dim is {ZDim}");
         if (PatchSize is int p && p < 1) throw new CheckpointException(origin, $"patch_size {p} must be at least 1");
+        // the pipelines divide sizes by the compression factors and latents by the std: a zero or negative one was a crash
+        if (ScaleFactorSpatial is int spatial && spatial < 1) throw new CheckpointException(origin, $"scale_factor_spatial {spatial} must be at least 1");
+        if (ScaleFactorTemporal is int temporal && temporal < 1) throw new CheckpointException(origin, $"scale_factor_temporal {temporal} must be at least 1");
+        if (Array.IndexOf(LatentsStd, 0f) is var zero and >= 0)
+            throw new CheckpointException(origin, $"latents_std is 0 for channel {zero}: latents are divided by it");
     }
 }
