@@ -117,4 +117,24 @@ public class FluxCliErrorTests
         Assert.Contains($"{path}: cannot be read", error);
         Assert.False(run.Generated);
     }
+
+    [ConformanceTheory]
+    [InlineData(0)]
+    [InlineData(-32)]
+    public void Vae_norm_num_groups_below_one_is_named(int groups)
+    {
+        // 0 was an unhandled DivideByZeroException while the config was checked (exit 134, a stack trace)
+        string model = Fixtures.TempDir("flux-vae");
+        Fixtures.CopyDirectory(Fixtures.Checkpoint("flux1"), model);
+        string config = Path.Combine(model, "vae", "config.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!;
+        json["norm_num_groups"] = groups;
+        File.WriteAllText(config, json.ToJsonString());
+        var run = CliRun.Of(["generate", "--model", model, "--prompt", "a lighthouse", "--steps", "1", "--height", "64", "--width", "48",
+            "--engine-cache", ConformancePipelines.CacheDir, "--output", Path.Combine(Fixtures.TempDir("err"), "o.png")]);
+        Assert.Equal(1, run.Rc);
+        var error = Assert.Single(run.ErrorLines);
+        Assert.Contains($"{config}: norm_num_groups {groups} must be at least 1", error);
+        Assert.False(run.Generated);
+    }
 }

@@ -59,6 +59,7 @@ public sealed record AutoencoderKLConfig
             throw new CheckpointException(origin, $"down block type '{d}' is not supported (DownEncoderBlock2D)");
         if (UpBlockTypes.FirstOrDefault(t => t != "UpDecoderBlock2D") is string u)
             throw new CheckpointException(origin, $"up block type '{u}' is not supported (UpDecoderBlock2D)");
+        if (NormNumGroups < 1) throw new CheckpointException(origin, $"norm_num_groups {NormNumGroups} must be at least 1 (the GroupNorms' group count)");
         if (BlockOutChannels.FirstOrDefault(ch => ch % NormNumGroups != 0) is int bad and > 0)
             throw new CheckpointException(origin, $"block_out_channels entry {bad} is not divisible by norm_num_groups {NormNumGroups}");
         if (ScalingFactor == 0) throw new CheckpointException(origin, "scaling_factor is 0");
