@@ -46,7 +46,7 @@ public static class ImageEndpoints
             // this endpoint has no image field: a model that needs one is pointed to the endpoints that take it
             if (model.Info.RequiresImage)
                 throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model", model.Info.ProducesVideo
-                    ? $"The model '{model.Id}' is image-to-video: it needs a first frame; use /v1/images/edits with an 'image', or /v1/videos with an 'input_reference'."
+                    ? $"The model '{model.Id}' is image-to-video: it needs a first frame; use {FirstFrameEndpoints(model)}."
                     : $"The model '{model.Id}' edits an input image{(model.Info.Takes(CallArguments.MaskImage) ? " where a mask marks it" : "")}: use /v1/images/edits with an 'image'{(model.Info.Takes(CallArguments.MaskImage) ? " and a 'mask'" : "")}.");
             return await Generate(http, fields, model, validator, queue, files, encoder, clock, address);
         });
@@ -67,6 +67,11 @@ public static class ImageEndpoints
             if (!model.Info.AcceptsImage)
                 throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model",
                     $"The model '{model.Id}' does not take an input image; use /v1/images/generations.");
+            // an image that only starts a video (Cosmos3) makes no one-frame edit: the pipeline would refuse it whatever
+            // the request, so the model is pointed where its image goes, as /v1/images/generations points image-to-video models
+            if (model.Info.ImageOnlyForVideo)
+                throw new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "model", "unsupported_model",
+                    $"The model '{model.Id}' takes an input image only as the first frame of a video; use {FirstFrameEndpoints(model)}.");
             if (uploads.Count > Math.Min(model.Info.MaxImages, MaxEditImages))
                 throw ApiException.BadValue("image", model.Info.MaxImages == 1
                     ? $"The model '{model.Id}' takes one input image, got {uploads.Count}."
@@ -94,6 +99,13 @@ public static class ImageEndpoints
             return Results.Json(new DeletedObject(id, "image.deleted", true));
         });
     }
+
+    /// <summary>Where a video model takes its first frame: /v1/images/edits' image (a one-frame video), unless the model
+    /// takes an image only to start a longer video (<see cref="PipelineInfo.ImageOnlyForVideo"/>), and /v1/videos'
+    /// input_reference.</summary>
+    static string FirstFrameEndpoints(ServedModel model) => model.Info.ImageOnlyForVideo
+        ? "/v1/videos with an 'input_reference'"
+        : "/v1/images/edits with an 'image', or /v1/videos with an 'input_reference'";
 
     static async Task<IResult> Generate(HttpContext http, RequestFields fields, ServedModel model, RequestValidator validator,
         WorkQueue queue, ImageFiles files, IMediaEncoder encoder, TimeProvider clock, PublicAddress address, IReadOnlyList<HostTensor>? images = null,

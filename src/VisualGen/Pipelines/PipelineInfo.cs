@@ -15,6 +15,9 @@ public sealed record PipelineInfo
     public bool Takes(CallArgument argument) => Arguments.Contains(argument);
     /// <summary>True when the pipeline cannot run without an image.</summary>
     public bool RequiresImage { get; init; }
+    /// <summary>True when the pipeline takes its image only as the first frame of a video it makes from it (Cosmos3): a
+    /// one-frame generation, an image, takes none.</summary>
+    public bool ImageOnlyForVideo { get; init; }
     /// <summary>How many conditioning images a request may give (<see cref="GenerationRequest.Images"/> beyond one): 1 for a
     /// pipeline that takes an image, 0 for one that takes none; FLUX.2's reference images have no fixed limit (int.MaxValue).</summary>
     public int MaxImages { get; init; } = 1;

@@ -348,6 +348,38 @@ public sealed class ImageModelServerTests
     }
 
     [ConformanceFact]
+    public async Task Cosmos3_edit_is_pointed_to_videos_input_reference_its_image_only_starts_a_video()
+    {
+        // Cosmos3 takes an image only as a video's first frame, and an edit is a one-frame generation: the pipeline's own
+        // refusal ("give num_frames > 1") named a field the edits endpoint refuses, so no edit could ever succeed
+        var cosmos3 = new ImageModelServer("cosmos3_i2v", "cosmos3");
+        await using var server = await cosmos3.StartAsync();
+        byte[] png = VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(64, 64, new byte[64 * 64 * 3]));
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent("the scene comes alive"), "prompt" },
+            { new StringContent("1"), "num_inference_steps" },
+            { new ByteArrayContent(png), "image", "in.png" },
+        };
+        using var r = await server.Http.PostAsync("/v1/images/edits", form);
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        var body = await LiveServer.ReadJson(r);
+        LiveServer.AssertError(body, "unsupported_model", "model");
+        Assert.Equal("The model 'cosmos3' takes an input image only as the first frame of a video; use /v1/videos with an 'input_reference'.",
+            body.GetProperty("error").GetProperty("message").GetString());
+
+        // the model object: it takes one image, which a video model's arguments name input_reference (/v1/videos' field)
+        var m = (await server.GetJsonAsync("/v1/models")).Body.GetProperty("data")[0];
+        Assert.True(m.GetProperty("produces_video").GetBoolean());
+        Assert.True(m.GetProperty("accepts_image").GetBoolean());
+        Assert.False(m.GetProperty("requires_image").GetBoolean());
+        Assert.Equal(1, m.GetProperty("max_images").GetInt32());
+        var arguments = m.GetProperty("arguments").EnumerateArray().Select(a => a.GetString()).ToList();
+        Assert.Contains("input_reference", arguments);
+        Assert.DoesNotContain("image", arguments);
+    }
+
+    [ConformanceFact]
     public async Task Models_list_says_the_model_makes_images()
     {
         foreach (var family in new[] { ImageModelServer.Flux, ImageModelServer.QwenImage })

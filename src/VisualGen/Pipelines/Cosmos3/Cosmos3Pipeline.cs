@@ -44,6 +44,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
             Family = model.Family,
             ProducesVideo = true,
             Arguments = Cosmos3RequestRules.Arguments,
+            ImageOnlyForVideo = true,   // Cosmos3RequestRules: with num_frames 1 it makes an image from the prompt alone
             DefaultHeight = 720,
             DefaultWidth = 1280,
             DefaultNumFrames = 189,
