@@ -93,11 +93,12 @@ public static class ImageEndpoints
             return Results.File(files.PathOf(id), "image/png", enableRangeProcessing: true);
         });
 
-        app.MapDelete("/v1/images/{id}", (string id, ImageFiles files) =>
+        // an id is never "generations" or "edits": DELETE there is 405 (Allow: POST), not a lookup of an image of that name
+        app.Map(ExceptRouteConstraint.Id("/v1/images/{id}", "generations", "edits"), (string id, ImageFiles files) =>
         {
             if (!JobId.IsValid(id, JobId.ImagePrefix) || !files.Delete(id)) throw ApiException.NotFound("image", id);
             return Results.Json(new DeletedObject(id, "image.deleted", true));
-        });
+        }).WithMetadata(new HttpMethodMetadata(["DELETE"]));
     }
 
     /// <summary>Where a video model takes its first frame: /v1/images/edits' image (a one-frame video), unless the model

@@ -70,7 +70,11 @@ public static class VideoEndpoints
             return Results.Json(new ListPage<VideoObject>("list", data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, more));
         });
 
-        app.MapGet("/v1/videos/{id}", (string id, IJobStore store, RetentionPolicy retention) => Results.Json(VideoObject.From(Find(store, id), retention)));
+        // an id is never "generations": that path's other methods are 405 (Allow: POST), not a lookup of a video of that name
+        // (a route pattern: /metrics labels requests with its text, "/v1/videos/{id}")
+        var byId = ExceptRouteConstraint.Id("/v1/videos/{id}", "generations");
+        app.Map(byId, (string id, IJobStore store, RetentionPolicy retention) => Results.Json(VideoObject.From(Find(store, id), retention)))
+            .WithMetadata(new HttpMethodMetadata(["GET"]));
 
         // HEAD too: download tools and proxies ask for the length and type first (the file results send no body then)
         app.MapMethods("/v1/videos/{id}/content", ["GET", "HEAD"], (string id, HttpContext http, IJobStore store) =>
@@ -89,11 +93,11 @@ public static class VideoEndpoints
             return Results.Stream(video, "video/mp4", fileDownloadName: null, lastModified: modified, entityTag: etag, enableRangeProcessing: true);
         });
 
-        app.MapDelete("/v1/videos/{id}", (string id, JobService jobs) =>
+        app.Map(byId, (string id, JobService jobs) =>
         {
             if (!JobId.IsValid(id, JobId.VideoPrefix) || !jobs.Delete(id)) throw ApiException.NotFound("video", id);
             return Results.Json(new DeletedObject(id, "video.deleted", true));
-        });
+        }).WithMetadata(new HttpMethodMetadata(["DELETE"]));
     }
 
     /// <summary>503 for a video request on a server that cannot write MP4s: the job would run its whole generation and

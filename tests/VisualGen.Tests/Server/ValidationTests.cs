@@ -302,6 +302,27 @@ public sealed class ValidationTests : IAsyncLifetime
         LiveServer.AssertError(body, "unknown_url");
     }
 
+    [Theory]
+    [InlineData("GET", "/v1/videos/generations")]
+    [InlineData("DELETE", "/v1/videos/generations")]
+    [InlineData("GET", "/v1/videos/Generations")]
+    [InlineData("GET", "/v1/images/generations")]
+    [InlineData("DELETE", "/v1/images/generations")]
+    [InlineData("DELETE", "/v1/images/edits")]
+    [InlineData("PUT", "/v1/videos/generations")]
+    public async Task Another_method_on_a_post_route_is_405_not_a_lookup_of_an_id_named_like_it(string method, string path)
+    {
+        // /v1/videos/{id} (GET, DELETE) and /v1/images/{id} (DELETE) took these paths: "No video with id 'generations' found"
+        using var r = await _server.Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, r.StatusCode);
+        LiveServer.AssertError(await LiveServer.ReadJson(r), "method_not_allowed");
+        Assert.Equal(["POST"], r.Content.Headers.Allow);
+        // the ids beside them are still looked up
+        var (status, body) = await _server.GetJsonAsync("/v1/videos/generation");
+        Assert.Equal(404, status);
+        LiveServer.AssertError(body, "not_found");
+    }
+
     [Fact]
     public async Task Models_and_health()
     {
