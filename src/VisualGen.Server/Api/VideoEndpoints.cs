@@ -82,6 +82,11 @@ public static class VideoEndpoints
             var job = Find(store, id);
             string variant = http.Request.Query["variant"].ToString() is { Length: > 0 } v ? v : "video";
             if (variant != "video") throw ApiException.BadValue("variant", $"'variant' must be 'video' (thumbnails are not made), got '{variant}'.");
+            // a failed job never has content: not 409 "not ready", which says to wait (and which OpenAI's clients retry)
+            if (job.Status == JobStatus.Failed)
+                throw new ApiException(StatusCodes.Status404NotFound, ApiException.InvalidRequest, null, "video_failed",
+                    $"Video '{id}' failed{(job.Error is { } error ? $" ({error.Code})" : "")} and has no content; GET /v1/videos/{id} says why. " +
+                    "Submit the request again to retry it (the video object's seed reruns the same generation).");
             if (job.Status != JobStatus.Completed)
                 throw new ApiException(StatusCodes.Status409Conflict, ApiException.InvalidRequest, null, "video_not_ready",
                     $"Video '{id}' is {job.Status}; its content exists once it is completed.");

@@ -102,7 +102,10 @@ public sealed class HardeningTests
         Assert.Equal("output_missing", only.GetProperty("error").GetProperty("code").GetString());
         Assert.Equal(404, (await server.GetJsonAsync($"/v1/videos/{broken}")).Status);
         using var content = await server.Http.GetAsync($"/v1/videos/{id}/content");
-        Assert.Equal(HttpStatusCode.Conflict, content.StatusCode);  // failed: status and content agree
+        Assert.Equal(HttpStatusCode.NotFound, content.StatusCode);  // failed: status and content agree
+        var refused = await LiveServer.ReadJson(content);
+        LiveServer.AssertError(refused, "video_failed");
+        Assert.Contains("failed (output_missing) and has no content", refused.GetProperty("error").GetProperty("message").GetString());
     }
 
     [Fact]

@@ -211,6 +211,23 @@ public sealed class VideoJobTests
     }
 
     [FfmpegFact]
+    public async Task Content_of_a_failed_job_is_404_video_failed_not_a_wait()
+    {
+        // 409 video_not_ready ("its content exists once it is completed") told the client to wait for what never comes
+        await using var server = await LiveServer.StartAsync(new FailingPipeline(new InvalidOperationException("the engine broke")));
+        var (_, created) = await server.PostJsonAsync("/v1/videos", new { prompt = "fails", num_inference_steps = 1 });
+        string id = created.GetProperty("id").GetString()!;
+        await server.WaitForStatusAsync(id, Wait, "failed");
+        var (status, body) = await server.GetJsonAsync($"/v1/videos/{id}/content");
+        Assert.Equal(404, status);
+        LiveServer.AssertError(body, "video_failed");
+        Assert.Equal($"Video '{id}' failed (generation_failed) and has no content; GET /v1/videos/{id} says why. " +
+            "Submit the request again to retry it (the video object's seed reruns the same generation).", body.GetProperty("error").GetProperty("message").GetString());
+        using var head = await server.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v1/videos/{id}/content"));
+        Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+    }
+
+    [FfmpegFact]
     public async Task List_pages_with_after_limit_and_order()
     {
         await using var server = await LiveServer.StartAsync(new GradientPipeline());
