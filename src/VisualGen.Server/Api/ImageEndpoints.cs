@@ -77,14 +77,21 @@ public static class ImageEndpoints
                     ? $"The model '{model.Id}' takes one input image, got {uploads.Count}."
                     : $"At most {MaxEditImages} input images per edit, got {uploads.Count}.");
             var inputs = new List<HostTensor>(uploads.Count);
-            foreach (var upload in uploads)
-                inputs.Add((await UploadedImage.ReadAsync(upload, "image", encoder, validator.MaxImagePixels, http.RequestAborted)).Image);
+            for (int i = 0; i < uploads.Count; i++)
+                inputs.Add((await UploadedImage.ReadAsync(uploads[i], ImagePart(uploads, i), encoder, validator.MaxImagePixels, http.RequestAborted)).Image);
             // OpenAI's mask: transparent where the (first) image is edited; the model refuses it unless it inpaints (FLUX.1)
             var masks = fields.Files.GetFiles("mask");
             if (masks.Count > 1) throw ApiException.BadValue("mask", $"One 'mask' per edit, got {masks.Count}.");
             HostTensor? mask = masks.Count == 0 ? null
                 : await UploadedMask.ReadAsync(masks[0], inputs[0].Shape[0], inputs[0].Shape[1], validator.MaxImagePixels, http.RequestAborted);
-            return await Generate(http, fields, model, validator, queue, files, encoder, clock, address, inputs, mask);
+            try
+            {
+                return await Generate(http, fields, model, validator, queue, files, encoder, clock, address, inputs, mask);
+            }
+            catch (GenerationException g) when (g.Parameter == "image")
+            {
+                throw ImageRefused(g, uploads);
+            }
         });
 
         app.MapMethods("/v1/images/{id}/content", ["GET", "HEAD"], (string id, ImageFiles files) =>
@@ -99,6 +106,20 @@ public static class ImageEndpoints
             if (!JobId.IsValid(id, JobId.ImagePrefix) || !files.Delete(id)) throw ApiException.NotFound("image", id);
             return Results.Json(new DeletedObject(id, "image.deleted", true));
         }).WithMetadata(new HttpMethodMetadata(["DELETE"]));
+    }
+
+    /// <summary>An input image part as messages name it: its field, or with several parts its index among them, in the
+    /// order they arrived ("image[2]": the third, whether it was sent as image or image[]).</summary>
+    static string ImagePart(IReadOnlyList<IFormFile> parts, int index) => parts.Count == 1 ? parts[index].Name : $"image[{index}]";
+
+    /// <summary>The pipeline's refusal of an input image, as the client sent it: param is the part's field (image or
+    /// image[]) and, when the refusal is one of several images' (<see cref="GenerationException.Index"/>), the message names
+    /// that part by index ("image[2]: reference image too small: 48×32; …").</summary>
+    static ApiException ImageRefused(GenerationException g, IReadOnlyList<IFormFile> parts)
+    {
+        if (g.Index is int i && i < parts.Count)
+            return ApiException.BadValue(parts[i].Name, ClientText.WithoutPaths($"{ImagePart(parts, i)}: {(g.InnerException ?? g).Message}"));
+        return ApiException.BadValue(parts[0].Name, ClientText.WithoutPaths(PipelineParameter.Text(g)));
     }
 
     /// <summary>Where a video model takes its first frame: /v1/images/edits' image (a one-frame video), unless the model

@@ -85,6 +85,44 @@ public sealed class ImageModelServerTests
     }
 
     [ConformanceFact]
+    public async Task Flux2_edit_names_the_image_part_at_fault_by_index_and_its_field_as_sent()
+    {
+        // FLUX.2's reference images arrive as image or image[] parts: a refusal of one of several named neither the part
+        // ("reference image 3 of 3", param "image" whatever the field)
+        await using var server = await ImageModelServer.Flux2.StartAsync();
+        static ByteArrayContent Png(int w, int h) => new(VisualGen.Media.PngWriter.Encode(new VisualGen.Media.RgbImage(w, h, new byte[w * h * 3])));
+        async Task<JsonElement> Refused(params (HttpContent Content, string Name, string File)[] parts)
+        {
+            using var form = new MultipartFormDataContent { { new StringContent("make it blue"), "prompt" }, { new StringContent("1"), "num_inference_steps" } };
+            foreach (var (content, name, file) in parts) form.Add(content, name, file);
+            using var r = await server.Http.PostAsync("/v1/images/edits", form);
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+            return await LiveServer.ReadJson(r);
+        }
+        static string Message(JsonElement body) => body.GetProperty("error").GetProperty("message").GetString()!;
+        const string TooSmall = "reference image too small: 48×32; both sides must be at least 64 pixels";
+
+        var third = await Refused((Png(64, 64), "image[]", "a.png"), (Png(64, 64), "image[]", "b.png"), (Png(48, 32), "image[]", "c.png"));
+        LiveServer.AssertError(third, "invalid_value", "image[]");
+        Assert.Equal($"image[2]: {TooSmall}", Message(third));
+
+        // the index counts the parts in arrival order, image and image[] alike; param is the faulty part's field
+        var mixed = await Refused((Png(64, 64), "image", "a.png"), (Png(48, 32), "image[]", "b.png"));
+        LiveServer.AssertError(mixed, "invalid_value", "image[]");
+        Assert.Equal($"image[1]: {TooSmall}", Message(mixed));
+
+        // a part that cannot be decoded, before the pipeline sees any
+        var undecodable = await Refused((Png(64, 64), "image", "a.png"), (new ByteArrayContent("garbage"u8.ToArray()), "image", "a.png"));
+        LiveServer.AssertError(undecodable, "invalid_value", "image");
+        Assert.StartsWith("'image[1]' could not be read as an image: upload 'a.png':", Message(undecodable));
+
+        // one part: its field, no index
+        var one = await Refused((Png(48, 32), "image[]", "a.png"));
+        LiveServer.AssertError(one, "invalid_value", "image[]");
+        Assert.Equal(TooSmall, Message(one));
+    }
+
+    [ConformanceFact]
     public async Task A_mask_on_a_model_that_does_not_inpaint_is_refused_naming_mask()
     {
         // FLUX.2 takes reference images but no mask (and no strength): the refusal names the part the client sent; the

@@ -27,7 +27,10 @@ public static class Flux2RequestRules
         for (int i = 0; i < references.Count; i++)
         {
             try { Flux2ReferenceImage.Check(references[i]); }
-            catch (GenerationException e) when (references.Count > 1) { throw new GenerationException("image", $"reference image {i + 1} of {references.Count}: {e.Message}"); }
+            catch (GenerationException e) when (references.Count > 1)
+            {
+                throw new GenerationException("image", $"reference image {i + 1} of {references.Count}: {e.Message}", e) { Index = i };
+            }
         }
         int m = c.SizeMultiple;
         if (height <= 0 || height % m != 0)
