@@ -20,6 +20,9 @@ public class CliExitCodeTests
     [InlineData(new[] { "--format", "png", "--output", "-" }, "--output -: writing to stdout is not supported")]
     [InlineData(new[] { "--engine", "tpu" }, "unknown engine 'tpu'")]
     [InlineData(new[] { "--max-sequence-length", "0" }, "max_sequence_length must be at least 1")]
+    // ran until UMT5's attention asked for an 80 GB buffer at encode (exit 1)
+    [InlineData(new[] { "--max-sequence-length", "100000" }, "max_sequence_length must be at most 512 (Wan's text context")]
+    [InlineData(new[] { "--max-sequence-length", "513" }, "max_sequence_length must be at most 512")]
     public void Command_line_mistakes_exit_2(string[] extra, string message)
     {
         var run = CliRun.Of(Generate(extra));

@@ -473,6 +473,12 @@ public sealed class ImageModelServerTests
             new { prompt = "x", size = "48x32", num_frames = 9, num_inference_steps = 1, max_sequence_length = 0 });
         Assert.Equal(400, s3);
         LiveServer.AssertError(body3, "invalid_value", "max_sequence_length");
+        // within the field's range (4096) but past Wan's text context
+        var (s4, body4) = await server.PostJsonAsync("/v1/videos",
+            new { prompt = "x", size = "48x32", num_frames = 9, num_inference_steps = 1, max_sequence_length = 513 });
+        Assert.Equal(400, s4);
+        LiveServer.AssertError(body4, "invalid_value", "max_sequence_length");
+        Assert.Contains("at most 512", body4.GetProperty("error").GetProperty("message").GetString());
         var (_, list) = await server.GetJsonAsync("/v1/videos");
         Assert.Equal(0, list.GetProperty("data").GetArrayLength());
     }

@@ -5,6 +5,12 @@ namespace VisualGen.Pipelines.Wan;
 /// <summary>What a Wan request must satisfy; each violation is a <see cref="GenerationException"/> naming the argument.</summary>
 public static class WanRequestRules
 {
+    /// <summary>Wan's text context, 512 tokens: the original model's text_len and diffusers' default, which diffusers'
+    /// WanTransformer3DModel calls "the context length of the text encoder" (its image-to-video attention assumes it).
+    /// diffusers' WanPipeline sets no limit and UMT5's relative positions set none either, so a larger value ran until
+    /// the encoder's [heads, seq, seq] attention could not be allocated (100000 tokens: an 80 GB buffer).</summary>
+    public const int MaxSequenceLengthLimit = 512;
+
     /// <summary>The call arguments a Wan pipeline takes: guidance_scale_2 with two experts (boundary_ratio), an image for
     /// image-to-video (required) and TI2V (optional, expand_timesteps), a last frame for image-to-video.</summary>
     public static IReadOnlyList<CallArgument> Arguments(WanModelConfig c) =>
@@ -39,6 +45,8 @@ public static class WanRequestRules
         if (steps <= 0) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at least 1, got {steps}");
         if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
         if (maxSeq <= 0) throw new GenerationException("max_sequence_length", $"max_sequence_length must be at least 1, got {maxSeq}");
+        if (maxSeq > MaxSequenceLengthLimit)
+            throw new GenerationException("max_sequence_length", $"max_sequence_length must be at most {MaxSequenceLengthLimit} (Wan's text context: the UMT5 prompt length its transformer is made for), got {maxSeq}");
         // infinity passed this and made every output value NaN
         if (r.GuidanceScale is double g && !(g >= 0 && double.IsFinite(g))) throw new GenerationException("guidance_scale", $"guidance_scale must be a finite number ≥ 0, got {g}");
         if (r.GuidanceScale2 is double g2 && !(g2 >= 0 && double.IsFinite(g2))) throw new GenerationException("guidance_scale_2", $"guidance_scale_2 must be a finite number ≥ 0, got {g2}");
