@@ -142,6 +142,37 @@ public class CliErrorTests
         Assert.Contains($"{config}: {message}", error);
         Assert.False(run.Generated);
     }
+
+    [ConformanceTheory]
+    [InlineData("5", "transformer")]
+    [InlineData("0.875", "transformer")]
+    [InlineData("0", "transformer")]
+    [InlineData("0.875", "transformer_2")]
+    public void Boundary_ratio_without_two_experts_is_named(string ratio, string present)
+    {
+        // diffusers' WanPipeline fails at the first step on the absent expert's side; we ran the one transformer
+        // throughout (exit 0), taking --guidance-scale-2 for the steps below the boundary
+        string tmp = Fixtures.TempDir("boundary-one-expert");
+        Fixtures.CopyDirectory(Fixtures.Checkpoint("wan21_t2v"), tmp);
+        string indexPath = Path.Combine(tmp, "model_index.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(indexPath))!;
+        json["boundary_ratio"] = double.Parse(ratio, System.Globalization.CultureInfo.InvariantCulture);
+        if (present == "transformer_2")
+        {
+            // the low-noise expert alone
+            Directory.Move(Path.Combine(tmp, "transformer"), Path.Combine(tmp, "transformer_2"));
+            json["transformer_2"] = json["transformer"]!.DeepClone();
+            json["transformer"] = new System.Text.Json.Nodes.JsonArray(null, null);
+        }
+        File.WriteAllText(indexPath, json.ToJsonString());
+        var run = CliRun.Of(["generate", "--model", tmp, "--prompt", "x", "--height", "32", "--width", "48", "--frames", "5", "--steps", "1",
+            "--guidance-scale-2", "1", "--engine-cache", ConformancePipelines.CacheDir, "--output", Path.Combine(Fixtures.TempDir("err"), "o"), "--format", "png"]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        var error = Assert.Single(run.ErrorLines);
+        Assert.Contains($"{indexPath}: boundary_ratio {ratio} splits the denoising between two experts", error);
+        Assert.Contains($"component '{(present == "transformer" ? "transformer_2" : "transformer")}' is absent", error);
+        Assert.False(run.Generated);
+    }
 }
 
 public class CliImageArgumentTests

@@ -42,6 +42,16 @@ public sealed record WanModelConfig
             throw transformer.Unsupported("patch_size", "Wan patchifies (frames, height, width): three sizes of at least 1");
         int rope = transformer.GetInt("rope_max_seq_len", 1024);
         if (rope < 1) throw transformer.Unsupported("rope_max_seq_len", "the rotary table needs at least one position");
+        // diffusers' WanPipeline denoises with transformer at timesteps ≥ boundary_ratio × num_train_timesteps and with
+        // transformer_2 below; with one of them absent (None) its first step on that side fails. We ran the one
+        // transformer throughout instead, with guidance_scale_2 below the boundary. boundary_ratio is the two experts'
+        // setting, so it is refused whatever its value (one ≤ 0, which no step crosses, means what null means)
+        double? boundary = index.Fields.GetOptionalDouble("boundary_ratio");
+        if (boundary is not null && (!index.HasComponent("transformer") || !index.HasComponent("transformer_2")))
+            throw new CheckpointException(index.FilePath,
+                $"boundary_ratio {boundary.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)} splits the denoising between two experts " +
+                $"('transformer' for timesteps ≥ boundary_ratio × num_train_timesteps, 'transformer_2' below), but component " +
+                $"'{(index.HasComponent("transformer") ? "transformer_2" : "transformer")}' is absent; a model with one transformer has boundary_ratio null");
         return new WanModelConfig
         {
             PatchSize = patch,
@@ -49,7 +59,7 @@ public sealed record WanModelConfig
             TransformerInChannels = transformer.GetInt("in_channels"),
             Transformer = TransformerSize.Read(transformer, "ffn_dim"),
             HasImageEncoder = index.HasComponent("image_encoder"),
-            BoundaryRatio = index.Fields.GetOptionalDouble("boundary_ratio"),
+            BoundaryRatio = boundary,
             ExpandTimesteps = index.Fields.GetBool("expand_timesteps", false),
             HasTransformer2 = index.HasComponent("transformer_2"),
             NumTrainTimesteps = scheduler.GetInt("num_train_timesteps", 1000),
