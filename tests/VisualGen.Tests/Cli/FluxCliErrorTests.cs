@@ -90,6 +90,35 @@ public class FluxCliErrorTests
     }
 
     [ConformanceTheory]
+    [InlineData(1000)]
+    [InlineData(78)]
+    public void Clip_model_max_length_past_the_encoder_s_positions_is_named(int length)
+    {
+        // transformers' CLIPTextEmbeddings refuses a sequence longer than max_position_embeddings; it was an ONNX
+        // Runtime broadcast error at encode ("77 by 1000") that named no config
+        string model = Fixtures.TempDir("clip-len");
+        Fixtures.CopyDirectory(Fixtures.Checkpoint("flux1"), model);
+        string config = Path.Combine(model, "tokenizer", "tokenizer_config.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!;
+        json["model_max_length"] = length;
+        File.WriteAllText(config, json.ToJsonString());
+        var run = CliRun.Of(["generate", "--model", model, "--prompt", "a lighthouse", "--steps", "1", "--height", "64", "--width", "48",
+            "--engine-cache", ConformancePipelines.CacheDir, "--output", Path.Combine(Fixtures.TempDir("err"), "o.png")]);
+        Assert.Equal(1, run.Rc);
+        var error = Assert.Single(run.ErrorLines);
+        Assert.Contains($"{config}: 'model_max_length' {length} is more than the CLIP text encoder's max_position_embeddings 77 " +
+            $"({Path.Combine(model, "text_encoder", "config.json")})", error);
+        Assert.False(run.Generated);
+
+        // a shorter length than the encoder's positions runs, as in transformers (the positions are sliced)
+        json["model_max_length"] = 50;
+        File.WriteAllText(config, json.ToJsonString());
+        var shorter = CliRun.Of(["generate", "--model", model, "--prompt", "a lighthouse", "--steps", "1", "--height", "64", "--width", "48",
+            "--engine-cache", ConformancePipelines.CacheDir, "--output", Path.Combine(Fixtures.TempDir("ok"), "o.png")]);
+        Assert.True(shorter.Rc == 0, shorter.Err);
+    }
+
+    [ConformanceTheory]
     [InlineData("vocab")]
     [InlineData("merges")]
     [InlineData("merge")]

@@ -41,6 +41,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         _engines = new PipelineEngines(model.Path, engines, log);
         _config = FluxModelConfig.Load(_index);
         _clipTokenizer = ClipPromptTokenizer.Load(_index.ComponentDirectory("tokenizer"));
+        CheckClipPositions(_index, _clipTokenizer);
         _t5Tokenizer = FluxT5PromptTokenizer.Load(_index.ComponentDirectory("tokenizer_2"));
         _schedulerConfig = _index.LoadConfig("scheduler");
         _kontext = _index.ClassName == FluxKontext.ClassName;
@@ -196,6 +197,20 @@ public sealed class FluxPipeline : IGenerationPipeline
     }
 
     /// <summary>The transformer's inputs that are the same at every step of one branch (prompt or negative prompt).</summary>
+    /// <summary>The CLIP prompt is padded to the tokenizer's model_max_length, and the text encoder adds a position
+    /// embedding per token: a longer length than its max_position_embeddings is refused by transformers'
+    /// CLIPTextEmbeddings (a ValueError at encode); here it was an ONNX Runtime broadcast error ("77 by 1000") naming no
+    /// config. A shorter one is fine: the positions are sliced.</summary>
+    static void CheckClipPositions(ModelIndex index, ClipPromptTokenizer tokenizer)
+    {
+        var encoder = index.LoadConfig("text_encoder");
+        int positions = encoder.GetInt("max_position_embeddings", 77);   // CLIPTextConfig's default
+        if (tokenizer.MaxLength > positions)
+            throw new CheckpointException(Path.Combine(index.ComponentDirectory("tokenizer"), "tokenizer_config.json"),
+                $"'model_max_length' {tokenizer.MaxLength} is more than the CLIP text encoder's max_position_embeddings {positions} " +
+                $"({encoder.FilePath}): every prompt is padded to model_max_length tokens, and the encoder has positions for {positions}");
+    }
+
     static Dictionary<string, HostTensor> Constants(HostTensor? guidance, HostTensor imageIds, FluxPromptEmbeds text)
     {
         var inputs = new Dictionary<string, HostTensor>
