@@ -10,7 +10,8 @@ public static class ExporterApp
         usage: dotnet run --project exporter -- build [flags]
         {BuildCommand.Usage}
         exit status: 0 success; 1 the command ran and failed (a model or engine file missing, unreadable or unwritable;
-                     an engine failure); 2 usage error (unknown command or flag, a bad value, flags that disagree)
+                     an engine failure); 2 usage error (unknown command or flag, a bad value, flags that disagree);
+                     130 cancelled (Ctrl+C)
         """;
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);

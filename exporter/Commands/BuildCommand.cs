@@ -25,7 +25,13 @@ public static class BuildCommand
                     caches deployed without the checkpoint (native-cuda only: ONNX Runtime's entries always hold them).
         """;
 
-    public static int Run(string[] args, TextWriter output, TextWriter log)
+    /// <summary>Runs the command with Ctrl+C as a cancellation (<see cref="ConsoleCancellation"/>).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter log) =>
+        ConsoleCancellation.Run(log, cancellation => Run(args, output, log, cancellation));
+
+    /// <summary>Cancelled, it stops between components and inside a component's export; the components built before
+    /// stay in the cache, the one being exported leaves nothing there (exit 130).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter log, CancellationToken cancellation)
     {
         var cl = new CommandLine(args, Flags, Switches);
         string model = Path.GetFullPath(cl.Required("model"));
@@ -56,8 +62,9 @@ public static class BuildCommand
         int i = 0;
         foreach (var c in selected)
         {
+            cancellation.ThrowIfCancellationRequested();
             log.WriteLine($"[{++i}/{selected.Count}] {c}");
-            var (engine, report) = provider.Prepare(model, c, new LineProgress(line => log.WriteLine("  " + line)));
+            var (engine, report) = provider.Prepare(model, c, new LineProgress(line => log.WriteLine("  " + line)), cancellation);
             output.WriteLine($"{c,-16} {report.Nodes,6} nodes {report.GraphBytes / 1e6,10:F2} MB {report.Seconds,8:F2} s  {(report.Hit ? "hit" : "built")}");
         }
         output.WriteLine($"{selected.Count} component(s) in {clock.Elapsed.TotalSeconds:F2} s");

@@ -13,7 +13,13 @@ public static class RunComponentCommand
 {
     public static readonly string[] Flags = ["model", "component", "inputs", "prefix", "output", .. RunConfiguration.Flags];
 
-    public static int Run(string[] args, TextWriter output, TextWriter log)
+    /// <summary>Runs the command with Ctrl+C as a cancellation (<see cref="ConsoleCancellation"/>).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter log) =>
+        ConsoleCancellation.Run(log, cancellation => Run(args, output, log, cancellation));
+
+    /// <summary>Cancelled, it stops while the component is built (leaving nothing in the cache), before it runs, or
+    /// before the output is written (exit 130, no output file).</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter log, CancellationToken cancellation)
     {
         var cl = new CommandLine(args, Flags);
         string model = Path.GetFullPath(cl.Required("model"));
@@ -32,7 +38,7 @@ public static class RunComponentCommand
             throw new UsageException($"--component: '{component}' is not a component of {model} (exportable: {string.Join(", ", all)})");
 
         var inputs = ReadInputs(inputsPath, prefix);
-        var (engine, _) = provider.Prepare(model, component, null);
+        var (engine, _) = provider.Prepare(model, component, null, cancellation);
         var expected = engine.Manifest.Inputs.Select(i => i.Name).ToList();
         var missing = expected.Where(n => !inputs.ContainsKey(n)).ToList();
         if (missing.Count > 0)
@@ -56,7 +62,9 @@ public static class RunComponentCommand
                 throw new UsageException($"--inputs {inputsPath}: '{prefix}{spec.Name}' {why}");
         }
 
+        cancellation.ThrowIfCancellationRequested();
         var outputs = engine.Run(inputs);
+        cancellation.ThrowIfCancellationRequested();
         var written = outputs.Count == 1
             ? [outputs.Single().Value.ToTensorData("out")]
             : outputs.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => o.Value.ToTensorData(o.Key)).ToList();

@@ -94,9 +94,13 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
     /// <summary>Exports (on a miss) and loads one component; returns the engine and what happened. The cache key is
     /// looked up in the cache's <see cref="EngineKeyIndex"/> by the component's <see cref="EngineSourceKey"/> first,
     /// so a hit traces nothing; without a usable record (first use, changed source, stale or unreadable record, entry
-    /// missing or corrupt) the component is traced as before and the record written.</summary>
-    public (IEngine Engine, ComponentReport Report) Prepare(string modelPath, string component, IProgress<string>? progress)
+    /// missing or corrupt) the component is traced as before and the record written. <paramref name="cancellation"/>
+    /// stops it between its stages and between the exported graph's initializers, with the export's and the build's
+    /// temporary folders removed (OperationCanceledException); a backend's build itself runs to its end.</summary>
+    public (IEngine Engine, ComponentReport Report) Prepare(string modelPath, string component, IProgress<string>? progress,
+        CancellationToken cancellation = default)
     {
+        cancellation.ThrowIfCancellationRequested();
         progress ??= Log;
         var clock = Stopwatch.StartNew();
         var index = ModelIndex.Load(modelPath);
@@ -120,6 +124,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         string fingerprint = inFile is null
             ? WeightFingerprint.Compute(componentDir, memo, progress, folder).Value
             : WeightFingerprint.ComputeInFile(inFile.File, folder, configJson, memo, progress).Value;
+        cancellation.ThrowIfCancellationRequested();
         var source = inFile is null
             ? EngineSourceKey.Of(index, component, componentDir, exporter, fingerprint, ExporterInfo.Version, chosen, options)
             : EngineSourceKey.OfFileComponent(index, component, inFile.File, configJson, exporter, fingerprint, ExporterInfo.Version, chosen, options);
@@ -133,16 +138,17 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         }
         progress?.Report($"engine key index: {why}; tracing {component}");
         var linears = quantization is { } q ? new QuantizedLinears(q.Item1, q.Item2, progress) : null;
-        return TraceAndGet(index, folder, part, component, componentDir, exporter, fingerprint, chosen, options, linears, source, sourceKey, keys, progress, clock);
+        return TraceAndGet(index, folder, part, component, componentDir, exporter, fingerprint, chosen, options, linears, source, sourceKey, keys, progress, clock, cancellation);
     }
 
     (IEngine, ComponentReport) TraceAndGet(ModelIndex index, string folder, string part, string component, string componentDir,
         ComponentExporter exporter, string fingerprint, IEngineBackend chosen, EngineBuildOptions options, QuantizedLinears? linears,
         EngineSourceKey source, string sourceKey,
-        EngineKeyIndex keys, IProgress<string>? progress, Stopwatch clock)
+        EngineKeyIndex keys, IProgress<string>? progress, Stopwatch clock, CancellationToken cancellation)
     {
         using var weights = index.OpenTensors(folder);
         var graph = Traced(() => exporter.Trace(new TraceContext(index, folder, componentDir, weights, part, linears)), component, componentDir, exporter);
+        cancellation.ThrowIfCancellationRequested();
         if (linears is not null)
         {
             // a step-cache part holds some of the transformer's linears (and a whole graph may trace some its outputs do
@@ -174,15 +180,16 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
                 progress?.Report($"exporting {component} ({graph.Nodes.Count} nodes, {graphBytes / 1e6:F1} MB of weights)");
                 // a backend that reads checkpoint references gets a graph without a copy of the checkpoint's weights;
                 // a gigabyte or more (FP8 weights quantized while they are written, a copy of a checkpoint) reports its progress
-                var written = graphBytes >= 1L << 30 && progress is not null
+                IProgress<double>? written = graphBytes >= 1L << 30 && progress is not null
                     ? new StepProgress(f => progress.Report(FormattableString.Invariant($"exporting {component}: {f * 100:F0} % of {graphBytes / 1e9:F1} GB")))
                     : null;
+                if (cancellation.CanBeCanceled) written = new CancellableProgress(written, cancellation);
                 new OnnxWriter { ReferenceCheckpoint = chosen.ReadsCheckpointReferences }.Write(graph, path, written);
                 return path;
             },
         };
         EngineCacheEntry entry;
-        try { entry = cache.GetOrBuild(request, chosen, progress); }
+        try { entry = cache.GetOrBuild(request, chosen, progress, cancellation); }
         finally { DeleteStaging(staging); }
         var found = Loaded(entry, new ComponentReport(component, entry.Hit, graphBytes, clock.Elapsed.TotalSeconds, graph.Nodes.Count, entry.Directory));
         Record(keys, source, sourceKey, entry, request.GraphHash, graph.Nodes.Count, graphBytes, progress);

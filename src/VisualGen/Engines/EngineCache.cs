@@ -51,8 +51,11 @@ public sealed class EngineCache
     // ".tmp-<folder>-<pid>-<guid>": a build's own folder or one it stages files in (LeftoverOwner reads it back)
     string TempDirectory(string folder) => Path.Combine(Root, $"{TempPrefix}{folder}-{Environment.ProcessId}-{Guid.NewGuid():N}");
 
-    /// <summary>Loads the engine of <paramref name="request"/> from the cache, building it first when it is missing or corrupt.</summary>
-    public EngineCacheEntry GetOrBuild(EngineBuildRequest request, IEngineBackend backend, IProgress<string>? progress = null)
+    /// <summary>Loads the engine of <paramref name="request"/> from the cache, building it first when it is missing or corrupt.
+    /// <paramref name="cancellation"/> ends a wait for another process's build, and a build whose graph is still being
+    /// written (its temporary folder removed); an OperationCanceledException says so.</summary>
+    public EngineCacheEntry GetOrBuild(EngineBuildRequest request, IEngineBackend backend, IProgress<string>? progress = null,
+        CancellationToken cancellation = default)
     {
         var parts = request.KeyParts(backend);
         if (TryLoad(request.Component, parts, backend, progress, out _) is { } found) return found;
@@ -65,8 +68,9 @@ public sealed class EngineCache
         bool hit = false;
         EngineCacheUse? use;
         using (EngineCacheLock.Acquire(lockPath, LockTimeout,
-            () => progress?.Report($"waiting for another process building {request.Component} (lock {lockPath})")))
+            () => progress?.Report($"waiting for another process building {request.Component} (lock {lockPath})"), cancellation))
         {
+            cancellation.ThrowIfCancellationRequested();
             DeleteLeftovers(folder);
             if (Directory.Exists(entryDir))
             {
@@ -207,7 +211,7 @@ public sealed class EngineCache
         catch (Exception e)
         {
             TryDelete(temp);
-            if (e is EngineException) throw;
+            if (e is EngineException or OperationCanceledException) throw;
             throw new EngineException($"building engine '{request.Component}' with backend {backend.Name} failed: {e.Message}", e);
         }
     }

@@ -33,13 +33,14 @@ sealed class EngineCacheLock : IDisposable
     static bool HeldElsewhere(IOException e) =>
         e.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
 
-    public static EngineCacheLock Acquire(string path, TimeSpan timeout, Action onWait)
+    public static EngineCacheLock Acquire(string path, TimeSpan timeout, Action onWait, CancellationToken cancellation = default)
     {
         var deadline = DateTime.UtcNow + timeout;
         bool reported = false;
         while (true)
         {
             if (TryAcquire(path) is { } held) return held;
+            cancellation.ThrowIfCancellationRequested();
             if (!reported) { onWait(); reported = true; }
             if (DateTime.UtcNow >= deadline)
                 throw new EngineException($"timed out after {timeout.TotalSeconds:0} s waiting for the engine cache lock {path}: "

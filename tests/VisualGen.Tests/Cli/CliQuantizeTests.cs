@@ -112,16 +112,6 @@ public class CliQuantizeTests
         Assert.Equal(before, File.ReadAllBytes(input));
     }
 
-    /// <summary>A log that cancels the run when it first sees <paramref name="trigger"/>, as a Ctrl+C in the middle.</summary>
-    sealed class CancellingLog(CancellationTokenSource cancel, string trigger) : StringWriter
-    {
-        public override void WriteLine(string? value)
-        {
-            base.WriteLine(value);
-            if (value?.Contains(trigger) == true) cancel.Cancel();
-        }
-    }
-
     [Fact]
     public void Cancelling_quantize_model_in_the_middle_leaves_nothing_behind()
     {
