@@ -78,18 +78,11 @@
 // vs 14.90-15.34 ms at Wan's self-attention, FLUX joint 0.340 vs 0.375 ms (tools/bench/RESULTS.md, stop 34). The
 // same in integer arithmetic (F = A·s + B by one IMAD on the int32 scores, s first raised to the smallest with F >= 0)
 // has fewer instructions and was slower (14.4-15.6 ms): not kept.
-// Stop 44 (not yet measured: no machine could be started): VG_SAGE_SPLIT = T splits each key block's Q·Kᵀ into two wgmma
-// groups (its first T 8-key tiles, then the rest), so the softmax of the first part runs while the tensor core computes
-// the second instead of every exponential waiting for the whole S_j; the first part's P, made against the maximum
-// before the second part's, is rescaled in fp32 before the e4m3 pack when the second part moved a row maximum.
-// tools/device/experiments/README.md has the measurement plan; 0 (the default) is the kernel above.
 #include <cuda.h>
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 
-#include <cstdlib>
 #include <string>
-#include <type_traits>
 
 #include "internal.h"
 #include "sage.h"
@@ -222,34 +215,6 @@ __device__ __forceinline__ void own(uint32_t (&r)[N][4]) {
         for (int j = 0; j < 4; ++j) asm volatile("" : "+r"(r[i][j])::"memory");
 }
 
-// S (+)= Q · Kᵀ for one k32 step: 64 query rows x 64 keys.
-__device__ __forceinline__ void wgmma_qk(int (&d)[32], uint64_t desc_q, uint64_t desc_k, int accumulate) {
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n64k32.s32.s8.s8 "
-        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p;\n}\n"
-        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]),
-          "+r"(d[8]), "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15]),
-          "+r"(d[16]), "+r"(d[17]), "+r"(d[18]), "+r"(d[19]), "+r"(d[20]), "+r"(d[21]), "+r"(d[22]), "+r"(d[23]),
-          "+r"(d[24]), "+r"(d[25]), "+r"(d[26]), "+r"(d[27]), "+r"(d[28]), "+r"(d[29]), "+r"(d[30]), "+r"(d[31])
-        : "l"(desc_q), "l"(desc_k), "r"(accumulate));
-}
-
-// S (+)= Q · Kᵀ for one k32 step: 64 query rows x 96 keys.
-__device__ __forceinline__ void wgmma_qk(int (&d)[48], uint64_t desc_q, uint64_t desc_k, int accumulate) {
-    asm volatile(
-        "{\n.reg .pred p;\nsetp.ne.b32 p, %50, 0;\n"
-        "wgmma.mma_async.sync.aligned.m64n96k32.s32.s8.s8 "
-        "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47}, %48, %49, p;\n}\n"
-        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]), "+r"(d[4]), "+r"(d[5]), "+r"(d[6]), "+r"(d[7]),
-          "+r"(d[8]), "+r"(d[9]), "+r"(d[10]), "+r"(d[11]), "+r"(d[12]), "+r"(d[13]), "+r"(d[14]), "+r"(d[15]),
-          "+r"(d[16]), "+r"(d[17]), "+r"(d[18]), "+r"(d[19]), "+r"(d[20]), "+r"(d[21]), "+r"(d[22]), "+r"(d[23]),
-          "+r"(d[24]), "+r"(d[25]), "+r"(d[26]), "+r"(d[27]), "+r"(d[28]), "+r"(d[29]), "+r"(d[30]), "+r"(d[31]),
-          "+r"(d[32]), "+r"(d[33]), "+r"(d[34]), "+r"(d[35]), "+r"(d[36]), "+r"(d[37]), "+r"(d[38]), "+r"(d[39]),
-          "+r"(d[40]), "+r"(d[41]), "+r"(d[42]), "+r"(d[43]), "+r"(d[44]), "+r"(d[45]), "+r"(d[46]), "+r"(d[47])
-        : "l"(desc_q), "l"(desc_k), "r"(accumulate));
-}
-
 // S (+)= Q · Kᵀ for one k32 step: 64 query rows x 128 keys, int8 operands from shared memory (both K-major).
 __device__ __forceinline__ void wgmma_qk(int (&d)[64], uint64_t desc_q, uint64_t desc_k, int accumulate) {
     asm volatile(
@@ -335,47 +300,48 @@ __device__ __forceinline__ void pack_p(const float (&p)[T][4], uint32_t (&pa)[T 
     }
 }
 
-// The online softmax of one part of a key block, TP 8-key tiles from tile T0 on (the whole block, or one of the two
-// parts whose Q·Kᵀ products are awaited one after the other), for this thread's two rows (r = 0: row g, r = 1: row g + 8).
-// s: the part's int32 scores; c[k]: the scales (query scale · key scale, in the log2 domain) of the block's keys
-// 64k .. 64k + 63. Writes P = 448 · 2^(score − m_new) into pf[T0 .. T0 + TP) (e4m3-exact values, see the top of the
-// file), updates m and returns 2^(m_old − m_new) in alpha, the factor O, l and the P of the block's earlier part must be
-// scaled by (the row sums are the tensor core's). Masked: keys from `valid` on (the last block) get P = 0 and take no
-// part in the maximum; a block's first part always holds a valid key in every row.
-template <int T0, int TP, bool kMasked, int T, int G>
-__device__ __forceinline__ void softmax_part(const int (&s)[4 * TP], float (&pf)[T][4], const float (&c)[G], int col0,
-                                             int valid, float (&m)[2], float (&alpha)[2]) {
-    constexpr int G0 = T0 / 8, GP = (T0 + TP - 1) / 8 - G0 + 1;  // the key-scale groups (8 tiles each) the part touches
+// The online softmax of one key block (T 8-key tiles) for this thread's two rows (r = 0: row g, r = 1: row g + 8).
+// s: the block's int32 scores; c[k]: the scales (query scale · key scale, in the log2 domain) of keys 64k .. 64k + 63.
+// Writes P = 448 · 2^(score − m_new) (e4m3-exact values, see the top of the file), updates m and returns
+// 2^(m_old − m_new), the factor O and l must be scaled by (the row sums are the tensor core's). Masked: keys from
+// `valid` on (the last block) get P = 0 and take no part in the maximum.
+template <int T, bool kMasked>
+__device__ __forceinline__ void softmax_block(const int (&s)[4 * T], float (&pf)[T][4], const float (&c)[T / 8], int col0,
+                                              int valid, float (&m)[2], float (&alpha)[2]) {
+    constexpr int G = T / 8;  // key-scale groups of 64 keys
     float mx[2];
     if (!kMasked) {
         // the maxima of the integer scores per group (each group has one scale), then one conversion per group and row
-        int a[GP][2];
+        int a[G][2];
 #pragma unroll
-        for (int i = 0; i < TP; ++i) {
-            const int k = (T0 + i) / 8 - G0;
-            const bool first = i == 0 || (T0 + i) % 8 == 0;
-            a[k][0] = first ? max(s[4 * i], s[4 * i + 1]) : max(a[k][0], max(s[4 * i], s[4 * i + 1]));
-            a[k][1] = first ? max(s[4 * i + 2], s[4 * i + 3]) : max(a[k][1], max(s[4 * i + 2], s[4 * i + 3]));
+        for (int k = 0; k < G; ++k) {
+            a[k][0] = s[32 * k];
+            a[k][1] = s[32 * k + 2];
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+                a[k][0] = max(a[k][0], max(s[32 * k + 4 * i], s[32 * k + 4 * i + 1]));
+                a[k][1] = max(a[k][1], max(s[32 * k + 4 * i + 2], s[32 * k + 4 * i + 3]));
+            }
         }
 #pragma unroll
         for (int r = 0; r < 2; ++r) {
-            mx[r] = static_cast<float>(a[0][r]) * c[G0];
+            mx[r] = static_cast<float>(a[0][r]) * c[0];
 #pragma unroll
-            for (int k = 1; k < GP; ++k) mx[r] = fmaxf(mx[r], static_cast<float>(a[k][r]) * c[G0 + k]);
+            for (int k = 1; k < G; ++k) mx[r] = fmaxf(mx[r], static_cast<float>(a[k][r]) * c[k]);
         }
     } else {
         mx[0] = mx[1] = -INFINITY;
 #pragma unroll
-        for (int i = 0; i < TP; ++i)
+        for (int i = 0; i < T; ++i)
 #pragma unroll
             for (int e = 0; e < 4; ++e)
-                if (col0 + 8 * (T0 + i) + (e & 1) < valid)
-                    mx[e >> 1] = fmaxf(mx[e >> 1], static_cast<float>(s[4 * i + e]) * c[(T0 + i) / 8]);
+                if (col0 + 8 * i + (e & 1) < valid)
+                    mx[e >> 1] = fmaxf(mx[e >> 1], static_cast<float>(s[4 * i + e]) * c[i / 8]);
     }
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-        const float mn = fmaxf(m[r], quad_max(mx[r]));  // finite: m is, or the part holds a valid key
-        alpha[r] = ex2(m[r] - mn);                        // 0 on the first block's first part (m = -inf)
+        const float mn = fmaxf(m[r], quad_max(mx[r]));  // finite: every block has a valid key in every row
+        alpha[r] = ex2(m[r] - mn);                        // 0 on the first block (m = -inf)
         m[r] = mn;
     }
     // y = s·c − m + log2 448 per score (the exponent of 448 · P). Unmasked, with x = the float with the bits of
@@ -383,63 +349,37 @@ __device__ __forceinline__ void softmax_part(const int (&s)[4 * TP], float (&pf)
     // exponential (top of the file) is yn = sat(x · c/256 + (127 − δ/8 − bias)/256), t = 1.5 · 2^23 + 2048 · yn,
     // P = the float with the bits of t << 20. Masked: ex2.approx of y, 0 past `valid`.
     constexpr float kDelta = 0.459f;  // centres the linear mantissa's error (0.057 in y)
-    float cs[GP], bs[2][GP];
+    float cs[G], bs[2][G];
 #pragma unroll
-    for (int k = 0; k < GP; ++k) {
-        cs[k] = c[G0 + k] * (1.0f / 256.0f);
+    for (int k = 0; k < G; ++k) {
+        cs[k] = c[k] * (1.0f / 256.0f);
 #pragma unroll
         for (int r = 0; r < 2; ++r)
-            bs[r][k] = (127.0f - kDelta / 8.0f - fmaf(kMagicF, c[G0 + k], m[r] - kLog2Fp8Max)) * (1.0f / 256.0f);
+            bs[r][k] = (127.0f - kDelta / 8.0f - fmaf(kMagicF, c[k], m[r] - kLog2Fp8Max)) * (1.0f / 256.0f);
     }
 #pragma unroll
-    for (int i = 0; i < TP; ++i)
+    for (int i = 0; i < T; ++i)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            const int r = e >> 1, k = (T0 + i) / 8 - G0;
+            const int r = e >> 1;
             if (kMasked) {
-                pf[T0 + i][e] = col0 + 8 * (T0 + i) + (e & 1) < valid
-                                    ? ex2(static_cast<float>(s[4 * i + e]) * c[G0 + k] - m[r] + kLog2Fp8Max)
-                                    : 0.0f;
+                pf[i][e] = col0 + 8 * i + (e & 1) < valid ? ex2(static_cast<float>(s[4 * i + e]) * c[i / 8] - m[r] + kLog2Fp8Max) : 0.0f;
             } else {
                 float yn;
                 asm("fma.rn.sat.f32 %0, %1, %2, %3;\n"
                     : "=f"(yn)
-                    : "f"(__int_as_float(s[4 * i + e] + kMagic)), "f"(cs[k]), "f"(bs[r][k]));
-                pf[T0 + i][e] = __int_as_float(__float_as_int(fmaf(yn, 2048.0f, kMagicF)) << 20);
+                    : "f"(__int_as_float(s[4 * i + e] + kMagic)), "f"(cs[i / 8]), "f"(bs[r][i / 8]));
+                pf[i][e] = __int_as_float(__float_as_int(fmaf(yn, 2048.0f, kMagicF)) << 20);
             }
         }
-}
-
-// softmax_part for a block that is masked (the last, past `valid`) or not, chosen at run time.
-template <int T0, int TP, int T, int G>
-__device__ __forceinline__ void softmax_part_of(bool masked, const int (&s)[4 * TP], float (&pf)[T][4], const float (&c)[G],
-                                                int col0, int valid, float (&m)[2], float (&alpha)[2]) {
-    if (masked) softmax_part<T0, TP, true>(s, pf, c, col0, valid, m, alpha);
-    else softmax_part<T0, TP, false>(s, pf, c, col0, valid, m, alpha);
-}
-
-// The P of a block's first TA tiles, made against the maximum before the second part's, rescaled when that part moved
-// a row maximum of the warp (beta = 2^(m_first − m_new); the pack to e4m3 rounds the product).
-template <int TA, int T>
-__device__ __forceinline__ void rescale_first_part(float (&pf)[T][4], const float (&beta)[2]) {
-    if (__any_sync(0xffffffffu, beta[0] != 1.0f || beta[1] != 1.0f)) {
-#pragma unroll
-        for (int i = 0; i < TA; ++i)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) pf[i][e] *= beta[e >> 1];
-    }
 }
 #endif  // VG_SAGE_WGMMA_DEVICE
 
 #if VG_SAGE_WGMMA_HOST
-// kSplit: 0, or the 8-key tiles of a key block's first part: S_j's two parts are then two wgmma groups, and the softmax of
-// the first runs while the tensor core computes the second.
-template <int N, int kSplit>
+template <int N>
 __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_constant__ Params p) {
 #if VG_SAGE_WGMMA_DEVICE
     using K = Keys<N>;
-    static_assert(kSplit >= 0 && kSplit < K::kTiles, "the first part is a strict part of the block");
-    constexpr int TA = kSplit ? kSplit : K::kTiles, TB = kSplit ? K::kTiles - kSplit : 1;
     extern __shared__ uint8_t smem_raw[];
     const uint32_t base = (smem_u32(smem_raw) + 1023u) & ~1023u;  // the 128-byte swizzle wants 1024-byte tiles
     const uint32_t s_q = base, s_k = base + kQTile, s_v = s_k + kStages * K::kTileK;  // every tile 1024-byte aligned
@@ -505,7 +445,7 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     float o[64];
 #pragma unroll
     for (int i = 0; i < 64; ++i) o[i] = 0.0f;
-    int sa[4 * TA], sb[4 * TB];  // the block's scores: its first part (the whole block unless split) and its second
+    int s[4 * K::kTiles];
     uint32_t pa[K::kSteps][4];  // P of the block in the tensor core (e4m3 A fragments)
     float pf[K::kTiles][4];     // P of the next, until the tensor core is done with pa
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, alpha[2];
@@ -515,18 +455,11 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
                             (static_cast<uint64_t>(256 >> 4) << 32);
 
     auto issue_qk = [&](int stage) {
-        const uint32_t k_tile = s_k + stage * K::kTileK;
-        const uint64_t dk = tile_desc(k_tile);
+        const uint64_t dk = tile_desc(s_k + stage * K::kTileK);
         wgmma_fence();
 #pragma unroll
-        for (int kk = 0; kk < 4; ++kk) wgmma_qk(sa, dq + 2 * kk, dk + 2 * kk, kk);
+        for (int kk = 0; kk < 4; ++kk) wgmma_qk(s, dq + 2 * kk, dk + 2 * kk, kk);
         wgmma_commit();
-        if constexpr (kSplit > 0) {  // the second part's keys start 8·TA rows (TA · 1024 bytes, whole swizzle atoms) into the K tile
-            const uint64_t dkb = tile_desc(k_tile + TA * 8 * kBlock);
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk) wgmma_qk(sb, dq + 2 * kk, dkb + 2 * kk, kk);
-            wgmma_commit();
-        }
     };
     auto issue_pv = [&](int stage) {
         const uint32_t v_tile = s_v + stage * K::kTileV;
@@ -547,32 +480,13 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
 #pragma unroll
         for (int k = 0; k < K::kGroups; ++k) ks[k] = K::kGroups * j + k < n_kscales ? k_scales[K::kGroups * j + k] : 0.0f;
     };
-    // S_j's softmax, its product(s) awaited with `later` wgmma groups (P_{j-1}·V_{j-1}) still in flight; releases K_j's stage.
-    auto scores = [&](int j, int stage, const float (&ks)[K::kGroups], auto later) {
-        constexpr int L = decltype(later)::value;
+    auto softmax = [&](int j, const float (&ks)[K::kGroups]) {
         float c[K::kGroups];
 #pragma unroll
         for (int k = 0; k < K::kGroups; ++k) c[k] = q_scale * ks[k];
         const int col0 = j * N + 2 * tq;
-        const bool masked = (j + 1) * N > p.skv;
-        if constexpr (kSplit > 0) {
-            wgmma_wait<L + 1>();
-            own(sa);
-            softmax_part_of<0, TA>(masked, sa, pf, c, col0, p.skv, m, alpha);
-        }
-        wgmma_wait<L>();
-        release(k_empty(stage));
-        if constexpr (kSplit > 0) {
-            own(sb);
-            float beta[2];
-            softmax_part_of<TA, TB>(masked, sb, pf, c, col0, p.skv, m, beta);
-            rescale_first_part<TA>(pf, beta);
-            alpha[0] *= beta[0];
-            alpha[1] *= beta[1];
-        } else {
-            own(sa);
-            softmax_part_of<0, TA>(masked, sa, pf, c, col0, p.skv, m, alpha);
-        }
+        if ((j + 1) * N <= p.skv) softmax_block<K::kTiles, false>(s, pf, c, col0, p.skv, m, alpha);
+        else softmax_block<K::kTiles, true>(s, pf, c, col0, p.skv, m, alpha);
     };
 
     bar_wait(q_full, 0);
@@ -582,7 +496,10 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         key_scales(0, ks);
         bar_wait(k_full(0), 0);
         issue_qk(0);
-        scores(0, 0, ks, std::integral_constant<int, 0>{});
+        wgmma_wait<0>();
+        own(s);
+        release(k_empty(0));
+        softmax(0, ks);
     }
     pack_p(pf, pa);
     // blocks 1 .. nk-1: S_j and P_{j-1}·V_{j-1} in flight together; softmax of S_j overlaps the P·V product
@@ -595,7 +512,10 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         issue_qk(st);
         bar_wait(v_full(pst), ((j - 1) / kStages) & 1);
         issue_pv(pst);
-        scores(j, st, ks, std::integral_constant<int, 1>{});
+        wgmma_wait<1>();
+        own(s);
+        release(k_empty(st));
+        softmax(j, ks);
         wgmma_wait<0>();
         own(o);
         own(pa);
@@ -706,44 +626,14 @@ bool wgmma_available(int device, std::string* why) {
 #endif
 }
 
-#if VG_SAGE_WGMMA_HOST
-namespace {
-using AttendKernel = void (*)(Params);
-struct Variant {
-    int keys, split;
-    AttendKernel kernel;
-    int smem;
-};
-// Measuring only: VG_SAGE_SPLIT picks the first part's tiles (0: unsplit) where the geometry has that variant.
-const Variant kVariants[] = {
-    {128, 0, &sage_attend_wgmma<128, 0>, Keys<128>::kSmem},  {128, 8, &sage_attend_wgmma<128, 8>, Keys<128>::kSmem},
-    {192, 0, &sage_attend_wgmma<192, 0>, Keys<192>::kSmem},  {192, 8, &sage_attend_wgmma<192, 8>, Keys<192>::kSmem},
-    {192, 12, &sage_attend_wgmma<192, 12>, Keys<192>::kSmem}, {192, 16, &sage_attend_wgmma<192, 16>, Keys<192>::kSmem},
-};
-int split_setting() {
-    const char* e = std::getenv("VG_SAGE_SPLIT");  // read at each launch: a sweep changes it between launches
-    return e && *e ? std::atoi(e) : 0;
-}
-const Variant& variant_for(int keys) {
-    const Variant* unsplit = nullptr;
-    for (const Variant& v : kVariants) {
-        if (v.keys != keys) continue;
-        if (v.split == split_setting()) return v;
-        if (v.split == 0) unsplit = &v;
-    }
-    return *unsplit;
-}
-}  // namespace
-#endif
-
 vg_status wgmma_prepare() {
 #if VG_SAGE_WGMMA_HOST
-    for (const Variant& v : kVariants)
-        VG_TRY(vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(v.kernel),
-                                                   cudaFuncAttributeMaxDynamicSharedMemorySize, v.smem),
-                              (v.keys == 192 ? "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel, 192-key blocks)"
-                                              : "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel, 128-key blocks)")));
-    return VG_OK;
+    VG_TRY(vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma<128>),
+                                               cudaFuncAttributeMaxDynamicSharedMemorySize, Keys<128>::kSmem),
+                          "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel, 128-key blocks)"));
+    return vg::cuda_check(cudaFuncSetAttribute(reinterpret_cast<const void*>(&sage_attend_wgmma<192>),
+                                               cudaFuncAttributeMaxDynamicSharedMemorySize, Keys<192>::kSmem),
+                          "vg_sage_attention_plan_create: cudaFuncSetAttribute (wgmma kernel, 192-key blocks)");
 #else
     return vg::fail(VG_ERROR_NOT_SUPPORTED, "vg_sage_attention_plan_create: no wgmma kernel in this build");
 #endif
@@ -774,8 +664,8 @@ vg_status wgmma_attend(const AttendArgs& a, cudaStream_t stream) {
     p.skv_pad = static_cast<int>(a.skv_pad);
     const dim3 grid(static_cast<unsigned>((a.sq + kBlock - 1) / kBlock), static_cast<unsigned>(a.heads),
                     static_cast<unsigned>(a.batch));
-    const Variant& v = variant_for(keys == 192 ? 192 : 128);
-    v.kernel<<<grid, kThreads, v.smem, stream>>>(p);
+    if (keys == 192) sage_attend_wgmma<192><<<grid, kThreads, Keys<192>::kSmem, stream>>>(p);
+    else sage_attend_wgmma<128><<<grid, kThreads, Keys<128>::kSmem, stream>>>(p);
     return vg::launch_check("vg_sage_attention_run (wgmma attend)");
 #else
     (void)a;

@@ -726,10 +726,6 @@ def linear_mantissa_p(z):
     return torch.where(i >= 8, torch.exp2(e - 127.0) * (1.0 + mant / 8.0), torch.zeros_like(i))
 
 
-# The wgmma kernel's split of a key block into two softmax parts (8-key tiles of the first; 0: unsplit), VG_SAGE_SPLIT
-SAGE_SPLIT_TILES = int(os.environ.get("VG_SAGE_SPLIT", "0") or 0)
-
-
 def sage_emulate(q, k, v, scale, block_k, smooth=True, fp8_pv=True, q_group=16, k_group=64, kernel="mma.sync"):
     """The kernel's algorithm in fp32 torch (same groups, scales, roundings and block-wise online softmax). kernel
     "wgmma": P of the whole key blocks by linear_mantissa_p (the masked last block by exp2), row sums of the e4m3 P."""
@@ -754,21 +750,12 @@ def sage_emulate(q, k, v, scale, block_k, smooth=True, fp8_pv=True, q_group=16, 
     m = torch.full(s.shape[:-1], float("-inf"), device=dev)
     l = torch.zeros_like(m)
     o = torch.zeros(*s.shape[:-1], v8.shape[-1], device=dev)
-    split = 8 * SAGE_SPLIT_TILES if kernel == "wgmma" and SAGE_SPLIT_TILES * 8 < block_k else 0
     for kb in range(0, Skv, block_k):
         sb = s[..., kb:kb + block_k]
         mx = torch.maximum(m, sb.amax(-1))
         alpha = torch.exp2(m - mx)
         if kernel == "wgmma":
-            full = kb + block_k <= Skv
-            def p_of(x, ref):
-                return linear_mantissa_p(x - ref[..., None]) if full else torch.exp2(x - ref[..., None]) * 448.0
-            if split and sb.shape[-1] > split:
-                # the first part's P against the maximum before the second part's, rescaled (in fp32) when it moved
-                m1 = torch.maximum(m, sb[..., :split].amax(-1))
-                p8 = torch.cat([p_of(sb[..., :split], m1) * torch.exp2(m1 - mx)[..., None], p_of(sb[..., split:], mx)], dim=-1)
-            else:
-                p8 = p_of(sb, mx)
+            p8 = linear_mantissa_p(sb - mx[..., None]) if kb + block_k <= Skv else torch.exp2(sb - mx[..., None]) * 448.0
             p8 = p8.to(torch.float8_e4m3fn).float()
             l = l * alpha + p8.sum(-1) / 448.0
         else:
