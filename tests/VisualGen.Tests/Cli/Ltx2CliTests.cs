@@ -103,6 +103,20 @@ public class Ltx2CliTests
     }
 
     [ConformanceTheory]
+    // the fixture's text_config says max_position_embeddings 1024
+    [InlineData("100000")]   // ran until Gemma's attention asked for an 80 GB buffer at encode (exit 1)
+    [InlineData("1025")]     // ran, past the encoder's positions
+    public void A_max_sequence_length_past_the_text_encoder_s_positions_is_a_usage_error(string length)
+    {
+        var run = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("ltx2"), "--prompt", "waves", "--height", "32", "--width", "32",
+            "--frames", "9", "--steps", "2", "--max-sequence-length", length, "--engine-cache", ConformancePipelines.CacheDir,
+            "--output", Path.Combine(Fixtures.TempDir("err"), "o"), "--format", "png"]);
+        Assert.True(run.Rc == 2, $"exit {run.Rc}: {run.Err}");
+        Assert.Contains($"max_sequence_length: max_sequence_length must be at most 1024 (the Gemma 3 text encoder's max_position_embeddings), got {length}", run.Err);
+        Assert.False(run.Generated, "the request should be refused before the prompt is encoded");
+    }
+
+    [ConformanceTheory]
     [InlineData("wan21_t2v", "--stg-scale", "1", "stg_scale: WanPipeline takes no stg_scale: it is an LTX-2 (audio-video) argument")]
     [InlineData("flux1", "--use-cross-timestep", "false", "use_cross_timestep: FluxPipeline takes no use_cross_timestep")]
     [InlineData("qwenimage", "--audio-guidance-scale", "2", "audio_guidance_scale: QwenImagePipeline takes no audio_guidance_scale")]

@@ -35,6 +35,9 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
     readonly Ltx2VocoderConfig _vocoder;
     readonly Ltx2PromptTokenizer _tokenizer;
     readonly ComponentConfig _schedulerConfig;
+    /// <summary>The Gemma 3 text encoder's max_position_embeddings (text_config; transformers' default 131072): the
+    /// longest prompt max_sequence_length may ask for.</summary>
+    readonly int _textMaxPositions;
     readonly float[] _videoMean, _videoStd, _audioMean, _audioStd;
 
     public PipelineInfo Info { get; }
@@ -51,6 +54,8 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         _vocoder = Ltx2VocoderConfig.From(_index.LoadConfig("vocoder"));
         _tokenizer = Ltx2PromptTokenizer.Load(_index.ComponentDirectory("tokenizer"));
         _schedulerConfig = _index.LoadConfig("scheduler");
+        var textEncoder = _index.LoadConfig("text_encoder");
+        _textMaxPositions = (textEncoder.GetOptionalObject("text_config") ?? textEncoder).GetInt("max_position_embeddings", 131072);
         (_videoMean, _videoStd) = LatentStats("vae", _vae.LatentChannels);
         (_audioMean, _audioStd) = LatentStats("audio_vae", null);
         Info = new PipelineInfo
@@ -135,6 +140,11 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
             throw new GenerationException("num_frames", $"num_frames must be {temporal}k+1 (1, {1 + temporal}, {1 + 2 * temporal}, ...: the video VAE compresses time by {temporal}), got {frames}");
         if (steps < 1 || steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be between 1 and 1000, got {steps}");
         if (maxSeq < 1) throw new GenerationException("max_sequence_length", $"max_sequence_length must be at least 1, got {maxSeq}");
+        // diffusers' LTX2Pipeline sets no upper limit (check_inputs does not look at it; the prompt is padded to it); the
+        // text encoder's positions do. A larger value ran until Gemma's attention could not be allocated at encode
+        // (100000 tokens: an 80 GB buffer)
+        if (maxSeq > _textMaxPositions)
+            throw new GenerationException("max_sequence_length", $"max_sequence_length must be at most {_textMaxPositions} (the Gemma 3 text encoder's max_position_embeddings), got {maxSeq}");
         if (!(frameRate > 0) || double.IsInfinity(frameRate)) throw new GenerationException("frame_rate", $"frame_rate must be a positive number, got {frameRate}");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, _transformer.NumLayers, "LTX-2");
         if ((r.TeaCache is not null || r.CacheDit is not null) &&
