@@ -55,6 +55,8 @@ public static class RunConfiguration
 
     public static long? GpuMemoryBytes(VisualGenConfig c) => c.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null;
 
-    public static EngineProvider CreateEngineProvider(VisualGenConfig c, IProgress<string>? log, bool embedWeights = false) =>
-        Runtime.CreateEngineProvider(c.EngineCache, c.Engine, log, c.Attention.Flag, GpuMemoryBytes(c), c.Quantization, embedWeights, c.VaeDtype);
+    public static EngineProvider CreateEngineProvider(VisualGenConfig c, IProgress<string>? log, bool embedWeights = false,
+        CancellationToken cancellation = default) =>
+        Runtime.CreateEngineProvider(c.EngineCache, c.Engine, log, c.Attention.Flag, GpuMemoryBytes(c), c.Quantization, embedWeights, c.VaeDtype,
+            cancellation: cancellation);
 }

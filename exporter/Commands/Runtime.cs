@@ -157,9 +157,10 @@ public static class Runtime
 
     /// <param name="nativeClasses">the classes native-cuda runs (default <see cref="NativeClasses"/>; a benchmark may add a class
     /// not yet validated there, and says so)</param>
+    /// <param name="cancellation">stops the builds the provider's engine requests start (<see cref="EngineProvider.Cancellation"/>)</param>
     public static EngineProvider CreateEngineProvider(string? cacheFlag, string? engineFlag, IProgress<string>? log, string? attentionFlag = null,
         long? gpuMemoryBudget = null, VisualGen.Quantization.QuantizationConfig? quantization = null, bool embedWeights = false,
-        string? vaeDtypeFlag = null, IReadOnlyDictionary<string, NativePrecision>? nativeClasses = null)
+        string? vaeDtypeFlag = null, IReadOnlyDictionary<string, NativePrecision>? nativeClasses = null, CancellationToken cancellation = default)
     {
         var overrides = new Dictionary<string, IEngineBackend>();
         CheckSettings(engineFlag, attentionFlag, gpuMemoryBudget, vaeDtypeFlag);
@@ -181,6 +182,7 @@ public static class Runtime
             ClassBackends = overrides,
             GpuMemoryBudget = gpuMemoryBudget,
             DynamicQuantization = quantization,
+            Cancellation = cancellation,
         };
     }
 }

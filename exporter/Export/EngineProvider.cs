@@ -33,6 +33,12 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
 
     /// <summary>Receives export/build lines when a caller passes no progress of its own.</summary>
     public IProgress<string>? Log { get; init; }
+
+    /// <summary>Stops the exports and builds that <see cref="GetEngine"/> starts (a pipeline's engine requests, which
+    /// carry no token of their own) as <see cref="Prepare"/>'s token does: cancelled, a component being exported or
+    /// waiting for another process's build lock ends with an OperationCanceledException and leaves no temporary folder.
+    /// The token of whoever owns the provider for its lifetime (generate: its Ctrl+C); none by default.</summary>
+    public CancellationToken Cancellation { get; init; }
     public IEngineBackend Backend => backend;
 
     /// <summary>Dynamic quantization of the diffusion transformers' linears at build time (the CLI's
@@ -87,7 +93,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
 
     public IEngine GetEngine(string modelPath, string component, IProgress<string>? progress)
     {
-        var (engine, _) = Prepare(modelPath, component, progress);
+        var (engine, _) = Prepare(modelPath, component, progress, Cancellation);
         return engine;
     }
 

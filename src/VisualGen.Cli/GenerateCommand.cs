@@ -27,7 +27,13 @@ public static class GenerateCommand
         .. RunConfiguration.Flags, .. RunConfiguration.GenerationFlags, .. StepCacheFlags.Names,
     ];
 
-    public static int Run(string[] args, TextWriter output, TextWriter log, CliEnvironment environment)
+    public static int Run(string[] args, TextWriter output, TextWriter log, CliEnvironment environment) =>
+        Run(args, output, log, environment, CancellationToken.None);
+
+    /// <summary>Ctrl+C cancels the command (<paramref name="cancellation"/> too, as tests cancel it): a generation stops
+    /// at its next step, and an engine it is exporting into the engine cache (the first run of a model builds them) stops
+    /// as build's does, leaving no temporary folder (exit 130, "cancelled").</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter log, CliEnvironment environment, CancellationToken cancellation)
     {
         var cl = new CommandLine(args, Flags, repeatable: ["image"], text: ["prompt", "negative-prompt"]);
         var requested = OutputTarget.FromFlags(cl.String("output"), cl.String("format"));
@@ -48,7 +54,10 @@ public static class GenerateCommand
         var clock = Stopwatch.StartNew();
         if (Runtime.DefaultEngineNote(settings.Engine) is { } note) log.WriteLine(note);
         EngineCacheLocation.Require(Runtime.CacheDirectory(settings.EngineCache), log);
-        using var engines = RunConfiguration.CreateEngineProvider(settings, new LineProgress(l => log.WriteLine("  " + l)));
+        // the command's token, which Ctrl+C cancels below: the provider holds it, so the exports and builds the pipeline's
+        // engine requests start stop with it (pipelines request engines without a token of their own)
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        using var engines = RunConfiguration.CreateEngineProvider(settings, new LineProgress(l => log.WriteLine("  " + l)), cancellation: cancel.Token);
         // loading a pipeline reads configs and tokenizers only: engines are built on first use
         // the config file's cache_config unless a cache flag chose one
         using var pipeline = new CacheDefaultPipeline(ModelFamilies.CreateRegistry().Create(model, engines), settings.TeaCache, settings.CacheDit);
@@ -75,8 +84,8 @@ public static class GenerateCommand
         foreach (var r in requests) WarnAboutTruncation(model, r, log);
         foreach (var warning in GuidanceWarnings.Of(info, requests[0])) log.WriteLine($"warning: {warning}");
 
-        // Ctrl+C cancels between steps (outputs are written atomically, so nothing is left half-written)
-        using var cancel = new CancellationTokenSource();
+        // Ctrl+C cancels between steps and during an engine's export (outputs are written atomically and a cancelled
+        // export removes its temporary folders, so nothing is left half-written)
         bool saving = false;  // a Ctrl+C while an output is written lets it finish whole, then stops (exit 130)
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {

@@ -10,10 +10,10 @@ namespace VisualGen.Tests.Cli;
 /// gigabyte of weights), removed only by a later build of the same key or by cache clean.</summary>
 public class CliBuildCancellationTests
 {
-    static string[] Leftovers(string cache) =>
+    internal static string[] Leftovers(string cache) =>
         Directory.GetDirectories(cache).Select(Path.GetFileName).Where(n => n!.StartsWith('.') && n is not ".locks" and not ".keys" and not ".weight-hashes").ToArray()!;
 
-    static string[] Entries(string cache) =>
+    internal static string[] Entries(string cache) =>
         Directory.GetDirectories(cache).Select(Path.GetFileName).Where(n => !n!.StartsWith('.')).Order(StringComparer.Ordinal).ToArray()!;
 
     static int Build(string cache, CancellingLog log, CancellationToken cancellation) =>
