@@ -18,16 +18,7 @@ public static class QuantizeCommand
     public static int Run(string[] args, TextWriter output, TextWriter log, QuantizationSchemeRegistry schemes)
     {
         // Ctrl+C stops between tensors and copied files; what was written so far is deleted (exit 130)
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            cancel.Cancel();
-            log.WriteLine("cancelling...");
-        };
-        Console.CancelKeyPress += onCancel;
-        try { return Run(args, output, log, schemes, cancel.Token); }
-        finally { Console.CancelKeyPress -= onCancel; }
+        return ConsoleCancellation.Run(log, cancellation => Run(args, output, log, schemes, cancellation));
     }
 
     public static int Run(string[] args, TextWriter output, TextWriter log, QuantizationSchemeRegistry schemes, CancellationToken cancellation)
