@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using VisualGen.Checkpoints;
 using VisualGen.Tensors;
 using VisualGen.Tests.Pipelines;
@@ -113,6 +114,26 @@ public class Ltx2CliTests
             "--output", Path.Combine(Fixtures.TempDir("err"), "o"), "--format", "png"]);
         Assert.True(run.Rc == 2, $"exit {run.Rc}: {run.Err}");
         Assert.Contains($"max_sequence_length: max_sequence_length must be at most 1024 (the Gemma 3 text encoder's max_position_embeddings), got {length}", run.Err);
+        Assert.False(run.Generated, "the request should be refused before the prompt is encoded");
+    }
+
+    [ConformanceFact]
+    public void A_max_sequence_length_not_a_multiple_of_the_connectors_registers_is_a_usage_error()
+    {
+        // the fixture's connectors have no learnable registers (LTX-2's have 128): a copy with 16; diffusers' connectors
+        // raise a ValueError for a length not a multiple of them, and the connectors engine failed late
+        string model = Path.Combine(Fixtures.TempDir("ltx2-registers"), "ltx2");
+        Fixtures.CopyDirectory(Fixtures.Checkpoint("ltx2"), model);
+        string config = Path.Combine(model, "connectors", "config.json");
+        var json = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(File.ReadAllText(config))!;
+        json["video_connector_num_learnable_registers"] = JsonSerializer.SerializeToElement(16);
+        json["audio_connector_num_learnable_registers"] = JsonSerializer.SerializeToElement(16);
+        File.WriteAllText(config, JsonSerializer.Serialize(json));
+        var run = CliRun.Of(["generate", "--model", model, "--prompt", "waves", "--height", "32", "--width", "32",
+            "--frames", "9", "--steps", "2", "--max-sequence-length", "100", "--engine-cache", Fixtures.TempDir("cache"),
+            "--output", Path.Combine(Fixtures.TempDir("err"), "o"), "--format", "png"]);
+        Assert.True(run.Rc == 2, $"exit {run.Rc}: {run.Err}");
+        Assert.Contains("max_sequence_length: max_sequence_length must be a multiple of 16 (the text connectors' learnable registers, video_connector_num_learnable_registers), got 100", run.Err);
         Assert.False(run.Generated, "the request should be refused before the prompt is encoded");
     }
 

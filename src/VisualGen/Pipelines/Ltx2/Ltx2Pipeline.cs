@@ -38,6 +38,8 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
     /// <summary>The Gemma 3 text encoder's max_position_embeddings (text_config; transformers' default 131072): the
     /// longest prompt max_sequence_length may ask for.</summary>
     readonly int _textMaxPositions;
+    /// <summary>The text connectors' config: with learnable registers, the prompt length must be a multiple of their count.</summary>
+    readonly Ltx2ConnectorsConfig _connectors;
     readonly float[] _videoMean, _videoStd, _audioMean, _audioStd;
 
     public PipelineInfo Info { get; }
@@ -56,6 +58,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         _schedulerConfig = _index.LoadConfig("scheduler");
         var textEncoder = _index.LoadConfig("text_encoder");
         _textMaxPositions = (textEncoder.GetOptionalObject("text_config") ?? textEncoder).GetInt("max_position_embeddings", 131072);
+        _connectors = Ltx2ConnectorsConfig.From(_index.LoadConfig("connectors"));
         (_videoMean, _videoStd) = LatentStats("vae", _vae.LatentChannels);
         (_audioMean, _audioStd) = LatentStats("audio_vae", null);
         Info = new PipelineInfo
@@ -145,6 +148,12 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         // (100000 tokens: an 80 GB buffer)
         if (maxSeq > _textMaxPositions)
             throw new GenerationException("max_sequence_length", $"max_sequence_length must be at most {_textMaxPositions} (the Gemma 3 text encoder's max_position_embeddings), got {maxSeq}");
+        // diffusers' LTX2ConnectorTransformer1d tiles its learnable registers over the padded prompt and raises a
+        // ValueError when the length is not a multiple of their count (128 in LTX-2); the connectors engine failed late
+        foreach (var (key, registers) in new[] { ("video_connector_num_learnable_registers", _connectors.VideoConnectorNumLearnableRegisters),
+                                                 ("audio_connector_num_learnable_registers", _connectors.AudioConnectorNumLearnableRegisters) })
+            if (registers is int n && n > 0 && maxSeq % n != 0)
+                throw new GenerationException("max_sequence_length", $"max_sequence_length must be a multiple of {n} (the text connectors' learnable registers, {key}), got {maxSeq}");
         if (!(frameRate > 0) || double.IsInfinity(frameRate)) throw new GenerationException("frame_rate", $"frame_rate must be a positive number, got {frameRate}");
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, _transformer.NumLayers, "LTX-2");
         if ((r.TeaCache is not null || r.CacheDit is not null) &&
