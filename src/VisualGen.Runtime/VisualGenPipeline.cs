@@ -20,18 +20,20 @@ public sealed class VisualGenPipeline : IDisposable
     readonly IGenerationPipeline _pipeline;
     readonly EngineProvider _engines;
     readonly bool _vaeTiling;
-    /// <summary>Cancelled by <see cref="Dispose"/>: generations in flight stop at their next step; Dispose waits for them,
-    /// so no engine is freed under a run (a native engine freed mid-run can take the process down).</summary>
-    readonly CancellationTokenSource _closing = new();
+    /// <summary>Cancelled by <see cref="Dispose"/>: generations in flight stop at their next step, and an engine being
+    /// exported or built for one (the provider holds this token: <see cref="EngineProvider.Cancellation"/>) stops too;
+    /// Dispose waits for them, so no engine is freed under a run (a native engine freed mid-run can take the process down).</summary>
+    readonly CancellationTokenSource _closing;
     readonly object _gate = new();  // Monitor: Dispose waits on it for the generations in flight
     int _running;
     bool _disposed;
     /// <summary>True in the flow of a generation of this pipeline (its progress callbacks): a Dispose from there would wait for itself.</summary>
     readonly AsyncLocal<bool> _inGeneration = new();
 
-    VisualGenPipeline(IGenerationPipeline pipeline, EngineProvider engines, string modelPath, bool vaeTiling)
+    VisualGenPipeline(IGenerationPipeline pipeline, EngineProvider engines, CancellationTokenSource closing, string modelPath, bool vaeTiling)
     {
         _pipeline = pipeline;
+        _closing = closing;
         _vaeTiling = vaeTiling;
         _engines = engines;
         ModelPath = modelPath;
@@ -66,18 +68,26 @@ public sealed class VisualGenPipeline : IDisposable
         var log = options.Log is { } write ? new Progress(write) : null;
         string cache = EngineWiring.CacheDirectory(options.EngineCacheDirectory);
         VisualGen.Exporter.Commands.EngineCacheLocation.Require(cache, note => options.Log?.Invoke(note));  // MediaException if it cannot be made
-        var engines = EngineWiring.CreateEngineProvider(cache, options.Engine, log,
-            options.AttentionFlag, options.GpuMemoryBudget, options.Quantization, vaeDtypeFlag: options.VaeDtype);
+        // the pipeline's closing token, made before the provider that holds it: Dispose stops an engine build in progress
+        var closing = new CancellationTokenSource();
+        EngineProvider engines;
+        try
+        {
+            engines = EngineWiring.CreateEngineProvider(cache, options.Engine, log,
+                options.AttentionFlag, options.GpuMemoryBudget, options.Quantization, vaeDtypeFlag: options.VaeDtype, cancellation: closing.Token);
+        }
+        catch { closing.Dispose(); throw; }
         try
         {
             var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
             try { engines.CheckReady(model); }  // a backend that cannot run here, a quantization_config it cannot load: now, not at the first generation
             catch { pipeline.Dispose(); throw; }
-            return new VisualGenPipeline(pipeline, engines, model, options.VaeTiling);
+            return new VisualGenPipeline(pipeline, engines, closing, model, options.VaeTiling);
         }
         catch
         {
             engines.Dispose();
+            closing.Dispose();
             throw;
         }
     }
@@ -141,8 +151,8 @@ public sealed class VisualGenPipeline : IDisposable
         }
     }
 
-    /// <summary>Frees the engines. Generations in flight are cancelled at their next step (or when the engine they are
-    /// building is ready) and waited for first; called from a generation's own progress callback it throws
+    /// <summary>Frees the engines. Generations in flight are cancelled at their next step (or during the export or build
+    /// of an engine they wait for, which leaves no temporary folder in the engine cache) and waited for first; called from a generation's own progress callback it throws
     /// <see cref="InvalidOperationException"/> (it would wait for itself).</summary>
     public void Dispose()
     {

@@ -97,6 +97,38 @@ public sealed class VisualGenPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Dispose_during_the_first_generation_s_engine_export_stops_the_export_and_leaves_no_temporary_folder()
+    {
+        // the provider had no token: Dispose waited for the component being exported to be built and cached, and the
+        // generation saw the cancellation only at its next denoising step (as generate's Ctrl+C did: CliGenerateCancellationTests)
+        string cache = Path.Combine(_dir, "engines");
+        var exporting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int disposing = 0;
+        var pipeline = VisualGenPipeline.Load(Model, Options with
+        {
+            Log = line =>
+            {
+                if (!line.StartsWith("exporting transformer", StringComparison.Ordinal)) return;
+                exporting.TrySetResult();
+                // the demo's export takes milliseconds: it holds here until the Dispose below has begun (and cancelled)
+                SpinWait.SpinUntil(() => Volatile.Read(ref disposing) == 1, TimeSpan.FromSeconds(30));
+                Thread.Sleep(200);
+            },
+        });
+        var run = Task.Run(() => pipeline.GenerateAsync(VisualGenPipeline.DemoRequest("a fox") with { Seed = 1 }));
+        await exporting.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Volatile.Write(ref disposing, 1);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        pipeline.Dispose();
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"Dispose returned after {clock.ElapsedMilliseconds} ms");
+        var e = await Assert.ThrowsAsync<ObjectDisposedException>(() => run.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains("disposed while this generation ran", e.Message);
+        Assert.Empty(Cli.CliBuildCancellationTests.Leftovers(cache));
+        Assert.DoesNotContain(Cli.CliBuildCancellationTests.Entries(cache), entry => entry.StartsWith("transformer-", StringComparison.Ordinal));
+        Assert.Contains(Cli.CliBuildCancellationTests.Entries(cache), entry => entry.StartsWith("text_encoder-", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Dispose_twice_is_harmless_and_generating_afterwards_is_refused()
     {
         var pipeline = VisualGenPipeline.Load(Model, Options);
