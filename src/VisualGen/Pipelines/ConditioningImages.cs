@@ -6,13 +6,15 @@ namespace VisualGen.Pipelines;
 public static class ConditioningImages
 {
     /// <summary>The images in order (none, <see cref="GenerationRequest.Image"/> alone, or <see cref="GenerationRequest.Images"/>);
-    /// both given, or an empty list, is refused.</summary>
+    /// both given, an empty list, or a null entry in the list is refused.</summary>
     public static IReadOnlyList<HostTensor> Of(GenerationRequest r)
     {
         if (r.Images is { } many)
         {
             if (r.Image is not null) throw new GenerationException("image", "give the conditioning image either as image or in images, not both");
             if (many.Count == 0) throw new GenerationException("image", "images is empty; leave it out for no conditioning image");
+            for (int i = 0; i < many.Count; i++)
+                if (many[i] is null) throw new GenerationException("image", $"images[{i}] is null; give each conditioning image as a [height, width, 3] float32 tensor");
             return many;
         }
         return r.Image is { } one ? [one] : [];

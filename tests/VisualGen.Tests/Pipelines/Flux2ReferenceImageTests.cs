@@ -182,6 +182,10 @@ public class Flux2ReferenceImageTests(ITestOutputHelper output)
         Assert.Equal([a, b], ConditioningImages.Of(ConditioningImages.With(r, [a, b])));
         Assert.Equal("image", Assert.Throws<GenerationException>(() => ConditioningImages.Of(r with { Image = a, Images = [b] })).Parameter);
         Assert.Equal("image", Assert.Throws<GenerationException>(() => ConditioningImages.Of(r with { Images = [] })).Parameter);
+        // a null entry was a NullReferenceException from FLUX.2's image check, in Validate and GenerateAsync alike
+        var missing = Assert.Throws<GenerationException>(() => ConditioningImages.Of(r with { Images = [a, null!] }));
+        Assert.Equal("image", missing.Parameter);
+        Assert.StartsWith("images[1] is null", missing.Message);
         var single = Assert.Throws<GenerationException>(() => ConditioningImages.RefuseList(r with { Images = [a, b] }, "Wan"));
         Assert.Contains("Wan takes one conditioning image, got 2", single.Message);
         Assert.Contains("not in images", Assert.Throws<GenerationException>(() => ConditioningImages.RefuseList(r with { Images = [a] }, "Wan")).Message);
