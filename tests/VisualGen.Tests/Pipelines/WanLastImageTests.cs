@@ -102,4 +102,44 @@ public class WanLastImageTests(ITestOutputHelper output)
             Assert.Equal("last_image", Assert.Throws<GenerationException>(() => a14b.Validate(r)).Parameter);
         }
     }
+
+    [ConformanceFact]
+    public void Images_that_are_not_float32_or_are_empty_are_refused_before_anything_runs()
+    {
+        // an int64 image passed Validate and ended the run after the text encoder with "tensor is I64, not F32"
+        // (an InvalidOperationException naming no argument); an empty one was an OverflowException
+        using var provider = ConformancePipelines.Provider();
+        using var a14b = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("wan22_i2v_a14b"), provider);
+        using var i2v = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("wan21_i2v"), provider);
+        var r = new GenerationRequest { Prompt = "x", Height = 32, Width = 48, NumFrames = 9, Image = Fixtures.RandomImage(32, 48, 1) };
+        var integers = HostTensor.Int64(new long[32 * 48 * 3], 32, 48, 3);
+        foreach (var (request, parameter, message) in new[]
+        {
+            (r with { Image = integers }, "image", "the image must be float32 [height, width, 3] in [0, 1], got I64 [32, 48, 3]"),
+            (r with { Image = HostTensor.Zeros(0, 48, 3) }, "image", "the image is empty ([0, 48, 3])"),
+            (r with { LastImage = integers }, "last_image", "last_image must be float32 [height, width, 3] in [0, 1], got I64 [32, 48, 3]"),
+            (r with { LastImage = HostTensor.Zeros(32, 0, 3) }, "last_image", "last_image is empty ([32, 0, 3])"),
+        })
+        {
+            var pipeline = request.LastImage is null ? i2v : a14b;
+            var e = Assert.Throws<GenerationException>(() => pipeline.Validate(request));
+            Assert.Equal(parameter, e.Parameter);
+            Assert.StartsWith(message, e.Message);
+            var run = Assert.ThrowsAsync<GenerationException>(() => pipeline.GenerateAsync(request)).GetAwaiter().GetResult();
+            Assert.Equal(e.Message, run.Message);
+        }
+        // FLUX.1's and Qwen-Image's Validate passed any image (GenerateAsync refused a bad one after the text encoder
+        // ran), and FLUX.1 generated from an empty one (resized from no pixels)
+        foreach (string family in new[] { "flux1", "qwenimage" })
+        {
+            using var image = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint(family), provider);
+            var i2i = new GenerationRequest { Prompt = "x", Height = 32, Width = 32, NumInferenceSteps = 2 };
+            foreach (var (bad, message) in new[] { (HostTensor.Zeros(0, 32, 3), "the image is empty"), (HostTensor.Zeros(32, 32), "the image must be float32") })
+            {
+                var e = Assert.Throws<GenerationException>(() => image.Validate(i2i with { Image = bad }));
+                Assert.Equal("image", e.Parameter);
+                Assert.StartsWith(message, e.Message);
+            }
+        }
+    }
 }

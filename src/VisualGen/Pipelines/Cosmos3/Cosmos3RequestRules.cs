@@ -39,10 +39,7 @@ public static class Cosmos3RequestRules
         {
             if (frames == 1)
                 throw new GenerationException("image", "Cosmos3 makes an image when num_frames is 1 and takes no conditioning image then; give num_frames > 1 for image-to-video");
-            if (im.Rank != 3 || im.Shape[2] != 3)
-                throw new GenerationException("image", $"image must be [height, width, 3], got {im.ShapeText}");
-            if (im.Shape[0] < 1 || im.Shape[1] < 1)
-                throw new GenerationException("image", $"image is empty ({im.ShapeText})");
+            Images.VaeInput.Check(im);
         }
     }
 

@@ -33,6 +33,7 @@ public static class FluxRequestRules
                     $"step caches are not supported with {FluxFill.ClassName}: its transformer reads the mask and the masked image beside the latents");
         }
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
+        if (r.Image is { } image) Images.VaeInput.Check(image);
         if (info.Takes(CallArguments.Strength)) ImageToImage.Validate(r);
         Inpainting.Validate(r);
 

@@ -6,11 +6,13 @@ namespace VisualGen.Pipelines.Images;
 /// [1, 3, height, width] in [−1, 1] (diffusers' image processors: to a tensor, then 2x − 1).</summary>
 public static class VaeInput
 {
-    /// <summary>Refuses anything but a [height, width, 3] float32 image, naming the argument.</summary>
+    /// <summary>Refuses anything but a non-empty [height, width, 3] float32 image, naming the argument.</summary>
     public static void Check(HostTensor image, string what = "the image", string parameter = "image")
     {
         if (image.Rank != 3 || image.Shape[2] != 3 || image.DType != Checkpoints.TensorDType.F32)
             throw new GenerationException(parameter, $"{what} must be float32 [height, width, 3] in [0, 1], got {image.DType} {image.ShapeText}");
+        if (image.Shape[0] < 1 || image.Shape[1] < 1)
+            throw new GenerationException(parameter, $"{what} is empty ({image.ShapeText}); it needs at least one pixel");
     }
 
     /// <summary>[1, 3, height, width] in [−1, 1] from a [height, width, 3] image in [0, 1].</summary>

@@ -24,6 +24,7 @@ public static class QwenImageRequestRules
     public static void Validate(GenerationRequest r, QwenImageModelConfig c, PipelineInfo info, int height, int width, int steps, int maxSeq, double trueCfgScale)
     {
         CallArguments.Refuse(r, info, info.ClassName, Reasons);
+        if (r.Image is { } image) Images.VaeInput.Check(image);
         ImageToImage.Validate(r);
         Inpainting.Validate(r);
         if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");

@@ -108,14 +108,12 @@ public sealed class WanPipeline : IGenerationPipeline
         SchedulerShift.Check(r, _schedulerConfig, "Wan", steps);
         if (r.Image is null && _config.ImageToVideo)
             throw new GenerationException("image", $"{_index.ClassName} is image-to-video: an image is required (--image FILE)");
-        if (r.Image is { } im && (im.Rank != 3 || im.Shape[2] != 3))
-            throw new GenerationException("image", $"image must be [height, width, 3], got {im.ShapeText}");
+        if (r.Image is { } im) VaeInput.Check(im);
         if (r.LastImage is { } last)
         {
             // diffusers' WanImageToVideoPipeline: the last frame conditions the video (an expand_timesteps model, which
             // ignores it, refuses it with the call arguments)
-            if (last.Rank != 3 || last.Shape[2] != 3)
-                throw new GenerationException("last_image", $"last_image must be [height, width, 3], got {last.ShapeText}");
+            VaeInput.Check(last, "last_image", "last_image");
             if (frames < 2)
                 throw new GenerationException("last_image", $"a last frame needs a video of more than one frame, got num_frames {frames}");
             // with CLIP image tokens, both images' go to a transformer whose image embedder has positions for two
