@@ -56,17 +56,21 @@ public sealed record VisualGenOptions
 
     /// <summary>The options a <see cref="Configuration.VisualGenConfig"/> (a YAML file through
     /// <see cref="Configuration.VisualGenConfig.Load"/>, or built in code) describes.</summary>
-    public static VisualGenOptions FromConfig(Configuration.VisualGenConfig config) => new()
+    public static VisualGenOptions FromConfig(Configuration.VisualGenConfig config)
     {
-        Engine = config.Engine ?? OrtCpu,
-        EngineCacheDirectory = config.EngineCache,
-        Attention = config.Attention.Precision switch { "fp8" => AttentionPrecision.Fp8, "sage" => AttentionPrecision.Sage, _ => AttentionPrecision.Bf16 },
-        SageBlocks = config.Attention.SageBlocks,
-        VaeDtype = config.VaeDtype ?? "fp32",
-        VaeTiling = config.VaeTiling,
-        GpuMemoryBudget = config.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null,
-        Quantization = config.Quantization,
-    };
+        ArgumentNullException.ThrowIfNull(config);
+        return new()
+        {
+            Engine = config.Engine ?? OrtCpu,
+            EngineCacheDirectory = config.EngineCache,
+            Attention = config.Attention.Precision switch { "fp8" => AttentionPrecision.Fp8, "sage" => AttentionPrecision.Sage, _ => AttentionPrecision.Bf16 },
+            SageBlocks = config.Attention.SageBlocks,
+            VaeDtype = config.VaeDtype ?? "fp32",
+            VaeTiling = config.VaeTiling,
+            GpuMemoryBudget = config.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null,
+            Quantization = config.Quantization,
+        };
+    }
 
     /// <summary>Throws <see cref="ArgumentException"/> saying what to change when the options do not fit together.</summary>
     public void Validate()

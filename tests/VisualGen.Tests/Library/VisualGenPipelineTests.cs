@@ -181,6 +181,8 @@ public sealed class VisualGenPipelineTests : IDisposable
         // a GPU memory budget on the CPU engine bounds nothing: refused, not ignored
         Assert.Contains("the ort-cpu engine holds none",
             Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { Engine = "ort-cpu", GpuMemoryBudget = 1L << 30 })).Message);
+        // a null configuration was a NullReferenceException from inside FromConfig
+        Assert.Equal("config", Assert.Throws<ArgumentNullException>(() => VisualGenOptions.FromConfig(null!)).ParamName);
     }
 
     [Fact]
