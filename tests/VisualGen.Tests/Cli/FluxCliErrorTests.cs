@@ -68,20 +68,27 @@ public class FluxCliErrorTests
         Assert.Equal((96, 80), (png.Width, png.Height));  // the first reference's size (80 high, 96 wide)
     }
 
-    [ConformanceTheory]
-    [InlineData(0)]
-    [InlineData(1)]
-    public void Clip_model_max_length_too_short_for_its_special_tokens_is_named(int length)
+    /// <summary>generate on a copy of the flux1 fixture whose tokenizer_config.json sets model_max_length; the run, the
+    /// copy's folder and its tokenizer_config.json.</summary>
+    static (CliRun Run, string Model, string Config) GenerateWithClipModelMaxLength(int length)
     {
-        // it was an unhandled ArgumentOutOfRangeException (exit 134) when the prompt was tokenized
         string model = Fixtures.TempDir("clip-len");
         Fixtures.CopyDirectory(Fixtures.Checkpoint("flux1"), model);
         string config = Path.Combine(model, "tokenizer", "tokenizer_config.json");
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!;
         json["model_max_length"] = length;
         File.WriteAllText(config, json.ToJsonString());
-        var run = CliRun.Of(["generate", "--model", model, "--prompt", "a lighthouse", "--steps", "1", "--height", "64", "--width", "48",
-            "--engine-cache", ConformancePipelines.CacheDir, "--output", Path.Combine(Fixtures.TempDir("err"), "o.png")]);
+        return (CliRun.Of(["generate", "--model", model, "--prompt", "a lighthouse", "--steps", "1", "--height", "64", "--width", "48",
+            "--engine-cache", ConformancePipelines.CacheDir, "--output", Path.Combine(Fixtures.TempDir("err"), "o.png")]), model, config);
+    }
+
+    [ConformanceTheory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void Clip_model_max_length_too_short_for_its_special_tokens_is_named(int length)
+    {
+        // it was an unhandled ArgumentOutOfRangeException (exit 134) when the prompt was tokenized
+        var (run, model, config) = GenerateWithClipModelMaxLength(length);
         Assert.Equal(1, run.Rc);
         var error = Assert.Single(run.ErrorLines);
         Assert.Contains("tokenizer_config.json", error);
@@ -96,14 +103,7 @@ public class FluxCliErrorTests
     {
         // transformers' CLIPTextEmbeddings refuses a sequence longer than max_position_embeddings; it was an ONNX
         // Runtime broadcast error at encode ("77 by 1000") that named no config
-        string model = Fixtures.TempDir("clip-len");
-        Fixtures.CopyDirectory(Fixtures.Checkpoint("flux1"), model);
-        string config = Path.Combine(model, "tokenizer", "tokenizer_config.json");
-        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(config))!;
-        json["model_max_length"] = length;
-        File.WriteAllText(config, json.ToJsonString());
-        var run = CliRun.Of(["generate", "--model", model, "--prompt", "a lighthouse", "--steps", "1", "--height", "64", "--width", "48",
-            "--engine-cache", ConformancePipelines.CacheDir, "--output", Path.Combine(Fixtures.TempDir("err"), "o.png")]);
+        var (run, model, config) = GenerateWithClipModelMaxLength(length);
         Assert.Equal(1, run.Rc);
         var error = Assert.Single(run.ErrorLines);
         Assert.Contains($"{config}: 'model_max_length' {length} is more than the CLIP text encoder's max_position_embeddings 77 " +
@@ -111,10 +111,7 @@ public class FluxCliErrorTests
         Assert.False(run.Generated);
 
         // a shorter length than the encoder's positions runs, as in transformers (the positions are sliced)
-        json["model_max_length"] = 50;
-        File.WriteAllText(config, json.ToJsonString());
-        var shorter = CliRun.Of(["generate", "--model", model, "--prompt", "a lighthouse", "--steps", "1", "--height", "64", "--width", "48",
-            "--engine-cache", ConformancePipelines.CacheDir, "--output", Path.Combine(Fixtures.TempDir("ok"), "o.png")]);
+        var shorter = GenerateWithClipModelMaxLength(50).Run;
         Assert.True(shorter.Rc == 0, shorter.Err);
     }
 
