@@ -54,6 +54,8 @@ public static class BuildCommand
             // a component named twice is built once (it was processed and counted twice)
             ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToList()
             : all.ToList();
+        if (selected.Count == 0)
+            throw new UsageException($"--components names no component (exportable: {string.Join(", ", all)})");
         foreach (var c in selected)
             if (!all.Contains(c))
                 throw new UsageException($"--components: '{c}' is not a component of {model} (exportable: {string.Join(", ", all)})");

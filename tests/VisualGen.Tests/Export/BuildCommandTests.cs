@@ -51,6 +51,10 @@ public class BuildCommandTests
         var bad = Build("--model", Fixtures.Checkpoint("wan21_t2v"), "--cache", cache, "--components", "unet");
         Assert.Equal(2, bad.Rc);
         Assert.Contains("'unet' is not a component", bad.Err);
+        // a list of separators names nothing: it built nothing and exited 0
+        var none = Build("--model", Fixtures.Checkpoint("wan21_t2v"), "--cache", cache, "--components", " , ");
+        Assert.Equal(2, none.Rc);
+        Assert.Contains("--components names no component (exportable: ", none.Err);
     }
 
     [ConformanceFact]
