@@ -196,7 +196,6 @@ public sealed class FluxPipeline : IGenerationPipeline
         return new FluxPromptEmbeds(states, pooled, FluxLatents.TextIds(t5Tokens.Length));
     }
 
-    /// <summary>The transformer's inputs that are the same at every step of one branch (prompt or negative prompt).</summary>
     /// <summary>The CLIP prompt is padded to the tokenizer's model_max_length, and the text encoder adds a position
     /// embedding per token: a longer length than its max_position_embeddings is refused by transformers'
     /// CLIPTextEmbeddings (a ValueError at encode); here it was an ONNX Runtime broadcast error ("77 by 1000") naming no
@@ -211,6 +210,7 @@ public sealed class FluxPipeline : IGenerationPipeline
                 $"({encoder.FilePath}): every prompt is padded to model_max_length tokens, and the encoder has positions for {positions}");
     }
 
+    /// <summary>The transformer's inputs that are the same at every step of one branch (prompt or negative prompt).</summary>
     static Dictionary<string, HostTensor> Constants(HostTensor? guidance, HostTensor imageIds, FluxPromptEmbeds text)
     {
         var inputs = new Dictionary<string, HostTensor>
