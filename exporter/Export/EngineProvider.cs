@@ -59,8 +59,12 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
                 throw new QuantizationException($"{componentDir}: component '{component}' is already quantized ({stored.Algo.Name}); dynamic quantization ({DynamicQuantization.Algo.Name}) takes unquantized checkpoints");
             return (stored, true);
         }
-        return DynamicQuantization is not null && exporter.Quantizable ? (DynamicQuantization, false) : null;
+        return Dynamic(exporter);
     }
+
+    /// <summary><see cref="DynamicQuantization"/> for a component that quantizes; null for the others or without it.</summary>
+    (QuantizationConfig Config, bool FromCheckpoint)? Dynamic(ComponentExporter exporter) =>
+        DynamicQuantization is not null && exporter.Quantizable ? (DynamicQuantization, false) : null;
 
     /// <summary>The backend that builds and runs components of this class: its <see cref="ClassBackends"/> entry, else
     /// <see cref="Backend"/>.</summary>
@@ -70,8 +74,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
     /// for a component folder; for a component inside a monolithic file (LTX-2), whose config carries none,
     /// <see cref="DynamicQuantization"/> where the component quantizes.</summary>
     (QuantizationConfig Config, bool FromCheckpoint)? QuantizationIn(ModelIndex index, ComponentExporter exporter, string folder) =>
-        index.InFile(folder) is null ? QuantizationOf(exporter, folder, index.ComponentDirectory(folder))
-            : DynamicQuantization is not null && exporter.Quantizable ? (DynamicQuantization, false) : null;
+        index.InFile(folder) is null ? QuantizationOf(exporter, folder, index.ComponentDirectory(folder)) : Dynamic(exporter);
 
     /// <summary>How a component of a model is built, as <see cref="Prepare"/> decides it: the backend and the quantization
     /// (null: none; <see cref="ComponentBuild.FromCheckpoint"/> when the checkpoint's <c>quantization_config</c> gave it).</summary>
@@ -271,7 +274,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
 
     /// <summary>What can be checked before any component of <paramref name="modelPath"/> is traced or hashed: the
     /// backends (<see cref="CheckBackends"/>), then for every component the model exports the quantization it would be
-    /// built with (<see cref="QuantizationOf"/>: a checkpoint's <c>quantization_config</c> with an unknown
+    /// built with (<see cref="QuantizationIn"/>: a checkpoint's <c>quantization_config</c> with an unknown
     /// <c>quant_method</c> or <c>quant_algo</c>, on a component that does not quantize, or under dynamic quantization) and
     /// its weights (the safetensors headers and tensor tables; no tensor is read). Each is refused now, naming the file,
     /// rather than when that component's engine is first needed: a truncated VAE after the whole denoising loop.</summary>
@@ -284,9 +287,9 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
         foreach (var c in index.Components.Values.Where(c => c.IsPresent))
         {
             if (!exporters.TryGet(c.ClassName!, out var e)) continue;
-            if (index.InFile(c.Name) is null) QuantizationOf(e, c.Name, index.ComponentDirectory(c.Name));
+            var quantization = QuantizationIn(index, e, c.Name);  // a quantization_config it cannot take is refused here
             using var tensors = index.OpenTensors(c.Name);
-            if (DynamicQuantization is not null && e.Quantizable) { quantized.Add(c.Name); names.AddRange(tensors.Names); }
+            if (quantization is { FromCheckpoint: false }) { quantized.Add(c.Name); names.AddRange(tensors.Names); }
         }
         // the user's ignore patterns (a checkpoint's own list may name modules it lacks): one that matches no module is a
         // typo that ignores nothing, and every linear was quantized without a word
