@@ -31,7 +31,7 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
         }
         else
         {
-            string ext = format == MediaFormat.Mp4 ? ".mp4" : ".png";
+            string ext = OutputExtension.Of(format);
             // an existing folder named without the extension would get a sibling file "folder.mp4" beside it
             if (Directory.Exists(path))
                 throw new MediaException($"{path}: is a folder; name the file to write (for example {Path.Combine(path, "output" + ext)})");
