@@ -6,6 +6,9 @@ namespace VisualGen.Server.Api;
 /// <summary>GET /v1/models (OpenAI's list of model objects, with what each makes) and GET /health.</summary>
 public static class ModelEndpoints
 {
+    /// <summary>/health's route: the one the API key middleware lets through without a key.</summary>
+    public const string HealthRoute = "/health";
+
     public static void MapModels(this IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/models", (ModelRegistry models) =>
@@ -22,7 +25,7 @@ public static class ModelEndpoints
         // 503 "draining" from SIGTERM until the process stops: a load balancer sends new work elsewhere
         // with a shared store: queue_depth counts the deployment's queued jobs (the bound applies to them), and a store
         // that cannot be reached is "degraded" (named without its address: /health needs no key)
-        app.MapGet("/health", (WorkQueue queue, ModelRegistry models, StorageHealth storage, ShutdownDrain drain, IJobStore store, Media.IMediaEncoder encoder) =>
+        app.MapGet(HealthRoute, (WorkQueue queue, ModelRegistry models, StorageHealth storage, ShutdownDrain drain, IJobStore store, Media.IMediaEncoder encoder) =>
         {
             string? problem = storage.Problem();
             int depth = queue.Depth;

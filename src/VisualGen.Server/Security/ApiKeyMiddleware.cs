@@ -12,11 +12,9 @@ namespace VisualGen.Server.Security;
 /// </summary>
 public sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeySet keys)
 {
-    const string HealthRoute = "/health";
-
     public async Task InvokeAsync(HttpContext http)
     {
-        if (keys.IsEmpty || (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText == HealthRoute)
+        if (keys.IsEmpty || (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText == ModelEndpoints.HealthRoute)
         {
             await next(http);
             return;
