@@ -25,6 +25,7 @@ public class CliErrorTests
     [InlineData(new[] { "--height", "32", "--width", "48", "--frames", "8" }, "num_frames must be 4k+1")]
     [InlineData(new[] { "--height", "32", "--width", "48", "--frames", "9", "--steps", "0" }, "num_inference_steps must be at least 1")]
     [InlineData(new[] { "--height", "32", "--width", "48", "--frames", "9", "--steps", "-2" }, "num_inference_steps must be at least 1")]
+    [InlineData(new[] { "--height", "32", "--width", "48", "--frames", "9", "--seed", "-1" }, "seed must be 0 or more")]
     [InlineData(new[] { "--steps", "two" }, "--steps must be an integer")]
     [InlineData(new[] { "--bogus", "1" }, "unknown flag --bogus")]
     public void Bad_arguments_are_named(string[] extra, string message)

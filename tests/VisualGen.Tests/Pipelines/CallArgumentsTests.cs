@@ -84,9 +84,26 @@ public class CallArgumentsTests
             }
         }
 
+        // the arguments every family takes follow one rule (CommonArguments)
+        foreach (var (bad, name) in new[] { (Plain with { Seed = -1 }, "seed"), (Plain with { NumInferenceSteps = 1001 }, "num_inference_steps"), (Plain with { Prompt = " " }, "prompt") })
+            Assert.Equal(name, Assert.IsType<GenerationException>(Record.Exception(() => pipeline.Validate(bad))).Parameter);
+
         var output = new StringWriter();
         Assert.Equal(0, CliApp.Run(["info", "--model", model], output, new StringWriter()));
         Assert.Contains($"takes      {takes}\n", output.ToString().ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void The_arguments_every_pipeline_takes_are_checked_by_one_rule()
+    {
+        CommonArguments.Check(Plain with { Seed = 0 }, 1);
+        CommonArguments.Check(Plain with { Seed = long.MaxValue }, CommonArguments.MaxSteps);
+        var seed = Assert.Throws<GenerationException>(() => CommonArguments.Check(Plain with { Seed = -1 }, 20));
+        Assert.Equal("seed", seed.Parameter);
+        Assert.Contains("seed must be 0 or more", seed.Message);
+        Assert.Equal("num_inference_steps", Assert.Throws<GenerationException>(() => CommonArguments.Check(Plain, 0)).Parameter);
+        Assert.Equal("num_inference_steps", Assert.Throws<GenerationException>(() => CommonArguments.Check(Plain, 1001)).Parameter);
+        Assert.Equal("prompt", Assert.Throws<GenerationException>(() => CommonArguments.Check(Plain with { Prompt = "\t" }, 20)).Parameter);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public class Cosmos3RequestTests
         { "num_frames", Base with { NumFrames = 8 }, "4k+1" },
         { "fps", Base with { Fps = 0 }, "positive" },
         { "fps", Base with { Fps = double.NaN }, "positive" },
-        { "num_inference_steps", Base with { NumInferenceSteps = 0 }, "between 1 and 1000" },
+        { "num_inference_steps", Base with { NumInferenceSteps = 0 }, "must be at least 1" },
         { "guidance_scale_2", Base with { GuidanceScale2 = 3 }, "guidance_scale only" },
         { "true_cfg_scale", Base with { TrueCfgScale = 3 }, "guidance_scale" },
         { "max_sequence_length", Base with { MaxSequenceLength = 64 }, "whole templated prompt" },

@@ -20,7 +20,7 @@ public static class Cosmos3RequestRules
     {
         CallArguments.Refuse(r, info, info.ClassName, Reasons);
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumLayers, "Cosmos3");
-        if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
+        CommonArguments.Check(r, steps);
         int m = c.VaeScaleSpatial;
         // the resolution template states height x width; the VAE compresses by its spatial factor
         if (height <= 0 || height % m != 0)
@@ -30,7 +30,6 @@ public static class Cosmos3RequestRules
         int tf = c.VaeScaleTemporal;
         if (frames < 1 || (frames - 1) % tf != 0)
             throw new GenerationException("num_frames", $"num_frames must be 1 (an image) or {tf}k+1 ({1 + tf}, {1 + 2 * tf}, ..., 189), got {frames}");
-        if (steps <= 0 || steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be between 1 and 1000, got {steps}");
         if (!(fps > 0) || double.IsInfinity(fps)) throw new GenerationException("fps", $"fps must be a positive number (the duration template and the time positions use it), got {fps}");
         if (!(guidance >= 0 && double.IsFinite(guidance))) throw new GenerationException("guidance_scale", $"guidance_scale must be a finite number ≥ 0, got {guidance}");
         if (height * (long)width * frames > 1280L * 1280 * 241)

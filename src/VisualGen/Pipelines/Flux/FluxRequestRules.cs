@@ -32,7 +32,7 @@ public static class FluxRequestRules
                 throw new GenerationException(r.TeaCache is not null ? "teacache_thresh" : "cache_dit",
                     $"step caches are not supported with {FluxFill.ClassName}: its transformer reads the mask and the masked image beside the latents");
         }
-        if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
+        CommonArguments.Check(r, steps);
         if (r.Image is { } image) Images.VaeInput.Check(image);
         if (info.Takes(CallArguments.Strength)) ImageToImage.Validate(r);
         Inpainting.Validate(r);
@@ -46,8 +46,6 @@ public static class FluxRequestRules
             throw new GenerationException("width", $"width must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 latent packing), got {width}");
         if ((long)height * width > 4096L * 4096)
             throw new GenerationException("height", $"{width}x{height} is larger than this pipeline accepts (4096×4096)");
-        if (steps <= 0) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at least 1, got {steps}");
-        if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
         if (maxSeq <= 0 || maxSeq > MaxSequenceLengthLimit)
             throw new GenerationException("max_sequence_length", $"max_sequence_length must be between 1 and {MaxSequenceLengthLimit}, got {maxSeq}");
         if (r.GuidanceScale is double g && (g < 0 || double.IsNaN(g) || double.IsInfinity(g)))

@@ -22,7 +22,7 @@ public static class Flux2RequestRules
     {
         CallArguments.Refuse(r, info, info.ClassName, Reasons);
         Caching.StepCaches.ValidateWithoutTeaCacheTable(r, c.NumBlocks, "FLUX.2");
-        if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
+        CommonArguments.Check(r, steps);
         var references = ConditioningImages.Of(r);
         for (int i = 0; i < references.Count; i++)
         {
@@ -39,8 +39,6 @@ public static class Flux2RequestRules
             throw new GenerationException("width", $"width must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 patchify), got {width}");
         if ((long)height * width > 4096L * 4096)
             throw new GenerationException("height", $"{width}x{height} is larger than this pipeline accepts (4096×4096)");
-        if (steps <= 0) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at least 1, got {steps}");
-        if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
         // diffusers sets no upper limit; the text encoder's positions do
         if (maxSeq <= 0 || maxSeq > c.TextMaxPositions)
             throw new GenerationException("max_sequence_length", $"max_sequence_length must be between 1 and the text encoder's max_position_embeddings ({c.TextMaxPositions}), got {maxSeq}");

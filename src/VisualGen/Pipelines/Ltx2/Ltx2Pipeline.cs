@@ -130,18 +130,17 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
     Plan Resolve(GenerationRequest r)
     {
         CallArguments.Refuse(r, Info, Info.ClassName, Reasons);
-        if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
         int height = r.Height ?? Info.DefaultHeight, width = r.Width ?? Info.DefaultWidth;
         int frames = r.NumFrames ?? Info.DefaultNumFrames, steps = r.NumInferenceSteps ?? Info.DefaultSteps;
         int maxSeq = r.MaxSequenceLength ?? Ltx2PromptTokenizer.DefaultMaxSequenceLength;
         double frameRate = r.Fps ?? DefaultFrameRate;
+        CommonArguments.Check(r, steps);
         if (height <= 0 || height % 32 != 0) throw new GenerationException("height", $"height must be a positive multiple of 32, got {height}");
         if (width <= 0 || width % 32 != 0) throw new GenerationException("width", $"width must be a positive multiple of 32, got {width}");
         int temporal = _vae.TemporalCompression;
         // the video VAE decodes 1 + k·temporal frames; diffusers would return fewer frames than asked for without a word
         if (frames < 1 || (frames - 1) % temporal != 0)
             throw new GenerationException("num_frames", $"num_frames must be {temporal}k+1 (1, {1 + temporal}, {1 + 2 * temporal}, ...: the video VAE compresses time by {temporal}), got {frames}");
-        if (steps < 1 || steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be between 1 and 1000, got {steps}");
         if (maxSeq < 1) throw new GenerationException("max_sequence_length", $"max_sequence_length must be at least 1, got {maxSeq}");
         // diffusers' LTX2Pipeline sets no upper limit (check_inputs does not look at it; the prompt is padded to it); the
         // text encoder's positions do. A larger value ran until Gemma's attention could not be allocated at encode

@@ -27,7 +27,7 @@ public static class QwenImageRequestRules
         if (r.Image is { } image) Images.VaeInput.Check(image);
         ImageToImage.Validate(r);
         Inpainting.Validate(r);
-        if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
+        CommonArguments.Check(r, steps);
         int m = c.SizeMultiple;
         if (height <= 0 || height % m != 0)
             throw new GenerationException("height", $"height must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 packing), got {height}");
@@ -35,8 +35,6 @@ public static class QwenImageRequestRules
             throw new GenerationException("width", $"width must be a positive multiple of {m} (VAE scale {c.VaeScaleFactor} × 2×2 packing), got {width}");
         if (height * (long)width > 4096L * 4096)
             throw new GenerationException("height", $"{width}x{height} is larger than 4096x4096");
-        if (steps <= 0) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at least 1, got {steps}");
-        if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
         if (maxSeq <= 0 || maxSeq > MaxSequenceLengthLimit)
             throw new GenerationException("max_sequence_length", $"max_sequence_length must be between 1 and {MaxSequenceLengthLimit}, got {maxSeq}");
         if (!(trueCfgScale >= 0 && double.IsFinite(trueCfgScale)))

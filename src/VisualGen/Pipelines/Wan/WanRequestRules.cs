@@ -34,7 +34,7 @@ public static class WanRequestRules
     public static void Validate(GenerationRequest r, WanModelConfig c, int height, int width, int frames, int steps, int maxSeq, PipelineInfo info)
     {
         CallArguments.Refuse(r, info, info.ClassName, Reasons(info));
-        if (string.IsNullOrWhiteSpace(r.Prompt)) throw new GenerationException("prompt", "prompt must not be empty");
+        CommonArguments.Check(r, steps);
         int m = c.SizeMultiple;
         if (height <= 0 || height % m != 0)
             throw new GenerationException("height", $"height must be a positive multiple of {m} (VAE scale {c.VaeScaleSpatial} × patch {c.PatchSize[1]}), got {height}");
@@ -42,8 +42,6 @@ public static class WanRequestRules
             throw new GenerationException("width", $"width must be a positive multiple of {m} (VAE scale {c.VaeScaleSpatial} × patch {c.PatchSize[2]}), got {width}");
         if (frames < 1 || (frames - 1) % c.VaeScaleTemporal != 0)
             throw new GenerationException("num_frames", $"num_frames must be {c.VaeScaleTemporal}k+1 (1, {1 + c.VaeScaleTemporal}, {1 + 2 * c.VaeScaleTemporal}, ..., 81), got {frames}");
-        if (steps <= 0) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at least 1, got {steps}");
-        if (steps > 1000) throw new GenerationException("num_inference_steps", $"num_inference_steps must be at most 1000, got {steps}");
         if (maxSeq <= 0) throw new GenerationException("max_sequence_length", $"max_sequence_length must be at least 1, got {maxSeq}");
         if (maxSeq > MaxSequenceLengthLimit)
             throw new GenerationException("max_sequence_length", $"max_sequence_length must be at most {MaxSequenceLengthLimit} (Wan's text context: the UMT5 prompt length its transformer is made for), got {maxSeq}");
