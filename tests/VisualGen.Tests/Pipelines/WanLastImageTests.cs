@@ -103,8 +103,15 @@ public class WanLastImageTests(ITestOutputHelper output)
         }
     }
 
+    static HostTensor WithValue(HostTensor image, long index, float value)
+    {
+        var values = (float[])image.Floats.Clone();
+        values[index] = value;
+        return HostTensor.Float32(values, image.Shape);
+    }
+
     [ConformanceFact]
-    public void Images_that_are_not_float32_or_are_empty_are_refused_before_anything_runs()
+    public void Images_that_are_not_float32_are_empty_or_hold_values_outside_0_1_are_refused_before_anything_runs()
     {
         // an int64 image passed Validate and ended the run after the text encoder with "tensor is I64, not F32"
         // (an InvalidOperationException naming no argument); an empty one was an OverflowException
@@ -119,6 +126,9 @@ public class WanLastImageTests(ITestOutputHelper output)
             (r with { Image = HostTensor.Zeros(0, 48, 3) }, "image", "the image is empty ([0, 48, 3])"),
             (r with { LastImage = integers }, "last_image", "last_image must be float32 [height, width, 3] in [0, 1], got I64 [32, 48, 3]"),
             (r with { LastImage = HostTensor.Zeros(32, 0, 3) }, "last_image", "last_image is empty ([32, 0, 3])"),
+            // NaN made the whole video NaN; 8-bit values saturated the encoder
+            (r with { Image = WithValue(Fixtures.RandomImage(32, 48, 1), 5 * 48 * 3 + 7 * 3 + 2, float.NaN) }, "image", "the image must hold values in [0, 1]; pixel (5, 7) channel 2 is NaN"),
+            (r with { LastImage = WithValue(Fixtures.RandomImage(32, 48, 2), 0, 255f) }, "last_image", "last_image must hold values in [0, 1]; pixel (0, 0) channel 0 is 255 (8-bit values must be divided by 255)"),
         })
         {
             var pipeline = request.LastImage is null ? i2v : a14b;
