@@ -51,6 +51,9 @@ public static class GenerateCommand
             ? k is >= 1 and <= 10000 ? k : throw new UsageException($"--num-images-per-prompt must be between 1 and 10000, got {k}")
             : 1;
         PromptFile.CheckSeeds(request.Seed, (prompts?.Count ?? 1) * perPrompt);
+        // the generations of a prompt differ only by their seed, which given latents replace: N copies of one output
+        if (perPrompt > 1 && cl.String("latents") is not null)
+            throw new UsageException($"--latents with --num-images-per-prompt {perPrompt}: every generation of a prompt would start from the same latents and give the same output; give one of them");
         var clock = Stopwatch.StartNew();
         if (Runtime.DefaultEngineNote(settings.Engine) is { } note) log.WriteLine(note);
         EngineCacheLocation.Require(Runtime.CacheDirectory(settings.EngineCache), log);

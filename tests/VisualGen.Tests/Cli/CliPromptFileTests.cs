@@ -48,6 +48,11 @@ public class CliPromptFileTests
         Assert.Equal(Latents(Path.Combine(dir, "nine.safetensors")), Latents(Path.Combine(dir, "n_0003.safetensors")));
         Assert.Contains("--num-images-per-prompt must be between 1 and 10000, got 0",
             Assert.Single(CliRun.Of(Generate(Path.Combine(dir, "z"), "--prompt", "x", "--num-images-per-prompt", "0")).ErrorLines));
+        // given latents replace the seed, the only thing that differs between a prompt's generations
+        var copies = CliRun.Of(Generate(Path.Combine(dir, "l"), "--prompt", "x", "--num-images-per-prompt", "2", "--latents", Path.Combine(dir, "nine.safetensors")));
+        Assert.Equal(2, copies.Rc);
+        Assert.Contains("--latents with --num-images-per-prompt 2: every generation of a prompt would start from the same latents", Assert.Single(copies.ErrorLines));
+        Assert.False(Directory.Exists(Path.Combine(dir, "l_0001")));
     }
 
     [ConformanceFact]
