@@ -107,74 +107,77 @@ public sealed record ServerOptions
         return value;
     }
 
-    /// <summary>The flags <see cref="Parse"/> takes, each followed by its value (its switch refuses any other): a value may
-    /// not be one of them.</summary>
-    static readonly string[] Flags =
-    [
-        "--config", "--model", "--model-name", "--engine-cache", "--cache", "--engine", "--attention", "--vae-dtype", "--vae-tiling",
-        "--gpu-memory", "--quant-algo", "--quant-ignore", "--port", "--urls", "--public-url", "--data", "--outputs", "--store", "--lease",
-        "--retention-max-age", "--retention-max-bytes", "--retention-sweep", "--queue-size", "--shutdown-grace", "--max-upload-bytes",
-        "--max-side", "--max-frames", "--max-steps", "--max-job-memory", "--job-timeout", "--max-image-pixels", "--api-key",
-    ];
+    /// <summary>The flags <see cref="Parse"/> takes, each followed by its value, and what each makes of it (a value may not
+    /// be one of the flags).</summary>
+    static readonly Dictionary<string, Func<ServerOptions, FlagValue, ServerOptions>> Flags = new()
+    {
+        ["--config"] = (o, v) => o with { ConfigFile = v.Text() },
+        ["--model"] = (o, v) => o with { ModelDir = v.Text() },
+        ["--model-name"] = (o, v) => o with { ModelName = v.Text() },
+        // --cache as build and generate spell it
+        ["--engine-cache"] = (o, v) => o with { EngineCacheDir = OneCache(o.EngineCacheDir, v.Flag, v.Text()) },
+        ["--cache"] = (o, v) => o with { EngineCacheDir = OneCache(o.EngineCacheDir, v.Flag, v.Text()) },
+        ["--engine"] = (o, v) => o with { Engine = v.Text() },
+        ["--attention"] = (o, v) => o with { Attention = v.Text() },
+        ["--vae-dtype"] = (o, v) => o with { VaeDtype = v.Text() },
+        ["--vae-tiling"] = (o, v) => o with { VaeTiling = OnOff(v.Flag, v.Text()) },
+        ["--gpu-memory"] = (o, v) => o with { GpuMemory = CheckedGpuMemory(v.Text()) },
+        ["--quant-algo"] = (o, v) => o with { Quantization = CheckedQuantization(v.Text(), o.Quantization?.Ignore) },
+        ["--quant-ignore"] = (o, v) => o with { Quantization = o.Quantization is { } q ? q with { Ignore = Patterns(v.Text()) } : throw new ArgumentException("--quant-ignore needs --quant-algo before it") },
+        ["--port"] = (o, v) => o with { Port = v.Int(0, 65535) },
+        ["--urls"] = (o, v) => o with { Urls = ListenAddresses(v.Text()) },
+        ["--public-url"] = (o, v) => o with { PublicUrl = PublicBase(v.Text()) },
+        ["--data"] = (o, v) => o with { DataDir = v.Text() },
+        ["--outputs"] = (o, v) => o with { OutputsDir = v.Text() },
+        ["--store"] = (o, v) => o with { Store = v.Text() },
+        ["--lease"] = (o, v) => o with { Lease = Duration(v.Flag, v.Text()) },
+        ["--retention-max-age"] = (o, v) => o with { RetentionMaxAge = Duration(v.Flag, v.Text()) },
+        ["--retention-max-bytes"] = (o, v) => o with { RetentionMaxBytes = Bytes(v.Flag, v.Text()) },
+        ["--retention-sweep"] = (o, v) => o with { RetentionSweepInterval = Duration(v.Flag, v.Text()) },
+        ["--queue-size"] = (o, v) => o with { QueueSize = v.Int(1, 100_000) },
+        ["--shutdown-grace"] = (o, v) => o with { ShutdownGrace = Duration(v.Flag, v.Text()) },
+        ["--max-upload-bytes"] = (o, v) => o with { MaxUploadBytes = v.Int(1024, int.MaxValue) },
+        ["--max-side"] = (o, v) => o with { MaxSide = v.Int(16, 16384) },
+        ["--max-frames"] = (o, v) => o with { MaxFrames = v.Int(1, 10_000) },
+        ["--max-steps"] = (o, v) => o with { MaxSteps = v.Int(1, 10_000) },
+        ["--max-job-memory"] = (o, v) => o with { MaxJobMemory = Bytes(v.Flag, v.Text()) },
+        ["--job-timeout"] = (o, v) => o with { JobTimeout = Duration(v.Flag, v.Text()) },
+        ["--max-image-pixels"] = (o, v) => o with { MaxImagePixels = v.Int(1, int.MaxValue) },
+        ["--api-key"] = (o, v) => AddKey(o, v.Text()),
+    };
+
+    /// <summary>The value after a flag: <see cref="Text"/> takes it (an empty one, or another flag, is refused naming the
+    /// flag), <see cref="Int"/> reads it as an integer in a range.</summary>
+    sealed class FlagValue(string flag, Func<string?> next)
+    {
+        public string Flag => flag;
+
+        public string Text() => next() is { } v
+            ? string.IsNullOrWhiteSpace(v) ? throw new ArgumentException($"{flag} needs a value, got an empty one") : v
+            : throw new ArgumentException($"{flag} needs a value. {Usage}");
+
+        public int Int(int min, int max)
+        {
+            string v = Text();
+            if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) || n < min || n > max)
+                throw new ArgumentException($"{flag} must be an integer in [{min}, {max}], got '{v}'");
+            return n;
+        }
+    }
 
     /// <summary>Parses the command line; an unknown flag or a bad value throws an ArgumentException naming it.</summary>
     public static ServerOptions Parse(IReadOnlyList<string> args, Func<string, string?>? environment = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
         var o = new ServerOptions();
-        var keys = new List<string>();
         var given = new HashSet<string>();
         for (int i = 0; i < args.Count; i++)
         {
             string flag = args[i];
+            if (!Flags.TryGetValue(flag, out var apply)) throw new ArgumentException($"unknown argument '{flag}'. {Usage}");
             // an empty value (an unset shell variable) is refused: --data "" put the data folder's files in the working folder;
             // so is another flag (--api-key --data DIR took "--data" as the key, then refused DIR)
-            string Value() => i + 1 < args.Count && !Flags.Contains(args[i + 1])
-                ? string.IsNullOrWhiteSpace(args[++i]) ? throw new ArgumentException($"{flag} needs a value, got an empty one") : args[i]
-                : throw new ArgumentException($"{flag} needs a value. {Usage}");
-            int Int(int min, int max)
-            {
-                string v = Value();
-                if (!int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) || n < min || n > max)
-                    throw new ArgumentException($"{flag} must be an integer in [{min}, {max}], got '{v}'");
-                return n;
-            }
-            o = flag switch
-            {
-                "--config" => o with { ConfigFile = Value() },
-                "--model" => o with { ModelDir = Value() },
-                "--model-name" => o with { ModelName = Value() },
-                // --cache as build and generate spell it
-                "--engine-cache" or "--cache" => o with { EngineCacheDir = OneCache(o.EngineCacheDir, flag, Value()) },
-                "--engine" => o with { Engine = Value() },
-                "--attention" => o with { Attention = Value() },
-                "--vae-dtype" => o with { VaeDtype = Value() },
-                "--vae-tiling" => o with { VaeTiling = OnOff(flag, Value()) },
-                "--gpu-memory" => o with { GpuMemory = CheckedGpuMemory(Value()) },
-                "--quant-algo" => o with { Quantization = CheckedQuantization(Value(), o.Quantization?.Ignore) },
-                "--quant-ignore" => o with { Quantization = o.Quantization is { } q ? q with { Ignore = Patterns(Value()) } : throw new ArgumentException("--quant-ignore needs --quant-algo before it") },
-                "--port" => o with { Port = Int(0, 65535) },
-                "--urls" => o with { Urls = ListenAddresses(Value()) },
-                "--public-url" => o with { PublicUrl = PublicBase(Value()) },
-                "--data" => o with { DataDir = Value() },
-                "--outputs" => o with { OutputsDir = Value() },
-                "--store" => o with { Store = Value() },
-                "--lease" => o with { Lease = Duration(flag, Value()) },
-                "--retention-max-age" => o with { RetentionMaxAge = Duration(flag, Value()) },
-                "--retention-max-bytes" => o with { RetentionMaxBytes = Bytes(flag, Value()) },
-                "--retention-sweep" => o with { RetentionSweepInterval = Duration(flag, Value()) },
-                "--queue-size" => o with { QueueSize = Int(1, 100_000) },
-                "--shutdown-grace" => o with { ShutdownGrace = Duration(flag, Value()) },
-                "--max-upload-bytes" => o with { MaxUploadBytes = Int(1024, int.MaxValue) },
-                "--max-side" => o with { MaxSide = Int(16, 16384) },
-                "--max-frames" => o with { MaxFrames = Int(1, 10_000) },
-                "--max-steps" => o with { MaxSteps = Int(1, 10_000) },
-                "--max-job-memory" => o with { MaxJobMemory = Bytes(flag, Value()) },
-                "--job-timeout" => o with { JobTimeout = Duration(flag, Value()) },
-                "--max-image-pixels" => o with { MaxImagePixels = Int(1, int.MaxValue) },
-                "--api-key" => AddKey(o, keys, Value()),
-                _ => throw new ArgumentException($"unknown argument '{flag}'. {Usage}"),
-            };
+            o = apply(o, new FlagValue(flag, () => i + 1 < args.Count && !Flags.ContainsKey(args[i + 1]) ? args[++i] : null));
             // the last one won: --config a.yaml --config b.yaml dropped a.yaml without a word (the CLI refuses it too)
             if (flag is not ("--api-key" or "--engine-cache" or "--cache") && !given.Add(flag))
                 throw new ArgumentException($"{flag} given twice");
@@ -182,7 +185,7 @@ public sealed record ServerOptions
         if (args.Contains("--port") && args.Contains("--urls"))
             throw new ArgumentException("--port and --urls both say where to listen; give one (--urls takes the port in each URL)");
         foreach (var k in (environment(ApiKeysVariable) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            keys.Add(k);
+            o = o with { ApiKeys = [.. o.ApiKeys, k] };
         if (o.ConfigFile is { } file)
         {
             VisualGen.Configuration.VisualGenConfig c;
@@ -214,7 +217,7 @@ public sealed record ServerOptions
         if (o.ModelDir is not null && !Directory.Exists(o.ModelDir) && !File.Exists(o.ModelDir))
             // a missing input, as the command line's: "cannot start", exit 1 (not a malformed command line)
             throw new DirectoryNotFoundException($"--model: folder '{o.ModelDir}' does not exist (nor a file of that name)");
-        return o with { ApiKeys = keys };
+        return o;
     }
 
     /// <summary>--urls as Kestrel takes it (one or more http(s) URLs separated by ';', the host a name, an address, or *
@@ -263,12 +266,8 @@ public sealed record ServerOptions
         return n << shift;
     }
 
-    static ServerOptions AddKey(ServerOptions o, List<string> keys, string key)
-    {
-        if (string.IsNullOrWhiteSpace(key)) throw new ArgumentException("--api-key must not be empty");
-        keys.Add(key);
-        return o;
-    }
+    static ServerOptions AddKey(ServerOptions o, string key) =>
+        string.IsNullOrWhiteSpace(key) ? throw new ArgumentException("--api-key must not be empty") : o with { ApiKeys = [.. o.ApiKeys, key] };
 
     public string ListenUrls => Urls ?? $"http://127.0.0.1:{Port}";
 }
