@@ -28,7 +28,7 @@ var startupLog = loggers.CreateLogger("VisualGen.Server.Startup");
 WebApplication app;
 try
 {
-    app = ServerApp.Create(options, o => PipelineLoading.Load(o, startupLog));
+    app = ServerApp.Create(options, (o, builds) => PipelineLoading.Load(o, startupLog, builds));
     await app.StartAsync();
 }
 catch (Exception e)

@@ -14,7 +14,9 @@ namespace VisualGen.Server.Hosting;
 /// </summary>
 public static class PipelineLoading
 {
-    public static IGenerationPipeline Load(ServerOptions options, ILogger log)
+    /// <param name="builds">stops the exports and builds the provider starts for generations (<see cref="EngineBuilds"/>:
+    /// the server's shutdown)</param>
+    public static IGenerationPipeline Load(ServerOptions options, ILogger log, CancellationToken builds = default)
     {
         string model;
         if (options.ModelDir is { } dir) model = Path.GetFullPath(dir);
@@ -26,7 +28,8 @@ public static class PipelineLoading
         string cache = Runtime.CacheDirectory(options.EngineCacheDir);
         EngineCacheLocation.Require(cache, note => log.LogWarning("{Note}", note));  // before any request needs an engine
         if (Runtime.DefaultEngineNote(options.Engine) is { } engineNote) log.LogWarning("{Note}", engineNote);
-        var engines = Runtime.CreateEngineProvider(cache, options.Engine, new Progress(log), options.Attention, Runtime.GpuMemory(options.GpuMemory), options.Quantization, vaeDtypeFlag: options.VaeDtype);
+        var engines = Runtime.CreateEngineProvider(cache, options.Engine, new Progress(log), options.Attention, Runtime.GpuMemory(options.GpuMemory), options.Quantization,
+            vaeDtypeFlag: options.VaeDtype, cancellation: builds);
         try
         {
             var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);

@@ -25,6 +25,12 @@ public static class ServerApp
 
     /// <param name="loadPipeline">Loads the model of <see cref="ServerOptions.ModelDir"/>; called once, before the server listens.</param>
     public static WebApplication Create(ServerOptions options, Func<ServerOptions, IGenerationPipeline> loadPipeline,
+        Action<ILoggingBuilder>? logging = null, IMediaEncoder? encoder = null) =>
+        Create(options, (o, _) => loadPipeline(o), logging, encoder);
+
+    /// <param name="loadPipeline">Loads the model of <see cref="ServerOptions.ModelDir"/>; called once, before the server
+    /// listens, with the token its engine provider holds (<see cref="EngineBuilds"/>: stopped when the shutdown drain begins).</param>
+    public static WebApplication Create(ServerOptions options, Func<ServerOptions, CancellationToken, IGenerationPipeline> loadPipeline,
         Action<ILoggingBuilder>? logging = null, IMediaEncoder? encoder = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -41,12 +47,14 @@ public static class ServerApp
         var shared = options.Store is { } url
             ? PostgresJobStore.Open(StoreAddress.Parse(url), new OutputFolder(options.OutputsDir!, storage), Json, new StoreSignals(), options.Lease)
             : null;
-        var pipeline = loadPipeline(options);
+        var builds = new EngineBuilds();
+        var pipeline = loadPipeline(options, builds.Token);
         var model = new ServedModel(options.ModelName ?? ModelRegistry.DefaultId(pipeline.Info), pipeline, DateTimeOffset.UtcNow);
         var s = builder.Services;
         s.AddSingleton(options);
         s.AddSingleton(Json);
         s.AddSingleton(TimeProvider.System);
+        s.AddSingleton(builds);
         s.AddSingleton(_ => new ModelRegistry([model])); // created by the container, so disposed (with the pipeline) on shutdown
         s.AddSingleton(new WorkQueue(options.QueueSize));
         s.AddSingleton(storage);

@@ -27,6 +27,7 @@ public sealed class ImageWork(ServedModel model, GenerationRequest request, int 
         }
         catch (OperationCanceledException e) when (callerGone.IsCancellationRequested) { _result.TrySetCanceled(e.CancellationToken); }
         catch (OperationCanceledException) { _result.TrySetException(ShutdownDrain.ShuttingDown("the generation was stopped")); } // past the shutdown grace period
+        catch (EngineBuildStoppedException) { _result.TrySetException(ShutdownDrain.ShuttingDown("the engine build the generation needed was stopped")); }
         catch (Exception e) { _result.TrySetException(e); }
     }
 

@@ -8,8 +8,10 @@ namespace VisualGen.Server.Jobs;
 /// requests are refused (503 <c>shutting_down</c>), the running job gets <see cref="ServerOptions.ShutdownGrace"/> to
 /// finish (its synchronous clients get the result), and past that it is cancelled and stored as queued again. Queued
 /// video jobs stay queued on disk; waiting image requests and synchronous clients of queued video jobs are answered 503.
+/// An engine export or build in progress (a model's first generation) stops at once (<see cref="EngineBuilds"/>): its
+/// generation ends as one stopped past the grace period does, without waiting for the grace period.
 /// </summary>
-public sealed class ShutdownDrain(WorkQueue queue, ServerOptions options, ILogger<ShutdownDrain> log) : IHostedLifecycleService
+public sealed class ShutdownDrain(WorkQueue queue, EngineBuilds builds, ServerOptions options, ILogger<ShutdownDrain> log) : IHostedLifecycleService
 {
     /// <summary>Retry-After of the 503 answered while draining: about the time a restart takes.</summary>
     public const int RetryAfterSeconds = 30;
@@ -38,6 +40,7 @@ public sealed class ShutdownDrain(WorkQueue queue, ServerOptions options, ILogge
     {
         _draining = true;
         var idle = queue.Close();
+        builds.Stop(); // a build may take minutes: it stops now, with its temporary folders removed
         bool busy = !idle.IsCompleted;
         log.LogInformation("shutting down: draining ({Running}, {Depth} waiting stay queued; grace {Grace}s)",
             busy ? "1 running" : "none running", queue.Depth, options.ShutdownGrace.TotalSeconds);

@@ -57,20 +57,14 @@ public sealed class VideoJobWork(ServedModel model, string jobId, IJobStore stor
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            // Deleted (the job is gone: nothing to store) or stopped at shutdown past its grace period: the job goes back to
-            // queued, in memory and on disk, so the next start runs it again from the start.
-            StorageException.DeleteQuietly(tmp);
-            try
-            {
-                if (store.Update(jobId, j => j with { Status = JobStatus.Queued, Progress = 0, StartedAt = null }) is null)
-                    log.LogInformation("job cancelled");
-                else log.LogInformation("job stopped by shutdown: stored as queued again");
-            }
-            catch (Exception e) when (e is StorageException or Postgres.StoreUnavailableException)
-            {
-                log.LogError(e, "job stopped, but its queued state could not be saved: {Message}", e.Message);
-            }
+            // Deleted (the job is gone: nothing to store) or stopped at shutdown past its grace period
+            PutBack(tmp, "job stopped by shutdown: stored as queued again");
             throw;
+        }
+        catch (EngineBuildStoppedException e)
+        {
+            // the shutdown stopped the engine build it waited on: a stop, not a failure of the job
+            PutBack(tmp, $"job stopped: {e.Message}; stored as queued again");
         }
         catch (Postgres.StoreUnavailableException e)
         {
@@ -93,6 +87,23 @@ public sealed class VideoJobWork(ServedModel model, string jobId, IJobStore stor
             if (e is StorageException) store.Outputs.DeleteVideo(jobId); // committed but its completion not saved: the job failed
             log.LogError(e, "job failed: {Message}", e.Message);
             Fail(error);
+        }
+    }
+
+    /// <summary>A job stopped before it finished: it goes back to queued, in memory and on disk (or in the shared store), so
+    /// the next start (or another replica) runs it again from the start; a deleted job is gone, with nothing to store.</summary>
+    void PutBack(string tmp, string stopped)
+    {
+        StorageException.DeleteQuietly(tmp);
+        try
+        {
+            if (store.Update(jobId, j => j with { Status = JobStatus.Queued, Progress = 0, StartedAt = null }) is null)
+                log.LogInformation("job cancelled");
+            else log.LogInformation("{Stopped}", stopped);
+        }
+        catch (Exception e) when (e is StorageException or Postgres.StoreUnavailableException)
+        {
+            log.LogError(e, "job stopped, but its queued state could not be saved: {Message}", e.Message);
         }
     }
 

@@ -29,12 +29,17 @@ public sealed class LiveServer : IAsyncDisposable
         if (options.ApiKeys.Count > 0) Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKeys[0]);
     }
 
-    public static async Task<LiveServer> StartAsync(IGenerationPipeline pipeline, ServerOptions? options = null, IMediaEncoder? encoder = null)
+    public static Task<LiveServer> StartAsync(IGenerationPipeline pipeline, ServerOptions? options = null, IMediaEncoder? encoder = null) =>
+        StartAsync((_, _) => pipeline, options ?? new ServerOptions { DataDir = Fixtures.TempDir("vg-server") }, encoder);
+
+    /// <summary>The server over a loader that the server calls as its own start does: with the token of its engine builds
+    /// (<see cref="EngineBuilds"/>), for the loader's engine provider.</summary>
+    public static async Task<LiveServer> StartAsync(Func<ServerOptions, CancellationToken, IGenerationPipeline> load, ServerOptions options,
+        IMediaEncoder? encoder = null)
     {
-        options ??= new ServerOptions { DataDir = Fixtures.TempDir("vg-server") };
         options = options with { Urls = "http://127.0.0.1:0" };
         var logs = new CapturedLogs();
-        var app = ServerApp.Create(options, _ => pipeline, l => l.AddProvider(logs).SetMinimumLevel(LogLevel.Information), encoder);
+        var app = ServerApp.Create(options, load, l => l.AddProvider(logs).SetMinimumLevel(LogLevel.Information), encoder);
         await app.StartAsync();
         return new LiveServer(app, options, logs);
     }
