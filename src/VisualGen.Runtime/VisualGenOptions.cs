@@ -4,7 +4,8 @@ namespace VisualGen;
 
 /// <summary>
 /// How <see cref="VisualGenPipeline.Load"/> runs a model: what the command line's --engine, --engine-cache,
-/// --attention, --vae-dtype, --vae-tiling and --gpu-memory flags say, and where export/build lines go.
+/// --attention, --vae-dtype, --vae-tiling and --gpu-memory flags and a configuration's cache_config say, and where
+/// export/build lines go.
 /// </summary>
 public sealed record VisualGenOptions
 {
@@ -51,6 +52,13 @@ public sealed record VisualGenOptions
     /// <c>quantization_config</c> runs quantized as stored (and refuses this).</summary>
     public VisualGen.Quantization.QuantizationConfig? Quantization { get; init; }
 
+    /// <summary>The TeaCache of every request that sets no step cache (a configuration's <c>cache_config</c> with
+    /// <c>cache_backend: teacache</c>); null: none. A request's own TeaCache or Cache-DiT wins.</summary>
+    public VisualGen.Pipelines.Caching.TeaCacheOptions? TeaCache { get; init; }
+
+    /// <summary>The Cache-DiT of every request that sets no step cache (<c>cache_backend: cache_dit</c>); null: none.</summary>
+    public VisualGen.Pipelines.Caching.CacheDitOptions? CacheDit { get; init; }
+
     /// <summary>Receives the engine export/build lines ("exporting transformer ..."); null: none.</summary>
     public Action<string>? Log { get; init; }
 
@@ -69,6 +77,8 @@ public sealed record VisualGenOptions
             VaeTiling = config.VaeTiling,
             GpuMemoryBudget = config.GpuMemoryGib is double g ? (long)(g * (1L << 30)) : null,
             Quantization = config.Quantization,
+            TeaCache = config.TeaCache,
+            CacheDit = config.CacheDit,
         };
     }
 
@@ -85,6 +95,8 @@ public sealed record VisualGenOptions
             throw new ArgumentException($"{nameof(SageBlocks)} is empty; use new SageScaleBlocks(query, key) or SageScaleBlocks.Default", nameof(SageBlocks));
         if (SageBlocks != VisualGen.Quantization.SageScaleBlocks.Default && Attention != AttentionPrecision.Sage)
             throw new ArgumentException($"{nameof(SageBlocks)} ({SageBlocks}) applies to Sage attention; set {nameof(Attention)} = {nameof(AttentionPrecision)}.Sage (it is {Attention})", nameof(SageBlocks));
+        if (TeaCache is not null && CacheDit is not null)
+            throw new ArgumentException($"{nameof(TeaCache)} and {nameof(CacheDit)} cannot be combined: set one step cache", nameof(CacheDit));
         if (VaeDtype is not ("fp32" or "bf16"))
             throw new ArgumentException($"unknown VAE dtype '{VaeDtype}'; set {nameof(VaeDtype)} to \"fp32\" or \"bf16\"", nameof(VaeDtype));
         if (VaeDtype == "bf16" && Engine != NativeCuda)

@@ -2,6 +2,7 @@ using VisualGen.Demo;
 using VisualGen.Engines.Cuda.Runtime;
 using VisualGen.Exporter.Export;
 using VisualGen.Pipelines;
+using VisualGen.Pipelines.Caching;
 using EngineWiring = VisualGen.Exporter.Commands.Runtime;
 
 namespace VisualGen;
@@ -79,9 +80,12 @@ public sealed class VisualGenPipeline : IDisposable
         catch { closing.Dispose(); throw; }
         try
         {
-            var pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
+            IGenerationPipeline pipeline = ModelFamilies.CreateRegistry().Create(model, engines);
             try { engines.CheckReady(model); }  // a backend that cannot run here, a quantization_config it cannot load: now, not at the first generation
             catch { pipeline.Dispose(); throw; }
+            // the options' step cache (a configuration's cache_config) for every request that sets none, as the CLI's and the server's --config
+            if (options.TeaCache is not null || options.CacheDit is not null)
+                pipeline = new CacheDefaultPipeline(pipeline, options.TeaCache, options.CacheDit);
             return new VisualGenPipeline(pipeline, engines, closing, model, options.VaeTiling);
         }
         catch

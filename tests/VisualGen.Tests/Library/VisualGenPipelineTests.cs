@@ -186,6 +186,26 @@ public sealed class VisualGenPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task A_configuration_s_cache_config_is_the_step_cache_of_requests_that_set_none()
+    {
+        // FromConfig dropped cache_config: the library generated without the file's step cache, silently, where the CLI
+        // and the server apply it to every request that sets none
+        var config = VisualGen.Configuration.VisualGenConfig.Parse("cache_config: {cache_backend: teacache, teacache_thresh: 400}\n", "run.yaml");
+        var options = VisualGenOptions.FromConfig(config) with { EngineCacheDirectory = Options.EngineCacheDirectory };
+        Assert.Equal(new VisualGen.Pipelines.Caching.TeaCacheOptions(400), options.TeaCache);
+        using var pipeline = VisualGenPipeline.Load(Model, options);
+        var request = VisualGenPipeline.DemoRequest("a fox") with { Seed = 1 };
+        var defaulted = await pipeline.GenerateAsync(request);
+        Assert.Equal("teacache", defaulted.StepCache?.Method);
+        Assert.Equal(4, defaulted.StepCache!.Computed.Count);
+        // a request's own step cache wins
+        var own = await pipeline.GenerateAsync(request with { CacheDit = new(Fn: 1, Warmup: 1) });
+        Assert.Equal("cache-dit", own.StepCache?.Method);
+        Assert.Contains("cannot be combined", Assert.Throws<ArgumentException>(() =>
+            VisualGenPipeline.Load(Model, options with { CacheDit = new() })).Message);
+    }
+
+    [Fact]
     public void The_cache_defaults_to_VISUALGEN_CACHE_or_the_home_cache_as_the_cli()
     {
         using var pipeline = VisualGenPipeline.Load(Model, new VisualGenOptions());
