@@ -62,6 +62,8 @@ public sealed record VisualGenConfig
 
     public static VisualGenConfig Parse(string yaml, string origin, bool checkEngine = true)
     {
+        ArgumentNullException.ThrowIfNull(yaml);
+        ArgumentNullException.ThrowIfNull(origin);
         var root = ConfigSection.Root(yaml, origin);
         var config = new VisualGenConfig
         {

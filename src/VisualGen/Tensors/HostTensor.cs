@@ -12,9 +12,12 @@ public sealed class HostTensor
 
     HostTensor(long[] shape, TensorDType dtype, float[]? f, long[]? i)
     {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (f is null && i is null) throw new ArgumentNullException("data");
+        if (shape.Any(d => d < 0)) throw new ArgumentException($"shape [{string.Join(", ", shape)}] has a negative size", nameof(shape));
         long n = shape.Aggregate(1L, (a, b) => a * b);
         long len = f?.LongLength ?? i!.LongLength;
-        if (n != len) throw new ArgumentException($"shape [{string.Join(", ", shape)}] holds {n} elements, data has {len}");
+        if (n != len) throw new ArgumentException($"shape [{string.Join(", ", shape)}] holds {n} elements, data has {len}", "data");
         Shape = shape; DType = dtype; _f = f; _i = i;
     }
 

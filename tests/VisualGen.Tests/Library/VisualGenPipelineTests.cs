@@ -183,6 +183,12 @@ public sealed class VisualGenPipelineTests : IDisposable
             Assert.Throws<ArgumentException>(() => VisualGenPipeline.Load(Model, Options with { Engine = "ort-cpu", GpuMemoryBudget = 1L << 30 })).Message);
         // a null configuration was a NullReferenceException from inside FromConfig
         Assert.Equal("config", Assert.Throws<ArgumentNullException>(() => VisualGenOptions.FromConfig(null!)).ParamName);
+        Assert.Equal("yaml", Assert.Throws<ArgumentNullException>(() => VisualGen.Configuration.VisualGenConfig.Parse(null!, "run.yaml")).ParamName);
+        // the tensors a request carries: null data was a NullReferenceException, a data/shape mismatch named no parameter
+        Assert.Equal("data", Assert.Throws<ArgumentNullException>(() => VisualGen.Tensors.HostTensor.Float32(null!, 1, 3)).ParamName);
+        Assert.Equal("data", Assert.Throws<ArgumentNullException>(() => VisualGen.Tensors.HostTensor.Int64(null!, 2)).ParamName);
+        Assert.Equal("data", Assert.Throws<ArgumentException>(() => VisualGen.Tensors.HostTensor.Float32(new float[4], 1, 3)).ParamName);
+        Assert.Equal("shape", Assert.Throws<ArgumentException>(() => VisualGen.Tensors.HostTensor.Float32(new float[3], -1, -3)).ParamName);
     }
 
     [Fact]

@@ -85,7 +85,8 @@ public class CallArgumentsTests
         }
 
         // the arguments every family takes follow one rule (CommonArguments)
-        foreach (var (bad, name) in new[] { (Plain with { Seed = -1 }, "seed"), (Plain with { NumInferenceSteps = 1001 }, "num_inference_steps"), (Plain with { Prompt = " " }, "prompt") })
+        foreach (var (bad, name) in new[] { (Plain with { Seed = -1 }, "seed"), (Plain with { NumInferenceSteps = 1001 }, "num_inference_steps"), (Plain with { Prompt = " " }, "prompt"),
+            (Plain with { Latents = Tensors.HostTensor.Float32([float.NaN], 1) }, "latents") })
             Assert.Equal(name, Assert.IsType<GenerationException>(Record.Exception(() => pipeline.Validate(bad))).Parameter);
 
         var output = new StringWriter();
@@ -104,6 +105,11 @@ public class CallArgumentsTests
         Assert.Equal("num_inference_steps", Assert.Throws<GenerationException>(() => CommonArguments.Check(Plain, 0)).Parameter);
         Assert.Equal("num_inference_steps", Assert.Throws<GenerationException>(() => CommonArguments.Check(Plain, 1001)).Parameter);
         Assert.Equal("prompt", Assert.Throws<GenerationException>(() => CommonArguments.Check(Plain with { Prompt = "\t" }, 20)).Parameter);
+        CommonArguments.Check(Plain with { Latents = Tensors.HostTensor.Float32([0f, -3f, 1e30f], 1, 3) }, 20);
+        var nan = Assert.Throws<GenerationException>(() => CommonArguments.Check(Plain with { Latents = Tensors.HostTensor.Float32([0f, float.NaN, 1f], 1, 3) }, 20));
+        Assert.Equal(("latents", "latents must be finite; element 1 of [1, 3] is NaN"), (nan.Parameter, nan.Message));
+        var inf = Assert.Throws<GenerationException>(() => CommonArguments.Check(Plain with { AudioLatents = Tensors.HostTensor.Float32([float.NegativeInfinity], 1, 1, 1, 1) }, 20));
+        Assert.Equal(("audio_latents", "audio_latents must be finite; element 0 of [1, 1, 1, 1] is -Infinity"), (inf.Parameter, inf.Message));
     }
 
     [Fact]
