@@ -12,7 +12,9 @@ public static class GenerationResultExtensions
     /// (the path without its extension) with <see cref="MediaFormat.Png"/>. The path's extension follows the CLI's
     /// <c>--output</c> rule (<see cref="OutputExtension"/>): another extension than .png or .mp4, or one that names
     /// the other format than <paramref name="format"/>, is an <see cref="ArgumentException"/> before anything is
-    /// written. Problems writing are a <see cref="MediaException"/> naming the path.
+    /// written. Problems writing are a <see cref="MediaException"/> naming the path. Cancelled while it writes (between
+    /// files and frames; an MP4's ffmpeg is stopped), it throws <see cref="OperationCanceledException"/> and removes what
+    /// it wrote: no partial file or batch is left.
     /// </summary>
     public static async Task<IReadOnlyList<string>> SaveAsync(this GenerationResult result, string path, MediaFormat? format = null,
         CancellationToken cancellationToken = default)
@@ -29,6 +31,6 @@ public static class GenerationResultExtensions
         var chosen = format ?? named ?? (result.IsVideo ? MediaFormat.Mp4 : MediaFormat.Png);
         var writer = new MediaWriter();
         writer.CheckTarget(path, chosen, result.IsVideo);
-        return await Task.Run(() => writer.Write(result, path, chosen), cancellationToken);
+        return await Task.Run(() => writer.Write(result, path, chosen, cancellationToken), cancellationToken);
     }
 }

@@ -127,8 +127,10 @@ public sealed class VisualGenPipeline : IDisposable
     /// <summary>The options' defaults for what the request leaves unset (<see cref="VisualGenOptions.VaeTiling"/>).</summary>
     GenerationRequest WithDefaults(GenerationRequest r) => r.VaeTiling is null && _vaeTiling ? r with { VaeTiling = true } : r;
 
-    /// <summary>Generates; progress reports each stage and denoising step; cancellation is honoured between steps. A
-    /// generation still running when the pipeline is disposed ends with an <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>Generates; progress reports each stage and denoising step. Cancellation reaches every stage: it is checked
+    /// between stages, steps, VAE tiles and chunks, and stops an engine run in flight on ONNX Runtime (a text encoder or
+    /// a VAE decode of minutes on the CPU); a cancelled generation throws <see cref="OperationCanceledException"/> and
+    /// returns no result. A generation still running when the pipeline is disposed ends with an <see cref="ObjectDisposedException"/>.</summary>
     public async Task<GenerationResult> GenerateAsync(GenerationRequest request, IProgress<GenerationProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -142,7 +144,9 @@ public sealed class VisualGenPipeline : IDisposable
         {
             using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
             _inGeneration.Value = true;
-            return await _pipeline.GenerateAsync(WithDefaults(request), progress, run.Token).ConfigureAwait(false);
+            var result = await _pipeline.GenerateAsync(WithDefaults(request), progress, run.Token).ConfigureAwait(false);
+            run.Token.ThrowIfCancellationRequested();   // cancelled during the last engine run: no result
+            return result;
         }
         catch (OperationCanceledException) when (_closing.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

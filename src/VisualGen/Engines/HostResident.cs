@@ -22,10 +22,11 @@ public static class ResidentEngines
 
     /// <summary>Runs <paramref name="engine"/> where it computes and keeps only <paramref name="output"/> (the caller
     /// disposes it); its other outputs are freed at once.</summary>
-    public static IEngineTensor RunResident(this IResidentEngine engine, IReadOnlyDictionary<string, IEngineTensor> inputs, string output)
+    public static IEngineTensor RunResident(this IResidentEngine engine, IReadOnlyDictionary<string, IEngineTensor> inputs, string output,
+        CancellationToken cancellationToken = default)
     {
         IEngineTensor? result = null;
-        foreach (var (name, t) in engine.RunResident(inputs))
+        foreach (var (name, t) in engine.RunResident(inputs, [], cancellationToken))
             if (name == output) result = t;
             else t.Dispose();
         return result ?? throw new EngineException($"engine '{engine.Manifest.Component}' has no output '{output}'");
@@ -38,6 +39,10 @@ public static class ResidentEngines
         public long SharedDeviceBytes => inner.SharedDeviceBytes;
         public long TensorDeviceBytes => inner.TensorDeviceBytes;
         public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs) => inner.Run(inputs);
+        public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs, IReadOnlyCollection<string> outputs) =>
+            inner.Run(inputs, outputs);
+        public IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs, IReadOnlyCollection<string>? outputs,
+            CancellationToken cancellationToken) => inner.Run(inputs, outputs, cancellationToken);
         /// <summary>A copy, as an upload is: the loop steps its tensors in place, and the caller's arrays (a request's
         /// latents) must not change.</summary>
         public IEngineTensor Upload(HostTensor tensor) => new HostResidentTensor(tensor.DType switch
@@ -48,8 +53,14 @@ public static class ResidentEngines
         });
 
         public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs) =>
+            RunResident(inputs, [], CancellationToken.None);
+
+        /// <summary>The inner engine's cancellable run (ONNX Runtime stops a graph in flight); host tensors need no disposing.</summary>
+        public IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs, IReadOnlyCollection<string> consumed,
+            CancellationToken cancellationToken) =>
             inner.Run(inputs.ToDictionary(kv => kv.Key, kv => kv.Value is HostResidentTensor h ? h.Tensor
-                    : throw new EngineException($"input '{kv.Key}' of engine '{inner.Manifest.Component}' is not a host tensor ({kv.Value.GetType().Name})")))
+                    : throw new EngineException($"input '{kv.Key}' of engine '{inner.Manifest.Component}' is not a host tensor ({kv.Value.GetType().Name})")),
+                    null, cancellationToken)
                 .ToDictionary(kv => kv.Key, kv => (IEngineTensor)new HostResidentTensor(kv.Value));
 
         public ITensorArithmetic Arithmetic => HostArithmetic.Instance;

@@ -16,6 +16,23 @@ public interface IEngine : IDisposable
     IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs, IReadOnlyCollection<string> outputs) =>
         Run(inputs).Where(kv => outputs.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
 
+    /// <summary>Runs the graph (every output, or those named in <paramref name="outputs"/>) unless <paramref name="cancellationToken"/>
+    /// is cancelled: an engine that can stop a graph in flight does (ONNX Runtime ends the run between nodes); the others,
+    /// whose runs are short (the native engine's GPU launches), are checked before and after the run. Cancelled, it throws
+    /// <see cref="OperationCanceledException"/> and returns nothing.</summary>
+    IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs, IReadOnlyCollection<string>? outputs,
+        CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var result = outputs is null ? Run(inputs) : Run(inputs, outputs);
+        cancellationToken.ThrowIfCancellationRequested();
+        return result;
+    }
+
+    /// <summary>Every output, unless <paramref name="cancellationToken"/> is cancelled (see <see cref="Run(IReadOnlyDictionary{string, HostTensor}, IReadOnlyCollection{string}?, CancellationToken)"/>).</summary>
+    IReadOnlyDictionary<string, HostTensor> Run(IReadOnlyDictionary<string, HostTensor> inputs, CancellationToken cancellationToken) =>
+        Run(inputs, null, cancellationToken);
+
     /// <summary>GPU memory the engine holds now (weights, planned buffers); 0 for engines that compute on the host.</summary>
     long DeviceBytes => 0;
 

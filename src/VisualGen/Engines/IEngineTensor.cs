@@ -44,4 +44,25 @@ public interface IResidentEngine : IEngine
         try { return RunResident(inputs); }
         finally { foreach (var name in consumed) if (inputs.TryGetValue(name, out var t)) t.Dispose(); }
     }
+
+    /// <summary>As <see cref="RunResident(IReadOnlyDictionary{string, IEngineTensor}, IReadOnlyCollection{string})"/>, unless
+    /// <paramref name="cancellationToken"/> is cancelled: an engine that can stop a graph in flight does; the others are
+    /// checked before and after the run (outputs of a run cancelled meanwhile are freed). Cancelled, it throws
+    /// <see cref="OperationCanceledException"/>; the consumed inputs are disposed all the same.</summary>
+    IReadOnlyDictionary<string, IEngineTensor> RunResident(IReadOnlyDictionary<string, IEngineTensor> inputs, IReadOnlyCollection<string> consumed,
+        CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            foreach (var name in consumed) if (inputs.TryGetValue(name, out var t)) t.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        var outputs = RunResident(inputs, consumed);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            foreach (var t in outputs.Values) t.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        return outputs;
+    }
 }

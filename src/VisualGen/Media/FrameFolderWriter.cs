@@ -25,8 +25,9 @@ public static partial class FrameFolderWriter
             : $"exists and holds '{other}', which is not a PNG frame: the frames replace a folder of frames only (choose another --output)";
     }
 
-    /// <summary>Writes every frame and returns the file paths in order.</summary>
-    public static IReadOnlyList<string> Write(string folder, IReadOnlyList<RgbImage> frames)
+    /// <summary>Writes every frame and returns the file paths in order. A cancelled <paramref name="cancellationToken"/>
+    /// stops between frames with <see cref="OperationCanceledException"/>: the staging folder goes, the previous frames stay.</summary>
+    public static IReadOnlyList<string> Write(string folder, IReadOnlyList<RgbImage> frames, CancellationToken cancellationToken = default)
     {
         if (frames.Count == 0) throw new ArgumentException("a video needs at least one frame", nameof(frames));
         folder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
@@ -38,7 +39,12 @@ public static partial class FrameFolderWriter
         try
         {
             Directory.CreateDirectory(staging);
-            for (int i = 0; i < frames.Count; i++) PngWriter.Write(Path.Combine(staging, FrameName(i)), frames[i]);
+            for (int i = 0; i < frames.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                PngWriter.Write(Path.Combine(staging, FrameName(i)), frames[i]);
+            }
+            cancellationToken.ThrowIfCancellationRequested();
             if (Directory.Exists(folder))
             {
                 old = Path.Combine(parent, $".{name}.{Guid.NewGuid():N}.old");

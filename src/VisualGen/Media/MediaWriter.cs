@@ -44,17 +44,36 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
     }
 
     /// <summary>Writes the result and returns the paths written (files, or frame folders for PNG video). A file-system
-    /// failure is a <see cref="MediaException"/> naming the path.</summary>
-    public IReadOnlyList<string> Write(GenerationResult result, string path, MediaFormat format)
+    /// failure is a <see cref="MediaException"/> naming the path. A cancelled <paramref name="cancellationToken"/> stops
+    /// the writing (between files and frames; ffmpeg is stopped) with <see cref="OperationCanceledException"/>, and what
+    /// this call wrote is removed: every file is written under a temporary name and renamed into place, so none is half
+    /// written, and a batch is not left part written either.</summary>
+    public IReadOnlyList<string> Write(GenerationResult result, string path, MediaFormat format, CancellationToken cancellationToken = default)
     {
-        try { return WriteFiles(result, path, format); }
+        var written = new List<string>();
+        try { return WriteFiles(result, path, format, written, cancellationToken); }
+        catch (OperationCanceledException)
+        {
+            foreach (var done in written) Remove(done);
+            throw;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new MediaException($"{path}: cannot write the output: {e.Message}", e);
         }
     }
 
-    IReadOnlyList<string> WriteFiles(GenerationResult result, string path, MediaFormat format)
+    static void Remove(string written)
+    {
+        try
+        {
+            if (Directory.Exists(written)) Directory.Delete(written, recursive: true);
+            else File.Delete(written);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }   // the cancellation is what the caller hears
+    }
+
+    IReadOnlyList<string> WriteFiles(GenerationResult result, string path, MediaFormat format, List<string> written, CancellationToken ct)
     {
         var output = result.Output;
         var shape = output.Shape;
@@ -65,13 +84,13 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
         int batch = (int)shape[0], frames = result.IsVideo ? (int)shape[1] : 1, h = (int)shape[^3], w = (int)shape[^2];
         var data = output.Floats;
         int frameSize = h * w * 3;
-        var written = new List<string>();
 
         if (!result.IsVideo)
         {
             if (format != MediaFormat.Png) throw new MediaException($"{path}: images are written as PNG, not {format}");
             for (int b = 0; b < batch; b++)
             {
+                ct.ThrowIfCancellationRequested();
                 var target = Indexed(path, b, batch, ".png");
                 PngWriter.Write(target, RgbImage.FromFloat(data.AsSpan(b * frameSize, frameSize), h, w));
                 written.Add(target);
@@ -84,6 +103,7 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
             var images = new RgbImage[frames];
             for (int f = 0; f < frames; f++)
             {
+                ct.ThrowIfCancellationRequested();
                 var span = data.AsSpan((b * frames + f) * frameSize, frameSize);
                 images[f] = format == MediaFormat.Mp4 ? RgbImage.FromFloatTruncated(span, h, w) : RgbImage.FromFloat(span, h, w);
             }
@@ -91,16 +111,17 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
             if (format == MediaFormat.Mp4)
             {
                 var target = Indexed(path, b, batch, ".mp4");
-                _mp4.Write(target, images, result.FramesPerSecond, audio);
+                _mp4.Write(target, images, result.FramesPerSecond, audio, ct);
                 written.Add(target);
             }
             else
             {
                 var folder = FrameFolder(path, b, batch);
-                FrameFolderWriter.Write(folder, images);
+                FrameFolderWriter.Write(folder, images, ct);
                 written.Add(folder);
                 if (audio is not null)
                 {
+                    ct.ThrowIfCancellationRequested();
                     // PNG frames carry no sound: the waveform is written as FOLDER.wav beside them
                     audio.WriteWav(folder + ".wav");
                     written.Add(folder + ".wav");

@@ -31,21 +31,24 @@ public sealed class Mp4Writer
     public int Crf { get; init; } = 18;
 
     /// <summary>Encodes <paramref name="frames"/> as H.264; with <paramref name="audioPath"/> (a file ffmpeg reads, such
-    /// as a WAV) its sound is muxed in as AAC.</summary>
-    public void Write(string path, IReadOnlyList<RgbImage> frames, double framesPerSecond, Soundtrack? soundtrack)
+    /// as a WAV) its sound is muxed in as AAC. A cancelled <paramref name="cancellationToken"/> stops ffmpeg and throws
+    /// <see cref="OperationCanceledException"/>, leaving no file.</summary>
+    public void Write(string path, IReadOnlyList<RgbImage> frames, double framesPerSecond, Soundtrack? soundtrack,
+        CancellationToken cancellationToken = default)
     {
-        if (soundtrack is null) { Write(path, frames, framesPerSecond); return; }
+        if (soundtrack is null) { Write(path, frames, framesPerSecond, cancellationToken: cancellationToken); return; }
         // the soundtrack goes in as a temporary WAV beside the target; ffmpeg encodes it to AAC
         var wav = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.wav");
         try
         {
             soundtrack.WriteWav(wav);
-            Write(path, frames, framesPerSecond, wav);
+            Write(path, frames, framesPerSecond, wav, cancellationToken);
         }
         finally { if (File.Exists(wav)) File.Delete(wav); }
     }
 
-    public void Write(string path, IReadOnlyList<RgbImage> frames, double framesPerSecond, string? audioPath = null)
+    public void Write(string path, IReadOnlyList<RgbImage> frames, double framesPerSecond, string? audioPath = null,
+        CancellationToken cancellationToken = default)
     {
         if (frames.Count == 0) throw new ArgumentException("a video needs at least one frame", nameof(frames));
         if (!(framesPerSecond > 0) || double.IsInfinity(framesPerSecond))
@@ -83,7 +86,10 @@ public sealed class Mp4Writer
 
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             using var process = Process.Start(psi) ?? throw new MediaException($"{path}: could not start {ffmpeg}");
+            // a write blocked on a full pipe ends once ffmpeg is gone (broken pipe)
+            using var stop = cancellationToken.Register(() => Stop(process));
             var stderr = process.StandardError.ReadToEndAsync();
             var stdout = process.StandardOutput.ReadToEndAsync();
             var buffer = new byte[ew * eh * 3];
@@ -93,12 +99,15 @@ public sealed class Mp4Writer
                 using var stdin = process.StandardInput.BaseStream;
                 foreach (var frame in frames)
                 {
+                    if (cancellationToken.IsCancellationRequested) break;
                     PadToEven(frame, ew, eh, buffer);
                     stdin.Write(buffer);
                 }
             }
             catch (IOException e) { pipeError = e.Message; }   // ffmpeg exited early: its stderr says why
+            if (cancellationToken.IsCancellationRequested) Stop(process);   // not left to finish the file it was given part of
             process.WaitForExit();
+            cancellationToken.ThrowIfCancellationRequested();   // the temporary file goes (finally)
             string err = stderr.Result.Trim();
             _ = stdout.Result;
             if (process.ExitCode != 0 || pipeError is not null)
@@ -113,6 +122,12 @@ public sealed class Mp4Writer
         {
             if (File.Exists(tmp)) File.Delete(tmp);
         }
+    }
+
+    static void Stop(Process process)
+    {
+        try { process.Kill(); }
+        catch (InvalidOperationException) { }   // already exited
     }
 
     /// <summary>The ffmpeg this writer runs; a <see cref="MediaException"/> for <paramref name="path"/> saying how to

@@ -13,20 +13,22 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
 {
     readonly Dictionary<(IEngine Engine, string Name), IEngineTensor> _resident = [];
 
-    /// <summary>Runs <paramref name="engine"/> on the constant inputs plus <paramref name="perStep"/>; returns <paramref name="output"/> on the host.</summary>
-    public HostTensor Run(IEngine engine, IReadOnlyDictionary<string, HostTensor> perStep, string output)
+    /// <summary>Runs <paramref name="engine"/> on the constant inputs plus <paramref name="perStep"/>; returns <paramref name="output"/> on the host.
+    /// A cancelled <paramref name="cancellationToken"/> stops the run (<see cref="IResidentEngine.RunResident(IReadOnlyDictionary{string, IEngineTensor}, IReadOnlyCollection{string}, CancellationToken)"/>).</summary>
+    public HostTensor Run(IEngine engine, IReadOnlyDictionary<string, HostTensor> perStep, string output, CancellationToken cancellationToken = default)
     {
         var resident = engine.AsResident();
         using var uploads = new EngineTensorScope();
         var inputs = uploads.Upload(resident, perStep);
-        using var result = Invoke(engine, resident, inputs, output);
+        using var result = Invoke(engine, resident, inputs, output, cancellationToken);
         return result.ToHost();
     }
 
     /// <summary>Runs <paramref name="engine"/> on the constant inputs plus <paramref name="perStep"/>, all where it
     /// computes; returns <paramref name="output"/> there (the caller disposes it). Nothing crosses to the host.</summary>
-    public IEngineTensor RunResident(IEngine engine, IReadOnlyDictionary<string, IEngineTensor> perStep, string output) =>
-        Invoke(engine, engine.AsResident(), perStep, output);
+    public IEngineTensor RunResident(IEngine engine, IReadOnlyDictionary<string, IEngineTensor> perStep, string output,
+        CancellationToken cancellationToken = default) =>
+        Invoke(engine, engine.AsResident(), perStep, output, cancellationToken);
 
     /// <summary>The constant input <paramref name="name"/> where <paramref name="engine"/> computes (uploaded on first use,
     /// owned by this object), or null when it is not one of the constants.</summary>
@@ -42,11 +44,12 @@ public sealed class StepInputs(IReadOnlyDictionary<string, HostTensor> constant)
         return t;
     }
 
-    IEngineTensor Invoke(IEngine engine, IResidentEngine resident, IReadOnlyDictionary<string, IEngineTensor> perStep, string output)
+    IEngineTensor Invoke(IEngine engine, IResidentEngine resident, IReadOnlyDictionary<string, IEngineTensor> perStep, string output,
+        CancellationToken cancellationToken)
     {
         var inputs = new Dictionary<string, IEngineTensor>(perStep);
         foreach (var name in constant.Keys) inputs[name] = Resident(engine, name)!;
-        return resident.RunResident(inputs, output);
+        return resident.RunResident(inputs, output, cancellationToken);
     }
 
     public void Dispose()

@@ -7,10 +7,11 @@ namespace VisualGen.Pipelines.Caching;
 /// compute: each engine gets the inputs its manifest declares, from the parts' token stream (<c>hidden</c>), the step's
 /// tensors (<paramref name="perStep"/>: latents, timestep) or the generation's constants (<see cref="StepInputs"/>: text
 /// embeddings, ids, uploaded once per engine). <paramref name="engine"/> gives the engine of a part ("" for the whole
-/// transformer). Tensors are batched as the family batches them; none is taken over.
+/// transformer). Tensors are batched as the family batches them; none is taken over. A cancelled
+/// <paramref name="cancellationToken"/> stops the part in flight.
 /// </summary>
 public sealed class PartsTransformer(Func<string, IEngine> engine, StepInputs constants, IReadOnlyDictionary<string, IEngineTensor> perStep,
-    IEngineTensor latentInput, Func<float[]> timeEmbedding, int blockCount) : ISplitTransformer
+    IEngineTensor latentInput, Func<float[]> timeEmbedding, int blockCount, CancellationToken cancellationToken = default) : ISplitTransformer
 {
     public int BlockCount => blockCount;
     public ITensorArithmetic Arithmetic => engine("").AsResident().Arithmetic;
@@ -31,6 +32,6 @@ public sealed class PartsTransformer(Func<string, IEngine> engine, StepInputs co
                 : perStep.TryGetValue(input.Name, out var t) ? t
                 : constants.Resident(e, input.Name)
                   ?? throw new EngineException($"transformer part '{(part.Length == 0 ? "(whole)" : part)}' takes an input '{input.Name}' the pipeline does not give");
-        return e.AsResident().RunResident(feed, output);
+        return e.AsResident().RunResident(feed, output, cancellationToken);
     }
 }

@@ -130,6 +130,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
                 Cosmos3ImageCondition.AnchorFirstFrame(latents, Cosmos3ImageCondition.EncodeFirstFrame(encoder, _latentStats, r.Image!, height, width, ct));
             }
         }
+        ct.ThrowIfCancellationRequested();
 
         bool cfg = guidance != 1f;
         var condSequence = Cosmos3Sequence.Build(_config, promptIds, grid, fps, conditionFrames);
@@ -155,7 +156,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
             };
             var temb = new Lazy<float[]>(() => TransformerParts.HostTimeEmbedding(Engine($"transformer.{TransformerParts.TimeEmbedding}"), (float)t));
             float[] Pass(StepInputs inputs, IStepCache? cache, Cosmos3Sequence s) =>
-                Velocity(cache is null ? inputs.Run(transformer, perStep, "sample") : Cached(step, cache, transformer, inputs, perStep, () => temb.Value), s, grid);
+                Velocity(cache is null ? inputs.Run(transformer, perStep, "sample", ct) : Cached(step, cache, transformer, inputs, perStep, () => temb.Value, ct), s, grid);
             var cond = Pass(condInputs, condCache, condSequence);
             if (uncondInputs is null) return cond;
             var uncond = Pass(uncondInputs, uncondCache, uncondSequence!);
@@ -165,21 +166,24 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
         var finalLatents = HostTensor.Float32(final, shape);
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
+        ct.ThrowIfCancellationRequested();
         var vaeLatents = _latentStats.Denormalize(finalLatents);
         var video = WanVaeDecoder.DecodeVideo(vaeLatents, _config.Vae, r.VaeTiling == true, Engine, progress, ct);
+        ct.ThrowIfCancellationRequested();
         return new GenerationResult(finalLatents, VideoPostprocess.ToNumpyLayout(video), IsVideo: true, fps)
             { StepCache = cacheLog?.Report() };
     }
 
     /// <summary>One pass's prediction through its step cache: the step's packed latents and timestep uploaded where the
     /// transformer computes, the parts fed from them and the pass's constants, the prediction read back.</summary>
-    HostTensor Cached(int step, IStepCache cache, IEngine transformer, StepInputs constants, Dictionary<string, HostTensor> perStep, Func<float[]> temb)
+    HostTensor Cached(int step, IStepCache cache, IEngine transformer, StepInputs constants, Dictionary<string, HostTensor> perStep, Func<float[]> temb,
+        CancellationToken ct)
     {
         var resident = transformer.AsResident();
         using var uploads = new EngineTensorScope();
         var inputs = uploads.Upload(resident, perStep);
         var parts = new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"), constants, inputs,
-            inputs["hidden_states"], temb, _config.NumLayers);
+            inputs["hidden_states"], temb, _config.NumLayers, ct);
         using var prediction = cache.Predict(step, parts);
         return prediction.ToHost();
     }

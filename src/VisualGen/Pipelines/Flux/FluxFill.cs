@@ -26,7 +26,7 @@ public static class FluxFill
     public const double DefaultStrength = 1.0;
 
     /// <summary>The per-token condition [tokens, latent + mask channels]: the masked image's packed latents, then the packed mask.</summary>
-    public static HostTensor Condition(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor image, HostTensor mask, int height, int width, long seed)
+    public static HostTensor Condition(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor image, HostTensor mask, int height, int width, long seed, CancellationToken ct = default)
     {
         int vsf = vae.ScaleFactor;
         int h = FluxLatents.LatentSize(height, vsf), w = FluxLatents.LatentSize(width, vsf);
@@ -37,7 +37,7 @@ public static class FluxFill
         long plane = (long)height * width;
         for (int c = 0; c < 3; c++)
             for (long p = 0; p < plane; p++) m[c * plane + p] *= 1f - binary[p];
-        var (mean, logvar) = AutoencoderKLEncoder.Moments(vaeEncoder, masked);
+        var (mean, logvar) = AutoencoderKLEncoder.Moments(vaeEncoder, masked, ct);
         int n = mean.Floats.Length;
         var normal = LatentNoise.Gaussian(3L * n, seed);
         var latents = LatentPacking.Pack(vae.ToLatents(ImageToImage.Sample(mean, logvar, normal.AsSpan(2 * n, n))));

@@ -31,18 +31,18 @@ public static class FluxImageToImage
     }
 
     /// <summary>The noised start, packed [1, tokens, 4C]: scale_noise of <see cref="ImageLatentsAndNoise"/> at <paramref name="sigma"/>.</summary>
-    public static HostTensor NoisedLatents(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor image, int height, int width, float sigma, long seed)
+    public static HostTensor NoisedLatents(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor image, int height, int width, float sigma, long seed, CancellationToken ct = default)
     {
-        var (imageLatents, noise) = ImageLatentsAndNoise(vaeEncoder, vae, image, height, width, seed);
+        var (imageLatents, noise) = ImageLatentsAndNoise(vaeEncoder, vae, image, height, width, seed, ct);
         return ImageToImage.ScaleNoise(imageLatents, noise.Floats, sigma);
     }
 
     /// <summary>The image's latents (<see cref="Preprocess"/>, a sample of the VAE's distribution, shifted and scaled) and
     /// the noise, each packed [1, tokens, 4C] (<see cref="ImageToImage.Start"/>).</summary>
     public static (HostTensor ImageLatents, HostTensor Noise) ImageLatentsAndNoise(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor image,
-        int height, int width, long seed)
+        int height, int width, long seed, CancellationToken ct = default)
     {
-        var (mean, logvar) = AutoencoderKLEncoder.Moments(vaeEncoder, Preprocess(image, height, width));
+        var (mean, logvar) = AutoencoderKLEncoder.Moments(vaeEncoder, Preprocess(image, height, width), ct);
         var (imageLatents, noise) = ImageToImage.Start(mean, logvar, vae.ToLatents, seed);
         return (LatentPacking.Pack(imageLatents), LatentPacking.Pack(noise));
     }

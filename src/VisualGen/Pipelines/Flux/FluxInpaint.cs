@@ -13,9 +13,9 @@ namespace VisualGen.Pipelines.Flux;
 public static class FluxInpaint
 {
     public static Inpainting Prepare(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor image, HostTensor mask, int height, int width,
-        int latentChannels, int vaeScaleFactor, long seed, HostTensor? givenLatents)
+        int latentChannels, int vaeScaleFactor, long seed, HostTensor? givenLatents, CancellationToken ct = default)
     {
-        var (imageLatents, noise) = FluxImageToImage.ImageLatentsAndNoise(vaeEncoder, vae, image, height, width, seed);
+        var (imageLatents, noise) = FluxImageToImage.ImageLatentsAndNoise(vaeEncoder, vae, image, height, width, seed, ct);
         int gridH = FluxLatents.LatentSize(height, vaeScaleFactor), gridW = FluxLatents.LatentSize(width, vaeScaleFactor);
         return new Inpainting(imageLatents, noise,
             LatentPacking.Pack(InpaintMask.OnLatentGrid(mask, height, width, gridH, gridW, latentChannels)), givenLatents);

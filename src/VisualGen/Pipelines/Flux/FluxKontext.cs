@@ -62,9 +62,9 @@ public static class FluxKontext
 
     /// <summary>_encode_vae_image and the packing of prepare_latents: the tokens [1, (h/2)·(w/2), 4C] and their ids
     /// [(h/2)·(w/2), 3] with first coordinate 1.</summary>
-    public static (HostTensor Tokens, HostTensor Ids) Encode(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor preprocessed)
+    public static (HostTensor Tokens, HostTensor Ids) Encode(IEngine vaeEncoder, AutoencoderKLConfig vae, HostTensor preprocessed, CancellationToken ct = default)
     {
-        var mean = AutoencoderKLEncoder.Mean(vaeEncoder, preprocessed);
+        var mean = AutoencoderKLEncoder.Mean(vaeEncoder, preprocessed, ct);
         var scaled = vae.ToLatents(mean);
         var ids = FluxLatents.ImageIds(mean.Shape[2] / 2, mean.Shape[3] / 2);
         var values = ids.Floats;

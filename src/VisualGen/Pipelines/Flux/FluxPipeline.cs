@@ -116,8 +116,8 @@ public sealed class FluxPipeline : IGenerationPipeline
         _engines.BeginStage("encode");
         progress?.Report(new GenerationProgress("encode", 0, steps));
         var t5 = _t5Tokenizer.WithMaxSequenceLength(maxSeq);
-        var prompt = EncodePrompt(t5, r.Prompt);
-        var negative = doTrueCfg ? EncodePrompt(t5, r.NegativePrompt!) : null;
+        var prompt = EncodePrompt(t5, r.Prompt, ct);
+        var negative = doTrueCfg ? EncodePrompt(t5, r.NegativePrompt!, ct) : null;
 
         int vsf = _config.VaeScaleFactor;
         long latentH = FluxLatents.LatentSize(height, vsf), latentW = FluxLatents.LatentSize(width, vsf);
@@ -129,7 +129,7 @@ public sealed class FluxPipeline : IGenerationPipeline
         HostTensor? reference = null;
         if (_kontext && r.Image is { } editImage)
         {
-            var (tokens, ids) = FluxKontext.Encode(Engine("vae.encoder"), _config.Vae, FluxKontext.Preprocess(editImage, _config.SizeMultiple));
+            var (tokens, ids) = FluxKontext.Encode(Engine("vae.encoder"), _config.Vae, FluxKontext.Preprocess(editImage, _config.SizeMultiple), ct);
             reference = tokens;
             imageIds = HostTensor.Float32([.. imageIds.Floats, .. ids.Floats], imageIds.Shape[0] + ids.Shape[0], 3);  // the latents' ids, then the image's
         }
@@ -146,16 +146,17 @@ public sealed class FluxPipeline : IGenerationPipeline
         {
             firstStep = ImageToImage.FirstStep(steps, r.Strength ?? (_fill ? FluxFill.DefaultStrength : ImageToImage.DefaultStrength));
             // FluxFillPipeline: the image-to-image start, and the masked image and mask beside the latents at every step
-            if (_fill) fillCondition = FluxFill.Condition(Engine("vae.encoder"), _config.Vae, r.Image!, r.MaskImage!, height, width, r.Seed ?? 0);
+            if (_fill) fillCondition = FluxFill.Condition(Engine("vae.encoder"), _config.Vae, r.Image!, r.MaskImage!, height, width, r.Seed ?? 0, ct);
             if (!_fill && r.MaskImage is { } mask)
             {
-                inpaint = FluxInpaint.Prepare(Engine("vae.encoder"), _config.Vae, r.Image!, mask, height, width, _config.LatentChannels, vsf, r.Seed ?? 0, r.Latents);
+                inpaint = FluxInpaint.Prepare(Engine("vae.encoder"), _config.Vae, r.Image!, mask, height, width, _config.LatentChannels, vsf, r.Seed ?? 0, r.Latents, ct);
                 latents = inpaint.Start((float)scheduler.Sigmas[firstStep]);
             }
             else if (r.Latents is null)
                 latents = FluxImageToImage.NoisedLatents(Engine("vae.encoder"), _config.Vae, r.Image!, height, width,
-                    (float)scheduler.Sigmas[firstStep], r.Seed ?? 0).Floats;
+                    (float)scheduler.Sigmas[firstStep], r.Seed ?? 0, ct).Floats;
         }
+        ct.ThrowIfCancellationRequested();
         HostTensor? guidance = _config.GuidanceEmbeds ? HostTensor.Float32([guidanceScale], 1) : null;
 
         // step caches: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
@@ -171,7 +172,9 @@ public sealed class FluxPipeline : IGenerationPipeline
         var finalLatents = HostTensor.Float32(final, shape);
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
+        ct.ThrowIfCancellationRequested();
         var image = Decode(LatentPacking.Unpack(finalLatents, latentH, latentW), r.VaeTiling == true, progress, ct);
+        ct.ThrowIfCancellationRequested();
         return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond)
         {
             StepCache = cacheLog?.Report(),
@@ -179,20 +182,20 @@ public sealed class FluxPipeline : IGenerationPipeline
     }
 
     /// <summary>encode_prompt: CLIP's pooled output and T5's last hidden state (no attention mask), and text_ids.</summary>
-    FluxPromptEmbeds EncodePrompt(FluxT5PromptTokenizer t5, string prompt)
+    FluxPromptEmbeds EncodePrompt(FluxT5PromptTokenizer t5, string prompt, CancellationToken ct)
     {
         var clipTokens = _clipTokenizer.Tokenize(prompt);
         var pooled = Engine("text_encoder").Run(new Dictionary<string, HostTensor>
         {
             ["input_ids"] = HostTensor.Int64(clipTokens.InputIds, 1, clipTokens.Length),
-        })["pooler_output"];
+        }, ct)["pooler_output"];
         var t5Tokens = t5.Tokenize(prompt);
         var ones = Enumerable.Repeat(1L, t5Tokens.Length).ToArray();
         var states = Engine("text_encoder_2").Run(new Dictionary<string, HostTensor>
         {
             ["input_ids"] = HostTensor.Int64(t5Tokens.InputIds, 1, t5Tokens.Length),
             ["attention_mask"] = HostTensor.Int64(ones, 1, t5Tokens.Length),
-        })["last_hidden_state"];
+        }, ct)["last_hidden_state"];
         return new FluxPromptEmbeds(states, pooled, FluxLatents.TextIds(t5Tokens.Length));
     }
 
@@ -280,9 +283,9 @@ public sealed class FluxPipeline : IGenerationPipeline
                 var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = input, ["timestep"] = timesteps[step] };
                 var temb = new Lazy<float[]>(() => TransformerParts.HostTimeEmbedding(Engine($"transformer.{TransformerParts.TimeEmbedding}"), (float)t / 1000f, guidance));
                 IEngineTensor Branch(StepInputs text, IStepCache? cache) => cache is null
-                    ? text.RunResident(transformer, perStep, "sample")
+                    ? text.RunResident(transformer, perStep, "sample", ct)
                     : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
-                        text, perStep, input, () => temb.Value, _config.NumBlocks));
+                        text, perStep, input, () => temb.Value, _config.NumBlocks, ct));
                 var noisePred = Branch(cond, condCache);
                 if (neg is null)
                 {
@@ -311,7 +314,7 @@ public sealed class FluxPipeline : IGenerationPipeline
     {
         var raw = _config.Vae.FromLatents(latents);
         var decoder = Engine("vae.decoder");
-        HostTensor DecodeTile(HostTensor z) => decoder.Run(new Dictionary<string, HostTensor> { ["latents"] = z })["sample"];
+        HostTensor DecodeTile(HostTensor z) => decoder.Run(new Dictionary<string, HostTensor> { ["latents"] = z }, ct)["sample"];
         if (!tiled) return DecodeTile(raw);
         return AutoencoderKLTiling.For(_config.Vae).Decode(raw, DecodeTile,
             (done, all) => progress?.Report(new GenerationProgress("decode", done, all)), ct);

@@ -109,7 +109,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
 
         _engines.BeginStage("encode");
         progress?.Report(new GenerationProgress("encode", 0, steps));
-        var promptEmbeds = EncodePrompt(r.Prompt, maxSeq);
+        var promptEmbeds = EncodePrompt(r.Prompt, maxSeq, ct);
         var textIds = Flux2Latents.TextIds(promptEmbeds.Shape[1]);
 
         long[] gridShape = GridShape(height, width);
@@ -123,11 +123,12 @@ public sealed class Flux2Pipeline : IGenerationPipeline
         HostTensor? reference = null;
         if (references.Count > 0)
         {
-            var (tokens, ids) = Flux2ReferenceImage.EncodeAll(Engine("vae.encoder"), _stats, references, _config.SizeMultiple);
+            var (tokens, ids) = Flux2ReferenceImage.EncodeAll(Engine("vae.encoder"), _stats, references, _config.SizeMultiple, ct);
             reference = tokens;
             imageIds = HostTensor.Float32([.. imageIds.Floats, .. ids.Floats], imageIds.Shape[0] + ids.Shape[0], 4);  // the latents' ids, then the images'
         }
 
+        ct.ThrowIfCancellationRequested();
         var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
         Flux2Schedule.SetTimesteps(scheduler, steps, packed.Shape[1]);
         HostTensor? guidance = _config.GuidanceEmbeds ? HostTensor.Float32([guidanceScale], 1) : null;
@@ -149,7 +150,9 @@ public sealed class Flux2Pipeline : IGenerationPipeline
         var finalLatents = HostTensor.Float32(final, packed.Shape);
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
+        ct.ThrowIfCancellationRequested();
         var image = Decode(finalLatents, h, w, r.VaeTiling == true, progress, ct);
+        ct.ThrowIfCancellationRequested();
         return new GenerationResult(finalLatents, ImagePostprocess.ToNumpyLayout(image), IsVideo: false, Info.FramesPerSecond)
         {
             StepCache = cacheLog?.Report(),
@@ -199,10 +202,10 @@ public sealed class Flux2Pipeline : IGenerationPipeline
                 // a step cache works on the transformer's whole token stream (the images' tokens too), as it runs
                 var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = input, ["timestep"] = timesteps[step] };
                 last = cache is null
-                    ? text.RunResident(transformer, perStep, "sample")
+                    ? text.RunResident(transformer, perStep, "sample", ct)
                     : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
                         text, perStep, input, () => TransformerParts.HostTimeEmbedding(Engine($"transformer.{TransformerParts.TimeEmbedding}"),
-                            (float)t / 1000f, constants.GetValueOrDefault("guidance")), _config.NumBlocks));
+                            (float)t / 1000f, constants.GetValueOrDefault("guidance")), _config.NumBlocks, ct));
                 if (joint is null) return last;
                 math.Copy(prediction!, 0, last, 0, latentCount);
                 return prediction!;
@@ -217,14 +220,14 @@ public sealed class Flux2Pipeline : IGenerationPipeline
 
     /// <summary>_get_mistral_3_small_prompt_embeds: the chat-formatted prompt padded to max_sequence_length through
     /// the text encoder graph (hidden states of layers 10, 20, 30 stacked): [1, seq, 3·hidden].</summary>
-    HostTensor EncodePrompt(string prompt, int maxSeq)
+    HostTensor EncodePrompt(string prompt, int maxSeq, CancellationToken ct)
     {
         var tokens = _tokenizer.WithMaxSequenceLength(maxSeq).Tokenize(prompt);
         return Engine("text_encoder").Run(new Dictionary<string, HostTensor>
         {
             ["input_ids"] = HostTensor.Int64(tokens.InputIds, 1, tokens.Length),
             ["attention_mask"] = HostTensor.Int64(tokens.AttentionMask, 1, tokens.Length),
-        })["prompt_embeds"];
+        }, ct)["prompt_embeds"];
     }
 
     /// <summary>Batch-norm statistics undone (x·std + mean), tokens back to the grid, 2×2 unpatchify, VAE decoder:
@@ -234,7 +237,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
     {
         var latents = DecoderLatents(packed, h, w);
         var decoder = Engine("vae.decoder");
-        HostTensor DecodeTile(HostTensor z) => decoder.Run(new Dictionary<string, HostTensor> { ["latents"] = z })["sample"];
+        HostTensor DecodeTile(HostTensor z) => decoder.Run(new Dictionary<string, HostTensor> { ["latents"] = z }, ct)["sample"];
         if (!tiled) return DecodeTile(latents);
         return Vae.AutoencoderKLTiling.For(_config.Vae.Vae).Decode(latents, DecodeTile,
             (done, all) => progress?.Report(new GenerationProgress("decode", done, all)), ct);

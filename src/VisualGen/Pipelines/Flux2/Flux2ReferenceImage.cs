@@ -74,23 +74,23 @@ public static class Flux2ReferenceImage
     /// _encode_vae_image and the packing of prepare_image_latents: the encoder's mean [1, C, H/8, W/8], patchified to
     /// [1, 4C, H/16, W/16], normalized by the latent batch-norm, packed to tokens [1, (H/16)·(W/16), 4C]; with the grid.
     /// </summary>
-    public static (HostTensor Tokens, long GridHeight, long GridWidth) Encode(IEngine vaeEncoder, Flux2LatentStats stats, HostTensor preprocessed)
+    public static (HostTensor Tokens, long GridHeight, long GridWidth) Encode(IEngine vaeEncoder, Flux2LatentStats stats, HostTensor preprocessed, CancellationToken ct = default)
     {
-        var mean = AutoencoderKLEncoder.Mean(vaeEncoder, preprocessed);
+        var mean = AutoencoderKLEncoder.Mean(vaeEncoder, preprocessed, ct);
         var patched = Flux2Latents.Patchify(mean);
         return (stats.Normalize(Flux2Latents.Pack(patched)), patched.Shape[2], patched.Shape[3]);
     }
 
     /// <summary>prepare_image_latents over all references: each preprocessed and encoded, the tokens concatenated in
     /// order [1, Σ h·w, 4C] and their ids [Σ h·w, 4] (reference i at time 10 + 10·i).</summary>
-    public static (HostTensor Tokens, HostTensor Ids) EncodeAll(IEngine vaeEncoder, Flux2LatentStats stats, IReadOnlyList<HostTensor> images, int multiple)
+    public static (HostTensor Tokens, HostTensor Ids) EncodeAll(IEngine vaeEncoder, Flux2LatentStats stats, IReadOnlyList<HostTensor> images, int multiple, CancellationToken ct = default)
     {
         var tokens = new List<float>();
         var ids = new List<float>();
         long count = 0, channels = 0;
         for (int i = 0; i < images.Count; i++)
         {
-            var (t, h, w) = Encode(vaeEncoder, stats, Preprocess(images[i], multiple));
+            var (t, h, w) = Encode(vaeEncoder, stats, Preprocess(images[i], multiple), ct);
             tokens.AddRange(t.Floats);
             ids.AddRange(Ids(h, w, i).Floats);
             count += h * w;

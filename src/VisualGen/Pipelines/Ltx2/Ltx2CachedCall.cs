@@ -17,16 +17,18 @@ public sealed class Ltx2CachedCall : ISplitTransformer, IDisposable
     readonly IReadOnlyDictionary<string, IEngineTensor> _perStep;
     readonly IEngineTensor _latents;
     readonly PartsTransformer _parts;
+    readonly CancellationToken _cancellation;
 
     public Ltx2CachedCall(IEngine whole, Func<string, IEngine> part, StepInputs constants, IReadOnlyDictionary<string, IEngineTensor> perStep,
-        Func<float[]> timeEmbedding, int blocks)
+        Func<float[]> timeEmbedding, int blocks, CancellationToken cancellationToken = default)
     {
         _whole = whole;
+        _cancellation = cancellationToken;
         _constants = constants;
         _perStep = perStep;
         BlockCount = blocks;
         _latents = JoinRows(Arithmetic, perStep["hidden_states"], perStep["audio_hidden_states"]);
-        _parts = new PartsTransformer(p => p.Length == 0 ? whole : part(p), constants, perStep, _latents, timeEmbedding, blocks);
+        _parts = new PartsTransformer(p => p.Length == 0 ? whole : part(p), constants, perStep, _latents, timeEmbedding, blocks, cancellationToken);
     }
 
     public int BlockCount { get; }
@@ -43,7 +45,7 @@ public sealed class Ltx2CachedCall : ISplitTransformer, IDisposable
         foreach (var input in _whole.Manifest.Inputs)
             feed[input.Name] = _perStep.TryGetValue(input.Name, out var t) ? t
                 : _constants.Resident(_whole, input.Name) ?? throw new EngineException($"the LTX-2 transformer takes an input '{input.Name}' the pipeline does not give");
-        var outputs = _whole.AsResident().RunResident(feed);
+        var outputs = _whole.AsResident().RunResident(feed, [], _cancellation);
         try { return JoinRows(Arithmetic, outputs["sample"], outputs["audio_sample"]); }
         finally
         {

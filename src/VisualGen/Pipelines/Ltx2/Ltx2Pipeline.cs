@@ -283,10 +283,10 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         _engines.BeginStage("encode");
         progress?.Report(new GenerationProgress("encode", 0, plan.Steps));
         var tokenizer = new Ltx2PromptTokenizer(_tokenizer.Tokenizer, plan.MaxSeq);
-        var (states, mask) = EncodePrompt(tokenizer, r.Prompt);
+        var (states, mask) = EncodePrompt(tokenizer, r.Prompt, ct);
         if (plan.Cfg)
         {
-            var (negStates, negMask) = EncodePrompt(tokenizer, r.NegativePrompt ?? "");
+            var (negStates, negMask) = EncodePrompt(tokenizer, r.NegativePrompt ?? "", ct);
             states = Concat(negStates, states);
             mask = HostTensor.Int64([.. negMask.Longs, .. mask.Longs], 2, mask.Shape[1]);
         }
@@ -294,7 +294,8 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         {
             ["text_encoder_hidden_states"] = states,
             ["attention_mask"] = mask,
-        });
+        }, ct);
+        ct.ThrowIfCancellationRequested();
         var videoText = connectors["video_text_embedding"];
         var audioText = connectors["audio_text_embedding"];
         var textMask = connectors["attention_mask_out"];
@@ -358,7 +359,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
             {
                 var inputs = new Dictionary<string, HostTensor>(constant);
                 foreach (var (name, tensor) in StepTensors(rows)) inputs[name] = tensor;
-                var outputs = Engine(component).Run(inputs);
+                var outputs = Engine(component).Run(inputs, ct);
                 return (outputs["sample"].Floats, outputs["audio_sample"].Floats);
             }
 
@@ -368,7 +369,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
                 using var uploads = new EngineTensorScope();
                 var perStep = uploads.Upload(whole.AsResident(), StepTensors(batch));
                 using var call = new Ltx2CachedCall(whole, part => Engine($"transformer.{Ltx2CacheLayout.Part(part, plan.UseCrossTimestep)}"), mainInputs!, perStep,
-                    () => Caching.TransformerParts.HostTimeEmbedding(Engine($"transformer.{Caching.TransformerParts.TimeEmbedding}"), t), _transformer.NumLayers);
+                    () => Caching.TransformerParts.HostTimeEmbedding(Engine($"transformer.{Caching.TransformerParts.TimeEmbedding}"), t), _transformer.NumLayers, ct);
                 using var prediction = cache!.Predict(i, call);
                 return Ltx2CacheLayout.Split(prediction.ToHost().Floats, batch, v.Length);
             }
@@ -414,17 +415,20 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         // 6. decode: video latents unpacked and de-normalized; audio de-normalized, unpacked, to mel, to waveform
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", plan.Steps, plan.Steps));
+        ct.ThrowIfCancellationRequested();
         var videoLatents = Ltx2Latents.DenormalizeVideo(
             Ltx2Latents.UnpackVideo(HostTensor.Float32(v, video.Shape), gridF, gridH, gridW, p, pt), _videoMean, _videoStd, _vae.ScalingFactor);
         var audioLatents = Ltx2Latents.UnpackAudio(
             Ltx2Latents.DenormalizeLastAxis(HostTensor.Float32(a, audio.Shape), _audioMean, _audioStd), plan.LatentMelBins);
         var decoder = Engine("vae.decoder");
-        HostTensor DecodeVideo(HostTensor z) => decoder.Run(new Dictionary<string, HostTensor> { ["latents"] = z })["sample"];
+        HostTensor DecodeVideo(HostTensor z) => decoder.Run(new Dictionary<string, HostTensor> { ["latents"] = z }, ct)["sample"];
         var decoded = r.VaeTiling == true && VaeTiles.Applies(videoLatents)
             ? VaeTiles.TiledDecode(videoLatents, DecodeVideo, (done, all) => progress?.Report(new GenerationProgress("decode", done, all)), ct)
             : DecodeVideo(videoLatents);
-        var mel = Engine("audio_vae.decoder").Run(new Dictionary<string, HostTensor> { ["latents"] = audioLatents })["mel"];
-        var waveform = Engine("vocoder").Run(new Dictionary<string, HostTensor> { ["mel"] = mel })["waveform"];
+        ct.ThrowIfCancellationRequested();
+        var mel = Engine("audio_vae.decoder").Run(new Dictionary<string, HostTensor> { ["latents"] = audioLatents }, ct)["mel"];
+        var waveform = Engine("vocoder").Run(new Dictionary<string, HostTensor> { ["mel"] = mel }, ct)["waveform"];
+        ct.ThrowIfCancellationRequested();
         return new GenerationResult(videoLatents, VideoPostprocess.ToNumpyLayout(decoded), IsVideo: true, plan.FrameRate)
         {
             StepCache = cacheLog?.Report(),
@@ -447,7 +451,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
     }
 
     /// <summary>_get_gemma_prompt_embeds: left-padded tokens; the encoder's hidden states of every layer stacked on the last axis.</summary>
-    (HostTensor States, HostTensor Mask) EncodePrompt(Ltx2PromptTokenizer tokenizer, string prompt)
+    (HostTensor States, HostTensor Mask) EncodePrompt(Ltx2PromptTokenizer tokenizer, string prompt, CancellationToken ct)
     {
         var tok = tokenizer.Tokenize(prompt);
         var mask = HostTensor.Int64(tok.AttentionMask, 1, tok.Length);
@@ -455,7 +459,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
         {
             ["input_ids"] = HostTensor.Int64(tok.InputIds, 1, tok.Length),
             ["attention_mask"] = mask,
-        })["hidden_states"];
+        }, ct)["hidden_states"];
         return (states, mask);
     }
 

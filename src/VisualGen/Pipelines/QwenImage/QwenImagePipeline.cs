@@ -107,8 +107,8 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         _engines.BeginStage("encode");
         progress?.Report(new GenerationProgress("encode", 0, steps));
         bool trueCfg = trueCfgScale > 1 && r.NegativePrompt is not null;
-        var promptEmbeds = EncodePrompt(r.Prompt, maxSeq);
-        var negativeEmbeds = trueCfg ? EncodePrompt(r.NegativePrompt!, maxSeq) : null;
+        var promptEmbeds = EncodePrompt(r.Prompt, maxSeq, ct);
+        var negativeEmbeds = trueCfg ? EncodePrompt(r.NegativePrompt!, maxSeq, ct) : null;
 
         var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
         if (scheduler is not FlowMatchEulerDiscreteScheduler flowMatch)
@@ -122,13 +122,14 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             if (r.MaskImage is { } mask)
             {
                 // QwenImageInpaintPipeline
-                var (imageLatents, noise) = ImageLatentsAndNoise(source, height, width, r.Seed ?? 0);
+                var (imageLatents, noise) = ImageLatentsAndNoise(source, height, width, r.Seed ?? 0, ct);
                 var grid = Images.InpaintMask.OnLatentGrid(mask, height, width, (int)latentH, (int)latentW, _config.LatentChannels);
                 inpaint = new Inpainting(imageLatents, noise, LatentPacking.Pack(grid), r.Latents);
                 latents = inpaint.Start((float)scheduler.Sigmas[firstStep]);
             }
-            else if (r.Latents is null) latents = NoisedLatents(source, height, width, scheduler.Sigmas[firstStep], r.Seed ?? 0).Floats;
+            else if (r.Latents is null) latents = NoisedLatents(source, height, width, scheduler.Sigmas[firstStep], r.Seed ?? 0, ct).Floats;
         }
+        ct.ThrowIfCancellationRequested();
 
         var imgShapes = HostTensor.Int64([1, gridH, gridW], 3);
         // step caches: one state per true-CFG branch, as TensorRT-LLM keeps for separate cond/uncond calls
@@ -143,9 +144,11 @@ public sealed class QwenImagePipeline : IGenerationPipeline
         var finalLatents = HostTensor.Float32(final, packedShape);
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
+        ct.ThrowIfCancellationRequested();
         var unpacked = LatentPacking.Unpack(finalLatents, latentH, latentW);
         var vaeLatents = _latentStats.Denormalize(unpacked.Reshape(1, _config.LatentChannels, 1, latentH, latentW));
         var video = Decode(vaeLatents, r.VaeTiling == true, progress, ct);
+        ct.ThrowIfCancellationRequested();
         var image = VideoPostprocess.ToNumpyLayout(video).Reshape(1, height, width, 3);
         return new GenerationResult(finalLatents, image, IsVideo: false, Info.FramesPerSecond) { StepCache = cacheLog?.Report() };
     }
@@ -156,57 +159,57 @@ public sealed class QwenImagePipeline : IGenerationPipeline
     HostTensor Decode(HostTensor vaeLatents, bool tiled, IProgress<GenerationProgress>? progress, CancellationToken ct)
     {
         var tiling = CausalVaeTiling.ForQwenImage(_config.Vae);
-        if (!tiled || !tiling.Applies(vaeLatents)) return DecodeFirstChunk(Engine("vae.decoder_first"), vaeLatents);
+        if (!tiled || !tiling.Applies(vaeLatents)) return DecodeFirstChunk(Engine("vae.decoder_first"), vaeLatents, ct);
         var unclamped = Engine($"vae.{WanVaeDecoder.UnclampedPart(WanVaeDecoder.FirstChunkPart)}");
-        return tiling.TiledDecode(vaeLatents, tile => DecodeFirstChunk(unclamped, tile),
+        return tiling.TiledDecode(vaeLatents, tile => DecodeFirstChunk(unclamped, tile, ct),
             (done, all) => progress?.Report(new GenerationProgress("decode", done, all)), ct);
     }
 
-    static HostTensor DecodeFirstChunk(IEngine decoder, HostTensor latents)
+    static HostTensor DecodeFirstChunk(IEngine decoder, HostTensor latents, CancellationToken ct)
     {
         // only the frames: the first-chunk graph also outputs the causal feature caches (GBs at 1024²) a single image never reads
-        var decoded = decoder.Run(new Dictionary<string, HostTensor> { [WanVaeDecoder.LatentsInput] = latents }, [WanVaeDecoder.SampleOutput]);
+        var decoded = decoder.Run(new Dictionary<string, HostTensor> { [WanVaeDecoder.LatentsInput] = latents }, [WanVaeDecoder.SampleOutput], ct);
         return decoded.TryGetValue(WanVaeDecoder.SampleOutput, out var video) ? video
             : throw new EngineException($"the VAE decoder engine has no output '{WanVaeDecoder.SampleOutput}'");
     }
 
     /// <summary>prepare_latents with an image: scale_noise of <see cref="ImageLatentsAndNoise"/> at <paramref name="sigma"/>
     /// (elementwise, so packing first changes nothing).</summary>
-    HostTensor NoisedLatents(HostTensor image, int height, int width, double sigma, long seed)
+    HostTensor NoisedLatents(HostTensor image, int height, int width, double sigma, long seed, CancellationToken ct)
     {
-        var (imageLatents, noise) = ImageLatentsAndNoise(image, height, width, seed);
+        var (imageLatents, noise) = ImageLatentsAndNoise(image, height, width, seed, ct);
         return ImageToImage.ScaleNoise(imageLatents, noise.Floats, (float)sigma);
     }
 
     /// <summary>prepare_latents' image latents and noise apart (<see cref="ImageToImage.Start"/>): the image as a one-frame
     /// video [1, 3, 1, H, W] through the VAE encoder's first chunk, a sample of the distribution with the latents'
     /// normalization ((x − mean)·(1/std)), packed. Inpainting mixes them again after every step.</summary>
-    (HostTensor Image, HostTensor Noise) ImageLatentsAndNoise(HostTensor image, int height, int width, long seed)
+    (HostTensor Image, HostTensor Noise) ImageLatentsAndNoise(HostTensor image, int height, int width, long seed, CancellationToken ct)
     {
-        var (mean, logvar) = Moments(image, height, width);
+        var (mean, logvar) = Moments(image, height, width, ct);
         var (latents, noise) = ImageToImage.Start(mean, logvar, _latentStats.Normalize, seed);
         long[] grid = [1, mean.Shape[1], mean.Shape[3], mean.Shape[4]];
         return (LatentPacking.Pack(latents.Reshape(grid)), LatentPacking.Pack(noise.Reshape(grid)));
     }
 
     /// <summary>The image as a one-frame video [1, 3, 1, H, W] through the VAE encoder's first chunk: the distribution's mean and log-variance.</summary>
-    (HostTensor Mean, HostTensor LogVar) Moments(HostTensor image, int height, int width)
+    (HostTensor Mean, HostTensor LogVar) Moments(HostTensor image, int height, int width, CancellationToken ct)
     {
         Images.VaeInput.Check(image);
         var pixels = Images.VaeInput.FromImage(Images.SeparableResize.Lanczos(image, height, width)).Reshape(1, 3, 1, height, width);
         var moments = Engine("vae.encoder_first").Run(new Dictionary<string, HostTensor> { [WanVaeEncoder.VideoInput] = pixels },
-            [WanVaeEncoder.MeanOutput, WanVaeEncoder.LogVarOutput]);
+            [WanVaeEncoder.MeanOutput, WanVaeEncoder.LogVarOutput], ct);
         return (moments[WanVaeEncoder.MeanOutput], moments[WanVaeEncoder.LogVarOutput]);
     }
 
-    HostTensor EncodePrompt(string prompt, int maxSequenceLength)
+    HostTensor EncodePrompt(string prompt, int maxSequenceLength, CancellationToken ct)
     {
         var tok = _tokenizer.Tokenize(prompt);
         var outputs = Engine("text_encoder").Run(new Dictionary<string, HostTensor>
         {
             ["input_ids"] = HostTensor.Int64(tok.InputIds, 1, tok.Length),
             ["attention_mask"] = HostTensor.Int64(tok.AttentionMask, 1, tok.Length),
-        });
+        }, ct);
         return QwenImagePromptEmbeds.FromHiddenStates(outputs["last_hidden_state"], maxSequenceLength);
     }
 
@@ -256,9 +259,9 @@ public sealed class QwenImagePipeline : IGenerationPipeline
                 var perStep = new Dictionary<string, IEngineTensor> { ["hidden_states"] = hidden ?? x, ["timestep"] = timesteps[step] };
                 var temb = new Lazy<float[]>(() => TransformerParts.HostTimeEmbedding(Engine($"transformer.{TransformerParts.TimeEmbedding}"), (float)t / 1000f));
                 IEngineTensor Branch(StepInputs text, IStepCache? cache) => cache is null
-                    ? text.RunResident(transformer, perStep, "sample")
+                    ? text.RunResident(transformer, perStep, "sample", ct)
                     : cache.Predict(step, new PartsTransformer(part => part.Length == 0 ? transformer : Engine($"transformer.{part}"),
-                        text, perStep, x, () => temb.Value, _config.NumLayers));
+                        text, perStep, x, () => temb.Value, _config.NumLayers, ct));
                 var output = Branch(cond, condCache);
                 if (negative is null) return last = output;
                 using (output)

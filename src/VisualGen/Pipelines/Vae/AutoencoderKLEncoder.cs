@@ -10,13 +10,13 @@ public static class AutoencoderKLEncoder
     public const string ImageInput = "image", MeanOutput = "latent_mean", LogVarOutput = "latent_logvar";
 
     /// <summary>The distribution's mean (diffusers' retrieve_latents with sample_mode "argmax").</summary>
-    public static HostTensor Mean(IEngine encoder, HostTensor image) =>
-        encoder.Run(new Dictionary<string, HostTensor> { [ImageInput] = image }, [MeanOutput])[MeanOutput];
+    public static HostTensor Mean(IEngine encoder, HostTensor image, CancellationToken ct = default) =>
+        encoder.Run(new Dictionary<string, HostTensor> { [ImageInput] = image }, [MeanOutput], ct)[MeanOutput];
 
     /// <summary>The distribution's mean and log-variance, for pipelines that sample it.</summary>
-    public static (HostTensor Mean, HostTensor LogVar) Moments(IEngine encoder, HostTensor image)
+    public static (HostTensor Mean, HostTensor LogVar) Moments(IEngine encoder, HostTensor image, CancellationToken ct = default)
     {
-        var outputs = encoder.Run(new Dictionary<string, HostTensor> { [ImageInput] = image }, [MeanOutput, LogVarOutput]);
+        var outputs = encoder.Run(new Dictionary<string, HostTensor> { [ImageInput] = image }, [MeanOutput, LogVarOutput], ct);
         return (outputs[MeanOutput], outputs[LogVarOutput]);
     }
 }

@@ -39,7 +39,7 @@ static class WanFeatureCacheState
         try
         {
             using (var chunk = first.Upload(VideoFrames.Slice(x, 0, 1)))
-                result = first.RunResident(new Dictionary<string, IEngineTensor> { [input] = chunk });
+                result = first.RunResident(new Dictionary<string, IEngineTensor> { [input] = chunk }, [], cancellationToken);
             outputs.Add(Output(result, output, what).ToHost());
             for (long start = 1; start < frames; start += framesPerChunk)
             {
@@ -52,7 +52,7 @@ static class WanFeatureCacheState
                 var previous = result;
                 result = null;
                 // the old cache is consumed: the engine frees it once copied in, before the new cache is allocated
-                try { result = next.RunResident(inputs, cache); }
+                try { result = next.RunResident(inputs, cache, cancellationToken); }
                 finally { foreach (var t in previous.Values) t.Dispose(); }
                 outputs.Add(Output(result, output, what).ToHost());
             }

@@ -11,8 +11,8 @@ namespace VisualGen.Pipelines.Wan;
 public static class WanImageCondition
 {
     /// <summary>CLIP vision tokens of the image: [1, tokens, dim].</summary>
-    public static HostTensor ImageEmbeds(IEngine imageEncoder, ClipImageProcessor processor, HostTensor image) =>
-        imageEncoder.Run(new Dictionary<string, HostTensor> { ["pixel_values"] = processor.Process(image) })["hidden_state"];
+    public static HostTensor ImageEmbeds(IEngine imageEncoder, ClipImageProcessor processor, HostTensor image, CancellationToken ct = default) =>
+        imageEncoder.Run(new Dictionary<string, HostTensor> { ["pixel_values"] = processor.Process(image) }, ct)["hidden_state"];
 
     /// <summary>
     /// Wan 2.2 TI2V's first-frame condition (WanImageToVideoPipeline with expand_timesteps: the image alone as a one-frame

@@ -137,8 +137,8 @@ public sealed class WanPipeline : IGenerationPipeline
         progress?.Report(new GenerationProgress("encode", 0, steps));
         var tokenizer = _tokenizer.WithMaxSequenceLength(maxSeq);
         bool cfg = guidance > 1f || (_config.BoundaryRatio is not null && guidance2 > 1f);
-        var promptEmbeds = EncodePrompt(tokenizer, r.Prompt);
-        var negativeEmbeds = cfg ? EncodePrompt(tokenizer, r.NegativePrompt ?? "") : null;
+        var promptEmbeds = EncodePrompt(tokenizer, r.Prompt, ct);
+        var negativeEmbeds = cfg ? EncodePrompt(tokenizer, r.NegativePrompt ?? "", ct) : null;
 
         HostTensor? imageEmbeds = null, condition = null, firstFrame = null;
         if (_config.ExpandTimesteps && r.Image is { } first)
@@ -149,15 +149,16 @@ public sealed class WanPipeline : IGenerationPipeline
             if (_config.HasImageEncoder)
             {
                 var processor = new ClipImageProcessor(_index.ComponentDirectory("image_processor"));
-                imageEmbeds = WanImageCondition.ImageEmbeds(Engine("image_encoder"), processor, r.Image!);
+                imageEmbeds = WanImageCondition.ImageEmbeds(Engine("image_encoder"), processor, r.Image!, ct);
                 // encode_image([image, last_image]): both images' tokens, batched (the embedder's positions join them)
                 if (r.LastImage is { } lastImage)
-                    imageEmbeds = Concat(imageEmbeds, WanImageCondition.ImageEmbeds(Engine("image_encoder"), processor, lastImage));
+                    imageEmbeds = Concat(imageEmbeds, WanImageCondition.ImageEmbeds(Engine("image_encoder"), processor, lastImage, ct));
             }
             var encoder = new WanVaeEncoder(Engine("vae.encoder_first"), () => Engine("vae.encoder_next"));
             condition = WanImageCondition.Condition(encoder, _latentStats, r.Image!, frames, height, width, ct,
                 r.VaeTiling == true ? CausalVaeTiling.ForWan(_config.Vae) : null, r.LastImage);
         }
+        ct.ThrowIfCancellationRequested();
 
         var scheduler = SchedulerRegistry.Default.Create(_schedulerConfig, r.Shift);
         scheduler.SetTimesteps(steps);
@@ -183,22 +184,24 @@ public sealed class WanPipeline : IGenerationPipeline
         var finalLatents = HostTensor.Float32(final, shape);
         _engines.BeginStage("decode");
         progress?.Report(new GenerationProgress("decode", steps, steps));
+        ct.ThrowIfCancellationRequested();
         var vaeLatents = _latentStats.Denormalize(finalLatents);
         var video = WanVaeDecoder.DecodeVideo(vaeLatents, _config.Vae, r.VaeTiling == true, Engine, progress, ct);
+        ct.ThrowIfCancellationRequested();
         return new GenerationResult(finalLatents, VideoPostprocess.ToNumpyLayout(video), IsVideo: true, Info.FramesPerSecond)
         {
             StepCache = cacheLog?.Report(),
         };
     }
 
-    HostTensor EncodePrompt(WanPromptTokenizer tokenizer, string prompt)
+    HostTensor EncodePrompt(WanPromptTokenizer tokenizer, string prompt, CancellationToken ct)
     {
         var tok = tokenizer.Tokenize(prompt);
         var outputs = Engine("text_encoder").Run(new Dictionary<string, HostTensor>
         {
             ["input_ids"] = HostTensor.Int64(tok.InputIds, 1, tok.Length),
             ["attention_mask"] = HostTensor.Int64(tok.AttentionMask, 1, tok.Length),
-        });
+        }, ct);
         return WanPromptEmbeds.ZeroPastPromptLength(outputs["last_hidden_state"], HostTensor.Int64(tok.AttentionMask, 1, tok.Length));
     }
 
@@ -259,10 +262,10 @@ public sealed class WanPipeline : IGenerationPipeline
                 {
                     ["hidden_states"] = hidden,
                     ["timestep"] = stepTimesteps[step],
-                }, "sample")
+                }, "sample", ct)
                 : cache.Predict(step, new PartsTransformer(part => Engine(part.Length == 0 ? expert : $"{expert}.{part}"), stepInputs,
                     new Dictionary<string, IEngineTensor> { ["hidden_states"] = hidden, ["timestep"] = stepTimesteps[step] }, latentRows!,
-                    () => ConditionalTimeEmbedding(expert, stepTimesteps[step]), _config.NumLayers));
+                    () => ConditionalTimeEmbedding(expert, stepTimesteps[step]), _config.NumLayers, ct));
             // classifier-free guidance: uncond + scale·(cond − uncond) = scale·cond + (1 − scale)·uncond
             float scale = scaleAt(t);
             if (cfg) math.Combine(guided, 0, n, [new LinearTerm(scale, output, 0), new LinearTerm(1 - scale, output, n)]);
