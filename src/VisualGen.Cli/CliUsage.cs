@@ -54,7 +54,8 @@ public static class CliUsage
         """;
 
     public const string Info = """
-          info      --model DIR [--config FILE.yaml] [--engine E] [--engine-cache DIR] [--attention P] [--vae-dtype D] [--vae-tiling on|off] [--gpu-memory GiB]
+          info      --model DIR [--config FILE.yaml] [--engine E] [--engine-cache DIR | --cache DIR] [--attention P] [--vae-dtype D]
+                    [--vae-tiling on|off] [--gpu-memory GiB] [--quant-algo A [--quant-ignore PATTERN,...]]
                     Prints the detected pipeline class, family, what it makes from what (a prompt, an image), the
                     call arguments it takes (the generate flags only some models take; it refuses the others), its
                     components and which ones export, and the run configuration the config file and the flags give
@@ -66,6 +67,7 @@ public static class CliUsage
     public const string RunComponent = """
           run-component --model DIR --component NAME --inputs FILE [--prefix P] --output FILE
                     [--engine ort-cpu|ort-cuda|native-cuda] [--engine-cache DIR | --cache DIR]
+                    [--attention bf16|fp8|sage|sage:QxK] [--vae-dtype fp32|bf16] [--gpu-memory GiB] [--config FILE.yaml]
                     [--quant-algo FP8|FP8_BLOCK_SCALES|NVFP4 [--quant-ignore PATTERN,...]]
                     Builds one component (transformer, vae.decoder, ...) and runs it on the tensors of FILE named
                     P + input name; writes the output as 'out' (several outputs: each by its name). For checking
@@ -85,10 +87,10 @@ public static class CliUsage
         """;
 
     public const string Cache = """
-          cache     list [--cache DIR | --engine-cache DIR]
+          cache     list [--cache DIR | --engine-cache DIR] [--config FILE.yaml]   (--config: its engine_cache)
                     The engine cache's entries, most recently used first: when an engine was last loaded from each,
                     its size, backend, precision and component.
-          cache     prune --unused-for AGE [--dry-run] [--cache DIR | --engine-cache DIR]   (AGE: 90s, 30m, 24h, 7d)
+          cache     prune --unused-for AGE [--dry-run] [--cache DIR | --engine-cache DIR] [--config FILE.yaml]   (AGE: 90s, 30m, 24h, 7d)
                     Removes the entries no engine was loaded from for AGE, and leftovers of builds that died. An
                     entry a running process has loaded or is building is kept (and said so). A removed entry is built
                     again by the next run that needs it. --dry-run lists what would go.

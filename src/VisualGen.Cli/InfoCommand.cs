@@ -10,9 +10,11 @@ namespace VisualGen.Cli;
 /// which ones export — and the run configuration that --config and the engine flags give together.</summary>
 public static class InfoCommand
 {
+    public static readonly string[] Flags = ["model", .. RunConfiguration.Flags, .. RunConfiguration.GenerationFlags];
+
     public static int Run(string[] args, TextWriter output)
     {
-        var cl = new CommandLine(args, ["model", .. RunConfiguration.Flags, .. RunConfiguration.GenerationFlags]);
+        var cl = new CommandLine(args, Flags);
         var settings = RunConfiguration.FromFlags(cl);
         string model = Path.GetFullPath(cl.Required("model"));
         var detected = ModelFamilies.CreateRegistry().Detect(model);

@@ -9,9 +9,11 @@ public class CliHelpTests
     public static TheoryData<string, string[]> Commands => new()
     {
         { "generate", GenerateCommand.Flags },
-        { "info", ["model"] },
+        { "info", InfoCommand.Flags },
         { "build", BuildCommand.Flags },
+        { "run-component", RunComponentCommand.Flags },
         { "quantize", QuantizeCommand.Flags },
+        { "cache", [.. CacheCommand.Flags, .. CacheCommand.Switches] },
     };
 
     [Theory]
