@@ -32,9 +32,10 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
         else
         {
             string ext = OutputExtension.Of(format);
-            // an existing folder named without the extension would get a sibling file "folder.mp4" beside it
-            if (Directory.Exists(path))
-                throw new MediaException($"{path}: is a folder; name the file to write (for example {Path.Combine(path, "output" + ext)})");
+            // an existing folder named without the extension would get a sibling file "folder.mp4" beside it, and a path
+            // ending in a separator ("out/") a hidden file "out/.mp4" inside it
+            if (Directory.Exists(path) || Path.EndsInDirectorySeparator(path))
+                throw new MediaException($"{path}: {(Directory.Exists(path) ? "is" : "names")} a folder; name the file to write (for example {Path.Combine(path, "output" + ext)})");
             string file = Path.GetFullPath(Indexed(path, 0, 1, ext));
             if (Directory.Exists(file)) throw new MediaException($"{file}: is a folder; the output file cannot be written there");
             folder = Path.GetDirectoryName(file)!;

@@ -82,4 +82,38 @@ public class OutputExtensionTests(DemoModelFixture demo) : IClassFixture<DemoMod
         Assert.Equal([Path.Combine(folder, "b.png")], await image.SaveAsync(Path.Combine(folder, "b"), MediaFormat.Png));
         Assert.Equal([Path.Combine(folder, "c.PNG")], await image.SaveAsync(Path.Combine(folder, "c.PNG"), MediaFormat.Png));
     }
+
+    [Theory]
+    [InlineData(null)]     // the demo makes video: MP4 by default
+    [InlineData("mp4")]
+    public void Generate_refuses_an_output_that_ends_in_a_separator_for_a_file_before_any_work(string? format)
+    {
+        // "out/" has no file name: the MP4 was written as the hidden file "out/.mp4"
+        string folder = Fixtures.TempDir("out"), cache = Fixtures.TempDir("fresh-cache");
+        string output = Path.Combine(folder, "new") + Path.DirectorySeparatorChar;
+        string[] formatFlag = format is null ? [] : ["--format", format];
+        var run = CliRun.Of(["generate", "--model", demo.Directory, "--prompt", "a fox", "--height", "32", "--width", "32", "--frames", "5",
+            "--steps", "1", "--engine-cache", cache, "--output", output, .. formatFlag]);
+        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Equal($"error: {output}: names a folder; name the file to write (for example {Path.Combine(output, "output.mp4")})",
+            Assert.Single(run.ErrorLines));
+        Assert.False(run.Generated, run.Err);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(folder));
+    }
+
+    [Fact]
+    public async Task SaveAsync_refuses_an_image_path_that_ends_in_a_separator_and_writes_png_video_frames_into_it()
+    {
+        string folder = Fixtures.TempDir("out");
+        string target = Path.Combine(folder, "new") + Path.DirectorySeparatorChar;
+        var image = new GenerationResult(Tensors.HostTensor.Float32(new float[2 * 2 * 3], 1, 2, 2, 3), Tensors.HostTensor.Float32(new float[2 * 2 * 3], 1, 2, 2, 3), false, 0);
+        var e = await Assert.ThrowsAsync<MediaException>(() => image.SaveAsync(target));
+        Assert.Contains("names a folder; name the file to write", e.Message);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(folder));   // no hidden "new/.png"
+
+        var video = new GenerationResult(Tensors.HostTensor.Float32(new float[2 * 2 * 2 * 3], 1, 2, 2, 2, 3),
+            Tensors.HostTensor.Float32(new float[2 * 2 * 2 * 3], 1, 2, 2, 2, 3), true, 16);
+        Assert.Equal([Path.Combine(folder, "new")], await video.SaveAsync(target, MediaFormat.Png));
+        Assert.Equal(["frame_0000.png", "frame_0001.png"], Directory.GetFiles(Path.Combine(folder, "new")).Select(p => Path.GetFileName(p)).Order().ToArray());
+    }
 }
