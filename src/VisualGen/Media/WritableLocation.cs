@@ -30,13 +30,15 @@ public static class WritableLocation
         }
     }
 
-    /// <summary>Refuses, before any work, a file output named by <paramref name="flag"/> that is a folder or whose folder
+    /// <summary>Refuses, before any work, a file output named by <paramref name="flag"/> that is (or ends in a separator as) a folder or whose folder
     /// cannot take files, or '-' (<see cref="MediaException"/>: "--output X: is a folder; name the safetensors file to write").</summary>
     public static void RequireFile(string flag, string path)
     {
         // '-' has no meaning here (tensors are written to files): it was taken as a file name in the working folder
         if (path == "-") throw new MediaException($"{flag} -: writing to stdout is not supported; name the safetensors file to write");
-        if (Directory.Exists(path)) throw new MediaException($"{flag} {path}: is a folder; name the safetensors file to write");
+        // a path ending in a separator ("out/") names a folder too: the write failed after the work, "Could not find a part of the path"
+        if (Directory.Exists(path) || Path.EndsInDirectorySeparator(path))
+            throw new MediaException($"{flag} {path}: {(Directory.Exists(path) ? "is" : "names")} a folder; name the safetensors file to write");
         if (Problem(Path.GetDirectoryName(Path.GetFullPath(path))!) is { } problem) throw new MediaException($"{flag} {path}: cannot write: {problem}");
     }
 }

@@ -41,6 +41,29 @@ public class CliWriteFailureTests
     }
 
     [Fact]
+    public void Save_tensors_ending_in_a_separator_is_refused_before_generating()
+    {
+        // "tensors/" names no file: the generation ran to its end, then the write failed with .NET's "Could not find a
+        // part of the path" (the folder made, nothing in it)
+        string model = VisualGen.Demo.DemoModel.EnsureCreated(Path.Combine(Fixtures.TempDir("demo"), "wan"));
+        string parent = Fixtures.TempDir("tensors-parent"), target = Path.Combine(parent, "tensors") + Path.DirectorySeparatorChar;
+        var run = CliRun.Of(["generate", "--model", model, "--prompt", "a fox", "--height", "32", "--width", "32", "--frames", "1",
+            "--steps", "1", "--output", Path.Combine(Fixtures.TempDir("out"), "fox.png"), "--save-tensors", target]);
+        AssertOneLineFailure(run, $"--save-tensors {target}: names a folder; name the safetensors file to write");
+        Assert.False(run.Generated, run.Err);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(parent));
+    }
+
+    [Fact]
+    public void Quantize_output_ending_in_a_separator_is_refused_before_reading_the_tensors()
+    {
+        string parent = Fixtures.TempDir("quantized-parent"), target = Path.Combine(parent, "q") + Path.DirectorySeparatorChar;
+        var run = CliRun.Of(["quantize", "--tensors", "/nonexistent/w.safetensors", "--scheme", "fp8", "--output", target]);
+        AssertOneLineFailure(run, $"--output {target}: names a folder; name the safetensors file to write");
+        Assert.Empty(Directory.EnumerateFileSystemEntries(parent));
+    }
+
+    [Fact]
     public void Output_naming_an_existing_folder_is_refused_not_written_beside_it()
     {
         // without its extension --output /tmp/x would have become /tmp/x.mp4 next to the folder /tmp/x
