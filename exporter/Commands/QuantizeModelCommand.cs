@@ -19,7 +19,8 @@ public static class QuantizeModelCommand
     {
         string model = Path.GetFullPath(cl.Required("model"));
         string scheme = cl.Required("scheme");
-        string target = Path.GetFullPath(cl.Required("output"));
+        // "out/" names the folder "out": with the separator kept, the staging folder beside it ("out/.tmp-PID") was inside it
+        string target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(cl.Required("output")));
         if (cl.Has("tensors")) throw new UsageException("give --model (a checkpoint folder) or --tensors (a safetensors file), not both");
         QuantAlgo algo;
         try { algo = QuantAlgo.Parse(scheme, "--scheme"); }

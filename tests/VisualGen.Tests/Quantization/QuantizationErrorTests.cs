@@ -27,6 +27,19 @@ public class QuantizationErrorTests
     }
 
     [Fact]
+    public void Quantize_model_writes_an_output_folder_named_with_a_trailing_separator()
+    {
+        // "q/" staged the copy inside the target ("q/.tmp-PID"), so the final move found "q/" there: an IOException, exit 1,
+        // and an empty "q/" left behind that the next run refused as existing
+        string parent = Fixtures.TempDir("quant-target"), target = Path.Combine(parent, "q");
+        var run = CliRun.Of(["quantize", "--model", QuantizeModelRoundTripTests.TinyModel(), "--scheme", "fp8", "--output", target + Path.DirectorySeparatorChar]);
+        Assert.True(run.Rc == ExitCode.Success, run.Err);
+        Assert.Contains($"wrote {target}", run.Out);
+        Assert.Equal(["q"], Directory.GetFileSystemEntries(parent).Select(p => Path.GetFileName(p)).ToArray());
+        Assert.Equal(QuantAlgo.Parse("fp8", "test"), QuantizationConfig.FromComponentConfig(Path.Combine(target, "transformer", "config.json"))?.Algo);
+    }
+
+    [Fact]
     public void Unknown_quant_algo_in_a_checkpoint_is_an_error_naming_the_file_and_the_known_ones()
     {
         string model = Quantized("fp8");
