@@ -79,7 +79,10 @@ public static class GenerateCommand
         var target = requested.For(info);
         var writer = new MediaWriter(new Mp4Writer(searchPath: environment.FfmpegSearchPath));
         if (numbered)
+        {
+            MediaWriter.RefuseFolder(target.Path, target.Format, info.ProducesVideo);  // numbered beside it, not inside it
             for (int i = 0; i < requests.Count; i++) writer.CheckTarget(PromptFile.Numbered(target.Path, i, requests.Count), target.Format, info.ProducesVideo);
+        }
         else writer.CheckTarget(target.Path, target.Format, info.ProducesVideo);
         string? tensorsPath = cl.String("save-tensors");
         cl.RequireOutputBesideInput("save-tensors", "latents");

@@ -20,6 +20,17 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
     /// cannot be written (a file where a folder is needed, a folder where the file goes, no write permission, /proc),
     /// and MP4 without ffmpeg. Throws <see cref="MediaException"/> naming the path and the problem.
     /// </summary>
+    /// <summary>Refuses a file output (an image, an MP4) whose <paramref name="path"/> is a folder or ends in a separator:
+    /// an existing folder named without the extension would get a sibling file "folder.mp4" beside it, a path ending in a
+    /// separator ("out/") a hidden file "out/.mp4" inside it, and numbered outputs "folder_0001.mp4" beside it or
+    /// "out/_0001.mp4" inside it. PNG frames of a video go into the folder the path names.</summary>
+    public static void RefuseFolder(string path, MediaFormat format, bool isVideo)
+    {
+        if (isVideo && format == MediaFormat.Png) return;
+        if (Directory.Exists(path) || Path.EndsInDirectorySeparator(path))
+            throw new MediaException($"{path}: {(Directory.Exists(path) ? "is" : "names")} a folder; name the file to write (for example {Path.Combine(path, "output" + OutputExtension.Of(format))})");
+    }
+
     public void CheckTarget(string path, MediaFormat format, bool isVideo)
     {
         if (!isVideo && format != MediaFormat.Png) throw new MediaException($"{path}: images are written as PNG, not {format}");
@@ -32,10 +43,7 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
         else
         {
             string ext = OutputExtension.Of(format);
-            // an existing folder named without the extension would get a sibling file "folder.mp4" beside it, and a path
-            // ending in a separator ("out/") a hidden file "out/.mp4" inside it
-            if (Directory.Exists(path) || Path.EndsInDirectorySeparator(path))
-                throw new MediaException($"{path}: {(Directory.Exists(path) ? "is" : "names")} a folder; name the file to write (for example {Path.Combine(path, "output" + ext)})");
+            RefuseFolder(path, format, isVideo);
             string file = Path.GetFullPath(Indexed(path, 0, 1, ext));
             if (Directory.Exists(file)) throw new MediaException($"{file}: is a folder; the output file cannot be written there");
             folder = Path.GetDirectoryName(file)!;

@@ -56,6 +56,27 @@ public class CliPromptFileTests
     }
 
     [ConformanceFact]
+    public void Numbered_image_outputs_named_by_a_folder_are_refused_before_any_work()
+    {
+        // "out/" wrote out/_0001.png and out/_0002.png, an existing folder folder_0001.png beside it, where one output is refused
+        string dir = Fixtures.TempDir("prompt-file-folder");
+        string existing = Directory.CreateDirectory(Path.Combine(dir, "existing")).FullName;
+        foreach (var (output, message) in new[]
+        {
+            (Path.Combine(dir, "out") + Path.DirectorySeparatorChar, "names a folder"),
+            (existing, "is a folder"),
+        })
+        {
+            var run = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("flux1"), "--prompt", "a fox", "--height", "32", "--width", "32",
+                "--steps", "1", "--num-images-per-prompt", "2", "--engine-cache", ConformancePipelines.CacheDir, "--output", output]);
+            Assert.NotEqual(0, run.Rc);
+            Assert.Contains($"{output}: {message}; name the file to write", run.Err);
+            Assert.DoesNotContain("generation 1/2", run.Err);
+        }
+        Assert.Equal([existing], Directory.GetFileSystemEntries(dir, "*", SearchOption.AllDirectories));
+    }
+
+    [ConformanceFact]
     public void A_seed_whose_later_generations_pass_the_largest_seed_is_refused_not_wrapped()
     {
         // generation k runs at seed + k: the second image of --seed 2^63-1 ran at a wrapped negative seed
