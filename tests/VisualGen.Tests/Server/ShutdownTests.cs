@@ -23,16 +23,17 @@ public sealed class ShutdownTests(ITestOutputHelper output)
     {
         var options = WanServer.Options(queueSize: 8);
         string running, queued;
-        using (var first = await ServerProcess.StartAsync(options, "--shutdown-grace", "300s", "--max-steps", "400"))
+        using (var first = await ServerProcess.StartAsync(options, "--shutdown-grace", "300s", "--max-steps", "1000"))
         {
             // the engines are built first: an engine build in progress is stopped by the shutdown, not waited for
             // (ShutdownBuildTests); the grace period is for generations on built engines
             var (warmed, warm) = await HttpJson.PostAsync(first.Http, "/v1/videos/generations",
                 new { prompt = "builds the engines", size = "96x64", num_frames = 9, num_inference_steps = 2, seed = 1 });
             Assert.True(warmed == 200 && warm.GetProperty("status").GetString() == "completed", $"{warmed}: {warm}\n{first.Output}");
-            // a synchronous client waits on the job that runs when SIGTERM comes
+            // a synchronous client waits on the job that runs when SIGTERM comes (long enough on built engines to be seen
+            // running: 400 steps of 9 frames could end between two polls)
             var sync = HttpJson.PostAsync(first.Http, "/v1/videos/generations",
-                new { prompt = "running at SIGTERM", size = "96x64", num_frames = 9, num_inference_steps = 400, seed = 3 });
+                new { prompt = "running at SIGTERM", size = "96x64", num_frames = 17, num_inference_steps = 1000, seed = 3 });
             running = await NewestJobId(first.Http, warm.GetProperty("id").GetString()!);
             await HttpJson.WaitForStatusAsync(first.Http, running, Wait, "in_progress");
             queued = (await HttpJson.PostAsync(first.Http, "/v1/videos", new { prompt = "queued at SIGTERM", size = "48x32", num_frames = 5, num_inference_steps = 2 }))
@@ -59,7 +60,7 @@ public sealed class ShutdownTests(ITestOutputHelper output)
         Assert.Equal("completed", (await HttpJson.WaitForStatusAsync(second.Http, queued, Wait, "completed", "failed")).GetProperty("status").GetString());
         string file = Path.Combine(Fixtures.TempDir("vg-mp4"), "r.mp4");
         await File.WriteAllBytesAsync(file, await second.Http.GetByteArrayAsync($"/v1/videos/{running}/content"));
-        Assert.Equal((9, 96, 64, "h264"), MediaProbe.Mp4(file));
+        Assert.Equal((17, 96, 64, "h264"), MediaProbe.Mp4(file));
     }
 
     [ConformanceFfmpegFact]
