@@ -239,6 +239,8 @@ public static class GenerateCommand
     /// value that is not finite is refused here (it ran the whole loop and failed at the output as a diverged generation).</summary>
     static (HostTensor Latents, HostTensor? AudioLatents) ReadLatents(string path)
     {
+        // a folder was reported as "file not found"
+        if (Directory.Exists(path)) throw new UsageException($"--latents {path}: is a folder; name a safetensors file with a tensor 'latents'");
         using var file = SafeTensorsFile.Open(path);
         if (!file.Contains("latents"))
             throw new UsageException($"--latents {path}: no tensor named 'latents' (found: {string.Join(", ", file.Names)})");

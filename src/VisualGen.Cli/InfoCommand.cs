@@ -44,8 +44,10 @@ public static class InfoCommand
     /// <summary>What a pipeline makes from what: "video from a prompt and an image (--image, required)".</summary>
     static string Makes(PipelineInfo info)
     {
-        string what = info.ProducesVideo ? "video" : "images";
+        // Cosmos3's text-to-image checkpoints are its video pipeline run at one frame
+        string what = info.ProducesVideo ? info.ImageOnlyForVideo ? "video (or an image: --frames 1)" : "video" : "images";
         if (!info.AcceptsImage) return $"{what} from a prompt";
+        if (info.ImageOnlyForVideo && !info.RequiresImage) return $"{what} from a prompt, a video optionally from an image too (--image)";
         // a model that needs an image and takes a mask (FLUX.1 Fill) needs the mask too
         if (info.RequiresImage && info.Takes(CallArguments.MaskImage))
             return $"{what} from a prompt, an image and a mask of where to fill it (--image and --mask-image, required)";

@@ -99,6 +99,15 @@ public class CliErrorTests
         Assert.Contains("no tensor named 'latents'", err);
     }
 
+    [ConformanceFact]
+    public void Latents_naming_a_folder_is_named_as_one()
+    {
+        string folder = Fixtures.TempDir("lat-folder");
+        var (rc, err) = Run("--latents", folder);
+        Assert.Equal(2, rc);
+        Assert.Contains($"--latents {folder}: is a folder; name a safetensors file", err);
+    }
+
     [Fact]
     public void Missing_model_folder_is_named()
     {

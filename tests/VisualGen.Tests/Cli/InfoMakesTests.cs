@@ -12,6 +12,7 @@ public class InfoMakesTests
     [InlineData("wan22_ti2v_5b", "video from a prompt, optionally with an image (--image)")]
     [InlineData("flux1", "images from a prompt, optionally with an image (--image)")]
     [InlineData("flux2", "images from a prompt, optionally with reference images (--image, once or several times)")]
+    [InlineData("cosmos3_t2i", "video (or an image: --frames 1) from a prompt, a video optionally from an image too (--image)")]
     public void Info_says_what_the_pipeline_makes(string family, string makes)
     {
         var output = new StringWriter();
