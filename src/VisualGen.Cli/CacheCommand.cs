@@ -52,6 +52,8 @@ public static class CacheCommand
         output.WriteLine($"{verb} {result.Removed.Count} entr{(result.Removed.Count == 1 ? "y" : "ies")} ({Size(result.FreedBytes)}) unused for {cl.String("unused-for")}" +
             (result.InUse.Count > 0 ? $"; kept {result.InUse.Count} in use" : "") +
             (result.LeftoversRemoved > 0 ? $"; {verb} {result.LeftoversRemoved} folder{(result.LeftoversRemoved == 1 ? "" : "s")} left by interrupted builds" : ""));
+        if (result.InUseUnchecked)
+            output.WriteLine("the cache's locks cannot be taken here (read-only?): whether a running process has these entries loaded was not checked");
         return ExitCode.Success;
     }
 

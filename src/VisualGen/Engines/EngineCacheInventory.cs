@@ -11,7 +11,12 @@ public sealed record EngineCacheListing(string Folder, string Directory, EngineM
 /// <summary>What a prune removed, what it kept because a process has the engine loaded (or is building it), and the
 /// bytes it freed (or would free, in a dry run).</summary>
 public sealed record EngineCachePruneResult(IReadOnlyList<EngineCacheListing> Removed, IReadOnlyList<EngineCacheListing> InUse, long FreedBytes,
-    int LeftoversRemoved = 0);
+    int LeftoversRemoved = 0)
+{
+    /// <summary>A dry run on a cache whose locks cannot be taken (read-only): whether a process has the entries it lists
+    /// loaded was not checked.</summary>
+    public bool InUseUnchecked { get; init; }
+}
 
 /// <summary>
 /// The entries of an engine cache, for listing and pruning. An entry's last use is when an engine was last loaded
@@ -66,11 +71,27 @@ public sealed partial class EngineCacheInventory(EngineCache cache)
         var removed = new List<EngineCacheListing>();
         var inUse = new List<EngineCacheListing>();
         int leftovers = cache.CleanStale(dryRun);
+        bool inUseUnchecked = false;
         foreach (var entry in List().Where(l => l.LastUsedUtc < cutoff))
         {
             string locks = cache.LocksDirectory;
-            System.IO.Directory.CreateDirectory(locks);
-            using var build = EngineCacheLock.TryAcquire(Path.Combine(locks, entry.Folder + ".lock"));
+            EngineCacheLock? build;
+            try
+            {
+                System.IO.Directory.CreateDirectory(locks);
+                build = EngineCacheLock.TryAcquire(Path.Combine(locks, entry.Folder + ".lock"));
+            }
+            catch (Exception e) when (e is EngineException or IOException or UnauthorizedAccessException)
+            {
+                // a read-only cache: nothing can be removed, and a dry run cannot ask the locks whether an entry is in use
+                if (!dryRun)
+                    throw new EngineException($"cannot prune the engine cache {cache.Root}: the lock of {entry.Folder} cannot be taken " +
+                        $"({(e is EngineException ? e.InnerException?.Message ?? e.Message : e.Message)}); a read-only cache cannot be pruned (--dry-run lists what a prune would remove)", e);
+                inUseUnchecked = true;
+                removed.Add(entry);
+                continue;
+            }
+            using var held = build;
             using var use = build is null ? null : EngineCacheUse.TryHoldExclusively(locks, entry.Folder);
             if (use is null) { inUse.Add(entry); continue; }
             // loaded again since it was listed: no longer unused
@@ -78,6 +99,6 @@ public sealed partial class EngineCacheInventory(EngineCache cache)
             if (!dryRun) cache.Remove(entry.Directory, entry.Folder);
             removed.Add(entry);
         }
-        return new(removed, inUse, removed.Sum(r => r.Bytes), leftovers);
+        return new(removed, inUse, removed.Sum(r => r.Bytes), leftovers) { InUseUnchecked = inUseUnchecked };
     }
 }

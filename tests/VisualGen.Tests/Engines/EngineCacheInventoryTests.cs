@@ -104,6 +104,26 @@ public sealed class EngineCacheInventoryTests : IDisposable
     }
 
     [Fact]
+    public void A_cache_whose_locks_cannot_be_taken_is_dry_run_without_the_in_use_check_and_not_pruned()
+    {
+        // a read-only cache: the dry run failed with the build's lock error ("a missing one cannot be built there");
+        // a regular file in place of .locks stands for it as root, which may write anywhere
+        string entry = Built(1f);
+        Directory.SetLastWriteTimeUtc(entry, LongAgo);
+        if (Directory.Exists(Path.Combine(Root, ".locks"))) Directory.Delete(Path.Combine(Root, ".locks"), recursive: true);
+        File.WriteAllText(Path.Combine(Root, ".locks"), "not a folder");
+        var inventory = new EngineCacheInventory(new EngineCache(Root));
+
+        var dry = inventory.Prune(TimeSpan.FromDays(1), dryRun: true);
+        Assert.Equal([Path.GetFileName(entry)], dry.Removed.Select(r => r.Folder));
+        Assert.True(dry.InUseUnchecked);
+        var e = Assert.Throws<EngineException>(() => inventory.Prune(TimeSpan.FromDays(1), dryRun: false));
+        Assert.Contains($"cannot prune the engine cache {Root}: the lock of {Path.GetFileName(entry)} cannot be taken", e.Message);
+        Assert.Contains("a read-only cache cannot be pruned", e.Message);
+        Assert.True(Directory.Exists(entry));
+    }
+
+    [Fact]
     public void Folders_not_named_as_entries_are_never_listed_nor_pruned()
     {
         // a mistyped --cache pointing at a folder of other things
