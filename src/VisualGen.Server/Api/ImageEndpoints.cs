@@ -159,7 +159,18 @@ public static class ImageEndpoints
         model.Pipeline.Validate(request); // refused at once, before queueing
         var work = new ImageWork(model, request, n, http.RequestAborted);
         if (!queue.TryEnqueue(work)) throw queue.IsClosed ? ShutdownDrain.ShuttingDown() : JobService.QueueFull(queue);
-        var results = await work.Result;
+        IReadOnlyList<GenerationResult> results;
+        try
+        {
+            results = await work.Result.WaitAsync(http.RequestAborted);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // a client that disconnects while its request waits frees the slot at once, not when the worker reaches it
+            // (a running generation is stopped by the same token)
+            queue.Remove(work);
+            throw;
+        }
 
         var data = new List<ImageData>(n);
         var stored = new List<(string Id, byte[] Png)>();

@@ -155,6 +155,18 @@ public sealed class WorkQueue(int capacity)
         }
     }
 
+    /// <summary>Takes <paramref name="work"/> out of the queue if it is still waiting (its client went away: it must not
+    /// hold a slot, and have others answered 429, until the worker reaches it); a running item is left alone.</summary>
+    public bool Remove(QueuedWork work)
+    {
+        lock (_lock)
+        {
+            if (!_items.Remove(work)) return false;
+            ReleaseEmptyWaiters();
+            return true;
+        }
+    }
+
     /// <summary>Empties the queue at shutdown, telling each item it will not run.</summary>
     public void Drain()
     {

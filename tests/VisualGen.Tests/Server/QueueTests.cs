@@ -41,6 +41,48 @@ public sealed class QueueTests
         Assert.Equal(200, (await server.PostJsonAsync("/v1/videos", new { prompt = "again", num_inference_steps = 1 })).Status);
     }
 
+    [Fact]
+    public async Task An_image_request_whose_client_disconnects_while_it_waits_frees_its_queue_slot()
+    {
+        // it used to hold its slot until the worker reached it: behind a long generation, clients that gave up (and
+        // retried) filled the queue and everyone was answered 429 while nothing was waiting
+        var gate = new PipelineGate(open: false);
+        var pipeline = new GradientPipeline(gate: gate);
+        await using var server = await LiveServer.StartAsync(pipeline, Options(1));
+        var running = server.PostJsonAsync("/v1/images/generations", new { prompt = "running", num_inference_steps = 1 });
+        await WaitForHealthAsync(server, h => h.GetProperty("busy").GetBoolean());
+
+        using var gone = new CancellationTokenSource();
+        var waiting = server.Http.PostAsync("/v1/images/generations",
+            LiveServer.JsonBody(new { prompt = "client goes away", num_inference_steps = 1 }), gone.Token);
+        await WaitForHealthAsync(server, h => h.GetProperty("queue_depth").GetInt32() == 1);
+        gone.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        var health = await WaitForHealthAsync(server, h => h.GetProperty("queue_depth").GetInt32() == 0);
+        Assert.Equal(0, health.GetProperty("queue_depth").GetInt32());
+
+        var next = server.PostJsonAsync("/v1/images/generations", new { prompt = "next", num_inference_steps = 1 });
+        await WaitForHealthAsync(server, h => h.GetProperty("queue_depth").GetInt32() == 1);
+        gate.Open();
+        Assert.Equal(200, (await running).Status);
+        var (status, body) = await next;
+        Assert.Equal(200, status);
+        Assert.Equal(1, body.GetProperty("data").GetArrayLength());
+        Assert.Equal(2, pipeline.Generations); // the abandoned request never ran
+    }
+
+    /// <summary>Polls /health until <paramref name="done"/> holds (or 10 s pass) and answers the last body.</summary>
+    static async Task<System.Text.Json.JsonElement> WaitForHealthAsync(LiveServer server, Func<System.Text.Json.JsonElement, bool> done)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var (_, h) = await server.GetJsonAsync("/health");
+            if (done(h) || DateTime.UtcNow > until) return h;
+            await Task.Delay(20);
+        }
+    }
+
     [FfmpegFact]
     public async Task Restart_keeps_finished_and_queued_jobs_and_requeues_the_one_stopped_past_the_grace_period()
     {
