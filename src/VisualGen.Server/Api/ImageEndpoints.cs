@@ -94,7 +94,7 @@ public static class ImageEndpoints
             }
         });
 
-        app.MapMethods("/v1/images/{id}/content", ["GET", "HEAD"], (string id, ImageFiles files) =>
+        app.MapMethods("/v1/images/{id}/content", ModelEndpoints.GetOrHead, (string id, ImageFiles files) =>
         {
             if (!JobId.IsValid(id, JobId.ImagePrefix) || !File.Exists(files.PathOf(id))) throw ApiException.NotFound("image", id);
             return Results.File(files.PathOf(id), "image/png", enableRangeProcessing: true);

@@ -9,15 +9,19 @@ public static class ModelEndpoints
     /// <summary>/health's route: the one the API key middleware lets through without a key.</summary>
     public const string HealthRoute = "/health";
 
+    /// <summary>The methods of every read route: HTTP's HEAD (RFC 9110: a server supports it wherever GET is; load balancers'
+    /// health checks and download tools send it) answers GET's status and headers, Kestrel dropping the body.</summary>
+    public static readonly string[] GetOrHead = ["GET", "HEAD"];
+
     public static void MapModels(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/models", (ModelRegistry models) =>
+        app.MapMethods("/v1/models", GetOrHead, (ModelRegistry models) =>
         {
             var data = models.All.Select(ModelObject.From).ToList();
             return Results.Json(new ListPage<ModelObject>("list", data, data.FirstOrDefault()?.Id, data.LastOrDefault()?.Id, false));
         });
 
-        app.MapGet("/v1/models/{id}", (string id, ModelRegistry models) =>
+        app.MapMethods("/v1/models/{id}", GetOrHead, (string id, ModelRegistry models) =>
             Results.Json(ModelObject.From(models.Find(id) ?? throw new ApiException(StatusCodes.Status404NotFound, ApiException.InvalidRequest,
                 "model", "model_not_found", $"The model '{id}' does not exist."))));
 
@@ -25,7 +29,7 @@ public static class ModelEndpoints
         // 503 "draining" from SIGTERM until the process stops: a load balancer sends new work elsewhere
         // with a shared store: queue_depth counts the deployment's queued jobs (the bound applies to them), and a store
         // that cannot be reached is "degraded" (named without its address: /health needs no key)
-        app.MapGet(HealthRoute, (WorkQueue queue, ModelRegistry models, StorageHealth storage, ShutdownDrain drain, IJobStore store, Media.IMediaEncoder encoder) =>
+        app.MapMethods(HealthRoute, GetOrHead, (WorkQueue queue, ModelRegistry models, StorageHealth storage, ShutdownDrain drain, IJobStore store, Media.IMediaEncoder encoder) =>
         {
             string? problem = storage.Problem();
             int depth = queue.Depth;

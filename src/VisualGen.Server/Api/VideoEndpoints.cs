@@ -57,7 +57,7 @@ public static class VideoEndpoints
             return Results.Json(VideoObject.From(done, retention));
         });
 
-        app.MapGet("/v1/videos", (HttpContext http, IJobStore store, RetentionPolicy retention) =>
+        app.MapMethods("/v1/videos", ModelEndpoints.GetOrHead, (HttpContext http, IJobStore store, RetentionPolicy retention) =>
         {
             var q = http.Request.Query;
             int limit = ParseLimit(q["limit"]);
@@ -74,10 +74,10 @@ public static class VideoEndpoints
         // (a route pattern: /metrics labels requests with its text, "/v1/videos/{id}")
         var byId = ExceptRouteConstraint.Id("/v1/videos/{id}", "generations");
         app.Map(byId, (string id, IJobStore store, RetentionPolicy retention) => Results.Json(VideoObject.From(Find(store, id), retention)))
-            .WithMetadata(new HttpMethodMetadata(["GET"]));
+            .WithMetadata(new HttpMethodMetadata(ModelEndpoints.GetOrHead));
 
         // HEAD too: download tools and proxies ask for the length and type first (the file results send no body then)
-        app.MapMethods("/v1/videos/{id}/content", ["GET", "HEAD"], (string id, HttpContext http, IJobStore store) =>
+        app.MapMethods("/v1/videos/{id}/content", ModelEndpoints.GetOrHead, (string id, HttpContext http, IJobStore store) =>
         {
             var job = Find(store, id);
             string variant = http.Request.Query["variant"].ToString() is { Length: > 0 } v ? v : "video";

@@ -99,7 +99,7 @@ public static class ServerApp
         app.MapModels();
         app.MapImages();
         app.MapVideos();
-        app.MapGet("/metrics", (ServerMetrics metrics, WorkQueue queue, IJobStore store, IServiceProvider services) =>
+        app.MapMethods("/metrics", ModelEndpoints.GetOrHead, (ServerMetrics metrics, WorkQueue queue, IJobStore store, IServiceProvider services) =>
             Results.Text(metrics.Render(queue.Depth, queue.Capacity, queue.IsBusy, store.CountByStatus(), services.GetService<ClaimTimings>()),
                 "text/plain; version=0.0.4; charset=utf-8"));
         return app;

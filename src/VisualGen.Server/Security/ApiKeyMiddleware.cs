@@ -5,7 +5,7 @@ using VisualGen.Server.Api;
 namespace VisualGen.Server.Security;
 
 /// <summary>
-/// When keys are configured, every request except GET /health needs "Authorization: Bearer KEY". Health is told by the
+/// When keys are configured, every request except GET (or HEAD) /health needs "Authorization: Bearer KEY". Health is told by the
 /// endpoint routing matched (this runs after it), so /health/ and /Health, which routing answers with it, need no key either.
 /// Keys are compared as SHA-256 digests with <see cref="CryptographicOperations.FixedTimeEquals"/>,
 /// against every configured key without stopping early, so timing tells neither a key nor its length.

@@ -259,6 +259,34 @@ public sealed class HardeningTests
         foreach (var kept in new[] { "see https://example.com/a/b", "frames / fps", "num_frames - 1 must be a multiple of 4", "a/b relative" })
             Assert.Equal(kept, VisualGen.Server.Api.ClientText.WithoutPaths(kept));
     }
+
+    [Fact]
+    public async Task HEAD_is_answered_wherever_GET_is_with_its_status_and_headers_and_no_body()
+    {
+        // it was 405 (Allow: GET) on every JSON route: load balancers' health checks and clients probing a URL send HEAD
+        await using var server = await LiveServer.StartAsync(new GradientPipeline(), Options() with { ApiKeys = ["k"] });
+        string model = (await server.GetJsonAsync("/v1/models")).Body.GetProperty("data")[0].GetProperty("id").GetString()!;
+        string[] paths = ["/health", "/v1/models", $"/v1/models/{model}", "/v1/videos", "/metrics"];
+        foreach (var path in paths)
+        {
+            using var get = await server.Http.GetAsync(path);
+            using var head = await server.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+            Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+            Assert.Equal(get.StatusCode, head.StatusCode);
+            Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        }
+        using var missing = await server.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/v1/videos/video_0123456789abcdef0123456789abcdef"));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        // /health needs no key for HEAD either; the other routes still do
+        using var anonymous = new HttpClient { BaseAddress = server.BaseAddress };
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/health"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/v1/models"))).StatusCode);
+        using var post = await server.Http.PostAsync("/health", null);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+        Assert.Equal(["GET", "HEAD"], post.Content.Headers.Allow.Order());
+    }
+
 }
 
 /// <summary>A pipeline that validates as the gradient one and fails every generation with the given exception.</summary>
