@@ -154,6 +154,7 @@ public static class ImageEndpoints
         string output = fields.String("output_format") ?? "png";
         if (output != "png")
             throw ApiException.BadValue("output_format", $"'output_format' must be 'png' (the only format this server writes), got '{output}'.");
+        _ = fields.String("user");   // OpenAI's end-user id: no effect here, but a string as OpenAI requires ("user": 5 passed)
 
         var request = ConditioningImages.With(spec.ToRequest(), images) with { MaskImage = mask };
         model.Pipeline.Validate(request); // refused at once, before queueing

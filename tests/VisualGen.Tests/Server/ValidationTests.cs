@@ -60,6 +60,7 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("{\"prompt\":\"p\",\"n\":9}", "n")]
     [InlineData("{\"prompt\":\"p\",\"response_format\":\"jpeg\"}", "response_format")]
     [InlineData("{\"prompt\":\"p\",\"output_format\":\"webp\"}", "output_format")]
+    [InlineData("{\"prompt\":\"p\",\"user\":5}", "user")] // OpenAI's end-user id is a string
     [InlineData("{\"prompt\":\"p\",\"size\":\"7x7\"}", "size")]
     [InlineData("{\"prompt\":\"p\",\"seed\":9223372036854775807,\"n\":2}", "seed")] // image 1's seed + 1 would wrap to a negative seed
     public async Task Bad_image_requests_are_refused(string json, string param)
