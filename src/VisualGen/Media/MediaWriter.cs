@@ -27,8 +27,8 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
     public static void RefuseFolder(string path, MediaFormat format, bool isVideo)
     {
         if (isVideo && format == MediaFormat.Png) return;
-        if (Directory.Exists(path) || Path.EndsInDirectorySeparator(path))
-            throw new MediaException($"{path}: {(Directory.Exists(path) ? "is" : "names")} a folder; name the file to write (for example {Path.Combine(path, "output" + OutputExtension.Of(format))})");
+        if (WritableLocation.AsFolder(path) is { } folder)
+            throw new MediaException($"{path}: {folder}; name the file to write (for example {Path.Combine(path, "output" + OutputExtension.Of(format))})");
     }
 
     public void CheckTarget(string path, MediaFormat format, bool isVideo)

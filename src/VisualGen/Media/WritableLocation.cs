@@ -30,6 +30,11 @@ public static class WritableLocation
         }
     }
 
+    /// <summary>What a path given for a file says of itself as a folder: "is a folder" (one exists there), "names a folder"
+    /// (it ends in a separator: "out/"), or null (it can name a file).</summary>
+    public static string? AsFolder(string path) =>
+        Directory.Exists(path) ? "is a folder" : Path.EndsInDirectorySeparator(path) ? "names a folder" : null;
+
     /// <summary>Refuses, before any work, a file output named by <paramref name="flag"/> that is (or ends in a separator as) a folder or whose folder
     /// cannot take files, or '-' (<see cref="MediaException"/>: "--output X: is a folder; name the safetensors file to write").</summary>
     public static void RequireFile(string flag, string path)
@@ -37,8 +42,7 @@ public static class WritableLocation
         // '-' has no meaning here (tensors are written to files): it was taken as a file name in the working folder
         if (path == "-") throw new MediaException($"{flag} -: writing to stdout is not supported; name the safetensors file to write");
         // a path ending in a separator ("out/") names a folder too: the write failed after the work, "Could not find a part of the path"
-        if (Directory.Exists(path) || Path.EndsInDirectorySeparator(path))
-            throw new MediaException($"{flag} {path}: {(Directory.Exists(path) ? "is" : "names")} a folder; name the safetensors file to write");
+        if (AsFolder(path) is { } folder) throw new MediaException($"{flag} {path}: {folder}; name the safetensors file to write");
         if (Problem(Path.GetDirectoryName(Path.GetFullPath(path))!) is { } problem) throw new MediaException($"{flag} {path}: cannot write: {problem}");
     }
 }
