@@ -22,18 +22,21 @@
 // x = __int_as_float(s + 0x4B400000): one FFMA per score, no int-to-float conversion.
 //
 // The exponentials never touch the MUFU (whose 16 per clock and SM make them cost as much as both products at head_dim
-// 128): P only has to be right to e4m3's 3 mantissa bits, so 448 · 2^y is built in the float's bits directly
-// (Schraudolph's linear mantissa): F = I << 20 with I = round(8·(y + 127) − δ) is the float 2^⌊I/8⌋−127 · (1 + (I mod 8)/8),
-// already an e4m3 value. Two FFMAs and a shift: yn = sat((y + 127 − δ/8) / 256) clamps y >= −127 (below, P is 0 in
-// e4m3 anyway), t = 1.5 · 2^23 + 2048 · yn rounds 8·(y + 127) − δ to the integer in t's low bits, and t's bits << 20
-// drop the magic number. The linear mantissa is within +6.1 % / −0 % of 2^f; δ = 0.459 (0.057 in y) centres it, so P
-// carries a relative error of rms 3.2 % where e4m3 rounding alone has 2.7 % (an unbiased one: the row sums add the same
-// P). The bias holds 1.5 · 2^23 · c (c = q_scale · k_scale) as an fp32, so y is off by up to half its ulp: nothing at
-// Wan's or FLUX's scales (c ~ 1e-3; 0.006 with q x40), P off by whole e4m3 steps from c ~ 0.1 (the normalization by the
-// same P's sums keeps the output close), and every P of a row 0 (the output NaN) from c ~ 256, logits of ~10^5 in log2
-// units (the kernel's fp32 formulas simulated on the CPU, stop 36, as tools/device/experiments/code_rule_sim.c does).
-// The masked last block keeps ex2.approx. The row sums come from the tensor core (r above), so they add exactly the
-// e4m3 P that multiplies V.
+// 128), nor are they converted to e4m3: P only has to be right to e4m3's 3 mantissa bits, so the e4m3 code of 448 · 2^y
+// is built directly (Schraudolph's linear mantissa): J = round(8·(y + 7) − δ), clamped to [0, 126], read as e4m3 bits
+// (exponent field J >> 3, mantissa J & 7) is 2^((J >> 3) − 7) · (1 + (J & 7)/8) for J >= 8. Two FFMAs: yn = sat((8·(y
+// + 7) − δ) / 126) clamps, t = 2^23 + 126 · yn rounds 126 · yn to the integer J in t's low byte, and three byte permutes
+// gather four codes into an A-fragment register (stop 47; before, P was the float with the bits of I << 20, I = J + 960,
+// converted by F2FP: a shift and half a conversion more per score). The linear mantissa is within +6.1 % / −0 % of
+// 2^f; δ = 0.459 (0.057 in y) centres it, so P carries a relative error of rms 3.2 % where e4m3 rounding alone has 2.7 % (an unbiased one: the row sums add the same P). Codes
+// J < 8 (448 · P < 2^-6, i.e. P < 3.5e-5 of the row's maximum) read as e4m3's denormals J · 2^-9 rather than 2^-7 · (1 +
+// J/8), and J < 0 as 0: those smallest P are under-counted (the rule with the conversion rounded them to denormals). The
+// bias holds 1.5 · 2^23 · c (c = q_scale · k_scale) as an fp32, so y is off by up to half its ulp: nothing at Wan's or
+// FLUX's scales (c ~ 1e-3; 0.006 with q x40), P off by whole e4m3 steps from c ~ 0.1 (the normalization by the same P's
+// sums keeps the output close), and every P of a row 0 (the output NaN) from c ~ 256, logits of ~10^5 in log2 units
+// (tools/device/experiments/code_rule_sim.c simulated the former rule's fp32 formulas, stop 36; the clamp at 126 keeps
+// every code finite). The masked last block keeps ex2.approx and the conversion. The row sums come from the tensor core
+// (r above), so they add exactly the e4m3 P that multiplies V.
 //
 // P's accumulator-to-A-fragment trick and the key permutation of Vᵀ are those of the mma.sync kernel (key_perm in
 // attention_sage.cu): wgmma's accumulator (per warp: rows 16w + g and 16w + g + 8, columns 8i + 2t, 8i + 2t + 1) and
@@ -285,29 +288,26 @@ __device__ __forceinline__ float quad_max(float x) {
     return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
 }
 
-// P (448 · 2^(score − m), fp32, in the accumulator layout: 8-key tile i holds row g's keys 2t, 2t+1 in [i][0..1] and
-// row g + 8's in [i][2..3]) to the e4m3 A fragments of the k32 steps of O += P · V (layout: key_perm in
-// attention_sage.cu).
-template <int T>
-__device__ __forceinline__ void pack_p(const float (&p)[T][4], uint32_t (&pa)[T / 4][4]) {
+// P's e4m3 codes, in the accumulator layout (8-key tile i holds row g's keys 2t, 2t+1 in [i][0..1] and row g + 8's in
+// [i][2..3]), come out of the softmax as two words per A-fragment register of the k32 steps of O += P · V (layout:
+// key_perm in attention_sage.cu): x with the first two codes in bytes 0-1, y with the other two in bytes 2-3. One byte
+// permute per register puts them together, after the tensor core is done with pa.
+template <int W>
+__device__ __forceinline__ void pack_p(const uint32_t (&x)[W][4], const uint32_t (&y)[W][4], uint32_t (&pa)[W][4]) {
 #pragma unroll
-    for (int kc = 0; kc < T / 4; ++kc) {
-        const int t = 4 * kc;  // the four 8-key accumulator tiles of this k32 step
-        pa[kc][0] = fp8x2(p[t][0], p[t][1]) | (fp8x2(p[t + 1][0], p[t + 1][1]) << 16);
-        pa[kc][1] = fp8x2(p[t][2], p[t][3]) | (fp8x2(p[t + 1][2], p[t + 1][3]) << 16);
-        pa[kc][2] = fp8x2(p[t + 2][0], p[t + 2][1]) | (fp8x2(p[t + 3][0], p[t + 3][1]) << 16);
-        pa[kc][3] = fp8x2(p[t + 2][2], p[t + 2][3]) | (fp8x2(p[t + 3][2], p[t + 3][3]) << 16);
-    }
+    for (int kc = 0; kc < W; ++kc)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) pa[kc][j] = __byte_perm(x[kc][j], y[kc][j], 0x7610);
 }
 
 // The online softmax of one key block (T 8-key tiles) for this thread's two rows (r = 0: row g, r = 1: row g + 8).
 // s: the block's int32 scores; c[k]: the scales (query scale · key scale, in the log2 domain) of keys 64k .. 64k + 63.
-// Writes P = 448 · 2^(score − m_new) (e4m3-exact values, see the top of the file), updates m and returns
-// 2^(m_old − m_new), the factor O and l must be scaled by (the row sums are the tensor core's). Masked: keys from
+// Writes the e4m3 codes of P = 448 · 2^(score − m_new) (see the top of the file) as pack_p takes them, updates m and
+// returns 2^(m_old − m_new), the factor O and l must be scaled by (the row sums are the tensor core's). Masked: keys from
 // `valid` on (the last block) get P = 0 and take no part in the maximum.
 template <int T, bool kMasked>
-__device__ __forceinline__ void softmax_block(const int (&s)[4 * T], float (&pf)[T][4], const float (&c)[T / 8], int col0,
-                                              int valid, float (&m)[2], float (&alpha)[2]) {
+__device__ __forceinline__ void softmax_block(const int (&s)[4 * T], uint32_t (&px)[T / 4][4], uint32_t (&py)[T / 4][4],
+                                              const float (&c)[T / 8], int col0, int valid, float (&m)[2], float (&alpha)[2]) {
     constexpr int G = T / 8;  // key-scale groups of 64 keys
     float mx[2];
     if (!kMasked) {
@@ -344,33 +344,57 @@ __device__ __forceinline__ void softmax_block(const int (&s)[4 * T], float (&pf)
         alpha[r] = ex2(m[r] - mn);                        // 0 on the first block (m = -inf)
         m[r] = mn;
     }
-    // y = s·c − m + log2 448 per score (the exponent of 448 · P). Unmasked, with x = the float with the bits of
-    // s + 0x4B400000 (= 1.5 · 2^23 + s exactly): y = x·c − bias, bias = 1.5 · 2^23 · c + m − log2 448, and the FMA-pipe
-    // exponential (top of the file) is yn = sat(x · c/256 + (127 − δ/8 − bias)/256), t = 1.5 · 2^23 + 2048 · yn,
-    // P = the float with the bits of t << 20. Masked: ex2.approx of y, 0 past `valid`.
+    if (kMasked) {  // ex2.approx of y = s·c − m + log2 448, 0 past `valid`, converted to e4m3 (x and y: all four codes)
+        float pf[T][4];
+#pragma unroll
+        for (int i = 0; i < T; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e)
+                pf[i][e] = col0 + 8 * i + (e & 1) < valid ? ex2(static_cast<float>(s[4 * i + e]) * c[i / 8] - m[e >> 1] + kLog2Fp8Max) : 0.0f;
+#pragma unroll
+        for (int kc = 0; kc < T / 4; ++kc) {
+            const int t = 4 * kc;
+            px[kc][0] = fp8x2(pf[t][0], pf[t][1]) | (fp8x2(pf[t + 1][0], pf[t + 1][1]) << 16);
+            px[kc][1] = fp8x2(pf[t][2], pf[t][3]) | (fp8x2(pf[t + 1][2], pf[t + 1][3]) << 16);
+            px[kc][2] = fp8x2(pf[t + 2][0], pf[t + 2][1]) | (fp8x2(pf[t + 3][0], pf[t + 3][1]) << 16);
+            px[kc][3] = fp8x2(pf[t + 2][2], pf[t + 2][3]) | (fp8x2(pf[t + 3][2], pf[t + 3][3]) << 16);
+#pragma unroll
+            for (int j = 0; j < 4; ++j) py[kc][j] = px[kc][j];
+        }
+        return;
+    }
+    // The code of 448 · 2^y, y = s·c − m + log2 448, is J = clamp(round(8·(y + 7) − δ), 0, 126) (top of the file). With
+    // x = the float with the bits of s + 0x4B400000 (= 1.5 · 2^23 + s exactly), y = x·c − bias, bias = 1.5 · 2^23 · c + m
+    // − log2 448, so yn = sat(x · 8c/126 + (56 − δ − 8·bias)/126), and t = 2^23 + 126 · yn, rounded to the integer J, has J
+    // in its low byte.
     constexpr float kDelta = 0.459f;  // centres the linear mantissa's error (0.057 in y)
     float cs[G], bs[2][G];
 #pragma unroll
     for (int k = 0; k < G; ++k) {
-        cs[k] = c[k] * (1.0f / 256.0f);
+        cs[k] = c[k] * (8.0f / 126.0f);
 #pragma unroll
         for (int r = 0; r < 2; ++r)
-            bs[r][k] = (127.0f - kDelta / 8.0f - fmaf(kMagicF, c[k], m[r] - kLog2Fp8Max)) * (1.0f / 256.0f);
+            bs[r][k] = (56.0f - kDelta - 8.0f * fmaf(kMagicF, c[k], m[r] - kLog2Fp8Max)) * (1.0f / 126.0f);
     }
+    uint32_t t[T][4];
 #pragma unroll
     for (int i = 0; i < T; ++i)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            const int r = e >> 1;
-            if (kMasked) {
-                pf[i][e] = col0 + 8 * i + (e & 1) < valid ? ex2(static_cast<float>(s[4 * i + e]) * c[i / 8] - m[r] + kLog2Fp8Max) : 0.0f;
-            } else {
-                float yn;
-                asm("fma.rn.sat.f32 %0, %1, %2, %3;\n"
-                    : "=f"(yn)
-                    : "f"(__int_as_float(s[4 * i + e] + kMagic)), "f"(cs[i / 8]), "f"(bs[r][i / 8]));
-                pf[i][e] = __int_as_float(__float_as_int(fmaf(yn, 2048.0f, kMagicF)) << 20);
-            }
+            float yn;
+            asm("fma.rn.sat.f32 %0, %1, %2, %3;\n"
+                : "=f"(yn)
+                : "f"(__int_as_float(s[4 * i + e] + kMagic)), "f"(cs[i / 8]), "f"(bs[e >> 1][i / 8]));
+            t[i][e] = __float_as_uint(fmaf(yn, 126.0f, 8388608.0f));
+        }
+    // register j of k32 step kc holds tiles i, i + 1 (i = 4kc + 2(j / 2)), scores e, e + 1 (e = 2(j % 2)), in bytes 0-3
+#pragma unroll
+    for (int kc = 0; kc < T / 4; ++kc)
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const int i = 4 * kc + 2 * (j / 2), e = 2 * (j % 2);
+            px[kc][j] = __byte_perm(t[i][e], t[i][e + 1], 0x0040);          // bytes 0, 1
+            py[kc][j] = __byte_perm(t[i + 1][e], t[i + 1][e + 1], 0x4000);  // bytes 2, 3
         }
 }
 #endif  // VG_SAGE_WGMMA_DEVICE
@@ -447,7 +471,7 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
     for (int i = 0; i < 64; ++i) o[i] = 0.0f;
     int s[4 * K::kTiles];
     uint32_t pa[K::kSteps][4];  // P of the block in the tensor core (e4m3 A fragments)
-    float pf[K::kTiles][4];     // P of the next, until the tensor core is done with pa
+    uint32_t px[K::kSteps][4], py[K::kSteps][4];  // P of the next block (pack_p), until the tensor core is done with pa
     float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f}, alpha[2];
     float rs[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // the row sums of the P in flight (tensor core)
     // the ones tile's descriptor: no swizzle, leading byte offset 128, stride byte offset 256 (one k32 step reads 256 bytes)
@@ -485,8 +509,8 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
 #pragma unroll
         for (int k = 0; k < K::kGroups; ++k) c[k] = q_scale * ks[k];
         const int col0 = j * N + 2 * tq;
-        if ((j + 1) * N <= p.skv) softmax_block<K::kTiles, false>(s, pf, c, col0, p.skv, m, alpha);
-        else softmax_block<K::kTiles, true>(s, pf, c, col0, p.skv, m, alpha);
+        if ((j + 1) * N <= p.skv) softmax_block<K::kTiles, false>(s, px, py, c, col0, p.skv, m, alpha);
+        else softmax_block<K::kTiles, true>(s, px, py, c, col0, p.skv, m, alpha);
     };
 
     bar_wait(q_full, 0);
@@ -501,7 +525,7 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
         release(k_empty(0));
         softmax(0, ks);
     }
-    pack_p(pf, pa);
+    pack_p(px, py, pa);
     // blocks 1 .. nk-1: S_j and P_{j-1}·V_{j-1} in flight together; softmax of S_j overlaps the P·V product
     for (int j = 1; j < nk; ++j) {
         const int st = j % kStages, pst = (j - 1) % kStages;
@@ -527,7 +551,7 @@ __global__ void __launch_bounds__(kThreads, 1) sage_attend_wgmma(const __grid_co
 #pragma unroll
             for (int i = 0; i < 64; ++i) o[i] *= alpha[(i >> 1) & 1];
         }
-        pack_p(pf, pa);
+        pack_p(px, py, pa);
     }
     {
         const int pst = (nk - 1) % kStages;

@@ -717,13 +717,14 @@ LOG2_E4M3_MAX = math.log2(448.0)
 
 
 def linear_mantissa_p(z):
-    """The wgmma kernel's P for log2-domain scores z = s - m <= 0: 448 * 2^z with a 3-bit linear mantissa, the float
-    whose bits are I << 20 for I = round(8 * (z + log2 448 + 127) - 0.459), I clamped at 0 (I < 8 is a denormal, 0 here)."""
+    """The wgmma kernel's P for log2-domain scores z = s - m <= 0: 448 * 2^z with a 3-bit linear mantissa, built as its
+    e4m3 code J = clamp(round(8 * (z + log2 448 + 7) - 0.459), 0, 126) read as e4m3 bits (J < 8: the denormal J * 2^-9,
+    where 448 * 2^z is 2^-7 * (1 + J/8); below, 0)."""
     y = z + LOG2_E4M3_MAX
-    yn = ((y + 127.0 - 0.459 / 8.0) / 256.0).clamp(0.0, 1.0)
-    i = torch.round(yn * 2048.0)  # the kernel's magic-number rounding: to nearest, ties to even
-    e, mant = torch.floor(i / 8.0), torch.remainder(i, 8.0)
-    return torch.where(i >= 8, torch.exp2(e - 127.0) * (1.0 + mant / 8.0), torch.zeros_like(i))
+    yn = ((8.0 * (y + 7.0) - 0.459) / 126.0).clamp(0.0, 1.0)
+    j = torch.round(yn * 126.0)  # the kernel's magic-number rounding: to nearest, ties to even
+    e, mant = torch.floor(j / 8.0), torch.remainder(j, 8.0)
+    return torch.where(j >= 8, torch.exp2(e - 7.0) * (1.0 + mant / 8.0), j * 2.0 ** -9)
 
 
 def sage_emulate(q, k, v, scale, block_k, smooth=True, fp8_pv=True, q_group=16, k_group=64, kernel="mma.sync"):

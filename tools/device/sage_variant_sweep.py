@@ -3,7 +3,10 @@ at every launch (tools/device/experiments: VARIANT_ENV, e.g. VG_SAGE_WGMMA_VARIA
 main kernel alone, rounds alternating the values, cosine against bf16 cuDNN attention on the same inputs, and the
 largest |difference| from the first value's output (0 where a variant must give the same bits).
 
-    bash tools/device/run.sh build; VARIANT_ENV=VG_SAGE_WGMMA_VARIANT MASKS="0 1 2" ROUNDS=3 python3 tools/device/sage_variant_sweep.py [LIB]"""
+    bash tools/device/run.sh build; VARIANT_ENV=VG_SAGE_WGMMA_VARIANT MASKS="0 1 2" ROUNDS=3 python3 tools/device/sage_variant_sweep.py [LIB]
+
+With LIBS="A.so B.so" the variants are libraries instead (two builds of the kernel, each with its own plan and
+quantized inputs, in one process): an A/B of a kernel change that has no switch."""
 import os
 import sys
 
@@ -15,9 +18,11 @@ import visualgen_native as vgn  # noqa: E402
 from peer_common import bench, cosine  # noqa: E402
 from sage_real_inputs import bf16_attention  # noqa: E402
 
-vg = vgn.Native(sys.argv[1] if len(sys.argv) > 1 else "native/build/libvisualgen_native.so")
-masks = os.environ.get("MASKS", "0 1").split()
-variant_env = os.environ.get("VARIANT_ENV", "VG_SAGE_WGMMA_VARIANT")
+libs = os.environ.get("LIBS", "").split()
+vgs = {lib: vgn.Native(lib) for lib in libs}
+vg = vgs[libs[0]] if libs else vgn.Native(sys.argv[1] if len(sys.argv) > 1 else "native/build/libvisualgen_native.so")
+masks = libs or os.environ.get("MASKS", "0 1").split()
+variant_env = "library" if libs else os.environ.get("VARIANT_ENV", "VG_SAGE_WGMMA_VARIANT")
 rounds = int(os.environ.get("ROUNDS", "2"))
 
 
@@ -33,16 +38,25 @@ for name, B, S, H, D, qs in [("wan self", 2, 32760, 12, 128, 1.0), ("wan self, p
     q, k, v = (torch.randn(B, S, H, D, device="cuda", dtype=torch.bfloat16, generator=g) for _ in range(3))
     q = (q.float() * qs).bfloat16()
     ref = bf16_attention(vg, q, k, v)
-    plan = vg.sage_plan(B, H, S, S, D, block_q=128, block_k=192, kernel=vgn.SAGE_KERNEL_WGMMA)
-    ws = torch.empty(vg.sage_workspace(plan), device="cuda", dtype=torch.uint8)
+    runs = {}  # variant -> (library, plan, workspace): one for every library, else one shared by the switch's values
+    for m in masks:
+        lib = vgs[m] if libs else vg
+        if libs or not runs:
+            plan = lib.sage_plan(B, H, S, S, D, block_q=128, block_k=192, kernel=vgn.SAGE_KERNEL_WGMMA)
+            ws = torch.empty(lib.sage_workspace(plan), device="cuda", dtype=torch.uint8)
+            lib.sage_run(plan, q, k, v, None, ws, phase=vgn.SAGE_PHASE_QUANTIZE)
+            runs[m] = (lib, plan, ws)
+        else:
+            runs[m] = next(iter(runs.values()))
     out = torch.empty_like(q)
-    vg.sage_run(plan, q, k, v, None, ws, phase=vgn.SAGE_PHASE_QUANTIZE)
     first = None
     for r in range(rounds):
         for m in masks:
-            os.environ[variant_env] = m
-            ms = bench(lambda: vg.sage_run(plan, None, None, None, out, ws, phase=vgn.SAGE_PHASE_ATTEND), 2, 5)
-            vg.sage_run(plan, None, None, None, out, ws, phase=vgn.SAGE_PHASE_ATTEND)
+            lib, plan, ws = runs[m]
+            if not libs:
+                os.environ[variant_env] = m
+            ms = bench(lambda: lib.sage_run(plan, None, None, None, out, ws, phase=vgn.SAGE_PHASE_ATTEND), 2, 5)
+            lib.sage_run(plan, None, None, None, out, ws, phase=vgn.SAGE_PHASE_ATTEND)
             torch.cuda.synchronize()
             c = cosine(out, ref)
             if first is None:
@@ -51,10 +65,13 @@ for name, B, S, H, D, qs in [("wan self", 2, 32760, 12, 128, 1.0), ("wan self, p
             results.setdefault((name, m), []).append((ms, c))
             diffs[(name, m)] = max(diffs.get((name, m), 0.0), d)
             print(f"{name:26s} {variant_env}={m:5s} round {r}: {ms:8.3f} ms  cosine vs bf16 {c:.6f}  max |diff| vs {masks[0]} {d:.3e}", flush=True)
-    vg.call("vg_sage_attention_plan_destroy", plan)
+    for lib, plan, _ in {id(x[1]): x for x in runs.values()}.values():  # one destroy per plan
+        lib.call("vg_sage_attention_plan_destroy", plan)
+    runs.clear()
     del q, k, v, ref, out, ws, first
     torch.cuda.empty_cache()
-os.environ.pop(variant_env, None)
+if not libs:
+    os.environ.pop(variant_env, None)
 print(f"\n| shape | {variant_env} | ms per round | cosine vs bf16 cuDNN | max abs diff vs {masks[0]} |\n| --- | --- | --- | ---: | ---: |")
 for (name, m), v in results.items():
     print(f"| {name} | {m} | {' / '.join(f'{x[0]:.3f}' for x in v)} | {v[0][1]:.6f} | {diffs[(name, m)]:.2e} |")
