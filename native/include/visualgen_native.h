@@ -275,7 +275,8 @@ VG_API vg_status vg_attention_plan_describe(vg_attention_plan plan, char* buf, s
  * Two main kernels (`kernel`): VG_SAGE_KERNEL_MMA, warp-level mma.sync (any compute capability >= 9.0,
  * head_dim 64 or 128, block_q and block_k 64 or 128 each; 0 = 64), and VG_SAGE_KERNEL_WGMMA, Hopper's
  * warpgroup MMA fed by TMA copies (compute capability 9.0 exactly, head_dim 128, block_q 128, block_k 192
- * (default) or 128; it keeps
+ * or 128; 0 takes 192 unless kv_len is short enough that padding its last 192-key block costs more: 512 keys
+ * take 128); it keeps
  * O in the tensor core across key blocks, as cuDNN's FP8 attention does). VG_SAGE_KERNEL_AUTO (0) takes
  * WGMMA where it can run the shape and MMA elsewhere; the plan records the kernel and blocks it runs.
  * The workspace (vg_sage_attention_plan_workspace_size) holds the quantized q/k/v and their scales.
@@ -291,7 +292,7 @@ typedef struct vg_sage_attention_desc {
     int64_t out_strides[4];
     float scale;            /* softmax scale; 0 = 1/sqrt(head_dim) */
     int32_t block_q;        /* queries per CTA (16 per warp): 64 or 128; 0 = 64 */
-    int32_t block_k;        /* keys per main-loop step: 64 or 128 (MMA), 128 or 192 (WGMMA); 0 = 64 (MMA) / 192 (WGMMA) */
+    int32_t block_k;        /* keys per main-loop step: 64 or 128 (MMA), 128 or 192 (WGMMA); 0 = 64 (MMA) / 192 or 128 by kv_len (WGMMA) */
     int32_t kernel;         /* vg_sage_kernel; 0 = auto */
     int32_t q_scale_tokens; /* query tokens per Q scale (per head): 16, 32, 64 or 128; 0 = 16 */
     int32_t k_scale_tokens; /* key tokens per K scale (per kv head): 64 or 128; 0 = 64 */

@@ -747,7 +747,7 @@ VG_API vg_status vg_sage_attention_plan_create(vg_context ctx, const vg_sage_att
     if (d.kernel == VG_SAGE_KERNEL_AUTO) d.kernel = wgmma_shape && wgmma_here ? VG_SAGE_KERNEL_WGMMA : VG_SAGE_KERNEL_MMA;
     if (d.kernel == VG_SAGE_KERNEL_WGMMA) {
         d.block_q = static_cast<int32_t>(w);
-        if (d.block_k == 0) d.block_k = vg::sage::kWgmmaKeys;
+        if (d.block_k == 0) d.block_k = vg::sage::wgmma_keys(d.kv_len);
         VG_TRY(vg::sage::wgmma_prepare());
     } else {
         if (d.block_k == 192)

@@ -17,11 +17,18 @@ namespace vg::sage {
 constexpr int kQGroup = 16;       // queries per Q scale (one warp's rows in both kernels)
 constexpr int kKGroup = 64;       // keys per K scale
 constexpr int kWgmmaBlock = 128;  // the wgmma kernel's block_q = head_dim
-constexpr int kWgmmaKeys = 192;   // the wgmma kernel's default block_k (it also runs 128)
 constexpr int kPad = 128;         // sequence padding of the quantized tensors (the largest block)
 constexpr float kLog2e = 1.4426950408889634f;
 
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// The wgmma kernel's key block for kv_len keys when the plan leaves it to the library: 192 keys run ~4 % faster per key
+// than 128 (RESULTS stops 27, 47), but a short key sequence pays for the padding of its last block and for that block's
+// masked softmax. The padded keys weighted by that rate: Wan's self-attention (32760 keys) and FLUX's joint one (4608)
+// take 192, Wan's cross-attention on 512 text tokens 128 (0.481 vs 0.543 ms a call, stop 47).
+inline int wgmma_keys(int64_t kv_len) {
+    return round_up(kv_len, 192) * 96 <= round_up(kv_len, 128) * 100 ? 192 : 128;
+}
 
 // Q's INT8 codes [B, H, Sq_pad, D] and their scales [B, H, Sq_pad / kQGroup] (fp32, softmax_scale · log2(e) included), as
 // the pre-pass writes them into the workspace and vg_sage_quantize_q_norm_rope into a buffer of its own.

@@ -826,11 +826,11 @@ def check_sage(vg):
         (2, 12, 12, 777, 777, 128, 64, 128, MMA),
         (2, 12, 12, 777, 777, 128, 128, 64, MMA),
         (2, 12, 12, 777, 777, 128, 128, 128, MMA),
-        (2, 12, 12, 777, 777, 128, 0, 0, WGMMA),     # 192-key blocks (the default): the last one 9 keys
+        (2, 12, 12, 777, 777, 128, 0, 192, WGMMA),   # 192-key blocks: the last one 9 keys
         (2, 12, 12, 777, 777, 128, 0, 128, WGMMA),   # 128-key blocks
         (1, 4, 4, 333, 1000, 128, 0, 192, WGMMA),    # 192: the last block 40 keys, past the last key scale
         (1, 4, 4, 333, 200, 128, 0, 128, MMA),  # q_len != kv_len, the last key block mostly masked
-        (1, 4, 4, 333, 200, 128, 0, 0, WGMMA),
+        (1, 4, 4, 333, 200, 128, 0, 192, WGMMA),
         (1, 4, 4, 200, 333, 128, 0, 0, WGMMA),  # the last key block: 77 keys, its second 64-key half all padding
         (1, 2, 2, 256, 1024, 128, 0, 0, WGMMA), # whole blocks only (no masking), several passes of the stage ring
         (1, 8, 2, 384, 384, 64, 128, 128, MMA), # GQA
@@ -867,6 +867,16 @@ def check_sage(vg):
         name = f"sage {kname} B{B} H{H} S{S} D{D} scales per {qg} queries / {kg} keys"
         record(name + " vs its fp32 emulation", out, sage_emulate(q, k, v, D ** -0.5, pbk, q_group=qg, k_group=kg, kernel=kname), tol=1e-2)
         record_cosine(name + " vs fp32 SDPA", cosine(out, sdpa_ref(q, k, v, D ** -0.5)), SAGE_COSINE)
+    # The wgmma kernel's key block when the plan leaves it open: 192, or 128 where a short key sequence would pad a
+    # 192-key block (Wan's cross-attention on 512 text tokens)
+    for skv, want in ((32760, 192), (4608, 192), (512, 128), (1024, 128)):
+        plan = vg.sage_plan(2, 12, 4096, skv, 128, kernel=WGMMA)
+        try:
+            got = vg.sage_blocks(plan)[1]
+        finally:
+            vg.call("vg_sage_attention_plan_destroy", plan)
+        results.append((f"sage wgmma default key block at {skv} keys", 0.0, 0.0, got == want))
+        print(f"{'PASS' if got == want else 'FAIL'} sage wgmma default key block at {skv} keys: {got} (expected {want})")
     for kern in (MMA, WGMMA):
         check_sage_plumbing(vg, kern)
     check_sage_q_prologue(vg)

@@ -33,16 +33,21 @@ for name, B, S, H, D, qs in [("wan self", 2, 32760, 12, 128, 1.0), ("wan self, p
                              ("4096 tokens, q x1000 (huge scales)", 2, 4096, 12, 128, 1000.0),
                              ("flux joint", 1, 4608, 24, 128, 1.0),
                              ("777 tokens (5 key blocks, the last 9 keys)", 2, 777, 12, 128, 1.5),
-                             ("700 tokens (4 key blocks, the last 124 keys)", 2, 700, 12, 128, 1.5)]:
+                             ("700 tokens (4 key blocks, the last 124 keys)", 2, 700, 12, 128, 1.5),
+                             # Wan's cross-attention (512 text tokens): 192-key blocks (the last one masked) and 128
+                             ("wan cross, 192-key blocks", 2, (32760, 512, 192), 12, 128, 1.0),
+                             ("wan cross, 128-key blocks", 2, (32760, 512, 128), 12, 128, 1.0)]:
+    S, Skv, BK = S if isinstance(S, tuple) else (S, S, 192)
     g = torch.Generator(device="cuda").manual_seed(0)
-    q, k, v = (torch.randn(B, S, H, D, device="cuda", dtype=torch.bfloat16, generator=g) for _ in range(3))
+    q = torch.randn(B, S, H, D, device="cuda", dtype=torch.bfloat16, generator=g)
+    k, v = (torch.randn(B, Skv, H, D, device="cuda", dtype=torch.bfloat16, generator=g) for _ in range(2))
     q = (q.float() * qs).bfloat16()
     ref = bf16_attention(vg, q, k, v)
     runs = {}  # variant -> (library, plan, workspace): one for every library, else one shared by the switch's values
     for m in masks:
         lib = vgs[m] if libs else vg
         if libs or not runs:
-            plan = lib.sage_plan(B, H, S, S, D, block_q=128, block_k=192, kernel=vgn.SAGE_KERNEL_WGMMA)
+            plan = lib.sage_plan(B, H, S, Skv, D, block_q=128, block_k=BK, kernel=vgn.SAGE_KERNEL_WGMMA)
             ws = torch.empty(lib.sage_workspace(plan), device="cuda", dtype=torch.uint8)
             lib.sage_run(plan, q, k, v, None, ws, phase=vgn.SAGE_PHASE_QUANTIZE)
             runs[m] = (lib, plan, ws)

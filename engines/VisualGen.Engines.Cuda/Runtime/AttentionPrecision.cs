@@ -16,7 +16,7 @@ public enum AttentionPrecision
     /// 64 key tokens per head (<see cref="CudaBackend.SageBlocks"/> sets other counts), V to FP8 E4M3 with one scale per channel, Q·Kᵀ on INT8 tensor cores, the softmax in fp32,
     /// P (quantized to E4M3 with the fixed factor 448) · V on FP8 tensor cores with fp32 accumulation, bf16 output; the
     /// quantization is a pre-pass of each attention, on the device. Kernels of this library (wgmma with TMA on Hopper at
-    /// head_dim 128, key blocks of 192; mma.sync elsewhere from compute capability 9.0), not cuDNN's: its accuracy and speed against <see cref="Bf16"/> and <see cref="Fp8"/> are what
+    /// head_dim 128, key blocks of 192, or 128 for short key sequences such as 512 text tokens; mma.sync elsewhere from compute capability 9.0), not cuDNN's: its accuracy and speed against <see cref="Bf16"/> and <see cref="Fp8"/> are what
     /// <c>tools/device/run.sh sage</c> measures (cosine against fp32 SDPA and against the bf16 output). Other
     /// attentions (cross-attention, other head sizes) stay bf16, as with <see cref="Fp8"/>.</summary>
     Sage,
