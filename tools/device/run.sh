@@ -586,6 +586,8 @@ if has quant; then
   python3 native/tests/check_kernels.py --lib "$LIB" --only quant --fixtures .peer/conformance/quant_ops > "$OUT/quant_check.log" 2>&1 || status=1
   grep -E "^(FAIL|SKIP|correctness)" "$OUT/quant_check.log"
   [ -x native/build/fp8_block_probe ] && native/build/fp8_block_probe 2>&1 | tee "$OUT/fp8_block_probe.log"
+  # whether cuBLASLt can write E4M3 codes with a GELU+bias epilogue (the FFN up projection's pass it would save)
+  [ -x native/build/fp8_out_probe ] && native/build/fp8_out_probe 2>&1 | tee "$OUT/fp8_out_probe.log"
   python3 tools/bench/bench_native.py --lib "$LIB" --only fp8gemm --md "$OUT/fp8gemm.md" > "$OUT/fp8gemm.log" 2>&1 || status=1
   cat "$OUT/fp8gemm.md" 2>/dev/null || tail -5 "$OUT/fp8gemm.log"
   for fx in wan21_t2v_fp8 wan21_t2v_nvfp4; do
