@@ -78,15 +78,24 @@ public static class GenerateCommand
 
         var target = requested.For(info);
         var writer = new MediaWriter(new Mp4Writer(searchPath: environment.FfmpegSearchPath));
+        bool audio = info.Takes(CallArguments.AudioLatents);   // LTX-2's soundtrack: FOLDER.wav beside PNG frames
         if (numbered)
         {
             MediaWriter.RefuseFolder(target.Path, target.Format, info.ProducesVideo);  // numbered beside it, not inside it
-            for (int i = 0; i < requests.Count; i++) writer.CheckTarget(PromptFile.Numbered(target.Path, i, requests.Count), target.Format, info.ProducesVideo);
+            for (int i = 0; i < requests.Count; i++) writer.CheckTarget(PromptFile.Numbered(target.Path, i, requests.Count), target.Format, info.ProducesVideo, audio);
         }
-        else writer.CheckTarget(target.Path, target.Format, info.ProducesVideo);
+        else writer.CheckTarget(target.Path, target.Format, info.ProducesVideo, audio);
         string? tensorsPath = cl.String("save-tensors");
         cl.RequireOutputBesideInput("save-tensors", "latents");
         if (tensorsPath is not null) WritableLocation.RequireFile("--save-tensors", tensorsPath);
+        // the media were written after the tensors, over them (or the tensors over a PNG video's soundtrack), and the run said only "wrote"
+        for (int i = 0; tensorsPath is not null && i < (numbered ? requests.Count : 1); i++)
+        {
+            string media = MediaWriter.TargetOf(numbered ? PromptFile.Numbered(target.Path, i, requests.Count) : target.Path, target.Format, info.ProducesVideo);
+            string tensors = Path.GetFullPath(numbered ? PromptFile.Numbered(tensorsPath, i, requests.Count) : tensorsPath);
+            if (tensors == media || (audio && target.Format == MediaFormat.Png && tensors == media + ".wav"))
+                throw new UsageException($"--save-tensors {tensorsPath} names the file the output is written to ({tensors}); name another file for the tensors");
+        }
         foreach (var r in requests) WarnAboutTruncation(model, r, log);
         foreach (var warning in GuidanceWarnings.Of(info, requests[0])) log.WriteLine($"warning: {warning}");
 

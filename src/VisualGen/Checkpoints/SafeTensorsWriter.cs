@@ -42,7 +42,7 @@ public sealed class SafeTensorsStreamWriter : IDisposable
     {
         _path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(_path)!);
-        _data = _path + ".data-" + Environment.ProcessId;
+        _data = Media.WritableLocation.TempBeside(_path, $".data-{Environment.ProcessId}");
         _dataStream = new FileStream(_data, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20);
     }
 
@@ -70,7 +70,7 @@ public sealed class SafeTensorsStreamWriter : IDisposable
             header[e.Name] = new { dtype = e.DType.SafeTensorsName(), shape = e.Shape, data_offsets = new[] { e.Begin, e.End } };
         byte[] json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
         int pad = (8 - json.Length % 8) % 8;
-        string tmp = _path + ".tmp-" + Environment.ProcessId;
+        string tmp = Media.WritableLocation.TempBeside(_path, $".tmp-{Environment.ProcessId}");
         try
         {
             using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))

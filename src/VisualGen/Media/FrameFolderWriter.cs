@@ -32,9 +32,9 @@ public static partial class FrameFolderWriter
         if (frames.Count == 0) throw new ArgumentException("a video needs at least one frame", nameof(frames));
         folder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         if (Problem(folder) is { } problem) throw new MediaException($"{folder}: {problem}");
-        string parent = Path.GetDirectoryName(folder)!, name = Path.GetFileName(folder);
+        string parent = Path.GetDirectoryName(folder)!;
         Directory.CreateDirectory(parent);
-        string staging = Path.Combine(parent, $".{name}.{Guid.NewGuid():N}.tmp");
+        string staging = WritableLocation.TempBeside(folder);
         string? old = null;
         try
         {
@@ -47,7 +47,7 @@ public static partial class FrameFolderWriter
             cancellationToken.ThrowIfCancellationRequested();
             if (Directory.Exists(folder))
             {
-                old = Path.Combine(parent, $".{name}.{Guid.NewGuid():N}.old");
+                old = WritableLocation.TempBeside(folder, ".old");
                 Directory.Move(folder, old);
             }
             Directory.Move(staging, folder);

@@ -31,24 +31,29 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
             throw new MediaException($"{path}: {folder}; name the file to write (for example {Path.Combine(path, "output" + OutputExtension.Of(format))})");
     }
 
-    public void CheckTarget(string path, MediaFormat format, bool isVideo)
+    /// <param name="withAudio">the video has a soundtrack (LTX-2): PNG frames get it beside them as FOLDER.wav.</param>
+    public void CheckTarget(string path, MediaFormat format, bool isVideo, bool withAudio = false)
     {
         if (!isVideo && format != MediaFormat.Png) throw new MediaException($"{path}: images are written as PNG, not {format}");
-        string folder;
+        string target;   // the frame folder or the file, written beside a temporary one and renamed into place
         if (isVideo && format == MediaFormat.Png)
         {
-            folder = FrameFolder(path, 0, 1);
+            string folder = FrameFolder(path, 0, 1);
             if (FrameFolderWriter.Problem(folder) is { } frames) throw new MediaException($"{folder}: {frames}");
+            // found after the generation, with the frames already in place: "cannot write WAV: Is a directory"
+            if (withAudio && Directory.Exists(folder + ".wav"))
+                throw new MediaException($"{folder}.wav: is a folder; the soundtrack is written there beside the PNG frames (choose another --output)");
+            target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         }
         else
         {
             string ext = OutputExtension.Of(format);
             RefuseFolder(path, format, isVideo);
-            string file = Path.GetFullPath(Indexed(path, 0, 1, ext));
-            if (Directory.Exists(file)) throw new MediaException($"{file}: is a folder; the output file cannot be written there");
-            folder = Path.GetDirectoryName(file)!;
+            target = Path.GetFullPath(Indexed(path, 0, 1, ext));
+            if (Directory.Exists(target)) throw new MediaException($"{target}: is a folder; the output file cannot be written there");
         }
-        if (WritableLocation.Problem(folder) is { } problem) throw new MediaException($"{path}: cannot write the output: {problem}");
+        if (WritableLocation.Problem(Path.GetDirectoryName(target)!, Path.GetFileName(target)) is { } problem)
+            throw new MediaException($"{path}: cannot write the output: {problem}");
         if (format == MediaFormat.Mp4) _mp4.RequireFfmpeg(path);
     }
 
@@ -139,6 +144,11 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
         }
         return written;
     }
+
+    /// <summary>The full path <see cref="Write"/> writes a result of one for <paramref name="path"/>: the file (the format's
+    /// extension added where the path has none), or the frame folder of a PNG video.</summary>
+    public static string TargetOf(string path, MediaFormat format, bool isVideo) =>
+        Path.TrimEndingDirectorySeparator(Path.GetFullPath(isVideo && format == MediaFormat.Png ? FrameFolder(path, 0, 1) : Indexed(path, 0, 1, OutputExtension.Of(format))));
 
     /// <summary>The frame folder of a PNG video: the path without its extension (name_i for a larger batch).</summary>
     static string FrameFolder(string path, int index, int count)

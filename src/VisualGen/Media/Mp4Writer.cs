@@ -38,7 +38,7 @@ public sealed class Mp4Writer
     {
         if (soundtrack is null) { Write(path, frames, framesPerSecond, cancellationToken: cancellationToken); return; }
         // the soundtrack goes in as a temporary WAV beside the target; ffmpeg encodes it to AAC
-        var wav = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.wav");
+        var wav = WritableLocation.TempBeside(path, ".wav");
         try
         {
             soundtrack.WriteWav(wav);
@@ -62,7 +62,7 @@ public sealed class Mp4Writer
         int ew = w + (w & 1), eh = h + (h & 1);
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        var tmp = WritableLocation.TempBeside(path);
         var psi = new ProcessStartInfo(ffmpeg)
         {
             RedirectStandardInput = true,

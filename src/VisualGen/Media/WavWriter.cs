@@ -17,7 +17,7 @@ public static class WavWriter
         Check(channels, sampleRate);
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
-        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        var tmp = WritableLocation.TempBeside(path);
         try
         {
             using (var fs = File.Create(tmp)) Write(fs, channels, sampleRate);

@@ -76,6 +76,53 @@ public class CliWriteFailureTests
         Assert.False(File.Exists(folder + ".mp4"));
     }
 
+    /// <summary>FLUX.1 (an image model: --output names the PNG file) at a small size.</summary>
+    static CliRun GenerateImage(params string[] extra) => CliRun.Of(
+        ["generate", "--model", Fixtures.Checkpoint("flux1"), "--prompt", "a lighthouse", "--height", "16", "--width", "16",
+         "--steps", "1", "--engine-cache", ConformancePipelines.CacheDir, .. extra]);
+
+    [ConformanceFact]
+    public void An_output_name_the_file_system_takes_is_written_however_long()
+    {
+        // 250 bytes is a valid name, but its temporary name ".NAME.<guid>.tmp" (38 more) was not: the whole generation ran,
+        // then the write failed with .NET's "The path ... is too long"
+        string dir = Fixtures.TempDir("long-name"), output = Path.Combine(dir, new string('o', 246) + ".png");
+        string tensors = Path.Combine(dir, new string('t', 238) + ".safetensors");
+        var run = GenerateImage("--output", output, "--save-tensors", tensors);
+        Assert.True(run.Rc == 0, run.Err);
+        Assert.True(File.Exists(output) && File.Exists(tensors));
+        Assert.Equal(2, Directory.EnumerateFileSystemEntries(dir).Count());   // no temporary file left
+    }
+
+    [ConformanceTheory]
+    [InlineData("--output")]
+    [InlineData("--save-tensors")]
+    public void A_file_name_longer_than_the_file_system_takes_is_refused_before_generating(string flag)
+    {
+        string dir = Fixtures.TempDir("too-long-name"), name = new string('n', 300) + (flag == "--output" ? ".png" : ".safetensors");
+        string other = flag == "--output" ? "--save-tensors" : "--output", otherName = flag == "--output" ? "t.safetensors" : "fox.png";
+        var run = GenerateImage(flag, Path.Combine(dir, name), other, Path.Combine(dir, otherName));
+        AssertOneLineFailure(run, $"the file name '{name}' is {name.Length} bytes long, more than the file system takes");
+        Assert.False(run.Generated, run.Err);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dir));
+    }
+
+    [ConformanceTheory]
+    [InlineData("fox.png", "fox.png", 1)]
+    [InlineData("fox", "fox.png", 1)]          // the writer adds .png
+    [InlineData("fox.png", "fox.png", 2)]      // both numbered fox_0001.png, ...
+    public void Save_tensors_naming_the_output_file_is_refused_before_generating(string output, string tensors, int perPrompt)
+    {
+        // the tensors were written, then the image over them: exit 0, "wrote fox.png", and no tensors
+        string dir = Fixtures.TempDir("tensors-output");
+        var run = GenerateImage("--output", Path.Combine(dir, output), "--save-tensors", Path.Combine(dir, tensors),
+            "--num-images-per-prompt", perPrompt.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(2, run.Rc);
+        Assert.Contains($"--save-tensors {Path.Combine(dir, tensors)} names the file the output is written to", Assert.Single(run.ErrorLines));
+        Assert.False(run.Generated, run.Err);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dir));
+    }
+
     [ConformanceFact]
     public void Png_frames_under_a_regular_file_are_one_error_line()
     {

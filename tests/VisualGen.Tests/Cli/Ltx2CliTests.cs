@@ -44,6 +44,21 @@ public class Ltx2CliTests
     }
 
     [ConformanceFact]
+    public void A_folder_where_the_soundtrack_goes_is_refused_before_generating()
+    {
+        // FOLDER.wav a folder: the frames were written, then the WAV failed ("cannot write WAV: Is a directory"), exit 1
+        string tmp = Fixtures.TempDir("cli-ltx2-wav-folder");
+        Directory.CreateDirectory(Path.Combine(tmp, "frames.wav"));
+        var run = CliRun.Of(["generate", "--model", Fixtures.Checkpoint("ltx2"), "--prompt", "rain on a tin roof",
+            "--height", "32", "--width", "32", "--frames", "9", "--steps", "2", "--max-sequence-length", "32",
+            "--output", Path.Combine(tmp, "frames"), "--format", "png", "--engine-cache", ConformancePipelines.CacheDir]);
+        Assert.Equal(1, run.Rc);
+        Assert.Contains("frames.wav: is a folder; the soundtrack is written there beside the PNG frames", Assert.Single(run.ErrorLines));
+        Assert.False(run.Generated, run.Err);
+        Assert.False(Directory.Exists(Path.Combine(tmp, "frames")));
+    }
+
+    [ConformanceFact]
     public void Generate_takes_a_monolithic_ltx2_file_as_the_model()
     {
         string file = VisualGen.Tests.Pipelines.Ltx2MonolithicFile.Build(Fixtures.Checkpoint("ltx2"));
