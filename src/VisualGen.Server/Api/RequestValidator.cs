@@ -9,7 +9,7 @@ namespace VisualGen.Server.Api;
 /// <summary>Turns request fields into a <see cref="GenerationSpec"/> for one model, within the server's limits.</summary>
 public sealed partial class RequestValidator(ServerOptions limits)
 {
-    [GeneratedRegex(@"^([0-9]+)x([0-9]+)$")]
+    [GeneratedRegex(@"^([0-9]+)x([0-9]+)\z")] // \z: $ also matches before a final newline ("64x64\n" passed)
     private static partial Regex SizePattern();
 
     /// <summary>For /v1/videos and /v1/videos/generations.</summary>

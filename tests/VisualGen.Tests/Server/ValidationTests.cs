@@ -28,6 +28,7 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("{\"prompt\":\"p\",\"size\":\"50x32\"}", 400, "invalid_value", "size")]
     [InlineData("{\"prompt\":\"p\",\"size\":\"48x0\"}", 400, "invalid_value", "size")]
     [InlineData("{\"prompt\":\"p\",\"size\":\"1024x32\"}", 400, "invalid_value", "size")]
+    [InlineData("{\"prompt\":\"p\",\"size\":\"48x32\\n\"}", 400, "invalid_value", "size")] // a trailing newline, as a trailing space is
     [InlineData("{\"prompt\":\"p\",\"num_frames\":10}", 400, "invalid_value", "num_frames")]
     [InlineData("{\"prompt\":\"p\",\"num_frames\":37}", 400, "invalid_value", "num_frames")]
     [InlineData("{\"prompt\":\"p\",\"num_frames\":\"many\"}", 400, "invalid_value", "num_frames")]
