@@ -76,22 +76,23 @@ public static class GenerateCommand
             catch (GenerationException e) when (prompts is not null) { throw new GenerationException(e.Parameter, $"--prompt-file prompt {i / perPrompt + 1}: {e.Message}"); }
         }
 
-        var target = requested.For(info);
-        var writer = new MediaWriter(new Mp4Writer(searchPath: environment.FfmpegSearchPath));
         bool audio = info.Takes(CallArguments.AudioLatents);   // LTX-2's soundtrack: FOLDER.wav beside PNG frames
+        // a video model asked for one frame makes an image (Cosmos3's text-to-image): a PNG file, not a folder of one frame
+        var target = requested.For(info, oneFrame: info.ProducesVideo && !audio && requests.All(r => r.NumFrames == 1));
+        var writer = new MediaWriter(new Mp4Writer(searchPath: environment.FfmpegSearchPath));
         if (numbered)
         {
-            MediaWriter.RefuseFolder(target.Path, target.Format, info.ProducesVideo);  // numbered beside it, not inside it
-            for (int i = 0; i < requests.Count; i++) writer.CheckTarget(PromptFile.Numbered(target.Path, i, requests.Count), target.Format, info.ProducesVideo, audio);
+            MediaWriter.RefuseFolder(target.Path, target.Format, target.WritesVideo);  // numbered beside it, not inside it
+            for (int i = 0; i < requests.Count; i++) writer.CheckTarget(PromptFile.Numbered(target.Path, i, requests.Count), target.Format, target.WritesVideo, audio);
         }
-        else writer.CheckTarget(target.Path, target.Format, info.ProducesVideo, audio);
+        else writer.CheckTarget(target.Path, target.Format, target.WritesVideo, audio);
         string? tensorsPath = cl.String("save-tensors");
         cl.RequireOutputBesideInput("save-tensors", "latents");
         if (tensorsPath is not null) WritableLocation.RequireFile("--save-tensors", tensorsPath);
         // the media were written after the tensors, over them (or the tensors over a PNG video's soundtrack), and the run said only "wrote"
         for (int i = 0; tensorsPath is not null && i < (numbered ? requests.Count : 1); i++)
         {
-            string media = MediaWriter.TargetOf(numbered ? PromptFile.Numbered(target.Path, i, requests.Count) : target.Path, target.Format, info.ProducesVideo);
+            string media = MediaWriter.TargetOf(numbered ? PromptFile.Numbered(target.Path, i, requests.Count) : target.Path, target.Format, target.WritesVideo);
             string tensors = Path.GetFullPath(numbered ? PromptFile.Numbered(tensorsPath, i, requests.Count) : tensorsPath);
             if (tensors == media || (audio && target.Format == MediaFormat.Png && tensors == media + ".wav"))
                 throw new UsageException($"--save-tensors {tensorsPath} names the file the output is written to ({tensors}); name another file for the tensors");
@@ -221,6 +222,9 @@ public static class GenerateCommand
             SafeTensorsWriter.Write(tensors, [result.Latents.ToTensorData("latents"), result.Output.ToTensorData("output"),
                 .. result.AudioLatents is { } al ? [al.ToTensorData("audio_latents")] : Array.Empty<TensorData>(),
                 .. result.Audio is { } au ? [au.ToTensorData("audio")] : Array.Empty<TensorData>()]);
+        // a one-frame video written as an image: [batch, 1, height, width, 3] -> [batch, height, width, 3]
+        if (result.IsVideo && !target.WritesVideo && result.Output.Shape[1] == 1)
+            result = result with { Output = result.Output.Reshape([result.Output.Shape[0], .. result.Output.Shape[2..]]), IsVideo = false };
         var written = writer.Write(result, numbered is { } m ? PromptFile.Numbered(target.Path, m.Index, m.Count) : target.Path, target.Format);
         foreach (var f in written.Take(3))
             output.WriteLine(Directory.Exists(f) ? $"wrote {f}{Path.DirectorySeparatorChar} ({Frames(Directory.GetFiles(f, "*.png").Length)})" : $"wrote {f}");

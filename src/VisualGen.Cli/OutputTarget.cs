@@ -12,6 +12,9 @@ namespace VisualGen.Cli;
 /// </summary>
 sealed record OutputTarget(string Path, MediaFormat Format)
 {
+    /// <summary>Whether the result is written as a video (an MP4, or a folder of PNG frames) rather than as images.</summary>
+    public bool WritesVideo { get; init; }
+
     /// <summary>What the flags ask for, checked against each other; the model's kind is applied by <see cref="Requested.For"/>.</summary>
     public static Requested FromFlags(string? output, string? format)
     {
@@ -38,14 +41,18 @@ sealed record OutputTarget(string Path, MediaFormat Format)
 
     public sealed record Requested(string? Output, MediaFormat? Format)
     {
-        /// <summary>The target for a pipeline: default format and file name from whether it makes video.</summary>
-        public OutputTarget For(PipelineInfo info)
+        /// <summary>The target for a pipeline: default format and file name from whether it makes video. A video model asked
+        /// for one frame (<paramref name="oneFrame"/>: --frames 1, no soundtrack) makes an image: PNG by default, written
+        /// as a PNG file (<see cref="WritesVideo"/>), as /v1/images serves it; --format mp4 or an .mp4 output still
+        /// writes a one-frame video.</summary>
+        public OutputTarget For(PipelineInfo info, bool oneFrame = false)
         {
-            var format = Format ?? (info.ProducesVideo ? MediaFormat.Mp4 : MediaFormat.Png);
+            var format = Format ?? (info.ProducesVideo && !oneFrame ? MediaFormat.Mp4 : MediaFormat.Png);
             if (!info.ProducesVideo && format == MediaFormat.Mp4)
                 throw new UsageException($"{info.ClassName} makes images, which are written as PNG: use --format png or an --output ending in .png");
-            string path = Output ?? (format == MediaFormat.Mp4 ? "output.mp4" : info.ProducesVideo ? "output" : "output.png");
-            return new OutputTarget(path, format);
+            bool video = info.ProducesVideo && !(oneFrame && format == MediaFormat.Png);
+            string path = Output ?? (format == MediaFormat.Mp4 ? "output.mp4" : video ? "output" : "output.png");
+            return new OutputTarget(path, format) { WritesVideo = video };
         }
     }
 }

@@ -36,6 +36,27 @@ public class OutputExtensionTests(DemoModelFixture demo) : IClassFixture<DemoMod
     }
 
     [Fact]
+    public void A_video_model_asked_for_one_frame_writes_an_image_file()
+    {
+        // --frames 1 is how Cosmos3 (and Wan) make an image, as /v1/images serves it; the CLI wrote a folder holding
+        // frame_0000.png for --output still.png, and a one-frame MP4 with no --output
+        string folder = Fixtures.TempDir("out");
+        string[] Run(params string[] extra) => ["generate", "--model", demo.Directory, "--prompt", "a fox", "--height", "32", "--width", "32",
+            "--steps", "1", .. extra];
+        foreach (var (output, written) in new[] { ("still.png", "still.png"), ("still2", "still2.png") })
+        {
+            var run = CliRun.Of(Run("--frames", "1", "--output", Path.Combine(folder, output)));
+            Assert.True(run.Rc == 0, run.Err);
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(folder, written))[..4]);
+            Assert.False(Directory.Exists(Path.Combine(folder, Path.GetFileNameWithoutExtension(output))));
+        }
+        // more frames as PNG: a folder of frames, as before
+        var clip = CliRun.Of(Run("--frames", "5", "--format", "png", "--output", Path.Combine(folder, "clip")));
+        Assert.True(clip.Rc == 0, clip.Err);
+        Assert.Equal(5, Directory.GetFiles(Path.Combine(folder, "clip"), "*.png").Length);
+    }
+
+    [Fact]
     public void Generate_checks_the_extension_before_the_model_is_read()
     {
         // a missing model is exit 1 once it is read; the extension is a usage error first
