@@ -33,6 +33,22 @@ public sealed class AdmissionTests
     }
 
     [ConformanceFact]
+    public void Flux_cost_counts_the_vae_decoders_attention_over_the_latent_grid()
+    {
+        // the VAE decoder's mid-block self-attention holds (H/8 · W/8)² scores on ONNX Runtime CPU: 16 GiB at 2048², which
+        // the estimate left out (8.4 GiB estimated, 14 GB and more taken: the server admitted it and took the machine)
+        using var provider = Pipelines.ConformancePipelines.Provider();
+        using var flux = ModelFamilies.CreateRegistry().Create(Fixtures.Checkpoint("flux1"), provider);
+        var big = flux.EstimateCost(new GenerationRequest { Prompt = "x", Height = 2048, Width = 2048, NumInferenceSteps = 1 })!;
+        Assert.Equal(256L * 256, big.VaeAttentionTokens);
+        Assert.Equal(16L << 30, big.VaeAttentionScoreBytes);
+        Assert.True(big.WorkingBytes(scoresMaterialized: true) > 16L << 30);
+        Assert.Equal(big.ActivationBytes + big.OutputBytes, big.WorkingBytes(scoresMaterialized: false));   // fused attention holds none
+        var small = flux.EstimateCost(new GenerationRequest { Prompt = "x", Height = 1024, Width = 1024, NumInferenceSteps = 1 })!;
+        Assert.Equal(1L << 30, small.VaeAttentionScoreBytes);
+    }
+
+    [ConformanceFact]
     public void Flux2_and_cosmos3_costs_count_their_joint_sequences()
     {
         using var provider = Pipelines.ConformancePipelines.Provider();

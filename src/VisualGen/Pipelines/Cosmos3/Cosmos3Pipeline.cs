@@ -78,6 +78,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
             ActivationBytes = GenerationCost.TransformerActivations(1, tokens, t.WidestDim) +
                 GenerationCost.VaeDecoder(height, width, _config.Vae.DecoderDim * _config.Vae.DimMult[0], _config.VaeScaleTemporal + 2),
             OutputBytes = GenerationCost.Output(frames, height, width),
+            VaeAttentionTokens = shape[3] * shape[4]   // the Wan 2.2 VAE decoder's mid block attends over one latent frame at a time,
         };
     }
 

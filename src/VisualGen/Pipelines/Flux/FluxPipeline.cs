@@ -86,6 +86,7 @@ public sealed class FluxPipeline : IGenerationPipeline
             ActivationBytes = GenerationCost.TransformerActivations(1, tokens, t.WidestDim) +
                 GenerationCost.VaeDecoder(height, width, _config.Vae.BlockOutChannels[0], 1),
             OutputBytes = GenerationCost.Output(1, height, width),
+            VaeAttentionTokens = _config.Vae.MidBlockAddAttention ? (long)(height / _config.VaeScaleFactor) * (width / _config.VaeScaleFactor) : 0,
         };
     }
 

@@ -78,6 +78,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
             ActivationBytes = GenerationCost.TransformerActivations(1, tokens, t.WidestDim) +
                 GenerationCost.VaeDecoder(height, width, _config.Vae.Vae.BlockOutChannels[0], 1),
             OutputBytes = GenerationCost.Output(1, height, width),
+            VaeAttentionTokens = _config.Vae.Vae.MidBlockAddAttention ? (long)(height / _config.VaeScaleFactor) * (width / _config.VaeScaleFactor) : 0,
         };
     }
 

@@ -76,6 +76,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             ActivationBytes = GenerationCost.TransformerActivations(1, tokens, t.WidestDim) +
                 GenerationCost.VaeDecoder(height, width, _config.Vae.DecoderDim * _config.Vae.DimMult[0], 3),
             OutputBytes = GenerationCost.Output(1, height, width),
+            VaeAttentionTokens = (long)(height / _config.VaeScaleFactor) * (width / _config.VaeScaleFactor)   // the Wan-style decoder's mid block attends per frame,
         };
     }
 

@@ -93,6 +93,7 @@ public sealed class WanPipeline : IGenerationPipeline
             ActivationBytes = GenerationCost.TransformerActivations(batch, tokens, t.WidestDim) +
                 GenerationCost.VaeDecoder(height, width, _config.Vae.DecoderDim * _config.Vae.DimMult[0], _config.VaeScaleTemporal + 2),
             OutputBytes = GenerationCost.Output(frames, height, width),
+            VaeAttentionTokens = shape[3] * shape[4]   // the decoder's mid block attends over one latent frame at a time,
         };
     }
 
