@@ -15,6 +15,9 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
     /// <summary>Retry-After of 503/507 answers when the data folder refuses a write or delete: time for an operator to act.</summary>
     public const int StorageRetryAfterSeconds = 60;
 
+    /// <summary>The status logged and counted for a request whose client disconnected before its answer (nginx's code).</summary>
+    public const int ClientClosedRequest = 499;
+
     /// <summary>Retry-After when the shared job store is unreachable: about a database restart.</summary>
     public const int StoreRetryAfterSeconds = 5;
 
@@ -26,7 +29,9 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
-            // the client went away; nothing to answer
+            // the client went away; nothing to answer, but the log and /metrics count it as closed by the client (nginx's
+            // 499), not as the 200 the response still held
+            if (!http.Response.HasStarted) http.Response.StatusCode = ClientClosedRequest;
         }
         catch (Exception e) when (!http.Response.HasStarted)
         {
@@ -38,7 +43,8 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
                 BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
                     new ApiException(StatusCodes.Status413PayloadTooLarge, ApiException.InvalidRequest, null, "request_too_large",
                         $"The request body is larger than the server's limit of {options.MaxUploadBytes} bytes."),
-                BadHttpRequestException b => new ApiException(b.StatusCode, ApiException.InvalidRequest, null, "bad_request", b.Message),
+                // a body the server cannot read (no multipart boundary, a malformed part header, a broken chunked encoding)
+                BadHttpRequestException b => new ApiException(b.StatusCode, ApiException.InvalidRequest, "body", "invalid_value", b.Message),
                 StorageException { IsDelete: true } s => new ApiException(StatusCodes.Status503ServiceUnavailable, "server_error", null,
                     "storage_unavailable", $"{s.Message} Nothing was deleted; retry later.") { RetryAfterSeconds = StorageRetryAfterSeconds },
                 StorageException s => new ApiException(StatusCodes.Status507InsufficientStorage, "server_error", null,
@@ -46,7 +52,7 @@ public sealed class ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddlewar
                 Hosting.JobTimeoutException t => new ApiException(StatusCodes.Status503ServiceUnavailable, "server_error", null, "timeout", t.Message),
                 Jobs.Postgres.StoreUnavailableException u => new ApiException(StatusCodes.Status503ServiceUnavailable, "server_error", null,
                     "store_unavailable", $"{u.Message} Retry later.") { RetryAfterSeconds = StoreRetryAfterSeconds },
-                InvalidDataException d => new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "body", "bad_request", d.Message),
+                InvalidDataException d => new ApiException(StatusCodes.Status400BadRequest, ApiException.InvalidRequest, "body", "invalid_value", d.Message),
                 _ => null,
             };
             if (api is null)

@@ -69,6 +69,10 @@ public sealed class QueueTests
         Assert.Equal(200, status);
         Assert.Equal(1, body.GetProperty("data").GetArrayLength());
         Assert.Equal(2, pipeline.Generations); // the abandoned request never ran
+        // counted as closed by its client (nginx's 499), not as one of the two answered 200
+        var lines = (await server.Http.GetStringAsync("/metrics")).Split('\n');
+        Assert.Contains("visualgen_http_requests_total{method=\"POST\",route=\"/v1/images/generations\",status=\"499\"} 1", lines);
+        Assert.Contains("visualgen_http_requests_total{method=\"POST\",route=\"/v1/images/generations\",status=\"200\"} 2", lines);
     }
 
     /// <summary>Polls /health until <paramref name="done"/> holds (or 10 s pass) and answers the last body.</summary>

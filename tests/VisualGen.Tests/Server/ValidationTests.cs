@@ -176,6 +176,18 @@ public sealed class ValidationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_multipart_body_the_server_cannot_read_is_invalid_value_naming_the_body()
+    {
+        // no boundary in its Content-Type: 400 "bad_request" with no param, a code the error table does not have
+        var noBoundary = new ByteArrayContent(Encoding.ASCII.GetBytes("--XX\r\n"));
+        noBoundary.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data");
+        using var r = await _server.Http.PostAsync("/v1/images/generations", noBoundary);
+        var body = await LiveServer.ReadJson(r);
+        Assert.True(r.StatusCode == HttpStatusCode.BadRequest, $"{(int)r.StatusCode} {body}");
+        LiveServer.AssertError(body, "invalid_value", "body");
+    }
+
+    [Fact]
     public async Task Multipart_fields_sent_twice_or_as_the_wrong_kind_of_part_are_refused_by_name()
     {
         static ByteArrayContent Png() => new(new byte[100]) { Headers = { ContentType = new MediaTypeHeaderValue("image/png") } };
