@@ -60,8 +60,8 @@ public static class InfoCommand
     /// <summary>The call arguments the pipeline takes beyond those every pipeline takes, as generate's flags; the others
     /// are refused by name.</summary>
     static string Takes(PipelineInfo info) =>
-        info.Arguments.Count == 0 ? "no arguments beyond the prompt, size, steps, seed and step caches"
-            : string.Join(" ", info.Arguments.Select(Flag));
+        info.Arguments.Count == 0 && !info.TakesShift ? "no arguments beyond the prompt, size, steps, seed and step caches"
+            : string.Join(" ", info.Arguments.Select(Flag).Concat(info.TakesShift ? ["--shift"] : []));
 
     /// <summary>generate's flag for a call argument: diffusers' name in kebab case, num_frames as --frames, audio_latents in --latents' file.</summary>
     public static string Flag(CallArgument a) =>

@@ -18,6 +18,9 @@ public sealed record PipelineInfo
     /// <summary>True when the pipeline takes its image only as the first frame of a video it makes from it (Cosmos3): a
     /// one-frame generation, an image, takes none.</summary>
     public bool ImageOnlyForVideo { get; init; }
+    /// <summary>True when a request's shift (--shift) replaces the scheduler's: false where the scheduler shifts by the
+    /// image size (use_dynamic_shifting: FLUX.1, FLUX.2, Qwen-Image, LTX-2), which refuses it (<see cref="SchedulerShift"/>).</summary>
+    public bool TakesShift { get; init; }
     /// <summary>How many conditioning images a request may give (<see cref="GenerationRequest.Images"/> beyond one): 1 for a
     /// pipeline that takes an image, 0 for one that takes none; FLUX.2's reference images have no fixed limit (int.MaxValue).</summary>
     public int MaxImages { get; init; } = 1;

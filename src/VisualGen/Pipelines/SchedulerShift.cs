@@ -13,6 +13,9 @@ namespace VisualGen.Pipelines;
 /// </summary>
 public static class SchedulerShift
 {
+    /// <summary>Whether a request's shift applies to this scheduler (it has no dynamic shifting).</summary>
+    public static bool Applies(ComponentConfig schedulerConfig) => !schedulerConfig.GetBool("use_dynamic_shifting", false);
+
     public static void Check(GenerationRequest r, ComponentConfig schedulerConfig, string family, int steps)
     {
         if (r.Shift is { } shift && (!(shift > 0) || double.IsInfinity(shift)))
@@ -20,7 +23,7 @@ public static class SchedulerShift
         if (steps < 2 && schedulerConfig.GetOptionalDouble("shift_terminal") is { } terminal && terminal != 0)
             throw new GenerationException("num_inference_steps",
                 $"num_inference_steps must be at least 2 for this model (its scheduler stretches the schedule to shift_terminal {terminal}, which one step cannot reach), got {steps}");
-        if (r.Shift is not null && schedulerConfig.GetBool("use_dynamic_shifting", false))
+        if (r.Shift is not null && !Applies(schedulerConfig))
             throw new GenerationException("shift", $"{family}'s scheduler shifts its sigmas by the image size (use_dynamic_shifting), so a shift " +
                 "has no effect on it; remove shift (it applies to schedulers without dynamic shifting, such as Wan's)");
         // the scheduler this request would run, built from its config now (a value it cannot run names the file and key

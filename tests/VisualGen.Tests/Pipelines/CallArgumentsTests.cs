@@ -53,16 +53,16 @@ public class CallArgumentsTests
     }
 
     [ConformanceTheory]
-    [InlineData("wan21_t2v", "--negative-prompt --frames --guidance-scale --max-sequence-length")]
-    [InlineData("wan21_i2v", "--negative-prompt --frames --guidance-scale --max-sequence-length --image --last-image")]
-    [InlineData("wan22_ti2v_5b", "--negative-prompt --frames --guidance-scale --max-sequence-length --image")]
-    [InlineData("wan22_t2v_a14b", "--negative-prompt --frames --guidance-scale --max-sequence-length --guidance-scale-2")]
-    [InlineData("wan22_i2v_a14b", "--negative-prompt --frames --guidance-scale --max-sequence-length --guidance-scale-2 --image --last-image")]
+    [InlineData("wan21_t2v", "--negative-prompt --frames --guidance-scale --max-sequence-length --shift")]
+    [InlineData("wan21_i2v", "--negative-prompt --frames --guidance-scale --max-sequence-length --image --last-image --shift")]
+    [InlineData("wan22_ti2v_5b", "--negative-prompt --frames --guidance-scale --max-sequence-length --image --shift")]
+    [InlineData("wan22_t2v_a14b", "--negative-prompt --frames --guidance-scale --max-sequence-length --guidance-scale-2 --shift")]
+    [InlineData("wan22_i2v_a14b", "--negative-prompt --frames --guidance-scale --max-sequence-length --guidance-scale-2 --image --last-image --shift")]
     [InlineData("flux1", "--negative-prompt --guidance-scale --true-cfg-scale --max-sequence-length --image --strength --mask-image")]
     [InlineData("kontext", "--negative-prompt --guidance-scale --true-cfg-scale --max-sequence-length --image --max-area")]
     [InlineData("flux2", "--guidance-scale --max-sequence-length --image")]
     [InlineData("qwenimage", "--negative-prompt --true-cfg-scale --max-sequence-length --image --strength --mask-image")]
-    [InlineData("cosmos3_t2v", "--negative-prompt --frames --guidance-scale --fps --image")]
+    [InlineData("cosmos3_t2v", "--negative-prompt --frames --guidance-scale --fps --image --shift")]
     [InlineData("ltx2", "--negative-prompt --frames --guidance-scale --max-sequence-length --fps --stg-scale --modality-scale " +
         "--guidance-rescale --audio-guidance-scale --audio-stg-scale --audio-modality-scale --audio-guidance-rescale " +
         "--spatio-temporal-guidance-blocks --use-cross-timestep --latents (audio_latents)")]
@@ -88,6 +88,11 @@ public class CallArgumentsTests
         foreach (var (bad, name) in new[] { (Plain with { Seed = -1 }, "seed"), (Plain with { NumInferenceSteps = 1001 }, "num_inference_steps"), (Plain with { Prompt = " " }, "prompt"),
             (Plain with { Latents = Tensors.HostTensor.Float32([float.NaN], 1) }, "latents") })
             Assert.Equal(name, Assert.IsType<GenerationException>(Record.Exception(() => pipeline.Validate(bad))).Parameter);
+
+        // shift replaces the scheduler's unless it shifts by the image size (use_dynamic_shifting), and info says which
+        var shift = Record.Exception(() => pipeline.Validate(Plain with { Shift = 3 }));
+        if (pipeline.Info.TakesShift) Assert.NotEqual("shift", (shift as GenerationException)?.Parameter);   // (an image-to-video one wants its image)
+        else Assert.Equal("shift", Assert.IsType<GenerationException>(shift).Parameter);
 
         var output = new StringWriter();
         Assert.Equal(0, CliApp.Run(["info", "--model", model], output, new StringWriter()));

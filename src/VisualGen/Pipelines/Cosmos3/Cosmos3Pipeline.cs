@@ -43,6 +43,7 @@ public sealed class Cosmos3Pipeline : IGenerationPipeline
             ClassName = index.ClassName,
             Family = model.Family,
             ProducesVideo = true,
+            TakesShift = SchedulerShift.Applies(_schedulerConfig),
             Arguments = Cosmos3RequestRules.Arguments,
             ImageOnlyForVideo = true,   // Cosmos3RequestRules: with num_frames 1 it makes an image from the prompt alone
             DefaultHeight = 720,

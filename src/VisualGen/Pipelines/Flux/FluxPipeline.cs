@@ -51,6 +51,7 @@ public sealed class FluxPipeline : IGenerationPipeline
             ClassName = _index.ClassName,
             Family = model.Family,
             ProducesVideo = false,
+            TakesShift = SchedulerShift.Applies(_schedulerConfig),
             Arguments = FluxRequestRules.Arguments(_kontext, _fill),   // FluxPipeline: image-to-image, inpainting; Kontext: editing; Fill: its image and mask
             RequiresImage = _fill,
             DefaultHeight = DefaultSampleSize * _config.VaeScaleFactor,

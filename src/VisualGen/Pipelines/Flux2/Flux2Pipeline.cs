@@ -43,6 +43,7 @@ public sealed class Flux2Pipeline : IGenerationPipeline
             ClassName = _index.ClassName,
             Family = model.Family,
             ProducesVideo = false,
+            TakesShift = SchedulerShift.Applies(_schedulerConfig),
             Arguments = Flux2RequestRules.Arguments,
             MaxImages = int.MaxValue,
             DefaultHeight = DefaultSampleSize * _config.VaeScaleFactor,

@@ -66,6 +66,7 @@ public sealed class Ltx2Pipeline : IGenerationPipeline
             ClassName = _index.ClassName,
             Family = model.Family,
             ProducesVideo = true,
+            TakesShift = SchedulerShift.Applies(_schedulerConfig),
             Arguments = ArgumentsTaken,
             DefaultHeight = 512,
             DefaultWidth = 768,

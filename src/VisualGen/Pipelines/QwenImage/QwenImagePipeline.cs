@@ -45,6 +45,7 @@ public sealed class QwenImagePipeline : IGenerationPipeline
             ClassName = index.ClassName,
             Family = model.Family,
             ProducesVideo = false,
+            TakesShift = SchedulerShift.Applies(_schedulerConfig),
             Arguments = QwenImageRequestRules.Arguments,   // image-to-image
             // default_sample_size 128 × vae_scale_factor
             DefaultHeight = 128 * _config.VaeScaleFactor,

@@ -39,6 +39,7 @@ public sealed class WanPipeline : IGenerationPipeline
             ClassName = _index.ClassName,
             Family = model.Family,
             ProducesVideo = true,
+            TakesShift = SchedulerShift.Applies(_schedulerConfig),
             // Wan 2.2 TI2V (expand_timesteps) takes an optional first frame, as WanImageToVideoPipeline runs it
             Arguments = WanRequestRules.Arguments(_config),
             RequiresImage = _config.ImageToVideo,
