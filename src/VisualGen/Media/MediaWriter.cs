@@ -60,8 +60,8 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
     /// <summary>Writes the result and returns the paths written (files, or frame folders for PNG video). A file-system
     /// failure is a <see cref="MediaException"/> naming the path. A cancelled <paramref name="cancellationToken"/> stops
     /// the writing (between files and frames; ffmpeg is stopped) with <see cref="OperationCanceledException"/>, and what
-    /// this call wrote is removed: every file is written under a temporary name and renamed into place, so none is half
-    /// written, and a batch is not left part written either.</summary>
+    /// this call wrote is removed, as it is when a later file of the result cannot be written: every file is written under
+    /// a temporary name and renamed into place, so none is half written, and a batch is not left part written either.</summary>
     public IReadOnlyList<string> Write(GenerationResult result, string path, MediaFormat format, CancellationToken cancellationToken = default)
     {
         var written = new List<string>();
@@ -71,9 +71,14 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
             foreach (var done in written) Remove(done);
             throw;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or MediaException)
         {
-            throw new MediaException($"{path}: cannot write the output: {e.Message}", e);
+            // a result is written whole or not at all, as when cancelled: a batch's first images, or PNG frames whose
+            // soundtrack then failed, are not left behind as if the write had worked
+            foreach (var done in written) Remove(done);
+            string removed = written.Count == 0 ? "" : $" (what this result had written before it, {string.Join(", ", written.Select(Path.GetFileName))}, was removed)";
+            if (e is MediaException) throw new MediaException(e.Message + removed, e);
+            throw new MediaException($"{path}: cannot write the output: {e.Message}{removed}", e);
         }
     }
 

@@ -49,6 +49,18 @@ public sealed class SaveCancellationTests : IDisposable
     }
 
     [Fact]
+    public void A_batch_whose_second_image_cannot_be_written_leaves_nothing_behind()
+    {
+        // the first image stayed, as if the write had worked, while the call failed (cancellation already removed it)
+        string output = Directory.CreateDirectory(Path.Combine(_dir, "batch")).FullName;
+        Directory.CreateDirectory(Path.Combine(output, "fox_1.png"));   // where the second image goes
+        var images = new GenerationResult(HostTensor.Zeros(1), HostTensor.Float32(new float[2 * 4 * 4 * 3], 2, 4, 4, 3), IsVideo: false, 0);
+        var e = Assert.Throws<MediaException>(() => new MediaWriter().Write(images, Path.Combine(output, "fox.png"), MediaFormat.Png));
+        Assert.Contains("fox_0.png, was removed", e.Message);
+        Assert.Equal([Path.Combine(output, "fox_1.png")], Directory.EnumerateFileSystemEntries(output));
+    }
+
+    [Fact]
     public async Task SaveAsync_cancelled_before_it_writes_writes_nothing()
     {
         using var cancel = new CancellationTokenSource();
