@@ -35,7 +35,7 @@ public sealed class AdmittedPipeline(IGenerationPipeline pipeline, long maxJobMe
             : $"{request.Width ?? Info.DefaultWidth}x{request.Height ?? Info.DefaultHeight}";
         throw new GenerationException("size",
             $"{what} needs about {Gib(need)} of working memory ({cost.TransformerTokens} transformer tokens" +
-            (scoresMaterialized ? $", {Gib(Math.Max(cost.AttentionScoreBytes, cost.VaeAttentionScoreBytes))} of attention scores" : "") +
+            (scoresMaterialized ? $", {Gib(cost.MaterializedScoreBytes)} of attention scores" : "") +
             $"); this server takes jobs up to {Gib(maxJobMemory)} (--max-job-memory): ask for a smaller size or fewer frames");
     }
 

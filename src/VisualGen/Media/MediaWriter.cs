@@ -15,11 +15,6 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
     public static IReadOnlyList<string> Save(GenerationResult result, string path, MediaFormat format) =>
         new MediaWriter().Write(result, path, format);
 
-    /// <summary>
-    /// Refuses, before a generation, what <see cref="Write"/> would refuse after it: MP4 for an image, a target that
-    /// cannot be written (a file where a folder is needed, a folder where the file goes, no write permission, /proc),
-    /// and MP4 without ffmpeg. Throws <see cref="MediaException"/> naming the path and the problem.
-    /// </summary>
     /// <summary>Refuses a file output (an image, an MP4) whose <paramref name="path"/> is a folder or ends in a separator:
     /// an existing folder named without the extension would get a sibling file "folder.mp4" beside it, a path ending in a
     /// separator ("out/") a hidden file "out/.mp4" inside it, and numbered outputs "folder_0001.mp4" beside it or
@@ -31,27 +26,26 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
             throw new MediaException($"{path}: {folder}; name the file to write (for example {Path.Combine(path, "output" + OutputExtension.Of(format))})");
     }
 
+    /// <summary>
+    /// Refuses, before a generation, what <see cref="Write"/> would refuse after it: MP4 for an image, a target that
+    /// cannot be written (a file where a folder is needed, a folder where the file goes, no write permission, /proc),
+    /// and MP4 without ffmpeg. Throws <see cref="MediaException"/> naming the path and the problem.
+    /// </summary>
     /// <param name="withAudio">the video has a soundtrack (LTX-2): PNG frames get it beside them as FOLDER.wav.</param>
     public void CheckTarget(string path, MediaFormat format, bool isVideo, bool withAudio = false)
     {
         if (!isVideo && format != MediaFormat.Png) throw new MediaException($"{path}: images are written as PNG, not {format}");
-        string target;   // the frame folder or the file, written beside a temporary one and renamed into place
+        RefuseFolder(path, format, isVideo);
+        string target = TargetOf(path, format, isVideo);   // the frame folder or the file, written beside a temporary one and renamed into place
         if (isVideo && format == MediaFormat.Png)
         {
-            string folder = FrameFolder(path, 0, 1);
+            string folder = FrameFolder(path, 0, 1);   // as the path gave it (target is its full path)
             if (FrameFolderWriter.Problem(folder) is { } frames) throw new MediaException($"{folder}: {frames}");
             // found after the generation, with the frames already in place: "cannot write WAV: Is a directory"
             if (withAudio && Directory.Exists(folder + ".wav"))
                 throw new MediaException($"{folder}.wav: is a folder; the soundtrack is written there beside the PNG frames (choose another --output)");
-            target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         }
-        else
-        {
-            string ext = OutputExtension.Of(format);
-            RefuseFolder(path, format, isVideo);
-            target = Path.GetFullPath(Indexed(path, 0, 1, ext));
-            if (Directory.Exists(target)) throw new MediaException($"{target}: is a folder; the output file cannot be written there");
-        }
+        else if (Directory.Exists(target)) throw new MediaException($"{target}: is a folder; the output file cannot be written there");
         if (WritableLocation.Problem(Path.GetDirectoryName(target)!, Path.GetFileName(target)) is { } problem)
             throw new MediaException($"{path}: cannot write the output: {problem}");
         if (format == MediaFormat.Mp4) _mp4.RequireFfmpeg(path);
@@ -76,9 +70,9 @@ public sealed class MediaWriter(Mp4Writer? mp4 = null)
             // a result is written whole or not at all, as when cancelled: a batch's first images, or PNG frames whose
             // soundtrack then failed, are not left behind as if the write had worked
             foreach (var done in written) Remove(done);
+            string message = e is MediaException ? e.Message : $"{path}: cannot write the output: {e.Message}";
             string removed = written.Count == 0 ? "" : $" (what this result had written before it, {string.Join(", ", written.Select(Path.GetFileName))}, was removed)";
-            if (e is MediaException) throw new MediaException(e.Message + removed, e);
-            throw new MediaException($"{path}: cannot write the output: {e.Message}{removed}", e);
+            throw new MediaException(message + removed, e);
         }
     }
 

@@ -36,10 +36,12 @@ public sealed record GenerationCost
     /// 2048² request estimated at 8.4 GiB was admitted and took 14 GB and more on ONNX Runtime CPU).</summary>
     public long VaeAttentionScoreBytes => VaeAttentionTokens * VaeAttentionTokens * sizeof(float);
 
-    /// <summary>Peak working memory on an engine that does (<paramref name="scoresMaterialized"/>) or does not hold attention
-    /// scores (the transformer's and the VAE decoder's: they are not live at once, so the larger counts).</summary>
-    public long WorkingBytes(bool scoresMaterialized) =>
-        ActivationBytes + OutputBytes + (scoresMaterialized ? Math.Max(AttentionScoreBytes, VaeAttentionScoreBytes) : 0);
+    /// <summary>The attention scores an engine that materializes them holds at the peak: the transformer's or the VAE
+    /// decoder's, which are not live at once, so the larger (bytes).</summary>
+    public long MaterializedScoreBytes => Math.Max(AttentionScoreBytes, VaeAttentionScoreBytes);
+
+    /// <summary>Peak working memory on an engine that does (<paramref name="scoresMaterialized"/>) or does not hold attention scores.</summary>
+    public long WorkingBytes(bool scoresMaterialized) => ActivationBytes + OutputBytes + (scoresMaterialized ? MaterializedScoreBytes : 0);
 
     /// <summary>A transformer call's widest live activations: about eight float32 tensors of [batch, tokens, width].</summary>
     public static long TransformerActivations(int batch, long tokens, int width) => batch * tokens * width * sizeof(float) * 8L;
