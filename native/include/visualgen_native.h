@@ -419,6 +419,24 @@ VG_API vg_status vg_quantize_fp8_rows(const void* x, vg_dtype x_dtype, int64_t r
 VG_API vg_status vg_quantize_fp8_rows_gelu(const void* x, vg_dtype x_dtype, int64_t rows, int64_t cols, void* out,
                                            float* scales, void* stream);
 
+/* An FP8 GEMM whose epilogue writes the next linear's FP8 input (CUTLASS's Hopper kernel, sm_90a; a DiT's FFN up
+ * projection): codes[M, N] e4m3 = satfinite(GELU_tanh(row_scale[m] · (a · wᵀ)[m, n] + bias[n]) / out_scale[m]), read by a
+ * per-row scaled FP8 GEMM with out_scale as its activation scales. a: e4m3 [M, K] row-major with per-row scales a_scale
+ * (vg_quantize_fp8_rows' or a norm's); w: e4m3 [N, K] row-major with one (per-tensor) scale w_scale; bias bf16 [N] or
+ * NULL. N and K multiples of 16, every pointer 16-byte aligned. vg_fp8_gelu_row_scales writes, per row, out_scale (a
+ * bound of the row's max |GELU| that holds before the product exists: Cauchy-Schwarz over the row's codes and the
+ * weight's row norms, vg_fp8_weight_row_norms, made once per weight, so no code saturates), row_scale = a_scale · w_scale
+ * and inv_half = 0.5 / out_scale, which the GEMM reads. A library built without CUTLASS, or a GPU other than compute
+ * capability 9.x, answers VG_ERROR_NOT_SUPPORTED (vg_fp8_gemm_gelu_rows_workspace_size is the probe). */
+VG_API vg_status vg_fp8_weight_row_norms(const void* w, int64_t n, int64_t k, float* norms, void* stream);
+VG_API vg_status vg_fp8_gelu_row_scales(const float* a_scale, int64_t m, int64_t k, const float* w_norms, const float* w_scale,
+                                        const void* bias, int64_t n, float* out_scale, float* row_scale, float* inv_half,
+                                        void* stream);
+VG_API vg_status vg_fp8_gemm_gelu_rows_workspace_size(int64_t m, int64_t n, int64_t k, size_t* bytes);
+VG_API vg_status vg_fp8_gemm_gelu_rows(const void* a, const void* w, const void* bias, const float* row_scale, const float* inv_half,
+                                       int64_t m, int64_t n, int64_t k, void* codes, void* workspace, size_t workspace_bytes,
+                                       void* stream);
+
 /* FP8 GEMM (cuBLASLt, fp32 accumulation): out[M, N] = (a[M, K] · wᵀ) dequantized (+ bias[N]) (-> GELU tanh).
  * a: e4m3 [M, K] row-major; w: e4m3 [N, K] row-major (nn.Linear's [out, in], the bf16 GEMMs' VG_WEIGHT_NK); out
  * bf16 [M, N] row-major; bias bf16 [N]. K and N multiples of 16. Scales (device fp32, 16-byte aligned):

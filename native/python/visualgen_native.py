@@ -169,6 +169,10 @@ class Native:
             "vg_quantize_fp8_tensor": [vp, i32, i64, vp, vp, vp, vp],
             "vg_quantize_fp8_groups": [vp, i32, i64, i64, i64, vp, vp, vp],
             "vg_quantize_fp8_rows": [vp, i32, i64, i64, vp, vp, vp],
+            "vg_fp8_weight_row_norms": [vp, i64, i64, vp, vp],
+            "vg_fp8_gelu_row_scales": [vp, i64, i64, vp, vp, vp, i64, vp, vp, vp, vp],
+            "vg_fp8_gemm_gelu_rows_workspace_size": [i64, i64, i64, C.POINTER(sz)],
+            "vg_fp8_gemm_gelu_rows": [vp, vp, vp, vp, vp, i64, i64, i64, vp, vp, sz, vp],
             "vg_fp8_gemm_plan_create": [vp, C.POINTER(Fp8GemmDesc), C.POINTER(vp)],
             "vg_fp8_gemm_plan_destroy": [vp],
             "vg_fp8_gemm_plan_workspace_size": [vp, C.POINTER(sz)],
@@ -365,6 +369,29 @@ class Native:
         """As quantize_fp8_rows, of GELU(x) (tanh form), each value rounded to x's dtype first."""
         rows, cols = x.shape
         self.call("vg_quantize_fp8_rows_gelu", ptr(x), dtype_of(x), rows, cols, ptr(out), ptr(scales), C.c_void_p(stream))
+
+    def fp8_weight_row_norms(self, w, norms, stream=0):
+        """w [n, k] e4m3 -> norms [n] float32: the L2 norm of each row's codes."""
+        n, k = w.shape
+        self.call("vg_fp8_weight_row_norms", ptr(w), n, k, ptr(norms), C.c_void_p(stream))
+
+    def fp8_gelu_row_scales(self, a_scale, k, w_norms, w_scale, bias, out_scale, row_scale, inv_half, stream=0):
+        """Per row: out_scale (the bound scale of GELU(a · wᵀ + bias)), row_scale = a_scale · w_scale, inv_half = 0.5 /
+        out_scale (w_scale one float: per tensor)."""
+        self.call("vg_fp8_gelu_row_scales", ptr(a_scale), a_scale.shape[0], k, ptr(w_norms), ptr(w_scale), ptr(bias),
+                  w_norms.shape[0], ptr(out_scale), ptr(row_scale), ptr(inv_half), C.c_void_p(stream))
+
+    def fp8_gemm_gelu_rows_workspace(self, m, n, k):
+        b = C.c_size_t()
+        self.call("vg_fp8_gemm_gelu_rows_workspace_size", m, n, k, C.byref(b))
+        return b.value
+
+    def fp8_gemm_gelu_rows(self, a, w, bias, row_scale, inv_half, codes, workspace, stream=0):
+        """codes[m, n] e4m3 = (GELU(row_scale[m] · (a · wᵀ) + bias) · 2 · inv_half[m] (CUTLASS, sm_90a)."""
+        m, k = a.shape
+        n = w.shape[0]
+        self.call("vg_fp8_gemm_gelu_rows", ptr(a), ptr(w), ptr(bias), ptr(row_scale), ptr(inv_half), m, n, k, ptr(codes),
+                  ptr(workspace), 0 if workspace is None else workspace.numel() * workspace.element_size(), C.c_void_p(stream))
 
     def fp8_gemm_plan(self, m, n, k, scaling=FP8_SCALING_TENSOR, epilogue=EPI_NONE, fast_accumulation=False):
         d = Fp8GemmDesc(C.sizeof(Fp8GemmDesc), m, n, k, scaling, epilogue, int(fast_accumulation))

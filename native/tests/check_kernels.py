@@ -458,6 +458,81 @@ E2M1_MIDPOINTS = (0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5.0)
 E2M1_TABLE = (0, .5, 1, 1.5, 2, 3, 4, 6, 0, -.5, -1, -1.5, -2, -3, -4, -6)
 
 
+def gelu_bound_scales(a_scale, k, norms, w_scale, bias):
+    """vg_fp8_gelu_row_scales' rule in fp64: max(sqrt(k) · 448 · a_scale · max_n(norms) · |w_scale| + max|bias|, 0.17)
+    · (1 + 1/64) / 448 per row."""
+    wmax = norms.double().max() * w_scale.double().abs()
+    bmax = bias.double().abs().max() if bias is not None else torch.zeros((), device=dev, dtype=torch.float64)
+    bound = torch.clamp(math.sqrt(k) * E4M3_MAX * a_scale.double().abs() * wmax + bmax, min=0.17) * (1 + 1 / 64)
+    return bound / E4M3_MAX
+
+
+def check_fp8gelu(vg):
+    """The FFN up projection writing the down projection's FP8 input (vg_fp8_gemm_gelu_rows, CUTLASS): the weight's row
+    norms and the rows' bound scales against their rule; the codes against the same rule applied to the float64 GELU;
+    and what matters, the down projection's output from these codes against the float64 FFN, next to the two-pass path
+    (bf16 product, vg_quantize_fp8_rows_gelu) on the same operands."""
+    try:
+        ws_probe = vg.fp8_gemm_gelu_rows_workspace(128, 256, 128)
+    except vgn.VgError as e:
+        record_exact("fp8 GEMM + GELU + per-row quantize (CUTLASS): available", False, str(e))
+        return
+    record_exact(f"fp8 GEMM + GELU + per-row quantize (CUTLASS): available (workspace {ws_probe} bytes at 128x256x128)", True)
+    for m, n, k, with_bias, n2 in [(300, 8960, 1536, True, 1536), (517, 1536, 1536, False, 512), (4096, 3072, 1024, True, 1024),
+                                   (97, 256, 4096, True, 256)]:
+        a = rnd(m, k, scale=2.0)
+        a[m // 2] *= 40  # one loud token: its bound is its own
+        w = rnd(n, k, scale=1 / math.sqrt(k))
+        w[n // 3] *= 8  # one loud feature: raises every row's bound (max over features)
+        wq, w_scale = fp8_tensor_rule(w)
+        w_scale = w_scale.reshape(1).float()
+        bias = rnd(n) if with_bias else None
+        aq = torch.empty(m, k, device=dev, dtype=torch.float8_e4m3fn)
+        a_scale = torch.empty(m, device=dev)
+        vg.quantize_fp8_rows(a, aq, a_scale)
+        norms = torch.full((n,), float("nan"), device=dev)
+        vg.fp8_weight_row_norms(wq, norms)
+        out_scale, row_scale, inv_half = (torch.full((m,), float("nan"), device=dev) for _ in range(3))
+        vg.fp8_gelu_row_scales(a_scale, k, norms, w_scale, bias, out_scale, row_scale, inv_half)
+        ws = torch.empty(max(vg.fp8_gemm_gelu_rows_workspace(m, n, k), 16), device=dev, dtype=torch.uint8)
+        codes = torch.full((m, n), 0x7f, device=dev, dtype=torch.uint8).view(torch.float8_e4m3fn)
+        vg.fp8_gemm_gelu_rows(aq, wq, bias, row_scale, inv_half, codes, ws)
+        torch.cuda.synchronize()
+        tag = f"m{m} n{n} k{k}{' bias' if with_bias else ''}"
+        ref_norms = wq.float().double().pow(2).sum(1).sqrt()
+        record(f"fp8 weight row norms [{n},{k}] vs fp64", norms, ref_norms, tol=1e-5)
+        ref_scale = gelu_bound_scales(a_scale, k, ref_norms, w_scale, bias)
+        record(f"fp8 GELU row bound scales {tag} vs the rule in fp64", out_scale, ref_scale, tol=1e-5)
+        ok = bool((row_scale == a_scale * w_scale).all().item()) and bool((inv_half == 0.5 / out_scale).all().item())
+        record_exact(f"fp8 GELU row scales {tag}: row_scale = a_scale · w_scale, inv_half = 0.5 / out_scale", ok)
+        z = fp8_rows_product(aq, a_scale, wq, w_scale.expand(n))
+        if bias is not None:
+            z = z + bias.double()
+        g = gelu_tanh(z)
+        ok = bool(torch.isfinite(codes.float()).all().item()) and bool((g.abs() <= out_scale.double()[:, None] * E4M3_MAX).all().item())
+        record_exact(f"fp8 GEMM + GELU codes {tag}: every code finite, |GELU| within the bound", ok)
+        ref_codes = e4m3((g / out_scale.double()[:, None]).float())
+        record(f"fp8 GEMM + GELU codes {tag} dequantized vs the rule on the fp64 GELU", codes.float() * out_scale[:, None],
+               ref_codes.float() * out_scale[:, None], tol=2.5e-2)  # fast accumulation flips some roundings
+        # the down projection from these codes vs from the two-pass path's, each against the fp64 FFN
+        w2 = rnd(n2, n, scale=1 / math.sqrt(n))
+        w2q, w2_scale = fp8_feature_rule(w2)
+        exact = g @ (w2q.float().double() * w2_scale.double()[:, None]).t()
+        fused = fp8_rows_product(codes, out_scale, w2q, w2_scale)
+        two_q = torch.empty(m, n, device=dev, dtype=torch.float8_e4m3fn)
+        two_s = torch.empty(m, device=dev)
+        vg.quantize_fp8_rows_gelu(z.to(torch.bfloat16), two_q, two_s)
+        two = fp8_rows_product(two_q, two_s, w2q, w2_scale)
+        e_fused, e_two = rel(fused, exact), rel(two, exact)
+        ok = e_fused <= 1.5 * e_two + 2e-3
+        results.append((f"fp8 FFN down from the fused codes {tag}", e_fused, 1.5 * e_two + 2e-3, ok))
+        print(f"{'PASS' if ok else 'FAIL'} fp8 FFN down from the fused codes {tag}: rel. L2 vs fp64 {e_fused:.3e} "
+              f"(two-pass path {e_two:.3e}; bound / row max median {(out_scale.double() * E4M3_MAX / g.abs().amax(1)).median().item():.1f})",
+              flush=True)
+    expect_error("fp8 GEMM + GELU: k % 16 rejected",
+                 lambda: vg.fp8_gemm_gelu_rows_workspace(64, 256, 24), 1)
+
+
 def nvfp4_dequant(packed, bs, s2, dtype=torch.float32):
     """Packed NVFP4 [rows, cols/2] (low nibble first) with e4m3 block scales (bytes) [rows, cols/16] and scale_2, in
     `dtype`: E2M1(code) * (block scale * scale_2), each product in that precision."""
@@ -1625,7 +1700,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", required=True)
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--only", default="gemm,attention,fp8,sage,quant,norms,rope,elementwise,encoders")
+    ap.add_argument("--only", default="gemm,attention,fp8,sage,quant,fp8gelu,norms,rope,elementwise,encoders")
     ap.add_argument("--fixtures", default=None, help="shared/conformance/quant_ops (else looked for beside the checkout)")
     args = ap.parse_args()
     global FIXTURES
@@ -1635,7 +1710,7 @@ def main():
     print(f"seed {seed}; device {torch.cuda.get_device_name()}")
     vg = vgn.Native(args.lib)
     print("versions:", vg.versions())
-    for check in (check_gemm, check_attention, check_fp8, check_sage, check_quant, check_norms, check_rope, check_elementwise, check_encoders):
+    for check in (check_gemm, check_attention, check_fp8, check_sage, check_quant, check_fp8gelu, check_norms, check_rope, check_elementwise, check_encoders):
         if check.__name__[len("check_"):] not in args.only.split(","):
             continue
         try:

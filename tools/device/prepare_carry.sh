@@ -6,7 +6,8 @@
 #   .peer         ../shared/peer (diffusers' source tarball, the peer scripts), st.py, and fixtures.tar.xz: the
 #                 conformance fixtures FIXTURES names (run.sh unpacks them into .peer/conformance)
 #   .third_party  cudnn-frontend.tar.xz: cudnn-frontend's headers (CUDNN_FRONTEND_DIR = a checkout of
-#                 NVIDIA/cudnn-frontend at v1.16.0, e.g. from the fetch tool; skipped when the archive exists)
+#                 NVIDIA/cudnn-frontend at v1.16.0, e.g. from the fetch tool; skipped when the archive exists), and
+#                 cutlass.tar.xz: CUTLASS's headers (CUTLASS_DIR = a checkout of NVIDIA/cutlass at v4.7.0; ~1 MB of xz)
 # Then: run(command="bash tools/device/run.sh build check components pipeline", carry=[".publish", ".peer", ".third_party"]).
 #
 #   tools/device/prepare_carry.sh [FIXTURES]     default: flux1 qwenimage and every Wan fixture
@@ -36,6 +37,15 @@ if [ ! -f .third_party/cudnn-frontend.tar.xz ]; then
   mkdir -p "$tmp/cudnn-frontend"
   git -C "$CUDNN_FRONTEND_DIR" archive v1.16.0 include LICENSE.txt | tar x -C "$tmp/cudnn-frontend"
   tar cf - -C "$tmp" cudnn-frontend | xz -T0 -9 > .third_party/cudnn-frontend.tar.xz
+  rm -rf "$tmp"
+fi
+
+if [ ! -f .third_party/cutlass.tar.xz ]; then
+  : "${CUTLASS_DIR:?set CUTLASS_DIR to a CUTLASS checkout (v4.7.0)}"
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/cutlass"
+  git -C "$CUTLASS_DIR" archive v4.7.0 include LICENSE.txt | tar x -C "$tmp/cutlass"
+  tar cf - -C "$tmp" cutlass | xz -T0 -9 > .third_party/cutlass.tar.xz
   rm -rf "$tmp"
 fi
 

@@ -2,7 +2,7 @@
 # The one device script: builds native/ with CMake, runs the correctness checks, runs the benchmarks,
 # prints a short table last. Logs go under $OUT (the device tool's return folder; /tmp/vg_out here).
 #
-#   tools/device/run.sh [stage ...]     stages: build check bench sage ncu ncuprepass ncurows engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline editing budget e2e e2eflux e2eqwen quant goldens (default: build check bench)
+#   tools/device/run.sh [stage ...]     stages: build check bench fp8gelu sage ncu ncuprepass ncurows engine compile wanquant flux fluxcompile qwen qwencompile peer components awkward pipeline editing budget e2e e2eflux e2eqwen quant goldens (default: build check bench)
 #
 # carry (tools/device/prepare_carry.sh builds them): .third_party (cudnn-frontend headers, or cudnn-frontend.tar.xz of them: native/ needs them), and for later stages
 #   .publish (the self-contained .NET publish: engine stage), .peer (copy of shared/peer: peer stage).
@@ -48,6 +48,7 @@ PY
 # Carried archives (the carried tree is capped at 64 MiB): cudnn-frontend's headers and the conformance fixtures travel
 # xz-compressed and are unpacked here.
 [ -f .third_party/cudnn-frontend.tar.xz ] && [ ! -d .third_party/cudnn-frontend/include ] && tar xJf .third_party/cudnn-frontend.tar.xz -C .third_party
+[ -f .third_party/cutlass.tar.xz ] && [ ! -d .third_party/cutlass/include ] && tar xJf .third_party/cutlass.tar.xz -C .third_party
 [ -f .peer/fixtures.tar.xz ] && [ ! -d .peer/conformance ] && mkdir -p .peer/conformance && tar xJf .peer/fixtures.tar.xz -C .peer/conformance
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader > "$OUT/gpu.txt" 2>&1
 echo "gpu: $(cat "$OUT/gpu.txt")"
@@ -199,6 +200,22 @@ fi
 # PyTorch eager bf16 (wan_peer.py make, 480p only; an existing $W/wan13b is reused), ours per WAN_QUANT_VARIANTS
 # (LINEARS/ATTENTION, see tools/bench/VisualGen.Bench/WanQuant.cs) with cosine against our bf16 and PyTorch's output,
 # then torch.compile at 480p unless WAN_QUANT_COMPILE=0.
+# The FFN up projection writing the down projection's FP8 codes (CUTLASS epilogue) against cuBLASLt + the GELU/quantize
+# pass, at Wan 1.3B's CFG shape, each CUTLASS configuration in its own process (VG_FP8_GELU_TILE read once).
+if has fp8gelu; then
+  python3 native/tests/check_kernels.py --lib "$LIB" --only fp8gelu > "$OUT/check_fp8gelu.log" 2>&1 || status=1
+  grep -E "^(FAIL|correctness)" "$OUT/check_fp8gelu.log"; grep -E "FFN down" "$OUT/check_fp8gelu.log"
+  # TILE:RASTER:SWIZZLE (fp8_gemm_gelu.cu's VG_FP8_GELU_* switches); the first with the accuracy comparison
+  first=1
+  for c in ${FP8_GELU_CONFIGS:-3:0:1 0:0:1}; do
+    IFS=: read -r t r z <<< "$c"
+    VG_FP8_GELU_TILE=$t VG_FP8_GELU_RASTER=$r VG_FP8_GELU_SWIZZLE=$z VISUALGEN_NATIVE_LIB="$PWD/$LIB" \
+      python3 tools/device/fp8_gelu_bench.py $([ $first = 1 ] || echo --no-accuracy --rounds 2) > "$OUT/fp8gelu_${t}_${r}_${z}.log" 2>&1 || status=1
+    [ $first = 1 ] && grep -vE "^TABLE" "$OUT/fp8gelu_${t}_${r}_${z}.log" | tail -8
+    first=0
+  done
+  grep -h "^TABLE" "$OUT"/fp8gelu_*.log
+fi
 if has wanquant; then
   mkdir -p /tmp/py "$W" && tar xJf .peer/diffusers_src.tar.xz -C /tmp/py
   export PYTHONPATH=/tmp/py PYTHONUNBUFFERED=1 VISUALGEN_NATIVE_LIB="$PWD/$LIB" DOTNET_gcServer=1 WAN_RES=480

@@ -1,0 +1,24 @@
+# CUTLASS (header-only, BSD-3) is never committed. VG_CUTLASS_INCLUDE names its include/ folder; when that has no
+# cutlass/cutlass.h and VG_FETCH_CUTLASS is ON (the default), its release archive is downloaded with FetchContent
+# (machines without network carry the headers in /.third_party, as tools/device/run.sh does). Without the headers the
+# library builds without its CUTLASS kernels (VG_HAVE_CUTLASS 0: their entry points answer VG_ERROR_NOT_SUPPORTED and
+# the engine logs the two-pass path it takes instead); the configure step says so.
+set(VG_CUTLASS_INCLUDE "${CMAKE_CURRENT_SOURCE_DIR}/../.third_party/cutlass/include" CACHE PATH "CUTLASS include directory")
+option(VG_FETCH_CUTLASS "download CUTLASS's headers when VG_CUTLASS_INCLUDE has none" ON)
+set(VG_CUTLASS_URL "https://github.com/NVIDIA/cutlass/archive/refs/tags/v4.7.0.tar.gz"
+    CACHE STRING "CUTLASS release archive fetched when its headers are missing")
+
+if(NOT EXISTS "${VG_CUTLASS_INCLUDE}/cutlass/cutlass.h" AND VG_FETCH_CUTLASS)
+  include(FetchContent)
+  # SOURCE_SUBDIR names a folder without a CMakeLists.txt: the archive is unpacked, nothing of it is built
+  FetchContent_Declare(cutlass URL "${VG_CUTLASS_URL}" SOURCE_SUBDIR include DOWNLOAD_EXTRACT_TIMESTAMP TRUE)
+  FetchContent_MakeAvailable(cutlass)
+  set(VG_CUTLASS_INCLUDE "${cutlass_SOURCE_DIR}/include" CACHE PATH "CUTLASS include directory" FORCE)
+endif()
+if(EXISTS "${VG_CUTLASS_INCLUDE}/cutlass/cutlass.h")
+  set(VG_HAVE_CUTLASS 1)
+else()
+  set(VG_HAVE_CUTLASS 0)
+  message(WARNING "CUTLASS's headers not found in VG_CUTLASS_INCLUDE=${VG_CUTLASS_INCLUDE}: the library is built without "
+                  "the fused FP8 GEMM + GELU + quantize kernel (set VG_CUTLASS_INCLUDE, or enable VG_FETCH_CUTLASS)")
+endif()
