@@ -576,6 +576,16 @@ VG_API vg_status vg_norm_modulate_fp8_rows(vg_norm_kind kind, const void* x, vg_
                                            float eps, const void* weight, const void* bias, vg_dtype param_dtype,
                                            const vg_row_vector* scale, const vg_row_vector* shift, void* stream);
 
+/* vg_norm_modulate with its output as FP8 E4M3 codes of one given factor: codes = e4m3_satfinite_rne(y · *quant_factor)
+ * (a device float), row stride channels; the input of an FP8 kernel with a per-tensor scale known before the values
+ * (a bound: RMSNorm's |y_c| <= sqrt(channels) · max|weight|). Vectorizable rows only (16-byte aligned, channels a
+ * multiple of 8, at most 32768): VG_ERROR_NOT_SUPPORTED otherwise. */
+VG_API vg_status vg_norm_modulate_fp8_scaled(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
+                                             void* codes, const float* quant_factor, int64_t rows, int64_t tokens,
+                                             int64_t channels, float eps, const void* weight, const void* bias,
+                                             vg_dtype param_dtype, const vg_row_vector* scale, const vg_row_vector* shift,
+                                             void* stream);
+
 /* A residual and the norm that reads it, in one pass over the rows (a DiT block's `x = x + y * gate` followed by the
  * next sub-block's norm): sum = x + y * gate (gate NULL: x + y), computed in fp32 and stored as x_dtype into `sum`,
  * then the norm of sum as stored: vg_norm_modulate's output (out_dtype BF16 or FP32), or, with row_scales != NULL,

@@ -141,6 +141,8 @@ class Native:
             "vg_sage_attention_run": [vp, C.POINTER(SageAttentionArgs), i32, vp],
             "vg_norm_modulate": [i32, vp, i32, i64, vp, i32, i64, i64, i64, i64, f32, vp, vp, i32,
                                  C.POINTER(RowVector), C.POINTER(RowVector), vp],
+            "vg_norm_modulate_fp8_scaled": [i32, vp, i32, i64, vp, vp, i64, i64, i64, f32, vp, vp, i32,
+                                            C.POINTER(RowVector), C.POINTER(RowVector), vp],
             "vg_norm_modulate_fp8_rows": [i32, vp, i32, i64, vp, vp, i64, i64, i64, f32, vp, vp, i32,
                                           C.POINTER(RowVector), C.POINTER(RowVector), vp],
             "vg_rmsnorm_rope": [vp, i64, vp, i64, i64, i64, i64, i64, i32, f32, vp, i32, vp, vp, i64, vp],
@@ -460,6 +462,15 @@ class Native:
                                scale=None, shift=None, x_stride=0, stream=0):
         pd = dtype_of(weight if weight is not None else bias) if (weight is not None or bias is not None) else FP32
         self.call("vg_norm_modulate_fp8_rows", kind, ptr(x), dtype_of(x), x_stride, ptr(codes), ptr(row_scales), rows,
+                  tokens, channels, eps, ptr(weight), ptr(bias), pd,
+                  None if scale is None else C.byref(scale), None if shift is None else C.byref(shift),
+                  C.c_void_p(stream))
+
+    def norm_modulate_fp8_scaled(self, kind, x, codes, quant_factor, rows, tokens, channels, eps, weight=None, bias=None,
+                                 scale=None, shift=None, x_stride=0, stream=0):
+        """codes = e4m3(norm(x) · quant_factor[0]) (quant_factor a one-float device tensor)."""
+        pd = dtype_of(weight if weight is not None else bias) if (weight is not None or bias is not None) else FP32
+        self.call("vg_norm_modulate_fp8_scaled", kind, ptr(x), dtype_of(x), x_stride, ptr(codes), ptr(quant_factor), rows,
                   tokens, channels, eps, ptr(weight), ptr(bias), pd,
                   None if scale is None else C.byref(scale), None if shift is None else C.byref(shift),
                   C.c_void_p(stream))

@@ -177,6 +177,8 @@ using Coop128x256c2x1 = Config<Shape<_128, _256, _128>, Shape<_2, _1, _1>, Coop,
 using Ping64x256c2x1 = Config<Shape<_64, _256, _128>, Shape<_2, _1, _1>, Ping, PingEpi>;
 using Ping128x128c1x2 = Config<Shape<_128, _128, _128>, Shape<_1, _2, _1>, Ping, PingEpi>;
 using Ping128x128c2x1 = Config<Shape<_128, _128, _128>, Shape<_2, _1, _1>, Ping, PingEpi>;
+using Ping128x128c1x1 = Config<Shape<_128, _128, _128>, Shape<_1, _1, _1>, Ping, PingEpi>;
+using Ping128x128k256c1x2 = Config<Shape<_128, _128, _256>, Shape<_1, _2, _1>, Ping, PingEpi>;
 using BareCoop128x256c2x1 = Config<Shape<_128, _256, _128>, Shape<_2, _1, _1>, Coop, CoopEpi, BareCodesFn>;
 using BarePing128x128c1x2 = Config<Shape<_128, _128, _128>, Shape<_1, _2, _1>, Ping, PingEpi, BareCodesFn>;
 
@@ -245,6 +247,8 @@ vg_status gemm_dispatch(const char* fn, bool run, const void* a, const void* w, 
     case 0: return VG_CALL(Coop128x256c2x1);
     case 3: return VG_CALL(Ping64x256c2x1);
     case 6: return VG_CALL(Ping128x128c2x1);
+    case 7: return VG_CALL(Ping128x128c1x1);
+    case 8: return VG_CALL(Ping128x128k256c1x2);
     case 9: return VG_CALL(BareCoop128x256c2x1);
     case 10: return VG_CALL(BarePing128x128c1x2);
     default: return VG_CALL(Ping128x128c1x2);

@@ -19,6 +19,7 @@ struct NormArgs {
     vg_row_vector scale, shift;
     int modulate;
     float* row_scales;  // FP8 output: the dequantization scale of each row
+    const float* fixed_quant;  // FP8 output with one given factor (codes = y · *fixed_quant) instead of per-row scales
     // vg_residual_norm: x + y [* gate] is the norm's input, written to `sum` (x's dtype) as the norm reads it
     const void* y;
     vg_dtype y_dtype;
@@ -113,9 +114,14 @@ __global__ void norm_modulate_kernel(NormArgs a) {
         }
     }
     if constexpr (FP8) {
-        amax = WARP_ROWS ? vg::warp_max(amax) : vg::block_max(amax, scratch);
-        const float qs = vg::e4m3_row_factor(amax);
-        if (tid == 0) a.row_scales[row] = 1.0f / qs;
+        float qs;
+        if (a.fixed_quant) {
+            qs = *a.fixed_quant;  // uniform across the block: no barrier skipped by part of it
+        } else {
+            amax = WARP_ROWS ? vg::warp_max(amax) : vg::block_max(amax, scratch);
+            qs = vg::e4m3_row_factor(amax);
+            if (tid == 0) a.row_scales[row] = 1.0f / qs;
+        }
 #pragma unroll
         for (int j = 0; j < NV; ++j) {
             if (!active[j]) continue;
@@ -284,6 +290,28 @@ extern "C" VG_API vg_status vg_norm_modulate_fp8_rows(vg_norm_kind kind, const v
         return x_dtype == VG_DTYPE_BF16 ? launch_general<bf, uint8_t, true>(a, st) : launch_general<float, uint8_t, true>(a, st);
     return x_dtype == VG_DTYPE_BF16 ? launch_norm<bf, uint8_t, true>(a, st) : launch_norm<float, uint8_t, true>(a, st);
     VG_GUARD_END("vg_norm_modulate_fp8_rows")
+}
+
+extern "C" VG_API vg_status vg_norm_modulate_fp8_scaled(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
+                                                        void* codes, const float* quant_factor, int64_t rows, int64_t tokens,
+                                                        int64_t channels, float eps, const void* weight, const void* bias,
+                                                        vg_dtype param_dtype, const vg_row_vector* scale,
+                                                        const vg_row_vector* shift, void* stream) {
+    VG_GUARD_BEGIN
+    const std::string fn = "vg_norm_modulate_fp8_scaled";
+    vg::clear_error();
+    if (!quant_factor) return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": quant_factor must not be NULL");
+    NormArgs a;
+    bool vectorized = false;
+    VG_TRY(prepare(fn, kind, x, x_dtype, x_stride, codes, channels, rows, tokens, channels, eps, weight, bias, param_dtype,
+                   scale, shift, a, vectorized));
+    if (!vectorized)
+        return vg::fail(VG_ERROR_NOT_SUPPORTED, fn + ": needs 16-byte aligned rows of a multiple of 8 channels (at most 32768)");
+    a.fixed_quant = quant_factor;
+    cudaStream_t st = static_cast<cudaStream_t>(stream);
+    using bf = __nv_bfloat16;
+    return x_dtype == VG_DTYPE_BF16 ? launch_norm<bf, uint8_t, true>(a, st) : launch_norm<float, uint8_t, true>(a, st);
+    VG_GUARD_END("vg_norm_modulate_fp8_scaled")
 }
 
 extern "C" VG_API vg_status vg_residual_norm(vg_norm_kind kind, const void* x, vg_dtype x_dtype, const void* y,

@@ -1217,6 +1217,23 @@ def check_norms(vg):
         ok_scales = bool(((scales.double() - ref_scale).abs() <= 1e-5 * ref_scale).all().item())
         record_exact(f"norm -> fp8 per row: {name} {rows}x{Cc} x {str(xdt)[6:]} (codes within e4m3 rounding of fp64, scales)",
                      ok_codes and ok_scales, f"max |deq - y| / bound {((deq - y).abs() / bound).max().item():.3f}")
+    # norm -> FP8 codes of one given factor (an FP8 cross-attention's q: RMSNorm with weight, the factor 448 / the bound
+    # sqrt(C) · max|w| · (1 + 1/64)): codes within e4m3's rounding of the fp64 norm times the factor, none saturated
+    for rows, T, Cc in [(600, 300, 1536), (70, 35, 1024)]:
+        x = rnd(rows, Cc, scale=3.0) + 0.5
+        w = rnd(Cc, dtype=torch.float32) + 1
+        bound = math.sqrt(Cc) * w.abs().max().item() * (1 + 1 / 64)
+        factor = torch.tensor([448.0 / bound], device=dev)
+        codes = torch.full((rows, Cc), 0x7f, device=dev, dtype=torch.uint8).view(torch.float8_e4m3fn)
+        vg.norm_modulate_fp8_scaled(vgn.NORM_RMS, x, codes, factor, rows, T, Cc, 1e-6, weight=w)
+        torch.cuda.synchronize()
+        xd = x.double()
+        y = xd * torch.rsqrt(xd.pow(2).mean(-1, keepdim=True) + 1e-6) * w.double() * factor.double()
+        deq = codes.float().double()
+        tol = y.abs() * 2.0 ** -4 * 1.001 + 2.0 ** -10 + 1e-6
+        ok = bool(((deq - y).abs() <= tol).all().item()) and bool((y.abs() < 448).all().item())
+        record_exact(f"rmsnorm -> fp8 codes of a given factor {rows}x{Cc} (within e4m3 rounding of fp64, the bound unsaturated)",
+                     ok, f"max |deq - y| / tol {((deq - y).abs() / tol).max().item():.3f}, max code {y.abs().max().item():.1f}")
     # a residual and the norm reading it in one pass: bit-identical to vg_gated_residual (or the sum) and then the norm,
     # for the sum and for the norm's output (bf16, and FP8 codes with row scales): Wan's three (gated self-attention
     # residual -> affine norm2, plain cross-attention residual -> norm3 + modulation -> FP8, gated FFN residual -> next

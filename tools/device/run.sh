@@ -508,6 +508,12 @@ if has pipeline; then
   if [ "${PIPELINE_VAE_BF16:-0}" = 1 ]; then
     python3 tools/device/pipeline_check.py "$C" --vae-dtype bf16 .peer/conformance/*/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1
   fi
+  # PIPELINE_SAGE_FP8=1 adds FP8 linears + Sage attention (FP8 cross-attention, the FFN's GELU epilogue) against
+  # ONNX Runtime CPU's exact dequantized math on the same call, bar cosine 0.99
+  if [ "${PIPELINE_SAGE_FP8:-0}" = 1 ]; then
+    VG_PIPELINE_EXTRA="--quant-algo FP8" VG_PIPELINE_BAR=0.99 python3 tools/device/pipeline_check.py "$C" --attention sage \
+      --reference ort-cpu .peer/conformance/wan21_t2v/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1
+  fi
   # PIPELINE_FP8=0 skips the FP8-attention pass
   if [ "${PIPELINE_FP8:-1}" != 0 ]; then
     python3 tools/device/pipeline_check.py "$C" --attention fp8 .peer/conformance/*/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1

@@ -31,6 +31,12 @@ internal static unsafe partial class NativeMethods
         IntPtr stream);
     [DllImport(Library)] public static extern int vg_quantize_fp8_rows_gelu(IntPtr x, int xDType, long rows, long cols, IntPtr o, IntPtr scales,
         IntPtr stream);
+    [DllImport(Library)] public static extern int vg_fp8_weight_row_norms(IntPtr w, long n, long k, IntPtr norms, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_fp8_gelu_row_scales(IntPtr aScale, long m, long k, IntPtr wNorms, IntPtr wScale, IntPtr bias,
+        long n, IntPtr outScale, IntPtr rowScale, IntPtr invHalf, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_fp8_gemm_gelu_rows_workspace_size(long m, long n, long k, out nuint bytes);
+    [DllImport(Library)] public static extern int vg_fp8_gemm_gelu_rows(IntPtr a, IntPtr w, IntPtr bias, IntPtr rowScale, IntPtr invHalf,
+        long m, long n, long k, IntPtr codes, IntPtr workspace, nuint workspaceBytes, IntPtr stream);
     [DllImport(Library)] public static extern int vg_fp8_gemm_plan_create(IntPtr ctx, Fp8GemmDesc* desc, out IntPtr plan);
     [DllImport(Library)] public static extern int vg_fp8_gemm_plan_destroy(IntPtr plan);
     [DllImport(Library)] public static extern int vg_fp8_gemm_plan_workspace_size(IntPtr plan, out nuint bytes);

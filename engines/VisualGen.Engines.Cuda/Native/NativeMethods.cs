@@ -182,12 +182,15 @@ internal static unsafe partial class NativeMethods
 
     /// <summary>Floats in one FP8 scale block, and the block's slots (visualgen_native.h).</summary>
     public const int Fp8ScaleFloats = 8;
+    public const int Fp8Quant = 4;  // VG_FP8_QUANT: the scale block's quantization factor
     [DllImport(Library)] public static extern int vg_quantize_fp8(IntPtr x, int xDType, long count, IntPtr o, IntPtr scaleBlock, IntPtr stream);
     [DllImport(Library)] public static extern int vg_dequantize_fp8(IntPtr x, IntPtr scaleBlock, long count, IntPtr o, int outDType, IntPtr stream);
 
     [DllImport(Library)] public static extern int vg_norm_modulate(int kind, IntPtr x, int xDType, long xStride, IntPtr o, int outDType, long outStride,
         long rows, long tokens, long channels, float eps, IntPtr weight, IntPtr bias, int paramDType, RowVector* scale, RowVector* shift, IntPtr stream);
     [DllImport(Library)] public static extern int vg_norm_modulate_fp8_rows(int kind, IntPtr x, int xDType, long xStride, IntPtr codes, IntPtr rowScales,
+        long rows, long tokens, long channels, float eps, IntPtr weight, IntPtr bias, int paramDType, RowVector* scale, RowVector* shift, IntPtr stream);
+    [DllImport(Library)] public static extern int vg_norm_modulate_fp8_scaled(int kind, IntPtr x, int xDType, long xStride, IntPtr codes, IntPtr quantFactor,
         long rows, long tokens, long channels, float eps, IntPtr weight, IntPtr bias, int paramDType, RowVector* scale, RowVector* shift, IntPtr stream);
     [DllImport(Library)] public static extern int vg_rmsnorm_rope(IntPtr x, long xStride, IntPtr o, long outStride, long rows, long tokens, long heads, long headDim,
         int applyNorm, float eps, IntPtr weight, int weightDType, IntPtr cos, IntPtr sin, long tableStride, IntPtr stream);

@@ -169,8 +169,57 @@ internal sealed unsafe partial class EngineResources
         return m.Ptr;
     }
 
+    /// <summary>A dynamic FP8 linear whose GELU is read only by per-row scaled FP8 linears (a DiT's FFN up projection)
+    /// runs one CUTLASS GEMM whose epilogue writes their codes (vg_fp8_gemm_gelu_rows) instead of a bf16 product and a
+    /// GELU + quantization pass. Off in a bare <see cref="EngineResources"/>; the backend turns it on by default.</summary>
+    public bool Fp8GeluEpilogue { get; init; }
+
+    string? _geluEpilogueWhy;
+    bool _geluEpilogueProbed;
+
+    /// <summary>Why the library or this GPU has no fused FP8 GEMM + GELU kernel (built without CUTLASS, not Hopper), or
+    /// null where it has one; probed once. A dry run answers by <see cref="ComputeCapability"/>.</summary>
+    public string? Fp8GeluEpilogueUnavailable
+    {
+        get
+        {
+            if (_geluEpilogueProbed) return _geluEpilogueWhy;
+            _geluEpilogueProbed = true;
+            if (DryRun)
+                _geluEpilogueWhy = Capability.Major == 9 ? null : $"the kernel is Hopper's (compute capability 9.x), not {Capability.Major}.{Capability.Minor}";
+            else if (vg_fp8_gemm_gelu_rows_workspace_size(128, 256, 128, out _) != 0)
+                _geluEpilogueWhy = Marshal.PtrToStringUTF8(vg_last_error());
+            return _geluEpilogueWhy;
+        }
+    }
+
+    /// <summary>Workspace bytes of the fused FP8 GEMM + GELU kernel at one shape (0 in a dry run).</summary>
+    public long Fp8GeluEpilogueWorkspace(long m, long n, long k)
+    {
+        if (DryRun) return 0;
+        Check(vg_fp8_gemm_gelu_rows_workspace_size(m, n, k, out var bytes), "vg_fp8_gemm_gelu_rows_workspace_size");
+        return (long)bytes;
+    }
+
+    readonly Dictionary<string, DeviceMemory> _rowNorms = new(StringComparer.Ordinal);
+
+    /// <summary>The L2 norms of the rows of FP8 weight <paramref name="name"/> ([rows, cols] e4m3 codes), made on the
+    /// device once (vg_fp8_weight_row_norms) and kept with the engine: the fused GELU epilogue's row-scale bound.</summary>
+    public IntPtr WeightRowNorms(string name, long rows, long cols)
+    {
+        if (DryRun) return IntPtr.Zero;
+        if (_rowNorms.TryGetValue(name, out var m)) return m.Ptr;
+        m = DeviceMemory.Allocate(rows * sizeof(float));
+        Check(vg_fp8_weight_row_norms(Weight(name), rows, cols, m.Ptr, Stream.Ptr), $"row norms of '{name}'");
+        Stream.Synchronize();
+        _rowNorms[name] = m;
+        return m.Ptr;
+    }
+
     void DisposeQuantized()
     {
+        foreach (var m in _rowNorms.Values) m.Dispose();
+        _rowNorms.Clear();
         foreach (var p in _fp8Gemm.Values) p.Handle?.Dispose();
         foreach (var p in _nvfp4Gemm.Values) p.Handle?.Dispose();
         foreach (var m in _tiledScales.Values) m.Dispose();

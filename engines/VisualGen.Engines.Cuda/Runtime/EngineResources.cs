@@ -82,6 +82,9 @@ internal sealed unsafe partial class EngineResources : IDisposable
     public AttentionPrecision Attention { get; init; }
     /// <summary>Cross-attention runs Sage-style too under <see cref="AttentionPrecision.Sage"/>.</summary>
     public bool SageCrossAttention { get; init; }
+    /// <summary>Under Sage attention, a cross-attention on a weight-only RMSNorm's q runs cuDNN's FP8 kernel, its output
+    /// read as codes by an FP8 O projection (ShapePlanner.CrossFp8.cs). Off in a bare <see cref="EngineResources"/>.</summary>
+    public bool Fp8CrossAttention { get; init; }
     /// <summary>Per-tensor FP8 GEMMs accumulate in the tensor core's FP8 accumulator (cuBLASLt FAST_ACCUM).</summary>
     public bool Fp8FastAccumulation { get; init; }
     /// <summary>Dynamic FP8 linears quantize activations per row (token) with cuBLASLt's per-row GEMM scaling.</summary>
@@ -271,6 +274,18 @@ internal sealed unsafe partial class EngineResources : IDisposable
         _attention[key] = p;
         AttentionLog.Add(p.Describe());
         return p;
+    }
+
+    /// <summary><see cref="AttentionPlan"/>, or null with cuDNN's reason where it has no plan for the shape.</summary>
+    public AttentionPlan? TryAttentionPlan(long b, long h, long hkv, long sq, long skv, long d, float scale, bool fp8, out string? why)
+    {
+        why = null;
+        try { return AttentionPlan(b, h, hkv, sq, skv, d, scale, fp8); }
+        catch (EngineException e)
+        {
+            why = e.Message;
+            return null;
+        }
     }
 
     /// <summary>Times the plan's candidates on scratch q/k/v filled with uniform random bf16 in [-1, 1) (a 16 MiB random

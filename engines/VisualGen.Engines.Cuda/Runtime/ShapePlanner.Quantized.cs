@@ -47,7 +47,8 @@ internal sealed unsafe partial class ShapePlanner
             QuantScheme.Nvfp4 => Nvfp4Linear(n, x, m, nn, k, epilogue, shape),
             _ => throw new EngineException($"node '{n.Name}': quantized linear scheme '{scheme}' is not one the native CUDA engine runs (FP8, FP8_BLOCK_SCALES, NVFP4)"),
         };
-        _dev[n.Outputs[0]] = ActDType(m) == VgDType.F32 ? Cast(y, VgDType.F32) : y;
+        // an output whose GEMM wrote the readers' FP8 codes only (Fp8GeluEpilogueLinear) stays a shape stand-in
+        if (!_quantizedOnly.ContainsKey(n.Outputs[0])) _dev[n.Outputs[0]] = ActDType(m) == VgDType.F32 ? Cast(y, VgDType.F32) : y;
         _plan.QuantGemmFlops += 2.0 * m * nn * k;
     }
 
@@ -113,10 +114,17 @@ internal sealed unsafe partial class ShapePlanner
         bool takesGelu = _geluDeferred.Contains(n.In(0)!);
         if (k % 16 != 0 || nn % 16 != 0)
             return takesGelu ? throw GeluPathLost(n) : Fp8DequantizedLinear(n, x, m, nn, k, epilogue, shape);
+        // an input that exists as codes with one scale block only (an FP8 attention's output, ShapePlanner.CrossFp8.cs)
+        if (_quantizedInputs.TryGetValue((n.In(0)!, null, Fp8TensorCodesForm), out var tensorCodes))
+        {
+            var (codes, block) = ((DeviceValue, DeviceValue))tensorCodes;
+            return Fp8Gemm(n, _res.Fp8GemmPlan(m, nn, k, Fp8Scaling.Tensor, epilogue), codes, block, shape);
+        }
         if (n.In(3) is null && _res.Fp8RowActivations && WeightScaleIsConstant(n, nn))
         {
             // this GEMM without its GELU where the readers' quantization applies it (GeluDeferrable)
             bool deferGelu = epilogue is 2 or 3 && GeluDeferrable(n, m, nn);
+            if (deferGelu && Fp8GeluEpilogueLinear(n, x, m, nn, k, shape) is { } codesOnly) return codesOnly;
             int run = deferGelu ? epilogue - 2 : epilogue;
             if (_res.TryFp8GemmPlan(m, nn, k, Fp8Scaling.Rows, run, out var why) is { } rows)
             {
@@ -187,7 +195,14 @@ internal sealed unsafe partial class ShapePlanner
     /// the weight scaled per output feature.</summary>
     DeviceValue Fp8RowsLinear(OpNode n, DeviceValue x, long m, long nn, long k, long[] shape, Fp8GemmPlan plan)
     {
-        var (xq, xs) = QuantizedInput((n.In(0)!, null, Fp8RowsForm), () =>
+        var (xq, xs) = RowQuantizedInput(n, x, m, k);
+        return Fp8Gemm(n, plan, xq, xs, shape, PerFeatureWeightScale(n, nn));
+    }
+
+    /// <summary>The per-row FP8 codes and scales of a linear's input: made by its norm or an earlier linear's epilogue
+    /// (registered), else quantized here in one pass (with the GELU its producer left to this pass).</summary>
+    (DeviceValue Codes, DeviceValue Scales) RowQuantizedInput(OpNode n, DeviceValue x, long m, long k) =>
+        QuantizedInput((n.In(0)!, null, Fp8RowsForm), () =>
         {
             var xq = Temp([m, k], VgDType.FP8E4M3);
             var xs = Temp([m], VgDType.F32);
@@ -198,7 +213,43 @@ internal sealed unsafe partial class ShapePlanner
                 [x], [xq, xs]);
             return (xq, xs);
         });
-        return Fp8Gemm(n, plan, xq, xs, shape, PerFeatureWeightScale(n, nn));
+
+    /// <summary>A dynamic FP8 linear with a GELU whose only readers are per-row scaled FP8 linears (a DiT's FFN up
+    /// projection, <see cref="GeluDeferrable"/>), run as one CUTLASS GEMM whose epilogue applies the bias and the GELU
+    /// and writes the readers' FP8 codes (vg_fp8_gemm_gelu_rows): the [rows, n] bf16 product and the pass that read it
+    /// back are gone (Wan 1.3B under CFG: 1.94 → 1.50 ms a call on an H100, tools/bench/RESULTS.md, stop 48). The row
+    /// scales are a bound of each row's max |GELU| made before the product (vg_fp8_gelu_row_scales, from the input's
+    /// row scales and the weight's row norms, made once per weight). Null, with the reason in the quantization log,
+    /// where the option is off, the library or GPU has no such kernel, or the weight is scaled per output feature.</summary>
+    DeviceValue? Fp8GeluEpilogueLinear(OpNode n, DeviceValue x, long m, long nn, long k, long[] shape)
+    {
+        if (!_res.Fp8GeluEpilogue) return null;
+        string? why = HostOf(n.In(2))?.Count != 1 ? "its weight is scaled per output feature (the kernel takes one scale per tensor)"
+            : m > int.MaxValue ? $"{m} rows are more than the kernel indexes" : _res.Fp8GeluEpilogueUnavailable;
+        if (why is not null)
+        {
+            _res.NoteQuant($"FP8 linear '{n.Name}': its GELU runs in the readers' per-row quantization, not in its GEMM's epilogue: {why}");
+            return null;
+        }
+        var (xq, xs) = RowQuantizedInput(n, x, m, k);
+        var ws = Dev(n.In(2)!, VgDType.F32);
+        var bias = n.In(4) is string b ? Dev(b, VgDType.BF16) : null;
+        IntPtr w = _res.Weight(n.In(1)!), norms = _res.WeightRowNorms(n.In(1)!, nn, k);
+        var codes = Temp([m, nn], VgDType.FP8E4M3);
+        var scales = Temp([m], VgDType.F32);
+        var rowScale = Temp([m], VgDType.F32);
+        var invHalf = Temp([m], VgDType.F32);
+        long workspace = _res.Fp8GeluEpilogueWorkspace(m, nn, k);
+        Add(new ActionStep(n.Name + "/gelu/fp8_rows", KernelClass.Gemm, stream =>
+        {
+            Check(vg_fp8_gelu_row_scales(xs.Ptr, m, k, norms, ws.Ptr, bias?.Ptr ?? IntPtr.Zero, nn, scales.Ptr, rowScale.Ptr, invHalf.Ptr, stream),
+                n.Name + " (row scales of the GELU's codes)");
+            Check(vg_fp8_gemm_gelu_rows(xq.Ptr, w, bias?.Ptr ?? IntPtr.Zero, rowScale.Ptr, invHalf.Ptr, m, nn, k, codes.Ptr, _plan.Workspace,
+                (nuint)_plan.WorkspaceBytes, stream), n.Name);
+        }) { Detail = $"fp8gelum{m}n{nn}k{k}" }, bias is null ? [xq, xs, ws] : [xq, xs, ws, bias], [codes, scales, rowScale, invHalf]);
+        _plan.NoteWorkspace(workspace);
+        _quantizedInputs[(n.Outputs[0], null, Fp8RowsForm)] = (codes, scales);
+        return _quantizedOnly[n.Outputs[0]] = new DeviceValue(n.Outputs[0], shape, ActDType(m));
     }
 
     DeviceValue Fp8BlockLinear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)

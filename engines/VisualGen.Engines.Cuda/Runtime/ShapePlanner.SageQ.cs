@@ -25,8 +25,8 @@ internal sealed unsafe partial class ShapePlanner
 
     /// <summary>Whether the norm <paramref name="n"/> of the bf16 [batch, tokens, channels] <paramref name="x"/> may wait
     /// for its attention: Sage attention with 16 queries per scale, its only reader an unmasked, non-causal
-    /// <c>Attention</c> reading it as q (input 0) and nothing else, with heads the fused kernel holds (their count and
-    /// width from that reader).</summary>
+    /// <c>Attention</c> reading it as q (input 0) and nothing else, with heads the fused kernel holds, or that an FP8
+    /// cross-attention takes (their count and width from that reader).</summary>
     bool SageNormCandidate(OpNode n, DeviceValue x, out long heads, out long headDim)
     {
         heads = headDim = 0;
@@ -41,7 +41,9 @@ internal sealed unsafe partial class ShapePlanner
         long c = x.Shape[2];
         heads = a.Int("q_num_heads", 0);
         headDim = heads > 0 && c % heads == 0 ? c / heads : 0;
-        return headDim is 64 or 128 && c <= 6144;
+        // the fused Sage q step's head sizes, or an FP8 cross-attention's (ShapePlanner.CrossFp8.cs: whether the attention
+        // is one is known when it is planned)
+        return (headDim is 64 or 128 && c <= 6144) || (_res.Fp8CrossAttention && headDim % 16 == 0 && headDim <= 128);
     }
 
     /// <summary>Records <paramref name="n"/>'s output as pending (its attention plans it).</summary>

@@ -564,6 +564,7 @@ internal sealed unsafe partial class ShapePlanner
         if (pq is not null)
         {
             if (TrySageAttentionFused(n, pq, k, v, heads, kvHeads, scale)) return;
+            if (TryFp8CrossAttention(n, pq, k, v, heads, kvHeads, scale)) return;
             q = pq.Plain();  // not a fused Sage attention after all: the norm's own step, then the path below
         }
         if (n.In(3) is not null || n.Int("is_causal", 0) != 0 || hd % 8 != 0 || hd > 256 || _res.Float32Activations)

@@ -158,6 +158,88 @@ public class QuantizedLinearPlanTests
         Assert.Contains(plan.Values, v => v.DType == VgDType.F32 && v.Shape.SequenceEqual(new[] { rows }));
     }
 
+    /// <summary>With the fused GELU epilogue on (Hopper), each FFN up projection (a GELU read only by the down
+    /// projection's per-row FP8 GEMM) is one step whose GEMM writes the down projection's codes and row scales: no bf16
+    /// product, no GELU + quantization pass, and the down projection reads those codes. Off, or on a GPU without the
+    /// kernel, the two-pass path runs, and the quantization log says why.</summary>
+    [Fact]
+    public void Ffn_up_projection_writes_the_down_projections_codes_in_its_gemm_epilogue()
+    {
+        var (g, _, quantized) = CompileDynamic(QuantAlgo.Fp8);
+        var ups = QuantLinears(g).Where(n => n.Int("epilogue", 0) is 2 or 3).ToList();
+        Assert.NotEmpty(ups);
+        // (bf16 activations from the first row: the tiny model's 8 tokens would otherwise run in fp32)
+        using var fused = Plan(g, new EngineResources { Fp8RowActivations = true, Fp8GeluEpilogue = true, Bf16MinRows = 1 });
+        foreach (var up in ups)
+        {
+            int at = fused.Steps.FindIndex(s => s.Name == up.Name + "/gelu/fp8_rows");
+            Assert.True(at >= 0, $"no fused step for {up.Name}");
+            Assert.DoesNotContain(fused.Values, v => v.Name == up.Outputs[0] || v.Name == up.Outputs[0] + "#bf16");
+            // the codes it writes ([rows, n] e4m3) live until the down projection's GEMM has read them
+            var codes = Assert.Single(fused.Values, v => v.Def == at && v.DType == VgDType.FP8E4M3);
+            Assert.Equal(up.Int("n", 0), codes.Shape[^1]);
+            Assert.Equal($"fp8gelum{codes.Shape[0]}n{up.Int("n", 0)}k{up.Int("k", 0)}", fused.Steps[at].Detail);
+            var down = g.Consumers()[up.Outputs[0]].Single();
+            int downAt = fused.Steps.FindIndex(s => s.Name == down.Name);
+            Assert.True(downAt > at && codes.LastUse >= downAt, $"codes of {up.Name} used until {codes.LastUse}, the down projection at {downAt}");
+        }
+        Assert.DoesNotContain(fused.Steps, s => s.Name.EndsWith("/gelu/quantize", StringComparison.Ordinal));
+        Assert.Equal(quantized - ups.Count, fused.Steps.Count(s => s.Detail?.StartsWith("fp8m", StringComparison.Ordinal) == true));
+
+        using var twoPass = Plan(g, new EngineResources { Fp8RowActivations = true, Fp8GeluEpilogue = false, Bf16MinRows = 1 });
+        Assert.Equal(ups.Count, twoPass.Steps.Count(s => s.Name.EndsWith("/gelu/quantize", StringComparison.Ordinal)));
+        Assert.DoesNotContain(twoPass.Steps, s => s.Name.EndsWith("/gelu/fp8_rows", StringComparison.Ordinal));
+
+        var ada = new EngineResources { Fp8RowActivations = true, Fp8GeluEpilogue = true, ComputeCapability = (8, 9), Bf16MinRows = 1 };
+        using var onAda = Plan(g, ada);
+        Assert.DoesNotContain(onAda.Steps, s => s.Name.EndsWith("/gelu/fp8_rows", StringComparison.Ordinal));
+        Assert.Equal(ups.Count, onAda.Steps.Count(s => s.Name.EndsWith("/gelu/quantize", StringComparison.Ordinal)));
+        Assert.Contains(ada.QuantLog, l => l.Contains("not in its GEMM's epilogue") && l.Contains("Hopper"));
+    }
+
+    /// <summary>Under Sage attention with FP8 cross-attention on, each cross-attention (q a weight-only RMSNorm of the
+    /// video's tokens, k and v the text's) is cuDNN's FP8 kernel: the norm writes q's codes with a scale block made at plan
+    /// time from its weight (sqrt(C) · max|g| · (1 + 1/64) / 448), and the O projection's per-tensor FP8 GEMM reads the
+    /// attention's codes (no bf16 output, no quantization pass for it). Off, the cross-attention stays bf16.</summary>
+    [Fact]
+    public void Cross_attention_runs_fp8_into_its_o_projection_under_sage_attention()
+    {
+        var (g, _, _) = CompileDynamic(QuantAlgo.Fp8);
+        var consumers = g.Consumers();
+        var producers = g.Producers();
+        // cross-attentions: q from a weight-only RMS norm, the output read by one FP8 linear (the O projection)
+        var cross = g.Nodes.Where(n => n.Op == "Attention" && producers.TryGetValue(n.In(0)!, out var p) && p.Op == "VgNorm"
+            && p.Int("kind", 0) == 1 && p.In(2) is null).ToList();
+        Assert.NotEmpty(cross);
+        var res = new EngineResources { Attention = AttentionPrecision.Sage, Fp8CrossAttention = true, Fp8RowActivations = true, Bf16MinRows = 1 };
+        using var plan = Plan(g, res);
+        foreach (var a in cross)
+        {
+            var norm = producers[a.In(0)!];
+            var oProj = Assert.Single(consumers[a.Outputs[0]]);
+            Assert.Contains(plan.Steps, s => s.Name == norm.Name + "/fp8");
+            Assert.DoesNotContain(plan.Steps, s => s.Name == norm.Name);
+            var step = Assert.Single(plan.Steps, s => s.Name == a.Name);
+            Assert.EndsWith("fp8", step.Detail);
+            Assert.DoesNotContain(plan.Values, v => v.Name == a.Outputs[0]);
+            Assert.DoesNotContain(plan.Steps, s => s.Name == oProj.Name + "/quantize");
+            Assert.Matches(@"^fp8m\d+n\d+k\d+s0e\d", Assert.Single(plan.Steps, s => s.Name == oProj.Name).Detail!);
+            // q's scale block: [DEQUANT] = sqrt(C) · max|g| · (1 + 1/64) / 448, [QUANT] its inverse
+            // (the norm's weight: a constant, or a cast of one)
+            string wName = norm.In(1)!;
+            var wConst = g.Constants.TryGetValue(wName, out var direct) ? direct : g.Constants[producers[wName].In(0)!];
+            var weight = wConst.ToDoubles();
+            long c = wConst.Count;
+            double s = Math.Sqrt(c) * weight.Max(Math.Abs) * (1 + 1.0 / 64) / 448;
+            var block = Assert.Single(plan.HostUploads, u => u.Value.Name == a.Name + "/q_scale#const").Data;
+            Assert.Equal((float)s, block[0]);
+            Assert.Equal((float)(1 / s), block[4]);
+        }
+        using var bf16 = Plan(g, new EngineResources { Attention = AttentionPrecision.Sage, Fp8CrossAttention = false, Fp8RowActivations = true, Bf16MinRows = 1 });
+        Assert.All(cross, a => Assert.DoesNotContain("fp8", Assert.Single(bf16.Steps, s => s.Name == a.Name).Detail ?? ""));
+        Assert.All(cross, a => Assert.Contains(bf16.Values, v => v.Name == a.Outputs[0]));
+    }
+
     /// <summary>The per-row scaled GEMM reads its weight scale as one float per output feature: each dynamic FP8 linear's
     /// per-tensor scale (a constant of the graph) repeated n times, uploaded with the plan's constants (no kernel per GEMM
     /// makes it); linears sharing a scale share the vector. Per-tensor GEMMs keep the one float.</summary>

@@ -36,10 +36,13 @@ static class WanQuant
         {
             var parts = variant.Split('/');
             // ATTENTION as --attention takes it (bf16, fp8, sage, sage:QxK), then "+cross": Sage attention for the
-            // cross-attention too (CudaBackend.SageCrossAttention)
+            // cross-attention too (CudaBackend.SageCrossAttention), or "+bf16cross": cross-attention in bf16, not FP8
+            // (CudaBackend.Fp8CrossAttention off)
             string attentionFlag = parts.Length == 2 ? parts[1] : "";
             bool cross = attentionFlag.EndsWith("+cross", StringComparison.OrdinalIgnoreCase);
             if (cross) attentionFlag = attentionFlag[..^"+cross".Length];
+            bool bf16Cross = attentionFlag.EndsWith("+bf16cross", StringComparison.OrdinalIgnoreCase);
+            if (bf16Cross) attentionFlag = attentionFlag[..^"+bf16cross".Length];
             AttentionPrecision attention;
             SageScaleBlocks sageBlocks;
             try
@@ -54,7 +57,8 @@ static class WanQuant
                 return 2;
             }
             // "fp8+promoted": FP8 linears promoting partial sums to fp32 (CudaBackend.Fp8FastAccumulation off);
-            // "fp8+tensor": activations with one scale per tensor instead of per row (CudaBackend.Fp8RowActivations off)
+            // "fp8+tensor": activations with one scale per tensor instead of per row (CudaBackend.Fp8RowActivations off);
+            // "fp8+twopass": the FFN up projection's GELU in a quantization pass, not its GEMM's epilogue (CudaBackend.Fp8GeluEpilogue off)
             string linears = parts[0];
             bool Suffix(string s)
             {
@@ -62,12 +66,12 @@ static class WanQuant
                 linears = linears[..^s.Length];
                 return true;
             }
-            bool promoted = Suffix("+promoted"), tensorScaled = Suffix("+tensor");
+            bool twoPass = Suffix("+twopass"), promoted = Suffix("+promoted"), tensorScaled = Suffix("+tensor");
             var quant = EndToEnd.Linears(linears, "variant");
             try
             {
                 var clock = Stopwatch.StartNew();
-                using var provider = new EngineProvider(new EngineCache(cacheDir), new CudaBackend { Attention = attention, SageCrossAttention = cross, SageBlocks = sageBlocks, Fp8FastAccumulation = !promoted, Fp8RowActivations = !tensorScaled }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
+                using var provider = new EngineProvider(new EngineCache(cacheDir), new CudaBackend { Attention = attention, SageCrossAttention = cross, SageBlocks = sageBlocks, Fp8FastAccumulation = !promoted, Fp8RowActivations = !tensorScaled, Fp8GeluEpilogue = !twoPass, Fp8CrossAttention = !bf16Cross }, ComponentExporterRegistry.CreateDefault(), new EngineBuildOptions
                 {
                     Precision = "bf16",
                     Profiles = inputs.ToDictionary(kv => kv.Key, kv => new ShapeProfile(kv.Value.Shape, kv.Value.Shape, kv.Value.Shape)),
