@@ -207,7 +207,7 @@ if has fp8gelu; then
   grep -E "^(FAIL|correctness)" "$OUT/check_fp8gelu.log"; grep -E "FFN down" "$OUT/check_fp8gelu.log"
   # TILE:RASTER:SWIZZLE (fp8_gemm_gelu.cu's VG_FP8_GELU_* switches); the first with the accuracy comparison
   first=1
-  for c in ${FP8_GELU_CONFIGS:-3:0:1 0:0:1}; do
+  for c in ${FP8_GELU_CONFIGS:-5:0:1 0:0:1 10:0:1}; do
     IFS=: read -r t r z <<< "$c"
     VG_FP8_GELU_TILE=$t VG_FP8_GELU_RASTER=$r VG_FP8_GELU_SWIZZLE=$z VISUALGEN_NATIVE_LIB="$PWD/$LIB" \
       python3 tools/device/fp8_gelu_bench.py $([ $first = 1 ] || echo --no-accuracy --rounds 2) > "$OUT/fp8gelu_${t}_${r}_${z}.log" 2>&1 || status=1
@@ -508,11 +508,14 @@ if has pipeline; then
   if [ "${PIPELINE_VAE_BF16:-0}" = 1 ]; then
     python3 tools/device/pipeline_check.py "$C" --vae-dtype bf16 .peer/conformance/*/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1
   fi
-  # PIPELINE_SAGE_FP8=1 adds FP8 linears + Sage attention (FP8 cross-attention, the FFN's GELU epilogue) against
-  # ONNX Runtime CPU's exact dequantized math on the same call, bar cosine 0.99
-  if [ "${PIPELINE_SAGE_FP8:-0}" = 1 ]; then
-    VG_PIPELINE_EXTRA="--quant-algo FP8" VG_PIPELINE_BAR=0.99 python3 tools/device/pipeline_check.py "$C" --attention sage \
-      --reference ort-cpu .peer/conformance/wan21_t2v/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1
+  # PIPELINE_QUANT_FP8=1 adds FP8 linears (the FFN's GELU epilogue) with bf16 and with Sage attention (FP8
+  # cross-attention) on every carried fixture, against ONNX Runtime CPU's exact dequantized math on the same call, bar
+  # cosine 0.99
+  if [ "${PIPELINE_QUANT_FP8:-0}" = 1 ]; then
+    for att in bf16 sage; do
+      VG_PIPELINE_EXTRA="--quant-algo FP8" VG_PIPELINE_BAR=0.99 python3 tools/device/pipeline_check.py "$C" --attention $att \
+        --reference ort-cpu .peer/conformance/*/ | tail -n +3 | tee -a "$OUT/pipeline.md" || status=1
+    done
   fi
   # PIPELINE_FP8=0 skips the FP8-attention pass
   if [ "${PIPELINE_FP8:-1}" != 0 ]; then
