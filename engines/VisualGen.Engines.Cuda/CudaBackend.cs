@@ -56,6 +56,9 @@ public sealed class CudaBackend : IEngineBackend
     /// (compute capability 10.0+), where by default the activations are quantized to NVFP4 too and cuBLASLt's NVFP4 GEMM
     /// runs (W4A4, as TensorRT-LLM runs NVFP4). Hopper always runs weight-only. Not part of the cache key.</summary>
     public bool Nvfp4WeightOnly { get; init; }
+    /// <summary>Where an engine reports a quantized linear or attention that runs other than its scheme's usual path, and
+    /// why (a kernel this library or GPU lacks, a shape it does not take), when a shape is planned: once per kind.</summary>
+    public IProgress<string>? Log { get; init; }
     /// <summary>Lines of what the last build did (fusions, tuning), for logs.</summary>
     public List<string> BuildLog { get; } = [];
 
@@ -191,6 +194,6 @@ public sealed class CudaBackend : IEngineBackend
     {
         var (g, algos) = PlanFile.Read(entryDirectory);
         return new CudaEngine(g, algos, manifest, Bf16MinRows, DeviceIndex, Attention, SageCrossAttention, Fp8FastAccumulation, Nvfp4WeightOnly, SageBlocks,
-            Fp8RowActivations, Fp8GeluEpilogue, Fp8CrossAttention);
+            Fp8RowActivations, Fp8GeluEpilogue, Fp8CrossAttention, Log);
     }
 }

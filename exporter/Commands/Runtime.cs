@@ -170,8 +170,8 @@ public static class Runtime
         var vae = VaePrecision(vaeDtypeFlag, engineFlag);
         if (engineFlag == "native-cuda")
         {
-            var bf16 = new CudaBackend { Attention = attention, SageBlocks = sageBlocks };
-            var fp32 = new CudaBackend { Attention = attention, SageBlocks = sageBlocks, Bf16MinRows = long.MaxValue };
+            var bf16 = new CudaBackend { Attention = attention, SageBlocks = sageBlocks, Log = log };
+            var fp32 = new CudaBackend { Attention = attention, SageBlocks = sageBlocks, Bf16MinRows = long.MaxValue, Log = log };
             // the Float32 classes are the VAEs: --vae-dtype bf16 moves them to the bf16 backend
             foreach (var (c, precision) in nativeClasses ?? NativeClasses) overrides[c] = precision == NativePrecision.Float32 && vae == NativePrecision.Float32 ? fp32 : bf16;
         }

@@ -49,14 +49,14 @@ public sealed class CudaEngine : IResidentEngine
     internal CudaEngine(OpGraph graph, Dictionary<string, byte[]> algorithms, EngineManifest manifest, long bf16MinRows = 64, int device = 0,
         AttentionPrecision attention = AttentionPrecision.Bf16, bool sageCrossAttention = false, bool fp8FastAccumulation = true,
         bool nvfp4WeightOnly = false, VisualGen.Quantization.SageScaleBlocks? sageBlocks = null, bool fp8RowActivations = true,
-        bool fp8GeluEpilogue = true, bool fp8CrossAttention = true)
+        bool fp8GeluEpilogue = true, bool fp8CrossAttention = true, IProgress<string>? log = null)
     {
         var clock = Stopwatch.StartNew();
         _graph = graph;
         Manifest = manifest;
         _res = new EngineResources(device) { Bf16MinRows = bf16MinRows, Attention = attention, SageCrossAttention = sageCrossAttention, Fp8FastAccumulation = fp8FastAccumulation,
             Nvfp4WeightOnly = nvfp4WeightOnly, SageBlocks = sageBlocks ?? VisualGen.Quantization.SageScaleBlocks.Default,
-            Fp8RowActivations = fp8RowActivations, Fp8GeluEpilogue = fp8GeluEpilogue, Fp8CrossAttention = fp8CrossAttention };
+            Fp8RowActivations = fp8RowActivations, Fp8GeluEpilogue = fp8GeluEpilogue, Fp8CrossAttention = fp8CrossAttention, Log = log };
         try
         {
             foreach (var kv in algorithms) _res.Algorithms[kv.Key] = kv.Value;

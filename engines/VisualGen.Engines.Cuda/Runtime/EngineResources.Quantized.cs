@@ -49,8 +49,20 @@ internal sealed unsafe partial class EngineResources
 
     public void NoteQuant(string line)
     {
-        if (!QuantLog.Contains(line)) QuantLog.Add(line);
+        if (QuantLog.Contains(line)) return;
+        QuantLog.Add(line);
+        // the user's log gets each kind of line once: repeated blocks (blocks.0/, blocks.1/, ...) read as blocks.*/
+        string kind = RepeatedBlock().Replace(line, ".*/");
+        if (_reported.Add(kind)) Log?.Report("native-cuda: " + kind);
     }
+
+    readonly HashSet<string> _reported = new(StringComparer.Ordinal);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\.\d+/")]
+    private static partial System.Text.RegularExpressions.Regex RepeatedBlock();
+
+    /// <summary>Where <see cref="NoteQuant"/> lines go for the user (the CLI's and the server's log), once per kind.</summary>
+    public IProgress<string>? Log { get; init; }
 
     /// <summary>The device's compute capability (major, minor); dry runs take what the test gives (default Hopper).</summary>
     public (int Major, int Minor) ComputeCapability { get; init; } = (9, 0);

@@ -190,11 +190,19 @@ public class QuantizedLinearPlanTests
         Assert.Equal(ups.Count, twoPass.Steps.Count(s => s.Name.EndsWith("/gelu/quantize", StringComparison.Ordinal)));
         Assert.DoesNotContain(twoPass.Steps, s => s.Name.EndsWith("/gelu/fp8_rows", StringComparison.Ordinal));
 
-        var ada = new EngineResources { Fp8RowActivations = true, Fp8GeluEpilogue = true, ComputeCapability = (8, 9), Bf16MinRows = 1 };
+        var reported = new List<string>();
+        var ada = new EngineResources { Fp8RowActivations = true, Fp8GeluEpilogue = true, ComputeCapability = (8, 9), Bf16MinRows = 1,
+            Log = new VisualGen.Exporter.Commands.LineProgress(reported.Add) };
         using var onAda = Plan(g, ada);
         Assert.DoesNotContain(onAda.Steps, s => s.Name.EndsWith("/gelu/fp8_rows", StringComparison.Ordinal));
         Assert.Equal(ups.Count, onAda.Steps.Count(s => s.Name.EndsWith("/gelu/quantize", StringComparison.Ordinal)));
         Assert.Contains(ada.QuantLog, l => l.Contains("not in its GEMM's epilogue") && l.Contains("Hopper"));
+        // the user's log hears it once per kind: the blocks' FFN up projections as blocks.*/
+        var told = reported.Where(l => l.Contains("not in its GEMM's epilogue")).ToList();
+        Assert.All(told, l => Assert.StartsWith("native-cuda: ", l));
+        var kinds = ada.QuantLog.Where(l => l.Contains("not in its GEMM's epilogue"))
+            .Select(l => System.Text.RegularExpressions.Regex.Replace(l, @"\.\d+/", ".*/")).Distinct().ToList();
+        Assert.Equal(kinds.Select(k => "native-cuda: " + k), told);
     }
 
     /// <summary>Under Sage attention with FP8 cross-attention on, each cross-attention (q a weight-only RMSNorm of the
