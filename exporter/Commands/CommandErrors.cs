@@ -37,10 +37,11 @@ public static class CommandErrors
             log.WriteLine($"error: {e.Parameter}: {e.Message}");
             return Usage;
         }
-        catch (UnmatchedIgnorePatternsException e)
+        catch (Exception e) when (e is UnmatchedIgnorePatternsException or QuantizationRequestException)
         {
             // before the other QuantizationExceptions (a checkpoint or tensor problem, exit 1): a --quant-ignore (or
-            // --config) pattern that matches no module is a bad value, as quantize's --ignore one is
+            // --config) pattern that matches no module is a bad value, as quantize's --ignore one is; quantizing a
+            // checkpoint that is already quantized is a request the model refuses
             log.WriteLine($"error: {e.Message}");
             return Usage;
         }

@@ -47,7 +47,7 @@ public static class QuantizeModelCommand
             throw new CheckpointException(index.FilePath, "has no component VisualGen quantizes (the diffusion transformers: WanTransformer3DModel, FluxTransformer2DModel, QwenImageTransformer2DModel)");
         foreach (var c in components)
             if (QuantizationConfig.FromComponentConfig(Path.Combine(index.ComponentDirectory(c), "config.json")) is { } existing)
-                throw new QuantizationException($"{index.ComponentDirectory(c)}: component '{c}' is already quantized ({existing.Algo.Name}); quantize takes unquantized checkpoints");
+                throw new QuantizationRequestException($"{index.ComponentDirectory(c)}: component '{c}' is already quantized ({existing.Algo.Name}); quantize takes unquantized checkpoints");
 
         var progress = new LineProgress(line => log.WriteLine("  " + line));
         // which linears the scheme takes, before anything is written: a scheme that takes none of a component's is refused

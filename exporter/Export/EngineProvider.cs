@@ -56,7 +56,7 @@ public sealed class EngineProvider(EngineCache cache, IEngineBackend backend, Co
             if (!exporter.Quantizable)
                 throw new QuantizationException($"{componentDir}: component '{component}' ({exporter.ClassName}) has a quantization_config, but VisualGen quantizes only the diffusion transformers' linears");
             if (DynamicQuantization is not null)
-                throw new QuantizationException($"{componentDir}: component '{component}' is already quantized ({stored.Algo.Name}); dynamic quantization ({DynamicQuantization.Algo.Name}) takes unquantized checkpoints");
+                throw new QuantizationRequestException($"{componentDir}: component '{component}' is already quantized ({stored.Algo.Name}); dynamic quantization ({DynamicQuantization.Algo.Name}) takes unquantized checkpoints");
             return (stored, true);
         }
         return Dynamic(exporter);

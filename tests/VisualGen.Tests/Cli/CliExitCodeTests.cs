@@ -30,6 +30,17 @@ public class CliExitCodeTests
         Assert.Contains(message, Assert.Single(run.ErrorLines));
     }
 
+    /// <summary>--engine takes any case, as --attention, --vae-dtype and --vae-tiling do (ORT-CPU was refused as unknown).</summary>
+    [ConformanceFact]
+    public void Engine_flag_takes_any_case()
+    {
+        var lower = CliRun.Of(["info", "--model", Fixtures.Checkpoint("wan21_t2v"), "--engine", "ort-cpu"]);
+        var upper = CliRun.Of(["info", "--model", Fixtures.Checkpoint("wan21_t2v"), "--engine", "ORT-CPU"]);
+        Assert.Equal(ExitCode.Success, lower.Rc);
+        Assert.Equal((lower.Rc, lower.Out), (upper.Rc, upper.Out));
+        Assert.Equal("native-cuda", VisualGen.Server.Hosting.ServerOptions.Parse(["--engine", "Native-CUDA"], _ => null).Engine);
+    }
+
     [Theory]
     [InlineData("generate", "--model")]
     [InlineData("generate", "--output")]

@@ -224,7 +224,7 @@ public class QuantizationErrorTests
     public void Dynamic_quantization_of_a_quantized_checkpoint_is_refused()
     {
         var run = RunComponent(Quantized("fp8"), Fixtures.TempDir("quant-cache"), "--quant-algo", "NVFP4");
-        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Equal(ExitCode.Usage, run.Rc);  // a request the checkpoint refuses (it was exit 1)
         Assert.Contains("component 'transformer' is already quantized (FP8); dynamic quantization (NVFP4) takes unquantized checkpoints", Assert.Single(run.ErrorLines));
     }
 
@@ -233,7 +233,7 @@ public class QuantizationErrorTests
     {
         string target = Path.Combine(Fixtures.TempDir("quant-target"), "again");
         var run = CliRun.Of(["quantize", "--model", Quantized("fp8_block"), "--scheme", "fp8", "--output", target]);
-        Assert.Equal(ExitCode.Failure, run.Rc);
+        Assert.Equal(ExitCode.Usage, run.Rc);
         Assert.Contains("is already quantized (FP8_BLOCK_SCALES); quantize takes unquantized checkpoints", Assert.Single(run.ErrorLines));
         Assert.False(Directory.Exists(target));
     }
