@@ -46,9 +46,9 @@ public sealed class CudaBackend : IEngineBackend
     /// library was built without CUTLASS or the GPU is not Hopper, the two-pass path runs and <c>QuantLog</c> says why.
     /// Not part of the cache key.</summary>
     public bool Fp8GeluEpilogue { get; init; } = true;
-    /// <summary>Under Sage attention, a cross-attention whose q is a weight-only RMSNorm's output (Wan's) runs cuDNN's
-    /// FP8 kernel: the norm writes q's codes with a bound scale, the text's k and v are quantized per tensor, and an FP8
-    /// O projection reads the output's codes directly (Wan 2.1 1.3B: 0.353 → 0.282 ms a call, the q write and the O
+    /// <summary>Under Sage attention, a cross-attention whose q is a weight-only RMSNorm's output (Wan's) and whose output
+    /// only FP8 linears read (the O projection of an FP8 transformer) runs cuDNN's FP8 kernel: the norm writes q's codes
+    /// with a bound scale, the text's k and v are quantized per tensor, and the O projection reads the output's codes directly (Wan 2.1 1.3B: 0.353 → 0.282 ms a call, the q write and the O
     /// projection's quantization pass gone). Off: such cross-attentions run bf16 (or Sage with
     /// <see cref="SageCrossAttention"/>). Not part of the cache key.</summary>
     public bool Fp8CrossAttention { get; init; } = true;

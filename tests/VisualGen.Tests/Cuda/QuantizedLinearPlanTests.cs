@@ -246,6 +246,13 @@ public class QuantizedLinearPlanTests
         using var bf16 = Plan(g, new EngineResources { Attention = AttentionPrecision.Sage, Fp8CrossAttention = false, Fp8RowActivations = true, Bf16MinRows = 1 });
         Assert.All(cross, a => Assert.DoesNotContain("fp8", Assert.Single(bf16.Steps, s => s.Name == a.Name).Detail ?? ""));
         Assert.All(cross, a => Assert.Contains(bf16.Values, v => v.Name == a.Outputs[0]));
+        // bf16 linears: the O projection would read the output dequantized, so the cross-attention stays bf16
+        var plain = Compile(Path.Combine(QuantizeModelRoundTripTests.TinyModel(), "transformer"), null).Graph;
+        using var unquantized = Plan(plain, new EngineResources { Attention = AttentionPrecision.Sage, Fp8CrossAttention = true, Bf16MinRows = 1 });
+        var plainCross = plain.Nodes.Where(n => n.Op == "Attention" && plain.Producers().TryGetValue(n.In(0)!, out var p) && p.Op == "VgNorm").ToList();
+        Assert.NotEmpty(plainCross);
+        Assert.All(plainCross, a => Assert.DoesNotContain("fp8", Assert.Single(unquantized.Steps, s => s.Name == a.Name).Detail ?? ""));
+        Assert.All(plainCross, a => Assert.Contains(unquantized.Values, v => v.Name == a.Outputs[0]));
     }
 
     /// <summary>The per-row scaled GEMM reads its weight scale as one float per output feature: each dynamic FP8 linear's
