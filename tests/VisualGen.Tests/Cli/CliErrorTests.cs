@@ -117,6 +117,20 @@ public class CliErrorTests
         Assert.Contains("/nonexistent/model", err.ToString());
     }
 
+    /// <summary>A Wan model_index.json naming no components: the missing one named is the transformer every Wan has (it
+    /// named the optional transformer_2).</summary>
+    [Fact]
+    public void Model_index_without_components_names_the_transformer()
+    {
+        string tmp = Fixtures.TempDir("no-components");
+        File.WriteAllText(Path.Combine(tmp, "model_index.json"), """{"_class_name": "WanPipeline", "_diffusers_version": "0.33.0"}""");
+        var err = new StringWriter();
+        int rc = CliApp.Run(["info", "--model", tmp], new StringWriter(), err);
+        Assert.Equal(1, rc);
+        Assert.Contains("no component 'transformer' (components: )", err.ToString());
+        Assert.DoesNotContain("transformer_2", err.ToString());
+    }
+
     [ConformanceFact]
     public void Missing_component_is_named()
     {

@@ -34,7 +34,8 @@ public sealed record WanModelConfig
 
     public static WanModelConfig Load(ModelIndex index)
     {
-        string main = index.HasComponent("transformer") ? "transformer" : "transformer_2";
+        // transformer_2 alone is a Wan 2.2 expert pair's low-noise half; a model with neither names the one every Wan has
+        string main = !index.HasComponent("transformer") && index.HasComponent("transformer_2") ? "transformer_2" : "transformer";
         var transformer = index.LoadConfig(main);
         var scheduler = index.LoadConfig("scheduler");
         var patch = transformer.GetIntArray("patch_size");
