@@ -32,7 +32,8 @@ public static class QuantizeModelCommand
         var config = new QuantizationConfig(algo, ignore);
         if (Directory.Exists(target) || File.Exists(target))
             throw new UsageException($"--output {target} exists; quantize writes a new folder");
-        if (VisualGen.Media.WritableLocation.Problem(Path.GetDirectoryName(target)!) is { } problem)
+        // with the name's length: a name the file system refuses was found only when the finished copy was moved there
+        if (VisualGen.Media.WritableLocation.Problem(Path.GetDirectoryName(target)!, Path.GetFileName(target)) is { } problem)
             throw new VisualGen.Media.MediaException($"--output {target}: cannot write: {problem}");
 
         var index = ModelIndex.Load(model);
@@ -64,7 +65,9 @@ public static class QuantizeModelCommand
                 throw new QuantizationException($"{index.ComponentDirectory(c)}: {algo.Name} quantizes none of component '{c}''s linears " +
                     (survey.LeftOut.Count > 0 ? $"({survey.LeftOut.Count} left unquantized, each named above with the reason)" : "(--ignore matches them all)") +
                     "; nothing was written");
-        string staging = $"{target}.tmp-{Environment.ProcessId}";
+        // a hidden folder beside the target whose name is short whatever the target's (OUT.tmp-PID, 12 bytes longer than
+        // a name of up to 255, failed with .NET's "path too long" after the copy had started)
+        string staging = VisualGen.Media.WritableLocation.TempBeside(target);
         try
         {
             var folders = components.Select(c => Path.GetFullPath(index.ComponentDirectory(c))).ToHashSet(StringComparer.Ordinal);

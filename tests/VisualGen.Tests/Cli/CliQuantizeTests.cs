@@ -112,6 +112,25 @@ public class CliQuantizeTests
         Assert.Equal(before, File.ReadAllBytes(input));
     }
 
+    /// <summary>An output name the file system takes is written however long (its staging folder, OUT.tmp-PID, was 12
+    /// bytes longer and failed with .NET's "path too long"); a longer one is refused before any work.</summary>
+    [Fact]
+    public void Quantize_model_writes_an_output_of_a_long_name_and_refuses_one_too_long()
+    {
+        string model = VisualGen.Tests.Quantization.QuantizeModelRoundTripTests.TinyModel();
+        string parent = Fixtures.TempDir("quant-long");
+        string longest = Path.Combine(parent, new string('q', 250));
+        var run = CliRun.Of(["quantize", "--model", model, "--scheme", "fp8", "--output", longest]);
+        Assert.Equal(ExitCode.Success, run.Rc);
+        Assert.True(File.Exists(Path.Combine(longest, "model_index.json")));
+        Assert.Equal([longest], Directory.EnumerateFileSystemEntries(parent));
+        string tooLong = Path.Combine(parent, new string('r', 256));
+        var refused = CliRun.Of(["quantize", "--model", model, "--scheme", "fp8", "--output", tooLong]);
+        Assert.NotEqual(ExitCode.Success, refused.Rc);
+        Assert.Contains("more than the file system takes", Assert.Single(refused.ErrorLines));
+        Assert.Equal([longest], Directory.EnumerateFileSystemEntries(parent));
+    }
+
     [Fact]
     public void Cancelling_quantize_model_in_the_middle_leaves_nothing_behind()
     {
