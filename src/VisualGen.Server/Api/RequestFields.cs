@@ -82,9 +82,14 @@ public sealed class RequestFields
     static ApiException Duplicate(string name) =>
         ApiException.BadValue(name, $"'{name}' appears more than once in the request body; send it once.");
 
-    /// <summary>Reads a JSON or multipart body; any other content type is a 415.</summary>
+    /// <summary>Reads a JSON or multipart body; any other content type, or a compressed body, is a 415.</summary>
     public static async Task<RequestFields> ReadAsync(HttpRequest request, CancellationToken ct)
     {
+        // a compressed body (Content-Encoding: gzip, ...) is not decoded here: it read as malformed JSON or multipart, a 400
+        if (request.Headers.ContentEncoding.ToString() is { Length: > 0 } encoding
+            && !encoding.Trim().Equals("identity", StringComparison.OrdinalIgnoreCase))
+            throw new ApiException(StatusCodes.Status415UnsupportedMediaType, ApiException.InvalidRequest, "body", "unsupported_media_type",
+                $"Content-Encoding '{encoding}' is not supported; send the body uncompressed.");
         if (IsMultipart(request))
         {
             IFormCollection form;

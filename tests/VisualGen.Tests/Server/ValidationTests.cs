@@ -147,6 +147,29 @@ public sealed class ValidationTests : IAsyncLifetime
         Assert.Equal(1, _pipeline.LastRequest!.NumInferenceSteps);
     }
 
+    /// <summary>A compressed body is a 415 naming its Content-Encoding (it read as malformed JSON: a 400); identity is
+    /// no encoding and reads as before.</summary>
+    [Fact]
+    public async Task Compressed_bodies_are_415()
+    {
+        var raw = new MemoryStream();
+        using (var gz = new System.IO.Compression.GZipStream(raw, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            gz.Write(Encoding.UTF8.GetBytes("{\"prompt\":\"p\",\"seconds\":\"1\"}"));
+        var content = new ByteArrayContent(raw.ToArray());
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        content.Headers.ContentEncoding.Add("gzip");
+        using var r = await _server.Http.PostAsync("/v1/videos", content);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, r.StatusCode);
+        var body = await LiveServer.ReadJson(r);
+        LiveServer.AssertError(body, "unsupported_media_type", "body");
+        Assert.Contains("Content-Encoding 'gzip'", body.GetProperty("error").GetProperty("message").GetString());
+        var identity = new StringContent("not json", Encoding.UTF8, "application/json");
+        identity.Headers.ContentEncoding.Add("identity");
+        using var r2 = await _server.Http.PostAsync("/v1/videos", identity);
+        Assert.Equal(HttpStatusCode.BadRequest, r2.StatusCode);
+        LiveServer.AssertError(await LiveServer.ReadJson(r2), "invalid_value", "body");
+    }
+
     [Fact]
     public async Task Url_encoded_bodies_are_415_with_a_hint_for_curl()
     {
