@@ -7,13 +7,8 @@ option(VG_FETCH_CUDNN_FRONTEND "download cudnn-frontend's headers when CUDNN_FRO
 set(VG_CUDNN_FRONTEND_URL "https://github.com/NVIDIA/cudnn-frontend/archive/refs/tags/v1.16.0.tar.gz"
     CACHE STRING "cudnn-frontend release archive fetched when its headers are missing")
 
-if(NOT EXISTS "${CUDNN_FRONTEND_INCLUDE}/cudnn_frontend.h" AND VG_FETCH_CUDNN_FRONTEND)
-  include(FetchContent)
-  # SOURCE_SUBDIR names a folder without a CMakeLists.txt: the archive is unpacked, nothing of it is built
-  FetchContent_Declare(cudnn_frontend URL "${VG_CUDNN_FRONTEND_URL}" SOURCE_SUBDIR include DOWNLOAD_EXTRACT_TIMESTAMP TRUE)
-  FetchContent_MakeAvailable(cudnn_frontend)
-  set(CUDNN_FRONTEND_INCLUDE "${cudnn_frontend_SOURCE_DIR}/include" CACHE PATH "cudnn-frontend include directory" FORCE)
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/FetchHeaders.cmake)
+vg_fetch_headers(cudnn_frontend CUDNN_FRONTEND_INCLUDE VG_FETCH_CUDNN_FRONTEND "${VG_CUDNN_FRONTEND_URL}" cudnn_frontend.h)
 if(NOT EXISTS "${CUDNN_FRONTEND_INCLUDE}/cudnn_frontend.h")
   message(FATAL_ERROR "cudnn_frontend.h not found in CUDNN_FRONTEND_INCLUDE=${CUDNN_FRONTEND_INCLUDE} "
                       "(set CUDNN_FRONTEND_INCLUDE to cudnn-frontend's include/, or enable VG_FETCH_CUDNN_FRONTEND)")

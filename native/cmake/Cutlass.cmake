@@ -8,13 +8,8 @@ option(VG_FETCH_CUTLASS "download CUTLASS's headers when VG_CUTLASS_INCLUDE has 
 set(VG_CUTLASS_URL "https://github.com/NVIDIA/cutlass/archive/refs/tags/v4.7.0.tar.gz"
     CACHE STRING "CUTLASS release archive fetched when its headers are missing")
 
-if(NOT EXISTS "${VG_CUTLASS_INCLUDE}/cutlass/cutlass.h" AND VG_FETCH_CUTLASS)
-  include(FetchContent)
-  # SOURCE_SUBDIR names a folder without a CMakeLists.txt: the archive is unpacked, nothing of it is built
-  FetchContent_Declare(cutlass URL "${VG_CUTLASS_URL}" SOURCE_SUBDIR include DOWNLOAD_EXTRACT_TIMESTAMP TRUE)
-  FetchContent_MakeAvailable(cutlass)
-  set(VG_CUTLASS_INCLUDE "${cutlass_SOURCE_DIR}/include" CACHE PATH "CUTLASS include directory" FORCE)
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/FetchHeaders.cmake)
+vg_fetch_headers(cutlass VG_CUTLASS_INCLUDE VG_FETCH_CUTLASS "${VG_CUTLASS_URL}" cutlass/cutlass.h)
 if(EXISTS "${VG_CUTLASS_INCLUDE}/cutlass/cutlass.h")
   set(VG_HAVE_CUTLASS 1)
 else()

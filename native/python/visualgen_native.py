@@ -460,19 +460,19 @@ class Native:
 
     def norm_modulate_fp8_rows(self, kind, x, codes, row_scales, rows, tokens, channels, eps, weight=None, bias=None,
                                scale=None, shift=None, x_stride=0, stream=0):
-        pd = dtype_of(weight if weight is not None else bias) if (weight is not None or bias is not None) else FP32
-        self.call("vg_norm_modulate_fp8_rows", kind, ptr(x), dtype_of(x), x_stride, ptr(codes), ptr(row_scales), rows,
-                  tokens, channels, eps, ptr(weight), ptr(bias), pd,
-                  None if scale is None else C.byref(scale), None if shift is None else C.byref(shift),
-                  C.c_void_p(stream))
+        self._norm_fp8("vg_norm_modulate_fp8_rows", kind, x, codes, row_scales, rows, tokens, channels, eps, weight, bias,
+                       scale, shift, x_stride, stream)
 
     def norm_modulate_fp8_scaled(self, kind, x, codes, quant_factor, rows, tokens, channels, eps, weight=None, bias=None,
                                  scale=None, shift=None, x_stride=0, stream=0):
         """codes = e4m3(norm(x) · quant_factor[0]) (quant_factor a one-float device tensor)."""
+        self._norm_fp8("vg_norm_modulate_fp8_scaled", kind, x, codes, quant_factor, rows, tokens, channels, eps, weight, bias,
+                       scale, shift, x_stride, stream)
+
+    def _norm_fp8(self, fn, kind, x, codes, scales, rows, tokens, channels, eps, weight, bias, scale, shift, x_stride, stream):
         pd = dtype_of(weight if weight is not None else bias) if (weight is not None or bias is not None) else FP32
-        self.call("vg_norm_modulate_fp8_scaled", kind, ptr(x), dtype_of(x), x_stride, ptr(codes), ptr(quant_factor), rows,
-                  tokens, channels, eps, ptr(weight), ptr(bias), pd,
-                  None if scale is None else C.byref(scale), None if shift is None else C.byref(shift),
+        self.call(fn, kind, ptr(x), dtype_of(x), x_stride, ptr(codes), ptr(scales), rows, tokens, channels, eps, ptr(weight),
+                  ptr(bias), pd, None if scale is None else C.byref(scale), None if shift is None else C.byref(shift),
                   C.c_void_p(stream))
 
     def rmsnorm_rope(self, x, out, rows, tokens, heads, head_dim, eps, weight, cos, sin, apply_norm=1, x_stride=0,

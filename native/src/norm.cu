@@ -270,6 +270,31 @@ extern "C" VG_API vg_status vg_norm_modulate(vg_norm_kind kind, const void* x, v
     VG_GUARD_END("vg_norm_modulate")
 }
 
+namespace {
+
+// vg_norm_modulate_fp8_rows and vg_norm_modulate_fp8_scaled: codes with per-row scales (row_scales), or with one given
+// factor (fixed_quant; vectorizable rows only)
+vg_status norm_fp8(const std::string& fn, vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride, void* codes,
+                   float* row_scales, const float* fixed_quant, int64_t rows, int64_t tokens, int64_t channels, float eps,
+                   const void* weight, const void* bias, vg_dtype param_dtype, const vg_row_vector* scale,
+                   const vg_row_vector* shift, cudaStream_t st) {
+    NormArgs a;
+    bool vectorized = false;
+    VG_TRY(prepare(fn, kind, x, x_dtype, x_stride, codes, channels, rows, tokens, channels, eps, weight, bias, param_dtype,
+                   scale, shift, a, vectorized));
+    a.row_scales = row_scales;
+    a.fixed_quant = fixed_quant;
+    using bf = __nv_bfloat16;
+    if (!vectorized) {
+        if (fixed_quant)
+            return vg::fail(VG_ERROR_NOT_SUPPORTED, fn + ": needs 16-byte aligned rows of a multiple of 8 channels (at most 32768)");
+        return x_dtype == VG_DTYPE_BF16 ? launch_general<bf, uint8_t, true>(a, st) : launch_general<float, uint8_t, true>(a, st);
+    }
+    return x_dtype == VG_DTYPE_BF16 ? launch_norm<bf, uint8_t, true>(a, st) : launch_norm<float, uint8_t, true>(a, st);
+}
+
+}  // namespace
+
 extern "C" VG_API vg_status vg_norm_modulate_fp8_rows(vg_norm_kind kind, const void* x, vg_dtype x_dtype, int64_t x_stride,
                                                       void* codes, float* row_scales, int64_t rows, int64_t tokens,
                                                       int64_t channels, float eps, const void* weight, const void* bias,
@@ -279,16 +304,8 @@ extern "C" VG_API vg_status vg_norm_modulate_fp8_rows(vg_norm_kind kind, const v
     const std::string fn = "vg_norm_modulate_fp8_rows";
     vg::clear_error();
     if (!row_scales) return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": row_scales must not be NULL");
-    NormArgs a;
-    bool vectorized = false;
-    VG_TRY(prepare(fn, kind, x, x_dtype, x_stride, codes, channels, rows, tokens, channels, eps, weight, bias, param_dtype,
-                   scale, shift, a, vectorized));
-    a.row_scales = row_scales;
-    cudaStream_t st = static_cast<cudaStream_t>(stream);
-    using bf = __nv_bfloat16;
-    if (!vectorized)
-        return x_dtype == VG_DTYPE_BF16 ? launch_general<bf, uint8_t, true>(a, st) : launch_general<float, uint8_t, true>(a, st);
-    return x_dtype == VG_DTYPE_BF16 ? launch_norm<bf, uint8_t, true>(a, st) : launch_norm<float, uint8_t, true>(a, st);
+    return norm_fp8(fn, kind, x, x_dtype, x_stride, codes, row_scales, nullptr, rows, tokens, channels, eps, weight, bias,
+                    param_dtype, scale, shift, static_cast<cudaStream_t>(stream));
     VG_GUARD_END("vg_norm_modulate_fp8_rows")
 }
 
@@ -301,16 +318,8 @@ extern "C" VG_API vg_status vg_norm_modulate_fp8_scaled(vg_norm_kind kind, const
     const std::string fn = "vg_norm_modulate_fp8_scaled";
     vg::clear_error();
     if (!quant_factor) return vg::fail(VG_ERROR_INVALID_ARGUMENT, fn + ": quant_factor must not be NULL");
-    NormArgs a;
-    bool vectorized = false;
-    VG_TRY(prepare(fn, kind, x, x_dtype, x_stride, codes, channels, rows, tokens, channels, eps, weight, bias, param_dtype,
-                   scale, shift, a, vectorized));
-    if (!vectorized)
-        return vg::fail(VG_ERROR_NOT_SUPPORTED, fn + ": needs 16-byte aligned rows of a multiple of 8 channels (at most 32768)");
-    a.fixed_quant = quant_factor;
-    cudaStream_t st = static_cast<cudaStream_t>(stream);
-    using bf = __nv_bfloat16;
-    return x_dtype == VG_DTYPE_BF16 ? launch_norm<bf, uint8_t, true>(a, st) : launch_norm<float, uint8_t, true>(a, st);
+    return norm_fp8(fn, kind, x, x_dtype, x_stride, codes, nullptr, quant_factor, rows, tokens, channels, eps, weight, bias,
+                    param_dtype, scale, shift, static_cast<cudaStream_t>(stream));
     VG_GUARD_END("vg_norm_modulate_fp8_scaled")
 }
 
