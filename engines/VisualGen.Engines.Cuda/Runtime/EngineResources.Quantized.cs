@@ -213,24 +213,32 @@ internal sealed unsafe partial class EngineResources
         return (long)bytes;
     }
 
-    readonly Dictionary<string, DeviceMemory> _rowNorms = new(StringComparer.Ordinal);
+    readonly Dictionary<string, (DeviceMemory Norms, double Spread)> _rowNorms = new(StringComparer.Ordinal);
 
     /// <summary>The L2 norms of the rows of FP8 weight <paramref name="name"/> ([rows, cols] e4m3 codes), made on the
-    /// device once (vg_fp8_weight_row_norms) and kept with the engine: the fused GELU epilogue's row-scale bound.</summary>
-    public IntPtr WeightRowNorms(string name, long rows, long cols)
+    /// device once (vg_fp8_weight_row_norms) and kept with the engine: the fused GELU epilogue's row-scale bound; and
+    /// their spread, the largest over the median (1 in a dry run).</summary>
+    public unsafe (IntPtr Norms, double Spread) WeightRowNorms(string name, long rows, long cols)
     {
-        if (DryRun) return IntPtr.Zero;
-        if (_rowNorms.TryGetValue(name, out var m)) return m.Ptr;
-        m = DeviceMemory.Allocate(rows * sizeof(float));
+        if (DryRun) return (IntPtr.Zero, 1.0);
+        if (_rowNorms.TryGetValue(name, out var made)) return (made.Norms.Ptr, made.Spread);
+        var m = DeviceMemory.Allocate(rows * sizeof(float));
         Check(vg_fp8_weight_row_norms(Weight(name), rows, cols, m.Ptr, Stream.Ptr), $"row norms of '{name}'");
-        Stream.Synchronize();
-        _rowNorms[name] = m;
-        return m.Ptr;
+        var host = new float[rows];
+        fixed (float* p = host)
+        {
+            Check(vg_memcpy_async((IntPtr)p, m.Ptr, (nuint)(rows * sizeof(float)), 1, Stream.Ptr), $"row norms of '{name}'");
+            Stream.Synchronize();  // while the buffer is pinned
+        }
+        var sorted = host.Order().ToArray();
+        double median = sorted[sorted.Length / 2], spread = median > 0 ? sorted[^1] / median : double.PositiveInfinity;
+        _rowNorms[name] = (m, spread);
+        return (m.Ptr, spread);
     }
 
     void DisposeQuantized()
     {
-        foreach (var m in _rowNorms.Values) m.Dispose();
+        foreach (var m in _rowNorms.Values) m.Norms.Dispose();
         _rowNorms.Clear();
         foreach (var p in _fp8Gemm.Values) p.Handle?.Dispose();
         foreach (var p in _nvfp4Gemm.Values) p.Handle?.Dispose();

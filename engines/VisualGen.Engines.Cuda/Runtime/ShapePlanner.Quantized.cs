@@ -153,6 +153,10 @@ internal sealed unsafe partial class ShapePlanner
         return Fp8Gemm(n, _res.Fp8GemmPlan(m, nn, k, Fp8Scaling.Tensor, epilogue), xq, xs, shape);
     }
 
+    /// <summary>The largest spread of an FP8 weight's row norms (largest over median) the fused GELU epilogue takes: its
+    /// per-row bound uses the largest norm (check_kernels' 8x loud row measured as accurate as the two-pass path).</summary>
+    const double MaxRowNormSpread = 8.0;
+
     /// <summary>Values whose GELU their FP8 linear left to the readers' per-row quantization (vg_quantize_fp8_rows_gelu).</summary>
     readonly HashSet<string> _geluDeferred = new(StringComparer.Ordinal);
 
@@ -231,10 +235,19 @@ internal sealed unsafe partial class ShapePlanner
             _res.NoteQuant($"FP8 linear '{n.Name}': its GELU runs in the readers' per-row quantization, not in its GEMM's epilogue: {why}");
             return null;
         }
+        // the bound uses the largest row norm for every row: a weight whose rows differ by much more than trained ones do
+        // would put most codes among e4m3's denormals (one 30x row: the down projection's error twice the two-pass
+        // path's, native/tests/check_kernels.py)
+        var (norms, spread) = _res.WeightRowNorms(n.In(1)!, nn, k);
+        if (spread > MaxRowNormSpread)
+        {
+            _res.NoteQuant($"FP8 linear '{n.Name}': its GELU runs in the readers' per-row quantization, not in its GEMM's epilogue: its weight's largest row norm is {spread:F1}x the median (the epilogue's bound takes up to {MaxRowNormSpread}x)");
+            return null;
+        }
         var (xq, xs) = RowQuantizedInput(n, x, m, k);
         var ws = Dev(n.In(2)!, VgDType.F32);
         var bias = n.In(4) is string b ? Dev(b, VgDType.BF16) : null;
-        IntPtr w = _res.Weight(n.In(1)!), norms = _res.WeightRowNorms(n.In(1)!, nn, k);
+        IntPtr w = _res.Weight(n.In(1)!);
         var codes = Temp([m, nn], VgDType.FP8E4M3);
         var scales = Temp([m], VgDType.F32);
         var rowScale = Temp([m], VgDType.F32);
