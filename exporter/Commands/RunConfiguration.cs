@@ -33,7 +33,7 @@ public static class RunConfiguration
         };
         var merged = file with
         {
-            Engine = EngineFlag(cl.String("engine")) ?? file.Engine,
+            Engine = Runtime.EngineName(cl.String("engine")) ?? file.Engine,
             EngineCache = cache ?? file.EngineCache,
             GpuMemoryGib = cl.String("gpu-memory") is { } g ? Runtime.GpuMemory(g) / (double)(1L << 30) : file.GpuMemoryGib,
             Attention = cl.String("attention") is { } flag ? Runtime.AttentionSetting(flag) : file.Attention,
@@ -46,10 +46,6 @@ public static class RunConfiguration
     }
 
     /// <summary>--vae-tiling on|off (also true/false).</summary>
-    /// <summary>--engine as the other enumerated flags read theirs: any case, surrounding spaces ignored (ORT-CPU is
-    /// ort-cpu); what the value is, is checked with the merged settings.</summary>
-    public static string? EngineFlag(string? value) => value?.Trim().ToLowerInvariant();
-
     public static bool VaeTilingFlag(string value) => value.Trim().ToLowerInvariant() switch
     {
         "on" or "true" => true,

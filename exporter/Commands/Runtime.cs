@@ -30,6 +30,10 @@ public static class Runtime
 
     /// <summary>The backend named on the command line ("ort-cpu" default, "ort-cuda"); "native-cuda" runs on ONNX
     /// Runtime CPU except for the component classes <see cref="NativeClasses"/> lists.</summary>
+    /// <summary>An --engine value as the other enumerated flags are read: any case, surrounding spaces ignored (ORT-CPU is
+    /// ort-cpu), for the CLI and the server alike; what the value is, is checked with the merged settings.</summary>
+    public static string? EngineName(string? value) => value?.Trim().ToLowerInvariant();
+
     public static IEngineBackend Backend(string? name) => (name ?? "ort-cpu") switch
     {
         "ort-cpu" or "native-cuda" => new OrtBackend(OrtDevice.Cpu),

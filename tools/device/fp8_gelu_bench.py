@@ -14,22 +14,11 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "native", "python"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
 import visualgen_native as vgn  # noqa: E402
+from peer_common import bench  # noqa: E402
 
 dev = "cuda"
-
-
-def timed(fn, reps):
-    fn()
-    torch.cuda.synchronize()
-    ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(reps)]
-    for e0, e1 in ev:
-        e0.record()
-        fn()
-        e1.record()
-    torch.cuda.synchronize()
-    t = sorted(e0.elapsed_time(e1) for e0, e1 in ev)
-    return t[len(t) // 2]
 
 
 def main():
@@ -85,7 +74,7 @@ def main():
             "fused (CUTLASS epilogue, + bound scales)": [], "  CUTLASS GEMM alone": []}
     for _ in range(args.rounds):
         for (name, fn) in zip(rows, (two_pass, gemm_only, fused, fused_gemm)):
-            rows[name].append(timed(fn, args.reps))
+            rows[name].append(bench(fn, warm=1, rep=args.reps))
     print(f"FFN up {m} x {n} x {k}, CUTLASS configuration {os.environ.get('VG_FP8_GELU_TILE', 'default')}, workspace {need} bytes")
     for name, t in rows.items():
         print(f"  {name:48s} " + " / ".join(f"{x:.3f}" for x in t) + f" ms   ({flop / (min(t) * 1e-3) / 1e12:.0f} TFLOP/s by the GEMM's flops)")

@@ -30,14 +30,14 @@ internal sealed unsafe partial class ShapePlanner
     bool TryFp8CrossAttention(OpNode n, PendingNorm pq, DeviceValue k, DeviceValue v, long heads, long kvHeads, float scale)
     {
         var x = pq.X;
-        long b = x.Shape[0], sq = x.Shape[1], c = x.Shape[2], hd = c / heads, skv = k.Shape[1];
+        long b = x.Shape[0], sq = x.Shape[1], c = x.Shape[2], hd = c / heads, skv = k.Shape[1], rows = b * sq;
         if (!_res.Fp8CrossAttention || sq == skv || hd % 16 != 0 || hd > 128 || c % 8 != 0 || k.Shape[0] != b || v.Shape[0] != b
             || pq.ApplyNorm != 1 || pq.Cos is not null || pq.Node.Int("kind", 0) != 1 || pq.Node.In(2) is not null)
             return false;
         // only into FP8 O projections: a bf16 one would read the output dequantized, slower than bf16 attention (the
         // FP8 kernel's 0.07 ms a call against the dequantization's 0.1 at Wan 1.3B) and less accurate
         string output = n.Outputs[0];
-        if (!ReadOnlyByFp8TensorLinear(output, c, b * sq)) return false;
+        if (!ReadOnlyByFp8Linears(output, c, rows, Fp8Scaling.Tensor)) return false;
         double gmax = 1.0;
         if (pq.Node.In(1) is string wn)
         {
@@ -53,7 +53,6 @@ internal sealed unsafe partial class ShapePlanner
         double s = Math.Max(Math.Sqrt(c) * gmax * (1 + 1.0 / 64) / 448.0, 1e-30);
         var qBlock = UploadHost(new HostValue([Fp8ScaleFloats], [s, 0, 0, 0, 1 / s, 0, 0, 0], false), n.Name + "/q_scale");
         var q8 = New(n.Name + "/q#fp8", x.Shape, VgDType.FP8E4M3);
-        long rows = b * sq;
         var (node, weight, eps) = (pq.Node, pq.Weight, pq.Eps);
         Add(new ActionStep(node.Name + "/fp8", KernelClass.NormRope, stream =>
             Check(vg_norm_modulate_fp8_scaled(1, x.Ptr, (int)x.DType, c, q8.Ptr, qBlock.Ptr + 4 * Fp8Quant, rows, sq, c, eps,
@@ -71,20 +70,7 @@ internal sealed unsafe partial class ShapePlanner
         }), [k, v], [k8, v8, kBlock, vBlock]);
         var o8 = New(n.Name + "/out#fp8", [b, sq, c], VgDType.FP8E4M3);
         AttentionStep(n.Name, plan, q8, k8, v8, o8, (qBlock, kBlock, vBlock));
-        _quantizedInputs[(output, null, Fp8TensorCodesForm)] = (o8, vBlock);
-        _quantizedOnly[output] = new DeviceValue(output, [b, sq, c], VgDType.BF16);
+        CodesOnly(output, Fp8TensorCodesForm, o8, vBlock, [b, sq, c], rows);
         return true;
-    }
-
-    /// <summary>Whether <paramref name="value"/> ([rows, c]) is no graph output and read only by dynamic FP8 linears, each
-    /// as its input alone, with a per-tensor weight scale and cuBLASLt's per-tensor FP8 GEMM for its shape.</summary>
-    bool ReadOnlyByFp8TensorLinear(string value, long c, long rows)
-    {
-        if (c % 16 != 0 || _g.Outputs.Any(o => o.Name == value)) return false;
-        _consumers ??= _g.Consumers();
-        if (!_consumers.TryGetValue(value, out var readers) || readers.Count == 0) return false;
-        return readers.All(r => r.Op == "VgQuantLinear" && r.Text("scheme", "") == QuantScheme.Fp8 && r.In(3) is null && r.In(0) == value
-            && !r.Inputs.Skip(1).Contains(value) && r.Int("k", 0) == c && r.Int("n", 0) % 16 == 0 && HostOf(r.In(2))?.Count == 1
-            && _res.TryFp8GemmPlan(rows, r.Int("n", 0), c, Fp8Scaling.Tensor, (int)r.Int("epilogue", 0), out _) is not null);
     }
 }

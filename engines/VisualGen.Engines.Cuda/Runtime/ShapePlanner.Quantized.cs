@@ -66,18 +66,19 @@ internal sealed unsafe partial class ShapePlanner
     /// feature on, in and out features multiples of 16, cuBLASLt's per-row GEMM there for each), and is no graph
     /// output: then the norm writes their FP8 codes and row scales itself.</summary>
     bool NormReadByFp8RowLinears(OpNode norm, DeviceValue x, long c, long rows) =>
-        _res.Fp8RowActivations && x.DType is (VgDType.BF16 or VgDType.F32) && ReadOnlyByFp8RowLinears(norm.Outputs[0], c, rows);
+        _res.Fp8RowActivations && x.DType is (VgDType.BF16 or VgDType.F32) && ReadOnlyByFp8Linears(norm.Outputs[0], c, rows);
 
     /// <summary>Whether a dynamic FP8 linear's GELU leaves its epilogue for the per-row quantization of the linears that
     /// read its [rows, n] bf16 output (vg_quantize_fp8_rows_gelu): a DiT's FFN-up. The GELU then rides on that
     /// memory-bound pass: on an H200 the Wan 1.3B FFN-up took 1.24 ms a call instead of 1.43 with the GELU in cuBLASLt's
     /// epilogue, the FFN-down's quantization 0.51 ms with the GELU against 0.54 without (tools/bench/RESULTS.md, stop 38).</summary>
     bool GeluDeferrable(OpNode n, long rows, long nn) =>
-        _res.Fp8RowActivations && ActDType(rows) == VgDType.BF16 && ReadOnlyByFp8RowLinears(n.Outputs[0], nn, rows);
+        _res.Fp8RowActivations && ActDType(rows) == VgDType.BF16 && ReadOnlyByFp8Linears(n.Outputs[0], nn, rows);
 
     /// <summary>Whether <paramref name="value"/> ([rows, c]) is no graph output and only dynamic FP8 linears read it,
-    /// each as its input alone, with a constant weight scale and cuBLASLt's per-row GEMM for its shape.</summary>
-    bool ReadOnlyByFp8RowLinears(string value, long c, long rows)
+    /// each as its input alone, with cuBLASLt's FP8 GEMM of <paramref name="scaling"/> for its shape and a weight scale
+    /// that GEMM reads: a constant (per tensor or per output feature) for per-row scaling, one float for per-tensor.</summary>
+    bool ReadOnlyByFp8Linears(string value, long c, long rows, Fp8Scaling scaling = Fp8Scaling.Rows)
     {
         if (c % 16 != 0) return false;
         if (_g.Outputs.Any(o => o.Name == value)) return false;
@@ -85,13 +86,23 @@ internal sealed unsafe partial class ShapePlanner
         if (!_consumers.TryGetValue(value, out var readers) || readers.Count == 0) return false;
         foreach (var r in readers)
         {
+            long n = r.Int("n", 0);
             if (r.Op != "VgQuantLinear" || r.Text("scheme", "") != QuantScheme.Fp8 || r.In(3) is not null || r.In(0) != value
-                || r.Inputs.Skip(1).Contains(value) || r.Int("k", 0) != c || r.Int("n", 0) % 16 != 0
-                || !WeightScaleIsConstant(r, r.Int("n", 0)))
+                || r.Inputs.Skip(1).Contains(value) || r.Int("k", 0) != c || n % 16 != 0
+                || !(scaling == Fp8Scaling.Rows ? WeightScaleIsConstant(r, n) : HostOf(r.In(2))?.Count == 1))
                 return false;
-            if (_res.TryFp8GemmPlan(rows, r.Int("n", 0), c, Fp8Scaling.Rows, (int)r.Int("epilogue", 0), out _) is null) return false;
+            if (_res.TryFp8GemmPlan(rows, n, c, scaling, (int)r.Int("epilogue", 0), out _) is null) return false;
         }
         return true;
+    }
+
+    /// <summary>Registers <paramref name="codes"/> and <paramref name="scales"/> as <paramref name="value"/>'s quantized
+    /// <paramref name="form"/>, which the FP8 linears reading it take; the value itself exists only as the shape stand-in
+    /// returned (a norm's, an FFN up projection's or an FP8 attention's output written as codes only).</summary>
+    DeviceValue CodesOnly(string value, string form, DeviceValue codes, DeviceValue scales, long[] shape, long rows)
+    {
+        _quantizedInputs[(value, null, form)] = (codes, scales);
+        return _quantizedOnly[value] = new DeviceValue(value, shape, ActDType(rows));
     }
 
     T QuantizedInput<T>((string, string?, string) key, Func<T> quantize) where T : notnull
@@ -230,18 +241,15 @@ internal sealed unsafe partial class ShapePlanner
         if (!_res.Fp8GeluEpilogue) return null;
         string? why = HostOf(n.In(2))?.Count != 1 ? "its weight is scaled per output feature (the kernel takes one scale per tensor)"
             : m > int.MaxValue ? $"{m} rows are more than the kernel indexes" : _res.Fp8GeluEpilogueUnavailable;
-        if (why is not null)
-        {
-            _res.NoteQuant($"FP8 linear '{n.Name}': its GELU runs in the readers' per-row quantization, not in its GEMM's epilogue: {why}");
-            return null;
-        }
         // the bound uses the largest row norm for every row: a weight whose rows differ by much more than trained ones do
         // would put most codes among e4m3's denormals (one 30x row: the down projection's error twice the two-pass
         // path's, native/tests/check_kernels.py)
-        var (norms, spread) = _res.WeightRowNorms(n.In(1)!, nn, k);
-        if (spread > MaxRowNormSpread)
+        var norms = why is null ? _res.WeightRowNorms(n.In(1)!, nn, k) : default;
+        if (why is null && norms.Spread > MaxRowNormSpread)
+            why = $"its weight's largest row norm is {norms.Spread:F1}x the median (the epilogue's bound takes up to {MaxRowNormSpread}x)";
+        if (why is not null)
         {
-            _res.NoteQuant($"FP8 linear '{n.Name}': its GELU runs in the readers' per-row quantization, not in its GEMM's epilogue: its weight's largest row norm is {spread:F1}x the median (the epilogue's bound takes up to {MaxRowNormSpread}x)");
+            _res.NoteQuant($"FP8 linear '{n.Name}': its GELU runs in the readers' per-row quantization, not in its GEMM's epilogue: {why}");
             return null;
         }
         var (xq, xs) = RowQuantizedInput(n, x, m, k);
@@ -255,14 +263,13 @@ internal sealed unsafe partial class ShapePlanner
         long workspace = _res.Fp8GeluEpilogueWorkspace(m, nn, k);
         Add(new ActionStep(n.Name + "/gelu/fp8_rows", KernelClass.Gemm, stream =>
         {
-            Check(vg_fp8_gelu_row_scales(xs.Ptr, m, k, norms, ws.Ptr, bias?.Ptr ?? IntPtr.Zero, nn, scales.Ptr, rowScale.Ptr, invHalf.Ptr, stream),
+            Check(vg_fp8_gelu_row_scales(xs.Ptr, m, k, norms.Norms, ws.Ptr, bias?.Ptr ?? IntPtr.Zero, nn, scales.Ptr, rowScale.Ptr, invHalf.Ptr, stream),
                 n.Name + " (row scales of the GELU's codes)");
             Check(vg_fp8_gemm_gelu_rows(xq.Ptr, w, bias?.Ptr ?? IntPtr.Zero, rowScale.Ptr, invHalf.Ptr, m, nn, k, codes.Ptr, _plan.Workspace,
                 (nuint)_plan.WorkspaceBytes, stream), n.Name);
         }) { Detail = $"fp8gelum{m}n{nn}k{k}" }, bias is null ? [xq, xs, ws] : [xq, xs, ws, bias], [codes, scales, rowScale, invHalf]);
         _plan.NoteWorkspace(workspace);
-        _quantizedInputs[(n.Outputs[0], null, Fp8RowsForm)] = (codes, scales);
-        return _quantizedOnly[n.Outputs[0]] = new DeviceValue(n.Outputs[0], shape, ActDType(m));
+        return CodesOnly(n.Outputs[0], Fp8RowsForm, codes, scales, shape, m);
     }
 
     DeviceValue Fp8BlockLinear(OpNode n, DeviceValue x, long m, long nn, long k, int epilogue, long[] shape)

@@ -429,8 +429,7 @@ internal sealed unsafe partial class ShapePlanner
     {
         var xq = Temp([rows, c], VgDType.FP8E4M3);
         var xs = Temp([rows], VgDType.F32);
-        _quantizedInputs[(norm.Outputs[0], null, Fp8RowsForm)] = (xq, xs);
-        _quantizedOnly[norm.Outputs[0]] = new DeviceValue(norm.Outputs[0], shape, ActDType(rows));
+        CodesOnly(norm.Outputs[0], Fp8RowsForm, xq, xs, shape, rows);
         return (xq, xs);
     }
 

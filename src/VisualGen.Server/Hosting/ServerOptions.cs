@@ -117,7 +117,7 @@ public sealed record ServerOptions
         // --cache as build and generate spell it
         ["--engine-cache"] = (o, v) => o with { EngineCacheDir = OneCache(o.EngineCacheDir, v.Flag, v.Text()) },
         ["--cache"] = (o, v) => o with { EngineCacheDir = OneCache(o.EngineCacheDir, v.Flag, v.Text()) },
-        ["--engine"] = (o, v) => o with { Engine = v.Text().Trim().ToLowerInvariant() },
+        ["--engine"] = (o, v) => o with { Engine = VisualGen.Exporter.Commands.Runtime.EngineName(v.Text()) },
         ["--attention"] = (o, v) => o with { Attention = v.Text() },
         ["--vae-dtype"] = (o, v) => o with { VaeDtype = v.Text() },
         ["--vae-tiling"] = (o, v) => o with { VaeTiling = OnOff(v.Flag, v.Text()) },
